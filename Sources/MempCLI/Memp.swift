@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `memp` command: procedural memory for agents on a fast exact retrieval engine.
+@main
+struct Memp: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "memp",
+        abstract: "Procedural memory for LLM agents, on an exact SIMD/BLAS retrieval engine.",
+        subcommands: []
+    )
+}

@@ -1,0 +1,3 @@
+import Testing
+
+// Placeholder until this module's first real test lands; delete it then.
