@@ -22,7 +22,9 @@ public protocol Embedder: Sendable {
 extension Embedder {
     /// Runs the synchronous path; remote embedders override this with real asynchronous I/O.
     public func embed(_ texts: [String]) async throws(EmbeddingError) -> [[Float]] {
-        try embed(texts) as [[Float]]
+        // A synchronous closure can only see the synchronous overload.
+        let embedNow = { () throws(EmbeddingError) -> [[Float]] in try self.embed(texts) }
+        return try embedNow()
     }
 
     /// Embeds one text.
