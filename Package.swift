@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers, each depending only on those above it:
-// CKernels, CBLAS -> RetrievalCore -> VectorIndex, KeywordIndex -> HybridSearch -> Embeddings
+// CKernels, CBLAS -> RetrievalCore -> VectorIndex, KeywordIndex, Embeddings -> HybridSearch
 // -> ProceduralMemory -> MempCLI.
 let package = Package(
     name: "Memp",
@@ -44,7 +44,7 @@ let package = Package(
         ),
         .target(
             name: "HybridSearch",
-            dependencies: ["RetrievalCore", "VectorIndex", "KeywordIndex"]
+            dependencies: ["RetrievalCore", "VectorIndex", "KeywordIndex", "Embeddings"]
         ),
         .target(
             name: "Embeddings",

@@ -1,0 +1,32 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Release-only benchmark executables that print JSON; `run.sh` runs them beside the peers (FAISS, numpy, bm25s,
+// sentence-transformers) on the same data in one run and writes docs/benchmarks.md. The main package never
+// depends on this one.
+let package = Package(
+    name: "MempBenchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [.package(name: "Memp", path: "..")],
+    targets: [
+        .executableTarget(
+            name: "VectorBench",
+            dependencies: [.product(name: "VectorIndex", package: "Memp")]
+        ),
+        .executableTarget(
+            name: "KeywordBench",
+            dependencies: [
+                .product(name: "KeywordIndex", package: "Memp"), .product(name: "HybridSearch", package: "Memp"),
+            ]
+        ),
+        .executableTarget(
+            name: "EmbeddingBench",
+            dependencies: [.product(name: "Embeddings", package: "Memp")]
+        ),
+        .executableTarget(
+            name: "MemoryBench",
+            dependencies: [.product(name: "ProceduralMemory", package: "Memp")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,2 @@
+// Placeholder until this benchmark lands; replace it then.
+print("{}")
