@@ -308,19 +308,25 @@ public final class MappedIndexFile: @unchecked Sendable {  // immutable after in
                 actualBytes: UInt64(size))
         }
         let recordedLength = load(80, as: UInt64.self)
-        if recordedLength > UInt64(size) {
-            throw IndexError.truncated(path: path, expectedBytes: recordedLength, actualBytes: UInt64(size))
-        }
         let sectionCount = Int(load(12, as: UInt32.self))
         let tableEnd = IndexFileLayout.headerSize + sectionCount * IndexFileLayout.sectionEntrySize
-        guard sectionCount <= 4096, tableEnd <= size else {
+        guard sectionCount <= 4096 else {
             throw IndexError.corrupted(path: path, section: "header", reason: "section count \(sectionCount) is impossible")
+        }
+        guard tableEnd <= size else {
+            // The section table is cut off: a truncated file, or a damaged count that the checksum can't vouch for.
+            throw recordedLength > UInt64(size)
+                ? IndexError.truncated(path: path, expectedBytes: recordedLength, actualBytes: UInt64(size))
+                : IndexError.corrupted(path: path, section: "header", reason: "the section table runs past the end")
         }
         let checksum = crc32c(
             UnsafeRawBufferPointer(start: raw + IndexFileLayout.headerSize, count: tableEnd - IndexFileLayout.headerSize),
             continuing: crc32c(UnsafeRawBufferPointer(start: raw, count: IndexFileLayout.headerChecksumOffset)))
         guard checksum == load(IndexFileLayout.headerChecksumOffset, as: UInt32.self) else {
             throw IndexError.corrupted(path: path, section: "header", reason: "header checksum mismatch")
+        }
+        if recordedLength > UInt64(size) {
+            throw IndexError.truncated(path: path, expectedBytes: recordedLength, actualBytes: UInt64(size))
         }
         guard recordedLength == UInt64(size) else {
             throw IndexError.corrupted(path: path, section: "header",
