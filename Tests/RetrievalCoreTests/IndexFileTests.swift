@@ -10,7 +10,8 @@ import Testing
     /// Writes a file with two sections and returns its path.
     func writeSample(in directory: TemporaryDirectory, name: String = "sample.idx") throws -> String {
         let path = directory.file(name)
-        let writer = try IndexFileWriter(path: path, magic: Self.magic, version: 2, fields: [384, 1, 3],
+        let writer = try IndexFileWriter(
+            path: path, magic: Self.magic, version: 2, fields: [384, 1, 3],
             sectionCapacity: 2)
         try writer.appendSection("VECS", [Float](stride(from: 0, to: 100, by: 1)))
         try writer.appendSection("IDS ", [UInt64](arrayLiteral: 5, 6, 7))
@@ -61,7 +62,8 @@ import Testing
             do {
                 _ = try MappedIndexFile(path: damaged, magic: Self.magic, readableVersions: 1...2)
                 // Padding between sections carries no data; every other byte must be caught.
-                let isPadding = offset >= IndexFileLayout.headerSize + 2 * IndexFileLayout.sectionEntrySize
+                let isPadding =
+                    offset >= IndexFileLayout.headerSize + 2 * IndexFileLayout.sectionEntrySize
                     && inSection == nil
                 #expect(isPadding, "flipping byte \(offset) went unnoticed")
             } catch let error {
@@ -116,7 +118,8 @@ import Testing
         let bytes = (0..<10_003).map { _ in UInt8.random(in: 0...255, using: &rng) }
         let whole = bytes.withUnsafeBytes { crc32c($0) }
         let chunked = bytes.withUnsafeBytes { all in
-            crc32c(UnsafeRawBufferPointer(rebasing: all[4_001...]),
+            crc32c(
+                UnsafeRawBufferPointer(rebasing: all[4_001...]),
                 continuing: crc32c(UnsafeRawBufferPointer(rebasing: all[..<4_001])))
         }
         #expect(whole == chunked)

@@ -16,7 +16,9 @@ import Testing
     }
 
     @Test func missingFileIsReported() {
-        #expect(throws: IndexError.io(path: "/nonexistent/x.jsonl", reason: "the file does not exist or is not readable")) {
+        #expect(
+            throws: IndexError.io(path: "/nonexistent/x.jsonl", reason: "the file does not exist or is not readable")
+        ) {
             try JSONLinesReader(path: "/nonexistent/x.jsonl").checkReadable()
         }
     }

@@ -35,7 +35,9 @@ import Testing
 
     @Test func mergeEqualsOneSelectionOverEverything() {
         var rng = SeededGenerator(seed: 7)
-        let hits = (0..<500).map { SearchHit(id: DocumentID(UInt64($0)), score: Float(Int.random(in: 0..<50, using: &rng))) }
+        let hits = (0..<500).map {
+            SearchHit(id: DocumentID(UInt64($0)), score: Float(Int.random(in: 0..<50, using: &rng)))
+        }
         var left = TopK(k: 10)
         var right = TopK(k: 10)
         var whole = TopK(k: 10)
