@@ -51,8 +51,13 @@ extension FlatIndex {
         for index in 0..<queries.count {
             do {
                 prepared += try prepare(Array(queries[index]), id: nil)
+            } catch .nonFiniteComponent(_, let position) {
+                throw IndexError.invalidArgument(
+                    "Query \(index) has a NaN or infinite component at position \(position).")
+            } catch .zeroVector {
+                throw IndexError.invalidArgument("Query \(index) is all zeros and has no cosine direction.")
             } catch {
-                throw IndexError.invalidArgument("Query \(index): \(error)")
+                throw error
             }
         }
         let minimum = minimumScore ?? -.infinity
