@@ -15,8 +15,10 @@ internal import CKernels
 ///     try index.add([0, 1, 0], id: 2)
 ///     let hits = try index.search([0.9, 0.1, 0], k: 1)  // [id 1]
 ///
-/// A value type with copy-on-write storage: copies are cheap and independent, and a value may be searched
-/// from many threads at once. To search while another thread writes, share a ``SharedFlatIndex``.
+/// Thread safety: a value type with copy-on-write storage. Copies are cheap and independent, and one value may
+/// be searched from many threads at once (searches never mutate it). Mutating a value while another thread
+/// reads that same variable is a data race, as for any Swift value: to search while another thread writes,
+/// share a ``SharedFlatIndex`` (a readers-writer lock around a `FlatIndex`).
 /// An index opened from a file maps its vectors read-only and copies them into owned memory on the first
 /// mutation.
 public struct FlatIndex: SearchIndex, Sendable {
@@ -86,6 +88,7 @@ public struct FlatIndex: SearchIndex, Sendable {
     public mutating func add(_ vector: [Float], id: DocumentID) throws(IndexError) {
         let prepared = try prepare(vector, id: id)
         guard !contains(id) else { throw IndexError.duplicateID(id) }
+        try checkRoom()
         makeUnique()
         storage.append(prepared, id: id.rawValue, level: simdLevel)
     }
@@ -100,6 +103,7 @@ public struct FlatIndex: SearchIndex, Sendable {
         if let row = storage.rowByID[id.rawValue] {
             storage.replace(row: row, with: prepared, level: simdLevel)
         } else {
+            try checkRoom()
             storage.append(prepared, id: id.rawValue, level: simdLevel)
         }
     }
@@ -126,6 +130,14 @@ public struct FlatIndex: SearchIndex, Sendable {
     public mutating func reserveCapacity(_ count: Int) {
         makeUnique()
         storage.reserveCapacity(count)
+    }
+
+    /// Rows are numbered with 32 bits inside the kernels.
+    private func checkRoom() throws(IndexError) {
+        guard storage.ids.count < Int(UInt32.max) else {
+            throw IndexError.invalidArgument(
+                "The index holds \(storage.ids.count) rows, the most it can; compact it or split the collection.")
+        }
     }
 
     private mutating func makeUnique() {
