@@ -200,8 +200,9 @@ public struct KeywordIndex: SearchIndex, Sendable {
             let start = postingStart[term]
             let count = Int(postingCount[term])
             let newStart = postings.count
-            postings.reserveCapacity(newStart + capacity)
-            postings.append(contentsOf: postings[start..<start + count])
+            // Element by element: appending a slice of the array itself would copy the whole array (and an
+            // exact reserveCapacity would defeat the array's geometric growth).
+            for offset in 0..<count { postings.append(postings[start + offset]) }
             postings.append(
                 contentsOf: repeatElement(Posting(row: 0, termFrequency: 0), count: capacity - count))
             abandonedSlots += Int(postingCapacity[term])
