@@ -1,7 +1,6 @@
+internal import CKernels
 import Foundation
 import RetrievalCore
-
-internal import CKernels
 
 /// An exact ("flat") vector index: every search compares the query with every stored vector.
 ///

@@ -22,7 +22,8 @@ import VectorIndex
 
     /// `MEMP_SIMD` forces each supported level, and a level the CPU lacks falls back to the detected one.
     @Test func simdEnvironmentOverrideForcesTheKernelLevel() throws {
-        let expectations = SIMDLevel.available.map { ($0.rawValue, $0.rawValue) } + [("bogus", SIMDLevel.hardware.rawValue)]
+        let expectations =
+            SIMDLevel.available.map { ($0.rawValue, $0.rawValue) } + [("bogus", SIMDLevel.hardware.rawValue)]
         for (value, expected) in expectations {
             let child = Process()
             child.executableURL = URL(fileURLWithPath: try Self.mempExecutable())
