@@ -114,7 +114,7 @@ extension FlatIndex {
         -> [[SearchHit]]
     {
         let k = min(requested, selection.count)
-        guard k > 0 else { return [[SearchHit]](repeating: [], count: count) }
+        guard k > 0, count > 0 else { return [[SearchHit]](repeating: [], count: count) }
         let rows = storage.ids.count
         let dimension = dimension
         let queryTile = min(count, Self.queryTile)

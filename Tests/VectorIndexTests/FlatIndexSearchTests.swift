@@ -55,6 +55,11 @@ import Testing
         let index = try FlatIndex(dimension: 4)
         #expect(try index.search([1, 0, 0, 0], k: 5).isEmpty)
         #expect(index.count == 0)
+        for method in BatchMethod.allCases {
+            #expect(try index.search(batch: [[1, 0, 0, 0], [0, 1, 0, 0]], k: 3, method: method) == [[], []])
+            let filled = try makeIndex([[1, 0, 0, 0]], metric: .cosine)
+            #expect(try filled.search(batch: VectorSet(dimension: 4, values: []), k: 3, method: method).isEmpty)
+        }
     }
 
     @Test func kLargerThanCountReturnsAll() throws {
