@@ -42,11 +42,16 @@ import Testing
             var index = try makeIndex(vectors, metric: metric, level: level)
             index.parallelism = threads
             let ids = (0..<1000).map { DocumentID(UInt64($0)) }
-            for query in integerVectors(count: 3, dimension: 384, seed: 6) {
+            let queries = integerVectors(count: 19, dimension: 384, seed: 6)
+            for query in queries.prefix(3) {
                 let reference = referenceRanking(vectors, ids: ids, query: query, metric: metric)
                 expectMatches(try index.search(query, k: 10), reference, k: 10)
                 // Past the heap limit the search scores every row and selects.
                 expectMatches(try index.search(query, k: 700), reference, k: 700)
+            }
+            // Grouped scans: 19 queries make a full group and a partial one, each split over row ranges.
+            for (query, hits) in zip(queries, try index.search(batch: queries, k: 10, method: .scan)) {
+                expectMatches(hits, referenceRanking(vectors, ids: ids, query: query, metric: metric), k: 10)
             }
         }
     }
