@@ -56,6 +56,20 @@ import Testing
         }
     }
 
+    /// 3000 x 384 floats (4.6 MB) takes the huge-page allocation path, grown row by row and then in bulk.
+    @Test func largeOwnedBuffersGrowAndSearchCorrectly() throws {
+        let vectors = integerVectors(count: 3000, dimension: 384, seed: 13)
+        var index = try makeIndex(Array(vectors.prefix(1500)), metric: .innerProduct)
+        try index.add(
+            contentsOf: VectorSet(Array(vectors.suffix(1500))), ids: (1500..<3000).map { DocumentID(UInt64($0)) })
+        #expect(index.storage.vectors.allocatedBytes >= 3000 * 384 * 4)
+        let ids = (0..<3000).map { DocumentID(UInt64($0)) }
+        let query = integerVectors(count: 1, dimension: 384, seed: 14)[0]
+        expectMatches(
+            try index.search(query, k: 10), referenceRanking(vectors, ids: ids, query: query, metric: .innerProduct),
+            k: 10)
+    }
+
     @Test func emptyIndexReturnsNothing() throws {
         let index = try FlatIndex(dimension: 4)
         #expect(try index.search([1, 0, 0, 0], k: 5).isEmpty)
