@@ -100,25 +100,7 @@ extension Collection {
     public init(contentsOf directory: String, embedder: (any Embedder)? = nil, verifyChecksums: Bool = true)
         throws(CollectionError)
     {
-        let generation = directory + "/" + (try Collection.currentGeneration(in: directory)).name
-        let manifestPath = generation + "/" + CollectionFormat.manifestFile
-        guard let manifestData = FileManager.default.contents(atPath: manifestPath) else {
-            throw CollectionError.io(path: manifestPath, reason: "the manifest is missing or unreadable")
-        }
-        let manifest: CollectionManifest
-        do {
-            manifest = try JSONDecoder().decode(CollectionManifest.self, from: manifestData)
-        } catch {
-            if let format = (try? JSONSerialization.jsonObject(with: manifestData) as? [String: Any])?["format"]
-                as? Int, format != CollectionFormat.version
-            {
-                throw CollectionError.unsupportedFormat(path: manifestPath, version: format)
-            }
-            throw CollectionError.corrupted(path: manifestPath, reason: "the manifest can't be decoded")
-        }
-        guard manifest.format == CollectionFormat.version else {
-            throw CollectionError.unsupportedFormat(path: manifestPath, version: manifest.format)
-        }
+        let (generation, manifest) = try Collection.readManifest(in: directory)
         let configuration = manifest.configuration
         if let embedder { try Collection.check(embedder, against: configuration) }
         self.configuration = configuration
@@ -151,6 +133,39 @@ extension Collection {
             }
             for (key, value) in record.metadata { metadataIndex[key, default: [:]][value, default: []].insert(storedID) }
         }
+    }
+
+    /// The configuration a saved collection records (its embedder, dimension, …), without loading it.
+    ///
+    /// - Throws: As ``init(contentsOf:embedder:verifyChecksums:)`` for the directory and manifest.
+    public static func configuration(of directory: String) throws(CollectionError) -> CollectionConfiguration {
+        try readManifest(in: directory).manifest.configuration
+    }
+
+    /// The live generation's path and manifest.
+    static func readManifest(in directory: String) throws(CollectionError)
+        -> (generation: String, manifest: CollectionManifest)
+    {
+        let generation = directory + "/" + (try currentGeneration(in: directory)).name
+        let manifestPath = generation + "/" + CollectionFormat.manifestFile
+        guard let manifestData = FileManager.default.contents(atPath: manifestPath) else {
+            throw CollectionError.io(path: manifestPath, reason: "the manifest is missing or unreadable")
+        }
+        let manifest: CollectionManifest
+        do {
+            manifest = try JSONDecoder().decode(CollectionManifest.self, from: manifestData)
+        } catch {
+            if let format = (try? JSONSerialization.jsonObject(with: manifestData) as? [String: Any])?["format"]
+                as? Int, format != CollectionFormat.version
+            {
+                throw CollectionError.unsupportedFormat(path: manifestPath, version: format)
+            }
+            throw CollectionError.corrupted(path: manifestPath, reason: "the manifest can't be decoded")
+        }
+        guard manifest.format == CollectionFormat.version else {
+            throw CollectionError.unsupportedFormat(path: manifestPath, version: manifest.format)
+        }
+        return (generation, manifest)
     }
 
     // MARK: - Documents file
