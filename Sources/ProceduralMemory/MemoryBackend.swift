@@ -31,6 +31,9 @@ public protocol MemoryBackend: Sendable {
     /// The trajectory with this ID, if any.
     func trajectory(id: String) async throws(MemoryError) -> Trajectory?
 
+    /// The catalog entry of every stored memory, and the generation of the snapshot they were read from.
+    func catalog() async throws(MemoryError) -> (entries: [DocumentID: CatalogEntry], generation: UInt64)
+
     /// Calls `body` for every stored memory with its vectors, in number order, from one consistent snapshot.
     ///
     /// - Returns: The generation of that snapshot.
@@ -146,8 +149,8 @@ public struct DeleteResult: Sendable, Equatable {
 public struct IndexEntry: Sendable {
     /// The memory's number, its ``DocumentID`` in the indexes.
     public var number: DocumentID
-    /// The text the keyword index holds: the task and the keywords.
-    public var text: String
+    /// The memory's task.
+    public var task: String
     /// The memory's keywords.
     public var keywords: [String]
     /// The embedding of the task.
@@ -156,6 +159,22 @@ public struct IndexEntry: Sendable {
     public var keywordVector: [Float]?
     /// What filters look at.
     public var catalogEntry: CatalogEntry
+
+    /// Creates an entry.
+    public init(
+        number: DocumentID, task: String, keywords: [String], taskVector: [Float], keywordVector: [Float]?,
+        catalogEntry: CatalogEntry
+    ) {
+        self.number = number
+        self.task = task
+        self.keywords = keywords
+        self.taskVector = taskVector
+        self.keywordVector = keywordVector
+        self.catalogEntry = catalogEntry
+    }
+
+    /// The text the keyword index holds for the memory: its task, then its keywords.
+    public var searchText: String { keywords.isEmpty ? task : task + "\n" + keywords.joined(separator: " ") }
 }
 
 /// What retrieval filters look at, kept in memory for every memory.
@@ -166,6 +185,13 @@ public struct CatalogEntry: Sendable, Equatable {
     public var labels: [String: String]
     /// The memory's status.
     public var status: MemoryStatus
+
+    /// Creates an entry.
+    public init(source: String, labels: [String: String], status: MemoryStatus) {
+        self.source = source
+        self.labels = labels
+        self.status = status
+    }
 }
 
 /// What happened to a memory.

@@ -465,18 +465,29 @@ public final class SQLiteBackend: MemoryBackend {
             while let row = try cursor.next() {
                 let keywords = try decode([String].self, row["keywords"])
                 let status: String = row["status"]
-                let task: String = row["task"]
                 try body(
                     IndexEntry(
-                        number: DocumentID(UInt64(row["number"] as Int64)),
-                        text: keywords.isEmpty ? task : task + "\n" + keywords.joined(separator: " "),
-                        keywords: keywords, taskVector: floats(row["taskVector"]),
+                        number: DocumentID(UInt64(row["number"] as Int64)), task: row["task"], keywords: keywords, taskVector: floats(row["taskVector"]),
                         keywordVector: (row["keywordVector"] as Data?).map(floats),
                         catalogEntry: CatalogEntry(
                             source: row["source"], labels: try decode([String: String].self, row["labels"]),
                             status: MemoryStatus(rawValue: status) ?? .active)))
             }
             return try Self.info(db)?.generation ?? 0
+        }
+    }
+
+    public func catalog() async throws(MemoryError) -> (entries: [DocumentID: CatalogEntry], generation: UInt64) {
+        try reading { db in
+            var entries: [DocumentID: CatalogEntry] = [:]
+            let cursor = try Row.fetchCursor(db, sql: "SELECT number, source, labels, status FROM memory")
+            while let row = try cursor.next() {
+                let status: String = row["status"]
+                entries[DocumentID(UInt64(row["number"] as Int64))] = CatalogEntry(
+                    source: row["source"], labels: try decode([String: String].self, row["labels"]),
+                    status: MemoryStatus(rawValue: status) ?? .active)
+            }
+            return (entries, try Self.info(db)?.generation ?? 0)
         }
     }
 
