@@ -162,7 +162,8 @@ package struct TrajectoryRecordParser: Sendable {
         }
     }
 
-    /// Splits a transcript into steps; see ``TrajectoryFormat/reference``.
+    /// Splits a transcript into steps; see ``TrajectoryFormat/reference``. A transcript without any marker
+    /// becomes one action per line.
     package static func steps(fromTranscript text: String) -> [Step] {
         enum Marker { case action(String), observation(String), thought(String), plain(String) }
         func marker(_ line: String) -> Marker {
@@ -190,8 +191,8 @@ package struct TrajectoryRecordParser: Sendable {
             !$0.isEmpty
         }
         let markers = lines.map(marker)
-        let hasActions = markers.contains { if case .action = $0 { true } else { false } }
-        guard hasActions else { return lines.map { Step(action: $0) } }
+        let isUnmarked = markers.allSatisfy { if case .plain = $0 { true } else { false } }
+        guard !isUnmarked else { return lines.map { Step(action: $0) } }
         var steps: [Step] = []
         var openAction = false  // whether the last step may still receive observation lines
         for marker in markers {
