@@ -6,6 +6,8 @@ struct Memp: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "memp",
         abstract: "Procedural memory for LLM agents, on an exact SIMD/BLAS retrieval engine.",
-        subcommands: []
+        subcommands: [
+            InitCommand.self, ImportCommand.self, QueryCommand.self, DeleteCommand.self, StatsCommand.self,
+        ]
     )
 }

@@ -12,8 +12,11 @@ public protocol MemoryBackend: Sendable {
 
     /// Creates the store's settings in an empty backend.
     ///
+    /// - Parameter configuration: How to rebuild the embedder when the store is opened, if known.
     /// - Throws: ``MemoryError/storeExists(path:)`` when the backend already holds a store.
-    func initialize(embedderID: String, dimension: Int) async throws(MemoryError)
+    func initialize(
+        embedderID: String, dimension: Int, configuration: EmbedderConfiguration?
+    ) async throws(MemoryError)
 
     /// The IDs among `ids` that belong to stored trajectories.
     func existingTrajectoryIDs(among ids: [String]) async throws(MemoryError) -> Set<String>
@@ -58,6 +61,8 @@ public struct StoreInfo: Sendable, Equatable {
     public var embedderID: String
     /// The dimension of those vectors.
     public var dimension: Int
+    /// How to rebuild the embedder, when recorded.
+    public var embedderConfiguration: EmbedderConfiguration?
     /// Increases with every committed write.
     public var generation: UInt64
 }

@@ -95,6 +95,7 @@ extension MemoryStore {
     /// - Throws: ``MemoryError/invalidRecord(path:line:field:reason:)`` for a bad line (unless skipping them),
     ///   ``MemoryError/duplicateTrajectory(id:path:line:)``, wrapped in ``MemoryError/importStopped(committedTrajectories:cause:)``
     ///   when earlier batches were committed; ``MemoryError/io(path:reason:)`` when the file can't be read.
+    @discardableResult
     public func importTrajectories(
         from path: String, options: ImportOptions = ImportOptions(),
         progress: (@Sendable (ImportProgress) -> Void)? = nil

@@ -49,9 +49,15 @@ public final class MemoryStore: Sendable {
 
     /// Creates a store in `directory` (created if needed) that embeds with `embedder`.
     ///
+    /// - Parameters:
+    ///   - directory: The store directory.
+    ///   - embedder: The embedder of tasks and keywords.
+    ///   - configuration: How to rebuild `embedder`, recorded so that ``open(at:)`` needs no embedder.
     /// - Throws: ``MemoryError/storeExists(path:)`` when the directory holds a store already;
     ///   ``MemoryError/io(path:reason:)`` or ``MemoryError/database(reason:)`` when it can't be written.
-    public static func create(at directory: String, embedder: any Embedder) async throws(MemoryError) -> MemoryStore {
+    public static func create(
+        at directory: String, embedder: any Embedder, configuration: EmbedderConfiguration? = nil
+    ) async throws(MemoryError) -> MemoryStore {
         let databasePath = directory + "/" + databaseFileName
         guard !FileManager.default.fileExists(atPath: databasePath) else { throw .storeExists(path: directory) }
         do {
@@ -60,8 +66,20 @@ public final class MemoryStore: Sendable {
             throw .io(path: directory, reason: "can't create the store directory: \(error.localizedDescription)")
         }
         let backend = try SQLiteBackend(path: databasePath)
-        try await backend.initialize(embedderID: embedder.modelIdentifier, dimension: embedder.dimension)
+        try await backend.initialize(
+            embedderID: embedder.modelIdentifier, dimension: embedder.dimension, configuration: configuration)
         return try await open(backend: backend, embedder: embedder, cacheDirectory: directory + "/" + indexDirectoryName)
+    }
+
+    /// Opens the store in `directory` with the embedder its recorded ``EmbedderConfiguration`` describes.
+    ///
+    /// - Throws: ``MemoryError/notAStore(path:)`` when there is none; ``MemoryError/invalidArgument(_:)`` when the
+    ///   store records no configuration; ``MemoryError/embedding(reason:)`` when the embedder can't be built.
+    public static func open(at directory: String) async throws(MemoryError) -> MemoryStore {
+        guard let configuration = try await info(at: directory).embedderConfiguration else {
+            throw .invalidArgument("The store in \(directory) doesn't record its embedder; open it with one.")
+        }
+        return try await open(at: directory, embedder: try configuration.makeEmbedder())
     }
 
     /// Opens the store in `directory`.
@@ -80,12 +98,21 @@ public final class MemoryStore: Sendable {
     ///
     /// - Throws: ``MemoryError/notAStore(path:)`` when there is none.
     public static func info(at directory: String) async throws(MemoryError) -> StoreInfo {
+        guard let info = try await readOnlyBackend(at: directory).storeInfo() else { throw .notAStore(path: directory) }
+        return info
+    }
+
+    /// Counts of what the store in `directory` holds, read without loading its indexes.
+    ///
+    /// - Throws: ``MemoryError/notAStore(path:)`` when there is none.
+    public static func statistics(at directory: String) async throws(MemoryError) -> StoreStatistics {
+        try await readOnlyBackend(at: directory).statistics()
+    }
+
+    private static func readOnlyBackend(at directory: String) throws(MemoryError) -> SQLiteBackend {
         let databasePath = directory + "/" + databaseFileName
         guard FileManager.default.fileExists(atPath: databasePath) else { throw .notAStore(path: directory) }
-        guard let info = try await SQLiteBackend(path: databasePath, readOnly: true).storeInfo() else {
-            throw .notAStore(path: directory)
-        }
-        return info
+        return try SQLiteBackend(path: databasePath, readOnly: true)
     }
 
     /// Opens a store on any backend, initializing an empty one for `embedder`.
@@ -100,7 +127,8 @@ public final class MemoryStore: Sendable {
     ) async throws(MemoryError) -> MemoryStore {
         var info = try await backend.storeInfo()
         if info == nil {
-            try await backend.initialize(embedderID: embedder.modelIdentifier, dimension: embedder.dimension)
+            try await backend.initialize(
+                embedderID: embedder.modelIdentifier, dimension: embedder.dimension, configuration: nil)
             info = try await backend.storeInfo()
         }
         guard let info else { throw .database(reason: "the store's settings are missing after initialization") }

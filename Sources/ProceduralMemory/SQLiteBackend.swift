@@ -145,17 +145,23 @@ public final class SQLiteBackend: MemoryBackend {
         }
         return StoreInfo(
             schemaVersion: values["schemaVersion"].flatMap { Int($0) } ?? schemaVersion, embedderID: embedderID,
-            dimension: dimension, generation: values["generation"].flatMap { UInt64($0) } ?? 0)
+            dimension: dimension,
+            embedderConfiguration: try values["embedderConfiguration"].map { try decode(EmbedderConfiguration.self, $0) },
+            generation: values["generation"].flatMap { UInt64($0) } ?? 0)
     }
 
-    public func initialize(embedderID: String, dimension: Int) async throws(MemoryError) {
+    public func initialize(
+        embedderID: String, dimension: Int, configuration: EmbedderConfiguration?
+    ) async throws(MemoryError) {
         let location = location
         try writing { db in
             guard try Self.info(db) == nil else { throw MemoryError.storeExists(path: location) }
-            for (key, value) in [
+            var settings = [
                 ("schemaVersion", String(Self.schemaVersion)), ("embedder", embedderID),
                 ("dimension", String(dimension)), ("generation", "0"),
-            ] {
+            ]
+            if let configuration { settings.append(("embedderConfiguration", try json(configuration))) }
+            for (key, value) in settings {
                 try db.execute(sql: "INSERT INTO meta (key, value) VALUES (?, ?)", arguments: [key, value])
             }
         }

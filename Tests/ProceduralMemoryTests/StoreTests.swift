@@ -106,7 +106,7 @@ import Testing
         case .staleGeneration:
             // Another process writes to the database behind the caches' back.
             let backend = try SQLiteBackend(path: path + "/memp.sqlite")
-            try await backend.delete(.id("tw-cook-0007"))
+            _ = try await backend.delete(.id("tw-cook-0007"))
         }
         let reopened = try await MemoryStore.open(at: path, embedder: WordHashEmbedder())
         guard case .rebuilt(let reason) = reopened.cacheState else {

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Embeddings
+import Foundation
+import ProceduralMemory
+
+/// `memp init`: creates a memory store.
+struct InitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init", abstract: "Create a memory store.",
+        discussion: """
+            Without --embedder, the store embeds with MiniLM when it is installed (`memp model install minilm`), \
+            else with the hashing fallback, and says so.
+            """)
+
+    enum EmbedderChoice: String, CaseIterable, ExpressibleByArgument {
+        case minilm, hashing, openai
+    }
+
+    @OptionGroup var storeOptions: StoreOptions
+    @Option(help: "The embedder.") var embedder: EmbedderChoice?
+    @Option(help: "The hashing embedder's dimension.") var dimension = 384
+    @Option(help: "The OpenAI-compatible server's base URL (with --embedder openai).") var baseURL: String?
+    @Option(help: "The embedding model name on that server (with --embedder openai).") var model: String?
+    @Option(help: "The environment variable holding the server's API key.") var apiKeyEnvironmentVariable = "OPENAI_API_KEY"
+
+    func validate() throws {
+        if embedder == .openai, baseURL == nil || model == nil {
+            throw ValidationError("--embedder openai needs --base-url and --model.")
+        }
+        if embedder != .openai, baseURL != nil || model != nil {
+            throw ValidationError("--base-url and --model apply only to --embedder openai.")
+        }
+        guard (1...4096).contains(dimension) else { throw ValidationError("--dimension must be 1…4096 (got \(dimension)).") }
+    }
+
+    func run() async throws {
+        let configuration: EmbedderConfiguration
+        switch embedder {
+        case nil:
+            let choice = try Embedders.defaultEmbedder()
+            printError(choice.note)
+            configuration = choice.isFallback ? .hashing(dimension: choice.embedder.dimension) : .minilm(modelDirectory: nil)
+        case .minilm?:
+            configuration = .minilm(modelDirectory: nil)
+        case .hashing?:
+            configuration = .hashing(dimension: dimension)
+        case .openai?:
+            let probe = try EmbedderConfiguration.openAICompatible(
+                baseURL: baseURL ?? "", model: model ?? "", apiKeyEnvironmentVariable: apiKeyEnvironmentVariable,
+                dimension: 0
+            ).makeEmbedder()
+            // The dimension is whatever the server answers; it is recorded so later opens can check it.
+            let detected = try (probe as? OpenAICompatibleEmbedder)?.detectDimension() ?? probe.dimension
+            configuration = .openAICompatible(
+                baseURL: baseURL ?? "", model: model ?? "", apiKeyEnvironmentVariable: apiKeyEnvironmentVariable,
+                dimension: detected)
+        }
+        let embedder = try configuration.makeEmbedder()
+        let store = try await MemoryStore.create(at: storeOptions.store, embedder: embedder, configuration: configuration)
+        print("Created a memory store in \(storeOptions.store) (embedder \(store.embedder.modelIdentifier), \(store.embedder.dimension) dimensions).")
+    }
+}
