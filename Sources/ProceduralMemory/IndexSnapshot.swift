@@ -16,6 +16,8 @@ struct IndexSnapshot: Sendable {
     var text: KeywordIndex
     /// What filters look at, per memory.
     var catalog: [DocumentID: CatalogEntry]
+    /// The catalog's numbers in ascending order, for reproducible random draws.
+    var numbers: [DocumentID]
     /// How many catalog entries are deprecated, so that an unfiltered lookup skips filtering when none is.
     var deprecatedCount: Int
     /// The store generation this snapshot reflects.
@@ -26,6 +28,7 @@ struct IndexSnapshot: Sendable {
         keywordMeans = try FlatIndex(dimension: dimension, metric: .innerProduct, storage: .f32)
         text = KeywordIndex()
         catalog = [:]
+        numbers = []
         deprecatedCount = 0
         generation = 0
     }
@@ -38,6 +41,7 @@ struct IndexSnapshot: Sendable {
         self.keywordMeans = keywordMeans
         self.text = text
         self.catalog = catalog
+        self.numbers = catalog.keys.sorted()
         self.deprecatedCount = catalog.values.count { $0.status == .deprecated }
         self.generation = generation
     }
@@ -51,10 +55,26 @@ struct IndexSnapshot: Sendable {
     }
 
     private mutating func insertCatalogEntry(_ entry: CatalogEntry, for number: DocumentID) {
-        if let previous = catalog.updateValue(entry, forKey: number), previous.status == .deprecated {
-            deprecatedCount -= 1
+        if let previous = catalog.updateValue(entry, forKey: number) {
+            if previous.status == .deprecated { deprecatedCount -= 1 }
+        } else if let last = numbers.last, last > number {
+            numbers.insert(number, at: insertionPoint(of: number))
+        } else {
+            // Numbers only grow, so new memories append.
+            numbers.append(number)
         }
         if entry.status == .deprecated { deprecatedCount += 1 }
+    }
+
+    /// The position of `number` in ``numbers``, or where it would go.
+    private func insertionPoint(of number: DocumentID) -> Int {
+        var low = 0
+        var high = numbers.count
+        while low < high {
+            let middle = (low + high) / 2
+            if numbers[middle] < number { low = middle + 1 } else { high = middle }
+        }
+        return low
     }
 
     /// Removes memories from every index; numbers not indexed are ignored.
@@ -65,7 +85,9 @@ struct IndexSnapshot: Sendable {
             if tasks.contains(number) { try? tasks.remove(number) }
             if keywordMeans.contains(number) { try? keywordMeans.remove(number) }
             if text.contains(number) { try? text.remove(number) }
-            if catalog.removeValue(forKey: number)?.status == .deprecated { deprecatedCount -= 1 }
+            guard let removed = catalog.removeValue(forKey: number) else { continue }
+            if removed.status == .deprecated { deprecatedCount -= 1 }
+            self.numbers.remove(at: insertionPoint(of: number))
         }
         // Compaction rewrites an index, so it waits until a quarter of the rows are tombstones.
         if tasks.rowCount > tasks.count + tasks.count / 4 + 64 {

@@ -67,9 +67,11 @@ extension MemoryStore {
                 guard depth >= options.k else {
                     throw MemoryError.invalidArgument("The candidate depth (\(depth)) must be at least k (\(options.k)).")
                 }
+                // BM25 needs no embedding, so it runs while the task is embedded.
+                async let keywordHits = Result { () throws(IndexError) in try snapshot.text.search(task, k: depth, filter: filter) }
                 let vector = try await embed([task])[0]
                 let dense = try snapshot.tasks.search(vector, k: depth, minimumScore: options.minimumSimilarity, filter: filter)
-                let keyword = try snapshot.text.search(task, k: depth, filter: filter)
+                let keyword = try await keywordHits.get()
                 for (index, hit) in fuse(dense: dense, keyword: keyword, method: options.fusion).prefix(options.k).enumerated() {
                     var explanation = ScoreExplanation(policy: .hybrid, rank: index + 1)
                     explanation.cosine = hit.denseScore
@@ -121,15 +123,22 @@ extension MemoryStore {
         }
     }
 
-    /// `k` memories drawn uniformly without replacement; the same seed and store give the same draw.
+    /// `k` memories drawn uniformly without replacement, in draw order; the same seed and store give the same
+    /// draw.
+    ///
+    /// - Complexity: O(*k*) without a filter (a partial Fisher–Yates shuffle over virtual positions), O(*n*) with.
     private static func randomDraw(from snapshot: IndexSnapshot, filter: SearchFilter?, k: Int, seed: UInt64) -> [DocumentID] {
-        var candidates = snapshot.catalog.keys.filter { filter?.allows($0) ?? true }.sorted()
+        let candidates = filter.map { filter in snapshot.numbers.filter { filter.allows($0) } } ?? snapshot.numbers
         var generator = SplitMix64(seed: seed)
-        let count = min(k, candidates.count)
-        for index in 0..<count {
-            candidates.swapAt(index, Int.random(in: index..<candidates.count, using: &generator))
+        var swapped: [Int: Int] = [:]
+        var draw: [DocumentID] = []
+        for index in 0..<min(k, candidates.count) {
+            let other = Int.random(in: index..<candidates.count, using: &generator)
+            let picked = swapped[other] ?? other
+            swapped[other] = swapped[index] ?? index
+            draw.append(candidates[picked])
         }
-        return Array(candidates.prefix(count))
+        return draw
     }
 }
 
