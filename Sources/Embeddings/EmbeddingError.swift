@@ -1,9 +1,17 @@
-/// An error from loading a model or computing embeddings.
+/// An error from installing or loading a model, or computing embeddings.
+///
+/// Messages name models, paths, URLs and counts, never the texts being embedded or API keys.
 public enum EmbeddingError: Error, Equatable, Sendable {
     /// A model file is missing; `fix` says how to get it.
     case modelNotInstalled(name: String, fix: String)
-    /// A model file exists but can't be used (bad header, missing tensor, wrong shape, bad checksum).
+    /// A model file exists but can't be used (bad header, missing tensor, wrong shape).
     case invalidModel(path: String, reason: String)
+    /// A file's SHA-256 differs from the pinned value.
+    case checksumMismatch(path: String, expected: String, actual: String)
+    /// Installing a model failed at `step`; `fix` says what to do.
+    case installFailed(step: String, reason: String, fix: String)
+    /// Reading or writing a file failed.
+    case io(path: String, reason: String)
     /// A remote embedding server failed or answered something unusable.
     case server(url: String, reason: String)
     /// The embedder returned vectors of a different dimension than expected.
@@ -17,6 +25,11 @@ extension EmbeddingError: CustomStringConvertible {
         switch self {
         case .modelNotInstalled(let name, let fix): "Model \(name) is not installed. \(fix)"
         case .invalidModel(let path, let reason): "\(path): \(reason)"
+        case .checksumMismatch(let path, let expected, let actual):
+            "\(path): SHA-256 is \(actual), expected \(expected). The file is damaged or not the pinned release; "
+                + "reinstall it with `memp model install minilm --force`."
+        case .installFailed(let step, let reason, let fix): "Model installation failed while \(step): \(reason). \(fix)"
+        case .io(let path, let reason): "\(path): \(reason)"
         case .server(let url, let reason): "Embedding server \(url): \(reason)"
         case .dimensionMismatch(let expected, let actual):
             "The embedder returned \(actual) dimensions where \(expected) were expected."

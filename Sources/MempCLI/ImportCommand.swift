@@ -1,12 +1,7 @@
 import ArgumentParser
 import Foundation
 import ProceduralMemory
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Synchronization
 
 /// `memp import`: imports a JSON Lines trajectory file.
 struct ImportCommand: AsyncParsableCommand {
@@ -38,9 +33,12 @@ struct ImportCommand: AsyncParsableCommand {
         let options = ImportOptions(
             format: format, builder: MemoryBuilder(policy: build), duplicates: duplicates, skipInvalid: skipInvalid,
             batchSize: batchSize, source: source, producer: producer)
-        let bar = isatty(STDERR_FILENO) == 1 ? ProgressBar() : nil
-        let report = try await store.importTrajectories(from: file, options: options) { bar?.show($0) }
-        bar?.finish()
+        let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+        let bar = Mutex(ProgressBar(total: size, label: "importing"))
+        let report = try await store.importTrajectories(from: file, options: options) { progress in
+            bar.withLock { $0.update(progress.bytesRead) }
+        }
+        bar.withLock { $0.finish() }
         for error in report.errors { printError(error) }
         if report.invalid > report.errors.count {
             printError("… and \(report.invalid - report.errors.count) more bad lines.")
@@ -53,22 +51,4 @@ struct ImportCommand: AsyncParsableCommand {
                     + "\(report.skippedDuplicates) duplicates skipped, \(report.invalid) bad lines skipped.")
         }
     }
-}
-
-/// A one-line progress bar on standard error, redrawn in place.
-final class ProgressBar: Sendable {
-    private let start = Date()
-
-    func show(_ progress: ImportProgress) {
-        let fraction = progress.totalBytes > 0 ? min(1, Double(progress.bytesRead) / Double(progress.totalBytes)) : 0
-        let width = 30
-        let filled = Int(fraction * Double(width))
-        let elapsed = max(Date().timeIntervalSince(start), 1e-3)
-        let rate = Int(Double(progress.committed) / elapsed)
-        let line = "\r[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-            + "] \(Int(fraction * 100))%  \(progress.committed) trajectories  \(rate)/s"
-        FileHandle.standardError.write(Data(line.utf8))
-    }
-
-    func finish() { FileHandle.standardError.write(Data("\n".utf8)) }
 }

@@ -13,23 +13,14 @@ struct InitCommand: AsyncParsableCommand {
             """)
 
     enum EmbedderChoice: String, CaseIterable, ExpressibleByArgument {
-        case minilm, hashing, openai
+        case minilm, hashing
     }
 
     @OptionGroup var storeOptions: StoreOptions
     @Option(help: "The embedder.") var embedder: EmbedderChoice?
     @Option(help: "The hashing embedder's dimension.") var dimension = 384
-    @Option(help: "The OpenAI-compatible server's base URL (with --embedder openai).") var baseURL: String?
-    @Option(help: "The embedding model name on that server (with --embedder openai).") var model: String?
-    @Option(help: "The environment variable holding the server's API key.") var apiKeyEnvironmentVariable = "OPENAI_API_KEY"
 
     func validate() throws {
-        if embedder == .openai, baseURL == nil || model == nil {
-            throw ValidationError("--embedder openai needs --base-url and --model.")
-        }
-        if embedder != .openai, baseURL != nil || model != nil {
-            throw ValidationError("--base-url and --model apply only to --embedder openai.")
-        }
         guard (1...4096).contains(dimension) else { throw ValidationError("--dimension must be 1…4096 (got \(dimension)).") }
     }
 
@@ -44,16 +35,6 @@ struct InitCommand: AsyncParsableCommand {
             configuration = .minilm(modelDirectory: nil)
         case .hashing?:
             configuration = .hashing(dimension: dimension)
-        case .openai?:
-            let probe = try EmbedderConfiguration.openAICompatible(
-                baseURL: baseURL ?? "", model: model ?? "", apiKeyEnvironmentVariable: apiKeyEnvironmentVariable,
-                dimension: 0
-            ).makeEmbedder()
-            // The dimension is whatever the server answers; it is recorded so later opens can check it.
-            let detected = try (probe as? OpenAICompatibleEmbedder)?.detectDimension() ?? probe.dimension
-            configuration = .openAICompatible(
-                baseURL: baseURL ?? "", model: model ?? "", apiKeyEnvironmentVariable: apiKeyEnvironmentVariable,
-                dimension: detected)
         }
         let embedder = try configuration.makeEmbedder()
         let store = try await MemoryStore.create(at: storeOptions.store, embedder: embedder, configuration: configuration)

@@ -7,7 +7,13 @@ struct Memp: AsyncParsableCommand {
         commandName: "memp",
         abstract: "Procedural memory for LLM agents, on an exact SIMD/BLAS retrieval engine.",
         subcommands: [
-            InitCommand.self, ImportCommand.self, QueryCommand.self, DeleteCommand.self, StatsCommand.self,
+            IndexCommand.self,
+            DoctorCommand.self,
+            InitCommand.self,
+            ImportCommand.self,
+            QueryCommand.self,
+            DeleteCommand.self,
+            StatsCommand.self,
         ]
     )
 }

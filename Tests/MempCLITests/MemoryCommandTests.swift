@@ -81,7 +81,8 @@ import Testing
         #expect(throws: (any Error).self) { try QueryCommand.parse(["--store", "s", "-k", "0", "task"]) }
         #expect(throws: (any Error).self) { try QueryCommand.parse(["--store", "s", "--mode", "nearest", "task"]) }
         #expect(throws: (any Error).self) { try QueryCommand.parse(["--store", "s", "--label", "novalue", "task"]) }
-        #expect(throws: (any Error).self) { try InitCommand.parse(["--store", "s", "--embedder", "openai"]) }
+        #expect(throws: (any Error).self) { try InitCommand.parse(["--store", "s", "--embedder", "word2vec"]) }
+        #expect(throws: (any Error).self) { try InitCommand.parse(["--store", "s", "--dimension", "0"]) }
         #expect(throws: (any Error).self) { try ImportCommand.parse(["--store", "s", "f.jsonl", "--build", "scripts"]) }
         let query = try QueryCommand.parse(["--store", "s", "--mode", "bm25", "-k", "3", "--label", "fold=train", "heat milk"])
         let options = try query.options

@@ -1,2 +1,138 @@
-// Placeholder until this benchmark lands; replace it then.
-print("{}")
+// Keyword (BM25) and hybrid benchmark; prints one JSON object. Run by Benchmarks/areas/keyword.sh.
+//
+//   KeywordBench --corpus corpus.jsonl --queries bm25-queries.jsonl --top10 out.jsonl [--hybrid-documents N]
+//
+// Single thread throughout. Build = tokenize + index, median of 3. Queries = all queries one call each, top-10,
+// median of 5 passes (after one warm-up pass). The top-10 IDs of the bm25s-compatible run go to --top10 so the
+// runner can compute the overlap with bm25s.
+import Foundation
+import KeywordIndex
+import RetrievalCore
+
+struct Options {
+    var corpus = ""
+    var queries = ""
+    var top10 = ""
+    var hybridDocuments = 100_000
+
+    init() {
+        var arguments = CommandLine.arguments.dropFirst().makeIterator()
+        while let flag = arguments.next() {
+            guard let value = arguments.next() else { fatalError("\(flag) needs a value") }
+            switch flag {
+            case "--corpus": corpus = value
+            case "--queries": queries = value
+            case "--top10": top10 = value
+            case "--hybrid-documents": hybridDocuments = Int(value) ?? hybridDocuments
+            default: fatalError("unknown flag \(flag)")
+            }
+        }
+        guard !corpus.isEmpty, !queries.isEmpty else { fatalError("--corpus and --queries are required") }
+    }
+}
+
+func readLines(_ path: String) -> [[String: Any]] {
+    guard let data = FileManager.default.contents(atPath: path) else { fatalError("cannot read \(path)") }
+    return data.split(separator: UInt8(ascii: "\n")).compactMap {
+        try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any]
+    }
+}
+
+func now() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
+}
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
+}
+
+func percentile(_ values: [Double], _ p: Double) -> Double {
+    let sorted = values.sorted()
+    return sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int((p / 100 * Double(sorted.count)).rounded(.down)))]
+}
+
+func rounded(_ value: Double, _ digits: Int) -> Double {
+    let scale = pow(10, Double(digits))
+    return (value * scale).rounded() / scale
+}
+
+let options = Options()
+let corpus = readLines(options.corpus)
+let texts = corpus.map { $0["text"] as? String ?? "" }
+let ids = corpus.map { $0["id"] as? String ?? "" }
+let queries = readLines(options.queries)
+let queryTexts = queries.map { $0["text"] as? String ?? "" }
+let queryIDs = queries.map { $0["id"] as? String ?? "" }
+
+/// Builds an index over the corpus with `configuration`, `repetitions` times; returns the last and the times.
+func build(_ configuration: TokenizerConfiguration, repetitions: Int) throws -> (KeywordIndex, [Double]) {
+    var seconds: [Double] = []
+    var index = KeywordIndex(tokenizer: configuration)
+    for _ in 0..<repetitions {
+        let start = now()
+        index = KeywordIndex(tokenizer: configuration)
+        for (row, text) in texts.enumerated() { try index.add(text, id: DocumentID(UInt64(row))) }
+        seconds.append(now() - start)
+    }
+    return (index, seconds)
+}
+
+/// Runs every query once per pass; returns queries/s per pass, per-query latencies (ms) of the last pass, hits.
+func query(_ index: KeywordIndex, evaluation: QueryEvaluation, passes: Int) -> ([Double], [Double], [[SearchHit]]) {
+    var results: [[SearchHit]] = []
+    for text in queryTexts { results.append(index.search(text, k: 10, evaluation: evaluation)) }  // warm-up
+    var rates: [Double] = []
+    var latencies: [Double] = []
+    for _ in 0..<passes {
+        latencies.removeAll(keepingCapacity: true)
+        let start = now()
+        for (position, text) in queryTexts.enumerated() {
+            let begin = now()
+            results[position] = index.search(text, k: 10, evaluation: evaluation)
+            latencies.append((now() - begin) * 1e3)
+        }
+        rates.append(Double(queryTexts.count) / (now() - start))
+    }
+    return (rates, latencies, results)
+}
+
+func keywordReport(_ configuration: TokenizerConfiguration, name: String, writeTop10: Bool) throws -> [String: Any] {
+    let (index, buildSeconds) = try build(configuration, repetitions: 3)
+    var report: [String: Any] = [
+        "tokenizer": name,
+        "build_s": rounded(median(buildSeconds), 3), "build_s_per_rep": buildSeconds.map { rounded($0, 3) },
+        "documents": index.count, "vocabulary": index.vocabularySize,
+        "average_document_length": rounded(index.averageDocumentLength, 2),
+    ]
+    var reference: [[SearchHit]] = []
+    for evaluation in QueryEvaluation.allCases {
+        let (rates, latencies, hits) = query(index, evaluation: evaluation, passes: 5)
+        if reference.isEmpty { reference = hits }
+        report[evaluation.rawValue] = [
+            "qps": rounded(median(rates), 1), "qps_per_pass": rates.map { rounded($0, 1) },
+            "p50_ms": rounded(percentile(latencies, 50), 4), "p95_ms": rounded(percentile(latencies, 95), 4),
+            "same_top10_as_accumulate": hits == reference,
+        ]
+    }
+    if writeTop10 && !options.top10.isEmpty {
+        let lines = zip(queryIDs, reference).map { qid, hits -> String in
+            let object: [String: Any] = ["qid": qid, "ids": hits.map { ids[Int($0.id.rawValue)] }]
+            let data = (try? JSONSerialization.data(withJSONObject: object)) ?? Data()
+            return String(decoding: data, as: UTF8.self)
+        }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: options.top10, atomically: true, encoding: .utf8)
+    }
+    return report
+}
+
+var output: [String: Any] = [
+    "bench": "KeywordBench", "corpus_documents": texts.count, "queries": queryTexts.count, "k": 10,
+    "k1": 1.5, "b": 0.75, "threads": 1,
+]
+output["bm25s_compatible"] = try keywordReport(.bm25sCompatible, name: "bm25sCompatible", writeTop10: true)
+output["english"] = try keywordReport(.english, name: "english (Porter2, Snowball stop words)", writeTop10: false)
+let data = try JSONSerialization.data(withJSONObject: output, options: [.prettyPrinted, .sortedKeys])
+print(String(decoding: data, as: UTF8.self))

@@ -1,0 +1,348 @@
+internal import CBLAS
+import Foundation
+import RealModule
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The shape of a BERT encoder, read from the model's `config.json`.
+package struct BERTConfiguration: Sendable, Equatable, Decodable {
+    /// Entries in the word embedding table.
+    package var vocabularySize: Int
+    /// Width of every hidden state.
+    package var hiddenSize: Int
+    /// Number of transformer layers.
+    package var layerCount: Int
+    /// Attention heads per layer; `hiddenSize` must be a multiple of it.
+    package var headCount: Int
+    /// Width of the feed-forward layer.
+    package var intermediateSize: Int
+    /// Rows of the position embedding table: the longest sequence the model accepts.
+    package var maximumPositions: Int
+    /// Rows of the token-type embedding table.
+    package var typeVocabularySize: Int
+    /// The LayerNorm epsilon.
+    package var layerNormEpsilon: Float
+    /// The feed-forward activation; only `gelu` (the exact erf form) is supported.
+    package var activation: String
+
+    enum CodingKeys: String, CodingKey {
+        case vocabularySize = "vocab_size", hiddenSize = "hidden_size", layerCount = "num_hidden_layers"
+        case headCount = "num_attention_heads", intermediateSize = "intermediate_size"
+        case maximumPositions = "max_position_embeddings", typeVocabularySize = "type_vocab_size"
+        case layerNormEpsilon = "layer_norm_eps", activation = "hidden_act"
+    }
+
+    /// Width of one attention head.
+    package var headSize: Int { hiddenSize / headCount }
+
+    /// Reads and checks `config.json`.
+    ///
+    /// - Throws: ``EmbeddingError/io(path:reason:)`` or ``EmbeddingError/invalidModel(path:reason:)``.
+    package init(contentsOf path: String) throws(EmbeddingError) {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw EmbeddingError.io(path: path, reason: "the file does not exist or is not readable")
+        }
+        do { self = try JSONDecoder().decode(BERTConfiguration.self, from: data) } catch {
+            throw EmbeddingError.invalidModel(path: path, reason: "not a BERT configuration (\(error))")
+        }
+        guard activation == "gelu" else {
+            throw EmbeddingError.invalidModel(path: path, reason: "hidden_act \(activation) is not supported; use gelu")
+        }
+        guard hiddenSize > 0, headCount > 0, hiddenSize % headCount == 0, layerCount > 0, intermediateSize > 0,
+            maximumPositions > 0, vocabularySize > 0, typeVocabularySize > 0
+        else {
+            throw EmbeddingError.invalidModel(path: path, reason: "inconsistent sizes in the configuration")
+        }
+    }
+}
+
+/// One transformer layer's weights. Linear weights are `[out, in]`, row-major (y = x·Wᵀ + b).
+struct BERTLayer: Sendable {
+    /// Query, key and value projections stacked into one `[3·hidden, hidden]` matrix, so one GEMM computes all three.
+    var qkvWeight: [Float]
+    var qkvBias: [Float]
+    var attentionOutputWeight: [Float]
+    var attentionOutputBias: [Float]
+    var attentionNormWeight: [Float]
+    var attentionNormBias: [Float]
+    var intermediateWeight: [Float]
+    var intermediateBias: [Float]
+    var outputWeight: [Float]
+    var outputBias: [Float]
+    var outputNormWeight: [Float]
+    var outputNormBias: [Float]
+}
+
+/// A post-LayerNorm BERT encoder evaluated on the CPU, every matrix product through BLAS `sgemm`.
+///
+/// Sequences of a batch are packed back to back, so no padding is ever computed: the projections run over
+/// all tokens of the batch at once, and attention runs per sequence over its own span (a block-diagonal mask).
+package struct BERTEncoder: Sendable {
+    /// The model's shape.
+    package let configuration: BERTConfiguration
+    private let wordEmbeddings: [Float]
+    private let positionEmbeddings: [Float]
+    private let tokenTypeEmbedding: [Float]
+    private let embeddingNormWeight: [Float]
+    private let embeddingNormBias: [Float]
+    private let layers: [BERTLayer]
+
+    /// Loads the weights from a safetensors file whose names carry no `bert.` prefix
+    /// (`embeddings.…`, `encoder.layer.N.…`).
+    ///
+    /// - Throws: ``EmbeddingError/invalidModel(path:reason:)`` when a tensor is missing or misshapen.
+    package init(weights file: SafeTensorsFile, configuration: BERTConfiguration) throws(EmbeddingError) {
+        self.configuration = configuration
+        let hidden = configuration.hiddenSize
+        let inner = configuration.intermediateSize
+        let prefix = file.tensors["bert.embeddings.word_embeddings.weight"] != nil ? "bert." : ""
+        func load(_ name: String, _ shape: [Int]) throws(EmbeddingError) -> [Float] {
+            try file.floats(prefix + name, shape: shape)
+        }
+        wordEmbeddings = try load("embeddings.word_embeddings.weight", [configuration.vocabularySize, hidden])
+        positionEmbeddings = try load("embeddings.position_embeddings.weight", [configuration.maximumPositions, hidden])
+        // Every token has type 0, so only the first row of the token-type table is needed.
+        tokenTypeEmbedding = Array(
+            try load("embeddings.token_type_embeddings.weight", [configuration.typeVocabularySize, hidden])[0..<hidden])
+        embeddingNormWeight = try load("embeddings.LayerNorm.weight", [hidden])
+        embeddingNormBias = try load("embeddings.LayerNorm.bias", [hidden])
+        var layers: [BERTLayer] = []
+        for index in 0..<configuration.layerCount {
+            let name = "encoder.layer.\(index)."
+            let attention = name + "attention."
+            layers.append(
+                BERTLayer(
+                    qkvWeight: try load(attention + "self.query.weight", [hidden, hidden])
+                        + load(attention + "self.key.weight", [hidden, hidden])
+                        + load(attention + "self.value.weight", [hidden, hidden]),
+                    qkvBias: try load(attention + "self.query.bias", [hidden])
+                        + load(attention + "self.key.bias", [hidden]) + load(attention + "self.value.bias", [hidden]),
+                    attentionOutputWeight: try load(attention + "output.dense.weight", [hidden, hidden]),
+                    attentionOutputBias: try load(attention + "output.dense.bias", [hidden]),
+                    attentionNormWeight: try load(attention + "output.LayerNorm.weight", [hidden]),
+                    attentionNormBias: try load(attention + "output.LayerNorm.bias", [hidden]),
+                    intermediateWeight: try load(name + "intermediate.dense.weight", [inner, hidden]),
+                    intermediateBias: try load(name + "intermediate.dense.bias", [inner]),
+                    outputWeight: try load(name + "output.dense.weight", [hidden, inner]),
+                    outputBias: try load(name + "output.dense.bias", [hidden]),
+                    outputNormWeight: try load(name + "output.LayerNorm.weight", [hidden]),
+                    outputNormBias: try load(name + "output.LayerNorm.bias", [hidden])))
+        }
+        self.layers = layers
+    }
+
+    /// Runs the encoder over a packed batch and returns each sequence's mean-pooled, L2-normalized state.
+    ///
+    /// - Parameter sequences: Token IDs per sequence, each within the vocabulary and at most
+    ///   `maximumPositions` long.
+    /// - Returns: One vector of `hiddenSize` components per sequence; an empty sequence gives zeros.
+    package func pooledEmbeddings(of sequences: [[Int32]]) -> [[Float]] {
+        let hidden = configuration.hiddenSize
+        let spans = Self.spans(of: sequences)
+        let tokenCount = spans.last.map { $0.upperBound } ?? 0
+        guard tokenCount > 0 else { return sequences.map { _ in [Float](repeating: 0, count: hidden) } }
+        var states = embed(sequences, tokenCount: tokenCount)
+        var qkv = [Float](repeating: 0, count: tokenCount * 3 * hidden)
+        var context = [Float](repeating: 0, count: tokenCount * hidden)
+        var projected = [Float](repeating: 0, count: tokenCount * hidden)
+        var intermediate = [Float](repeating: 0, count: tokenCount * configuration.intermediateSize)
+        for layer in layers {
+            Self.linear(states, rows: tokenCount, weight: layer.qkvWeight, bias: layer.qkvBias, into: &qkv)
+            attention(qkv, spans: spans, into: &context)
+            Self.linear(
+                context, rows: tokenCount, weight: layer.attentionOutputWeight, bias: layer.attentionOutputBias,
+                into: &projected)
+            addAndNormalize(&states, projected, weight: layer.attentionNormWeight, bias: layer.attentionNormBias)
+            Self.linear(
+                states, rows: tokenCount, weight: layer.intermediateWeight, bias: layer.intermediateBias,
+                into: &intermediate)
+            Self.gelu(&intermediate)
+            Self.linear(intermediate, rows: tokenCount, weight: layer.outputWeight, bias: layer.outputBias, into: &projected)
+            addAndNormalize(&states, projected, weight: layer.outputNormWeight, bias: layer.outputNormBias)
+        }
+        return spans.map { Self.meanPooledUnitVector(states, rows: $0, width: hidden) }
+    }
+
+    private static func spans(of sequences: [[Int32]]) -> [Range<Int>] {
+        var start = 0
+        return sequences.map { sequence in
+            defer { start += sequence.count }
+            return start..<start + sequence.count
+        }
+    }
+
+    /// Word + position + type embeddings, LayerNormed.
+    private func embed(_ sequences: [[Int32]], tokenCount: Int) -> [Float] {
+        let hidden = configuration.hiddenSize
+        var states = [Float](repeating: 0, count: tokenCount * hidden)
+        states.withUnsafeMutableBufferPointer { states in
+            wordEmbeddings.withUnsafeBufferPointer { words in
+                positionEmbeddings.withUnsafeBufferPointer { positions in
+                    tokenTypeEmbedding.withUnsafeBufferPointer { type in
+                        var row = 0
+                        for sequence in sequences {
+                            precondition(sequence.count <= configuration.maximumPositions, "BERTEncoder: sequence too long")
+                            for (position, id) in sequence.enumerated() {
+                                precondition(Int(id) >= 0 && Int(id) < configuration.vocabularySize, "BERTEncoder: bad token ID")
+                                let word = Int(id) * hidden
+                                let place = position * hidden
+                                let target = row * hidden
+                                for column in 0..<hidden {
+                                    states[target + column] = words[word + column] + positions[place + column] + type[column]
+                                }
+                                row += 1
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        layerNormalize(&states, weight: embeddingNormWeight, bias: embeddingNormBias)
+        return states
+    }
+
+    /// `output = input · weightᵀ + bias` for `rows` rows; `weight` is `[out, in]` row-major.
+    private static func linear(_ input: [Float], rows: Int, weight: [Float], bias: [Float], into output: inout [Float]) {
+        let outWidth = bias.count
+        let inWidth = weight.count / outWidth
+        precondition(input.count >= rows * inWidth && output.count >= rows * outWidth, "linear: buffers too small")
+        output.withUnsafeMutableBufferPointer { output in
+            bias.withUnsafeBufferPointer { bias in
+                guard let biasStart = bias.baseAddress, let outputStart = output.baseAddress else { return }
+                // Start from the bias so one GEMM with beta = 1 adds the product.
+                for row in 0..<rows { (outputStart + row * outWidth).update(from: biasStart, count: outWidth) }
+            }
+            input.withUnsafeBufferPointer { input in
+                weight.withUnsafeBufferPointer { weight in
+                    cblas_sgemm(
+                        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outWidth), Int32(inWidth), 1,
+                        input.baseAddress, Int32(inWidth), weight.baseAddress, Int32(inWidth), 1, output.baseAddress,
+                        Int32(outWidth))
+                }
+            }
+        }
+    }
+
+    /// Scaled dot-product attention per sequence and head; `qkv` rows hold query, key and value side by side.
+    private func attention(_ qkv: [Float], spans: [Range<Int>], into context: inout [Float]) {
+        let hidden = configuration.hiddenSize
+        let headSize = configuration.headSize
+        let stride = 3 * hidden
+        let scale = 1 / Float(headSize).squareRoot()
+        let longest = spans.map(\.count).max() ?? 0
+        var scores = [Float](repeating: 0, count: longest * longest)
+        qkv.withUnsafeBufferPointer { qkv in
+            context.withUnsafeMutableBufferPointer { context in
+                scores.withUnsafeMutableBufferPointer { scores in
+                    guard let qkvStart = qkv.baseAddress, let contextStart = context.baseAddress,
+                        let scoresStart = scores.baseAddress
+                    else { return }
+                    for span in spans where !span.isEmpty {
+                        let length = Int32(span.count)
+                        for head in 0..<configuration.headCount {
+                            let query = qkvStart + span.lowerBound * stride + head * headSize
+                            cblas_sgemm(
+                                CblasRowMajor, CblasNoTrans, CblasTrans, length, length, Int32(headSize), scale, query,
+                                Int32(stride), query + hidden, Int32(stride), 0, scoresStart, length)
+                            Self.softmaxRows(scoresStart, rows: span.count)
+                            cblas_sgemm(
+                                CblasRowMajor, CblasNoTrans, CblasNoTrans, length, Int32(headSize), length, 1,
+                                scoresStart, length, query + 2 * hidden, Int32(stride), 0,
+                                contextStart + span.lowerBound * hidden + head * headSize, Int32(hidden))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Softmax of each row of a square `rows × rows` matrix, in place.
+    private static func softmaxRows(_ matrix: UnsafeMutablePointer<Float>, rows: Int) {
+        for row in 0..<rows {
+            let values = UnsafeMutableBufferPointer(start: matrix + row * rows, count: rows)
+            var largest = -Float.infinity
+            for value in values { largest = max(largest, value) }
+            var total: Float = 0
+            for index in values.indices {
+                let e = expf(values[index] - largest)
+                values[index] = e
+                total += e
+            }
+            let inverse = 1 / total
+            for index in values.indices { values[index] *= inverse }
+        }
+    }
+
+    /// Exact GELU, x·Φ(x) = x/2 · (1 + erf(x/√2)), in place.
+    private static func gelu(_ values: inout [Float]) {
+        let inverseRootTwo: Float = 0.707_106_781_186_547_524_4
+        values.withUnsafeMutableBufferPointer { values in
+            for index in values.indices {
+                let x = values[index]
+                values[index] = 0.5 * x * (1 + erff(x * inverseRootTwo))
+            }
+        }
+    }
+
+    /// `states = LayerNorm(states + residual)`.
+    private func addAndNormalize(_ states: inout [Float], _ residual: [Float], weight: [Float], bias: [Float]) {
+        states.withUnsafeMutableBufferPointer { states in
+            residual.withUnsafeBufferPointer { residual in
+                for index in states.indices { states[index] += residual[index] }
+            }
+        }
+        layerNormalize(&states, weight: weight, bias: bias)
+    }
+
+    /// LayerNorm of every row (biased variance), in place.
+    private func layerNormalize(_ states: inout [Float], weight: [Float], bias: [Float]) {
+        let width = configuration.hiddenSize
+        let epsilon = configuration.layerNormEpsilon
+        states.withUnsafeMutableBufferPointer { states in
+            weight.withUnsafeBufferPointer { weight in
+                bias.withUnsafeBufferPointer { bias in
+                    for start in stride(from: 0, to: states.count, by: width) {
+                        var sum: Float = 0
+                        for column in 0..<width { sum = Relaxed.sum(sum, states[start + column]) }
+                        let mean = sum / Float(width)
+                        var squares: Float = 0
+                        for column in 0..<width {
+                            let centered = states[start + column] - mean
+                            squares = Relaxed.multiplyAdd(centered, centered, squares)
+                        }
+                        let inverseDeviation = 1 / (squares / Float(width) + epsilon).squareRoot()
+                        for column in 0..<width {
+                            states[start + column] =
+                                (states[start + column] - mean) * inverseDeviation * weight[column] + bias[column]
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The mean of `rows` of a row-major matrix, scaled to unit length (e / max(‖e‖, 1e-12)).
+    private static func meanPooledUnitVector(_ states: [Float], rows: Range<Int>, width: Int) -> [Float] {
+        var mean = [Float](repeating: 0, count: width)
+        guard !rows.isEmpty else { return mean }
+        states.withUnsafeBufferPointer { states in
+            for row in rows {
+                for column in 0..<width { mean[column] += states[row * width + column] }
+            }
+        }
+        let count = Float(rows.count)
+        var squares: Float = 0
+        for column in 0..<width {
+            mean[column] /= count
+            squares = Relaxed.multiplyAdd(mean[column], mean[column], squares)
+        }
+        let inverseNorm = 1 / max(squares.squareRoot(), 1e-12)
+        return mean.map { $0 * inverseNorm }
+    }
+}

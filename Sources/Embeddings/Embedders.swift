@@ -1,0 +1,30 @@
+import Foundation
+
+/// The embedder Memp uses when none is named, and why.
+public struct DefaultEmbedder: Sendable {
+    /// The embedder to use.
+    public let embedder: any Embedder
+    /// Whether this is the hashing fallback because no model is installed.
+    public let isFallback: Bool
+    /// A one-line note for the user naming the embedder (and, for the fallback, how to install the model).
+    public let note: String
+}
+
+/// Factories for the embedders Memp ships.
+public enum Embedders {
+    /// MiniLM when it is installed in `store`, else the ``HashingEmbedder`` fallback.
+    ///
+    /// - Throws: ``EmbeddingError`` when MiniLM is installed but its files can't be loaded (it never falls back
+    ///   silently from a broken install).
+    public static func defaultEmbedder(store: ModelStore = ModelStore()) throws(EmbeddingError) -> DefaultEmbedder {
+        if store.isInstalled(.minilm) {
+            let embedder = try MiniLMEmbedder(modelDirectory: store.modelDirectory(for: .minilm))
+            return DefaultEmbedder(embedder: embedder, isFallback: false, note: "Embedding with \(embedder.modelIdentifier).")
+        }
+        let fallback = HashingEmbedder()
+        return DefaultEmbedder(
+            embedder: fallback, isFallback: true,
+            note: "No embedding model is installed; using the \(fallback.modelIdentifier) fallback (word and "
+                + "character hashing, no semantics). Run `memp model install minilm` for real embeddings.")
+    }
+}
