@@ -4,7 +4,8 @@ import ProceduralMemory
 /// `memp delete`: deletes exactly one scope of trajectories and memories.
 struct DeleteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "delete", abstract: "Delete the trajectories and memories of one ID, source or label.",
+        commandName: "delete",
+        abstract: "Delete the trajectories and memories of one ID, source or label.",
         discussion: "Memories left without any source trajectory go too; everything else stays.")
 
     @OptionGroup var storeOptions: StoreOptions
@@ -31,6 +32,8 @@ struct DeleteCommand: AsyncParsableCommand {
         }
         let store = try await storeOptions.open()
         let result = try await store.delete(scope)
-        print("Deleted \(result.trajectories) trajectories and \(result.memories.count) memories (\(scope)).")
+        print(
+            "Deleted \(result.trajectories) trajectories and \(result.memories.count) memories (\(scope))."
+        )
     }
 }

@@ -21,7 +21,9 @@ struct InitCommand: AsyncParsableCommand {
     @Option(help: "The hashing embedder's dimension.") var dimension = 384
 
     func validate() throws {
-        guard (1...4096).contains(dimension) else { throw ValidationError("--dimension must be 1…4096 (got \(dimension)).") }
+        guard (1...4096).contains(dimension) else {
+            throw ValidationError("--dimension must be 1…4096 (got \(dimension)).")
+        }
     }
 
     func run() async throws {
@@ -30,14 +32,19 @@ struct InitCommand: AsyncParsableCommand {
         case nil:
             let choice = try Embedders.defaultEmbedder()
             printError(choice.note)
-            configuration = choice.isFallback ? .hashing(dimension: choice.embedder.dimension) : .minilm(modelDirectory: nil)
+            configuration =
+                choice.isFallback
+                ? .hashing(dimension: choice.embedder.dimension) : .minilm(modelDirectory: nil)
         case .minilm?:
             configuration = .minilm(modelDirectory: nil)
         case .hashing?:
             configuration = .hashing(dimension: dimension)
         }
         let embedder = try configuration.makeEmbedder()
-        let store = try await MemoryStore.create(at: storeOptions.store, embedder: embedder, configuration: configuration)
-        print("Created a memory store in \(storeOptions.store) (embedder \(store.embedder.modelIdentifier), \(store.embedder.dimension) dimensions).")
+        let store = try await MemoryStore.create(
+            at: storeOptions.store, embedder: embedder, configuration: configuration)
+        print(
+            "Created a memory store in \(storeOptions.store) (embedder \(store.embedder.modelIdentifier), \(store.embedder.dimension) dimensions)."
+        )
     }
 }

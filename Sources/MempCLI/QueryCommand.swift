@@ -19,22 +19,33 @@ struct QueryCommand: AsyncParsableCommand {
     @Option(help: "The retrieval policy.") var mode: RetrievalPolicy = .hybrid
     @Option(name: .short, help: "Maximum number of memories per task.") var k = 5
     @Option(help: "Drop hits below this similarity (query, keyword, hybrid).") var minSimilarity: Float?
-    @Option(name: .customLong("source"), help: "Only memories from this source (repeatable).") var sources: [String] = []
-    @Option(name: .customLong("label"), help: ArgumentHelp("Only memories with this label (repeatable).", valueName: "key=value"))
+    @Option(name: .customLong("source"), help: "Only memories from this source (repeatable).")
+    var sources: [String] = []
+    @Option(
+        name: .customLong("label"),
+        help: ArgumentHelp("Only memories with this label (repeatable).", valueName: "key=value"))
     var labels: [String] = []
     @Flag(help: "Include deprecated memories.") var includeDeprecated = false
     @Option(help: "The seed of the random policy.") var seed: UInt64 = 0
-    @Option(help: "Hybrid: weight of the dense scores in a min-max normalized convex fusion, instead of RRF.")
+    @Option(
+        help:
+            "Hybrid: weight of the dense scores in a min-max normalized convex fusion, instead of RRF.")
     var alpha: Double?
     @Option(help: "Hybrid: the reciprocal rank fusion constant.") var rankConstant: Double = 60
     @Flag(help: "Explain each score.") var explain = false
     @Flag(help: "Print one JSON object per line.") var json = false
 
     func validate() throws {
-        guard (task == nil) != (queries == nil) else { throw ValidationError("Give either a task or --queries FILE.") }
+        guard (task == nil) != (queries == nil) else {
+            throw ValidationError("Give either a task or --queries FILE.")
+        }
         guard k >= 1 else { throw ValidationError("-k must be at least 1 (got \(k)).") }
-        if let alpha, !(0...1).contains(alpha) { throw ValidationError("--alpha must be within 0…1 (got \(alpha)).") }
-        guard rankConstant > 0 else { throw ValidationError("--rank-constant must be positive (got \(rankConstant)).") }
+        if let alpha, !(0...1).contains(alpha) {
+            throw ValidationError("--alpha must be within 0…1 (got \(alpha)).")
+        }
+        guard rankConstant > 0 else {
+            throw ValidationError("--rank-constant must be positive (got \(rankConstant)).")
+        }
         for label in labels { _ = try parseLabel(label) }
     }
 
@@ -46,9 +57,11 @@ struct QueryCommand: AsyncParsableCommand {
                 labelFilter[key] = value
             }
             return RetrievalOptions(
-                policy: mode, k: k, minimumSimilarity: minSimilarity, sources: sources.isEmpty ? nil : Set(sources),
+                policy: mode, k: k, minimumSimilarity: minSimilarity,
+                sources: sources.isEmpty ? nil : Set(sources),
                 labels: labelFilter, includeDeprecated: includeDeprecated, seed: seed,
-                fusion: alpha.map { .convex(alpha: $0, normalization: .minMax) } ?? .reciprocalRank(rankConstant: rankConstant))
+                fusion: alpha.map { .convex(alpha: $0, normalization: .minMax) }
+                    ?? .reciprocalRank(rankConstant: rankConstant))
         }
     }
 
@@ -87,15 +100,19 @@ struct QueryCommand: AsyncParsableCommand {
                 print(
                     try jsonLine(
                         HitLine(
-                            rank: hit.explanation.rank, id: hit.memory.id, score: hit.score, task: hit.memory.task,
-                            sources: hit.memory.sourceTrajectoryIDs, script: hit.memory.script, steps: hit.memory.steps,
+                            rank: hit.explanation.rank, id: hit.memory.id, score: hit.score,
+                            task: hit.memory.task,
+                            sources: hit.memory.sourceTrajectoryIDs, script: hit.memory.script,
+                            steps: hit.memory.steps,
                             explanation: explain ? hit.explanation : nil)))
             }
             return
         }
         if hits.isEmpty { printError("No memory fits this task.") }
         for hit in hits {
-            print("\(hit.explanation.rank). \(hit.memory.id)  score \(formatted(hit.score))  \(hit.memory.task)")
+            print(
+                "\(hit.explanation.rank). \(hit.memory.id)  score \(formatted(hit.score))  \(hit.memory.task)"
+            )
             if explain { print("   why: \(hit.explanation)") }
             if let script = hit.memory.script {
                 for line in script.split(separator: "\n") { print("   \(line)") }
@@ -122,14 +139,17 @@ struct QueryCommand: AsyncParsableCommand {
                 let field = context.codingPath.map(\.stringValue).joined(separator: ".")
                 throw ValidationError("\(path), line \(line.number), field \(field): must be a string.")
             } catch {
-                throw ValidationError("\(path), line \(line.number): not a valid {\"qid\", \"query\"} JSON object.")
+                throw ValidationError(
+                    "\(path), line \(line.number): not a valid {\"qid\", \"query\"} JSON object.")
             }
             let hits = try await store.retrieve(query.query, options: options)
             print(
                 try jsonLine(
                     BatchLine(
                         qid: query.qid,
-                        hits: hits.map { BatchHit(id: $0.memory.id, sources: $0.memory.sourceTrajectoryIDs, score: $0.score) })))
+                        hits: hits.map {
+                            BatchHit(id: $0.memory.id, sources: $0.memory.sourceTrajectoryIDs, score: $0.score)
+                        })))
         }
     }
 

@@ -3,7 +3,8 @@ import ProceduralMemory
 
 /// `memp stats`: counts of what a store holds.
 struct StatsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "stats", abstract: "Show what a memory store holds.")
+    static let configuration = CommandConfiguration(
+        commandName: "stats", abstract: "Show what a memory store holds.")
 
     @OptionGroup var storeOptions: StoreOptions
     @Flag(help: "Print one JSON object.") var json = false
@@ -21,7 +22,9 @@ struct StatsCommand: AsyncParsableCommand {
         for (source, count) in statistics.trajectoriesBySource.sorted(by: { $0.key < $1.key }) {
             print("  \(source): \(count)")
         }
-        print("Memories:     \(statistics.memories) (\(statistics.activeMemories) active, \(statistics.deprecatedMemories) deprecated)")
+        print(
+            "Memories:     \(statistics.memories) (\(statistics.activeMemories) active, \(statistics.deprecatedMemories) deprecated)"
+        )
         for (policy, count) in statistics.memoriesByBuildPolicy.sorted(by: { $0.key < $1.key }) {
             print("  \(policy): \(count)")
         }

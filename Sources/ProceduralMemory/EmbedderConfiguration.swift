@@ -17,7 +17,9 @@ public enum EmbedderConfiguration: Codable, Sendable, Equatable {
             return HashingEmbedder(dimension: dimension)
         case .minilm(let modelDirectory):
             let directory = modelDirectory ?? ModelStore().modelDirectory(for: .minilm)
-            do { return try MiniLMEmbedder(modelDirectory: directory) } catch { throw .embedding(reason: error.description) }
+            do { return try MiniLMEmbedder(modelDirectory: directory) } catch {
+                throw .embedding(reason: error.description)
+            }
         }
     }
 }

@@ -40,7 +40,9 @@ struct IndexCache: Sendable {
     private func path(_ name: String) -> String { directory + "/" + name }
 
     /// Loads the cached indexes if they reflect `info`; otherwise says why not.
-    func load(matching info: StoreInfo) -> Result<(tasks: FlatIndex, keywordMeans: FlatIndex, text: KeywordIndex), CacheMiss> {
+    func load(matching info: StoreInfo) -> Result<
+        (tasks: FlatIndex, keywordMeans: FlatIndex, text: KeywordIndex), CacheMiss
+    > {
         let manifestPath = path("manifest.json")
         guard let data = FileManager.default.contents(atPath: manifestPath) else {
             return .failure(CacheMiss("\(manifestPath) is missing"))
@@ -49,16 +51,23 @@ struct IndexCache: Sendable {
             return .failure(CacheMiss("\(manifestPath) is unreadable"))
         }
         guard manifest.formatVersion == Self.formatVersion else {
-            return .failure(CacheMiss("the cache is format v\(manifest.formatVersion), this build writes v\(Self.formatVersion)"))
+            return .failure(
+                CacheMiss(
+                    "the cache is format v\(manifest.formatVersion), this build writes v\(Self.formatVersion)"
+                ))
         }
         guard manifest.generation == info.generation else {
-            return .failure(CacheMiss("the cache is at generation \(manifest.generation), the store at \(info.generation)"))
+            return .failure(
+                CacheMiss(
+                    "the cache is at generation \(manifest.generation), the store at \(info.generation)"))
         }
         guard manifest.embedderID == info.embedderID, manifest.dimension == info.dimension else {
             return .failure(CacheMiss("the cache was built with another embedder"))
         }
         for name in Self.files {
-            guard let expected = manifest.files[name] else { return .failure(CacheMiss("the manifest does not list \(name)")) }
+            guard let expected = manifest.files[name] else {
+                return .failure(CacheMiss("the manifest does not list \(name)"))
+            }
             switch Self.digest(of: path(name)) {
             case .failure(let miss): return .failure(miss)
             case .success(let actual) where actual != expected:
@@ -85,7 +94,8 @@ struct IndexCache: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw .io(path: directory, reason: "can't create the index directory: \(error.localizedDescription)")
+            throw .io(
+                path: directory, reason: "can't create the index directory: \(error.localizedDescription)")
         }
         // The manifest goes first so that a crash between the files leaves a manifest that can't match them.
         let manifestPath = path("manifest.json")
@@ -109,7 +119,8 @@ struct IndexCache: Sendable {
             }
         }
         let manifest = Manifest(
-            formatVersion: Self.formatVersion, generation: snapshot.generation, embedderID: info.embedderID,
+            formatVersion: Self.formatVersion, generation: snapshot.generation,
+            embedderID: info.embedderID,
             dimension: info.dimension, files: digests)
         do {
             let encoder = JSONEncoder()
@@ -121,7 +132,8 @@ struct IndexCache: Sendable {
     }
 
     private static func digest(of path: String) -> Result<FileDigest, CacheMiss> {
-        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else {
+        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+        else {
             return .failure(CacheMiss("\(path) is missing or unreadable"))
         }
         let checksum = data.withUnsafeBytes { crc32c($0) }

@@ -34,7 +34,8 @@ struct IndexSnapshot: Sendable {
     }
 
     init(
-        tasks: FlatIndex, keywordMeans: FlatIndex, text: KeywordIndex, catalog: [DocumentID: CatalogEntry],
+        tasks: FlatIndex, keywordMeans: FlatIndex, text: KeywordIndex,
+        catalog: [DocumentID: CatalogEntry],
         generation: UInt64
     ) {
         self.tasks = tasks
@@ -49,7 +50,9 @@ struct IndexSnapshot: Sendable {
     /// Adds one memory to every index.
     mutating func insert(_ entry: IndexEntry) throws(IndexError) {
         try tasks.add(entry.taskVector, id: entry.number)
-        if let keywordVector = entry.keywordVector { try keywordMeans.add(keywordVector, id: entry.number) }
+        if let keywordVector = entry.keywordVector {
+            try keywordMeans.add(keywordVector, id: entry.number)
+        }
         try text.add(entry.searchText, id: entry.number)
         insertCatalogEntry(entry.catalogEntry, for: entry.number)
     }

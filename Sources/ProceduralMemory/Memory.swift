@@ -88,7 +88,8 @@ public struct Memory: Codable, Sendable, Equatable, Identifiable {
     public init(
         id: String, task: String, kind: MemoryKind = .built, buildPolicy: BuildPolicy, steps: [Step]?,
         script: String?, keywords: [String], sourceTrajectoryIDs: [String], source: String,
-        labels: [String: String], hitCount: Int = 0, successCount: Int = 0, status: MemoryStatus = .active,
+        labels: [String: String], hitCount: Int = 0, successCount: Int = 0,
+        status: MemoryStatus = .active,
         embedderID: String, provenance: Provenance, revision: Int = 1, createdAt: Date, updatedAt: Date
     ) {
         self.id = id

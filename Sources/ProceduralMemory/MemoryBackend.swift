@@ -35,12 +35,15 @@ public protocol MemoryBackend: Sendable {
     func trajectory(id: String) async throws(MemoryError) -> Trajectory?
 
     /// The catalog entry of every stored memory, and the generation of the snapshot they were read from.
-    func catalog() async throws(MemoryError) -> (entries: [DocumentID: CatalogEntry], generation: UInt64)
+    func catalog() async throws(MemoryError) -> (
+        entries: [DocumentID: CatalogEntry], generation: UInt64
+    )
 
     /// Calls `body` for every stored memory with its vectors, in number order, from one consistent snapshot.
     ///
     /// - Returns: The generation of that snapshot.
-    func forEachIndexEntry(_ body: (IndexEntry) throws(MemoryError) -> Void) async throws(MemoryError) -> UInt64
+    func forEachIndexEntry(_ body: (IndexEntry) throws(MemoryError) -> Void) async throws(MemoryError)
+        -> UInt64
 
     /// Deletes exactly the trajectories and memories in `scope`, and the memories left with no source
     /// trajectory, recording a history row per deleted memory.
@@ -100,7 +103,8 @@ public struct WriteBatch: Sendable {
 
     /// Creates a batch.
     public init(
-        trajectories: [Trajectory], memories: [MemoryRecord], replacing: Bool, policy: String, reason: String
+        trajectories: [Trajectory], memories: [MemoryRecord], replacing: Bool, policy: String,
+        reason: String
     ) {
         self.trajectories = trajectories
         self.memories = memories
@@ -167,7 +171,8 @@ public struct IndexEntry: Sendable {
 
     /// Creates an entry.
     public init(
-        number: DocumentID, task: String, keywords: [String], taskVector: [Float], keywordVector: [Float]?,
+        number: DocumentID, task: String, keywords: [String], taskVector: [Float],
+        keywordVector: [Float]?,
         catalogEntry: CatalogEntry
     ) {
         self.number = number
@@ -179,7 +184,9 @@ public struct IndexEntry: Sendable {
     }
 
     /// The text the keyword index holds for the memory: its task, then its keywords.
-    public var searchText: String { keywords.isEmpty ? task : task + "\n" + keywords.joined(separator: " ") }
+    public var searchText: String {
+        keywords.isEmpty ? task : task + "\n" + keywords.joined(separator: " ")
+    }
 }
 
 /// What retrieval filters look at, kept in memory for every memory.

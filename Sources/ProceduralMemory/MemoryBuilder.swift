@@ -8,7 +8,10 @@ public struct MemoryBuilder: Sendable {
     public var scriptWriter: any ScriptWriter
 
     /// Creates a builder.
-    public init(policy: BuildPolicy = .proceduralization, scriptWriter: any ScriptWriter = RuleBasedScriptWriter()) {
+    public init(
+        policy: BuildPolicy = .proceduralization,
+        scriptWriter: any ScriptWriter = RuleBasedScriptWriter()
+    ) {
         self.policy = policy
         self.scriptWriter = scriptWriter
     }
@@ -23,9 +26,11 @@ public struct MemoryBuilder: Sendable {
     ///   - date: The creation date.
     /// - Throws: What the script writer throws.
     public func memory(
-        from trajectory: Trajectory, keywords: [String], embedderID: String, importedFrom: String?, date: Date
+        from trajectory: Trajectory, keywords: [String], embedderID: String, importedFrom: String?,
+        date: Date
     ) async throws(MemoryError) -> Memory {
-        let script: String? = policy == .trajectory ? nil : try await scriptWriter.script(for: trajectory)
+        let script: String? =
+            policy == .trajectory ? nil : try await scriptWriter.script(for: trajectory)
         return Memory(
             id: trajectory.id, task: trajectory.task, buildPolicy: policy,
             steps: policy == .script ? nil : trajectory.steps, script: script, keywords: keywords,

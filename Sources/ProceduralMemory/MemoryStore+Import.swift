@@ -100,11 +100,14 @@ extension MemoryStore {
         from path: String, options: ImportOptions = ImportOptions(),
         progress: (@Sendable (ImportProgress) -> Void)? = nil
     ) async throws(MemoryError) -> ImportReport {
-        guard options.batchSize >= 1 else { throw .invalidArgument("The batch size must be at least 1 (got \(options.batchSize)).") }
+        guard options.batchSize >= 1 else {
+            throw .invalidArgument("The batch size must be at least 1 (got \(options.batchSize)).")
+        }
         let reader = JSONLinesReader(path: path)
         do { try reader.checkReadable() } catch { throw .index(error) }
         let totalBytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        let parser = TrajectoryRecordParser(path: path, defaultSource: options.source, defaultProducer: options.producer)
+        let parser = TrajectoryRecordParser(
+            path: path, defaultSource: options.source, defaultProducer: options.producer)
         return try await write { (snapshot) throws(MemoryError) -> ImportReport in
             var report = ImportReport()
             var bytesRead = 0
@@ -119,7 +122,10 @@ extension MemoryStore {
                 try await importBatch(
                     batch, options: options, importedFrom: path, snapshot: &snapshot, report: &report,
                     keywordVectors: &keywordVectors)
-                progress?(ImportProgress(linesRead: report.linesRead, bytesRead: bytesRead, totalBytes: totalBytes, committed: report.imported))
+                progress?(
+                    ImportProgress(
+                        linesRead: report.linesRead, bytesRead: bytesRead, totalBytes: totalBytes,
+                        committed: report.imported))
             }
             do throws(MemoryError) {
                 for line in reader {
@@ -133,13 +139,16 @@ extension MemoryStore {
                     } catch {
                         guard options.skipInvalid else { throw error }
                         report.invalid += 1
-                        if report.errors.count < ImportReport.maximumRecordedErrors { report.errors.append(error.description) }
+                        if report.errors.count < ImportReport.maximumRecordedErrors {
+                            report.errors.append(error.description)
+                        }
                         continue
                     }
                     let id = record.trajectory.id
                     if !seen.insert(id).inserted {
                         switch options.duplicates {
-                        case .refuse: throw MemoryError.duplicateTrajectory(id: id, path: path, line: line.number)
+                        case .refuse:
+                            throw MemoryError.duplicateTrajectory(id: id, path: path, line: line.number)
                         case .skip:
                             report.skippedDuplicates += 1
                             continue
@@ -153,7 +162,8 @@ extension MemoryStore {
                 }
                 try await flush()
             } catch {
-                throw report.imported > 0 ? .importStopped(committedTrajectories: report.imported, cause: error) : error
+                throw report.imported > 0
+                    ? .importStopped(committedTrajectories: report.imported, cause: error) : error
             }
             report.generation = snapshot.generation
             return report
@@ -165,7 +175,8 @@ extension MemoryStore {
     /// - Parameter facts: Keywords per trajectory ID, for trajectories that come with them.
     @discardableResult
     public func add(
-        _ trajectories: [Trajectory], facts: [String: [String]] = [:], options: ImportOptions = ImportOptions()
+        _ trajectories: [Trajectory], facts: [String: [String]] = [:],
+        options: ImportOptions = ImportOptions()
     ) async throws(MemoryError) -> ImportReport {
         var seen = Set<String>()
         for trajectory in trajectories where !seen.insert(trajectory.id).inserted {
@@ -187,7 +198,8 @@ extension MemoryStore {
 
     /// Builds, embeds and commits one batch, then applies it to the writer's snapshot.
     private func importBatch(
-        _ records: [TrajectoryRecord], options: ImportOptions, importedFrom: String?, snapshot: inout IndexSnapshot,
+        _ records: [TrajectoryRecord], options: ImportOptions, importedFrom: String?,
+        snapshot: inout IndexSnapshot,
         report: inout ImportReport, keywordVectors: inout [String: [Float]]
     ) async throws(MemoryError) {
         let stored = try await backend.existingTrajectoryIDs(among: records.map(\.trajectory.id))
@@ -196,7 +208,8 @@ extension MemoryStore {
             if stored.contains(record.trajectory.id) {
                 switch options.duplicates {
                 case .refuse:
-                    throw .duplicateTrajectory(id: record.trajectory.id, path: importedFrom ?? "(batch)", line: record.line)
+                    throw .duplicateTrajectory(
+                        id: record.trajectory.id, path: importedFrom ?? "(batch)", line: record.line)
                 case .skip:
                     report.skippedDuplicates += 1
                     continue
@@ -217,7 +230,8 @@ extension MemoryStore {
                 ? snapshot.keywords(of: record.trajectory.task, limit: options.keywordLimit) : record.facts
             memories.append(
                 try await options.builder.memory(
-                    from: record.trajectory, keywords: keywords, embedderID: embedderID, importedFrom: importedFrom,
+                    from: record.trajectory, keywords: keywords, embedderID: embedderID,
+                    importedFrom: importedFrom,
                     date: date))
         }
         let taskVectors = try await embed(memories.map(\.task))
@@ -228,15 +242,21 @@ extension MemoryStore {
         for keyword in memories.flatMap(\.keywords) where keywordVectors[keyword] == nil {
             if missingSet.insert(keyword).inserted { missing.append(keyword) }
         }
-        for (keyword, vector) in zip(missing, try await embed(missing)) { keywordVectors[keyword] = vector }
+        for (keyword, vector) in zip(missing, try await embed(missing)) {
+            keywordVectors[keyword] = vector
+        }
         var records: [MemoryRecord] = []
         for (memory, taskVector) in zip(memories, taskVectors) {
-            let keywordVector = memory.keywords.isEmpty ? nil : meanVector(memory.keywords.compactMap { keywordVectors[$0] })
-            records.append(MemoryRecord(memory: memory, taskVector: taskVector, keywordVector: keywordVector))
+            let keywordVector =
+                memory.keywords.isEmpty
+                ? nil : meanVector(memory.keywords.compactMap { keywordVectors[$0] })
+            records.append(
+                MemoryRecord(memory: memory, taskVector: taskVector, keywordVector: keywordVector))
         }
         let result = try await backend.write(
             WriteBatch(
-                trajectories: accepted.map(\.trajectory), memories: records, replacing: options.duplicates == .replace,
+                trajectories: accepted.map(\.trajectory), memories: records,
+                replacing: options.duplicates == .replace,
                 policy: options.builder.policy.rawValue,
                 reason: importedFrom.map { "import \($0)" } ?? "add"))
         snapshot.remove(result.removed)
@@ -248,7 +268,8 @@ extension MemoryStore {
                         number: number, task: record.memory.task, keywords: record.memory.keywords,
                         taskVector: record.taskVector, keywordVector: record.keywordVector,
                         catalogEntry: CatalogEntry(
-                            source: record.memory.source, labels: record.memory.labels, status: record.memory.status)))
+                            source: record.memory.source, labels: record.memory.labels,
+                            status: record.memory.status)))
             }
         } catch {
             throw .index(error)

@@ -15,11 +15,14 @@ extension MemoryStore {
     ///   ``MemoryError/embedding(reason:)`` when the task can't be embedded.
     /// - Complexity: O(*n* · *d*) for *n* memories of dimension *d* for the embedding policies, plus the
     ///   postings of the task's terms for BM25.
-    public func retrieve(_ task: String, options: RetrievalOptions = RetrievalOptions()) async throws(MemoryError) -> [MemoryHit] {
+    public func retrieve(_ task: String, options: RetrievalOptions = RetrievalOptions())
+        async throws(MemoryError) -> [MemoryHit]
+    {
         guard options.k >= 1 else { throw .invalidArgument("k must be at least 1 (got \(options.k)).") }
         if options.minimumSimilarity != nil, options.policy == .bm25 || options.policy == .random {
             throw .invalidArgument(
-                "A minimum similarity applies to the query, keyword and hybrid policies, not to \(options.policy.rawValue).")
+                "A minimum similarity applies to the query, keyword and hybrid policies, not to \(options.policy.rawValue)."
+            )
         }
         let snapshot = published.withLock { $0 }
         let filter = Self.filter(for: options, in: snapshot)
@@ -28,7 +31,9 @@ extension MemoryStore {
         do {
             switch options.policy {
             case .random:
-                for (index, number) in Self.randomDraw(from: snapshot, filter: filter, k: options.k, seed: options.seed).enumerated() {
+                for (index, number) in Self.randomDraw(
+                    from: snapshot, filter: filter, k: options.k, seed: options.seed
+                ).enumerated() {
                     var explanation = ScoreExplanation(policy: .random, rank: index + 1)
                     explanation.seed = options.seed
                     ranked.append((number, 0))
@@ -36,7 +41,9 @@ extension MemoryStore {
                 }
             case .query:
                 let vector = try await embed([task])[0]
-                for (index, hit) in try snapshot.tasks.search(vector, k: options.k, minimumScore: options.minimumSimilarity, filter: filter).enumerated() {
+                for (index, hit) in try snapshot.tasks.search(
+                    vector, k: options.k, minimumScore: options.minimumSimilarity, filter: filter
+                ).enumerated() {
                     var explanation = ScoreExplanation(policy: .query, rank: index + 1)
                     explanation.cosine = hit.score
                     ranked.append((hit.id, Double(hit.score)))
@@ -46,7 +53,8 @@ extension MemoryStore {
                 let keywords = snapshot.keywords(of: task, limit: options.keywordLimit)
                 guard !keywords.isEmpty else { return [] }
                 let mean = meanVector(try await embed(keywords))
-                let hits = try snapshot.keywordMeans.search(mean, k: options.k, minimumScore: options.minimumSimilarity, filter: filter)
+                let hits = try snapshot.keywordMeans.search(
+                    mean, k: options.k, minimumScore: options.minimumSimilarity, filter: filter)
                 for (index, hit) in hits.enumerated() {
                     var explanation = ScoreExplanation(policy: .keyword, rank: index + 1)
                     explanation.queryKeywords = keywords
@@ -55,7 +63,9 @@ extension MemoryStore {
                     explanations.append(explanation)
                 }
             case .bm25:
-                for (index, hit) in try snapshot.text.search(task, k: options.k, filter: filter).enumerated() {
+                for (index, hit) in try snapshot.text.search(task, k: options.k, filter: filter)
+                    .enumerated()
+                {
                     var explanation = ScoreExplanation(policy: .bm25, rank: index + 1)
                     explanation.bm25 = hit.score
                     explanation.matchedTerms = snapshot.text.matchedTerms(task, in: hit.id)
@@ -65,21 +75,29 @@ extension MemoryStore {
             case .hybrid:
                 let depth = options.candidateDepth ?? max(50, 4 * options.k)
                 guard depth >= options.k else {
-                    throw MemoryError.invalidArgument("The candidate depth (\(depth)) must be at least k (\(options.k)).")
+                    throw MemoryError.invalidArgument(
+                        "The candidate depth (\(depth)) must be at least k (\(options.k)).")
                 }
                 // BM25 needs no embedding, so it runs while the task is embedded.
-                async let keywordHits = Result { () throws(IndexError) in try snapshot.text.search(task, k: depth, filter: filter) }
+                async let keywordHits = Result { () throws(IndexError) in
+                    try snapshot.text.search(task, k: depth, filter: filter)
+                }
                 let vector = try await embed([task])[0]
-                let dense = try snapshot.tasks.search(vector, k: depth, minimumScore: options.minimumSimilarity, filter: filter)
+                let dense = try snapshot.tasks.search(
+                    vector, k: depth, minimumScore: options.minimumSimilarity, filter: filter)
                 let keyword = try await keywordHits.get()
-                for (index, hit) in fuse(dense: dense, keyword: keyword, method: options.fusion).prefix(options.k).enumerated() {
+                for (index, hit) in fuse(dense: dense, keyword: keyword, method: options.fusion).prefix(
+                    options.k
+                ).enumerated() {
                     var explanation = ScoreExplanation(policy: .hybrid, rank: index + 1)
                     explanation.cosine = hit.denseScore
                     explanation.denseRank = hit.denseRank
                     explanation.bm25 = hit.keywordScore
                     explanation.keywordRank = hit.keywordRank
                     explanation.fusion = Self.describe(options.fusion)
-                    if hit.keywordRank != nil { explanation.matchedTerms = snapshot.text.matchedTerms(task, in: hit.id) }
+                    if hit.keywordRank != nil {
+                        explanation.matchedTerms = snapshot.text.matchedTerms(task, in: hit.id)
+                    }
                     ranked.append((hit.id, hit.score))
                     explanations.append(explanation)
                 }
@@ -104,12 +122,15 @@ extension MemoryStore {
     private static func describe(_ method: FusionMethod) -> String {
         switch method {
         case .reciprocalRank(let rankConstant): "reciprocal rank fusion (rank constant \(rankConstant))"
-        case .convex(let alpha, let normalization): "convex fusion (alpha \(alpha), \(normalization.rawValue) normalization)"
+        case .convex(let alpha, let normalization):
+            "convex fusion (alpha \(alpha), \(normalization.rawValue) normalization)"
         }
     }
 
     /// The filter for the options, or `nil` when every memory passes.
-    private static func filter(for options: RetrievalOptions, in snapshot: IndexSnapshot) -> SearchFilter? {
+    private static func filter(for options: RetrievalOptions, in snapshot: IndexSnapshot)
+        -> SearchFilter?
+    {
         let excludeDeprecated = !options.includeDeprecated && snapshot.deprecatedCount > 0
         guard options.sources != nil || !options.labels.isEmpty || excludeDeprecated else { return nil }
         let catalog = snapshot.catalog
@@ -127,8 +148,11 @@ extension MemoryStore {
     /// draw.
     ///
     /// - Complexity: O(*k*) without a filter (a partial Fisher–Yates shuffle over virtual positions), O(*n*) with.
-    private static func randomDraw(from snapshot: IndexSnapshot, filter: SearchFilter?, k: Int, seed: UInt64) -> [DocumentID] {
-        let candidates = filter.map { filter in snapshot.numbers.filter { filter.allows($0) } } ?? snapshot.numbers
+    private static func randomDraw(
+        from snapshot: IndexSnapshot, filter: SearchFilter?, k: Int, seed: UInt64
+    ) -> [DocumentID] {
+        let candidates =
+            filter.map { filter in snapshot.numbers.filter { filter.allows($0) } } ?? snapshot.numbers
         var generator = SplitMix64(seed: seed)
         var swapped: [Int: Int] = [:]
         var draw: [DocumentID] = []

@@ -59,16 +59,21 @@ public final class MemoryStore: Sendable {
         at directory: String, embedder: any Embedder, configuration: EmbedderConfiguration? = nil
     ) async throws(MemoryError) -> MemoryStore {
         let databasePath = directory + "/" + databaseFileName
-        guard !FileManager.default.fileExists(atPath: databasePath) else { throw .storeExists(path: directory) }
+        guard !FileManager.default.fileExists(atPath: databasePath) else {
+            throw .storeExists(path: directory)
+        }
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw .io(path: directory, reason: "can't create the store directory: \(error.localizedDescription)")
+            throw .io(
+                path: directory, reason: "can't create the store directory: \(error.localizedDescription)")
         }
         let backend = try SQLiteBackend(path: databasePath)
         try await backend.initialize(
-            embedderID: embedder.modelIdentifier, dimension: embedder.dimension, configuration: configuration)
-        return try await open(backend: backend, embedder: embedder, cacheDirectory: directory + "/" + indexDirectoryName)
+            embedderID: embedder.modelIdentifier, dimension: embedder.dimension,
+            configuration: configuration)
+        return try await open(
+            backend: backend, embedder: embedder, cacheDirectory: directory + "/" + indexDirectoryName)
     }
 
     /// Opens the store in `directory` with the embedder its recorded ``EmbedderConfiguration`` describes.
@@ -77,7 +82,8 @@ public final class MemoryStore: Sendable {
     ///   store records no configuration; ``MemoryError/embedding(reason:)`` when the embedder can't be built.
     public static func open(at directory: String) async throws(MemoryError) -> MemoryStore {
         guard let configuration = try await info(at: directory).embedderConfiguration else {
-            throw .invalidArgument("The store in \(directory) doesn't record its embedder; open it with one.")
+            throw .invalidArgument(
+                "The store in \(directory) doesn't record its embedder; open it with one.")
         }
         return try await open(at: directory, embedder: try configuration.makeEmbedder())
     }
@@ -86,9 +92,13 @@ public final class MemoryStore: Sendable {
     ///
     /// - Throws: ``MemoryError/notAStore(path:)`` when there is none; ``MemoryError/embedderMismatch(store:given:)``
     ///   when it was created with another embedder.
-    public static func open(at directory: String, embedder: any Embedder) async throws(MemoryError) -> MemoryStore {
+    public static func open(at directory: String, embedder: any Embedder) async throws(MemoryError)
+        -> MemoryStore
+    {
         let databasePath = directory + "/" + databaseFileName
-        guard FileManager.default.fileExists(atPath: databasePath) else { throw .notAStore(path: directory) }
+        guard FileManager.default.fileExists(atPath: databasePath) else {
+            throw .notAStore(path: directory)
+        }
         return try await open(
             backend: try SQLiteBackend(path: databasePath), embedder: embedder,
             cacheDirectory: directory + "/" + indexDirectoryName)
@@ -98,7 +108,9 @@ public final class MemoryStore: Sendable {
     ///
     /// - Throws: ``MemoryError/notAStore(path:)`` when there is none.
     public static func info(at directory: String) async throws(MemoryError) -> StoreInfo {
-        guard let info = try await readOnlyBackend(at: directory).storeInfo() else { throw .notAStore(path: directory) }
+        guard let info = try await readOnlyBackend(at: directory).storeInfo() else {
+            throw .notAStore(path: directory)
+        }
         return info
     }
 
@@ -111,7 +123,9 @@ public final class MemoryStore: Sendable {
 
     private static func readOnlyBackend(at directory: String) throws(MemoryError) -> SQLiteBackend {
         let databasePath = directory + "/" + databaseFileName
-        guard FileManager.default.fileExists(atPath: databasePath) else { throw .notAStore(path: directory) }
+        guard FileManager.default.fileExists(atPath: databasePath) else {
+            throw .notAStore(path: directory)
+        }
         return try SQLiteBackend(path: databasePath, readOnly: true)
     }
 
@@ -131,7 +145,9 @@ public final class MemoryStore: Sendable {
                 embedderID: embedder.modelIdentifier, dimension: embedder.dimension, configuration: nil)
             info = try await backend.storeInfo()
         }
-        guard let info else { throw .database(reason: "the store's settings are missing after initialization") }
+        guard let info else {
+            throw .database(reason: "the store's settings are missing after initialization")
+        }
         guard info.embedderID == embedder.modelIdentifier, info.dimension == embedder.dimension else {
             throw .embedderMismatch(store: info.embedderID, given: embedder.modelIdentifier)
         }
@@ -148,7 +164,8 @@ public final class MemoryStore: Sendable {
                         tasks: indexes.tasks, keywordMeans: indexes.keywordMeans, text: indexes.text,
                         catalog: catalog.entries, generation: catalog.generation)
                     return MemoryStore(
-                        backend: backend, embedder: embedder, cache: cache, snapshot: snapshot, cacheState: .loaded)
+                        backend: backend, embedder: embedder, cache: cache, snapshot: snapshot,
+                        cacheState: .loaded)
                 }
                 reason = "the cache files don't match the store's memories"
             case .failure(let miss):
@@ -201,7 +218,9 @@ public final class MemoryStore: Sendable {
             published.withLock { $0 = snapshot }
             if let cache {
                 do throws(MemoryError) {
-                    guard let info = try await backend.storeInfo() else { throw MemoryError.notAStore(path: cache.directory) }
+                    guard let info = try await backend.storeInfo() else {
+                        throw MemoryError.notAStore(path: cache.directory)
+                    }
                     if info.generation == snapshot.generation { try cache.save(snapshot, info: info) }
                 } catch {
                     saveError = error
@@ -223,7 +242,9 @@ public final class MemoryStore: Sendable {
         try await write { (snapshot) throws(MemoryError) in
             let result = try await backend.delete(scope)
             snapshot.remove(result.memories)
-            if !result.memories.isEmpty || result.trajectories > 0 { snapshot.generation = result.generation }
+            if !result.memories.isEmpty || result.trajectories > 0 {
+                snapshot.generation = result.generation
+            }
             return result
         }
     }
@@ -231,7 +252,9 @@ public final class MemoryStore: Sendable {
     // MARK: - Reading
 
     /// The memory with this ID, if stored.
-    public func memory(id: String) async throws(MemoryError) -> Memory? { try await backend.memory(id: id) }
+    public func memory(id: String) async throws(MemoryError) -> Memory? {
+        try await backend.memory(id: id)
+    }
 
     /// The trajectory with this ID, if stored.
     public func trajectory(id: String) async throws(MemoryError) -> Trajectory? {
@@ -244,7 +267,9 @@ public final class MemoryStore: Sendable {
     }
 
     /// Counts of what the store holds.
-    public func statistics() async throws(MemoryError) -> StoreStatistics { try await backend.statistics() }
+    public func statistics() async throws(MemoryError) -> StoreStatistics {
+        try await backend.statistics()
+    }
 
     /// Embeds texts, mapping the embedder's errors.
     func embed(_ texts: [String]) async throws(MemoryError) -> [[Float]] {
@@ -252,7 +277,8 @@ public final class MemoryStore: Sendable {
         do {
             let vectors = try await embedder.embed(texts)
             guard vectors.count == texts.count else {
-                throw MemoryError.embedding(reason: "the embedder returned \(vectors.count) vectors for \(texts.count) texts")
+                throw MemoryError.embedding(
+                    reason: "the embedder returned \(vectors.count) vectors for \(texts.count) texts")
             }
             return vectors
         } catch let error as EmbeddingError {

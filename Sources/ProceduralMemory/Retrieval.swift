@@ -22,8 +22,10 @@ public struct RetrievalOptions: Sendable {
     public var policy: RetrievalPolicy
     /// The most memories returned.
     public var k: Int
-    /// Drops hits below this similarity: the cosine for `query`, the average keyword similarity for
-    /// `keyword`, and for `hybrid` the dense candidates' cosine (keyword candidates still enter the fusion).
+    /// Drops hits below this similarity.
+    ///
+    /// The similarity is the cosine for `query`, the average keyword similarity for `keyword`, and for `hybrid`
+    /// the dense candidates' cosine (keyword candidates still enter the fusion).
     /// BM25 scores and random draws are not similarities, so `bm25` and `random` reject it.
     public var minimumSimilarity: Float?
     /// Only memories from one of these sources, when given.
@@ -43,9 +45,11 @@ public struct RetrievalOptions: Sendable {
 
     /// Creates options; the defaults are the hybrid policy, 5 memories, reciprocal rank fusion.
     public init(
-        policy: RetrievalPolicy = .hybrid, k: Int = 5, minimumSimilarity: Float? = nil, sources: Set<String>? = nil,
+        policy: RetrievalPolicy = .hybrid, k: Int = 5, minimumSimilarity: Float? = nil,
+        sources: Set<String>? = nil,
         labels: [String: String] = [:], includeDeprecated: Bool = false, seed: UInt64 = 0,
-        fusion: FusionMethod = .reciprocalRank(rankConstant: 60), candidateDepth: Int? = nil, keywordLimit: Int = 5
+        fusion: FusionMethod = .reciprocalRank(rankConstant: 60), candidateDepth: Int? = nil,
+        keywordLimit: Int = 5
     ) {
         self.policy = policy
         self.k = k
@@ -116,10 +120,14 @@ public struct ScoreExplanation: Sendable, Equatable, Codable, CustomStringConver
         case .hybrid:
             parts.append(fusion ?? "fusion")
             parts.append(
-                denseRank.map { "dense #\($0) (cosine \(format(cosine)))" } ?? "not in the dense candidates")
-            parts.append(keywordRank.map { "BM25 #\($0) (\(format(bm25)))" } ?? "not in the BM25 candidates")
+                denseRank.map { "dense #\($0) (cosine \(format(cosine)))" } ?? "not in the dense candidates"
+            )
+            parts.append(
+                keywordRank.map { "BM25 #\($0) (\(format(bm25)))" } ?? "not in the BM25 candidates")
         }
-        if let matchedTerms, !matchedTerms.isEmpty { parts.append("matched: " + matchedTerms.joined(separator: ", ")) }
+        if let matchedTerms, !matchedTerms.isEmpty {
+            parts.append("matched: " + matchedTerms.joined(separator: ", "))
+        }
         return parts.joined(separator: "; ")
     }
 

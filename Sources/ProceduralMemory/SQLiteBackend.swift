@@ -125,7 +125,8 @@ public final class SQLiteBackend: MemoryBackend {
     private static func mapped(_ error: any Error) -> MemoryError {
         if let error = error as? MemoryError { return error }
         if let error = error as? DatabaseError {
-            return .database(reason: "\(error.message ?? "error") (SQLite code \(error.resultCode.rawValue))")
+            return .database(
+                reason: "\(error.message ?? "error") (SQLite code \(error.resultCode.rawValue))")
         }
         return .database(reason: "\(error)")
     }
@@ -139,14 +140,21 @@ public final class SQLiteBackend: MemoryBackend {
     private static func info(_ db: Database) throws -> StoreInfo? {
         guard try db.tableExists("meta") else { return nil }
         var values: [String: String] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT key, value FROM meta") { values[row["key"]] = row["value"] }
-        guard let embedderID = values["embedder"], let dimension = values["dimension"].flatMap({ Int($0) }) else {
+        for row in try Row.fetchAll(db, sql: "SELECT key, value FROM meta") {
+            values[row["key"]] = row["value"]
+        }
+        guard let embedderID = values["embedder"],
+            let dimension = values["dimension"].flatMap({ Int($0) })
+        else {
             return nil
         }
         return StoreInfo(
-            schemaVersion: values["schemaVersion"].flatMap { Int($0) } ?? schemaVersion, embedderID: embedderID,
+            schemaVersion: values["schemaVersion"].flatMap { Int($0) } ?? schemaVersion,
+            embedderID: embedderID,
             dimension: dimension,
-            embedderConfiguration: try values["embedderConfiguration"].map { try decode(EmbedderConfiguration.self, $0) },
+            embedderConfiguration: try values["embedderConfiguration"].map {
+                try decode(EmbedderConfiguration.self, $0)
+            },
             generation: values["generation"].flatMap { UInt64($0) } ?? 0)
     }
 
@@ -169,8 +177,11 @@ public final class SQLiteBackend: MemoryBackend {
 
     /// Advances the generation inside the current transaction and returns the new one.
     private static func advanceGeneration(_ db: Database) throws -> UInt64 {
-        try db.execute(sql: "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'generation'")
-        return try UInt64(String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'generation'") ?? "0") ?? 0
+        try db.execute(
+            sql:
+                "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'generation'")
+        return try UInt64(
+            String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'generation'") ?? "0") ?? 0
     }
 
     // MARK: - Writes
@@ -185,7 +196,8 @@ public final class SQLiteBackend: MemoryBackend {
                 let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
                 found.formUnion(
                     try String.fetchAll(
-                        db, sql: "SELECT id FROM trajectory WHERE id IN (\(marks))", arguments: StatementArguments(chunk)))
+                        db, sql: "SELECT id FROM trajectory WHERE id IN (\(marks))",
+                        arguments: StatementArguments(chunk)))
             }
             return found
         }
@@ -203,9 +215,15 @@ public final class SQLiteBackend: MemoryBackend {
         // Memories that lose a source trajectory here, checked for orphans at the end.
         var touched = Set<Int64>()
         for trajectory in batch.trajectories {
-            if let number = try Int64.fetchOne(db, sql: "SELECT number FROM trajectory WHERE id = ?", arguments: [trajectory.id]) {
-                guard batch.replacing else { throw MemoryError.invalidArgument("Trajectory \(trajectory.id) is already stored.") }
-                touched.formUnion(try Int64.fetchAll(db, sql: "SELECT memory FROM memory_source WHERE trajectory = ?", arguments: [number]))
+            if let number = try Int64.fetchOne(
+                db, sql: "SELECT number FROM trajectory WHERE id = ?", arguments: [trajectory.id])
+            {
+                guard batch.replacing else {
+                    throw MemoryError.invalidArgument("Trajectory \(trajectory.id) is already stored.")
+                }
+                touched.formUnion(
+                    try Int64.fetchAll(
+                        db, sql: "SELECT memory FROM memory_source WHERE trajectory = ?", arguments: [number]))
                 try db.execute(sql: "DELETE FROM trajectory WHERE number = ?", arguments: [number])
                 replacedTrajectories += 1
             }
@@ -216,7 +234,8 @@ public final class SQLiteBackend: MemoryBackend {
                     """,
                 arguments: [
                     trajectory.id, trajectory.task, try json(trajectory.steps), trajectory.outcome?.success,
-                    trajectory.outcome?.reward, trajectory.source, try json(trajectory.labels), trajectory.producer, now,
+                    trajectory.outcome?.reward, trajectory.source, try json(trajectory.labels),
+                    trajectory.producer, now,
                 ])
             let number = db.lastInsertedRowID
             for (key, value) in trajectory.labels {
@@ -230,8 +249,12 @@ public final class SQLiteBackend: MemoryBackend {
             let memory = record.memory
             var action = HistoryAction.add
             var before: Memory?
-            if let number = try Int64.fetchOne(db, sql: "SELECT number FROM memory WHERE id = ?", arguments: [memory.id]) {
-                guard batch.replacing else { throw MemoryError.invalidArgument("Memory \(memory.id) is already stored.") }
+            if let number = try Int64.fetchOne(
+                db, sql: "SELECT number FROM memory WHERE id = ?", arguments: [memory.id])
+            {
+                guard batch.replacing else {
+                    throw MemoryError.invalidArgument("Memory \(memory.id) is already stored.")
+                }
                 before = try fetchMemories(db, numbers: [number]).first?.1
                 try db.execute(sql: "DELETE FROM memory WHERE number = ?", arguments: [number])
                 touched.remove(number)
@@ -254,8 +277,12 @@ public final class SQLiteBackend: MemoryBackend {
             let number = db.lastInsertedRowID
             numbers[memory.id] = DocumentID(UInt64(number))
             for (position, trajectoryID) in memory.sourceTrajectoryIDs.enumerated() {
-                guard let trajectory = try Int64.fetchOne(db, sql: "SELECT number FROM trajectory WHERE id = ?", arguments: [trajectoryID]) else {
-                    throw MemoryError.invalidArgument("Memory \(memory.id) names source trajectory \(trajectoryID), which is not stored.")
+                guard
+                    let trajectory = try Int64.fetchOne(
+                        db, sql: "SELECT number FROM trajectory WHERE id = ?", arguments: [trajectoryID])
+                else {
+                    throw MemoryError.invalidArgument(
+                        "Memory \(memory.id) names source trajectory \(trajectoryID), which is not stored.")
                 }
                 try db.execute(
                     sql: "INSERT INTO memory_source (memory, trajectory, position) VALUES (?, ?, ?)",
@@ -263,20 +290,26 @@ public final class SQLiteBackend: MemoryBackend {
             }
             for (key, value) in memory.labels {
                 try db.execute(
-                    sql: "INSERT INTO memory_label (memory, key, value) VALUES (?, ?, ?)", arguments: [number, key, value])
+                    sql: "INSERT INTO memory_label (memory, key, value) VALUES (?, ?, ?)",
+                    arguments: [number, key, value])
             }
             try db.execute(
                 sql: "INSERT INTO memory_vector (memory, embedder, task, keywords) VALUES (?, ?, ?, ?)",
-                arguments: [number, memory.embedderID, blob(record.taskVector), record.keywordVector.map(blob)])
+                arguments: [
+                    number, memory.embedderID, blob(record.taskVector), record.keywordVector.map(blob),
+                ])
             try recordHistory(
-                db, memoryID: memory.id, action: action, policy: batch.policy, reason: batch.reason, before: before,
+                db, memoryID: memory.id, action: action, policy: batch.policy, reason: batch.reason,
+                before: before,
                 after: memory, generation: generation)
         }
         removed += try deleteOrphans(
-            db, among: touched, policy: batch.policy, reason: batch.reason + " (its source trajectories were replaced)",
+            db, among: touched, policy: batch.policy,
+            reason: batch.reason + " (its source trajectories were replaced)",
             generation: generation)
         return WriteResult(
-            numbers: numbers, removed: removed, replacedTrajectories: replacedTrajectories, generation: generation)
+            numbers: numbers, removed: removed, replacedTrajectories: replacedTrajectories,
+            generation: generation)
     }
 
     // MARK: - Deletes
@@ -287,33 +320,44 @@ public final class SQLiteBackend: MemoryBackend {
             let memories: [Int64]
             switch scope {
             case .id(let id):
-                trajectories = try Int64.fetchAll(db, sql: "SELECT number FROM trajectory WHERE id = ?", arguments: [id])
-                memories = try Int64.fetchAll(db, sql: "SELECT number FROM memory WHERE id = ?", arguments: [id])
+                trajectories = try Int64.fetchAll(
+                    db, sql: "SELECT number FROM trajectory WHERE id = ?", arguments: [id])
+                memories = try Int64.fetchAll(
+                    db, sql: "SELECT number FROM memory WHERE id = ?", arguments: [id])
                 guard !trajectories.isEmpty || !memories.isEmpty else { throw MemoryError.unknownID(id) }
             case .source(let source):
-                trajectories = try Int64.fetchAll(db, sql: "SELECT number FROM trajectory WHERE source = ?", arguments: [source])
-                memories = try Int64.fetchAll(db, sql: "SELECT number FROM memory WHERE source = ?", arguments: [source])
+                trajectories = try Int64.fetchAll(
+                    db, sql: "SELECT number FROM trajectory WHERE source = ?", arguments: [source])
+                memories = try Int64.fetchAll(
+                    db, sql: "SELECT number FROM memory WHERE source = ?", arguments: [source])
             case .label(let key, let value):
                 trajectories = try Int64.fetchAll(
-                    db, sql: "SELECT trajectory FROM trajectory_label WHERE key = ? AND value = ?", arguments: [key, value])
+                    db, sql: "SELECT trajectory FROM trajectory_label WHERE key = ? AND value = ?",
+                    arguments: [key, value])
                 memories = try Int64.fetchAll(
-                    db, sql: "SELECT memory FROM memory_label WHERE key = ? AND value = ?", arguments: [key, value])
+                    db, sql: "SELECT memory FROM memory_label WHERE key = ? AND value = ?",
+                    arguments: [key, value])
             }
             guard !trajectories.isEmpty || !memories.isEmpty else {
-                return DeleteResult(trajectories: 0, memories: [], generation: try Self.info(db)?.generation ?? 0)
+                return DeleteResult(
+                    trajectories: 0, memories: [], generation: try Self.info(db)?.generation ?? 0)
             }
             let generation = try Self.advanceGeneration(db)
             var touched = Set<Int64>()
             for number in trajectories {
-                touched.formUnion(try Int64.fetchAll(db, sql: "SELECT memory FROM memory_source WHERE trajectory = ?", arguments: [number]))
+                touched.formUnion(
+                    try Int64.fetchAll(
+                        db, sql: "SELECT memory FROM memory_source WHERE trajectory = ?", arguments: [number]))
                 try db.execute(sql: "DELETE FROM trajectory WHERE number = ?", arguments: [number])
             }
             let reason = "delete \(scope)"
-            var deleted = try Self.deleteMemories(db, memories, policy: "delete", reason: reason, generation: generation)
+            var deleted = try Self.deleteMemories(
+                db, memories, policy: "delete", reason: reason, generation: generation)
             deleted += try Self.deleteOrphans(
                 db, among: touched.subtracting(memories), policy: "delete",
                 reason: reason + " (its source trajectories were deleted)", generation: generation)
-            return DeleteResult(trajectories: trajectories.count, memories: deleted, generation: generation)
+            return DeleteResult(
+                trajectories: trajectories.count, memories: deleted, generation: generation)
         }
     }
 
@@ -322,7 +366,8 @@ public final class SQLiteBackend: MemoryBackend {
         _ db: Database, among numbers: Set<Int64>, policy: String, reason: String, generation: UInt64
     ) throws -> [DocumentID] {
         let orphans = try numbers.sorted().filter { number in
-            try Int.fetchOne(db, sql: "SELECT count(*) FROM memory_source WHERE memory = ?", arguments: [number]) == 0
+            try Int.fetchOne(
+                db, sql: "SELECT count(*) FROM memory_source WHERE memory = ?", arguments: [number]) == 0
         }
         return try deleteMemories(db, orphans, policy: policy, reason: reason, generation: generation)
     }
@@ -333,7 +378,8 @@ public final class SQLiteBackend: MemoryBackend {
         var deleted: [DocumentID] = []
         for (number, memory) in try fetchMemories(db, numbers: numbers) {
             try recordHistory(
-                db, memoryID: memory.id, action: .delete, policy: policy, reason: reason, before: memory, after: nil,
+                db, memoryID: memory.id, action: .delete, policy: policy, reason: reason, before: memory,
+                after: nil,
                 generation: generation)
             try db.execute(sql: "DELETE FROM memory WHERE number = ?", arguments: [number])
             deleted.append(DocumentID(UInt64(number)))
@@ -344,7 +390,8 @@ public final class SQLiteBackend: MemoryBackend {
     // MARK: - History
 
     private static func recordHistory(
-        _ db: Database, memoryID: String, action: HistoryAction, policy: String, reason: String, before: Memory?,
+        _ db: Database, memoryID: String, action: HistoryAction, policy: String, reason: String,
+        before: Memory?,
         after: Memory?, generation: UInt64
     ) throws {
         try db.execute(
@@ -362,18 +409,22 @@ public final class SQLiteBackend: MemoryBackend {
         try reading { db in
             let rows =
                 if let memoryID {
-                    try Row.fetchAll(db, sql: "SELECT * FROM history WHERE memoryID = ? ORDER BY number", arguments: [memoryID])
+                    try Row.fetchAll(
+                        db, sql: "SELECT * FROM history WHERE memoryID = ? ORDER BY number",
+                        arguments: [memoryID])
                 } else {
                     try Row.fetchAll(db, sql: "SELECT * FROM history ORDER BY number")
                 }
             return try rows.map { row in
                 let actionName: String = row["action"]
                 guard let action = HistoryAction(rawValue: actionName) else {
-                    throw MemoryError.database(reason: "history row \(row["number"] as Int64) has unknown action \(actionName)")
+                    throw MemoryError.database(
+                        reason: "history row \(row["number"] as Int64) has unknown action \(actionName)")
                 }
                 return HistoryEntry(
                     number: row["number"], memoryID: row["memoryID"], action: action, policy: row["policy"],
-                    reason: row["reason"], before: try (row["before"] as String?).map { try decode(Memory.self, $0) },
+                    reason: row["reason"],
+                    before: try (row["before"] as String?).map { try decode(Memory.self, $0) },
                     after: try (row["after"] as String?).map { try decode(Memory.self, $0) },
                     date: Date(timeIntervalSince1970: row["date"]))
             }
@@ -382,10 +433,14 @@ public final class SQLiteBackend: MemoryBackend {
 
     // MARK: - Reads
 
-    public func memories(numbered numbers: [DocumentID]) async throws(MemoryError) -> [DocumentID: Memory] {
+    public func memories(numbered numbers: [DocumentID]) async throws(MemoryError) -> [DocumentID:
+        Memory]
+    {
         try reading { db in
             var result: [DocumentID: Memory] = [:]
-            for (number, memory) in try Self.fetchMemories(db, numbers: numbers.map { Int64($0.rawValue) }) {
+            for (number, memory) in try Self.fetchMemories(
+                db, numbers: numbers.map { Int64($0.rawValue) })
+            {
                 result[DocumentID(UInt64(number))] = memory
             }
             return result
@@ -394,7 +449,10 @@ public final class SQLiteBackend: MemoryBackend {
 
     public func memory(id: String) async throws(MemoryError) -> Memory? {
         try reading { db in
-            guard let number = try Int64.fetchOne(db, sql: "SELECT number FROM memory WHERE id = ?", arguments: [id]) else {
+            guard
+                let number = try Int64.fetchOne(
+                    db, sql: "SELECT number FROM memory WHERE id = ?", arguments: [id])
+            else {
                 return nil
             }
             return try Self.fetchMemories(db, numbers: [number]).first?.1
@@ -403,7 +461,10 @@ public final class SQLiteBackend: MemoryBackend {
 
     public func trajectory(id: String) async throws(MemoryError) -> Trajectory? {
         try reading { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM trajectory WHERE id = ?", arguments: [id]) else {
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT * FROM trajectory WHERE id = ?", arguments: [id])
+            else {
                 return nil
             }
             let success: Bool? = row["success"]
@@ -437,17 +498,21 @@ public final class SQLiteBackend: MemoryBackend {
     }
 
     private static func memory(from row: Row) throws -> Memory {
-        func choice<Choice: RawRepresentable<String>>(_ column: String, _ type: Choice.Type) throws -> Choice {
+        func choice<Choice: RawRepresentable<String>>(_ column: String, _ type: Choice.Type) throws
+            -> Choice
+        {
             let raw: String = row[column]
             guard let value = Choice(rawValue: raw) else {
-                throw MemoryError.database(reason: "memory \(row["id"] as String): unknown \(column) \(raw)")
+                throw MemoryError.database(
+                    reason: "memory \(row["id"] as String): unknown \(column) \(raw)")
             }
             return value
         }
         return Memory(
             id: row["id"], task: row["task"], kind: try choice("kind", MemoryKind.self),
             buildPolicy: try choice("buildPolicy", BuildPolicy.self),
-            steps: try (row["steps"] as String?).map { try decode([Step].self, $0) }, script: row["script"],
+            steps: try (row["steps"] as String?).map { try decode([Step].self, $0) },
+            script: row["script"],
             keywords: try decode([String].self, row["keywords"]),
             sourceTrajectoryIDs: try decode([String].self, row["sources"]), source: row["source"],
             labels: try decode([String: String].self, row["labels"]), hitCount: row["hitCount"],
@@ -473,7 +538,8 @@ public final class SQLiteBackend: MemoryBackend {
                 let status: String = row["status"]
                 try body(
                     IndexEntry(
-                        number: DocumentID(UInt64(row["number"] as Int64)), task: row["task"], keywords: keywords, taskVector: floats(row["taskVector"]),
+                        number: DocumentID(UInt64(row["number"] as Int64)), task: row["task"],
+                        keywords: keywords, taskVector: floats(row["taskVector"]),
                         keywordVector: (row["keywordVector"] as Data?).map(floats),
                         catalogEntry: CatalogEntry(
                             source: row["source"], labels: try decode([String: String].self, row["labels"]),
@@ -483,7 +549,9 @@ public final class SQLiteBackend: MemoryBackend {
         }
     }
 
-    public func catalog() async throws(MemoryError) -> (entries: [DocumentID: CatalogEntry], generation: UInt64) {
+    public func catalog() async throws(MemoryError) -> (
+        entries: [DocumentID: CatalogEntry], generation: UInt64
+    ) {
         try reading { db in
             var entries: [DocumentID: CatalogEntry] = [:]
             let cursor = try Row.fetchCursor(db, sql: "SELECT number, source, labels, status FROM memory")
@@ -507,9 +575,11 @@ public final class SQLiteBackend: MemoryBackend {
             let status = try counts("SELECT status, count(*) FROM memory GROUP BY status")
             return StoreStatistics(
                 trajectories: try Int.fetchOne(db, sql: "SELECT count(*) FROM trajectory") ?? 0,
-                memories: status.values.reduce(0, +), activeMemories: status[MemoryStatus.active.rawValue] ?? 0,
+                memories: status.values.reduce(0, +),
+                activeMemories: status[MemoryStatus.active.rawValue] ?? 0,
                 deprecatedMemories: status[MemoryStatus.deprecated.rawValue] ?? 0,
-                memoriesByBuildPolicy: try counts("SELECT buildPolicy, count(*) FROM memory GROUP BY buildPolicy"),
+                memoriesByBuildPolicy: try counts(
+                    "SELECT buildPolicy, count(*) FROM memory GROUP BY buildPolicy"),
                 trajectoriesBySource: try counts("SELECT source, count(*) FROM trajectory GROUP BY source"),
                 historyEntries: try Int.fetchOne(db, sql: "SELECT count(*) FROM history") ?? 0,
                 generation: try Self.info(db)?.generation ?? 0)

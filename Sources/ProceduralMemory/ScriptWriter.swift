@@ -35,7 +35,8 @@ public struct RuleBasedScriptWriter: ScriptWriter {
 
     /// The default phrases, from ALFWorld, TextWorld and ScienceWorld answers to useless actions.
     public static let defaultNoEffectPhrases = [
-        "nothing happens", "nothing happened", "you can't", "you cannot", "can't do that", "i don't understand",
+        "nothing happens", "nothing happened", "you can't", "you cannot", "can't do that",
+        "i don't understand",
         "i did not understand", "not a verb i recognise", "not a verb i recognize", "you don't see",
         "that's not something", "invalid action", "unknown action", "no known action",
     ]
@@ -59,7 +60,9 @@ public struct RuleBasedScriptWriter: ScriptWriter {
         let taskWords = words(of: task)
         let objects = objectNames(taskWords: taskWords, actions: effective.map { words(of: $0.action) })
         let general = effective.map { replacingObjects(in: words(of: $0.action), objects: objects) }
-        var lines = ["Task: " + replacingObjects(in: taskWords, objects: objects).joined(separator: " ")]
+        var lines = [
+            "Task: " + replacingObjects(in: taskWords, objects: objects).joined(separator: " ")
+        ]
         for (number, action) in collapsingRepeats(general).enumerated() {
             lines.append("\(number + 1). \(action)")
         }
@@ -75,14 +78,17 @@ public struct RuleBasedScriptWriter: ScriptWriter {
 
     /// Words of a text, lower-cased, with punctuation at their ends removed (inner punctuation like `in/on` stays).
     private func words(of text: String) -> [String] {
-        text.lowercased().split(whereSeparator: \.isWhitespace).compactMap { (word: Substring) -> String? in
+        text.lowercased().split(whereSeparator: \.isWhitespace).compactMap {
+            (word: Substring) -> String? in
             let trimmed = String(word).trimmingCharacters(where: { !$0.isLetter && !$0.isNumber })
             return trimmed.isEmpty ? nil : trimmed
         }
     }
 
     /// The task's object names, each with its placeholder, in order of first appearance in the task.
-    private func objectNames(taskWords: [String], actions: [[String]]) -> [(name: String, placeholder: String)] {
+    private func objectNames(taskWords: [String], actions: [[String]]) -> [(
+        name: String, placeholder: String
+    )] {
         var argumentWords = Set<String>()
         for action in actions { argumentWords.formUnion(action.dropFirst()) }
         var objects: [(name: String, placeholder: String)] = []
@@ -100,7 +106,9 @@ public struct RuleBasedScriptWriter: ScriptWriter {
         actionWord == taskWord || actionWord + "s" == taskWord || actionWord + "es" == taskWord
     }
 
-    private func replacingObjects(in words: [String], objects: [(name: String, placeholder: String)]) -> [String] {
+    private func replacingObjects(in words: [String], objects: [(name: String, placeholder: String)])
+        -> [String]
+    {
         var result: [String] = []
         var index = 0
         while index < words.count {
@@ -144,11 +152,15 @@ public struct RuleBasedScriptWriter: ScriptWriter {
 
     /// Words that never name an object: articles, prepositions, pronouns, conjunctions, numbers in words.
     private static let functionWords: Set<String> = [
-        "the", "and", "for", "from", "with", "into", "onto", "then", "that", "this", "these", "those", "some",
-        "any", "all", "its", "your", "you", "his", "her", "their", "our", "them", "one", "two", "three", "four",
-        "under", "over", "inside", "using", "use", "following", "after", "before", "while", "until", "each",
+        "the", "and", "for", "from", "with", "into", "onto", "then", "that", "this", "these", "those",
+        "some",
+        "any", "all", "its", "your", "you", "his", "her", "their", "our", "them", "one", "two", "three",
+        "four",
+        "under", "over", "inside", "using", "use", "following", "after", "before", "while", "until",
+        "each",
         "out", "off", "put", "place", "take", "get", "find", "look", "examine", "open", "close", "turn",
-        "move", "bring", "make", "cook", "heat", "cool", "clean", "slice", "go", "it", "in", "on", "at", "to",
+        "move", "bring", "make", "cook", "heat", "cool", "clean", "slice", "go", "it", "in", "on", "at",
+        "to",
     ]
 }
 

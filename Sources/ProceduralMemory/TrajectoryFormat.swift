@@ -34,7 +34,8 @@ package struct TrajectoryRecordParser: Sendable {
 
     package init(path: String, defaultSource: String?, defaultProducer: String?) {
         self.path = path
-        self.defaultSource = defaultSource ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        self.defaultSource =
+            defaultSource ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         self.defaultProducer = defaultProducer
     }
 
@@ -47,7 +48,8 @@ package struct TrajectoryRecordParser: Sendable {
             throw .invalidRecord(path: path, line: line, field: "(record)", reason: "not valid JSON")
         }
         guard case .object(let object) = value else {
-            throw .invalidRecord(path: path, line: line, field: "(record)", reason: "must be a JSON object")
+            throw .invalidRecord(
+                path: path, line: line, field: "(record)", reason: "must be a JSON object")
         }
         return object
     }
@@ -74,9 +76,11 @@ package struct TrajectoryRecordParser: Sendable {
             steps.reserveCapacity(items.count)
             for (index, item) in items.enumerated() {
                 guard case .object(let stepObject) = item else {
-                    throw fields.invalid("steps[\(index)]", "must be an object with an action and an observation")
+                    throw fields.invalid(
+                        "steps[\(index)]", "must be an object with an action and an observation")
                 }
-                let stepFields = Fields(object: stepObject, path: path, line: line, prefix: "steps[\(index)].")
+                let stepFields = Fields(
+                    object: stepObject, path: path, line: line, prefix: "steps[\(index)].")
                 let action = try stepFields.requiredString("action")
                 let observation = try stepFields.optionalString("observation", allowEmpty: true) ?? ""
                 steps.append(Step(action: action, observation: observation))
@@ -89,7 +93,11 @@ package struct TrajectoryRecordParser: Sendable {
                 facts: try facts(fields), line: line)
         case .reference:
             let id: String
-            if let given = try fields.optionalString("id") { id = given } else { id = try fields.requiredString("source") }
+            if let given = try fields.optionalString("id") {
+                id = given
+            } else {
+                id = try fields.requiredString("source")
+            }
             let query = try fields.requiredString("query")
             let task = query.components(separatedBy: "\n\n").first?.trimmingWhitespace() ?? ""
             guard !task.isEmpty else { throw fields.invalid("query", "its first paragraph is empty") }
@@ -99,7 +107,8 @@ package struct TrajectoryRecordParser: Sendable {
             return TrajectoryRecord(
                 trajectory: Trajectory(
                     id: id, task: task, steps: steps, outcome: try outcome(fields), source: defaultSource,
-                    labels: try labels(fields), producer: try fields.optionalString("producer") ?? defaultProducer),
+                    labels: try labels(fields),
+                    producer: try fields.optionalString("producer") ?? defaultProducer),
                 facts: try facts(fields), line: line)
         }
     }
@@ -114,7 +123,8 @@ package struct TrajectoryRecordParser: Sendable {
             let success = try outcomeFields.optionalBool("success")
             let reward = try outcomeFields.optionalNumber("reward")
             guard success != nil || reward != nil else {
-                throw fields.invalid("outcome", "must give success (true/false), reward (a number), or both")
+                throw fields.invalid(
+                    "outcome", "must give success (true/false), reward (a number), or both")
             }
             return Outcome(success: success, reward: reward)
         }
@@ -125,7 +135,9 @@ package struct TrajectoryRecordParser: Sendable {
 
     private func labels(_ fields: Fields) throws(MemoryError) -> [String: String] {
         guard let value = fields.object["labels"], value != .null else { return [:] }
-        guard case .object(let object) = value else { throw fields.invalid("labels", "must be an object") }
+        guard case .object(let object) = value else {
+            throw fields.invalid("labels", "must be an object")
+        }
         var labels: [String: String] = [:]
         for (key, value) in object {
             guard let text = value.scalarText else {
@@ -143,7 +155,9 @@ package struct TrajectoryRecordParser: Sendable {
         case .array(let items)?:
             var facts: [String] = []
             for (index, item) in items.enumerated() {
-                guard let text = item.scalarText else { throw fields.invalid("facts[\(index)]", "must be a string") }
+                guard let text = item.scalarText else {
+                    throw fields.invalid("facts[\(index)]", "must be a string")
+                }
                 if !text.trimmingWhitespace().isEmpty { facts.append(text.trimmingWhitespace()) }
             }
             return facts
@@ -162,13 +176,21 @@ package struct TrajectoryRecordParser: Sendable {
         }
     }
 
-    /// Splits a transcript into steps; see ``TrajectoryFormat/reference``. A transcript without any marker
-    /// becomes one action per line.
+    /// Splits a transcript into steps (see ``TrajectoryFormat/reference``).
+    ///
+    /// A transcript without any marker becomes one action per line.
     package static func steps(fromTranscript text: String) -> [Step] {
-        enum Marker { case action(String), observation(String), thought(String), plain(String) }
+        enum Marker {
+            case action(String)
+            case observation(String)
+            case thought(String)
+            case plain(String)
+        }
         func marker(_ line: String) -> Marker {
             let lower = line.lowercased()
-            for (prefix, isAction) in [("action:", true), ("observation:", false), ("act", true), ("obs", false)] {
+            for (prefix, isAction) in [
+                ("action:", true), ("observation:", false), ("act", true), ("obs", false),
+            ] {
                 guard lower.hasPrefix(prefix) else { continue }
                 var rest = Substring(line.dropFirst(prefix.count))
                 if !prefix.hasSuffix(":") {
@@ -187,9 +209,10 @@ package struct TrajectoryRecordParser: Sendable {
             if line.hasPrefix(">") { return .action(String(line.dropFirst()).trimmingWhitespace()) }
             return .plain(line)
         }
-        let lines = text.split(whereSeparator: \.isNewline).map { String($0).trimmingWhitespace() }.filter {
-            !$0.isEmpty
-        }
+        let lines = text.split(whereSeparator: \.isNewline).map { String($0).trimmingWhitespace() }
+            .filter {
+                !$0.isEmpty
+            }
         let markers = lines.map(marker)
         let isUnmarked = markers.allSatisfy { if case .plain = $0 { true } else { false } }
         guard !isUnmarked else { return lines.map { Step(action: $0) } }
@@ -230,7 +253,9 @@ private struct Fields {
     }
 
     func requiredString(_ name: String) throws(MemoryError) -> String {
-        guard case .string(let text) = try required(name) else { throw invalid(name, "must be a string") }
+        guard case .string(let text) = try required(name) else {
+            throw invalid(name, "must be a string")
+        }
         guard !text.trimmingWhitespace().isEmpty else { throw invalid(name, "must not be empty") }
         return text
     }
@@ -238,7 +263,9 @@ private struct Fields {
     func optionalString(_ name: String, allowEmpty: Bool = false) throws(MemoryError) -> String? {
         guard let value = object[name], value != .null else { return nil }
         guard case .string(let text) = value else { throw invalid(name, "must be a string") }
-        guard allowEmpty || !text.trimmingWhitespace().isEmpty else { throw invalid(name, "must not be empty") }
+        guard allowEmpty || !text.trimmingWhitespace().isEmpty else {
+            throw invalid(name, "must not be empty")
+        }
         return text
     }
 
@@ -250,7 +277,9 @@ private struct Fields {
 
     func optionalNumber(_ name: String) throws(MemoryError) -> Double? {
         guard let value = object[name], value != .null else { return nil }
-        guard case .number(let number) = value, number.isFinite else { throw invalid(name, "must be a number") }
+        guard case .number(let number) = value, number.isFinite else {
+            throw invalid(name, "must be a number")
+        }
         return number
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Synchronization
 import ProceduralMemory
+import Synchronization
 import TestSupport
 import Testing
 
@@ -13,7 +13,9 @@ import Testing
         let file = try directory.write(try Samples.jsonLines(Samples.all), to: "runs.jsonl")
         let report = try await store.importTrajectories(
             from: file, options: ImportOptions(builder: MemoryBuilder(policy: policy), batchSize: 3))
-        #expect(report.linesRead == 4 && report.imported == 4 && report.invalid == 0 && report.skippedDuplicates == 0)
+        #expect(
+            report.linesRead == 4 && report.imported == 4 && report.invalid == 0
+                && report.skippedDuplicates == 0)
 
         let memory = try #require(try await store.memory(id: "alf-heat-mug-1"))
         #expect(memory.buildPolicy == policy && memory.kind == .built && memory.status == .active)
@@ -24,7 +26,8 @@ import Testing
         #expect(memory.embedderID == "test-words:v1:64")
         #expect(memory.provenance.producer == "gpt-4o" && memory.provenance.importedFrom == file)
         #expect(!memory.keywords.isEmpty)
-        let expectedScript = RuleBasedScriptWriter().abstract(task: Samples.heatMug.task, steps: Samples.heatMug.steps)
+        let expectedScript = RuleBasedScriptWriter().abstract(
+            task: Samples.heatMug.task, steps: Samples.heatMug.steps)
         switch policy {
         case .trajectory:
             #expect(memory.steps == Samples.heatMug.steps && memory.script == nil)
@@ -37,7 +40,8 @@ import Testing
         }
         #expect(try await store.trajectory(id: "alf-clean-apple-1") == Samples.cleanApple)
         let statistics = try await store.statistics()
-        #expect(statistics.trajectories == 4 && statistics.memories == 4 && statistics.activeMemories == 4)
+        #expect(
+            statistics.trajectories == 4 && statistics.memories == 4 && statistics.activeMemories == 4)
         #expect(statistics.memoriesByBuildPolicy == [policy.rawValue: 4])
         #expect(statistics.trajectoriesBySource == ["alfworld": 3, "textworld-express": 1])
         #expect(statistics.historyEntries == 4)
@@ -52,7 +56,8 @@ import Testing
             #"{"source": "tp-002", "query": "Plan a 5-day trip from Austin to Miami.", "trajectory": "> search flights Austin Miami\n4 flights found.", "facts": ["Miami", "five days"], "success": true}"#,
         ]
         let file = try directory.write(lines.joined(separator: "\n"), to: "reference.jsonl")
-        let report = try await store.importTrajectories(from: file, options: ImportOptions(source: "travelplanner"))
+        let report = try await store.importTrajectories(
+            from: file, options: ImportOptions(source: "travelplanner"))
         #expect(report.imported == 2)
         let first = try #require(try await store.trajectory(id: "tp-001"))
         #expect(first.task == "Plan a 3-day trip from Seattle to Denver.")
@@ -76,19 +81,55 @@ import Testing
         (#"{"id": 7, "task": "t", "steps": [{"action": "a"}]}"#, "id", "must be a string"),
         (#"{"id": "x", "task": "  ", "steps": [{"action": "a"}]}"#, "task", "must not be empty"),
         (#"{"id": "x", "task": "t"}"#, "steps", "is missing"),
-        (#"{"id": "x", "task": "t", "steps": "go north"}"#, "steps", "must be an array of {\"action\", \"observation\"} objects"),
+        (
+            #"{"id": "x", "task": "t", "steps": "go north"}"#, "steps",
+            "must be an array of {\"action\", \"observation\"} objects"
+        ),
         (#"{"id": "x", "task": "t", "steps": []}"#, "steps", "must hold at least one step"),
-        (#"{"id": "x", "task": "t", "steps": ["go"]}"#, "steps[0]", "must be an object with an action and an observation"),
-        (#"{"id": "x", "task": "t", "steps": [{"action": "a"}, {"observation": "o"}]}"#, "steps[1].action", "is missing"),
-        (#"{"id": "x", "task": "t", "steps": [{"action": "a", "observation": 3}]}"#, "steps[0].observation", "must be a string"),
-        (#"{"id": "x", "task": "t", "steps": [{"action": "a"}], "outcome": {"success": "yes"}}"#, "outcome.success", "must be true or false"),
-        (#"{"id": "x", "task": "t", "steps": [{"action": "a"}], "outcome": {"reward": true}}"#, "outcome.reward", "must be a number"),
-        (#"{"id": "x", "task": "t", "steps": [{"action": "a"}], "outcome": {}}"#, "outcome", "must give success (true/false), reward (a number), or both"),
-        (#"{"id": "x", "task": "t", "steps": [{"action": "a"}], "labels": ["a"]}"#, "labels", "must be an object"),
-        (#"{"id": "x", "task": "t", "steps": [{"action": "a"}], "labels": {"k": [1]}}"#, "labels.k", "must be a string, a number or a boolean"),
-        (#"{"id": "x", "task": "t", "steps": [{"action": "a"}], "source": ""}"#, "source", "must not be empty"),
-        (#"{"id": "x", "task": "t", "steps": [{"action": "a"}], "facts": "hot"}"#, "facts", "must be a list of keyword strings or an object of facts"),
-        (#"{"id": "x", "task": "t", "steps": [{"action": "a"}], "facts": [{"k": 1}]}"#, "facts[0]", "must be a string"),
+        (
+            #"{"id": "x", "task": "t", "steps": ["go"]}"#, "steps[0]",
+            "must be an object with an action and an observation"
+        ),
+        (
+            #"{"id": "x", "task": "t", "steps": [{"action": "a"}, {"observation": "o"}]}"#,
+            "steps[1].action", "is missing"
+        ),
+        (
+            #"{"id": "x", "task": "t", "steps": [{"action": "a", "observation": 3}]}"#,
+            "steps[0].observation", "must be a string"
+        ),
+        (
+            #"{"id": "x", "task": "t", "steps": [{"action": "a"}], "outcome": {"success": "yes"}}"#,
+            "outcome.success", "must be true or false"
+        ),
+        (
+            #"{"id": "x", "task": "t", "steps": [{"action": "a"}], "outcome": {"reward": true}}"#,
+            "outcome.reward", "must be a number"
+        ),
+        (
+            #"{"id": "x", "task": "t", "steps": [{"action": "a"}], "outcome": {}}"#, "outcome",
+            "must give success (true/false), reward (a number), or both"
+        ),
+        (
+            #"{"id": "x", "task": "t", "steps": [{"action": "a"}], "labels": ["a"]}"#, "labels",
+            "must be an object"
+        ),
+        (
+            #"{"id": "x", "task": "t", "steps": [{"action": "a"}], "labels": {"k": [1]}}"#, "labels.k",
+            "must be a string, a number or a boolean"
+        ),
+        (
+            #"{"id": "x", "task": "t", "steps": [{"action": "a"}], "source": ""}"#, "source",
+            "must not be empty"
+        ),
+        (
+            #"{"id": "x", "task": "t", "steps": [{"action": "a"}], "facts": "hot"}"#, "facts",
+            "must be a list of keyword strings or an object of facts"
+        ),
+        (
+            #"{"id": "x", "task": "t", "steps": [{"action": "a"}], "facts": [{"k": 1}]}"#, "facts[0]",
+            "must be a string"
+        ),
     ]
 
     @Test(arguments: badLines)
@@ -96,16 +137,21 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try await StoreLocation.inMemory.makeStore(in: directory)
-        let file = try directory.write(try Samples.jsonLines([Samples.heatMug]) + "\n" + line + "\n", to: "bad.jsonl")
+        let file = try directory.write(
+            try Samples.jsonLines([Samples.heatMug]) + "\n" + line + "\n", to: "bad.jsonl")
         // The blank line still counts, so the bad record is on line 3; batches of 1 commit line 1 first.
         await #expect(
             throws: MemoryError.importStopped(
-                committedTrajectories: 1, cause: .invalidRecord(path: file, line: 3, field: field, reason: reason))
+                committedTrajectories: 1,
+                cause: .invalidRecord(path: file, line: 3, field: field, reason: reason))
         ) {
-            try await store.importTrajectories(from: file, options: ImportOptions(format: .memp, batchSize: 1))
+            try await store.importTrajectories(
+                from: file, options: ImportOptions(format: .memp, batchSize: 1))
         }
         #expect(try await store.statistics().trajectories == 1)
-        #expect(try await store.retrieve("heat mug", options: RetrievalOptions(policy: .query)).map(\.memory.id) == ["alf-heat-mug-1"])
+        #expect(
+            try await store.retrieve("heat mug", options: RetrievalOptions(policy: .query)).map(
+                \.memory.id) == ["alf-heat-mug-1"])
     }
 
     @Test func badReferenceRecords() async throws {
@@ -115,13 +161,21 @@ import Testing
         let cases: [(String, String, String)] = [
             (#"{"query": "q", "trajectory": "> a"}"#, "source", "is missing"),
             (#"{"source": "s", "trajectory": "> a"}"#, "query", "is missing"),
-            (#"{"source": "s", "query": "\n\nrest", "trajectory": "> a"}"#, "query", "its first paragraph is empty"),
+            (
+                #"{"source": "s", "query": "\n\nrest", "trajectory": "> a"}"#, "query",
+                "its first paragraph is empty"
+            ),
             (#"{"source": "s", "query": "q", "trajectory": ["a"]}"#, "trajectory", "must be a string"),
-            (#"{"source": "s", "query": "q", "trajectory": "Observation: nothing"}"#, "trajectory", "holds no actions"),
+            (
+                #"{"source": "s", "query": "q", "trajectory": "Observation: nothing"}"#, "trajectory",
+                "holds no actions"
+            ),
         ]
         for (line, field, reason) in cases {
             let file = try directory.write(line + "\n", to: "reference.jsonl")
-            await #expect(throws: MemoryError.invalidRecord(path: file, line: 1, field: field, reason: reason)) {
+            await #expect(
+                throws: MemoryError.invalidRecord(path: file, line: 1, field: field, reason: reason)
+            ) {
                 try await store.importTrajectories(from: file, options: ImportOptions(format: .reference))
             }
         }
@@ -132,14 +186,18 @@ import Testing
         defer { directory.remove() }
         let store = try await StoreLocation.disk.makeStore(in: directory)
         let good = try Samples.jsonLines([Samples.heatMug, Samples.cleanApple]).split(separator: "\n")
-        let text = [String(good[0]), "{not json", #"{"id": "y", "task": "t"}"#, String(good[1])].joined(separator: "\n")
+        let text = [String(good[0]), "{not json", #"{"id": "y", "task": "t"}"#, String(good[1])].joined(
+            separator: "\n")
         let file = try directory.write(text, to: "mixed.jsonl")
-        let report = try await store.importTrajectories(from: file, options: ImportOptions(skipInvalid: true))
+        let report = try await store.importTrajectories(
+            from: file, options: ImportOptions(skipInvalid: true))
         #expect(report.linesRead == 4 && report.imported == 2 && report.invalid == 2)
         #expect(
             report.errors == [
-                MemoryError.invalidRecord(path: file, line: 2, field: "(record)", reason: "not valid JSON").description,
-                MemoryError.invalidRecord(path: file, line: 3, field: "steps", reason: "is missing").description,
+                MemoryError.invalidRecord(path: file, line: 2, field: "(record)", reason: "not valid JSON")
+                    .description,
+                MemoryError.invalidRecord(path: file, line: 3, field: "steps", reason: "is missing")
+                    .description,
             ])
     }
 
@@ -147,25 +205,30 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try await StoreLocation.disk.makeStore(in: directory)
-        let first = try directory.write(try Samples.jsonLines([Samples.heatMug, Samples.cleanApple]), to: "first.jsonl")
+        let first = try directory.write(
+            try Samples.jsonLines([Samples.heatMug, Samples.cleanApple]), to: "first.jsonl")
         try await store.importTrajectories(from: first)
 
         var changed = Samples.heatMug
         changed.task = "heat some cup and put it in coffeemachine"
-        let second = try directory.write(try Samples.jsonLines([Samples.cookMeal, changed]), to: "second.jsonl")
+        let second = try directory.write(
+            try Samples.jsonLines([Samples.cookMeal, changed]), to: "second.jsonl")
         await #expect(
             throws: MemoryError.importStopped(
-                committedTrajectories: 1, cause: .duplicateTrajectory(id: "alf-heat-mug-1", path: second, line: 2))
+                committedTrajectories: 1,
+                cause: .duplicateTrajectory(id: "alf-heat-mug-1", path: second, line: 2))
         ) {
             try await store.importTrajectories(from: second, options: ImportOptions(batchSize: 1))
         }
         #expect(try await store.statistics().trajectories == 3)
 
-        let skipped = try await store.importTrajectories(from: second, options: ImportOptions(duplicates: .skip))
+        let skipped = try await store.importTrajectories(
+            from: second, options: ImportOptions(duplicates: .skip))
         #expect(skipped.imported == 0 && skipped.skippedDuplicates == 2)
         #expect(try await store.memory(id: "alf-heat-mug-1")?.task == Samples.heatMug.task)
 
-        let replaced = try await store.importTrajectories(from: second, options: ImportOptions(duplicates: .replace))
+        let replaced = try await store.importTrajectories(
+            from: second, options: ImportOptions(duplicates: .replace))
         #expect(replaced.imported == 2 && replaced.replaced == 2)
         #expect(try await store.memory(id: "alf-heat-mug-1")?.task == changed.task)
         #expect(try await store.trajectory(id: "alf-heat-mug-1")?.task == changed.task)
@@ -173,8 +236,10 @@ import Testing
         #expect(store.memoryCount == 3)
         let history = try await store.history(memoryID: "alf-heat-mug-1")
         #expect(history.map(\.action) == [.add, .replace])
-        #expect(history[1].before?.task == Samples.heatMug.task && history[1].after?.task == changed.task)
-        let hits = try await store.retrieve("heat some cup", options: RetrievalOptions(policy: .query, k: 1))
+        #expect(
+            history[1].before?.task == Samples.heatMug.task && history[1].after?.task == changed.task)
+        let hits = try await store.retrieve(
+            "heat some cup", options: RetrievalOptions(policy: .query, k: 1))
         #expect(hits.map(\.memory.id) == ["alf-heat-mug-1"])
     }
 
@@ -184,14 +249,19 @@ import Testing
         let store = try await StoreLocation.inMemory.makeStore(in: directory)
         var later = Samples.heatMug
         later.task = "heat a mug"
-        let file = try directory.write(try Samples.jsonLines([Samples.heatMug, Samples.cookMeal, later]), to: "dup.jsonl")
-        await #expect(throws: MemoryError.duplicateTrajectory(id: "alf-heat-mug-1", path: file, line: 3)) {
+        let file = try directory.write(
+            try Samples.jsonLines([Samples.heatMug, Samples.cookMeal, later]), to: "dup.jsonl")
+        await #expect(
+            throws: MemoryError.duplicateTrajectory(id: "alf-heat-mug-1", path: file, line: 3)
+        ) {
             try await store.importTrajectories(from: file)
         }
-        let skipped = try await store.importTrajectories(from: file, options: ImportOptions(duplicates: .skip))
+        let skipped = try await store.importTrajectories(
+            from: file, options: ImportOptions(duplicates: .skip))
         #expect(skipped.imported == 2 && skipped.skippedDuplicates == 1)
         let store2 = try await StoreLocation.inMemory.makeStore(in: directory)
-        let replaced = try await store2.importTrajectories(from: file, options: ImportOptions(duplicates: .replace))
+        let replaced = try await store2.importTrajectories(
+            from: file, options: ImportOptions(duplicates: .replace))
         #expect(replaced.imported == 3 && replaced.replaced == 1)
         #expect(try await store2.memory(id: "alf-heat-mug-1")?.task == "heat a mug")
         #expect(store2.memoryCount == 2)
@@ -203,7 +273,8 @@ import Testing
         let store = try await StoreLocation.inMemory.makeStore(in: directory)
         let path = directory.file("absent.jsonl")
         await #expect(
-            throws: MemoryError.index(.io(path: path, reason: "the file does not exist or is not readable"))
+            throws: MemoryError.index(
+                .io(path: path, reason: "the file does not exist or is not readable"))
         ) { try await store.importTrajectories(from: path) }
     }
 
@@ -214,11 +285,13 @@ import Testing
         let text = try Samples.jsonLines(Samples.all)
         let file = try directory.write(text, to: "runs.jsonl")
         let seen = Mutex<[ImportProgress]>([])
-        try await store.importTrajectories(from: file, options: ImportOptions(batchSize: 3)) { progress in
+        try await store.importTrajectories(from: file, options: ImportOptions(batchSize: 3)) {
+            progress in
             seen.withLock { $0.append(progress) }
         }
         let progress = seen.withLock { $0 }
         #expect(progress.map(\.committed) == [3, 4] && progress.map(\.linesRead) == [3, 4])
-        #expect(progress.last?.bytesRead == text.utf8.count && progress.last?.totalBytes == text.utf8.count)
+        #expect(
+            progress.last?.bytesRead == text.utf8.count && progress.last?.totalBytes == text.utf8.count)
     }
 }

@@ -4,7 +4,9 @@ import TestSupport
 import Testing
 
 @Suite struct RetrievalTests {
-    static func filledStore(_ location: StoreLocation, in directory: TemporaryDirectory) async throws -> MemoryStore {
+    static func filledStore(_ location: StoreLocation, in directory: TemporaryDirectory) async throws
+        -> MemoryStore
+    {
         let store = try await location.makeStore(in: directory)
         try await store.add(Samples.all)
         return store
@@ -26,13 +28,15 @@ import Testing
         for hit in hits {
             let expected = try Self.cosine(task, hit.memory.task)
             #expect(abs(hit.score - Double(expected)) < 1e-5)
-            #expect(hit.explanation.policy == .query && hit.explanation.cosine.map(Double.init) == hit.score)
+            #expect(
+                hit.explanation.policy == .query && hit.explanation.cosine.map(Double.init) == hit.score)
         }
         #expect(hits.map(\.explanation.rank) == [1, 2, 3, 4])
         #expect(zip(hits, hits.dropFirst()).allSatisfy { $0.score >= $1.score })
 
         let threshold = Float(hits[1].score) + 1e-4
-        let strict = try await store.retrieve(task, options: RetrievalOptions(policy: .query, k: 4, minimumSimilarity: threshold))
+        let strict = try await store.retrieve(
+            task, options: RetrievalOptions(policy: .query, k: 4, minimumSimilarity: threshold))
         #expect(strict.map(\.memory.id) == ["alf-heat-mug-1"])
     }
 
@@ -40,10 +44,12 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try await Self.filledStore(.inMemory, in: directory)
-        let hits = try await store.retrieve("clean the apple", options: RetrievalOptions(policy: .bm25, k: 3))
+        let hits = try await store.retrieve(
+            "clean the apple", options: RetrievalOptions(policy: .bm25, k: 3))
         #expect(hits.first?.memory.id == "alf-clean-apple-1")
         let first = try #require(hits.first)
-        #expect(first.explanation.policy == .bm25 && first.explanation.bm25.map(Double.init) == first.score)
+        #expect(
+            first.explanation.policy == .bm25 && first.explanation.bm25.map(Double.init) == first.score)
         #expect(first.explanation.matchedTerms?.count == 2)
         #expect(first.explanation.description.contains("BM25"))
         // Only memories sharing a term with the task score at all.
@@ -76,10 +82,13 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try await Self.filledStore(.inMemory, in: directory)
-        let hits = try await store.retrieve("put a clean apple in the fridge", options: RetrievalOptions(k: 2))
+        let hits = try await store.retrieve(
+            "put a clean apple in the fridge", options: RetrievalOptions(k: 2))
         #expect(hits.first?.memory.id == "alf-clean-apple-1")
         let first = try #require(hits.first)
-        #expect(first.explanation.policy == .hybrid && first.explanation.denseRank == 1 && first.explanation.keywordRank == 1)
+        #expect(
+            first.explanation.policy == .hybrid && first.explanation.denseRank == 1
+                && first.explanation.keywordRank == 1)
         #expect(abs(first.score - 2.0 / 61.0) < 1e-9)
         #expect(first.explanation.description.contains("reciprocal rank fusion"))
 
@@ -87,7 +96,8 @@ import Testing
         let keywordOnly = try await store.retrieve(
             "keychain safe", options: RetrievalOptions(policy: .hybrid, k: 3, minimumSimilarity: 0.999))
         #expect(keywordOnly.map(\.memory.id) == ["alf-look-keychain-1"])
-        #expect(keywordOnly[0].explanation.denseRank == nil && keywordOnly[0].explanation.keywordRank == 1)
+        #expect(
+            keywordOnly[0].explanation.denseRank == nil && keywordOnly[0].explanation.keywordRank == 1)
     }
 
     @Test func randomPolicyIsSeeded() async throws {
@@ -95,7 +105,9 @@ import Testing
         defer { directory.remove() }
         let store = try await Self.filledStore(.inMemory, in: directory)
         func draw(_ seed: UInt64, k: Int = 2) async throws -> [String] {
-            try await store.retrieve("anything", options: RetrievalOptions(policy: .random, k: k, seed: seed)).map(\.memory.id)
+            try await store.retrieve(
+                "anything", options: RetrievalOptions(policy: .random, k: k, seed: seed)
+            ).map(\.memory.id)
         }
         #expect(try await draw(7) == draw(7))
         var draws = Set<[String]>()
@@ -103,7 +115,9 @@ import Testing
         #expect(draws.count > 1)
         let everything = try await draw(3, k: 10)
         #expect(Set(everything) == Set(Samples.all.map(\.id)) && everything.count == 4)
-        let hit = try #require(try await store.retrieve("x", options: RetrievalOptions(policy: .random, k: 1, seed: 9)).first)
+        let hit = try #require(
+            try await store.retrieve("x", options: RetrievalOptions(policy: .random, k: 1, seed: 9)).first
+        )
         #expect(hit.explanation.seed == 9 && hit.explanation.policy == .random)
     }
 
@@ -114,13 +128,17 @@ import Testing
         let store = try await Self.filledStore(.inMemory, in: directory)
         let named = try #require(RetrievalPolicy(rawValue: policy.rawValue))
         let task = "put the mug apple keychain and meal in place"
-        let alfworld = try await store.retrieve(task, options: RetrievalOptions(policy: named, k: 10, sources: ["alfworld"]))
+        let alfworld = try await store.retrieve(
+            task, options: RetrievalOptions(policy: named, k: 10, sources: ["alfworld"]))
         #expect(!alfworld.isEmpty && alfworld.allSatisfy { $0.memory.source == "alfworld" })
         #expect(alfworld.allSatisfy { $0.explanation.policy == policy })
-        let train = try await store.retrieve(task, options: RetrievalOptions(policy: named, k: 10, labels: ["fold": "train"]))
+        let train = try await store.retrieve(
+            task, options: RetrievalOptions(policy: named, k: 10, labels: ["fold": "train"]))
         #expect(!train.isEmpty && train.allSatisfy { $0.memory.labels["fold"] == "train" })
         let none = try await store.retrieve(
-            task, options: RetrievalOptions(policy: named, k: 10, sources: ["textworld-express"], labels: ["fold": "train"]))
+            task,
+            options: RetrievalOptions(
+                policy: named, k: 10, sources: ["textworld-express"], labels: ["fold": "train"]))
         #expect(none.isEmpty)
     }
 
@@ -135,7 +153,8 @@ import Testing
             throws: MemoryError.invalidArgument(
                 "A minimum similarity applies to the query, keyword and hybrid policies, not to bm25.")
         ) {
-            try await store.retrieve("mug", options: RetrievalOptions(policy: .bm25, minimumSimilarity: 0.5))
+            try await store.retrieve(
+                "mug", options: RetrievalOptions(policy: .bm25, minimumSimilarity: 0.5))
         }
     }
 
@@ -144,7 +163,8 @@ import Testing
         defer { directory.remove() }
         let store = try await StoreLocation.disk.makeStore(in: directory)
         for policy in RetrievalPolicy.allCases {
-            #expect(try await store.retrieve("heat a mug", options: RetrievalOptions(policy: policy)).isEmpty)
+            #expect(
+                try await store.retrieve("heat a mug", options: RetrievalOptions(policy: policy)).isEmpty)
         }
     }
 }

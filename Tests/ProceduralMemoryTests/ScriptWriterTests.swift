@@ -19,7 +19,8 @@ import Testing
     }
 
     @Test func keepsVerbsThatAlsoAppearInTheTask() {
-        let script = RuleBasedScriptWriter().abstract(task: Samples.cleanApple.task, steps: Samples.cleanApple.steps)
+        let script = RuleBasedScriptWriter().abstract(
+            task: Samples.cleanApple.task, steps: Samples.cleanApple.steps)
         #expect(script.split(separator: "\n").first == "Task: put a clean [OBJECT1] in [OBJECT2]")
         #expect(script.contains("4. clean [OBJECT1] with sinkbasin 1"))
         #expect(script.contains("7. put [OBJECT1] in/on [OBJECT2]"))
@@ -39,7 +40,12 @@ import Testing
 
     @Test func customNoEffectPhrases() {
         let writer = RuleBasedScriptWriter(noEffectPhrases: ["BLOCKED"])
-        let steps = [Step(action: "push door", observation: "blocked by a wall"), Step(action: "pull door", observation: "It opens.")]
-        #expect(writer.abstract(task: "open the door", steps: steps) == "Task: open the [OBJECT1]\n1. pull [OBJECT1]")
+        let steps = [
+            Step(action: "push door", observation: "blocked by a wall"),
+            Step(action: "pull door", observation: "It opens."),
+        ]
+        #expect(
+            writer.abstract(task: "open the door", steps: steps)
+                == "Task: open the [OBJECT1]\n1. pull [OBJECT1]")
     }
 }

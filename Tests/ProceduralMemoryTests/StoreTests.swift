@@ -8,11 +8,15 @@ import Testing
     struct OtherEmbedder: Embedder {
         var modelIdentifier: String { "other:v1:64" }
         var dimension: Int { 64 }
-        func embed(_ texts: [String]) throws(EmbeddingError) -> [[Float]] { try WordHashEmbedder().embed(texts) }
+        func embed(_ texts: [String]) throws(EmbeddingError) -> [[Float]] {
+            try WordHashEmbedder().embed(texts)
+        }
     }
 
     static func ids(_ store: MemoryStore) async throws -> Set<String> {
-        Set(try await store.retrieve("x", options: RetrievalOptions(policy: .random, k: 100)).map(\.memory.id))
+        Set(
+            try await store.retrieve("x", options: RetrievalOptions(policy: .random, k: 100)).map(
+                \.memory.id))
     }
 
     @Test(arguments: StoreLocation.allCases)
@@ -24,7 +28,8 @@ import Testing
 
         let bySource = try await store.delete(.source("textworld-express"))
         #expect(bySource.trajectories == 1 && bySource.memories.count == 1)
-        #expect(try await Self.ids(store) == ["alf-heat-mug-1", "alf-clean-apple-1", "alf-look-keychain-1"])
+        #expect(
+            try await Self.ids(store) == ["alf-heat-mug-1", "alf-clean-apple-1", "alf-look-keychain-1"])
         #expect(try await store.trajectory(id: "tw-cook-0007") == nil && store.memoryCount == 3)
 
         let byLabel = try await store.delete(.label(key: "taskType", value: "heat"))
@@ -39,7 +44,9 @@ import Testing
 
         let nothing = try await store.delete(.label(key: "taskType", value: "cookingworld"))
         #expect(nothing.trajectories == 0 && nothing.memories.isEmpty)
-        await #expect(throws: MemoryError.unknownID("tw-cook-0007")) { try await store.delete(.id("tw-cook-0007")) }
+        await #expect(throws: MemoryError.unknownID("tw-cook-0007")) {
+            try await store.delete(.id("tw-cook-0007"))
+        }
 
         let statistics = try await store.statistics()
         #expect(statistics.trajectories == 1 && statistics.memories == 1)
@@ -48,7 +55,8 @@ import Testing
         #expect(deletions[0].reason == "delete source textworld-express" && deletions[0].after == nil)
         #expect(deletions[0].before?.task == Samples.cookMeal.task)
         for policy in RetrievalPolicy.allCases {
-            let hits = try await store.retrieve("put a clean apple in fridge", options: RetrievalOptions(policy: policy))
+            let hits = try await store.retrieve(
+                "put a clean apple in fridge", options: RetrievalOptions(policy: policy))
             #expect(hits.map(\.memory.id) == ["alf-clean-apple-1"])
         }
     }
@@ -62,13 +70,17 @@ import Testing
             let store = try await MemoryStore.create(at: path, embedder: WordHashEmbedder())
             #expect(store.cacheState == .rebuilt(reason: "\(path)/index/manifest.json is missing"))
             try await store.add(Samples.all)
-            before = try await store.retrieve("heat a mug", options: RetrievalOptions(k: 4)).map(\.memory.id)
+            before = try await store.retrieve("heat a mug", options: RetrievalOptions(k: 4)).map(
+                \.memory.id)
         }
         let reopened = try await MemoryStore.open(at: path, embedder: WordHashEmbedder())
         #expect(reopened.cacheState == .loaded && reopened.memoryCount == 4)
-        #expect(try await reopened.retrieve("heat a mug", options: RetrievalOptions(k: 4)).map(\.memory.id) == before)
+        #expect(
+            try await reopened.retrieve("heat a mug", options: RetrievalOptions(k: 4)).map(\.memory.id)
+                == before)
         let info = try await MemoryStore.info(at: path)
-        #expect(info.embedderID == "test-words:v1:64" && info.dimension == 64 && info.schemaVersion == 1)
+        #expect(
+            info.embedderID == "test-words:v1:64" && info.dimension == 64 && info.schemaVersion == 1)
     }
 
     enum Damage: String, CaseIterable, CustomTestStringConvertible, Sendable {
@@ -87,7 +99,9 @@ import Testing
             let store = try await MemoryStore.create(at: path, embedder: WordHashEmbedder())
             try await store.add(Samples.all)
             for policy in RetrievalPolicy.allCases {
-                before.append(try await store.retrieve(task, options: RetrievalOptions(policy: policy, k: 4)).map(\.memory.id))
+                before.append(
+                    try await store.retrieve(task, options: RetrievalOptions(policy: policy, k: 4)).map(
+                        \.memory.id))
             }
         }
         let index = path + "/index/"
@@ -123,11 +137,13 @@ import Testing
             }
         #expect(reason.contains(expectedReason))
         for (policy, ids) in zip(RetrievalPolicy.allCases, before) {
-            let now = try await reopened.retrieve(task, options: RetrievalOptions(policy: policy, k: 4)).map(\.memory.id)
+            let now = try await reopened.retrieve(task, options: RetrievalOptions(policy: policy, k: 4))
+                .map(\.memory.id)
             #expect(now == (damage == .staleGeneration ? ids.filter { $0 != "tw-cook-0007" } : ids))
         }
         // The rebuild rewrote the caches, so the next open loads them.
-        #expect(try await MemoryStore.open(at: path, embedder: WordHashEmbedder()).cacheState == .loaded)
+        #expect(
+            try await MemoryStore.open(at: path, embedder: WordHashEmbedder()).cacheState == .loaded)
     }
 
     @Test func refusesTheWrongEmbedderAndMissingOrExistingStores() async throws {
@@ -141,7 +157,9 @@ import Testing
         await #expect(throws: MemoryError.storeExists(path: path)) {
             try await MemoryStore.create(at: path, embedder: WordHashEmbedder())
         }
-        await #expect(throws: MemoryError.embedderMismatch(store: "test-words:v1:64", given: "other:v1:64")) {
+        await #expect(
+            throws: MemoryError.embedderMismatch(store: "test-words:v1:64", given: "other:v1:64")
+        ) {
             try await MemoryStore.open(at: path, embedder: OtherEmbedder())
         }
     }
@@ -162,21 +180,29 @@ import Testing
                 Trajectory(
                     id: "gen-\(index)", task: "put some \(object) in \(place)",
                     steps: [
-                        Step(action: "take \(object) 1 from countertop 1", observation: "You pick up the \(object) 1."),
+                        Step(
+                            action: "take \(object) 1 from countertop 1",
+                            observation: "You pick up the \(object) 1."),
                         Step(action: "go to \(place) 1", observation: "You arrive at \(place) 1."),
-                        Step(action: "put \(object) 1 in/on \(place) 1", observation: "You put the \(object) 1 in/on the \(place) 1."),
+                        Step(
+                            action: "put \(object) 1 in/on \(place) 1",
+                            observation: "You put the \(object) 1 in/on the \(place) 1."),
                     ], outcome: Outcome(success: true), source: "generated"))
         }
         let file = try directory.write(try Samples.jsonLines(trajectories), to: "generated.jsonl")
-        let importing = Task { try await store.importTrajectories(from: file, options: ImportOptions(batchSize: 10)) }
+        let importing = Task {
+            try await store.importTrajectories(from: file, options: ImportOptions(batchSize: 10))
+        }
         let seen = try await withThrowingTaskGroup(of: [Int].self) { group in
             for worker in 0..<4 {
                 group.addTask {
                     var counts: [Int] = []
                     for round in 0..<40 {
-                        let all = try await store.retrieve("x", options: RetrievalOptions(policy: .random, k: 1000, seed: UInt64(round)))
+                        let all = try await store.retrieve(
+                            "x", options: RetrievalOptions(policy: .random, k: 1000, seed: UInt64(round)))
                         counts.append(all.count)
-                        let hybrid = try await store.retrieve("put some mug in fridge", options: RetrievalOptions(k: 3, sources: ["alfworld"]))
+                        let hybrid = try await store.retrieve(
+                            "put some mug in fridge", options: RetrievalOptions(k: 3, sources: ["alfworld"]))
                         #expect(hybrid.allSatisfy { $0.memory.source == "alfworld" } && worker >= 0)
                     }
                     return counts

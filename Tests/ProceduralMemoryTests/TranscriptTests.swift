@@ -19,7 +19,9 @@ import Testing
                 Step(action: "think: I should look for the mug."),
                 Step(action: "go to countertop 1", observation: "On the countertop 1, you see a mug 1."),
                 Step(action: "take mug 1 from countertop 1", observation: "You pick up the mug 1."),
-                Step(action: "go to microwave 1", observation: "The microwave 1 is closed.\nYou see nothing else."),
+                Step(
+                    action: "go to microwave 1",
+                    observation: "The microwave 1 is closed.\nYou see nothing else."),
             ])
     }
 

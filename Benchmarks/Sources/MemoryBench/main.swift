@@ -23,28 +23,38 @@ struct SplitMix64: RandomNumberGenerator {
 struct TrajectoryGenerator {
     var rng: SplitMix64
     let objects = [
-        "apple", "mug", "potato", "tomato", "egg", "lettuce", "bread", "knife", "spoon", "fork", "plate", "bowl", "cup",
-        "pan", "pot", "kettle", "book", "pen", "pencil", "cellphone", "keychain", "creditcard", "watch", "vase",
-        "candle", "towel", "soapbar", "spraybottle", "cloth", "pillow", "laptop", "remotecontrol", "newspaper",
-        "statue", "box", "alarmclock", "cd", "tissuebox", "winebottle", "saltshaker", "peppershaker", "butterknife",
+        "apple", "mug", "potato", "tomato", "egg", "lettuce", "bread", "knife", "spoon", "fork",
+        "plate", "bowl", "cup",
+        "pan", "pot", "kettle", "book", "pen", "pencil", "cellphone", "keychain", "creditcard", "watch",
+        "vase",
+        "candle", "towel", "soapbar", "spraybottle", "cloth", "pillow", "laptop", "remotecontrol",
+        "newspaper",
+        "statue", "box", "alarmclock", "cd", "tissuebox", "winebottle", "saltshaker", "peppershaker",
+        "butterknife",
     ]
     let receptacles = [
-        "fridge", "microwave", "countertop", "cabinet", "drawer", "shelf", "sinkbasin", "stoveburner", "diningtable",
-        "coffeetable", "sidetable", "desk", "dresser", "bed", "sofa", "armchair", "garbagecan", "safe", "toilet",
+        "fridge", "microwave", "countertop", "cabinet", "drawer", "shelf", "sinkbasin", "stoveburner",
+        "diningtable",
+        "coffeetable", "sidetable", "desk", "dresser", "bed", "sofa", "armchair", "garbagecan", "safe",
+        "toilet",
         "bathtubbasin", "handtowelholder", "towelholder", "coffeemachine", "toaster",
     ]
     let ingredients = [
-        "red potato", "yellow bell pepper", "carrot", "red onion", "chicken leg", "block of cheese", "purple potato",
-        "white onion", "red apple", "banana", "black pepper", "salt", "flour", "milk", "orange bell pepper",
+        "red potato", "yellow bell pepper", "carrot", "red onion", "chicken leg", "block of cheese",
+        "purple potato",
+        "white onion", "red apple", "banana", "black pepper", "salt", "flour", "milk",
+        "orange bell pepper",
     ]
     let preparations = ["sliced", "diced", "chopped", "fried", "grilled", "roasted"]
     let colors = ["black", "white", "red", "blue", "green", "grey", "navy", "brown", "pink", "beige"]
     let items = [
-        "running shoes", "rain jacket", "wireless earbuds", "coffee grinder", "yoga mat", "desk lamp", "backpack",
+        "running shoes", "rain jacket", "wireless earbuds", "coffee grinder", "yoga mat", "desk lamp",
+        "backpack",
         "water bottle", "wool socks", "phone case", "bluetooth speaker", "office chair", "hiking boots",
     ]
     let cities = [
-        "Seattle", "Denver", "Austin", "Miami", "Boston", "Chicago", "Atlanta", "Phoenix", "Portland", "Nashville",
+        "Seattle", "Denver", "Austin", "Miami", "Boston", "Chicago", "Atlanta", "Phoenix", "Portland",
+        "Nashville",
         "San Diego", "Minneapolis", "Orlando", "Dallas", "Philadelphia", "Las Vegas",
     ]
 
@@ -63,9 +73,18 @@ struct TrajectoryGenerator {
             let verb: String? = [.clean: "clean", .heat: "heat", .cool: "cool"][family]
             let task: String
             switch family {
-            case .clean: task = pick(["put a clean \(object) in \(target)", "clean some \(object) and put it in \(target)"])
-            case .heat: task = pick(["heat some \(object) and put it in \(target)", "put a hot \(object) in \(target)"])
-            case .cool: task = pick(["cool some \(object) and put it in \(target)", "put a cool \(object) in \(target)"])
+            case .clean:
+                task = pick([
+                    "put a clean \(object) in \(target)", "clean some \(object) and put it in \(target)",
+                ])
+            case .heat:
+                task = pick([
+                    "heat some \(object) and put it in \(target)", "put a hot \(object) in \(target)",
+                ])
+            case .cool:
+                task = pick([
+                    "cool some \(object) and put it in \(target)", "put a cool \(object) in \(target)",
+                ])
             case .placeTwo: task = "find two \(object) and put them in \(target)"
             default: task = pick(["put a \(object) in \(target)", "put some \(object) on \(target)"])
             }
@@ -73,43 +92,86 @@ struct TrajectoryGenerator {
             for _ in 0..<number(1...5) {
                 let place = pick(receptacles)
                 let index = number(1...4)
-                steps.append(Step(action: "go to \(place) \(index)", observation: "On the \(place) \(index), you see a \(pick(objects)) \(number(1...3))."))
+                steps.append(
+                    Step(
+                        action: "go to \(place) \(index)",
+                        observation: "On the \(place) \(index), you see a \(pick(objects)) \(number(1...3))."))
             }
             let place = pick(receptacles)
-            steps.append(Step(action: "go to \(place) 1", observation: "On the \(place) 1, you see a \(object) 1."))
-            steps.append(Step(action: "take \(object) 1 from \(place) 1", observation: "You pick up the \(object) 1 from the \(place) 1."))
+            steps.append(
+                Step(action: "go to \(place) 1", observation: "On the \(place) 1, you see a \(object) 1."))
+            steps.append(
+                Step(
+                    action: "take \(object) 1 from \(place) 1",
+                    observation: "You pick up the \(object) 1 from the \(place) 1."))
             if let verb {
-                let appliance = [.clean: "sinkbasin", .heat: "microwave", .cool: "fridge"][family] ?? "sinkbasin"
-                if number(0...2) == 0 { steps.append(Step(action: "\(verb) \(object) 1 with \(pick(receptacles)) 1", observation: "Nothing happens.")) }
-                steps.append(Step(action: "go to \(appliance) 1", observation: "The \(appliance) 1 is closed."))
-                steps.append(Step(action: "\(verb) \(object) 1 with \(appliance) 1", observation: "You \(verb) the \(object) 1 using the \(appliance) 1."))
+                let appliance =
+                    [.clean: "sinkbasin", .heat: "microwave", .cool: "fridge"][family] ?? "sinkbasin"
+                if number(0...2) == 0 {
+                    steps.append(
+                        Step(
+                            action: "\(verb) \(object) 1 with \(pick(receptacles)) 1",
+                            observation: "Nothing happens."))
+                }
+                steps.append(
+                    Step(action: "go to \(appliance) 1", observation: "The \(appliance) 1 is closed."))
+                steps.append(
+                    Step(
+                        action: "\(verb) \(object) 1 with \(appliance) 1",
+                        observation: "You \(verb) the \(object) 1 using the \(appliance) 1."))
             }
-            steps.append(Step(action: "go to \(target) 1", observation: "On the \(target) 1, you see nothing."))
-            steps.append(Step(action: "put \(object) 1 in/on \(target) 1", observation: "You put the \(object) 1 in/on the \(target) 1."))
+            steps.append(
+                Step(action: "go to \(target) 1", observation: "On the \(target) 1, you see nothing."))
+            steps.append(
+                Step(
+                    action: "put \(object) 1 in/on \(target) 1",
+                    observation: "You put the \(object) 1 in/on the \(target) 1."))
             if family == .placeTwo {
-                steps.append(Step(action: "go to \(pick(receptacles)) 2", observation: "On it, you see a \(object) 2."))
-                steps.append(Step(action: "take \(object) 2 from \(place) 2", observation: "You pick up the \(object) 2."))
-                steps.append(Step(action: "go to \(target) 1", observation: "On the \(target) 1, you see a \(object) 1."))
-                steps.append(Step(action: "put \(object) 2 in/on \(target) 1", observation: "You put the \(object) 2 in/on the \(target) 1."))
+                steps.append(
+                    Step(action: "go to \(pick(receptacles)) 2", observation: "On it, you see a \(object) 2.")
+                )
+                steps.append(
+                    Step(
+                        action: "take \(object) 2 from \(place) 2", observation: "You pick up the \(object) 2.")
+                )
+                steps.append(
+                    Step(
+                        action: "go to \(target) 1", observation: "On the \(target) 1, you see a \(object) 1."))
+                steps.append(
+                    Step(
+                        action: "put \(object) 2 in/on \(target) 1",
+                        observation: "You put the \(object) 2 in/on the \(target) 1."))
             }
             return (task, "alfworld-synthetic", steps)
         case .examine:
             let object = pick(objects)
             let steps = [
                 Step(action: "go to \(pick(receptacles)) 1", observation: "On it, you see a \(object) 1."),
-                Step(action: "take \(object) 1 from \(pick(receptacles)) 1", observation: "You pick up the \(object) 1."),
+                Step(
+                    action: "take \(object) 1 from \(pick(receptacles)) 1",
+                    observation: "You pick up the \(object) 1."),
                 Step(action: "go to sidetable 1", observation: "On the sidetable 1, you see a desklamp 1."),
                 Step(action: "use desklamp 1", observation: "You turn on the desklamp 1."),
             ]
-            return (pick(["examine the \(object) with the desklamp", "look at \(object) under the desklamp"]), "alfworld-synthetic", steps)
+            return (
+                pick(["examine the \(object) with the desklamp", "look at \(object) under the desklamp"]),
+                "alfworld-synthetic", steps
+            )
         case .cook:
             let first = pick(ingredients)
             let second = pick(ingredients)
             let preparation = pick(preparations)
-            let task = "Cook a meal from the recipe in the cookbook: \(preparation) \(first) and \(second)"
+            let task =
+                "Cook a meal from the recipe in the cookbook: \(preparation) \(first) and \(second)"
             let steps = [
-                Step(action: "open fridge", observation: "You open the fridge. Inside you see a \(first) and a \(second)."),
-                Step(action: "read cookbook", observation: "Ingredients: \(first), \(second). Directions: \(preparation) the \(first), prepare meal."),
+                Step(
+                    action: "open fridge",
+                    observation: "You open the fridge. Inside you see a \(first) and a \(second)."),
+                Step(
+                    action: "read cookbook",
+                    observation:
+                        "Ingredients: \(first), \(second). Directions: \(preparation) the \(first), prepare meal."
+                ),
                 Step(action: "take \(first)", observation: "You take the \(first)."),
                 Step(action: "take \(second)", observation: "You take the \(second)."),
                 Step(action: "take knife", observation: "You take the knife."),
@@ -125,7 +187,9 @@ struct TrajectoryGenerator {
             let task = "Buy \(color) \(item) for less than \(price) dollars"
             let steps = [
                 Step(action: "search[\(color) \(item)]", observation: "Page 1 of results: 10 products."),
-                Step(action: "click[item \(number(1...10))]", observation: "\(color.capitalized) \(item), price $\(price - number(1...9))."),
+                Step(
+                    action: "click[item \(number(1...10))]",
+                    observation: "\(color.capitalized) \(item), price $\(price - number(1...9))."),
                 Step(action: "click[\(color)]", observation: "You selected \(color)."),
                 Step(action: "click[buy now]", observation: "Thank you for shopping with us."),
             ]
@@ -135,12 +199,21 @@ struct TrajectoryGenerator {
             let destination = pick(cities)
             let days = number(3...7)
             let budget = number(8...40) * 100
-            let task = "Plan a \(days)-day trip from \(origin) to \(destination) with a budget of $\(budget)"
+            let task =
+                "Plan a \(days)-day trip from \(origin) to \(destination) with a budget of $\(budget)"
             let steps = [
-                Step(action: "FlightSearch[\(origin), \(destination)]", observation: "\(number(3...30)) flights found."),
-                Step(action: "AccommodationSearch[\(destination)]", observation: "\(number(10...80)) places to stay found."),
-                Step(action: "RestaurantSearch[\(destination)]", observation: "\(number(10...90)) restaurants found."),
-                Step(action: "AttractionSearch[\(destination)]", observation: "\(number(5...40)) attractions found."),
+                Step(
+                    action: "FlightSearch[\(origin), \(destination)]",
+                    observation: "\(number(3...30)) flights found."),
+                Step(
+                    action: "AccommodationSearch[\(destination)]",
+                    observation: "\(number(10...80)) places to stay found."),
+                Step(
+                    action: "RestaurantSearch[\(destination)]",
+                    observation: "\(number(10...90)) restaurants found."),
+                Step(
+                    action: "AttractionSearch[\(destination)]",
+                    observation: "\(number(5...40)) attractions found."),
                 Step(action: "Planner[\(days) days, $\(budget)]", observation: "A plan within budget."),
             ]
             return (task, "travelplanner-synthetic", steps)
@@ -152,8 +225,10 @@ struct TrajectoryGenerator {
         let (task, source, steps) = self.task(family)
         let success = number(0...9) < 7
         return Trajectory(
-            id: "syn-\(index)", task: task, steps: steps, outcome: Outcome(success: success, reward: success ? 1 : 0),
-            source: source, labels: ["taskType": "\(family)", "fold": number(0...9) < 8 ? "train" : "valid"])
+            id: "syn-\(index)", task: task, steps: steps,
+            outcome: Outcome(success: success, reward: success ? 1 : 0),
+            source: source,
+            labels: ["taskType": "\(family)", "fold": number(0...9) < 8 ? "train" : "valid"])
     }
 
     mutating func query() -> String { task(pick(Family.allCases)).task }
@@ -166,7 +241,9 @@ func percentile(_ sorted: [Double], _ p: Double) -> Double {
 }
 
 func peakResidentBytes() -> Int {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else {
+        return 0
+    }
     for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
         return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
     }
@@ -210,7 +287,9 @@ while let flag = arguments.popFirst() {
 let configuration: EmbedderConfiguration
 switch embedderName {
 case "minilm":
-    guard ModelStore().isInstalled(.minilm) else { fail("MiniLM is not installed; run `memp model install minilm`") }
+    guard ModelStore().isInstalled(.minilm) else {
+        fail("MiniLM is not installed; run `memp model install minilm`")
+    }
     configuration = .minilm(modelDirectory: nil)
 case "hashing": configuration = .hashing(dimension: 384)
 default: fail("--embedder is minilm or hashing")
@@ -232,17 +311,24 @@ for size in sizes {
         for index in 0..<size {
             chunk.append(try encoder.encode(generator.trajectory(index: index)))
             chunk.append(0x0A)
-            if chunk.count > 1 << 20 { handle.write(chunk); chunk.removeAll(keepingCapacity: true) }
+            if chunk.count > 1 << 20 {
+                handle.write(chunk)
+                chunk.removeAll(keepingCapacity: true)
+            }
         }
         handle.write(chunk)
         try handle.close()
     }
     let storePath = base + "/store-\(size)"
     try? FileManager.default.removeItem(atPath: storePath)
-    let store = try await MemoryStore.create(at: storePath, embedder: embedder, configuration: configuration)
-    FileHandle.standardError.write(Data("[memory] \(size) trajectories: importing with \(embedder.modelIdentifier)\n".utf8))
+    let store = try await MemoryStore.create(
+        at: storePath, embedder: embedder, configuration: configuration)
+    FileHandle.standardError.write(
+        Data("[memory] \(size) trajectories: importing with \(embedder.modelIdentifier)\n".utf8))
     let importStart = now()
-    let report = try await store.importTrajectories(from: file, options: ImportOptions(batchSize: 512)) { progress in
+    let report = try await store.importTrajectories(
+        from: file, options: ImportOptions(batchSize: 512)
+    ) { progress in
         if progress.committed % 10_240 < 512 {
             FileHandle.standardError.write(Data("[memory]   \(progress.committed) committed\n".utf8))
         }
@@ -261,17 +347,20 @@ for size in sizes {
         var samples: [Double] = []
         for (index, query) in queries.enumerated() {
             let start = now()
-            let hits = try await reopened.retrieve(query, options: RetrievalOptions(policy: policy, k: 10, seed: UInt64(index)))
+            let hits = try await reopened.retrieve(
+                query, options: RetrievalOptions(policy: policy, k: 10, seed: UInt64(index)))
             let elapsed = now() - start
             if policy != .keyword && hits.isEmpty { fail("\(policy) found nothing for a query") }
             if index >= warmup { samples.append(elapsed * 1000) }
         }
         samples.sort()
         latencies[policy.rawValue] = [
-            "p50_ms": percentile(samples, 50), "p95_ms": percentile(samples, 95), "p99_ms": percentile(samples, 99),
+            "p50_ms": percentile(samples, 50), "p95_ms": percentile(samples, 95),
+            "p99_ms": percentile(samples, 99),
             "mean_ms": samples.reduce(0, +) / Double(samples.count),
         ]
-        FileHandle.standardError.write(Data("[memory]   \(policy.rawValue): p50 \(percentile(samples, 50)) ms\n".utf8))
+        FileHandle.standardError.write(
+            Data("[memory]   \(policy.rawValue): p50 \(percentile(samples, 50)) ms\n".utf8))
     }
     var embedSamples: [Double] = []
     for (index, query) in queries.enumerated() {
@@ -281,16 +370,22 @@ for size in sizes {
     }
     embedSamples.sort()
     results.append([
-        "memories": size, "import_seconds": importSeconds, "import_trajectories_per_second": Double(size) / importSeconds,
+        "memories": size, "import_seconds": importSeconds,
+        "import_trajectories_per_second": Double(size) / importSeconds,
         "open_seconds": openSeconds, "cache_state": "\(reopened.cacheState)", "latency": latencies,
-        "query_embedding_p50_ms": percentile(embedSamples, 50), "query_embedding_p95_ms": percentile(embedSamples, 95),
+        "query_embedding_p50_ms": percentile(embedSamples, 50),
+        "query_embedding_p95_ms": percentile(embedSamples, 95),
         "peak_resident_bytes": peakResidentBytes(),
     ])
     if !keep { try? FileManager.default.removeItem(atPath: storePath) }
 }
 if !keep && workDirectory == nil { try? FileManager.default.removeItem(atPath: base) }
 let output: [String: Any] = [
-    "benchmark": "memory", "embedder": embedder.modelIdentifier, "queries": queryCount, "warmup": warmup, "k": 10,
+    "benchmark": "memory", "embedder": embedder.modelIdentifier, "queries": queryCount,
+    "warmup": warmup, "k": 10,
     "seed": seed, "cpus": ProcessInfo.processInfo.activeProcessorCount, "results": results,
 ]
-print(String(decoding: try JSONSerialization.data(withJSONObject: output, options: [.sortedKeys]), as: UTF8.self))
+print(
+    String(
+        decoding: try JSONSerialization.data(withJSONObject: output, options: [.sortedKeys]),
+        as: UTF8.self))
