@@ -235,24 +235,38 @@ extension MemoryStore {
                     date: date))
         }
         let taskVectors = try await embed(memories.map(\.task))
+        // A vector without a direction can't be ranked by cosine: such a task is a bad record.
+        var kept: [Int] = []
+        for (index, vector) in taskVectors.enumerated() {
+            if vector.contains(where: { $0 != 0 }) && vector.allSatisfy(\.isFinite) {
+                kept.append(index)
+                continue
+            }
+            let error = MemoryError.invalidRecord(
+                path: importedFrom ?? "(batch)", line: accepted[index].line, field: "task",
+                reason: "the embedder gives it an all-zero or non-finite vector, so it can't be ranked")
+            guard options.skipInvalid else { throw error }
+            report.invalid += 1
+            if report.errors.count < ImportReport.maximumRecordedErrors { report.errors.append(error.description) }
+        }
+        guard !kept.isEmpty else { return }
         // Keywords repeat a lot across tasks; embed each distinct one once per import.
         if keywordVectors.count > 50_000 { keywordVectors.removeAll(keepingCapacity: true) }
         var missing: [String] = []
         var missingSet = Set<String>()
-        for keyword in memories.flatMap(\.keywords) where keywordVectors[keyword] == nil {
+        for keyword in kept.flatMap({ memories[$0].keywords }) where keywordVectors[keyword] == nil {
             if missingSet.insert(keyword).inserted { missing.append(keyword) }
         }
         for (keyword, vector) in zip(missing, try await embed(missing)) {
             keywordVectors[keyword] = vector
         }
-        var records: [MemoryRecord] = []
-        for (memory, taskVector) in zip(memories, taskVectors) {
+        let records = kept.map { index in
+            let memory = memories[index]
             let keywordVector =
-                memory.keywords.isEmpty
-                ? nil : meanVector(memory.keywords.compactMap { keywordVectors[$0] })
-            records.append(
-                MemoryRecord(memory: memory, taskVector: taskVector, keywordVector: keywordVector))
+                memory.keywords.isEmpty ? nil : meanVector(memory.keywords.compactMap { keywordVectors[$0] })
+            return MemoryRecord(memory: memory, taskVector: taskVectors[index], keywordVector: keywordVector)
         }
+        accepted = kept.map { accepted[$0] }
         let result = try await backend.write(
             WriteBatch(
                 trajectories: accepted.map(\.trajectory), memories: records,

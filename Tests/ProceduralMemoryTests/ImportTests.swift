@@ -267,6 +267,23 @@ import Testing
         #expect(store2.memoryCount == 2)
     }
 
+    @Test func rejectsTasksWithoutADirection() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await StoreLocation.disk.makeStore(in: directory)
+        var blank = Samples.cookMeal
+        blank.id = "blank"
+        blank.task = "1234 !!"  // no word the test embedder knows: an all-zero vector
+        let file = try directory.write(try Samples.jsonLines([Samples.heatMug, blank]), to: "blank.jsonl")
+        let reason = "the embedder gives it an all-zero or non-finite vector, so it can't be ranked"
+        await #expect(throws: MemoryError.invalidRecord(path: file, line: 2, field: "task", reason: reason)) {
+            try await store.importTrajectories(from: file)
+        }
+        #expect(try await store.statistics().trajectories == 0)
+        let report = try await store.importTrajectories(from: file, options: ImportOptions(skipInvalid: true))
+        #expect(report.imported == 1 && report.invalid == 1 && store.memoryCount == 1)
+    }
+
     @Test func missingFile() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -1,8 +1,9 @@
 // Procedural memory: import throughput (trajectories/s, embeddings included) and lookup latency per retrieval
 // policy (query embedding included) on synthetic but realistic trajectories; prints one JSON object.
 //   MemoryBench [--sizes 10000,100000] [--queries 300] [--warmup 30] [--seed S] [--embedder minilm|hashing]
-//               [--work-directory DIR] [--keep]
-// Each size gets a fresh store in the work directory (default: a temporary directory, removed at the end).
+//               [--work-directory DIR] [--keep] [--reuse]
+// Each size gets a fresh store in the work directory (default: a temporary directory, removed at the end);
+// --reuse measures lookups on a store kept by an earlier --keep run instead of importing again.
 import Embeddings
 import Foundation
 import ProceduralMemory
@@ -262,6 +263,7 @@ var seed: UInt64 = 20_261_128
 var embedderName = "minilm"
 var workDirectory: String?
 var keep = false
+var reuse = false
 var arguments = ArraySlice(CommandLine.arguments.dropFirst())
 func parsed<Value: LosslessStringConvertible>(_ text: some StringProtocol, _ flag: String) -> Value {
     guard let value = Value(String(text)) else { fail("\(flag): can't read \(text)") }
@@ -280,6 +282,7 @@ while let flag = arguments.popFirst() {
     case "--embedder": embedderName = value()
     case "--work-directory": workDirectory = value()
     case "--keep": keep = true
+    case "--reuse": reuse = true
     default: fail("unknown flag \(flag)")
     }
 }
@@ -320,21 +323,24 @@ for size in sizes {
         try handle.close()
     }
     let storePath = base + "/store-\(size)"
-    try? FileManager.default.removeItem(atPath: storePath)
-    let store = try await MemoryStore.create(
-        at: storePath, embedder: embedder, configuration: configuration)
-    FileHandle.standardError.write(
-        Data("[memory] \(size) trajectories: importing with \(embedder.modelIdentifier)\n".utf8))
-    let importStart = now()
-    let report = try await store.importTrajectories(
-        from: file, options: ImportOptions(batchSize: 512)
-    ) { progress in
-        if progress.committed % 10_240 < 512 {
-            FileHandle.standardError.write(Data("[memory]   \(progress.committed) committed\n".utf8))
+    var importSeconds: Double?
+    let storedMemories = try? await MemoryStore.statistics(at: storePath).memories
+    let reusable = reuse && storedMemories == size
+    if !reusable {
+        try? FileManager.default.removeItem(atPath: storePath)
+        let store = try await MemoryStore.create(at: storePath, embedder: embedder, configuration: configuration)
+        FileHandle.standardError.write(
+            Data("[memory] \(size) trajectories: importing with \(embedder.modelIdentifier)\n".utf8))
+        let importStart = now()
+        let report = try await store.importTrajectories(from: file, options: ImportOptions(batchSize: 512)) {
+            progress in
+            if progress.committed % 10_240 < 512 {
+                FileHandle.standardError.write(Data("[memory]   \(progress.committed) committed\n".utf8))
+            }
         }
+        importSeconds = now() - importStart
+        guard report.imported == size else { fail("imported \(report.imported) of \(size)") }
     }
-    let importSeconds = now() - importStart
-    guard report.imported == size else { fail("imported \(report.imported) of \(size)") }
 
     let openStart = now()
     let reopened = try await MemoryStore.open(at: storePath)
@@ -370,8 +376,8 @@ for size in sizes {
     }
     embedSamples.sort()
     results.append([
-        "memories": size, "import_seconds": importSeconds,
-        "import_trajectories_per_second": Double(size) / importSeconds,
+        "memories": size, "import_seconds": importSeconds ?? NSNull(),
+        "import_trajectories_per_second": importSeconds.map { Double(size) / $0 } ?? NSNull(),
         "open_seconds": openSeconds, "cache_state": "\(reopened.cacheState)", "latency": latencies,
         "query_embedding_p50_ms": percentile(embedSamples, 50),
         "query_embedding_p95_ms": percentile(embedSamples, 95),
