@@ -180,7 +180,9 @@ public struct Collection: Sendable {
                 unindexMetadata(of: storedID)
                 internalIDs[document.id] = storedID
                 records[storedID] = Record(id: document.id, text: document.text, metadata: document.metadata)
-                for (key, value) in document.metadata { metadataIndex[key, default: [:]][value, default: []].insert(storedID) }
+                for (key, value) in document.metadata {
+                    metadataIndex[key, default: [:]][value, default: []].insert(storedID)
+                }
             }
         } catch {
             throw CollectionError.index(error)
@@ -213,8 +215,9 @@ public struct Collection: Sendable {
                 throw CollectionError.embedding(error)
             }
             guard embedded.count == missing.count else {
-                throw CollectionError.embedding(.invalidArgument(
-                    "The embedder returned \(embedded.count) vectors for \(missing.count) texts."))
+                throw CollectionError.embedding(
+                    .invalidArgument(
+                        "The embedder returned \(embedded.count) vectors for \(missing.count) texts."))
             }
         }
         var result: [[Float]] = []

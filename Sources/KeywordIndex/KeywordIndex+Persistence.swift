@@ -83,7 +83,8 @@ extension KeywordIndex {
         guard parameters.isValid else { throw corrupted("header", "BM25 parameters out of range") }
 
         let configurationBytes = try file.array("TOKC", of: UInt8.self)
-        guard let configuration = try? JSONDecoder().decode(TokenizerConfiguration.self, from: Data(configurationBytes)),
+        guard
+            let configuration = try? JSONDecoder().decode(TokenizerConfiguration.self, from: Data(configurationBytes)),
             configuration.minimumTokenLength >= 1,
             configuration.minimumTokenLength <= configuration.maximumTokenLength
         else { throw corrupted("TOKC", "not a valid tokenizer configuration") }
@@ -119,7 +120,9 @@ extension KeywordIndex {
         }
         var liveIDs: Set<DocumentID> = []
         for row in rowIDs.indices where rowIsLive[row] {
-            guard liveIDs.insert(rowIDs[row]).inserted else { throw corrupted("RIDS", "ID \(rowIDs[row]) is live twice") }
+            guard liveIDs.insert(rowIDs[row]).inserted else {
+                throw corrupted("RIDS", "ID \(rowIDs[row]) is live twice")
+            }
         }
         let postingOffsets = postingOffsets64.map { Int($0) }
         var lengthCheck = [UInt64](repeating: 0, count: rowCount)

@@ -1,6 +1,8 @@
 import RetrievalCore
 
-/// How a keyword query is evaluated. Every strategy returns the same hits with the same scores.
+/// How a keyword query is evaluated.
+///
+/// Every strategy returns the same hits with the same scores.
 public enum QueryEvaluation: String, CaseIterable, Sendable, Codable {
     /// Accumulation for small indexes, MaxScore for large ones.
     case automatic
@@ -68,8 +70,9 @@ extension KeywordIndex {
         search(query, k: k, filter: nil, evaluation: .automatic)
     }
 
-    /// Returns the `k` documents with the highest BM25 score for `query` that pass `filter`, best first; ties go
-    /// to the lower ``DocumentID``. Documents sharing no term with the query are never returned.
+    /// Returns the `k` documents with the highest BM25 score for `query` that pass `filter`, best first.
+    ///
+    /// Ties go to the lower ``DocumentID``. Documents sharing no term with the query are never returned.
     ///
     /// - Parameters:
     ///   - query: Text, tokenized like the documents.

@@ -93,8 +93,10 @@ import Testing
         var lengths = index.rowLength
         lengths[0] += 1
         try Self.write(index, rowLength: lengths, to: path)
-        #expect(throws: IndexError.corrupted(
-            path: path, section: "RLEN", reason: "document lengths differ from their postings")) {
+        #expect(
+            throws: IndexError.corrupted(
+                path: path, section: "RLEN", reason: "document lengths differ from their postings")
+        ) {
             try KeywordIndex(contentsOf: path, verifyChecksums: false)
         }
     }

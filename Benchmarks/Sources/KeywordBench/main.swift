@@ -164,9 +164,11 @@ func hybridReport(documents: Int) throws -> [String: Any] {
     let buildStart = now()
     var batch: [Document] = []
     for index in 0..<documents {
-        batch.append(Document(
-            id: "d\(index)", text: texts[index % texts.count], vector: randomUnitVector(dimension: dimension, using: &rng),
-            metadata: ["shard": String(index % 4)]))
+        batch.append(
+            Document(
+                id: "d\(index)", text: texts[index % texts.count],
+                vector: randomUnitVector(dimension: dimension, using: &rng),
+                metadata: ["shard": String(index % 4)]))
         if batch.count == 10_000 || index == documents - 1 {
             try collection.add(batch)
             batch.removeAll(keepingCapacity: true)
