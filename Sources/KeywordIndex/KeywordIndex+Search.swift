@@ -132,10 +132,12 @@ extension KeywordIndex {
         var best = TopK(k: k)
         for row in touched {
             let row = Int(row)
+            let hit = SearchHit(id: rowIDs[row], score: accumulator[row])
+            // The cheap rank test first: most rows can't enter, and then the filter needn't be asked.
+            if let worst = best.worst, best.isFull, !hit.ranks(before: worst) { continue }
             guard rowIsLive[row] else { continue }
-            let id = rowIDs[row]
-            if let filter, !filter.allows(id) { continue }
-            best.insert(SearchHit(id: id, score: accumulator[row]))
+            if let filter, !filter.allows(hit.id) { continue }
+            best.insert(hit)
         }
         return best.sorted()
     }
