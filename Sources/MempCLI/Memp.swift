@@ -10,6 +10,11 @@ struct Memp: AsyncParsableCommand {
             IndexCommand.self,
             DoctorCommand.self,
             CollectionCommand.self,
+            InitCommand.self,
+            ImportCommand.self,
+            QueryCommand.self,
+            DeleteCommand.self,
+            StatsCommand.self,
         ]
     )
 }
