@@ -78,6 +78,8 @@ struct FirstLetterEmbedder: Embedder {
         let keywordRank = try #require(both.explanation.keywordRank)
         #expect(both.score == 1.0 / 62 + 1.0 / (60 + Double(keywordRank)))
         #expect(both.metadata == ["lang": "de", "kind": "guide"])
+        // "pasta" is in one document, "json" in two: the rarer word ranks first; "the" is a stop word.
+        #expect(collection.keywords(of: "the json pasta", limit: 2) == ["pasta", "json"])
     }
 
     @Test func singleModesUseOneSide() throws {
