@@ -115,7 +115,7 @@ extension KeywordIndex {
         let liveFlags = try file.array("RLIV", of: UInt8.self, expectedCount: rowCount)
         guard liveFlags.allSatisfy({ $0 <= 1 }) else { throw corrupted("RLIV", "a flag is neither 0 nor 1") }
         let rowIsLive = liveFlags.map { $0 == 1 }
-        guard rowIsLive.count(where: { $0 }) == Int(fields[3]) else {
+        guard UInt64(rowIsLive.count(where: { $0 })) == fields[3] else {
             throw corrupted("RLIV", "the live count differs from the header's")
         }
         var liveIDs: Set<DocumentID> = []
