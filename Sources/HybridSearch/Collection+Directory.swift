@@ -53,7 +53,8 @@ extension Collection {
         do {
             try files.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw CollectionError.io(path: directory, reason: "can't create the directory: \(error.localizedDescription)")
+            throw CollectionError.io(
+                path: directory, reason: "can't create the directory: \(error.localizedDescription)")
         }
         let current = try? Collection.currentGeneration(in: directory)
         let existing = Collection.generations(in: directory)
@@ -63,7 +64,8 @@ extension Collection {
         do {
             try files.createDirectory(atPath: generation, withIntermediateDirectories: false)
         } catch {
-            throw CollectionError.io(path: generation, reason: "can't create the generation: \(error.localizedDescription)")
+            throw CollectionError.io(
+                path: generation, reason: "can't create the generation: \(error.localizedDescription)")
         }
         do {
             try vectors.save(to: generation + "/" + CollectionFormat.vectorFile)
@@ -131,7 +133,9 @@ extension Collection {
             guard internalIDs.updateValue(storedID, forKey: record.id) == nil else {
                 throw CollectionError.corrupted(path: generation, reason: "document \"\(record.id)\" appears twice")
             }
-            for (key, value) in record.metadata { metadataIndex[key, default: [:]][value, default: []].insert(storedID) }
+            for (key, value) in record.metadata {
+                metadataIndex[key, default: [:]][value, default: []].insert(storedID)
+            }
         }
     }
 
@@ -227,9 +231,11 @@ extension Collection {
         for index in 0..<count {
             guard let metadata = try? JSONDecoder().decode([String: String].self, from: Data(strings[2][index].utf8))
             else { throw IndexError.corrupted(path: path, section: "MDTB", reason: "metadata is not a JSON object") }
-            guard records.updateValue(
-                Record(id: strings[0][index], text: strings[1][index], metadata: metadata), forKey: DocumentID(ids[index]))
-                == nil
+            guard
+                records.updateValue(
+                    Record(id: strings[0][index], text: strings[1][index], metadata: metadata),
+                    forKey: DocumentID(ids[index]))
+                    == nil
             else { throw IndexError.corrupted(path: path, section: "DIDS", reason: "an ID appears twice") }
         }
         return records
@@ -267,7 +273,8 @@ extension Collection {
         let temporary = path + ".tmp-\(getpid())"
         let handle = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard handle >= 0 else { throw CollectionError.io(path: temporary, reason: String(cString: strerror(errno))) }
-        let written = data.withUnsafeBytes { bytes in bytes.isEmpty ? 0 : write(handle, bytes.baseAddress, bytes.count) }
+        let written = data.withUnsafeBytes { bytes in bytes.isEmpty ? 0 : write(handle, bytes.baseAddress, bytes.count)
+        }
         let synced = fsync(handle) == 0
         close(handle)
         guard written == data.count, synced, rename(temporary, path) == 0 else {

@@ -65,7 +65,10 @@ struct CollectionCommand: ParsableCommand {
 
         @Option(help: "The documents (JSON Lines).") var input: String
         @Option(help: "The collection directory to write.") var output: String
-        @Option(help: "Embeds texts without vectors and text queries: \(EmbedderChoice.allCases.map(\.rawValue).joined(separator: ", ")).")
+        @Option(
+            help:
+                "Embeds texts without vectors and text queries: \(EmbedderChoice.allCases.map(\.rawValue).joined(separator: ", "))."
+        )
         var embedder: EmbedderChoice?
         @Option(help: "Vector dimension of the hashing embedder.") var dimension: Int?
         @Option(help: "How vectors are compared: \(Metric.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -124,7 +127,8 @@ struct CollectionCommand: ParsableCommand {
             var target = try openCollection(collection, needsEmbedder: documents.contains { $0.vector == nil })
             if upsert { try target.upsert(documents) } else { try target.add(documents) }
             try target.save(to: collection)
-            print("\(collection): \(upsert ? "upserted" : "added") \(documents.count) documents, \(target.count) in all.")
+            print(
+                "\(collection): \(upsert ? "upserted" : "added") \(documents.count) documents, \(target.count) in all.")
         }
     }
 
@@ -159,7 +163,8 @@ struct CollectionCommand: ParsableCommand {
         @Option(help: "Convex fusion weight of the dense side, 0...1.") var alpha: Double?
         @Flag(help: "Reciprocal rank fusion (the default).") var rrf = false
         @Option(help: "RRF rank constant.") var rankConstant = 60.0
-        @Option(help: "Normalization for --alpha: \(ScoreNormalization.allCases.map(\.rawValue).joined(separator: ", ")).")
+        @Option(
+            help: "Normalization for --alpha: \(ScoreNormalization.allCases.map(\.rawValue).joined(separator: ", ")).")
         var normalization: ScoreNormalization = .minMax
         @Option(help: "Candidates per side in hybrid mode (default max(5k, 50)).") var candidates: Int?
         @Option(help: "Keep documents whose metadata key equals value (repeat a key for any of several values).")
@@ -174,7 +179,9 @@ struct CollectionCommand: ParsableCommand {
             guard k >= 1 else { throw ValidationError("-k must be at least 1 (got \(k)).") }
             if let alpha {
                 guard !rrf else { throw ValidationError("Give either --alpha or --rrf, not both.") }
-                guard alpha >= 0 && alpha <= 1 else { throw ValidationError("--alpha must lie in 0...1 (got \(alpha)).") }
+                guard alpha >= 0 && alpha <= 1 else {
+                    throw ValidationError("--alpha must lie in 0...1 (got \(alpha)).")
+                }
             }
             guard rankConstant > 0 else { throw ValidationError("--rank-constant must be positive.") }
             if let candidates, candidates < 1 { throw ValidationError("--candidates must be at least 1.") }
@@ -191,7 +198,8 @@ struct CollectionCommand: ParsableCommand {
                 guard let equals = condition.firstIndex(of: "="), equals != condition.startIndex else {
                     throw ValidationError("--filter takes key=value (got \"\(condition)\").")
                 }
-                result.require(String(condition[..<equals]), equals: String(condition[condition.index(after: equals)...]))
+                result.require(
+                    String(condition[..<equals]), equals: String(condition[condition.index(after: equals)...]))
             }
             return result
         }
@@ -204,10 +212,13 @@ struct CollectionCommand: ParsableCommand {
         func resultLines() throws -> [String] {
             let target = try openCollection(collection, needsEmbedder: mode != .keyword)
             let fusion: FusionMethod =
-                alpha.map { .convex(alpha: $0, normalization: normalization) } ?? .reciprocalRank(rankConstant: rankConstant)
+                alpha.map { .convex(alpha: $0, normalization: normalization) }
+                ?? .reciprocalRank(rankConstant: rankConstant)
             let filter = try metadataFilter()
             func query(_ text: String, _ vector: [Float]?) -> HybridQuery {
-                HybridQuery(text: text, vector: vector, mode: mode, k: k, fusion: fusion, candidateDepth: candidates, filter: filter)
+                HybridQuery(
+                    text: text, vector: vector, mode: mode, k: k, fusion: fusion, candidateDepth: candidates,
+                    filter: filter)
             }
             if let queries {
                 return try DocumentReader.queries(atPath: queries).map { entry in
@@ -257,9 +268,15 @@ struct CollectionCommand: ParsableCommand {
                 "bm25 \(score(explanation.keywordScore, explanation.keywordRank))",
             ]
             if let dense = explanation.normalizedDense { parts.append("norm dense \(String(format: "%.4f", dense))") }
-            if let keyword = explanation.normalizedKeyword { parts.append("norm bm25 \(String(format: "%.4f", keyword))") }
-            if let fusion = explanation.fusion { parts.append("\(fusion) → \(String(format: "%.6g", explanation.fusedScore))") }
-            parts.append("matched: " + (explanation.matchedTerms.isEmpty ? "—" : explanation.matchedTerms.joined(separator: ", ")))
+            if let keyword = explanation.normalizedKeyword {
+                parts.append("norm bm25 \(String(format: "%.4f", keyword))")
+            }
+            if let fusion = explanation.fusion {
+                parts.append("\(fusion) → \(String(format: "%.6g", explanation.fusedScore))")
+            }
+            parts.append(
+                "matched: "
+                    + (explanation.matchedTerms.isEmpty ? "—" : explanation.matchedTerms.joined(separator: ", ")))
             return parts.joined(separator: "  ")
         }
     }
@@ -281,9 +298,10 @@ struct CollectionCommand: ParsableCommand {
                     "k1": .double(configuration.bm25.k1), "b": .double(configuration.bm25.b),
                 ])
             } else {
-                print("\(collection): \(target.count) documents, dimension \(configuration.dimension), "
-                    + "\(configuration.metric.rawValue), embedder \(configuration.embedder ?? "none"), "
-                    + "BM25 k1 \(configuration.bm25.k1) b \(configuration.bm25.b)")
+                print(
+                    "\(collection): \(target.count) documents, dimension \(configuration.dimension), "
+                        + "\(configuration.metric.rawValue), embedder \(configuration.embedder ?? "none"), "
+                        + "BM25 k1 \(configuration.bm25.k1) b \(configuration.bm25.b)")
             }
         }
     }
