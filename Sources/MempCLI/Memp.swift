@@ -6,6 +6,15 @@ struct Memp: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "memp",
         abstract: "Procedural memory for LLM agents, on an exact SIMD/BLAS retrieval engine.",
-        subcommands: []
+        subcommands: [
+            IndexCommand.self,
+            DoctorCommand.self,
+            CollectionCommand.self,
+            InitCommand.self,
+            ImportCommand.self,
+            QueryCommand.self,
+            DeleteCommand.self,
+            StatsCommand.self,
+        ]
     )
 }

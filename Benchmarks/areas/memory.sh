@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Procedural memory: import throughput and lookup latency of MemoryStore (MemoryBench) at 10k and 100k memories,
+# embeddings included (MiniLM when installed, else the hashing embedder, as the section says). Prints the markdown
+# section on stdout; the raw JSON goes to Benchmarks/results/raw/. Run through `bash Benchmarks/run.sh memory`.
+#   MEMORY_BENCH_QUICK=1     smoke test (2,000 memories, 50 queries; the figures mean little)
+#   MEMORY_BENCH_SIZES=a,b   other sizes
+# Needs about 3 GB of memory and 1 GB of disk under Benchmarks/data/memory (generated data, git-ignored).
+set -euo pipefail
+BENCH_ROOT="${BENCH_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}"
+say() { echo "[memory] $*" >&2; }
+
+sizes="${MEMORY_BENCH_SIZES:-10000,100000}"
+queries=300
+if [ "${MEMORY_BENCH_QUICK:-0}" = 1 ]; then sizes=2000; queries=50; fi
+embedder=hashing
+if [ -d "${MEMP_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/memp}/models/all-MiniLM-L6-v2" ]; then embedder=minilm; fi
+
+swift build -c release --package-path "$BENCH_ROOT" --product MemoryBench >&2
+bin="$(swift build -c release --package-path "$BENCH_ROOT" --show-bin-path)"
+mkdir -p "$BENCH_ROOT/results/raw" "$BENCH_ROOT/data/memory"
+raw="$BENCH_ROOT/results/raw/memory-$(date -u +%Y%m%dT%H%M%SZ).json"
+say "load before: $(cut -d' ' -f1-3 /proc/loadavg); embedder $embedder; sizes $sizes"
+"$bin/MemoryBench" --sizes "$sizes" --queries "$queries" --embedder "$embedder" \
+    --work-directory "$BENCH_ROOT/data/memory" > "$raw"
+cp "$raw" "$BENCH_ROOT/results/raw/memory-latest.json"
+say "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+python3 - "$raw" <<'PY'
+import json, sys
+data = json.load(open(sys.argv[1]))
+print("## Procedural memory\n")
+print(f"`MemoryBench` ({data['embedder']}, {data['cpus']} CPUs): synthetic household, cooking, shopping and travel "
+      f"trajectories (seed {data['seed']}), imported with the default `proceduralization` build policy in batches of "
+      f"512; then {data['queries']} lookups per policy (k = {data['k']}, after {data['warmup']} warm-up lookups) of "
+      "new tasks from the same families. Lookup times include embedding the task, searching the in-memory indexes "
+      "and reading the k memories from SQLite. No peer runs the same workflow offline, so there is no ratio.\n")
+print("| Memories | Import (trajectories/s) | Reopen (s) | Query embedding p50 (ms) |")
+print("|---:|---:|---:|---:|")
+for r in data["results"]:
+    rate = r["import_trajectories_per_second"]
+    rate = f"{rate:,.0f}" if rate is not None else "–"
+    print(f"| {r['memories']:,} | {rate} | {r['open_seconds']:.2f} | {r['query_embedding_p50_ms']:.2f} |")
+print()
+policies = ["hybrid", "query", "keyword", "bm25", "random"]
+print("| Memories | " + " | ".join(f"{p} p50 / p95 (ms)" for p in policies) + " |")
+print("|---:|" + "---:|" * len(policies))
+for r in data["results"]:
+    cells = [f"{r['latency'][p]['p50_ms']:.2f} / {r['latency'][p]['p95_ms']:.2f}" for p in policies]
+    print(f"| {r['memories']:,} | " + " | ".join(cells) + " |")
+target = [r for r in data["results"] if r["memories"] == 100000]
+if target:
+    p50 = target[0]["latency"]["hybrid"]["p50_ms"]
+    verdict = "meets" if p50 <= 10 else "misses"
+    print(f"\nTarget: hybrid p50 ≤ 10 ms at 100k memories, query embedding included — this run {verdict} it "
+          f"({p50:.2f} ms).")
+PY

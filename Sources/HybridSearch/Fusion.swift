@@ -1,0 +1,130 @@
+import RetrievalCore
+
+/// How one side's scores are rescaled, per query, before a convex combination.
+public enum ScoreNormalization: String, CaseIterable, Sendable, Codable {
+    /// `(s − min) / (max − min)` over the side's candidates: best 1, worst 0 (all 1 when every score is equal).
+    case minMax
+    /// `(s − mean) / standard deviation` over the side's candidates (population deviation; all 0 when it is 0).
+    case zScore
+}
+
+/// How a dense and a keyword ranking are combined into one.
+public enum FusionMethod: Sendable, Equatable, Hashable {
+    /// Reciprocal rank fusion (Cormack, Clarke & Büttcher 2009, <https://doi.org/10.1145/1571941.1572114>):
+    /// `Σ 1 / (rankConstant + rank)` over the sides that found the document, ranks counted from 1.
+    case reciprocalRank(rankConstant: Double = 60)
+    /// `alpha · dense + (1 − alpha) · keyword` on normalized scores (Bruch, Gai & Ingber 2023,
+    /// <https://doi.org/10.1145/3596512>); a side that did not find the document contributes 0.
+    case convex(alpha: Double, normalization: ScoreNormalization)
+}
+
+/// A document of a fused ranking, with what each side said about it.
+public struct FusedHit: Sendable, Equatable {
+    /// The document.
+    public var id: DocumentID
+    /// The fused score (higher is better).
+    public var score: Double
+    /// The dense (vector) score, if the dense side found the document.
+    public var denseScore: Float?
+    /// The 1-based rank on the dense side, if found there.
+    public var denseRank: Int?
+    /// The BM25 score, if the keyword side found the document.
+    public var keywordScore: Float?
+    /// The 1-based rank on the keyword side, if found there.
+    public var keywordRank: Int?
+    /// The dense score after normalization (convex fusion only).
+    public var normalizedDense: Double?
+    /// The BM25 score after normalization (convex fusion only).
+    public var normalizedKeyword: Double?
+
+    /// Creates a fused hit.
+    public init(
+        id: DocumentID, score: Double, denseScore: Float? = nil, denseRank: Int? = nil, keywordScore: Float? = nil,
+        keywordRank: Int? = nil, normalizedDense: Double? = nil, normalizedKeyword: Double? = nil
+    ) {
+        self.id = id
+        self.score = score
+        self.denseScore = denseScore
+        self.denseRank = denseRank
+        self.keywordScore = keywordScore
+        self.keywordRank = keywordRank
+        self.normalizedDense = normalizedDense
+        self.normalizedKeyword = normalizedKeyword
+    }
+}
+
+/// Fuses a dense and a keyword ranking over the union of their documents.
+///
+/// A document found by only one side is kept, the other side contributing nothing (0), so keyword-only and
+/// dense-only matches both survive. The result is ordered by fused score, ties to the lower ``DocumentID``.
+///
+///     fuse(dense: [SearchHit(id: 1, score: 0.9)], keyword: [SearchHit(id: 2, score: 7.5)],
+///          method: .reciprocalRank())  // ids 1 and 2, both 1/61
+///
+/// - Parameters:
+///   - dense: The dense side's hits, best first (a document listed twice counts at its first place).
+///   - keyword: The keyword side's hits, best first.
+///   - method: How to combine.
+/// - Returns: Every document of either list, best first.
+/// - Precondition: `rankConstant > 0`; `0 <= alpha <= 1`.
+/// - Complexity: O((*d* + *w*) log(*d* + *w*)) for list lengths *d* and *w*.
+public func fuse(dense: [SearchHit], keyword: [SearchHit], method: FusionMethod) -> [FusedHit] {
+    var fused: [DocumentID: FusedHit] = [:]
+    for (offset, hit) in dense.enumerated() where fused[hit.id] == nil {
+        fused[hit.id] = FusedHit(id: hit.id, score: 0, denseScore: hit.score, denseRank: offset + 1)
+    }
+    for (offset, hit) in keyword.enumerated() where fused[hit.id]?.keywordRank == nil {
+        fused[hit.id, default: FusedHit(id: hit.id, score: 0)].keywordScore = hit.score
+        fused[hit.id]?.keywordRank = offset + 1
+    }
+    var hits = Array(fused.values)
+    switch method {
+    case .reciprocalRank(let rankConstant):
+        precondition(rankConstant > 0, "fuse: the RRF rank constant must be positive (got \(rankConstant))")
+        for index in hits.indices {
+            let dense = hits[index].denseRank.map { 1 / (rankConstant + Double($0)) } ?? 0
+            let keyword = hits[index].keywordRank.map { 1 / (rankConstant + Double($0)) } ?? 0
+            hits[index].score = dense + keyword
+        }
+    case .convex(let alpha, let normalization):
+        precondition(alpha >= 0 && alpha <= 1, "fuse: alpha must lie in 0...1 (got \(alpha))")
+        let denseScale = Normalizer(dense.map { Double($0.score) }, normalization)
+        let keywordScale = Normalizer(keyword.map { Double($0.score) }, normalization)
+        for index in hits.indices {
+            let dense = hits[index].denseScore.map { denseScale.apply(Double($0)) }
+            let keyword = hits[index].keywordScore.map { keywordScale.apply(Double($0)) }
+            hits[index].normalizedDense = dense
+            hits[index].normalizedKeyword = keyword
+            hits[index].score = alpha * (dense ?? 0) + (1 - alpha) * (keyword ?? 0)
+        }
+    }
+    hits.sort { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
+    return hits
+}
+
+/// One side's per-query normalization.
+struct Normalizer {
+    let offset: Double
+    let scale: Double
+    /// The value every score maps to when the side can't be scaled (one candidate, or all scores equal).
+    let constant: Double?
+
+    init(_ scores: [Double], _ normalization: ScoreNormalization) {
+        switch normalization {
+        case .minMax:
+            let low = scores.min() ?? 0, high = scores.max() ?? 0
+            offset = low
+            scale = high - low
+            constant = high > low ? nil : 1
+        case .zScore:
+            let count = Double(max(scores.count, 1))
+            let mean = scores.reduce(0, +) / count
+            let deviation = (scores.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / count).squareRoot()
+            offset = mean
+            scale = deviation
+            constant = deviation > 0 ? nil : 0
+        }
+    }
+
+    func apply(_ score: Double) -> Double { constant ?? (score - offset) / scale }
+}

@@ -1,0 +1,70 @@
+/// How text becomes index terms; stored with every keyword index so queries are tokenized the same way.
+///
+/// Text is always NFKC-normalized and case-folded, then split into runs of letters, digits and combining marks
+/// (see `docs/keyword-and-hybrid.md`). The fields below choose what happens to each run.
+public struct TokenizerConfiguration: Codable, Sendable, Equatable, Hashable {
+    /// Whether words on ``stopWords`` are dropped.
+    public var removeStopWords: Bool
+    /// Whether English words (ASCII letters only) are reduced to their Porter2 (Snowball English) stem.
+    public var stemming: Bool
+    /// The stop word list used when ``removeStopWords`` is on.
+    public var stopWords: StopWordList
+    /// Whether runs of Han, Hiragana, Katakana and Hangul characters become overlapping character bigrams
+    /// (a lone character stays a unigram); when off, such a run is an ordinary word.
+    public var cjkBigrams: Bool
+    /// Whether `_` counts as a word character, so `snake_case` stays one token (as in the regex `\w`).
+    public var underscoreIsWordCharacter: Bool
+    /// Words shorter than this many Unicode scalars are dropped (CJK bigrams and unigrams are kept).
+    public var minimumTokenLength: Int
+    /// Longer words are cut to their first this-many Unicode scalars, so one huge run can't bloat the vocabulary.
+    public var maximumTokenLength: Int
+
+    /// Creates a configuration.
+    ///
+    /// - Precondition: `1 <= minimumTokenLength <= maximumTokenLength`.
+    public init(
+        removeStopWords: Bool = true, stemming: Bool = true, stopWords: StopWordList = .english,
+        cjkBigrams: Bool = true, underscoreIsWordCharacter: Bool = false, minimumTokenLength: Int = 1,
+        maximumTokenLength: Int = 255
+    ) {
+        precondition(minimumTokenLength >= 1 && minimumTokenLength <= maximumTokenLength,
+            "TokenizerConfiguration: need 1 <= minimumTokenLength <= maximumTokenLength")
+        self.removeStopWords = removeStopWords
+        self.stemming = stemming
+        self.stopWords = stopWords
+        self.cjkBigrams = cjkBigrams
+        self.underscoreIsWordCharacter = underscoreIsWordCharacter
+        self.minimumTokenLength = minimumTokenLength
+        self.maximumTokenLength = maximumTokenLength
+    }
+
+    /// English search: stop words removed (``StopWordList/english``), Porter2 stemming, CJK bigrams.
+    public static let english = TokenizerConfiguration()
+
+    /// No stop words and no stemming: every word as written (after normalization and case folding).
+    public static let plain = TokenizerConfiguration(removeStopWords: false, stemming: false)
+
+    /// The tokenization of bm25s's default `bm25s.tokenize(texts, stopwords="en")`: words of two or more
+    /// word characters (regex `(?u)\b\w\w+\b`, so `_` joins words and CJK runs stay whole), lower-cased,
+    /// Lucene's 33 English stop words removed, no stemming. Used to compare rankings with bm25s.
+    public static let bm25sCompatible = TokenizerConfiguration(
+        removeStopWords: true, stemming: false, stopWords: .lucene, cjkBigrams: false,
+        underscoreIsWordCharacter: true, minimumTokenLength: 2)
+}
+
+/// A built-in stop word list.
+public enum StopWordList: String, Codable, Sendable, CaseIterable {
+    /// The Snowball English list, with contractions split at the apostrophe as the tokenizer splits them
+    /// (`don't` → `don`, `t`): 170-odd function words.
+    case english
+    /// Lucene's classic 33-word English list (`EnglishAnalyzer`), which bm25s also uses.
+    case lucene
+
+    /// The words on the list, already case-folded.
+    public var words: Set<String> {
+        switch self {
+        case .english: StopWords.english
+        case .lucene: StopWords.lucene
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import ProceduralMemory
+import Synchronization
+
+/// `memp import`: imports a JSON Lines trajectory file.
+struct ImportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import", abstract: "Import trajectories and build memories from them.",
+        discussion: """
+            Reads Memp's JSON Lines format ({"id", "task", "steps", "outcome", "source", "labels"}) or the \
+            reference implementation's ({"source", "query", "trajectory", "facts"}), in batched transactions: \
+            an interrupted import keeps every batch committed before the interruption.
+            """)
+
+    @OptionGroup var storeOptions: StoreOptions
+    @Argument(help: "The JSON Lines file.") var file: String
+    @Option(help: "How trajectories become memories.") var build: BuildPolicy = .proceduralization
+    @Option(help: "The file's format.") var format: TrajectoryFormat = .automatic
+    @Option(help: "What to do with trajectory IDs already stored.") var duplicates: DuplicatePolicy =
+        .refuse
+    @Flag(help: "Skip bad lines, report them, and import the rest.") var skipInvalid = false
+    @Option(help: "Trajectories per transaction.") var batchSize = 256
+    @Option(help: "The source of records that name none (default: the file's base name).") var source: String?
+    @Option(help: "The model or agent that produced the trajectories, when records don't say.")
+    var producer: String?
+    @Flag(help: "Print the report as one JSON object.") var json = false
+
+    func validate() throws {
+        guard batchSize >= 1 else {
+            throw ValidationError("--batch-size must be at least 1 (got \(batchSize)).")
+        }
+    }
+
+    func run() async throws {
+        let store = try await storeOptions.open()
+        let options = ImportOptions(
+            format: format, builder: MemoryBuilder(policy: build), duplicates: duplicates,
+            skipInvalid: skipInvalid,
+            batchSize: batchSize, source: source, producer: producer)
+        let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+        let bar = Mutex(ProgressBar(total: size, label: "importing"))
+        let report = try await store.importTrajectories(from: file, options: options) { progress in
+            bar.withLock { $0.update(progress.bytesRead) }
+        }
+        bar.withLock { $0.finish() }
+        for error in report.errors { printError(error) }
+        if report.invalid > report.errors.count {
+            printError("… and \(report.invalid - report.errors.count) more bad lines.")
+        }
+        if json {
+            print(try jsonLine(report))
+        } else {
+            print(
+                "Imported \(report.imported) trajectories (\(report.replaced) replaced) from \(report.linesRead) lines; "
+                    + "\(report.skippedDuplicates) duplicates skipped, \(report.invalid) bad lines skipped.")
+        }
+    }
+}

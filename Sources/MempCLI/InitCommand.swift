@@ -1,0 +1,50 @@
+import ArgumentParser
+import Embeddings
+import Foundation
+import ProceduralMemory
+
+/// `memp init`: creates a memory store.
+struct InitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init", abstract: "Create a memory store.",
+        discussion: """
+            Without --embedder, the store embeds with MiniLM when it is installed (`memp model install minilm`), \
+            else with the hashing fallback, and says so.
+            """)
+
+    enum EmbedderChoice: String, CaseIterable, ExpressibleByArgument {
+        case minilm, hashing
+    }
+
+    @OptionGroup var storeOptions: StoreOptions
+    @Option(help: "The embedder.") var embedder: EmbedderChoice?
+    @Option(help: "The hashing embedder's dimension.") var dimension = 384
+
+    func validate() throws {
+        guard (1...4096).contains(dimension) else {
+            throw ValidationError("--dimension must be 1…4096 (got \(dimension)).")
+        }
+    }
+
+    func run() async throws {
+        let configuration: EmbedderConfiguration
+        switch embedder {
+        case nil:
+            let choice = try Embedders.defaultEmbedder()
+            printError(choice.note)
+            configuration =
+                choice.isFallback
+                ? .hashing(dimension: choice.embedder.dimension) : .minilm(modelDirectory: nil)
+        case .minilm?:
+            configuration = .minilm(modelDirectory: nil)
+        case .hashing?:
+            configuration = .hashing(dimension: dimension)
+        }
+        let embedder = try configuration.makeEmbedder()
+        let store = try await MemoryStore.create(
+            at: storeOptions.store, embedder: embedder, configuration: configuration)
+        print(
+            "Created a memory store in \(storeOptions.store) (embedder \(store.embedder.modelIdentifier), \(store.embedder.dimension) dimensions)."
+        )
+    }
+}

@@ -1,0 +1,157 @@
+import ArgumentParser
+import Foundation
+import HybridSearch
+import ProceduralMemory
+import RetrievalCore
+
+/// `memp query`: looks up the memories that fit a task, or a file of tasks.
+struct QueryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "query", abstract: "Find the memories that best fit a task.",
+        discussion: """
+            With --queries, reads JSON Lines {"qid", "query"} and prints one line per query: \
+            {"qid", "hits": [{"id", "sources", "score"}]}.
+            """)
+
+    @OptionGroup var storeOptions: StoreOptions
+    @Argument(help: "The task.") var task: String?
+    @Option(help: "A JSON Lines file of {\"qid\", \"query\"} records.") var queries: String?
+    @Option(help: "The retrieval policy.") var mode: RetrievalPolicy = .hybrid
+    @Option(name: .short, help: "Maximum number of memories per task.") var k = 5
+    @Option(help: "Drop hits below this similarity (query, keyword, hybrid).") var minSimilarity: Float?
+    @Option(name: .customLong("source"), help: "Only memories from this source (repeatable).")
+    var sources: [String] = []
+    @Option(
+        name: .customLong("label"),
+        help: ArgumentHelp("Only memories with this label (repeatable).", valueName: "key=value"))
+    var labels: [String] = []
+    @Flag(help: "Include deprecated memories.") var includeDeprecated = false
+    @Option(help: "The seed of the random policy.") var seed: UInt64 = 0
+    @Option(
+        help:
+            "Hybrid: weight of the dense scores in a min-max normalized convex fusion, instead of RRF.")
+    var alpha: Double?
+    @Option(help: "Hybrid: the reciprocal rank fusion constant.") var rankConstant: Double = 60
+    @Flag(help: "Explain each score.") var explain = false
+    @Flag(help: "Print one JSON object per line.") var json = false
+
+    func validate() throws {
+        guard (task == nil) != (queries == nil) else {
+            throw ValidationError("Give either a task or --queries FILE.")
+        }
+        guard k >= 1 else { throw ValidationError("-k must be at least 1 (got \(k)).") }
+        if let alpha, !(0...1).contains(alpha) {
+            throw ValidationError("--alpha must be within 0…1 (got \(alpha)).")
+        }
+        guard rankConstant > 0 else {
+            throw ValidationError("--rank-constant must be positive (got \(rankConstant)).")
+        }
+        for label in labels { _ = try parseLabel(label) }
+    }
+
+    var options: RetrievalOptions {
+        get throws {
+            var labelFilter: [String: String] = [:]
+            for label in labels {
+                let (key, value) = try parseLabel(label)
+                labelFilter[key] = value
+            }
+            return RetrievalOptions(
+                policy: mode, k: k, minimumSimilarity: minSimilarity,
+                sources: sources.isEmpty ? nil : Set(sources),
+                labels: labelFilter, includeDeprecated: includeDeprecated, seed: seed,
+                fusion: alpha.map { .convex(alpha: $0, normalization: .minMax) }
+                    ?? .reciprocalRank(rankConstant: rankConstant))
+        }
+    }
+
+    struct BatchHit: Encodable {
+        var id: String
+        var sources: [String]
+        var score: Double
+    }
+
+    struct BatchLine: Encodable {
+        var qid: String
+        var hits: [BatchHit]
+    }
+
+    struct HitLine: Encodable {
+        var rank: Int
+        var id: String
+        var score: Double
+        var task: String
+        var sources: [String]
+        var script: String?
+        var steps: [Step]?
+        var explanation: ScoreExplanation?
+    }
+
+    func run() async throws {
+        let store = try await storeOptions.open()
+        let options = try options
+        if let queries {
+            try await runBatch(queries, store: store, options: options)
+            return
+        }
+        let hits = try await store.retrieve(task ?? "", options: options)
+        if json {
+            for hit in hits {
+                print(
+                    try jsonLine(
+                        HitLine(
+                            rank: hit.explanation.rank, id: hit.memory.id, score: hit.score,
+                            task: hit.memory.task,
+                            sources: hit.memory.sourceTrajectoryIDs, script: hit.memory.script,
+                            steps: hit.memory.steps,
+                            explanation: explain ? hit.explanation : nil)))
+            }
+            return
+        }
+        if hits.isEmpty { printError("No memory fits this task.") }
+        for hit in hits {
+            print(
+                "\(hit.explanation.rank). \(hit.memory.id)  score \(formatted(hit.score))  \(hit.memory.task)"
+            )
+            if explain { print("   why: \(hit.explanation)") }
+            if let script = hit.memory.script {
+                for line in script.split(separator: "\n") { print("   \(line)") }
+            } else if let steps = hit.memory.steps {
+                for (number, step) in steps.enumerated() { print("   \(number + 1). \(step.action)") }
+            }
+        }
+    }
+
+    private func runBatch(_ path: String, store: MemoryStore, options: RetrievalOptions) async throws {
+        let reader = JSONLinesReader(path: path)
+        try reader.checkReadable()
+        struct Query: Decodable {
+            var qid: String
+            var query: String
+        }
+        for line in reader {
+            let query: Query
+            do {
+                query = try JSONDecoder().decode(Query.self, from: line.data)
+            } catch DecodingError.keyNotFound(let key, _) {
+                throw ValidationError("\(path), line \(line.number), field \(key.stringValue): is missing.")
+            } catch DecodingError.typeMismatch(_, let context) {
+                let field = context.codingPath.map(\.stringValue).joined(separator: ".")
+                throw ValidationError("\(path), line \(line.number), field \(field): must be a string.")
+            } catch {
+                throw ValidationError(
+                    "\(path), line \(line.number): not a valid {\"qid\", \"query\"} JSON object.")
+            }
+            let hits = try await store.retrieve(query.query, options: options)
+            print(
+                try jsonLine(
+                    BatchLine(
+                        qid: query.qid,
+                        hits: hits.map {
+                            BatchHit(id: $0.memory.id, sources: $0.memory.sourceTrajectoryIDs, score: $0.score)
+                        })))
+        }
+    }
+
+    private func formatted(_ score: Double) -> String { String(format: "%.4f", score) }
+}

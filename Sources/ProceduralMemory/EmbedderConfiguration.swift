@@ -1,0 +1,25 @@
+import Embeddings
+import Foundation
+
+/// How to rebuild a store's embedder, recorded in the store so that it can be opened without naming one.
+public enum EmbedderConfiguration: Codable, Sendable, Equatable {
+    /// ``Embeddings/HashingEmbedder`` of this dimension.
+    case hashing(dimension: Int)
+    /// ``Embeddings/MiniLMEmbedder`` from a model directory; `nil` means the model store's default location.
+    case minilm(modelDirectory: String?)
+
+    /// Builds the embedder.
+    ///
+    /// - Throws: ``MemoryError/embedding(reason:)`` when the model is missing or broken.
+    public func makeEmbedder() throws(MemoryError) -> any Embedder {
+        switch self {
+        case .hashing(let dimension):
+            return HashingEmbedder(dimension: dimension)
+        case .minilm(let modelDirectory):
+            let directory = modelDirectory ?? ModelStore().modelDirectory(for: .minilm)
+            do { return try MiniLMEmbedder(modelDirectory: directory) } catch {
+                throw .embedding(reason: error.description)
+            }
+        }
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+import KeywordIndex
+import RetrievalCore
+import VectorIndex
+
+/// How the index caches of a store were obtained when it opened.
+public enum IndexCacheState: Sendable, Equatable {
+    /// Loaded from the cache files, which matched the store's generation and their checksums.
+    case loaded
+    /// Rebuilt from the backend; `reason` says why the files could not be used.
+    case rebuilt(reason: String)
+    /// The store keeps no cache files (an in-memory store); the indexes were built from the backend.
+    case notPersisted
+}
+
+/// The index cache files of a store directory: `tasks.vectors`, `keywords.vectors`, `text.bm25` and
+/// `manifest.json`, which records the generation they reflect and each file's size and CRC-32C.
+///
+/// The files are caches of the backend: a missing, stale or corrupt file makes the store rebuild all of them.
+struct IndexCache: Sendable {
+    static let formatVersion = 1
+    static let files = ["tasks.vectors", "keywords.vectors", "text.bm25"]
+
+    /// The cache directory (`DIR/index`).
+    let directory: String
+
+    private struct Manifest: Codable {
+        var formatVersion: Int
+        var generation: UInt64
+        var embedderID: String
+        var dimension: Int
+        var files: [String: FileDigest]
+    }
+
+    private struct FileDigest: Codable, Equatable {
+        var bytes: Int
+        var crc32c: UInt32
+    }
+
+    private func path(_ name: String) -> String { directory + "/" + name }
+
+    /// Loads the cached indexes if they reflect `info`; otherwise says why not.
+    func load(matching info: StoreInfo) -> Result<
+        (tasks: FlatIndex, keywordMeans: FlatIndex, text: KeywordIndex), CacheMiss
+    > {
+        let manifestPath = path("manifest.json")
+        guard let data = FileManager.default.contents(atPath: manifestPath) else {
+            return .failure(CacheMiss("\(manifestPath) is missing"))
+        }
+        guard let manifest = try? JSONDecoder().decode(Manifest.self, from: data) else {
+            return .failure(CacheMiss("\(manifestPath) is unreadable"))
+        }
+        guard manifest.formatVersion == Self.formatVersion else {
+            return .failure(
+                CacheMiss(
+                    "the cache is format v\(manifest.formatVersion), this build writes v\(Self.formatVersion)"
+                ))
+        }
+        guard manifest.generation == info.generation else {
+            return .failure(
+                CacheMiss(
+                    "the cache is at generation \(manifest.generation), the store at \(info.generation)"))
+        }
+        guard manifest.embedderID == info.embedderID, manifest.dimension == info.dimension else {
+            return .failure(CacheMiss("the cache was built with another embedder"))
+        }
+        for name in Self.files {
+            guard let expected = manifest.files[name] else {
+                return .failure(CacheMiss("the manifest does not list \(name)"))
+            }
+            switch Self.digest(of: path(name)) {
+            case .failure(let miss): return .failure(miss)
+            case .success(let actual) where actual != expected:
+                return .failure(CacheMiss("\(path(name)) does not match its checksum in the manifest"))
+            case .success: continue
+            }
+        }
+        do {
+            // The whole-file checksums above cover every section, so the loaders need not verify them again.
+            let tasks = try FlatIndex(contentsOf: path("tasks.vectors"), verifyChecksums: false)
+            let keywordMeans = try FlatIndex(contentsOf: path("keywords.vectors"), verifyChecksums: false)
+            let text = try KeywordIndex(contentsOf: path("text.bm25"), verifyChecksums: false)
+            guard tasks.dimension == info.dimension, keywordMeans.dimension == info.dimension else {
+                return .failure(CacheMiss("the cached vectors have another dimension than the store"))
+            }
+            return .success((tasks, keywordMeans, text))
+        } catch {
+            return .failure(CacheMiss(error.description))
+        }
+    }
+
+    /// Writes the snapshot's indexes, then the manifest that names them; each file is replaced atomically.
+    func save(_ snapshot: IndexSnapshot, info: StoreInfo) throws(MemoryError) {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw .io(
+                path: directory, reason: "can't create the index directory: \(error.localizedDescription)")
+        }
+        // The manifest goes first so that a crash between the files leaves a manifest that can't match them.
+        let manifestPath = path("manifest.json")
+        if FileManager.default.fileExists(atPath: manifestPath) {
+            do { try FileManager.default.removeItem(atPath: manifestPath) } catch {
+                throw .io(path: manifestPath, reason: error.localizedDescription)
+            }
+        }
+        do {
+            try snapshot.tasks.save(to: path("tasks.vectors"))
+            try snapshot.keywordMeans.save(to: path("keywords.vectors"))
+            try snapshot.text.save(to: path("text.bm25"))
+        } catch {
+            throw .index(error)
+        }
+        var digests: [String: FileDigest] = [:]
+        for name in Self.files {
+            switch Self.digest(of: path(name)) {
+            case .success(let digest): digests[name] = digest
+            case .failure(let miss): throw .io(path: path(name), reason: miss.reason)
+            }
+        }
+        let manifest = Manifest(
+            formatVersion: Self.formatVersion, generation: snapshot.generation,
+            embedderID: info.embedderID,
+            dimension: info.dimension, files: digests)
+        do {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(manifest).write(to: URL(fileURLWithPath: manifestPath), options: .atomic)
+        } catch {
+            throw .io(path: manifestPath, reason: error.localizedDescription)
+        }
+    }
+
+    private static func digest(of path: String) -> Result<FileDigest, CacheMiss> {
+        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+        else {
+            return .failure(CacheMiss("\(path) is missing or unreadable"))
+        }
+        let checksum = data.withUnsafeBytes { crc32c($0) }
+        return .success(FileDigest(bytes: data.count, crc32c: checksum))
+    }
+}
+
+/// Why the cache files could not be used.
+struct CacheMiss: Error {
+    let reason: String
+    init(_ reason: String) { self.reason = reason }
+}

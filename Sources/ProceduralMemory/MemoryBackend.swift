@@ -1,0 +1,257 @@
+import Foundation
+import RetrievalCore
+
+/// Where a memory store keeps its source of truth: trajectories, memories, their vectors and the history.
+///
+/// The index caches of a ``MemoryStore`` are rebuilt from a backend, so a backend must keep everything.
+/// ``SQLiteBackend`` is the embedded implementation. Every write happens in one transaction and advances
+/// the ``StoreInfo/generation``, which is how index caches detect that they are stale.
+public protocol MemoryBackend: Sendable {
+    /// The store's settings, or `nil` when the backend holds no store yet.
+    func storeInfo() async throws(MemoryError) -> StoreInfo?
+
+    /// Creates the store's settings in an empty backend.
+    ///
+    /// - Parameter configuration: How to rebuild the embedder when the store is opened, if known.
+    /// - Throws: ``MemoryError/storeExists(path:)`` when the backend already holds a store.
+    func initialize(
+        embedderID: String, dimension: Int, configuration: EmbedderConfiguration?
+    ) async throws(MemoryError)
+
+    /// The IDs among `ids` that belong to stored trajectories.
+    func existingTrajectoryIDs(among ids: [String]) async throws(MemoryError) -> Set<String>
+
+    /// Writes a batch in one transaction and returns what changed.
+    func write(_ batch: WriteBatch) async throws(MemoryError) -> WriteResult
+
+    /// The memories with these numbers (the ``DocumentID``s of the index caches), with those no longer stored
+    /// left out.
+    func memories(numbered numbers: [DocumentID]) async throws(MemoryError) -> [DocumentID: Memory]
+
+    /// The memory with this ID, if any.
+    func memory(id: String) async throws(MemoryError) -> Memory?
+
+    /// The trajectory with this ID, if any.
+    func trajectory(id: String) async throws(MemoryError) -> Trajectory?
+
+    /// The catalog entry of every stored memory, and the generation of the snapshot they were read from.
+    func catalog() async throws(MemoryError) -> (
+        entries: [DocumentID: CatalogEntry], generation: UInt64
+    )
+
+    /// Calls `body` for every stored memory with its vectors, in number order, from one consistent snapshot.
+    ///
+    /// - Returns: The generation of that snapshot.
+    func forEachIndexEntry(_ body: (IndexEntry) throws(MemoryError) -> Void) async throws(MemoryError)
+        -> UInt64
+
+    /// Deletes exactly the trajectories and memories in `scope`, and the memories left with no source
+    /// trajectory, recording a history row per deleted memory.
+    func delete(_ scope: DeleteScope) async throws(MemoryError) -> DeleteResult
+
+    /// History rows, oldest first; those of one memory when `memoryID` is given.
+    func history(memoryID: String?) async throws(MemoryError) -> [HistoryEntry]
+
+    /// Counts of what is stored.
+    func statistics() async throws(MemoryError) -> StoreStatistics
+}
+
+/// The settings and state of a store.
+public struct StoreInfo: Sendable, Equatable {
+    /// The schema version of the store.
+    public var schemaVersion: Int
+    /// The ``Embeddings/Embedder/modelIdentifier`` of the embedder whose vectors the store holds.
+    public var embedderID: String
+    /// The dimension of those vectors.
+    public var dimension: Int
+    /// How to rebuild the embedder, when recorded.
+    public var embedderConfiguration: EmbedderConfiguration?
+    /// Increases with every committed write.
+    public var generation: UInt64
+}
+
+/// A memory as a backend stores it: the memory and its vectors.
+public struct MemoryRecord: Sendable, Equatable {
+    /// The memory.
+    public var memory: Memory
+    /// The embedding of the memory's task.
+    public var taskVector: [Float]
+    /// The mean of the embeddings of the memory's keywords; `nil` when it has none.
+    public var keywordVector: [Float]?
+
+    /// Creates a record.
+    public init(memory: Memory, taskVector: [Float], keywordVector: [Float]?) {
+        self.memory = memory
+        self.taskVector = taskVector
+        self.keywordVector = keywordVector
+    }
+}
+
+/// Trajectories and the memories built from them, written in one transaction.
+public struct WriteBatch: Sendable {
+    /// The trajectories to store.
+    public var trajectories: [Trajectory]
+    /// The memories to store; each names its source trajectories, which must be stored or in this batch.
+    public var memories: [MemoryRecord]
+    /// Whether trajectories and memories whose IDs are stored already replace the stored ones; when `false`,
+    /// such an ID fails the write.
+    public var replacing: Bool
+    /// The build or update policy that produced the batch, recorded in the history.
+    public var policy: String
+    /// Why the batch is written, recorded in the history (`import trajectories.jsonl`).
+    public var reason: String
+
+    /// Creates a batch.
+    public init(
+        trajectories: [Trajectory], memories: [MemoryRecord], replacing: Bool, policy: String,
+        reason: String
+    ) {
+        self.trajectories = trajectories
+        self.memories = memories
+        self.replacing = replacing
+        self.policy = policy
+        self.reason = reason
+    }
+}
+
+/// What a write changed.
+public struct WriteResult: Sendable, Equatable {
+    /// The number given to each memory written, by memory ID.
+    public var numbers: [String: DocumentID]
+    /// The numbers of memories removed because they were replaced or lost their sources.
+    public var removed: [DocumentID]
+    /// How many stored trajectories were replaced.
+    public var replacedTrajectories: Int
+    /// The generation after the write.
+    public var generation: UInt64
+}
+
+/// What a scoped delete removes.
+public enum DeleteScope: Sendable, Equatable, CustomStringConvertible {
+    /// The trajectory and the memory with this ID.
+    case id(String)
+    /// The trajectories and memories from this source.
+    case source(String)
+    /// The trajectories and memories with this label value.
+    case label(key: String, value: String)
+
+    public var description: String {
+        switch self {
+        case .id(let id): "id \(id)"
+        case .source(let source): "source \(source)"
+        case .label(let key, let value): "label \(key)=\(value)"
+        }
+    }
+}
+
+/// What a scoped delete removed.
+public struct DeleteResult: Sendable, Equatable {
+    /// How many trajectories were deleted.
+    public var trajectories: Int
+    /// The numbers of the memories deleted.
+    public var memories: [DocumentID]
+    /// The generation after the delete.
+    public var generation: UInt64
+}
+
+/// A stored memory's data for the index caches.
+public struct IndexEntry: Sendable {
+    /// The memory's number, its ``DocumentID`` in the indexes.
+    public var number: DocumentID
+    /// The memory's task.
+    public var task: String
+    /// The memory's keywords.
+    public var keywords: [String]
+    /// The embedding of the task.
+    public var taskVector: [Float]
+    /// The mean keyword embedding, if the memory has keywords.
+    public var keywordVector: [Float]?
+    /// What filters look at.
+    public var catalogEntry: CatalogEntry
+
+    /// Creates an entry.
+    public init(
+        number: DocumentID, task: String, keywords: [String], taskVector: [Float],
+        keywordVector: [Float]?,
+        catalogEntry: CatalogEntry
+    ) {
+        self.number = number
+        self.task = task
+        self.keywords = keywords
+        self.taskVector = taskVector
+        self.keywordVector = keywordVector
+        self.catalogEntry = catalogEntry
+    }
+
+    /// The text the keyword index holds for the memory: its task, then its keywords.
+    public var searchText: String {
+        keywords.isEmpty ? task : task + "\n" + keywords.joined(separator: " ")
+    }
+}
+
+/// What retrieval filters look at, kept in memory for every memory.
+public struct CatalogEntry: Sendable, Equatable {
+    /// The memory's source.
+    public var source: String
+    /// The memory's labels.
+    public var labels: [String: String]
+    /// The memory's status.
+    public var status: MemoryStatus
+
+    /// Creates an entry.
+    public init(source: String, labels: [String: String], status: MemoryStatus) {
+        self.source = source
+        self.labels = labels
+        self.status = status
+    }
+}
+
+/// What happened to a memory.
+public enum HistoryAction: String, CaseIterable, Codable, Sendable {
+    /// The memory was created.
+    case add
+    /// The memory was rebuilt from a replaced trajectory.
+    case replace
+    /// The memory was deleted.
+    case delete
+}
+
+/// One change to a memory, with its state before and after.
+public struct HistoryEntry: Sendable, Equatable {
+    /// The entry's sequence number.
+    public var number: Int64
+    /// The memory changed.
+    public var memoryID: String
+    /// What happened.
+    public var action: HistoryAction
+    /// The policy that made the change (`proceduralization`, `delete`, …).
+    public var policy: String
+    /// Why (`import runs.jsonl`, `delete source textworld`).
+    public var reason: String
+    /// The memory before the change; `nil` for an add.
+    public var before: Memory?
+    /// The memory after the change; `nil` for a delete.
+    public var after: Memory?
+    /// When.
+    public var date: Date
+}
+
+/// Counts of what a store holds.
+public struct StoreStatistics: Sendable, Equatable, Codable {
+    /// Stored trajectories.
+    public var trajectories: Int
+    /// Stored memories.
+    public var memories: Int
+    /// Active memories.
+    public var activeMemories: Int
+    /// Deprecated memories.
+    public var deprecatedMemories: Int
+    /// Memories per build policy.
+    public var memoriesByBuildPolicy: [String: Int]
+    /// Trajectories per source.
+    public var trajectoriesBySource: [String: Int]
+    /// History rows.
+    public var historyEntries: Int
+    /// The store's generation.
+    public var generation: UInt64
+}

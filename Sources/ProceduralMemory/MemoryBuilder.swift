@@ -1,0 +1,44 @@
+import Foundation
+
+/// Turns a trajectory into a memory under a ``BuildPolicy``, with a ``ScriptWriter`` for the scripts.
+public struct MemoryBuilder: Sendable {
+    /// What the memories hold.
+    public var policy: BuildPolicy
+    /// Who writes the scripts of ``BuildPolicy/script`` and ``BuildPolicy/proceduralization`` memories.
+    public var scriptWriter: any ScriptWriter
+
+    /// Creates a builder.
+    public init(
+        policy: BuildPolicy = .proceduralization,
+        scriptWriter: any ScriptWriter = RuleBasedScriptWriter()
+    ) {
+        self.policy = policy
+        self.scriptWriter = scriptWriter
+    }
+
+    /// Builds the memory of one trajectory; it carries the trajectory's ID, source and labels.
+    ///
+    /// - Parameters:
+    ///   - trajectory: The trajectory.
+    ///   - keywords: The task's keywords, for the keyword (AveFact) retrieval policy.
+    ///   - embedderID: The embedder that will embed the memory.
+    ///   - importedFrom: The file the trajectory came from, if any.
+    ///   - date: The creation date.
+    /// - Throws: What the script writer throws.
+    public func memory(
+        from trajectory: Trajectory, keywords: [String], embedderID: String, importedFrom: String?,
+        date: Date
+    ) async throws(MemoryError) -> Memory {
+        let script: String? =
+            policy == .trajectory ? nil : try await scriptWriter.script(for: trajectory)
+        return Memory(
+            id: trajectory.id, task: trajectory.task, buildPolicy: policy,
+            steps: policy == .script ? nil : trajectory.steps, script: script, keywords: keywords,
+            sourceTrajectoryIDs: [trajectory.id], source: trajectory.source, labels: trajectory.labels,
+            embedderID: embedderID,
+            provenance: Provenance(
+                producer: trajectory.producer, scriptWriter: script == nil ? nil : scriptWriter.name,
+                importedFrom: importedFrom),
+            createdAt: date, updatedAt: date)
+    }
+}

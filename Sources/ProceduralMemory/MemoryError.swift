@@ -1,0 +1,68 @@
+import RetrievalCore
+
+/// An error from the procedural memory store: bad input records, the database, the index caches, the embedder.
+///
+/// Messages name files, lines, fields, IDs and counts, never trajectory or task text.
+public enum MemoryError: Error, Equatable, Sendable {
+    /// A record of an input file is malformed: `field` is the JSON path of the offending value (`steps[2].action`).
+    case invalidRecord(path: String, line: Int, field: String, reason: String)
+    /// A trajectory with this ID is already stored and the import was told to refuse duplicates.
+    case duplicateTrajectory(id: String, path: String, line: Int)
+    /// An import stopped at an error after `committedTrajectories` trajectories had been committed in earlier
+    /// batches; those stay stored.
+    indirect case importStopped(committedTrajectories: Int, cause: MemoryError)
+    /// No memory or trajectory has this ID.
+    case unknownID(String)
+    /// The store was created with another embedder, whose vectors can't be compared with this one's.
+    case embedderMismatch(store: String, given: String)
+    /// The directory holds no memory store.
+    case notAStore(path: String)
+    /// The directory already holds a memory store.
+    case storeExists(path: String)
+    /// An argument is outside what the operation accepts; `reason` says which and why.
+    case invalidArgument(String)
+    /// SQLite failed; `reason` is its message (never the statement's arguments).
+    case database(reason: String)
+    /// Reading or writing a file failed.
+    case io(path: String, reason: String)
+    /// An index operation failed.
+    case index(IndexError)
+    /// The embedder failed; `reason` is its message.
+    case embedding(reason: String)
+    /// A script writer failed to write a script for a trajectory.
+    case scriptWriter(name: String, trajectoryID: String, reason: String)
+}
+
+extension MemoryError: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .invalidRecord(let path, let line, let field, let reason):
+            "\(path), line \(line), field \(field): \(reason). Fix the line, or pass --skip-invalid to import the rest."
+        case .duplicateTrajectory(let id, let path, let line):
+            "\(path), line \(line): trajectory \(id) is already stored. "
+                + "Choose --duplicates skip to keep the stored one or --duplicates replace to overwrite it."
+        case .importStopped(let committed, let cause):
+            "\(cause) (\(committed) trajectories from earlier batches were committed and stay stored.)"
+        case .unknownID(let id):
+            "No memory or trajectory has ID \(id)."
+        case .embedderMismatch(let store, let given):
+            "The store holds vectors from \(store) but the embedder is \(given); open it with the same embedder."
+        case .notAStore(let path):
+            "\(path) is not a memory store. Create one with `memp init --store \(path)`."
+        case .storeExists(let path):
+            "\(path) already holds a memory store; open it instead, or choose another directory."
+        case .invalidArgument(let reason):
+            reason
+        case .database(let reason):
+            "SQLite: \(reason)"
+        case .io(let path, let reason):
+            "\(path): \(reason)"
+        case .index(let error):
+            error.description
+        case .embedding(let reason):
+            "Embedding failed: \(reason)"
+        case .scriptWriter(let name, let trajectoryID, let reason):
+            "Script writer \(name) failed on trajectory \(trajectoryID): \(reason)"
+        }
+    }
+}

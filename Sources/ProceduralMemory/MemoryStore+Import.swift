@@ -1,0 +1,295 @@
+import Foundation
+import RetrievalCore
+
+/// What to do with a trajectory whose ID is already stored (or seen earlier in the same import).
+public enum DuplicatePolicy: String, CaseIterable, Codable, Sendable {
+    /// Stop the import with ``MemoryError/duplicateTrajectory(id:path:line:)``.
+    case refuse
+    /// Keep the stored trajectory and count the new one as skipped.
+    case skip
+    /// Replace the stored trajectory and rebuild its memory.
+    case replace
+}
+
+/// How to import trajectories.
+public struct ImportOptions: Sendable {
+    /// The file's format.
+    public var format: TrajectoryFormat
+    /// How trajectories become memories.
+    public var builder: MemoryBuilder
+    /// What to do with duplicate IDs.
+    public var duplicates: DuplicatePolicy
+    /// Whether to skip bad lines (counting them) instead of stopping at the first one.
+    public var skipInvalid: Bool
+    /// Trajectories per transaction; a crash loses at most the batch in flight.
+    public var batchSize: Int
+    /// The source of records that name none (the reference format never does); default: the file's base name.
+    public var source: String?
+    /// The producer of records that name none.
+    public var producer: String?
+    /// How many keywords to extract from a task that comes without facts.
+    public var keywordLimit: Int
+
+    /// Creates options: automatic format, proceduralization, refuse duplicates, stop at bad lines,
+    /// batches of 256.
+    public init(
+        format: TrajectoryFormat = .automatic, builder: MemoryBuilder = MemoryBuilder(),
+        duplicates: DuplicatePolicy = .refuse, skipInvalid: Bool = false, batchSize: Int = 256,
+        source: String? = nil, producer: String? = nil, keywordLimit: Int = 5
+    ) {
+        self.format = format
+        self.builder = builder
+        self.duplicates = duplicates
+        self.skipInvalid = skipInvalid
+        self.batchSize = batchSize
+        self.source = source
+        self.producer = producer
+        self.keywordLimit = keywordLimit
+    }
+}
+
+/// How far an import has come.
+public struct ImportProgress: Sendable, Equatable {
+    /// Non-blank lines read so far.
+    public var linesRead: Int
+    /// Bytes read so far.
+    public var bytesRead: Int
+    /// The file's size.
+    public var totalBytes: Int
+    /// Trajectories committed so far.
+    public var committed: Int
+}
+
+/// What an import did.
+public struct ImportReport: Sendable, Equatable, Codable {
+    /// Non-blank lines read.
+    public var linesRead = 0
+    /// Trajectories stored (new or replacing), each with its memory.
+    public var imported = 0
+    /// Of those, how many replaced a stored trajectory.
+    public var replaced = 0
+    /// Duplicates skipped.
+    public var skippedDuplicates = 0
+    /// Bad lines skipped.
+    public var invalid = 0
+    /// The first bad lines' errors, in line order (at most ``maximumRecordedErrors``).
+    public var errors: [String] = []
+    /// The generation of the store after the import.
+    public var generation: UInt64 = 0
+
+    /// How many bad-line errors a report keeps.
+    public static let maximumRecordedErrors = 100
+}
+
+extension MemoryStore {
+    /// Imports a JSON Lines trajectory file: streamed, built into memories, embedded, and committed in batches.
+    ///
+    /// Lookups keep seeing the store as it was until the import ends; then they see all of it at once.
+    /// If the import stops at an error, the batches committed before it stay (and become visible).
+    ///
+    /// - Parameters:
+    ///   - path: The file.
+    ///   - options: Format, build policy, duplicate handling, batch size.
+    ///   - progress: Called after each committed batch.
+    /// - Returns: Counts of what was imported, skipped and rejected.
+    /// - Throws: ``MemoryError/invalidRecord(path:line:field:reason:)`` for a bad line (unless skipping them),
+    ///   ``MemoryError/duplicateTrajectory(id:path:line:)``, wrapped in ``MemoryError/importStopped(committedTrajectories:cause:)``
+    ///   when earlier batches were committed; ``MemoryError/io(path:reason:)`` when the file can't be read.
+    @discardableResult
+    public func importTrajectories(
+        from path: String, options: ImportOptions = ImportOptions(),
+        progress: (@Sendable (ImportProgress) -> Void)? = nil
+    ) async throws(MemoryError) -> ImportReport {
+        guard options.batchSize >= 1 else {
+            throw .invalidArgument("The batch size must be at least 1 (got \(options.batchSize)).")
+        }
+        let reader = JSONLinesReader(path: path)
+        do { try reader.checkReadable() } catch { throw .index(error) }
+        let totalBytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        let parser = TrajectoryRecordParser(
+            path: path, defaultSource: options.source, defaultProducer: options.producer)
+        return try await write { (snapshot) throws(MemoryError) -> ImportReport in
+            var report = ImportReport()
+            var bytesRead = 0
+            var format = options.format
+            var pending: [TrajectoryRecord] = []
+            var seen = Set<String>()
+            var keywordVectors: [String: [Float]] = [:]
+            func flush() async throws(MemoryError) {
+                guard !pending.isEmpty else { return }
+                let batch = pending
+                pending.removeAll(keepingCapacity: true)
+                try await importBatch(
+                    batch, options: options, importedFrom: path, snapshot: &snapshot, report: &report,
+                    keywordVectors: &keywordVectors)
+                progress?(
+                    ImportProgress(
+                        linesRead: report.linesRead, bytesRead: bytesRead, totalBytes: totalBytes,
+                        committed: report.imported))
+            }
+            do throws(MemoryError) {
+                for line in reader {
+                    report.linesRead += 1
+                    bytesRead += line.data.count + 1
+                    let record: TrajectoryRecord
+                    do throws(MemoryError) {
+                        let object = try parser.object(line.data, line: line.number)
+                        if format == .automatic { format = TrajectoryRecordParser.detectFormat(of: object) }
+                        record = try parser.record(object, format: format, line: line.number)
+                    } catch {
+                        guard options.skipInvalid else { throw error }
+                        report.invalid += 1
+                        if report.errors.count < ImportReport.maximumRecordedErrors {
+                            report.errors.append(error.description)
+                        }
+                        continue
+                    }
+                    let id = record.trajectory.id
+                    if !seen.insert(id).inserted {
+                        switch options.duplicates {
+                        case .refuse:
+                            throw MemoryError.duplicateTrajectory(id: id, path: path, line: line.number)
+                        case .skip:
+                            report.skippedDuplicates += 1
+                            continue
+                        case .replace:
+                            // The later line wins: flush so that it replaces the earlier one in order.
+                            try await flush()
+                        }
+                    }
+                    pending.append(record)
+                    if pending.count >= options.batchSize { try await flush() }
+                }
+                try await flush()
+            } catch {
+                throw report.imported > 0
+                    ? .importStopped(committedTrajectories: report.imported, cause: error) : error
+            }
+            report.generation = snapshot.generation
+            return report
+        }
+    }
+
+    /// Adds trajectories given in code, as one batch; see ``importTrajectories(from:options:progress:)``.
+    ///
+    /// - Parameter facts: Keywords per trajectory ID, for trajectories that come with them.
+    @discardableResult
+    public func add(
+        _ trajectories: [Trajectory], facts: [String: [String]] = [:],
+        options: ImportOptions = ImportOptions()
+    ) async throws(MemoryError) -> ImportReport {
+        var seen = Set<String>()
+        for trajectory in trajectories where !seen.insert(trajectory.id).inserted {
+            throw .invalidArgument("Trajectory \(trajectory.id) appears twice in the batch.")
+        }
+        return try await write { (snapshot) throws(MemoryError) -> ImportReport in
+            var report = ImportReport(linesRead: trajectories.count)
+            var keywordVectors: [String: [Float]] = [:]
+            let records = trajectories.enumerated().map { index, trajectory in
+                TrajectoryRecord(trajectory: trajectory, facts: facts[trajectory.id] ?? [], line: index + 1)
+            }
+            try await importBatch(
+                records, options: options, importedFrom: nil, snapshot: &snapshot, report: &report,
+                keywordVectors: &keywordVectors)
+            report.generation = snapshot.generation
+            return report
+        }
+    }
+
+    /// Builds, embeds and commits one batch, then applies it to the writer's snapshot.
+    private func importBatch(
+        _ records: [TrajectoryRecord], options: ImportOptions, importedFrom: String?,
+        snapshot: inout IndexSnapshot,
+        report: inout ImportReport, keywordVectors: inout [String: [Float]]
+    ) async throws(MemoryError) {
+        let stored = try await backend.existingTrajectoryIDs(among: records.map(\.trajectory.id))
+        var accepted: [TrajectoryRecord] = []
+        for record in records {
+            if stored.contains(record.trajectory.id) {
+                switch options.duplicates {
+                case .refuse:
+                    throw .duplicateTrajectory(
+                        id: record.trajectory.id, path: importedFrom ?? "(batch)", line: record.line)
+                case .skip:
+                    report.skippedDuplicates += 1
+                    continue
+                case .replace:
+                    break
+                }
+            }
+            accepted.append(record)
+        }
+        guard !accepted.isEmpty else { return }
+        let date = Date()
+        let embedderID = embedder.modelIdentifier
+        var memories: [Memory] = []
+        memories.reserveCapacity(accepted.count)
+        for record in accepted {
+            let keywords =
+                record.facts.isEmpty
+                ? snapshot.keywords(of: record.trajectory.task, limit: options.keywordLimit) : record.facts
+            memories.append(
+                try await options.builder.memory(
+                    from: record.trajectory, keywords: keywords, embedderID: embedderID,
+                    importedFrom: importedFrom,
+                    date: date))
+        }
+        let taskVectors = try await embed(memories.map(\.task))
+        // A vector without a direction can't be ranked by cosine: such a task is a bad record.
+        var kept: [Int] = []
+        for (index, vector) in taskVectors.enumerated() {
+            if vector.contains(where: { $0 != 0 }) && vector.allSatisfy(\.isFinite) {
+                kept.append(index)
+                continue
+            }
+            let error = MemoryError.invalidRecord(
+                path: importedFrom ?? "(batch)", line: accepted[index].line, field: "task",
+                reason: "the embedder gives it an all-zero or non-finite vector, so it can't be ranked")
+            guard options.skipInvalid else { throw error }
+            report.invalid += 1
+            if report.errors.count < ImportReport.maximumRecordedErrors { report.errors.append(error.description) }
+        }
+        guard !kept.isEmpty else { return }
+        // Keywords repeat a lot across tasks; embed each distinct one once per import.
+        if keywordVectors.count > 50_000 { keywordVectors.removeAll(keepingCapacity: true) }
+        var missing: [String] = []
+        var missingSet = Set<String>()
+        for keyword in kept.flatMap({ memories[$0].keywords }) where keywordVectors[keyword] == nil {
+            if missingSet.insert(keyword).inserted { missing.append(keyword) }
+        }
+        for (keyword, vector) in zip(missing, try await embed(missing)) {
+            keywordVectors[keyword] = vector
+        }
+        let records = kept.map { index in
+            let memory = memories[index]
+            let keywordVector =
+                memory.keywords.isEmpty ? nil : meanVector(memory.keywords.compactMap { keywordVectors[$0] })
+            return MemoryRecord(memory: memory, taskVector: taskVectors[index], keywordVector: keywordVector)
+        }
+        accepted = kept.map { accepted[$0] }
+        let result = try await backend.write(
+            WriteBatch(
+                trajectories: accepted.map(\.trajectory), memories: records,
+                replacing: options.duplicates == .replace,
+                policy: options.builder.policy.rawValue,
+                reason: importedFrom.map { "import \($0)" } ?? "add"))
+        snapshot.remove(result.removed)
+        do throws(IndexError) {
+            for record in records {
+                guard let number = result.numbers[record.memory.id] else { continue }
+                try snapshot.insert(
+                    IndexEntry(
+                        number: number, task: record.memory.task, keywords: record.memory.keywords,
+                        taskVector: record.taskVector, keywordVector: record.keywordVector,
+                        catalogEntry: CatalogEntry(
+                            source: record.memory.source, labels: record.memory.labels,
+                            status: record.memory.status)))
+            }
+        } catch {
+            throw .index(error)
+        }
+        snapshot.generation = result.generation
+        report.imported += accepted.count
+        report.replaced += result.replacedTrajectories
+    }
+}

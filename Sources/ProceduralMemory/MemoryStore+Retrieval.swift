@@ -1,0 +1,183 @@
+import HybridSearch
+import RetrievalCore
+
+extension MemoryStore {
+    /// Finds the memories that best fit a task.
+    ///
+    /// Searches the in-memory indexes of the latest published snapshot, then reads the final `k` memories from
+    /// the backend in one batch.
+    ///
+    /// - Parameters:
+    ///   - task: The new task.
+    ///   - options: The policy, `k`, the minimum similarity and the filters.
+    /// - Returns: At most `k` hits, best first, each with its explanation.
+    /// - Throws: ``MemoryError/invalidArgument(_:)`` for `k < 1` or a minimum similarity the policy can't use;
+    ///   ``MemoryError/embedding(reason:)`` when the task can't be embedded.
+    /// - Complexity: O(*n* · *d*) for *n* memories of dimension *d* for the embedding policies, plus the
+    ///   postings of the task's terms for BM25.
+    public func retrieve(_ task: String, options: RetrievalOptions = RetrievalOptions())
+        async throws(MemoryError) -> [MemoryHit]
+    {
+        guard options.k >= 1 else { throw .invalidArgument("k must be at least 1 (got \(options.k)).") }
+        if options.minimumSimilarity != nil, options.policy == .bm25 || options.policy == .random {
+            throw .invalidArgument(
+                "A minimum similarity applies to the query, keyword and hybrid policies, not to \(options.policy.rawValue)."
+            )
+        }
+        let snapshot = published.withLock { $0 }
+        let filter = Self.filter(for: options, in: snapshot)
+        var explanations: [ScoreExplanation] = []
+        var ranked: [(DocumentID, Double)] = []
+        do {
+            switch options.policy {
+            case .random:
+                for (index, number) in Self.randomDraw(
+                    from: snapshot, filter: filter, k: options.k, seed: options.seed
+                ).enumerated() {
+                    var explanation = ScoreExplanation(policy: .random, rank: index + 1)
+                    explanation.seed = options.seed
+                    ranked.append((number, 0))
+                    explanations.append(explanation)
+                }
+            case .query:
+                let vector = try await embed([task])[0]
+                for (index, hit) in try snapshot.tasks.search(
+                    vector, k: options.k, minimumScore: options.minimumSimilarity, filter: filter
+                ).enumerated() {
+                    var explanation = ScoreExplanation(policy: .query, rank: index + 1)
+                    explanation.cosine = hit.score
+                    ranked.append((hit.id, Double(hit.score)))
+                    explanations.append(explanation)
+                }
+            case .keyword:
+                let keywords = snapshot.keywords(of: task, limit: options.keywordLimit)
+                guard !keywords.isEmpty else { return [] }
+                let mean = meanVector(try await embed(keywords))
+                let hits = try snapshot.keywordMeans.search(
+                    mean, k: options.k, minimumScore: options.minimumSimilarity, filter: filter)
+                for (index, hit) in hits.enumerated() {
+                    var explanation = ScoreExplanation(policy: .keyword, rank: index + 1)
+                    explanation.queryKeywords = keywords
+                    explanation.averageKeywordSimilarity = hit.score
+                    ranked.append((hit.id, Double(hit.score)))
+                    explanations.append(explanation)
+                }
+            case .bm25:
+                for (index, hit) in try snapshot.text.search(task, k: options.k, filter: filter)
+                    .enumerated()
+                {
+                    var explanation = ScoreExplanation(policy: .bm25, rank: index + 1)
+                    explanation.bm25 = hit.score
+                    explanation.matchedTerms = snapshot.text.matchedTerms(task, in: hit.id)
+                    ranked.append((hit.id, Double(hit.score)))
+                    explanations.append(explanation)
+                }
+            case .hybrid:
+                let depth = options.candidateDepth ?? max(50, 4 * options.k)
+                guard depth >= options.k else {
+                    throw MemoryError.invalidArgument(
+                        "The candidate depth (\(depth)) must be at least k (\(options.k)).")
+                }
+                // BM25 needs no embedding, so it runs while the task is embedded.
+                async let keywordHits = Result { () throws(IndexError) in
+                    try snapshot.text.search(task, k: depth, filter: filter)
+                }
+                let vector = try await embed([task])[0]
+                let dense = try snapshot.tasks.search(
+                    vector, k: depth, minimumScore: options.minimumSimilarity, filter: filter)
+                let keyword = try await keywordHits.get()
+                for (index, hit) in fuse(dense: dense, keyword: keyword, method: options.fusion).prefix(
+                    options.k
+                ).enumerated() {
+                    var explanation = ScoreExplanation(policy: .hybrid, rank: index + 1)
+                    explanation.cosine = hit.denseScore
+                    explanation.denseRank = hit.denseRank
+                    explanation.bm25 = hit.keywordScore
+                    explanation.keywordRank = hit.keywordRank
+                    explanation.fusion = Self.describe(options.fusion)
+                    if hit.keywordRank != nil {
+                        explanation.matchedTerms = snapshot.text.matchedTerms(task, in: hit.id)
+                    }
+                    ranked.append((hit.id, hit.score))
+                    explanations.append(explanation)
+                }
+            }
+        } catch let error as IndexError {
+            throw .index(error)
+        } catch let error as MemoryError {
+            throw error
+        } catch {
+            throw .invalidArgument("\(error)")
+        }
+        let memories = try await backend.memories(numbered: ranked.map(\.0))
+        var hits: [MemoryHit] = []
+        for ((number, score), explanation) in zip(ranked, explanations) {
+            // A memory deleted by another process since the snapshot was taken is left out.
+            guard let memory = memories[number] else { continue }
+            hits.append(MemoryHit(memory: memory, score: score, explanation: explanation))
+        }
+        return hits
+    }
+
+    private static func describe(_ method: FusionMethod) -> String {
+        switch method {
+        case .reciprocalRank(let rankConstant): "reciprocal rank fusion (rank constant \(rankConstant))"
+        case .convex(let alpha, let normalization):
+            "convex fusion (alpha \(alpha), \(normalization.rawValue) normalization)"
+        }
+    }
+
+    /// The filter for the options, or `nil` when every memory passes.
+    private static func filter(for options: RetrievalOptions, in snapshot: IndexSnapshot)
+        -> SearchFilter?
+    {
+        let excludeDeprecated = !options.includeDeprecated && snapshot.deprecatedCount > 0
+        guard options.sources != nil || !options.labels.isEmpty || excludeDeprecated else { return nil }
+        let catalog = snapshot.catalog
+        let sources = options.sources
+        let labels = options.labels
+        return .matching { number in
+            guard let entry = catalog[number] else { return false }
+            if excludeDeprecated, entry.status == .deprecated { return false }
+            if let sources, !sources.contains(entry.source) { return false }
+            return labels.allSatisfy { entry.labels[$0.key] == $0.value }
+        }
+    }
+
+    /// `k` memories drawn uniformly without replacement, in draw order; the same seed and store give the same
+    /// draw.
+    ///
+    /// - Complexity: O(*k*) without a filter (a partial Fisher–Yates shuffle over virtual positions), O(*n*) with.
+    private static func randomDraw(
+        from snapshot: IndexSnapshot, filter: SearchFilter?, k: Int, seed: UInt64
+    ) -> [DocumentID] {
+        let candidates =
+            filter.map { filter in snapshot.numbers.filter { filter.allows($0) } } ?? snapshot.numbers
+        var generator = SplitMix64(seed: seed)
+        var swapped: [Int: Int] = [:]
+        var draw: [DocumentID] = []
+        for index in 0..<min(k, candidates.count) {
+            let other = Int.random(in: index..<candidates.count, using: &generator)
+            let picked = swapped[other] ?? other
+            swapped[other] = swapped[index] ?? index
+            draw.append(candidates[picked])
+        }
+        return draw
+    }
+}
+
+/// SplitMix64 (Steele, Lea and Flood 2014): a small, fast generator whose sequence is fixed by its seed, so
+/// random retrieval is reproducible across runs and platforms.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,316 @@
+import Embeddings
+import Foundation
+import KeywordIndex
+import RetrievalCore
+import Synchronization
+import VectorIndex
+
+/// A procedural memory: trajectories in, reusable procedures out, in milliseconds.
+///
+/// The backend (SQLite by default) is the source of truth; the vector and keyword indexes are caches kept in
+/// memory and in `DIR/index/`, rebuilt from the backend when a file is missing, stale or corrupt. Lookups run
+/// concurrently on an immutable snapshot of the indexes; one writer at a time imports or deletes, and its
+/// changes become visible to lookups all at once when it finishes.
+///
+///     let store = try await MemoryStore.create(at: "memory", embedder: HashingEmbedder())
+///     try await store.importTrajectories(from: "runs.jsonl")
+///     for hit in try await store.retrieve("heat some milk", options: RetrievalOptions(k: 3)) {
+///         print(hit.memory.script ?? "", hit.explanation)
+///     }
+public final class MemoryStore: Sendable {
+    /// The name of the database file inside a store directory.
+    public static let databaseFileName = "memp.sqlite"
+    /// The name of the index cache directory inside a store directory.
+    public static let indexDirectoryName = "index"
+
+    /// Where the store keeps everything.
+    public let backend: any MemoryBackend
+    /// The embedder of tasks and keywords; its identifier matches the store's.
+    public let embedder: any Embedder
+    /// How the index caches were obtained at open.
+    public let cacheState: IndexCacheState
+
+    let cache: IndexCache?
+    let published: Mutex<IndexSnapshot>
+    let writeLock = AsyncLock()
+    /// The tokenizer of the keyword index, used to map its stemmed keywords back to words.
+    static let tokenizer = Tokenizer(.english)
+
+    private init(
+        backend: any MemoryBackend, embedder: any Embedder, cache: IndexCache?, snapshot: IndexSnapshot,
+        cacheState: IndexCacheState
+    ) {
+        self.backend = backend
+        self.embedder = embedder
+        self.cache = cache
+        self.published = Mutex(snapshot)
+        self.cacheState = cacheState
+    }
+
+    /// Creates a store in `directory` (created if needed) that embeds with `embedder`.
+    ///
+    /// - Parameters:
+    ///   - directory: The store directory.
+    ///   - embedder: The embedder of tasks and keywords.
+    ///   - configuration: How to rebuild `embedder`, recorded so that ``open(at:)`` needs no embedder.
+    /// - Throws: ``MemoryError/storeExists(path:)`` when the directory holds a store already;
+    ///   ``MemoryError/io(path:reason:)`` or ``MemoryError/database(reason:)`` when it can't be written.
+    public static func create(
+        at directory: String, embedder: any Embedder, configuration: EmbedderConfiguration? = nil
+    ) async throws(MemoryError) -> MemoryStore {
+        let databasePath = directory + "/" + databaseFileName
+        guard !FileManager.default.fileExists(atPath: databasePath) else {
+            throw .storeExists(path: directory)
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw .io(
+                path: directory, reason: "can't create the store directory: \(error.localizedDescription)")
+        }
+        let backend = try SQLiteBackend(path: databasePath)
+        try await backend.initialize(
+            embedderID: embedder.modelIdentifier, dimension: embedder.dimension,
+            configuration: configuration)
+        return try await open(
+            backend: backend, embedder: embedder, cacheDirectory: directory + "/" + indexDirectoryName)
+    }
+
+    /// Opens the store in `directory` with the embedder its recorded ``EmbedderConfiguration`` describes.
+    ///
+    /// - Throws: ``MemoryError/notAStore(path:)`` when there is none; ``MemoryError/invalidArgument(_:)`` when the
+    ///   store records no configuration; ``MemoryError/embedding(reason:)`` when the embedder can't be built.
+    public static func open(at directory: String) async throws(MemoryError) -> MemoryStore {
+        guard let configuration = try await info(at: directory).embedderConfiguration else {
+            throw .invalidArgument(
+                "The store in \(directory) doesn't record its embedder; open it with one.")
+        }
+        return try await open(at: directory, embedder: try configuration.makeEmbedder())
+    }
+
+    /// Opens the store in `directory`.
+    ///
+    /// - Throws: ``MemoryError/notAStore(path:)`` when there is none; ``MemoryError/embedderMismatch(store:given:)``
+    ///   when it was created with another embedder.
+    public static func open(at directory: String, embedder: any Embedder) async throws(MemoryError)
+        -> MemoryStore
+    {
+        let databasePath = directory + "/" + databaseFileName
+        guard FileManager.default.fileExists(atPath: databasePath) else {
+            throw .notAStore(path: directory)
+        }
+        return try await open(
+            backend: try SQLiteBackend(path: databasePath), embedder: embedder,
+            cacheDirectory: directory + "/" + indexDirectoryName)
+    }
+
+    /// The settings of the store in `directory`, read without opening it (to pick the embedder to open it with).
+    ///
+    /// - Throws: ``MemoryError/notAStore(path:)`` when there is none.
+    public static func info(at directory: String) async throws(MemoryError) -> StoreInfo {
+        guard let info = try await readOnlyBackend(at: directory).storeInfo() else {
+            throw .notAStore(path: directory)
+        }
+        return info
+    }
+
+    /// Counts of what the store in `directory` holds, read without loading its indexes.
+    ///
+    /// - Throws: ``MemoryError/notAStore(path:)`` when there is none.
+    public static func statistics(at directory: String) async throws(MemoryError) -> StoreStatistics {
+        try await readOnlyBackend(at: directory).statistics()
+    }
+
+    private static func readOnlyBackend(at directory: String) throws(MemoryError) -> SQLiteBackend {
+        let databasePath = directory + "/" + databaseFileName
+        guard FileManager.default.fileExists(atPath: databasePath) else {
+            throw .notAStore(path: directory)
+        }
+        return try SQLiteBackend(path: databasePath, readOnly: true)
+    }
+
+    /// Opens a store on any backend, initializing an empty one for `embedder`.
+    ///
+    /// - Parameters:
+    ///   - backend: The source of truth.
+    ///   - embedder: The embedder; must be the one the store was created with.
+    ///   - cacheDirectory: Where the index caches live; `nil` keeps them only in memory.
+    /// - Throws: ``MemoryError/embedderMismatch(store:given:)``, or what the backend throws.
+    public static func open(
+        backend: any MemoryBackend, embedder: any Embedder, cacheDirectory: String?
+    ) async throws(MemoryError) -> MemoryStore {
+        var info = try await backend.storeInfo()
+        if info == nil {
+            try await backend.initialize(
+                embedderID: embedder.modelIdentifier, dimension: embedder.dimension, configuration: nil)
+            info = try await backend.storeInfo()
+        }
+        guard let info else {
+            throw .database(reason: "the store's settings are missing after initialization")
+        }
+        guard info.embedderID == embedder.modelIdentifier, info.dimension == embedder.dimension else {
+            throw .embedderMismatch(store: info.embedderID, given: embedder.modelIdentifier)
+        }
+        let cache = cacheDirectory.map { IndexCache(directory: $0) }
+        var reason = "the store keeps no cache files"
+        if let cache {
+            switch cache.load(matching: info) {
+            case .success(let indexes):
+                let catalog = try await backend.catalog()
+                if catalog.generation == info.generation, catalog.entries.count == indexes.tasks.count,
+                    catalog.entries.count == indexes.text.count
+                {
+                    let snapshot = IndexSnapshot(
+                        tasks: indexes.tasks, keywordMeans: indexes.keywordMeans, text: indexes.text,
+                        catalog: catalog.entries, generation: catalog.generation)
+                    return MemoryStore(
+                        backend: backend, embedder: embedder, cache: cache, snapshot: snapshot,
+                        cacheState: .loaded)
+                }
+                reason = "the cache files don't match the store's memories"
+            case .failure(let miss):
+                reason = miss.reason
+            }
+        }
+        let snapshot = try await rebuild(from: backend, dimension: info.dimension)
+        if let cache { try cache.save(snapshot, info: info) }
+        return MemoryStore(
+            backend: backend, embedder: embedder, cache: cache, snapshot: snapshot,
+            cacheState: cache == nil ? .notPersisted : .rebuilt(reason: reason))
+    }
+
+    private static func rebuild(
+        from backend: any MemoryBackend, dimension: Int
+    ) async throws(MemoryError) -> IndexSnapshot {
+        var snapshot: IndexSnapshot
+        do throws(IndexError) {
+            snapshot = try IndexSnapshot(dimension: dimension, vectorStorage: .f32)
+        } catch {
+            throw .index(error)
+        }
+        snapshot.generation = try await backend.forEachIndexEntry { (entry) throws(MemoryError) in
+            do throws(IndexError) { try snapshot.insert(entry) } catch { throw .index(error) }
+        }
+        return snapshot
+    }
+
+    /// The generation of the indexes lookups currently search.
+    public var generation: UInt64 { published.withLock { $0.generation } }
+
+    /// How many memories lookups currently see.
+    public var memoryCount: Int { published.withLock { $0.catalog.count } }
+
+    // MARK: - Writing
+
+    /// Runs `body` as the only writer on a private copy of the indexes, then publishes the copy to lookups and
+    /// saves the caches, also when `body` fails after committing some of its changes.
+    func write<Result: Sendable>(
+        _ body: (inout IndexSnapshot) async throws(MemoryError) -> Result
+    ) async throws(MemoryError) -> Result {
+        await writeLock.lock()
+        var working = published.withLock { $0 }
+        let start = working.generation
+        let outcome: Swift.Result<Result, MemoryError>
+        do { outcome = .success(try await body(&working)) } catch { outcome = .failure(error) }
+        var saveError: MemoryError?
+        if working.generation != start {
+            let snapshot = working
+            published.withLock { $0 = snapshot }
+            if let cache {
+                do throws(MemoryError) {
+                    guard let info = try await backend.storeInfo() else {
+                        throw MemoryError.notAStore(path: cache.directory)
+                    }
+                    if info.generation == snapshot.generation { try cache.save(snapshot, info: info) }
+                } catch {
+                    saveError = error
+                }
+            }
+        }
+        await writeLock.unlock()
+        let result = try outcome.get()
+        if let saveError { throw saveError }
+        return result
+    }
+
+    /// Deletes exactly the trajectories and memories in `scope`, and the memories left without any source
+    /// trajectory; everything else stays.
+    ///
+    /// - Throws: ``MemoryError/unknownID(_:)`` when an ID scope matches nothing.
+    @discardableResult
+    public func delete(_ scope: DeleteScope) async throws(MemoryError) -> DeleteResult {
+        try await write { (snapshot) throws(MemoryError) in
+            let result = try await backend.delete(scope)
+            snapshot.remove(result.memories)
+            if !result.memories.isEmpty || result.trajectories > 0 {
+                snapshot.generation = result.generation
+            }
+            return result
+        }
+    }
+
+    // MARK: - Reading
+
+    /// The memory with this ID, if stored.
+    public func memory(id: String) async throws(MemoryError) -> Memory? {
+        try await backend.memory(id: id)
+    }
+
+    /// The trajectory with this ID, if stored.
+    public func trajectory(id: String) async throws(MemoryError) -> Trajectory? {
+        try await backend.trajectory(id: id)
+    }
+
+    /// History rows, oldest first; those of one memory when `memoryID` is given.
+    public func history(memoryID: String? = nil) async throws(MemoryError) -> [HistoryEntry] {
+        try await backend.history(memoryID: memoryID)
+    }
+
+    /// Counts of what the store holds.
+    public func statistics() async throws(MemoryError) -> StoreStatistics {
+        try await backend.statistics()
+    }
+
+    /// Embeds texts, mapping the embedder's errors.
+    func embed(_ texts: [String]) async throws(MemoryError) -> [[Float]] {
+        guard !texts.isEmpty else { return [] }
+        do {
+            let vectors = try await embedder.embed(texts)
+            guard vectors.count == texts.count else {
+                throw MemoryError.embedding(
+                    reason: "the embedder returned \(vectors.count) vectors for \(texts.count) texts")
+            }
+            return vectors
+        } catch let error as EmbeddingError {
+            throw .embedding(reason: error.description)
+        } catch let error as MemoryError {
+            throw error
+        } catch {
+            throw .embedding(reason: "\(error)")
+        }
+    }
+}
+
+extension IndexSnapshot {
+    /// The `limit` most distinctive words of `text` against the memories' corpus, as words rather than stems.
+    func keywords(of text: String, limit: Int) -> [String] {
+        let terms = self.text.keywords(of: text, limit: limit)
+        guard !terms.isEmpty else { return [] }
+        var surfaces: [String: String] = [:]
+        for token in MemoryStore.tokenizer.tokensWithSurfaces(text) where surfaces[token.term] == nil {
+            surfaces[token.term] = token.surface
+        }
+        return terms.map { surfaces[$0] ?? $0 }
+    }
+}
+
+/// The mean of vectors of equal length; the zero-length vector when there are none.
+func meanVector(_ vectors: [[Float]]) -> [Float] {
+    guard let first = vectors.first else { return [] }
+    var sum = [Float](repeating: 0, count: first.count)
+    for vector in vectors {
+        for index in sum.indices { sum[index] += vector[index] }
+    }
+    let scale = 1 / Float(vectors.count)
+    return sum.map { $0 * scale }
+}

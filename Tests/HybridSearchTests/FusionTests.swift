@@ -1,0 +1,96 @@
+import RetrievalCore
+import Testing
+
+@testable import HybridSearch
+
+@Suite struct FusionTests {
+    // Dense finds 1, 2, 3; keyword finds 3, 4 (4 is keyword-only; 1 and 2 are dense-only).
+    let dense = [SearchHit(id: 1, score: 0.9), SearchHit(id: 2, score: 0.5), SearchHit(id: 3, score: 0.1)]
+    let keyword = [SearchHit(id: 3, score: 8), SearchHit(id: 4, score: 2)]
+
+    func hit(_ hits: [FusedHit], _ id: DocumentID) throws -> FusedHit {
+        try #require(hits.first { $0.id == id })
+    }
+
+    @Test func reciprocalRankArithmetic() throws {
+        let hits = fuse(dense: dense, keyword: keyword, method: .reciprocalRank())
+        #expect(hits.map(\.id) == [3, 1, 2, 4])  // 2 and 4 tie at 1/62: lower ID first
+        #expect(try hit(hits, 3).score == 1.0 / 63 + 1.0 / 61)
+        #expect(try hit(hits, 1).score == 1.0 / 61)
+        #expect(try hit(hits, 4).score == 1.0 / 62)
+        #expect(try hit(hits, 2).score == 1.0 / 62)
+        let three = try hit(hits, 3)
+        #expect(three.denseRank == 3 && three.keywordRank == 1 && three.denseScore == 0.1 && three.keywordScore == 8)
+        #expect(three.normalizedDense == nil)
+        let custom = fuse(dense: dense, keyword: keyword, method: .reciprocalRank(rankConstant: 1))
+        #expect(try hit(custom, 3).score == 1.0 / 4 + 1.0 / 2)
+    }
+
+    @Test func oneSidedHitsSurviveWithZeroFromTheOtherSide() throws {
+        for method in [
+            FusionMethod.reciprocalRank(), .convex(alpha: 0.5, normalization: .minMax),
+            .convex(alpha: 0.5, normalization: .zScore),
+        ] {
+            let hits = fuse(dense: dense, keyword: keyword, method: method)
+            #expect(Set(hits.map(\.id)) == [1, 2, 3, 4], "\(method)")
+            let keywordOnly = try hit(hits, 4)
+            #expect(keywordOnly.denseRank == nil && keywordOnly.denseScore == nil && keywordOnly.keywordRank == 2)
+            let denseOnly = try hit(hits, 1)
+            #expect(denseOnly.keywordRank == nil && denseOnly.keywordScore == nil && denseOnly.denseRank == 1)
+        }
+        // Either side alone: the other list empty.
+        #expect(fuse(dense: [], keyword: keyword, method: .reciprocalRank()).map(\.id) == [3, 4])
+        #expect(fuse(dense: dense, keyword: [], method: .convex(alpha: 0.3, normalization: .minMax)).map(\.id) ==
+            [1, 2, 3])
+    }
+
+    @Test func convexWithMinMaxNormalization() throws {
+        let hits = fuse(dense: dense, keyword: keyword, method: .convex(alpha: 0.25, normalization: .minMax))
+        // Dense 0.9 → 1, 0.5 → 0.5, 0.1 → 0; keyword 8 → 1, 2 → 0.
+        let three = try hit(hits, 3)
+        #expect(three.normalizedDense == 0 && three.normalizedKeyword == 1)
+        #expect(three.score == 0.75)
+        let (low, middle, high) = (Double(Float(0.1)), Double(Float(0.5)), Double(Float(0.9)))
+        #expect(abs(try hit(hits, 2).score - 0.25 * (middle - low) / (high - low)) < 1e-15)
+        #expect(try hit(hits, 1).score == 0.25)
+        #expect(try hit(hits, 4).score == 0)
+        #expect(hits.map(\.id) == [3, 1, 2, 4])
+    }
+
+    @Test func convexWithZScoreNormalization() throws {
+        let hits = fuse(dense: dense, keyword: keyword, method: .convex(alpha: 0.5, normalization: .zScore))
+        // Keyword: mean 5, population deviation 3 → 8 ↦ 1, 2 ↦ −1.
+        #expect(try hit(hits, 3).normalizedKeyword == 1)
+        #expect(try hit(hits, 4).normalizedKeyword == -1)
+        // Dense: mean 0.5, deviation sqrt(((0.4)² + 0 + (0.4)²) / 3).
+        let values = dense.map { Double($0.score) }
+        let mean = values.reduce(0, +) / 3
+        let deviation = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 3).squareRoot()
+        let one = try hit(hits, 1)
+        #expect(abs(try #require(one.normalizedDense) - (0.9 - mean) / deviation) < 1e-6)
+        #expect(abs(one.score - 0.5 * (Double(Float(0.9)) - mean) / deviation) < 1e-6)
+        #expect(abs(try hit(hits, 4).score - -0.5) < 1e-12)
+    }
+
+    @Test func degenerateSidesNormalizeToConstants() throws {
+        let single = [SearchHit(id: 7, score: 3)]
+        let minMax = fuse(dense: single, keyword: single, method: .convex(alpha: 0.5, normalization: .minMax))
+        #expect(minMax == [FusedHit(id: 7, score: 1, denseScore: 3, denseRank: 1, keywordScore: 3, keywordRank: 1,
+            normalizedDense: 1, normalizedKeyword: 1)])
+        let zScore = fuse(dense: single, keyword: single, method: .convex(alpha: 0.5, normalization: .zScore))
+        #expect(zScore.first?.score == 0)
+    }
+
+    @Test func tiesGoToTheLowerID() {
+        let hits = fuse(
+            dense: [SearchHit(id: 9, score: 1)], keyword: [SearchHit(id: 4, score: 1)], method: .reciprocalRank())
+        #expect(hits.map(\.id) == [4, 9])
+    }
+
+    @Test func alphaExtremesKeepOneSidesOrder() {
+        let denseOnly = fuse(dense: dense, keyword: keyword, method: .convex(alpha: 1, normalization: .minMax))
+        #expect(denseOnly.prefix(3).map(\.id) == [1, 2, 3])
+        let keywordOnly = fuse(dense: dense, keyword: keyword, method: .convex(alpha: 0, normalization: .minMax))
+        #expect(keywordOnly.first?.id == 3)
+    }
+}

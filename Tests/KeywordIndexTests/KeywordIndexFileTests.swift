@@ -1,0 +1,149 @@
+import Foundation
+import RetrievalCore
+import TestSupport
+import Testing
+
+@testable import KeywordIndex
+
+@Suite struct KeywordIndexFileTests {
+    static func sample() throws -> KeywordIndex {
+        var index = KeywordIndex(tokenizer: .english, parameters: BM25Parameters(k1: 1.2, b: 0.6))
+        let texts = [
+            "Opening files with the standard library", "Sockets and network streams", "東京の天気予報",
+            "Café menus in Zürich", "Parsing JSON lines with line numbers", "Files, streams and buffers",
+        ]
+        for (offset, text) in texts.enumerated() { try index.add(text, id: DocumentID(UInt64(100 + offset))) }
+        try index.remove(101)
+        try index.upsert("Network sockets, revisited", id: 103)
+        return index
+    }
+
+    static let queries = ["files streams", "network socket", "天気", "zurich café", "json", "nothing here"]
+
+    @Test func roundTripKeepsConfigurationScoresAndTombstones() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let index = try Self.sample()
+        let path = directory.file("keywords.mkix")
+        try index.save(to: path)
+        let loaded = try KeywordIndex(contentsOf: path)
+        #expect(loaded.tokenizerConfiguration == .english)
+        #expect(loaded.parameters == BM25Parameters(k1: 1.2, b: 0.6))
+        #expect(loaded.count == index.count && loaded.tombstoneCount == index.tombstoneCount)
+        for query in Self.queries {
+            #expect(try loaded.search(query, k: 10) == index.search(query, k: 10), "\(query)")
+        }
+        // The loaded index keeps working incrementally.
+        var updated = loaded
+        try updated.add("more files", id: 500)
+        try updated.remove(100)
+        #expect(try updated.search("files", k: 10).map(\.id) == [500, 105])
+        #expect(loaded.matchedTerms("network files", in: 103) == ["network"])
+    }
+
+    @Test func everyFlippedByteIsCaught() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("keywords.mkix")
+        try Self.sample().save(to: path)
+        let original = try Data(contentsOf: URL(fileURLWithPath: path))
+        let damaged = directory.file("damaged.mkix")
+        // Every byte of the header and section table, then a stride through each section (alignment padding
+        // between sections is covered by no checksum and read by no one).
+        let layout = try MappedIndexFile(path: path, magic: "MKIX", readableVersions: 1...1)
+        let tableEnd = 128 + 32 * layout.sections.count
+        var positions = Array(0..<tableEnd)
+        for section in layout.sections {
+            positions += Array(stride(from: section.offset, to: section.offset + section.length, by: 5))
+        }
+        #expect(positions.count > 400)
+        for position in positions {
+            var bytes = original
+            bytes[position] ^= 0x5A
+            try bytes.write(to: URL(fileURLWithPath: damaged))
+            #expect(throws: IndexError.self, "byte \(position)") { try KeywordIndex(contentsOf: damaged) }
+        }
+    }
+
+    @Test func truncationIsAnError() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("keywords.mkix")
+        try Self.sample().save(to: path)
+        let original = try Data(contentsOf: URL(fileURLWithPath: path))
+        for length in stride(from: 0, to: original.count, by: 13) {
+            try original.prefix(length).write(to: URL(fileURLWithPath: path))
+            #expect(throws: IndexError.self, "length \(length)") { try KeywordIndex(contentsOf: path) }
+        }
+    }
+
+    /// With checksums skipped, structural checks still stop a file whose sections were rewritten consistently
+    /// (valid checksums, impossible content).
+    @Test func structuralDamageIsCaughtWithoutChecksums() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("bad.mkix")
+        let index = try Self.sample()
+        var rowIDs = index.rowIDs
+        rowIDs[2] = rowIDs[0]  // two live rows with one ID
+        try Self.write(index, rowIDs: rowIDs, to: path)
+        #expect(throws: IndexError.corrupted(path: path, section: "RIDS", reason: "ID 100 is live twice")) {
+            try KeywordIndex(contentsOf: path, verifyChecksums: false)
+        }
+        var lengths = index.rowLength
+        lengths[0] += 1
+        try Self.write(index, rowLength: lengths, to: path)
+        #expect(throws: IndexError.corrupted(
+            path: path, section: "RLEN", reason: "document lengths differ from their postings")) {
+            try KeywordIndex(contentsOf: path, verifyChecksums: false)
+        }
+    }
+
+    /// Writes `index` with some arrays replaced, through the same container, so checksums are valid.
+    static func write(
+        _ index: KeywordIndex, rowIDs: [DocumentID]? = nil, rowLength: [UInt32]? = nil, to path: String
+    ) throws {
+        var copy = index
+        copy.rowIDs = rowIDs ?? index.rowIDs
+        copy.rowLength = rowLength ?? index.rowLength
+        try copy.save(to: path)
+    }
+
+    @Test func wrongMagicIsNamed() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("other.idx")
+        let writer = try IndexFileWriter(path: path, magic: "XXXX", version: 1, fields: [], sectionCapacity: 0)
+        try writer.commit()
+        #expect(throws: IndexError.notAnIndexFile(path: path, expectedMagic: "MKIX")) {
+            try KeywordIndex(contentsOf: path)
+        }
+    }
+
+    /// A process killed with SIGKILL while saving leaves the previous file or the new one, never a mix.
+    @Test func killDuringSaveLeavesACompleteFile() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("keywords.mkix")
+        await #expect(processExitsWith: .signal(SIGKILL)) { [path = path as String] in
+            var first = KeywordIndex(tokenizer: .plain)
+            try first.add("alpha beta", id: 1)
+            try first.save(to: path)
+            var second = first
+            for id in 2..<3_000 { try second.add("gamma delta w\(id)", id: DocumentID(UInt64(id))) }
+            let saving = Thread { [second] in
+                while true { try? second.save(to: path) }
+            }
+            saving.start()
+            // Kill as soon as a save is under way (its temporary file exists).
+            let directory = IndexFileWriter.directory(of: path)
+            while !((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).contains(where: {
+                $0.contains(".tmp-")
+            }) {}
+            kill(getpid(), SIGKILL)
+        }
+        let survivor = try KeywordIndex(contentsOf: path)
+        #expect(survivor.count == 1 || survivor.count == 2_999)
+        #expect(try survivor.search("alpha", k: 1).map(\.id) == [1])
+    }
+}

@@ -1,0 +1,255 @@
+import ArgumentParser
+import Foundation
+import ProceduralMemory
+import TestSupport
+import Testing
+
+@testable import MempCLI
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@Suite struct MemoryCommandTests {
+    /// The `memp` executable built beside the test bundle.
+    static var executable: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("memp").path
+    }
+
+    static var sampleTrajectories: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent(
+                "data/textworld-sample/trajectories.jsonl"
+            ).path
+    }
+
+    /// Runs `memp` with `arguments` and returns its exit status and standard output.
+    static func memp(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
+        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (
+            process.terminationStatus, String(decoding: outputData, as: UTF8.self),
+            String(decoding: errorData, as: UTF8.self)
+        )
+    }
+
+    static func write(_ directory: TemporaryDirectory, _ text: String, _ name: String) throws
+        -> String
+    {
+        let path = directory.file(name)
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static func syntheticTrajectories(count: Int) throws -> String {
+        var rng = SeededGenerator(seed: 5)
+        let objects = [
+            "mug", "apple", "potato", "knife", "book", "pen", "vase", "plate", "egg", "lettuce",
+        ]
+        let places = [
+            "fridge", "microwave", "shelf", "drawer", "cabinet", "desk", "sinkbasin", "countertop",
+        ]
+        var lines: [String] = []
+        for index in 0..<count {
+            let object = objects.randomElement(using: &rng) ?? "mug"
+            let place = places.randomElement(using: &rng) ?? "shelf"
+            let trajectory = Trajectory(
+                id: "gen-\(index)", task: "put some \(object) in \(place)",
+                steps: [
+                    Step(
+                        action: "go to countertop 1", observation: "On the countertop 1, you see a \(object) 1."
+                    ),
+                    Step(
+                        action: "take \(object) 1 from countertop 1",
+                        observation: "You pick up the \(object) 1."),
+                    Step(action: "go to \(place) 1", observation: "You arrive at \(place) 1."),
+                    Step(
+                        action: "put \(object) 1 in/on \(place) 1",
+                        observation: "You put the \(object) 1 in/on the \(place) 1."),
+                ], outcome: Outcome(success: true, reward: 1), source: "generated",
+                labels: ["object": object])
+            lines.append(String(decoding: try JSONEncoder().encode(trajectory), as: UTF8.self))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    @Test func validatesFlags() throws {
+        #expect(throws: (any Error).self) {
+            try DeleteCommand.parse(["--store", "s", "--id", "a", "--source", "b"])
+        }
+        do {
+            _ = try DeleteCommand.parse(["--store", "s"])
+            Issue.record("expected a validation error")
+        } catch {
+            #expect(
+                DeleteCommand.message(for: error) == "Give exactly one of --id, --source and --label.")
+        }
+        do {
+            _ = try QueryCommand.parse(["--store", "s", "task", "--queries", "q.jsonl"])
+            Issue.record("expected a validation error")
+        } catch {
+            #expect(QueryCommand.message(for: error) == "Give either a task or --queries FILE.")
+        }
+        #expect(throws: (any Error).self) {
+            try QueryCommand.parse(["--store", "s", "-k", "0", "task"])
+        }
+        #expect(throws: (any Error).self) {
+            try QueryCommand.parse(["--store", "s", "--mode", "nearest", "task"])
+        }
+        #expect(throws: (any Error).self) {
+            try QueryCommand.parse(["--store", "s", "--label", "novalue", "task"])
+        }
+        #expect(throws: (any Error).self) {
+            try InitCommand.parse(["--store", "s", "--embedder", "word2vec"])
+        }
+        #expect(throws: (any Error).self) {
+            try InitCommand.parse(["--store", "s", "--dimension", "0"])
+        }
+        #expect(throws: (any Error).self) {
+            try ImportCommand.parse(["--store", "s", "f.jsonl", "--build", "scripts"])
+        }
+        let query = try QueryCommand.parse([
+            "--store", "s", "--mode", "bm25", "-k", "3", "--label", "fold=train", "heat milk",
+        ])
+        let options = try query.options
+        #expect(options.policy == .bm25 && options.k == 3 && options.labels == ["fold": "train"])
+    }
+
+    @Test func initImportQueryDeleteStatsEndToEnd() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = directory.file("store")
+        let initialize = try InitCommand.parse([
+            "--store", store, "--embedder", "hashing", "--dimension", "128",
+        ])
+        try await initialize.run()
+        #expect(try await MemoryStore.info(at: store).embedderConfiguration == .hashing(dimension: 128))
+
+        let imported = try Self.memp([
+            "import", "--store", store, Self.sampleTrajectories, "--build", "script", "--json",
+        ])
+        #expect(imported.status == 0)
+        let report = try JSONDecoder().decode(ImportReport.self, from: Data(imported.output.utf8))
+        #expect(report.imported == 640 && report.invalid == 0)
+
+        let queries = try Self.write(
+            directory,
+            #"{"qid": "q1", "query": "Your task is to cook a meal following the recipe in the kitchen"}"#
+                + "\n"
+                + #"{"qid": "q2", "query": "Your task is to pick up objects and put them in their usual locations"}"#
+                + "\n",
+            "queries.jsonl")
+        let answered = try Self.memp([
+            "query", "--store", store, "--queries", queries, "--mode", "bm25", "-k", "10", "--json",
+        ])
+        #expect(answered.status == 0)
+        struct Line: Decodable {
+            struct Hit: Decodable {
+                var id: String
+                var sources: [String]
+                var score: Double
+            }
+            var qid: String
+            var hits: [Hit]
+        }
+        let lines = try answered.output.split(separator: "\n").map { (text: Substring) in
+            try JSONDecoder().decode(Line.self, from: Data(text.utf8))
+        }
+        #expect(lines.map(\.qid) == ["q1", "q2"] && lines.allSatisfy { $0.hits.count == 10 })
+        #expect(lines.allSatisfy { $0.hits.allSatisfy { $0.sources == [$0.id] } })
+        #expect(lines[0].hits.allSatisfy { $0.id.hasPrefix("tw-cookingworld") })
+        #expect(lines[1].hits.allSatisfy { $0.id.hasPrefix("tw-twc") })
+        let hybrid = try Self.memp([
+            "query", "--store", store, "--queries", queries, "-k", "10", "--json",
+        ])
+        #expect(hybrid.status == 0 && hybrid.output.split(separator: "\n").count == 2)
+
+        let single = try Self.memp([
+            "query", "--store", store, "--mode", "bm25", "-k", "2", "--explain", "cook the meal",
+        ])
+        #expect(single.status == 0 && single.output.contains("why: BM25"))
+
+        let deleted = try Self.memp(["delete", "--store", store, "--label", "taskType=cookingworld"])
+        #expect(
+            deleted.status == 0
+                && deleted.output
+                    == "Deleted 80 trajectories and 80 memories (label taskType=cookingworld).\n"
+        )
+        let statistics = try await MemoryStore.statistics(at: store)
+        #expect(
+            statistics.trajectories == 560 && statistics.memories == 560
+                && statistics.memoriesByBuildPolicy == ["script": 560])
+        let stats = try Self.memp(["stats", "--store", store])
+        #expect(stats.status == 0 && stats.output.contains("Trajectories: 560"))
+
+        let missing = try Self.memp(["query", "--store", directory.file("nowhere"), "task"])
+        #expect(missing.status == 1 && missing.errors.contains("is not a memory store"))
+        let badFlag = try Self.memp(["delete", "--store", store])
+        #expect(badFlag.status == 64)
+    }
+
+    @Test func killDuringImportLosesNoCommittedBatch() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = directory.file("store")
+        let initialize = try InitCommand.parse([
+            "--store", store, "--embedder", "hashing", "--dimension", "64",
+        ])
+        try await initialize.run()
+        let file = try Self.write(directory, try Self.syntheticTrajectories(count: 20_000), "big.jsonl")
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.executable)
+        process.arguments = ["import", "--store", store, file, "--batch-size", "100"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Wait until a few batches are committed, then kill the importer without warning.
+        var committedBeforeKill = 0
+        for _ in 0..<6000 where committedBeforeKill < 300 {
+            committedBeforeKill = (try? await MemoryStore.statistics(at: store).trajectories) ?? 0
+            if committedBeforeKill < 300 { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(
+            process.terminationReason == .uncaughtSignal, "the import finished before it could be killed")
+        #expect(committedBeforeKill >= 300)
+
+        let reopened = try await MemoryStore.open(at: store)
+        let statistics = try await reopened.statistics()
+        #expect(statistics.trajectories >= committedBeforeKill && statistics.trajectories < 20_000)
+        #expect(statistics.trajectories % 100 == 0 && statistics.memories == statistics.trajectories)
+        #expect(reopened.memoryCount == statistics.memories)
+        #expect(
+            try SQLiteBackend(path: store + "/memp.sqlite", readOnly: true).integrityProblems().isEmpty)
+        guard case .rebuilt = reopened.cacheState else {
+            Issue.record(
+                "the caches predate the killed import and must be rebuilt, got \(reopened.cacheState)")
+            return
+        }
+        let hits = try await reopened.retrieve(
+            "put some mug in fridge", options: RetrievalOptions(k: 3))
+        #expect(hits.count == 3)
+
+        let resumed = try Self.memp([
+            "import", "--store", store, file, "--duplicates", "skip", "--json",
+        ])
+        #expect(resumed.status == 0)
+        let report = try JSONDecoder().decode(ImportReport.self, from: Data(resumed.output.utf8))
+        #expect(
+            report.imported + report.skippedDuplicates == 20_000
+                && report.skippedDuplicates == statistics.trajectories)
+        #expect(try await MemoryStore.statistics(at: store).memories == 20_000)
+    }
+}

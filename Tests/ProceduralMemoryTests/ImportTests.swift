@@ -1,0 +1,314 @@
+import Foundation
+import ProceduralMemory
+import Synchronization
+import TestSupport
+import Testing
+
+@Suite struct ImportTests {
+    @Test(arguments: BuildPolicy.allCases, StoreLocation.allCases)
+    func buildsEveryPolicyFromOurFormat(policy: BuildPolicy, location: StoreLocation) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await location.makeStore(in: directory)
+        let file = try directory.write(try Samples.jsonLines(Samples.all), to: "runs.jsonl")
+        let report = try await store.importTrajectories(
+            from: file, options: ImportOptions(builder: MemoryBuilder(policy: policy), batchSize: 3))
+        #expect(
+            report.linesRead == 4 && report.imported == 4 && report.invalid == 0
+                && report.skippedDuplicates == 0)
+
+        let memory = try #require(try await store.memory(id: "alf-heat-mug-1"))
+        #expect(memory.buildPolicy == policy && memory.kind == .built && memory.status == .active)
+        #expect(memory.task == Samples.heatMug.task)
+        #expect(memory.sourceTrajectoryIDs == ["alf-heat-mug-1"])
+        #expect(memory.source == "alfworld" && memory.labels == ["taskType": "heat", "fold": "train"])
+        #expect(memory.hitCount == 0 && memory.successCount == 0 && memory.revision == 1)
+        #expect(memory.embedderID == "test-words:v1:64")
+        #expect(memory.provenance.producer == "gpt-4o" && memory.provenance.importedFrom == file)
+        #expect(!memory.keywords.isEmpty)
+        let expectedScript = RuleBasedScriptWriter().abstract(
+            task: Samples.heatMug.task, steps: Samples.heatMug.steps)
+        switch policy {
+        case .trajectory:
+            #expect(memory.steps == Samples.heatMug.steps && memory.script == nil)
+            #expect(memory.provenance.scriptWriter == nil)
+        case .script:
+            #expect(memory.steps == nil && memory.script == expectedScript)
+            #expect(memory.provenance.scriptWriter == "rule-based/v1")
+        case .proceduralization:
+            #expect(memory.steps == Samples.heatMug.steps && memory.script == expectedScript)
+        }
+        #expect(try await store.trajectory(id: "alf-clean-apple-1") == Samples.cleanApple)
+        let statistics = try await store.statistics()
+        #expect(
+            statistics.trajectories == 4 && statistics.memories == 4 && statistics.activeMemories == 4)
+        #expect(statistics.memoriesByBuildPolicy == [policy.rawValue: 4])
+        #expect(statistics.trajectoriesBySource == ["alfworld": 3, "textworld-express": 1])
+        #expect(statistics.historyEntries == 4)
+    }
+
+    @Test func importsTheReferenceFormat() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await StoreLocation.disk.makeStore(in: directory)
+        let lines = [
+            #"{"source": "tp-001", "query": "Plan a 3-day trip from Seattle to Denver.\n\nBudget: $1,200.", "trajectory": "Thought: find flights first\nAction: FlightSearch[Seattle, Denver, 2022-03-10]\nObservation: 12 flights found.\nAction: AccommodationSearch[Denver]\nObservation: 30 hotels found.", "facts": {"destination": "Denver", "days": 3}}"#,
+            #"{"source": "tp-002", "query": "Plan a 5-day trip from Austin to Miami.", "trajectory": "> search flights Austin Miami\n4 flights found.", "facts": ["Miami", "five days"], "success": true}"#,
+        ]
+        let file = try directory.write(lines.joined(separator: "\n"), to: "reference.jsonl")
+        let report = try await store.importTrajectories(
+            from: file, options: ImportOptions(source: "travelplanner"))
+        #expect(report.imported == 2)
+        let first = try #require(try await store.trajectory(id: "tp-001"))
+        #expect(first.task == "Plan a 3-day trip from Seattle to Denver.")
+        #expect(first.source == "travelplanner" && first.outcome == nil)
+        #expect(
+            first.steps == [
+                Step(action: "think: find flights first"),
+                Step(action: "FlightSearch[Seattle, Denver, 2022-03-10]", observation: "12 flights found."),
+                Step(action: "AccommodationSearch[Denver]", observation: "30 hotels found."),
+            ])
+        // Object facts keep their values, in key order; list facts are kept as given.
+        #expect(try await store.memory(id: "tp-001")?.keywords == ["3", "Denver"])
+        #expect(try await store.memory(id: "tp-002")?.keywords == ["Miami", "five days"])
+        #expect(try await store.trajectory(id: "tp-002")?.outcome == Outcome(success: true))
+    }
+
+    static let badLines: [(line: String, field: String, reason: String)] = [
+        (#"{"id": "x", "task": "t", "steps": [{"action": "a"}"#, "(record)", "not valid JSON"),
+        (#"["id", "x"]"#, "(record)", "must be a JSON object"),
+        (#"{"task": "t", "steps": [{"action": "a"}]}"#, "id", "is missing"),
+        (#"{"id": 7, "task": "t", "steps": [{"action": "a"}]}"#, "id", "must be a string"),
+        (#"{"id": "x", "task": "  ", "steps": [{"action": "a"}]}"#, "task", "must not be empty"),
+        (#"{"id": "x", "task": "t"}"#, "steps", "is missing"),
+        (
+            #"{"id": "x", "task": "t", "steps": "go north"}"#, "steps",
+            "must be an array of {\"action\", \"observation\"} objects"
+        ),
+        (#"{"id": "x", "task": "t", "steps": []}"#, "steps", "must hold at least one step"),
+        (
+            #"{"id": "x", "task": "t", "steps": ["go"]}"#, "steps[0]",
+            "must be an object with an action and an observation"
+        ),
+        (
+            #"{"id": "x", "task": "t", "steps": [{"action": "a"}, {"observation": "o"}]}"#,
+            "steps[1].action", "is missing"
+        ),
+        (
+            #"{"id": "x", "task": "t", "steps": [{"action": "a", "observation": 3}]}"#,
+            "steps[0].observation", "must be a string"
+        ),
+        (
+            #"{"id": "x", "task": "t", "steps": [{"action": "a"}], "outcome": {"success": "yes"}}"#,
+            "outcome.success", "must be true or false"
+        ),
+        (
+            #"{"id": "x", "task": "t", "steps": [{"action": "a"}], "outcome": {"reward": true}}"#,
+            "outcome.reward", "must be a number"
+        ),
+        (
+            #"{"id": "x", "task": "t", "steps": [{"action": "a"}], "outcome": {}}"#, "outcome",
+            "must give success (true/false), reward (a number), or both"
+        ),
+        (
+            #"{"id": "x", "task": "t", "steps": [{"action": "a"}], "labels": ["a"]}"#, "labels",
+            "must be an object"
+        ),
+        (
+            #"{"id": "x", "task": "t", "steps": [{"action": "a"}], "labels": {"k": [1]}}"#, "labels.k",
+            "must be a string, a number or a boolean"
+        ),
+        (
+            #"{"id": "x", "task": "t", "steps": [{"action": "a"}], "source": ""}"#, "source",
+            "must not be empty"
+        ),
+        (
+            #"{"id": "x", "task": "t", "steps": [{"action": "a"}], "facts": "hot"}"#, "facts",
+            "must be a list of keyword strings or an object of facts"
+        ),
+        (
+            #"{"id": "x", "task": "t", "steps": [{"action": "a"}], "facts": [{"k": 1}]}"#, "facts[0]",
+            "must be a string"
+        ),
+    ]
+
+    @Test(arguments: badLines)
+    func namesTheLineAndFieldOfABadRecord(line: String, field: String, reason: String) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await StoreLocation.inMemory.makeStore(in: directory)
+        let file = try directory.write(
+            try Samples.jsonLines([Samples.heatMug]) + "\n" + line + "\n", to: "bad.jsonl")
+        // The blank line still counts, so the bad record is on line 3; batches of 1 commit line 1 first.
+        await #expect(
+            throws: MemoryError.importStopped(
+                committedTrajectories: 1,
+                cause: .invalidRecord(path: file, line: 3, field: field, reason: reason))
+        ) {
+            try await store.importTrajectories(
+                from: file, options: ImportOptions(format: .memp, batchSize: 1))
+        }
+        #expect(try await store.statistics().trajectories == 1)
+        #expect(
+            try await store.retrieve("heat mug", options: RetrievalOptions(policy: .query)).map(
+                \.memory.id) == ["alf-heat-mug-1"])
+    }
+
+    @Test func badReferenceRecords() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await StoreLocation.inMemory.makeStore(in: directory)
+        let cases: [(String, String, String)] = [
+            (#"{"query": "q", "trajectory": "> a"}"#, "source", "is missing"),
+            (#"{"source": "s", "trajectory": "> a"}"#, "query", "is missing"),
+            (
+                #"{"source": "s", "query": "\n\nrest", "trajectory": "> a"}"#, "query",
+                "its first paragraph is empty"
+            ),
+            (#"{"source": "s", "query": "q", "trajectory": ["a"]}"#, "trajectory", "must be a string"),
+            (
+                #"{"source": "s", "query": "q", "trajectory": "Observation: nothing"}"#, "trajectory",
+                "holds no actions"
+            ),
+        ]
+        for (line, field, reason) in cases {
+            let file = try directory.write(line + "\n", to: "reference.jsonl")
+            await #expect(
+                throws: MemoryError.invalidRecord(path: file, line: 1, field: field, reason: reason)
+            ) {
+                try await store.importTrajectories(from: file, options: ImportOptions(format: .reference))
+            }
+        }
+    }
+
+    @Test func skipInvalidImportsTheRestAndCounts() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await StoreLocation.disk.makeStore(in: directory)
+        let good = try Samples.jsonLines([Samples.heatMug, Samples.cleanApple]).split(separator: "\n")
+        let text = [String(good[0]), "{not json", #"{"id": "y", "task": "t"}"#, String(good[1])].joined(
+            separator: "\n")
+        let file = try directory.write(text, to: "mixed.jsonl")
+        let report = try await store.importTrajectories(
+            from: file, options: ImportOptions(skipInvalid: true))
+        #expect(report.linesRead == 4 && report.imported == 2 && report.invalid == 2)
+        #expect(
+            report.errors == [
+                MemoryError.invalidRecord(path: file, line: 2, field: "(record)", reason: "not valid JSON")
+                    .description,
+                MemoryError.invalidRecord(path: file, line: 3, field: "steps", reason: "is missing")
+                    .description,
+            ])
+    }
+
+    @Test func duplicatesAreRefusedSkippedOrReplaced() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await StoreLocation.disk.makeStore(in: directory)
+        let first = try directory.write(
+            try Samples.jsonLines([Samples.heatMug, Samples.cleanApple]), to: "first.jsonl")
+        try await store.importTrajectories(from: first)
+
+        var changed = Samples.heatMug
+        changed.task = "heat some cup and put it in coffeemachine"
+        let second = try directory.write(
+            try Samples.jsonLines([Samples.cookMeal, changed]), to: "second.jsonl")
+        await #expect(
+            throws: MemoryError.importStopped(
+                committedTrajectories: 1,
+                cause: .duplicateTrajectory(id: "alf-heat-mug-1", path: second, line: 2))
+        ) {
+            try await store.importTrajectories(from: second, options: ImportOptions(batchSize: 1))
+        }
+        #expect(try await store.statistics().trajectories == 3)
+
+        let skipped = try await store.importTrajectories(
+            from: second, options: ImportOptions(duplicates: .skip))
+        #expect(skipped.imported == 0 && skipped.skippedDuplicates == 2)
+        #expect(try await store.memory(id: "alf-heat-mug-1")?.task == Samples.heatMug.task)
+
+        let replaced = try await store.importTrajectories(
+            from: second, options: ImportOptions(duplicates: .replace))
+        #expect(replaced.imported == 2 && replaced.replaced == 2)
+        #expect(try await store.memory(id: "alf-heat-mug-1")?.task == changed.task)
+        #expect(try await store.trajectory(id: "alf-heat-mug-1")?.task == changed.task)
+        #expect(try await store.statistics().memories == 3)
+        #expect(store.memoryCount == 3)
+        let history = try await store.history(memoryID: "alf-heat-mug-1")
+        #expect(history.map(\.action) == [.add, .replace])
+        #expect(
+            history[1].before?.task == Samples.heatMug.task && history[1].after?.task == changed.task)
+        let hits = try await store.retrieve(
+            "heat some cup", options: RetrievalOptions(policy: .query, k: 1))
+        #expect(hits.map(\.memory.id) == ["alf-heat-mug-1"])
+    }
+
+    @Test func duplicatesInsideOneFile() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await StoreLocation.inMemory.makeStore(in: directory)
+        var later = Samples.heatMug
+        later.task = "heat a mug"
+        let file = try directory.write(
+            try Samples.jsonLines([Samples.heatMug, Samples.cookMeal, later]), to: "dup.jsonl")
+        await #expect(
+            throws: MemoryError.duplicateTrajectory(id: "alf-heat-mug-1", path: file, line: 3)
+        ) {
+            try await store.importTrajectories(from: file)
+        }
+        let skipped = try await store.importTrajectories(
+            from: file, options: ImportOptions(duplicates: .skip))
+        #expect(skipped.imported == 2 && skipped.skippedDuplicates == 1)
+        let store2 = try await StoreLocation.inMemory.makeStore(in: directory)
+        let replaced = try await store2.importTrajectories(
+            from: file, options: ImportOptions(duplicates: .replace))
+        #expect(replaced.imported == 3 && replaced.replaced == 1)
+        #expect(try await store2.memory(id: "alf-heat-mug-1")?.task == "heat a mug")
+        #expect(store2.memoryCount == 2)
+    }
+
+    @Test func rejectsTasksWithoutADirection() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await StoreLocation.disk.makeStore(in: directory)
+        var blank = Samples.cookMeal
+        blank.id = "blank"
+        blank.task = "1234 !!"  // no word the test embedder knows: an all-zero vector
+        let file = try directory.write(try Samples.jsonLines([Samples.heatMug, blank]), to: "blank.jsonl")
+        let reason = "the embedder gives it an all-zero or non-finite vector, so it can't be ranked"
+        await #expect(throws: MemoryError.invalidRecord(path: file, line: 2, field: "task", reason: reason)) {
+            try await store.importTrajectories(from: file)
+        }
+        #expect(try await store.statistics().trajectories == 0)
+        let report = try await store.importTrajectories(from: file, options: ImportOptions(skipInvalid: true))
+        #expect(report.imported == 1 && report.invalid == 1 && store.memoryCount == 1)
+    }
+
+    @Test func missingFile() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await StoreLocation.inMemory.makeStore(in: directory)
+        let path = directory.file("absent.jsonl")
+        await #expect(
+            throws: MemoryError.index(
+                .io(path: path, reason: "the file does not exist or is not readable"))
+        ) { try await store.importTrajectories(from: path) }
+    }
+
+    @Test func reportsProgressPerBatch() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await StoreLocation.inMemory.makeStore(in: directory)
+        let text = try Samples.jsonLines(Samples.all)
+        let file = try directory.write(text, to: "runs.jsonl")
+        let seen = Mutex<[ImportProgress]>([])
+        try await store.importTrajectories(from: file, options: ImportOptions(batchSize: 3)) {
+            progress in
+            seen.withLock { $0.append(progress) }
+        }
+        let progress = seen.withLock { $0 }
+        #expect(progress.map(\.committed) == [3, 4] && progress.map(\.linesRead) == [3, 4])
+        #expect(
+            progress.last?.bytesRead == text.utf8.count && progress.last?.totalBytes == text.utf8.count)
+    }
+}

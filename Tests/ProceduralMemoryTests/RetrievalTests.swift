@@ -1,0 +1,170 @@
+import Foundation
+import ProceduralMemory
+import TestSupport
+import Testing
+
+@Suite struct RetrievalTests {
+    static func filledStore(_ location: StoreLocation, in directory: TemporaryDirectory) async throws
+        -> MemoryStore
+    {
+        let store = try await location.makeStore(in: directory)
+        try await store.add(Samples.all)
+        return store
+    }
+
+    static func cosine(_ a: String, _ b: String) throws -> Float {
+        let vectors = try WordHashEmbedder().embed([a, b])
+        return zip(vectors[0], vectors[1]).reduce(0) { $0 + $1.0 * $1.1 }
+    }
+
+    @Test(arguments: StoreLocation.allCases)
+    func queryPolicyRanksByTaskCosine(location: StoreLocation) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await Self.filledStore(location, in: directory)
+        let task = "heat a mug and put it in the coffeemachine"
+        let hits = try await store.retrieve(task, options: RetrievalOptions(policy: .query, k: 4))
+        #expect(hits.count == 4 && hits[0].memory.id == "alf-heat-mug-1")
+        for hit in hits {
+            let expected = try Self.cosine(task, hit.memory.task)
+            #expect(abs(hit.score - Double(expected)) < 1e-5)
+            #expect(
+                hit.explanation.policy == .query && hit.explanation.cosine.map(Double.init) == hit.score)
+        }
+        #expect(hits.map(\.explanation.rank) == [1, 2, 3, 4])
+        #expect(zip(hits, hits.dropFirst()).allSatisfy { $0.score >= $1.score })
+
+        let threshold = Float(hits[1].score) + 1e-4
+        let strict = try await store.retrieve(
+            task, options: RetrievalOptions(policy: .query, k: 4, minimumSimilarity: threshold))
+        #expect(strict.map(\.memory.id) == ["alf-heat-mug-1"])
+    }
+
+    @Test func bm25PolicyExplainsMatchedTerms() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await Self.filledStore(.inMemory, in: directory)
+        let hits = try await store.retrieve(
+            "clean the apple", options: RetrievalOptions(policy: .bm25, k: 3))
+        #expect(hits.first?.memory.id == "alf-clean-apple-1")
+        let first = try #require(hits.first)
+        #expect(
+            first.explanation.policy == .bm25 && first.explanation.bm25.map(Double.init) == first.score)
+        #expect(first.explanation.matchedTerms?.count == 2)
+        #expect(first.explanation.description.contains("BM25"))
+        // Only memories sharing a term with the task score at all.
+        #expect(hits.count == 1)
+    }
+
+    @Test func keywordPolicyScoresByAverageKeywordSimilarity() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await Self.filledStore(.disk, in: directory)
+        let task = "cook a meal with the recipe"
+        let hits = try await store.retrieve(task, options: RetrievalOptions(policy: .keyword, k: 4))
+        #expect(hits.first?.memory.id == "tw-cook-0007")
+        let embedder = WordHashEmbedder()
+        for hit in hits {
+            let queryKeywords = try #require(hit.explanation.queryKeywords)
+            #expect(!queryKeywords.isEmpty)
+            // The average of all pairwise cosines between the two keyword sets.
+            let left = try await embedder.embed(queryKeywords)
+            let right = try await embedder.embed(hit.memory.keywords)
+            var total: Float = 0
+            for a in left { for b in right { total += zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } } }
+            let average = total / Float(left.count * right.count)
+            #expect(abs(hit.score - Double(average)) < 1e-5)
+            #expect(hit.explanation.averageKeywordSimilarity.map(Double.init) == hit.score)
+        }
+    }
+
+    @Test func hybridPolicyFusesAndKeepsKeywordOnlyHits() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await Self.filledStore(.inMemory, in: directory)
+        let hits = try await store.retrieve(
+            "put a clean apple in the fridge", options: RetrievalOptions(k: 2))
+        #expect(hits.first?.memory.id == "alf-clean-apple-1")
+        let first = try #require(hits.first)
+        #expect(
+            first.explanation.policy == .hybrid && first.explanation.denseRank == 1
+                && first.explanation.keywordRank == 1)
+        #expect(abs(first.score - 2.0 / 61.0) < 1e-9)
+        #expect(first.explanation.description.contains("reciprocal rank fusion"))
+
+        // A dense threshold no memory meets: the BM25 candidates must still come through.
+        let keywordOnly = try await store.retrieve(
+            "keychain safe", options: RetrievalOptions(policy: .hybrid, k: 3, minimumSimilarity: 0.999))
+        #expect(keywordOnly.map(\.memory.id) == ["alf-look-keychain-1"])
+        #expect(
+            keywordOnly[0].explanation.denseRank == nil && keywordOnly[0].explanation.keywordRank == 1)
+    }
+
+    @Test func randomPolicyIsSeeded() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await Self.filledStore(.inMemory, in: directory)
+        func draw(_ seed: UInt64, k: Int = 2) async throws -> [String] {
+            try await store.retrieve(
+                "anything", options: RetrievalOptions(policy: .random, k: k, seed: seed)
+            ).map(\.memory.id)
+        }
+        #expect(try await draw(7) == draw(7))
+        var draws = Set<[String]>()
+        for seed in UInt64(0)..<8 { draws.insert(try await draw(seed)) }
+        #expect(draws.count > 1)
+        let everything = try await draw(3, k: 10)
+        #expect(Set(everything) == Set(Samples.all.map(\.id)) && everything.count == 4)
+        let hit = try #require(
+            try await store.retrieve("x", options: RetrievalOptions(policy: .random, k: 1, seed: 9)).first
+        )
+        #expect(hit.explanation.seed == 9 && hit.explanation.policy == .random)
+    }
+
+    @Test(arguments: RetrievalPolicy.allCases)
+    func everyPolicyByNameHonorsFilters(policy: RetrievalPolicy) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await Self.filledStore(.inMemory, in: directory)
+        let named = try #require(RetrievalPolicy(rawValue: policy.rawValue))
+        let task = "put the mug apple keychain and meal in place"
+        let alfworld = try await store.retrieve(
+            task, options: RetrievalOptions(policy: named, k: 10, sources: ["alfworld"]))
+        #expect(!alfworld.isEmpty && alfworld.allSatisfy { $0.memory.source == "alfworld" })
+        #expect(alfworld.allSatisfy { $0.explanation.policy == policy })
+        let train = try await store.retrieve(
+            task, options: RetrievalOptions(policy: named, k: 10, labels: ["fold": "train"]))
+        #expect(!train.isEmpty && train.allSatisfy { $0.memory.labels["fold"] == "train" })
+        let none = try await store.retrieve(
+            task,
+            options: RetrievalOptions(
+                policy: named, k: 10, sources: ["textworld-express"], labels: ["fold": "train"]))
+        #expect(none.isEmpty)
+    }
+
+    @Test func rejectsBadOptions() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await Self.filledStore(.inMemory, in: directory)
+        await #expect(throws: MemoryError.invalidArgument("k must be at least 1 (got 0).")) {
+            try await store.retrieve("mug", options: RetrievalOptions(k: 0))
+        }
+        await #expect(
+            throws: MemoryError.invalidArgument(
+                "A minimum similarity applies to the query, keyword and hybrid policies, not to bm25.")
+        ) {
+            try await store.retrieve(
+                "mug", options: RetrievalOptions(policy: .bm25, minimumSimilarity: 0.5))
+        }
+    }
+
+    @Test func emptyStoreReturnsNothing() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await StoreLocation.disk.makeStore(in: directory)
+        for policy in RetrievalPolicy.allCases {
+            #expect(
+                try await store.retrieve("heat a mug", options: RetrievalOptions(policy: policy)).isEmpty)
+        }
+    }
+}

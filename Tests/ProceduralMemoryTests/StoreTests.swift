@@ -1,0 +1,220 @@
+import Embeddings
+import Foundation
+import ProceduralMemory
+import TestSupport
+import Testing
+
+@Suite struct StoreTests {
+    struct OtherEmbedder: Embedder {
+        var modelIdentifier: String { "other:v1:64" }
+        var dimension: Int { 64 }
+        func embed(_ texts: [String]) throws(EmbeddingError) -> [[Float]] {
+            try WordHashEmbedder().embed(texts)
+        }
+    }
+
+    static func ids(_ store: MemoryStore) async throws -> Set<String> {
+        Set(
+            try await store.retrieve("x", options: RetrievalOptions(policy: .random, k: 100)).map(
+                \.memory.id))
+    }
+
+    @Test(arguments: StoreLocation.allCases)
+    func scopedDeletesRemoveExactlyTheirScope(location: StoreLocation) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await location.makeStore(in: directory)
+        try await store.add(Samples.all)
+
+        let bySource = try await store.delete(.source("textworld-express"))
+        #expect(bySource.trajectories == 1 && bySource.memories.count == 1)
+        #expect(
+            try await Self.ids(store) == ["alf-heat-mug-1", "alf-clean-apple-1", "alf-look-keychain-1"])
+        #expect(try await store.trajectory(id: "tw-cook-0007") == nil && store.memoryCount == 3)
+
+        let byLabel = try await store.delete(.label(key: "taskType", value: "heat"))
+        #expect(byLabel.trajectories == 1 && byLabel.memories.count == 1)
+        #expect(try await Self.ids(store) == ["alf-clean-apple-1", "alf-look-keychain-1"])
+
+        let byID = try await store.delete(.id("alf-look-keychain-1"))
+        #expect(byID.trajectories == 1 && byID.memories.count == 1)
+        #expect(try await Self.ids(store) == ["alf-clean-apple-1"])
+        #expect(try await store.trajectory(id: "alf-clean-apple-1") == Samples.cleanApple)
+        #expect(try await store.memory(id: "alf-clean-apple-1")?.steps == Samples.cleanApple.steps)
+
+        let nothing = try await store.delete(.label(key: "taskType", value: "cookingworld"))
+        #expect(nothing.trajectories == 0 && nothing.memories.isEmpty)
+        await #expect(throws: MemoryError.unknownID("tw-cook-0007")) {
+            try await store.delete(.id("tw-cook-0007"))
+        }
+
+        let statistics = try await store.statistics()
+        #expect(statistics.trajectories == 1 && statistics.memories == 1)
+        let deletions = try await store.history().filter { $0.action == .delete }
+        #expect(deletions.map(\.memoryID) == ["tw-cook-0007", "alf-heat-mug-1", "alf-look-keychain-1"])
+        #expect(deletions[0].reason == "delete source textworld-express" && deletions[0].after == nil)
+        #expect(deletions[0].before?.task == Samples.cookMeal.task)
+        for policy in RetrievalPolicy.allCases {
+            let hits = try await store.retrieve(
+                "put a clean apple in fridge", options: RetrievalOptions(policy: policy))
+            #expect(hits.map(\.memory.id) == ["alf-clean-apple-1"])
+        }
+    }
+
+    @Test func reopensFromTheCacheFiles() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("store")
+        let before: [String]
+        do {
+            let store = try await MemoryStore.create(at: path, embedder: WordHashEmbedder())
+            #expect(store.cacheState == .rebuilt(reason: "\(path)/index/manifest.json is missing"))
+            try await store.add(Samples.all)
+            before = try await store.retrieve("heat a mug", options: RetrievalOptions(k: 4)).map(
+                \.memory.id)
+        }
+        let reopened = try await MemoryStore.open(at: path, embedder: WordHashEmbedder())
+        #expect(reopened.cacheState == .loaded && reopened.memoryCount == 4)
+        #expect(
+            try await reopened.retrieve("heat a mug", options: RetrievalOptions(k: 4)).map(\.memory.id)
+                == before)
+        let info = try await MemoryStore.info(at: path)
+        #expect(
+            info.embedderID == "test-words:v1:64" && info.dimension == 64 && info.schemaVersion == 1)
+    }
+
+    enum Damage: String, CaseIterable, CustomTestStringConvertible, Sendable {
+        case deleteVectors, corruptKeywordIndex, truncateKeywordVectors, deleteManifest, staleGeneration
+        var testDescription: String { rawValue }
+    }
+
+    @Test(arguments: Damage.allCases)
+    func rebuildsDamagedOrStaleCachesFromSQLite(damage: Damage) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("store")
+        let task = "put a clean apple in the fridge"
+        var before: [[String]] = []
+        do {
+            let store = try await MemoryStore.create(at: path, embedder: WordHashEmbedder())
+            try await store.add(Samples.all)
+            for policy in RetrievalPolicy.allCases {
+                before.append(
+                    try await store.retrieve(task, options: RetrievalOptions(policy: policy, k: 4)).map(
+                        \.memory.id))
+            }
+        }
+        let index = path + "/index/"
+        switch damage {
+        case .deleteVectors:
+            try FileManager.default.removeItem(atPath: index + "tasks.vectors")
+        case .corruptKeywordIndex:
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: index + "text.bm25"))
+            bytes[bytes.count / 2] ^= 0xFF
+            try bytes.write(to: URL(fileURLWithPath: index + "text.bm25"))
+        case .truncateKeywordVectors:
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: index + "keywords.vectors"))
+            try bytes.prefix(bytes.count - 7).write(to: URL(fileURLWithPath: index + "keywords.vectors"))
+        case .deleteManifest:
+            try FileManager.default.removeItem(atPath: index + "manifest.json")
+        case .staleGeneration:
+            // Another process writes to the database behind the caches' back.
+            let backend = try SQLiteBackend(path: path + "/memp.sqlite")
+            _ = try await backend.delete(.id("tw-cook-0007"))
+        }
+        let reopened = try await MemoryStore.open(at: path, embedder: WordHashEmbedder())
+        guard case .rebuilt(let reason) = reopened.cacheState else {
+            Issue.record("expected a rebuild, got \(reopened.cacheState)")
+            return
+        }
+        let expectedReason =
+            switch damage {
+            case .deleteVectors: "tasks.vectors is missing"
+            case .corruptKeywordIndex: "text.bm25 does not match its checksum"
+            case .truncateKeywordVectors: "keywords.vectors does not match its checksum"
+            case .deleteManifest: "manifest.json is missing"
+            case .staleGeneration: "the cache is at generation 1, the store at 2"
+            }
+        #expect(reason.contains(expectedReason))
+        for (policy, ids) in zip(RetrievalPolicy.allCases, before) {
+            let now = try await reopened.retrieve(task, options: RetrievalOptions(policy: policy, k: 4))
+                .map(\.memory.id)
+            #expect(now == (damage == .staleGeneration ? ids.filter { $0 != "tw-cook-0007" } : ids))
+        }
+        // The rebuild rewrote the caches, so the next open loads them.
+        #expect(
+            try await MemoryStore.open(at: path, embedder: WordHashEmbedder()).cacheState == .loaded)
+    }
+
+    @Test func refusesTheWrongEmbedderAndMissingOrExistingStores() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("store")
+        await #expect(throws: MemoryError.notAStore(path: path)) {
+            try await MemoryStore.open(at: path, embedder: WordHashEmbedder())
+        }
+        _ = try await MemoryStore.create(at: path, embedder: WordHashEmbedder())
+        await #expect(throws: MemoryError.storeExists(path: path)) {
+            try await MemoryStore.create(at: path, embedder: WordHashEmbedder())
+        }
+        await #expect(
+            throws: MemoryError.embedderMismatch(store: "test-words:v1:64", given: "other:v1:64")
+        ) {
+            try await MemoryStore.open(at: path, embedder: OtherEmbedder())
+        }
+    }
+
+    @Test func lookupsDuringAnImportSeeAllOrNothingOfIt() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await StoreLocation.disk.makeStore(in: directory)
+        try await store.add(Samples.all)
+        var rng = SeededGenerator(seed: 11)
+        let objects = ["mug", "apple", "potato", "knife", "book", "pen", "vase", "plate"]
+        let places = ["fridge", "microwave", "shelf", "drawer", "cabinet", "desk", "sinkbasin"]
+        var trajectories: [Trajectory] = []
+        for index in 0..<300 {
+            let object = objects.randomElement(using: &rng) ?? "mug"
+            let place = places.randomElement(using: &rng) ?? "shelf"
+            trajectories.append(
+                Trajectory(
+                    id: "gen-\(index)", task: "put some \(object) in \(place)",
+                    steps: [
+                        Step(
+                            action: "take \(object) 1 from countertop 1",
+                            observation: "You pick up the \(object) 1."),
+                        Step(action: "go to \(place) 1", observation: "You arrive at \(place) 1."),
+                        Step(
+                            action: "put \(object) 1 in/on \(place) 1",
+                            observation: "You put the \(object) 1 in/on the \(place) 1."),
+                    ], outcome: Outcome(success: true), source: "generated"))
+        }
+        let file = try directory.write(try Samples.jsonLines(trajectories), to: "generated.jsonl")
+        let importing = Task {
+            try await store.importTrajectories(from: file, options: ImportOptions(batchSize: 10))
+        }
+        let seen = try await withThrowingTaskGroup(of: [Int].self) { group in
+            for worker in 0..<4 {
+                group.addTask {
+                    var counts: [Int] = []
+                    for round in 0..<40 {
+                        let all = try await store.retrieve(
+                            "x", options: RetrievalOptions(policy: .random, k: 1000, seed: UInt64(round)))
+                        counts.append(all.count)
+                        let hybrid = try await store.retrieve(
+                            "put some mug in fridge", options: RetrievalOptions(k: 3, sources: ["alfworld"]))
+                        #expect(hybrid.allSatisfy { $0.memory.source == "alfworld" } && worker >= 0)
+                    }
+                    return counts
+                }
+            }
+            var all: [Int] = []
+            for try await counts in group { all += counts }
+            return all
+        }
+        let report = try await importing.value
+        #expect(report.imported == 300)
+        #expect(seen.allSatisfy { $0 == 4 || $0 == 304 })
+        #expect(try await Self.ids(store).count == 100 && store.memoryCount == 304)
+    }
+}
