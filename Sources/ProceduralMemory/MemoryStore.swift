@@ -283,23 +283,24 @@ public final class MemoryStore: Sendable {
         try await backend.statistics()
     }
 
-    /// Embeds texts, mapping the embedder's errors.
+    /// Embeds texts, mapping the embedder's errors and checking what it returns, so that nothing unusable
+    /// reaches the database.
     func embed(_ texts: [String]) async throws(MemoryError) -> [[Float]] {
         guard !texts.isEmpty else { return [] }
-        do {
-            let vectors = try await embedder.embed(texts)
-            guard vectors.count == texts.count else {
-                throw MemoryError.embedding(
-                    reason: "the embedder returned \(vectors.count) vectors for \(texts.count) texts")
-            }
-            return vectors
-        } catch let error as EmbeddingError {
-            throw .embedding(reason: error.description)
-        } catch let error as MemoryError {
-            throw error
+        let vectors: [[Float]]
+        do throws(EmbeddingError) {
+            vectors = try await embedder.embed(texts)
         } catch {
-            throw .embedding(reason: "\(error)")
+            throw .embedding(reason: error.description)
         }
+        guard vectors.count == texts.count else {
+            throw .embedding(reason: "the embedder returned \(vectors.count) vectors for \(texts.count) texts")
+        }
+        let dimension = embedder.dimension
+        if let wrong = vectors.first(where: { $0.count != dimension }) {
+            throw .embedding(reason: "the embedder returned \(wrong.count) dimensions where \(dimension) were expected")
+        }
+        return vectors
     }
 }
 
