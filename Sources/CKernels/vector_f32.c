@@ -61,13 +61,6 @@ static void vk_block_scalar(const float *q, const float *rows, size_t dim, size_
 
 #define VK_AVX2 __attribute__((target("avx2,fma")))
 
-VK_AVX2 static inline float vk_hsum256(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
 // One term of the sum: q*b for a dot product, (q-b)^2 for L2.
 #define VK_AVX2_TERM(l2, acc, qv, bv)                                                                              \
     do {                                                                                                           \
@@ -78,6 +71,18 @@ VK_AVX2 static inline float vk_hsum256(__m256 v) {
             acc = _mm256_fmadd_ps(qv, bv, acc);                                                                    \
         }                                                                                                          \
     } while (0)
+
+// The horizontal sums of four accumulators at once (two rounds of hadd). Single rows use the same tree with
+// zeros beside them, so a row scores bit for bit the same whether it is scanned alone or in a group of four.
+VK_AVX2 static inline __m128 vk_reduce4_256(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
+    __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
+VK_AVX2 static inline float vk_reduce1_256(__m256 a) {
+    __m256 zero = _mm256_setzero_ps();
+    return _mm_cvtss_f32(vk_reduce4_256(a, zero, zero, zero));
+}
 
 VK_AVX2 static inline __m256 vk_avx2_tail_mask(size_t remaining) {
     static const int32_t lanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
@@ -98,7 +103,7 @@ VK_AVX2 static inline float vk_one_avx2(const float *q, const float *b, size_t d
         __m256 bv = _mm256_maskload_ps(b + j, _mm256_castps_si256(m));
         VK_AVX2_TERM(l2, a1, qv, bv);
     }
-    return vk_hsum256(_mm256_add_ps(a0, a1));
+    return vk_reduce1_256(_mm256_add_ps(a0, a1));
 }
 
 // Four rows per pass, two accumulators per row: eight independent FMA chains hide the FMA latency, and the
@@ -139,12 +144,10 @@ VK_AVX2 static inline void vk_block_avx2_impl(const float *q, const float *rows,
             VK_AVX2_TERM(l2, c2, q0, _mm256_maskload_ps(b2 + j, m));
             VK_AVX2_TERM(l2, c3, q0, _mm256_maskload_ps(b3 + j, m));
         }
-        float s0 = vk_hsum256(_mm256_add_ps(a0, c0)), s1 = vk_hsum256(_mm256_add_ps(a1, c1));
-        float s2 = vk_hsum256(_mm256_add_ps(a2, c2)), s3 = vk_hsum256(_mm256_add_ps(a3, c3));
-        out[r] = l2 ? -s0 : s0;
-        out[r + 1] = l2 ? -s1 : s1;
-        out[r + 2] = l2 ? -s2 : s2;
-        out[r + 3] = l2 ? -s3 : s3;
+        __m128 sums = vk_reduce4_256(_mm256_add_ps(a0, c0), _mm256_add_ps(a1, c1), _mm256_add_ps(a2, c2),
+                                     _mm256_add_ps(a3, c3));
+        if (l2) sums = _mm_sub_ps(_mm_setzero_ps(), sums);
+        _mm_storeu_ps(out + r, sums);
     }
     for (; r < n; r++) {
         float s = vk_one_avx2(q, rows + r * dim, dim, l2);
@@ -171,6 +174,21 @@ VK_AVX2 static void vk_block_avx2(const float *q, const float *rows, size_t dim,
         }                                                                                                          \
     } while (0)
 
+// As vk_reduce4_256: halve each accumulator to 256 bits, then the same hadd tree.
+VK_AVX512 static inline __m128 vk_reduce4_512(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
+    __m256 r0 = _mm256_add_ps(_mm512_castps512_ps256(a0), _mm512_extractf32x8_ps(a0, 1));
+    __m256 r1 = _mm256_add_ps(_mm512_castps512_ps256(a1), _mm512_extractf32x8_ps(a1, 1));
+    __m256 r2 = _mm256_add_ps(_mm512_castps512_ps256(a2), _mm512_extractf32x8_ps(a2, 1));
+    __m256 r3 = _mm256_add_ps(_mm512_castps512_ps256(a3), _mm512_extractf32x8_ps(a3, 1));
+    __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(r0, r1), _mm256_hadd_ps(r2, r3));
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
+VK_AVX512 static inline float vk_reduce1_512(__m512 a) {
+    __m512 zero = _mm512_setzero_ps();
+    return _mm_cvtss_f32(vk_reduce4_512(a, zero, zero, zero));
+}
+
 VK_AVX512 static inline float vk_one_avx512(const float *q, const float *b, size_t dim, const int l2) {
     __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
     size_t j = 0;
@@ -183,7 +201,7 @@ VK_AVX512 static inline float vk_one_avx512(const float *q, const float *b, size
         __mmask16 m = (__mmask16)((1u << (dim - j)) - 1);
         VK_AVX512_TERM(l2, a1, _mm512_maskz_loadu_ps(m, q + j), _mm512_maskz_loadu_ps(m, b + j));
     }
-    return _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+    return vk_reduce1_512(_mm512_add_ps(a0, a1));
 }
 
 // Four rows per pass with two accumulators each (eight FMA chains), the query loaded once per four rows, and
@@ -229,12 +247,10 @@ VK_AVX512 static inline void vk_block_avx512_impl(const float *q, const float *r
             VK_AVX512_TERM(l2, c2, q0, _mm512_maskz_loadu_ps(m, b2 + j));
             VK_AVX512_TERM(l2, c3, q0, _mm512_maskz_loadu_ps(m, b3 + j));
         }
-        float s0 = _mm512_reduce_add_ps(_mm512_add_ps(a0, c0)), s1 = _mm512_reduce_add_ps(_mm512_add_ps(a1, c1));
-        float s2 = _mm512_reduce_add_ps(_mm512_add_ps(a2, c2)), s3 = _mm512_reduce_add_ps(_mm512_add_ps(a3, c3));
-        out[r] = l2 ? -s0 : s0;
-        out[r + 1] = l2 ? -s1 : s1;
-        out[r + 2] = l2 ? -s2 : s2;
-        out[r + 3] = l2 ? -s3 : s3;
+        __m128 sums = vk_reduce4_512(_mm512_add_ps(a0, c0), _mm512_add_ps(a1, c1), _mm512_add_ps(a2, c2),
+                                     _mm512_add_ps(a3, c3));
+        if (l2) sums = _mm_sub_ps(_mm_setzero_ps(), sums);
+        _mm_storeu_ps(out + r, sums);
     }
     for (; r < n; r++) {
         float s = vk_one_avx512(q, rows + r * dim, dim, l2);

@@ -35,13 +35,19 @@ struct IndexCommand: ParsableCommand {
             var index = try FlatIndex(dimension: vectors.dimension, metric: metric, storage: storage)
             index.reserveCapacity(vectors.count)
             var progress = ProgressBar(total: vectors.count, label: "indexing")
-            for row in 0..<vectors.count {
+            // Chunks of 64k vectors: bulk inserts, with a progress step per chunk.
+            let chunk = 65_536
+            for start in stride(from: 0, to: vectors.count, by: chunk) {
+                let end = min(start + chunk, vectors.count)
+                let part = try VectorSet(
+                    dimension: vectors.dimension,
+                    values: Array(vectors.values[start * vectors.dimension..<end * vectors.dimension]))
                 do {
-                    try index.add(Array(vectors[row]), id: DocumentID(UInt64(row)))
+                    try index.add(contentsOf: part, ids: (start..<end).map { DocumentID(UInt64($0)) })
                 } catch {
-                    throw ValidationError("\(input), vector \(row): \(error)")
+                    throw ValidationError("\(input): \(error)")
                 }
-                progress.update(row + 1)
+                progress.update(end)
             }
             progress.finish()
             try index.save(to: output)
@@ -153,21 +159,24 @@ struct IndexCommand: ParsableCommand {
 
         func run() throws {
             let index = try FlatIndex(contentsOf: path, verifyChecksums: false)
-            let layout = try MappedIndexFile(path: path, magic: "MVIX", readableVersions: 1...UInt32.max, verifyChecksums: false)
+            let layout = try MappedIndexFile(
+                path: path, magic: "MVIX", readableVersions: 1...UInt32.max, verifyChecksums: false)
             if json {
                 try printJSON([
                     "path": .string(path), "format_version": .int(Int(layout.version)),
                     "dimension": .int(index.dimension), "metric": .string(index.metric.rawValue),
                     "storage": .string(index.vectorStorage.rawValue), "count": .int(index.count),
                     "bytes": .int(layout.byteCount),
-                    "sections": .array(layout.sections.map {
-                        .object(["tag": .string($0.tag), "offset": .int($0.offset), "length": .int($0.length)])
-                    }),
+                    "sections": .array(
+                        layout.sections.map {
+                            .object(["tag": .string($0.tag), "offset": .int($0.offset), "length": .int($0.length)])
+                        }),
                 ])
             } else {
                 print("\(path): Memp vector index, format v\(layout.version), \(layout.byteCount) bytes")
-                print("  dimension \(index.dimension), metric \(index.metric.rawValue), "
-                    + "storage \(index.vectorStorage.rawValue), \(index.count) vectors")
+                print(
+                    "  dimension \(index.dimension), metric \(index.metric.rawValue), "
+                        + "storage \(index.vectorStorage.rawValue), \(index.count) vectors")
                 for section in layout.sections {
                     print("  section \(section.tag): offset \(section.offset), \(section.length) bytes")
                 }
@@ -178,7 +187,8 @@ struct IndexCommand: ParsableCommand {
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check an index file's header, structure and every section checksum.",
-            discussion: "Exits 0 and prints OK when the file is intact; otherwise names the damaged section and exits 1.")
+            discussion:
+                "Exits 0 and prints OK when the file is intact; otherwise names the damaged section and exits 1.")
 
         @Argument(help: "The index file.") var path: String
 

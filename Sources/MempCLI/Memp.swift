@@ -9,6 +9,7 @@ struct Memp: AsyncParsableCommand {
         subcommands: [
             IndexCommand.self,
             DoctorCommand.self,
+            CollectionCommand.self,
             InitCommand.self,
             ImportCommand.self,
             QueryCommand.self,

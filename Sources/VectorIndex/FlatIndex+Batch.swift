@@ -1,7 +1,6 @@
-import RetrievalCore
-
 internal import CBLAS
 internal import CKernels
+import RetrievalCore
 
 /// How a batch of queries is answered.
 public enum BatchMethod: String, CaseIterable, Sendable {
@@ -101,7 +100,8 @@ extension FlatIndex {
         results.withUnsafeMutableBufferPointer { results in
             parallelFor(parts) { part in
                 for index in stride(from: part, to: count, by: parts) {
-                    results[index] = searchPrepared(query(index), k: k, minimum: minimum, selection: selection, threads: 1)
+                    results[index] = searchPrepared(
+                        query(index), k: k, minimum: minimum, selection: selection, threads: 1)
                 }
             }
         }

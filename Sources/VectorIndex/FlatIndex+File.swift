@@ -60,7 +60,9 @@ extension FlatIndex {
         guard fields[0] >= 1, fields[0] <= UInt64(Self.supportedDimensions.upperBound) else {
             throw corrupted("header", "dimension \(fields[0]) is outside \(Self.supportedDimensions)")
         }
-        guard let metric = Metric(fileCode: fields[1]) else { throw corrupted("header", "unknown metric code \(fields[1])") }
+        guard let metric = Metric(fileCode: fields[1]) else {
+            throw corrupted("header", "unknown metric code \(fields[1])")
+        }
         guard let kind = VectorStorage(fileCode: fields[2]) else {
             throw corrupted("header", "unknown storage code \(fields[2])")
         }
@@ -113,7 +115,8 @@ extension FlatIndex {
                 while start < rows.count {
                     var end = start + 1
                     while end < rows.count && rows[end] == rows[end - 1] + 1 { end += 1 }
-                    let run = UnsafeRawBufferPointer(start: base + rows[start] * rowBytes, count: (end - start) * rowBytes)
+                    let run = UnsafeRawBufferPointer(
+                        start: base + rows[start] * rowBytes, count: (end - start) * rowBytes)
                     do throws(IndexError) { try write(run) } catch { return .failure(error) }
                     start = end
                 }

@@ -1,6 +1,5 @@
-import RetrievalCore
-
 internal import CKernels
+import RetrievalCore
 
 /// The rows a search may return: a bitset over rows (nil when every row is live and allowed) and how many.
 struct RowSelection {
@@ -233,7 +232,9 @@ extension FlatIndex {
     }
 }
 
-/// Calls `body` with the bitset's words, or nil when there is no bitset. The pointer must not escape.
+/// Calls `body` with the bitset's words, or nil when there is no bitset.
+///
+/// The pointer must not escape `body`.
 func withBits<Result>(_ bits: [UInt64]?, _ body: (UnsafePointer<UInt64>?) -> Result) -> Result {
     guard let bits else { return body(nil) }
     return bits.withUnsafeBufferPointer { body($0.baseAddress) }

@@ -1,7 +1,6 @@
+internal import CKernels
 import Foundation
 import RetrievalCore
-
-internal import CKernels
 
 /// An exact ("flat") vector index: every search compares the query with every stored vector.
 ///
@@ -15,8 +14,10 @@ internal import CKernels
 ///     try index.add([0, 1, 0], id: 2)
 ///     let hits = try index.search([0.9, 0.1, 0], k: 1)  // [id 1]
 ///
-/// A value type with copy-on-write storage: copies are cheap and independent, and a value may be searched
-/// from many threads at once. To search while another thread writes, share a ``SharedFlatIndex``.
+/// Thread safety: a value type with copy-on-write storage. Copies are cheap and independent, and one value may
+/// be searched from many threads at once (searches never mutate it). Mutating a value while another thread
+/// reads that same variable is a data race, as for any Swift value: to search while another thread writes,
+/// share a ``SharedFlatIndex`` (a readers-writer lock around a `FlatIndex`).
 /// An index opened from a file maps its vectors read-only and copies them into owned memory on the first
 /// mutation.
 public struct FlatIndex: SearchIndex, Sendable {
@@ -86,8 +87,64 @@ public struct FlatIndex: SearchIndex, Sendable {
     public mutating func add(_ vector: [Float], id: DocumentID) throws(IndexError) {
         let prepared = try prepare(vector, id: id)
         guard !contains(id) else { throw IndexError.duplicateID(id) }
+        try checkRoom(adding: 1)
         makeUnique()
-        storage.append(prepared, id: id.rawValue, level: simdLevel)
+        prepared.withUnsafeBufferPointer { storage.append($0, id: id.rawValue, level: simdLevel) }
+    }
+
+    /// Adds many vectors at once, faster than one ``add(_:id:)`` per vector; all are added, or none on error.
+    ///
+    /// - Parameters:
+    ///   - vectors: The vectors, of ``dimension`` components each.
+    ///   - ids: One new ID per vector.
+    /// - Throws: ``IndexError/dimensionMismatch(expected:actual:)``, ``IndexError/nonFiniteComponent(id:position:)``,
+    ///   ``IndexError/zeroVector(id:)`` (cosine) or ``IndexError/duplicateID(_:)`` (already stored, or twice
+    ///   in `ids`); the index is then unchanged.
+    /// - Precondition: `ids.count == vectors.count`.
+    /// - Complexity: O(*m* *d*) for *m* vectors.
+    public mutating func add(contentsOf vectors: VectorSet, ids: [DocumentID]) throws(IndexError) {
+        precondition(ids.count == vectors.count, "add(contentsOf:): \(ids.count) IDs for \(vectors.count) vectors")
+        guard vectors.dimension == dimension else {
+            throw IndexError.dimensionMismatch(expected: dimension, actual: vectors.dimension)
+        }
+        var seen = Set<DocumentID>(minimumCapacity: ids.count)
+        for id in ids where contains(id) || !seen.insert(id).inserted { throw IndexError.duplicateID(id) }
+        let dimension = dimension
+        let cosine = metric == .cosine
+        var scales = [Double](repeating: 1, count: vectors.count)
+        try vectors.values.withUnsafeBufferPointer { (values) throws(IndexError) in
+            for row in 0..<vectors.count {
+                var sum = 0.0
+                for position in 0..<dimension {
+                    let value = values[row * dimension + position]
+                    guard value.isFinite else { throw IndexError.nonFiniteComponent(id: ids[row], position: position) }
+                    sum += Double(value) * Double(value)
+                }
+                if cosine {
+                    guard sum > 0 else { throw IndexError.zeroVector(id: ids[row]) }
+                    scales[row] = 1 / sum.squareRoot()
+                }
+            }
+        }
+        try checkRoom(adding: vectors.count)
+        makeUnique()
+        storage.reserveCapacity(storage.ids.count + vectors.count)
+        let level = simdLevel
+        let storage = storage
+        vectors.values.withUnsafeBufferPointer { values in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: dimension) { normalized in
+                for row in 0..<vectors.count {
+                    var vector = UnsafeBufferPointer(rebasing: values[row * dimension..<(row + 1) * dimension])
+                    if cosine {
+                        for position in 0..<dimension {
+                            normalized[position] = Float(Double(vector[position]) * scales[row])
+                        }
+                        vector = UnsafeBufferPointer(normalized)
+                    }
+                    storage.append(vector, id: ids[row].rawValue, level: level)
+                }
+            }
+        }
     }
 
     /// Adds a vector, or replaces the vector already stored under `id`.
@@ -97,10 +154,12 @@ public struct FlatIndex: SearchIndex, Sendable {
     public mutating func upsert(_ vector: [Float], id: DocumentID) throws(IndexError) {
         let prepared = try prepare(vector, id: id)
         makeUnique()
+        let level = simdLevel
         if let row = storage.rowByID[id.rawValue] {
-            storage.replace(row: row, with: prepared, level: simdLevel)
+            prepared.withUnsafeBufferPointer { storage.replace(row: row, with: $0, level: level) }
         } else {
-            storage.append(prepared, id: id.rawValue, level: simdLevel)
+            try checkRoom(adding: 1)
+            prepared.withUnsafeBufferPointer { storage.append($0, id: id.rawValue, level: level) }
         }
     }
 
@@ -126,6 +185,14 @@ public struct FlatIndex: SearchIndex, Sendable {
     public mutating func reserveCapacity(_ count: Int) {
         makeUnique()
         storage.reserveCapacity(count)
+    }
+
+    /// Rows are numbered with 32 bits inside the kernels.
+    private func checkRoom(adding rows: Int) throws(IndexError) {
+        guard storage.ids.count + rows <= Int(UInt32.max) else {
+            throw IndexError.invalidArgument(
+                "The index holds \(storage.ids.count) rows, the most it can; compact it or split the collection.")
+        }
     }
 
     private mutating func makeUnique() {
@@ -255,36 +322,36 @@ final class FlatIndexStorage: @unchecked Sendable {  // copy-on-write: mutated o
         return rows
     }
 
-    func append(_ vector: [Float], id: UInt64, level: SIMDLevel) {
+    func append(_ vector: UnsafeBufferPointer<Float>, id: UInt64, level: SIMDLevel) {
         let row = ids.count
-        vector.withUnsafeBytes { vectors.append($0) }
-        if let codes {
-            var rowCodes = [UInt8](repeating: 0, count: dimension)
-            let scale = vector.withUnsafeBufferPointer { values in
-                rowCodes.withUnsafeMutableBufferPointer { vk_quantize_row_u8(values.baseAddress, dimension, $0.baseAddress) }
-            }
-            rowCodes.withUnsafeBytes { codes.append($0) }
-            scales.append(scale)
-        }
-        if metric == .l2 { norms.append(dot(vector, vector, level: level)) }
+        vectors.append(UnsafeRawBufferPointer(vector))
+        if kind == .int8 { scales.append(0) }
+        if metric == .l2 { norms.append(0) }
         ids.append(id)
         if row % 64 == 0 { live.append(0) }
         live[row / 64] |= 1 << UInt64(row % 64)
         liveCount += 1
         rowByID[id] = row
+        storeSideData(of: vector, at: row, level: level)
     }
 
-    func replace(row: Int, with vector: [Float], level: SIMDLevel) {
-        vector.withUnsafeBytes { vectors.replace(row: row, with: $0) }
+    func replace(row: Int, with vector: UnsafeBufferPointer<Float>, level: SIMDLevel) {
+        vectors.replace(row: row, with: UnsafeRawBufferPointer(vector))
+        storeSideData(of: vector, at: row, level: level)
+    }
+
+    /// Quantizes the row (int8) and records its squared norm (L2).
+    private func storeSideData(of vector: UnsafeBufferPointer<Float>, at row: Int, level: SIMDLevel) {
         if let codes {
-            var rowCodes = [UInt8](repeating: 0, count: dimension)
-            let scale = vector.withUnsafeBufferPointer { values in
-                rowCodes.withUnsafeMutableBufferPointer { vk_quantize_row_u8(values.baseAddress, dimension, $0.baseAddress) }
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: dimension) { buffer in
+                scales[row] = vk_quantize_row_u8(vector.baseAddress, dimension, buffer.baseAddress)
+                let bytes = UnsafeRawBufferPointer(buffer)
+                if row == codes.count { codes.append(bytes) } else { codes.replace(row: row, with: bytes) }
             }
-            rowCodes.withUnsafeBytes { codes.replace(row: row, with: $0) }
-            scales[row] = scale
         }
-        if metric == .l2 { norms[row] = dot(vector, vector, level: level) }
+        if metric == .l2 {
+            norms[row] = vk_dot_f32(vector.baseAddress, vector.baseAddress, dimension, level.cValue)
+        }
     }
 
     func remove(_ id: UInt64) {

@@ -35,7 +35,8 @@ package func scores(
     return [Float](unsafeUninitializedCapacity: count) { output, initialized in
         query.withUnsafeBufferPointer { query in
             rows.withUnsafeBufferPointer { rows in
-                vk_scores_f32(query.baseAddress, rows.baseAddress, query.count, count, metric.kernelMetric,
+                vk_scores_f32(
+                    query.baseAddress, rows.baseAddress, query.count, count, metric.kernelMetric,
                     level.cValue, output.baseAddress)
             }
         }
@@ -54,7 +55,8 @@ package func int8Dots(_ query: [Int8], codes: [UInt8], level: SIMDLevel = .detec
     return [Int32](unsafeUninitializedCapacity: count) { output, initialized in
         query.withUnsafeBufferPointer { query in
             codes.withUnsafeBufferPointer { codes in
-                vk_dot_i8(query.baseAddress, sum, codes.baseAddress, query.count, count, level.cValue,
+                vk_dot_i8(
+                    query.baseAddress, sum, codes.baseAddress, query.count, count, level.cValue,
                     output.baseAddress)
             }
         }

@@ -15,7 +15,9 @@ func parallelFor(_ count: Int, _ body: (Int) -> Void) {
     }
 }
 
-/// A task body handed to Dispatch. Unchecked: `concurrentPerform` returns only after every iteration has run,
+/// A task body handed to Dispatch.
+///
+/// Unchecked: `concurrentPerform` returns only after every iteration has run,
 /// so the closure and the pointers it captures stay valid, and iterations write disjoint memory.
 private struct UncheckedSendableTask: @unchecked Sendable {
     let body: (Int) -> Void

@@ -50,7 +50,9 @@ final class RowBuffer: @unchecked Sendable {  // mutated only while uniquely ref
     /// Bytes of owned memory allocated (0 while mapped).
     var allocatedBytes: Int { mapped == nil ? capacity * rowBytes : 0 }
 
-    /// Calls `body` with the start of row 0 (nil when empty). The pointer must not escape `body`.
+    /// Calls `body` with the start of row 0 (nil when empty).
+    ///
+    /// The pointer must not escape `body`.
     func withBytes<Result>(_ body: (UnsafeRawPointer?) -> Result) -> Result {
         if let (file, tag) = mapped {
             do {
@@ -64,7 +66,9 @@ final class RowBuffer: @unchecked Sendable {  // mutated only while uniquely ref
 
     /// An independent copy; a mapped buffer shares the read-only mapping.
     func copy() -> RowBuffer {
-        if let (file, tag) = mapped { return RowBuffer(rowBytes: rowBytes, count: count, mappedFrom: file, section: tag) }
+        if let (file, tag) = mapped {
+            return RowBuffer(rowBytes: rowBytes, count: count, mappedFrom: file, section: tag)
+        }
         let copy = RowBuffer(rowBytes: rowBytes, capacity: count)
         if count > 0, let source = owned, let target = copy.owned {
             target.copyMemory(from: source, byteCount: count * rowBytes)

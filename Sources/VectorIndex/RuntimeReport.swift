@@ -8,8 +8,10 @@ internal import CKernels
     import Darwin
 #endif
 
-/// What the vector kernels run on: the BLAS library actually loaded, its threading, the CPU's features and the
-/// SIMD level chosen. `memp doctor` prints it.
+/// What the vector kernels run on: BLAS library, threading, CPU features and SIMD level.
+///
+/// `memp doctor` prints it: the BLAS library actually loaded (where `cblas_sgemm` resolves), its threading,
+/// the CPU's features and the SIMD level chosen.
 public struct RuntimeReport: Sendable, Codable, Equatable {
     /// The shared object `cblas_sgemm` resolves to (symlinks resolved), or nil when it can't be found.
     public var blasLibrary: String?
@@ -53,10 +55,11 @@ public struct RuntimeReport: Sendable, Codable, Equatable {
         if let sgemm = symbol("cblas_sgemm") {
             if let name = vk_shared_object_of(sgemm) {
                 let path = String(cString: name)
-                library = realpath(path, nil).map { resolved in
-                    defer { free(resolved) }
-                    return String(cString: resolved)
-                } ?? path
+                library =
+                    realpath(path, nil).map { resolved in
+                        defer { free(resolved) }
+                        return String(cString: resolved)
+                    } ?? path
             }
         }
         let mask = vk_cpu_feature_mask()

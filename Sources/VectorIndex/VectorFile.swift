@@ -52,9 +52,10 @@ public enum VectorFile {
             var rows: [[Int32]] = []
             try scanTexmex(bytes, path: path, componentSize: 4) { dimension, count, record, start in
                 if record == 0 { rows.reserveCapacity(count) }
-                rows.append((0..<dimension).map {
-                    Int32(littleEndian: start.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self))
-                })
+                rows.append(
+                    (0..<dimension).map {
+                        Int32(littleEndian: start.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self))
+                    })
             }
             return rows
         }
@@ -142,8 +143,9 @@ public enum VectorFile {
         }
     }
 
-    /// TEXMEX: every record is an `Int32` dimension, then `dimension` components of `componentSize` bytes.
-    /// Checks the layout, then calls `visit` with each record's index and its first component.
+    /// Checks a TEXMEX file's records and visits each.
+    ///
+    /// Every record is an `Int32` dimension, then `dimension` components of `componentSize` bytes. Checks the layout, then calls `visit` with each record's index and its first component.
     private static func scanTexmex(
         _ bytes: UnsafeRawBufferPointer, path: String, componentSize: Int,
         visit: (_ dimension: Int, _ count: Int, _ record: Int, _ components: UnsafeRawPointer) -> Void
@@ -192,12 +194,16 @@ public enum VectorFile {
                 switch format {
                 case .ivecs:
                     for position in 0..<rowLength {
-                        row[position] = Float(Int32(littleEndian: start.loadUnaligned(fromByteOffset: 4 * position, as: Int32.self)))
+                        row[position] = Float(
+                            Int32(littleEndian: start.loadUnaligned(fromByteOffset: 4 * position, as: Int32.self)))
                     }
                 case .bvecs:
-                    for position in 0..<rowLength { row[position] = Float(start.load(fromByteOffset: position, as: UInt8.self)) }
+                    for position in 0..<rowLength {
+                        row[position] = Float(start.load(fromByteOffset: position, as: UInt8.self))
+                    }
                 default:
-                    UnsafeMutableRawBufferPointer(row).copyMemory(from: UnsafeRawBufferPointer(start: start, count: 4 * rowLength))
+                    UnsafeMutableRawBufferPointer(row).copyMemory(
+                        from: UnsafeRawBufferPointer(start: start, count: 4 * rowLength))
                 }
             }
         }
@@ -258,7 +264,8 @@ public enum VectorFile {
         let expected = count * dimension * 4
         guard bytes.count - dataStart == expected else {
             throw malformed(
-                "byte \(dataStart)", "shape \(shapeText) needs \(expected) data bytes, the file has \(bytes.count - dataStart)")
+                "byte \(dataStart)",
+                "shape \(shapeText) needs \(expected) data bytes, the file has \(bytes.count - dataStart)")
         }
         let values = [Float](unsafeUninitializedCapacity: count * dimension) { buffer, initialized in
             if let target = buffer.baseAddress, let source = bytes.baseAddress {
@@ -281,7 +288,9 @@ public enum VectorFile {
         return rest.trimmingCharacters(in: .whitespaces)
     }
 
-    /// Maps `path` read-only for the duration of `body`. The pointer must not escape.
+    /// Maps `path` read-only for the duration of `body`.
+    ///
+    /// The pointer must not escape `body`.
     static func withMappedFile<Result>(
         _ path: String, _ body: (UnsafeRawBufferPointer) throws(IndexError) -> Result
     ) throws(IndexError) -> Result {

@@ -56,7 +56,9 @@ import VectorIndex
     }
 
     @Test func badFlagsAreValidationErrors() {
-        #expect(throws: (any Error).self) { try IndexCommand.Search.parse(["--index", "a", "--queries", "b", "-k", "0"]) }
+        #expect(throws: (any Error).self) {
+            try IndexCommand.Search.parse(["--index", "a", "--queries", "b", "-k", "0"])
+        }
         #expect(throws: (any Error).self) {
             try IndexCommand.Search.parse(["--index", "a", "--queries", "b", "--batch-size", "0"])
         }

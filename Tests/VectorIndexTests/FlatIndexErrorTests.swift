@@ -15,7 +15,9 @@ import Testing
         #expect(throws: IndexError.dimensionMismatch(expected: 3, actual: 2)) { try index.add([1, 2], id: 5) }
         #expect(throws: IndexError.duplicateID(0)) { try index.add([1, 1, 1], id: 0) }
         #expect(throws: IndexError.nonFiniteComponent(id: 6, position: 1)) { try index.add([1, .nan, 1], id: 6) }
-        #expect(throws: IndexError.nonFiniteComponent(id: 7, position: 2)) { try index.upsert([1, 1, .infinity], id: 7) }
+        #expect(throws: IndexError.nonFiniteComponent(id: 7, position: 2)) {
+            try index.upsert([1, 1, .infinity], id: 7)
+        }
         #expect(throws: IndexError.zeroVector(id: 8)) { try index.add([0, 0, 0], id: 8) }
         #expect(throws: IndexError.unknownID(9)) { try index.remove(9) }
         #expect(index.count == 1 && index.rowCount == 1)
@@ -25,7 +27,9 @@ import Testing
     @Test func rejectsBadQueries() throws {
         let index = try makeIndex([[1, 0, 0, 0]], metric: .cosine)
         #expect(throws: IndexError.dimensionMismatch(expected: 4, actual: 3)) { try index.search([1, 0, 0], k: 1) }
-        #expect(throws: IndexError.nonFiniteComponent(id: nil, position: 0)) { try index.search([.nan, 0, 0, 0], k: 1) }
+        #expect(throws: IndexError.nonFiniteComponent(id: nil, position: 0)) {
+            try index.search([.nan, 0, 0, 0], k: 1)
+        }
         #expect(throws: IndexError.zeroVector(id: nil)) { try index.search([0, 0, 0, 0], k: 1) }
         #expect(throws: IndexError.dimensionMismatch(expected: 4, actual: 2)) {
             try index.search(batch: [[1, 0], [0, 1]], k: 1)
@@ -46,5 +50,39 @@ import Testing
             let index = try FlatIndex(dimension: 2)
             _ = try index.search([1, 0], k: 0)
         }
+    }
+}
+
+@Suite struct BulkAddTests {
+    @Test(arguments: Metric.allCases, VectorStorage.allCases)
+    func bulkAddEqualsOneByOne(metric: Metric, storage: VectorStorage) throws {
+        let vectors = gaussianVectors(count: 300, dimension: 20, normalized: false, seed: 91)
+        let ids = (0..<300).map { DocumentID(UInt64(1000 + $0)) }
+        let single = try makeIndex(vectors, ids: ids, metric: metric, storage: storage)
+        var bulk = try FlatIndex(dimension: 20, metric: metric, storage: storage)
+        try bulk.add(contentsOf: VectorSet(vectors), ids: ids)
+        #expect(bulk.count == 300 && bulk.ids == single.ids)
+        for id in [ids[0], ids[150], ids[299]] { #expect(bulk.vector(for: id) == single.vector(for: id)) }
+        for query in gaussianVectors(count: 3, dimension: 20, seed: 92) {
+            #expect(try bulk.search(query, k: 10) == single.search(query, k: 10))
+        }
+    }
+
+    @Test func bulkAddIsAllOrNothing() throws {
+        var index = try makeIndex([[1, 0]], metric: .cosine)
+        #expect(throws: IndexError.duplicateID(0)) {
+            try index.add(contentsOf: VectorSet([[1, 1], [2, 2]]), ids: [5, 0])
+        }
+        #expect(throws: IndexError.duplicateID(5)) {
+            try index.add(contentsOf: VectorSet([[1, 1], [2, 2]]), ids: [5, 5])
+        }
+        #expect(throws: IndexError.nonFiniteComponent(id: 6, position: 1)) {
+            try index.add(contentsOf: VectorSet([[1, 1], [2, .nan]]), ids: [5, 6])
+        }
+        #expect(throws: IndexError.zeroVector(id: 5)) { try index.add(contentsOf: VectorSet([[0, 0]]), ids: [5]) }
+        #expect(throws: IndexError.dimensionMismatch(expected: 2, actual: 3)) {
+            try index.add(contentsOf: VectorSet([[1, 1, 1]]), ids: [5])
+        }
+        #expect(index.count == 1 && index.ids == [0])
     }
 }

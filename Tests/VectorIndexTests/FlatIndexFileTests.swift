@@ -65,7 +65,9 @@ import Testing
         try makeIndex(integerVectors(count: 7, dimension: 5, seed: 2), metric: .l2, storage: storage).save(to: path)
         let original = try Data(contentsOf: URL(fileURLWithPath: path))
         let layout = try MappedIndexFile(path: path, magic: "MVIX", readableVersions: 1...1)
-        #expect(Set(layout.sections.map(\.tag)) == (storage == .int8 ? ["IDS ", "VECS", "NORM", "CODE", "SCAL"] : ["IDS ", "VECS", "NORM"]))
+        #expect(
+            Set(layout.sections.map(\.tag))
+                == (storage == .int8 ? ["IDS ", "VECS", "NORM", "CODE", "SCAL"] : ["IDS ", "VECS", "NORM"]))
         let damaged = directory.file("damaged.mvi")
         for offset in 0..<original.count {
             var bytes = original
@@ -82,9 +84,21 @@ import Testing
                 } else if offset < 4 {
                     #expect(error == .notAnIndexFile(path: damaged, expectedMagic: "MVIX"))
                 } else if offset < 8 {
-                    #expect(error == .unsupportedFormat(path: damaged, version: 1 ^ (0x10 << (8 * UInt32(offset - 4))), readable: 1...1))
+                    #expect(
+                        error
+                            == .unsupportedFormat(
+                                path: damaged, version: 1 ^ (0x10 << (8 * UInt32(offset - 4))), readable: 1...1))
                 } else {
-                    #expect({ if case .corrupted(_, _, _) = error { true } else if case .truncated = error { true } else { false } }(),
+                    #expect(
+                        {
+                            if case .corrupted(_, _, _) = error {
+                                true
+                            } else if case .truncated = error {
+                                true
+                            } else {
+                                false
+                            }
+                        }(),
                         "byte \(offset): \(error)")
                 }
             }
@@ -101,7 +115,9 @@ import Testing
         for length in Set(Array(0..<300) + stride(from: 300, to: original.count, by: 13)) {
             try original.prefix(length).write(to: URL(fileURLWithPath: cut))
             #expect(throws: IndexError.self, "length \(length)") { try FlatIndex(contentsOf: cut) }
-            #expect(throws: IndexError.self, "length \(length)") { try FlatIndex(contentsOf: cut, verifyChecksums: false) }
+            #expect(throws: IndexError.self, "length \(length)") {
+                try FlatIndex(contentsOf: cut, verifyChecksums: false)
+            }
         }
     }
 
@@ -111,9 +127,12 @@ import Testing
         let other = directory.file("other.idx")
         let writer = try IndexFileWriter(path: other, magic: "MKIX", version: 1, fields: [], sectionCapacity: 0)
         try writer.commit()
-        #expect(throws: IndexError.notAnIndexFile(path: other, expectedMagic: "MVIX")) { try FlatIndex(contentsOf: other) }
+        #expect(throws: IndexError.notAnIndexFile(path: other, expectedMagic: "MVIX")) {
+            try FlatIndex(contentsOf: other)
+        }
         let newer = directory.file("newer.mvi")
-        let future = try IndexFileWriter(path: newer, magic: "MVIX", version: 2, fields: [4, 0, 0, 0], sectionCapacity: 0)
+        let future = try IndexFileWriter(
+            path: newer, magic: "MVIX", version: 2, fields: [4, 0, 0, 0], sectionCapacity: 0)
         try future.commit()
         #expect(throws: IndexError.unsupportedFormat(path: newer, version: 2, readable: 1...1)) {
             try FlatIndex(contentsOf: newer)
@@ -129,7 +148,8 @@ import Testing
         defer { directory.remove() }
         func write(_ name: String, fields: [UInt64], sections: [(String, [UInt64])]) throws -> String {
             let path = directory.file(name)
-            let writer = try IndexFileWriter(path: path, magic: "MVIX", version: 1, fields: fields, sectionCapacity: sections.count)
+            let writer = try IndexFileWriter(
+                path: path, magic: "MVIX", version: 1, fields: fields, sectionCapacity: sections.count)
             for (tag, values) in sections { try writer.appendSection(tag, values) }
             try writer.commit()
             return path
@@ -139,14 +159,21 @@ import Testing
             try FlatIndex(contentsOf: badMetric)
         }
         let badDimension = try write("dimension.mvi", fields: [0, 0, 0, 0], sections: [])
-        #expect(throws: IndexError.corrupted(path: badDimension, section: "header", reason: "dimension 0 is outside 1...4096")) {
+        #expect(
+            throws: IndexError.corrupted(
+                path: badDimension, section: "header", reason: "dimension 0 is outside 1...4096")
+        ) {
             try FlatIndex(contentsOf: badDimension)
         }
         let shortVectors = try write("short.mvi", fields: [2, 1, 0, 2], sections: [("IDS ", [1, 2]), ("VECS", [0])])
-        #expect(throws: IndexError.corrupted(path: shortVectors, section: "VECS", reason: "holds 8 bytes, the header implies 16")) {
+        #expect(
+            throws: IndexError.corrupted(
+                path: shortVectors, section: "VECS", reason: "holds 8 bytes, the header implies 16")
+        ) {
             try FlatIndex(contentsOf: shortVectors)
         }
-        let duplicate = try write("duplicate.mvi", fields: [2, 1, 0, 2], sections: [("IDS ", [5, 5]), ("VECS", [0, 0])])
+        let duplicate = try write(
+            "duplicate.mvi", fields: [2, 1, 0, 2], sections: [("IDS ", [5, 5]), ("VECS", [0, 0])])
         #expect(throws: IndexError.corrupted(path: duplicate, section: "IDS ", reason: "ID 5 appears twice")) {
             try FlatIndex(contentsOf: duplicate)
         }
@@ -167,6 +194,8 @@ import Testing
         #expect(opened.vector(for: 0) == [1, 0])
         #expect(try FlatIndex(contentsOf: path).count == 2)
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["index.mvi"])
-        #expect(throws: IndexError.self) { try makeIndex([[1, 0]], metric: .l2).save(to: directory.file("no/such/dir.mvi")) }
+        #expect(throws: IndexError.self) {
+            try makeIndex([[1, 0]], metric: .l2).save(to: directory.file("no/such/dir.mvi"))
+        }
     }
 }

@@ -176,7 +176,8 @@ import Testing
         let batch = try index.search(batch: queries, k: 5, method: .blas)
         let ids = (0..<3000).map { DocumentID(UInt64($0)) }
         for (query, hits) in zip(queries, batch) {
-            expectMatches(hits, referenceRanking(vectors, ids: ids, query: query, metric: .cosine), k: 5, tolerance: 1e-5)
+            expectMatches(
+                hits, referenceRanking(vectors, ids: ids, query: query, metric: .cosine), k: 5, tolerance: 1e-5)
         }
     }
 }

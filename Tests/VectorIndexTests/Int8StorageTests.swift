@@ -31,7 +31,8 @@ import Testing
             let truth = try exact.search(query, k: 10)
             let hits = try quantized.search(query, k: 10)
             found += Set(hits.map(\.id)).intersection(truth.map(\.id)).count
-            let exactScores = Dictionary(uniqueKeysWithValues: try exact.search(query, k: 4000).map { ($0.id, $0.score) })
+            let exactScores = Dictionary(
+                uniqueKeysWithValues: try exact.search(query, k: 4000).map { ($0.id, $0.score) })
             for hit in hits { #expect(exactScores[hit.id] == hit.score) }
         }
         #expect(Double(found) / Double(10 * queries.count) >= 0.99)

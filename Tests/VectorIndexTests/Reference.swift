@@ -30,8 +30,9 @@ func referenceRanking(
     return ranking
 }
 
-/// Checks hits against a reference ranking: the same length, scores within `tolerance` rank by rank, every
-/// reference document clearly above the cut present, and the order strict (score desc, then ID asc).
+/// Checks hits against a reference ranking.
+///
+/// The same length, scores within `tolerance` rank by rank, every reference document clearly above the cut present, and the order strict (score desc, then ID asc).
 /// With `tolerance == 0` the hits must equal the reference exactly.
 func expectMatches(
     _ hits: [SearchHit], _ reference: [(id: DocumentID, score: Double)], k: Int, tolerance: Double = 0,

@@ -6,7 +6,9 @@ import Testing
 @testable import VectorIndex
 
 @Suite struct SharedFlatIndexTests {
-    /// Readers search while one writer adds and removes. Every reader must see a consistent index: each hit a
+    /// Readers search while one writer adds and removes.
+    ///
+    /// Every reader must see a consistent index: each hit a
     /// vector that was added, ordered correctly, with the score its vector gives, never a half-applied write.
     @Test func readersSeeConsistentStateUnderAWriter() async throws {
         let dimension = 64

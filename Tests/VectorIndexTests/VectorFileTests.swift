@@ -6,15 +6,15 @@ import Testing
 @testable import VectorIndex
 
 @Suite struct VectorFileTests {
-    static let sample = try! VectorSet([[1, 2, 3], [0, 255, 7], [4, 5, 6]])
+    static func sample() throws -> VectorSet { try VectorSet([[1, 2, 3], [0, 255, 7], [4, 5, 6]]) }
 
     @Test(arguments: VectorFileFormat.allCases)
     func roundTrips(format: VectorFileFormat) throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.file("vectors." + format.rawValue)
-        try VectorFile.write(Self.sample, to: path)
-        #expect(try VectorFile.read(path) == Self.sample)
+        try VectorFile.write(try Self.sample(), to: path)
+        #expect(try VectorFile.read(path) == Self.sample())
     }
 
     @Test func texmexLayoutIsLittleEndianDimensionThenComponents() throws {
@@ -47,29 +47,45 @@ import Testing
         func write(_ bytes: [UInt8]) throws { try Data(bytes).write(to: URL(fileURLWithPath: path)) }
         let record: [UInt8] = [2, 0, 0, 0] + Array(repeating: 0, count: 8)
         try write(record + record.prefix(5))
-        #expect(throws: IndexError.malformedInput(path: path, location: "record 1 (byte 12)",
-            reason: "the file ends inside a record: 17 bytes is not a multiple of the 12-byte record of dimension 2")) {
+        #expect(
+            throws: IndexError.malformedInput(
+                path: path, location: "record 1 (byte 12)",
+                reason: "the file ends inside a record: 17 bytes is not a multiple of the 12-byte record of dimension 2"
+            )
+        ) {
             try VectorFile.read(path)
         }
         try write(record + [3, 0, 0, 0] + Array(repeating: 0, count: 8))
-        #expect(throws: IndexError.malformedInput(path: path, location: "record 1 (byte 12)",
-            reason: "dimension 3, but the first record has 2")) {
+        #expect(
+            throws: IndexError.malformedInput(
+                path: path, location: "record 1 (byte 12)",
+                reason: "dimension 3, but the first record has 2")
+        ) {
             try VectorFile.read(path)
         }
         try write([])
-        #expect(throws: IndexError.malformedInput(path: path, location: "byte 0", reason: "the file holds no vectors")) {
+        #expect(throws: IndexError.malformedInput(path: path, location: "byte 0", reason: "the file holds no vectors"))
+        {
             try VectorFile.read(path)
         }
         try write([0, 0, 0, 0x80] + Array(repeating: 0, count: 8))
-        #expect(throws: IndexError.malformedInput(path: path, location: "record 0",
-            reason: "dimension -2147483648 is outside 1...4096; is this a TEXMEX file?")) {
+        #expect(
+            throws: IndexError.malformedInput(
+                path: path, location: "record 0",
+                reason: "dimension -2147483648 is outside 1...4096; is this a TEXMEX file?")
+        ) {
             try VectorFile.read(path)
         }
-        #expect(throws: IndexError.invalidArgument("data.txt: unknown vector file type; use one of .fvecs, .ivecs, .bvecs, .npy.")) {
+        #expect(
+            throws: IndexError.invalidArgument(
+                "data.txt: unknown vector file type; use one of .fvecs, .ivecs, .bvecs, .npy.")
+        ) {
             try VectorFile.read("data.txt")
         }
         let missing = directory.file("missing.fvecs")
-        #expect(throws: IndexError.io(path: missing, reason: "No such file or directory")) { try VectorFile.read(missing) }
+        #expect(throws: IndexError.io(path: missing, reason: "No such file or directory")) {
+            try VectorFile.read(missing)
+        }
     }
 
     @Test func malformedNumPyFilesSayWhy() throws {
@@ -83,30 +99,45 @@ import Testing
             try Data(bytes).write(to: URL(fileURLWithPath: path))
         }
         try write(header: "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }\n", payload: 48)
-        #expect(throws: IndexError.malformedInput(path: path, location: "header",
-            reason: "dtype '<f8' is not supported; save the array as little-endian float32")) {
+        #expect(
+            throws: IndexError.malformedInput(
+                path: path, location: "header",
+                reason: "dtype '<f8' is not supported; save the array as little-endian float32")
+        ) {
             try VectorFile.read(path)
         }
         try write(header: "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }\n", payload: 24)
-        #expect(throws: IndexError.malformedInput(path: path, location: "header",
-            reason: "Fortran-ordered arrays are not supported; save with np.ascontiguousarray")) {
+        #expect(
+            throws: IndexError.malformedInput(
+                path: path, location: "header",
+                reason: "Fortran-ordered arrays are not supported; save with np.ascontiguousarray")
+        ) {
             try VectorFile.read(path)
         }
         try write(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 4), }\n", payload: 96)
-        #expect(throws: IndexError.malformedInput(path: path, location: "header",
-            reason: "shape (2, 3, 4) is not a vector (d,) or a matrix (n, d)")) {
+        #expect(
+            throws: IndexError.malformedInput(
+                path: path, location: "header",
+                reason: "shape (2, 3, 4) is not a vector (d,) or a matrix (n, d)")
+        ) {
             try VectorFile.read(path)
         }
         try write(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }\n", payload: 20)
-        #expect(throws: IndexError.malformedInput(path: path, location: "byte 70",
-            reason: "shape (2, 3) needs 24 data bytes, the file has 20")) {
+        #expect(
+            throws: IndexError.malformedInput(
+                path: path, location: "byte 70",
+                reason: "shape (2, 3) needs 24 data bytes, the file has 20")
+        ) {
             try VectorFile.read(path)
         }
         try write(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }\n", payload: 12)
         #expect(try VectorFile.read(path) == VectorSet([[0, 0, 0]]))
         try Data("not numpy at all".utf8).write(to: URL(fileURLWithPath: path))
-        #expect(throws: IndexError.malformedInput(path: path, location: "byte 0",
-            reason: "not a NumPy .npy file (missing the \\x93NUMPY magic)")) {
+        #expect(
+            throws: IndexError.malformedInput(
+                path: path, location: "byte 0",
+                reason: "not a NumPy .npy file (missing the \\x93NUMPY magic)")
+        ) {
             try VectorFile.read(path)
         }
     }

@@ -1,11 +1,13 @@
 // Keyword (BM25) and hybrid benchmark; prints one JSON object. Run by Benchmarks/areas/keyword.sh.
 //
 //   KeywordBench --corpus corpus.jsonl --queries bm25-queries.jsonl --top10 out.jsonl [--hybrid-documents N]
+// (--hybrid-documents 0 skips the hybrid part; default 100,000).
 //
 // Single thread throughout. Build = tokenize + index, median of 3. Queries = all queries one call each, top-10,
 // median of 5 passes (after one warm-up pass). The top-10 IDs of the bm25s-compatible run go to --top10 so the
 // runner can compute the overlap with bm25s.
 import Foundation
+import HybridSearch
 import KeywordIndex
 import RetrievalCore
 
@@ -119,11 +121,91 @@ func keywordReport(_ configuration: TokenizerConfiguration, name: String, writeT
     }
     if writeTop10 && !options.top10.isEmpty {
         let lines = zip(queryIDs, reference).map { qid, hits -> String in
-            let object: [String: Any] = ["qid": qid, "ids": hits.map { ids[Int($0.id.rawValue)] }]
+            let object: [String: Any] = [
+                "qid": qid, "ids": hits.map { ids[Int($0.id.rawValue)] }, "scores": hits.map { Double($0.score) },
+            ]
             let data = (try? JSONSerialization.data(withJSONObject: object)) ?? Data()
             return String(decoding: data, as: UTF8.self)
         }
         try (lines.joined(separator: "\n") + "\n").write(toFile: options.top10, atomically: true, encoding: .utf8)
+    }
+    return report
+}
+
+/// SplitMix64, so the synthetic vectors are the same on every run.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// A unit vector of Gaussian components (Box–Muller).
+func randomUnitVector(dimension: Int, using rng: inout SplitMix) -> [Float] {
+    var vector = (0..<dimension).map { _ -> Float in
+        let u = Double.random(in: Double.ulpOfOne..<1, using: &rng), v = Double.random(in: 0..<1, using: &rng)
+        return Float((-2 * log(u)).squareRoot() * cos(2 * .pi * v))
+    }
+    let norm = vector.reduce(0) { $0 + $1 * $1 }.squareRoot()
+    for index in vector.indices { vector[index] /= norm }
+    return vector
+}
+
+/// Hybrid search over `documents` documents: corpus texts (cycled) with seeded random 384-d unit vectors, 300
+/// queries (corpus query texts with random vectors), each mode timed per query after a warm-up.
+func hybridReport(documents: Int) throws -> [String: Any] {
+    let dimension = 384
+    var rng = SplitMix(state: 42)
+    var collection = try HybridSearch.Collection(configuration: CollectionConfiguration(dimension: dimension))
+    let buildStart = now()
+    var batch: [Document] = []
+    for index in 0..<documents {
+        batch.append(Document(
+            id: "d\(index)", text: texts[index % texts.count], vector: randomUnitVector(dimension: dimension, using: &rng),
+            metadata: ["shard": String(index % 4)]))
+        if batch.count == 10_000 || index == documents - 1 {
+            try collection.add(batch)
+            batch.removeAll(keepingCapacity: true)
+        }
+    }
+    let buildSeconds = now() - buildStart
+    let queryCount = min(300, queryTexts.count)
+    let queries = (0..<queryCount).map {
+        HybridQuery(text: queryTexts[$0], vector: randomUnitVector(dimension: dimension, using: &rng), k: 10)
+    }
+    var report: [String: Any] = [
+        "documents": collection.count, "dimension": dimension, "queries": queryCount, "k": 10,
+        "candidate_depth": queries[0].effectiveCandidateDepth, "build_s": rounded(buildSeconds, 2),
+        "vector_threads": "default (all cores)",
+    ]
+    var filter = MetadataFilter()
+    filter.require("shard", equals: "1")
+    let variants: [(String, SearchMode, FusionMethod, MetadataFilter?)] = [
+        ("hybrid_rrf", .hybrid, .reciprocalRank(), nil),
+        ("hybrid_convex_minmax", .hybrid, .convex(alpha: 0.5, normalization: .minMax), nil),
+        ("hybrid_rrf_filtered_quarter", .hybrid, .reciprocalRank(), filter),
+        ("vector_only", .vector, .reciprocalRank(), nil),
+        ("keyword_only", .keyword, .reciprocalRank(), nil),
+    ]
+    for (name, mode, fusion, filter) in variants {
+        var latencies: [Double] = []
+        for (position, base) in queries.enumerated() {
+            var query = base
+            query.mode = mode
+            query.fusion = fusion
+            query.filter = filter
+            let start = now()
+            _ = try collection.search(query)
+            if position >= 20 { latencies.append((now() - start) * 1e3) }  // the first 20 warm up
+        }
+        report[name] = [
+            "p50_ms": rounded(percentile(latencies, 50), 3), "p95_ms": rounded(percentile(latencies, 95), 3),
+            "mean_ms": rounded(latencies.reduce(0, +) / Double(max(latencies.count, 1)), 3),
+        ]
     }
     return report
 }
@@ -134,5 +216,6 @@ var output: [String: Any] = [
 ]
 output["bm25s_compatible"] = try keywordReport(.bm25sCompatible, name: "bm25sCompatible", writeTop10: true)
 output["english"] = try keywordReport(.english, name: "english (Porter2, Snowball stop words)", writeTop10: false)
+if options.hybridDocuments > 0 { output["hybrid"] = try hybridReport(documents: options.hybridDocuments) }
 let data = try JSONSerialization.data(withJSONObject: output, options: [.prettyPrinted, .sortedKeys])
 print(String(decoding: data, as: UTF8.self))

@@ -8,8 +8,8 @@ import VectorIndex
     import Glibc
 #endif
 
-/// A `memp index build` killed with SIGKILL while it writes over an existing index leaves that index intact.
-@Suite struct AtomicSaveTests {
+/// Tests that run the built `memp` executable as a child process.
+@Suite struct ChildProcessTests {
     /// The `memp` executable built next to this test bundle (`swift test` builds every product).
     static func mempExecutable() throws -> String {
         let bundle = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
@@ -20,6 +20,27 @@ import VectorIndex
         return candidate
     }
 
+    /// `MEMP_SIMD` forces each supported level, and a level the CPU lacks falls back to the detected one.
+    @Test func simdEnvironmentOverrideForcesTheKernelLevel() throws {
+        let expectations =
+            SIMDLevel.available.map { ($0.rawValue, $0.rawValue) } + [("bogus", SIMDLevel.hardware.rawValue)]
+        for (value, expected) in expectations {
+            let child = Process()
+            child.executableURL = URL(fileURLWithPath: try Self.mempExecutable())
+            child.arguments = ["doctor", "--json"]
+            child.environment = ProcessInfo.processInfo.environment.merging(["MEMP_SIMD": value]) { $1 }
+            let output = Pipe()
+            child.standardOutput = output
+            try child.run()
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            child.waitUntilExit()
+            let report = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+            #expect(report?["kernel_level"] as? String == expected, "MEMP_SIMD=\(value)")
+            #expect(report?["memp_simd"] as? String == value)
+        }
+    }
+
+    /// A `memp index build` killed with SIGKILL while it writes over an existing index leaves that index intact.
     #if os(Linux)
         @Test func killDuringSaveLeavesThePreviousFile() throws {
             let directory = try TemporaryDirectory()

@@ -1,0 +1,265 @@
+import Embeddings
+import KeywordIndex
+import RetrievalCore
+import VectorIndex
+
+/// What a collection is built with; saved in its directory.
+public struct CollectionConfiguration: Codable, Sendable, Equatable {
+    /// The length of every vector.
+    public var dimension: Int
+    /// How vectors are compared.
+    public var metric: Metric
+    /// How vectors are stored.
+    public var vectorStorage: VectorStorage
+    /// How text is split into terms.
+    public var tokenizer: TokenizerConfiguration
+    /// The BM25 parameters.
+    public var bm25: BM25Parameters
+    /// The ``Embedder/modelIdentifier`` of the embedder that embeds texts without vectors and text queries,
+    /// or `nil` when vectors always come with documents and queries.
+    public var embedder: String?
+
+    /// Creates a configuration.
+    public init(
+        dimension: Int, metric: Metric = .cosine, vectorStorage: VectorStorage = .f32,
+        tokenizer: TokenizerConfiguration = .english, bm25: BM25Parameters = .init(), embedder: String? = nil
+    ) {
+        self.dimension = dimension
+        self.metric = metric
+        self.vectorStorage = vectorStorage
+        self.tokenizer = tokenizer
+        self.bm25 = bm25
+        self.embedder = embedder
+    }
+}
+
+/// Documents searchable by vector, by keyword (BM25), or both fused, with metadata filters and explained hits.
+///
+/// A ``FlatIndex`` and a ``KeywordIndex`` share one ID space and are kept consistent: every change reaches both
+/// or neither. Documents without a vector are embedded with the collection's embedder.
+///
+///     var collection = try Collection(configuration: .init(dimension: 3))
+///     try collection.add([Document(id: "a", text: "open a file", vector: [1, 0, 0])])
+///     let hits = try collection.search(HybridQuery(text: "file", vector: [1, 0, 0], k: 5))
+public struct Collection: Sendable {
+    /// One document's text and metadata, by storedID ID.
+    struct Record: Sendable, Equatable {
+        var id: String
+        var text: String
+        var metadata: [String: String]
+    }
+
+    /// What the collection is built with.
+    public internal(set) var configuration: CollectionConfiguration
+    /// The embedder used for documents without vectors and for text queries, if any.
+    public let embedder: (any Embedder)?
+    var vectors: FlatIndex
+    var keywords: KeywordIndex
+    var internalIDs: [String: DocumentID] = [:]
+    var records: [DocumentID: Record] = [:]
+    /// key → value → documents with that value, for filters.
+    var metadataIndex: [String: [String: Set<DocumentID>]] = [:]
+    var nextID: UInt64 = 0
+
+    /// Creates an empty collection.
+    ///
+    /// - Parameters:
+    ///   - configuration: Dimension, metric, tokenizer and BM25 parameters. When an embedder is given and
+    ///     `configuration.embedder` is `nil`, the embedder's identifier is recorded.
+    ///   - embedder: Embeds texts that come without vectors, and text queries.
+    /// - Throws: ``CollectionError/embedderMismatch(collection:given:)`` or
+    ///   ``CollectionError/dimensionMismatch(documentID:expected:actual:)`` when the embedder doesn't fit, and
+    ///   ``CollectionError/index(_:)`` for an unsupported dimension.
+    public init(configuration: CollectionConfiguration, embedder: (any Embedder)? = nil) throws(CollectionError) {
+        var configuration = configuration
+        if let embedder {
+            try Collection.check(embedder, against: configuration)
+            configuration.embedder = configuration.embedder ?? embedder.modelIdentifier
+        }
+        self.configuration = configuration
+        self.embedder = embedder
+        do {
+            vectors = try FlatIndex(
+                dimension: configuration.dimension, metric: configuration.metric, storage: configuration.vectorStorage)
+        } catch {
+            throw CollectionError.index(error)
+        }
+        keywords = KeywordIndex(tokenizer: configuration.tokenizer, parameters: configuration.bm25)
+    }
+
+    static func check(_ embedder: any Embedder, against configuration: CollectionConfiguration)
+        throws(CollectionError)
+    {
+        if let recorded = configuration.embedder, recorded != embedder.modelIdentifier {
+            throw CollectionError.embedderMismatch(collection: recorded, given: embedder.modelIdentifier)
+        }
+        guard embedder.dimension == configuration.dimension else {
+            throw CollectionError.dimensionMismatch(
+                documentID: nil, expected: configuration.dimension, actual: embedder.dimension)
+        }
+    }
+
+    /// The number of documents.
+    public var count: Int { records.count }
+
+    /// The IDs of all documents, sorted.
+    public var documentIDs: [String] { internalIDs.keys.sorted() }
+
+    /// Whether a document has this ID.
+    public func contains(_ id: String) -> Bool { internalIDs[id] != nil }
+
+    /// The document with this ID (its vector as stored: normalized under cosine), or `nil`.
+    public func document(_ id: String) -> Document? {
+        guard let storedID = internalIDs[id], let record = records[storedID] else { return nil }
+        return Document(id: id, text: record.text, vector: vectors.vector(for: storedID), metadata: record.metadata)
+    }
+
+    /// Adds documents, all or none.
+    ///
+    /// - Throws: ``CollectionError/duplicateDocument(_:)``, ``CollectionError/missingVector(documentID:)``,
+    ///   ``CollectionError/dimensionMismatch(documentID:expected:actual:)``,
+    ///   ``CollectionError/invalidVector(documentID:reason:)`` or ``CollectionError/embedding(_:)``; the
+    ///   collection is then unchanged.
+    /// - Complexity: O(*n* (*d* + *t*)) for *n* documents of *t* tokens, plus embedding.
+    public mutating func add(_ documents: [Document]) throws(CollectionError) {
+        try insert(documents, replacing: false)
+    }
+
+    /// Adds documents, replacing those whose IDs exist; all or none.
+    ///
+    /// - Throws: As ``add(_:)``, except ``CollectionError/duplicateDocument(_:)`` only for an ID twice in
+    ///   `documents`.
+    public mutating func upsert(_ documents: [Document]) throws(CollectionError) {
+        try insert(documents, replacing: true)
+    }
+
+    /// Removes documents, all or none.
+    ///
+    /// - Throws: ``CollectionError/unknownDocument(_:)`` naming the first unknown ID; nothing is removed then.
+    /// - Complexity: O(*u*) per document of *u* distinct terms.
+    public mutating func remove(_ ids: [String]) throws(CollectionError) {
+        var storedIDs: [DocumentID] = []
+        var seen: Set<String> = []
+        for id in ids where seen.insert(id).inserted {
+            guard let storedID = internalIDs[id] else { throw CollectionError.unknownDocument(id) }
+            storedIDs.append(storedID)
+        }
+        do {
+            for storedID in storedIDs {
+                try vectors.remove(storedID)
+                try keywords.remove(storedID)
+                unindexMetadata(of: storedID)
+                if let record = records.removeValue(forKey: storedID) { internalIDs[record.id] = nil }
+            }
+        } catch {
+            // Both indexes held every ID checked above, so this is an storedID inconsistency.
+            throw CollectionError.index(error)
+        }
+    }
+
+    /// Reclaims the space of removed and replaced documents in both indexes.
+    public mutating func compact() {
+        vectors.compact()
+        keywords.compact()
+    }
+
+    private mutating func insert(_ documents: [Document], replacing: Bool) throws(CollectionError) {
+        var seen: Set<String> = []
+        for document in documents {
+            guard seen.insert(document.id).inserted, replacing || internalIDs[document.id] == nil else {
+                throw CollectionError.duplicateDocument(document.id)
+            }
+        }
+        let vectors = try resolveVectors(documents)
+        // Everything that could fail has been checked; both indexes accept what follows.
+        do {
+            for (document, vector) in zip(documents, vectors) {
+                let storedID = internalIDs[document.id] ?? allocateID()
+                try self.vectors.upsert(vector, id: storedID)
+                try keywords.upsert(document.text, id: storedID)
+                unindexMetadata(of: storedID)
+                internalIDs[document.id] = storedID
+                records[storedID] = Record(id: document.id, text: document.text, metadata: document.metadata)
+                for (key, value) in document.metadata { metadataIndex[key, default: [:]][value, default: []].insert(storedID) }
+            }
+        } catch {
+            throw CollectionError.index(error)
+        }
+    }
+
+    private mutating func allocateID() -> DocumentID {
+        defer { nextID += 1 }
+        return DocumentID(nextID)
+    }
+
+    private mutating func unindexMetadata(of storedID: DocumentID) {
+        guard let metadata = records[storedID]?.metadata else { return }
+        for (key, value) in metadata {
+            metadataIndex[key]?[value]?.remove(storedID)
+            if metadataIndex[key]?[value]?.isEmpty == true { metadataIndex[key]?[value] = nil }
+            if metadataIndex[key]?.isEmpty == true { metadataIndex[key] = nil }
+        }
+    }
+
+    /// Each document's vector, embedding the texts that come without one (in one call), all checked.
+    private func resolveVectors(_ documents: [Document]) throws(CollectionError) -> [[Float]] {
+        let missing = documents.indices.filter { documents[$0].vector == nil }
+        var embedded: [[Float]] = []
+        if !missing.isEmpty {
+            guard let embedder else { throw CollectionError.missingVector(documentID: documents[missing[0]].id) }
+            do {
+                embedded = try embedder.embed(missing.map { documents[$0].text })
+            } catch {
+                throw CollectionError.embedding(error)
+            }
+            guard embedded.count == missing.count else {
+                throw CollectionError.embedding(.invalidArgument(
+                    "The embedder returned \(embedded.count) vectors for \(missing.count) texts."))
+            }
+        }
+        var result: [[Float]] = []
+        result.reserveCapacity(documents.count)
+        var next = 0
+        for document in documents {
+            let vector: [Float]
+            if let given = document.vector {
+                vector = given
+            } else {
+                vector = embedded[next]
+                next += 1
+            }
+            try validate(vector, documentID: document.id)
+            result.append(vector)
+        }
+        return result
+    }
+
+    /// Checks what ``FlatIndex`` would reject, so that a batch fails before anything changes.
+    func validate(_ vector: [Float], documentID: String?) throws(CollectionError) {
+        guard vector.count == configuration.dimension else {
+            throw CollectionError.dimensionMismatch(
+                documentID: documentID, expected: configuration.dimension, actual: vector.count)
+        }
+        if let position = vector.firstIndex(where: { !$0.isFinite }) {
+            throw CollectionError.invalidVector(
+                documentID: documentID, reason: "component \(position) is NaN or infinite")
+        }
+        if configuration.metric == .cosine && vector.allSatisfy({ $0 == 0 }) {
+            throw CollectionError.invalidVector(
+                documentID: documentID, reason: "the vector is all zeros, which has no cosine direction")
+        }
+    }
+
+    /// The documents allowed by `filter`, or `nil` when it allows every document.
+    func allowedIDs(_ filter: MetadataFilter?) -> Set<DocumentID>? {
+        guard let filter, !filter.conditions.isEmpty else { return nil }
+        var allowed: Set<DocumentID>?
+        for (key, values) in filter.conditions.sorted(by: { $0.key < $1.key }) {
+            var matching: Set<DocumentID> = []
+            for value in values { matching.formUnion(metadataIndex[key]?[value] ?? []) }
+            allowed = allowed.map { $0.intersection(matching) } ?? matching
+            if allowed?.isEmpty == true { break }
+        }
+        return allowed ?? []
+    }
+}

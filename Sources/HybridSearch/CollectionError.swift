@@ -1,0 +1,66 @@
+import Embeddings
+import RetrievalCore
+
+/// An error from building, searching, saving or opening a ``Collection``.
+///
+/// Messages name document IDs, paths, lines and fields, never document text.
+public enum CollectionError: Error, Equatable, Sendable {
+    /// One of the two indexes failed.
+    case index(IndexError)
+    /// The embedder failed.
+    case embedding(EmbeddingError)
+    /// A document with this ID is already in the collection (or twice in one batch).
+    case duplicateDocument(String)
+    /// No document has this ID.
+    case unknownDocument(String)
+    /// A document came without a vector and the collection has no embedder.
+    case missingVector(documentID: String)
+    /// A vector has the wrong length; `documentID` is nil for a query.
+    case dimensionMismatch(documentID: String?, expected: Int, actual: Int)
+    /// A vector can't be indexed (NaN, infinity, or all zeros under cosine); `documentID` is nil for a query.
+    case invalidVector(documentID: String?, reason: String)
+    /// The embedder given differs from the one the collection was built with.
+    case embedderMismatch(collection: String, given: String)
+    /// A vector or hybrid search needs a query vector: give one, or open the collection with an embedder.
+    case queryNeedsVector
+    /// An argument is out of range; `reason` says which.
+    case invalidArgument(String)
+    /// Reading or writing failed.
+    case io(path: String, reason: String)
+    /// The collection directory is damaged or inconsistent.
+    case corrupted(path: String, reason: String)
+    /// The collection was written by a format version this build can't read.
+    case unsupportedFormat(path: String, version: Int)
+    /// An input file is malformed at a line, in a field.
+    case malformedInput(path: String, line: Int, field: String, reason: String)
+}
+
+extension CollectionError: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .index(let error): error.description
+        case .embedding(let error): error.description
+        case .duplicateDocument(let id): "Document \"\(id)\" is already in the collection; use upsert to replace it."
+        case .unknownDocument(let id): "Document \"\(id)\" is not in the collection."
+        case .missingVector(let id):
+            "Document \"\(id)\" has no vector and the collection has no embedder; give a \"vector\" or choose an "
+                + "embedder. Nothing was changed."
+        case .dimensionMismatch(let id, let expected, let actual):
+            "\(id.map { "Document \"\($0)\"" } ?? "The query vector") has \(actual) dimensions; the collection "
+                + "stores \(expected). Nothing was changed."
+        case .invalidVector(let id, let reason):
+            "\(id.map { "Document \"\($0)\"" } ?? "The query vector"): \(reason). Nothing was changed."
+        case .embedderMismatch(let collection, let given):
+            "The collection was built with embedder \(collection), not \(given); query it with the same embedder."
+        case .queryNeedsVector:
+            "Vector and hybrid searches need a query vector: pass one, or open the collection with its embedder."
+        case .invalidArgument(let reason): reason
+        case .io(let path, let reason): "\(path): \(reason)"
+        case .corrupted(let path, let reason): "\(path): the collection is damaged (\(reason)). Rebuild it."
+        case .unsupportedFormat(let path, let version):
+            "\(path) is collection format v\(version); this build reads v\(CollectionFormat.version). Upgrade Memp."
+        case .malformedInput(let path, let line, let field, let reason):
+            "\(path), line \(line), field \"\(field)\": \(reason)"
+        }
+    }
+}

@@ -1,0 +1,304 @@
+import ArgumentParser
+import Embeddings
+import Foundation
+import HybridSearch
+import KeywordIndex
+import RetrievalCore
+import VectorIndex
+
+extension SearchMode: ExpressibleByArgument {}
+extension ScoreNormalization: ExpressibleByArgument {}
+
+/// The embedders `memp collection` can build with.
+enum EmbedderChoice: String, CaseIterable, ExpressibleByArgument {
+    /// Word and character hashing (`HashingEmbedder`): no model needed, no semantics.
+    case hashing
+    /// all-MiniLM-L6-v2, installed with `memp model install minilm`.
+    case minilm
+
+    func make(dimension: Int?) throws -> any Embedder {
+        switch self {
+        case .hashing: return HashingEmbedder(dimension: dimension ?? 384)
+        case .minilm: return try MiniLMEmbedder(modelDirectory: ModelStore().modelDirectory(for: .minilm))
+        }
+    }
+
+    /// The embedder a collection recorded, rebuilt from its identifier.
+    static func embedder(forIdentifier identifier: String) throws -> any Embedder {
+        let parts = identifier.split(separator: ":")
+        if parts.first == "hashing", parts.count == 3, parts[1] == "v1", let dimension = Int(parts[2]) {
+            return HashingEmbedder(dimension: dimension)
+        }
+        if identifier == "minilm:all-MiniLM-L6-v2" { return try EmbedderChoice.minilm.make(dimension: nil) }
+        throw ValidationError(
+            "The collection was built with embedder \(identifier), which this build can't load; "
+                + "give query vectors instead (\"vector\" in --queries lines).")
+    }
+}
+
+/// The tokenizer presets of `memp collection build`.
+enum TokenizerChoice: String, CaseIterable, ExpressibleByArgument {
+    case english, plain, bm25s
+
+    var configuration: TokenizerConfiguration {
+        switch self {
+        case .english: .english
+        case .plain: .plain
+        case .bm25s: .bm25sCompatible
+        }
+    }
+}
+
+/// `memp collection …`: documents searchable by vector, keyword (BM25) and both fused.
+struct CollectionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "collection",
+        abstract: "Build, update and search document collections (dense + BM25 hybrid).",
+        subcommands: [Build.self, Add.self, Remove.self, Search.self, Info.self]
+    )
+
+    struct Build: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Build a collection from a JSON Lines file of {\"id\", \"text\", \"vector\"?, \"metadata\"?}.",
+            discussion: "Lines without a vector are embedded with --embedder. The whole input is checked before "
+                + "anything is written; the directory is replaced atomically.")
+
+        @Option(help: "The documents (JSON Lines).") var input: String
+        @Option(help: "The collection directory to write.") var output: String
+        @Option(help: "Embeds texts without vectors and text queries: \(EmbedderChoice.allCases.map(\.rawValue).joined(separator: ", ")).")
+        var embedder: EmbedderChoice?
+        @Option(help: "Vector dimension of the hashing embedder.") var dimension: Int?
+        @Option(help: "How vectors are compared: \(Metric.allCases.map(\.rawValue).joined(separator: ", ")).")
+        var metric: Metric = .cosine
+        @Option(help: "Tokenizer preset: \(TokenizerChoice.allCases.map(\.rawValue).joined(separator: ", ")).")
+        var tokenizer: TokenizerChoice = .english
+        @Option(help: "BM25 term-frequency saturation.") var k1 = 1.5
+        @Option(help: "BM25 length normalization, 0...1.") var b = 0.75
+        @Flag(help: "Print a JSON summary.") var json = false
+
+        func validate() throws {
+            guard k1.isFinite && k1 >= 0 else { throw ValidationError("--k1 must be finite and >= 0 (got \(k1)).") }
+            guard b >= 0 && b <= 1 else { throw ValidationError("--b must lie in 0...1 (got \(b)).") }
+            if let dimension, !(1...4096).contains(dimension) {
+                throw ValidationError("--dimension must lie in 1...4096 (got \(dimension)).")
+            }
+        }
+
+        func run() throws {
+            let documents = try DocumentReader.documents(atPath: input)
+            let embedder = try self.embedder?.make(dimension: dimension)
+            guard let dimension = embedder?.dimension ?? documents.first(where: { $0.vector != nil })?.vector?.count
+            else {
+                throw ValidationError("\(input) has no \"vector\" fields; choose an --embedder to embed the texts.")
+            }
+            var collection = try HybridSearch.Collection(
+                configuration: CollectionConfiguration(
+                    dimension: dimension, metric: metric, tokenizer: tokenizer.configuration,
+                    bm25: BM25Parameters(k1: k1, b: b)),
+                embedder: embedder)
+            try collection.add(documents)
+            try collection.save(to: output)
+            let recorded = collection.configuration.embedder ?? "none (vectors from the input)"
+            if json {
+                try printJSON([
+                    "output": .string(output), "documents": .int(collection.count), "dimension": .int(dimension),
+                    "embedder": .string(recorded), "tokenizer": .string(tokenizer.rawValue),
+                ])
+            } else {
+                print("Built \(output): \(collection.count) documents, dimension \(dimension), embedder \(recorded).")
+            }
+        }
+    }
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add documents to a collection (all or none).",
+            discussion: "Texts without vectors are embedded with the embedder the collection was built with.")
+
+        @Option(help: "The collection directory.") var collection: String
+        @Option(help: "The documents (JSON Lines).") var input: String
+        @Flag(help: "Replace documents whose IDs exist instead of failing.") var upsert = false
+
+        func run() throws {
+            let documents = try DocumentReader.documents(atPath: input)
+            var target = try openCollection(collection, needsEmbedder: documents.contains { $0.vector == nil })
+            if upsert { try target.upsert(documents) } else { try target.add(documents) }
+            try target.save(to: collection)
+            print("\(collection): \(upsert ? "upserted" : "added") \(documents.count) documents, \(target.count) in all.")
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove documents by ID (all or none).")
+
+        @Option(help: "The collection directory.") var collection: String
+        @Argument(help: "The IDs to remove.") var ids: [String]
+
+        func validate() throws { guard !ids.isEmpty else { throw ValidationError("Name at least one ID.") } }
+
+        func run() throws {
+            var target = try HybridSearch.Collection(contentsOf: collection)
+            try target.remove(ids)
+            target.compact()
+            try target.save(to: collection)
+            print("\(collection): removed \(Set(ids).count) documents, \(target.count) left.")
+        }
+    }
+
+    struct Search: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Search a collection by vector, keyword or both.",
+            discussion: "Hybrid mode fuses with reciprocal rank fusion (--rrf, the default) or, with --alpha, "
+                + "alpha·dense + (1−alpha)·keyword on per-query normalized scores. With --queries, prints one "
+                + "JSON line per query: {\"qid\", \"hits\": [{\"id\", \"score\"}]}.")
+
+        @Option(help: "The collection directory.") var collection: String
+        @Option(help: "Which side answers: \(SearchMode.allCases.map(\.rawValue).joined(separator: ", ")).")
+        var mode: SearchMode = .hybrid
+        @Option(name: .short, help: "Hits per query.") var k = 10
+        @Option(help: "Convex fusion weight of the dense side, 0...1.") var alpha: Double?
+        @Flag(help: "Reciprocal rank fusion (the default).") var rrf = false
+        @Option(help: "RRF rank constant.") var rankConstant = 60.0
+        @Option(help: "Normalization for --alpha: \(ScoreNormalization.allCases.map(\.rawValue).joined(separator: ", ")).")
+        var normalization: ScoreNormalization = .minMax
+        @Option(help: "Candidates per side in hybrid mode (default max(5k, 50)).") var candidates: Int?
+        @Option(help: "Keep documents whose metadata key equals value (repeat a key for any of several values).")
+        var filter: [String] = []
+        @Flag(help: "Explain every hit: dense and BM25 scores and ranks, normalized and fused scores, matched terms.")
+        var explain = false
+        @Flag(help: "Print JSON.") var json = false
+        @Option(help: "A JSON Lines file of queries {\"qid\", \"text\"?, \"vector\"?}.") var queries: String?
+        @Argument(help: "The query text.") var text: String?
+
+        func validate() throws {
+            guard k >= 1 else { throw ValidationError("-k must be at least 1 (got \(k)).") }
+            if let alpha {
+                guard !rrf else { throw ValidationError("Give either --alpha or --rrf, not both.") }
+                guard alpha >= 0 && alpha <= 1 else { throw ValidationError("--alpha must lie in 0...1 (got \(alpha)).") }
+            }
+            guard rankConstant > 0 else { throw ValidationError("--rank-constant must be positive.") }
+            if let candidates, candidates < 1 { throw ValidationError("--candidates must be at least 1.") }
+            guard (text == nil) != (queries == nil) else {
+                throw ValidationError("Give a query text or --queries FILE (exactly one).")
+            }
+            _ = try metadataFilter()
+        }
+
+        func metadataFilter() throws -> MetadataFilter? {
+            guard !filter.isEmpty else { return nil }
+            var result = MetadataFilter()
+            for condition in filter {
+                guard let equals = condition.firstIndex(of: "="), equals != condition.startIndex else {
+                    throw ValidationError("--filter takes key=value (got \"\(condition)\").")
+                }
+                result.require(String(condition[..<equals]), equals: String(condition[condition.index(after: equals)...]))
+            }
+            return result
+        }
+
+        func run() throws {
+            for line in try resultLines() { print(line) }
+        }
+
+        /// The lines `run` prints.
+        func resultLines() throws -> [String] {
+            let target = try openCollection(collection, needsEmbedder: mode != .keyword)
+            let fusion: FusionMethod =
+                alpha.map { .convex(alpha: $0, normalization: normalization) } ?? .reciprocalRank(rankConstant: rankConstant)
+            let filter = try metadataFilter()
+            func query(_ text: String, _ vector: [Float]?) -> HybridQuery {
+                HybridQuery(text: text, vector: vector, mode: mode, k: k, fusion: fusion, candidateDepth: candidates, filter: filter)
+            }
+            if let queries {
+                return try DocumentReader.queries(atPath: queries).map { entry in
+                    let hits = try target.search(query(entry.text, entry.vector))
+                    return try jsonLine(["qid": .string(entry.id), "hits": .array(hits.map(hitJSON))])
+                }
+            }
+            let hits = try target.search(query(text ?? "", nil))
+            if json { return try [jsonLine(["hits": .array(hits.map(hitJSON))])] }
+            var lines: [String] = []
+            for (position, hit) in hits.enumerated() {
+                lines.append("\(position + 1). \(hit.id)  \(String(format: "%.6g", hit.score))")
+                if explain { lines.append("   " + explanationText(hit.explanation)) }
+            }
+            if hits.isEmpty { lines.append("No documents matched.") }
+            return lines
+        }
+
+        func hitJSON(_ hit: HybridHit) -> JSONValue {
+            var object: [String: JSONValue] = ["id": .string(hit.id), "score": .double(hit.score)]
+            if explain {
+                let explanation = hit.explanation
+                var details: [String: JSONValue] = [
+                    "mode": .string(explanation.mode.rawValue), "fused_score": .double(explanation.fusedScore),
+                    "matched_terms": .array(explanation.matchedTerms.map(JSONValue.string)),
+                ]
+                if let fusion = explanation.fusion { details["fusion"] = .string(fusion) }
+                if let value = explanation.denseScore { details["dense_score"] = .double(Double(value)) }
+                if let value = explanation.denseRank { details["dense_rank"] = .int(value) }
+                if let value = explanation.keywordScore { details["bm25_score"] = .double(Double(value)) }
+                if let value = explanation.keywordRank { details["bm25_rank"] = .int(value) }
+                if let value = explanation.normalizedDense { details["normalized_dense"] = .double(value) }
+                if let value = explanation.normalizedKeyword { details["normalized_bm25"] = .double(value) }
+                object["explain"] = .object(details)
+                object["metadata"] = .object(hit.metadata.mapValues(JSONValue.string))
+            }
+            return .object(object)
+        }
+
+        func explanationText(_ explanation: HitExplanation) -> String {
+            func score(_ value: Float?, _ rank: Int?) -> String {
+                guard let value, let rank else { return "—" }
+                return "\(String(format: "%.4f", value)) (#\(rank))"
+            }
+            var parts = [
+                "dense \(score(explanation.denseScore, explanation.denseRank))",
+                "bm25 \(score(explanation.keywordScore, explanation.keywordRank))",
+            ]
+            if let dense = explanation.normalizedDense { parts.append("norm dense \(String(format: "%.4f", dense))") }
+            if let keyword = explanation.normalizedKeyword { parts.append("norm bm25 \(String(format: "%.4f", keyword))") }
+            if let fusion = explanation.fusion { parts.append("\(fusion) → \(String(format: "%.6g", explanation.fusedScore))") }
+            parts.append("matched: " + (explanation.matchedTerms.isEmpty ? "—" : explanation.matchedTerms.joined(separator: ", ")))
+            return parts.joined(separator: "  ")
+        }
+    }
+
+    struct Info: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Describe a collection.")
+
+        @Option(help: "The collection directory.") var collection: String
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            let target = try HybridSearch.Collection(contentsOf: collection)
+            let configuration = target.configuration
+            if json {
+                try printJSON([
+                    "collection": .string(collection), "documents": .int(target.count),
+                    "dimension": .int(configuration.dimension), "metric": .string(configuration.metric.rawValue),
+                    "embedder": configuration.embedder.map(JSONValue.string) ?? .string("none"),
+                    "k1": .double(configuration.bm25.k1), "b": .double(configuration.bm25.b),
+                ])
+            } else {
+                print("\(collection): \(target.count) documents, dimension \(configuration.dimension), "
+                    + "\(configuration.metric.rawValue), embedder \(configuration.embedder ?? "none"), "
+                    + "BM25 k1 \(configuration.bm25.k1) b \(configuration.bm25.b)")
+            }
+        }
+    }
+}
+
+/// Opens a collection with the embedder it records when `needsEmbedder` (and it records one).
+private func openCollection(_ directory: String, needsEmbedder: Bool) throws -> HybridSearch.Collection {
+    let identifier = try HybridSearch.Collection.configuration(of: directory).embedder
+    let embedder = try identifier.flatMap { needsEmbedder ? try EmbedderChoice.embedder(forIdentifier: $0) : nil }
+    return try HybridSearch.Collection(contentsOf: directory, embedder: embedder)
+}
+
+/// One JSON object on one line, keys sorted.
+func jsonLine(_ object: [String: JSONValue]) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return String(decoding: try encoder.encode(object), as: UTF8.self)
+}

@@ -1,0 +1,255 @@
+import Embeddings
+import Foundation
+import KeywordIndex
+import RetrievalCore
+import TestSupport
+import Testing
+
+@testable import HybridSearch
+
+/// A deterministic stand-in for a model: each word adds 1 to the component its first letter picks.
+struct FirstLetterEmbedder: Embedder {
+    var modelIdentifier: String { "test:first-letter:\(dimension)" }
+    let dimension: Int
+
+    func embed(_ texts: [String]) throws(EmbeddingError) -> [[Float]] {
+        texts.map { text in
+            var vector = [Float](repeating: 0, count: dimension)
+            vector[0] = 0.01
+            for word in text.lowercased().split(separator: " ") {
+                vector[Int(word.unicodeScalars.first?.value ?? 0) % dimension] += 1
+            }
+            let norm = vector.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            return vector.map { $0 / norm }
+        }
+    }
+}
+
+@Suite struct CollectionTests {
+    /// Four documents with explicit 3-dimensional vectors: "dense" is near [1, 0, 0] and shares no word with the
+    /// query "parse json"; "lexical" contains both words but points away.
+    static func sample() throws -> Collection {
+        var collection = try Collection(configuration: CollectionConfiguration(dimension: 3, tokenizer: .english))
+        try collection.add([
+            Document(id: "dense", text: "reading structured data", vector: [1, 0, 0], metadata: ["lang": "en", "kind": "guide"]),
+            Document(id: "lexical", text: "parse json lines", vector: [0, 0, 1], metadata: ["lang": "en", "kind": "faq"]),
+            Document(id: "both", text: "json parsing guide", vector: [0.8, 0.6, 0], metadata: ["lang": "de", "kind": "guide"]),
+            Document(id: "neither", text: "cooking pasta", vector: [0, 1, 0], metadata: ["lang": "en"]),
+        ])
+        return collection
+    }
+
+    static let query = HybridQuery(text: "parse json", vector: [1, 0, 0], k: 10)
+
+    @Test func hybridKeepsKeywordOnlyAndVectorOnlyHits() throws {
+        let collection = try Self.sample()
+        for fusion in [
+            FusionMethod.reciprocalRank(), .convex(alpha: 0.5, normalization: .minMax),
+            .convex(alpha: 0.5, normalization: .zScore),
+        ] {
+            var query = Self.query
+            query.fusion = fusion
+            query.candidateDepth = 2  // each side contributes only its top 2
+            let hits = try collection.search(query)
+            let byID = Dictionary(uniqueKeysWithValues: hits.map { ($0.id, $0) })
+            // Dense top 2: dense, both. Keyword top 2: lexical/both. The union has three documents.
+            #expect(Set(hits.map(\.id)) == ["dense", "both", "lexical"], "\(fusion)")
+            let keywordOnly = try #require(byID["lexical"])
+            #expect(keywordOnly.explanation.denseRank == nil && keywordOnly.explanation.keywordRank != nil)
+            let vectorOnly = try #require(byID["dense"])
+            #expect(vectorOnly.explanation.keywordRank == nil && vectorOnly.explanation.denseRank == 1)
+            if case .reciprocalRank = fusion { #expect(hits.first?.id == "both") }  // found by both sides
+        }
+    }
+
+    @Test func explanationCarriesScoresRanksAndMatchedTerms() throws {
+        let collection = try Self.sample()
+        let hits = try collection.search(Self.query)
+        let both = try #require(hits.first { $0.id == "both" })
+        #expect(both.explanation.mode == .hybrid && both.explanation.fusion == "rrf(rankConstant: 60)")
+        #expect(both.explanation.denseRank == 2 && abs((both.explanation.denseScore ?? 0) - 0.8) < 1e-6)
+        #expect(both.explanation.matchedTerms == ["parse", "json"])
+        #expect(both.explanation.fusedScore == both.score)
+        let keywordRank = try #require(both.explanation.keywordRank)
+        #expect(both.score == 1.0 / 62 + 1.0 / (60 + Double(keywordRank)))
+        #expect(both.metadata == ["lang": "de", "kind": "guide"])
+    }
+
+    @Test func singleModesUseOneSide() throws {
+        let collection = try Self.sample()
+        var query = Self.query
+        query.mode = .vector
+        let vector = try collection.search(query)
+        #expect(vector.map(\.id) == ["dense", "both", "lexical", "neither"] || vector.prefix(2).map(\.id) == ["dense", "both"])
+        #expect(vector.allSatisfy { $0.explanation.keywordRank == nil && $0.explanation.fusion == nil })
+        query.mode = .keyword
+        query.vector = nil  // keyword mode needs no vector
+        let keyword = try collection.search(query)
+        #expect(Set(keyword.map(\.id)) == ["lexical", "both"])
+        #expect(keyword.allSatisfy { $0.explanation.denseRank == nil && $0.score == Double($0.explanation.keywordScore ?? -1) })
+    }
+
+    @Test func metadataFiltersApplyToBothSidesBeforeTopK() throws {
+        let collection = try Self.sample()
+        var query = Self.query
+        query.k = 1
+        var filter = MetadataFilter()
+        filter.require("lang", equals: "en")
+        query.filter = filter
+        // Dense: dense 1, lexical 2 (ties with neither, lower ID first); keyword: lexical 1. RRF picks lexical.
+        #expect(try collection.search(query).map(\.id) == ["lexical"])
+        query.k = 10
+        #expect(Set(try collection.search(query).map(\.id)) == ["dense", "lexical", "neither"])
+        filter.require("kind", isOneOf: ["faq", "guide"])
+        query.filter = filter
+        #expect(Set(try collection.search(query).map(\.id)) == ["dense", "lexical"])
+        var narrow = MetadataFilter()
+        narrow.require("kind", equals: "faq")
+        query.filter = narrow
+        query.mode = .vector
+        // Vector search alone would rank "dense" first; the filter leaves only "lexical".
+        #expect(try collection.search(query).map(\.id) == ["lexical"])
+        var none = MetadataFilter()
+        none.require("lang", equals: "fr")
+        query.filter = none
+        #expect(try collection.search(query).isEmpty)
+    }
+
+    @Test func failedBatchChangesNothing() throws {
+        var collection = try Self.sample()
+        let before = try collection.search(Self.query)
+        #expect(throws: CollectionError.dimensionMismatch(documentID: "bad", expected: 3, actual: 2)) {
+            try collection.add([Document(id: "new", text: "json", vector: [1, 1, 1]), Document(id: "bad", text: "x", vector: [1, 2])])
+        }
+        #expect(throws: CollectionError.invalidVector(documentID: "zero", reason: "the vector is all zeros, which has no cosine direction")) {
+            try collection.add([Document(id: "zero", text: "json", vector: [0, 0, 0])])
+        }
+        #expect(throws: CollectionError.duplicateDocument("dense")) {
+            try collection.add([Document(id: "dense", text: "json", vector: [1, 0, 0])])
+        }
+        #expect(throws: CollectionError.duplicateDocument("twice")) {
+            try collection.upsert([Document(id: "twice", text: "a", vector: [1, 0, 0]), Document(id: "twice", text: "b", vector: [1, 0, 0])])
+        }
+        #expect(throws: CollectionError.missingVector(documentID: "novector")) {
+            try collection.add([Document(id: "novector", text: "json")])
+        }
+        #expect(throws: CollectionError.unknownDocument("ghost")) { try collection.remove(["lexical", "ghost"]) }
+        #expect(collection.count == 4 && !collection.contains("new") && collection.contains("lexical"))
+        #expect(try collection.search(Self.query) == before)
+        #expect(collection.vectors.count == 4 && collection.keywords.count == 4)
+    }
+
+    @Test func upsertAndRemoveReachBothIndexes() throws {
+        var collection = try Self.sample()
+        try collection.upsert([Document(id: "neither", text: "parse json quickly", vector: [1, 0, 0], metadata: ["lang": "fr"])])
+        var query = Self.query
+        query.mode = .keyword
+        #expect(try collection.search(query).contains { $0.id == "neither" })
+        query.mode = .vector
+        #expect(try collection.search(query).prefix(2).contains { $0.id == "neither" })
+        var french = MetadataFilter()
+        french.require("lang", equals: "fr")
+        query.filter = french
+        #expect(try collection.search(query).map(\.id) == ["neither"])
+        var english = MetadataFilter()
+        english.require("lang", equals: "en")
+        query.filter = english
+        #expect(!(try collection.search(query).contains { $0.id == "neither" }))  // old metadata is gone
+        try collection.remove(["neither", "lexical"])
+        #expect(collection.count == 2 && collection.vectors.count == 2 && collection.keywords.count == 2)
+        query.filter = nil
+        query.mode = .hybrid
+        #expect(Set(try collection.search(query).map(\.id)) == ["dense", "both"])
+        collection.compact()
+        #expect(collection.keywords.tombstoneCount == 0)
+        #expect(Set(try collection.search(query).map(\.id)) == ["dense", "both"])
+        #expect(collection.document("both")?.text == "json parsing guide")
+    }
+
+    @Test func embedderFillsMissingVectorsAndQueries() throws {
+        let embedder = FirstLetterEmbedder(dimension: 8)
+        var collection = try Collection(configuration: CollectionConfiguration(dimension: 8), embedder: embedder)
+        #expect(collection.configuration.embedder == "test:first-letter:8")
+        try collection.add([
+            Document(id: "a", text: "apple apricot avocado"), Document(id: "b", text: "banana blueberry"),
+        ])
+        let hits = try collection.search(HybridQuery(text: "apple", mode: .vector, k: 1))
+        #expect(hits.map(\.id) == ["a"])
+        #expect(throws: CollectionError.embedderMismatch(collection: "test:first-letter:8", given: "test:first-letter:4")) {
+            try Collection(configuration: collection.configuration, embedder: FirstLetterEmbedder(dimension: 4))
+        }
+        let plain = try Self.sample()
+        #expect(throws: CollectionError.queryNeedsVector) { try plain.search(HybridQuery(text: "json")) }
+        #expect(throws: CollectionError.dimensionMismatch(documentID: nil, expected: 3, actual: 2)) {
+            try plain.search(HybridQuery(text: "json", vector: [1, 0]))
+        }
+    }
+
+    @Test func saveAndOpenRoundTrip() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        var collection = try Self.sample()
+        try collection.remove(["neither"])
+        let path = directory.file("collection")
+        try collection.save(to: path)
+        let reopened = try Collection(contentsOf: path)
+        #expect(reopened.count == 3 && reopened.configuration == collection.configuration)
+        #expect(try reopened.search(Self.query) == collection.search(Self.query))
+        // A second save replaces the generation; adding keeps IDs distinct from removed ones.
+        var next = reopened
+        try next.add([Document(id: "late", text: "json late", vector: [0, 1, 1])])
+        try next.save(to: path)
+        let names = try FileManager.default.contentsOfDirectory(atPath: path).sorted()
+        #expect(names == ["CURRENT", "generation-000002"])
+        let third = try Collection(contentsOf: path)
+        #expect(third.count == 4 && third.document("late")?.text == "json late")
+        #expect(Set(third.records.keys).count == 4)
+    }
+
+    @Test func damagedFilesAreReported() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("collection")
+        try Self.sample().save(to: path)
+        let keywordFile = path + "/generation-000001/keywords.mkix"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: keywordFile))
+        bytes[140] ^= 0xFF  // inside the section table
+        try bytes.write(to: URL(fileURLWithPath: keywordFile))
+        #expect(throws: CollectionError.self) { try Collection(contentsOf: path) }
+        try "generation-000009\n".write(toFile: path + "/CURRENT", atomically: true, encoding: .utf8)
+        #expect(throws: CollectionError.self) { try Collection(contentsOf: path) }
+        try "garbage".write(toFile: path + "/CURRENT", atomically: true, encoding: .utf8)
+        #expect(throws: CollectionError.corrupted(path: path + "/CURRENT", reason: "CURRENT does not name a generation")) {
+            try Collection(contentsOf: path)
+        }
+        #expect(throws: CollectionError.io(path: directory.file("none") + "/CURRENT", reason: "not a collection directory (no CURRENT file)")) {
+            try Collection(contentsOf: directory.file("none"))
+        }
+    }
+
+    /// A process killed with SIGKILL while saving leaves the previous generation or the new one.
+    @Test func killDuringSaveLeavesACompleteGeneration() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("collection")
+        await #expect(processExitsWith: .signal(SIGKILL)) { [path = path as String] in
+            var collection = try Collection(configuration: CollectionConfiguration(dimension: 16))
+            try collection.add([Document(id: "first", text: "alpha", vector: [Float](repeating: 1, count: 16))])
+            try collection.save(to: path)
+            var rng = SeededGenerator(seed: 5)
+            try collection.add((0..<3000).map { index in
+                Document(id: "d\(index)", text: "beta w\(index)",
+                    vector: (0..<16).map { _ in Float.random(in: 0.1...1, using: &rng) })
+            })
+            let saving = Thread { [collection] in
+                while true { try? collection.save(to: path) }
+            }
+            saving.start()
+            while !((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).contains("generation-000002") {}
+            kill(getpid(), SIGKILL)
+        }
+        let survivor = try Collection(contentsOf: path)
+        #expect(survivor.count == 1 || survivor.count == 3001)
+        #expect(survivor.contains("first"))
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import HybridSearch
+
+@Suite struct DocumentReaderTests {
+    func write(_ lines: [String], in directory: TemporaryDirectory) throws -> String {
+        let path = directory.file("input.jsonl")
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func readsDocumentsWithOptionalFields() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try write([
+            #"{"id": "a", "text": "hello", "vector": [1, 0.5, -2], "metadata": {"lang": "en"}}"#, "",
+            #"{"id": "b", "text": "world", "extra": 1}"#,
+        ], in: directory)
+        #expect(try DocumentReader.documents(atPath: path) == [
+            Document(id: "a", text: "hello", vector: [1, 0.5, -2], metadata: ["lang": "en"]),
+            Document(id: "b", text: "world"),
+        ])
+    }
+
+    @Test(arguments: [
+        (#"{"text": "x"}"#, "id", "missing"),
+        (#"{"id": 3, "text": "x"}"#, "id", "must be a string"),
+        (#"{"id": "", "text": "x"}"#, "id", "must not be empty"),
+        (#"{"id": "a"}"#, "text", "missing"),
+        (#"{"id": "a", "text": "x", "vector": [1, "2"]}"#, "vector", "must be an array of numbers"),
+        (#"{"id": "a", "text": "x", "metadata": {"n": 1}}"#, "metadata.n", "must be a string"),
+        (#"{"id": "a", "text": "x", "metadata": [1]}"#, "metadata", "must be an object"),
+        (#"{"id": "a", "text": "#, "(line)", "not a JSON object"),
+        (#"{"id": "first", "text": "again"}"#, "id", "\"first\" already appears on line 1"),
+    ])
+    func badLineNamesLineAndField(line: String, field: String, reason: String) throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try write([#"{"id": "first", "text": "ok"}"#, line], in: directory)
+        #expect(throws: CollectionError.malformedInput(path: path, line: 2, field: field, reason: reason)) {
+            try DocumentReader.documents(atPath: path)
+        }
+    }
+
+    @Test func readsQueries() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try write([
+            #"{"qid": "q1", "text": "open file"}"#, #"{"id": 7, "vector": [1, 2]}"#, #"{"qid": "q3"}"#,
+        ], in: directory)
+        #expect(throws: CollectionError.malformedInput(path: path, line: 3, field: "text", reason: "a query needs a text or a vector")) {
+            try DocumentReader.queries(atPath: path)
+        }
+        let good = try write([#"{"qid": "q1", "text": "open file"}"#, #"{"id": 7, "vector": [1, 2]}"#], in: directory)
+        #expect(try DocumentReader.queries(atPath: good) == [
+            DocumentReader.Query(id: "q1", text: "open file", vector: nil),
+            DocumentReader.Query(id: "7", text: "", vector: [1, 2]),
+        ])
+    }
+}

@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+import HybridSearch
+import TestSupport
+import Testing
+
+@testable import MempCLI
+
+@Suite struct CollectionCommandTests {
+    func write(_ lines: [String], to path: String) throws {
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    let documents = [
+        #"{"id": "a", "text": "open a file for reading", "vector": [1, 0, 0], "metadata": {"lang": "py"}}"#,
+        #"{"id": "b", "text": "parse json lines", "vector": [0, 1, 0], "metadata": {"lang": "swift"}}"#,
+        #"{"id": "c", "text": "network sockets and files", "vector": [0, 0, 1], "metadata": {"lang": "py"}}"#,
+    ]
+
+    @Test func buildSearchAddRemove() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let input = directory.file("docs.jsonl")
+        try write(documents, to: input)
+        let output = directory.file("collection")
+        try CollectionCommand.Build.parse(["--input", input, "--output", output]).run()
+        let library = try HybridSearch.Collection(contentsOf: output)
+        #expect(library.count == 3 && library.configuration.embedder == nil)
+
+        let queries = directory.file("queries.jsonl")
+        try write([#"{"qid": "q1", "text": "files", "vector": [0, 0, 1]}"#, #"{"qid": "q2", "text": "json"}"#], to: queries)
+        let lines = try CollectionCommand.Search.parse(
+            ["--collection", output, "--mode", "keyword", "--queries", queries, "-k", "2"]).resultLines()
+        #expect(lines.count == 2)
+        let first = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+        #expect(first["qid"] as? String == "q1")
+        let hits = try #require(first["hits"] as? [[String: Any]])
+        // "files" occurs once in each 3-term document: equal scores, the tie goes to the earlier document.
+        #expect(hits.compactMap { $0["id"] as? String } == ["a", "c"])
+
+        let vectorQueries = directory.file("vector-queries.jsonl")
+        try write([#"{"qid": 7, "text": "files", "vector": [0, 0.2, 1]}"#], to: vectorQueries)
+        let hybrid = try CollectionCommand.Search.parse(
+            ["--collection", output, "--queries", vectorQueries, "--alpha", "0.5", "--filter", "lang=py"]).resultLines()
+        #expect(hybrid.count == 1 && hybrid[0].hasPrefix(#"{"hits":[{"id":"c","#) && hybrid[0].hasSuffix(#""qid":"7"}"#))
+        #expect(!hybrid[0].contains(#""id":"b""#))
+
+        let more = directory.file("more.jsonl")
+        try write([#"{"id": "d", "text": "json schema", "vector": [0, 1, 1]}"#], to: more)
+        try CollectionCommand.Add.parse(["--collection", output, "--input", more]).run()
+        try CollectionCommand.Remove.parse(["--collection", output, "a"]).run()
+        let updated = try HybridSearch.Collection(contentsOf: output)
+        #expect(updated.documentIDs == ["b", "c", "d"])
+        let explained = try CollectionCommand.Search.parse(
+            ["--collection", output, "--mode", "keyword", "--explain", "json"]).resultLines()
+        #expect(explained.count == 4 && explained[1].contains("matched: json"))
+    }
+
+    @Test func hybridQueryWithoutVectorOrEmbedderFails() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let input = directory.file("docs.jsonl")
+        try write(documents, to: input)
+        let output = directory.file("collection")
+        try CollectionCommand.Build.parse(["--input", input, "--output", output]).run()
+        #expect(throws: CollectionError.queryNeedsVector) {
+            try CollectionCommand.Search.parse(["--collection", output, "files"]).resultLines()
+        }
+    }
+
+    @Test func buildWithHashingEmbedderRecordsIt() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let input = directory.file("docs.jsonl")
+        try write([#"{"id": "x", "text": "open a file"}"#, #"{"id": "y", "text": "parse json"}"#], to: input)
+        let output = directory.file("collection")
+        try CollectionCommand.Build.parse(["--input", input, "--output", output, "--embedder", "hashing", "--dimension", "32"]).run()
+        #expect(try HybridSearch.Collection.configuration(of: output).embedder == "hashing:v1:32")
+        let lines = try CollectionCommand.Search.parse(["--collection", output, "-k", "1", "--json", "parse json"]).resultLines()
+        #expect(lines.count == 1 && lines[0].contains(#""id":"y""#))
+    }
+
+    @Test func badLineNamesLineAndFieldAndWritesNothing() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let input = directory.file("docs.jsonl")
+        try write([documents[0], #"{"id": "b", "text": "x", "vector": [1, "y", 0]}"#], to: input)
+        let output = directory.file("collection")
+        #expect(throws: CollectionError.malformedInput(path: input, line: 2, field: "vector", reason: "must be an array of numbers")) {
+            try CollectionCommand.Build.parse(["--input", input, "--output", output]).run()
+        }
+        #expect(!FileManager.default.fileExists(atPath: output))
+        try write([documents[0], #"{"id": "b", "text": "x", "vector": [1, 0]}"#], to: input)
+        #expect(throws: CollectionError.dimensionMismatch(documentID: "b", expected: 3, actual: 2)) {
+            try CollectionCommand.Build.parse(["--input", input, "--output", output]).run()
+        }
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
+
+    @Test func badFlagsAreValidationErrors() {
+        #expect(throws: (any Error).self) { try CollectionCommand.Search.parse(["--collection", "c", "-k", "0", "q"]) }
+        #expect(throws: (any Error).self) { try CollectionCommand.Search.parse(["--collection", "c", "--alpha", "0.5", "--rrf", "q"]) }
+        #expect(throws: (any Error).self) { try CollectionCommand.Search.parse(["--collection", "c", "--alpha", "2", "q"]) }
+        #expect(throws: (any Error).self) { try CollectionCommand.Search.parse(["--collection", "c", "--filter", "novalue", "q"]) }
+        #expect(throws: (any Error).self) { try CollectionCommand.Search.parse(["--collection", "c"]) }
+        #expect(throws: (any Error).self) { try CollectionCommand.Search.parse(["--collection", "c", "--mode", "fuzzy", "q"]) }
+        #expect(throws: (any Error).self) { try CollectionCommand.Build.parse(["--input", "a", "--output", "b", "--b", "2"]) }
+    }
+}
