@@ -78,7 +78,8 @@ struct IndexCommand: ParsableCommand {
         @Option(help: "The .ivecs file of result IDs (one row of k IDs per query, -1 where fewer hits).")
         var output: String?
         @Option(help: "Queries per search call; default: all of them in one batch.") var batchSize: Int?
-        @Option(help: "Threads per search; default: every core.") var threads: Int?
+        @Option(help: "Threads per search, for the SIMD scans and BLAS alike; default: every core.")
+        var threads: Int?
         @Option(help: "How batches are answered: \(BatchMethod.allCases.map(\.rawValue).joined(separator: ", ")).")
         var method: BatchMethod = .automatic
         @Flag(help: "Skip the full checksum pass when opening (the header is still checked).")
@@ -96,7 +97,10 @@ struct IndexCommand: ParsableCommand {
 
         func run() throws {
             var flat = try FlatIndex(contentsOf: index, verifyChecksums: !skipVerify)
-            if let threads { flat.parallelism = threads }
+            if let threads {
+                flat.parallelism = threads
+                BLASThreads.set(threads)  // so that BLAS batches honour --threads too
+            }
             let queryVectors = try VectorFile.read(queries)
             guard queryVectors.dimension == flat.dimension else {
                 throw IndexError.dimensionMismatch(expected: flat.dimension, actual: queryVectors.dimension)
