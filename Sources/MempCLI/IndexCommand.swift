@@ -82,6 +82,8 @@ struct IndexCommand: ParsableCommand {
         var threads: Int?
         @Option(help: "How batches are answered: \(BatchMethod.allCases.map(\.rawValue).joined(separator: ", ")).")
         var method: BatchMethod = .automatic
+        @Option(help: "int8 indexes: candidates per hit rescored exactly in f32 (default 8).")
+        var rescoreFactor: Int?
         @Flag(help: "Skip the full checksum pass when opening (the header is still checked).")
         var skipVerify = false
         @Flag(help: "Print a JSON summary (queries, k, batch_size, seconds, queries_per_second).")
@@ -93,10 +95,14 @@ struct IndexCommand: ParsableCommand {
                 throw ValidationError("--batch-size must be at least 1 (got \(batchSize)).")
             }
             if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads)).") }
+            if let rescoreFactor, rescoreFactor < 1 {
+                throw ValidationError("--rescore-factor must be at least 1 (got \(rescoreFactor)).")
+            }
         }
 
         func run() throws {
             var flat = try FlatIndex(contentsOf: index, verifyChecksums: !skipVerify)
+            if let rescoreFactor { flat.rescoreFactor = rescoreFactor }
             if let threads {
                 flat.parallelism = threads
                 BLASThreads.set(threads)  // so that BLAS batches honour --threads too
