@@ -224,7 +224,7 @@ struct FirstLetterEmbedder: Embedder {
         try next.add([Document(id: "late", text: "json late", vector: [0, 1, 1])])
         try next.save(to: path)
         let names = try FileManager.default.contentsOfDirectory(atPath: path).sorted()
-        #expect(names == ["CURRENT", "generation-000002"])
+        #expect(names == ["CURRENT", "LOCK", "generation-000002"])
         let third = try Collection(contentsOf: path)
         #expect(third.count == 4 && third.document("late")?.text == "json late")
         #expect(Set(third.records.keys).count == 4)
