@@ -147,7 +147,8 @@ public enum EnglishStemmer {
             step1b()
             step1c()
             apply(step2Rules, condition: State.step2Condition)
-            apply(step3Rules) { state, rule in !rule.suffix.elementsEqual("ative".utf8) || state.inR2(rule.suffix.count)
+            apply(step3Rules) { state, rule in
+                !rule.suffix.elementsEqual("ative".utf8) || state.inR2(rule.suffix.count)
             }
             step4()
             step5()
