@@ -12,7 +12,7 @@ struct IndexCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "index",
         abstract: "Build, search, describe and verify exact vector index files (.mvi).",
-        subcommands: [Build.self, Search.self, Info.self, Verify.self]
+        subcommands: [Build.self, Search.self, Info.self, Verify.self, Reduce.self]
     )
 
     struct Build: ParsableCommand {
@@ -160,7 +160,8 @@ struct IndexCommand: ParsableCommand {
         func run() throws {
             let index = try FlatIndex(contentsOf: path, verifyChecksums: false)
             let layout = try MappedIndexFile(
-                path: path, magic: "MVIX", readableVersions: 1...UInt32.max, verifyChecksums: false)
+                path: path, magic: VectorIndexFile.magic, readableVersions: VectorIndexFile.readableVersions,
+                verifyChecksums: false)
             if json {
                 try printJSON([
                     "path": .string(path), "format_version": .int(Int(layout.version)),

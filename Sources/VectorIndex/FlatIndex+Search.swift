@@ -8,7 +8,7 @@ struct RowSelection {
 }
 
 extension FlatIndex {
-    /// Rows per search below which one thread is faster than waking others (about 1 MiB of vectors).
+    /// Below this many floats (rows x dimension, 1 MiB) a search runs on one thread: waking others costs more.
     static let parallelWorkThreshold = 1 << 18
     /// Above this many hits, one search scores every row and selects instead of keeping a heap.
     static let heapLimit = 512

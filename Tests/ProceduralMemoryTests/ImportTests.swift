@@ -1,3 +1,4 @@
+import Embeddings
 import Foundation
 import ProceduralMemory
 import Synchronization
@@ -282,6 +283,30 @@ import Testing
         #expect(try await store.statistics().trajectories == 0)
         let report = try await store.importTrajectories(from: file, options: ImportOptions(skipInvalid: true))
         #expect(report.imported == 1 && report.invalid == 1 && store.memoryCount == 1)
+    }
+
+    /// Claims 64 dimensions but returns 32.
+    struct ShortEmbedder: Embedder {
+        var modelIdentifier: String { "short:v1:64" }
+        var dimension: Int { 64 }
+        func embed(_ texts: [String]) throws(EmbeddingError) -> [[Float]] {
+            try WordHashEmbedder().embed(texts).map { Array($0.prefix(32)) }
+        }
+    }
+
+    @Test func aBrokenEmbedderCommitsNothing() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("store")
+        let store = try await MemoryStore.create(at: path, embedder: ShortEmbedder())
+        let file = try directory.write(try Samples.jsonLines(Samples.all), to: "runs.jsonl")
+        await #expect(
+            throws: MemoryError.embedding(reason: "the embedder returned 32 dimensions where 64 were expected")
+        ) {
+            try await store.importTrajectories(from: file)
+        }
+        #expect(try await store.statistics().trajectories == 0)
+        #expect(try await MemoryStore.open(at: path, embedder: ShortEmbedder()).memoryCount == 0)
     }
 
     @Test func missingFile() async throws {
