@@ -22,12 +22,14 @@ sentences="$results/embeddings-sentences.txt"
 python3 "$BENCH_ROOT/areas/embeddings_st.py" sentences 2000 > "$sentences"
 
 bin="$(swift build -c release --package-path "$BENCH_ROOT" --show-bin-path)"
-echo "[embeddings] Memp MiniLMEmbedder, $threads BLAS threads" >&2
+quiet="${EMBED_WAIT_QUIET_S:-300}"
+echo "[embeddings] Memp MiniLMEmbedder, $threads BLAS threads (after waiting up to ${quiet}s for an idle machine)" >&2
+python3 "$REPO_ROOT/../shared/anchors/anchor_common.py" wait-quiet "$quiet" >&2
 OPENBLAS_NUM_THREADS="$threads" "$bin/EmbeddingBench" --sentences "$sentences" > "$results/embeddings-memp.json"
 model_dir="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["model_directory"])' "$results/embeddings-memp.json")"
 
 echo "[embeddings] sentence-transformers, $threads torch threads" >&2
 python3 "$BENCH_ROOT/areas/embeddings_st.py" bench "$model_dir" --threads "$threads" \
-    --wait-quiet "${EMBED_WAIT_QUIET_S:-0}" > "$results/embeddings-st.json"
+    --wait-quiet "$quiet" > "$results/embeddings-st.json"
 
 python3 "$BENCH_ROOT/areas/embeddings_report.py" "$results/embeddings-memp.json" "$results/embeddings-st.json"

@@ -70,7 +70,9 @@ private struct RowTask: @unchecked Sendable {
     let body: (Range<Int>) -> Void
 }
 
-/// One transformer layer's weights. Linear weights are `[out, in]`, row-major (y = x·Wᵀ + b).
+/// One transformer layer's weights.
+///
+/// Linear weights are `[out, in]`, row-major (y = x·Wᵀ + b).
 struct BERTLayer: Sendable {
     /// Query, key and value projections stacked into one `[3·hidden, hidden]` matrix, so one GEMM computes all three.
     var qkvWeight: [Float]
@@ -114,7 +116,8 @@ package struct BERTEncoder: Sendable {
             try file.floats(prefix + name, shape: shape)
         }
         wordEmbeddings = try load("embeddings.word_embeddings.weight", [configuration.vocabularySize, hidden])
-        positionEmbeddings = try load("embeddings.position_embeddings.weight", [configuration.maximumPositions, hidden])
+        positionEmbeddings = try load(
+            "embeddings.position_embeddings.weight", [configuration.maximumPositions, hidden])
         // Every token has type 0, so only the first row of the token-type table is needed.
         tokenTypeEmbedding = Array(
             try load("embeddings.token_type_embeddings.weight", [configuration.typeVocabularySize, hidden])[0..<hidden])
@@ -171,7 +174,8 @@ package struct BERTEncoder: Sendable {
                 states, rows: tokenCount, weight: layer.intermediateWeight, bias: layer.intermediateBias,
                 into: &intermediate)
             Self.gelu(&intermediate, rows: tokenCount)
-            Self.linear(intermediate, rows: tokenCount, weight: layer.outputWeight, bias: layer.outputBias, into: &projected)
+            Self.linear(
+                intermediate, rows: tokenCount, weight: layer.outputWeight, bias: layer.outputBias, into: &projected)
             addAndNormalize(&states, projected, weight: layer.outputNormWeight, bias: layer.outputNormBias)
         }
         return spans.map { Self.meanPooledUnitVector(states, rows: $0, width: hidden) }
@@ -195,14 +199,17 @@ package struct BERTEncoder: Sendable {
                     tokenTypeEmbedding.withUnsafeBufferPointer { type in
                         var row = 0
                         for sequence in sequences {
-                            precondition(sequence.count <= configuration.maximumPositions, "BERTEncoder: sequence too long")
+                            precondition(
+                                sequence.count <= configuration.maximumPositions, "BERTEncoder: sequence too long")
                             for (position, id) in sequence.enumerated() {
-                                precondition(Int(id) >= 0 && Int(id) < configuration.vocabularySize, "BERTEncoder: bad token ID")
+                                precondition(
+                                    Int(id) >= 0 && Int(id) < configuration.vocabularySize, "BERTEncoder: bad token ID")
                                 let word = Int(id) * hidden
                                 let place = position * hidden
                                 let target = row * hidden
                                 for column in 0..<hidden {
-                                    states[target + column] = words[word + column] + positions[place + column] + type[column]
+                                    states[target + column] =
+                                        words[word + column] + positions[place + column] + type[column]
                                 }
                                 row += 1
                             }
@@ -216,7 +223,8 @@ package struct BERTEncoder: Sendable {
     }
 
     /// `output = input · weightᵀ + bias` for `rows` rows; `weight` is `[out, in]` row-major.
-    private static func linear(_ input: [Float], rows: Int, weight: [Float], bias: [Float], into output: inout [Float]) {
+    private static func linear(_ input: [Float], rows: Int, weight: [Float], bias: [Float], into output: inout [Float])
+    {
         let outWidth = bias.count
         let inWidth = weight.count / outWidth
         precondition(input.count >= rows * inWidth && output.count >= rows * outWidth, "linear: buffers too small")
@@ -332,7 +340,9 @@ package struct BERTEncoder: Sendable {
     }
 
     /// LayerNorm of every row (biased variance), in place, after adding `residual` when given.
-    private func layerNormalize(_ states: inout [Float], adding residual: [Float]? = nil, weight: [Float], bias: [Float]) {
+    private func layerNormalize(
+        _ states: inout [Float], adding residual: [Float]? = nil, weight: [Float], bias: [Float]
+    ) {
         let width = configuration.hiddenSize
         let epsilon = configuration.layerNormEpsilon
         let zeros = residual == nil ? [Float](repeating: 0, count: states.count) : []
@@ -357,7 +367,8 @@ package struct BERTEncoder: Sendable {
                                 let inverseDeviation = 1 / (squares / Float(width) + epsilon).squareRoot()
                                 for column in 0..<width {
                                     states[start + column] =
-                                        (states[start + column] - mean) * inverseDeviation * weight[column] + bias[column]
+                                        (states[start + column] - mean) * inverseDeviation * weight[column]
+                                        + bias[column]
                                 }
                             }
                         }
@@ -367,8 +378,9 @@ package struct BERTEncoder: Sendable {
         }
     }
 
-    /// Runs `body` over `0..<rows` split into one contiguous range per core, or inline when the batch is too
-    /// small for threads to pay off. `body` may capture the caller's pointers; ranges never overlap.
+    /// Runs `body` over `0..<rows` split into one contiguous range per core.
+    ///
+    /// Runs inline when the batch is too small for threads to pay off. `body` may capture the caller's pointers; ranges never overlap.
     static func parallelRows(_ rows: Int, minimumRowsPerThread: Int = 32, _ body: (Range<Int>) -> Void) {
         let threads = min(ProcessInfo.processInfo.activeProcessorCount, rows / minimumRowsPerThread)
         guard threads > 1 else {
