@@ -13,14 +13,24 @@ struct InitCommand: AsyncParsableCommand {
             """)
 
     enum EmbedderChoice: String, CaseIterable, ExpressibleByArgument {
-        case minilm, hashing
+        case minilm, hashing, openai
     }
 
     @OptionGroup var storeOptions: StoreOptions
     @Option(help: "The embedder.") var embedder: EmbedderChoice?
     @Option(help: "The hashing embedder's dimension.") var dimension = 384
+    @Option(help: "The OpenAI-compatible server's base URL (with --embedder openai).") var baseURL: String?
+    @Option(help: "The embedding model on that server (with --embedder openai).") var model: String?
+    @Option(help: "The environment variable holding the server's API key (with --embedder openai).")
+    var apiKeyEnvironmentVariable = "OPENAI_API_KEY"
 
     func validate() throws {
+        if embedder == .openai, baseURL == nil || model == nil {
+            throw ValidationError("--embedder openai needs --base-url and --model.")
+        }
+        if embedder != .openai, baseURL != nil || model != nil {
+            throw ValidationError("--base-url and --model apply only to --embedder openai.")
+        }
         guard (1...4096).contains(dimension) else {
             throw ValidationError("--dimension must be 1…4096 (got \(dimension)).")
         }
@@ -39,6 +49,17 @@ struct InitCommand: AsyncParsableCommand {
             configuration = .minilm(modelDirectory: nil)
         case .hashing?:
             configuration = .hashing(dimension: dimension)
+        case .openai?:
+            // The dimension is whatever the server answers; it is recorded so that later opens can check it.
+            let probe = EmbedderConfiguration.openAICompatible(
+                baseURL: baseURL ?? "", model: model ?? "", apiKeyEnvironmentVariable: apiKeyEnvironmentVariable,
+                dimension: 0)
+            guard let client = try probe.makeEmbedder() as? OpenAICompatibleEmbedder else {
+                throw ValidationError("--embedder openai did not make an OpenAI-compatible client.")
+            }
+            configuration = .openAICompatible(
+                baseURL: baseURL ?? "", model: model ?? "", apiKeyEnvironmentVariable: apiKeyEnvironmentVariable,
+                dimension: try client.detectDimension())
         }
         let embedder = try configuration.makeEmbedder()
         let store = try await MemoryStore.create(
