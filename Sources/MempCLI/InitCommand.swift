@@ -27,24 +27,30 @@ struct InitCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let configuration: EmbedderConfiguration
-        switch embedder {
-        case nil:
-            let choice = try Embedders.defaultEmbedder()
-            printError(choice.note)
-            configuration =
-                choice.isFallback
-                ? .hashing(dimension: choice.embedder.dimension) : .minilm(modelDirectory: nil)
-        case .minilm?:
-            configuration = .minilm(modelDirectory: nil)
-        case .hashing?:
-            configuration = .hashing(dimension: dimension)
-        }
+        let configuration = try EmbedderChoice.configuration(for: embedder, dimension: dimension)
         let embedder = try configuration.makeEmbedder()
         let store = try await MemoryStore.create(
             at: storeOptions.store, embedder: embedder, configuration: configuration)
         print(
             "Created a memory store in \(storeOptions.store) (embedder \(store.embedder.modelIdentifier), \(store.embedder.dimension) dimensions)."
         )
+    }
+}
+
+extension InitCommand.EmbedderChoice {
+    /// The configuration of a chosen embedder; without a choice, MiniLM when installed, else hashing, with a note
+    /// on standard error saying which.
+    static func configuration(for choice: Self?, dimension: Int) throws -> EmbedderConfiguration {
+        switch choice {
+        case nil:
+            let chosen = try Embedders.defaultEmbedder()
+            printError(chosen.note)
+            return chosen.isFallback
+                ? .hashing(dimension: chosen.embedder.dimension) : .minilm(modelDirectory: nil)
+        case .minilm?:
+            return .minilm(modelDirectory: nil)
+        case .hashing?:
+            return .hashing(dimension: dimension)
+        }
     }
 }

@@ -15,6 +15,7 @@ struct Memp: AsyncParsableCommand {
             QueryCommand.self,
             DeleteCommand.self,
             StatsCommand.self,
+            EvalCommand.self,
         ]
     )
 }
