@@ -50,8 +50,10 @@ import Testing
             Self.hits("NRNNN", scores: [0.9, 0.5, 0.5, 0.5, 0.1]), relevantCount: 1, k: 10)
         #expect(metrics.hitAt1 == 0)
         #expect(metrics.hitAt5 == 1)
-        #expect(Self.close(metrics.mrrAt10, (1.0 / 2 + 1.0 / 3 + 1.0 / 4) / 3))
-        #expect(Self.close(metrics.ndcgAt10, (1 / log2(3.0) + 1 / log2(4.0) + 1 / log2(5.0)) / 3))
+        let mrr: Double = (1.0 / 2 + 1.0 / 3 + 1.0 / 4) / 3
+        let gains: [Double] = [1 / log2(3.0), 1 / log2(4.0), 1 / log2(5.0)]
+        #expect(Self.close(metrics.mrrAt10, mrr))
+        #expect(Self.close(metrics.ndcgAt10, gains.reduce(0, +) / 3))
     }
 
     @Test func tieGroupAtTheTopWithTwoRelevant() {
@@ -59,9 +61,11 @@ import Testing
             Self.hits("NRNR", scores: [0.5, 0.5, 0.5, 0.5]), relevantCount: 2, k: 10)
         #expect(metrics.hitAt1 == 0.5)
         // P(first relevant at rank 1, 2, 3) = 1/2, 1/3, 1/6.
-        #expect(Self.close(metrics.mrrAt10, 1.0 / 2 + 1.0 / 3 / 2 + 1.0 / 6 / 3))
-        let dcg = 0.5 * (1 + 1 / log2(3.0) + 1 / log2(4.0) + 1 / log2(5.0))
-        #expect(Self.close(metrics.ndcgAt10, dcg / (1 + 1 / log2(3.0))))
+        let mrr: Double = 1.0 / 2 + 1.0 / 3 / 2 + 1.0 / 6 / 3
+        #expect(Self.close(metrics.mrrAt10, mrr))
+        let gains: [Double] = [1, 1 / log2(3.0), 1 / log2(4.0), 1 / log2(5.0)]
+        let ideal: Double = 1 + 1 / log2(3.0)
+        #expect(Self.close(metrics.ndcgAt10, 0.5 * gains.reduce(0, +) / ideal))
     }
 
     @Test func tieGroupStraddlingTheCutoff() {
