@@ -87,8 +87,10 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
         let multipleStores = stores.count > 1
         func table(_ title: String, _ rows: [(StoreEvaluation, RunResult)]) -> String {
             guard !rows.isEmpty else { return "" }
-            var header = ["mode", "Hit@1", "Hit@5", "Hit@10", "R@k", "MRR@10", "nDCG@10", "p50 ms", "p95 ms", "judged",
-                "no-rel"]
+            var header = [
+                "mode", "Hit@1", "Hit@5", "Hit@10", "R@k", "MRR@10", "nDCG@10", "p50 ms", "p95 ms", "judged",
+                "no-rel",
+            ]
             if multipleStores { header.insert("store", at: 0) }
             var body: [[String]] = []
             for (evaluation, run) in rows {
@@ -111,9 +113,24 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
         sections.append(
             table("Hybrid alpha sweep (convex, min-max)", stores.flatMap { e in e.alphaSweep.map { (e, $0) } }))
         sections.append(table("k sweep", stores.flatMap { e in e.kSweep.map { (e, $0) } }))
+        sections.append(
+            stores.map { evaluation in
+                (multipleStores ? "\(evaluation.store.label): " : "") + Self.latencyNote(evaluation)
+            }.joined(separator: "\n"))
         let findings = self.findings
         if !findings.isEmpty { sections.append(findings.joined(separator: "\n")) }
         return sections.filter { !$0.isEmpty }.joined(separator: "\n\n")
+    }
+
+    /// What the latencies of a store's runs include, and the cost of embedding a query.
+    static func latencyNote(_ evaluation: StoreEvaluation) -> String {
+        let embedding =
+            "embedding one query takes p50 \(String(format: "%.2f", evaluation.queryEmbedding.p50)) ms, "
+            + "p95 \(String(format: "%.2f", evaluation.queryEmbedding.p95)) ms"
+        return evaluation.cachedQueryEmbeddings
+            ? "Latencies are lookups with the query embedding cached (index search and reading the memories); "
+                + embedding + " on top (\(evaluation.store.embedderID))."
+            : "Latencies include embedding the query; " + embedding + " of that (\(evaluation.store.embedderID))."
     }
 
     /// The report as one JSON object.
@@ -121,7 +138,8 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
     /// - Throws: ``EvaluationError/invalidArgument(_:)`` if a value can't be encoded (a non-finite number).
     public func json(pretty: Bool = false) throws(EvaluationError) -> String {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting =
+            pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
         struct Output: Encodable {
             var report: EvaluationReport
             var findings: [String]
@@ -153,7 +171,11 @@ func format(_ value: Double) -> String { String(format: "%.4f", value) }
 func alignedColumns(_ rows: [[String]]) -> String {
     let widths = rows.reduce(into: [Int]()) { widths, row in
         for (index, cell) in row.enumerated() {
-            if index < widths.count { widths[index] = max(widths[index], cell.count) } else { widths.append(cell.count) }
+            if index < widths.count {
+                widths[index] = max(widths[index], cell.count)
+            } else {
+                widths.append(cell.count)
+            }
         }
     }
     return rows.map { row in

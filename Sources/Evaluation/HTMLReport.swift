@@ -1,8 +1,10 @@
 import Foundation
 
-/// Renders an ``EvaluationReport`` as one self-contained HTML file: tables, inline SVG charts (metrics per mode,
-/// the alpha curve, the latency distribution), the exact configuration and the inputs' hashes. No script, font or
-/// style sheet is fetched, so the file opens offline and renders the same everywhere.
+/// Renders an ``EvaluationReport`` as one self-contained HTML file.
+///
+/// The file holds the tables, inline SVG charts (metrics per mode, the alpha curve, the latency distribution), the
+/// exact configuration and the inputs' hashes. No script, font or style sheet is fetched, so it opens offline and
+/// renders the same everywhere.
 public enum HTMLReport {
     /// The HTML document.
     ///
@@ -42,10 +44,12 @@ public enum HTMLReport {
         body += "<h2>Latency</h2>\n"
         for evaluation in report.stores {
             body += "<h3>\(escape(evaluation.store.label)): milliseconds per lookup</h3>\n"
+            body += "<p>\(escape(EvaluationReport.latencyNote(evaluation)))</p>\n"
             body += latencyChart(evaluation.runs)
         }
         body += "<h2>Configuration and data</h2>\n<table>\n"
-        body += "<tr><th>command</th><td><code>\(escape(report.command.map(shellQuoted).joined(separator: " ")))</code></td></tr>\n"
+        body +=
+            "<tr><th>command</th><td><code>\(escape(report.command.map(shellQuoted).joined(separator: " ")))</code></td></tr>\n"
         body += "<tr><th>queries</th><td><code>\(escape(report.queries.path))</code> · \(report.queries.records) "
         body += "records · sha256 <code>\(report.queries.sha256)</code></td></tr>\n"
         if let trajectories = report.trajectories {
@@ -160,14 +164,17 @@ public enum HTMLReport {
         let references = evaluation.runs.filter { [.query, .bm25, .hybrid].contains($0.setting.policy) }
         let values =
             sweep.flatMap { [$0.1.ndcgAt10, $0.1.mrrAt10] } + references.map(\.metrics.ndcgAt10)
-        let maximum = min(1, ((values.max() ?? 1) * 1.1 * 10).rounded(.up) / 10)
+        let maximum = min(1, max(0.1, ((values.max() ?? 1) * 1.1 * 10).rounded(.up) / 10))
         let plot = Plot(width: 760, height: 280, left: 40, right: 170, top: 10, bottom: 34)
-        var svg = plot.open(label: "alpha sweep") + plot.yAxis(maximum: maximum, ticks: 5, format: { formatNumber($0) })
+        var svg =
+            plot.open(label: "alpha sweep")
+            + plot.yAxis(maximum: maximum, ticks: Int((maximum * 10).rounded()), format: { formatNumber($0) })
         for tick in stride(from: 0.0, through: 1.0, by: 0.1) {
             let x = plot.left + tick * plot.innerWidth
             svg += plot.text(formatNumber(tick), x: x, y: plot.bottomY + 14, anchor: "middle")
         }
-        svg += plot.text("alpha (dense weight)", x: plot.left + plot.innerWidth / 2, y: plot.bottomY + 28, anchor: "middle")
+        svg += plot.text(
+            "alpha (dense weight)", x: plot.left + plot.innerWidth / 2, y: plot.bottomY + 28, anchor: "middle")
         var legend: [(String, String, Bool)] = []
         for (index, (name, path)) in [("nDCG@10", \QueryMetrics.ndcgAt10), ("MRR@10", \QueryMetrics.mrrAt10)]
             .enumerated()
@@ -176,18 +183,21 @@ public enum HTMLReport {
             let points = sweep.map { alpha, metrics in
                 "\(f(plot.left + alpha * plot.innerWidth)),\(f(plot.y(metrics[keyPath: path], maximum: maximum)))"
             }
-            svg += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(points.joined(separator: " "))\"/>\n"
+            svg +=
+                "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(points.joined(separator: " "))\"/>\n"
             for (alpha, metrics) in sweep {
                 svg += "<circle cx=\"\(f(plot.left + alpha * plot.innerWidth))\" "
                 svg += "cy=\"\(f(plot.y(metrics[keyPath: path], maximum: maximum)))\" r=\"3\" fill=\"\(color)\">"
-                svg += "<title>alpha \(formatNumber(alpha)) \(name) \(format(metrics[keyPath: path]))</title></circle>\n"
+                svg +=
+                    "<title>alpha \(formatNumber(alpha)) \(name) \(format(metrics[keyPath: path]))</title></circle>\n"
             }
             legend.append((name, color, false))
         }
         for (index, run) in references.enumerated() {
             let color = palette[(index + 2) % palette.count]
             let y = plot.y(run.metrics.ndcgAt10, maximum: maximum)
-            svg += "<line x1=\"\(f(plot.left))\" x2=\"\(f(plot.left + plot.innerWidth))\" y1=\"\(f(y))\" y2=\"\(f(y))\" "
+            svg +=
+                "<line x1=\"\(f(plot.left))\" x2=\"\(f(plot.left + plot.innerWidth))\" y1=\"\(f(y))\" y2=\"\(f(y))\" "
             svg += "stroke=\"\(color)\" stroke-dasharray=\"6 4\"><title>\(escape(run.setting.name)) nDCG@10 "
             svg += "\(format(run.metrics.ndcgAt10))</title></line>\n"
             legend.append(("\(run.setting.name) nDCG@10", color, true))
@@ -200,14 +210,15 @@ public enum HTMLReport {
     static func latencyChart(_ runs: [RunResult]) -> String {
         let rowHeight = 34.0
         let plot = Plot(
-            width: 760, height: 40 + rowHeight * Double(max(runs.count, 1)), left: 110, right: 20, top: 10,
+            width: 760, height: 40 + rowHeight * Double(max(runs.count, 1)), left: 110, right: 40, top: 10,
             bottom: 30)
         let maximum = niceCeiling(runs.flatMap(\.latenciesMilliseconds).max() ?? 1)
         var svg = plot.open(label: "latency distribution")
         for tick in 0...5 {
             let value = maximum * Double(tick) / 5
             let x = plot.left + plot.innerWidth * Double(tick) / 5
-            svg += "<line x1=\"\(f(x))\" x2=\"\(f(x))\" y1=\"\(f(plot.top))\" y2=\"\(f(plot.bottomY))\" stroke=\"#e4e4e4\"/>\n"
+            svg +=
+                "<line x1=\"\(f(x))\" x2=\"\(f(x))\" y1=\"\(f(plot.top))\" y2=\"\(f(plot.bottomY))\" stroke=\"#e4e4e4\"/>\n"
             svg += plot.text(formatNumber(value) + " ms", x: x, y: plot.bottomY + 15, anchor: "middle")
         }
         for (row, run) in runs.enumerated() {
@@ -223,7 +234,8 @@ public enum HTMLReport {
             for (label, value) in [("p50", run.latency.p50), ("p95", run.latency.p95)] {
                 let x = plot.left + value / maximum * plot.innerWidth
                 svg += "<line x1=\"\(f(x))\" x2=\"\(f(x))\" y1=\"\(f(center - 13))\" y2=\"\(f(center + 13))\" "
-                svg += "stroke=\"#222\" stroke-width=\"\(label == "p50" ? 2.5 : 1.5)\"><title>\(escape(run.setting.name)) "
+                svg +=
+                    "stroke=\"#222\" stroke-width=\"\(label == "p50" ? 2.5 : 1.5)\"><title>\(escape(run.setting.name)) "
                 svg += "\(label) \(String(format: "%.3f", value)) ms</title></line>\n"
             }
         }
@@ -282,7 +294,8 @@ public enum HTMLReport {
             for (index, entry) in entries.enumerated() {
                 let x = left + innerWidth + 12
                 let y = top + 8 + Double(index) * 18
-                svg += "<line x1=\"\(f(x))\" x2=\"\(f(x + 18))\" y1=\"\(f(y))\" y2=\"\(f(y))\" stroke=\"\(entry.color)\" "
+                svg +=
+                    "<line x1=\"\(f(x))\" x2=\"\(f(x + 18))\" y1=\"\(f(y))\" y2=\"\(f(y))\" stroke=\"\(entry.color)\" "
                 svg += "stroke-width=\"\(entry.dashed ? 2 : 6)\"\(entry.dashed ? " stroke-dasharray=\"4 3\"" : "")/>\n"
                 svg += text(escape(entry.name), x: x + 24, y: y + 4, anchor: "start")
             }

@@ -82,6 +82,10 @@ public struct StoreDescription: Sendable, Codable, Equatable {
 public struct StoreEvaluation: Sendable, Codable, Equatable {
     /// The store.
     public var store: StoreDescription
+    /// The time to embed one query with the store's embedder (see ``RetrievalEvaluator/queryEmbeddingLatency``).
+    public var queryEmbedding: LatencySummary
+    /// Whether the runs reused cached query embeddings, so that their latencies exclude embedding.
+    public var cachedQueryEmbeddings: Bool
     /// One run per retrieval policy, at the plan's `k`.
     public var runs: [RunResult]
     /// `hybrid` with convex fusion, one run per alpha.
@@ -147,10 +151,16 @@ public struct RetrievalEvaluator: Sendable {
     public let queries: [EvaluationQuery]
     /// Per query, how many active memories of the store are relevant.
     public let relevantCounts: [Int]
-
-    /// Prepares an evaluation: reads which trajectories each active memory was built from.
+    /// The time to embed each query once with the store's embedder, measured while preparing.
     ///
-    /// - Throws: ``EvaluationError/memory(_:)`` when the store can't be read.
+    /// With a ``CachingEmbedder`` the runs reuse these vectors, so their latencies measure retrieval alone and
+    /// this is the embedding cost to add for an uncached lookup.
+    public let queryEmbeddingLatency: LatencySummary
+
+    /// Prepares an evaluation: reads which trajectories each active memory was built from, and embeds each query
+    /// once, timed.
+    ///
+    /// - Throws: ``EvaluationError/memory(_:)`` when the store can't be read or a query can't be embedded.
     public init(store: MemoryStore, queries: [EvaluationQuery]) async throws(EvaluationError) {
         self.store = store
         self.queries = queries
@@ -173,6 +183,16 @@ public struct RetrievalEvaluator: Sendable {
         relevantCounts = queries.map { query in
             query.relevant.reduce(into: Set<String>()) { $0.formUnion(memoriesBySource[$1] ?? []) }.count
         }
+        var embeddingTimes: [Double] = []
+        let clock = ContinuousClock()
+        for query in queries {
+            let start = clock.now
+            do { _ = try await store.embedder.embed([query.text]) } catch {
+                throw .memory(.embedding(reason: error.description))
+            }
+            embeddingTimes.append(milliseconds(clock.now - start))
+        }
+        queryEmbeddingLatency = LatencySummary(milliseconds: embeddingTimes)
     }
 
     /// Runs one setting over every query.
@@ -186,7 +206,9 @@ public struct RetrievalEvaluator: Sendable {
         var emptyResults = 0
         let clock = ContinuousClock()
         do throws(MemoryError) {
-            if let first = queries.first { _ = try await store.retrieve(first.text, options: setting.options(queryIndex: 0)) }
+            if let first = queries.first {
+                _ = try await store.retrieve(first.text, options: setting.options(queryIndex: 0))
+            }
             for (index, query) in queries.enumerated() {
                 let options = setting.options(queryIndex: index)
                 let start = clock.now
@@ -232,13 +254,16 @@ public struct RetrievalEvaluator: Sendable {
                 label: label, path: path, buildPolicy: policies.count == 1 ? policies.first : nil,
                 embedderID: store.embedder.modelIdentifier, memoryCount: statistics.activeMemories,
                 generation: statistics.generation),
+            queryEmbedding: queryEmbeddingLatency, cachedQueryEmbeddings: store.embedder is CachingEmbedder,
             runs: runs, alphaSweep: alphaSweep, kSweep: kSweep)
     }
 
-    private func milliseconds(_ duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
-        return Double(seconds) * 1000 + Double(attoseconds) / 1e15
-    }
+}
+
+/// A duration in milliseconds.
+func milliseconds(_ duration: Duration) -> Double {
+    let (seconds, attoseconds) = duration.components
+    return Double(seconds) * 1000 + Double(attoseconds) / 1e15
 }
 
 /// A number with at most three decimals and no trailing zeros (`0.3`, `1`, `0.125`).

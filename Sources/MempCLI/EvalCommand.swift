@@ -1,4 +1,5 @@
 import ArgumentParser
+import Embeddings
 import Evaluation
 import Foundation
 import ProceduralMemory
@@ -45,6 +46,13 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Run every policy at each of these k.", valueName: "1,5,10,20")) var kSweep: String?
     @Option(help: "Hybrid: the reciprocal rank fusion constant.") var rankConstant: Double = 60
     @Option(help: "The seed of the random policy.") var seed: UInt64 = 0
+    @Flag(
+        inversion: .prefixedNo,
+        help: """
+            Embed each query once and reuse it across runs: lookup latencies then measure retrieval alone, and \
+            the embedding time is reported beside them.
+            """)
+    var embeddingCache = true
     @Flag(help: "Print the report as one JSON object instead of tables.") var json = false
     @Option(help: ArgumentHelp("Write a self-contained HTML report here.", valueName: "report.html"))
     var report: String?
@@ -82,7 +90,7 @@ struct EvalCommand: AsyncParsableCommand {
         if let trajectories {
             let policies = try parsedBuildPolicies
             let configuration = try InitCommand.EmbedderChoice.configuration(for: embedder, dimension: 384)
-            let embedder = try configuration.makeEmbedder()
+            let embedder = wrap(try configuration.makeEmbedder())
             let directory = try workDirectory ?? Self.temporaryDirectory()
             defer { if workDirectory == nil { try? FileManager.default.removeItem(atPath: directory) } }
             var records = 0
@@ -99,7 +107,10 @@ struct EvalCommand: AsyncParsableCommand {
             trajectoryFile = DataSetFile(path: trajectories, sha256: try fileSHA256(trajectories), records: records)
         } else {
             for path in stores {
-                let store = try await MemoryStore.open(at: path)
+                guard let configuration = try await MemoryStore.info(at: path).embedderConfiguration else {
+                    throw ValidationError("The store in \(path) doesn't record its embedder; it can't be opened.")
+                }
+                let store = try await MemoryStore.open(at: path, embedder: wrap(try configuration.makeEmbedder()))
                 let evaluator = try await RetrievalEvaluator(store: store, queries: querySet.queries)
                 let label = URL(fileURLWithPath: path).lastPathComponent
                 evaluations.append(try await evaluator.run(plan, label: label, path: path))
@@ -121,6 +132,10 @@ struct EvalCommand: AsyncParsableCommand {
             printError("Wrote \(report).")
         }
         print(json ? try result.json() : result.textTable)
+    }
+
+    private func wrap(_ embedder: any Embedder) -> any Embedder {
+        embeddingCache ? CachingEmbedder(embedder) : embedder
     }
 
     /// A comma-separated list of enum values.
@@ -147,7 +162,8 @@ struct EvalCommand: AsyncParsableCommand {
             guard let start = Double(parts[0]), let end = Double(parts[1]), let step = Double(parts[2]), step > 0,
                 start <= end
             else {
-                throw ValidationError("--alpha-sweep: start:end:step needs numbers with start <= end and step > 0 (got \(text)).")
+                throw ValidationError(
+                    "--alpha-sweep: start:end:step needs numbers with start <= end and step > 0 (got \(text)).")
             }
             let count = Int(((end - start) / step + 1e-9).rounded(.down)) + 1
             // Multiples of the step, rounded, so 0:1:0.1 gives 0.3 rather than 0.30000000000000004.

@@ -23,7 +23,8 @@ enum Fixture {
 
     static let queries: [EvaluationQuery] = [
         EvaluationQuery(id: "q-heat", text: "heat a mug in the coffee machine", relevant: ["heat-mug", "heat-egg"]),
-        EvaluationQuery(id: "q-cool", text: "cool the wine bottle in the fridge", relevant: ["cool-wine", "cool-apple"]),
+        EvaluationQuery(
+            id: "q-cool", text: "cool the wine bottle in the fridge", relevant: ["cool-wine", "cool-apple"]),
         EvaluationQuery(id: "q-slice", text: "slice bread with the knife", relevant: ["slice-bread"]),
         // Its only relevant trajectory is not in the store: counted, not scored.
         EvaluationQuery(id: "q-missing", text: "water the plants", relevant: ["water-plants"]),
@@ -87,6 +88,22 @@ enum Fixture {
         #expect(evaluation.store.memoryCount == 6)
         #expect(evaluation.store.buildPolicy == "proceduralization")
         #expect(evaluation.store.embedderID == "hashing:v1:384")
+        #expect(!evaluation.cachedQueryEmbeddings)
+    }
+
+    @Test func cachedEmbeddingsGiveTheSameMetrics() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let plain = try await Fixture.store(in: directory)
+        let cached = try await MemoryStore.open(
+            at: directory.file("store"), embedder: CachingEmbedder(HashingEmbedder()))
+        let plan = EvaluationPlan(modes: [.query, .keyword, .hybrid], k: 3)
+        let expected = try await RetrievalEvaluator(store: plain, queries: Fixture.queries).run(
+            plan, label: "plain", path: "")
+        let evaluation = try await RetrievalEvaluator(store: cached, queries: Fixture.queries).run(
+            plan, label: "cached", path: "")
+        #expect(evaluation.cachedQueryEmbeddings)
+        #expect(evaluation.runs.map(\.metrics) == expected.runs.map(\.metrics))
     }
 
     @Test func builderBuildsOneStorePerPolicy() async throws {

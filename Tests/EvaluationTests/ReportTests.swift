@@ -21,6 +21,7 @@ import Testing
             store: StoreDescription(
                 label: "proceduralization", path: "/tmp/<store>", buildPolicy: "proceduralization",
                 embedderID: "hashing:v1:384", memoryCount: 640, generation: 3),
+            queryEmbedding: LatencySummary(milliseconds: [0.25, 0.5]), cachedQueryEmbeddings: true,
             runs: [
                 run(.random, ndcg: 0.1, latencies: [0.01, 0.02]), run(.query, ndcg: 0.6), run(.keyword, ndcg: 0.4),
                 run(.bm25, ndcg: 0.7), run(.hybrid, ndcg: hybrid, latencies: (1...40).map { Double($0) / 10 }),
@@ -57,7 +58,9 @@ import Testing
         let lines = table.split(separator: "\n", omittingEmptySubsequences: false)
         #expect(lines[0] == "Retrieval policies (k = 10, 10 queries)")
         #expect(lines[1].hasPrefix("mode        Hit@1   Hit@5   Hit@10"))
-        #expect(lines[2].hasPrefix("random      0.1000  1.0000  1.0000  0.5000  0.1000  0.1000   0.01    0.02    9       1"))
+        #expect(
+            lines[2].hasPrefix("random      0.1000  1.0000  1.0000  0.5000  0.1000  0.1000   0.01    0.02    9       1")
+        )
         #expect(table.contains("hybrid a=0.25"))
         #expect(table.contains("k sweep"))
     }
