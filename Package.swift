@@ -3,7 +3,7 @@ import PackageDescription
 
 // Layers, each depending only on those above it:
 // CKernels, CBLAS -> RetrievalCore -> VectorIndex, KeywordIndex, Embeddings -> HybridSearch
-// -> ProceduralMemory -> Evaluation -> MempCLI.
+// -> ProceduralMemory -> PostgresMemory, Evaluation -> MempCLI.
 let package = Package(
     name: "Memp",
     platforms: [.macOS(.v15)],
@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(
@@ -62,6 +63,13 @@ let package = Package(
             ]
         ),
         .target(
+            name: "PostgresMemory",
+            dependencies: [
+                "RetrievalCore", "HybridSearch", "Embeddings", "ProceduralMemory",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
+        ),
+        .target(
             name: "Evaluation",
             dependencies: ["RetrievalCore", "HybridSearch", "Embeddings", "ProceduralMemory"]
         ),
@@ -69,7 +77,7 @@ let package = Package(
             name: "MempCLI",
             dependencies: [
                 "RetrievalCore", "VectorIndex", "KeywordIndex", "HybridSearch", "Embeddings", "ProceduralMemory",
-                "Evaluation",
+                "Evaluation", "PostgresMemory",
                 "CKernels", "CBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -93,6 +101,10 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "ProceduralMemoryTests", dependencies: ["ProceduralMemory", "TestSupport"]),
+        .testTarget(
+            name: "PostgresMemoryTests",
+            dependencies: ["PostgresMemory", "ProceduralMemory", "TestSupport"]
+        ),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "ProceduralMemory", "TestSupport"]),
         .testTarget(name: "MempCLITests", dependencies: ["MempCLI", "TestSupport"]),
     ],
