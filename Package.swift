@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "HybridSearch", targets: ["HybridSearch"]),
         .library(name: "Embeddings", targets: ["Embeddings"]),
         .library(name: "ProceduralMemory", targets: ["ProceduralMemory"]),
+        .library(name: "PostgresMemory", targets: ["PostgresMemory"]),
         .library(name: "Evaluation", targets: ["Evaluation"]),
         .executable(name: "memp", targets: ["MempCLI"]),
     ],
@@ -103,7 +104,7 @@ let package = Package(
         .testTarget(name: "ProceduralMemoryTests", dependencies: ["ProceduralMemory", "TestSupport"]),
         .testTarget(
             name: "PostgresMemoryTests",
-            dependencies: ["PostgresMemory", "ProceduralMemory", "TestSupport"]
+            dependencies: ["PostgresMemory", "ProceduralMemory", "VectorIndex", "HybridSearch", "Embeddings", "TestSupport"]
         ),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "ProceduralMemory", "TestSupport"]),
         .testTarget(name: "MempCLITests", dependencies: ["MempCLI", "TestSupport"]),

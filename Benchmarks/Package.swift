@@ -24,6 +24,13 @@ let package = Package(
             dependencies: [.product(name: "Embeddings", package: "Memp")]
         ),
         .executableTarget(
+            name: "PostgresBench",
+            dependencies: [
+                .product(name: "PostgresMemory", package: "Memp"), .product(name: "VectorIndex", package: "Memp"),
+                .product(name: "ProceduralMemory", package: "Memp"),
+            ]
+        ),
+        .executableTarget(
             name: "MemoryBench",
             dependencies: [.product(name: "ProceduralMemory", package: "Memp")]
         ),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Embeddings
 import Foundation
+import PostgresMemory
 import ProceduralMemory
 
 /// `memp init`: creates a memory store.
@@ -10,13 +11,28 @@ struct InitCommand: AsyncParsableCommand {
         discussion: """
             Without --embedder, the store embeds with MiniLM when it is installed (`memp model install minilm`), \
             else with the hashing fallback, and says so.
+
+            With --backend postgres, the store lives in PostgreSQL (with pgvector) at --url \
+            (postgres://USER@HOST:PORT/DATABASE[?schema=NAME&sslmode=disable]); the directory keeps the URL and \
+            the index caches, and every other command works on it unchanged. The password comes from \
+            --password-file or the environment variable --password-env names (MEMP_PG_PASSWORD), never from the \
+            URL, and is never printed. A database that already holds a store with the same embedder is attached.
             """)
+
+    enum Backend: String, CaseIterable, ExpressibleByArgument {
+        case sqlite, postgres
+    }
 
     enum EmbedderChoice: String, CaseIterable, ExpressibleByArgument {
         case minilm, hashing, openai
     }
 
     @OptionGroup var storeOptions: StoreOptions
+    @Option(help: "Where the store keeps its data.") var backend: Backend = .sqlite
+    @Option(help: "The PostgreSQL URL, without password (with --backend postgres).") var url: String?
+    @Option(help: "A file whose first line is the PostgreSQL password.") var passwordFile: String?
+    @Option(help: "The environment variable holding the PostgreSQL password.")
+    var passwordEnv = PostgresLocation.defaultPasswordVariable
     @Option(help: "The embedder.") var embedder: EmbedderChoice?
     @Option(help: "The hashing embedder's dimension.") var dimension = 384
     @Option(help: "The OpenAI-compatible server's base URL (with --embedder openai).") var baseURL: String?
@@ -31,6 +47,12 @@ struct InitCommand: AsyncParsableCommand {
         if embedder != .openai, baseURL != nil || model != nil {
             throw ValidationError("--base-url and --model apply only to --embedder openai.")
         }
+        if backend == .postgres, url == nil {
+            throw ValidationError("--backend postgres needs --url postgres://user@host:5432/database.")
+        }
+        if backend == .sqlite, url != nil || passwordFile != nil {
+            throw ValidationError("--url and --password-file apply only to --backend postgres.")
+        }
         guard (1...4096).contains(dimension) else {
             throw ValidationError("--dimension must be 1…4096 (got \(dimension)).")
         }
@@ -41,6 +63,19 @@ struct InitCommand: AsyncParsableCommand {
             for: embedder, dimension: dimension, baseURL: baseURL, model: model,
             apiKeyEnvironmentVariable: apiKeyEnvironmentVariable)
         let embedder = try configuration.makeEmbedder()
+        if backend == .postgres, let url {
+            let password: PostgresLocation.PasswordSource =
+                if let passwordFile { .file(passwordFile) } else if ProcessInfo.processInfo.environment[passwordEnv]
+                    != nil
+                { .environment(passwordEnv) } else { .none }
+            let location = try PostgresLocation(url: url, password: password)
+            let (store, attached) = try await PostgresStore.create(
+                at: storeOptions.store, location: location, embedder: embedder, configuration: configuration)
+            print(
+                "\(attached ? "Attached" : "Created") a memory store in \(storeOptions.store) on PostgreSQL at \(location) (embedder \(store.embedder.modelIdentifier), \(store.embedder.dimension) dimensions)."
+            )
+            return
+        }
         let store = try await MemoryStore.create(
             at: storeOptions.store, embedder: embedder, configuration: configuration)
         print(

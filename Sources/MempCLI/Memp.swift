@@ -11,6 +11,7 @@ struct Memp: AsyncParsableCommand {
             DoctorCommand.self,
             CollectionCommand.self,
             InitCommand.self,
+            MigrateCommand.self,
             ImportCommand.self,
             QueryCommand.self,
             DeleteCommand.self,

@@ -10,8 +10,7 @@ struct StatsCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() async throws {
-        let info = try await MemoryStore.info(at: storeOptions.store)
-        let statistics = try await MemoryStore.statistics(at: storeOptions.store)
+        let (info, statistics) = try await storeOptions.statistics()
         if json {
             print(try jsonLine(statistics))
             return

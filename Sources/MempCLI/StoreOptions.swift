@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HybridSearch
+import PostgresMemory
 import ProceduralMemory
 
 /// The `--store` option shared by the memory commands.
@@ -8,8 +9,23 @@ struct StoreOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The memory store directory.", valueName: "dir"))
     var store: String
 
-    /// Opens the store with the embedder it records.
-    func open() async throws -> MemoryStore { try await MemoryStore.open(at: store) }
+    /// Opens the store with the embedder it records; a directory made by `memp init --backend postgres` opens its
+    /// PostgreSQL store.
+    func open() async throws -> MemoryStore {
+        PostgresStore.isPostgresStore(at: store)
+            ? try await PostgresStore.open(at: store) : try await MemoryStore.open(at: store)
+    }
+
+    /// The store's settings and counts, read without loading its indexes.
+    func statistics() async throws -> (info: StoreInfo, statistics: StoreStatistics) {
+        guard PostgresStore.isPostgresStore(at: store) else {
+            return (try await MemoryStore.info(at: store), try await MemoryStore.statistics(at: store))
+        }
+        let backend = try await PostgresStore.backend(at: store)
+        defer { backend.close() }
+        guard let info = try await backend.storeInfo() else { throw MemoryError.notAStore(path: backend.location.url) }
+        return (info, try await backend.statistics())
+    }
 }
 
 extension BuildPolicy: ExpressibleByArgument {}

@@ -34,6 +34,10 @@ public protocol MemoryBackend: Sendable {
     /// The trajectory with this ID, if any.
     func trajectory(id: String) async throws(MemoryError) -> Trajectory?
 
+    /// Calls `body` for every stored trajectory, in storage order, from one consistent snapshot (to copy a store
+    /// to another backend).
+    func forEachTrajectory(_ body: (Trajectory) throws(MemoryError) -> Void) async throws(MemoryError)
+
     /// The catalog entry of every stored memory, and the generation of the snapshot they were read from.
     func catalog() async throws(MemoryError) -> (
         entries: [DocumentID: CatalogEntry], generation: UInt64

@@ -465,20 +465,25 @@ public final class SQLiteBackend: MemoryBackend {
 
     public func trajectory(id: String) async throws(MemoryError) -> Trajectory? {
         try reading { db in
-            guard
-                let row = try Row.fetchOne(
-                    db, sql: "SELECT * FROM trajectory WHERE id = ?", arguments: [id])
-            else {
-                return nil
-            }
-            let success: Bool? = row["success"]
-            let reward: Double? = row["reward"]
-            return Trajectory(
-                id: row["id"], task: row["task"], steps: try decode([Step].self, row["steps"]),
-                outcome: success == nil && reward == nil ? nil : Outcome(success: success, reward: reward),
-                source: row["source"], labels: try decode([String: String].self, row["labels"]),
-                producer: row["producer"])
+            try Row.fetchOne(db, sql: "SELECT * FROM trajectory WHERE id = ?", arguments: [id]).map(Self.trajectory(from:))
         }
+    }
+
+    public func forEachTrajectory(_ body: (Trajectory) throws(MemoryError) -> Void) async throws(MemoryError) {
+        try reading { db in
+            let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM trajectory ORDER BY number")
+            while let row = try cursor.next() { try body(try Self.trajectory(from: row)) }
+        }
+    }
+
+    private static func trajectory(from row: Row) throws -> Trajectory {
+        let success: Bool? = row["success"]
+        let reward: Double? = row["reward"]
+        return Trajectory(
+            id: row["id"], task: row["task"], steps: try decode([Step].self, row["steps"]),
+            outcome: success == nil && reward == nil ? nil : Outcome(success: success, reward: reward),
+            source: row["source"], labels: try decode([String: String].self, row["labels"]),
+            producer: row["producer"])
     }
 
     /// Fetches memories by number in one statement, in number order.

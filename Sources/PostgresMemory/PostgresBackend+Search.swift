@@ -1,0 +1,173 @@
+import Foundation
+import HybridSearch
+import PostgresNIO
+import ProceduralMemory
+import RetrievalCore
+
+/// How the database finds the nearest task vectors.
+public enum PostgresVectorSearch: Sendable, Equatable {
+    /// A sequential scan with exact cosine distances (index scans off): the same top-k as the local engine.
+    case exact
+    /// pgvector's HNSW index with `hnsw.ef_search` candidates (at least k; pgvector's default is 40). Filtered
+    /// lookups scan iteratively (`hnsw.iterative_scan = strict_order`) so that they still return k hits.
+    case hnsw(efSearch: Int)
+}
+
+/// What a lookup in the database considers.
+public struct PostgresSearchFilter: Sendable, Equatable {
+    /// Whether deprecated memories can be returned.
+    public var includeDeprecated: Bool
+    /// Only memories from one of these sources, when given.
+    public var sources: Set<String>?
+    /// Only memories carrying every one of these labels.
+    public var labels: [String: String]
+
+    /// Creates a filter; the default passes every active memory.
+    public init(includeDeprecated: Bool = false, sources: Set<String>? = nil, labels: [String: String] = [:]) {
+        self.includeDeprecated = includeDeprecated
+        self.sources = sources
+        self.labels = labels
+    }
+
+    /// The SQL condition over `memory m`, binding its values after those already in `bindings`.
+    func condition(_ bindings: inout PostgresBindings) throws(MemoryError) -> (sql: String, filtered: Bool) {
+        var parts: [String] = []
+        if !includeDeprecated { parts.append("m.status = 'active'") }
+        if let sources {
+            bindings.append(sources.sorted())
+            parts.append("m.source = ANY($\(bindings.count))")
+        }
+        if !labels.isEmpty {
+            bindings.append(try encodeJSON(labels))
+            parts.append("m.labels @> $\(bindings.count)::jsonb")
+        }
+        return (parts.isEmpty ? "true" : parts.joined(separator: " AND "), !parts.isEmpty)
+    }
+}
+
+/// A memory found in the database: its number and ID, its fused score and the scores and ranks behind it.
+public struct PostgresHit: Sendable, Equatable {
+    /// The memory's number (its ``RetrievalCore/DocumentID``).
+    public var number: DocumentID
+    /// The memory's ID.
+    public var memoryID: String
+    /// The score: the cosine similarity (vector), the `ts_rank_cd` rank (keyword) or the fused score (hybrid).
+    public var score: Double
+    /// The cosine similarity, when the memory was a vector candidate.
+    public var cosine: Float?
+    /// The rank among the vector candidates, from 1.
+    public var vectorRank: Int?
+    /// The `ts_rank_cd` score, when the memory was a keyword candidate.
+    public var keywordScore: Float?
+    /// The rank among the keyword candidates, from 1.
+    public var keywordRank: Int?
+}
+
+extension PostgresBackend {
+    /// The `k` memories whose task vectors are nearest `vector` by cosine similarity, best first (ties by number).
+    ///
+    /// - Throws: ``ProceduralMemory/MemoryError/invalidArgument(_:)`` for a non-positive k, a vector of the wrong
+    ///   dimension or with non-finite components, or an `efSearch` outside 1…1000.
+    public func searchVectors(
+        _ vector: [Float], k: Int, mode: PostgresVectorSearch = .hnsw(efSearch: 100),
+        filter: PostgresSearchFilter = .init()
+    ) async throws(MemoryError) -> [PostgresHit] {
+        guard k > 0 else { throw .invalidArgument("k must be positive (got \(k)).") }
+        guard vector.allSatisfy(\.isFinite) else { throw .invalidArgument("The query vector has a non-finite component.") }
+        if case .hnsw(let efSearch) = mode, !(1...1000).contains(efSearch) {
+            throw .invalidArgument("hnsw.ef_search must be 1…1000 (got \(efSearch)).")
+        }
+        var bindings = PostgresBindings()
+        bindings.append(vector)
+        let (condition, filtered) = try filter.condition(&bindings)
+        bindings.append(k)
+        let sql = """
+            SELECT m.number, m.id, (1 - (m.task_vector <=> $1::real[]::vector))::real AS cosine
+            FROM memory m WHERE \(condition)
+            ORDER BY m.task_vector <=> $1::real[]::vector, m.number LIMIT $\(bindings.count)
+            """
+        let query = PostgresQuery(unsafeSQL: sql, binds: bindings)
+        let logger = logger
+        return try await transaction { connection in
+            switch mode {
+            case .exact:
+                try await connection.query("SET LOCAL enable_indexscan = off", logger: logger)
+                try await connection.query("SET LOCAL enable_bitmapscan = off", logger: logger)
+            case .hnsw(let efSearch):
+                try await connection.query(
+                    "SELECT set_config('hnsw.ef_search', \(String(max(efSearch, k))), true)", logger: logger)
+                if filtered {
+                    try await connection.query(
+                        "SELECT set_config('hnsw.iterative_scan', 'strict_order', true)", logger: logger)
+                }
+            }
+            var hits: [PostgresHit] = []
+            for try await (number, id, cosine) in try await connection.query(query, logger: logger).decode(
+                (Int64, String, Float).self)
+            {
+                hits.append(
+                    PostgresHit(
+                        number: DocumentID(UInt64(number)), memoryID: id, score: Double(cosine), cosine: cosine,
+                        vectorRank: hits.count + 1))
+            }
+            return hits
+        }
+    }
+
+    /// The `k` memories whose task and keywords best match `text`, ranked by PostgreSQL's `ts_rank_cd` (cover
+    /// density, normalized by 1 + log of the document length) over the English text-search configuration, any
+    /// of the query's terms matching (the query's lexemes are OR-ed, as BM25 does), best first (ties by number).
+    public func searchKeywords(
+        _ text: String, k: Int, filter: PostgresSearchFilter = .init()
+    ) async throws(MemoryError) -> [PostgresHit] {
+        guard k > 0 else { throw .invalidArgument("k must be positive (got \(k)).") }
+        var bindings = PostgresBindings()
+        bindings.append(text)
+        let (condition, _) = try filter.condition(&bindings)
+        bindings.append(k)
+        let sql = """
+            WITH q AS (SELECT nullif(replace(plainto_tsquery('english', $1)::text, ' & ', ' | '), '')::tsquery AS query)
+            SELECT m.number, m.id, ts_rank_cd(m.search, q.query, 1) AS rank
+            FROM memory m, q WHERE m.search @@ q.query AND \(condition)
+            ORDER BY rank DESC, m.number LIMIT $\(bindings.count)
+            """
+        let query = PostgresQuery(unsafeSQL: sql, binds: bindings)
+        return try await withConnection { connection in
+            var hits: [PostgresHit] = []
+            for try await (number, id, rank) in try await connection.query(query, logger: logger).decode(
+                (Int64, String, Float).self)
+            {
+                hits.append(
+                    PostgresHit(
+                        number: DocumentID(UInt64(number)), memoryID: id, score: Double(rank), keywordScore: rank,
+                        keywordRank: hits.count + 1))
+            }
+            return hits
+        }
+    }
+
+    /// The vector and keyword candidates (`depth` each) fused in Swift with ``HybridSearch/fuse(dense:keyword:method:)``,
+    /// the fusion the local engine uses, so hybrid results of both engines are comparable.
+    public func searchHybrid(
+        text: String, vector: [Float], k: Int, depth: Int? = nil,
+        fusion: FusionMethod = .reciprocalRank(rankConstant: 60), mode: PostgresVectorSearch = .hnsw(efSearch: 100),
+        filter: PostgresSearchFilter = .init()
+    ) async throws(MemoryError) -> [PostgresHit] {
+        let depth = depth ?? max(50, 4 * k)
+        guard depth >= k else { throw .invalidArgument("The candidate depth (\(depth)) must be at least k (\(k)).") }
+        let dense = try await searchVectors(vector, k: depth, mode: mode, filter: filter)
+        let keyword = try await searchKeywords(text, k: depth, filter: filter)
+        var ids: [DocumentID: String] = [:]
+        for hit in dense + keyword { ids[hit.number] = hit.memoryID }
+        let fused = fuse(
+            dense: dense.map { SearchHit(id: $0.number, score: $0.cosine ?? 0) },
+            keyword: keyword.map { SearchHit(id: $0.number, score: $0.keywordScore ?? 0) }, method: fusion)
+        return fused.prefix(k).compactMap { hit in
+            ids[hit.id].map { id in
+                PostgresHit(
+                    number: hit.id, memoryID: id, score: hit.score, cosine: hit.denseScore, vectorRank: hit.denseRank,
+                    keywordScore: hit.keywordScore, keywordRank: hit.keywordRank)
+            }
+        }
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import ProceduralMemory
+
+/// Where a PostgreSQL memory store lives: server, database, schema and how to get the password.
+///
+/// The URL never carries the password: it comes from an environment variable or a file, so that the location can
+/// be written to a store descriptor, printed and logged without leaking it.
+///
+///     let location = try PostgresLocation(url: "postgres://memp@db.internal:5432/agents?schema=team_a",
+///                                         password: .environment("MEMP_PG_PASSWORD"))
+public struct PostgresLocation: Sendable, Equatable, Codable, CustomStringConvertible {
+    /// Where the password comes from.
+    public enum PasswordSource: Sendable, Equatable, Codable {
+        /// No password (trust or peer authentication).
+        case none
+        /// The value of this environment variable.
+        case environment(String)
+        /// The first line of this file.
+        case file(String)
+    }
+
+    /// The server's host name or address.
+    public var host: String
+    /// The server's port.
+    public var port: Int
+    /// The user to connect as.
+    public var user: String
+    /// The database.
+    public var database: String
+    /// The schema holding the store's tables; several stores can share one database in different schemas.
+    public var schema: String
+    /// Where the password comes from.
+    public var password: PasswordSource
+    /// Whether to require TLS. Off only for servers that have none (a loopback test server).
+    public var requireTLS: Bool
+
+    /// The environment variable read when no password source is given.
+    public static let defaultPasswordVariable = "MEMP_PG_PASSWORD"
+
+    /// Parses `postgres://USER@HOST[:PORT]/DATABASE[?schema=NAME&sslmode=disable|require]`.
+    ///
+    /// - Throws: ``ProceduralMemory/MemoryError/invalidArgument(_:)`` naming what is wrong, including a password in
+    ///   the URL (give it through the environment or a file instead).
+    public init(url: String, password: PasswordSource) throws(MemoryError) {
+        guard let components = URLComponents(string: url),
+            components.scheme == "postgres" || components.scheme == "postgresql"
+        else {
+            throw .invalidArgument("The PostgreSQL URL must look like postgres://user@host:5432/database.")
+        }
+        guard components.password == nil else {
+            throw .invalidArgument(
+                "The PostgreSQL URL must not contain a password; set \(Self.defaultPasswordVariable) or pass a password file.")
+        }
+        guard let host = components.host, !host.isEmpty else {
+            throw .invalidArgument("The PostgreSQL URL names no host.")
+        }
+        guard let user = components.user, !user.isEmpty else {
+            throw .invalidArgument("The PostgreSQL URL names no user (postgres://USER@host/database).")
+        }
+        let database = String(components.path.drop { $0 == "/" })
+        guard !database.isEmpty, !database.contains("/") else {
+            throw .invalidArgument("The PostgreSQL URL names no database (postgres://user@host/DATABASE).")
+        }
+        var schema = "memp"
+        var requireTLS = true
+        for item in components.queryItems ?? [] {
+            switch (item.name, item.value) {
+            case ("schema", let value?): schema = value
+            case ("sslmode", "disable"?): requireTLS = false
+            case ("sslmode", "require"?): requireTLS = true
+            default:
+                throw .invalidArgument(
+                    "The PostgreSQL URL has an unsupported parameter \(item.name); use schema= or sslmode=disable|require.")
+            }
+        }
+        try Self.validate(schema: schema)
+        self.host = host
+        self.port = components.port ?? 5432
+        self.user = user
+        self.database = database
+        self.schema = schema
+        self.password = password
+        self.requireTLS = requireTLS
+    }
+
+    /// Checks that a schema name is a plain lower-case SQL identifier, so it can be used unquoted.
+    static func validate(schema: String) throws(MemoryError) {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789_")
+        guard let first = schema.first, first.isLetter || first == "_", schema.count <= 63,
+            schema.allSatisfy({ allowed.contains($0) })
+        else {
+            throw .invalidArgument(
+                "The schema name \(schema) must be 1-63 lower-case letters, digits or underscores, not starting with a digit.")
+        }
+    }
+
+    /// The URL, without password.
+    public var url: String {
+        var text = "postgres://\(user)@\(host):\(port)/\(database)"
+        var parameters: [String] = []
+        if schema != "memp" { parameters.append("schema=\(schema)") }
+        if !requireTLS { parameters.append("sslmode=disable") }
+        if !parameters.isEmpty { text += "?" + parameters.joined(separator: "&") }
+        return text
+    }
+
+    public var description: String { url }
+
+    /// Reads the password from its source.
+    ///
+    /// - Throws: ``ProceduralMemory/MemoryError/invalidArgument(_:)`` when the variable is unset or the file can't be
+    ///   read (naming the variable or file, never the value).
+    func resolvePassword() throws(MemoryError) -> String? {
+        switch password {
+        case .none:
+            return nil
+        case .environment(let name):
+            guard let value = ProcessInfo.processInfo.environment[name] else {
+                throw .invalidArgument("The environment variable \(name) holding the PostgreSQL password is not set.")
+            }
+            return value
+        case .file(let path):
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw .io(path: path, reason: "can't read the PostgreSQL password file")
+            }
+            return String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init)
+                ?? ""
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import Embeddings
+import Foundation
+import ProceduralMemory
+
+/// A store directory whose source of truth is PostgreSQL.
+///
+/// `DIR/postgres.json` names the server (URL without password, and where the password comes from); `DIR/index/`
+/// holds the index caches as in a local store. Several machines can attach directories to the same database: each
+/// keeps its own caches, rebuilt when the database's generation moved on.
+public enum PostgresStore {
+    /// The name of the descriptor file inside a store directory.
+    public static let descriptorFileName = "postgres.json"
+
+    /// What `postgres.json` holds.
+    struct Descriptor: Codable {
+        var url: String
+        var passwordEnvironmentVariable: String?
+        var passwordFile: String?
+
+        var location: PostgresLocation {
+            get throws(MemoryError) {
+                let password: PostgresLocation.PasswordSource =
+                    if let passwordFile { .file(passwordFile) } else if let passwordEnvironmentVariable {
+                        .environment(passwordEnvironmentVariable)
+                    } else { .none }
+                return try PostgresLocation(url: url, password: password)
+            }
+        }
+    }
+
+    /// Whether `directory` holds a PostgreSQL store descriptor.
+    public static func isPostgresStore(at directory: String) -> Bool {
+        FileManager.default.fileExists(atPath: directory + "/" + descriptorFileName)
+    }
+
+    /// Creates a store directory on PostgreSQL: initializes the database's store for `embedder`, or attaches to the
+    /// store already there when it was created with the same embedder.
+    ///
+    /// - Returns: The store, and whether it was attached to an existing one.
+    /// - Throws: ``ProceduralMemory/MemoryError/storeExists(path:)`` when the directory holds a store;
+    ///   ``ProceduralMemory/MemoryError/embedderMismatch(store:given:)`` when the database's store has another embedder.
+    public static func create(
+        at directory: String, location: PostgresLocation, embedder: any Embedder, configuration: EmbedderConfiguration?
+    ) async throws(MemoryError) -> (store: MemoryStore, attached: Bool) {
+        let manager = FileManager.default
+        guard !isPostgresStore(at: directory),
+            !manager.fileExists(atPath: directory + "/" + MemoryStore.databaseFileName)
+        else {
+            throw .storeExists(path: directory)
+        }
+        let backend = try await PostgresBackend.connect(to: location)
+        let existing = try await backend.storeInfo()
+        if existing == nil {
+            try await backend.initialize(
+                embedderID: embedder.modelIdentifier, dimension: embedder.dimension, configuration: configuration)
+        }
+        let password: (environment: String?, file: String?) =
+            switch location.password {
+            case .none: (nil, nil)
+            case .environment(let name): (name, nil)
+            case .file(let path): (nil, path)
+            }
+        let descriptor = Descriptor(
+            url: location.url, passwordEnvironmentVariable: password.environment, passwordFile: password.file)
+        let store = try await MemoryStore.open(
+            backend: backend, embedder: embedder, cacheDirectory: directory + "/" + MemoryStore.indexDirectoryName)
+        let path = directory + "/" + descriptorFileName
+        do {
+            try manager.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            try encoder.encode(descriptor).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw .io(path: path, reason: "can't write the store descriptor: \(error.localizedDescription)")
+        }
+        return (store, existing != nil)
+    }
+
+    /// The backend a store directory names.
+    ///
+    /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when the directory holds no descriptor;
+    ///   ``ProceduralMemory/MemoryError/invalidRecord(path:line:field:reason:)`` when it is malformed.
+    public static func backend(at directory: String) async throws(MemoryError) -> PostgresBackend {
+        let path = directory + "/" + descriptorFileName
+        guard let data = FileManager.default.contents(atPath: path) else { throw .notAStore(path: directory) }
+        let descriptor: Descriptor
+        do { descriptor = try JSONDecoder().decode(Descriptor.self, from: data) } catch {
+            throw .invalidRecord(path: path, line: 1, field: "url", reason: "not a PostgreSQL store descriptor: \(error)")
+        }
+        return try await PostgresBackend.connect(to: try descriptor.location)
+    }
+
+    /// Opens a store directory with the embedder the database's store records.
+    ///
+    /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when the directory or the database holds no store.
+    public static func open(at directory: String) async throws(MemoryError) -> MemoryStore {
+        let backend = try await backend(at: directory)
+        guard let info = try await backend.storeInfo() else { throw .notAStore(path: backend.location.url) }
+        guard let configuration = info.embedderConfiguration else {
+            throw .invalidArgument("The store at \(backend.location) doesn't record its embedder; open it with one.")
+        }
+        return try await MemoryStore.open(
+            backend: backend, embedder: try configuration.makeEmbedder(),
+            cacheDirectory: directory + "/" + MemoryStore.indexDirectoryName)
+    }
+}

@@ -1,0 +1,124 @@
+import Embeddings
+import Foundation
+import ProceduralMemory
+import RetrievalCore
+
+/// What a store holds, summarized so that two stores on different backends can be compared.
+public struct StoreDigest: Sendable, Equatable, Codable, CustomStringConvertible {
+    /// Stored trajectories.
+    public var trajectories: Int
+    /// Stored memories.
+    public var memories: Int
+    /// SHA-256 (hex) over every trajectory and every memory with its vectors, in ID order, numbers left out.
+    public var checksum: String
+
+    public var description: String { "\(trajectories) trajectories, \(memories) memories, SHA-256 \(checksum)" }
+
+    /// Computes the digest of a backend's store from one pass over its trajectories and memories.
+    public init(of backend: any MemoryBackend) async throws(MemoryError) {
+        var trajectories: [String: Data] = [:]
+        try await backend.forEachTrajectory { (trajectory) throws(MemoryError) in
+            trajectories[trajectory.id] = try Self.canonical(trajectory)
+        }
+        let contents = try await StoreContents(of: backend)
+        var hash = SHA256()
+        for id in trajectories.keys.sorted() { hash.update(trajectories[id] ?? Data()) }
+        for record in contents.memories.sorted(by: { $0.memory.id < $1.memory.id }) {
+            hash.update(try Self.canonical(record.memory))
+            for vector in [record.taskVector, record.keywordVector ?? []] {
+                hash.update(Data(vector.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) }))
+            }
+        }
+        self.trajectories = trajectories.count
+        self.memories = contents.memories.count
+        checksum = hash.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    private static func canonical(_ value: some Encodable) throws(MemoryError) -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .secondsSince1970
+        do { return try encoder.encode(value) } catch { throw .invalidArgument("can't encode for the checksum: \(error)") }
+    }
+}
+
+/// Every memory of a store with its vectors, in number order.
+struct StoreContents {
+    var memories: [MemoryRecord]
+
+    init(of backend: any MemoryBackend) async throws(MemoryError) {
+        var vectors: [(DocumentID, [Float], [Float]?)] = []
+        _ = try await backend.forEachIndexEntry { entry in
+            vectors.append((entry.number, entry.taskVector, entry.keywordVector))
+        }
+        var memories: [MemoryRecord] = []
+        memories.reserveCapacity(vectors.count)
+        for start in stride(from: 0, to: vectors.count, by: 1000) {
+            let chunk = vectors[start..<min(start + 1000, vectors.count)]
+            let found = try await backend.memories(numbered: chunk.map(\.0))
+            for (number, task, keywords) in chunk {
+                // A memory deleted between the two reads is left out, as if the copy had started later.
+                guard let memory = found[number] else { continue }
+                memories.append(MemoryRecord(memory: memory, taskVector: task, keywordVector: keywords))
+            }
+        }
+        self.memories = memories
+    }
+}
+
+/// Copies a memory store from one backend to another (SQLite to PostgreSQL and back).
+public enum StoreMigration {
+    /// Copies every trajectory and memory (with its counters, status, revision and vectors) into `destination`,
+    /// which must be empty, in batches, then verifies that both stores have the same ``StoreDigest``.
+    ///
+    /// The destination's history starts with one `add` row per memory whose reason is `reason`; the source's history
+    /// is not copied.
+    ///
+    /// - Returns: The digest both stores share.
+    /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when the source holds no store;
+    ///   ``ProceduralMemory/MemoryError/storeExists(path:)`` when the destination holds memories or trajectories;
+    ///   ``ProceduralMemory/MemoryError/embedderMismatch(store:given:)`` when it was initialized for another embedder;
+    ///   ``ProceduralMemory/MemoryError/database(reason:)`` when the verification fails.
+    @discardableResult
+    public static func copy(
+        from source: any MemoryBackend, to destination: any MemoryBackend, destinationName: String, reason: String,
+        batchSize: Int = 500
+    ) async throws(MemoryError) -> StoreDigest {
+        guard batchSize > 0 else { throw .invalidArgument("The batch size must be positive (got \(batchSize)).") }
+        guard let info = try await source.storeInfo() else { throw .notAStore(path: "the source") }
+        if let existing = try await destination.storeInfo() {
+            guard existing.embedderID == info.embedderID, existing.dimension == info.dimension else {
+                throw .embedderMismatch(store: existing.embedderID, given: info.embedderID)
+            }
+            let statistics = try await destination.statistics()
+            guard statistics.trajectories == 0, statistics.memories == 0 else {
+                throw .storeExists(path: destinationName)
+            }
+        } else {
+            try await destination.initialize(
+                embedderID: info.embedderID, dimension: info.dimension, configuration: info.embedderConfiguration)
+        }
+        var trajectories: [Trajectory] = []
+        try await source.forEachTrajectory { trajectory in trajectories.append(trajectory) }
+        for start in stride(from: 0, to: trajectories.count, by: batchSize) {
+            _ = try await destination.write(
+                WriteBatch(
+                    trajectories: Array(trajectories[start..<min(start + batchSize, trajectories.count)]),
+                    memories: [], replacing: false, policy: "migrate", reason: reason))
+        }
+        let memories = try await StoreContents(of: source).memories
+        for start in stride(from: 0, to: memories.count, by: batchSize) {
+            _ = try await destination.write(
+                WriteBatch(
+                    trajectories: [], memories: Array(memories[start..<min(start + batchSize, memories.count)]),
+                    replacing: false, policy: "migrate", reason: reason))
+        }
+        let copied = try await StoreDigest(of: destination)
+        let original = try await StoreDigest(of: source)
+        guard copied == original else {
+            throw .database(
+                reason: "the copy in \(destinationName) does not match its source: source \(original), copy \(copied)")
+        }
+        return copied
+    }
+}

@@ -1,0 +1,188 @@
+import Embeddings
+import Foundation
+import PostgresMemory
+import ProceduralMemory
+import RetrievalCore
+import TestSupport
+import Testing
+
+/// The PostgreSQL backend does what the SQLite backend does: the same operations give the same memories,
+/// trajectories, history, statistics and index entries.
+@Suite(.enabled(if: PostgresTestServer.isAvailable, "needs PostgreSQL with pgvector (scripts/pg_server.sh)"))
+struct BackendTests {
+    /// Observable state of a backend, with numbers replaced by memory IDs so that two backends compare.
+    struct State: Equatable {
+        var memories: [String: Memory]
+        var trajectories: [String: Trajectory]
+        var history: [String]
+        var statistics: StoreStatistics
+        var entries: [String: String]
+    }
+
+    static func state(_ backend: any MemoryBackend, ids: [String]) async throws -> State {
+        var memories: [String: Memory] = [:]
+        var trajectories: [String: Trajectory] = [:]
+        for id in ids {
+            memories[id] = try await backend.memory(id: id)
+            trajectories[id] = try await backend.trajectory(id: id)
+        }
+        let history = try await backend.history(memoryID: nil).map { entry in
+            "\(entry.memoryID) \(entry.action) \(entry.policy) \(entry.reason) "
+                + "\(entry.before?.revision ?? 0)/\(entry.after?.revision ?? 0) \(entry.before == nil) \(entry.after == nil)"
+        }
+        var entries: [String: String] = [:]
+        let catalog = try await backend.catalog()
+        let numbered = try await backend.memories(numbered: Array(catalog.entries.keys))
+        _ = try await backend.forEachIndexEntry { entry in
+            let id = numbered[entry.number]?.id ?? "?"
+            entries[id] =
+                "\(entry.searchText)|\(entry.taskVector)|\(entry.keywordVector ?? [])|\(entry.catalogEntry.source)"
+                + "|\(entry.catalogEntry.labels.sorted { $0.key < $1.key })|\(entry.catalogEntry.status)"
+                + "|\(catalog.entries[entry.number] == entry.catalogEntry)"
+        }
+        return State(
+            memories: memories, trajectories: trajectories, history: history,
+            statistics: try await backend.statistics(), entries: entries)
+    }
+
+    @Test func writesReplacesAndDeletesLikeTheSQLiteBackend() async throws {
+        try await PostgresTestServer.withBackend { postgres in
+            let local = try SQLiteBackend(path: nil)
+            let backends: [any MemoryBackend] = [local, postgres]
+            var generator = SeededGenerator(seed: 7)
+            let vectors = (0..<6).map { _ in Fixtures.unitVector(dimension: 8, using: &generator) }
+            let trajectories = [
+                Fixtures.trajectory("a", task: "heat some mug", source: "alfworld", labels: ["fold": "train"]),
+                Fixtures.trajectory("b", task: "clean an apple", source: "alfworld", labels: ["fold": "test"]),
+                Fixtures.trajectory("c", task: "cook a potato", source: "textworld", labels: ["fold": "train"]),
+                Fixtures.trajectory("d", task: "slice bread", source: "textworld", labels: ["fold": "test", "x": "1"]),
+            ]
+            let records = zip(trajectories, vectors).map { trajectory, vector in
+                Fixtures.record(
+                    trajectory, vector: vector, keywords: ["w\(trajectory.id)"],
+                    keywordVector: trajectory.id == "a" ? nil : vectors[5])
+            }
+            let ids = trajectories.map(\.id)
+            for backend in backends {
+                try await backend.initialize(embedderID: Fixtures.embedderID, dimension: 8, configuration: .hashing(dimension: 8))
+                #expect(try await backend.storeInfo()?.embedderConfiguration == .hashing(dimension: 8))
+                let result = try await backend.write(
+                    WriteBatch(trajectories: trajectories, memories: records, replacing: false, policy: "p", reason: "first"))
+                #expect(result.generation == 1)
+                #expect(Set(result.numbers.keys) == Set(ids))
+                #expect(try await backend.existingTrajectoryIDs(among: ["a", "z", "c"]) == ["a", "c"])
+            }
+            #expect(try await Self.state(local, ids: ids) == Self.state(postgres, ids: ids))
+
+            // A stored ID is refused unless replacing; a replacement keeps one memory per ID and records it.
+            for backend in backends {
+                await #expect(throws: MemoryError.invalidArgument("Trajectory b is already stored.")) {
+                    try await backend.write(
+                        WriteBatch(trajectories: [trajectories[1]], memories: [records[1]], replacing: false, policy: "p", reason: "again"))
+                }
+                var changed = records[1]
+                changed.memory.task = "clean a red apple"
+                changed.memory.revision = 2
+                let result = try await backend.write(
+                    WriteBatch(trajectories: [trajectories[1]], memories: [changed], replacing: true, policy: "p", reason: "replace"))
+                #expect(result.replacedTrajectories == 1)
+                #expect(result.removed.count == 1)
+            }
+            #expect(try await Self.state(local, ids: ids) == Self.state(postgres, ids: ids))
+
+            // Scoped deletes remove exactly their scope, with history rows.
+            for backend in backends {
+                let byLabel = try await backend.delete(.label(key: "x", value: "1"))
+                #expect(byLabel.trajectories == 1 && byLabel.memories.count == 1)
+                let bySource = try await backend.delete(.source("alfworld"))
+                #expect(bySource.trajectories == 2 && bySource.memories.count == 2)
+                let none = try await backend.delete(.source("nowhere"))
+                #expect(none.trajectories == 0 && none.memories.isEmpty)
+                await #expect(throws: MemoryError.unknownID("zzz")) { try await backend.delete(.id("zzz")) }
+            }
+            let final = try await Self.state(postgres, ids: ids)
+            #expect(final == (try await Self.state(local, ids: ids)))
+            #expect(final.memories.keys.sorted() == ["c"])
+            #expect(final.statistics.historyEntries == 4 + 1 + 3)
+        }
+    }
+
+    @Test func aMemoryWhoseSourcesAreAllDeletedGoesWithThem() async throws {
+        try await PostgresTestServer.withBackend { postgres in
+            try await postgres.initialize(embedderID: Fixtures.embedderID, dimension: 2, configuration: nil)
+            let first = Fixtures.trajectory("t1", task: "one", source: "s1", labels: [:])
+            let second = Fixtures.trajectory("t2", task: "two", source: "s2", labels: [:])
+            var merged = Fixtures.record(first, vector: [1, 0])
+            merged.memory.id = "merged"
+            merged.memory.sourceTrajectoryIDs = ["t1", "t2"]
+            _ = try await postgres.write(
+                WriteBatch(trajectories: [first, second], memories: [merged], replacing: false, policy: "p", reason: "r"))
+            #expect(try await postgres.memory(id: "merged")?.sourceTrajectoryIDs == ["t1", "t2"])
+            let one = try await postgres.delete(.id("t1"))
+            #expect(one.trajectories == 1 && one.memories.isEmpty)
+            let two = try await postgres.delete(.id("t2"))
+            #expect(two.trajectories == 1 && two.memories.count == 1)
+            #expect(try await postgres.history(memoryID: "merged").map(\.action) == [.add, .delete])
+            #expect(try await postgres.history(memoryID: "merged").last?.reason.hasSuffix("were deleted)") == true)
+        }
+    }
+
+    @Test func refusesAMemoryWhoseSourceIsNotStoredAndWritesNothing() async throws {
+        try await PostgresTestServer.withBackend { postgres in
+            try await postgres.initialize(embedderID: Fixtures.embedderID, dimension: 2, configuration: nil)
+            let trajectory = Fixtures.trajectory("t1", task: "one", source: "s", labels: [:])
+            var record = Fixtures.record(trajectory, vector: [0, 1])
+            record.memory.sourceTrajectoryIDs = ["t1", "ghost"]
+            await #expect(
+                throws: MemoryError.invalidArgument("Memory t1 names source trajectory ghost, which is not stored.")
+            ) {
+                try await postgres.write(
+                    WriteBatch(trajectories: [trajectory], memories: [record], replacing: false, policy: "p", reason: "r"))
+            }
+            let statistics = try await postgres.statistics()
+            #expect(statistics.trajectories == 0 && statistics.memories == 0 && statistics.generation == 0)
+        }
+    }
+
+    @Test func initializingTwiceOrWithAnotherDimensionFails() async throws {
+        try await PostgresTestServer.withBackend { postgres in
+            try await postgres.initialize(embedderID: "e", dimension: 3, configuration: nil)
+            await #expect(throws: MemoryError.storeExists(path: postgres.location.url)) {
+                try await postgres.initialize(embedderID: "e", dimension: 3, configuration: nil)
+            }
+            let trajectory = Fixtures.trajectory("t", task: "x", source: "s", labels: [:])
+            await #expect(throws: MemoryError.self) {
+                try await postgres.write(
+                    WriteBatch(
+                        trajectories: [trajectory], memories: [Fixtures.record(trajectory, vector: [1, 0])],
+                        replacing: false, policy: "p", reason: "r"))
+            }
+        }
+    }
+
+    @Test func theMemoryStoreRunsUnchangedOnPostgreSQL() async throws {
+        try await PostgresTestServer.withBackend { postgres in
+            let embedder = HashingEmbedder(dimension: 64)
+            let trajectories = [
+                Fixtures.trajectory("heat", task: "heat some mug and put it in coffeemachine", source: "alfworld", labels: [:]),
+                Fixtures.trajectory("clean", task: "put a clean apple in fridge", source: "alfworld", labels: [:]),
+                Fixtures.trajectory("keys", task: "find two keychain and put them in safe", source: "alfworld", labels: [:]),
+                Fixtures.trajectory("egg", task: "cook an egg in the microwave", source: "textworld", labels: [:]),
+            ]
+            let remote = try await MemoryStore.open(backend: postgres, embedder: embedder, cacheDirectory: nil)
+            let local = try await MemoryStore.open(backend: try SQLiteBackend(path: nil), embedder: embedder, cacheDirectory: nil)
+            for store in [remote, local] { try await store.add(trajectories) }
+            for policy in [RetrievalPolicy.query, .bm25, .hybrid, .keyword] {
+                let options = RetrievalOptions(policy: policy, k: 3)
+                let remoteHits = try await remote.retrieve("heat a mug in the microwave", options: options)
+                let localHits = try await local.retrieve("heat a mug in the microwave", options: options)
+                #expect(remoteHits.map(\.memory) == localHits.map(\.memory), "\(policy)")
+                #expect(remoteHits.map(\.score) == localHits.map(\.score), "\(policy)")
+            }
+            // A reopened store rebuilds its indexes from PostgreSQL.
+            let reopened = try await MemoryStore.open(backend: postgres, embedder: embedder, cacheDirectory: nil)
+            #expect(reopened.memoryCount == 4)
+            #expect(try await reopened.retrieve("clean apple", options: RetrievalOptions(policy: .query, k: 1)).first?.memory.id == "clean")
+        }
+    }
+}

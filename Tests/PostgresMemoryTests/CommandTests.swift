@@ -1,0 +1,144 @@
+import Foundation
+import PostgresMemory
+import ProceduralMemory
+import TestSupport
+import Testing
+
+/// `memp` on a PostgreSQL store, run as separate processes: init, concurrent imports, query, stats, migrate.
+@Suite(.enabled(if: PostgresTestServer.isAvailable, "needs PostgreSQL with pgvector (scripts/pg_server.sh)"))
+struct CommandTests {
+    /// The `memp` executable built next to this test bundle (`swift test` builds every product).
+    static func executable() throws -> String {
+        let bundle = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        let candidate = bundle.appendingPathComponent("memp").path
+        guard FileManager.default.isExecutableFile(atPath: candidate) else {
+            throw MemoryError.io(path: candidate, reason: "memp is not built next to the test bundle; run swift build")
+        }
+        return candidate
+    }
+
+    /// Starts `memp` with `arguments`; the password, when needed, is in `environment`.
+    static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try executable())
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        return (process, output, errors)
+    }
+
+    static func finish(_ started: (Process, Pipe, Pipe)) -> (status: Int32, output: String, errors: String) {
+        let (process, output, errors) = started
+        let out = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let err = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, out, err)
+    }
+
+    static func memp(_ arguments: [String], environment: [String: String] = [:]) throws
+        -> (status: Int32, output: String, errors: String)
+    {
+        finish(try start(arguments, environment: environment))
+    }
+
+    /// JSON lines of `count` trajectories with IDs `prefix-N`.
+    static func trajectories(prefix: String, count: Int) throws -> String {
+        let objects = ["mug", "apple", "potato", "knife", "book", "plate", "egg", "lettuce"]
+        let places = ["fridge", "microwave", "shelf", "drawer", "cabinet", "desk"]
+        var generator = SeededGenerator(seed: UInt64(prefix.utf8.reduce(0) { $0 &* 31 &+ Int($1) }))
+        return try (0..<count).map { index in
+            let object = objects.randomElement(using: &generator) ?? "mug"
+            let place = places.randomElement(using: &generator) ?? "shelf"
+            let trajectory = Trajectory(
+                id: "\(prefix)-\(index)", task: "put some \(object) in \(place)",
+                steps: [
+                    Step(action: "take \(object) 1 from countertop 1", observation: "You pick up the \(object) 1."),
+                    Step(action: "put \(object) 1 in/on \(place) 1", observation: "You put it there."),
+                ], outcome: Outcome(success: true, reward: 1), source: prefix, labels: ["object": object])
+            return String(decoding: try JSONEncoder().encode(trajectory), as: UTF8.self)
+        }.joined(separator: "\n") + "\n"
+    }
+
+    @Test func initImportConcurrentlyQueryStatsAndMigrate() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let location = try PostgresTestServer.freshLocation()
+        guard case .file(let passwordFile) = location.password else {
+            Issue.record("the test server has no password file")
+            return
+        }
+        let password = try String(contentsOfFile: passwordFile, encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let store = directory.file("shared")
+        let created = try Self.memp(
+            ["init", "--store", store, "--backend", "postgres", "--url", location.url, "--embedder", "hashing",
+             "--dimension", "64"], environment: ["MEMP_PG_PASSWORD": password])
+        #expect(created.status == 0, "\(created.errors)")
+        #expect(created.output.contains("Created a memory store in \(store) on PostgreSQL at \(location.url)"))
+        #expect(!(created.output + created.errors).contains(password))
+
+        // A second machine's directory attaches to the same store, with the password from a file this time.
+        let attached = directory.file("attached")
+        let second = try Self.memp(
+            ["init", "--store", attached, "--backend", "postgres", "--url", location.url, "--embedder", "hashing",
+             "--dimension", "64", "--password-file", passwordFile])
+        #expect(second.status == 0, "\(second.errors)")
+        #expect(second.output.hasPrefix("Attached"))
+
+        // Four processes import at once, two through each directory.
+        let importers = try (0..<4).map { index in
+            let file = directory.file("part\(index).jsonl")
+            try Self.trajectories(prefix: "p\(index)", count: 60).write(toFile: file, atomically: true, encoding: .utf8)
+            return try Self.start(
+                ["import", "--store", index % 2 == 0 ? store : attached, file, "--batch-size", "16"],
+                environment: ["MEMP_PG_PASSWORD": password])
+        }
+        for importer in importers {
+            let result = Self.finish(importer)
+            #expect(result.status == 0, "\(result.errors)")
+        }
+        let stats = try Self.memp(["stats", "--store", attached, "--json"], environment: ["MEMP_PG_PASSWORD": password])
+        #expect(stats.status == 0, "\(stats.errors)")
+        let statistics = try JSONDecoder().decode(StoreStatistics.self, from: Data(stats.output.utf8))
+        #expect(statistics.trajectories == 240 && statistics.memories == 240 && statistics.historyEntries == 240)
+        #expect(statistics.trajectoriesBySource == ["p0": 60, "p1": 60, "p2": 60, "p3": 60])
+
+        // Each directory's caches catch up with the writes made through the other.
+        let answers = try [store, attached].map { path in
+            try Self.memp(
+                ["query", "--store", path, "--mode", "query", "-k", "3", "--json", "put some mug in fridge"],
+                environment: ["MEMP_PG_PASSWORD": password])
+        }
+        #expect(answers.allSatisfy { $0.status == 0 })
+        #expect(answers[0].output == answers[1].output)
+
+        // Without the password the store can't be opened, and the message names the variable.
+        let locked = try Self.memp(["stats", "--store", store], environment: ["MEMP_PG_PASSWORD": ""])
+        #expect(locked.status != 0)
+
+        // Copy to a local store and back into a second schema; both copies are verified by checksums.
+        let local = directory.file("local")
+        let down = try Self.memp(
+            ["migrate", "--from", store, "--to", local], environment: ["MEMP_PG_PASSWORD": password])
+        #expect(down.status == 0, "\(down.errors)")
+        #expect(down.output.hasPrefix("Copied 240 trajectories and 240 memories to \(local); verified"))
+        var copy = location
+        copy.schema += "_copy"
+        let up = try Self.memp(
+            ["migrate", "--from", local, "--to", copy.url, "--password-file", passwordFile])
+        #expect(up.status == 0, "\(up.errors)")
+        #expect(up.output.split(separator: "(").last == down.output.split(separator: "(").last)
+        let localStats = try Self.memp(["stats", "--store", local, "--json"])
+        #expect(try JSONDecoder().decode(StoreStatistics.self, from: Data(localStats.output.utf8)).memories == 240)
+
+        for schema in [location, copy] {
+            let backend = try await PostgresBackend.connect(to: schema)
+            try await backend.dropSchema()
+            backend.close()
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import PostgresMemory
+import ProceduralMemory
+import Testing
+
+/// The PostgreSQL server the tests of this process use.
+///
+/// With `MEMP_TEST_POSTGRES_URL` (and `MEMP_TEST_POSTGRES_PASSWORD_FILE` when it needs a password) the tests use
+/// that server. Otherwise the first test starts a throwaway server with `scripts/pg_server.sh` (PostgreSQL 18 +
+/// pgvector from `scripts/setup.d/50-postgres.sh`), on loopback with a random port and password; the script's
+/// watchdog stops it and deletes its data when this process exits. Each test works in its own schema.
+enum PostgresTestServer {
+    /// The server's location (schema `memp`), or why none could be had.
+    static let server: Result<PostgresLocation, ServerUnavailable> = start()
+
+    /// Whether a server is available; when not, the suites are skipped with ``unavailableReason``.
+    static var isAvailable: Bool {
+        switch server {
+        case .success: return true
+        case .failure(let reason):
+            FileHandle.standardError.write(Data("PostgreSQL tests skipped: \(reason.message)\n".utf8))
+            return false
+        }
+    }
+
+    struct ServerUnavailable: Error {
+        var message: String
+    }
+
+    private static func start() -> Result<PostgresLocation, ServerUnavailable> {
+        let environment = ProcessInfo.processInfo.environment
+        if let url = environment["MEMP_TEST_POSTGRES_URL"] {
+            let password: PostgresLocation.PasswordSource =
+                environment["MEMP_TEST_POSTGRES_PASSWORD_FILE"].map { .file($0) } ?? .none
+            do {
+                return .success(try PostgresLocation(url: url, password: password))
+            } catch {
+                return .failure(ServerUnavailable(message: "MEMP_TEST_POSTGRES_URL: \(error)"))
+            }
+        }
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "memp-pg-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [
+            repository.appendingPathComponent("scripts/pg_server.sh").path, "start", state.path, String(getpid()),
+        ]
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        do {
+            try process.run()
+        } catch {
+            return .failure(ServerUnavailable(message: "can't run scripts/pg_server.sh: \(error)"))
+        }
+        let facts = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let diagnostics = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            return .failure(
+                ServerUnavailable(
+                    message: "scripts/pg_server.sh exited with \(process.terminationStatus): \(diagnostics)"))
+        }
+        var values: [String: String] = [:]
+        for line in facts.split(separator: "\n") {
+            let parts = line.split(separator: "=", maxSplits: 1)
+            if parts.count == 2 { values[String(parts[0])] = String(parts[1]) }
+        }
+        guard let url = values["PG_URL"], let passwordFile = values["PG_PASSWORD_FILE"] else {
+            return .failure(ServerUnavailable(message: "scripts/pg_server.sh printed no PG_URL: \(facts)"))
+        }
+        do {
+            return .success(try PostgresLocation(url: url + "?sslmode=disable", password: .file(passwordFile)))
+        } catch {
+            return .failure(ServerUnavailable(message: "\(error)"))
+        }
+    }
+
+    /// A location on the test server in a fresh schema of its own.
+    static func freshLocation() throws -> PostgresLocation {
+        var location = try server.get()
+        location.schema = "t_" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        return location
+    }
+
+    /// Runs `body` with a backend on a fresh schema, then drops the schema.
+    static func withBackend<Result>(
+        _ body: (PostgresBackend) async throws -> Result
+    ) async throws -> Result {
+        let backend = try await PostgresBackend.connect(to: try freshLocation())
+        do {
+            let result = try await body(backend)
+            try await backend.dropSchema()
+            backend.close()
+            return result
+        } catch {
+            try? await backend.dropSchema()
+            backend.close()
+            throw error
+        }
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import HybridSearch
+import PostgresMemory
+import ProceduralMemory
+import RetrievalCore
+import TestSupport
+import Testing
+import VectorIndex
+
+/// Retrieval in PostgreSQL agrees with the local engine: exact vector search gives the same top-10, HNSW recalls
+/// at least 95% of it, keyword search ranks by `ts_rank_cd`, hybrid fuses with the local engine's fusion.
+@Suite(.enabled(if: PostgresTestServer.isAvailable, "needs PostgreSQL with pgvector (scripts/pg_server.sh)"))
+struct SearchTests {
+    static let dimension = 32
+
+    /// The fixture batch in PostgreSQL and in a local flat index keyed by the same numbers.
+    static func load(_ postgres: PostgresBackend, count: Int) async throws -> (WriteBatch, FlatIndex, [String: DocumentID]) {
+        let batch = Fixtures.randomBatch(count: count, dimension: dimension, seed: 42)
+        try await postgres.initialize(embedderID: Fixtures.embedderID, dimension: dimension, configuration: nil)
+        let numbers = try await postgres.write(batch).numbers
+        var index = try FlatIndex(dimension: dimension, metric: .cosine, storage: .f32)
+        for record in batch.memories {
+            try index.add(record.taskVector, id: try #require(numbers[record.memory.id]))
+        }
+        return (batch, index, numbers)
+    }
+
+    @Test func exactVectorSearchGivesTheLocalTopTenAndHNSWRecallsIt() async throws {
+        try await PostgresTestServer.withBackend { postgres in
+            let (_, index, _) = try await Self.load(postgres, count: 3000)
+            var generator = SeededGenerator(seed: 9)
+            var recalled = 0
+            let queries = 30
+            for _ in 0..<queries {
+                let query = Fixtures.unitVector(dimension: Self.dimension, using: &generator)
+                let local = try index.search(query, k: 10)
+                let exact = try await postgres.searchVectors(query, k: 10, mode: .exact)
+                #expect(exact.map(\.number) == local.map(\.id))
+                for (remote, expected) in zip(exact, local) {
+                    #expect(abs((remote.cosine ?? 0) - expected.score) < 1e-5)
+                }
+                #expect(exact.map(\.vectorRank) == Array(1...10))
+                let approximate = try await postgres.searchVectors(query, k: 10, mode: .hnsw(efSearch: 64))
+                recalled += Set(approximate.map(\.number)).intersection(local.map(\.id)).count
+            }
+            let recall = Double(recalled) / Double(10 * queries)
+            print("HNSW (ef_search 64) recall@10 vs exact over 3000 memories, 32 dimensions: \(recall)")
+            #expect(recall >= 0.95)
+        }
+    }
+
+    @Test func filtersApplyInTheDatabase() async throws {
+        try await PostgresTestServer.withBackend { postgres in
+            let (batch, _, numbers) = try await Self.load(postgres, count: 400)
+            let query = batch.memories[0].taskVector
+            let filter = PostgresSearchFilter(sources: ["textworld"], labels: ["fold": "train"])
+            let allowed = Set(
+                batch.memories.filter { $0.memory.source == "textworld" && $0.memory.labels["fold"] == "train" }
+                    .compactMap { numbers[$0.memory.id] })
+            for mode in [PostgresVectorSearch.exact, .hnsw(efSearch: 40)] {
+                let hits = try await postgres.searchVectors(query, k: 20, mode: mode, filter: filter)
+                #expect(hits.count == 20)
+                #expect(hits.allSatisfy { allowed.contains($0.number) })
+                #expect(hits.first?.memoryID == "m0")
+            }
+        }
+    }
+
+    @Test func keywordSearchRanksByCoverDensityOverAnyQueryTerm() async throws {
+        try await PostgresTestServer.withBackend { postgres in
+            try await postgres.initialize(embedderID: Fixtures.embedderID, dimension: 2, configuration: nil)
+            let tasks = [
+                "both": "heat the mug in the microwave", "mug": "wash a mug", "microwaves": "open the microwaves",
+                "none": "slice some bread",
+            ]
+            let trajectories = tasks.sorted { $0.key < $1.key }.map {
+                Fixtures.trajectory($0.key, task: $0.value, source: "s", labels: [:])
+            }
+            _ = try await postgres.write(
+                WriteBatch(
+                    trajectories: trajectories, memories: trajectories.map { Fixtures.record($0, vector: [1, 0]) },
+                    replacing: false, policy: "p", reason: "r"))
+            let hits = try await postgres.searchKeywords("Heating mugs with a microwave", k: 10)
+            // Stemming matches heat/heating, mug/mugs, microwave/microwaves; the stop word "with" is ignored.
+            #expect(hits.first?.memoryID == "both")
+            #expect(Set(hits.map(\.memoryID)) == ["both", "mug", "microwaves"])
+            #expect(hits.map(\.keywordRank) == [1, 2, 3])
+            #expect(zip(hits, hits.dropFirst()).allSatisfy { $0.score >= $1.score })
+            #expect(try await postgres.searchKeywords("the of and", k: 5).isEmpty)
+        }
+    }
+
+    @Test func hybridFusesBothListsWithTheLocalFusion() async throws {
+        try await PostgresTestServer.withBackend { postgres in
+            let (batch, _, _) = try await Self.load(postgres, count: 500)
+            let text = "heat mug microwave"
+            let vector = batch.memories[7].taskVector
+            let dense = try await postgres.searchVectors(vector, k: 50, mode: .exact)
+            let keyword = try await postgres.searchKeywords(text, k: 50)
+            for method in [FusionMethod.reciprocalRank(rankConstant: 60), .convex(alpha: 0.5, normalization: .minMax)] {
+                let hybrid = try await postgres.searchHybrid(
+                    text: text, vector: vector, k: 10, depth: 50, fusion: method, mode: .exact)
+                let expected = fuse(
+                    dense: dense.map { SearchHit(id: $0.number, score: $0.cosine ?? 0) },
+                    keyword: keyword.map { SearchHit(id: $0.number, score: $0.keywordScore ?? 0) }, method: method)
+                #expect(hybrid.map(\.number) == expected.prefix(10).map(\.id))
+                #expect(hybrid.map(\.score) == expected.prefix(10).map(\.score))
+                #expect(hybrid.first?.memoryID == "m7")
+            }
+        }
+    }
+
+    @Test func rejectsBadArguments() async throws {
+        try await PostgresTestServer.withBackend { postgres in
+            try await postgres.initialize(embedderID: Fixtures.embedderID, dimension: 2, configuration: nil)
+            await #expect(throws: MemoryError.invalidArgument("k must be positive (got 0).")) {
+                try await postgres.searchVectors([1, 0], k: 0)
+            }
+            await #expect(throws: MemoryError.invalidArgument("hnsw.ef_search must be 1…1000 (got 0).")) {
+                try await postgres.searchVectors([1, 0], k: 1, mode: .hnsw(efSearch: 0))
+            }
+            await #expect(throws: MemoryError.invalidArgument("The query vector has a non-finite component.")) {
+                try await postgres.searchVectors([.nan, 0], k: 1)
+            }
+        }
+    }
+}
