@@ -254,11 +254,13 @@ import Testing
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        // Wait until a few batches are committed, then kill the importer without warning.
+        // Wait until a few batches are committed, then kill the importer without warning. One read-only
+        // connection polled back to back: reopening the database per poll can miss the whole import on a busy machine.
+        let observer = try SQLiteBackend(path: store + "/memp.sqlite", readOnly: true)
         var committedBeforeKill = 0
-        for _ in 0..<6000 where committedBeforeKill < 300 {
-            committedBeforeKill = (try? await MemoryStore.statistics(at: store).trajectories) ?? 0
-            if committedBeforeKill < 300 { try await Task.sleep(for: .milliseconds(10)) }
+        for _ in 0..<600_000 where committedBeforeKill < 300 {
+            committedBeforeKill = (try? await observer.statistics().trajectories) ?? 0
+            if committedBeforeKill < 300 { try await Task.sleep(for: .microseconds(200)) }
         }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
