@@ -12,7 +12,7 @@ struct IndexCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "index",
         abstract: "Build, search, describe and verify exact vector index files (.mvi).",
-        subcommands: [Build.self, Search.self, Info.self, Verify.self]
+        subcommands: [Build.self, Search.self, Info.self, Verify.self, Reduce.self]
     )
 
     struct Build: ParsableCommand {
