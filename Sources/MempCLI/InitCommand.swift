@@ -64,10 +64,7 @@ struct InitCommand: AsyncParsableCommand {
             apiKeyEnvironmentVariable: apiKeyEnvironmentVariable)
         let embedder = try configuration.makeEmbedder()
         if backend == .postgres, let url {
-            let password: PostgresLocation.PasswordSource =
-                if let passwordFile { .file(passwordFile) } else if ProcessInfo.processInfo.environment[passwordEnv]
-                    != nil
-                { .environment(passwordEnv) } else { .none }
+            let password = PostgresLocation.PasswordSource.choice(file: passwordFile, variable: passwordEnv)
             let location = try PostgresLocation(url: url, password: password)
             let (store, attached) = try await PostgresStore.create(
                 at: storeOptions.store, location: location, embedder: embedder, configuration: configuration)

@@ -39,10 +39,7 @@ struct MigrateCommand: AsyncParsableCommand {
 
     private func backend(for target: String, creating: Bool) async throws -> any MemoryBackend {
         if target.hasPrefix("postgres://") || target.hasPrefix("postgresql://") {
-            let password: PostgresLocation.PasswordSource =
-                if let passwordFile { .file(passwordFile) } else if ProcessInfo.processInfo.environment[passwordEnv]
-                    != nil
-                { .environment(passwordEnv) } else { .none }
+            let password = PostgresLocation.PasswordSource.choice(file: passwordFile, variable: passwordEnv)
             return try await PostgresBackend.connect(to: try PostgresLocation(url: target, password: password))
         }
         if PostgresStore.isPostgresStore(at: target) { return try await PostgresStore.backend(at: target) }

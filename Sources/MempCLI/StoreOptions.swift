@@ -28,6 +28,14 @@ struct StoreOptions: ParsableArguments {
     }
 }
 
+extension PostgresLocation.PasswordSource {
+    /// The password source the flags choose: the file when given, else the variable when it is set, else none.
+    static func choice(file: String?, variable: String) -> Self {
+        if let file { return .file(file) }
+        return ProcessInfo.processInfo.environment[variable] != nil ? .environment(variable) : .none
+    }
+}
+
 extension BuildPolicy: ExpressibleByArgument {}
 extension RetrievalPolicy: ExpressibleByArgument {}
 extension DuplicatePolicy: ExpressibleByArgument {}

@@ -16,10 +16,10 @@ extension PostgresBackend {
     /// - Parameter lock: Locks the rows (`FOR UPDATE`) until the transaction ends.
     static func fetchMemories(
         _ connection: PostgresConnection, logger: Logger, where condition: String,
-        _ arguments: [any PostgresEncodable & Sendable], lock: Bool = false
+        _ arguments: [any PostgresThrowingDynamicTypeEncodable], lock: Bool = false
     ) async throws -> [(Int64, Memory)] {
         var bindings = PostgresBindings()
-        for argument in arguments { bindings.append(argument) }
+        for argument in arguments { try bindings.append(argument) }
         let sql =
             "SELECT \(memoryColumns) FROM memory m WHERE \(condition) ORDER BY m.number" + (lock ? " FOR UPDATE" : "")
         var result: [(Int64, Memory)] = []
@@ -131,39 +131,42 @@ extension PostgresBackend {
     public func forEachIndexEntry(
         _ body: (IndexEntry) throws(MemoryError) -> Void
     ) async throws(MemoryError) -> UInt64 {
-        do {
-            return try await client.withConnection { connection in
-                try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
-                do {
-                    let generation = try await Self.currentGeneration(connection, logger: logger)
-                    let rows = try await connection.query(
-                        """
-                        SELECT number, task, keywords, source, labels::text, status, task_vector::real[],
-                            keyword_vector::real[]
-                        FROM memory ORDER BY number
-                        """, logger: logger)
-                    for try await (number, task, keywords, source, labels, status, taskVector, keywordVector)
-                        in rows.decode((Int64, String, String, String, String, String, [Float], [Float]?).self)
-                    {
-                        try body(
-                            IndexEntry(
-                                number: DocumentID(UInt64(number)), task: task,
-                                keywords: try decodeJSON([String].self, keywords), taskVector: taskVector,
-                                keywordVector: keywordVector,
-                                catalogEntry: CatalogEntry(
-                                    source: source, labels: try decodeJSON([String: String].self, labels),
-                                    status: MemoryStatus(rawValue: status) ?? .active)))
-                    }
-                    try await connection.query("COMMIT", logger: logger)
-                    return generation
-                } catch {
-                    _ = try? await connection.query("ROLLBACK", logger: logger)
-                    throw error
-                }
-            }
-        } catch {
-            throw mapped(error)
+        try await snapshot { connection in
+            let generation = try await Self.currentGeneration(connection, logger: logger)
+            let rows = try await connection.query(
+                "SELECT \(unescaped: Self.indexEntryColumns) FROM memory ORDER BY number", logger: logger)
+            for try await row in rows.decode(IndexEntryColumns.self) { try body(try Self.indexEntry(from: row)) }
+            return generation
         }
+    }
+
+    typealias IndexEntryColumns = (Int64, String, String, String, String, String, [Float], [Float]?)
+    static let indexEntryColumns =
+        "number, task, keywords, source, labels::text, status, task_vector::real[], keyword_vector::real[]"
+
+    static func indexEntry(from row: IndexEntryColumns) throws(MemoryError) -> IndexEntry {
+        let (number, task, keywords, source, labels, status, taskVector, keywordVector) = row
+        return IndexEntry(
+            number: DocumentID(UInt64(number)), task: task, keywords: try decodeJSON([String].self, keywords),
+            taskVector: taskVector, keywordVector: keywordVector,
+            catalogEntry: CatalogEntry(
+                source: source, labels: try decodeJSON([String: String].self, labels),
+                status: MemoryStatus(rawValue: status) ?? .active))
+    }
+
+    /// The index entries of the memories with these numbers that are stored, in number order.
+    static func indexEntries(
+        numbers: [Int64], _ connection: PostgresConnection, logger: Logger
+    ) async throws -> [IndexEntry] {
+        guard !numbers.isEmpty else { return [] }
+        var entries: [IndexEntry] = []
+        for try await row in try await connection.query(
+            "SELECT \(unescaped: indexEntryColumns) FROM memory WHERE number = ANY(\(numbers)) ORDER BY number",
+            logger: logger
+        ).decode(IndexEntryColumns.self) {
+            entries.append(try indexEntry(from: row))
+        }
+        return entries
     }
 
     /// Runs `body` in a read-only repeatable-read transaction: every statement sees the same snapshot.
@@ -177,20 +180,26 @@ extension PostgresBackend {
     }
 
     public func history(memoryID: String?) async throws(MemoryError) -> [HistoryEntry] {
-        try await withConnection { connection in
-            let columns = "number, memory_id, action, policy, reason, before, after, date"
-            let rows =
-                if let memoryID {
-                    try await connection.query(
-                        "SELECT \(unescaped: columns) FROM history WHERE memory_id = \(memoryID) ORDER BY number",
-                        logger: logger)
-                } else {
-                    try await connection.query(
-                        "SELECT \(unescaped: columns) FROM history ORDER BY number", logger: logger)
-                }
+        if let memoryID { return try await history(where: "memory_id = $1", [memoryID]) }
+        return try await history(where: "true", [])
+    }
+
+    /// History rows matching `condition` (with `$1`… bound to `arguments`), oldest first.
+    func history(
+        where condition: String, _ arguments: [any PostgresThrowingDynamicTypeEncodable]
+    ) async throws(MemoryError) -> [HistoryEntry] {
+        var bindings = PostgresBindings()
+        do { for argument in arguments { try bindings.append(argument) } } catch { throw mapped(error) }
+        let query = PostgresQuery(
+            unsafeSQL: """
+                SELECT number, memory_id, action, policy, reason, before, after, date FROM history
+                WHERE \(condition) ORDER BY number
+                """, binds: bindings)
+        return try await withConnection { connection in
             var entries: [HistoryEntry] = []
-            for try await (number, memoryID, actionName, policy, reason, before, after, date) in rows.decode(
-                (Int64, String, String, String, String, String?, String?, Double).self)
+            for try await (number, memoryID, actionName, policy, reason, before, after, date)
+                in try await connection.query(query, logger: logger).decode(
+                    (Int64, String, String, String, String, String?, String?, Double).self)
             {
                 guard let action = HistoryAction(rawValue: actionName) else {
                     throw MemoryError.database(reason: "history row \(number) has unknown action \(actionName)")

@@ -74,43 +74,15 @@ extension PostgresBackend {
                 try await connection.query(
                     "DELETE FROM memory WHERE id = ANY(\(Array(before.keys)))", logger: logger)
             }
-            let sources = Array(Set(batch.memories.flatMap(\.memory.sourceTrajectoryIDs)))
-            var storedSources = Set<String>()
-            for try await id in try await connection.query(
-                "SELECT id FROM trajectory WHERE id = ANY(\(sources))", logger: logger
-            ).decode(String.self) {
-                storedSources.insert(id)
-            }
-            for record in batch.memories {
-                if let missing = record.memory.sourceTrajectoryIDs.first(where: { !storedSources.contains($0) }) {
-                    throw MemoryError.invalidArgument(
-                        "Memory \(record.memory.id) names source trajectory \(missing), which is not stored.")
-                }
-            }
+            try await checkSources(of: batch.memories.map(\.memory), connection, logger: logger)
         }
         var numbers: [String: DocumentID] = [:]
         if !memoryIDs.isEmpty {
-            for try await (id, number) in try await connection.query(
-                """
-                INSERT INTO memory (id, task, kind, build_policy, steps, script, keywords, sources, source, labels,
-                    hit_count, success_count, status, embedder, provenance, revision, created_at, updated_at,
-                    search_text, task_vector, keyword_vector)
-                SELECT id, task, kind, build_policy, steps, script, keywords, sources, source, labels, hit_count,
-                    success_count, status, embedder, provenance, revision, created_at, updated_at, search_text,
-                    task_vector::vector, keyword_vector::vector
-                FROM jsonb_to_recordset(\(rows.memories)::jsonb) WITH ORDINALITY AS x(id text, task text,
-                    kind text, build_policy text, steps text, script text, keywords text, sources text[],
-                    source text, labels jsonb, hit_count bigint, success_count bigint, status text, embedder text,
-                    provenance text, revision bigint, created_at double precision, updated_at double precision,
-                    search_text text, task_vector real[], keyword_vector real[], ordinality bigint)
-                ORDER BY ordinality
-                RETURNING id, number
-                """, logger: logger
-            ).decode((String, Int64).self) {
+            for (id, number) in try await insertMemories(rows.memories, connection, logger: logger) {
                 numbers[id] = DocumentID(UInt64(number))
             }
             let history = try batch.memories.map { (record) throws(MemoryError) in
-                HistoryRow(
+                try HistoryRow(
                     memoryID: record.memory.id, action: before[record.memory.id] == nil ? .add : .replace,
                     policy: batch.policy, reason: batch.reason, before: before[record.memory.id],
                     after: record.memory, generation: generation)
@@ -124,10 +96,59 @@ extension PostgresBackend {
             numbers: numbers, removed: removed, replacedTrajectories: replacedTrajectories, generation: generation)
     }
 
+    /// The columns of a JSON memory row (``MemoryRow``) for `jsonb_to_recordset`.
+    static let memoryRecordColumns = """
+        id text, task text, kind text, build_policy text, steps text, script text, keywords text, sources text[],
+        source text, labels jsonb, hit_count bigint, success_count bigint, status text, embedder text,
+        provenance text, revision bigint, created_at double precision, updated_at double precision,
+        search_text text, task_vector real[], keyword_vector real[]
+        """
+
+    /// Inserts the memories of a JSON array of ``MemoryRow``s in order; returns their IDs and numbers.
+    static func insertMemories(
+        _ json: String, _ connection: PostgresConnection, logger: Logger
+    ) async throws -> [(String, Int64)] {
+        var inserted: [(String, Int64)] = []
+        for try await row in try await connection.query(
+            """
+            INSERT INTO memory (id, task, kind, build_policy, steps, script, keywords, sources, source, labels,
+                hit_count, success_count, status, embedder, provenance, revision, created_at, updated_at,
+                search_text, task_vector, keyword_vector)
+            SELECT id, task, kind, build_policy, steps, script, keywords, sources, source, labels, hit_count,
+                success_count, status, embedder, provenance, revision, created_at, updated_at, search_text,
+                task_vector::vector, keyword_vector::vector
+            FROM jsonb_to_recordset(\(json)::jsonb) WITH ORDINALITY
+                AS x(\(unescaped: memoryRecordColumns), ordinality bigint)
+            ORDER BY ordinality
+            RETURNING id, number
+            """, logger: logger
+        ).decode((String, Int64).self) {
+            inserted.append(row)
+        }
+        return inserted
+    }
+
+    /// Throws when a memory names a source trajectory that is not stored.
+    static func checkSources(of memories: [Memory], _ connection: PostgresConnection, logger: Logger) async throws {
+        let sources = Array(Set(memories.flatMap(\.sourceTrajectoryIDs)))
+        var stored = Set<String>()
+        for try await id in try await connection.query(
+            "SELECT id FROM trajectory WHERE id = ANY(\(sources))", logger: logger
+        ).decode(String.self) {
+            stored.insert(id)
+        }
+        for memory in memories {
+            if let missing = memory.sourceTrajectoryIDs.first(where: { !stored.contains($0) }) {
+                throw MemoryError.invalidArgument(
+                    "Memory \(memory.id) names source trajectory \(missing), which is not stored.")
+            }
+        }
+    }
+
     public func delete(_ scope: DeleteScope) async throws(MemoryError) -> DeleteResult {
         try await transaction { connection in
             let condition: String
-            let arguments: [any PostgresEncodable & Sendable]
+            let arguments: [any PostgresThrowingDynamicTypeEncodable]
             switch scope {
             case .id(let id): (condition, arguments) = ("id = $1", [id])
             case .source(let source): (condition, arguments) = ("source = $1", [source])
@@ -135,7 +156,7 @@ extension PostgresBackend {
                 (condition, arguments) = ("labels @> jsonb_build_object($1::text, $2::text)", [key, value])
             }
             var bindings = PostgresBindings()
-            for argument in arguments { bindings.append(argument) }
+            for argument in arguments { try bindings.append(argument) }
             // Lock the store row first, so that the selection below sees every committed write.
             let current = try await Self.currentGeneration(connection, logger: logger, lock: true)
             var trajectories: [String] = []
@@ -194,9 +215,11 @@ extension PostgresBackend {
         let numbers = memories.map(\.0)
         try await connection.query("DELETE FROM memory WHERE number = ANY(\(numbers))", logger: logger)
         try await recordHistory(
-            memories.map { HistoryRow(
-                memoryID: $0.1.id, action: .delete, policy: policy, reason: reason, before: $0.1, after: nil,
-                generation: generation) },
+            memories.map { (_, memory) throws(MemoryError) in
+                try HistoryRow(
+                    memoryID: memory.id, action: .delete, policy: policy, reason: reason, before: memory, after: nil,
+                    generation: generation)
+            },
             connection, logger: logger)
         return numbers.map { DocumentID(UInt64($0)) }
     }

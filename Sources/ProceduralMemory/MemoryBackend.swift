@@ -72,6 +72,18 @@ public struct StoreInfo: Sendable, Equatable {
     public var embedderConfiguration: EmbedderConfiguration?
     /// Increases with every committed write.
     public var generation: UInt64
+
+    /// Creates store settings.
+    public init(
+        schemaVersion: Int, embedderID: String, dimension: Int, embedderConfiguration: EmbedderConfiguration?,
+        generation: UInt64
+    ) {
+        self.schemaVersion = schemaVersion
+        self.embedderID = embedderID
+        self.dimension = dimension
+        self.embedderConfiguration = embedderConfiguration
+        self.generation = generation
+    }
 }
 
 /// A memory as a backend stores it: the memory and its vectors.
@@ -128,6 +140,14 @@ public struct WriteResult: Sendable, Equatable {
     public var replacedTrajectories: Int
     /// The generation after the write.
     public var generation: UInt64
+
+    /// Creates a write result.
+    public init(numbers: [String: DocumentID], removed: [DocumentID], replacedTrajectories: Int, generation: UInt64) {
+        self.numbers = numbers
+        self.removed = removed
+        self.replacedTrajectories = replacedTrajectories
+        self.generation = generation
+    }
 }
 
 /// What a scoped delete removes.
@@ -156,6 +176,13 @@ public struct DeleteResult: Sendable, Equatable {
     public var memories: [DocumentID]
     /// The generation after the delete.
     public var generation: UInt64
+
+    /// Creates a delete result.
+    public init(trajectories: Int, memories: [DocumentID], generation: UInt64) {
+        self.trajectories = trajectories
+        self.memories = memories
+        self.generation = generation
+    }
 }
 
 /// A stored memory's data for the index caches.
@@ -238,6 +265,21 @@ public struct HistoryEntry: Sendable, Equatable {
     public var after: Memory?
     /// When.
     public var date: Date
+
+    /// Creates a history entry.
+    public init(
+        number: Int64, memoryID: String, action: HistoryAction, policy: String, reason: String, before: Memory?,
+        after: Memory?, date: Date
+    ) {
+        self.number = number
+        self.memoryID = memoryID
+        self.action = action
+        self.policy = policy
+        self.reason = reason
+        self.before = before
+        self.after = after
+        self.date = date
+    }
 }
 
 /// Counts of what a store holds.
@@ -258,4 +300,20 @@ public struct StoreStatistics: Sendable, Equatable, Codable {
     public var historyEntries: Int
     /// The store's generation.
     public var generation: UInt64
+
+    /// Creates statistics.
+    public init(
+        trajectories: Int, memories: Int, activeMemories: Int, deprecatedMemories: Int,
+        memoriesByBuildPolicy: [String: Int], trajectoriesBySource: [String: Int], historyEntries: Int,
+        generation: UInt64
+    ) {
+        self.trajectories = trajectories
+        self.memories = memories
+        self.activeMemories = activeMemories
+        self.deprecatedMemories = deprecatedMemories
+        self.memoriesByBuildPolicy = memoriesByBuildPolicy
+        self.trajectoriesBySource = trajectoriesBySource
+        self.historyEntries = historyEntries
+        self.generation = generation
+    }
 }
