@@ -50,9 +50,11 @@ extension PostgresBackend {
                 """
                 INSERT INTO trajectory (id, task, steps, success, reward, source, labels, producer, created_at)
                 SELECT id, task, steps, success, reward, source, labels, producer, created_at
-                FROM jsonb_to_recordset(\(rows.trajectories)::jsonb) AS x(id text, task text, steps text,
+                FROM jsonb_array_elements(\(rows.trajectories)::jsonb) WITH ORDINALITY AS e(value, ordinality)
+                CROSS JOIN LATERAL jsonb_to_record(e.value) AS x(id text, task text, steps text,
                     success boolean, reward double precision, source text, labels jsonb, producer text,
                     created_at double precision)
+                ORDER BY e.ordinality
                 """, logger: logger)
         }
         // Memories stored already: refused, or replaced with a history row holding the memory before.
@@ -96,7 +98,7 @@ extension PostgresBackend {
             numbers: numbers, removed: removed, replacedTrajectories: replacedTrajectories, generation: generation)
     }
 
-    /// The columns of a JSON memory row (``MemoryRow``) for `jsonb_to_recordset`.
+    /// The columns of a JSON memory row (``MemoryRow``) for `jsonb_to_record`.
     static let memoryRecordColumns = """
         id text, task text, kind text, build_policy text, steps text, script text, keywords text, sources text[],
         source text, labels jsonb, hit_count bigint, success_count bigint, status text, embedder text,
@@ -117,9 +119,9 @@ extension PostgresBackend {
             SELECT id, task, kind, build_policy, steps, script, keywords, sources, source, labels, hit_count,
                 success_count, status, embedder, provenance, revision, created_at, updated_at, search_text,
                 task_vector::vector, keyword_vector::vector
-            FROM jsonb_to_recordset(\(json)::jsonb) WITH ORDINALITY
-                AS x(\(unescaped: memoryRecordColumns), ordinality bigint)
-            ORDER BY ordinality
+            FROM jsonb_array_elements(\(json)::jsonb) WITH ORDINALITY AS e(value, ordinality)
+            CROSS JOIN LATERAL jsonb_to_record(e.value) AS x(\(unescaped: memoryRecordColumns))
+            ORDER BY e.ordinality
             RETURNING id, number
             """, logger: logger
         ).decode((String, Int64).self) {
@@ -236,10 +238,10 @@ extension PostgresBackend {
             """
             INSERT INTO history (memory_id, action, policy, reason, before, after, revision, generation, date, reverts)
             SELECT memory_id, action, policy, reason, before, after, revision, generation, date, reverts
-            FROM jsonb_to_recordset(\(json)::jsonb) WITH ORDINALITY AS x(memory_id text, action text, policy text,
-                reason text, before text, after text, revision bigint, generation bigint, date double precision,
-                reverts bigint, ordinality bigint)
-            ORDER BY ordinality
+            FROM jsonb_array_elements(\(json)::jsonb) WITH ORDINALITY AS e(value, ordinality)
+            CROSS JOIN LATERAL jsonb_to_record(e.value) AS x(memory_id text, action text, policy text, reason text,
+                before text, after text, revision bigint, generation bigint, date double precision, reverts bigint)
+            ORDER BY e.ordinality
             RETURNING number
             """, logger: logger
         ).decode(Int64.self) {
@@ -279,7 +281,7 @@ struct HistoryRow: Encodable {
     }
 }
 
-/// A batch's rows as JSON documents, expanded by `jsonb_to_recordset` in one statement per table.
+/// A batch's rows as JSON documents, expanded by `jsonb_to_record` in one statement per table.
 struct WriteRows {
     var trajectories: String
     var memories: String

@@ -21,7 +21,7 @@ public enum MemoryError: Error, Equatable, Sendable {
     case storeExists(path: String)
     /// An argument is outside what the operation accepts; `reason` says which and why.
     case invalidArgument(String)
-    /// SQLite failed; `reason` is its message (never the statement's arguments).
+    /// The database (SQLite or PostgreSQL) failed; `reason` is its message (never the statement's arguments).
     case database(reason: String)
     /// Reading or writing a file failed.
     case io(path: String, reason: String)
@@ -54,7 +54,7 @@ extension MemoryError: CustomStringConvertible {
         case .invalidArgument(let reason):
             reason
         case .database(let reason):
-            "SQLite: \(reason)"
+            "Database: \(reason)"
         case .io(let path, let reason):
             "\(path): \(reason)"
         case .index(let error):

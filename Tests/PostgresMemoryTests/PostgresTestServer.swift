@@ -41,28 +41,19 @@ enum PostgresTestServer {
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
         let state = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "memp-pg-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [
-            repository.appendingPathComponent("scripts/pg_server.sh").path, "start", state.path, String(getpid()),
-        ]
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        do {
-            try process.run()
-        } catch {
-            return .failure(ServerUnavailable(message: "can't run scripts/pg_server.sh: \(error)"))
-        }
-        let facts = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let diagnostics = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+            "memp-pg-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        ).path
+        let script = repository.appendingPathComponent("scripts/pg_server.sh").path
+        // system(3) rather than Process: this runs inside a lazy static initializer, where Foundation's child
+        // monitoring never saw the script exit (the test process hung).
+        let status = system("bash '\(script)' start '\(state)' \(getpid()) > '\(state).out' 2> '\(state).err'")
+        let facts = (try? String(contentsOfFile: state + ".out", encoding: .utf8)) ?? ""
+        let diagnostics = (try? String(contentsOfFile: state + ".err", encoding: .utf8)) ?? ""
+        try? FileManager.default.removeItem(atPath: state + ".out")
+        try? FileManager.default.removeItem(atPath: state + ".err")
+        guard status == 0 else {
             return .failure(
-                ServerUnavailable(
-                    message: "scripts/pg_server.sh exited with \(process.terminationStatus): \(diagnostics)"))
+                ServerUnavailable(message: "scripts/pg_server.sh exited with status \(status): \(diagnostics)"))
         }
         var values: [String: String] = [:]
         for line in facts.split(separator: "\n") {
