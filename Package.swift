@@ -81,7 +81,11 @@ let package = Package(
         ),
         .testTarget(name: "RetrievalCoreTests", dependencies: ["RetrievalCore", "TestSupport"]),
         .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex", "TestSupport"]),
-        .testTarget(name: "KeywordIndexTests", dependencies: ["KeywordIndex", "TestSupport"]),
+        .testTarget(
+            name: "KeywordIndexTests",
+            dependencies: ["KeywordIndex", "TestSupport"],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(name: "HybridSearchTests", dependencies: ["HybridSearch", "TestSupport"]),
         .testTarget(
             name: "EmbeddingsTests",

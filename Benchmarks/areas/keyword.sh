@@ -5,7 +5,7 @@ set -euo pipefail
 : "${BENCH_ROOT:?run through Benchmarks/run.sh}" "${REPO_ROOT:?run through Benchmarks/run.sh}"
 anchors="$REPO_ROOT/../shared/anchors"
 data_home="$BENCH_ROOT/data/anchors"
-results="$BENCH_ROOT/results"
+results="$BENCH_ROOT/results/raw"  # raw JSON, git-ignored; run.sh keeps the markdown
 mkdir -p "$data_home" "$results"
 
 python3 -m pip install -q --disable-pip-version-check -r "$anchors/requirements.txt" >&2

@@ -81,6 +81,15 @@ def main():
             same = "" if figures["same_top10_as_accumulate"] else " (differs!)"
             print(f"| {name} | {strategy}{same} | {figures['qps']:,.0f} | {figures['p50_ms']:.4f} | "
                   f"{figures['p95_ms']:.4f} | {run['build_s']:.3f} |")
+    scale = ours_run.get("scale_10x")
+    if scale:
+        print(f"\nAt {scale['documents']:,} documents (the corpus ten times over, bm25sCompatible), one pass:\n")
+        print("| strategy | queries/s | p50 ms | p95 ms |")
+        print("|---|---:|---:|---:|")
+        for strategy in ("automatic", "accumulate", "maxScore"):
+            figures = scale[strategy]
+            same = "" if figures["same_top10_as_accumulate"] else " (differs!)"
+            print(f"| {strategy}{same} | {figures['qps']:,.0f} | {figures['p50_ms']:.4f} | {figures['p95_ms']:.4f} |")
     hybrid = ours_run.get("hybrid")
     if hybrid:
         print(f"\nHybrid collection at {hybrid['documents']:,} documents ({hybrid['dimension']}-d random unit "

@@ -443,6 +443,41 @@ size_t vk_scan_topk_f32(const float *_Nonnull query, const float *_Nonnull rows,
     return count;
 }
 
+void vk_scan_topk_f32_batch(const float *_Nonnull queries, size_t query_count, const float *_Nonnull rows,
+                            size_t dim, size_t row_begin, size_t row_end, vk_metric metric,
+                            const uint64_t *_Nonnull ids, const uint64_t *_Nullable allowed, float minimum,
+                            vk_hit *_Nonnull heaps, size_t *_Nonnull counts, size_t k, vk_simd_level level) {
+    float scores[VK_BLOCK_ROWS];
+    vk_block_fn block = vk_block_for(level);
+    int l2 = metric == VK_METRIC_L2;
+    size_t sub_rows = (8192 / dim) & ~(size_t)3;
+    if (sub_rows < 4) sub_rows = 4;
+    if (sub_rows > VK_BLOCK_ROWS) sub_rows = VK_BLOCK_ROWS;
+    size_t row = row_begin;
+    while (row < row_end) {
+        size_t end = (row & ~(size_t)(VK_BLOCK_ROWS - 1)) + VK_BLOCK_ROWS;
+        if (end > row_end) end = row_end;
+        if (allowed) {
+            uint64_t word = allowed[row >> 6];
+            if ((row & 63) != 0) word >>= (row & 63);
+            if (word == 0) {
+                row = end;
+                continue;
+            }
+        }
+        // Sub-blocks of about 32 KiB are read from memory once, by the first query; the other queries find
+        // them in L1 (or L2 for very wide rows).
+        for (size_t sub = row; sub < end; sub += sub_rows) {
+            size_t n = end - sub < sub_rows ? end - sub : sub_rows;
+            for (size_t q = 0; q < query_count; q++) {
+                block(queries + q * dim, rows + sub * dim, dim, n, l2, scores);
+                counts[q] = vk_offer_scores(scores, n, sub, ids, allowed, minimum, heaps + q * k, counts[q], k, level);
+            }
+        }
+        row = end;
+    }
+}
+
 size_t vk_tile_topk(const float *_Nonnull products, size_t n, size_t first_row, vk_metric metric,
                     const float *_Nullable norms, float query_norm, const uint64_t *_Nonnull ids,
                     const uint64_t *_Nullable allowed, float minimum, vk_hit *_Nonnull heap, size_t count, size_t k,

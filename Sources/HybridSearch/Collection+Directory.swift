@@ -13,6 +13,7 @@ import VectorIndex
 /// The collection directory format.
 ///
 ///     DIR/CURRENT                     the name of the live generation, e.g. "generation-000003"
+///     DIR/LOCK                        held (flock) by a saver, so concurrent saves take turns
 ///     DIR/generation-000003/
 ///         manifest.json               format version, configuration, document count, next internal ID
 ///         vectors.mvi                 the FlatIndex file (magic MVIX)
@@ -26,6 +27,7 @@ public enum CollectionFormat {
     /// The format version this build writes and reads.
     public static let version = 1
     static let currentFile = "CURRENT"
+    static let lockFile = "LOCK"
     static let generationPrefix = "generation-"
     static let manifestFile = "manifest.json"
     static let vectorFile = "vectors.mvi"
@@ -53,7 +55,16 @@ extension Collection {
         do {
             try files.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw CollectionError.io(path: directory, reason: "can't create the directory: \(error.localizedDescription)")
+            throw CollectionError.io(
+                path: directory, reason: "can't create the directory: \(error.localizedDescription)")
+        }
+        // Savers to one directory take turns, so none deletes a generation another is writing or publishing.
+        let lockPath = directory + "/" + CollectionFormat.lockFile
+        let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard lock >= 0 else { throw CollectionError.io(path: lockPath, reason: String(cString: strerror(errno))) }
+        defer { close(lock) }  // closing releases the lock
+        guard flock(lock, LOCK_EX) == 0 else {
+            throw CollectionError.io(path: lockPath, reason: String(cString: strerror(errno)))
         }
         let current = try? Collection.currentGeneration(in: directory)
         let existing = Collection.generations(in: directory)
@@ -63,7 +74,8 @@ extension Collection {
         do {
             try files.createDirectory(atPath: generation, withIntermediateDirectories: false)
         } catch {
-            throw CollectionError.io(path: generation, reason: "can't create the generation: \(error.localizedDescription)")
+            throw CollectionError.io(
+                path: generation, reason: "can't create the generation: \(error.localizedDescription)")
         }
         do {
             try vectors.save(to: generation + "/" + CollectionFormat.vectorFile)
@@ -131,7 +143,9 @@ extension Collection {
             guard internalIDs.updateValue(storedID, forKey: record.id) == nil else {
                 throw CollectionError.corrupted(path: generation, reason: "document \"\(record.id)\" appears twice")
             }
-            for (key, value) in record.metadata { metadataIndex[key, default: [:]][value, default: []].insert(storedID) }
+            for (key, value) in record.metadata {
+                metadataIndex[key, default: [:]][value, default: []].insert(storedID)
+            }
         }
     }
 
@@ -227,9 +241,11 @@ extension Collection {
         for index in 0..<count {
             guard let metadata = try? JSONDecoder().decode([String: String].self, from: Data(strings[2][index].utf8))
             else { throw IndexError.corrupted(path: path, section: "MDTB", reason: "metadata is not a JSON object") }
-            guard records.updateValue(
-                Record(id: strings[0][index], text: strings[1][index], metadata: metadata), forKey: DocumentID(ids[index]))
-                == nil
+            guard
+                records.updateValue(
+                    Record(id: strings[0][index], text: strings[1][index], metadata: metadata),
+                    forKey: DocumentID(ids[index]))
+                    == nil
             else { throw IndexError.corrupted(path: path, section: "DIDS", reason: "an ID appears twice") }
         }
         return records
@@ -267,7 +283,8 @@ extension Collection {
         let temporary = path + ".tmp-\(getpid())"
         let handle = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard handle >= 0 else { throw CollectionError.io(path: temporary, reason: String(cString: strerror(errno))) }
-        let written = data.withUnsafeBytes { bytes in bytes.isEmpty ? 0 : write(handle, bytes.baseAddress, bytes.count) }
+        let written = data.withUnsafeBytes { bytes in bytes.isEmpty ? 0 : write(handle, bytes.baseAddress, bytes.count)
+        }
         let synced = fsync(handle) == 0
         close(handle)
         guard written == data.count, synced, rename(temporary, path) == 0 else {

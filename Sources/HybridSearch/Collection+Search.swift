@@ -51,7 +51,7 @@ public struct HybridQuery: Sendable {
 public struct HitExplanation: Sendable, Equatable, Codable {
     /// The query's mode.
     public var mode: SearchMode
-    /// The fusion used (hybrid only), e.g. `rrf(rankConstant: 60)` or `convex(alpha: 0.5, minMax)`.
+    /// The fusion used in hybrid mode, such as `rrf(rankConstant: 60)` or `convex(alpha: 0.5, minMax)`.
     public var fusion: String?
     /// The dense score (cosine, inner product or negated squared L2), if the dense side found the document.
     public var denseScore: Float?

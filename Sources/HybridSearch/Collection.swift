@@ -114,6 +114,10 @@ public struct Collection: Sendable {
         return Document(id: id, text: record.text, vector: vectors.vector(for: storedID), metadata: record.metadata)
     }
 
+    /// The `limit` most characteristic words of `text` against the collection's texts (TF-IDF, stop words
+    /// removed); see ``KeywordIndex/keywords(of:limit:)``.
+    public func keywords(of text: String, limit: Int) -> [String] { keywords.keywords(of: text, limit: limit) }
+
     /// Adds documents, all or none.
     ///
     /// - Throws: ``CollectionError/duplicateDocument(_:)``, ``CollectionError/missingVector(documentID:)``,
@@ -180,7 +184,9 @@ public struct Collection: Sendable {
                 unindexMetadata(of: storedID)
                 internalIDs[document.id] = storedID
                 records[storedID] = Record(id: document.id, text: document.text, metadata: document.metadata)
-                for (key, value) in document.metadata { metadataIndex[key, default: [:]][value, default: []].insert(storedID) }
+                for (key, value) in document.metadata {
+                    metadataIndex[key, default: [:]][value, default: []].insert(storedID)
+                }
             }
         } catch {
             throw CollectionError.index(error)
@@ -213,8 +219,9 @@ public struct Collection: Sendable {
                 throw CollectionError.embedding(error)
             }
             guard embedded.count == missing.count else {
-                throw CollectionError.embedding(.invalidArgument(
-                    "The embedder returned \(embedded.count) vectors for \(missing.count) texts."))
+                throw CollectionError.embedding(
+                    .invalidArgument(
+                        "The embedder returned \(embedded.count) vectors for \(missing.count) texts."))
             }
         }
         var result: [[Float]] = []
@@ -255,8 +262,12 @@ public struct Collection: Sendable {
         guard let filter, !filter.conditions.isEmpty else { return nil }
         var allowed: Set<DocumentID>?
         for (key, values) in filter.conditions.sorted(by: { $0.key < $1.key }) {
-            var matching: Set<DocumentID> = []
-            for value in values { matching.formUnion(metadataIndex[key]?[value] ?? []) }
+            let postings = metadataIndex[key] ?? [:]
+            // One value (equality, the common case) shares the stored set instead of copying it.
+            let matching: Set<DocumentID> =
+                values.count == 1
+                ? values.first.flatMap { postings[$0] } ?? []
+                : values.reduce(into: []) { $0.formUnion(postings[$1] ?? []) }
             allowed = allowed.map { $0.intersection(matching) } ?? matching
             if allowed?.isEmpty == true { break }
         }

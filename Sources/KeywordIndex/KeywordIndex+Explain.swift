@@ -17,8 +17,9 @@ extension KeywordIndex {
         return matched
     }
 
-    /// The document's BM25 score for `query`, computed in double precision, or `nil` when no live document has
-    /// `id`. Search scores are the same sum in single precision.
+    /// The document's BM25 score for `query` in double precision, or `nil` when no live document has `id`.
+    ///
+    /// Search scores are the same sum in single precision.
     ///
     /// - Complexity: O(*q* · log *p*) for *q* query terms whose postings lists hold at most *p* entries.
     public func score(_ query: String, for id: DocumentID) -> Double? {

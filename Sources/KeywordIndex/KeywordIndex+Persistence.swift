@@ -83,7 +83,8 @@ extension KeywordIndex {
         guard parameters.isValid else { throw corrupted("header", "BM25 parameters out of range") }
 
         let configurationBytes = try file.array("TOKC", of: UInt8.self)
-        guard let configuration = try? JSONDecoder().decode(TokenizerConfiguration.self, from: Data(configurationBytes)),
+        guard
+            let configuration = try? JSONDecoder().decode(TokenizerConfiguration.self, from: Data(configurationBytes)),
             configuration.minimumTokenLength >= 1,
             configuration.minimumTokenLength <= configuration.maximumTokenLength
         else { throw corrupted("TOKC", "not a valid tokenizer configuration") }
@@ -114,12 +115,14 @@ extension KeywordIndex {
         let liveFlags = try file.array("RLIV", of: UInt8.self, expectedCount: rowCount)
         guard liveFlags.allSatisfy({ $0 <= 1 }) else { throw corrupted("RLIV", "a flag is neither 0 nor 1") }
         let rowIsLive = liveFlags.map { $0 == 1 }
-        guard rowIsLive.count(where: { $0 }) == Int(fields[3]) else {
+        guard UInt64(rowIsLive.count(where: { $0 })) == fields[3] else {
             throw corrupted("RLIV", "the live count differs from the header's")
         }
         var liveIDs: Set<DocumentID> = []
         for row in rowIDs.indices where rowIsLive[row] {
-            guard liveIDs.insert(rowIDs[row]).inserted else { throw corrupted("RIDS", "ID \(rowIDs[row]) is live twice") }
+            guard liveIDs.insert(rowIDs[row]).inserted else {
+                throw corrupted("RIDS", "ID \(rowIDs[row]) is live twice")
+            }
         }
         let postingOffsets = postingOffsets64.map { Int($0) }
         var lengthCheck = [UInt64](repeating: 0, count: rowCount)

@@ -1,6 +1,8 @@
 import RetrievalCore
 
-/// How a keyword query is evaluated. Every strategy returns the same hits with the same scores.
+/// How a keyword query is evaluated.
+///
+/// Every strategy returns the same hits with the same scores.
 public enum QueryEvaluation: String, CaseIterable, Sendable, Codable {
     /// Accumulation for small indexes, MaxScore for large ones.
     case automatic
@@ -68,8 +70,9 @@ extension KeywordIndex {
         search(query, k: k, filter: nil, evaluation: .automatic)
     }
 
-    /// Returns the `k` documents with the highest BM25 score for `query` that pass `filter`, best first; ties go
-    /// to the lower ``DocumentID``. Documents sharing no term with the query are never returned.
+    /// Returns the `k` documents with the highest BM25 score for `query` that pass `filter`, best first.
+    ///
+    /// Ties go to the lower ``DocumentID``. Documents sharing no term with the query are never returned.
     ///
     /// - Parameters:
     ///   - query: Text, tokenized like the documents.
@@ -129,10 +132,12 @@ extension KeywordIndex {
         var best = TopK(k: k)
         for row in touched {
             let row = Int(row)
+            let hit = SearchHit(id: rowIDs[row], score: accumulator[row])
+            // The cheap rank test first: most rows can't enter, and then the filter needn't be asked.
+            if let worst = best.worst, best.isFull, !hit.ranks(before: worst) { continue }
             guard rowIsLive[row] else { continue }
-            let id = rowIDs[row]
-            if let filter, !filter.allows(id) { continue }
-            best.insert(SearchHit(id: id, score: accumulator[row]))
+            if let filter, !filter.allows(hit.id) { continue }
+            best.insert(hit)
         }
         return best.sorted()
     }

@@ -27,7 +27,8 @@ public struct TokenizerConfiguration: Codable, Sendable, Equatable, Hashable {
         cjkBigrams: Bool = true, underscoreIsWordCharacter: Bool = false, minimumTokenLength: Int = 1,
         maximumTokenLength: Int = 255
     ) {
-        precondition(minimumTokenLength >= 1 && minimumTokenLength <= maximumTokenLength,
+        precondition(
+            minimumTokenLength >= 1 && minimumTokenLength <= maximumTokenLength,
             "TokenizerConfiguration: need 1 <= minimumTokenLength <= maximumTokenLength")
         self.removeStopWords = removeStopWords
         self.stemming = stemming
@@ -44,9 +45,11 @@ public struct TokenizerConfiguration: Codable, Sendable, Equatable, Hashable {
     /// No stop words and no stemming: every word as written (after normalization and case folding).
     public static let plain = TokenizerConfiguration(removeStopWords: false, stemming: false)
 
-    /// The tokenization of bm25s's default `bm25s.tokenize(texts, stopwords="en")`: words of two or more
-    /// word characters (regex `(?u)\b\w\w+\b`, so `_` joins words and CJK runs stay whole), lower-cased,
-    /// Lucene's 33 English stop words removed, no stemming. Used to compare rankings with bm25s.
+    /// The tokenization of bm25s's default `bm25s.tokenize(texts, stopwords="en")`.
+    ///
+    /// Words of two or more word characters (regex `(?u)\b\w\w+\b`, so `_` joins words and CJK runs stay
+    /// whole), lower-cased, Lucene's 33 English stop words removed, no stemming. Used to compare rankings with
+    /// bm25s.
     public static let bm25sCompatible = TokenizerConfiguration(
         removeStopWords: true, stemming: false, stopWords: .lucene, cjkBigrams: false,
         underscoreIsWordCharacter: true, minimumTokenLength: 2)

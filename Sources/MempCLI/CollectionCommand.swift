@@ -15,24 +15,60 @@ enum EmbedderChoice: String, CaseIterable, ExpressibleByArgument {
     case hashing
     /// all-MiniLM-L6-v2, installed with `memp model install minilm`.
     case minilm
+    /// An OpenAI-compatible `/embeddings` server (`OpenAICompatibleEmbedder`).
+    case openai
 
-    func make(dimension: Int?) throws -> any Embedder {
+    /// The embedder, with its dimension known (an OpenAI-compatible server is asked once when needed).
+    func make(dimension: Int?, server: ServerOptions) throws -> any Embedder {
         switch self {
         case .hashing: return HashingEmbedder(dimension: dimension ?? 384)
         case .minilm: return try MiniLMEmbedder(modelDirectory: ModelStore().modelDirectory(for: .minilm))
+        case .openai:
+            let embedder = OpenAICompatibleEmbedder(
+                baseURL: try server.url(), model: server.openaiModel,
+                apiKeyEnvironmentVariable: server.apiKeyVariable, dimension: dimension)
+            if dimension == nil { _ = try embedder.detectDimension() }
+            return embedder
         }
     }
 
-    /// The embedder a collection recorded, rebuilt from its identifier.
-    static func embedder(forIdentifier identifier: String) throws -> any Embedder {
-        let parts = identifier.split(separator: ":")
-        if parts.first == "hashing", parts.count == 3, parts[1] == "v1", let dimension = Int(parts[2]) {
+    /// The embedder a collection recorded, rebuilt from its identifier and dimension.
+    static func embedder(forIdentifier identifier: String, dimension: Int, server: ServerOptions) throws
+        -> any Embedder
+    {
+        let parts = identifier.split(separator: ":", maxSplits: 1).map(String.init)
+        switch (parts.first, parts.count) {
+        case ("hashing", 2) where identifier == HashingEmbedder(dimension: dimension).modelIdentifier:
             return HashingEmbedder(dimension: dimension)
+        case ("minilm", 2):
+            return try EmbedderChoice.minilm.make(dimension: nil, server: server)
+        case ("openai", 2):
+            var options = server
+            options.openaiModel = parts[1]
+            return try EmbedderChoice.openai.make(dimension: dimension, server: options)
+        default:
+            throw ValidationError(
+                "The collection was built with embedder \(identifier), which this build can't load; "
+                    + "give query vectors instead (\"vector\" in --queries lines).")
         }
-        if identifier == "minilm:all-MiniLM-L6-v2" { return try EmbedderChoice.minilm.make(dimension: nil) }
-        throw ValidationError(
-            "The collection was built with embedder \(identifier), which this build can't load; "
-                + "give query vectors instead (\"vector\" in --queries lines).")
+    }
+}
+
+/// Where an OpenAI-compatible embedding server is (for `--embedder openai` and collections built with it).
+struct ServerOptions: ParsableArguments {
+    @Option(help: "Base URL of the OpenAI-compatible embedding server (default: $MEMP_OPENAI_BASE_URL).")
+    var baseURL: String?
+    @Option(help: "Model name sent to the OpenAI-compatible server (collections use the recorded one).")
+    var openaiModel = "text-embedding-3-small"
+    @Option(help: "Environment variable holding the server's API key.") var apiKeyVariable = "OPENAI_API_KEY"
+
+    func url() throws -> URL {
+        let base = baseURL ?? ProcessInfo.processInfo.environment["MEMP_OPENAI_BASE_URL"] ?? ""
+        guard let url = URL(string: base), url.scheme == "http" || url.scheme == "https" else {
+            throw ValidationError(
+                "The openai embedder needs an http(s) --base-url or $MEMP_OPENAI_BASE_URL (got \"\(base)\").")
+        }
+        return url
     }
 }
 
@@ -65,9 +101,14 @@ struct CollectionCommand: ParsableCommand {
 
         @Option(help: "The documents (JSON Lines).") var input: String
         @Option(help: "The collection directory to write.") var output: String
-        @Option(help: "Embeds texts without vectors and text queries: \(EmbedderChoice.allCases.map(\.rawValue).joined(separator: ", ")).")
+        @Option(
+            help:
+                "Embeds texts without vectors and text queries: \(EmbedderChoice.allCases.map(\.rawValue).joined(separator: ", "))."
+        )
         var embedder: EmbedderChoice?
-        @Option(help: "Vector dimension of the hashing embedder.") var dimension: Int?
+        @Option(help: "Vector dimension of the hashing embedder (or of the OpenAI-compatible model).")
+        var dimension: Int?
+        @OptionGroup var server: ServerOptions
         @Option(help: "How vectors are compared: \(Metric.allCases.map(\.rawValue).joined(separator: ", ")).")
         var metric: Metric = .cosine
         @Option(help: "Tokenizer preset: \(TokenizerChoice.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -86,7 +127,7 @@ struct CollectionCommand: ParsableCommand {
 
         func run() throws {
             let documents = try DocumentReader.documents(atPath: input)
-            let embedder = try self.embedder?.make(dimension: dimension)
+            let embedder = try self.embedder?.make(dimension: dimension, server: server)
             guard let dimension = embedder?.dimension ?? documents.first(where: { $0.vector != nil })?.vector?.count
             else {
                 throw ValidationError("\(input) has no \"vector\" fields; choose an --embedder to embed the texts.")
@@ -118,13 +159,16 @@ struct CollectionCommand: ParsableCommand {
         @Option(help: "The collection directory.") var collection: String
         @Option(help: "The documents (JSON Lines).") var input: String
         @Flag(help: "Replace documents whose IDs exist instead of failing.") var upsert = false
+        @OptionGroup var server: ServerOptions
 
         func run() throws {
             let documents = try DocumentReader.documents(atPath: input)
-            var target = try openCollection(collection, needsEmbedder: documents.contains { $0.vector == nil })
+            var target = try openCollection(
+                collection, needsEmbedder: documents.contains { $0.vector == nil }, server: server)
             if upsert { try target.upsert(documents) } else { try target.add(documents) }
             try target.save(to: collection)
-            print("\(collection): \(upsert ? "upserted" : "added") \(documents.count) documents, \(target.count) in all.")
+            print(
+                "\(collection): \(upsert ? "upserted" : "added") \(documents.count) documents, \(target.count) in all.")
         }
     }
 
@@ -159,7 +203,8 @@ struct CollectionCommand: ParsableCommand {
         @Option(help: "Convex fusion weight of the dense side, 0...1.") var alpha: Double?
         @Flag(help: "Reciprocal rank fusion (the default).") var rrf = false
         @Option(help: "RRF rank constant.") var rankConstant = 60.0
-        @Option(help: "Normalization for --alpha: \(ScoreNormalization.allCases.map(\.rawValue).joined(separator: ", ")).")
+        @Option(
+            help: "Normalization for --alpha: \(ScoreNormalization.allCases.map(\.rawValue).joined(separator: ", ")).")
         var normalization: ScoreNormalization = .minMax
         @Option(help: "Candidates per side in hybrid mode (default max(5k, 50)).") var candidates: Int?
         @Option(help: "Keep documents whose metadata key equals value (repeat a key for any of several values).")
@@ -168,13 +213,16 @@ struct CollectionCommand: ParsableCommand {
         var explain = false
         @Flag(help: "Print JSON.") var json = false
         @Option(help: "A JSON Lines file of queries {\"qid\", \"text\"?, \"vector\"?}.") var queries: String?
+        @OptionGroup var server: ServerOptions
         @Argument(help: "The query text.") var text: String?
 
         func validate() throws {
             guard k >= 1 else { throw ValidationError("-k must be at least 1 (got \(k)).") }
             if let alpha {
                 guard !rrf else { throw ValidationError("Give either --alpha or --rrf, not both.") }
-                guard alpha >= 0 && alpha <= 1 else { throw ValidationError("--alpha must lie in 0...1 (got \(alpha)).") }
+                guard alpha >= 0 && alpha <= 1 else {
+                    throw ValidationError("--alpha must lie in 0...1 (got \(alpha)).")
+                }
             }
             guard rankConstant > 0 else { throw ValidationError("--rank-constant must be positive.") }
             if let candidates, candidates < 1 { throw ValidationError("--candidates must be at least 1.") }
@@ -191,7 +239,8 @@ struct CollectionCommand: ParsableCommand {
                 guard let equals = condition.firstIndex(of: "="), equals != condition.startIndex else {
                     throw ValidationError("--filter takes key=value (got \"\(condition)\").")
                 }
-                result.require(String(condition[..<equals]), equals: String(condition[condition.index(after: equals)...]))
+                result.require(
+                    String(condition[..<equals]), equals: String(condition[condition.index(after: equals)...]))
             }
             return result
         }
@@ -202,12 +251,15 @@ struct CollectionCommand: ParsableCommand {
 
         /// The lines `run` prints.
         func resultLines() throws -> [String] {
-            let target = try openCollection(collection, needsEmbedder: mode != .keyword)
+            let target = try openCollection(collection, needsEmbedder: mode != .keyword, server: server)
             let fusion: FusionMethod =
-                alpha.map { .convex(alpha: $0, normalization: normalization) } ?? .reciprocalRank(rankConstant: rankConstant)
+                alpha.map { .convex(alpha: $0, normalization: normalization) }
+                ?? .reciprocalRank(rankConstant: rankConstant)
             let filter = try metadataFilter()
             func query(_ text: String, _ vector: [Float]?) -> HybridQuery {
-                HybridQuery(text: text, vector: vector, mode: mode, k: k, fusion: fusion, candidateDepth: candidates, filter: filter)
+                HybridQuery(
+                    text: text, vector: vector, mode: mode, k: k, fusion: fusion, candidateDepth: candidates,
+                    filter: filter)
             }
             if let queries {
                 return try DocumentReader.queries(atPath: queries).map { entry in
@@ -257,9 +309,15 @@ struct CollectionCommand: ParsableCommand {
                 "bm25 \(score(explanation.keywordScore, explanation.keywordRank))",
             ]
             if let dense = explanation.normalizedDense { parts.append("norm dense \(String(format: "%.4f", dense))") }
-            if let keyword = explanation.normalizedKeyword { parts.append("norm bm25 \(String(format: "%.4f", keyword))") }
-            if let fusion = explanation.fusion { parts.append("\(fusion) → \(String(format: "%.6g", explanation.fusedScore))") }
-            parts.append("matched: " + (explanation.matchedTerms.isEmpty ? "—" : explanation.matchedTerms.joined(separator: ", ")))
+            if let keyword = explanation.normalizedKeyword {
+                parts.append("norm bm25 \(String(format: "%.4f", keyword))")
+            }
+            if let fusion = explanation.fusion {
+                parts.append("\(fusion) → \(String(format: "%.6g", explanation.fusedScore))")
+            }
+            parts.append(
+                "matched: "
+                    + (explanation.matchedTerms.isEmpty ? "—" : explanation.matchedTerms.joined(separator: ", ")))
             return parts.joined(separator: "  ")
         }
     }
@@ -281,18 +339,25 @@ struct CollectionCommand: ParsableCommand {
                     "k1": .double(configuration.bm25.k1), "b": .double(configuration.bm25.b),
                 ])
             } else {
-                print("\(collection): \(target.count) documents, dimension \(configuration.dimension), "
-                    + "\(configuration.metric.rawValue), embedder \(configuration.embedder ?? "none"), "
-                    + "BM25 k1 \(configuration.bm25.k1) b \(configuration.bm25.b)")
+                print(
+                    "\(collection): \(target.count) documents, dimension \(configuration.dimension), "
+                        + "\(configuration.metric.rawValue), embedder \(configuration.embedder ?? "none"), "
+                        + "BM25 k1 \(configuration.bm25.k1) b \(configuration.bm25.b)")
             }
         }
     }
 }
 
 /// Opens a collection with the embedder it records when `needsEmbedder` (and it records one).
-private func openCollection(_ directory: String, needsEmbedder: Bool) throws -> HybridSearch.Collection {
-    let identifier = try HybridSearch.Collection.configuration(of: directory).embedder
-    let embedder = try identifier.flatMap { needsEmbedder ? try EmbedderChoice.embedder(forIdentifier: $0) : nil }
+private func openCollection(_ directory: String, needsEmbedder: Bool, server: ServerOptions) throws
+    -> HybridSearch.Collection
+{
+    let configuration = try HybridSearch.Collection.configuration(of: directory)
+    guard needsEmbedder, let identifier = configuration.embedder else {
+        return try HybridSearch.Collection(contentsOf: directory)
+    }
+    let embedder = try EmbedderChoice.embedder(
+        forIdentifier: identifier, dimension: configuration.dimension, server: server)
     return try HybridSearch.Collection(contentsOf: directory, embedder: embedder)
 }
 

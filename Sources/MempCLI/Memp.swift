@@ -15,6 +15,8 @@ struct Memp: AsyncParsableCommand {
             QueryCommand.self,
             DeleteCommand.self,
             StatsCommand.self,
+            EmbedCommand.self,
+            ModelCommand.self,
             EvalCommand.self,
         ]
     )

@@ -39,8 +39,9 @@ struct IndexCache: Sendable {
 
     private func path(_ name: String) -> String { directory + "/" + name }
 
-    /// Loads the cached indexes if they reflect `info`; otherwise says why not.
-    func load(matching info: StoreInfo) -> Result<
+    /// Loads the cached indexes if they reflect `info` and hold their vectors as `vectorStorage`; otherwise says
+    /// why not.
+    func load(matching info: StoreInfo, vectorStorage: VectorStorage) -> Result<
         (tasks: FlatIndex, keywordMeans: FlatIndex, text: KeywordIndex), CacheMiss
     > {
         let manifestPath = path("manifest.json")
@@ -82,6 +83,12 @@ struct IndexCache: Sendable {
             let text = try KeywordIndex(contentsOf: path("text.bm25"), verifyChecksums: false)
             guard tasks.dimension == info.dimension, keywordMeans.dimension == info.dimension else {
                 return .failure(CacheMiss("the cached vectors have another dimension than the store"))
+            }
+            guard tasks.vectorStorage == vectorStorage, keywordMeans.vectorStorage == vectorStorage else {
+                return .failure(
+                    CacheMiss(
+                        "the cached vectors are stored as \(tasks.vectorStorage.rawValue), not \(vectorStorage.rawValue)"
+                    ))
             }
             return .success((tasks, keywordMeans, text))
         } catch {

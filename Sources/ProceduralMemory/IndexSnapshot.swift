@@ -25,7 +25,7 @@ struct IndexSnapshot: Sendable {
 
     init(dimension: Int, vectorStorage: VectorStorage) throws(IndexError) {
         tasks = try FlatIndex(dimension: dimension, metric: .cosine, storage: vectorStorage)
-        keywordMeans = try FlatIndex(dimension: dimension, metric: .innerProduct, storage: .f32)
+        keywordMeans = try FlatIndex(dimension: dimension, metric: .innerProduct, storage: vectorStorage)
         text = KeywordIndex()
         catalog = [:]
         numbers = []

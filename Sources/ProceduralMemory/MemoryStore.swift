@@ -53,10 +53,14 @@ public final class MemoryStore: Sendable {
     ///   - directory: The store directory.
     ///   - embedder: The embedder of tasks and keywords.
     ///   - configuration: How to rebuild `embedder`, recorded so that ``open(at:)`` needs no embedder.
+    ///   - vectorStorage: How the vector indexes hold vectors: ``VectorIndex/VectorStorage/int8`` (the default)
+    ///     scans an int8 copy and rescores the best candidates exactly in f32, so scores are exact and lookups
+    ///     read a quarter of the memory; ``VectorIndex/VectorStorage/f32`` scans every vector in f32.
     /// - Throws: ``MemoryError/storeExists(path:)`` when the directory holds a store already;
     ///   ``MemoryError/io(path:reason:)`` or ``MemoryError/database(reason:)`` when it can't be written.
     public static func create(
-        at directory: String, embedder: any Embedder, configuration: EmbedderConfiguration? = nil
+        at directory: String, embedder: any Embedder, configuration: EmbedderConfiguration? = nil,
+        vectorStorage: VectorStorage = .int8
     ) async throws(MemoryError) -> MemoryStore {
         let databasePath = directory + "/" + databaseFileName
         guard !FileManager.default.fileExists(atPath: databasePath) else {
@@ -73,35 +77,41 @@ public final class MemoryStore: Sendable {
             embedderID: embedder.modelIdentifier, dimension: embedder.dimension,
             configuration: configuration)
         return try await open(
-            backend: backend, embedder: embedder, cacheDirectory: directory + "/" + indexDirectoryName)
+            backend: backend, embedder: embedder, cacheDirectory: directory + "/" + indexDirectoryName,
+            vectorStorage: vectorStorage)
     }
 
     /// Opens the store in `directory` with the embedder its recorded ``EmbedderConfiguration`` describes.
     ///
+    /// - Parameter vectorStorage: See ``create(at:embedder:configuration:vectorStorage:)``.
     /// - Throws: ``MemoryError/notAStore(path:)`` when there is none; ``MemoryError/invalidArgument(_:)`` when the
     ///   store records no configuration; ``MemoryError/embedding(reason:)`` when the embedder can't be built.
-    public static func open(at directory: String) async throws(MemoryError) -> MemoryStore {
+    public static func open(
+        at directory: String, vectorStorage: VectorStorage = .int8
+    ) async throws(MemoryError) -> MemoryStore {
         guard let configuration = try await info(at: directory).embedderConfiguration else {
             throw .invalidArgument(
                 "The store in \(directory) doesn't record its embedder; open it with one.")
         }
-        return try await open(at: directory, embedder: try configuration.makeEmbedder())
+        return try await open(
+            at: directory, embedder: try configuration.makeEmbedder(), vectorStorage: vectorStorage)
     }
 
     /// Opens the store in `directory`.
     ///
+    /// - Parameter vectorStorage: See ``create(at:embedder:configuration:vectorStorage:)``.
     /// - Throws: ``MemoryError/notAStore(path:)`` when there is none; ``MemoryError/embedderMismatch(store:given:)``
     ///   when it was created with another embedder.
-    public static func open(at directory: String, embedder: any Embedder) async throws(MemoryError)
-        -> MemoryStore
-    {
+    public static func open(
+        at directory: String, embedder: any Embedder, vectorStorage: VectorStorage = .int8
+    ) async throws(MemoryError) -> MemoryStore {
         let databasePath = directory + "/" + databaseFileName
         guard FileManager.default.fileExists(atPath: databasePath) else {
             throw .notAStore(path: directory)
         }
         return try await open(
             backend: try SQLiteBackend(path: databasePath), embedder: embedder,
-            cacheDirectory: directory + "/" + indexDirectoryName)
+            cacheDirectory: directory + "/" + indexDirectoryName, vectorStorage: vectorStorage)
     }
 
     /// The settings of the store in `directory`, read without opening it (to pick the embedder to open it with).
@@ -135,9 +145,11 @@ public final class MemoryStore: Sendable {
     ///   - backend: The source of truth.
     ///   - embedder: The embedder; must be the one the store was created with.
     ///   - cacheDirectory: Where the index caches live; `nil` keeps them only in memory.
+    ///   - vectorStorage: See ``create(at:embedder:configuration:vectorStorage:)``.
     /// - Throws: ``MemoryError/embedderMismatch(store:given:)``, or what the backend throws.
     public static func open(
-        backend: any MemoryBackend, embedder: any Embedder, cacheDirectory: String?
+        backend: any MemoryBackend, embedder: any Embedder, cacheDirectory: String?,
+        vectorStorage: VectorStorage = .int8
     ) async throws(MemoryError) -> MemoryStore {
         var info = try await backend.storeInfo()
         if info == nil {
@@ -154,7 +166,7 @@ public final class MemoryStore: Sendable {
         let cache = cacheDirectory.map { IndexCache(directory: $0) }
         var reason = "the store keeps no cache files"
         if let cache {
-            switch cache.load(matching: info) {
+            switch cache.load(matching: info, vectorStorage: vectorStorage) {
             case .success(let indexes):
                 let catalog = try await backend.catalog()
                 if catalog.generation == info.generation, catalog.entries.count == indexes.tasks.count,
@@ -172,7 +184,7 @@ public final class MemoryStore: Sendable {
                 reason = miss.reason
             }
         }
-        let snapshot = try await rebuild(from: backend, dimension: info.dimension)
+        let snapshot = try await rebuild(from: backend, dimension: info.dimension, vectorStorage: vectorStorage)
         if let cache { try cache.save(snapshot, info: info) }
         return MemoryStore(
             backend: backend, embedder: embedder, cache: cache, snapshot: snapshot,
@@ -180,14 +192,17 @@ public final class MemoryStore: Sendable {
     }
 
     private static func rebuild(
-        from backend: any MemoryBackend, dimension: Int
+        from backend: any MemoryBackend, dimension: Int, vectorStorage: VectorStorage
     ) async throws(MemoryError) -> IndexSnapshot {
         var snapshot: IndexSnapshot
         do throws(IndexError) {
-            snapshot = try IndexSnapshot(dimension: dimension, vectorStorage: .f32)
+            snapshot = try IndexSnapshot(dimension: dimension, vectorStorage: vectorStorage)
         } catch {
             throw .index(error)
         }
+        let expected = try await backend.statistics().memories
+        snapshot.tasks.reserveCapacity(expected)
+        snapshot.keywordMeans.reserveCapacity(expected)
         snapshot.generation = try await backend.forEachIndexEntry { (entry) throws(MemoryError) in
             do throws(IndexError) { try snapshot.insert(entry) } catch { throw .index(error) }
         }
@@ -199,6 +214,26 @@ public final class MemoryStore: Sendable {
 
     /// How many memories lookups currently see.
     public var memoryCount: Int { published.withLock { $0.catalog.count } }
+
+    /// Catches up with writes that other processes (or other stores on the same backend) made since this store
+    /// was opened or last refreshed.
+    ///
+    /// When the backend's generation differs from the indexes', they are rebuilt from the backend and then
+    /// published; lookups keep searching the previous indexes until that moment.
+    ///
+    /// - Returns: Whether the indexes changed.
+    /// - Complexity: O(1) when nothing changed; a full rebuild otherwise.
+    @discardableResult
+    public func refresh() async throws(MemoryError) -> Bool {
+        try await write { (snapshot) throws(MemoryError) -> Bool in
+            guard let info = try await backend.storeInfo(), info.generation != snapshot.generation else {
+                return false
+            }
+            snapshot = try await Self.rebuild(
+                from: backend, dimension: info.dimension, vectorStorage: snapshot.tasks.vectorStorage)
+            return true
+        }
+    }
 
     // MARK: - Writing
 
@@ -271,23 +306,24 @@ public final class MemoryStore: Sendable {
         try await backend.statistics()
     }
 
-    /// Embeds texts, mapping the embedder's errors.
+    /// Embeds texts, mapping the embedder's errors and checking what it returns, so that nothing unusable
+    /// reaches the database.
     func embed(_ texts: [String]) async throws(MemoryError) -> [[Float]] {
         guard !texts.isEmpty else { return [] }
-        do {
-            let vectors = try await embedder.embed(texts)
-            guard vectors.count == texts.count else {
-                throw MemoryError.embedding(
-                    reason: "the embedder returned \(vectors.count) vectors for \(texts.count) texts")
-            }
-            return vectors
-        } catch let error as EmbeddingError {
-            throw .embedding(reason: error.description)
-        } catch let error as MemoryError {
-            throw error
+        let vectors: [[Float]]
+        do throws(EmbeddingError) {
+            vectors = try await embedder.embed(texts)
         } catch {
-            throw .embedding(reason: "\(error)")
+            throw .embedding(reason: error.description)
         }
+        guard vectors.count == texts.count else {
+            throw .embedding(reason: "the embedder returned \(vectors.count) vectors for \(texts.count) texts")
+        }
+        let dimension = embedder.dimension
+        if let wrong = vectors.first(where: { $0.count != dimension }) {
+            throw .embedding(reason: "the embedder returned \(wrong.count) dimensions where \(dimension) were expected")
+        }
+        return vectors
     }
 }
 

@@ -17,7 +17,9 @@ extension FlatIndex {
     ///
     /// Measured on the 2-core AMD EPYC (Zen 5) development machine with 100k x 384 vectors and OpenBLAS
     /// 0.3.21: see docs/vector-index.md for the numbers and the command that produced them.
-    public static let blasCrossover = 8
+    public static let blasCrossover = 64
+    /// Queries scanned together below the crossover: each row block is read from memory once for all of them.
+    static let scanGroup = 16
     /// Queries per `sgemm` tile.
     static let queryTile = 512
     /// Rows per `sgemm` tile; with `queryTile` a 8 MiB score tile that stays in the last-level cache.
@@ -83,29 +85,65 @@ extension FlatIndex {
             batch: VectorSet(queries), k: k, minimumScore: minimumScore, filter: filter, method: method)
     }
 
-    /// One scan per query: a large index splits each query over all threads; a small one gives each thread
-    /// whole queries.
-    private func scanBatch(_ queries: [Float], count: Int, k: Int, minimum: Float, selection: RowSelection)
+    /// SIMD scans of up to ``scanGroup`` queries at a time, each row block read from memory once per group.
+    ///
+    /// Work items are (query group, row range) pairs: a large index splits the rows into one range per thread,
+    /// a small one gives each thread whole groups. int8 storage and very large k go query by query.
+    private func scanBatch(_ queries: [Float], count: Int, k requested: Int, minimum: Float, selection: RowSelection)
         -> [[SearchHit]]
     {
         let dimension = dimension
-        func query(_ index: Int) -> [Float] { Array(queries[index * dimension..<(index + 1) * dimension]) }
-        if storage.ids.count * dimension >= Self.parallelWorkThreshold || parallelism == 1 {
-            return (0..<count).map {
-                searchPrepared(query($0), k: k, minimum: minimum, selection: selection, threads: parallelism)
+        let k = min(requested, selection.count)
+        guard k > 0, count > 0 else { return [[SearchHit]](repeating: [], count: count) }
+        guard storage.kind == .f32, k <= Self.heapLimit else {
+            return (0..<count).map { index in
+                let query = Array(queries[index * dimension..<(index + 1) * dimension])
+                return searchPrepared(query, k: k, minimum: minimum, selection: selection, threads: parallelism)
             }
         }
-        var results = [[SearchHit]](repeating: [], count: count)
-        let parts = min(parallelism, count)
-        results.withUnsafeMutableBufferPointer { results in
-            parallelFor(parts) { part in
-                for index in stride(from: part, to: count, by: parts) {
-                    results[index] = searchPrepared(
-                        query(index), k: k, minimum: minimum, selection: selection, threads: 1)
+        let rows = storage.ids.count
+        let group = Self.scanGroup
+        let groups = (count + group - 1) / group
+        let ranges = scanRanges(rows: rows, threads: rows * dimension >= Self.parallelWorkThreshold ? parallelism : 1)
+        let items = groups * ranges.count
+        var heaps = [vk_hit](repeating: vk_hit(), count: items * group * k)
+        var counts = [Int](repeating: 0, count: items * group)
+        let level = simdLevel.cValue
+        let metric = storage.metric.kernelMetric
+        let threads = parallelism
+        queries.withUnsafeBufferPointer { queries in
+            storage.vectors.withBytes { base in
+                storage.ids.withUnsafeBufferPointer { ids in
+                    withBits(selection.bits) { allowed in
+                        heaps.withUnsafeMutableBufferPointer { heaps in
+                            counts.withUnsafeMutableBufferPointer { counts in
+                                guard let queries = queries.baseAddress,
+                                    let base = base?.assumingMemoryBound(to: Float.self),
+                                    let ids = ids.baseAddress, let heaps = heaps.baseAddress,
+                                    let counts = counts.baseAddress
+                                else { return }
+                                parallelFor(items, workers: threads) { item in
+                                    let first = item / ranges.count * group
+                                    let range = ranges[item % ranges.count]
+                                    vk_scan_topk_f32_batch(
+                                        queries + first * dimension, min(group, count - first), base, dimension,
+                                        range.lowerBound, range.upperBound, metric, ids, allowed, minimum,
+                                        heaps + item * group * k, counts + item * group, k, level)
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }
-        return results
+        return (0..<count).map { query in
+            var hits: [vk_hit] = []
+            for part in ranges.indices {
+                let slot = (query / group * ranges.count + part) * group + query % group
+                hits += heaps[slot * k..<slot * k + counts[slot]]
+            }
+            return selectBest(&hits, k: k)
+        }
     }
 
     /// Tiles of `queryTile` queries x `rowTile` rows: `sgemm` fills a tile of dot products, then the threads
@@ -114,7 +152,7 @@ extension FlatIndex {
         -> [[SearchHit]]
     {
         let k = min(requested, selection.count)
-        guard k > 0 else { return [[SearchHit]](repeating: [], count: count) }
+        guard k > 0, count > 0 else { return [[SearchHit]](repeating: [], count: count) }
         let rows = storage.ids.count
         let dimension = dimension
         let queryTile = min(count, Self.queryTile)
@@ -158,8 +196,8 @@ extension FlatIndex {
                                                     queries + queryStart * dimension, Int32(dimension),
                                                     base + rowStart * dimension, Int32(dimension), 0, tile,
                                                     Int32(rowCount))
-                                                let parts = min(threads, queryCount)
-                                                parallelFor(parts) { part in
+                                                let parts = min(threads * 4, queryCount)
+                                                parallelFor(parts, workers: threads) { part in
                                                     for offset in stride(from: part, to: queryCount, by: parts) {
                                                         let query = queryStart + offset
                                                         counts[query] = vk_tile_topk(

@@ -5,10 +5,13 @@ import RetrievalCore
 /// Header fields: dimension, metric code, storage code, vector count. Sections: `IDS ` (UInt64 per vector),
 /// `VECS` (count x dimension Float32, row-major), `NORM` (L2 only: Float32 squared norm per vector), and for
 /// int8 storage `CODE` (count x dimension UInt8) and `SCAL` (Float32 scale per vector). See docs/file-format.md.
-enum VectorIndexFile {
-    static let magic = "MVIX"
-    static let version: UInt32 = 1
-    static let readableVersions: ClosedRange<UInt32> = 1...1
+public enum VectorIndexFile {
+    /// The magic number at the start of every vector index file.
+    public static let magic = "MVIX"
+    /// The format version this build writes.
+    public static let version: UInt32 = 1
+    /// The format versions this build reads.
+    public static let readableVersions: ClosedRange<UInt32> = 1...1
 }
 
 extension FlatIndex {

@@ -14,7 +14,9 @@ import RetrievalCore
 /// the read lock and run in parallel; ``add(_:id:)``, ``upsert(_:id:)``, ``remove(_:)`` and ``compact()`` take
 /// the write lock, wait for running searches to finish, and are seen in full by every search that starts
 /// after they return (never half-applied). ``snapshot()`` returns a `FlatIndex` value that later writes do not
-/// affect; while a snapshot is alive, the next write copies the storage once (copy-on-write).
+/// affect; while a snapshot is alive, the next write copies the storage once (copy-on-write). Waiting writers
+/// go before new readers, so steady searching cannot starve a writer; for the same reason a `read` or `write`
+/// closure must not call back into the same `SharedFlatIndex`.
 ///
 ///     let shared = SharedFlatIndex(try FlatIndex(dimension: 384))
 ///     Task.detached { try shared.add(vector, id: 7) }
@@ -28,7 +30,14 @@ public final class SharedFlatIndex: @unchecked Sendable {  // `index` is guarded
         self.index = index
         lock = UnsafeMutablePointer<pthread_rwlock_t>.allocate(capacity: 1)
         lock.initialize(to: pthread_rwlock_t())
-        pthread_rwlock_init(lock, nil)
+        var attributes = pthread_rwlockattr_t()
+        pthread_rwlockattr_init(&attributes)
+        #if canImport(Glibc)
+            // glibc prefers readers by default, so a steady stream of searches could starve a writer.
+            pthread_rwlockattr_setkind_np(&attributes, Int32(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP))
+        #endif
+        pthread_rwlock_init(lock, &attributes)
+        pthread_rwlockattr_destroy(&attributes)
     }
 
     deinit {

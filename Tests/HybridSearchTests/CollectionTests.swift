@@ -31,9 +31,14 @@ struct FirstLetterEmbedder: Embedder {
     static func sample() throws -> Collection {
         var collection = try Collection(configuration: CollectionConfiguration(dimension: 3, tokenizer: .english))
         try collection.add([
-            Document(id: "dense", text: "reading structured data", vector: [1, 0, 0], metadata: ["lang": "en", "kind": "guide"]),
-            Document(id: "lexical", text: "parse json lines", vector: [0, 0, 1], metadata: ["lang": "en", "kind": "faq"]),
-            Document(id: "both", text: "json parsing guide", vector: [0.8, 0.6, 0], metadata: ["lang": "de", "kind": "guide"]),
+            Document(
+                id: "dense", text: "reading structured data", vector: [1, 0, 0],
+                metadata: ["lang": "en", "kind": "guide"]),
+            Document(
+                id: "lexical", text: "parse json lines", vector: [0, 0, 1], metadata: ["lang": "en", "kind": "faq"]),
+            Document(
+                id: "both", text: "json parsing guide", vector: [0.8, 0.6, 0],
+                metadata: ["lang": "de", "kind": "guide"]),
             Document(id: "neither", text: "cooking pasta", vector: [0, 1, 0], metadata: ["lang": "en"]),
         ])
         return collection
@@ -73,6 +78,8 @@ struct FirstLetterEmbedder: Embedder {
         let keywordRank = try #require(both.explanation.keywordRank)
         #expect(both.score == 1.0 / 62 + 1.0 / (60 + Double(keywordRank)))
         #expect(both.metadata == ["lang": "de", "kind": "guide"])
+        // "pasta" is in one document, "json" in two: the rarer word ranks first; "the" is a stop word.
+        #expect(collection.keywords(of: "the json pasta", limit: 2) == ["pasta", "json"])
     }
 
     @Test func singleModesUseOneSide() throws {
@@ -80,13 +87,17 @@ struct FirstLetterEmbedder: Embedder {
         var query = Self.query
         query.mode = .vector
         let vector = try collection.search(query)
-        #expect(vector.map(\.id) == ["dense", "both", "lexical", "neither"] || vector.prefix(2).map(\.id) == ["dense", "both"])
+        // Cosine with [1, 0, 0]: dense 1, both 0.8, then lexical and neither tie at 0 (lower internal ID first).
+        #expect(vector.map(\.id) == ["dense", "both", "lexical", "neither"])
         #expect(vector.allSatisfy { $0.explanation.keywordRank == nil && $0.explanation.fusion == nil })
         query.mode = .keyword
         query.vector = nil  // keyword mode needs no vector
         let keyword = try collection.search(query)
-        #expect(Set(keyword.map(\.id)) == ["lexical", "both"])
-        #expect(keyword.allSatisfy { $0.explanation.denseRank == nil && $0.score == Double($0.explanation.keywordScore ?? -1) })
+        #expect(keyword.map(\.id) == ["lexical", "both"])  // equal BM25 scores: the earlier document first
+        #expect(
+            keyword.allSatisfy {
+                $0.explanation.denseRank == nil && $0.score == Double($0.explanation.keywordScore ?? -1)
+            })
     }
 
     @Test func metadataFiltersApplyToBothSidesBeforeTopK() throws {
@@ -119,16 +130,24 @@ struct FirstLetterEmbedder: Embedder {
         var collection = try Self.sample()
         let before = try collection.search(Self.query)
         #expect(throws: CollectionError.dimensionMismatch(documentID: "bad", expected: 3, actual: 2)) {
-            try collection.add([Document(id: "new", text: "json", vector: [1, 1, 1]), Document(id: "bad", text: "x", vector: [1, 2])])
+            try collection.add([
+                Document(id: "new", text: "json", vector: [1, 1, 1]), Document(id: "bad", text: "x", vector: [1, 2]),
+            ])
         }
-        #expect(throws: CollectionError.invalidVector(documentID: "zero", reason: "the vector is all zeros, which has no cosine direction")) {
+        #expect(
+            throws: CollectionError.invalidVector(
+                documentID: "zero", reason: "the vector is all zeros, which has no cosine direction")
+        ) {
             try collection.add([Document(id: "zero", text: "json", vector: [0, 0, 0])])
         }
         #expect(throws: CollectionError.duplicateDocument("dense")) {
             try collection.add([Document(id: "dense", text: "json", vector: [1, 0, 0])])
         }
         #expect(throws: CollectionError.duplicateDocument("twice")) {
-            try collection.upsert([Document(id: "twice", text: "a", vector: [1, 0, 0]), Document(id: "twice", text: "b", vector: [1, 0, 0])])
+            try collection.upsert([
+                Document(id: "twice", text: "a", vector: [1, 0, 0]),
+                Document(id: "twice", text: "b", vector: [1, 0, 0]),
+            ])
         }
         #expect(throws: CollectionError.missingVector(documentID: "novector")) {
             try collection.add([Document(id: "novector", text: "json")])
@@ -141,7 +160,9 @@ struct FirstLetterEmbedder: Embedder {
 
     @Test func upsertAndRemoveReachBothIndexes() throws {
         var collection = try Self.sample()
-        try collection.upsert([Document(id: "neither", text: "parse json quickly", vector: [1, 0, 0], metadata: ["lang": "fr"])])
+        try collection.upsert([
+            Document(id: "neither", text: "parse json quickly", vector: [1, 0, 0], metadata: ["lang": "fr"])
+        ])
         var query = Self.query
         query.mode = .keyword
         #expect(try collection.search(query).contains { $0.id == "neither" })
@@ -175,7 +196,9 @@ struct FirstLetterEmbedder: Embedder {
         ])
         let hits = try collection.search(HybridQuery(text: "apple", mode: .vector, k: 1))
         #expect(hits.map(\.id) == ["a"])
-        #expect(throws: CollectionError.embedderMismatch(collection: "test:first-letter:8", given: "test:first-letter:4")) {
+        #expect(
+            throws: CollectionError.embedderMismatch(collection: "test:first-letter:8", given: "test:first-letter:4")
+        ) {
             try Collection(configuration: collection.configuration, embedder: FirstLetterEmbedder(dimension: 4))
         }
         let plain = try Self.sample()
@@ -200,7 +223,7 @@ struct FirstLetterEmbedder: Embedder {
         try next.add([Document(id: "late", text: "json late", vector: [0, 1, 1])])
         try next.save(to: path)
         let names = try FileManager.default.contentsOfDirectory(atPath: path).sorted()
-        #expect(names == ["CURRENT", "generation-000002"])
+        #expect(names == ["CURRENT", "LOCK", "generation-000002"])
         let third = try Collection(contentsOf: path)
         #expect(third.count == 4 && third.document("late")?.text == "json late")
         #expect(Set(third.records.keys).count == 4)
@@ -219,10 +242,15 @@ struct FirstLetterEmbedder: Embedder {
         try "generation-000009\n".write(toFile: path + "/CURRENT", atomically: true, encoding: .utf8)
         #expect(throws: CollectionError.self) { try Collection(contentsOf: path) }
         try "garbage".write(toFile: path + "/CURRENT", atomically: true, encoding: .utf8)
-        #expect(throws: CollectionError.corrupted(path: path + "/CURRENT", reason: "CURRENT does not name a generation")) {
+        #expect(
+            throws: CollectionError.corrupted(path: path + "/CURRENT", reason: "CURRENT does not name a generation")
+        ) {
             try Collection(contentsOf: path)
         }
-        #expect(throws: CollectionError.io(path: directory.file("none") + "/CURRENT", reason: "not a collection directory (no CURRENT file)")) {
+        #expect(
+            throws: CollectionError.io(
+                path: directory.file("none") + "/CURRENT", reason: "not a collection directory (no CURRENT file)")
+        ) {
             try Collection(contentsOf: directory.file("none"))
         }
     }
@@ -237,10 +265,12 @@ struct FirstLetterEmbedder: Embedder {
             try collection.add([Document(id: "first", text: "alpha", vector: [Float](repeating: 1, count: 16))])
             try collection.save(to: path)
             var rng = SeededGenerator(seed: 5)
-            try collection.add((0..<3000).map { index in
-                Document(id: "d\(index)", text: "beta w\(index)",
-                    vector: (0..<16).map { _ in Float.random(in: 0.1...1, using: &rng) })
-            })
+            try collection.add(
+                (0..<3000).map { index in
+                    Document(
+                        id: "d\(index)", text: "beta w\(index)",
+                        vector: (0..<16).map { _ in Float.random(in: 0.1...1, using: &rng) })
+                })
             let saving = Thread { [collection] in
                 while true { try? collection.save(to: path) }
             }

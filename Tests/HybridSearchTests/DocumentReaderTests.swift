@@ -14,14 +14,16 @@ import Testing
     @Test func readsDocumentsWithOptionalFields() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let path = try write([
-            #"{"id": "a", "text": "hello", "vector": [1, 0.5, -2], "metadata": {"lang": "en"}}"#, "",
-            #"{"id": "b", "text": "world", "extra": 1}"#,
-        ], in: directory)
-        #expect(try DocumentReader.documents(atPath: path) == [
-            Document(id: "a", text: "hello", vector: [1, 0.5, -2], metadata: ["lang": "en"]),
-            Document(id: "b", text: "world"),
-        ])
+        let path = try write(
+            [
+                #"{"id": "a", "text": "hello", "vector": [1, 0.5, -2], "metadata": {"lang": "en"}}"#, "",
+                #"{"id": "b", "text": "world", "extra": 1}"#,
+            ], in: directory)
+        #expect(
+            try DocumentReader.documents(atPath: path) == [
+                Document(id: "a", text: "hello", vector: [1, 0.5, -2], metadata: ["lang": "en"]),
+                Document(id: "b", text: "world"),
+            ])
     }
 
     @Test(arguments: [
@@ -47,16 +49,21 @@ import Testing
     @Test func readsQueries() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let path = try write([
-            #"{"qid": "q1", "text": "open file"}"#, #"{"id": 7, "vector": [1, 2]}"#, #"{"qid": "q3"}"#,
-        ], in: directory)
-        #expect(throws: CollectionError.malformedInput(path: path, line: 3, field: "text", reason: "a query needs a text or a vector")) {
+        let path = try write(
+            [
+                #"{"qid": "q1", "text": "open file"}"#, #"{"id": 7, "vector": [1, 2]}"#, #"{"qid": "q3"}"#,
+            ], in: directory)
+        #expect(
+            throws: CollectionError.malformedInput(
+                path: path, line: 3, field: "text", reason: "a query needs a text or a vector")
+        ) {
             try DocumentReader.queries(atPath: path)
         }
         let good = try write([#"{"qid": "q1", "text": "open file"}"#, #"{"id": 7, "vector": [1, 2]}"#], in: directory)
-        #expect(try DocumentReader.queries(atPath: good) == [
-            DocumentReader.Query(id: "q1", text: "open file", vector: nil),
-            DocumentReader.Query(id: "7", text: "", vector: [1, 2]),
-        ])
+        #expect(
+            try DocumentReader.queries(atPath: good) == [
+                DocumentReader.Query(id: "q1", text: "open file", vector: nil),
+                DocumentReader.Query(id: "7", text: "", vector: [1, 2]),
+            ])
     }
 }

@@ -40,8 +40,8 @@ import Testing
         }
         // Either side alone: the other list empty.
         #expect(fuse(dense: [], keyword: keyword, method: .reciprocalRank()).map(\.id) == [3, 4])
-        #expect(fuse(dense: dense, keyword: [], method: .convex(alpha: 0.3, normalization: .minMax)).map(\.id) ==
-            [1, 2, 3])
+        #expect(
+            fuse(dense: dense, keyword: [], method: .convex(alpha: 0.3, normalization: .minMax)).map(\.id) == [1, 2, 3])
     }
 
     @Test func convexWithMinMaxNormalization() throws {
@@ -75,8 +75,12 @@ import Testing
     @Test func degenerateSidesNormalizeToConstants() throws {
         let single = [SearchHit(id: 7, score: 3)]
         let minMax = fuse(dense: single, keyword: single, method: .convex(alpha: 0.5, normalization: .minMax))
-        #expect(minMax == [FusedHit(id: 7, score: 1, denseScore: 3, denseRank: 1, keywordScore: 3, keywordRank: 1,
-            normalizedDense: 1, normalizedKeyword: 1)])
+        #expect(
+            minMax == [
+                FusedHit(
+                    id: 7, score: 1, denseScore: 3, denseRank: 1, keywordScore: 3, keywordRank: 1,
+                    normalizedDense: 1, normalizedKeyword: 1)
+            ])
         let zScore = fuse(dense: single, keyword: single, method: .convex(alpha: 0.5, normalization: .zScore))
         #expect(zScore.first?.score == 0)
     }

@@ -93,10 +93,38 @@ import Testing
         var lengths = index.rowLength
         lengths[0] += 1
         try Self.write(index, rowLength: lengths, to: path)
-        #expect(throws: IndexError.corrupted(
-            path: path, section: "RLEN", reason: "document lengths differ from their postings")) {
+        #expect(
+            throws: IndexError.corrupted(
+                path: path, section: "RLEN", reason: "document lengths differ from their postings")
+        ) {
             try KeywordIndex(contentsOf: path, verifyChecksums: false)
         }
+    }
+
+    /// With checksums skipped, any flipped byte in any section either throws or loads an index that searches
+    /// without crashing (a flip in an ID or a term can yield a different but valid index).
+    @Test func flippedBytesWithoutChecksumsNeverCrash() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("keywords.mkix")
+        try Self.sample().save(to: path)
+        let original = try Data(contentsOf: URL(fileURLWithPath: path))
+        let layout = try MappedIndexFile(path: path, magic: "MKIX", readableVersions: 1...1)
+        let damaged = directory.file("damaged.mkix")
+        var loaded = 0
+        for section in layout.sections {
+            for position in section.offset..<section.offset + section.length {
+                for mask: UInt8 in [0x01, 0x80] {
+                    var bytes = original
+                    bytes[position] ^= mask
+                    try bytes.write(to: URL(fileURLWithPath: damaged))
+                    guard let index = try? KeywordIndex(contentsOf: damaged, verifyChecksums: false) else { continue }
+                    loaded += 1
+                    for query in Self.queries { _ = try index.search(query, k: 3) }
+                }
+            }
+        }
+        #expect(loaded > 0)  // some flips (in IDs, term bytes) are legal; the rest must have thrown
     }
 
     /// Writes `index` with some arrays replaced, through the same container, so checksums are valid.

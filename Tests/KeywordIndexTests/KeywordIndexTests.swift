@@ -119,7 +119,9 @@ import Testing
         for id in stride(from: 3, to: documents, by: 11) {
             try index.upsert((0..<12).map { _ in word() }.joined(separator: " "), id: DocumentID(UInt64(id)))
         }
-        let queries = (0..<60).map { _ in (0..<Int.random(in: 1...6, using: &rng)).map { _ in word() }.joined(separator: " ") }
+        let queries = (0..<60).map { _ in
+            (0..<Int.random(in: 1...6, using: &rng)).map { _ in word() }.joined(separator: " ")
+        }
         return (index, queries)
     }
 

@@ -7,8 +7,10 @@ import Testing
     let plain = Tokenizer(.plain)
 
     @Test func englishRemovesStopWordsAndStems() {
-        #expect(Tokenizer(.english).tokens("The Running Foxes jumped over the lazy dogs") ==
-            ["run", "fox", "jump", "lazi", "dog"])
+        #expect(
+            Tokenizer(.english).tokens("The Running Foxes jumped over the lazy dogs") == [
+                "run", "fox", "jump", "lazi", "dog",
+            ])
     }
 
     @Test func splitsOnNonLettersAndKeepsNumbers() {
@@ -66,14 +68,17 @@ import Testing
 
     @Test func bm25sCompatibleConfiguration() {
         // Two or more word characters, `_` inside words, Lucene stop words, no stemming.
-        #expect(Tokenizer(.bm25sCompatible).tokens("The snake_case of a Running x 42 is not I/O") ==
-            ["snake_case", "running", "42"])
+        #expect(
+            Tokenizer(.bm25sCompatible).tokens("The snake_case of a Running x 42 is not I/O") == [
+                "snake_case", "running", "42",
+            ])
     }
 
     @Test func surfacesKeepTheUnstemmedWord() {
-        #expect(Tokenizer(.english).tokensWithSurfaces("Running dogs") == [
-            Tokenizer.Token(term: "run", surface: "running"), Tokenizer.Token(term: "dog", surface: "dogs"),
-        ])
+        #expect(
+            Tokenizer(.english).tokensWithSurfaces("Running dogs") == [
+                Tokenizer.Token(term: "run", surface: "running"), Tokenizer.Token(term: "dog", surface: "dogs"),
+            ])
     }
 
     @Test func configurationRoundTripsThroughJSON() throws {

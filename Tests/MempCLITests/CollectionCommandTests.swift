@@ -28,7 +28,8 @@ import Testing
         #expect(library.count == 3 && library.configuration.embedder == nil)
 
         let queries = directory.file("queries.jsonl")
-        try write([#"{"qid": "q1", "text": "files", "vector": [0, 0, 1]}"#, #"{"qid": "q2", "text": "json"}"#], to: queries)
+        try write(
+            [#"{"qid": "q1", "text": "files", "vector": [0, 0, 1]}"#, #"{"qid": "q2", "text": "json"}"#], to: queries)
         let lines = try CollectionCommand.Search.parse(
             ["--collection", output, "--mode", "keyword", "--queries", queries, "-k", "2"]).resultLines()
         #expect(lines.count == 2)
@@ -42,7 +43,8 @@ import Testing
         try write([#"{"qid": 7, "text": "files", "vector": [0, 0.2, 1]}"#], to: vectorQueries)
         let hybrid = try CollectionCommand.Search.parse(
             ["--collection", output, "--queries", vectorQueries, "--alpha", "0.5", "--filter", "lang=py"]).resultLines()
-        #expect(hybrid.count == 1 && hybrid[0].hasPrefix(#"{"hits":[{"id":"c","#) && hybrid[0].hasSuffix(#""qid":"7"}"#))
+        #expect(
+            hybrid.count == 1 && hybrid[0].hasPrefix(#"{"hits":[{"id":"c","#) && hybrid[0].hasSuffix(#""qid":"7"}"#))
         #expect(!hybrid[0].contains(#""id":"b""#))
 
         let more = directory.file("more.jsonl")
@@ -74,10 +76,27 @@ import Testing
         let input = directory.file("docs.jsonl")
         try write([#"{"id": "x", "text": "open a file"}"#, #"{"id": "y", "text": "parse json"}"#], to: input)
         let output = directory.file("collection")
-        try CollectionCommand.Build.parse(["--input", input, "--output", output, "--embedder", "hashing", "--dimension", "32"]).run()
+        try CollectionCommand.Build.parse([
+            "--input", input, "--output", output, "--embedder", "hashing", "--dimension", "32",
+        ]).run()
         #expect(try HybridSearch.Collection.configuration(of: output).embedder == "hashing:v1:32")
-        let lines = try CollectionCommand.Search.parse(["--collection", output, "-k", "1", "--json", "parse json"]).resultLines()
+        let lines = try CollectionCommand.Search.parse(["--collection", output, "-k", "1", "--json", "parse json"])
+            .resultLines()
         #expect(lines.count == 1 && lines[0].contains(#""id":"y""#))
+    }
+
+    @Test func openAIEmbedderNeedsAnHTTPBaseURL() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let input = directory.file("docs.jsonl")
+        try write([#"{"id": "x", "text": "open a file"}"#], to: input)
+        let output = directory.file("collection")
+        #expect(throws: ValidationError.self) {
+            try CollectionCommand.Build.parse([
+                "--input", input, "--output", output, "--embedder", "openai", "--base-url", "ftp://example.org",
+            ]).run()
+        }
+        #expect(!FileManager.default.fileExists(atPath: output))
     }
 
     @Test func badLineNamesLineAndFieldAndWritesNothing() throws {
@@ -86,7 +105,10 @@ import Testing
         let input = directory.file("docs.jsonl")
         try write([documents[0], #"{"id": "b", "text": "x", "vector": [1, "y", 0]}"#], to: input)
         let output = directory.file("collection")
-        #expect(throws: CollectionError.malformedInput(path: input, line: 2, field: "vector", reason: "must be an array of numbers")) {
+        #expect(
+            throws: CollectionError.malformedInput(
+                path: input, line: 2, field: "vector", reason: "must be an array of numbers")
+        ) {
             try CollectionCommand.Build.parse(["--input", input, "--output", output]).run()
         }
         #expect(!FileManager.default.fileExists(atPath: output))
@@ -99,11 +121,21 @@ import Testing
 
     @Test func badFlagsAreValidationErrors() {
         #expect(throws: (any Error).self) { try CollectionCommand.Search.parse(["--collection", "c", "-k", "0", "q"]) }
-        #expect(throws: (any Error).self) { try CollectionCommand.Search.parse(["--collection", "c", "--alpha", "0.5", "--rrf", "q"]) }
-        #expect(throws: (any Error).self) { try CollectionCommand.Search.parse(["--collection", "c", "--alpha", "2", "q"]) }
-        #expect(throws: (any Error).self) { try CollectionCommand.Search.parse(["--collection", "c", "--filter", "novalue", "q"]) }
+        #expect(throws: (any Error).self) {
+            try CollectionCommand.Search.parse(["--collection", "c", "--alpha", "0.5", "--rrf", "q"])
+        }
+        #expect(throws: (any Error).self) {
+            try CollectionCommand.Search.parse(["--collection", "c", "--alpha", "2", "q"])
+        }
+        #expect(throws: (any Error).self) {
+            try CollectionCommand.Search.parse(["--collection", "c", "--filter", "novalue", "q"])
+        }
         #expect(throws: (any Error).self) { try CollectionCommand.Search.parse(["--collection", "c"]) }
-        #expect(throws: (any Error).self) { try CollectionCommand.Search.parse(["--collection", "c", "--mode", "fuzzy", "q"]) }
-        #expect(throws: (any Error).self) { try CollectionCommand.Build.parse(["--input", "a", "--output", "b", "--b", "2"]) }
+        #expect(throws: (any Error).self) {
+            try CollectionCommand.Search.parse(["--collection", "c", "--mode", "fuzzy", "q"])
+        }
+        #expect(throws: (any Error).self) {
+            try CollectionCommand.Build.parse(["--input", "a", "--output", "b", "--b", "2"])
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Embeddings
 import Foundation
 import ProceduralMemory
 import Synchronization
@@ -284,14 +285,58 @@ import Testing
         #expect(report.imported == 1 && report.invalid == 1 && store.memoryCount == 1)
     }
 
+    /// Claims 64 dimensions but returns 32.
+    struct ShortEmbedder: Embedder {
+        var modelIdentifier: String { "short:v1:64" }
+        var dimension: Int { 64 }
+        func embed(_ texts: [String]) throws(EmbeddingError) -> [[Float]] {
+            try WordHashEmbedder().embed(texts).map { Array($0.prefix(32)) }
+        }
+    }
+
+    @Test func aBrokenEmbedderCommitsNothing() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("store")
+        let store = try await MemoryStore.create(at: path, embedder: ShortEmbedder())
+        let file = try directory.write(try Samples.jsonLines(Samples.all), to: "runs.jsonl")
+        await #expect(
+            throws: MemoryError.embedding(reason: "the embedder returned 32 dimensions where 64 were expected")
+        ) {
+            try await store.importTrajectories(from: file)
+        }
+        #expect(try await store.statistics().trajectories == 0)
+        #expect(try await MemoryStore.open(at: path, embedder: ShortEmbedder()).memoryCount == 0)
+    }
+
+    @Test func addValidatesTrajectories() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await StoreLocation.inMemory.makeStore(in: directory)
+        var noTask = Samples.cookMeal
+        noTask.task = " "
+        await #expect(throws: MemoryError.invalidArgument("Trajectory tw-cook-0007: task must not be empty.")) {
+            try await store.add([noTask])
+        }
+        var noSteps = Samples.cookMeal
+        noSteps.steps = []
+        await #expect(
+            throws: MemoryError.invalidArgument(
+                "Trajectory tw-cook-0007: steps must be non-empty, each with an action.")
+        ) { try await store.add([noSteps]) }
+        await #expect(throws: MemoryError.invalidArgument("Trajectory tw-cook-0007 appears twice in the batch.")) {
+            try await store.add([Samples.cookMeal, Samples.cookMeal])
+        }
+        #expect(try await store.statistics().trajectories == 0)
+    }
+
     @Test func missingFile() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try await StoreLocation.inMemory.makeStore(in: directory)
         let path = directory.file("absent.jsonl")
         await #expect(
-            throws: MemoryError.index(
-                .io(path: path, reason: "the file does not exist or is not readable"))
+            throws: MemoryError.io(path: path, reason: "the file does not exist or is not readable")
         ) { try await store.importTrajectories(from: path) }
     }
 

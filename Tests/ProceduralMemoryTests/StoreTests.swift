@@ -3,6 +3,7 @@ import Foundation
 import ProceduralMemory
 import TestSupport
 import Testing
+import VectorIndex
 
 @Suite struct StoreTests {
     struct OtherEmbedder: Embedder {
@@ -85,6 +86,7 @@ import Testing
 
     enum Damage: String, CaseIterable, CustomTestStringConvertible, Sendable {
         case deleteVectors, corruptKeywordIndex, truncateKeywordVectors, deleteManifest, staleGeneration
+        case otherVectorStorage
         var testDescription: String { rawValue }
     }
 
@@ -121,8 +123,11 @@ import Testing
             // Another process writes to the database behind the caches' back.
             let backend = try SQLiteBackend(path: path + "/memp.sqlite")
             _ = try await backend.delete(.id("tw-cook-0007"))
+        case .otherVectorStorage:
+            break
         }
-        let reopened = try await MemoryStore.open(at: path, embedder: WordHashEmbedder())
+        let storage: VectorStorage = damage == .otherVectorStorage ? .f32 : .int8
+        let reopened = try await MemoryStore.open(at: path, embedder: WordHashEmbedder(), vectorStorage: storage)
         guard case .rebuilt(let reason) = reopened.cacheState else {
             Issue.record("expected a rebuild, got \(reopened.cacheState)")
             return
@@ -134,6 +139,7 @@ import Testing
             case .truncateKeywordVectors: "keywords.vectors does not match its checksum"
             case .deleteManifest: "manifest.json is missing"
             case .staleGeneration: "the cache is at generation 1, the store at 2"
+            case .otherVectorStorage: "the cached vectors are stored as int8, not f32"
             }
         #expect(reason.contains(expectedReason))
         for (policy, ids) in zip(RetrievalPolicy.allCases, before) {
@@ -142,8 +148,24 @@ import Testing
             #expect(now == (damage == .staleGeneration ? ids.filter { $0 != "tw-cook-0007" } : ids))
         }
         // The rebuild rewrote the caches, so the next open loads them.
-        #expect(
-            try await MemoryStore.open(at: path, embedder: WordHashEmbedder()).cacheState == .loaded)
+        let again = try await MemoryStore.open(at: path, embedder: WordHashEmbedder(), vectorStorage: storage)
+        #expect(again.cacheState == .loaded)
+    }
+
+    @Test func refreshCatchesUpWithAnotherWriter() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("store")
+        let writer = try await MemoryStore.create(at: path, embedder: WordHashEmbedder())
+        let reader = try await MemoryStore.open(at: path, embedder: WordHashEmbedder())
+        try await writer.add(Samples.all)
+        #expect(reader.memoryCount == 0)
+        #expect(try await reader.refresh() && reader.memoryCount == 4 && reader.generation == writer.generation)
+        #expect(try await !reader.refresh())
+        try await writer.delete(.source("alfworld"))
+        #expect(try await reader.refresh())
+        let hits = try await reader.retrieve("heat a mug", options: RetrievalOptions(policy: .random, k: 10))
+        #expect(hits.map(\.memory.id) == ["tw-cook-0007"])
     }
 
     @Test func refusesTheWrongEmbedderAndMissingOrExistingStores() async throws {

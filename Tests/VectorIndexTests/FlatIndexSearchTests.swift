@@ -42,19 +42,43 @@ import Testing
             var index = try makeIndex(vectors, metric: metric, level: level)
             index.parallelism = threads
             let ids = (0..<1000).map { DocumentID(UInt64($0)) }
-            for query in integerVectors(count: 3, dimension: 384, seed: 6) {
+            let queries = integerVectors(count: 19, dimension: 384, seed: 6)
+            for query in queries.prefix(3) {
                 let reference = referenceRanking(vectors, ids: ids, query: query, metric: metric)
                 expectMatches(try index.search(query, k: 10), reference, k: 10)
                 // Past the heap limit the search scores every row and selects.
                 expectMatches(try index.search(query, k: 700), reference, k: 700)
             }
+            // Grouped scans: 19 queries make a full group and a partial one, each split over row ranges.
+            for (query, hits) in zip(queries, try index.search(batch: queries, k: 10, method: .scan)) {
+                expectMatches(hits, referenceRanking(vectors, ids: ids, query: query, metric: metric), k: 10)
+            }
         }
+    }
+
+    /// 3000 x 384 floats (4.6 MB) takes the huge-page allocation path, grown row by row and then in bulk.
+    @Test func largeOwnedBuffersGrowAndSearchCorrectly() throws {
+        let vectors = integerVectors(count: 3000, dimension: 384, seed: 13)
+        var index = try makeIndex(Array(vectors.prefix(1500)), metric: .innerProduct)
+        try index.add(
+            contentsOf: VectorSet(Array(vectors.suffix(1500))), ids: (1500..<3000).map { DocumentID(UInt64($0)) })
+        #expect(index.storage.vectors.allocatedBytes >= 3000 * 384 * 4)
+        let ids = (0..<3000).map { DocumentID(UInt64($0)) }
+        let query = integerVectors(count: 1, dimension: 384, seed: 14)[0]
+        expectMatches(
+            try index.search(query, k: 10), referenceRanking(vectors, ids: ids, query: query, metric: .innerProduct),
+            k: 10)
     }
 
     @Test func emptyIndexReturnsNothing() throws {
         let index = try FlatIndex(dimension: 4)
         #expect(try index.search([1, 0, 0, 0], k: 5).isEmpty)
         #expect(index.count == 0)
+        for method in BatchMethod.allCases {
+            #expect(try index.search(batch: [[1, 0, 0, 0], [0, 1, 0, 0]], k: 3, method: method) == [[], []])
+            let filled = try makeIndex([[1, 0, 0, 0]], metric: .cosine)
+            #expect(try filled.search(batch: VectorSet(dimension: 4, values: []), k: 3, method: method).isEmpty)
+        }
     }
 
     @Test func kLargerThanCountReturnsAll() throws {

@@ -1,2 +1,86 @@
-// Placeholder until this benchmark lands; replace it then.
-print("{}")
+// Embedding throughput and latency of MiniLMEmbedder; prints one JSON object.
+//   EmbeddingBench --sentences FILE [--model-directory DIR] [--repeats R]
+// FILE has one sentence per line: Benchmarks/areas/embeddings.sh writes the 2,000 task-like sentences of the shared
+// sentence-transformers anchor (shared/anchors/bench_embed.py), so both sides embed the very same texts.
+// Measured like the anchor: batch 32 = one embed call over all sentences (median of R passes); batch 1 = one call
+// per sentence, one pass. Set OPENBLAS_NUM_THREADS to fix the BLAS thread count.
+import Embeddings
+import Foundation
+
+/// Peak resident memory of this process (VmHWM) in bytes.
+func peakResidentBytes() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
+    }
+    return 0
+}
+
+func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+func percentile(_ sorted: [Double], _ p: Double) -> Double {
+    sorted[min(sorted.count - 1, Int((p / 100 * Double(sorted.count)).rounded(.down)))]
+}
+
+var arguments = ArraySlice(CommandLine.arguments.dropFirst())
+var repeats = 3
+var sentencesPath: String?
+var modelDirectory = ModelStore().modelDirectory(for: .minilm)
+while let flag = arguments.popFirst() {
+    guard let value = arguments.popFirst() else { fatalError("\(flag) needs a value") }
+    switch flag {
+    case "--repeats": repeats = Int(value) ?? repeats
+    case "--sentences": sentencesPath = value
+    case "--model-directory": modelDirectory = value
+    default: fatalError("unknown flag \(flag)")
+    }
+}
+guard let sentencesPath else { fatalError("--sentences FILE is required") }
+let sentences = try String(contentsOfFile: sentencesPath, encoding: .utf8).split(separator: "\n").map(String.init)
+let count = sentences.count
+let rssBeforeLoad = peakResidentBytes()
+
+let store = ModelStore()
+if modelDirectory == store.modelDirectory(for: .minilm), !store.isInstalled(.minilm) { try store.install(.minilm) }
+let loadStart = now()
+var embedder = try MiniLMEmbedder(modelDirectory: modelDirectory)
+let loadSeconds = now() - loadStart
+let tokens = sentences.map { embedder.tokenIDs($0).count }
+_ = try embedder.embed(Array(sentences.prefix(64)))  // warm-up: BLAS threads, page faults
+
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
+var batchSeconds: [Double] = []
+embedder.batchSize = 32
+for _ in 0..<repeats {
+    let start = now()
+    _ = try embedder.embed(sentences)
+    batchSeconds.append(now() - start)
+}
+var latencies: [Double] = []
+let singleStart = now()
+for sentence in sentences {
+    let callStart = now()
+    _ = try embedder.embed([sentence])
+    latencies.append(now() - callStart)
+}
+let singleSeconds = now() - singleStart
+let sorted = latencies.sorted()
+let result: [String: Any] = [
+    "implementation": "memp MiniLMEmbedder",
+    "model_directory": modelDirectory,
+    "n_sentences": count,
+    "tokens_per_sentence_mean": Double(tokens.reduce(0, +)) / Double(count),
+    "openblas_threads": ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "default",
+    "load_seconds": loadSeconds,
+    "batch32_sentences_per_s": Double(count) / median(batchSeconds),
+    "batch32_sentences_per_s_best": Double(count) / (batchSeconds.min() ?? 1),
+    "batch1_sentences_per_s": Double(count) / singleSeconds,
+    "latency_ms_median": percentile(sorted, 50) * 1000,
+    "latency_ms_p90": percentile(sorted, 90) * 1000,
+    "latency_ms_p10": percentile(sorted, 10) * 1000,
+    "peak_rss_bytes": peakResidentBytes(),
+    "peak_rss_before_load_bytes": rssBeforeLoad,
+]
+let json = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
+print(String(decoding: json, as: UTF8.self))

@@ -164,9 +164,11 @@ func hybridReport(documents: Int) throws -> [String: Any] {
     let buildStart = now()
     var batch: [Document] = []
     for index in 0..<documents {
-        batch.append(Document(
-            id: "d\(index)", text: texts[index % texts.count], vector: randomUnitVector(dimension: dimension, using: &rng),
-            metadata: ["shard": String(index % 4)]))
+        batch.append(
+            Document(
+                id: "d\(index)", text: texts[index % texts.count],
+                vector: randomUnitVector(dimension: dimension, using: &rng),
+                metadata: ["shard": String(index % 4)]))
         if batch.count == 10_000 || index == documents - 1 {
             try collection.add(batch)
             batch.removeAll(keepingCapacity: true)
@@ -216,6 +218,27 @@ var output: [String: Any] = [
 ]
 output["bm25s_compatible"] = try keywordReport(.bm25sCompatible, name: "bm25sCompatible", writeTop10: true)
 output["english"] = try keywordReport(.english, name: "english (Porter2, Snowball stop words)", writeTop10: false)
+/// Accumulation against MaxScore on the corpus repeated `copies` times (bm25sCompatible tokenizer), to see where
+/// dynamic pruning starts to pay; one timed pass per strategy after a warm-up.
+func scaleReport(copies: Int) throws -> [String: Any] {
+    var index = KeywordIndex(tokenizer: .bm25sCompatible)
+    for copy in 0..<copies {
+        for (row, text) in texts.enumerated() { try index.add(text, id: DocumentID(UInt64(copy * texts.count + row))) }
+    }
+    var report: [String: Any] = ["documents": index.count]
+    var reference: [[SearchHit]] = []
+    for evaluation in QueryEvaluation.allCases {
+        let (rates, latencies, hits) = query(index, evaluation: evaluation, passes: 1)
+        if reference.isEmpty { reference = hits }
+        report[evaluation.rawValue] = [
+            "qps": rounded(median(rates), 1), "p50_ms": rounded(percentile(latencies, 50), 4),
+            "p95_ms": rounded(percentile(latencies, 95), 4), "same_top10_as_accumulate": hits == reference,
+        ]
+    }
+    return report
+}
+
+output["scale_10x"] = try scaleReport(copies: 10)
 if options.hybridDocuments > 0 { output["hybrid"] = try hybridReport(documents: options.hybridDocuments) }
 let data = try JSONSerialization.data(withJSONObject: output, options: [.prettyPrinted, .sortedKeys])
 print(String(decoding: data, as: UTF8.self))

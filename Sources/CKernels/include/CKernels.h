@@ -86,6 +86,14 @@ size_t vk_scan_topk_f32(const float *_Nonnull query, const float *_Nonnull rows,
                         const uint64_t *_Nullable allowed, float minimum, vk_hit *_Nonnull heap, size_t count,
                         size_t k, vk_simd_level level);
 
+/// vk_scan_topk_f32 for `query_count` queries at once (row-major in `queries`): each 64-row block is read from
+/// memory once and scored against every query while it is in cache. Query q's heap is `heaps + q * k`, with
+/// `counts[q]` hits, updated in place.
+void vk_scan_topk_f32_batch(const float *_Nonnull queries, size_t query_count, const float *_Nonnull rows,
+                            size_t dim, size_t row_begin, size_t row_end, vk_metric metric,
+                            const uint64_t *_Nonnull ids, const uint64_t *_Nullable allowed, float minimum,
+                            vk_hit *_Nonnull heaps, size_t *_Nonnull counts, size_t k, vk_simd_level level);
+
 /// Offers one row of a BLAS product tile (`n` dot products of one query with rows `first_row ..< + n`) to the
 /// heap. For L2, `norms` holds |b|^2 per row and `query_norm` |q|^2, and the score is -(|q|^2 - 2q.b + |b|^2).
 size_t vk_tile_topk(const float *_Nonnull products, size_t n, size_t first_row, vk_metric metric,

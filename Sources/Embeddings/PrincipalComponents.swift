@@ -1,0 +1,238 @@
+internal import CBLAS
+import RetrievalCore
+
+/// Principal component analysis (optionally with whitening) fitted with LAPACK's `ssyevd` on the covariance
+/// matrix, to store embeddings in fewer dimensions.
+///
+/// Projection: y = W·(x − μ), with W's rows the top components (unit length, orthogonal, by descending
+/// variance); with whitening each yᵢ is further divided by √λᵢ. ``reconstruct(_:)`` inverts the map on the kept
+/// subspace. Saved in the Memp index container (magic `MPCA`) next to the index it reduced.
+///
+///     let pca = try PrincipalComponents.fit(vectors, components: 128)
+///     let small = pca.project(vectors)   // n × 128
+public struct PrincipalComponents: Sendable, Equatable {
+    /// The file format version written by ``save(to:)``.
+    public static let formatVersion: UInt32 = 1
+    /// The four-character magic of a saved model.
+    public static let magic = "MPCA"
+
+    /// Length of the input vectors.
+    public let inputDimension: Int
+    /// Number of components kept: the length of projected vectors.
+    public let outputDimension: Int
+    /// Whether projections are scaled to unit variance per component.
+    public let whitened: Bool
+    /// The training mean, `inputDimension` values.
+    public let mean: [Float]
+    /// The kept components, row-major `outputDimension × inputDimension`, each of unit length.
+    public let components: [Float]
+    /// The variance along each kept component (the covariance eigenvalues), descending.
+    public let variances: [Float]
+    /// The total variance of the training data (the covariance trace), for explained-variance ratios.
+    public let totalVariance: Float
+
+    /// The share of the training variance each kept component explains.
+    public var explainedVarianceRatios: [Float] {
+        totalVariance > 0 ? variances.map { $0 / totalVariance } : variances.map { _ in 0 }
+    }
+
+    /// Added to a variance before whitening divides by its square root, so flat directions don't blow up.
+    static let whiteningEpsilon: Float = 1e-8
+
+    /// Fits the components of `count` row-major vectors.
+    ///
+    /// - Parameters:
+    ///   - values: `count × dimension` floats, row-major.
+    ///   - dimension: The input dimension.
+    ///   - components: How many components to keep (1…`dimension`).
+    ///   - whiten: Whether projections get unit variance per component.
+    /// - Throws: ``IndexError/invalidArgument(_:)`` for fewer than 2 vectors, a component count outside
+    ///   1…`dimension`, or a decomposition that fails; ``IndexError/nonFiniteComponent(id:position:)`` for NaN or
+    ///   infinite input.
+    /// - Complexity: O(*n*·*d*² + *d*³).
+    public static func fit(values: [Float], dimension: Int, components: Int, whiten: Bool = false)
+        throws(IndexError) -> PrincipalComponents
+    {
+        guard dimension >= 1, values.count % dimension == 0 else {
+            throw IndexError.invalidArgument(
+                "PCA: \(values.count) values are not whole vectors of dimension \(dimension).")
+        }
+        let count = values.count / dimension
+        guard count >= 2 else { throw IndexError.invalidArgument("PCA needs at least 2 vectors (got \(count)).") }
+        guard (1...dimension).contains(components) else {
+            throw IndexError.invalidArgument("PCA: the component count must be 1…\(dimension) (got \(components)).")
+        }
+        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            throw IndexError.nonFiniteComponent(id: nil, position: bad % dimension)
+        }
+        // The mean in Double, so large sets don't lose precision before centring.
+        var sums = [Double](repeating: 0, count: dimension)
+        for row in 0..<count {
+            for column in 0..<dimension { sums[column] += Double(values[row * dimension + column]) }
+        }
+        let mean = sums.map { Float($0 / Double(count)) }
+        var centered = values
+        for row in 0..<count {
+            for column in 0..<dimension { centered[row * dimension + column] -= mean[column] }
+        }
+        // Upper triangle of the sample covariance Xcᵀ·Xc / (n − 1), then its eigen-decomposition (ascending).
+        var covariance = [Float](repeating: 0, count: dimension * dimension)
+        var eigenvalues = [Float](repeating: 0, count: dimension)
+        let info = centered.withUnsafeBufferPointer { centered in
+            covariance.withUnsafeMutableBufferPointer { covariance in
+                eigenvalues.withUnsafeMutableBufferPointer { eigenvalues in
+                    cblas_ssyrk(
+                        CblasRowMajor, CblasUpper, CblasTrans, Int32(dimension), Int32(count), 1 / Float(count - 1),
+                        centered.baseAddress, Int32(dimension), 0, covariance.baseAddress, Int32(dimension))
+                    return LAPACKE_ssyevd(
+                        LAPACK_ROW_MAJOR, CChar(UInt8(ascii: "V")), CChar(UInt8(ascii: "U")), Int32(dimension),
+                        covariance.baseAddress, Int32(dimension), eigenvalues.baseAddress)
+                }
+            }
+        }
+        guard info == 0 else {
+            throw IndexError.invalidArgument("PCA: the eigen-decomposition failed (LAPACK ssyevd info \(info)).")
+        }
+        var kept: [Float] = []
+        kept.reserveCapacity(components * dimension)
+        for rank in 0..<components {
+            // Column `dimension − 1 − rank` holds the eigenvector of the rank-th largest eigenvalue.
+            let column = dimension - 1 - rank
+            var vector = (0..<dimension).map { covariance[$0 * dimension + column] }
+            // Fix the sign (largest-magnitude entry positive) so fits are reproducible across LAPACK builds.
+            if let largest = vector.max(by: { abs($0) < abs($1) }), largest < 0 { vector = vector.map { -$0 } }
+            kept += vector
+        }
+        return PrincipalComponents(
+            inputDimension: dimension, outputDimension: components, whitened: whiten, mean: mean, components: kept,
+            variances: (0..<components).map { max(eigenvalues[dimension - 1 - $0], 0) },
+            totalVariance: eigenvalues.reduce(0) { $0 + max($1, 0) })
+    }
+
+    /// Fits the components of `vectors`, which must all have the same length.
+    ///
+    /// - Throws: ``IndexError/dimensionMismatch(expected:actual:)`` for vectors of different lengths, and what
+    ///   ``fit(values:dimension:components:whiten:)`` throws.
+    public static func fit(_ vectors: [[Float]], components: Int, whiten: Bool = false) throws(IndexError)
+        -> PrincipalComponents
+    {
+        let dimension = vectors.first?.count ?? 0
+        if let odd = vectors.first(where: { $0.count != dimension }) {
+            throw IndexError.dimensionMismatch(expected: dimension, actual: odd.count)
+        }
+        return try fit(values: vectors.flatMap { $0 }, dimension: dimension, components: components, whiten: whiten)
+    }
+
+    /// Projects row-major vectors to ``outputDimension`` components each.
+    ///
+    /// - Parameter values: `n × inputDimension` floats.
+    /// - Returns: `n × outputDimension` floats.
+    /// - Precondition: `values.count` is a multiple of ``inputDimension``.
+    /// - Complexity: O(*n*·*d*·*k*), one GEMM.
+    public func project(values: [Float]) -> [Float] {
+        precondition(values.count % inputDimension == 0, "PrincipalComponents.project: not whole vectors")
+        let count = values.count / inputDimension
+        guard count > 0 else { return [] }
+        var centered = values
+        for row in 0..<count {
+            for column in 0..<inputDimension { centered[row * inputDimension + column] -= mean[column] }
+        }
+        var projected = [Float](repeating: 0, count: count * outputDimension)
+        centered.withUnsafeBufferPointer { centered in
+            components.withUnsafeBufferPointer { components in
+                projected.withUnsafeMutableBufferPointer { projected in
+                    cblas_sgemm(
+                        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(count), Int32(outputDimension),
+                        Int32(inputDimension), 1, centered.baseAddress, Int32(inputDimension), components.baseAddress,
+                        Int32(inputDimension), 0, projected.baseAddress, Int32(outputDimension))
+                }
+            }
+        }
+        if whitened {
+            let scales = variances.map { 1 / ($0 + Self.whiteningEpsilon).squareRoot() }
+            for index in projected.indices { projected[index] *= scales[index % outputDimension] }
+        }
+        return projected
+    }
+
+    /// Projects each vector.
+    ///
+    /// - Precondition: Every vector has ``inputDimension`` components.
+    public func project(_ vectors: [[Float]]) -> [[Float]] {
+        precondition(vectors.allSatisfy { $0.count == inputDimension }, "PrincipalComponents.project: wrong dimension")
+        let flat = project(values: vectors.flatMap { $0 })
+        return (0..<vectors.count).map { Array(flat[$0 * outputDimension..<($0 + 1) * outputDimension]) }
+    }
+
+    /// Projects one vector.
+    ///
+    /// - Precondition: `vector.count == inputDimension`.
+    public func project(_ vector: [Float]) -> [Float] { project([vector])[0] }
+
+    /// Maps a projected vector back to the input space: the closest point of the kept subspace.
+    ///
+    /// - Precondition: `projected.count == outputDimension`.
+    /// - Complexity: O(*d*·*k*).
+    public func reconstruct(_ projected: [Float]) -> [Float] {
+        precondition(projected.count == outputDimension, "PrincipalComponents.reconstruct: wrong dimension")
+        var result = mean
+        for rank in 0..<outputDimension {
+            let weight =
+                whitened ? projected[rank] * (variances[rank] + Self.whiteningEpsilon).squareRoot() : projected[rank]
+            for column in 0..<inputDimension { result[column] += weight * components[rank * inputDimension + column] }
+        }
+        return result
+    }
+
+    /// Writes the model atomically to `path` (magic `MPCA`, format v1, CRC-32C per section).
+    ///
+    /// - Throws: ``IndexError/io(path:reason:)``.
+    public func save(to path: String) throws(IndexError) {
+        let writer = try IndexFileWriter(
+            path: path, magic: Self.magic, version: Self.formatVersion,
+            fields: [
+                UInt64(inputDimension), UInt64(outputDimension), whitened ? 1 : 0, UInt64(totalVariance.bitPattern),
+            ],
+            sectionCapacity: 3)
+        try writer.appendSection("MEAN", mean)
+        try writer.appendSection("COMP", components)
+        try writer.appendSection("VARS", variances)
+        try writer.commit()
+    }
+
+    /// Loads a model written by ``save(to:)``.
+    ///
+    /// - Throws: ``IndexError/io(path:reason:)``, ``IndexError/notAnIndexFile(path:expectedMagic:)``,
+    ///   ``IndexError/unsupportedFormat(path:version:readable:)``, ``IndexError/truncated(path:expectedBytes:actualBytes:)``
+    ///   or ``IndexError/corrupted(path:section:reason:)``.
+    public init(contentsOf path: String, verifyChecksums: Bool = true) throws(IndexError) {
+        let file = try MappedIndexFile(
+            path: path, magic: Self.magic, readableVersions: Self.formatVersion...Self.formatVersion,
+            verifyChecksums: verifyChecksums)
+        let input = Int(clamping: file.fields[0])
+        let output = Int(clamping: file.fields[1])
+        guard (1...65_536).contains(input), (1...input).contains(output), file.fields[2] <= 1 else {
+            throw IndexError.corrupted(
+                path: path, section: "header", reason: "dimensions \(input) → \(output) are impossible")
+        }
+        self.init(
+            inputDimension: input, outputDimension: output, whitened: file.fields[2] == 1,
+            mean: try file.array("MEAN", of: Float.self, expectedCount: input),
+            components: try file.array("COMP", of: Float.self, expectedCount: input * output),
+            variances: try file.array("VARS", of: Float.self, expectedCount: output),
+            totalVariance: Float(bitPattern: UInt32(truncatingIfNeeded: file.fields[3])))
+    }
+
+    private init(
+        inputDimension: Int, outputDimension: Int, whitened: Bool, mean: [Float], components: [Float],
+        variances: [Float], totalVariance: Float
+    ) {
+        self.inputDimension = inputDimension
+        self.outputDimension = outputDimension
+        self.whitened = whitened
+        self.mean = mean
+        self.components = components
+        self.variances = variances
+        self.totalVariance = totalVariance
+    }
+}

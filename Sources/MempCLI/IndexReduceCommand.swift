@@ -1,0 +1,56 @@
+import ArgumentParser
+import Embeddings
+import Foundation
+import RetrievalCore
+import VectorIndex
+
+extension IndexCommand {
+    /// `memp index reduce`: fit PCA on an index's vectors and write a smaller index plus the PCA model.
+    struct Reduce: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Reduce an index to fewer dimensions with PCA (optionally whitened).",
+            discussion: "Fits principal components on every vector of --index, writes the projected vectors "
+                + "(same IDs, metric and storage) to --output and the PCA model beside it (--pca, default "
+                + "<output>.pca). Project queries with the same model before searching the reduced index.")
+
+        @Option(help: "The index to reduce.") var index: String
+        @Option(help: "The reduced index to write.") var output: String
+        @Option(help: "Dimensions to keep.") var dims: Int
+        @Option(help: "Where to write the PCA model (default: <output>.pca).") var pca: String?
+        @Flag(help: "Scale every component to unit variance.") var whiten = false
+        @Flag(help: "Print a JSON summary.") var json = false
+
+        func validate() throws {
+            guard dims >= 1 else { throw ValidationError("--dims must be at least 1 (got \(dims)).") }
+        }
+
+        func run() throws {
+            let source = try FlatIndex(contentsOf: index)
+            guard dims <= source.dimension else {
+                throw ValidationError("--dims must be at most the index dimension \(source.dimension) (got \(dims)).")
+            }
+            let ids = source.ids
+            let values = ids.flatMap { source.vector(for: $0) ?? [] }
+            let model = try PrincipalComponents.fit(
+                values: values, dimension: source.dimension, components: dims, whiten: whiten)
+            let projected = model.project(values: values)
+            var reduced = try FlatIndex(dimension: dims, metric: source.metric, storage: source.vectorStorage)
+            try reduced.add(contentsOf: try VectorSet(dimension: dims, values: projected), ids: ids)
+            let pcaPath = pca ?? output + ".pca"
+            try model.save(to: pcaPath)
+            try reduced.save(to: output)
+            let explained = model.explainedVarianceRatios.reduce(0, +)
+            if json {
+                try printJSON([
+                    "output": .string(output), "pca": .string(pcaPath), "count": .int(reduced.count),
+                    "from": .int(source.dimension), "to": .int(dims), "whitened": .bool(whiten),
+                    "explained_variance": .double(Double(explained)),
+                ])
+            } else {
+                print(
+                    "Reduced \(reduced.count) vectors from \(source.dimension) to \(dims) dimensions into \(output) "
+                        + "(PCA model \(pcaPath), \(String(format: "%.1f", explained * 100))% of the variance kept).")
+            }
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// A helper server (a Python script from `scripts/`) running on 127.0.0.1 for the length of one test.
+///
+/// The script prints its base URL on its first stdout line; ``stop()`` sends SIGTERM and waits.
+final class LoopbackServer {
+    let baseURL: URL
+    private let process: Process
+
+    /// The repository's `scripts/` folder, found from this file's path.
+    static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("scripts")
+
+    /// Starts `python3 scripts/<script> <arguments>` and waits for its address.
+    init(script: String, arguments: [String] = []) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", LoopbackServer.scripts.appendingPathComponent(script).path] + arguments
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }  // end of file: the script exited
+            line += chunk
+        }
+        let address = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard address.hasPrefix("http://127.0.0.1:"), let url = URL(string: address) else {
+            process.waitUntilExit()
+            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            throw LoopbackServerError(
+                message: "\(script) did not start (run `bash scripts/setup.sh`): \(message.suffix(500))")
+        }
+        baseURL = url
+        // Keep draining stderr so a chatty server never blocks on a full pipe.
+        errors.fileHandleForReading.readabilityHandler = { _ = $0.availableData }
+    }
+
+    /// Polls `path` until it answers 200, for at most `attempts` tries 100 ms apart.
+    func waitUntilHealthy(path: String = "/health", attempts: Int = 200) throws {
+        let url = baseURL.appendingPathComponent(path)
+        for _ in 0..<attempts {
+            let done = DispatchSemaphore(value: 0)
+            nonisolated(unsafe) var healthy = false
+            URLSession.shared.dataTask(with: url) { _, response, _ in
+                healthy = (response as? HTTPURLResponse)?.statusCode == 200
+                done.signal()
+            }.resume()
+            done.wait()
+            if healthy { return }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        throw LoopbackServerError(message: "\(baseURL) never became healthy")
+    }
+
+    /// Sends SIGTERM and waits for the process to end.
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    deinit { stop() }
+}
+
+struct LoopbackServerError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}

@@ -1,0 +1,80 @@
+import ArgumentParser
+import Embeddings
+import Foundation
+import RetrievalCore
+import TestSupport
+import Testing
+import VectorIndex
+
+@testable import MempCLI
+
+@Suite struct EmbedCommandTests {
+    func lines(_ path: String) throws -> [[String: Any]] {
+        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+    }
+
+    @Test func addsAnEmbeddingToEveryLine() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let input = directory.file("in.jsonl")
+        try """
+        {"id": "a", "body": "open the fridge", "tags": ["x"]}
+
+        {"id": "b", "body": "go north", "embedding": [1]}
+        """.write(toFile: input, atomically: true, encoding: .utf8)
+        let output = directory.file("out.jsonl")
+        var command = try EmbedCommand.parse([
+            "--model", "hashing", "--dimension", "64", "--input", input, "--output", output, "--text-field", "body",
+        ])
+        try await command.run()
+        let written = try lines(output)
+        let expected = try await HashingEmbedder(dimension: 64).embed(["open the fridge", "go north"])
+        #expect(written.count == 2)
+        #expect(written.map { $0["id"] as? String } == ["a", "b"])
+        #expect(written[0]["tags"] as? [String] == ["x"])
+        for (line, vector) in zip(written, expected) {
+            #expect((line["embedding"] as? [NSNumber])?.map(\.floatValue) == vector)
+        }
+        command = try EmbedCommand.parse(["--model", "hashing", "--input", input, "--output", output])
+        await #expect(throws: ValidationError.self) { try await command.run() }
+    }
+
+    @Test func rejectsBadFlagCombinations() {
+        #expect(throws: (any Error).self) { try EmbedCommand.parse([]) }
+        #expect(throws: (any Error).self) { try EmbedCommand.parse(["text", "--input", "x.jsonl"]) }
+        #expect(throws: (any Error).self) { try EmbedCommand.parse(["text", "--output", "x.jsonl"]) }
+        #expect(throws: (any Error).self) { try EmbedCommand.parse(["text", "--model", "bogus"]) }
+        #expect(throws: (any Error).self) {
+            try EmbedCommand.parse(["text", "--model", "hashing", "--dimension", "0"])
+        }
+    }
+
+    @Test func reduceWritesASmallerIndexAndItsPCAModel() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        var rng = SeededGenerator(seed: 3)
+        let values = (0..<300 * 24).map { index in Float(Int.random(in: -20...20, using: &rng)) * Float(1 + index % 3) }
+        var index = try FlatIndex(dimension: 24, metric: .l2)
+        try index.add(
+            contentsOf: try VectorSet(dimension: 24, values: values), ids: (0..<300).map { DocumentID(UInt64($0 * 2)) })
+        try index.save(to: directory.file("full.mvi"))
+        try IndexCommand.Reduce.parse([
+            "--index", directory.file("full.mvi"), "--output", directory.file("small.mvi"), "--dims", "6",
+        ]).run()
+        let reduced = try FlatIndex(contentsOf: directory.file("small.mvi"))
+        let pca = try PrincipalComponents(contentsOf: directory.file("small.mvi.pca"))
+        #expect(reduced.dimension == 6 && reduced.count == 300 && reduced.metric == .l2)
+        #expect(pca.inputDimension == 24 && pca.outputDimension == 6)
+        let id = DocumentID(UInt64(10))
+        let original = try #require(index.vector(for: id))
+        let stored = try #require(reduced.vector(for: id))
+        #expect(zip(stored, pca.project(original)).allSatisfy { abs($0 - $1) < 1e-3 })
+        #expect(throws: ValidationError.self) {
+            try IndexCommand.Reduce.parse([
+                "--index", directory.file("full.mvi"), "--output", directory.file("x.mvi"), "--dims", "25",
+            ]).run()
+        }
+    }
+}
