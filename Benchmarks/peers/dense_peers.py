@@ -44,12 +44,12 @@ def bandwidth(quick):
 
 
 def peer_crossover(quick):
-    """Queries/s against batch size over 100k, answering the same 512 queries in consecutive batches.
+    """Queries/s against batch size over 100k, answering the same 256 queries in consecutive batches.
 
     FAISS scans with SIMD below `distance_compute_blas_threshold` queries per call and calls sgemm from there;
     numpy always multiplies (a matrix-vector product for one query)."""
     x = read_vecs(path_of("base_100k"))
-    q = read_vecs(path_of("queries"))[:128 if quick else 512]
+    q = read_vecs(path_of("queries"))[:128 if quick else 256]
     index = faiss.IndexFlatIP(x.shape[1])
     index.add(x)
     rows = []

@@ -72,6 +72,15 @@ def main():
       f"Environment as set: " + ", ".join(f"`{k}={v}`" for k, v in env.items() if v is not None) + ". "
       f"numpy {raw['numpy']}, faiss-cpu {raw['faiss']} ({raw['faiss_compile_options']}), "
       f"Python {raw['python']}.")
+    rt = next((ours[s]["runtime"] for s in ("100k", "1m") if "runtime" in ours.get(s, {})), None)
+    if rt:
+        o = ours.get("100k") or ours.get("1m")
+        p(f"\nOurs: SIMD kernels at `{rt.get('kernelLevel')}` (hardware `{rt.get('hardwareLevel')}`"
+          f"{', override ' + rt['simdOverride'] if rt.get('simdOverride') else ''}; int8 VNNI "
+          f"{'on' if rt.get('int8UsesVNNI') else 'off'}); BLAS `{rt.get('blasLibrary')}` (OpenBLAS core "
+          f"{rt.get('openBLASCore')}, {rt.get('blasThreads')} threads, {rt.get('blasThreading')}); "
+          f"`parallelism` {o.get('parallelism')}, BLAS from {o.get('blasCrossover')} queries per batch, "
+          f"int8 rescoring {o.get('int8RescoreFactor')} candidates per hit in f32.")
     share = load.get("other_processes_cpu_share")
     p(f"\nMachine load: load average {load.get('loadavg_start')} at the start and {load.get('loadavg_end')} at "
       f"the end; other processes used {fmt(100 * share if share is not None else None, 1)} % of the CPUs during "
@@ -223,18 +232,20 @@ def main():
           f"so it scans with SIMD (threads over queries) below {t // pr['dim']} queries per call and uses sgemm "
           "above; with fewer queries than threads it runs a database-parallel sgemm instead. numpy always "
           "multiplies.\n")
-        forced = any("scanQPS" in r for r in ours_x.values())
-        head = "| batch size | ours |" + (" ours, scan forced | ours, BLAS forced |" if forced else "") + \
-            " FAISS | numpy |"
+        head = "| batch size | ours, SIMD scan | ours, BLAS | ours picks | FAISS | numpy |"
         p(head)
-        p("|" + "---:|" * (head.count("|") - 1))
+        p("|---:|---:|---:|---|---:|---:|")
         for b, r in sorted(peers_x.items()):
             o = ours_x.get(b, {})
-            cells = [str(b), fmt(o.get("defaultQPS"))]
-            if forced:
-                cells += [fmt(o.get("scanQPS")), fmt(o.get("blasQPS"))]
-            cells += [fmt(r["faiss_qps"]), fmt(r["numpy_qps"])]
+            cells = [str(b), fmt(o.get("scanQPS")), fmt(o.get("blasQPS")), o.get("automaticPicks", "n/a"),
+                     fmt(r["faiss_qps"]), fmt(r["numpy_qps"])]
             p("| " + " | ".join(cells) + " |")
+        if ours_x:
+            sizes = sorted(ours_x)
+            # The smallest batch size from which BLAS wins at every larger size measured.
+            wins = [b for b in sizes if all(ours_x[c]["blasQPS"] > ours_x[c]["scanQPS"] for c in sizes if c >= b)]
+            p(f"\nOurs: BLAS beats the SIMD scan from batch size {wins[0] if wins else 'none measured'} on; "
+              f"`BatchMethod.automatic` switches at {o100.get('blasCrossover')}.")
 
     # Env-unset extra row
     un = raw.get("openblas_env_unset")

@@ -325,6 +325,7 @@ func buildIndex(from file: VectorFile, rows: Int, storage: VectorStorage) -> Fla
     var index = unwrap("init") { () throws(IndexError) in
         try FlatIndex(dimension: file.dimension, metric: .innerProduct, storage: storage)
     }
+    index.reserveCapacity(rows)
     let dimension = file.dimension
     file.forEachBlock(of: Float.self, limit: rows) { first, values in
         for row in 0..<values.count / dimension {
@@ -339,16 +340,20 @@ func searchOne(_ index: FlatIndex, _ query: [Float]) -> [SearchHit] {
     unwrap("search") { () throws(IndexError) in try index.search(query, k: k) }
 }
 
-/// The batch path: every query in one call.
-func searchBatch(_ index: FlatIndex, _ queries: [[Float]]) -> [[SearchHit]] {
-    unwrap("batch search") { () throws(IndexError) in try index.search(batch: queries, k: k) }
+/// The batch path: every query in one call; `method` forces the SIMD scan or BLAS, or lets the index pick.
+func searchBatch(_ index: FlatIndex, _ queries: [[Float]], method: BatchMethod = .automatic) -> [[SearchHit]] {
+    unwrap("batch search") { () throws(IndexError) in try index.search(batch: queries, k: k, method: method) }
 }
 
 // MARK: - search command
 
 struct CrossoverRow: Codable {
     var batchSize: Int
-    var defaultQPS: Double
+    /// Queries/s with the method forced to ``BatchMethod/scan`` and to ``BatchMethod/blas``.
+    var scanQPS: Double
+    var blasQPS: Double
+    /// What ``BatchMethod/automatic`` picks at this batch size.
+    var automaticPicks: String
 }
 
 /// What one storage kind achieves over one base file.
@@ -367,6 +372,12 @@ struct StorageReport: Codable {
 }
 
 struct SizeReport: Codable {
+    /// The BLAS library, its threads and the SIMD level the kernels run at, as VectorIndex sees them.
+    var runtime: RuntimeReport
+    /// Threads one search may use; the BLAS-path crossover batch size; int8 rescoring candidates per hit.
+    var parallelism: Int
+    var blasCrossover: Int
+    var int8RescoreFactor: Int
     var size: String
     var rows: Int
     var dimension: Int
@@ -441,23 +452,30 @@ func runSearch(_ options: Options) -> SizeReport {
         reps: options.quick ? 1 : (options.size == "1m" ? 3 : 5), quick: options.quick)
     let f32 = measure(.f32, workload, crossover: options.size == "100k", savePath: options.savePath)
     let int8 = measure(.int8, workload)
+    let defaults = unwrap("init") { () throws(IndexError) in try FlatIndex(dimension: base.dimension) }
     return SizeReport(
-        size: options.size, rows: base.rowCount, dimension: base.dimension, rawVectorBytes: workload.rawBytes,
+        runtime: RuntimeReport.current(), parallelism: defaults.parallelism, blasCrossover: FlatIndex.blasCrossover,
+        int8RescoreFactor: defaults.rescoreFactor, size: options.size, rows: base.rowCount, dimension: base.dimension, rawVectorBytes: workload.rawBytes,
         quick: options.quick, f32: f32, int8: int8, int8OverF32SingleQPS: rounded(int8.single.qps / f32.single.qps, 2))
 }
 
-/// Queries per second against batch size, answering the same queries in consecutive batches.
+/// Queries per second against batch size for each batch method, answering the same queries in consecutive
+/// batches.
 func measureCrossover(_ index: FlatIndex, queries: [[Float]], quick: Bool) -> [CrossoverRow] {
-    let total = quick ? 128 : 512
+    let total = quick ? 128 : 256
     let workload = Array(queries.prefix(total))
     return [1, 2, 4, 8, 16, 32, 64, 128].map { batchSize in
         let batches = stride(from: 0, to: workload.count, by: batchSize).map {
             Array(workload[$0..<min($0 + batchSize, workload.count)])
         }
-        let figures = timeBatch(queryCount: workload.count, reps: quick ? 1 : 3, truth: nil) {
-            batches.flatMap { searchBatch(index, $0) }
+        func qps(_ method: BatchMethod) -> Double {
+            timeBatch(queryCount: workload.count, reps: quick ? 1 : 3, truth: nil) {
+                batches.flatMap { searchBatch(index, $0, method: method) }
+            }.qps
         }
-        return CrossoverRow(batchSize: batchSize, defaultQPS: figures.qps)
+        return CrossoverRow(
+            batchSize: batchSize, scanQPS: qps(.scan), blasQPS: qps(.blas),
+            automaticPicks: batchSize >= FlatIndex.blasCrossover ? "blas" : "scan")
     }
 }
 
