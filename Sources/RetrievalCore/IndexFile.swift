@@ -170,7 +170,8 @@ public final class IndexFileWriter {
         }
         let tableEnd = IndexFileLayout.headerSize + entries.count * IndexFileLayout.sectionEntrySize
         let checksum = header.withUnsafeBytes { bytes in
-            crc32c(UnsafeRawBufferPointer(rebasing: bytes[IndexFileLayout.headerSize..<tableEnd]),
+            crc32c(
+                UnsafeRawBufferPointer(rebasing: bytes[IndexFileLayout.headerSize..<tableEnd]),
                 continuing: crc32c(UnsafeRawBufferPointer(rebasing: bytes[0..<IndexFileLayout.headerChecksumOffset])))
         }
         put(checksum, at: IndexFileLayout.headerChecksumOffset)
@@ -263,7 +264,8 @@ public final class MappedIndexFile: @unchecked Sendable {  // immutable after in
         let size = Int(status.st_size)
         byteCount = size
         guard size >= 8 else {
-            throw IndexError.truncated(path: path, expectedBytes: UInt64(IndexFileLayout.headerSize),
+            throw IndexError.truncated(
+                path: path, expectedBytes: UInt64(IndexFileLayout.headerSize),
                 actualBytes: UInt64(size))
         }
         guard let mapping = mmap(nil, size, PROT_READ, MAP_PRIVATE, handle, 0), mapping != MAP_FAILED else {
@@ -304,26 +306,36 @@ public final class MappedIndexFile: @unchecked Sendable {  // immutable after in
             throw IndexError.unsupportedFormat(path: path, version: version, readable: readableVersions)
         }
         guard size >= IndexFileLayout.headerSize else {
-            throw IndexError.truncated(path: path, expectedBytes: UInt64(IndexFileLayout.headerSize),
+            throw IndexError.truncated(
+                path: path, expectedBytes: UInt64(IndexFileLayout.headerSize),
                 actualBytes: UInt64(size))
         }
         let recordedLength = load(80, as: UInt64.self)
-        if recordedLength > UInt64(size) {
-            throw IndexError.truncated(path: path, expectedBytes: recordedLength, actualBytes: UInt64(size))
-        }
         let sectionCount = Int(load(12, as: UInt32.self))
         let tableEnd = IndexFileLayout.headerSize + sectionCount * IndexFileLayout.sectionEntrySize
-        guard sectionCount <= 4096, tableEnd <= size else {
-            throw IndexError.corrupted(path: path, section: "header", reason: "section count \(sectionCount) is impossible")
+        guard sectionCount <= 4096 else {
+            throw IndexError.corrupted(
+                path: path, section: "header", reason: "section count \(sectionCount) is impossible")
+        }
+        guard tableEnd <= size else {
+            // The section table is cut off: a truncated file, or a damaged count that the checksum can't vouch for.
+            throw recordedLength > UInt64(size)
+                ? IndexError.truncated(path: path, expectedBytes: recordedLength, actualBytes: UInt64(size))
+                : IndexError.corrupted(path: path, section: "header", reason: "the section table runs past the end")
         }
         let checksum = crc32c(
-            UnsafeRawBufferPointer(start: raw + IndexFileLayout.headerSize, count: tableEnd - IndexFileLayout.headerSize),
+            UnsafeRawBufferPointer(
+                start: raw + IndexFileLayout.headerSize, count: tableEnd - IndexFileLayout.headerSize),
             continuing: crc32c(UnsafeRawBufferPointer(start: raw, count: IndexFileLayout.headerChecksumOffset)))
         guard checksum == load(IndexFileLayout.headerChecksumOffset, as: UInt32.self) else {
             throw IndexError.corrupted(path: path, section: "header", reason: "header checksum mismatch")
         }
+        if recordedLength > UInt64(size) {
+            throw IndexError.truncated(path: path, expectedBytes: recordedLength, actualBytes: UInt64(size))
+        }
         guard recordedLength == UInt64(size) else {
-            throw IndexError.corrupted(path: path, section: "header",
+            throw IndexError.corrupted(
+                path: path, section: "header",
                 reason: "file is \(size) bytes, the header says \(recordedLength)")
         }
         let fields = (0..<IndexFileLayout.fieldCount).map { load(16 + 8 * $0, as: UInt64.self) }
@@ -338,8 +350,10 @@ public final class MappedIndexFile: @unchecked Sendable {  // immutable after in
             else {
                 throw IndexError.corrupted(path: path, section: tag, reason: "its bounds lie outside the file")
             }
-            sections.append(Section(tag: tag, offset: Int(offset), length: Int(length),
-                checksum: load(entry + 24, as: UInt32.self)))
+            sections.append(
+                Section(
+                    tag: tag, offset: Int(offset), length: Int(length),
+                    checksum: load(entry + 24, as: UInt32.self)))
         }
         return (version, fields, sections)
     }
@@ -360,8 +374,9 @@ public final class MappedIndexFile: @unchecked Sendable {  // immutable after in
     /// Whether a section with this tag exists.
     public func hasSection(_ tag: String) -> Bool { sections.contains { $0.tag == tag } }
 
-    /// Calls `body` with the bytes of the section tagged `tag`. The pointer must not escape `body`.
+    /// Calls `body` with the bytes of the section tagged `tag`.
     ///
+    /// The pointer must not escape `body`.
     /// - Throws: ``IndexError/corrupted(path:section:reason:)`` when the section is missing, or what `body` throws.
     package func withSection<Result>(
         _ tag: String, _ body: (UnsafeRawBufferPointer) throws(IndexError) -> Result
@@ -388,12 +403,14 @@ public final class MappedIndexFile: @unchecked Sendable {  // immutable after in
         try withSection(tag) { (bytes) throws(IndexError) in
             let stride = MemoryLayout<Element>.stride
             guard bytes.count % stride == 0 else {
-                throw IndexError.corrupted(path: path, section: tag,
+                throw IndexError.corrupted(
+                    path: path, section: tag,
                     reason: "\(bytes.count) bytes is not a whole number of \(stride)-byte elements")
             }
             let count = bytes.count / stride
             if let expectedCount, expectedCount != count {
-                throw IndexError.corrupted(path: path, section: tag,
+                throw IndexError.corrupted(
+                    path: path, section: tag,
                     reason: "holds \(count) elements, the header implies \(expectedCount)")
             }
             return [Element](unsafeUninitializedCapacity: count) { buffer, initialized in

@@ -1,0 +1,127 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import RetrievalCore
+
+@Suite struct IndexFileTests {
+    static let magic = "TEST"
+
+    /// Writes a file with two sections and returns its path.
+    func writeSample(in directory: TemporaryDirectory, name: String = "sample.idx") throws -> String {
+        let path = directory.file(name)
+        let writer = try IndexFileWriter(
+            path: path, magic: Self.magic, version: 2, fields: [384, 1, 3],
+            sectionCapacity: 2)
+        try writer.appendSection("VECS", [Float](stride(from: 0, to: 100, by: 1)))
+        try writer.appendSection("IDS ", [UInt64](arrayLiteral: 5, 6, 7))
+        try writer.commit()
+        return path
+    }
+
+    @Test func roundTripsFieldsAndSections() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let file = try MappedIndexFile(path: try writeSample(in: directory), magic: Self.magic, readableVersions: 1...2)
+        #expect(file.version == 2)
+        #expect(Array(file.fields.prefix(4)) == [384, 1, 3, 0])
+        #expect(file.sections.map(\.tag) == ["VECS", "IDS "])
+        #expect(file.sections.allSatisfy { $0.offset % 64 == 0 })
+        #expect(try file.array("VECS", of: Float.self) == [Float](stride(from: 0, to: 100, by: 1)))
+        #expect(try file.array("IDS ", of: UInt64.self, expectedCount: 3) == [5, 6, 7])
+        #expect(throws: IndexError.corrupted(path: file.path, section: "NONE", reason: "the section is missing")) {
+            try file.array("NONE", of: UInt8.self)
+        }
+        // No temporary file is left behind.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["sample.idx"])
+    }
+
+    @Test func rejectsWrongMagicAndNewerVersion() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try writeSample(in: directory)
+        #expect(throws: IndexError.notAnIndexFile(path: path, expectedMagic: "OTHR")) {
+            try MappedIndexFile(path: path, magic: "OTHR", readableVersions: 1...2)
+        }
+        #expect(throws: IndexError.unsupportedFormat(path: path, version: 2, readable: 1...1)) {
+            try MappedIndexFile(path: path, magic: Self.magic, readableVersions: 1...1)
+        }
+    }
+
+    @Test func everyFlippedByteIsCaughtAndNamed() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let original = try Data(contentsOf: URL(fileURLWithPath: try writeSample(in: directory)))
+        let layout = try MappedIndexFile(path: directory.file("sample.idx"), magic: Self.magic, readableVersions: 1...2)
+        let damaged = directory.file("damaged.idx")
+        for offset in 0..<original.count {
+            var bytes = original
+            bytes[offset] ^= 0x40
+            try bytes.write(to: URL(fileURLWithPath: damaged))
+            let inSection = layout.sections.first { ($0.offset..<$0.offset + $0.length).contains(offset) }
+            do {
+                _ = try MappedIndexFile(path: damaged, magic: Self.magic, readableVersions: 1...2)
+                // Padding between sections carries no data; every other byte must be caught.
+                let isPadding =
+                    offset >= IndexFileLayout.headerSize + 2 * IndexFileLayout.sectionEntrySize
+                    && inSection == nil
+                #expect(isPadding, "flipping byte \(offset) went unnoticed")
+            } catch let error {
+                switch error {
+                case .corrupted(_, let section, _):
+                    #expect(section == (inSection?.tag ?? "header"), "byte \(offset)")
+                case .notAnIndexFile, .unsupportedFormat:
+                    #expect(offset < 8, "byte \(offset) gave \(error)")
+                default:
+                    Issue.record("byte \(offset): unexpected \(error)")
+                }
+            }
+        }
+    }
+
+    @Test func truncationAtAnyPointIsAnError() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let original = try Data(contentsOf: URL(fileURLWithPath: try writeSample(in: directory)))
+        let cut = directory.file("cut.idx")
+        for length in stride(from: 0, to: original.count, by: 7) {
+            try original.prefix(length).write(to: URL(fileURLWithPath: cut))
+            #expect(throws: IndexError.self, "length \(length)") {
+                try MappedIndexFile(path: cut, magic: Self.magic, readableVersions: 1...2)
+            }
+        }
+    }
+
+    @Test func uncommittedWriterLeavesThePreviousFile() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try writeSample(in: directory)
+        do {
+            let writer = try IndexFileWriter(path: path, magic: Self.magic, version: 2, fields: [], sectionCapacity: 1)
+            try writer.appendSection("VECS", [Float](repeating: 9, count: 10))
+        }
+        let file = try MappedIndexFile(path: path, magic: Self.magic, readableVersions: 1...2)
+        #expect(try file.array("IDS ", of: UInt64.self) == [5, 6, 7])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["sample.idx"])
+    }
+
+    @Test func crc32cMatchesPublishedCheckValues() {
+        // RFC 3720 B.4 and the common "123456789" check value.
+        let check = Array("123456789".utf8).withUnsafeBytes { crc32c($0) }
+        #expect(check == 0xE306_9283)
+        let zeros = [UInt8](repeating: 0, count: 32).withUnsafeBytes { crc32c($0) }
+        #expect(zeros == 0x8A91_36AA)
+        let ones = [UInt8](repeating: 0xFF, count: 32).withUnsafeBytes { crc32c($0) }
+        #expect(ones == 0x62A8_AB43)
+        // Chunked computation equals one pass, across the 8-byte alignment paths.
+        var rng = SeededGenerator(seed: 1)
+        let bytes = (0..<10_003).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        let whole = bytes.withUnsafeBytes { crc32c($0) }
+        let chunked = bytes.withUnsafeBytes { all in
+            crc32c(
+                UnsafeRawBufferPointer(rebasing: all[4_001...]),
+                continuing: crc32c(UnsafeRawBufferPointer(rebasing: all[..<4_001])))
+        }
+        #expect(whole == chunked)
+    }
+}
