@@ -6,6 +6,9 @@ struct Memp: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "memp",
         abstract: "Procedural memory for LLM agents, on an exact SIMD/BLAS retrieval engine.",
-        subcommands: []
+        subcommands: [
+            IndexCommand.self,
+            DoctorCommand.self,
+        ]
     )
 }

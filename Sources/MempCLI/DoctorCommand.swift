@@ -1,0 +1,43 @@
+import ArgumentParser
+import VectorIndex
+
+/// `memp doctor`: what the retrieval engine runs on.
+struct DoctorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "doctor",
+        abstract: "Show the BLAS library actually loaded, its threading, the CPU features and the SIMD level.")
+
+    @Flag(help: "Print JSON instead of text.") var json = false
+
+    func run() throws {
+        let report = RuntimeReport.current()
+        if json {
+            try printJSON([
+                "blas_library": .string(report.blasLibrary ?? "unknown"),
+                "openblas_config": .string(report.openBLASConfiguration ?? ""),
+                "openblas_core": .string(report.openBLASCore ?? ""),
+                "blas_threads": .int(report.blasThreads ?? 0),
+                "blas_threading": .string(report.blasThreading ?? "unknown"),
+                "cpu_features": .array(report.cpuFeatures.map { .string($0) }),
+                "hardware_level": .string(report.hardwareLevel), "kernel_level": .string(report.kernelLevel),
+                "memp_simd": .string(report.simdOverride ?? ""), "int8_vnni": .bool(report.int8UsesVNNI),
+                "blas_crossover": .int(report.blasCrossover),
+            ])
+            return
+        }
+        print("BLAS library:     \(report.blasLibrary ?? "not found (cblas_sgemm did not resolve)")")
+        if let configuration = report.openBLASConfiguration {
+            print("OpenBLAS:         \(configuration)")
+            print("OpenBLAS core:    \(report.openBLASCore ?? "unknown")")
+            print("BLAS threading:   \(report.blasThreading ?? "unknown"), \(report.blasThreads ?? 0) threads")
+        } else {
+            print("BLAS threading:   unknown (not OpenBLAS; no openblas_get_config)")
+        }
+        print("CPU features:     \(report.cpuFeatures.joined(separator: " "))")
+        var level = "\(report.kernelLevel) (hardware supports \(report.hardwareLevel)"
+        if let forced = report.simdOverride { level += "; MEMP_SIMD=\(forced)" }
+        print("SIMD kernels:     \(level))")
+        print("int8 kernels:     \(report.int8UsesVNNI ? "AVX-512 VNNI" : "widened 16-bit multiply-add")")
+        print("BLAS batch from:  \(report.blasCrossover) queries per batch")
+    }
+}

@@ -1,0 +1,243 @@
+import ArgumentParser
+import Foundation
+import RetrievalCore
+import VectorIndex
+
+extension Metric: ExpressibleByArgument {}
+extension VectorStorage: ExpressibleByArgument {}
+extension BatchMethod: ExpressibleByArgument {}
+
+/// `memp index …`: build, search, describe and check vector index files.
+struct IndexCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "index",
+        abstract: "Build, search, describe and verify exact vector index files (.mvi).",
+        subcommands: [Build.self, Search.self, Info.self, Verify.self]
+    )
+
+    struct Build: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Build an index from a vector file (.fvecs, .bvecs, .ivecs or float32 .npy).",
+            discussion: "Vector i gets ID i. The index is written atomically: an interrupted build leaves any "
+                + "previous file at --output intact.")
+
+        @Option(help: "The vectors to index.") var input: String
+        @Option(help: "The index file to write.") var output: String
+        @Option(help: "How vectors are compared: \(Metric.allCases.map(\.rawValue).joined(separator: ", ")).")
+        var metric: Metric = .cosine
+        @Option(help: "How vectors are stored: \(VectorStorage.allCases.map(\.rawValue).joined(separator: ", ")).")
+        var storage: VectorStorage = .f32
+        @Flag(help: "Print a JSON summary instead of text.") var json = false
+
+        func run() throws {
+            let start = Date()
+            let vectors = try VectorFile.read(input)
+            var index = try FlatIndex(dimension: vectors.dimension, metric: metric, storage: storage)
+            index.reserveCapacity(vectors.count)
+            var progress = ProgressBar(total: vectors.count, label: "indexing")
+            for row in 0..<vectors.count {
+                do {
+                    try index.add(Array(vectors[row]), id: DocumentID(UInt64(row)))
+                } catch {
+                    throw ValidationError("\(input), vector \(row): \(error)")
+                }
+                progress.update(row + 1)
+            }
+            progress.finish()
+            try index.save(to: output)
+            let seconds = Date().timeIntervalSince(start)
+            if json {
+                try printJSON([
+                    "output": .string(output), "count": .int(index.count), "dimension": .int(index.dimension),
+                    "metric": .string(metric.rawValue), "storage": .string(storage.rawValue),
+                    "seconds": .double(seconds),
+                ])
+            } else {
+                print(
+                    "Indexed \(index.count) vectors of dimension \(index.dimension) (\(metric.rawValue), "
+                        + "\(storage.rawValue)) into \(output) in \(String(format: "%.2f", seconds)) s.")
+            }
+        }
+    }
+
+    struct Search: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Search an index with every vector of a query file and write the top-k IDs as .ivecs.",
+            discussion: "Timing covers the searches only (not loading). --batch-size 1 answers one query at a "
+                + "time; the default answers all queries as one batch (BLAS for large batches).")
+
+        @Option(help: "The index file.") var index: String
+        @Option(help: "The query vectors (.fvecs, .bvecs, .ivecs or .npy).") var queries: String
+        @Option(name: .short, help: "Hits per query.") var k = 10
+        @Option(help: "The .ivecs file of result IDs (one row of k IDs per query, -1 where fewer hits).")
+        var output: String?
+        @Option(help: "Queries per search call; default: all of them in one batch.") var batchSize: Int?
+        @Option(help: "Threads per search; default: every core.") var threads: Int?
+        @Option(help: "How batches are answered: \(BatchMethod.allCases.map(\.rawValue).joined(separator: ", ")).")
+        var method: BatchMethod = .automatic
+        @Flag(help: "Skip the full checksum pass when opening (the header is still checked).")
+        var skipVerify = false
+        @Flag(help: "Print a JSON summary (queries, k, batch_size, seconds, queries_per_second).")
+        var json = false
+
+        func validate() throws {
+            guard k >= 1 else { throw ValidationError("-k must be at least 1 (got \(k)).") }
+            if let batchSize, batchSize < 1 {
+                throw ValidationError("--batch-size must be at least 1 (got \(batchSize)).")
+            }
+            if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads)).") }
+        }
+
+        func run() throws {
+            var flat = try FlatIndex(contentsOf: index, verifyChecksums: !skipVerify)
+            if let threads { flat.parallelism = threads }
+            let queryVectors = try VectorFile.read(queries)
+            guard queryVectors.dimension == flat.dimension else {
+                throw IndexError.dimensionMismatch(expected: flat.dimension, actual: queryVectors.dimension)
+            }
+            let batch = min(batchSize ?? queryVectors.count, max(1, queryVectors.count))
+            var results: [[SearchHit]] = []
+            results.reserveCapacity(queryVectors.count)
+            let clock = ContinuousClock()
+            let elapsed = try clock.measure {
+                if batch == 1 {
+                    for row in 0..<queryVectors.count {
+                        results.append(try flat.search(Array(queryVectors[row]), k: k))
+                    }
+                } else {
+                    for start in stride(from: 0, to: queryVectors.count, by: batch) {
+                        let end = min(start + batch, queryVectors.count)
+                        let chunk = try VectorSet(
+                            dimension: queryVectors.dimension,
+                            values: Array(queryVectors.values[start * flat.dimension..<end * flat.dimension]))
+                        results += try flat.search(batch: chunk, k: k, method: method)
+                    }
+                }
+            }
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+            if let output {
+                let rows = try results.map { hits in
+                    try (0..<k).map { rank -> Int32 in
+                        guard rank < hits.count else { return -1 }
+                        guard let id = Int32(exactly: hits[rank].id.rawValue) else {
+                            throw ValidationError("ID \(hits[rank].id) does not fit an .ivecs Int32.")
+                        }
+                        return id
+                    }
+                }
+                try VectorFile.writeIntegers(rows, to: output)
+            }
+            let qps = seconds > 0 ? Double(queryVectors.count) / seconds : 0
+            if json {
+                try printJSON([
+                    "queries": .int(queryVectors.count), "k": .int(k), "batch_size": .int(batch),
+                    "threads": .int(flat.parallelism), "seconds": .double(seconds),
+                    "queries_per_second": .double(qps), "index_count": .int(flat.count),
+                    "dimension": .int(flat.dimension), "metric": .string(flat.metric.rawValue),
+                    "storage": .string(flat.vectorStorage.rawValue), "method": .string(method.rawValue),
+                ])
+            } else {
+                print(
+                    "\(queryVectors.count) queries, k=\(k), batch size \(batch): \(String(format: "%.4f", seconds)) s, "
+                        + "\(String(format: "%.1f", qps)) queries/s.")
+            }
+        }
+    }
+
+    struct Info: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Describe an index file: dimension, metric, storage, count and sections.")
+
+        @Argument(help: "The index file.") var path: String
+        @Flag(help: "Print JSON instead of text.") var json = false
+
+        func run() throws {
+            let index = try FlatIndex(contentsOf: path, verifyChecksums: false)
+            let layout = try MappedIndexFile(path: path, magic: "MVIX", readableVersions: 1...UInt32.max, verifyChecksums: false)
+            if json {
+                try printJSON([
+                    "path": .string(path), "format_version": .int(Int(layout.version)),
+                    "dimension": .int(index.dimension), "metric": .string(index.metric.rawValue),
+                    "storage": .string(index.vectorStorage.rawValue), "count": .int(index.count),
+                    "bytes": .int(layout.byteCount),
+                    "sections": .array(layout.sections.map {
+                        .object(["tag": .string($0.tag), "offset": .int($0.offset), "length": .int($0.length)])
+                    }),
+                ])
+            } else {
+                print("\(path): Memp vector index, format v\(layout.version), \(layout.byteCount) bytes")
+                print("  dimension \(index.dimension), metric \(index.metric.rawValue), "
+                    + "storage \(index.vectorStorage.rawValue), \(index.count) vectors")
+                for section in layout.sections {
+                    print("  section \(section.tag): offset \(section.offset), \(section.length) bytes")
+                }
+            }
+        }
+    }
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check an index file's header, structure and every section checksum.",
+            discussion: "Exits 0 and prints OK when the file is intact; otherwise names the damaged section and exits 1.")
+
+        @Argument(help: "The index file.") var path: String
+
+        func run() throws {
+            let index = try FlatIndex(contentsOf: path, verifyChecksums: true)
+            print("\(path): OK (\(index.count) vectors of dimension \(index.dimension), every checksum matches)")
+        }
+    }
+}
+
+/// A one-line progress bar on stderr, drawn only when stderr is a terminal.
+struct ProgressBar {
+    private let total: Int
+    private let label: String
+    private let enabled: Bool
+    private var shownPercent = -1
+
+    init(total: Int, label: String) {
+        self.total = total
+        self.label = label
+        enabled = isatty(STDERR_FILENO) != 0 && total >= 10_000
+    }
+
+    mutating func update(_ done: Int) {
+        guard enabled else { return }
+        let percent = done * 100 / max(total, 1)
+        guard percent != shownPercent else { return }
+        shownPercent = percent
+        let filled = percent * 30 / 100
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 30 - filled)
+        FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(percent)% (\(done)/\(total))".utf8))
+    }
+
+    func finish() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\n".utf8))
+    }
+}
+
+/// A JSON value for the commands' summaries, printed with sorted keys on one line.
+enum JSONValue: Encodable {
+    case int(Int), double(Double), string(String), bool(Bool), array([JSONValue]), object([String: JSONValue])
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .int(let value): try container.encode(value)
+        case .double(let value): try container.encode(value)
+        case .string(let value): try container.encode(value)
+        case .bool(let value): try container.encode(value)
+        case .array(let value): try container.encode(value)
+        case .object(let value): try container.encode(value)
+        }
+    }
+}
+
+/// Prints one JSON object on one line to stdout.
+func printJSON(_ object: [String: JSONValue]) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    print(String(decoding: try encoder.encode(object), as: UTF8.self))
+}

@@ -1,0 +1,200 @@
+import RetrievalCore
+
+internal import CBLAS
+internal import CKernels
+
+/// How a batch of queries is answered.
+public enum BatchMethod: String, CaseIterable, Sendable {
+    /// BLAS for batches of at least ``FlatIndex/blasCrossover`` queries, the SIMD scan below.
+    case automatic
+    /// One SIMD scan per query.
+    case scan
+    /// `sgemm` over tiles of queries x rows, then a top-k pass over each tile.
+    case blas
+}
+
+extension FlatIndex {
+    /// Batches this large and larger go through BLAS by default; smaller ones scan query by query.
+    ///
+    /// Measured on the 2-core AMD EPYC (Zen 5) development machine with 100k x 384 vectors and OpenBLAS
+    /// 0.3.21: see docs/vector-index.md for the numbers and the command that produced them.
+    public static let blasCrossover = 8
+    /// Queries per `sgemm` tile.
+    static let queryTile = 512
+    /// Rows per `sgemm` tile; with `queryTile` a 8 MiB score tile that stays in the last-level cache.
+    static let rowTile = 4096
+
+    /// Searches many queries at once; result `i` answers query `i` exactly as ``search(_:k:minimumScore:filter:)``
+    /// would, up to float rounding (the BLAS path sums in a different order).
+    ///
+    /// - Parameters:
+    ///   - queries: The queries, of ``dimension`` components each.
+    ///   - k: The most hits per query.
+    ///   - minimumScore: Hits scoring below this are left out.
+    ///   - filter: Only documents it allows are ranked, before top-k.
+    ///   - method: BLAS or scan; ``BatchMethod/automatic`` picks by batch size.
+    /// - Returns: One list of at most `k` hits per query, best first.
+    /// - Throws: ``IndexError/dimensionMismatch(expected:actual:)``, or ``IndexError/invalidArgument(_:)``
+    ///   naming the query that has a non-finite component (or is all zeros, for cosine).
+    /// - Precondition: `k >= 1`.
+    /// - Complexity: O(*q* *n* *d*) work, over ``parallelism`` threads.
+    public func search(
+        batch queries: VectorSet, k: Int, minimumScore: Float? = nil, filter: SearchFilter? = nil,
+        method: BatchMethod = .automatic
+    ) throws(IndexError) -> [[SearchHit]] {
+        precondition(k >= 1, "search: k must be at least 1 (got \(k))")
+        guard queries.dimension == dimension else {
+            throw IndexError.dimensionMismatch(expected: dimension, actual: queries.dimension)
+        }
+        var prepared: [Float] = []
+        prepared.reserveCapacity(queries.values.count)
+        for index in 0..<queries.count {
+            do {
+                prepared += try prepare(Array(queries[index]), id: nil)
+            } catch .nonFiniteComponent(_, let position) {
+                throw IndexError.invalidArgument(
+                    "Query \(index) has a NaN or infinite component at position \(position).")
+            } catch .zeroVector {
+                throw IndexError.invalidArgument("Query \(index) is all zeros and has no cosine direction.")
+            } catch {
+                throw error
+            }
+        }
+        let minimum = minimumScore ?? -.infinity
+        let selection = selection(filter)
+        let useBLAS =
+            switch method {
+            case .automatic: queries.count >= Self.blasCrossover
+            case .scan: false
+            case .blas: true
+            }
+        guard useBLAS, min(k, selection.count) <= Self.heapLimit else {
+            return scanBatch(prepared, count: queries.count, k: k, minimum: minimum, selection: selection)
+        }
+        return blasBatch(prepared, count: queries.count, k: k, minimum: minimum, selection: selection)
+    }
+
+    /// Searches vectors given as arrays; see ``search(batch:k:minimumScore:filter:method:)``.
+    public func search(
+        batch queries: [[Float]], k: Int, minimumScore: Float? = nil, filter: SearchFilter? = nil,
+        method: BatchMethod = .automatic
+    ) throws(IndexError) -> [[SearchHit]] {
+        guard !queries.isEmpty else { return [] }
+        return try search(
+            batch: VectorSet(queries), k: k, minimumScore: minimumScore, filter: filter, method: method)
+    }
+
+    /// One scan per query: a large index splits each query over all threads; a small one gives each thread
+    /// whole queries.
+    private func scanBatch(_ queries: [Float], count: Int, k: Int, minimum: Float, selection: RowSelection)
+        -> [[SearchHit]]
+    {
+        let dimension = dimension
+        func query(_ index: Int) -> [Float] { Array(queries[index * dimension..<(index + 1) * dimension]) }
+        if storage.ids.count * dimension >= Self.parallelWorkThreshold || parallelism == 1 {
+            return (0..<count).map {
+                searchPrepared(query($0), k: k, minimum: minimum, selection: selection, threads: parallelism)
+            }
+        }
+        var results = [[SearchHit]](repeating: [], count: count)
+        let parts = min(parallelism, count)
+        results.withUnsafeMutableBufferPointer { results in
+            parallelFor(parts) { part in
+                for index in stride(from: part, to: count, by: parts) {
+                    results[index] = searchPrepared(query(index), k: k, minimum: minimum, selection: selection, threads: 1)
+                }
+            }
+        }
+        return results
+    }
+
+    /// Tiles of `queryTile` queries x `rowTile` rows: `sgemm` fills a tile of dot products, then the threads
+    /// split its queries and run each query's row through a SIMD threshold filter into that query's heap.
+    private func blasBatch(_ queries: [Float], count: Int, k requested: Int, minimum: Float, selection: RowSelection)
+        -> [[SearchHit]]
+    {
+        let k = min(requested, selection.count)
+        guard k > 0 else { return [[SearchHit]](repeating: [], count: count) }
+        let rows = storage.ids.count
+        let dimension = dimension
+        let queryTile = min(count, Self.queryTile)
+        let rowTile = min(rows, Self.rowTile)
+        var heaps = [vk_hit](repeating: vk_hit(), count: count * k)
+        var counts = [Int](repeating: 0, count: count)
+        var tile = [Float](repeating: 0, count: queryTile * rowTile)
+        let queryNorms: [Float] =
+            storage.metric == .l2
+            ? (0..<count).map { index in
+                let query = Array(queries[index * dimension..<(index + 1) * dimension])
+                return dot(query, query, level: simdLevel)
+            } : []
+        let level = simdLevel.cValue
+        let metric = storage.metric.kernelMetric
+        let threads = parallelism
+        queries.withUnsafeBufferPointer { queries in
+            storage.vectors.withBytes { base in
+                storage.ids.withUnsafeBufferPointer { ids in
+                    storage.norms.withUnsafeBufferPointer { norms in
+                        withBits(selection.bits) { allowed in
+                            tile.withUnsafeMutableBufferPointer { tile in
+                                heaps.withUnsafeMutableBufferPointer { heaps in
+                                    counts.withUnsafeMutableBufferPointer { counts in
+                                        guard let queries = queries.baseAddress,
+                                            let base = base?.assumingMemoryBound(to: Float.self),
+                                            let ids = ids.baseAddress, let tile = tile.baseAddress,
+                                            let heaps = heaps.baseAddress, let counts = counts.baseAddress
+                                        else { return }
+                                        let norms = norms.baseAddress
+                                        for queryStart in stride(from: 0, to: count, by: queryTile) {
+                                            let queryCount = min(queryTile, count - queryStart)
+                                            for rowStart in stride(from: 0, to: rows, by: rowTile) {
+                                                let rowCount = min(rowTile, rows - rowStart)
+                                                if let allowed, !anySet(allowed, rowStart..<rowStart + rowCount) {
+                                                    continue
+                                                }
+                                                cblas_sgemm(
+                                                    CblasRowMajor, CblasNoTrans, CblasTrans, Int32(queryCount),
+                                                    Int32(rowCount), Int32(dimension), 1,
+                                                    queries + queryStart * dimension, Int32(dimension),
+                                                    base + rowStart * dimension, Int32(dimension), 0, tile,
+                                                    Int32(rowCount))
+                                                let parts = min(threads, queryCount)
+                                                parallelFor(parts) { part in
+                                                    for offset in stride(from: part, to: queryCount, by: parts) {
+                                                        let query = queryStart + offset
+                                                        counts[query] = vk_tile_topk(
+                                                            tile + offset * rowCount, rowCount, rowStart, metric,
+                                                            norms, queryNorms.isEmpty ? 0 : queryNorms[query], ids,
+                                                            allowed, minimum, heaps + query * k, counts[query], k,
+                                                            level)
+                                                    }
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (0..<count).map { query in
+            var hits = Array(heaps[query * k..<query * k + counts[query]])
+            return selectBest(&hits, k: k)
+        }
+    }
+}
+
+/// Whether any bit of `range` is set in the bitset.
+private func anySet(_ bits: UnsafePointer<UInt64>, _ range: Range<Int>) -> Bool {
+    var row = range.lowerBound
+    while row < range.upperBound {
+        let word = bits[row / 64] >> UInt64(row % 64)
+        let span = min(64 - row % 64, range.upperBound - row)
+        let mask: UInt64 = span == 64 ? ~0 : (1 << UInt64(span)) - 1
+        if word & mask != 0 { return true }
+        row += span
+    }
+    return false
+}

@@ -1,0 +1,124 @@
+import RetrievalCore
+
+/// The vector index file: the shared ``IndexFileWriter`` container with magic `MVIX`.
+///
+/// Header fields: dimension, metric code, storage code, vector count. Sections: `IDS ` (UInt64 per vector),
+/// `VECS` (count x dimension Float32, row-major), `NORM` (L2 only: Float32 squared norm per vector), and for
+/// int8 storage `CODE` (count x dimension UInt8) and `SCAL` (Float32 scale per vector). See docs/file-format.md.
+enum VectorIndexFile {
+    static let magic = "MVIX"
+    static let version: UInt32 = 1
+    static let readableVersions: ClosedRange<UInt32> = 1...1
+}
+
+extension FlatIndex {
+    /// Saves the live vectors to `path` atomically: a crash at any moment leaves the previous file or the new one.
+    ///
+    /// Removed vectors are not written, so saving also compacts.
+    ///
+    /// - Throws: ``IndexError/io(path:reason:)``; the previous file is then untouched.
+    /// - Complexity: O(*n* *d*), streamed from the rows without an extra copy.
+    public func save(to path: String) throws(IndexError) {
+        let storage = storage
+        let rows = storage.tombstoneCount == 0 ? nil : storage.liveRows()
+        func live<T>(_ values: [T]) -> [T] { rows.map { $0.map { values[$0] } } ?? values }
+        let sectionCount = 2 + (storage.metric == .l2 ? 1 : 0) + (storage.kind == .int8 ? 2 : 0)
+        let writer = try IndexFileWriter(
+            path: path, magic: VectorIndexFile.magic, version: VectorIndexFile.version,
+            fields: [
+                UInt64(storage.dimension), storage.metric.fileCode, storage.kind.fileCode, UInt64(storage.liveCount),
+            ],
+            sectionCapacity: sectionCount)
+        try writer.appendSection("IDS ", live(storage.ids))
+        try writer.appendSection("VECS", chunks: rowChunks(storage.vectors, rows: rows))
+        if storage.metric == .l2 { try writer.appendSection("NORM", live(storage.norms)) }
+        if let codes = storage.codes {
+            try writer.appendSection("CODE", chunks: rowChunks(codes, rows: rows))
+            try writer.appendSection("SCAL", live(storage.scales))
+        }
+        try writer.commit()
+    }
+
+    /// Opens a saved index, memory-mapping its vectors: nothing is copied until the index is first mutated.
+    ///
+    /// - Parameters:
+    ///   - path: The file to open.
+    ///   - verifyChecksums: Whether to check every section's CRC-32C now (reads the file once); the header and
+    ///     section table are always checked.
+    /// - Throws: ``IndexError/io(path:reason:)``, ``IndexError/notAnIndexFile(path:expectedMagic:)``,
+    ///   ``IndexError/unsupportedFormat(path:version:readable:)``, ``IndexError/truncated(path:expectedBytes:actualBytes:)``
+    ///   or ``IndexError/corrupted(path:section:reason:)`` naming the section at fault.
+    /// - Complexity: O(*n*) for the IDs, plus one read of the file when verifying.
+    public init(contentsOf path: String, verifyChecksums: Bool = true) throws(IndexError) {
+        let file = try MappedIndexFile(
+            path: path, magic: VectorIndexFile.magic, readableVersions: VectorIndexFile.readableVersions,
+            verifyChecksums: verifyChecksums)
+        func corrupted(_ section: String, _ reason: String) -> IndexError {
+            IndexError.corrupted(path: path, section: section, reason: reason)
+        }
+        let fields = file.fields
+        guard fields[0] >= 1, fields[0] <= UInt64(Self.supportedDimensions.upperBound) else {
+            throw corrupted("header", "dimension \(fields[0]) is outside \(Self.supportedDimensions)")
+        }
+        guard let metric = Metric(fileCode: fields[1]) else { throw corrupted("header", "unknown metric code \(fields[1])") }
+        guard let kind = VectorStorage(fileCode: fields[2]) else {
+            throw corrupted("header", "unknown storage code \(fields[2])")
+        }
+        let dimension = Int(fields[0])
+        guard fields[3] <= UInt64(file.byteCount / (dimension * 4)) else {
+            throw corrupted("header", "count \(fields[3]) does not fit in a \(file.byteCount)-byte file")
+        }
+        let count = Int(fields[3])
+        let ids = try file.array("IDS ", of: UInt64.self, expectedCount: count)
+        func mapped(_ tag: String, rowBytes: Int) throws(IndexError) -> RowBuffer {
+            guard let section = file.sections.first(where: { $0.tag == tag }) else {
+                throw corrupted(tag, "the section is missing")
+            }
+            guard section.length == count * rowBytes else {
+                throw corrupted(tag, "holds \(section.length) bytes, the header implies \(count * rowBytes)")
+            }
+            return RowBuffer(rowBytes: rowBytes, count: count, mappedFrom: file, section: tag)
+        }
+        let vectors = try mapped("VECS", rowBytes: dimension * MemoryLayout<Float>.stride)
+        let norms = metric == .l2 ? try file.array("NORM", of: Float.self, expectedCount: count) : []
+        let codes = kind == .int8 ? try mapped("CODE", rowBytes: dimension) : nil
+        let scales = kind == .int8 ? try file.array("SCAL", of: Float.self, expectedCount: count) : []
+        var rowByID: [UInt64: Int] = [:]
+        rowByID.reserveCapacity(count)
+        for (row, id) in ids.enumerated() {
+            guard rowByID.updateValue(row, forKey: id) == nil else {
+                throw corrupted("IDS ", "ID \(id) appears twice")
+            }
+        }
+        self.init(
+            storage: FlatIndexStorage(
+                dimension: dimension, metric: metric, kind: kind, vectors: vectors, codes: codes, scales: scales,
+                norms: norms, ids: ids, rowByID: rowByID))
+    }
+
+    /// Streams the given rows (all when nil) of a buffer as contiguous runs.
+    private func rowChunks(_ buffer: RowBuffer, rows: [Int]?)
+        -> ((UnsafeRawBufferPointer) throws(IndexError) -> Void) throws(IndexError) -> Void
+    {
+        { (write) throws(IndexError) in
+            try buffer.withBytes { (base) -> Result<Void, IndexError> in
+                guard let base else { return .success(()) }
+                let rowBytes = buffer.rowBytes
+                guard let rows else {
+                    return Result { () throws(IndexError) in
+                        try write(UnsafeRawBufferPointer(start: base, count: buffer.count * rowBytes))
+                    }
+                }
+                var start = 0
+                while start < rows.count {
+                    var end = start + 1
+                    while end < rows.count && rows[end] == rows[end - 1] + 1 { end += 1 }
+                    let run = UnsafeRawBufferPointer(start: base + rows[start] * rowBytes, count: (end - start) * rowBytes)
+                    do throws(IndexError) { try write(run) } catch { return .failure(error) }
+                    start = end
+                }
+                return .success(())
+            }.get()
+        }
+    }
+}

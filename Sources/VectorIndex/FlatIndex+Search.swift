@@ -1,0 +1,246 @@
+import RetrievalCore
+
+internal import CKernels
+
+/// The rows a search may return: a bitset over rows (nil when every row is live and allowed) and how many.
+struct RowSelection {
+    var bits: [UInt64]?
+    var count: Int
+}
+
+extension FlatIndex {
+    /// Rows per search below which one thread is faster than waking others (about 1 MiB of vectors).
+    static let parallelWorkThreshold = 1 << 18
+    /// Above this many hits, one search scores every row and selects instead of keeping a heap.
+    static let heapLimit = 512
+
+    public func search(_ query: [Float], k: Int) throws(IndexError) -> [SearchHit] {
+        try search(query, k: k, minimumScore: nil, filter: nil)
+    }
+
+    /// Returns the `k` vectors that score highest against `query`, best first; ties go to the lower ID.
+    ///
+    /// One query over a large index is split into row ranges, one per thread (``parallelism``), whose top-k
+    /// heaps are merged. Scoring and the top-k threshold test are fused, so scores never go through a big array.
+    ///
+    /// - Parameters:
+    ///   - query: A vector of ``dimension`` finite components (normalized here for cosine).
+    ///   - k: The most hits to return; all matching vectors when fewer.
+    ///   - minimumScore: Hits scoring below this are left out.
+    ///   - filter: Only documents it allows are ranked; applied before top-k, so up to `k` hits still return.
+    /// - Returns: At most `k` hits, best first.
+    /// - Throws: ``IndexError/dimensionMismatch(expected:actual:)``, ``IndexError/nonFiniteComponent(id:position:)``,
+    ///   or ``IndexError/zeroVector(id:)`` for an all-zero cosine query.
+    /// - Precondition: `k >= 1`.
+    /// - Complexity: O(*n* *d*) work over ``parallelism`` threads, plus O(*n* log *k*) in the worst case.
+    public func search(_ query: [Float], k: Int, minimumScore: Float? = nil, filter: SearchFilter? = nil)
+        throws(IndexError) -> [SearchHit]
+    {
+        precondition(k >= 1, "search: k must be at least 1 (got \(k))")
+        let prepared = try prepare(query, id: nil)
+        return searchPrepared(
+            prepared, k: k, minimum: minimumScore ?? -.infinity, selection: selection(filter), threads: parallelism)
+    }
+
+    /// The rows a search may return under `filter`, tombstones excluded.
+    func selection(_ filter: SearchFilter?) -> RowSelection {
+        let storage = storage
+        guard let filter else {
+            return RowSelection(bits: storage.tombstoneCount == 0 ? nil : storage.live, count: storage.liveCount)
+        }
+        var bits = [UInt64](repeating: 0, count: storage.live.count)
+        var count = 0
+        if let allowed = filter.allowList {
+            for id in allowed {
+                guard let row = storage.rowByID[id.rawValue] else { continue }
+                bits[row / 64] |= 1 << UInt64(row % 64)
+                count += 1
+            }
+        } else {
+            for (wordIndex, word) in storage.live.enumerated() {
+                var remaining = word
+                while remaining != 0 {
+                    let row = wordIndex * 64 + remaining.trailingZeroBitCount
+                    remaining &= remaining - 1
+                    if filter.allows(DocumentID(storage.ids[row])) {
+                        bits[wordIndex] |= 1 << UInt64(row % 64)
+                        count += 1
+                    }
+                }
+            }
+        }
+        return RowSelection(bits: bits, count: count)
+    }
+
+    /// Searches with a checked, normalized query.
+    func searchPrepared(_ query: [Float], k requested: Int, minimum: Float, selection: RowSelection, threads: Int)
+        -> [SearchHit]
+    {
+        let k = min(requested, selection.count)
+        guard k > 0 else { return [] }
+        let threads = storage.ids.count * dimension >= Self.parallelWorkThreshold ? max(1, threads) : 1
+        if k > Self.heapLimit {
+            return selectAll(query, k: k, minimum: minimum, selection: selection, threads: threads)
+        }
+        if storage.kind == .int8 {
+            return searchInt8(query, k: k, minimum: minimum, selection: selection, threads: threads)
+        }
+        let ranges = blockRanges(rows: storage.ids.count, parts: threads)
+        var heaps = [vk_hit](repeating: vk_hit(), count: ranges.count * k)
+        var counts = [Int](repeating: 0, count: ranges.count)
+        let level = simdLevel.cValue
+        let metric = storage.metric.kernelMetric
+        let dimension = dimension
+        query.withUnsafeBufferPointer { query in
+            storage.ids.withUnsafeBufferPointer { ids in
+                withBits(selection.bits) { allowed in
+                    storage.vectors.withBytes { base in
+                        heaps.withUnsafeMutableBufferPointer { heaps in
+                            counts.withUnsafeMutableBufferPointer { counts in
+                                guard let query = query.baseAddress, let ids = ids.baseAddress,
+                                    let rows = base?.assumingMemoryBound(to: Float.self),
+                                    let heaps = heaps.baseAddress, let counts = counts.baseAddress
+                                else { return }
+                                parallelFor(ranges.count) { part in
+                                    counts[part] = vk_scan_topk_f32(
+                                        query, rows, dimension, ranges[part].lowerBound, ranges[part].upperBound,
+                                        metric, ids, allowed, minimum, heaps + part * k, 0, k, level)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return merge(heaps, counts: counts, stride: k, k: k)
+    }
+
+    /// Large k: scores every row (in parallel ranges), then selects the best `k` allowed rows.
+    private func selectAll(_ query: [Float], k: Int, minimum: Float, selection: RowSelection, threads: Int)
+        -> [SearchHit]
+    {
+        let rows = storage.ids.count
+        let ranges = blockRanges(rows: rows, parts: threads)
+        var scores = [Float](repeating: 0, count: rows)
+        let level = simdLevel.cValue
+        let metric = storage.metric.kernelMetric
+        let dimension = dimension
+        query.withUnsafeBufferPointer { query in
+            storage.vectors.withBytes { base in
+                scores.withUnsafeMutableBufferPointer { scores in
+                    guard let query = query.baseAddress, let rows = base?.assumingMemoryBound(to: Float.self),
+                        let scores = scores.baseAddress
+                    else { return }
+                    parallelFor(ranges.count) { part in
+                        let range = ranges[part]
+                        vk_scores_f32(
+                            query, rows + range.lowerBound * dimension, dimension, range.count, metric, level,
+                            scores + range.lowerBound)
+                    }
+                }
+            }
+        }
+        var hits: [vk_hit] = []
+        hits.reserveCapacity(selection.count)
+        for row in 0..<rows where scores[row] >= minimum && isSelected(row, selection.bits) {
+            hits.append(vk_hit(score: scores[row], row: UInt32(truncatingIfNeeded: row), id: storage.ids[row]))
+        }
+        return selectBest(&hits, k: k)
+    }
+
+    /// int8 storage: scans the codes for `k * rescoreFactor` candidates, then rescores them exactly in f32.
+    private func searchInt8(_ query: [Float], k: Int, minimum: Float, selection: RowSelection, threads: Int)
+        -> [SearchHit]
+    {
+        guard let codes = storage.codes else { preconditionFailure("int8 index without codes") }
+        let candidates = min(selection.count, max(k * rescoreFactor, k + 16))
+        let ranges = blockRanges(rows: storage.ids.count, parts: threads)
+        var heaps = [vk_hit](repeating: vk_hit(), count: ranges.count * candidates)
+        var counts = [Int](repeating: 0, count: ranges.count)
+        var quantized = [Int8](repeating: 0, count: dimension)
+        var querySum: Int32 = 0
+        let queryScale = query.withUnsafeBufferPointer { values in
+            quantized.withUnsafeMutableBufferPointer {
+                vk_quantize_query_s8(values.baseAddress, values.count, $0.baseAddress, &querySum)
+            }
+        }
+        let queryNorm = storage.metric == .l2 ? dot(query, query, level: simdLevel) : 0
+        let level = simdLevel.cValue
+        let metric = storage.metric.kernelMetric
+        let dimension = dimension
+        let querySumValue = querySum
+        quantized.withUnsafeBufferPointer { quantized in
+            codes.withBytes { codeBase in
+                storage.scales.withUnsafeBufferPointer { scales in
+                    storage.norms.withUnsafeBufferPointer { norms in
+                        storage.ids.withUnsafeBufferPointer { ids in
+                            withBits(selection.bits) { allowed in
+                                heaps.withUnsafeMutableBufferPointer { heaps in
+                                    counts.withUnsafeMutableBufferPointer { counts in
+                                        guard let quantized = quantized.baseAddress,
+                                            let codes = codeBase?.assumingMemoryBound(to: UInt8.self),
+                                            let scales = scales.baseAddress, let ids = ids.baseAddress,
+                                            let heaps = heaps.baseAddress, let counts = counts.baseAddress
+                                        else { return }
+                                        let norms = norms.baseAddress
+                                        parallelFor(ranges.count) { part in
+                                            counts[part] = vk_scan_topk_i8(
+                                                quantized, querySumValue, queryScale, codes, scales, dimension,
+                                                ranges[part].lowerBound, ranges[part].upperBound, metric, norms,
+                                                queryNorm, ids, allowed, heaps + part * candidates, 0, candidates,
+                                                level)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        var hits: [vk_hit] = []
+        hits.reserveCapacity(counts.reduce(0, +))
+        query.withUnsafeBufferPointer { query in
+            storage.vectors.withBytes { base in
+                guard let query = query.baseAddress, let rows = base?.assumingMemoryBound(to: Float.self) else {
+                    return
+                }
+                for part in counts.indices {
+                    for index in part * candidates..<part * candidates + counts[part] {
+                        var hit = heaps[index]
+                        vk_scores_f32(query, rows + Int(hit.row) * dimension, dimension, 1, metric, level, &hit.score)
+                        if hit.score >= minimum { hits.append(hit) }
+                    }
+                }
+            }
+        }
+        return selectBest(&hits, k: k)
+    }
+
+    /// Merges per-thread heaps laid out `stride` apart into the best `k`, best first.
+    func merge(_ heaps: [vk_hit], counts: [Int], stride: Int, k: Int) -> [SearchHit] {
+        var hits: [vk_hit] = []
+        hits.reserveCapacity(counts.reduce(0, +))
+        for (part, count) in counts.enumerated() { hits += heaps[part * stride..<part * stride + count] }
+        return selectBest(&hits, k: k)
+    }
+
+    /// Sorts the best `k` of `hits` to the front and returns them as search hits.
+    func selectBest(_ hits: inout [vk_hit], k: Int) -> [SearchHit] {
+        let count = hits.count
+        hits.withUnsafeMutableBufferPointer { vk_select_hits($0.baseAddress, count, k) }
+        return hits.prefix(k).map { SearchHit(id: DocumentID($0.id), score: $0.score) }
+    }
+}
+
+/// Calls `body` with the bitset's words, or nil when there is no bitset. The pointer must not escape.
+func withBits<Result>(_ bits: [UInt64]?, _ body: (UnsafePointer<UInt64>?) -> Result) -> Result {
+    guard let bits else { return body(nil) }
+    return bits.withUnsafeBufferPointer { body($0.baseAddress) }
+}
+
+/// Whether `row` is in the selection (every row is when there is no bitset).
+func isSelected(_ row: Int, _ bits: [UInt64]?) -> Bool {
+    guard let bits else { return true }
+    return bits[row / 64] >> UInt64(row % 64) & 1 == 1
+}

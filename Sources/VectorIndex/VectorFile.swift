@@ -1,0 +1,301 @@
+import Foundation
+import RetrievalCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The vector file formats Memp reads and writes.
+///
+/// TEXMEX formats (<http://corpus-texmex.irisa.fr>) store each vector as a little-endian `Int32` dimension and
+/// then its components: `Float32` (`.fvecs`), `Int32` (`.ivecs`) or `UInt8` (`.bvecs`). NumPy `.npy` files
+/// (<https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html>) must hold a C-ordered
+/// little-endian float32 array of shape `(n, d)` or `(d,)`.
+public enum VectorFileFormat: String, CaseIterable, Sendable {
+    case fvecs, ivecs, bvecs, npy
+
+    /// The format named by the path's extension, or nil.
+    public init?(path: String) {
+        guard let dot = path.lastIndex(of: "."), path[dot...].contains("/") == false else { return nil }
+        self.init(rawValue: path[path.index(after: dot)...].lowercased())
+    }
+}
+
+/// Reads and writes vector files, with errors that name the file and the record or byte at fault.
+public enum VectorFile {
+    /// Reads a vector file; `.ivecs` and `.bvecs` components are converted to `Float`.
+    ///
+    /// - Parameters:
+    ///   - path: The file to read.
+    ///   - format: Its format; by default taken from the extension.
+    /// - Throws: ``IndexError/io(path:reason:)`` or ``IndexError/malformedInput(path:location:reason:)``.
+    /// - Complexity: One pass over the file, which is memory-mapped rather than read into a buffer.
+    public static func read(_ path: String, format: VectorFileFormat? = nil) throws(IndexError) -> VectorSet {
+        let format = try resolve(format, path)
+        return try withMappedFile(path) { (bytes) throws(IndexError) in
+            switch format {
+            case .fvecs, .ivecs, .bvecs: try readTexmex(bytes, path: path, format: format)
+            case .npy: try readNumPy(bytes, path: path)
+            }
+        }
+    }
+
+    /// Reads an `.ivecs` file (such as ground-truth neighbour lists) as integer rows.
+    ///
+    /// - Throws: ``IndexError/io(path:reason:)`` or ``IndexError/malformedInput(path:location:reason:)``.
+    public static func readIntegers(_ path: String) throws(IndexError) -> [[Int32]] {
+        try withMappedFile(path) { (bytes) throws(IndexError) in
+            var rows: [[Int32]] = []
+            try scanTexmex(bytes, path: path, componentSize: 4) { dimension, count, record, start in
+                if record == 0 { rows.reserveCapacity(count) }
+                rows.append((0..<dimension).map {
+                    Int32(littleEndian: start.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self))
+                })
+            }
+            return rows
+        }
+    }
+
+    /// Writes vectors in the given format, atomically (a temporary file renamed over `path`).
+    ///
+    /// - Throws: ``IndexError/invalidArgument(_:)`` when a component does not fit the format (`.ivecs` needs
+    ///   integers, `.bvecs` integers in 0…255), or ``IndexError/io(path:reason:)``.
+    public static func write(_ vectors: VectorSet, to path: String, format: VectorFileFormat? = nil)
+        throws(IndexError)
+    {
+        let format = try resolve(format, path)
+        var data = Data()
+        switch format {
+        case .fvecs, .ivecs, .bvecs:
+            data.reserveCapacity(vectors.count * (4 + vectors.dimension * 4))
+            for row in 0..<vectors.count {
+                append(Int32(vectors.dimension), to: &data)
+                for (position, value) in vectors[row].enumerated() {
+                    switch format {
+                    case .fvecs:
+                        append(value.bitPattern, to: &data)
+                    case .ivecs:
+                        guard let integer = Int32(exactly: value) else {
+                            throw notRepresentable(value, row: row, position: position, format: format)
+                        }
+                        append(integer, to: &data)
+                    default:
+                        guard let byte = UInt8(exactly: value) else {
+                            throw notRepresentable(value, row: row, position: position, format: format)
+                        }
+                        data.append(byte)
+                    }
+                }
+            }
+        case .npy:
+            var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(vectors.count), \(vectors.dimension)), }"
+            // Magic (6) + version (2) + length (2) + header + newline, padded to a multiple of 64.
+            let unpadded = 10 + header.utf8.count + 1
+            header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
+            data.append(contentsOf: [0x93] + Array("NUMPY".utf8) + [1, 0])
+            append(UInt16(header.utf8.count), to: &data)
+            data.append(contentsOf: Array(header.utf8))
+            vectors.values.withUnsafeBytes { data.append(contentsOf: $0) }
+        }
+        try writeAtomically(data, to: path)
+    }
+
+    /// Writes integer rows (such as search results) as `.ivecs`, atomically.
+    ///
+    /// - Throws: ``IndexError/io(path:reason:)``.
+    public static func writeIntegers(_ rows: [[Int32]], to path: String) throws(IndexError) {
+        var data = Data()
+        for row in rows {
+            append(Int32(row.count), to: &data)
+            for value in row { append(value, to: &data) }
+        }
+        try writeAtomically(data, to: path)
+    }
+
+    private static func resolve(_ format: VectorFileFormat?, _ path: String) throws(IndexError) -> VectorFileFormat {
+        if let format = format ?? VectorFileFormat(path: path) { return format }
+        throw IndexError.invalidArgument(
+            "\(path): unknown vector file type; use one of "
+                + VectorFileFormat.allCases.map { "." + $0.rawValue }.joined(separator: ", ") + ".")
+    }
+
+    private static func notRepresentable(_ value: Float, row: Int, position: Int, format: VectorFileFormat)
+        -> IndexError
+    {
+        IndexError.invalidArgument(
+            "Vector \(row), component \(position) is \(value), which .\(format.rawValue) cannot store.")
+    }
+
+    private static func append<T: FixedWidthInteger>(_ value: T, to data: inout Data) {
+        withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) }
+    }
+
+    private static func writeAtomically(_ data: Data, to path: String) throws(IndexError) {
+        do {
+            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw IndexError.io(path: path, reason: error.localizedDescription)
+        }
+    }
+
+    /// TEXMEX: every record is an `Int32` dimension, then `dimension` components of `componentSize` bytes.
+    /// Checks the layout, then calls `visit` with each record's index and its first component.
+    private static func scanTexmex(
+        _ bytes: UnsafeRawBufferPointer, path: String, componentSize: Int,
+        visit: (_ dimension: Int, _ count: Int, _ record: Int, _ components: UnsafeRawPointer) -> Void
+    ) throws(IndexError) {
+        guard let base = bytes.baseAddress, bytes.count >= 4 else {
+            throw IndexError.malformedInput(path: path, location: "byte 0", reason: "the file holds no vectors")
+        }
+        let dimension = Int(Int32(littleEndian: base.loadUnaligned(as: Int32.self)))
+        guard FlatIndex.supportedDimensions.contains(dimension) else {
+            throw IndexError.malformedInput(
+                path: path, location: "record 0",
+                reason: "dimension \(dimension) is outside \(FlatIndex.supportedDimensions); is this a TEXMEX file?")
+        }
+        let recordSize = 4 + dimension * componentSize
+        let count = bytes.count / recordSize
+        guard bytes.count % recordSize == 0 else {
+            throw IndexError.malformedInput(
+                path: path, location: "record \(count) (byte \(count * recordSize))",
+                reason: "the file ends inside a record: \(bytes.count) bytes is not a multiple of the "
+                    + "\(recordSize)-byte record of dimension \(dimension)")
+        }
+        for record in 0..<count {
+            let start = base + record * recordSize
+            let recordDimension = Int(Int32(littleEndian: start.loadUnaligned(as: Int32.self)))
+            guard recordDimension == dimension else {
+                throw IndexError.malformedInput(
+                    path: path, location: "record \(record) (byte \(record * recordSize))",
+                    reason: "dimension \(recordDimension), but the first record has \(dimension)")
+            }
+            visit(dimension, count, record, start + 4)
+        }
+    }
+
+    private static func readTexmex(_ bytes: UnsafeRawBufferPointer, path: String, format: VectorFileFormat)
+        throws(IndexError) -> VectorSet
+    {
+        var values: [Float] = []
+        var dimension = 0
+        try scanTexmex(bytes, path: path, componentSize: format == .bvecs ? 1 : 4) { rowLength, count, record, start in
+            if record == 0 {
+                dimension = rowLength
+                values = [Float](repeating: 0, count: count * rowLength)
+            }
+            values.withUnsafeMutableBufferPointer { values in
+                let row = UnsafeMutableBufferPointer(rebasing: values[record * rowLength..<(record + 1) * rowLength])
+                switch format {
+                case .ivecs:
+                    for position in 0..<rowLength {
+                        row[position] = Float(Int32(littleEndian: start.loadUnaligned(fromByteOffset: 4 * position, as: Int32.self)))
+                    }
+                case .bvecs:
+                    for position in 0..<rowLength { row[position] = Float(start.load(fromByteOffset: position, as: UInt8.self)) }
+                default:
+                    UnsafeMutableRawBufferPointer(row).copyMemory(from: UnsafeRawBufferPointer(start: start, count: 4 * rowLength))
+                }
+            }
+        }
+        return try VectorSet(dimension: dimension, values: values)
+    }
+
+    private static func readNumPy(_ bytes: UnsafeRawBufferPointer, path: String) throws(IndexError) -> VectorSet {
+        func malformed(_ location: String, _ reason: String) -> IndexError {
+            IndexError.malformedInput(path: path, location: location, reason: reason)
+        }
+        let magic: [UInt8] = [0x93] + Array("NUMPY".utf8)
+        guard bytes.count >= 10, Array(bytes[0..<6]) == magic else {
+            throw malformed("byte 0", "not a NumPy .npy file (missing the \\x93NUMPY magic)")
+        }
+        let major = bytes[6]
+        let headerLength: Int
+        let headerStart: Int
+        switch major {
+        case 1:
+            headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
+            headerStart = 10
+        case 2, 3:
+            guard bytes.count >= 12 else { throw malformed("byte 8", "the header length is cut off") }
+            headerLength = (0..<4).reduce(0) { $0 | Int(bytes[8 + $1]) << (8 * $1) }
+            headerStart = 12
+        default:
+            throw malformed("byte 6", "format version \(major) is not supported (1, 2 or 3)")
+        }
+        guard headerStart + headerLength <= bytes.count else {
+            throw malformed("byte \(headerStart)", "the header is cut off")
+        }
+        let header = String(decoding: bytes[headerStart..<headerStart + headerLength], as: UTF8.self)
+        guard let descr = pythonValue(of: "descr", in: header) else {
+            throw malformed("header", "no 'descr' field")
+        }
+        guard descr == "'<f4'" || descr == "'float32'" || descr == "'=f4'" else {
+            throw malformed("header", "dtype \(descr) is not supported; save the array as little-endian float32")
+        }
+        guard pythonValue(of: "fortran_order", in: header) == "False" else {
+            throw malformed("header", "Fortran-ordered arrays are not supported; save with np.ascontiguousarray")
+        }
+        guard let shapeText = pythonValue(of: "shape", in: header) else {
+            throw malformed("header", "no 'shape' field")
+        }
+        let shape = shapeText.trimmingCharacters(in: CharacterSet(charactersIn: "() "))
+            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let dimensions = shape.compactMap { Int($0) }
+        guard dimensions.count == shape.count, (1...2).contains(dimensions.count), dimensions.allSatisfy({ $0 >= 0 })
+        else {
+            throw malformed("header", "shape \(shapeText) is not a vector (d,) or a matrix (n, d)")
+        }
+        let count = dimensions.count == 2 ? dimensions[0] : 1
+        let dimension = dimensions.last ?? 0
+        guard FlatIndex.supportedDimensions.contains(dimension) else {
+            throw malformed("header", "dimension \(dimension) is outside \(FlatIndex.supportedDimensions)")
+        }
+        let dataStart = headerStart + headerLength
+        let expected = count * dimension * 4
+        guard bytes.count - dataStart == expected else {
+            throw malformed(
+                "byte \(dataStart)", "shape \(shapeText) needs \(expected) data bytes, the file has \(bytes.count - dataStart)")
+        }
+        let values = [Float](unsafeUninitializedCapacity: count * dimension) { buffer, initialized in
+            if let target = buffer.baseAddress, let source = bytes.baseAddress {
+                UnsafeMutableRawPointer(target).copyMemory(from: source + dataStart, byteCount: expected)
+            }
+            initialized = count * dimension
+        }
+        return try VectorSet(dimension: dimension, values: values)
+    }
+
+    /// The raw text of `'key': value` in a NumPy header dictionary (a tuple value keeps its parentheses).
+    private static func pythonValue(of key: String, in header: String) -> String? {
+        guard let keyRange = header.range(of: "'\(key)'") else { return nil }
+        var rest = header[keyRange.upperBound...].drop { $0 == " " || $0 == ":" }
+        if rest.first == "(" {
+            guard let close = rest.firstIndex(of: ")") else { return nil }
+            return String(rest[...close])
+        }
+        rest = rest.prefix { $0 != "," && $0 != "}" }
+        return rest.trimmingCharacters(in: .whitespaces)
+    }
+
+    /// Maps `path` read-only for the duration of `body`. The pointer must not escape.
+    static func withMappedFile<Result>(
+        _ path: String, _ body: (UnsafeRawBufferPointer) throws(IndexError) -> Result
+    ) throws(IndexError) -> Result {
+        let handle = open(path, O_RDONLY | O_CLOEXEC)
+        guard handle >= 0 else { throw IndexError.io(path: path, reason: systemErrorText()) }
+        defer { close(handle) }
+        var status = stat()
+        guard fstat(handle, &status) == 0 else { throw IndexError.io(path: path, reason: systemErrorText()) }
+        let size = Int(status.st_size)
+        guard size > 0 else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        guard let mapping = mmap(nil, size, PROT_READ, MAP_PRIVATE, handle, 0), mapping != MAP_FAILED else {
+            throw IndexError.io(path: path, reason: systemErrorText())
+        }
+        defer { munmap(mapping, size) }
+        return try body(UnsafeRawBufferPointer(start: mapping, count: size))
+    }
+}

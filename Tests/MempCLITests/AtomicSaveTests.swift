@@ -1,0 +1,79 @@
+import Foundation
+import RetrievalCore
+import TestSupport
+import Testing
+import VectorIndex
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A `memp index build` killed with SIGKILL while it writes over an existing index leaves that index intact.
+@Suite struct AtomicSaveTests {
+    /// The `memp` executable built next to this test bundle (`swift test` builds every product).
+    static func mempExecutable() throws -> String {
+        let bundle = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        let candidate = bundle.appendingPathComponent("memp").path
+        guard FileManager.default.isExecutableFile(atPath: candidate) else {
+            throw IndexError.io(path: candidate, reason: "memp is not built next to the test bundle; run swift build")
+        }
+        return candidate
+    }
+
+    #if os(Linux)
+        @Test func killDuringSaveLeavesThePreviousFile() throws {
+            let directory = try TemporaryDirectory()
+            defer { directory.remove() }
+            let target = directory.file("index.mvi")
+            var previous = try FlatIndex(dimension: 64, metric: .innerProduct)
+            try previous.add([Float](repeating: 1, count: 64), id: 42)
+            try previous.save(to: target)
+            let previousBytes = try Data(contentsOf: URL(fileURLWithPath: target))
+
+            // 200k x 64 floats: a 51 MB vector section, so the save is still writing when the kill lands.
+            let input = directory.file("big.fvecs")
+            let big = try VectorSet(dimension: 64, values: (0..<200_000 * 64).map { Float($0 % 251) / 251 })
+            try VectorFile.write(big, to: input)
+
+            // inotify reports the moment the child first writes to its temporary file.
+            let watcher = inotify_init1(Int32(IN_CLOEXEC))
+            try #require(watcher >= 0)
+            defer { close(watcher) }
+            try #require(inotify_add_watch(watcher, directory.path, UInt32(IN_MODIFY)) >= 0)
+
+            let child = Process()
+            child.executableURL = URL(fileURLWithPath: try Self.mempExecutable())
+            child.arguments = ["index", "build", "--input", input, "--output", target, "--metric", "ip"]
+            child.standardOutput = FileHandle.nullDevice
+            child.standardError = FileHandle.nullDevice
+            try child.run()
+            var sawTemporaryWrite = false
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while !sawTemporaryWrite {
+                var descriptor = pollfd(fd: watcher, events: Int16(POLLIN), revents: 0)
+                // A guard against a child that dies before writing, not a timing assumption.
+                guard poll(&descriptor, 1, 120_000) > 0 else { break }
+                let length = buffer.withUnsafeMutableBytes { read(watcher, $0.baseAddress, $0.count) }
+                guard length > 0 else { break }
+                // struct inotify_event: wd, mask, cookie, len (4 bytes each), then a NUL-padded name.
+                var offset = 0
+                while offset + 16 <= length {
+                    let nameLength = (0..<4).reduce(0) { $0 | Int(buffer[offset + 12 + $1]) << (8 * $1) }
+                    let name = buffer[(offset + 16)..<min(length, offset + 16 + nameLength)].prefix { $0 != 0 }
+                    if String(decoding: name, as: UTF8.self).hasPrefix(".index.mvi.tmp-") { sawTemporaryWrite = true }
+                    offset += 16 + nameLength
+                }
+            }
+            kill(child.processIdentifier, SIGKILL)
+            child.waitUntilExit()
+            #expect(sawTemporaryWrite)
+            #expect(child.terminationReason == .uncaughtSignal)
+
+            // The previous index is byte for byte intact and still opens, verifies and searches.
+            #expect(try Data(contentsOf: URL(fileURLWithPath: target)) == previousBytes)
+            let reopened = try FlatIndex(contentsOf: target, verifyChecksums: true)
+            #expect(reopened.count == 1)
+            #expect(try reopened.search([Float](repeating: 1, count: 64), k: 1).map(\.id) == [42])
+        }
+    #endif
+}

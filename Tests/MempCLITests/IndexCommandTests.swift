@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import RetrievalCore
+import TestSupport
+import Testing
+import VectorIndex
+
+@testable import MempCLI
+
+@Suite struct IndexCommandTests {
+    /// Writes `count` small-integer vectors as .fvecs and returns the path.
+    func writeVectors(_ count: Int, dimension: Int, seed: UInt64, in directory: TemporaryDirectory, name: String)
+        throws -> (path: String, vectors: VectorSet)
+    {
+        var rng = SeededGenerator(seed: seed)
+        let values = (0..<count * dimension).map { _ in Float(Int.random(in: -5...5, using: &rng)) }
+        let set = try VectorSet(dimension: dimension, values: values)
+        let path = directory.file(name)
+        try VectorFile.write(set, to: path)
+        return (path, set)
+    }
+
+    @Test(arguments: ["1", nil] as [String?])
+    func buildSearchVerifyAndInfo(batchSize: String?) throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let base = try writeVectors(500, dimension: 16, seed: 1, in: directory, name: "base.fvecs")
+        let queries = try writeVectors(12, dimension: 16, seed: 2, in: directory, name: "queries.fvecs")
+        let index = directory.file("base.mvi")
+        try IndexCommand.Build.parse(["--input", base.path, "--output", index, "--metric", "l2"]).run()
+        let result = directory.file("result.ivecs")
+        var arguments = ["--index", index, "--queries", queries.path, "-k", "7", "--output", result, "--json"]
+        if let batchSize { arguments += ["--batch-size", batchSize] }
+        try IndexCommand.Search.parse(arguments).run()
+        let library = try FlatIndex(contentsOf: index)
+        #expect(library.metric == .l2 && library.count == 500)
+        let expected = try (0..<queries.vectors.count).map { row in
+            try library.search(Array(queries.vectors[row]), k: 7).map { Int32($0.id.rawValue) }
+        }
+        #expect(try VectorFile.readIntegers(result) == expected)
+        try IndexCommand.Verify.parse([index]).run()
+        try IndexCommand.Info.parse([index, "--json"]).run()
+    }
+
+    @Test func fewerHitsThanKArePaddedWithMinusOne() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let base = try writeVectors(3, dimension: 4, seed: 3, in: directory, name: "base.fvecs")
+        let index = directory.file("base.mvi")
+        try IndexCommand.Build.parse(["--input", base.path, "--output", index, "--metric", "ip", "--storage", "int8"])
+            .run()
+        let result = directory.file("result.ivecs")
+        try IndexCommand.Search.parse(["--index", index, "--queries", base.path, "-k", "5", "--output", result]).run()
+        let rows = try VectorFile.readIntegers(result)
+        #expect(rows.count == 3 && rows.allSatisfy { $0.count == 5 && $0.suffix(2) == [-1, -1] })
+    }
+
+    @Test func badFlagsAreValidationErrors() {
+        #expect(throws: (any Error).self) { try IndexCommand.Search.parse(["--index", "a", "--queries", "b", "-k", "0"]) }
+        #expect(throws: (any Error).self) {
+            try IndexCommand.Search.parse(["--index", "a", "--queries", "b", "--batch-size", "0"])
+        }
+        #expect(throws: (any Error).self) {
+            try IndexCommand.Build.parse(["--input", "a", "--output", "b", "--metric", "dot"])
+        }
+    }
+
+    @Test func verifyNamesTheDamagedSection() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let base = try writeVectors(50, dimension: 8, seed: 4, in: directory, name: "base.fvecs")
+        let index = directory.file("base.mvi")
+        try IndexCommand.Build.parse(["--input", base.path, "--output", index]).run()
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: index))
+        bytes[bytes.count - 3] ^= 1  // inside the vector block, the last section
+        try bytes.write(to: URL(fileURLWithPath: index))
+        #expect(throws: IndexError.corrupted(path: index, section: "VECS", reason: "checksum mismatch")) {
+            try IndexCommand.Verify.parse([index]).run()
+        }
+    }
+
+    @Test func buildNamesTheBadVector() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("bad.fvecs")
+        try VectorFile.write(try VectorSet([[1, 2], [.nan, 0]]), to: path)
+        #expect(throws: ValidationError.self) {
+            try IndexCommand.Build.parse(["--input", path, "--output", directory.file("x.mvi")]).run()
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory.file("x.mvi")))
+    }
+
+    @Test func doctorReportsTheKernelLevelAndBLAS() throws {
+        let report = RuntimeReport.current()
+        #expect(report.kernelLevel == SIMDLevel.detected.rawValue)
+        #expect(report.blasLibrary != nil)
+        try DoctorCommand.parse([]).run()
+    }
+}

@@ -1,3 +1,0 @@
-import Testing
-
-// Placeholder until this module's first real test lands; delete it then.

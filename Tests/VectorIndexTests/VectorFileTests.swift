@@ -1,0 +1,131 @@
+import Foundation
+import RetrievalCore
+import TestSupport
+import Testing
+
+@testable import VectorIndex
+
+@Suite struct VectorFileTests {
+    static let sample = try! VectorSet([[1, 2, 3], [0, 255, 7], [4, 5, 6]])
+
+    @Test(arguments: VectorFileFormat.allCases)
+    func roundTrips(format: VectorFileFormat) throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("vectors." + format.rawValue)
+        try VectorFile.write(Self.sample, to: path)
+        #expect(try VectorFile.read(path) == Self.sample)
+    }
+
+    @Test func texmexLayoutIsLittleEndianDimensionThenComponents() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("one.bvecs")
+        try VectorFile.write(try VectorSet([[1, 2]]), to: path)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data([2, 0, 0, 0, 1, 2]))
+        let ivecs = directory.file("ids.ivecs")
+        try VectorFile.writeIntegers([[7, -1], [3, 4]], to: ivecs)
+        #expect(try VectorFile.readIntegers(ivecs) == [[7, -1], [3, 4]])
+    }
+
+    @Test func fractionalValuesDoNotFitIntegerFormats() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let values = try VectorSet([[1, 2.5]])
+        #expect(throws: IndexError.invalidArgument("Vector 0, component 1 is 2.5, which .ivecs cannot store.")) {
+            try VectorFile.write(values, to: directory.file("x.ivecs"))
+        }
+        #expect(throws: IndexError.invalidArgument("Vector 0, component 0 is 300.0, which .bvecs cannot store.")) {
+            try VectorFile.write(try VectorSet([[300]]), to: directory.file("x.bvecs"))
+        }
+    }
+
+    @Test func malformedTexmexFilesNameTheRecord() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("bad.fvecs")
+        func write(_ bytes: [UInt8]) throws { try Data(bytes).write(to: URL(fileURLWithPath: path)) }
+        let record: [UInt8] = [2, 0, 0, 0] + Array(repeating: 0, count: 8)
+        try write(record + record.prefix(5))
+        #expect(throws: IndexError.malformedInput(path: path, location: "record 1 (byte 12)",
+            reason: "the file ends inside a record: 17 bytes is not a multiple of the 12-byte record of dimension 2")) {
+            try VectorFile.read(path)
+        }
+        try write(record + [3, 0, 0, 0] + Array(repeating: 0, count: 8))
+        #expect(throws: IndexError.malformedInput(path: path, location: "record 1 (byte 12)",
+            reason: "dimension 3, but the first record has 2")) {
+            try VectorFile.read(path)
+        }
+        try write([])
+        #expect(throws: IndexError.malformedInput(path: path, location: "byte 0", reason: "the file holds no vectors")) {
+            try VectorFile.read(path)
+        }
+        try write([0, 0, 0, 0x80] + Array(repeating: 0, count: 8))
+        #expect(throws: IndexError.malformedInput(path: path, location: "record 0",
+            reason: "dimension -2147483648 is outside 1...4096; is this a TEXMEX file?")) {
+            try VectorFile.read(path)
+        }
+        #expect(throws: IndexError.invalidArgument("data.txt: unknown vector file type; use one of .fvecs, .ivecs, .bvecs, .npy.")) {
+            try VectorFile.read("data.txt")
+        }
+        let missing = directory.file("missing.fvecs")
+        #expect(throws: IndexError.io(path: missing, reason: "No such file or directory")) { try VectorFile.read(missing) }
+    }
+
+    @Test func malformedNumPyFilesSayWhy() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("bad.npy")
+        func write(header: String, payload: Int, version: UInt8 = 1) throws {
+            var bytes: [UInt8] = [0x93] + Array("NUMPY".utf8) + [version, 0]
+            bytes += [UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)] + Array(header.utf8)
+            bytes += Array(repeating: 0, count: payload)
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+        }
+        try write(header: "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }\n", payload: 48)
+        #expect(throws: IndexError.malformedInput(path: path, location: "header",
+            reason: "dtype '<f8' is not supported; save the array as little-endian float32")) {
+            try VectorFile.read(path)
+        }
+        try write(header: "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }\n", payload: 24)
+        #expect(throws: IndexError.malformedInput(path: path, location: "header",
+            reason: "Fortran-ordered arrays are not supported; save with np.ascontiguousarray")) {
+            try VectorFile.read(path)
+        }
+        try write(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 4), }\n", payload: 96)
+        #expect(throws: IndexError.malformedInput(path: path, location: "header",
+            reason: "shape (2, 3, 4) is not a vector (d,) or a matrix (n, d)")) {
+            try VectorFile.read(path)
+        }
+        try write(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }\n", payload: 20)
+        #expect(throws: IndexError.malformedInput(path: path, location: "byte 70",
+            reason: "shape (2, 3) needs 24 data bytes, the file has 20")) {
+            try VectorFile.read(path)
+        }
+        try write(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }\n", payload: 12)
+        #expect(try VectorFile.read(path) == VectorSet([[0, 0, 0]]))
+        try Data("not numpy at all".utf8).write(to: URL(fileURLWithPath: path))
+        #expect(throws: IndexError.malformedInput(path: path, location: "byte 0",
+            reason: "not a NumPy .npy file (missing the \\x93NUMPY magic)")) {
+            try VectorFile.read(path)
+        }
+    }
+
+    @Test func numPyFilesFromNumPyAreReadable() throws {
+        // Bytes of np.save(f, np.array([[1.5, -2]], dtype=np.float32)) with NumPy 2.x.
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2), }"
+        let padded = header + String(repeating: " ", count: 128 - 10 - header.utf8.count - 1) + "\n"
+        var bytes: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(padded.utf8.count), 0] + Array(padded.utf8)
+        withUnsafeBytes(of: Float(1.5).bitPattern.littleEndian) { bytes += $0 }
+        withUnsafeBytes(of: Float(-2).bitPattern.littleEndian) { bytes += $0 }
+        let path = directory.file("numpy.npy")
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        #expect(try VectorFile.read(path) == VectorSet([[1.5, -2]]))
+        // What we write has the same 64-byte-aligned layout.
+        let ours = directory.file("ours.npy")
+        try VectorFile.write(try VectorSet([[1.5, -2]]), to: ours)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: ours)).count == 128 + 8)
+    }
+}
