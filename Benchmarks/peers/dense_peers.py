@@ -120,13 +120,25 @@ def main():
                    "queries_sha256": sha256_of(path_of("queries"))},
     }
 
+    quiet_wait = float(os.environ.get("ANCHORS_WAIT_QUIET_S", "300"))
+    phases = result["load_by_phase"] = {}
+
+    def phase(name, run):
+        """Waits for an idle machine again (other engineers' builds come and go), then runs `run` and
+        records how much CPU other processes took meanwhile, so each side's figures carry their own load."""
+        wait_quiet(quiet_wait)
+        mon_phase = LoadMonitor()
+        out = run()
+        phases[name] = mon_phase.report()
+        return out
+
     eprint("[dense] memory bandwidth (start)")
     result["bandwidth_start"] = bandwidth(args.quick)
     eprint("[dense] FAISS and numpy")
-    result["faiss_flat_ip"], result["numpy_exact"] = bench_dense.bench_sizes(
-        q_all, reps, n_single, (None, 1), ("100k", "1m"))
+    result["faiss_flat_ip"], result["numpy_exact"] = phase("peers", lambda: bench_dense.bench_sizes(
+        q_all, reps, n_single, (None, 1), ("100k", "1m")))
     eprint("[dense] FAISS and numpy: batch-size sweep")
-    result["peer_crossover_100k"] = peer_crossover(args.quick)
+    result["peer_crossover_100k"] = phase("peer_crossover", lambda: peer_crossover(args.quick))
 
     if not args.peers_only:
         exe = os.path.abspath(args.vector_bench)
@@ -134,10 +146,12 @@ def main():
         index_path = os.path.join(os.environ["ANCHORS_HOME"], "flat_1m_f32.memp")
         eprint("[dense] memory bandwidth (before VectorBench)")
         result["bandwidth_before_ours"] = bandwidth(args.quick)
-        ours = {"100k": run_vector_bench(exe, ["search", "--size", "100k", *quick])}
-        ours["1m"] = run_vector_bench(exe, ["search", "--size", "1m", "--save", index_path, *quick])
+        ours = {"100k": phase("ours_100k", lambda: run_vector_bench(exe, ["search", "--size", "100k", *quick]))}
+        ours["1m"] = phase("ours_1m", lambda: run_vector_bench(
+            exe, ["search", "--size", "1m", "--save", index_path, *quick]))
         if "error" not in ours["1m"]:
-            ours["open_1m"] = run_vector_bench(exe, ["open", "--size", "1m", "--index", index_path, *quick])
+            ours["open_1m"] = phase("ours_open_1m", lambda: run_vector_bench(
+                exe, ["open", "--size", "1m", "--index", index_path, *quick]))
             os.remove(index_path)
         result["ours"] = ours
 

@@ -87,6 +87,11 @@ def main():
       f"the run (steal {fmt(100 * (load.get('steal_share') or 0), 1)} %), "
       f"machine quiet at start: {raw.get('machine_quiet_at_start')}."
       + (f" **{load['warning']}**" if load.get("warning") else ""))
+    phases = raw.get("load_by_phase") or {}
+    if phases:
+        p("\nOther processes' share of the CPUs in each phase (each phase first waits for an idle machine): " +
+          ", ".join(f"{name.replace('_', ' ')} {fmt(100 * (v.get('other_processes_cpu_share') or 0), 0)} %"
+                    for name, v in phases.items()) + ".")
     pr = raw["params"]
     p(f"\nData: the anchors' `gen_data.py` (seed 42, L2-normalised Gaussian, d={pr['dim']}), queries "
       f"`queries_1k.fvecs`, ground truth `gt_*_top100.ivecs`. Single query: {pr['single_queries']} queries one "

@@ -161,7 +161,8 @@ struct VectorFile {
             let got = raw.withUnsafeMutableBytes { buffer in
                 var done = 0
                 while done < bytes {
-                    let n = pread(handle, buffer.baseAddress.map { $0 + done }, bytes - done, off_t(first * rowWords * 4 + done))
+                    let n = pread(
+                        handle, buffer.baseAddress.map { $0 + done }, bytes - done, off_t(first * rowWords * 4 + done))
                     if n <= 0 { break }
                     done += n
                 }
@@ -173,10 +174,15 @@ struct VectorFile {
                     let targetBytes = UnsafeMutableRawBufferPointer(target)
                     for row in 0..<count {
                         let header = source.load(fromByteOffset: row * rowWords * 4, as: Int32.self)
-                        guard Int(header) == dimension else { fail("\(path): row \(first + row) has dimension \(header)") }
-                        let from = UnsafeRawBufferPointer(rebasing: source[(row * rowWords + 1) * 4..<(row + 1) * rowWords * 4])
-                        UnsafeMutableRawBufferPointer(rebasing: targetBytes[row * dimension * 4..<(row + 1) * dimension * 4])
-                            .copyMemory(from: from)
+                        guard Int(header) == dimension else {
+                            fail("\(path): row \(first + row) has dimension \(header)")
+                        }
+                        let from = UnsafeRawBufferPointer(
+                            rebasing: source[(row * rowWords + 1) * 4..<(row + 1) * rowWords * 4])
+                        UnsafeMutableRawBufferPointer(
+                            rebasing: targetBytes[row * dimension * 4..<(row + 1) * dimension * 4]
+                        )
+                        .copyMemory(from: from)
                     }
                 }
                 initialized = count * dimension
@@ -455,7 +461,8 @@ func runSearch(_ options: Options) -> SizeReport {
     let defaults = unwrap("init") { () throws(IndexError) in try FlatIndex(dimension: base.dimension) }
     return SizeReport(
         runtime: RuntimeReport.current(), parallelism: defaults.parallelism, blasCrossover: FlatIndex.blasCrossover,
-        int8RescoreFactor: defaults.rescoreFactor, size: options.size, rows: base.rowCount, dimension: base.dimension, rawVectorBytes: workload.rawBytes,
+        int8RescoreFactor: defaults.rescoreFactor, size: options.size, rows: base.rowCount, dimension: base.dimension,
+        rawVectorBytes: workload.rawBytes,
         quick: options.quick, f32: f32, int8: int8, int8OverF32SingleQPS: rounded(int8.single.qps / f32.single.qps, 2))
 }
 
