@@ -4,7 +4,8 @@
 # JSON goes to Benchmarks/results/raw/. Run through `bash Benchmarks/run.sh vector`, or alone.
 #   VECTOR_BENCH_QUICK=1       smoke test (1 rep, 20 single queries; the figures mean nothing)
 #   VECTOR_BENCH_PEERS_ONLY=1  FAISS, numpy and bandwidth only
-#   ANCHORS_WAIT_QUIET_S=N     wait up to N s (default 300) for an idle machine before measuring
+#   VECTOR_BENCH_ENV_UNSET=0   skip the extra peer row with OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset (~2.5 min)
+#   ANCHORS_WAIT_QUIET_S=N     wait up to N s (default 300) for an idle machine before each phase
 # Needs: python3 with pip, gcc (for stream_read.c), about 5 GB of memory and 3.3 GB of disk under
 # Benchmarks/data/ (generated data, git-ignored; a saved 1M index is written there and removed).
 set -euo pipefail
@@ -25,6 +26,7 @@ python3 "$ANCHORS_DIR/gen_data.py" >&2
 # (3)-(4) VectorBench (release), then the run: bandwidth, peers, ours, bandwidth again.
 args=()
 if [ "${VECTOR_BENCH_QUICK:-0}" = 1 ]; then args+=(--quick); fi
+if [ "${VECTOR_BENCH_ENV_UNSET:-1}" = 0 ]; then args+=(--no-env-unset); fi
 if [ "${VECTOR_BENCH_PEERS_ONLY:-0}" = 1 ]; then
     args+=(--peers-only)
 else

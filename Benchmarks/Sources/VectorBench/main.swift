@@ -495,7 +495,10 @@ struct OpenReport: Codable {
     var readWarmSeconds: Double
     /// The same after evicting the file from the page cache (posix_fadvise DONTNEED), once.
     var readColdSeconds: Double
-    var pageCacheEvictionWorked: Bool
+    /// Shares of the file's pages in the page cache just before the cold read and the cold open (mincore);
+    /// the cold figures are cold only when these are near 0.
+    var residentShareBeforeColdRead: Double
+    var residentShareBeforeColdOpen: Double
     var openVerifyColdSeconds: Double
     var memoryAfterColdOpen: MemoryStatus
     var firstQueryAfterOpenMilliseconds: Double
@@ -508,7 +511,7 @@ struct OpenReport: Codable {
     var recallAt10AfterOpen: Double
 }
 
-/// Drops `path`'s pages from the page cache; returns whether the kernel accepted.
+/// Asks the kernel to drop `path`'s pages from the page cache; returns whether it accepted.
 func evictFromPageCache(_ path: String) -> Bool {
     let handle = open(path, O_RDONLY)
     guard handle >= 0 else { return false }
@@ -516,7 +519,7 @@ func evictFromPageCache(_ path: String) -> Bool {
     return posix_fadvise(handle, 0, 0, POSIX_FADV_DONTNEED) == 0
 }
 
-/// Whether most of the file's pages are resident, sampled with mincore.
+/// The share of the file's pages that are in the page cache, from mincore.
 func residentShare(_ path: String) -> Double {
     let handle = open(path, O_RDONLY)
     guard handle >= 0 else { return .nan }
@@ -563,12 +566,13 @@ func runOpen(_ options: Options) -> OpenReport {
     _ = readWholeFile(path)
     let warmReads = (0..<3).map { _ in readWholeFile(path) }
     let fileBytes = warmReads[0].bytes
-    let evicted = evictFromPageCache(path)
-    let evictionWorked = evicted && residentShare(path) < 0.05
+    _ = evictFromPageCache(path)
+    let residentBeforeColdRead = residentShare(path)
     let coldRead = readWholeFile(path).seconds
 
     // Opening cold, then the first query: the resident set here is what an opened index costs.
     _ = evictFromPageCache(path)
+    let residentBeforeColdOpen = residentShare(path)
     var start = now()
     var index: FlatIndex? = unwrap("open") { () throws(IndexError) in
         try FlatIndex(contentsOf: path, verifyChecksums: true)
@@ -605,7 +609,8 @@ func runOpen(_ options: Options) -> OpenReport {
     let warmRead = median(warmReads.map(\.seconds))
     return OpenReport(
         indexPath: path, fileBytes: fileBytes, readWarmSeconds: rounded(warmRead, 4),
-        readColdSeconds: rounded(coldRead, 4), pageCacheEvictionWorked: evictionWorked,
+        readColdSeconds: rounded(coldRead, 4), residentShareBeforeColdRead: rounded(residentBeforeColdRead),
+        residentShareBeforeColdOpen: rounded(residentBeforeColdOpen),
         openVerifyColdSeconds: rounded(openVerifyCold, 4), memoryAfterColdOpen: afterOpen,
         firstQueryAfterOpenMilliseconds: rounded(firstQuery * 1e3), memoryAfterFirstQuery: afterFirstQuery,
         openVerifyWarmSeconds: rounded(openVerifyWarm, 4), openNoVerifyWarmSeconds: rounded(openNoVerifyWarm, 4),
