@@ -285,10 +285,9 @@ public final class MappedIndexFile: @unchecked Sendable {  // immutable after in
             // instead of faulting pages in one at a time.
             madvise(mapping, size, MADV_SEQUENTIAL | MADV_WILLNEED)
             defer { madvise(mapping, size, MADV_NORMAL) }  // searches revisit the pages: don't let them be dropped
-            do { try verify() } catch {
-                munmap(mapping, size)
-                throw error
-            }
+            // Every stored property is set by now, so a throw runs deinit, which unmaps: unmapping here as well
+            // would release the range twice, possibly after another thread had been given it.
+            try verify()
         }
     }
 
