@@ -69,7 +69,8 @@ public struct RuleBasedScriptWriter: ScriptWriter {
         return lines.joined(separator: "\n")
     }
 
-    private func hasEffect(_ step: Step) -> Bool {
+    /// Whether a step changed anything: its action is no thought and its observation has no no-effect phrase.
+    func hasEffect(_ step: Step) -> Bool {
         let action = step.action.trimmingWhitespace().lowercased()
         if action.isEmpty || action.hasPrefix("think:") { return false }
         let observation = step.observation.lowercased()
