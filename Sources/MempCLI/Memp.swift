@@ -17,6 +17,10 @@ struct Memp: AsyncParsableCommand {
             StatsCommand.self,
             EmbedCommand.self,
             ModelCommand.self,
+            FeedbackCommand.self,
+            UpdateCommand.self,
+            HistoryCommand.self,
+            RevertCommand.self,
         ]
     )
 }

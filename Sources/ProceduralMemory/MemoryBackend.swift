@@ -237,7 +237,7 @@ public enum HistoryAction: String, CaseIterable, Codable, Sendable {
 }
 
 /// One change to a memory, with its state before and after.
-public struct HistoryEntry: Sendable, Equatable {
+public struct HistoryEntry: Sendable, Equatable, Codable {
     /// The entry's sequence number.
     public var number: Int64
     /// The memory changed.
