@@ -1,0 +1,140 @@
+import ArgumentParser
+import Foundation
+import ProceduralMemory
+import TestSupport
+import Testing
+
+@testable import MempCLI
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@Suite struct UpdateCommandTests {
+    static let memp = MemoryCommandTests.memp
+
+    static func line(_ trajectory: Trajectory, used: [String]) throws -> String {
+        var object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(trajectory)) as? [String: Any] ?? [:]
+        object["usedMemories"] = used
+        return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+    }
+
+    static let seed = Trajectory(
+        id: "seed-coin", task: "take the coin in the bar and put it into the box in the lounge",
+        steps: [
+            Step(action: "move east", observation: "You are in the bar."),
+            Step(action: "take coin", observation: "You take the coin."),
+            Step(action: "move west", observation: "You are in the lounge."),
+            Step(action: "put coin in box", observation: "You put the coin in the box."),
+        ], outcome: Outcome(success: true, reward: 1), source: "demo")
+
+    static let failed = Trajectory(
+        id: "run-7", task: "take the coin in the kitchen and put it into the box in the lounge",
+        steps: [
+            Step(action: "move east", observation: "You are in the bar."),
+            Step(action: "take coin", observation: "You don't see that here."),
+        ], outcome: Outcome(success: false, reward: 0), source: "demo")
+
+    @Test func validatesFlags() throws {
+        #expect(throws: (any Error).self) { try FeedbackCommand.parse(["--store", "s", "--success", "true"]) }
+        #expect(throws: (any Error).self) {
+            try FeedbackCommand.parse(["--store", "s", "--memory", "m", "--success", "maybe"])
+        }
+        #expect(throws: (any Error).self) {
+            try UpdateCommand.parse(["--store", "s", "--policy", "greedy", "f.jsonl"])
+        }
+        do {
+            _ = try UpdateCommand.parse(["--store", "s", "--policy", "vanilla", "--batch-size", "0", "f.jsonl"])
+            Issue.record("expected a validation error")
+        } catch {
+            #expect(UpdateCommand.message(for: error) == "--batch-size must be at least 1 (got 0).")
+        }
+        do {
+            _ = try FeedbackCommand.parse(["--store", "s", "--memory", "m", "--success", "true", "--min-hits", "0"])
+            Issue.record("expected a validation error")
+        } catch {
+            #expect(FeedbackCommand.message(for: error) == "--min-hits must be at least 1 (got 0).")
+        }
+    }
+
+    @Test func feedbackUpdateHistoryRevertEndToEnd() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = directory.file("store")
+        #expect(try Self.memp(["init", "--store", store, "--embedder", "hashing"]).status == 0)
+        let seeds = try MemoryCommandTests.write(directory, try Self.line(Self.seed, used: []) + "\n", "seed.jsonl")
+        #expect(try Self.memp(["import", "--store", store, seeds]).status == 0)
+
+        let feedback = try Self.memp(["feedback", "--store", store, "--memory", "seed-coin", "--success", "true"])
+        #expect(feedback.status == 0 && feedback.output == "seed-coin: 1/1 successes\n")
+
+        let runs = try MemoryCommandTests.write(directory, try Self.line(Self.failed, used: ["seed-coin"]) + "\n", "runs.jsonl")
+        let update = try Self.memp(["update", "--store", store, "--policy", "adjustment", runs])
+        #expect(update.status == 0)
+        #expect(
+            update.output
+                == "Updated from 1 tasks in 1 batches (adjustment): 0 added, 0 merged, 1 rewritten, 0 deprecated, "
+                + "1 failures not added.\n  rewrote seed-coin\n")
+        #expect(update.errors == "batch 1 committed (1 of 1 tasks)\n")
+
+        let history = try Self.memp(["history", "--store", store, "--memory", "seed-coin", "--json"])
+        let entries = try history.output.split(separator: "\n").map {
+            try JSONDecoder().decode(HistoryEntry.self, from: Data($0.utf8))
+        }
+        #expect(entries.map(\.action) == [.add, .feedback, .feedback, .rewrite])
+        let rewrite = try #require(entries.last)
+        #expect(rewrite.after?.script?.hasSuffix(
+            "Warning: a failed attempt did \"take coin\" and got \"You don't see that here.\"; avoid it or check it first.") == true)
+        let text = try Self.memp(["history", "--store", store, "--last", "1"])
+        #expect(text.output.contains("rewrite seed-coin [adjustment] task of trajectory run-7 failed with it; revised by rule-based-correction/v1"))
+        #expect(text.output.contains("    sources seed-coin, run-7\n"))
+
+        let query = try Self.memp(["query", "--store", store, "take the coin in the attic and put it into the box", "-k", "1", "--json"])
+        #expect(query.output.contains("avoid it or check it first"))
+
+        let revert = try Self.memp(["revert", "--store", store, String(rewrite.number)])
+        #expect(revert.status == 0 && revert.output.hasPrefix("Reverted entry \(rewrite.number) of memory seed-coin"))
+        let again = try Self.memp(["revert", "--store", store, String(rewrite.number)])
+        #expect(again.status == 1 && again.errors.contains("can't be reverted"))
+        let restored = try await MemoryStore.open(at: store).memory(id: "seed-coin")
+        #expect(restored?.script == entries[2].after?.script && restored?.kind == .built)
+    }
+
+    /// A `memp update` killed with SIGKILL keeps exactly the batches it committed: the store opens, passes
+    /// SQLite's integrity check, and holds whole batches only.
+    #if os(Linux)
+        @Test func killDuringUpdateKeepsWholeBatches() async throws {
+            let directory = try TemporaryDirectory()
+            defer { directory.remove() }
+            let store = directory.file("store")
+            #expect(try Self.memp(["init", "--store", store, "--embedder", "hashing", "--dimension", "64"]).status == 0)
+            let file = try MemoryCommandTests.write(
+                directory, try MemoryCommandTests.syntheticTrajectories(count: 5_000), "runs.jsonl")
+            let child = Process()
+            child.executableURL = URL(fileURLWithPath: MemoryCommandTests.executable)
+            child.arguments = ["update", "--store", store, "--policy", "vanilla", "--no-merge", file]
+            let errors = Pipe()
+            child.standardError = errors
+            child.standardOutput = FileHandle.nullDevice
+            try child.run()
+            var seen = Data()
+            while !String(decoding: seen, as: UTF8.self).contains("batch 2 committed") {
+                let chunk = errors.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                seen += chunk
+            }
+            kill(child.processIdentifier, SIGKILL)
+            child.waitUntilExit()
+            #expect(child.terminationReason == .uncaughtSignal)
+
+            #expect(try SQLiteBackend(path: store + "/" + MemoryStore.databaseFileName).integrityProblems().isEmpty)
+            let reopened = try await MemoryStore.open(at: store)
+            let statistics = try await reopened.statistics()
+            #expect(statistics.memories >= 20 && statistics.memories < 5_000)
+            #expect(statistics.memories % 10 == 0)
+            #expect(statistics.trajectories == statistics.memories && statistics.historyEntries == statistics.memories)
+            #expect(reopened.memoryCount == statistics.memories)
+            #expect(try await reopened.retrieve("put some mug in fridge", options: RetrievalOptions(k: 1)).count == 1)
+        }
+    #endif
+}
