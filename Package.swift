@@ -3,7 +3,7 @@ import PackageDescription
 
 // Layers, each depending only on those above it:
 // CKernels, CBLAS -> RetrievalCore -> VectorIndex, KeywordIndex, Embeddings -> HybridSearch
-// -> ProceduralMemory -> MempCLI.
+// -> ProceduralMemory -> Evaluation -> MempCLI.
 let package = Package(
     name: "Memp",
     platforms: [.macOS(.v15)],
@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "HybridSearch", targets: ["HybridSearch"]),
         .library(name: "Embeddings", targets: ["Embeddings"]),
         .library(name: "ProceduralMemory", targets: ["ProceduralMemory"]),
+        .library(name: "Evaluation", targets: ["Evaluation"]),
         .executable(name: "memp", targets: ["MempCLI"]),
     ],
     dependencies: [
@@ -60,10 +61,15 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        .target(
+            name: "Evaluation",
+            dependencies: ["RetrievalCore", "HybridSearch", "Embeddings", "ProceduralMemory"]
+        ),
         .executableTarget(
             name: "MempCLI",
             dependencies: [
                 "RetrievalCore", "VectorIndex", "KeywordIndex", "HybridSearch", "Embeddings", "ProceduralMemory",
+                "Evaluation",
                 "CKernels", "CBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -87,6 +93,7 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "ProceduralMemoryTests", dependencies: ["ProceduralMemory", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "ProceduralMemory", "TestSupport"]),
         .testTarget(name: "MempCLITests", dependencies: ["MempCLI", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

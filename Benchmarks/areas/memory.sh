@@ -4,7 +4,12 @@
 # section on stdout; the raw JSON goes to Benchmarks/results/raw/. Run through `bash Benchmarks/run.sh memory`.
 #   MEMORY_BENCH_QUICK=1     smoke test (2,000 memories, 50 queries; the figures mean little)
 #   MEMORY_BENCH_SIZES=a,b   other sizes
-# Needs about 3 GB of memory and 1 GB of disk under Benchmarks/data/memory (generated data, git-ignored).
+#   MEMORY_BENCH_REUSE=1     measure lookups on stores kept in Benchmarks/data/memory by an earlier run (no import)
+#   MEMORY_BENCH_BIN=PATH    a prebuilt MemoryBench instead of building one
+#   OPENBLAS_NUM_THREADS     default 1: one short query is too small to share, and on a busy machine extra BLAS
+#                            threads only wait for each other
+# Needs about 3 GB of memory and 2 GB of disk under Benchmarks/data/memory (generated data and the stores, kept
+# for MEMORY_BENCH_REUSE; git-ignored).
 set -euo pipefail
 BENCH_ROOT="${BENCH_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}"
 say() { echo "[memory] $*" >&2; }
@@ -15,30 +20,43 @@ if [ "${MEMORY_BENCH_QUICK:-0}" = 1 ]; then sizes=2000; queries=50; fi
 embedder=hashing
 if [ -d "${MEMP_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/memp}/models/all-MiniLM-L6-v2" ]; then embedder=minilm; fi
 
-swift build -c release --package-path "$BENCH_ROOT" --product MemoryBench >&2
-bin="$(swift build -c release --package-path "$BENCH_ROOT" --show-bin-path)"
+export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
+if [ -n "${MEMORY_BENCH_BIN:-}" ]; then
+    bench="$MEMORY_BENCH_BIN"
+else
+    swift build -c release --package-path "$BENCH_ROOT" --product MemoryBench >&2
+    bench="$(swift build -c release --package-path "$BENCH_ROOT" --show-bin-path)/MemoryBench"
+fi
+reuse=()
+if [ "${MEMORY_BENCH_REUSE:-0}" = 1 ]; then reuse=(--reuse); fi
 mkdir -p "$BENCH_ROOT/results/raw" "$BENCH_ROOT/data/memory"
 raw="$BENCH_ROOT/results/raw/memory-$(date -u +%Y%m%dT%H%M%SZ).json"
-say "load before: $(cut -d' ' -f1-3 /proc/loadavg); embedder $embedder; sizes $sizes"
-"$bin/MemoryBench" --sizes "$sizes" --queries "$queries" --embedder "$embedder" \
-    --work-directory "$BENCH_ROOT/data/memory" > "$raw"
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+say "load before: $load_before; embedder $embedder; sizes $sizes; OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS"
+"$bench" --sizes "$sizes" --queries "$queries" --embedder "$embedder" --work-directory "$BENCH_ROOT/data/memory" \
+    --keep "${reuse[@]}" > "$raw"
 cp "$raw" "$BENCH_ROOT/results/raw/memory-latest.json"
-say "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
+say "load after: $load_after"
 
-python3 - "$raw" <<'PY'
+python3 - "$raw" "$load_before" "$load_after" "$OPENBLAS_NUM_THREADS" <<'PY'
 import json, sys
 data = json.load(open(sys.argv[1]))
+load_before, load_after, blas_threads = sys.argv[2:5]
 print("## Procedural memory\n")
 print(f"`MemoryBench` ({data['embedder']}, {data['cpus']} CPUs): synthetic household, cooking, shopping and travel "
       f"trajectories (seed {data['seed']}), imported with the default `proceduralization` build policy in batches of "
       f"512; then {data['queries']} lookups per policy (k = {data['k']}, after {data['warmup']} warm-up lookups) of "
       "new tasks from the same families. Lookup times include embedding the task, searching the in-memory indexes "
-      "and reading the k memories from SQLite. No peer runs the same workflow offline, so there is no ratio.\n")
+      "and reading the k memories from SQLite (int8 vector scan with exact f32 rescoring, the store's default; "
+      f"OPENBLAS_NUM_THREADS={blas_threads}). No peer runs the same workflow offline, so there is no ratio. "
+      f"Load average (1, 5, 15 min) before the run: {load_before}; after: {load_after} — on this 2-CPU machine "
+      "anything above 2 means other processes took CPU time from the measurement.\n")
 print("| Memories | Import (trajectories/s) | Reopen (s) | Query embedding p50 (ms) |")
 print("|---:|---:|---:|---:|")
 for r in data["results"]:
     rate = r["import_trajectories_per_second"]
-    rate = f"{rate:,.0f}" if rate is not None else "–"
+    rate = f"{rate:,.0f}" if rate is not None else "– (store reused)"
     print(f"| {r['memories']:,} | {rate} | {r['open_seconds']:.2f} | {r['query_embedding_p50_ms']:.2f} |")
 print()
 policies = ["hybrid", "query", "keyword", "bm25", "random"]

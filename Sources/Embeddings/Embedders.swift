@@ -19,7 +19,8 @@ public enum Embedders {
     public static func defaultEmbedder(store: ModelStore = ModelStore()) throws(EmbeddingError) -> DefaultEmbedder {
         if store.isInstalled(.minilm) {
             let embedder = try MiniLMEmbedder(modelDirectory: store.modelDirectory(for: .minilm))
-            return DefaultEmbedder(embedder: embedder, isFallback: false, note: "Embedding with \(embedder.modelIdentifier).")
+            return DefaultEmbedder(
+                embedder: embedder, isFallback: false, note: "Embedding with \(embedder.modelIdentifier).")
         }
         let fallback = HashingEmbedder()
         return DefaultEmbedder(

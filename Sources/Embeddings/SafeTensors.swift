@@ -46,7 +46,9 @@ package final class SafeTensorsFile: @unchecked Sendable {  // immutable after i
             throw EmbeddingError.io(path: path, reason: String(cString: strerror(errno)))
         }
         let size = Int(status.st_size)
-        guard size >= 8 else { throw EmbeddingError.invalidModel(path: path, reason: "file is \(size) bytes; too short") }
+        guard size >= 8 else {
+            throw EmbeddingError.invalidModel(path: path, reason: "file is \(size) bytes; too short")
+        }
         guard let mapping = mmap(nil, size, PROT_READ, MAP_PRIVATE, handle, 0), mapping != MAP_FAILED else {
             throw EmbeddingError.io(path: path, reason: String(cString: strerror(errno)))
         }
@@ -108,7 +110,8 @@ package final class SafeTensorsFile: @unchecked Sendable {  // immutable after i
             throw EmbeddingError.invalidModel(path: path, reason: "tensor \(name) is missing")
         }
         guard info.shape == shape else {
-            throw EmbeddingError.invalidModel(path: path, reason: "tensor \(name) has shape \(info.shape), expected \(shape)")
+            throw EmbeddingError.invalidModel(
+                path: path, reason: "tensor \(name) has shape \(info.shape), expected \(shape)")
         }
         let count = shape.reduce(1, *)
         let elementSize: Int
@@ -121,14 +124,17 @@ package final class SafeTensorsFile: @unchecked Sendable {  // immutable after i
         }
         guard info.byteRange.count == count * elementSize else {
             throw EmbeddingError.invalidModel(
-                path: path, reason: "tensor \(name) has \(info.byteRange.count) bytes, its shape needs \(count * elementSize)")
+                path: path,
+                reason: "tensor \(name) has \(info.byteRange.count) bytes, its shape needs \(count * elementSize)")
         }
         guard let base else { return [] }
         let start = base + dataStart + info.byteRange.lowerBound
-        return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+        let floats = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
             if elementSize == 4 {
                 for index in 0..<count {
-                    buffer[index] = Float(bitPattern: UInt32(littleEndian: start.loadUnaligned(fromByteOffset: 4 * index, as: UInt32.self)))
+                    buffer[index] = Float(
+                        bitPattern: UInt32(
+                            littleEndian: start.loadUnaligned(fromByteOffset: 4 * index, as: UInt32.self)))
                 }
             } else {
                 for index in 0..<count {
@@ -138,6 +144,12 @@ package final class SafeTensorsFile: @unchecked Sendable {  // immutable after i
             }
             initialized = count
         }
+        // The copy is what the model keeps: hand the mapped pages back so loading never holds the file twice.
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let first = (dataStart + info.byteRange.lowerBound) / page * page
+        let last = (dataStart + info.byteRange.upperBound + page - 1) / page * page
+        madvise(UnsafeMutableRawPointer(mutating: base + first), min(last, byteCount) - first, MADV_DONTNEED)
+        return floats
     }
 }
 

@@ -13,6 +13,7 @@ import VectorIndex
 /// The collection directory format.
 ///
 ///     DIR/CURRENT                     the name of the live generation, e.g. "generation-000003"
+///     DIR/LOCK                        held (flock) by a saver, so concurrent saves take turns
 ///     DIR/generation-000003/
 ///         manifest.json               format version, configuration, document count, next internal ID
 ///         vectors.mvi                 the FlatIndex file (magic MVIX)
@@ -26,6 +27,7 @@ public enum CollectionFormat {
     /// The format version this build writes and reads.
     public static let version = 1
     static let currentFile = "CURRENT"
+    static let lockFile = "LOCK"
     static let generationPrefix = "generation-"
     static let manifestFile = "manifest.json"
     static let vectorFile = "vectors.mvi"
@@ -55,6 +57,14 @@ extension Collection {
         } catch {
             throw CollectionError.io(
                 path: directory, reason: "can't create the directory: \(error.localizedDescription)")
+        }
+        // Savers to one directory take turns, so none deletes a generation another is writing or publishing.
+        let lockPath = directory + "/" + CollectionFormat.lockFile
+        let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard lock >= 0 else { throw CollectionError.io(path: lockPath, reason: String(cString: strerror(errno))) }
+        defer { close(lock) }  // closing releases the lock
+        guard flock(lock, LOCK_EX) == 0 else {
+            throw CollectionError.io(path: lockPath, reason: String(cString: strerror(errno)))
         }
         let current = try? Collection.currentGeneration(in: directory)
         let existing = Collection.generations(in: directory)

@@ -98,6 +98,12 @@ public enum EnglishStemmer {
             word.count >= suffix.count && word[(word.count - suffix.count)...].elementsEqual(suffix)
         }
 
+        /// The same test for a literal, read through its UTF-8 view without building an array.
+        func endsWith(_ suffix: String) -> Bool {
+            let bytes = suffix.utf8
+            return word.count >= bytes.count && word[(word.count - bytes.count)...].elementsEqual(bytes)
+        }
+
         /// Whether the first `length` letters end in a short syllable (or in `past`, which counts as one).
         func endsInShortSyllable(length: Int) -> Bool {
             if length >= 4 && word[(length - 4)..<length].elementsEqual("past".utf8) { return true }
@@ -141,7 +147,9 @@ public enum EnglishStemmer {
             step1b()
             step1c()
             apply(step2Rules, condition: State.step2Condition)
-            apply(step3Rules) { state, rule in rule.suffix != Array("ative".utf8) || state.inR2(rule.suffix.count) }
+            apply(step3Rules) { state, rule in
+                !rule.suffix.elementsEqual("ative".utf8) || state.inR2(rule.suffix.count)
+            }
             step4()
             step5()
             finish()
@@ -155,18 +163,18 @@ public enum EnglishStemmer {
         }
 
         mutating func step0() {
-            for suffix in ["'s'", "'s", "'"] where endsWith(Array(suffix.utf8)) {
+            for suffix in ["'s'", "'s", "'"] where endsWith(suffix) {
                 word.removeLast(suffix.utf8.count)
                 return
             }
         }
 
         mutating func step1a() {
-            if endsWith(Array("sses".utf8)) {
+            if endsWith("sses") {
                 replaceSuffix(length: 4, with: [s, s])
-            } else if endsWith(Array("ied".utf8)) || endsWith(Array("ies".utf8)) {
+            } else if endsWith("ied") || endsWith("ies") {
                 replaceSuffix(length: 3, with: word.count > 4 ? [i] : [i, e])
-            } else if endsWith(Array("us".utf8)) || endsWith(Array("ss".utf8)) {
+            } else if endsWith("us") || endsWith("ss") {
                 return
             } else if endsWith([s]) {
                 // Delete the s if a vowel appears before the letter just before it.
@@ -177,13 +185,13 @@ public enum EnglishStemmer {
         mutating func step1b() {
             guard let suffix = EnglishStemmer.step1bSuffixes.first(where: { endsWith($0) }) else { return }
             let stemLength = word.count - suffix.count
-            if suffix.starts(with: Array("eed".utf8)) {
+            if suffix.starts(with: "eed".utf8) {
                 if inR1(suffix.count) && !EnglishStemmer.keptBeforeEed.contains(Array(word[..<stemLength])) {
                     replaceSuffix(length: suffix.count, with: [e, e])
                 }
                 return
             }
-            if suffix == Array("ing".utf8) {
+            if suffix.elementsEqual("ing".utf8) {
                 // dying → die, lying → lie: a consonant then y is all that precedes `ing`.
                 if stemLength == 2 && word[1] == y && !isVowel(0) {
                     replaceSuffix(length: 4, with: [i, e])
@@ -193,7 +201,7 @@ public enum EnglishStemmer {
             }
             guard hasVowel(before: stemLength) else { return }
             word.removeLast(suffix.count)
-            if endsWith(Array("at".utf8)) || endsWith(Array("bl".utf8)) || endsWith(Array("iz".utf8)) {
+            if endsWith("at") || endsWith("bl") || endsWith("iz") {
                 word.append(e)
             } else if endsInDouble() {
                 // add, ebb, odd: a lone a, e or o before the double letter keeps it.
@@ -221,13 +229,13 @@ public enum EnglishStemmer {
         }
 
         static func isValidLiEnding(_ letter: UInt8) -> Bool {
-            Array("cdeghkmnrt".utf8).contains(letter)
+            "cdeghkmnrt".utf8.contains(letter)
         }
 
         static func step2Condition(_ state: State, _ rule: Rule) -> Bool {
             let before = state.word.count - rule.suffix.count - 1
-            if rule.suffix == Array("ogi".utf8) { return before >= 0 && state.word[before] == l }
-            if rule.suffix == Array("li".utf8) { return before >= 0 && isValidLiEnding(state.word[before]) }
+            if rule.suffix.elementsEqual("ogi".utf8) { return before >= 0 && state.word[before] == l }
+            if rule.suffix.elementsEqual("li".utf8) { return before >= 0 && isValidLiEnding(state.word[before]) }
             return true
         }
 
@@ -242,7 +250,7 @@ public enum EnglishStemmer {
             guard let suffix = EnglishStemmer.step4Suffixes.first(where: { endsWith($0) }),
                 inR2(suffix.count)
             else { return }
-            if suffix == Array("ion".utf8) {
+            if suffix.elementsEqual("ion".utf8) {
                 let before = word.count - 4
                 guard before >= 0, word[before] == s || word[before] == UInt8(ascii: "t") else { return }
             }

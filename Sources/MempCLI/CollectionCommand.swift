@@ -15,24 +15,60 @@ enum EmbedderChoice: String, CaseIterable, ExpressibleByArgument {
     case hashing
     /// all-MiniLM-L6-v2, installed with `memp model install minilm`.
     case minilm
+    /// An OpenAI-compatible `/embeddings` server (`OpenAICompatibleEmbedder`).
+    case openai
 
-    func make(dimension: Int?) throws -> any Embedder {
+    /// The embedder, with its dimension known (an OpenAI-compatible server is asked once when needed).
+    func make(dimension: Int?, server: ServerOptions) throws -> any Embedder {
         switch self {
         case .hashing: return HashingEmbedder(dimension: dimension ?? 384)
         case .minilm: return try MiniLMEmbedder(modelDirectory: ModelStore().modelDirectory(for: .minilm))
+        case .openai:
+            let embedder = OpenAICompatibleEmbedder(
+                baseURL: try server.url(), model: server.openaiModel,
+                apiKeyEnvironmentVariable: server.apiKeyVariable, dimension: dimension)
+            if dimension == nil { _ = try embedder.detectDimension() }
+            return embedder
         }
     }
 
-    /// The embedder a collection recorded, rebuilt from its identifier.
-    static func embedder(forIdentifier identifier: String) throws -> any Embedder {
-        let parts = identifier.split(separator: ":")
-        if parts.first == "hashing", parts.count == 3, parts[1] == "v1", let dimension = Int(parts[2]) {
+    /// The embedder a collection recorded, rebuilt from its identifier and dimension.
+    static func embedder(forIdentifier identifier: String, dimension: Int, server: ServerOptions) throws
+        -> any Embedder
+    {
+        let parts = identifier.split(separator: ":", maxSplits: 1).map(String.init)
+        switch (parts.first, parts.count) {
+        case ("hashing", 2) where identifier == HashingEmbedder(dimension: dimension).modelIdentifier:
             return HashingEmbedder(dimension: dimension)
+        case ("minilm", 2):
+            return try EmbedderChoice.minilm.make(dimension: nil, server: server)
+        case ("openai", 2):
+            var options = server
+            options.openaiModel = parts[1]
+            return try EmbedderChoice.openai.make(dimension: dimension, server: options)
+        default:
+            throw ValidationError(
+                "The collection was built with embedder \(identifier), which this build can't load; "
+                    + "give query vectors instead (\"vector\" in --queries lines).")
         }
-        if identifier == "minilm:all-MiniLM-L6-v2" { return try EmbedderChoice.minilm.make(dimension: nil) }
-        throw ValidationError(
-            "The collection was built with embedder \(identifier), which this build can't load; "
-                + "give query vectors instead (\"vector\" in --queries lines).")
+    }
+}
+
+/// Where an OpenAI-compatible embedding server is (for `--embedder openai` and collections built with it).
+struct ServerOptions: ParsableArguments {
+    @Option(help: "Base URL of the OpenAI-compatible embedding server (default: $MEMP_OPENAI_BASE_URL).")
+    var baseURL: String?
+    @Option(help: "Model name sent to the OpenAI-compatible server (collections use the recorded one).")
+    var openaiModel = "text-embedding-3-small"
+    @Option(help: "Environment variable holding the server's API key.") var apiKeyVariable = "OPENAI_API_KEY"
+
+    func url() throws -> URL {
+        let base = baseURL ?? ProcessInfo.processInfo.environment["MEMP_OPENAI_BASE_URL"] ?? ""
+        guard let url = URL(string: base), url.scheme == "http" || url.scheme == "https" else {
+            throw ValidationError(
+                "The openai embedder needs an http(s) --base-url or $MEMP_OPENAI_BASE_URL (got \"\(base)\").")
+        }
+        return url
     }
 }
 
@@ -70,7 +106,9 @@ struct CollectionCommand: ParsableCommand {
                 "Embeds texts without vectors and text queries: \(EmbedderChoice.allCases.map(\.rawValue).joined(separator: ", "))."
         )
         var embedder: EmbedderChoice?
-        @Option(help: "Vector dimension of the hashing embedder.") var dimension: Int?
+        @Option(help: "Vector dimension of the hashing embedder (or of the OpenAI-compatible model).")
+        var dimension: Int?
+        @OptionGroup var server: ServerOptions
         @Option(help: "How vectors are compared: \(Metric.allCases.map(\.rawValue).joined(separator: ", ")).")
         var metric: Metric = .cosine
         @Option(help: "Tokenizer preset: \(TokenizerChoice.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -89,7 +127,7 @@ struct CollectionCommand: ParsableCommand {
 
         func run() throws {
             let documents = try DocumentReader.documents(atPath: input)
-            let embedder = try self.embedder?.make(dimension: dimension)
+            let embedder = try self.embedder?.make(dimension: dimension, server: server)
             guard let dimension = embedder?.dimension ?? documents.first(where: { $0.vector != nil })?.vector?.count
             else {
                 throw ValidationError("\(input) has no \"vector\" fields; choose an --embedder to embed the texts.")
@@ -121,10 +159,12 @@ struct CollectionCommand: ParsableCommand {
         @Option(help: "The collection directory.") var collection: String
         @Option(help: "The documents (JSON Lines).") var input: String
         @Flag(help: "Replace documents whose IDs exist instead of failing.") var upsert = false
+        @OptionGroup var server: ServerOptions
 
         func run() throws {
             let documents = try DocumentReader.documents(atPath: input)
-            var target = try openCollection(collection, needsEmbedder: documents.contains { $0.vector == nil })
+            var target = try openCollection(
+                collection, needsEmbedder: documents.contains { $0.vector == nil }, server: server)
             if upsert { try target.upsert(documents) } else { try target.add(documents) }
             try target.save(to: collection)
             print(
@@ -173,6 +213,7 @@ struct CollectionCommand: ParsableCommand {
         var explain = false
         @Flag(help: "Print JSON.") var json = false
         @Option(help: "A JSON Lines file of queries {\"qid\", \"text\"?, \"vector\"?}.") var queries: String?
+        @OptionGroup var server: ServerOptions
         @Argument(help: "The query text.") var text: String?
 
         func validate() throws {
@@ -210,7 +251,7 @@ struct CollectionCommand: ParsableCommand {
 
         /// The lines `run` prints.
         func resultLines() throws -> [String] {
-            let target = try openCollection(collection, needsEmbedder: mode != .keyword)
+            let target = try openCollection(collection, needsEmbedder: mode != .keyword, server: server)
             let fusion: FusionMethod =
                 alpha.map { .convex(alpha: $0, normalization: normalization) }
                 ?? .reciprocalRank(rankConstant: rankConstant)
@@ -308,9 +349,15 @@ struct CollectionCommand: ParsableCommand {
 }
 
 /// Opens a collection with the embedder it records when `needsEmbedder` (and it records one).
-private func openCollection(_ directory: String, needsEmbedder: Bool) throws -> HybridSearch.Collection {
-    let identifier = try HybridSearch.Collection.configuration(of: directory).embedder
-    let embedder = try identifier.flatMap { needsEmbedder ? try EmbedderChoice.embedder(forIdentifier: $0) : nil }
+private func openCollection(_ directory: String, needsEmbedder: Bool, server: ServerOptions) throws
+    -> HybridSearch.Collection
+{
+    let configuration = try HybridSearch.Collection.configuration(of: directory)
+    guard needsEmbedder, let identifier = configuration.embedder else {
+        return try HybridSearch.Collection(contentsOf: directory)
+    }
+    let embedder = try EmbedderChoice.embedder(
+        forIdentifier: identifier, dimension: configuration.dimension, server: server)
     return try HybridSearch.Collection(contentsOf: directory, embedder: embedder)
 }
 

@@ -37,7 +37,9 @@ struct EmbedCommand: AsyncParsableCommand {
             throw ValidationError("Give texts as arguments or --input FILE, not both and not neither.")
         }
         guard output == nil || input != nil else { throw ValidationError("--output needs --input.") }
-        guard (1...4096).contains(dimension) else { throw ValidationError("--dimension must be 1…4096 (got \(dimension)).") }
+        guard (1...4096).contains(dimension) else {
+            throw ValidationError("--dimension must be 1…4096 (got \(dimension)).")
+        }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1 (got \(batchSize)).") }
         if model == .openai, baseURL ?? ProcessInfo.processInfo.environment["MEMP_OPENAI_BASE_URL"] == nil {
             throw ValidationError("--model openai needs --base-url or $MEMP_OPENAI_BASE_URL.")
@@ -49,7 +51,9 @@ struct EmbedCommand: AsyncParsableCommand {
         case nil:
             let choice = try Embedders.defaultEmbedder()
             printError(choice.note)
-            return choice.embedder
+            guard var miniLM = choice.embedder as? MiniLMEmbedder else { return choice.embedder }
+            miniLM.batchSize = batchSize
+            return miniLM
         case .minilm?:
             var embedder = try MiniLMEmbedder(modelDirectory: ModelStore().modelDirectory(for: .minilm))
             embedder.batchSize = batchSize
@@ -99,9 +103,12 @@ struct EmbedCommand: AsyncParsableCommand {
             for ((object, _), vector) in zip(pending, vectors) {
                 var fields = object
                 fields.removeValue(forKey: "embedding")
-                let head = String(decoding: try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
+                let head = String(
+                    decoding: try JSONSerialization.data(
+                        withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
                 let numbers = "[" + vector.map { "\($0)" }.joined(separator: ",") + "]"
-                try sink.write(String(head.dropLast()) + (fields.isEmpty ? "" : ",") + "\"embedding\":" + numbers + "}\n")
+                try sink.write(
+                    String(head.dropLast()) + (fields.isEmpty ? "" : ",") + "\"embedding\":" + numbers + "}\n")
             }
             pending.removeAll(keepingCapacity: true)
         }

@@ -78,9 +78,12 @@ struct IndexCommand: ParsableCommand {
         @Option(help: "The .ivecs file of result IDs (one row of k IDs per query, -1 where fewer hits).")
         var output: String?
         @Option(help: "Queries per search call; default: all of them in one batch.") var batchSize: Int?
-        @Option(help: "Threads per search; default: every core.") var threads: Int?
+        @Option(help: "Threads per search, for the SIMD scans and BLAS alike; default: every core.")
+        var threads: Int?
         @Option(help: "How batches are answered: \(BatchMethod.allCases.map(\.rawValue).joined(separator: ", ")).")
         var method: BatchMethod = .automatic
+        @Option(help: "int8 indexes: candidates per hit rescored exactly in f32 (default 8).")
+        var rescoreFactor: Int?
         @Flag(help: "Skip the full checksum pass when opening (the header is still checked).")
         var skipVerify = false
         @Flag(help: "Print a JSON summary (queries, k, batch_size, seconds, queries_per_second).")
@@ -92,11 +95,18 @@ struct IndexCommand: ParsableCommand {
                 throw ValidationError("--batch-size must be at least 1 (got \(batchSize)).")
             }
             if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads)).") }
+            if let rescoreFactor, rescoreFactor < 1 {
+                throw ValidationError("--rescore-factor must be at least 1 (got \(rescoreFactor)).")
+            }
         }
 
         func run() throws {
             var flat = try FlatIndex(contentsOf: index, verifyChecksums: !skipVerify)
-            if let threads { flat.parallelism = threads }
+            if let rescoreFactor { flat.rescoreFactor = rescoreFactor }
+            if let threads {
+                flat.parallelism = threads
+                BLASThreads.set(threads)  // so that BLAS batches honour --threads too
+            }
             let queryVectors = try VectorFile.read(queries)
             guard queryVectors.dimension == flat.dimension else {
                 throw IndexError.dimensionMismatch(expected: flat.dimension, actual: queryVectors.dimension)

@@ -13,38 +13,72 @@ struct InitCommand: AsyncParsableCommand {
             """)
 
     enum EmbedderChoice: String, CaseIterable, ExpressibleByArgument {
-        case minilm, hashing
+        case minilm, hashing, openai
     }
 
     @OptionGroup var storeOptions: StoreOptions
     @Option(help: "The embedder.") var embedder: EmbedderChoice?
     @Option(help: "The hashing embedder's dimension.") var dimension = 384
+    @Option(help: "The OpenAI-compatible server's base URL (with --embedder openai).") var baseURL: String?
+    @Option(help: "The embedding model on that server (with --embedder openai).") var model: String?
+    @Option(help: "The environment variable holding the server's API key (with --embedder openai).")
+    var apiKeyEnvironmentVariable = "OPENAI_API_KEY"
 
     func validate() throws {
+        if embedder == .openai, baseURL == nil || model == nil {
+            throw ValidationError("--embedder openai needs --base-url and --model.")
+        }
+        if embedder != .openai, baseURL != nil || model != nil {
+            throw ValidationError("--base-url and --model apply only to --embedder openai.")
+        }
         guard (1...4096).contains(dimension) else {
             throw ValidationError("--dimension must be 1…4096 (got \(dimension)).")
         }
     }
 
     func run() async throws {
-        let configuration: EmbedderConfiguration
-        switch embedder {
-        case nil:
-            let choice = try Embedders.defaultEmbedder()
-            printError(choice.note)
-            configuration =
-                choice.isFallback
-                ? .hashing(dimension: choice.embedder.dimension) : .minilm(modelDirectory: nil)
-        case .minilm?:
-            configuration = .minilm(modelDirectory: nil)
-        case .hashing?:
-            configuration = .hashing(dimension: dimension)
-        }
+        let configuration = try EmbedderChoice.configuration(
+            for: embedder, dimension: dimension, baseURL: baseURL, model: model,
+            apiKeyEnvironmentVariable: apiKeyEnvironmentVariable)
         let embedder = try configuration.makeEmbedder()
         let store = try await MemoryStore.create(
             at: storeOptions.store, embedder: embedder, configuration: configuration)
         print(
             "Created a memory store in \(storeOptions.store) (embedder \(store.embedder.modelIdentifier), \(store.embedder.dimension) dimensions)."
         )
+    }
+}
+
+extension InitCommand.EmbedderChoice {
+    /// The configuration of a chosen embedder; without a choice, MiniLM when installed, else hashing, with a note
+    /// on standard error saying which. An OpenAI-compatible server is asked once for its dimension.
+    static func configuration(
+        for choice: Self?, dimension: Int, baseURL: String? = nil, model: String? = nil,
+        apiKeyEnvironmentVariable: String = "OPENAI_API_KEY"
+    ) throws -> EmbedderConfiguration {
+        switch choice {
+        case nil:
+            let chosen = try Embedders.defaultEmbedder()
+            printError(chosen.note)
+            return chosen.isFallback
+                ? .hashing(dimension: chosen.embedder.dimension) : .minilm(modelDirectory: nil)
+        case .minilm?:
+            return .minilm(modelDirectory: nil)
+        case .hashing?:
+            return .hashing(dimension: dimension)
+        case .openai?:
+            guard let baseURL, let model else {
+                throw ValidationError("--embedder openai needs --base-url and --model.")
+            }
+            // The dimension is whatever the server answers; it is recorded so that later opens can check it.
+            let probe = EmbedderConfiguration.openAICompatible(
+                baseURL: baseURL, model: model, apiKeyEnvironmentVariable: apiKeyEnvironmentVariable, dimension: 0)
+            guard let client = try probe.makeEmbedder() as? OpenAICompatibleEmbedder else {
+                throw ValidationError("--embedder openai did not make an OpenAI-compatible client.")
+            }
+            return .openAICompatible(
+                baseURL: baseURL, model: model, apiKeyEnvironmentVariable: apiKeyEnvironmentVariable,
+                dimension: try client.detectDimension())
+        }
     }
 }

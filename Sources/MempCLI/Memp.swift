@@ -17,6 +17,7 @@ struct Memp: AsyncParsableCommand {
             StatsCommand.self,
             EmbedCommand.self,
             ModelCommand.self,
+            EvalCommand.self,
             FeedbackCommand.self,
             UpdateCommand.self,
             HistoryCommand.self,

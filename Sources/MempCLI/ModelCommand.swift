@@ -46,7 +46,9 @@ struct ModelCommand: ParsableCommand {
                         "installed": .bool(installed), "directory": .string(directory),
                     ])
                 } else {
-                    print("\(model.rawValue)\t\(model.modelName)\t\(installed ? "installed in " + directory : "not installed")")
+                    print(
+                        "\(model.rawValue)\t\(model.modelName)\t\(installed ? "installed in " + directory : "not installed")"
+                    )
                 }
             }
             if !json { printError("Cache: \(store.directory)") }
@@ -54,7 +56,8 @@ struct ModelCommand: ParsableCommand {
     }
 
     struct Verify: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Re-check an installed model's files against their SHA-256.")
+        static let configuration = CommandConfiguration(
+            abstract: "Re-check an installed model's files against their SHA-256.")
 
         @Argument(help: "The model.") var model: InstallableModel
 

@@ -104,7 +104,12 @@ extension MemoryStore {
             throw .invalidArgument("The batch size must be at least 1 (got \(options.batchSize)).")
         }
         let reader = JSONLinesReader(path: path)
-        do { try reader.checkReadable() } catch { throw .index(error) }
+        do throws(IndexError) {
+            try reader.checkReadable()
+        } catch {
+            guard case .io(let path, let reason) = error else { throw .index(error) }
+            throw .io(path: path, reason: reason)
+        }
         let totalBytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         let parser = TrajectoryRecordParser(
             path: path, defaultSource: options.source, defaultProducer: options.producer)
@@ -172,15 +177,32 @@ extension MemoryStore {
 
     /// Adds trajectories given in code, as one batch; see ``importTrajectories(from:options:progress:)``.
     ///
-    /// - Parameter facts: Keywords per trajectory ID, for trajectories that come with them.
+    /// - Parameters:
+    ///   - trajectories: Trajectories with distinct IDs, non-empty tasks and sources, and at least one step each.
+    ///   - facts: Keywords per trajectory ID, for trajectories that come with them.
+    ///   - options: The build policy and duplicate handling (the format, batch size and skipping don't apply).
+    /// - Throws: ``MemoryError/invalidArgument(_:)`` for a trajectory that breaks the rules above, otherwise as
+    ///   ``importTrajectories(from:options:progress:)``.
     @discardableResult
     public func add(
         _ trajectories: [Trajectory], facts: [String: [String]] = [:],
         options: ImportOptions = ImportOptions()
     ) async throws(MemoryError) -> ImportReport {
         var seen = Set<String>()
-        for trajectory in trajectories where !seen.insert(trajectory.id).inserted {
-            throw .invalidArgument("Trajectory \(trajectory.id) appears twice in the batch.")
+        for trajectory in trajectories {
+            guard seen.insert(trajectory.id).inserted else {
+                throw .invalidArgument("Trajectory \(trajectory.id) appears twice in the batch.")
+            }
+            let blank = [
+                ("id", trajectory.id), ("task", trajectory.task), ("source", trajectory.source),
+            ].first { $0.1.trimmingWhitespace().isEmpty }
+            if let (field, _) = blank {
+                throw .invalidArgument("Trajectory \(trajectory.id): \(field) must not be empty.")
+            }
+            guard !trajectory.steps.isEmpty, trajectory.steps.allSatisfy({ !$0.action.trimmingWhitespace().isEmpty })
+            else {
+                throw .invalidArgument("Trajectory \(trajectory.id): steps must be non-empty, each with an action.")
+            }
         }
         return try await write { (snapshot) throws(MemoryError) -> ImportReport in
             var report = ImportReport(linesRead: trajectories.count)

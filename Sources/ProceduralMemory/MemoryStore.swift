@@ -200,6 +200,9 @@ public final class MemoryStore: Sendable {
         } catch {
             throw .index(error)
         }
+        let expected = try await backend.statistics().memories
+        snapshot.tasks.reserveCapacity(expected)
+        snapshot.keywordMeans.reserveCapacity(expected)
         snapshot.generation = try await backend.forEachIndexEntry { (entry) throws(MemoryError) in
             do throws(IndexError) { try snapshot.insert(entry) } catch { throw .index(error) }
         }

@@ -217,18 +217,19 @@ public final class SQLiteBackend: MemoryBackend {
         var touched = Set<Int64>()
         for trajectory in batch.trajectories {
             if let number = try Int64.fetchOne(
-                db, sql: "SELECT number FROM trajectory WHERE id = ?", arguments: [trajectory.id])
+                db.cachedStatement(sql: "SELECT number FROM trajectory WHERE id = ?"), arguments: [trajectory.id])
             {
                 guard batch.replacing else {
                     throw MemoryError.invalidArgument("Trajectory \(trajectory.id) is already stored.")
                 }
                 touched.formUnion(
                     try Int64.fetchAll(
-                        db, sql: "SELECT memory FROM memory_source WHERE trajectory = ?", arguments: [number]))
-                try db.execute(sql: "DELETE FROM trajectory WHERE number = ?", arguments: [number])
+                        db.cachedStatement(sql: "SELECT memory FROM memory_source WHERE trajectory = ?"),
+                        arguments: [number]))
+                try db.executeCached(sql: "DELETE FROM trajectory WHERE number = ?", arguments: [number])
                 replacedTrajectories += 1
             }
-            try db.execute(
+            try db.executeCached(
                 sql: """
                     INSERT INTO trajectory (id, task, steps, success, reward, source, labels, producer, createdAt)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -240,7 +241,7 @@ public final class SQLiteBackend: MemoryBackend {
                 ])
             let number = db.lastInsertedRowID
             for (key, value) in trajectory.labels {
-                try db.execute(
+                try db.executeCached(
                     sql: "INSERT INTO trajectory_label (trajectory, key, value) VALUES (?, ?, ?)",
                     arguments: [number, key, value])
             }
@@ -251,18 +252,18 @@ public final class SQLiteBackend: MemoryBackend {
             var action = HistoryAction.add
             var before: Memory?
             if let number = try Int64.fetchOne(
-                db, sql: "SELECT number FROM memory WHERE id = ?", arguments: [memory.id])
+                db.cachedStatement(sql: "SELECT number FROM memory WHERE id = ?"), arguments: [memory.id])
             {
                 guard batch.replacing else {
                     throw MemoryError.invalidArgument("Memory \(memory.id) is already stored.")
                 }
                 before = try fetchMemories(db, numbers: [number]).first?.1
-                try db.execute(sql: "DELETE FROM memory WHERE number = ?", arguments: [number])
+                try db.executeCached(sql: "DELETE FROM memory WHERE number = ?", arguments: [number])
                 touched.remove(number)
                 removed.append(DocumentID(UInt64(number)))
                 action = .replace
             }
-            try db.execute(
+            try db.executeCached(
                 sql: """
                     INSERT INTO memory (id, task, kind, buildPolicy, steps, script, keywords, source, labels, hitCount,
                         successCount, status, embedder, provenance, revision, createdAt, updatedAt)
@@ -280,21 +281,22 @@ public final class SQLiteBackend: MemoryBackend {
             for (position, trajectoryID) in memory.sourceTrajectoryIDs.enumerated() {
                 guard
                     let trajectory = try Int64.fetchOne(
-                        db, sql: "SELECT number FROM trajectory WHERE id = ?", arguments: [trajectoryID])
+                        db.cachedStatement(sql: "SELECT number FROM trajectory WHERE id = ?"), arguments: [trajectoryID]
+                    )
                 else {
                     throw MemoryError.invalidArgument(
                         "Memory \(memory.id) names source trajectory \(trajectoryID), which is not stored.")
                 }
-                try db.execute(
+                try db.executeCached(
                     sql: "INSERT INTO memory_source (memory, trajectory, position) VALUES (?, ?, ?)",
                     arguments: [number, trajectory, position])
             }
             for (key, value) in memory.labels {
-                try db.execute(
+                try db.executeCached(
                     sql: "INSERT INTO memory_label (memory, key, value) VALUES (?, ?, ?)",
                     arguments: [number, key, value])
             }
-            try db.execute(
+            try db.executeCached(
                 sql: "INSERT INTO memory_vector (memory, embedder, task, keywords) VALUES (?, ?, ?, ?)",
                 arguments: [
                     number, memory.embedderID, blob(record.taskVector), record.keywordVector.map(blob),
@@ -322,21 +324,21 @@ public final class SQLiteBackend: MemoryBackend {
             switch scope {
             case .id(let id):
                 trajectories = try Int64.fetchAll(
-                    db, sql: "SELECT number FROM trajectory WHERE id = ?", arguments: [id])
+                    db.cachedStatement(sql: "SELECT number FROM trajectory WHERE id = ?"), arguments: [id])
                 memories = try Int64.fetchAll(
-                    db, sql: "SELECT number FROM memory WHERE id = ?", arguments: [id])
+                    db.cachedStatement(sql: "SELECT number FROM memory WHERE id = ?"), arguments: [id])
                 guard !trajectories.isEmpty || !memories.isEmpty else { throw MemoryError.unknownID(id) }
             case .source(let source):
                 trajectories = try Int64.fetchAll(
-                    db, sql: "SELECT number FROM trajectory WHERE source = ?", arguments: [source])
+                    db.cachedStatement(sql: "SELECT number FROM trajectory WHERE source = ?"), arguments: [source])
                 memories = try Int64.fetchAll(
-                    db, sql: "SELECT number FROM memory WHERE source = ?", arguments: [source])
+                    db.cachedStatement(sql: "SELECT number FROM memory WHERE source = ?"), arguments: [source])
             case .label(let key, let value):
                 trajectories = try Int64.fetchAll(
-                    db, sql: "SELECT trajectory FROM trajectory_label WHERE key = ? AND value = ?",
+                    db.cachedStatement(sql: "SELECT trajectory FROM trajectory_label WHERE key = ? AND value = ?"),
                     arguments: [key, value])
                 memories = try Int64.fetchAll(
-                    db, sql: "SELECT memory FROM memory_label WHERE key = ? AND value = ?",
+                    db.cachedStatement(sql: "SELECT memory FROM memory_label WHERE key = ? AND value = ?"),
                     arguments: [key, value])
             }
             guard !trajectories.isEmpty || !memories.isEmpty else {
@@ -348,8 +350,9 @@ public final class SQLiteBackend: MemoryBackend {
             for number in trajectories {
                 touched.formUnion(
                     try Int64.fetchAll(
-                        db, sql: "SELECT memory FROM memory_source WHERE trajectory = ?", arguments: [number]))
-                try db.execute(sql: "DELETE FROM trajectory WHERE number = ?", arguments: [number])
+                        db.cachedStatement(sql: "SELECT memory FROM memory_source WHERE trajectory = ?"),
+                        arguments: [number]))
+                try db.executeCached(sql: "DELETE FROM trajectory WHERE number = ?", arguments: [number])
             }
             let reason = "delete \(scope)"
             var deleted = try Self.deleteMemories(
@@ -368,7 +371,8 @@ public final class SQLiteBackend: MemoryBackend {
     ) throws -> [DocumentID] {
         let orphans = try numbers.sorted().filter { number in
             try Int.fetchOne(
-                db, sql: "SELECT count(*) FROM memory_source WHERE memory = ?", arguments: [number]) == 0
+                db.cachedStatement(sql: "SELECT count(*) FROM memory_source WHERE memory = ?"), arguments: [number])
+                == 0
         }
         return try deleteMemories(db, orphans, policy: policy, reason: reason, generation: generation)
     }
@@ -382,7 +386,7 @@ public final class SQLiteBackend: MemoryBackend {
                 db, memoryID: memory.id, action: .delete, policy: policy, reason: reason, before: memory,
                 after: nil,
                 generation: generation)
-            try db.execute(sql: "DELETE FROM memory WHERE number = ?", arguments: [number])
+            try db.executeCached(sql: "DELETE FROM memory WHERE number = ?", arguments: [number])
             deleted.append(DocumentID(UInt64(number)))
         }
         return deleted
@@ -395,7 +399,7 @@ public final class SQLiteBackend: MemoryBackend {
         before: Memory?,
         after: Memory?, generation: UInt64
     ) throws {
-        try db.execute(
+        try db.executeCached(
             sql: """
                 INSERT INTO history (memoryID, action, policy, reason, before, after, revision, generation, date)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -597,6 +601,13 @@ public final class SQLiteBackend: MemoryBackend {
 }
 
 // MARK: - Encoding
+
+extension Database {
+    /// Runs a statement compiled once per connection: the write paths run the same few statements per row.
+    fileprivate func executeCached(sql: String, arguments: StatementArguments) throws {
+        try cachedStatement(sql: sql).execute(arguments: arguments)
+    }
+}
 
 func json(_ value: some Encodable) throws -> String {
     let encoder = JSONEncoder()

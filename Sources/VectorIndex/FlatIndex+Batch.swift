@@ -104,13 +104,13 @@ extension FlatIndex {
         let rows = storage.ids.count
         let group = Self.scanGroup
         let groups = (count + group - 1) / group
-        let ranges = blockRanges(rows: rows, parts: rows * dimension >= Self.parallelWorkThreshold ? parallelism : 1)
+        let ranges = scanRanges(rows: rows, threads: rows * dimension >= Self.parallelWorkThreshold ? parallelism : 1)
         let items = groups * ranges.count
-        let workers = min(parallelism, items)
         var heaps = [vk_hit](repeating: vk_hit(), count: items * group * k)
         var counts = [Int](repeating: 0, count: items * group)
         let level = simdLevel.cValue
         let metric = storage.metric.kernelMetric
+        let threads = parallelism
         queries.withUnsafeBufferPointer { queries in
             storage.vectors.withBytes { base in
                 storage.ids.withUnsafeBufferPointer { ids in
@@ -122,15 +122,13 @@ extension FlatIndex {
                                     let ids = ids.baseAddress, let heaps = heaps.baseAddress,
                                     let counts = counts.baseAddress
                                 else { return }
-                                parallelFor(workers) { worker in
-                                    for item in stride(from: worker, to: items, by: workers) {
-                                        let first = item / ranges.count * group
-                                        let range = ranges[item % ranges.count]
-                                        vk_scan_topk_f32_batch(
-                                            queries + first * dimension, min(group, count - first), base, dimension,
-                                            range.lowerBound, range.upperBound, metric, ids, allowed, minimum,
-                                            heaps + item * group * k, counts + item * group, k, level)
-                                    }
+                                parallelFor(items, workers: threads) { item in
+                                    let first = item / ranges.count * group
+                                    let range = ranges[item % ranges.count]
+                                    vk_scan_topk_f32_batch(
+                                        queries + first * dimension, min(group, count - first), base, dimension,
+                                        range.lowerBound, range.upperBound, metric, ids, allowed, minimum,
+                                        heaps + item * group * k, counts + item * group, k, level)
                                 }
                             }
                         }
@@ -198,8 +196,8 @@ extension FlatIndex {
                                                     queries + queryStart * dimension, Int32(dimension),
                                                     base + rowStart * dimension, Int32(dimension), 0, tile,
                                                     Int32(rowCount))
-                                                let parts = min(threads, queryCount)
-                                                parallelFor(parts) { part in
+                                                let parts = min(threads * 4, queryCount)
+                                                parallelFor(parts, workers: threads) { part in
                                                     for offset in stride(from: part, to: queryCount, by: parts) {
                                                         let query = queryStart + offset
                                                         counts[query] = vk_tile_topk(

@@ -84,7 +84,7 @@ extension FlatIndex {
         if storage.kind == .int8 {
             return searchInt8(query, k: k, minimum: minimum, selection: selection, threads: threads)
         }
-        let ranges = blockRanges(rows: storage.ids.count, parts: threads)
+        let ranges = scanRanges(rows: storage.ids.count, threads: threads)
         var heaps = [vk_hit](repeating: vk_hit(), count: ranges.count * k)
         var counts = [Int](repeating: 0, count: ranges.count)
         let level = simdLevel.cValue
@@ -100,7 +100,7 @@ extension FlatIndex {
                                     let rows = base?.assumingMemoryBound(to: Float.self),
                                     let heaps = heaps.baseAddress, let counts = counts.baseAddress
                                 else { return }
-                                parallelFor(ranges.count) { part in
+                                parallelFor(ranges.count, workers: threads) { part in
                                     counts[part] = vk_scan_topk_f32(
                                         query, rows, dimension, ranges[part].lowerBound, ranges[part].upperBound,
                                         metric, ids, allowed, minimum, heaps + part * k, 0, k, level)
@@ -119,7 +119,7 @@ extension FlatIndex {
         -> [SearchHit]
     {
         let rows = storage.ids.count
-        let ranges = blockRanges(rows: rows, parts: threads)
+        let ranges = scanRanges(rows: rows, threads: threads)
         var scores = [Float](repeating: 0, count: rows)
         let level = simdLevel.cValue
         let metric = storage.metric.kernelMetric
@@ -130,7 +130,7 @@ extension FlatIndex {
                     guard let query = query.baseAddress, let rows = base?.assumingMemoryBound(to: Float.self),
                         let scores = scores.baseAddress
                     else { return }
-                    parallelFor(ranges.count) { part in
+                    parallelFor(ranges.count, workers: threads) { part in
                         let range = ranges[part]
                         vk_scores_f32(
                             query, rows + range.lowerBound * dimension, dimension, range.count, metric, level,
@@ -153,7 +153,7 @@ extension FlatIndex {
     {
         guard let codes = storage.codes else { preconditionFailure("int8 index without codes") }
         let candidates = min(selection.count, max(k * rescoreFactor, k + 16))
-        let ranges = blockRanges(rows: storage.ids.count, parts: threads)
+        let ranges = scanRanges(rows: storage.ids.count, threads: threads)
         var heaps = [vk_hit](repeating: vk_hit(), count: ranges.count * candidates)
         var counts = [Int](repeating: 0, count: ranges.count)
         var quantized = [Int8](repeating: 0, count: dimension)
@@ -182,7 +182,7 @@ extension FlatIndex {
                                             let heaps = heaps.baseAddress, let counts = counts.baseAddress
                                         else { return }
                                         let norms = norms.baseAddress
-                                        parallelFor(ranges.count) { part in
+                                        parallelFor(ranges.count, workers: threads) { part in
                                             counts[part] = vk_scan_topk_i8(
                                                 quantized, querySumValue, queryScale, codes, scales, dimension,
                                                 ranges[part].lowerBound, ranges[part].upperBound, metric, norms,

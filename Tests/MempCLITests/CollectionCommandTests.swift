@@ -85,6 +85,20 @@ import Testing
         #expect(lines.count == 1 && lines[0].contains(#""id":"y""#))
     }
 
+    @Test func openAIEmbedderNeedsAnHTTPBaseURL() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let input = directory.file("docs.jsonl")
+        try write([#"{"id": "x", "text": "open a file"}"#], to: input)
+        let output = directory.file("collection")
+        #expect(throws: ValidationError.self) {
+            try CollectionCommand.Build.parse([
+                "--input", input, "--output", output, "--embedder", "openai", "--base-url", "ftp://example.org",
+            ]).run()
+        }
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
+
     @Test func badLineNamesLineAndFieldAndWritesNothing() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -46,7 +46,9 @@ import VectorIndex
         #expect(throws: (any Error).self) { try EmbedCommand.parse(["text", "--input", "x.jsonl"]) }
         #expect(throws: (any Error).self) { try EmbedCommand.parse(["text", "--output", "x.jsonl"]) }
         #expect(throws: (any Error).self) { try EmbedCommand.parse(["text", "--model", "bogus"]) }
-        #expect(throws: (any Error).self) { try EmbedCommand.parse(["text", "--model", "hashing", "--dimension", "0"]) }
+        #expect(throws: (any Error).self) {
+            try EmbedCommand.parse(["text", "--model", "hashing", "--dimension", "0"])
+        }
     }
 
     @Test func reduceWritesASmallerIndexAndItsPCAModel() throws {
@@ -55,7 +57,8 @@ import VectorIndex
         var rng = SeededGenerator(seed: 3)
         let values = (0..<300 * 24).map { index in Float(Int.random(in: -20...20, using: &rng)) * Float(1 + index % 3) }
         var index = try FlatIndex(dimension: 24, metric: .l2)
-        try index.add(contentsOf: try VectorSet(dimension: 24, values: values), ids: (0..<300).map { DocumentID(UInt64($0 * 2)) })
+        try index.add(
+            contentsOf: try VectorSet(dimension: 24, values: values), ids: (0..<300).map { DocumentID(UInt64($0 * 2)) })
         try index.save(to: directory.file("full.mvi"))
         try IndexCommand.Reduce.parse([
             "--index", directory.file("full.mvi"), "--output", directory.file("small.mvi"), "--dims", "6",

@@ -198,6 +198,46 @@ import Testing
         #expect(badFlag.status == 64)
     }
 
+    @Test func storesOnAnOpenAICompatibleServer() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let script = URL(fileURLWithPath: Self.sampleTrajectories).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("scripts/embedding_stub_server.py").path
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = ["python3", script]
+        let output = Pipe()
+        server.standardOutput = output
+        try server.run()
+        defer {
+            server.terminate()
+            server.waitUntilExit()
+        }
+        // The stub prints its URL once it listens.
+        var announcement = Data()
+        while !announcement.contains(UInt8(ascii: "\n")) {
+            let chunk = output.fileHandleForReading.availableData
+            guard !chunk.isEmpty else { break }
+            announcement.append(chunk)
+        }
+        let baseURL = String(decoding: announcement, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let store = directory.file("store")
+        let created = try Self.memp([
+            "init", "--store", store, "--embedder", "openai", "--base-url", baseURL + "/ok", "--model", "stub",
+        ])
+        #expect(created.status == 0, "\(created.errors)")
+        #expect(
+            try await MemoryStore.info(at: store).embedderConfiguration
+                == .openAICompatible(
+                    baseURL: baseURL + "/ok", model: "stub", apiKeyEnvironmentVariable: "OPENAI_API_KEY", dimension: 4))
+        let file = Self.sampleTrajectories
+        #expect(try Self.memp(["import", "--store", store, file, "--build", "trajectory"]).status == 0)
+        let answered = try Self.memp(["query", "--store", store, "--mode", "query", "-k", "3", "--json", "cook"])
+        #expect(answered.status == 0 && answered.output.split(separator: "\n").count == 3)
+        #expect(try await MemoryStore.info(at: store).embedderID == "openai:stub")
+    }
+
     @Test func killDuringImportLosesNoCommittedBatch() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -309,14 +309,34 @@ import Testing
         #expect(try await MemoryStore.open(at: path, embedder: ShortEmbedder()).memoryCount == 0)
     }
 
+    @Test func addValidatesTrajectories() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await StoreLocation.inMemory.makeStore(in: directory)
+        var noTask = Samples.cookMeal
+        noTask.task = " "
+        await #expect(throws: MemoryError.invalidArgument("Trajectory tw-cook-0007: task must not be empty.")) {
+            try await store.add([noTask])
+        }
+        var noSteps = Samples.cookMeal
+        noSteps.steps = []
+        await #expect(
+            throws: MemoryError.invalidArgument(
+                "Trajectory tw-cook-0007: steps must be non-empty, each with an action.")
+        ) { try await store.add([noSteps]) }
+        await #expect(throws: MemoryError.invalidArgument("Trajectory tw-cook-0007 appears twice in the batch.")) {
+            try await store.add([Samples.cookMeal, Samples.cookMeal])
+        }
+        #expect(try await store.statistics().trajectories == 0)
+    }
+
     @Test func missingFile() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try await StoreLocation.inMemory.makeStore(in: directory)
         let path = directory.file("absent.jsonl")
         await #expect(
-            throws: MemoryError.index(
-                .io(path: path, reason: "the file does not exist or is not readable"))
+            throws: MemoryError.io(path: path, reason: "the file does not exist or is not readable")
         ) { try await store.importTrajectories(from: path) }
     }
 

@@ -1,0 +1,33 @@
+import Embeddings
+import Synchronization
+
+/// An embedder that remembers every text it embedded, so that an evaluation embeds each query once however many
+/// policies and sweeps it runs.
+///
+/// It reports the wrapped embedder's identifier and dimension, so a store opens with it as with the original.
+/// Use it to measure retrieval itself: the lookups of a run then exclude the cost of embedding the query, which
+/// ``RetrievalEvaluator/queryEmbeddingLatency`` reports on its own.
+public final class CachingEmbedder: Embedder {
+    /// The embedder that computes vectors the cache doesn't hold.
+    public let base: any Embedder
+    private let cache = Mutex<[String: [Float]]>([:])
+
+    /// Wraps an embedder.
+    public init(_ base: any Embedder) { self.base = base }
+
+    public var modelIdentifier: String { base.modelIdentifier }
+    public var dimension: Int { base.dimension }
+
+    public func embed(_ texts: [String]) throws(EmbeddingError) -> [[Float]] {
+        let known = cache.withLock { cache in texts.map { cache[$0] } }
+        let missing = Array(Set(zip(texts, known).compactMap { $1 == nil ? $0 : nil }))
+        guard !missing.isEmpty else { return known.compactMap { $0 } }
+        let vectors = try base.embed(missing)
+        guard vectors.count == missing.count else {
+            throw .invalidArgument("the embedder returned \(vectors.count) vectors for \(missing.count) texts")
+        }
+        let computed = Dictionary(uniqueKeysWithValues: zip(missing, vectors))
+        cache.withLock { $0.merge(computed) { old, _ in old } }
+        return zip(texts, known).map { text, vector in vector ?? computed[text] ?? [] }
+    }
+}

@@ -1,0 +1,38 @@
+import ProceduralMemory
+
+/// An error from reading a query set, building an evaluation store, running an evaluation or writing its report.
+///
+/// Messages name files, lines, fields and IDs, never query text.
+public enum EvaluationError: Error, Equatable, Sendable {
+    /// A line of a query file is malformed: `field` is the offending field.
+    case invalidQuery(path: String, line: Int, field: String, reason: String)
+    /// Two lines of a query file share a `qid`.
+    case duplicateQuery(id: String, path: String, line: Int)
+    /// The query file holds no query.
+    case emptyQuerySet(path: String)
+    /// A file can't be read or written.
+    case io(path: String, reason: String)
+    /// An argument is outside what the evaluation accepts; `reason` says which and why.
+    case invalidArgument(String)
+    /// The memory store failed.
+    case memory(MemoryError)
+}
+
+extension EvaluationError: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .invalidQuery(let path, let line, let field, let reason):
+            "\(path), line \(line), field \(field): \(reason). Each line is {\"qid\", \"query\", \"relevant\": [trajectory IDs]}."
+        case .duplicateQuery(let id, let path, let line):
+            "\(path), line \(line): query \(id) appears twice; give each query its own qid."
+        case .emptyQuerySet(let path):
+            "\(path) holds no query; each line is {\"qid\", \"query\", \"relevant\": [trajectory IDs]}."
+        case .io(let path, let reason):
+            "\(path): \(reason)"
+        case .invalidArgument(let reason):
+            reason
+        case .memory(let error):
+            error.description
+        }
+    }
+}

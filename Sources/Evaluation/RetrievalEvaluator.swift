@@ -1,0 +1,275 @@
+import Foundation
+import HybridSearch
+import ProceduralMemory
+import RetrievalCore
+
+/// One retrieval configuration to evaluate: a policy, `k`, and for `hybrid` its fusion.
+public struct RetrievalSetting: Sendable, Codable, Equatable {
+    /// The retrieval policy.
+    public var policy: RetrievalPolicy
+    /// The memories retrieved per query for Recall@k; at least 10 are always retrieved so that the @10
+    /// metrics are defined.
+    public var k: Int
+    /// `hybrid`: the weight of the dense scores in a min-max normalized convex fusion; `nil` means reciprocal
+    /// rank fusion.
+    public var alpha: Double?
+    /// `hybrid` with reciprocal rank fusion: its rank constant.
+    public var rankConstant: Double
+    /// `random`: the seed of the first query; query *i* uses `seed + i`, so queries get different draws.
+    public var seed: UInt64
+
+    /// Creates a setting.
+    public init(
+        policy: RetrievalPolicy, k: Int, alpha: Double? = nil, rankConstant: Double = 60, seed: UInt64 = 0
+    ) {
+        self.policy = policy
+        self.k = k
+        self.alpha = alpha
+        self.rankConstant = rankConstant
+        self.seed = seed
+    }
+
+    /// A short name: the policy, and for `hybrid` its fusion (`hybrid rrf`, `hybrid a=0.3`).
+    public var name: String {
+        guard policy == .hybrid else { return policy.rawValue }
+        return alpha.map { "hybrid a=\(formatNumber($0))" } ?? "hybrid rrf"
+    }
+
+    /// The retrieval options of the query at `index`.
+    func options(queryIndex index: Int) -> RetrievalOptions {
+        RetrievalOptions(
+            policy: policy, k: max(k, 10), seed: seed &+ UInt64(index),
+            fusion: alpha.map { .convex(alpha: $0, normalization: .minMax) }
+                ?? .reciprocalRank(rankConstant: rankConstant))
+    }
+}
+
+/// The result of one ``RetrievalSetting`` over a query set.
+public struct RunResult: Sendable, Codable, Equatable {
+    /// What was run.
+    public var setting: RetrievalSetting
+    /// The mean metrics over the judged queries (those with at least one relevant memory in the store).
+    public var metrics: QueryMetrics
+    /// Queries with at least one relevant memory in the store: the metrics average over these.
+    public var judgedQueries: Int
+    /// Queries with no relevant memory in the store; left out of the metrics, reported here.
+    public var queriesWithoutRelevant: Int
+    /// Queries for which the policy returned nothing (they score 0).
+    public var emptyResults: Int
+    /// The latency percentiles of the lookups.
+    public var latency: LatencySummary
+    /// The latency of every lookup, in milliseconds, in query order.
+    public var latenciesMilliseconds: [Double]
+}
+
+/// What a store held when it was evaluated.
+public struct StoreDescription: Sendable, Codable, Equatable {
+    /// A short name for tables (`trajectory`, or the directory).
+    public var label: String
+    /// The store directory.
+    public var path: String
+    /// The build policy of its memories, when they all share one.
+    public var buildPolicy: String?
+    /// The embedder of its vectors.
+    public var embedderID: String
+    /// Active memories.
+    public var memoryCount: Int
+    /// The store's generation.
+    public var generation: UInt64
+}
+
+/// Every run of an evaluation on one store.
+public struct StoreEvaluation: Sendable, Codable, Equatable {
+    /// The store.
+    public var store: StoreDescription
+    /// The time to embed one query with the store's embedder (see ``RetrievalEvaluator/queryEmbeddingLatency``).
+    public var queryEmbedding: LatencySummary
+    /// Whether the runs reused cached query embeddings, so that their latencies exclude embedding.
+    public var cachedQueryEmbeddings: Bool
+    /// One run per retrieval policy, at the plan's `k`.
+    public var runs: [RunResult]
+    /// `hybrid` with convex fusion, one run per alpha.
+    public var alphaSweep: [RunResult]
+    /// Every policy at each `k` of the sweep.
+    public var kSweep: [RunResult]
+}
+
+/// What an evaluation runs on each store.
+public struct EvaluationPlan: Sendable, Codable, Equatable {
+    /// The retrieval policies.
+    public var modes: [RetrievalPolicy]
+    /// The cutoff of Recall@k.
+    public var k: Int
+    /// The alphas of the hybrid sweep; empty for none.
+    public var alphas: [Double]
+    /// The cutoffs of the k sweep; empty for none.
+    public var kSweep: [Int]
+    /// The reciprocal rank fusion constant of `hybrid`.
+    public var rankConstant: Double
+    /// The seed of `random`.
+    public var seed: UInt64
+
+    /// Creates a plan.
+    ///
+    /// - Precondition: `k >= 1`, every sweep `k >= 1`, every alpha within 0…1.
+    public init(
+        modes: [RetrievalPolicy] = RetrievalPolicy.allCases, k: Int = 10, alphas: [Double] = [],
+        kSweep: [Int] = [], rankConstant: Double = 60, seed: UInt64 = 0
+    ) {
+        precondition(k >= 1 && kSweep.allSatisfy { $0 >= 1 }, "EvaluationPlan: k must be at least 1")
+        precondition(alphas.allSatisfy { (0...1).contains($0) }, "EvaluationPlan: alphas must be within 0…1")
+        self.modes = modes
+        self.k = k
+        self.alphas = alphas
+        self.kSweep = kSweep
+        self.rankConstant = rankConstant
+        self.seed = seed
+    }
+
+    /// Every setting the plan runs: the modes, then the alpha sweep, then the k sweep.
+    var settings: (runs: [RetrievalSetting], alphaSweep: [RetrievalSetting], kSweep: [RetrievalSetting]) {
+        func setting(_ policy: RetrievalPolicy, k: Int, alpha: Double? = nil) -> RetrievalSetting {
+            RetrievalSetting(policy: policy, k: k, alpha: alpha, rankConstant: rankConstant, seed: seed)
+        }
+        return (
+            modes.map { setting($0, k: k) },
+            alphas.map { setting(.hybrid, k: k, alpha: $0) },
+            kSweep.flatMap { cutoff in modes.map { setting($0, k: cutoff) } }
+        )
+    }
+}
+
+/// Runs retrieval settings over a query set on a memory store and scores them.
+///
+/// A retrieved memory is relevant to a query when any of its source trajectories is in the query's `relevant`
+/// list; a query's relevant count is the number of active memories in the store that are. Metrics average over
+/// the queries with a relevant count of at least one; the others are counted, not scored.
+public struct RetrievalEvaluator: Sendable {
+    /// The store under evaluation.
+    public let store: MemoryStore
+    /// The queries.
+    public let queries: [EvaluationQuery]
+    /// Per query, how many active memories of the store are relevant.
+    public let relevantCounts: [Int]
+    /// The time to embed each query once with the store's embedder, measured while preparing.
+    ///
+    /// With a ``CachingEmbedder`` the runs reuse these vectors, so their latencies measure retrieval alone and
+    /// this is the embedding cost to add for an uncached lookup.
+    public let queryEmbeddingLatency: LatencySummary
+
+    /// Prepares an evaluation: reads which trajectories each active memory was built from, and embeds each query
+    /// once, timed.
+    ///
+    /// - Throws: ``EvaluationError/memory(_:)`` when the store can't be read or a query can't be embedded.
+    public init(store: MemoryStore, queries: [EvaluationQuery]) async throws(EvaluationError) {
+        self.store = store
+        self.queries = queries
+        var memoriesBySource: [String: Set<String>] = [:]
+        do throws(MemoryError) {
+            let active = try await store.backend.catalog().entries.filter { $0.value.status == .active }.keys
+                .sorted()
+            // Bounded batches keep each SQL statement well under SQLite's variable limit.
+            for start in stride(from: 0, to: active.count, by: 500) {
+                let batch = Array(active[start..<min(start + 500, active.count)])
+                for memory in try await store.backend.memories(numbered: batch).values {
+                    for source in memory.sourceTrajectoryIDs {
+                        memoriesBySource[source, default: []].insert(memory.id)
+                    }
+                }
+            }
+        } catch {
+            throw .memory(error)
+        }
+        relevantCounts = queries.map { query in
+            query.relevant.reduce(into: Set<String>()) { $0.formUnion(memoriesBySource[$1] ?? []) }.count
+        }
+        var embeddingTimes: [Double] = []
+        let clock = ContinuousClock()
+        for query in queries {
+            let start = clock.now
+            do { _ = try await store.embedder.embed([query.text]) } catch {
+                throw .memory(.embedding(reason: error.description))
+            }
+            embeddingTimes.append(milliseconds(clock.now - start))
+        }
+        queryEmbeddingLatency = LatencySummary(milliseconds: embeddingTimes)
+    }
+
+    /// Runs one setting over every query.
+    ///
+    /// One untimed lookup first warms caches, so the latencies measure steady-state lookups.
+    ///
+    /// - Throws: ``EvaluationError/memory(_:)`` when a lookup fails.
+    public func run(_ setting: RetrievalSetting) async throws(EvaluationError) -> RunResult {
+        var metrics: [QueryMetrics] = []
+        var latencies: [Double] = []
+        var emptyResults = 0
+        let clock = ContinuousClock()
+        do throws(MemoryError) {
+            if let first = queries.first {
+                _ = try await store.retrieve(first.text, options: setting.options(queryIndex: 0))
+            }
+            for (index, query) in queries.enumerated() {
+                let options = setting.options(queryIndex: index)
+                let start = clock.now
+                let hits = try await store.retrieve(query.text, options: options)
+                latencies.append(milliseconds(clock.now - start))
+                if hits.isEmpty { emptyResults += 1 }
+                guard relevantCounts[index] > 0 else { continue }
+                let judged = hits.map { hit in
+                    JudgedHit(
+                        isRelevant: hit.memory.sourceTrajectoryIDs.contains(where: query.relevant.contains),
+                        score: setting.policy == .random ? nil : hit.score)
+                }
+                metrics.append(RankingMetrics.evaluate(judged, relevantCount: relevantCounts[index], k: setting.k))
+            }
+        } catch {
+            throw .memory(error)
+        }
+        return RunResult(
+            setting: setting, metrics: QueryMetrics.mean(metrics), judgedQueries: metrics.count,
+            queriesWithoutRelevant: queries.count - metrics.count, emptyResults: emptyResults,
+            latency: LatencySummary(milliseconds: latencies), latenciesMilliseconds: latencies)
+    }
+
+    /// Runs every setting of a plan.
+    ///
+    /// - Parameter label: The store's name in tables.
+    /// - Throws: ``EvaluationError/memory(_:)`` when a lookup fails.
+    public func run(_ plan: EvaluationPlan, label: String, path: String) async throws(EvaluationError)
+        -> StoreEvaluation
+    {
+        let settings = plan.settings
+        var runs: [RunResult] = []
+        for setting in settings.runs { runs.append(try await run(setting)) }
+        var alphaSweep: [RunResult] = []
+        for setting in settings.alphaSweep { alphaSweep.append(try await run(setting)) }
+        var kSweep: [RunResult] = []
+        for setting in settings.kSweep { kSweep.append(try await run(setting)) }
+        let statistics: StoreStatistics
+        do { statistics = try await store.statistics() } catch { throw .memory(error) }
+        let policies = statistics.memoriesByBuildPolicy.filter { $0.value > 0 }.keys
+        return StoreEvaluation(
+            store: StoreDescription(
+                label: label, path: path, buildPolicy: policies.count == 1 ? policies.first : nil,
+                embedderID: store.embedder.modelIdentifier, memoryCount: statistics.activeMemories,
+                generation: statistics.generation),
+            queryEmbedding: queryEmbeddingLatency, cachedQueryEmbeddings: store.embedder is CachingEmbedder,
+            runs: runs, alphaSweep: alphaSweep, kSweep: kSweep)
+    }
+
+}
+
+/// A duration in milliseconds.
+func milliseconds(_ duration: Duration) -> Double {
+    let (seconds, attoseconds) = duration.components
+    return Double(seconds) * 1000 + Double(attoseconds) / 1e15
+}
+
+/// A number with at most three decimals and no trailing zeros (`0.3`, `1`, `0.125`).
+func formatNumber(_ value: Double) -> String {
+    var text = String(format: "%.3f", value)
+    while text.contains("."), text.hasSuffix("0") { text.removeLast() }
+    if text.hasSuffix(".") { text.removeLast() }
+    return text
+}

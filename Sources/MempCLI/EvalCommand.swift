@@ -1,0 +1,202 @@
+import ArgumentParser
+import Embeddings
+import Evaluation
+import Foundation
+import ProceduralMemory
+
+/// `memp eval`: offline retrieval experiments over a query set with relevance judgments.
+struct EvalCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval", abstract: "Measure how well each retrieval policy finds the relevant memories.",
+        discussion: """
+            Queries are JSON Lines {"qid", "query", "relevant": [trajectory IDs], "labels"}. A retrieved memory is \
+            relevant when any of its source trajectories is listed. Prints Hit@1/5/10, Recall@k, MRR@10, nDCG@10 and \
+            latency p50/p95 per policy, and how many queries have no relevant memory in the store.
+            Evaluate existing stores (--store, repeatable), or build one store per build policy from a trajectory \
+            file (--trajectories with --build-policies) for a build × retrieval grid.
+            """)
+
+    @Option(
+        name: .customLong("store"),
+        help: ArgumentHelp("A memory store to evaluate (repeatable).", valueName: "dir"))
+    var stores: [String] = []
+    @Option(help: "Build stores from this JSON Lines trajectory file instead of opening --store.")
+    var trajectories: String?
+    @Option(
+        help: ArgumentHelp(
+            "With --trajectories: the build policies, one store each.",
+            valueName: BuildPolicy.allCases.map(\.rawValue).joined(separator: ",")))
+    var buildPolicies = "proceduralization"
+    @Option(help: "With --trajectories: the embedder (default: MiniLM when installed, else hashing).")
+    var embedder: InitCommand.EmbedderChoice?
+    @Option(help: "With --trajectories: keep the built stores in this directory (default: a temporary one).")
+    var workDirectory: String?
+    @Option(help: "The JSON Lines query file.") var queries: String
+    @Option(name: .short, help: "The cutoff of Recall@k (at least 10 memories are retrieved per query).")
+    var k = 10
+    @Option(
+        help: ArgumentHelp(
+            "The retrieval policies.", valueName: RetrievalPolicy.allCases.map(\.rawValue).joined(separator: ",")))
+    var modes = RetrievalPolicy.allCases.map(\.rawValue).joined(separator: ",")
+    @Option(
+        help: ArgumentHelp(
+            "Hybrid alphas (dense weight of a min-max convex fusion): start:end:step or a list.",
+            valueName: "0:1:0.1"))
+    var alphaSweep: String?
+    @Option(help: ArgumentHelp("Run every policy at each of these k.", valueName: "1,5,10,20")) var kSweep: String?
+    @Option(help: "Hybrid: the reciprocal rank fusion constant.") var rankConstant: Double = 60
+    @Option(help: "The seed of the random policy.") var seed: UInt64 = 0
+    @Flag(
+        inversion: .prefixedNo,
+        help: """
+            Embed each query once and reuse it across runs: lookup latencies then measure retrieval alone, and \
+            the embedding time is reported beside them.
+            """)
+    var embeddingCache = true
+    @Flag(help: "Print the report as one JSON object instead of tables.") var json = false
+    @Option(help: ArgumentHelp("Write a self-contained HTML report here.", valueName: "report.html"))
+    var report: String?
+
+    func validate() throws {
+        guard stores.isEmpty != (trajectories == nil) else {
+            throw ValidationError("Give either --store DIR (repeatable) or --trajectories FILE.")
+        }
+        guard k >= 1 else { throw ValidationError("-k must be at least 1 (got \(k)).") }
+        guard rankConstant > 0 else {
+            throw ValidationError("--rank-constant must be positive (got \(rankConstant)).")
+        }
+        _ = try plan
+        _ = try parsedBuildPolicies
+    }
+
+    var parsedBuildPolicies: [BuildPolicy] {
+        get throws { try Self.parseList(buildPolicies, option: "--build-policies") }
+    }
+
+    var plan: EvaluationPlan {
+        get throws {
+            EvaluationPlan(
+                modes: try Self.parseList(modes, option: "--modes"), k: k,
+                alphas: try alphaSweep.map(Self.parseAlphas) ?? [],
+                kSweep: try kSweep.map(Self.parseCutoffs) ?? [], rankConstant: rankConstant, seed: seed)
+        }
+    }
+
+    func run() async throws {
+        let plan = try plan
+        let querySet = try QuerySet(contentsOf: queries)
+        var evaluations: [StoreEvaluation] = []
+        var trajectoryFile: DataSetFile?
+        if let trajectories {
+            let policies = try parsedBuildPolicies
+            let configuration = try InitCommand.EmbedderChoice.configuration(for: embedder, dimension: 384)
+            let embedder = wrap(try configuration.makeEmbedder())
+            let directory = try workDirectory ?? Self.temporaryDirectory()
+            defer { if workDirectory == nil { try? FileManager.default.removeItem(atPath: directory) } }
+            var records = 0
+            for policy in policies {
+                let path = directory + "/" + policy.rawValue
+                printError("Building the \(policy.rawValue) store in \(path) …")
+                let (store, importReport) = try await EvaluationStoreBuilder.build(
+                    from: trajectories, policy: policy, embedder: embedder, configuration: configuration,
+                    at: path)
+                records = importReport.linesRead
+                let evaluator = try await RetrievalEvaluator(store: store, queries: querySet.queries)
+                evaluations.append(try await evaluator.run(plan, label: policy.rawValue, path: path))
+            }
+            trajectoryFile = DataSetFile(path: trajectories, sha256: try fileSHA256(trajectories), records: records)
+        } else {
+            for path in stores {
+                guard let configuration = try await MemoryStore.info(at: path).embedderConfiguration else {
+                    throw ValidationError("The store in \(path) doesn't record its embedder; it can't be opened.")
+                }
+                let store = try await MemoryStore.open(at: path, embedder: wrap(try configuration.makeEmbedder()))
+                let evaluator = try await RetrievalEvaluator(store: store, queries: querySet.queries)
+                let label = URL(fileURLWithPath: path).lastPathComponent
+                evaluations.append(try await evaluator.run(plan, label: label, path: path))
+            }
+        }
+        let result = EvaluationReport(
+            command: ["memp"] + CommandLine.arguments.dropFirst(),
+            date: Date(),
+            queries: DataSetFile(path: queries, sha256: querySet.sha256, records: querySet.queries.count),
+            trajectories: trajectoryFile, plan: plan, stores: evaluations)
+        if let report {
+            do {
+                try HTMLReport.render(result).write(toFile: report, atomically: true, encoding: .utf8)
+            } catch let error as EvaluationError {
+                throw error
+            } catch {
+                throw EvaluationError.io(path: report, reason: "can't write the report: \(error.localizedDescription)")
+            }
+            printError("Wrote \(report).")
+        }
+        print(json ? try result.json() : result.textTable)
+    }
+
+    private func wrap(_ embedder: any Embedder) -> any Embedder {
+        embeddingCache ? CachingEmbedder(embedder) : embedder
+    }
+
+    /// A comma-separated list of enum values.
+    static func parseList<Value: RawRepresentable & CaseIterable>(_ text: String, option: String) throws -> [Value]
+    where Value.RawValue == String {
+        let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !items.isEmpty else { throw ValidationError("\(option) needs at least one value.") }
+        var values: [Value] = []
+        for item in items {
+            guard let value = Value(rawValue: item) else {
+                let valid = Value.allCases.map(\.rawValue).joined(separator: ", ")
+                throw ValidationError("\(option): unknown value \"\(item)\"; choose from \(valid).")
+            }
+            if !values.contains(where: { $0.rawValue == value.rawValue }) { values.append(value) }
+        }
+        return values
+    }
+
+    /// `start:end:step` (inclusive of `end` up to rounding) or a comma-separated list, each within 0…1.
+    static func parseAlphas(_ text: String) throws -> [Double] {
+        let alphas: [Double]
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        if parts.count == 3 {
+            guard let start = Double(parts[0]), let end = Double(parts[1]), let step = Double(parts[2]), step > 0,
+                start <= end
+            else {
+                throw ValidationError(
+                    "--alpha-sweep: start:end:step needs numbers with start <= end and step > 0 (got \(text)).")
+            }
+            let count = Int(((end - start) / step + 1e-9).rounded(.down)) + 1
+            // Multiples of the step, rounded, so 0:1:0.1 gives 0.3 rather than 0.30000000000000004.
+            alphas = (0..<count).map { ((start + Double($0) * step) * 1e9).rounded() / 1e9 }
+        } else {
+            alphas = try text.split(separator: ",").map { item in
+                guard let value = Double(item.trimmingCharacters(in: .whitespaces)) else {
+                    throw ValidationError("--alpha-sweep: \"\(item)\" is not a number.")
+                }
+                return value
+            }
+        }
+        guard !alphas.isEmpty, alphas.allSatisfy({ (0...1).contains($0) }) else {
+            throw ValidationError("--alpha-sweep: every alpha must be within 0…1 (got \(text)).")
+        }
+        return alphas
+    }
+
+    /// A comma-separated list of cutoffs, each at least 1.
+    static func parseCutoffs(_ text: String) throws -> [Int] {
+        let cutoffs = try text.split(separator: ",").map { item in
+            guard let value = Int(item.trimmingCharacters(in: .whitespaces)), value >= 1 else {
+                throw ValidationError("--k-sweep: \"\(item)\" is not a whole number of at least 1.")
+            }
+            return value
+        }
+        guard !cutoffs.isEmpty else { throw ValidationError("--k-sweep needs at least one k.") }
+        return cutoffs
+    }
+
+    private static func temporaryDirectory() throws -> String {
+        let path = FileManager.default.temporaryDirectory.path + "/memp-eval-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+}

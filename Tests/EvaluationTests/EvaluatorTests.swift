@@ -1,0 +1,127 @@
+import Embeddings
+import Foundation
+import ProceduralMemory
+import TestSupport
+import Testing
+
+@testable import Evaluation
+
+/// A small store of household tasks and queries with known relevant memories.
+enum Fixture {
+    static let trajectories: [Trajectory] = [
+        ("heat-mug", "heat some mug and put it in the coffee machine", "heat"),
+        ("heat-egg", "heat an egg in the microwave and put it on the plate", "heat"),
+        ("cool-apple", "cool an apple in the fridge and put it on the table", "cool"),
+        ("cool-wine", "cool a bottle of wine in the fridge", "cool"),
+        ("slice-bread", "slice the bread with a knife on the counter", "slice"),
+        ("clean-pan", "clean the pan in the sink basin", "clean"),
+    ].map { id, task, type in
+        Trajectory(
+            id: id, task: task, steps: [Step(action: "go to \(type) place", observation: "You arrive.")],
+            outcome: Outcome(success: true), source: "fixture", labels: ["taskType": type])
+    }
+
+    static let queries: [EvaluationQuery] = [
+        EvaluationQuery(id: "q-heat", text: "heat a mug in the coffee machine", relevant: ["heat-mug", "heat-egg"]),
+        EvaluationQuery(
+            id: "q-cool", text: "cool the wine bottle in the fridge", relevant: ["cool-wine", "cool-apple"]),
+        EvaluationQuery(id: "q-slice", text: "slice bread with the knife", relevant: ["slice-bread"]),
+        // Its only relevant trajectory is not in the store: counted, not scored.
+        EvaluationQuery(id: "q-missing", text: "water the plants", relevant: ["water-plants"]),
+    ]
+
+    static func store(in directory: TemporaryDirectory) async throws -> MemoryStore {
+        let store = try await MemoryStore.create(
+            at: directory.file("store"), embedder: HashingEmbedder(), configuration: .hashing(dimension: 384))
+        try await store.add(trajectories)
+        return store
+    }
+}
+
+@Suite struct EvaluatorTests {
+    @Test func countsRelevantMemoriesAndQueriesWithoutAny() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let evaluator = try await RetrievalEvaluator(
+            store: try await Fixture.store(in: directory), queries: Fixture.queries)
+        #expect(evaluator.relevantCounts == [2, 2, 1, 0])
+    }
+
+    @Test func bm25FindsTheMatchingTasks() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let evaluator = try await RetrievalEvaluator(
+            store: try await Fixture.store(in: directory), queries: Fixture.queries)
+        let run = try await evaluator.run(RetrievalSetting(policy: .bm25, k: 2))
+        #expect(run.judgedQueries == 3)
+        #expect(run.queriesWithoutRelevant == 1)
+        #expect(run.latenciesMilliseconds.count == 4)
+        #expect(run.metrics.hitAt1 == 1)
+        #expect(run.metrics.recallAtK == 1)
+        #expect(run.metrics.ndcgAt10 == 1)
+        #expect(run.latency.p50 >= 0 && run.latency.p95 >= run.latency.p50)
+    }
+
+    @Test func randomDrawsDifferPerQueryAndRepeatPerSeed() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let evaluator = try await RetrievalEvaluator(
+            store: try await Fixture.store(in: directory), queries: Fixture.queries)
+        let first = try await evaluator.run(RetrievalSetting(policy: .random, k: 3, seed: 7))
+        let second = try await evaluator.run(RetrievalSetting(policy: .random, k: 3, seed: 7))
+        #expect(first.metrics == second.metrics)
+        // With 10 retrieved of 6 memories, every relevant memory is found whatever the draw.
+        #expect(first.metrics.hitAt10 == 1)
+        #expect(first.metrics.recallAtK <= 1)
+    }
+
+    @Test func planRunsModesAlphaAndKSweeps() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let evaluator = try await RetrievalEvaluator(
+            store: try await Fixture.store(in: directory), queries: Fixture.queries)
+        let plan = EvaluationPlan(modes: [.query, .bm25, .hybrid], k: 3, alphas: [0, 0.5, 1], kSweep: [1, 5])
+        let evaluation = try await evaluator.run(plan, label: "fixture", path: directory.file("store"))
+        #expect(evaluation.runs.map(\.setting.name) == ["query", "bm25", "hybrid rrf"])
+        #expect(evaluation.alphaSweep.map(\.setting.name) == ["hybrid a=0", "hybrid a=0.5", "hybrid a=1"])
+        #expect(evaluation.kSweep.map(\.setting.k) == [1, 1, 1, 5, 5, 5])
+        #expect(evaluation.store.memoryCount == 6)
+        #expect(evaluation.store.buildPolicy == "proceduralization")
+        #expect(evaluation.store.embedderID == "hashing:v1:384")
+        #expect(!evaluation.cachedQueryEmbeddings)
+    }
+
+    @Test func cachedEmbeddingsGiveTheSameMetrics() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let plain = try await Fixture.store(in: directory)
+        let cached = try await MemoryStore.open(
+            at: directory.file("store"), embedder: CachingEmbedder(HashingEmbedder()))
+        let plan = EvaluationPlan(modes: [.query, .keyword, .hybrid], k: 3)
+        let expected = try await RetrievalEvaluator(store: plain, queries: Fixture.queries).run(
+            plan, label: "plain", path: "")
+        let evaluation = try await RetrievalEvaluator(store: cached, queries: Fixture.queries).run(
+            plan, label: "cached", path: "")
+        #expect(evaluation.cachedQueryEmbeddings)
+        #expect(evaluation.runs.map(\.metrics) == expected.runs.map(\.metrics))
+    }
+
+    @Test func builderBuildsOneStorePerPolicy() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let file = directory.file("runs.jsonl")
+        let encoder = JSONEncoder()
+        let lines = try Fixture.trajectories.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+        try lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        let (store, report) = try await EvaluationStoreBuilder.build(
+            from: file, policy: .script, embedder: HashingEmbedder(), configuration: .hashing(dimension: 384),
+            at: directory.file("script"))
+        #expect(report.imported == 6)
+        #expect(try await store.statistics().memoriesByBuildPolicy == ["script": 6])
+        await #expect(throws: EvaluationError.memory(.storeExists(path: directory.file("script")))) {
+            try await EvaluationStoreBuilder.build(
+                from: file, policy: .script, embedder: HashingEmbedder(), configuration: nil,
+                at: directory.file("script"))
+        }
+    }
+}

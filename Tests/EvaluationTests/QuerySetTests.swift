@@ -1,0 +1,66 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Evaluation
+
+@Suite struct QuerySetTests {
+    static func write(_ text: String, in directory: TemporaryDirectory) throws -> String {
+        let path = directory.file("queries.jsonl")
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func readsQueriesWithLabelsAndEmptyRelevance() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try Self.write(
+            """
+            {"qid": "q1", "query": "heat milk", "relevant": ["t1", "t2"], "labels": {"taskType": "heat"}}
+
+            {"qid": "q2", "query": "written by hand", "relevant": []}
+            """, in: directory)
+        let set = try QuerySet(contentsOf: path)
+        #expect(
+            set.queries == [
+                EvaluationQuery(id: "q1", text: "heat milk", relevant: ["t1", "t2"], labels: ["taskType": "heat"]),
+                EvaluationQuery(id: "q2", text: "written by hand", relevant: []),
+            ])
+        #expect(set.sha256.count == 64)
+    }
+
+    @Test(arguments: [
+        (#"{"query": "a", "relevant": []}"#, "qid", "is missing"),
+        (#"{"qid": 3, "query": "a", "relevant": []}"#, "qid", "must be a non-empty string"),
+        (#"{"qid": "q", "query": "  ", "relevant": []}"#, "query", "must be a non-blank string"),
+        (#"{"qid": "q", "query": "a"}"#, "relevant", "is missing (use [] for a query with no relevant trajectory)"),
+        (#"{"qid": "q", "query": "a", "relevant": "t1"}"#, "relevant", "must be an array of trajectory IDs"),
+        (#"{"qid": "q", "query": "a", "relevant": ["t1", 2]}"#, "relevant[1]", "must be a non-empty string"),
+        (#"{"qid": "q", "query": "a", "relevant": [], "labels": {"k": 1}}"#, "labels.k", "must be a string"),
+        (#"["qid"]"#, "(record)", "must be a JSON object"),
+        (#"{"qid": "#, "(record)", "not valid JSON"),
+    ])
+    func namesTheLineAndFieldOfABadRecord(line: String, field: String, reason: String) throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try Self.write(#"{"qid": "ok", "query": "fine", "relevant": []}"# + "\n" + line, in: directory)
+        #expect(throws: EvaluationError.invalidQuery(path: path, line: 2, field: field, reason: reason)) {
+            try QuerySet(contentsOf: path)
+        }
+    }
+
+    @Test func rejectsDuplicateIDsAndEmptyFiles() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let duplicate = try Self.write(
+            #"{"qid": "q", "query": "a", "relevant": []}"# + "\n" + #"{"qid": "q", "query": "b", "relevant": []}"#,
+            in: directory)
+        #expect(throws: EvaluationError.duplicateQuery(id: "q", path: duplicate, line: 2)) {
+            try QuerySet(contentsOf: duplicate)
+        }
+        let empty = try Self.write("\n\n", in: directory)
+        #expect(throws: EvaluationError.emptyQuerySet(path: empty)) { try QuerySet(contentsOf: empty) }
+        let missing = directory.file("absent.jsonl")
+        #expect(throws: EvaluationError.self) { try QuerySet(contentsOf: missing) }
+    }
+}

@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import TestSupport
+import Testing
+
+@testable import MempCLI
+
+@Suite struct EvalCommandTests {
+    static var sampleQueries: String {
+        URL(fileURLWithPath: MemoryCommandTests.sampleTrajectories).deletingLastPathComponent()
+            .appendingPathComponent("queries.jsonl").path
+    }
+
+    @Test func parsesSweepsAndLists() throws {
+        let command = try EvalCommand.parse([
+            "--store", "a", "--store", "b", "--queries", "q.jsonl", "-k", "5", "--modes", "bm25,hybrid,bm25",
+            "--alpha-sweep", "0:1:0.25", "--k-sweep", "1,20",
+        ])
+        let plan = try command.plan
+        #expect(command.stores == ["a", "b"])
+        #expect(plan.modes == [.bm25, .hybrid])
+        #expect(plan.alphas == [0, 0.25, 0.5, 0.75, 1])
+        #expect(plan.kSweep == [1, 20])
+        #expect(plan.k == 5)
+        #expect(try EvalCommand.parseAlphas("0:1:0.1")[3] == 0.3)
+        #expect(try EvalCommand.parseAlphas("0:1:0.1").count == 11)
+        #expect(try EvalCommand.parseAlphas("0.2, 0.8") == [0.2, 0.8])
+    }
+
+    @Test(arguments: [
+        ["--queries", "q.jsonl"],
+        ["--store", "a", "--trajectories", "t.jsonl", "--queries", "q.jsonl"],
+        ["--store", "a", "--queries", "q.jsonl", "--modes", "bm25,vector"],
+        ["--store", "a", "--queries", "q.jsonl", "--alpha-sweep", "0:2:0.5"],
+        ["--store", "a", "--queries", "q.jsonl", "--alpha-sweep", "1:0:0.1"],
+        ["--store", "a", "--queries", "q.jsonl", "--k-sweep", "0,5"],
+        ["--store", "a", "--queries", "q.jsonl", "-k", "0"],
+        ["--trajectories", "t.jsonl", "--queries", "q.jsonl", "--build-policies", "trajectory,steps"],
+    ])
+    func rejectsBadFlags(arguments: [String]) {
+        #expect(throws: (any Error).self) { try EvalCommand.parse(arguments) }
+    }
+
+    /// Builds a trajectory and a script store from the committed sample with the hashing embedder, evaluates two
+    /// policies on each, and writes the JSON and the HTML report.
+    @Test func buildGridOnTheSampleWritesJSONAndHTML() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let report = directory.file("report.html")
+        let result = try MemoryCommandTests.memp([
+            "eval", "--trajectories", MemoryCommandTests.sampleTrajectories, "--build-policies",
+            "trajectory,script", "--embedder", "hashing", "--work-directory", directory.file("stores"),
+            "--queries", Self.sampleQueries, "--modes", "bm25,hybrid", "--alpha-sweep", "0,1", "--json",
+            "--report", report,
+        ])
+        #expect(result.status == 0, "\(result.errors)")
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+        let stores = try #require(object["stores"] as? [[String: Any]])
+        #expect(stores.count == 2)
+        let descriptions = stores.compactMap { $0["store"] as? [String: Any] }
+        #expect(descriptions.compactMap { $0["label"] as? String } == ["trajectory", "script"])
+        #expect(descriptions.compactMap { $0["memoryCount"] as? Int } == [640, 640])
+        let runs = try #require(stores[0]["runs"] as? [[String: Any]])
+        #expect(runs.count == 2)
+        #expect(runs.allSatisfy { ($0["judgedQueries"] as? Int) == 80 })
+        let trajectories = try #require(object["trajectories"] as? [String: Any])
+        #expect(trajectories["records"] as? Int == 640)
+        #expect((trajectories["sha256"] as? String)?.count == 64)
+        let html = try String(contentsOfFile: report, encoding: .utf8)
+        #expect(html.contains("<svg"))
+        #expect(html.contains("hybrid a=1"))
+    }
+
+    @Test func evaluatesAnExistingStoreAsATable() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = directory.file("store")
+        #expect(try MemoryCommandTests.memp(["init", "--store", store, "--embedder", "hashing"]).status == 0)
+        #expect(
+            try MemoryCommandTests.memp(["import", "--store", store, MemoryCommandTests.sampleTrajectories]).status
+                == 0)
+        let result = try MemoryCommandTests.memp([
+            "eval", "--store", store, "--queries", Self.sampleQueries, "--modes", "random,bm25",
+        ])
+        #expect(result.status == 0, "\(result.errors)")
+        let lines = result.output.split(separator: "\n")
+        #expect(lines.first == "Retrieval policies (k = 10, 80 queries)")
+        #expect(lines.contains { $0.hasPrefix("random ") })
+        #expect(lines.contains { $0.hasPrefix("bm25 ") })
+    }
+}
