@@ -22,6 +22,8 @@ struct Memp: AsyncParsableCommand {
             UpdateCommand.self,
             HistoryCommand.self,
             RevertCommand.self,
+            ExportCommand.self,
+            ImportBundleCommand.self,
         ]
     )
 }

@@ -36,6 +36,9 @@ public enum MemoryError: Error, Equatable, Sendable {
     case revisionConflict(id: String, expected: Int?, actual: Int?)
     /// A history entry can't be reverted; `reason` says why.
     case cannotRevert(entry: Int64, reason: String)
+    /// A memory bundle was refused before anything was imported: tampered, unsafe or malformed; `reason` says
+    /// which file and what.
+    case bundleRefused(path: String, reason: String)
 }
 
 extension MemoryError: CustomStringConvertible {
@@ -73,6 +76,8 @@ extension MemoryError: CustomStringConvertible {
                 + "\(expected.map(String.init) ?? "none")); read it again and retry."
         case .cannotRevert(let entry, let reason):
             "History entry \(entry) can't be reverted: \(reason)"
+        case .bundleRefused(let path, let reason):
+            "The bundle \(path) was refused, nothing was imported: \(reason). Export it again from its store."
         }
     }
 }

@@ -138,3 +138,28 @@ import Testing
         }
     #endif
 }
+
+extension UpdateCommandTests {
+    @Test func exportAndImportBundle() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let source = directory.file("source")
+        let target = directory.file("target")
+        #expect(try Self.memp(["init", "--store", source, "--embedder", "hashing"]).status == 0)
+        #expect(try Self.memp(["init", "--store", target, "--embedder", "hashing", "--dimension", "128"]).status == 0)
+        let seeds = try MemoryCommandTests.write(directory, try Self.line(Self.seed, used: []) + "\n", "seed.jsonl")
+        #expect(try Self.memp(["import", "--store", source, seeds]).status == 0)
+        let bundle = directory.file("bundle")
+        let exported = try Self.memp(["export", "--store", source, "--output", bundle])
+        #expect(exported.output == "Exported 1 memories and 1 trajectories to \(bundle) (embedder hashing:v1:384).\n")
+        let imported = try Self.memp(["import-bundle", "--store", target, bundle])
+        #expect(
+            imported.output == "Imported 1 memories and 1 trajectories from \(bundle); 0 already stored were skipped; "
+                + "embedded again with hashing:v1:128.\n")
+        let memories = bundle + "/memories.jsonl"
+        try (try String(contentsOfFile: memories, encoding: .utf8) + "\n{}").write(toFile: memories, atomically: true, encoding: .utf8)
+        let refused = try Self.memp(["import-bundle", "--store", target, bundle, "--duplicates", "skip"])
+        #expect(refused.status == 1)
+        #expect(refused.errors.contains("memories.jsonl differs from the manifest (size or SHA-256): it was changed after the export"))
+    }
+}
