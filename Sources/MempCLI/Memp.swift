@@ -24,6 +24,7 @@ struct Memp: AsyncParsableCommand {
             RevertCommand.self,
             ExportCommand.self,
             ImportBundleCommand.self,
+            ColdStartCommand.self,
         ]
     )
 }

@@ -163,3 +163,25 @@ extension UpdateCommandTests {
         #expect(refused.errors.contains("memories.jsonl differs from the manifest (size or SHA-256): it was changed after the export"))
     }
 }
+
+extension UpdateCommandTests {
+    @Test func coldStartKeepsTheBestPerTaskType() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = directory.file("store")
+        #expect(try Self.memp(["init", "--store", store, "--embedder", "hashing"]).status == 0)
+        var failedSeed = Self.seed
+        failedSeed.id = "seed-failed"
+        failedSeed.outcome = Outcome(success: false, reward: 0)
+        var labelled = [Self.seed, failedSeed, Self.failed]
+        for index in labelled.indices { labelled[index].labels = ["taskType": index == 2 ? "other" : "coin"] }
+        let file = try MemoryCommandTests.write(
+            directory, try labelled.map { try Self.line($0, used: []) }.joined(separator: "\n") + "\n", "explore.jsonl")
+        let result = try Self.memp(["cold-start", "--store", store, "--keep", "1", file, "--step-limit", "10"])
+        #expect(result.status == 0)
+        #expect(
+            result.output
+                == "coin  seed-coin  9.60  success, reward 1.0, 4 steps\nother  run-7  0.80  failure, reward 0.0, 2 steps\n")
+        #expect(result.errors == "Kept 2 of 3 trajectories; added 2 memories (0 already stored).\n")
+    }
+}
