@@ -39,6 +39,9 @@ public enum MemoryError: Error, Equatable, Sendable {
     /// A memory bundle was refused before anything was imported: tampered, unsafe or malformed; `reason` says
     /// which file and what.
     case bundleRefused(path: String, reason: String)
+    /// A language model server failed, or its answer was unusable; `reason` never holds the API key or the
+    /// prompt.
+    case languageModel(url: String, reason: String)
 }
 
 extension MemoryError: CustomStringConvertible {
@@ -76,6 +79,8 @@ extension MemoryError: CustomStringConvertible {
                 + "\(expected.map(String.init) ?? "none")); read it again and retry."
         case .cannotRevert(let entry, let reason):
             "History entry \(entry) can't be reverted: \(reason)"
+        case .languageModel(let url, let reason):
+            "Language model \(url): \(reason)"
         case .bundleRefused(let path, let reason):
             "The bundle \(path) was refused, nothing was imported: \(reason). Export it again from its store."
         }
