@@ -11,7 +11,9 @@ struct UpdateCommand: AsyncParsableCommand {
             in one transaction: the used memories' counters (and deprecations), then the policy: vanilla adds every \
             trajectory, validation the successful ones, adjustment the successful ones and rewrites each memory a \
             failed task used. Near-duplicates of an active memory with the same outcome are merged into it. \
-            An interrupted update keeps the batches committed before the interruption.
+            An interrupted update keeps the batches committed before the interruption. With --llm-url, a \
+            language model writes the new memories' scripts and reflects on failures; any failure of it falls back \
+            to the rule-based writer or correction, and the fallback is recorded.
             """)
 
     @OptionGroup var storeOptions: StoreOptions
@@ -24,6 +26,7 @@ struct UpdateCommand: AsyncParsableCommand {
     @Option(help: "Near-duplicates: the least Jaccard similarity of the actions.")
     var duplicateContentSimilarity = 0.6
     @OptionGroup var settingsOptions: UpdateSettingsOptions
+    @OptionGroup var languageModel: LanguageModelOptions
     @Option(help: "The source of records that name none (default: the file's base name).") var source: String?
     @Flag(help: "Print the report as one JSON object.") var json = false
 
@@ -42,7 +45,11 @@ struct UpdateCommand: AsyncParsableCommand {
         settings.mergeDuplicates = !noMerge
         settings.duplicateTaskSimilarity = duplicateTaskSimilarity
         settings.duplicateContentSimilarity = duplicateContentSimilarity
-        let options = UpdateOptions(policy: policy, settings: settings, builder: MemoryBuilder(policy: build))
+        var options = UpdateOptions(policy: policy, settings: settings, builder: MemoryBuilder(policy: build))
+        if let model = try languageModel.model() {
+            options.builder.scriptWriter = try LLMScriptWriter(model: model)
+            options.reviser = try LLMReviser(model: model)
+        }
         let report = try await store.update(tasks, options: options, source: file) { progress in
             printError("batch \(progress.batches) committed (\(progress.tasks) of \(tasks.count) tasks)")
         }

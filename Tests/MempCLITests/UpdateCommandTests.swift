@@ -185,3 +185,35 @@ extension UpdateCommandTests {
         #expect(result.errors == "Kept 2 of 3 trajectories; added 2 memories (0 already stored).\n")
     }
 }
+
+extension UpdateCommandTests {
+    @Test func languageModelFlagsReachTheReviserAndTheJudge() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let server = try LoopbackServer(script: "chat_stub_server.py")
+        let url = server.baseURL.appendingPathComponent("json").absoluteString
+        let store = directory.file("store")
+        #expect(try Self.memp(["init", "--store", store, "--embedder", "hashing"]).status == 0)
+        let seeds = try MemoryCommandTests.write(directory, try Self.line(Self.seed, used: []) + "\n", "seed.jsonl")
+        #expect(try Self.memp(["import", "--store", store, seeds]).status == 0)
+        let runs = try MemoryCommandTests.write(directory, try Self.line(Self.failed, used: ["seed-coin"]) + "\n", "runs.jsonl")
+        let update = try Self.memp(["update", "--store", store, "--policy", "adjustment", runs, "--llm-url", url, "--llm-model", "stub"])
+        #expect(update.status == 0 && update.output.contains("1 rewritten"))
+        let memory = try await MemoryStore.open(at: store).memory(id: "seed-coin")
+        #expect(memory?.script == "Task: \(Self.seed.task)\n1. check the object first\n2. take it\nLesson: It took the wrong object.")
+        #expect(memory?.provenance.scriptWriter == "llm-reflection/v1 stub@\(url)/v1/chat/completions")
+
+        let config = try MemoryCommandTests.write(directory, "{\"url\": \"\(url)\", \"model\": \"stub\"}", "llm.json")
+        let judged = try Self.memp(["cold-start", "--store", directory.file("other"), "--keep", "1", runs, "--scorer", "llm", "--llm-config", config])
+        #expect(judged.status == 1 && judged.errors.contains("is not a memory store"))
+        #expect(try Self.memp(["init", "--store", directory.file("other"), "--embedder", "hashing"]).status == 0)
+        let kept = try Self.memp(["cold-start", "--store", directory.file("other"), "--keep", "1", runs, "--scorer", "llm", "--llm-config", config])
+        #expect(kept.output == "-  run-7  7.00  reached the goal\n")
+        do {
+            _ = try ColdStartCommand.parse(["--store", "s", "--keep", "1", "f.jsonl", "--scorer", "llm"])
+            Issue.record("expected a validation error")
+        } catch {
+            #expect(ColdStartCommand.message(for: error) == "--scorer llm needs --llm-url (or --llm-config).")
+        }
+    }
+}

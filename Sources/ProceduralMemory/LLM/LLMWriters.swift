@@ -5,21 +5,21 @@ enum AnswerFormat {
     static let workflow = AnswerSchema(
         name: "workflow",
         schema: """
-            {"type":"object","properties":{"workflow":{"type":"array","items":{"type":"string","maxLength":200},\
-            "minItems":1,"maxItems":12}},"required":["workflow"],"additionalProperties":false}
+            {"type":"object","properties":{"workflow":{"type":"array","items":{"type":"string","maxLength":120},\
+            "minItems":1,"maxItems":8}},"required":["workflow"],"additionalProperties":false}
             """)
     static let reflection = AnswerSchema(
         name: "reflection",
         schema: """
-            {"type":"object","properties":{"diagnosis":{"type":"string","maxLength":300},"workflow":{"type":"array",\
-            "items":{"type":"string","maxLength":200},"minItems":1,"maxItems":12}},"required":["diagnosis","workflow"],\
+            {"type":"object","properties":{"diagnosis":{"type":"string","maxLength":200},"workflow":{"type":"array",\
+            "items":{"type":"string","maxLength":120},"minItems":1,"maxItems":8}},"required":["diagnosis","workflow"],\
             "additionalProperties":false}
             """)
     static let judgement = AnswerSchema(
         name: "judgement",
         schema: """
             {"type":"object","properties":{"score":{"type":"integer","enum":[0,1,2,3,4,5,6,7,8,9,10]},\
-            "reason":{"type":"string","maxLength":300}},"required":["score","reason"],"additionalProperties":false}
+            "reason":{"type":"string","maxLength":200}},"required":["score","reason"],"additionalProperties":false}
             """)
 
     static func instructions(_ schema: AnswerSchema, _ mode: StructuredOutput) -> String {
