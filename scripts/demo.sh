@@ -21,8 +21,9 @@ echo
 echo "== Procedural memory from real TextWorldExpress trajectories (data/textworld-sample: 640 trajectories, 80 queries)"
 # MiniLM when it can be installed; otherwise `memp init` falls back to the hashing embedder and says so.
 if ! memp model install minilm >&2; then
-    echo "note: could not install MiniLM (\`memp model install minilm\` failed, see above); the store will use" \
-        "the hashing embedder: it runs anywhere but has no semantics, so the query/keyword/hybrid numbers are lower." >&2
+    echo "note: \`memp model install minilm\` failed (see above). \`memp init\` uses MiniLM if it is installed" \
+        "already, else the hashing embedder (it says which): hashing runs anywhere but has no semantics, so the" \
+        "query, keyword and hybrid numbers below are lower than with MiniLM." >&2
 fi
 rm -rf "$work/memory"
 memp init --store "$work/memory"
@@ -38,7 +39,7 @@ for task in \
 done
 echo
 echo "== memp eval: every retrieval policy on the 80 held-out queries, with a hybrid alpha sweep"
-memp eval --store "$work/memory" --queries data/textworld-sample/queries.jsonl -k 10 --alpha-sweep 0:1:0.25 \
+memp eval --store "$work/memory" --queries data/textworld-sample/queries.jsonl -k 10 --alpha-sweep 0:1:0.1 \
     --report "$work/report.html"
 echo
 echo "Report: $work/report.html (self-contained HTML; open it in any browser)."

@@ -39,10 +39,10 @@ cp "$raw" "$BENCH_ROOT/results/raw/memory-latest.json"
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 say "load after: $load_after"
 
-python3 - "$raw" "$load_before" "$load_after" "$OPENBLAS_NUM_THREADS" <<'PY'
+python3 - "$raw" "$load_before" "$load_after" "$OPENBLAS_NUM_THREADS" "$(nice)" <<'PY'
 import json, sys
 data = json.load(open(sys.argv[1]))
-load_before, load_after, blas_threads = sys.argv[2:5]
+load_before, load_after, blas_threads, niceness = sys.argv[2:6]
 print("## Procedural memory\n")
 print(f"`MemoryBench` ({data['embedder']}, {data['cpus']} CPUs): synthetic household, cooking, shopping and travel "
       f"trajectories (seed {data['seed']}), imported with the default `proceduralization` build policy in batches of "
@@ -51,7 +51,8 @@ print(f"`MemoryBench` ({data['embedder']}, {data['cpus']} CPUs): synthetic house
       "and reading the k memories from SQLite (int8 vector scan with exact f32 rescoring, the store's default; "
       f"OPENBLAS_NUM_THREADS={blas_threads}). No peer runs the same workflow offline, so there is no ratio. "
       f"Load average (1, 5, 15 min) before the run: {load_before}; after: {load_after} — on this 2-CPU machine "
-      "anything above 2 means other processes took CPU time from the measurement.\n")
+      "anything above 2 means other processes took CPU time from the measurement"
+      + (f" (the benchmark ran at niceness {niceness})" if niceness != "0" else "") + ".\n")
 print("| Memories | Import (trajectories/s) | Reopen (s) | Query embedding p50 (ms) |")
 print("|---:|---:|---:|---:|")
 for r in data["results"]:

@@ -450,6 +450,9 @@ void vk_scan_topk_f32_batch(const float *_Nonnull queries, size_t query_count, c
     float scores[VK_BLOCK_ROWS];
     vk_block_fn block = vk_block_for(level);
     int l2 = metric == VK_METRIC_L2;
+    size_t sub_rows = (8192 / dim) & ~(size_t)3;
+    if (sub_rows < 4) sub_rows = 4;
+    if (sub_rows > VK_BLOCK_ROWS) sub_rows = VK_BLOCK_ROWS;
     size_t row = row_begin;
     while (row < row_end) {
         size_t end = (row & ~(size_t)(VK_BLOCK_ROWS - 1)) + VK_BLOCK_ROWS;
@@ -462,11 +465,14 @@ void vk_scan_topk_f32_batch(const float *_Nonnull queries, size_t query_count, c
                 continue;
             }
         }
-        // The block is read from memory once, by the first query; the others find it in L2.
-        for (size_t q = 0; q < query_count; q++) {
-            block(queries + q * dim, rows + row * dim, dim, end - row, l2, scores);
-            counts[q] = vk_offer_scores(scores, end - row, row, ids, allowed, minimum, heaps + q * k, counts[q], k,
-                                        level);
+        // Sub-blocks of about 32 KiB are read from memory once, by the first query; the other queries find
+        // them in L1 (or L2 for very wide rows).
+        for (size_t sub = row; sub < end; sub += sub_rows) {
+            size_t n = end - sub < sub_rows ? end - sub : sub_rows;
+            for (size_t q = 0; q < query_count; q++) {
+                block(queries + q * dim, rows + sub * dim, dim, n, l2, scores);
+                counts[q] = vk_offer_scores(scores, n, sub, ids, allowed, minimum, heaps + q * k, counts[q], k, level);
+            }
         }
         row = end;
     }

@@ -20,7 +20,11 @@ public final class CachingEmbedder: Embedder {
 
     public func embed(_ texts: [String]) throws(EmbeddingError) -> [[Float]] {
         let known = cache.withLock { cache in texts.map { cache[$0] } }
-        let missing = Array(Set(zip(texts, known).compactMap { $1 == nil ? $0 : nil }))
+        // Each missing text once, in first-seen order, so the same calls give the same batches.
+        var seen = Set<String>()
+        let missing = zip(texts, known).compactMap { text, vector in
+            vector == nil && seen.insert(text).inserted ? text : nil
+        }
         guard !missing.isEmpty else { return known.compactMap { $0 } }
         let vectors = try base.embed(missing)
         guard vectors.count == missing.count else {
@@ -29,5 +33,10 @@ public final class CachingEmbedder: Embedder {
         let computed = Dictionary(uniqueKeysWithValues: zip(missing, vectors))
         cache.withLock { $0.merge(computed) { old, _ in old } }
         return zip(texts, known).map { text, vector in vector ?? computed[text] ?? [] }
+    }
+
+    /// Stores a vector computed elsewhere (by ``base``), keeping one already cached.
+    public func remember(_ vector: [Float], for text: String) {
+        cache.withLock { cache in if cache[text] == nil { cache[text] = vector } }
     }
 }

@@ -81,7 +81,7 @@ public enum RankingMetrics {
             "RankingMetrics: more relevant hits than relevant items")
         let groups = tieGroups(hits)
         var dcg = 0.0
-        for group in groups where group.relevant > 0 {
+        for group in groups where group.relevant > 0 && group.start < 10 {
             // Each position of a tie group holds a relevant item with probability relevant / size.
             let share = Double(group.relevant) / Double(group.size)
             for position in group.start..<min(group.start + group.size, 10) {

@@ -183,14 +183,19 @@ public struct RetrievalEvaluator: Sendable {
         relevantCounts = queries.map { query in
             query.relevant.reduce(into: Set<String>()) { $0.formUnion(memoriesBySource[$1] ?? []) }.count
         }
+        // Timed on the uncached embedder, so a cache shared by several stores doesn't hide the cost.
+        let cache = store.embedder as? CachingEmbedder
+        let embedder = cache?.base ?? store.embedder
         var embeddingTimes: [Double] = []
         let clock = ContinuousClock()
         for query in queries {
             let start = clock.now
-            do { _ = try await store.embedder.embed([query.text]) } catch {
+            let vectors: [[Float]]
+            do { vectors = try await embedder.embed([query.text]) } catch {
                 throw .memory(.embedding(reason: error.description))
             }
             embeddingTimes.append(milliseconds(clock.now - start))
+            if let vector = vectors.first { cache?.remember(vector, for: query.text) }
         }
         queryEmbeddingLatency = LatencySummary(milliseconds: embeddingTimes)
     }

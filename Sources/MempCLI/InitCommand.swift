@@ -50,8 +50,10 @@ struct InitCommand: AsyncParsableCommand {
 }
 
 extension InitCommand.EmbedderChoice {
-    /// The configuration of a chosen embedder; without a choice, MiniLM when installed, else hashing, with a note
-    /// on standard error saying which. An OpenAI-compatible server is asked once for its dimension.
+    /// The configuration of a chosen embedder.
+    ///
+    /// Without a choice: MiniLM when installed, else hashing, with a note on standard error saying which.
+    /// An OpenAI-compatible server is asked once for its dimension.
     static func configuration(
         for choice: Self?, dimension: Int, baseURL: String? = nil, model: String? = nil,
         apiKeyEnvironmentVariable: String = "OPENAI_API_KEY"

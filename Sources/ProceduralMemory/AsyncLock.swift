@@ -22,13 +22,4 @@ actor AsyncLock {
             waiters.removeFirst().resume()
         }
     }
-
-    /// Runs `body` while holding the lock.
-    func withLock<Result: Sendable>(
-        _ body: @Sendable () async throws(MemoryError) -> Result
-    ) async throws(MemoryError) -> Result {
-        await lock()
-        defer { unlock() }
-        return try await body()
-    }
 }

@@ -215,6 +215,26 @@ public final class MemoryStore: Sendable {
     /// How many memories lookups currently see.
     public var memoryCount: Int { published.withLock { $0.catalog.count } }
 
+    /// Catches up with writes that other processes (or other stores on the same backend) made since this store
+    /// was opened or last refreshed.
+    ///
+    /// When the backend's generation differs from the indexes', they are rebuilt from the backend and then
+    /// published; lookups keep searching the previous indexes until that moment.
+    ///
+    /// - Returns: Whether the indexes changed.
+    /// - Complexity: O(1) when nothing changed; a full rebuild otherwise.
+    @discardableResult
+    public func refresh() async throws(MemoryError) -> Bool {
+        try await write { (snapshot) throws(MemoryError) -> Bool in
+            guard let info = try await backend.storeInfo(), info.generation != snapshot.generation else {
+                return false
+            }
+            snapshot = try await Self.rebuild(
+                from: backend, dimension: info.dimension, vectorStorage: snapshot.tasks.vectorStorage)
+            return true
+        }
+    }
+
     // MARK: - Writing
 
     /// Runs `body` as the only writer on a private copy of the indexes, then publishes the copy to lookups and

@@ -48,6 +48,9 @@ extension ScriptWriter {
 ///    (`go to cabinet N for N in 1, 2, 3`);
 /// 4. numbers the steps, under a first line `Task: …` with the same placeholders.
 ///
+/// Tasks that carry a long scene description (TextWorld's "… You are in the kitchen. In one part of the room …")
+/// are cut to their first sentences, up to ``taskWordLimit`` words, before object names are looked for.
+///
 ///     RuleBasedScriptWriter().abstract(task: "put a clean apple in fridge", steps: ...)
 ///     // Task: put a clean [OBJECT1] in [OBJECT2]
 ///     // 1. go to countertop N for N in 1, 2
@@ -81,7 +84,7 @@ public struct RuleBasedScriptWriter: ScriptWriter {
     /// - Complexity: O(*s* · *w*) for *s* steps of at most *w* words.
     public func abstract(task: String, steps: [Step]) -> String {
         let effective = steps.filter { hasEffect($0) }
-        let taskWords = words(of: task)
+        let taskWords = words(of: head(of: task))
         let objects = objectNames(taskWords: taskWords, actions: effective.map { words(of: $0.action) })
         let general = effective.map { replacingObjects(in: words(of: $0.action), objects: objects) }
         var lines = [
@@ -91,6 +94,34 @@ public struct RuleBasedScriptWriter: ScriptWriter {
             lines.append("\(number + 1). \(action)")
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// The most words of a task's first sentences that a script's `Task:` line keeps (at least one sentence).
+    public static let taskWordLimit = 30
+
+    /// The task's leading whole sentences, up to ``taskWordLimit`` words; always at least the first sentence.
+    private func head(of task: String) -> String {
+        var sentences: [Substring] = []
+        var start = task.startIndex
+        var index = task.startIndex
+        while index < task.endIndex {
+            let next = task.index(after: index)
+            if ".!?".contains(task[index]), next == task.endIndex || task[next].isWhitespace {
+                sentences.append(task[start..<next])
+                start = next
+            }
+            index = next
+        }
+        if start < task.endIndex { sentences.append(task[start...]) }
+        var kept: [Substring] = []
+        var wordCount = 0
+        for sentence in sentences {
+            let count = sentence.split(whereSeparator: \.isWhitespace).count
+            if !kept.isEmpty, wordCount + count > Self.taskWordLimit { break }
+            kept.append(sentence)
+            wordCount += count
+        }
+        return kept.joined()
     }
 
     /// Whether a step changed anything: its action is no thought and its observation has no no-effect phrase.

@@ -18,20 +18,24 @@ public enum TrajectoryFormat: String, CaseIterable, Codable, Sendable {
 
 /// A trajectory read from one line of an input file, with the keywords given beside it.
 package struct TrajectoryRecord: Sendable {
+    /// The trajectory.
     package var trajectory: Trajectory
     /// Keywords (facts) given in the record; empty when none were.
     package var facts: [String]
+    /// The 1-based line of the input file, or the position in a batch given in code.
     package var line: Int
 }
 
 /// Parses one line of a trajectory file into a ``TrajectoryRecord``, or names the line and field that's wrong.
 package struct TrajectoryRecordParser: Sendable {
+    /// The file being parsed, named in errors.
     package let path: String
     /// The source of records that name none.
     package let defaultSource: String
     /// The producer of records that name none.
     package let defaultProducer: String?
 
+    /// Creates a parser; records without a source get `defaultSource`, or the file's base name when it is `nil`.
     package init(path: String, defaultSource: String?, defaultProducer: String?) {
         self.path = path
         self.defaultSource =
@@ -293,6 +297,7 @@ package enum JSONValue: Decodable, Equatable, Sendable {
     case array([JSONValue])
     case object([String: JSONValue])
 
+    /// Decodes any JSON value, trying the scalar kinds before arrays and objects.
     package init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {

@@ -17,7 +17,7 @@ extension FlatIndex {
     ///
     /// Measured on the 2-core AMD EPYC (Zen 5) development machine with 100k x 384 vectors and OpenBLAS
     /// 0.3.21: see docs/vector-index.md for the numbers and the command that produced them.
-    public static let blasCrossover = 8
+    public static let blasCrossover = 64
     /// Queries scanned together below the crossover: each row block is read from memory once for all of them.
     static let scanGroup = 16
     /// Queries per `sgemm` tile.

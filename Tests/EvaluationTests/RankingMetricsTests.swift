@@ -42,6 +42,15 @@ import Testing
         #expect(metrics.mrrAt10 == 0)
         #expect(metrics.ndcgAt10 == 0)
         #expect(metrics.recallAtK == 1)
+        // The same beyond rank 11, with distinct scores and with a tie.
+        let scored = RankingMetrics.evaluate(
+            Self.hits("NNNNNNNNNNNNR", scores: (0..<13).map { Double(20 - $0) }), relevantCount: 1, k: 20)
+        #expect(scored.ndcgAt10 == 0)
+        #expect(scored.recallAtK == 1)
+        let tied = RankingMetrics.evaluate(
+            Self.hits("NNNNNNNNNNNRN", scores: (0..<11).map { Double(20 - $0) } + [1, 1]), relevantCount: 2, k: 20)
+        #expect(tied.ndcgAt10 == 0)
+        #expect(tied.recallAtK == 0.5)
     }
 
     @Test func tieGroupAveragesOverItsOrders() {

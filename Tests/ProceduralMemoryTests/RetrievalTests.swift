@@ -168,3 +168,33 @@ import Testing
         }
     }
 }
+
+@Suite struct DeprecatedMemoryTests {
+    @Test(arguments: RetrievalPolicy.allCases)
+    func deprecatedMemoriesAreExcludedUnlessAsked(policy: RetrievalPolicy) async throws {
+        let backend = try SQLiteBackend(path: nil)
+        let store = try await MemoryStore.open(backend: backend, embedder: WordHashEmbedder(), cacheDirectory: nil)
+        try await store.add([Samples.heatMug, Samples.cleanApple])
+        // Part 1 has no update policy yet, so write a deprecated memory through the backend, as one will.
+        var deprecated = try #require(try await store.memory(id: "alf-heat-mug-1"))
+        deprecated.id = "alf-heat-mug-old"
+        deprecated.status = .deprecated
+        deprecated.hitCount = 4
+        deprecated.successCount = 1
+        let vector = try await WordHashEmbedder().embed([deprecated.task])[0]
+        _ = try await backend.write(
+            WriteBatch(
+                trajectories: [],
+                memories: [MemoryRecord(memory: deprecated, taskVector: vector, keywordVector: vector)],
+                replacing: false, policy: "test", reason: "deprecate"))
+        let reopened = try await MemoryStore.open(backend: backend, embedder: WordHashEmbedder(), cacheDirectory: nil)
+        let task = "heat some mug and put it in coffeemachine"
+        let active = try await reopened.retrieve(task, options: RetrievalOptions(policy: policy, k: 10))
+        #expect(Set(active.map(\.memory.id)).isSubset(of: ["alf-heat-mug-1", "alf-clean-apple-1"]) && !active.isEmpty)
+        let all = try await reopened.retrieve(
+            task, options: RetrievalOptions(policy: policy, k: 10, includeDeprecated: true))
+        #expect(all.map(\.memory.id).contains("alf-heat-mug-old"))
+        #expect(all.first { $0.memory.id == "alf-heat-mug-old" }?.memory.status == .deprecated)
+        #expect(try await reopened.statistics().deprecatedMemories == 1)
+    }
+}

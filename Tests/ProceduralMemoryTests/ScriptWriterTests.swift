@@ -48,4 +48,28 @@ import Testing
             writer.abstract(task: "open the door", steps: steps)
                 == "Task: open the [OBJECT1]\n1. pull [OBJECT1]")
     }
+
+    @Test func cutsALongSceneDescriptionFromTheTask() {
+        let task =
+            "Your task is to pick up objects, then place them in their usual locations in the environment. "
+            + "You are in the pantry. In one part of the room you see a folding chair, that has nothing on it. "
+            + "To the East you see the kitchen."
+        let steps = [
+            Step(action: "look around", observation: "You are in the pantry."),
+            Step(action: "move east", observation: "You are in the kitchen."),
+            Step(action: "take chicken wing", observation: "You take the chicken wing."),
+            Step(action: "open fridge", observation: "You open the fridge."),
+            Step(action: "put chicken wing in fridge", observation: "You put the chicken wing in the fridge."),
+        ]
+        #expect(
+            RuleBasedScriptWriter().abstract(task: task, steps: steps) == """
+                Task: your task is to pick up objects then place them in their usual locations in the environment \
+                you are in the pantry
+                1. look around
+                2. move east
+                3. take chicken wing
+                4. open fridge
+                5. put chicken wing in fridge
+                """)
+    }
 }

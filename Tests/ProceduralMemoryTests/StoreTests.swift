@@ -152,6 +152,22 @@ import VectorIndex
         #expect(again.cacheState == .loaded)
     }
 
+    @Test func refreshCatchesUpWithAnotherWriter() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("store")
+        let writer = try await MemoryStore.create(at: path, embedder: WordHashEmbedder())
+        let reader = try await MemoryStore.open(at: path, embedder: WordHashEmbedder())
+        try await writer.add(Samples.all)
+        #expect(reader.memoryCount == 0)
+        #expect(try await reader.refresh() && reader.memoryCount == 4 && reader.generation == writer.generation)
+        #expect(try await !reader.refresh())
+        try await writer.delete(.source("alfworld"))
+        #expect(try await reader.refresh())
+        let hits = try await reader.retrieve("heat a mug", options: RetrievalOptions(policy: .random, k: 10))
+        #expect(hits.map(\.memory.id) == ["tw-cook-0007"])
+    }
+
     @Test func refusesTheWrongEmbedderAndMissingOrExistingStores() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
