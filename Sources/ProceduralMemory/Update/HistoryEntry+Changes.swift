@@ -1,6 +1,6 @@
 extension HistoryEntry {
     /// What the entry changed, one short line per field (`hits 2 → 3`, `status active → deprecated`,
-    /// `script: + Warning: …`), with no task text; `created` or `deleted` for an add or a delete.
+    /// `script + Warning: …`); `created` or `deleted` for an add or a delete.
     public var changes: [String] {
         switch (before, after) {
         case (nil, nil): return []
