@@ -131,8 +131,7 @@ public final class OpenAICompatibleEmbedder: Embedder {
             throw (.server(url: url, reason: "the answer has no \"data\" array of embeddings"))
         }
         guard items.count == inputCount else {
-            throw (
-                .server(url: url, reason: "the answer holds \(items.count) embeddings for \(inputCount) inputs"))
+            throw (.server(url: url, reason: "the answer holds \(items.count) embeddings for \(inputCount) inputs"))
         }
         var vectors = [[Float]](repeating: [], count: inputCount)
         for (position, item) in items.enumerated() {
@@ -140,8 +139,8 @@ public final class OpenAICompatibleEmbedder: Embedder {
             guard let numbers = item["embedding"] as? [NSNumber], !numbers.isEmpty, vectors.indices.contains(index),
                 vectors[index].isEmpty
             else {
-                throw (
-                    .server(
+                throw
+                    (.server(
                         url: url,
                         reason: "embedding \(position) is missing, empty, not a list of "
                             + "numbers, or has a bad or repeated index"))

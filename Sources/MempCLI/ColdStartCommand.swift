@@ -55,11 +55,15 @@ struct ColdStartCommand: AsyncParsableCommand {
         let report = try await store.add(
             kept.map(\.trajectory), options: ImportOptions(builder: MemoryBuilder(policy: build), duplicates: .skip))
         for item in kept {
-            let line = Line(id: item.trajectory.id, taskType: item.taskType, score: item.score.score, reason: item.score.reason)
+            let line = Line(
+                id: item.trajectory.id, taskType: item.taskType, score: item.score.score, reason: item.score.reason)
             if json {
                 print(try jsonLine(line))
             } else {
-                print(String(format: "%@  %@  %.2f  %@", item.taskType.isEmpty ? "-" : item.taskType, line.id, line.score, line.reason))
+                print(
+                    String(
+                        format: "%@  %@  %.2f  %@", item.taskType.isEmpty ? "-" : item.taskType, line.id, line.score,
+                        line.reason))
             }
         }
         printError(

@@ -14,7 +14,9 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(help: "The bundle directory to create (must not exist, or be empty).") var output: String
     @Option(name: .customLong("source"), help: "Only memories from this source (repeatable).")
     var sources: [String] = []
-    @Option(name: .customLong("label"), help: ArgumentHelp("Only memories with this label (repeatable).", valueName: "key=value"))
+    @Option(
+        name: .customLong("label"),
+        help: ArgumentHelp("Only memories with this label (repeatable).", valueName: "key=value"))
     var labels: [String] = []
     @Flag(help: "Export deprecated memories too.") var includeDeprecated = false
     @Flag(help: "Print the manifest as one JSON object.") var json = false

@@ -28,7 +28,9 @@ struct LanguageModelOptions: ParsableArguments {
     var llmConfig: String?
 
     func validate() throws {
-        if let llmTimeout, llmTimeout <= 0 { throw ValidationError("--llm-timeout must be positive (got \(llmTimeout)).") }
+        if let llmTimeout, llmTimeout <= 0 {
+            throw ValidationError("--llm-timeout must be positive (got \(llmTimeout)).")
+        }
         if let llmURL, URL(string: llmURL)?.scheme == nil {
             throw ValidationError("--llm-url must be a URL such as http://127.0.0.1:8080 (got \(llmURL)).")
         }
@@ -42,7 +44,8 @@ struct LanguageModelOptions: ParsableArguments {
                 throw ValidationError("--llm-config: can't read \(llmConfig).")
             }
             do { file = try JSONDecoder().decode(Configuration.self, from: data) } catch {
-                throw ValidationError("--llm-config: \(llmConfig) is not a valid config (\(error.localizedDescription)).")
+                throw ValidationError(
+                    "--llm-config: \(llmConfig) is not a valid config (\(error.localizedDescription)).")
             }
         }
         guard let text = llmURL ?? file.url else { return nil }

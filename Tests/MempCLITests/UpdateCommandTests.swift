@@ -16,7 +16,8 @@ import Testing
     static func line(_ trajectory: Trajectory, used: [String]) throws -> String {
         var object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(trajectory)) as? [String: Any] ?? [:]
         object["usedMemories"] = used
-        return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+        return String(
+            decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
     }
 
     static let seed = Trajectory(
@@ -68,7 +69,8 @@ import Testing
         let feedback = try Self.memp(["feedback", "--store", store, "--memory", "seed-coin", "--success", "true"])
         #expect(feedback.status == 0 && feedback.output == "seed-coin: 1/1 successes\n")
 
-        let runs = try MemoryCommandTests.write(directory, try Self.line(Self.failed, used: ["seed-coin"]) + "\n", "runs.jsonl")
+        let runs = try MemoryCommandTests.write(
+            directory, try Self.line(Self.failed, used: ["seed-coin"]) + "\n", "runs.jsonl")
         let update = try Self.memp(["update", "--store", store, "--policy", "adjustment", runs])
         #expect(update.status == 0)
         #expect(
@@ -83,13 +85,20 @@ import Testing
         }
         #expect(entries.map(\.action) == [.add, .feedback, .feedback, .rewrite])
         let rewrite = try #require(entries.last)
-        #expect(rewrite.after?.script?.hasSuffix(
-            "Warning: a failed attempt did \"take coin\" and got \"You don't see that here.\"; avoid it or check it first.") == true)
+        #expect(
+            rewrite.after?.script?.hasSuffix(
+                "Warning: a failed attempt did \"take coin\" and got \"You don't see that here.\"; avoid it or check it first."
+            ) == true)
         let text = try Self.memp(["history", "--store", store, "--last", "1"])
-        #expect(text.output.contains("rewrite seed-coin [adjustment] task of trajectory run-7 failed with it; revised by rule-based-correction/v1"))
+        #expect(
+            text.output.contains(
+                "rewrite seed-coin [adjustment] task of trajectory run-7 failed with it; revised by rule-based-correction/v1"
+            ))
         #expect(text.output.contains("    sources seed-coin, run-7\n"))
 
-        let query = try Self.memp(["query", "--store", store, "take the coin in the attic and put it into the box", "-k", "1", "--json"])
+        let query = try Self.memp([
+            "query", "--store", store, "take the coin in the attic and put it into the box", "-k", "1", "--json",
+        ])
         #expect(query.output.contains("avoid it or check it first"))
 
         let revert = try Self.memp(["revert", "--store", store, String(rewrite.number)])
@@ -107,7 +116,8 @@ import Testing
             let directory = try TemporaryDirectory()
             defer { directory.remove() }
             let store = directory.file("store")
-            #expect(try Self.memp(["init", "--store", store, "--embedder", "hashing", "--dimension", "64"]).status == 0)
+            #expect(
+                try Self.memp(["init", "--store", store, "--embedder", "hashing", "--dimension", "64"]).status == 0)
             let file = try MemoryCommandTests.write(
                 directory, try MemoryCommandTests.syntheticTrajectories(count: 5_000), "runs.jsonl")
             let child = Process()
@@ -157,10 +167,13 @@ extension UpdateCommandTests {
             imported.output == "Imported 1 memories and 1 trajectories from \(bundle); 0 already stored were skipped; "
                 + "embedded again with hashing:v1:128.\n")
         let memories = bundle + "/memories.jsonl"
-        try (try String(contentsOfFile: memories, encoding: .utf8) + "\n{}").write(toFile: memories, atomically: true, encoding: .utf8)
+        try (try String(contentsOfFile: memories, encoding: .utf8) + "\n{}").write(
+            toFile: memories, atomically: true, encoding: .utf8)
         let refused = try Self.memp(["import-bundle", "--store", target, bundle, "--duplicates", "skip"])
         #expect(refused.status == 1)
-        #expect(refused.errors.contains("memories.jsonl differs from the manifest (size or SHA-256): it was changed after the export"))
+        #expect(
+            refused.errors.contains(
+                "memories.jsonl differs from the manifest (size or SHA-256): it was changed after the export"))
     }
 }
 
@@ -181,7 +194,8 @@ extension UpdateCommandTests {
         #expect(result.status == 0)
         #expect(
             result.output
-                == "coin  seed-coin  9.60  success, reward 1.0, 4 steps\nother  run-7  0.80  failure, reward 0.0, 2 steps\n")
+                == "coin  seed-coin  9.60  success, reward 1.0, 4 steps\nother  run-7  0.80  failure, reward 0.0, 2 steps\n"
+        )
         #expect(result.errors == "Kept 2 of 3 trajectories; added 2 memories (0 already stored).\n")
     }
 }
@@ -196,18 +210,29 @@ extension UpdateCommandTests {
         #expect(try Self.memp(["init", "--store", store, "--embedder", "hashing"]).status == 0)
         let seeds = try MemoryCommandTests.write(directory, try Self.line(Self.seed, used: []) + "\n", "seed.jsonl")
         #expect(try Self.memp(["import", "--store", store, seeds]).status == 0)
-        let runs = try MemoryCommandTests.write(directory, try Self.line(Self.failed, used: ["seed-coin"]) + "\n", "runs.jsonl")
-        let update = try Self.memp(["update", "--store", store, "--policy", "adjustment", runs, "--llm-url", url, "--llm-model", "stub"])
+        let runs = try MemoryCommandTests.write(
+            directory, try Self.line(Self.failed, used: ["seed-coin"]) + "\n", "runs.jsonl")
+        let update = try Self.memp([
+            "update", "--store", store, "--policy", "adjustment", runs, "--llm-url", url, "--llm-model", "stub",
+        ])
         #expect(update.status == 0 && update.output.contains("1 rewritten"))
         let memory = try await MemoryStore.open(at: store).memory(id: "seed-coin")
-        #expect(memory?.script == "Task: \(Self.seed.task)\n1. check the object first\n2. take it\nLesson: It took the wrong object.")
+        #expect(
+            memory?.script
+                == "Task: \(Self.seed.task)\n1. check the object first\n2. take it\nLesson: It took the wrong object.")
         #expect(memory?.provenance.scriptWriter == "llm-reflection/v1 stub@\(url)/v1/chat/completions")
 
         let config = try MemoryCommandTests.write(directory, "{\"url\": \"\(url)\", \"model\": \"stub\"}", "llm.json")
-        let judged = try Self.memp(["cold-start", "--store", directory.file("other"), "--keep", "1", runs, "--scorer", "llm", "--llm-config", config])
+        let judged = try Self.memp([
+            "cold-start", "--store", directory.file("other"), "--keep", "1", runs, "--scorer", "llm", "--llm-config",
+            config,
+        ])
         #expect(judged.status == 1 && judged.errors.contains("is not a memory store"))
         #expect(try Self.memp(["init", "--store", directory.file("other"), "--embedder", "hashing"]).status == 0)
-        let kept = try Self.memp(["cold-start", "--store", directory.file("other"), "--keep", "1", runs, "--scorer", "llm", "--llm-config", config])
+        let kept = try Self.memp([
+            "cold-start", "--store", directory.file("other"), "--keep", "1", runs, "--scorer", "llm", "--llm-config",
+            config,
+        ])
         #expect(kept.output == "-  run-7  7.00  reached the goal\n")
         do {
             _ = try ColdStartCommand.parse(["--store", "s", "--keep", "1", "f.jsonl", "--scorer", "llm"])

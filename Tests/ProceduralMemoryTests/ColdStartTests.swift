@@ -10,10 +10,12 @@ import Testing
 
     @Test func ruleScoresAreExact() async throws {
         let scorer = RuleBasedScorer(stepLimit: 10)
-        #expect(try await scorer.score(Self.candidate("a", type: "x", success: true, reward: nil, steps: 5))
-            == TrajectoryScore(score: 9.5, reason: "success, reward 1.0, 5 steps"))
-        #expect(try await scorer.score(Self.candidate("b", type: "x", success: false, reward: 0.5, steps: 20))
-            == TrajectoryScore(score: 1.5, reason: "failure, reward 0.5, 20 steps"))
+        #expect(
+            try await scorer.score(Self.candidate("a", type: "x", success: true, reward: nil, steps: 5))
+                == TrajectoryScore(score: 9.5, reason: "success, reward 1.0, 5 steps"))
+        #expect(
+            try await scorer.score(Self.candidate("b", type: "x", success: false, reward: 0.5, steps: 20))
+                == TrajectoryScore(score: 1.5, reason: "failure, reward 0.5, 20 steps"))
         // No flag: the reward decides success (at least 1 by default), and is clamped to 0…1.
         #expect(try await scorer.score(Self.candidate("c", type: "x", success: nil, reward: 3, steps: 0)).score == 10)
     }

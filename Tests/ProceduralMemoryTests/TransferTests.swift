@@ -53,11 +53,16 @@ import Testing
         #expect(history.count == 4 && history.allSatisfy { $0.action == .add && $0.policy == "import-bundle" })
         #expect(history[0].reason == "import bundle \(bundle) (source models: gpt-4o)")
 
-        await #expect(throws: MemoryError.invalidArgument(
-            "Memory alf-heat-mug-1 of the bundle is already stored; pass --duplicates skip to keep the stored one or --duplicates replace.")
+        await #expect(
+            throws: MemoryError.invalidArgument(
+                "Memory alf-heat-mug-1 of the bundle is already stored; pass --duplicates skip to keep the stored one or --duplicates replace."
+            )
         ) { try await target.importBundle(at: bundle) }
         #expect(try await target.importBundle(at: bundle, duplicates: .skip).skippedMemories == 4)
-        await #expect(throws: MemoryError.io(path: bundle, reason: "the bundle directory exists and is not empty; choose a new one")) {
+        await #expect(
+            throws: MemoryError.io(
+                path: bundle, reason: "the bundle directory exists and is not empty; choose a new one")
+        ) {
             try await source.export(to: bundle)
         }
     }
@@ -71,7 +76,9 @@ import Testing
         let report = try await target.importBundle(at: bundle)
         #expect(report.reembedded && report.memories == 4)
         #expect(try await target.memory(id: "alf-heat-mug-1")?.embedderID == "other:v1:64")
-        #expect(try await target.retrieve(Samples.heatMug.task, options: RetrievalOptions(policy: .query, k: 1)).first?.memory.id == "alf-heat-mug-1")
+        #expect(
+            try await target.retrieve(Samples.heatMug.task, options: RetrievalOptions(policy: .query, k: 1)).first?
+                .memory.id == "alf-heat-mug-1")
     }
 
     @Test func tamperedBundleIsRefused() async throws {
@@ -83,13 +90,16 @@ import Testing
         text = text.replacingOccurrences(of: "\"hitCount\":1", with: "\"hitCount\":9")
         try text.write(toFile: memories, atomically: true, encoding: .utf8)
         let target = try await StoreLocation.inMemory.makeStore(in: directory)
-        await #expect(throws: MemoryError.bundleRefused(
-            path: bundle, reason: "memories.jsonl differs from the manifest (size or SHA-256): it was changed after the export")
+        await #expect(
+            throws: MemoryError.bundleRefused(
+                path: bundle,
+                reason: "memories.jsonl differs from the manifest (size or SHA-256): it was changed after the export")
         ) { try await target.importBundle(at: bundle) }
         let statistics = try await target.statistics()
         #expect(target.memoryCount == 0 && statistics.trajectories == 0)
-        #expect(MemoryError.bundleRefused(path: "b", reason: "r").description
-            == "The bundle b was refused, nothing was imported: r. Export it again from its store.")
+        #expect(
+            MemoryError.bundleRefused(path: "b", reason: "r").description
+                == "The bundle b was refused, nothing was imported: r. Export it again from its store.")
     }
 
     @Test(arguments: ["../outside.jsonl", "/etc/passwd", "a/../../outside.jsonl", "./memories.jsonl", ""])
@@ -98,14 +108,19 @@ import Testing
         defer { directory.remove() }
         let (_, bundle) = try await Self.exported(directory)
         let manifestPath = bundle + "/manifest.json"
-        var manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: manifestPath))) as? [String: Any] ?? [:]
+        var manifest =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: manifestPath)))
+            as? [String: Any] ?? [:]
         var files = manifest["files"] as? [[String: Any]] ?? []
-        files.append(["path": path, "bytes": 0, "sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"])
+        files.append([
+            "path": path, "bytes": 0, "sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        ])
         manifest["files"] = files
         try JSONSerialization.data(withJSONObject: manifest).write(to: URL(fileURLWithPath: manifestPath))
         let target = try await StoreLocation.inMemory.makeStore(in: directory)
-        await #expect(throws: MemoryError.bundleRefused(
-            path: bundle, reason: "the manifest names the path \"\(path)\", which would leave the bundle directory")
+        await #expect(
+            throws: MemoryError.bundleRefused(
+                path: bundle, reason: "the manifest names the path \"\(path)\", which would leave the bundle directory")
         ) { try await target.importBundle(at: bundle) }
     }
 
@@ -118,8 +133,9 @@ import Testing
         try FileManager.default.createSymbolicLink(
             atPath: bundle + "/memories.jsonl", withDestinationPath: directory.file("elsewhere.jsonl"))
         let target = try await StoreLocation.inMemory.makeStore(in: directory)
-        await #expect(throws: MemoryError.bundleRefused(
-            path: bundle, reason: "memories.jsonl resolves to a file outside the bundle directory")
+        await #expect(
+            throws: MemoryError.bundleRefused(
+                path: bundle, reason: "memories.jsonl resolves to a file outside the bundle directory")
         ) { try await target.importBundle(at: bundle) }
     }
 }

@@ -61,30 +61,38 @@ import Testing
         switch policy {
         case .vanilla:
             return [
-                Expected(ids: Set(base + ["u-fail-1"]), mugKind: .built, mugSources: [mug], mugScriptEnd: [],
+                Expected(
+                    ids: Set(base + ["u-fail-1"]), mugKind: .built, mugSources: [mug], mugScriptEnd: [],
                     mugHits: 2, mugSuccesses: 1, mugStatus: .active),
-                Expected(ids: Set(base + ["u-fail-1", "u-fail-2", "u-cook-1"]), mugKind: .built, mugSources: [mug],
+                Expected(
+                    ids: Set(base + ["u-fail-1", "u-fail-2", "u-cook-1"]), mugKind: .built, mugSources: [mug],
                     mugScriptEnd: [], mugHits: 3, mugSuccesses: 1, mugStatus: .deprecated),
             ]
         case .validation:
             return [
-                Expected(ids: Set(base), mugKind: .built, mugSources: [mug], mugScriptEnd: [], mugHits: 2,
+                Expected(
+                    ids: Set(base), mugKind: .built, mugSources: [mug], mugScriptEnd: [], mugHits: 2,
                     mugSuccesses: 1, mugStatus: .active),
-                Expected(ids: Set(base + ["u-cook-1"]), mugKind: .built, mugSources: [mug], mugScriptEnd: [],
+                Expected(
+                    ids: Set(base + ["u-cook-1"]), mugKind: .built, mugSources: [mug], mugScriptEnd: [],
                     mugHits: 3, mugSuccesses: 1, mugStatus: .deprecated),
             ]
         case .adjustment:
             return [
-                Expected(ids: Set(base), mugKind: .rewritten, mugSources: [mug, "u-fail-1"], mugScriptEnd: [cupWarning],
+                Expected(
+                    ids: Set(base), mugKind: .rewritten, mugSources: [mug, "u-fail-1"], mugScriptEnd: [cupWarning],
                     mugHits: 2, mugSuccesses: 1, mugStatus: .active),
-                Expected(ids: Set(base + ["u-cook-1"]), mugKind: .rewritten, mugSources: [mug, "u-fail-1", "u-fail-2"],
+                Expected(
+                    ids: Set(base + ["u-cook-1"]), mugKind: .rewritten, mugSources: [mug, "u-fail-1", "u-fail-2"],
                     mugScriptEnd: [cupWarning, potatoWarning], mugHits: 3, mugSuccesses: 1, mugStatus: .deprecated),
             ]
         }
     }
 
     static func ids(_ store: MemoryStore) async throws -> Set<String> {
-        Set(try await store.retrieve("x", options: RetrievalOptions(policy: .random, k: 100, includeDeprecated: true)).map(\.memory.id))
+        Set(
+            try await store.retrieve("x", options: RetrievalOptions(policy: .random, k: 100, includeDeprecated: true))
+                .map(\.memory.id))
     }
 
     @Test(arguments: UpdatePolicy.allCases, StoreLocation.allCases)
@@ -136,7 +144,8 @@ import Testing
         try await store.add([Samples.heatMug, Samples.cleanApple])
         try await store.update(Self.batches[0], options: UpdateOptions(policy: .adjustment))
         let hit = try #require(
-            try await store.retrieve("heat some cup and put it in coffeemachine", options: RetrievalOptions(k: 1)).first)
+            try await store.retrieve("heat some cup and put it in coffeemachine", options: RetrievalOptions(k: 1)).first
+        )
         #expect(hit.memory.id == Self.mug && hit.memory.script?.hasSuffix(Self.cupWarning) == true)
     }
 

@@ -51,7 +51,8 @@ public struct ChatRequest: Sendable {
     public var temperature: Double
 
     /// Creates a request.
-    public init(messages: [ChatMessage], schema: AnswerSchema? = nil, maximumTokens: Int = 512, temperature: Double = 0) {
+    public init(messages: [ChatMessage], schema: AnswerSchema? = nil, maximumTokens: Int = 512, temperature: Double = 0)
+    {
         self.messages = messages
         self.schema = schema
         self.maximumTokens = maximumTokens
@@ -166,7 +167,8 @@ public final class OpenAICompatibleChatModel: LanguageModel {
             }
             guard text.count <= maximumAnswerCharacters else {
                 throw .languageModel(
-                    url: url, reason: "the answer has \(text.count) characters, over the limit of \(maximumAnswerCharacters)")
+                    url: url,
+                    reason: "the answer has \(text.count) characters, over the limit of \(maximumAnswerCharacters)")
             }
             return ChatAnswer(text: text, finishReason: first["finish_reason"] as? String)
         }

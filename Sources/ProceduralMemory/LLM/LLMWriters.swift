@@ -49,7 +49,8 @@ enum AnswerFormat {
         values["format"] = instructions(schema, model.structuredOutput)
         let answer = try await model.complete(
             ChatRequest(
-                messages: [ChatMessage(.user, template.rendered(values))], schema: schema, maximumTokens: maximumTokens))
+                messages: [ChatMessage(.user, template.rendered(values))], schema: schema, maximumTokens: maximumTokens)
+        )
         if answer.finishReason == "length" {
             throw .languageModel(url: model.identifier, reason: "the answer was cut at \(maximumTokens) tokens")
         }
@@ -71,7 +72,8 @@ enum AnswerFormat {
     static func workflow(_ fields: [String: Any], model: any LanguageModel) throws(MemoryError) -> [String] {
         guard let lines = fields["workflow"] as? [String], let steps = PromptText.workflow(lines) else {
             throw .languageModel(
-                url: model.identifier, reason: "the workflow is missing, empty, over 30 steps or has a step over 300 characters")
+                url: model.identifier,
+                reason: "the workflow is missing, empty, over 30 steps or has a step over 300 characters")
         }
         return steps
     }
@@ -100,7 +102,8 @@ public struct LLMScriptWriter: ScriptWriter {
     ///
     /// - Throws: ``MemoryError/io(path:reason:)`` when the bundled prompt is missing.
     public init(
-        model: any LanguageModel, template: PromptTemplate? = nil, fallback: RuleBasedScriptWriter = RuleBasedScriptWriter(),
+        model: any LanguageModel, template: PromptTemplate? = nil,
+        fallback: RuleBasedScriptWriter = RuleBasedScriptWriter(),
         maximumTokens: Int = 400
     ) throws(MemoryError) {
         self.model = model
@@ -120,7 +123,8 @@ public struct LLMScriptWriter: ScriptWriter {
             let fields = try await AnswerFormat.ask(
                 model, template: template,
                 values: [
-                    "task": PromptText.clip(trajectory.task, to: 500), "outcome": PromptText.outcome(trajectory.outcome),
+                    "task": PromptText.clip(trajectory.task, to: 500),
+                    "outcome": PromptText.outcome(trajectory.outcome),
                     "steps": PromptText.steps(trajectory.steps),
                 ], schema: AnswerFormat.workflow, maximumTokens: maximumTokens)
             let steps = try AnswerFormat.workflow(fields, model: model)
@@ -133,8 +137,9 @@ public struct LLMScriptWriter: ScriptWriter {
     }
 }
 
-/// Rewrites a memory after a failure with a language model that reflects: what went wrong, and the corrected
-/// workflow. It throws on any failure; the update then uses the ``RuleBasedReviser`` and records the fallback.
+/// Rewrites a memory after a failure with a language model that reflects on what went wrong.
+///
+/// The answer holds a diagnosis and the corrected workflow. It throws on any failure; the update then uses the ``RuleBasedReviser`` and records the fallback.
 public struct LLMReviser: MemoryReviser {
     /// The model.
     public var model: any LanguageModel
@@ -146,7 +151,8 @@ public struct LLMReviser: MemoryReviser {
     /// Creates a reviser with the bundled `reflection` prompt.
     ///
     /// - Throws: ``MemoryError/io(path:reason:)`` when the bundled prompt is missing.
-    public init(model: any LanguageModel, template: PromptTemplate? = nil, maximumTokens: Int = 500) throws(MemoryError) {
+    public init(model: any LanguageModel, template: PromptTemplate? = nil, maximumTokens: Int = 500) throws(MemoryError)
+    {
         self.model = model
         if let template { self.template = template } else { self.template = try PromptTemplate.bundled("reflection") }
         self.maximumTokens = maximumTokens
@@ -156,7 +162,8 @@ public struct LLMReviser: MemoryReviser {
 
     public func revisedScript(of memory: Memory, after failure: Trajectory) async throws(MemoryError) -> String {
         let current =
-            memory.script ?? (memory.steps ?? []).map(\.action).enumerated().map { "\($0.offset + 1). \($0.element)" }
+            memory.script
+            ?? (memory.steps ?? []).map(\.action).enumerated().map { "\($0.offset + 1). \($0.element)" }
             .joined(separator: "\n")
         let fields = try await AnswerFormat.ask(
             model, template: template,
@@ -174,8 +181,9 @@ public struct LLMReviser: MemoryReviser {
     }
 }
 
-/// Rates trajectories with a language model (LLM as judge): a score 0–10 and a reason, from a structured answer.
-/// Falls back to the ``RuleBasedScorer`` on any failure, saying so in the reason.
+/// Rates trajectories with a language model (LLM as judge).
+///
+/// The structured answer holds a score 0–10 and a reason. Falls back to the ``RuleBasedScorer`` on any failure, saying so in the reason.
 public struct LLMJudgeScorer: Scorer {
     /// The model.
     public var model: any LanguageModel
@@ -187,7 +195,9 @@ public struct LLMJudgeScorer: Scorer {
     /// Creates a judge with the bundled `judge` prompt.
     ///
     /// - Throws: ``MemoryError/io(path:reason:)`` when the bundled prompt is missing.
-    public init(model: any LanguageModel, template: PromptTemplate? = nil, fallback: RuleBasedScorer = RuleBasedScorer())
+    public init(
+        model: any LanguageModel, template: PromptTemplate? = nil, fallback: RuleBasedScorer = RuleBasedScorer()
+    )
         throws(MemoryError)
     {
         self.model = model
@@ -202,7 +212,8 @@ public struct LLMJudgeScorer: Scorer {
             let fields = try await AnswerFormat.ask(
                 model, template: template,
                 values: [
-                    "task": PromptText.clip(trajectory.task, to: 500), "outcome": PromptText.outcome(trajectory.outcome),
+                    "task": PromptText.clip(trajectory.task, to: 500),
+                    "outcome": PromptText.outcome(trajectory.outcome),
                     "steps": PromptText.steps(trajectory.steps),
                 ], schema: AnswerFormat.judgement, maximumTokens: 200)
             guard let score = (fields["score"] as? NSNumber)?.doubleValue ?? (fields["score"] as? Int).map(Double.init),

@@ -76,7 +76,8 @@ extension MemoryStore {
                 to: temporary + "/" + BundleManifest.fileName)
             try? fileManager.removeItem(atPath: directory)  // an empty directory, checked above
             do { try fileManager.moveItem(atPath: temporary, toPath: directory) } catch {
-                throw MemoryError.io(path: directory, reason: "can't move the bundle into place: \(error.localizedDescription)")
+                throw MemoryError.io(
+                    path: directory, reason: "can't move the bundle into place: \(error.localizedDescription)")
             }
             return manifest
         } catch {
@@ -165,7 +166,9 @@ struct VerifiedBundle {
         let root = URL(fileURLWithPath: directory).standardizedFileURL.resolvingSymlinksInPath().path
         let manifestPath = root + "/" + BundleManifest.fileName
         let attributes = try? FileManager.default.attributesOfItem(atPath: manifestPath)
-        guard let size = attributes?[.size] as? Int else { throw refuse("it has no readable \(BundleManifest.fileName)") }
+        guard let size = attributes?[.size] as? Int else {
+            throw refuse("it has no readable \(BundleManifest.fileName)")
+        }
         guard size <= Self.maximumManifestBytes else {
             throw refuse("\(BundleManifest.fileName) has \(size) bytes, more than a manifest can have")
         }
@@ -176,7 +179,8 @@ struct VerifiedBundle {
         }
         guard manifest.formatVersion == BundleManifest.currentFormatVersion else {
             throw refuse(
-                "it is bundle format v\(manifest.formatVersion); this build reads v\(BundleManifest.currentFormatVersion)")
+                "it is bundle format v\(manifest.formatVersion); this build reads v\(BundleManifest.currentFormatVersion)"
+            )
         }
         var contents: [String: Data] = [:]
         for file in manifest.files {
@@ -196,7 +200,8 @@ struct VerifiedBundle {
             throw refuse(
                 "the manifest must list \(BundleManifest.memoriesFileName) and \(BundleManifest.trajectoriesFileName)")
         }
-        let memories = try Self.lines(of: memoryData, as: BundledMemory.self, file: BundleManifest.memoriesFileName, refuse: refuse)
+        let memories = try Self.lines(
+            of: memoryData, as: BundledMemory.self, file: BundleManifest.memoriesFileName, refuse: refuse)
         let trajectories = try Self.lines(
             of: trajectoryData, as: Trajectory.self, file: BundleManifest.trajectoriesFileName, refuse: refuse)
         guard memories.count == manifest.memoryCount, trajectories.count == manifest.trajectoryCount else {
@@ -207,17 +212,22 @@ struct VerifiedBundle {
         for (index, item) in memories.enumerated() {
             let line = "\(BundleManifest.memoriesFileName) line \(index + 1)"
             guard item.memory.embedderID == manifest.embedderID else {
-                throw refuse("\(line): memory \(item.memory.id) names embedder \(item.memory.embedderID), not the manifest's")
+                throw refuse(
+                    "\(line): memory \(item.memory.id) names embedder \(item.memory.embedderID), not the manifest's")
             }
             for vector in [item.taskVector] + (item.keywordVector.map { [$0] } ?? []) {
                 guard vector.count == manifest.dimension, vector.allSatisfy(\.isFinite) else {
-                    throw refuse("\(line): a vector has \(vector.count) values or a non-finite one; expected \(manifest.dimension)")
+                    throw refuse(
+                        "\(line): a vector has \(vector.count) values or a non-finite one; expected \(manifest.dimension)"
+                    )
                 }
             }
             guard !item.memory.id.isEmpty, !item.memory.task.isEmpty,
                 (item.memory.script?.count ?? 0) <= MemoryStore.maximumScriptLength
             else {
-                throw refuse("\(line): the memory has an empty ID or task, or a script over \(MemoryStore.maximumScriptLength) characters")
+                throw refuse(
+                    "\(line): the memory has an empty ID or task, or a script over \(MemoryStore.maximumScriptLength) characters"
+                )
             }
         }
         self.manifest = manifest
@@ -265,7 +275,8 @@ private func bundleDecoder() -> JSONDecoder {
 
 private func bundleJSON(_ value: some Encodable, path: String, pretty: Bool = false) throws(MemoryError) -> String {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+    encoder.outputFormatting =
+        pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
     encoder.dateEncodingStrategy = .secondsSince1970
     do { return String(decoding: try encoder.encode(value), as: UTF8.self) } catch {
         throw .io(path: path, reason: "can't encode a record: \(error.localizedDescription)")

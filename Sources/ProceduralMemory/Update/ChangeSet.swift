@@ -27,8 +27,9 @@ public struct MemoryChange: Sendable {
     public var after: Memory?
     /// New vectors for the memory; `nil` keeps the stored ones (required when the memory is not stored).
     public var vectors: MemoryVectors?
-    /// The revision the stored memory must have; `nil` when it must not be stored. A mismatch throws
-    /// ``MemoryError/revisionConflict(id:expected:actual:)`` and writes nothing.
+    /// The revision the stored memory must have; `nil` when it must not be stored.
+    ///
+    /// A mismatch throws ``MemoryError/revisionConflict(id:expected:actual:)`` and writes nothing.
     public var expectedRevision: Int?
     /// The policy that made the change (`adjustment`, `feedback`, `revert`, …).
     public var policy: String

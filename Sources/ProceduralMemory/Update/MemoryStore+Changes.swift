@@ -74,7 +74,9 @@ struct ChangeRecorder {
                 let memory = change(
                     use.id, .feedback, policy: "feedback",
                     reason: "\(reason): \(use.hits) use\(use.hits == 1 ? "" : "s"), \(use.successes) succeeded",
-                    { $0.hitCount += use.hits; $0.successCount += use.successes })
+                    {
+                        $0.hitCount += use.hits; $0.successCount += use.successes
+                    })
             else { continue }
             let deprecate =
                 memory.status == .active

@@ -37,7 +37,8 @@ extension MemoryStore {
             }
             let report = recorder.recordFeedback(
                 ids.map { (id: $0, hits: 1, successes: success ? 1 : 0) }, settings: settings,
-                reason: "task " + (trajectory.map { "of trajectory \($0.id) " } ?? "") + (success ? "succeeded" : "failed"))
+                reason: "task " + (trajectory.map { "of trajectory \($0.id) " } ?? "")
+                    + (success ? "succeeded" : "failed"))
             _ = try await apply(
                 ChangeSet(batch: Self.emptyBatch(policy: "feedback"), changes: recorder.changes), to: &snapshot)
             return report

@@ -294,11 +294,14 @@ extension MemoryStore {
 /// stand in for memories without steps.
 func actionSimilarity(_ a: Memory, _ b: Memory) -> Double {
     func actions(_ memory: Memory) -> Set<String> {
-        let lines = memory.steps.map { $0.map(\.action) } ?? (memory.script ?? "").split(separator: "\n").map(String.init)
+        let lines =
+            memory.steps.map { $0.map(\.action) } ?? (memory.script ?? "").split(separator: "\n").map(String.init)
         return Set(
             lines.map { line in
-                line.lowercased().split(whereSeparator: \.isWhitespace).map { $0.allSatisfy(\.isNumber) ? "N" : String($0) }
-                    .joined(separator: " ")
+                line.lowercased().split(whereSeparator: \.isWhitespace).map {
+                    $0.allSatisfy(\.isNumber) ? "N" : String($0)
+                }
+                .joined(separator: " ")
             })
     }
     let first = actions(a)

@@ -48,7 +48,9 @@ extension SQLiteBackend {
                 let written = try Self.write(
                     WriteBatch(
                         trajectories: [],
-                        memories: [MemoryRecord(memory: after, taskVector: vectors.task, keywordVector: vectors.keywords)],
+                        memories: [
+                            MemoryRecord(memory: after, taskVector: vectors.task, keywordVector: vectors.keywords)
+                        ],
                         replacing: false, policy: change.policy, reason: change.reason), db)
                 // `write` recorded an add and advanced the generation again; the change is what happened.
                 try db.execute(

@@ -13,9 +13,10 @@ public enum UpdatePolicy: String, CaseIterable, Codable, Sendable {
 
 /// Thresholds and switches of the update cycle; every one is a setting, not a constant.
 public struct UpdateSettings: Sendable, Equatable, Codable {
-    /// A memory is deprecated once it was used at least this many times…
+    /// The hits from which a memory can be deprecated (with ``minimumSuccessRate``).
     public var minimumHits: Int
-    /// …and its success rate (successes / hits) is below this.
+    /// A memory with at least ``minimumHits`` hits whose success rate (successes / hits) is below this is
+    /// deprecated.
     public var minimumSuccessRate: Double
     /// Finished tasks per batch; the policy runs once per batch, and each batch is one transaction.
     public var batchSize: Int
