@@ -222,6 +222,13 @@ extension UpdateCommandTests {
                 == "Task: \(Self.seed.task)\n1. check the object first\n2. take it\nLesson: It took the wrong object.")
         #expect(memory?.provenance.scriptWriter == "llm-reflection/v1 stub@\(url)/v1/chat/completions")
 
+        // Import builds scripts with the model too.
+        let scripted = directory.file("scripted")
+        #expect(try Self.memp(["init", "--store", scripted, "--embedder", "hashing"]).status == 0)
+        #expect(try Self.memp(["import", "--store", scripted, seeds, "--build", "script", "--llm-url", url]).status == 0)
+        let built = try await MemoryStore.open(at: scripted).memory(id: "seed-coin")
+        #expect(built?.script == "Task: \(Self.seed.task)\n1. go to the [OBJECT2]\n2. take the [OBJECT1]")
+
         let config = try MemoryCommandTests.write(directory, "{\"url\": \"\(url)\", \"model\": \"stub\"}", "llm.json")
         let judged = try Self.memp([
             "cold-start", "--store", directory.file("other"), "--keep", "1", runs, "--scorer", "llm", "--llm-config",
