@@ -33,13 +33,17 @@ struct ImportCommand: AsyncParsableCommand {
         }
     }
 
+    /// The language model's writer when one is configured, else the rule-based one.
+    func scriptWriter() throws -> any ScriptWriter {
+        guard let model = try languageModel.model() else { return RuleBasedScriptWriter() }
+        return try LLMScriptWriter(model: model)
+    }
+
     func run() async throws {
         let store = try await storeOptions.open()
         let options = ImportOptions(
             format: format,
-            builder: MemoryBuilder(
-                policy: build,
-                scriptWriter: try languageModel.model().map { try LLMScriptWriter(model: $0) } ?? RuleBasedScriptWriter()),
+            builder: MemoryBuilder(policy: build, scriptWriter: try scriptWriter()),
             duplicates: duplicates,
             skipInvalid: skipInvalid,
             batchSize: batchSize, source: source, producer: producer)

@@ -225,7 +225,8 @@ extension UpdateCommandTests {
         // Import builds scripts with the model too.
         let scripted = directory.file("scripted")
         #expect(try Self.memp(["init", "--store", scripted, "--embedder", "hashing"]).status == 0)
-        #expect(try Self.memp(["import", "--store", scripted, seeds, "--build", "script", "--llm-url", url]).status == 0)
+        #expect(
+            try Self.memp(["import", "--store", scripted, seeds, "--build", "script", "--llm-url", url]).status == 0)
         let built = try await MemoryStore.open(at: scripted).memory(id: "seed-coin")
         #expect(built?.script == "Task: \(Self.seed.task)\n1. go to the [OBJECT2]\n2. take the [OBJECT1]")
 
