@@ -18,6 +18,13 @@ struct Memp: AsyncParsableCommand {
             EmbedCommand.self,
             ModelCommand.self,
             EvalCommand.self,
+            FeedbackCommand.self,
+            UpdateCommand.self,
+            HistoryCommand.self,
+            RevertCommand.self,
+            ExportCommand.self,
+            ImportBundleCommand.self,
+            ColdStartCommand.self,
         ]
     )
 }
