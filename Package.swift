@@ -61,7 +61,8 @@ let package = Package(
             dependencies: [
                 "RetrievalCore", "VectorIndex", "KeywordIndex", "HybridSearch", "Embeddings",
                 .product(name: "GRDB", package: "GRDB.swift"),
-            ]
+            ],
+            resources: [.copy("Prompts")]
         ),
         .target(
             name: "PostgresMemory",

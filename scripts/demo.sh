@@ -35,7 +35,7 @@ for task in \
     "Tidy up: put the dirty clothes and the dishes back where they belong."; do
     echo
     echo "== memp query --explain -k 3 \"$task\""
-    memp query --store "$work/memory" --explain -k 3 "$task" | grep -E '^[0-9]+\.|why:'
+    memp query --store "$work/memory" --explain -k 3 "$task" | { grep -E '^[0-9]+\.|why:' || true; }
 done
 echo
 echo "== memp eval: every retrieval policy on the 80 held-out queries, with a hybrid alpha sweep"

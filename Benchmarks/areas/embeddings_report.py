@@ -32,8 +32,11 @@ for name, ours, theirs, higher_is_better in rows:
     print(f"| {name} | {ours:.1f} | {theirs:.1f} | {shown} |")
 print(f"| peak resident memory (process) | {mib(memp['peak_rss_bytes'])} | {mib(st['peak_rss_bytes'])} | |")
 print(f"| model load (s) | {memp['load_seconds']:.2f} | | |\n")
-if "load" in st:
-    print(f"sentence-transformers run: other processes used {st['load']} of the CPUs.\n")
+share = st.get("load", {}).get("other_processes_cpu_share")
+if share is not None:
+    print(f"Other processes used {share:.0%} of the CPUs during the sentence-transformers run "
+          f"({st['load'].get('wall_s', 0):.0f} s); both sides ran on the same shared machine one after the other, "
+          "so absolute figures are far below an idle machine's.\n")
 print("Peak memory is VmHWM of each process: Memp's covers the whole benchmark process; "
       "sentence-transformers' includes the Python interpreter and torch. The machine is shared: compare "
       "within this table only.\n")

@@ -31,8 +31,7 @@ public final class OpenAICompatibleEmbedder: Embedder {
     /// The full endpoint: `baseURL` + `/v1/embeddings` (or `/embeddings` when `baseURL` already ends in `/v1`).
     public let endpoint: URL
 
-    private let apiKey: String?
-    private let session: URLSession
+    private let transport: OpenAICompatibleTransport
     private let learnedDimension: Mutex<Int?>
 
     public var modelIdentifier: String { "openai:\(model)" }
@@ -69,22 +68,15 @@ public final class OpenAICompatibleEmbedder: Embedder {
         self.timeout = timeout
         self.maximumRetries = maximumRetries
         self.initialBackoff = initialBackoff
-        let trimmed =
-            baseURL.absoluteString.hasSuffix("/") ? String(baseURL.absoluteString.dropLast()) : baseURL.absoluteString
-        endpoint = URL(string: trimmed + (trimmed.hasSuffix("/v1") ? "/embeddings" : "/v1/embeddings")) ?? baseURL
-        apiKey = apiKeyEnvironmentVariable.flatMap { ProcessInfo.processInfo.environment[$0] }.flatMap {
-            $0.isEmpty ? nil : $0
-        }
+        transport = OpenAICompatibleTransport(
+            baseURL: baseURL, path: "embeddings", apiKeyEnvironmentVariable: apiKeyEnvironmentVariable,
+            timeout: timeout, maximumRetries: maximumRetries, initialBackoff: initialBackoff)
+        endpoint = transport.endpoint
         learnedDimension = Mutex(dimension)
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeout
-        session = URLSession(configuration: configuration)
     }
 
-    deinit { session.finishTasksAndInvalidate() }
-
     /// Whether an API key was found in the environment (the key itself is never exposed).
-    public var hasAPIKey: Bool { apiKey != nil }
+    public var hasAPIKey: Bool { transport.hasAPIKey }
 
     /// The vector length, asking the server with a one-word request when it isn't known yet.
     ///
@@ -98,21 +90,8 @@ public final class OpenAICompatibleEmbedder: Embedder {
         var vectors: [[Float]] = []
         for start in stride(from: 0, to: texts.count, by: batchSize) {
             let batch = Array(texts[start..<min(start + batchSize, texts.count)])
-            let request = try makeRequest(batch)
-            var attempt = 0
-            while true {
-                switch interpret(send(request), inputCount: batch.count, attempt: attempt) {
-                case .vectors(let batchVectors):
-                    vectors += batchVectors
-                case .failed(let error):
-                    throw error
-                case .retry(let delay):
-                    Thread.sleep(forTimeInterval: delay)
-                    attempt += 1
-                    continue
-                }
-                break
-            }
+            let answer = transport.postSynchronously(try requestBody(batch))
+            vectors += try self.vectors(from: answer, inputCount: batch.count)
         }
         return vectors
     }
@@ -121,108 +100,38 @@ public final class OpenAICompatibleEmbedder: Embedder {
         var vectors: [[Float]] = []
         for start in stride(from: 0, to: texts.count, by: batchSize) {
             let batch = Array(texts[start..<min(start + batchSize, texts.count)])
-            let request = try makeRequest(batch)
-            var attempt = 0
-            while true {
-                let answer: Result<(Data, URLResponse), any Error>
-                do { answer = .success(try await session.data(for: request)) } catch { answer = .failure(error) }
-                switch interpret(answer, inputCount: batch.count, attempt: attempt) {
-                case .vectors(let batchVectors):
-                    vectors += batchVectors
-                case .failed(let error):
-                    throw error
-                case .retry(let delay):
-                    do { try await Task.sleep(for: .seconds(delay)) } catch {
-                        throw EmbeddingError.server(url: endpoint.absoluteString, reason: "cancelled")
-                    }
-                    attempt += 1
-                    continue
-                }
-                break
-            }
+            let answer = await transport.post(try requestBody(batch))
+            vectors += try self.vectors(from: answer, inputCount: batch.count)
         }
         return vectors
     }
 
-    private enum Outcome {
-        case vectors([[Float]])
-        case retry(after: Double)
-        case failed(EmbeddingError)
-    }
-
-    private func makeRequest(_ batch: [String]) throws(EmbeddingError) -> URLRequest {
-        var request = URLRequest(url: endpoint, timeoutInterval: timeout)
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        if let apiKey { request.setValue("Bearer " + apiKey, forHTTPHeaderField: "Authorization") }
+    private func requestBody(_ batch: [String]) throws(EmbeddingError) -> Data {
         let body: [String: Any] = ["model": model, "input": batch, "encoding_format": "float"]
-        do { request.httpBody = try JSONSerialization.data(withJSONObject: body) } catch {
+        do { return try JSONSerialization.data(withJSONObject: body) } catch {
             throw EmbeddingError.invalidArgument("A text could not be encoded as JSON: \(error.localizedDescription)")
         }
-        return request
     }
 
-    /// Sends `request` and waits for the answer (for the synchronous path).
-    private func send(_ request: URLRequest) -> Result<(Data, URLResponse), any Error> {
-        let answer = Mutex<Result<(Data, URLResponse), any Error>?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        let task = session.dataTask(with: request) { data, response, error in
-            let result: Result<(Data, URLResponse), any Error> =
-                if let data, let response { .success((data, response)) } else {
-                    .failure(error ?? URLError(.badServerResponse))
-                }
-            answer.withLock { $0 = result }
-            done.signal()
-        }
-        task.resume()
-        done.wait()
-        return answer.withLock { $0 } ?? .failure(URLError(.unknown))
-    }
-
-    /// Decides what an answer means: vectors, a retry after some delay, or a final error.
-    private func interpret(_ answer: Result<(Data, URLResponse), any Error>, inputCount: Int, attempt: Int) -> Outcome {
+    /// The vectors of one answer (the transport retried what could be retried), checked against the inputs and
+    /// the dimension, and L2-normalized.
+    private func vectors(from answer: Result<Data, TransportFailure>, inputCount: Int) throws(EmbeddingError)
+        -> [[Float]]
+    {
         let url = endpoint.absoluteString
-        let canRetry = attempt < maximumRetries
-        let backoff = min(initialBackoff * Double(1 << min(attempt, 16)), 30)
-        let (data, response): (Data, URLResponse)
+        let data: Data
         switch answer {
-        case .failure(let error):
-            let code = (error as? URLError)?.code
-            let retryable = code == .timedOut || code == .networkConnectionLost
-            if retryable && canRetry { return .retry(after: backoff) }
-            let reason = code == .timedOut ? "no answer within \(timeout) s" : error.localizedDescription
-            return .failed(
-                .server(
-                    url: url,
-                    reason: reason + (retryable ? " (after \(attempt + 1) attempts)" : "")
-                        + (code == .cannotConnectToHost ? "; is the server running?" : "")))
-        case .success(let success): (data, response) = success
-        }
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        guard (200..<300).contains(status) else {
-            if status == 429 || status >= 500, canRetry {
-                let retryAfter = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Retry-After").flatMap(
-                    Double.init)
-                return .retry(after: min(max(retryAfter ?? backoff, backoff), 30))
-            }
-            let hint =
-                switch status {
-                case 401, 403: " Check the API key variable."
-                case 404: " Check the base URL (the endpoint is \(url))."
-                case 429, 500...: " Gave up after \(attempt + 1) attempts."
-                default: ""
-                }
-            return .failed(.server(url: url, reason: "HTTP \(status): \(Self.serverMessage(data))." + hint))
+        case .success(let body): data = body
+        case .failure(let failure): throw .server(url: url, reason: failure.reason)
         }
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            return .failed(.server(url: url, reason: "the answer is not a JSON object (\(data.count) bytes)"))
+            throw (.server(url: url, reason: "the answer is not a JSON object (\(data.count) bytes)"))
         }
         guard let items = object["data"] as? [[String: Any]] else {
-            return .failed(.server(url: url, reason: "the answer has no \"data\" array of embeddings"))
+            throw (.server(url: url, reason: "the answer has no \"data\" array of embeddings"))
         }
         guard items.count == inputCount else {
-            return .failed(
-                .server(url: url, reason: "the answer holds \(items.count) embeddings for \(inputCount) inputs"))
+            throw (.server(url: url, reason: "the answer holds \(items.count) embeddings for \(inputCount) inputs"))
         }
         var vectors = [[Float]](repeating: [], count: inputCount)
         for (position, item) in items.enumerated() {
@@ -230,8 +139,8 @@ public final class OpenAICompatibleEmbedder: Embedder {
             guard let numbers = item["embedding"] as? [NSNumber], !numbers.isEmpty, vectors.indices.contains(index),
                 vectors[index].isEmpty
             else {
-                return .failed(
-                    .server(
+                throw
+                    (.server(
                         url: url,
                         reason: "embedding \(position) is missing, empty, not a list of "
                             + "numbers, or has a bad or repeated index"))
@@ -240,22 +149,14 @@ public final class OpenAICompatibleEmbedder: Embedder {
         }
         let width = vectors[0].count
         guard vectors.allSatisfy({ $0.count == width }) else {
-            return .failed(.server(url: url, reason: "the embeddings in one answer have different lengths"))
+            throw (.server(url: url, reason: "the embeddings in one answer have different lengths"))
         }
         let expected = learnedDimension.withLock { known in
             if known == nil { known = width }
             return known ?? width
         }
-        guard width == expected else { return .failed(.dimensionMismatch(expected: expected, actual: width)) }
-        return .vectors(vectors.map(Self.unitLength))
-    }
-
-    /// The `error.message` of an OpenAI-style error body, else a short note on the body, never more than 200 characters.
-    private static func serverMessage(_ data: Data) -> String {
-        let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-        let message = (object?["error"] as? [String: Any])?["message"] as? String ?? object?["error"] as? String
-        guard let message else { return "\(data.count)-byte body without an error message" }
-        return message.count > 200 ? String(message.prefix(200)) + "…" : message
+        guard width == expected else { throw (.dimensionMismatch(expected: expected, actual: width)) }
+        return vectors.map(Self.unitLength)
     }
 
     private static func unitLength(_ vector: [Float]) -> [Float] {

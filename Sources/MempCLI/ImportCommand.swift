@@ -24,6 +24,7 @@ struct ImportCommand: AsyncParsableCommand {
     @Option(help: "The source of records that name none (default: the file's base name).") var source: String?
     @Option(help: "The model or agent that produced the trajectories, when records don't say.")
     var producer: String?
+    @OptionGroup var languageModel: LanguageModelOptions
     @Flag(help: "Print the report as one JSON object.") var json = false
 
     func validate() throws {
@@ -32,10 +33,18 @@ struct ImportCommand: AsyncParsableCommand {
         }
     }
 
+    /// The language model's writer when one is configured, else the rule-based one.
+    func scriptWriter() throws -> any ScriptWriter {
+        guard let model = try languageModel.model() else { return RuleBasedScriptWriter() }
+        return try LLMScriptWriter(model: model)
+    }
+
     func run() async throws {
         let store = try await storeOptions.open()
         let options = ImportOptions(
-            format: format, builder: MemoryBuilder(policy: build), duplicates: duplicates,
+            format: format,
+            builder: MemoryBuilder(policy: build, scriptWriter: try scriptWriter()),
+            duplicates: duplicates,
             skipInvalid: skipInvalid,
             batchSize: batchSize, source: source, producer: producer)
         let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0

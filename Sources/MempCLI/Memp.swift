@@ -19,6 +19,13 @@ struct Memp: AsyncParsableCommand {
             EmbedCommand.self,
             ModelCommand.self,
             EvalCommand.self,
+            FeedbackCommand.self,
+            UpdateCommand.self,
+            HistoryCommand.self,
+            RevertCommand.self,
+            ExportCommand.self,
+            ImportBundleCommand.self,
+            ColdStartCommand.self,
         ]
     )
 }

@@ -192,14 +192,14 @@ extension PostgresBackend {
         do { for argument in arguments { try bindings.append(argument) } } catch { throw mapped(error) }
         let query = PostgresQuery(
             unsafeSQL: """
-                SELECT number, memory_id, action, policy, reason, before, after, date FROM history
+                SELECT number, memory_id, action, policy, reason, before, after, date, reverts FROM history
                 WHERE \(condition) ORDER BY number
                 """, binds: bindings)
         return try await withConnection { connection in
             var entries: [HistoryEntry] = []
-            for try await (number, memoryID, actionName, policy, reason, before, after, date)
+            for try await (number, memoryID, actionName, policy, reason, before, after, date, reverts)
                 in try await connection.query(query, logger: logger).decode(
-                    (Int64, String, String, String, String, String?, String?, Double).self)
+                    (Int64, String, String, String, String, String?, String?, Double, Int64?).self)
             {
                 guard let action = HistoryAction(rawValue: actionName) else {
                     throw MemoryError.database(reason: "history row \(number) has unknown action \(actionName)")
@@ -209,7 +209,7 @@ extension PostgresBackend {
                         number: number, memoryID: memoryID, action: action, policy: policy, reason: reason,
                         before: try before.map { (text) throws(MemoryError) in try decodeJSON(Memory.self, text) },
                         after: try after.map { (text) throws(MemoryError) in try decodeJSON(Memory.self, text) },
-                        date: Date(timeIntervalSince1970: date)))
+                        date: Date(timeIntervalSince1970: date), reverts: reverts))
             }
             return entries
         }

@@ -58,7 +58,8 @@ public final class PostgresBackend: MemoryBackend {
     public func dropSchema() async throws(MemoryError) {
         let schema = location.schema
         try await withConnection { connection in
-            try await connection.query(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \(schema) CASCADE"), logger: logger)
+            _ = try await connection.query(
+                PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \(schema) CASCADE"), logger: logger)
         }
     }
 

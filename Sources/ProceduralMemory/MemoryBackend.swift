@@ -58,6 +58,16 @@ public protocol MemoryBackend: Sendable {
 
     /// Counts of what is stored.
     func statistics() async throws(MemoryError) -> StoreStatistics
+
+    /// Writes new trajectories and memories, then changes of stored memories, in one transaction, recording a
+    /// history row per change; see ``ChangeSet``.
+    func apply(_ changes: ChangeSet) async throws(MemoryError) -> ChangeResult
+
+    /// The history row with this number, if any.
+    func historyEntry(number: Int64) async throws(MemoryError) -> HistoryEntry?
+
+    /// The number of the ``HistoryAction/revert`` row that undid entry `number`, if any.
+    func revertingEntry(of number: Int64) async throws(MemoryError) -> Int64?
 }
 
 /// The settings and state of a store.
@@ -245,10 +255,20 @@ public enum HistoryAction: String, CaseIterable, Codable, Sendable {
     case replace
     /// The memory was deleted.
     case delete
+    /// A near-duplicate trajectory was folded into the memory (update policies).
+    case merge
+    /// The memory was rewritten after a task that used it failed (the adjustment update policy).
+    case rewrite
+    /// The memory's hit and success counters changed after tasks that used it finished.
+    case feedback
+    /// The memory was deprecated: it kept failing the tasks that used it.
+    case deprecate
+    /// An earlier change was undone; ``HistoryEntry/reverts`` names it.
+    case revert
 }
 
 /// One change to a memory, with its state before and after.
-public struct HistoryEntry: Sendable, Equatable {
+public struct HistoryEntry: Sendable, Equatable, Codable {
     /// The entry's sequence number.
     public var number: Int64
     /// The memory changed.
@@ -265,11 +285,13 @@ public struct HistoryEntry: Sendable, Equatable {
     public var after: Memory?
     /// When.
     public var date: Date
+    /// For a ``HistoryAction/revert``, the number of the entry it undid.
+    public var reverts: Int64? = nil
 
     /// Creates a history entry.
     public init(
         number: Int64, memoryID: String, action: HistoryAction, policy: String, reason: String, before: Memory?,
-        after: Memory?, date: Date
+        after: Memory?, date: Date, reverts: Int64? = nil
     ) {
         self.number = number
         self.memoryID = memoryID
@@ -279,6 +301,7 @@ public struct HistoryEntry: Sendable, Equatable {
         self.before = before
         self.after = after
         self.date = date
+        self.reverts = reverts
     }
 }
 

@@ -29,15 +29,16 @@ public struct MemoryBuilder: Sendable {
         from trajectory: Trajectory, keywords: [String], embedderID: String, importedFrom: String?,
         date: Date
     ) async throws(MemoryError) -> Memory {
-        let script: String? =
-            policy == .trajectory ? nil : try await scriptWriter.script(for: trajectory)
+        let written: WrittenScript? =
+            policy == .trajectory ? nil : try await scriptWriter.writtenScript(for: trajectory)
+        let script = written?.text
         return Memory(
             id: trajectory.id, task: trajectory.task, buildPolicy: policy,
             steps: policy == .script ? nil : trajectory.steps, script: script, keywords: keywords,
             sourceTrajectoryIDs: [trajectory.id], source: trajectory.source, labels: trajectory.labels,
             embedderID: embedderID,
             provenance: Provenance(
-                producer: trajectory.producer, scriptWriter: script == nil ? nil : scriptWriter.name,
+                producer: trajectory.producer, scriptWriter: written?.writer,
                 importedFrom: importedFrom),
             createdAt: date, updatedAt: date)
     }

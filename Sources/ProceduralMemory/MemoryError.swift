@@ -31,6 +31,17 @@ public enum MemoryError: Error, Equatable, Sendable {
     case embedding(reason: String)
     /// A script writer failed to write a script for a trajectory.
     case scriptWriter(name: String, trajectoryID: String, reason: String)
+    /// A memory changed since it was read: its revision is `actual`, the change expected `expected`
+    /// (`nil`: expected no such memory).
+    case revisionConflict(id: String, expected: Int?, actual: Int?)
+    /// A history entry can't be reverted; `reason` says why.
+    case cannotRevert(entry: Int64, reason: String)
+    /// A memory bundle was refused before anything was imported: tampered, unsafe or malformed; `reason` says
+    /// which file and what.
+    case bundleRefused(path: String, reason: String)
+    /// A language model server failed, or its answer was unusable; `reason` never holds the API key or the
+    /// prompt.
+    case languageModel(url: String, reason: String)
 }
 
 extension MemoryError: CustomStringConvertible {
@@ -63,6 +74,15 @@ extension MemoryError: CustomStringConvertible {
             "Embedding failed: \(reason)"
         case .scriptWriter(let name, let trajectoryID, let reason):
             "Script writer \(name) failed on trajectory \(trajectoryID): \(reason)"
+        case .revisionConflict(let id, let expected, let actual):
+            "Memory \(id) changed meanwhile (revision \(actual.map(String.init) ?? "none"), expected "
+                + "\(expected.map(String.init) ?? "none")); read it again and retry."
+        case .cannotRevert(let entry, let reason):
+            "History entry \(entry) can't be reverted: \(reason)"
+        case .languageModel(let url, let reason):
+            "Language model \(url): \(reason)"
+        case .bundleRefused(let path, let reason):
+            "The bundle \(path) was refused, nothing was imported: \(reason). Export it again from its store."
         }
     }
 }

@@ -10,9 +10,9 @@ import RetrievalCore
 /// Several processes may open the same file; writes are serialized by SQLite.
 public final class SQLiteBackend: MemoryBackend {
     /// The schema version this build writes.
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
 
-    private let database: any DatabaseWriter
+    let database: any DatabaseWriter
     private let location: String
 
     /// Opens (creating if needed) the database at `path`, or an in-memory database when `path` is `nil`.
@@ -109,16 +109,17 @@ public final class SQLiteBackend: MemoryBackend {
                     CREATE INDEX history_by_memory ON history(memoryID);
                     """)
         }
+        migrator.registerMigration("v2-history-reverts") { db in try registerHistoryReverts(db) }
         return migrator
     }
 
     // MARK: - Access
 
-    private func writing<T>(_ body: (Database) throws -> T) throws(MemoryError) -> T {
+    func writing<T>(_ body: (Database) throws -> T) throws(MemoryError) -> T {
         do { return try database.write(body) } catch { throw Self.mapped(error) }
     }
 
-    private func reading<T>(_ body: (Database) throws -> T) throws(MemoryError) -> T {
+    func reading<T>(_ body: (Database) throws -> T) throws(MemoryError) -> T {
         do { return try database.read(body) } catch { throw Self.mapped(error) }
     }
 
@@ -137,7 +138,7 @@ public final class SQLiteBackend: MemoryBackend {
         try reading { db in try Self.info(db) }
     }
 
-    private static func info(_ db: Database) throws -> StoreInfo? {
+    static func info(_ db: Database) throws -> StoreInfo? {
         guard try db.tableExists("meta") else { return nil }
         var values: [String: String] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT key, value FROM meta") {
@@ -176,7 +177,7 @@ public final class SQLiteBackend: MemoryBackend {
     }
 
     /// Advances the generation inside the current transaction and returns the new one.
-    private static func advanceGeneration(_ db: Database) throws -> UInt64 {
+    static func advanceGeneration(_ db: Database) throws -> UInt64 {
         try db.execute(
             sql:
                 "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'generation'")
@@ -207,7 +208,7 @@ public final class SQLiteBackend: MemoryBackend {
         try writing { db in try Self.write(batch, db) }
     }
 
-    private static func write(_ batch: WriteBatch, _ db: Database) throws -> WriteResult {
+    static func write(_ batch: WriteBatch, _ db: Database) throws -> WriteResult {
         let now = Date().timeIntervalSince1970
         let generation = try advanceGeneration(db)
         var replacedTrajectories = 0
@@ -393,7 +394,7 @@ public final class SQLiteBackend: MemoryBackend {
 
     // MARK: - History
 
-    private static func recordHistory(
+    static func recordHistory(
         _ db: Database, memoryID: String, action: HistoryAction, policy: String, reason: String,
         before: Memory?,
         after: Memory?, generation: UInt64
@@ -430,7 +431,7 @@ public final class SQLiteBackend: MemoryBackend {
                     reason: row["reason"],
                     before: try (row["before"] as String?).map { try decode(Memory.self, $0) },
                     after: try (row["after"] as String?).map { try decode(Memory.self, $0) },
-                    date: Date(timeIntervalSince1970: row["date"]))
+                    date: Date(timeIntervalSince1970: row["date"]), reverts: row["reverts"])
             }
         }
     }
@@ -487,7 +488,7 @@ public final class SQLiteBackend: MemoryBackend {
     }
 
     /// Fetches memories by number in one statement, in number order.
-    private static func fetchMemories(_ db: Database, numbers: [Int64]) throws -> [(Int64, Memory)] {
+    static func fetchMemories(_ db: Database, numbers: [Int64]) throws -> [(Int64, Memory)] {
         var result: [(Int64, Memory)] = []
         result.reserveCapacity(numbers.count)
         for start in stride(from: 0, to: numbers.count, by: 500) {
@@ -613,25 +614,25 @@ extension Database {
     }
 }
 
-private func json(_ value: some Encodable) throws -> String {
+func json(_ value: some Encodable) throws -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     encoder.dateEncodingStrategy = .secondsSince1970
     return String(decoding: try encoder.encode(value), as: UTF8.self)
 }
 
-private func decode<Value: Decodable>(_ type: Value.Type, _ text: String) throws -> Value {
+func decode<Value: Decodable>(_ type: Value.Type, _ text: String) throws -> Value {
     let decoder = JSONDecoder()
     decoder.dateDecodingStrategy = .secondsSince1970
     return try decoder.decode(type, from: Data(text.utf8))
 }
 
 /// The vector as little-endian Float32 bytes.
-private func blob(_ vector: [Float]) -> Data {
+func blob(_ vector: [Float]) -> Data {
     vector.map { $0.bitPattern.littleEndian }.withUnsafeBytes { Data($0) }
 }
 
-private func floats(_ data: Data) -> [Float] {
+func floats(_ data: Data) -> [Float] {
     let count = data.count / MemoryLayout<UInt32>.size
     var bits = [UInt32](repeating: 0, count: count)
     bits.withUnsafeMutableBytes { target in _ = data.copyBytes(to: target) }

@@ -10,6 +10,30 @@ public protocol ScriptWriter: Sendable {
     ///
     /// - Throws: ``MemoryError/scriptWriter(name:trajectoryID:reason:)`` when no script can be written.
     func script(for trajectory: Trajectory) async throws(MemoryError) -> String
+
+    /// Writes the script for one trajectory and names the writer that actually wrote it (a writer with a
+    /// fallback names the fallback when it was used). The default calls ``script(for:)`` and names ``name``.
+    func writtenScript(for trajectory: Trajectory) async throws(MemoryError) -> WrittenScript
+}
+
+/// A script and the writer that wrote it.
+public struct WrittenScript: Sendable, Equatable {
+    /// The script.
+    public var text: String
+    /// The writer's ``ScriptWriter/name``, with the fallback noted when one was used.
+    public var writer: String
+
+    /// Creates a written script.
+    public init(text: String, writer: String) {
+        self.text = text
+        self.writer = writer
+    }
+}
+
+extension ScriptWriter {
+    public func writtenScript(for trajectory: Trajectory) async throws(MemoryError) -> WrittenScript {
+        WrittenScript(text: try await script(for: trajectory), writer: name)
+    }
 }
 
 /// A deterministic script writer: keeps what the agent did that had an effect, in general terms.
@@ -100,7 +124,8 @@ public struct RuleBasedScriptWriter: ScriptWriter {
         return kept.joined()
     }
 
-    private func hasEffect(_ step: Step) -> Bool {
+    /// Whether a step changed anything: its action is no thought and its observation has no no-effect phrase.
+    func hasEffect(_ step: Step) -> Bool {
         let action = step.action.trimmingWhitespace().lowercased()
         if action.isEmpty || action.hasPrefix("think:") { return false }
         let observation = step.observation.lowercased()

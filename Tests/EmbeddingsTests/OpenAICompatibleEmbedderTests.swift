@@ -1,5 +1,6 @@
 import Embeddings
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(FoundationNetworking)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ProceduralMemory
+import Synchronization
 import TestSupport
 import Testing
 
@@ -49,6 +50,31 @@ import Testing
         let path = directory.file(name)
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
+    }
+
+    /// Polls the store's trajectory count from a dedicated thread and kills `importer` with SIGKILL once at least
+    /// `threshold` trajectories are committed; returns the count seen just before the kill (0 if never reached).
+    static func killWhenCommitted(atLeast threshold: Int, store: String, importer: Process) -> Int {
+        let seen = Mutex(0)
+        let finished = DispatchSemaphore(value: 0)
+        let watcher = Thread {
+            defer { finished.signal() }
+            for _ in 0..<6_000 where importer.isRunning {
+                let count = (try? memp(["stats", "--store", store, "--json"])).flatMap { result in
+                    (try? JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])?[
+                        "trajectories"] as? Int
+                } ?? 0
+                if count >= threshold {
+                    seen.withLock { $0 = count }
+                    kill(importer.processIdentifier, SIGKILL)
+                    return
+                }
+                usleep(5_000)
+            }
+        }
+        watcher.start()
+        finished.wait()
+        return seen.withLock { $0 }
     }
 
     static func syntheticTrajectories(count: Int) throws -> String {
@@ -255,15 +281,10 @@ import Testing
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        // Wait until a few batches are committed, then kill the importer without warning. One read-only
-        // connection polled back to back: reopening the database per poll can miss the whole import on a busy machine.
-        let observer = try SQLiteBackend(path: store + "/memp.sqlite", readOnly: true)
-        var committedBeforeKill = 0
-        for _ in 0..<600_000 where committedBeforeKill < 100 {
-            committedBeforeKill = (try? await observer.statistics().trajectories) ?? 0
-            if committedBeforeKill < 100 { try await Task.sleep(for: .microseconds(200)) }
-        }
-        kill(process.processIdentifier, SIGKILL)
+        // Wait until a few batches are committed, then kill the importer without warning. The watcher is an OS
+        // thread that asks `memp stats`: a task on the cooperative pool can be starved by other tests for the
+        // whole import, and would then only look after it finished.
+        let committedBeforeKill = Self.killWhenCommitted(atLeast: 100, store: store, importer: process)
         process.waitUntilExit()
         #expect(
             process.terminationReason == .uncaughtSignal, "the import finished before it could be killed")

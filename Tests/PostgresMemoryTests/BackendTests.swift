@@ -186,4 +186,36 @@ struct BackendTests {
             #expect(try await reopened.retrieve("clean apple", options: RetrievalOptions(policy: .query, k: 1)).first?.memory.id == "clean")
         }
     }
+
+    /// Update policies' feedback and revert go through `apply` and give the same memories and history as on SQLite.
+    @Test func feedbackAndRevertThroughTheStoreMatchSQLite() async throws {
+        try await PostgresTestServer.withBackend { postgres in
+            let embedder = HashingEmbedder(dimension: 32)
+            let trajectories = [
+                Fixtures.trajectory("heat", task: "heat some mug", source: "alfworld", labels: [:]),
+                Fixtures.trajectory("clean", task: "put a clean apple in fridge", source: "alfworld", labels: [:]),
+            ]
+            let local = try await MemoryStore.open(backend: try SQLiteBackend(path: nil), embedder: embedder, cacheDirectory: nil)
+            let remote = try await MemoryStore.open(backend: postgres, embedder: embedder, cacheDirectory: nil)
+            var results: [[String]] = []
+            for store in [local, remote] {
+                try await store.add(trajectories)
+                for success in [false, false, false] {
+                    try await store.recordOutcome(
+                        task: "heat some mug", usedMemories: ["heat"], outcome: Outcome(success: success))
+                }
+                let history = try await store.history(memoryID: "heat")
+                let deprecated = try #require(history.last)
+                #expect(deprecated.action == .deprecate)
+                let reverted = try await store.revert(deprecated.number)
+                #expect(reverted.reverts == deprecated.number)
+                let memory = try #require(try await store.memory(id: "heat"))
+                results.append(
+                    [memory.status.rawValue, "\(memory.hitCount)", "\(memory.successCount)", "\(memory.revision)"]
+                        + (try await store.history(memoryID: "heat")).map { "\($0.action) \($0.reverts ?? 0 > 0)" })
+            }
+            #expect(results[0] == results[1])
+            #expect(results[1].prefix(4) == ["active", "3", "0", "6"])
+        }
+    }
 }

@@ -50,4 +50,63 @@ struct ConcurrencyTests {
         try await setup.dropSchema()
         setup.close()
     }
+
+    /// Four clients add to the same two memories' counters 25 times each at once: the counters end at the sum of
+    /// all increments, with one history row per increment.
+    @Test func concurrentFeedbackLosesNoIncrement() async throws {
+        let location = try PostgresTestServer.freshLocation()
+        let setup = try await PostgresBackend.connect(to: location)
+        try await setup.initialize(embedderID: Fixtures.embedderID, dimension: 2, configuration: nil)
+        let trajectories = ["x", "y"].map { Fixtures.trajectory($0, task: "task \($0)", source: "s", labels: [:]) }
+        _ = try await setup.write(
+            WriteBatch(
+                trajectories: trajectories, memories: trajectories.map { Fixtures.record($0, vector: [1, 0]) },
+                replacing: false, policy: "p", reason: "r"))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for client in 0..<4 {
+                group.addTask {
+                    let backend = try await PostgresBackend.connect(to: location, maximumConnections: 2)
+                    defer { backend.close() }
+                    for round in 0..<25 {
+                        for id in ["x", "y"] {
+                            try await backend.recordFeedback(
+                                memoryID: id, hits: 1, successes: round % 4 == 0 ? 0 : 1,
+                                settings: UpdateSettings(minimumHits: 1000), reason: "client \(client) round \(round)")
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        for id in ["x", "y"] {
+            let memory = try #require(try await setup.memory(id: id))
+            #expect(memory.hitCount == 100 && memory.successCount == 4 * 18)
+            #expect(memory.revision == 101 && memory.status == .active)
+            let history = try await setup.history(memoryID: id)
+            #expect(history.filter { $0.action == .feedback }.count == 100)
+            // Each row's before and after differ by exactly one hit: no two increments saw the same state.
+            #expect(history.dropFirst().allSatisfy { ($0.after?.hitCount ?? 0) - ($0.before?.hitCount ?? 0) == 1 })
+        }
+        try await setup.dropSchema()
+        setup.close()
+    }
+
+    @Test func failingFeedbackDeprecatesAtTheThreshold() async throws {
+        try await PostgresTestServer.withBackend { postgres in
+            try await postgres.initialize(embedderID: Fixtures.embedderID, dimension: 2, configuration: nil)
+            let trajectory = Fixtures.trajectory("z", task: "task z", source: "s", labels: [:])
+            _ = try await postgres.write(
+                WriteBatch(
+                    trajectories: [trajectory], memories: [Fixtures.record(trajectory, vector: [0, 1])],
+                    replacing: false, policy: "p", reason: "r"))
+            for _ in 0..<3 { try await postgres.recordFeedback(memoryID: "z", hits: 1, successes: 0, reason: "failed") }
+            let memory = try #require(try await postgres.memory(id: "z"))
+            #expect(memory.status == .deprecated && memory.hitCount == 3 && memory.revision == 5)
+            #expect(try await postgres.history(memoryID: "z").map(\.action) == [.add, .feedback, .feedback, .feedback, .deprecate])
+            #expect(try await postgres.catalog().entries.values.first?.status == .deprecated)
+            await #expect(throws: MemoryError.unknownID("nope")) {
+                try await postgres.recordFeedback(memoryID: "nope", hits: 1, successes: 1, reason: "r")
+            }
+        }
+    }
 }

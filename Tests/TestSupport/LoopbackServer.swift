@@ -1,5 +1,4 @@
 import Foundation
-import Testing
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -8,16 +7,17 @@ import Testing
 /// A helper server (a Python script from `scripts/`) running on 127.0.0.1 for the length of one test.
 ///
 /// The script prints its base URL on its first stdout line; ``stop()`` sends SIGTERM and waits.
-final class LoopbackServer {
-    let baseURL: URL
+public final class LoopbackServer {
+    /// The server's base URL, `http://127.0.0.1:PORT`.
+    public let baseURL: URL
     private let process: Process
 
     /// The repository's `scripts/` folder, found from this file's path.
-    static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    public static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("scripts")
 
     /// Starts `python3 scripts/<script> <arguments>` and waits for its address.
-    init(script: String, arguments: [String] = []) throws {
+    public init(script: String, arguments: [String] = []) throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", LoopbackServer.scripts.appendingPathComponent(script).path] + arguments
@@ -45,7 +45,7 @@ final class LoopbackServer {
     }
 
     /// Polls `path` until it answers 200, for at most `attempts` tries 100 ms apart.
-    func waitUntilHealthy(path: String = "/health", attempts: Int = 200) throws {
+    public func waitUntilHealthy(path: String = "/health", attempts: Int = 200) throws {
         let url = baseURL.appendingPathComponent(path)
         for _ in 0..<attempts {
             let done = DispatchSemaphore(value: 0)
@@ -62,7 +62,7 @@ final class LoopbackServer {
     }
 
     /// Sends SIGTERM and waits for the process to end.
-    func stop() {
+    public func stop() {
         guard process.isRunning else { return }
         process.terminate()
         process.waitUntilExit()
@@ -71,7 +71,9 @@ final class LoopbackServer {
     deinit { stop() }
 }
 
-struct LoopbackServerError: Error, CustomStringConvertible {
-    let message: String
-    var description: String { message }
+/// A helper server that failed to start or to become healthy.
+public struct LoopbackServerError: Error, CustomStringConvertible {
+    /// What went wrong.
+    public let message: String
+    public var description: String { message }
 }

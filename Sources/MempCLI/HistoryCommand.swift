@@ -1,0 +1,36 @@
+import ArgumentParser
+import Foundation
+import ProceduralMemory
+
+/// `memp history`: what changed, when, why, and by which policy.
+struct HistoryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "history", abstract: "Show the history of changes to the memories.",
+        discussion: "Every add, merge, rewrite, feedback, deprecation, delete and revert is one entry.")
+
+    @OptionGroup var storeOptions: StoreOptions
+    @Option(help: "Only the entries of this memory.") var memory: String?
+    @Option(help: "Only the last N entries.") var last: Int?
+    @Flag(help: "Print one JSON object per entry, with the memory before and after.") var json = false
+
+    func validate() throws {
+        if let last, last < 1 { throw ValidationError("--last must be at least 1 (got \(last)).") }
+    }
+
+    func run() async throws {
+        let store = try await storeOptions.open()
+        var entries = try await store.history(memoryID: memory)
+        if let last { entries = Array(entries.suffix(last)) }
+        let dates = ISO8601DateFormatter()
+        for entry in entries {
+            if json {
+                print(try jsonLine(entry))
+                continue
+            }
+            var line = "#\(entry.number) \(dates.string(from: entry.date)) \(entry.action.rawValue) \(entry.memoryID)"
+            line += " [\(entry.policy)] \(entry.reason)"
+            print(line)
+            for change in entry.changes { print("    \(change)") }
+        }
+    }
+}

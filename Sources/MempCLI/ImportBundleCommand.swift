@@ -1,0 +1,31 @@
+import ArgumentParser
+import ProceduralMemory
+
+/// `memp import-bundle`: verifies and imports a bundle written by `memp export`.
+struct ImportBundleCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import-bundle", abstract: "Verify a bundle from `memp export` and import it.",
+        discussion: """
+            Every file's size and SHA-256 must match the manifest and every path must stay inside the bundle, or \
+            nothing is imported. Memories from another embedder are embedded again; each keeps its producer and \
+            records the bundle it came from.
+            """)
+
+    @OptionGroup var storeOptions: StoreOptions
+    @Argument(help: "The bundle directory.") var bundle: String
+    @Option(help: "What to do with memory IDs already stored.") var duplicates: DuplicatePolicy = .refuse
+    @Flag(help: "Print the report as one JSON object.") var json = false
+
+    func run() async throws {
+        let store = try await storeOptions.open()
+        let report = try await store.importBundle(at: bundle, duplicates: duplicates)
+        if json {
+            print(try jsonLine(report))
+            return
+        }
+        print(
+            "Imported \(report.memories) memories and \(report.trajectories) trajectories from \(bundle); "
+                + "\(report.skippedMemories) already stored were skipped"
+                + (report.reembedded ? "; embedded again with \(store.embedder.modelIdentifier)." : "."))
+    }
+}

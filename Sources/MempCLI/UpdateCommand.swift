@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import ProceduralMemory
+
+/// `memp update`: runs an update policy over a file of finished tasks.
+struct UpdateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "update", abstract: "Update the memory from finished tasks (vanilla, validation, adjustment).",
+        discussion: """
+            Reads JSON Lines trajectories, each with "usedMemories": [IDs of the memories the task used]. Per batch, \
+            in one transaction: the used memories' counters (and deprecations), then the policy: vanilla adds every \
+            trajectory, validation the successful ones, adjustment the successful ones and rewrites each memory a \
+            failed task used. Near-duplicates of an active memory with the same outcome are merged into it. \
+            An interrupted update keeps the batches committed before the interruption. With --llm-url, a \
+            language model writes the new memories' scripts and reflects on failures; any failure of it falls back \
+            to the rule-based writer or correction, and the fallback is recorded.
+            """)
+
+    @OptionGroup var storeOptions: StoreOptions
+    @Argument(help: "The JSON Lines file of finished tasks.") var file: String
+    @Option(help: "The update policy.") var policy: UpdatePolicy
+    @Option(help: "How new trajectories become memories.") var build: BuildPolicy = .proceduralization
+    @Option(help: "Finished tasks per batch (one transaction each).") var batchSize = 10
+    @Flag(help: "Keep near-duplicates as separate memories.") var noMerge = false
+    @Option(help: "Near-duplicates: the least cosine between the tasks.") var duplicateTaskSimilarity: Float = 0.9
+    @Option(help: "Near-duplicates: the least Jaccard similarity of the actions.")
+    var duplicateContentSimilarity = 0.6
+    @OptionGroup var settingsOptions: UpdateSettingsOptions
+    @OptionGroup var languageModel: LanguageModelOptions
+    @Option(help: "The source of records that name none (default: the file's base name).") var source: String?
+    @Flag(help: "Print the report as one JSON object.") var json = false
+
+    func validate() throws {
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1 (got \(batchSize)).") }
+        guard (-1...1).contains(duplicateTaskSimilarity), (0...1).contains(duplicateContentSimilarity) else {
+            throw ValidationError("The duplicate similarities must be within -1…1 (task) and 0…1 (actions).")
+        }
+    }
+
+    func run() async throws {
+        let tasks = try FinishedTask.read(from: file, source: source)
+        let store = try await storeOptions.open()
+        var settings = settingsOptions.settings
+        settings.batchSize = batchSize
+        settings.mergeDuplicates = !noMerge
+        settings.duplicateTaskSimilarity = duplicateTaskSimilarity
+        settings.duplicateContentSimilarity = duplicateContentSimilarity
+        var options = UpdateOptions(policy: policy, settings: settings, builder: MemoryBuilder(policy: build))
+        if let model = try languageModel.model() {
+            options.builder.scriptWriter = try LLMScriptWriter(model: model)
+            options.reviser = try LLMReviser(model: model)
+        }
+        let report = try await store.update(tasks, options: options, source: file) { progress in
+            printError("batch \(progress.batches) committed (\(progress.tasks) of \(tasks.count) tasks)")
+        }
+        for (memoryID, reason) in report.fallbacks.sorted(by: { $0.key < $1.key }) {
+            printError("\(memoryID): the reviser failed, the rule-based correction was used: \(reason)")
+        }
+        if json {
+            print(try jsonLine(report))
+            return
+        }
+        print(
+            "Updated from \(report.tasks) tasks in \(report.batches) batches (\(policy.rawValue)): "
+                + "\(report.added.count) added, \(report.merged.count) merged, \(report.rewritten.count) rewritten, "
+                + "\(report.deprecated.count) deprecated, \(report.skippedFailures) failures not added.")
+        for (trajectory, memory) in report.merged.sorted(by: { $0.key < $1.key }) {
+            print("  merged \(trajectory) into \(memory)")
+        }
+        for memory in report.rewritten { print("  rewrote \(memory)") }
+        for memory in report.deprecated { print("  deprecated \(memory)") }
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+
+/// The manifest of a memory bundle: what it holds, where it comes from, and the SHA-256 of every file.
+///
+/// A bundle is a directory: `manifest.json`, `memories.jsonl` (one ``BundledMemory`` per line) and
+/// `trajectories.jsonl` (the memories' source trajectories in Memp's JSON Lines format).
+public struct BundleManifest: Codable, Sendable, Equatable {
+    /// The bundle format version this build writes.
+    public static let currentFormatVersion = 1
+    /// The manifest's file name.
+    public static let fileName = "manifest.json"
+    /// The memories file's name.
+    public static let memoriesFileName = "memories.jsonl"
+    /// The trajectories file's name.
+    public static let trajectoriesFileName = "trajectories.jsonl"
+
+    /// One file of the bundle.
+    public struct File: Codable, Sendable, Equatable {
+        /// The path relative to the bundle directory.
+        public var path: String
+        /// Its size in bytes.
+        public var bytes: Int
+        /// Its SHA-256, lower-case hex.
+        public var sha256: String
+    }
+
+    /// The bundle format version.
+    public var formatVersion: Int
+    /// When the bundle was written.
+    public var createdAt: Date
+    /// The embedder whose vectors the bundle holds.
+    public var embedderID: String
+    /// The dimension of those vectors.
+    public var dimension: Int
+    /// The models or agents that produced the memories' trajectories, sorted (the source models).
+    public var sourceModels: [String]
+    /// The store generation the bundle was exported at.
+    public var sourceGeneration: UInt64
+    /// How many memories the bundle holds.
+    public var memoryCount: Int
+    /// How many trajectories the bundle holds.
+    public var trajectoryCount: Int
+    /// Every file besides the manifest.
+    public var files: [File]
+}
+
+/// One memory of a bundle, with its vectors.
+public struct BundledMemory: Codable, Sendable, Equatable {
+    /// The memory.
+    public var memory: Memory
+    /// Its task embedding, by the manifest's embedder.
+    public var taskVector: [Float]
+    /// Its mean keyword embedding, if it has keywords.
+    public var keywordVector: [Float]?
+}
+
+/// What to export.
+public struct ExportOptions: Sendable {
+    /// Only memories from one of these sources, when given.
+    public var sources: Set<String>?
+    /// Only memories carrying every one of these labels.
+    public var labels: [String: String]
+    /// Whether deprecated memories are exported too.
+    public var includeDeprecated: Bool
+
+    /// Creates options; the default exports every active memory.
+    public init(sources: Set<String>? = nil, labels: [String: String] = [:], includeDeprecated: Bool = false) {
+        self.sources = sources
+        self.labels = labels
+        self.includeDeprecated = includeDeprecated
+    }
+}
+
+/// What an import of a bundle did.
+public struct BundleImportReport: Sendable, Equatable, Codable {
+    /// Memories imported.
+    public var memories = 0
+    /// Trajectories imported.
+    public var trajectories = 0
+    /// Memories skipped because their ID is stored already.
+    public var skippedMemories = 0
+    /// Whether the memories were embedded again because the bundle's embedder differs from the store's.
+    public var reembedded = false
+    /// The manifest of the bundle.
+    public var manifest: BundleManifest?
+    /// The store's generation after the import.
+    public var generation: UInt64 = 0
+}

@@ -1,0 +1,290 @@
+import Embeddings
+import Foundation
+import RetrievalCore
+
+extension MemoryStore {
+    /// Writes memories and their source trajectories to a new bundle directory, for another store (possibly of
+    /// another agent or model) to import with ``importBundle(at:duplicates:)``.
+    ///
+    /// The bundle is written into a temporary directory beside `directory` and renamed into place, so a bundle
+    /// either is complete or does not exist.
+    ///
+    /// - Parameters:
+    ///   - directory: The bundle directory; it must not exist, or be empty.
+    ///   - options: Which memories.
+    /// - Returns: The bundle's manifest.
+    /// - Throws: ``MemoryError/io(path:reason:)`` when the directory exists with files in it or can't be written.
+    @discardableResult
+    public func export(to directory: String, options: ExportOptions = ExportOptions()) async throws(MemoryError)
+        -> BundleManifest
+    {
+        let fileManager = FileManager.default
+        if let contents = try? fileManager.contentsOfDirectory(atPath: directory), !contents.isEmpty {
+            throw .io(path: directory, reason: "the bundle directory exists and is not empty; choose a new one")
+        }
+        var entries: [IndexEntry] = []
+        let generation = try await backend.forEachIndexEntry { entry in
+            let catalog = entry.catalogEntry
+            guard options.includeDeprecated || catalog.status == .active,
+                options.sources.map({ $0.contains(catalog.source) }) ?? true,
+                options.labels.allSatisfy({ catalog.labels[$0.key] == $0.value })
+            else { return }
+            entries.append(entry)
+        }
+        var memoryLines: [String] = []
+        var trajectoryLines: [String] = []
+        var trajectoryIDs = Set<String>()
+        var producers = Set<String>()
+        for start in stride(from: 0, to: entries.count, by: 500) {
+            let chunk = entries[start..<min(start + 500, entries.count)]
+            let memories = try await backend.memories(numbered: chunk.map(\.number))
+            for entry in chunk {
+                guard let memory = memories[entry.number] else { continue }
+                memoryLines.append(
+                    try bundleJSON(
+                        BundledMemory(memory: memory, taskVector: entry.taskVector, keywordVector: entry.keywordVector),
+                        path: directory))
+                for id in memory.sourceTrajectoryIDs where trajectoryIDs.insert(id).inserted {
+                    guard let trajectory = try await backend.trajectory(id: id) else { continue }
+                    if let producer = trajectory.producer { producers.insert(producer) }
+                    trajectoryLines.append(try bundleJSON(trajectory, path: directory))
+                }
+            }
+        }
+        let temporary = directory + ".tmp-" + UUID().uuidString
+        do {
+            try fileManager.createDirectory(atPath: temporary, withIntermediateDirectories: true)
+        } catch {
+            throw .io(path: temporary, reason: "can't create the bundle directory: \(error.localizedDescription)")
+        }
+        do throws(MemoryError) {
+            var files: [BundleManifest.File] = []
+            for (name, lines) in [
+                (BundleManifest.memoriesFileName, memoryLines), (BundleManifest.trajectoriesFileName, trajectoryLines),
+            ] {
+                let data = Data(lines.map { $0 + "\n" }.joined().utf8)
+                try writeFile(data, to: temporary + "/" + name)
+                files.append(BundleManifest.File(path: name, bytes: data.count, sha256: SHA256.hexDigest(of: data)))
+            }
+            let manifest = BundleManifest(
+                formatVersion: BundleManifest.currentFormatVersion, createdAt: Date(),
+                embedderID: embedder.modelIdentifier, dimension: embedder.dimension, sourceModels: producers.sorted(),
+                sourceGeneration: generation, memoryCount: memoryLines.count, trajectoryCount: trajectoryLines.count,
+                files: files)
+            try writeFile(
+                Data(try bundleJSON(manifest, path: directory, pretty: true).utf8),
+                to: temporary + "/" + BundleManifest.fileName)
+            try? fileManager.removeItem(atPath: directory)  // an empty directory, checked above
+            do { try fileManager.moveItem(atPath: temporary, toPath: directory) } catch {
+                throw MemoryError.io(
+                    path: directory, reason: "can't move the bundle into place: \(error.localizedDescription)")
+            }
+            return manifest
+        } catch {
+            try? fileManager.removeItem(atPath: temporary)
+            throw error
+        }
+    }
+
+    /// Imports a bundle written by ``export(to:options:)``: verified first, then written in one transaction.
+    ///
+    /// Every file's size and SHA-256 must match the manifest, every path must stay inside the bundle directory,
+    /// and every record must parse; otherwise nothing is imported. Memories whose embedder differs from this
+    /// store's are embedded again. Each memory keeps its producer, and records the bundle it came from.
+    ///
+    /// - Parameters:
+    ///   - directory: The bundle directory.
+    ///   - duplicates: What to do with a memory whose ID is stored already (trajectories already stored are kept
+    ///     as they are).
+    /// - Throws: ``MemoryError/bundleRefused(path:reason:)`` for a tampered, unsafe or malformed bundle;
+    ///   ``MemoryError/invalidArgument(_:)`` for a memory already stored under ``DuplicatePolicy/refuse``.
+    @discardableResult
+    public func importBundle(at directory: String, duplicates: DuplicatePolicy = .refuse) async throws(MemoryError)
+        -> BundleImportReport
+    {
+        let bundle = try VerifiedBundle(directory: directory)
+        var report = BundleImportReport(manifest: bundle.manifest)
+        let ours = embedder.modelIdentifier
+        report.reembedded = bundle.manifest.embedderID != ours || bundle.manifest.dimension != embedder.dimension
+        return try await write { (snapshot) throws(MemoryError) -> BundleImportReport in
+            var records: [MemoryRecord] = []
+            for item in bundle.memories {
+                if try await backend.memory(id: item.memory.id) != nil {
+                    switch duplicates {
+                    case .refuse:
+                        throw .invalidArgument(
+                            "Memory \(item.memory.id) of the bundle is already stored; "
+                                + "pass --duplicates skip to keep the stored one or --duplicates replace.")
+                    case .skip:
+                        report.skippedMemories += 1
+                        continue
+                    case .replace:
+                        break
+                    }
+                }
+                var memory = item.memory
+                memory.provenance.importedFrom =
+                    "bundle \(directory) (embedder \(bundle.manifest.embedderID))"
+                var vectors = MemoryVectors(task: item.taskVector, keywords: item.keywordVector)
+                if report.reembedded {
+                    memory.embedderID = ours
+                    vectors = try await self.vectors(for: memory)
+                }
+                records.append(MemoryRecord(memory: memory, taskVector: vectors.task, keywordVector: vectors.keywords))
+            }
+            let needed = Set(records.flatMap(\.memory.sourceTrajectoryIDs))
+            let stored = try await backend.existingTrajectoryIDs(among: Array(needed))
+            let trajectories = bundle.trajectories.filter { needed.contains($0.id) && !stored.contains($0.id) }
+            let result = try await apply(
+                ChangeSet(
+                    batch: WriteBatch(
+                        trajectories: trajectories, memories: records, replacing: duplicates == .replace,
+                        policy: "import-bundle",
+                        reason: "import bundle \(directory) (source models: "
+                            + (bundle.manifest.sourceModels.isEmpty
+                                ? "unknown" : bundle.manifest.sourceModels.joined(separator: ", ")) + ")"),
+                    changes: []), to: &snapshot)
+            report.memories = records.count
+            report.trajectories = trajectories.count
+            report.generation = result.generation
+            return report
+        }
+    }
+}
+
+/// A bundle whose manifest, paths, checksums and records were all checked.
+struct VerifiedBundle {
+    var manifest: BundleManifest
+    var memories: [BundledMemory]
+    var trajectories: [Trajectory]
+
+    /// The largest manifest read.
+    static let maximumManifestBytes = 1 << 20
+
+    init(directory: String) throws(MemoryError) {
+        func refuse(_ reason: String) -> MemoryError { .bundleRefused(path: directory, reason: reason) }
+        let root = URL(fileURLWithPath: directory).standardizedFileURL.resolvingSymlinksInPath().path
+        let manifestPath = root + "/" + BundleManifest.fileName
+        let attributes = try? FileManager.default.attributesOfItem(atPath: manifestPath)
+        guard let size = attributes?[.size] as? Int else {
+            throw refuse("it has no readable \(BundleManifest.fileName)")
+        }
+        guard size <= Self.maximumManifestBytes else {
+            throw refuse("\(BundleManifest.fileName) has \(size) bytes, more than a manifest can have")
+        }
+        guard let manifestData = FileManager.default.contents(atPath: manifestPath),
+            let manifest = try? bundleDecoder().decode(BundleManifest.self, from: manifestData)
+        else {
+            throw refuse("\(BundleManifest.fileName) is not a valid manifest")
+        }
+        guard manifest.formatVersion == BundleManifest.currentFormatVersion else {
+            throw refuse(
+                "it is bundle format v\(manifest.formatVersion); this build reads v\(BundleManifest.currentFormatVersion)"
+            )
+        }
+        var contents: [String: Data] = [:]
+        for file in manifest.files {
+            let path = try Self.resolve(file.path, in: root, refuse: refuse)
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw refuse("\(file.path), listed in the manifest, is missing or unreadable")
+            }
+            guard data.count == file.bytes, SHA256.hexDigest(of: data) == file.sha256.lowercased() else {
+                throw refuse(
+                    "\(file.path) differs from the manifest (size or SHA-256): it was changed after the export")
+            }
+            contents[file.path] = data
+        }
+        guard let memoryData = contents[BundleManifest.memoriesFileName],
+            let trajectoryData = contents[BundleManifest.trajectoriesFileName]
+        else {
+            throw refuse(
+                "the manifest must list \(BundleManifest.memoriesFileName) and \(BundleManifest.trajectoriesFileName)")
+        }
+        let memories = try Self.lines(
+            of: memoryData, as: BundledMemory.self, file: BundleManifest.memoriesFileName, refuse: refuse)
+        let trajectories = try Self.lines(
+            of: trajectoryData, as: Trajectory.self, file: BundleManifest.trajectoriesFileName, refuse: refuse)
+        guard memories.count == manifest.memoryCount, trajectories.count == manifest.trajectoryCount else {
+            throw refuse(
+                "it holds \(memories.count) memories and \(trajectories.count) trajectories; the manifest says "
+                    + "\(manifest.memoryCount) and \(manifest.trajectoryCount)")
+        }
+        for (index, item) in memories.enumerated() {
+            let line = "\(BundleManifest.memoriesFileName) line \(index + 1)"
+            guard item.memory.embedderID == manifest.embedderID else {
+                throw refuse(
+                    "\(line): memory \(item.memory.id) names embedder \(item.memory.embedderID), not the manifest's")
+            }
+            for vector in [item.taskVector] + (item.keywordVector.map { [$0] } ?? []) {
+                guard vector.count == manifest.dimension, vector.allSatisfy(\.isFinite) else {
+                    throw refuse(
+                        "\(line): a vector has \(vector.count) values or a non-finite one; expected \(manifest.dimension)"
+                    )
+                }
+            }
+            guard !item.memory.id.isEmpty, !item.memory.task.isEmpty,
+                (item.memory.script?.count ?? 0) <= MemoryStore.maximumScriptLength
+            else {
+                throw refuse(
+                    "\(line): the memory has an empty ID or task, or a script over \(MemoryStore.maximumScriptLength) characters"
+                )
+            }
+        }
+        self.manifest = manifest
+        self.memories = memories
+        self.trajectories = trajectories
+    }
+
+    /// The absolute path of a file named in the manifest, refused unless it stays inside the bundle directory.
+    static func resolve(_ relative: String, in root: String, refuse: (String) -> MemoryError) throws(MemoryError)
+        -> String
+    {
+        let components = relative.split(separator: "/", omittingEmptySubsequences: false)
+        guard !relative.isEmpty, !relative.hasPrefix("/"), !relative.contains("\\"), !relative.contains("\0"),
+            !components.contains(where: { $0 == ".." || $0 == "." || $0.isEmpty })
+        else {
+            throw refuse("the manifest names the path \"\(relative)\", which would leave the bundle directory")
+        }
+        // A symbolic link inside the bundle could point anywhere: the resolved path must stay inside too.
+        let resolved = URL(fileURLWithPath: root + "/" + relative).standardizedFileURL.resolvingSymlinksInPath().path
+        guard resolved.hasPrefix(root + "/") else {
+            throw refuse("\(relative) resolves to a file outside the bundle directory")
+        }
+        return resolved
+    }
+
+    private static func lines<Value: Decodable>(
+        of data: Data, as type: Value.Type, file: String, refuse: (String) -> MemoryError
+    ) throws(MemoryError) -> [Value] {
+        let decoder = bundleDecoder()
+        var values: [Value] = []
+        for (index, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() {
+            do { values.append(try decoder.decode(type, from: Data(line))) } catch {
+                throw refuse("\(file) line \(index + 1) is not a valid record")
+            }
+        }
+        return values
+    }
+}
+
+private func bundleDecoder() -> JSONDecoder {
+    let decoder = JSONDecoder()
+    decoder.dateDecodingStrategy = .secondsSince1970
+    return decoder
+}
+
+private func bundleJSON(_ value: some Encodable, path: String, pretty: Bool = false) throws(MemoryError) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting =
+        pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+    encoder.dateEncodingStrategy = .secondsSince1970
+    do { return String(decoding: try encoder.encode(value), as: UTF8.self) } catch {
+        throw .io(path: path, reason: "can't encode a record: \(error.localizedDescription)")
+    }
+}
+
+private func writeFile(_ data: Data, to path: String) throws(MemoryError) {
+    do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+        throw .io(path: path, reason: error.localizedDescription)
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+import RetrievalCore
+
+extension FinishedTask {
+    /// Reads finished tasks from a JSON Lines file: one trajectory per line in Memp's format (or the reference
+    /// format), with the IDs of the memories the task used in `usedMemories` (a list of strings; absent means none).
+    ///
+    /// - Parameters:
+    ///   - path: The file.
+    ///   - source: The source of records that name none; default: the file's base name.
+    /// - Throws: ``MemoryError/invalidRecord(path:line:field:reason:)`` naming the line and field of a bad record;
+    ///   ``MemoryError/io(path:reason:)`` when the file can't be read.
+    public static func read(from path: String, source: String? = nil) throws(MemoryError) -> [FinishedTask] {
+        let reader = JSONLinesReader(path: path)
+        do { try reader.checkReadable() } catch {
+            throw .io(path: path, reason: "the file does not exist or is not readable")
+        }
+        let parser = TrajectoryRecordParser(path: path, defaultSource: source, defaultProducer: nil)
+        var tasks: [FinishedTask] = []
+        for line in reader {
+            let object = try parser.object(line.data, line: line.number)
+            let record = try parser.record(
+                object, format: TrajectoryRecordParser.detectFormat(of: object), line: line.number)
+            var used: [String] = []
+            switch object["usedMemories"] {
+            case nil, .null?:
+                break
+            case .array(let items)?:
+                for (index, item) in items.enumerated() {
+                    guard case .string(let id) = item, !id.isEmpty else {
+                        throw .invalidRecord(
+                            path: path, line: line.number, field: "usedMemories[\(index)]",
+                            reason: "must be a memory ID (a non-empty string)")
+                    }
+                    used.append(id)
+                }
+            default:
+                throw .invalidRecord(
+                    path: path, line: line.number, field: "usedMemories", reason: "must be a list of memory IDs")
+            }
+            tasks.append(FinishedTask(trajectory: record.trajectory, usedMemories: used))
+        }
+        return tasks
+    }
+}

@@ -1,0 +1,36 @@
+extension HistoryEntry {
+    /// What the entry changed, one short line per field (`hits 2 → 3`, `status active → deprecated`,
+    /// `script + Warning: …`); `created` or `deleted` for an add or a delete.
+    public var changes: [String] {
+        switch (before, after) {
+        case (nil, nil): return []
+        case (nil, _?): return ["created"]
+        case (_?, nil): return ["deleted"]
+        case (let before?, let after?):
+            var lines: [String] = []
+            func compare<Value: Equatable>(_ name: String, _ a: Value, _ b: Value, _ text: (Value) -> String) {
+                if a != b { lines.append("\(name) \(text(a)) → \(text(b))") }
+            }
+            compare("hits", before.hitCount, after.hitCount, String.init)
+            compare("successes", before.successCount, after.successCount, String.init)
+            compare("status", before.status, after.status, \.rawValue)
+            compare("kind", before.kind, after.kind, \.rawValue)
+            compare("revision", before.revision, after.revision, String.init)
+            if before.sourceTrajectoryIDs != after.sourceTrajectoryIDs {
+                lines.append("sources " + after.sourceTrajectoryIDs.joined(separator: ", "))
+            }
+            if before.steps != after.steps {
+                lines.append("steps \(before.steps?.count ?? 0) → \(after.steps?.count ?? 0)")
+            }
+            if before.script != after.script {
+                let old = Set((before.script ?? "").split(separator: "\n"))
+                let new = (after.script ?? "").split(separator: "\n")
+                let added = new.filter { !old.contains($0) }
+                let removed = old.subtracting(new).count
+                lines += added.map { "script + \($0)" }
+                if removed > 0 { lines.append("script − \(removed) line\(removed == 1 ? "" : "s")") }
+            }
+            return lines
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import RetrievalCore
+
+extension MemoryStore {
+    /// Writes a change set through the backend and applies what it changed to the writer's snapshot.
+    func apply(_ set: ChangeSet, to snapshot: inout IndexSnapshot) async throws(MemoryError) -> ChangeResult {
+        let result = try await backend.apply(set)
+        let changedNumbers = Set(result.changed.map(\.number))
+        let deleted = Set(result.deleted)
+        snapshot.remove(result.write.removed + result.deleted + result.changed.map(\.number))
+        do throws(IndexError) {
+            for record in set.batch.memories {
+                guard let number = result.write.numbers[record.memory.id], !changedNumbers.contains(number),
+                    !deleted.contains(number)
+                else { continue }
+                try snapshot.insert(
+                    IndexEntry(
+                        number: number, task: record.memory.task, keywords: record.memory.keywords,
+                        taskVector: record.taskVector, keywordVector: record.keywordVector,
+                        catalogEntry: CatalogEntry(
+                            source: record.memory.source, labels: record.memory.labels, status: record.memory.status)))
+            }
+            for entry in result.changed { try snapshot.insert(entry) }
+        } catch {
+            throw .index(error)
+        }
+        snapshot.generation = result.generation
+        return result
+    }
+
+    /// The vectors of a memory: its task embedding and the mean embedding of its keywords.
+    func vectors(for memory: Memory) async throws(MemoryError) -> MemoryVectors {
+        let embedded = try await embed([memory.task] + memory.keywords)
+        return MemoryVectors(
+            task: embedded[0], keywords: memory.keywords.isEmpty ? nil : meanVector(Array(embedded.dropFirst())))
+    }
+}
+
+/// Memories being changed by one writer, each change recorded with the revision it started from.
+struct ChangeRecorder {
+    var working: [String: Memory] = [:]
+    var changes: [MemoryChange] = []
+    let date: Date
+
+    /// Changes a memory already in ``working``, recording the change; returns the memory after it.
+    @discardableResult
+    mutating func change(
+        _ id: String, _ action: HistoryAction, policy: String, reason: String, vectors: MemoryVectors? = nil,
+        _ body: (inout Memory) -> Void
+    ) -> Memory? {
+        guard var memory = working[id] else { return nil }
+        let expected = memory.revision
+        body(&memory)
+        memory.revision = expected + 1
+        memory.updatedAt = date
+        working[id] = memory
+        changes.append(
+            MemoryChange(
+                memoryID: id, action: action, after: memory, vectors: vectors, expectedRevision: expected,
+                policy: policy, reason: reason))
+        return memory
+    }
+
+    /// Counts uses of memories: one feedback change per memory, then a deprecation where the counters cross the
+    /// thresholds.
+    ///
+    /// - Parameter uses: Per memory, in first-use order, how many tasks used it and how many succeeded.
+    mutating func recordFeedback(
+        _ uses: [(id: String, hits: Int, successes: Int)], settings: UpdateSettings, reason: String
+    ) -> [FeedbackChange] {
+        var report: [FeedbackChange] = []
+        for use in uses {
+            guard
+                let memory = change(
+                    use.id, .feedback, policy: "feedback",
+                    reason: "\(reason): \(use.hits) use\(use.hits == 1 ? "" : "s"), \(use.successes) succeeded",
+                    {
+                        $0.hitCount += use.hits; $0.successCount += use.successes
+                    })
+            else { continue }
+            let deprecate =
+                memory.status == .active
+                && settings.shouldDeprecate(hits: memory.hitCount, successes: memory.successCount)
+            if deprecate {
+                change(
+                    use.id, .deprecate, policy: "feedback",
+                    reason: "success rate \(memory.successCount)/\(memory.hitCount) is below "
+                        + "\(settings.minimumSuccessRate) after at least \(settings.minimumHits) hits",
+                    { $0.status = .deprecated })
+            }
+            report.append(
+                FeedbackChange(
+                    memoryID: use.id, hitCount: memory.hitCount, successCount: memory.successCount,
+                    deprecated: deprecate))
+        }
+        return report
+    }
+}

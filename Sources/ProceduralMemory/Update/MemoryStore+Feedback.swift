@@ -1,0 +1,130 @@
+import Foundation
+
+extension MemoryStore {
+    /// Records how a task that used some memories ended: each memory's hit count grows by one, its success count
+    /// too when the task succeeded, and a memory whose counters cross the thresholds is deprecated.
+    ///
+    /// Every change is a history row (``HistoryAction/feedback``, ``HistoryAction/deprecate``), all in one
+    /// transaction.
+    ///
+    /// - Parameters:
+    ///   - task: The task's text; must equal the trajectory's task when a trajectory is given.
+    ///   - usedMemories: The IDs of the memories the task used (repeats count once).
+    ///   - trajectory: The attempt, if recorded; its ID goes into the history.
+    ///   - outcome: How the task ended; see ``UpdateSettings/isSuccess(_:)``.
+    ///   - settings: The deprecation thresholds.
+    /// - Returns: The counters of each memory after the feedback.
+    /// - Throws: ``MemoryError/unknownID(_:)`` for a memory that is not stored; ``MemoryError/invalidArgument(_:)``
+    ///   for settings out of range or a trajectory of another task.
+    @discardableResult
+    public func recordOutcome(
+        task: String, usedMemories: [String], trajectory: Trajectory? = nil, outcome: Outcome,
+        settings: UpdateSettings = UpdateSettings()
+    ) async throws(MemoryError) -> [FeedbackChange] {
+        try settings.validate()
+        if let trajectory, trajectory.task != task {
+            throw .invalidArgument("Trajectory \(trajectory.id) is of another task than the one given.")
+        }
+        var seen = Set<String>()
+        let ids = usedMemories.filter { seen.insert($0).inserted }
+        guard !ids.isEmpty else { return [] }
+        let success = settings.isSuccess(outcome)
+        return try await write { (snapshot) throws(MemoryError) -> [FeedbackChange] in
+            var recorder = ChangeRecorder(date: Date())
+            for id in ids {
+                guard let memory = try await backend.memory(id: id) else { throw .unknownID(id) }
+                recorder.working[id] = memory
+            }
+            let report = recorder.recordFeedback(
+                ids.map { (id: $0, hits: 1, successes: success ? 1 : 0) }, settings: settings,
+                reason: "task " + (trajectory.map { "of trajectory \($0.id) " } ?? "")
+                    + (success ? "succeeded" : "failed"))
+            _ = try await apply(
+                ChangeSet(batch: Self.emptyBatch(policy: "feedback"), changes: recorder.changes), to: &snapshot)
+            return report
+        }
+    }
+
+    /// Undoes one history entry: the memory goes back to its state before the entry, and the undo is itself a
+    /// history row (``HistoryAction/revert``) that can be reverted in turn.
+    ///
+    /// An entry can be reverted once, and only while the memory is as the entry left it (revert later changes
+    /// first).
+    ///
+    /// - Parameter entryNumber: The ``HistoryEntry/number`` of the entry to undo.
+    /// - Returns: The revert's own history entry.
+    /// - Throws: ``MemoryError/cannotRevert(entry:reason:)`` when the entry doesn't exist, was reverted already,
+    ///   was followed by changes not reverted, or restores a memory whose source trajectories are gone.
+    @discardableResult
+    public func revert(_ entryNumber: Int64) async throws(MemoryError) -> HistoryEntry {
+        try await write { (snapshot) throws(MemoryError) -> HistoryEntry in
+            guard let entry = try await backend.historyEntry(number: entryNumber) else {
+                throw .cannotRevert(entry: entryNumber, reason: "there is no such history entry")
+            }
+            if let reverting = try await backend.revertingEntry(of: entryNumber) {
+                throw .cannotRevert(entry: entryNumber, reason: "entry \(reverting) reverted it already")
+            }
+            let current = try await backend.memory(id: entry.memoryID)
+            guard Self.sameContent(current, entry.after) else {
+                let later = try await backend.history(memoryID: entry.memoryID).filter { $0.number > entryNumber }
+                throw .cannotRevert(
+                    entry: entryNumber,
+                    reason: "memory \(entry.memoryID) changed after it (entries "
+                        + later.map { String($0.number) }.joined(separator: ", ") + "); revert those first")
+            }
+            let reason = "revert entry \(entryNumber) (\(entry.action.rawValue))"
+            var restored = entry.before
+            var vectors: MemoryVectors?
+            if var before = restored {
+                let missing = try await missingSources(of: before)
+                if before.sourceTrajectoryIDs.isEmpty {
+                    throw .cannotRevert(
+                        entry: entryNumber,
+                        reason: "memory \(before.id) had no source trajectory left; import its trajectories again")
+                }
+                if !missing.isEmpty {
+                    throw .cannotRevert(
+                        entry: entryNumber,
+                        reason: "source trajectories " + missing.joined(separator: ", ")
+                            + " of memory \(before.id) are no longer stored; import them again first")
+                }
+                before.revision = (current?.revision ?? before.revision) + 1
+                before.updatedAt = Date()
+                if current == nil || current?.task != before.task || current?.keywords != before.keywords {
+                    vectors = try await self.vectors(for: before)
+                }
+                restored = before
+            }
+            let change = MemoryChange(
+                memoryID: entry.memoryID, action: .revert, after: restored, vectors: vectors,
+                expectedRevision: current?.revision, policy: "revert", reason: reason, reverts: entryNumber)
+            let result = try await apply(
+                ChangeSet(batch: Self.emptyBatch(policy: "revert"), changes: [change]), to: &snapshot)
+            guard let number = result.historyNumbers.first, let written = try await backend.historyEntry(number: number)
+            else {
+                throw .database(reason: "the revert's history row is missing after the write")
+            }
+            return written
+        }
+    }
+
+    /// The source trajectories of `memory` that are not stored.
+    private func missingSources(of memory: Memory) async throws(MemoryError) -> [String] {
+        let stored = try await backend.existingTrajectoryIDs(among: memory.sourceTrajectoryIDs)
+        return memory.sourceTrajectoryIDs.filter { !stored.contains($0) }
+    }
+
+    /// Whether two states of a memory are the same apart from their revision and modification date.
+    private static func sameContent(_ a: Memory?, _ b: Memory?) -> Bool {
+        guard var a, var b else { return a == nil && b == nil }
+        a.revision = 0
+        b.revision = 0
+        a.updatedAt = .distantPast
+        b.updatedAt = .distantPast
+        return a == b
+    }
+
+    static func emptyBatch(policy: String) -> WriteBatch {
+        WriteBatch(trajectories: [], memories: [], replacing: false, policy: policy, reason: "")
+    }
+}

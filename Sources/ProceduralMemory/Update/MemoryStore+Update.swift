@@ -1,0 +1,315 @@
+import Foundation
+import RetrievalCore
+
+/// How memories are built and revised during an update.
+public struct UpdateOptions: Sendable {
+    /// The update policy.
+    public var policy: UpdatePolicy
+    /// Thresholds, batch size and duplicate control.
+    public var settings: UpdateSettings
+    /// How new trajectories become memories.
+    public var builder: MemoryBuilder
+    /// Who rewrites memories under ``UpdatePolicy/adjustment``; on any failure the ``RuleBasedReviser`` takes over
+    /// and the fallback is reported.
+    public var reviser: any MemoryReviser
+
+    /// Creates options with the rule-based writer and reviser.
+    public init(
+        policy: UpdatePolicy, settings: UpdateSettings = UpdateSettings(), builder: MemoryBuilder = MemoryBuilder(),
+        reviser: any MemoryReviser = RuleBasedReviser()
+    ) {
+        self.policy = policy
+        self.settings = settings
+        self.builder = builder
+        self.reviser = reviser
+    }
+}
+
+extension MemoryStore {
+    /// Runs the update step of the Memp cycle over finished tasks, in batches of ``UpdateSettings/batchSize``.
+    ///
+    /// For each batch, in one transaction: the counters of every used memory (and deprecations), then the policy —
+    /// ``UpdatePolicy/vanilla`` adds every trajectory, ``UpdatePolicy/validation`` the successful ones,
+    /// ``UpdatePolicy/adjustment`` the successful ones and rewrites each memory a failed task used. A new memory
+    /// that nearly duplicates an active one with the same outcome is merged into it (see ``UpdateSettings``).
+    /// A crash loses at most the batch in flight; earlier batches stay.
+    ///
+    /// - Returns: What was added, merged, rewritten and deprecated.
+    /// - Throws: ``MemoryError/unknownID(_:)`` for a used memory that is not stored,
+    ///   ``MemoryError/duplicateTrajectory(id:path:line:)`` for a trajectory already stored (`line` is the task's
+    ///   position, from 1), ``MemoryError/invalidArgument(_:)`` for bad settings.
+    @discardableResult
+    public func update(
+        _ tasks: [FinishedTask], options: UpdateOptions, source: String = "(update)",
+        progress: (@Sendable (UpdateReport) -> Void)? = nil
+    ) async throws(MemoryError) -> UpdateReport {
+        try options.settings.validate()
+        var seen = Set<String>()
+        for (index, task) in tasks.enumerated() where !seen.insert(task.trajectory.id).inserted {
+            throw .duplicateTrajectory(id: task.trajectory.id, path: source, line: index + 1)
+        }
+        return try await write { (snapshot) throws(MemoryError) -> UpdateReport in
+            var report = UpdateReport()
+            for start in stride(from: 0, to: tasks.count, by: options.settings.batchSize) {
+                let batch = Array(tasks[start..<min(start + options.settings.batchSize, tasks.count)])
+                try await updateBatch(
+                    batch, firstLine: start + 1, options: options, source: source, snapshot: &snapshot,
+                    report: &report)
+                report.batches += 1
+                report.tasks += batch.count
+                report.generation = snapshot.generation
+                progress?(report)
+            }
+            report.generation = snapshot.generation
+            return report
+        }
+    }
+
+    private func updateBatch(
+        _ tasks: [FinishedTask], firstLine: Int, options: UpdateOptions, source: String, snapshot: inout IndexSnapshot,
+        report: inout UpdateReport
+    ) async throws(MemoryError) {
+        let settings = options.settings
+        let policyName = options.policy.rawValue
+        let stored = try await backend.existingTrajectoryIDs(among: tasks.map(\.trajectory.id))
+        if let index = tasks.firstIndex(where: { stored.contains($0.trajectory.id) }) {
+            throw .duplicateTrajectory(id: tasks[index].trajectory.id, path: source, line: firstLine + index)
+        }
+        var recorder = ChangeRecorder(date: Date())
+        // 1. Counters of the memories the tasks used.
+        var uses: [(id: String, hits: Int, successes: Int)] = []
+        for task in tasks {
+            let success = settings.isSuccess(task.trajectory.outcome)
+            var once = Set<String>()
+            for id in task.usedMemories where once.insert(id).inserted {
+                if recorder.working[id] == nil {
+                    guard let memory = try await backend.memory(id: id) else { throw .unknownID(id) }
+                    recorder.working[id] = memory
+                }
+                if let position = uses.firstIndex(where: { $0.id == id }) {
+                    uses[position].hits += 1
+                    uses[position].successes += success ? 1 : 0
+                } else {
+                    uses.append((id, 1, success ? 1 : 0))
+                }
+            }
+        }
+        let feedback = recorder.recordFeedback(uses, settings: settings, reason: "\(policyName) batch from \(source)")
+        // 2. New memories, merged into near-duplicates where there are some.
+        var trajectories: [Trajectory] = []
+        var newMemories: [(memory: Memory, vectors: MemoryVectors)] = []
+        let candidates = tasks.filter { options.policy == .vanilla || settings.isSuccess($0.trajectory.outcome) }
+        report.skippedFailures += tasks.count - candidates.count
+        let taskVectors = try await embed(candidates.map(\.trajectory.task))
+        for (task, taskVector) in zip(candidates, taskVectors) {
+            let trajectory = task.trajectory
+            let keywords = snapshot.keywords(of: trajectory.task, limit: settings.keywordLimit)
+            var memory = try await options.builder.memory(
+                from: trajectory, keywords: keywords, embedderID: embedder.modelIdentifier, importedFrom: source,
+                date: recorder.date)
+            memory.provenance.importedFrom = source
+            trajectories.append(trajectory)
+            if settings.mergeDuplicates,
+                let duplicate = try await nearDuplicate(
+                    of: memory, trajectory: trajectory, taskVector: taskVector, pending: newMemories,
+                    batchTrajectories: trajectories, snapshot: snapshot, settings: settings, recorder: &recorder)
+            {
+                let better = isBetter(trajectory, than: duplicate.bestTrajectory, settings: settings)
+                let reason =
+                    "near-duplicate trajectory \(trajectory.id) (task cosine \(format(duplicate.taskSimilarity)), "
+                    + "action similarity \(format(duplicate.contentSimilarity)))"
+                    + (better ? "; its steps are better and replace the memory's" : "")
+                func fold(_ target: inout Memory) {
+                    if better {
+                        target.sourceTrajectoryIDs.insert(trajectory.id, at: 0)
+                        target.steps = memory.steps
+                        target.script = memory.script
+                        target.provenance.scriptWriter = memory.provenance.scriptWriter
+                    } else {
+                        target.sourceTrajectoryIDs.append(trajectory.id)
+                    }
+                    target.kind = .merged
+                }
+                if let index = duplicate.pendingIndex {
+                    fold(&newMemories[index].memory)
+                } else {
+                    recorder.change(duplicate.memoryID, .merge, policy: policyName, reason: reason) { fold(&$0) }
+                }
+                report.merged[trajectory.id] = duplicate.memoryID
+                continue
+            }
+            let vectors = MemoryVectors(
+                task: taskVector,
+                keywords: keywords.isEmpty ? nil : meanVector(try await embed(keywords)))
+            newMemories.append((memory, vectors))
+        }
+        // 3. Adjustment: rewrite each memory a failed task used.
+        if options.policy == .adjustment {
+            for task in tasks where !settings.isSuccess(task.trajectory.outcome) {
+                var once = Set<String>()
+                for id in task.usedMemories where once.insert(id).inserted {
+                    guard let memory = recorder.working[id] else { continue }
+                    var reviserName = options.reviser.name
+                    let script: String
+                    do throws(MemoryError) {
+                        script = try await validatedRevision(
+                            try await options.reviser.revisedScript(of: memory, after: task.trajectory))
+                    } catch {
+                        let fallback = RuleBasedReviser()
+                        report.fallbacks[id] = error.description
+                        reviserName = fallback.name + " (fallback from \(options.reviser.name))"
+                        script = try await fallback.revisedScript(of: memory, after: task.trajectory)
+                    }
+                    if !trajectories.contains(where: { $0.id == task.trajectory.id }) {
+                        trajectories.append(task.trajectory)
+                    }
+                    recorder.change(
+                        id, .rewrite, policy: policyName,
+                        reason: "task of trajectory \(task.trajectory.id) failed with it; revised by \(reviserName)"
+                    ) { memory in
+                        memory.script = script
+                        memory.kind = .rewritten
+                        memory.sourceTrajectoryIDs.append(task.trajectory.id)
+                        memory.provenance.scriptWriter = reviserName
+                    }
+                    if !report.rewritten.contains(id) { report.rewritten.append(id) }
+                }
+            }
+        }
+        let set = ChangeSet(
+            batch: WriteBatch(
+                trajectories: trajectories,
+                memories: newMemories.map {
+                    MemoryRecord(memory: $0.memory, taskVector: $0.vectors.task, keywordVector: $0.vectors.keywords)
+                },
+                replacing: false, policy: policyName, reason: "\(policyName) update from \(source)"),
+            changes: recorder.changes)
+        _ = try await apply(set, to: &snapshot)
+        report.added += newMemories.map(\.memory.id)
+        report.deprecated += feedback.filter(\.deprecated).map(\.memoryID)
+        for change in feedback {
+            report.feedback.removeAll { $0.memoryID == change.memoryID }
+            report.feedback.append(change)
+        }
+    }
+
+    /// A revised script as it may be stored: trimmed, not empty, at most ``maximumScriptLength`` characters.
+    private func validatedRevision(_ script: String) async throws(MemoryError) -> String {
+        let trimmed = script.trimmingWhitespace()
+        guard !trimmed.isEmpty else {
+            throw .scriptWriter(name: "reviser", trajectoryID: "-", reason: "the revision is empty")
+        }
+        guard trimmed.count <= Self.maximumScriptLength else {
+            throw .scriptWriter(
+                name: "reviser", trajectoryID: "-",
+                reason: "the revision has \(trimmed.count) characters; at most \(Self.maximumScriptLength) are kept")
+        }
+        return trimmed
+    }
+
+    /// The longest script an update stores.
+    public static let maximumScriptLength = 8_000
+
+    private struct Duplicate {
+        var memoryID: String
+        var pendingIndex: Int?
+        var bestTrajectory: Trajectory?
+        var taskSimilarity: Float
+        var contentSimilarity: Double
+    }
+
+    /// The most similar active memory (stored, or new in this batch) whose task and actions are within the
+    /// thresholds and whose best trajectory has the same outcome.
+    private func nearDuplicate(
+        of memory: Memory, trajectory: Trajectory, taskVector: [Float],
+        pending: [(memory: Memory, vectors: MemoryVectors)], batchTrajectories: [Trajectory], snapshot: IndexSnapshot,
+        settings: UpdateSettings,
+        recorder: inout ChangeRecorder
+    ) async throws(MemoryError) -> Duplicate? {
+        let success = settings.isSuccess(trajectory.outcome)
+        var best: Duplicate?
+        func consider(_ candidate: Duplicate) {
+            guard candidate.contentSimilarity >= settings.duplicateContentSimilarity else { return }
+            if let current = best, current.taskSimilarity >= candidate.taskSimilarity { return }
+            best = candidate
+        }
+        for (index, other) in pending.enumerated() {
+            let cosine = zip(taskVector, other.vectors.task).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+            guard cosine >= settings.duplicateTaskSimilarity else { continue }
+            // A memory new in this batch holds the steps of a trajectory of the batch.
+            let bestTrajectory = batchTrajectories.first { $0.id == other.memory.sourceTrajectoryIDs.first }
+            guard settings.isSuccess(bestTrajectory?.outcome) == success else { continue }
+            consider(
+                Duplicate(
+                    memoryID: other.memory.id, pendingIndex: index, bestTrajectory: bestTrajectory,
+                    taskSimilarity: cosine, contentSimilarity: actionSimilarity(memory, other.memory)))
+        }
+        let catalog = snapshot.catalog
+        let hits: [SearchHit]
+        do throws(IndexError) {
+            hits = try snapshot.tasks.search(
+                taskVector, k: 5, minimumScore: settings.duplicateTaskSimilarity,
+                filter: .matching { catalog[$0]?.status == .active })
+        } catch {
+            throw .index(error)
+        }
+        guard !hits.isEmpty else { return best }
+        let stored = try await backend.memories(numbered: hits.map(\.id))
+        for hit in hits {
+            guard var other = stored[hit.id] else { continue }
+            if let working = recorder.working[other.id] {
+                other = working
+            }
+            guard other.status == .active else { continue }
+            // After a merge in this batch, the best trajectory may be one of the batch, not stored yet.
+            var bestTrajectory: Trajectory?
+            if let id = other.sourceTrajectoryIDs.first {
+                bestTrajectory = batchTrajectories.first { $0.id == id }
+                if bestTrajectory == nil { bestTrajectory = try await backend.trajectory(id: id) }
+            }
+            guard settings.isSuccess(bestTrajectory?.outcome) == success else { continue }
+            let before = best?.memoryID
+            consider(
+                Duplicate(
+                    memoryID: other.id, pendingIndex: nil, bestTrajectory: bestTrajectory, taskSimilarity: hit.score,
+                    contentSimilarity: actionSimilarity(memory, other)))
+            if best?.memoryID == other.id, before != other.id, recorder.working[other.id] == nil {
+                recorder.working[other.id] = other
+            }
+        }
+        return best
+    }
+
+    /// Whether `trajectory` is a better example than `other`: success first, then reward, then fewer steps.
+    private func isBetter(_ trajectory: Trajectory, than other: Trajectory?, settings: UpdateSettings) -> Bool {
+        guard let other else { return true }
+        func rank(_ t: Trajectory) -> (Int, Double, Int) {
+            (settings.isSuccess(t.outcome) ? 1 : 0, t.outcome?.reward ?? 0, -t.steps.count)
+        }
+        return rank(trajectory) > rank(other)
+    }
+}
+
+/// Jaccard similarity of the two memories' actions, with numbers generalized (`go to cabinet N`); scripts' lines
+/// stand in for memories without steps.
+func actionSimilarity(_ a: Memory, _ b: Memory) -> Double {
+    func actions(_ memory: Memory) -> Set<String> {
+        let lines =
+            memory.steps.map { $0.map(\.action) } ?? (memory.script ?? "").split(separator: "\n").map(String.init)
+        return Set(
+            lines.map { line in
+                line.lowercased().split(whereSeparator: \.isWhitespace).map {
+                    $0.allSatisfy(\.isNumber) ? "N" : String($0)
+                }
+                .joined(separator: " ")
+            })
+    }
+    let first = actions(a)
+    let second = actions(b)
+    let union = first.union(second).count
+    return union == 0 ? 1 : Double(first.intersection(second).count) / Double(union)
+}
+
+private func format(_ value: some BinaryFloatingPoint) -> String {
+    String(format: "%.3f", Double(value))
+}

@@ -1,0 +1,156 @@
+import Foundation
+import GRDB
+import RetrievalCore
+
+extension SQLiteBackend {
+    /// Adds `history.reverts` (the entry a revert undid) and records schema version 2.
+    static func registerHistoryReverts(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                ALTER TABLE history ADD COLUMN reverts INTEGER;
+                CREATE INDEX history_by_reverted ON history(reverts) WHERE reverts IS NOT NULL;
+                UPDATE meta SET value = '2' WHERE key = 'schemaVersion';
+                """)
+    }
+
+    public func apply(_ changes: ChangeSet) async throws(MemoryError) -> ChangeResult {
+        try writing { db in try Self.apply(changes, db) }
+    }
+
+    private static func apply(_ set: ChangeSet, _ db: Database) throws -> ChangeResult {
+        let hasBatch = !set.batch.trajectories.isEmpty || !set.batch.memories.isEmpty
+        let write =
+            hasBatch
+            ? try write(set.batch, db)
+            : WriteResult(numbers: [:], removed: [], replacedTrajectories: 0, generation: try advanceGeneration(db))
+        var changedNumbers: [Int64] = []
+        var deleted: [DocumentID] = []
+        var historyNumbers: [Int64] = []
+        for change in set.changes {
+            let current = try Int64.fetchOne(
+                db, sql: "SELECT number FROM memory WHERE id = ?", arguments: [change.memoryID]
+            ).flatMap { number in try fetchMemories(db, numbers: [number]).first }
+            guard current?.1.revision == change.expectedRevision else {
+                throw MemoryError.revisionConflict(
+                    id: change.memoryID, expected: change.expectedRevision, actual: current?.1.revision)
+            }
+            switch (current, change.after) {
+            case (nil, nil):
+                throw MemoryError.unknownID(change.memoryID)
+            case (let (number, _)?, nil):
+                try db.execute(sql: "DELETE FROM memory WHERE number = ?", arguments: [number])
+                deleted.append(DocumentID(UInt64(number)))
+                changedNumbers.removeAll { $0 == number }
+            case (nil, let after?):
+                guard let vectors = change.vectors else {
+                    throw MemoryError.invalidArgument("Memory \(change.memoryID) is not stored; give its vectors.")
+                }
+                let written = try Self.write(
+                    WriteBatch(
+                        trajectories: [],
+                        memories: [
+                            MemoryRecord(memory: after, taskVector: vectors.task, keywordVector: vectors.keywords)
+                        ],
+                        replacing: false, policy: change.policy, reason: change.reason), db)
+                // `write` recorded an add and advanced the generation again; the change is what happened.
+                try db.execute(
+                    sql: "DELETE FROM history WHERE number = (SELECT max(number) FROM history WHERE memoryID = ?)",
+                    arguments: [after.id])
+                if let number = written.numbers[after.id] { changedNumbers.append(Int64(number.rawValue)) }
+            case (let (number, _)?, let after?):
+                try update(number: number, to: after, vectors: change.vectors, db)
+                if !changedNumbers.contains(number) { changedNumbers.append(number) }
+            }
+            let generation = try info(db)?.generation ?? write.generation
+            try recordHistory(
+                db, memoryID: change.memoryID, action: change.action, policy: change.policy, reason: change.reason,
+                before: current?.1, after: change.after, generation: generation)
+            let historyNumber = db.lastInsertedRowID
+            if let reverts = change.reverts {
+                try db.execute(
+                    sql: "UPDATE history SET reverts = ? WHERE number = ?", arguments: [reverts, historyNumber])
+            }
+            historyNumbers.append(historyNumber)
+        }
+        let changed = try changedNumbers.compactMap { number in try indexEntry(number: number, db) }
+        return ChangeResult(
+            write: write, changed: changed, deleted: deleted, historyNumbers: historyNumbers,
+            generation: try info(db)?.generation ?? write.generation)
+    }
+
+    /// Overwrites a stored memory in place, keeping its number (its ``DocumentID`` in the indexes).
+    private static func update(number: Int64, to memory: Memory, vectors: MemoryVectors?, _ db: Database) throws {
+        try db.execute(
+            sql: """
+                UPDATE memory SET task = ?, kind = ?, buildPolicy = ?, steps = ?, script = ?, keywords = ?, source = ?,
+                    labels = ?, hitCount = ?, successCount = ?, status = ?, embedder = ?, provenance = ?, revision = ?,
+                    createdAt = ?, updatedAt = ?
+                WHERE number = ?
+                """,
+            arguments: [
+                memory.task, memory.kind.rawValue, memory.buildPolicy.rawValue, try memory.steps.map(json),
+                memory.script, try json(memory.keywords), memory.source, try json(memory.labels), memory.hitCount,
+                memory.successCount, memory.status.rawValue, memory.embedderID, try json(memory.provenance),
+                memory.revision, memory.createdAt.timeIntervalSince1970, memory.updatedAt.timeIntervalSince1970,
+                number,
+            ])
+        try db.execute(sql: "DELETE FROM memory_source WHERE memory = ?", arguments: [number])
+        for (position, trajectoryID) in memory.sourceTrajectoryIDs.enumerated() {
+            guard
+                let trajectory = try Int64.fetchOne(
+                    db, sql: "SELECT number FROM trajectory WHERE id = ?", arguments: [trajectoryID])
+            else {
+                throw MemoryError.invalidArgument(
+                    "Memory \(memory.id) names source trajectory \(trajectoryID), which is not stored.")
+            }
+            try db.execute(
+                sql: "INSERT INTO memory_source (memory, trajectory, position) VALUES (?, ?, ?)",
+                arguments: [number, trajectory, position])
+        }
+        try db.execute(sql: "DELETE FROM memory_label WHERE memory = ?", arguments: [number])
+        for (key, value) in memory.labels {
+            try db.execute(
+                sql: "INSERT INTO memory_label (memory, key, value) VALUES (?, ?, ?)", arguments: [number, key, value])
+        }
+        if let vectors {
+            try db.execute(
+                sql: "UPDATE memory_vector SET embedder = ?, task = ?, keywords = ? WHERE memory = ?",
+                arguments: [memory.embedderID, blob(vectors.task), vectors.keywords.map(blob), number])
+        }
+    }
+
+    /// The index entry of one stored memory.
+    private static func indexEntry(number: Int64, _ db: Database) throws -> IndexEntry? {
+        guard
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT m.number, m.task, m.keywords, m.source, m.labels, m.status, v.task AS taskVector,
+                        v.keywords AS keywordVector
+                    FROM memory m JOIN memory_vector v ON v.memory = m.number WHERE m.number = ?
+                    """, arguments: [number])
+        else { return nil }
+        let status: String = row["status"]
+        return IndexEntry(
+            number: DocumentID(UInt64(number)), task: row["task"], keywords: try decode([String].self, row["keywords"]),
+            taskVector: floats(row["taskVector"]), keywordVector: (row["keywordVector"] as Data?).map(floats),
+            catalogEntry: CatalogEntry(
+                source: row["source"], labels: try decode([String: String].self, row["labels"]),
+                status: MemoryStatus(rawValue: status) ?? .active))
+    }
+
+    public func historyEntry(number: Int64) async throws(MemoryError) -> HistoryEntry? {
+        let memoryID = try reading { db in
+            try String.fetchOne(db, sql: "SELECT memoryID FROM history WHERE number = ?", arguments: [number])
+        }
+        guard let memoryID else { return nil }
+        return try await history(memoryID: memoryID).first { $0.number == number }
+    }
+
+    public func revertingEntry(of number: Int64) async throws(MemoryError) -> Int64? {
+        try reading { db in
+            try Int64.fetchOne(
+                db, sql: "SELECT number FROM history WHERE reverts = ? ORDER BY number LIMIT 1", arguments: [number])
+        }
+    }
+}

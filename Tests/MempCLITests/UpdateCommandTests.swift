@@ -1,0 +1,252 @@
+import ArgumentParser
+import Foundation
+import ProceduralMemory
+import TestSupport
+import Testing
+
+@testable import MempCLI
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@Suite struct UpdateCommandTests {
+    static let memp = MemoryCommandTests.memp
+
+    static func line(_ trajectory: Trajectory, used: [String]) throws -> String {
+        var object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(trajectory)) as? [String: Any] ?? [:]
+        object["usedMemories"] = used
+        return String(
+            decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+    }
+
+    static let seed = Trajectory(
+        id: "seed-coin", task: "take the coin in the bar and put it into the box in the lounge",
+        steps: [
+            Step(action: "move east", observation: "You are in the bar."),
+            Step(action: "take coin", observation: "You take the coin."),
+            Step(action: "move west", observation: "You are in the lounge."),
+            Step(action: "put coin in box", observation: "You put the coin in the box."),
+        ], outcome: Outcome(success: true, reward: 1), source: "demo")
+
+    static let failed = Trajectory(
+        id: "run-7", task: "take the coin in the kitchen and put it into the box in the lounge",
+        steps: [
+            Step(action: "move east", observation: "You are in the bar."),
+            Step(action: "take coin", observation: "You don't see that here."),
+        ], outcome: Outcome(success: false, reward: 0), source: "demo")
+
+    @Test func validatesFlags() throws {
+        #expect(throws: (any Error).self) { try FeedbackCommand.parse(["--store", "s", "--success", "true"]) }
+        #expect(throws: (any Error).self) {
+            try FeedbackCommand.parse(["--store", "s", "--memory", "m", "--success", "maybe"])
+        }
+        #expect(throws: (any Error).self) {
+            try UpdateCommand.parse(["--store", "s", "--policy", "greedy", "f.jsonl"])
+        }
+        do {
+            _ = try UpdateCommand.parse(["--store", "s", "--policy", "vanilla", "--batch-size", "0", "f.jsonl"])
+            Issue.record("expected a validation error")
+        } catch {
+            #expect(UpdateCommand.message(for: error) == "--batch-size must be at least 1 (got 0).")
+        }
+        do {
+            _ = try FeedbackCommand.parse(["--store", "s", "--memory", "m", "--success", "true", "--min-hits", "0"])
+            Issue.record("expected a validation error")
+        } catch {
+            #expect(FeedbackCommand.message(for: error) == "--min-hits must be at least 1 (got 0).")
+        }
+    }
+
+    @Test func feedbackUpdateHistoryRevertEndToEnd() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = directory.file("store")
+        #expect(try Self.memp(["init", "--store", store, "--embedder", "hashing"]).status == 0)
+        let seeds = try MemoryCommandTests.write(directory, try Self.line(Self.seed, used: []) + "\n", "seed.jsonl")
+        #expect(try Self.memp(["import", "--store", store, seeds]).status == 0)
+
+        let feedback = try Self.memp(["feedback", "--store", store, "--memory", "seed-coin", "--success", "true"])
+        #expect(feedback.status == 0 && feedback.output == "seed-coin: 1/1 successes\n")
+
+        let runs = try MemoryCommandTests.write(
+            directory, try Self.line(Self.failed, used: ["seed-coin"]) + "\n", "runs.jsonl")
+        let update = try Self.memp(["update", "--store", store, "--policy", "adjustment", runs])
+        #expect(update.status == 0)
+        #expect(
+            update.output
+                == "Updated from 1 tasks in 1 batches (adjustment): 0 added, 0 merged, 1 rewritten, 0 deprecated, "
+                + "1 failures not added.\n  rewrote seed-coin\n")
+        #expect(update.errors == "batch 1 committed (1 of 1 tasks)\n")
+
+        let history = try Self.memp(["history", "--store", store, "--memory", "seed-coin", "--json"])
+        let entries = try history.output.split(separator: "\n").map {
+            try JSONDecoder().decode(HistoryEntry.self, from: Data($0.utf8))
+        }
+        #expect(entries.map(\.action) == [.add, .feedback, .feedback, .rewrite])
+        let rewrite = try #require(entries.last)
+        #expect(
+            rewrite.after?.script?.hasSuffix(
+                "Warning: a failed attempt did \"take coin\" and got \"You don't see that here.\"; avoid it or check it first."
+            ) == true)
+        let text = try Self.memp(["history", "--store", store, "--last", "1"])
+        #expect(
+            text.output.contains(
+                "rewrite seed-coin [adjustment] task of trajectory run-7 failed with it; revised by rule-based-correction/v1"
+            ))
+        #expect(text.output.contains("    sources seed-coin, run-7\n"))
+
+        let query = try Self.memp([
+            "query", "--store", store, "take the coin in the attic and put it into the box", "-k", "1", "--json",
+        ])
+        #expect(query.output.contains("avoid it or check it first"))
+
+        let revert = try Self.memp(["revert", "--store", store, String(rewrite.number)])
+        #expect(revert.status == 0 && revert.output.hasPrefix("Reverted entry \(rewrite.number) of memory seed-coin"))
+        let again = try Self.memp(["revert", "--store", store, String(rewrite.number)])
+        #expect(again.status == 1 && again.errors.contains("can't be reverted"))
+        let restored = try await MemoryStore.open(at: store).memory(id: "seed-coin")
+        #expect(restored?.script == entries[2].after?.script && restored?.kind == .built)
+    }
+
+    /// A `memp update` killed with SIGKILL keeps exactly the batches it committed: the store opens, passes
+    /// SQLite's integrity check, and holds whole batches only.
+    #if os(Linux)
+        @Test func killDuringUpdateKeepsWholeBatches() async throws {
+            let directory = try TemporaryDirectory()
+            defer { directory.remove() }
+            let store = directory.file("store")
+            #expect(
+                try Self.memp(["init", "--store", store, "--embedder", "hashing", "--dimension", "64"]).status == 0)
+            let file = try MemoryCommandTests.write(
+                directory, try MemoryCommandTests.syntheticTrajectories(count: 5_000), "runs.jsonl")
+            let child = Process()
+            child.executableURL = URL(fileURLWithPath: MemoryCommandTests.executable)
+            child.arguments = ["update", "--store", store, "--policy", "vanilla", "--no-merge", file]
+            let errors = Pipe()
+            child.standardError = errors
+            child.standardOutput = FileHandle.nullDevice
+            try child.run()
+            var seen = Data()
+            while !String(decoding: seen, as: UTF8.self).contains("batch 2 committed") {
+                let chunk = errors.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                seen += chunk
+            }
+            kill(child.processIdentifier, SIGKILL)
+            child.waitUntilExit()
+            #expect(child.terminationReason == .uncaughtSignal)
+
+            #expect(try SQLiteBackend(path: store + "/" + MemoryStore.databaseFileName).integrityProblems().isEmpty)
+            let reopened = try await MemoryStore.open(at: store)
+            let statistics = try await reopened.statistics()
+            #expect(statistics.memories >= 20 && statistics.memories < 5_000)
+            #expect(statistics.memories % 10 == 0)
+            #expect(statistics.trajectories == statistics.memories && statistics.historyEntries == statistics.memories)
+            #expect(reopened.memoryCount == statistics.memories)
+            #expect(try await reopened.retrieve("put some mug in fridge", options: RetrievalOptions(k: 1)).count == 1)
+        }
+    #endif
+}
+
+extension UpdateCommandTests {
+    @Test func exportAndImportBundle() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let source = directory.file("source")
+        let target = directory.file("target")
+        #expect(try Self.memp(["init", "--store", source, "--embedder", "hashing"]).status == 0)
+        #expect(try Self.memp(["init", "--store", target, "--embedder", "hashing", "--dimension", "128"]).status == 0)
+        let seeds = try MemoryCommandTests.write(directory, try Self.line(Self.seed, used: []) + "\n", "seed.jsonl")
+        #expect(try Self.memp(["import", "--store", source, seeds]).status == 0)
+        let bundle = directory.file("bundle")
+        let exported = try Self.memp(["export", "--store", source, "--output", bundle])
+        #expect(exported.output == "Exported 1 memories and 1 trajectories to \(bundle) (embedder hashing:v1:384).\n")
+        let imported = try Self.memp(["import-bundle", "--store", target, bundle])
+        #expect(
+            imported.output == "Imported 1 memories and 1 trajectories from \(bundle); 0 already stored were skipped; "
+                + "embedded again with hashing:v1:128.\n")
+        let memories = bundle + "/memories.jsonl"
+        try (try String(contentsOfFile: memories, encoding: .utf8) + "\n{}").write(
+            toFile: memories, atomically: true, encoding: .utf8)
+        let refused = try Self.memp(["import-bundle", "--store", target, bundle, "--duplicates", "skip"])
+        #expect(refused.status == 1)
+        #expect(
+            refused.errors.contains(
+                "memories.jsonl differs from the manifest (size or SHA-256): it was changed after the export"))
+    }
+}
+
+extension UpdateCommandTests {
+    @Test func coldStartKeepsTheBestPerTaskType() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = directory.file("store")
+        #expect(try Self.memp(["init", "--store", store, "--embedder", "hashing"]).status == 0)
+        var failedSeed = Self.seed
+        failedSeed.id = "seed-failed"
+        failedSeed.outcome = Outcome(success: false, reward: 0)
+        var labelled = [Self.seed, failedSeed, Self.failed]
+        for index in labelled.indices { labelled[index].labels = ["taskType": index == 2 ? "other" : "coin"] }
+        let file = try MemoryCommandTests.write(
+            directory, try labelled.map { try Self.line($0, used: []) }.joined(separator: "\n") + "\n", "explore.jsonl")
+        let result = try Self.memp(["cold-start", "--store", store, "--keep", "1", file, "--step-limit", "10"])
+        #expect(result.status == 0)
+        #expect(
+            result.output
+                == "coin  seed-coin  9.60  success, reward 1.0, 4 steps\nother  run-7  0.80  failure, reward 0.0, 2 steps\n"
+        )
+        #expect(result.errors == "Kept 2 of 3 trajectories; added 2 memories (0 already stored).\n")
+    }
+}
+
+extension UpdateCommandTests {
+    @Test func languageModelFlagsReachTheReviserAndTheJudge() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let server = try LoopbackServer(script: "chat_stub_server.py")
+        let url = server.baseURL.appendingPathComponent("json").absoluteString
+        let store = directory.file("store")
+        #expect(try Self.memp(["init", "--store", store, "--embedder", "hashing"]).status == 0)
+        let seeds = try MemoryCommandTests.write(directory, try Self.line(Self.seed, used: []) + "\n", "seed.jsonl")
+        #expect(try Self.memp(["import", "--store", store, seeds]).status == 0)
+        let runs = try MemoryCommandTests.write(
+            directory, try Self.line(Self.failed, used: ["seed-coin"]) + "\n", "runs.jsonl")
+        let update = try Self.memp([
+            "update", "--store", store, "--policy", "adjustment", runs, "--llm-url", url, "--llm-model", "stub",
+        ])
+        #expect(update.status == 0 && update.output.contains("1 rewritten"))
+        let memory = try await MemoryStore.open(at: store).memory(id: "seed-coin")
+        #expect(
+            memory?.script
+                == "Task: \(Self.seed.task)\n1. check the object first\n2. take it\nLesson: It took the wrong object.")
+        #expect(memory?.provenance.scriptWriter == "llm-reflection/v1 stub@\(url)/v1/chat/completions")
+
+        // Import builds scripts with the model too.
+        let scripted = directory.file("scripted")
+        #expect(try Self.memp(["init", "--store", scripted, "--embedder", "hashing"]).status == 0)
+        #expect(
+            try Self.memp(["import", "--store", scripted, seeds, "--build", "script", "--llm-url", url]).status == 0)
+        let built = try await MemoryStore.open(at: scripted).memory(id: "seed-coin")
+        #expect(built?.script == "Task: \(Self.seed.task)\n1. go to the [OBJECT2]\n2. take the [OBJECT1]")
+
+        let config = try MemoryCommandTests.write(directory, "{\"url\": \"\(url)\", \"model\": \"stub\"}", "llm.json")
+        let judged = try Self.memp([
+            "cold-start", "--store", directory.file("other"), "--keep", "1", runs, "--scorer", "llm", "--llm-config",
+            config,
+        ])
+        #expect(judged.status == 1 && judged.errors.contains("is not a memory store"))
+        #expect(try Self.memp(["init", "--store", directory.file("other"), "--embedder", "hashing"]).status == 0)
+        let kept = try Self.memp([
+            "cold-start", "--store", directory.file("other"), "--keep", "1", runs, "--scorer", "llm", "--llm-config",
+            config,
+        ])
+        #expect(kept.output == "-  run-7  7.00  reached the goal\n")
+        do {
+            _ = try ColdStartCommand.parse(["--store", "s", "--keep", "1", "f.jsonl", "--scorer", "llm"])
+            Issue.record("expected a validation error")
+        } catch {
+            #expect(ColdStartCommand.message(for: error) == "--scorer llm needs --llm-url (or --llm-config).")
+        }
+    }
+}

