@@ -19,6 +19,7 @@ else
     bench="$(swift build -c release --package-path "$BENCH_ROOT" --show-bin-path)/PostgresBench"
 fi
 state="$(mktemp -d "${TMPDIR:-/tmp}/memp-pg-bench.XXXXXX")"
+chmod 755 "$state"  # the server user must reach the data directory inside
 bash "$REPO_ROOT/scripts/setup.d/50-postgres.sh"
 bash "$REPO_ROOT/scripts/pg_server.sh" start "$state/server" $$ >/dev/null
 trap 'bash "$REPO_ROOT/scripts/pg_server.sh" stop "$state/server"; rm -rf "$state"' EXIT

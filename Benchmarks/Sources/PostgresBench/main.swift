@@ -62,10 +62,10 @@ let words = [
 ]
 var generator = SplitMix64(state: 20_261_128)
 let centres = (0..<2000).map { _ in normalized((0..<dimension).map { _ in Float.random(in: -1...1, using: &generator) }) }
-func sample(near centre: Int) -> [Float] {
+@MainActor func sample(near centre: Int) -> [Float] {
     normalized(zip(centres[centre], (0..<dimension).map { _ in Float.random(in: -0.6...0.6, using: &generator) }).map(+))
 }
-func task() -> String { (0..<4).map { _ in words.randomElement(using: &generator) ?? "mug" }.joined(separator: " ") }
+@MainActor func task() -> String { (0..<4).map { _ in words.randomElement(using: &generator) ?? "mug" }.joined(separator: " ") }
 var vectors: [[Float]] = []
 var tasks: [String] = []
 vectors.reserveCapacity(size)
@@ -123,7 +123,7 @@ guard numberOf.count == size else {
     exit(1)
 }
 
-func time(_ body: () async throws -> Void) async rethrows -> Double {
+@MainActor func time(_ body: () async throws -> Void) async rethrows -> Double {
     let start = ContinuousClock.now
     try await body()
     let elapsed = start.duration(to: .now)
@@ -131,7 +131,7 @@ func time(_ body: () async throws -> Void) async rethrows -> Double {
 }
 
 var results: [[String: Any]] = []
-func record(_ engine: String, _ mode: String, _ samples: [Double], recall: Double? = nil) {
+@MainActor func record(_ engine: String, _ mode: String, _ samples: [Double], recall: Double? = nil) {
     let sorted = samples.sorted()
     var row: [String: Any] = ["engine": engine, "mode": mode, "p50_ms": percentile(sorted, 50), "p95_ms": percentile(sorted, 95)]
     if let recall { row["recall_at_k"] = (recall * 1000).rounded() / 1000 }
@@ -156,7 +156,7 @@ for storage in [VectorStorage.f32, .int8] {
 }
 
 // PostgreSQL.
-func measure(_ mode: String, recallAgainstExact: Bool, _ lookup: ([Float], String) async throws -> [PostgresHit]) async throws {
+@MainActor func measure(_ mode: String, recallAgainstExact: Bool, _ lookup: ([Float], String) async throws -> [PostgresHit]) async throws {
     var samples: [Double] = []
     var recalled = 0
     for (position, (query, text)) in queries.enumerated() {
