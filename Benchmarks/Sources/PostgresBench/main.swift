@@ -63,7 +63,11 @@ let words = [
 var generator = SplitMix64(state: 20_261_128)
 let centres = (0..<2000).map { _ in normalized((0..<dimension).map { _ in Float.random(in: -1...1, using: &generator) }) }
 @MainActor func sample(near centre: Int) -> [Float] {
-    normalized(zip(centres[centre], (0..<dimension).map { _ in Float.random(in: -0.6...0.6, using: &generator) }).map(+))
+    // Noise of norm about 0.75 around a unit centre (cosine to the centre about 0.8), whatever the dimension.
+    let amplitude = 0.75 * (3 / Float(dimension)).squareRoot()
+    return normalized(
+        zip(centres[centre], (0..<dimension).map { _ in Float.random(in: -amplitude...amplitude, using: &generator) })
+            .map(+))
 }
 @MainActor func task() -> String { (0..<4).map { _ in words.randomElement(using: &generator) ?? "mug" }.joined(separator: " ") }
 var vectors: [[Float]] = []
