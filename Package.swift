@@ -52,7 +52,7 @@ let package = Package(
         .target(
             name: "Embeddings",
             dependencies: [
-                "RetrievalCore", "CBLAS",
+                "RetrievalCore", "CKernels", "CBLAS",
                 .product(name: "RealModule", package: "swift-numerics"),
             ]
         ),

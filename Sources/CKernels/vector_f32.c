@@ -1,4 +1,5 @@
 #include "CKernels.h"
+#include "targets.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -11,9 +12,6 @@
 _Static_assert(sizeof(vk_hit) == 16, "vk_hit is shared with Swift and must stay 16 bytes");
 _Static_assert(offsetof(vk_hit, id) == 8, "vk_hit.id must sit at offset 8");
 
-// Rows scored per block before the top-k threshold test: small enough for the scores to stay in L1, large
-// enough that one allow-list word covers the block.
-#define VK_BLOCK_ROWS 64
 
 // MARK: - Scalar
 
@@ -55,11 +53,9 @@ static void vk_block_scalar(const float *q, const float *rows, size_t dim, size_
 }
 
 #if defined(__x86_64__)
-#include <immintrin.h>
 
 // MARK: - AVX2 + FMA
 
-#define VK_AVX2 __attribute__((target("avx2,fma")))
 
 // One term of the sum: q*b for a dot product, (q-b)^2 for L2.
 #define VK_AVX2_TERM(l2, acc, qv, bv)                                                                              \
@@ -162,7 +158,6 @@ VK_AVX2 static void vk_block_avx2(const float *q, const float *rows, size_t dim,
 
 // MARK: - AVX-512
 
-#define VK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
 
 #define VK_AVX512_TERM(l2, acc, qv, bv)                                                                            \
     do {                                                                                                           \

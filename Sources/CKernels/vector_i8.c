@@ -1,4 +1,5 @@
 #include "CKernels.h"
+#include "targets.h"
 
 #include <math.h>
 
@@ -7,8 +8,6 @@
 //     sum((c - 128) * q) = sum(c * q) - 128 * sum(q),
 // which is exactly what AVX-512 VNNI's vpdpbusd (unsigned x signed bytes) computes, with the correction fixed
 // per query. Every level computes the same integers, so approximate scores agree bit for bit across levels.
-
-#define VK_BLOCK_ROWS 64
 
 float vk_quantize_row_u8(const float *_Nullable values, size_t dim, uint8_t *_Nullable codes) {
     if (!values || !codes || dim == 0) return 0;
@@ -62,10 +61,7 @@ static void vk_i8_block_scalar(const int8_t *q, const uint8_t *codes, size_t dim
 }
 
 #if defined(__x86_64__)
-#include <immintrin.h>
 
-#define VK_AVX2 __attribute__((target("avx2,fma")))
-#define VK_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2")))
 
 VK_AVX2 static inline int32_t vk_hsum_epi32_256(__m256i v) {
     __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));

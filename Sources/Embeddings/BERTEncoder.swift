@@ -72,18 +72,19 @@ private struct RowTask: @unchecked Sendable {
 
 /// One transformer layer's weights.
 ///
-/// Linear weights are `[out, in]`, row-major (y = x·Wᵀ + b).
+/// Linear weights are packed for products with few rows (y = x·W + b, W `[in, out]`).
 struct BERTLayer: Sendable {
-    /// Query, key and value projections stacked into one `[3·hidden, hidden]` matrix, so one GEMM computes all three.
-    var qkvWeight: [Float]
+    /// Query, key and value projections side by side in one `[hidden, 3·hidden]` matrix, so one product computes
+    /// all three.
+    var qkvWeight: PackedMatrix
     var qkvBias: [Float]
-    var attentionOutputWeight: [Float]
+    var attentionOutputWeight: PackedMatrix
     var attentionOutputBias: [Float]
     var attentionNormWeight: [Float]
     var attentionNormBias: [Float]
-    var intermediateWeight: [Float]
+    var intermediateWeight: PackedMatrix
     var intermediateBias: [Float]
-    var outputWeight: [Float]
+    var outputWeight: PackedMatrix
     var outputBias: [Float]
     var outputNormWeight: [Float]
     var outputNormBias: [Float]
@@ -127,20 +128,25 @@ package struct BERTEncoder: Sendable {
         for index in 0..<configuration.layerCount {
             let name = "encoder.layer.\(index)."
             let attention = name + "attention."
+            // The checkpoint stores linear weights as [out, in].
+            func linear(_ name: String, out: Int, in width: Int) throws(EmbeddingError) -> PackedMatrix {
+                PackedMatrix(transposing: try load(name, [out, width]), columns: out)
+            }
+            let projections = try load(attention + "self.query.weight", [hidden, hidden])
+                + load(attention + "self.key.weight", [hidden, hidden])
+                + load(attention + "self.value.weight", [hidden, hidden])
             layers.append(
                 BERTLayer(
-                    qkvWeight: try load(attention + "self.query.weight", [hidden, hidden])
-                        + load(attention + "self.key.weight", [hidden, hidden])
-                        + load(attention + "self.value.weight", [hidden, hidden]),
+                    qkvWeight: PackedMatrix(transposing: projections, columns: 3 * hidden),
                     qkvBias: try load(attention + "self.query.bias", [hidden])
                         + load(attention + "self.key.bias", [hidden]) + load(attention + "self.value.bias", [hidden]),
-                    attentionOutputWeight: try load(attention + "output.dense.weight", [hidden, hidden]),
+                    attentionOutputWeight: try linear(attention + "output.dense.weight", out: hidden, in: hidden),
                     attentionOutputBias: try load(attention + "output.dense.bias", [hidden]),
                     attentionNormWeight: try load(attention + "output.LayerNorm.weight", [hidden]),
                     attentionNormBias: try load(attention + "output.LayerNorm.bias", [hidden]),
-                    intermediateWeight: try load(name + "intermediate.dense.weight", [inner, hidden]),
+                    intermediateWeight: try linear(name + "intermediate.dense.weight", out: inner, in: hidden),
                     intermediateBias: try load(name + "intermediate.dense.bias", [inner]),
-                    outputWeight: try load(name + "output.dense.weight", [hidden, inner]),
+                    outputWeight: try linear(name + "output.dense.weight", out: hidden, in: inner),
                     outputBias: try load(name + "output.dense.bias", [hidden]),
                     outputNormWeight: try load(name + "output.LayerNorm.weight", [hidden]),
                     outputNormBias: try load(name + "output.LayerNorm.bias", [hidden])))
@@ -222,27 +228,20 @@ package struct BERTEncoder: Sendable {
         return states
     }
 
-    /// `output = input · weightᵀ + bias` for `rows` rows; `weight` is `[out, in]` row-major.
-    private static func linear(_ input: [Float], rows: Int, weight: [Float], bias: [Float], into output: inout [Float])
-    {
+    /// `output = input · weight + bias` for `rows` rows.
+    private static func linear(
+        _ input: [Float], rows: Int, weight: PackedMatrix, bias: [Float], into output: inout [Float]
+    ) {
         let outWidth = bias.count
-        let inWidth = weight.count / outWidth
-        precondition(input.count >= rows * inWidth && output.count >= rows * outWidth, "linear: buffers too small")
+        precondition(weight.columns == outWidth && output.count >= rows * outWidth, "linear: buffers too small")
         output.withUnsafeMutableBufferPointer { output in
             bias.withUnsafeBufferPointer { bias in
                 guard let biasStart = bias.baseAddress, let outputStart = output.baseAddress else { return }
-                // Start from the bias so one GEMM with beta = 1 adds the product.
+                // Start from the bias so that the product is added to it.
                 for row in 0..<rows { (outputStart + row * outWidth).update(from: biasStart, count: outWidth) }
             }
-            input.withUnsafeBufferPointer { input in
-                weight.withUnsafeBufferPointer { weight in
-                    cblas_sgemm(
-                        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outWidth), Int32(inWidth), 1,
-                        input.baseAddress, Int32(inWidth), weight.baseAddress, Int32(inWidth), 1, output.baseAddress,
-                        Int32(outWidth))
-                }
-            }
         }
+        weight.multiplyAdd(input, count: rows, into: &output)
     }
 
     /// Scaled dot-product attention per sequence and head; `qkv` rows hold query, key and value side by side.

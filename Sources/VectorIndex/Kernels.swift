@@ -1,4 +1,5 @@
 internal import CKernels
+import RetrievalCore
 
 /// Returns the dot product of two vectors of equal length.
 ///

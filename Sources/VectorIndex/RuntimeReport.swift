@@ -1,4 +1,5 @@
 internal import CKernels
+import RetrievalCore
 
 #if canImport(Glibc)
     import Glibc

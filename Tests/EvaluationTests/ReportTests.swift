@@ -136,7 +136,7 @@ import Testing
         -> (status: Int32, output: String, errors: String)
     {
         let errorPath = FileManager.default.temporaryDirectory.path + "/memp-eval-stderr-" + UUID().uuidString
-        FileManager.default.createFile(atPath: errorPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: errorPath) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)

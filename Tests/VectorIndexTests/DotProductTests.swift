@@ -1,3 +1,4 @@
+import RetrievalCore
 import TestSupport
 import Testing
 

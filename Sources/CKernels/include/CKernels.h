@@ -124,6 +124,19 @@ size_t vk_scan_topk_i8(const int8_t *_Nonnull query, int32_t query_sum, float qu
                        const uint64_t *_Nonnull ids, const uint64_t *_Nullable allowed, vk_hit *_Nonnull heap,
                        size_t count, size_t k, vk_simd_level level);
 
+// MARK: - Matrix products with few rows (gemm_f32.c)
+
+/// Columns per panel of a packed B.
+#define VK_GEMM_PANEL 32
+
+/// C (rows x n) += A (rows x k) * B (k x n). A and C are row-major with leading dimensions `lda` and `ldc` (in
+/// floats); B is packed: ceil(n / VK_GEMM_PANEL) panels, panel j holding columns j*32 ..< j*32 + 32 as k rows
+/// of 32 contiguous floats (zero past column n). Made for a few dozen rows: B is read once, each panel reused
+/// from cache by every block of rows. To split the work across threads, give each a disjoint range of panels
+/// (offset `b` by whole panels and `c` by their first column, pass the range's width as `n`).
+void vk_gemm_packed_f32(size_t rows, size_t n, size_t k, const float *_Nullable a, size_t lda,
+                        const float *_Nullable b, float *_Nullable c, size_t ldc, vk_simd_level level);
+
 #ifdef __cplusplus
 }
 #endif

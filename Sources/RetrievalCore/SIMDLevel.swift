@@ -1,4 +1,4 @@
-internal import CKernels
+package import CKernels
 
 #if canImport(Glibc)
     import Glibc
@@ -8,7 +8,7 @@ internal import CKernels
     import Darwin
 #endif
 
-/// The instruction-set level the vector kernels run at, slowest first.
+/// The instruction-set level the C kernels (vector scans, matrix products) run at, slowest first.
 ///
 /// Detected once from the CPU (`cpuid` and the OS's saved register state), never fixed at compile time. The
 /// environment variable `MEMP_SIMD` (`scalar`, `avx2` or `avx512`) forces a lower level, so every path can be
@@ -47,7 +47,7 @@ package enum SIMDLevel: String, CaseIterable, Sendable, Comparable {
         }
     }
 
-    init(_ level: vk_simd_level) {
+    package init(_ level: vk_simd_level) {
         switch level {
         case VK_SIMD_AVX512: self = .avx512
         case VK_SIMD_AVX2: self = .avx2
@@ -55,7 +55,7 @@ package enum SIMDLevel: String, CaseIterable, Sendable, Comparable {
         }
     }
 
-    var cValue: vk_simd_level {
+    package var cValue: vk_simd_level {
         switch self {
         case .scalar: VK_SIMD_SCALAR
         case .avx2: VK_SIMD_AVX2

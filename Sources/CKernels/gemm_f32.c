@@ -1,0 +1,152 @@
+#include "CKernels.h"
+#include "targets.h"
+
+// Matrix products with few rows: the token states of one short text times a layer's weights. BLAS packs the
+// whole weight matrix into its own layout on every call, which for a handful of rows costs as much as the
+// product. Here B is packed once, when the weights are loaded: its columns are cut into panels of 32, each
+// stored contiguously row after row (k x 32 floats, zero-padded past the last column), so a panel streams
+// from memory at full speed and stays in cache for every block of rows of A. B is read from memory exactly
+// once per call.
+
+// Rows of A per register block: 6 x 2 accumulators (zmm over 32 columns at AVX-512, ymm over 16 at AVX2).
+#define VK_GEMM_ROWS_AVX512 6
+#define VK_GEMM_ROWS_AVX2 6
+
+// MARK: - Scalar
+
+static void vk_gemm_scalar(size_t rows, size_t n, size_t k, const float *a, size_t lda, const float *b, float *c,
+                           size_t ldc) {
+    for (size_t j = 0; j < n; j += VK_GEMM_PANEL) {
+        const float *panel = b + (j / VK_GEMM_PANEL) * k * VK_GEMM_PANEL;
+        size_t width = n - j < VK_GEMM_PANEL ? n - j : VK_GEMM_PANEL;
+        for (size_t r = 0; r < rows; r++) {
+            float *out = c + r * ldc + j;
+            for (size_t p = 0; p < k; p++) {
+                float x = a[r * lda + p];
+                const float *row = panel + p * VK_GEMM_PANEL;
+                for (size_t l = 0; l < width; l++) out[l] += x * row[l];
+            }
+        }
+    }
+}
+
+#if defined(__x86_64__)
+
+// MARK: - AVX-512
+
+// One block: `mr` rows of A against one panel, the output lanes enabled by `m0` and `m1`.
+VK_AVX512 static inline __attribute__((always_inline)) void
+vk_gemm_block_avx512(int mr, size_t k, const float *a, size_t lda, const float *panel, float *c, size_t ldc,
+                     __mmask16 m0, __mmask16 m1) {
+    __m512 low[VK_GEMM_ROWS_AVX512], high[VK_GEMM_ROWS_AVX512];
+    for (int r = 0; r < mr; r++) {
+        low[r] = _mm512_setzero_ps();
+        high[r] = _mm512_setzero_ps();
+    }
+    for (size_t p = 0; p < k; p++) {
+        __m512 b0 = _mm512_loadu_ps(panel + p * VK_GEMM_PANEL);
+        __m512 b1 = _mm512_loadu_ps(panel + p * VK_GEMM_PANEL + 16);
+        for (int r = 0; r < mr; r++) {
+            __m512 x = _mm512_set1_ps(a[r * lda + p]);
+            low[r] = _mm512_fmadd_ps(x, b0, low[r]);
+            high[r] = _mm512_fmadd_ps(x, b1, high[r]);
+        }
+    }
+    for (int r = 0; r < mr; r++) {
+        float *out = c + r * ldc;
+        _mm512_mask_storeu_ps(out, m0, _mm512_add_ps(_mm512_maskz_loadu_ps(m0, out), low[r]));
+        _mm512_mask_storeu_ps(out + 16, m1, _mm512_add_ps(_mm512_maskz_loadu_ps(m1, out + 16), high[r]));
+    }
+}
+
+VK_AVX512 static void vk_gemm_avx512(size_t rows, size_t n, size_t k, const float *a, size_t lda, const float *b,
+                                     float *c, size_t ldc) {
+    for (size_t j = 0; j < n; j += VK_GEMM_PANEL) {
+        const float *panel = b + (j / VK_GEMM_PANEL) * k * VK_GEMM_PANEL;
+        size_t width = n - j < VK_GEMM_PANEL ? n - j : VK_GEMM_PANEL;
+        __mmask16 m0 = width >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << width) - 1);
+        __mmask16 m1 = width > 16 ? (__mmask16)((1u << (width - 16)) - 1) : 0;
+        size_t r = 0;
+        for (; r + VK_GEMM_ROWS_AVX512 <= rows; r += VK_GEMM_ROWS_AVX512)
+            vk_gemm_block_avx512(VK_GEMM_ROWS_AVX512, k, a + r * lda, lda, panel, c + r * ldc + j, ldc, m0, m1);
+        // Constant row counts, so that each tail block keeps its accumulators in registers.
+        switch (rows - r) {
+        case 5: vk_gemm_block_avx512(5, k, a + r * lda, lda, panel, c + r * ldc + j, ldc, m0, m1); break;
+        case 4: vk_gemm_block_avx512(4, k, a + r * lda, lda, panel, c + r * ldc + j, ldc, m0, m1); break;
+        case 3: vk_gemm_block_avx512(3, k, a + r * lda, lda, panel, c + r * ldc + j, ldc, m0, m1); break;
+        case 2: vk_gemm_block_avx512(2, k, a + r * lda, lda, panel, c + r * ldc + j, ldc, m0, m1); break;
+        case 1: vk_gemm_block_avx512(1, k, a + r * lda, lda, panel, c + r * ldc + j, ldc, m0, m1); break;
+        default: break;
+        }
+    }
+}
+
+// MARK: - AVX2 + FMA
+
+// One block: `mr` rows of A against 16 columns of a panel (`half` points at its first), the output lanes
+// enabled by `m0` and `m1`.
+VK_AVX2 static inline __attribute__((always_inline)) void
+vk_gemm_block_avx2(int mr, size_t k, const float *a, size_t lda, const float *half, float *c, size_t ldc,
+                   __m256i m0, __m256i m1) {
+    __m256 low[VK_GEMM_ROWS_AVX2], high[VK_GEMM_ROWS_AVX2];
+    for (int r = 0; r < mr; r++) {
+        low[r] = _mm256_setzero_ps();
+        high[r] = _mm256_setzero_ps();
+    }
+    for (size_t p = 0; p < k; p++) {
+        __m256 b0 = _mm256_loadu_ps(half + p * VK_GEMM_PANEL);
+        __m256 b1 = _mm256_loadu_ps(half + p * VK_GEMM_PANEL + 8);
+        for (int r = 0; r < mr; r++) {
+            __m256 x = _mm256_broadcast_ss(a + r * lda + p);
+            low[r] = _mm256_fmadd_ps(x, b0, low[r]);
+            high[r] = _mm256_fmadd_ps(x, b1, high[r]);
+        }
+    }
+    for (int r = 0; r < mr; r++) {
+        float *out = c + r * ldc;
+        _mm256_maskstore_ps(out, m0, _mm256_add_ps(_mm256_maskload_ps(out, m0), low[r]));
+        _mm256_maskstore_ps(out + 8, m1, _mm256_add_ps(_mm256_maskload_ps(out + 8, m1), high[r]));
+    }
+}
+
+VK_AVX2 static void vk_gemm_avx2(size_t rows, size_t n, size_t k, const float *a, size_t lda, const float *b,
+                                 float *c, size_t ldc) {
+    const __m256i index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (size_t j = 0; j < n; j += 16) {
+        // Two 16-column halves per panel.
+        const float *half = b + (j / VK_GEMM_PANEL) * k * VK_GEMM_PANEL + j % VK_GEMM_PANEL;
+        int width = (int)(n - j < 16 ? n - j : 16);
+        __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(width), index);
+        __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(width - 8), index);
+        size_t r = 0;
+        for (; r + VK_GEMM_ROWS_AVX2 <= rows; r += VK_GEMM_ROWS_AVX2)
+            vk_gemm_block_avx2(VK_GEMM_ROWS_AVX2, k, a + r * lda, lda, half, c + r * ldc + j, ldc, m0, m1);
+        switch (rows - r) {
+        case 5: vk_gemm_block_avx2(5, k, a + r * lda, lda, half, c + r * ldc + j, ldc, m0, m1); break;
+        case 4: vk_gemm_block_avx2(4, k, a + r * lda, lda, half, c + r * ldc + j, ldc, m0, m1); break;
+        case 3: vk_gemm_block_avx2(3, k, a + r * lda, lda, half, c + r * ldc + j, ldc, m0, m1); break;
+        case 2: vk_gemm_block_avx2(2, k, a + r * lda, lda, half, c + r * ldc + j, ldc, m0, m1); break;
+        case 1: vk_gemm_block_avx2(1, k, a + r * lda, lda, half, c + r * ldc + j, ldc, m0, m1); break;
+        default: break;
+        }
+    }
+}
+
+#endif
+
+void vk_gemm_packed_f32(size_t rows, size_t n, size_t k, const float *_Nullable a, size_t lda,
+                        const float *_Nullable b, float *_Nullable c, size_t ldc, vk_simd_level level) {
+    if (rows == 0 || n == 0 || k == 0 || !a || !b || !c) return;
+#if defined(__x86_64__)
+    if (level == VK_SIMD_AVX512) {
+        vk_gemm_avx512(rows, n, k, a, lda, b, c, ldc);
+        return;
+    }
+    if (level == VK_SIMD_AVX2) {
+        vk_gemm_avx2(rows, n, k, a, lda, b, c, ldc);
+        return;
+    }
+#endif
+    (void)level;
+    vk_gemm_scalar(rows, n, k, a, lda, b, c, ldc);
+}
