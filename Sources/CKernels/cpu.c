@@ -34,8 +34,14 @@ vk_simd_level vk_detect_simd_level(void) {
 }
 
 int vk_cpu_has_avx512_vnni(void) {
-    __builtin_cpu_init();
-    return vk_os_saves_avx512() && __builtin_cpu_supports("avx512vnni");
+    // Asked once per int8 scan: CPUID traps to the hypervisor in a VM, so the answer is kept (every thread
+    // computes the same value, so the race is benign).
+    static int has_vnni = -1;
+    if (has_vnni < 0) {
+        __builtin_cpu_init();
+        has_vnni = vk_os_saves_avx512() && __builtin_cpu_supports("avx512vnni");
+    }
+    return has_vnni;
 }
 
 int vk_cpu_has_sse42(void) {
