@@ -1,5 +1,5 @@
 #include "CKernels.h"
-#include "targets.h"
+#include "shared.h"
 
 // Matrix products with few rows: the token states of one short text times a layer's weights. BLAS packs the
 // whole weight matrix into its own layout on every call, which for a handful of rows costs as much as the

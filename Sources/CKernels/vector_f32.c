@@ -1,5 +1,5 @@
 #include "CKernels.h"
-#include "targets.h"
+#include "shared.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -11,7 +11,6 @@
 
 _Static_assert(sizeof(vk_hit) == 16, "vk_hit is shared with Swift and must stay 16 bytes");
 _Static_assert(offsetof(vk_hit, id) == 8, "vk_hit.id must sit at offset 8");
-
 
 // MARK: - Scalar
 
@@ -55,7 +54,6 @@ static void vk_block_scalar(const float *q, const float *rows, size_t dim, size_
 #if defined(__x86_64__)
 
 // MARK: - AVX2 + FMA
-
 
 // One term of the sum: q*b for a dot product, (q-b)^2 for L2.
 #define VK_AVX2_TERM(l2, acc, qv, bv)                                                                              \
@@ -157,7 +155,6 @@ VK_AVX2 static void vk_block_avx2(const float *q, const float *rows, size_t dim,
 }
 
 // MARK: - AVX-512
-
 
 #define VK_AVX512_TERM(l2, acc, qv, bv)                                                                            \
     do {                                                                                                           \
@@ -420,16 +417,10 @@ size_t vk_scan_topk_f32(const float *_Nonnull query, const float *_Nonnull rows,
     int l2 = metric == VK_METRIC_L2;
     size_t row = row_begin;
     while (row < row_end) {
-        // Blocks end on 64-row boundaries so each is covered by one allow-list word.
-        size_t end = (row & ~(size_t)(VK_BLOCK_ROWS - 1)) + VK_BLOCK_ROWS;
-        if (end > row_end) end = row_end;
-        if (allowed) {
-            uint64_t word = allowed[row >> 6];
-            if ((row & 63) != 0) word >>= (row & 63);
-            if (word == 0) {
-                row = end;
-                continue;
-            }
+        size_t end = vk_block_end(row, row_end);
+        if (!vk_block_has_allowed(allowed, row)) {
+            row = end;
+            continue;
         }
         block(query, rows + row * dim, dim, end - row, l2, scores);
         count = vk_offer_scores(scores, end - row, row, ids, allowed, minimum, heap, count, k, level);
@@ -450,15 +441,10 @@ void vk_scan_topk_f32_batch(const float *_Nonnull queries, size_t query_count, c
     if (sub_rows > VK_BLOCK_ROWS) sub_rows = VK_BLOCK_ROWS;
     size_t row = row_begin;
     while (row < row_end) {
-        size_t end = (row & ~(size_t)(VK_BLOCK_ROWS - 1)) + VK_BLOCK_ROWS;
-        if (end > row_end) end = row_end;
-        if (allowed) {
-            uint64_t word = allowed[row >> 6];
-            if ((row & 63) != 0) word >>= (row & 63);
-            if (word == 0) {
-                row = end;
-                continue;
-            }
+        size_t end = vk_block_end(row, row_end);
+        if (!vk_block_has_allowed(allowed, row)) {
+            row = end;
+            continue;
         }
         // Sub-blocks of about 32 KiB are read from memory once, by the first query; the other queries find
         // them in L1 (or L2 for very wide rows).

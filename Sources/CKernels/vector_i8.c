@@ -1,5 +1,5 @@
 #include "CKernels.h"
-#include "targets.h"
+#include "shared.h"
 
 #include <math.h>
 
@@ -174,15 +174,10 @@ size_t vk_scan_topk_i8(const int8_t *_Nonnull query, int32_t query_sum, float qu
     int32_t correction = 128 * query_sum;
     size_t row = row_begin;
     while (row < row_end) {
-        size_t end = (row & ~(size_t)(VK_BLOCK_ROWS - 1)) + VK_BLOCK_ROWS;
-        if (end > row_end) end = row_end;
-        if (allowed) {
-            uint64_t word = allowed[row >> 6];
-            if ((row & 63) != 0) word >>= (row & 63);
-            if (word == 0) {
-                row = end;
-                continue;
-            }
+        size_t end = vk_block_end(row, row_end);
+        if (!vk_block_has_allowed(allowed, row)) {
+            row = end;
+            continue;
         }
         size_t n = end - row;
         block(query, codes + row * dim, dim, n, dots);

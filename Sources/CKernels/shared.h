@@ -1,0 +1,33 @@
+// Private to CKernels: what the kernel files share. ISA code opts in per function with target attributes, never
+// with -m flags, so the package builds for any x86-64 and runs the fastest path the CPU has.
+#ifndef CKERNELS_SHARED_H
+#define CKERNELS_SHARED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define VK_AVX2 __attribute__((target("avx2,fma")))
+#define VK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
+#define VK_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2")))
+#endif
+
+// Rows scored per block before the top-k threshold test: small enough for the scores to stay in L1, large
+// enough that one allow-list word covers the block.
+#define VK_BLOCK_ROWS 64
+
+// The end of the scan block that starts at `row`: blocks end on 64-row boundaries, so that one allow-list word
+// covers each.
+static inline size_t vk_block_end(size_t row, size_t row_end) {
+    size_t end = (row & ~(size_t)(VK_BLOCK_ROWS - 1)) + VK_BLOCK_ROWS;
+    return end < row_end ? end : row_end;
+}
+
+// Whether any row from `row` to the end of its block is allowed (`allowed` NULL allows every row).
+static inline int vk_block_has_allowed(const uint64_t *allowed, size_t row) {
+    return !allowed || (allowed[row >> 6] >> (row & 63)) != 0;
+}
+
+#endif

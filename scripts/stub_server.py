@@ -1,0 +1,88 @@
+"""What the loopback OpenAI-compatible stub servers share (embedding_stub_server.py, chat_stub_server.py).
+
+A stub answers `POST /<scenario>/<route>`; the first path segment picks a behaviour, so one server serves every
+scenario of a test suite. The failure scenarios every stub knows:
+  flaky       429 (Retry-After: 0) for the first 2 requests of that scenario, then the normal answer
+  down        always 503
+  notjson     200 with an HTML body
+  slow        the normal answer after 2 seconds
+`GET /requests` returns what the stub recorded of every request so far, as a JSON list.
+"""
+import argparse
+import json
+import signal
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class StubHandler(BaseHTTPRequestHandler):
+    """Subclasses set `route` (the path after the scenario) and define `record(body)` (what `GET /requests`
+    lists for a request) and `respond(scenario, seen, body)` (the answer once the shared scenarios are handled)."""
+
+    route = ()
+    lock = threading.Lock()
+    recorded = []
+    counts = {}
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, body, headers=()):
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in headers:
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        if self.path == "/requests":
+            with self.lock:
+                self.reply(200, list(self.recorded))
+        else:
+            self.reply(404, {"error": {"message": "not found"}})
+
+    def do_POST(self):
+        parts = self.path.strip("/").split("/")
+        if len(parts) != 1 + len(self.route) or tuple(parts[1:]) != tuple(self.route):
+            return self.reply(404, {"error": {"message": f"unknown path {self.path}"}})
+        scenario = parts[0]
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        with self.lock:
+            self.counts[scenario] = self.counts.get(scenario, 0) + 1
+            seen = self.counts[scenario]
+            self.recorded.append(self.record(body))
+        if scenario == "flaky" and seen <= 2:
+            return self.reply(429, {"error": {"message": "rate limited"}}, [("Retry-After", "0")])
+        if scenario == "down":
+            return self.reply(503, {"error": {"message": "overloaded"}})
+        if scenario == "notjson":
+            return self.reply(200, b"<html>oops</html>")
+        if scenario == "slow":
+            time.sleep(2)
+        self.respond(scenario, seen, body)
+
+
+def serve(handler):
+    """Listens on 127.0.0.1 (`--port`, default any free port), prints `http://127.0.0.1:PORT`, runs until
+    SIGTERM."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), handler)
+    server.daemon_threads = True
+    # A parent may spawn us with signals blocked (Foundation's Process on Linux passes its thread's mask on).
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
+    signal.signal(signal.SIGTERM, _stop)
+    print(f"http://127.0.0.1:{server.server_address[1]}", flush=True)
+    try:
+        server.serve_forever()
+    except SystemExit:
+        server.server_close()
+
+
+def _stop(*_):
+    raise SystemExit(0)
