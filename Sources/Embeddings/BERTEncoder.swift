@@ -1,6 +1,7 @@
 internal import CBLAS
 import Foundation
 import RealModule
+import RetrievalCore
 
 #if canImport(Glibc)
     import Glibc
@@ -60,14 +61,6 @@ package struct BERTConfiguration: Sendable, Equatable, Decodable {
             throw EmbeddingError.invalidModel(path: path, reason: "inconsistent sizes in the configuration")
         }
     }
-}
-
-/// A row-range body handed to Dispatch.
-///
-/// Unchecked: `concurrentPerform` returns only after every iteration has run, so the closure and the pointers
-/// it captures stay valid, and the iterations write disjoint rows.
-private struct RowTask: @unchecked Sendable {
-    let body: (Range<Int>) -> Void
 }
 
 /// One transformer layer's weights.
@@ -379,19 +372,11 @@ package struct BERTEncoder: Sendable {
 
     /// Runs `body` over `0..<rows` split into one contiguous range per core.
     ///
-    /// Runs inline when the batch is too small for threads to pay off. `body` may capture the caller's pointers; ranges never overlap.
+    /// Runs inline when the batch is too small for threads to pay off. `body` may capture the caller's pointers;
+    /// ranges never overlap.
     static func parallelRows(_ rows: Int, minimumRowsPerThread: Int = 32, _ body: (Range<Int>) -> Void) {
-        let threads = min(ProcessInfo.processInfo.activeProcessorCount, rows / minimumRowsPerThread)
-        guard threads > 1 else {
-            body(0..<rows)
-            return
-        }
-        withoutActuallyEscaping(body) { body in
-            let task = RowTask(body: body)
-            DispatchQueue.concurrentPerform(iterations: threads) { part in
-                task.body(rows * part / threads..<rows * (part + 1) / threads)
-            }
-        }
+        let threads = max(1, min(ProcessInfo.processInfo.activeProcessorCount, rows / minimumRowsPerThread))
+        parallelFor(threads, workers: threads) { part in body(rows * part / threads..<rows * (part + 1) / threads) }
     }
 
     /// The mean of `rows` of a row-major matrix, scaled to unit length (e / max(‖e‖, 1e-12)).

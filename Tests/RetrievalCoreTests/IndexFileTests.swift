@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import TestSupport
 import Testing
@@ -123,5 +124,42 @@ import Testing
                 continuing: crc32c(UnsafeRawBufferPointer(rebasing: all[..<4_001])))
         }
         #expect(whole == chunked)
+    }
+
+    /// CRC-32C one bit at a time: slow, obviously right, independent of every fast path.
+    static func bitwiseCRC32C(_ bytes: [UInt8]) -> UInt32 {
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in bytes {
+            crc ^= UInt32(byte)
+            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0x82F6_3B78 : crc >> 1 }
+        }
+        return ~crc
+    }
+
+    /// Lengths around the three-stream chunk (3 x 4,096 bytes) and misaligned starts take every path: the
+    /// byte-wise head, the chunks with their combine, the 8-byte tail and the byte tail.
+    @Test func crc32cMatchesTheBitwiseDefinitionOnLongBuffers() {
+        var rng = SeededGenerator(seed: 5)
+        let bytes = (0..<40_000).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        for (start, length) in [(0, 12_288), (1, 12_287), (3, 12_300), (7, 24_577), (0, 36_865), (5, 39_995)] {
+            let piece = Array(bytes[start..<start + length])
+            let fast = bytes.withUnsafeBytes { crc32c(UnsafeRawBufferPointer(rebasing: $0[start..<start + length])) }
+            #expect(fast == Self.bitwiseCRC32C(piece), "start \(start), length \(length)")
+        }
+    }
+
+    /// Pieces checksummed separately and combined give the checksum of the whole, for a buffer large enough to
+    /// be split across cores.
+    @Test func parallelCRC32CEqualsOnePass() {
+        var rng = SeededGenerator(seed: 6)
+        let bytes = (0..<(20 << 20) + 13).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        bytes.withUnsafeBytes { all in
+            #expect(parallelCRC32C(all) == crc32c(all))
+            let cut = 3_000_001
+            let combined = vk_crc32c_combine(
+                crc32c(UnsafeRawBufferPointer(rebasing: all[..<cut])),
+                crc32c(UnsafeRawBufferPointer(rebasing: all[cut...])), UInt64(all.count - cut))
+            #expect(combined == crc32c(all))
+        }
     }
 }

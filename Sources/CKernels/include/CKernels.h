@@ -42,6 +42,10 @@ int vk_cpu_has_sse42(void);
 /// `bytes` may be NULL only when `count` is 0.
 uint32_t vk_crc32c(uint32_t crc, const void *_Nullable bytes, size_t count);
 
+/// The CRC-32C of A followed by B, from crc_a = vk_crc32c(0, A), crc_b = vk_crc32c(0, B) and B's length, so that
+/// parts of a buffer can be checksummed on several threads. O(log count_b).
+uint32_t vk_crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t count_b);
+
 
 // MARK: - Flat vector index kernels (vector_f32.c, vector_i8.c)
 //
