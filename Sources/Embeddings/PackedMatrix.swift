@@ -21,6 +21,9 @@ package struct PackedMatrix: Sendable {
     /// Panels handed to one thread at least, so that a thread's share is worth waking it.
     private static let panelsPerThread = 4
 
+    /// Up to this many rows, threads claim one panel at a time.
+    private static let rowsPerPanelTask = 64
+
     /// Packs the transpose of `matrix`, given `[columns, rows]` row-major: a linear layer's `[out, in]` weights
     /// become the `[in, out]` matrix that multiplies activations from the right.
     ///
@@ -42,7 +45,7 @@ package struct PackedMatrix: Sendable {
 
     /// `output += input · self`, row-major: `input` is `count × rows`, `output` is `count × columns`.
     ///
-    /// Threads take disjoint ranges of whole panels.
+    /// Threads take disjoint ranges of whole panels: one panel at a time for a few rows, one range each for more.
     ///
     /// - Parameter level: The kernels' instruction set; one the CPU lacks falls back to ``SIMDLevel/detected``.
     /// - Precondition: `input` and `output` hold at least the sizes above.
@@ -61,13 +64,19 @@ package struct PackedMatrix: Sendable {
                     guard let inputStart = input.baseAddress, let panelStart = panels.baseAddress,
                         let outputStart = output.baseAddress
                     else { return }
-                    BERTEncoder.parallelRows(
-                        (columns + width - 1) / width, minimumRowsPerThread: Self.panelsPerThread
-                    ) { range in
-                        let first = range.lowerBound * width
+                    // A few rows (one query) make short tasks of one panel each, claimed one by one, so that a
+                    // thread the OS delays on a busy machine holds up at most one panel; many rows (a batch) make
+                    // one contiguous range per thread.
+                    let panelCount = (columns + width - 1) / width
+                    let workers = max(1, min(processorCount, panelCount / Self.panelsPerThread))
+                    let tasks = count > Self.rowsPerPanelTask ? workers : panelCount
+                    parallelFor(tasks, workers: workers) { task in
+                        let firstPanel = panelCount * task / tasks
+                        let first = firstPanel * width
+                        let end = min(panelCount * (task + 1) / tasks * width, columns)
                         vk_gemm_packed_f32(
-                            count, min(range.upperBound * width, columns) - first, rows, inputStart, rows,
-                            panelStart + range.lowerBound * rows * width, outputStart + first, columns, kernelLevel)
+                            count, end - first, rows, inputStart, rows, panelStart + firstPanel * rows * width,
+                            outputStart + first, columns, kernelLevel)
                     }
                 }
             }
