@@ -103,67 +103,101 @@ extension PostgresBackend {
         }
     }
 
-    /// Adds to a memory's counters atomically: the row is locked (`SELECT … FOR UPDATE`), incremented in place
-    /// (`UPDATE … SET hit_count = hit_count + …  RETURNING`), and the change recorded as a
-    /// ``ProceduralMemory/HistoryAction/feedback`` history row, in one transaction; a memory whose counters cross
-    /// the thresholds is deprecated in the same transaction (a ``ProceduralMemory/HistoryAction/deprecate`` row).
+    /// Adds to the counters in place: every memory named is locked (`SELECT … FOR UPDATE`, in number order, so
+    /// concurrent calls never deadlock on each other) and incremented with
+    /// `UPDATE … SET hit_count = hit_count + …  RETURNING`, with its history rows, in one transaction.
     ///
-    /// Concurrent calls from any number of agents serialize on the memory's row, so no increment is lost. Counter
-    /// changes don't advance the store's generation (index caches don't hold counters); a deprecation does.
-    ///
-    /// - Returns: The memory after the change.
-    /// - Throws: ``ProceduralMemory/MemoryError/unknownID(_:)`` when no memory has the ID;
-    ///   ``ProceduralMemory/MemoryError/invalidArgument(_:)`` for negative counts or more successes than hits.
-    @discardableResult
+    /// A deprecation advances the store's generation, which locks the store row; every writer takes that lock
+    /// before any memory's, so when a memory is to be deprecated the transaction is rolled back and run again with
+    /// the store row locked first. Feedback that deprecates nothing never touches the store row, so agents
+    /// reporting outcomes on different memories don't wait for each other.
     public func recordFeedback(
-        memoryID: String, hits: Int, successes: Int, settings: UpdateSettings = UpdateSettings(), reason: String
-    ) async throws(MemoryError) -> Memory {
-        guard hits >= 0, successes >= 0, successes <= hits else {
-            throw .invalidArgument("Feedback needs 0 ≤ successes ≤ hits (got \(successes) of \(hits)).")
-        }
+        _ increments: [CounterIncrement], settings: UpdateSettings, reason: String
+    ) async throws(MemoryError) -> FeedbackResult {
         try settings.validate()
-        return try await transaction { connection in
-            guard
-                let (number, before) = try await Self.fetchMemories(
-                    connection, logger: logger, where: "m.id = $1", [memoryID], lock: true
-                ).first
-            else { throw MemoryError.unknownID(memoryID) }
-            var after: Memory?
-            for try await row in try await connection.query(
-                """
-                UPDATE memory m SET hit_count = hit_count + \(hits), success_count = success_count + \(successes),
-                    revision = revision + 1, updated_at = \(Date().timeIntervalSince1970)
-                WHERE number = \(number)
-                RETURNING \(unescaped: Self.memoryColumns)
-                """, logger: logger)
+        try CounterIncrement.validate(increments)
+        if let result = try await recordFeedback(increments, settings: settings, reason: reason, lockingStore: false) {
+            return result
+        }
+        guard
+            let result = try await recordFeedback(increments, settings: settings, reason: reason, lockingStore: true)
+        else { throw .database(reason: "feedback holding the store's lock did not complete") }
+        return result
+    }
+
+    /// One attempt of ``recordFeedback(_:settings:reason:)``; without `lockingStore`, returns `nil` (writing
+    /// nothing) when a memory would be deprecated.
+    private func recordFeedback(
+        _ increments: [CounterIncrement], settings: UpdateSettings, reason: String, lockingStore: Bool
+    ) async throws(MemoryError) -> FeedbackResult? {
+        try await transaction { (connection) -> FeedbackResult? in
+            var generation = try await Self.currentGeneration(connection, logger: logger, lock: lockingStore)
+            let ids = increments.map(\.memoryID)
+            var stored: [String: (number: Int64, memory: Memory)] = [:]
+            for (number, memory) in try await Self.fetchMemories(
+                connection, logger: logger, where: "m.id = ANY($1)", [ids], lock: true)
             {
-                after = try Self.memory(from: row.makeRandomAccess()).1
+                stored[memory.id] = (number, memory)
             }
-            guard var after else { throw MemoryError.unknownID(memoryID) }
-            var history = [
-                try HistoryRow(
-                    memoryID: memoryID, action: .feedback, policy: "feedback",
-                    reason: "\(reason): \(hits) use\(hits == 1 ? "" : "s"), \(successes) succeeded", before: before,
-                    after: after, generation: try await Self.currentGeneration(connection, logger: logger))
-            ]
-            if after.status == .active, settings.shouldDeprecate(hits: after.hitCount, successes: after.successCount) {
-                let generation = try await Self.advanceGeneration(connection, logger: logger)
-                let previous = after
-                after.status = .deprecated
-                after.revision += 1
-                try await connection.query(
+            if let missing = ids.first(where: { stored[$0] == nil }) { throw MemoryError.unknownID(missing) }
+            let deprecating = increments.contains { increment in
+                guard var memory = stored[increment.memoryID]?.memory else { return false }
+                memory.hitCount += increment.hits
+                memory.successCount += increment.successes
+                return settings.deprecates(memory)
+            }
+            if deprecating && !lockingStore { return nil }
+            if deprecating { generation = try await Self.advanceGeneration(connection, logger: logger) }
+            var changes: [FeedbackChange] = []
+            var deprecated: [Int64] = []
+            var history: [HistoryRow] = []
+            let date = Date().timeIntervalSince1970
+            for increment in increments {
+                guard let (number, before) = stored[increment.memoryID] else { continue }
+                var after: Memory?
+                for try await row in try await connection.query(
                     """
-                    UPDATE memory SET status = 'deprecated', revision = \(after.revision) WHERE number = \(number)
+                    UPDATE memory m SET hit_count = hit_count + \(increment.hits),
+                        success_count = success_count + \(increment.successes), revision = revision + 1,
+                        updated_at = \(date)
+                    WHERE number = \(number)
+                    RETURNING \(unescaped: Self.memoryColumns)
                     """, logger: logger)
+                {
+                    after = try Self.memory(from: row.makeRandomAccess()).1
+                }
+                guard var after else { throw MemoryError.unknownID(increment.memoryID) }
                 history.append(
                     try HistoryRow(
-                        memoryID: memoryID, action: .deprecate, policy: "feedback",
-                        reason: "success rate \(after.successCount)/\(after.hitCount) is below "
-                            + "\(settings.minimumSuccessRate) after at least \(settings.minimumHits) hits",
-                        before: previous, after: after, generation: generation))
+                        memoryID: after.id, action: .feedback, policy: "feedback",
+                        reason: increment.historyReason(reason), before: before, after: after, generation: generation))
+                let deprecate = settings.deprecates(after)
+                if deprecate {
+                    let previous = after
+                    after.status = .deprecated
+                    after.revision += 1
+                    try await connection.query(
+                        """
+                        UPDATE memory SET status = \(after.status.rawValue), revision = \(after.revision)
+                        WHERE number = \(number)
+                        """, logger: logger)
+                    history.append(
+                        try HistoryRow(
+                            memoryID: after.id, action: .deprecate, policy: "feedback",
+                            reason: settings.deprecationReason(hits: after.hitCount, successes: after.successCount),
+                            before: previous, after: after, generation: generation))
+                    deprecated.append(number)
+                }
+                changes.append(
+                    FeedbackChange(
+                        memoryID: after.id, hitCount: after.hitCount, successCount: after.successCount,
+                        deprecated: deprecate))
             }
             try await Self.recordHistory(history, connection, logger: logger)
-            return after
+            return FeedbackResult(
+                changes: changes,
+                deprecated: try await Self.indexEntries(numbers: deprecated, connection, logger: logger),
+                generation: generation)
         }
     }
 }

@@ -8,7 +8,7 @@ import RetrievalCore
 ///
 /// Every write runs in one transaction that first advances the store's generation with
 /// `UPDATE store … RETURNING`, which serializes writers on that row; counters change with atomic
-/// `UPDATE … RETURNING` (see ``recordFeedback(memoryID:hits:successes:policy:reason:)``), so concurrent agents never
+/// `UPDATE … RETURNING` (see ``recordFeedback(_:settings:reason:)``), so concurrent agents never
 /// lose an increment. Retrieval can run in the database (``search(_:)``) or, through ``ProceduralMemory/MemoryStore``,
 /// on in-process index caches rebuilt from it. The schema is described in ``PostgresSchema``.
 ///

@@ -107,6 +107,30 @@ struct CommandTests {
         #expect(statistics.trajectories == 240 && statistics.memories == 240 && statistics.historyEntries == 240)
         #expect(statistics.trajectoriesBySource == ["p0": 60, "p1": 60, "p2": 60, "p3": 60])
 
+        // Four `memp feedback` processes at a time, six rounds, report outcomes of the same two memories: the
+        // counters end at exactly the sum of the increments, with one history row each.
+        for round in 0..<6 {
+            let reporters = try (0..<4).map { lane in
+                try Self.start(
+                    ["feedback", "--store", lane % 2 == 0 ? store : attached, "--memory", "p0-0", "--memory", "p1-1",
+                     "--success", lane % 2 == 0 ? "true" : "false", "--min-hits", "1000", "--json"],
+                    environment: ["MEMP_PG_PASSWORD": password])
+            }
+            for (lane, reporter) in reporters.enumerated() {
+                let result = Self.finish(reporter)
+                #expect(result.status == 0, "round \(round) lane \(lane): \(result.errors)")
+                #expect(result.output.split(separator: "\n").count == 2)
+            }
+        }
+        let counted = try await PostgresBackend.connect(to: location)
+        for id in ["p0-0", "p1-1"] {
+            let memory = try #require(try await counted.memory(id: id))
+            #expect(memory.hitCount == 24 && memory.successCount == 12 && memory.status == .active, "\(id)")
+            #expect(try await counted.history(memoryID: id).filter { $0.action == .feedback }.count == 24)
+        }
+        #expect(try await counted.storeInfo()?.generation == statistics.generation)
+        counted.close()
+
         // Each directory's caches catch up with the writes made through the other.
         let answers = try [store, attached].map { path in
             try Self.memp(

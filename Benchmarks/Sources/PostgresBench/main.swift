@@ -175,7 +175,7 @@ for storage in [VectorStorage.f32, .int8] {
 try await measure("vector exact", recallAgainstExact: true) { query, _ in
     try await backend.searchVectors(query, k: k, mode: .exact)
 }
-for efSearch in [40, 100, 200] {
+for efSearch in [20, 40, 64, 100, 200, 400] {
     try await measure("vector HNSW ef_search \(efSearch)", recallAgainstExact: true) { query, _ in
         try await backend.searchVectors(query, k: k, mode: .hnsw(efSearch: efSearch))
     }

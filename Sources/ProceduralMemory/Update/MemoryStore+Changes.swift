@@ -66,31 +66,27 @@ struct ChangeRecorder {
     ///
     /// - Parameter uses: Per memory, in first-use order, how many tasks used it and how many succeeded.
     mutating func recordFeedback(
-        _ uses: [(id: String, hits: Int, successes: Int)], settings: UpdateSettings, reason: String
+        _ uses: [CounterIncrement], settings: UpdateSettings, reason: String
     ) -> [FeedbackChange] {
         var report: [FeedbackChange] = []
         for use in uses {
             guard
                 let memory = change(
-                    use.id, .feedback, policy: "feedback",
-                    reason: "\(reason): \(use.hits) use\(use.hits == 1 ? "" : "s"), \(use.successes) succeeded",
+                    use.memoryID, .feedback, policy: "feedback", reason: use.historyReason(reason),
                     {
                         $0.hitCount += use.hits; $0.successCount += use.successes
                     })
             else { continue }
-            let deprecate =
-                memory.status == .active
-                && settings.shouldDeprecate(hits: memory.hitCount, successes: memory.successCount)
+            let deprecate = settings.deprecates(memory)
             if deprecate {
                 change(
-                    use.id, .deprecate, policy: "feedback",
-                    reason: "success rate \(memory.successCount)/\(memory.hitCount) is below "
-                        + "\(settings.minimumSuccessRate) after at least \(settings.minimumHits) hits",
+                    use.memoryID, .deprecate, policy: "feedback",
+                    reason: settings.deprecationReason(hits: memory.hitCount, successes: memory.successCount),
                     { $0.status = .deprecated })
             }
             report.append(
                 FeedbackChange(
-                    memoryID: use.id, hitCount: memory.hitCount, successCount: memory.successCount,
+                    memoryID: use.memoryID, hitCount: memory.hitCount, successCount: memory.successCount,
                     deprecated: deprecate))
         }
         return report

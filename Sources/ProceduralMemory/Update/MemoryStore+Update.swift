@@ -77,7 +77,7 @@ extension MemoryStore {
         }
         var recorder = ChangeRecorder(date: Date())
         // 1. Counters of the memories the tasks used.
-        var uses: [(id: String, hits: Int, successes: Int)] = []
+        var uses: [CounterIncrement] = []
         for task in tasks {
             let success = settings.isSuccess(task.trajectory.outcome)
             var once = Set<String>()
@@ -86,11 +86,11 @@ extension MemoryStore {
                     guard let memory = try await backend.memory(id: id) else { throw .unknownID(id) }
                     recorder.working[id] = memory
                 }
-                if let position = uses.firstIndex(where: { $0.id == id }) {
+                if let position = uses.firstIndex(where: { $0.memoryID == id }) {
                     uses[position].hits += 1
                     uses[position].successes += success ? 1 : 0
                 } else {
-                    uses.append((id, 1, success ? 1 : 0))
+                    uses.append(CounterIncrement(memoryID: id, hits: 1, successes: success ? 1 : 0))
                 }
             }
         }

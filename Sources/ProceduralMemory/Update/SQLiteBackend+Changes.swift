@@ -78,6 +78,61 @@ extension SQLiteBackend {
             generation: try info(db)?.generation ?? write.generation)
     }
 
+    public func recordFeedback(
+        _ increments: [CounterIncrement], settings: UpdateSettings, reason: String
+    ) async throws(MemoryError) -> FeedbackResult {
+        try settings.validate()
+        try CounterIncrement.validate(increments)
+        // One IMMEDIATE transaction (GRDB's default for writes): SQLite serializes it against every other writer,
+        // in this process or another, so the increments below can't interleave.
+        return try writing { db in
+            var changes: [FeedbackChange] = []
+            var deprecated: [IndexEntry] = []
+            var generation = try Self.info(db)?.generation ?? 0
+            let date = Date().timeIntervalSince1970
+            for increment in increments {
+                guard
+                    let number = try Int64.fetchOne(
+                        db, sql: "SELECT number FROM memory WHERE id = ?", arguments: [increment.memoryID]),
+                    let (_, before) = try Self.fetchMemories(db, numbers: [number]).first
+                else { throw MemoryError.unknownID(increment.memoryID) }
+                try db.execute(
+                    sql: """
+                        UPDATE memory SET hitCount = hitCount + ?, successCount = successCount + ?,
+                            revision = revision + 1, updatedAt = ?
+                        WHERE number = ?
+                        """, arguments: [increment.hits, increment.successes, date, number])
+                guard var after = try Self.fetchMemories(db, numbers: [number]).first?.1 else {
+                    throw MemoryError.unknownID(increment.memoryID)
+                }
+                try Self.recordHistory(
+                    db, memoryID: after.id, action: .feedback, policy: "feedback",
+                    reason: increment.historyReason(reason), before: before, after: after, generation: generation)
+                let deprecate = settings.deprecates(after)
+                if deprecate {
+                    // One generation per call, as for every other write.
+                    if deprecated.isEmpty { generation = try Self.advanceGeneration(db) }
+                    let previous = after
+                    after.status = .deprecated
+                    after.revision += 1
+                    try db.execute(
+                        sql: "UPDATE memory SET status = ?, revision = ? WHERE number = ?",
+                        arguments: [after.status.rawValue, after.revision, number])
+                    try Self.recordHistory(
+                        db, memoryID: after.id, action: .deprecate, policy: "feedback",
+                        reason: settings.deprecationReason(hits: after.hitCount, successes: after.successCount),
+                        before: previous, after: after, generation: generation)
+                    if let entry = try Self.indexEntry(number: number, db) { deprecated.append(entry) }
+                }
+                changes.append(
+                    FeedbackChange(
+                        memoryID: after.id, hitCount: after.hitCount, successCount: after.successCount,
+                        deprecated: deprecate))
+            }
+            return FeedbackResult(changes: changes, deprecated: deprecated, generation: generation)
+        }
+    }
+
     /// Overwrites a stored memory in place, keeping its number (its ``DocumentID`` in the indexes).
     private static func update(number: Int64, to memory: Memory, vectors: MemoryVectors?, _ db: Database) throws {
         try db.execute(
