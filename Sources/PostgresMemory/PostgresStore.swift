@@ -78,23 +78,31 @@ public enum PostgresStore {
 
     /// The backend a store directory names.
     ///
+    /// - Parameter databaseSearch: See ``PostgresBackend/connect(to:maximumConnections:databaseSearch:)``.
     /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when the directory holds no descriptor;
     ///   ``ProceduralMemory/MemoryError/invalidRecord(path:line:field:reason:)`` when it is malformed.
-    public static func backend(at directory: String) async throws(MemoryError) -> PostgresBackend {
+    public static func backend(
+        at directory: String, databaseSearch: PostgresVectorSearch? = nil
+    ) async throws(MemoryError) -> PostgresBackend {
         let path = directory + "/" + descriptorFileName
         guard let data = FileManager.default.contents(atPath: path) else { throw .notAStore(path: directory) }
         let descriptor: Descriptor
         do { descriptor = try JSONDecoder().decode(Descriptor.self, from: data) } catch {
             throw .invalidRecord(path: path, line: 1, field: "url", reason: "not a PostgreSQL store descriptor: \(error)")
         }
-        return try await PostgresBackend.connect(to: try descriptor.location)
+        return try await PostgresBackend.connect(to: try descriptor.location, databaseSearch: databaseSearch)
     }
 
     /// Opens a store directory with the embedder the database's store records.
     ///
+    /// - Parameter databaseSearch: How the store's `query`, `bm25` and `hybrid` lookups search in PostgreSQL (the
+    ///   store then loads its index caches only for writes and the other policies); `nil` searches the index caches
+    ///   for every policy, as a local store does.
     /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when the directory or the database holds no store.
-    public static func open(at directory: String) async throws(MemoryError) -> MemoryStore {
-        let backend = try await backend(at: directory)
+    public static func open(
+        at directory: String, databaseSearch: PostgresVectorSearch? = .standard
+    ) async throws(MemoryError) -> MemoryStore {
+        let backend = try await backend(at: directory, databaseSearch: databaseSearch)
         guard let info = try await backend.storeInfo() else { throw .notAStore(path: backend.location.url) }
         guard let configuration = info.embedderConfiguration else {
             throw .invalidArgument("The store at \(backend.location) doesn't record its embedder; open it with one.")

@@ -187,6 +187,63 @@ struct BackendTests {
         }
     }
 
+    /// A store on a backend with a `databaseSearch` runs query, bm25 and hybrid in PostgreSQL without loading its
+    /// index caches: exact query results equal the local engine's; random and keyword load the caches first.
+    @Test func theStoreSearchesInTheDatabaseWithoutLoadingItsIndexes() async throws {
+        try await PostgresTestServer.withBackend { setup in
+            let embedder = HashingEmbedder(dimension: 64)
+            var generator = SeededGenerator(seed: 42)
+            let trajectories = (0..<60).map { index in
+                let words = (0..<4).map { _ in Fixtures.words.randomElement(using: &generator) ?? "mug" }
+                return Fixtures.trajectory(
+                    "m\(index)", task: words.joined(separator: " "), source: index % 3 == 0 ? "textworld" : "alfworld",
+                    labels: [:])
+            }
+            let local = try await MemoryStore.open(
+                backend: try SQLiteBackend(path: nil), embedder: embedder, cacheDirectory: nil)
+            try await local.add(trajectories)
+            try await MemoryStore.open(backend: setup, embedder: embedder, cacheDirectory: nil).add(trajectories)
+            let exact = try await PostgresBackend.connect(to: setup.location, databaseSearch: .exact)
+            let hnsw = try await PostgresBackend.connect(to: setup.location, databaseSearch: .hnsw(efSearch: 200))
+            defer {
+                exact.close()
+                hnsw.close()
+            }
+            let remote = try await MemoryStore.open(backend: exact, embedder: embedder, cacheDirectory: nil)
+            let approximate = try await MemoryStore.open(backend: hnsw, embedder: embedder, cacheDirectory: nil)
+            #expect(remote.cacheState == .deferred && remote.memoryCount == 0)
+            let task = try #require(trajectories.first?.task)
+            for options in [
+                RetrievalOptions(policy: .query, k: 10), RetrievalOptions(policy: .query, k: 5, sources: ["textworld"]),
+                RetrievalOptions(policy: .query, k: 10, minimumSimilarity: 0.2),
+            ] {
+                let remoteHits = try await remote.retrieve(task, options: options)
+                let localHits = try await local.retrieve(task, options: options)
+                // Same memories with the same scores in the same order; memories whose cosines differ by float
+                // rounding only (the hashing embedder gives reordered tasks nearly equal vectors) may swap.
+                #expect(remoteHits.count == localHits.count)
+                #expect(Set(remoteHits.map(\.memory.id)) == Set(localHits.map(\.memory.id)))
+                for (remoteHit, localHit) in zip(remoteHits, localHits) {
+                    #expect(abs(remoteHit.score - localHit.score) < 1e-5)
+                }
+                #expect(remoteHits.first?.explanation.database == "PostgreSQL (exact pgvector scan)")
+                let approximateHits = try await approximate.retrieve(task, options: options)
+                #expect(approximateHits.map(\.memory.id) == remoteHits.map(\.memory.id))
+            }
+            let keyword = try await remote.retrieve(task, options: RetrievalOptions(policy: .bm25, k: 5))
+            #expect(keyword.count == 5 && keyword.allSatisfy { $0.explanation.textRank != nil && $0.explanation.bm25 == nil })
+            #expect(keyword.first?.explanation.description.hasPrefix("ts_rank_cd") == true)
+            let hybrid = try await approximate.retrieve(task, options: RetrievalOptions(policy: .hybrid, k: 5))
+            #expect(hybrid.first?.memory.id == "m0")
+            #expect(hybrid.first?.explanation.database == "PostgreSQL (pgvector HNSW, ef_search 200; ts_rank_cd)")
+            #expect(remote.cacheState == .deferred)
+            // Policies the database doesn't run load the caches, once.
+            let random = try await remote.retrieve(task, options: RetrievalOptions(policy: .random, k: 3, seed: 7))
+            #expect(random.map(\.memory.id) == (try await local.retrieve(task, options: RetrievalOptions(policy: .random, k: 3, seed: 7))).map(\.memory.id))
+            #expect(remote.cacheState == .notPersisted && remote.memoryCount == 60)
+        }
+    }
+
     /// Update policies' feedback and revert go through `apply` and give the same memories and history as on SQLite.
     @Test func feedbackAndRevertThroughTheStoreMatchSQLite() async throws {
         try await PostgresTestServer.withBackend { postgres in

@@ -139,6 +139,22 @@ struct CommandTests {
         }
         #expect(answers.allSatisfy { $0.status == 0 })
         #expect(answers[0].output == answers[1].output)
+        // The exact scan in the database finds what the in-process caches find; HNSW is the default.
+        let searches = try ["exact", "caches", "hnsw"].map { choice in
+            try Self.memp(
+                ["query", "--store", store, "--mode", "query", "-k", "10", "--json", "--pg-search", choice,
+                 "put some egg in drawer"], environment: ["MEMP_PG_PASSWORD": password])
+        }
+        #expect(searches.allSatisfy { $0.status == 0 && $0.output.split(separator: "\n").count == 10 })
+        func ids(_ output: String) -> [String] {
+            output.split(separator: "\n").compactMap { line in
+                (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["id"] as? String
+            }
+        }
+        #expect(ids(searches[0].output) == ids(searches[1].output))
+        #expect(Set(ids(searches[2].output)).intersection(ids(searches[0].output)).count >= 9)
+        let badEf = try Self.memp(["query", "--store", store, "--ef-search", "0", "mug"])
+        #expect(badEf.status == 64 && badEf.errors.contains("--ef-search must be within 1…1000 (got 0)."))
 
         // Without the password the store can't be opened, and the message names the variable.
         let locked = try Self.memp(["stats", "--store", store], environment: ["MEMP_PG_PASSWORD": ""])

@@ -143,7 +143,7 @@ struct ConcurrencyTests {
                     trajectories: [trajectory], memories: [Fixtures.record(trajectory, vector: [0, 1])],
                     replacing: false, policy: "p", reason: "r"))
             for _ in 0..<3 {
-                try await postgres.recordFeedback(
+                _ = try await postgres.recordFeedback(
                     [CounterIncrement(memoryID: "z", hits: 1, successes: 0)], settings: UpdateSettings(),
                     reason: "failed")
             }

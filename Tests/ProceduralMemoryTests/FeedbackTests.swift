@@ -6,6 +6,36 @@ import Testing
 @Suite struct FeedbackTests {
     static let mug = "alf-heat-mug-1"
 
+    /// Two stores on one file (as two processes would open it) record outcomes from eight tasks at once: the
+    /// counters end at exactly the sum of the increments, and the memory is deprecated once.
+    @Test func concurrentOutcomesOnOneFileLoseNoIncrement() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let first = try await StoreLocation.disk.makeStore(in: directory)
+        try await first.add(Samples.all)
+        let second = try await MemoryStore.open(at: directory.file("store"), embedder: WordHashEmbedder())
+        let other = try #require(Samples.all.map(\.id).first { $0 != Self.mug })
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 0..<8 {
+                group.addTask {
+                    let store = task % 2 == 0 ? first : second
+                    for round in 0..<10 {
+                        try await store.recordOutcome(
+                            task: "t", usedMemories: round % 2 == 0 ? [Self.mug, other] : [other, Self.mug],
+                            outcome: Outcome(success: task < 2))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let mug = try #require(try await second.memory(id: Self.mug))
+        #expect(mug.hitCount == 80 && mug.successCount == 20 && mug.status == .deprecated)
+        let history = try await first.history(memoryID: Self.mug)
+        #expect(history.filter { $0.action == .feedback }.count == 80)
+        #expect(history.filter { $0.action == .deprecate }.count == 1)
+        #expect(try await first.memory(id: other)?.hitCount == 80)
+    }
+
     @Test(arguments: StoreLocation.allCases)
     func countersDeprecateExactlyAtTheThresholds(location: StoreLocation) async throws {
         let directory = try TemporaryDirectory()

@@ -160,11 +160,11 @@ for storage in [VectorStorage.f32, .int8] {
 }
 
 // PostgreSQL.
-@MainActor func measure(_ mode: String, recallAgainstExact: Bool, _ lookup: ([Float], String) async throws -> [PostgresHit]) async throws {
+@MainActor func measure(_ mode: String, recallAgainstExact: Bool, _ lookup: ([Float], String) async throws -> [DatabaseHit]) async throws {
     var samples: [Double] = []
     var recalled = 0
     for (position, (query, text)) in queries.enumerated() {
-        var hits: [PostgresHit] = []
+        var hits: [DatabaseHit] = []
         let elapsed = try await time { hits = try await lookup(query, text) }
         guard position >= warmup else { continue }
         samples.append(elapsed)
