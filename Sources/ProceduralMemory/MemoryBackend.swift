@@ -81,6 +81,12 @@ public protocol MemoryBackend: Sendable {
         _ increments: [CounterIncrement], settings: UpdateSettings, reason: String
     ) async throws(MemoryError) -> FeedbackResult
 
+    /// Replaces the whole history with `entries`, keeping their numbers, dates and the entries they revert, in one
+    /// transaction; rows written later are numbered after the largest. For copying a store to another backend.
+    ///
+    /// - Throws: ``MemoryError/invalidArgument(_:)`` when two entries share a number or a number is not positive.
+    func replaceHistory(with entries: [HistoryEntry]) async throws(MemoryError)
+
     /// The history row with this number, if any.
     func historyEntry(number: Int64) async throws(MemoryError) -> HistoryEntry?
 

@@ -165,7 +165,7 @@ struct CommandTests {
         let down = try Self.memp(
             ["migrate", "--from", store, "--to", local], environment: ["MEMP_PG_PASSWORD": password])
         #expect(down.status == 0, "\(down.errors)")
-        #expect(down.output.hasPrefix("Copied 240 trajectories and 240 memories to \(local); verified"))
+        #expect(down.output.hasPrefix("Copied 240 trajectories, 240 memories and 288 history rows to \(local); verified"))
         var copy = location
         copy.schema += "_copy"
         let up = try Self.memp(

@@ -133,6 +133,27 @@ extension SQLiteBackend {
         }
     }
 
+    public func replaceHistory(with entries: [HistoryEntry]) async throws(MemoryError) {
+        try HistoryEntry.checkNumbers(entries)
+        try writing { db in
+            let generation = try Self.info(db)?.generation ?? 0
+            try db.execute(sql: "DELETE FROM history")
+            for entry in entries {
+                try db.execute(
+                    sql: """
+                        INSERT INTO history (number, memoryID, action, policy, reason, before, after, revision,
+                            generation, date, reverts)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        entry.number, entry.memoryID, entry.action.rawValue, entry.policy, entry.reason,
+                        try entry.before.map(json), try entry.after.map(json), (entry.after ?? entry.before)?.revision,
+                        generation, entry.date.timeIntervalSince1970, entry.reverts,
+                    ])
+            }
+        }
+    }
+
     /// Overwrites a stored memory in place, keeping its number (its ``DocumentID`` in the indexes).
     private static func update(number: Int64, to memory: Memory, vectors: MemoryVectors?, _ db: Database) throws {
         try db.execute(
