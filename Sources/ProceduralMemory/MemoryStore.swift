@@ -215,9 +215,12 @@ public final class MemoryStore: Sendable {
         return (snapshot, cache == nil ? .notPersisted : .rebuilt(reason: reason))
     }
 
+    /// Whether the in-process indexes are not loaded yet (``IndexCacheState/deferred``).
+    var indexesAreDeferred: Bool { deferredStorage.withLock { $0 != nil } }
+
     /// The published indexes, loaded first when their loading was deferred.
     func loadedSnapshot() async throws(MemoryError) -> IndexSnapshot {
-        if deferredStorage.withLock({ $0 != nil }) {
+        if indexesAreDeferred {
             await writeLock.lock()
             do throws(MemoryError) { try await loadDeferredIndexes() } catch {
                 await writeLock.unlock()

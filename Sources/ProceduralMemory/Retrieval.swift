@@ -128,7 +128,7 @@ public struct ScoreExplanation: Sendable, Equatable, Codable, CustomStringConver
             parts.append(
                 denseRank.map { "dense #\($0) (cosine \(format(cosine)))" } ?? "not in the dense candidates"
             )
-            let keywordRanker = textRank == nil ? "BM25" : "ts_rank_cd"
+            let keywordRanker = database == nil ? "BM25" : "ts_rank_cd"
             parts.append(
                 keywordRank.map { "\(keywordRanker) #\($0) (\(format(textRank ?? bm25)))" }
                     ?? "not in the \(keywordRanker) candidates")

@@ -237,9 +237,18 @@ struct BackendTests {
             #expect(hybrid.first?.memory.id == "m0")
             #expect(hybrid.first?.explanation.database == "PostgreSQL (pgvector HNSW, ef_search 200; ts_rank_cd)")
             #expect(remote.cacheState == .deferred)
+            // Feedback goes to the database without loading the caches; the deprecated memory leaves the lookups.
+            for _ in 0..<3 {
+                try await remote.recordOutcome(task: task, usedMemories: ["m0"], outcome: Outcome(success: false))
+            }
+            #expect(remote.cacheState == .deferred)
+            let afterDeprecation = try await remote.retrieve(task, options: RetrievalOptions(policy: .query, k: 10))
+            #expect(afterDeprecation.count == 10 && !afterDeprecation.contains { $0.memory.id == "m0" })
             // Policies the database doesn't run load the caches, once.
-            let random = try await remote.retrieve(task, options: RetrievalOptions(policy: .random, k: 3, seed: 7))
-            #expect(random.map(\.memory.id) == (try await local.retrieve(task, options: RetrievalOptions(policy: .random, k: 3, seed: 7))).map(\.memory.id))
+            let randomOptions = RetrievalOptions(policy: .random, k: 3, includeDeprecated: true, seed: 7)
+            let random = try await remote.retrieve(task, options: randomOptions)
+            #expect(random.map(\.memory.id) == (try await local.retrieve(task, options: randomOptions)).map(\.memory.id))
+            #expect(try await remote.retrieve(task, options: RetrievalOptions(policy: .random, k: 60)).count == 59)
             #expect(remote.cacheState == .notPersisted && remote.memoryCount == 60)
         }
     }

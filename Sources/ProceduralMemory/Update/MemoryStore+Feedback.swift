@@ -37,8 +37,9 @@ extension MemoryStore {
         let increments = ids.map { CounterIncrement(memoryID: $0, hits: 1, successes: success ? 1 : 0) }
         let result = try await backend.recordFeedback(increments, settings: settings, reason: reason)
         // The counters went to the database without the store's write lock; only a deprecation changes what
-        // lookups see, and the entries the backend returned are the memories' state after it.
-        if !result.deprecated.isEmpty {
+        // in-process lookups see, and the entries the backend returned are the memories' state after it. Deferred
+        // indexes will be read from the backend, deprecation included, when they load.
+        if !result.deprecated.isEmpty, !indexesAreDeferred {
             try await write { (snapshot) throws(MemoryError) in
                 snapshot.remove(result.deprecated.map(\.number))
                 do throws(IndexError) {
