@@ -31,7 +31,9 @@ extension PostgresBackend: DatabaseSearching {
             includeDeprecated: options.includeDeprecated, sources: options.sources, labels: options.labels)
         switch options.policy {
         case .query, .hybrid:
-            guard let vector else { throw .invalidArgument("The \(options.policy.rawValue) policy needs the task's vector.") }
+            guard let vector else {
+                throw .invalidArgument("The \(options.policy.rawValue) policy needs the task's vector.")
+            }
             if options.policy == .hybrid {
                 return try await searchHybrid(
                     text: task, vector: vector, k: options.k, depth: options.candidateDepth, fusion: options.fusion,

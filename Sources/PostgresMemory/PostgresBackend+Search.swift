@@ -69,7 +69,9 @@ extension PostgresBackend {
         filter: PostgresSearchFilter = .init()
     ) async throws(MemoryError) -> [DatabaseHit] {
         guard k > 0 else { throw .invalidArgument("k must be positive (got \(k)).") }
-        guard vector.allSatisfy(\.isFinite) else { throw .invalidArgument("The query vector has a non-finite component.") }
+        guard vector.allSatisfy(\.isFinite) else {
+            throw .invalidArgument("The query vector has a non-finite component.")
+        }
         try mode.validate()
         var bindings = PostgresBindings()
         bindings.append(vector)

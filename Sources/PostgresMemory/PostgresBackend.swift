@@ -70,7 +70,9 @@ public final class PostgresBackend: MemoryBackend {
         return backend
     }
 
-    /// Deletes the store: drops its schema with every table in it. The backend is unusable afterwards.
+    /// Deletes the store: drops its schema with every table in it.
+    ///
+    /// The backend is unusable afterwards.
     public func dropSchema() async throws(MemoryError) {
         let schema = location.schema
         try await withConnection { connection in
@@ -139,7 +141,8 @@ public final class PostgresBackend: MemoryBackend {
         try await transaction { connection in
             // One lock for every store: CREATE EXTENSION is database-wide.
             try await connection.query("SELECT pg_advisory_xact_lock(727_367_001)", logger: logger)
-            try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(schema)"), logger: logger)
+            try await connection.query(
+                PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(schema)"), logger: logger)
             try await connection.query(
                 """
                 CREATE TABLE IF NOT EXISTS memp_migration (

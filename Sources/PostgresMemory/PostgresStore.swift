@@ -88,7 +88,8 @@ public enum PostgresStore {
         guard let data = FileManager.default.contents(atPath: path) else { throw .notAStore(path: directory) }
         let descriptor: Descriptor
         do { descriptor = try JSONDecoder().decode(Descriptor.self, from: data) } catch {
-            throw .invalidRecord(path: path, line: 1, field: "url", reason: "not a PostgreSQL store descriptor: \(error)")
+            throw .invalidRecord(
+                path: path, line: 1, field: "url", reason: "not a PostgreSQL store descriptor: \(error)")
         }
         return try await PostgresBackend.connect(to: try descriptor.location, databaseSearch: databaseSearch)
     }

@@ -46,7 +46,9 @@ public struct StoreDigest: Sendable, Equatable, Codable, CustomStringConvertible
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .secondsSince1970
-        do { return try encoder.encode(value) } catch { throw .invalidArgument("can't encode for the checksum: \(error)") }
+        do { return try encoder.encode(value) } catch {
+            throw .invalidArgument("can't encode for the checksum: \(error)")
+        }
     }
 }
 

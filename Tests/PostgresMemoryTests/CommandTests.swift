@@ -75,8 +75,10 @@ struct CommandTests {
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let store = directory.file("shared")
         let created = try Self.memp(
-            ["init", "--store", store, "--backend", "postgres", "--url", location.url, "--embedder", "hashing",
-             "--dimension", "64"], environment: ["MEMP_PG_PASSWORD": password])
+            [
+                "init", "--store", store, "--backend", "postgres", "--url", location.url, "--embedder", "hashing",
+                "--dimension", "64",
+            ], environment: ["MEMP_PG_PASSWORD": password])
         #expect(created.status == 0, "\(created.errors)")
         #expect(created.output.contains("Created a memory store in \(store) on PostgreSQL at \(location.url)"))
         #expect(!(created.output + created.errors).contains(password))
@@ -84,8 +86,10 @@ struct CommandTests {
         // A second machine's directory attaches to the same store, with the password from a file this time.
         let attached = directory.file("attached")
         let second = try Self.memp(
-            ["init", "--store", attached, "--backend", "postgres", "--url", location.url, "--embedder", "hashing",
-             "--dimension", "64", "--password-file", passwordFile])
+            [
+                "init", "--store", attached, "--backend", "postgres", "--url", location.url, "--embedder", "hashing",
+                "--dimension", "64", "--password-file", passwordFile,
+            ])
         #expect(second.status == 0, "\(second.errors)")
         #expect(second.output.hasPrefix("Attached"))
 
@@ -101,7 +105,8 @@ struct CommandTests {
             let result = Self.finish(importer)
             #expect(result.status == 0, "\(result.errors)")
         }
-        let stats = try Self.memp(["stats", "--store", attached, "--json"], environment: ["MEMP_PG_PASSWORD": password])
+        let stats = try Self.memp(
+            ["stats", "--store", attached, "--json"], environment: ["MEMP_PG_PASSWORD": password])
         #expect(stats.status == 0, "\(stats.errors)")
         let statistics = try JSONDecoder().decode(StoreStatistics.self, from: Data(stats.output.utf8))
         #expect(statistics.trajectories == 240 && statistics.memories == 240 && statistics.historyEntries == 240)
@@ -112,8 +117,10 @@ struct CommandTests {
         for round in 0..<6 {
             let reporters = try (0..<4).map { lane in
                 try Self.start(
-                    ["feedback", "--store", lane % 2 == 0 ? store : attached, "--memory", "p0-0", "--memory", "p1-1",
-                     "--success", lane % 2 == 0 ? "true" : "false", "--min-hits", "1000", "--json"],
+                    [
+                        "feedback", "--store", lane % 2 == 0 ? store : attached, "--memory", "p0-0", "--memory", "p1-1",
+                        "--success", lane % 2 == 0 ? "true" : "false", "--min-hits", "1000", "--json",
+                    ],
                     environment: ["MEMP_PG_PASSWORD": password])
             }
             for (lane, reporter) in reporters.enumerated() {
@@ -142,8 +149,10 @@ struct CommandTests {
         // The exact scan in the database finds what the in-process caches find; HNSW is the default.
         let searches = try ["exact", "caches", "hnsw"].map { choice in
             try Self.memp(
-                ["query", "--store", store, "--mode", "query", "-k", "10", "--json", "--pg-search", choice,
-                 "put some egg in drawer"], environment: ["MEMP_PG_PASSWORD": password])
+                [
+                    "query", "--store", store, "--mode", "query", "-k", "10", "--json", "--pg-search", choice,
+                    "put some egg in drawer",
+                ], environment: ["MEMP_PG_PASSWORD": password])
         }
         #expect(searches.allSatisfy { $0.status == 0 && $0.output.split(separator: "\n").count == 10 })
         func ids(_ output: String) -> [String] {
@@ -165,7 +174,8 @@ struct CommandTests {
         let down = try Self.memp(
             ["migrate", "--from", store, "--to", local], environment: ["MEMP_PG_PASSWORD": password])
         #expect(down.status == 0, "\(down.errors)")
-        #expect(down.output.hasPrefix("Copied 240 trajectories, 240 memories and 288 history rows to \(local); verified"))
+        #expect(
+            down.output.hasPrefix("Copied 240 trajectories, 240 memories and 288 history rows to \(local); verified"))
         var copy = location
         copy.schema += "_copy"
         let up = try Self.memp(

@@ -128,7 +128,9 @@ struct ConcurrencyTests {
         #expect(memory.status == .deprecated && memory.hitCount == 20 && memory.successCount == 0)
         #expect(memory.revision == 22)
         let history = try await setup.history(memoryID: "z")
-        #expect(history.map(\.action) == [.add, .feedback, .feedback, .feedback, .deprecate] + Array(repeating: .feedback, count: 17))
+        #expect(
+            history.map(\.action) == [.add, .feedback, .feedback, .feedback, .deprecate]
+                + Array(repeating: .feedback, count: 17))
         #expect(try await setup.storeInfo()?.generation == 2)
         try await setup.dropSchema()
         setup.close()
@@ -149,12 +151,18 @@ struct ConcurrencyTests {
             }
             let memory = try #require(try await postgres.memory(id: "z"))
             #expect(memory.status == .deprecated && memory.hitCount == 3 && memory.revision == 5)
-            #expect(try await postgres.history(memoryID: "z").map(\.action) == [.add, .feedback, .feedback, .feedback, .deprecate])
+            #expect(
+                try await postgres.history(memoryID: "z").map(\.action) == [
+                    .add, .feedback, .feedback, .feedback, .deprecate,
+                ])
             #expect(try await postgres.catalog().entries.values.first?.status == .deprecated)
             // An unknown ID writes nothing, also for the memories named with it.
             await #expect(throws: MemoryError.unknownID("nope")) {
                 try await postgres.recordFeedback(
-                    [CounterIncrement(memoryID: "z", hits: 1, successes: 1), CounterIncrement(memoryID: "nope", hits: 1, successes: 1)],
+                    [
+                        CounterIncrement(memoryID: "z", hits: 1, successes: 1),
+                        CounterIncrement(memoryID: "nope", hits: 1, successes: 1),
+                    ],
                     settings: UpdateSettings(), reason: "r")
             }
             #expect(try await postgres.memory(id: "z")?.hitCount == 3)

@@ -40,7 +40,8 @@ struct MigrationTests {
             let alreadyReverted = MemoryError.cannotRevert(
                 entry: deprecation.number, reason: "entry \(revertNumber) reverted it already")
             await #expect(throws: alreadyReverted) { try await remoteStore.revert(deprecation.number) }
-            let next = try await remoteStore.recordOutcome(task: "t", usedMemories: ["m5"], outcome: Outcome(success: true))
+            let next = try await remoteStore.recordOutcome(
+                task: "t", usedMemories: ["m5"], outcome: Outcome(success: true))
             #expect(next.first?.hitCount == 1)
             #expect(try await postgres.history(memoryID: "m5").last?.number == revertNumber + 1)
             let withFeedback = try await StoreDigest(of: postgres)
@@ -49,7 +50,8 @@ struct MigrationTests {
 
             // A destination that holds memories is refused.
             await #expect(throws: MemoryError.storeExists(path: "postgres")) {
-                try await StoreMigration.copy(from: local.backend, to: postgres, destinationName: "postgres", reason: "again")
+                try await StoreMigration.copy(
+                    from: local.backend, to: postgres, destinationName: "postgres", reason: "again")
             }
 
             let back = try SQLiteBackend(path: directory.file("back.sqlite"))
