@@ -93,7 +93,12 @@ struct CommandTests {
         #expect(second.status == 0, "\(second.errors)")
         #expect(second.output.hasPrefix("Attached"))
 
-        // Four processes import at once, two through each directory.
+        // Two memories are stored first; then four processes import at once, two through each directory, while
+        // four `memp feedback` processes at a time, six rounds, report outcomes of the two memories.
+        let seed = directory.file("seed.jsonl")
+        try Self.trajectories(prefix: "seed", count: 2).write(toFile: seed, atomically: true, encoding: .utf8)
+        let seeded = try Self.memp(["import", "--store", store, seed], environment: ["MEMP_PG_PASSWORD": password])
+        #expect(seeded.status == 0, "\(seeded.errors)")
         let importers = try (0..<4).map { index in
             let file = directory.file("part\(index).jsonl")
             try Self.trajectories(prefix: "p\(index)", count: 60).write(toFile: file, atomically: true, encoding: .utf8)
@@ -101,25 +106,12 @@ struct CommandTests {
                 ["import", "--store", index % 2 == 0 ? store : attached, file, "--batch-size", "16"],
                 environment: ["MEMP_PG_PASSWORD": password])
         }
-        for importer in importers {
-            let result = Self.finish(importer)
-            #expect(result.status == 0, "\(result.errors)")
-        }
-        let stats = try Self.memp(
-            ["stats", "--store", attached, "--json"], environment: ["MEMP_PG_PASSWORD": password])
-        #expect(stats.status == 0, "\(stats.errors)")
-        let statistics = try JSONDecoder().decode(StoreStatistics.self, from: Data(stats.output.utf8))
-        #expect(statistics.trajectories == 240 && statistics.memories == 240 && statistics.historyEntries == 240)
-        #expect(statistics.trajectoriesBySource == ["p0": 60, "p1": 60, "p2": 60, "p3": 60])
-
-        // Four `memp feedback` processes at a time, six rounds, report outcomes of the same two memories: the
-        // counters end at exactly the sum of the increments, with one history row each.
         for round in 0..<6 {
             let reporters = try (0..<4).map { lane in
                 try Self.start(
                     [
-                        "feedback", "--store", lane % 2 == 0 ? store : attached, "--memory", "p0-0", "--memory", "p1-1",
-                        "--success", lane % 2 == 0 ? "true" : "false", "--min-hits", "1000", "--json",
+                        "feedback", "--store", lane % 2 == 0 ? store : attached, "--memory", "seed-0", "--memory",
+                        "seed-1", "--success", lane % 2 == 0 ? "true" : "false", "--min-hits", "1000", "--json",
                     ],
                     environment: ["MEMP_PG_PASSWORD": password])
             }
@@ -129,13 +121,25 @@ struct CommandTests {
                 #expect(result.output.split(separator: "\n").count == 2)
             }
         }
+        for importer in importers {
+            let result = Self.finish(importer)
+            #expect(result.status == 0, "\(result.errors)")
+        }
+        // No memory lost or duplicated; the counters are exactly the sum of the increments, with one history row
+        // each; counters never advanced the generation (one per import batch: 1 + 4 × 4).
+        let stats = try Self.memp(
+            ["stats", "--store", attached, "--json"], environment: ["MEMP_PG_PASSWORD": password])
+        #expect(stats.status == 0, "\(stats.errors)")
+        let statistics = try JSONDecoder().decode(StoreStatistics.self, from: Data(stats.output.utf8))
+        #expect(statistics.trajectories == 242 && statistics.memories == 242 && statistics.historyEntries == 242 + 48)
+        #expect(statistics.trajectoriesBySource == ["seed": 2, "p0": 60, "p1": 60, "p2": 60, "p3": 60])
+        #expect(statistics.generation == 17)
         let counted = try await PostgresBackend.connect(to: location)
-        for id in ["p0-0", "p1-1"] {
+        for id in ["seed-0", "seed-1"] {
             let memory = try #require(try await counted.memory(id: id))
             #expect(memory.hitCount == 24 && memory.successCount == 12 && memory.status == .active, "\(id)")
             #expect(try await counted.history(memoryID: id).filter { $0.action == .feedback }.count == 24)
         }
-        #expect(try await counted.storeInfo()?.generation == statistics.generation)
         counted.close()
 
         // Each directory's caches catch up with the writes made through the other.
@@ -175,7 +179,7 @@ struct CommandTests {
             ["migrate", "--from", store, "--to", local], environment: ["MEMP_PG_PASSWORD": password])
         #expect(down.status == 0, "\(down.errors)")
         #expect(
-            down.output.hasPrefix("Copied 240 trajectories, 240 memories and 288 history rows to \(local); verified"))
+            down.output.hasPrefix("Copied 242 trajectories, 242 memories and 290 history rows to \(local); verified"))
         var copy = location
         copy.schema += "_copy"
         let up = try Self.memp(
@@ -183,7 +187,7 @@ struct CommandTests {
         #expect(up.status == 0, "\(up.errors)")
         #expect(up.output.split(separator: "(").last == down.output.split(separator: "(").last)
         let localStats = try Self.memp(["stats", "--store", local, "--json"])
-        #expect(try JSONDecoder().decode(StoreStatistics.self, from: Data(localStats.output.utf8)).memories == 240)
+        #expect(try JSONDecoder().decode(StoreStatistics.self, from: Data(localStats.output.utf8)).memories == 242)
 
         for schema in [location, copy] {
             let backend = try await PostgresBackend.connect(to: schema)
