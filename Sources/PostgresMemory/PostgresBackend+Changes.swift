@@ -5,6 +5,8 @@ import RetrievalCore
 
 extension PostgresBackend {
     public func apply(_ set: ChangeSet) async throws(MemoryError) -> ChangeResult {
+        try set.settings.validate()
+        try CounterIncrement.validate(set.increments)
         let rows = try WriteRows(set.batch)
         let encoded = try set.changes.map { (change) throws(MemoryError) -> String? in
             guard let after = change.after else { return nil }
@@ -22,7 +24,11 @@ extension PostgresBackend {
                 : WriteResult(
                     numbers: [:], removed: [], replacedTrajectories: 0,
                     generation: try await Self.advanceGeneration(connection, logger: logger))
-            var changed: [Int64] = []
+            // The transaction holds the store row (the generation above), so deprecations need no other lock.
+            let feedback = try await Self.addCounters(
+                set.increments, settings: set.settings, reason: set.feedbackReason, connection, logger: logger,
+                deprecationGeneration: { _ in write.generation })
+            var changed = feedback?.deprecated ?? []
             var deleted: [DocumentID] = []
             var historyNumbers: [Int64] = []
             for (change, row) in zip(set.changes, encoded) {
@@ -84,7 +90,8 @@ extension PostgresBackend {
             }
             return ChangeResult(
                 write: write, changed: try await Self.indexEntries(numbers: changed, connection, logger: logger),
-                deleted: deleted, historyNumbers: historyNumbers, generation: write.generation)
+                deleted: deleted, historyNumbers: historyNumbers, feedback: feedback?.changes ?? [],
+                generation: write.generation)
         }
     }
 
@@ -160,73 +167,101 @@ extension PostgresBackend {
         _ increments: [CounterIncrement], settings: UpdateSettings, reason: String, lockingStore: Bool
     ) async throws(MemoryError) -> FeedbackResult? {
         try await transaction { (connection) -> FeedbackResult? in
-            var generation = try await Self.currentGeneration(connection, logger: logger, lock: lockingStore)
-            let ids = increments.map(\.memoryID)
-            var stored: [String: (number: Int64, memory: Memory)] = [:]
-            for (number, memory) in try await Self.fetchMemories(
-                connection, logger: logger, where: "m.id = ANY($1)", [ids], lock: true)
+            let current = try await Self.currentGeneration(connection, logger: logger, lock: lockingStore)
+            guard
+                let result = try await Self.addCounters(
+                    increments, settings: settings, reason: reason, connection, logger: logger,
+                    deprecationGeneration: { connection in
+                        lockingStore ? try await Self.advanceGeneration(connection, logger: logger) : nil
+                    })
+            else { return nil }
+            return FeedbackResult(
+                changes: result.changes,
+                deprecated: try await Self.indexEntries(numbers: result.deprecated, connection, logger: logger),
+                generation: result.generation ?? current)
+        }
+    }
+
+    /// Adds counter increments in place inside the current transaction, deprecating where the thresholds are
+    /// crossed, with their history rows.
+    ///
+    /// - Parameter deprecationGeneration: Called once, with the memories locked, when a memory is to be deprecated:
+    ///   the generation the deprecation is recorded under, or `nil` to write nothing and return `nil`.
+    /// - Returns: The counters after the increments, the numbers of the memories deprecated, and the generation a
+    ///   deprecation was recorded under (`nil` when there was none).
+    static func addCounters(
+        _ increments: [CounterIncrement], settings: UpdateSettings, reason: String, _ connection: PostgresConnection,
+        logger: Logger, deprecationGeneration: (PostgresConnection) async throws -> UInt64?
+    ) async throws -> (changes: [FeedbackChange], deprecated: [Int64], generation: UInt64?)? {
+        guard !increments.isEmpty else { return ([], [], nil) }
+        let ids = increments.map(\.memoryID)
+        var stored: [String: (number: Int64, memory: Memory)] = [:]
+        for (number, memory) in try await fetchMemories(
+            connection, logger: logger, where: "m.id = ANY($1)", [ids], lock: true)
+        {
+            stored[memory.id] = (number, memory)
+        }
+        if let missing = ids.first(where: { stored[$0] == nil }) { throw MemoryError.unknownID(missing) }
+        let deprecating = increments.contains { increment in
+            guard var memory = stored[increment.memoryID]?.memory else { return false }
+            memory.hitCount += increment.hits
+            memory.successCount += increment.successes
+            return settings.deprecates(memory)
+        }
+        var generation: UInt64?
+        if deprecating {
+            guard let given = try await deprecationGeneration(connection) else { return nil }
+            generation = given
+        }
+        var historyGeneration = generation ?? 0
+        if generation == nil { historyGeneration = try await currentGeneration(connection, logger: logger) }
+        var changes: [FeedbackChange] = []
+        var deprecated: [Int64] = []
+        var history: [HistoryRow] = []
+        let date = Date().timeIntervalSince1970
+        for increment in increments {
+            guard let (number, before) = stored[increment.memoryID] else { continue }
+            var after: Memory?
+            for try await row in try await connection.query(
+                """
+                UPDATE memory m SET hit_count = hit_count + \(increment.hits),
+                    success_count = success_count + \(increment.successes), revision = revision + 1,
+                    updated_at = \(date)
+                WHERE number = \(number)
+                RETURNING \(unescaped: memoryColumns)
+                """, logger: logger)
             {
-                stored[memory.id] = (number, memory)
+                after = try memory(from: row.makeRandomAccess()).1
             }
-            if let missing = ids.first(where: { stored[$0] == nil }) { throw MemoryError.unknownID(missing) }
-            let deprecating = increments.contains { increment in
-                guard var memory = stored[increment.memoryID]?.memory else { return false }
-                memory.hitCount += increment.hits
-                memory.successCount += increment.successes
-                return settings.deprecates(memory)
-            }
-            if deprecating && !lockingStore { return nil }
-            if deprecating { generation = try await Self.advanceGeneration(connection, logger: logger) }
-            var changes: [FeedbackChange] = []
-            var deprecated: [Int64] = []
-            var history: [HistoryRow] = []
-            let date = Date().timeIntervalSince1970
-            for increment in increments {
-                guard let (number, before) = stored[increment.memoryID] else { continue }
-                var after: Memory?
-                for try await row in try await connection.query(
+            guard var after else { throw MemoryError.unknownID(increment.memoryID) }
+            history.append(
+                try HistoryRow(
+                    memoryID: after.id, action: .feedback, policy: "feedback",
+                    reason: increment.historyReason(reason), before: before, after: after,
+                    generation: historyGeneration))
+            let deprecate = settings.deprecates(after)
+            if deprecate {
+                let previous = after
+                after.status = .deprecated
+                after.revision += 1
+                try await connection.query(
                     """
-                    UPDATE memory m SET hit_count = hit_count + \(increment.hits),
-                        success_count = success_count + \(increment.successes), revision = revision + 1,
-                        updated_at = \(date)
+                    UPDATE memory SET status = \(after.status.rawValue), revision = \(after.revision)
                     WHERE number = \(number)
-                    RETURNING \(unescaped: Self.memoryColumns)
                     """, logger: logger)
-                {
-                    after = try Self.memory(from: row.makeRandomAccess()).1
-                }
-                guard var after else { throw MemoryError.unknownID(increment.memoryID) }
                 history.append(
                     try HistoryRow(
-                        memoryID: after.id, action: .feedback, policy: "feedback",
-                        reason: increment.historyReason(reason), before: before, after: after, generation: generation))
-                let deprecate = settings.deprecates(after)
-                if deprecate {
-                    let previous = after
-                    after.status = .deprecated
-                    after.revision += 1
-                    try await connection.query(
-                        """
-                        UPDATE memory SET status = \(after.status.rawValue), revision = \(after.revision)
-                        WHERE number = \(number)
-                        """, logger: logger)
-                    history.append(
-                        try HistoryRow(
-                            memoryID: after.id, action: .deprecate, policy: "feedback",
-                            reason: settings.deprecationReason(hits: after.hitCount, successes: after.successCount),
-                            before: previous, after: after, generation: generation))
-                    deprecated.append(number)
-                }
-                changes.append(
-                    FeedbackChange(
-                        memoryID: after.id, hitCount: after.hitCount, successCount: after.successCount,
-                        deprecated: deprecate))
+                        memoryID: after.id, action: .deprecate, policy: "feedback",
+                        reason: settings.deprecationReason(hits: after.hitCount, successes: after.successCount),
+                        before: previous, after: after, generation: historyGeneration))
+                deprecated.append(number)
             }
-            try await Self.recordHistory(history, connection, logger: logger)
-            return FeedbackResult(
-                changes: changes,
-                deprecated: try await Self.indexEntries(numbers: deprecated, connection, logger: logger),
-                generation: generation)
+            changes.append(
+                FeedbackChange(
+                    memoryID: after.id, hitCount: after.hitCount, successCount: after.successCount,
+                    deprecated: deprecate))
         }
+        try await recordHistory(history, connection, logger: logger)
+        return (changes, deprecated, generation)
     }
 }

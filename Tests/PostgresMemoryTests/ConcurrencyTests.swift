@@ -1,3 +1,4 @@
+import Embeddings
 import Foundation
 import PostgresMemory
 import ProceduralMemory
@@ -90,6 +91,73 @@ struct ConcurrencyTests {
         }
         // Counters don't advance the generation: only the initial write did.
         #expect(try await setup.storeInfo()?.generation == 1)
+        try await setup.dropSchema()
+        setup.close()
+    }
+
+    /// An adjustment update batch gives the same memories and history on PostgreSQL as on SQLite; then update
+    /// batches from four clients, each counting a use of the same memory, run at once without conflicts or lost
+    /// increments.
+    @Test func updateBatchesMatchSQLiteAndLoseNoIncrement() async throws {
+        let location = try PostgresTestServer.freshLocation()
+        let embedder = HashingEmbedder(dimension: 32)
+        let trajectories = [
+            Fixtures.trajectory("heat", task: "heat some mug", source: "alfworld", labels: [:]),
+            Fixtures.trajectory("clean", task: "put a clean apple in fridge", source: "alfworld", labels: [:]),
+        ]
+        var failed = Fixtures.trajectory("failed", task: "heat some cup", source: "alfworld", labels: [:])
+        failed.outcome = Outcome(success: false)
+        let batch = [
+            FinishedTask(trajectory: failed, usedMemories: ["heat", "clean"]),
+            FinishedTask(
+                trajectory: Fixtures.trajectory("won", task: "cool a bowl", source: "alfworld", labels: [:]),
+                usedMemories: ["clean"]),
+        ]
+        let setup = try await PostgresBackend.connect(to: location)
+        let remote = try await MemoryStore.open(backend: setup, embedder: embedder, cacheDirectory: nil)
+        let local = try await MemoryStore.open(
+            backend: try SQLiteBackend(path: nil), embedder: embedder, cacheDirectory: nil)
+        var outcomes: [[String]] = []
+        for store in [local, remote] {
+            try await store.add(trajectories)
+            let report = try await store.update(
+                batch, options: UpdateOptions(policy: .adjustment, settings: UpdateSettings(minimumHits: 1)))
+            var facts = [report.rewritten.joined(separator: ","), report.deprecated.joined(separator: ",")]
+            for id in ["heat", "clean"] {
+                let memory = try #require(try await store.memory(id: id))
+                facts.append("\(id) \(memory.hitCount)/\(memory.successCount) \(memory.status) r\(memory.revision)")
+                facts.append(memory.script ?? "")
+                facts += try await store.history(memoryID: id).map { "\($0.action) \($0.reason)" }
+            }
+            outcomes.append(facts)
+        }
+        #expect(outcomes[0] == outcomes[1])
+        #expect(outcomes[1].prefix(3) == ["heat,clean", "heat", "heat 1/0 deprecated r4"])
+
+        let options = UpdateOptions(
+            policy: .vanilla, settings: UpdateSettings(minimumHits: 1000, mergeDuplicates: false))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for client in 0..<4 {
+                group.addTask {
+                    let backend = try await PostgresBackend.connect(to: location, maximumConnections: 2)
+                    defer { backend.close() }
+                    let store = try await MemoryStore.open(backend: backend, embedder: embedder, cacheDirectory: nil)
+                    for round in 0..<5 {
+                        var trajectory = Fixtures.trajectory(
+                            "c\(client)-r\(round)", task: "wash plate \(client) \(round)", source: "s", labels: [:])
+                        trajectory.outcome = Outcome(success: round % 2 == 0)
+                        let report = try await store.update(
+                            [FinishedTask(trajectory: trajectory, usedMemories: ["clean"])], options: options)
+                        #expect(report.added == [trajectory.id])
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let clean = try #require(try await setup.memory(id: "clean"))
+        #expect(clean.hitCount == 2 + 20 && clean.successCount == 1 + 12)
+        #expect(try await setup.history(memoryID: "clean").filter { $0.action == .feedback }.count == 1 + 20)
+        #expect(try await setup.statistics().memories == 3 + 20)
         try await setup.dropSchema()
         setup.close()
     }

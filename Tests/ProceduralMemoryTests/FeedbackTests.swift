@@ -36,6 +36,37 @@ import Testing
         #expect(try await first.memory(id: other)?.hitCount == 80)
     }
 
+    /// Update batches from two stores on one file, each counting a use of the same memory, run at once: the
+    /// counters are incremented in place, so no batch conflicts and no use is lost.
+    @Test func concurrentUpdateBatchesLoseNoIncrement() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let first = try await StoreLocation.disk.makeStore(in: directory)
+        try await first.add(Samples.all)
+        let second = try await MemoryStore.open(at: directory.file("store"), embedder: WordHashEmbedder())
+        let options = UpdateOptions(
+            policy: .vanilla, settings: UpdateSettings(minimumHits: 1000, mergeDuplicates: false))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 0..<4 {
+                group.addTask {
+                    for round in 0..<5 {
+                        var trajectory = Samples.cookMeal
+                        trajectory.id = "attempt-\(task)-\(round)"
+                        trajectory.outcome = Outcome(success: round % 2 == 0)
+                        let report = try await (task % 2 == 0 ? first : second).update(
+                            [FinishedTask(trajectory: trajectory, usedMemories: [Self.mug])], options: options)
+                        #expect(report.added == [trajectory.id] && report.feedback.count == 1)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let mug = try #require(try await first.memory(id: Self.mug))
+        #expect(mug.hitCount == 20 && mug.successCount == 12 && mug.revision == 21)
+        #expect(try await first.history(memoryID: Self.mug).filter { $0.action == .feedback }.count == 20)
+        #expect(try await second.statistics().memories == Samples.all.count + 20)
+    }
+
     @Test(arguments: StoreLocation.allCases)
     func countersDeprecateExactlyAtTheThresholds(location: StoreLocation) async throws {
         let directory = try TemporaryDirectory()
