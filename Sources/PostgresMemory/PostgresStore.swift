@@ -36,11 +36,14 @@ public enum PostgresStore {
     /// Creates a store directory on PostgreSQL: initializes the database's store for `embedder`, or attaches to the
     /// store already there when it was created with the same embedder.
     ///
+    /// - Parameter databaseSearch: See ``open(at:databaseSearch:)``; with one, attaching to a large store loads
+    ///   nothing into this process.
     /// - Returns: The store, and whether it was attached to an existing one.
     /// - Throws: ``ProceduralMemory/MemoryError/storeExists(path:)`` when the directory holds a store;
     ///   ``ProceduralMemory/MemoryError/embedderMismatch(store:given:)`` when the database's store has another embedder.
     public static func create(
-        at directory: String, location: PostgresLocation, embedder: any Embedder, configuration: EmbedderConfiguration?
+        at directory: String, location: PostgresLocation, embedder: any Embedder, configuration: EmbedderConfiguration?,
+        databaseSearch: PostgresVectorSearch? = .standard
     ) async throws(MemoryError) -> (store: MemoryStore, attached: Bool) {
         let manager = FileManager.default
         guard !isPostgresStore(at: directory),
@@ -48,7 +51,7 @@ public enum PostgresStore {
         else {
             throw .storeExists(path: directory)
         }
-        let backend = try await PostgresBackend.connect(to: location)
+        let backend = try await PostgresBackend.connect(to: location, databaseSearch: databaseSearch)
         let existing = try await backend.storeInfo()
         if existing == nil {
             try await backend.initialize(
