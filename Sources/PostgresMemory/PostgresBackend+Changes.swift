@@ -24,6 +24,13 @@ extension PostgresBackend {
                 : WriteResult(
                     numbers: [:], removed: [], replacedTrajectories: 0,
                     generation: try await Self.advanceGeneration(connection, logger: logger))
+            // Every memory the set touches is locked at once, in number order (the order feedback locks in), so
+            // that a change set and concurrent feedback can't deadlock on each other's rows.
+            let touched = Array(Set(set.increments.map(\.memoryID) + set.changes.map(\.memoryID))).sorted()
+            if !touched.isEmpty {
+                try await connection.query(
+                    "SELECT number FROM memory WHERE id = ANY(\(touched)) ORDER BY number FOR UPDATE", logger: logger)
+            }
             // The transaction holds the store row (the generation above), so deprecations need no other lock.
             let feedback = try await Self.addCounters(
                 set.increments, settings: set.settings, reason: set.feedbackReason, connection, logger: logger,
