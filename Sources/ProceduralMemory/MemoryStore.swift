@@ -272,11 +272,13 @@ public final class MemoryStore: Sendable {
     /// When the backend's generation differs from the indexes', they are rebuilt from the backend and then
     /// published; lookups keep searching the previous indexes until that moment.
     ///
-    /// - Returns: Whether the indexes changed.
+    /// - Returns: Whether the indexes changed; `false` while their loading is deferred (they will be read when
+    ///   first needed).
     /// - Complexity: O(1) when nothing changed; a full rebuild otherwise.
     @discardableResult
     public func refresh() async throws(MemoryError) -> Bool {
-        try await write { (snapshot) throws(MemoryError) -> Bool in
+        guard !indexesAreDeferred else { return false }
+        return try await write { (snapshot) throws(MemoryError) -> Bool in
             guard let info = try await backend.storeInfo(), info.generation != snapshot.generation else {
                 return false
             }

@@ -259,6 +259,7 @@ struct BackendTests {
             #expect(remote.cacheState == .deferred)
             let afterDeprecation = try await remote.retrieve(task, options: RetrievalOptions(policy: .query, k: 10))
             #expect(afterDeprecation.count == 10 && !afterDeprecation.contains { $0.memory.id == "m0" })
+            #expect(try await remote.refresh() == false && remote.cacheState == .deferred)
             // Policies the database doesn't run load the caches, once.
             let randomOptions = RetrievalOptions(policy: .random, k: 3, includeDeprecated: true, seed: 7)
             let random = try await remote.retrieve(task, options: randomOptions)
