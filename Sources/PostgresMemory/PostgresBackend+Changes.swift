@@ -151,8 +151,8 @@ extension PostgresBackend {
     /// `UPDATE … SET hit_count = hit_count + …  RETURNING`, with its history rows, in one transaction.
     ///
     /// A deprecation advances the store's generation, which locks the store row; every writer takes that lock
-    /// before any memory's, so when a memory is to be deprecated the transaction is rolled back and run again with
-    /// the store row locked first. Feedback that deprecates nothing never touches the store row, so agents
+    /// before any memory's, so when a memory is to be deprecated the transaction ends without writing and runs
+    /// again with the store row locked first. Feedback that deprecates nothing never touches the store row, so agents
     /// reporting outcomes on different memories don't wait for each other.
     public func recordFeedback(
         _ increments: [CounterIncrement], settings: UpdateSettings, reason: String
