@@ -101,6 +101,46 @@ import Testing
         #expect(history[1].reason == "task succeeded: 1 use, 1 succeeded" && history[1].policy == "feedback")
     }
 
+    /// The SQLite backend refuses invalid increments and history numbers without writing, and a replaced history
+    /// keeps its numbers, later rows continuing after the largest.
+    @Test func backendRefusesBadIncrementsAndKeepsHistoryNumbers() async throws {
+        let backend = try SQLiteBackend(path: nil)
+        let store = try await MemoryStore.open(backend: backend, embedder: WordHashEmbedder(), cacheDirectory: nil)
+        try await store.add(Samples.all)
+        let twice = [
+            CounterIncrement(memoryID: Self.mug, hits: 1, successes: 0),
+            CounterIncrement(memoryID: Self.mug, hits: 1, successes: 1),
+        ]
+        await #expect(
+            throws: MemoryError.invalidArgument("Feedback names memory \(Self.mug) twice; add its uses up first.")
+        ) {
+            try await backend.recordFeedback(twice, settings: UpdateSettings(), reason: "r")
+        }
+        await #expect(
+            throws: MemoryError.invalidArgument(
+                "Feedback for memory \(Self.mug) needs 0 ≤ successes ≤ hits (got 2 of 1).")
+        ) {
+            try await backend.recordFeedback(
+                [CounterIncrement(memoryID: Self.mug, hits: 1, successes: 2)], settings: UpdateSettings(), reason: "r")
+        }
+        let history = try await backend.history(memoryID: nil)
+        let first = try #require(history.first)
+        await #expect(
+            throws: MemoryError.invalidArgument(
+                "History entry number \(first.number) is not positive or appears twice.")
+        ) {
+            try await backend.replaceHistory(with: [first, first])
+        }
+        #expect(try await backend.history(memoryID: nil) == history)
+        var renumbered = history
+        renumbered[renumbered.count - 1].number = 100
+        try await backend.replaceHistory(with: renumbered)
+        #expect(try await backend.history(memoryID: nil) == renumbered)
+        try await store.recordOutcome(task: "t", usedMemories: [Self.mug], outcome: Outcome(success: true))
+        #expect(try await backend.history(memoryID: nil).last?.number == 101)
+        #expect(try await backend.memory(id: Self.mug)?.hitCount == 1)
+    }
+
     @Test func thresholdsAreSettings() async throws {
         let store = try await StoreLocation.inMemory.makeStore(in: TemporaryDirectory())
         try await store.add(Samples.all)
