@@ -142,8 +142,9 @@ extension PostgresBackend {
         }
     }
 
-    /// The vector and keyword candidates (`depth` each) fused in Swift with ``HybridSearch/fuse(dense:keyword:method:)``,
-    /// the fusion the local engine uses, so hybrid results of both engines are comparable.
+    /// The vector and keyword candidates (`depth` each, searched at once) fused in Swift with
+    /// ``HybridSearch/fuse(dense:keyword:method:)``, the fusion the local engine uses, so hybrid results of both
+    /// engines are comparable.
     ///
     /// - Parameters:
     ///   - depth: Candidates from each side; `nil` means `max(50, 4 * k)`, as in the local engine.
@@ -156,10 +157,17 @@ extension PostgresBackend {
     ) async throws(MemoryError) -> [DatabaseHit] {
         let depth = depth ?? max(50, 4 * k)
         guard depth >= k else { throw .invalidArgument("The candidate depth (\(depth)) must be at least k (\(k)).") }
-        let dense = try await searchVectors(vector, k: depth, mode: mode, filter: filter).filter { hit in
-            minimumCosine.map { (hit.cosine ?? -1) >= $0 } ?? true
+        // The two lists come from two pooled connections at once, so a lookup takes the slower one's time.
+        async let vectorHits = searchVectors(vector, k: depth, mode: mode, filter: filter)
+        async let keywordHits = searchKeywords(text, k: depth, filter: filter)
+        let dense: [DatabaseHit]
+        let keyword: [DatabaseHit]
+        do {
+            dense = try await vectorHits.filter { hit in minimumCosine.map { (hit.cosine ?? -1) >= $0 } ?? true }
+            keyword = try await keywordHits
+        } catch {
+            throw mapped(error)
         }
-        let keyword = try await searchKeywords(text, k: depth, filter: filter)
         var ids: [DocumentID: String] = [:]
         for hit in dense + keyword { ids[hit.number] = hit.memoryID }
         let fused = fuse(
