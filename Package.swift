@@ -17,6 +17,12 @@ let package = Package(
         .library(name: "Evaluation", targets: ["Evaluation"]),
         .executable(name: "memp", targets: ["MempCLI"]),
     ],
+    traits: [
+        .trait(
+            name: "PostgreSQL",
+            description: "The CLI's PostgreSQL backend (memp init --backend postgres, memp migrate); links PostgresNIO."
+        )
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
@@ -79,7 +85,7 @@ let package = Package(
             name: "MempCLI",
             dependencies: [
                 "RetrievalCore", "VectorIndex", "KeywordIndex", "HybridSearch", "Embeddings", "ProceduralMemory",
-                "Evaluation", "PostgresMemory",
+                "Evaluation", .target(name: "PostgresMemory", condition: .when(traits: ["PostgreSQL"])),
                 "CKernels", "CBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

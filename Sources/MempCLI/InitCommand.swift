@@ -1,7 +1,6 @@
 import ArgumentParser
 import Embeddings
 import Foundation
-import PostgresMemory
 import ProceduralMemory
 
 /// `memp init`: creates a memory store.
@@ -32,7 +31,7 @@ struct InitCommand: AsyncParsableCommand {
     @Option(help: "The PostgreSQL URL, without password (with --backend postgres).") var url: String?
     @Option(help: "A file whose first line is the PostgreSQL password.") var passwordFile: String?
     @Option(help: "The environment variable holding the PostgreSQL password.")
-    var passwordEnv = PostgresLocation.defaultPasswordVariable
+    var passwordEnv = PostgresSupport.passwordVariable
     @Option(help: "The embedder.") var embedder: EmbedderChoice?
     @Option(help: "The hashing embedder's dimension.") var dimension = 384
     @Option(help: "The OpenAI-compatible server's base URL (with --embedder openai).") var baseURL: String?
@@ -64,13 +63,11 @@ struct InitCommand: AsyncParsableCommand {
             apiKeyEnvironmentVariable: apiKeyEnvironmentVariable)
         let embedder = try configuration.makeEmbedder()
         if backend == .postgres, let url {
-            let password = PostgresLocation.PasswordSource.choice(file: passwordFile, variable: passwordEnv)
-            let location = try PostgresLocation(url: url, password: password)
-            let (store, attached) = try await PostgresStore.create(
-                at: storeOptions.store, location: location, embedder: embedder, configuration: configuration)
             print(
-                "\(attached ? "Attached" : "Created") a memory store in \(storeOptions.store) on PostgreSQL at \(location) (embedder \(store.embedder.modelIdentifier), \(store.embedder.dimension) dimensions)."
-            )
+                try await PostgresSupport.createStore(
+                    at: storeOptions.store, url: url,
+                    password: PostgresSupport.Password(file: passwordFile, variable: passwordEnv), embedder: embedder,
+                    configuration: configuration))
             return
         }
         let store = try await MemoryStore.create(

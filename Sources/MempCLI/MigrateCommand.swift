@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import PostgresMemory
 import ProceduralMemory
 
 /// `memp migrate`: copies a memory store between SQLite and PostgreSQL.
@@ -21,7 +20,7 @@ struct MigrateCommand: AsyncParsableCommand {
     var to: String
     @Option(help: "A file whose first line is the PostgreSQL password.") var passwordFile: String?
     @Option(help: "The environment variable holding the PostgreSQL password.")
-    var passwordEnv = PostgresLocation.defaultPasswordVariable
+    var passwordEnv = PostgresSupport.passwordVariable
     @Option(help: "Trajectories or memories per transaction.") var batchSize = 500
 
     func validate() throws {
@@ -40,11 +39,11 @@ struct MigrateCommand: AsyncParsableCommand {
     }
 
     private func backend(for target: String, creating: Bool) async throws -> any MemoryBackend {
-        if target.hasPrefix("postgres://") || target.hasPrefix("postgresql://") {
-            let password = PostgresLocation.PasswordSource.choice(file: passwordFile, variable: passwordEnv)
-            return try await PostgresBackend.connect(to: try PostgresLocation(url: target, password: password))
+        if PostgresSupport.isURL(target) {
+            return try await PostgresSupport.backend(
+                url: target, password: PostgresSupport.Password(file: passwordFile, variable: passwordEnv))
         }
-        if PostgresStore.isPostgresStore(at: target) { return try await PostgresStore.backend(at: target) }
+        if PostgresSupport.isStore(at: target) { return try await PostgresSupport.backend(storeAt: target) }
         let database = target + "/" + MemoryStore.databaseFileName
         if !FileManager.default.fileExists(atPath: database) {
             guard creating else { throw MemoryError.notAStore(path: target) }

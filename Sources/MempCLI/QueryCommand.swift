@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import HybridSearch
-import PostgresMemory
 import ProceduralMemory
 import RetrievalCore
 
@@ -102,7 +101,7 @@ struct QueryCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try await storeOptions.open(databaseSearch: pgSearch.databaseSearch(efSearch: efSearch))
+        let store = try await storeOptions.open(pgSearch: pgSearch, efSearch: efSearch)
         let options = try options
         if let queries {
             try await runBatch(queries, store: store, options: options)

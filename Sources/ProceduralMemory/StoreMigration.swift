@@ -1,6 +1,5 @@
 import Embeddings
 import Foundation
-import ProceduralMemory
 import RetrievalCore
 
 /// What a store holds, summarized so that two stores on different backends can be compared.
