@@ -9,51 +9,6 @@ import VectorIndex
 extension SearchMode: ExpressibleByArgument {}
 extension ScoreNormalization: ExpressibleByArgument {}
 
-/// The embedders `memp collection` can build with.
-enum EmbedderChoice: String, CaseIterable, ExpressibleByArgument {
-    /// Word and character hashing (`HashingEmbedder`): no model needed, no semantics.
-    case hashing
-    /// all-MiniLM-L6-v2, installed with `memp model install minilm`.
-    case minilm
-    /// An OpenAI-compatible `/embeddings` server (`OpenAICompatibleEmbedder`).
-    case openai
-
-    /// The embedder, with its dimension known (an OpenAI-compatible server is asked once when needed).
-    func make(dimension: Int?, server: ServerOptions) throws -> any Embedder {
-        switch self {
-        case .hashing: return HashingEmbedder(dimension: dimension ?? 384)
-        case .minilm: return try MiniLMEmbedder(modelDirectory: ModelStore().modelDirectory(for: .minilm))
-        case .openai:
-            let embedder = OpenAICompatibleEmbedder(
-                baseURL: try server.url(), model: server.openaiModel,
-                apiKeyEnvironmentVariable: server.apiKeyVariable, dimension: dimension)
-            if dimension == nil { _ = try embedder.detectDimension() }
-            return embedder
-        }
-    }
-
-    /// The embedder a collection recorded, rebuilt from its identifier and dimension.
-    static func embedder(forIdentifier identifier: String, dimension: Int, server: ServerOptions) throws
-        -> any Embedder
-    {
-        let parts = identifier.split(separator: ":", maxSplits: 1).map(String.init)
-        switch (parts.first, parts.count) {
-        case ("hashing", 2) where identifier == HashingEmbedder(dimension: dimension).modelIdentifier:
-            return HashingEmbedder(dimension: dimension)
-        case ("minilm", 2):
-            return try EmbedderChoice.minilm.make(dimension: nil, server: server)
-        case ("openai", 2):
-            var options = server
-            options.openaiModel = parts[1]
-            return try EmbedderChoice.openai.make(dimension: dimension, server: options)
-        default:
-            throw ValidationError(
-                "The collection was built with embedder \(identifier), which this build can't load; "
-                    + "give query vectors instead (\"vector\" in --queries lines).")
-        }
-    }
-}
-
 /// Where an OpenAI-compatible embedding server is (for `--embedder openai` and collections built with it).
 struct ServerOptions: ParsableArguments {
     @Option(help: "Base URL of the OpenAI-compatible embedding server (default: $MEMP_OPENAI_BASE_URL).")

@@ -28,7 +28,7 @@ struct EvalCommand: AsyncParsableCommand {
             valueName: BuildPolicy.allCases.map(\.rawValue).joined(separator: ",")))
     var buildPolicies = "proceduralization"
     @Option(help: "With --trajectories: the embedder (default: MiniLM when installed, else hashing).")
-    var embedder: InitCommand.EmbedderChoice?
+    var embedder: EmbedderChoice?
     @Option(help: "With --trajectories: keep the built stores in this directory (default: a temporary one).")
     var workDirectory: String?
     @Option(help: "The JSON Lines query file.") var queries: String
@@ -89,7 +89,7 @@ struct EvalCommand: AsyncParsableCommand {
         var trajectoryFile: DataSetFile?
         if let trajectories {
             let policies = try parsedBuildPolicies
-            let configuration = try InitCommand.EmbedderChoice.configuration(for: embedder, dimension: 384)
+            let configuration = try EmbedderChoice.configuration(for: embedder, dimension: 384)
             let embedder = wrap(try configuration.makeEmbedder())
             let directory = try workDirectory ?? Self.temporaryDirectory()
             defer { if workDirectory == nil { try? FileManager.default.removeItem(atPath: directory) } }

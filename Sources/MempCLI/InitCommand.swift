@@ -22,10 +22,6 @@ struct InitCommand: AsyncParsableCommand {
         case sqlite, postgres
     }
 
-    enum EmbedderChoice: String, CaseIterable, ExpressibleByArgument {
-        case minilm, hashing, openai
-    }
-
     @OptionGroup var storeOptions: StoreOptions
     @Option(help: "Where the store keeps its data.") var backend: Backend = .sqlite
     @Option(help: "The PostgreSQL URL, without password (with --backend postgres).") var url: String?
@@ -75,41 +71,5 @@ struct InitCommand: AsyncParsableCommand {
         print(
             "Created a memory store in \(storeOptions.store) (embedder \(store.embedder.modelIdentifier), \(store.embedder.dimension) dimensions)."
         )
-    }
-}
-
-extension InitCommand.EmbedderChoice {
-    /// The configuration of a chosen embedder.
-    ///
-    /// Without a choice: MiniLM when installed, else hashing, with a note on standard error saying which.
-    /// An OpenAI-compatible server is asked once for its dimension.
-    static func configuration(
-        for choice: Self?, dimension: Int, baseURL: String? = nil, model: String? = nil,
-        apiKeyEnvironmentVariable: String = "OPENAI_API_KEY"
-    ) throws -> EmbedderConfiguration {
-        switch choice {
-        case nil:
-            let chosen = try Embedders.defaultEmbedder()
-            printError(chosen.note)
-            return chosen.isFallback
-                ? .hashing(dimension: chosen.embedder.dimension) : .minilm(modelDirectory: nil)
-        case .minilm?:
-            return .minilm(modelDirectory: nil)
-        case .hashing?:
-            return .hashing(dimension: dimension)
-        case .openai?:
-            guard let baseURL, let model else {
-                throw ValidationError("--embedder openai needs --base-url and --model.")
-            }
-            // The dimension is whatever the server answers; it is recorded so that later opens can check it.
-            let probe = EmbedderConfiguration.openAICompatible(
-                baseURL: baseURL, model: model, apiKeyEnvironmentVariable: apiKeyEnvironmentVariable, dimension: 0)
-            guard let client = try probe.makeEmbedder() as? OpenAICompatibleEmbedder else {
-                throw ValidationError("--embedder openai did not make an OpenAI-compatible client.")
-            }
-            return .openAICompatible(
-                baseURL: baseURL, model: model, apiKeyEnvironmentVariable: apiKeyEnvironmentVariable,
-                dimension: try client.detectDimension())
-        }
     }
 }
