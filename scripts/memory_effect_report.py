@@ -6,6 +6,7 @@ and the Markdown tables of docs/experiments.md. No script, font or style sheet i
 """
 import html
 import json
+import math
 import os
 import sys
 
@@ -66,10 +67,24 @@ def bars(title, rows, value, interval, maximum, unit=""):
     return "\n".join(svg)
 
 
+def series_style(name):
+    """A condition's colour (by update policy) and dash (Memp's own deprecation threshold is dashed)."""
+    for policy, color in (("vanilla", "#f28e2b"), ("validation", "#59a14f"), ("adjustment", "#e15759")):
+        if policy in name:
+            return color, "@" in name
+    return "#6b6b6b", False
+
+
+def nice_maximum(value):
+    """The smallest 1, 2 or 5 times a power of ten at or above value (so the axis ticks are round)."""
+    magnitude = 10 ** math.floor(math.log10(value)) if value > 0 else 1
+    return next(step * magnitude for step in (1, 2, 5, 10) if step * magnitude >= value)
+
+
 def lines(title, series, y_label, maximum, band=True):
     """Lines over batches: series is [(name, [(batch, value, (low, high) or None)])]."""
-    width, height, left, top, bottom = 760, 300, 50, 28, 40
-    plot_width, plot_height = width - left - 170, height - top - bottom
+    width, height, left, top, bottom = 820, 300, 50, 28, 40
+    plot_width, plot_height = width - left - 230, height - top - bottom
     batches = max((len(points) for _, points in series), default=1)
 
     def x(batch):
@@ -92,18 +107,19 @@ def lines(title, series, y_label, maximum, band=True):
     svg.append(f'<text x="12" y="{top + plot_height / 2}" transform="rotate(-90 12 {top + plot_height / 2})" '
                f'text-anchor="middle">{html.escape(y_label)}</text>')
     for index, (name, points) in enumerate(series):
-        color = PALETTE[index % len(PALETTE)]
+        color, dashed = series_style(name)
+        dash = ' stroke-dasharray="6 4"' if dashed else ""
         if band and points and points[0][2]:
             upper = [f"{f(x(b))},{f(y(c[1]))}" for b, _, c in points]
             lower = [f"{f(x(b))},{f(y(c[0]))}" for b, _, c in reversed(points)]
-            svg.append(f'<polygon points="{" ".join(upper + lower)}" fill="{color}" fill-opacity="0.10"/>')
-        svg.append(f'<polyline fill="none" stroke="{color}" stroke-width="2" '
+            svg.append(f'<polygon points="{" ".join(upper + lower)}" fill="{color}" fill-opacity="0.08"/>')
+        svg.append(f'<polyline fill="none" stroke="{color}" stroke-width="2"{dash} '
                    f'points="{" ".join(f"{f(x(b))},{f(y(v))}" for b, v, _ in points)}"/>')
         for b, v, _ in points:
             svg.append(f'<circle cx="{f(x(b))}" cy="{f(y(v))}" r="3" fill="{color}"><title>{html.escape(name)} '
                        f'batch {b + 1}: {v:.3f}</title></circle>')
         svg.append(f'<line x1="{left + plot_width + 16}" x2="{left + plot_width + 34}" y1="{top + 10 + index * 18}" '
-                   f'y2="{top + 10 + index * 18}" stroke="{color}" stroke-width="2"/>')
+                   f'y2="{top + 10 + index * 18}" stroke="{color}" stroke-width="2"{dash}/>')
         svg.append(f'<text x="{left + plot_width + 40}" y="{top + 14 + index * 18}">{html.escape(name)}</text>')
     svg.append("</svg>")
     return "\n".join(svg)
@@ -112,8 +128,9 @@ def lines(title, series, y_label, maximum, band=True):
 def markdown_tables(results):
     rows = results["conditions"]
     out = ["| condition | episodes | success rate [95% CI] | Δ success vs none [95% CI] | avg steps [95% CI] | "
-           "Δ steps vs none [95% CI] | steps on successes [95% CI] | memory steps | memories |",
-           "|---|---|---|---|---|---|---|---|---|"]
+           "Δ steps vs none [95% CI] | steps on successes [95% CI] | Δ steps, both solved (n) [95% CI] | "
+           "guided share | memories |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         s = row["summary"]
         delta = s.get("vs_none")
@@ -122,8 +139,10 @@ def markdown_tables(results):
             f"{(number(delta['success']) + ' ' + ci(delta['success_ci'])) if delta else '–'} | "
             f"{s['steps']:.1f} {ci(s['steps_ci'], 1)} | "
             f"{(number(delta['steps'], 1) + ' ' + ci(delta['steps_ci'], 1)) if delta else '–'} | "
-            f"{number(s['steps_success'], 1)} {ci(s['steps_success_ci'], 1)} | {s['guided_share']:.2f} | "
-            f"{number(s['memory_active'], 1)} |")
+            f"{number(s['steps_success'], 1)} {ci(s['steps_success_ci'], 1)} | "
+            + (f"{number(delta['steps_both'], 1)} ({delta['both_solved']}) {ci(delta['steps_both_ci'], 1)} | "
+               if delta else "– | ")
+            + f"{s['guided_share']:.2f} | {number(s['memory_active'], 1)} |")
     games = sorted({game for row in rows for game in row["summary"]["by_game"]})
     out += ["", "Success rate per game type:", "",
             "| condition | " + " | ".join(games) + " |", "|---|" + "---|" * len(games)]
@@ -168,16 +187,20 @@ def write_report(results, directory):
                   lambda r: r["summary"]["steps_success_ci"], configuration["step_limit"])]
     curves = [row for row in rows if row.get("curve")]
     if curves:
-        parts += ["<h2>Update policies over batches</h2>",
-                  lines("Success rate per batch", [(row["name"], [(p["batch"], p["success_rate"], p["success_ci"])
-                                                                  for p in row["curve"]]) for row in curves],
-                        "success rate", 1.0)]
+        parts.append("<h2>Update policies over batches</h2>")
+        none = [row for row in curves if not row.get("update")]
+        thresholds = sorted({row["min_success_rate"] for row in curves if row.get("update")})
+        for threshold in thresholds:
+            shown = none + [row for row in curves if row.get("min_success_rate") == threshold]
+            parts.append(lines(f"Success rate per batch (memories deprecated below a {threshold:g} success rate)",
+                               [(row["name"], [(p["batch"], p["success_rate"], p["success_ci"]) for p in row["curve"]])
+                                for row in shown], "success rate", 1.0))
         sized = [row for row in curves if row.get("update")]
         if sized:
-            top = max(p["memory_active"] or 0 for row in sized for p in row["curve"]) or 1
-            parts.append(lines("Active memories after each batch",
+            top = max(p["memory_active"] or 0 for row in sized for p in row["curve"])
+            parts.append(lines("Active memories after each batch (mean over replicates)",
                                [(row["name"], [(p["batch"], p["memory_active"] or 0, None) for p in row["curve"]])
-                                for row in sized], "memories", top * 1.1, band=False))
+                                for row in sized], "memories", nice_maximum(top), band=False))
     transfer = [row for row in rows if row["group"] in ("baseline", "transfer")
                 or row["name"] == "gold/proceduralization/hybrid"]
     parts += ["<h2>Transfer</h2>",
@@ -205,8 +228,9 @@ def markdown_to_html(text):
             if number_ == 1:
                 continue
             tag = "th" if number_ == 0 else "td"
+            numeric = ' class="n"'
             out.append("<tr>" + "".join(
-                f'<{tag}{" class=\"n\"" if tag == "td" and position else ""}>{html.escape(cell)}</{tag}>'
+                f'<{tag}{numeric if tag == "td" and position else ""}>{html.escape(cell)}</{tag}>'
                 for position, cell in enumerate(cells)) + "</tr>")
         out.append("</table>")
         table.clear()
