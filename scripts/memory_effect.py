@@ -340,7 +340,7 @@ def main():
     parser.add_argument("--self-test", action="store_true", help="check the step adaptation and the agents, then exit")
     parser.add_argument("--embedder", default="hashing", choices=["hashing", "minilm"], help="the stores' embedder")
     parser.add_argument("--games", default=",".join(GAMES), help="comma-separated game types")
-    parser.add_argument("--replicates", type=int, default=5, help="replicates (distinct test seeds and agent seeds)")
+    parser.add_argument("--replicates", type=int, default=10, help="replicates (distinct test seeds and agent seeds)")
     parser.add_argument("--episodes-per-game", type=int, default=10, help="test episodes per game type per replicate")
     parser.add_argument("--train-per-game", type=int, default=10, help="train games per type the memories come from")
     parser.add_argument("--step-limit", type=int, default=50, help="actions per episode")
