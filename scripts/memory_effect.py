@@ -258,9 +258,12 @@ def curve(batches, episodes):
     for batch in sorted({e["batch"] for e in episodes}):
         rows = [e for e in episodes if e["batch"] == batch]
         wins = sum(e["success"] for e in rows)
-        after = [b["active"] for b in batches if b["batch"] == batch]
-        points.append({"batch": batch, "episodes": len(rows), "success_rate": round(wins / len(rows), 4),
-                       "success_ci": wilson(wins, len(rows)), "memory_active": mean(after)})
+        after = [b for b in batches if b["batch"] == batch]
+        point = {"batch": batch, "episodes": len(rows), "success_rate": round(wins / len(rows), 4),
+                 "success_ci": wilson(wins, len(rows)), "memory_active": mean([b["active"] for b in after])}
+        for change in ("added", "merged", "rewritten", "deprecated") if after else ():
+            point[change] = mean([b[change] for b in after])
+        points.append(point)
     return points
 
 
@@ -325,7 +328,7 @@ def experiment(args):
         "conditions": results,
     }
     with open(os.path.join(args.out, "results.json"), "w") as handle:
-        json.dump(output, handle, indent=1, sort_keys=True)
+        json.dump(output, handle, separators=(",", ":"), sort_keys=True)
     from memory_effect_report import write_report
     write_report(output, args.out)
     print(json.dumps({"out": args.out, "seconds": round(total, 1), "memp_calls": memp.calls}))
