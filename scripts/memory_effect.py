@@ -10,7 +10,8 @@ successful episodes and the memory's size per condition, with 95% confidence int
   trajectories of train-fold games, hybrid retrieval;
 - retrieval policies (random, query, keyword, bm25, hybrid) on the proceduralization memory;
 - update policies (vanilla, validation, adjustment): a seed memory of one gold trajectory per game type,
-  updated with `memp update` after every batch of 10 episodes (the curve of success over batches);
+  updated with `memp update` after every batch of 10 episodes (the curve of success over batches), with
+  memories deprecated below a 0.2 success rate (about the explorer's own) and below Memp's default 0.5 ("@0.5");
 - transfer: memory built from the gold agent's train trajectories vs from the explorer's own successful runs
   of the same train games, both used by the explorer.
 
