@@ -62,39 +62,41 @@ import Testing
         struct Results: Decodable {
             struct Sources: Decodable {
                 var gold: Int
-                var gold_successful: Int
+                var goldSuccessful: Int
                 var seed: Int
                 var explorer: Int
-                var explorer_successful: Int
+                var explorerSuccessful: Int
             }
             struct Condition: Decodable {
                 struct Summary: Decodable {
                     var episodes: Int
-                    var success_rate: Double
-                    var success_ci: [Double]
+                    var successRate: Double
+                    var successCi: [Double]
                     var steps: Double
-                    var guided_share: Double
-                    var memory_active: Double
+                    var guidedShare: Double
+                    var memoryActive: Double
                 }
                 struct Point: Decodable {
                     var batch: Int
                     var episodes: Int
-                    var memory_active: Double?
+                    var memoryActive: Double?
                 }
                 var name: String
                 var summary: Summary
                 var curve: [Point]?
                 var episodes: [[JSONScalar]]
             }
-            var memory_sources: Sources
+            var memorySources: Sources
             var conditions: [Condition]
         }
         let data = try Data(contentsOf: URL(fileURLWithPath: directory.file("results.json")))
-        let results = try JSONDecoder().decode(Results.self, from: data)
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let results = try decoder.decode(Results.self, from: data)
 
         // 3 train games per type: every gold path succeeds; the seed memory is one gold trajectory per type.
-        #expect(results.memory_sources.gold == 24 && results.memory_sources.gold_successful == 24)
-        #expect(results.memory_sources.seed == 8 && results.memory_sources.explorer == 24)
+        #expect(results.memorySources.gold == 24 && results.memorySources.goldSuccessful == 24)
+        #expect(results.memorySources.seed == 8 && results.memorySources.explorer == 24)
         #expect(
             results.conditions.map(\.name) == [
                 "none", "gold/proceduralization/hybrid", "update/adjustment", "own/proceduralization/hybrid",
@@ -102,26 +104,26 @@ import Testing
         for condition in results.conditions {
             let summary = condition.summary
             #expect(summary.episodes == 16 && condition.episodes.count == 16, "\(condition.name)")
-            #expect((0...1).contains(summary.success_rate), "\(condition.name)")
+            #expect((0...1).contains(summary.successRate), "\(condition.name)")
             #expect(
-                summary.success_ci.count == 2 && summary.success_ci[0] <= summary.success_rate
-                    && summary.success_rate <= summary.success_ci[1], "\(condition.name)")
+                summary.successCi.count == 2 && summary.successCi[0] <= summary.successRate
+                    && summary.successRate <= summary.successCi[1], "\(condition.name)")
             #expect(summary.steps >= 1 && summary.steps <= 50, "\(condition.name)")
         }
         let byName = Dictionary(uniqueKeysWithValues: results.conditions.map { ($0.name, $0) })
         let none = try #require(byName["none"])
-        #expect(none.summary.guided_share == 0 && none.summary.memory_active == 0)
+        #expect(none.summary.guidedShare == 0 && none.summary.memoryActive == 0)
         let gold = try #require(byName["gold/proceduralization/hybrid"])
-        #expect(gold.summary.memory_active == 24 && gold.summary.guided_share > 0)
+        #expect(gold.summary.memoryActive == 24 && gold.summary.guidedShare > 0)
         // peckingorder is solved by following a remembered gold path (read the book, take what it names, repeat).
         let pecking = gold.episodes.filter { $0[2] == .string("peckingorder") }
         #expect(pecking.count == 2 && pecking.allSatisfy { $0[3] == .number(1) })
         let update = try #require(byName["update/adjustment"])
-        #expect(update.summary.memory_active > 0 && update.summary.guided_share > 0)
+        #expect(update.summary.memoryActive > 0 && update.summary.guidedShare > 0)
         #expect(update.curve?.map(\.batch) == [0, 1] && update.curve?.map(\.episodes) == [10, 6])
-        #expect(update.curve?.allSatisfy { ($0.memory_active ?? 0) > 0 } == true)
+        #expect(update.curve?.allSatisfy { ($0.memoryActive ?? 0) > 0 } == true)
         let own = try #require(byName["own/proceduralization/hybrid"])
-        #expect(own.summary.memory_active == Double(results.memory_sources.explorer_successful))
+        #expect(own.summary.memoryActive == Double(results.memorySources.explorerSuccessful))
 
         let report = try String(contentsOfFile: directory.file("report.html"), encoding: .utf8)
         #expect(report.contains("<svg") && report.contains("update/adjustment"))
