@@ -11,8 +11,8 @@ struct MigrateCommand: AsyncParsableCommand {
             --from and --to are each a store directory or a postgres:// URL (no password in it; the password comes \
             from --password-file or the variable --password-env names). A missing destination directory becomes a \
             local SQLite store. The destination must be empty. Trajectories and memories (counters, status, \
-            revisions, vectors) are copied in batches, then both stores are compared by counts and a SHA-256 \
-            checksum; the destination's history starts with one add per memory.
+            revisions, vectors) are copied in batches, then the history (numbers and dates kept), then both stores \
+            are compared by counts and a SHA-256 checksum over all three. The source must not change meanwhile.
             """)
 
     @Option(help: ArgumentHelp("The store to copy: a directory or a postgres:// URL.", valueName: "dir|url"))
@@ -34,7 +34,9 @@ struct MigrateCommand: AsyncParsableCommand {
         let destination = try await backend(for: to, creating: true)
         let digest = try await StoreMigration.copy(
             from: source, to: destination, destinationName: to, reason: "migrate from \(from)", batchSize: batchSize)
-        print("Copied \(digest.trajectories) trajectories and \(digest.memories) memories to \(to); verified (SHA-256 \(digest.checksum)).")
+        print(
+            "Copied \(digest.trajectories) trajectories, \(digest.memories) memories and \(digest.historyEntries) "
+                + "history rows to \(to); verified (SHA-256 \(digest.checksum)).")
     }
 
     private func backend(for target: String, creating: Bool) async throws -> any MemoryBackend {

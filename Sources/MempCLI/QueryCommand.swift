@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HybridSearch
+import PostgresMemory
 import ProceduralMemory
 import RetrievalCore
 
@@ -33,6 +34,16 @@ struct QueryCommand: AsyncParsableCommand {
             "Hybrid: weight of the dense scores in a min-max normalized convex fusion, instead of RRF.")
     var alpha: Double?
     @Option(help: "Hybrid: the reciprocal rank fusion constant.") var rankConstant: Double = 60
+    @Option(
+        help: """
+            PostgreSQL stores: where the query, bm25 and hybrid policies run — hnsw (pgvector's HNSW index in the \
+            database), exact (an exact scan in the database: the local engine's vector results) or caches \
+            (in-process index caches, as on a local store). bm25 runs as ts_rank_cd in the database; random and \
+            keyword always use the caches.
+            """)
+    var pgSearch: PostgresSearchChoice = .hnsw
+    @Option(help: "PostgreSQL stores, --pg-search hnsw: the candidates HNSW examines (hnsw.ef_search, 1…1000).")
+    var efSearch = 100
     @Flag(help: "Explain each score.") var explain = false
     @Flag(help: "Print one JSON object per line.") var json = false
     @Flag(help: "With --queries: add each hit's task, script and steps to its line.") var contents = false
@@ -45,6 +56,9 @@ struct QueryCommand: AsyncParsableCommand {
         guard !contents || queries != nil else { throw ValidationError("--contents needs --queries FILE.") }
         if let alpha, !(0...1).contains(alpha) {
             throw ValidationError("--alpha must be within 0…1 (got \(alpha)).")
+        }
+        guard (1...1000).contains(efSearch) else {
+            throw ValidationError("--ef-search must be within 1…1000 (got \(efSearch)).")
         }
         guard rankConstant > 0 else {
             throw ValidationError("--rank-constant must be positive (got \(rankConstant)).")
@@ -94,7 +108,7 @@ struct QueryCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try await storeOptions.open()
+        let store = try await storeOptions.open(databaseSearch: pgSearch.databaseSearch(efSearch: efSearch))
         let options = try options
         if let queries {
             try await runBatch(queries, store: store, options: options)

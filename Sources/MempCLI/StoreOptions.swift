@@ -10,10 +10,12 @@ struct StoreOptions: ParsableArguments {
     var store: String
 
     /// Opens the store with the embedder it records; a directory made by `memp init --backend postgres` opens its
-    /// PostgreSQL store.
-    func open() async throws -> MemoryStore {
+    /// PostgreSQL store, whose `query`, `bm25` and `hybrid` lookups run in the database with `databaseSearch`
+    /// (`nil`: in-process index caches).
+    func open(databaseSearch: PostgresVectorSearch? = .standard) async throws -> MemoryStore {
         PostgresStore.isPostgresStore(at: store)
-            ? try await PostgresStore.open(at: store) : try await MemoryStore.open(at: store)
+            ? try await PostgresStore.open(at: store, databaseSearch: databaseSearch)
+            : try await MemoryStore.open(at: store)
     }
 
     /// The store's settings and counts, read without loading its indexes.
@@ -33,6 +35,25 @@ extension PostgresLocation.PasswordSource {
     static func choice(file: String?, variable: String) -> Self {
         if let file { return .file(file) }
         return ProcessInfo.processInfo.environment[variable] != nil ? .environment(variable) : .none
+    }
+}
+
+/// Where the lookups of a PostgreSQL store run (`memp query --pg-search`).
+enum PostgresSearchChoice: String, CaseIterable, ExpressibleByArgument {
+    /// In the database, through pgvector's HNSW index.
+    case hnsw
+    /// In the database, with an exact scan.
+    case exact
+    /// In in-process index caches rebuilt from the database, for every policy.
+    case caches
+
+    /// The backend setting of the choice.
+    func databaseSearch(efSearch: Int) -> PostgresVectorSearch? {
+        switch self {
+        case .hnsw: .hnsw(efSearch: efSearch)
+        case .exact: .exact
+        case .caches: nil
+        }
     }
 }
 

@@ -5,6 +5,8 @@ import RetrievalCore
 
 extension PostgresBackend {
     public func apply(_ set: ChangeSet) async throws(MemoryError) -> ChangeResult {
+        try set.settings.validate()
+        try CounterIncrement.validate(set.increments)
         let rows = try WriteRows(set.batch)
         let encoded = try set.changes.map { (change) throws(MemoryError) -> String? in
             guard let after = change.after else { return nil }
@@ -22,7 +24,18 @@ extension PostgresBackend {
                 : WriteResult(
                     numbers: [:], removed: [], replacedTrajectories: 0,
                     generation: try await Self.advanceGeneration(connection, logger: logger))
-            var changed: [Int64] = []
+            // Every memory the set touches is locked at once, in number order (the order feedback locks in), so
+            // that a change set and concurrent feedback can't deadlock on each other's rows.
+            let touched = Array(Set(set.increments.map(\.memoryID) + set.changes.map(\.memoryID))).sorted()
+            if !touched.isEmpty {
+                try await connection.query(
+                    "SELECT number FROM memory WHERE id = ANY(\(touched)) ORDER BY number FOR UPDATE", logger: logger)
+            }
+            // The transaction holds the store row (the generation above), so deprecations need no other lock.
+            let feedback = try await Self.addCounters(
+                set.increments, settings: set.settings, reason: set.feedbackReason, connection, logger: logger,
+                deprecationGeneration: { _ in write.generation })
+            var changed = feedback?.deprecated ?? []
             var deleted: [DocumentID] = []
             var historyNumbers: [Int64] = []
             for (change, row) in zip(set.changes, encoded) {
@@ -84,7 +97,37 @@ extension PostgresBackend {
             }
             return ChangeResult(
                 write: write, changed: try await Self.indexEntries(numbers: changed, connection, logger: logger),
-                deleted: deleted, historyNumbers: historyNumbers, generation: write.generation)
+                deleted: deleted, historyNumbers: historyNumbers, feedback: feedback?.changes ?? [],
+                generation: write.generation)
+        }
+    }
+
+    public func replaceHistory(with entries: [HistoryEntry]) async throws(MemoryError) {
+        try HistoryEntry.checkNumbers(entries)
+        try await transaction { connection in
+            let generation = try await Self.currentGeneration(connection, logger: logger)
+            try await connection.query("DELETE FROM history", logger: logger)
+            for start in stride(from: 0, to: entries.count, by: 1000) {
+                let rows = try entries[start..<min(start + 1000, entries.count)].map {
+                    (entry) throws(MemoryError) in try HistoryRow(entry, generation: generation)
+                }
+                try await connection.query(
+                    """
+                    INSERT INTO history (number, memory_id, action, policy, reason, before, after, revision,
+                        generation, date, reverts)
+                    OVERRIDING SYSTEM VALUE
+                    SELECT number, memory_id, action, policy, reason, before, after, revision, generation, date, reverts
+                    FROM jsonb_to_recordset(\(try encodeJSON(rows))::jsonb) AS x(number bigint, memory_id text,
+                        action text, policy text, reason text, before text, after text, revision bigint,
+                        generation bigint, date double precision, reverts bigint)
+                    """, logger: logger)
+            }
+            // Rows written later continue after the largest number (from 1 when the history is empty).
+            try await connection.query(
+                """
+                SELECT setval(pg_get_serial_sequence('history', 'number'), coalesce(max(number), 0) + 1, false)
+                FROM history
+                """, logger: logger)
         }
     }
 
@@ -103,67 +146,129 @@ extension PostgresBackend {
         }
     }
 
-    /// Adds to a memory's counters atomically: the row is locked (`SELECT … FOR UPDATE`), incremented in place
-    /// (`UPDATE … SET hit_count = hit_count + …  RETURNING`), and the change recorded as a
-    /// ``ProceduralMemory/HistoryAction/feedback`` history row, in one transaction; a memory whose counters cross
-    /// the thresholds is deprecated in the same transaction (a ``ProceduralMemory/HistoryAction/deprecate`` row).
+    /// Adds to the counters in place: every memory named is locked (`SELECT … FOR UPDATE`, in number order, so
+    /// concurrent calls never deadlock on each other) and incremented with
+    /// `UPDATE … SET hit_count = hit_count + …  RETURNING`, with its history rows, in one transaction.
     ///
-    /// Concurrent calls from any number of agents serialize on the memory's row, so no increment is lost. Counter
-    /// changes don't advance the store's generation (index caches don't hold counters); a deprecation does.
-    ///
-    /// - Returns: The memory after the change.
-    /// - Throws: ``ProceduralMemory/MemoryError/unknownID(_:)`` when no memory has the ID;
-    ///   ``ProceduralMemory/MemoryError/invalidArgument(_:)`` for negative counts or more successes than hits.
-    @discardableResult
+    /// A deprecation advances the store's generation, which locks the store row; every writer takes that lock
+    /// before any memory's, so when a memory is to be deprecated the transaction ends without writing and runs
+    /// again with the store row locked first. Feedback that deprecates nothing never touches the store row, so agents
+    /// reporting outcomes on different memories don't wait for each other.
     public func recordFeedback(
-        memoryID: String, hits: Int, successes: Int, settings: UpdateSettings = UpdateSettings(), reason: String
-    ) async throws(MemoryError) -> Memory {
-        guard hits >= 0, successes >= 0, successes <= hits else {
-            throw .invalidArgument("Feedback needs 0 ≤ successes ≤ hits (got \(successes) of \(hits)).")
-        }
+        _ increments: [CounterIncrement], settings: UpdateSettings, reason: String
+    ) async throws(MemoryError) -> FeedbackResult {
         try settings.validate()
-        return try await transaction { connection in
+        try CounterIncrement.validate(increments)
+        if let result = try await recordFeedback(increments, settings: settings, reason: reason, lockingStore: false) {
+            return result
+        }
+        guard
+            let result = try await recordFeedback(increments, settings: settings, reason: reason, lockingStore: true)
+        else { throw .database(reason: "feedback holding the store's lock did not complete") }
+        return result
+    }
+
+    /// One attempt of ``recordFeedback(_:settings:reason:)``; without `lockingStore`, returns `nil` (writing
+    /// nothing) when a memory would be deprecated.
+    private func recordFeedback(
+        _ increments: [CounterIncrement], settings: UpdateSettings, reason: String, lockingStore: Bool
+    ) async throws(MemoryError) -> FeedbackResult? {
+        try await transaction { (connection) -> FeedbackResult? in
+            let current = try await Self.currentGeneration(connection, logger: logger, lock: lockingStore)
             guard
-                let (number, before) = try await Self.fetchMemories(
-                    connection, logger: logger, where: "m.id = $1", [memoryID], lock: true
-                ).first
-            else { throw MemoryError.unknownID(memoryID) }
+                let result = try await Self.addCounters(
+                    increments, settings: settings, reason: reason, connection, logger: logger,
+                    deprecationGeneration: { connection in
+                        lockingStore ? try await Self.advanceGeneration(connection, logger: logger) : nil
+                    })
+            else { return nil }
+            return FeedbackResult(
+                changes: result.changes,
+                deprecated: try await Self.indexEntries(numbers: result.deprecated, connection, logger: logger),
+                generation: result.generation ?? current)
+        }
+    }
+
+    /// Adds counter increments in place inside the current transaction, deprecating where the thresholds are
+    /// crossed, with their history rows.
+    ///
+    /// - Parameter deprecationGeneration: Called once, with the memories locked, when a memory is to be deprecated:
+    ///   the generation the deprecation is recorded under, or `nil` to write nothing and return `nil`.
+    /// - Returns: The counters after the increments, the numbers of the memories deprecated, and the generation a
+    ///   deprecation was recorded under (`nil` when there was none).
+    static func addCounters(
+        _ increments: [CounterIncrement], settings: UpdateSettings, reason: String, _ connection: PostgresConnection,
+        logger: Logger, deprecationGeneration: (PostgresConnection) async throws -> UInt64?
+    ) async throws -> (changes: [FeedbackChange], deprecated: [Int64], generation: UInt64?)? {
+        guard !increments.isEmpty else { return ([], [], nil) }
+        let ids = increments.map(\.memoryID)
+        var stored: [String: (number: Int64, memory: Memory)] = [:]
+        for (number, memory) in try await fetchMemories(
+            connection, logger: logger, where: "m.id = ANY($1)", [ids], lock: true)
+        {
+            stored[memory.id] = (number, memory)
+        }
+        if let missing = ids.first(where: { stored[$0] == nil }) { throw MemoryError.unknownID(missing) }
+        let deprecating = increments.contains { increment in
+            guard var memory = stored[increment.memoryID]?.memory else { return false }
+            memory.hitCount += increment.hits
+            memory.successCount += increment.successes
+            return settings.deprecates(memory)
+        }
+        var generation: UInt64?
+        if deprecating {
+            guard let given = try await deprecationGeneration(connection) else { return nil }
+            generation = given
+        }
+        var historyGeneration = generation ?? 0
+        if generation == nil { historyGeneration = try await currentGeneration(connection, logger: logger) }
+        var changes: [FeedbackChange] = []
+        var deprecated: [Int64] = []
+        var history: [HistoryRow] = []
+        let date = Date().timeIntervalSince1970
+        for increment in increments {
+            guard let (number, before) = stored[increment.memoryID] else { continue }
             var after: Memory?
             for try await row in try await connection.query(
                 """
-                UPDATE memory m SET hit_count = hit_count + \(hits), success_count = success_count + \(successes),
-                    revision = revision + 1, updated_at = \(Date().timeIntervalSince1970)
+                UPDATE memory m SET hit_count = hit_count + \(increment.hits),
+                    success_count = success_count + \(increment.successes), revision = revision + 1,
+                    updated_at = \(date)
                 WHERE number = \(number)
-                RETURNING \(unescaped: Self.memoryColumns)
+                RETURNING \(unescaped: memoryColumns)
                 """, logger: logger)
             {
-                after = try Self.memory(from: row.makeRandomAccess()).1
+                after = try memory(from: row.makeRandomAccess()).1
             }
-            guard var after else { throw MemoryError.unknownID(memoryID) }
-            var history = [
+            guard var after else { throw MemoryError.unknownID(increment.memoryID) }
+            history.append(
                 try HistoryRow(
-                    memoryID: memoryID, action: .feedback, policy: "feedback",
-                    reason: "\(reason): \(hits) use\(hits == 1 ? "" : "s"), \(successes) succeeded", before: before,
-                    after: after, generation: try await Self.currentGeneration(connection, logger: logger))
-            ]
-            if after.status == .active, settings.shouldDeprecate(hits: after.hitCount, successes: after.successCount) {
-                let generation = try await Self.advanceGeneration(connection, logger: logger)
+                    memoryID: after.id, action: .feedback, policy: "feedback",
+                    reason: increment.historyReason(reason), before: before, after: after,
+                    generation: historyGeneration))
+            let deprecate = settings.deprecates(after)
+            if deprecate {
                 let previous = after
                 after.status = .deprecated
                 after.revision += 1
                 try await connection.query(
                     """
-                    UPDATE memory SET status = 'deprecated', revision = \(after.revision) WHERE number = \(number)
+                    UPDATE memory SET status = \(after.status.rawValue), revision = \(after.revision)
+                    WHERE number = \(number)
                     """, logger: logger)
                 history.append(
                     try HistoryRow(
-                        memoryID: memoryID, action: .deprecate, policy: "feedback",
-                        reason: "success rate \(after.successCount)/\(after.hitCount) is below "
-                            + "\(settings.minimumSuccessRate) after at least \(settings.minimumHits) hits",
-                        before: previous, after: after, generation: generation))
+                        memoryID: after.id, action: .deprecate, policy: "feedback",
+                        reason: settings.deprecationReason(hits: after.hitCount, successes: after.successCount),
+                        before: previous, after: after, generation: historyGeneration))
+                deprecated.append(number)
             }
-            try await Self.recordHistory(history, connection, logger: logger)
-            return after
+            changes.append(
+                FeedbackChange(
+                    memoryID: after.id, hitCount: after.hitCount, successCount: after.successCount,
+                    deprecated: deprecate))
         }
+        try await recordHistory(history, connection, logger: logger)
+        return (changes, deprecated, generation)
     }
 }

@@ -11,6 +11,20 @@ public enum PostgresVectorSearch: Sendable, Equatable {
     /// pgvector's HNSW index with `hnsw.ef_search` candidates (at least k; pgvector's default is 40). Filtered
     /// lookups scan iteratively (`hnsw.iterative_scan = strict_order`) so that they still return k hits.
     case hnsw(efSearch: Int)
+
+    /// HNSW with `ef_search` 100: recall@10 of at least 0.95 against exact search in the 100k benchmark
+    /// (docs/benchmarks.md); what `memp` uses unless told otherwise.
+    public static let standard = PostgresVectorSearch.hnsw(efSearch: 100)
+
+    /// Checks the mode's parameters.
+    ///
+    /// - Throws: ``ProceduralMemory/MemoryError/invalidArgument(_:)`` for an `efSearch` outside 1…1000 (pgvector's
+    ///   range).
+    public func validate() throws(MemoryError) {
+        if case .hnsw(let efSearch) = self, !(1...1000).contains(efSearch) {
+            throw .invalidArgument("hnsw.ef_search must be 1…1000 (got \(efSearch)).")
+        }
+    }
 }
 
 /// What a lookup in the database considers.
@@ -45,24 +59,6 @@ public struct PostgresSearchFilter: Sendable, Equatable {
     }
 }
 
-/// A memory found in the database: its number and ID, its fused score and the scores and ranks behind it.
-public struct PostgresHit: Sendable, Equatable {
-    /// The memory's number (its ``RetrievalCore/DocumentID``).
-    public var number: DocumentID
-    /// The memory's ID.
-    public var memoryID: String
-    /// The score: the cosine similarity (vector), the `ts_rank_cd` rank (keyword) or the fused score (hybrid).
-    public var score: Double
-    /// The cosine similarity, when the memory was a vector candidate.
-    public var cosine: Float?
-    /// The rank among the vector candidates, from 1.
-    public var vectorRank: Int?
-    /// The `ts_rank_cd` score, when the memory was a keyword candidate.
-    public var keywordScore: Float?
-    /// The rank among the keyword candidates, from 1.
-    public var keywordRank: Int?
-}
-
 extension PostgresBackend {
     /// The `k` memories whose task vectors are nearest `vector` by cosine similarity, best first (ties by number).
     ///
@@ -71,12 +67,12 @@ extension PostgresBackend {
     public func searchVectors(
         _ vector: [Float], k: Int, mode: PostgresVectorSearch = .hnsw(efSearch: 100),
         filter: PostgresSearchFilter = .init()
-    ) async throws(MemoryError) -> [PostgresHit] {
+    ) async throws(MemoryError) -> [DatabaseHit] {
         guard k > 0 else { throw .invalidArgument("k must be positive (got \(k)).") }
-        guard vector.allSatisfy(\.isFinite) else { throw .invalidArgument("The query vector has a non-finite component.") }
-        if case .hnsw(let efSearch) = mode, !(1...1000).contains(efSearch) {
-            throw .invalidArgument("hnsw.ef_search must be 1…1000 (got \(efSearch)).")
+        guard vector.allSatisfy(\.isFinite) else {
+            throw .invalidArgument("The query vector has a non-finite component.")
         }
+        try mode.validate()
         var bindings = PostgresBindings()
         bindings.append(vector)
         let (condition, filtered) = try filter.condition(&bindings)
@@ -101,12 +97,12 @@ extension PostgresBackend {
                         "SELECT set_config('hnsw.iterative_scan', 'strict_order', true)", logger: logger)
                 }
             }
-            var hits: [PostgresHit] = []
+            var hits: [DatabaseHit] = []
             for try await (number, id, cosine) in try await connection.query(query, logger: logger).decode(
                 (Int64, String, Float).self)
             {
                 hits.append(
-                    PostgresHit(
+                    DatabaseHit(
                         number: DocumentID(UInt64(number)), memoryID: id, score: Double(cosine), cosine: cosine,
                         vectorRank: hits.count + 1))
             }
@@ -119,7 +115,7 @@ extension PostgresBackend {
     /// of the query's terms matching (the query's lexemes are OR-ed, as BM25 does), best first (ties by number).
     public func searchKeywords(
         _ text: String, k: Int, filter: PostgresSearchFilter = .init()
-    ) async throws(MemoryError) -> [PostgresHit] {
+    ) async throws(MemoryError) -> [DatabaseHit] {
         guard k > 0 else { throw .invalidArgument("k must be positive (got \(k)).") }
         var bindings = PostgresBindings()
         bindings.append(text)
@@ -133,12 +129,12 @@ extension PostgresBackend {
             """
         let query = PostgresQuery(unsafeSQL: sql, binds: bindings)
         return try await withConnection { connection in
-            var hits: [PostgresHit] = []
+            var hits: [DatabaseHit] = []
             for try await (number, id, rank) in try await connection.query(query, logger: logger).decode(
                 (Int64, String, Float).self)
             {
                 hits.append(
-                    PostgresHit(
+                    DatabaseHit(
                         number: DocumentID(UInt64(number)), memoryID: id, score: Double(rank), keywordScore: rank,
                         keywordRank: hits.count + 1))
             }
@@ -146,17 +142,32 @@ extension PostgresBackend {
         }
     }
 
-    /// The vector and keyword candidates (`depth` each) fused in Swift with ``HybridSearch/fuse(dense:keyword:method:)``,
-    /// the fusion the local engine uses, so hybrid results of both engines are comparable.
+    /// The vector and keyword candidates (`depth` each, searched at once) fused in Swift with
+    /// ``HybridSearch/fuse(dense:keyword:method:)``, the fusion the local engine uses, so hybrid results of both
+    /// engines are comparable.
+    ///
+    /// - Parameters:
+    ///   - depth: Candidates from each side; `nil` means `max(50, 4 * k)`, as in the local engine.
+    ///   - minimumCosine: Drops vector candidates below this cosine before the fusion (keyword candidates still
+    ///     enter it), as the local engine's minimum similarity does.
     public func searchHybrid(
         text: String, vector: [Float], k: Int, depth: Int? = nil,
         fusion: FusionMethod = .reciprocalRank(rankConstant: 60), mode: PostgresVectorSearch = .hnsw(efSearch: 100),
-        filter: PostgresSearchFilter = .init()
-    ) async throws(MemoryError) -> [PostgresHit] {
+        filter: PostgresSearchFilter = .init(), minimumCosine: Float? = nil
+    ) async throws(MemoryError) -> [DatabaseHit] {
         let depth = depth ?? max(50, 4 * k)
         guard depth >= k else { throw .invalidArgument("The candidate depth (\(depth)) must be at least k (\(k)).") }
-        let dense = try await searchVectors(vector, k: depth, mode: mode, filter: filter)
-        let keyword = try await searchKeywords(text, k: depth, filter: filter)
+        // The two lists come from two pooled connections at once, so a lookup takes the slower one's time.
+        async let vectorHits = searchVectors(vector, k: depth, mode: mode, filter: filter)
+        async let keywordHits = searchKeywords(text, k: depth, filter: filter)
+        let dense: [DatabaseHit]
+        let keyword: [DatabaseHit]
+        do {
+            dense = try await vectorHits.filter { hit in minimumCosine.map { (hit.cosine ?? -1) >= $0 } ?? true }
+            keyword = try await keywordHits
+        } catch {
+            throw mapped(error)
+        }
         var ids: [DocumentID: String] = [:]
         for hit in dense + keyword { ids[hit.number] = hit.memoryID }
         let fused = fuse(
@@ -164,7 +175,7 @@ extension PostgresBackend {
             keyword: keyword.map { SearchHit(id: $0.number, score: $0.keywordScore ?? 0) }, method: fusion)
         return fused.prefix(k).compactMap { hit in
             ids[hit.id].map { id in
-                PostgresHit(
+                DatabaseHit(
                     number: hit.id, memoryID: id, score: hit.score, cosine: hit.denseScore, vectorRank: hit.denseRank,
                     keywordScore: hit.keywordScore, keywordRank: hit.keywordRank)
             }

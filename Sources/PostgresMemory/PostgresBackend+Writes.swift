@@ -263,6 +263,8 @@ struct HistoryRow: Encodable {
     var generation: UInt64
     var date: Double
     var reverts: Int64?
+    /// The row's number when it is kept (a copied history); `nil` numbers the row after the last.
+    var number: Int64?
 
     init(
         memoryID: String, action: HistoryAction, policy: String, reason: String, before: Memory?, after: Memory?,
@@ -278,6 +280,15 @@ struct HistoryRow: Encodable {
         self.generation = generation
         date = Date().timeIntervalSince1970
         self.reverts = reverts
+    }
+
+    /// The row of an existing entry, keeping its number and date.
+    init(_ entry: HistoryEntry, generation: UInt64) throws(MemoryError) {
+        try self.init(
+            memoryID: entry.memoryID, action: entry.action, policy: entry.policy, reason: entry.reason,
+            before: entry.before, after: entry.after, generation: generation, reverts: entry.reverts)
+        number = entry.number
+        date = entry.date.timeIntervalSince1970
     }
 }
 

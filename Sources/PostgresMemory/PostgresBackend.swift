@@ -8,20 +8,28 @@ import RetrievalCore
 ///
 /// Every write runs in one transaction that first advances the store's generation with
 /// `UPDATE store … RETURNING`, which serializes writers on that row; counters change with atomic
-/// `UPDATE … RETURNING` (see ``recordFeedback(memoryID:hits:successes:policy:reason:)``), so concurrent agents never
-/// lose an increment. Retrieval can run in the database (``search(_:)``) or, through ``ProceduralMemory/MemoryStore``,
-/// on in-process index caches rebuilt from it. The schema is described in ``PostgresSchema``.
+/// `UPDATE … RETURNING` (see ``recordFeedback(_:settings:reason:)``), so concurrent agents never
+/// lose an increment. Retrieval runs in the database (``searchVectors(_:k:mode:filter:)``,
+/// ``searchKeywords(_:k:filter:)``, ``searchHybrid(text:vector:k:depth:fusion:mode:filter:minimumCosine:)``; a
+/// ``ProceduralMemory/MemoryStore`` on a backend connected with a ``databaseSearch`` uses them for its `query`,
+/// `bm25` and `hybrid` policies) or on in-process index caches rebuilt from it. The schema is described in
+/// ``PostgresSchema``.
 ///
 ///     let backend = try await PostgresBackend.connect(to: location)
 ///     let store = try await MemoryStore.open(backend: backend, embedder: embedder, cacheDirectory: nil)
 public final class PostgresBackend: MemoryBackend {
     /// Where the store lives.
     public let location: PostgresLocation
+    /// How a ``ProceduralMemory/MemoryStore`` on this backend searches vectors in the database; `nil` makes it
+    /// search in-process index caches for every policy.
+    public let databaseSearch: PostgresVectorSearch?
     let client: PostgresClient
     let logger: Logger
     private let runner: Task<Void, Never>
 
-    private init(location: PostgresLocation, password: String?, maximumConnections: Int) {
+    private init(
+        location: PostgresLocation, password: String?, maximumConnections: Int, databaseSearch: PostgresVectorSearch?
+    ) {
         var configuration = PostgresClient.Configuration(
             host: location.host, port: location.port, username: location.user, password: password,
             database: location.database,
@@ -32,6 +40,7 @@ public final class PostgresBackend: MemoryBackend {
         logger.logLevel = .critical
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.location = location
+        self.databaseSearch = databaseSearch
         self.client = client
         self.logger = logger
         self.runner = Task { await client.run() }
@@ -41,20 +50,29 @@ public final class PostgresBackend: MemoryBackend {
 
     /// Connects to the server and brings the schema up to date (creating it when missing).
     ///
-    /// - Parameter maximumConnections: The most connections the backend's pool opens.
+    /// - Parameters:
+    ///   - maximumConnections: The most connections the backend's pool opens.
+    ///   - databaseSearch: How a ``ProceduralMemory/MemoryStore`` on the backend searches vectors in the database
+    ///     (its `query`, `bm25` and `hybrid` lookups then run there and it loads no index caches for them); `nil`
+    ///     makes the store search in-process index caches for every policy.
     /// - Throws: ``ProceduralMemory/MemoryError/database(reason:)`` when the server can't be reached or refuses the
-    ///   login (the message never contains the password); errors of ``PostgresLocation`` password sources.
+    ///   login (the message never contains the password); errors of ``PostgresLocation`` password sources;
+    ///   ``ProceduralMemory/MemoryError/invalidArgument(_:)`` for an `efSearch` outside 1…1000.
     public static func connect(
-        to location: PostgresLocation, maximumConnections: Int = 8
+        to location: PostgresLocation, maximumConnections: Int = 8, databaseSearch: PostgresVectorSearch? = nil
     ) async throws(MemoryError) -> PostgresBackend {
         try PostgresLocation.validate(schema: location.schema)
+        try databaseSearch?.validate()
         let backend = PostgresBackend(
-            location: location, password: try location.resolvePassword(), maximumConnections: maximumConnections)
+            location: location, password: try location.resolvePassword(), maximumConnections: maximumConnections,
+            databaseSearch: databaseSearch)
         try await backend.migrate()
         return backend
     }
 
-    /// Deletes the store: drops its schema with every table in it. The backend is unusable afterwards.
+    /// Deletes the store: drops its schema with every table in it.
+    ///
+    /// The backend is unusable afterwards.
     public func dropSchema() async throws(MemoryError) {
         let schema = location.schema
         try await withConnection { connection in
@@ -123,7 +141,8 @@ public final class PostgresBackend: MemoryBackend {
         try await transaction { connection in
             // One lock for every store: CREATE EXTENSION is database-wide.
             try await connection.query("SELECT pg_advisory_xact_lock(727_367_001)", logger: logger)
-            try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(schema)"), logger: logger)
+            try await connection.query(
+                PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(schema)"), logger: logger)
             try await connection.query(
                 """
                 CREATE TABLE IF NOT EXISTS memp_migration (

@@ -31,7 +31,9 @@ public struct PostgresLocation: Sendable, Equatable, Codable, CustomStringConver
     public var schema: String
     /// Where the password comes from.
     public var password: PasswordSource
-    /// Whether to require TLS. Off only for servers that have none (a loopback test server).
+    /// Whether to require TLS.
+    ///
+    /// Off only for servers that have none (a loopback test server).
     public var requireTLS: Bool
 
     /// The environment variable read when no password source is given.
@@ -49,7 +51,8 @@ public struct PostgresLocation: Sendable, Equatable, Codable, CustomStringConver
         }
         guard components.password == nil else {
             throw .invalidArgument(
-                "The PostgreSQL URL must not contain a password; set \(Self.defaultPasswordVariable) or pass a password file.")
+                "The PostgreSQL URL must not contain a password; set \(Self.defaultPasswordVariable) or pass a password file."
+            )
         }
         guard let host = components.host, !host.isEmpty else {
             throw .invalidArgument("The PostgreSQL URL names no host.")
@@ -70,7 +73,8 @@ public struct PostgresLocation: Sendable, Equatable, Codable, CustomStringConver
             case ("sslmode", "require"?): requireTLS = true
             default:
                 throw .invalidArgument(
-                    "The PostgreSQL URL has an unsupported parameter \(item.name); use schema= or sslmode=disable|require.")
+                    "The PostgreSQL URL has an unsupported parameter \(item.name); use schema= or sslmode=disable|require."
+                )
             }
         }
         try Self.validate(schema: schema)
@@ -90,7 +94,8 @@ public struct PostgresLocation: Sendable, Equatable, Codable, CustomStringConver
             schema.allSatisfy({ allowed.contains($0) })
         else {
             throw .invalidArgument(
-                "The schema name \(schema) must be 1-63 lower-case letters, digits or underscores, not starting with a digit.")
+                "The schema name \(schema) must be 1-63 lower-case letters, digits or underscores, not starting with a digit."
+            )
         }
     }
 

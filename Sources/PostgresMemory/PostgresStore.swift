@@ -36,11 +36,14 @@ public enum PostgresStore {
     /// Creates a store directory on PostgreSQL: initializes the database's store for `embedder`, or attaches to the
     /// store already there when it was created with the same embedder.
     ///
+    /// - Parameter databaseSearch: See ``open(at:databaseSearch:)``; with one, attaching to a large store loads
+    ///   nothing into this process.
     /// - Returns: The store, and whether it was attached to an existing one.
     /// - Throws: ``ProceduralMemory/MemoryError/storeExists(path:)`` when the directory holds a store;
     ///   ``ProceduralMemory/MemoryError/embedderMismatch(store:given:)`` when the database's store has another embedder.
     public static func create(
-        at directory: String, location: PostgresLocation, embedder: any Embedder, configuration: EmbedderConfiguration?
+        at directory: String, location: PostgresLocation, embedder: any Embedder, configuration: EmbedderConfiguration?,
+        databaseSearch: PostgresVectorSearch? = .standard
     ) async throws(MemoryError) -> (store: MemoryStore, attached: Bool) {
         let manager = FileManager.default
         guard !isPostgresStore(at: directory),
@@ -48,7 +51,7 @@ public enum PostgresStore {
         else {
             throw .storeExists(path: directory)
         }
-        let backend = try await PostgresBackend.connect(to: location)
+        let backend = try await PostgresBackend.connect(to: location, databaseSearch: databaseSearch)
         let existing = try await backend.storeInfo()
         if existing == nil {
             try await backend.initialize(
@@ -78,23 +81,32 @@ public enum PostgresStore {
 
     /// The backend a store directory names.
     ///
+    /// - Parameter databaseSearch: See ``PostgresBackend/connect(to:maximumConnections:databaseSearch:)``.
     /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when the directory holds no descriptor;
     ///   ``ProceduralMemory/MemoryError/invalidRecord(path:line:field:reason:)`` when it is malformed.
-    public static func backend(at directory: String) async throws(MemoryError) -> PostgresBackend {
+    public static func backend(
+        at directory: String, databaseSearch: PostgresVectorSearch? = nil
+    ) async throws(MemoryError) -> PostgresBackend {
         let path = directory + "/" + descriptorFileName
         guard let data = FileManager.default.contents(atPath: path) else { throw .notAStore(path: directory) }
         let descriptor: Descriptor
         do { descriptor = try JSONDecoder().decode(Descriptor.self, from: data) } catch {
-            throw .invalidRecord(path: path, line: 1, field: "url", reason: "not a PostgreSQL store descriptor: \(error)")
+            throw .invalidRecord(
+                path: path, line: 1, field: "url", reason: "not a PostgreSQL store descriptor: \(error)")
         }
-        return try await PostgresBackend.connect(to: try descriptor.location)
+        return try await PostgresBackend.connect(to: try descriptor.location, databaseSearch: databaseSearch)
     }
 
     /// Opens a store directory with the embedder the database's store records.
     ///
+    /// - Parameter databaseSearch: How the store's `query`, `bm25` and `hybrid` lookups search in PostgreSQL (the
+    ///   store then loads its index caches only for writes and the other policies); `nil` searches the index caches
+    ///   for every policy, as a local store does.
     /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when the directory or the database holds no store.
-    public static func open(at directory: String) async throws(MemoryError) -> MemoryStore {
-        let backend = try await backend(at: directory)
+    public static func open(
+        at directory: String, databaseSearch: PostgresVectorSearch? = .standard
+    ) async throws(MemoryError) -> MemoryStore {
+        let backend = try await backend(at: directory, databaseSearch: databaseSearch)
         guard let info = try await backend.storeInfo() else { throw .notAStore(path: backend.location.url) }
         guard let configuration = info.embedderConfiguration else {
             throw .invalidArgument("The store at \(backend.location) doesn't record its embedder; open it with one.")

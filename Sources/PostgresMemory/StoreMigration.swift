@@ -9,12 +9,17 @@ public struct StoreDigest: Sendable, Equatable, Codable, CustomStringConvertible
     public var trajectories: Int
     /// Stored memories.
     public var memories: Int
-    /// SHA-256 (hex) over every trajectory and every memory with its vectors, in ID order, numbers left out.
+    /// History rows.
+    public var historyEntries: Int
+    /// SHA-256 (hex) over every trajectory and every memory with its vectors, in ID order (memory numbers left
+    /// out), then every history row in number order.
     public var checksum: String
 
-    public var description: String { "\(trajectories) trajectories, \(memories) memories, SHA-256 \(checksum)" }
+    public var description: String {
+        "\(trajectories) trajectories, \(memories) memories, \(historyEntries) history rows, SHA-256 \(checksum)"
+    }
 
-    /// Computes the digest of a backend's store from one pass over its trajectories and memories.
+    /// Computes the digest of a backend's store from one pass over its trajectories, memories and history.
     public init(of backend: any MemoryBackend) async throws(MemoryError) {
         var trajectories: [String: Data] = [:]
         try await backend.forEachTrajectory { (trajectory) throws(MemoryError) in
@@ -29,8 +34,11 @@ public struct StoreDigest: Sendable, Equatable, Codable, CustomStringConvertible
                 hash.update(Data(vector.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) }))
             }
         }
+        let history = try await backend.history(memoryID: nil)
+        for entry in history { hash.update(try Self.canonical(entry)) }
         self.trajectories = trajectories.count
         self.memories = contents.memories.count
+        historyEntries = history.count
         checksum = hash.finalize().map { String(format: "%02x", $0) }.joined()
     }
 
@@ -38,7 +46,9 @@ public struct StoreDigest: Sendable, Equatable, Codable, CustomStringConvertible
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .secondsSince1970
-        do { return try encoder.encode(value) } catch { throw .invalidArgument("can't encode for the checksum: \(error)") }
+        do { return try encoder.encode(value) } catch {
+            throw .invalidArgument("can't encode for the checksum: \(error)")
+        }
     }
 }
 
@@ -69,11 +79,14 @@ struct StoreContents {
 /// Copies a memory store from one backend to another (SQLite to PostgreSQL and back).
 public enum StoreMigration {
     /// Copies every trajectory and memory (with its counters, status, revision and vectors) into `destination`,
-    /// which must be empty, in batches, then verifies that both stores have the same ``StoreDigest``.
+    /// which must be empty, in batches, then the whole history (numbers, dates and reverted entries kept, so
+    /// `memp history` and `memp revert` work on the copy as on the source), then verifies that both stores have
+    /// the same ``StoreDigest``.
     ///
-    /// The destination's history starts with one `add` row per memory whose reason is `reason`; the source's history
-    /// is not copied.
+    /// The source must not change during the copy; a write to it makes the verification fail.
     ///
+    /// - Parameter reason: Why, recorded on the batches while they are written (their history rows are then
+    ///   replaced by the source's).
     /// - Returns: The digest both stores share.
     /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when the source holds no store;
     ///   ``ProceduralMemory/MemoryError/storeExists(path:)`` when the destination holds memories or trajectories;
@@ -113,6 +126,7 @@ public enum StoreMigration {
                     trajectories: [], memories: Array(memories[start..<min(start + batchSize, memories.count)]),
                     replacing: false, policy: "migrate", reason: reason))
         }
+        try await destination.replaceHistory(with: try await source.history(memoryID: nil))
         let copied = try await StoreDigest(of: destination)
         let original = try await StoreDigest(of: source)
         guard copied == original else {

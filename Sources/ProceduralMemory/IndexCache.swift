@@ -11,6 +11,9 @@ public enum IndexCacheState: Sendable, Equatable {
     case rebuilt(reason: String)
     /// The store keeps no cache files (an in-memory store); the indexes were built from the backend.
     case notPersisted
+    /// Not loaded yet: the backend runs lookups in its database (``DatabaseSearching``) and nothing has needed
+    /// the in-process indexes so far.
+    case deferred
 }
 
 /// The index cache files of a store directory: `tasks.vectors`, `keywords.vectors`, `text.bm25` and

@@ -63,6 +63,30 @@ public protocol MemoryBackend: Sendable {
     /// history row per change; see ``ChangeSet``.
     func apply(_ changes: ChangeSet) async throws(MemoryError) -> ChangeResult
 
+    /// Adds to memories' counters in place and deprecates those whose counters cross the thresholds, in one
+    /// transaction, recording a ``HistoryAction/feedback`` row per memory and a ``HistoryAction/deprecate`` row per
+    /// deprecation.
+    ///
+    /// Each counter is incremented in the database (`hit_count = hit_count + …`), never overwritten with a value
+    /// read earlier, so concurrent calls from any number of agents and processes lose no increment and never
+    /// conflict; the deprecation decision is made on the counters after the increment, in the same transaction.
+    ///
+    /// - Parameters:
+    ///   - increments: The uses to add, each memory at most once; see ``CounterIncrement/validate(_:)``.
+    ///   - settings: The deprecation thresholds.
+    ///   - reason: Why, recorded in the history (each row adds the counts).
+    /// - Throws: ``MemoryError/unknownID(_:)`` for a memory that is not stored (nothing is written);
+    ///   ``MemoryError/invalidArgument(_:)`` for invalid increments or settings.
+    func recordFeedback(
+        _ increments: [CounterIncrement], settings: UpdateSettings, reason: String
+    ) async throws(MemoryError) -> FeedbackResult
+
+    /// Replaces the whole history with `entries`, keeping their numbers, dates and the entries they revert, in one
+    /// transaction; rows written later are numbered after the largest. For copying a store to another backend.
+    ///
+    /// - Throws: ``MemoryError/invalidArgument(_:)`` when two entries share a number or a number is not positive.
+    func replaceHistory(with entries: [HistoryEntry]) async throws(MemoryError)
+
     /// The history row with this number, if any.
     func historyEntry(number: Int64) async throws(MemoryError) -> HistoryEntry?
 

@@ -5,7 +5,8 @@ extension MemoryStore {
     /// Finds the memories that best fit a task.
     ///
     /// Searches the in-memory indexes of the latest published snapshot, then reads the final `k` memories from
-    /// the backend in one batch.
+    /// the backend in one batch. On a backend that runs the policy in its database (``DatabaseSearching``), the
+    /// database searches and only the hits are read.
     ///
     /// - Parameters:
     ///   - task: The new task.
@@ -24,7 +25,10 @@ extension MemoryStore {
                 "A minimum similarity applies to the query, keyword and hybrid policies, not to \(options.policy.rawValue)."
             )
         }
-        let snapshot = published.withLock { $0 }
+        if let database = backend as? any DatabaseSearching, database.databasePolicies.contains(options.policy) {
+            return try await retrieve(task, options: options, in: database)
+        }
+        let snapshot = try await loadedSnapshot()
         let filter = Self.filter(for: options, in: snapshot)
         var explanations: [ScoreExplanation] = []
         var ranked: [(DocumentID, Double)] = []
@@ -109,17 +113,10 @@ extension MemoryStore {
         } catch {
             throw .invalidArgument("\(error)")
         }
-        let memories = try await backend.memories(numbered: ranked.map(\.0))
-        var hits: [MemoryHit] = []
-        for ((number, score), explanation) in zip(ranked, explanations) {
-            // A memory deleted by another process since the snapshot was taken is left out.
-            guard let memory = memories[number] else { continue }
-            hits.append(MemoryHit(memory: memory, score: score, explanation: explanation))
-        }
-        return hits
+        return try await memoryHits(ranked, explanations)
     }
 
-    private static func describe(_ method: FusionMethod) -> String {
+    static func describe(_ method: FusionMethod) -> String {
         switch method {
         case .reciprocalRank(let rankConstant): "reciprocal rank fusion (rank constant \(rankConstant))"
         case .convex(let alpha, let normalization):

@@ -27,24 +27,28 @@ public final class MemoryStore: Sendable {
     public let backend: any MemoryBackend
     /// The embedder of tasks and keywords; its identifier matches the store's.
     public let embedder: any Embedder
-    /// How the index caches were obtained at open.
-    public let cacheState: IndexCacheState
+    /// How the index caches were obtained: at open, or at first use when their loading was deferred.
+    public var cacheState: IndexCacheState { state.withLock { $0 } }
 
     let cache: IndexCache?
     let published: Mutex<IndexSnapshot>
     let writeLock = AsyncLock()
+    private let state: Mutex<IndexCacheState>
+    /// The vector storage of indexes not loaded yet (a ``DatabaseSearching`` backend); `nil` once loaded.
+    private let deferredStorage: Mutex<VectorStorage?>
     /// The tokenizer of the keyword index, used to map its stemmed keywords back to words.
     static let tokenizer = Tokenizer(.english)
 
     private init(
         backend: any MemoryBackend, embedder: any Embedder, cache: IndexCache?, snapshot: IndexSnapshot,
-        cacheState: IndexCacheState
+        cacheState: IndexCacheState, deferredStorage: VectorStorage? = nil
     ) {
         self.backend = backend
         self.embedder = embedder
         self.cache = cache
         self.published = Mutex(snapshot)
-        self.cacheState = cacheState
+        self.state = Mutex(cacheState)
+        self.deferredStorage = Mutex(deferredStorage)
     }
 
     /// Creates a store in `directory` (created if needed) that embeds with `embedder`.
@@ -141,6 +145,9 @@ public final class MemoryStore: Sendable {
 
     /// Opens a store on any backend, initializing an empty one for `embedder`.
     ///
+    /// On a backend that runs lookups in its database (``DatabaseSearching``), the index caches are loaded only
+    /// when first needed (``IndexCacheState/deferred`` until then).
+    ///
     /// - Parameters:
     ///   - backend: The source of truth.
     ///   - embedder: The embedder; must be the one the store was created with.
@@ -164,6 +171,27 @@ public final class MemoryStore: Sendable {
             throw .embedderMismatch(store: info.embedderID, given: embedder.modelIdentifier)
         }
         let cache = cacheDirectory.map { IndexCache(directory: $0) }
+        if let database = backend as? any DatabaseSearching, !database.databasePolicies.isEmpty {
+            let empty: IndexSnapshot
+            do throws(IndexError) {
+                empty = try IndexSnapshot(dimension: info.dimension, vectorStorage: vectorStorage)
+            } catch {
+                throw .index(error)
+            }
+            return MemoryStore(
+                backend: backend, embedder: embedder, cache: cache, snapshot: empty, cacheState: .deferred,
+                deferredStorage: vectorStorage)
+        }
+        let (snapshot, cacheState) = try await loadIndexes(
+            from: backend, info: info, cache: cache, vectorStorage: vectorStorage)
+        return MemoryStore(
+            backend: backend, embedder: embedder, cache: cache, snapshot: snapshot, cacheState: cacheState)
+    }
+
+    /// The indexes from the cache files when they match the backend, else rebuilt from it (and saved).
+    private static func loadIndexes(
+        from backend: any MemoryBackend, info: StoreInfo, cache: IndexCache?, vectorStorage: VectorStorage
+    ) async throws(MemoryError) -> (IndexSnapshot, IndexCacheState) {
         var reason = "the store keeps no cache files"
         if let cache {
             switch cache.load(matching: info, vectorStorage: vectorStorage) {
@@ -175,9 +203,7 @@ public final class MemoryStore: Sendable {
                     let snapshot = IndexSnapshot(
                         tasks: indexes.tasks, keywordMeans: indexes.keywordMeans, text: indexes.text,
                         catalog: catalog.entries, generation: catalog.generation)
-                    return MemoryStore(
-                        backend: backend, embedder: embedder, cache: cache, snapshot: snapshot,
-                        cacheState: .loaded)
+                    return (snapshot, .loaded)
                 }
                 reason = "the cache files don't match the store's memories"
             case .failure(let miss):
@@ -186,9 +212,34 @@ public final class MemoryStore: Sendable {
         }
         let snapshot = try await rebuild(from: backend, dimension: info.dimension, vectorStorage: vectorStorage)
         if let cache { try cache.save(snapshot, info: info) }
-        return MemoryStore(
-            backend: backend, embedder: embedder, cache: cache, snapshot: snapshot,
-            cacheState: cache == nil ? .notPersisted : .rebuilt(reason: reason))
+        return (snapshot, cache == nil ? .notPersisted : .rebuilt(reason: reason))
+    }
+
+    /// Whether the in-process indexes are not loaded yet (``IndexCacheState/deferred``).
+    var indexesAreDeferred: Bool { deferredStorage.withLock { $0 != nil } }
+
+    /// The published indexes, loaded first when their loading was deferred.
+    func loadedSnapshot() async throws(MemoryError) -> IndexSnapshot {
+        if indexesAreDeferred {
+            await writeLock.lock()
+            do throws(MemoryError) { try await loadDeferredIndexes() } catch {
+                await writeLock.unlock()
+                throw error
+            }
+            await writeLock.unlock()
+        }
+        return published.withLock { $0 }
+    }
+
+    /// Loads and publishes deferred indexes; the caller holds the write lock.
+    private func loadDeferredIndexes() async throws(MemoryError) {
+        guard let vectorStorage = deferredStorage.withLock({ $0 }) else { return }
+        guard let info = try await backend.storeInfo() else { throw .database(reason: "the store's settings are gone") }
+        let (snapshot, loaded) = try await Self.loadIndexes(
+            from: backend, info: info, cache: cache, vectorStorage: vectorStorage)
+        published.withLock { $0 = snapshot }
+        state.withLock { $0 = loaded }
+        deferredStorage.withLock { $0 = nil }
     }
 
     private static func rebuild(
@@ -209,10 +260,10 @@ public final class MemoryStore: Sendable {
         return snapshot
     }
 
-    /// The generation of the indexes lookups currently search.
+    /// The generation of the in-process indexes (0 while their loading is deferred).
     public var generation: UInt64 { published.withLock { $0.generation } }
 
-    /// How many memories lookups currently see.
+    /// How many memories the in-process indexes hold (0 while their loading is deferred).
     public var memoryCount: Int { published.withLock { $0.catalog.count } }
 
     /// Catches up with writes that other processes (or other stores on the same backend) made since this store
@@ -221,11 +272,13 @@ public final class MemoryStore: Sendable {
     /// When the backend's generation differs from the indexes', they are rebuilt from the backend and then
     /// published; lookups keep searching the previous indexes until that moment.
     ///
-    /// - Returns: Whether the indexes changed.
+    /// - Returns: Whether the indexes changed; `false` while their loading is deferred (they will be read when
+    ///   first needed).
     /// - Complexity: O(1) when nothing changed; a full rebuild otherwise.
     @discardableResult
     public func refresh() async throws(MemoryError) -> Bool {
-        try await write { (snapshot) throws(MemoryError) -> Bool in
+        guard !indexesAreDeferred else { return false }
+        return try await write { (snapshot) throws(MemoryError) -> Bool in
             guard let info = try await backend.storeInfo(), info.generation != snapshot.generation else {
                 return false
             }
@@ -243,6 +296,10 @@ public final class MemoryStore: Sendable {
         _ body: (inout IndexSnapshot) async throws(MemoryError) -> Result
     ) async throws(MemoryError) -> Result {
         await writeLock.lock()
+        do throws(MemoryError) { try await loadDeferredIndexes() } catch {
+            await writeLock.unlock()
+            throw error
+        }
         var working = published.withLock { $0 }
         let start = working.generation
         let outcome: Swift.Result<Result, MemoryError>

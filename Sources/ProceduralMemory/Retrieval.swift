@@ -98,6 +98,12 @@ public struct ScoreExplanation: Sendable, Equatable, Codable, CustomStringConver
     public var fusion: String?
     /// The seed of the draw (`random`).
     public var seed: UInt64?
+    /// The database's full-text rank (PostgreSQL `ts_rank_cd`) where a database ran the keyword side (`bm25`,
+    /// `hybrid`); ``bm25`` is then `nil`.
+    public var textRank: Float?
+    /// Where and how the lookup ran, when a database ran it (see ``DatabaseSearching``); `nil` for the in-process
+    /// indexes.
+    public var database: String?
 
     init(policy: RetrievalPolicy, rank: Int) {
         self.policy = policy
@@ -116,15 +122,18 @@ public struct ScoreExplanation: Sendable, Equatable, Codable, CustomStringConver
                 "average keyword similarity \(format(averageKeywordSimilarity)) for keywords "
                     + (queryKeywords ?? []).joined(separator: ", "))
         case .bm25:
-            parts.append("BM25 \(format(bm25))")
+            parts.append(textRank.map { "ts_rank_cd \(format($0))" } ?? "BM25 \(format(bm25))")
         case .hybrid:
             parts.append(fusion ?? "fusion")
             parts.append(
                 denseRank.map { "dense #\($0) (cosine \(format(cosine)))" } ?? "not in the dense candidates"
             )
+            let keywordRanker = database == nil ? "BM25" : "ts_rank_cd"
             parts.append(
-                keywordRank.map { "BM25 #\($0) (\(format(bm25)))" } ?? "not in the BM25 candidates")
+                keywordRank.map { "\(keywordRanker) #\($0) (\(format(textRank ?? bm25)))" }
+                    ?? "not in the \(keywordRanker) candidates")
         }
+        if let database { parts.append("in \(database)") }
         if let matchedTerms, !matchedTerms.isEmpty {
             parts.append("matched: " + matchedTerms.joined(separator: ", "))
         }

@@ -64,10 +64,12 @@ struct BackendTests {
             }
             let ids = trajectories.map(\.id)
             for backend in backends {
-                try await backend.initialize(embedderID: Fixtures.embedderID, dimension: 8, configuration: .hashing(dimension: 8))
+                try await backend.initialize(
+                    embedderID: Fixtures.embedderID, dimension: 8, configuration: .hashing(dimension: 8))
                 #expect(try await backend.storeInfo()?.embedderConfiguration == .hashing(dimension: 8))
                 let result = try await backend.write(
-                    WriteBatch(trajectories: trajectories, memories: records, replacing: false, policy: "p", reason: "first"))
+                    WriteBatch(
+                        trajectories: trajectories, memories: records, replacing: false, policy: "p", reason: "first"))
                 #expect(result.generation == 1)
                 #expect(Set(result.numbers.keys) == Set(ids))
                 #expect(try await backend.existingTrajectoryIDs(among: ["a", "z", "c"]) == ["a", "c"])
@@ -78,13 +80,17 @@ struct BackendTests {
             for backend in backends {
                 await #expect(throws: MemoryError.invalidArgument("Trajectory b is already stored.")) {
                     try await backend.write(
-                        WriteBatch(trajectories: [trajectories[1]], memories: [records[1]], replacing: false, policy: "p", reason: "again"))
+                        WriteBatch(
+                            trajectories: [trajectories[1]], memories: [records[1]], replacing: false, policy: "p",
+                            reason: "again"))
                 }
                 var changed = records[1]
                 changed.memory.task = "clean a red apple"
                 changed.memory.revision = 2
                 let result = try await backend.write(
-                    WriteBatch(trajectories: [trajectories[1]], memories: [changed], replacing: true, policy: "p", reason: "replace"))
+                    WriteBatch(
+                        trajectories: [trajectories[1]], memories: [changed], replacing: true, policy: "p",
+                        reason: "replace"))
                 #expect(result.replacedTrajectories == 1)
                 #expect(result.removed.count == 1)
             }
@@ -116,7 +122,8 @@ struct BackendTests {
             merged.memory.id = "merged"
             merged.memory.sourceTrajectoryIDs = ["t1", "t2"]
             _ = try await postgres.write(
-                WriteBatch(trajectories: [first, second], memories: [merged], replacing: false, policy: "p", reason: "r"))
+                WriteBatch(
+                    trajectories: [first, second], memories: [merged], replacing: false, policy: "p", reason: "r"))
             #expect(try await postgres.memory(id: "merged")?.sourceTrajectoryIDs == ["t1", "t2"])
             let one = try await postgres.delete(.id("t1"))
             #expect(one.trajectories == 1 && one.memories.isEmpty)
@@ -137,7 +144,8 @@ struct BackendTests {
                 throws: MemoryError.invalidArgument("Memory t1 names source trajectory ghost, which is not stored.")
             ) {
                 try await postgres.write(
-                    WriteBatch(trajectories: [trajectory], memories: [record], replacing: false, policy: "p", reason: "r"))
+                    WriteBatch(
+                        trajectories: [trajectory], memories: [record], replacing: false, policy: "p", reason: "r"))
             }
             let statistics = try await postgres.statistics()
             #expect(statistics.trajectories == 0 && statistics.memories == 0 && statistics.generation == 0)
@@ -164,13 +172,16 @@ struct BackendTests {
         try await PostgresTestServer.withBackend { postgres in
             let embedder = HashingEmbedder(dimension: 64)
             let trajectories = [
-                Fixtures.trajectory("heat", task: "heat some mug and put it in coffeemachine", source: "alfworld", labels: [:]),
+                Fixtures.trajectory(
+                    "heat", task: "heat some mug and put it in coffeemachine", source: "alfworld", labels: [:]),
                 Fixtures.trajectory("clean", task: "put a clean apple in fridge", source: "alfworld", labels: [:]),
-                Fixtures.trajectory("keys", task: "find two keychain and put them in safe", source: "alfworld", labels: [:]),
+                Fixtures.trajectory(
+                    "keys", task: "find two keychain and put them in safe", source: "alfworld", labels: [:]),
                 Fixtures.trajectory("egg", task: "cook an egg in the microwave", source: "textworld", labels: [:]),
             ]
             let remote = try await MemoryStore.open(backend: postgres, embedder: embedder, cacheDirectory: nil)
-            let local = try await MemoryStore.open(backend: try SQLiteBackend(path: nil), embedder: embedder, cacheDirectory: nil)
+            let local = try await MemoryStore.open(
+                backend: try SQLiteBackend(path: nil), embedder: embedder, cacheDirectory: nil)
             for store in [remote, local] { try await store.add(trajectories) }
             for policy in [RetrievalPolicy.query, .bm25, .hybrid, .keyword] {
                 let options = RetrievalOptions(policy: policy, k: 3)
@@ -183,7 +194,79 @@ struct BackendTests {
             // A reopened store rebuilds its indexes from PostgreSQL.
             let reopened = try await MemoryStore.open(backend: postgres, embedder: embedder, cacheDirectory: nil)
             #expect(reopened.memoryCount == 4)
-            #expect(try await reopened.retrieve("clean apple", options: RetrievalOptions(policy: .query, k: 1)).first?.memory.id == "clean")
+            #expect(
+                try await reopened.retrieve("clean apple", options: RetrievalOptions(policy: .query, k: 1)).first?
+                    .memory.id == "clean")
+        }
+    }
+
+    /// A store on a backend with a `databaseSearch` runs query, bm25 and hybrid in PostgreSQL without loading its
+    /// index caches: exact query results equal the local engine's; random and keyword load the caches first.
+    @Test func theStoreSearchesInTheDatabaseWithoutLoadingItsIndexes() async throws {
+        try await PostgresTestServer.withBackend { setup in
+            let embedder = HashingEmbedder(dimension: 64)
+            var generator = SeededGenerator(seed: 42)
+            let trajectories = (0..<60).map { index in
+                let words = (0..<4).map { _ in Fixtures.words.randomElement(using: &generator) ?? "mug" }
+                return Fixtures.trajectory(
+                    "m\(index)", task: words.joined(separator: " "), source: index % 3 == 0 ? "textworld" : "alfworld",
+                    labels: [:])
+            }
+            let local = try await MemoryStore.open(
+                backend: try SQLiteBackend(path: nil), embedder: embedder, cacheDirectory: nil)
+            try await local.add(trajectories)
+            try await MemoryStore.open(backend: setup, embedder: embedder, cacheDirectory: nil).add(trajectories)
+            let exact = try await PostgresBackend.connect(to: setup.location, databaseSearch: .exact)
+            let hnsw = try await PostgresBackend.connect(to: setup.location, databaseSearch: .hnsw(efSearch: 200))
+            defer {
+                exact.close()
+                hnsw.close()
+            }
+            let remote = try await MemoryStore.open(backend: exact, embedder: embedder, cacheDirectory: nil)
+            let approximate = try await MemoryStore.open(backend: hnsw, embedder: embedder, cacheDirectory: nil)
+            #expect(remote.cacheState == .deferred && remote.memoryCount == 0)
+            let task = try #require(trajectories.first?.task)
+            for options in [
+                RetrievalOptions(policy: .query, k: 10), RetrievalOptions(policy: .query, k: 5, sources: ["textworld"]),
+                RetrievalOptions(policy: .query, k: 10, minimumSimilarity: 0.2),
+            ] {
+                let remoteHits = try await remote.retrieve(task, options: options)
+                let localHits = try await local.retrieve(task, options: options)
+                // Same memories with the same scores in the same order; memories whose cosines differ by float
+                // rounding only (the hashing embedder gives reordered tasks nearly equal vectors) may swap.
+                #expect(remoteHits.count == localHits.count)
+                #expect(Set(remoteHits.map(\.memory.id)) == Set(localHits.map(\.memory.id)))
+                for (remoteHit, localHit) in zip(remoteHits, localHits) {
+                    #expect(abs(remoteHit.score - localHit.score) < 1e-5)
+                }
+                #expect(remoteHits.first?.explanation.database == "PostgreSQL (exact pgvector scan)")
+                let approximateHits = try await approximate.retrieve(task, options: options)
+                #expect(approximateHits.map(\.memory.id) == remoteHits.map(\.memory.id))
+            }
+            let keyword = try await remote.retrieve(task, options: RetrievalOptions(policy: .bm25, k: 5))
+            #expect(
+                keyword.count == 5
+                    && keyword.allSatisfy { $0.explanation.textRank != nil && $0.explanation.bm25 == nil })
+            #expect(keyword.first?.explanation.description.hasPrefix("ts_rank_cd") == true)
+            let hybrid = try await approximate.retrieve(task, options: RetrievalOptions(policy: .hybrid, k: 5))
+            #expect(hybrid.first?.memory.id == "m0")
+            #expect(hybrid.first?.explanation.database == "PostgreSQL (pgvector HNSW, ef_search 200; ts_rank_cd)")
+            #expect(remote.cacheState == .deferred)
+            // Feedback goes to the database without loading the caches; the deprecated memory leaves the lookups.
+            for _ in 0..<3 {
+                try await remote.recordOutcome(task: task, usedMemories: ["m0"], outcome: Outcome(success: false))
+            }
+            #expect(remote.cacheState == .deferred)
+            let afterDeprecation = try await remote.retrieve(task, options: RetrievalOptions(policy: .query, k: 10))
+            #expect(afterDeprecation.count == 10 && !afterDeprecation.contains { $0.memory.id == "m0" })
+            #expect(try await remote.refresh() == false && remote.cacheState == .deferred)
+            // Policies the database doesn't run load the caches, once.
+            let randomOptions = RetrievalOptions(policy: .random, k: 3, includeDeprecated: true, seed: 7)
+            let random = try await remote.retrieve(task, options: randomOptions)
+            #expect(
+                random.map(\.memory.id) == (try await local.retrieve(task, options: randomOptions)).map(\.memory.id))
+            #expect(try await remote.retrieve(task, options: RetrievalOptions(policy: .random, k: 60)).count == 59)
+            #expect(remote.cacheState == .notPersisted && remote.memoryCount == 60)
         }
     }
 
@@ -195,7 +278,8 @@ struct BackendTests {
                 Fixtures.trajectory("heat", task: "heat some mug", source: "alfworld", labels: [:]),
                 Fixtures.trajectory("clean", task: "put a clean apple in fridge", source: "alfworld", labels: [:]),
             ]
-            let local = try await MemoryStore.open(backend: try SQLiteBackend(path: nil), embedder: embedder, cacheDirectory: nil)
+            let local = try await MemoryStore.open(
+                backend: try SQLiteBackend(path: nil), embedder: embedder, cacheDirectory: nil)
             let remote = try await MemoryStore.open(backend: postgres, embedder: embedder, cacheDirectory: nil)
             var results: [[String]] = []
             for store in [local, remote] {

@@ -75,8 +75,10 @@ struct CommandTests {
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let store = directory.file("shared")
         let created = try Self.memp(
-            ["init", "--store", store, "--backend", "postgres", "--url", location.url, "--embedder", "hashing",
-             "--dimension", "64"], environment: ["MEMP_PG_PASSWORD": password])
+            [
+                "init", "--store", store, "--backend", "postgres", "--url", location.url, "--embedder", "hashing",
+                "--dimension", "64",
+            ], environment: ["MEMP_PG_PASSWORD": password])
         #expect(created.status == 0, "\(created.errors)")
         #expect(created.output.contains("Created a memory store in \(store) on PostgreSQL at \(location.url)"))
         #expect(!(created.output + created.errors).contains(password))
@@ -84,12 +86,19 @@ struct CommandTests {
         // A second machine's directory attaches to the same store, with the password from a file this time.
         let attached = directory.file("attached")
         let second = try Self.memp(
-            ["init", "--store", attached, "--backend", "postgres", "--url", location.url, "--embedder", "hashing",
-             "--dimension", "64", "--password-file", passwordFile])
+            [
+                "init", "--store", attached, "--backend", "postgres", "--url", location.url, "--embedder", "hashing",
+                "--dimension", "64", "--password-file", passwordFile,
+            ])
         #expect(second.status == 0, "\(second.errors)")
         #expect(second.output.hasPrefix("Attached"))
 
-        // Four processes import at once, two through each directory.
+        // Two memories are stored first; then four processes import at once, two through each directory, while
+        // four `memp feedback` processes at a time, six rounds, report outcomes of the two memories.
+        let seed = directory.file("seed.jsonl")
+        try Self.trajectories(prefix: "seed", count: 2).write(toFile: seed, atomically: true, encoding: .utf8)
+        let seeded = try Self.memp(["import", "--store", store, seed], environment: ["MEMP_PG_PASSWORD": password])
+        #expect(seeded.status == 0, "\(seeded.errors)")
         let importers = try (0..<4).map { index in
             let file = directory.file("part\(index).jsonl")
             try Self.trajectories(prefix: "p\(index)", count: 60).write(toFile: file, atomically: true, encoding: .utf8)
@@ -97,15 +106,41 @@ struct CommandTests {
                 ["import", "--store", index % 2 == 0 ? store : attached, file, "--batch-size", "16"],
                 environment: ["MEMP_PG_PASSWORD": password])
         }
+        for round in 0..<6 {
+            let reporters = try (0..<4).map { lane in
+                try Self.start(
+                    [
+                        "feedback", "--store", lane % 2 == 0 ? store : attached, "--memory", "seed-0", "--memory",
+                        "seed-1", "--success", lane % 2 == 0 ? "true" : "false", "--min-hits", "1000", "--json",
+                    ],
+                    environment: ["MEMP_PG_PASSWORD": password])
+            }
+            for (lane, reporter) in reporters.enumerated() {
+                let result = Self.finish(reporter)
+                #expect(result.status == 0, "round \(round) lane \(lane): \(result.errors)")
+                #expect(result.output.split(separator: "\n").count == 2)
+            }
+        }
         for importer in importers {
             let result = Self.finish(importer)
             #expect(result.status == 0, "\(result.errors)")
         }
-        let stats = try Self.memp(["stats", "--store", attached, "--json"], environment: ["MEMP_PG_PASSWORD": password])
+        // No memory lost or duplicated; the counters are exactly the sum of the increments, with one history row
+        // each; counters never advanced the generation (one per import batch: 1 + 4 × 4).
+        let stats = try Self.memp(
+            ["stats", "--store", attached, "--json"], environment: ["MEMP_PG_PASSWORD": password])
         #expect(stats.status == 0, "\(stats.errors)")
         let statistics = try JSONDecoder().decode(StoreStatistics.self, from: Data(stats.output.utf8))
-        #expect(statistics.trajectories == 240 && statistics.memories == 240 && statistics.historyEntries == 240)
-        #expect(statistics.trajectoriesBySource == ["p0": 60, "p1": 60, "p2": 60, "p3": 60])
+        #expect(statistics.trajectories == 242 && statistics.memories == 242 && statistics.historyEntries == 242 + 48)
+        #expect(statistics.trajectoriesBySource == ["seed": 2, "p0": 60, "p1": 60, "p2": 60, "p3": 60])
+        #expect(statistics.generation == 17)
+        let counted = try await PostgresBackend.connect(to: location)
+        for id in ["seed-0", "seed-1"] {
+            let memory = try #require(try await counted.memory(id: id))
+            #expect(memory.hitCount == 24 && memory.successCount == 12 && memory.status == .active, "\(id)")
+            #expect(try await counted.history(memoryID: id).filter { $0.action == .feedback }.count == 24)
+        }
+        counted.close()
 
         // Each directory's caches catch up with the writes made through the other.
         let answers = try [store, attached].map { path in
@@ -115,6 +150,24 @@ struct CommandTests {
         }
         #expect(answers.allSatisfy { $0.status == 0 })
         #expect(answers[0].output == answers[1].output)
+        // The exact scan in the database finds what the in-process caches find; HNSW is the default.
+        let searches = try ["exact", "caches", "hnsw"].map { choice in
+            try Self.memp(
+                [
+                    "query", "--store", store, "--mode", "query", "-k", "10", "--json", "--pg-search", choice,
+                    "put some egg in drawer",
+                ], environment: ["MEMP_PG_PASSWORD": password])
+        }
+        #expect(searches.allSatisfy { $0.status == 0 && $0.output.split(separator: "\n").count == 10 })
+        func ids(_ output: String) -> [String] {
+            output.split(separator: "\n").compactMap { line in
+                (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["id"] as? String
+            }
+        }
+        #expect(ids(searches[0].output) == ids(searches[1].output))
+        #expect(Set(ids(searches[2].output)).intersection(ids(searches[0].output)).count >= 9)
+        let badEf = try Self.memp(["query", "--store", store, "--ef-search", "0", "mug"])
+        #expect(badEf.status == 64 && badEf.errors.contains("--ef-search must be within 1…1000 (got 0)."))
 
         // Without the password the store can't be opened, and the message names the variable.
         let locked = try Self.memp(["stats", "--store", store], environment: ["MEMP_PG_PASSWORD": ""])
@@ -125,7 +178,8 @@ struct CommandTests {
         let down = try Self.memp(
             ["migrate", "--from", store, "--to", local], environment: ["MEMP_PG_PASSWORD": password])
         #expect(down.status == 0, "\(down.errors)")
-        #expect(down.output.hasPrefix("Copied 240 trajectories and 240 memories to \(local); verified"))
+        #expect(
+            down.output.hasPrefix("Copied 242 trajectories, 242 memories and 290 history rows to \(local); verified"))
         var copy = location
         copy.schema += "_copy"
         let up = try Self.memp(
@@ -133,7 +187,7 @@ struct CommandTests {
         #expect(up.status == 0, "\(up.errors)")
         #expect(up.output.split(separator: "(").last == down.output.split(separator: "(").last)
         let localStats = try Self.memp(["stats", "--store", local, "--json"])
-        #expect(try JSONDecoder().decode(StoreStatistics.self, from: Data(localStats.output.utf8)).memories == 240)
+        #expect(try JSONDecoder().decode(StoreStatistics.self, from: Data(localStats.output.utf8)).memories == 242)
 
         for schema in [location, copy] {
             let backend = try await PostgresBackend.connect(to: schema)

@@ -1,3 +1,4 @@
+import Embeddings
 import Foundation
 import PostgresMemory
 import ProceduralMemory
@@ -51,8 +52,9 @@ struct ConcurrencyTests {
         setup.close()
     }
 
-    /// Four clients add to the same two memories' counters 25 times each at once: the counters end at the sum of
-    /// all increments, with one history row per increment.
+    /// Four clients add to the same two memories' counters 25 times each at once, in one call per round naming
+    /// both memories (in opposite orders, which must not deadlock): the counters end at the sum of all increments,
+    /// with one history row per increment.
     @Test func concurrentFeedbackLosesNoIncrement() async throws {
         let location = try PostgresTestServer.freshLocation()
         let setup = try await PostgresBackend.connect(to: location)
@@ -68,11 +70,11 @@ struct ConcurrencyTests {
                     let backend = try await PostgresBackend.connect(to: location, maximumConnections: 2)
                     defer { backend.close() }
                     for round in 0..<25 {
-                        for id in ["x", "y"] {
-                            try await backend.recordFeedback(
-                                memoryID: id, hits: 1, successes: round % 4 == 0 ? 0 : 1,
-                                settings: UpdateSettings(minimumHits: 1000), reason: "client \(client) round \(round)")
-                        }
+                        let ids = client % 2 == 0 ? ["x", "y"] : ["y", "x"]
+                        let result = try await backend.recordFeedback(
+                            ids.map { CounterIncrement(memoryID: $0, hits: 1, successes: round % 4 == 0 ? 0 : 1) },
+                            settings: UpdateSettings(minimumHits: 1000), reason: "client \(client) round \(round)")
+                        #expect(result.changes.map(\.memoryID) == ids && result.deprecated.isEmpty)
                     }
                 }
             }
@@ -87,6 +89,117 @@ struct ConcurrencyTests {
             // Each row's before and after differ by exactly one hit: no two increments saw the same state.
             #expect(history.dropFirst().allSatisfy { ($0.after?.hitCount ?? 0) - ($0.before?.hitCount ?? 0) == 1 })
         }
+        // Counters don't advance the generation: only the initial write did.
+        #expect(try await setup.storeInfo()?.generation == 1)
+        try await setup.dropSchema()
+        setup.close()
+    }
+
+    /// An adjustment update batch gives the same memories and history on PostgreSQL as on SQLite; then update
+    /// batches from four clients, each counting a use of the same memory, run at once without conflicts or lost
+    /// increments.
+    @Test func updateBatchesMatchSQLiteAndLoseNoIncrement() async throws {
+        let location = try PostgresTestServer.freshLocation()
+        let embedder = HashingEmbedder(dimension: 32)
+        let trajectories = [
+            Fixtures.trajectory("heat", task: "heat some mug", source: "alfworld", labels: [:]),
+            Fixtures.trajectory("clean", task: "put a clean apple in fridge", source: "alfworld", labels: [:]),
+        ]
+        var failed = Fixtures.trajectory("failed", task: "heat some cup", source: "alfworld", labels: [:])
+        failed.outcome = Outcome(success: false)
+        let batch = [
+            FinishedTask(trajectory: failed, usedMemories: ["heat", "clean"]),
+            FinishedTask(
+                trajectory: Fixtures.trajectory("won", task: "cool a bowl", source: "alfworld", labels: [:]),
+                usedMemories: ["clean"]),
+        ]
+        let setup = try await PostgresBackend.connect(to: location)
+        let remote = try await MemoryStore.open(backend: setup, embedder: embedder, cacheDirectory: nil)
+        let local = try await MemoryStore.open(
+            backend: try SQLiteBackend(path: nil), embedder: embedder, cacheDirectory: nil)
+        var outcomes: [[String]] = []
+        for store in [local, remote] {
+            try await store.add(trajectories)
+            let report = try await store.update(
+                batch, options: UpdateOptions(policy: .adjustment, settings: UpdateSettings(minimumHits: 1)))
+            var facts = [report.rewritten.joined(separator: ","), report.deprecated.joined(separator: ",")]
+            for id in ["heat", "clean"] {
+                let memory = try #require(try await store.memory(id: id))
+                facts.append("\(id) \(memory.hitCount)/\(memory.successCount) \(memory.status) r\(memory.revision)")
+                facts.append(memory.script ?? "")
+                facts += try await store.history(memoryID: id).map { "\($0.action) \($0.reason)" }
+            }
+            outcomes.append(facts)
+        }
+        #expect(outcomes[0] == outcomes[1])
+        #expect(outcomes[1].prefix(3) == ["heat,clean", "heat", "heat 1/0 deprecated r4"])
+
+        let options = UpdateOptions(
+            policy: .vanilla, settings: UpdateSettings(minimumHits: 1000, mergeDuplicates: false))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for client in 0..<4 {
+                group.addTask {
+                    let backend = try await PostgresBackend.connect(to: location, maximumConnections: 2)
+                    defer { backend.close() }
+                    let store = try await MemoryStore.open(backend: backend, embedder: embedder, cacheDirectory: nil)
+                    for round in 0..<5 {
+                        var trajectory = Fixtures.trajectory(
+                            "c\(client)-r\(round)", task: "wash plate \(client) \(round)", source: "s", labels: [:])
+                        trajectory.outcome = Outcome(success: round % 2 == 0)
+                        let report = try await store.update(
+                            [FinishedTask(trajectory: trajectory, usedMemories: ["clean"])], options: options)
+                        #expect(report.added == [trajectory.id])
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let clean = try #require(try await setup.memory(id: "clean"))
+        #expect(clean.hitCount == 2 + 20 && clean.successCount == 1 + 12)
+        #expect(try await setup.history(memoryID: "clean").filter { $0.action == .feedback }.count == 1 + 20)
+        #expect(try await setup.statistics().memories == 3 + 20)
+        try await setup.dropSchema()
+        setup.close()
+    }
+
+    /// Four clients report 5 failures each of the same memory at once: it is deprecated exactly once, when its
+    /// counters first cross the thresholds, and the generation advances once for it.
+    @Test func concurrentFailuresDeprecateOnce() async throws {
+        let location = try PostgresTestServer.freshLocation()
+        let setup = try await PostgresBackend.connect(to: location)
+        try await setup.initialize(embedderID: Fixtures.embedderID, dimension: 2, configuration: nil)
+        let trajectory = Fixtures.trajectory("z", task: "task z", source: "s", labels: [:])
+        _ = try await setup.write(
+            WriteBatch(
+                trajectories: [trajectory], memories: [Fixtures.record(trajectory, vector: [0, 1])],
+                replacing: false, policy: "p", reason: "r"))
+        let deprecations = try await withThrowingTaskGroup(of: Int.self) { group in
+            for client in 0..<4 {
+                group.addTask {
+                    let backend = try await PostgresBackend.connect(to: location, maximumConnections: 1)
+                    defer { backend.close() }
+                    var deprecated = 0
+                    for round in 0..<5 {
+                        let result = try await backend.recordFeedback(
+                            [CounterIncrement(memoryID: "z", hits: 1, successes: 0)], settings: UpdateSettings(),
+                            reason: "client \(client) round \(round)")
+                        deprecated += result.deprecated.count
+                        #expect(result.deprecated.map(\.catalogEntry.status).allSatisfy { $0 == .deprecated })
+                    }
+                    return deprecated
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(deprecations == 1)
+        let memory = try #require(try await setup.memory(id: "z"))
+        #expect(memory.status == .deprecated && memory.hitCount == 20 && memory.successCount == 0)
+        #expect(memory.revision == 22)
+        let history = try await setup.history(memoryID: "z")
+        #expect(
+            history.map(\.action) == [.add, .feedback, .feedback, .feedback, .deprecate]
+                + Array(repeating: .feedback, count: 17))
+        #expect(try await setup.storeInfo()?.generation == 2)
         try await setup.dropSchema()
         setup.close()
     }
@@ -99,13 +212,31 @@ struct ConcurrencyTests {
                 WriteBatch(
                     trajectories: [trajectory], memories: [Fixtures.record(trajectory, vector: [0, 1])],
                     replacing: false, policy: "p", reason: "r"))
-            for _ in 0..<3 { try await postgres.recordFeedback(memoryID: "z", hits: 1, successes: 0, reason: "failed") }
+            for _ in 0..<3 {
+                _ = try await postgres.recordFeedback(
+                    [CounterIncrement(memoryID: "z", hits: 1, successes: 0)], settings: UpdateSettings(),
+                    reason: "failed")
+            }
             let memory = try #require(try await postgres.memory(id: "z"))
             #expect(memory.status == .deprecated && memory.hitCount == 3 && memory.revision == 5)
-            #expect(try await postgres.history(memoryID: "z").map(\.action) == [.add, .feedback, .feedback, .feedback, .deprecate])
+            #expect(
+                try await postgres.history(memoryID: "z").map(\.action) == [
+                    .add, .feedback, .feedback, .feedback, .deprecate,
+                ])
             #expect(try await postgres.catalog().entries.values.first?.status == .deprecated)
+            // An unknown ID writes nothing, also for the memories named with it.
             await #expect(throws: MemoryError.unknownID("nope")) {
-                try await postgres.recordFeedback(memoryID: "nope", hits: 1, successes: 1, reason: "r")
+                try await postgres.recordFeedback(
+                    [
+                        CounterIncrement(memoryID: "z", hits: 1, successes: 1),
+                        CounterIncrement(memoryID: "nope", hits: 1, successes: 1),
+                    ],
+                    settings: UpdateSettings(), reason: "r")
+            }
+            #expect(try await postgres.memory(id: "z")?.hitCount == 3)
+            await #expect(throws: MemoryError.self) {
+                try await postgres.recordFeedback(
+                    [CounterIncrement(memoryID: "z", hits: 1, successes: 2)], settings: UpdateSettings(), reason: "r")
             }
         }
     }

@@ -17,22 +17,48 @@ struct MigrationTests {
         let batch = Fixtures.randomBatch(count: 120, dimension: 48, seed: 5)
         try await local.add(batch.trajectories, facts: ["m3": ["mug", "heat"]])
         _ = try await local.delete(.id("m10"))
+        // A history with feedback, a deprecation and a revert of it, whose numbers the copies keep.
+        for success in [false, false, false] {
+            try await local.recordOutcome(task: "t", usedMemories: ["m3", "m4"], outcome: Outcome(success: success))
+        }
+        let deprecation = try #require(try await local.history(memoryID: "m3").last)
+        #expect(deprecation.action == .deprecate)
+        try await local.revert(deprecation.number)
+        let history = try await local.history()
+        // 120 adds, a delete, 6 feedback rows, 2 deprecations and a revert.
+        #expect(history.count == 130)
         try await PostgresTestServer.withBackend { postgres in
             let toPostgres = try await StoreMigration.copy(
                 from: local.backend, to: postgres, destinationName: "postgres", reason: "migrate test", batchSize: 50)
             #expect(toPostgres.trajectories == 119 && toPostgres.memories == 119)
+            #expect(toPostgres.historyEntries == history.count)
             #expect(try await StoreDigest(of: local.backend) == toPostgres)
+            #expect(try await postgres.history(memoryID: nil) == history)
+            // The copy's history continues after the source's numbers, and reverts see the copied entries.
+            let remoteStore = try await MemoryStore.open(backend: postgres, embedder: embedder, cacheDirectory: nil)
+            let revertNumber = try #require(history.last?.number)
+            let alreadyReverted = MemoryError.cannotRevert(
+                entry: deprecation.number, reason: "entry \(revertNumber) reverted it already")
+            await #expect(throws: alreadyReverted) { try await remoteStore.revert(deprecation.number) }
+            let next = try await remoteStore.recordOutcome(
+                task: "t", usedMemories: ["m5"], outcome: Outcome(success: true))
+            #expect(next.first?.hitCount == 1)
+            #expect(try await postgres.history(memoryID: "m5").last?.number == revertNumber + 1)
+            let withFeedback = try await StoreDigest(of: postgres)
+            #expect(withFeedback.historyEntries == history.count + 1 && withFeedback.checksum != toPostgres.checksum)
             #expect(try await postgres.storeInfo()?.embedderConfiguration == .hashing(dimension: 48))
 
             // A destination that holds memories is refused.
             await #expect(throws: MemoryError.storeExists(path: "postgres")) {
-                try await StoreMigration.copy(from: local.backend, to: postgres, destinationName: "postgres", reason: "again")
+                try await StoreMigration.copy(
+                    from: local.backend, to: postgres, destinationName: "postgres", reason: "again")
             }
 
             let back = try SQLiteBackend(path: directory.file("back.sqlite"))
             let toLocal = try await StoreMigration.copy(
                 from: postgres, to: back, destinationName: "back", reason: "migrate back", batchSize: 33)
-            #expect(toLocal == toPostgres)
+            #expect(toLocal == withFeedback)
+            #expect(try await back.history(memoryID: nil) == (try await postgres.history(memoryID: nil)))
 
             let remote = try await MemoryStore.open(backend: postgres, embedder: embedder, cacheDirectory: nil)
             let returned = try await MemoryStore.open(backend: back, embedder: embedder, cacheDirectory: nil)

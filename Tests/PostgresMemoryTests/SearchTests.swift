@@ -14,7 +14,9 @@ struct SearchTests {
     static let dimension = 32
 
     /// The fixture batch in PostgreSQL and in a local flat index keyed by the same numbers.
-    static func load(_ postgres: PostgresBackend, count: Int) async throws -> (WriteBatch, FlatIndex, [String: DocumentID]) {
+    static func load(_ postgres: PostgresBackend, count: Int) async throws -> (
+        WriteBatch, FlatIndex, [String: DocumentID]
+    ) {
         let batch = Fixtures.randomBatch(count: count, dimension: dimension, seed: 42)
         try await postgres.initialize(embedderID: Fixtures.embedderID, dimension: dimension, configuration: nil)
         let numbers = try await postgres.write(batch).numbers

@@ -6,6 +6,67 @@ import Testing
 @Suite struct FeedbackTests {
     static let mug = "alf-heat-mug-1"
 
+    /// Two stores on one file (as two processes would open it) record outcomes from eight tasks at once: the
+    /// counters end at exactly the sum of the increments, and the memory is deprecated once.
+    @Test func concurrentOutcomesOnOneFileLoseNoIncrement() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let first = try await StoreLocation.disk.makeStore(in: directory)
+        try await first.add(Samples.all)
+        let second = try await MemoryStore.open(at: directory.file("store"), embedder: WordHashEmbedder())
+        let other = try #require(Samples.all.map(\.id).first { $0 != Self.mug })
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 0..<8 {
+                group.addTask {
+                    let store = task % 2 == 0 ? first : second
+                    for round in 0..<10 {
+                        try await store.recordOutcome(
+                            task: "t", usedMemories: round % 2 == 0 ? [Self.mug, other] : [other, Self.mug],
+                            outcome: Outcome(success: task < 2))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let mug = try #require(try await second.memory(id: Self.mug))
+        #expect(mug.hitCount == 80 && mug.successCount == 20 && mug.status == .deprecated)
+        let history = try await first.history(memoryID: Self.mug)
+        #expect(history.filter { $0.action == .feedback }.count == 80)
+        #expect(history.filter { $0.action == .deprecate }.count == 1)
+        #expect(try await first.memory(id: other)?.hitCount == 80)
+    }
+
+    /// Update batches from two stores on one file, each counting a use of the same memory, run at once: the
+    /// counters are incremented in place, so no batch conflicts and no use is lost.
+    @Test func concurrentUpdateBatchesLoseNoIncrement() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let first = try await StoreLocation.disk.makeStore(in: directory)
+        try await first.add(Samples.all)
+        let second = try await MemoryStore.open(at: directory.file("store"), embedder: WordHashEmbedder())
+        let options = UpdateOptions(
+            policy: .vanilla, settings: UpdateSettings(minimumHits: 1000, mergeDuplicates: false))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 0..<4 {
+                group.addTask {
+                    for round in 0..<5 {
+                        var trajectory = Samples.cookMeal
+                        trajectory.id = "attempt-\(task)-\(round)"
+                        trajectory.outcome = Outcome(success: round % 2 == 0)
+                        let report = try await (task % 2 == 0 ? first : second).update(
+                            [FinishedTask(trajectory: trajectory, usedMemories: [Self.mug])], options: options)
+                        #expect(report.added == [trajectory.id] && report.feedback.count == 1)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let mug = try #require(try await first.memory(id: Self.mug))
+        #expect(mug.hitCount == 20 && mug.successCount == 12 && mug.revision == 21)
+        #expect(try await first.history(memoryID: Self.mug).filter { $0.action == .feedback }.count == 20)
+        #expect(try await second.statistics().memories == Samples.all.count + 20)
+    }
+
     @Test(arguments: StoreLocation.allCases)
     func countersDeprecateExactlyAtTheThresholds(location: StoreLocation) async throws {
         let directory = try TemporaryDirectory()
@@ -38,6 +99,46 @@ import Testing
         #expect(history[3].before?.hitCount == 2 && history[3].after?.hitCount == 3)
         #expect(history[4].before?.status == .active && history[4].after?.status == .deprecated)
         #expect(history[1].reason == "task succeeded: 1 use, 1 succeeded" && history[1].policy == "feedback")
+    }
+
+    /// The SQLite backend refuses invalid increments and history numbers without writing, and a replaced history
+    /// keeps its numbers, later rows continuing after the largest.
+    @Test func backendRefusesBadIncrementsAndKeepsHistoryNumbers() async throws {
+        let backend = try SQLiteBackend(path: nil)
+        let store = try await MemoryStore.open(backend: backend, embedder: WordHashEmbedder(), cacheDirectory: nil)
+        try await store.add(Samples.all)
+        let twice = [
+            CounterIncrement(memoryID: Self.mug, hits: 1, successes: 0),
+            CounterIncrement(memoryID: Self.mug, hits: 1, successes: 1),
+        ]
+        await #expect(
+            throws: MemoryError.invalidArgument("Feedback names memory \(Self.mug) twice; add its uses up first.")
+        ) {
+            try await backend.recordFeedback(twice, settings: UpdateSettings(), reason: "r")
+        }
+        await #expect(
+            throws: MemoryError.invalidArgument(
+                "Feedback for memory \(Self.mug) needs 0 ≤ successes ≤ hits (got 2 of 1).")
+        ) {
+            try await backend.recordFeedback(
+                [CounterIncrement(memoryID: Self.mug, hits: 1, successes: 2)], settings: UpdateSettings(), reason: "r")
+        }
+        let history = try await backend.history(memoryID: nil)
+        let first = try #require(history.first)
+        await #expect(
+            throws: MemoryError.invalidArgument(
+                "History entry number \(first.number) is not positive or appears twice.")
+        ) {
+            try await backend.replaceHistory(with: [first, first])
+        }
+        #expect(try await backend.history(memoryID: nil) == history)
+        var renumbered = history
+        renumbered[renumbered.count - 1].number = 100
+        try await backend.replaceHistory(with: renumbered)
+        #expect(try await backend.history(memoryID: nil) == renumbered)
+        try await store.recordOutcome(task: "t", usedMemories: [Self.mug], outcome: Outcome(success: true))
+        #expect(try await backend.history(memoryID: nil).last?.number == 101)
+        #expect(try await backend.memory(id: Self.mug)?.hitCount == 1)
     }
 
     @Test func thresholdsAreSettings() async throws {

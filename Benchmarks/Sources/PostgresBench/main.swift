@@ -6,7 +6,8 @@
 // meaningful) go to schema `bench_<size>_<dimension>`; --reuse measures on a schema a previous run loaded.
 // Local: the in-process FlatIndex (f32 and int8 with exact rescoring) a MemoryStore searches. PostgreSQL: one SQL
 // round trip per lookup on loopback returning the k numbers and IDs — exact scan, HNSW at several ef_search values
-// (recall@k against the exact top-k), ts_rank_cd keyword search, and hybrid (HNSW + keyword, fused in Swift).
+// (recall@k against the exact top-k), HNSW plus the read of the k memories (a store's database-side lookup),
+// ts_rank_cd keyword search, and hybrid (HNSW + keyword, fused in Swift).
 import Foundation
 import PostgresMemory
 import ProceduralMemory
@@ -160,11 +161,11 @@ for storage in [VectorStorage.f32, .int8] {
 }
 
 // PostgreSQL.
-@MainActor func measure(_ mode: String, recallAgainstExact: Bool, _ lookup: ([Float], String) async throws -> [PostgresHit]) async throws {
+@MainActor func measure(_ mode: String, recallAgainstExact: Bool, _ lookup: ([Float], String) async throws -> [DatabaseHit]) async throws {
     var samples: [Double] = []
     var recalled = 0
     for (position, (query, text)) in queries.enumerated() {
-        var hits: [PostgresHit] = []
+        var hits: [DatabaseHit] = []
         let elapsed = try await time { hits = try await lookup(query, text) }
         guard position >= warmup else { continue }
         samples.append(elapsed)
@@ -175,10 +176,18 @@ for storage in [VectorStorage.f32, .int8] {
 try await measure("vector exact", recallAgainstExact: true) { query, _ in
     try await backend.searchVectors(query, k: k, mode: .exact)
 }
-for efSearch in [40, 100, 200] {
+for efSearch in [20, 40, 64, 100, 200, 400] {
     try await measure("vector HNSW ef_search \(efSearch)", recallAgainstExact: true) { query, _ in
         try await backend.searchVectors(query, k: k, mode: .hnsw(efSearch: efSearch))
     }
+}
+// What MemoryStore.retrieve does on a store with a databaseSearch, minus embedding the task: the lookup, then one
+// read of the k hits' memories.
+try await measure("vector HNSW ef_search 100 + read the k memories", recallAgainstExact: true) { query, _ in
+    let hits = try await backend.searchVectors(query, k: k, mode: .hnsw(efSearch: 100))
+    let memories = try await backend.memories(numbered: hits.map(\.number))
+    guard memories.count == hits.count else { throw MemoryError.database(reason: "a hit's memory is missing") }
+    return hits
 }
 try await measure("keyword ts_rank_cd", recallAgainstExact: false) { _, text in
     try await backend.searchKeywords(text, k: k)

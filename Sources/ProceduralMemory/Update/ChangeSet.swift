@@ -1,18 +1,32 @@
 import RetrievalCore
 
-/// New trajectories and memories, and changes of stored memories, written in one transaction.
+/// New trajectories and memories, counter increments, and changes of stored memories, written in one transaction.
 ///
-/// The ``batch`` is written first (so that changes can name its trajectories as sources), then the ``changes`` in
-/// order. A crash leaves the store as it was before the whole set.
+/// The ``batch`` is written first (so that changes can name its trajectories as sources), then the ``increments``
+/// in place (as ``MemoryBackend/recordFeedback(_:settings:reason:)`` does, deprecations included), then the
+/// ``changes`` in order. A crash leaves the store as it was before the whole set.
 public struct ChangeSet: Sendable {
     /// New trajectories and memories; its memories are recorded as ``HistoryAction/add``.
     public var batch: WriteBatch
-    /// Changes of memories, applied in order after the batch.
+    /// Uses of stored memories added to their counters in place, each memory at most once.
+    public var increments: [CounterIncrement]
+    /// The deprecation thresholds applied to the counters after the increments.
+    public var settings: UpdateSettings
+    /// Why the counters change, recorded in their history rows.
+    public var feedbackReason: String
+    /// Changes of memories, applied in order after the increments; a change of a memory the increments touched
+    /// expects the revision they leave.
     public var changes: [MemoryChange]
 
     /// Creates a change set.
-    public init(batch: WriteBatch, changes: [MemoryChange]) {
+    public init(
+        batch: WriteBatch, increments: [CounterIncrement] = [], settings: UpdateSettings = UpdateSettings(),
+        feedbackReason: String = "", changes: [MemoryChange]
+    ) {
         self.batch = batch
+        self.increments = increments
+        self.settings = settings
+        self.feedbackReason = feedbackReason
         self.changes = changes
     }
 }
@@ -78,17 +92,21 @@ public struct ChangeResult: Sendable {
     public var deleted: [DocumentID]
     /// The numbers of the history rows written for the changes, in order.
     public var historyNumbers: [Int64]
+    /// The counters after the increments, in their order.
+    public var feedback: [FeedbackChange]
     /// The generation after the write.
     public var generation: UInt64
 
     /// Creates a change result.
     public init(
-        write: WriteResult, changed: [IndexEntry], deleted: [DocumentID], historyNumbers: [Int64], generation: UInt64
+        write: WriteResult, changed: [IndexEntry], deleted: [DocumentID], historyNumbers: [Int64],
+        feedback: [FeedbackChange] = [], generation: UInt64
     ) {
         self.write = write
         self.changed = changed
         self.deleted = deleted
         self.historyNumbers = historyNumbers
+        self.feedback = feedback
         self.generation = generation
     }
 }

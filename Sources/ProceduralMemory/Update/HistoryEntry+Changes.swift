@@ -1,4 +1,16 @@
 extension HistoryEntry {
+    /// Checks that entries can be stored with their own numbers (``MemoryBackend/replaceHistory(with:)``).
+    ///
+    /// - Throws: ``MemoryError/invalidArgument(_:)`` naming the first number that is not positive or repeats.
+    public static func checkNumbers(_ entries: [HistoryEntry]) throws(MemoryError) {
+        var seen = Set<Int64>()
+        for entry in entries {
+            guard entry.number > 0, seen.insert(entry.number).inserted else {
+                throw .invalidArgument("History entry number \(entry.number) is not positive or appears twice.")
+            }
+        }
+    }
+
     /// What the entry changed, one short line per field (`hits 2 → 3`, `status active → deprecated`,
     /// `script + Warning: …`); `created` or `deleted` for an add or a delete.
     public var changes: [String] {

@@ -61,38 +61,21 @@ struct ChangeRecorder {
         return memory
     }
 
-    /// Counts uses of memories: one feedback change per memory, then a deprecation where the counters cross the
-    /// thresholds.
-    ///
-    /// - Parameter uses: Per memory, in first-use order, how many tasks used it and how many succeeded.
-    mutating func recordFeedback(
-        _ uses: [(id: String, hits: Int, successes: Int)], settings: UpdateSettings, reason: String
-    ) -> [FeedbackChange] {
-        var report: [FeedbackChange] = []
+    /// Counts uses in the working copies as the backend's in-place increments will (``ChangeSet/increments``),
+    /// deprecations included, without recording changes, so that later changes of the same memories expect the
+    /// revision the increments leave.
+    mutating func countUses(_ uses: [CounterIncrement], settings: UpdateSettings) {
         for use in uses {
-            guard
-                let memory = change(
-                    use.id, .feedback, policy: "feedback",
-                    reason: "\(reason): \(use.hits) use\(use.hits == 1 ? "" : "s"), \(use.successes) succeeded",
-                    {
-                        $0.hitCount += use.hits; $0.successCount += use.successes
-                    })
-            else { continue }
-            let deprecate =
-                memory.status == .active
-                && settings.shouldDeprecate(hits: memory.hitCount, successes: memory.successCount)
-            if deprecate {
-                change(
-                    use.id, .deprecate, policy: "feedback",
-                    reason: "success rate \(memory.successCount)/\(memory.hitCount) is below "
-                        + "\(settings.minimumSuccessRate) after at least \(settings.minimumHits) hits",
-                    { $0.status = .deprecated })
+            guard var memory = working[use.memoryID] else { continue }
+            memory.hitCount += use.hits
+            memory.successCount += use.successes
+            memory.revision += 1
+            if settings.deprecates(memory) {
+                memory.status = .deprecated
+                memory.revision += 1
             }
-            report.append(
-                FeedbackChange(
-                    memoryID: use.id, hitCount: memory.hitCount, successCount: memory.successCount,
-                    deprecated: deprecate))
+            memory.updatedAt = date
+            working[use.memoryID] = memory
         }
-        return report
     }
 }

@@ -1,11 +1,14 @@
 import Foundation
+import RetrievalCore
 
 extension MemoryStore {
     /// Records how a task that used some memories ended: each memory's hit count grows by one, its success count
     /// too when the task succeeded, and a memory whose counters cross the thresholds is deprecated.
     ///
-    /// Every change is a history row (``HistoryAction/feedback``, ``HistoryAction/deprecate``), all in one
-    /// transaction.
+    /// The counters are incremented in place by the backend (``MemoryBackend/recordFeedback(_:settings:reason:)``),
+    /// with every change a history row (``HistoryAction/feedback``, ``HistoryAction/deprecate``), all in one
+    /// transaction: agents reporting outcomes at once, from any number of processes, lose no increment and get
+    /// no conflict to retry.
     ///
     /// - Parameters:
     ///   - task: The task's text; must equal the trajectory's task when a trajectory is given.
@@ -14,8 +17,8 @@ extension MemoryStore {
     ///   - outcome: How the task ended; see ``UpdateSettings/isSuccess(_:)``.
     ///   - settings: The deprecation thresholds.
     /// - Returns: The counters of each memory after the feedback.
-    /// - Throws: ``MemoryError/unknownID(_:)`` for a memory that is not stored; ``MemoryError/invalidArgument(_:)``
-    ///   for settings out of range or a trajectory of another task.
+    /// - Throws: ``MemoryError/unknownID(_:)`` for a memory that is not stored (nothing is written);
+    ///   ``MemoryError/invalidArgument(_:)`` for settings out of range or a trajectory of another task.
     @discardableResult
     public func recordOutcome(
         task: String, usedMemories: [String], trajectory: Trajectory? = nil, outcome: Outcome,
@@ -29,20 +32,25 @@ extension MemoryStore {
         let ids = usedMemories.filter { seen.insert($0).inserted }
         guard !ids.isEmpty else { return [] }
         let success = settings.isSuccess(outcome)
-        return try await write { (snapshot) throws(MemoryError) -> [FeedbackChange] in
-            var recorder = ChangeRecorder(date: Date())
-            for id in ids {
-                guard let memory = try await backend.memory(id: id) else { throw .unknownID(id) }
-                recorder.working[id] = memory
+        let reason =
+            "task " + (trajectory.map { "of trajectory \($0.id) " } ?? "") + (success ? "succeeded" : "failed")
+        let increments = ids.map { CounterIncrement(memoryID: $0, hits: 1, successes: success ? 1 : 0) }
+        let result = try await backend.recordFeedback(increments, settings: settings, reason: reason)
+        // The counters went to the database without the store's write lock; only a deprecation changes what
+        // in-process lookups see, and the entries the backend returned are the memories' state after it. Deferred
+        // indexes will be read from the backend, deprecation included, when they load.
+        if !result.deprecated.isEmpty, !indexesAreDeferred {
+            try await write { (snapshot) throws(MemoryError) in
+                snapshot.remove(result.deprecated.map(\.number))
+                do throws(IndexError) {
+                    for entry in result.deprecated { try snapshot.insert(entry) }
+                } catch {
+                    throw .index(error)
+                }
+                snapshot.generation = max(snapshot.generation, result.generation)
             }
-            let report = recorder.recordFeedback(
-                ids.map { (id: $0, hits: 1, successes: success ? 1 : 0) }, settings: settings,
-                reason: "task " + (trajectory.map { "of trajectory \($0.id) " } ?? "")
-                    + (success ? "succeeded" : "failed"))
-            _ = try await apply(
-                ChangeSet(batch: Self.emptyBatch(policy: "feedback"), changes: recorder.changes), to: &snapshot)
-            return report
         }
+        return result.changes
     }
 
     /// Undoes one history entry: the memory goes back to its state before the entry, and the undo is itself a

@@ -28,11 +28,14 @@ public struct UpdateOptions: Sendable {
 extension MemoryStore {
     /// Runs the update step of the Memp cycle over finished tasks, in batches of ``UpdateSettings/batchSize``.
     ///
-    /// For each batch, in one transaction: the counters of every used memory (and deprecations), then the policy —
+    /// For each batch, in one transaction: the counters of every used memory, incremented in place by the backend
+    /// as ``recordOutcome(task:usedMemories:trajectory:outcome:settings:)`` does (and deprecations), then the policy —
     /// ``UpdatePolicy/vanilla`` adds every trajectory, ``UpdatePolicy/validation`` the successful ones,
     /// ``UpdatePolicy/adjustment`` the successful ones and rewrites each memory a failed task used. A new memory
     /// that nearly duplicates an active one with the same outcome is merged into it (see ``UpdateSettings``).
-    /// A crash loses at most the batch in flight; earlier batches stay.
+    /// A crash loses at most the batch in flight; earlier batches stay. Rewrites and merges of stored memories
+    /// are checked against their revisions: when another agent changed such a memory meanwhile (its counters
+    /// too), the batch fails with ``MemoryError/revisionConflict(id:expected:actual:)`` and writes nothing.
     ///
     /// - Returns: What was added, merged, rewritten and deprecated.
     /// - Throws: ``MemoryError/unknownID(_:)`` for a used memory that is not stored,
@@ -76,8 +79,9 @@ extension MemoryStore {
             throw .duplicateTrajectory(id: tasks[index].trajectory.id, path: source, line: firstLine + index)
         }
         var recorder = ChangeRecorder(date: Date())
-        // 1. Counters of the memories the tasks used.
-        var uses: [(id: String, hits: Int, successes: Int)] = []
+        // 1. Counters of the memories the tasks used, added in place by the backend; the working copies follow
+        // them so that rewrites below expect the revision the increments leave.
+        var uses: [CounterIncrement] = []
         for task in tasks {
             let success = settings.isSuccess(task.trajectory.outcome)
             var once = Set<String>()
@@ -86,15 +90,15 @@ extension MemoryStore {
                     guard let memory = try await backend.memory(id: id) else { throw .unknownID(id) }
                     recorder.working[id] = memory
                 }
-                if let position = uses.firstIndex(where: { $0.id == id }) {
+                if let position = uses.firstIndex(where: { $0.memoryID == id }) {
                     uses[position].hits += 1
                     uses[position].successes += success ? 1 : 0
                 } else {
-                    uses.append((id, 1, success ? 1 : 0))
+                    uses.append(CounterIncrement(memoryID: id, hits: 1, successes: success ? 1 : 0))
                 }
             }
         }
-        let feedback = recorder.recordFeedback(uses, settings: settings, reason: "\(policyName) batch from \(source)")
+        recorder.countUses(uses, settings: settings)
         // 2. New memories, merged into near-duplicates where there are some.
         var trajectories: [Trajectory] = []
         var newMemories: [(memory: Memory, vectors: MemoryVectors)] = []
@@ -183,11 +187,12 @@ extension MemoryStore {
                     MemoryRecord(memory: $0.memory, taskVector: $0.vectors.task, keywordVector: $0.vectors.keywords)
                 },
                 replacing: false, policy: policyName, reason: "\(policyName) update from \(source)"),
+            increments: uses, settings: settings, feedbackReason: "\(policyName) batch from \(source)",
             changes: recorder.changes)
-        _ = try await apply(set, to: &snapshot)
+        let result = try await apply(set, to: &snapshot)
         report.added += newMemories.map(\.memory.id)
-        report.deprecated += feedback.filter(\.deprecated).map(\.memoryID)
-        for change in feedback {
+        report.deprecated += result.feedback.filter(\.deprecated).map(\.memoryID)
+        for change in result.feedback {
             report.feedback.removeAll { $0.memoryID == change.memoryID }
             report.feedback.append(change)
         }

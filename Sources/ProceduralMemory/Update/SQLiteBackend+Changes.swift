@@ -14,7 +14,9 @@ extension SQLiteBackend {
     }
 
     public func apply(_ changes: ChangeSet) async throws(MemoryError) -> ChangeResult {
-        try writing { db in try Self.apply(changes, db) }
+        try changes.settings.validate()
+        try CounterIncrement.validate(changes.increments)
+        return try writing { db in try Self.apply(changes, db) }
     }
 
     private static func apply(_ set: ChangeSet, _ db: Database) throws -> ChangeResult {
@@ -23,7 +25,9 @@ extension SQLiteBackend {
             hasBatch
             ? try write(set.batch, db)
             : WriteResult(numbers: [:], removed: [], replacedTrajectories: 0, generation: try advanceGeneration(db))
-        var changedNumbers: [Int64] = []
+        let feedback = try addCounters(
+            set.increments, settings: set.settings, reason: set.feedbackReason, generationAdvanced: true, db)
+        var changedNumbers = feedback.deprecated.map { Int64($0.number.rawValue) }
         var deleted: [DocumentID] = []
         var historyNumbers: [Int64] = []
         for change in set.changes {
@@ -75,7 +79,99 @@ extension SQLiteBackend {
         let changed = try changedNumbers.compactMap { number in try indexEntry(number: number, db) }
         return ChangeResult(
             write: write, changed: changed, deleted: deleted, historyNumbers: historyNumbers,
-            generation: try info(db)?.generation ?? write.generation)
+            feedback: feedback.changes, generation: try info(db)?.generation ?? write.generation)
+    }
+
+    public func recordFeedback(
+        _ increments: [CounterIncrement], settings: UpdateSettings, reason: String
+    ) async throws(MemoryError) -> FeedbackResult {
+        try settings.validate()
+        try CounterIncrement.validate(increments)
+        // One IMMEDIATE transaction (GRDB's default for writes): SQLite serializes it against every other writer,
+        // in this process or another, so the increments can't interleave.
+        return try writing { db in
+            try Self.addCounters(increments, settings: settings, reason: reason, generationAdvanced: false, db)
+        }
+    }
+
+    /// Adds counter increments in place inside the current transaction, deprecating where the thresholds are
+    /// crossed, with their history rows; see ``recordFeedback(_:settings:reason:)``.
+    ///
+    /// - Parameter generationAdvanced: Whether the transaction advanced the generation already (a change set);
+    ///   otherwise the first deprecation advances it.
+    private static func addCounters(
+        _ increments: [CounterIncrement], settings: UpdateSettings, reason: String, generationAdvanced: Bool,
+        _ db: Database
+    ) throws -> FeedbackResult {
+        var changes: [FeedbackChange] = []
+        var deprecated: [IndexEntry] = []
+        var generation = try Self.info(db)?.generation ?? 0
+        var advanced = generationAdvanced
+        let date = Date().timeIntervalSince1970
+        for increment in increments {
+            guard
+                let number = try Int64.fetchOne(
+                    db, sql: "SELECT number FROM memory WHERE id = ?", arguments: [increment.memoryID]),
+                let (_, before) = try Self.fetchMemories(db, numbers: [number]).first
+            else { throw MemoryError.unknownID(increment.memoryID) }
+            try db.execute(
+                sql: """
+                    UPDATE memory SET hitCount = hitCount + ?, successCount = successCount + ?,
+                        revision = revision + 1, updatedAt = ?
+                    WHERE number = ?
+                    """, arguments: [increment.hits, increment.successes, date, number])
+            guard var after = try Self.fetchMemories(db, numbers: [number]).first?.1 else {
+                throw MemoryError.unknownID(increment.memoryID)
+            }
+            try Self.recordHistory(
+                db, memoryID: after.id, action: .feedback, policy: "feedback",
+                reason: increment.historyReason(reason), before: before, after: after, generation: generation)
+            let deprecate = settings.deprecates(after)
+            if deprecate {
+                // One generation per transaction, as for every other write.
+                if !advanced {
+                    generation = try Self.advanceGeneration(db)
+                    advanced = true
+                }
+                let previous = after
+                after.status = .deprecated
+                after.revision += 1
+                try db.execute(
+                    sql: "UPDATE memory SET status = ?, revision = ? WHERE number = ?",
+                    arguments: [after.status.rawValue, after.revision, number])
+                try Self.recordHistory(
+                    db, memoryID: after.id, action: .deprecate, policy: "feedback",
+                    reason: settings.deprecationReason(hits: after.hitCount, successes: after.successCount),
+                    before: previous, after: after, generation: generation)
+                if let entry = try Self.indexEntry(number: number, db) { deprecated.append(entry) }
+            }
+            changes.append(
+                FeedbackChange(
+                    memoryID: after.id, hitCount: after.hitCount, successCount: after.successCount,
+                    deprecated: deprecate))
+        }
+        return FeedbackResult(changes: changes, deprecated: deprecated, generation: generation)
+    }
+
+    public func replaceHistory(with entries: [HistoryEntry]) async throws(MemoryError) {
+        try HistoryEntry.checkNumbers(entries)
+        try writing { db in
+            let generation = try Self.info(db)?.generation ?? 0
+            try db.execute(sql: "DELETE FROM history")
+            for entry in entries {
+                try db.execute(
+                    sql: """
+                        INSERT INTO history (number, memoryID, action, policy, reason, before, after, revision,
+                            generation, date, reverts)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        entry.number, entry.memoryID, entry.action.rawValue, entry.policy, entry.reason,
+                        try entry.before.map(json), try entry.after.map(json), (entry.after ?? entry.before)?.revision,
+                        generation, entry.date.timeIntervalSince1970, entry.reverts,
+                    ])
+            }
+        }
     }
 
     /// Overwrites a stored memory in place, keeping its number (its ``DocumentID`` in the indexes).

@@ -1,0 +1,52 @@
+import ProceduralMemory
+
+/// A ``ProceduralMemory/MemoryStore`` on a backend with a ``PostgresBackend/databaseSearch`` runs its `query`,
+/// `bm25` and `hybrid` lookups here, in PostgreSQL, and reads only the hits. `random` and `keyword` (AveFact:
+/// keywords extracted with the corpus's BM25 statistics, then mean keyword embeddings compared) stay on the
+/// store's in-process indexes, which it loads for them.
+extension PostgresBackend: DatabaseSearching {
+    public var databasePolicies: Set<RetrievalPolicy> { databaseSearch == nil ? [] : [.query, .bm25, .hybrid] }
+
+    public func searchDescription(of policy: RetrievalPolicy) -> String {
+        let vector =
+            switch databaseSearch {
+            case .hnsw(let efSearch): "pgvector HNSW, ef_search \(efSearch)"
+            case .exact, nil: "exact pgvector scan"
+            }
+        switch policy {
+        case .query: return "PostgreSQL (\(vector))"
+        case .bm25: return "PostgreSQL (ts_rank_cd)"
+        case .hybrid: return "PostgreSQL (\(vector); ts_rank_cd)"
+        case .random, .keyword: return "the in-process indexes"
+        }
+    }
+
+    public func search(
+        _ task: String, vector: [Float]?, options: RetrievalOptions
+    ) async throws(MemoryError) -> [DatabaseHit] {
+        guard let mode = databaseSearch else {
+            throw .invalidArgument("The backend was connected without a databaseSearch; search the index caches.")
+        }
+        let filter = PostgresSearchFilter(
+            includeDeprecated: options.includeDeprecated, sources: options.sources, labels: options.labels)
+        switch options.policy {
+        case .query, .hybrid:
+            guard let vector else {
+                throw .invalidArgument("The \(options.policy.rawValue) policy needs the task's vector.")
+            }
+            if options.policy == .hybrid {
+                return try await searchHybrid(
+                    text: task, vector: vector, k: options.k, depth: options.candidateDepth, fusion: options.fusion,
+                    mode: mode, filter: filter, minimumCosine: options.minimumSimilarity)
+            }
+            return try await searchVectors(vector, k: options.k, mode: mode, filter: filter).filter { hit in
+                options.minimumSimilarity.map { (hit.cosine ?? -1) >= $0 } ?? true
+            }
+        case .bm25:
+            return try await searchKeywords(task, k: options.k, filter: filter)
+        case .random, .keyword:
+            throw .invalidArgument(
+                "PostgreSQL doesn't run the \(options.policy.rawValue) policy; search the index caches.")
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import RetrievalCore
+
+/// A backend that runs some retrieval policies in its own database, so that a ``MemoryStore`` on it reads only
+/// the hits instead of keeping every memory in in-process indexes.
+///
+/// A store on such a backend defers loading its index caches until something needs them: a write (imports and
+/// updates extract keywords and find near-duplicates in the indexes) or a lookup with a policy the database
+/// doesn't run. Lookups with the policies in ``databasePolicies`` never load them.
+public protocol DatabaseSearching: MemoryBackend {
+    /// The policies ``search(_:vector:options:)`` runs; when empty, a store on the backend searches its index
+    /// caches for every policy.
+    var databasePolicies: Set<RetrievalPolicy> { get }
+
+    /// Where and how a policy's lookups run, for explanations (`PostgreSQL: pgvector HNSW, ef_search 100`).
+    func searchDescription(of policy: RetrievalPolicy) -> String
+
+    /// Runs a lookup in the database.
+    ///
+    /// - Parameters:
+    ///   - task: The task's text.
+    ///   - vector: The task's embedding, for the ``RetrievalPolicy/query`` and ``RetrievalPolicy/hybrid``
+    ///     policies; `nil` otherwise.
+    ///   - options: The policy (one of ``databasePolicies``), `k`, the minimum similarity, fusion and filters.
+    /// - Returns: At most `k` hits, best first.
+    /// - Throws: ``MemoryError/invalidArgument(_:)`` for options the database can't run;
+    ///   ``MemoryError/database(reason:)`` when the lookup fails.
+    func search(_ task: String, vector: [Float]?, options: RetrievalOptions) async throws(MemoryError)
+        -> [DatabaseHit]
+}
+
+/// A memory a database lookup found: its number and ID, its score and the scores and ranks behind it.
+public struct DatabaseHit: Sendable, Equatable {
+    /// The memory's number (its ``RetrievalCore/DocumentID``).
+    public var number: DocumentID
+    /// The memory's ID.
+    public var memoryID: String
+    /// The score: the cosine similarity (vector), the database's text rank (keyword) or the fused score (hybrid).
+    public var score: Double
+    /// The cosine similarity, when the memory was a vector candidate.
+    public var cosine: Float?
+    /// The rank among the vector candidates, from 1.
+    public var vectorRank: Int?
+    /// The database's full-text rank (PostgreSQL: `ts_rank_cd`), when the memory was a keyword candidate.
+    public var keywordScore: Float?
+    /// The rank among the keyword candidates, from 1.
+    public var keywordRank: Int?
+
+    /// Creates a hit.
+    public init(
+        number: DocumentID, memoryID: String, score: Double, cosine: Float? = nil, vectorRank: Int? = nil,
+        keywordScore: Float? = nil, keywordRank: Int? = nil
+    ) {
+        self.number = number
+        self.memoryID = memoryID
+        self.score = score
+        self.cosine = cosine
+        self.vectorRank = vectorRank
+        self.keywordScore = keywordScore
+        self.keywordRank = keywordRank
+    }
+}
+
+extension MemoryStore {
+    /// Runs a lookup in the backend's database and reads the hits' memories in one batch.
+    func retrieve(
+        _ task: String, options: RetrievalOptions, in database: any DatabaseSearching
+    ) async throws(MemoryError) -> [MemoryHit] {
+        let needsVector = options.policy == .query || options.policy == .hybrid
+        let vector = needsVector ? try await embed([task])[0] : nil
+        let location = database.searchDescription(of: options.policy)
+        var ranked: [(DocumentID, Double)] = []
+        var explanations: [ScoreExplanation] = []
+        for (index, hit) in try await database.search(task, vector: vector, options: options).enumerated() {
+            var explanation = ScoreExplanation(policy: options.policy, rank: index + 1)
+            explanation.database = location
+            switch options.policy {
+            case .query:
+                explanation.cosine = hit.cosine
+            case .bm25:
+                explanation.textRank = hit.keywordScore
+            case .hybrid:
+                explanation.cosine = hit.cosine
+                explanation.denseRank = hit.vectorRank
+                explanation.textRank = hit.keywordScore
+                explanation.keywordRank = hit.keywordRank
+                explanation.fusion = Self.describe(options.fusion)
+            case .random, .keyword:
+                break
+            }
+            ranked.append((hit.number, hit.score))
+            explanations.append(explanation)
+        }
+        return try await memoryHits(ranked, explanations)
+    }
+
+    /// The hits of a ranking, with their memories read from the backend in one batch; a memory deleted since the
+    /// ranking was made is left out.
+    func memoryHits(
+        _ ranked: [(DocumentID, Double)], _ explanations: [ScoreExplanation]
+    ) async throws(MemoryError) -> [MemoryHit] {
+        let memories = try await backend.memories(numbered: ranked.map(\.0))
+        var hits: [MemoryHit] = []
+        for ((number, score), explanation) in zip(ranked, explanations) {
+            guard let memory = memories[number] else { continue }
+            hits.append(MemoryHit(memory: memory, score: score, explanation: explanation))
+        }
+        return hits
+    }
+}
