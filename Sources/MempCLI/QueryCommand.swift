@@ -10,7 +10,8 @@ struct QueryCommand: AsyncParsableCommand {
         commandName: "query", abstract: "Find the memories that best fit a task.",
         discussion: """
             With --queries, reads JSON Lines {"qid", "query"} and prints one line per query: \
-            {"qid", "hits": [{"id", "sources", "score"}]}.
+            {"qid", "hits": [{"id", "sources", "score"}]}; with --contents each hit also carries the memory's \
+            "task", "script" and "steps" (those it has), for an agent that follows them.
             """)
 
     @OptionGroup var storeOptions: StoreOptions
@@ -44,12 +45,14 @@ struct QueryCommand: AsyncParsableCommand {
     var efSearch = 100
     @Flag(help: "Explain each score.") var explain = false
     @Flag(help: "Print one JSON object per line.") var json = false
+    @Flag(help: "With --queries: add each hit's task, script and steps to its line.") var contents = false
 
     func validate() throws {
         guard (task == nil) != (queries == nil) else {
             throw ValidationError("Give either a task or --queries FILE.")
         }
         guard k >= 1 else { throw ValidationError("-k must be at least 1 (got \(k)).") }
+        guard !contents || queries != nil else { throw ValidationError("--contents needs --queries FILE.") }
         if let alpha, !(0...1).contains(alpha) {
             throw ValidationError("--alpha must be within 0…1 (got \(alpha)).")
         }
@@ -82,6 +85,9 @@ struct QueryCommand: AsyncParsableCommand {
         var id: String
         var sources: [String]
         var score: Double
+        var task: String?
+        var script: String?
+        var steps: [Step]?
     }
 
     struct BatchLine: Encodable {
@@ -161,7 +167,10 @@ struct QueryCommand: AsyncParsableCommand {
                     BatchLine(
                         qid: query.qid,
                         hits: hits.map {
-                            BatchHit(id: $0.memory.id, sources: $0.memory.sourceTrajectoryIDs, score: $0.score)
+                            BatchHit(
+                                id: $0.memory.id, sources: $0.memory.sourceTrajectoryIDs, score: $0.score,
+                                task: contents ? $0.memory.task : nil, script: contents ? $0.memory.script : nil,
+                                steps: contents ? $0.memory.steps : nil)
                         })))
         }
     }

@@ -199,6 +199,29 @@ import Testing
             "query", "--store", store, "--queries", queries, "-k", "10", "--json",
         ])
         #expect(hybrid.status == 0 && hybrid.output.split(separator: "\n").count == 2)
+        // --contents hands an agent what it follows: the script-built memories carry a script and no steps.
+        let withContents = try Self.memp([
+            "query", "--store", store, "--queries", queries, "--mode", "bm25", "-k", "2", "--json", "--contents",
+        ])
+        #expect(withContents.status == 0)
+        struct ContentLine: Decodable {
+            struct Hit: Decodable {
+                var id: String
+                var task: String
+                var script: String?
+                var steps: [Step]?
+            }
+            var hits: [Hit]
+        }
+        let contentLines = try withContents.output.split(separator: "\n").map { (text: Substring) in
+            try JSONDecoder().decode(ContentLine.self, from: Data(text.utf8))
+        }
+        #expect(contentLines.count == 2 && contentLines.allSatisfy { $0.hits.count == 2 })
+        #expect(contentLines[0].hits.allSatisfy { $0.script?.hasPrefix("Task: ") == true && $0.steps == nil })
+        #expect(contentLines[0].hits.map(\.id) == lines[0].hits.prefix(2).map(\.id))
+        #expect(!answered.output.contains("\"script\""))
+        let contentsWithoutQueries = try Self.memp(["query", "--store", store, "--contents", "cook"])
+        #expect(contentsWithoutQueries.status == 64)
 
         let single = try Self.memp([
             "query", "--store", store, "--mode", "bm25", "-k", "2", "--explain", "cook the meal",
