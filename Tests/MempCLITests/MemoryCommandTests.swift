@@ -26,22 +26,8 @@ import Testing
     }
 
     /// Runs `memp` with `arguments` and returns its exit status and standard output.
-    static func memp(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (
-            process.terminationStatus, String(decoding: outputData, as: UTF8.self),
-            String(decoding: errorData, as: UTF8.self)
-        )
+    static func memp(_ arguments: [String]) throws -> ChildProcess.Outcome {
+        try ChildProcess.run(executable, arguments)
     }
 
     static func write(_ directory: TemporaryDirectory, _ text: String, _ name: String) throws

@@ -10,23 +10,8 @@ import Testing
     static let harness = repository.appendingPathComponent("scripts/memory_effect.py").path
 
     /// Runs `command` through `/usr/bin/env`; returns the exit status, standard output and standard error.
-    static func run(_ command: [String]) throws -> (status: Int32, output: String, errors: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = command
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        // Standard error is small (one line per condition); read it after standard output is drained.
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (
-            process.terminationStatus, String(decoding: outputData, as: UTF8.self),
-            String(decoding: errorData, as: UTF8.self)
-        )
+    static func run(_ command: [String]) throws -> ChildProcess.Outcome {
+        try ChildProcess.run("/usr/bin/env", command)
     }
 
     /// python3 with textworld-express importable and java on PATH (scripts/setup.d/60-textworld.sh installs them).

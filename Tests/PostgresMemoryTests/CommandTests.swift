@@ -18,31 +18,12 @@ struct CommandTests {
     }
 
     /// Starts `memp` with `arguments`; the password, when needed, is in `environment`.
-    static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try executable())
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        return (process, output, errors)
+    static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> ChildProcess {
+        try ChildProcess(executable: try executable(), arguments: arguments, environment: environment)
     }
 
-    static func finish(_ started: (Process, Pipe, Pipe)) -> (status: Int32, output: String, errors: String) {
-        let (process, output, errors) = started
-        let out = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let err = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, out, err)
-    }
-
-    static func memp(_ arguments: [String], environment: [String: String] = [:]) throws
-        -> (status: Int32, output: String, errors: String)
-    {
-        finish(try start(arguments, environment: environment))
+    static func memp(_ arguments: [String], environment: [String: String] = [:]) throws -> ChildProcess.Outcome {
+        try start(arguments, environment: environment).finish()
     }
 
     /// JSON lines of `count` trajectories with IDs `prefix-N`.
@@ -116,13 +97,13 @@ struct CommandTests {
                     environment: ["MEMP_PG_PASSWORD": password])
             }
             for (lane, reporter) in reporters.enumerated() {
-                let result = Self.finish(reporter)
+                let result = reporter.finish()
                 #expect(result.status == 0, "round \(round) lane \(lane): \(result.errors)")
                 #expect(result.output.split(separator: "\n").count == 2)
             }
         }
         for importer in importers {
-            let result = Self.finish(importer)
+            let result = importer.finish()
             #expect(result.status == 0, "\(result.errors)")
         }
         // No memory lost or duplicated; the counters are exactly the sum of the increments, with one history row

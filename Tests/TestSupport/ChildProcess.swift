@@ -1,0 +1,44 @@
+import Foundation
+
+/// A child process whose standard output and standard error are captured.
+public struct ChildProcess {
+    /// How a finished child ended and what it wrote.
+    public typealias Outcome = (status: Int32, output: String, errors: String)
+
+    /// The running process.
+    public let process: Process
+    private let output = Pipe()
+    private let errors = Pipe()
+
+    /// Starts `executable` with `arguments`, with `environment` added to this process's environment.
+    public init(executable: String, arguments: [String], environment: [String: String] = [:]) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+    }
+
+    /// Waits for the child to end; returns its exit status and everything it wrote (standard error is read after
+    /// standard output is drained, so a child must not fill the standard error pipe before closing its output).
+    public func finish() -> Outcome {
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
+        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (
+            process.terminationStatus, String(decoding: outputData, as: UTF8.self),
+            String(decoding: errorData, as: UTF8.self)
+        )
+    }
+
+    /// Runs `executable` to completion.
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws
+        -> Outcome
+    {
+        try ChildProcess(executable: executable, arguments: arguments, environment: environment).finish()
+    }
+}
