@@ -15,7 +15,7 @@ print("## Embeddings: all-MiniLM-L6-v2, Memp vs sentence-transformers\n")
 print(f"Run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC by `bash Benchmarks/run.sh embeddings`: "
       f"{memp['n_sentences']} task-like sentences (the shared anchor's, mean "
       f"{memp['tokens_per_sentence_mean']:.1f} tokens with [CLS]/[SEP]), float32 on the CPU, "
-      f"{st.get('threads')} threads each (OpenBLAS for Memp, torch intra-op for sentence-transformers "
+      f"{st.get('threads')} threads each (Memp's packed projections over both cores plus OpenBLAS for attention, torch intra-op for sentence-transformers "
       f"{versions.get('sentence_transformers', '?')} on torch {versions.get('torch', '?')}). "
       "Batch 32 is one call over all sentences (median of 3 passes); batch 1 is one call per sentence. "
       f"Load average at the end: {load[0]:.1f}.\n")
