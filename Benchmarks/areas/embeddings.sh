@@ -9,7 +9,8 @@
 set -euo pipefail
 : "${BENCH_ROOT:?run through Benchmarks/run.sh}" "${REPO_ROOT:?run through Benchmarks/run.sh}"
 results="$BENCH_ROOT/results"
-mkdir -p "$results"
+raw="$results/raw"  # intermediate files, git-ignored
+mkdir -p "$raw"
 export REPO_ROOT
 threads="${EMBED_THREADS:-2}"
 
@@ -18,18 +19,18 @@ if [ "${EMBED_SKIP_INSTALL:-0}" != 1 ] && ! python3 -c "import torch, sentence_t
     python3 -m pip install -q --disable-pip-version-check torch sentence-transformers >&2
 fi
 
-sentences="$results/embeddings-sentences.txt"
+sentences="$raw/embeddings-sentences.txt"
 python3 "$BENCH_ROOT/areas/embeddings_st.py" sentences 2000 > "$sentences"
 
 bin="$(swift build -c release --package-path "$BENCH_ROOT" --show-bin-path)"
 quiet="${EMBED_WAIT_QUIET_S:-300}"
 echo "[embeddings] Memp MiniLMEmbedder, $threads BLAS threads (after waiting up to ${quiet}s for an idle machine)" >&2
 python3 "$REPO_ROOT/../shared/anchors/anchor_common.py" wait-quiet "$quiet" >&2
-OPENBLAS_NUM_THREADS="$threads" "$bin/EmbeddingBench" --sentences "$sentences" > "$results/embeddings-memp.json"
-model_dir="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["model_directory"])' "$results/embeddings-memp.json")"
+OPENBLAS_NUM_THREADS="$threads" "$bin/EmbeddingBench" --sentences "$sentences" > "$raw/embeddings-memp.json"
+model_dir="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["model_directory"])' "$raw/embeddings-memp.json")"
 
 echo "[embeddings] sentence-transformers, $threads torch threads" >&2
 python3 "$BENCH_ROOT/areas/embeddings_st.py" bench "$model_dir" --threads "$threads" \
-    --wait-quiet "$quiet" > "$results/embeddings-st.json"
+    --wait-quiet "$quiet" > "$raw/embeddings-st.json"
 
-python3 "$BENCH_ROOT/areas/embeddings_report.py" "$results/embeddings-memp.json" "$results/embeddings-st.json"
+python3 "$BENCH_ROOT/areas/embeddings_report.py" "$raw/embeddings-memp.json" "$raw/embeddings-st.json"
