@@ -1,4 +1,5 @@
 import ArgumentParser
+import Embeddings
 import Foundation
 import RetrievalCore
 import VectorIndex
@@ -70,7 +71,9 @@ struct IndexCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Search an index with every vector of a query file and write the top-k IDs as .ivecs.",
             discussion: "Timing covers the searches only (not loading). --batch-size 1 answers one query at a "
-                + "time; the default answers all queries as one batch (BLAS for large batches).")
+                + "time; the default answers all queries as one batch (BLAS for large batches). An index made by "
+                + "`memp index reduce` is searched with full-size queries projected by its PCA model: --pca, or "
+                + "<index>.pca when it exists and the queries have the model's input dimension.")
 
         @Option(help: "The index file.") var index: String
         @Option(help: "The query vectors (.fvecs, .bvecs, .ivecs or .npy).") var queries: String
@@ -84,6 +87,8 @@ struct IndexCommand: ParsableCommand {
         var method: BatchMethod = .automatic
         @Option(help: "int8 indexes: candidates per hit rescored exactly in f32 (default 8).")
         var rescoreFactor: Int?
+        @Option(help: "A PCA model from `memp index reduce` to project the queries with (default: <index>.pca).")
+        var pca: String?
         @Flag(help: "Skip the full checksum pass when opening (the header is still checked).")
         var skipVerify = false
         @Flag(help: "Print a JSON summary (queries, k, batch_size, seconds, queries_per_second).")
@@ -100,6 +105,21 @@ struct IndexCommand: ParsableCommand {
             }
         }
 
+        /// The queries, projected by the index's PCA model when there is one for them.
+        private func projected(_ queries: VectorSet) throws -> VectorSet {
+            let sibling = index + ".pca"
+            guard let path = pca ?? (FileManager.default.fileExists(atPath: sibling) ? sibling : nil) else {
+                return queries
+            }
+            let model = try PrincipalComponents(contentsOf: path)
+            // The sibling model applies to queries of its input size only: reduced queries are searched as they are.
+            guard pca != nil || queries.dimension == model.inputDimension else { return queries }
+            guard queries.dimension == model.inputDimension else {
+                throw IndexError.dimensionMismatch(expected: model.inputDimension, actual: queries.dimension)
+            }
+            return try VectorSet(dimension: model.outputDimension, values: model.project(values: queries.values))
+        }
+
         func run() throws {
             var flat = try FlatIndex(contentsOf: index, verifyChecksums: !skipVerify)
             if let rescoreFactor { flat.rescoreFactor = rescoreFactor }
@@ -107,7 +127,7 @@ struct IndexCommand: ParsableCommand {
                 flat.parallelism = threads
                 BLASThreads.set(threads)  // so that BLAS batches honour --threads too
             }
-            let queryVectors = try VectorFile.read(queries)
+            let queryVectors = try projected(try VectorFile.read(queries))
             guard queryVectors.dimension == flat.dimension else {
                 throw IndexError.dimensionMismatch(expected: flat.dimension, actual: queryVectors.dimension)
             }

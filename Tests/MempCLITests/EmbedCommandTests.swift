@@ -77,4 +77,35 @@ import VectorIndex
             ]).run()
         }
     }
+
+    /// `memp index search` on a reduced index projects full-size queries with the index's PCA model: each base
+    /// vector, as a query, finds itself.
+    @Test func searchProjectsQueriesWithTheReducedIndexsModel() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        var rng = SeededGenerator(seed: 4)
+        let values = (0..<200 * 16).map { _ in Float.random(in: -1...1, using: &rng) }
+        var index = try FlatIndex(dimension: 16, metric: .l2)
+        try index.add(
+            contentsOf: try VectorSet(dimension: 16, values: values), ids: (0..<200).map { DocumentID(UInt64($0)) })
+        try index.save(to: directory.file("full.mvi"))
+        try IndexCommand.Reduce.parse([
+            "--index", directory.file("full.mvi"), "--output", directory.file("small.mvi"), "--dims", "8",
+        ]).run()
+        let queries = try VectorSet(dimension: 16, values: Array(values[0..<20 * 16]))
+        try VectorFile.write(queries, to: directory.file("queries.fvecs"))
+        try IndexCommand.Search.parse([
+            "--index", directory.file("small.mvi"), "--queries", directory.file("queries.fvecs"), "-k", "1",
+            "--output", directory.file("top.ivecs"),
+        ]).run()
+        let top = try VectorFile.read(directory.file("top.ivecs"))
+        #expect(top.count == 20 && top.values == (0..<20).map(Float.init))
+        // Projected queries that no longer fit the index searched are refused, with the dimensions named.
+        #expect(throws: IndexError.dimensionMismatch(expected: 16, actual: 8)) {
+            try IndexCommand.Search.parse([
+                "--index", directory.file("full.mvi"), "--queries", directory.file("queries.fvecs"),
+                "--pca", directory.file("small.mvi.pca"),
+            ]).run()
+        }
+    }
 }
