@@ -9,8 +9,7 @@
 // once per call.
 
 // Rows of A per register block: 6 x 2 accumulators (zmm over 32 columns at AVX-512, ymm over 16 at AVX2).
-#define VK_GEMM_ROWS_AVX512 6
-#define VK_GEMM_ROWS_AVX2 6
+#define VK_GEMM_ROWS 6
 
 // MARK: - Scalar
 
@@ -38,7 +37,7 @@ static void vk_gemm_scalar(size_t rows, size_t n, size_t k, const float *a, size
 VK_AVX512 static inline __attribute__((always_inline)) void
 vk_gemm_block_avx512(int mr, size_t k, const float *a, size_t lda, const float *panel, float *c, size_t ldc,
                      __mmask16 m0, __mmask16 m1) {
-    __m512 low[VK_GEMM_ROWS_AVX512], high[VK_GEMM_ROWS_AVX512];
+    __m512 low[VK_GEMM_ROWS], high[VK_GEMM_ROWS];
     for (int r = 0; r < mr; r++) {
         low[r] = _mm512_setzero_ps();
         high[r] = _mm512_setzero_ps();
@@ -67,8 +66,8 @@ VK_AVX512 static void vk_gemm_avx512(size_t rows, size_t n, size_t k, const floa
         __mmask16 m0 = width >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << width) - 1);
         __mmask16 m1 = width > 16 ? (__mmask16)((1u << (width - 16)) - 1) : 0;
         size_t r = 0;
-        for (; r + VK_GEMM_ROWS_AVX512 <= rows; r += VK_GEMM_ROWS_AVX512)
-            vk_gemm_block_avx512(VK_GEMM_ROWS_AVX512, k, a + r * lda, lda, panel, c + r * ldc + j, ldc, m0, m1);
+        for (; r + VK_GEMM_ROWS <= rows; r += VK_GEMM_ROWS)
+            vk_gemm_block_avx512(VK_GEMM_ROWS, k, a + r * lda, lda, panel, c + r * ldc + j, ldc, m0, m1);
         // Constant row counts, so that each tail block keeps its accumulators in registers.
         switch (rows - r) {
         case 5: vk_gemm_block_avx512(5, k, a + r * lda, lda, panel, c + r * ldc + j, ldc, m0, m1); break;
@@ -88,7 +87,7 @@ VK_AVX512 static void vk_gemm_avx512(size_t rows, size_t n, size_t k, const floa
 VK_AVX2 static inline __attribute__((always_inline)) void
 vk_gemm_block_avx2(int mr, size_t k, const float *a, size_t lda, const float *half, float *c, size_t ldc,
                    __m256i m0, __m256i m1) {
-    __m256 low[VK_GEMM_ROWS_AVX2], high[VK_GEMM_ROWS_AVX2];
+    __m256 low[VK_GEMM_ROWS], high[VK_GEMM_ROWS];
     for (int r = 0; r < mr; r++) {
         low[r] = _mm256_setzero_ps();
         high[r] = _mm256_setzero_ps();
@@ -119,8 +118,8 @@ VK_AVX2 static void vk_gemm_avx2(size_t rows, size_t n, size_t k, const float *a
         __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(width), index);
         __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(width - 8), index);
         size_t r = 0;
-        for (; r + VK_GEMM_ROWS_AVX2 <= rows; r += VK_GEMM_ROWS_AVX2)
-            vk_gemm_block_avx2(VK_GEMM_ROWS_AVX2, k, a + r * lda, lda, half, c + r * ldc + j, ldc, m0, m1);
+        for (; r + VK_GEMM_ROWS <= rows; r += VK_GEMM_ROWS)
+            vk_gemm_block_avx2(VK_GEMM_ROWS, k, a + r * lda, lda, half, c + r * ldc + j, ldc, m0, m1);
         switch (rows - r) {
         case 5: vk_gemm_block_avx2(5, k, a + r * lda, lda, half, c + r * ldc + j, ldc, m0, m1); break;
         case 4: vk_gemm_block_avx2(4, k, a + r * lda, lda, half, c + r * ldc + j, ldc, m0, m1); break;

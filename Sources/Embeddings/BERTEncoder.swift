@@ -375,7 +375,7 @@ package struct BERTEncoder: Sendable {
     /// Runs inline when the batch is too small for threads to pay off. `body` may capture the caller's pointers;
     /// ranges never overlap.
     static func parallelRows(_ rows: Int, minimumRowsPerThread: Int = 32, _ body: (Range<Int>) -> Void) {
-        let threads = max(1, min(ProcessInfo.processInfo.activeProcessorCount, rows / minimumRowsPerThread))
+        let threads = max(1, min(processorCount, rows / minimumRowsPerThread))
         parallelFor(threads, workers: threads) { part in body(rows * part / threads..<rows * (part + 1) / threads) }
     }
 

@@ -1,16 +1,9 @@
 import Dispatch
+import Foundation
 import Synchronization
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
-/// The number of cores online.
-package let processorCount = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+/// The cores this process may use (what the rest of the project, FlatIndex's default parallelism included, counts).
+package let processorCount = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
 /// Runs `body(task)` for every task in `0..<tasks` on up to `workers` threads and returns when all are done.
 ///
