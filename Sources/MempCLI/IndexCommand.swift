@@ -79,8 +79,10 @@ struct IndexCommand: ParsableCommand {
         @Option(help: "The query vectors (.fvecs, .bvecs, .ivecs or .npy).") var queries: String
         @Option(name: .short, help: "Hits per query.") var k = 10
         @Option(
-            help: "The .ivecs file of result IDs (one row per query of k IDs, or as many as the index holds when "
-                + "fewer; -1 where a query has fewer hits).")
+            help: """
+                The .ivecs file of result IDs (one row per query of k IDs, or as many as the index holds when \
+                fewer; -1 where a query has fewer hits).
+                """)
         var output: String?
         @Option(help: "Queries per search call; default: all of them in one batch.") var batchSize: Int?
         @Option(help: "Threads per search, for the SIMD scans and BLAS alike; default: every core.")
