@@ -99,8 +99,10 @@ struct IndexCache: Sendable {
             guard tasks.vectorStorage == expectedStorage, keywordMeans.vectorStorage == expectedStorage else {
                 return .failure(
                     CacheMiss(
-                        "the cached vectors are stored as \(tasks.vectorStorage.rawValue) and "
-                            + "\(keywordMeans.vectorStorage.rawValue), not \(expectedStorage.rawValue)"))
+                        "the cached vectors are stored as \(tasks.vectorStorage.rawValue)"
+                            + (keywordMeans.vectorStorage == tasks.vectorStorage
+                                ? "" : " and \(keywordMeans.vectorStorage.rawValue)")
+                            + ", not \(expectedStorage.rawValue)"))
             }
             return .success((tasks, keywordMeans, text))
         } catch {

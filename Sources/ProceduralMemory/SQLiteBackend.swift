@@ -466,7 +466,8 @@ public final class SQLiteBackend: MemoryBackend {
 
     public func trajectory(id: String) async throws(MemoryError) -> Trajectory? {
         try reading { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM trajectory WHERE id = ?", arguments: [id]).map(Self.trajectory(from:))
+            try Row.fetchOne(db, sql: "SELECT * FROM trajectory WHERE id = ?", arguments: [id]).map(
+                Self.trajectory(from:))
         }
     }
 
@@ -617,9 +618,11 @@ public final class SQLiteBackend: MemoryBackend {
         }
     }
 
-    /// Rows that break the store's own invariants (which SQLite's checks don't know): counters out of range, unknown
-    /// statuses, memories without a source trajectory or a well-formed vector, rows that don't decode, history
-    /// ahead of the generation. At most ``StoreVerification/maximumListed`` rows of each kind are named.
+    /// Rows that break the store's own invariants, which SQLite's checks don't know.
+    ///
+    /// Counters out of range, unknown statuses, memories without a source trajectory or a well-formed vector, rows
+    /// that don't decode, history ahead of the generation. At most ``StoreVerification/maximumListed`` rows of
+    /// each kind are named.
     package func consistencyProblems(dimension: Int) throws(MemoryError) -> [String] {
         let limit = StoreVerification.maximumListed
         let statuses = MemoryStatus.allCases.map { "'\($0.rawValue)'" }.joined(separator: ",")

@@ -97,10 +97,13 @@ extension MemoryStore {
             if differences.count < StoreVerification.maximumListed { differences.append(text) }
         }
         let expected = Set(rebuilt.catalog.keys)
-        for (name, ids) in [("tasks.vectors", Set(tasks.ids)), ("text.bm25", Set(rebuilt.numbers.filter(text.contains)))]
+        for (name, ids) in [
+            ("tasks.vectors", Set(tasks.ids)), ("text.bm25", Set(rebuilt.numbers.filter(text.contains))),
+        ]
         where ids != expected {
-            note("\(name) holds \(ids.subtracting(expected).count) memories the database lacks and lacks "
-                + "\(expected.subtracting(ids).count) it holds")
+            note(
+                "\(name) holds \(ids.subtracting(expected).count) memories the database lacks and lacks "
+                    + "\(expected.subtracting(ids).count) it holds")
         }
         if text.count != expected.count {
             note("text.bm25 holds \(text.count) documents, the database \(expected.count) memories")

@@ -363,7 +363,8 @@ public final class MappedIndexFile: @unchecked Sendable {  // immutable after in
         // The checksum says the header is as written; these say it was written by a build that knows its meaning.
         guard load(8, as: UInt32.self) == 0 else {
             throw IndexError.corrupted(
-                path: path, section: "header", reason: "unknown flags \(load(8, as: UInt32.self)) (this build sets none)")
+                path: path, section: "header",
+                reason: "unknown flags \(load(8, as: UInt32.self)) (this build sets none)")
         }
         for offset in stride(from: 88, to: IndexFileLayout.headerChecksumOffset, by: 4)
         where load(offset, as: UInt32.self) != 0 {
@@ -394,7 +395,8 @@ public final class MappedIndexFile: @unchecked Sendable {  // immutable after in
         }
         // Sections are written one after another: two that share bytes were put there by hand.
         let ordered = sections.sorted { $0.offset < $1.offset }
-        for (previous, next) in zip(ordered, ordered.dropFirst()) where previous.offset + previous.length > next.offset {
+        for (previous, next) in zip(ordered, ordered.dropFirst()) where previous.offset + previous.length > next.offset
+        {
             throw IndexError.corrupted(
                 path: path, section: next.tag, reason: "it overlaps section \(previous.tag)")
         }

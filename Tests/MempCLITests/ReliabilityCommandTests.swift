@@ -29,7 +29,8 @@ import VectorIndex
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         var rng = SeededGenerator(seed: 17)
-        let base = try VectorSet(dimension: 8, values: (0..<200 * 8).map { _ in Float(Int.random(in: -5...5, using: &rng)) })
+        let base = try VectorSet(
+            dimension: 8, values: (0..<200 * 8).map { _ in Float(Int.random(in: -5...5, using: &rng)) })
         try VectorFile.write(base, to: directory.file("base.fvecs"))
         let index = directory.file("base.mvi")
         try IndexCommand.Build.parse(["--input", directory.file("base.fvecs"), "--output", index]).run()
@@ -65,7 +66,9 @@ import VectorIndex
             var hits: [Hit]
             var error: String?
         }
-        let lines = try result.output.split(separator: "\n").map { try JSONDecoder().decode(Line.self, from: Data($0.utf8)) }
+        let lines = try result.output.split(separator: "\n").map {
+            try JSONDecoder().decode(Line.self, from: Data($0.utf8))
+        }
         #expect(lines.map(\.qid) == ["q1", "q2", "q3"])
         #expect(lines[0].hits.map(\.id) == ["a"] && lines[2].hits.map(\.id) == ["b"])
         #expect(lines[1].hits.isEmpty && lines[1].error == MemoryError.emptyTask.description)

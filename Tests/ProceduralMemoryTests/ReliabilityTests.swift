@@ -41,6 +41,20 @@ import Testing
         try JSONSerialization.data(withJSONObject: manifest).write(to: URL(fileURLWithPath: manifestPath))
     }
 
+    /// A bundle exported from the sample store whose first memory `edit` changed, with its digests fixed.
+    static func forgedBundle(
+        _ directory: TemporaryDirectory, _ edit: @escaping (inout [String: Any]) -> Void
+    ) async throws -> String {
+        let bundle = directory.file("bundle")
+        try await sampleStore(directory).export(to: bundle)
+        try forge(bundle: bundle) { records in
+            var memory = records[0]["memory"] as? [String: Any] ?? [:]
+            edit(&memory)
+            records[0]["memory"] = memory
+        }
+        return bundle
+    }
+
     // Finding 1: a huge k overflowed the hybrid candidate depth (4 k).
     @Test func hybridLookupCopesWithAnyK() async throws {
         let directory = try TemporaryDirectory()
@@ -56,14 +70,7 @@ import Testing
     @Test func bundleWithHugeCounterIsRefused() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let source = try await Self.sampleStore(directory)
-        let bundle = directory.file("bundle")
-        try await source.export(to: bundle)
-        try Self.forge(bundle: bundle) { records in
-            var memory = records[0]["memory"] as? [String: Any] ?? [:]
-            memory["hitCount"] = Int64.max
-            records[0]["memory"] = memory
-        }
+        let bundle = try await Self.forgedBundle(directory) { $0["hitCount"] = Int64.max }
         let target = try await StoreLocation.inMemory.makeStore(in: directory)
         await #expect {
             try await target.importBundle(at: bundle)
@@ -157,11 +164,7 @@ import Testing
     func bundleWithImpossibleStateIsRefused(kind: String) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let source = try await Self.sampleStore(directory)
-        let bundle = directory.file("bundle")
-        try await source.export(to: bundle)
-        try Self.forge(bundle: bundle) { records in
-            var memory = records[0]["memory"] as? [String: Any] ?? [:]
+        let bundle = try await Self.forgedBundle(directory) { memory in
             switch kind {
             case "negative": memory["hitCount"] = -3
             case "successesAboveHits":
@@ -169,7 +172,6 @@ import Testing
                 memory["successCount"] = 2
             default: memory["sourceTrajectoryIDs"] = [String]()
             }
-            records[0]["memory"] = memory
         }
         let target = try await StoreLocation.inMemory.makeStore(in: directory)
         await #expect {
@@ -217,8 +219,11 @@ import Testing
         let raised = try await store.importTrajectories(
             from: file, options: ImportOptions(duplicates: .skip, limits: TextLimits()))
         #expect(raised.imported == 3 && raised.skippedDuplicates == 2)
-        await #expect(throws: MemoryError.invalidArgument("The text limit maximumTaskBytes must be at least 1 byte (got 0).")) {
-            try await store.importTrajectories(from: file, options: ImportOptions(limits: TextLimits(maximumTaskBytes: 0)))
+        await #expect(
+            throws: MemoryError.invalidArgument("The text limit maximumTaskBytes must be at least 1 byte (got 0).")
+        ) {
+            try await store.importTrajectories(
+                from: file, options: ImportOptions(limits: TextLimits(maximumTaskBytes: 0)))
         }
     }
 
@@ -228,7 +233,8 @@ import Testing
         defer { directory.remove() }
         let path = directory.file("store")
         let expected = try await Self.sampleStore(directory).retrieve(
-            "heat the mug", options: RetrievalOptions(policy: .query, k: 4)).map(\.memory.id)
+            "heat the mug", options: RetrievalOptions(policy: .query, k: 4)
+        ).map(\.memory.id)
         let index = path + "/index/"
         let manager = FileManager.default
         try manager.moveItem(atPath: index + "tasks.vectors", toPath: index + "swap")
@@ -249,7 +255,8 @@ import Testing
         }
         #expect(reason.contains("not cosine task and inner-product keyword indexes"))
         #expect(
-            try await reopened.retrieve("heat the mug", options: RetrievalOptions(policy: .query, k: 4)).map(\.memory.id)
+            try await reopened.retrieve("heat the mug", options: RetrievalOptions(policy: .query, k: 4)).map(
+                \.memory.id)
                 == expected)
     }
 
@@ -316,9 +323,11 @@ import Testing
         #expect(sound.notes == ["index cache matches the database at generation \(sound.generation)"])
         let backend = try #require(store.backend as? SQLiteBackend)
         try await backend.database.write { db in
-            try db.execute(sql: "UPDATE memory SET successCount = 5, hitCount = 2 WHERE id = ?", arguments: [Samples.heatMug.id])
+            try db.execute(
+                sql: "UPDATE memory SET successCount = 5, hitCount = 2 WHERE id = ?", arguments: [Samples.heatMug.id])
             // A task changed behind the store's back: the cache, at the same generation, no longer matches.
-            try db.execute(sql: "UPDATE memory SET task = 'zebra quantum' WHERE id = ?", arguments: [Samples.cleanApple.id])
+            try db.execute(
+                sql: "UPDATE memory SET task = 'zebra quantum' WHERE id = ?", arguments: [Samples.cleanApple.id])
         }
         let damaged = try await MemoryStore.verify(at: path)
         #expect(damaged.problems.count == 2)

@@ -37,7 +37,9 @@ import Testing
             let entry = 128 + index * 32
             let offset = Int(load(bytes, entry + 8, as: UInt64.self))
             let length = Int(load(bytes, entry + 16, as: UInt64.self))
-            let checksum = bytes.withUnsafeBytes { crc32c(UnsafeRawBufferPointer(rebasing: $0[offset..<offset + length])) }
+            let checksum = bytes.withUnsafeBytes {
+                crc32c(UnsafeRawBufferPointer(rebasing: $0[offset..<offset + length]))
+            }
             store(checksum, in: &bytes, at: entry + 24)
         }
         let tableEnd = 128 + sectionCount * 32
@@ -65,7 +67,8 @@ import Testing
         Self.store(UInt32(1), in: &flagged, at: 8)
         try Self.writeWithFixedChecksums(flagged, to: path)
         #expect(
-            throws: IndexError.corrupted(path: path, section: "header", reason: "unknown flags 1 (this build sets none)")
+            throws: IndexError.corrupted(
+                path: path, section: "header", reason: "unknown flags 1 (this build sets none)")
         ) { try FlatIndex(contentsOf: path) }
         var reserved = original
         reserved[100] = 7
@@ -77,7 +80,8 @@ import Testing
         entryReserved[128 + 4] = 1
         try Self.writeWithFixedChecksums(entryReserved, to: path)
         #expect(
-            throws: IndexError.corrupted(path: path, section: "IDS ", reason: "reserved bytes of its entry are not zero")
+            throws: IndexError.corrupted(
+                path: path, section: "IDS ", reason: "reserved bytes of its entry are not zero")
         ) { try FlatIndex(contentsOf: path) }
     }
 

@@ -248,8 +248,9 @@ struct VerifiedBundle {
             if let missing = memory.sourceTrajectoryIDs.first(where: { !trajectoryIDs.contains($0) }) {
                 throw refuse("\(line): memory \(memory.id) names source trajectory \(missing), which the bundle lacks")
             }
-            do throws(MemoryError) { try limits.check(memory, path: BundleManifest.memoriesFileName, line: index + 1) }
-            catch { throw refuse(error.description) }
+            do throws(MemoryError) {
+                try limits.check(memory, path: BundleManifest.memoriesFileName, line: index + 1)
+            } catch { throw refuse(error.description) }
         }
         for (index, trajectory) in trajectories.enumerated() {
             do throws(MemoryError) {

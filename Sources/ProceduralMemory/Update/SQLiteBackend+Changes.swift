@@ -115,7 +115,8 @@ extension SQLiteBackend {
                 let (_, before) = try Self.fetchMemories(db, numbers: [number]).first
             else { throw MemoryError.unknownID(increment.memoryID) }
             for (counter, current, added) in [
-                ("hitCount", before.hitCount, increment.hits), ("successCount", before.successCount, increment.successes),
+                ("hitCount", before.hitCount, increment.hits),
+                ("successCount", before.successCount, increment.successes),
             ] where current > Memory.maximumCount - added {
                 throw MemoryError.counterLimit(
                     id: before.id, counter: counter, current: current, limit: Memory.maximumCount)
