@@ -20,7 +20,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [.package(path: root.path)],
     targets: [
-        .target(name: "FuzzSupport"),
+        .target(name: "CFuzzDriver"),
+        .target(name: "FuzzSupport", dependencies: ["CFuzzDriver"]),
         fuzzTarget("FuzzTrajectories", ["ProceduralMemory", "Embeddings"]),
         fuzzTarget("FuzzVectorFile", ["VectorIndex"]),
         fuzzTarget("FuzzIndexFile", ["VectorIndex"]),

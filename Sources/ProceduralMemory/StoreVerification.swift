@@ -68,6 +68,14 @@ extension MemoryStore {
             return report
         }
         let cache = IndexCache(directory: directory + "/" + indexDirectoryName)
+        // Another process may write while this one reads: the cache can only be compared with the database at the
+        // generation it claims, so a store that moved meanwhile is compared next time.
+        guard rebuilt.generation == info.generation else {
+            report.notes.append(
+                "the store changed while it was verified (generation \(info.generation) → \(rebuilt.generation)); "
+                    + "the index cache was not compared")
+            return report
+        }
         switch cache.load(matching: info, vectorStorage: nil) {
         case .failure(let miss):
             report.notes.append("index cache not used (\(miss.reason)); it is rebuilt at the next open")

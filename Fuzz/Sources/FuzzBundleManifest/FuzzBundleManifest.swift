@@ -7,7 +7,8 @@ import ProceduralMemory
 /// trajectories.jsonl, imported into a fresh in-memory store (paths, sizes, digests, records and counters are all
 /// checked before anything is written).
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzOneInput(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> CInt {
+public func fuzzOneInput(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+    guard let bytes else { return 0 }
     let parts = Data(bytes: bytes, count: count).split(separator: 0, maxSplits: 2, omittingEmptySubsequences: false)
     let bundle = FuzzInput.directory + "/bundle"
     try? FileManager.default.removeItem(atPath: bundle)
@@ -26,4 +27,9 @@ public func fuzzOneInput(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> CInt {
         }
     }
     return 0
+}
+
+@_cdecl("FuzzBundleManifest_main")
+public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    runFuzzer(argc, argv, fuzzOneInput)
 }

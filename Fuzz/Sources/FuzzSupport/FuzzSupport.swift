@@ -1,3 +1,4 @@
+import CFuzzDriver
 import Foundation
 import Synchronization
 
@@ -26,4 +27,15 @@ public func runBlocking(_ body: @escaping @Sendable () async -> Void) {
         done.signal()
     }
     done.wait()
+}
+
+/// Runs libFuzzer with the process's arguments and `callback` as the target; called from each target's
+/// `<Module>_main`, the entry point SwiftPM links.
+public func runFuzzer(
+    _ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+) -> CInt {
+    var argc = argc
+    var argv = argv
+    return LLVMFuzzerRunDriver(&argc, &argv, callback)
 }

@@ -5,7 +5,8 @@ import ProceduralMemory
 /// One input = one JSON Lines file imported into a fresh in-memory store, bad lines skipped: parsing, validation,
 /// text limits, building and the SQLite writes all run.
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzOneInput(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> CInt {
+public func fuzzOneInput(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+    guard let bytes else { return 0 }
     let path = FuzzInput.write(bytes, count, to: "trajectories.jsonl")
     runBlocking {
         do {
@@ -21,4 +22,9 @@ public func fuzzOneInput(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> CInt {
         }
     }
     return 0
+}
+
+@_cdecl("FuzzTrajectories_main")
+public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    runFuzzer(argc, argv, fuzzOneInput)
 }
