@@ -2,7 +2,8 @@ import Foundation
 
 /// Reads a JSON Lines file one line at a time, with 1-based line numbers for error messages.
 ///
-/// Blank lines are skipped. The file is read in blocks, so memory stays flat for any file size.
+/// Blank lines are skipped. The file is read in blocks, so memory stays flat for any file size. A reader can also
+/// walk bytes already in memory (a request body), named for error messages as a file would be.
 public struct JSONLinesReader: Sequence {
     /// One non-blank line and where it was.
     public struct Line: Sendable {
@@ -12,22 +13,37 @@ public struct JSONLinesReader: Sequence {
         public let data: Data
     }
 
-    /// The file being read.
+    /// The file being read, or the name of the bytes being read.
     public let path: String
+    /// The bytes to read instead of a file.
+    private let data: Data?
 
     /// Prepares to read `path`; the file is opened when iteration starts.
-    public init(path: String) { self.path = path }
+    public init(path: String) {
+        self.path = path
+        data = nil
+    }
+
+    /// Prepares to read `data` as a JSON Lines file called `name` in error messages.
+    public init(data: Data, name: String) {
+        path = name
+        self.data = data
+    }
 
     /// Checks that the file can be opened.
     ///
     /// - Throws: ``IndexError/io(path:reason:)`` when it cannot.
     public func checkReadable() throws(IndexError) {
+        guard data == nil else { return }
         guard FileManager.default.isReadableFile(atPath: path) else {
             throw IndexError.io(path: path, reason: "the file does not exist or is not readable")
         }
     }
 
-    public func makeIterator() -> Iterator { Iterator(handle: FileHandle(forReadingAtPath: path)) }
+    public func makeIterator() -> Iterator {
+        if let data { return Iterator(data: data) }
+        return Iterator(handle: FileHandle(forReadingAtPath: path))
+    }
 
     /// Yields the file's non-blank lines in order.
     public struct Iterator: IteratorProtocol {
@@ -39,6 +55,12 @@ public struct JSONLinesReader: Sequence {
         init(handle: FileHandle?) {
             self.handle = handle
             finished = handle == nil
+        }
+
+        init(data: Data) {
+            handle = nil
+            buffer = data
+            finished = true
         }
 
         public mutating func next() -> Line? {

@@ -15,6 +15,24 @@ extension FinishedTask {
         do { try reader.checkReadable() } catch {
             throw .io(path: path, reason: "the file does not exist or is not readable")
         }
+        return try read(from: reader, source: source)
+    }
+
+    /// Reads finished tasks from JSON Lines bytes held in memory (a request body), as a file of the same bytes.
+    ///
+    /// - Parameters:
+    ///   - data: The JSON Lines bytes.
+    ///   - name: What error messages call the bytes, in place of a file path.
+    ///   - source: The source of records that name none; default: `name`.
+    /// - Throws: ``MemoryError/invalidRecord(path:line:field:reason:)`` naming the line and field of a bad record.
+    public static func read(jsonLines data: Data, name: String, source: String? = nil) throws(MemoryError)
+        -> [FinishedTask]
+    {
+        try read(from: JSONLinesReader(data: data, name: name), source: source)
+    }
+
+    private static func read(from reader: JSONLinesReader, source: String?) throws(MemoryError) -> [FinishedTask] {
+        let path = reader.path
         let parser = TrajectoryRecordParser(path: path, defaultSource: source, defaultProducer: nil)
         var tasks: [FinishedTask] = []
         for line in reader {
