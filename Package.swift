@@ -3,7 +3,7 @@ import PackageDescription
 
 // Layers, each depending only on those above it:
 // CKernels, CBLAS -> RetrievalCore -> VectorIndex, KeywordIndex, Embeddings -> HybridSearch
-// -> ProceduralMemory -> PostgresMemory, Evaluation -> MempCLI.
+// -> ProceduralMemory -> PostgresMemory, Evaluation, MempService -> MempServer -> MempCLI.
 let package = Package(
     name: "Memp",
     platforms: [.macOS(.v15)],

@@ -54,7 +54,7 @@ import Testing
         let (praised, blamed) = (ids[0], ids[1])
         let clients = 8
         let rounds = 10
-        let failures = Mutex<[String]>([])
+        let failures = Shared<[String]>([])
 
         await withTaskGroup(of: Void.self) { group in
             for number in 0..<clients {
@@ -119,8 +119,8 @@ import Testing
         try StoreFixture.make(at: store, count: 10)
         let server = try ServeProcess(["--store", store])
         let client = HTTPClient(server.baseURL)
-        let acknowledged = Mutex<[String]>([])
-        let signalled = Mutex(false)
+        let acknowledged = Shared<[String]>([])
+        let signalled = Shared(false)
 
         await withTaskGroup(of: Void.self) { group in
             for number in 0..<4 {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TestSupport
 
 #if canImport(FoundationNetworking)
@@ -158,4 +159,11 @@ enum StoreFixture {
         if let usedMemories { object["usedMemories"] = usedMemories }
         return object
     }
+}
+
+/// A value shared by the tasks of a test, guarded by a `Mutex`.
+final class Shared<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { mutex = Mutex(value) }
+    func withLock<Result>(_ body: (inout Value) -> Result) -> Result { mutex.withLock { body(&$0) } }
 }
