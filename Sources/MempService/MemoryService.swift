@@ -199,6 +199,10 @@ public final class MemoryService: Sendable {
                     options: UpdateOptions(policy: policy, builder: MemoryBuilder(policy: build ?? .proceduralization)),
                     source: "api")
             } catch {
+                if case .duplicateTrajectory(let id, _, let line) = error {
+                    throw .invalidBody(
+                        field: "tasks[\(line - 1)].id", reason: "trajectory \(id) is already stored; give the attempt a new ID")
+                }
                 throw .from(error, store: open.name)
             }
         }

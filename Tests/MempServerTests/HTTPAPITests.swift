@@ -5,13 +5,9 @@ import Testing
 /// `memp serve` over plain HTTP: every route, and the errors of bad requests.
 @Suite struct HTTPAPITests {
     @Test func lookupReturnsProceduresWithCountersAndOutcome() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let store = directory.file("store")
-        try StoreFixture.make(at: store, count: 40)
-        let server = try ServeProcess(["--store", store])
-        defer { server.terminate() }
-        let client = HTTPClient(server.baseURL)
+        let served = try ServedStore(count: 40)
+        defer { served.close() }
+        let (store, client) = (served.store, served.client)
 
         let health = try await client.send("GET", "/healthz")
         #expect(health.status == 200)
@@ -65,13 +61,9 @@ import Testing
     }
 
     @Test func importsOneTrajectoryOrJSONLinesWithPerLineErrors() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let store = directory.file("store")
-        try StoreFixture.make(at: store, count: 5)
-        let server = try ServeProcess(["--store", store])
-        defer { server.terminate() }
-        let client = HTTPClient(server.baseURL)
+        let served = try ServedStore(count: 5)
+        defer { served.close() }
+        let client = served.client
 
         let pretty = try JSONSerialization.data(
             withJSONObject: StoreFixture.trajectory(id: "one", task: "water the plants"), options: .prettyPrinted)
@@ -105,13 +97,9 @@ import Testing
     }
 
     @Test func updateRunsAPolicyOverFinishedTasks() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let store = directory.file("store")
-        try StoreFixture.make(at: store, count: 5)
-        let server = try ServeProcess(["--store", store])
-        defer { server.terminate() }
-        let client = HTTPClient(server.baseURL)
+        let served = try ServedStore(count: 5)
+        defer { served.close() }
+        let client = served.client
         let used = try #require(
             (HTTPClient.object(try await client.send("POST", "/v1/lookup", json: ["task": "cook", "k": 1]).body)[
                 "hits"] as? [[String: Any]])?.first?["id"] as? String)
@@ -142,13 +130,9 @@ import Testing
     }
 
     @Test func badRequestsGetJSONErrorsWith4xxStatus() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let store = directory.file("store")
-        try StoreFixture.make(at: store, count: 5)
-        let server = try ServeProcess(["--store", store, "--max-body-bytes", "4096", "--max-k", "20"])
-        defer { server.terminate() }
-        let client = HTTPClient(server.baseURL)
+        let served = try ServedStore(count: 5, arguments: ["--max-body-bytes", "4096", "--max-k", "20"])
+        defer { served.close() }
+        let client = served.client
 
         let cases: [(String, String, Data?, Int, String)] = [
             ("POST", "/v1/lookup", Data("{not json".utf8), 400, "invalid_body"),
@@ -217,13 +201,9 @@ import Testing
     }
 
     @Test func seesWritesOfAnotherProcessWithoutRestart() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let store = directory.file("store")
-        try StoreFixture.make(at: store, count: 5)
-        let server = try ServeProcess(["--store", store])
-        defer { server.terminate() }
-        let client = HTTPClient(server.baseURL)
+        let served = try ServedStore(count: 5)
+        defer { served.close() }
+        let (store, client) = (served.store, served.client)
         #expect(try await client.send("POST", "/v1/lookup", json: ["task": "x"]).status == 200)
 
         let file = directory.file("more.jsonl")

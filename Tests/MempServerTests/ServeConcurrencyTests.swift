@@ -40,13 +40,9 @@ import Testing
     /// 8 clients each run 10 rounds of lookup, import, feedback and update; afterwards every counter and count is
     /// exactly what the acknowledged requests add up to.
     @Test func eightConcurrentClientsLeaveExactCounters() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let store = directory.file("store")
-        try StoreFixture.make(at: store, count: 100)
-        let server = try ServeProcess(["--store", store])
-        defer { server.terminate() }
-        let client = HTTPClient(server.baseURL)
+        let served = try ServedStore(count: 100)
+        defer { served.close() }
+        let client = served.client
         let ids = (HTTPClient.object(
             try await client.send("POST", "/v1/lookup", json: ["task": "make some tea", "k": 2]).body)["hits"]
             as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }

@@ -167,3 +167,25 @@ final class Shared<Value: Sendable>: Sendable {
     init(_ value: Value) { mutex = Mutex(value) }
     func withLock<Result>(_ body: (inout Value) -> Result) -> Result { mutex.withLock { body(&$0) } }
 }
+
+/// A temporary store of sample trajectories served by `memp serve`, with a client; ``close()`` stops and removes it.
+struct ServedStore {
+    let directory: TemporaryDirectory
+    let store: String
+    let server: ServeProcess
+    let client: HTTPClient
+
+    /// Serves a store holding the first `count` sample trajectories; `arguments` go to `memp serve`.
+    init(count: Int, arguments: [String] = []) throws {
+        directory = try TemporaryDirectory()
+        store = directory.file("store")
+        try StoreFixture.make(at: store, count: count)
+        server = try ServeProcess(["--store", store] + arguments)
+        client = HTTPClient(server.baseURL)
+    }
+
+    func close() {
+        server.terminate()
+        directory.remove()
+    }
+}
