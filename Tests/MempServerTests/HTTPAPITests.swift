@@ -38,7 +38,7 @@ import Testing
         #expect(memory["hitCount"] as? Int == 1 && memory["successCount"] as? Int == 1)
 
         let batch = try await client.send(
-            "POST", "/v1/lookup/batch", json: ["tasks": ["make some tea", "clean the kitchen"], "k": 2, "mode": "bm25"])
+            "POST", "/v1/lookup/batch", json: ["tasks": ["make some tea", "clean the kitchen"], "k": 2, "mode": "query"])
         #expect(batch.status == 200)
         let results = try #require(HTTPClient.object(batch.body)["results"] as? [[[String: Any]]])
         #expect(results.map(\.count) == [2, 2])
@@ -206,7 +206,7 @@ import Testing
         let (store, client) = (served.store, served.client)
         #expect(try await client.send("POST", "/v1/lookup", json: ["task": "x"]).status == 200)
 
-        let file = directory.file("more.jsonl")
+        let file = served.directory.file("more.jsonl")
         let line = try JSONSerialization.data(
             withJSONObject: StoreFixture.trajectory(id: "from-cli", task: "juggle three oranges"))
         try (String(decoding: line, as: UTF8.self) + "\n").write(toFile: file, atomically: true, encoding: .utf8)

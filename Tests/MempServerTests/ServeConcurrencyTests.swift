@@ -29,7 +29,7 @@ import Testing
         }
         let crossRead = try await client.send("GET", "/v1/stores/alpha/memories/beta-tw-twc-0654-gold")
         #expect(crossRead.status == 404 && HTTPClient.errorCode(crossRead.body) == "unknown_memory")
-        for name in ["gamma", "..", "%2E%2E%2Fbeta", ".hidden"] {
+        for name in ["gamma", "%2E%2E", "%2E%2E%2Fbeta", ".hidden"] {
             let answer = try await client.send("GET", "/v1/stores/\(name)/stats")
             #expect(answer.status == 404 && HTTPClient.errorCode(answer.body) == "unknown_store", "\(name)")
         }
