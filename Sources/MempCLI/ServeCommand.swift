@@ -20,7 +20,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Serve every store under this directory.", valueName: "dir")) var storeRoot: String?
     @Option(help: "The address to listen on.") var host = "127.0.0.1"
     @Option(help: "The port to listen on (0: any free port).") var port = 8765
-    @Option(help: ArgumentHelp("A file holding the token clients must send as Authorization: Bearer.", valueName: "file"))
+    @Option(
+        help: ArgumentHelp("A file holding the token clients must send as Authorization: Bearer.", valueName: "file"))
     var tokenFile: String?
     @Flag(help: "Serve MCP on standard input and output instead of HTTP.") var mcpStdio = false
     @Option(help: "The largest request body, in bytes.") var maxBodyBytes = 8 << 20
@@ -50,7 +51,8 @@ struct ServeCommand: AsyncParsableCommand {
         let service = MemoryService(
             registry: registry,
             limits: ServiceLimits(
-                maximumBodyBytes: maxBodyBytes, maximumK: maxK, lookupTimeout: .milliseconds(Int(lookupTimeout * 1000))))
+                maximumBodyBytes: maxBodyBytes, maximumK: maxK, lookupTimeout: .milliseconds(Int(lookupTimeout * 1000)))
+        )
         if store != nil { _ = try await registry.store(named: nil) }  // open it now: errors show at start, not later
         if mcpStdio {
             try await MempServer.serveStdio(service)

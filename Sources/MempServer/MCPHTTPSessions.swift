@@ -104,6 +104,7 @@ actor MCPHTTPSessions: Service {
                 body: ResponseBody(asyncSequence: stream.map { ByteBuffer(bytes: $0) }))
         }
         return Response(
-            status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: response.bodyData ?? Data())))
+            status: status, headers: headers,
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: response.bodyData ?? Data())))
     }
 }

@@ -17,7 +17,9 @@ enum MCPTools {
         "type": "object",
         "description": "Optional filters.",
         "properties": [
-            "sources": ["type": "array", "items": ["type": "string"], "description": "Only procedures from these sources."],
+            "sources": [
+                "type": "array", "items": ["type": "string"], "description": "Only procedures from these sources.",
+            ],
             "labels": [
                 "type": "object", "additionalProperties": ["type": "string"],
                 "description": "Only procedures carrying every one of these labels.",
@@ -68,7 +70,8 @@ enum MCPTools {
                 ],
                 "required": ["memories", "success"],
             ],
-            annotations: .init(readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false)),
+            annotations: .init(readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false)
+        ),
         Tool(
             name: "add_trajectory",
             description: """
@@ -110,7 +113,8 @@ enum MCPTools {
                 ],
                 "required": ["trajectory"],
             ],
-            annotations: .init(readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false)),
+            annotations: .init(readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false)
+        ),
         Tool(
             name: "show_memory",
             description: "Show one stored procedure in full: its task, script, steps, counters and history facts.",

@@ -201,7 +201,8 @@ public final class MemoryService: Sendable {
             } catch {
                 if case .duplicateTrajectory(let id, _, let line) = error {
                     throw .invalidBody(
-                        field: "tasks[\(line - 1)].id", reason: "trajectory \(id) is already stored; give the attempt a new ID")
+                        field: "tasks[\(line - 1)].id",
+                        reason: "trajectory \(id) is already stored; give the attempt a new ID")
                 }
                 throw .from(error, store: open.name)
             }
@@ -272,7 +273,8 @@ public final class MemoryService: Sendable {
         let k = k ?? 5
         guard k >= 1 else { throw .invalidBody(field: "k", reason: "must be at least 1 (got \(k))") }
         guard k <= limits.maximumK else { throw .limitExceeded(name: "k", limit: limits.maximumK, actual: k) }
-        let policy = try mode.map { (mode) throws(ServiceError) in try choice(RetrievalPolicy.self, mode, name: "mode") }
+        let policy = try mode.map { (mode) throws(ServiceError) in try choice(RetrievalPolicy.self, mode, name: "mode")
+        }
         var options = RetrievalOptions(policy: policy ?? .hybrid, k: k)
         if let filters {
             options.sources = filters.sources.map(Set.init)
@@ -346,14 +348,19 @@ extension MemoryService {
         func path(_ codingPath: [any CodingKey]) -> String {
             var text = ""
             for key in codingPath {
-                if let index = key.intValue { text += "[\(index)]" } else { text += (text.isEmpty ? "" : ".") + key.stringValue }
+                if let index = key.intValue {
+                    text += "[\(index)]"
+                } else {
+                    text += (text.isEmpty ? "" : ".") + key.stringValue
+                }
             }
             return text
         }
         switch error {
         case .keyNotFound(let key, let context):
             let parent = path(context.codingPath)
-            return .invalidBody(field: parent.isEmpty ? key.stringValue : parent + "." + key.stringValue, reason: "is missing")
+            return .invalidBody(
+                field: parent.isEmpty ? key.stringValue : parent + "." + key.stringValue, reason: "is missing")
         case .typeMismatch(let type, let context):
             return .invalidBody(field: path(context.codingPath), reason: "must be \(Self.describe(type))")
         case .valueNotFound(let type, let context):

@@ -8,7 +8,8 @@ public enum ProcedureText {
             let record =
                 hit.counters.hits == 0
                 ? "not used yet" : "succeeded \(hit.counters.successes) of \(hit.counters.hits) times used"
-            let outcome = hit.outcome?.success.map { $0 ? "; the source attempt succeeded" : "; the source attempt failed" } ?? ""
+            let outcome =
+                hit.outcome?.success.map { $0 ? "; the source attempt succeeded" : "; the source attempt failed" } ?? ""
             lines.append("Procedure \(index + 1) (memory \(hit.id); \(record)\(outcome))")
             lines.append("For the task: \(hit.task)")
             if let script = hit.script {

@@ -113,8 +113,10 @@ extension ServiceError: CustomStringConvertible {
         }
     }
 
-    /// The service error for a memory store error: the client's fault (bad records, unknown IDs, bad arguments)
-    /// or the server's (database, disk, embedder). `body` names the request body in record errors.
+    /// The service error for a memory store error.
+    ///
+    /// Bad records, unknown IDs and bad arguments are the client's fault; the database, disk and embedder the
+    /// server's.
     static func from(_ error: MemoryError, store: String) -> ServiceError {
         switch error {
         case .invalidRecord(_, let line, let field, let reason):

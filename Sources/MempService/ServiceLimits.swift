@@ -8,8 +8,9 @@ public struct ServiceLimits: Sendable, Equatable {
     public var maximumBatchTasks: Int
     /// The longest task text, in characters.
     public var maximumTaskCharacters: Int
-    /// How long a lookup may take before it is answered with ``ServiceError/timeout(seconds:)``. Writes are not
-    /// cut short: a write is answered when it is committed.
+    /// How long a lookup may take before it is answered with ``ServiceError/timeout(seconds:)``.
+    ///
+    /// Writes are not cut short: a write is answered when it is committed.
     public var lookupTimeout: Duration
 
     /// Creates limits: 8 MiB bodies, `k` ≤ 100, 256 tasks per batch, 20,000-character tasks, 30 s per lookup.

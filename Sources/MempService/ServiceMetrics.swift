@@ -59,16 +59,20 @@ public final class ServiceMetrics: Sendable {
         var lines: [String] = []
         lines.append("# HELP memp_http_requests_total Requests answered, by route, method and status.")
         lines.append("# TYPE memp_http_requests_total counter")
-        for (key, count) in state.requests.sorted(by: { ($0.key.route, $0.key.method, $0.key.status) < ($1.key.route, $1.key.method, $1.key.status) }) {
+        for (key, count) in state.requests.sorted(by: {
+            ($0.key.route, $0.key.method, $0.key.status) < ($1.key.route, $1.key.method, $1.key.status)
+        }) {
             lines.append(
-                "memp_http_requests_total{route=\"\(key.route)\",method=\"\(key.method)\",status=\"\(key.status)\"} \(count)")
+                "memp_http_requests_total{route=\"\(key.route)\",method=\"\(key.method)\",status=\"\(key.status)\"} \(count)"
+            )
         }
         lines.append("# HELP memp_http_request_duration_seconds Time to answer a request, by route.")
         lines.append("# TYPE memp_http_request_duration_seconds histogram")
         for (route, histogram) in state.latencies.sorted(by: { $0.key < $1.key }) {
             for (index, bound) in Self.latencyBuckets.enumerated() {
                 lines.append(
-                    "memp_http_request_duration_seconds_bucket{route=\"\(route)\",le=\"\(bound)\"} \(histogram.counts[index])")
+                    "memp_http_request_duration_seconds_bucket{route=\"\(route)\",le=\"\(bound)\"} \(histogram.counts[index])"
+                )
             }
             lines.append("memp_http_request_duration_seconds_bucket{route=\"\(route)\",le=\"+Inf\"} \(histogram.count)")
             lines.append("memp_http_request_duration_seconds_sum{route=\"\(route)\"} \(histogram.sum)")

@@ -38,7 +38,8 @@ import Testing
         #expect(memory["hitCount"] as? Int == 1 && memory["successCount"] as? Int == 1)
 
         let batch = try await client.send(
-            "POST", "/v1/lookup/batch", json: ["tasks": ["make some tea", "clean the kitchen"], "k": 2, "mode": "query"])
+            "POST", "/v1/lookup/batch",
+            json: ["tasks": ["make some tea", "clean the kitchen"], "k": 2, "mode": "query"])
         #expect(batch.status == 200)
         let results = try #require(HTTPClient.object(batch.body)["results"] as? [[[String: Any]]])
         #expect(results.map(\.count) == [2, 2])
@@ -143,12 +144,18 @@ import Testing
             ("POST", "/v1/lookup", Data(#"{"task": "x", "k": 21}"#.utf8), 400, "limit_exceeded"),
             ("POST", "/v1/lookup", Data(#"{"task": "x", "mode": "psychic"}"#.utf8), 400, "invalid_argument"),
             ("POST", "/v1/lookup", Data(#"{"task": "   "}"#.utf8), 400, "invalid_body"),
-            ("POST", "/v1/lookup", Data(#"{"task": "x", "mode": "bm25", "filters": {"minSimilarity": 0.5}}"#.utf8),
-             400, "invalid_body"),
-            ("POST", "/v1/lookup", Data((#"{"task": ""# + String(repeating: "a", count: 5000) + #""}"#).utf8),
-             413, "body_too_large"),
-            ("POST", "/v1/feedback", Data(#"{"memory": "no-such-memory", "success": true}"#.utf8), 404,
-             "unknown_memory"),
+            (
+                "POST", "/v1/lookup", Data(#"{"task": "x", "mode": "bm25", "filters": {"minSimilarity": 0.5}}"#.utf8),
+                400, "invalid_body"
+            ),
+            (
+                "POST", "/v1/lookup", Data((#"{"task": ""# + String(repeating: "a", count: 5000) + #""}"#).utf8),
+                413, "body_too_large"
+            ),
+            (
+                "POST", "/v1/feedback", Data(#"{"memory": "no-such-memory", "success": true}"#.utf8), 404,
+                "unknown_memory"
+            ),
             ("POST", "/v1/feedback", Data(#"{"memory": "x", "success": "yes"}"#.utf8), 400, "invalid_body"),
             ("POST", "/v1/feedback", Data(#"{"success": true}"#.utf8), 400, "invalid_body"),
             ("POST", "/v1/trajectories", Data("".utf8), 400, "invalid_body"),
@@ -213,8 +220,11 @@ import Testing
         let imported = try ServeProcess.run(["import", "--store", store, file])
         try #require(imported.status == 0, "\(imported.errors)")
 
-        let hits = HTTPClient.object(
-            try await client.send("POST", "/v1/lookup", json: ["task": "juggle three oranges", "k": 1, "mode": "bm25"])
+        let hits =
+            HTTPClient.object(
+                try await client.send(
+                    "POST", "/v1/lookup", json: ["task": "juggle three oranges", "k": 1, "mode": "bm25"]
+                )
                 .body)["hits"] as? [[String: Any]]
         #expect(hits?.first?["id"] as? String == "from-cli")
     }

@@ -36,7 +36,8 @@ import Testing
     }
 
     static func expectToolsWork(_ report: Report) {
-        #expect(report.tools == ["add_trajectory", "lookup_procedures", "memory_stats", "record_outcome", "show_memory"])
+        #expect(
+            report.tools == ["add_trajectory", "lookup_procedures", "memory_stats", "record_outcome", "show_memory"])
         #expect(report.added == 1)
         #expect(report.lookupIds == ["mcp-1"])
         #expect(report.lookupText.contains("Procedure 1 (memory mcp-1"))

@@ -23,7 +23,9 @@ import Testing
             let answer = try await client.send(
                 "POST", "/v1/stores/\(store)/lookup",
                 json: ["task": "make some tea", "k": 20, "filters": ["includeDeprecated": true]])
-            let ids = (HTTPClient.object(answer.body)["hits"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+            let ids = (HTTPClient.object(answer.body)["hits"] as? [[String: Any]] ?? []).compactMap {
+                $0["id"] as? String
+            }
             #expect(ids.count == 20)
             #expect(ids.allSatisfy { $0.hasPrefix(store + "-") && !$0.hasPrefix(other) })
         }
@@ -43,8 +45,9 @@ import Testing
         let served = try ServedStore(count: 100)
         defer { served.close() }
         let client = served.client
-        let ids = (HTTPClient.object(
-            try await client.send("POST", "/v1/lookup", json: ["task": "make some tea", "k": 2]).body)["hits"]
+        let ids =
+            (HTTPClient.object(
+                try await client.send("POST", "/v1/lookup", json: ["task": "make some tea", "k": 2]).body)["hits"]
             as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
         try #require(ids.count == 2)
         let (praised, blamed) = (ids[0], ids[1])
@@ -61,7 +64,8 @@ import Testing
                                 "POST", "/v1/lookup", json: ["task": "make some tea \(number) \(round)", "k": 3])
                             let imported = try await client.send(
                                 "POST", "/v1/trajectories",
-                                json: StoreFixture.trajectory(id: "c\(number)-\(round)", task: "client \(number) task \(round)"))
+                                json: StoreFixture.trajectory(
+                                    id: "c\(number)-\(round)", task: "client \(number) task \(round)"))
                             let feedback = try await client.send(
                                 "POST", "/v1/feedback", json: ["memory": praised, "success": true])
                             let update = try await client.send(
@@ -70,13 +74,19 @@ import Testing
                                     "policy": "validation",
                                     "tasks": [
                                         StoreFixture.trajectory(
-                                            id: "f\(number)-\(round)", task: "failed \(number) \(round)", success: false,
+                                            id: "f\(number)-\(round)", task: "failed \(number) \(round)",
+                                            success: false,
                                             usedMemories: [blamed])
                                     ],
                                 ])
-                            for (name, answer) in [("lookup", lookup), ("import", imported), ("feedback", feedback), ("update", update)]
+                            for (name, answer) in [
+                                ("lookup", lookup), ("import", imported), ("feedback", feedback), ("update", update),
+                            ]
                             where answer.status != 200 {
-                                failures.withLock { $0.append("\(name) \(answer.status) \(String(decoding: answer.body, as: UTF8.self))") }
+                                failures.withLock {
+                                    $0.append(
+                                        "\(name) \(answer.status) \(String(decoding: answer.body, as: UTF8.self))")
+                                }
                             }
                         }
                     } catch {
@@ -88,14 +98,17 @@ import Testing
         #expect(failures.withLock { $0 } == [])
 
         let total = clients * rounds
-        let praisedMemory = HTTPClient.object(try await client.send("GET", "/v1/memories/\(praised)").body)["memory"]
+        let praisedMemory =
+            HTTPClient.object(try await client.send("GET", "/v1/memories/\(praised)").body)["memory"]
             as? [String: Any]
         #expect(praisedMemory?["hitCount"] as? Int == total && praisedMemory?["successCount"] as? Int == total)
-        let blamedMemory = HTTPClient.object(try await client.send("GET", "/v1/memories/\(blamed)").body)["memory"]
+        let blamedMemory =
+            HTTPClient.object(try await client.send("GET", "/v1/memories/\(blamed)").body)["memory"]
             as? [String: Any]
         #expect(blamedMemory?["hitCount"] as? Int == total && blamedMemory?["successCount"] as? Int == 0)
         #expect(blamedMemory?["status"] as? String == "deprecated")
-        let statistics = HTTPClient.object(try await client.send("GET", "/v1/stats").body)["statistics"]
+        let statistics =
+            HTTPClient.object(try await client.send("GET", "/v1/stats").body)["statistics"]
             as? [String: Any]
         #expect(statistics?["trajectories"] as? Int == 100 + total)
         #expect(statistics?["memories"] as? Int == 100 + total)
@@ -128,9 +141,15 @@ import Testing
                                 "POST", "/v1/trajectories", json: StoreFixture.trajectory(id: id, task: "write \(id)"))
                         else { return }  // the server stopped accepting
                         guard answer.status == 200 else { return }
-                        let count = acknowledged.withLock { $0.append(id); return $0.count }
+                        let count = acknowledged.withLock {
+                            $0.append(id); return $0.count
+                        }
                         // Signal once 20 writes are acknowledged, while the others are still writing.
-                        if count == 20, signalled.withLock({ let first = !$0; $0 = true; return first }) {
+                        if count == 20,
+                            signalled.withLock({
+                                let first = !$0; $0 = true; return first
+                            })
+                        {
                             kill(server.process.processIdentifier, SIGTERM)
                         }
                     }

@@ -98,7 +98,10 @@ struct HTTPClient: Sendable {
     func send(_ method: String, _ path: String, body: Data? = nil, headers: [String: String] = [:]) async throws
         -> (status: Int, body: Data)
     {
-        var request = URLRequest(url: URL(string: baseURL.absoluteString + path)!)
+        guard let url = URL(string: baseURL.absoluteString + path) else {
+            throw ServeError(message: "not a URL path: \(path)")
+        }
+        var request = URLRequest(url: url)
         request.httpMethod = method
         request.httpBody = body
         if body != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }

@@ -29,7 +29,8 @@ import Testing
     @Test func lookupsStayInTheirStore() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let service = MemoryService(registry: StoreRegistry(layout: .root(directory: try await Self.makeRoot(directory))))
+        let service = MemoryService(
+            registry: StoreRegistry(layout: .root(directory: try await Self.makeRoot(directory))))
         #expect(service.stores().stores == ["blue", "red"])
         let red = try await service.lookup(LookupRequest(task: "enter the kitchen", k: 5), store: "red")
         #expect(red.hits.map(\.id) == ["red-1"])
@@ -58,14 +59,21 @@ import Testing
             (#"{"task": "x", "k": 11}"#, .limitExceeded(name: "k", limit: 10, actual: 11)),
             (#"{"task": "x", "k": 0}"#, .invalidBody(field: "k", reason: "must be at least 1 (got 0)")),
             (#"{"task": 1}"#, .invalidBody(field: "task", reason: "must be a string")),
-            (#"{"task": "x", "filters": {"labels": {"a": 1}}}"#,
-             .invalidBody(field: "filters.labels.a", reason: "must be a string")),
+            (
+                #"{"task": "x", "filters": {"labels": {"a": 1}}}"#,
+                .invalidBody(field: "filters.labels.a", reason: "must be a string")
+            ),
             (#"{}"#, .invalidBody(field: "task", reason: "is missing")),
             ("nope", .invalidBody(field: "", reason: "is not valid JSON")),
-            (#"{"task": "x", "mode": "magic"}"#,
-             .invalidArgument(name: "mode", reason: #"must be one of random, query, keyword, bm25, hybrid (got "magic")"#)),
-            (#"{"task": ""# + String(repeating: "y", count: 51) + #""}"#,
-             .limitExceeded(name: "task length", limit: 50, actual: 51)),
+            (
+                #"{"task": "x", "mode": "magic"}"#,
+                .invalidArgument(
+                    name: "mode", reason: #"must be one of random, query, keyword, bm25, hybrid (got "magic")"#)
+            ),
+            (
+                #"{"task": ""# + String(repeating: "y", count: 51) + #""}"#,
+                .limitExceeded(name: "task length", limit: 50, actual: 51)
+            ),
         ]
         for (body, error) in cases {
             await #expect(throws: error, "\(body)") { try await service.lookup(Data(body.utf8), store: nil) }
@@ -118,9 +126,10 @@ import Testing
     @Test func bearerTokenMatchesOnlyTheExactToken() throws {
         let token = BearerToken("abcdefghijklmnop")
         #expect(token.authorizes("Bearer abcdefghijklmnop"))
-        for header in [nil, "", "Bearer abcdefghijklmno", "Bearer abcdefghijklmnoq", "Basic abcdefghijklmnop",
-            "bearer abcdefghijklmnop", "Bearer abcdefghijklmnopq"]
-        {
+        for header in [
+            nil, "", "Bearer abcdefghijklmno", "Bearer abcdefghijklmnoq", "Basic abcdefghijklmnop",
+            "bearer abcdefghijklmnop", "Bearer abcdefghijklmnopq",
+        ] {
             #expect(!token.authorizes(header), "\(header ?? "nil")")
         }
         let directory = try TemporaryDirectory()
