@@ -128,7 +128,11 @@ let package = Package(
             dependencies: ["Embeddings", "TestSupport"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "ProceduralMemoryTests", dependencies: ["ProceduralMemory", "TestSupport"]),
+        .testTarget(
+            name: "ProceduralMemoryTests",
+            // GRDB: the reliability tests damage rows behind the store's back, as a bad tool or disk would.
+            dependencies: ["ProceduralMemory", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(
             name: "PostgresMemoryTests",
             dependencies: ["PostgresMemory", "ProceduralMemory", "VectorIndex", "HybridSearch", "Embeddings", "TestSupport"]

@@ -26,6 +26,7 @@ struct Memp: AsyncParsableCommand {
             ExportCommand.self,
             ImportBundleCommand.self,
             ColdStartCommand.self,
+            VerifyCommand.self,
             ServeCommand.self,
         ]
     )

@@ -125,6 +125,14 @@ extension ServiceError: CustomStringConvertible {
             .invalidBody(
                 field: "line \(line), id",
                 reason: "trajectory \(id) is already stored; send duplicates=skip or duplicates=replace")
+        case .textTooLarge(_, let line, let field, let bytes, let limit):
+            .invalidBody(field: "line \(line), \(field)", reason: "is \(bytes) bytes; the most accepted is \(limit)")
+        case .repeatedTrajectory(let id, _, let line, let firstLine):
+            .invalidBody(
+                field: "line \(line), id",
+                reason: "trajectory \(id) appears again (first on line \(firstLine)); send duplicates=replace to keep the later one")
+        case .counterLimit, .emptyTask:
+            .invalidArgument(name: "request", reason: error.description)
         case .importStopped(let committed, let cause):
             switch from(cause, store: store) {
             case .invalidBody(let field, let reason):
