@@ -27,6 +27,7 @@ struct Memp: AsyncParsableCommand {
             ImportBundleCommand.self,
             ColdStartCommand.self,
             VerifyCommand.self,
+            ServeCommand.self,
         ]
     )
 }

@@ -118,6 +118,33 @@ extension MemoryStore {
             throw .io(path: path, reason: reason)
         }
         let totalBytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        return try await importTrajectories(from: reader, totalBytes: totalBytes, options: options, progress: progress)
+    }
+
+    /// Imports JSON Lines trajectories held in memory (a request body), exactly as a file of the same bytes.
+    ///
+    /// - Parameters:
+    ///   - data: The JSON Lines bytes.
+    ///   - name: What error messages and the history call the bytes, in place of a file path.
+    ///   - options: Format, build policy, duplicate handling, batch size.
+    /// - Returns: Counts of what was imported, skipped and rejected.
+    /// - Throws: As ``importTrajectories(from:options:progress:)``, with `name` as the path.
+    @discardableResult
+    public func importTrajectories(
+        jsonLines data: Data, name: String, options: ImportOptions = ImportOptions()
+    ) async throws(MemoryError) -> ImportReport {
+        guard options.batchSize >= 1 else {
+            throw .invalidArgument("The batch size must be at least 1 (got \(options.batchSize)).")
+        }
+        return try await importTrajectories(
+            from: JSONLinesReader(data: data, name: name, maximumLineBytes: options.limits.maximumLineBytes), totalBytes: data.count, options: options, progress: nil)
+    }
+
+    private func importTrajectories(
+        from reader: JSONLinesReader, totalBytes: Int, options: ImportOptions,
+        progress: (@Sendable (ImportProgress) -> Void)?
+    ) async throws(MemoryError) -> ImportReport {
+        let path = reader.path
         let parser = TrajectoryRecordParser(
             path: path, defaultSource: options.source, defaultProducer: options.producer)
         return try await write { (snapshot) throws(MemoryError) -> ImportReport in

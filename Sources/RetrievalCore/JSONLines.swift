@@ -14,8 +14,10 @@ public struct JSONLinesReader: Sequence {
         public let length: Int
     }
 
-    /// The file being read.
+    /// The file being read, or the name of the bytes being read.
     public let path: String
+    /// The bytes to read instead of a file.
+    private let data: Data?
     /// The longest line whose bytes are kept: a longer one is skipped as it is read, so that its length is
     /// known without holding it in memory.
     public let maximumLineBytes: Int
@@ -24,19 +26,29 @@ public struct JSONLinesReader: Sequence {
     public init(path: String, maximumLineBytes: Int = .max) {
         self.path = path
         self.maximumLineBytes = maximumLineBytes
+        data = nil
+    }
+
+    /// Prepares to read `data` as a JSON Lines file called `name` in error messages.
+    public init(data: Data, name: String, maximumLineBytes: Int = .max) {
+        path = name
+        self.maximumLineBytes = maximumLineBytes
+        self.data = data
     }
 
     /// Checks that the file can be opened.
     ///
     /// - Throws: ``IndexError/io(path:reason:)`` when it cannot.
     public func checkReadable() throws(IndexError) {
+        guard data == nil else { return }
         guard FileManager.default.isReadableFile(atPath: path) else {
             throw IndexError.io(path: path, reason: "the file does not exist or is not readable")
         }
     }
 
     public func makeIterator() -> Iterator {
-        Iterator(handle: FileHandle(forReadingAtPath: path), maximumLineBytes: maximumLineBytes)
+        if let data { return Iterator(data: data, maximumLineBytes: maximumLineBytes) }
+        return Iterator(handle: FileHandle(forReadingAtPath: path), maximumLineBytes: maximumLineBytes)
     }
 
     /// Yields the file's non-blank lines in order.
@@ -55,6 +67,13 @@ public struct JSONLinesReader: Sequence {
             self.handle = handle
             self.maximumLineBytes = maximumLineBytes
             finished = handle == nil
+        }
+
+        init(data: Data, maximumLineBytes: Int) {
+            handle = nil
+            self.maximumLineBytes = maximumLineBytes
+            buffer = data
+            finished = true
         }
 
         private static func isBlank(_ bytes: Data) -> Bool {
