@@ -8,6 +8,10 @@
 # Called by Benchmarks/run.sh (BENCH_ROOT, REPO_ROOT set; the release build done).
 #   EMBED_SKIP_INSTALL=1   use the torch and sentence-transformers that are installed
 #   EMBED_SKIP_LOAD=1      skip the import / embed under load part
+#   EMBED_SHORT_N, EMBED_SAMPLE_N, EMBED_LONG_N, EMBED_REPEATS, EMBED_LOAD_RUNS
+#                          fewer texts (defaults 2000, 640, 320), batch-32 passes (3) and load runs (3) for a
+#                          quicker run on a busy machine; the report gives the counts used
+#   MEMP_BIN=PATH          a prebuilt release memp instead of building one
 set -euo pipefail
 : "${BENCH_ROOT:?run through Benchmarks/run.sh}" "${REPO_ROOT:?run through Benchmarks/run.sh}"
 results="$BENCH_ROOT/results"
@@ -23,24 +27,31 @@ if [ "${EMBED_SKIP_INSTALL:-0}" != 1 ] && ! python3 -c "import torch, sentence_t
 fi
 
 st="$BENCH_ROOT/areas/embeddings_st.py"
-python3 "$st" sentences 2000 > "$raw/embeddings-short.txt"
-python3 "$st" sample-tasks "$REPO_ROOT/data/textworld-sample/trajectories.jsonl" > "$raw/embeddings-sample.txt"
-python3 "$st" long 320 > "$raw/embeddings-long.txt"
+repeats="${EMBED_REPEATS:-3}"
+python3 "$st" sentences "${EMBED_SHORT_N:-2000}" > "$raw/embeddings-short.txt"
+python3 "$st" sample-tasks "$REPO_ROOT/data/textworld-sample/trajectories.jsonl" "${EMBED_SAMPLE_N:-640}" \
+    > "$raw/embeddings-sample.txt"
+python3 "$st" long "${EMBED_LONG_N:-320}" > "$raw/embeddings-long.txt"
 
 bin="$(swift build -c release --package-path "$BENCH_ROOT" --show-bin-path)"
-swift build -c release --package-path "$REPO_ROOT" --product memp >&2
-memp="$(swift build -c release --package-path "$REPO_ROOT" --show-bin-path)/memp"
+if [ -n "${MEMP_BIN:-}" ]; then
+    memp="$MEMP_BIN"
+else
+    swift build -c release --package-path "$REPO_ROOT" --product memp >&2
+    memp="$(swift build -c release --package-path "$REPO_ROOT" --show-bin-path)/memp"
+fi
 
 say "sgemm rate (numpy on OpenBLAS)"
 python3 "$st" sgemm > "$raw/embeddings-sgemm.json"
 model_dir=""
 for set in short sample long; do
     say "$set: Memp MiniLMEmbedder"
-    "$bin/EmbeddingBench" --sentences "$raw/embeddings-$set.txt" > "$raw/embeddings-memp-$set.json"
+    "$bin/EmbeddingBench" --sentences "$raw/embeddings-$set.txt" --repeats "$repeats" > "$raw/embeddings-memp-$set.json"
     model_dir="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["model_directory"])' \
         "$raw/embeddings-memp-$set.json")"
     say "$set: sentence-transformers, $threads torch threads"
-    python3 "$st" bench "$model_dir" "$raw/embeddings-$set.txt" --threads "$threads" > "$raw/embeddings-st-$set.json"
+    python3 "$st" bench "$model_dir" "$raw/embeddings-$set.txt" --threads "$threads" --repeats "$repeats" \
+        > "$raw/embeddings-st-$set.json"
 done
 python3 "$st" sgemm > "$raw/embeddings-sgemm-after.json"
 
@@ -48,6 +59,7 @@ load_json=""
 if [ "${EMBED_SKIP_LOAD:-0}" != 1 ]; then
     say "memp import and embed, quiet and beside two busy processes"
     python3 "$BENCH_ROOT/areas/embeddings_load.py" "$memp" "$REPO_ROOT/data/textworld-sample" "$raw/load-work" \
+        --runs "${EMBED_LOAD_RUNS:-3}" \
         > "$raw/embeddings-load.json"
     load_json="$raw/embeddings-load.json"
 fi

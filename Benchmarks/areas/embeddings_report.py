@@ -15,9 +15,9 @@ sgemm = [read("embeddings-sgemm.json"), read("embeddings-sgemm-after.json")]
 rate = max(s["best_gflops"] for s in sgemm)
 linear_flops = 2.0 * 6 * (384 * 1152 + 384 * 384 + 2 * 384 * 1536)
 flops = lambda tokens: sum(linear_flops * n + 4 * n * n * 384 * 6 for n in tokens)
-sets = [("short", "2,000 short task-like sentences (the shared anchor's)"),
-        ("sample", "640 task texts of data/textworld-sample"),
-        ("long", "320 generated texts of 100-250 tokens")]
+sets = [("short", "short task-like sentences (the shared anchor's)"),
+        ("sample", "task texts of data/textworld-sample"),
+        ("long", "generated texts of 100-250 tokens")]
 cpu = "unknown CPU"
 for line in open("/proc/cpuinfo"):
     if line.startswith("model name"):
@@ -33,7 +33,8 @@ print(f"Run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC by
       f"{st_versions['sentence_transformers']} on torch {st_versions['torch']} with 2 intra-op threads. "
       + ("Environment as a user has it: no OPENBLAS_NUM_THREADS or other tuning variable set. " if not env else
          f"**Tuning variables set for this run: {env}.** ")
-      + "Batch 32 is one call over all texts (median of 3 passes); batch 1 one call per text. Memp and "
+      + f"Batch 32 is one call over all texts (median of {read('embeddings-memp-short.json')['batch32_passes']} "
+      "passes); batch 1 one call per text. Memp and "
       "sentence-transformers ran one after the other on each set; the load average (1 min) at the end of each "
       "side's run is shown, because this 2-CPU machine is shared with other builds: compare ratios within a row.\n")
 print("| texts (mean tokens) | batch 32: Memp / ST (sentences/s) | ratio | batch 1 median: Memp / ST (ms) | ratio "
@@ -44,7 +45,7 @@ for name, title in sets:
     b32 = memp["batch32_sentences_per_s"] / st["batch32_sentences_per_s"]
     b1 = st["latency_ms_median"] / memp["latency_ms_median"]
     g32, g1 = memp["gflops_batch32"], memp["gflops_batch1"]
-    print(f"| {title} ({memp['tokens_per_sentence_mean']:.0f}) | {memp['batch32_sentences_per_s']:.1f} / "
+    print(f"| {memp['n_sentences']:,} {title} ({memp['tokens_per_sentence_mean']:.0f}) | {memp['batch32_sentences_per_s']:.1f} / "
           f"{st['batch32_sentences_per_s']:.1f} | {b32:.2f}x | {memp['latency_ms_median']:.2f} / "
           f"{st['latency_ms_median']:.2f} | {b1:.2f}x | {g32:.0f} / {g1:.0f} ({g32 / rate:.0%} / {g1 / rate:.0%}) | "
           f"{memp['loadavg_end'].split()[0]} / {st['loadavg_end'][0]:.1f} |")

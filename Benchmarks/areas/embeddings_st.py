@@ -1,7 +1,7 @@
 """sentence-transformers side of the embeddings area, and the inputs both sides embed.
 
     python3 embeddings_st.py sentences N            # the shared anchor's N task-like sentences, one per line
-    python3 embeddings_st.py sample-tasks FILE      # the task texts of a trajectories.jsonl, one per line
+    python3 embeddings_st.py sample-tasks FILE [N]  # the (first N) task texts of a trajectories.jsonl, one a line
     python3 embeddings_st.py long N                 # N generated texts of 100-250 tokens (anchor sentences joined)
     python3 embeddings_st.py bench MODEL_DIR FILE [--threads 2] [--repeats 3]
     python3 embeddings_st.py sgemm                  # this machine's float32 matrix product rate (numpy/OpenBLAS)
@@ -125,7 +125,8 @@ if __name__ == "__main__":
         print("\n".join(bench_embed.make_sentences(int(sys.argv[2]))))
     elif mode == "sample-tasks":
         with open(sys.argv[2], encoding="utf-8") as f:
-            print("\n".join(" ".join(json.loads(line)["task"].split()) for line in f if line.strip()))
+            tasks = [" ".join(json.loads(line)["task"].split()) for line in f if line.strip()]
+        print("\n".join(tasks[:int(sys.argv[3])] if len(sys.argv) > 3 else tasks))
     elif mode == "long":
         print("\n".join(long_texts(int(sys.argv[2]))))
     else:

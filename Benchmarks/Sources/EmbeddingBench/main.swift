@@ -74,6 +74,7 @@ let result: [String: Any] = [
     "implementation": "memp MiniLMEmbedder",
     "model_directory": modelDirectory,
     "n_sentences": count,
+    "batch32_passes": repeats,
     "tokens_per_sentence_mean": Double(tokens.reduce(0, +)) / Double(count),
     "openblas_threads": ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "default",
     "load_seconds": loadSeconds,
