@@ -8,6 +8,7 @@ let package = Package(
     name: "Memp",
     platforms: [.macOS(.v15)],
     products: [
+        .library(name: "RetrievalCore", targets: ["RetrievalCore"]),
         .library(name: "VectorIndex", targets: ["VectorIndex"]),
         .library(name: "KeywordIndex", targets: ["KeywordIndex"]),
         .library(name: "HybridSearch", targets: ["HybridSearch"]),
@@ -86,7 +87,6 @@ let package = Package(
             dependencies: [
                 "RetrievalCore", "VectorIndex", "KeywordIndex", "HybridSearch", "Embeddings", "ProceduralMemory",
                 "Evaluation", .target(name: "PostgresMemory", condition: .when(traits: ["PostgreSQL"])),
-                "CKernels", "CBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -108,7 +108,11 @@ let package = Package(
             dependencies: ["Embeddings", "TestSupport"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "ProceduralMemoryTests", dependencies: ["ProceduralMemory", "TestSupport"]),
+        .testTarget(
+            name: "ProceduralMemoryTests",
+            dependencies: ["ProceduralMemory", "TestSupport"],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(
             name: "PostgresMemoryTests",
             dependencies: ["PostgresMemory", "ProceduralMemory", "VectorIndex", "HybridSearch", "Embeddings", "TestSupport"]

@@ -32,7 +32,9 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(help: "With --trajectories: keep the built stores in this directory (default: a temporary one).")
     var workDirectory: String?
     @Option(help: "The JSON Lines query file.") var queries: String
-    @Option(name: .short, help: "The cutoff of Recall@k (at least 10 memories are retrieved per query).")
+    @Option(
+        name: .short, parsing: .unconditional,
+        help: "The cutoff of Recall@k (at least 10 memories are retrieved per query).")
     var k = 10
     @Option(
         help: ArgumentHelp(
@@ -108,7 +110,8 @@ struct EvalCommand: AsyncParsableCommand {
         } else {
             for path in stores {
                 guard let configuration = try await MemoryStore.info(at: path).embedderConfiguration else {
-                    throw ValidationError("The store in \(path) doesn't record its embedder; it can't be opened.")
+                    throw EvaluationError.invalidArgument(
+                        "The store in \(path) doesn't record its embedder, so it can't be opened for an evaluation.")
                 }
                 let store = try await MemoryStore.open(at: path, embedder: wrap(try configuration.makeEmbedder()))
                 let evaluator = try await RetrievalEvaluator(store: store, queries: querySet.queries)

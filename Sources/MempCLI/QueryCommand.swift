@@ -9,7 +9,8 @@ struct QueryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "query", abstract: "Find the memories that best fit a task.",
         discussion: """
-            With --queries, reads JSON Lines {"qid", "query"} and prints one line per query: \
+            With --queries, reads JSON Lines {"qid", "query"} ("text" is read as a synonym of "query", the same \
+            schema as `memp collection search --queries`) and prints one line per query: \
             {"qid", "hits": [{"id", "sources", "score"}]}; with --contents each hit also carries the memory's \
             "task", "script" and "steps" (those it has), for an agent that follows them.
             """)
@@ -18,8 +19,13 @@ struct QueryCommand: AsyncParsableCommand {
     @Argument(help: "The task.") var task: String?
     @Option(help: "A JSON Lines file of {\"qid\", \"query\"} records.") var queries: String?
     @Option(help: "The retrieval policy.") var mode: RetrievalPolicy = .hybrid
-    @Option(name: .short, help: "Maximum number of memories per task.") var k = 5
-    @Option(help: "Drop hits below this similarity (query, keyword, hybrid).") var minSimilarity: Float?
+    @Option(name: .short, parsing: .unconditional, help: "Maximum number of memories per task.") var k = 5
+    @Option(
+        help: """
+            Drop hits below this similarity: the task cosine (query; hybrid, where memories that only BM25 found are \
+            scored by cosine too) or the average keyword similarity (keyword).
+            """)
+    var minSimilarity: Float?
     @Option(name: .customLong("source"), help: "Only memories from this source (repeatable).")
     var sources: [String] = []
     @Option(
@@ -142,30 +148,16 @@ struct QueryCommand: AsyncParsableCommand {
     }
 
     private func runBatch(_ path: String, store: MemoryStore, options: RetrievalOptions) async throws {
-        let reader = JSONLinesReader(path: path)
-        try reader.checkReadable()
-        struct Query: Decodable {
-            var qid: String
-            var query: String
-        }
-        for line in reader {
-            let query: Query
-            do {
-                query = try JSONDecoder().decode(Query.self, from: line.data)
-            } catch DecodingError.keyNotFound(let key, _) {
-                throw ValidationError("\(path), line \(line.number), field \(key.stringValue): is missing.")
-            } catch DecodingError.typeMismatch(_, let context) {
-                let field = context.codingPath.map(\.stringValue).joined(separator: ".")
-                throw ValidationError("\(path), line \(line.number), field \(field): must be a string.")
-            } catch {
-                throw ValidationError(
-                    "\(path), line \(line.number): not a valid {\"qid\", \"query\"} JSON object.")
+        for query in try DocumentReader.queries(atPath: path) {
+            guard !query.text.isEmpty else {
+                throw CollectionError.malformedInput(
+                    path: path, line: query.line, field: "query", reason: "a memory lookup needs a text")
             }
-            let hits = try await store.retrieve(query.query, options: options)
+            let hits = try await store.retrieve(query.text, options: options)
             print(
                 try jsonLine(
                     BatchLine(
-                        qid: query.qid,
+                        qid: query.id,
                         hits: hits.map {
                             BatchHit(
                                 id: $0.memory.id, sources: $0.memory.sourceTrajectoryIDs, score: $0.score,

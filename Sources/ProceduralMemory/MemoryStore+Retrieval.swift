@@ -90,9 +90,20 @@ extension MemoryStore {
                 let dense = try snapshot.tasks.search(
                     vector, k: depth, minimumScore: options.minimumSimilarity, filter: filter)
                 let keyword = try await keywordHits.get()
-                for (index, hit) in fuse(dense: dense, keyword: keyword, method: options.fusion).prefix(
-                    options.k
-                ).enumerated() {
+                var fused = fuse(dense: dense, keyword: keyword, method: options.fusion)
+                if let minimum = options.minimumSimilarity {
+                    // A BM25-only candidate has no cosine yet: score it exactly, and keep it only when it reaches
+                    // the minimum like every dense candidate did.
+                    let unscored = fused.filter { $0.denseRank == nil }.map(\.id)
+                    if !unscored.isEmpty {
+                        let passing = Set(
+                            try snapshot.tasks.search(
+                                vector, k: unscored.count, minimumScore: minimum, filter: .allowing(unscored)
+                            ).map(\.id))
+                        fused.removeAll { $0.denseRank == nil && !passing.contains($0.id) }
+                    }
+                }
+                for (index, hit) in fused.prefix(options.k).enumerated() {
                     var explanation = ScoreExplanation(policy: .hybrid, rank: index + 1)
                     explanation.cosine = hit.denseScore
                     explanation.denseRank = hit.denseRank

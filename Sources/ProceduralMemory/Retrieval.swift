@@ -24,8 +24,9 @@ public struct RetrievalOptions: Sendable {
     public var k: Int
     /// Drops hits below this similarity.
     ///
-    /// The similarity is the cosine for `query`, the average keyword similarity for `keyword`, and for `hybrid`
-    /// the dense candidates' cosine (keyword candidates still enter the fusion).
+    /// The similarity is the cosine for `query`, the average keyword similarity for `keyword`, and the cosine
+    /// between the task and the memory's task for `hybrid`: a memory that only BM25 found is scored by cosine
+    /// too, and dropped below the minimum like any other.
     /// BM25 scores and random draws are not similarities, so `bm25` and `random` reject it.
     public var minimumSimilarity: Float?
     /// Only memories from one of these sources, when given.

@@ -46,10 +46,11 @@ import Testing
         let watcher = Thread {
             defer { finished.signal() }
             for _ in 0..<6_000 where importer.isRunning {
-                let count = (try? memp(["stats", "--store", store, "--json"])).flatMap { result in
-                    (try? JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])?[
-                        "trajectories"] as? Int
-                } ?? 0
+                let count =
+                    (try? memp(["stats", "--store", store, "--json"])).flatMap { result in
+                        (try? JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])?[
+                            "trajectories"] as? Int
+                    } ?? 0
                 if count >= threshold {
                     seen.withLock { $0 = count }
                     kill(importer.processIdentifier, SIGKILL)
@@ -96,9 +97,9 @@ import Testing
     }
 
     @Test func validatesFlags() throws {
-        #expect(throws: (any Error).self) {
-            try DeleteCommand.parse(["--store", "s", "--id", "a", "--source", "b"])
-        }
+        #expect(
+            parseFailure(DeleteCommand.self, ["--store", "s", "--id", "a", "--source", "b"])
+                == "Give exactly one of --id, --source and --label.")
         do {
             _ = try DeleteCommand.parse(["--store", "s"])
             Issue.record("expected a validation error")
@@ -112,24 +113,28 @@ import Testing
         } catch {
             #expect(QueryCommand.message(for: error) == "Give either a task or --queries FILE.")
         }
-        #expect(throws: (any Error).self) {
-            try QueryCommand.parse(["--store", "s", "-k", "0", "task"])
-        }
-        #expect(throws: (any Error).self) {
-            try QueryCommand.parse(["--store", "s", "--mode", "nearest", "task"])
-        }
-        #expect(throws: (any Error).self) {
-            try QueryCommand.parse(["--store", "s", "--label", "novalue", "task"])
-        }
-        #expect(throws: (any Error).self) {
-            try InitCommand.parse(["--store", "s", "--embedder", "word2vec"])
-        }
-        #expect(throws: (any Error).self) {
-            try InitCommand.parse(["--store", "s", "--dimension", "0"])
-        }
-        #expect(throws: (any Error).self) {
-            try ImportCommand.parse(["--store", "s", "f.jsonl", "--build", "scripts"])
-        }
+        #expect(
+            parseFailure(QueryCommand.self, ["--store", "s", "-k", "0", "task"]) == "-k must be at least 1 (got 0).")
+        #expect(
+            parseFailure(QueryCommand.self, ["--store", "s", "-k", "-3", "task"]) == "-k must be at least 1 (got -3).")
+        #expect(
+            parseFailure(QueryCommand.self, ["--store", "s", "--mode", "nearest", "task"])
+                == "The value 'nearest' is invalid for '--mode <mode>'. "
+                + "Please provide one of 'random', 'query', 'keyword', 'bm25' or 'hybrid'.")
+        #expect(
+            parseFailure(QueryCommand.self, ["--store", "s", "--label", "novalue", "task"])
+                == "A label is key=value (got \"novalue\").")
+        #expect(
+            parseFailure(InitCommand.self, ["--store", "s", "--embedder", "word2vec"])
+                == "The value 'word2vec' is invalid for '--embedder <embedder>'. "
+                + "Please provide one of 'hashing', 'minilm' or 'openai'.")
+        #expect(
+            parseFailure(InitCommand.self, ["--store", "s", "--dimension", "0"])
+                == "--dimension must be 1…4096 (got 0).")
+        #expect(
+            parseFailure(ImportCommand.self, ["--store", "s", "f.jsonl", "--build", "scripts"])
+                == "The value 'scripts' is invalid for '--build <build>'. "
+                + "Please provide one of 'trajectory', 'script' or 'proceduralization'.")
         let query = try QueryCommand.parse([
             "--store", "s", "--mode", "bm25", "-k", "3", "--label", "fold=train", "heat milk",
         ])

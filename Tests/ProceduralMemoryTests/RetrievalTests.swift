@@ -92,12 +92,21 @@ import Testing
         #expect(abs(first.score - 2.0 / 61.0) < 1e-9)
         #expect(first.explanation.description.contains("reciprocal rank fusion"))
 
-        // A dense threshold no memory meets: the BM25 candidates must still come through.
-        let keywordOnly = try await store.retrieve(
-            "keychain safe", options: RetrievalOptions(policy: .hybrid, k: 3, minimumSimilarity: 0.999))
-        #expect(keywordOnly.map(\.memory.id) == ["alf-look-keychain-1"])
+        // A threshold no memory's cosine meets: the BM25 candidates are dropped too.
         #expect(
-            keywordOnly[0].explanation.denseRank == nil && keywordOnly[0].explanation.keywordRank == 1)
+            try await store.retrieve(
+                "keychain safe", options: RetrievalOptions(policy: .hybrid, k: 3, minimumSimilarity: 0.999)
+            ).isEmpty)
+        // Just below the keychain memory's cosine: it stays, and every hit reaches the threshold.
+        let cosines = Dictionary(
+            uniqueKeysWithValues: try await store.retrieve(
+                "keychain safe", options: RetrievalOptions(policy: .query, k: 4)
+            ).map { ($0.memory.id, Float($0.score)) })
+        let threshold = try #require(cosines["alf-look-keychain-1"]) - 1e-4
+        let kept = try await store.retrieve(
+            "keychain safe", options: RetrievalOptions(policy: .hybrid, k: 4, minimumSimilarity: threshold))
+        #expect(kept.map(\.memory.id).contains("alf-look-keychain-1"))
+        #expect(kept.allSatisfy { (cosines[$0.memory.id] ?? -1) >= threshold })
     }
 
     @Test func randomPolicyIsSeeded() async throws {
