@@ -3,7 +3,7 @@ import PackageDescription
 
 // Layers, each depending only on those above it:
 // CKernels, CBLAS -> RetrievalCore -> VectorIndex, KeywordIndex, Embeddings -> HybridSearch
-// -> ProceduralMemory -> PostgresMemory, Evaluation -> MempCLI.
+// -> ProceduralMemory -> PostgresMemory, Evaluation, MempService -> MempServer -> MempCLI.
 let package = Package(
     name: "Memp",
     platforms: [.macOS(.v15)],
@@ -30,6 +30,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(
@@ -82,11 +87,27 @@ let package = Package(
             name: "Evaluation",
             dependencies: ["RetrievalCore", "HybridSearch", "Embeddings", "ProceduralMemory"]
         ),
+        .target(
+            name: "MempService",
+            dependencies: ["RetrievalCore", "HybridSearch", "Embeddings", "ProceduralMemory"]
+        ),
+        .target(
+            name: "MempServer",
+            dependencies: [
+                "MempService", "ProceduralMemory",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
         .executableTarget(
             name: "MempCLI",
             dependencies: [
                 "RetrievalCore", "VectorIndex", "KeywordIndex", "HybridSearch", "Embeddings", "ProceduralMemory",
-                "Evaluation", .target(name: "PostgresMemory", condition: .when(traits: ["PostgreSQL"])),
+                "Evaluation", "MempService", "MempServer",
+                .target(name: "PostgresMemory", condition: .when(traits: ["PostgreSQL"])),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -110,7 +131,8 @@ let package = Package(
         ),
         .testTarget(
             name: "ProceduralMemoryTests",
-            dependencies: ["ProceduralMemory", "TestSupport"],
+            // GRDB: the reliability tests damage rows behind the store's back, as a bad tool or disk would.
+            dependencies: ["ProceduralMemory", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
@@ -119,6 +141,10 @@ let package = Package(
         ),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "ProceduralMemory", "TestSupport"]),
         .testTarget(name: "MempCLITests", dependencies: ["MempCLI", "TestSupport"]),
+        .testTarget(
+            name: "MempServiceTests", dependencies: ["MempService", "ProceduralMemory", "Embeddings", "TestSupport"]
+        ),
+        .testTarget(name: "MempServerTests", dependencies: ["MempServer", "MempCLI", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -28,6 +28,8 @@ struct Memp: AsyncParsableCommand {
             ExportCommand.self,
             ImportBundleCommand.self,
             ColdStartCommand.self,
+            VerifyCommand.self,
+            ServeCommand.self,
         ]
     )
 }

@@ -99,6 +99,8 @@ struct QueryCommand: AsyncParsableCommand {
     struct BatchLine: Encodable {
         var qid: String
         var hits: [BatchHit]
+        /// Why this query got no answer; the batch goes on with the next one.
+        var error: String?
     }
 
     struct HitLine: Encodable {
@@ -148,22 +150,66 @@ struct QueryCommand: AsyncParsableCommand {
     }
 
     private func runBatch(_ path: String, store: MemoryStore, options: RetrievalOptions) async throws {
-        for query in try DocumentReader.queries(atPath: path) {
-            guard !query.text.isEmpty else {
-                throw CollectionError.malformedInput(
-                    path: path, line: query.line, field: "query", reason: "a memory lookup needs a text")
+        let reader = JSONLinesReader(path: path)
+        try reader.checkReadable()
+        struct Query: Decodable {
+            var qid: String
+            var query: String
+
+            enum CodingKeys: String, CodingKey { case qid, query, text }
+
+            // "text" is read as "query": one query-file schema with `memp collection search --queries`.
+            init(from decoder: any Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                qid = try container.decode(String.self, forKey: .qid)
+                let key: CodingKeys = container.contains(.query) || !container.contains(.text) ? .query : .text
+                query = try container.decode(String.self, forKey: key)
             }
-            let hits = try await store.retrieve(query.text, options: options)
+        }
+        // One bad line or query must not leave the others unanswered: each failure is reported (stderr, and an
+        // "error" line for a query with a qid) and the batch goes on; the exit status says something failed.
+        var failures = 0
+        for line in reader {
+            let query: Query
+            do {
+                query = try JSONDecoder().decode(Query.self, from: line.data)
+            } catch {
+                failures += 1
+                let message =
+                    switch error {
+                    case DecodingError.keyNotFound(let key, _):
+                        "\(path), line \(line.number), field \(key.stringValue): is missing."
+                    case DecodingError.typeMismatch(_, let context):
+                        "\(path), line \(line.number), field "
+                            + "\(context.codingPath.map(\.stringValue).joined(separator: ".")): must be a string."
+                    default: "\(path), line \(line.number): not a valid {\"qid\", \"query\"} JSON object."
+                    }
+                printError(message)
+                continue
+            }
+            let hits: [MemoryHit]
+            do {
+                hits = try await store.retrieve(query.query, options: options)
+            } catch {
+                failures += 1
+                printError("\(path), line \(line.number), query \(query.qid): \(error)")
+                print(try jsonLine(BatchLine(qid: query.qid, hits: [], error: error.description)))
+                continue
+            }
             print(
                 try jsonLine(
                     BatchLine(
-                        qid: query.id,
+                        qid: query.qid,
                         hits: hits.map {
                             BatchHit(
                                 id: $0.memory.id, sources: $0.memory.sourceTrajectoryIDs, score: $0.score,
                                 task: contents ? $0.memory.task : nil, script: contents ? $0.memory.script : nil,
                                 steps: contents ? $0.memory.steps : nil)
                         })))
+        }
+        if failures > 0 {
+            printError("\(failures) of the queries failed (see above); the others were answered.")
+            throw ExitCode.failure
         }
     }
 
