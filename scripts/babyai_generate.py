@@ -21,12 +21,12 @@ it handled. queries.jsonl lists the successful trajectories of that type, querie
 Same arguments give the same files.
 """
 import argparse
-import hashlib
-import json
 import os
 import random
 import re
 import sys
+
+from memp_datasets import relevance_files, write_data_set
 
 LEVELS = ["GoToLocal", "PickupLoc", "OpenDoorLoc", "PutNextLocal", "UnlockLocal", "GoToSeq", "ActionObjDoor",
           "Synth"]
@@ -104,7 +104,6 @@ def main():
     rng = random.Random(args.seed)
     os.makedirs(args.out, exist_ok=True)
     trajectories, queries = [], []
-    by_type, any_by_type = {}, {}
     for level in [name for name in args.levels.split(",") if name]:
         for index, seed in enumerate(rng.sample(range(10_000), args.train_per_level)):
             env, mission, view = episode(gym, level, seed)
@@ -126,9 +125,6 @@ def main():
                       "outcome": {"success": success, "reward": round(reward, 4)}, "source": "babyai",
                       "labels": {"taskType": kind, "level": level, "seed": str(seed), "agent": agent}}
             trajectories.append(record)
-            any_by_type.setdefault(kind, []).append(record["id"])
-            if success:
-                by_type.setdefault(kind, []).append(record["id"])
         for number, seed in enumerate(rng.sample(range(100_000, 200_000), args.test_per_level)):
             env, mission, view = episode(gym, level, seed)
             env.close()
@@ -137,22 +133,8 @@ def main():
             text = mission[0].upper() + mission[1:] + "." if form == "short" else f"{mission}. {view}"
             queries.append({"qid": f"q-{level}-{number:03d}-{form}", "query": text, "labels": dict(labels, form=form)})
         print(f"{level}: done", file=sys.stderr, flush=True)
-    files = {"trajectories.jsonl": trajectories}
-    for name, relevant in (("queries.jsonl", by_type), ("queries-any.jsonl", any_by_type)):
-        files[name] = [dict(q, relevant=sorted(relevant.get(q["labels"]["taskType"], []))) for q in queries]
-    for name, rows in files.items():
-        with open(os.path.join(args.out, name), "w") as handle:
-            for row in rows:
-                handle.write(json.dumps(row, sort_keys=True) + "\n")
-    manifest = {"generator": "scripts/babyai_generate.py", "arguments": vars(args),
-                "trajectories": len(trajectories), "successful": sum(t["outcome"]["success"] for t in trajectories),
-                "queries": len(queries),
-                "sha256": {name: hashlib.sha256(open(os.path.join(args.out, name), "rb").read()).hexdigest()
-                           for name in files}}
-    with open(os.path.join(args.out, "manifest.json"), "w") as handle:
-        json.dump(manifest, handle, indent=1, sort_keys=True)
-    print(json.dumps({k: manifest[k] for k in ("trajectories", "successful", "queries")}))
-
+    write_data_set(args.out, "scripts/babyai_generate.py", vars(args), trajectories,
+                   relevance_files(trajectories, queries, lambda labels: labels["taskType"]))
 
 if __name__ == "__main__":
     main()

@@ -20,13 +20,13 @@ outcome-aware ranking can be measured under both definitions.
 Same arguments give the same files.
 """
 import argparse
-import hashlib
-import json
 import multiprocessing
 import os
 import random
 import re
 import sys
+
+from memp_datasets import relevance_files, write_data_set
 
 
 def short_form(description):
@@ -110,31 +110,9 @@ def main():
         results = pool.map(record_task, [(task, args) for task in tasks], chunksize=1)
     trajectories = [t for result in results for t in result[0]]
     queries = [q for result in results for q in result[1]]
-    by_task, any_by_task = {}, {}
-    for record in trajectories:
-        any_by_task.setdefault(record["labels"]["taskType"], []).append(record["id"])
-        if record["outcome"]["success"]:
-            by_task.setdefault(record["labels"]["taskType"], []).append(record["id"])
-    write_outputs(args, trajectories, queries, by_task, any_by_task)
-
-
-def write_outputs(args, trajectories, queries, by_task, any_by_task):
-    """Writes trajectories.jsonl, queries.jsonl (successful relevant), queries-any.jsonl and manifest.json."""
-    files = {"trajectories.jsonl": trajectories}
-    for name, relevant in (("queries.jsonl", by_task), ("queries-any.jsonl", any_by_task)):
-        files[name] = [dict(q, relevant=sorted(relevant.get(q["labels"]["taskType"], []))) for q in queries]
-    for name, rows in files.items():
-        with open(os.path.join(args.out, name), "w") as handle:
-            for row in rows:
-                handle.write(json.dumps(row, sort_keys=True) + "\n")
-    arguments = {k: v for k, v in vars(args).items() if k != "jobs"}
-    manifest = {"generator": "scripts/scienceworld_generate.py", "arguments": arguments, "trajectories": len(trajectories),
-                "successful": sum(t["outcome"]["success"] for t in trajectories), "queries": len(queries),
-                "sha256": {name: hashlib.sha256(open(os.path.join(args.out, name), "rb").read()).hexdigest()
-                           for name in files}}
-    with open(os.path.join(args.out, "manifest.json"), "w") as handle:
-        json.dump(manifest, handle, indent=1, sort_keys=True)
-    print(json.dumps({k: manifest[k] for k in ("trajectories", "successful", "queries")}))
+    arguments = {key: value for key, value in vars(args).items() if key != "jobs"}
+    write_data_set(args.out, "scripts/scienceworld_generate.py", arguments, trajectories,
+                   relevance_files(trajectories, queries, lambda labels: labels["taskType"]))
 
 
 if __name__ == "__main__":
