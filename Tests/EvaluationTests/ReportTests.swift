@@ -57,9 +57,9 @@ import Testing
         let table = Self.report(hybrid: 0.75).textTable
         let lines = table.split(separator: "\n", omittingEmptySubsequences: false)
         #expect(lines[0] == "Retrieval policies (k = 10, 10 queries)")
-        #expect(lines[1].hasPrefix("mode        Hit@1   Hit@5   Hit@10"))
+        #expect(lines[1].hasPrefix("mode     Hit@1   Hit@5   Hit@10"))
         #expect(
-            lines[2].hasPrefix("random      0.1000  1.0000  1.0000  0.5000  0.1000  0.1000   0.01    0.02    9       1")
+            lines[2].hasPrefix("random   0.1000  1.0000  1.0000  0.5000  0.1000  0.1000   0.01    0.02    9       1")
         )
         #expect(table.contains("hybrid a=0.25"))
         #expect(table.contains("k sweep"))
