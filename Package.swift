@@ -3,7 +3,7 @@ import PackageDescription
 
 // Layers, each depending only on those above it:
 // CKernels, CBLAS -> RetrievalCore -> VectorIndex, KeywordIndex, Embeddings -> HybridSearch
-// -> ProceduralMemory -> PostgresMemory, Evaluation -> MempCLI.
+// -> ProceduralMemory -> PostgresMemory, Evaluation, MempService -> MempServer -> MempCLI.
 let package = Package(
     name: "Memp",
     platforms: [.macOS(.v15)],
@@ -29,6 +29,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(
@@ -81,11 +86,26 @@ let package = Package(
             name: "Evaluation",
             dependencies: ["RetrievalCore", "HybridSearch", "Embeddings", "ProceduralMemory"]
         ),
+        .target(
+            name: "MempService",
+            dependencies: ["RetrievalCore", "HybridSearch", "Embeddings", "ProceduralMemory"]
+        ),
+        .target(
+            name: "MempServer",
+            dependencies: [
+                "MempService", "ProceduralMemory",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
         .executableTarget(
             name: "MempCLI",
             dependencies: [
                 "RetrievalCore", "VectorIndex", "KeywordIndex", "HybridSearch", "Embeddings", "ProceduralMemory",
-                "Evaluation", .target(name: "PostgresMemory", condition: .when(traits: ["PostgreSQL"])),
+                "Evaluation", "MempService", "MempServer", .target(name: "PostgresMemory", condition: .when(traits: ["PostgreSQL"])),
                 "CKernels", "CBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -108,7 +128,11 @@ let package = Package(
             dependencies: ["Embeddings", "TestSupport"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "ProceduralMemoryTests", dependencies: ["ProceduralMemory", "TestSupport"]),
+        .testTarget(
+            name: "ProceduralMemoryTests",
+            // GRDB: the reliability tests damage rows behind the store's back, as a bad tool or disk would.
+            dependencies: ["ProceduralMemory", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(
             name: "PostgresMemoryTests",
             dependencies: ["PostgresMemory", "ProceduralMemory", "VectorIndex", "HybridSearch", "Embeddings", "TestSupport"]
@@ -116,6 +140,10 @@ let package = Package(
         .testTarget(
             name: "EvaluationTests", dependencies: ["Evaluation", "HybridSearch", "ProceduralMemory", "TestSupport"]),
         .testTarget(name: "MempCLITests", dependencies: ["MempCLI", "TestSupport"]),
+        .testTarget(
+            name: "MempServiceTests", dependencies: ["MempService", "ProceduralMemory", "Embeddings", "TestSupport"]
+        ),
+        .testTarget(name: "MempServerTests", dependencies: ["MempServer", "MempCLI", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

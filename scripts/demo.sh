@@ -42,4 +42,24 @@ echo "== memp eval: every retrieval policy on the 80 held-out queries, with a hy
 memp eval --store "$work/memory" --queries data/textworld-sample/queries.jsonl -k 10 --alpha-sweep 0:1:0.1 \
     --report "$work/report.html"
 echo
+echo "== memp serve: the store as a service; the Python client (clients/python) asks it for a procedure"
+.build/release/memp serve --store "$work/memory" --port 0 2> "$work/serve.log" &
+server=$!
+until grep -q "Listening on" "$work/serve.log"; do kill -0 "$server"; sleep 0.2; done
+url="$(grep -o 'http://[^ ]*' "$work/serve.log" | head -1)"
+echo "$(grep 'Listening on' "$work/serve.log")"
+python3 - "$url" <<'PY'
+import sys
+sys.path.insert(0, "clients/python")
+from memp_client import MempClient
+memp = MempClient(sys.argv[1])
+hit = memp.lookup("Find the coin somewhere in the house and take it.", k=1)[0]
+print(f"lookup -> {hit.id} (score {hit.score:.4f}, source attempt succeeded: {hit.outcome.success if hit.outcome else None})")
+print("\n".join(hit.procedure().splitlines()[:6]))
+change = memp.record_outcome([hit.id], success=True)[0]
+print(f"record_outcome -> {change.memory_id}: {change.success_count} of {change.hit_count} uses succeeded")
+PY
+kill -TERM "$server"
+wait "$server"
+echo
 echo "Report: $work/report.html (self-contained HTML; open it in any browser)."

@@ -86,6 +86,14 @@ public struct KeywordIndex: SearchIndex, Sendable {
     /// Whether a live document has this ID.
     public func contains(_ id: DocumentID) -> Bool { rowForID[id] != nil }
 
+    /// The length (in terms) and the sorted distinct terms of the live document with this ID, to compare two
+    /// indexes document by document; `nil` when absent.
+    package func documentTerms(of id: DocumentID) -> (length: Int, terms: [String])? {
+        guard let row = rowForID[id].map(Int.init) else { return nil }
+        let rowTermIDs = rowTerms[rowTermStart[row]..<rowTermStart[row + 1]]
+        return (Int(rowLength[row]), rowTermIDs.map { terms[Int($0)] }.sorted())
+    }
+
     /// Adds a document.
     ///
     /// - Parameters:

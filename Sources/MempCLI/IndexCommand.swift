@@ -78,7 +78,11 @@ struct IndexCommand: ParsableCommand {
         @Option(help: "The index file.") var index: String
         @Option(help: "The query vectors (.fvecs, .bvecs, .ivecs or .npy).") var queries: String
         @Option(name: .short, help: "Hits per query.") var k = 10
-        @Option(help: "The .ivecs file of result IDs (one row of k IDs per query, -1 where fewer hits).")
+        @Option(
+            help: """
+                The .ivecs file of result IDs (one row per query of k IDs, or as many as the index holds when \
+                fewer; -1 where a query has fewer hits).
+                """)
         var output: String?
         @Option(help: "Queries per search call; default: all of them in one batch.") var batchSize: Int?
         @Option(help: "Threads per search, for the SIMD scans and BLAS alike; default: every core.")
@@ -152,8 +156,11 @@ struct IndexCommand: ParsableCommand {
             }
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
             if let output {
+                // A row can't hold more hits than the index has vectors: padding to a huge k would allocate
+                // k IDs per query for nothing.
+                let width = max(1, min(k, flat.count))
                 let rows = try results.map { hits in
-                    try (0..<k).map { rank -> Int32 in
+                    try (0..<width).map { rank -> Int32 in
                         guard rank < hits.count else { return -1 }
                         guard let id = Int32(exactly: hits[rank].id.rawValue) else {
                             throw ValidationError("ID \(hits[rank].id) does not fit an .ivecs Int32.")
@@ -217,7 +224,7 @@ struct IndexCommand: ParsableCommand {
 
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check an index file's header, structure and every section checksum.",
+            abstract: "Check an index file's header, structure, every section checksum and the stored values.",
             discussion:
                 "Exits 0 and prints OK when the file is intact; otherwise names the damaged section and exits 1.")
 
@@ -225,7 +232,10 @@ struct IndexCommand: ParsableCommand {
 
         func run() throws {
             let index = try FlatIndex(contentsOf: path, verifyChecksums: true)
-            print("\(path): OK (\(index.count) vectors of dimension \(index.dimension), every checksum matches)")
+            try index.verifyValues(path: path)
+            print(
+                "\(path): OK (\(index.count) vectors of dimension \(index.dimension), every checksum matches, "
+                    + "every value is well-formed)")
         }
     }
 }

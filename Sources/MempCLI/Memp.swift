@@ -26,6 +26,8 @@ struct Memp: AsyncParsableCommand {
             ExportCommand.self,
             ImportBundleCommand.self,
             ColdStartCommand.self,
+            VerifyCommand.self,
+            ServeCommand.self,
         ]
     )
 }

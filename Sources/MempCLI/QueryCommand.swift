@@ -105,6 +105,8 @@ struct QueryCommand: AsyncParsableCommand {
     struct BatchLine: Encodable {
         var qid: String
         var hits: [BatchHit]
+        /// Why this query got no answer; the batch goes on with the next one.
+        var error: String?
     }
 
     struct HitLine: Encodable {
@@ -165,20 +167,36 @@ struct QueryCommand: AsyncParsableCommand {
             var qid: String
             var query: String
         }
+        // One bad line or query must not leave the others unanswered: each failure is reported (stderr, and an
+        // "error" line for a query with a qid) and the batch goes on; the exit status says something failed.
+        var failures = 0
         for line in reader {
             let query: Query
             do {
                 query = try JSONDecoder().decode(Query.self, from: line.data)
-            } catch DecodingError.keyNotFound(let key, _) {
-                throw ValidationError("\(path), line \(line.number), field \(key.stringValue): is missing.")
-            } catch DecodingError.typeMismatch(_, let context) {
-                let field = context.codingPath.map(\.stringValue).joined(separator: ".")
-                throw ValidationError("\(path), line \(line.number), field \(field): must be a string.")
             } catch {
-                throw ValidationError(
-                    "\(path), line \(line.number): not a valid {\"qid\", \"query\"} JSON object.")
+                failures += 1
+                let message =
+                    switch error {
+                    case DecodingError.keyNotFound(let key, _):
+                        "\(path), line \(line.number), field \(key.stringValue): is missing."
+                    case DecodingError.typeMismatch(_, let context):
+                        "\(path), line \(line.number), field "
+                            + "\(context.codingPath.map(\.stringValue).joined(separator: ".")): must be a string."
+                    default: "\(path), line \(line.number): not a valid {\"qid\", \"query\"} JSON object."
+                    }
+                printError(message)
+                continue
             }
-            let hits = try await store.retrieve(query.query, options: options)
+            let hits: [MemoryHit]
+            do {
+                hits = try await store.retrieve(query.query, options: options)
+            } catch {
+                failures += 1
+                printError("\(path), line \(line.number), query \(query.qid): \(error)")
+                print(try jsonLine(BatchLine(qid: query.qid, hits: [], error: error.description)))
+                continue
+            }
             print(
                 try jsonLine(
                     BatchLine(
@@ -191,6 +209,10 @@ struct QueryCommand: AsyncParsableCommand {
                                 task: contents ? $0.memory.task : nil, script: contents ? $0.memory.script : nil,
                                 steps: contents ? $0.memory.steps : nil)
                         })))
+        }
+        if failures > 0 {
+            printError("\(failures) of the queries failed (see above); the others were answered.")
+            throw ExitCode.failure
         }
     }
 

@@ -44,7 +44,7 @@ struct IndexCache: Sendable {
 
     /// Loads the cached indexes if they reflect `info` and hold their vectors as `vectorStorage`; otherwise says
     /// why not.
-    func load(matching info: StoreInfo, vectorStorage: VectorStorage) -> Result<
+    func load(matching info: StoreInfo, vectorStorage: VectorStorage?) -> Result<
         (tasks: FlatIndex, keywordMeans: FlatIndex, text: KeywordIndex), CacheMiss
     > {
         let manifestPath = path("manifest.json")
@@ -84,14 +84,25 @@ struct IndexCache: Sendable {
             let tasks = try FlatIndex(contentsOf: path("tasks.vectors"), verifyChecksums: false)
             let keywordMeans = try FlatIndex(contentsOf: path("keywords.vectors"), verifyChecksums: false)
             let text = try KeywordIndex(contentsOf: path("text.bm25"), verifyChecksums: false)
+            // Each file's checksum only says it is intact, not that it holds what its name says: two files
+            // swapped (their manifest entries too) would otherwise be searched under each other's role.
+            guard tasks.metric == .cosine, keywordMeans.metric == .innerProduct else {
+                return .failure(
+                    CacheMiss(
+                        "the cached vector files hold \(tasks.metric.rawValue) and \(keywordMeans.metric.rawValue) "
+                            + "indexes, not cosine task and inner-product keyword indexes"))
+            }
             guard tasks.dimension == info.dimension, keywordMeans.dimension == info.dimension else {
                 return .failure(CacheMiss("the cached vectors have another dimension than the store"))
             }
-            guard tasks.vectorStorage == vectorStorage, keywordMeans.vectorStorage == vectorStorage else {
+            let expectedStorage = vectorStorage ?? tasks.vectorStorage
+            guard tasks.vectorStorage == expectedStorage, keywordMeans.vectorStorage == expectedStorage else {
                 return .failure(
                     CacheMiss(
-                        "the cached vectors are stored as \(tasks.vectorStorage.rawValue), not \(vectorStorage.rawValue)"
-                    ))
+                        "the cached vectors are stored as \(tasks.vectorStorage.rawValue)"
+                            + (keywordMeans.vectorStorage == tasks.vectorStorage
+                                ? "" : " and \(keywordMeans.vectorStorage.rawValue)")
+                            + ", not \(expectedStorage.rawValue)"))
             }
             return .success((tasks, keywordMeans, text))
         } catch {
@@ -114,18 +125,26 @@ struct IndexCache: Sendable {
                 throw .io(path: manifestPath, reason: error.localizedDescription)
             }
         }
+        // Each file is written under a name of this save alone and digested there, then renamed into place: another
+        // process saving at the same time can replace a file after the rename, but then its digest differs from
+        // this manifest's and the cache is rebuilt, so files of two snapshots are never taken for one.
+        let suffix = ".tmp-" + UUID().uuidString
+        defer { for name in Self.files { try? FileManager.default.removeItem(atPath: path(name + suffix)) } }
         do {
-            try snapshot.tasks.save(to: path("tasks.vectors"))
-            try snapshot.keywordMeans.save(to: path("keywords.vectors"))
-            try snapshot.text.save(to: path("text.bm25"))
+            try snapshot.tasks.save(to: path("tasks.vectors" + suffix))
+            try snapshot.keywordMeans.save(to: path("keywords.vectors" + suffix))
+            try snapshot.text.save(to: path("text.bm25" + suffix))
         } catch {
             throw .index(error)
         }
         var digests: [String: FileDigest] = [:]
         for name in Self.files {
-            switch Self.digest(of: path(name)) {
+            switch Self.digest(of: path(name + suffix)) {
             case .success(let digest): digests[name] = digest
             case .failure(let miss): throw .io(path: path(name), reason: miss.reason)
+            }
+            if rename(path(name + suffix), path(name)) != 0 {
+                throw .io(path: path(name), reason: String(cString: strerror(errno)))
             }
         }
         let manifest = Manifest(

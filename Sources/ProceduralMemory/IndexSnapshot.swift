@@ -22,6 +22,9 @@ struct IndexSnapshot: Sendable {
     var deprecatedCount: Int
     /// The store generation this snapshot reflects.
     var generation: UInt64
+    /// The backend's ``MemoryBackend/foreignCommitMarker()`` read before this snapshot was built from it: when the
+    /// marker differs after a write, another writer committed meanwhile and the snapshot may miss its changes.
+    var foreignCommitMarker: UInt64?
 
     init(dimension: Int, vectorStorage: VectorStorage) throws(IndexError) {
         tasks = try FlatIndex(dimension: dimension, metric: .cosine, storage: vectorStorage)

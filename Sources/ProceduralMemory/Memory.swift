@@ -67,6 +67,9 @@ public struct Memory: Codable, Sendable, Equatable, Identifiable {
     public var source: String
     /// The labels of those trajectories.
     public var labels: [String: String]
+    /// The largest value ``hitCount``, ``successCount`` and ``revision`` may reach (2⁴⁸): feedback that would pass it
+    /// is refused, and so is a bundle that holds more, so that no counter can overflow the database's integers.
+    public static let maximumCount = 1 << 48
     /// Times the memory was retrieved and used.
     public var hitCount: Int
     /// Times a task that used the memory then succeeded.

@@ -92,6 +92,18 @@ public protocol MemoryBackend: Sendable {
 
     /// The number of the ``HistoryAction/revert`` row that undid entry `number`, if any.
     func revertingEntry(of number: Int64) async throws(MemoryError) -> Int64?
+
+    /// A value that changes when another connection or process commits to the backend, and stays the same across
+    /// this backend object's own commits; `nil` when the backend can't tell.
+    ///
+    /// A ``MemoryStore`` reads it before building its indexes and again after each write: a change means another
+    /// writer committed meanwhile, so the indexes may miss its changes and are rebuilt before they are saved.
+    func foreignCommitMarker() async throws(MemoryError) -> UInt64?
+}
+
+extension MemoryBackend {
+    /// Backends that can't tell return `nil`: a store then trusts the generation alone.
+    public func foreignCommitMarker() async throws(MemoryError) -> UInt64? { nil }
 }
 
 /// The settings and state of a store.

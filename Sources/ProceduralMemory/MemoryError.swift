@@ -8,6 +8,11 @@ public enum MemoryError: Error, Equatable, Sendable {
     case invalidRecord(path: String, line: Int, field: String, reason: String)
     /// A trajectory with this ID is already stored and the import was told to refuse duplicates.
     case duplicateTrajectory(id: String, path: String, line: Int)
+    /// A text of an input record is longer than the store's ``TextLimits`` allow: `field` is its JSON path
+    /// (`steps[2].observation`, or `(record)` for a whole line), `bytes` its UTF-8 size.
+    case textTooLarge(path: String, line: Int, field: String, bytes: Int, limit: Int)
+    /// A trajectory ID appears on two lines of one input file (and the import was told to refuse duplicates).
+    case repeatedTrajectory(id: String, path: String, line: Int, firstLine: Int)
     /// An import stopped at an error after `committedTrajectories` trajectories had been committed in earlier
     /// batches; those stay stored.
     indirect case importStopped(committedTrajectories: Int, cause: MemoryError)
@@ -34,6 +39,11 @@ public enum MemoryError: Error, Equatable, Sendable {
     /// A memory changed since it was read: its revision is `actual`, the change expected `expected`
     /// (`nil`: expected no such memory).
     case revisionConflict(id: String, expected: Int?, actual: Int?)
+    /// Feedback would raise a memory's counter (`hitCount` or `successCount`) from `current` past
+    /// ``Memory/maximumCount``; nothing was written.
+    case counterLimit(id: String, counter: String, current: Int, limit: Int)
+    /// The task to look up is empty or only whitespace, so no policy but random can rank memories for it.
+    case emptyTask
     /// A history entry can't be reverted; `reason` says why.
     case cannotRevert(entry: Int64, reason: String)
     /// A memory bundle was refused before anything was imported: tampered, unsafe or malformed; `reason` says
@@ -52,6 +62,12 @@ extension MemoryError: CustomStringConvertible {
         case .duplicateTrajectory(let id, let path, let line):
             "\(path), line \(line): trajectory \(id) is already stored. "
                 + "Choose --duplicates skip to keep the stored one or --duplicates replace to overwrite it."
+        case .textTooLarge(let path, let line, let field, let bytes, let limit):
+            "\(path), line \(line), field \(field): \(bytes) bytes, over the limit of \(limit) bytes. "
+                + "Shorten the text, or raise the store's text limit if such texts are expected."
+        case .repeatedTrajectory(let id, let path, let line, let firstLine):
+            "\(path), line \(line): trajectory \(id) appeared already on line \(firstLine) of the same file. "
+                + "Give each trajectory its own ID, or choose to skip or replace duplicates."
         case .importStopped(let committed, let cause):
             "\(cause) (\(committed) trajectories from earlier batches were committed and stay stored.)"
         case .unknownID(let id):
@@ -77,6 +93,11 @@ extension MemoryError: CustomStringConvertible {
         case .revisionConflict(let id, let expected, let actual):
             "Memory \(id) changed meanwhile (revision \(actual.map(String.init) ?? "none"), expected "
                 + "\(expected.map(String.init) ?? "none")); read it again and retry."
+        case .counterLimit(let id, let counter, let current, let limit):
+            "Memory \(id): \(counter) is \(current) and can't pass \(limit); nothing was recorded. "
+                + "Its counters are implausible: check them with `memp verify` and fix the memory."
+        case .emptyTask:
+            "The task to look up is empty; give the task's text."
         case .cannotRevert(let entry, let reason):
             "History entry \(entry) can't be reverted: \(reason)"
         case .languageModel(let url, let reason):

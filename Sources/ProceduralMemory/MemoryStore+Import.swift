@@ -29,14 +29,17 @@ public struct ImportOptions: Sendable {
     public var producer: String?
     /// How many keywords to extract from a task that comes without facts.
     public var keywordLimit: Int
+    /// The largest texts accepted; see ``TextLimits``.
+    public var limits: TextLimits
 
     /// Creates options: automatic format, proceduralization, refuse duplicates, stop at bad lines,
     /// batches of 256.
     public init(
         format: TrajectoryFormat = .automatic, builder: MemoryBuilder = MemoryBuilder(),
         duplicates: DuplicatePolicy = .refuse, skipInvalid: Bool = false, batchSize: Int = 256,
-        source: String? = nil, producer: String? = nil, keywordLimit: Int = 5
+        source: String? = nil, producer: String? = nil, keywordLimit: Int = 5, limits: TextLimits = TextLimits()
     ) {
+        self.limits = limits
         self.format = format
         self.builder = builder
         self.duplicates = duplicates
@@ -93,7 +96,10 @@ extension MemoryStore {
     ///   - progress: Called after each committed batch.
     /// - Returns: Counts of what was imported, skipped and rejected.
     /// - Throws: ``MemoryError/invalidRecord(path:line:field:reason:)`` for a bad line (unless skipping them),
-    ///   ``MemoryError/duplicateTrajectory(id:path:line:)``, wrapped in ``MemoryError/importStopped(committedTrajectories:cause:)``
+    ///   ``MemoryError/textTooLarge(path:line:field:bytes:limit:)`` for a text over ``ImportOptions/limits``,
+    ///   ``MemoryError/duplicateTrajectory(id:path:line:)`` or
+    ///   ``MemoryError/repeatedTrajectory(id:path:line:firstLine:)``, wrapped in
+    ///   ``MemoryError/importStopped(committedTrajectories:cause:)``
     ///   when earlier batches were committed; ``MemoryError/io(path:reason:)`` when the file can't be read.
     @discardableResult
     public func importTrajectories(
@@ -103,7 +109,8 @@ extension MemoryStore {
         guard options.batchSize >= 1 else {
             throw .invalidArgument("The batch size must be at least 1 (got \(options.batchSize)).")
         }
-        let reader = JSONLinesReader(path: path)
+        try options.limits.validate()
+        let reader = JSONLinesReader(path: path, maximumLineBytes: options.limits.maximumLineBytes)
         do throws(IndexError) {
             try reader.checkReadable()
         } catch {
@@ -111,6 +118,33 @@ extension MemoryStore {
             throw .io(path: path, reason: reason)
         }
         let totalBytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        return try await importTrajectories(from: reader, totalBytes: totalBytes, options: options, progress: progress)
+    }
+
+    /// Imports JSON Lines trajectories held in memory (a request body), exactly as a file of the same bytes.
+    ///
+    /// - Parameters:
+    ///   - data: The JSON Lines bytes.
+    ///   - name: What error messages and the history call the bytes, in place of a file path.
+    ///   - options: Format, build policy, duplicate handling, batch size.
+    /// - Returns: Counts of what was imported, skipped and rejected.
+    /// - Throws: As ``importTrajectories(from:options:progress:)``, with `name` as the path.
+    @discardableResult
+    public func importTrajectories(
+        jsonLines data: Data, name: String, options: ImportOptions = ImportOptions()
+    ) async throws(MemoryError) -> ImportReport {
+        guard options.batchSize >= 1 else {
+            throw .invalidArgument("The batch size must be at least 1 (got \(options.batchSize)).")
+        }
+        return try await importTrajectories(
+            from: JSONLinesReader(data: data, name: name, maximumLineBytes: options.limits.maximumLineBytes), totalBytes: data.count, options: options, progress: nil)
+    }
+
+    private func importTrajectories(
+        from reader: JSONLinesReader, totalBytes: Int, options: ImportOptions,
+        progress: (@Sendable (ImportProgress) -> Void)?
+    ) async throws(MemoryError) -> ImportReport {
+        let path = reader.path
         let parser = TrajectoryRecordParser(
             path: path, defaultSource: options.source, defaultProducer: options.producer)
         return try await write { (snapshot) throws(MemoryError) -> ImportReport in
@@ -118,7 +152,7 @@ extension MemoryStore {
             var bytesRead = 0
             var format = options.format
             var pending: [TrajectoryRecord] = []
-            var seen = Set<String>()
+            var seen: [String: Int] = [:]  // ID → first line
             var keywordVectors: [String: [Float]] = [:]
             func flush() async throws(MemoryError) {
                 guard !pending.isEmpty else { return }
@@ -135,12 +169,19 @@ extension MemoryStore {
             do throws(MemoryError) {
                 for line in reader {
                     report.linesRead += 1
-                    bytesRead += line.data.count + 1
+                    bytesRead += line.length + 1
                     let record: TrajectoryRecord
                     do throws(MemoryError) {
+                        guard line.length <= options.limits.maximumLineBytes else {
+                            throw MemoryError.textTooLarge(
+                                path: path, line: line.number, field: "(record)", bytes: line.length,
+                                limit: options.limits.maximumLineBytes)
+                        }
                         let object = try parser.object(line.data, line: line.number)
                         if format == .automatic { format = TrajectoryRecordParser.detectFormat(of: object) }
                         record = try parser.record(object, format: format, line: line.number)
+                        try options.limits.check(
+                            record.trajectory, facts: record.facts, path: path, line: line.number)
                     } catch {
                         guard options.skipInvalid else { throw error }
                         report.invalid += 1
@@ -150,10 +191,11 @@ extension MemoryStore {
                         continue
                     }
                     let id = record.trajectory.id
-                    if !seen.insert(id).inserted {
+                    if let firstLine = seen[id] {
                         switch options.duplicates {
                         case .refuse:
-                            throw MemoryError.duplicateTrajectory(id: id, path: path, line: line.number)
+                            throw MemoryError.repeatedTrajectory(
+                                id: id, path: path, line: line.number, firstLine: firstLine)
                         case .skip:
                             report.skippedDuplicates += 1
                             continue
@@ -162,6 +204,7 @@ extension MemoryStore {
                             try await flush()
                         }
                     }
+                    seen[id] = seen[id] ?? line.number
                     pending.append(record)
                     if pending.count >= options.batchSize { try await flush() }
                 }
@@ -188,11 +231,14 @@ extension MemoryStore {
         _ trajectories: [Trajectory], facts: [String: [String]] = [:],
         options: ImportOptions = ImportOptions()
     ) async throws(MemoryError) -> ImportReport {
+        try options.limits.validate()
         var seen = Set<String>()
-        for trajectory in trajectories {
+        for (index, trajectory) in trajectories.enumerated() {
             guard seen.insert(trajectory.id).inserted else {
                 throw .invalidArgument("Trajectory \(trajectory.id) appears twice in the batch.")
             }
+            try options.limits.check(
+                trajectory, facts: facts[trajectory.id] ?? [], path: "(batch)", line: index + 1)
             let blank = [
                 ("id", trajectory.id), ("task", trajectory.task), ("source", trajectory.source),
             ].first { $0.1.trimmingWhitespace().isEmpty }

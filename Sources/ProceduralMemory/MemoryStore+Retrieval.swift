@@ -12,7 +12,8 @@ extension MemoryStore {
     ///   - task: The new task.
     ///   - options: The policy, `k`, the minimum similarity and the filters.
     /// - Returns: At most `k` hits, best first, each with its explanation.
-    /// - Throws: ``MemoryError/invalidArgument(_:)`` for `k < 1` or a minimum similarity the policy can't use;
+    /// - Throws: ``MemoryError/emptyTask`` for a blank task (except for the random policy);
+    ///   ``MemoryError/invalidArgument(_:)`` for `k < 1` or a minimum similarity the policy can't use (or NaN);
     ///   ``MemoryError/embedding(reason:)`` when the task can't be embedded.
     /// - Complexity: O(*n* · *d*) for *n* memories of dimension *d* for the embedding policies, plus the
     ///   postings of the task's terms for BM25.
@@ -20,6 +21,11 @@ extension MemoryStore {
         async throws(MemoryError) -> [MemoryHit]
     {
         guard options.k >= 1 else { throw .invalidArgument("k must be at least 1 (got \(options.k)).") }
+        if let minimum = options.minimumSimilarity, minimum.isNaN {
+            throw .invalidArgument("The minimum similarity must be a number (got NaN).")
+        }
+        // Every policy but random ranks by the task's words: a blank task has none, in any of them.
+        guard options.policy == .random || !task.trimmingWhitespace().isEmpty else { throw .emptyTask }
         if options.minimumSimilarity != nil, options.policy == .bm25 || options.policy == .random {
             throw .invalidArgument(
                 "A minimum similarity applies to the query, keyword and hybrid policies, not to \(options.policy.rawValue)."
@@ -77,7 +83,9 @@ extension MemoryStore {
                     explanations.append(explanation)
                 }
             case .hybrid:
-                let depth = options.candidateDepth ?? max(50, 4 * options.k)
+                // A k near Int.max must not overflow: the indexes cope with any k.
+                let fourfold = options.k.multipliedReportingOverflow(by: 4)
+                let depth = options.candidateDepth ?? max(50, fourfold.overflow ? Int.max : fourfold.partialValue)
                 guard depth >= options.k else {
                     throw MemoryError.invalidArgument(
                         "The candidate depth (\(depth)) must be at least k (\(options.k)).")

@@ -193,16 +193,20 @@ public final class MemoryStore: Sendable {
         from backend: any MemoryBackend, info: StoreInfo, cache: IndexCache?, vectorStorage: VectorStorage
     ) async throws(MemoryError) -> (IndexSnapshot, IndexCacheState) {
         var reason = "the store keeps no cache files"
+        // Read before the indexes: a commit by another writer from here on changes it, which `write` notices.
+        let marker = try await backend.foreignCommitMarker()
         if let cache {
             switch cache.load(matching: info, vectorStorage: vectorStorage) {
             case .success(let indexes):
                 let catalog = try await backend.catalog()
                 if catalog.generation == info.generation, catalog.entries.count == indexes.tasks.count,
-                    catalog.entries.count == indexes.text.count
+                    catalog.entries.count == indexes.text.count,
+                    catalog.entries.keys.allSatisfy({ indexes.tasks.contains($0) && indexes.text.contains($0) })
                 {
-                    let snapshot = IndexSnapshot(
+                    var snapshot = IndexSnapshot(
                         tasks: indexes.tasks, keywordMeans: indexes.keywordMeans, text: indexes.text,
                         catalog: catalog.entries, generation: catalog.generation)
+                    snapshot.foreignCommitMarker = marker
                     return (snapshot, .loaded)
                 }
                 reason = "the cache files don't match the store's memories"
@@ -211,8 +215,13 @@ public final class MemoryStore: Sendable {
             }
         }
         let snapshot = try await rebuild(from: backend, dimension: info.dimension, vectorStorage: vectorStorage)
-        if let cache { try cache.save(snapshot, info: info) }
-        return (snapshot, cache == nil ? .notPersisted : .rebuilt(reason: reason))
+        guard let cache else { return (snapshot, .notPersisted) }
+        // The files are only a cache: when they can't be written (a full disk, a file where the folder should
+        // be), lookups go on from the indexes rebuilt in memory, and the state says why nothing was saved.
+        do throws(MemoryError) { try cache.save(snapshot, info: info) } catch {
+            return (snapshot, .rebuilt(reason: reason + "; the rebuilt cache could not be saved: \(error)"))
+        }
+        return (snapshot, .rebuilt(reason: reason))
     }
 
     /// Whether the in-process indexes are not loaded yet (``IndexCacheState/deferred``).
@@ -242,7 +251,7 @@ public final class MemoryStore: Sendable {
         deferredStorage.withLock { $0 = nil }
     }
 
-    private static func rebuild(
+    static func rebuild(
         from backend: any MemoryBackend, dimension: Int, vectorStorage: VectorStorage
     ) async throws(MemoryError) -> IndexSnapshot {
         var snapshot: IndexSnapshot
@@ -251,6 +260,7 @@ public final class MemoryStore: Sendable {
         } catch {
             throw .index(error)
         }
+        snapshot.foreignCommitMarker = try await backend.foreignCommitMarker()
         let expected = try await backend.statistics().memories
         snapshot.tasks.reserveCapacity(expected)
         snapshot.keywordMeans.reserveCapacity(expected)
@@ -306,9 +316,22 @@ public final class MemoryStore: Sendable {
         do { outcome = .success(try await body(&working)) } catch { outcome = .failure(error) }
         var saveError: MemoryError?
         if working.generation != start {
+            do throws(MemoryError) {
+                // Another writer (process) committing between our commits leaves `working` without its changes,
+                // yet stamped with a generation as new as the backend's: rebuild rather than publish or save it.
+                if let marker = working.foreignCommitMarker, try await backend.foreignCommitMarker() != marker {
+                    guard let info = try await backend.storeInfo() else {
+                        throw MemoryError.database(reason: "the store's settings are gone")
+                    }
+                    working = try await Self.rebuild(
+                        from: backend, dimension: info.dimension, vectorStorage: working.tasks.vectorStorage)
+                }
+            } catch {
+                saveError = error
+            }
             let snapshot = working
             published.withLock { $0 = snapshot }
-            if let cache {
+            if let cache, saveError == nil {
                 do throws(MemoryError) {
                     guard let info = try await backend.storeInfo() else {
                         throw MemoryError.notAStore(path: cache.directory)

@@ -466,7 +466,8 @@ public final class SQLiteBackend: MemoryBackend {
 
     public func trajectory(id: String) async throws(MemoryError) -> Trajectory? {
         try reading { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM trajectory WHERE id = ?", arguments: [id]).map(Self.trajectory(from:))
+            try Row.fetchOne(db, sql: "SELECT * FROM trajectory WHERE id = ?", arguments: [id]).map(
+                Self.trajectory(from:))
         }
     }
 
@@ -518,6 +519,15 @@ public final class SQLiteBackend: MemoryBackend {
             }
             return value
         }
+        // A subscript that can't convert traps inside GRDB; a value out of range (a REAL left by an overflowing
+        // addition, say) is a damaged row, reported as such.
+        func count(_ column: String) throws -> Int {
+            guard let value = Int.fromDatabaseValue(row[column] as DatabaseValue), value >= 0 else {
+                throw MemoryError.database(
+                    reason: "memory \(row["id"] as String? ?? "?"): \(column) is not a count (damaged row)")
+            }
+            return value
+        }
         return Memory(
             id: row["id"], task: row["task"], kind: try choice("kind", MemoryKind.self),
             buildPolicy: try choice("buildPolicy", BuildPolicy.self),
@@ -525,10 +535,10 @@ public final class SQLiteBackend: MemoryBackend {
             script: row["script"],
             keywords: try decode([String].self, row["keywords"]),
             sourceTrajectoryIDs: try decode([String].self, row["sources"]), source: row["source"],
-            labels: try decode([String: String].self, row["labels"]), hitCount: row["hitCount"],
-            successCount: row["successCount"], status: try choice("status", MemoryStatus.self),
+            labels: try decode([String: String].self, row["labels"]), hitCount: try count("hitCount"),
+            successCount: try count("successCount"), status: try choice("status", MemoryStatus.self),
             embedderID: row["embedder"], provenance: try decode(Provenance.self, row["provenance"]),
-            revision: row["revision"], createdAt: Date(timeIntervalSince1970: row["createdAt"]),
+            revision: try count("revision"), createdAt: Date(timeIntervalSince1970: row["createdAt"]),
             updatedAt: Date(timeIntervalSince1970: row["updatedAt"]))
     }
 
@@ -593,6 +603,91 @@ public final class SQLiteBackend: MemoryBackend {
                 trajectoriesBySource: try counts("SELECT source, count(*) FROM trajectory GROUP BY source"),
                 historyEntries: try Int.fetchOne(db, sql: "SELECT count(*) FROM history") ?? 0,
                 generation: try Self.info(db)?.generation ?? 0)
+        }
+    }
+
+    /// SQLite's `PRAGMA data_version` on the writer connection: it changes when any other connection (of this
+    /// process or another) commits, and not when this backend commits.
+    public func foreignCommitMarker() async throws(MemoryError) -> UInt64? {
+        do {
+            return try await database.writeWithoutTransaction { db in
+                try Int64.fetchOne(db, sql: "PRAGMA data_version").map { UInt64(bitPattern: $0) }
+            }
+        } catch {
+            throw Self.mapped(error)
+        }
+    }
+
+    /// Rows that break the store's own invariants, which SQLite's checks don't know.
+    ///
+    /// Counters out of range, unknown statuses, memories without a source trajectory or a well-formed vector, rows
+    /// that don't decode, history ahead of the generation. At most ``StoreVerification/maximumListed`` rows of
+    /// each kind are named.
+    package func consistencyProblems(dimension: Int) throws(MemoryError) -> [String] {
+        let limit = StoreVerification.maximumListed
+        let statuses = MemoryStatus.allCases.map { "'\($0.rawValue)'" }.joined(separator: ",")
+        let checks: [(String, String)] = [
+            (
+                "impossible counters (0 ≤ successCount ≤ hitCount ≤ \(Memory.maximumCount), revision ≥ 1, integers)",
+                """
+                SELECT id FROM memory WHERE typeof(hitCount) != 'integer' OR typeof(successCount) != 'integer'
+                    OR typeof(revision) != 'integer' OR hitCount < 0 OR successCount < 0 OR successCount > hitCount
+                    OR hitCount > \(Memory.maximumCount) OR revision < 1
+                """
+            ),
+            ("an unknown status", "SELECT id FROM memory WHERE status NOT IN (\(statuses))"),
+            (
+                "no source trajectory (such memories are deleted with their last trajectory)",
+                "SELECT id FROM memory m WHERE NOT EXISTS (SELECT 1 FROM memory_source s WHERE s.memory = m.number)"
+            ),
+            (
+                "no vector, or one of another length than \(dimension) Float32 values",
+                """
+                SELECT m.id FROM memory m LEFT JOIN memory_vector v ON v.memory = m.number
+                WHERE v.memory IS NULL OR length(v.task) != \(4 * dimension)
+                    OR (v.keywords IS NOT NULL AND length(v.keywords) != \(4 * dimension))
+                """
+            ),
+        ]
+        return try reading { db in
+            var problems: [String] = []
+            for (what, sql) in checks {
+                let ids = try String.fetchAll(db, sql: sql + " LIMIT \(limit + 1)")
+                guard !ids.isEmpty else { continue }
+                let more = ids.count > limit ? " and more" : ""
+                problems.append("memories with \(what): \(ids.prefix(limit).joined(separator: ", "))\(more)")
+            }
+            let generation = try Self.info(db)?.generation ?? 0
+            if let newest = try Int64.fetchOne(db, sql: "SELECT max(generation) FROM history"),
+                newest > Int64(clamping: generation)
+            {
+                problems.append("history rows record generation \(newest), beyond the store's \(generation)")
+            }
+            // Every row must decode as the store reads it.
+            let numbers = try Int64.fetchAll(db, sql: "SELECT number FROM memory ORDER BY number")
+            var undecodable: [String] = []
+            for start in stride(from: 0, to: numbers.count, by: 500) {
+                let chunk = Array(numbers[start..<min(start + 500, numbers.count)])
+                do { _ = try Self.fetchMemories(db, numbers: chunk) } catch {
+                    for number in chunk {  // the rows of the chunk at fault
+                        do { _ = try Self.fetchMemories(db, numbers: [number]) } catch {
+                            undecodable.append("memory number \(number) (\(error))")
+                        }
+                    }
+                }
+            }
+            let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM trajectory ORDER BY number")
+            while let row = try cursor.next() {
+                do { _ = try Self.trajectory(from: row) } catch {
+                    undecodable.append("trajectory number \(row["number"] as Int64? ?? -1) (\(error))")
+                }
+            }
+            if !undecodable.isEmpty {
+                problems.append(
+                    "rows that don't decode: \(undecodable.prefix(limit).joined(separator: "; "))"
+                        + (undecodable.count > limit ? " and \(undecodable.count - limit) more" : ""))
+            }
+            return problems
         }
     }
 

@@ -360,6 +360,16 @@ public final class MappedIndexFile: @unchecked Sendable {  // immutable after in
                 path: path, section: "header",
                 reason: "file is \(size) bytes, the header says \(recordedLength)")
         }
+        // The checksum says the header is as written; these say it was written by a build that knows its meaning.
+        guard load(8, as: UInt32.self) == 0 else {
+            throw IndexError.corrupted(
+                path: path, section: "header",
+                reason: "unknown flags \(load(8, as: UInt32.self)) (this build sets none)")
+        }
+        for offset in stride(from: 88, to: IndexFileLayout.headerChecksumOffset, by: 4)
+        where load(offset, as: UInt32.self) != 0 {
+            throw IndexError.corrupted(path: path, section: "header", reason: "reserved byte \(offset) is not zero")
+        }
         let fields = (0..<IndexFileLayout.fieldCount).map { load(16 + 8 * $0, as: UInt64.self) }
         var sections: [Section] = []
         for index in 0..<sectionCount {
@@ -372,10 +382,23 @@ public final class MappedIndexFile: @unchecked Sendable {  // immutable after in
             else {
                 throw IndexError.corrupted(path: path, section: tag, reason: "its bounds lie outside the file")
             }
+            guard load(entry + 4, as: UInt32.self) == 0, load(entry + 28, as: UInt32.self) == 0 else {
+                throw IndexError.corrupted(path: path, section: tag, reason: "reserved bytes of its entry are not zero")
+            }
+            guard !sections.contains(where: { $0.tag == tag }) else {
+                throw IndexError.corrupted(path: path, section: tag, reason: "the section appears twice")
+            }
             sections.append(
                 Section(
                     tag: tag, offset: Int(offset), length: Int(length),
                     checksum: load(entry + 24, as: UInt32.self)))
+        }
+        // Sections are written one after another: two that share bytes were put there by hand.
+        let ordered = sections.sorted { $0.offset < $1.offset }
+        for (previous, next) in zip(ordered, ordered.dropFirst()) where previous.offset + previous.length > next.offset
+        {
+            throw IndexError.corrupted(
+                path: path, section: next.tag, reason: "it overlaps section \(previous.tag)")
         }
         return (version, fields, sections)
     }

@@ -253,7 +253,7 @@ import Testing
         let file = try directory.write(
             try Samples.jsonLines([Samples.heatMug, Samples.cookMeal, later]), to: "dup.jsonl")
         await #expect(
-            throws: MemoryError.duplicateTrajectory(id: "alf-heat-mug-1", path: file, line: 3)
+            throws: MemoryError.repeatedTrajectory(id: "alf-heat-mug-1", path: file, line: 3, firstLine: 1)
         ) {
             try await store.importTrajectories(from: file)
         }

@@ -96,13 +96,16 @@ extension MemoryStore {
     ///   - directory: The bundle directory.
     ///   - duplicates: What to do with a memory whose ID is stored already (trajectories already stored are kept
     ///     as they are).
-    /// - Throws: ``MemoryError/bundleRefused(path:reason:)`` for a tampered, unsafe or malformed bundle;
+    ///   - limits: The largest texts accepted (a bundle is refused when any memory or trajectory passes them).
+    /// - Throws: ``MemoryError/bundleRefused(path:reason:)`` for a tampered, unsafe or malformed bundle, or one
+    ///   holding impossible counters, memories without source trajectories or texts over `limits`;
     ///   ``MemoryError/invalidArgument(_:)`` for a memory already stored under ``DuplicatePolicy/refuse``.
     @discardableResult
-    public func importBundle(at directory: String, duplicates: DuplicatePolicy = .refuse) async throws(MemoryError)
-        -> BundleImportReport
-    {
-        let bundle = try VerifiedBundle(directory: directory)
+    public func importBundle(
+        at directory: String, duplicates: DuplicatePolicy = .refuse, limits: TextLimits = TextLimits()
+    ) async throws(MemoryError) -> BundleImportReport {
+        try limits.validate()
+        let bundle = try VerifiedBundle(directory: directory, limits: limits)
         var report = BundleImportReport(manifest: bundle.manifest)
         let ours = embedder.modelIdentifier
         report.reembedded = bundle.manifest.embedderID != ours || bundle.manifest.dimension != embedder.dimension
@@ -161,7 +164,7 @@ struct VerifiedBundle {
     /// The largest manifest read.
     static let maximumManifestBytes = 1 << 20
 
-    init(directory: String) throws(MemoryError) {
+    init(directory: String, limits: TextLimits = TextLimits()) throws(MemoryError) {
         func refuse(_ reason: String) -> MemoryError { .bundleRefused(path: directory, reason: reason) }
         let root = URL(fileURLWithPath: directory).standardizedFileURL.resolvingSymlinksInPath().path
         let manifestPath = root + "/" + BundleManifest.fileName
@@ -209,6 +212,7 @@ struct VerifiedBundle {
                 "it holds \(memories.count) memories and \(trajectories.count) trajectories; the manifest says "
                     + "\(manifest.memoryCount) and \(manifest.trajectoryCount)")
         }
+        let trajectoryIDs = Set(trajectories.map(\.id))
         for (index, item) in memories.enumerated() {
             let line = "\(BundleManifest.memoriesFileName) line \(index + 1)"
             guard item.memory.embedderID == manifest.embedderID else {
@@ -228,6 +232,31 @@ struct VerifiedBundle {
                 throw refuse(
                     "\(line): the memory has an empty ID or task, or a script over \(MemoryStore.maximumScriptLength) characters"
                 )
+            }
+            let memory = item.memory
+            guard memory.hitCount >= 0, memory.successCount >= 0, memory.successCount <= memory.hitCount,
+                memory.hitCount <= Memory.maximumCount, memory.revision >= 1, memory.revision <= Memory.maximumCount
+            else {
+                throw refuse(
+                    "\(line): memory \(memory.id) has impossible counters (\(memory.successCount) successes of "
+                        + "\(memory.hitCount) hits, revision \(memory.revision)); counts run from 0 to "
+                        + "\(Memory.maximumCount), successes at most hits, revisions from 1")
+            }
+            guard !memory.sourceTrajectoryIDs.isEmpty else {
+                throw refuse("\(line): memory \(memory.id) names no source trajectory (a store deletes such memories)")
+            }
+            if let missing = memory.sourceTrajectoryIDs.first(where: { !trajectoryIDs.contains($0) }) {
+                throw refuse("\(line): memory \(memory.id) names source trajectory \(missing), which the bundle lacks")
+            }
+            do throws(MemoryError) {
+                try limits.check(memory, path: BundleManifest.memoriesFileName, line: index + 1)
+            } catch { throw refuse(error.description) }
+        }
+        for (index, trajectory) in trajectories.enumerated() {
+            do throws(MemoryError) {
+                try limits.check(trajectory, path: BundleManifest.trajectoriesFileName, line: index + 1)
+            } catch {
+                throw refuse(error.description)
             }
         }
         self.manifest = manifest

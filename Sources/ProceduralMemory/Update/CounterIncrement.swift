@@ -26,7 +26,9 @@ public struct CounterIncrement: Sendable, Equatable {
     public static func validate(_ increments: [CounterIncrement]) throws(MemoryError) {
         var seen = Set<String>()
         for increment in increments {
-            guard increment.hits >= 0, increment.successes >= 0, increment.successes <= increment.hits else {
+            guard increment.hits >= 0, increment.successes >= 0, increment.successes <= increment.hits,
+                increment.hits <= Memory.maximumCount
+            else {
                 throw .invalidArgument(
                     "Feedback for memory \(increment.memoryID) needs 0 ≤ successes ≤ hits "
                         + "(got \(increment.successes) of \(increment.hits)).")

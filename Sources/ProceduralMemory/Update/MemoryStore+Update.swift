@@ -48,8 +48,15 @@ extension MemoryStore {
     ) async throws(MemoryError) -> UpdateReport {
         try options.settings.validate()
         var seen = Set<String>()
-        for (index, task) in tasks.enumerated() where !seen.insert(task.trajectory.id).inserted {
-            throw .duplicateTrajectory(id: task.trajectory.id, path: source, line: index + 1)
+        // Sizes were checked where the tasks were read (``FinishedTask/read(from:source:limits:)``); a NUL would
+        // be cut by SQLite wherever they came from.
+        let unlimited = TextLimits(
+            maximumLineBytes: .max, maximumTaskBytes: .max, maximumStepTextBytes: .max, maximumObservationBytes: .max)
+        for (index, task) in tasks.enumerated() {
+            guard seen.insert(task.trajectory.id).inserted else {
+                throw .duplicateTrajectory(id: task.trajectory.id, path: source, line: index + 1)
+            }
+            try unlimited.check(task.trajectory, path: source, line: index + 1)
         }
         return try await write { (snapshot) throws(MemoryError) -> UpdateReport in
             var report = UpdateReport()

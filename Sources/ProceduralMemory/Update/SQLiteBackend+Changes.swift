@@ -114,6 +114,13 @@ extension SQLiteBackend {
                     db, sql: "SELECT number FROM memory WHERE id = ?", arguments: [increment.memoryID]),
                 let (_, before) = try Self.fetchMemories(db, numbers: [number]).first
             else { throw MemoryError.unknownID(increment.memoryID) }
+            for (counter, current, added) in [
+                ("hitCount", before.hitCount, increment.hits),
+                ("successCount", before.successCount, increment.successes),
+            ] where current > Memory.maximumCount - added {
+                throw MemoryError.counterLimit(
+                    id: before.id, counter: counter, current: current, limit: Memory.maximumCount)
+            }
             try db.execute(
                 sql: """
                     UPDATE memory SET hitCount = hitCount + ?, successCount = successCount + ?,

@@ -60,6 +60,10 @@ public struct UpdateSettings: Sendable, Equatable, Codable {
         guard (-1...1).contains(duplicateTaskSimilarity), (0...1).contains(duplicateContentSimilarity) else {
             throw .invalidArgument("The duplicate similarity thresholds must be in -1…1 (task) and 0…1 (content).")
         }
+        // NaN passes no comparison, so every reward would count as a failure without a word.
+        guard successReward.isFinite else {
+            throw .invalidArgument("successReward must be a finite number (got \(successReward)).")
+        }
     }
 
     /// Whether an outcome counts as a success: its flag, else its reward against ``successReward``.

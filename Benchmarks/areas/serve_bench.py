@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Lookups through `memp serve` (HTTP, keep-alive, 1 and 8 clients) against one `memp query` process per lookup.
+
+    python3 Benchmarks/areas/serve_bench.py --memp .build/release/memp --store DIR --queries 300 --cli-queries 30
+
+The store must exist (see serve.sh). Tasks are the sample's held-out queries (data/textworld-sample/queries.jsonl),
+reused in order. Prints one JSON object: per configuration p50/p95 latency in ms and lookups/s.
+"""
+import argparse
+import http.client
+import json
+import os
+import pathlib
+import re
+import signal
+import statistics
+import subprocess
+import threading
+import time
+
+REPOSITORY = pathlib.Path(__file__).resolve().parents[2]
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def summary(latencies, wall):
+    return {"lookups": len(latencies), "p50_ms": round(percentile(latencies, 0.5) * 1000, 2),
+            "p95_ms": round(percentile(latencies, 0.95) * 1000, 2),
+            "lookups_per_second": round(len(latencies) / wall, 1)}
+
+
+def http_clients(port, tasks, clients, per_client, k, mode):
+    latencies, lock = [], threading.Lock()
+    barrier = threading.Barrier(clients + 1)
+
+    def run(number):
+        connection = http.client.HTTPConnection("127.0.0.1", port)
+        mine = []
+        barrier.wait()
+        for index in range(per_client):
+            task = tasks[(number * per_client + index) % len(tasks)]
+            body = json.dumps({"task": task, "k": k, "mode": mode})
+            start = time.perf_counter()
+            connection.request("POST", "/v1/lookup", body=body, headers={"Content-Type": "application/json"})
+            response = connection.getresponse()
+            payload = response.read()
+            mine.append(time.perf_counter() - start)
+            if response.status != 200:
+                raise RuntimeError(payload)
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return summary(latencies, time.perf_counter() - start)
+
+
+def cli_processes(memp, store, tasks, count, k, mode):
+    latencies = []
+    start_all = time.perf_counter()
+    for index in range(count):
+        start = time.perf_counter()
+        subprocess.run([memp, "query", "--store", store, "--mode", mode, "-k", str(k), "--json", tasks[index % len(tasks)]],
+                       check=True, capture_output=True)
+        latencies.append(time.perf_counter() - start)
+    return summary(latencies, time.perf_counter() - start_all)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--memp", required=True)
+    parser.add_argument("--store", required=True)
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--cli-queries", type=int, default=30)
+    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--mode", default="hybrid")
+    arguments = parser.parse_args()
+    tasks = [json.loads(line)["query"] for line in
+             (REPOSITORY / "data/textworld-sample/queries.jsonl").read_text().splitlines() if line.strip()]
+    server = subprocess.Popen([arguments.memp, "serve", "--store", arguments.store, "--port", "0"],
+                              stderr=subprocess.PIPE, text=True)
+    started = time.perf_counter()
+    line = server.stderr.readline()
+    port = int(re.search(r":(\d+)$", line.strip()).group(1))
+    ready_seconds = time.perf_counter() - started
+    threading.Thread(target=server.stderr.read, daemon=True).start()
+    try:
+        http_clients(port, tasks, 1, 30, arguments.k, arguments.mode)  # warm-up
+        one = http_clients(port, tasks, 1, arguments.queries, arguments.k, arguments.mode)
+        eight = http_clients(port, tasks, 8, arguments.queries // 8, arguments.k, arguments.mode)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        status = server.wait()
+    cli = cli_processes(arguments.memp, arguments.store, tasks, arguments.cli_queries, arguments.k, arguments.mode)
+    words = statistics.mean(len(task.split()) for task in tasks)
+    print(json.dumps({"http_1_client": one, "http_8_clients": eight, "memp_query_process": cli,
+                      "server_ready_seconds": round(ready_seconds, 2), "server_exit_status": status,
+                      "task_words_mean": round(words, 1), "k": arguments.k, "mode": arguments.mode,
+                      "cpus": os.cpu_count()}, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()

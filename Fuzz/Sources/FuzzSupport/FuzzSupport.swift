@@ -1,0 +1,41 @@
+import CFuzzDriver
+import Foundation
+import Synchronization
+
+/// A scratch file per fuzz process: the parsers under test read files, so each input is written here first.
+public enum FuzzInput {
+    /// A directory of this process alone, created once.
+    public static let directory: String = {
+        let path = NSTemporaryDirectory() + "/memp-fuzz-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }()
+
+    /// Writes the input to `name` in ``directory`` and returns its path.
+    public static func write(_ bytes: UnsafePointer<UInt8>, _ count: Int, to name: String) -> String {
+        let path = directory + "/" + name
+        FileManager.default.createFile(atPath: path, contents: Data(bytes: bytes, count: count))
+        return path
+    }
+}
+
+/// Runs an async body to completion from the synchronous libFuzzer callback.
+public func runBlocking(_ body: @escaping @Sendable () async -> Void) {
+    let done = DispatchSemaphore(value: 0)
+    Task.detached {
+        await body()
+        done.signal()
+    }
+    done.wait()
+}
+
+/// Runs libFuzzer with the process's arguments and `callback` as the target; called from each target's
+/// `<Module>_main`, the entry point SwiftPM links.
+public func runFuzzer(
+    _ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+) -> CInt {
+    var argc = argc
+    var argv = argv
+    return LLVMFuzzerRunDriver(&argc, &argv, callback)
+}

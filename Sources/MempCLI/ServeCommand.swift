@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import MempServer
+import MempService
+import ProceduralMemory
+
+/// `memp serve`: keeps stores, the embedder and the indexes warm and serves them over HTTP and MCP.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Serve memory stores over HTTP (JSON API and MCP) or MCP on stdio.",
+        discussion: """
+            With --store, serves one store at /v1/...; with --store-root, every store under the directory at \
+            /v1/stores/NAME/... (each a hard partition). MCP's streamable HTTP transport is at /mcp; --mcp-stdio \
+            serves MCP on standard input and output instead (for Claude Desktop, Claude Code, Cursor). Prints \
+            "Listening on http://HOST:PORT" on stderr when ready; SIGTERM or SIGINT finishes the requests in \
+            flight, then exits 0. The API is described in docs/openapi.yaml.
+            """)
+
+    @Option(help: ArgumentHelp("The memory store to serve.", valueName: "dir")) var store: String?
+    @Option(help: ArgumentHelp("Serve every store under this directory.", valueName: "dir")) var storeRoot: String?
+    @Option(help: "The address to listen on.") var host = "127.0.0.1"
+    @Option(help: "The port to listen on (0: any free port).") var port = 8765
+    @Option(
+        help: ArgumentHelp("A file holding the token clients must send as Authorization: Bearer.", valueName: "file"))
+    var tokenFile: String?
+    @Flag(help: "Serve MCP on standard input and output instead of HTTP.") var mcpStdio = false
+    @Option(help: "The largest request body, in bytes.") var maxBodyBytes = 8 << 20
+    @Option(help: "The largest k a lookup may ask for.") var maxK = 100
+    @Option(help: "Seconds a lookup may take before it is answered with an error.") var lookupTimeout = 30.0
+
+    func validate() throws {
+        guard (store == nil) != (storeRoot == nil) else {
+            throw ValidationError("Give either --store DIR or --store-root DIR.")
+        }
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be within 0…65535 (got \(port)).") }
+        guard MempServer.Configuration.isLoopback(host) || tokenFile != nil || mcpStdio else {
+            throw ValidationError("Listening on \(host), beyond this machine, needs --token-file FILE.")
+        }
+        guard maxBodyBytes >= 1024, maxK >= 1, lookupTimeout > 0 else {
+            throw ValidationError("--max-body-bytes must be at least 1024, --max-k at least 1, --lookup-timeout > 0.")
+        }
+    }
+
+    func run() async throws {
+        let layout: StoreLayout = store.map { .single(directory: $0) } ?? .root(directory: storeRoot ?? "")
+        let registry = StoreRegistry(layout: layout) { directory in
+            PostgresSupport.isStore(at: directory)
+                ? try await PostgresSupport.openStore(at: directory, search: .hnsw, efSearch: 100)
+                : try await MemoryStore.open(at: directory)
+        }
+        let service = MemoryService(
+            registry: registry,
+            limits: ServiceLimits(
+                maximumBodyBytes: maxBodyBytes, maximumK: maxK, lookupTimeout: .milliseconds(Int(lookupTimeout * 1000)))
+        )
+        if store != nil { _ = try await registry.store(named: nil) }  // open it now: errors show at start, not later
+        if mcpStdio {
+            try await MempServer.serveStdio(service)
+            return
+        }
+        let token = try tokenFile.map { try BearerToken(contentsOf: $0) }
+        try await MempServer.serveHTTP(
+            service, configuration: MempServer.Configuration(host: host, port: port, token: token)
+        ) { host, port in
+            printError("Listening on http://\(host.contains(":") ? "[\(host)]" : host):\(port)")
+        }
+    }
+}

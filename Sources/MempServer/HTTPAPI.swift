@@ -1,0 +1,182 @@
+import Foundation
+import Hummingbird
+import MempService
+
+/// The HTTP JSON API: routes a request to one ``MemoryService`` call and writes its answer or error as JSON.
+///
+/// With one store the routes are `/v1/...`; with a store root they are `/v1/stores/{name}/...` (the single store is
+/// also reachable as `/v1/stores/default/...`). Every error is `{"error": {"code", "message"}}`.
+struct HTTPAPI: Sendable {
+    let service: MemoryService
+    let token: BearerToken?
+    let mcp: MCPHTTPSessions?
+
+    /// A route's answer: the status, and the JSON body or other bytes.
+    struct Answer {
+        var status: Int
+        var body: Data
+        var contentType = "application/json"
+    }
+
+    func respond(to request: Request, context: BasicRequestContext) async -> Response {
+        let start = ContinuousClock.now
+        service.metrics.started()
+        let path = request.uri.path
+        let method = request.method.rawValue
+        var route = "unmatched"
+        let response: Response
+        do {
+            if path != "/healthz", let token, !token.authorizes(request.headers[.authorization]) {
+                throw ServiceError.unauthorized
+            }
+            if path == "/mcp", let mcp {
+                route = "/mcp"
+                response = await mcp.respond(to: try await body(of: request), request: request)
+            } else {
+                let (matched, answer) = try await dispatch(request, path: path, method: method)
+                route = matched
+                response = Self.response(answer)
+            }
+        } catch let error as ServiceError {
+            response = Self.response(Self.answer(error))
+        } catch {
+            response = Self.response(Self.answer(.storeFailure(reason: "\(error)")))
+        }
+        let elapsed = ContinuousClock.now - start
+        service.metrics.finished(
+            route: route, method: method, status: response.status.code,
+            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        return response
+    }
+
+    private func dispatch(_ request: Request, path: String, method: String) async throws -> (String, Answer) {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map {
+            String($0).removingPercentEncoding ?? String($0)
+        }
+        switch parts {
+        case ["healthz"]:
+            try allow(method, ["GET"], path)
+            return ("/healthz", Answer(status: 200, body: Data(#"{"status":"ok"}"#.utf8)))
+        case ["metrics"]:
+            try allow(method, ["GET"], path)
+            var sizes: [(name: String, memories: Int)] = []
+            for open in await service.registry.openStores() { sizes.append((open.name, open.store.memoryCount)) }
+            let text = service.metrics.render(storeSizes: sizes)
+            return (
+                "/metrics",
+                Answer(status: 200, body: Data(text.utf8), contentType: "text/plain; version=0.0.4; charset=utf-8")
+            )
+        case ["v1", "stores"]:
+            try allow(method, ["GET"], path)
+            return ("/v1/stores", Answer(status: 200, body: try ServiceJSON.encode(service.stores())))
+        default:
+            break
+        }
+        guard parts.first == "v1" else { throw ServiceError.notFound(path: path) }
+        var rest = Array(parts.dropFirst())
+        var store: String?
+        var prefix = "/v1"
+        if rest.count >= 3, rest[0] == "stores" {
+            store = rest[1]
+            rest.removeFirst(2)
+            prefix = "/v1/stores/{store}"
+        }
+        let query = Self.queryParameters(request.uri.query)
+        switch rest {
+        case ["lookup"]:
+            try allow(method, ["POST"], path)
+            let body = try await body(of: request)
+            return (prefix + "/lookup", try Self.ok(await service.lookup(body, store: store)))
+        case ["lookup", "batch"]:
+            try allow(method, ["POST"], path)
+            let body = try await body(of: request)
+            return (prefix + "/lookup/batch", try Self.ok(await service.lookupBatch(body, store: store)))
+        case ["trajectories"]:
+            try allow(method, ["POST"], path)
+            let body = try await body(of: request)
+            return (
+                prefix + "/trajectories",
+                try Self.ok(await service.addTrajectories(body, store: store, parameters: query))
+            )
+        case ["feedback"]:
+            try allow(method, ["POST"], path)
+            let body = try await body(of: request)
+            return (prefix + "/feedback", try Self.ok(await service.feedback(body, store: store)))
+        case ["update"]:
+            try allow(method, ["POST"], path)
+            let body = try await body(of: request)
+            return (prefix + "/update", try Self.ok(await service.update(body, store: store)))
+        case ["stats"]:
+            try allow(method, ["GET"], path)
+            return (prefix + "/stats", try Self.ok(await service.stats(store: store)))
+        case let parts where parts.count == 2 && parts[0] == "memories" && !parts[1].isEmpty:
+            try allow(method, ["GET", "DELETE"], path)
+            let route = prefix + "/memories/{id}"
+            if method == "DELETE" { return (route, try Self.ok(await service.delete(id: parts[1], store: store))) }
+            return (route, try Self.ok(await service.memory(id: parts[1], store: store)))
+        default:
+            throw ServiceError.notFound(path: path)
+        }
+    }
+
+    private func allow(_ method: String, _ allowed: [String], _ path: String) throws(ServiceError) {
+        guard allowed.contains(method) else { throw .methodNotAllowed(method: method, path: path) }
+    }
+
+    /// The request body, refused with ``ServiceError/bodyTooLarge(limit:)`` past the service's limit.
+    private func body(of request: Request) async throws -> Data {
+        let limit = service.limits.maximumBodyBytes
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw ServiceError.bodyTooLarge(limit: limit)
+        }
+        var data = Data()
+        for try await buffer in request.body {
+            guard data.count + buffer.readableBytes <= limit else { throw ServiceError.bodyTooLarge(limit: limit) }
+            data.append(contentsOf: buffer.readableBytesView)
+        }
+        return data
+    }
+
+    private static func ok(_ value: some Encodable) throws -> Answer {
+        Answer(status: 200, body: try ServiceJSON.encode(value))
+    }
+
+    static func answer(_ error: ServiceError) -> Answer {
+        Answer(status: status(of: error.kind), body: (try? ServiceJSON.encode(ErrorResponse(error))) ?? Data())
+    }
+
+    static func status(of kind: ServiceErrorKind) -> Int {
+        switch kind {
+        case .badRequest: 400
+        case .unauthorized: 401
+        case .notFound: 404
+        case .methodNotAllowed: 405
+        case .conflict: 409
+        case .tooLarge: 413
+        case .timeout: 503
+        case .internalFailure: 500
+        }
+    }
+
+    static func response(_ answer: Answer) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = answer.contentType
+        if answer.status == 401 { headers[.wwwAuthenticate] = "Bearer" }
+        return Response(
+            status: HTTPResponse.Status(code: answer.status), headers: headers,
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer.body)))
+    }
+
+    static func queryParameters(_ query: String?) -> [String: String] {
+        guard let query, !query.isEmpty else { return [:] }
+        var parameters: [String: String] = [:]
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map {
+                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
+            }
+            guard let key = parts.first else { continue }
+            parameters[key] = parts.count > 1 ? parts[1] : ""
+        }
+        return parameters
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import MCP
+import MempService
+import ServiceLifecycle
+
+/// MCP's streamable HTTP transport at `/mcp`: one MCP server and transport per session, created by the client's
+/// `initialize` request and found again by its `MCP-Session-Id` header.
+actor MCPHTTPSessions: Service {
+    private struct Session {
+        let server: Server
+        let transport: StatefulHTTPServerTransport
+    }
+
+    private let service: MemoryService
+    private var sessions: [String: Session] = [:]
+    private var closed = false
+
+    init(service: MemoryService) { self.service = service }
+
+    /// Answers one HTTP request to `/mcp`.
+    nonisolated func respond(to body: Data, request: Request) async -> Response {
+        var headers: [String: String] = [:]
+        for field in request.headers {
+            let name = field.name.canonicalName
+            headers[name] = headers[name].map { $0 + ", " + field.value } ?? field.value
+        }
+        let mcpRequest = MCP.HTTPRequest(
+            method: request.method.rawValue, headers: headers, body: body.isEmpty ? nil : body, path: "/mcp")
+        return Self.response(await handle(mcpRequest))
+    }
+
+    private func handle(_ request: MCP.HTTPRequest) async -> MCP.HTTPResponse {
+        guard !closed else {
+            return .error(statusCode: 503, .internalError("The server is shutting down."))
+        }
+        if let id = request.header(HTTPHeaderName.sessionID) {
+            guard let session = sessions[id] else {
+                return .error(statusCode: 404, .invalidRequest("No MCP session \(id); initialize a new one."))
+            }
+            let response = await session.transport.handleRequest(request)
+            if request.method == "DELETE", response.statusCode == 200 {
+                sessions[id] = nil
+                await session.server.stop()
+            }
+            return response
+        }
+        guard request.method == "POST", let body = request.body, Self.isInitialize(body) else {
+            return .error(
+                statusCode: 400, .invalidRequest("Send initialize first, then the MCP-Session-Id it returns."))
+        }
+        let id = UUID().uuidString
+        let transport = StatefulHTTPServerTransport(sessionIDGenerator: FixedSessionID(id: id))
+        let server = await MCPTools.makeServer(service: service)
+        do {
+            try await server.start(transport: transport)
+        } catch {
+            return .error(statusCode: 500, .internalError("The MCP session could not start: \(error)"))
+        }
+        sessions[id] = Session(server: server, transport: transport)
+        let response = await transport.handleRequest(request)
+        if case .error = response {
+            sessions[id] = nil
+            await server.stop()
+        }
+        return response
+    }
+
+    /// Ends every session, closing their event streams, so that graceful shutdown is not held up by them.
+    func closeAll() async {
+        closed = true
+        let open = sessions.values
+        sessions = [:]
+        for session in open { await session.server.stop() }
+    }
+
+    /// Waits for graceful shutdown, then ends the sessions (the service group shuts this down before the HTTP
+    /// server, which then waits only for ordinary requests).
+    func run() async throws {
+        try? await gracefulShutdown()
+        await closeAll()
+    }
+
+    private static func isInitialize(_ body: Data) -> Bool {
+        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else { return false }
+        return object["method"] as? String == "initialize"
+    }
+
+    private struct FixedSessionID: SessionIDGenerator {
+        let id: String
+        func generateSessionID() -> String { id }
+    }
+
+    private static func response(_ response: MCP.HTTPResponse) -> Response {
+        var headers = HTTPFields()
+        for (name, value) in response.headers {
+            if let field = HTTPField.Name(name) { headers[field] = value }
+        }
+        let status = HTTPResponse.Status(code: response.statusCode)
+        if case .stream(let stream, _) = response {
+            return Response(
+                status: status, headers: headers,
+                body: ResponseBody(asyncSequence: stream.map { ByteBuffer(bytes: $0) }))
+        }
+        return Response(
+            status: status, headers: headers,
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: response.bodyData ?? Data())))
+    }
+}

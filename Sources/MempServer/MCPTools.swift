@@ -1,0 +1,236 @@
+import Foundation
+import MCP
+import MempService
+
+/// Memp's MCP tools: an MCP ``MCP/Server`` whose five tools call a ``MemoryService``.
+///
+/// Each tool's arguments are turned into the JSON body of the matching HTTP route, so both front ends validate
+/// requests the same way; errors come back as tool results with `isError` and the service's message.
+enum MCPTools {
+    static let storeProperty: Value = [
+        "type": "string",
+        "description":
+            "The store to use, when the server serves several (one per agent, team or project); omit it otherwise.",
+    ]
+
+    static let filtersProperty: Value = [
+        "type": "object",
+        "description": "Optional filters.",
+        "properties": [
+            "sources": [
+                "type": "array", "items": ["type": "string"], "description": "Only procedures from these sources.",
+            ],
+            "labels": [
+                "type": "object", "additionalProperties": ["type": "string"],
+                "description": "Only procedures carrying every one of these labels.",
+            ],
+            "includeDeprecated": ["type": "boolean", "description": "Also return procedures that kept failing."],
+            "minSimilarity": ["type": "number", "description": "Drop procedures less similar than this (-1…1)."],
+        ],
+    ]
+
+    static let tools: [Tool] = [
+        Tool(
+            name: "lookup_procedures",
+            description: """
+                Find procedures that worked for tasks like the one you are about to do. Call it before starting a \
+                task; follow the most relevant procedure, adapting it to the details of your task. Each procedure \
+                has a memory ID: after the task, call record_outcome with the IDs you used.
+                """,
+            inputSchema: [
+                "type": "object",
+                "properties": [
+                    "task": ["type": "string", "description": "The task you are about to do, in full."],
+                    "k": ["type": "integer", "minimum": 1, "description": "How many procedures (default 5)."],
+                    "mode": [
+                        "type": "string", "enum": ["hybrid", "query", "keyword", "bm25", "random"],
+                        "description": "How to rank procedures (default hybrid).",
+                    ],
+                    "filters": filtersProperty,
+                    "store": storeProperty,
+                ],
+                "required": ["task"],
+            ],
+            annotations: .init(readOnlyHint: true, openWorldHint: false)),
+        Tool(
+            name: "record_outcome",
+            description: """
+                Report whether a task that used some procedures succeeded. Procedures that keep failing stop being \
+                offered; those that work rank as proven. Call it once per finished task.
+                """,
+            inputSchema: [
+                "type": "object",
+                "properties": [
+                    "memories": [
+                        "type": "array", "items": ["type": "string"], "minItems": 1,
+                        "description": "The memory IDs of the procedures you used.",
+                    ],
+                    "success": ["type": "boolean", "description": "Whether the task succeeded."],
+                    "store": storeProperty,
+                ],
+                "required": ["memories", "success"],
+            ],
+            annotations: .init(readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false)
+        ),
+        Tool(
+            name: "add_trajectory",
+            description: """
+                Store how you did a task, step by step, so that you or other agents can reuse it: it becomes a \
+                procedure that lookup_procedures can return.
+                """,
+            inputSchema: [
+                "type": "object",
+                "properties": [
+                    "trajectory": [
+                        "type": "object",
+                        "properties": [
+                            "id": ["type": "string", "description": "A unique ID for this attempt."],
+                            "task": ["type": "string", "description": "The task, in full."],
+                            "steps": [
+                                "type": "array",
+                                "items": [
+                                    "type": "object",
+                                    "properties": [
+                                        "action": ["type": "string"], "observation": ["type": "string"],
+                                    ],
+                                    "required": ["action"],
+                                ],
+                            ],
+                            "outcome": [
+                                "type": "object",
+                                "properties": ["success": ["type": "boolean"], "reward": ["type": "number"]],
+                            ],
+                            "labels": ["type": "object", "additionalProperties": ["type": "string"]],
+                            "source": ["type": "string"],
+                        ],
+                        "required": ["id", "task", "steps"],
+                    ],
+                    "duplicates": [
+                        "type": "string", "enum": ["refuse", "skip", "replace"],
+                        "description": "What to do when the ID is stored already (default refuse).",
+                    ],
+                    "store": storeProperty,
+                ],
+                "required": ["trajectory"],
+            ],
+            annotations: .init(readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false)
+        ),
+        Tool(
+            name: "show_memory",
+            description: "Show one stored procedure in full: its task, script, steps, counters and history facts.",
+            inputSchema: [
+                "type": "object",
+                "properties": ["id": ["type": "string", "description": "The memory ID."], "store": storeProperty],
+                "required": ["id"],
+            ],
+            annotations: .init(readOnlyHint: true, openWorldHint: false)),
+        Tool(
+            name: "memory_stats",
+            description: "Count the trajectories and procedures the memory holds.",
+            inputSchema: ["type": "object", "properties": ["store": storeProperty]],
+            annotations: .init(readOnlyHint: true, openWorldHint: false)),
+    ]
+
+    /// A new MCP server offering the tools over `service`.
+    static func makeServer(service: MemoryService) async -> Server {
+        let server = Server(
+            name: "memp", version: "1.0.0",
+            instructions: """
+                Procedural memory: call lookup_procedures before a task, follow what fits, then record_outcome \
+                with the memory IDs you used; add_trajectory stores a new way of doing a task.
+                """,
+            capabilities: .init(tools: .init(listChanged: false)))
+        await server.withMethodHandler(ListTools.self) { _ in ListTools.Result(tools: tools) }
+        await server.withMethodHandler(CallTool.self) { parameters in
+            await call(parameters.name, arguments: parameters.arguments ?? [:], service: service)
+        }
+        return server
+    }
+
+    /// Runs one tool; failures are results with `isError` set, so the model sees what to fix.
+    static func call(_ name: String, arguments: [String: Value], service: MemoryService) async -> CallTool.Result {
+        var arguments = arguments
+        let store = arguments.removeValue(forKey: "store").flatMap { $0.stringValue }
+        do {
+            switch name {
+            case "lookup_procedures":
+                let response = try await service.lookup(try json(arguments), store: store)
+                return try CallTool.Result(
+                    content: [.text(text: ProcedureText.render(response.hits), annotations: nil, _meta: nil)],
+                    structuredContent: response)
+            case "record_outcome":
+                let response = try await service.feedback(try json(arguments), store: store)
+                let lines = response.memories.map {
+                    "\($0.memoryID): \($0.successCount) of \($0.hitCount) uses succeeded"
+                        + ($0.deprecated ? "; deprecated, it will no longer be offered" : "")
+                }
+                return try CallTool.Result(
+                    content: [.text(text: lines.joined(separator: "\n"), annotations: nil, _meta: nil)],
+                    structuredContent: response)
+            case "add_trajectory":
+                guard let trajectory = arguments["trajectory"] else {
+                    throw ServiceError.invalidBody(field: "trajectory", reason: "is missing")
+                }
+                var parameters: [String: String] = [:]
+                if let duplicates = arguments["duplicates"]?.stringValue { parameters["duplicates"] = duplicates }
+                let response = try await service.addTrajectories(
+                    try json(trajectory), store: store, parameters: parameters)
+                let report = response.report
+                return try CallTool.Result(
+                    content: [
+                        .text(
+                            text: "Stored \(report.imported) trajectory (\(report.replaced) replaced, "
+                                + "\(report.skippedDuplicates) duplicates skipped) in store \(response.store).",
+                            annotations: nil, _meta: nil)
+                    ],
+                    structuredContent: response)
+            case "show_memory":
+                guard let id = arguments["id"]?.stringValue else {
+                    throw ServiceError.invalidBody(field: "id", reason: "must be a memory ID (a string)")
+                }
+                let response = try await service.memory(id: id, store: store)
+                let memory = response.memory
+                let hit = LookupHit(
+                    id: memory.id, score: 0, task: memory.task, script: memory.script, steps: memory.steps,
+                    outcome: response.outcome,
+                    counters: MemoryCounters(hits: memory.hitCount, successes: memory.successCount), explanation: "",
+                    sources: memory.sourceTrajectoryIDs, status: memory.status)
+                return try CallTool.Result(
+                    content: [
+                        .text(
+                            text: ProcedureText.render([hit]) + "\nStatus: \(memory.status.rawValue); revision "
+                                + "\(memory.revision).", annotations: nil, _meta: nil)
+                    ],
+                    structuredContent: response)
+            case "memory_stats":
+                let response = try await service.stats(store: store)
+                let statistics = response.statistics
+                return try CallTool.Result(
+                    content: [
+                        .text(
+                            text: "Store \(response.store): \(statistics.memories) procedures "
+                                + "(\(statistics.activeMemories) active, \(statistics.deprecatedMemories) deprecated) "
+                                + "from \(statistics.trajectories) trajectories.", annotations: nil, _meta: nil)
+                    ],
+                    structuredContent: response)
+            default:
+                throw ServiceError.invalidArgument(
+                    name: "tool",
+                    reason: "no tool is called \(name); the tools are "
+                        + tools.map(\.name).joined(separator: ", "))
+            }
+        } catch let error as ServiceError {
+            return failure(error)
+        } catch {
+            return failure(.storeFailure(reason: "\(error)"))
+        }
+    }
+
+    private static func failure(_ error: ServiceError) -> CallTool.Result {
+        CallTool.Result(
+            content: [.text(text: "\(error.code): \(error.description)", annotations: nil, _meta: nil)],
+            isError: true)
+    }
+
+    private static func json(_ value: some Encodable) throws -> Data { try JSONEncoder().encode(value) }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import Hummingbird
+import Logging
+import MCP
+import MempService
+import ServiceLifecycle
+
+/// Runs a ``MempService/MemoryService`` as an HTTP server (JSON API and MCP at `/mcp`) or as an MCP server on
+/// standard input and output.
+public enum MempServer {
+    /// Where and how the HTTP server listens.
+    public struct Configuration: Sendable {
+        /// The address to bind: `127.0.0.1` by default.
+        public var host: String
+        /// The port; 0 picks a free one.
+        public var port: Int
+        /// The token clients must send; required unless `host` is a loopback address.
+        public var token: BearerToken?
+        /// Whether `/mcp` serves MCP's streamable HTTP transport.
+        public var mcp: Bool
+
+        /// Creates a configuration.
+        public init(host: String = "127.0.0.1", port: Int = 8765, token: BearerToken? = nil, mcp: Bool = true) {
+            self.host = host
+            self.port = port
+            self.token = token
+            self.mcp = mcp
+        }
+
+        /// Whether `host` is reachable only from this machine.
+        public static func isLoopback(_ host: String) -> Bool {
+            host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        }
+    }
+
+    /// Serves HTTP until SIGTERM or SIGINT, then stops accepting connections, finishes the requests in flight and
+    /// returns.
+    ///
+    /// - Parameters:
+    ///   - service: The service to expose.
+    ///   - configuration: Address, port, token.
+    ///   - onListening: Called once with the address actually bound (the port chosen for port 0).
+    /// - Throws: ``MempService/ServiceError/invalidArgument(name:reason:)`` when a non-loopback address has no
+    ///   token; what binding throws.
+    public static func serveHTTP(
+        _ service: MemoryService, configuration: Configuration,
+        onListening: @escaping @Sendable (_ host: String, _ port: Int) -> Void
+    ) async throws {
+        guard Configuration.isLoopback(configuration.host) || configuration.token != nil else {
+            throw ServiceError.invalidArgument(
+                name: "host", reason: "\(configuration.host) is not a loopback address; serving it needs a token")
+        }
+        var logger = Logger(label: "memp.serve") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = .warning
+        let sessions = configuration.mcp ? MCPHTTPSessions(service: service) : nil
+        let api = HTTPAPI(service: service, token: configuration.token, mcp: sessions)
+        let host = configuration.host
+        let application = Application(
+            responder: CallbackResponder { request, context in await api.respond(to: request, context: context) },
+            configuration: ApplicationConfiguration(address: .hostname(host, port: configuration.port)),
+            onServerRunning: { channel in onListening(host, channel.localAddress?.port ?? 0) },
+            logger: logger)
+        var services: [any Service] = [application]
+        if let sessions { services.append(sessions) }
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    /// Serves MCP on standard input and output until the client closes its end.
+    public static func serveStdio(_ service: MemoryService) async throws {
+        let server = await MCPTools.makeServer(service: service)
+        try await server.start(transport: StdioTransport())
+        await server.waitUntilCompleted()
+    }
+}

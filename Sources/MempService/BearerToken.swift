@@ -1,0 +1,40 @@
+import Foundation
+
+/// The secret a client must send as `Authorization: Bearer TOKEN`, compared in constant time.
+public struct BearerToken: Sendable {
+    private let secret: [UInt8]
+
+    /// Reads the token from the first line of `path` (surrounding whitespace dropped).
+    ///
+    /// - Throws: ``ServiceError/invalidArgument(name:reason:)`` when the file can't be read or holds fewer than
+    ///   16 characters.
+    public init(contentsOf path: String) throws(ServiceError) {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw .invalidArgument(name: path, reason: "the token file can't be read")
+        }
+        let text = String(decoding: data, as: UTF8.self)
+        let token = text.split(whereSeparator: \.isNewline).first.map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+        guard let token, token.utf8.count >= 16 else {
+            throw .invalidArgument(name: path, reason: "the token file must hold a token of at least 16 characters")
+        }
+        self.init(token)
+    }
+
+    /// A token with this value.
+    public init(_ token: String) { secret = Array(token.utf8) }
+
+    /// Whether an `Authorization` header value carries the token.
+    ///
+    /// The comparison takes the same time wherever the first difference is, so timing reveals nothing of the
+    /// token but its length.
+    public func authorizes(_ header: String?) -> Bool {
+        guard let header, header.hasPrefix("Bearer ") else { return false }
+        let given = Array(header.utf8.dropFirst("Bearer ".utf8.count))
+        guard given.count == secret.count else { return false }
+        var difference: UInt8 = 0
+        for index in secret.indices { difference |= secret[index] ^ given[index] }
+        return difference == 0
+    }
+}

@@ -1,0 +1,450 @@
+import Foundation
+import HybridSearch
+import ProceduralMemory
+
+/// Procedural memory as a service: every operation an HTTP or MCP front end offers, from request bytes to
+/// response values, with validation, limits and metrics.
+///
+/// Reads (lookups, memories, stats) run in parallel; each store's ``MemoryStore`` serializes its writes, and every
+/// write returns only after its transaction committed. Before a read, a store catches up with writes that other
+/// processes made (``MemoryStore/refresh()``).
+public final class MemoryService: Sendable {
+    /// The stores served.
+    public let registry: StoreRegistry
+    /// The limits on requests.
+    public let limits: ServiceLimits
+    /// Request counts and latencies, in Prometheus' text format.
+    public let metrics: ServiceMetrics
+
+    /// Creates a service over the stores of `registry`.
+    public init(registry: StoreRegistry, limits: ServiceLimits = ServiceLimits()) {
+        self.registry = registry
+        self.limits = limits
+        metrics = ServiceMetrics()
+    }
+
+    // MARK: - Reads
+
+    /// The memories that fit one task.
+    ///
+    /// - Throws: ``ServiceError/invalidBody(field:reason:)`` for a body that is not a lookup;
+    ///   ``ServiceError/limitExceeded(name:limit:actual:)`` for `k` or a task over the limits;
+    ///   ``ServiceError/unknownStore(name:)``; ``ServiceError/timeout(seconds:)``.
+    public func lookup(_ body: Data, store name: String?) async throws(ServiceError) -> LookupResponse {
+        try await lookup(try decode(LookupRequest.self, from: body), store: name)
+    }
+
+    /// The memories that fit one task; see ``lookup(_:store:)-(Data,_)``.
+    public func lookup(_ request: LookupRequest, store name: String?) async throws(ServiceError) -> LookupResponse {
+        let options = try retrievalOptions(k: request.k, mode: request.mode, filters: request.filters)
+        try checkTask(request.task, field: "task")
+        let open = try await readable(name)
+        let hits = try await withTimeout { () throws(ServiceError) in
+            try await self.hits(for: request.task, options: options, in: open)
+        }
+        return LookupResponse(store: open.name, hits: hits)
+    }
+
+    /// The memories that fit each of several tasks.
+    ///
+    /// - Throws: As ``lookup(_:store:)-(Data,_)``, and ``ServiceError/limitExceeded(name:limit:actual:)`` for too
+    ///   many tasks.
+    public func lookupBatch(_ body: Data, store name: String?) async throws(ServiceError) -> BatchLookupResponse {
+        let request = try decode(BatchLookupRequest.self, from: body)
+        guard request.tasks.count <= limits.maximumBatchTasks else {
+            throw .limitExceeded(name: "tasks", limit: limits.maximumBatchTasks, actual: request.tasks.count)
+        }
+        let options = try retrievalOptions(k: request.k, mode: request.mode, filters: request.filters)
+        for (index, task) in request.tasks.enumerated() { try checkTask(task, field: "tasks[\(index)]") }
+        let open = try await readable(name)
+        let results = try await withTimeout { () throws(ServiceError) in
+            var results: [[LookupHit]] = []
+            for task in request.tasks { results.append(try await self.hits(for: task, options: options, in: open)) }
+            return results
+        }
+        return BatchLookupResponse(store: open.name, results: results)
+    }
+
+    /// One memory, with its source trajectory's outcome.
+    ///
+    /// - Throws: ``ServiceError/unknownMemory(id:store:)``, ``ServiceError/unknownStore(name:)``.
+    public func memory(id: String, store name: String?) async throws(ServiceError) -> MemoryResponse {
+        let open = try await readable(name)
+        do {
+            guard let memory = try await open.store.memory(id: id) else {
+                throw ServiceError.unknownMemory(id: id, store: open.name)
+            }
+            return MemoryResponse(
+                store: open.name, memory: memory, outcome: try await sourceOutcome(of: memory, in: open.store))
+        } catch let error as ServiceError {
+            throw error
+        } catch let error as MemoryError {
+            throw .from(error, store: open.name)
+        } catch {
+            throw .storeFailure(reason: "\(error)")
+        }
+    }
+
+    /// Counts of what a store holds.
+    public func stats(store name: String?) async throws(ServiceError) -> StatsResponse {
+        let open = try await readable(name)
+        do {
+            return StatsResponse(
+                store: open.name, embedder: open.store.embedder.modelIdentifier,
+                statistics: try await open.store.statistics())
+        } catch {
+            throw .from(error, store: open.name)
+        }
+    }
+
+    /// The names of the stores served.
+    public func stores() -> StoresResponse { StoresResponse(stores: registry.storeNames()) }
+
+    // MARK: - Writes
+
+    /// Imports trajectories: one JSON object, or JSON Lines, validated as `memp import` validates a file.
+    ///
+    /// - Parameters:
+    ///   - body: The trajectories.
+    ///   - parameters: `duplicates` (refuse, skip, replace), `skipInvalid` (true, false), `build`
+    ///     (trajectory, script, proceduralization), `source` (of records that name none; default `api`).
+    /// - Throws: ``ServiceError/invalidBody(field:reason:)`` naming the line and field of a bad record (the
+    ///   batches before it stay committed, and the message says how many);
+    ///   ``ServiceError/invalidArgument(name:reason:)`` for a bad parameter.
+    public func addTrajectories(
+        _ body: Data, store name: String?, parameters: [String: String] = [:]
+    ) async throws(ServiceError) -> ImportResponse {
+        var options = ImportOptions(source: parameters["source"] ?? "api")
+        if let duplicates = parameters["duplicates"] {
+            options.duplicates = try choice(DuplicatePolicy.self, duplicates, name: "duplicates")
+        }
+        if let build = parameters["build"] {
+            options.builder = MemoryBuilder(policy: try choice(BuildPolicy.self, build, name: "build"))
+        }
+        if let skip = parameters["skipInvalid"] {
+            guard let value = Bool(skip) else {
+                throw .invalidArgument(name: "skipInvalid", reason: "must be true or false (got \"\(skip)\")")
+            }
+            options.skipInvalid = value
+        }
+        let lines = try Self.jsonLines(body)
+        let open = try await store(name)
+        let report = try await open.write { () throws(ServiceError) in
+            do throws(MemoryError) {
+                return try await open.store.importTrajectories(jsonLines: lines, name: "body", options: options)
+            } catch {
+                throw .from(error, store: open.name)
+            }
+        }
+        return ImportResponse(store: open.name, report: report)
+    }
+
+    /// Records how a task that used some memories ended (`memp feedback`).
+    ///
+    /// - Throws: ``ServiceError/unknownMemory(id:store:)`` when a memory is not stored (nothing is written);
+    ///   ``ServiceError/invalidBody(field:reason:)``.
+    public func feedback(_ body: Data, store name: String?) async throws(ServiceError) -> FeedbackResponse {
+        let request = try decode(FeedbackRequest.self, from: body)
+        let ids = (request.memory.map { [$0] } ?? []) + (request.memories ?? [])
+        guard !ids.isEmpty else {
+            throw .invalidBody(field: "memory", reason: "give the ID of a memory the task used (or memories: [IDs])")
+        }
+        if let empty = ids.firstIndex(where: \.isEmpty) {
+            throw .invalidBody(field: "memories[\(empty)]", reason: "must be a memory ID, not empty")
+        }
+        let open = try await store(name)
+        let changes = try await open.write { () throws(ServiceError) in
+            do throws(MemoryError) {
+                return try await open.store.recordOutcome(
+                    task: "", usedMemories: ids, outcome: Outcome(success: request.success))
+            } catch {
+                throw .from(error, store: open.name)
+            }
+        }
+        return FeedbackResponse(store: open.name, memories: changes)
+    }
+
+    /// Runs an update policy over a batch of finished tasks (`memp update`).
+    ///
+    /// - Throws: ``ServiceError/invalidBody(field:reason:)`` naming the task (`tasks[2].steps`) of a bad record;
+    ///   ``ServiceError/limitExceeded(name:limit:actual:)`` for too many tasks.
+    public func update(_ body: Data, store name: String?) async throws(ServiceError) -> UpdateResponse {
+        let request = try Self.updateRequest(body)
+        guard request.tasks.count <= limits.maximumBatchTasks else {
+            throw .limitExceeded(name: "tasks", limit: limits.maximumBatchTasks, actual: request.tasks.count)
+        }
+        let policy = try choice(UpdatePolicy.self, request.policy, name: "policy")
+        let build = try request.build.map { (build) throws(ServiceError) in
+            try choice(BuildPolicy.self, build, name: "build")
+        }
+        var lines = Data()
+        for task in request.tasks {
+            lines.append(task)
+            lines.append(UInt8(ascii: "\n"))
+        }
+        let tasks: [FinishedTask]
+        do {
+            tasks = try FinishedTask.read(jsonLines: lines, name: "tasks", source: request.source ?? "api")
+        } catch {
+            if case .invalidRecord(_, let line, let field, let reason) = error {
+                throw .invalidBody(field: "tasks[\(line - 1)].\(field)", reason: reason)
+            }
+            throw .from(error, store: name ?? StoreRegistry.defaultStoreName)
+        }
+        let open = try await store(name)
+        let report = try await open.write { () throws(ServiceError) in
+            do throws(MemoryError) {
+                return try await open.store.update(
+                    tasks,
+                    options: UpdateOptions(policy: policy, builder: MemoryBuilder(policy: build ?? .proceduralization)),
+                    source: "api")
+            } catch {
+                if case .duplicateTrajectory(let id, _, let line) = error {
+                    throw .invalidBody(
+                        field: "tasks[\(line - 1)].id",
+                        reason: "trajectory \(id) is already stored; give the attempt a new ID")
+                }
+                throw .from(error, store: open.name)
+            }
+        }
+        return UpdateResponse(store: open.name, report: report)
+    }
+
+    /// Deletes a memory and its trajectory (and memories left without any source trajectory).
+    ///
+    /// - Throws: ``ServiceError/unknownMemory(id:store:)``.
+    public func delete(id: String, store name: String?) async throws(ServiceError) -> DeleteResponse {
+        let open = try await store(name)
+        let result = try await open.write { () throws(ServiceError) in
+            do throws(MemoryError) {
+                return try await open.store.delete(.id(id))
+            } catch {
+                throw .from(error, store: open.name)
+            }
+        }
+        return DeleteResponse(
+            store: open.name, deletedMemories: result.memories.count, deletedTrajectories: result.trajectories)
+    }
+
+    // MARK: - Helpers
+
+    /// The store, opened if needed.
+    private func store(_ name: String?) async throws(ServiceError) -> OpenStore {
+        try await registry.store(named: name)
+    }
+
+    /// The store, caught up with other processes' writes.
+    private func readable(_ name: String?) async throws(ServiceError) -> OpenStore {
+        let open = try await store(name)
+        try await open.catchUp()
+        return open
+    }
+
+    private func hits(for task: String, options: RetrievalOptions, in open: OpenStore) async throws(ServiceError)
+        -> [LookupHit]
+    {
+        do {
+            var hits: [LookupHit] = []
+            for hit in try await open.store.retrieve(task, options: options) {
+                let memory = hit.memory
+                hits.append(
+                    LookupHit(
+                        id: memory.id, score: hit.score, task: memory.task, script: memory.script,
+                        steps: memory.steps, outcome: try await sourceOutcome(of: memory, in: open.store),
+                        counters: MemoryCounters(hits: memory.hitCount, successes: memory.successCount),
+                        explanation: hit.explanation.description, sources: memory.sourceTrajectoryIDs,
+                        status: memory.status))
+            }
+            return hits
+        } catch {
+            throw .from(error, store: open.name)
+        }
+    }
+
+    /// How the memory's first source trajectory ended, when it recorded an outcome.
+    private func sourceOutcome(of memory: Memory, in store: MemoryStore) async throws(MemoryError) -> Outcome? {
+        guard let first = memory.sourceTrajectoryIDs.first else { return nil }
+        return try await store.trajectory(id: first)?.outcome
+    }
+
+    private func retrievalOptions(k: Int?, mode: String?, filters: LookupFilters?) throws(ServiceError)
+        -> RetrievalOptions
+    {
+        let k = k ?? 5
+        guard k >= 1 else { throw .invalidBody(field: "k", reason: "must be at least 1 (got \(k))") }
+        guard k <= limits.maximumK else { throw .limitExceeded(name: "k", limit: limits.maximumK, actual: k) }
+        let policy = try mode.map { (mode) throws(ServiceError) in try choice(RetrievalPolicy.self, mode, name: "mode")
+        }
+        var options = RetrievalOptions(policy: policy ?? .hybrid, k: k)
+        if let filters {
+            options.sources = filters.sources.map(Set.init)
+            options.labels = filters.labels ?? [:]
+            options.includeDeprecated = filters.includeDeprecated ?? false
+            if let minimum = filters.minSimilarity {
+                guard minimum.isFinite, (-1...1).contains(minimum) else {
+                    throw .invalidBody(field: "filters.minSimilarity", reason: "must be within -1…1 (got \(minimum))")
+                }
+                guard options.policy != .bm25, options.policy != .random else {
+                    throw .invalidBody(
+                        field: "filters.minSimilarity",
+                        reason: "applies to the query, keyword and hybrid modes, not to \(options.policy.rawValue)")
+                }
+                options.minimumSimilarity = minimum
+            }
+        }
+        return options
+    }
+
+    private func checkTask(_ task: String, field: String) throws(ServiceError) {
+        guard !task.allSatisfy(\.isWhitespace) else { throw .invalidBody(field: field, reason: "must not be empty") }
+        let count = task.count
+        guard count <= limits.maximumTaskCharacters else {
+            throw .limitExceeded(name: field + " length", limit: limits.maximumTaskCharacters, actual: count)
+        }
+    }
+
+    /// Runs a read, answering ``ServiceError/timeout(seconds:)`` when it outlasts the lookup timeout.
+    private func withTimeout<Result: Sendable>(
+        _ body: @escaping @Sendable () async throws(ServiceError) -> Result
+    ) async throws(ServiceError) -> Result {
+        let timeout = limits.lookupTimeout
+        let outcome = await withTaskGroup(of: Swift.Result<Result, ServiceError>?.self) { group in
+            group.addTask {
+                do throws(ServiceError) { return .success(try await body()) } catch { return .failure(error) }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return Task.isCancelled ? nil : .failure(.timeout(seconds: Self.seconds(timeout)))
+            }
+            var first: Swift.Result<Result, ServiceError>?
+            while first == nil, let next = await group.next() { first = next }
+            group.cancelAll()
+            return first
+        }
+        guard let outcome else { throw .timeout(seconds: Self.seconds(timeout)) }
+        return try outcome.get()
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
+
+// MARK: - Decoding
+
+extension MemoryService {
+    /// Decodes a JSON body, turning decoding errors into ``ServiceError/invalidBody(field:reason:)``.
+    func decode<Value: Decodable>(_ type: Value.Type, from body: Data) throws(ServiceError) -> Value {
+        do {
+            return try JSONDecoder().decode(type, from: body)
+        } catch let error as DecodingError {
+            throw Self.invalidBody(error)
+        } catch {
+            throw .invalidBody(field: "", reason: "is not valid JSON")
+        }
+    }
+
+    static func invalidBody(_ error: DecodingError) -> ServiceError {
+        func path(_ codingPath: [any CodingKey]) -> String {
+            var text = ""
+            for key in codingPath {
+                if let index = key.intValue {
+                    text += "[\(index)]"
+                } else {
+                    text += (text.isEmpty ? "" : ".") + key.stringValue
+                }
+            }
+            return text
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            let parent = path(context.codingPath)
+            return .invalidBody(
+                field: parent.isEmpty ? key.stringValue : parent + "." + key.stringValue, reason: "is missing")
+        case .typeMismatch(let type, let context):
+            return .invalidBody(field: path(context.codingPath), reason: "must be \(Self.describe(type))")
+        case .valueNotFound(let type, let context):
+            return .invalidBody(field: path(context.codingPath), reason: "must be \(Self.describe(type)), not null")
+        case .dataCorrupted(let context):
+            return context.codingPath.isEmpty
+                ? .invalidBody(field: "", reason: "is not valid JSON")
+                : .invalidBody(field: path(context.codingPath), reason: "has an invalid value")
+        @unknown default:
+            return .invalidBody(field: "", reason: "is not valid JSON")
+        }
+    }
+
+    private static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Int.Type: "an integer"
+        case is Bool.Type: "true or false"
+        case is Float.Type, is Double.Type: "a number"
+        case is [String].Type: "a list of strings"
+        default: type == [String: String].self ? "an object of strings" : "of another type"
+        }
+    }
+
+    /// A value of a `CaseIterable` choice, or an error that lists the valid ones.
+    func choice<Choice: RawRepresentable & CaseIterable>(_ type: Choice.Type, _ text: String, name: String)
+        throws(ServiceError) -> Choice where Choice.RawValue == String
+    {
+        guard let value = Choice(rawValue: text) else {
+            throw .invalidArgument(
+                name: name,
+                reason: "must be one of " + Choice.allCases.map(\.rawValue).joined(separator: ", ")
+                    + " (got \"\(text)\")")
+        }
+        return value
+    }
+
+    /// The body as JSON Lines: a single JSON object (pretty-printed or not) becomes one line; anything else is
+    /// taken as JSON Lines, each line validated by the importer.
+    static func jsonLines(_ body: Data) throws(ServiceError) -> Data {
+        guard body.contains(where: { !$0.isWhitespaceByte }) else {
+            throw .invalidBody(field: "", reason: "is empty; send a trajectory as JSON, or JSON Lines")
+        }
+        if let object = try? JSONSerialization.jsonObject(with: body), object is [String: Any],
+            let line = try? JSONSerialization.data(withJSONObject: object)
+        {
+            return line
+        }
+        if let first = body.first(where: { !$0.isWhitespaceByte }), first == UInt8(ascii: "[") {
+            throw .invalidBody(field: "", reason: "is a JSON array; send one trajectory object, or JSON Lines")
+        }
+        return body
+    }
+
+    static func updateRequest(_ body: Data) throws(ServiceError) -> UpdateRequest {
+        guard let parsed = try? JSONSerialization.jsonObject(with: body) else {
+            throw .invalidBody(field: "", reason: "is not valid JSON")
+        }
+        guard let object = parsed as? [String: Any] else {
+            throw .invalidBody(field: "", reason: "must be a JSON object {\"policy\", \"tasks\"}")
+        }
+        guard let policy = object["policy"] else { throw .invalidBody(field: "policy", reason: "is missing") }
+        guard let policy = policy as? String else { throw .invalidBody(field: "policy", reason: "must be a string") }
+        guard let tasks = object["tasks"] else { throw .invalidBody(field: "tasks", reason: "is missing") }
+        guard let tasks = tasks as? [Any] else {
+            throw .invalidBody(field: "tasks", reason: "must be a list of finished-task objects")
+        }
+        var lines: [Data] = []
+        for (index, task) in tasks.enumerated() {
+            guard task is [String: Any], let line = try? JSONSerialization.data(withJSONObject: task) else {
+                throw .invalidBody(field: "tasks[\(index)]", reason: "must be a trajectory object")
+            }
+            lines.append(line)
+        }
+        func optionalString(_ key: String) throws(ServiceError) -> String? {
+            guard let value = object[key], !(value is NSNull) else { return nil }
+            guard let string = value as? String else { throw .invalidBody(field: key, reason: "must be a string") }
+            return string
+        }
+        return UpdateRequest(
+            policy: policy, tasks: lines, build: try optionalString("build"), source: try optionalString("source"))
+    }
+}
+
+extension UInt8 {
+    fileprivate var isWhitespaceByte: Bool { self == 32 || self == 9 || self == 10 || self == 13 }
+}

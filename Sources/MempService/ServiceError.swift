@@ -1,0 +1,155 @@
+import ProceduralMemory
+
+/// An error the memory service answers a request with: what was wrong, and what kind of failure it is.
+///
+/// Messages name fields, lines, IDs, store names and limits, never task or trajectory text.
+public enum ServiceError: Error, Equatable, Sendable {
+    /// The body is not JSON, or not of the expected shape; `field` is the JSON path of the offending value
+    /// (empty for the whole body).
+    case invalidBody(field: String, reason: String)
+    /// A query parameter or argument is outside what the operation accepts.
+    case invalidArgument(name: String, reason: String)
+    /// A number exceeds a limit the server sets (`k`, tasks per batch, task length).
+    case limitExceeded(name: String, limit: Int, actual: Int)
+    /// The body is longer than the server accepts.
+    case bodyTooLarge(limit: Int)
+    /// No store has this name (or the name is not a store name at all).
+    case unknownStore(name: String)
+    /// No memory has this ID in the store.
+    case unknownMemory(id: String, store: String)
+    /// A memory changed between a read and a write; the client can retry.
+    case conflict(reason: String)
+    /// The request lacks a valid bearer token.
+    case unauthorized
+    /// No such route.
+    case notFound(path: String)
+    /// The route exists but not with this method.
+    case methodNotAllowed(method: String, path: String)
+    /// The request did not finish within the server's time limit.
+    case timeout(seconds: Double)
+    /// The store failed for a reason that is not the client's (database, disk, embedder).
+    case storeFailure(reason: String)
+}
+
+/// How a ``ServiceError`` is to be reported: the front end maps each kind to its own status.
+public enum ServiceErrorKind: String, Sendable, CaseIterable {
+    /// The client sent something wrong (HTTP 400).
+    case badRequest
+    /// The client is not authorized (HTTP 401).
+    case unauthorized
+    /// The thing asked for does not exist (HTTP 404).
+    case notFound
+    /// The method is not supported on the path (HTTP 405).
+    case methodNotAllowed
+    /// The write conflicts with a concurrent one (HTTP 409).
+    case conflict
+    /// The body is too large (HTTP 413).
+    case tooLarge
+    /// The server took too long (HTTP 503).
+    case timeout
+    /// The server failed (HTTP 500); never used for something the client sent.
+    case internalFailure
+}
+
+extension ServiceError: CustomStringConvertible {
+    /// A stable, machine-readable code, as in `{"error": {"code": …}}`.
+    public var code: String {
+        switch self {
+        case .invalidBody: "invalid_body"
+        case .invalidArgument: "invalid_argument"
+        case .limitExceeded: "limit_exceeded"
+        case .bodyTooLarge: "body_too_large"
+        case .unknownStore: "unknown_store"
+        case .unknownMemory: "unknown_memory"
+        case .conflict: "conflict"
+        case .unauthorized: "unauthorized"
+        case .notFound: "not_found"
+        case .methodNotAllowed: "method_not_allowed"
+        case .timeout: "timeout"
+        case .storeFailure: "store_failure"
+        }
+    }
+
+    /// How the error is to be reported.
+    public var kind: ServiceErrorKind {
+        switch self {
+        case .invalidBody, .invalidArgument, .limitExceeded: .badRequest
+        case .bodyTooLarge: .tooLarge
+        case .unknownStore, .unknownMemory, .notFound: .notFound
+        case .conflict: .conflict
+        case .unauthorized: .unauthorized
+        case .methodNotAllowed: .methodNotAllowed
+        case .timeout: .timeout
+        case .storeFailure: .internalFailure
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .invalidBody(let field, let reason):
+            field.isEmpty ? "The body \(reason)." : "Field \(field): \(reason)."
+        case .invalidArgument(let name, let reason):
+            "\(name): \(reason)."
+        case .limitExceeded(let name, let limit, let actual):
+            "\(name) is \(actual); this server accepts at most \(limit)."
+        case .bodyTooLarge(let limit):
+            "The body is larger than \(limit) bytes, the most this server accepts; send smaller batches."
+        case .unknownStore(let name):
+            "No store is called \"\(name)\"; GET /v1/stores lists them."
+        case .unknownMemory(let id, let store):
+            "No memory has ID \(id) in store \(store)."
+        case .conflict(let reason):
+            "\(reason) Retry the request."
+        case .unauthorized:
+            "Send the server's token as Authorization: Bearer TOKEN."
+        case .notFound(let path):
+            "No route \(path); see docs/openapi.yaml."
+        case .methodNotAllowed(let method, let path):
+            "\(path) does not accept \(method)."
+        case .timeout(let seconds):
+            "The request took longer than \(seconds) s, the server's limit; ask for fewer hits or tasks."
+        case .storeFailure(let reason):
+            "The store failed: \(reason)"
+        }
+    }
+
+    /// The service error for a memory store error.
+    ///
+    /// Bad records, unknown IDs and bad arguments are the client's fault; the database, disk and embedder the
+    /// server's.
+    static func from(_ error: MemoryError, store: String) -> ServiceError {
+        switch error {
+        case .invalidRecord(_, let line, let field, let reason):
+            .invalidBody(field: "line \(line), \(field)", reason: reason)
+        case .duplicateTrajectory(let id, _, let line):
+            .invalidBody(
+                field: "line \(line), id",
+                reason: "trajectory \(id) is already stored; send duplicates=skip or duplicates=replace")
+        case .textTooLarge(_, let line, let field, let bytes, let limit):
+            .invalidBody(field: "line \(line), \(field)", reason: "is \(bytes) bytes; the most accepted is \(limit)")
+        case .repeatedTrajectory(let id, _, let line, let firstLine):
+            .invalidBody(
+                field: "line \(line), id",
+                reason: "trajectory \(id) appears again (first on line \(firstLine)); send duplicates=replace to keep the later one")
+        case .counterLimit, .emptyTask:
+            .invalidArgument(name: "request", reason: error.description)
+        case .importStopped(let committed, let cause):
+            switch from(cause, store: store) {
+            case .invalidBody(let field, let reason):
+                .invalidBody(
+                    field: field,
+                    reason: "\(reason) (\(committed) trajectories before it were committed and stay stored)")
+            case let other: other
+            }
+        case .unknownID(let id):
+            .unknownMemory(id: id, store: store)
+        case .invalidArgument(let reason):
+            .invalidArgument(name: "request", reason: reason)
+        case .revisionConflict:
+            .conflict(reason: error.description)
+        case .embedderMismatch, .notAStore, .storeExists, .database, .io, .index, .embedding, .scriptWriter,
+            .cannotRevert, .bundleRefused, .languageModel:
+            .storeFailure(reason: error.description)
+        }
+    }
+}

@@ -1,0 +1,228 @@
+import Foundation
+import ProceduralMemory
+
+/// Which memories a lookup may return, besides the store it runs in.
+public struct LookupFilters: Codable, Sendable, Equatable {
+    /// Only memories from one of these sources.
+    public var sources: [String]?
+    /// Only memories carrying every one of these labels.
+    public var labels: [String: String]?
+    /// Whether deprecated memories can be returned (default `false`).
+    public var includeDeprecated: Bool?
+    /// Drops hits below this similarity (query, keyword and hybrid modes).
+    public var minSimilarity: Float?
+
+    /// Creates filters; `nil` fields don't filter.
+    public init(
+        sources: [String]? = nil, labels: [String: String]? = nil, includeDeprecated: Bool? = nil,
+        minSimilarity: Float? = nil
+    ) {
+        self.sources = sources
+        self.labels = labels
+        self.includeDeprecated = includeDeprecated
+        self.minSimilarity = minSimilarity
+    }
+}
+
+/// `POST /v1/lookup`: the memories that fit one task.
+public struct LookupRequest: Codable, Sendable, Equatable {
+    /// The new task.
+    public var task: String
+    /// The most memories returned (default 5).
+    public var k: Int?
+    /// The retrieval policy's name (default `hybrid`).
+    public var mode: String?
+    /// Filters.
+    public var filters: LookupFilters?
+
+    /// Creates a request.
+    public init(task: String, k: Int? = nil, mode: String? = nil, filters: LookupFilters? = nil) {
+        self.task = task
+        self.k = k
+        self.mode = mode
+        self.filters = filters
+    }
+}
+
+/// `POST /v1/lookup/batch`: the memories that fit each of several tasks, with the same `k`, mode and filters.
+public struct BatchLookupRequest: Codable, Sendable, Equatable {
+    /// The tasks, answered in order.
+    public var tasks: [String]
+    /// As in ``LookupRequest``.
+    public var k: Int?
+    /// As in ``LookupRequest``.
+    public var mode: String?
+    /// As in ``LookupRequest``.
+    public var filters: LookupFilters?
+}
+
+/// A memory's usage counters.
+public struct MemoryCounters: Codable, Sendable, Equatable {
+    /// Times a task used the memory and reported its outcome.
+    public var hits: Int
+    /// Of those, the tasks that succeeded.
+    public var successes: Int
+
+    /// Creates counters.
+    public init(hits: Int, successes: Int) {
+        self.hits = hits
+        self.successes = successes
+    }
+}
+
+/// One procedure found for a task.
+public struct LookupHit: Codable, Sendable, Equatable {
+    /// The memory's ID, to pass back in feedback.
+    public var id: String
+    /// The score under the mode; comparable only within one lookup.
+    public var score: Double
+    /// The task the memory knows how to do.
+    public var task: String
+    /// The general procedure, when the memory has one.
+    public var script: String?
+    /// The exact steps, when the memory keeps them.
+    public var steps: [Step]?
+    /// How the source trajectory ended, when it was recorded (the first source of a merged memory).
+    public var outcome: Outcome?
+    /// The memory's usage counters.
+    public var counters: MemoryCounters
+    /// Why the memory got its score, in words.
+    public var explanation: String
+    /// The IDs of the trajectories the memory was built from.
+    public var sources: [String]
+    /// Whether the memory is active or deprecated.
+    public var status: MemoryStatus
+
+    /// Creates a hit.
+    public init(
+        id: String, score: Double, task: String, script: String?, steps: [Step]?, outcome: Outcome?,
+        counters: MemoryCounters, explanation: String, sources: [String], status: MemoryStatus
+    ) {
+        self.id = id
+        self.score = score
+        self.task = task
+        self.script = script
+        self.steps = steps
+        self.outcome = outcome
+        self.counters = counters
+        self.explanation = explanation
+        self.sources = sources
+        self.status = status
+    }
+}
+
+/// The answer to a lookup.
+public struct LookupResponse: Codable, Sendable, Equatable {
+    /// The store that answered.
+    public var store: String
+    /// The hits, best first.
+    public var hits: [LookupHit]
+}
+
+/// The answer to a batch lookup: one list of hits per task, in the tasks' order.
+public struct BatchLookupResponse: Codable, Sendable, Equatable {
+    /// The store that answered.
+    public var store: String
+    /// One result per task.
+    public var results: [[LookupHit]]
+}
+
+/// `POST /v1/feedback`: how a task that used some memories ended.
+public struct FeedbackRequest: Codable, Sendable, Equatable {
+    /// The ID of the memory the task used; or use ``memories``.
+    public var memory: String?
+    /// The IDs of the memories the task used.
+    public var memories: [String]?
+    /// Whether the task succeeded.
+    public var success: Bool
+}
+
+/// The counters of each memory after feedback.
+public struct FeedbackResponse: Codable, Sendable, Equatable {
+    /// The store written.
+    public var store: String
+    /// One entry per memory.
+    public var memories: [FeedbackChange]
+}
+
+/// `POST /v1/update`: a batch of finished tasks and the update policy to run over them, as `memp update`.
+public struct UpdateRequest: Sendable, Equatable {
+    /// The policy's name: vanilla, validation or adjustment.
+    public var policy: String
+    /// Finished tasks: trajectories in Memp's format with `usedMemories`, as JSON objects.
+    public var tasks: [Data]
+    /// How new trajectories become memories (default proceduralization).
+    public var build: String?
+    /// The source of tasks that name none (default `api`).
+    public var source: String?
+}
+
+/// The answer to an import: the counts of `memp import --json`.
+public struct ImportResponse: Codable, Sendable, Equatable {
+    /// The store written.
+    public var store: String
+    /// What the import did.
+    public var report: ImportReport
+}
+
+/// The answer to an update.
+public struct UpdateResponse: Codable, Sendable, Equatable {
+    /// The store written.
+    public var store: String
+    /// What the update did.
+    public var report: UpdateReport
+}
+
+/// The answer to a delete.
+public struct DeleteResponse: Codable, Sendable, Equatable {
+    /// The store written.
+    public var store: String
+    /// How many memories were deleted.
+    public var deletedMemories: Int
+    /// How many trajectories were deleted with them.
+    public var deletedTrajectories: Int
+}
+
+/// A memory as `GET /v1/memories/{id}` shows it.
+public struct MemoryResponse: Codable, Sendable, Equatable {
+    /// The store read.
+    public var store: String
+    /// The memory.
+    public var memory: Memory
+    /// How its source trajectory ended, when recorded.
+    public var outcome: Outcome?
+}
+
+/// `GET /v1/stats`: counts of what the store holds.
+public struct StatsResponse: Codable, Sendable, Equatable {
+    /// The store read.
+    public var store: String
+    /// The embedder's identifier.
+    public var embedder: String
+    /// The counts.
+    public var statistics: StoreStatistics
+}
+
+/// The stores a server serves.
+public struct StoresResponse: Codable, Sendable, Equatable {
+    /// Their names.
+    public var stores: [String]
+}
+
+/// The body of every error response: `{"error": {"code", "message"}}`.
+public struct ErrorResponse: Codable, Sendable, Equatable {
+    /// The error.
+    public struct Body: Codable, Sendable, Equatable {
+        /// ``ServiceError/code``.
+        public var code: String
+        /// What was wrong and what to do.
+        public var message: String
+    }
+    /// The error.
+    public var error: Body
+
+    /// The body for `error`.
+    public init(_ error: ServiceError) {
+        self.error = Body(code: error.code, message: error.description)
+    }
+}

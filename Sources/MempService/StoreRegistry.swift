@@ -1,0 +1,141 @@
+import Foundation
+import ProceduralMemory
+import Synchronization
+
+/// Which stores a service serves: one store, or every store under a root directory, each a hard partition.
+public enum StoreLayout: Sendable, Equatable {
+    /// One store directory, served under the name ``StoreRegistry/defaultStoreName``.
+    case single(directory: String)
+    /// Every store directly under `root`, served under its directory name.
+    case root(directory: String)
+}
+
+/// Opens a store directory; the CLI passes one that also opens its PostgreSQL stores.
+public typealias StoreOpener = @Sendable (_ directory: String) async throws -> MemoryStore
+
+/// The stores a service has open, each opened once on first use and kept warm.
+///
+/// Names are checked before any path is built from them, so a name can never reach outside the root: a lookup in one
+/// store can't see another's memories, because each name maps to its own ``MemoryStore`` and its own database.
+public final class StoreRegistry: Sendable {
+    /// The name of the store of a ``StoreLayout/single(directory:)`` layout.
+    public static let defaultStoreName = "default"
+
+    /// What is served.
+    public let layout: StoreLayout
+    private let opener: StoreOpener
+    /// Open stores by name; each entry is a task so that concurrent first requests open a store once.
+    private let open = Mutex<[String: Task<OpenStore, any Error>]>([:])
+
+    /// Creates a registry; nothing is opened until first asked for.
+    public init(layout: StoreLayout, opener: @escaping StoreOpener = { try await MemoryStore.open(at: $0) }) {
+        self.layout = layout
+        self.opener = opener
+    }
+
+    /// The names of the stores that can be served, sorted.
+    public func storeNames() -> [String] {
+        switch layout {
+        case .single: return [Self.defaultStoreName]
+        case .root(let root):
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+            return entries.filter { Self.isValidName($0) && Self.isStore(root + "/" + $0) }.sorted()
+        }
+    }
+
+    /// The store called `name` (`nil`: the single store), opened on first use.
+    ///
+    /// - Throws: ``ServiceError/unknownStore(name:)`` when no store has that name (names with `/`, `..` or other
+    ///   characters outside letters, digits, `-`, `_` and `.` are never store names);
+    ///   ``ServiceError/storeFailure(reason:)`` when the store can't be opened.
+    public func store(named name: String?) async throws(ServiceError) -> OpenStore {
+        let directory: String
+        let resolved: String
+        switch (layout, name) {
+        case (.single(let path), nil), (.single(let path), Self.defaultStoreName?):
+            directory = path
+            resolved = Self.defaultStoreName
+        case (.single, let name?):
+            throw .unknownStore(name: name)
+        case (.root, nil):
+            throw .invalidArgument(name: "store", reason: "this server serves several stores; name one")
+        case (.root(let root), let name?):
+            guard Self.isValidName(name), Self.isStore(root + "/" + name) else { throw .unknownStore(name: name) }
+            directory = root + "/" + name
+            resolved = name
+        }
+        let opener = self.opener
+        let task = open.withLock { open in
+            if let task = open[resolved] { return task }
+            let task = Task { OpenStore(name: resolved, store: try await opener(directory)) }
+            open[resolved] = task
+            return task
+        }
+        do {
+            return try await task.value
+        } catch {
+            // A failed open is not cached: the next request tries again (the store may be being created).
+            open.withLock { if $0[resolved] == task { $0[resolved] = nil } }
+            throw .storeFailure(reason: "store \(resolved) can't be opened: \(error)")
+        }
+    }
+
+    /// The stores opened so far.
+    public func openStores() async -> [OpenStore] {
+        var stores: [OpenStore] = []
+        for task in open.withLock({ Array($0.values) }) {
+            if let store = try? await task.value { stores.append(store) }
+        }
+        return stores.sorted { $0.name < $1.name }
+    }
+
+    /// Letters, digits, `-`, `_` and `.`, not starting with `.`, at most 128 characters.
+    static func isValidName(_ name: String) -> Bool {
+        guard !name.isEmpty, name.count <= 128, !name.hasPrefix(".") else { return false }
+        return name.unicodeScalars.allSatisfy { scalar in
+            scalar.isASCII
+                && (CharacterSet.alphanumerics.contains(scalar) || scalar == "-" || scalar == "_" || scalar == ".")
+        }
+    }
+
+    /// Whether `directory` holds a store (a SQLite database, or a PostgreSQL location file).
+    static func isStore(_ directory: String) -> Bool {
+        let manager = FileManager.default
+        return manager.fileExists(atPath: directory + "/" + MemoryStore.databaseFileName)
+            || manager.fileExists(atPath: directory + "/postgres.json")
+    }
+}
+
+/// A store the service has open, with the count of this process's writes in flight on it.
+public final class OpenStore: Sendable {
+    /// The store's name in requests.
+    public let name: String
+    /// The store.
+    public let store: MemoryStore
+    private let writesInFlight = Mutex(0)
+
+    init(name: String, store: MemoryStore) {
+        self.name = name
+        self.store = store
+    }
+
+    /// Runs a write, counting it as in flight so that reads don't rebuild the indexes for it.
+    func write<Result: Sendable>(_ body: () async throws(ServiceError) -> Result) async throws(ServiceError) -> Result {
+        writesInFlight.withLock { $0 += 1 }
+        defer { writesInFlight.withLock { $0 -= 1 } }
+        return try await body()
+    }
+
+    /// Catches up with writes other processes made (``MemoryStore/refresh()``), unless this process is writing:
+    /// its own writes publish themselves, and a refresh would wait for them.
+    func catchUp() async throws(ServiceError) {
+        guard writesInFlight.withLock({ $0 }) == 0 else { return }
+        if case .deferred = store.cacheState { return }
+        do {
+            guard let info = try await store.backend.storeInfo(), info.generation != store.generation else { return }
+            try await store.refresh()
+        } catch {
+            throw .storeFailure(reason: error.description)
+        }
+    }
+}

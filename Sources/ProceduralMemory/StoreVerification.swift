@@ -1,0 +1,141 @@
+import Foundation
+import KeywordIndex
+import RetrievalCore
+import VectorIndex
+
+/// What ``MemoryStore/verify(at:)`` found in a store directory.
+public struct StoreVerification: Sendable, Equatable, Codable {
+    /// Everything wrong, one sentence each, naming tables, IDs and files; empty when the store is sound.
+    public var problems: [String] = []
+    /// What was checked that needs no action (a stale cache is rebuilt at the next open, for instance).
+    public var notes: [String] = []
+    /// Trajectory rows.
+    public var trajectories = 0
+    /// Memory rows.
+    public var memories = 0
+    /// The store's generation.
+    public var generation: UInt64 = 0
+    /// Whether nothing is wrong.
+    public var isSound: Bool { problems.isEmpty }
+
+    /// The most problems of one kind listed; the rest are counted.
+    static let maximumListed = 20
+}
+
+extension MemoryStore {
+    /// Checks a whole SQLite store without changing it: SQLite's integrity and foreign-key checks, that every row
+    /// decodes, the counter invariants, that every memory has a source trajectory and well-formed vectors, and
+    /// that index cache files the store would trust hold exactly what the database holds.
+    ///
+    /// - Parameter directory: The store directory.
+    /// - Returns: The findings; a store that can't be opened at all is reported as a problem, not thrown.
+    /// - Throws: ``MemoryError/notAStore(path:)`` when the directory holds no database file.
+    /// - Complexity: O(*n*) in the rows and vectors stored; reads every page of the database once.
+    public static func verify(at directory: String) async throws(MemoryError) -> StoreVerification {
+        let databasePath = directory + "/" + databaseFileName
+        guard FileManager.default.fileExists(atPath: databasePath) else { throw .notAStore(path: directory) }
+        var report = StoreVerification()
+        let backend: SQLiteBackend
+        do throws(MemoryError) {
+            backend = try SQLiteBackend(path: databasePath, readOnly: true)
+            report.problems += try backend.integrityProblems().map { "SQLite integrity check: \($0)" }
+        } catch {
+            report.problems.append("the database can't be checked: \(error)")
+            return report
+        }
+        let info: StoreInfo
+        do throws(MemoryError) {
+            guard let stored = try await backend.storeInfo() else {
+                report.problems.append("the database holds no store settings (table meta)")
+                return report
+            }
+            info = stored
+            report.generation = info.generation
+            report.problems += try backend.consistencyProblems(dimension: info.dimension)
+            let statistics = try await backend.statistics()
+            report.trajectories = statistics.trajectories
+            report.memories = statistics.memories
+        } catch {
+            report.problems.append("the database can't be read: \(error)")
+            return report
+        }
+        // Rebuilding the indexes reads every memory and vector the way an open does.
+        let rebuilt: IndexSnapshot
+        do throws(MemoryError) {
+            rebuilt = try await rebuild(from: backend, dimension: info.dimension, vectorStorage: .f32)
+        } catch {
+            report.problems.append("the memories can't be indexed: \(error)")
+            return report
+        }
+        let cache = IndexCache(directory: directory + "/" + indexDirectoryName)
+        // Another process may write while this one reads: the cache can only be compared with the database at the
+        // generation it claims, so a store that moved meanwhile is compared next time.
+        guard rebuilt.generation == info.generation else {
+            report.notes.append(
+                "the store changed while it was verified (generation \(info.generation) → \(rebuilt.generation)); "
+                    + "the index cache was not compared")
+            return report
+        }
+        switch cache.load(matching: info, vectorStorage: nil) {
+        case .failure(let miss):
+            report.notes.append("index cache not used (\(miss.reason)); it is rebuilt at the next open")
+        case .success(let indexes):
+            let differences = cacheDifferences(
+                tasks: indexes.tasks, keywordMeans: indexes.keywordMeans, text: indexes.text, from: rebuilt)
+            if differences.isEmpty {
+                report.notes.append("index cache matches the database at generation \(info.generation)")
+            } else {
+                report.problems += differences.map { "index cache \(cache.directory): \($0)" }
+            }
+            for (name, index) in [("tasks.vectors", indexes.tasks), ("keywords.vectors", indexes.keywordMeans)] {
+                do throws(IndexError) { try index.verifyValues(path: cache.directory + "/" + name) } catch {
+                    report.problems.append("index cache: \(error)")
+                }
+            }
+        }
+        return report
+    }
+
+    /// How cached indexes differ from those rebuilt from the database, memory by memory (numbers, vectors, terms).
+    private static func cacheDifferences(
+        tasks: FlatIndex, keywordMeans: FlatIndex, text: KeywordIndex, from rebuilt: IndexSnapshot
+    ) -> [String] {
+        var differences: [String] = []
+        func note(_ text: String) {
+            if differences.count < StoreVerification.maximumListed { differences.append(text) }
+        }
+        let expected = Set(rebuilt.catalog.keys)
+        for (name, ids) in [
+            ("tasks.vectors", Set(tasks.ids)), ("text.bm25", Set(rebuilt.numbers.filter(text.contains))),
+        ]
+        where ids != expected {
+            note(
+                "\(name) holds \(ids.subtracting(expected).count) memories the database lacks and lacks "
+                    + "\(expected.subtracting(ids).count) it holds")
+        }
+        if text.count != expected.count {
+            note("text.bm25 holds \(text.count) documents, the database \(expected.count) memories")
+        }
+        if Set(keywordMeans.ids) != Set(rebuilt.keywordMeans.ids) {
+            note("keywords.vectors holds other memories than the database's memories with keywords")
+        }
+        for number in rebuilt.numbers {
+            if let cached = tasks.vector(for: number), let stored = rebuilt.tasks.vector(for: number),
+                zip(cached, stored).contains(where: { abs($0 - $1) > 1e-5 })
+            {
+                note("memory number \(number): the cached task vector differs from the database's")
+            }
+            if let cached = keywordMeans.vector(for: number), let stored = rebuilt.keywordMeans.vector(for: number),
+                zip(cached, stored).contains(where: { abs($0 - $1) > 1e-5 })
+            {
+                note("memory number \(number): the cached keyword vector differs from the database's")
+            }
+            if let cached = text.documentTerms(of: number), let stored = rebuilt.text.documentTerms(of: number),
+                cached != stored
+            {
+                note("memory number \(number): the cached BM25 document differs from the memory's task and keywords")
+            }
+        }
+        return differences
+    }
+}

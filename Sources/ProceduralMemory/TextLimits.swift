@@ -1,0 +1,122 @@
+/// The largest texts a store accepts from an import, a bundle or ``MemoryStore/add(_:facts:options:)``, in UTF-8
+/// bytes.
+///
+/// Import time and database size grow with the text stored (a 50 MB observation costs minutes of tokenizing and
+/// is stored several times: in the trajectory, its memory and the history), so one huge record could stall an
+/// import. Texts over a limit are refused with ``MemoryError/textTooLarge(path:line:field:bytes:limit:)``, which
+/// names the field and the limit; raise a limit when such texts are expected.
+///
+///     var options = ImportOptions()
+///     options.limits.maximumObservationBytes = 1 << 20  // 1 MiB observations
+public struct TextLimits: Sendable, Equatable, Codable {
+    /// The longest line of a JSON Lines input file, read before any field is parsed; default 4 MiB.
+    public var maximumLineBytes: Int
+    /// The longest task; default 16 KiB.
+    public var maximumTaskBytes: Int
+    /// The longest step action (and memory script); default 16 KiB.
+    public var maximumStepTextBytes: Int
+    /// The longest step observation; default 256 KiB.
+    public var maximumObservationBytes: Int
+
+    /// Creates limits; the defaults hold every record of the bundled samples with a wide margin.
+    public init(
+        maximumLineBytes: Int = 4 << 20, maximumTaskBytes: Int = 16 << 10, maximumStepTextBytes: Int = 16 << 10,
+        maximumObservationBytes: Int = 256 << 10
+    ) {
+        self.maximumLineBytes = maximumLineBytes
+        self.maximumTaskBytes = maximumTaskBytes
+        self.maximumStepTextBytes = maximumStepTextBytes
+        self.maximumObservationBytes = maximumObservationBytes
+    }
+
+    /// Checks that every limit is at least 1.
+    ///
+    /// - Throws: ``MemoryError/invalidArgument(_:)`` naming the first limit below 1.
+    public func validate() throws(MemoryError) {
+        for (name, value) in [
+            ("maximumLineBytes", maximumLineBytes), ("maximumTaskBytes", maximumTaskBytes),
+            ("maximumStepTextBytes", maximumStepTextBytes), ("maximumObservationBytes", maximumObservationBytes),
+        ] where value < 1 {
+            throw .invalidArgument("The text limit \(name) must be at least 1 byte (got \(value)).")
+        }
+    }
+
+    /// Checks a trajectory's texts against the limits, and every text for a NUL character, which SQLite would cut
+    /// the text at (so that `"b\u{0}x"` would be stored, and replace, as `"b"`).
+    ///
+    /// - Parameters:
+    ///   - trajectory: The trajectory.
+    ///   - facts: The keywords given beside it.
+    ///   - path: The input file (or a description of where the trajectory came from), named in errors.
+    ///   - line: The line (or position), named in errors.
+    /// - Throws: ``MemoryError/textTooLarge(path:line:field:bytes:limit:)`` for a text over its limit;
+    ///   ``MemoryError/invalidRecord(path:line:field:reason:)`` for a text holding a NUL character.
+    public func check(_ trajectory: Trajectory, facts: [String] = [], path: String, line: Int) throws(MemoryError) {
+        let checker = Checker(limits: self, path: path, line: line)
+        try checker.text(trajectory.id, "id", limit: maximumStepTextBytes)
+        try checker.text(trajectory.task, "task", limit: maximumTaskBytes)
+        try checker.text(trajectory.source, "source", limit: maximumStepTextBytes)
+        if let producer = trajectory.producer { try checker.text(producer, "producer", limit: maximumStepTextBytes) }
+        try checker.steps(trajectory.steps, "steps")
+        try checker.labels(trajectory.labels)
+        for (index, fact) in facts.enumerated() {
+            try checker.text(fact, "facts[\(index)]", limit: maximumStepTextBytes)
+        }
+    }
+
+    /// Checks a memory's texts as ``check(_:facts:path:line:)`` checks a trajectory's (its script against the step
+    /// text limit or ``MemoryStore/maximumScriptLength``, whichever is larger).
+    ///
+    /// - Throws: As ``check(_:facts:path:line:)``.
+    public func check(_ memory: Memory, path: String, line: Int) throws(MemoryError) {
+        let checker = Checker(limits: self, path: path, line: line)
+        try checker.text(memory.id, "memory.id", limit: maximumStepTextBytes)
+        try checker.text(memory.task, "memory.task", limit: maximumTaskBytes)
+        try checker.text(memory.source, "memory.source", limit: maximumStepTextBytes)
+        if let steps = memory.steps { try checker.steps(steps, "memory.steps") }
+        if let script = memory.script {
+            try checker.text(
+                script, "memory.script", limit: max(maximumStepTextBytes, 4 * MemoryStore.maximumScriptLength))
+        }
+        for (index, keyword) in memory.keywords.enumerated() {
+            try checker.text(keyword, "memory.keywords[\(index)]", limit: maximumStepTextBytes)
+        }
+        for (index, id) in memory.sourceTrajectoryIDs.enumerated() {
+            try checker.text(id, "memory.sourceTrajectoryIDs[\(index)]", limit: maximumStepTextBytes)
+        }
+        try checker.labels(memory.labels, prefix: "memory.")
+    }
+
+    /// Checks texts of one record, naming its path and line.
+    private struct Checker {
+        let limits: TextLimits
+        let path: String
+        let line: Int
+
+        func text(_ value: String, _ field: String, limit: Int) throws(MemoryError) {
+            let bytes = value.utf8.count
+            guard bytes <= limit else {
+                throw .textTooLarge(path: path, line: line, field: field, bytes: bytes, limit: limit)
+            }
+            guard !value.utf8.contains(0) else {
+                throw .invalidRecord(
+                    path: path, line: line, field: field,
+                    reason: "contains a NUL character (\\u0000), which the store can't keep")
+            }
+        }
+
+        func steps(_ steps: [Step], _ field: String) throws(MemoryError) {
+            for (index, step) in steps.enumerated() {
+                try text(step.action, "\(field)[\(index)].action", limit: limits.maximumStepTextBytes)
+                try text(step.observation, "\(field)[\(index)].observation", limit: limits.maximumObservationBytes)
+            }
+        }
+
+        func labels(_ labels: [String: String], prefix: String = "") throws(MemoryError) {
+            for (key, value) in labels.sorted(by: { $0.key < $1.key }) {
+                try text(key, prefix + "labels", limit: limits.maximumStepTextBytes)
+                try text(value, prefix + "labels.\(key)", limit: limits.maximumStepTextBytes)
+            }
+        }
+    }
+}

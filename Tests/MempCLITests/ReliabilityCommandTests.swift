@@ -1,0 +1,116 @@
+import ArgumentParser
+import Foundation
+import ProceduralMemory
+import RetrievalCore
+import TestSupport
+import Testing
+import VectorIndex
+
+@testable import MempCLI
+
+/// Command-level regression tests for the findings of the adversarial run (issue 17).
+@Suite struct ReliabilityCommandTests {
+    /// A hashing store holding the four-line sample below, made through the commands.
+    static func sampleStore(_ directory: TemporaryDirectory) async throws -> String {
+        let store = directory.file("store")
+        try await InitCommand.parse(["--store", store, "--embedder", "hashing", "--dimension", "64"]).run()
+        let lines = [
+            #"{"id": "a", "task": "take the coin from the table", "steps": [{"action": "take coin"}]}"#,
+            #"{"id": "b", "task": "open the door with the key", "steps": [{"action": "open door"}]}"#,
+            #"{"id": "c", "task": "heat the soup in the microwave", "steps": [{"action": "heat soup"}]}"#,
+        ]
+        let file = try MemoryCommandTests.write(directory, lines.joined(separator: "\n"), "runs.jsonl")
+        #expect(try MemoryCommandTests.memp(["import", "--store", store, file]).status == 0)
+        return store
+    }
+
+    // Finding 5: a huge k padded every output row to k IDs.
+    @Test func indexSearchWithHugeKWritesRowsAsWideAsTheIndex() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        var rng = SeededGenerator(seed: 17)
+        let base = try VectorSet(
+            dimension: 8, values: (0..<200 * 8).map { _ in Float(Int.random(in: -5...5, using: &rng)) })
+        try VectorFile.write(base, to: directory.file("base.fvecs"))
+        let index = directory.file("base.mvi")
+        try IndexCommand.Build.parse(["--input", directory.file("base.fvecs"), "--output", index]).run()
+        let result = directory.file("result.ivecs")
+        try IndexCommand.Search.parse([
+            "--index", index, "--queries", directory.file("base.fvecs"), "-k", "1000000000", "--output", result,
+        ]).run()
+        let rows = try VectorFile.readIntegers(result)
+        // Every query ranks the whole index, itself first (cosine 1).
+        #expect(rows.count == 200 && rows.allSatisfy { Set($0) == Set(0..<200) })
+        #expect(rows.enumerated().allSatisfy { $0.element.first == Int32($0.offset) })
+    }
+
+    // Finding 6: one bad query ended a batch; finding 11: an empty query is one error in every mode.
+    @Test(arguments: ["hybrid", "query", "bm25"])
+    func batchAnswersEveryGoodQueryAndNamesTheBadOnes(mode: String) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await Self.sampleStore(directory)
+        let queries = try MemoryCommandTests.write(
+            directory,
+            [
+                #"{"qid": "q1", "query": "take the coin"}"#, #"{"qid": "q2", "query": "  "}"#, "not json",
+                #"{"qid": "q3", "query": "open the door"}"#,
+            ].joined(separator: "\n"), "queries.jsonl")
+        let result = try MemoryCommandTests.memp([
+            "query", "--store", store, "--queries", queries, "--mode", mode, "-k", "1", "--json",
+        ])
+        #expect(result.status == 1)
+        struct Line: Decodable {
+            struct Hit: Decodable { var id: String }
+            var qid: String
+            var hits: [Hit]
+            var error: String?
+        }
+        let lines = try result.output.split(separator: "\n").map {
+            try JSONDecoder().decode(Line.self, from: Data($0.utf8))
+        }
+        #expect(lines.map(\.qid) == ["q1", "q2", "q3"])
+        #expect(lines[0].hits.map(\.id) == ["a"] && lines[2].hits.map(\.id) == ["b"])
+        #expect(lines[1].hits.isEmpty && lines[1].error == MemoryError.emptyTask.description)
+        #expect(result.errors.contains("\(queries), line 3: not a valid {\"qid\", \"query\"} JSON object."))
+        #expect(result.errors.contains("2 of the queries failed"))
+    }
+
+    // Finding 12: `memp verify`.
+    @Test func verifyExitsZeroOnASoundStoreAndOneOnADamagedOne() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await Self.sampleStore(directory)
+        let sound = try MemoryCommandTests.memp(["verify", "--store", store, "--json"])
+        #expect(sound.status == 0)
+        let report = try JSONDecoder().decode(StoreVerification.self, from: Data(sound.output.utf8))
+        #expect(report.problems.isEmpty && report.memories == 3 && report.trajectories == 3)
+        // The last process closed the database, so it is checkpointed: scramble every page but the header.
+        let databasePath = store + "/" + MemoryStore.databaseFileName
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: databasePath))
+        for offset in stride(from: 4096 + 8, to: bytes.count, by: 97) { bytes[offset] ^= 0x5A }
+        try bytes.write(to: URL(fileURLWithPath: databasePath))
+        let damaged = try MemoryCommandTests.memp(["verify", "--store", store])
+        #expect(damaged.status == 1)
+        #expect(damaged.output.contains("PROBLEM: "))
+        #expect(damaged.output.hasSuffix("problem(s) found\n"))
+    }
+
+    // Finding 8: the limits can be raised from the command line.
+    @Test func importLimitFlagsReachTheLibrary() throws {
+        let command = try ImportCommand.parse([
+            "--store", "s", "f.jsonl", "--max-line-bytes", "10", "--max-task-bytes", "11", "--max-step-bytes", "12",
+            "--max-observation-bytes", "13",
+        ])
+        #expect(
+            command.limits
+                == TextLimits(
+                    maximumLineBytes: 10, maximumTaskBytes: 11, maximumStepTextBytes: 12, maximumObservationBytes: 13))
+        do {
+            _ = try ImportCommand.parse(["--store", "s", "f.jsonl", "--max-task-bytes", "0"])
+            Issue.record("expected a validation error")
+        } catch {
+            #expect(ImportCommand.message(for: error) == "--max-task-bytes must be at least 1 (got 0).")
+        }
+    }
+}

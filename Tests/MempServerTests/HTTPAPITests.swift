@@ -1,0 +1,231 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `memp serve` over plain HTTP: every route, and the errors of bad requests.
+@Suite struct HTTPAPITests {
+    @Test func lookupReturnsProceduresWithCountersAndOutcome() async throws {
+        let served = try ServedStore(count: 40)
+        defer { served.close() }
+        let (store, client) = (served.store, served.client)
+
+        let health = try await client.send("GET", "/healthz")
+        #expect(health.status == 200)
+
+        let first = try await client.send("POST", "/v1/lookup", json: ["task": "make some tea", "k": 3])
+        #expect(first.status == 200)
+        let hits = try #require(HTTPClient.object(first.body)["hits"] as? [[String: Any]])
+        #expect(hits.count == 3)
+        let top = try #require(hits.first)
+        for field in ["id", "score", "task", "steps", "outcome", "counters", "explanation"] {
+            #expect(top[field] != nil, "hit field \(field)")
+        }
+        #expect((top["counters"] as? [String: Int]) == ["hits": 0, "successes": 0])
+        let id = try #require(top["id"] as? String)
+
+        // The sample's outcome of the source trajectory is reported as stored.
+        let sourceLine = try String(contentsOfFile: store + ".jsonl", encoding: .utf8).split(separator: "\n")
+            .first { $0.contains("\"\(id)\"") }
+        let source = try JSONSerialization.jsonObject(with: Data(try #require(sourceLine).utf8)) as? [String: Any]
+        let outcome = try #require(top["outcome"] as? [String: Any])
+        #expect(outcome["success"] as? Bool == (source?["outcome"] as? [String: Any])?["success"] as? Bool)
+
+        let feedback = try await client.send("POST", "/v1/feedback", json: ["memory": id, "success": true])
+        #expect(feedback.status == 200)
+        let shown = try await client.send("GET", "/v1/memories/\(id)")
+        #expect(shown.status == 200)
+        let memory = try #require(HTTPClient.object(shown.body)["memory"] as? [String: Any])
+        #expect(memory["hitCount"] as? Int == 1 && memory["successCount"] as? Int == 1)
+
+        let batch = try await client.send(
+            "POST", "/v1/lookup/batch",
+            json: ["tasks": ["make some tea", "clean the kitchen"], "k": 2, "mode": "query"])
+        #expect(batch.status == 200)
+        let results = try #require(HTTPClient.object(batch.body)["results"] as? [[[String: Any]]])
+        #expect(results.map(\.count) == [2, 2])
+
+        let stats = try await client.send("GET", "/v1/stats")
+        let statistics = try #require(HTTPClient.object(stats.body)["statistics"] as? [String: Any])
+        #expect(statistics["memories"] as? Int == 40 && statistics["trajectories"] as? Int == 40)
+
+        let deleted = try await client.send("DELETE", "/v1/memories/\(id)")
+        #expect(deleted.status == 200)
+        #expect(HTTPClient.object(deleted.body)["deletedMemories"] as? Int == 1)
+        let gone = try await client.send("GET", "/v1/memories/\(id)")
+        #expect(gone.status == 404 && HTTPClient.errorCode(gone.body) == "unknown_memory")
+
+        let metrics = try await client.send("GET", "/metrics")
+        let text = String(decoding: metrics.body, as: UTF8.self)
+        #expect(text.contains(#"memp_http_requests_total{route="/v1/lookup",method="POST",status="200"} 1"#))
+        #expect(text.contains(#"memp_store_memories{store="default"} 39"#))
+        #expect(text.contains(#"memp_http_request_duration_seconds_count{route="/v1/lookup"} 1"#))
+    }
+
+    @Test func importsOneTrajectoryOrJSONLinesWithPerLineErrors() async throws {
+        let served = try ServedStore(count: 5)
+        defer { served.close() }
+        let client = served.client
+
+        let pretty = try JSONSerialization.data(
+            withJSONObject: StoreFixture.trajectory(id: "one", task: "water the plants"), options: .prettyPrinted)
+        let single = try await client.send("POST", "/v1/trajectories", body: pretty)
+        #expect(single.status == 200)
+        #expect((HTTPClient.object(single.body)["report"] as? [String: Any])?["imported"] as? Int == 1)
+
+        let good = String(
+            decoding: try JSONSerialization.data(
+                withJSONObject: StoreFixture.trajectory(id: "two", task: "feed the cat")), as: UTF8.self)
+        let lines = good + "\n" + #"{"id": "three", "task": "x", "steps": "not a list"}"# + "\n"
+        let refused = try await client.send("POST", "/v1/trajectories", body: Data(lines.utf8))
+        #expect(refused.status == 400 && HTTPClient.errorCode(refused.body) == "invalid_body")
+        let message = try #require(
+            (HTTPClient.object(refused.body)["error"] as? [String: Any])?["message"] as? String)
+        #expect(message.contains("line 2, steps"), "\(message)")
+        // Nothing of the refused batch was committed.
+        #expect(try await client.send("GET", "/v1/memories/two").status == 404)
+
+        let skipped = try await client.send("POST", "/v1/trajectories?skipInvalid=true", body: Data(lines.utf8))
+        let report = try #require(HTTPClient.object(skipped.body)["report"] as? [String: Any])
+        #expect(skipped.status == 200 && report["imported"] as? Int == 1 && report["invalid"] as? Int == 1)
+        #expect((report["errors"] as? [String])?.count == 1)
+
+        let duplicate = try await client.send("POST", "/v1/trajectories", body: pretty)
+        #expect(duplicate.status == 400 && HTTPClient.errorCode(duplicate.body) == "invalid_body")
+        let replaced = try await client.send("POST", "/v1/trajectories?duplicates=replace", body: pretty)
+        #expect((HTTPClient.object(replaced.body)["report"] as? [String: Any])?["replaced"] as? Int == 1)
+        let badPolicy = try await client.send("POST", "/v1/trajectories?duplicates=maybe", body: pretty)
+        #expect(badPolicy.status == 400 && HTTPClient.errorCode(badPolicy.body) == "invalid_argument")
+    }
+
+    @Test func updateRunsAPolicyOverFinishedTasks() async throws {
+        let served = try ServedStore(count: 5)
+        defer { served.close() }
+        let client = served.client
+        let used = try #require(
+            (HTTPClient.object(try await client.send("POST", "/v1/lookup", json: ["task": "cook", "k": 1]).body)[
+                "hits"] as? [[String: Any]])?.first?["id"] as? String)
+
+        let update = try await client.send(
+            "POST", "/v1/update",
+            json: [
+                "policy": "validation",
+                "tasks": [
+                    StoreFixture.trajectory(id: "u1", task: "paint the fence blue", usedMemories: [used]),
+                    StoreFixture.trajectory(id: "u2", task: "wash the car", success: false, usedMemories: [used]),
+                ],
+            ])
+        #expect(update.status == 200)
+        let report = try #require(HTTPClient.object(update.body)["report"] as? [String: Any])
+        #expect(report["added"] as? [String] == ["u1"] && report["skippedFailures"] as? Int == 1)
+        let memory = try #require(
+            HTTPClient.object(try await client.send("GET", "/v1/memories/\(used)").body)["memory"] as? [String: Any])
+        #expect(memory["hitCount"] as? Int == 2 && memory["successCount"] as? Int == 1)
+
+        let badTask = try await client.send(
+            "POST", "/v1/update", json: ["policy": "vanilla", "tasks": [["id": "x", "task": "y", "steps": []]]])
+        #expect(badTask.status == 400)
+        let message = (HTTPClient.object(badTask.body)["error"] as? [String: Any])?["message"] as? String ?? ""
+        #expect(message.contains("tasks[0].steps"), "\(message)")
+        let badPolicy = try await client.send("POST", "/v1/update", json: ["policy": "sometimes", "tasks": []])
+        #expect(badPolicy.status == 400 && HTTPClient.errorCode(badPolicy.body) == "invalid_argument")
+    }
+
+    @Test func badRequestsGetJSONErrorsWith4xxStatus() async throws {
+        let served = try ServedStore(count: 5, arguments: ["--max-body-bytes", "4096", "--max-k", "20"])
+        defer { served.close() }
+        let client = served.client
+
+        let cases: [(String, String, Data?, Int, String)] = [
+            ("POST", "/v1/lookup", Data("{not json".utf8), 400, "invalid_body"),
+            ("POST", "/v1/lookup", Data(#"{"task": 3}"#.utf8), 400, "invalid_body"),
+            ("POST", "/v1/lookup", Data(#"{"task": "x", "k": "3"}"#.utf8), 400, "invalid_body"),
+            ("POST", "/v1/lookup", Data(#"{"k": 3}"#.utf8), 400, "invalid_body"),
+            ("POST", "/v1/lookup", Data(#"{"task": "x", "k": 0}"#.utf8), 400, "invalid_body"),
+            ("POST", "/v1/lookup", Data(#"{"task": "x", "k": 21}"#.utf8), 400, "limit_exceeded"),
+            ("POST", "/v1/lookup", Data(#"{"task": "x", "mode": "psychic"}"#.utf8), 400, "invalid_argument"),
+            ("POST", "/v1/lookup", Data(#"{"task": "   "}"#.utf8), 400, "invalid_body"),
+            (
+                "POST", "/v1/lookup", Data(#"{"task": "x", "mode": "bm25", "filters": {"minSimilarity": 0.5}}"#.utf8),
+                400, "invalid_body"
+            ),
+            (
+                "POST", "/v1/lookup", Data((#"{"task": ""# + String(repeating: "a", count: 5000) + #""}"#).utf8),
+                413, "body_too_large"
+            ),
+            (
+                "POST", "/v1/feedback", Data(#"{"memory": "no-such-memory", "success": true}"#.utf8), 404,
+                "unknown_memory"
+            ),
+            ("POST", "/v1/feedback", Data(#"{"memory": "x", "success": "yes"}"#.utf8), 400, "invalid_body"),
+            ("POST", "/v1/feedback", Data(#"{"success": true}"#.utf8), 400, "invalid_body"),
+            ("POST", "/v1/trajectories", Data("".utf8), 400, "invalid_body"),
+            ("POST", "/v1/trajectories", Data("[1, 2]".utf8), 400, "invalid_body"),
+            ("GET", "/v1/memories/no-such-memory", nil, 404, "unknown_memory"),
+            ("DELETE", "/v1/memories/no-such-memory", nil, 404, "unknown_memory"),
+            ("GET", "/v1/stores/other/stats", nil, 404, "unknown_store"),
+            ("GET", "/v1/nothing", nil, 404, "not_found"),
+            ("GET", "/v1/lookup", nil, 405, "method_not_allowed"),
+        ]
+        for (method, path, body, status, code) in cases {
+            let answer = try await client.send(method, path, body: body)
+            #expect(answer.status == status, "\(method) \(path) \(String(decoding: body ?? Data(), as: UTF8.self))")
+            #expect(HTTPClient.errorCode(answer.body) == code, "\(method) \(path)")
+            let message = (HTTPClient.object(answer.body)["error"] as? [String: Any])?["message"] as? String
+            #expect(message?.isEmpty == false)
+        }
+        // The field of a wrong type is named.
+        let wrongType = try await client.send("POST", "/v1/lookup", body: Data(#"{"task": "x", "k": "3"}"#.utf8))
+        #expect(
+            (HTTPClient.object(wrongType.body)["error"] as? [String: Any])?["message"] as? String
+                == "Field k: must be an integer.")
+        // The server still answers after all of them.
+        #expect(try await client.send("POST", "/v1/lookup", json: ["task": "x"]).status == 200)
+    }
+
+    @Test func bearerTokenIsRequiredWhenConfigured() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = directory.file("store")
+        try StoreFixture.make(at: store, count: 3)
+        let tokenFile = directory.file("token")
+        try "s3cret-token-0123456789\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        let server = try ServeProcess(["--store", store, "--token-file", tokenFile])
+        defer { server.terminate() }
+
+        let anonymous = try await HTTPClient(server.baseURL).send("GET", "/v1/stats")
+        #expect(anonymous.status == 401 && HTTPClient.errorCode(anonymous.body) == "unauthorized")
+        let wrong = try await HTTPClient(server.baseURL, token: "s3cret-token-0123456780").send("GET", "/v1/stats")
+        #expect(wrong.status == 401)
+        let right = try await HTTPClient(server.baseURL, token: "s3cret-token-0123456789").send("GET", "/v1/stats")
+        #expect(right.status == 200)
+        #expect(try await HTTPClient(server.baseURL).send("GET", "/healthz").status == 200)
+    }
+
+    @Test func nonLoopbackAddressWithoutTokenIsRefused() throws {
+        let result = try ServeProcess.run(["serve", "--store", "/nonexistent", "--host", "0.0.0.0", "--port", "0"])
+        #expect(result.status == 64)
+        #expect(result.errors.contains("needs --token-file"), "\(result.errors)")
+    }
+
+    @Test func seesWritesOfAnotherProcessWithoutRestart() async throws {
+        let served = try ServedStore(count: 5)
+        defer { served.close() }
+        let (store, client) = (served.store, served.client)
+        #expect(try await client.send("POST", "/v1/lookup", json: ["task": "x"]).status == 200)
+
+        let file = served.directory.file("more.jsonl")
+        let line = try JSONSerialization.data(
+            withJSONObject: StoreFixture.trajectory(id: "from-cli", task: "juggle three oranges"))
+        try (String(decoding: line, as: UTF8.self) + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        let imported = try ServeProcess.run(["import", "--store", store, file])
+        try #require(imported.status == 0, "\(imported.errors)")
+
+        let hits =
+            HTTPClient.object(
+                try await client.send(
+                    "POST", "/v1/lookup", json: ["task": "juggle three oranges", "k": 1, "mode": "bm25"]
+                )
+                .body)["hits"] as? [[String: Any]]
+        #expect(hits?.first?["id"] as? String == "from-cli")
+    }
+}

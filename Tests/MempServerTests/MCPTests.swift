@@ -1,0 +1,105 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The five MCP tools, driven by the official MCP Python SDK over stdio and over streamable HTTP at `/mcp`.
+@Suite struct MCPTests {
+    static let checker = ServeProcess.repository.appendingPathComponent("scripts/mcp_check.py").path
+
+    /// python3 with the `mcp` package (scripts/setup.d/70-mcp.sh installs it).
+    static let mcpAvailable: Bool =
+        (try? ChildProcess.run("/usr/bin/env", ["python3", "-c", "import mcp"]))?.status == 0
+
+    struct Report: Decodable {
+        struct Change: Decodable {
+            var memoryID: String
+            var hitCount: Int
+            var successCount: Int
+        }
+        var tools: [String]
+        var added: Int?
+        var lookupIds: [String]
+        var lookupText: String
+        var feedback: [Change]?
+        var shownHits: Int?
+        var memories: Int?
+        var badIsError: Bool
+        var badText: String
+        var unknownIsError: Bool
+        var unknownText: String
+    }
+
+    static func check(_ arguments: [String]) throws -> Report {
+        let result = try ChildProcess.run("/usr/bin/env", ["python3", checker] + arguments)
+        guard result.status == 0 else { throw ServeError(message: "mcp_check.py failed: \(result.errors)") }
+        return try JSONDecoder().decode(Report.self, from: Data(result.output.utf8))
+    }
+
+    static func expectToolsWork(_ report: Report) {
+        #expect(
+            report.tools == ["add_trajectory", "lookup_procedures", "memory_stats", "record_outcome", "show_memory"])
+        #expect(report.added == 1)
+        #expect(report.lookupIds == ["mcp-1"])
+        #expect(report.lookupText.contains("Procedure 1 (memory mcp-1"))
+        #expect(report.lookupText.contains("water the tomatoes"))
+        #expect(report.feedback?.map(\.memoryID) == ["mcp-1"] && report.feedback?.first?.successCount == 1)
+        #expect(report.shownHits == 1)
+        #expect(report.memories == 4)
+        #expect(report.badIsError && report.badText.hasPrefix("invalid_body: Field k: must be at least 1"))
+        #expect(report.unknownIsError && report.unknownText.hasPrefix("unknown_memory:"))
+    }
+
+    @Test(.enabled(if: mcpAvailable, "needs python3 with mcp (bash scripts/setup.d/70-mcp.sh)"))
+    func toolsWorkOverStdio() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = directory.file("store")
+        try StoreFixture.make(at: store, count: 3)
+        Self.expectToolsWork(try Self.check(["stdio", "--memp", try ServeProcess.memp(), "--store", store]))
+    }
+
+    @Test(.enabled(if: mcpAvailable, "needs python3 with mcp (bash scripts/setup.d/70-mcp.sh)"))
+    func toolsWorkOverStreamableHTTP() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = directory.file("store")
+        try StoreFixture.make(at: store, count: 3)
+        let server = try ServeProcess(["--store", store])
+        Self.expectToolsWork(try Self.check(["http", "--url", server.baseURL.absoluteString + "/mcp"]))
+        // The MCP session does not hold up a graceful shutdown.
+        #expect(server.terminate() == 0)
+    }
+}
+
+/// docs/openapi.yaml against the running server: every documented operation and status, every body's schema.
+@Suite struct OpenAPITests {
+    static let checker = ServeProcess.repository.appendingPathComponent("scripts/openapi_check.py").path
+
+    static let validatorsAvailable: Bool =
+        (try? ChildProcess.run(
+            "/usr/bin/env", ["python3", "-c", "import yaml, jsonschema, openapi_spec_validator"]))?.status == 0
+
+    @Test(.enabled(if: validatorsAvailable, "needs python3 with PyYAML, jsonschema, openapi-spec-validator"))
+    func serverMatchesTheOpenAPIDescription() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = directory.file("store")
+        try StoreFixture.make(at: store, count: 10)
+        let token = "openapi-check-token-0123"
+        try token.write(toFile: directory.file("token"), atomically: true, encoding: .utf8)
+        let server = try ServeProcess([
+            "--store", store, "--token-file", directory.file("token"), "--max-body-bytes", "65536",
+        ])
+        defer { server.terminate() }
+        let result = try ChildProcess.run(
+            "/usr/bin/env",
+            [
+                "python3", Self.checker, "--url", server.baseURL.absoluteString, "--token", token, "--memory",
+                "tw-twc-0654-gold",
+            ])
+        #expect(result.status == 0, "\(result.output) \(result.errors)")
+        let summary = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any]
+        #expect(summary?["problems"] as? [String] == [])
+        #expect(summary?["operations"] as? Int == 11)
+    }
+}

@@ -1,0 +1,194 @@
+import Foundation
+import Synchronization
+import TestSupport
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// A `memp serve` child on 127.0.0.1 with a free port, for the length of one test.
+final class ServeProcess: @unchecked Sendable {  // `process` is only started, signalled and waited on
+    /// `http://127.0.0.1:PORT`, read from the server's `Listening on` line.
+    let baseURL: URL
+    let process: Process
+    private let errors: Pipe
+
+    /// The repository, found from this file's path.
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    /// The `memp` built next to the test bundle.
+    static func memp() throws -> String {
+        let candidate = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+            .appendingPathComponent("memp").path
+        guard FileManager.default.isExecutableFile(atPath: candidate) else {
+            throw ServeError(message: "memp is not built next to the test bundle at \(candidate); run swift build")
+        }
+        return candidate
+    }
+
+    /// Runs `memp ARGUMENTS` to completion.
+    static func run(_ arguments: [String]) throws -> ChildProcess.Outcome {
+        try ChildProcess.run(try memp(), arguments)
+    }
+
+    /// Starts `memp serve ARGUMENTS --port 0` and waits for its `Listening on` line.
+    init(_ arguments: [String]) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: try Self.memp())
+        process.arguments = ["serve"] + arguments + ["--port", "0"]
+        errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        var text = ""
+        while !text.contains("\n") || !text.contains("Listening on ") {
+            let chunk = errors.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Listening on ") }),
+            let url = URL(string: String(line.dropFirst("Listening on ".count)))
+        else {
+            process.waitUntilExit()
+            throw ServeError(message: "memp serve did not start: \(text)")
+        }
+        baseURL = url
+        errors.fileHandleForReading.readabilityHandler = { _ = $0.availableData }
+    }
+
+    /// Sends SIGTERM and returns the exit status.
+    @discardableResult
+    func terminate() -> Int32 {
+        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        process.waitUntilExit()
+        errors.fileHandleForReading.readabilityHandler = nil
+        return process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+}
+
+struct ServeError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
+/// A plain HTTP client of the server: JSON in, status and JSON out.
+struct HTTPClient: Sendable {
+    let baseURL: URL
+    var token: String?
+    let session: URLSession
+
+    init(_ baseURL: URL, token: String? = nil) {
+        self.baseURL = baseURL
+        self.token = token
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpMaximumConnectionsPerHost = 16
+        configuration.timeoutIntervalForRequest = 120
+        session = URLSession(configuration: configuration)
+    }
+
+    /// Sends a request; `body` is sent as is.
+    func send(_ method: String, _ path: String, body: Data? = nil, headers: [String: String] = [:]) async throws
+        -> (status: Int, body: Data)
+    {
+        guard let url = URL(string: baseURL.absoluteString + path) else {
+            throw ServeError(message: "not a URL path: \(path)")
+        }
+        var request = URLRequest(url: url)
+        request.httpMethod = method
+        request.httpBody = body
+        if body != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        let (data, response) = try await session.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+    }
+
+    /// Sends a JSON value.
+    func send(_ method: String, _ path: String, json: Any) async throws -> (status: Int, body: Data) {
+        try await send(method, path, body: try JSONSerialization.data(withJSONObject: json))
+    }
+
+    /// The body as a JSON object.
+    static func object(_ data: Data) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+    }
+
+    /// The `error.code` of an error body.
+    static func errorCode(_ data: Data) -> String? {
+        (object(data)["error"] as? [String: Any])?["code"] as? String
+    }
+}
+
+/// Stores for the tests, built with the real CLI from the repository's sample trajectories.
+enum StoreFixture {
+    static let sample = repository.appendingPathComponent("data/textworld-sample/trajectories.jsonl").path
+    static var repository: URL { ServeProcess.repository }
+
+    /// A hashing-embedder store in `directory` holding the first `count` sample trajectories, with their IDs
+    /// prefixed by `prefix`.
+    static func make(at directory: String, count: Int = 640, prefix: String = "") throws {
+        let created = try ServeProcess.run(["init", "--store", directory, "--embedder", "hashing"])
+        guard created.status == 0 else { throw ServeError(message: "memp init failed: \(created.errors)") }
+        let lines = try String(contentsOfFile: sample, encoding: .utf8).split(separator: "\n").prefix(count)
+        var file = ""
+        for line in lines {
+            var object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
+            object["id"] = prefix + (object["id"] as? String ?? "")
+            file += String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self) + "\n"
+        }
+        let path = directory + ".jsonl"
+        try file.write(toFile: path, atomically: true, encoding: .utf8)
+        let imported = try ServeProcess.run(["import", "--store", directory, path, "--build", "trajectory"])
+        guard imported.status == 0 else { throw ServeError(message: "memp import failed: \(imported.errors)") }
+    }
+
+    /// One trajectory in Memp's format.
+    static func trajectory(id: String, task: String, success: Bool = true, usedMemories: [String]? = nil)
+        -> [String: Any]
+    {
+        var object: [String: Any] = [
+            "id": id, "task": task, "source": "test",
+            "steps": [["action": "open the fridge", "observation": "ok"], ["action": "take the milk"]],
+            "outcome": ["success": success],
+        ]
+        if let usedMemories { object["usedMemories"] = usedMemories }
+        return object
+    }
+}
+
+/// A value shared by the tasks of a test, guarded by a `Mutex`.
+final class Shared<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { mutex = Mutex(value) }
+    func withLock<Result>(_ body: (inout Value) -> Result) -> Result { mutex.withLock { body(&$0) } }
+}
+
+/// A temporary store of sample trajectories served by `memp serve`, with a client; ``close()`` stops and removes it.
+struct ServedStore {
+    let directory: TemporaryDirectory
+    let store: String
+    let server: ServeProcess
+    let client: HTTPClient
+
+    /// Serves a store holding the first `count` sample trajectories; `arguments` go to `memp serve`.
+    init(count: Int, arguments: [String] = []) throws {
+        directory = try TemporaryDirectory()
+        store = directory.file("store")
+        try StoreFixture.make(at: store, count: count)
+        server = try ServeProcess(["--store", store] + arguments)
+        client = HTTPClient(server.baseURL)
+    }
+
+    func close() {
+        server.terminate()
+        directory.remove()
+    }
+}

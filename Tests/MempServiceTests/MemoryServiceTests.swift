@@ -1,0 +1,159 @@
+import Embeddings
+import Foundation
+import ProceduralMemory
+import TestSupport
+import Testing
+
+@testable import MempService
+
+/// The service library without a network: validation, partitions, tokens and metrics.
+@Suite struct MemoryServiceTests {
+    static func trajectory(_ id: String, _ task: String, success: Bool = true) -> Trajectory {
+        Trajectory(
+            id: id, task: task, steps: [Step(action: "open the door"), Step(action: "walk in")],
+            outcome: Outcome(success: success), source: "test")
+    }
+
+    /// A root with two stores holding the same task under different IDs.
+    static func makeRoot(_ directory: TemporaryDirectory) async throws -> String {
+        let root = directory.file("root")
+        for name in ["red", "blue"] {
+            let store = try await MemoryStore.create(
+                at: root + "/" + name, embedder: HashingEmbedder(dimension: 64),
+                configuration: .hashing(dimension: 64))
+            try await store.add([Self.trajectory("\(name)-1", "enter the kitchen", success: name == "red")])
+        }
+        return root
+    }
+
+    @Test func lookupsStayInTheirStore() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let service = MemoryService(
+            registry: StoreRegistry(layout: .root(directory: try await Self.makeRoot(directory))))
+        #expect(service.stores().stores == ["blue", "red"])
+        let red = try await service.lookup(LookupRequest(task: "enter the kitchen", k: 5), store: "red")
+        #expect(red.hits.map(\.id) == ["red-1"])
+        #expect(red.hits.first?.outcome == Outcome(success: true))
+        #expect(red.hits.first?.counters == MemoryCounters(hits: 0, successes: 0))
+        let blue = try await service.lookup(LookupRequest(task: "enter the kitchen", k: 5), store: "blue")
+        #expect(blue.hits.map(\.id) == ["blue-1"] && blue.hits.first?.outcome == Outcome(success: false))
+        await #expect(throws: ServiceError.unknownMemory(id: "blue-1", store: "red")) {
+            try await service.memory(id: "blue-1", store: "red")
+        }
+        for name in ["green", "..", "../red", ".red", "red/x", ""] {
+            await #expect(throws: ServiceError.unknownStore(name: name)) {
+                try await service.stats(store: name)
+            }
+        }
+    }
+
+    @Test func requestsAreValidatedWithTheFieldNamed() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let root = try await Self.makeRoot(directory)
+        let service = MemoryService(
+            registry: StoreRegistry(layout: .single(directory: root + "/red")),
+            limits: ServiceLimits(maximumK: 10, maximumBatchTasks: 2, maximumTaskCharacters: 50))
+        let cases: [(String, ServiceError)] = [
+            (#"{"task": "x", "k": 11}"#, .limitExceeded(name: "k", limit: 10, actual: 11)),
+            (#"{"task": "x", "k": 0}"#, .invalidBody(field: "k", reason: "must be at least 1 (got 0)")),
+            (#"{"task": 1}"#, .invalidBody(field: "task", reason: "must be a string")),
+            (
+                #"{"task": "x", "filters": {"labels": {"a": 1}}}"#,
+                .invalidBody(field: "filters.labels.a", reason: "must be a string")
+            ),
+            (#"{}"#, .invalidBody(field: "task", reason: "is missing")),
+            ("nope", .invalidBody(field: "", reason: "is not valid JSON")),
+            (
+                #"{"task": "x", "mode": "magic"}"#,
+                .invalidArgument(
+                    name: "mode", reason: #"must be one of random, query, keyword, bm25, hybrid (got "magic")"#)
+            ),
+            (
+                #"{"task": ""# + String(repeating: "y", count: 51) + #""}"#,
+                .limitExceeded(name: "task length", limit: 50, actual: 51)
+            ),
+        ]
+        for (body, error) in cases {
+            await #expect(throws: error, "\(body)") { try await service.lookup(Data(body.utf8), store: nil) }
+        }
+        await #expect(throws: ServiceError.limitExceeded(name: "tasks", limit: 2, actual: 3)) {
+            try await service.lookupBatch(Data(#"{"tasks": ["a", "b", "c"]}"#.utf8), store: nil)
+        }
+        await #expect(throws: ServiceError.unknownStore(name: "blue")) {
+            try await service.stats(store: "blue")
+        }
+    }
+
+    @Test func importRefusesABadLineNamingItAndKeepsNothingOfItsBatch() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let root = try await Self.makeRoot(directory)
+        let service = MemoryService(registry: StoreRegistry(layout: .single(directory: root + "/red")))
+        let body = Data(
+            (#"{"id": "a", "task": "t", "steps": [{"action": "go"}]}"# + "\n" + #"{"id": "b", "task": "t"}"#).utf8)
+        await #expect(throws: ServiceError.invalidBody(field: "line 2, steps", reason: "is missing")) {
+            try await service.addTrajectories(body, store: nil)
+        }
+        let statistics = try await service.stats(store: nil).statistics
+        #expect(statistics.trajectories == 1)
+        let report = try await service.addTrajectories(body, store: nil, parameters: ["skipInvalid": "true"]).report
+        #expect(report.imported == 1 && report.invalid == 1)
+    }
+
+    @Test func feedbackCountsEveryReportAndRefusesUnknownIDs() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let root = try await Self.makeRoot(directory)
+        let service = MemoryService(registry: StoreRegistry(layout: .single(directory: root + "/red")))
+        await withTaskGroup(of: Void.self) { group in
+            for index in 0..<20 {
+                group.addTask {
+                    _ = try? await service.feedback(
+                        Data(#"{"memory": "red-1", "success": \#(index % 4 != 0)}"#.utf8), store: nil)
+                }
+            }
+        }
+        let memory = try await service.memory(id: "red-1", store: nil).memory
+        #expect(memory.hitCount == 20 && memory.successCount == 15)
+        await #expect(throws: ServiceError.unknownMemory(id: "ghost", store: "default")) {
+            try await service.feedback(Data(#"{"memories": ["red-1", "ghost"], "success": true}"#.utf8), store: nil)
+        }
+        #expect(try await service.memory(id: "red-1", store: nil).memory.hitCount == 20)
+    }
+
+    @Test func bearerTokenMatchesOnlyTheExactToken() throws {
+        let token = BearerToken("abcdefghijklmnop")
+        #expect(token.authorizes("Bearer abcdefghijklmnop"))
+        for header in [
+            nil, "", "Bearer abcdefghijklmno", "Bearer abcdefghijklmnoq", "Basic abcdefghijklmnop",
+            "bearer abcdefghijklmnop", "Bearer abcdefghijklmnopq",
+        ] {
+            #expect(!token.authorizes(header), "\(header ?? "nil")")
+        }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try "short\n".write(toFile: directory.file("token"), atomically: true, encoding: .utf8)
+        #expect(
+            throws: ServiceError.invalidArgument(
+                name: directory.file("token"), reason: "the token file must hold a token of at least 16 characters")
+        ) { try BearerToken(contentsOf: directory.file("token")) }
+    }
+
+    @Test func metricsRenderCountsAndCumulativeBuckets() {
+        let metrics = ServiceMetrics()
+        for seconds in [0.0005, 0.003, 0.003, 2.0] {
+            metrics.started()
+            metrics.finished(route: "/v1/lookup", method: "POST", status: 200, seconds: seconds)
+        }
+        let text = metrics.render(storeSizes: [(name: "default", memories: 7)])
+        #expect(text.contains(#"memp_http_requests_total{route="/v1/lookup",method="POST",status="200"} 4"#))
+        #expect(text.contains(#"memp_http_request_duration_seconds_bucket{route="/v1/lookup",le="0.001"} 1"#))
+        #expect(text.contains(#"memp_http_request_duration_seconds_bucket{route="/v1/lookup",le="0.005"} 3"#))
+        #expect(text.contains(#"memp_http_request_duration_seconds_bucket{route="/v1/lookup",le="+Inf"} 4"#))
+        #expect(text.contains("memp_http_requests_in_flight 0\n"))
+        #expect(text.contains("memp_http_requests_in_flight_peak 1\n"))
+        #expect(text.contains(#"memp_store_memories{store="default"} 7"#))
+    }
+}

@@ -1,0 +1,361 @@
+import Embeddings
+import Foundation
+import GRDB
+import TestSupport
+import Testing
+
+@testable import ProceduralMemory
+
+/// Regression tests for the findings of the adversarial run (issue 17), one or more per finding.
+@Suite struct ReliabilityTests {
+    /// A disk store holding the four samples.
+    static func sampleStore(_ directory: TemporaryDirectory) async throws -> MemoryStore {
+        let store = try await StoreLocation.disk.makeStore(in: directory)
+        try await store.add(Samples.all)
+        return store
+    }
+
+    /// Rewrites a bundle's memories file through `edit` and fixes its size and SHA-256 in the manifest, as a
+    /// deliberate forger would.
+    static func forge(bundle: String, _ edit: (inout [[String: Any]]) -> Void) throws {
+        let memoriesPath = bundle + "/memories.jsonl"
+        var records = try String(contentsOfFile: memoriesPath, encoding: .utf8).split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        edit(&records)
+        let data = Data(
+            try records.map { String(decoding: try JSONSerialization.data(withJSONObject: $0), as: UTF8.self) + "\n" }
+                .joined().utf8)
+        try data.write(to: URL(fileURLWithPath: memoriesPath))
+        let manifestPath = bundle + "/manifest.json"
+        var manifest = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: manifestPath)))
+                as? [String: Any])
+        var files = try #require(manifest["files"] as? [[String: Any]])
+        for index in files.indices where files[index]["path"] as? String == "memories.jsonl" {
+            files[index]["bytes"] = data.count
+            files[index]["sha256"] = SHA256.hexDigest(of: data)
+        }
+        manifest["files"] = files
+        manifest["memoryCount"] = records.count
+        try JSONSerialization.data(withJSONObject: manifest).write(to: URL(fileURLWithPath: manifestPath))
+    }
+
+    /// A bundle exported from the sample store whose first memory `edit` changed, with its digests fixed.
+    static func forgedBundle(
+        _ directory: TemporaryDirectory, _ edit: @escaping (inout [String: Any]) -> Void
+    ) async throws -> String {
+        let bundle = directory.file("bundle")
+        try await sampleStore(directory).export(to: bundle)
+        try forge(bundle: bundle) { records in
+            var memory = records[0]["memory"] as? [String: Any] ?? [:]
+            edit(&memory)
+            records[0]["memory"] = memory
+        }
+        return bundle
+    }
+
+    // Finding 1: a huge k overflowed the hybrid candidate depth (4 k).
+    @Test func hybridLookupCopesWithAnyK() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await Self.sampleStore(directory)
+        for k in [2_305_843_009_213_693_952, Int.max] {
+            let hits = try await store.retrieve("take the coin", options: RetrievalOptions(policy: .hybrid, k: k))
+            #expect(hits.count == Samples.all.count)
+        }
+    }
+
+    // Finding 2: a counter at Int64.max made every later feedback trap while decoding the row.
+    @Test func bundleWithHugeCounterIsRefused() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let bundle = try await Self.forgedBundle(directory) { $0["hitCount"] = Int64.max }
+        let target = try await StoreLocation.inMemory.makeStore(in: directory)
+        await #expect {
+            try await target.importBundle(at: bundle)
+        } throws: { error in
+            guard case .bundleRefused(let path, let reason) = error as? MemoryError else { return false }
+            return path == bundle && reason.contains("impossible counters")
+        }
+        #expect(target.memoryCount == 0)
+    }
+
+    @Test func feedbackStopsAtTheCounterLimitAndDamagedCountersThrow() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await Self.sampleStore(directory)
+        let backend = try #require(store.backend as? SQLiteBackend)
+        let id = Samples.heatMug.id
+        try await backend.database.write { db in
+            try db.execute(
+                sql: "UPDATE memory SET hitCount = ? WHERE id = ?", arguments: [Memory.maximumCount, id])
+        }
+        await #expect(
+            throws: MemoryError.counterLimit(
+                id: id, counter: "hitCount", current: Memory.maximumCount, limit: Memory.maximumCount)
+        ) { try await store.recordOutcome(task: "t", usedMemories: [id], outcome: Outcome(success: true)) }
+        #expect(try await store.memory(id: id)?.hitCount == Memory.maximumCount)
+        // A REAL where a count belongs (what SQLite leaves when an integer addition overflows) is a damaged row.
+        try await backend.database.write { db in
+            try db.execute(sql: "UPDATE memory SET hitCount = 9.3e18 WHERE id = ?", arguments: [id])
+        }
+        await #expect {
+            _ = try await store.memory(id: id)
+        } throws: { error in
+            guard case .database(let reason) = error as? MemoryError else { return false }
+            return reason == "memory \(id): hitCount is not a count (damaged row)"
+        }
+    }
+
+    // Finding 3: a writer that missed another process's commit saved its snapshot stamped with the newest
+    // generation, and later opens trusted it.
+    @Test func writerThatMissedAnotherWritersCommitDoesNotSaveAStaleCache() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("store")
+        _ = try await Self.sampleStore(directory)
+        let first = try await MemoryStore.open(at: path, embedder: WordHashEmbedder())
+        let second = try await MemoryStore.open(at: path, embedder: WordHashEmbedder())
+        var replaced = Samples.cleanApple
+        replaced.task = "zebra quantum xylophone marmalade"
+        try await second.add([replaced], options: ImportOptions(duplicates: .replace))
+        // `first` writes next, without having seen `second`'s replacement: the memory count stays the same.
+        var extra = Samples.findKeys
+        extra.id = "extra-1"
+        try await first.add([extra])
+        let query = RetrievalOptions(policy: .bm25, k: 1)
+        #expect(try await first.retrieve(replaced.task, options: query).map(\.memory.id) == [replaced.id])
+        let reopened = try await MemoryStore.open(at: path, embedder: WordHashEmbedder())
+        #expect(try await reopened.retrieve(replaced.task, options: query).map(\.memory.id) == [replaced.id])
+        #expect(try await MemoryStore.verify(at: path).problems == [])
+    }
+
+    // Finding 4: SQLite cut texts at a NUL, so "b\u0000evil" replaced the record "b".
+    @Test(arguments: ["id", "task", "action"])
+    func nulCharacterIsRefusedWithItsField(field: String) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await StoreLocation.disk.makeStore(in: directory)
+        let first = #"{"id": "b", "task": "open the door", "steps": [{"action": "open door"}]}"#
+        let evil =
+            switch field {
+            case "id": #"{"id": "b\u0000evil", "task": "steal the key", "steps": [{"action": "take key"}]}"#
+            case "task": #"{"id": "c", "task": "steal\u0000 the key", "steps": [{"action": "take key"}]}"#
+            default: #"{"id": "c", "task": "steal the key", "steps": [{"action": "take\u0000 key"}]}"#
+            }
+        let file = try directory.write(first + "\n" + evil + "\n", to: "runs.jsonl")
+        await #expect(
+            throws: MemoryError.invalidRecord(
+                path: file, line: 2, field: field == "action" ? "steps[0].action" : field,
+                reason: "contains a NUL character (\\u0000), which the store can't keep")
+        ) {
+            try await store.importTrajectories(from: file, options: ImportOptions(duplicates: .replace))
+        }
+        #expect(try await store.trajectory(id: "b")?.task == nil)  // the batch with the bad line never committed
+        try await store.importTrajectories(
+            from: file, options: ImportOptions(duplicates: .replace, skipInvalid: true))
+        #expect(try await store.trajectory(id: "b")?.task == "open the door")
+        #expect(try await store.statistics().trajectories == 1)
+    }
+
+    // Finding 7: bundles carried impossible state.
+    @Test(arguments: ["negative", "successesAboveHits", "noSource"])
+    func bundleWithImpossibleStateIsRefused(kind: String) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let bundle = try await Self.forgedBundle(directory) { memory in
+            switch kind {
+            case "negative": memory["hitCount"] = -3
+            case "successesAboveHits":
+                memory["hitCount"] = 1
+                memory["successCount"] = 2
+            default: memory["sourceTrajectoryIDs"] = [String]()
+            }
+        }
+        let target = try await StoreLocation.inMemory.makeStore(in: directory)
+        await #expect {
+            try await target.importBundle(at: bundle)
+        } throws: { error in
+            guard case .bundleRefused(_, let reason) = error as? MemoryError else { return false }
+            return reason.hasPrefix("memories.jsonl line 1: memory ")
+                && reason.contains(kind == "noSource" ? "names no source trajectory" : "impossible counters")
+        }
+        #expect(try await target.statistics().memories == 0)
+    }
+
+    // Finding 8: no size limits.
+    @Test func textsOverTheLimitsAreRefusedWithFieldAndLimit() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await StoreLocation.disk.makeStore(in: directory)
+        let longTask = String(repeating: "a", count: 40)
+        let good = #"{"id": "g", "task": "open the door", "steps": [{"action": "open door"}]}"#
+        let bigTask = #"{"id": "t", "task": "\#(longTask)", "steps": [{"action": "open door"}]}"#
+        let bigObservation =
+            #"{"id": "o", "task": "look", "steps": [{"action": "look", "observation": "\#(longTask)"}]}"#
+        let filler = String(repeating: longTask, count: 4)
+        let hugeLine = #"{"id": "l", "task": "look", "steps": [{"action": "look"}], "x": "\#(filler)"}"#
+        let last = good.replacingOccurrences(of: #""g""#, with: #""h""#)
+        let file = try directory.write(
+            [good, bigTask, bigObservation, hugeLine, last].joined(separator: "\n"), to: "runs.jsonl")
+        let limits = TextLimits(
+            maximumLineBytes: 150, maximumTaskBytes: 30, maximumStepTextBytes: 30, maximumObservationBytes: 30)
+        await #expect(throws: MemoryError.textTooLarge(path: file, line: 2, field: "task", bytes: 40, limit: 30)) {
+            try await store.importTrajectories(from: file, options: ImportOptions(limits: limits))
+        }
+        let report = try await store.importTrajectories(
+            from: file, options: ImportOptions(skipInvalid: true, limits: limits))
+        #expect(report.imported == 2 && report.invalid == 3)
+        #expect(
+            report.errors == [
+                MemoryError.textTooLarge(path: file, line: 2, field: "task", bytes: 40, limit: 30).description,
+                MemoryError.textTooLarge(path: file, line: 3, field: "steps[0].observation", bytes: 40, limit: 30)
+                    .description,
+                MemoryError.textTooLarge(path: file, line: 4, field: "(record)", bytes: hugeLine.utf8.count, limit: 150)
+                    .description,
+            ])
+        // Raised limits take the same lines.
+        let raised = try await store.importTrajectories(
+            from: file, options: ImportOptions(duplicates: .skip, limits: TextLimits()))
+        #expect(raised.imported == 3 && raised.skippedDuplicates == 2)
+        await #expect(
+            throws: MemoryError.invalidArgument("The text limit maximumTaskBytes must be at least 1 byte (got 0).")
+        ) {
+            try await store.importTrajectories(
+                from: file, options: ImportOptions(limits: TextLimits(maximumTaskBytes: 0)))
+        }
+    }
+
+    // Finding 9: the cache loader trusted files whose checksums matched, whatever their role.
+    @Test func swappedCacheFilesAreRebuiltNotSearched() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("store")
+        let expected = try await Self.sampleStore(directory).retrieve(
+            "heat the mug", options: RetrievalOptions(policy: .query, k: 4)
+        ).map(\.memory.id)
+        let index = path + "/index/"
+        let manager = FileManager.default
+        try manager.moveItem(atPath: index + "tasks.vectors", toPath: index + "swap")
+        try manager.moveItem(atPath: index + "keywords.vectors", toPath: index + "tasks.vectors")
+        try manager.moveItem(atPath: index + "swap", toPath: index + "keywords.vectors")
+        // Fix the manifest's digests, as a forger would.
+        var manifest = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: index + "manifest.json")))
+                as? [String: Any])
+        var files = try #require(manifest["files"] as? [String: Any])
+        (files["tasks.vectors"], files["keywords.vectors"]) = (files["keywords.vectors"], files["tasks.vectors"])
+        manifest["files"] = files
+        try JSONSerialization.data(withJSONObject: manifest).write(to: URL(fileURLWithPath: index + "manifest.json"))
+        let reopened = try await MemoryStore.open(at: path, embedder: WordHashEmbedder())
+        guard case .rebuilt(let reason) = reopened.cacheState else {
+            Issue.record("the swapped cache was loaded")
+            return
+        }
+        #expect(reason.contains("not cosine task and inner-product keyword indexes"))
+        #expect(
+            try await reopened.retrieve("heat the mug", options: RetrievalOptions(policy: .query, k: 4)).map(
+                \.memory.id)
+                == expected)
+    }
+
+    // Finding 10: a lookup failed when the cache folder could not be written.
+    @Test func lookupRebuildsInMemoryWhenTheCacheFolderIsAFile() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("store")
+        _ = try await Self.sampleStore(directory)
+        try FileManager.default.removeItem(atPath: path + "/index")
+        try Data("not a folder".utf8).write(to: URL(fileURLWithPath: path + "/index"))
+        let store = try await MemoryStore.open(at: path, embedder: WordHashEmbedder())
+        guard case .rebuilt(let reason) = store.cacheState else {
+            Issue.record("expected a rebuild")
+            return
+        }
+        #expect(reason.contains("the rebuilt cache could not be saved"))
+        let hits = try await store.retrieve("heat the mug", options: RetrievalOptions(policy: .hybrid, k: 1))
+        #expect(hits.map(\.memory.id) == [Samples.heatMug.id])
+    }
+
+    // Finding 11: NaN settings, the wrong duplicate message, and empty tasks treated differently per policy.
+    @Test func nanSettingsAreRefused() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await Self.sampleStore(directory)
+        await #expect(throws: MemoryError.invalidArgument("The minimum similarity must be a number (got NaN).")) {
+            try await store.retrieve("heat", options: RetrievalOptions(policy: .query, minimumSimilarity: .nan))
+        }
+        #expect(throws: MemoryError.invalidArgument("successReward must be a finite number (got nan).")) {
+            try UpdateSettings(successReward: .nan).validate()
+        }
+    }
+
+    @Test func duplicateIDWithinOneFileNamesBothLines() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await StoreLocation.disk.makeStore(in: directory)
+        let line = #"{"id": "b", "task": "open the door", "steps": [{"action": "open door"}]}"#
+        let file = try directory.write([line, line, line].joined(separator: "\n"), to: "runs.jsonl")
+        await #expect(throws: MemoryError.repeatedTrajectory(id: "b", path: file, line: 2, firstLine: 1)) {
+            try await store.importTrajectories(from: file)
+        }
+    }
+
+    @Test(arguments: [RetrievalPolicy.query, .keyword, .bm25, .hybrid])
+    func emptyTaskIsTheSameErrorInEveryPolicy(policy: RetrievalPolicy) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await Self.sampleStore(directory)
+        await #expect(throws: MemoryError.emptyTask) {
+            try await store.retrieve(" \n", options: RetrievalOptions(policy: policy))
+        }
+    }
+
+    // Finding 12: a whole-store check.
+    @Test func verifyPassesASoundStoreAndFindsTamperedRows() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("store")
+        let store = try await Self.sampleStore(directory)
+        let sound = try await MemoryStore.verify(at: path)
+        #expect(sound.isSound && sound.memories == 4 && sound.trajectories == 4)
+        #expect(sound.notes == ["index cache matches the database at generation \(sound.generation)"])
+        let backend = try #require(store.backend as? SQLiteBackend)
+        try await backend.database.write { db in
+            try db.execute(
+                sql: "UPDATE memory SET successCount = 5, hitCount = 2 WHERE id = ?", arguments: [Samples.heatMug.id])
+            // A task changed behind the store's back: the cache, at the same generation, no longer matches.
+            try db.execute(
+                sql: "UPDATE memory SET task = 'zebra quantum' WHERE id = ?", arguments: [Samples.cleanApple.id])
+        }
+        let damaged = try await MemoryStore.verify(at: path)
+        #expect(damaged.problems.count == 2)
+        #expect(damaged.problems.first?.hasPrefix("memories with impossible counters") == true)
+        #expect(damaged.problems.first?.hasSuffix(": \(Samples.heatMug.id)") == true)
+        #expect(damaged.problems.last?.contains("the cached BM25 document differs") == true)
+    }
+
+    @Test func verifyFindsDamagedDatabasePages() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("store")
+        do {
+            let store = try await Self.sampleStore(directory)
+            let backend = try #require(store.backend as? SQLiteBackend)
+            try await backend.database.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+            }
+        }
+        let databasePath = path + "/" + MemoryStore.databaseFileName
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: databasePath))
+        let pageSize = 4096
+        #expect(bytes.count >= 4 * pageSize)
+        // Scramble every page but the first (the header), as a failing disk would.
+        for offset in stride(from: pageSize + 8, to: bytes.count, by: 97) { bytes[offset] ^= 0x5A }
+        try bytes.write(to: URL(fileURLWithPath: databasePath))
+        let report = try await MemoryStore.verify(at: path)
+        #expect(!report.isSound)
+        #expect(report.problems.first?.isEmpty == false)
+    }
+}

@@ -1,0 +1,290 @@
+"""The client: one method per route of the memory service's HTTP API (docs/openapi.yaml)."""
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
+
+
+class MempError(Exception):
+    """An error answer of the server: its HTTP status, the error code and the message."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Step:
+    """One action of a procedure and what the agent saw after it."""
+
+    action: str
+    observation: str = ""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a task ended."""
+
+    success: Optional[bool] = None
+    reward: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A procedure found for a task."""
+
+    id: str
+    score: float
+    task: str
+    explanation: str
+    hits: int
+    successes: int
+    status: str
+    sources: List[str]
+    script: Optional[str] = None
+    steps: Optional[List[Step]] = None
+    outcome: Optional[Outcome] = None
+
+    @staticmethod
+    def from_json(value: Mapping[str, Any]) -> "Hit":
+        counters = value.get("counters", {})
+        outcome = value.get("outcome")
+        steps = value.get("steps")
+        return Hit(
+            id=value["id"],
+            score=float(value["score"]),
+            task=value["task"],
+            explanation=value.get("explanation", ""),
+            hits=int(counters.get("hits", 0)),
+            successes=int(counters.get("successes", 0)),
+            status=value.get("status", "active"),
+            sources=list(value.get("sources", [])),
+            script=value.get("script"),
+            steps=[Step(s["action"], s.get("observation", "")) for s in steps] if steps is not None else None,
+            outcome=Outcome(outcome.get("success"), outcome.get("reward")) if outcome else None,
+        )
+
+    def procedure(self) -> str:
+        """The procedure as text: the script, else the numbered actions."""
+        if self.script:
+            return self.script
+        return "\n".join(f"{n}. {step.action}" for n, step in enumerate(self.steps or [], 1))
+
+
+@dataclass(frozen=True)
+class FeedbackChange:
+    """A memory's counters after feedback."""
+
+    memory_id: str
+    hit_count: int
+    success_count: int
+    deprecated: bool
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import did."""
+
+    lines_read: int
+    imported: int
+    replaced: int
+    skipped_duplicates: int
+    invalid: int
+    errors: List[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class UpdateReport:
+    """What an update did."""
+
+    tasks: int
+    added: List[str]
+    merged: Dict[str, str]
+    rewritten: List[str]
+    deprecated: List[str]
+    skipped_failures: int
+
+
+class MempClient:
+    """A client of one `memp serve`, over one kept-alive HTTP connection per thread.
+
+    Args:
+        base_url: The server, e.g. ``http://127.0.0.1:8765``.
+        store: The store to use when the server serves several (``--store-root``); ``None`` for a single store.
+        token: The server's bearer token, when it was started with ``--token-file``.
+        timeout: Seconds to wait for an answer.
+    """
+
+    def __init__(self, base_url: str, store: Optional[str] = None, token: Optional[str] = None,
+                 timeout: float = 60.0) -> None:
+        parsed = urllib.parse.urlsplit(base_url)
+        if parsed.scheme != "http" or not parsed.hostname:
+            raise ValueError(f"base_url must be http://HOST:PORT (got {base_url!r})")
+        self._host = parsed.hostname
+        self._port = parsed.port or 80
+        self._prefix = "/v1" if store is None else "/v1/stores/" + urllib.parse.quote(store, safe="")
+        self._token = token
+        self._timeout = timeout
+        self._local = threading.local()
+
+    # -- Memory operations -------------------------------------------------------------------------------------
+
+    def lookup(self, task: str, k: int = 5, mode: Optional[str] = None, sources: Optional[Sequence[str]] = None,
+               labels: Optional[Mapping[str, str]] = None, include_deprecated: bool = False,
+               min_similarity: Optional[float] = None) -> List[Hit]:
+        """The procedures that best fit ``task``, best first."""
+        body: Dict[str, Any] = {"task": task, "k": k}
+        if mode is not None:
+            body["mode"] = mode
+        filters = self._filters(sources, labels, include_deprecated, min_similarity)
+        if filters:
+            body["filters"] = filters
+        answer = self._request("POST", self._prefix + "/lookup", body)
+        return [Hit.from_json(hit) for hit in answer["hits"]]
+
+    def lookup_many(self, tasks: Sequence[str], k: int = 5, mode: Optional[str] = None) -> List[List[Hit]]:
+        """The procedures for each task, in the tasks' order."""
+        body: Dict[str, Any] = {"tasks": list(tasks), "k": k}
+        if mode is not None:
+            body["mode"] = mode
+        answer = self._request("POST", self._prefix + "/lookup/batch", body)
+        return [[Hit.from_json(hit) for hit in hits] for hits in answer["results"]]
+
+    def record_outcome(self, memories: Iterable[str], success: bool) -> List[FeedbackChange]:
+        """Reports whether a task that used ``memories`` succeeded; returns their counters after it."""
+        answer = self._request("POST", self._prefix + "/feedback", {"memories": list(memories), "success": success})
+        return [FeedbackChange(c["memoryID"], c["hitCount"], c["successCount"], c["deprecated"])
+                for c in answer["memories"]]
+
+    def add_trajectory(self, id: str, task: str, steps: Sequence[Step], success: Optional[bool] = None,
+                       source: Optional[str] = None, labels: Optional[Mapping[str, str]] = None,
+                       duplicates: str = "refuse") -> ImportReport:
+        """Stores one attempt at a task; it becomes a procedure that lookups can return."""
+        return self.add_trajectories([self.trajectory(id, task, steps, success, source, labels)], duplicates)
+
+    def add_trajectories(self, trajectories: Sequence[Mapping[str, Any]], duplicates: str = "refuse",
+                         skip_invalid: bool = False) -> ImportReport:
+        """Imports trajectories (Memp's JSON format) in one request, as ``memp import`` does a file."""
+        lines = "\n".join(json.dumps(t, separators=(",", ":")) for t in trajectories) + "\n"
+        query = urllib.parse.urlencode({"duplicates": duplicates, "skipInvalid": "true" if skip_invalid else "false"})
+        answer = self._request("POST", f"{self._prefix}/trajectories?{query}", lines.encode(),
+                               content_type="application/x-ndjson")
+        report = answer["report"]
+        return ImportReport(report["linesRead"], report["imported"], report["replaced"],
+                            report["skippedDuplicates"], report["invalid"], list(report.get("errors", [])))
+
+    def update(self, policy: str, finished: Sequence[Mapping[str, Any]], build: Optional[str] = None) -> UpdateReport:
+        """Runs an update policy (vanilla, validation, adjustment) over finished tasks.
+
+        Each finished task is a trajectory with ``usedMemories``: the IDs of the procedures it used
+        (:meth:`trajectory` builds one).
+        """
+        body: Dict[str, Any] = {"policy": policy, "tasks": list(finished)}
+        if build is not None:
+            body["build"] = build
+        report = self._request("POST", self._prefix + "/update", body)["report"]
+        return UpdateReport(report["tasks"], list(report["added"]), dict(report["merged"]),
+                            list(report["rewritten"]), list(report["deprecated"]), report["skippedFailures"])
+
+    def show(self, memory_id: str) -> Dict[str, Any]:
+        """One memory in full (``{"memory": {...}, "outcome": {...}}``)."""
+        return self._request("GET", f"{self._prefix}/memories/{urllib.parse.quote(memory_id, safe='')}")
+
+    def delete(self, memory_id: str) -> Dict[str, Any]:
+        """Deletes a memory and its trajectory."""
+        return self._request("DELETE", f"{self._prefix}/memories/{urllib.parse.quote(memory_id, safe='')}")
+
+    def stats(self) -> Dict[str, Any]:
+        """Counts of what the store holds."""
+        return self._request("GET", self._prefix + "/stats")["statistics"]
+
+    def healthy(self) -> bool:
+        """Whether the server answers ``/healthz``."""
+        try:
+            return self._request("GET", "/healthz")["status"] == "ok"
+        except (OSError, MempError):
+            return False
+
+    @staticmethod
+    def trajectory(id: str, task: str, steps: Sequence[Step], success: Optional[bool] = None,
+                   source: Optional[str] = None, labels: Optional[Mapping[str, str]] = None,
+                   used_memories: Optional[Sequence[str]] = None) -> Dict[str, Any]:
+        """A trajectory in Memp's JSON format."""
+        value: Dict[str, Any] = {"id": id, "task": task,
+                                 "steps": [{"action": s.action, "observation": s.observation} for s in steps]}
+        if success is not None:
+            value["outcome"] = {"success": success}
+        if source is not None:
+            value["source"] = source
+        if labels:
+            value["labels"] = dict(labels)
+        if used_memories is not None:
+            value["usedMemories"] = list(used_memories)
+        return value
+
+    # -- HTTP ------------------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _filters(sources: Optional[Sequence[str]], labels: Optional[Mapping[str, str]], include_deprecated: bool,
+                 min_similarity: Optional[float]) -> Dict[str, Any]:
+        filters: Dict[str, Any] = {}
+        if sources is not None:
+            filters["sources"] = list(sources)
+        if labels:
+            filters["labels"] = dict(labels)
+        if include_deprecated:
+            filters["includeDeprecated"] = True
+        if min_similarity is not None:
+            filters["minSimilarity"] = min_similarity
+        return filters
+
+    def _connection(self) -> http.client.HTTPConnection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
+            self._local.connection = connection
+        return connection
+
+    def _request(self, method: str, path: str, body: Any = None,
+                 content_type: str = "application/json") -> Dict[str, Any]:
+        data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
+        headers = {"Content-Type": content_type} if data is not None else {}
+        if self._token:
+            headers["Authorization"] = "Bearer " + self._token
+        for attempt in range(2):
+            connection = self._connection()
+            try:
+                connection.request(method, path, body=data, headers=headers)
+            except (ConnectionResetError, BrokenPipeError):
+                # A kept-alive connection the server closed meanwhile; the request never left: reconnect once.
+                self.close()
+                if attempt == 1:
+                    raise
+                continue
+            try:
+                response = connection.getresponse()
+                payload = response.read()
+                break
+            except http.client.RemoteDisconnected:
+                self.close()
+                # Only a read is safe to send again: a write may have been committed before the connection dropped.
+                if attempt == 1 or method != "GET":
+                    raise
+        value = json.loads(payload) if payload else {}
+        if response.status >= 400:
+            error = value.get("error", {}) if isinstance(value, dict) else {}
+            raise MempError(response.status, error.get("code", "unknown"), error.get("message", payload.decode()))
+        return value
+
+    def close(self) -> None:
+        """Closes this thread's connection."""
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None

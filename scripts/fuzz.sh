@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Fuzzes one of Memp's parsers with libFuzzer for a number of seconds.
+#
+#   bash scripts/fuzz.sh TARGET SECONDS [extra libFuzzer flags]
+#   TARGET: trajectories | vector-file | index-file | keyword-index | bundle-manifest
+#
+# Builds the Fuzz/ package in release mode with -sanitize=fuzzer (coverage-guided, its own build directory), then
+# runs the target on a scratch copy of its committed seed corpus (Fuzz/Corpus/TARGET). A crash leaves
+# Fuzz/crashes/TARGET/crash-* (the input that crashed) and exits non-zero; turn it into a regression test.
+# Prints one summary line: target, seconds, runs, corpus size, crashes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target="${1:?usage: fuzz.sh TARGET SECONDS}"
+seconds="${2:?usage: fuzz.sh TARGET SECONDS}"
+shift 2
+case "$target" in
+    trajectories) product=FuzzTrajectories ;;
+    vector-file) product=FuzzVectorFile ;;
+    index-file) product=FuzzIndexFile ;;
+    keyword-index) product=FuzzKeywordIndex ;;
+    bundle-manifest) product=FuzzBundleManifest ;;
+    *) echo "unknown target $target (trajectories, vector-file, index-file, keyword-index, bundle-manifest)" >&2; exit 64 ;;
+esac
+(cd Fuzz && swift build -c release --product "$product" -Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library >&2)
+binary="Fuzz/.build/release/$product"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+cp -r "Fuzz/Corpus/$target" "$work/corpus"
+mkdir -p "Fuzz/crashes/$target"
+status=0
+"$binary" "$work/corpus" -max_total_time="$seconds" -max_len=65536 -timeout=20 -rss_limit_mb=4096 \
+    -artifact_prefix="Fuzz/crashes/$target/" -print_final_stats=1 "$@" 2>"$work/log" || status=$?
+runs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$work/log" | grep -Eo '[0-9]+$' || echo 0)
+crashes=$(find "Fuzz/crashes/$target" -name 'crash-*' -o -name 'timeout-*' -o -name 'oom-*' | wc -l)
+echo "fuzz $target: ${seconds}s, $runs runs, corpus $(ls "$work/corpus" | wc -l) inputs, $crashes crash/timeout/oom files, exit $status"
+[ "$status" -eq 0 ] || tail -40 "$work/log" >&2
+exit "$status"
