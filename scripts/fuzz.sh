@@ -2,7 +2,7 @@
 # Fuzzes one of Memp's parsers with libFuzzer for a number of seconds.
 #
 #   bash scripts/fuzz.sh TARGET SECONDS [extra libFuzzer flags]
-#   TARGET: trajectories | vector-file | index-file | keyword-index | bundle-manifest
+#   TARGET: trajectories | vector-file | index-file | keyword-index | bundle-manifest (no seeds yet)
 #
 # Builds the Fuzz/ package in release mode with -sanitize=fuzzer (coverage-guided, its own build directory), then
 # runs the target on a scratch copy of its committed seed corpus (Fuzz/Corpus/TARGET). A crash leaves

@@ -6,8 +6,8 @@
 #   MEMORY_BENCH_SIZES=a,b   other sizes
 #   MEMORY_BENCH_REUSE=1     measure lookups on stores kept in Benchmarks/data/memory by an earlier run (no import)
 #   MEMORY_BENCH_BIN=PATH    a prebuilt MemoryBench instead of building one
-#   OPENBLAS_NUM_THREADS     default 1: one short query is too small to share, and on a busy machine extra BLAS
-#                            threads only wait for each other
+#   The environment is used as the user has it: the MiniLM encoder never calls BLAS, and a tuning variable such
+#   as OPENBLAS_NUM_THREADS, when set, is named in the section.
 # Needs about 3 GB of memory and 2 GB of disk under Benchmarks/data/memory (generated data and the stores, kept
 # for MEMORY_BENCH_REUSE; git-ignored).
 set -euo pipefail
@@ -20,7 +20,7 @@ if [ "${MEMORY_BENCH_QUICK:-0}" = 1 ]; then sizes=2000; queries=50; fi
 embedder=hashing
 if [ -d "${MEMP_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/memp}/models/all-MiniLM-L6-v2" ]; then embedder=minilm; fi
 
-export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
+blas_threads="${OPENBLAS_NUM_THREADS:-not set}"
 if [ -n "${MEMORY_BENCH_BIN:-}" ]; then
     bench="$MEMORY_BENCH_BIN"
 else
@@ -32,14 +32,14 @@ if [ "${MEMORY_BENCH_REUSE:-0}" = 1 ]; then reuse=(--reuse); fi
 mkdir -p "$BENCH_ROOT/results/raw" "$BENCH_ROOT/data/memory"
 raw="$BENCH_ROOT/results/raw/memory-$(date -u +%Y%m%dT%H%M%SZ).json"
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
-say "load before: $load_before; embedder $embedder; sizes $sizes; OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS"
+say "load before: $load_before; embedder $embedder; sizes $sizes; OPENBLAS_NUM_THREADS $blas_threads"
 "$bench" --sizes "$sizes" --queries "$queries" --embedder "$embedder" --work-directory "$BENCH_ROOT/data/memory" \
     --keep "${reuse[@]}" > "$raw"
 cp "$raw" "$BENCH_ROOT/results/raw/memory-latest.json"
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 say "load after: $load_after"
 
-python3 - "$raw" "$load_before" "$load_after" "$OPENBLAS_NUM_THREADS" "$(nice)" <<'PY'
+python3 - "$raw" "$load_before" "$load_after" "$blas_threads" "$(nice)" <<'PY'
 import json, sys
 data = json.load(open(sys.argv[1]))
 load_before, load_after, blas_threads, niceness = sys.argv[2:6]

@@ -11,6 +11,13 @@
 // Rows of A per register block: 6 x 2 accumulators (zmm over 32 columns at AVX-512, ymm over 16 at AVX2).
 #define VK_GEMM_ROWS 6
 
+// Cache blocking for many rows (a batch of long texts has thousands): the product runs over slices of
+// VK_GEMM_DEPTH rows of B (32 KiB of a panel, kept in L1 while every block of rows passes over it) and blocks
+// of VK_GEMM_BLOCK rows of A (VK_GEMM_BLOCK x VK_GEMM_DEPTH floats, 192 KiB, kept in L2 while every panel passes
+// over them). Without it each panel streamed the whole of A from L3 or memory. A few rows are one block.
+#define VK_GEMM_DEPTH 256
+#define VK_GEMM_BLOCK 192
+
 // MARK: - Scalar
 
 static void vk_gemm_scalar(size_t rows, size_t n, size_t k, const float *a, size_t lda, const float *b, float *c,
@@ -58,10 +65,11 @@ vk_gemm_block_avx512(int mr, size_t k, const float *a, size_t lda, const float *
     }
 }
 
-VK_AVX512 static void vk_gemm_avx512(size_t rows, size_t n, size_t k, const float *a, size_t lda, const float *b,
-                                     float *c, size_t ldc) {
+// One slice: `k` rows of every panel starting at `b`, consecutive panels `panel_stride` floats apart.
+VK_AVX512 static void vk_gemm_slice_avx512(size_t rows, size_t n, size_t k, const float *a, size_t lda,
+                                           const float *b, size_t panel_stride, float *c, size_t ldc) {
     for (size_t j = 0; j < n; j += VK_GEMM_PANEL) {
-        const float *panel = b + (j / VK_GEMM_PANEL) * k * VK_GEMM_PANEL;
+        const float *panel = b + (j / VK_GEMM_PANEL) * panel_stride;
         size_t width = n - j < VK_GEMM_PANEL ? n - j : VK_GEMM_PANEL;
         __mmask16 m0 = width >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << width) - 1);
         __mmask16 m1 = width > 16 ? (__mmask16)((1u << (width - 16)) - 1) : 0;
@@ -108,12 +116,12 @@ vk_gemm_block_avx2(int mr, size_t k, const float *a, size_t lda, const float *ha
     }
 }
 
-VK_AVX2 static void vk_gemm_avx2(size_t rows, size_t n, size_t k, const float *a, size_t lda, const float *b,
-                                 float *c, size_t ldc) {
+VK_AVX2 static void vk_gemm_slice_avx2(size_t rows, size_t n, size_t k, const float *a, size_t lda, const float *b,
+                                       size_t panel_stride, float *c, size_t ldc) {
     const __m256i index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     for (size_t j = 0; j < n; j += 16) {
         // Two 16-column halves per panel.
-        const float *half = b + (j / VK_GEMM_PANEL) * k * VK_GEMM_PANEL + j % VK_GEMM_PANEL;
+        const float *half = b + (j / VK_GEMM_PANEL) * panel_stride + j % VK_GEMM_PANEL;
         int width = (int)(n - j < 16 ? n - j : 16);
         __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(width), index);
         __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(width - 8), index);
@@ -137,12 +145,20 @@ void vk_gemm_packed_f32(size_t rows, size_t n, size_t k, const float *_Nullable 
                         const float *_Nullable b, float *_Nullable c, size_t ldc, vk_simd_level level) {
     if (rows == 0 || n == 0 || k == 0 || !a || !b || !c) return;
 #if defined(__x86_64__)
-    if (level == VK_SIMD_AVX512) {
-        vk_gemm_avx512(rows, n, k, a, lda, b, c, ldc);
-        return;
-    }
-    if (level == VK_SIMD_AVX2) {
-        vk_gemm_avx2(rows, n, k, a, lda, b, c, ldc);
+    if (level == VK_SIMD_AVX512 || level == VK_SIMD_AVX2) {
+        size_t panel_stride = k * VK_GEMM_PANEL;
+        for (size_t depth = 0; depth < k; depth += VK_GEMM_DEPTH) {
+            size_t slice = k - depth < VK_GEMM_DEPTH ? k - depth : VK_GEMM_DEPTH;
+            for (size_t row = 0; row < rows; row += VK_GEMM_BLOCK) {
+                size_t block = rows - row < VK_GEMM_BLOCK ? rows - row : VK_GEMM_BLOCK;
+                const float *a_block = a + row * lda + depth;
+                const float *b_slice = b + depth * VK_GEMM_PANEL;
+                if (level == VK_SIMD_AVX512)
+                    vk_gemm_slice_avx512(block, n, slice, a_block, lda, b_slice, panel_stride, c + row * ldc, ldc);
+                else
+                    vk_gemm_slice_avx2(block, n, slice, a_block, lda, b_slice, panel_stride, c + row * ldc, ldc);
+            }
+        }
         return;
     }
 #endif

@@ -1,4 +1,4 @@
-internal import CBLAS
+internal import CKernels
 import Foundation
 import RealModule
 import RetrievalCore
@@ -83,10 +83,14 @@ struct BERTLayer: Sendable {
     var outputNormBias: [Float]
 }
 
-/// A post-LayerNorm BERT encoder evaluated on the CPU, every matrix product through BLAS `sgemm`.
+/// A post-LayerNorm BERT encoder evaluated on the CPU on our own packed kernels (`vk_gemm_packed_f32`); it never
+/// calls BLAS, so the BLAS library's threads (and whatever `OPENBLAS_NUM_THREADS` says) play no part.
 ///
 /// Sequences of a batch are packed back to back, so no padding is ever computed: the projections run over
-/// all tokens of the batch at once, and attention runs per sequence over its own span (a block-diagonal mask).
+/// all tokens of the batch at once, and attention runs per sequence and head over the sequence's own span (a
+/// block-diagonal mask). Work is split across the cores through ``parallelFor(_:workers:_:)`` only when a step
+/// is large enough to pay for waking a thread; workers claim small tasks one by one and block (never spin) when
+/// there are none, so on a busy machine a delayed thread holds up one small task, not the product.
 package struct BERTEncoder: Sendable {
     /// The model's shape.
     package let configuration: BERTConfiguration
@@ -125,7 +129,8 @@ package struct BERTEncoder: Sendable {
             func linear(_ name: String, out: Int, in width: Int) throws(EmbeddingError) -> PackedMatrix {
                 PackedMatrix(transposing: try load(name, [out, width]), columns: out)
             }
-            let projections = try load(attention + "self.query.weight", [hidden, hidden])
+            let projections =
+                try load(attention + "self.query.weight", [hidden, hidden])
                 + load(attention + "self.key.weight", [hidden, hidden])
                 + load(attention + "self.value.weight", [hidden, hidden])
             layers.append(
@@ -149,10 +154,12 @@ package struct BERTEncoder: Sendable {
 
     /// Runs the encoder over a packed batch and returns each sequence's mean-pooled, L2-normalized state.
     ///
-    /// - Parameter sequences: Token IDs per sequence, each within the vocabulary and at most
-    ///   `maximumPositions` long.
+    /// - Parameters:
+    ///   - sequences: Token IDs per sequence, each within the vocabulary and at most `maximumPositions` long.
+    ///   - level: The kernels' instruction set; one the CPU lacks falls back to ``SIMDLevel/detected``.
     /// - Returns: One vector of `hiddenSize` components per sequence; an empty sequence gives zeros.
-    package func pooledEmbeddings(of sequences: [[Int32]]) -> [[Float]] {
+    package func pooledEmbeddings(of sequences: [[Int32]], level: SIMDLevel = .detected) -> [[Float]] {
+        let level = level <= SIMDLevel.hardware ? level : SIMDLevel.detected
         let hidden = configuration.hiddenSize
         let spans = Self.spans(of: sequences)
         let tokenCount = spans.last.map { $0.upperBound } ?? 0
@@ -163,18 +170,20 @@ package struct BERTEncoder: Sendable {
         var projected = [Float](repeating: 0, count: tokenCount * hidden)
         var intermediate = [Float](repeating: 0, count: tokenCount * configuration.intermediateSize)
         for layer in layers {
-            Self.linear(states, rows: tokenCount, weight: layer.qkvWeight, bias: layer.qkvBias, into: &qkv)
-            attention(qkv, spans: spans, into: &context)
+            Self.linear(
+                states, rows: tokenCount, weight: layer.qkvWeight, bias: layer.qkvBias, into: &qkv, level: level)
+            attention(qkv, spans: spans, into: &context, level: level)
             Self.linear(
                 context, rows: tokenCount, weight: layer.attentionOutputWeight, bias: layer.attentionOutputBias,
-                into: &projected)
+                into: &projected, level: level)
             addAndNormalize(&states, projected, weight: layer.attentionNormWeight, bias: layer.attentionNormBias)
             Self.linear(
                 states, rows: tokenCount, weight: layer.intermediateWeight, bias: layer.intermediateBias,
-                into: &intermediate)
-            Self.gelu(&intermediate, rows: tokenCount)
+                into: &intermediate, level: level)
+            Self.gelu(&intermediate, rows: tokenCount, level: level)
             Self.linear(
-                intermediate, rows: tokenCount, weight: layer.outputWeight, bias: layer.outputBias, into: &projected)
+                intermediate, rows: tokenCount, weight: layer.outputWeight, bias: layer.outputBias,
+                into: &projected, level: level)
             addAndNormalize(&states, projected, weight: layer.outputNormWeight, bias: layer.outputNormBias)
         }
         return spans.map { Self.meanPooledUnitVector(states, rows: $0, width: hidden) }
@@ -223,7 +232,8 @@ package struct BERTEncoder: Sendable {
 
     /// `output = input · weight + bias` for `rows` rows.
     private static func linear(
-        _ input: [Float], rows: Int, weight: PackedMatrix, bias: [Float], into output: inout [Float]
+        _ input: [Float], rows: Int, weight: PackedMatrix, bias: [Float], into output: inout [Float],
+        level: SIMDLevel
     ) {
         let outWidth = bias.count
         precondition(weight.columns == outWidth && output.count >= rows * outWidth, "linear: buffers too small")
@@ -234,96 +244,54 @@ package struct BERTEncoder: Sendable {
                 for row in 0..<rows { (outputStart + row * outWidth).update(from: biasStart, count: outWidth) }
             }
         }
-        weight.multiplyAdd(input, count: rows, into: &output)
+        weight.multiplyAdd(input, count: rows, into: &output, level: level)
     }
 
     /// Scaled dot-product attention per sequence and head; `qkv` rows hold query, key and value side by side.
-    private func attention(_ qkv: [Float], spans: [Range<Int>], into context: inout [Float]) {
+    ///
+    /// One task per sequence and head (`vk_attention_head_f32`: two packed products and a vectorized softmax),
+    /// each writing its own columns of its own rows of `context`. Split across the cores only when the batch's
+    /// attention is large enough to pay for a thread: about 50 tokens of one text, or many short texts.
+    private func attention(_ qkv: [Float], spans: [Range<Int>], into context: inout [Float], level: SIMDLevel) {
         let hidden = configuration.hiddenSize
         let headSize = configuration.headSize
         let headCount = configuration.headCount
         let stride = 3 * hidden
         let scale = 1 / Float(headSize).squareRoot()
-        let longest = spans.map(\.count).max() ?? 0
+        let multiplyAdds = spans.reduce(0) { $0 + 2 * $1.count * $1.count } * hidden
+        let workers = multiplyAdds >= Self.attentionWorkPerThread ? processorCount : 1
         qkv.withUnsafeBufferPointer { qkv in
             context.withUnsafeMutableBufferPointer { context in
                 guard let qkvStart = qkv.baseAddress, let contextStart = context.baseAddress else { return }
-                // Threads take whole sequences; each has its own score matrix.
-                Self.parallelRows(spans.count, minimumRowsPerThread: 4) { sequences in
-                    withUnsafeTemporaryAllocation(of: Float.self, capacity: max(longest * longest, 1)) { scores in
-                        guard let scoresStart = scores.baseAddress else { return }
-                        for span in spans[sequences] where !span.isEmpty {
-                            let length = Int32(span.count)
-                            for head in 0..<headCount {
-                                let query = qkvStart + span.lowerBound * stride + head * headSize
-                                cblas_sgemm(
-                                    CblasRowMajor, CblasNoTrans, CblasTrans, length, length, Int32(headSize), scale,
-                                    query, Int32(stride), query + hidden, Int32(stride), 0, scoresStart, length)
-                                Self.softmaxRows(scoresStart, rows: span.count)
-                                cblas_sgemm(
-                                    CblasRowMajor, CblasNoTrans, CblasNoTrans, length, Int32(headSize), length, 1,
-                                    scoresStart, length, query + 2 * hidden, Int32(stride), 0,
-                                    contextStart + span.lowerBound * hidden + head * headSize, Int32(hidden))
-                            }
-                        }
+                parallelFor(spans.count * headCount, workers: workers) { task in
+                    let (sequence, head) = task.quotientAndRemainder(dividingBy: headCount)
+                    let span = spans[sequence]
+                    guard !span.isEmpty else { return }
+                    let scratchCount = vk_attention_scratch_count(span.count, headSize)
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchCount) { scratch in
+                        let query = qkvStart + span.lowerBound * stride + head * headSize
+                        vk_attention_head_f32(
+                            span.count, headSize, query, query + hidden, query + 2 * hidden, stride, scale,
+                            contextStart + span.lowerBound * hidden + head * headSize, hidden, scratch.baseAddress,
+                            level.cValue)
                     }
                 }
             }
         }
     }
 
-    /// Softmax of each row of a square `rows × rows` matrix, in place.
-    private static func softmaxRows(_ matrix: UnsafeMutablePointer<Float>, rows: Int) {
-        for row in 0..<rows {
-            let values = UnsafeMutableBufferPointer(start: matrix + row * rows, count: rows)
-            var largest = -Float.infinity
-            for value in values { largest = max(largest, value) }
-            var total: Float = 0
-            for index in values.indices {
-                let e = expf(values[index] - largest)
-                values[index] = e
-                total += e
-            }
-            let inverse = 1 / total
-            for index in values.indices { values[index] *= inverse }
-        }
-    }
+    /// Multiply-adds of attention below which one thread does it all (a 50-token text at 384 hidden).
+    private static let attentionWorkPerThread = 2 * 50 * 50 * 384
 
-    /// Exact GELU, x·Φ(x) = x/2 · (1 + erf(x/√2)), in place.
-    private static func gelu(_ values: inout [Float], rows: Int) {
-        let inverseRootTwo: Float = 0.707_106_781_186_547_524_4
+    /// Exact GELU, x·Φ(x) = x/2 · (1 + erf(x/√2)), in place (`vk_gelu_f32`: a rational erf, |error| < 5e-7).
+    private static func gelu(_ values: inout [Float], rows: Int, level: SIMDLevel) {
         let width = values.count / max(rows, 1)
         values.withUnsafeMutableBufferPointer { values in
-            parallelRows(rows) { range in
-                for index in range.lowerBound * width..<range.upperBound * width {
-                    let x = values[index]
-                    values[index] = 0.5 * x * (1 + erf(x * inverseRootTwo))
-                }
+            guard let start = values.baseAddress else { return }
+            parallelRows(rows, minimumRowsPerThread: 64) { range in
+                vk_gelu_f32(start + range.lowerBound * width, range.count * width, level.cValue)
             }
         }
-    }
-
-    /// erf as a rational function of x on [−4, 4] (erf is ±1 in Float beyond), branch-free so loops vectorize;
-    /// absolute error below 5e-7, which moves MiniLM's outputs by under 1e-7.
-    ///
-    /// The minimax coefficients are those of Eigen's `generic_fast_erf_float`.
-    @inline(__always)
-    static func erf(_ value: Float) -> Float {
-        let x = min(max(value, -4), 4)
-        let x2 = x * x
-        var p: Float = -2.726_142_258_013_06e-10
-        p = Relaxed.multiplyAdd(x2, p, 2.770_681_424_959_02e-08)
-        p = Relaxed.multiplyAdd(x2, p, -2.101_024_020_825_08e-06)
-        p = Relaxed.multiplyAdd(x2, p, -5.692_506_394_623_46e-05)
-        p = Relaxed.multiplyAdd(x2, p, -7.349_906_303_268_55e-04)
-        p = Relaxed.multiplyAdd(x2, p, -2.954_599_808_540_25e-03)
-        p = Relaxed.multiplyAdd(x2, p, -1.609_603_332_624_15e-02)
-        var q: Float = -1.456_607_184_649_96e-05
-        q = Relaxed.multiplyAdd(x2, q, -2.133_740_552_789_05e-04)
-        q = Relaxed.multiplyAdd(x2, q, -1.682_826_974_382_03e-03)
-        q = Relaxed.multiplyAdd(x2, q, -7.373_329_167_204_68e-03)
-        q = Relaxed.multiplyAdd(x2, q, -1.426_473_905_141_89e-02)
-        return x * p / q
     }
 
     /// `states = LayerNorm(states + residual)`.
@@ -342,7 +310,7 @@ package struct BERTEncoder: Sendable {
             (residual ?? zeros).withUnsafeBufferPointer { residual in
                 weight.withUnsafeBufferPointer { weight in
                     bias.withUnsafeBufferPointer { bias in
-                        Self.parallelRows(states.count / width) { rows in
+                        Self.parallelRows(states.count / width, minimumRowsPerThread: 256) { rows in
                             for start in stride(from: rows.lowerBound * width, to: rows.upperBound * width, by: width) {
                                 var sum: Float = 0
                                 for column in 0..<width {

@@ -1,4 +1,5 @@
 import Foundation
+import RetrievalCore
 
 /// all-MiniLM-L6-v2 (6-layer BERT, 384 dimensions) run natively on BLAS, giving the same vectors as
 /// sentence-transformers to within 1e-5 per component.
@@ -15,8 +16,11 @@ public struct MiniLMEmbedder: Embedder {
     public var modelIdentifier: String { "minilm:all-MiniLM-L6-v2" }
     public var dimension: Int { encoder.configuration.hiddenSize }
 
-    /// How many texts one forward pass holds; larger batches use the BLAS kernels better.
+    /// How many texts one forward pass holds; larger batches use the matrix kernels better.
     public var batchSize: Int
+
+    /// The kernels' instruction set (tests run every level the CPU has).
+    package var simdLevel: SIMDLevel = .detected
 
     private let tokenizer: WordPieceTokenizer
     private let encoder: BERTEncoder
@@ -51,10 +55,20 @@ public struct MiniLMEmbedder: Embedder {
         self.batchSize = batchSize
     }
 
+    /// How the encoder runs in this process, for `memp doctor`: its kernels' instruction set and thread count.
+    ///
+    /// The encoder never calls BLAS, so the BLAS library's threads and `OPENBLAS_NUM_THREADS` do not affect it.
+    package static var runtime: (kernelLevel: SIMDLevel, threads: Int, usesBLAS: Bool) {
+        (SIMDLevel.detected, processorCount, false)
+    }
+
     /// The token IDs the model sees for `text`, `[CLS]` and `[SEP]` included, after truncation.
     public func tokenIDs(_ text: String) -> [Int32] { tokenizer.tokenIDs(text) }
 
     /// Embeds `texts` in batches of ``batchSize``; never throws for any text.
+    ///
+    /// Only the first 254 word pieces of a text are tokenized (see ``tokenIDs(_:)``), so a huge text costs no more
+    /// than a 256-token one.
     ///
     /// - Complexity: O(*t*·*d*²) for *t* tokens in all, plus attention O(*n*²·*d*) per text of *n* tokens.
     public func embed(_ texts: [String]) throws(EmbeddingError) -> [[Float]] {
@@ -63,7 +77,7 @@ public struct MiniLMEmbedder: Embedder {
         vectors.reserveCapacity(texts.count)
         for start in stride(from: 0, to: sequences.count, by: batchSize) {
             let batch = Array(sequences[start..<min(start + batchSize, sequences.count)])
-            vectors += encoder.pooledEmbeddings(of: batch)
+            vectors += encoder.pooledEmbeddings(of: batch, level: simdLevel)
         }
         return vectors
     }

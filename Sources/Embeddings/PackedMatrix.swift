@@ -21,8 +21,12 @@ package struct PackedMatrix: Sendable {
     /// Panels handed to one thread at least, so that a thread's share is worth waking it.
     private static let panelsPerThread = 4
 
-    /// Up to this many rows, threads claim one panel at a time.
+    /// Up to this many rows, threads claim one panel at a time; up to ``rowsPerBlockTask``, two.
     private static let rowsPerPanelTask = 64
+
+    /// Rows of one task when a product has many (`VK_GEMM_BLOCK`, the kernel's L2 block): from twice that,
+    /// threads claim blocks of rows, each over every panel, so a block of A stays in its core's L2.
+    private static let rowsPerBlockTask = 192
 
     /// Packs the transpose of `matrix`, given `[columns, rows]` row-major: a linear layer's `[out, in]` weights
     /// become the `[in, out]` matrix that multiplies activations from the right.
@@ -45,7 +49,9 @@ package struct PackedMatrix: Sendable {
 
     /// `output += input · self`, row-major: `input` is `count × rows`, `output` is `count × columns`.
     ///
-    /// Threads take disjoint ranges of whole panels: one panel at a time for a few rows, one range each for more.
+    /// Threads claim small tasks one at a time, so that a thread the OS delays on a busy machine holds up one task
+    /// rather than half of the product: one or two panels each for up to a few hundred rows, blocks of
+    /// ``rowsPerBlockTask`` rows over all panels beyond.
     ///
     /// - Parameter level: The kernels' instruction set; one the CPU lacks falls back to ``SIMDLevel/detected``.
     /// - Precondition: `input` and `output` hold at least the sizes above.
@@ -64,16 +70,24 @@ package struct PackedMatrix: Sendable {
                     guard let inputStart = input.baseAddress, let panelStart = panels.baseAddress,
                         let outputStart = output.baseAddress
                     else { return }
-                    // A few rows (one query) make short tasks of one panel each, claimed one by one, so that a
-                    // thread the OS delays on a busy machine holds up at most one panel; many rows (a batch) make
-                    // one contiguous range per thread.
                     let panelCount = (columns + width - 1) / width
                     let workers = max(1, min(processorCount, panelCount / Self.panelsPerThread))
-                    let tasks = count > Self.rowsPerPanelTask ? workers : panelCount
+                    if count >= 2 * Self.rowsPerBlockTask {
+                        let block = Self.rowsPerBlockTask
+                        parallelFor((count + block - 1) / block, workers: workers) { task in
+                            let first = task * block
+                            vk_gemm_packed_f32(
+                                min(block, count - first), columns, rows, inputStart + first * rows, rows,
+                                panelStart, outputStart + first * columns, columns, kernelLevel)
+                        }
+                        return
+                    }
+                    let panelsPerTask = count > Self.rowsPerPanelTask ? 2 : 1
+                    let tasks = (panelCount + panelsPerTask - 1) / panelsPerTask
                     parallelFor(tasks, workers: workers) { task in
-                        let firstPanel = panelCount * task / tasks
+                        let firstPanel = task * panelsPerTask
                         let first = firstPanel * width
-                        let end = min(panelCount * (task + 1) / tasks * width, columns)
+                        let end = min((firstPanel + panelsPerTask) * width, columns)
                         vk_gemm_packed_f32(
                             count, end - first, rows, inputStart, rows, panelStart + firstPanel * rows * width,
                             outputStart + first, columns, kernelLevel)

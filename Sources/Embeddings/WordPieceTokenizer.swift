@@ -57,24 +57,60 @@ package struct WordPieceTokenizer: Sendable {
     }
 
     /// The model input for `text`: `[CLS]`, at most `maximumSequenceLength - 2` word pieces, `[SEP]`.
+    ///
+    /// Only what the model sees is normalized: every word gives at least one piece, so the text is read a chunk
+    /// at a time, each cut before a space or an ASCII symbol (where normalization cannot join or split words),
+    /// and reading stops once the pieces fill the sequence. A 50 MB text costs what its first chunks cost.
     package func tokenIDs(_ text: String) -> [Int32] {
         let budget = maximumSequenceLength - 2
         var ids: [Int32] = [classID]
-        for word in WordPieceTokenizer.words(text) {
-            appendPieces(of: word, to: &ids)
-            if ids.count > budget { break }
+        let scalars = text.unicodeScalars
+        var chunkStart = scalars.startIndex
+        reading: while chunkStart < scalars.endIndex {
+            let chunkEnd = Self.chunkEnd(scalars, from: chunkStart)
+            for word in WordPieceTokenizer.words(String(scalars[chunkStart..<chunkEnd])) {
+                appendPieces(of: word, to: &ids)
+                if ids.count > budget { break reading }
+            }
+            chunkStart = chunkEnd
         }
         if ids.count > budget + 1 { ids.removeLast(ids.count - budget - 1) }
         ids.append(separatorID)
         return ids
     }
 
-    /// The word pieces of `text` as strings, without `[CLS]`/`[SEP]` or truncation (for inspection and tests).
-    package func pieces(_ text: String) -> [String] {
+    /// The word piece IDs of all of `text`, without `[CLS]`/`[SEP]` or truncation.
+    package func allPieceIDs(_ text: String) -> [Int32] {
         var ids: [Int32] = []
         for word in WordPieceTokenizer.words(text) { appendPieces(of: word, to: &ids) }
+        return ids
+    }
+
+    /// The word pieces of `text` as strings, without `[CLS]`/`[SEP]` or truncation (for inspection and tests).
+    package func pieces(_ text: String) -> [String] {
         let names = Dictionary(vocabulary.map { ($0.value, $0.key) }, uniquingKeysWith: { first, _ in first })
-        return ids.map { names[$0] ?? "[UNK]" }
+        return allPieceIDs(text).map { names[$0] ?? "[UNK]" }
+    }
+
+    /// Scalars a chunk holds at least before it may be cut: several times the words of a full sequence.
+    static let chunkScalars = 4096
+
+    /// Where the chunk of `scalars` from `start` ends.
+    ///
+    /// Before the first space or ASCII symbol after ``chunkScalars`` scalars, or at the end. Both are starters that end a word and never decompose, so words
+    /// and their normalization are the same whether the text is read whole or in chunks.
+    static func chunkEnd(_ scalars: String.UnicodeScalarView, from start: String.Index) -> String.Index {
+        var index = start
+        var count = 0
+        while index < scalars.endIndex {
+            let scalar = scalars[index]
+            if count >= chunkScalars, scalar.value < 128, scalar == " " || scalar == "\n" || isPunctuation(scalar) {
+                return index
+            }
+            count += 1
+            scalars.formIndex(after: &index)
+        }
+        return index
     }
 
     private func appendPieces(of word: [Unicode.Scalar], to ids: inout [Int32]) {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Embeddings
 import VectorIndex
 
 /// `memp doctor`: what the retrieval engine runs on.
@@ -11,6 +12,7 @@ struct DoctorCommand: ParsableCommand {
 
     func run() throws {
         let report = RuntimeReport.current()
+        let encoder = MiniLMEmbedder.runtime
         if json {
             try printJSON([
                 "blas_library": .string(report.blasLibrary ?? "unknown"),
@@ -22,6 +24,8 @@ struct DoctorCommand: ParsableCommand {
                 "hardware_level": .string(report.hardwareLevel), "kernel_level": .string(report.kernelLevel),
                 "memp_simd": .string(report.simdOverride ?? ""), "int8_vnni": .bool(report.int8UsesVNNI),
                 "blas_crossover": .int(report.blasCrossover),
+                "encoder_kernel_level": .string(encoder.kernelLevel.rawValue), "encoder_threads": .int(encoder.threads),
+                "encoder_uses_blas": .bool(encoder.usesBLAS),
             ])
             return
         }
@@ -39,5 +43,8 @@ struct DoctorCommand: ParsableCommand {
         print("SIMD kernels:     \(level))")
         print("int8 kernels:     \(report.int8UsesVNNI ? "AVX-512 VNNI" : "widened 16-bit multiply-add")")
         print("BLAS batch from:  \(report.blasCrossover) queries per batch")
+        print(
+            "MiniLM encoder:   packed \(encoder.kernelLevel) kernels on up to \(encoder.threads) threads of its own "
+                + "(blocking waits, split only when a step pays); \(encoder.usesBLAS ? "calls" : "never calls") BLAS")
     }
 }

@@ -1,6 +1,8 @@
-import Embeddings
 import Foundation
+import RetrievalCore
 import Testing
+
+@testable import Embeddings
 
 @Suite struct MiniLMEmbedderTests {
     @Test func fixtureHasEveryLine() {
@@ -41,6 +43,39 @@ import Testing
         }
         #expect(worst <= 1e-5)
         print("MiniLM parity, batches of \(batchSize): max |Δ| = \(worst)")
+    }
+
+    /// Every instruction set this CPU has (the scalar, AVX2 and AVX-512 products, softmax and GELU) keeps parity.
+    @Test(arguments: SIMDLevel.available)
+    func embeddingsMatchSentenceTransformersAtEveryLevel(level: SIMDLevel) throws {
+        var embedder = try InstalledMiniLM.load()
+        embedder.simdLevel = level
+        embedder.batchSize = 7
+        let vectors = try embedder.embed(ParityCase.all.map(\.text))
+        try #require(vectors.count == ParityCase.all.count)
+        var worst: Float = 0
+        for (vector, fixture) in zip(vectors, ParityCase.all) {
+            worst = max(worst, zip(vector, fixture.embedding).map { abs($0 - $1) }.max() ?? .infinity)
+        }
+        #expect(worst <= 1e-5, "\(level): max |Δ| \(worst)")
+    }
+
+    /// A huge text is read only as far as the model sees: its IDs are those of the whole text's first 254 pieces,
+    /// whatever the chunk boundaries cut through (Unicode edge cases of the fixture repeated past several chunks).
+    @Test func longTextsTokenizeLikeTheirPrefix() throws {
+        let tokenizer = try WordPieceTokenizer(
+            vocabularyFile: InstalledMiniLM.store.modelDirectory(for: .minilm) + "/vocab.txt",
+            maximumSequenceLength: MiniLMEmbedder.maximumSequenceLength)
+        var texts = ParityCase.all.map(\.text)
+        texts.append(ParityCase.all.map(\.text).joined(separator: " ").replacingOccurrences(of: " ", with: ""))
+        for (line, text) in texts.enumerated() where !text.isEmpty {
+            let unit = text + (line % 2 == 0 ? " " : "")
+            let long = String(
+                repeating: unit, count: 3 * WordPieceTokenizer.chunkScalars / unit.unicodeScalars.count + 1)
+            let whole = tokenizer.allPieceIDs(long)
+            let expected = [tokenizer.classID] + whole.prefix(254) + [tokenizer.separatorID]
+            #expect(tokenizer.tokenIDs(long) == expected, "fixture line \(line + 1)")
+        }
     }
 
     @Test func outputIsUnitLength() throws {

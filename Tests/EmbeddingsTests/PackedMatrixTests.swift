@@ -1,7 +1,8 @@
-@testable import Embeddings
 import RetrievalCore
 import TestSupport
 import Testing
+
+@testable import Embeddings
 
 @Suite struct PackedMatrixTests {
     /// `output + input · weightᵀ` in Double (`weight` is `[columns, inner]`), a reference independent of the
@@ -36,6 +37,23 @@ import Testing
                 }
             }
         }
+    }
+
+    /// Many rows and a deep product cross the kernel's cache blocks (192 rows of A, 256 rows of B per slice), and
+    /// the product is split across threads by rows.
+    @Test(arguments: SIMDLevel.available)
+    func addsTheProductAcrossCacheBlocks(level: SIMDLevel) {
+        var rng = SeededGenerator(seed: 12)
+        let (count, columns, inner) = (400, 70, 600)
+        let input = (0..<count * inner).map { _ in Float.random(in: -1...1, using: &rng) }
+        let weight = (0..<inner * columns).map { _ in Float.random(in: -1...1, using: &rng) }
+        let start = (0..<count * columns).map { _ in Float.random(in: -1...1, using: &rng) }
+        var output = start
+        PackedMatrix(transposing: weight, columns: columns).multiplyAdd(
+            input, count: count, into: &output, level: level)
+        let expected = Self.reference(input, count: count, weight: weight, columns: columns, output: start)
+        let worst = zip(output, expected).map { abs(Double($0) - $1) }.max() ?? 0
+        #expect(worst < 1e-4, "off by \(worst)")
     }
 
     /// Only the first `count × columns` outputs are written: a longer buffer keeps its tail.

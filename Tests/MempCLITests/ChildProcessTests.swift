@@ -37,6 +37,9 @@ import VectorIndex
             let report = try JSONSerialization.jsonObject(with: data) as? [String: Any]
             #expect(report?["kernel_level"] as? String == expected, "MEMP_SIMD=\(value)")
             #expect(report?["memp_simd"] as? String == value)
+            // The MiniLM encoder follows the same level and never calls BLAS, whatever the environment says.
+            #expect(report?["encoder_kernel_level"] as? String == expected, "MEMP_SIMD=\(value)")
+            #expect(report?["encoder_uses_blas"] as? Bool == false)
         }
     }
 

@@ -141,6 +141,27 @@ size_t vk_scan_topk_i8(const int8_t *_Nonnull query, int32_t query_sum, float qu
 void vk_gemm_packed_f32(size_t rows, size_t n, size_t k, const float *_Nullable a, size_t lda,
                         const float *_Nullable b, float *_Nullable c, size_t ldc, vk_simd_level level);
 
+// MARK: - Encoder steps (encoder_f32.c)
+
+/// Softmax of each row of a row-major `rows x columns` matrix of scores, in place, of `scale * score`
+/// (`scale > 0`): the attention weights. The exponential has a relative error of about 1 ulp.
+void vk_softmax_rows_f32(float *_Nullable matrix, size_t rows, size_t columns, float scale, vk_simd_level level);
+
+/// Exact GELU, x/2 * (1 + erf(x / sqrt 2)), of `count` floats in place; erf's absolute error is below 5e-7.
+void vk_gelu_f32(float *_Nullable values, size_t count, vk_simd_level level);
+
+/// Floats of scratch vk_attention_head_f32 needs for a sequence of `length` tokens.
+size_t vk_attention_scratch_count(size_t length, size_t head_size);
+
+/// Scaled dot-product attention of one head over one sequence: output = softmax(scale * Q K^T) V, where Q, K
+/// and V are `length x head_size` with row stride `stride` (floats), and output rows have stride
+/// `output_stride`. Two packed products (vk_gemm_packed_f32) and a vectorized softmax; `scratch` holds
+/// vk_attention_scratch_count(length, head_size) floats. Single-threaded: callers split heads across threads.
+void vk_attention_head_f32(size_t length, size_t head_size, const float *_Nullable query,
+                           const float *_Nullable key, const float *_Nullable value, size_t stride, float scale,
+                           float *_Nullable output, size_t output_stride, float *_Nullable scratch,
+                           vk_simd_level level);
+
 #ifdef __cplusplus
 }
 #endif

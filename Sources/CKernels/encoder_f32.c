@@ -1,0 +1,341 @@
+#include "CKernels.h"
+#include "shared.h"
+
+#include <math.h>
+#include <string.h>
+
+// The non-matrix steps of a transformer encoder, vectorized: softmax (with its exponential), exact GELU, and
+// attention for one sequence and head as two packed products. No BLAS: the encoder's threads are the caller's.
+
+// MARK: - Exponential
+
+// e^x as 2^n · e^r with n = round(x / ln 2) and |r| <= ln 2 / 2, r computed in two steps (Cody and Waite) and
+// e^r by the minimax polynomial of Cephes' expf: relative error about 1 ulp over the clamped range. Every level
+// evaluates the same polynomial in the same order, so the levels differ only by FMA contraction.
+#define VK_EXP_MIN -87.33654f  // e^x stays a normal float down to here
+#define VK_EXP_MAX 88.37626f
+#define VK_LOG2E 1.44269504088896341f
+#define VK_LN2_HIGH 0.693359375f
+#define VK_LN2_LOW -2.12194440e-4f
+#define VK_EXP_P0 1.9875691500e-4f
+#define VK_EXP_P1 1.3981999507e-3f
+#define VK_EXP_P2 8.3334519073e-3f
+#define VK_EXP_P3 4.1665795894e-2f
+#define VK_EXP_P4 1.6666665459e-1f
+#define VK_EXP_P5 5.0000001201e-1f
+
+static inline float vk_exp_scalar(float x) {
+    x = x < VK_EXP_MIN ? VK_EXP_MIN : (x > VK_EXP_MAX ? VK_EXP_MAX : x);
+    float n = nearbyintf(x * VK_LOG2E);
+    float r = x - n * VK_LN2_HIGH;
+    r = r - n * VK_LN2_LOW;
+    float p = VK_EXP_P0;
+    p = p * r + VK_EXP_P1;
+    p = p * r + VK_EXP_P2;
+    p = p * r + VK_EXP_P3;
+    p = p * r + VK_EXP_P4;
+    p = p * r + VK_EXP_P5;
+    p = p * (r * r) + r + 1.0f;
+    return ldexpf(p, (int)n);
+}
+
+// MARK: - Exact GELU
+
+// x·Φ(x) = x/2 · (1 + erf(x/√2)), erf as a rational function on [−4, 4] (±1 in float beyond): the minimax
+// coefficients of Eigen's generic_fast_erf_float, absolute error below 5e-7.
+#define VK_ERF_A0 -2.72614225801306e-10f
+#define VK_ERF_A1 2.77068142495902e-08f
+#define VK_ERF_A2 -2.10102402082508e-06f
+#define VK_ERF_A3 -5.69250639462346e-05f
+#define VK_ERF_A4 -7.34990630326855e-04f
+#define VK_ERF_A5 -2.95459980854025e-03f
+#define VK_ERF_A6 -1.60960333262415e-02f
+#define VK_ERF_B0 -1.45660718464996e-05f
+#define VK_ERF_B1 -2.13374055278905e-04f
+#define VK_ERF_B2 -1.68282697438203e-03f
+#define VK_ERF_B3 -7.37332916720468e-03f
+#define VK_ERF_B4 -1.42647390514189e-02f
+#define VK_INVERSE_ROOT_TWO 0.7071067811865475244f
+
+static inline float vk_gelu_scalar(float value) {
+    float x = value * VK_INVERSE_ROOT_TWO;
+    x = x < -4.0f ? -4.0f : (x > 4.0f ? 4.0f : x);
+    float x2 = x * x;
+    float p = VK_ERF_A0;
+    p = p * x2 + VK_ERF_A1;
+    p = p * x2 + VK_ERF_A2;
+    p = p * x2 + VK_ERF_A3;
+    p = p * x2 + VK_ERF_A4;
+    p = p * x2 + VK_ERF_A5;
+    p = p * x2 + VK_ERF_A6;
+    float q = VK_ERF_B0;
+    q = q * x2 + VK_ERF_B1;
+    q = q * x2 + VK_ERF_B2;
+    q = q * x2 + VK_ERF_B3;
+    q = q * x2 + VK_ERF_B4;
+    return 0.5f * value * (1.0f + x * p / q);
+}
+
+static void vk_softmax_scalar(float *row, size_t count, float scale) {
+    float largest = -INFINITY;
+    for (size_t i = 0; i < count; i++) largest = row[i] > largest ? row[i] : largest;
+    float total = 0;
+    for (size_t i = 0; i < count; i++) {
+        row[i] = vk_exp_scalar((row[i] - largest) * scale);
+        total += row[i];
+    }
+    float inverse = 1.0f / total;
+    for (size_t i = 0; i < count; i++) row[i] *= inverse;
+}
+
+#if defined(__x86_64__)
+
+// MARK: - AVX-512
+
+VK_AVX512 static inline __m512 vk_exp_avx512(__m512 x) {
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(VK_EXP_MIN)), _mm512_set1_ps(VK_EXP_MAX));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(VK_LOG2E)), _MM_FROUND_TO_NEAREST_INT);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(VK_LN2_HIGH), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(VK_LN2_LOW), r);
+    __m512 p = _mm512_set1_ps(VK_EXP_P0);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(VK_EXP_P1));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(VK_EXP_P2));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(VK_EXP_P3));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(VK_EXP_P4));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(VK_EXP_P5));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_scalef_ps(p, n);
+}
+
+VK_AVX512 static void vk_softmax_avx512(float *row, size_t count, float scale) {
+    __m512 largest = _mm512_set1_ps(-INFINITY);
+    size_t i = 0;
+    for (; i + 16 <= count; i += 16) largest = _mm512_max_ps(largest, _mm512_loadu_ps(row + i));
+    __mmask16 tail = (__mmask16)((1u << (count - i)) - 1);
+    largest = _mm512_mask_max_ps(largest, tail, largest, _mm512_maskz_loadu_ps(tail, row + i));
+    __m512 top = _mm512_set1_ps(_mm512_reduce_max_ps(largest));
+    __m512 factor = _mm512_set1_ps(scale);
+    __m512 total = _mm512_setzero_ps();
+    for (i = 0; i + 16 <= count; i += 16) {
+        __m512 e = vk_exp_avx512(_mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(row + i), top), factor));
+        _mm512_storeu_ps(row + i, e);
+        total = _mm512_add_ps(total, e);
+    }
+    if (tail) {
+        __m512 e = vk_exp_avx512(_mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, row + i), top), factor));
+        _mm512_mask_storeu_ps(row + i, tail, e);
+        total = _mm512_mask_add_ps(total, tail, total, e);
+    }
+    __m512 inverse = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(total));
+    for (i = 0; i + 16 <= count; i += 16) _mm512_storeu_ps(row + i, _mm512_mul_ps(_mm512_loadu_ps(row + i), inverse));
+    if (tail) _mm512_mask_storeu_ps(row + i, tail, _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, row + i), inverse));
+}
+
+VK_AVX512 static inline __m512 vk_gelu_avx512(__m512 value) {
+    __m512 x = _mm512_mul_ps(value, _mm512_set1_ps(VK_INVERSE_ROOT_TWO));
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-4.0f)), _mm512_set1_ps(4.0f));
+    __m512 x2 = _mm512_mul_ps(x, x);
+    __m512 p = _mm512_set1_ps(VK_ERF_A0);
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(VK_ERF_A1));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(VK_ERF_A2));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(VK_ERF_A3));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(VK_ERF_A4));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(VK_ERF_A5));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(VK_ERF_A6));
+    __m512 q = _mm512_set1_ps(VK_ERF_B0);
+    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(VK_ERF_B1));
+    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(VK_ERF_B2));
+    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(VK_ERF_B3));
+    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(VK_ERF_B4));
+    __m512 erf = _mm512_div_ps(_mm512_mul_ps(x, p), q);
+    return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), value), _mm512_add_ps(_mm512_set1_ps(1.0f), erf));
+}
+
+VK_AVX512 static void vk_gelu_f32_avx512(float *values, size_t count) {
+    size_t i = 0;
+    for (; i + 16 <= count; i += 16) _mm512_storeu_ps(values + i, vk_gelu_avx512(_mm512_loadu_ps(values + i)));
+    if (i < count) {
+        __mmask16 tail = (__mmask16)((1u << (count - i)) - 1);
+        _mm512_mask_storeu_ps(values + i, tail, vk_gelu_avx512(_mm512_maskz_loadu_ps(tail, values + i)));
+    }
+}
+
+// MARK: - AVX2 + FMA
+
+VK_AVX2 static inline __m256 vk_exp_avx2(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(VK_EXP_MIN)), _mm256_set1_ps(VK_EXP_MAX));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(VK_LOG2E)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(VK_LN2_HIGH), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(VK_LN2_LOW), r);
+    __m256 p = _mm256_set1_ps(VK_EXP_P0);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(VK_EXP_P1));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(VK_EXP_P2));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(VK_EXP_P3));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(VK_EXP_P4));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(VK_EXP_P5));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    // 2^n built in the exponent field; n >= -126 after the clamp, so the result is normal.
+    __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+}
+
+VK_AVX2 static inline __m256i vk_tail_mask_avx2(size_t remaining) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)remaining), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+VK_AVX2 static inline float vk_sum_avx2(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+VK_AVX2 static void vk_softmax_avx2(float *row, size_t count, float scale) {
+    float largest = -INFINITY;
+    __m256 top8 = _mm256_set1_ps(-INFINITY);
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) top8 = _mm256_max_ps(top8, _mm256_loadu_ps(row + i));
+    float lanes[8];
+    _mm256_storeu_ps(lanes, top8);
+    for (int l = 0; l < 8; l++) largest = lanes[l] > largest ? lanes[l] : largest;
+    for (size_t t = i; t < count; t++) largest = row[t] > largest ? row[t] : largest;
+    __m256 top = _mm256_set1_ps(largest), factor = _mm256_set1_ps(scale);
+    __m256 total = _mm256_setzero_ps();
+    for (i = 0; i + 8 <= count; i += 8) {
+        __m256 e = vk_exp_avx2(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(row + i), top), factor));
+        _mm256_storeu_ps(row + i, e);
+        total = _mm256_add_ps(total, e);
+    }
+    if (i < count) {
+        __m256i mask = vk_tail_mask_avx2(count - i);
+        __m256 e = vk_exp_avx2(_mm256_mul_ps(_mm256_sub_ps(_mm256_maskload_ps(row + i, mask), top), factor));
+        e = _mm256_and_ps(e, _mm256_castsi256_ps(mask));
+        _mm256_maskstore_ps(row + i, mask, e);
+        total = _mm256_add_ps(total, e);
+    }
+    __m256 inverse = _mm256_set1_ps(1.0f / vk_sum_avx2(total));
+    for (i = 0; i + 8 <= count; i += 8) _mm256_storeu_ps(row + i, _mm256_mul_ps(_mm256_loadu_ps(row + i), inverse));
+    if (i < count) {
+        __m256i mask = vk_tail_mask_avx2(count - i);
+        _mm256_maskstore_ps(row + i, mask, _mm256_mul_ps(_mm256_maskload_ps(row + i, mask), inverse));
+    }
+}
+
+VK_AVX2 static inline __m256 vk_gelu_avx2(__m256 value) {
+    __m256 x = _mm256_mul_ps(value, _mm256_set1_ps(VK_INVERSE_ROOT_TWO));
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-4.0f)), _mm256_set1_ps(4.0f));
+    __m256 x2 = _mm256_mul_ps(x, x);
+    __m256 p = _mm256_set1_ps(VK_ERF_A0);
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(VK_ERF_A1));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(VK_ERF_A2));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(VK_ERF_A3));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(VK_ERF_A4));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(VK_ERF_A5));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(VK_ERF_A6));
+    __m256 q = _mm256_set1_ps(VK_ERF_B0);
+    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(VK_ERF_B1));
+    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(VK_ERF_B2));
+    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(VK_ERF_B3));
+    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(VK_ERF_B4));
+    __m256 erf = _mm256_div_ps(_mm256_mul_ps(x, p), q);
+    return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), value), _mm256_add_ps(_mm256_set1_ps(1.0f), erf));
+}
+
+VK_AVX2 static void vk_gelu_f32_avx2(float *values, size_t count) {
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) _mm256_storeu_ps(values + i, vk_gelu_avx2(_mm256_loadu_ps(values + i)));
+    for (; i < count; i++) values[i] = vk_gelu_scalar(values[i]);
+}
+
+#endif
+
+// MARK: - Entry points
+
+static void vk_softmax_row(float *row, size_t count, float scale, vk_simd_level level) {
+#if defined(__x86_64__)
+    if (level == VK_SIMD_AVX512) {
+        vk_softmax_avx512(row, count, scale);
+        return;
+    }
+    if (level == VK_SIMD_AVX2) {
+        vk_softmax_avx2(row, count, scale);
+        return;
+    }
+#endif
+    (void)level;
+    vk_softmax_scalar(row, count, scale);
+}
+
+void vk_softmax_rows_f32(float *_Nullable matrix, size_t rows, size_t columns, float scale, vk_simd_level level) {
+    if (!matrix || columns == 0) return;
+    for (size_t r = 0; r < rows; r++) vk_softmax_row(matrix + r * columns, columns, scale, level);
+}
+
+void vk_gelu_f32(float *_Nullable values, size_t count, vk_simd_level level) {
+    if (!values || count == 0) return;
+#if defined(__x86_64__)
+    if (level == VK_SIMD_AVX512) {
+        vk_gelu_f32_avx512(values, count);
+        return;
+    }
+    if (level == VK_SIMD_AVX2) {
+        vk_gelu_f32_avx2(values, count);
+        return;
+    }
+#endif
+    (void)level;
+    for (size_t i = 0; i < count; i++) values[i] = vk_gelu_scalar(values[i]);
+}
+
+static size_t vk_panels(size_t columns) { return (columns + VK_GEMM_PANEL - 1) / VK_GEMM_PANEL; }
+
+size_t vk_attention_scratch_count(size_t length, size_t head_size) {
+    return length * length + vk_panels(length) * head_size * VK_GEMM_PANEL
+        + vk_panels(head_size) * length * VK_GEMM_PANEL;
+}
+
+// Packs `rows` rows of `columns` floats (row stride `stride`) as the B operand of vk_gemm_packed_f32 (k = rows).
+static void vk_pack_rows(const float *source, size_t rows, size_t columns, size_t stride, float *panels) {
+    size_t count = vk_panels(columns);
+    for (size_t panel = 0; panel < count; panel++) {
+        size_t first = panel * VK_GEMM_PANEL;
+        size_t width = columns - first < VK_GEMM_PANEL ? columns - first : VK_GEMM_PANEL;
+        float *target = panels + panel * rows * VK_GEMM_PANEL;
+        for (size_t r = 0; r < rows; r++) {
+            memcpy(target + r * VK_GEMM_PANEL, source + r * stride + first, width * sizeof(float));
+            memset(target + r * VK_GEMM_PANEL + width, 0, (VK_GEMM_PANEL - width) * sizeof(float));
+        }
+    }
+}
+
+// Packs the transpose of `rows` rows of `columns` floats: B = sourceᵀ, k = columns, n = rows.
+static void vk_pack_transposed(const float *source, size_t rows, size_t columns, size_t stride, float *panels) {
+    size_t count = vk_panels(rows);
+    for (size_t panel = 0; panel < count; panel++) {
+        size_t first = panel * VK_GEMM_PANEL;
+        size_t width = rows - first < VK_GEMM_PANEL ? rows - first : VK_GEMM_PANEL;
+        float *target = panels + panel * columns * VK_GEMM_PANEL;
+        for (size_t c = 0; c < columns; c++) {
+            float *line = target + c * VK_GEMM_PANEL;
+            for (size_t l = 0; l < width; l++) line[l] = source[(first + l) * stride + c];
+            for (size_t l = width; l < VK_GEMM_PANEL; l++) line[l] = 0;
+        }
+    }
+}
+
+void vk_attention_head_f32(size_t length, size_t head_size, const float *_Nullable query,
+                           const float *_Nullable key, const float *_Nullable value, size_t stride, float scale,
+                           float *_Nullable output, size_t output_stride, float *_Nullable scratch,
+                           vk_simd_level level) {
+    if (length == 0 || head_size == 0 || !query || !key || !value || !output || !scratch) return;
+    float *scores = scratch;
+    float *keys = scores + length * length;
+    float *values = keys + vk_panels(length) * head_size * VK_GEMM_PANEL;
+    vk_pack_transposed(key, length, head_size, stride, keys);
+    vk_pack_rows(value, length, head_size, stride, values);
+    memset(scores, 0, length * length * sizeof(float));
+    vk_gemm_packed_f32(length, length, head_size, query, stride, keys, scores, length, level);
+    vk_softmax_rows_f32(scores, length, length, scale, level);
+    for (size_t r = 0; r < length; r++) memset(output + r * output_stride, 0, head_size * sizeof(float));
+    vk_gemm_packed_f32(length, head_size, length, scores, length, values, output, output_stride, level);
+}
