@@ -139,7 +139,8 @@ let package = Package(
             name: "PostgresMemoryTests",
             dependencies: ["PostgresMemory", "ProceduralMemory", "VectorIndex", "HybridSearch", "Embeddings", "TestSupport"]
         ),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "ProceduralMemory", "TestSupport"]),
+        .testTarget(
+            name: "EvaluationTests", dependencies: ["Evaluation", "HybridSearch", "ProceduralMemory", "TestSupport"]),
         .testTarget(name: "MempCLITests", dependencies: ["MempCLI", "TestSupport"]),
         .testTarget(
             name: "MempServiceTests", dependencies: ["MempService", "ProceduralMemory", "Embeddings", "TestSupport"]

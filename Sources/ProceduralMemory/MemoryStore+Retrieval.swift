@@ -111,6 +111,11 @@ extension MemoryStore {
                         fused.removeAll { $0.denseRank == nil && !passing.contains($0.id) }
                     }
                 }
+                var priors: [DocumentID: Double] = [:]
+                if options.outcomePrior > 0 {
+                    (fused, priors) = try await applyingOutcomePrior(
+                        fused, strength: options.outcomePrior, window: max(3 * options.k, 30))
+                }
                 for (index, hit) in fused.prefix(options.k).enumerated() {
                     var explanation = ScoreExplanation(policy: .hybrid, rank: index + 1)
                     explanation.cosine = hit.denseScore
@@ -118,6 +123,7 @@ extension MemoryStore {
                     explanation.bm25 = hit.keywordScore
                     explanation.keywordRank = hit.keywordRank
                     explanation.fusion = Self.describe(options.fusion)
+                    explanation.successPrior = priors[hit.id]
                     if hit.keywordRank != nil {
                         explanation.matchedTerms = snapshot.text.matchedTerms(task, in: hit.id)
                     }
@@ -133,6 +139,26 @@ extension MemoryStore {
             throw .invalidArgument("\(error)")
         }
         return try await memoryHits(ranked, explanations)
+    }
+
+    /// The first `window` fused hits rescored by ``OutcomePrior`` and re-sorted (ties to the lower number), with
+    /// each one's smoothed success rate; the hits beyond the window are dropped.
+    private func applyingOutcomePrior(_ hits: [FusedHit], strength: Double, window: Int)
+        async throws(MemoryError) -> ([FusedHit], [DocumentID: Double])
+    {
+        var head = Array(hits.prefix(window))
+        let memories = try await backend.memories(numbered: head.map(\.id))
+        var rates: [DocumentID: Double] = [:]
+        for index in head.indices {
+            guard let memory = memories[head[index].id] else { continue }
+            let rate = OutcomePrior.successRate(
+                sourceOutcome: try await sourceOutcome(of: memory), hits: memory.hitCount,
+                successes: memory.successCount)
+            rates[head[index].id] = rate
+            head[index].score = OutcomePrior.adjust(head[index].score, successRate: rate, strength: strength)
+        }
+        head.sort { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
+        return (head, rates)
     }
 
     static func describe(_ method: FusionMethod) -> String {

@@ -175,6 +175,9 @@ import Testing
                 var id: String
                 var sources: [String]
                 var score: Double
+                var outcome: Outcome?
+                var hitCount: Int
+                var successCount: Int
             }
             var qid: String
             var hits: [Hit]
@@ -186,6 +189,16 @@ import Testing
         #expect(lines.allSatisfy { $0.hits.allSatisfy { $0.sources == [$0.id] } })
         #expect(lines[0].hits.allSatisfy { $0.id.hasPrefix("tw-cookingworld") })
         #expect(lines[1].hits.allSatisfy { $0.id.hasPrefix("tw-twc") })
+        // Every hit says how its source trajectory ended, as the sample file records it, and its counters.
+        struct Recorded: Decodable {
+            var id: String
+            var outcome: Outcome
+        }
+        let recorded = try String(contentsOfFile: Self.sampleTrajectories, encoding: .utf8).split(separator: "\n")
+            .map { try JSONDecoder().decode(Recorded.self, from: Data($0.utf8)) }
+        let outcomes = Dictionary(uniqueKeysWithValues: recorded.map { ($0.id, $0.outcome) })
+        #expect(lines.allSatisfy { $0.hits.allSatisfy { $0.outcome != nil && $0.outcome == outcomes[$0.id] } })
+        #expect(lines.allSatisfy { $0.hits.allSatisfy { $0.hitCount == 0 && $0.successCount == 0 } })
         let hybrid = try Self.memp([
             "query", "--store", store, "--queries", queries, "-k", "10", "--json",
         ])
@@ -218,6 +231,7 @@ import Testing
             "query", "--store", store, "--mode", "bm25", "-k", "2", "--explain", "cook the meal",
         ])
         #expect(single.status == 0 && single.output.contains("why: BM25"))
+        #expect(single.output.contains("used 0×, 0 successes]"))
 
         let deleted = try Self.memp(["delete", "--store", store, "--label", "taskType=cookingworld"])
         #expect(
