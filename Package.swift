@@ -8,6 +8,7 @@ let package = Package(
     name: "Memp",
     platforms: [.macOS(.v15)],
     products: [
+        .library(name: "RetrievalCore", targets: ["RetrievalCore"]),
         .library(name: "VectorIndex", targets: ["VectorIndex"]),
         .library(name: "KeywordIndex", targets: ["KeywordIndex"]),
         .library(name: "HybridSearch", targets: ["HybridSearch"]),
@@ -105,8 +106,8 @@ let package = Package(
             name: "MempCLI",
             dependencies: [
                 "RetrievalCore", "VectorIndex", "KeywordIndex", "HybridSearch", "Embeddings", "ProceduralMemory",
-                "Evaluation", "MempService", "MempServer", .target(name: "PostgresMemory", condition: .when(traits: ["PostgreSQL"])),
-                "CKernels", "CBLAS",
+                "Evaluation", "MempService", "MempServer",
+                .target(name: "PostgresMemory", condition: .when(traits: ["PostgreSQL"])),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -131,13 +132,15 @@ let package = Package(
         .testTarget(
             name: "ProceduralMemoryTests",
             // GRDB: the reliability tests damage rows behind the store's back, as a bad tool or disk would.
-            dependencies: ["ProceduralMemory", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["ProceduralMemory", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "PostgresMemoryTests",
             dependencies: ["PostgresMemory", "ProceduralMemory", "VectorIndex", "HybridSearch", "Embeddings", "TestSupport"]
         ),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "ProceduralMemory", "TestSupport"]),
+        .testTarget(
+            name: "EvaluationTests", dependencies: ["Evaluation", "HybridSearch", "ProceduralMemory", "TestSupport"]),
         .testTarget(name: "MempCLITests", dependencies: ["MempCLI", "TestSupport"]),
         .testTarget(
             name: "MempServiceTests", dependencies: ["MempService", "ProceduralMemory", "Embeddings", "TestSupport"]

@@ -27,7 +27,7 @@ extension EmbeddingError: CustomStringConvertible {
         case .invalidModel(let path, let reason): "\(path): \(reason)"
         case .checksumMismatch(let path, let expected, let actual):
             "\(path): SHA-256 is \(actual), expected \(expected). The file is damaged or not the pinned release; "
-                + "reinstall it with `memp model install minilm --force`."
+                + "install the model again, replacing the damaged file."
         case .installFailed(let step, let reason, let fix): "Model installation failed while \(step): \(reason). \(fix)"
         case .io(let path, let reason): "\(path): \(reason)"
         case .server(let url, let reason): "Embedding server \(url): \(reason)"

@@ -61,7 +61,8 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
                 let sign = hybrid >= best ? "+" : ""
                 lines.append(
                     prefix
-                        + "hybrid (RRF) nDCG@10 \(format(hybrid)) \(verdict) the better of query (\(format(dense))) "
+                        + "hybrid (\(plan.hybridFusion)) nDCG@10 \(format(hybrid)) \(verdict) the better of query "
+                        + "(\(format(dense))) "
                         + "and bm25 (\(format(keyword))): \(bestName), by \(sign)\(format(hybrid - best)).")
             }
             if let best = evaluation.alphaSweep.max(by: { $0.metrics.ndcgAt10 < $1.metrics.ndcgAt10 }),
@@ -113,6 +114,7 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
         sections.append(
             table("Hybrid alpha sweep (convex, min-max)", stores.flatMap { e in e.alphaSweep.map { (e, $0) } }))
         sections.append(table("k sweep", stores.flatMap { e in e.kSweep.map { (e, $0) } }))
+        sections.append(table("Hybrid fusions", stores.flatMap { e in e.fusionRuns.map { (e, $0) } }))
         sections.append(
             stores.map { evaluation in
                 (multipleStores ? "\(evaluation.store.label): " : "") + Self.latencyNote(evaluation)

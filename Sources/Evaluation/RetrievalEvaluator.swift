@@ -13,34 +13,45 @@ public struct RetrievalSetting: Sendable, Codable, Equatable {
     /// `hybrid`: the weight of the dense scores in a min-max normalized convex fusion; `nil` means reciprocal
     /// rank fusion.
     public var alpha: Double?
-    /// `hybrid` with reciprocal rank fusion: its rank constant.
-    public var rankConstant: Double
+    /// `hybrid` with reciprocal rank fusion: its rank constant; `nil` (and no `alpha` or `fusion`) means the
+    /// default fusion of ``RetrievalOptions``.
+    public var rankConstant: Double?
+    /// `hybrid`: the fusion, overriding `alpha` and `rankConstant`.
+    public var fusion: FusionMethod?
     /// `random`: the seed of the first query; query *i* uses `seed + i`, so queries get different draws.
     public var seed: UInt64
 
     /// Creates a setting.
     public init(
-        policy: RetrievalPolicy, k: Int, alpha: Double? = nil, rankConstant: Double = 60, seed: UInt64 = 0
+        policy: RetrievalPolicy, k: Int, alpha: Double? = nil, rankConstant: Double? = nil,
+        fusion: FusionMethod? = nil, seed: UInt64 = 0
     ) {
         self.policy = policy
         self.k = k
         self.alpha = alpha
         self.rankConstant = rankConstant
+        self.fusion = fusion
         self.seed = seed
     }
 
-    /// A short name: the policy, and for `hybrid` its fusion (`hybrid rrf`, `hybrid a=0.3`).
+    /// A short name: the policy, and for `hybrid` its fusion (`hybrid` for the default, `hybrid rrf:60`,
+    /// `hybrid a=0.3`).
     public var name: String {
         guard policy == .hybrid else { return policy.rawValue }
-        return alpha.map { "hybrid a=\(formatNumber($0))" } ?? "hybrid rrf"
+        if let fusion { return "hybrid \(fusion)" }
+        if let alpha { return "hybrid a=\(formatNumber(alpha))" }
+        return rankConstant.map { "hybrid rrf:\(formatNumber($0))" } ?? "hybrid"
+    }
+
+    /// The fusion `hybrid` runs with.
+    public var effectiveFusion: FusionMethod {
+        fusion ?? alpha.map { .convex(alpha: $0, normalization: .minMax) }
+            ?? rankConstant.map { .reciprocalRank(rankConstant: $0) } ?? RetrievalOptions.defaultFusion
     }
 
     /// The retrieval options of the query at `index`.
     func options(queryIndex index: Int) -> RetrievalOptions {
-        RetrievalOptions(
-            policy: policy, k: max(k, 10), seed: seed &+ UInt64(index),
-            fusion: alpha.map { .convex(alpha: $0, normalization: .minMax) }
-                ?? .reciprocalRank(rankConstant: rankConstant))
+        RetrievalOptions(policy: policy, k: max(k, 10), seed: seed &+ UInt64(index), fusion: effectiveFusion)
     }
 }
 
@@ -92,6 +103,8 @@ public struct StoreEvaluation: Sendable, Codable, Equatable {
     public var alphaSweep: [RunResult]
     /// Every policy at each `k` of the sweep.
     public var kSweep: [RunResult]
+    /// `hybrid` with each fusion of the plan's comparison.
+    public var fusionRuns: [RunResult]
 }
 
 /// What an evaluation runs on each store.
@@ -104,8 +117,10 @@ public struct EvaluationPlan: Sendable, Codable, Equatable {
     public var alphas: [Double]
     /// The cutoffs of the k sweep; empty for none.
     public var kSweep: [Int]
-    /// The reciprocal rank fusion constant of `hybrid`.
-    public var rankConstant: Double
+    /// The reciprocal rank fusion constant of `hybrid`; `nil` runs `hybrid` with the default fusion.
+    public var rankConstant: Double?
+    /// Fusions to compare, one `hybrid` run each.
+    public var fusions: [FusionMethod]
     /// The seed of `random`.
     public var seed: UInt64
 
@@ -114,7 +129,7 @@ public struct EvaluationPlan: Sendable, Codable, Equatable {
     /// - Precondition: `k >= 1`, every sweep `k >= 1`, every alpha within 0…1.
     public init(
         modes: [RetrievalPolicy] = RetrievalPolicy.allCases, k: Int = 10, alphas: [Double] = [],
-        kSweep: [Int] = [], rankConstant: Double = 60, seed: UInt64 = 0
+        kSweep: [Int] = [], rankConstant: Double? = nil, fusions: [FusionMethod] = [], seed: UInt64 = 0
     ) {
         precondition(k >= 1 && kSweep.allSatisfy { $0 >= 1 }, "EvaluationPlan: k must be at least 1")
         precondition(alphas.allSatisfy { (0...1).contains($0) }, "EvaluationPlan: alphas must be within 0…1")
@@ -123,18 +138,30 @@ public struct EvaluationPlan: Sendable, Codable, Equatable {
         self.alphas = alphas
         self.kSweep = kSweep
         self.rankConstant = rankConstant
+        self.fusions = fusions
         self.seed = seed
     }
 
-    /// Every setting the plan runs: the modes, then the alpha sweep, then the k sweep.
-    var settings: (runs: [RetrievalSetting], alphaSweep: [RetrievalSetting], kSweep: [RetrievalSetting]) {
+    /// The fusion of the plain `hybrid` run.
+    public var hybridFusion: FusionMethod {
+        RetrievalSetting(policy: .hybrid, k: k, rankConstant: rankConstant).effectiveFusion
+    }
+
+    /// Every setting the plan runs: the modes, then the alpha sweep, then the k sweep, then the fusions.
+    var settings:
+        (
+            runs: [RetrievalSetting], alphaSweep: [RetrievalSetting], kSweep: [RetrievalSetting],
+            fusions: [RetrievalSetting]
+        )
+    {
         func setting(_ policy: RetrievalPolicy, k: Int, alpha: Double? = nil) -> RetrievalSetting {
             RetrievalSetting(policy: policy, k: k, alpha: alpha, rankConstant: rankConstant, seed: seed)
         }
         return (
             modes.map { setting($0, k: k) },
             alphas.map { setting(.hybrid, k: k, alpha: $0) },
-            kSweep.flatMap { cutoff in modes.map { setting($0, k: cutoff) } }
+            kSweep.flatMap { cutoff in modes.map { setting($0, k: cutoff) } },
+            fusions.map { RetrievalSetting(policy: .hybrid, k: k, fusion: $0, seed: seed) }
         )
     }
 }
@@ -255,6 +282,8 @@ public struct RetrievalEvaluator: Sendable {
         for setting in settings.alphaSweep { alphaSweep.append(try await run(setting)) }
         var kSweep: [RunResult] = []
         for setting in settings.kSweep { kSweep.append(try await run(setting)) }
+        var fusionRuns: [RunResult] = []
+        for setting in settings.fusions { fusionRuns.append(try await run(setting)) }
         let statistics: StoreStatistics
         do { statistics = try await store.statistics() } catch { throw .memory(error) }
         let policies = statistics.memoriesByBuildPolicy.filter { $0.value > 0 }.keys
@@ -264,7 +293,7 @@ public struct RetrievalEvaluator: Sendable {
                 embedderID: store.embedder.modelIdentifier, memoryCount: statistics.activeMemories,
                 generation: statistics.generation),
             queryEmbedding: queryEmbeddingLatency, cachedQueryEmbeddings: store.embedder is CachingEmbedder,
-            runs: runs, alphaSweep: alphaSweep, kSweep: kSweep)
+            runs: runs, alphaSweep: alphaSweep, kSweep: kSweep, fusionRuns: fusionRuns)
     }
 
 }

@@ -54,9 +54,14 @@ public enum DocumentReader {
         public var text: String
         /// The query vector, if given.
         public var vector: [Float]?
+        /// The 1-based line of the file the query is on, for error messages.
+        public var line: Int
     }
 
-    /// Reads `{"qid" (or "id"), "text"?, "vector"?}` lines; at least one of `text` and `vector` is required.
+    /// Reads the one query-file schema of Memp: `{"qid", "query"?, "vector"?}` lines.
+    ///
+    /// `qid` (or `id`) is a string or a number; `query` the text (`text` is read as a synonym; give one of the
+    /// two); `vector` an array of numbers. At least one of a text and a vector is required.
     ///
     /// - Throws: ``CollectionError/malformedInput(path:line:field:reason:)`` or ``CollectionError/io(path:reason:)``.
     public static func queries(atPath path: String) throws(CollectionError) -> [Query] {
@@ -73,14 +78,18 @@ public enum DocumentReader {
             case nil: throw fail("qid", "missing")
             default: throw fail(field, "must be a string or a number")
             }
-            let text = object["text"] as? String
-            if object["text"] != nil && text == nil { throw fail("text", "must be a string") }
+            if object["query"] != nil && object["text"] != nil {
+                throw fail("text", "give the text once, as \"query\"")
+            }
+            let textField = object["query"] != nil ? "query" : "text"
+            let text = object[textField] as? String
+            if object[textField] != nil && text == nil { throw fail(textField, "must be a string") }
             let vector = try object["vector"].map { (value) throws(CollectionError) in
                 guard let vector = numbers(value) else { throw fail("vector", "must be an array of numbers") }
                 return vector
             }
-            guard text != nil || vector != nil else { throw fail("text", "a query needs a text or a vector") }
-            queries.append(Query(id: id, text: text ?? "", vector: vector))
+            guard text != nil || vector != nil else { throw fail("query", "a query needs a text or a vector") }
+            queries.append(Query(id: id, text: text ?? "", vector: vector, line: line))
         }
         return queries
     }

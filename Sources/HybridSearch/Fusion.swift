@@ -6,6 +6,10 @@ public enum ScoreNormalization: String, CaseIterable, Sendable, Codable {
     case minMax
     /// `(s − mean) / standard deviation` over the side's candidates (population deviation; all 0 when it is 0).
     case zScore
+    /// `(s − lower bound) / (max − lower bound)`: the scorer's theoretical lower bound (−1 for a cosine, 0 for
+    /// BM25) instead of the candidates' minimum (Bruch, Gai & Ingber 2023's "TMM"), so a query whose candidates
+    /// all score alike is not stretched to 0…1.
+    case theoretical
 }
 
 /// How a dense and a keyword ranking are combined into one.
@@ -16,6 +20,60 @@ public enum FusionMethod: Sendable, Equatable, Hashable {
     /// `alpha · dense + (1 − alpha) · keyword` on normalized scores (Bruch, Gai & Ingber 2023,
     /// <https://doi.org/10.1145/3596512>); a side that did not find the document contributes 0.
     case convex(alpha: Double, normalization: ScoreNormalization)
+}
+
+extension FusionMethod: LosslessStringConvertible {
+    /// Reads the text form of ``description``: `rrf:60` or `convex:minMax:0.5` (normalization, then alpha).
+    ///
+    /// Returns `nil` for any other text, a rank constant that isn't positive or an alpha outside 0…1.
+    public init?(_ description: String) {
+        let parts = description.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        switch parts.first {
+        case "rrf" where parts.count == 2:
+            guard let constant = Double(parts[1]), constant > 0, constant.isFinite else { return nil }
+            self = .reciprocalRank(rankConstant: constant)
+        case "convex" where parts.count == 3:
+            guard let normalization = ScoreNormalization(rawValue: parts[1]), let alpha = Double(parts[2]),
+                (0...1).contains(alpha)
+            else { return nil }
+            self = .convex(alpha: alpha, normalization: normalization)
+        default:
+            return nil
+        }
+    }
+
+    /// The text form: `rrf:60`, `convex:minMax:0.5`.
+    public var description: String {
+        switch self {
+        case .reciprocalRank(let rankConstant): "rrf:\(shortNumber(rankConstant))"
+        case .convex(let alpha, let normalization): "convex:\(normalization.rawValue):\(shortNumber(alpha))"
+        }
+    }
+}
+
+extension FusionMethod: Codable {
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let method = FusionMethod(text) else {
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "\"\(text)\" is not a fusion (rrf:K or convex:NORMALIZATION:ALPHA)"))
+        }
+        self = method
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+/// A number without a trailing `.0`, at most 6 decimals: `60`, `0.35`.
+private func shortNumber(_ value: Double) -> String {
+    var text = String(Double((value * 1e6).rounded()) / 1e6)
+    if text.hasSuffix(".0") { text.removeLast(2) }
+    return text
 }
 
 /// A document of a fused ranking, with what each side said about it.
@@ -88,8 +146,8 @@ public func fuse(dense: [SearchHit], keyword: [SearchHit], method: FusionMethod)
         }
     case .convex(let alpha, let normalization):
         precondition(alpha >= 0 && alpha <= 1, "fuse: alpha must lie in 0...1 (got \(alpha))")
-        let denseScale = Normalizer(dense.map { Double($0.score) }, normalization)
-        let keywordScale = Normalizer(keyword.map { Double($0.score) }, normalization)
+        let denseScale = Normalizer(dense.map { Double($0.score) }, normalization, lowerBound: -1)
+        let keywordScale = Normalizer(keyword.map { Double($0.score) }, normalization, lowerBound: 0)
         for index in hits.indices {
             let dense = hits[index].denseScore.map { denseScale.apply(Double($0)) }
             let keyword = hits[index].keywordScore.map { keywordScale.apply(Double($0)) }
@@ -109,8 +167,14 @@ struct Normalizer {
     /// The value every score maps to when the side can't be scaled (one candidate, or all scores equal).
     let constant: Double?
 
-    init(_ scores: [Double], _ normalization: ScoreNormalization) {
+    /// - Parameter lowerBound: The least score the side's scorer can give (``ScoreNormalization/theoretical``).
+    init(_ scores: [Double], _ normalization: ScoreNormalization, lowerBound: Double) {
         switch normalization {
+        case .theoretical:
+            let high = max(scores.max() ?? lowerBound, lowerBound)
+            offset = lowerBound
+            scale = high - lowerBound
+            constant = high > lowerBound ? nil : 0
         case .minMax:
             let low = scores.min() ?? 0, high = scores.max() ?? 0
             offset = low

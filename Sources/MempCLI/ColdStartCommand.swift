@@ -67,7 +67,8 @@ struct ColdStartCommand: AsyncParsableCommand {
             }
         }
         printError(
-            "Kept \(kept.count) of \(candidates.count) trajectories; added \(report.imported) memories "
+            "Kept \(kept.count) of \(counted(candidates.count, "trajectory")); added "
+                + "\(counted(report.imported, "memory")) "
                 + "(\(report.skippedDuplicates) already stored).")
     }
 }

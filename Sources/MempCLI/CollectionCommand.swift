@@ -101,7 +101,9 @@ struct CollectionCommand: ParsableCommand {
                     "embedder": .string(recorded), "tokenizer": .string(tokenizer.rawValue),
                 ])
             } else {
-                print("Built \(output): \(collection.count) documents, dimension \(dimension), embedder \(recorded).")
+                print(
+                    "Built \(output): \(counted(collection.count, "document")), dimension \(dimension), embedder \(recorded)."
+                )
             }
         }
     }
@@ -123,7 +125,8 @@ struct CollectionCommand: ParsableCommand {
             if upsert { try target.upsert(documents) } else { try target.add(documents) }
             try target.save(to: collection)
             print(
-                "\(collection): \(upsert ? "upserted" : "added") \(documents.count) documents, \(target.count) in all.")
+                "\(collection): \(upsert ? "upserted" : "added") \(counted(documents.count, "document")), \(target.count) in all."
+            )
         }
     }
 
@@ -140,7 +143,7 @@ struct CollectionCommand: ParsableCommand {
             try target.remove(ids)
             target.compact()
             try target.save(to: collection)
-            print("\(collection): removed \(Set(ids).count) documents, \(target.count) left.")
+            print("\(collection): removed \(counted(Set(ids).count, "document")), \(target.count) left.")
         }
     }
 
@@ -154,7 +157,7 @@ struct CollectionCommand: ParsableCommand {
         @Option(help: "The collection directory.") var collection: String
         @Option(help: "Which side answers: \(SearchMode.allCases.map(\.rawValue).joined(separator: ", ")).")
         var mode: SearchMode = .hybrid
-        @Option(name: .short, help: "Hits per query.") var k = 10
+        @Option(name: .short, parsing: .unconditional, help: "Hits per query.") var k = 10
         @Option(help: "Convex fusion weight of the dense side, 0...1.") var alpha: Double?
         @Flag(help: "Reciprocal rank fusion (the default).") var rrf = false
         @Option(help: "RRF rank constant.") var rankConstant = 60.0
@@ -167,7 +170,9 @@ struct CollectionCommand: ParsableCommand {
         @Flag(help: "Explain every hit: dense and BM25 scores and ranks, normalized and fused scores, matched terms.")
         var explain = false
         @Flag(help: "Print JSON.") var json = false
-        @Option(help: "A JSON Lines file of queries {\"qid\", \"text\"?, \"vector\"?}.") var queries: String?
+        @Option(
+            help: "A JSON Lines file of queries {\"qid\", \"query\"?, \"vector\"?} (\"text\" is read as \"query\").")
+        var queries: String?
         @OptionGroup var server: ServerOptions
         @Argument(help: "The query text.") var text: String?
 
@@ -219,11 +224,12 @@ struct CollectionCommand: ParsableCommand {
             if let queries {
                 return try DocumentReader.queries(atPath: queries).map { entry in
                     let hits = try target.search(query(entry.text, entry.vector))
-                    return try jsonLine(["qid": .string(entry.id), "hits": .array(hits.map(hitJSON))])
+                    return try jsonLine(
+                        JSONValue.object(["qid": .string(entry.id), "hits": .array(hits.map(hitJSON))]))
                 }
             }
             let hits = try target.search(query(text ?? "", nil))
-            if json { return try [jsonLine(["hits": .array(hits.map(hitJSON))])] }
+            if json { return try [jsonLine(JSONValue.object(["hits": .array(hits.map(hitJSON))]))] }
             var lines: [String] = []
             for (position, hit) in hits.enumerated() {
                 lines.append("\(position + 1). \(hit.id)  \(String(format: "%.6g", hit.score))")
@@ -295,7 +301,7 @@ struct CollectionCommand: ParsableCommand {
                 ])
             } else {
                 print(
-                    "\(collection): \(target.count) documents, dimension \(configuration.dimension), "
+                    "\(collection): \(counted(target.count, "document")), dimension \(configuration.dimension), "
                         + "\(configuration.metric.rawValue), embedder \(configuration.embedder ?? "none"), "
                         + "BM25 k1 \(configuration.bm25.k1) b \(configuration.bm25.b)")
             }
@@ -314,11 +320,4 @@ private func openCollection(_ directory: String, needsEmbedder: Bool, server: Se
     let embedder = try EmbedderChoice.embedder(
         forIdentifier: identifier, dimension: configuration.dimension, server: server)
     return try HybridSearch.Collection(contentsOf: directory, embedder: embedder)
-}
-
-/// One JSON object on one line, keys sorted.
-func jsonLine(_ object: [String: JSONValue]) throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    return String(decoding: try encoder.encode(object), as: UTF8.self)
 }

@@ -6,18 +6,31 @@ struct DeleteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "delete",
         abstract: "Delete the trajectories and memories of one ID, source or label.",
-        discussion: "Memories left without any source trajectory go too; everything else stays.")
+        discussion: """
+            Memories left without any source trajectory go too; everything else stays. With --dry-run the delete \
+            runs and is rolled back, so it reports exactly what would go and changes nothing.
+            """)
 
     @OptionGroup var storeOptions: StoreOptions
     @Option(help: "A trajectory or memory ID.") var id: String?
     @Option(help: "A source.") var source: String?
     @Option(help: ArgumentHelp("A label.", valueName: "key=value")) var label: String?
+    @Flag(help: "Report what would be deleted, and delete nothing.") var dryRun = false
+    @Flag(help: "Print one JSON object: scope, trajectories, memories, dryRun.") var json = false
 
     func validate() throws {
         guard [id, source, label].compactMap({ $0 }).count == 1 else {
             throw ValidationError("Give exactly one of --id, --source and --label.")
         }
         if let label { _ = try parseLabel(label) }
+    }
+
+    /// The `--json` line.
+    struct Line: Encodable {
+        var scope: String
+        var trajectories: Int
+        var memories: Int
+        var dryRun: Bool
     }
 
     func run() async throws {
@@ -31,9 +44,16 @@ struct DeleteCommand: AsyncParsableCommand {
             scope = .label(key: key, value: value)
         }
         let store = try await storeOptions.open()
-        let result = try await store.delete(scope)
-        print(
-            "Deleted \(result.trajectories) trajectories and \(result.memories.count) memories (\(scope))."
-        )
+        let result = try await store.delete(scope, dryRun: dryRun)
+        if json {
+            print(
+                try jsonLine(
+                    Line(
+                        scope: "\(scope)", trajectories: result.trajectories, memories: result.memories.count,
+                        dryRun: dryRun)))
+            return
+        }
+        let what = "\(counted(result.trajectories, "trajectory")) and \(counted(result.memories.count, "memory"))"
+        print(dryRun ? "Would delete \(what) (\(scope)); nothing was deleted." : "Deleted \(what) (\(scope)).")
     }
 }

@@ -115,10 +115,11 @@ struct EmbedCommand: AsyncParsableCommand {
         var count = 0
         for line in reader {
             guard let object = try? JSONSerialization.jsonObject(with: line.data) as? [String: Any] else {
-                throw ValidationError("\(path), line \(line.number): not a JSON object.")
+                throw InputFileError.malformed(path: path, line: line.number, reason: "not a JSON object")
             }
             guard let text = object[textField] as? String else {
-                throw ValidationError("\(path), line \(line.number): no string field \"\(textField)\".")
+                throw InputFileError.malformed(
+                    path: path, line: line.number, reason: "no string field \"\(textField)\"")
             }
             pending.append((object, text))
             count += 1
@@ -126,7 +127,8 @@ struct EmbedCommand: AsyncParsableCommand {
         }
         if !pending.isEmpty { try await flush() }
         try sink.close()
-        printError("Embedded \(count) lines with \(embedder.modelIdentifier)\(output.map { " into \($0)" } ?? "").")
+        printError(
+            "Embedded \(counted(count, "line")) with \(embedder.modelIdentifier)\(output.map { " into \($0)" } ?? "").")
     }
 }
 
@@ -146,7 +148,7 @@ private struct OutputSink {
         let temporary = path + ".tmp-\(ProcessInfo.processInfo.processIdentifier)"
         guard FileManager.default.createFile(atPath: temporary, contents: nil),
             let handle = FileHandle(forWritingAtPath: temporary)
-        else { throw ValidationError("Cannot write \(path).") }
+        else { throw InputFileError.unwritable(path: path, reason: "can't create \(temporary)") }
         self.handle = handle
         self.temporary = temporary
     }

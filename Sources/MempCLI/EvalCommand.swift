@@ -2,6 +2,7 @@ import ArgumentParser
 import Embeddings
 import Evaluation
 import Foundation
+import HybridSearch
 import ProceduralMemory
 
 /// `memp eval`: offline retrieval experiments over a query set with relevance judgments.
@@ -32,7 +33,9 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(help: "With --trajectories: keep the built stores in this directory (default: a temporary one).")
     var workDirectory: String?
     @Option(help: "The JSON Lines query file.") var queries: String
-    @Option(name: .short, help: "The cutoff of Recall@k (at least 10 memories are retrieved per query).")
+    @Option(
+        name: .short, parsing: .unconditional,
+        help: "The cutoff of Recall@k (at least 10 memories are retrieved per query).")
     var k = 10
     @Option(
         help: ArgumentHelp(
@@ -44,7 +47,13 @@ struct EvalCommand: AsyncParsableCommand {
             valueName: "0:1:0.1"))
     var alphaSweep: String?
     @Option(help: ArgumentHelp("Run every policy at each of these k.", valueName: "1,5,10,20")) var kSweep: String?
-    @Option(help: "Hybrid: the reciprocal rank fusion constant.") var rankConstant: Double = 60
+    @Option(help: "Hybrid: reciprocal rank fusion with this constant instead of the default fusion.")
+    var rankConstant: Double?
+    @Option(
+        help: ArgumentHelp(
+            "Hybrid fusions to compare, one run each: rrf:K or convex:minMax|zScore|theoretical:ALPHA.",
+            valueName: "rrf:60,convex:minMax:0.5"))
+    var fusions: String?
     @Option(help: "The seed of the random policy.") var seed: UInt64 = 0
     @Flag(
         inversion: .prefixedNo,
@@ -62,7 +71,7 @@ struct EvalCommand: AsyncParsableCommand {
             throw ValidationError("Give either --store DIR (repeatable) or --trajectories FILE.")
         }
         guard k >= 1 else { throw ValidationError("-k must be at least 1 (got \(k)).") }
-        guard rankConstant > 0 else {
+        if let rankConstant, !(rankConstant > 0) {
             throw ValidationError("--rank-constant must be positive (got \(rankConstant)).")
         }
         _ = try plan
@@ -78,7 +87,8 @@ struct EvalCommand: AsyncParsableCommand {
             EvaluationPlan(
                 modes: try Self.parseList(modes, option: "--modes"), k: k,
                 alphas: try alphaSweep.map(Self.parseAlphas) ?? [],
-                kSweep: try kSweep.map(Self.parseCutoffs) ?? [], rankConstant: rankConstant, seed: seed)
+                kSweep: try kSweep.map(Self.parseCutoffs) ?? [], rankConstant: rankConstant,
+                fusions: try fusions.map(Self.parseFusions) ?? [], seed: seed)
         }
     }
 
@@ -108,7 +118,8 @@ struct EvalCommand: AsyncParsableCommand {
         } else {
             for path in stores {
                 guard let configuration = try await MemoryStore.info(at: path).embedderConfiguration else {
-                    throw ValidationError("The store in \(path) doesn't record its embedder; it can't be opened.")
+                    throw EvaluationError.invalidArgument(
+                        "The store in \(path) doesn't record its embedder, so it can't be opened for an evaluation.")
                 }
                 let store = try await MemoryStore.open(at: path, embedder: wrap(try configuration.makeEmbedder()))
                 let evaluator = try await RetrievalEvaluator(store: store, queries: querySet.queries)
@@ -180,6 +191,22 @@ struct EvalCommand: AsyncParsableCommand {
             throw ValidationError("--alpha-sweep: every alpha must be within 0…1 (got \(text)).")
         }
         return alphas
+    }
+
+    /// A comma-separated list of fusions in their text form (`rrf:60`, `convex:minMax:0.5`).
+    static func parseFusions(_ text: String) throws -> [FusionMethod] {
+        let methods = try text.split(separator: ",").map { item in
+            let item = item.trimmingCharacters(in: .whitespaces)
+            guard let method = FusionMethod(item) else {
+                throw ValidationError(
+                    "--fusions: \"\(item)\" is not a fusion; write rrf:K (K > 0) or convex:NORMALIZATION:ALPHA "
+                        + "(NORMALIZATION one of \(ScoreNormalization.allCases.map(\.rawValue).joined(separator: ", ")), "
+                        + "ALPHA within 0…1).")
+            }
+            return method
+        }
+        guard !methods.isEmpty else { throw ValidationError("--fusions needs at least one fusion.") }
+        return methods
     }
 
     /// A comma-separated list of cutoffs, each at least 1.

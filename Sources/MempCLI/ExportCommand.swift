@@ -35,12 +35,19 @@ struct ExportCommand: AsyncParsableCommand {
             options: ExportOptions(
                 sources: sources.isEmpty ? nil : Set(sources), labels: labelFilter,
                 includeDeprecated: includeDeprecated))
+        let known = try await store.statistics().trajectoriesBySource
+        for source in sources where known[source] == nil {
+            printError(
+                "warning: no trajectory or memory has source \(source); the store's sources are "
+                    + "\(known.keys.sorted().joined(separator: ", ")).")
+        }
+        if manifest.memoryCount == 0 { printError("warning: no memory matched; the bundle is empty.") }
         if json {
             print(try jsonLine(manifest))
         } else {
             print(
-                "Exported \(manifest.memoryCount) memories and \(manifest.trajectoryCount) trajectories to \(output) "
-                    + "(embedder \(manifest.embedderID)).")
+                "Exported \(counted(manifest.memoryCount, "memory")) and \(counted(manifest.trajectoryCount, "trajectory")) "
+                    + "to \(output) (embedder \(manifest.embedderID)).")
         }
     }
 }

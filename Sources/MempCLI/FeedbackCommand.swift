@@ -30,7 +30,9 @@ struct FeedbackCommand: AsyncParsableCommand {
         if let trajectory {
             let tasks = try FinishedTask.read(from: trajectory)
             guard tasks.count == 1 else {
-                throw ValidationError("\(trajectory) must hold exactly one trajectory (it holds \(tasks.count)).")
+                throw InputFileError.malformed(
+                    path: trajectory, line: nil,
+                    reason: "it must hold exactly one trajectory (it holds \(tasks.count))")
             }
             attempt = tasks[0].trajectory
         }

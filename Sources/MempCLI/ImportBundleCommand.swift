@@ -18,14 +18,21 @@ struct ImportBundleCommand: AsyncParsableCommand {
 
     func run() async throws {
         let store = try await storeOptions.open()
-        let report = try await store.importBundle(at: bundle, duplicates: duplicates)
+        let report: BundleImportReport
+        do {
+            report = try await store.importBundle(at: bundle, duplicates: duplicates)
+        } catch .duplicateMemory(let id, let path) {
+            throw CommandFailure(
+                MemoryError.duplicateMemory(id: id, bundle: path),
+                hint: "Pass --duplicates skip to keep the stored memories, or --duplicates replace to overwrite them.")
+        }
         if json {
             print(try jsonLine(report))
             return
         }
         print(
-            "Imported \(report.memories) memories and \(report.trajectories) trajectories from \(bundle); "
-                + "\(report.skippedMemories) already stored were skipped"
+            "Imported \(counted(report.memories, "memory")) and \(counted(report.trajectories, "trajectory")) from "
+                + "\(bundle); \(report.skippedMemories) already stored were skipped"
                 + (report.reembedded ? "; embedded again with \(store.embedder.modelIdentifier)." : "."))
     }
 }

@@ -69,20 +69,40 @@ struct ImportCommand: AsyncParsableCommand {
             batchSize: batchSize, source: source, producer: producer, limits: limits)
         let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
         let bar = Mutex(ProgressBar(total: size, label: "importing"))
-        let report = try await store.importTrajectories(from: file, options: options) { progress in
-            bar.withLock { $0.update(progress.bytesRead) }
+        let report: ImportReport
+        do {
+            report = try await store.importTrajectories(from: file, options: options) { progress in
+                bar.withLock { $0.update(progress.bytesRead) }
+            }
+        } catch {
+            bar.withLock { $0.finish() }
+            guard let hint = hint(for: error) else { throw error }
+            throw CommandFailure(error, hint: hint)
         }
         bar.withLock { $0.finish() }
         for error in report.errors { printError(error) }
         if report.invalid > report.errors.count {
-            printError("… and \(report.invalid - report.errors.count) more bad lines.")
+            printError("… and \(counted(report.invalid - report.errors.count, "more bad line")).")
         }
         if json {
             print(try jsonLine(report))
         } else {
             print(
-                "Imported \(report.imported) trajectories (\(report.replaced) replaced) from \(report.linesRead) lines; "
-                    + "\(report.skippedDuplicates) duplicates skipped, \(report.invalid) bad lines skipped.")
+                "Imported \(counted(report.imported, "trajectory")) (\(report.replaced) replaced) from "
+                    + "\(counted(report.linesRead, "line")); \(counted(report.skippedDuplicates, "duplicate")) "
+                    + "skipped, \(counted(report.invalid, "bad line")) skipped.")
+        }
+    }
+
+    /// What the flags of this command can do about `error`.
+    private func hint(for error: any Error) -> String? {
+        var error = error as? MemoryError
+        if case .importStopped(_, let cause)? = error { error = cause }
+        switch error {
+        case .invalidRecord?: return "Pass --skip-invalid to import the other lines and report the bad ones."
+        case .duplicateTrajectory?:
+            return "Pass --duplicates skip to keep the stored trajectory, or --duplicates replace to overwrite it."
+        default: return nil
         }
     }
 }

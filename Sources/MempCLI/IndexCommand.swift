@@ -46,7 +46,7 @@ struct IndexCommand: ParsableCommand {
                 do {
                     try index.add(contentsOf: part, ids: (start..<end).map { DocumentID(UInt64($0)) })
                 } catch {
-                    throw ValidationError("\(input): \(error)")
+                    throw InputFileError.malformed(path: input, line: nil, reason: "\(error)")
                 }
                 progress.update(end)
             }
@@ -61,7 +61,7 @@ struct IndexCommand: ParsableCommand {
                 ])
             } else {
                 print(
-                    "Indexed \(index.count) vectors of dimension \(index.dimension) (\(metric.rawValue), "
+                    "Indexed \(counted(index.count, "vector")) of dimension \(index.dimension) (\(metric.rawValue), "
                         + "\(storage.rawValue)) into \(output) in \(String(format: "%.2f", seconds)) s.")
             }
         }
@@ -77,7 +77,7 @@ struct IndexCommand: ParsableCommand {
 
         @Option(help: "The index file.") var index: String
         @Option(help: "The query vectors (.fvecs, .bvecs, .ivecs or .npy).") var queries: String
-        @Option(name: .short, help: "Hits per query.") var k = 10
+        @Option(name: .short, parsing: .unconditional, help: "Hits per query.") var k = 10
         @Option(
             help: """
                 The .ivecs file of result IDs (one row per query of k IDs, or as many as the index holds when \
@@ -181,7 +181,7 @@ struct IndexCommand: ParsableCommand {
                 ])
             } else {
                 print(
-                    "\(queryVectors.count) queries, k=\(k), batch size \(batch): \(String(format: "%.4f", seconds)) s, "
+                    "\(counted(queryVectors.count, "query")), k=\(k), batch size \(batch): \(String(format: "%.4f", seconds)) s, "
                         + "\(String(format: "%.1f", qps)) queries/s.")
             }
         }
@@ -214,7 +214,7 @@ struct IndexCommand: ParsableCommand {
                 print("\(path): Memp vector index, format v\(layout.version), \(layout.byteCount) bytes")
                 print(
                     "  dimension \(index.dimension), metric \(index.metric.rawValue), "
-                        + "storage \(index.vectorStorage.rawValue), \(index.count) vectors")
+                        + "storage \(index.vectorStorage.rawValue), \(counted(index.count, "vector"))")
                 for section in layout.sections {
                     print("  section \(section.tag): offset \(section.offset), \(section.length) bytes")
                 }
@@ -234,61 +234,8 @@ struct IndexCommand: ParsableCommand {
             let index = try FlatIndex(contentsOf: path, verifyChecksums: true)
             try index.verifyValues(path: path)
             print(
-                "\(path): OK (\(index.count) vectors of dimension \(index.dimension), every checksum matches, "
-                    + "every value is well-formed)")
+                "\(path): OK (\(counted(index.count, "vector")) of dimension \(index.dimension), every checksum "
+                    + "matches, every value is well-formed)")
         }
     }
-}
-
-/// A one-line progress bar on stderr, drawn only when stderr is a terminal.
-struct ProgressBar {
-    private let total: Int
-    private let label: String
-    private let enabled: Bool
-    private var shownPercent = -1
-
-    init(total: Int, label: String) {
-        self.total = total
-        self.label = label
-        enabled = isatty(STDERR_FILENO) != 0 && total >= 10_000
-    }
-
-    mutating func update(_ done: Int) {
-        guard enabled else { return }
-        let percent = done * 100 / max(total, 1)
-        guard percent != shownPercent else { return }
-        shownPercent = percent
-        let filled = percent * 30 / 100
-        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 30 - filled)
-        FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(percent)% (\(done)/\(total))".utf8))
-    }
-
-    func finish() {
-        guard enabled else { return }
-        FileHandle.standardError.write(Data("\n".utf8))
-    }
-}
-
-/// A JSON value for the commands' summaries, printed with sorted keys on one line.
-enum JSONValue: Encodable {
-    case int(Int), double(Double), string(String), bool(Bool), array([JSONValue]), object([String: JSONValue])
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        switch self {
-        case .int(let value): try container.encode(value)
-        case .double(let value): try container.encode(value)
-        case .string(let value): try container.encode(value)
-        case .bool(let value): try container.encode(value)
-        case .array(let value): try container.encode(value)
-        case .object(let value): try container.encode(value)
-        }
-    }
-}
-
-/// Prints one JSON object on one line to stdout.
-func printJSON(_ object: [String: JSONValue]) throws {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    print(String(decoding: try encoder.encode(object), as: UTF8.self))
 }

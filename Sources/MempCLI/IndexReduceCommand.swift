@@ -48,7 +48,7 @@ extension IndexCommand {
                 ])
             } else {
                 print(
-                    "Reduced \(reduced.count) vectors from \(source.dimension) to \(dims) dimensions into \(output) "
+                    "Reduced \(counted(reduced.count, "vector")) from \(source.dimension) to \(dims) dimensions into \(output) "
                         + "(PCA model \(pcaPath), \(String(format: "%.1f", explained * 100))% of the variance kept).")
             }
         }

@@ -41,11 +41,13 @@ struct LanguageModelOptions: ParsableArguments {
         var file = Configuration()
         if let llmConfig {
             guard let data = FileManager.default.contents(atPath: llmConfig) else {
-                throw ValidationError("--llm-config: can't read \(llmConfig).")
+                throw InputFileError.unreadable(path: llmConfig)
             }
             do { file = try JSONDecoder().decode(Configuration.self, from: data) } catch {
-                throw ValidationError(
-                    "--llm-config: \(llmConfig) is not a valid config (\(error.localizedDescription)).")
+                throw InputFileError.malformed(
+                    path: llmConfig, line: nil,
+                    reason: "not a config {\"url\", \"model\", \"apiKeyEnvironmentVariable\", \"structuredOutput\", "
+                        + "\"timeout\"} (\(error.localizedDescription))")
             }
         }
         guard let text = llmURL ?? file.url else { return nil }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import RetrievalCore
 
 /// The `memp` command: procedural memory for agents on a fast exact retrieval engine.
 @main
@@ -6,6 +7,7 @@ struct Memp: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "memp",
         abstract: "Procedural memory for LLM agents, on an exact SIMD/BLAS retrieval engine.",
+        version: MempVersion.current,
         subcommands: [
             IndexCommand.self,
             DoctorCommand.self,

@@ -34,8 +34,8 @@ struct MigrateCommand: AsyncParsableCommand {
         let digest = try await StoreMigration.copy(
             from: source, to: destination, destinationName: to, reason: "migrate from \(from)", batchSize: batchSize)
         print(
-            "Copied \(digest.trajectories) trajectories, \(digest.memories) memories and \(digest.historyEntries) "
-                + "history rows to \(to); verified (SHA-256 \(digest.checksum)).")
+            "Copied \(counted(digest.trajectories, "trajectory")), \(counted(digest.memories, "memory")) and "
+                + "\(counted(digest.historyEntries, "history row")) to \(to); verified (SHA-256 \(digest.checksum)).")
     }
 
     private func backend(for target: String, creating: Bool) async throws -> any MemoryBackend {

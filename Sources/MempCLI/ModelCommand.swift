@@ -63,7 +63,7 @@ struct ModelCommand: ParsableCommand {
 
         func run() throws {
             let installed = try ModelStore().verify(model)
-            print("\(model.modelName): \(installed.files.count) files OK in \(installed.directory).")
+            print("\(model.modelName): \(counted(installed.files.count, "file")) OK in \(installed.directory).")
         }
     }
 }

@@ -9,7 +9,8 @@ struct QueryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "query", abstract: "Find the memories that best fit a task.",
         discussion: """
-            With --queries, reads JSON Lines {"qid", "query"} and prints one line per query: \
+            With --queries, reads JSON Lines {"qid", "query"} ("text" is read as a synonym of "query", the same \
+            schema as `memp collection search --queries`) and prints one line per query: \
             {"qid", "hits": [{"id", "sources", "score"}]}; with --contents each hit also carries the memory's \
             "task", "script" and "steps" (those it has), for an agent that follows them.
             """)
@@ -18,8 +19,13 @@ struct QueryCommand: AsyncParsableCommand {
     @Argument(help: "The task.") var task: String?
     @Option(help: "A JSON Lines file of {\"qid\", \"query\"} records.") var queries: String?
     @Option(help: "The retrieval policy.") var mode: RetrievalPolicy = .hybrid
-    @Option(name: .short, help: "Maximum number of memories per task.") var k = 5
-    @Option(help: "Drop hits below this similarity (query, keyword, hybrid).") var minSimilarity: Float?
+    @Option(name: .short, parsing: .unconditional, help: "Maximum number of memories per task.") var k = 5
+    @Option(
+        help: """
+            Drop hits below this similarity: the task cosine (query; hybrid, where memories that only BM25 found are \
+            scored by cosine too) or the average keyword similarity (keyword).
+            """)
+    var minSimilarity: Float?
     @Option(name: .customLong("source"), help: "Only memories from this source (repeatable).")
     var sources: [String] = []
     @Option(
@@ -32,7 +38,8 @@ struct QueryCommand: AsyncParsableCommand {
         help:
             "Hybrid: weight of the dense scores in a min-max normalized convex fusion, instead of RRF.")
     var alpha: Double?
-    @Option(help: "Hybrid: the reciprocal rank fusion constant.") var rankConstant: Double = 60
+    @Option(help: "Hybrid: reciprocal rank fusion with this constant instead of the default fusion.")
+    var rankConstant: Double?
     @Option(
         help: """
             PostgreSQL stores: where the query, bm25 and hybrid policies run — hnsw (pgvector's HNSW index in the \
@@ -43,6 +50,10 @@ struct QueryCommand: AsyncParsableCommand {
     var pgSearch: PostgresSearchChoice = .hnsw
     @Option(help: "PostgreSQL stores, --pg-search hnsw: the candidates HNSW examines (hnsw.ef_search, 1…1000).")
     var efSearch = 100
+    @Option(
+        help: ArgumentHelp(
+            "Hybrid: how strongly failed or unsuccessful memories are ranked lower (0 off … 1).", valueName: "0…1"))
+    var outcomePrior: Double = RetrievalOptions.defaultOutcomePrior
     @Flag(help: "Explain each score.") var explain = false
     @Flag(help: "Print one JSON object per line.") var json = false
     @Flag(help: "With --queries: add each hit's task, script and steps to its line.") var contents = false
@@ -56,10 +67,13 @@ struct QueryCommand: AsyncParsableCommand {
         if let alpha, !(0...1).contains(alpha) {
             throw ValidationError("--alpha must be within 0…1 (got \(alpha)).")
         }
+        guard (0...1).contains(outcomePrior) else {
+            throw ValidationError("--outcome-prior must be within 0…1 (got \(outcomePrior)).")
+        }
         guard (1...1000).contains(efSearch) else {
             throw ValidationError("--ef-search must be within 1…1000 (got \(efSearch)).")
         }
-        guard rankConstant > 0 else {
+        if let rankConstant, !(rankConstant > 0) {
             throw ValidationError("--rank-constant must be positive (got \(rankConstant)).")
         }
         for label in labels { _ = try parseLabel(label) }
@@ -77,7 +91,8 @@ struct QueryCommand: AsyncParsableCommand {
                 sources: sources.isEmpty ? nil : Set(sources),
                 labels: labelFilter, includeDeprecated: includeDeprecated, seed: seed,
                 fusion: alpha.map { .convex(alpha: $0, normalization: .minMax) }
-                    ?? .reciprocalRank(rankConstant: rankConstant))
+                    ?? rankConstant.map { .reciprocalRank(rankConstant: $0) } ?? RetrievalOptions.defaultFusion,
+                outcomePrior: outcomePrior)
         }
     }
 
@@ -85,6 +100,9 @@ struct QueryCommand: AsyncParsableCommand {
         var id: String
         var sources: [String]
         var score: Double
+        var outcome: Outcome?
+        var hitCount: Int
+        var successCount: Int
         var task: String?
         var script: String?
         var steps: [Step]?
@@ -103,6 +121,9 @@ struct QueryCommand: AsyncParsableCommand {
         var score: Double
         var task: String
         var sources: [String]
+        var outcome: Outcome?
+        var hitCount: Int
+        var successCount: Int
         var script: String?
         var steps: [Step]?
         var explanation: ScoreExplanation?
@@ -123,7 +144,9 @@ struct QueryCommand: AsyncParsableCommand {
                         HitLine(
                             rank: hit.explanation.rank, id: hit.memory.id, score: hit.score,
                             task: hit.memory.task,
-                            sources: hit.memory.sourceTrajectoryIDs, script: hit.memory.script,
+                            sources: hit.memory.sourceTrajectoryIDs, outcome: hit.sourceOutcome,
+                            hitCount: hit.memory.hitCount, successCount: hit.memory.successCount,
+                            script: hit.memory.script,
                             steps: hit.memory.steps,
                             explanation: explain ? hit.explanation : nil)))
             }
@@ -132,8 +155,8 @@ struct QueryCommand: AsyncParsableCommand {
         if hits.isEmpty { printError("No memory fits this task.") }
         for hit in hits {
             print(
-                "\(hit.explanation.rank). \(hit.memory.id)  score \(formatted(hit.score))  \(hit.memory.task)"
-            )
+                "\(hit.explanation.rank). \(hit.memory.id)  score \(formatted(hit.score))  "
+                    + "[\(Self.describe(hit))]  \(hit.memory.task)")
             if explain { print("   why: \(hit.explanation)") }
             if let script = hit.memory.script {
                 for line in script.split(separator: "\n") { print("   \(line)") }
@@ -149,6 +172,16 @@ struct QueryCommand: AsyncParsableCommand {
         struct Query: Decodable {
             var qid: String
             var query: String
+
+            enum CodingKeys: String, CodingKey { case qid, query, text }
+
+            // "text" is read as "query": one query-file schema with `memp collection search --queries`.
+            init(from decoder: any Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                qid = try container.decode(String.self, forKey: .qid)
+                let key: CodingKeys = container.contains(.query) || !container.contains(.text) ? .query : .text
+                query = try container.decode(String.self, forKey: key)
+            }
         }
         // One bad line or query must not leave the others unanswered: each failure is reported (stderr, and an
         // "error" line for a query with a qid) and the batch goes on; the exit status says something failed.
@@ -187,6 +220,8 @@ struct QueryCommand: AsyncParsableCommand {
                         hits: hits.map {
                             BatchHit(
                                 id: $0.memory.id, sources: $0.memory.sourceTrajectoryIDs, score: $0.score,
+                                outcome: $0.sourceOutcome, hitCount: $0.memory.hitCount,
+                                successCount: $0.memory.successCount,
                                 task: contents ? $0.memory.task : nil, script: contents ? $0.memory.script : nil,
                                 steps: contents ? $0.memory.steps : nil)
                         })))
@@ -198,4 +233,15 @@ struct QueryCommand: AsyncParsableCommand {
     }
 
     private func formatted(_ score: Double) -> String { String(format: "%.4f", score) }
+
+    /// The source outcome and the use counters of a hit: `succeeded, used 3×, 2 successes`.
+    static func describe(_ hit: MemoryHit) -> String {
+        let outcome =
+            switch hit.sourceOutcome?.success {
+            case true: "succeeded"
+            case false: "failed"
+            case nil: hit.sourceOutcome?.reward.map { "reward \(String(format: "%.2f", $0))" } ?? "outcome unknown"
+            }
+        return "\(outcome), used \(hit.memory.hitCount)×, \(hit.memory.successCount) successes"
+    }
 }

@@ -37,15 +37,3 @@ func parseLabel(_ text: String) throws -> (key: String, value: String) {
     }
     return (String(text[..<equals]), String(text[text.index(after: equals)...]))
 }
-
-/// Writes a diagnostic line to standard error.
-func printError(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
-}
-
-/// One JSON object on one line.
-func jsonLine(_ value: some Encodable) throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    return String(decoding: try encoder.encode(value), as: UTF8.self)
-}

@@ -51,7 +51,7 @@ struct UpdateCommand: AsyncParsableCommand {
             options.reviser = try LLMReviser(model: model)
         }
         let report = try await store.update(tasks, options: options, source: file) { progress in
-            printError("batch \(progress.batches) committed (\(progress.tasks) of \(tasks.count) tasks)")
+            printError("batch \(progress.batches) committed (\(progress.tasks) of \(counted(tasks.count, "task")))")
         }
         for (memoryID, reason) in report.fallbacks.sorted(by: { $0.key < $1.key }) {
             printError("\(memoryID): the reviser failed, the rule-based correction was used: \(reason)")
@@ -61,9 +61,9 @@ struct UpdateCommand: AsyncParsableCommand {
             return
         }
         print(
-            "Updated from \(report.tasks) tasks in \(report.batches) batches (\(policy.rawValue)): "
+            "Updated from \(counted(report.tasks, "task")) in \(counted(report.batches, "batch", plural: "batches")) (\(policy.rawValue)): "
                 + "\(report.added.count) added, \(report.merged.count) merged, \(report.rewritten.count) rewritten, "
-                + "\(report.deprecated.count) deprecated, \(report.skippedFailures) failures not added.")
+                + "\(report.deprecated.count) deprecated, \(counted(report.skippedFailures, "failure")) not added.")
         for (trajectory, memory) in report.merged.sorted(by: { $0.key < $1.key }) {
             print("  merged \(trajectory) into \(memory)")
         }

@@ -147,6 +147,8 @@ extension ServiceError: CustomStringConvertible {
             .invalidArgument(name: "request", reason: reason)
         case .revisionConflict:
             .conflict(reason: error.description)
+        case .duplicateMemory(let id, _):
+            .invalidBody(field: "id", reason: "memory \(id) is already stored; send duplicates=skip or duplicates=replace")
         case .embedderMismatch, .notAStore, .storeExists, .database, .io, .index, .embedding, .scriptWriter,
             .cannotRevert, .bundleRefused, .languageModel:
             .storeFailure(reason: error.description)

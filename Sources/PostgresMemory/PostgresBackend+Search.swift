@@ -148,8 +148,8 @@ extension PostgresBackend {
     ///
     /// - Parameters:
     ///   - depth: Candidates from each side; `nil` means `max(50, 4 * k)`, as in the local engine.
-    ///   - minimumCosine: Drops vector candidates below this cosine before the fusion (keyword candidates still
-    ///     enter it), as the local engine's minimum similarity does.
+    ///   - minimumCosine: Drops candidates whose task cosine is below it, as the local engine's minimum
+    ///     similarity does: vector candidates before the fusion, and keyword-only ones, scored exactly, after.
     public func searchHybrid(
         text: String, vector: [Float], k: Int, depth: Int? = nil,
         fusion: FusionMethod = .reciprocalRank(rankConstant: 60), mode: PostgresVectorSearch = .hnsw(efSearch: 100),
@@ -170,15 +170,45 @@ extension PostgresBackend {
         }
         var ids: [DocumentID: String] = [:]
         for hit in dense + keyword { ids[hit.number] = hit.memoryID }
-        let fused = fuse(
+        var fused = fuse(
             dense: dense.map { SearchHit(id: $0.number, score: $0.cosine ?? 0) },
             keyword: keyword.map { SearchHit(id: $0.number, score: $0.keywordScore ?? 0) }, method: fusion)
+        if let minimumCosine {
+            let unscored = fused.filter { $0.denseRank == nil }.map { Int64($0.id.rawValue) }
+            if !unscored.isEmpty {
+                let passing = try await numbers(among: unscored, withCosineAtLeast: minimumCosine, to: vector)
+                fused.removeAll { $0.denseRank == nil && !passing.contains($0.id) }
+            }
+        }
         return fused.prefix(k).compactMap { hit in
             ids[hit.id].map { id in
                 DatabaseHit(
                     number: hit.id, memoryID: id, score: hit.score, cosine: hit.denseScore, vectorRank: hit.denseRank,
                     keywordScore: hit.keywordScore, keywordRank: hit.keywordRank)
             }
+        }
+    }
+
+    /// The memories among `numbers` whose task cosine with `vector` is at least `minimum`, computed exactly.
+    func numbers(among numbers: [Int64], withCosineAtLeast minimum: Float, to vector: [Float])
+        async throws(MemoryError) -> Set<DocumentID>
+    {
+        var bindings = PostgresBindings()
+        bindings.append(vector)
+        bindings.append(numbers)
+        bindings.append(minimum)
+        let query = PostgresQuery(
+            unsafeSQL: """
+                SELECT number FROM memory
+                WHERE number = ANY($2) AND (1 - (task_vector <=> $1::real[]::vector))::real >= $3
+                """, binds: bindings)
+        let logger = logger
+        return try await transaction { connection in
+            var passing = Set<DocumentID>()
+            for try await number in try await connection.query(query, logger: logger).decode(Int64.self) {
+                passing.insert(DocumentID(UInt64(number)))
+            }
+            return passing
         }
     }
 }

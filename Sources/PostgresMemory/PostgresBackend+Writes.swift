@@ -147,8 +147,8 @@ extension PostgresBackend {
         }
     }
 
-    public func delete(_ scope: DeleteScope) async throws(MemoryError) -> DeleteResult {
-        try await transaction { connection in
+    public func delete(_ scope: DeleteScope, dryRun: Bool) async throws(MemoryError) -> DeleteResult {
+        try await transaction(commit: !dryRun) { connection in
             let condition: String
             let arguments: [any PostgresThrowingDynamicTypeEncodable]
             switch scope {

@@ -97,14 +97,15 @@ public final class PostgresBackend: MemoryBackend {
 
     /// Runs `body` in one transaction, mapping errors; the transaction rolls back when `body` throws.
     func transaction<Result: Sendable>(
-        _ body: (PostgresConnection) async throws -> Result
+        commit: Bool = true, _ body: (PostgresConnection) async throws -> Result
     ) async throws(MemoryError) -> Result {
         do {
             return try await client.withConnection { connection in
                 try await connection.query("BEGIN", logger: logger)
                 do {
                     let result = try await body(connection)
-                    try await connection.query("COMMIT", logger: logger)
+                    // A dry run rolls back what it did and reports it.
+                    try await connection.query(commit ? "COMMIT" : "ROLLBACK", logger: logger)
                     return result
                 } catch {
                     _ = try? await connection.query("ROLLBACK", logger: logger)

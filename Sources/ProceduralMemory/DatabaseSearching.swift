@@ -102,8 +102,20 @@ extension MemoryStore {
         var hits: [MemoryHit] = []
         for ((number, score), explanation) in zip(ranked, explanations) {
             guard let memory = memories[number] else { continue }
-            hits.append(MemoryHit(memory: memory, score: score, explanation: explanation))
+            hits.append(
+                MemoryHit(
+                    memory: memory, score: score, explanation: explanation,
+                    sourceOutcome: try await sourceOutcome(of: memory)))
         }
         return hits
+    }
+
+    /// How a memory's source trajectories ended, combined (``Outcome/combining(_:)``).
+    func sourceOutcome(of memory: Memory) async throws(MemoryError) -> Outcome? {
+        var outcomes: [Outcome] = []
+        for id in memory.sourceTrajectoryIDs {
+            if let outcome = try await backend.trajectory(id: id)?.outcome { outcomes.append(outcome) }
+        }
+        return Outcome.combining(outcomes)
     }
 }

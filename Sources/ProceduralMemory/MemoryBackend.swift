@@ -51,7 +51,10 @@ public protocol MemoryBackend: Sendable {
 
     /// Deletes exactly the trajectories and memories in `scope`, and the memories left with no source
     /// trajectory, recording a history row per deleted memory.
-    func delete(_ scope: DeleteScope) async throws(MemoryError) -> DeleteResult
+    ///
+    /// With `dryRun`, the same transaction runs and is rolled back: the result says what would be deleted and
+    /// nothing changes.
+    func delete(_ scope: DeleteScope, dryRun: Bool) async throws(MemoryError) -> DeleteResult
 
     /// History rows, oldest first; those of one memory when `memoryID` is given.
     func history(memoryID: String?) async throws(MemoryError) -> [HistoryEntry]
@@ -374,5 +377,12 @@ public struct StoreStatistics: Sendable, Equatable, Codable {
         self.trajectoriesBySource = trajectoriesBySource
         self.historyEntries = historyEntries
         self.generation = generation
+    }
+}
+
+extension MemoryBackend {
+    /// Deletes exactly the trajectories and memories in `scope`; see ``delete(_:dryRun:)``.
+    public func delete(_ scope: DeleteScope) async throws(MemoryError) -> DeleteResult {
+        try await delete(scope, dryRun: false)
     }
 }

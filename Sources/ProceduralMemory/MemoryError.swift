@@ -22,6 +22,8 @@ public enum MemoryError: Error, Equatable, Sendable {
     case embedderMismatch(store: String, given: String)
     /// The directory holds no memory store.
     case notAStore(path: String)
+    /// A memory of a bundle is already stored under its ID and the import was told to refuse duplicates.
+    case duplicateMemory(id: String, bundle: String)
     /// The directory already holds a memory store.
     case storeExists(path: String)
     /// An argument is outside what the operation accepts; `reason` says which and why.
@@ -58,10 +60,11 @@ extension MemoryError: CustomStringConvertible {
     public var description: String {
         switch self {
         case .invalidRecord(let path, let line, let field, let reason):
-            "\(path), line \(line), field \(field): \(reason). Fix the line, or pass --skip-invalid to import the rest."
+            "\(path), line \(line), field \(field): \(reason). Fix the line; an import that skips invalid lines "
+                + "imports the rest."
         case .duplicateTrajectory(let id, let path, let line):
             "\(path), line \(line): trajectory \(id) is already stored. "
-                + "Choose --duplicates skip to keep the stored one or --duplicates replace to overwrite it."
+                + "Give it a new ID, or delete the stored one first."
         case .textTooLarge(let path, let line, let field, let bytes, let limit):
             "\(path), line \(line), field \(field): \(bytes) bytes, over the limit of \(limit) bytes. "
                 + "Shorten the text, or raise the store's text limit if such texts are expected."
@@ -75,7 +78,11 @@ extension MemoryError: CustomStringConvertible {
         case .embedderMismatch(let store, let given):
             "The store holds vectors from \(store) but the embedder is \(given); open it with the same embedder."
         case .notAStore(let path):
-            "\(path) is not a memory store. Create one with `memp init --store \(path)`."
+            "\(path) is not a memory store: it has no \(MemoryStore.databaseFileName). Check the path, or create a store "
+                + "there first."
+        case .duplicateMemory(let id, let bundle):
+            "Memory \(id) of the bundle \(bundle) is already stored; nothing was imported. Skip the memories already "
+                + "stored, replace them, or delete the stored one first."
         case .storeExists(let path):
             "\(path) already holds a memory store; open it instead, or choose another directory."
         case .invalidArgument(let reason):

@@ -98,15 +98,32 @@ extension MemoryStore {
                 let dense = try snapshot.tasks.search(
                     vector, k: depth, minimumScore: options.minimumSimilarity, filter: filter)
                 let keyword = try await keywordHits.get()
-                for (index, hit) in fuse(dense: dense, keyword: keyword, method: options.fusion).prefix(
-                    options.k
-                ).enumerated() {
+                var fused = fuse(dense: dense, keyword: keyword, method: options.fusion)
+                if let minimum = options.minimumSimilarity {
+                    // A BM25-only candidate has no cosine yet: score it exactly, and keep it only when it reaches
+                    // the minimum like every dense candidate did.
+                    let unscored = fused.filter { $0.denseRank == nil }.map(\.id)
+                    if !unscored.isEmpty {
+                        let passing = Set(
+                            try snapshot.tasks.search(
+                                vector, k: unscored.count, minimumScore: minimum, filter: .allowing(unscored)
+                            ).map(\.id))
+                        fused.removeAll { $0.denseRank == nil && !passing.contains($0.id) }
+                    }
+                }
+                var priors: [DocumentID: Double] = [:]
+                if options.outcomePrior > 0 {
+                    (fused, priors) = try await applyingOutcomePrior(
+                        fused, strength: options.outcomePrior, window: max(3 * options.k, 30))
+                }
+                for (index, hit) in fused.prefix(options.k).enumerated() {
                     var explanation = ScoreExplanation(policy: .hybrid, rank: index + 1)
                     explanation.cosine = hit.denseScore
                     explanation.denseRank = hit.denseRank
                     explanation.bm25 = hit.keywordScore
                     explanation.keywordRank = hit.keywordRank
                     explanation.fusion = Self.describe(options.fusion)
+                    explanation.successPrior = priors[hit.id]
                     if hit.keywordRank != nil {
                         explanation.matchedTerms = snapshot.text.matchedTerms(task, in: hit.id)
                     }
@@ -122,6 +139,26 @@ extension MemoryStore {
             throw .invalidArgument("\(error)")
         }
         return try await memoryHits(ranked, explanations)
+    }
+
+    /// The first `window` fused hits rescored by ``OutcomePrior`` and re-sorted (ties to the lower number), with
+    /// each one's smoothed success rate; the hits beyond the window are dropped.
+    private func applyingOutcomePrior(_ hits: [FusedHit], strength: Double, window: Int)
+        async throws(MemoryError) -> ([FusedHit], [DocumentID: Double])
+    {
+        var head = Array(hits.prefix(window))
+        let memories = try await backend.memories(numbered: head.map(\.id))
+        var rates: [DocumentID: Double] = [:]
+        for index in head.indices {
+            guard let memory = memories[head[index].id] else { continue }
+            let rate = OutcomePrior.successRate(
+                sourceOutcome: try await sourceOutcome(of: memory), hits: memory.hitCount,
+                successes: memory.successCount)
+            rates[head[index].id] = rate
+            head[index].score = OutcomePrior.adjust(head[index].score, successRate: rate, strength: strength)
+        }
+        head.sort { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
+        return (head, rates)
     }
 
     static func describe(_ method: FusionMethod) -> String {

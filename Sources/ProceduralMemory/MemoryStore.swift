@@ -351,11 +351,16 @@ public final class MemoryStore: Sendable {
     /// Deletes exactly the trajectories and memories in `scope`, and the memories left without any source
     /// trajectory; everything else stays.
     ///
+    /// - Parameters:
+    ///   - scope: What to delete.
+    ///   - dryRun: Whether to only report what would be deleted: the delete runs in a transaction that is rolled
+    ///     back, so the counts are exactly those of a real delete at this moment.
     /// - Throws: ``MemoryError/unknownID(_:)`` when an ID scope matches nothing.
     @discardableResult
-    public func delete(_ scope: DeleteScope) async throws(MemoryError) -> DeleteResult {
+    public func delete(_ scope: DeleteScope, dryRun: Bool = false) async throws(MemoryError) -> DeleteResult {
         try await write { (snapshot) throws(MemoryError) in
-            let result = try await backend.delete(scope)
+            let result = try await backend.delete(scope, dryRun: dryRun)
+            guard !dryRun else { return result }
             snapshot.remove(result.memories)
             if !result.memories.isEmpty || result.trajectories > 0 {
                 snapshot.generation = result.generation

@@ -24,8 +24,9 @@ public struct RetrievalOptions: Sendable {
     public var k: Int
     /// Drops hits below this similarity.
     ///
-    /// The similarity is the cosine for `query`, the average keyword similarity for `keyword`, and for `hybrid`
-    /// the dense candidates' cosine (keyword candidates still enter the fusion).
+    /// The similarity is the cosine for `query`, the average keyword similarity for `keyword`, and the cosine
+    /// between the task and the memory's task for `hybrid`: a memory that only BM25 found is scored by cosine
+    /// too, and dropped below the minimum like any other.
     /// BM25 scores and random draws are not similarities, so `bm25` and `random` reject it.
     public var minimumSimilarity: Float?
     /// Only memories from one of these sources, when given.
@@ -42,15 +43,25 @@ public struct RetrievalOptions: Sendable {
     public var candidateDepth: Int?
     /// How many keywords the `keyword` policy extracts from the task.
     public var keywordLimit: Int
+    /// `hybrid`: how strongly a memory's record of failure lowers its fused score (see ``OutcomePrior``), from 0
+    /// (off) to 1.
+    public var outcomePrior: Double
 
-    /// Creates options; the defaults are the hybrid policy, 5 memories, reciprocal rank fusion.
+    /// The fusion `hybrid` uses unless told otherwise (chosen in docs/experiments.md, "Choosing the default
+    /// fusion").
+    public static let defaultFusion = FusionMethod.reciprocalRank(rankConstant: 60)
+    /// The outcome prior `hybrid` uses unless told otherwise (docs/experiments.md, "The outcome prior").
+    public static let defaultOutcomePrior = 0.1
+
+    /// Creates options; the defaults are the hybrid policy, 5 memories and ``defaultFusion``.
     public init(
         policy: RetrievalPolicy = .hybrid, k: Int = 5, minimumSimilarity: Float? = nil,
         sources: Set<String>? = nil,
         labels: [String: String] = [:], includeDeprecated: Bool = false, seed: UInt64 = 0,
-        fusion: FusionMethod = .reciprocalRank(rankConstant: 60), candidateDepth: Int? = nil,
-        keywordLimit: Int = 5
+        fusion: FusionMethod = RetrievalOptions.defaultFusion, candidateDepth: Int? = nil,
+        keywordLimit: Int = 5, outcomePrior: Double = RetrievalOptions.defaultOutcomePrior
     ) {
+        precondition((0...1).contains(outcomePrior), "RetrievalOptions: outcomePrior must lie in 0...1")
         self.policy = policy
         self.k = k
         self.minimumSimilarity = minimumSimilarity
@@ -61,6 +72,7 @@ public struct RetrievalOptions: Sendable {
         self.fusion = fusion
         self.candidateDepth = candidateDepth
         self.keywordLimit = keywordLimit
+        self.outcomePrior = outcomePrior
     }
 }
 
@@ -72,6 +84,57 @@ public struct MemoryHit: Sendable {
     public var score: Double
     /// How the score came about.
     public var explanation: ScoreExplanation
+    /// How the memory's source trajectories ended (see ``Outcome/combining(_:)``); `nil` when none recorded an
+    /// outcome. The memory's own record of use is ``Memory/hitCount`` and ``Memory/successCount``.
+    public var sourceOutcome: Outcome?
+
+    /// Creates a hit.
+    public init(memory: Memory, score: Double, explanation: ScoreExplanation, sourceOutcome: Outcome? = nil) {
+        self.memory = memory
+        self.score = score
+        self.explanation = explanation
+        self.sourceOutcome = sourceOutcome
+    }
+}
+
+/// A prior belief that a memory leads to success, from how its source trajectory ended and how it fared since.
+///
+/// The success rate is Beta-smoothed: `p = (successes + 2·o) / (hits + 2)`, where `o` is 1 when the memory's
+/// source trajectories succeeded, 0 when they failed and ½ when no outcome was recorded, and `hits` and
+/// `successes` are the memory's counters (``Memory/hitCount``, ``Memory/successCount``). A new memory starts at
+/// its source outcome, worth two uses, so one unlucky use does not bury it. A fused score `s` becomes
+/// `s · (1 − strength · (1 − p))` (for a negative `s`, `s · (1 + strength · (1 − p))`: always lowered).
+public enum OutcomePrior {
+    /// The smoothed success rate `p` in 0…1.
+    public static func successRate(sourceOutcome: Outcome?, hits: Int, successes: Int) -> Double {
+        let source: Double =
+            switch sourceOutcome?.success {
+            case true: 1
+            case false: 0
+            case nil: sourceOutcome?.reward.map { min(max($0, 0), 1) } ?? 0.5
+            }
+        return (Double(successes) + 2 * source) / (Double(max(hits, successes)) + 2)
+    }
+
+    /// The score lowered in proportion to `strength · (1 − successRate)`.
+    public static func adjust(_ score: Double, successRate: Double, strength: Double) -> Double {
+        let penalty = strength * (1 - successRate)
+        return score >= 0 ? score * (1 - penalty) : score * (1 + penalty)
+    }
+}
+
+extension Outcome {
+    /// The outcome of a memory built from several trajectories: successful when any of them succeeded (failed
+    /// when all that say succeeded-or-not failed), with the best reward; `nil` for no outcomes.
+    ///
+    ///     Outcome.combining([Outcome(success: false, reward: 0.2), Outcome(success: true)])
+    ///     // success true, reward 0.2
+    public static func combining(_ outcomes: [Outcome]) -> Outcome? {
+        let flags = outcomes.compactMap(\.success)
+        let rewards = outcomes.compactMap(\.reward)
+        guard !flags.isEmpty || !rewards.isEmpty else { return nil }
+        return Outcome(success: flags.isEmpty ? nil : flags.contains(true), reward: rewards.max())
+    }
 }
 
 /// Why a memory got its score.
@@ -98,6 +161,8 @@ public struct ScoreExplanation: Sendable, Equatable, Codable, CustomStringConver
     public var fusion: String?
     /// The seed of the draw (`random`).
     public var seed: UInt64?
+    /// The memory's smoothed success rate when an outcome prior rescored it (`hybrid`; see ``OutcomePrior``).
+    public var successPrior: Double?
     /// The database's full-text rank (PostgreSQL `ts_rank_cd`) where a database ran the keyword side (`bm25`,
     /// `hybrid`); ``bm25`` is then `nil`.
     public var textRank: Float?
@@ -133,6 +198,7 @@ public struct ScoreExplanation: Sendable, Equatable, Codable, CustomStringConver
                 keywordRank.map { "\(keywordRanker) #\($0) (\(format(textRank ?? bm25)))" }
                     ?? "not in the \(keywordRanker) candidates")
         }
+        if let successPrior { parts.append("success prior \(format(Float(successPrior)))") }
         if let database { parts.append("in \(database)") }
         if let matchedTerms, !matchedTerms.isEmpty {
             parts.append("matched: " + matchedTerms.joined(separator: ", "))

@@ -119,6 +119,21 @@ public final class SQLiteBackend: MemoryBackend {
         do { return try database.write(body) } catch { throw Self.mapped(error) }
     }
 
+    /// Runs `body` in a write transaction that is committed only when `commit` is true, else rolled back.
+    func writing<T>(commit: Bool, _ body: (Database) throws -> T) throws(MemoryError) -> T {
+        do {
+            return try database.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction {
+                    result = try body(db)
+                    return commit ? .commit : .rollback
+                }
+                guard let result else { throw MemoryError.database(reason: "the transaction returned nothing") }
+                return result
+            }
+        } catch { throw Self.mapped(error) }
+    }
+
     func reading<T>(_ body: (Database) throws -> T) throws(MemoryError) -> T {
         do { return try database.read(body) } catch { throw Self.mapped(error) }
     }
@@ -317,8 +332,8 @@ public final class SQLiteBackend: MemoryBackend {
 
     // MARK: - Deletes
 
-    public func delete(_ scope: DeleteScope) async throws(MemoryError) -> DeleteResult {
-        try writing { db in
+    public func delete(_ scope: DeleteScope, dryRun: Bool) async throws(MemoryError) -> DeleteResult {
+        try writing(commit: !dryRun) { db in
             let trajectories: [Int64]
             let memories: [Int64]
             switch scope {

@@ -416,9 +416,6 @@ public final class MappedIndexFile: @unchecked Sendable {  // immutable after in
         }
     }
 
-    /// Whether a section with this tag exists.
-    public func hasSection(_ tag: String) -> Bool { sections.contains { $0.tag == tag } }
-
     /// Calls `body` with the bytes of the section tagged `tag`.
     ///
     /// The pointer must not escape `body`.

@@ -66,8 +66,3 @@ public struct TopK: Sendable {
         heap.unordered.map(\.hit).sorted { $0.ranks(before: $1) }
     }
 }
-
-extension Array where Element == SearchHit {
-    /// Sorts hits best first: higher score, then lower ``DocumentID``.
-    public mutating func sortByRank() { sort { $0.ranks(before: $1) } }
-}

@@ -1,5 +1,6 @@
 import Embeddings
 import Foundation
+import HybridSearch
 import ProceduralMemory
 import TestSupport
 import Testing
@@ -80,9 +81,13 @@ enum Fixture {
         defer { directory.remove() }
         let evaluator = try await RetrievalEvaluator(
             store: try await Fixture.store(in: directory), queries: Fixture.queries)
-        let plan = EvaluationPlan(modes: [.query, .bm25, .hybrid], k: 3, alphas: [0, 0.5, 1], kSweep: [1, 5])
+        let plan = EvaluationPlan(
+            modes: [.query, .bm25, .hybrid], k: 3, alphas: [0, 0.5, 1], kSweep: [1, 5],
+            fusions: [.reciprocalRank(rankConstant: 10), .convex(alpha: 0.5, normalization: .theoretical)])
         let evaluation = try await evaluator.run(plan, label: "fixture", path: directory.file("store"))
-        #expect(evaluation.runs.map(\.setting.name) == ["query", "bm25", "hybrid rrf"])
+        #expect(evaluation.runs.map(\.setting.name) == ["query", "bm25", "hybrid"])
+        #expect(evaluation.runs[2].setting.effectiveFusion == RetrievalOptions.defaultFusion)
+        #expect(evaluation.fusionRuns.map(\.setting.name) == ["hybrid rrf:10", "hybrid convex:theoretical:0.5"])
         #expect(evaluation.alphaSweep.map(\.setting.name) == ["hybrid a=0", "hybrid a=0.5", "hybrid a=1"])
         #expect(evaluation.kSweep.map(\.setting.k) == [1, 1, 1, 5, 5, 5])
         #expect(evaluation.store.memoryCount == 6)

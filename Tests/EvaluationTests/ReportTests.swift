@@ -27,7 +27,7 @@ import Testing
                 run(.bm25, ndcg: 0.7), run(.hybrid, ndcg: hybrid, latencies: (1...40).map { Double($0) / 10 }),
             ],
             alphaSweep: [0, 0.25, 0.5, 0.75, 1].map { run(.hybrid, ndcg: 0.7 - 0.1 * $0 * $0, alpha: $0) },
-            kSweep: [run(.bm25, ndcg: 0.7)])
+            kSweep: [run(.bm25, ndcg: 0.7)], fusionRuns: [])
         return EvaluationReport(
             command: ["memp", "eval", "--queries", "q s.jsonl"], date: Date(timeIntervalSince1970: 0),
             queries: DataSetFile(path: "q s.jsonl", sha256: String(repeating: "a", count: 64), records: 10),
@@ -39,7 +39,7 @@ import Testing
         let better = Self.report(hybrid: 0.75).findings
         #expect(
             better[0]
-                == "hybrid (RRF) nDCG@10 0.7500 is at least as good as the better of query (0.6000) and bm25 (0.7000): "
+                == "hybrid (rrf:60) nDCG@10 0.7500 is at least as good as the better of query (0.6000) and bm25 (0.7000): "
                 + "bm25, by +0.0500.")
         #expect(
             better[1]
@@ -49,7 +49,7 @@ import Testing
         let worse = Self.report(hybrid: 0.65).findings
         #expect(
             worse[0]
-                == "hybrid (RRF) nDCG@10 0.6500 is worse than the better of query (0.6000) and bm25 (0.7000): "
+                == "hybrid (rrf:60) nDCG@10 0.6500 is worse than the better of query (0.6000) and bm25 (0.7000): "
                 + "bm25, by -0.0500.")
     }
 
@@ -57,9 +57,9 @@ import Testing
         let table = Self.report(hybrid: 0.75).textTable
         let lines = table.split(separator: "\n", omittingEmptySubsequences: false)
         #expect(lines[0] == "Retrieval policies (k = 10, 10 queries)")
-        #expect(lines[1].hasPrefix("mode        Hit@1   Hit@5   Hit@10"))
+        #expect(lines[1].hasPrefix("mode     Hit@1   Hit@5   Hit@10"))
         #expect(
-            lines[2].hasPrefix("random      0.1000  1.0000  1.0000  0.5000  0.1000  0.1000   0.01    0.02    9       1")
+            lines[2].hasPrefix("random   0.1000  1.0000  1.0000  0.5000  0.1000  0.1000   0.01    0.02    9       1")
         )
         #expect(table.contains("hybrid a=0.25"))
         #expect(table.contains("k sweep"))

@@ -55,15 +55,32 @@ import Testing
             ], in: directory)
         #expect(
             throws: CollectionError.malformedInput(
-                path: path, line: 3, field: "text", reason: "a query needs a text or a vector")
+                path: path, line: 3, field: "query", reason: "a query needs a text or a vector")
         ) {
             try DocumentReader.queries(atPath: path)
         }
-        let good = try write([#"{"qid": "q1", "text": "open file"}"#, #"{"id": 7, "vector": [1, 2]}"#], in: directory)
+        let good = try write(
+            [
+                #"{"qid": "q1", "text": "open file"}"#, #"{"id": 7, "vector": [1, 2]}"#,
+                #"{"qid": "q3", "query": "close file"}"#,
+            ], in: directory)
         #expect(
             try DocumentReader.queries(atPath: good) == [
-                DocumentReader.Query(id: "q1", text: "open file", vector: nil),
-                DocumentReader.Query(id: "7", text: "", vector: [1, 2]),
+                DocumentReader.Query(id: "q1", text: "open file", vector: nil, line: 1),
+                DocumentReader.Query(id: "7", text: "", vector: [1, 2], line: 2),
+                DocumentReader.Query(id: "q3", text: "close file", vector: nil, line: 3),
             ])
+    }
+
+    @Test func queryAndTextTogetherAreRefused() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try write([#"{"qid": "q1", "query": "open file", "text": "open file"}"#], in: directory)
+        #expect(
+            throws: CollectionError.malformedInput(
+                path: path, line: 1, field: "text", reason: "give the text once, as \"query\"")
+        ) {
+            try DocumentReader.queries(atPath: path)
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import RetrievalCore
 import Testing
 
@@ -42,6 +43,34 @@ import Testing
         #expect(fuse(dense: [], keyword: keyword, method: .reciprocalRank()).map(\.id) == [3, 4])
         #expect(
             fuse(dense: dense, keyword: [], method: .convex(alpha: 0.3, normalization: .minMax)).map(\.id) == [1, 2, 3])
+    }
+
+    @Test func convexWithTheoreticalNormalization() throws {
+        let hits = fuse(dense: dense, keyword: keyword, method: .convex(alpha: 0.5, normalization: .theoretical))
+        // Dense (s + 1) / (0.9 + 1): 0.1 → 1.1 / 1.9; keyword s / 8: 8 → 1, 2 → 0.25.
+        let three = try hit(hits, 3)
+        #expect(abs(try #require(three.normalizedDense) - 1.1 / 1.9) < 1e-6)
+        #expect(three.normalizedKeyword == 1)
+        #expect(abs(three.score - (0.5 * 1.1 / 1.9 + 0.5)) < 1e-6)
+        #expect(try hit(hits, 4).normalizedKeyword == 0.25)
+        #expect(try hit(hits, 1).normalizedDense == 1)
+    }
+
+    @Test func textFormRoundTrips() throws {
+        for method in [
+            FusionMethod.reciprocalRank(rankConstant: 60), .reciprocalRank(rankConstant: 2.5),
+            .convex(alpha: 0.35, normalization: .minMax), .convex(alpha: 1, normalization: .theoretical),
+        ] {
+            #expect(FusionMethod(method.description) == method)
+        }
+        #expect(FusionMethod.reciprocalRank(rankConstant: 60).description == "rrf:60")
+        #expect(FusionMethod.convex(alpha: 0.5, normalization: .zScore).description == "convex:zScore:0.5")
+        for bad in ["rrf", "rrf:0", "rrf:-1", "convex:minMax", "convex:minmax:0.5", "convex:zScore:1.5", "x:1"] {
+            #expect(FusionMethod(bad) == nil, "\(bad)")
+        }
+        let decoded = try JSONDecoder().decode([FusionMethod].self, from: Data(#"["convex:minMax:0.3"]"#.utf8))
+        #expect(decoded == [.convex(alpha: 0.3, normalization: .minMax)])
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode([FusionMethod].self, from: Data(#"["rrf"]"#.utf8)) }
     }
 
     @Test func convexWithMinMaxNormalization() throws {

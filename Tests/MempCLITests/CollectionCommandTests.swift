@@ -120,22 +120,24 @@ import Testing
     }
 
     @Test func badFlagsAreValidationErrors() {
-        #expect(throws: (any Error).self) { try CollectionCommand.Search.parse(["--collection", "c", "-k", "0", "q"]) }
-        #expect(throws: (any Error).self) {
-            try CollectionCommand.Search.parse(["--collection", "c", "--alpha", "0.5", "--rrf", "q"])
-        }
-        #expect(throws: (any Error).self) {
-            try CollectionCommand.Search.parse(["--collection", "c", "--alpha", "2", "q"])
-        }
-        #expect(throws: (any Error).self) {
-            try CollectionCommand.Search.parse(["--collection", "c", "--filter", "novalue", "q"])
-        }
-        #expect(throws: (any Error).self) { try CollectionCommand.Search.parse(["--collection", "c"]) }
-        #expect(throws: (any Error).self) {
-            try CollectionCommand.Search.parse(["--collection", "c", "--mode", "fuzzy", "q"])
-        }
-        #expect(throws: (any Error).self) {
-            try CollectionCommand.Build.parse(["--input", "a", "--output", "b", "--b", "2"])
-        }
+        let search = CollectionCommand.Search.self
+        #expect(parseFailure(search, ["--collection", "c", "-k", "0", "q"]) == "-k must be at least 1 (got 0).")
+        #expect(parseFailure(search, ["--collection", "c", "-k", "-3", "q"]) == "-k must be at least 1 (got -3).")
+        #expect(
+            parseFailure(search, ["--collection", "c", "--alpha", "0.5", "--rrf", "q"])
+                == "Give either --alpha or --rrf, not both.")
+        #expect(
+            parseFailure(search, ["--collection", "c", "--alpha", "2", "q"]) == "--alpha must lie in 0...1 (got 2.0).")
+        #expect(
+            parseFailure(search, ["--collection", "c", "--filter", "novalue", "q"])
+                == "--filter takes key=value (got \"novalue\").")
+        #expect(parseFailure(search, ["--collection", "c"]) == "Give a query text or --queries FILE (exactly one).")
+        #expect(
+            parseFailure(search, ["--collection", "c", "--mode", "fuzzy", "q"])
+                == "The value 'fuzzy' is invalid for '--mode <mode>'. Please provide one of 'vector', 'keyword' or 'hybrid'."
+        )
+        #expect(
+            parseFailure(CollectionCommand.Build.self, ["--input", "a", "--output", "b", "--b", "2"])
+                == "--b must lie in 0...1 (got 2.0).")
     }
 }

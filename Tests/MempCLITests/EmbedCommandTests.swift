@@ -38,17 +38,23 @@ import VectorIndex
             #expect((line["embedding"] as? [NSNumber])?.map(\.floatValue) == vector)
         }
         command = try EmbedCommand.parse(["--model", "hashing", "--input", input, "--output", output])
-        await #expect(throws: ValidationError.self) { try await command.run() }
+        await #expect(throws: InputFileError.malformed(path: input, line: 1, reason: "no string field \"text\"")) {
+            try await command.run()
+        }
     }
 
     @Test func rejectsBadFlagCombinations() {
-        #expect(throws: (any Error).self) { try EmbedCommand.parse([]) }
-        #expect(throws: (any Error).self) { try EmbedCommand.parse(["text", "--input", "x.jsonl"]) }
-        #expect(throws: (any Error).self) { try EmbedCommand.parse(["text", "--output", "x.jsonl"]) }
-        #expect(throws: (any Error).self) { try EmbedCommand.parse(["text", "--model", "bogus"]) }
-        #expect(throws: (any Error).self) {
-            try EmbedCommand.parse(["text", "--model", "hashing", "--dimension", "0"])
-        }
+        let either = "Give texts as arguments or --input FILE, not both and not neither."
+        #expect(parseFailure(EmbedCommand.self, []) == either)
+        #expect(parseFailure(EmbedCommand.self, ["text", "--input", "x.jsonl"]) == either)
+        #expect(parseFailure(EmbedCommand.self, ["text", "--output", "x.jsonl"]) == "--output needs --input.")
+        #expect(
+            parseFailure(EmbedCommand.self, ["text", "--model", "bogus"])
+                == "The value 'bogus' is invalid for '--model <model>'. Please provide one of 'minilm', 'hashing' or 'openai'."
+        )
+        #expect(
+            parseFailure(EmbedCommand.self, ["text", "--model", "hashing", "--dimension", "0"])
+                == "--dimension must be 1…4096 (got 0).")
     }
 
     @Test func reduceWritesASmallerIndexAndItsPCAModel() throws {

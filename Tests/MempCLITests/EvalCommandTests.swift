@@ -28,17 +28,35 @@ import Testing
     }
 
     @Test(arguments: [
-        ["--queries", "q.jsonl"],
-        ["--store", "a", "--trajectories", "t.jsonl", "--queries", "q.jsonl"],
-        ["--store", "a", "--queries", "q.jsonl", "--modes", "bm25,vector"],
-        ["--store", "a", "--queries", "q.jsonl", "--alpha-sweep", "0:2:0.5"],
-        ["--store", "a", "--queries", "q.jsonl", "--alpha-sweep", "1:0:0.1"],
-        ["--store", "a", "--queries", "q.jsonl", "--k-sweep", "0,5"],
-        ["--store", "a", "--queries", "q.jsonl", "-k", "0"],
-        ["--trajectories", "t.jsonl", "--queries", "q.jsonl", "--build-policies", "trajectory,steps"],
+        (["--queries", "q.jsonl"], "Give either --store DIR (repeatable) or --trajectories FILE."),
+        (
+            ["--store", "a", "--trajectories", "t.jsonl", "--queries", "q.jsonl"],
+            "Give either --store DIR (repeatable) or --trajectories FILE."
+        ),
+        (
+            ["--store", "a", "--queries", "q.jsonl", "--modes", "bm25,vector"],
+            "--modes: unknown value \"vector\"; choose from random, query, keyword, bm25, hybrid."
+        ),
+        (
+            ["--store", "a", "--queries", "q.jsonl", "--alpha-sweep", "0:2:0.5"],
+            "--alpha-sweep: every alpha must be within 0…1 (got 0:2:0.5)."
+        ),
+        (
+            ["--store", "a", "--queries", "q.jsonl", "--alpha-sweep", "1:0:0.1"],
+            "--alpha-sweep: start:end:step needs numbers with start <= end and step > 0 (got 1:0:0.1)."
+        ),
+        (
+            ["--store", "a", "--queries", "q.jsonl", "--k-sweep", "0,5"],
+            "--k-sweep: \"0\" is not a whole number of at least 1."
+        ),
+        (["--store", "a", "--queries", "q.jsonl", "-k", "0"], "-k must be at least 1 (got 0)."),
+        (
+            ["--trajectories", "t.jsonl", "--queries", "q.jsonl", "--build-policies", "trajectory,steps"],
+            "--build-policies: unknown value \"steps\"; choose from trajectory, script, proceduralization."
+        ),
     ])
-    func rejectsBadFlags(arguments: [String]) {
-        #expect(throws: (any Error).self) { try EvalCommand.parse(arguments) }
+    func rejectsBadFlags(arguments: [String], message: String) {
+        #expect(parseFailure(EvalCommand.self, arguments) == message)
     }
 
     /// Builds a trajectory and a script store from the committed sample with the hashing embedder, evaluates two

@@ -56,15 +56,15 @@ import VectorIndex
     }
 
     @Test func badFlagsAreValidationErrors() {
-        #expect(throws: (any Error).self) {
-            try IndexCommand.Search.parse(["--index", "a", "--queries", "b", "-k", "0"])
-        }
-        #expect(throws: (any Error).self) {
-            try IndexCommand.Search.parse(["--index", "a", "--queries", "b", "--batch-size", "0"])
-        }
-        #expect(throws: (any Error).self) {
-            try IndexCommand.Build.parse(["--input", "a", "--output", "b", "--metric", "dot"])
-        }
+        #expect(
+            parseFailure(IndexCommand.Search.self, ["--index", "a", "--queries", "b", "-k", "0"])
+                == "-k must be at least 1 (got 0).")
+        #expect(
+            parseFailure(IndexCommand.Search.self, ["--index", "a", "--queries", "b", "--batch-size", "0"])
+                == "--batch-size must be at least 1 (got 0).")
+        #expect(
+            parseFailure(IndexCommand.Build.self, ["--input", "a", "--output", "b", "--metric", "dot"])
+                == "The value 'dot' is invalid for '--metric <metric>'. Please provide one of 'cosine', 'ip' or 'l2'.")
     }
 
     @Test func verifyNamesTheDamagedSection() throws {
@@ -86,7 +86,13 @@ import VectorIndex
         defer { directory.remove() }
         let path = directory.file("bad.fvecs")
         try VectorFile.write(try VectorSet([[1, 2], [.nan, 0]]), to: path)
-        #expect(throws: ValidationError.self) {
+        // A bad data file is not a bad flag: its own error, without the usage text.
+        #expect(
+            throws: InputFileError.malformed(
+                path: path, line: nil,
+                reason: "Vector 1 has a NaN or infinite component at position 0; nothing was changed. "
+                    + "Check the embedding source.")
+        ) {
             try IndexCommand.Build.parse(["--input", path, "--output", directory.file("x.mvi")]).run()
         }
         #expect(!FileManager.default.fileExists(atPath: directory.file("x.mvi")))

@@ -46,10 +46,11 @@ import Testing
         let watcher = Thread {
             defer { finished.signal() }
             for _ in 0..<6_000 where importer.isRunning {
-                let count = (try? memp(["stats", "--store", store, "--json"])).flatMap { result in
-                    (try? JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])?[
-                        "trajectories"] as? Int
-                } ?? 0
+                let count =
+                    (try? memp(["stats", "--store", store, "--json"])).flatMap { result in
+                        (try? JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])?[
+                            "trajectories"] as? Int
+                    } ?? 0
                 if count >= threshold {
                     seen.withLock { $0 = count }
                     kill(importer.processIdentifier, SIGKILL)
@@ -96,9 +97,9 @@ import Testing
     }
 
     @Test func validatesFlags() throws {
-        #expect(throws: (any Error).self) {
-            try DeleteCommand.parse(["--store", "s", "--id", "a", "--source", "b"])
-        }
+        #expect(
+            parseFailure(DeleteCommand.self, ["--store", "s", "--id", "a", "--source", "b"])
+                == "Give exactly one of --id, --source and --label.")
         do {
             _ = try DeleteCommand.parse(["--store", "s"])
             Issue.record("expected a validation error")
@@ -112,24 +113,28 @@ import Testing
         } catch {
             #expect(QueryCommand.message(for: error) == "Give either a task or --queries FILE.")
         }
-        #expect(throws: (any Error).self) {
-            try QueryCommand.parse(["--store", "s", "-k", "0", "task"])
-        }
-        #expect(throws: (any Error).self) {
-            try QueryCommand.parse(["--store", "s", "--mode", "nearest", "task"])
-        }
-        #expect(throws: (any Error).self) {
-            try QueryCommand.parse(["--store", "s", "--label", "novalue", "task"])
-        }
-        #expect(throws: (any Error).self) {
-            try InitCommand.parse(["--store", "s", "--embedder", "word2vec"])
-        }
-        #expect(throws: (any Error).self) {
-            try InitCommand.parse(["--store", "s", "--dimension", "0"])
-        }
-        #expect(throws: (any Error).self) {
-            try ImportCommand.parse(["--store", "s", "f.jsonl", "--build", "scripts"])
-        }
+        #expect(
+            parseFailure(QueryCommand.self, ["--store", "s", "-k", "0", "task"]) == "-k must be at least 1 (got 0).")
+        #expect(
+            parseFailure(QueryCommand.self, ["--store", "s", "-k", "-3", "task"]) == "-k must be at least 1 (got -3).")
+        #expect(
+            parseFailure(QueryCommand.self, ["--store", "s", "--mode", "nearest", "task"])
+                == "The value 'nearest' is invalid for '--mode <mode>'. "
+                + "Please provide one of 'random', 'query', 'keyword', 'bm25' or 'hybrid'.")
+        #expect(
+            parseFailure(QueryCommand.self, ["--store", "s", "--label", "novalue", "task"])
+                == "A label is key=value (got \"novalue\").")
+        #expect(
+            parseFailure(InitCommand.self, ["--store", "s", "--embedder", "word2vec"])
+                == "The value 'word2vec' is invalid for '--embedder <embedder>'. "
+                + "Please provide one of 'hashing', 'minilm' or 'openai'.")
+        #expect(
+            parseFailure(InitCommand.self, ["--store", "s", "--dimension", "0"])
+                == "--dimension must be 1…4096 (got 0).")
+        #expect(
+            parseFailure(ImportCommand.self, ["--store", "s", "f.jsonl", "--build", "scripts"])
+                == "The value 'scripts' is invalid for '--build <build>'. "
+                + "Please provide one of 'trajectory', 'script' or 'proceduralization'.")
         let query = try QueryCommand.parse([
             "--store", "s", "--mode", "bm25", "-k", "3", "--label", "fold=train", "heat milk",
         ])
@@ -170,6 +175,9 @@ import Testing
                 var id: String
                 var sources: [String]
                 var score: Double
+                var outcome: Outcome?
+                var hitCount: Int
+                var successCount: Int
             }
             var qid: String
             var hits: [Hit]
@@ -181,6 +189,16 @@ import Testing
         #expect(lines.allSatisfy { $0.hits.allSatisfy { $0.sources == [$0.id] } })
         #expect(lines[0].hits.allSatisfy { $0.id.hasPrefix("tw-cookingworld") })
         #expect(lines[1].hits.allSatisfy { $0.id.hasPrefix("tw-twc") })
+        // Every hit says how its source trajectory ended, as the sample file records it, and its counters.
+        struct Recorded: Decodable {
+            var id: String
+            var outcome: Outcome
+        }
+        let recorded = try String(contentsOfFile: Self.sampleTrajectories, encoding: .utf8).split(separator: "\n")
+            .map { try JSONDecoder().decode(Recorded.self, from: Data($0.utf8)) }
+        let outcomes = Dictionary(uniqueKeysWithValues: recorded.map { ($0.id, $0.outcome) })
+        #expect(lines.allSatisfy { $0.hits.allSatisfy { $0.outcome != nil && $0.outcome == outcomes[$0.id] } })
+        #expect(lines.allSatisfy { $0.hits.allSatisfy { $0.hitCount == 0 && $0.successCount == 0 } })
         let hybrid = try Self.memp([
             "query", "--store", store, "--queries", queries, "-k", "10", "--json",
         ])
@@ -213,6 +231,7 @@ import Testing
             "query", "--store", store, "--mode", "bm25", "-k", "2", "--explain", "cook the meal",
         ])
         #expect(single.status == 0 && single.output.contains("why: BM25"))
+        #expect(single.output.contains("used 0×, 0 successes]"))
 
         let deleted = try Self.memp(["delete", "--store", store, "--label", "taskType=cookingworld"])
         #expect(

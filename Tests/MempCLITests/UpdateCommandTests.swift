@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ProceduralMemory
+import RetrievalCore
 import TestSupport
 import Testing
 
@@ -37,13 +38,16 @@ import Testing
         ], outcome: Outcome(success: false, reward: 0), source: "demo")
 
     @Test func validatesFlags() throws {
-        #expect(throws: (any Error).self) { try FeedbackCommand.parse(["--store", "s", "--success", "true"]) }
-        #expect(throws: (any Error).self) {
-            try FeedbackCommand.parse(["--store", "s", "--memory", "m", "--success", "maybe"])
-        }
-        #expect(throws: (any Error).self) {
-            try UpdateCommand.parse(["--store", "s", "--policy", "greedy", "f.jsonl"])
-        }
+        #expect(
+            parseFailure(FeedbackCommand.self, ["--store", "s", "--success", "true"])
+                == "Give at least one --memory ID.")
+        #expect(
+            parseFailure(FeedbackCommand.self, ["--store", "s", "--memory", "m", "--success", "maybe"])?.hasPrefix(
+                "The value 'maybe' is invalid for '--success <success>'") == true)
+        #expect(
+            parseFailure(UpdateCommand.self, ["--store", "s", "--policy", "greedy", "f.jsonl"])
+                == "The value 'greedy' is invalid for '--policy <policy>'. "
+                + "Please provide one of 'vanilla', 'validation' or 'adjustment'.")
         do {
             _ = try UpdateCommand.parse(["--store", "s", "--policy", "vanilla", "--batch-size", "0", "f.jsonl"])
             Issue.record("expected a validation error")
@@ -75,15 +79,17 @@ import Testing
         #expect(update.status == 0)
         #expect(
             update.output
-                == "Updated from 1 tasks in 1 batches (adjustment): 0 added, 0 merged, 1 rewritten, 0 deprecated, "
-                + "1 failures not added.\n  rewrote seed-coin\n")
-        #expect(update.errors == "batch 1 committed (1 of 1 tasks)\n")
+                == "Updated from 1 task in 1 batch (adjustment): 0 added, 0 merged, 1 rewritten, 0 deprecated, "
+                + "1 failure not added.\n  rewrote seed-coin\n")
+        #expect(update.errors == "batch 1 committed (1 of 1 task)\n")
 
         let history = try Self.memp(["history", "--store", store, "--memory", "seed-coin", "--json"])
         let entries = try history.output.split(separator: "\n").map {
-            try JSONDecoder().decode(HistoryEntry.self, from: Data($0.utf8))
+            try JSONDates.decoder().decode(HistoryEntry.self, from: Data($0.utf8))
         }
         #expect(entries.map(\.action) == [.add, .feedback, .feedback, .rewrite])
+        // Dates are ISO-8601 UTC strings, not seconds since 2001.
+        #expect(history.output.split(separator: "\n").allSatisfy { $0.contains(/"date":"\d{4}-\d\d-\d\dT[\d:.]+Z"/) })
         let rewrite = try #require(entries.last)
         #expect(
             rewrite.after?.script?.hasSuffix(
@@ -161,10 +167,10 @@ extension UpdateCommandTests {
         #expect(try Self.memp(["import", "--store", source, seeds]).status == 0)
         let bundle = directory.file("bundle")
         let exported = try Self.memp(["export", "--store", source, "--output", bundle])
-        #expect(exported.output == "Exported 1 memories and 1 trajectories to \(bundle) (embedder hashing:v1:384).\n")
+        #expect(exported.output == "Exported 1 memory and 1 trajectory to \(bundle) (embedder hashing:v1:384).\n")
         let imported = try Self.memp(["import-bundle", "--store", target, bundle])
         #expect(
-            imported.output == "Imported 1 memories and 1 trajectories from \(bundle); 0 already stored were skipped; "
+            imported.output == "Imported 1 memory and 1 trajectory from \(bundle); 0 already stored were skipped; "
                 + "embedded again with hashing:v1:128.\n")
         let memories = bundle + "/memories.jsonl"
         try (try String(contentsOfFile: memories, encoding: .utf8) + "\n{}").write(

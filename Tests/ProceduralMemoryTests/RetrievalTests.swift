@@ -40,6 +40,62 @@ import Testing
         #expect(strict.map(\.memory.id) == ["alf-heat-mug-1"])
     }
 
+    @Test(arguments: StoreLocation.allCases)
+    func hitsCarryTheirSourceOutcomeAndCounters(location: StoreLocation) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await Self.filledStore(location, in: directory)
+        let hits = try await store.retrieve(
+            "find two keychain and put them in safe", options: RetrievalOptions(policy: .bm25, k: 1))
+        let hit = try #require(hits.first)
+        #expect(hit.memory.id == "alf-look-keychain-1")
+        #expect(hit.sourceOutcome == Outcome(success: false, reward: 0.5))
+        #expect(hit.memory.hitCount == 0 && hit.memory.successCount == 0)
+        let heat = try await store.retrieve("heat some mug", options: RetrievalOptions(policy: .bm25, k: 1))
+        #expect(heat.first?.sourceOutcome == Outcome(success: true, reward: 1))
+    }
+
+    @Test func outcomePriorLowersAFailedMemoryInProportion() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await Self.filledStore(.inMemory, in: directory)
+        let task = "find two keychain and put them in safe"
+        let id = "alf-look-keychain-1"
+        let plain = try #require(
+            try await store.retrieve(task, options: RetrievalOptions(k: 4, outcomePrior: 0)).first {
+                $0.memory.id == id
+            })
+        let lowered = try #require(
+            try await store.retrieve(task, options: RetrievalOptions(k: 4, outcomePrior: 0.5)).first {
+                $0.memory.id == id
+            })
+        // The keychain trajectory failed and the memory is unused: p = (0 + 2·0) / (0 + 2) = 0.
+        #expect(plain.explanation.rank == 1 && lowered.explanation.rank > 1)
+        #expect(abs(lowered.score - plain.score * 0.5) < 1e-12)
+        #expect(lowered.explanation.successPrior == 0 && plain.explanation.successPrior == nil)
+        #expect(lowered.explanation.description.contains("success prior 0.0"))
+    }
+
+    @Test func successRateIsSmoothedByTheSourceOutcome() {
+        #expect(OutcomePrior.successRate(sourceOutcome: Outcome(success: true), hits: 0, successes: 0) == 1)
+        #expect(OutcomePrior.successRate(sourceOutcome: Outcome(success: false), hits: 2, successes: 2) == 0.5)
+        #expect(OutcomePrior.successRate(sourceOutcome: nil, hits: 0, successes: 0) == 0.5)
+        #expect(OutcomePrior.successRate(sourceOutcome: Outcome(reward: 0.25), hits: 2, successes: 0) == 0.125)
+        #expect(abs(OutcomePrior.adjust(0.5, successRate: 0, strength: 0.2) - 0.4) < 1e-12)
+        #expect(abs(OutcomePrior.adjust(-0.5, successRate: 0, strength: 0.2) + 0.6) < 1e-12)
+        #expect(OutcomePrior.adjust(0.5, successRate: 1, strength: 0.2) == 0.5)
+    }
+
+    @Test func combinedOutcomeSucceedsWhenAnySourceSucceeded() {
+        #expect(Outcome.combining([]) == nil)
+        #expect(
+            Outcome.combining([Outcome(success: false, reward: 0.2), Outcome(success: true)])
+                == Outcome(success: true, reward: 0.2))
+        #expect(
+            Outcome.combining([Outcome(success: false), Outcome(reward: 0.7)]) == Outcome(success: false, reward: 0.7))
+        #expect(Outcome.combining([Outcome(reward: 0.3)]) == Outcome(reward: 0.3))
+    }
+
     @Test func bm25PolicyExplainsMatchedTerms() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -92,12 +148,21 @@ import Testing
         #expect(abs(first.score - 2.0 / 61.0) < 1e-9)
         #expect(first.explanation.description.contains("reciprocal rank fusion"))
 
-        // A dense threshold no memory meets: the BM25 candidates must still come through.
-        let keywordOnly = try await store.retrieve(
-            "keychain safe", options: RetrievalOptions(policy: .hybrid, k: 3, minimumSimilarity: 0.999))
-        #expect(keywordOnly.map(\.memory.id) == ["alf-look-keychain-1"])
+        // A threshold no memory's cosine meets: the BM25 candidates are dropped too.
         #expect(
-            keywordOnly[0].explanation.denseRank == nil && keywordOnly[0].explanation.keywordRank == 1)
+            try await store.retrieve(
+                "keychain safe", options: RetrievalOptions(policy: .hybrid, k: 3, minimumSimilarity: 0.999)
+            ).isEmpty)
+        // Just below the keychain memory's cosine: it stays, and every hit reaches the threshold.
+        let cosines = Dictionary(
+            uniqueKeysWithValues: try await store.retrieve(
+                "keychain safe", options: RetrievalOptions(policy: .query, k: 4)
+            ).map { ($0.memory.id, Float($0.score)) })
+        let threshold = try #require(cosines["alf-look-keychain-1"]) - 1e-4
+        let kept = try await store.retrieve(
+            "keychain safe", options: RetrievalOptions(policy: .hybrid, k: 4, minimumSimilarity: threshold))
+        #expect(kept.map(\.memory.id).contains("alf-look-keychain-1"))
+        #expect(kept.allSatisfy { (cosines[$0.memory.id] ?? -1) >= threshold })
     }
 
     @Test func randomPolicyIsSeeded() async throws {

@@ -1,5 +1,6 @@
 import Foundation
 import ProceduralMemory
+import RetrievalCore
 import TestSupport
 import Testing
 
@@ -24,10 +25,11 @@ import Testing
         defer { directory.remove() }
         let (source, bundle) = try await Self.exported(directory)
         let manifestData = try Data(contentsOf: URL(fileURLWithPath: bundle + "/manifest.json"))
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .secondsSince1970
-        let manifest = try decoder.decode(BundleManifest.self, from: manifestData)
-        #expect(manifest.formatVersion == 1 && manifest.embedderID == "test-words:v1:64" && manifest.dimension == 64)
+        let fields = try #require(try JSONSerialization.jsonObject(with: manifestData) as? [String: Any])
+        let createdAt = try #require(fields["createdAt"] as? String)
+        #expect(createdAt.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z/) != nil)
+        let manifest = try JSONDates.decoder().decode(BundleManifest.self, from: manifestData)
+        #expect(manifest.formatVersion == 2 && manifest.embedderID == "test-words:v1:64" && manifest.dimension == 64)
         #expect(manifest.memoryCount == 4 && manifest.trajectoryCount == 4 && manifest.sourceModels == ["gpt-4o"])
         #expect(manifest.files.map(\.path) == ["memories.jsonl", "trajectories.jsonl"])
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["bundle", "store"])
@@ -53,11 +55,9 @@ import Testing
         #expect(history.count == 4 && history.allSatisfy { $0.action == .add && $0.policy == "import-bundle" })
         #expect(history[0].reason == "import bundle \(bundle) (source models: gpt-4o)")
 
-        await #expect(
-            throws: MemoryError.invalidArgument(
-                "Memory alf-heat-mug-1 of the bundle is already stored; pass --duplicates skip to keep the stored one or --duplicates replace."
-            )
-        ) { try await target.importBundle(at: bundle) }
+        await #expect(throws: MemoryError.duplicateMemory(id: "alf-heat-mug-1", bundle: bundle)) {
+            try await target.importBundle(at: bundle)
+        }
         #expect(try await target.importBundle(at: bundle, duplicates: .skip).skippedMemories == 4)
         await #expect(
             throws: MemoryError.io(

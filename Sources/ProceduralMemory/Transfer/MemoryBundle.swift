@@ -5,8 +5,11 @@ import Foundation
 /// A bundle is a directory: `manifest.json`, `memories.jsonl` (one ``BundledMemory`` per line) and
 /// `trajectories.jsonl` (the memories' source trajectories in Memp's JSON Lines format).
 public struct BundleManifest: Codable, Sendable, Equatable {
-    /// The bundle format version this build writes.
-    public static let currentFormatVersion = 1
+    /// The bundle format version this build writes: 2, whose dates are ISO-8601 UTC strings (format 1 wrote
+    /// seconds since 1970).
+    public static let currentFormatVersion = 2
+    /// The bundle format versions this build reads.
+    public static let readableFormatVersions = 1...2
     /// The manifest's file name.
     public static let fileName = "manifest.json"
     /// The memories file's name.

@@ -99,7 +99,8 @@ extension MemoryStore {
     ///   - limits: The largest texts accepted (a bundle is refused when any memory or trajectory passes them).
     /// - Throws: ``MemoryError/bundleRefused(path:reason:)`` for a tampered, unsafe or malformed bundle, or one
     ///   holding impossible counters, memories without source trajectories or texts over `limits`;
-    ///   ``MemoryError/invalidArgument(_:)`` for a memory already stored under ``DuplicatePolicy/refuse``.
+    ///   ``MemoryError/duplicateMemory(id:bundle:)`` for a memory already stored under ``DuplicatePolicy/refuse``;
+    ///   ``MemoryError/io(path:reason:)`` when `directory` does not exist.
     @discardableResult
     public func importBundle(
         at directory: String, duplicates: DuplicatePolicy = .refuse, limits: TextLimits = TextLimits()
@@ -115,9 +116,7 @@ extension MemoryStore {
                 if try await backend.memory(id: item.memory.id) != nil {
                     switch duplicates {
                     case .refuse:
-                        throw .invalidArgument(
-                            "Memory \(item.memory.id) of the bundle is already stored; "
-                                + "pass --duplicates skip to keep the stored one or --duplicates replace.")
+                        throw .duplicateMemory(id: item.memory.id, bundle: directory)
                     case .skip:
                         report.skippedMemories += 1
                         continue
@@ -166,6 +165,10 @@ struct VerifiedBundle {
 
     init(directory: String, limits: TextLimits = TextLimits()) throws(MemoryError) {
         func refuse(_ reason: String) -> MemoryError { .bundleRefused(path: directory, reason: reason) }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw .io(path: directory, reason: "no such directory")
+        }
         let root = URL(fileURLWithPath: directory).standardizedFileURL.resolvingSymlinksInPath().path
         let manifestPath = root + "/" + BundleManifest.fileName
         let attributes = try? FileManager.default.attributesOfItem(atPath: manifestPath)
@@ -180,10 +183,11 @@ struct VerifiedBundle {
         else {
             throw refuse("\(BundleManifest.fileName) is not a valid manifest")
         }
-        guard manifest.formatVersion == BundleManifest.currentFormatVersion else {
+        let readable = BundleManifest.readableFormatVersions
+        guard readable.contains(manifest.formatVersion) else {
             throw refuse(
-                "it is bundle format v\(manifest.formatVersion); this build reads v\(BundleManifest.currentFormatVersion)"
-            )
+                "it is bundle format v\(manifest.formatVersion); this build reads v\(readable.lowerBound)–"
+                    + "v\(readable.upperBound)")
         }
         var contents: [String: Data] = [:]
         for file in manifest.files {
@@ -296,17 +300,11 @@ struct VerifiedBundle {
     }
 }
 
-private func bundleDecoder() -> JSONDecoder {
-    let decoder = JSONDecoder()
-    decoder.dateDecodingStrategy = .secondsSince1970
-    return decoder
-}
+/// Reads ISO-8601 dates (format 2) and seconds since 1970 (format 1).
+private func bundleDecoder() -> JSONDecoder { JSONDates.decoder() }
 
 private func bundleJSON(_ value: some Encodable, path: String, pretty: Bool = false) throws(MemoryError) -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting =
-        pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
-    encoder.dateEncodingStrategy = .secondsSince1970
+    let encoder = JSONDates.encoder(pretty: pretty)
     do { return String(decoding: try encoder.encode(value), as: UTF8.self) } catch {
         throw .io(path: path, reason: "can't encode a record: \(error.localizedDescription)")
     }

@@ -1,0 +1,116 @@
+import Foundation
+import RetrievalCore
+
+// Everything the commands print goes through this file: JSON lines on stdout, diagnostics and progress on stderr,
+// counted nouns. Dates in JSON are ISO-8601 UTC (`JSONDates`), like every file the library writes.
+
+/// Writes a diagnostic line to standard error.
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// One JSON object on one line: keys sorted, slashes unescaped, dates ISO-8601 UTC.
+func jsonLine(_ value: some Encodable) throws -> String {
+    String(decoding: try JSONDates.encoder().encode(value), as: UTF8.self)
+}
+
+/// Prints one JSON object on one line to stdout.
+func printJSON(_ object: [String: JSONValue]) throws {
+    print(try jsonLine(object))
+}
+
+/// `count` followed by `noun`, in the plural unless `count` is 1: "1 trajectory", "3 memories".
+///
+/// `plural` defaults to the regular English plural of `noun` ("-y" → "-ies" after a consonant, else "-s").
+func counted(_ count: Int, _ noun: String, plural: String? = nil) -> String {
+    if count == 1 { return "1 \(noun)" }
+    if let plural { return "\(count) \(plural)" }
+    if noun.hasSuffix("y"), let before = noun.dropLast().last, !"aeiou".contains(before) {
+        return "\(count) \(noun.dropLast())ies"
+    }
+    return "\(count) \(noun)s"
+}
+
+/// A JSON value for the commands' summaries, printed with sorted keys on one line.
+enum JSONValue: Encodable {
+    case int(Int), double(Double), string(String), bool(Bool), array([JSONValue]), object([String: JSONValue])
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .int(let value): try container.encode(value)
+        case .double(let value): try container.encode(value)
+        case .string(let value): try container.encode(value)
+        case .bool(let value): try container.encode(value)
+        case .array(let value): try container.encode(value)
+        case .object(let value): try container.encode(value)
+        }
+    }
+}
+
+/// A one-line progress bar on stderr, drawn only when stderr is a terminal.
+struct ProgressBar {
+    private let total: Int
+    private let label: String
+    private let enabled: Bool
+    private var shownPercent = -1
+
+    init(total: Int, label: String) {
+        self.total = total
+        self.label = label
+        enabled = isatty(STDERR_FILENO) != 0 && total >= 10_000
+    }
+
+    mutating func update(_ done: Int) {
+        guard enabled else { return }
+        let percent = done * 100 / max(total, 1)
+        guard percent != shownPercent else { return }
+        shownPercent = percent
+        let filled = percent * 30 / 100
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 30 - filled)
+        FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(percent)% (\(done)/\(total))".utf8))
+    }
+
+    func finish() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\n".utf8))
+    }
+}
+
+/// A library error, printed with what this command's flags can do about it (never a `ValidationError`: the flags
+/// were fine, the data or the store was not, so the command exits 1 without the usage text).
+struct CommandFailure: Error, CustomStringConvertible {
+    /// The library's error.
+    let underlying: any Error
+    /// What to do about it with this command's flags.
+    let hint: String
+
+    /// Wraps `error`; `hint` is printed on its own line after the error's message.
+    init(_ error: any Error, hint: String) {
+        underlying = error
+        self.hint = hint
+    }
+
+    var description: String { "\(underlying)\n\(hint)" }
+}
+
+/// A file named on the command line that can't be used.
+///
+/// Not a `ValidationError`: the flags were fine, the file was not, so the command exits 1 without the usage text.
+enum InputFileError: Error, Equatable, CustomStringConvertible {
+    /// The file can't be read.
+    case unreadable(path: String)
+    /// A line (or, when `line` is nil, the whole file) is not what the command reads.
+    case malformed(path: String, line: Int?, reason: String)
+    /// The file can't be written.
+    case unwritable(path: String, reason: String)
+
+    var description: String {
+        switch self {
+        case .unreadable(let path): "\(path): the file does not exist or is not readable."
+        case .malformed(let path, let line?, let reason): "\(path), line \(line): \(reason)."
+        case .malformed(let path, nil, let reason): "\(path): \(reason)."
+        case .unwritable(let path, let reason): "\(path): can't write it (\(reason))."
+        }
+    }
+}
