@@ -81,7 +81,7 @@ print(f"\nIssue 15's goal on 2 CPUs (p50 ≤ 15 ms over HTTP at 100k memories, �
 print("\nFor scale, not measured here: the Mem0 paper (Chhikara et al., arXiv 2504.19413, Table 2 and §4.4) reports "
       "Mem0's search latency on LOCOMO as p50 0.148 s and p95 0.200 s (Mem0 with graph memory: 0.476 s / 0.657 s); "
       "that search embeds the question with a hosted embedding model and queries a vector database over the "
-      "network, on other hardware and another workload, so the ratio "
-      f"({148 / one['p50_ms']:.0f}× at p50, {200 / one['p95_ms']:.0f}× at p95 against one HTTP client here) "
-      "says how far apart the two designs are, not which is faster on equal terms.")
+      "network, on other hardware and another workload: its p50 is "
+      f"{148 / one['p50_ms']:.1f}× and its p95 {200 / one['p95_ms']:.1f}× this run's single-client HTTP figures, "
+      "context rather than a comparison on equal terms.")
 PY
