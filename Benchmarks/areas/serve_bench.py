@@ -33,13 +33,22 @@ def summary(latencies, wall):
 
 
 def http_clients(port, tasks, clients, per_client, k, mode):
-    latencies, lock = [], threading.Lock()
+    latencies, errors, lock = [], [], threading.Lock()
     barrier = threading.Barrier(clients + 1)
 
     def run(number):
         connection = http.client.HTTPConnection("127.0.0.1", port)
         mine = []
         barrier.wait()
+        try:
+            lookups(connection, number, mine)
+        except Exception as error:  # a thread's exception would otherwise only be printed
+            with lock:
+                errors.append(error)
+        with lock:
+            latencies.extend(mine)
+
+    def lookups(connection, number, mine):
         for index in range(per_client):
             task = tasks[(number * per_client + index) % len(tasks)]
             body = json.dumps({"task": task, "k": k, "mode": mode})
@@ -49,9 +58,9 @@ def http_clients(port, tasks, clients, per_client, k, mode):
             payload = response.read()
             mine.append(time.perf_counter() - start)
             if response.status != 200:
-                raise RuntimeError(payload)
-        with lock:
-            latencies.extend(mine)
+                raise RuntimeError(f"HTTP {response.status}: {payload[:500]!r}")
+            if response.will_close:  # http.client would reconnect silently: the figures would not be keep-alive
+                raise RuntimeError("the server closed a keep-alive connection")
 
     threads = [threading.Thread(target=run, args=(n,)) for n in range(clients)]
     for thread in threads:
@@ -60,6 +69,8 @@ def http_clients(port, tasks, clients, per_client, k, mode):
     start = time.perf_counter()
     for thread in threads:
         thread.join()
+    if errors:
+        raise errors[0]
     return summary(latencies, time.perf_counter() - start)
 
 
@@ -88,21 +99,38 @@ def main():
     server = subprocess.Popen([arguments.memp, "serve", "--store", arguments.store, "--port", "0"],
                               stderr=subprocess.PIPE, text=True)
     started = time.perf_counter()
-    line = server.stderr.readline()
-    port = int(re.search(r":(\d+)$", line.strip()).group(1))
+    port, seen = None, []
+    for line in server.stderr:  # the store opens first; anything it prints comes before "Listening on"
+        match = re.search(r"^Listening on http://.*:(\d+)$", line.strip())
+        if match:
+            port = int(match.group(1))
+            break
+        seen.append(line)
+    if port is None:
+        raise SystemExit(f"memp serve exited with {server.wait()} before listening: {''.join(seen)}")
     ready_seconds = time.perf_counter() - started
     threading.Thread(target=server.stderr.read, daemon=True).start()
     try:
+        connection = http.client.HTTPConnection("127.0.0.1", port)
+        connection.request("GET", "/v1/stats")
+        stats = json.loads(connection.getresponse().read())
+        connection.close()
         http_clients(port, tasks, 1, 30, arguments.k, arguments.mode)  # warm-up
+        loads = {"http_1_client": os.getloadavg()[0]}
         one = http_clients(port, tasks, 1, arguments.queries, arguments.k, arguments.mode)
+        loads["http_8_clients"] = os.getloadavg()[0]
         eight = http_clients(port, tasks, 8, arguments.queries // 8, arguments.k, arguments.mode)
     finally:
         server.send_signal(signal.SIGTERM)
         status = server.wait()
+    loads["memp_query_process"] = os.getloadavg()[0]
     cli = cli_processes(arguments.memp, arguments.store, tasks, arguments.cli_queries, arguments.k, arguments.mode)
+    for key, result in [("http_1_client", one), ("http_8_clients", eight), ("memp_query_process", cli)]:
+        result["load_1min_before"] = round(loads[key], 2)
     words = statistics.mean(len(task.split()) for task in tasks)
     print(json.dumps({"http_1_client": one, "http_8_clients": eight, "memp_query_process": cli,
                       "server_ready_seconds": round(ready_seconds, 2), "server_exit_status": status,
+                      "memories": stats["statistics"]["memories"], "embedder": stats["embedder"],
                       "task_words_mean": round(words, 1), "k": arguments.k, "mode": arguments.mode,
                       "cpus": os.cpu_count()}, sort_keys=True))
 
