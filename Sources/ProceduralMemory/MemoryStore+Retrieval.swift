@@ -114,7 +114,8 @@ extension MemoryStore {
                 var priors: [DocumentID: Double] = [:]
                 if options.outcomePrior > 0 {
                     (fused, priors) = try await applyingOutcomePrior(
-                        fused, strength: options.outcomePrior, window: max(3 * options.k, 30))
+                        fused, strength: options.outcomePrior,
+                        window: options.k > Int.max / 3 ? Int.max : max(3 * options.k, 30))
                 }
                 for (index, hit) in fused.prefix(options.k).enumerated() {
                     var explanation = ScoreExplanation(policy: .hybrid, rank: index + 1)
