@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "ProceduralMemory", targets: ["ProceduralMemory"]),
         .library(name: "PostgresMemory", targets: ["PostgresMemory"]),
         .library(name: "Evaluation", targets: ["Evaluation"]),
+        .library(name: "MempService", targets: ["MempService"]),
         .executable(name: "memp", targets: ["MempCLI"]),
     ],
     traits: [

@@ -26,7 +26,11 @@ let package = Package(
         fuzzTarget("FuzzVectorFile", ["VectorIndex"]),
         fuzzTarget("FuzzIndexFile", ["VectorIndex"]),
         fuzzTarget("FuzzKeywordIndex", ["KeywordIndex"]),
-        fuzzTarget("FuzzBundleManifest", ["ProceduralMemory", "Embeddings"]),
+        fuzzTarget("FuzzBundleManifest", ["ProceduralMemory", "Embeddings", "Evaluation"]),
+        fuzzTarget("FuzzQueryFiles", ["Evaluation", "HybridSearch"]),
+        fuzzTarget("FuzzSafeTensors", ["Embeddings"]),
+        fuzzTarget("FuzzWordPiece", ["Embeddings"]),
+        fuzzTarget("FuzzServerRequests", ["MempService", "ProceduralMemory", "Embeddings"]),
     ],
     swiftLanguageModes: [.v6]
 )
