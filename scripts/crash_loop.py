@@ -9,9 +9,8 @@ random delay drawn uniformly from 0 to the time the whole write takes uninterrup
   * `memp verify` exits 0 (SQLite integrity, counters, vectors, caches the store would trust);
   * a fresh process answers a lookup; as many memories as trajectories;
   * the write's own invariant: an import (of 2,000 trajectories, --import-size) keeps whole batches only and a rerun
-    completes it; a replace or a delete
-    is all or nothing; every acknowledged feedback is counted exactly (the one in flight at most once); an update
-    keeps whole batches, each with its counter increments (hitCount of the used memory = tasks stored); a
+    completes it; a replace or a delete is all or nothing; every acknowledged feedback is counted exactly (the one
+    in flight at most once); an update keeps whole batches, each with its counter increments (hitCount of the used memory = tasks stored); a
     compaction (deleting 200 of 500 memories, which makes the indexes drop their dead rows and rewrites the cache
     files) is all or nothing; an export leaves a complete bundle or none;
   * server: `memp serve` is killed while HTTP clients (2 importing trajectories, 2 sending feedback, one request at
