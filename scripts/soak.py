@@ -121,15 +121,22 @@ class Soak:
 
     def feedback(self, owner):
         ids = [f"fb-{owner}-{i}" for i in range(10)]
+        def send(identifier):
+            result = self.run("feedback", "--store", self.store, "--memory", identifier, "--success", "true")
+            return None if result.returncode == 0 else f"feedback {identifier}: {result.stderr.strip()[-300:]}"
+        self.send_feedback(ids, send, "feedbacks")
+
+    def send_feedback(self, ids, send, name):
+        """Records successes on `ids` until the end, counting each acknowledged one; `send` returns an error or None."""
         while self.running():
             identifier = random.choice(ids)
-            result = self.run("feedback", "--store", self.store, "--memory", identifier, "--success", "true")
-            if result.returncode != 0:
-                self.fail(f"feedback {identifier}: {result.stderr.strip()[-300:]}")
+            error = send(identifier)
+            if error:
+                self.fail(error)
                 continue
             with self.lock:
                 self.acknowledged_feedback[identifier] = self.acknowledged_feedback.get(identifier, 0) + 1
-            self.count("feedbacks")
+            self.count(name)
 
     def updater(self):
         round_number = 0
@@ -175,15 +182,10 @@ class Soak:
 
     def http_feedback(self):
         ids = [f"fb-s-{i}" for i in range(10)]
-        while self.running():
-            identifier = random.choice(ids)
+        def send(identifier):
             status, answer = self.post("/v1/feedback", {"memory": identifier, "success": True})
-            if status != 200:
-                self.fail(f"POST /v1/feedback {identifier}: {status} {answer}")
-                continue
-            with self.lock:
-                self.acknowledged_feedback[identifier] = self.acknowledged_feedback.get(identifier, 0) + 1
-            self.count("http feedbacks")
+            return None if status == 200 else f"POST /v1/feedback {identifier}: {status} {answer}"
+        self.send_feedback(ids, send, "http feedbacks")
 
     def http_reader(self):
         while self.running():
