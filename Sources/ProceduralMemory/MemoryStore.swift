@@ -300,6 +300,23 @@ public final class MemoryStore: Sendable {
         try await backend.statistics()
     }
 
+    /// The vectors of `texts`, embedding only the distinct texts that `known` lacks, each once: trajectory logs
+    /// hold many attempts at one task, and keywords repeat across tasks. `known` carries what one import has
+    /// embedded from batch to batch; it is emptied when it grows past ``maximumReusedVectors``.
+    func vectors(of texts: [String], reusing known: inout [String: [Float]]) async throws(MemoryError) -> [[Float]] {
+        if known.count > Self.maximumReusedVectors { known.removeAll(keepingCapacity: true) }
+        var missing: [String] = []
+        var missingSet = Set<String>()
+        for text in texts where known[text] == nil {
+            if missingSet.insert(text).inserted { missing.append(text) }
+        }
+        for (text, vector) in zip(missing, try await embed(missing)) { known[text] = vector }
+        return texts.compactMap { known[$0] }
+    }
+
+    /// How many vectors an import keeps for reuse (``vectors(of:reusing:)``): at 384 dimensions about 75 MB.
+    static let maximumReusedVectors = 50_000
+
     /// Embeds texts, mapping the embedder's errors and checking what it returns, so that nothing unusable
     /// reaches the database.
     func embed(_ texts: [String]) async throws(MemoryError) -> [[Float]] {

@@ -286,6 +286,40 @@ import Testing
         #expect(report.imported == 1 && report.invalid == 1 && store.memoryCount == 1)
     }
 
+    /// Records every text it is asked to embed.
+    final class RecordingEmbedder: Embedder {
+        let embedded = Mutex<[String]>([])
+        var modelIdentifier: String { WordHashEmbedder().modelIdentifier }
+        var dimension: Int { WordHashEmbedder().dimension }
+        func embed(_ texts: [String]) throws(EmbeddingError) -> [[Float]] {
+            embedded.withLock { $0 += texts }
+            return try WordHashEmbedder().embed(texts)
+        }
+    }
+
+    @Test func importEmbedsEachDistinctTaskOnceAcrossBatches() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let recording = RecordingEmbedder()
+        let store = try await MemoryStore.create(at: directory.file("store"), embedder: recording)
+        var failedRetry = Samples.heatMug
+        failedRetry.id = "alf-heat-mug-2"
+        failedRetry.outcome = Outcome(success: false, reward: 0)
+        var laterRetry = Samples.heatMug
+        laterRetry.id = "alf-heat-mug-3"
+        let runs = [Samples.heatMug, Samples.cleanApple, failedRetry, laterRetry]
+        let file = try directory.write(try Samples.jsonLines(runs), to: "runs.jsonl")
+        // Batches of two: the retries come in the second batch, after the first attempt was embedded.
+        let report = try await store.importTrajectories(from: file, options: ImportOptions(batchSize: 2))
+        #expect(report.imported == 4)
+        #expect(recording.embedded.withLock { $0 }.filter { $0 == Samples.heatMug.task }.count == 1)
+        let hits = try await store.retrieve(
+            Samples.heatMug.task, options: RetrievalOptions(policy: .query, k: 4))
+        let attempts = hits.filter { $0.memory.task == Samples.heatMug.task }
+        #expect(attempts.count == 3)
+        #expect(attempts.allSatisfy { abs($0.score - 1) < 1e-6 })
+    }
+
     /// Claims 64 dimensions but returns 32.
     struct ShortEmbedder: Embedder {
         var modelIdentifier: String { "short:v1:64" }
