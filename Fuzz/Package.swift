@@ -22,15 +22,15 @@ let package = Package(
     targets: [
         .target(name: "CFuzzDriver"),
         .target(name: "FuzzSupport", dependencies: ["CFuzzDriver"]),
-        fuzzTarget("FuzzTrajectories", ["ProceduralMemory", "Embeddings"]),
+        fuzzTarget("FuzzTrajectories", ["ProceduralMemory", "SQLiteMemory", "Embeddings"]),
         fuzzTarget("FuzzVectorFile", ["VectorIndex"]),
         fuzzTarget("FuzzIndexFile", ["VectorIndex"]),
         fuzzTarget("FuzzKeywordIndex", ["KeywordIndex"]),
-        fuzzTarget("FuzzBundleManifest", ["ProceduralMemory", "Embeddings", "Evaluation"]),
+        fuzzTarget("FuzzBundleManifest", ["ProceduralMemory", "SQLiteMemory", "Embeddings", "Evaluation"]),
         fuzzTarget("FuzzQueryFiles", ["Evaluation", "HybridSearch"]),
         fuzzTarget("FuzzSafeTensors", ["Embeddings"]),
         fuzzTarget("FuzzWordPiece", ["Embeddings"]),
-        fuzzTarget("FuzzServerRequests", ["MempService", "ProceduralMemory", "Embeddings"]),
+        fuzzTarget("FuzzServerRequests", ["MempService", "ProceduralMemory", "SQLiteMemory", "Embeddings"]),
     ],
     swiftLanguageModes: [.v6]
 )

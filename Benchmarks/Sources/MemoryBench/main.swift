@@ -8,6 +8,7 @@
 // --reuse measures lookups on a store kept by an earlier --keep run instead of importing again.
 import Embeddings
 import Foundation
+import MemoryLocation
 import ProceduralMemory
 
 struct SplitMix64: RandomNumberGenerator {

@@ -3,6 +3,7 @@ import Foundation
 import FuzzSupport
 import MempService
 import ProceduralMemory
+import SQLiteMemory
 
 /// The store every input starts from: three memories with known IDs, so that feedback, update, delete and lookups
 /// can reach stored records.
