@@ -277,12 +277,16 @@ public struct CatalogEntry: Sendable, Equatable {
     public var labels: [String: String]
     /// The memory's status.
     public var status: MemoryStatus
+    /// How the memory's source trajectories ended, combined by ``Outcome/combining(_:)``; `nil` when none recorded
+    /// an outcome. Kept here so that a lookup's outcome prior and its hits read no trajectory.
+    public var sourceOutcome: Outcome?
 
     /// Creates an entry.
-    public init(source: String, labels: [String: String], status: MemoryStatus) {
+    public init(source: String, labels: [String: String], status: MemoryStatus, sourceOutcome: Outcome? = nil) {
         self.source = source
         self.labels = labels
         self.status = status
+        self.sourceOutcome = sourceOutcome
     }
 }
 

@@ -38,6 +38,8 @@ extension MemoryStore {
         let filter = Self.filter(for: options, in: snapshot)
         var explanations: [ScoreExplanation] = []
         var ranked: [(DocumentID, Double)] = []
+        // The memories the outcome prior read, reused for the hits so that a lookup reads them once.
+        var prefetched: [DocumentID: Memory]?
         do {
             switch options.policy {
             case .random:
@@ -113,9 +115,12 @@ extension MemoryStore {
                 }
                 var priors: [DocumentID: Double] = [:]
                 if options.outcomePrior > 0 {
-                    (fused, priors) = try await applyingOutcomePrior(
-                        fused, strength: options.outcomePrior,
-                        window: options.k > Int.max / 3 ? Int.max : max(3 * options.k, 30))
+                    let window = options.k > Int.max / 3 ? Int.max : max(3 * options.k, 30)
+                    fused = Array(fused.prefix(window))
+                    let memories = try await backend.memories(numbered: fused.map(\.id))
+                    (fused, priors) = Self.applyingOutcomePrior(
+                        fused, memories: memories, catalog: snapshot.catalog, strength: options.outcomePrior)
+                    prefetched = memories
                 }
                 for (index, hit) in fused.prefix(options.k).enumerated() {
                     var explanation = ScoreExplanation(policy: .hybrid, rank: index + 1)
@@ -139,27 +144,28 @@ extension MemoryStore {
         } catch {
             throw .invalidArgument("\(error)")
         }
-        return try await memoryHits(ranked, explanations)
+        return try await memoryHits(ranked, explanations, catalog: snapshot.catalog, prefetched: prefetched)
     }
 
-    /// The first `window` fused hits rescored by ``OutcomePrior`` and re-sorted (ties to the lower number), with
-    /// each one's smoothed success rate; the hits beyond the window are dropped.
-    private func applyingOutcomePrior(_ hits: [FusedHit], strength: Double, window: Int)
-        async throws(MemoryError) -> ([FusedHit], [DocumentID: Double])
-    {
-        var head = Array(hits.prefix(window))
-        let memories = try await backend.memories(numbered: head.map(\.id))
+    /// Fused hits rescored by ``OutcomePrior`` and re-sorted (ties to the lower number), with each one's smoothed
+    /// success rate.
+    ///
+    /// The source outcome comes from the snapshot's catalog and the counters from `memories` (read with the hits
+    /// in one batch, since feedback changes them without touching the indexes), so no trajectory is read.
+    private static func applyingOutcomePrior(
+        _ hits: [FusedHit], memories: [DocumentID: Memory], catalog: [DocumentID: CatalogEntry], strength: Double
+    ) -> ([FusedHit], [DocumentID: Double]) {
+        var hits = hits
         var rates: [DocumentID: Double] = [:]
-        for index in head.indices {
-            guard let memory = memories[head[index].id] else { continue }
+        for index in hits.indices {
+            guard let memory = memories[hits[index].id], let entry = catalog[hits[index].id] else { continue }
             let rate = OutcomePrior.successRate(
-                sourceOutcome: try await sourceOutcome(of: memory), hits: memory.hitCount,
-                successes: memory.successCount)
-            rates[head[index].id] = rate
-            head[index].score = OutcomePrior.adjust(head[index].score, successRate: rate, strength: strength)
+                sourceOutcome: entry.sourceOutcome, hits: memory.hitCount, successes: memory.successCount)
+            rates[hits[index].id] = rate
+            hits[index].score = OutcomePrior.adjust(hits[index].score, successRate: rate, strength: strength)
         }
-        head.sort { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
-        return (head, rates)
+        hits.sort { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
+        return (hits, rates)
     }
 
     static func describe(_ method: FusionMethod) -> String {

@@ -133,7 +133,20 @@ extension Outcome {
         let flags = outcomes.compactMap(\.success)
         let rewards = outcomes.compactMap(\.reward)
         guard !flags.isEmpty || !rewards.isEmpty else { return nil }
-        return Outcome(success: flags.isEmpty ? nil : flags.contains(true), reward: rewards.max())
+        return combined(anySucceeded: flags.isEmpty ? nil : flags.contains(true), bestReward: rewards.max())
+    }
+
+    /// The combined outcome from the aggregates a database computes over a memory's source trajectories (SQL
+    /// `max(success)` or `bool_or(success)`, and `max(reward)`, both NULL over no values): the same rule as
+    /// ``combining(_:)``, so that every backend reports what the library reports.
+    ///
+    /// - Parameters:
+    ///   - anySucceeded: Whether any source succeeded; `nil` when none recorded success or failure.
+    ///   - bestReward: The largest reward of the sources; `nil` when none recorded one.
+    /// - Returns: `nil` when both are `nil`.
+    public static func combined(anySucceeded: Bool?, bestReward: Double?) -> Outcome? {
+        guard anySucceeded != nil || bestReward != nil else { return nil }
+        return Outcome(success: anySucceeded, reward: bestReward)
     }
 }
 

@@ -565,20 +565,17 @@ public final class SQLiteBackend: MemoryBackend {
                 db,
                 sql: """
                     SELECT m.number, m.task, m.keywords, m.source, m.labels, m.status, v.task AS taskVector,
-                        v.keywords AS keywordVector
+                        v.keywords AS keywordVector, \(Self.sourceOutcomeColumns)
                     FROM memory m JOIN memory_vector v ON v.memory = m.number ORDER BY m.number
                     """)
             while let row = try cursor.next() {
                 let keywords = try decode([String].self, row["keywords"])
-                let status: String = row["status"]
                 try body(
                     IndexEntry(
                         number: DocumentID(UInt64(row["number"] as Int64)), task: row["task"],
                         keywords: keywords, taskVector: floats(row["taskVector"]),
                         keywordVector: (row["keywordVector"] as Data?).map(floats),
-                        catalogEntry: CatalogEntry(
-                            source: row["source"], labels: try decode([String: String].self, row["labels"]),
-                            status: MemoryStatus(rawValue: status) ?? .active)))
+                        catalogEntry: try Self.catalogEntry(row)))
             }
             return try Self.info(db)?.generation ?? 0
         }
@@ -589,15 +586,33 @@ public final class SQLiteBackend: MemoryBackend {
     ) {
         try reading { db in
             var entries: [DocumentID: CatalogEntry] = [:]
-            let cursor = try Row.fetchCursor(db, sql: "SELECT number, source, labels, status FROM memory")
+            let cursor = try Row.fetchCursor(
+                db, sql: "SELECT m.number, m.source, m.labels, m.status, \(Self.sourceOutcomeColumns) FROM memory m")
             while let row = try cursor.next() {
-                let status: String = row["status"]
-                entries[DocumentID(UInt64(row["number"] as Int64))] = CatalogEntry(
-                    source: row["source"], labels: try decode([String: String].self, row["labels"]),
-                    status: MemoryStatus(rawValue: status) ?? .active)
+                entries[DocumentID(UInt64(row["number"] as Int64))] = try Self.catalogEntry(row)
             }
             return (entries, try Self.info(db)?.generation ?? 0)
         }
+    }
+
+    /// Columns of a query over `memory m`: how the memory's source trajectories ended, as the aggregates
+    /// ``Outcome/combined(anySucceeded:bestReward:)`` reads (`max` of the 0/1 success flags and of the rewards;
+    /// NULL over no values).
+    static let sourceOutcomeColumns = """
+        (SELECT max(t.success) FROM memory_source s JOIN trajectory t ON t.number = s.trajectory
+            WHERE s.memory = m.number) AS anySucceeded,
+        (SELECT max(t.reward) FROM memory_source s JOIN trajectory t ON t.number = s.trajectory
+            WHERE s.memory = m.number) AS bestReward
+        """
+
+    /// The catalog entry of a row with `source`, `labels`, `status` and the ``sourceOutcomeColumns``.
+    static func catalogEntry(_ row: Row) throws -> CatalogEntry {
+        let status: String = row["status"]
+        return CatalogEntry(
+            source: row["source"], labels: try decode([String: String].self, row["labels"]),
+            status: MemoryStatus(rawValue: status) ?? .active,
+            sourceOutcome: Outcome.combined(
+                anySucceeded: (row["anySucceeded"] as Int64?).map { $0 != 0 }, bestReward: row["bestReward"]))
     }
 
     public func statistics() async throws(MemoryError) -> StoreStatistics {

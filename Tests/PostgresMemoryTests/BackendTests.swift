@@ -113,6 +113,48 @@ struct BackendTests {
         }
     }
 
+    /// Each catalog entry and index entry carries the memory's combined source outcome, by the library's rule
+    /// (``Outcome/combining(_:)``), on both backends.
+    @Test func catalogCarriesTheCombinedSourceOutcomeLikeSQLite() async throws {
+        try await PostgresTestServer.withBackend { postgres in
+            let outcomes: [Outcome?] = [
+                Outcome(success: true, reward: 1), Outcome(success: false), Outcome(reward: 0.25), nil,
+                Outcome(success: false, reward: 0.75),
+            ]
+            let trajectories = outcomes.enumerated().map { index, outcome in
+                var trajectory = Fixtures.trajectory("t\(index)", task: "task \(index)", source: "s", labels: [:])
+                trajectory.outcome = outcome
+                return trajectory
+            }
+            var merged = Fixtures.record(trajectories[1], vector: [0, 1])
+            merged.memory.id = "merged"
+            merged.memory.sourceTrajectoryIDs = ["t1", "t2", "t4"]
+            var empty = Fixtures.record(trajectories[3], vector: [1, 1])
+            empty.memory.id = "unknown-outcome"
+            let records = trajectories.map { Fixtures.record($0, vector: [1, 0]) } + [merged, empty]
+            let expected: [String: Outcome?] = [
+                "t0": outcomes[0], "t1": outcomes[1], "t2": outcomes[2], "t3": nil, "t4": outcomes[4],
+                "merged": Outcome(success: false, reward: 0.75), "unknown-outcome": nil,
+            ]
+            for backend in [try SQLiteBackend(path: nil), postgres] as [any MemoryBackend] {
+                try await backend.initialize(embedderID: Fixtures.embedderID, dimension: 2, configuration: nil)
+                _ = try await backend.write(
+                    WriteBatch(
+                        trajectories: trajectories, memories: records, replacing: false, policy: "test",
+                        reason: "test"))
+                let catalog = try await backend.catalog().entries
+                let memories = try await backend.memories(numbered: Array(catalog.keys))
+                var found: [String: Outcome?] = [:]
+                _ = try await backend.forEachIndexEntry { entry in
+                    let id = memories[entry.number]?.id ?? "?"
+                    found[id] = entry.catalogEntry.sourceOutcome
+                    #expect(catalog[entry.number] == entry.catalogEntry, "\(id)")
+                }
+                #expect(found == expected, "\(type(of: backend))")
+            }
+        }
+    }
+
     @Test func aMemoryWhoseSourcesAreAllDeletedGoesWithThem() async throws {
         try await PostgresTestServer.withBackend { postgres in
             try await postgres.initialize(embedderID: Fixtures.embedderID, dimension: 2, configuration: nil)

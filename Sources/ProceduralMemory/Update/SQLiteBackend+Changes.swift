@@ -229,17 +229,14 @@ extension SQLiteBackend {
                 db,
                 sql: """
                     SELECT m.number, m.task, m.keywords, m.source, m.labels, m.status, v.task AS taskVector,
-                        v.keywords AS keywordVector
+                        v.keywords AS keywordVector, \(sourceOutcomeColumns)
                     FROM memory m JOIN memory_vector v ON v.memory = m.number WHERE m.number = ?
                     """, arguments: [number])
         else { return nil }
-        let status: String = row["status"]
         return IndexEntry(
             number: DocumentID(UInt64(number)), task: row["task"], keywords: try decode([String].self, row["keywords"]),
             taskVector: floats(row["taskVector"]), keywordVector: (row["keywordVector"] as Data?).map(floats),
-            catalogEntry: CatalogEntry(
-                source: row["source"], labels: try decode([String: String].self, row["labels"]),
-                status: MemoryStatus(rawValue: status) ?? .active))
+            catalogEntry: try catalogEntry(row))
     }
 
     public func historyEntry(number: Int64) async throws(MemoryError) -> HistoryEntry? {
