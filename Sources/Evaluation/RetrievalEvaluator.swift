@@ -234,7 +234,27 @@ public struct RetrievalEvaluator: Sendable {
     ///
     /// - Throws: ``EvaluationError/memory(_:)`` when a lookup fails.
     public func run(_ setting: RetrievalSetting) async throws(EvaluationError) -> RunResult {
-        var metrics: [QueryMetrics] = []
+        let measured = try await lookUp(setting)
+        let metrics = measured.metrics.compactMap { $0 }
+        return RunResult(
+            setting: setting, metrics: QueryMetrics.mean(metrics), judgedQueries: metrics.count,
+            queriesWithoutRelevant: queries.count - metrics.count, emptyResults: measured.emptyResults,
+            latency: LatencySummary(milliseconds: measured.latencies), latenciesMilliseconds: measured.latencies)
+    }
+
+    /// Each query's metrics under one setting, in query order; `nil` for a query with no relevant memory in the
+    /// store. For paired comparisons of settings (``BootstrapInterval``, ``FusionTuner``).
+    ///
+    /// - Throws: ``EvaluationError/memory(_:)`` when a lookup fails.
+    public func queryMetrics(_ setting: RetrievalSetting) async throws(EvaluationError) -> [QueryMetrics?] {
+        try await lookUp(setting).metrics
+    }
+
+    /// Runs every query under `setting`, timed after a warm-up.
+    private func lookUp(_ setting: RetrievalSetting) async throws(EvaluationError) -> (
+        metrics: [QueryMetrics?], latencies: [Double], emptyResults: Int
+    ) {
+        var metrics: [QueryMetrics?] = []
         var latencies: [Double] = []
         var emptyResults = 0
         let clock = ContinuousClock()
@@ -251,7 +271,10 @@ public struct RetrievalEvaluator: Sendable {
                 let hits = try await store.retrieve(query.text, options: options)
                 latencies.append(milliseconds(clock.now - start))
                 if hits.isEmpty { emptyResults += 1 }
-                guard relevantCounts[index] > 0 else { continue }
+                guard relevantCounts[index] > 0 else {
+                    metrics.append(nil)
+                    continue
+                }
                 let judged = hits.map { hit in
                     JudgedHit(
                         isRelevant: hit.memory.sourceTrajectoryIDs.contains(where: query.relevant.contains),
@@ -262,10 +285,7 @@ public struct RetrievalEvaluator: Sendable {
         } catch {
             throw .memory(error)
         }
-        return RunResult(
-            setting: setting, metrics: QueryMetrics.mean(metrics), judgedQueries: metrics.count,
-            queriesWithoutRelevant: queries.count - metrics.count, emptyResults: emptyResults,
-            latency: LatencySummary(milliseconds: latencies), latenciesMilliseconds: latencies)
+        return (metrics, latencies, emptyResults)
     }
 
     /// Runs every setting of a plan.

@@ -91,7 +91,7 @@ struct QueryCommand: AsyncParsableCommand {
                 sources: sources.isEmpty ? nil : Set(sources),
                 labels: labelFilter, includeDeprecated: includeDeprecated, seed: seed,
                 fusion: alpha.map { .convex(alpha: $0, normalization: .minMax) }
-                    ?? rankConstant.map { .reciprocalRank(rankConstant: $0) } ?? RetrievalOptions.defaultFusion,
+                    ?? rankConstant.map { .reciprocalRank(rankConstant: $0) },
                 outcomePrior: outcomePrior)
         }
     }

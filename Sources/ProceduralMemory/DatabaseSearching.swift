@@ -83,7 +83,7 @@ extension MemoryStore {
                 explanation.denseRank = hit.vectorRank
                 explanation.textRank = hit.keywordScore
                 explanation.keywordRank = hit.keywordRank
-                explanation.fusion = Self.describe(options.fusion)
+                explanation.fusion = Self.describe(options.fusion ?? RetrievalOptions.defaultFusion)
             case .random, .keyword:
                 break
             }

@@ -102,6 +102,16 @@ public protocol MemoryBackend: Sendable {
     /// A ``MemoryStore`` reads it before building its indexes and again after each write: a change means another
     /// writer committed meanwhile, so the indexes may miss its changes and are rebuilt before they are saved.
     func foreignCommitMarker() async throws(MemoryError) -> UInt64?
+
+    /// The store's record of fusion choices (``FusionTuning``), empty when nothing was ever chosen.
+    func fusionTuning() async throws(MemoryError) -> FusionTuning
+
+    /// Replaces the record of fusion choices in one transaction, when the stored record still has
+    /// `expectedEntries` entries; does not advance the generation (the indexes don't change).
+    ///
+    /// - Throws: ``MemoryError/tuningConflict(expectedEntries:actualEntries:)`` when it has not (nothing is
+    ///   written).
+    func saveFusionTuning(_ tuning: FusionTuning, expectedEntries: Int) async throws(MemoryError)
 }
 
 extension MemoryBackend {

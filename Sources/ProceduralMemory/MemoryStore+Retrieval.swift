@@ -17,9 +17,10 @@ extension MemoryStore {
     ///   ``MemoryError/embedding(reason:)`` when the task can't be embedded.
     /// - Complexity: O(*n* · *d*) for *n* memories of dimension *d* for the embedding policies, plus the
     ///   postings of the task's terms for BM25.
-    public func retrieve(_ task: String, options: RetrievalOptions = RetrievalOptions())
+    public func retrieve(_ task: String, options requested: RetrievalOptions = RetrievalOptions())
         async throws(MemoryError) -> [MemoryHit]
     {
+        var options = requested
         guard options.k >= 1 else { throw .invalidArgument("k must be at least 1 (got \(options.k)).") }
         if let minimum = options.minimumSimilarity, minimum.isNaN {
             throw .invalidArgument("The minimum similarity must be a number (got NaN).")
@@ -31,6 +32,11 @@ extension MemoryStore {
                 "A minimum similarity applies to the query, keyword and hybrid policies, not to \(options.policy.rawValue)."
             )
         }
+        // Only hybrid fuses, so only hybrid needs the store's recorded fusion.
+        let fusion =
+            options.policy == .hybrid
+            ? try await effectiveFusion(options.fusion) : options.fusion ?? RetrievalOptions.defaultFusion
+        options.fusion = fusion
         if let database = backend as? any DatabaseSearching, database.databasePolicies.contains(options.policy) {
             return try await retrieve(task, options: options, in: database)
         }
@@ -100,7 +106,7 @@ extension MemoryStore {
                 let dense = try snapshot.tasks.search(
                     vector, k: depth, minimumScore: options.minimumSimilarity, filter: filter)
                 let keyword = try await keywordHits.get()
-                var fused = fuse(dense: dense, keyword: keyword, method: options.fusion)
+                var fused = fuse(dense: dense, keyword: keyword, method: fusion)
                 if let minimum = options.minimumSimilarity {
                     // A BM25-only candidate has no cosine yet: score it exactly, and keep it only when it reaches
                     // the minimum like every dense candidate did.
@@ -128,7 +134,7 @@ extension MemoryStore {
                     explanation.denseRank = hit.denseRank
                     explanation.bm25 = hit.keywordScore
                     explanation.keywordRank = hit.keywordRank
-                    explanation.fusion = Self.describe(options.fusion)
+                    explanation.fusion = Self.describe(fusion)
                     explanation.successPrior = priors[hit.id]
                     if hit.keywordRank != nil {
                         explanation.matchedTerms = snapshot.text.matchedTerms(task, in: hit.id)
@@ -216,13 +222,15 @@ extension MemoryStore {
 }
 
 /// SplitMix64 (Steele, Lea and Flood 2014): a small, fast generator whose sequence is fixed by its seed, so
-/// random retrieval is reproducible across runs and platforms.
-struct SplitMix64: RandomNumberGenerator {
+/// random retrieval, tuning folds and bootstrap resamples are reproducible across runs and platforms.
+package struct SplitMix64: RandomNumberGenerator {
     private var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    /// Creates a generator whose sequence is fixed by `seed`.
+    package init(seed: UInt64) { state = seed }
 
-    mutating func next() -> UInt64 {
+    /// The next number of the sequence.
+    package mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

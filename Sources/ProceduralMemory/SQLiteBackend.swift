@@ -191,6 +191,32 @@ public final class SQLiteBackend: MemoryBackend {
         }
     }
 
+    /// The `meta` key of the record of fusion choices (JSON).
+    static let fusionTuningKey = "fusionTuning"
+
+    public func fusionTuning() async throws(MemoryError) -> FusionTuning {
+        try reading { db in
+            guard let text = try String.fetchOne(
+                db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [Self.fusionTuningKey])
+            else { return FusionTuning() }
+            return try decode(FusionTuning.self, text)
+        }
+    }
+
+    public func saveFusionTuning(_ tuning: FusionTuning, expectedEntries: Int) async throws(MemoryError) {
+        try writing { db in
+            let stored = try String.fetchOne(
+                db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [Self.fusionTuningKey])
+            let actual = try stored.map { try decode(FusionTuning.self, $0).entries.count } ?? 0
+            guard actual == expectedEntries else {
+                throw MemoryError.tuningConflict(expectedEntries: expectedEntries, actualEntries: actual)
+            }
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                arguments: [Self.fusionTuningKey, try json(tuning)])
+        }
+    }
+
     /// Advances the generation inside the current transaction and returns the new one.
     static func advanceGeneration(_ db: Database) throws -> UInt64 {
         try db.execute(

@@ -158,6 +158,20 @@ import Testing
         #expect(try await service.memory(id: "merged", store: nil).outcome == Outcome(success: true))
     }
 
+    @Test func lookupsUseTheFusionRecordedInTheStore() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try await Self.makeRoot(directory) + "/red"
+        try await MemoryStore.open(at: path).recordFusion(
+            .reciprocalRank(rankConstant: 10),
+            evidence: FusionTuningEvidence(
+                origin: "test", queries: 5, folds: 5, metric: "nDCG@10", chosenScore: 1, defaultScore: 0.5,
+                crossValidatedScore: 0.75))
+        let service = MemoryService(registry: StoreRegistry(layout: .single(directory: path)))
+        let hit = try #require(try await service.lookup(LookupRequest(task: "enter the kitchen", k: 1), store: nil).hits.first)
+        #expect(hit.explanation.hasPrefix("reciprocal rank fusion (rank constant 10.0);"))
+    }
+
     @Test func bearerTokenMatchesOnlyTheExactToken() throws {
         let token = BearerToken("abcdefghijklmnop")
         #expect(token.authorizes("Bearer abcdefghijklmnop"))

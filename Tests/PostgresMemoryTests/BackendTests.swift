@@ -210,6 +210,33 @@ struct BackendTests {
         }
     }
 
+    @Test func fusionChoicesAreRecordedRevertedAndUsedOnPostgreSQL() async throws {
+        try await PostgresTestServer.withBackend { postgres in
+            let embedder = HashingEmbedder(dimension: 64)
+            let store = try await MemoryStore.open(backend: postgres, embedder: embedder, cacheDirectory: nil)
+            try await store.add([
+                Fixtures.trajectory("heat", task: "heat some mug", source: "s", labels: [:]),
+                Fixtures.trajectory("clean", task: "clean an apple", source: "s", labels: [:]),
+            ])
+            #expect(try await store.fusionTuning() == FusionTuning())
+            let evidence = FusionTuningEvidence(
+                origin: "test", queries: 5, folds: 5, metric: "nDCG@10", chosenScore: 1, defaultScore: 0.5,
+                crossValidatedScore: 0.75)
+            try await store.recordFusion(.reciprocalRank(rankConstant: 10), evidence: evidence)
+            let reopened = try await MemoryStore.open(backend: postgres, embedder: embedder, cacheDirectory: nil)
+            let hit = try #require(try await reopened.retrieve("heat some mug", options: RetrievalOptions(k: 1)).first)
+            #expect(hit.explanation.fusion == "reciprocal rank fusion (rank constant 10.0)")
+            await #expect(throws: MemoryError.tuningConflict(expectedEntries: 0, actualEntries: 1)) {
+                try await postgres.saveFusionTuning(FusionTuning(), expectedEntries: 0)
+            }
+            let reverted = try await reopened.revertFusion()
+            #expect(reverted.entries.map(\.action) == [.tune, .revert] && reverted.fusion == nil)
+            let stored = try await postgres.fusionTuning()
+            #expect(stored.entries.map(\.action) == [.tune, .revert] && stored.entries.last?.reverts == 1)
+            await #expect(throws: MemoryError.nothingToRevert) { try await store.revertFusion() }
+        }
+    }
+
     @Test func theMemoryStoreRunsUnchangedOnPostgreSQL() async throws {
         try await PostgresTestServer.withBackend { postgres in
             let embedder = HashingEmbedder(dimension: 64)
