@@ -1,8 +1,9 @@
 import ProceduralMemory
 
-/// A mean over queries with a percentile bootstrap confidence interval (Efron & Tibshirani 1993, ch. 13): the
-/// queries are resampled with replacement `resamples` times and the interval is the middle `confidence` share of
-/// the resampled means.
+/// A mean over queries with a percentile bootstrap confidence interval.
+///
+/// The queries are resampled with replacement `resamples` times and the interval is the middle `confidence` share
+/// of the resampled means (Efron & Tibshirani 1993, "An Introduction to the Bootstrap", chapter 13).
 ///
 /// Resampling is seeded (SplitMix64), so the same values, seed and count give the same interval on every machine.
 public struct BootstrapInterval: Sendable, Equatable, Codable {

@@ -10,8 +10,9 @@ import ProceduralMemory
 /// when that held-out score beats the default fusion's on the same queries; otherwise the default stays, because a
 /// gain that does not survive cross-validation is noise of these queries (docs/experiments.md, "Tuning").
 public enum FusionTuner {
-    /// The fusions tuning chooses from: reciprocal rank fusion with rank constants around the default 60, and
-    /// convex fusion at three dense weights under min-max and theoretical normalization (the normalizations
+    /// The fusions tuning chooses from.
+    ///
+    /// Reciprocal rank fusion with rank constants around the default 60, and convex fusion at three dense weights under min-max and theoretical normalization (the normalizations
     /// docs/experiments.md compares). Small on purpose: 11 candidates over a few hundred queries can't overfit
     /// much, and cross-validation reports it when they do.
     public static let grid: [FusionMethod] =
@@ -45,18 +46,8 @@ public enum FusionTuner {
         guard folds >= 2 else { throw .invalidArgument("Cross-validation needs at least 2 folds (got \(folds)).") }
         guard !queries.isEmpty else { throw .tooFewQueries(judged: 0, folds: folds) }
         try await checkTrajectoriesExist(queries, in: store)
-        let evaluator = try await RetrievalEvaluator(store: store, queries: queries)
-        let judged = evaluator.relevantCounts.indices.filter { evaluator.relevantCounts[$0] > 0 }
-        guard judged.count >= folds else { throw .tooFewQueries(judged: judged.count, folds: folds) }
-        let candidates = grid.contains(RetrievalOptions.defaultFusion) ? grid : [RetrievalOptions.defaultFusion] + grid
-        var metrics: [[QueryMetrics]] = []
-        for fusion in candidates {
-            let perQuery = try await evaluator.queryMetrics(RetrievalSetting(policy: .hybrid, k: 10, fusion: fusion))
-            metrics.append(judged.map { perQuery[$0] ?? QueryMetrics.zero })
-        }
-        let report = crossValidate(
-            candidates: candidates, metrics: metrics, queryIDs: judged.map { queries[$0].id }, folds: folds,
-            seed: seed, origin: origin)
+        let report = try await tune(
+            RetrievalEvaluator(store: store, queries: queries), origin: origin, folds: folds, seed: seed)
         if record {
             do throws(MemoryError) {
                 try await store.recordFusion(report.adopted ? report.chosen : nil, evidence: report.evidence)
@@ -96,6 +87,26 @@ public enum FusionTuner {
         return try await tune(
             store: store, queries: queries, origin: "feedback (\(queries.count) successful tasks)", folds: folds,
             seed: seed, record: record)
+    }
+
+    /// Runs every fusion of the grid over the evaluator's judged queries and cross-validates the choice; records
+    /// nothing.
+    ///
+    /// - Throws: ``EvaluationError/tooFewQueries(judged:folds:)``, ``EvaluationError/memory(_:)``.
+    static func tune(_ evaluator: RetrievalEvaluator, origin: String, folds: Int, seed: UInt64)
+        async throws(EvaluationError) -> FusionTuningReport
+    {
+        let judged = evaluator.relevantCounts.indices.filter { evaluator.relevantCounts[$0] > 0 }
+        guard judged.count >= folds else { throw .tooFewQueries(judged: judged.count, folds: folds) }
+        let candidates = grid.contains(RetrievalOptions.defaultFusion) ? grid : [RetrievalOptions.defaultFusion] + grid
+        var metrics: [[QueryMetrics]] = []
+        for fusion in candidates {
+            let perQuery = try await evaluator.queryMetrics(RetrievalSetting(policy: .hybrid, k: 10, fusion: fusion))
+            metrics.append(judged.map { perQuery[$0] ?? QueryMetrics.zero })
+        }
+        return crossValidate(
+            candidates: candidates, metrics: metrics, queryIDs: judged.map { evaluator.queries[$0].id },
+            folds: folds, seed: seed, origin: origin)
     }
 
     /// Throws when a query names a trajectory the store doesn't hold: a misspelt ID would silently make the query

@@ -105,6 +105,8 @@ public struct StoreEvaluation: Sendable, Codable, Equatable {
     public var kSweep: [RunResult]
     /// `hybrid` with each fusion of the plan's comparison.
     public var fusionRuns: [RunResult]
+    /// Tuned against default fusion, when the plan asks for it (``EvaluationPlan/tuningFolds``).
+    public var tuning: TuningComparison?
 }
 
 /// What an evaluation runs on each store.
@@ -123,16 +125,21 @@ public struct EvaluationPlan: Sendable, Codable, Equatable {
     public var fusions: [FusionMethod]
     /// The seed of `random`.
     public var seed: UInt64
+    /// When set, the folds of a tuned-vs-default comparison (``TuningComparison``); `nil` for none.
+    public var tuningFolds: Int?
 
     /// Creates a plan.
     ///
-    /// - Precondition: `k >= 1`, every sweep `k >= 1`, every alpha within 0…1.
+    /// - Precondition: `k >= 1`, every sweep `k >= 1`, every alpha within 0…1, `tuningFolds >= 2` when given.
     public init(
         modes: [RetrievalPolicy] = RetrievalPolicy.allCases, k: Int = 10, alphas: [Double] = [],
-        kSweep: [Int] = [], rankConstant: Double? = nil, fusions: [FusionMethod] = [], seed: UInt64 = 0
+        kSweep: [Int] = [], rankConstant: Double? = nil, fusions: [FusionMethod] = [], seed: UInt64 = 0,
+        tuningFolds: Int? = nil
     ) {
         precondition(k >= 1 && kSweep.allSatisfy { $0 >= 1 }, "EvaluationPlan: k must be at least 1")
         precondition(alphas.allSatisfy { (0...1).contains($0) }, "EvaluationPlan: alphas must be within 0…1")
+        precondition(tuningFolds.map { $0 >= 2 } ?? true, "EvaluationPlan: tuning needs at least 2 folds")
+        self.tuningFolds = tuningFolds
         self.modes = modes
         self.k = k
         self.alphas = alphas
@@ -242,8 +249,10 @@ public struct RetrievalEvaluator: Sendable {
             latency: LatencySummary(milliseconds: measured.latencies), latenciesMilliseconds: measured.latencies)
     }
 
-    /// Each query's metrics under one setting, in query order; `nil` for a query with no relevant memory in the
-    /// store. For paired comparisons of settings (``BootstrapInterval``, ``FusionTuner``).
+    /// Each query's metrics under one setting, in query order.
+    ///
+    /// `nil` stands for a query with no relevant memory in the store. For paired comparisons of settings
+    /// (``BootstrapInterval``, ``FusionTuner``).
     ///
     /// - Throws: ``EvaluationError/memory(_:)`` when a lookup fails.
     public func queryMetrics(_ setting: RetrievalSetting) async throws(EvaluationError) -> [QueryMetrics?] {
@@ -304,6 +313,8 @@ public struct RetrievalEvaluator: Sendable {
         for setting in settings.kSweep { kSweep.append(try await run(setting)) }
         var fusionRuns: [RunResult] = []
         for setting in settings.fusions { fusionRuns.append(try await run(setting)) }
+        var tuning: TuningComparison?
+        if let folds = plan.tuningFolds { tuning = try await TuningComparison(self, folds: folds) }
         let statistics: StoreStatistics
         do { statistics = try await store.statistics() } catch { throw .memory(error) }
         let policies = statistics.memoriesByBuildPolicy.filter { $0.value > 0 }.keys
@@ -313,7 +324,7 @@ public struct RetrievalEvaluator: Sendable {
                 embedderID: store.embedder.modelIdentifier, memoryCount: statistics.activeMemories,
                 generation: statistics.generation),
             queryEmbedding: queryEmbeddingLatency, cachedQueryEmbeddings: store.embedder is CachingEmbedder,
-            runs: runs, alphaSweep: alphaSweep, kSweep: kSweep, fusionRuns: fusionRuns)
+            runs: runs, alphaSweep: alphaSweep, kSweep: kSweep, fusionRuns: fusionRuns, tuning: tuning)
     }
 
 }

@@ -8,7 +8,8 @@ import RetrievalCore
 /// `memp tune`: chooses the fusion of a store's hybrid lookups by cross-validation, records it, shows or reverts it.
 struct TuneCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "tune", abstract: "Choose the fusion of the store's hybrid lookups from judged queries or its record of use.",
+        commandName: "tune",
+        abstract: "Choose the fusion of the store's hybrid lookups from judged queries or its record of use.",
         discussion: """
             Runs every fusion of a small grid (reciprocal rank fusion with rank constants 10–200, convex fusion at \
             dense weights 0.3/0.5/0.7 with min-max and theoretical normalization) over judged queries (--queries, \

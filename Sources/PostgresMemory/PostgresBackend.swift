@@ -222,9 +222,8 @@ public final class PostgresBackend: MemoryBackend {
         let text = try encodeJSON(tuning)
         try await transaction { connection in
             let stored = try await Self.fusionTuningText(connection, logger: logger, lock: true)
-            let actual = try stored.map { (text) throws(MemoryError) in
-                try decodeJSON(FusionTuning.self, text).entries.count
-            } ?? 0
+            var actual = 0
+            if let stored { actual = try decodeJSON(FusionTuning.self, stored).entries.count }
             guard actual == expectedEntries else {
                 throw MemoryError.tuningConflict(expectedEntries: expectedEntries, actualEntries: actual)
             }

@@ -1,8 +1,10 @@
 import Foundation
 import HybridSearch
 
-/// A store's record of which fusion its `hybrid` lookups use: every choice made by tuning and every revert, oldest
-/// first. The fusion in effect is that of the last entry; with no entry, ``RetrievalOptions/defaultFusion``.
+/// A store's record of which fusion its `hybrid` lookups use.
+///
+/// It holds every choice made by tuning and every revert, oldest first. The fusion in effect is that of the last
+/// entry; with no entry, ``RetrievalOptions/defaultFusion``.
 ///
 /// Kept in the store's settings (SQLite `meta`, PostgreSQL `store`), so every process and the server read the same
 /// choice. A revert is an entry of its own, so the record never loses a choice.

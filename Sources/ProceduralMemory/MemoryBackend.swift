@@ -287,8 +287,10 @@ public struct CatalogEntry: Sendable, Equatable {
     public var labels: [String: String]
     /// The memory's status.
     public var status: MemoryStatus
-    /// How the memory's source trajectories ended, combined by ``Outcome/combining(_:)``; `nil` when none recorded
-    /// an outcome. Kept here so that a lookup's outcome prior and its hits read no trajectory.
+    /// How the memory's source trajectories ended, combined by ``Outcome/combining(_:)``.
+    ///
+    /// `nil` when none recorded an outcome. Kept here so that a lookup's outcome prior and its hits read no
+    /// trajectory.
     public var sourceOutcome: Outcome?
 
     /// Creates an entry.

@@ -196,9 +196,9 @@ public final class SQLiteBackend: MemoryBackend {
 
     public func fusionTuning() async throws(MemoryError) -> FusionTuning {
         try reading { db in
-            guard let text = try String.fetchOne(
+            let text = try String.fetchOne(
                 db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [Self.fusionTuningKey])
-            else { return FusionTuning() }
+            guard let text else { return FusionTuning() }
             return try decode(FusionTuning.self, text)
         }
     }

@@ -27,7 +27,9 @@ import Testing
 
     /// One query carries the whole gain: chosen on all queries, it loses on every fold that holds that query out.
     @Test func keepsTheDefaultWhenTheGainDoesNotSurviveCrossValidation() {
-        let candidates: [FusionMethod] = [.reciprocalRank(rankConstant: 60), .convex(alpha: 0.5, normalization: .minMax)]
+        let candidates: [FusionMethod] = [
+            .reciprocalRank(rankConstant: 60), .convex(alpha: 0.5, normalization: .minMax),
+        ]
         let lucky = [Self.metrics(1)] + (0..<5).map { _ in Self.metrics(0.45) }
         let report = FusionTuner.crossValidate(
             candidates: candidates, metrics: [(0..<6).map { _ in Self.metrics(0.5) }, lucky],
@@ -70,7 +72,8 @@ import Testing
         #expect(tuning.entries.first?.evidence == report.evidence)
         // The default's per-query metrics are what a plain evaluation of the default measures.
         let evaluator = try await RetrievalEvaluator(store: store, queries: judged)
-        let plain = try await evaluator.run(RetrievalSetting(policy: .hybrid, k: 10, fusion: .reciprocalRank(rankConstant: 60)))
+        let plain = try await evaluator.run(
+            RetrievalSetting(policy: .hybrid, k: 10, fusion: .reciprocalRank(rankConstant: 60)))
         #expect(abs(QueryMetrics.mean(report.defaultMetrics).ndcgAt10 - plain.metrics.ndcgAt10) < 1e-12)
 
         let dry = try await FusionTuner.tune(store: store, queries: judged, origin: "fixture", folds: 3, record: false)

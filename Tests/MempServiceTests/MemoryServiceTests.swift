@@ -168,7 +168,8 @@ import Testing
                 origin: "test", queries: 5, folds: 5, metric: "nDCG@10", chosenScore: 1, defaultScore: 0.5,
                 crossValidatedScore: 0.75))
         let service = MemoryService(registry: StoreRegistry(layout: .single(directory: path)))
-        let hit = try #require(try await service.lookup(LookupRequest(task: "enter the kitchen", k: 1), store: nil).hits.first)
+        let hits = try await service.lookup(LookupRequest(task: "enter the kitchen", k: 1), store: nil).hits
+        let hit = try #require(hits.first)
         #expect(hit.explanation.hasPrefix("reciprocal rank fusion (rank constant 10.0);"))
     }
 

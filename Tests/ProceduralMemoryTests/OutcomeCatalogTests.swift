@@ -50,7 +50,8 @@ import Testing
                 trajectories: [failed, succeeded],
                 memories: [
                     MemoryRecord(
-                        memory: memory, taskVector: try await store.embedder.embed([memory.task])[0], keywordVector: nil)
+                        memory: memory, taskVector: try await store.embedder.embed([memory.task])[0], keywordVector: nil
+                    )
                 ], replacing: false, policy: "test", reason: "test"))
     }
 
@@ -138,6 +139,8 @@ import Testing
             #expect(entry.sourceOutcome == (try await reopened.sourceOutcome(of: memory)), "\(memory.id)")
         }
         #expect(byID["merged"] == Outcome(success: true, reward: 0.1))
-        #expect(byID["t1"] == Outcome(success: false) && byID["t3"] == .some(nil) && byID["t2"] == Outcome(reward: 2.0 / 24))
+        #expect(
+            byID["t1"] == Outcome(success: false) && byID["t3"] == .some(nil) && byID["t2"] == Outcome(reward: 2.0 / 24)
+        )
     }
 }

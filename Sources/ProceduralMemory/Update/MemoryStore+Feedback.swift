@@ -160,7 +160,9 @@ extension MemoryStore {
             else { continue }
             var rest = entry.reason.dropFirst(("task " + Self.trajectoryMarker).count)
             // `ID succeeded: 1 use, 1 succeeded`: the ID ends at the last " succeeded:" or " failed:".
-            guard let end = rest.range(of: " succeeded:", options: .backwards) ?? rest.range(of: " failed:", options: .backwards)
+            guard
+                let end = rest.range(of: " succeeded:", options: .backwards)
+                    ?? rest.range(of: " failed:", options: .backwards)
             else { continue }
             rest = rest[..<end.lowerBound]
             let id = String(rest)
