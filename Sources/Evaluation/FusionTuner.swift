@@ -8,13 +8,15 @@ import ProceduralMemory
 /// judged queries (ties: Hit@1, then the default, then grid order). Cross-validation measures whether choosing
 /// this way generalizes: each fold is scored with the fusion chosen on the other folds. The choice is adopted only
 /// when that held-out score beats the default fusion's on the same queries; otherwise the default stays, because a
-/// gain that does not survive cross-validation is noise of these queries (docs/experiments.md, "Tuning").
+/// gain that does not survive cross-validation is noise of these queries (docs/experiments.md, "Tuning the fusion
+/// per store").
 public enum FusionTuner {
     /// The fusions tuning chooses from.
     ///
-    /// Reciprocal rank fusion with rank constants around the default 60, and convex fusion at three dense weights under min-max and theoretical normalization (the normalizations
-    /// docs/experiments.md compares). Small on purpose: 11 candidates over a few hundred queries can't overfit
-    /// much, and cross-validation reports it when they do.
+    /// Reciprocal rank fusion with rank constants around the default 60, and convex fusion at three dense weights
+    /// under min-max and theoretical normalization (the normalizations docs/experiments.md compares). Small on
+    /// purpose: 11 candidates over a few hundred queries can't overfit much, and cross-validation reports it when
+    /// they do.
     public static let grid: [FusionMethod] =
         [10.0, 30, 60, 100, 200].map { FusionMethod.reciprocalRank(rankConstant: $0) }
         + [ScoreNormalization.minMax, .theoretical].flatMap { normalization in
@@ -66,11 +68,9 @@ public enum FusionTuner {
     public static func tuneFromFeedback(
         store: MemoryStore, folds: Int = 5, seed: UInt64 = 0, record: Bool = true
     ) async throws(EvaluationError) -> FusionTuningReport {
-        let tasks: [FeedbackTask]
         var queries: [EvaluationQuery] = []
         do throws(MemoryError) {
-            tasks = try await store.feedbackTasks()
-            for task in tasks where !task.succeededWith.isEmpty {
+            for task in try await store.feedbackTasks() where !task.succeededWith.isEmpty {
                 var relevant = Set<String>()
                 for id in task.succeededWith {
                     if let memory = try await store.memory(id: id) { relevant.formUnion(memory.sourceTrajectoryIDs) }

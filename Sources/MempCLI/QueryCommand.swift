@@ -38,7 +38,7 @@ struct QueryCommand: AsyncParsableCommand {
         help:
             "Hybrid: weight of the dense scores in a min-max normalized convex fusion, instead of RRF.")
     var alpha: Double?
-    @Option(help: "Hybrid: reciprocal rank fusion with this constant instead of the default fusion.")
+    @Option(help: "Hybrid: reciprocal rank fusion with this constant instead of the store's fusion (`memp tune`).")
     var rankConstant: Double?
     @Option(
         help: """

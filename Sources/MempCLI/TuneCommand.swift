@@ -95,11 +95,12 @@ struct TuneCommand: AsyncParsableCommand {
             var line = "#\(entry.number) \(JSONDates.string(from: entry.date)) \(entry.action.rawValue) → \(fusion)"
             if let reverts = entry.reverts { line += ", undoing #\(reverts)" }
             if let evidence = entry.evidence {
-                line += String(
-                    format: "; %@ over %d queries, %d folds: chosen %.4f, default %.4f, cross-validated %.4f",
-                    evidence.metric, evidence.queries, evidence.folds, evidence.chosenScore, evidence.defaultScore,
-                    evidence.crossValidatedScore)
-                line += "; " + evidence.origin
+                line +=
+                    "; \(evidence.metric) over \(evidence.queries) queries, \(evidence.folds) folds: chosen "
+                    + String(
+                        format: "%.4f, default %.4f, cross-validated %.4f", evidence.chosenScore,
+                        evidence.defaultScore, evidence.crossValidatedScore)
+                    + "; " + evidence.origin
             }
             lines.append(line)
         }

@@ -215,7 +215,8 @@ public final class PostgresBackend: MemoryBackend {
         let text = try await withConnection { connection in
             try await Self.fusionTuningText(connection, logger: self.logger, lock: false)
         }
-        return try text.map { (text) throws(MemoryError) in try decodeJSON(FusionTuning.self, text) } ?? FusionTuning()
+        guard let text else { return FusionTuning() }
+        return try decodeJSON(FusionTuning.self, text)
     }
 
     public func saveFusionTuning(_ tuning: FusionTuning, expectedEntries: Int) async throws(MemoryError) {

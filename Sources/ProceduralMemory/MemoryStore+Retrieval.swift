@@ -33,9 +33,8 @@ extension MemoryStore {
             )
         }
         // Only hybrid fuses, so only hybrid needs the store's recorded fusion.
-        let fusion =
-            options.policy == .hybrid
-            ? try await effectiveFusion(options.fusion) : options.fusion ?? RetrievalOptions.defaultFusion
+        var fusion = options.fusion ?? RetrievalOptions.defaultFusion
+        if options.policy == .hybrid { fusion = try await effectiveFusion(options.fusion) }
         options.fusion = fusion
         if let database = backend as? any DatabaseSearching, database.databasePolicies.contains(options.policy) {
             return try await retrieve(task, options: options, in: database)

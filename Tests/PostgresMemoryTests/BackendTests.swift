@@ -147,7 +147,7 @@ struct BackendTests {
                 var found: [String: Outcome?] = [:]
                 _ = try await backend.forEachIndexEntry { entry in
                     let id = memories[entry.number]?.id ?? "?"
-                    found[id] = entry.catalogEntry.sourceOutcome
+                    found.updateValue(entry.catalogEntry.sourceOutcome, forKey: id)
                     #expect(catalog[entry.number] == entry.catalogEntry, "\(id)")
                 }
                 #expect(found == expected, "\(type(of: backend))")

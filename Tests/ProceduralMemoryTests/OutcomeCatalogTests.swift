@@ -135,7 +135,7 @@ import Testing
         var byID: [String: Outcome?] = [:]
         for (number, entry) in entries {
             let memory = try #require(try await reopened.backend.memories(numbered: [number])[number])
-            byID[memory.id] = entry.sourceOutcome
+            byID.updateValue(entry.sourceOutcome, forKey: memory.id)
             #expect(entry.sourceOutcome == (try await reopened.sourceOutcome(of: memory)), "\(memory.id)")
         }
         #expect(byID["merged"] == Outcome(success: true, reward: 0.1))
