@@ -71,6 +71,38 @@ public struct RunResult: Sendable, Codable, Equatable {
     public var latency: LatencySummary
     /// The latency of every lookup, in milliseconds, in query order.
     public var latenciesMilliseconds: [Double]
+    /// Every query's result, in query order, for reading failures (the plan's policy runs only; `nil` for sweeps).
+    public var queries: [QueryOutcome]?
+}
+
+/// One query's result under a run: how it scored and what ranked above its first relevant memory.
+public struct QueryOutcome: Sendable, Codable, Equatable {
+    /// The query's ID.
+    public var id: String
+    /// The query's text.
+    public var text: String
+    /// The query's labels, for per-label breakdowns.
+    public var labels: [String: String]
+    /// The query's metrics; `nil` when the store holds no relevant memory for it.
+    public var metrics: QueryMetrics?
+    /// The rank of the first relevant memory retrieved, from 1; `nil` when none was.
+    public var firstRelevantRank: Int?
+    /// The memories ranked above the first relevant one (the top ones when none was retrieved), at most
+    /// ``maximumHitsAbove``, with why each scored as it did.
+    public var hitsAbove: [RankedHit]
+
+    /// How many hits above the first relevant one a report keeps per query.
+    public static let maximumHitsAbove = 5
+}
+
+/// A retrieved memory as a report shows it.
+public struct RankedHit: Sendable, Codable, Equatable {
+    /// The memory's ID.
+    public var memoryID: String
+    /// Its score.
+    public var score: Double
+    /// Why it got it (``ProceduralMemory/ScoreExplanation``).
+    public var explanation: String
 }
 
 /// What a store held when it was evaluated.
@@ -240,13 +272,17 @@ public struct RetrievalEvaluator: Sendable {
     /// latencies measure steady-state lookups.
     ///
     /// - Throws: ``EvaluationError/memory(_:)`` when a lookup fails.
-    public func run(_ setting: RetrievalSetting) async throws(EvaluationError) -> RunResult {
-        let measured = try await lookUp(setting)
+    /// - Parameter keepingQueries: Whether the result keeps every query's outcome (``RunResult/queries``).
+    public func run(_ setting: RetrievalSetting, keepingQueries: Bool = false) async throws(EvaluationError)
+        -> RunResult
+    {
+        let measured = try await lookUp(setting, keepingQueries: keepingQueries)
         let metrics = measured.metrics.compactMap { $0 }
         return RunResult(
             setting: setting, metrics: QueryMetrics.mean(metrics), judgedQueries: metrics.count,
             queriesWithoutRelevant: queries.count - metrics.count, emptyResults: measured.emptyResults,
-            latency: LatencySummary(milliseconds: measured.latencies), latenciesMilliseconds: measured.latencies)
+            latency: LatencySummary(milliseconds: measured.latencies), latenciesMilliseconds: measured.latencies,
+            queries: keepingQueries ? measured.outcomes : nil)
     }
 
     /// Each query's metrics under one setting, in query order.
@@ -256,13 +292,14 @@ public struct RetrievalEvaluator: Sendable {
     ///
     /// - Throws: ``EvaluationError/memory(_:)`` when a lookup fails.
     public func queryMetrics(_ setting: RetrievalSetting) async throws(EvaluationError) -> [QueryMetrics?] {
-        try await lookUp(setting).metrics
+        try await lookUp(setting, keepingQueries: false).metrics
     }
 
     /// Runs every query under `setting`, timed after a warm-up.
-    private func lookUp(_ setting: RetrievalSetting) async throws(EvaluationError) -> (
-        metrics: [QueryMetrics?], latencies: [Double], emptyResults: Int
+    private func lookUp(_ setting: RetrievalSetting, keepingQueries: Bool) async throws(EvaluationError) -> (
+        metrics: [QueryMetrics?], latencies: [Double], emptyResults: Int, outcomes: [QueryOutcome]
     ) {
+        var outcomes: [QueryOutcome] = []
         var metrics: [QueryMetrics?] = []
         var latencies: [Double] = []
         var emptyResults = 0
@@ -280,21 +317,29 @@ public struct RetrievalEvaluator: Sendable {
                 let hits = try await store.retrieve(query.text, options: options)
                 latencies.append(milliseconds(clock.now - start))
                 if hits.isEmpty { emptyResults += 1 }
-                guard relevantCounts[index] > 0 else {
-                    metrics.append(nil)
-                    continue
-                }
                 let judged = hits.map { hit in
                     JudgedHit(
                         isRelevant: hit.memory.sourceTrajectoryIDs.contains(where: query.relevant.contains),
                         score: setting.policy == .random ? nil : hit.score)
                 }
-                metrics.append(RankingMetrics.evaluate(judged, relevantCount: relevantCounts[index], k: setting.k))
+                let queryMetrics =
+                    relevantCounts[index] > 0
+                    ? RankingMetrics.evaluate(judged, relevantCount: relevantCounts[index], k: setting.k) : nil
+                metrics.append(queryMetrics)
+                guard keepingQueries else { continue }
+                let firstRelevant = judged.firstIndex(where: \.isRelevant)
+                outcomes.append(
+                    QueryOutcome(
+                        id: query.id, text: query.text, labels: query.labels, metrics: queryMetrics,
+                        firstRelevantRank: firstRelevant.map { $0 + 1 },
+                        hitsAbove: hits.prefix(min(firstRelevant ?? hits.count, QueryOutcome.maximumHitsAbove)).map {
+                            RankedHit(memoryID: $0.memory.id, score: $0.score, explanation: $0.explanation.description)
+                        }))
             }
         } catch {
             throw .memory(error)
         }
-        return (metrics, latencies, emptyResults)
+        return (metrics, latencies, emptyResults, outcomes)
     }
 
     /// Runs every setting of a plan.
@@ -306,7 +351,7 @@ public struct RetrievalEvaluator: Sendable {
     {
         let settings = plan.settings
         var runs: [RunResult] = []
-        for setting in settings.runs { runs.append(try await run(setting)) }
+        for setting in settings.runs { runs.append(try await run(setting, keepingQueries: true)) }
         var alphaSweep: [RunResult] = []
         for setting in settings.alphaSweep { alphaSweep.append(try await run(setting)) }
         var kSweep: [RunResult] = []

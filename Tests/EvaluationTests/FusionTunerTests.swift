@@ -133,4 +133,40 @@ import Testing
         #expect(interval.lower > 0.35 && interval.upper < 0.65)
         #expect(interval.formatted == String(format: "0.5000 [%.4f, %.4f]", interval.lower, interval.upper))
     }
+
+    @Test func evaluationKeepsQueryOutcomesAndComparesTuningWithIntervals() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let evaluator = try await RetrievalEvaluator(
+            store: try await Fixture.store(in: directory), queries: Fixture.queries)
+        let evaluation = try await evaluator.run(
+            EvaluationPlan(modes: [.bm25, .hybrid], alphas: [0.5], tuningFolds: 3), label: "fixture", path: "x")
+        let bm25 = try #require(evaluation.runs.first?.queries)
+        #expect(bm25.map(\.id) == Fixture.queries.map(\.id))
+        // bm25 ranks a relevant memory first for every judged query, so nothing ranks above it.
+        #expect(bm25.prefix(3).allSatisfy { $0.firstRelevantRank == 1 && $0.hitsAbove.isEmpty })
+        // Without a relevant memory, the top hits are kept: hybrid's dense side ranks all six memories.
+        let missing = try #require(evaluation.runs.last?.queries?.last)
+        #expect(missing.id == "q-missing" && missing.metrics == nil && missing.firstRelevantRank == nil)
+        #expect(missing.hitsAbove.count == QueryOutcome.maximumHitsAbove)
+        #expect(evaluation.alphaSweep.allSatisfy { $0.queries == nil })
+
+        let tuning = try #require(evaluation.tuning)
+        #expect(tuning.queries == 3 && tuning.folds == 3 && tuning.recordedFusion == nil)
+        let hybrid = try #require(evaluation.runs.last)
+        // The default row is the plain hybrid run's mean.
+        #expect(abs(tuning.defaultNDCGAt10.mean - hybrid.metrics.ndcgAt10) < 1e-12)
+        #expect(abs(tuning.differenceNDCGAt10.mean - (tuning.tunedNDCGAt10.mean - tuning.defaultNDCGAt10.mean)) < 1e-12)
+        #expect(tuning.defaultNDCGAt10.lower <= tuning.defaultNDCGAt10.mean)
+        #expect(tuning.defaultNDCGAt10.mean <= tuning.defaultNDCGAt10.upper)
+
+        let report = EvaluationReport(
+            command: ["memp", "eval"], date: Date(timeIntervalSince1970: 0),
+            queries: DataSetFile(path: "q.jsonl", sha256: "00", records: 4), trajectories: nil,
+            plan: EvaluationPlan(modes: [.bm25, .hybrid], tuningFolds: 3), stores: [evaluation])
+        let html = try HTMLReport.render(report)
+        #expect(html.contains("fixture: tuned vs default fusion"))
+        #expect(html.contains("Reading failures"))
+        #expect(report.textTable.contains("tuned − default (paired)"))
+    }
 }
