@@ -90,14 +90,20 @@ import Testing
         #expect(html.contains("hybrid a=1"))
     }
 
-    @Test func evaluatesAnExistingStoreAsATable() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
+    /// A hashing-embedder store of the committed sample, made by `memp init` and `memp import`.
+    static func sampleStore(in directory: TemporaryDirectory) throws -> String {
         let store = directory.file("store")
         #expect(try MemoryCommandTests.memp(["init", "--store", store, "--embedder", "hashing"]).status == 0)
         #expect(
             try MemoryCommandTests.memp(["import", "--store", store, MemoryCommandTests.sampleTrajectories]).status
                 == 0)
+        return store
+    }
+
+    @Test func evaluatesAnExistingStoreAsATable() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try Self.sampleStore(in: directory)
         let result = try MemoryCommandTests.memp([
             "eval", "--store", store, "--queries", Self.sampleQueries, "--modes", "random,bm25",
         ])
@@ -113,11 +119,7 @@ import Testing
     @Test func tunesShowsRevertsAndEvaluatesTheTuning() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = directory.file("store")
-        #expect(try MemoryCommandTests.memp(["init", "--store", store, "--embedder", "hashing"]).status == 0)
-        #expect(
-            try MemoryCommandTests.memp(["import", "--store", store, MemoryCommandTests.sampleTrajectories]).status
-                == 0)
+        let store = try Self.sampleStore(in: directory)
         let tuned = try MemoryCommandTests.memp([
             "tune", "--store", store, "--queries", Self.sampleQueries, "--folds", "4",
         ])
