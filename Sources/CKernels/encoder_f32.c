@@ -90,6 +90,31 @@ static void vk_softmax_scalar(float *row, size_t count, float scale) {
 
 #if defined(__x86_64__)
 
+// One definition of the vector GELU for every register width: BITS is 512 or 256, and names the register type
+// (__m512, __m256) and the intrinsics (_mm512_*, _mm256_*). The operations are those of vk_gelu_scalar, in the
+// same order, with fused multiply-adds.
+#define VK_DEFINE_GELU_VECTOR(NAME, ATTRIBUTE, BITS)                                                            \
+    ATTRIBUTE static inline __m##BITS NAME(__m##BITS value) {                                                   \
+        __m##BITS x = _mm##BITS##_mul_ps(value, _mm##BITS##_set1_ps(VK_INVERSE_ROOT_TWO));                      \
+        x = _mm##BITS##_min_ps(_mm##BITS##_max_ps(x, _mm##BITS##_set1_ps(-4.0f)), _mm##BITS##_set1_ps(4.0f));   \
+        __m##BITS x2 = _mm##BITS##_mul_ps(x, x);                                                                \
+        __m##BITS p = _mm##BITS##_set1_ps(VK_ERF_A0);                                                           \
+        p = _mm##BITS##_fmadd_ps(p, x2, _mm##BITS##_set1_ps(VK_ERF_A1));                                        \
+        p = _mm##BITS##_fmadd_ps(p, x2, _mm##BITS##_set1_ps(VK_ERF_A2));                                        \
+        p = _mm##BITS##_fmadd_ps(p, x2, _mm##BITS##_set1_ps(VK_ERF_A3));                                        \
+        p = _mm##BITS##_fmadd_ps(p, x2, _mm##BITS##_set1_ps(VK_ERF_A4));                                        \
+        p = _mm##BITS##_fmadd_ps(p, x2, _mm##BITS##_set1_ps(VK_ERF_A5));                                        \
+        p = _mm##BITS##_fmadd_ps(p, x2, _mm##BITS##_set1_ps(VK_ERF_A6));                                        \
+        __m##BITS q = _mm##BITS##_set1_ps(VK_ERF_B0);                                                           \
+        q = _mm##BITS##_fmadd_ps(q, x2, _mm##BITS##_set1_ps(VK_ERF_B1));                                        \
+        q = _mm##BITS##_fmadd_ps(q, x2, _mm##BITS##_set1_ps(VK_ERF_B2));                                        \
+        q = _mm##BITS##_fmadd_ps(q, x2, _mm##BITS##_set1_ps(VK_ERF_B3));                                        \
+        q = _mm##BITS##_fmadd_ps(q, x2, _mm##BITS##_set1_ps(VK_ERF_B4));                                        \
+        __m##BITS erf = _mm##BITS##_div_ps(_mm##BITS##_mul_ps(x, p), q);                                        \
+        return _mm##BITS##_mul_ps(_mm##BITS##_mul_ps(_mm##BITS##_set1_ps(0.5f), value),                         \
+                                  _mm##BITS##_add_ps(_mm##BITS##_set1_ps(1.0f), erf));                          \
+    }
+
 // MARK: - AVX-512
 
 VK_AVX512 static inline __m512 vk_exp_avx512(__m512 x) {
@@ -131,25 +156,7 @@ VK_AVX512 static void vk_softmax_avx512(float *row, size_t count, float scale) {
     if (tail) _mm512_mask_storeu_ps(row + i, tail, _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, row + i), inverse));
 }
 
-VK_AVX512 static inline __m512 vk_gelu_avx512(__m512 value) {
-    __m512 x = _mm512_mul_ps(value, _mm512_set1_ps(VK_INVERSE_ROOT_TWO));
-    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-4.0f)), _mm512_set1_ps(4.0f));
-    __m512 x2 = _mm512_mul_ps(x, x);
-    __m512 p = _mm512_set1_ps(VK_ERF_A0);
-    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(VK_ERF_A1));
-    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(VK_ERF_A2));
-    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(VK_ERF_A3));
-    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(VK_ERF_A4));
-    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(VK_ERF_A5));
-    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(VK_ERF_A6));
-    __m512 q = _mm512_set1_ps(VK_ERF_B0);
-    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(VK_ERF_B1));
-    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(VK_ERF_B2));
-    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(VK_ERF_B3));
-    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(VK_ERF_B4));
-    __m512 erf = _mm512_div_ps(_mm512_mul_ps(x, p), q);
-    return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), value), _mm512_add_ps(_mm512_set1_ps(1.0f), erf));
-}
+VK_DEFINE_GELU_VECTOR(vk_gelu_avx512, VK_AVX512, 512)
 
 VK_AVX512 static void vk_gelu_f32_avx512(float *values, size_t count) {
     size_t i = 0;
@@ -221,25 +228,7 @@ VK_AVX2 static void vk_softmax_avx2(float *row, size_t count, float scale) {
     }
 }
 
-VK_AVX2 static inline __m256 vk_gelu_avx2(__m256 value) {
-    __m256 x = _mm256_mul_ps(value, _mm256_set1_ps(VK_INVERSE_ROOT_TWO));
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-4.0f)), _mm256_set1_ps(4.0f));
-    __m256 x2 = _mm256_mul_ps(x, x);
-    __m256 p = _mm256_set1_ps(VK_ERF_A0);
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(VK_ERF_A1));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(VK_ERF_A2));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(VK_ERF_A3));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(VK_ERF_A4));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(VK_ERF_A5));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(VK_ERF_A6));
-    __m256 q = _mm256_set1_ps(VK_ERF_B0);
-    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(VK_ERF_B1));
-    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(VK_ERF_B2));
-    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(VK_ERF_B3));
-    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(VK_ERF_B4));
-    __m256 erf = _mm256_div_ps(_mm256_mul_ps(x, p), q);
-    return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), value), _mm256_add_ps(_mm256_set1_ps(1.0f), erf));
-}
+VK_DEFINE_GELU_VECTOR(vk_gelu_avx2, VK_AVX2, 256)
 
 VK_AVX2 static void vk_gelu_f32_avx2(float *values, size_t count) {
     size_t i = 0;
