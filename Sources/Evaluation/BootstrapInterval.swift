@@ -30,8 +30,8 @@ public struct BootstrapInterval: Sendable, Equatable, Codable {
     /// - Precondition: `values` is not empty, `resamples >= 1`, `confidence` within 0…1.
     /// - Complexity: O(`resamples` · `values.count`).
     public init(
-        of values: [Double], resamples: Int = defaultResamples, confidence: Double = 0.95,
-        seed: UInt64 = defaultSeed
+        of values: [Double], resamples: Int = BootstrapInterval.defaultResamples, confidence: Double = 0.95,
+        seed: UInt64 = BootstrapInterval.defaultSeed
     ) {
         precondition(!values.isEmpty, "BootstrapInterval: no values")
         precondition(resamples >= 1 && (0...1).contains(confidence), "BootstrapInterval: bad resamples or confidence")
