@@ -1,4 +1,5 @@
 import Foundation
+import MemoryLocation
 import ProceduralMemory
 import Synchronization
 
@@ -10,8 +11,6 @@ public enum StoreLayout: Sendable, Equatable {
     case root(directory: String)
 }
 
-/// Opens a store directory; the CLI passes one that also opens its PostgreSQL stores.
-public typealias StoreOpener = @Sendable (_ directory: String) async throws -> MemoryStore
 
 /// The stores a service has open, each opened once on first use and kept warm.
 ///
@@ -23,14 +22,16 @@ public final class StoreRegistry: Sendable {
 
     /// What is served.
     public let layout: StoreLayout
-    private let opener: StoreOpener
+    /// How stores are opened; where PostgreSQL stores run their lookups.
+    private let options: StoreOpenOptions
     /// Open stores by name; each entry is a task so that concurrent first requests open a store once.
     private let open = Mutex<[String: Task<OpenStore, any Error>]>([:])
 
-    /// Creates a registry; nothing is opened until first asked for.
-    public init(layout: StoreLayout, opener: @escaping StoreOpener = { try await MemoryStore.open(at: $0) }) {
+    /// Creates a registry; nothing is opened until first asked for. Each store is opened on the backend it lives on
+    /// (SQLite, or PostgreSQL for a directory made by `memp init --backend postgres`), as the CLI opens it.
+    public init(layout: StoreLayout, options: StoreOpenOptions = StoreOpenOptions()) {
         self.layout = layout
-        self.opener = opener
+        self.options = options
     }
 
     /// The names of the stores that can be served, sorted.
@@ -39,7 +40,7 @@ public final class StoreRegistry: Sendable {
         case .single: return [Self.defaultStoreName]
         case .root(let root):
             let entries = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
-            return entries.filter { Self.isValidName($0) && Self.isStore(root + "/" + $0) }.sorted()
+            return entries.filter { Self.isValidName($0) && StoreLocation.isStore(root + "/" + $0) }.sorted()
         }
     }
 
@@ -60,14 +61,18 @@ public final class StoreRegistry: Sendable {
         case (.root, nil):
             throw .invalidArgument(name: "store", reason: "this server serves several stores; name one")
         case (.root(let root), let name?):
-            guard Self.isValidName(name), Self.isStore(root + "/" + name) else { throw .unknownStore(name: name) }
+            guard Self.isValidName(name), StoreLocation.isStore(root + "/" + name) else {
+                throw .unknownStore(name: name)
+            }
             directory = root + "/" + name
             resolved = name
         }
-        let opener = self.opener
+        let options = self.options
         let task = open.withLock { open in
             if let task = open[resolved] { return task }
-            let task = Task { OpenStore(name: resolved, store: try await opener(directory)) }
+            let task = Task {
+                OpenStore(name: resolved, store: try await MemoryStore.open(at: .directory(directory), options: options))
+            }
             open[resolved] = task
             return task
         }
@@ -96,13 +101,6 @@ public final class StoreRegistry: Sendable {
             scalar.isASCII
                 && (CharacterSet.alphanumerics.contains(scalar) || scalar == "-" || scalar == "_" || scalar == ".")
         }
-    }
-
-    /// Whether `directory` holds a store (a SQLite database, or a PostgreSQL location file).
-    static func isStore(_ directory: String) -> Bool {
-        let manager = FileManager.default
-        return manager.fileExists(atPath: directory + "/" + MemoryStore.databaseFileName)
-            || manager.fileExists(atPath: directory + "/postgres.json")
     }
 }
 

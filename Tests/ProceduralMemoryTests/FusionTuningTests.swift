@@ -1,7 +1,9 @@
 import Foundation
 import GRDB
 import HybridSearch
+import MemoryLocation
 import ProceduralMemory
+import SQLiteMemory
 import TestSupport
 import Testing
 
@@ -69,7 +71,7 @@ import Testing
     @Test func aChangedRecordIsNotOverwritten() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await StoreLocation.disk.makeStore(in: directory)
+        let store = try await TestStoreKind.disk.makeStore(in: directory)
         let record = FusionTuning().choosing(nil, evidence: Self.evidence, at: Date(timeIntervalSince1970: 0))
         try await store.backend.saveFusionTuning(record, expectedEntries: 0)
         await #expect(throws: MemoryError.tuningConflict(expectedEntries: 0, actualEntries: 1)) {
@@ -89,7 +91,7 @@ import Testing
                 Bundle.module.path(forResource: "fusion-tuning-v1.json", ofType: nil, inDirectory: "Fixtures")),
             encoding: .utf8
         ).trimmingCharacters(in: .whitespacesAndNewlines)
-        let database = try DatabaseQueue(path: path + "/" + MemoryStore.databaseFileName)
+        let database = try DatabaseQueue(path: path + "/" + SQLiteStore.databaseFileName)
         try await database.write { db in
             try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('fusionTuning', ?)", arguments: [golden])
         }
@@ -121,7 +123,7 @@ import Testing
     @Test func feedbackTasksNameTheMemoriesEachStoredTrajectoryUsed() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await StoreLocation.inMemory.makeStore(in: directory)
+        let store = try await TestStoreKind.inMemory.makeStore(in: directory)
         try await store.add(Samples.all)
         let heat = Samples.heatMug
         let keys = Samples.findKeys

@@ -1,6 +1,8 @@
 import Embeddings
 import Foundation
+import MemoryLocation
 import ProceduralMemory
+import SQLiteMemory
 import TestSupport
 import Testing
 
@@ -91,8 +93,8 @@ import Testing
         "find the coin in the kitchen", "bring back the mug from the garden", "take the lamp", "the key in the hall",
     ]
 
-    @Test(arguments: StoreLocation.allCases)
-    func priorAndHitsMatchReadingEveryTrajectory(location: StoreLocation) async throws {
+    @Test(arguments: TestStoreKind.allCases)
+    func priorAndHitsMatchReadingEveryTrajectory(location: TestStoreKind) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try await location.makeStore(in: directory)
