@@ -120,11 +120,7 @@ struct IndexCache: Sendable {
         }
         // The manifest goes first so that a crash between the files leaves a manifest that can't match them.
         let manifestPath = path("manifest.json")
-        if FileManager.default.fileExists(atPath: manifestPath) {
-            do { try FileManager.default.removeItem(atPath: manifestPath) } catch {
-                throw .io(path: manifestPath, reason: error.localizedDescription)
-            }
-        }
+        try Self.removeIfPresent(manifestPath)
         // Each file is written under a name of this save alone and digested there, then renamed into place: another
         // process saving at the same time can replace a file after the rename, but then its digest differs from
         // this manifest's and the cache is rebuilt, so files of two snapshots are never taken for one.
@@ -157,6 +153,17 @@ struct IndexCache: Sendable {
             try encoder.encode(manifest).write(to: URL(fileURLWithPath: manifestPath), options: .atomic)
         } catch {
             throw .io(path: manifestPath, reason: error.localizedDescription)
+        }
+    }
+
+    /// Removes the file at `path`; a file that is already gone is no error, because another process saving the
+    /// same cache may remove it between any check and the removal (a check first made such a save fail after its
+    /// write had committed).
+    ///
+    /// - Throws: ``MemoryError/io(path:reason:)`` with the `strerror` text when the file exists and can't be removed.
+    static func removeIfPresent(_ path: String) throws(MemoryError) {
+        guard unlink(path) == 0 || errno == ENOENT else {
+            throw .io(path: path, reason: String(cString: strerror(errno)))
         }
     }
 

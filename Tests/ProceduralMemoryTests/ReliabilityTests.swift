@@ -281,6 +281,23 @@ import Testing
     }
 
     // Finding 11: NaN settings, the wrong duplicate message, and empty tasks treated differently per policy.
+    /// Found by the soak (`scripts/soak.py`): two processes saving the cache at once; one removed `manifest.json`
+    /// between the other's existence check and its removal, so a `memp update` whose batches had all committed
+    /// exited 1, and its uses went uncounted by the caller.
+    @Test func cacheSaveToleratesAManifestAnotherProcessRemoved() throws {
+        let directory = try TemporaryDirectory()
+        let manifest = directory.path + "/manifest.json"
+        try IndexCache.removeIfPresent(manifest)  // already gone: no error
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: manifest))
+        try IndexCache.removeIfPresent(manifest)
+        #expect(!FileManager.default.fileExists(atPath: manifest))
+        // A manifest path that can't be removed (a non-empty folder is in the way) is still an error.
+        try FileManager.default.createDirectory(atPath: manifest + "/x", withIntermediateDirectories: true)
+        #expect(throws: MemoryError.io(path: manifest, reason: String(cString: strerror(EISDIR)))) {
+            try IndexCache.removeIfPresent(manifest)
+        }
+    }
+
     @Test func nanSettingsAreRefused() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
