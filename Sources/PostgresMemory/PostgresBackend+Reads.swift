@@ -165,7 +165,8 @@ extension PostgresBackend {
             catalogEntry: try catalogEntry(
                 source: source, labels: labels, status: status, anySucceeded: anySucceeded, bestReward: bestReward),
             procedureText: IndexEntry.procedureText(
-                script: script, steps: try steps.map { (steps) throws(MemoryError) in try decodeJSON([Step].self, steps) }))
+                script: script,
+                steps: try steps.map { (steps) throws(MemoryError) in try decodeJSON([Step].self, steps) }))
     }
 
     static func catalogEntry(

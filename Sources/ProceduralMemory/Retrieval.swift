@@ -47,9 +47,10 @@ public struct RetrievalOptions: Sendable {
     /// `hybrid`: how strongly a memory's record of failure lowers its fused score (see ``OutcomePrior``), from 0
     /// (off) to 1.
     public var outcomePrior: Double
-    /// `hybrid`: the weight of a third ranking, BM25 over each memory's script and step actions
-    /// (``IndexEntry/procedureText(script:steps:)``), relative to the dense and task BM25 rankings; 0 (the
-    /// default) leaves it out. For tasks that describe the procedure rather than the goal.
+    /// `hybrid`: the weight of a third ranking, BM25 over each memory's procedure text; 0 (the default) leaves it out.
+    ///
+    /// The procedure text is the script and step actions (``IndexEntry/procedureText(script:steps:)``); the weight
+    /// is relative to the dense and task BM25 rankings. For tasks that describe the procedure rather than the goal.
     public var procedureWeight: Double
 
     /// The fusion `hybrid` uses unless told otherwise (chosen in docs/experiments.md, "Choosing the default

@@ -97,6 +97,19 @@ enum Fixture {
         #expect(!evaluation.cachedQueryEmbeddings)
     }
 
+    @Test func procedureWeightsAddNamedHybridRuns() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let evaluator = try await RetrievalEvaluator(
+            store: try await Fixture.store(in: directory), queries: Fixture.queries)
+        let plan = EvaluationPlan(modes: [.hybrid], k: 3, procedureWeights: [0, 1])
+        let evaluation = try await evaluator.run(plan, label: "fixture", path: directory.file("store"))
+        #expect(evaluation.fusionRuns.map(\.setting.name) == ["hybrid proc=0", "hybrid proc=1"])
+        #expect(evaluation.fusionRuns.map(\.setting.procedureWeight) == [0, 1])
+        // A weight of 0 is the plain hybrid run.
+        #expect(evaluation.fusionRuns[0].metrics == evaluation.runs[0].metrics)
+    }
+
     @Test func cachedEmbeddingsGiveTheSameMetrics() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

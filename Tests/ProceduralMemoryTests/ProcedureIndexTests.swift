@@ -18,8 +18,9 @@ import Testing
 
     @Test func procedureTextIsTheScriptThenTheActions() {
         let steps = [Step(action: "open fridge", observation: "You open it."), Step(action: "take milk")]
-        #expect(IndexEntry.procedureText(script: "Task: get milk\n1. open fridge", steps: steps)
-            == "Task: get milk\n1. open fridge\nopen fridge\ntake milk")
+        #expect(
+            IndexEntry.procedureText(script: "Task: get milk\n1. open fridge", steps: steps)
+                == "Task: get milk\n1. open fridge\nopen fridge\ntake milk")
         #expect(IndexEntry.procedureText(script: nil, steps: steps) == "open fridge\ntake milk")
         #expect(IndexEntry.procedureText(script: "1. open fridge", steps: nil) == "1. open fridge")
         #expect(IndexEntry.procedureText(script: nil, steps: nil) == "")
@@ -59,9 +60,10 @@ import Testing
         let store = try await RetrievalTests.filledStore(location, in: directory)
         let options = RetrievalOptions(k: 5, outcomePrior: 0, procedureWeight: 1)
         // The first weighted lookup builds the procedure index; later writes must keep it current.
-        #expect(try await store.retrieve("juggle torches", options: options).allSatisfy {
-            $0.explanation.procedureRank == nil
-        })
+        #expect(
+            try await store.retrieve("juggle torches", options: options).allSatisfy {
+                $0.explanation.procedureRank == nil
+            })
         try await store.add([Self.juggle])
         let added = try await store.retrieve("juggle torches", options: options)
         #expect(added.first?.memory.id == "juggle-1" && added.first?.explanation.procedureRank == 1)
