@@ -43,15 +43,16 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let layout: StoreLayout = store.map { .single(directory: $0) } ?? .root(directory: storeRoot ?? "")
+        let embedders = EmbedderPool()
         let registry = StoreRegistry(layout: layout) { directory in
             PostgresSupport.isStore(at: directory)
                 ? try await PostgresSupport.openStore(at: directory, search: .hnsw, efSearch: 100)
-                : try await MemoryStore.open(at: directory)
+                : try await embedders.openStore(at: directory)
         }
         let service = MemoryService(
             registry: registry,
             limits: ServiceLimits(
-                maximumBodyBytes: maxBodyBytes, maximumK: maxK, lookupTimeout: .milliseconds(Int(lookupTimeout * 1000)))
+                maximumBodyBytes: maxBodyBytes, maximumK: maxK, lookupTimeout: .seconds(lookupTimeout))
         )
         if store != nil { _ = try await registry.store(named: nil) }  // open it now: errors show at start, not later
         if mcpStdio {

@@ -1,3 +1,4 @@
+import Embeddings
 import Foundation
 import ProceduralMemory
 import Synchronization
@@ -28,9 +29,13 @@ public final class StoreRegistry: Sendable {
     private let open = Mutex<[String: Task<OpenStore, any Error>]>([:])
 
     /// Creates a registry; nothing is opened until first asked for.
-    public init(layout: StoreLayout, opener: @escaping StoreOpener = { try await MemoryStore.open(at: $0) }) {
+    ///
+    /// - Parameter opener: Opens a store directory; by default with an ``EmbedderPool`` of the registry's own, so
+    ///   that stores recorded with the same embedder share one.
+    public init(layout: StoreLayout, opener: StoreOpener? = nil) {
         self.layout = layout
-        self.opener = opener
+        let pool = EmbedderPool()
+        self.opener = opener ?? { try await pool.openStore(at: $0) }
     }
 
     /// The names of the stores that can be served, sorted.
@@ -103,6 +108,42 @@ public final class StoreRegistry: Sendable {
         let manager = FileManager.default
         return manager.fileExists(atPath: directory + "/" + MemoryStore.databaseFileName)
             || manager.fileExists(atPath: directory + "/postgres.json")
+    }
+}
+
+/// The embedders of the stores one process opens: stores that record the same ``EmbedderConfiguration`` share one
+/// embedder, so a server with many MiniLM stores loads the model's weights once, not once per store.
+public final class EmbedderPool: Sendable {
+    private let embedders = Mutex<[EmbedderConfiguration: any Embedder]>([:])
+
+    /// Creates an empty pool.
+    public init() {}
+
+    /// How many distinct embedders the pool holds.
+    public var count: Int { embedders.withLock { $0.count } }
+
+    /// The embedder for `configuration`, built on first use.
+    ///
+    /// - Throws: ``ProceduralMemory/MemoryError/embedding(reason:)`` when the model is missing or broken.
+    public func embedder(for configuration: EmbedderConfiguration) throws(MemoryError) -> any Embedder {
+        if let embedder = embedders.withLock({ $0[configuration] }) { return embedder }
+        // Built outside the lock (loading MiniLM takes a while); a concurrent first use keeps the first one stored.
+        let built = try configuration.makeEmbedder()
+        return embedders.withLock { embedders in
+            if let stored = embedders[configuration] { return stored }
+            embedders[configuration] = built
+            return built
+        }
+    }
+
+    /// Opens the SQLite store in `directory` with the pool's embedder for the configuration it records.
+    ///
+    /// - Throws: What ``ProceduralMemory/MemoryStore/open(at:vectorStorage:)`` throws.
+    public func openStore(at directory: String) async throws(MemoryError) -> MemoryStore {
+        guard let configuration = try await MemoryStore.info(at: directory).embedderConfiguration else {
+            return try await MemoryStore.open(at: directory)  // refused with the library's own message
+        }
+        return try await MemoryStore.open(at: directory, embedder: try embedder(for: configuration))
     }
 }
 
