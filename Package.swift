@@ -3,7 +3,8 @@ import PackageDescription
 
 // Layers, each depending only on those above it:
 // CKernels, CBLAS -> RetrievalCore -> VectorIndex, KeywordIndex, Embeddings -> HybridSearch
-// -> ProceduralMemory -> PostgresMemory, Evaluation, MempService -> MempServer -> MempCLI.
+// -> ProceduralMemory -> SQLiteMemory, PostgresMemory -> MemoryLocation -> Evaluation, MempService -> MempServer
+// -> MempCLI.
 let package = Package(
     name: "Memp",
     platforms: [.macOS(.v15)],
@@ -14,14 +15,17 @@ let package = Package(
         .library(name: "HybridSearch", targets: ["HybridSearch"]),
         .library(name: "Embeddings", targets: ["Embeddings"]),
         .library(name: "ProceduralMemory", targets: ["ProceduralMemory"]),
+        .library(name: "SQLiteMemory", targets: ["SQLiteMemory"]),
         .library(name: "PostgresMemory", targets: ["PostgresMemory"]),
+        .library(name: "MemoryLocation", targets: ["MemoryLocation"]),
         .library(name: "Evaluation", targets: ["Evaluation"]),
         .executable(name: "memp", targets: ["MempCLI"]),
     ],
     traits: [
         .trait(
             name: "PostgreSQL",
-            description: "The CLI's PostgreSQL backend (memp init --backend postgres, memp migrate); links PostgresNIO."
+            description:
+                "PostgreSQL stores in MemoryLocation, so in the CLI and the server (memp init --backend postgres, memp migrate); links PostgresNIO."
         )
     ],
     dependencies: [
@@ -70,11 +74,15 @@ let package = Package(
         ),
         .target(
             name: "ProceduralMemory",
-            dependencies: [
-                "RetrievalCore", "VectorIndex", "KeywordIndex", "HybridSearch", "Embeddings",
-                .product(name: "GRDB", package: "GRDB.swift"),
-            ],
+            dependencies: ["RetrievalCore", "VectorIndex", "KeywordIndex", "HybridSearch", "Embeddings"],
             resources: [.copy("Prompts")]
+        ),
+        .target(
+            name: "SQLiteMemory",
+            dependencies: [
+                "RetrievalCore", "VectorIndex", "Embeddings", "ProceduralMemory",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .target(
             name: "PostgresMemory",
@@ -84,12 +92,19 @@ let package = Package(
             ]
         ),
         .target(
+            name: "MemoryLocation",
+            dependencies: [
+                "VectorIndex", "Embeddings", "ProceduralMemory", "SQLiteMemory",
+                .target(name: "PostgresMemory", condition: .when(traits: ["PostgreSQL"])),
+            ]
+        ),
+        .target(
             name: "Evaluation",
-            dependencies: ["RetrievalCore", "HybridSearch", "Embeddings", "ProceduralMemory"]
+            dependencies: ["RetrievalCore", "HybridSearch", "Embeddings", "ProceduralMemory", "MemoryLocation"]
         ),
         .target(
             name: "MempService",
-            dependencies: ["RetrievalCore", "HybridSearch", "Embeddings", "ProceduralMemory"]
+            dependencies: ["RetrievalCore", "HybridSearch", "Embeddings", "ProceduralMemory", "MemoryLocation"]
         ),
         .target(
             name: "MempServer",
@@ -106,8 +121,7 @@ let package = Package(
             name: "MempCLI",
             dependencies: [
                 "RetrievalCore", "VectorIndex", "KeywordIndex", "HybridSearch", "Embeddings", "ProceduralMemory",
-                "Evaluation", "MempService", "MempServer",
-                .target(name: "PostgresMemory", condition: .when(traits: ["PostgreSQL"])),
+                "MemoryLocation", "Evaluation", "MempService", "MempServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -117,7 +131,8 @@ let package = Package(
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "RetrievalCoreTests", dependencies: ["RetrievalCore", "TestSupport"]),
-        .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex", "TestSupport"]),
+        .testTarget(
+            name: "VectorIndexTests", dependencies: ["VectorIndex", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "KeywordIndexTests",
             dependencies: ["KeywordIndex", "TestSupport"],
@@ -132,18 +147,30 @@ let package = Package(
         .testTarget(
             name: "ProceduralMemoryTests",
             // GRDB: the reliability tests damage rows behind the store's back, as a bad tool or disk would.
-            dependencies: ["ProceduralMemory", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "ProceduralMemory", "SQLiteMemory", "MemoryLocation", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "PostgresMemoryTests",
-            dependencies: ["PostgresMemory", "ProceduralMemory", "VectorIndex", "HybridSearch", "Embeddings", "TestSupport"]
+            dependencies: [
+                "PostgresMemory", "ProceduralMemory", "SQLiteMemory", "MemoryLocation", "VectorIndex", "HybridSearch",
+                "Embeddings", "TestSupport",
+            ]
         ),
         .testTarget(
-            name: "EvaluationTests", dependencies: ["Evaluation", "HybridSearch", "ProceduralMemory", "TestSupport"]),
-        .testTarget(name: "MempCLITests", dependencies: ["MempCLI", "TestSupport"]),
+            name: "MemoryLocationTests",
+            dependencies: ["MemoryLocation", "SQLiteMemory", "ProceduralMemory", "Embeddings", "TestSupport"]
+        ),
         .testTarget(
-            name: "MempServiceTests", dependencies: ["MempService", "ProceduralMemory", "Embeddings", "TestSupport"]
+            name: "EvaluationTests",
+            dependencies: ["Evaluation", "HybridSearch", "ProceduralMemory", "MemoryLocation", "TestSupport"]),
+        .testTarget(name: "MempCLITests", dependencies: ["MempCLI", "SQLiteMemory", "MemoryLocation", "TestSupport"]),
+        .testTarget(
+            name: "MempServiceTests",
+            dependencies: ["MempService", "ProceduralMemory", "MemoryLocation", "Embeddings", "TestSupport"]
         ),
         .testTarget(name: "MempServerTests", dependencies: ["MempServer", "MempCLI", "TestSupport"]),
     ],

@@ -32,7 +32,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "MemoryBench",
-            dependencies: [.product(name: "ProceduralMemory", package: "Memp")]
+            dependencies: [
+                .product(name: "ProceduralMemory", package: "Memp"), .product(name: "MemoryLocation", package: "Memp"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -22,11 +22,11 @@ let package = Package(
     targets: [
         .target(name: "CFuzzDriver"),
         .target(name: "FuzzSupport", dependencies: ["CFuzzDriver"]),
-        fuzzTarget("FuzzTrajectories", ["ProceduralMemory", "Embeddings"]),
+        fuzzTarget("FuzzTrajectories", ["ProceduralMemory", "SQLiteMemory", "Embeddings"]),
         fuzzTarget("FuzzVectorFile", ["VectorIndex"]),
         fuzzTarget("FuzzIndexFile", ["VectorIndex"]),
         fuzzTarget("FuzzKeywordIndex", ["KeywordIndex"]),
-        fuzzTarget("FuzzBundleManifest", ["ProceduralMemory", "Embeddings"]),
+        fuzzTarget("FuzzBundleManifest", ["ProceduralMemory", "SQLiteMemory", "Embeddings"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -6,6 +6,7 @@ Each figure is the median of the runs. The busy processes (`python3 -c 'while Tr
 before and killed by PID just after the loaded runs. Prints one JSON object.
 """
 import argparse
+import datetime
 import json
 import os
 import shutil
@@ -48,6 +49,7 @@ def main():
     os.makedirs(args.work, exist_ok=True)
     with open(os.path.join(args.sample, "trajectories.jsonl"), encoding="utf-8") as f:
         texts = [" ".join(json.loads(line)["task"].split()) for line in f if line.strip()][:64]
+    started = datetime.datetime.now(datetime.timezone.utc)
     timed([args.memp, "embed", "--model", "minilm", "warm up"])
     quiet = measure(args.memp, args.sample, args.work, texts, args.runs, "quiet")
     busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
@@ -58,7 +60,9 @@ def main():
         for process in busy:
             process.kill()
             process.wait()
+    ended = datetime.datetime.now(datetime.timezone.utc)
     print(json.dumps({"quiet": quiet, "busy": loaded, "busy_processes": 2, "runs": args.runs,
+                      "started_utc": f"{started:%Y-%m-%d %H:%M}", "ended_utc": f"{ended:%H:%M}",
                       "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default")}))
 
 

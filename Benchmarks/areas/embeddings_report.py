@@ -27,7 +27,8 @@ st_versions = read("embeddings-st-short.json")["versions"]
 env = {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS") or k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
 
 print("## Embeddings: all-MiniLM-L6-v2, Memp vs sentence-transformers\n")
-print(f"Run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC by `bash Benchmarks/run.sh embeddings` on "
+stamp = lambda name: datetime.datetime.fromtimestamp(os.path.getmtime(os.path.join(raw, name)), datetime.timezone.utc)
+print(f"Run {stamp('embeddings-sgemm.json'):%Y-%m-%d %H:%M}–{stamp('embeddings-sgemm-after.json'):%H:%M} UTC by `bash Benchmarks/run.sh embeddings` on "
       f"{os.cpu_count()} CPUs ({cpu}, {platform.machine()}), float32. Memp's encoder runs on its own packed kernels "
       "and never calls BLAS; sentence-transformers "
       f"{st_versions['sentence_transformers']} on torch {st_versions['torch']} with 2 intra-op threads. "
@@ -66,7 +67,8 @@ if load:
     q, b = load["quiet"], load["busy"]
     print("### Under load: two CPU-bound busy processes\n")
     print(f"`memp import` of data/textworld-sample (640 trajectories) into a new MiniLM store, and `memp embed` of "
-          f"64 of its task texts (one process each, model load included), median of {load['runs']} runs, first "
+          f"64 of its task texts (one process each, model load included), median of {load['runs']} runs"
+          + (f" ({load['started_utc']}–{load['ended_utc']} UTC)" if "started_utc" in load else "") + ", first "
           f"on the machine as it was, then beside two `python3 -c 'while True: pass'` processes (killed after). "
           f"OPENBLAS_NUM_THREADS: {load['openblas_num_threads']}.\n")
     print("| | as it was (s) | beside 2 busy processes (s) | ratio | load as it was / busy |")

@@ -7,6 +7,8 @@
 #   MEMP=PATH                   a prebuilt release memp (default: build one)
 #   SERVE_BENCH_SIZE=N          memories in the store (kept in Benchmarks/data/serve-N-EMBEDDER and reused when
 #                               present; the import is not part of the measurement)
+#   SERVE_BENCH_STORE=DIR       an existing store to serve instead (e.g. MemoryBench's 100k store kept by
+#                               `MEMORY_BENCH_SIZES=100000 bash Benchmarks/run.sh memory` in Benchmarks/data/memory)
 #   SERVE_BENCH_QUERIES=N       HTTP lookups per configuration (default 304, 38 per client with 8 clients)
 #   SERVE_BENCH_CLI_QUERIES=N   `memp query` processes (default 20)
 # MiniLM embeds each ~140-token task in tens of milliseconds of CPU, so building 100,000 memories takes over an hour
@@ -22,7 +24,11 @@ if [ -z "${MEMP:-}" ]; then
 fi
 embedder=hashing
 if [ -d "${MEMP_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/memp}/models/all-MiniLM-L6-v2" ]; then embedder=minilm; fi
-store="$BENCH_ROOT/data/serve-$size-$embedder"
+store="${SERVE_BENCH_STORE:-$BENCH_ROOT/data/serve-$size-$embedder}"
+if [ -n "${SERVE_BENCH_STORE:-}" ] && [ ! -f "$store/memp.sqlite" ]; then
+    echo "serve.sh: SERVE_BENCH_STORE=$store holds no store (no memp.sqlite)" >&2
+    exit 1
+fi
 if [ ! -f "$store/memp.sqlite" ]; then
     mkdir -p "$BENCH_ROOT/data"
     python3 - "$REPOSITORY/data/textworld-sample/trajectories.jsonl" "$size" > "$store.jsonl" <<'PY'
@@ -49,15 +55,16 @@ python3 "$BENCH_ROOT/areas/serve_bench.py" --memp "$MEMP" --store "$store" --que
     --cli-queries "${SERVE_BENCH_CLI_QUERIES:-20}" > "$raw"
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 say "load after: $load_after"
-python3 - "$raw" "$started_at" "$machine" "$load_before" "$load_after" "${OPENBLAS_NUM_THREADS:-}" <<'PY'
+origin="built with the \`trajectory\` policy from the TextWorldExpress sample's trajectories repeated with a variant number in each task"
+if [ -n "${SERVE_BENCH_STORE:-}" ]; then origin="in the existing store ${SERVE_BENCH_STORE#"$REPOSITORY"/}"; fi
+python3 - "$raw" "$started_at" "$machine" "$load_before" "$load_after" "${OPENBLAS_NUM_THREADS:-}" "$origin" <<'PY'
 import json, sys
 data = json.load(open(sys.argv[1]))
-started_at, machine, before, after, blas_threads = sys.argv[2:7]
+started_at, machine, before, after, blas_threads, origin = sys.argv[2:8]
 print("## Memory service: `memp serve` lookups over HTTP\n")
 print(f"`bash Benchmarks/areas/serve.sh` ({started_at}; {machine}; embedder {data['embedder']}"
       + (f", OPENBLAS_NUM_THREADS={blas_threads}" if blas_threads else ", default environment") + "): "
-      f"a store of {data['memories']:,} memories built with the `trajectory` policy from the TextWorldExpress "
-      "sample's trajectories repeated with a variant number in each task; the lookups are the sample's held-out "
+      f"a store of {data['memories']:,} memories {origin}; the lookups are the sample's held-out "
       f"queries ({data['task_words_mean']} words on average), {data['mode']} mode, k = {data['k']}, embedding "
       "included. Over HTTP: `memp serve` on loopback, keep-alive connections (Python `http.client`, one connection "
       "per client thread, the clients on the same 2 CPUs as the server; latency is the client's, from sending the "

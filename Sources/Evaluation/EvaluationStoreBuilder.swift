@@ -1,4 +1,5 @@
 import Embeddings
+import MemoryLocation
 import ProceduralMemory
 
 /// Builds one memory store per build policy from the same trajectories, for build × retrieval grids.

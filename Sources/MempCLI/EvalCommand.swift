@@ -3,6 +3,7 @@ import Embeddings
 import Evaluation
 import Foundation
 import HybridSearch
+import MemoryLocation
 import ProceduralMemory
 
 /// `memp eval`: offline retrieval experiments over a query set with relevance judgments.
@@ -117,11 +118,12 @@ struct EvalCommand: AsyncParsableCommand {
             trajectoryFile = DataSetFile(path: trajectories, sha256: try fileSHA256(trajectories), records: records)
         } else {
             for path in stores {
-                guard let configuration = try await MemoryStore.info(at: path).embedderConfiguration else {
+                let location = StoreLocation(path)
+                guard let configuration = try await MemoryStore.info(at: location).embedderConfiguration else {
                     throw EvaluationError.invalidArgument(
                         "The store in \(path) doesn't record its embedder, so it can't be opened for an evaluation.")
                 }
-                let store = try await MemoryStore.open(at: path, embedder: wrap(try configuration.makeEmbedder()))
+                let store = try await MemoryStore.open(at: location, embedder: wrap(try configuration.makeEmbedder()))
                 let evaluator = try await RetrievalEvaluator(store: store, queries: querySet.queries)
                 let label = URL(fileURLWithPath: path).lastPathComponent
                 evaluations.append(try await evaluator.run(plan, label: label, path: path))

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Embeddings
 import Foundation
+import MemoryLocation
 import ProceduralMemory
 
 /// `memp init`: creates a memory store.
@@ -25,9 +26,7 @@ struct InitCommand: AsyncParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
     @Option(help: "Where the store keeps its data.") var backend: Backend = .sqlite
     @Option(help: "The PostgreSQL URL, without password (with --backend postgres).") var url: String?
-    @Option(help: "A file whose first line is the PostgreSQL password.") var passwordFile: String?
-    @Option(help: "The environment variable holding the PostgreSQL password.")
-    var passwordEnv = PostgresSupport.passwordVariable
+    @OptionGroup var password: PasswordOptions
     @Option(help: "The embedder.") var embedder: EmbedderChoice?
     @Option(help: "The hashing embedder's dimension.") var dimension = 384
     @Option(help: "The OpenAI-compatible server's base URL (with --embedder openai).") var baseURL: String?
@@ -45,7 +44,7 @@ struct InitCommand: AsyncParsableCommand {
         if backend == .postgres, url == nil {
             throw ValidationError("--backend postgres needs --url postgres://user@host:5432/database.")
         }
-        if backend == .sqlite, url != nil || passwordFile != nil {
+        if backend == .sqlite, url != nil || password.passwordFile != nil {
             throw ValidationError("--url and --password-file apply only to --backend postgres.")
         }
         guard (1...4096).contains(dimension) else {
@@ -59,11 +58,13 @@ struct InitCommand: AsyncParsableCommand {
             apiKeyEnvironmentVariable: apiKeyEnvironmentVariable)
         let embedder = try configuration.makeEmbedder()
         if backend == .postgres, let url {
+            let database = DatabaseLocation(
+                url: url, passwordFile: password.passwordFile, passwordVariable: password.passwordEnv)
+            let (store, attached, location) = try await MemoryStore.create(
+                at: storeOptions.store, database: database, embedder: embedder, configuration: configuration)
             print(
-                try await PostgresSupport.createStore(
-                    at: storeOptions.store, url: url,
-                    password: PostgresSupport.Password(file: passwordFile, variable: passwordEnv), embedder: embedder,
-                    configuration: configuration))
+                "\(attached ? "Attached" : "Created") a memory store in \(storeOptions.store) on PostgreSQL at \(location) (embedder \(store.embedder.modelIdentifier), \(store.embedder.dimension) dimensions)."
+            )
             return
         }
         let store = try await MemoryStore.create(

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import MemoryLocation
 import ProceduralMemory
 
 /// `memp migrate`: copies a memory store between SQLite and PostgreSQL.
@@ -18,9 +18,7 @@ struct MigrateCommand: AsyncParsableCommand {
     var from: String
     @Option(help: ArgumentHelp("Where to copy it: a directory or a postgres:// URL.", valueName: "dir|url"))
     var to: String
-    @Option(help: "A file whose first line is the PostgreSQL password.") var passwordFile: String?
-    @Option(help: "The environment variable holding the PostgreSQL password.")
-    var passwordEnv = PostgresSupport.passwordVariable
+    @OptionGroup var password: PasswordOptions
     @Option(help: "Trajectories or memories per transaction.") var batchSize = 500
 
     func validate() throws {
@@ -29,26 +27,10 @@ struct MigrateCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let source = try await backend(for: from, creating: false)
-        let destination = try await backend(for: to, creating: true)
         let digest = try await StoreMigration.copy(
-            from: source, to: destination, destinationName: to, reason: "migrate from \(from)", batchSize: batchSize)
+            from: password.location(from), to: password.location(to), batchSize: batchSize)
         print(
             "Copied \(counted(digest.trajectories, "trajectory")), \(counted(digest.memories, "memory")) and "
                 + "\(counted(digest.historyEntries, "history row")) to \(to); verified (SHA-256 \(digest.checksum)).")
-    }
-
-    private func backend(for target: String, creating: Bool) async throws -> any MemoryBackend {
-        if PostgresSupport.isURL(target) {
-            return try await PostgresSupport.backend(
-                url: target, password: PostgresSupport.Password(file: passwordFile, variable: passwordEnv))
-        }
-        if PostgresSupport.isStore(at: target) { return try await PostgresSupport.backend(storeAt: target) }
-        let database = target + "/" + MemoryStore.databaseFileName
-        if !FileManager.default.fileExists(atPath: database) {
-            guard creating else { throw MemoryError.notAStore(path: target) }
-            try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
-        }
-        return try SQLiteBackend(path: database, readOnly: !creating)
     }
 }

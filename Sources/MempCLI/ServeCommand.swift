@@ -43,12 +43,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let layout: StoreLayout = store.map { .single(directory: $0) } ?? .root(directory: storeRoot ?? "")
-        let embedders = EmbedderPool()
-        let registry = StoreRegistry(layout: layout) { directory in
-            PostgresSupport.isStore(at: directory)
-                ? try await PostgresSupport.openStore(at: directory, search: .hnsw, efSearch: 100)
-                : try await embedders.openStore(at: directory)
-        }
+        let registry = StoreRegistry(layout: layout)
         let service = MemoryService(
             registry: registry,
             limits: ServiceLimits(

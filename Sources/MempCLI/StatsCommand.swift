@@ -1,4 +1,5 @@
 import ArgumentParser
+import MemoryLocation
 import ProceduralMemory
 
 /// `memp stats`: counts of what a store holds.
@@ -10,11 +11,13 @@ struct StatsCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() async throws {
-        let (info, statistics) = try await storeOptions.statistics()
+        let location = StoreLocation(storeOptions.store)
+        let statistics = try await MemoryStore.statistics(at: location)
         if json {
             print(try jsonLine(statistics))
             return
         }
+        let info = try await MemoryStore.info(at: location)
         print("Store:        \(storeOptions.store)")
         print("Embedder:     \(info.embedderID) (\(info.dimension) dimensions)")
         print("Trajectories: \(statistics.trajectories)")

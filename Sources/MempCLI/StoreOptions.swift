@@ -1,27 +1,52 @@
 import ArgumentParser
 import Foundation
 import HybridSearch
+import MemoryLocation
 import ProceduralMemory
 
 /// The `--store` option shared by the memory commands.
 struct StoreOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The memory store directory.", valueName: "dir"))
+    @Option(help: ArgumentHelp(
+            "The memory store: a directory, or a postgres:// URL (password in MEMP_PG_PASSWORD).",
+            valueName: "dir|url"))
     var store: String
 
-    /// Opens the store with the embedder it records; a directory made by `memp init --backend postgres` opens its
-    /// PostgreSQL store, whose `query`, `bm25` and `hybrid` lookups run where `pgSearch` says.
+    /// Opens the store on the backend it lives on (the library decides which); a PostgreSQL store's `query`,
+    /// `bm25` and `hybrid` lookups run where `pgSearch` says.
     func open(pgSearch: PostgresSearchChoice = .hnsw, efSearch: Int = 100) async throws -> MemoryStore {
-        PostgresSupport.isStore(at: store)
-            ? try await PostgresSupport.openStore(at: store, search: pgSearch, efSearch: efSearch)
-            : try await MemoryStore.open(at: store)
+        try await MemoryStore.open(
+            at: StoreLocation(store), options: StoreOpenOptions(databaseSearch: pgSearch.databaseSearch(efSearch)))
     }
+}
 
-    /// The store's settings and counts, read without loading its indexes.
-    func statistics() async throws -> (info: StoreInfo, statistics: StoreStatistics) {
-        guard PostgresSupport.isStore(at: store) else {
-            return (try await MemoryStore.info(at: store), try await MemoryStore.statistics(at: store))
+/// Where the lookups of a PostgreSQL store run (`memp query --pg-search`).
+enum PostgresSearchChoice: String, CaseIterable, ExpressibleByArgument {
+    /// In the database, through pgvector's HNSW index.
+    case hnsw
+    /// In the database, with an exact scan.
+    case exact
+    /// In in-process index caches rebuilt from the database, for every policy.
+    case caches
+
+    /// The library's search mode, with `efSearch` candidates for HNSW.
+    func databaseSearch(_ efSearch: Int) -> DatabaseSearch {
+        switch self {
+        case .hnsw: .hnsw(efSearch: efSearch)
+        case .exact: .exact
+        case .caches: .indexCaches
         }
-        return try await PostgresSupport.statistics(at: store)
+    }
+}
+
+/// Where a PostgreSQL password comes from: `--password-file`, else the variable `--password-env` names.
+struct PasswordOptions: ParsableArguments {
+    @Option(help: "A file whose first line is the PostgreSQL password.") var passwordFile: String?
+    @Option(help: "The environment variable holding the PostgreSQL password.")
+    var passwordEnv = DatabaseLocation.defaultPasswordVariable
+
+    /// `text` as a store location: a `postgres://` URL with this password source, else a directory.
+    func location(_ text: String) -> StoreLocation {
+        StoreLocation(text, passwordFile: passwordFile, passwordVariable: passwordEnv)
     }
 }
 

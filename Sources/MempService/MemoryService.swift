@@ -77,7 +77,7 @@ public final class MemoryService: Sendable {
                 throw ServiceError.unknownMemory(id: id, store: open.name)
             }
             return MemoryResponse(
-                store: open.name, memory: memory, outcome: try await sourceOutcome(of: memory, in: open.store))
+                store: open.name, memory: memory, outcome: try await open.store.sourceOutcome(of: memory))
         } catch let error as ServiceError {
             throw error
         } catch let error as MemoryError {
@@ -267,7 +267,7 @@ public final class MemoryService: Sendable {
                 hits.append(
                     LookupHit(
                         id: memory.id, score: hit.score, task: memory.task, script: memory.script,
-                        steps: memory.steps, outcome: try await sourceOutcome(of: memory, in: open.store),
+                        steps: memory.steps, outcome: hit.sourceOutcome,
                         counters: MemoryCounters(hits: memory.hitCount, successes: memory.successCount),
                         explanation: hit.explanation.description, sources: memory.sourceTrajectoryIDs,
                         status: memory.status))
@@ -276,12 +276,6 @@ public final class MemoryService: Sendable {
         } catch {
             throw .from(error, store: open.name)
         }
-    }
-
-    /// How the memory's first source trajectory ended, when it recorded an outcome.
-    private func sourceOutcome(of memory: Memory, in store: MemoryStore) async throws(MemoryError) -> Outcome? {
-        guard let first = memory.sourceTrajectoryIDs.first else { return nil }
-        return try await store.trajectory(id: first)?.outcome
     }
 
     private func retrievalOptions(k: Int?, mode: String?, filters: LookupFilters?, seed: UInt64?)

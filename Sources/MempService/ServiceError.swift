@@ -149,7 +149,7 @@ extension ServiceError: CustomStringConvertible {
             .conflict(reason: error.description)
         case .duplicateMemory(let id, _):
             .invalidBody(field: "id", reason: "memory \(id) is already stored; send duplicates=skip or duplicates=replace")
-        case .embedderMismatch, .notAStore, .storeExists, .database, .io, .index, .embedding, .scriptWriter,
+        case .embedderMismatch, .notAStore, .storeExists, .backendNotBuilt, .database, .io, .index, .embedding, .scriptWriter,
             .cannotRevert, .bundleRefused, .languageModel:
             .storeFailure(reason: error.description)
         }

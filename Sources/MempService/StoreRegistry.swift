@@ -1,5 +1,6 @@
 import Embeddings
 import Foundation
+import MemoryLocation
 import ProceduralMemory
 import Synchronization
 
@@ -11,8 +12,6 @@ public enum StoreLayout: Sendable, Equatable {
     case root(directory: String)
 }
 
-/// Opens a store directory; the CLI passes one that also opens its PostgreSQL stores.
-public typealias StoreOpener = @Sendable (_ directory: String) async throws -> MemoryStore
 
 /// The stores a service has open, each opened once on first use and kept warm.
 ///
@@ -24,18 +23,18 @@ public final class StoreRegistry: Sendable {
 
     /// What is served.
     public let layout: StoreLayout
-    private let opener: StoreOpener
+    /// How stores are opened; where PostgreSQL stores run their lookups.
+    private let options: StoreOpenOptions
+    /// The embedders of the stores opened: stores recorded with the same embedder share one.
+    private let embedders = EmbedderPool()
     /// Open stores by name; each entry is a task so that concurrent first requests open a store once.
     private let open = Mutex<[String: Task<OpenStore, any Error>]>([:])
 
-    /// Creates a registry; nothing is opened until first asked for.
-    ///
-    /// - Parameter opener: Opens a store directory; by default with an ``EmbedderPool`` of the registry's own, so
-    ///   that stores recorded with the same embedder share one.
-    public init(layout: StoreLayout, opener: StoreOpener? = nil) {
+    /// Creates a registry; nothing is opened until first asked for. Each store is opened on the backend it lives on
+    /// (SQLite, or PostgreSQL for a directory made by `memp init --backend postgres`), as the CLI opens it.
+    public init(layout: StoreLayout, options: StoreOpenOptions = StoreOpenOptions()) {
         self.layout = layout
-        let pool = EmbedderPool()
-        self.opener = opener ?? { try await pool.openStore(at: $0) }
+        self.options = options
     }
 
     /// The names of the stores that can be served, sorted.
@@ -44,7 +43,7 @@ public final class StoreRegistry: Sendable {
         case .single: return [Self.defaultStoreName]
         case .root(let root):
             let entries = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
-            return entries.filter { Self.isValidName($0) && Self.isStore(root + "/" + $0) }.sorted()
+            return entries.filter { Self.isValidName($0) && StoreLocation.isStore(root + "/" + $0) }.sorted()
         }
     }
 
@@ -65,14 +64,19 @@ public final class StoreRegistry: Sendable {
         case (.root, nil):
             throw .invalidArgument(name: "store", reason: "this server serves several stores; name one")
         case (.root(let root), let name?):
-            guard Self.isValidName(name), Self.isStore(root + "/" + name) else { throw .unknownStore(name: name) }
+            guard Self.isValidName(name), StoreLocation.isStore(root + "/" + name) else {
+                throw .unknownStore(name: name)
+            }
             directory = root + "/" + name
             resolved = name
         }
-        let opener = self.opener
+        let (options, embedders) = (self.options, self.embedders)
         let task = open.withLock { open in
             if let task = open[resolved] { return task }
-            let task = Task { OpenStore(name: resolved, store: try await opener(directory)) }
+            let task = Task {
+                OpenStore(
+                    name: resolved, store: try await embedders.openStore(at: .directory(directory), options: options))
+            }
             open[resolved] = task
             return task
         }
@@ -102,13 +106,6 @@ public final class StoreRegistry: Sendable {
                 && (CharacterSet.alphanumerics.contains(scalar) || scalar == "-" || scalar == "_" || scalar == ".")
         }
     }
-
-    /// Whether `directory` holds a store (a SQLite database, or a PostgreSQL location file).
-    static func isStore(_ directory: String) -> Bool {
-        let manager = FileManager.default
-        return manager.fileExists(atPath: directory + "/" + MemoryStore.databaseFileName)
-            || manager.fileExists(atPath: directory + "/postgres.json")
-    }
 }
 
 /// The embedders of the stores one process opens: stores that record the same ``EmbedderConfiguration`` share one
@@ -136,14 +133,16 @@ public final class EmbedderPool: Sendable {
         }
     }
 
-    /// Opens the SQLite store in `directory` with the pool's embedder for the configuration it records.
+    /// Opens the store at `location` with the pool's embedder for the configuration it records.
     ///
-    /// - Throws: What ``ProceduralMemory/MemoryStore/open(at:vectorStorage:)`` throws.
-    public func openStore(at directory: String) async throws(MemoryError) -> MemoryStore {
-        guard let configuration = try await MemoryStore.info(at: directory).embedderConfiguration else {
-            return try await MemoryStore.open(at: directory)  // refused with the library's own message
+    /// - Throws: What ``ProceduralMemory/MemoryStore/open(at:embedder:options:)`` throws.
+    public func openStore(
+        at location: StoreLocation, options: StoreOpenOptions = StoreOpenOptions()
+    ) async throws(MemoryError) -> MemoryStore {
+        guard let configuration = try await MemoryStore.info(at: location).embedderConfiguration else {
+            return try await MemoryStore.open(at: location, options: options)  // refused with the library's message
         }
-        return try await MemoryStore.open(at: directory, embedder: try embedder(for: configuration))
+        return try await MemoryStore.open(at: location, embedder: try embedder(for: configuration), options: options)
     }
 }
 

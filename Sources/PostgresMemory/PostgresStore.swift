@@ -39,18 +39,16 @@ public enum PostgresStore {
     /// - Parameter databaseSearch: See ``open(at:databaseSearch:)``; with one, attaching to a large store loads
     ///   nothing into this process.
     /// - Returns: The store, and whether it was attached to an existing one.
-    /// - Throws: ``ProceduralMemory/MemoryError/storeExists(path:)`` when the directory holds a store;
+    /// - Throws: ``ProceduralMemory/MemoryError/storeExists(path:)`` when the directory holds a PostgreSQL store;
     ///   ``ProceduralMemory/MemoryError/embedderMismatch(store:given:)`` when the database's store has another embedder.
     public static func create(
         at directory: String, location: PostgresLocation, embedder: any Embedder, configuration: EmbedderConfiguration?,
         databaseSearch: PostgresVectorSearch? = .standard
     ) async throws(MemoryError) -> (store: MemoryStore, attached: Bool) {
         let manager = FileManager.default
-        guard !isPostgresStore(at: directory),
-            !manager.fileExists(atPath: directory + "/" + MemoryStore.databaseFileName)
-        else {
-            throw .storeExists(path: directory)
-        }
+        // MemoryLocation's `MemoryStore.create(at:database:embedder:configuration:)` refuses a directory holding a
+        // store of either backend before calling this.
+        guard !isPostgresStore(at: directory) else { throw .storeExists(path: directory) }
         let backend = try await PostgresBackend.connect(to: location, databaseSearch: databaseSearch)
         let existing = try await backend.storeInfo()
         if existing == nil {

@@ -110,8 +110,9 @@ extension MemoryStore {
         return hits
     }
 
-    /// How a memory's source trajectories ended, combined (``Outcome/combining(_:)``).
-    func sourceOutcome(of memory: Memory) async throws(MemoryError) -> Outcome? {
+    /// How a memory's source trajectories ended, combined (``Outcome/combining(_:)``): what every hit reports, and
+    /// what the service's `show` reports for one memory.
+    package func sourceOutcome(of memory: Memory) async throws(MemoryError) -> Outcome? {
         var outcomes: [Outcome] = []
         for id in memory.sourceTrajectoryIDs {
             if let outcome = try await backend.trajectory(id: id)?.outcome { outcomes.append(outcome) }

@@ -4,7 +4,8 @@ import RetrievalCore
 /// Where a memory store keeps its source of truth: trajectories, memories, their vectors and the history.
 ///
 /// The index caches of a ``MemoryStore`` are rebuilt from a backend, so a backend must keep everything.
-/// ``SQLiteBackend`` is the embedded implementation. Every write happens in one transaction and advances
+/// `SQLiteBackend` (SQLiteMemory) is the embedded implementation and `PostgresBackend` (PostgresMemory) the
+/// server one; MemoryLocation picks one from where a store lives. Every write happens in one transaction and advances
 /// the ``StoreInfo/generation``, which is how index caches detect that they are stale.
 public protocol MemoryBackend: Sendable {
     /// The store's settings, or `nil` when the backend holds no store yet.

@@ -26,6 +26,8 @@ public enum MemoryError: Error, Equatable, Sendable {
     case duplicateMemory(id: String, bundle: String)
     /// The directory already holds a memory store.
     case storeExists(path: String)
+    /// The store at `location` lives on `backend` (`PostgreSQL`), which this build was compiled without.
+    case backendNotBuilt(backend: String, location: String)
     /// An argument is outside what the operation accepts; `reason` says which and why.
     case invalidArgument(String)
     /// The database (SQLite or PostgreSQL) failed; `reason` is its message (never the statement's arguments).
@@ -78,13 +80,16 @@ extension MemoryError: CustomStringConvertible {
         case .embedderMismatch(let store, let given):
             "The store holds vectors from \(store) but the embedder is \(given); open it with the same embedder."
         case .notAStore(let path):
-            "\(path) is not a memory store: it has no \(MemoryStore.databaseFileName). Check the path, or create a store "
-                + "there first."
+            "\(path) is not a memory store: it holds neither a SQLite store nor a PostgreSQL store's descriptor. "
+                + "Check the path, or create a store there first."
         case .duplicateMemory(let id, let bundle):
             "Memory \(id) of the bundle \(bundle) is already stored; nothing was imported. Skip the memories already "
                 + "stored, replace them, or delete the stored one first."
         case .storeExists(let path):
             "\(path) already holds a memory store; open it instead, or choose another directory."
+        case .backendNotBuilt(let backend, let location):
+            "The store at \(location) lives on \(backend), and this build has no \(backend) support; rebuild with "
+                + "`swift build -c release --product memp --traits \(backend)`."
         case .invalidArgument(let reason):
             reason
         case .database(let reason):

@@ -153,14 +153,14 @@ extension MemoryStore {
             var format = options.format
             var pending: [TrajectoryRecord] = []
             var seen: [String: Int] = [:]  // ID → first line
-            var keywordVectors: [String: [Float]] = [:]
+            var knownVectors: [String: [Float]] = [:]
             func flush() async throws(MemoryError) {
                 guard !pending.isEmpty else { return }
                 let batch = pending
                 pending.removeAll(keepingCapacity: true)
                 try await importBatch(
                     batch, options: options, importedFrom: path, snapshot: &snapshot, report: &report,
-                    keywordVectors: &keywordVectors)
+                    knownVectors: &knownVectors)
                 progress?(
                     ImportProgress(
                         linesRead: report.linesRead, bytesRead: bytesRead, totalBytes: totalBytes,
@@ -252,13 +252,13 @@ extension MemoryStore {
         }
         return try await write { (snapshot) throws(MemoryError) -> ImportReport in
             var report = ImportReport(linesRead: trajectories.count)
-            var keywordVectors: [String: [Float]] = [:]
+            var knownVectors: [String: [Float]] = [:]
             let records = trajectories.enumerated().map { index, trajectory in
                 TrajectoryRecord(trajectory: trajectory, facts: facts[trajectory.id] ?? [], line: index + 1)
             }
             try await importBatch(
                 records, options: options, importedFrom: nil, snapshot: &snapshot, report: &report,
-                keywordVectors: &keywordVectors)
+                knownVectors: &knownVectors)
             report.generation = snapshot.generation
             return report
         }
@@ -268,7 +268,7 @@ extension MemoryStore {
     private func importBatch(
         _ records: [TrajectoryRecord], options: ImportOptions, importedFrom: String?,
         snapshot: inout IndexSnapshot,
-        report: inout ImportReport, keywordVectors: inout [String: [Float]]
+        report: inout ImportReport, knownVectors: inout [String: [Float]]
     ) async throws(MemoryError) {
         let stored = try await backend.existingTrajectoryIDs(among: records.map(\.trajectory.id))
         var accepted: [TrajectoryRecord] = []
@@ -302,7 +302,7 @@ extension MemoryStore {
                     importedFrom: importedFrom,
                     date: date))
         }
-        let taskVectors = try await embed(memories.map(\.task))
+        let taskVectors = try await vectors(of: memories.map(\.task), reusing: &knownVectors)
         // A vector without a direction can't be ranked by cosine: such a task is a bad record.
         var kept: [Int] = []
         for (index, vector) in taskVectors.enumerated() {
@@ -318,20 +318,11 @@ extension MemoryStore {
             if report.errors.count < ImportReport.maximumRecordedErrors { report.errors.append(error.description) }
         }
         guard !kept.isEmpty else { return }
-        // Keywords repeat a lot across tasks; embed each distinct one once per import.
-        if keywordVectors.count > 50_000 { keywordVectors.removeAll(keepingCapacity: true) }
-        var missing: [String] = []
-        var missingSet = Set<String>()
-        for keyword in kept.flatMap({ memories[$0].keywords }) where keywordVectors[keyword] == nil {
-            if missingSet.insert(keyword).inserted { missing.append(keyword) }
-        }
-        for (keyword, vector) in zip(missing, try await embed(missing)) {
-            keywordVectors[keyword] = vector
-        }
+        _ = try await vectors(of: kept.flatMap { memories[$0].keywords }, reusing: &knownVectors)
         let records = kept.map { index in
             let memory = memories[index]
             let keywordVector =
-                memory.keywords.isEmpty ? nil : meanVector(memory.keywords.compactMap { keywordVectors[$0] })
+                memory.keywords.isEmpty ? nil : meanVector(memory.keywords.compactMap { knownVectors[$0] })
             return MemoryRecord(memory: memory, taskVector: taskVectors[index], keywordVector: keywordVector)
         }
         accepted = kept.map { accepted[$0] }

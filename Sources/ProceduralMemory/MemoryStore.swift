@@ -7,24 +7,23 @@ import VectorIndex
 
 /// A procedural memory: trajectories in, reusable procedures out, in milliseconds.
 ///
-/// The backend (SQLite by default) is the source of truth; the vector and keyword indexes are caches kept in
-/// memory and in `DIR/index/`, rebuilt from the backend when a file is missing, stale or corrupt. Lookups run
-/// concurrently on an immutable snapshot of the indexes; one writer at a time imports or deletes, and its
-/// changes become visible to lookups all at once when it finishes.
+/// The backend (SQLite in SQLiteMemory, or PostgreSQL in PostgresMemory) is the source of truth; the vector and
+/// keyword indexes are caches kept in memory and in `DIR/index/`, rebuilt from the backend when a file is missing,
+/// stale or corrupt. Lookups run concurrently on an immutable snapshot of the indexes; one writer at a time
+/// imports or deletes, and its changes become visible to lookups all at once when it finishes. MemoryLocation
+/// opens a store by where it lives (`MemoryStore.open(at:)`, a directory or a `postgres://` URL).
 ///
-///     let store = try await MemoryStore.create(at: "memory", embedder: HashingEmbedder())
+///     let store = try await MemoryStore.create(at: "memory", embedder: HashingEmbedder())  // import MemoryLocation
 ///     try await store.importTrajectories(from: "runs.jsonl")
 ///     for hit in try await store.retrieve("heat some milk", options: RetrievalOptions(k: 3)) {
 ///         print(hit.memory.script ?? "", hit.explanation)
 ///     }
 public final class MemoryStore: Sendable {
-    /// The name of the database file inside a store directory.
-    public static let databaseFileName = "memp.sqlite"
-    /// The name of the index cache directory inside a store directory.
-    public static let indexDirectoryName = "index"
+    /// The name of the index cache directory inside a store directory (SQLite's or PostgreSQL's).
+    package static let indexDirectoryName = "index"
 
-    /// Where the store keeps everything.
-    public let backend: any MemoryBackend
+    /// Where the store keeps everything. Not public: every change goes through the store, under its write lock.
+    package let backend: any MemoryBackend
     /// The embedder of tasks and keywords; its identifier matches the store's.
     public let embedder: any Embedder
     /// How the index caches were obtained: at open, or at first use when their loading was deferred.
@@ -51,98 +50,6 @@ public final class MemoryStore: Sendable {
         self.deferredStorage = Mutex(deferredStorage)
     }
 
-    /// Creates a store in `directory` (created if needed) that embeds with `embedder`.
-    ///
-    /// - Parameters:
-    ///   - directory: The store directory.
-    ///   - embedder: The embedder of tasks and keywords.
-    ///   - configuration: How to rebuild `embedder`, recorded so that ``open(at:)`` needs no embedder.
-    ///   - vectorStorage: How the vector indexes hold vectors: ``VectorIndex/VectorStorage/int8`` (the default)
-    ///     scans an int8 copy and rescores the best candidates exactly in f32, so scores are exact and lookups
-    ///     read a quarter of the memory; ``VectorIndex/VectorStorage/f32`` scans every vector in f32.
-    /// - Throws: ``MemoryError/storeExists(path:)`` when the directory holds a store already;
-    ///   ``MemoryError/io(path:reason:)`` or ``MemoryError/database(reason:)`` when it can't be written.
-    public static func create(
-        at directory: String, embedder: any Embedder, configuration: EmbedderConfiguration? = nil,
-        vectorStorage: VectorStorage = .int8
-    ) async throws(MemoryError) -> MemoryStore {
-        let databasePath = directory + "/" + databaseFileName
-        guard !FileManager.default.fileExists(atPath: databasePath) else {
-            throw .storeExists(path: directory)
-        }
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw .io(
-                path: directory, reason: "can't create the store directory: \(error.localizedDescription)")
-        }
-        let backend = try SQLiteBackend(path: databasePath)
-        try await backend.initialize(
-            embedderID: embedder.modelIdentifier, dimension: embedder.dimension,
-            configuration: configuration)
-        return try await open(
-            backend: backend, embedder: embedder, cacheDirectory: directory + "/" + indexDirectoryName,
-            vectorStorage: vectorStorage)
-    }
-
-    /// Opens the store in `directory` with the embedder its recorded ``EmbedderConfiguration`` describes.
-    ///
-    /// - Parameter vectorStorage: See ``create(at:embedder:configuration:vectorStorage:)``.
-    /// - Throws: ``MemoryError/notAStore(path:)`` when there is none; ``MemoryError/invalidArgument(_:)`` when the
-    ///   store records no configuration; ``MemoryError/embedding(reason:)`` when the embedder can't be built.
-    public static func open(
-        at directory: String, vectorStorage: VectorStorage = .int8
-    ) async throws(MemoryError) -> MemoryStore {
-        guard let configuration = try await info(at: directory).embedderConfiguration else {
-            throw .invalidArgument(
-                "The store in \(directory) doesn't record its embedder; open it with one.")
-        }
-        return try await open(
-            at: directory, embedder: try configuration.makeEmbedder(), vectorStorage: vectorStorage)
-    }
-
-    /// Opens the store in `directory`.
-    ///
-    /// - Parameter vectorStorage: See ``create(at:embedder:configuration:vectorStorage:)``.
-    /// - Throws: ``MemoryError/notAStore(path:)`` when there is none; ``MemoryError/embedderMismatch(store:given:)``
-    ///   when it was created with another embedder.
-    public static func open(
-        at directory: String, embedder: any Embedder, vectorStorage: VectorStorage = .int8
-    ) async throws(MemoryError) -> MemoryStore {
-        let databasePath = directory + "/" + databaseFileName
-        guard FileManager.default.fileExists(atPath: databasePath) else {
-            throw .notAStore(path: directory)
-        }
-        return try await open(
-            backend: try SQLiteBackend(path: databasePath), embedder: embedder,
-            cacheDirectory: directory + "/" + indexDirectoryName, vectorStorage: vectorStorage)
-    }
-
-    /// The settings of the store in `directory`, read without opening it (to pick the embedder to open it with).
-    ///
-    /// - Throws: ``MemoryError/notAStore(path:)`` when there is none.
-    public static func info(at directory: String) async throws(MemoryError) -> StoreInfo {
-        guard let info = try await readOnlyBackend(at: directory).storeInfo() else {
-            throw .notAStore(path: directory)
-        }
-        return info
-    }
-
-    /// Counts of what the store in `directory` holds, read without loading its indexes.
-    ///
-    /// - Throws: ``MemoryError/notAStore(path:)`` when there is none.
-    public static func statistics(at directory: String) async throws(MemoryError) -> StoreStatistics {
-        try await readOnlyBackend(at: directory).statistics()
-    }
-
-    private static func readOnlyBackend(at directory: String) throws(MemoryError) -> SQLiteBackend {
-        let databasePath = directory + "/" + databaseFileName
-        guard FileManager.default.fileExists(atPath: databasePath) else {
-            throw .notAStore(path: directory)
-        }
-        return try SQLiteBackend(path: databasePath, readOnly: true)
-    }
-
     /// Opens a store on any backend, initializing an empty one for `embedder`.
     ///
     /// On a backend that runs lookups in its database (``DatabaseSearching``), the index caches are loaded only
@@ -152,7 +59,9 @@ public final class MemoryStore: Sendable {
     ///   - backend: The source of truth.
     ///   - embedder: The embedder; must be the one the store was created with.
     ///   - cacheDirectory: Where the index caches live; `nil` keeps them only in memory.
-    ///   - vectorStorage: See ``create(at:embedder:configuration:vectorStorage:)``.
+    ///   - vectorStorage: How the vector indexes hold vectors: ``VectorIndex/VectorStorage/int8`` (the default)
+    ///     scans an int8 copy and rescores the best candidates exactly in f32, so scores are exact and lookups
+    ///     read a quarter of the memory; ``VectorIndex/VectorStorage/f32`` scans every vector in f32.
     /// - Throws: ``MemoryError/embedderMismatch(store:given:)``, or what the backend throws.
     public static func open(
         backend: any MemoryBackend, embedder: any Embedder, cacheDirectory: String?,
@@ -390,6 +299,23 @@ public final class MemoryStore: Sendable {
     public func statistics() async throws(MemoryError) -> StoreStatistics {
         try await backend.statistics()
     }
+
+    /// The vectors of `texts`, embedding only the distinct texts that `known` lacks, each once: trajectory logs
+    /// hold many attempts at one task, and keywords repeat across tasks. `known` carries what one import has
+    /// embedded from batch to batch; it is emptied when it grows past ``maximumReusedVectors``.
+    func vectors(of texts: [String], reusing known: inout [String: [Float]]) async throws(MemoryError) -> [[Float]] {
+        if known.count > Self.maximumReusedVectors { known.removeAll(keepingCapacity: true) }
+        var missing: [String] = []
+        var missingSet = Set<String>()
+        for text in texts where known[text] == nil {
+            if missingSet.insert(text).inserted { missing.append(text) }
+        }
+        for (text, vector) in zip(missing, try await embed(missing)) { known[text] = vector }
+        return texts.compactMap { known[$0] }
+    }
+
+    /// How many vectors an import keeps for reuse (``vectors(of:reusing:)``): at 384 dimensions about 75 MB.
+    static let maximumReusedVectors = 50_000
 
     /// Embeds texts, mapping the embedder's errors and checking what it returns, so that nothing unusable
     /// reaches the database.

@@ -3,7 +3,7 @@ import KeywordIndex
 import RetrievalCore
 import VectorIndex
 
-/// What ``MemoryStore/verify(at:)`` found in a store directory.
+/// What a check of a whole store found (`MemoryStore.verify(at:)` in MemoryLocation).
 public struct StoreVerification: Sendable, Equatable, Codable {
     /// Everything wrong, one sentence each, naming tables, IDs and files; empty when the store is sound.
     public var problems: [String] = []
@@ -19,26 +19,40 @@ public struct StoreVerification: Sendable, Equatable, Codable {
     public var isSound: Bool { problems.isEmpty }
 
     /// The most problems of one kind listed; the rest are counted.
-    static let maximumListed = 20
+    package static let maximumListed = 20
+
+    /// An empty report: no problems found yet.
+    package init() {}
+}
+
+/// A backend that can check its own storage, beyond what reading it through ``MemoryBackend`` shows: the
+/// database's own checks and rows that break the store's invariants.
+package protocol StorageChecking: MemoryBackend {
+    /// What the database's own checks find (SQLite's integrity and foreign-key checks), one sentence each, naming
+    /// the check; empty when they pass.
+    func storageProblems() throws(MemoryError) -> [String]
+
+    /// Rows that break the store's invariants (counters out of range, memories without a source trajectory or a
+    /// well-formed vector of `dimension` values, rows that don't decode), at most
+    /// ``StoreVerification/maximumListed`` of each kind named.
+    func consistencyProblems(dimension: Int) throws(MemoryError) -> [String]
 }
 
 extension MemoryStore {
-    /// Checks a whole SQLite store without changing it: SQLite's integrity and foreign-key checks, that every row
-    /// decodes, the counter invariants, that every memory has a source trajectory and well-formed vectors, and
-    /// that index cache files the store would trust hold exactly what the database holds.
+    /// Checks a whole store without changing it: the backend's own checks when it has them (``StorageChecking``),
+    /// that every memory can be indexed, and that index cache files the store would trust hold exactly what the
+    /// backend holds.
     ///
-    /// - Parameter directory: The store directory.
-    /// - Returns: The findings; a store that can't be opened at all is reported as a problem, not thrown.
-    /// - Throws: ``MemoryError/notAStore(path:)`` when the directory holds no database file.
-    /// - Complexity: O(*n*) in the rows and vectors stored; reads every page of the database once.
-    public static func verify(at directory: String) async throws(MemoryError) -> StoreVerification {
-        let databasePath = directory + "/" + databaseFileName
-        guard FileManager.default.fileExists(atPath: databasePath) else { throw .notAStore(path: directory) }
+    /// - Parameters:
+    ///   - backend: The store's source of truth, opened read-only where the backend can be.
+    ///   - cacheDirectory: Where the store's index caches are; `nil` when it keeps none.
+    /// - Returns: The findings; a backend that can't be read is reported as a problem, not thrown.
+    /// - Complexity: O(*n*) in the rows and vectors stored.
+    package static func verify(backend: any MemoryBackend, cacheDirectory: String?) async -> StoreVerification {
         var report = StoreVerification()
-        let backend: SQLiteBackend
+        let checking = backend as? any StorageChecking
         do throws(MemoryError) {
-            backend = try SQLiteBackend(path: databasePath, readOnly: true)
-            report.problems += try backend.integrityProblems().map { "SQLite integrity check: \($0)" }
+            report.problems += try checking?.storageProblems() ?? []
         } catch {
             report.problems.append("the database can't be checked: \(error)")
             return report
@@ -51,7 +65,7 @@ extension MemoryStore {
             }
             info = stored
             report.generation = info.generation
-            report.problems += try backend.consistencyProblems(dimension: info.dimension)
+            report.problems += try checking?.consistencyProblems(dimension: info.dimension) ?? []
             let statistics = try await backend.statistics()
             report.trajectories = statistics.trajectories
             report.memories = statistics.memories
@@ -67,7 +81,8 @@ extension MemoryStore {
             report.problems.append("the memories can't be indexed: \(error)")
             return report
         }
-        let cache = IndexCache(directory: directory + "/" + indexDirectoryName)
+        guard let cacheDirectory else { return report }
+        let cache = IndexCache(directory: cacheDirectory)
         // Another process may write while this one reads: the cache can only be compared with the database at the
         // generation it claims, so a store that moved meanwhile is compared next time.
         guard rebuilt.generation == info.generation else {

@@ -1,6 +1,7 @@
 import Embeddings
 import Foundation
 import HybridSearch
+import MemoryLocation
 import ProceduralMemory
 import TestSupport
 import Testing

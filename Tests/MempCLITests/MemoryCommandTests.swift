@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import MemoryLocation
 import ProceduralMemory
+import SQLiteMemory
 import Synchronization
 import TestSupport
 import Testing

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ProceduralMemory
 import RetrievalCore
+import SQLiteMemory
 import TestSupport
 import Testing
 import VectorIndex
@@ -86,7 +87,7 @@ import VectorIndex
         let report = try JSONDecoder().decode(StoreVerification.self, from: Data(sound.output.utf8))
         #expect(report.problems.isEmpty && report.memories == 3 && report.trajectories == 3)
         // The last process closed the database, so it is checkpointed: scramble every page but the header.
-        let databasePath = store + "/" + MemoryStore.databaseFileName
+        let databasePath = store + "/" + SQLiteStore.databaseFileName
         var bytes = try Data(contentsOf: URL(fileURLWithPath: databasePath))
         for offset in stride(from: 4096 + 8, to: bytes.count, by: 97) { bytes[offset] ^= 0x5A }
         try bytes.write(to: URL(fileURLWithPath: databasePath))

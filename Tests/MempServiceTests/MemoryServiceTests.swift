@@ -1,5 +1,6 @@
 import Embeddings
 import Foundation
+import MemoryLocation
 import ProceduralMemory
 import TestSupport
 import Testing

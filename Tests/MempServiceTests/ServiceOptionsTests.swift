@@ -1,5 +1,6 @@
 import Embeddings
 import Foundation
+import MemoryLocation
 import ProceduralMemory
 import TestSupport
 import Testing
@@ -102,15 +103,15 @@ import Testing
         _ = try await MemoryStore.create(
             at: directory.file("c"), embedder: HashingEmbedder(dimension: 32), configuration: .hashing(dimension: 32))
         let pool = EmbedderPool()
-        let a = try await pool.openStore(at: directory.file("a"))
-        let b = try await pool.openStore(at: directory.file("b"))
+        let a = try await pool.openStore(at: .directory(directory.file("a")))
+        let b = try await pool.openStore(at: .directory(directory.file("b")))
         #expect(pool.count == 1)
         #expect(try await a.retrieve("open door number 1", options: RetrievalOptions(k: 1)).first?.memory.id == "m-1")
         #expect(try await b.retrieve("open door number 0", options: RetrievalOptions(k: 1)).first?.memory.id == "m-0")
-        let c = try await pool.openStore(at: directory.file("c"))
+        let c = try await pool.openStore(at: .directory(directory.file("c")))
         #expect(pool.count == 2 && c.embedder.dimension == 32)
         await #expect(throws: MemoryError.notAStore(path: directory.file("none"))) {
-            try await pool.openStore(at: directory.file("none"))
+            try await pool.openStore(at: .directory(directory.file("none")))
         }
     }
 }

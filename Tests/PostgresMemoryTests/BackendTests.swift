@@ -3,6 +3,7 @@ import Foundation
 import PostgresMemory
 import ProceduralMemory
 import RetrievalCore
+import SQLiteMemory
 import TestSupport
 import Testing
 

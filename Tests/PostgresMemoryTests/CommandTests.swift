@@ -150,6 +150,25 @@ struct CommandTests {
         let badEf = try Self.memp(["query", "--store", store, "--ef-search", "0", "mug"])
         #expect(badEf.status == 64 && badEf.errors.contains("--ef-search must be within 1…1000 (got 0)."))
 
+        // The store opens the same way in every command: `memp verify` and `memp eval` on the directory, and a query
+        // on the database's URL itself.
+        let verified = try Self.memp(["verify", "--store", store], environment: ["MEMP_PG_PASSWORD": password])
+        #expect(verified.status == 0 && verified.output.hasSuffix("OK\n"), "\(verified.output)\(verified.errors)")
+        let queries = directory.file("queries.jsonl")
+        try #"{"qid": "q1", "query": "put some mug in fridge", "relevant": ["seed-0"]}"#.write(
+            toFile: queries, atomically: true, encoding: .utf8)
+        let evaluated = try Self.memp(
+            ["eval", "--store", store, "--queries", queries, "-k", "5", "--json"],
+            environment: ["MEMP_PG_PASSWORD": password])
+        #expect(evaluated.status == 0, "\(evaluated.errors)")
+        let report = try JSONSerialization.jsonObject(with: Data(evaluated.output.utf8)) as? [String: Any]
+        let evaluatedStore = (report?["stores"] as? [[String: Any]])?.first?["store"] as? [String: Any]
+        #expect(evaluatedStore?["memoryCount"] as? Int == 242 && evaluatedStore?["label"] as? String == "shared")
+        let byURL = try Self.memp(
+            ["query", "--store", location.url, "--mode", "query", "-k", "3", "--json", "put some mug in fridge"],
+            environment: ["MEMP_PG_PASSWORD": password])
+        #expect(byURL.status == 0 && byURL.output == answers[0].output, "\(byURL.errors)")
+
         // Without the password the store can't be opened, and the message names the variable.
         let locked = try Self.memp(["stats", "--store", store], environment: ["MEMP_PG_PASSWORD": ""])
         #expect(locked.status != 0)

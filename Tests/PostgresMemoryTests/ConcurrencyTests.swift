@@ -2,6 +2,7 @@ import Embeddings
 import Foundation
 import PostgresMemory
 import ProceduralMemory
+import SQLiteMemory
 import TestSupport
 import Testing
 

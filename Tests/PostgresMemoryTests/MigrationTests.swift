@@ -1,7 +1,9 @@
 import Embeddings
 import Foundation
+import MemoryLocation
 import PostgresMemory
 import ProceduralMemory
+import SQLiteMemory
 import TestSupport
 import Testing
 

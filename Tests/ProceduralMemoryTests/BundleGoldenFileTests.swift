@@ -18,7 +18,7 @@ import Testing
     func importsEveryFormatVersion(name: String) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await StoreLocation.disk.makeStore(in: directory)
+        let store = try await TestStoreKind.disk.makeStore(in: directory)
         let report = try await store.importBundle(at: try Self.fixture(name))
         #expect(report.memories == 3 && report.trajectories == 3 && report.reembedded)
         #expect(report.manifest?.formatVersion == (name == "bundle-v1" ? 1 : 2))

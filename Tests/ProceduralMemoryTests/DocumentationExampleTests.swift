@@ -1,4 +1,5 @@
 import Embeddings
+import MemoryLocation
 import ProceduralMemory
 import TestSupport
 import Testing

@@ -1,5 +1,7 @@
 import Foundation
+import MemoryLocation
 import ProceduralMemory
+import SQLiteMemory
 import TestSupport
 import Testing
 
@@ -11,7 +13,7 @@ import Testing
     @Test func concurrentOutcomesOnOneFileLoseNoIncrement() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let first = try await StoreLocation.disk.makeStore(in: directory)
+        let first = try await TestStoreKind.disk.makeStore(in: directory)
         try await first.add(Samples.all)
         let second = try await MemoryStore.open(at: directory.file("store"), embedder: WordHashEmbedder())
         let other = try #require(Samples.all.map(\.id).first { $0 != Self.mug })
@@ -41,7 +43,7 @@ import Testing
     @Test func concurrentUpdateBatchesLoseNoIncrement() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let first = try await StoreLocation.disk.makeStore(in: directory)
+        let first = try await TestStoreKind.disk.makeStore(in: directory)
         try await first.add(Samples.all)
         let second = try await MemoryStore.open(at: directory.file("store"), embedder: WordHashEmbedder())
         let options = UpdateOptions(
@@ -67,8 +69,8 @@ import Testing
         #expect(try await second.statistics().memories == Samples.all.count + 20)
     }
 
-    @Test(arguments: StoreLocation.allCases)
-    func countersDeprecateExactlyAtTheThresholds(location: StoreLocation) async throws {
+    @Test(arguments: TestStoreKind.allCases)
+    func countersDeprecateExactlyAtTheThresholds(location: TestStoreKind) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try await location.makeStore(in: directory)
@@ -142,7 +144,7 @@ import Testing
     }
 
     @Test func thresholdsAreSettings() async throws {
-        let store = try await StoreLocation.inMemory.makeStore(in: TemporaryDirectory())
+        let store = try await TestStoreKind.inMemory.makeStore(in: TemporaryDirectory())
         try await store.add(Samples.all)
         // Success rate exactly at the minimum is kept; strictly below deprecates.
         let settings = UpdateSettings(minimumHits: 2, minimumSuccessRate: 0.5)
@@ -171,8 +173,8 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreLocation.allCases)
-    func revertRoundTrips(location: StoreLocation) async throws {
+    @Test(arguments: TestStoreKind.allCases)
+    func revertRoundTrips(location: TestStoreKind) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try await location.makeStore(in: directory)

@@ -1,13 +1,14 @@
 import Embeddings
 import Foundation
+import MemoryLocation
 import ProceduralMemory
 import Synchronization
 import TestSupport
 import Testing
 
 @Suite struct ImportTests {
-    @Test(arguments: BuildPolicy.allCases, StoreLocation.allCases)
-    func buildsEveryPolicyFromOurFormat(policy: BuildPolicy, location: StoreLocation) async throws {
+    @Test(arguments: BuildPolicy.allCases, TestStoreKind.allCases)
+    func buildsEveryPolicyFromOurFormat(policy: BuildPolicy, location: TestStoreKind) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try await location.makeStore(in: directory)
@@ -51,7 +52,7 @@ import Testing
     @Test func importsTheReferenceFormat() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await StoreLocation.disk.makeStore(in: directory)
+        let store = try await TestStoreKind.disk.makeStore(in: directory)
         let lines = [
             #"{"source": "tp-001", "query": "Plan a 3-day trip from Seattle to Denver.\n\nBudget: $1,200.", "trajectory": "Thought: find flights first\nAction: FlightSearch[Seattle, Denver, 2022-03-10]\nObservation: 12 flights found.\nAction: AccommodationSearch[Denver]\nObservation: 30 hotels found.", "facts": {"destination": "Denver", "days": 3}}"#,
             #"{"source": "tp-002", "query": "Plan a 5-day trip from Austin to Miami.", "trajectory": "> search flights Austin Miami\n4 flights found.", "facts": ["Miami", "five days"], "success": true}"#,
@@ -137,7 +138,7 @@ import Testing
     func namesTheLineAndFieldOfABadRecord(line: String, field: String, reason: String) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await StoreLocation.inMemory.makeStore(in: directory)
+        let store = try await TestStoreKind.inMemory.makeStore(in: directory)
         let file = try directory.write(
             try Samples.jsonLines([Samples.heatMug]) + "\n" + line + "\n", to: "bad.jsonl")
         // The blank line still counts, so the bad record is on line 3; batches of 1 commit line 1 first.
@@ -158,7 +159,7 @@ import Testing
     @Test func badReferenceRecords() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await StoreLocation.inMemory.makeStore(in: directory)
+        let store = try await TestStoreKind.inMemory.makeStore(in: directory)
         let cases: [(String, String, String)] = [
             (#"{"query": "q", "trajectory": "> a"}"#, "source", "is missing"),
             (#"{"source": "s", "trajectory": "> a"}"#, "query", "is missing"),
@@ -185,7 +186,7 @@ import Testing
     @Test func skipInvalidImportsTheRestAndCounts() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await StoreLocation.disk.makeStore(in: directory)
+        let store = try await TestStoreKind.disk.makeStore(in: directory)
         let good = try Samples.jsonLines([Samples.heatMug, Samples.cleanApple]).split(separator: "\n")
         let text = [String(good[0]), "{not json", #"{"id": "y", "task": "t"}"#, String(good[1])].joined(
             separator: "\n")
@@ -205,7 +206,7 @@ import Testing
     @Test func duplicatesAreRefusedSkippedOrReplaced() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await StoreLocation.disk.makeStore(in: directory)
+        let store = try await TestStoreKind.disk.makeStore(in: directory)
         let first = try directory.write(
             try Samples.jsonLines([Samples.heatMug, Samples.cleanApple]), to: "first.jsonl")
         try await store.importTrajectories(from: first)
@@ -247,7 +248,7 @@ import Testing
     @Test func duplicatesInsideOneFile() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await StoreLocation.inMemory.makeStore(in: directory)
+        let store = try await TestStoreKind.inMemory.makeStore(in: directory)
         var later = Samples.heatMug
         later.task = "heat a mug"
         let file = try directory.write(
@@ -260,7 +261,7 @@ import Testing
         let skipped = try await store.importTrajectories(
             from: file, options: ImportOptions(duplicates: .skip))
         #expect(skipped.imported == 2 && skipped.skippedDuplicates == 1)
-        let store2 = try await StoreLocation.inMemory.makeStore(in: directory)
+        let store2 = try await TestStoreKind.inMemory.makeStore(in: directory)
         let replaced = try await store2.importTrajectories(
             from: file, options: ImportOptions(duplicates: .replace))
         #expect(replaced.imported == 3 && replaced.replaced == 1)
@@ -271,7 +272,7 @@ import Testing
     @Test func rejectsTasksWithoutADirection() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await StoreLocation.disk.makeStore(in: directory)
+        let store = try await TestStoreKind.disk.makeStore(in: directory)
         var blank = Samples.cookMeal
         blank.id = "blank"
         blank.task = "1234 !!"  // no word the test embedder knows: an all-zero vector
@@ -283,6 +284,40 @@ import Testing
         #expect(try await store.statistics().trajectories == 0)
         let report = try await store.importTrajectories(from: file, options: ImportOptions(skipInvalid: true))
         #expect(report.imported == 1 && report.invalid == 1 && store.memoryCount == 1)
+    }
+
+    /// Records every text it is asked to embed.
+    final class RecordingEmbedder: Embedder {
+        let embedded = Mutex<[String]>([])
+        var modelIdentifier: String { WordHashEmbedder().modelIdentifier }
+        var dimension: Int { WordHashEmbedder().dimension }
+        func embed(_ texts: [String]) throws(EmbeddingError) -> [[Float]] {
+            embedded.withLock { $0 += texts }
+            return try WordHashEmbedder().embed(texts)
+        }
+    }
+
+    @Test func importEmbedsEachDistinctTaskOnceAcrossBatches() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let recording = RecordingEmbedder()
+        let store = try await MemoryStore.create(at: directory.file("store"), embedder: recording)
+        var failedRetry = Samples.heatMug
+        failedRetry.id = "alf-heat-mug-2"
+        failedRetry.outcome = Outcome(success: false, reward: 0)
+        var laterRetry = Samples.heatMug
+        laterRetry.id = "alf-heat-mug-3"
+        let runs = [Samples.heatMug, Samples.cleanApple, failedRetry, laterRetry]
+        let file = try directory.write(try Samples.jsonLines(runs), to: "runs.jsonl")
+        // Batches of two: the retries come in the second batch, after the first attempt was embedded.
+        let report = try await store.importTrajectories(from: file, options: ImportOptions(batchSize: 2))
+        #expect(report.imported == 4)
+        #expect(recording.embedded.withLock { $0 }.filter { $0 == Samples.heatMug.task }.count == 1)
+        let hits = try await store.retrieve(
+            Samples.heatMug.task, options: RetrievalOptions(policy: .query, k: 4))
+        let attempts = hits.filter { $0.memory.task == Samples.heatMug.task }
+        #expect(attempts.count == 3)
+        #expect(attempts.allSatisfy { abs($0.score - 1) < 1e-6 })
     }
 
     /// Claims 64 dimensions but returns 32.
@@ -312,7 +347,7 @@ import Testing
     @Test func addValidatesTrajectories() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await StoreLocation.inMemory.makeStore(in: directory)
+        let store = try await TestStoreKind.inMemory.makeStore(in: directory)
         var noTask = Samples.cookMeal
         noTask.task = " "
         await #expect(throws: MemoryError.invalidArgument("Trajectory tw-cook-0007: task must not be empty.")) {
@@ -333,7 +368,7 @@ import Testing
     @Test func missingFile() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await StoreLocation.inMemory.makeStore(in: directory)
+        let store = try await TestStoreKind.inMemory.makeStore(in: directory)
         let path = directory.file("absent.jsonl")
         await #expect(
             throws: MemoryError.io(path: path, reason: "the file does not exist or is not readable")
@@ -343,7 +378,7 @@ import Testing
     @Test func reportsProgressPerBatch() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await StoreLocation.inMemory.makeStore(in: directory)
+        let store = try await TestStoreKind.inMemory.makeStore(in: directory)
         let text = try Samples.jsonLines(Samples.all)
         let file = try directory.write(text, to: "runs.jsonl")
         let seen = Mutex<[ImportProgress]>([])

@@ -1,16 +1,18 @@
 import Embeddings
 import Foundation
 import GRDB
+import MemoryLocation
 import TestSupport
 import Testing
 
 @testable import ProceduralMemory
+@testable import SQLiteMemory
 
 /// Regression tests for the findings of the adversarial run (issue 17), one or more per finding.
 @Suite struct ReliabilityTests {
     /// A disk store holding the four samples.
     static func sampleStore(_ directory: TemporaryDirectory) async throws -> MemoryStore {
-        let store = try await StoreLocation.disk.makeStore(in: directory)
+        let store = try await TestStoreKind.disk.makeStore(in: directory)
         try await store.add(Samples.all)
         return store
     }
@@ -71,7 +73,7 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let bundle = try await Self.forgedBundle(directory) { $0["hitCount"] = Int64.max }
-        let target = try await StoreLocation.inMemory.makeStore(in: directory)
+        let target = try await TestStoreKind.inMemory.makeStore(in: directory)
         await #expect {
             try await target.importBundle(at: bundle)
         } throws: { error in
@@ -136,7 +138,7 @@ import Testing
     func nulCharacterIsRefusedWithItsField(field: String) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await StoreLocation.disk.makeStore(in: directory)
+        let store = try await TestStoreKind.disk.makeStore(in: directory)
         let first = #"{"id": "b", "task": "open the door", "steps": [{"action": "open door"}]}"#
         let evil =
             switch field {
@@ -173,7 +175,7 @@ import Testing
             default: memory["sourceTrajectoryIDs"] = [String]()
             }
         }
-        let target = try await StoreLocation.inMemory.makeStore(in: directory)
+        let target = try await TestStoreKind.inMemory.makeStore(in: directory)
         await #expect {
             try await target.importBundle(at: bundle)
         } throws: { error in
@@ -188,7 +190,7 @@ import Testing
     @Test func textsOverTheLimitsAreRefusedWithFieldAndLimit() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await StoreLocation.disk.makeStore(in: directory)
+        let store = try await TestStoreKind.disk.makeStore(in: directory)
         let longTask = String(repeating: "a", count: 40)
         let good = #"{"id": "g", "task": "open the door", "steps": [{"action": "open door"}]}"#
         let bigTask = #"{"id": "t", "task": "\#(longTask)", "steps": [{"action": "open door"}]}"#
@@ -294,7 +296,7 @@ import Testing
     @Test func duplicateIDWithinOneFileNamesBothLines() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await StoreLocation.disk.makeStore(in: directory)
+        let store = try await TestStoreKind.disk.makeStore(in: directory)
         let line = #"{"id": "b", "task": "open the door", "steps": [{"action": "open door"}]}"#
         let file = try directory.write([line, line, line].joined(separator: "\n"), to: "runs.jsonl")
         await #expect(throws: MemoryError.repeatedTrajectory(id: "b", path: file, line: 2, firstLine: 1)) {
@@ -347,7 +349,7 @@ import Testing
                 try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
             }
         }
-        let databasePath = path + "/" + MemoryStore.databaseFileName
+        let databasePath = path + "/" + SQLiteStore.databaseFileName
         var bytes = try Data(contentsOf: URL(fileURLWithPath: databasePath))
         let pageSize = 4096
         #expect(bytes.count >= 4 * pageSize)

@@ -1,10 +1,11 @@
 import Foundation
 import ProceduralMemory
+import SQLiteMemory
 import TestSupport
 import Testing
 
 @Suite struct RetrievalTests {
-    static func filledStore(_ location: StoreLocation, in directory: TemporaryDirectory) async throws
+    static func filledStore(_ location: TestStoreKind, in directory: TemporaryDirectory) async throws
         -> MemoryStore
     {
         let store = try await location.makeStore(in: directory)
@@ -17,8 +18,8 @@ import Testing
         return zip(vectors[0], vectors[1]).reduce(0) { $0 + $1.0 * $1.1 }
     }
 
-    @Test(arguments: StoreLocation.allCases)
-    func queryPolicyRanksByTaskCosine(location: StoreLocation) async throws {
+    @Test(arguments: TestStoreKind.allCases)
+    func queryPolicyRanksByTaskCosine(location: TestStoreKind) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try await Self.filledStore(location, in: directory)
@@ -40,8 +41,8 @@ import Testing
         #expect(strict.map(\.memory.id) == ["alf-heat-mug-1"])
     }
 
-    @Test(arguments: StoreLocation.allCases)
-    func hitsCarryTheirSourceOutcomeAndCounters(location: StoreLocation) async throws {
+    @Test(arguments: TestStoreKind.allCases)
+    func hitsCarryTheirSourceOutcomeAndCounters(location: TestStoreKind) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try await Self.filledStore(location, in: directory)
@@ -226,7 +227,7 @@ import Testing
     @Test func emptyStoreReturnsNothing() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await StoreLocation.disk.makeStore(in: directory)
+        let store = try await TestStoreKind.disk.makeStore(in: directory)
         for policy in RetrievalPolicy.allCases {
             #expect(
                 try await store.retrieve("heat a mug", options: RetrievalOptions(policy: policy)).isEmpty)

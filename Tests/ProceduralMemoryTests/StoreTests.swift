@@ -1,6 +1,8 @@
 import Embeddings
 import Foundation
+import MemoryLocation
 import ProceduralMemory
+import SQLiteMemory
 import TestSupport
 import Testing
 import VectorIndex
@@ -20,8 +22,8 @@ import VectorIndex
                 \.memory.id))
     }
 
-    @Test(arguments: StoreLocation.allCases)
-    func scopedDeletesRemoveExactlyTheirScope(location: StoreLocation) async throws {
+    @Test(arguments: TestStoreKind.allCases)
+    func scopedDeletesRemoveExactlyTheirScope(location: TestStoreKind) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try await location.makeStore(in: directory)
@@ -189,7 +191,7 @@ import VectorIndex
     @Test func lookupsDuringAnImportSeeAllOrNothingOfIt() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await StoreLocation.disk.makeStore(in: directory)
+        let store = try await TestStoreKind.disk.makeStore(in: directory)
         try await store.add(Samples.all)
         var rng = SeededGenerator(seed: 11)
         let objects = ["mug", "apple", "potato", "knife", "book", "pen", "vase", "plate"]

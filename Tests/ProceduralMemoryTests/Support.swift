@@ -1,6 +1,8 @@
 import Embeddings
 import Foundation
+import MemoryLocation
 import ProceduralMemory
+import SQLiteMemory
 import TestSupport
 import Testing
 
@@ -113,7 +115,7 @@ enum Samples {
 }
 
 /// A store on disk in a fresh temporary directory, or on an in-memory SQLite database.
-enum StoreLocation: String, CaseIterable, CustomTestStringConvertible, Sendable {
+enum TestStoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case disk, inMemory
     var testDescription: String { rawValue }
 

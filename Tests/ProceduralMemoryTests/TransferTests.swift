@@ -1,12 +1,13 @@
 import Foundation
 import ProceduralMemory
 import RetrievalCore
+import SQLiteMemory
 import TestSupport
 import Testing
 
 @Suite struct TransferTests {
     static func exported(_ directory: TemporaryDirectory) async throws -> (MemoryStore, String) {
-        let store = try await StoreLocation.disk.makeStore(in: directory)
+        let store = try await TestStoreKind.disk.makeStore(in: directory)
         try await store.add(Samples.all)
         try await store.recordOutcome(task: "t", usedMemories: ["tw-cook-0007"], outcome: Outcome(success: true))
         let bundle = directory.file("bundle")
@@ -34,7 +35,7 @@ import Testing
         #expect(manifest.files.map(\.path) == ["memories.jsonl", "trajectories.jsonl"])
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["bundle", "store"])
 
-        let target = try await StoreLocation.inMemory.makeStore(in: directory)
+        let target = try await TestStoreKind.inMemory.makeStore(in: directory)
         let report = try await target.importBundle(at: bundle)
         #expect(report.memories == 4 && report.trajectories == 4 && !report.reembedded && report.skippedMemories == 0)
         for trajectory in Samples.all {
@@ -89,7 +90,7 @@ import Testing
         var text = try String(contentsOfFile: memories, encoding: .utf8)
         text = text.replacingOccurrences(of: "\"hitCount\":1", with: "\"hitCount\":9")
         try text.write(toFile: memories, atomically: true, encoding: .utf8)
-        let target = try await StoreLocation.inMemory.makeStore(in: directory)
+        let target = try await TestStoreKind.inMemory.makeStore(in: directory)
         await #expect(
             throws: MemoryError.bundleRefused(
                 path: bundle,
@@ -117,7 +118,7 @@ import Testing
         ])
         manifest["files"] = files
         try JSONSerialization.data(withJSONObject: manifest).write(to: URL(fileURLWithPath: manifestPath))
-        let target = try await StoreLocation.inMemory.makeStore(in: directory)
+        let target = try await TestStoreKind.inMemory.makeStore(in: directory)
         await #expect(
             throws: MemoryError.bundleRefused(
                 path: bundle, reason: "the manifest names the path \"\(path)\", which would leave the bundle directory")
@@ -132,7 +133,7 @@ import Testing
         try FileManager.default.moveItem(atPath: bundle + "/memories.jsonl", toPath: directory.file("elsewhere.jsonl"))
         try FileManager.default.createSymbolicLink(
             atPath: bundle + "/memories.jsonl", withDestinationPath: directory.file("elsewhere.jsonl"))
-        let target = try await StoreLocation.inMemory.makeStore(in: directory)
+        let target = try await TestStoreKind.inMemory.makeStore(in: directory)
         await #expect(
             throws: MemoryError.bundleRefused(
                 path: bundle, reason: "memories.jsonl resolves to a file outside the bundle directory")

@@ -1,4 +1,5 @@
 import Foundation
+import MemoryLocation
 import ProceduralMemory
 import TestSupport
 import Testing
@@ -95,8 +96,8 @@ import Testing
                 .map(\.memory.id))
     }
 
-    @Test(arguments: UpdatePolicy.allCases, StoreLocation.allCases)
-    func policyGivesTheExpectedStateAfterEachBatch(policy: UpdatePolicy, location: StoreLocation) async throws {
+    @Test(arguments: UpdatePolicy.allCases, TestStoreKind.allCases)
+    func policyGivesTheExpectedStateAfterEachBatch(policy: UpdatePolicy, location: TestStoreKind) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try await location.makeStore(in: directory)
@@ -127,7 +128,7 @@ import Testing
     }
 
     @Test func oneCallSplitsIntoBatchesOfTheSettingsSize() async throws {
-        let store = try await StoreLocation.inMemory.makeStore(in: TemporaryDirectory())
+        let store = try await TestStoreKind.inMemory.makeStore(in: TemporaryDirectory())
         try await store.add([Samples.heatMug])
         let report = try await store.update(
             Self.batches.flatMap { $0 },
@@ -140,7 +141,7 @@ import Testing
     }
 
     @Test func adjustedMemoryIsWhatASimilarTaskRetrieves() async throws {
-        let store = try await StoreLocation.inMemory.makeStore(in: TemporaryDirectory())
+        let store = try await TestStoreKind.inMemory.makeStore(in: TemporaryDirectory())
         try await store.add([Samples.heatMug, Samples.cleanApple])
         try await store.update(Self.batches[0], options: UpdateOptions(policy: .adjustment))
         // Without the outcome prior: the mug memory's one failed use would otherwise lower it below the apple
@@ -154,7 +155,7 @@ import Testing
     }
 
     @Test func nearDuplicatesMergeInsteadOfPilingUp() async throws {
-        let store = try await StoreLocation.inMemory.makeStore(in: TemporaryDirectory())
+        let store = try await TestStoreKind.inMemory.makeStore(in: TemporaryDirectory())
         try await store.add([Samples.heatMug])
         var shorter = Samples.heatMug
         shorter.steps.removeAll { $0.action.hasPrefix("think:") || $0.observation == "Nothing happens." }
@@ -178,7 +179,7 @@ import Testing
         #expect(history[2].reason.hasSuffix("; its steps are better and replace the memory's"))
 
         // Switched off, every trajectory becomes its own memory.
-        let separate = try await StoreLocation.inMemory.makeStore(in: TemporaryDirectory())
+        let separate = try await TestStoreKind.inMemory.makeStore(in: TemporaryDirectory())
         try await separate.add([Samples.heatMug])
         let unmerged = try await separate.update(
             tasks, options: UpdateOptions(policy: .vanilla, settings: UpdateSettings(mergeDuplicates: false)))
@@ -186,7 +187,7 @@ import Testing
     }
 
     @Test func badInputChangesNothing() async throws {
-        let store = try await StoreLocation.inMemory.makeStore(in: TemporaryDirectory())
+        let store = try await TestStoreKind.inMemory.makeStore(in: TemporaryDirectory())
         try await store.add([Samples.heatMug])
         let generation = store.generation
         await #expect(throws: MemoryError.unknownID("missing")) {

@@ -1,11 +1,14 @@
 // Procedural memory: import throughput (trajectories/s, embeddings included) and lookup latency per retrieval
 // policy (query embedding included) on synthetic but realistic trajectories; prints one JSON object.
 //   MemoryBench [--sizes 10000,100000] [--queries 300] [--warmup 30] [--seed S] [--embedder minilm|hashing]
-//               [--work-directory DIR] [--keep] [--reuse]
+//               [--work-directory DIR] [--keep] [--reuse] [--long-tasks FILE]
+// --long-tasks FILE: also time lookups of the tasks in FILE (JSON lines with a "query" or "task" field, e.g.
+// data/textworld-sample/queries.jsonl, ~150 tokens each), reused in order, as a second set ("latency_long").
 // Each size gets a fresh store in the work directory (default: a temporary directory, removed at the end);
 // --reuse measures lookups on a store kept by an earlier --keep run instead of importing again.
 import Embeddings
 import Foundation
+import MemoryLocation
 import ProceduralMemory
 
 struct SplitMix64: RandomNumberGenerator {
@@ -264,6 +267,7 @@ var embedderName = "minilm"
 var workDirectory: String?
 var keep = false
 var reuse = false
+var longTasksFile: String?
 var arguments = ArraySlice(CommandLine.arguments.dropFirst())
 func parsed<Value: LosslessStringConvertible>(_ text: some StringProtocol, _ flag: String) -> Value {
     guard let value = Value(String(text)) else { fail("\(flag): can't read \(text)") }
@@ -283,6 +287,7 @@ while let flag = arguments.popFirst() {
     case "--work-directory": workDirectory = value()
     case "--keep": keep = true
     case "--reuse": reuse = true
+    case "--long-tasks": longTasksFile = value()
     default: fail("unknown flag \(flag)")
     }
 }
@@ -298,6 +303,64 @@ case "hashing": configuration = .hashing(dimension: 384)
 default: fail("--embedder is minilm or hashing")
 }
 let embedder = try configuration.makeEmbedder()
+var longTasks: [String] = []
+if let longTasksFile {
+    guard let text = try? String(contentsOfFile: longTasksFile, encoding: .utf8) else {
+        fail("--long-tasks: can't read \(longTasksFile)")
+    }
+    for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+    where !line.allSatisfy(\.isWhitespace) {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+            let task = (object["query"] ?? object["task"]) as? String
+        else { fail("\(longTasksFile):\(number + 1): no \"query\" or \"task\" string") }
+        longTasks.append(task)
+    }
+    if longTasks.isEmpty { fail("\(longTasksFile): no tasks") }
+}
+
+/// Per retrieval policy: p50/p95/p99/mean lookup latency in ms over `queries` (the first `warmup` not counted).
+func lookupLatencies(
+    _ store: MemoryStore, _ queries: [String], warmup: Int, label: String, lexicalMayMiss: Bool = false
+) async throws
+    -> [String: [String: Double]]
+{
+    var latencies: [String: [String: Double]] = [:]
+    for policy in RetrievalPolicy.allCases {
+        var samples: [Double] = []
+        for (index, query) in queries.enumerated() {
+            let start = now()
+            let hits = try await store.retrieve(
+                query, options: RetrievalOptions(policy: policy, k: 10, seed: UInt64(index)))
+            let elapsed = now() - start
+            // The lexical policies may miss a task that shares no indexed term with the store; the others may not.
+            if hits.isEmpty && !(policy == .keyword || (policy == .bm25 && lexicalMayMiss)) {
+                fail("\(policy) found nothing for \(label) task \(index)")
+            }
+            if index >= warmup { samples.append(elapsed * 1000) }
+        }
+        samples.sort()
+        latencies[policy.rawValue] = [
+            "p50_ms": percentile(samples, 50), "p95_ms": percentile(samples, 95),
+            "p99_ms": percentile(samples, 99),
+            "mean_ms": samples.reduce(0, +) / Double(samples.count),
+        ]
+        FileHandle.standardError.write(
+            Data("[memory]   \(label) \(policy.rawValue): p50 \(percentile(samples, 50)) ms\n".utf8))
+    }
+    return latencies
+}
+
+/// p50 and p95 in ms of embedding each of `queries` alone (the first `warmup` not counted).
+func embeddingLatencies(_ embedder: any Embedder, _ queries: [String], warmup: Int) async throws -> (p50: Double, p95: Double) {
+    var samples: [Double] = []
+    for (index, query) in queries.enumerated() {
+        let start = now()
+        _ = try await embedder.embed([query])
+        if index >= warmup { samples.append((now() - start) * 1000) }
+    }
+    samples.sort()
+    return (percentile(samples, 50), percentile(samples, 95))
+}
 let base = workDirectory ?? (NSTemporaryDirectory() + "memp-memory-bench-\(UUID().uuidString)")
 try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
 
@@ -348,41 +411,30 @@ for size in sizes {
 
     var queryGenerator = TrajectoryGenerator(seed: seed &+ 1)
     let queries = (0..<(queryCount + warmup)).map { _ in queryGenerator.query() }
-    var latencies: [String: [String: Double]] = [:]
-    for policy in RetrievalPolicy.allCases {
-        var samples: [Double] = []
-        for (index, query) in queries.enumerated() {
-            let start = now()
-            let hits = try await reopened.retrieve(
-                query, options: RetrievalOptions(policy: policy, k: 10, seed: UInt64(index)))
-            let elapsed = now() - start
-            if policy != .keyword && hits.isEmpty { fail("\(policy) found nothing for a query") }
-            if index >= warmup { samples.append(elapsed * 1000) }
-        }
-        samples.sort()
-        latencies[policy.rawValue] = [
-            "p50_ms": percentile(samples, 50), "p95_ms": percentile(samples, 95),
-            "p99_ms": percentile(samples, 99),
-            "mean_ms": samples.reduce(0, +) / Double(samples.count),
-        ]
-        FileHandle.standardError.write(
-            Data("[memory]   \(policy.rawValue): p50 \(percentile(samples, 50)) ms\n".utf8))
+    let latencies = try await lookupLatencies(reopened, queries, warmup: warmup, label: "short")
+    let embedding = try await embeddingLatencies(embedder, queries, warmup: warmup)
+    var result: [String: Any] = [:]
+    if !longTasks.isEmpty {
+        let longQueries = (0..<(queryCount + warmup)).map { longTasks[$0 % longTasks.count] }
+        result["latency_long"] = try await lookupLatencies(
+            reopened, longQueries, warmup: warmup, label: "long", lexicalMayMiss: true)
+        let longEmbedding = try await embeddingLatencies(embedder, longQueries, warmup: warmup)
+        result["query_embedding_long_p50_ms"] = longEmbedding.p50
+        result["query_embedding_long_p95_ms"] = longEmbedding.p95
+        result["long_tasks_distinct"] = longTasks.count
+        result["long_task_words_mean"] =
+            Double(longTasks.map { $0.split(whereSeparator: \.isWhitespace).count }.reduce(0, +))
+            / Double(longTasks.count)
     }
-    var embedSamples: [Double] = []
-    for (index, query) in queries.enumerated() {
-        let start = now()
-        _ = try await embedder.embed([query])
-        if index >= warmup { embedSamples.append((now() - start) * 1000) }
-    }
-    embedSamples.sort()
-    results.append([
+    result.merge([
         "memories": size, "import_seconds": importSeconds ?? NSNull(),
         "import_trajectories_per_second": importSeconds.map { Double(size) / $0 } ?? NSNull(),
         "open_seconds": openSeconds, "cache_state": "\(reopened.cacheState)", "latency": latencies,
-        "query_embedding_p50_ms": percentile(embedSamples, 50),
-        "query_embedding_p95_ms": percentile(embedSamples, 95),
+        "query_embedding_p50_ms": embedding.p50,
+        "query_embedding_p95_ms": embedding.p95,
         "peak_resident_bytes": peakResidentBytes(),
-    ])
+    ]) { current, _ in current }
+    results.append(result)
     if !keep { try? FileManager.default.removeItem(atPath: storePath) }
 }
 if !keep && workDirectory == nil { try? FileManager.default.removeItem(atPath: base) }

@@ -2,6 +2,7 @@ import Embeddings
 import Foundation
 import FuzzSupport
 import ProceduralMemory
+import SQLiteMemory
 
 /// One input = one bundle: the input split at its NUL bytes into manifest.json, memories.jsonl and
 /// trajectories.jsonl, imported into a fresh in-memory store (paths, sizes, digests, records and counters are all

@@ -1,6 +1,7 @@
 import Embeddings
 import FuzzSupport
 import ProceduralMemory
+import SQLiteMemory
 
 /// One input = one JSON Lines file imported into a fresh in-memory store, bad lines skipped: parsing, validation,
 /// text limits, building and the SQLite writes all run.

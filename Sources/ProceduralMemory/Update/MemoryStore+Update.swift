@@ -111,7 +111,8 @@ extension MemoryStore {
         var newMemories: [(memory: Memory, vectors: MemoryVectors)] = []
         let candidates = tasks.filter { options.policy == .vanilla || settings.isSuccess($0.trajectory.outcome) }
         report.skippedFailures += tasks.count - candidates.count
-        let taskVectors = try await embed(candidates.map(\.trajectory.task))
+        var embeddedTasks: [String: [Float]] = [:]
+        let taskVectors = try await vectors(of: candidates.map(\.trajectory.task), reusing: &embeddedTasks)
         for (task, taskVector) in zip(candidates, taskVectors) {
             let trajectory = task.trajectory
             let keywords = snapshot.keywords(of: trajectory.task, limit: settings.keywordLimit)

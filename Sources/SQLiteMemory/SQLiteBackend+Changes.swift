@@ -1,18 +1,9 @@
 import Foundation
 import GRDB
+import ProceduralMemory
 import RetrievalCore
 
 extension SQLiteBackend {
-    /// Adds `history.reverts` (the entry a revert undid) and records schema version 2.
-    static func registerHistoryReverts(_ db: Database) throws {
-        try db.execute(
-            sql: """
-                ALTER TABLE history ADD COLUMN reverts INTEGER;
-                CREATE INDEX history_by_reverted ON history(reverts) WHERE reverts IS NOT NULL;
-                UPDATE meta SET value = '2' WHERE key = 'schemaVersion';
-                """)
-    }
-
     public func apply(_ changes: ChangeSet) async throws(MemoryError) -> ChangeResult {
         try changes.settings.validate()
         try CounterIncrement.validate(changes.increments)
@@ -198,23 +189,8 @@ extension SQLiteBackend {
                 number,
             ])
         try db.execute(sql: "DELETE FROM memory_source WHERE memory = ?", arguments: [number])
-        for (position, trajectoryID) in memory.sourceTrajectoryIDs.enumerated() {
-            guard
-                let trajectory = try Int64.fetchOne(
-                    db, sql: "SELECT number FROM trajectory WHERE id = ?", arguments: [trajectoryID])
-            else {
-                throw MemoryError.invalidArgument(
-                    "Memory \(memory.id) names source trajectory \(trajectoryID), which is not stored.")
-            }
-            try db.execute(
-                sql: "INSERT INTO memory_source (memory, trajectory, position) VALUES (?, ?, ?)",
-                arguments: [number, trajectory, position])
-        }
         try db.execute(sql: "DELETE FROM memory_label WHERE memory = ?", arguments: [number])
-        for (key, value) in memory.labels {
-            try db.execute(
-                sql: "INSERT INTO memory_label (memory, key, value) VALUES (?, ?, ?)", arguments: [number, key, value])
-        }
+        try insertSourcesAndLabels(of: memory, number: number, db)
         if let vectors {
             try db.execute(
                 sql: "UPDATE memory_vector SET embedder = ?, task = ?, keywords = ? WHERE memory = ?",
@@ -224,22 +200,8 @@ extension SQLiteBackend {
 
     /// The index entry of one stored memory.
     private static func indexEntry(number: Int64, _ db: Database) throws -> IndexEntry? {
-        guard
-            let row = try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT m.number, m.task, m.keywords, m.source, m.labels, m.status, v.task AS taskVector,
-                        v.keywords AS keywordVector
-                    FROM memory m JOIN memory_vector v ON v.memory = m.number WHERE m.number = ?
-                    """, arguments: [number])
-        else { return nil }
-        let status: String = row["status"]
-        return IndexEntry(
-            number: DocumentID(UInt64(number)), task: row["task"], keywords: try decode([String].self, row["keywords"]),
-            taskVector: floats(row["taskVector"]), keywordVector: (row["keywordVector"] as Data?).map(floats),
-            catalogEntry: CatalogEntry(
-                source: row["source"], labels: try decode([String: String].self, row["labels"]),
-                status: MemoryStatus(rawValue: status) ?? .active))
+        try Row.fetchOne(db, sql: indexEntrySelection + " WHERE m.number = ?", arguments: [number]).map(
+            indexEntry(from:))
     }
 
     public func historyEntry(number: Int64) async throws(MemoryError) -> HistoryEntry? {

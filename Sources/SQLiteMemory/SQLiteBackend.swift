@@ -1,15 +1,16 @@
 import Foundation
 import GRDB
+import ProceduralMemory
 import RetrievalCore
 
-/// The embedded ``MemoryBackend``: one SQLite database through GRDB, in WAL mode, with foreign keys and named,
-/// append-only migrations.
+/// The embedded ``ProceduralMemory/MemoryBackend``: one SQLite database through GRDB, in WAL mode, with foreign
+/// keys and the named, append-only migrations of `SQLiteSchema.swift`.
 ///
 /// Tables: `meta` (settings, generation), `trajectory` and `trajectory_label`, `memory`, `memory_label`,
 /// `memory_source` (memory → trajectory), `memory_vector` (little-endian Float32 blobs) and `history`.
 /// Several processes may open the same file; writes are serialized by SQLite.
 public final class SQLiteBackend: MemoryBackend {
-    /// The schema version this build writes.
+    /// The schema version this build writes (the number of migrations in `SQLiteSchema.swift`).
     public static let schemaVersion = 2
 
     let database: any DatabaseWriter
@@ -36,81 +37,6 @@ public final class SQLiteBackend: MemoryBackend {
         } catch {
             throw Self.mapped(error)
         }
-    }
-
-    private static var migrator: DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1") { db in
-            try db.execute(
-                sql: """
-                    CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
-                    CREATE TABLE trajectory (
-                        number INTEGER PRIMARY KEY AUTOINCREMENT,
-                        id TEXT NOT NULL UNIQUE,
-                        task TEXT NOT NULL,
-                        steps TEXT NOT NULL,
-                        success INTEGER,
-                        reward REAL,
-                        source TEXT NOT NULL,
-                        labels TEXT NOT NULL,
-                        producer TEXT,
-                        createdAt REAL NOT NULL);
-                    CREATE INDEX trajectory_by_source ON trajectory(source);
-                    CREATE TABLE trajectory_label (
-                        trajectory INTEGER NOT NULL REFERENCES trajectory(number) ON DELETE CASCADE,
-                        key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (trajectory, key));
-                    CREATE INDEX trajectory_label_by_value ON trajectory_label(key, value);
-                    CREATE TABLE memory (
-                        number INTEGER PRIMARY KEY AUTOINCREMENT,
-                        id TEXT NOT NULL UNIQUE,
-                        task TEXT NOT NULL,
-                        kind TEXT NOT NULL,
-                        buildPolicy TEXT NOT NULL,
-                        steps TEXT,
-                        script TEXT,
-                        keywords TEXT NOT NULL,
-                        source TEXT NOT NULL,
-                        labels TEXT NOT NULL,
-                        hitCount INTEGER NOT NULL DEFAULT 0,
-                        successCount INTEGER NOT NULL DEFAULT 0,
-                        status TEXT NOT NULL DEFAULT 'active',
-                        embedder TEXT NOT NULL,
-                        provenance TEXT NOT NULL,
-                        revision INTEGER NOT NULL DEFAULT 1,
-                        createdAt REAL NOT NULL,
-                        updatedAt REAL NOT NULL);
-                    CREATE INDEX memory_by_source ON memory(source);
-                    CREATE TABLE memory_label (
-                        memory INTEGER NOT NULL REFERENCES memory(number) ON DELETE CASCADE,
-                        key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (memory, key));
-                    CREATE INDEX memory_label_by_value ON memory_label(key, value);
-                    CREATE TABLE memory_source (
-                        memory INTEGER NOT NULL REFERENCES memory(number) ON DELETE CASCADE,
-                        trajectory INTEGER NOT NULL REFERENCES trajectory(number) ON DELETE CASCADE,
-                        position INTEGER NOT NULL,
-                        PRIMARY KEY (memory, trajectory));
-                    CREATE INDEX memory_source_by_trajectory ON memory_source(trajectory);
-                    CREATE TABLE memory_vector (
-                        memory INTEGER PRIMARY KEY NOT NULL REFERENCES memory(number) ON DELETE CASCADE,
-                        embedder TEXT NOT NULL,
-                        task BLOB NOT NULL,
-                        keywords BLOB);
-                    CREATE TABLE history (
-                        number INTEGER PRIMARY KEY AUTOINCREMENT,
-                        memoryID TEXT NOT NULL,
-                        action TEXT NOT NULL,
-                        policy TEXT NOT NULL,
-                        reason TEXT NOT NULL,
-                        before TEXT,
-                        after TEXT,
-                        revision INTEGER,
-                        generation INTEGER NOT NULL,
-                        date REAL NOT NULL);
-                    CREATE INDEX history_by_memory ON history(memoryID);
-                    """)
-        }
-        migrator.registerMigration("v2-history-reverts") { db in try registerHistoryReverts(db) }
-        return migrator
     }
 
     // MARK: - Access
@@ -293,24 +219,7 @@ public final class SQLiteBackend: MemoryBackend {
                 ])
             let number = db.lastInsertedRowID
             numbers[memory.id] = DocumentID(UInt64(number))
-            for (position, trajectoryID) in memory.sourceTrajectoryIDs.enumerated() {
-                guard
-                    let trajectory = try Int64.fetchOne(
-                        db.cachedStatement(sql: "SELECT number FROM trajectory WHERE id = ?"), arguments: [trajectoryID]
-                    )
-                else {
-                    throw MemoryError.invalidArgument(
-                        "Memory \(memory.id) names source trajectory \(trajectoryID), which is not stored.")
-                }
-                try db.executeCached(
-                    sql: "INSERT INTO memory_source (memory, trajectory, position) VALUES (?, ?, ?)",
-                    arguments: [number, trajectory, position])
-            }
-            for (key, value) in memory.labels {
-                try db.executeCached(
-                    sql: "INSERT INTO memory_label (memory, key, value) VALUES (?, ?, ?)",
-                    arguments: [number, key, value])
-            }
+            try insertSourcesAndLabels(of: memory, number: number, db)
             try db.executeCached(
                 sql: "INSERT INTO memory_vector (memory, embedder, task, keywords) VALUES (?, ?, ?, ?)",
                 arguments: [
@@ -328,6 +237,26 @@ public final class SQLiteBackend: MemoryBackend {
         return WriteResult(
             numbers: numbers, removed: removed, replacedTrajectories: replacedTrajectories,
             generation: generation)
+    }
+
+    /// Links memory `number` to its source trajectories, in order, and stores its labels.
+    static func insertSourcesAndLabels(of memory: Memory, number: Int64, _ db: Database) throws {
+        for (position, trajectoryID) in memory.sourceTrajectoryIDs.enumerated() {
+            guard
+                let trajectory = try Int64.fetchOne(
+                    db.cachedStatement(sql: "SELECT number FROM trajectory WHERE id = ?"), arguments: [trajectoryID])
+            else {
+                throw MemoryError.invalidArgument(
+                    "Memory \(memory.id) names source trajectory \(trajectoryID), which is not stored.")
+            }
+            try db.executeCached(
+                sql: "INSERT INTO memory_source (memory, trajectory, position) VALUES (?, ?, ?)",
+                arguments: [number, trajectory, position])
+        }
+        for (key, value) in memory.labels {
+            try db.executeCached(
+                sql: "INSERT INTO memory_label (memory, key, value) VALUES (?, ?, ?)", arguments: [number, key, value])
+        }
     }
 
     // MARK: - Deletes
@@ -561,27 +490,33 @@ public final class SQLiteBackend: MemoryBackend {
         _ body: (IndexEntry) throws(MemoryError) -> Void
     ) async throws(MemoryError) -> UInt64 {
         try reading { db in
-            let cursor = try Row.fetchCursor(
-                db,
-                sql: """
-                    SELECT m.number, m.task, m.keywords, m.source, m.labels, m.status, v.task AS taskVector,
-                        v.keywords AS keywordVector
-                    FROM memory m JOIN memory_vector v ON v.memory = m.number ORDER BY m.number
-                    """)
-            while let row = try cursor.next() {
-                let keywords = try decode([String].self, row["keywords"])
-                let status: String = row["status"]
-                try body(
-                    IndexEntry(
-                        number: DocumentID(UInt64(row["number"] as Int64)), task: row["task"],
-                        keywords: keywords, taskVector: floats(row["taskVector"]),
-                        keywordVector: (row["keywordVector"] as Data?).map(floats),
-                        catalogEntry: CatalogEntry(
-                            source: row["source"], labels: try decode([String: String].self, row["labels"]),
-                            status: MemoryStatus(rawValue: status) ?? .active)))
-            }
+            let cursor = try Row.fetchCursor(db, sql: Self.indexEntrySelection + " ORDER BY m.number")
+            while let row = try cursor.next() { try body(try Self.indexEntry(from: row)) }
             return try Self.info(db)?.generation ?? 0
         }
+    }
+
+    /// The rows ``indexEntry(from:)`` reads: every memory joined with its vectors.
+    static let indexEntrySelection = """
+        SELECT m.number, m.task, m.keywords, m.source, m.labels, m.status, v.task AS taskVector,
+            v.keywords AS keywordVector
+        FROM memory m JOIN memory_vector v ON v.memory = m.number
+        """
+
+    /// A row of ``indexEntrySelection`` as an index entry.
+    static func indexEntry(from row: Row) throws -> IndexEntry {
+        IndexEntry(
+            number: DocumentID(UInt64(row["number"] as Int64)), task: row["task"],
+            keywords: try decode([String].self, row["keywords"]), taskVector: floats(row["taskVector"]),
+            keywordVector: (row["keywordVector"] as Data?).map(floats), catalogEntry: try catalogEntry(from: row))
+    }
+
+    /// The source, labels and status columns of a memory row.
+    static func catalogEntry(from row: Row) throws -> CatalogEntry {
+        let status: String = row["status"]
+        return CatalogEntry(
+            source: row["source"], labels: try decode([String: String].self, row["labels"]),
+            status: MemoryStatus(rawValue: status) ?? .active)
     }
 
     public func catalog() async throws(MemoryError) -> (
@@ -591,10 +526,7 @@ public final class SQLiteBackend: MemoryBackend {
             var entries: [DocumentID: CatalogEntry] = [:]
             let cursor = try Row.fetchCursor(db, sql: "SELECT number, source, labels, status FROM memory")
             while let row = try cursor.next() {
-                let status: String = row["status"]
-                entries[DocumentID(UInt64(row["number"] as Int64))] = CatalogEntry(
-                    source: row["source"], labels: try decode([String: String].self, row["labels"]),
-                    status: MemoryStatus(rawValue: status) ?? .active)
+                entries[DocumentID(UInt64(row["number"] as Int64))] = try Self.catalogEntry(from: row)
             }
             return (entries, try Self.info(db)?.generation ?? 0)
         }

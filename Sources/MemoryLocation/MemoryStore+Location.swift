@@ -1,0 +1,267 @@
+import Embeddings
+import Foundation
+import ProceduralMemory
+import SQLiteMemory
+import VectorIndex
+
+#if PostgreSQL
+    import PostgresMemory
+#endif
+
+/// How ``ProceduralMemory/MemoryStore/open(at:embedder:options:)`` opens a store.
+public struct StoreOpenOptions: Sendable, Equatable {
+    /// How the vector indexes hold vectors; see
+    /// ``ProceduralMemory/MemoryStore/open(backend:embedder:cacheDirectory:vectorStorage:)``.
+    public var vectorStorage: VectorStorage
+    /// Where a PostgreSQL store's `query`, `bm25` and `hybrid` lookups run.
+    public var databaseSearch: DatabaseSearch
+
+    /// Creates options; the defaults are int8 vector storage and HNSW search in PostgreSQL.
+    public init(vectorStorage: VectorStorage = .int8, databaseSearch: DatabaseSearch = .standard) {
+        self.vectorStorage = vectorStorage
+        self.databaseSearch = databaseSearch
+    }
+}
+
+extension MemoryStore {
+    /// Opens the store at `location` on the backend it lives on: a SQLite store directory, a directory describing a
+    /// PostgreSQL store, or a PostgreSQL database.
+    ///
+    /// - Parameters:
+    ///   - location: Where the store lives.
+    ///   - embedder: The embedder, which must be the one the store was created with; `nil` builds the one the
+    ///     store records.
+    ///   - options: How to hold vectors and where PostgreSQL lookups run.
+    /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when there is no store;
+    ///   ``ProceduralMemory/MemoryError/backendNotBuilt(backend:location:)`` for a PostgreSQL store in a build
+    ///   without PostgreSQL; ``ProceduralMemory/MemoryError/embedderMismatch(store:given:)``;
+    ///   ``ProceduralMemory/MemoryError/invalidArgument(_:)`` when no embedder is given and the store records none.
+    public static func open(
+        at location: StoreLocation, embedder: (any Embedder)? = nil, options: StoreOpenOptions = StoreOpenOptions()
+    ) async throws(MemoryError) -> MemoryStore {
+        let backend = try await Self.backend(at: location, access: .write, databaseSearch: options.databaseSearch)
+        let chosen: any Embedder
+        if let embedder {
+            chosen = embedder
+        } else {
+            guard let info = try await backend.storeInfo() else { throw .notAStore(path: location.description) }
+            guard let configuration = info.embedderConfiguration else {
+                throw .invalidArgument("The store in \(location) doesn't record its embedder; open it with one.")
+            }
+            chosen = try configuration.makeEmbedder()
+        }
+        return try await open(
+            backend: backend, embedder: chosen, cacheDirectory: location.cacheDirectory,
+            vectorStorage: options.vectorStorage)
+    }
+
+    /// Opens the store in `directory` (or at a `postgres://` URL) with the embedder it records; see
+    /// ``open(at:embedder:options:)``.
+    public static func open(
+        at directory: String, vectorStorage: VectorStorage = .int8
+    ) async throws(MemoryError) -> MemoryStore {
+        try await open(at: StoreLocation(directory), options: StoreOpenOptions(vectorStorage: vectorStorage))
+    }
+
+    /// Opens the store in `directory` (or at a `postgres://` URL) with `embedder`; see ``open(at:embedder:options:)``.
+    public static func open(
+        at directory: String, embedder: any Embedder, vectorStorage: VectorStorage = .int8
+    ) async throws(MemoryError) -> MemoryStore {
+        try await open(
+            at: StoreLocation(directory), embedder: embedder, options: StoreOpenOptions(vectorStorage: vectorStorage))
+    }
+
+    /// Creates a SQLite store in `directory` (created if needed) that embeds with `embedder`.
+    ///
+    /// - Parameters:
+    ///   - configuration: How to rebuild `embedder`, recorded so that ``open(at:vectorStorage:)`` needs none.
+    ///   - vectorStorage: See ``ProceduralMemory/MemoryStore/open(backend:embedder:cacheDirectory:vectorStorage:)``.
+    /// - Throws: ``ProceduralMemory/MemoryError/storeExists(path:)`` when the directory holds a store already (of
+    ///   either backend); ``ProceduralMemory/MemoryError/io(path:reason:)`` or
+    ///   ``ProceduralMemory/MemoryError/database(reason:)`` when it can't be written.
+    public static func create(
+        at directory: String, embedder: any Embedder, configuration: EmbedderConfiguration? = nil,
+        vectorStorage: VectorStorage = .int8
+    ) async throws(MemoryError) -> MemoryStore {
+        guard !StoreLocation.isStore(directory) else { throw .storeExists(path: directory) }
+        return try await SQLiteStore.create(
+            at: directory, embedder: embedder, configuration: configuration, vectorStorage: vectorStorage)
+    }
+
+    /// Creates a store in `database` described by `directory`: initializes the database's store for `embedder`, or
+    /// attaches to the store already there when it was created with the same embedder. The directory keeps the
+    /// URL and the index caches, so every later open of the directory finds the database.
+    ///
+    /// - Returns: The store, whether it was attached to an existing one, and the database's URL as understood
+    ///   (port and options spelled out).
+    /// - Throws: ``ProceduralMemory/MemoryError/storeExists(path:)`` when the directory holds a store;
+    ///   ``ProceduralMemory/MemoryError/embedderMismatch(store:given:)`` when the database's store has another
+    ///   embedder; ``ProceduralMemory/MemoryError/backendNotBuilt(backend:location:)`` in a build without
+    ///   PostgreSQL.
+    public static func create(
+        at directory: String, database: DatabaseLocation, embedder: any Embedder,
+        configuration: EmbedderConfiguration?
+    ) async throws(MemoryError) -> (store: MemoryStore, attached: Bool, url: String) {
+        guard !StoreLocation.isStore(directory) else { throw .storeExists(path: directory) }
+        #if PostgreSQL
+            let location = try database.postgresLocation()
+            let (store, attached) = try await PostgresStore.create(
+                at: directory, location: location, embedder: embedder, configuration: configuration)
+            return (store, attached, location.url)
+        #else
+            throw .backendNotBuilt(backend: StoreLocation.postgreSQL, location: database.url)
+        #endif
+    }
+
+    /// The settings of the store at `location`, read without opening it.
+    ///
+    /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when there is none.
+    public static func info(at location: StoreLocation) async throws(MemoryError) -> StoreInfo {
+        guard let info = try await Self.backend(at: location, access: .read).storeInfo() else {
+            throw .notAStore(path: location.description)
+        }
+        return info
+    }
+
+    /// The settings of the store in `directory` (or at a `postgres://` URL); see the `StoreLocation` overload.
+    public static func info(at directory: String) async throws(MemoryError) -> StoreInfo {
+        try await info(at: StoreLocation(directory))
+    }
+
+    /// Counts of what the store at `location` holds, read without loading its indexes.
+    ///
+    /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when there is none.
+    public static func statistics(at location: StoreLocation) async throws(MemoryError) -> StoreStatistics {
+        let backend = try await Self.backend(at: location, access: .read)
+        guard try await backend.storeInfo() != nil else { throw .notAStore(path: location.description) }
+        return try await backend.statistics()
+    }
+
+    /// Counts of what the store in `directory` (or at a `postgres://` URL) holds; see
+    /// the `StoreLocation` overload.
+    public static func statistics(at directory: String) async throws(MemoryError) -> StoreStatistics {
+        try await statistics(at: StoreLocation(directory))
+    }
+
+    /// Checks a whole store without changing it: the database's own checks (SQLite's integrity and foreign-key
+    /// checks), that every row decodes, the counter invariants, that every memory has a source trajectory and
+    /// well-formed vectors, and that index cache files the store would trust hold what the database holds.
+    ///
+    /// - Returns: The findings; a store that can't be read is reported as a problem, not thrown.
+    /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when there is no store.
+    /// - Complexity: O(*n*) in the rows and vectors stored.
+    public static func verify(at location: StoreLocation) async throws(MemoryError) -> StoreVerification {
+        if case .directory(let directory) = location, StoreLocation.kind(of: directory) == .sqlite {
+            return try await SQLiteStore.verify(at: directory)
+        }
+        let backend = try await Self.backend(at: location, access: .read)
+        return await verify(backend: backend, cacheDirectory: location.cacheDirectory)
+    }
+
+    /// Checks the store in `directory` (or at a `postgres://` URL); see the `StoreLocation` overload.
+    public static func verify(at directory: String) async throws(MemoryError) -> StoreVerification {
+        try await verify(at: StoreLocation(directory))
+    }
+}
+
+extension StoreMigration {
+    /// Copies the store at `source` into `destination`, verified, on whichever backends they live; see
+    /// ``ProceduralMemory/StoreMigration/copy(from:to:destinationName:reason:batchSize:)``. A destination directory
+    /// that holds no store becomes a SQLite store.
+    ///
+    /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when `source` holds no store, and what the copy
+    ///   throws.
+    @discardableResult
+    public static func copy(
+        from source: StoreLocation, to destination: StoreLocation, batchSize: Int = 500
+    ) async throws(MemoryError) -> StoreDigest {
+        try await copy(
+            from: try await MemoryStore.backend(at: source, access: .read),
+            to: try await MemoryStore.backend(at: destination, access: .createIfMissing),
+            destinationName: destination.description, reason: "migrate from \(source)", batchSize: batchSize)
+    }
+}
+
+extension StoreLocation {
+    /// The name of the server backend in messages.
+    static let postgreSQL = "PostgreSQL"
+
+    /// Where the store's index cache files live; `nil` for a database named by URL, whose caches stay in memory.
+    var cacheDirectory: String? {
+        switch self {
+        case .directory(let directory): directory + "/" + MemoryStore.indexDirectoryName
+        case .database: nil
+        }
+    }
+}
+
+/// How a backend is opened.
+enum BackendAccess {
+    /// Reading only: a SQLite database is opened read-only, without migrating it.
+    case read
+    /// Reading and writing a store that exists.
+    case write
+    /// Reading and writing, making an empty SQLite store in a directory that holds none.
+    case createIfMissing
+}
+
+extension MemoryStore {
+    /// The backend of the store at `location`: the one place that decides which backend a location holds.
+    ///
+    /// - Parameter databaseSearch: Where a PostgreSQL store runs lookups; `nil` searches in-process caches.
+    static func backend(
+        at location: StoreLocation, access: BackendAccess, databaseSearch: DatabaseSearch? = nil
+    ) async throws(MemoryError) -> any MemoryBackend {
+        switch location {
+        case .directory(let directory):
+            switch StoreLocation.kind(of: directory) {
+            case .sqlite:
+                return try SQLiteStore.backend(at: directory, readOnly: access == .read)
+            case .postgres:
+                #if PostgreSQL
+                    return try await PostgresStore.backend(at: directory, databaseSearch: databaseSearch?.postgres)
+                #else
+                    throw .backendNotBuilt(backend: StoreLocation.postgreSQL, location: directory)
+                #endif
+            case .none:
+                guard access == .createIfMissing else { throw .notAStore(path: directory) }
+                return try SQLiteStore.emptyBackend(at: directory)
+            }
+        case .database(let database):
+            #if PostgreSQL
+                return try await PostgresBackend.connect(
+                    to: try database.postgresLocation(), databaseSearch: databaseSearch?.postgres)
+            #else
+                throw .backendNotBuilt(backend: StoreLocation.postgreSQL, location: database.url)
+            #endif
+        }
+    }
+}
+
+#if PostgreSQL
+    extension DatabaseLocation {
+        /// The PostgresMemory location: the password file when given, else the variable when it is set, else none.
+        func postgresLocation() throws(MemoryError) -> PostgresLocation {
+            let password: PostgresLocation.PasswordSource =
+                if let passwordFile {
+                    .file(passwordFile)
+                } else if ProcessInfo.processInfo.environment[passwordVariable] != nil {
+                    .environment(passwordVariable)
+                } else {
+                    .none
+                }
+            return try PostgresLocation(url: url, password: password)
+        }
+    }
+
+    extension DatabaseSearch {
+        /// The PostgresMemory search mode; `nil` for index caches.
+        var postgres: PostgresVectorSearch? {
+            switch self {
+            case .hnsw(let efSearch): .hnsw(efSearch: efSearch)
+            case .exact: .exact
+            case .indexCaches: nil
+            }
+        }
+    }
+#endif

@@ -1,0 +1,91 @@
+import GRDB
+
+// The SQLite schema's migrations, all in this one place: named, append-only (a published migration is never
+// edited; a change of schema is a new migration), applied in order by GRDB's `DatabaseMigrator` when a database is
+// opened for writing. ``SQLiteBackend/schemaVersion`` counts them.
+extension SQLiteBackend {
+    /// Every migration, in order: a store is brought up to date by applying those it has not applied yet.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        // v1: the tables.
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
+                    CREATE TABLE trajectory (
+                        number INTEGER PRIMARY KEY AUTOINCREMENT,
+                        id TEXT NOT NULL UNIQUE,
+                        task TEXT NOT NULL,
+                        steps TEXT NOT NULL,
+                        success INTEGER,
+                        reward REAL,
+                        source TEXT NOT NULL,
+                        labels TEXT NOT NULL,
+                        producer TEXT,
+                        createdAt REAL NOT NULL);
+                    CREATE INDEX trajectory_by_source ON trajectory(source);
+                    CREATE TABLE trajectory_label (
+                        trajectory INTEGER NOT NULL REFERENCES trajectory(number) ON DELETE CASCADE,
+                        key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (trajectory, key));
+                    CREATE INDEX trajectory_label_by_value ON trajectory_label(key, value);
+                    CREATE TABLE memory (
+                        number INTEGER PRIMARY KEY AUTOINCREMENT,
+                        id TEXT NOT NULL UNIQUE,
+                        task TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        buildPolicy TEXT NOT NULL,
+                        steps TEXT,
+                        script TEXT,
+                        keywords TEXT NOT NULL,
+                        source TEXT NOT NULL,
+                        labels TEXT NOT NULL,
+                        hitCount INTEGER NOT NULL DEFAULT 0,
+                        successCount INTEGER NOT NULL DEFAULT 0,
+                        status TEXT NOT NULL DEFAULT 'active',
+                        embedder TEXT NOT NULL,
+                        provenance TEXT NOT NULL,
+                        revision INTEGER NOT NULL DEFAULT 1,
+                        createdAt REAL NOT NULL,
+                        updatedAt REAL NOT NULL);
+                    CREATE INDEX memory_by_source ON memory(source);
+                    CREATE TABLE memory_label (
+                        memory INTEGER NOT NULL REFERENCES memory(number) ON DELETE CASCADE,
+                        key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (memory, key));
+                    CREATE INDEX memory_label_by_value ON memory_label(key, value);
+                    CREATE TABLE memory_source (
+                        memory INTEGER NOT NULL REFERENCES memory(number) ON DELETE CASCADE,
+                        trajectory INTEGER NOT NULL REFERENCES trajectory(number) ON DELETE CASCADE,
+                        position INTEGER NOT NULL,
+                        PRIMARY KEY (memory, trajectory));
+                    CREATE INDEX memory_source_by_trajectory ON memory_source(trajectory);
+                    CREATE TABLE memory_vector (
+                        memory INTEGER PRIMARY KEY NOT NULL REFERENCES memory(number) ON DELETE CASCADE,
+                        embedder TEXT NOT NULL,
+                        task BLOB NOT NULL,
+                        keywords BLOB);
+                    CREATE TABLE history (
+                        number INTEGER PRIMARY KEY AUTOINCREMENT,
+                        memoryID TEXT NOT NULL,
+                        action TEXT NOT NULL,
+                        policy TEXT NOT NULL,
+                        reason TEXT NOT NULL,
+                        before TEXT,
+                        after TEXT,
+                        revision INTEGER,
+                        generation INTEGER NOT NULL,
+                        date REAL NOT NULL);
+                    CREATE INDEX history_by_memory ON history(memoryID);
+                    """)
+        }
+        // v2: `history.reverts`, the entry a revert undid.
+        migrator.registerMigration("v2-history-reverts") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE history ADD COLUMN reverts INTEGER;
+                    CREATE INDEX history_by_reverted ON history(reverts) WHERE reverts IS NOT NULL;
+                    UPDATE meta SET value = '2' WHERE key = 'schemaVersion';
+                    """)
+        }
+        return migrator
+    }
+}

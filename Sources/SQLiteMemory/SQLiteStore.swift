@@ -1,0 +1,111 @@
+import Embeddings
+import Foundation
+import ProceduralMemory
+import VectorIndex
+
+/// A store directory whose source of truth is a SQLite database: `DIR/memp.sqlite`, with the index caches in
+/// `DIR/index/`.
+///
+/// The SQLite counterpart of `PostgresStore`; MemoryLocation's `MemoryStore.open(at:)` picks between them, so front
+/// ends never look inside a store directory.
+public enum SQLiteStore {
+    /// The name of the database file inside a store directory.
+    public static let databaseFileName = "memp.sqlite"
+
+    /// Whether `directory` holds a SQLite store's database file.
+    public static func isSQLiteStore(at directory: String) -> Bool {
+        FileManager.default.fileExists(atPath: databasePath(in: directory))
+    }
+
+    /// Creates a store in `directory` (created if needed) that embeds with `embedder`.
+    ///
+    /// - Parameters:
+    ///   - directory: The store directory.
+    ///   - embedder: The embedder of tasks and keywords.
+    ///   - configuration: How to rebuild `embedder`, recorded so that a later open needs no embedder.
+    ///   - vectorStorage: See ``ProceduralMemory/MemoryStore/open(backend:embedder:cacheDirectory:vectorStorage:)``.
+    /// - Throws: ``ProceduralMemory/MemoryError/storeExists(path:)`` when the directory holds a store already;
+    ///   ``ProceduralMemory/MemoryError/io(path:reason:)`` or ``ProceduralMemory/MemoryError/database(reason:)``
+    ///   when it can't be written.
+    public static func create(
+        at directory: String, embedder: any Embedder, configuration: EmbedderConfiguration?,
+        vectorStorage: VectorStorage
+    ) async throws(MemoryError) -> MemoryStore {
+        guard !isSQLiteStore(at: directory) else { throw .storeExists(path: directory) }
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw .io(path: directory, reason: "can't create the store directory: \(error.localizedDescription)")
+        }
+        let backend = try SQLiteBackend(path: databasePath(in: directory))
+        try await backend.initialize(
+            embedderID: embedder.modelIdentifier, dimension: embedder.dimension, configuration: configuration)
+        return try await MemoryStore.open(
+            backend: backend, embedder: embedder, cacheDirectory: cacheDirectory(of: directory),
+            vectorStorage: vectorStorage)
+    }
+
+    /// Opens the store in `directory` with `embedder`, which must be the one it was created with.
+    ///
+    /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when there is none;
+    ///   ``ProceduralMemory/MemoryError/embedderMismatch(store:given:)`` when it was created with another embedder.
+    public static func open(
+        at directory: String, embedder: any Embedder, vectorStorage: VectorStorage
+    ) async throws(MemoryError) -> MemoryStore {
+        try await MemoryStore.open(
+            backend: try backend(at: directory), embedder: embedder, cacheDirectory: cacheDirectory(of: directory),
+            vectorStorage: vectorStorage)
+    }
+
+    /// The backend of the store in `directory`.
+    ///
+    /// - Parameter readOnly: Opens the database without writing to it (no migration is run).
+    /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when the directory holds no database file.
+    public static func backend(at directory: String, readOnly: Bool = false) throws(MemoryError) -> SQLiteBackend {
+        guard isSQLiteStore(at: directory) else { throw .notAStore(path: directory) }
+        return try SQLiteBackend(path: databasePath(in: directory), readOnly: readOnly)
+    }
+
+    /// The backend of a new, empty store in `directory` (created if needed), to copy a store into.
+    ///
+    /// - Throws: ``ProceduralMemory/MemoryError/io(path:reason:)`` when the directory can't be created.
+    public static func emptyBackend(at directory: String) throws(MemoryError) -> SQLiteBackend {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw .io(path: directory, reason: "can't create the store directory: \(error.localizedDescription)")
+        }
+        return try SQLiteBackend(path: databasePath(in: directory))
+    }
+
+    /// Checks the whole store without changing it: SQLite's integrity and foreign-key checks, that every row
+    /// decodes, the counter invariants, that every memory has a source trajectory and well-formed vectors, and that
+    /// index cache files the store would trust hold exactly what the database holds.
+    ///
+    /// - Returns: The findings; a database that can't be opened at all is reported as a problem, not thrown.
+    /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when the directory holds no database file.
+    /// - Complexity: O(*n*) in the rows and vectors stored; reads every page of the database once.
+    public static func verify(at directory: String) async throws(MemoryError) -> StoreVerification {
+        guard isSQLiteStore(at: directory) else { throw .notAStore(path: directory) }
+        let backend: SQLiteBackend
+        do throws(MemoryError) {
+            backend = try SQLiteBackend(path: databasePath(in: directory), readOnly: true)
+        } catch {
+            var report = StoreVerification()
+            report.problems.append("the database can't be checked: \(error)")
+            return report
+        }
+        return await MemoryStore.verify(backend: backend, cacheDirectory: cacheDirectory(of: directory))
+    }
+
+    static func databasePath(in directory: String) -> String { directory + "/" + databaseFileName }
+
+    static func cacheDirectory(of directory: String) -> String { directory + "/" + MemoryStore.indexDirectoryName }
+}
+
+extension SQLiteBackend: StorageChecking {
+    /// SQLite's integrity and foreign-key checks; see ``integrityProblems()``.
+    package func storageProblems() throws(MemoryError) -> [String] {
+        try integrityProblems().map { "SQLite integrity check: \($0)" }
+    }
+}

@@ -1,0 +1,147 @@
+import Embeddings
+import Foundation
+import MemoryLocation
+import ProceduralMemory
+import SQLiteMemory
+import TestSupport
+import Testing
+
+/// The one place that decides which backend a store location holds: directories, URLs, and what is refused.
+@Suite struct StoreLocationTests {
+    static let embedder = HashingEmbedder(dimension: 32)
+
+    static func trajectory(_ id: String, _ task: String) -> Trajectory {
+        Trajectory(
+            id: id, task: task,
+            steps: [
+                Step(action: "go to stove 1", observation: "On the stove 1, you see a pot 1."),
+                Step(action: "take pot 1 from stove 1", observation: "You pick up the pot 1."),
+            ], outcome: Outcome(success: true, reward: 1), source: "kitchen", labels: [:])
+    }
+
+    /// A SQLite store in `path` holding three trajectories.
+    static func makeStore(at path: String) async throws -> MemoryStore {
+        let store = try await MemoryStore.create(
+            at: path, embedder: embedder, configuration: .hashing(dimension: 32))
+        try await store.add([
+            trajectory("t1", "heat some milk in a pot"), trajectory("t2", "boil water for tea"),
+            trajectory("t3", "fry an egg in a pan"),
+        ])
+        return store
+    }
+
+    @Test func readsPostgresURLsAsDatabasesAndAnythingElseAsDirectories() {
+        #expect(
+            StoreLocation("postgres://memp@db:5432/agents", passwordFile: "/run/pw")
+                == .database(DatabaseLocation(url: "postgres://memp@db:5432/agents", passwordFile: "/run/pw")))
+        #expect(
+            StoreLocation("postgresql://memp@db/agents", passwordVariable: "PGPASS")
+                == .database(DatabaseLocation(url: "postgresql://memp@db/agents", passwordVariable: "PGPASS")))
+        #expect(StoreLocation("memory") == .directory("memory"))
+        #expect(StoreLocation("./postgres/store") == .directory("./postgres/store"))
+        #expect(StoreLocation("postgres://memp@db/agents").description == "postgres://memp@db/agents")
+        #expect(DatabaseLocation(url: "postgres://u@h/d").passwordVariable == "MEMP_PG_PASSWORD")
+    }
+
+    @Test func opensASQLiteDirectoryWithTheEmbedderItRecords() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("memory")
+        _ = try await Self.makeStore(at: path)
+        #expect(StoreLocation.isStore(path))
+
+        let store = try await MemoryStore.open(at: StoreLocation(path))
+        #expect(store.backend is SQLiteBackend)
+        #expect(store.embedder.modelIdentifier == Self.embedder.modelIdentifier)
+        #expect(store.memoryCount == 3)
+        let hits = try await store.retrieve("boil water", options: RetrievalOptions(policy: .bm25, k: 1))
+        #expect(hits.map(\.memory.id) == ["t2"])
+
+        let info = try await MemoryStore.info(at: .directory(path))
+        #expect(info.embedderID == Self.embedder.modelIdentifier && info.dimension == 32)
+        #expect(info.embedderConfiguration == .hashing(dimension: 32))
+        let statistics = try await MemoryStore.statistics(at: path)
+        #expect(statistics.trajectories == 3 && statistics.memories == 3)
+        let report = try await MemoryStore.verify(at: path)
+        #expect(report.problems == [] && report.memories == 3 && report.trajectories == 3)
+    }
+
+    @Test func refusesADirectoryWithoutAStore() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let empty = directory.file("empty")
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        #expect(!StoreLocation.isStore(empty))
+        await #expect(throws: MemoryError.notAStore(path: empty)) { try await MemoryStore.open(at: empty) }
+        await #expect(throws: MemoryError.notAStore(path: empty)) { try await MemoryStore.info(at: empty) }
+        await #expect(throws: MemoryError.notAStore(path: empty)) { try await MemoryStore.statistics(at: empty) }
+        await #expect(throws: MemoryError.notAStore(path: empty)) { try await MemoryStore.verify(at: empty) }
+        // Opening looks and changes nothing: the directory is still empty.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: empty) == [])
+    }
+
+    @Test func createRefusesADirectoryHoldingAStoreOfEitherBackend() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let local = directory.file("local")
+        _ = try await Self.makeStore(at: local)
+        await #expect(throws: MemoryError.storeExists(path: local)) {
+            try await MemoryStore.create(at: local, embedder: Self.embedder)
+        }
+        // A directory made by `memp init --backend postgres` holds only its descriptor (and caches).
+        let remote = directory.file("remote")
+        try FileManager.default.createDirectory(atPath: remote, withIntermediateDirectories: true)
+        try Data(#"{"url":"postgres://memp@127.0.0.1:1/none"}"#.utf8).write(
+            to: URL(fileURLWithPath: remote + "/postgres.json"))
+        #expect(StoreLocation.isStore(remote))
+        await #expect(throws: MemoryError.storeExists(path: remote)) {
+            try await MemoryStore.create(at: remote, embedder: Self.embedder)
+        }
+        await #expect(throws: MemoryError.storeExists(path: local)) {
+            try await MemoryStore.create(
+                at: local, database: DatabaseLocation(url: "postgres://memp@127.0.0.1:1/none"), embedder: Self.embedder,
+                configuration: nil)
+        }
+        #expect(!FileManager.default.fileExists(atPath: remote + "/" + SQLiteStore.databaseFileName))
+    }
+
+    @Test func migratesBetweenTwoDirectoriesVerified() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let source = directory.file("source")
+        let original = try await Self.makeStore(at: source)
+        _ = try await original.delete(.id("t3"))
+        let copy = directory.file("nested/copy")
+        let digest = try await StoreMigration.copy(from: .directory(source), to: .directory(copy), batchSize: 1)
+        #expect(digest.trajectories == 2 && digest.memories == 2 && digest.historyEntries == 4)
+        let copied = try await MemoryStore.open(at: copy)
+        #expect(try await copied.history() == (try await original.history()))
+        #expect(try await MemoryStore.verify(at: copy).problems == [])
+        // A second copy into the same, now full, directory is refused and changes nothing there.
+        await #expect(throws: MemoryError.storeExists(path: copy)) {
+            try await StoreMigration.copy(from: .directory(source), to: .directory(copy))
+        }
+        await #expect(throws: MemoryError.notAStore(path: directory.file("missing"))) {
+            try await StoreMigration.copy(from: .directory(directory.file("missing")), to: .directory(copy))
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory.file("missing")))
+    }
+
+    #if !PostgreSQL
+        @Test func namesTheMissingBackendInABuildWithoutPostgreSQL() async throws {
+            let directory = try TemporaryDirectory()
+            defer { directory.remove() }
+            let remote = directory.file("remote")
+            try FileManager.default.createDirectory(atPath: remote, withIntermediateDirectories: true)
+            try Data(#"{"url":"postgres://memp@127.0.0.1:1/none"}"#.utf8).write(
+                to: URL(fileURLWithPath: remote + "/postgres.json"))
+            await #expect(throws: MemoryError.backendNotBuilt(backend: "PostgreSQL", location: remote)) {
+                try await MemoryStore.open(at: remote)
+            }
+            let url = "postgres://memp@127.0.0.1:1/none"
+            await #expect(throws: MemoryError.backendNotBuilt(backend: "PostgreSQL", location: url)) {
+                try await MemoryStore.info(at: url)
+            }
+        }
+    #endif
+}

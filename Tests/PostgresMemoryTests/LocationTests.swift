@@ -1,0 +1,81 @@
+#if PostgreSQL
+    import Embeddings
+    import Foundation
+    import MemoryLocation
+    import PostgresMemory
+    import ProceduralMemory
+    import TestSupport
+    import Testing
+
+    /// MemoryLocation resolves directories made for PostgreSQL and `postgres://` URLs to the PostgreSQL backend, with
+    /// the same calls a SQLite directory takes (compiled with the package trait `PostgreSQL` only).
+    @Suite(.enabled(if: PostgresTestServer.isAvailable, "needs PostgreSQL with pgvector (scripts/pg_server.sh)"))
+    struct LocationTests {
+        /// `location` as MemoryLocation names it.
+        static func database(_ location: PostgresLocation) -> DatabaseLocation {
+            switch location.password {
+            case .file(let file): DatabaseLocation(url: location.url, passwordFile: file)
+            case .environment(let name): DatabaseLocation(url: location.url, passwordVariable: name)
+            case .none: DatabaseLocation(url: location.url, passwordVariable: "MEMP_TEST_UNSET_PASSWORD_VARIABLE")
+            }
+        }
+
+        @Test func opensADirectoryMadeForPostgreSQLAndItsURLAlike() async throws {
+            let directory = try TemporaryDirectory()
+            defer { directory.remove() }
+            let location = try PostgresTestServer.freshLocation()
+            let embedder = HashingEmbedder(dimension: 48)
+            let path = directory.file("shared")
+            let (created, attached, url) = try await MemoryStore.create(
+                at: path, database: Self.database(location), embedder: embedder,
+                configuration: .hashing(dimension: 48))
+            #expect(!attached && url == location.url)
+            try await created.add(Fixtures.randomBatch(count: 30, dimension: 48, seed: 9).trajectories)
+
+            let byDirectory = try await MemoryStore.open(at: StoreLocation(path))
+            let backend = try #require(byDirectory.backend as? PostgresBackend)
+            #expect(backend.databaseSearch == .standard)
+            let byURL = try await MemoryStore.open(
+                at: .database(Self.database(location)), options: StoreOpenOptions(databaseSearch: .indexCaches))
+            #expect((byURL.backend as? PostgresBackend)?.databaseSearch == nil)
+            // In the database, lookups run there and the caches wait; with index caches, they are loaded at open.
+            #expect(byDirectory.cacheState == .deferred && byDirectory.memoryCount == 0)
+            #expect(byURL.memoryCount == 30 && byURL.embedder.modelIdentifier == embedder.modelIdentifier)
+            let options = RetrievalOptions(policy: .bm25, k: 3)
+            let expected = try await created.retrieve("heat mug", options: options).map(\.memory.id)
+            #expect(expected.count == 3)
+            #expect(try await byDirectory.retrieve("heat mug", options: options).map(\.memory.id) == expected)
+            #expect(try await MemoryStore.statistics(at: path).memories == 30)
+            #expect(try await MemoryStore.info(at: path).embedderConfiguration == .hashing(dimension: 48))
+            let report = try await MemoryStore.verify(at: path)
+            #expect(report.problems == [] && report.memories == 30)
+
+            // The directory holds a store now: neither backend creates another there.
+            await #expect(throws: MemoryError.storeExists(path: path)) {
+                try await MemoryStore.create(at: path, embedder: embedder)
+            }
+            try await PostgresBackend.connect(to: location).dropSchema()
+        }
+
+        @Test func migratesADirectoryIntoADatabaseByURL() async throws {
+            let directory = try TemporaryDirectory()
+            defer { directory.remove() }
+            let location = try PostgresTestServer.freshLocation()
+            let embedder = HashingEmbedder(dimension: 48)
+            let local = directory.file("local")
+            let store = try await MemoryStore.create(
+                at: local, embedder: embedder, configuration: .hashing(dimension: 48))
+            try await store.add(Fixtures.randomBatch(count: 25, dimension: 48, seed: 4).trajectories)
+            let database = StoreLocation.database(Self.database(location))
+            let digest = try await StoreMigration.copy(from: .directory(local), to: database, batchSize: 10)
+            #expect(digest.trajectories == 25 && digest.memories == 25)
+            #expect(try await StoreDigest(of: store.backend) == digest)
+            #expect(try await MemoryStore.statistics(at: database).memories == 25)
+            // And back into a new directory, which becomes a SQLite store.
+            let back = directory.file("back")
+            #expect(try await StoreMigration.copy(from: database, to: .directory(back)) == digest)
+            #expect(try await MemoryStore.verify(at: back).problems == [])
+            try await PostgresBackend.connect(to: location).dropSchema()
+        }
+    }
+#endif

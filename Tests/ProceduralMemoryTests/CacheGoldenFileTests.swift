@@ -1,0 +1,86 @@
+import Embeddings
+import Foundation
+import KeywordIndex
+import MemoryLocation
+import ProceduralMemory
+import RetrievalCore
+import TestSupport
+import Testing
+import VectorIndex
+
+/// A store written by the first release — its SQLite database (schema v2) and its index cache files (format v1:
+/// `manifest.json`, `tasks.vectors`, `keywords.vectors`, `text.bm25`) — is opened by every later build as it is.
+///
+/// `Fixtures/store-cache-v1/store/` was written once by `memp init --embedder hashing --dimension 32` and
+/// `memp import` of `Fixtures/store-cache-v1/trajectories.jsonl`; see `Fixtures/README.md`. Never regenerate it: a
+/// format change gets a new version and a new folder beside this one.
+@Suite struct CacheGoldenFileTests {
+    static func fixtures() throws -> String {
+        try #require(Bundle.module.path(forResource: "store-cache-v1", ofType: nil, inDirectory: "Fixtures"))
+    }
+
+    static let lookups = [
+        "heat a mug in the microwave", "clean an apple", "find the keychain", "fry an egg from the cookbook",
+    ]
+
+    /// Every policy's hits for every lookup, as IDs with the scores' bit patterns.
+    static func answers(of store: MemoryStore) async throws -> [[String]] {
+        var answers: [[String]] = []
+        for policy in [RetrievalPolicy.query, .bm25, .hybrid] {
+            for task in lookups {
+                let hits = try await store.retrieve(task, options: RetrievalOptions(policy: policy, k: 4))
+                answers.append(hits.map { "\($0.memory.id) \($0.score.bitPattern)" })
+            }
+        }
+        return answers
+    }
+
+    @Test func version1StoreOpensWithItsCacheFilesAsTheyAre() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let golden = directory.file("golden")
+        let rebuilt = directory.file("rebuilt")
+        try FileManager.default.copyItem(atPath: try Self.fixtures() + "/store", toPath: golden)
+        try FileManager.default.copyItem(atPath: try Self.fixtures() + "/store", toPath: rebuilt)
+        try FileManager.default.removeItem(atPath: rebuilt + "/index")
+
+        let withGoldenCaches = try await MemoryStore.open(at: golden)
+        #expect(withGoldenCaches.cacheState == .loaded)
+        let withRebuiltCaches = try await MemoryStore.open(at: rebuilt)
+        #expect(withRebuiltCaches.cacheState != .loaded)
+        let answers = try await Self.answers(of: withGoldenCaches)
+        #expect(answers.count == 12 && answers.allSatisfy { !$0.isEmpty })
+        #expect(answers == (try await Self.answers(of: withRebuiltCaches)))
+
+        let info = try await MemoryStore.info(at: golden)
+        #expect(info.schemaVersion == 2 && info.embedderConfiguration == .hashing(dimension: 32))
+        let statistics = try await MemoryStore.statistics(at: golden)
+        #expect(statistics.trajectories == 4 && statistics.memories == 4 && statistics.historyEntries == 4)
+        let report = try await MemoryStore.verify(at: golden)
+        #expect(report.problems == [])
+        #expect(report.notes == ["index cache matches the database at generation \(info.generation)"])
+    }
+
+    @Test func version1CacheFilesHoldWhatTheyClaim() throws {
+        let index = try Self.fixtures() + "/store/index"
+        let manifest = try #require(
+            try JSONSerialization.jsonObject(with: try Data(contentsOf: URL(fileURLWithPath: index + "/manifest.json")))
+                as? [String: Any])
+        #expect(manifest["formatVersion"] as? Int == 1)
+        #expect(manifest["embedderID"] as? String == "hashing:v1:32")
+        #expect(manifest["dimension"] as? Int == 32)
+        #expect(manifest["generation"] as? Int == 1)
+        let files = try #require(manifest["files"] as? [String: Any])
+        #expect(Set(files.keys) == ["tasks.vectors", "keywords.vectors", "text.bm25"])
+
+        let tasks = try FlatIndex(contentsOf: index + "/tasks.vectors")
+        #expect(tasks.metric == .cosine && tasks.vectorStorage == .int8 && tasks.dimension == 32)
+        #expect(tasks.ids == [1, 2, 3, 4])
+        let keywords = try FlatIndex(contentsOf: index + "/keywords.vectors")
+        #expect(keywords.metric == .innerProduct && keywords.vectorStorage == .int8 && keywords.dimension == 32)
+        let text = try KeywordIndex(contentsOf: index + "/text.bm25")
+        #expect(text.count == 4)
+        #expect(try text.search("coffeemachine mug", k: 2).map(\.id) == [1])
+        #expect(try text.search("cookbook egg", k: 2).map(\.id) == [4])
+    }
+}
