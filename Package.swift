@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "PostgresMemory", targets: ["PostgresMemory"]),
         .library(name: "MemoryLocation", targets: ["MemoryLocation"]),
         .library(name: "Evaluation", targets: ["Evaluation"]),
+        .library(name: "MempService", targets: ["MempService"]),
         .executable(name: "memp", targets: ["MempCLI"]),
     ],
     traits: [

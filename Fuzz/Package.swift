@@ -26,7 +26,11 @@ let package = Package(
         fuzzTarget("FuzzVectorFile", ["VectorIndex"]),
         fuzzTarget("FuzzIndexFile", ["VectorIndex"]),
         fuzzTarget("FuzzKeywordIndex", ["KeywordIndex"]),
-        fuzzTarget("FuzzBundleManifest", ["ProceduralMemory", "SQLiteMemory", "Embeddings"]),
+        fuzzTarget("FuzzBundleManifest", ["ProceduralMemory", "SQLiteMemory", "Embeddings", "Evaluation"]),
+        fuzzTarget("FuzzQueryFiles", ["Evaluation", "HybridSearch"]),
+        fuzzTarget("FuzzSafeTensors", ["Embeddings"]),
+        fuzzTarget("FuzzWordPiece", ["Embeddings"]),
+        fuzzTarget("FuzzServerRequests", ["MempService", "ProceduralMemory", "SQLiteMemory", "Embeddings"]),
     ],
     swiftLanguageModes: [.v6]
 )

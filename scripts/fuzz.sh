@@ -2,7 +2,10 @@
 # Fuzzes one of Memp's parsers with libFuzzer for a number of seconds.
 #
 #   bash scripts/fuzz.sh TARGET SECONDS [extra libFuzzer flags]
-#   TARGET: trajectories | vector-file | index-file | keyword-index | bundle-manifest (no seeds yet)
+#   TARGET: trajectories | vector-file | index-file | keyword-index | bundle-manifest | query-files | safetensors |
+#           wordpiece | server-requests      (wordpiece needs the installed MiniLM: memp model install minilm)
+#   bash scripts/fuzz.sh build             builds every target (then two targets can run at once without waiting
+#                                          for each other's build)
 #
 # Builds the Fuzz/ package in release mode with -sanitize=fuzzer (coverage-guided, its own build directory), then
 # runs the target on a scratch copy of its committed seed corpus (Fuzz/Corpus/TARGET). A crash leaves
@@ -11,15 +14,29 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${1:?usage: fuzz.sh TARGET SECONDS}"
-seconds="${2:?usage: fuzz.sh TARGET SECONDS}"
-shift 2
+if [ "$target" != build ]; then
+    seconds="${2:?usage: fuzz.sh TARGET SECONDS}"
+    shift 2
+fi
+if [ "$target" = build ]; then
+    (cd Fuzz && swift build -c release -Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library >&2)
+    exit 0
+fi
 case "$target" in
     trajectories) product=FuzzTrajectories ;;
     vector-file) product=FuzzVectorFile ;;
     index-file) product=FuzzIndexFile ;;
     keyword-index) product=FuzzKeywordIndex ;;
     bundle-manifest) product=FuzzBundleManifest ;;
-    *) echo "unknown target $target (trajectories, vector-file, index-file, keyword-index, bundle-manifest)" >&2; exit 64 ;;
+    query-files) product=FuzzQueryFiles ;;
+    safetensors) product=FuzzSafeTensors ;;
+    wordpiece) product=FuzzWordPiece ;;
+    server-requests) product=FuzzServerRequests ;;
+    *)
+        echo "unknown target $target (trajectories, vector-file, index-file, keyword-index, bundle-manifest," \
+            "query-files, safetensors, wordpiece, server-requests)" >&2
+        exit 64
+        ;;
 esac
 (cd Fuzz && swift build -c release --product "$product" -Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library >&2)
 binary="Fuzz/.build/release/$product"

@@ -60,6 +60,11 @@ package struct BERTConfiguration: Sendable, Equatable, Decodable {
         else {
             throw EmbeddingError.invalidModel(path: path, reason: "inconsistent sizes in the configuration")
         }
+        // Every sequence holds [CLS] and [SEP]; a shorter limit would leave the tokenizer no room for them.
+        guard maximumPositions >= 2 else {
+            throw EmbeddingError.invalidModel(
+                path: path, reason: "max_position_embeddings is \(maximumPositions); [CLS] and [SEP] need at least 2")
+        }
     }
 }
 

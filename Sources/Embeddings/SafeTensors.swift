@@ -113,7 +113,16 @@ package final class SafeTensorsFile: @unchecked Sendable {  // immutable after i
             throw EmbeddingError.invalidModel(
                 path: path, reason: "tensor \(name) has shape \(info.shape), expected \(shape)")
         }
-        let count = shape.reduce(1, *)
+        // The shape comes from the model's configuration: its product may not fit in an Int.
+        var count = 1
+        for dimension in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+            guard !overflow, dimension >= 0, product <= Int.max / 4 else {
+                throw EmbeddingError.invalidModel(
+                    path: path, reason: "tensor \(name) has shape \(shape), more elements than memory can hold")
+            }
+            count = product
+        }
         let elementSize: Int
         switch info.dtype {
         case "F32": elementSize = 4

@@ -16,6 +16,12 @@ public enum EvaluationError: Error, Equatable, Sendable {
     case invalidArgument(String)
     /// The memory store failed.
     case memory(MemoryError)
+    /// Query `queryID` names trajectories the store doesn't hold (`ids`, at most five).
+    case unknownTrajectories(queryID: String, ids: [String])
+    /// Only `judged` queries have a relevant memory in the store: too few for `folds` cross-validation folds.
+    case tooFewQueries(judged: Int, folds: Int)
+    /// The store's record of use has `tasks` successful tasks with a stored trajectory; tuning needs `needed`.
+    case notEnoughFeedback(tasks: Int, needed: Int)
 }
 
 extension EvaluationError: CustomStringConvertible {
@@ -33,6 +39,16 @@ extension EvaluationError: CustomStringConvertible {
             reason
         case .memory(let error):
             error.description
+        case .unknownTrajectories(let queryID, let ids):
+            "Query \(queryID) names trajectories the store doesn't hold: \(ids.joined(separator: ", ")). "
+                + "Import them, or correct the query's relevant list."
+        case .tooFewQueries(let judged, let folds):
+            "Only \(judged) quer\(judged == 1 ? "y has" : "ies have") a relevant memory in the store; "
+                + "\(folds)-fold cross-validation needs at least \(folds). Judge more queries or use fewer folds."
+        case .notEnoughFeedback(let tasks, let needed):
+            "The store's record of use has \(tasks) successful task\(tasks == 1 ? "" : "s") with a stored trajectory; "
+                + "tuning needs at least \(needed). Record outcomes with their trajectories (and import those), or "
+                + "tune on judged queries."
         }
     }
 }

@@ -115,6 +115,10 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
             table("Hybrid alpha sweep (convex, min-max)", stores.flatMap { e in e.alphaSweep.map { (e, $0) } }))
         sections.append(table("k sweep", stores.flatMap { e in e.kSweep.map { (e, $0) } }))
         sections.append(table("Hybrid fusions", stores.flatMap { e in e.fusionRuns.map { (e, $0) } }))
+        for evaluation in stores {
+            guard let tuning = evaluation.tuning else { continue }
+            sections.append((multipleStores ? "\(evaluation.store.label): " : "") + tuning.textTable)
+        }
         sections.append(
             stores.map { evaluation in
                 (multipleStores ? "\(evaluation.store.label): " : "") + Self.latencyNote(evaluation)

@@ -41,6 +41,22 @@ public enum HTMLReport {
             body += "<h2>k sweep</h2>\n"
             body += metricsTable(report, report.stores.map { ($0, $0.kSweep) })
         }
+        for evaluation in report.stores {
+            guard let tuning = evaluation.tuning else { continue }
+            body += "<h2>\(escape(evaluation.store.label)): tuned vs default fusion</h2>\n"
+            body += tuningTable(tuning)
+        }
+        if report.stores.contains(where: { $0.runs.contains { $0.queries != nil } }) {
+            body += "<h2>Per-label breakdown</h2>\n"
+            body += "<p>Mean over the judged queries carrying each label value, with 95 % percentile bootstrap "
+            body += "intervals (\(BootstrapInterval.defaultResamples) resamples, "
+            body += "seed \(BootstrapInterval.defaultSeed)).</p>\n"
+            for evaluation in report.stores { body += labelBreakdown(evaluation) }
+            body += "<h2>Reading failures</h2>\n"
+            body += "<p>Per mode, the queries whose first hit is not relevant, with the memories ranked above the "
+            body += "first relevant one and why each scored as it did.</p>\n"
+            for evaluation in report.stores { body += failures(evaluation) }
+        }
         body += "<h2>Latency</h2>\n"
         for evaluation in report.stores {
             body += "<h3>\(escape(evaluation.store.label)): milliseconds per lookup</h3>\n"
@@ -128,6 +144,80 @@ public enum HTMLReport {
             }
         }
         return html + "</table>\n"
+    }
+
+    /// The tuned-vs-default comparison with its intervals.
+    static func tuningTable(_ tuning: TuningComparison) -> String {
+        var html = "<p>\(tuning.queries) judged queries, \(tuning.folds)-fold cross-validation; tuned = each query "
+        html += "scored with the fusion chosen on the other folds. 95 % percentile bootstrap intervals, "
+        html += "\(tuning.resamples) resamples, seed \(tuning.seed).</p>\n"
+        html += "<table>\n<tr><th>setting</th><th>Hit@1</th><th>nDCG@10</th></tr>\n"
+        var rows = [
+            ("default \(tuning.defaultFusion)", tuning.defaultHitAt1, tuning.defaultNDCGAt10),
+            ("tuned (held-out folds)", tuning.tunedHitAt1, tuning.tunedNDCGAt10),
+            ("tuned − default (paired)", tuning.differenceHitAt1, tuning.differenceNDCGAt10),
+        ]
+        if let fusion = tuning.recordedFusion, let hit = tuning.recordedHitAt1, let ndcg = tuning.recordedNDCGAt10 {
+            rows.append(("recorded \(fusion)", hit, ndcg))
+        }
+        for (name, hit, ndcg) in rows {
+            html += "<tr><td>\(escape(name))</td><td class=\"n\">\(hit.formatted)</td>"
+            html += "<td class=\"n\">\(ndcg.formatted)</td></tr>\n"
+        }
+        html += "</table>\n<p>Chosen on all queries: \(escape(tuning.chosen.description)) ("
+        html += tuning.adopted ? "adopted" : "not adopted: the default stays"
+        html += "); per fold: \(escape(tuning.foldChoices.map(\.description).joined(separator: ", "))).</p>\n"
+        return html
+    }
+
+    /// Per label value, each policy run's mean Hit@1 and nDCG@10 over the judged queries with that value.
+    static func labelBreakdown(_ evaluation: StoreEvaluation) -> String {
+        let runs = evaluation.runs.filter { $0.queries != nil }
+        guard let first = runs.first?.queries else { return "" }
+        let values = Set(first.flatMap { $0.labels.map { "\($0.key)=\($0.value)" } }).sorted()
+        guard !values.isEmpty else { return "" }
+        var html = "<h3>\(escape(evaluation.store.label))</h3>\n<table>\n<tr><th>label</th><th>judged</th>"
+        for run in runs { html += "<th>\(escape(run.setting.name)) Hit@1</th><th>nDCG@10</th>" }
+        html += "</tr>\n"
+        for value in values {
+            let parts = value.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            func judged(_ run: RunResult) -> [QueryMetrics] {
+                (run.queries ?? []).filter { $0.labels[parts[0]] == parts[1] }.compactMap(\.metrics)
+            }
+            let count = judged(runs[0]).count
+            guard count > 0 else { continue }
+            html += "<tr><td>\(escape(value))</td><td class=\"n\">\(count)</td>"
+            for run in runs {
+                let metrics = judged(run)
+                html += "<td class=\"n\">\(BootstrapInterval(of: metrics.map(\.hitAt1)).formatted)</td>"
+                html += "<td class=\"n\">\(BootstrapInterval(of: metrics.map(\.ndcgAt10)).formatted)</td>"
+            }
+            html += "</tr>\n"
+        }
+        return html + "</table>\n"
+    }
+
+    /// Per policy run, the judged queries that miss at rank 1 with what ranked above their first relevant memory.
+    static func failures(_ evaluation: StoreEvaluation) -> String {
+        var html = ""
+        for run in evaluation.runs {
+            guard let queries = run.queries else { continue }
+            let misses = queries.filter { ($0.metrics?.hitAt1 ?? 1) < 1 }
+            html += "<details><summary>\(escape(evaluation.store.label)) · \(escape(run.setting.name)): "
+            html += "\(misses.count) of \(run.judgedQueries) judged queries miss at rank 1</summary>\n"
+            html += "<table>\n<tr><th>query</th><th>first relevant</th><th>ranked above it</th></tr>\n"
+            for miss in misses {
+                html += "<tr><td><code>\(escape(miss.id))</code> \(escape(miss.text))</td>"
+                html += "<td class=\"n\">\(miss.firstRelevantRank.map(String.init) ?? "none retrieved")</td><td><ol>"
+                for hit in miss.hitsAbove {
+                    html += "<li><code>\(escape(hit.memoryID))</code> \(String(format: "%.4f", hit.score)): "
+                    html += "\(escape(hit.explanation))</li>"
+                }
+                html += "</ol></td></tr>\n"
+            }
+            html += "</table></details>\n"
+        }
+        return html
     }
 
     // MARK: - Charts

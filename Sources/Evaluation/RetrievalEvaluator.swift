@@ -71,6 +71,38 @@ public struct RunResult: Sendable, Codable, Equatable {
     public var latency: LatencySummary
     /// The latency of every lookup, in milliseconds, in query order.
     public var latenciesMilliseconds: [Double]
+    /// Every query's result, in query order, for reading failures (the plan's policy runs only; `nil` for sweeps).
+    public var queries: [QueryOutcome]?
+}
+
+/// One query's result under a run: how it scored and what ranked above its first relevant memory.
+public struct QueryOutcome: Sendable, Codable, Equatable {
+    /// The query's ID.
+    public var id: String
+    /// The query's text.
+    public var text: String
+    /// The query's labels, for per-label breakdowns.
+    public var labels: [String: String]
+    /// The query's metrics; `nil` when the store holds no relevant memory for it.
+    public var metrics: QueryMetrics?
+    /// The rank of the first relevant memory retrieved, from 1; `nil` when none was.
+    public var firstRelevantRank: Int?
+    /// The memories ranked above the first relevant one (the top ones when none was retrieved), at most
+    /// ``maximumHitsAbove``, with why each scored as it did.
+    public var hitsAbove: [RankedHit]
+
+    /// How many hits above the first relevant one a report keeps per query.
+    public static let maximumHitsAbove = 5
+}
+
+/// A retrieved memory as a report shows it.
+public struct RankedHit: Sendable, Codable, Equatable {
+    /// The memory's ID.
+    public var memoryID: String
+    /// Its score.
+    public var score: Double
+    /// Why it got it (``ProceduralMemory/ScoreExplanation``).
+    public var explanation: String
 }
 
 /// What a store held when it was evaluated.
@@ -105,6 +137,8 @@ public struct StoreEvaluation: Sendable, Codable, Equatable {
     public var kSweep: [RunResult]
     /// `hybrid` with each fusion of the plan's comparison.
     public var fusionRuns: [RunResult]
+    /// Tuned against default fusion, when the plan asks for it (``EvaluationPlan/tuningFolds``).
+    public var tuning: TuningComparison?
 }
 
 /// What an evaluation runs on each store.
@@ -123,16 +157,21 @@ public struct EvaluationPlan: Sendable, Codable, Equatable {
     public var fusions: [FusionMethod]
     /// The seed of `random`.
     public var seed: UInt64
+    /// When set, the folds of a tuned-vs-default comparison (``TuningComparison``); `nil` for none.
+    public var tuningFolds: Int?
 
     /// Creates a plan.
     ///
-    /// - Precondition: `k >= 1`, every sweep `k >= 1`, every alpha within 0…1.
+    /// - Precondition: `k >= 1`, every sweep `k >= 1`, every alpha within 0…1, `tuningFolds >= 2` when given.
     public init(
         modes: [RetrievalPolicy] = RetrievalPolicy.allCases, k: Int = 10, alphas: [Double] = [],
-        kSweep: [Int] = [], rankConstant: Double? = nil, fusions: [FusionMethod] = [], seed: UInt64 = 0
+        kSweep: [Int] = [], rankConstant: Double? = nil, fusions: [FusionMethod] = [], seed: UInt64 = 0,
+        tuningFolds: Int? = nil
     ) {
         precondition(k >= 1 && kSweep.allSatisfy { $0 >= 1 }, "EvaluationPlan: k must be at least 1")
         precondition(alphas.allSatisfy { (0...1).contains($0) }, "EvaluationPlan: alphas must be within 0…1")
+        precondition(tuningFolds.map { $0 >= 2 } ?? true, "EvaluationPlan: tuning needs at least 2 folds")
+        self.tuningFolds = tuningFolds
         self.modes = modes
         self.k = k
         self.alphas = alphas
@@ -233,8 +272,35 @@ public struct RetrievalEvaluator: Sendable {
     /// latencies measure steady-state lookups.
     ///
     /// - Throws: ``EvaluationError/memory(_:)`` when a lookup fails.
-    public func run(_ setting: RetrievalSetting) async throws(EvaluationError) -> RunResult {
-        var metrics: [QueryMetrics] = []
+    /// - Parameter keepingQueries: Whether the result keeps every query's outcome (``RunResult/queries``).
+    public func run(_ setting: RetrievalSetting, keepingQueries: Bool = false) async throws(EvaluationError)
+        -> RunResult
+    {
+        let measured = try await lookUp(setting, keepingQueries: keepingQueries)
+        let metrics = measured.metrics.compactMap { $0 }
+        return RunResult(
+            setting: setting, metrics: QueryMetrics.mean(metrics), judgedQueries: metrics.count,
+            queriesWithoutRelevant: queries.count - metrics.count, emptyResults: measured.emptyResults,
+            latency: LatencySummary(milliseconds: measured.latencies), latenciesMilliseconds: measured.latencies,
+            queries: keepingQueries ? measured.outcomes : nil)
+    }
+
+    /// Each query's metrics under one setting, in query order.
+    ///
+    /// `nil` stands for a query with no relevant memory in the store. For paired comparisons of settings
+    /// (``BootstrapInterval``, ``FusionTuner``).
+    ///
+    /// - Throws: ``EvaluationError/memory(_:)`` when a lookup fails.
+    public func queryMetrics(_ setting: RetrievalSetting) async throws(EvaluationError) -> [QueryMetrics?] {
+        try await lookUp(setting, keepingQueries: false).metrics
+    }
+
+    /// Runs every query under `setting`, timed after a warm-up.
+    private func lookUp(_ setting: RetrievalSetting, keepingQueries: Bool) async throws(EvaluationError) -> (
+        metrics: [QueryMetrics?], latencies: [Double], emptyResults: Int, outcomes: [QueryOutcome]
+    ) {
+        var outcomes: [QueryOutcome] = []
+        var metrics: [QueryMetrics?] = []
         var latencies: [Double] = []
         var emptyResults = 0
         let clock = ContinuousClock()
@@ -251,21 +317,29 @@ public struct RetrievalEvaluator: Sendable {
                 let hits = try await store.retrieve(query.text, options: options)
                 latencies.append(milliseconds(clock.now - start))
                 if hits.isEmpty { emptyResults += 1 }
-                guard relevantCounts[index] > 0 else { continue }
                 let judged = hits.map { hit in
                     JudgedHit(
                         isRelevant: hit.memory.sourceTrajectoryIDs.contains(where: query.relevant.contains),
                         score: setting.policy == .random ? nil : hit.score)
                 }
-                metrics.append(RankingMetrics.evaluate(judged, relevantCount: relevantCounts[index], k: setting.k))
+                let queryMetrics =
+                    relevantCounts[index] > 0
+                    ? RankingMetrics.evaluate(judged, relevantCount: relevantCounts[index], k: setting.k) : nil
+                metrics.append(queryMetrics)
+                guard keepingQueries else { continue }
+                let firstRelevant = judged.firstIndex(where: \.isRelevant)
+                outcomes.append(
+                    QueryOutcome(
+                        id: query.id, text: query.text, labels: query.labels, metrics: queryMetrics,
+                        firstRelevantRank: firstRelevant.map { $0 + 1 },
+                        hitsAbove: hits.prefix(min(firstRelevant ?? hits.count, QueryOutcome.maximumHitsAbove)).map {
+                            RankedHit(memoryID: $0.memory.id, score: $0.score, explanation: $0.explanation.description)
+                        }))
             }
         } catch {
             throw .memory(error)
         }
-        return RunResult(
-            setting: setting, metrics: QueryMetrics.mean(metrics), judgedQueries: metrics.count,
-            queriesWithoutRelevant: queries.count - metrics.count, emptyResults: emptyResults,
-            latency: LatencySummary(milliseconds: latencies), latenciesMilliseconds: latencies)
+        return (metrics, latencies, emptyResults, outcomes)
     }
 
     /// Runs every setting of a plan.
@@ -277,13 +351,15 @@ public struct RetrievalEvaluator: Sendable {
     {
         let settings = plan.settings
         var runs: [RunResult] = []
-        for setting in settings.runs { runs.append(try await run(setting)) }
+        for setting in settings.runs { runs.append(try await run(setting, keepingQueries: true)) }
         var alphaSweep: [RunResult] = []
         for setting in settings.alphaSweep { alphaSweep.append(try await run(setting)) }
         var kSweep: [RunResult] = []
         for setting in settings.kSweep { kSweep.append(try await run(setting)) }
         var fusionRuns: [RunResult] = []
         for setting in settings.fusions { fusionRuns.append(try await run(setting)) }
+        var tuning: TuningComparison?
+        if let folds = plan.tuningFolds { tuning = try await TuningComparison(self, folds: folds) }
         let statistics: StoreStatistics
         do { statistics = try await store.statistics() } catch { throw .memory(error) }
         let policies = statistics.memoriesByBuildPolicy.filter { $0.value > 0 }.keys
@@ -293,7 +369,7 @@ public struct RetrievalEvaluator: Sendable {
                 embedderID: store.embedder.modelIdentifier, memoryCount: statistics.activeMemories,
                 generation: statistics.generation),
             queryEmbedding: queryEmbeddingLatency, cachedQueryEmbeddings: store.embedder is CachingEmbedder,
-            runs: runs, alphaSweep: alphaSweep, kSweep: kSweep, fusionRuns: fusionRuns)
+            runs: runs, alphaSweep: alphaSweep, kSweep: kSweep, fusionRuns: fusionRuns, tuning: tuning)
     }
 
 }

@@ -56,6 +56,12 @@ struct EvalCommand: AsyncParsableCommand {
             valueName: "rrf:60,convex:minMax:0.5"))
     var fusions: String?
     @Option(help: "The seed of the random policy.") var seed: UInt64 = 0
+    @Option(
+        help: ArgumentHelp(
+            "Compare cross-validated fusion tuning (as `memp tune` does it) with the default fusion in this many "
+                + "folds, with bootstrap confidence intervals over queries.",
+            valueName: "folds"))
+    var tuningFolds: Int?
     @Flag(
         inversion: .prefixedNo,
         help: """
@@ -75,6 +81,9 @@ struct EvalCommand: AsyncParsableCommand {
         if let rankConstant, !(rankConstant > 0) {
             throw ValidationError("--rank-constant must be positive (got \(rankConstant)).")
         }
+        if let tuningFolds, tuningFolds < 2 {
+            throw ValidationError("--tuning-folds must be at least 2 (got \(tuningFolds)).")
+        }
         _ = try plan
         _ = try parsedBuildPolicies
     }
@@ -89,7 +98,7 @@ struct EvalCommand: AsyncParsableCommand {
                 modes: try Self.parseList(modes, option: "--modes"), k: k,
                 alphas: try alphaSweep.map(Self.parseAlphas) ?? [],
                 kSweep: try kSweep.map(Self.parseCutoffs) ?? [], rankConstant: rankConstant,
-                fusions: try fusions.map(Self.parseFusions) ?? [], seed: seed)
+                fusions: try fusions.map(Self.parseFusions) ?? [], seed: seed, tuningFolds: tuningFolds)
         }
     }
 

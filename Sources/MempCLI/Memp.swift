@@ -25,6 +25,7 @@ struct Memp: AsyncParsableCommand {
             UpdateCommand.self,
             HistoryCommand.self,
             RevertCommand.self,
+            TuneCommand.self,
             ExportCommand.self,
             ImportBundleCommand.self,
             ColdStartCommand.self,

@@ -38,7 +38,7 @@ struct QueryCommand: AsyncParsableCommand {
         help:
             "Hybrid: weight of the dense scores in a min-max normalized convex fusion, instead of RRF.")
     var alpha: Double?
-    @Option(help: "Hybrid: reciprocal rank fusion with this constant instead of the default fusion.")
+    @Option(help: "Hybrid: reciprocal rank fusion with this constant instead of the store's fusion (`memp tune`).")
     var rankConstant: Double?
     @Option(
         help: """
@@ -91,7 +91,7 @@ struct QueryCommand: AsyncParsableCommand {
                 sources: sources.isEmpty ? nil : Set(sources),
                 labels: labelFilter, includeDeprecated: includeDeprecated, seed: seed,
                 fusion: alpha.map { .convex(alpha: $0, normalization: .minMax) }
-                    ?? rankConstant.map { .reciprocalRank(rankConstant: $0) } ?? RetrievalOptions.defaultFusion,
+                    ?? rankConstant.map { .reciprocalRank(rankConstant: $0) },
                 outcomePrior: outcomePrior)
         }
     }

@@ -67,7 +67,8 @@ public final class MemoryService: Sendable {
         return BatchLookupResponse(store: open.name, results: results)
     }
 
-    /// One memory, with its source trajectory's outcome.
+    /// One memory, with how its source trajectories ended (combined as a lookup reports it:
+    /// ``ProceduralMemory/Outcome/combining(_:)``).
     ///
     /// - Throws: ``ServiceError/unknownMemory(id:store:)``, ``ServiceError/unknownStore(name:)``.
     public func memory(id: String, store name: String?) async throws(ServiceError) -> MemoryResponse {

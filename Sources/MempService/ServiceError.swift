@@ -145,8 +145,10 @@ extension ServiceError: CustomStringConvertible {
             .unknownMemory(id: id, store: store)
         case .invalidArgument(let reason):
             .invalidArgument(name: "request", reason: reason)
-        case .revisionConflict:
+        case .revisionConflict, .tuningConflict:
             .conflict(reason: error.description)
+        case .nothingToRevert:
+            .invalidArgument(name: "request", reason: error.description)
         case .duplicateMemory(let id, _):
             .invalidBody(field: "id", reason: "memory \(id) is already stored; send duplicates=skip or duplicates=replace")
         case .embedderMismatch, .notAStore, .storeExists, .backendNotBuilt, .database, .io, .index, .embedding, .scriptWriter,

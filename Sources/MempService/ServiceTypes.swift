@@ -118,7 +118,8 @@ public struct LookupHit: Codable, Sendable, Equatable {
     public var script: String?
     /// The exact steps, when the memory keeps them.
     public var steps: [Step]?
-    /// How the source trajectory ended, when it was recorded (the first source of a merged memory).
+    /// How the source trajectories ended, when recorded: a merged memory succeeded when any source did
+    /// (``ProceduralMemory/Outcome/combining(_:)``).
     public var outcome: Outcome?
     /// The memory's usage counters.
     public var counters: MemoryCounters
@@ -229,7 +230,7 @@ public struct MemoryResponse: Codable, Sendable, Equatable {
     public var store: String
     /// The memory.
     public var memory: Memory
-    /// How its source trajectory ended, when recorded.
+    /// How its source trajectories ended, when recorded (``ProceduralMemory/Outcome/combining(_:)``).
     public var outcome: Outcome?
 }
 

@@ -117,12 +117,13 @@ extension PostgresBackend {
     public func catalog() async throws(MemoryError) -> (entries: [DocumentID: CatalogEntry], generation: UInt64) {
         try await snapshot { connection in
             var entries: [DocumentID: CatalogEntry] = [:]
-            for try await (number, source, labels, status) in try await connection.query(
-                "SELECT number, source, labels::text, status FROM memory", logger: logger
-            ).decode((Int64, String, String, String).self) {
-                entries[DocumentID(UInt64(number))] = CatalogEntry(
-                    source: source, labels: try decodeJSON([String: String].self, labels),
-                    status: MemoryStatus(rawValue: status) ?? .active)
+            for try await (number, source, labels, status, anySucceeded, bestReward) in try await connection.query(
+                "SELECT number, source, labels::text, status, \(unescaped: Self.sourceOutcomeColumns) FROM memory",
+                logger: logger
+            ).decode((Int64, String, String, String, Bool?, Double?).self) {
+                entries[DocumentID(UInt64(number))] = try Self.catalogEntry(
+                    source: source, labels: labels, status: status, anySucceeded: anySucceeded,
+                    bestReward: bestReward)
             }
             return (entries, try await Self.currentGeneration(connection, logger: logger))
         }
@@ -140,18 +141,35 @@ extension PostgresBackend {
         }
     }
 
-    typealias IndexEntryColumns = (Int64, String, String, String, String, String, [Float], [Float]?)
+    typealias IndexEntryColumns = (
+        Int64, String, String, String, String, String, [Float], [Float]?, Bool?, Double?
+    )
     static let indexEntryColumns =
-        "number, task, keywords, source, labels::text, status, task_vector::real[], keyword_vector::real[]"
+        "number, task, keywords, source, labels::text, status, task_vector::real[], keyword_vector::real[], "
+        + sourceOutcomeColumns
+
+    /// Columns of a query over `memory`: how the memory's source trajectories ended, as the aggregates
+    /// ``ProceduralMemory/Outcome/combined(anySucceeded:bestReward:)`` reads (NULL over no values).
+    static let sourceOutcomeColumns =
+        "(SELECT bool_or(t.success) FROM trajectory t WHERE t.id = ANY(memory.sources)), "
+        + "(SELECT max(t.reward) FROM trajectory t WHERE t.id = ANY(memory.sources))"
 
     static func indexEntry(from row: IndexEntryColumns) throws(MemoryError) -> IndexEntry {
-        let (number, task, keywords, source, labels, status, taskVector, keywordVector) = row
+        let (number, task, keywords, source, labels, status, taskVector, keywordVector, anySucceeded, bestReward) = row
         return IndexEntry(
             number: DocumentID(UInt64(number)), task: task, keywords: try decodeJSON([String].self, keywords),
             taskVector: taskVector, keywordVector: keywordVector,
-            catalogEntry: CatalogEntry(
-                source: source, labels: try decodeJSON([String: String].self, labels),
-                status: MemoryStatus(rawValue: status) ?? .active))
+            catalogEntry: try catalogEntry(
+                source: source, labels: labels, status: status, anySucceeded: anySucceeded, bestReward: bestReward))
+    }
+
+    static func catalogEntry(
+        source: String, labels: String, status: String, anySucceeded: Bool?, bestReward: Double?
+    ) throws(MemoryError) -> CatalogEntry {
+        CatalogEntry(
+            source: source, labels: try decodeJSON([String: String].self, labels),
+            status: MemoryStatus(rawValue: status) ?? .active,
+            sourceOutcome: Outcome.combined(anySucceeded: anySucceeded, bestReward: bestReward))
     }
 
     /// The index entries of the memories with these numbers that are stored, in number order.

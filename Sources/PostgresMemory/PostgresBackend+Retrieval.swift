@@ -36,8 +36,9 @@ extension PostgresBackend: DatabaseSearching {
             }
             if options.policy == .hybrid {
                 return try await searchHybrid(
-                    text: task, vector: vector, k: options.k, depth: options.candidateDepth, fusion: options.fusion,
-                    mode: mode, filter: filter, minimumCosine: options.minimumSimilarity)
+                    text: task, vector: vector, k: options.k, depth: options.candidateDepth,
+                    fusion: options.fusion ?? RetrievalOptions.defaultFusion, mode: mode,
+                    filter: filter, minimumCosine: options.minimumSimilarity)
             }
             return try await searchVectors(vector, k: options.k, mode: mode, filter: filter).filter { hit in
                 options.minimumSimilarity.map { (hit.cosine ?? -1) >= $0 } ?? true

@@ -211,6 +211,41 @@ public final class PostgresBackend: MemoryBackend {
         }
     }
 
+    public func fusionTuning() async throws(MemoryError) -> FusionTuning {
+        let text = try await withConnection { connection in
+            try await Self.fusionTuningText(connection, logger: self.logger, lock: false)
+        }
+        guard let text else { return FusionTuning() }
+        return try decodeJSON(FusionTuning.self, text)
+    }
+
+    public func saveFusionTuning(_ tuning: FusionTuning, expectedEntries: Int) async throws(MemoryError) {
+        let text = try encodeJSON(tuning)
+        try await transaction { connection in
+            let stored = try await Self.fusionTuningText(connection, logger: logger, lock: true)
+            var actual = 0
+            if let stored { actual = try decodeJSON(FusionTuning.self, stored).entries.count }
+            guard actual == expectedEntries else {
+                throw MemoryError.tuningConflict(expectedEntries: expectedEntries, actualEntries: actual)
+            }
+            try await connection.query("UPDATE store SET fusion_tuning = \(text)", logger: logger)
+        }
+    }
+
+    /// The stored record of fusion choices, as JSON; with `lock`, holds the store row's lock until the transaction
+    /// ends, so that the read and the write that follows are one step for every other writer.
+    private static func fusionTuningText(
+        _ connection: PostgresConnection, logger: Logger, lock: Bool
+    ) async throws -> String? {
+        let sql = "SELECT fusion_tuning FROM store" + (lock ? " FOR UPDATE" : "")
+        for try await text in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+            .decode(String?.self)
+        {
+            return text
+        }
+        throw MemoryError.database(reason: "the PostgreSQL store has no settings row; initialize it first")
+    }
+
     /// Advances the generation inside the current transaction and returns the new one; holds the store row's lock
     /// until the transaction ends, which serializes writers.
     static func advanceGeneration(_ connection: PostgresConnection, logger: Logger) async throws -> UInt64 {

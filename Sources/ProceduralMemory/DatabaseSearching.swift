@@ -83,35 +83,45 @@ extension MemoryStore {
                 explanation.denseRank = hit.vectorRank
                 explanation.textRank = hit.keywordScore
                 explanation.keywordRank = hit.keywordRank
-                explanation.fusion = Self.describe(options.fusion)
+                explanation.fusion = Self.describe(options.fusion ?? RetrievalOptions.defaultFusion)
             case .random, .keyword:
                 break
             }
             ranked.append((hit.number, hit.score))
             explanations.append(explanation)
         }
-        return try await memoryHits(ranked, explanations)
+        return try await memoryHits(ranked, explanations, catalog: published.withLock { $0.catalog })
     }
 
-    /// The hits of a ranking, with their memories read from the backend in one batch; a memory deleted since the
-    /// ranking was made is left out.
+    /// The hits of a ranking, with their memories read from the backend in one batch (unless `prefetched` holds
+    /// them); a memory deleted since the ranking was made is left out.
+    ///
+    /// Each hit's source outcome comes from `catalog`; only a memory missing there (indexes not loaded yet, on a
+    /// ``DatabaseSearching`` backend) has its source trajectories read.
     func memoryHits(
-        _ ranked: [(DocumentID, Double)], _ explanations: [ScoreExplanation]
+        _ ranked: [(DocumentID, Double)], _ explanations: [ScoreExplanation], catalog: [DocumentID: CatalogEntry],
+        prefetched: [DocumentID: Memory]? = nil
     ) async throws(MemoryError) -> [MemoryHit] {
-        let memories = try await backend.memories(numbered: ranked.map(\.0))
+        var memories = prefetched ?? [:]
+        if prefetched == nil { memories = try await backend.memories(numbered: ranked.map(\.0)) }
         var hits: [MemoryHit] = []
         for ((number, score), explanation) in zip(ranked, explanations) {
             guard let memory = memories[number] else { continue }
-            hits.append(
-                MemoryHit(
-                    memory: memory, score: score, explanation: explanation,
-                    sourceOutcome: try await sourceOutcome(of: memory)))
+            var outcome: Outcome?
+            if let entry = catalog[number] {
+                outcome = entry.sourceOutcome
+            } else {
+                outcome = try await sourceOutcome(of: memory)
+            }
+            hits.append(MemoryHit(memory: memory, score: score, explanation: explanation, sourceOutcome: outcome))
         }
         return hits
     }
 
-    /// How a memory's source trajectories ended, combined (``Outcome/combining(_:)``): what every hit reports, and
-    /// what the service's `show` reports for one memory.
+    /// How a memory's source trajectories ended, combined by ``Outcome/combining(_:)``: the one rule every front
+    /// end reports (``MemoryHit/sourceOutcome`` of a lookup, a memory shown by ID).
+    ///
+    /// - Throws: What the backend throws reading the trajectories.
     package func sourceOutcome(of memory: Memory) async throws(MemoryError) -> Outcome? {
         var outcomes: [Outcome] = []
         for id in memory.sourceTrajectoryIDs {

@@ -103,6 +103,16 @@ public protocol MemoryBackend: Sendable {
     /// A ``MemoryStore`` reads it before building its indexes and again after each write: a change means another
     /// writer committed meanwhile, so the indexes may miss its changes and are rebuilt before they are saved.
     func foreignCommitMarker() async throws(MemoryError) -> UInt64?
+
+    /// The store's record of fusion choices (``FusionTuning``), empty when nothing was ever chosen.
+    func fusionTuning() async throws(MemoryError) -> FusionTuning
+
+    /// Replaces the record of fusion choices in one transaction, when the stored record still has
+    /// `expectedEntries` entries; does not advance the generation (the indexes don't change).
+    ///
+    /// - Throws: ``MemoryError/tuningConflict(expectedEntries:actualEntries:)`` when it has not (nothing is
+    ///   written).
+    func saveFusionTuning(_ tuning: FusionTuning, expectedEntries: Int) async throws(MemoryError)
 }
 
 extension MemoryBackend {
@@ -278,12 +288,18 @@ public struct CatalogEntry: Sendable, Equatable {
     public var labels: [String: String]
     /// The memory's status.
     public var status: MemoryStatus
+    /// How the memory's source trajectories ended, combined by ``Outcome/combining(_:)``.
+    ///
+    /// `nil` when none recorded an outcome. Kept here so that a lookup's outcome prior and its hits read no
+    /// trajectory.
+    public var sourceOutcome: Outcome?
 
     /// Creates an entry.
-    public init(source: String, labels: [String: String], status: MemoryStatus) {
+    public init(source: String, labels: [String: String], status: MemoryStatus, sourceOutcome: Outcome? = nil) {
         self.source = source
         self.labels = labels
         self.status = status
+        self.sourceOutcome = sourceOutcome
     }
 }
 

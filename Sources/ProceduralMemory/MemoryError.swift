@@ -50,6 +50,11 @@ public enum MemoryError: Error, Equatable, Sendable {
     case emptyTask
     /// A history entry can't be reverted; `reason` says why.
     case cannotRevert(entry: Int64, reason: String)
+    /// The store's record of fusion choices changed while a choice was being recorded: it has `actualEntries`
+    /// entries where `expectedEntries` were read; nothing was written.
+    case tuningConflict(expectedEntries: Int, actualEntries: Int)
+    /// No fusion choice is in effect, so there is none to revert: lookups use the default fusion.
+    case nothingToRevert
     /// A memory bundle was refused before anything was imported: tampered, unsafe or malformed; `reason` says
     /// which file and what.
     case bundleRefused(path: String, reason: String)
@@ -112,6 +117,11 @@ extension MemoryError: CustomStringConvertible {
             "The task to look up is empty; give the task's text."
         case .cannotRevert(let entry, let reason):
             "History entry \(entry) can't be reverted: \(reason)"
+        case .tuningConflict(let expected, let actual):
+            "The store's fusion choices changed meanwhile (\(actual) entries, \(expected) read); nothing was recorded. "
+                + "Look at them again and retry."
+        case .nothingToRevert:
+            "No fusion choice is in effect, so there is nothing to revert: lookups use the default fusion."
         case .languageModel(let url, let reason):
             "Language model \(url): \(reason)"
         case .bundleRefused(let path, let reason):

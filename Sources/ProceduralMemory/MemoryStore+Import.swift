@@ -333,19 +333,14 @@ extension MemoryStore {
                 policy: options.builder.policy.rawValue,
                 reason: importedFrom.map { "import \($0)" } ?? "add"))
         snapshot.remove(result.removed)
-        do throws(IndexError) {
-            for record in records {
-                guard let number = result.numbers[record.memory.id] else { continue }
-                try snapshot.insert(
-                    IndexEntry(
-                        number: number, task: record.memory.task, keywords: record.memory.keywords,
-                        taskVector: record.taskVector, keywordVector: record.keywordVector,
-                        catalogEntry: CatalogEntry(
-                            source: record.memory.source, labels: record.memory.labels,
-                            status: record.memory.status)))
-            }
-        } catch {
-            throw .index(error)
+        let written = Dictionary(accepted.map { ($0.trajectory.id, $0.trajectory) }) { _, last in last }
+        for record in records {
+            guard let number = result.numbers[record.memory.id] else { continue }
+            let entry = IndexEntry(
+                number: number, task: record.memory.task, keywords: record.memory.keywords,
+                taskVector: record.taskVector, keywordVector: record.keywordVector,
+                catalogEntry: try await catalogEntry(of: record.memory, writtenWith: written))
+            do throws(IndexError) { try snapshot.insert(entry) } catch { throw .index(error) }
         }
         snapshot.generation = result.generation
         report.imported += accepted.count

@@ -17,9 +17,10 @@ extension MemoryStore {
     ///   ``MemoryError/embedding(reason:)`` when the task can't be embedded.
     /// - Complexity: O(*n* · *d*) for *n* memories of dimension *d* for the embedding policies, plus the
     ///   postings of the task's terms for BM25.
-    public func retrieve(_ task: String, options: RetrievalOptions = RetrievalOptions())
+    public func retrieve(_ task: String, options requested: RetrievalOptions = RetrievalOptions())
         async throws(MemoryError) -> [MemoryHit]
     {
+        var options = requested
         guard options.k >= 1 else { throw .invalidArgument("k must be at least 1 (got \(options.k)).") }
         if let minimum = options.minimumSimilarity, minimum.isNaN {
             throw .invalidArgument("The minimum similarity must be a number (got NaN).")
@@ -31,6 +32,10 @@ extension MemoryStore {
                 "A minimum similarity applies to the query, keyword and hybrid policies, not to \(options.policy.rawValue)."
             )
         }
+        // Only hybrid fuses, so only hybrid needs the store's recorded fusion.
+        var fusion = options.fusion ?? RetrievalOptions.defaultFusion
+        if options.policy == .hybrid { fusion = try await effectiveFusion(options.fusion) }
+        options.fusion = fusion
         if let database = backend as? any DatabaseSearching, database.databasePolicies.contains(options.policy) {
             return try await retrieve(task, options: options, in: database)
         }
@@ -38,6 +43,8 @@ extension MemoryStore {
         let filter = Self.filter(for: options, in: snapshot)
         var explanations: [ScoreExplanation] = []
         var ranked: [(DocumentID, Double)] = []
+        // The memories the outcome prior read, reused for the hits so that a lookup reads them once.
+        var prefetched: [DocumentID: Memory]?
         do {
             switch options.policy {
             case .random:
@@ -98,7 +105,7 @@ extension MemoryStore {
                 let dense = try snapshot.tasks.search(
                     vector, k: depth, minimumScore: options.minimumSimilarity, filter: filter)
                 let keyword = try await keywordHits.get()
-                var fused = fuse(dense: dense, keyword: keyword, method: options.fusion)
+                var fused = fuse(dense: dense, keyword: keyword, method: fusion)
                 if let minimum = options.minimumSimilarity {
                     // A BM25-only candidate has no cosine yet: score it exactly, and keep it only when it reaches
                     // the minimum like every dense candidate did.
@@ -113,9 +120,12 @@ extension MemoryStore {
                 }
                 var priors: [DocumentID: Double] = [:]
                 if options.outcomePrior > 0 {
-                    (fused, priors) = try await applyingOutcomePrior(
-                        fused, strength: options.outcomePrior,
-                        window: options.k > Int.max / 3 ? Int.max : max(3 * options.k, 30))
+                    let window = options.k > Int.max / 3 ? Int.max : max(3 * options.k, 30)
+                    fused = Array(fused.prefix(window))
+                    let memories = try await backend.memories(numbered: fused.map(\.id))
+                    (fused, priors) = Self.applyingOutcomePrior(
+                        fused, memories: memories, catalog: snapshot.catalog, strength: options.outcomePrior)
+                    prefetched = memories
                 }
                 for (index, hit) in fused.prefix(options.k).enumerated() {
                     var explanation = ScoreExplanation(policy: .hybrid, rank: index + 1)
@@ -123,7 +133,7 @@ extension MemoryStore {
                     explanation.denseRank = hit.denseRank
                     explanation.bm25 = hit.keywordScore
                     explanation.keywordRank = hit.keywordRank
-                    explanation.fusion = Self.describe(options.fusion)
+                    explanation.fusion = Self.describe(fusion)
                     explanation.successPrior = priors[hit.id]
                     if hit.keywordRank != nil {
                         explanation.matchedTerms = snapshot.text.matchedTerms(task, in: hit.id)
@@ -139,27 +149,28 @@ extension MemoryStore {
         } catch {
             throw .invalidArgument("\(error)")
         }
-        return try await memoryHits(ranked, explanations)
+        return try await memoryHits(ranked, explanations, catalog: snapshot.catalog, prefetched: prefetched)
     }
 
-    /// The first `window` fused hits rescored by ``OutcomePrior`` and re-sorted (ties to the lower number), with
-    /// each one's smoothed success rate; the hits beyond the window are dropped.
-    private func applyingOutcomePrior(_ hits: [FusedHit], strength: Double, window: Int)
-        async throws(MemoryError) -> ([FusedHit], [DocumentID: Double])
-    {
-        var head = Array(hits.prefix(window))
-        let memories = try await backend.memories(numbered: head.map(\.id))
+    /// Fused hits rescored by ``OutcomePrior`` and re-sorted (ties to the lower number), with each one's smoothed
+    /// success rate.
+    ///
+    /// The source outcome comes from the snapshot's catalog and the counters from `memories` (read with the hits
+    /// in one batch, since feedback changes them without touching the indexes), so no trajectory is read.
+    private static func applyingOutcomePrior(
+        _ hits: [FusedHit], memories: [DocumentID: Memory], catalog: [DocumentID: CatalogEntry], strength: Double
+    ) -> ([FusedHit], [DocumentID: Double]) {
+        var hits = hits
         var rates: [DocumentID: Double] = [:]
-        for index in head.indices {
-            guard let memory = memories[head[index].id] else { continue }
+        for index in hits.indices {
+            guard let memory = memories[hits[index].id], let entry = catalog[hits[index].id] else { continue }
             let rate = OutcomePrior.successRate(
-                sourceOutcome: try await sourceOutcome(of: memory), hits: memory.hitCount,
-                successes: memory.successCount)
-            rates[head[index].id] = rate
-            head[index].score = OutcomePrior.adjust(head[index].score, successRate: rate, strength: strength)
+                sourceOutcome: entry.sourceOutcome, hits: memory.hitCount, successes: memory.successCount)
+            rates[hits[index].id] = rate
+            hits[index].score = OutcomePrior.adjust(hits[index].score, successRate: rate, strength: strength)
         }
-        head.sort { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
-        return (head, rates)
+        hits.sort { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
+        return (hits, rates)
     }
 
     static func describe(_ method: FusionMethod) -> String {
@@ -210,13 +221,15 @@ extension MemoryStore {
 }
 
 /// SplitMix64 (Steele, Lea and Flood 2014): a small, fast generator whose sequence is fixed by its seed, so
-/// random retrieval is reproducible across runs and platforms.
-struct SplitMix64: RandomNumberGenerator {
+/// random retrieval, tuning folds and bootstrap resamples are reproducible across runs and platforms.
+package struct SplitMix64: RandomNumberGenerator {
     private var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    /// Creates a generator whose sequence is fixed by `seed`.
+    package init(seed: UInt64) { state = seed }
 
-    mutating func next() -> UInt64 {
+    /// The next number of the sequence.
+    package mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

@@ -32,6 +32,8 @@ public final class MemoryStore: Sendable {
     let cache: IndexCache?
     let published: Mutex<IndexSnapshot>
     let writeLock = AsyncLock()
+    /// The fusion recorded in the store's settings, once read (see ``effectiveFusion(_:)``).
+    let tunedFusion = Mutex(TunedFusionState.unread)
     private let state: Mutex<IndexCacheState>
     /// The vector storage of indexes not loaded yet (a ``DatabaseSearching`` backend); `nil` once loaded.
     private let deferredStorage: Mutex<VectorStorage?>
@@ -189,13 +191,15 @@ public final class MemoryStore: Sendable {
     /// was opened or last refreshed.
     ///
     /// When the backend's generation differs from the indexes', they are rebuilt from the backend and then
-    /// published; lookups keep searching the previous indexes until that moment.
+    /// published; lookups keep searching the previous indexes until that moment. The recorded fusion
+    /// (``fusionTuning()``) is read again at the next lookup.
     ///
     /// - Returns: Whether the indexes changed; `false` while their loading is deferred (they will be read when
     ///   first needed).
     /// - Complexity: O(1) when nothing changed; a full rebuild otherwise.
     @discardableResult
     public func refresh() async throws(MemoryError) -> Bool {
+        tunedFusion.withLock { $0 = .unread }
         guard !indexesAreDeferred else { return false }
         return try await write { (snapshot) throws(MemoryError) -> Bool in
             guard let info = try await backend.storeInfo(), info.generation != snapshot.generation else {

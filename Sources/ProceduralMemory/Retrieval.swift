@@ -37,8 +37,9 @@ public struct RetrievalOptions: Sendable {
     public var includeDeprecated: Bool
     /// The seed of the `random` policy: the same seed on the same store gives the same memories.
     public var seed: UInt64
-    /// How `hybrid` fuses the dense and BM25 rankings.
-    public var fusion: FusionMethod
+    /// How `hybrid` fuses the dense and BM25 rankings; `nil` means the store's recorded choice
+    /// (``MemoryStore/recordFusion(_:evidence:)``, `memp tune`), else ``defaultFusion``.
+    public var fusion: FusionMethod?
     /// How many candidates each ranking gives `hybrid`; `nil` means `max(50, 4 * k)`.
     public var candidateDepth: Int?
     /// How many keywords the `keyword` policy extracts from the task.
@@ -53,12 +54,12 @@ public struct RetrievalOptions: Sendable {
     /// The outcome prior `hybrid` uses unless told otherwise (docs/experiments.md, "The outcome prior").
     public static let defaultOutcomePrior = 0.1
 
-    /// Creates options; the defaults are the hybrid policy, 5 memories and ``defaultFusion``.
+    /// Creates options; the defaults are the hybrid policy, 5 memories and the store's fusion (``fusion``).
     public init(
         policy: RetrievalPolicy = .hybrid, k: Int = 5, minimumSimilarity: Float? = nil,
         sources: Set<String>? = nil,
         labels: [String: String] = [:], includeDeprecated: Bool = false, seed: UInt64 = 0,
-        fusion: FusionMethod = RetrievalOptions.defaultFusion, candidateDepth: Int? = nil,
+        fusion: FusionMethod? = nil, candidateDepth: Int? = nil,
         keywordLimit: Int = 5, outcomePrior: Double = RetrievalOptions.defaultOutcomePrior
     ) {
         precondition((0...1).contains(outcomePrior), "RetrievalOptions: outcomePrior must lie in 0...1")
@@ -133,7 +134,20 @@ extension Outcome {
         let flags = outcomes.compactMap(\.success)
         let rewards = outcomes.compactMap(\.reward)
         guard !flags.isEmpty || !rewards.isEmpty else { return nil }
-        return Outcome(success: flags.isEmpty ? nil : flags.contains(true), reward: rewards.max())
+        return combined(anySucceeded: flags.isEmpty ? nil : flags.contains(true), bestReward: rewards.max())
+    }
+
+    /// The combined outcome from the aggregates a database computes over a memory's source trajectories (SQL
+    /// `max(success)` or `bool_or(success)`, and `max(reward)`, both NULL over no values): the same rule as
+    /// ``combining(_:)``, so that every backend reports what the library reports.
+    ///
+    /// - Parameters:
+    ///   - anySucceeded: Whether any source succeeded; `nil` when none recorded success or failure.
+    ///   - bestReward: The largest reward of the sources; `nil` when none recorded one.
+    /// - Returns: `nil` when both are `nil`.
+    public static func combined(anySucceeded: Bool?, bestReward: Double?) -> Outcome? {
+        guard anySucceeded != nil || bestReward != nil else { return nil }
+        return Outcome(success: anySucceeded, reward: bestReward)
     }
 }
 

@@ -79,7 +79,8 @@ struct StoreContents {
 public enum StoreMigration {
     /// Copies every trajectory and memory (with its counters, status, revision and vectors) into `destination`,
     /// which must be empty, in batches, then the whole history (numbers, dates and reverted entries kept, so
-    /// `memp history` and `memp revert` work on the copy as on the source), then verifies that both stores have
+    /// `memp history` and `memp revert` work on the copy as on the source) and the record of fusion choices
+    /// (``FusionTuning``), then verifies that both stores have
     /// the same ``StoreDigest``.
     ///
     /// The source must not change during the copy; a write to it makes the verification fail.
@@ -126,6 +127,11 @@ public enum StoreMigration {
                     replacing: false, policy: "migrate", reason: reason))
         }
         try await destination.replaceHistory(with: try await source.history(memoryID: nil))
+        let tuning = try await source.fusionTuning()
+        if !tuning.entries.isEmpty {
+            let existing = try await destination.fusionTuning()
+            try await destination.saveFusionTuning(tuning, expectedEntries: existing.entries.count)
+        }
         let copied = try await StoreDigest(of: destination)
         let original = try await StoreDigest(of: source)
         guard copied == original else {

@@ -117,6 +117,32 @@ public final class SQLiteBackend: MemoryBackend {
         }
     }
 
+    /// The `meta` key of the record of fusion choices (JSON).
+    static let fusionTuningKey = "fusionTuning"
+
+    public func fusionTuning() async throws(MemoryError) -> FusionTuning {
+        try reading { db in
+            let text = try String.fetchOne(
+                db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [Self.fusionTuningKey])
+            guard let text else { return FusionTuning() }
+            return try decode(FusionTuning.self, text)
+        }
+    }
+
+    public func saveFusionTuning(_ tuning: FusionTuning, expectedEntries: Int) async throws(MemoryError) {
+        try writing { db in
+            let stored = try String.fetchOne(
+                db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [Self.fusionTuningKey])
+            let actual = try stored.map { try decode(FusionTuning.self, $0).entries.count } ?? 0
+            guard actual == expectedEntries else {
+                throw MemoryError.tuningConflict(expectedEntries: expectedEntries, actualEntries: actual)
+            }
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                arguments: [Self.fusionTuningKey, try json(tuning)])
+        }
+    }
+
     /// Advances the generation inside the current transaction and returns the new one.
     static func advanceGeneration(_ db: Database) throws -> UInt64 {
         try db.execute(
@@ -496,10 +522,10 @@ public final class SQLiteBackend: MemoryBackend {
         }
     }
 
-    /// The rows ``indexEntry(from:)`` reads: every memory joined with its vectors.
+    /// The rows ``indexEntry(from:)`` reads: every memory joined with its vectors and its source outcome.
     static let indexEntrySelection = """
         SELECT m.number, m.task, m.keywords, m.source, m.labels, m.status, v.task AS taskVector,
-            v.keywords AS keywordVector
+            v.keywords AS keywordVector, \(sourceOutcomeColumns)
         FROM memory m JOIN memory_vector v ON v.memory = m.number
         """
 
@@ -511,12 +537,14 @@ public final class SQLiteBackend: MemoryBackend {
             keywordVector: (row["keywordVector"] as Data?).map(floats), catalogEntry: try catalogEntry(from: row))
     }
 
-    /// The source, labels and status columns of a memory row.
+    /// The source, labels and status columns of a memory row, and its ``sourceOutcomeColumns``.
     static func catalogEntry(from row: Row) throws -> CatalogEntry {
         let status: String = row["status"]
         return CatalogEntry(
             source: row["source"], labels: try decode([String: String].self, row["labels"]),
-            status: MemoryStatus(rawValue: status) ?? .active)
+            status: MemoryStatus(rawValue: status) ?? .active,
+            sourceOutcome: Outcome.combined(
+                anySucceeded: (row["anySucceeded"] as Int64?).map { $0 != 0 }, bestReward: row["bestReward"]))
     }
 
     public func catalog() async throws(MemoryError) -> (
@@ -524,13 +552,25 @@ public final class SQLiteBackend: MemoryBackend {
     ) {
         try reading { db in
             var entries: [DocumentID: CatalogEntry] = [:]
-            let cursor = try Row.fetchCursor(db, sql: "SELECT number, source, labels, status FROM memory")
+            let cursor = try Row.fetchCursor(
+                db, sql: "SELECT m.number, m.source, m.labels, m.status, \(Self.sourceOutcomeColumns) FROM memory m")
             while let row = try cursor.next() {
                 entries[DocumentID(UInt64(row["number"] as Int64))] = try Self.catalogEntry(from: row)
             }
             return (entries, try Self.info(db)?.generation ?? 0)
         }
     }
+
+    /// Columns of a query over `memory m`: how the memory's source trajectories ended, as the aggregates
+    /// ``Outcome/combined(anySucceeded:bestReward:)`` reads (`max` of the 0/1 success flags and of the rewards;
+    /// NULL over no values).
+    static let sourceOutcomeColumns = """
+        (SELECT max(t.success) FROM memory_source s JOIN trajectory t ON t.number = s.trajectory
+            WHERE s.memory = m.number) AS anySucceeded,
+        (SELECT max(t.reward) FROM memory_source s JOIN trajectory t ON t.number = s.trajectory
+            WHERE s.memory = m.number) AS bestReward
+        """
+
 
     public func statistics() async throws(MemoryError) -> StoreStatistics {
         try reading { db in

@@ -103,6 +103,48 @@ import Testing
     }
 }
 
+@Suite struct ModelFileLimitTests {
+    /// Found by review while writing the safetensors fuzz target: both trapped instead of throwing.
+    @Test func refusesAShapeWhoseElementCountOverflows() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("huge.safetensors")
+        let header = #"{"a":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,0]}}"#
+        try Data(withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { Array($0) } + Array(header.utf8))
+            .write(to: URL(fileURLWithPath: path))
+        let file = try SafeTensorsFile(path: path)
+        #expect(
+            throws: EmbeddingError.invalidModel(
+                path: path, reason: "tensor a has shape [4611686018427387904, 4], more elements than memory can hold")
+        ) {
+            try file.floats("a", shape: [1 << 62, 4])
+        }
+    }
+
+    @Test func refusesASequenceLimitWithoutRoomForClassAndSeparator() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("config.json")
+        func write(positions: Int) throws {
+            let text = """
+                {"vocab_size": 7, "hidden_size": 4, "num_hidden_layers": 1, "num_attention_heads": 2, \
+                "intermediate_size": 8, "max_position_embeddings": \(positions), "type_vocab_size": 2, \
+                "layer_norm_eps": 1e-12, "hidden_act": "gelu"}
+                """
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        }
+        try write(positions: 1)
+        #expect(
+            throws: EmbeddingError.invalidModel(
+                path: path, reason: "max_position_embeddings is 1; [CLS] and [SEP] need at least 2")
+        ) {
+            try BERTConfiguration(contentsOf: path)
+        }
+        try write(positions: 2)
+        #expect(try BERTConfiguration(contentsOf: path).maximumPositions == 2)
+    }
+}
+
 @Suite struct WordPieceTokenizerTests {
     static let vocabulary = [
         "[PAD]", "[UNK]", "[CLS]", "[SEP]", "un", "##aff", "##able", "hello", "world", "!", ",", "a", "##a", "cafe",

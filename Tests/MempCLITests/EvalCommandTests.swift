@@ -90,14 +90,20 @@ import Testing
         #expect(html.contains("hybrid a=1"))
     }
 
-    @Test func evaluatesAnExistingStoreAsATable() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
+    /// A hashing-embedder store of the committed sample, made by `memp init` and `memp import`.
+    static func sampleStore(in directory: TemporaryDirectory) throws -> String {
         let store = directory.file("store")
         #expect(try MemoryCommandTests.memp(["init", "--store", store, "--embedder", "hashing"]).status == 0)
         #expect(
             try MemoryCommandTests.memp(["import", "--store", store, MemoryCommandTests.sampleTrajectories]).status
                 == 0)
+        return store
+    }
+
+    @Test func evaluatesAnExistingStoreAsATable() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try Self.sampleStore(in: directory)
         let result = try MemoryCommandTests.memp([
             "eval", "--store", store, "--queries", Self.sampleQueries, "--modes", "random,bm25",
         ])
@@ -106,5 +112,42 @@ import Testing
         #expect(lines.first == "Retrieval policies (k = 10, 80 queries)")
         #expect(lines.contains { $0.hasPrefix("random ") })
         #expect(lines.contains { $0.hasPrefix("bm25 ") })
+    }
+
+    /// `memp tune` records a choice that `--show` lists and `--revert` undoes, and `memp eval --tuning-folds` reports
+    /// tuned vs default with intervals.
+    @Test func tunesShowsRevertsAndEvaluatesTheTuning() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try Self.sampleStore(in: directory)
+        let tuned = try MemoryCommandTests.memp([
+            "tune", "--store", store, "--queries", Self.sampleQueries, "--folds", "4",
+        ])
+        #expect(tuned.status == 0, "\(tuned.errors)")
+        #expect(tuned.output.contains("80 judged queries, 4 folds: best "))
+        #expect(tuned.output.contains("recorded in the store."))
+        let shown = try MemoryCommandTests.memp(["tune", "--store", store, "--show", "--json"])
+        let record = try #require(
+            try JSONSerialization.jsonObject(with: Data(shown.output.utf8)) as? [String: Any])
+        #expect((record["entries"] as? [[String: Any]])?.map { $0["action"] as? String } == ["tune"])
+        #expect(try MemoryCommandTests.memp(["tune", "--store", store, "--revert"]).status == 0)
+        let again = try MemoryCommandTests.memp(["tune", "--store", store, "--revert"])
+        #expect(again.status == 1)
+        #expect(again.errors.contains("No fusion choice is in effect, so there is nothing to revert"))
+        let evaluated = try MemoryCommandTests.memp([
+            "eval", "--store", store, "--queries", Self.sampleQueries, "--modes", "hybrid", "--tuning-folds", "4",
+        ])
+        #expect(evaluated.status == 0, "\(evaluated.errors)")
+        #expect(evaluated.output.contains("Tuned vs default fusion (80 judged queries, 4-fold cross-validation"))
+        #expect(evaluated.output.contains("tuned − default (paired)"))
+    }
+
+    @Test(arguments: [
+        (["--store", "s", "--folds", "1"], "--folds must be at least 2 (got 1)."),
+        (["--store", "s", "--show", "--revert"], "Give --show or --revert, not both."),
+        (["--store", "s", "--show", "--queries", "q.jsonl"], "--show and --revert take no --queries or --dry-run."),
+    ])
+    func tuneRejectsBadFlags(arguments: [String], message: String) {
+        #expect(parseFailure(TuneCommand.self, arguments) == message)
     }
 }

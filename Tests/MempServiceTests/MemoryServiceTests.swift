@@ -124,6 +124,56 @@ import Testing
         #expect(try await service.memory(id: "red-1", store: nil).memory.hitCount == 20)
     }
 
+    /// A memory merged from a failed and then a successful trajectory: the service's lookup, its memory by ID and
+    /// the library's lookup (what `memp query` prints) all report one outcome, by the library's rule.
+    @Test func serviceAndLibraryReportOneOutcomeForAMergedMemory() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("store")
+        let embedder = HashingEmbedder(dimension: 64)
+        let store = try await MemoryStore.create(at: path, embedder: embedder, configuration: .hashing(dimension: 64))
+        let task = "enter the kitchen"
+        let failed = Trajectory(
+            id: "first", task: task, steps: [Step(action: "walk")], outcome: Outcome(success: false), source: "test")
+        let succeeded = Trajectory(
+            id: "second", task: task, steps: [Step(action: "open the door")], outcome: Outcome(success: true),
+            source: "test")
+        let date = Date(timeIntervalSince1970: 1_800_000_000)
+        let memory = Memory(
+            id: "merged", task: task, kind: .merged, buildPolicy: .trajectory, steps: succeeded.steps, script: nil,
+            keywords: [], sourceTrajectoryIDs: ["first", "second"], source: "test", labels: [:],
+            embedderID: embedder.modelIdentifier, provenance: Provenance(), createdAt: date, updatedAt: date)
+        _ = try await store.backend.write(
+            WriteBatch(
+                trajectories: [failed, succeeded],
+                memories: [MemoryRecord(memory: memory, taskVector: try embedder.embed(task), keywordVector: nil)],
+                replacing: false, policy: "test", reason: "test"))
+
+        let library = try await MemoryStore.open(at: path).retrieve(task, options: RetrievalOptions(k: 1))
+        #expect(library.map(\.memory.id) == ["merged"])
+        #expect(library.first?.sourceOutcome == Outcome(success: true))
+        let service = MemoryService(registry: StoreRegistry(layout: .single(directory: path)))
+        let served = try await service.lookup(LookupRequest(task: task, k: 1), store: nil)
+        #expect(served.hits.map(\.id) == ["merged"])
+        #expect(served.hits.first?.outcome == library.first?.sourceOutcome)
+        #expect(try await service.memory(id: "merged", store: nil).outcome == Outcome(success: true))
+    }
+
+    @Test func lookupsUseTheFusionRecordedInTheStore() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try await Self.makeRoot(directory) + "/red"
+        try await MemoryStore.open(at: path).recordFusion(
+            .reciprocalRank(rankConstant: 10),
+            evidence: FusionTuningEvidence(
+                origin: "test", queries: 5, folds: 5, metric: "nDCG@10", chosenScore: 1, defaultScore: 0.5,
+                crossValidatedScore: 0.75))
+        let service = MemoryService(registry: StoreRegistry(layout: .single(directory: path)))
+        let hits = try await service.lookup(LookupRequest(task: "enter the kitchen", k: 1), store: nil).hits
+        let hit = try #require(hits.first)
+        #expect(hit.explanation.hasPrefix("reciprocal rank fusion (rank constant 10.0);"))
+    }
+
     @Test func bearerTokenMatchesOnlyTheExactToken() throws {
         let token = BearerToken("abcdefghijklmnop")
         #expect(token.authorizes("Bearer abcdefghijklmnop"))

@@ -114,6 +114,48 @@ struct BackendTests {
         }
     }
 
+    /// Each catalog entry and index entry carries the memory's combined source outcome, by the library's rule
+    /// (``Outcome/combining(_:)``), on both backends.
+    @Test func catalogCarriesTheCombinedSourceOutcomeLikeSQLite() async throws {
+        try await PostgresTestServer.withBackend { postgres in
+            let outcomes: [Outcome?] = [
+                Outcome(success: true, reward: 1), Outcome(success: false), Outcome(reward: 0.25), nil,
+                Outcome(success: false, reward: 0.75),
+            ]
+            let trajectories = outcomes.enumerated().map { index, outcome in
+                var trajectory = Fixtures.trajectory("t\(index)", task: "task \(index)", source: "s", labels: [:])
+                trajectory.outcome = outcome
+                return trajectory
+            }
+            var merged = Fixtures.record(trajectories[1], vector: [0, 1])
+            merged.memory.id = "merged"
+            merged.memory.sourceTrajectoryIDs = ["t1", "t2", "t4"]
+            var empty = Fixtures.record(trajectories[3], vector: [1, 1])
+            empty.memory.id = "unknown-outcome"
+            let records = trajectories.map { Fixtures.record($0, vector: [1, 0]) } + [merged, empty]
+            let expected: [String: Outcome?] = [
+                "t0": outcomes[0], "t1": outcomes[1], "t2": outcomes[2], "t3": nil, "t4": outcomes[4],
+                "merged": Outcome(success: false, reward: 0.75), "unknown-outcome": nil,
+            ]
+            for backend in [try SQLiteBackend(path: nil), postgres] as [any MemoryBackend] {
+                try await backend.initialize(embedderID: Fixtures.embedderID, dimension: 2, configuration: nil)
+                _ = try await backend.write(
+                    WriteBatch(
+                        trajectories: trajectories, memories: records, replacing: false, policy: "test",
+                        reason: "test"))
+                let catalog = try await backend.catalog().entries
+                let memories = try await backend.memories(numbered: Array(catalog.keys))
+                var found: [String: Outcome?] = [:]
+                _ = try await backend.forEachIndexEntry { entry in
+                    let id = memories[entry.number]?.id ?? "?"
+                    found.updateValue(entry.catalogEntry.sourceOutcome, forKey: id)
+                    #expect(catalog[entry.number] == entry.catalogEntry, "\(id)")
+                }
+                #expect(found == expected, "\(type(of: backend))")
+            }
+        }
+    }
+
     @Test func aMemoryWhoseSourcesAreAllDeletedGoesWithThem() async throws {
         try await PostgresTestServer.withBackend { postgres in
             try await postgres.initialize(embedderID: Fixtures.embedderID, dimension: 2, configuration: nil)
@@ -166,6 +208,33 @@ struct BackendTests {
                         trajectories: [trajectory], memories: [Fixtures.record(trajectory, vector: [1, 0])],
                         replacing: false, policy: "p", reason: "r"))
             }
+        }
+    }
+
+    @Test func fusionChoicesAreRecordedRevertedAndUsedOnPostgreSQL() async throws {
+        try await PostgresTestServer.withBackend { postgres in
+            let embedder = HashingEmbedder(dimension: 64)
+            let store = try await MemoryStore.open(backend: postgres, embedder: embedder, cacheDirectory: nil)
+            try await store.add([
+                Fixtures.trajectory("heat", task: "heat some mug", source: "s", labels: [:]),
+                Fixtures.trajectory("clean", task: "clean an apple", source: "s", labels: [:]),
+            ])
+            #expect(try await store.fusionTuning() == FusionTuning())
+            let evidence = FusionTuningEvidence(
+                origin: "test", queries: 5, folds: 5, metric: "nDCG@10", chosenScore: 1, defaultScore: 0.5,
+                crossValidatedScore: 0.75)
+            try await store.recordFusion(.reciprocalRank(rankConstant: 10), evidence: evidence)
+            let reopened = try await MemoryStore.open(backend: postgres, embedder: embedder, cacheDirectory: nil)
+            let hit = try #require(try await reopened.retrieve("heat some mug", options: RetrievalOptions(k: 1)).first)
+            #expect(hit.explanation.fusion == "reciprocal rank fusion (rank constant 10.0)")
+            await #expect(throws: MemoryError.tuningConflict(expectedEntries: 0, actualEntries: 1)) {
+                try await postgres.saveFusionTuning(FusionTuning(), expectedEntries: 0)
+            }
+            let reverted = try await reopened.revertFusion()
+            #expect(reverted.entries.map(\.action) == [.tune, .revert] && reverted.fusion == nil)
+            let stored = try await postgres.fusionTuning()
+            #expect(stored.entries.map(\.action) == [.tune, .revert] && stored.entries.last?.reverts == 1)
+            await #expect(throws: MemoryError.nothingToRevert) { try await store.revertFusion() }
         }
     }
 

@@ -39,3 +39,9 @@ public func runFuzzer(
     var argv = argv
     return LLVMFuzzerRunDriver(&argc, &argv, callback)
 }
+
+/// Stops the process, which libFuzzer reports as a crash with the input, when a promise of the code under test is
+/// broken; a fuzz target checks more than "it did not crash" with it.
+public func fuzzCheck(_ condition: Bool, _ message: @autoclosure () -> String) {
+    if !condition { fatalError("broken promise: \(message())") }
+}

@@ -8,24 +8,41 @@ extension MemoryStore {
         let changedNumbers = Set(result.changed.map(\.number))
         let deleted = Set(result.deleted)
         snapshot.remove(result.write.removed + result.deleted + result.changed.map(\.number))
+        let written = Dictionary(set.batch.trajectories.map { ($0.id, $0) }) { _, last in last }
+        var entries: [IndexEntry] = []
+        for record in set.batch.memories {
+            guard let number = result.write.numbers[record.memory.id], !changedNumbers.contains(number),
+                !deleted.contains(number)
+            else { continue }
+            entries.append(
+                IndexEntry(
+                    number: number, task: record.memory.task, keywords: record.memory.keywords,
+                    taskVector: record.taskVector, keywordVector: record.keywordVector,
+                    catalogEntry: try await catalogEntry(of: record.memory, writtenWith: written)))
+        }
         do throws(IndexError) {
-            for record in set.batch.memories {
-                guard let number = result.write.numbers[record.memory.id], !changedNumbers.contains(number),
-                    !deleted.contains(number)
-                else { continue }
-                try snapshot.insert(
-                    IndexEntry(
-                        number: number, task: record.memory.task, keywords: record.memory.keywords,
-                        taskVector: record.taskVector, keywordVector: record.keywordVector,
-                        catalogEntry: CatalogEntry(
-                            source: record.memory.source, labels: record.memory.labels, status: record.memory.status)))
-            }
-            for entry in result.changed { try snapshot.insert(entry) }
+            for entry in entries + result.changed { try snapshot.insert(entry) }
         } catch {
             throw .index(error)
         }
         snapshot.generation = result.generation
         return result
+    }
+
+    /// The catalog entry of a memory just written, its source outcome combined from the trajectories written with
+    /// it (`written`, by ID) or else the stored ones: what the backend's ``MemoryBackend/catalog()`` reports for it.
+    func catalogEntry(of memory: Memory, writtenWith written: [String: Trajectory]) async throws(MemoryError)
+        -> CatalogEntry
+    {
+        var outcomes: [Outcome] = []
+        for id in memory.sourceTrajectoryIDs {
+            var trajectory = written[id]
+            if trajectory == nil { trajectory = try await backend.trajectory(id: id) }
+            if let outcome = trajectory?.outcome { outcomes.append(outcome) }
+        }
+        return CatalogEntry(
+            source: memory.source, labels: memory.labels, status: memory.status,
+            sourceOutcome: Outcome.combining(outcomes))
     }
 
     /// The vectors of a memory: its task embedding and the mean embedding of its keywords.

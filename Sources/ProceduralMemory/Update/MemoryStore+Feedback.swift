@@ -32,8 +32,7 @@ extension MemoryStore {
         let ids = usedMemories.filter { seen.insert($0).inserted }
         guard !ids.isEmpty else { return [] }
         let success = settings.isSuccess(outcome)
-        let reason =
-            "task " + (trajectory.map { "of trajectory \($0.id) " } ?? "") + (success ? "succeeded" : "failed")
+        let reason = Self.feedbackReason(trajectoryID: trajectory?.id, success: success)
         let increments = ids.map { CounterIncrement(memoryID: $0, hits: 1, successes: success ? 1 : 0) }
         let result = try await backend.recordFeedback(increments, settings: settings, reason: reason)
         // The counters went to the database without the store's write lock; only a deprecation changes what
@@ -134,5 +133,73 @@ extension MemoryStore {
 
     static func emptyBatch(policy: String) -> WriteBatch {
         WriteBatch(trajectories: [], memories: [], replacing: false, policy: policy, reason: "")
+    }
+
+    /// The reason of a feedback's history rows: `task of trajectory ID succeeded`, or without the trajectory.
+    static func feedbackReason(trajectoryID: String?, success: Bool) -> String {
+        "task " + (trajectoryID.map { "\(Self.trajectoryMarker)\($0) " } ?? "") + (success ? "succeeded" : "failed")
+    }
+
+    private static let trajectoryMarker = "of trajectory "
+
+    /// The tasks whose outcome was reported with a trajectory that the store holds, each with the memories it used
+    /// and whether it succeeded: the store's own record of which retrieved memories led to success.
+    ///
+    /// Read from the ``HistoryAction/feedback`` rows of ``recordOutcome(task:usedMemories:trajectory:outcome:settings:)``;
+    /// success is read from the counters (the success count grew), the trajectory from the row's reason. Reports
+    /// without a trajectory, or whose trajectory is not stored, carry no task text and are left out.
+    ///
+    /// - Returns: One task per trajectory, in the order of their first report.
+    /// - Throws: What the backend throws.
+    public func feedbackTasks() async throws(MemoryError) -> [FeedbackTask] {
+        var order: [String] = []
+        var used: [String: (succeeded: [String], failed: [String])] = [:]
+        for entry in try await backend.history(memoryID: nil) where entry.action == .feedback {
+            guard entry.reason.hasPrefix("task " + Self.trajectoryMarker), let before = entry.before,
+                let after = entry.after
+            else { continue }
+            var rest = entry.reason.dropFirst(("task " + Self.trajectoryMarker).count)
+            // `ID succeeded: 1 use, 1 succeeded`: the ID ends at the last " succeeded:" or " failed:".
+            guard
+                let end = rest.range(of: " succeeded:", options: .backwards)
+                    ?? rest.range(of: " failed:", options: .backwards)
+            else { continue }
+            rest = rest[..<end.lowerBound]
+            let id = String(rest)
+            if used[id] == nil { order.append(id) }
+            if after.successCount > before.successCount {
+                used[id, default: ([], [])].succeeded.append(entry.memoryID)
+            } else {
+                used[id, default: ([], [])].failed.append(entry.memoryID)
+            }
+        }
+        var tasks: [FeedbackTask] = []
+        for id in order {
+            guard let trajectory = try await backend.trajectory(id: id), let uses = used[id] else { continue }
+            tasks.append(
+                FeedbackTask(
+                    trajectoryID: id, task: trajectory.task, succeededWith: uses.succeeded, failedWith: uses.failed))
+        }
+        return tasks
+    }
+}
+
+/// A task whose outcome was reported to the store, with the memories it used (``MemoryStore/feedbackTasks()``).
+public struct FeedbackTask: Sendable, Equatable {
+    /// The task's trajectory.
+    public var trajectoryID: String
+    /// The task's text.
+    public var task: String
+    /// The memories it used when it succeeded.
+    public var succeededWith: [String]
+    /// The memories it used when it failed.
+    public var failedWith: [String]
+
+    /// Creates a task.
+    public init(trajectoryID: String, task: String, succeededWith: [String], failedWith: [String]) {
+        self.trajectoryID = trajectoryID
+        self.task = task
+        self.succeededWith = succeededWith
+        self.failedWith = failedWith
     }
 }

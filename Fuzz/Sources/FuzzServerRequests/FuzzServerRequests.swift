@@ -1,0 +1,83 @@
+import Embeddings
+import Foundation
+import FuzzSupport
+import MempService
+import ProceduralMemory
+import SQLiteMemory
+
+/// The store every input starts from: three memories with known IDs, so that feedback, update, delete and lookups
+/// can reach stored records.
+let seedTrajectories = Data(
+    """
+    {"id": "seed-0", "task": "put the mug in the fridge", "source": "seed", "steps": [{"action": "take mug 1", \
+    "observation": "You pick up the mug 1."}], "outcome": {"success": true, "reward": 1}}
+    {"id": "seed-1", "task": "wash the plate", "source": "seed", "steps": [{"action": "go to sink 1"}], \
+    "outcome": {"success": false}}
+    {"id": "seed-2", "task": "take the coin", "source": "other", "labels": {"taskType": "pick"}, \
+    "steps": [{"action": "take coin"}]}
+
+    """.utf8)
+
+/// One input = one request of `memp serve`'s JSON API, as the service receives it from the HTTP front end (and, with
+/// the same bodies, from the MCP tools): a first line `ROUTE[?QUERY]` (`lookup`, `lookup/batch`, `trajectories`,
+/// `feedback`, `update`, `memories/ID`, `delete/ID`) and the body after it. Each input gets a fresh in-memory store
+/// holding the seed memories; every body decoder, validation, limit and the write or lookup behind it runs.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOneInput(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+    guard let bytes else { return 0 }
+    let input = Data(bytes: bytes, count: count)
+    let newline = input.firstIndex(of: UInt8(ascii: "\n")) ?? input.endIndex
+    let target = String(decoding: input[input.startIndex..<newline], as: UTF8.self)
+    let body = newline < input.endIndex ? Data(input[(newline + 1)...]) : Data()
+    let route = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+    var query: [String: String] = [:]
+    for pair in route.count > 1 ? route[1].split(separator: "&") : [] {
+        let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+        query[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+    }
+    let parameters = query
+    let path = route.first.map(String.init) ?? ""
+    runBlocking {
+        let registry = StoreRegistry(layout: .single(directory: "fuzz")) { _ in
+            let store = try await MemoryStore.open(
+                backend: SQLiteBackend(path: nil), embedder: HashingEmbedder(dimension: 16), cacheDirectory: nil)
+            _ = try await store.importTrajectories(jsonLines: seedTrajectories, name: "seed")
+            return store
+        }
+        // A small k limit and batch limit keep one input's work small; the checks are the same at any limit.
+        let service = MemoryService(
+            registry: registry, limits: ServiceLimits(maximumBodyBytes: 1 << 16, maximumK: 20, maximumBatchTasks: 8))
+        do {
+            switch path {
+            case "lookup":
+                let answer = try await service.lookup(body, store: nil)
+                fuzzCheck(answer.hits.count <= 20, "\(answer.hits.count) hits above the k limit")
+            case "lookup/batch":
+                _ = try await service.lookupBatch(body, store: nil)
+            case "trajectories":
+                _ = try await service.addTrajectories(body, store: nil, parameters: parameters)
+            case "feedback":
+                let answer = try await service.feedback(body, store: nil)
+                fuzzCheck(
+                    answer.memories.allSatisfy { $0.successCount >= 0 && $0.successCount <= $0.hitCount },
+                    "feedback left impossible counters")
+            case "update":
+                _ = try await service.update(body, store: nil)
+            case let path where path.hasPrefix("memories/"):
+                _ = try await service.memory(id: String(path.dropFirst("memories/".count)), store: nil)
+            case let path where path.hasPrefix("delete/"):
+                _ = try await service.delete(id: String(path.dropFirst("delete/".count)), store: nil)
+            default:
+                _ = try await service.lookup(body, store: target)
+            }
+        } catch {
+            // A typed ServiceError is the answer to a bad request (the HTTP front end turns it into a 4xx).
+        }
+    }
+    return 0
+}
+
+@_cdecl("FuzzServerRequests_main")
+public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    runFuzzer(argc, argv, fuzzOneInput)
+}
