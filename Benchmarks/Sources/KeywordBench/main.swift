@@ -150,7 +150,7 @@ func randomUnitVector(dimension: Int, using rng: inout SplitMix64) -> [Float] {
 func hybridReport(documents: Int) throws -> [String: Any] {
     let dimension = 384
     var rng = SplitMix64(state: 42)
-    var collection = try HybridSearch.Collection(configuration: CollectionConfiguration(dimension: dimension))
+    var collection = try DocumentCollection(configuration: CollectionConfiguration(dimension: dimension))
     let buildStart = now()
     var batch: [Document] = []
     for index in 0..<documents {
@@ -181,7 +181,7 @@ func hybridReport(documents: Int) throws -> [String: Any] {
         ("hybrid_convex_minmax", .hybrid, .convex(alpha: 0.5, normalization: .minMax), nil),
         ("hybrid_rrf_filtered_quarter", .hybrid, .reciprocalRank(), filter),
         ("vector_only", .vector, .reciprocalRank(), nil),
-        ("keyword_only", .keyword, .reciprocalRank(), nil),
+        ("keyword_only", .bm25, .reciprocalRank(), nil),
     ]
     for (name, mode, fusion, filter) in variants {
         var latencies: [Double] = []
