@@ -134,7 +134,7 @@ import Testing
         #expect(parseFailure(search, ["--collection", "c"]) == "Give a query text or --queries FILE (exactly one).")
         #expect(
             parseFailure(search, ["--collection", "c", "--mode", "fuzzy", "q"])
-                == "The value 'fuzzy' is invalid for '--mode <mode>'. Please provide one of 'vector', 'keyword' or 'hybrid'."
+                == "The value 'fuzzy' is invalid for '--mode <mode>'. Please provide one of 'vector', 'bm25' or 'hybrid'."
         )
         #expect(
             parseFailure(CollectionCommand.Build.self, ["--input", "a", "--output", "b", "--b", "2"])
