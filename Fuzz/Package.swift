@@ -30,7 +30,7 @@ let package = Package(
         fuzzTarget("FuzzQueryFiles", ["Evaluation", "HybridSearch"]),
         fuzzTarget("FuzzSafeTensors", ["Embeddings"]),
         fuzzTarget("FuzzWordPiece", ["Embeddings"]),
-        fuzzTarget("FuzzServerRequests", ["MempService", "ProceduralMemory", "SQLiteMemory", "Embeddings"]),
+        fuzzTarget("FuzzServerRequests", ["MempService", "MemoryLocation", "ProceduralMemory", "Embeddings"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,9 +1,9 @@
 import Embeddings
 import Foundation
 import FuzzSupport
+import MemoryLocation
 import MempService
 import ProceduralMemory
-import SQLiteMemory
 
 /// The store every input starts from: three memories with known IDs, so that feedback, update, delete and lookups
 /// can reach stored records.
@@ -18,10 +18,27 @@ let seedTrajectories = Data(
 
     """.utf8)
 
+/// A store directory holding the seed memories (hashing embedder, 16 dimensions), made once per process; each input
+/// is served from a fresh copy of it, since the service opens stores by directory.
+let seedStore: String = {
+    let directory = FuzzInput.directory + "/seed-store"
+    try? FileManager.default.removeItem(atPath: directory)
+    runBlocking {
+        do {
+            let store = try await MemoryStore.create(
+                at: directory, embedder: HashingEmbedder(dimension: 16), configuration: .hashing(dimension: 16))
+            _ = try await store.importTrajectories(jsonLines: seedTrajectories, name: "seed")
+        } catch {
+            fatalError("the seed store could not be made: \(error)")
+        }
+    }
+    return directory
+}()
+
 /// One input = one request of `memp serve`'s JSON API, as the service receives it from the HTTP front end (and, with
 /// the same bodies, from the MCP tools): a first line `ROUTE[?QUERY]` (`lookup`, `lookup/batch`, `trajectories`,
-/// `feedback`, `update`, `memories/ID`, `delete/ID`) and the body after it. Each input gets a fresh in-memory store
-/// holding the seed memories; every body decoder, validation, limit and the write or lookup behind it runs.
+/// `feedback`, `update`, `memories/ID`, `delete/ID`) and the body after it. Each input gets a fresh copy of the seed
+/// store; every body decoder, validation, limit and the write or lookup behind it runs.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     guard let bytes else { return 0 }
@@ -37,13 +54,15 @@ public func fuzzOneInput(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     }
     let parameters = query
     let path = route.first.map(String.init) ?? ""
+    let store = FuzzInput.directory + "/store"
+    try? FileManager.default.removeItem(atPath: store)
+    do {
+        try FileManager.default.copyItem(atPath: seedStore, toPath: store)
+    } catch {
+        fatalError("the seed store could not be copied: \(error)")
+    }
     runBlocking {
-        let registry = StoreRegistry(layout: .single(directory: "fuzz")) { _ in
-            let store = try await MemoryStore.open(
-                backend: SQLiteBackend(path: nil), embedder: HashingEmbedder(dimension: 16), cacheDirectory: nil)
-            _ = try await store.importTrajectories(jsonLines: seedTrajectories, name: "seed")
-            return store
-        }
+        let registry = StoreRegistry(layout: .single(directory: store))
         // A small k limit and batch limit keep one input's work small; the checks are the same at any limit.
         let service = MemoryService(
             registry: registry, limits: ServiceLimits(maximumBodyBytes: 1 << 16, maximumK: 20, maximumBatchTasks: 8))
