@@ -146,7 +146,7 @@ import Testing
         let weighted = try QueryCommand.parse(["--store", "s", "--procedure-weight", "1.5", "t"])
         #expect(try weighted.options.procedureWeight == 1.5)
         #expect(
-            parseFailure(QueryCommand.self, ["--store", "s", "--procedure-weight", "-1", "task"])
+            parseFailure(QueryCommand.self, ["--store", "s", "--procedure-weight=-1", "task"])
                 == "--procedure-weight must be a number of at least 0 (got -1.0).")
     }
 
