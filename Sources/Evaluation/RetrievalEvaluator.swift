@@ -263,7 +263,9 @@ public struct RetrievalEvaluator: Sendable {
             throw .memory(error)
         }
         relevantCounts = queries.map { query in
-            query.relevant.reduce(into: Set<String>()) { $0.formUnion(memoriesBySource[$1] ?? []) }.count
+            let relevant = query.relevant.reduce(into: Set<String>()) { $0.formUnion(memoriesBySource[$1] ?? []) }
+            let excluded = query.excluded.reduce(into: Set<String>()) { $0.formUnion(memoriesBySource[$1] ?? []) }
+            return relevant.subtracting(excluded).count
         }
         // Timed on the uncached embedder, so a cache shared by several stores doesn't hide the cost.
         let cache = store.embedder as? CachingEmbedder
@@ -328,10 +330,17 @@ public struct RetrievalEvaluator: Sendable {
                 _ = try await store.retrieve(query.text, options: setting.options(queryIndex: index))
             }
             for (index, query) in queries.enumerated() {
-                let options = setting.options(queryIndex: index)
+                var options = setting.options(queryIndex: index)
+                // Each excluded trajectory is the source of at most one memory: asking for that many more keeps
+                // `k` hits once they are dropped.
+                options.k += query.excluded.count
                 let start = clock.now
-                let hits = try await store.retrieve(query.text, options: options)
+                var hits = try await store.retrieve(query.text, options: options)
                 latencies.append(milliseconds(clock.now - start))
+                if !query.excluded.isEmpty {
+                    hits.removeAll { $0.memory.sourceTrajectoryIDs.contains(where: query.excluded.contains) }
+                    hits = Array(hits.prefix(options.k - query.excluded.count))
+                }
                 if hits.isEmpty { emptyResults += 1 }
                 let judged = hits.map { hit in
                     JudgedHit(
