@@ -9,6 +9,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [.package(name: "Memp", path: "..")],
     targets: [
+        // What the benchmarks share: the seeded generator of their synthetic data.
+        .target(name: "BenchmarkSupport"),
         .executableTarget(
             name: "VectorBench",
             dependencies: [.product(name: "VectorIndex", package: "Memp")]
@@ -16,7 +18,8 @@ let package = Package(
         .executableTarget(
             name: "KeywordBench",
             dependencies: [
-                .product(name: "KeywordIndex", package: "Memp"), .product(name: "HybridSearch", package: "Memp"),
+                "BenchmarkSupport", .product(name: "KeywordIndex", package: "Memp"),
+                .product(name: "HybridSearch", package: "Memp"),
             ]
         ),
         .executableTarget(
@@ -26,14 +29,15 @@ let package = Package(
         .executableTarget(
             name: "PostgresBench",
             dependencies: [
-                .product(name: "PostgresMemory", package: "Memp"), .product(name: "VectorIndex", package: "Memp"),
-                .product(name: "ProceduralMemory", package: "Memp"),
+                "BenchmarkSupport", .product(name: "PostgresMemory", package: "Memp"),
+                .product(name: "VectorIndex", package: "Memp"), .product(name: "ProceduralMemory", package: "Memp"),
             ]
         ),
         .executableTarget(
             name: "MemoryBench",
             dependencies: [
-                .product(name: "ProceduralMemory", package: "Memp"), .product(name: "MemoryLocation", package: "Memp"),
+                "BenchmarkSupport", .product(name: "ProceduralMemory", package: "Memp"),
+                .product(name: "MemoryLocation", package: "Memp"),
             ]
         ),
     ],

@@ -16,10 +16,14 @@ successful episodes and the memory's size per condition, with 95% confidence int
   of the same train games, both used by the explorer.
 
 Every condition plays the same episodes (test-fold seeds per replicate) with the same agent seeds, so
-differences to "none" are paired. Memory operations go through the `memp` CLI, one call per batch: `memp query
---queries FILE --json --contents` (the batch's tasks), `memp update --policy P runs.jsonl` (the batch's runs with
-the memories they used), `memp stats --json` (the memory's size). The evaluated agent never sees a gold path:
-test episodes are started without one.
+differences to "none" are paired. Memory operations, one per batch of episodes, go to one `memp serve` (started
+on 127.0.0.1 with `--port 0` over the experiment's stores, `--store-root`) through the Python client
+(clients/python): a batch lookup of the batch's tasks, an update with the batch's runs and the memories they
+used, the store's statistics (the memory's size), and the imports that build the stores (`memp init` creates
+each store; the API has no route for that). `--transport process` runs the same operations as one `memp`
+process per call instead (`memp query --queries FILE --json --contents`, `memp update --policy P runs.jsonl`,
+`memp stats --json`, `memp import`), as the experiment did before the server existed, so both can be timed; both
+give the same episodes. The evaluated agent never sees a gold path: test episodes are started without one.
 
     swift build -c release --product memp
     python3 scripts/memory_effect.py --memp .build/release/memp --out docs/experiments/memory-effect
@@ -33,15 +37,21 @@ import argparse
 import json
 import math
 import os
+import pathlib
 import random
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from memp_agent import Explorer, GuidedAgent, Procedure
 from memp_twx import FOLD_SEEDS, GAMES, Replay, episode, open_env, play
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "clients" / "python"))
+from memp_client import MempClient, MempError  # noqa: E402
 
 BUILD_POLICIES = ["trajectory", "script", "proceduralization"]
 RETRIEVAL_POLICIES = ["random", "query", "keyword", "bm25", "hybrid"]
@@ -52,12 +62,20 @@ BATCH = 10
 class Memp:
     """The `memp` CLI, one process per call; a failing call stops the experiment with memp's own message."""
 
+    transport = "process"
+
     def __init__(self, executable, embedder, work):
         self.executable = executable
         self.embedder = embedder
         self.work = work
         self.calls = 0
         self.seconds = 0.0
+
+    def timing(self):
+        return {"transport": self.transport, "memp_calls": self.calls, "memp_seconds": round(self.seconds, 1)}
+
+    def close(self):
+        pass
 
     def __call__(self, *arguments):
         started = time.monotonic()
@@ -88,13 +106,105 @@ class Memp:
         lines = [json.loads(line) for line in output.splitlines() if line.strip()]
         return {line["qid"]: line["hits"] for line in lines}
 
-    def update(self, store, runs, policy, build, settings):
+    def update(self, store, runs, policy, build, min_hits, min_success_rate):
+        """What the update did: the IDs added and deprecated, the merges, the rewrites."""
         return json.loads(self("update", "--store", store, self._write("runs.jsonl", runs), "--policy", policy,
-                               "--build", build, "--source", "agent-runs", *settings, "--json"))
+                               "--build", build, "--source", "agent-runs", "--min-hits", str(min_hits),
+                               "--min-success-rate", str(min_success_rate), "--json"))
 
     def size(self, store):
         stats = json.loads(self("stats", "--store", store, "--json"))
         return {"memories": stats["memories"], "active": stats["activeMemories"]}
+
+
+class ServedMemp:
+    """One `memp serve --store-root WORK` for the whole experiment, used through the Python client.
+
+    Stores are directories under WORK, named by their base names; `memp init` (a process: the API creates no
+    stores) makes each one, and every other operation is a request. A failing request stops the experiment with
+    the server's message.
+    """
+
+    transport = "server"
+
+    def __init__(self, executable, embedder, work):
+        self.cli = Memp(executable, embedder, work)
+        self.work = work
+        self.requests = 0
+        self.seconds = 0.0
+        self.clients = {}
+        self.log = []
+        started = time.monotonic()
+        # No lookup time limit: a loaded machine may take long over a batch of 80 MiniLM lookups.
+        self.process = subprocess.Popen([executable, "serve", "--store-root", work, "--port", "0",
+                                         "--lookup-timeout", "86400"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        for line in self.process.stderr:
+            self.log.append(line.rstrip())
+            match = re.match(r"Listening on (http://\S+)", line)
+            if match:
+                self.url = match.group(1)
+                break
+        else:
+            sys.exit(f"memp serve did not start (exit {self.process.wait()}): {' '.join(self.log[-5:])}")
+        threading.Thread(target=self._drain, daemon=True).start()
+        self.start_seconds = time.monotonic() - started
+
+    def _drain(self):
+        for line in self.process.stderr:
+            self.log = (self.log + [line.rstrip()])[-20:]
+
+    def _call(self, store, method, *arguments, **options):
+        name = os.path.basename(store)
+        client = self.clients.get(name)
+        if client is None:
+            client = self.clients[name] = MempClient(self.url, store=name, timeout=86400)
+        started = time.monotonic()
+        try:
+            return getattr(client, method)(*arguments, **options)
+        except (MempError, OSError) as error:
+            sys.exit(f"memp serve: {method} on store {name} failed: {error}; server log: {' '.join(self.log[-5:])}")
+        finally:
+            self.requests += 1
+            self.seconds += time.monotonic() - started
+
+    def create(self, store, trajectories, build):
+        self.cli("init", "--store", store, "--embedder", self.cli.embedder)
+        if trajectories:
+            self._call(store, "add_trajectories", trajectories, build=build)
+
+    def query(self, store, tasks, mode, k, seed):
+        """{qid: [hit with id, score, task, script, steps]} for {qid: task}, as `memp query --contents` gives."""
+        results = self._call(store, "lookup_many", list(tasks.values()), k=k, mode=mode, seed=seed)
+        return {qid: [{"id": hit.id, "score": hit.score, "task": hit.task, "script": hit.script,
+                       "steps": [{"action": step.action, "observation": step.observation} for step in hit.steps]
+                       if hit.steps is not None else None} for hit in hits]
+                for qid, hits in zip(tasks, results)}
+
+    def update(self, store, runs, policy, build, min_hits, min_success_rate):
+        report = self._call(store, "update", policy, runs, build=build, source="agent-runs", min_hits=min_hits,
+                            min_success_rate=min_success_rate)
+        return {"added": report.added, "merged": report.merged, "rewritten": report.rewritten,
+                "deprecated": report.deprecated}
+
+    def size(self, store):
+        stats = self._call(store, "stats")
+        return {"memories": stats["memories"], "active": stats["activeMemories"]}
+
+    def timing(self):
+        return {"transport": self.transport, "memp_calls": self.requests + self.cli.calls,
+                "memp_seconds": round(self.seconds + self.cli.seconds, 1), "requests": self.requests,
+                "request_seconds": round(self.seconds, 1), "processes": self.cli.calls,
+                "process_seconds": round(self.cli.seconds, 1), "server_start_seconds": round(self.start_seconds, 2)}
+
+    def close(self):
+        """Stops the server (SIGTERM: it finishes what is in flight and exits 0)."""
+        for client in self.clients.values():
+            client.close()
+        self.process.terminate()
+        status = self.process.wait(timeout=120)
+        if status != 0:
+            print(f"note: memp serve exited with status {status}", file=sys.stderr)
 
 
 def record(identifier, task, steps, success, reward, game, fold, seed, agent, used=None):
@@ -140,7 +250,8 @@ def run_condition(condition, env, memp, args, stores, work):
         plan = test_plan(replicate, args.games, args.episodes_per_game)
         store = stores.get(condition.get("store"))
         if condition.get("update"):
-            copy = os.path.join(work, f"store-{condition['name'].replace('/', '-')}-{replicate}")
+            # A store name the server accepts: letters, digits, '-', '_' and '.'.
+            copy = os.path.join(work, "store-" + re.sub(r"[^A-Za-z0-9_.-]", "-", condition["name"]) + f"-{replicate}")
             shutil.rmtree(copy, ignore_errors=True)
             shutil.copytree(store, copy)
             store = copy
@@ -163,9 +274,8 @@ def run_condition(condition, env, memp, args, stores, work):
                 runs.append(record(f"run-{replicate}-{index:03d}-{game}-{seed}", task, steps, success, reward, game,
                                    "test", seed, "explorer+memory", agent.used))
             if condition.get("update"):
-                report = memp.update(store, runs, condition["update"], condition["build"],
-                                     ["--min-hits", str(args.min_hits),
-                                      "--min-success-rate", str(condition["min_success_rate"])])
+                report = memp.update(store, runs, condition["update"], condition["build"], args.min_hits,
+                                     condition["min_success_rate"])
                 # The report says what changed, so the size after each batch needs no extra memp call.
                 active += len(report["added"]) - len(report["deprecated"])
                 batch = episodes[-len(part):]
@@ -272,7 +382,7 @@ def experiment(args):
     started = time.monotonic()
     os.makedirs(args.out, exist_ok=True)
     work = tempfile.mkdtemp(prefix="memory-effect-")
-    memp = Memp(args.memp, args.embedder, work)
+    memp = (ServedMemp if args.transport == "server" else Memp)(args.memp, args.embedder, work)
     env = open_env(args.step_limit + 10)
     try:
         gold, weak = train_trajectories(env, args.games, args.train_per_game, args.step_limit, args.seed)
@@ -314,6 +424,7 @@ def experiment(args):
                   file=sys.stderr)
     finally:
         env.close()
+        memp.close()
         shutil.rmtree(work, ignore_errors=True)
     total = time.monotonic() - started
     output = {
@@ -325,14 +436,14 @@ def experiment(args):
         "memory_sources": {"gold": len(gold), "gold_successful": sum(t["outcome"]["success"] for t in gold),
                            "explorer": len(weak), "explorer_successful": len(own), "seed": len(first_gold)},
         "timing": {"total_seconds": round(total, 1), "prepare_seconds": round(prepared - started, 1),
-                   "memp_calls": memp.calls, "memp_seconds": round(memp.seconds, 1)},
+                   **memp.timing()},
         "conditions": results,
     }
     with open(os.path.join(args.out, "results.json"), "w") as handle:
         json.dump(output, handle, separators=(",", ":"), sort_keys=True)
     from memory_effect_report import write_report
     write_report(output, args.out)
-    print(json.dumps({"out": args.out, "seconds": round(total, 1), "memp_calls": memp.calls}))
+    print(json.dumps({"out": args.out, "seconds": round(total, 1), **memp.timing()}))
 
 
 def main():
@@ -343,6 +454,8 @@ def main():
                         help="a smoke check: 1 replicate, 2 episodes per game type, 4 conditions")
     parser.add_argument("--self-test", action="store_true", help="check the step adaptation and the agents, then exit")
     parser.add_argument("--embedder", default="hashing", choices=["hashing", "minilm"], help="the stores' embedder")
+    parser.add_argument("--transport", default="server", choices=["server", "process"],
+                        help="memory operations through one memp serve (default) or one memp process per call")
     parser.add_argument("--games", default=",".join(GAMES), help="comma-separated game types")
     parser.add_argument("--replicates", type=int, default=10, help="replicates (distinct test seeds and agent seeds)")
     parser.add_argument("--episodes-per-game", type=int, default=10, help="test episodes per game type per replicate")

@@ -175,7 +175,8 @@ def write_report(results, directory):
              f'{configuration["replicates"]} replicates × {configuration["episodes_per_game"]} test episodes × '
              f'{len(configuration["games"])} game types per condition, step limit {configuration["step_limit"]}, '
              f'k = {configuration["k"]}, embedder {html.escape(configuration["embedder"])}; '
-             f'{results["timing"]["total_seconds"]} s in all, {results["timing"]["memp_calls"]} memp calls. '
+             f'{results["timing"]["total_seconds"]} s in all, {results["timing"]["memp_calls"]} memory operations '
+             f'({"one memp serve" if results["timing"].get("transport") == "server" else "one memp process each"}). '
              "Whiskers and bands are 95% intervals (Wilson for rates, bootstrap for means).</p>",
              "<h2>Success rate</h2>",
              bars("Success rate per condition", rows, lambda r: r["summary"]["success_rate"],

@@ -1,18 +1,25 @@
 #!/usr/bin/env python3
 """Hold a running `memp serve` to docs/openapi.yaml.
 
-    python3 scripts/openapi_check.py --url http://127.0.0.1:PORT --token TOKEN
+    python3 scripts/openapi_check.py --url http://127.0.0.1:PORT --token TOKEN --memory ID \
+        --timeout-url http://127.0.0.1:PORT2 --database STORE/memp.sqlite
 
-The server must serve one store holding a memory with the ID given by --memory, with `--token-file` (so that 401
-can be exercised) and `--max-body-bytes 65536`. Validates the spec, sends one request for every documented
-operation and status (but those listed in UNREACHABLE, which a well-behaved server can't be made to answer on
-demand), and checks each answer's status, content type and body against the spec's schema. Prints one JSON
-summary; exits 1 on any mismatch or on a documented status no request exercised.
+The server at --url must serve one store holding a memory with the ID given by --memory, with `--token-file` (so
+that 401 can be exercised) and `--max-body-bytes 65536`; the server at --timeout-url serves the same store with
+the same token and `--lookup-timeout 1e-9`, so that every lookup outlasts its limit (503). --database is the
+store's SQLite file: for 409, the check installs a trigger that changes the memory inside the update's transaction,
+as another writer would between the update's read and its write, and removes it afterwards.
+
+Validates the spec, sends one request for every documented operation and status, and checks each answer's status,
+content type and body against the spec's schema. Prints one JSON summary; exits 1 on any mismatch or on a
+documented status no request exercised.
 """
 import argparse
+import contextlib
 import copy
 import json
 import pathlib
+import sqlite3
 import sys
 import urllib.error
 import urllib.request
@@ -22,8 +29,11 @@ import yaml
 from openapi_spec_validator import validate
 
 SPEC = pathlib.Path(__file__).resolve().parent.parent / "docs" / "openapi.yaml"
-# Statuses documented for completeness that no request can provoke deterministically.
-UNREACHABLE = {("/lookup", "post", "503"), ("/lookup/batch", "post", "503"), ("/update", "post", "409")}
+TRIGGER = "openapi_check_conflict"
+# The error codes each error status may carry (docs/openapi.yaml, the Error schema's enum).
+CODES = {"400": {"invalid_body", "invalid_argument", "limit_exceeded"}, "401": {"unauthorized"},
+         "404": {"unknown_store", "unknown_memory", "not_found"}, "405": {"method_not_allowed"}, "409": {"conflict"},
+         "413": {"body_too_large"}, "503": {"timeout"}}
 
 
 def trajectory(identifier, task="water the tomato plants", success=True):
@@ -33,8 +43,10 @@ def trajectory(identifier, task="water the tomato plants", success=True):
 
 def requests(memory):
     big = json.dumps({"task": "x" * 70000}).encode()
+    failed = dict(trajectory("openapi-5", "dig a hole", success=False), usedMemories=[memory])
     return [
-        # (documented path, method, actual path, body, authorized, expected status)
+        # (documented path, method, actual path, body, authorized, expected status[, how])
+        # how: "timeout" sends it to the server with the tiny lookup limit; "conflict" with the trigger installed.
         ("/healthz", "get", "/healthz", None, False, "200"),
         ("/metrics", "get", "/metrics", None, True, "200"),
         ("/metrics", "get", "/metrics", None, False, "401"),
@@ -46,11 +58,13 @@ def requests(memory):
         ("/lookup", "post", "/v1/stores/nope/lookup", {"task": "water"}, True, "404"),
         ("/lookup", "post:GET", "/v1/lookup", None, True, "405"),  # documented under post, sent as GET
         ("/lookup", "post", "/v1/lookup", big, True, "413"),
+        ("/lookup", "post", "/v1/lookup", {"task": "water the plants", "k": 2}, True, "503", "timeout"),
         ("/lookup/batch", "post", "/v1/lookup/batch", {"tasks": ["water", "cook"], "k": 1}, True, "200"),
         ("/lookup/batch", "post", "/v1/lookup/batch", {"tasks": "water"}, True, "400"),
         ("/lookup/batch", "post", "/v1/lookup/batch", {"tasks": []}, False, "401"),
         ("/lookup/batch", "post", "/v1/stores/nope/lookup/batch", {"tasks": []}, True, "404"),
         ("/lookup/batch", "post", "/v1/lookup/batch", big, True, "413"),
+        ("/lookup/batch", "post", "/v1/lookup/batch", {"tasks": ["water", "cook"]}, True, "503", "timeout"),
         ("/trajectories", "post", "/v1/trajectories", trajectory("openapi-1"), True, "200"),
         ("/trajectories", "post", "/v1/trajectories", {"id": "x", "task": "y", "steps": []}, True, "400"),
         ("/trajectories", "post", "/v1/trajectories", trajectory("openapi-2"), False, "401"),
@@ -68,6 +82,9 @@ def requests(memory):
         ("/update", "post", "/v1/update", {"policy": "vanilla", "tasks": []}, False, "401"),
         ("/update", "post", "/v1/stores/nope/update", {"policy": "vanilla", "tasks": []}, True, "404"),
         ("/update", "post", "/v1/update", big, True, "413"),
+        ("/update", "post", "/v1/update", {"policy": "adjustment", "tasks": [failed]}, True, "409", "conflict"),
+        # The refused update wrote nothing: the same update now goes through (its trajectory ID is still free).
+        ("/update", "post", "/v1/update", {"policy": "adjustment", "tasks": [failed]}, True, "200"),
         ("/memories/{id}", "get", "/v1/memories/" + memory, None, True, "200"),
         ("/memories/{id}", "get", "/v1/memories/" + memory, None, False, "401"),
         ("/memories/{id}", "get", "/v1/memories/no-such-memory", None, True, "404"),
@@ -78,6 +95,39 @@ def requests(memory):
         ("/stats", "get", "/v1/stats", None, False, "401"),
         ("/stats", "get", "/v1/stores/nope/stats", None, True, "404"),
     ]
+
+
+@contextlib.contextmanager
+def concurrent_writer(database, memory):
+    """A trigger that bumps the memory's revision when a trajectory is inserted: inside an update's transaction,
+    the memory looks changed by someone else, as when another process writes it between the update's read and its
+    commit."""
+    connection = sqlite3.connect(database, timeout=30)
+    literal = "'" + memory.replace("'", "''") + "'"
+    with connection:
+        connection.execute(f"CREATE TRIGGER {TRIGGER} AFTER INSERT ON trajectory BEGIN "
+                           f"UPDATE memory SET revision = revision + 1 WHERE id = {literal}; END")
+    try:
+        yield
+    finally:
+        with connection:
+            connection.execute(f"DROP TRIGGER IF EXISTS {TRIGGER}")
+        connection.close()
+
+
+def send(url, method, body, token):
+    """(status, content type, payload) of one request."""
+    data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(request) as response:
+            return str(response.status), response.headers["Content-Type"], response.read()
+    except urllib.error.HTTPError as error:
+        return str(error.code), error.headers["Content-Type"], error.read()
 
 
 def schema_for(spec, schema):
@@ -92,6 +142,8 @@ def main():
     parser.add_argument("--url", required=True)
     parser.add_argument("--token", required=True)
     parser.add_argument("--memory", required=True)
+    parser.add_argument("--timeout-url", required=True, help="the same store served with --lookup-timeout 1e-9")
+    parser.add_argument("--database", required=True, help="the store's SQLite file")
     arguments = parser.parse_args()
     spec = yaml.safe_load(SPEC.read_text())
     validate(spec)
@@ -101,20 +153,16 @@ def main():
             if method in ("get", "post", "delete"):
                 documented |= {(path, method, status) for status in operation["responses"]}
     exercised, problems = set(), []
-    for path, method, actual, body, authorized, expected in requests(arguments.memory):
+    for path, method, actual, body, authorized, expected, *how in requests(arguments.memory):
         method, _, sent = method.partition(":")
-        data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
-        request = urllib.request.Request(arguments.url + actual, data=data, method=sent or method.upper())
-        if data is not None:
-            request.add_header("Content-Type", "application/json")
-        if authorized:
-            request.add_header("Authorization", "Bearer " + arguments.token)
-        try:
-            with urllib.request.urlopen(request) as response:
-                status, content_type, payload = str(response.status), response.headers["Content-Type"], response.read()
-        except urllib.error.HTTPError as error:
-            status, content_type, payload = str(error.code), error.headers["Content-Type"], error.read()
-        label = f"{sent or method.upper()} {actual} -> {status}"
+        base = arguments.timeout_url if how == ["timeout"] else arguments.url
+        token = arguments.token if authorized else None
+        if how == ["conflict"]:
+            with concurrent_writer(arguments.database, arguments.memory):
+                status, content_type, payload = send(base + actual, sent or method.upper(), body, token)
+        else:
+            status, content_type, payload = send(base + actual, sent or method.upper(), body, token)
+        label = f"{sent or method.upper()} {actual}{' (' + how[0] + ')' if how else ''} -> {status}"
         if status != expected:
             problems.append(f"{label}: expected {expected}: {payload[:300]!r}")
             continue
@@ -130,13 +178,14 @@ def main():
             problems.append(f"{label}: content type {content_type}, documented {media}")
             continue
         value = json.loads(payload) if media == "application/json" else payload.decode()
-        for error in schema_for(spec, content["schema"]).iter_errors(value):
-            problems.append(f"{label}: {error.json_path}: {error.message}")
-    missing = sorted(documented - exercised - UNREACHABLE)
+        errors = list(schema_for(spec, content["schema"]).iter_errors(value))
+        problems += [f"{label}: {error.json_path}: {error.message}" for error in errors]
+        if status in CODES and not errors and value["error"]["code"] not in CODES[status]:
+            problems.append(f"{label}: error code {value['error']['code']}, expected one of {sorted(CODES[status])}")
+    missing = sorted(documented - exercised)
     problems += [f"documented but not exercised: {method.upper()} {path} {status}" for path, method, status in missing]
     print(json.dumps({"operations": len({(p, m) for p, m, _ in documented}), "responsesChecked": len(exercised),
-                      "unreachable": sorted("/".join(entry) for entry in UNREACHABLE), "problems": problems},
-                     sort_keys=True))
+                      "responsesDocumented": len(documented), "problems": problems}, sort_keys=True))
     sys.exit(1 if problems else 0)
 
 

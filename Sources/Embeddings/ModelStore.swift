@@ -37,32 +37,17 @@ public enum InstallableModel: String, CaseIterable, Sendable, Codable {
     var files: [ModelFile] {
         switch self {
         case .minilm:
-            [
-                ModelFile(
-                    path: "model.safetensors", byteCount: 90_868_376,
-                    sha256: "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"),
-                ModelFile(
-                    path: "vocab.txt", byteCount: 231_508,
-                    sha256: "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3"),
-                ModelFile(
-                    path: "tokenizer.json", byteCount: 466_247,
-                    sha256: "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"),
-                ModelFile(
-                    path: "tokenizer_config.json", byteCount: 350,
-                    sha256: "acb92769e8195aabd29b7b2137a9e6d6e25c476a4f15aa4355c233426c61576b"),
-                ModelFile(
-                    path: "config.json", byteCount: 612,
-                    sha256: "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41"),
-                ModelFile(
-                    path: "sentence_bert_config.json", byteCount: 53,
-                    sha256: "fc1993fde0a95c24ec6c022539d41cf6e2f7c9721e5415d6fb6897472a9cd4b7"),
-                ModelFile(
-                    path: "1_Pooling/config.json", byteCount: 190,
-                    sha256: "4be450dde3b0273bb9787637cfbd28fe04a7ba6ab9d36ac48e92b11e350ffc23"),
-                ModelFile(
-                    path: "modules.json", byteCount: 349,
-                    sha256: "84e40c8e006c9b1d6c122e02cba9b02458120b5fb0c87b746c41e0207cf642cf"),
+            let pinned: [(path: String, bytes: Int, sha256: String)] = [
+                ("model.safetensors", 90_868_376, "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"),
+                ("vocab.txt", 231_508, "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3"),
+                ("tokenizer.json", 466_247, "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"),
+                ("tokenizer_config.json", 350, "acb92769e8195aabd29b7b2137a9e6d6e25c476a4f15aa4355c233426c61576b"),
+                ("config.json", 612, "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41"),
+                ("sentence_bert_config.json", 53, "fc1993fde0a95c24ec6c022539d41cf6e2f7c9721e5415d6fb6897472a9cd4b7"),
+                ("1_Pooling/config.json", 190, "4be450dde3b0273bb9787637cfbd28fe04a7ba6ab9d36ac48e92b11e350ffc23"),
+                ("modules.json", 349, "84e40c8e006c9b1d6c122e02cba9b02458120b5fb0c87b746c41e0207cf642cf"),
             ]
+            return pinned.map { ModelFile(path: $0.path, byteCount: $0.bytes, sha256: $0.sha256) }
         }
     }
 }

@@ -76,7 +76,10 @@ public enum FusionTuner {
                     if let memory = try await store.memory(id: id) { relevant.formUnion(memory.sourceTrajectoryIDs) }
                 }
                 guard !relevant.isEmpty else { continue }
-                queries.append(EvaluationQuery(id: task.trajectoryID, text: task.task, relevant: relevant))
+                // The task's own trajectory is stored, so its own memory would top its ranking under every fusion.
+                queries.append(
+                    EvaluationQuery(
+                        id: task.trajectoryID, text: task.task, relevant: relevant, excluded: [task.trajectoryID]))
             }
         } catch {
             throw .memory(error)

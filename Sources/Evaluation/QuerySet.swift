@@ -13,13 +13,19 @@ public struct EvaluationQuery: Sendable, Equatable, Codable {
     public var relevant: Set<String>
     /// Free-form labels (`taskType`), kept for per-label breakdowns.
     public var labels: [String: String]
+    /// The IDs of trajectories whose memories are left out of this query's rankings, the hits below moving up:
+    /// a task from the store's record of use is stored itself, and its own memory is no answer to it.
+    public var excluded: Set<String>
 
     /// Creates a query.
-    public init(id: String, text: String, relevant: Set<String>, labels: [String: String] = [:]) {
+    public init(
+        id: String, text: String, relevant: Set<String>, labels: [String: String] = [:], excluded: Set<String> = []
+    ) {
         self.id = id
         self.text = text
         self.relevant = relevant
         self.labels = labels
+        self.excluded = excluded
     }
 }
 

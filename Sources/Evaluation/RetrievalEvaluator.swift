@@ -20,11 +20,14 @@ public struct RetrievalSetting: Sendable, Codable, Equatable {
     public var fusion: FusionMethod?
     /// `random`: the seed of the first query; query *i* uses `seed + i`, so queries get different draws.
     public var seed: UInt64
+    /// `hybrid`: the weight of the procedure BM25 ranking (``ProceduralMemory/RetrievalOptions/procedureWeight``);
+    /// `nil` means the default.
+    public var procedureWeight: Double?
 
     /// Creates a setting.
     public init(
         policy: RetrievalPolicy, k: Int, alpha: Double? = nil, rankConstant: Double? = nil,
-        fusion: FusionMethod? = nil, seed: UInt64 = 0
+        fusion: FusionMethod? = nil, seed: UInt64 = 0, procedureWeight: Double? = nil
     ) {
         self.policy = policy
         self.k = k
@@ -32,15 +35,17 @@ public struct RetrievalSetting: Sendable, Codable, Equatable {
         self.rankConstant = rankConstant
         self.fusion = fusion
         self.seed = seed
+        self.procedureWeight = procedureWeight
     }
 
     /// A short name: the policy, and for `hybrid` its fusion (`hybrid` for the default, `hybrid rrf:60`,
-    /// `hybrid a=0.3`).
+    /// `hybrid a=0.3`) and procedure weight (`hybrid proc=0.5`).
     public var name: String {
         guard policy == .hybrid else { return policy.rawValue }
-        if let fusion { return "hybrid \(fusion)" }
-        if let alpha { return "hybrid a=\(formatNumber(alpha))" }
-        return rankConstant.map { "hybrid rrf:\(formatNumber($0))" } ?? "hybrid"
+        let procedure = procedureWeight.map { " proc=\(formatNumber($0))" } ?? ""
+        if let fusion { return "hybrid \(fusion)" + procedure }
+        if let alpha { return "hybrid a=\(formatNumber(alpha))" + procedure }
+        return (rankConstant.map { "hybrid rrf:\(formatNumber($0))" } ?? "hybrid") + procedure
     }
 
     /// The fusion `hybrid` runs with.
@@ -51,7 +56,9 @@ public struct RetrievalSetting: Sendable, Codable, Equatable {
 
     /// The retrieval options of the query at `index`.
     func options(queryIndex index: Int) -> RetrievalOptions {
-        RetrievalOptions(policy: policy, k: max(k, 10), seed: seed &+ UInt64(index), fusion: effectiveFusion)
+        RetrievalOptions(
+            policy: policy, k: max(k, 10), seed: seed &+ UInt64(index), fusion: effectiveFusion,
+            procedureWeight: procedureWeight ?? RetrievalOptions.defaultProcedureWeight)
     }
 }
 
@@ -159,19 +166,25 @@ public struct EvaluationPlan: Sendable, Codable, Equatable {
     public var seed: UInt64
     /// When set, the folds of a tuned-vs-default comparison (``TuningComparison``); `nil` for none.
     public var tuningFolds: Int?
+    /// Procedure weights to compare, one `hybrid` run each (with the plan's fusion), reported with the fusions.
+    public var procedureWeights: [Double]
 
     /// Creates a plan.
     ///
-    /// - Precondition: `k >= 1`, every sweep `k >= 1`, every alpha within 0…1, `tuningFolds >= 2` when given.
+    /// - Precondition: `k >= 1`, every sweep `k >= 1`, every alpha within 0…1, `tuningFolds >= 2` when given,
+    ///   every procedure weight finite and at least 0.
     public init(
         modes: [RetrievalPolicy] = RetrievalPolicy.allCases, k: Int = 10, alphas: [Double] = [],
         kSweep: [Int] = [], rankConstant: Double? = nil, fusions: [FusionMethod] = [], seed: UInt64 = 0,
-        tuningFolds: Int? = nil
+        tuningFolds: Int? = nil, procedureWeights: [Double] = []
     ) {
         precondition(k >= 1 && kSweep.allSatisfy { $0 >= 1 }, "EvaluationPlan: k must be at least 1")
         precondition(alphas.allSatisfy { (0...1).contains($0) }, "EvaluationPlan: alphas must be within 0…1")
         precondition(tuningFolds.map { $0 >= 2 } ?? true, "EvaluationPlan: tuning needs at least 2 folds")
+        precondition(
+            procedureWeights.allSatisfy { $0 >= 0 && $0.isFinite }, "EvaluationPlan: procedure weights must be >= 0")
         self.tuningFolds = tuningFolds
+        self.procedureWeights = procedureWeights
         self.modes = modes
         self.k = k
         self.alphas = alphas
@@ -201,6 +214,9 @@ public struct EvaluationPlan: Sendable, Codable, Equatable {
             alphas.map { setting(.hybrid, k: k, alpha: $0) },
             kSweep.flatMap { cutoff in modes.map { setting($0, k: cutoff) } },
             fusions.map { RetrievalSetting(policy: .hybrid, k: k, fusion: $0, seed: seed) }
+                + procedureWeights.map {
+                    RetrievalSetting(policy: .hybrid, k: k, rankConstant: rankConstant, seed: seed, procedureWeight: $0)
+                }
         )
     }
 }
@@ -247,7 +263,9 @@ public struct RetrievalEvaluator: Sendable {
             throw .memory(error)
         }
         relevantCounts = queries.map { query in
-            query.relevant.reduce(into: Set<String>()) { $0.formUnion(memoriesBySource[$1] ?? []) }.count
+            let relevant = query.relevant.reduce(into: Set<String>()) { $0.formUnion(memoriesBySource[$1] ?? []) }
+            let excluded = query.excluded.reduce(into: Set<String>()) { $0.formUnion(memoriesBySource[$1] ?? []) }
+            return relevant.subtracting(excluded).count
         }
         // Timed on the uncached embedder, so a cache shared by several stores doesn't hide the cost.
         let cache = store.embedder as? CachingEmbedder
@@ -312,10 +330,17 @@ public struct RetrievalEvaluator: Sendable {
                 _ = try await store.retrieve(query.text, options: setting.options(queryIndex: index))
             }
             for (index, query) in queries.enumerated() {
-                let options = setting.options(queryIndex: index)
+                var options = setting.options(queryIndex: index)
+                // Each excluded trajectory is the source of at most one memory: asking for that many more keeps
+                // `k` hits once they are dropped.
+                options.k += query.excluded.count
                 let start = clock.now
-                let hits = try await store.retrieve(query.text, options: options)
+                var hits = try await store.retrieve(query.text, options: options)
                 latencies.append(milliseconds(clock.now - start))
+                if !query.excluded.isEmpty {
+                    hits.removeAll { $0.memory.sourceTrajectoryIDs.contains(where: query.excluded.contains) }
+                    hits = Array(hits.prefix(options.k - query.excluded.count))
+                }
                 if hits.isEmpty { emptyResults += 1 }
                 let judged = hits.map { hit in
                     JudgedHit(

@@ -1,7 +1,7 @@
 import Embeddings
 import RetrievalCore
 
-/// An error from building, searching, saving or opening a ``Collection``.
+/// An error from building, searching, saving or opening a ``DocumentCollection``.
 ///
 /// Messages name document IDs, paths, lines and fields, never document text.
 public enum CollectionError: Error, Equatable, Sendable {

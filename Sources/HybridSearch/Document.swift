@@ -1,4 +1,4 @@
-/// A document of a ``Collection``: an ID of the caller's choosing, text for the keyword index, an optional
+/// A document of a ``DocumentCollection``: an ID of the caller's choosing, text for the keyword index, an optional
 /// vector for the dense index (embedded from the text when absent), and string metadata for filters.
 public struct Document: Codable, Sendable, Equatable {
     /// The caller's ID, unique within the collection.

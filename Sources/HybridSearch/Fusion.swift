@@ -94,11 +94,17 @@ public struct FusedHit: Sendable, Equatable {
     public var normalizedDense: Double?
     /// The BM25 score after normalization (convex fusion only).
     public var normalizedKeyword: Double?
+    /// The score on the weighted extra side (``fuse(dense:keyword:extra:extraWeight:method:)``), if it found the
+    /// document.
+    public var extraScore: Float?
+    /// The 1-based rank on the extra side, if found there.
+    public var extraRank: Int?
 
     /// Creates a fused hit.
     public init(
         id: DocumentID, score: Double, denseScore: Float? = nil, denseRank: Int? = nil, keywordScore: Float? = nil,
-        keywordRank: Int? = nil, normalizedDense: Double? = nil, normalizedKeyword: Double? = nil
+        keywordRank: Int? = nil, normalizedDense: Double? = nil, normalizedKeyword: Double? = nil,
+        extraScore: Float? = nil, extraRank: Int? = nil
     ) {
         self.id = id
         self.score = score
@@ -108,6 +114,8 @@ public struct FusedHit: Sendable, Equatable {
         self.keywordRank = keywordRank
         self.normalizedDense = normalizedDense
         self.normalizedKeyword = normalizedKeyword
+        self.extraScore = extraScore
+        self.extraRank = extraRank
     }
 }
 
@@ -127,6 +135,30 @@ public struct FusedHit: Sendable, Equatable {
 /// - Precondition: `rankConstant > 0`; `0 <= alpha <= 1`.
 /// - Complexity: O((*d* + *w*) log(*d* + *w*)) for list lengths *d* and *w*.
 public func fuse(dense: [SearchHit], keyword: [SearchHit], method: FusionMethod) -> [FusedHit] {
+    fuse(dense: dense, keyword: keyword, extra: [], extraWeight: 0, method: method)
+}
+
+/// Fuses a dense and a keyword ranking with a third, weighted one: a keyword ranking over another field of the
+/// documents (a memory's procedure text beside its task).
+///
+/// The extra side adds `extraWeight` times what a side adds under `method`: `extraWeight / (rankConstant +
+/// rank)` under reciprocal rank fusion (weighted RRF), `extraWeight · normalized score` under convex fusion
+/// (normalized as a BM25 side, lower bound 0), on top of the dense and keyword sides' fused score. With an empty
+/// `extra` or a weight of 0 the result is ``fuse(dense:keyword:method:)``'s.
+///
+/// - Parameters:
+///   - dense: The dense side's hits, best first.
+///   - keyword: The keyword side's hits, best first.
+///   - extra: The extra side's hits, best first.
+///   - extraWeight: The extra side's weight relative to one side of `method`.
+///   - method: How to combine.
+/// - Returns: Every document of any list, best first, ties to the lower ``DocumentID``.
+/// - Precondition: `rankConstant > 0`; `0 <= alpha <= 1`; `extraWeight >= 0` and finite.
+/// - Complexity: O((*d* + *w* + *e*) log(*d* + *w* + *e*)) for list lengths *d*, *w* and *e*.
+public func fuse(
+    dense: [SearchHit], keyword: [SearchHit], extra: [SearchHit], extraWeight: Double, method: FusionMethod
+) -> [FusedHit] {
+    precondition(extraWeight >= 0 && extraWeight.isFinite, "fuse: the extra weight must be finite and >= 0")
     var fused: [DocumentID: FusedHit] = [:]
     for (offset, hit) in dense.enumerated() where fused[hit.id] == nil {
         fused[hit.id] = FusedHit(id: hit.id, score: 0, denseScore: hit.score, denseRank: offset + 1)
@@ -135,6 +167,11 @@ public func fuse(dense: [SearchHit], keyword: [SearchHit], method: FusionMethod)
         fused[hit.id, default: FusedHit(id: hit.id, score: 0)].keywordScore = hit.score
         fused[hit.id]?.keywordRank = offset + 1
     }
+    // A weight of 0 adds nothing, so the extra side's documents must not join the result either.
+    for (offset, hit) in (extraWeight > 0 ? extra : []).enumerated() where fused[hit.id]?.extraRank == nil {
+        fused[hit.id, default: FusedHit(id: hit.id, score: 0)].extraScore = hit.score
+        fused[hit.id]?.extraRank = offset + 1
+    }
     var hits = Array(fused.values)
     switch method {
     case .reciprocalRank(let rankConstant):
@@ -142,18 +179,21 @@ public func fuse(dense: [SearchHit], keyword: [SearchHit], method: FusionMethod)
         for index in hits.indices {
             let dense = hits[index].denseRank.map { 1 / (rankConstant + Double($0)) } ?? 0
             let keyword = hits[index].keywordRank.map { 1 / (rankConstant + Double($0)) } ?? 0
-            hits[index].score = dense + keyword
+            let extra = hits[index].extraRank.map { extraWeight / (rankConstant + Double($0)) } ?? 0
+            hits[index].score = dense + keyword + extra
         }
     case .convex(let alpha, let normalization):
         precondition(alpha >= 0 && alpha <= 1, "fuse: alpha must lie in 0...1 (got \(alpha))")
         let denseScale = Normalizer(dense.map { Double($0.score) }, normalization, lowerBound: -1)
         let keywordScale = Normalizer(keyword.map { Double($0.score) }, normalization, lowerBound: 0)
+        let extraScale = Normalizer(extra.map { Double($0.score) }, normalization, lowerBound: 0)
         for index in hits.indices {
             let dense = hits[index].denseScore.map { denseScale.apply(Double($0)) }
             let keyword = hits[index].keywordScore.map { keywordScale.apply(Double($0)) }
+            let extra = hits[index].extraScore.map { extraWeight * extraScale.apply(Double($0)) } ?? 0
             hits[index].normalizedDense = dense
             hits[index].normalizedKeyword = keyword
-            hits[index].score = alpha * (dense ?? 0) + (1 - alpha) * (keyword ?? 0)
+            hits[index].score = alpha * (dense ?? 0) + (1 - alpha) * (keyword ?? 0) + extra
         }
     }
     hits.sort { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }

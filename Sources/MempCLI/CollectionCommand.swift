@@ -87,7 +87,7 @@ struct CollectionCommand: ParsableCommand {
             else {
                 throw ValidationError("\(input) has no \"vector\" fields; choose an --embedder to embed the texts.")
             }
-            var collection = try HybridSearch.Collection(
+            var collection = try DocumentCollection(
                 configuration: CollectionConfiguration(
                     dimension: dimension, metric: metric, tokenizer: tokenizer.configuration,
                     bm25: BM25Parameters(k1: k1, b: b)),
@@ -139,7 +139,7 @@ struct CollectionCommand: ParsableCommand {
         func validate() throws { guard !ids.isEmpty else { throw ValidationError("Name at least one ID.") } }
 
         func run() throws {
-            var target = try HybridSearch.Collection(contentsOf: collection)
+            var target = try DocumentCollection(contentsOf: collection)
             try target.remove(ids)
             target.compact()
             try target.save(to: collection)
@@ -211,7 +211,7 @@ struct CollectionCommand: ParsableCommand {
 
         /// The lines `run` prints.
         func resultLines() throws -> [String] {
-            let target = try openCollection(collection, needsEmbedder: mode != .keyword, server: server)
+            let target = try openCollection(collection, needsEmbedder: mode != .bm25, server: server)
             let fusion: FusionMethod =
                 alpha.map { .convex(alpha: $0, normalization: normalization) }
                 ?? .reciprocalRank(rankConstant: rankConstant)
@@ -290,7 +290,7 @@ struct CollectionCommand: ParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            let target = try HybridSearch.Collection(contentsOf: collection)
+            let target = try DocumentCollection(contentsOf: collection)
             let configuration = target.configuration
             if json {
                 try printJSON([
@@ -311,13 +311,13 @@ struct CollectionCommand: ParsableCommand {
 
 /// Opens a collection with the embedder it records when `needsEmbedder` (and it records one).
 private func openCollection(_ directory: String, needsEmbedder: Bool, server: ServerOptions) throws
-    -> HybridSearch.Collection
+    -> DocumentCollection
 {
-    let configuration = try HybridSearch.Collection.configuration(of: directory)
+    let configuration = try DocumentCollection.configuration(of: directory)
     guard needsEmbedder, let identifier = configuration.embedder else {
-        return try HybridSearch.Collection(contentsOf: directory)
+        return try DocumentCollection(contentsOf: directory)
     }
     let embedder = try EmbedderChoice.embedder(
         forIdentifier: identifier, dimension: configuration.dimension, server: server)
-    return try HybridSearch.Collection(contentsOf: directory, embedder: embedder)
+    return try DocumentCollection(contentsOf: directory, embedder: embedder)
 }

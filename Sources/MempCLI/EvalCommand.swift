@@ -62,6 +62,12 @@ struct EvalCommand: AsyncParsableCommand {
                 + "folds, with bootstrap confidence intervals over queries.",
             valueName: "folds"))
     var tuningFolds: Int?
+    @Option(
+        help: ArgumentHelp(
+            "Hybrid runs that also weight BM25 over each memory's script and step actions, one run per weight "
+                + "(reported with the fusions).",
+            valueName: "0.5,1"))
+    var procedureWeights: String?
     @Flag(
         inversion: .prefixedNo,
         help: """
@@ -98,7 +104,8 @@ struct EvalCommand: AsyncParsableCommand {
                 modes: try Self.parseList(modes, option: "--modes"), k: k,
                 alphas: try alphaSweep.map(Self.parseAlphas) ?? [],
                 kSweep: try kSweep.map(Self.parseCutoffs) ?? [], rankConstant: rankConstant,
-                fusions: try fusions.map(Self.parseFusions) ?? [], seed: seed, tuningFolds: tuningFolds)
+                fusions: try fusions.map(Self.parseFusions) ?? [], seed: seed, tuningFolds: tuningFolds,
+                procedureWeights: try procedureWeights.map(Self.parseWeights) ?? [])
         }
     }
 
@@ -218,6 +225,18 @@ struct EvalCommand: AsyncParsableCommand {
         }
         guard !methods.isEmpty else { throw ValidationError("--fusions needs at least one fusion.") }
         return methods
+    }
+
+    /// A comma-separated list of weights, each a number of at least 0.
+    static func parseWeights(_ text: String) throws -> [Double] {
+        let weights = try text.split(separator: ",").map { item in
+            guard let value = Double(item.trimmingCharacters(in: .whitespaces)), value >= 0, value.isFinite else {
+                throw ValidationError("--procedure-weights: \"\(item)\" is not a number of at least 0.")
+            }
+            return value
+        }
+        guard !weights.isEmpty else { throw ValidationError("--procedure-weights needs at least one weight.") }
+        return weights
     }
 
     /// A comma-separated list of cutoffs, each at least 1.

@@ -54,6 +54,12 @@ struct QueryCommand: AsyncParsableCommand {
         help: ArgumentHelp(
             "Hybrid: how strongly failed or unsuccessful memories are ranked lower (0 off … 1).", valueName: "0…1"))
     var outcomePrior: Double = RetrievalOptions.defaultOutcomePrior
+    @Option(
+        help: ArgumentHelp(
+            "Hybrid: the weight of BM25 over each memory's script and step actions beside the task rankings (0 off); "
+                + "for tasks that describe the procedure rather than the goal.",
+            valueName: "weight"))
+    var procedureWeight: Double = RetrievalOptions.defaultProcedureWeight
     @Flag(help: "Explain each score.") var explain = false
     @Flag(help: "Print one JSON object per line.") var json = false
     @Flag(help: "With --queries: add each hit's task, script and steps to its line.") var contents = false
@@ -69,6 +75,9 @@ struct QueryCommand: AsyncParsableCommand {
         }
         guard (0...1).contains(outcomePrior) else {
             throw ValidationError("--outcome-prior must be within 0…1 (got \(outcomePrior)).")
+        }
+        guard procedureWeight >= 0, procedureWeight.isFinite else {
+            throw ValidationError("--procedure-weight must be a number of at least 0 (got \(procedureWeight)).")
         }
         guard (1...1000).contains(efSearch) else {
             throw ValidationError("--ef-search must be within 1…1000 (got \(efSearch)).")
@@ -92,7 +101,7 @@ struct QueryCommand: AsyncParsableCommand {
                 labels: labelFilter, includeDeprecated: includeDeprecated, seed: seed,
                 fusion: alpha.map { .convex(alpha: $0, normalization: .minMax) }
                     ?? rankConstant.map { .reciprocalRank(rankConstant: $0) },
-                outcomePrior: outcomePrior)
+                outcomePrior: outcomePrior, procedureWeight: procedureWeight)
         }
     }
 

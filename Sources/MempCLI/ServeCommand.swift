@@ -47,7 +47,7 @@ struct ServeCommand: AsyncParsableCommand {
         let service = MemoryService(
             registry: registry,
             limits: ServiceLimits(
-                maximumBodyBytes: maxBodyBytes, maximumK: maxK, lookupTimeout: .milliseconds(Int(lookupTimeout * 1000)))
+                maximumBodyBytes: maxBodyBytes, maximumK: maxK, lookupTimeout: .seconds(lookupTimeout))
         )
         if store != nil { _ = try await registry.store(named: nil) }  // open it now: errors show at start, not later
         if mcpStdio {

@@ -36,7 +36,8 @@ public final class MemoryService: Sendable {
 
     /// The memories that fit one task; see ``lookup(_:store:)-(Data,_)``.
     public func lookup(_ request: LookupRequest, store name: String?) async throws(ServiceError) -> LookupResponse {
-        let options = try retrievalOptions(k: request.k, mode: request.mode, filters: request.filters)
+        let options = try retrievalOptions(
+            k: request.k, mode: request.mode, filters: request.filters, seed: request.seed)
         try checkTask(request.task, field: "task")
         let open = try await readable(name)
         let hits = try await withTimeout { () throws(ServiceError) in
@@ -54,7 +55,8 @@ public final class MemoryService: Sendable {
         guard request.tasks.count <= limits.maximumBatchTasks else {
             throw .limitExceeded(name: "tasks", limit: limits.maximumBatchTasks, actual: request.tasks.count)
         }
-        let options = try retrievalOptions(k: request.k, mode: request.mode, filters: request.filters)
+        let options = try retrievalOptions(
+            k: request.k, mode: request.mode, filters: request.filters, seed: request.seed)
         for (index, task) in request.tasks.enumerated() { try checkTask(task, field: "tasks[\(index)]") }
         let open = try await readable(name)
         let results = try await withTimeout { () throws(ServiceError) in
@@ -178,6 +180,19 @@ public final class MemoryService: Sendable {
         let build = try request.build.map { (build) throws(ServiceError) in
             try choice(BuildPolicy.self, build, name: "build")
         }
+        var settings = UpdateSettings()
+        if let minHits = request.minHits {
+            guard minHits >= 1 else {
+                throw .invalidBody(field: "minHits", reason: "must be at least 1 (got \(minHits))")
+            }
+            settings.minimumHits = minHits
+        }
+        if let rate = request.minSuccessRate {
+            guard (0...1).contains(rate) else {
+                throw .invalidBody(field: "minSuccessRate", reason: "must be within 0…1 (got \(rate))")
+            }
+            settings.minimumSuccessRate = rate
+        }
         var lines = Data()
         for task in request.tasks {
             lines.append(task)
@@ -197,7 +212,9 @@ public final class MemoryService: Sendable {
             do throws(MemoryError) {
                 return try await open.store.update(
                     tasks,
-                    options: UpdateOptions(policy: policy, builder: MemoryBuilder(policy: build ?? .proceduralization)),
+                    options: UpdateOptions(
+                        policy: policy, settings: settings,
+                        builder: MemoryBuilder(policy: build ?? .proceduralization)),
                     source: "api")
             } catch {
                 if case .duplicateTrajectory(let id, _, let line) = error {
@@ -262,15 +279,15 @@ public final class MemoryService: Sendable {
         }
     }
 
-    private func retrievalOptions(k: Int?, mode: String?, filters: LookupFilters?) throws(ServiceError)
-        -> RetrievalOptions
+    private func retrievalOptions(k: Int?, mode: String?, filters: LookupFilters?, seed: UInt64?)
+        throws(ServiceError) -> RetrievalOptions
     {
         let k = k ?? 5
         guard k >= 1 else { throw .invalidBody(field: "k", reason: "must be at least 1 (got \(k))") }
         guard k <= limits.maximumK else { throw .limitExceeded(name: "k", limit: limits.maximumK, actual: k) }
         let policy = try mode.map { (mode) throws(ServiceError) in try choice(RetrievalPolicy.self, mode, name: "mode")
         }
-        var options = RetrievalOptions(policy: policy ?? .hybrid, k: k)
+        var options = RetrievalOptions(policy: policy ?? .hybrid, k: k, seed: seed ?? 0)
         if let filters {
             options.sources = filters.sources.map(Set.init)
             options.labels = filters.labels ?? [:]
@@ -299,10 +316,15 @@ public final class MemoryService: Sendable {
     }
 
     /// Runs a read, answering ``ServiceError/timeout(seconds:)`` when it outlasts the lookup timeout.
+    ///
+    /// An answer that is ready only after the limit is not given either, so the limit holds however the two tasks
+    /// happen to be scheduled.
     private func withTimeout<Result: Sendable>(
         _ body: @escaping @Sendable () async throws(ServiceError) -> Result
     ) async throws(ServiceError) -> Result {
         let timeout = limits.lookupTimeout
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
         let outcome = await withTaskGroup(of: Swift.Result<Result, ServiceError>?.self) { group in
             group.addTask {
                 do throws(ServiceError) { return .success(try await body()) } catch { return .failure(error) }
@@ -316,7 +338,7 @@ public final class MemoryService: Sendable {
             group.cancelAll()
             return first
         }
-        guard let outcome else { throw .timeout(seconds: Self.seconds(timeout)) }
+        guard let outcome, clock.now < deadline else { throw .timeout(seconds: Self.seconds(timeout)) }
         return try outcome.get()
     }
 
@@ -330,6 +352,11 @@ public final class MemoryService: Sendable {
 extension MemoryService {
     /// Decodes a JSON body, turning decoding errors into ``ServiceError/invalidBody(field:reason:)``.
     func decode<Value: Decodable>(_ type: Value.Type, from body: Data) throws(ServiceError) -> Value {
+        try Self.decode(type, from: body)
+    }
+
+    /// Decodes a JSON body, turning decoding errors into ``ServiceError/invalidBody(field:reason:)``.
+    static func decode<Value: Decodable>(_ type: Value.Type, from body: Data) throws(ServiceError) -> Value {
         do {
             return try JSONDecoder().decode(type, from: body)
         } catch let error as DecodingError {
@@ -374,6 +401,7 @@ extension MemoryService {
         case is String.Type: "a string"
         case is Int.Type: "an integer"
         case is Bool.Type: "true or false"
+        case is UInt64.Type: "a non-negative integer"
         case is Float.Type, is Double.Type: "a number"
         case is [String].Type: "a list of strings"
         default: type == [String: String].self ? "an object of strings" : "of another type"
@@ -435,8 +463,18 @@ extension MemoryService {
             guard let string = value as? String else { throw .invalidBody(field: key, reason: "must be a string") }
             return string
         }
+        // The thresholds are read by the decoder, which tells a number from `true` (JSONSerialization doesn't).
+        struct Thresholds: Decodable {
+            var minHits: Double?
+            var minSuccessRate: Double?
+        }
+        let thresholds = try Self.decode(Thresholds.self, from: body)
+        if let minHits = thresholds.minHits, minHits.rounded() != minHits || abs(minHits) > Double(Int32.max) {
+            throw .invalidBody(field: "minHits", reason: "must be an integer")
+        }
         return UpdateRequest(
-            policy: policy, tasks: lines, build: try optionalString("build"), source: try optionalString("source"))
+            policy: policy, tasks: lines, build: try optionalString("build"), source: try optionalString("source"),
+            minHits: thresholds.minHits.map { Int($0) }, minSuccessRate: thresholds.minSuccessRate)
     }
 }
 

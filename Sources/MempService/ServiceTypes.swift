@@ -34,13 +34,38 @@ public struct LookupRequest: Codable, Sendable, Equatable {
     public var mode: String?
     /// Filters.
     public var filters: LookupFilters?
+    /// The seed of the `random` mode: the same seed on the same store gives the same memories (default 0).
+    public var seed: UInt64?
 
     /// Creates a request.
-    public init(task: String, k: Int? = nil, mode: String? = nil, filters: LookupFilters? = nil) {
+    public init(
+        task: String, k: Int? = nil, mode: String? = nil, filters: LookupFilters? = nil, seed: UInt64? = nil
+    ) {
         self.task = task
         self.k = k
         self.mode = mode
         self.filters = filters
+        self.seed = seed
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        task = try container.decode(String.self, forKey: .task)
+        k = try container.decodeIfPresent(Int.self, forKey: .k)
+        mode = try container.decodeIfPresent(String.self, forKey: .mode)
+        filters = try container.decodeIfPresent(LookupFilters.self, forKey: .filters)
+        seed = try Self.seed(in: container, forKey: .seed)
+    }
+
+    /// The seed under `key`: a non-negative integer, else an error at the key (the decoder's own error for a
+    /// number out of range names no field).
+    static func seed<Key: CodingKey>(in container: KeyedDecodingContainer<Key>, forKey key: Key) throws -> UInt64? {
+        do {
+            return try container.decodeIfPresent(UInt64.self, forKey: key)
+        } catch {
+            throw DecodingError.typeMismatch(
+                UInt64.self, DecodingError.Context(codingPath: container.codingPath + [key], debugDescription: ""))
+        }
     }
 }
 
@@ -54,6 +79,17 @@ public struct BatchLookupRequest: Codable, Sendable, Equatable {
     public var mode: String?
     /// As in ``LookupRequest``.
     public var filters: LookupFilters?
+    /// As in ``LookupRequest``: every task of the batch is looked up with this seed.
+    public var seed: UInt64?
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        tasks = try container.decode([String].self, forKey: .tasks)
+        k = try container.decodeIfPresent(Int.self, forKey: .k)
+        mode = try container.decodeIfPresent(String.self, forKey: .mode)
+        filters = try container.decodeIfPresent(LookupFilters.self, forKey: .filters)
+        seed = try LookupRequest.seed(in: container, forKey: .seed)
+    }
 }
 
 /// A memory's usage counters.
@@ -156,6 +192,10 @@ public struct UpdateRequest: Sendable, Equatable {
     public var build: String?
     /// The source of tasks that name none (default `api`).
     public var source: String?
+    /// Deprecate a memory used at least this many times… (default 3, as `memp update --min-hits`).
+    public var minHits: Int?
+    /// …whose success rate is below this (default 0.5, as `memp update --min-success-rate`).
+    public var minSuccessRate: Double?
 }
 
 /// The answer to an import: the counts of `memp import --json`.

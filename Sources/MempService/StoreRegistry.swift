@@ -1,3 +1,4 @@
+import Embeddings
 import Foundation
 import MemoryLocation
 import ProceduralMemory
@@ -24,6 +25,8 @@ public final class StoreRegistry: Sendable {
     public let layout: StoreLayout
     /// How stores are opened; where PostgreSQL stores run their lookups.
     private let options: StoreOpenOptions
+    /// The embedders of the stores opened: stores recorded with the same embedder share one.
+    private let embedders = EmbedderPool()
     /// Open stores by name; each entry is a task so that concurrent first requests open a store once.
     private let open = Mutex<[String: Task<OpenStore, any Error>]>([:])
 
@@ -67,11 +70,12 @@ public final class StoreRegistry: Sendable {
             directory = root + "/" + name
             resolved = name
         }
-        let options = self.options
+        let (options, embedders) = (self.options, self.embedders)
         let task = open.withLock { open in
             if let task = open[resolved] { return task }
             let task = Task {
-                OpenStore(name: resolved, store: try await MemoryStore.open(at: .directory(directory), options: options))
+                OpenStore(
+                    name: resolved, store: try await embedders.openStore(at: .directory(directory), options: options))
             }
             open[resolved] = task
             return task
@@ -101,6 +105,44 @@ public final class StoreRegistry: Sendable {
             scalar.isASCII
                 && (CharacterSet.alphanumerics.contains(scalar) || scalar == "-" || scalar == "_" || scalar == ".")
         }
+    }
+}
+
+/// The embedders of the stores one process opens: stores that record the same ``EmbedderConfiguration`` share one
+/// embedder, so a server with many MiniLM stores loads the model's weights once, not once per store.
+public final class EmbedderPool: Sendable {
+    private let embedders = Mutex<[EmbedderConfiguration: any Embedder]>([:])
+
+    /// Creates an empty pool.
+    public init() {}
+
+    /// How many distinct embedders the pool holds.
+    public var count: Int { embedders.withLock { $0.count } }
+
+    /// The embedder for `configuration`, built on first use.
+    ///
+    /// - Throws: ``ProceduralMemory/MemoryError/embedding(reason:)`` when the model is missing or broken.
+    public func embedder(for configuration: EmbedderConfiguration) throws(MemoryError) -> any Embedder {
+        if let embedder = embedders.withLock({ $0[configuration] }) { return embedder }
+        // Built outside the lock (loading MiniLM takes a while); a concurrent first use keeps the first one stored.
+        let built = try configuration.makeEmbedder()
+        return embedders.withLock { embedders in
+            if let stored = embedders[configuration] { return stored }
+            embedders[configuration] = built
+            return built
+        }
+    }
+
+    /// Opens the store at `location` with the pool's embedder for the configuration it records.
+    ///
+    /// - Throws: What ``ProceduralMemory/MemoryStore/open(at:embedder:options:)`` throws.
+    public func openStore(
+        at location: StoreLocation, options: StoreOpenOptions = StoreOpenOptions()
+    ) async throws(MemoryError) -> MemoryStore {
+        guard let configuration = try await MemoryStore.info(at: location).embedderConfiguration else {
+            return try await MemoryStore.open(at: location, options: options)  // refused with the library's message
+        }
+        return try await MemoryStore.open(at: location, embedder: try embedder(for: configuration), options: options)
     }
 }
 

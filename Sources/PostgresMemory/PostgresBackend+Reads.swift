@@ -142,11 +142,11 @@ extension PostgresBackend {
     }
 
     typealias IndexEntryColumns = (
-        Int64, String, String, String, String, String, [Float], [Float]?, Bool?, Double?
+        Int64, String, String, String, String, String, [Float], [Float]?, Bool?, Double?, String?, String?
     )
     static let indexEntryColumns =
         "number, task, keywords, source, labels::text, status, task_vector::real[], keyword_vector::real[], "
-        + sourceOutcomeColumns
+        + sourceOutcomeColumns + ", steps, script"
 
     /// Columns of a query over `memory`: how the memory's source trajectories ended, as the aggregates
     /// ``ProceduralMemory/Outcome/combined(anySucceeded:bestReward:)`` reads (NULL over no values).
@@ -155,12 +155,18 @@ extension PostgresBackend {
         + "(SELECT max(t.reward) FROM trajectory t WHERE t.id = ANY(memory.sources))"
 
     static func indexEntry(from row: IndexEntryColumns) throws(MemoryError) -> IndexEntry {
-        let (number, task, keywords, source, labels, status, taskVector, keywordVector, anySucceeded, bestReward) = row
+        let (
+            number, task, keywords, source, labels, status, taskVector, keywordVector, anySucceeded, bestReward, steps,
+            script
+        ) = row
         return IndexEntry(
             number: DocumentID(UInt64(number)), task: task, keywords: try decodeJSON([String].self, keywords),
             taskVector: taskVector, keywordVector: keywordVector,
             catalogEntry: try catalogEntry(
-                source: source, labels: labels, status: status, anySucceeded: anySucceeded, bestReward: bestReward))
+                source: source, labels: labels, status: status, anySucceeded: anySucceeded, bestReward: bestReward),
+            procedureText: IndexEntry.procedureText(
+                script: script,
+                steps: try steps.map { (steps) throws(MemoryError) in try decodeJSON([Step].self, steps) }))
     }
 
     static func catalogEntry(

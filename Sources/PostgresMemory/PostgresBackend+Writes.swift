@@ -373,7 +373,8 @@ struct MemoryRow: Encodable {
         search_text =
             IndexEntry(
                 number: DocumentID(0), task: memory.task, keywords: memory.keywords, taskVector: [],
-                keywordVector: nil, catalogEntry: CatalogEntry(source: "", labels: [:], status: .active)
+                keywordVector: nil, catalogEntry: CatalogEntry(source: "", labels: [:], status: .active),
+                procedureText: ""
             ).searchText
         task_vector = record.taskVector
         keyword_vector = record.keywordVector

@@ -2,7 +2,7 @@ import Embeddings
 import Foundation
 
 /// How to rebuild a store's embedder, recorded in the store so that it can be opened without naming one.
-public enum EmbedderConfiguration: Codable, Sendable, Equatable {
+public enum EmbedderConfiguration: Codable, Sendable, Hashable {
     /// ``Embeddings/HashingEmbedder`` of this dimension.
     case hashing(dimension: Int)
     /// ``Embeddings/MiniLMEmbedder`` from a model directory; `nil` means the model store's default location.

@@ -14,6 +14,9 @@ struct IndexSnapshot: Sendable {
     var keywordMeans: FlatIndex
     /// Tasks and keywords, BM25.
     var text: KeywordIndex
+    /// Each memory's procedure text (``IndexEntry/procedureText``), BM25; `nil` until a lookup first weights it
+    /// (``MemoryStore/snapshotWithProcedureIndex()``), then kept up to date with the other indexes.
+    var procedure: KeywordIndex?
     /// What filters look at, per memory.
     var catalog: [DocumentID: CatalogEntry]
     /// The catalog's numbers in ascending order, for reproducible random draws.
@@ -57,6 +60,7 @@ struct IndexSnapshot: Sendable {
             try keywordMeans.add(keywordVector, id: entry.number)
         }
         try text.add(entry.searchText, id: entry.number)
+        try procedure?.add(entry.procedureText, id: entry.number)
         insertCatalogEntry(entry.catalogEntry, for: entry.number)
     }
 
@@ -91,6 +95,7 @@ struct IndexSnapshot: Sendable {
             if tasks.contains(number) { try? tasks.remove(number) }
             if keywordMeans.contains(number) { try? keywordMeans.remove(number) }
             if text.contains(number) { try? text.remove(number) }
+            if procedure?.contains(number) == true { try? procedure?.remove(number) }
             guard let removed = catalog.removeValue(forKey: number) else { continue }
             if removed.status == .deprecated { deprecatedCount -= 1 }
             self.numbers.remove(at: insertionPoint(of: number))
@@ -100,6 +105,7 @@ struct IndexSnapshot: Sendable {
             tasks.compact()
             keywordMeans.compact()
             text.compact()
+            procedure?.compact()
         }
     }
 }

@@ -259,12 +259,14 @@ public struct IndexEntry: Sendable {
     public var keywordVector: [Float]?
     /// What filters look at.
     public var catalogEntry: CatalogEntry
+    /// The text the procedure index holds for the memory (``procedureText(script:steps:)``).
+    public var procedureText: String
 
     /// Creates an entry.
     public init(
         number: DocumentID, task: String, keywords: [String], taskVector: [Float],
         keywordVector: [Float]?,
-        catalogEntry: CatalogEntry
+        catalogEntry: CatalogEntry, procedureText: String
     ) {
         self.number = number
         self.task = task
@@ -272,11 +274,23 @@ public struct IndexEntry: Sendable {
         self.taskVector = taskVector
         self.keywordVector = keywordVector
         self.catalogEntry = catalogEntry
+        self.procedureText = procedureText
     }
 
     /// The text the keyword index holds for the memory: its task, then its keywords.
     public var searchText: String {
         keywords.isEmpty ? task : task + "\n" + keywords.joined(separator: " ")
+    }
+
+    /// The text the procedure index holds for a memory: its script, then its steps' actions, one a line.
+    ///
+    /// Observations are left out: they repeat the environment's descriptions, which the task text already
+    /// carries, so they would make the procedure field a second copy of the task field.
+    ///
+    ///     IndexEntry.procedureText(script: nil, steps: [Step(action: "open fridge", observation: "…")])
+    ///     // "open fridge"
+    public static func procedureText(script: String?, steps: [Step]?) -> String {
+        ((script.map { [$0] } ?? []) + (steps ?? []).map(\.action)).joined(separator: "\n")
     }
 }
 

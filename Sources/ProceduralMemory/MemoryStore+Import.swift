@@ -339,7 +339,8 @@ extension MemoryStore {
             let entry = IndexEntry(
                 number: number, task: record.memory.task, keywords: record.memory.keywords,
                 taskVector: record.taskVector, keywordVector: record.keywordVector,
-                catalogEntry: try await catalogEntry(of: record.memory, writtenWith: written))
+                catalogEntry: try await catalogEntry(of: record.memory, writtenWith: written),
+                procedureText: IndexEntry.procedureText(script: record.memory.script, steps: record.memory.steps))
             do throws(IndexError) { try snapshot.insert(entry) } catch { throw .index(error) }
         }
         snapshot.generation = result.generation

@@ -36,10 +36,14 @@ extension MemoryStore {
         var fusion = options.fusion ?? RetrievalOptions.defaultFusion
         if options.policy == .hybrid { fusion = try await effectiveFusion(options.fusion) }
         options.fusion = fusion
-        if let database = backend as? any DatabaseSearching, database.databasePolicies.contains(options.policy) {
+        // The databases index no procedure text: a lookup that weights it runs on the in-process indexes.
+        let weightsProcedure = options.policy == .hybrid && options.procedureWeight > 0
+        if let database = backend as? any DatabaseSearching, database.databasePolicies.contains(options.policy),
+            !weightsProcedure
+        {
             return try await retrieve(task, options: options, in: database)
         }
-        let snapshot = try await loadedSnapshot()
+        let snapshot = try await weightsProcedure ? snapshotWithProcedureIndex() : loadedSnapshot()
         let filter = Self.filter(for: options, in: snapshot)
         var explanations: [ScoreExplanation] = []
         var ranked: [(DocumentID, Double)] = []
@@ -99,13 +103,18 @@ extension MemoryStore {
                 }
                 // BM25 needs no embedding, so it runs while the task is embedded.
                 async let keywordHits = Result { () throws(IndexError) in
-                    try snapshot.text.search(task, k: depth, filter: filter)
+                    (
+                        try snapshot.text.search(task, k: depth, filter: filter),
+                        weightsProcedure ? try snapshot.procedure?.search(task, k: depth, filter: filter) ?? [] : []
+                    )
                 }
                 let vector = try await embed([task])[0]
                 let dense = try snapshot.tasks.search(
                     vector, k: depth, minimumScore: options.minimumSimilarity, filter: filter)
-                let keyword = try await keywordHits.get()
-                var fused = fuse(dense: dense, keyword: keyword, method: fusion)
+                let (keyword, procedure) = try await keywordHits.get()
+                var fused = fuse(
+                    dense: dense, keyword: keyword, extra: procedure, extraWeight: options.procedureWeight,
+                    method: fusion)
                 if let minimum = options.minimumSimilarity {
                     // A BM25-only candidate has no cosine yet: score it exactly, and keep it only when it reaches
                     // the minimum like every dense candidate did.
@@ -133,6 +142,8 @@ extension MemoryStore {
                     explanation.denseRank = hit.denseRank
                     explanation.bm25 = hit.keywordScore
                     explanation.keywordRank = hit.keywordRank
+                    explanation.procedureBM25 = hit.extraScore
+                    explanation.procedureRank = hit.extraRank
                     explanation.fusion = Self.describe(fusion)
                     explanation.successPrior = priors[hit.id]
                     if hit.keywordRank != nil {

@@ -151,6 +151,41 @@ public final class MemoryStore: Sendable {
         return published.withLock { $0 }
     }
 
+    /// The published indexes with the procedure index (``IndexSnapshot/procedure``), built from the backend and
+    /// published first when no lookup has needed it since the store opened.
+    ///
+    /// The procedure index is not cached on disk: stores that never weight the procedure field pay nothing for it,
+    /// and a store that does builds it once per process.
+    ///
+    /// - Complexity: O(1) once built; building reads every memory once.
+    func snapshotWithProcedureIndex() async throws(MemoryError) -> IndexSnapshot {
+        let snapshot = try await loadedSnapshot()
+        guard snapshot.procedure == nil else { return snapshot }
+        return try await write { (working) throws(MemoryError) -> IndexSnapshot in
+            if working.procedure == nil {
+                var procedure = KeywordIndex()
+                let generation = try await backend.forEachIndexEntry { (entry) throws(MemoryError) in
+                    guard working.catalog[entry.number] != nil else { return }
+                    do throws(IndexError) { try procedure.add(entry.procedureText, id: entry.number) } catch {
+                        throw .index(error)
+                    }
+                }
+                if generation == working.generation {
+                    working.procedure = procedure
+                } else {
+                    // Another process wrote since these indexes were built: catch up with it, all indexes at once.
+                    working = try await Self.rebuild(
+                        from: backend, dimension: working.tasks.dimension,
+                        vectorStorage: working.tasks.vectorStorage, withProcedureIndex: true)
+                }
+                // `write` publishes only a new generation, and this one may be unchanged.
+                let built = working
+                published.withLock { $0 = built }
+            }
+            return working
+        }
+    }
+
     /// Loads and publishes deferred indexes; the caller holds the write lock.
     private func loadDeferredIndexes() async throws(MemoryError) {
         guard let vectorStorage = deferredStorage.withLock({ $0 }) else { return }
@@ -162,8 +197,10 @@ public final class MemoryStore: Sendable {
         deferredStorage.withLock { $0 = nil }
     }
 
+    /// Indexes built from every memory of the backend; with the procedure index when `withProcedureIndex`.
     static func rebuild(
-        from backend: any MemoryBackend, dimension: Int, vectorStorage: VectorStorage
+        from backend: any MemoryBackend, dimension: Int, vectorStorage: VectorStorage,
+        withProcedureIndex: Bool = false
     ) async throws(MemoryError) -> IndexSnapshot {
         var snapshot: IndexSnapshot
         do throws(IndexError) {
@@ -171,6 +208,7 @@ public final class MemoryStore: Sendable {
         } catch {
             throw .index(error)
         }
+        if withProcedureIndex { snapshot.procedure = KeywordIndex() }
         snapshot.foreignCommitMarker = try await backend.foreignCommitMarker()
         let expected = try await backend.statistics().memories
         snapshot.tasks.reserveCapacity(expected)
@@ -206,7 +244,8 @@ public final class MemoryStore: Sendable {
                 return false
             }
             snapshot = try await Self.rebuild(
-                from: backend, dimension: info.dimension, vectorStorage: snapshot.tasks.vectorStorage)
+                from: backend, dimension: info.dimension, vectorStorage: snapshot.tasks.vectorStorage,
+                withProcedureIndex: snapshot.procedure != nil)
             return true
         }
     }
@@ -237,7 +276,8 @@ public final class MemoryStore: Sendable {
                         throw MemoryError.database(reason: "the store's settings are gone")
                     }
                     working = try await Self.rebuild(
-                        from: backend, dimension: info.dimension, vectorStorage: working.tasks.vectorStorage)
+                        from: backend, dimension: info.dimension, vectorStorage: working.tasks.vectorStorage,
+                        withProcedureIndex: working.procedure != nil)
                 }
             } catch {
                 saveError = error

@@ -47,12 +47,20 @@ public struct RetrievalOptions: Sendable {
     /// `hybrid`: how strongly a memory's record of failure lowers its fused score (see ``OutcomePrior``), from 0
     /// (off) to 1.
     public var outcomePrior: Double
+    /// `hybrid`: the weight of a third ranking, BM25 over each memory's procedure text; 0 (the default) leaves it out.
+    ///
+    /// The procedure text is the script and step actions (``IndexEntry/procedureText(script:steps:)``); the weight
+    /// is relative to the dense and task BM25 rankings. For tasks that describe the procedure rather than the goal.
+    public var procedureWeight: Double
 
     /// The fusion `hybrid` uses unless told otherwise (chosen in docs/experiments.md, "Choosing the default
     /// fusion").
     public static let defaultFusion = FusionMethod.reciprocalRank(rankConstant: 60)
     /// The outcome prior `hybrid` uses unless told otherwise (docs/experiments.md, "The outcome prior").
     public static let defaultOutcomePrior = 0.1
+    /// The procedure weight `hybrid` uses unless told otherwise: off, because weighting the procedure field did
+    /// not win on every development source (docs/experiments.md, "What is indexed").
+    public static let defaultProcedureWeight = 0.0
 
     /// Creates options; the defaults are the hybrid policy, 5 memories and the store's fusion (``fusion``).
     public init(
@@ -60,9 +68,13 @@ public struct RetrievalOptions: Sendable {
         sources: Set<String>? = nil,
         labels: [String: String] = [:], includeDeprecated: Bool = false, seed: UInt64 = 0,
         fusion: FusionMethod? = nil, candidateDepth: Int? = nil,
-        keywordLimit: Int = 5, outcomePrior: Double = RetrievalOptions.defaultOutcomePrior
+        keywordLimit: Int = 5, outcomePrior: Double = RetrievalOptions.defaultOutcomePrior,
+        procedureWeight: Double = RetrievalOptions.defaultProcedureWeight
     ) {
         precondition((0...1).contains(outcomePrior), "RetrievalOptions: outcomePrior must lie in 0...1")
+        precondition(
+            procedureWeight >= 0 && procedureWeight.isFinite, "RetrievalOptions: procedureWeight must be finite, >= 0")
+        self.procedureWeight = procedureWeight
         self.policy = policy
         self.k = k
         self.minimumSimilarity = minimumSimilarity
@@ -167,6 +179,10 @@ public struct ScoreExplanation: Sendable, Equatable, Codable, CustomStringConver
     public var keywordRank: Int?
     /// The task's terms found in the memory (`bm25`, `hybrid`).
     public var matchedTerms: [String]?
+    /// BM25 score over the memory's procedure text (`hybrid` with a procedure weight).
+    public var procedureBM25: Float?
+    /// Rank in the procedure BM25 list, from 1 (`hybrid` with a procedure weight).
+    public var procedureRank: Int?
     /// The keywords extracted from the task (`keyword`).
     public var queryKeywords: [String]?
     /// The average similarity between the task's and the memory's keywords (`keyword`).
@@ -211,6 +227,7 @@ public struct ScoreExplanation: Sendable, Equatable, Codable, CustomStringConver
             parts.append(
                 keywordRank.map { "\(keywordRanker) #\($0) (\(format(textRank ?? bm25)))" }
                     ?? "not in the \(keywordRanker) candidates")
+            if let procedureRank { parts.append("procedure BM25 #\(procedureRank) (\(format(procedureBM25)))") }
         }
         if let successPrior { parts.append("success prior \(format(Float(successPrior)))") }
         if let database { parts.append("in \(database)") }

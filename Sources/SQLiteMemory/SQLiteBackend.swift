@@ -524,7 +524,7 @@ public final class SQLiteBackend: MemoryBackend {
 
     /// The rows ``indexEntry(from:)`` reads: every memory joined with its vectors and its source outcome.
     static let indexEntrySelection = """
-        SELECT m.number, m.task, m.keywords, m.source, m.labels, m.status, v.task AS taskVector,
+        SELECT m.number, m.task, m.keywords, m.steps, m.script, m.source, m.labels, m.status, v.task AS taskVector,
             v.keywords AS keywordVector, \(sourceOutcomeColumns)
         FROM memory m JOIN memory_vector v ON v.memory = m.number
         """
@@ -534,7 +534,9 @@ public final class SQLiteBackend: MemoryBackend {
         IndexEntry(
             number: DocumentID(UInt64(row["number"] as Int64)), task: row["task"],
             keywords: try decode([String].self, row["keywords"]), taskVector: floats(row["taskVector"]),
-            keywordVector: (row["keywordVector"] as Data?).map(floats), catalogEntry: try catalogEntry(from: row))
+            keywordVector: (row["keywordVector"] as Data?).map(floats), catalogEntry: try catalogEntry(from: row),
+            procedureText: IndexEntry.procedureText(
+                script: row["script"], steps: try (row["steps"] as String?).map { try decode([Step].self, $0) }))
     }
 
     /// The source, labels and status columns of a memory row, and its ``sourceOutcomeColumns``.

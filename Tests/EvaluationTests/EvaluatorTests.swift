@@ -97,6 +97,40 @@ enum Fixture {
         #expect(!evaluation.cachedQueryEmbeddings)
     }
 
+    @Test func excludedTrajectoriesLeaveTheRankingAndTheRelevantCount() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await Fixture.store(in: directory)
+        let text = "heat a mug in the coffee machine"
+        let plain = try await RetrievalEvaluator(
+            store: store, queries: [EvaluationQuery(id: "q", text: text, relevant: ["heat-mug", "heat-egg"])])
+        let excluding = try await RetrievalEvaluator(
+            store: store,
+            queries: [
+                EvaluationQuery(id: "q", text: text, relevant: ["heat-mug", "heat-egg"], excluded: ["heat-mug"])
+            ])
+        #expect(plain.relevantCounts == [2] && excluding.relevantCounts == [1])
+        let hits = try await store.retrieve(text, options: RetrievalOptions(policy: .bm25, k: 10))
+        #expect(hits.map(\.memory.id).prefix(2) == ["heat-mug", "heat-egg"])
+        // Without heat-mug, heat-egg is first, and the one relevant memory left is found at rank 1.
+        let run = try await excluding.run(RetrievalSetting(policy: .bm25, k: 10), keepingQueries: true)
+        #expect(run.metrics.hitAt1 == 1 && run.metrics.ndcgAt10 == 1)
+        #expect(run.queries?.first?.firstRelevantRank == 1)
+    }
+
+    @Test func procedureWeightsAddNamedHybridRuns() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let evaluator = try await RetrievalEvaluator(
+            store: try await Fixture.store(in: directory), queries: Fixture.queries)
+        let plan = EvaluationPlan(modes: [.hybrid], k: 3, procedureWeights: [0, 1])
+        let evaluation = try await evaluator.run(plan, label: "fixture", path: directory.file("store"))
+        #expect(evaluation.fusionRuns.map(\.setting.name) == ["hybrid proc=0", "hybrid proc=1"])
+        #expect(evaluation.fusionRuns.map(\.setting.procedureWeight) == [0, 1])
+        // A weight of 0 is the plain hybrid run.
+        #expect(evaluation.fusionRuns[0].metrics == evaluation.runs[0].metrics)
+    }
+
     @Test func cachedEmbeddingsGiveTheSameMetrics() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -119,6 +119,9 @@ import Testing
         let report = try await FusionTuner.tuneFromFeedback(store: store, folds: 2)
         #expect(report.queryIDs == ["heat-egg", "cool-wine"])
         #expect(report.evidence.origin == "feedback (2 successful tasks)")
+        // Each task's own memory is stored; ranked, it would be first for its task under every fusion (Hit@1 0).
+        // Left out, the memory each task used comes first (RRF ties it with another for one task: 0.75, tie-aware).
+        #expect(report.candidates.map(\.hitAt1) == Array(repeating: 0.75, count: 5) + Array(repeating: 1, count: 6))
         #expect(try await store.fusionTuning().entries.count == 1)
     }
 

@@ -126,4 +126,35 @@ import Testing
         let keywordOnly = fuse(dense: dense, keyword: keyword, method: .convex(alpha: 0, normalization: .minMax))
         #expect(keywordOnly.first?.id == 3)
     }
+
+    // The extra side finds 4 and 5 (5 is found by it alone).
+    let extra = [SearchHit(id: 4, score: 6), SearchHit(id: 5, score: 3)]
+
+    @Test func weightedExtraSideAddsItsWeightedReciprocalRank() throws {
+        let hits = fuse(dense: dense, keyword: keyword, extra: extra, extraWeight: 2, method: .reciprocalRank())
+        #expect(hits.map(\.id) == [4, 3, 5, 1, 2])
+        #expect(try hit(hits, 4).score == 0 + 1.0 / 62 + 2.0 / 61)
+        #expect(try hit(hits, 5).score == 0 + 0 + 2.0 / 62)
+        #expect(try hit(hits, 3).score == 1.0 / 63 + 1.0 / 61 + 0)
+        let four = try hit(hits, 4)
+        #expect(four.extraRank == 1 && four.extraScore == 6 && four.keywordRank == 2 && four.denseRank == nil)
+        #expect(try hit(hits, 1).extraRank == nil)
+    }
+
+    @Test func weightedExtraSideAddsItsWeightedNormalizedScore() throws {
+        let method = FusionMethod.convex(alpha: 0.5, normalization: .minMax)
+        let hits = fuse(dense: dense, keyword: keyword, extra: extra, extraWeight: 0.5, method: method)
+        // Min-max over the extra side: 4 → 1, 5 → 0.
+        #expect(try hit(hits, 4).score == 0.5 * 0 + 0.5 * 0 + 0.5 * 1)
+        #expect(try hit(hits, 5).score == 0 + 0.5 * 0)
+        #expect(try hit(hits, 3).score == 0.5 * 0 + 0.5 * 1 + 0)
+    }
+
+    @Test func zeroWeightOrNoExtraHitsIsThePlainFusion() {
+        for method in [FusionMethod.reciprocalRank(), .convex(alpha: 0.3, normalization: .zScore)] {
+            let plain = fuse(dense: dense, keyword: keyword, method: method)
+            #expect(fuse(dense: dense, keyword: keyword, extra: extra, extraWeight: 0, method: method) == plain)
+            #expect(fuse(dense: dense, keyword: keyword, extra: [], extraWeight: 3, method: method) == plain)
+        }
+    }
 }

@@ -24,14 +24,14 @@ import Testing
         try write(documents, to: input)
         let output = directory.file("collection")
         try CollectionCommand.Build.parse(["--input", input, "--output", output]).run()
-        let library = try HybridSearch.Collection(contentsOf: output)
+        let library = try DocumentCollection(contentsOf: output)
         #expect(library.count == 3 && library.configuration.embedder == nil)
 
         let queries = directory.file("queries.jsonl")
         try write(
             [#"{"qid": "q1", "text": "files", "vector": [0, 0, 1]}"#, #"{"qid": "q2", "text": "json"}"#], to: queries)
         let lines = try CollectionCommand.Search.parse(
-            ["--collection", output, "--mode", "keyword", "--queries", queries, "-k", "2"]).resultLines()
+            ["--collection", output, "--mode", "bm25", "--queries", queries, "-k", "2"]).resultLines()
         #expect(lines.count == 2)
         let first = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
         #expect(first["qid"] as? String == "q1")
@@ -51,10 +51,10 @@ import Testing
         try write([#"{"id": "d", "text": "json schema", "vector": [0, 1, 1]}"#], to: more)
         try CollectionCommand.Add.parse(["--collection", output, "--input", more]).run()
         try CollectionCommand.Remove.parse(["--collection", output, "a"]).run()
-        let updated = try HybridSearch.Collection(contentsOf: output)
+        let updated = try DocumentCollection(contentsOf: output)
         #expect(updated.documentIDs == ["b", "c", "d"])
         let explained = try CollectionCommand.Search.parse(
-            ["--collection", output, "--mode", "keyword", "--explain", "json"]).resultLines()
+            ["--collection", output, "--mode", "bm25", "--explain", "json"]).resultLines()
         #expect(explained.count == 4 && explained[1].contains("matched: json"))
     }
 
@@ -79,7 +79,7 @@ import Testing
         try CollectionCommand.Build.parse([
             "--input", input, "--output", output, "--embedder", "hashing", "--dimension", "32",
         ]).run()
-        #expect(try HybridSearch.Collection.configuration(of: output).embedder == "hashing:v1:32")
+        #expect(try DocumentCollection.configuration(of: output).embedder == "hashing:v1:32")
         let lines = try CollectionCommand.Search.parse(["--collection", output, "-k", "1", "--json", "parse json"])
             .resultLines()
         #expect(lines.count == 1 && lines[0].contains(#""id":"y""#))
@@ -134,7 +134,7 @@ import Testing
         #expect(parseFailure(search, ["--collection", "c"]) == "Give a query text or --queries FILE (exactly one).")
         #expect(
             parseFailure(search, ["--collection", "c", "--mode", "fuzzy", "q"])
-                == "The value 'fuzzy' is invalid for '--mode <mode>'. Please provide one of 'vector', 'keyword' or 'hybrid'."
+                == "The value 'fuzzy' is invalid for '--mode <mode>'. Please provide one of 'vector', 'bm25' or 'hybrid'."
         )
         #expect(
             parseFailure(CollectionCommand.Build.self, ["--input", "a", "--output", "b", "--b", "2"])

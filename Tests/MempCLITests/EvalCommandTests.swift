@@ -51,6 +51,10 @@ import Testing
         ),
         (["--store", "a", "--queries", "q.jsonl", "-k", "0"], "-k must be at least 1 (got 0)."),
         (
+            ["--store", "a", "--queries", "q.jsonl", "--procedure-weights", "0.5,-1"],
+            "--procedure-weights: \"-1\" is not a number of at least 0."
+        ),
+        (
             ["--trajectories", "t.jsonl", "--queries", "q.jsonl", "--build-policies", "trajectory,steps"],
             "--build-policies: unknown value \"steps\"; choose from trajectory, script, proceduralization."
         ),

@@ -142,6 +142,12 @@ import Testing
         ])
         let options = try query.options
         #expect(options.policy == .bm25 && options.k == 3 && options.labels == ["fold": "train"])
+        #expect(options.procedureWeight == 0)
+        let weighted = try QueryCommand.parse(["--store", "s", "--procedure-weight", "1.5", "t"])
+        #expect(try weighted.options.procedureWeight == 1.5)
+        #expect(
+            parseFailure(QueryCommand.self, ["--store", "s", "--procedure-weight=-1", "task"])
+                == "--procedure-weight must be a number of at least 0 (got -1.0).")
     }
 
     @Test func initImportQueryDeleteStatsEndToEnd() async throws {

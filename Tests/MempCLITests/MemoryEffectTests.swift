@@ -3,7 +3,8 @@ import TestSupport
 import Testing
 
 /// The memory-effect experiment (`scripts/memory_effect.py`) end to end: its agents' self-test, then a quick run
-/// on real TextWorldExpress games that drives the built `memp` (query with contents, update, stats).
+/// on real TextWorldExpress games that drives the built `memp serve` through the Python client (batch lookups,
+/// imports, updates, stats), and the two transports (server, one `memp` process per call) playing the same episodes.
 @Suite struct MemoryEffectTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
@@ -38,46 +39,10 @@ import Testing
     func quickRunMeasuresEveryCondition() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let memp = try ChildProcessTests.mempExecutable()
-        let result = try Self.run([
-            "python3", Self.harness, "--memp", memp, "--out", directory.path, "--quick",
-        ])
-        try #require(result.status == 0, "\(result.errors)")
-
-        struct Results: Decodable {
-            struct Sources: Decodable {
-                var gold: Int
-                var goldSuccessful: Int
-                var seed: Int
-                var explorer: Int
-                var explorerSuccessful: Int
-            }
-            struct Condition: Decodable {
-                struct Summary: Decodable {
-                    var episodes: Int
-                    var successRate: Double
-                    var successCi: [Double]
-                    var steps: Double
-                    var guidedShare: Double
-                    var memoryActive: Double
-                }
-                struct Point: Decodable {
-                    var batch: Int
-                    var episodes: Int
-                    var memoryActive: Double?
-                }
-                var name: String
-                var summary: Summary
-                var curve: [Point]?
-                var episodes: [[JSONScalar]]
-            }
-            var memorySources: Sources
-            var conditions: [Condition]
-        }
-        let data = try Data(contentsOf: URL(fileURLWithPath: directory.file("results.json")))
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        let results = try decoder.decode(Results.self, from: data)
+        let results = try Self.quickRun(into: directory.file("server"), transport: "server")
+        // Every memory operation was a request but the three `memp init`s that create the stores.
+        #expect(results.timing.transport == "server" && results.timing.processes == 3)
+        #expect((results.timing.requests ?? 0) > 0)
 
         // 3 train games per type: every gold path succeeds; the seed memory is one gold trajectory per type.
         #expect(results.memorySources.gold == 24 && results.memorySources.goldSuccessful == 24)
@@ -110,10 +75,83 @@ import Testing
         let own = try #require(byName["own/proceduralization/hybrid"])
         #expect(own.summary.memoryActive == Double(results.memorySources.explorerSuccessful))
 
-        let report = try String(contentsOfFile: directory.file("report.html"), encoding: .utf8)
+        let report = try String(contentsOfFile: directory.file("server/report.html"), encoding: .utf8)
         #expect(report.contains("<svg") && report.contains("update/adjustment"))
-        let table = try String(contentsOfFile: directory.file("table.md"), encoding: .utf8)
+        #expect(report.contains("memory operations (one memp serve)"))
+        let table = try String(contentsOfFile: directory.file("server/table.md"), encoding: .utf8)
         #expect(table.hasPrefix("| condition | episodes | success rate [95% CI]"))
+    }
+
+    /// The server and one process per call answer the same.
+    ///
+    /// The same memories guide the same agents to the same episodes. Without coin: TextWorldExpress draws the coin game's gold path anew in every run (another route
+    /// through the same house), so memories built from it differ from run to run whatever the transport.
+    @Test(
+        .enabled(
+            if: textWorldAvailable,
+            "needs python3, java and textworld-express (bash scripts/setup.d/60-textworld.sh); skipped"))
+    func bothTransportsPlayTheSameEpisodes() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let games = ["--games", "twc,cookingworld,mapreader,arithmetic,sorting,simonsays,peckingorder"]
+        let served = try Self.quickRun(into: directory.file("server"), transport: "server", games)
+        let spawned = try Self.quickRun(into: directory.file("process"), transport: "process", games)
+        #expect(served.timing.transport == "server" && spawned.timing.transport == "process")
+        #expect(spawned.timing.requests == nil && spawned.timing.processes == nil)
+        #expect(served.conditions.map(\.name) == spawned.conditions.map(\.name) && served.conditions.count == 4)
+        for (server, processes) in zip(served.conditions, spawned.conditions) {
+            #expect(server.episodes == processes.episodes, "\(server.name)")
+            #expect(server.curve?.map(\.memoryActive) == processes.curve?.map(\.memoryActive), "\(server.name)")
+        }
+    }
+
+    struct Results: Decodable {
+        struct Sources: Decodable {
+            var gold: Int
+            var goldSuccessful: Int
+            var seed: Int
+            var explorer: Int
+            var explorerSuccessful: Int
+        }
+        struct Condition: Decodable {
+            struct Summary: Decodable {
+                var episodes: Int
+                var successRate: Double
+                var successCi: [Double]
+                var steps: Double
+                var guidedShare: Double
+                var memoryActive: Double
+            }
+            struct Point: Decodable {
+                var batch: Int
+                var episodes: Int
+                var memoryActive: Double?
+            }
+            var name: String
+            var summary: Summary
+            var curve: [Point]?
+            var episodes: [[JSONScalar]]
+        }
+        struct Timing: Decodable {
+            var transport: String
+            var requests: Int?
+            var processes: Int?
+        }
+        var memorySources: Sources
+        var conditions: [Condition]
+        var timing: Timing
+    }
+
+    /// Runs the quick configuration with `transport` and decodes its results.
+    static func quickRun(into out: String, transport: String, _ arguments: [String] = []) throws -> Results {
+        let memp = try ChildProcessTests.mempExecutable()
+        let result = try run(
+            ["python3", harness, "--memp", memp, "--out", out, "--quick", "--transport", transport] + arguments)
+        try #require(result.status == 0, "\(result.errors)")
+        let data = try Data(contentsOf: URL(fileURLWithPath: out + "/results.json"))
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(Results.self, from: data)
     }
 }
 

@@ -11,6 +11,8 @@
     /// the same calls a SQLite directory takes (compiled with the package trait `PostgreSQL` only).
     @Suite(.enabled(if: PostgresTestServer.isAvailable, "needs PostgreSQL with pgvector (scripts/pg_server.sh)"))
     struct LocationTests {
+        static let embedder = HashingEmbedder(dimension: 48)
+
         /// `location` as MemoryLocation names it.
         static func database(_ location: PostgresLocation) -> DatabaseLocation {
             switch location.password {
@@ -24,10 +26,9 @@
             let directory = try TemporaryDirectory()
             defer { directory.remove() }
             let location = try PostgresTestServer.freshLocation()
-            let embedder = HashingEmbedder(dimension: 48)
             let path = directory.file("shared")
             let (created, attached, url) = try await MemoryStore.create(
-                at: path, database: Self.database(location), embedder: embedder,
+                at: path, database: Self.database(location), embedder: Self.embedder,
                 configuration: .hashing(dimension: 48))
             #expect(!attached && url == location.url)
             try await created.add(Fixtures.randomBatch(count: 30, dimension: 48, seed: 9).trajectories)
@@ -40,7 +41,7 @@
             #expect((byURL.backend as? PostgresBackend)?.databaseSearch == nil)
             // In the database, lookups run there and the caches wait; with index caches, they are loaded at open.
             #expect(byDirectory.cacheState == .deferred && byDirectory.memoryCount == 0)
-            #expect(byURL.memoryCount == 30 && byURL.embedder.modelIdentifier == embedder.modelIdentifier)
+            #expect(byURL.memoryCount == 30 && byURL.embedder.modelIdentifier == Self.embedder.modelIdentifier)
             let options = RetrievalOptions(policy: .bm25, k: 3)
             let expected = try await created.retrieve("heat mug", options: options).map(\.memory.id)
             #expect(expected.count == 3)
@@ -52,7 +53,7 @@
 
             // The directory holds a store now: neither backend creates another there.
             await #expect(throws: MemoryError.storeExists(path: path)) {
-                try await MemoryStore.create(at: path, embedder: embedder)
+                try await MemoryStore.create(at: path, embedder: Self.embedder)
             }
             try await PostgresBackend.connect(to: location).dropSchema()
         }
@@ -61,10 +62,9 @@
             let directory = try TemporaryDirectory()
             defer { directory.remove() }
             let location = try PostgresTestServer.freshLocation()
-            let embedder = HashingEmbedder(dimension: 48)
             let local = directory.file("local")
             let store = try await MemoryStore.create(
-                at: local, embedder: embedder, configuration: .hashing(dimension: 48))
+                at: local, embedder: Self.embedder, configuration: .hashing(dimension: 48))
             try await store.add(Fixtures.randomBatch(count: 25, dimension: 48, seed: 4).trajectories)
             let database = StoreLocation.database(Self.database(location))
             let digest = try await StoreMigration.copy(from: .directory(local), to: database, batchSize: 10)

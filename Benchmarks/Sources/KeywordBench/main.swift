@@ -6,6 +6,7 @@
 // Single thread throughout. Build = tokenize + index, median of 3. Queries = all queries one call each, top-10,
 // median of 5 passes (after one warm-up pass). The top-10 IDs of the bm25s-compatible run go to --top10 so the
 // runner can compute the overlap with bm25s.
+import BenchmarkSupport
 import Foundation
 import HybridSearch
 import KeywordIndex
@@ -132,20 +133,9 @@ func keywordReport(_ configuration: TokenizerConfiguration, name: String, writeT
     return report
 }
 
-/// SplitMix64, so the synthetic vectors are the same on every run.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// A unit vector of Gaussian components (Box–Muller).
-func randomUnitVector(dimension: Int, using rng: inout SplitMix) -> [Float] {
+func randomUnitVector(dimension: Int, using rng: inout SplitMix64) -> [Float] {
     var vector = (0..<dimension).map { _ -> Float in
         let u = Double.random(in: Double.ulpOfOne..<1, using: &rng), v = Double.random(in: 0..<1, using: &rng)
         return Float((-2 * log(u)).squareRoot() * cos(2 * .pi * v))
@@ -159,8 +149,8 @@ func randomUnitVector(dimension: Int, using rng: inout SplitMix) -> [Float] {
 /// queries (corpus query texts with random vectors), each mode timed per query after a warm-up.
 func hybridReport(documents: Int) throws -> [String: Any] {
     let dimension = 384
-    var rng = SplitMix(state: 42)
-    var collection = try HybridSearch.Collection(configuration: CollectionConfiguration(dimension: dimension))
+    var rng = SplitMix64(state: 42)
+    var collection = try DocumentCollection(configuration: CollectionConfiguration(dimension: dimension))
     let buildStart = now()
     var batch: [Document] = []
     for index in 0..<documents {
@@ -191,7 +181,7 @@ func hybridReport(documents: Int) throws -> [String: Any] {
         ("hybrid_convex_minmax", .hybrid, .convex(alpha: 0.5, normalization: .minMax), nil),
         ("hybrid_rrf_filtered_quarter", .hybrid, .reciprocalRank(), filter),
         ("vector_only", .vector, .reciprocalRank(), nil),
-        ("keyword_only", .keyword, .reciprocalRank(), nil),
+        ("keyword_only", .bm25, .reciprocalRank(), nil),
     ]
     for (name, mode, fusion, filter) in variants {
         var latencies: [Double] = []

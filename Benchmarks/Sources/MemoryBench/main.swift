@@ -6,21 +6,11 @@
 // data/textworld-sample/queries.jsonl, ~150 tokens each), reused in order, as a second set ("latency_long").
 // Each size gets a fresh store in the work directory (default: a temporary directory, removed at the end);
 // --reuse measures lookups on a store kept by an earlier --keep run instead of importing again.
+import BenchmarkSupport
 import Embeddings
 import Foundation
 import MemoryLocation
 import ProceduralMemory
-
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Household (ALFWorld-like), cooking (TextWorld-like), shopping (WebShop-like) and travel (TravelPlanner-like)
 /// tasks with plausible steps: exploration, dead ends that change nothing, the actions that matter.

@@ -8,22 +8,12 @@
 // round trip per lookup on loopback returning the k numbers and IDs — exact scan, HNSW at several ef_search values
 // (recall@k against the exact top-k), HNSW plus the read of the k memories (a store's database-side lookup),
 // ts_rank_cd keyword search, and hybrid (HNSW + keyword, fused in Swift).
+import BenchmarkSupport
 import Foundation
 import PostgresMemory
 import ProceduralMemory
 import RetrievalCore
 import VectorIndex
-
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 func argument(_ name: String) -> String? {
     let arguments = CommandLine.arguments

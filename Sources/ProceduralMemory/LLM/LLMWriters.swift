@@ -122,11 +122,7 @@ public struct LLMScriptWriter: ScriptWriter {
         do throws(MemoryError) {
             let fields = try await AnswerFormat.ask(
                 model, template: template,
-                values: [
-                    "task": PromptText.clip(trajectory.task, to: 500),
-                    "outcome": PromptText.outcome(trajectory.outcome),
-                    "steps": PromptText.steps(trajectory.steps),
-                ], schema: AnswerFormat.workflow, maximumTokens: maximumTokens)
+                values: PromptText.values(of: trajectory), schema: AnswerFormat.workflow, maximumTokens: maximumTokens)
             let steps = try AnswerFormat.workflow(fields, model: model)
             return WrittenScript(text: AnswerFormat.script(task: trajectory.task, steps: steps), writer: name)
         } catch {
@@ -211,11 +207,7 @@ public struct LLMJudgeScorer: Scorer {
         do throws(MemoryError) {
             let fields = try await AnswerFormat.ask(
                 model, template: template,
-                values: [
-                    "task": PromptText.clip(trajectory.task, to: 500),
-                    "outcome": PromptText.outcome(trajectory.outcome),
-                    "steps": PromptText.steps(trajectory.steps),
-                ], schema: AnswerFormat.judgement, maximumTokens: 200)
+                values: PromptText.values(of: trajectory), schema: AnswerFormat.judgement, maximumTokens: 200)
             guard let score = (fields["score"] as? NSNumber)?.doubleValue ?? (fields["score"] as? Int).map(Double.init),
                 (0...10).contains(score)
             else {

@@ -37,6 +37,14 @@ public struct PromptTemplate: Sendable, Equatable {
 
 /// Renders trajectories for prompts and reads structured answers back, treating model text as untrusted.
 enum PromptText {
+    /// A trajectory's prompt fields: `task` (cut to 500 characters), `outcome` and `steps`.
+    static func values(of trajectory: Trajectory) -> [String: String] {
+        [
+            "task": clip(trajectory.task, to: 500), "outcome": outcome(trajectory.outcome),
+            "steps": steps(trajectory.steps),
+        ]
+    }
+
     /// The steps as `N. action -> observation`, the last `limit` of them, each part cut to 200 characters.
     static func steps(_ steps: [Step], limit: Int = 40) -> String {
         let shown = steps.suffix(limit)

@@ -18,7 +18,8 @@ extension MemoryStore {
                 IndexEntry(
                     number: number, task: record.memory.task, keywords: record.memory.keywords,
                     taskVector: record.taskVector, keywordVector: record.keywordVector,
-                    catalogEntry: try await catalogEntry(of: record.memory, writtenWith: written)))
+                    catalogEntry: try await catalogEntry(of: record.memory, writtenWith: written),
+                    procedureText: IndexEntry.procedureText(script: record.memory.script, steps: record.memory.steps)))
         }
         do throws(IndexError) {
             for entry in entries + result.changed { try snapshot.insert(entry) }

@@ -137,22 +137,20 @@ class MempClient:
 
     def lookup(self, task: str, k: int = 5, mode: Optional[str] = None, sources: Optional[Sequence[str]] = None,
                labels: Optional[Mapping[str, str]] = None, include_deprecated: bool = False,
-               min_similarity: Optional[float] = None) -> List[Hit]:
-        """The procedures that best fit ``task``, best first."""
-        body: Dict[str, Any] = {"task": task, "k": k}
-        if mode is not None:
-            body["mode"] = mode
-        filters = self._filters(sources, labels, include_deprecated, min_similarity)
-        if filters:
-            body["filters"] = filters
+               min_similarity: Optional[float] = None, seed: Optional[int] = None) -> List[Hit]:
+        """The procedures that best fit ``task``, best first (``seed``: the ``random`` mode's seed)."""
+        body = self._lookup_body(k, mode, sources, labels, include_deprecated, min_similarity, seed)
+        body["task"] = task
         answer = self._request("POST", self._prefix + "/lookup", body)
         return [Hit.from_json(hit) for hit in answer["hits"]]
 
-    def lookup_many(self, tasks: Sequence[str], k: int = 5, mode: Optional[str] = None) -> List[List[Hit]]:
-        """The procedures for each task, in the tasks' order."""
-        body: Dict[str, Any] = {"tasks": list(tasks), "k": k}
-        if mode is not None:
-            body["mode"] = mode
+    def lookup_many(self, tasks: Sequence[str], k: int = 5, mode: Optional[str] = None,
+                    sources: Optional[Sequence[str]] = None, labels: Optional[Mapping[str, str]] = None,
+                    include_deprecated: bool = False, min_similarity: Optional[float] = None,
+                    seed: Optional[int] = None) -> List[List[Hit]]:
+        """The procedures for each task, in the tasks' order, in one request (at most 256 tasks)."""
+        body = self._lookup_body(k, mode, sources, labels, include_deprecated, min_similarity, seed)
+        body["tasks"] = list(tasks)
         answer = self._request("POST", self._prefix + "/lookup/batch", body)
         return [[Hit.from_json(hit) for hit in hits] for hits in answer["results"]]
 
@@ -169,25 +167,40 @@ class MempClient:
         return self.add_trajectories([self.trajectory(id, task, steps, success, source, labels)], duplicates)
 
     def add_trajectories(self, trajectories: Sequence[Mapping[str, Any]], duplicates: str = "refuse",
-                         skip_invalid: bool = False) -> ImportReport:
-        """Imports trajectories (Memp's JSON format) in one request, as ``memp import`` does a file."""
+                         skip_invalid: bool = False, build: Optional[str] = None,
+                         source: Optional[str] = None) -> ImportReport:
+        """Imports trajectories (Memp's JSON format) in one request, as ``memp import`` does a file.
+
+        ``build`` is how they become memories (trajectory, script, proceduralization: the server's default);
+        ``source`` the source of records that name none.
+        """
         lines = "\n".join(json.dumps(t, separators=(",", ":")) for t in trajectories) + "\n"
-        query = urllib.parse.urlencode({"duplicates": duplicates, "skipInvalid": "true" if skip_invalid else "false"})
+        parameters = {"duplicates": duplicates, "skipInvalid": "true" if skip_invalid else "false"}
+        if build is not None:
+            parameters["build"] = build
+        if source is not None:
+            parameters["source"] = source
+        query = urllib.parse.urlencode(parameters)
         answer = self._request("POST", f"{self._prefix}/trajectories?{query}", lines.encode(),
                                content_type="application/x-ndjson")
         report = answer["report"]
         return ImportReport(report["linesRead"], report["imported"], report["replaced"],
                             report["skippedDuplicates"], report["invalid"], list(report.get("errors", [])))
 
-    def update(self, policy: str, finished: Sequence[Mapping[str, Any]], build: Optional[str] = None) -> UpdateReport:
+    def update(self, policy: str, finished: Sequence[Mapping[str, Any]], build: Optional[str] = None,
+               source: Optional[str] = None, min_hits: Optional[int] = None,
+               min_success_rate: Optional[float] = None) -> UpdateReport:
         """Runs an update policy (vanilla, validation, adjustment) over finished tasks.
 
         Each finished task is a trajectory with ``usedMemories``: the IDs of the procedures it used
-        (:meth:`trajectory` builds one).
+        (:meth:`trajectory` builds one). A memory used at least ``min_hits`` times (default 3) whose success rate
+        is below ``min_success_rate`` (default 0.5) is deprecated, as with ``memp update``.
         """
         body: Dict[str, Any] = {"policy": policy, "tasks": list(finished)}
-        if build is not None:
-            body["build"] = build
+        for key, value in (("build", build), ("source", source), ("minHits", min_hits),
+                           ("minSuccessRate", min_success_rate)):
+            if value is not None:
+                body[key] = value
         report = self._request("POST", self._prefix + "/update", body)["report"]
         return UpdateReport(report["tasks"], list(report["added"]), dict(report["merged"]),
                             list(report["rewritten"]), list(report["deprecated"]), report["skippedFailures"])
@@ -231,8 +244,14 @@ class MempClient:
     # -- HTTP ------------------------------------------------------------------------------------------------------
 
     @staticmethod
-    def _filters(sources: Optional[Sequence[str]], labels: Optional[Mapping[str, str]], include_deprecated: bool,
-                 min_similarity: Optional[float]) -> Dict[str, Any]:
+    def _lookup_body(k: int, mode: Optional[str], sources: Optional[Sequence[str]],
+                     labels: Optional[Mapping[str, str]], include_deprecated: bool, min_similarity: Optional[float],
+                     seed: Optional[int]) -> Dict[str, Any]:
+        body: Dict[str, Any] = {"k": k}
+        if mode is not None:
+            body["mode"] = mode
+        if seed is not None:
+            body["seed"] = seed
         filters: Dict[str, Any] = {}
         if sources is not None:
             filters["sources"] = list(sources)
@@ -242,7 +261,9 @@ class MempClient:
             filters["includeDeprecated"] = True
         if min_similarity is not None:
             filters["minSimilarity"] = min_similarity
-        return filters
+        if filters:
+            body["filters"] = filters
+        return body
 
     def _connection(self) -> http.client.HTTPConnection:
         connection = getattr(self._local, "connection", None)

@@ -36,11 +36,14 @@ class LiveServer:
             self.process.kill()
             raise RuntimeError(f"memp serve did not start: {line}")
         self.url = match.group(1)
-        threading.Thread(target=self.process.stderr.read, daemon=True).start()
+        self.drain = threading.Thread(target=self.process.stderr.read, daemon=True)
+        self.drain.start()
 
     def stop(self):
         self.process.send_signal(signal.SIGTERM)
         status = self.process.wait(timeout=60)
+        self.drain.join(timeout=60)
+        self.process.stderr.close()
         shutil.rmtree(self.directory, ignore_errors=True)
         return status
 
@@ -94,6 +97,7 @@ class ClientTests(unittest.TestCase):
         def report():
             for _ in range(10):
                 self.memp.record_outcome(["shared-1"], success=True)
+            self.memp.close()  # this thread's connection
 
         threads = [threading.Thread(target=report) for _ in range(4)]
         for thread in threads:
@@ -101,6 +105,49 @@ class ClientTests(unittest.TestCase):
         for thread in threads:
             thread.join()
         self.assertEqual(self.memp.show("shared-1")["memory"]["hitCount"], before + 40)
+
+    def test_lookup_seed_and_update_thresholds(self):
+        for index in range(6):
+            self.memp.add_trajectory(f"door-{index}", f"open door number {index}", [Step("open the door")],
+                                     success=True, duplicates="replace")
+        first = [hit.id for hit in self.memp.lookup("open a door", k=3, mode="random", seed=11)]
+        self.assertEqual([hit.id for hit in self.memp.lookup("open a door", k=3, mode="random", seed=11)], first)
+        batch = self.memp.lookup_many(["open a door", "open a door"], k=3, mode="random", seed=11)
+        self.assertEqual([[hit.id for hit in hits] for hits in batch], [first, first])
+        # One success in three uses: kept at a 0.2 threshold.
+        finished = [MempClient.trajectory(f"door-run-{n}", f"open door {n}", [Step("push")], success=n == 0,
+                                          used_memories=["door-0"]) for n in range(3)]
+        report = self.memp.update("validation", finished, min_hits=3, min_success_rate=0.2, source="doors")
+        self.assertEqual(report.deprecated, [])
+        with self.assertRaises(MempError) as bad:
+            self.memp.update("validation", finished, min_success_rate=2.0)
+        self.assertEqual((bad.exception.status, bad.exception.code), (400, "invalid_body"))
+        self.assertIn("minSuccessRate", bad.exception.message)
+
+
+@unittest.skipUnless(os.access(MEMP, os.X_OK), f"needs a built memp at {MEMP}")
+class AgentLoopTests(unittest.TestCase):
+    """examples/agent_loop.py against its own live server."""
+
+    def test_agent_loop_stores_its_successes(self):
+        server = LiveServer()
+        try:
+            example = pathlib.Path(__file__).resolve().parent.parent / "examples" / "agent_loop.py"
+            done = subprocess.run([sys.executable, str(example), "--url", server.url, "--episodes", "20",
+                                   "--update-every", "5", "--seed", "7"], capture_output=True, text=True, timeout=600)
+            self.assertEqual(done.returncode, 0, done.stderr)
+            last = done.stdout.strip().splitlines()[-1]
+            match = re.fullmatch(r"(\d+)/20 episodes succeeded; the store holds (\d+) memories", last)
+            self.assertIsNotNone(match, last)
+            successes, memories = int(match.group(1)), int(match.group(2))
+            self.assertGreater(successes, 0)
+            self.assertGreaterEqual(memories, 1)
+            # Validation stored every successful episode and no failed one.
+            client = MempClient(server.url)
+            self.assertEqual(client.stats()["trajectories"], successes)
+            client.close()
+        finally:
+            self.assertEqual(server.stop(), 0)
 
 
 if __name__ == "__main__":

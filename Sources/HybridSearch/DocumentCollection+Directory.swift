@@ -44,7 +44,7 @@ struct CollectionManifest: Codable, Equatable {
     var nextID: UInt64
 }
 
-extension Collection {
+extension DocumentCollection {
     /// Writes the collection into `directory` (created if needed) as a new generation, atomically.
     ///
     /// - Throws: ``CollectionError/io(path:reason:)`` or ``CollectionError/index(_:)``; the previous
@@ -66,8 +66,8 @@ extension Collection {
         guard flock(lock, LOCK_EX) == 0 else {
             throw CollectionError.io(path: lockPath, reason: String(cString: strerror(errno)))
         }
-        let current = try? Collection.currentGeneration(in: directory)
-        let existing = Collection.generations(in: directory)
+        let current = try? DocumentCollection.currentGeneration(in: directory)
+        let existing = DocumentCollection.generations(in: directory)
         let number = (existing.map(\.number).max() ?? current?.number ?? 0) + 1
         let name = CollectionFormat.generationPrefix + String(format: "%06d", number)
         let generation = directory + "/" + name
@@ -92,9 +92,9 @@ extension Collection {
         do { manifestData = try encoder.encode(manifest) } catch {
             throw CollectionError.io(path: generation, reason: "can't encode the manifest: \(error)")
         }
-        try Collection.writeDurably(manifestData, to: generation + "/" + CollectionFormat.manifestFile)
-        try Collection.syncDirectory(generation)
-        try Collection.writeDurably(Data((name + "\n").utf8), to: directory + "/" + CollectionFormat.currentFile)
+        try DocumentCollection.writeDurably(manifestData, to: generation + "/" + CollectionFormat.manifestFile)
+        try DocumentCollection.syncDirectory(generation)
+        try DocumentCollection.writeDurably(Data((name + "\n").utf8), to: directory + "/" + CollectionFormat.currentFile)
         for old in existing where old.name != name {
             try? files.removeItem(atPath: directory + "/" + old.name)
         }
@@ -112,9 +112,9 @@ extension Collection {
     public init(contentsOf directory: String, embedder: (any Embedder)? = nil, verifyChecksums: Bool = true)
         throws(CollectionError)
     {
-        let (generation, manifest) = try Collection.readManifest(in: directory)
+        let (generation, manifest) = try DocumentCollection.readManifest(in: directory)
         let configuration = manifest.configuration
-        if let embedder { try Collection.check(embedder, against: configuration) }
+        if let embedder { try DocumentCollection.check(embedder, against: configuration) }
         self.configuration = configuration
         self.embedder = embedder
         do {
@@ -122,7 +122,7 @@ extension Collection {
                 contentsOf: generation + "/" + CollectionFormat.vectorFile, verifyChecksums: verifyChecksums)
             keywords = try KeywordIndex(
                 contentsOf: generation + "/" + CollectionFormat.keywordFile, verifyChecksums: verifyChecksums)
-            records = try Collection.loadDocuments(
+            records = try DocumentCollection.loadDocuments(
                 from: generation + "/" + CollectionFormat.documentFile, verifyChecksums: verifyChecksums)
         } catch {
             throw CollectionError.index(error)

@@ -28,8 +28,8 @@ struct FirstLetterEmbedder: Embedder {
 @Suite struct CollectionTests {
     /// Four documents with explicit 3-dimensional vectors: "dense" is near [1, 0, 0] and shares no word with the
     /// query "parse json"; "lexical" contains both words but points away.
-    static func sample() throws -> Collection {
-        var collection = try Collection(configuration: CollectionConfiguration(dimension: 3, tokenizer: .english))
+    static func sample() throws -> DocumentCollection {
+        var collection = try DocumentCollection(configuration: CollectionConfiguration(dimension: 3, tokenizer: .english))
         try collection.add([
             Document(
                 id: "dense", text: "reading structured data", vector: [1, 0, 0],
@@ -90,7 +90,7 @@ struct FirstLetterEmbedder: Embedder {
         // Cosine with [1, 0, 0]: dense 1, both 0.8, then lexical and neither tie at 0 (lower internal ID first).
         #expect(vector.map(\.id) == ["dense", "both", "lexical", "neither"])
         #expect(vector.allSatisfy { $0.explanation.keywordRank == nil && $0.explanation.fusion == nil })
-        query.mode = .keyword
+        query.mode = .bm25
         query.vector = nil  // keyword mode needs no vector
         let keyword = try collection.search(query)
         #expect(keyword.map(\.id) == ["lexical", "both"])  // equal BM25 scores: the earlier document first
@@ -164,7 +164,7 @@ struct FirstLetterEmbedder: Embedder {
             Document(id: "neither", text: "parse json quickly", vector: [1, 0, 0], metadata: ["lang": "fr"])
         ])
         var query = Self.query
-        query.mode = .keyword
+        query.mode = .bm25
         #expect(try collection.search(query).contains { $0.id == "neither" })
         query.mode = .vector
         #expect(try collection.search(query).prefix(2).contains { $0.id == "neither" })
@@ -189,7 +189,7 @@ struct FirstLetterEmbedder: Embedder {
 
     @Test func embedderFillsMissingVectorsAndQueries() throws {
         let embedder = FirstLetterEmbedder(dimension: 8)
-        var collection = try Collection(configuration: CollectionConfiguration(dimension: 8), embedder: embedder)
+        var collection = try DocumentCollection(configuration: CollectionConfiguration(dimension: 8), embedder: embedder)
         #expect(collection.configuration.embedder == "test:first-letter:8")
         try collection.add([
             Document(id: "a", text: "apple apricot avocado"), Document(id: "b", text: "banana blueberry"),
@@ -199,7 +199,7 @@ struct FirstLetterEmbedder: Embedder {
         #expect(
             throws: CollectionError.embedderMismatch(collection: "test:first-letter:8", given: "test:first-letter:4")
         ) {
-            try Collection(configuration: collection.configuration, embedder: FirstLetterEmbedder(dimension: 4))
+            try DocumentCollection(configuration: collection.configuration, embedder: FirstLetterEmbedder(dimension: 4))
         }
         let plain = try Self.sample()
         #expect(throws: CollectionError.queryNeedsVector) { try plain.search(HybridQuery(text: "json")) }
@@ -215,7 +215,7 @@ struct FirstLetterEmbedder: Embedder {
         try collection.remove(["neither"])
         let path = directory.file("collection")
         try collection.save(to: path)
-        let reopened = try Collection(contentsOf: path)
+        let reopened = try DocumentCollection(contentsOf: path)
         #expect(reopened.count == 3 && reopened.configuration == collection.configuration)
         #expect(try reopened.search(Self.query) == collection.search(Self.query))
         // A second save replaces the generation; adding keeps IDs distinct from removed ones.
@@ -224,7 +224,7 @@ struct FirstLetterEmbedder: Embedder {
         try next.save(to: path)
         let names = try FileManager.default.contentsOfDirectory(atPath: path).sorted()
         #expect(names == ["CURRENT", "LOCK", "generation-000002"])
-        let third = try Collection(contentsOf: path)
+        let third = try DocumentCollection(contentsOf: path)
         #expect(third.count == 4 && third.document("late")?.text == "json late")
         #expect(Set(third.records.keys).count == 4)
     }
@@ -238,20 +238,20 @@ struct FirstLetterEmbedder: Embedder {
         var bytes = try Data(contentsOf: URL(fileURLWithPath: keywordFile))
         bytes[140] ^= 0xFF  // inside the section table
         try bytes.write(to: URL(fileURLWithPath: keywordFile))
-        #expect(throws: CollectionError.self) { try Collection(contentsOf: path) }
+        #expect(throws: CollectionError.self) { try DocumentCollection(contentsOf: path) }
         try "generation-000009\n".write(toFile: path + "/CURRENT", atomically: true, encoding: .utf8)
-        #expect(throws: CollectionError.self) { try Collection(contentsOf: path) }
+        #expect(throws: CollectionError.self) { try DocumentCollection(contentsOf: path) }
         try "garbage".write(toFile: path + "/CURRENT", atomically: true, encoding: .utf8)
         #expect(
             throws: CollectionError.corrupted(path: path + "/CURRENT", reason: "CURRENT does not name a generation")
         ) {
-            try Collection(contentsOf: path)
+            try DocumentCollection(contentsOf: path)
         }
         #expect(
             throws: CollectionError.io(
                 path: directory.file("none") + "/CURRENT", reason: "not a collection directory (no CURRENT file)")
         ) {
-            try Collection(contentsOf: directory.file("none"))
+            try DocumentCollection(contentsOf: directory.file("none"))
         }
     }
 
@@ -261,7 +261,7 @@ struct FirstLetterEmbedder: Embedder {
         defer { directory.remove() }
         let path = directory.file("collection")
         await #expect(processExitsWith: .signal(SIGKILL)) { [path = path as String] in
-            var collection = try Collection(configuration: CollectionConfiguration(dimension: 16))
+            var collection = try DocumentCollection(configuration: CollectionConfiguration(dimension: 16))
             try collection.add([Document(id: "first", text: "alpha", vector: [Float](repeating: 1, count: 16))])
             try collection.save(to: path)
             var rng = SeededGenerator(seed: 5)
@@ -278,7 +278,7 @@ struct FirstLetterEmbedder: Embedder {
             while !((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).contains("generation-000002") {}
             kill(getpid(), SIGKILL)
         }
-        let survivor = try Collection(contentsOf: path)
+        let survivor = try DocumentCollection(contentsOf: path)
         #expect(survivor.count == 1 || survivor.count == 3001)
         #expect(survivor.contains("first"))
     }

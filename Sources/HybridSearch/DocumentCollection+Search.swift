@@ -6,13 +6,13 @@ import VectorIndex
 public enum SearchMode: String, CaseIterable, Sendable, Codable {
     /// Dense vectors only.
     case vector
-    /// BM25 only.
-    case keyword
+    /// BM25 only (the keyword index).
+    case bm25
     /// Both, fused (see ``FusionMethod``).
     case hybrid
 }
 
-/// A query against a ``Collection``.
+/// A query against a ``DocumentCollection``.
 public struct HybridQuery: Sendable {
     /// The query text: BM25's input, and embedded when no ``vector`` is given.
     public var text: String
@@ -97,7 +97,7 @@ extension Double {
     fileprivate var formatted: String { self == rounded() && abs(self) < 1e15 ? String(Int(self)) : String(self) }
 }
 
-extension Collection {
+extension DocumentCollection {
     /// Searches the collection.
     ///
     /// In hybrid mode each side returns up to ``HybridQuery/effectiveCandidateDepth`` candidates that pass the
@@ -127,7 +127,7 @@ extension Collection {
         if allowed?.isEmpty == true || records.isEmpty { return [] }
         let filter = allowed.map { SearchFilter.allowing($0) }
         let depth = query.mode == .hybrid ? query.effectiveCandidateDepth : query.k
-        let vector = query.mode == .keyword ? nil : try queryVector(query)
+        let vector = query.mode == .bm25 ? nil : try queryVector(query)
         var dense: [SearchHit] = []
         var keyword: [SearchHit] = []
         do {
@@ -142,7 +142,7 @@ extension Collection {
             fused = dense.enumerated().map {
                 FusedHit(id: $1.id, score: Double($1.score), denseScore: $1.score, denseRank: $0 + 1)
             }
-        case .keyword:
+        case .bm25:
             fused = keyword.enumerated().map {
                 FusedHit(id: $1.id, score: Double($1.score), keywordScore: $1.score, keywordRank: $0 + 1)
             }

@@ -38,10 +38,10 @@ public struct CollectionConfiguration: Codable, Sendable, Equatable {
 /// A ``FlatIndex`` and a ``KeywordIndex`` share one ID space and are kept consistent: every change reaches both
 /// or neither. Documents without a vector are embedded with the collection's embedder.
 ///
-///     var collection = try Collection(configuration: .init(dimension: 3))
+///     var collection = try DocumentCollection(configuration: .init(dimension: 3))
 ///     try collection.add([Document(id: "a", text: "open a file", vector: [1, 0, 0])])
 ///     let hits = try collection.search(HybridQuery(text: "file", vector: [1, 0, 0], k: 5))
-public struct Collection: Sendable {
+public struct DocumentCollection: Sendable {
     /// One document's text and metadata, by storedID ID.
     struct Record: Sendable, Equatable {
         var id: String
@@ -73,7 +73,7 @@ public struct Collection: Sendable {
     public init(configuration: CollectionConfiguration, embedder: (any Embedder)? = nil) throws(CollectionError) {
         var configuration = configuration
         if let embedder {
-            try Collection.check(embedder, against: configuration)
+            try DocumentCollection.check(embedder, against: configuration)
             configuration.embedder = configuration.embedder ?? embedder.modelIdentifier
         }
         self.configuration = configuration

@@ -1,0 +1,24 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Starting on a free port and stopping on SIGINT, as on SIGTERM.
+@Suite struct ServeLifecycleTests {
+    @Test func portZeroPicksAFreePortAndSigintExitsZero() async throws {
+        let first = try ServedStore(count: 3)
+        defer { first.close() }
+        let second = try ServeProcess(["--store", first.store])
+        defer { second.terminate() }
+        // Two servers asked for port 0 listen on two different ports, and both answer.
+        #expect(first.server.baseURL.port != second.baseURL.port)
+        #expect(first.server.baseURL.port.map { $0 > 0 } == true)
+        #expect(try await first.client.send("GET", "/healthz").status == 200)
+        #expect(try await HTTPClient(second.baseURL).send("GET", "/v1/stats").status == 200)
+
+        kill(second.process.processIdentifier, SIGINT)
+        second.process.waitUntilExit()
+        #expect(second.process.terminationReason == .exit && second.process.terminationStatus == 0)
+        // The other server is unaffected.
+        #expect(try await first.client.send("POST", "/v1/lookup", json: ["task": "make tea"]).status == 200)
+    }
+}

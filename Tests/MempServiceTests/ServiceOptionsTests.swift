@@ -1,0 +1,117 @@
+import Embeddings
+import Foundation
+import MemoryLocation
+import ProceduralMemory
+import TestSupport
+import Testing
+
+@testable import MempService
+
+/// The options a request can set beyond the basics: the random mode's seed, the update's deprecation thresholds,
+/// the lookup time limit, and the embedders that stores of one configuration share.
+@Suite struct ServiceOptionsTests {
+    /// A store of `count` memories with distinct tasks.
+    static func makeStore(at path: String, count: Int) async throws -> MemoryStore {
+        let store = try await MemoryStore.create(
+            at: path, embedder: HashingEmbedder(dimension: 64), configuration: .hashing(dimension: 64))
+        try await store.add(
+            (0..<count).map { MemoryServiceTests.trajectory("m-\($0)", "open door number \($0) of the hall") })
+        return store
+    }
+
+    /// The body of an update whose three tasks used `memory`, one of them successfully.
+    static func updateBody(using memory: String, prefix: String, extra: String) -> Data {
+        let tasks = [true, false, false].enumerated().map { index, success in
+            #"{"id": "\#(prefix)-\#(index)", "task": "paint fence \#(index)", "steps": [{"action": "paint"}], "#
+                + #""outcome": {"success": \#(success)}, "usedMemories": ["\#(memory)"]}"#
+        }
+        return Data((#"{"policy": "validation", "tasks": ["# + tasks.joined(separator: ", ") + "]" + extra + "}").utf8)
+    }
+
+    @Test func randomLookupsFollowTheSeedAsTheLibraryDoes() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await Self.makeStore(at: directory.file("store"), count: 30)
+        let service = MemoryService(registry: StoreRegistry(layout: .single(directory: directory.file("store"))))
+        for seed: UInt64 in [0, 1, 7] {
+            let expected = try await store.retrieve(
+                "open a door", options: RetrievalOptions(policy: .random, k: 4, seed: seed)
+            ).map(\.memory.id)
+            let single = try await service.lookup(
+                Data(#"{"task": "open a door", "k": 4, "mode": "random", "seed": \#(seed)}"#.utf8), store: nil)
+            #expect(single.hits.map(\.id) == expected, "seed \(seed)")
+            let batch = try await service.lookupBatch(
+                Data(#"{"tasks": ["open a door", "open a door"], "k": 4, "mode": "random", "seed": \#(seed)}"#.utf8),
+                store: nil)
+            #expect(batch.results.map { $0.map(\.id) } == [expected, expected], "seed \(seed)")
+        }
+        await #expect(throws: ServiceError.invalidBody(field: "seed", reason: "must be a non-negative integer")) {
+            try await service.lookup(Data(#"{"task": "open a door", "seed": -1}"#.utf8), store: nil)
+        }
+    }
+
+    @Test func updateTakesTheDeprecationThresholds() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        _ = try await Self.makeStore(at: directory.file("store"), count: 2)
+        let service = MemoryService(registry: StoreRegistry(layout: .single(directory: directory.file("store"))))
+        // 1 success in 3 uses: kept at a 0.2 threshold, deprecated at the default 0.5.
+        let lenient = try await service.update(
+            Self.updateBody(using: "m-0", prefix: "a", extra: #", "minHits": 3, "minSuccessRate": 0.2"#), store: nil)
+        #expect(lenient.report.deprecated == [] && lenient.report.feedback.map(\.hitCount) == [3])
+        let strict = try await service.update(Self.updateBody(using: "m-1", prefix: "b", extra: ""), store: nil)
+        #expect(strict.report.deprecated == ["m-1"])
+        let refused: [(String, ServiceError)] = [
+            (#", "minHits": 0"#, .invalidBody(field: "minHits", reason: "must be at least 1 (got 0)")),
+            (#", "minHits": 2.5"#, .invalidBody(field: "minHits", reason: "must be an integer")),
+            (#", "minHits": "3""#, .invalidBody(field: "minHits", reason: "must be a number")),
+            (
+                #", "minSuccessRate": 1.5"#,
+                .invalidBody(field: "minSuccessRate", reason: "must be within 0…1 (got 1.5)")
+            ),
+            (#", "minSuccessRate": [0.5]"#, .invalidBody(field: "minSuccessRate", reason: "must be a number")),
+        ]
+        for (extra, error) in refused {
+            await #expect(throws: error, "\(extra)") {
+                try await service.update(Self.updateBody(using: "m-0", prefix: "c", extra: extra), store: nil)
+            }
+        }
+        // Each accepted update stored its one successful task (validation); nothing of a refused one was written.
+        #expect(try await service.stats(store: nil).statistics.trajectories == 2 + 1 + 1)
+    }
+
+    @Test func aLookupThatOutlastsTheLimitIsRefused() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        _ = try await Self.makeStore(at: directory.file("store"), count: 3)
+        let service = MemoryService(
+            registry: StoreRegistry(layout: .single(directory: directory.file("store"))),
+            limits: ServiceLimits(lookupTimeout: .nanoseconds(1)))
+        // No lookup finishes within a nanosecond, however the timer and the lookup are scheduled.
+        await #expect(throws: ServiceError.timeout(seconds: 1e-9)) {
+            try await service.lookup(LookupRequest(task: "open a door", k: 2), store: nil)
+        }
+        await #expect(throws: ServiceError.timeout(seconds: 1e-9)) {
+            try await service.lookupBatch(Data(#"{"tasks": ["open a door"]}"#.utf8), store: nil)
+        }
+    }
+
+    @Test func storesOfOneEmbedderConfigurationShareTheEmbedder() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        for name in ["a", "b"] { _ = try await Self.makeStore(at: directory.file(name), count: 2) }
+        _ = try await MemoryStore.create(
+            at: directory.file("c"), embedder: HashingEmbedder(dimension: 32), configuration: .hashing(dimension: 32))
+        let pool = EmbedderPool()
+        let a = try await pool.openStore(at: .directory(directory.file("a")))
+        let b = try await pool.openStore(at: .directory(directory.file("b")))
+        #expect(pool.count == 1)
+        #expect(try await a.retrieve("open door number 1", options: RetrievalOptions(k: 1)).first?.memory.id == "m-1")
+        #expect(try await b.retrieve("open door number 0", options: RetrievalOptions(k: 1)).first?.memory.id == "m-0")
+        let c = try await pool.openStore(at: .directory(directory.file("c")))
+        #expect(pool.count == 2 && c.embedder.dimension == 32)
+        await #expect(throws: MemoryError.notAStore(path: directory.file("none"))) {
+            try await pool.openStore(at: .directory(directory.file("none")))
+        }
+    }
+}
