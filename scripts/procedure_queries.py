@@ -104,7 +104,10 @@ def summarize(reports):
             report = json.load(file)
         for store in report["stores"]:
             for run in store["runs"] + store["fusionRuns"]:
+                # Stores built per build policy (`memp eval --trajectories`) are told apart by their label.
                 name = setting_name(run["setting"])
+                if len(report["stores"]) > 1:
+                    name = f"{store['store']['label']}: {name}"
                 if name not in totals:
                     totals[name] = [0, 0.0, 0.0]
                     order.append(name)
