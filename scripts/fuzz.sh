@@ -45,7 +45,9 @@ trap 'rm -rf "$work"' EXIT
 cp -r "Fuzz/Corpus/$target" "$work/corpus"
 mkdir -p "Fuzz/crashes/$target"
 status=0
-"$binary" "$work/corpus" -max_total_time="$seconds" -max_len=65536 -timeout=20 -rss_limit_mb=4096 \
+# Swift's own crash backtracer would take the signal of a trap first and end the process before libFuzzer writes
+# the crashing input; with it off, libFuzzer's handler saves the input under Fuzz/crashes/TARGET/.
+SWIFT_BACKTRACE=enable=no "$binary" "$work/corpus" -max_total_time="$seconds" -max_len=65536 -timeout=20 -rss_limit_mb=4096 \
     -artifact_prefix="Fuzz/crashes/$target/" -print_final_stats=1 "$@" 2>"$work/log" || status=$?
 runs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$work/log" | grep -Eo '[0-9]+$' || echo 0)
 crashes=$(find "Fuzz/crashes/$target" -name 'crash-*' -o -name 'timeout-*' -o -name 'oom-*' | wc -l)

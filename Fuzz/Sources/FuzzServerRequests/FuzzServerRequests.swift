@@ -4,6 +4,7 @@ import FuzzSupport
 import MemoryLocation
 import MempService
 import ProceduralMemory
+import Synchronization
 
 /// The store every input starts from: three memories with known IDs, so that feedback, update, delete and lookups
 /// can reach stored records.
@@ -35,6 +36,9 @@ let seedStore: String = {
     return directory
 }()
 
+/// How many inputs this process has run.
+let inputNumber = Atomic<Int>(0)
+
 /// One input = one request of `memp serve`'s JSON API, as the service receives it from the HTTP front end (and, with
 /// the same bodies, from the MCP tools): a first line `ROUTE[?QUERY]` (`lookup`, `lookup/batch`, `trajectories`,
 /// `feedback`, `update`, `memories/ID`, `delete/ID`) and the body after it. Each input gets a fresh copy of the seed
@@ -54,8 +58,12 @@ public func fuzzOneInput(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     }
     let parameters = query
     let path = route.first.map(String.init) ?? ""
-    let store = FuzzInput.directory + "/store"
-    try? FileManager.default.removeItem(atPath: store)
+    // A directory of this input alone: the previous input's store may still be closing (its SQLite connection
+    // goes away when the last reference does, which can be after the request returned) and write its WAL files
+    // into a directory of the same name.
+    let number = inputNumber.add(1, ordering: .relaxed).newValue
+    let store = FuzzInput.directory + "/store-\(number)"
+    try? FileManager.default.removeItem(atPath: FuzzInput.directory + "/store-\(number - 1)")
     do {
         try FileManager.default.copyItem(atPath: seedStore, toPath: store)
     } catch {
