@@ -105,7 +105,7 @@ public enum SQLiteStore {
 
 extension SQLiteBackend: StorageChecking {
     /// SQLite's integrity and foreign-key checks; see ``integrityProblems()``.
-    package func storageProblems() throws(MemoryError) -> [String] {
-        try integrityProblems().map { "SQLite integrity check: \($0)" }
+    package func storageProblems() async throws(MemoryError) -> [String] {
+        try await integrityProblems().map { "SQLite integrity check: \($0)" }
     }
 }
