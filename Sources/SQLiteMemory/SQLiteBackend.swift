@@ -523,13 +523,6 @@ public final class SQLiteBackend: MemoryBackend {
 
 // MARK: - Encoding
 
-extension Database {
-    /// Runs a statement compiled once per connection: the write paths run the same few statements per row.
-    fileprivate func executeCached(sql: String, arguments: StatementArguments) throws {
-        try cachedStatement(sql: sql).execute(arguments: arguments)
-    }
-}
-
 func json(_ value: some Encodable) throws -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
