@@ -4,7 +4,7 @@ import ProceduralMemory
 import RetrievalCore
 
 extension PostgresBackend {
-    public func replaceHistory(with entries: [HistoryEntry]) async throws(MemoryError) {
+    public func storeHistory(_ entries: [HistoryEntry]) async throws(MemoryError) {
         try await inTransaction { connection in
             let generation = try await Self.currentGeneration(connection, logger: logger)
             try await connection.query("DELETE FROM history", logger: logger)

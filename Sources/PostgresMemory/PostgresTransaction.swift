@@ -90,7 +90,17 @@ struct PostgresTransaction: MemoryTransaction {
 
     func deleteTrajectories(ids: [String]) async throws(MemoryError) {
         guard !ids.isEmpty else { return }
-        try await run { try await connection.query("DELETE FROM trajectory WHERE id = ANY(\(ids))", logger: logger) }
+        try await run {
+            try await connection.query("DELETE FROM trajectory WHERE id = ANY(\(ids))", logger: logger)
+            // As SQLite's `memory_source` rows go with their trajectory.
+            try await connection.query(
+                """
+                UPDATE memory SET sources = ARRAY(
+                    SELECT s.id FROM unnest(sources) WITH ORDINALITY AS s(id, position) WHERE s.id <> ALL(\(ids))
+                    ORDER BY s.position)
+                WHERE sources && \(ids)
+                """, logger: logger)
+        }
     }
 
     func memories(_ selection: MemorySelection) async throws(MemoryError) -> [(number: DocumentID, memory: Memory)] {

@@ -72,9 +72,9 @@ package protocol MemoryBackend: Sendable {
     func statistics() async throws(MemoryError) -> StoreStatistics
 
     /// Replaces the whole history with `entries`, keeping their numbers, dates and the entries they revert, in one
-    /// transaction; rows written later are numbered after the largest. For copying a store to another backend;
-    /// the numbers are checked by the caller (``HistoryEntry/checkNumbers(_:)``).
-    func replaceHistory(with entries: [HistoryEntry]) async throws(MemoryError)
+    /// transaction; rows written later are numbered after the largest. The numbers are positive and distinct (see
+    /// ``replaceHistory(with:)``, which checks them).
+    func storeHistory(_ entries: [HistoryEntry]) async throws(MemoryError)
 
     /// A value that changes when another connection or process commits to the backend, and stays the same across
     /// this backend object's own commits; `nil` when the backend can't tell.
@@ -97,6 +97,16 @@ package protocol MemoryBackend: Sendable {
 extension MemoryBackend {
     /// Backends that can't tell return `nil`: a store then trusts the generation alone.
     package func foreignCommitMarker() async throws(MemoryError) -> UInt64? { nil }
+
+    /// Replaces the whole history with `entries`, keeping their numbers, dates and the entries they revert, in one
+    /// transaction; rows written later are numbered after the largest. For copying a store to another backend.
+    ///
+    /// - Throws: ``MemoryError/invalidArgument(_:)`` when two entries share a number or a number is not positive
+    ///   (nothing is written).
+    package func replaceHistory(with entries: [HistoryEntry]) async throws(MemoryError) {
+        try HistoryEntry.checkNumbers(entries)
+        try await storeHistory(entries)
+    }
 }
 
 /// The row operations of one backend transaction (``MemoryBackend/transaction(commit:_:)``).
@@ -121,7 +131,7 @@ package protocol MemoryTransaction {
     /// the memories built from it.
     func storeTrajectories(_ trajectories: [Trajectory]) async throws(MemoryError)
 
-    /// Deletes the trajectories with these IDs; memories keep naming them.
+    /// Deletes the trajectories with these IDs; the memories built from them stop naming them.
     func deleteTrajectories(ids: [String]) async throws(MemoryError)
 
     /// The memories selected, in number order, each held (locked) until the transaction ends.

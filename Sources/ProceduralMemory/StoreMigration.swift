@@ -126,9 +126,7 @@ public enum StoreMigration {
                     trajectories: [], memories: Array(memories[start..<min(start + batchSize, memories.count)]),
                     replacing: false, policy: "migrate", reason: reason))
         }
-        let history = try await source.history(memoryID: nil)
-        try HistoryEntry.checkNumbers(history)
-        try await destination.replaceHistory(with: history)
+        try await destination.replaceHistory(with: try await source.history(memoryID: nil))
         let tuning = try await source.fusionTuning()
         if !tuning.entries.isEmpty {
             let existing = try await destination.fusionTuning()

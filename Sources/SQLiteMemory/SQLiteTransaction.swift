@@ -257,7 +257,7 @@ struct SQLiteTransaction: MemoryTransaction {
 }
 
 extension SQLiteBackend {
-    public func replaceHistory(with entries: [HistoryEntry]) async throws(MemoryError) {
+    public func storeHistory(_ entries: [HistoryEntry]) async throws(MemoryError) {
         try await writing { db in
             let generation = try Self.info(db)?.generation ?? 0
             try db.execute(sql: "DELETE FROM history")
