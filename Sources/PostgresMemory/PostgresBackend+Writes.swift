@@ -92,27 +92,19 @@ struct HistoryColumns: Encodable {
     /// The row's number when it is kept (a copied history); `nil` numbers the row after the last.
     var number: Int64?
 
-    init(_ row: HistoryRow) throws(MemoryError) {
-        memory_id = row.memoryID
-        action = row.action.rawValue
-        policy = row.policy
-        reason = row.reason
-        before = try row.before.map { (memory) throws(MemoryError) in try encodeJSON(memory) }
-        after = try row.after.map { (memory) throws(MemoryError) in try encodeJSON(memory) }
-        revision = row.revision
-        generation = row.generation
-        date = row.date.timeIntervalSince1970
-        reverts = row.reverts
-    }
-
-    /// The row of an existing entry, keeping its number and date.
-    init(_ entry: HistoryEntry, generation: UInt64) throws(MemoryError) {
-        try self.init(
-            HistoryRow(
-                memoryID: entry.memoryID, action: entry.action, policy: entry.policy, reason: entry.reason,
-                before: entry.before, after: entry.after, generation: generation, date: entry.date,
-                reverts: entry.reverts))
-        number = entry.number
+    /// The row of an entry: numbered `number`, or after the last when `number` is `nil`.
+    init(_ entry: HistoryEntry, number: Int64?, generation: UInt64) throws(MemoryError) {
+        memory_id = entry.memoryID
+        action = entry.action.rawValue
+        policy = entry.policy
+        reason = entry.reason
+        before = try entry.before.map { (memory) throws(MemoryError) in try encodeJSON(memory) }
+        after = try entry.after.map { (memory) throws(MemoryError) in try encodeJSON(memory) }
+        revision = (entry.after ?? entry.before)?.revision
+        self.generation = generation
+        date = entry.date.timeIntervalSince1970
+        reverts = entry.reverts
+        self.number = number
     }
 }
 

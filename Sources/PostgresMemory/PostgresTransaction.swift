@@ -178,8 +178,10 @@ struct PostgresTransaction: MemoryTransaction {
         try await run { try await connection.query("DELETE FROM memory WHERE number = ANY(\(values))", logger: logger) }
     }
 
-    func appendHistory(_ rows: [HistoryRow]) async throws(MemoryError) -> [Int64] {
-        let columns = try rows.map { (row) throws(MemoryError) in try HistoryColumns(row) }
+    func appendHistory(_ entries: [HistoryEntry], generation: UInt64) async throws(MemoryError) -> [Int64] {
+        let columns = try entries.map { (entry) throws(MemoryError) in
+            try HistoryColumns(entry, number: nil, generation: generation)
+        }
         return try await run { try await PostgresBackend.recordHistory(columns, connection, logger: logger) }
     }
 

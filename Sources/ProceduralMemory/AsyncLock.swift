@@ -25,4 +25,19 @@ package actor AsyncLock {
             waiters.removeFirst().resume()
         }
     }
+
+    /// Runs `body` holding the lock, and frees it however `body` ends.
+    nonisolated package func withLock<Result, Failure: Error>(
+        _ body: () async throws(Failure) -> Result
+    ) async throws(Failure) -> Result {
+        await lock()
+        do {
+            let result = try await body()
+            await unlock()
+            return result
+        } catch {
+            await unlock()
+            throw error
+        }
+    }
 }

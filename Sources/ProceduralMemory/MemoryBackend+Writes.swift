@@ -113,12 +113,13 @@ extension MemoryBackend {
                     try await transaction.updateMemory(current.number, to: after, vectors: change.vectors)
                     if !changed.contains(current.number) { changed.append(current.number) }
                 }
-                historyNumbers += try await transaction.appendHistory([
-                    HistoryRow(
-                        memoryID: change.memoryID, action: change.action, policy: change.policy, reason: change.reason,
-                        before: current?.memory, after: change.after, generation: generation, date: date,
-                        reverts: change.reverts)
-                ])
+                historyNumbers += try await transaction.appendHistory(
+                    [
+                        HistoryEntry(
+                            number: 0, memoryID: change.memoryID, action: change.action, policy: change.policy,
+                            reason: change.reason, before: current?.memory, after: change.after, date: date,
+                            reverts: change.reverts)
+                    ], generation: generation)
             }
             return ChangeResult(
                 write: write, changed: try await transaction.indexEntries(numbers: changed), deleted: deleted,
@@ -209,11 +210,10 @@ enum StoreWrites {
             _ = try await transaction.appendHistory(
                 batch.memories.map { record in
                     let previous = before[record.memory.id]
-                    return HistoryRow(
-                        memoryID: record.memory.id, action: previous == nil ? .add : .replace, policy: batch.policy,
-                        reason: batch.reason, before: previous, after: record.memory, generation: generation,
-                        date: date)
-                })
+                    return HistoryEntry(
+                        number: 0, memoryID: record.memory.id, action: previous == nil ? .add : .replace,
+                        policy: batch.policy, reason: batch.reason, before: previous, after: record.memory, date: date)
+                }, generation: generation)
         }
         let orphans = touched.filter { _, memory in memory.sourceTrajectoryIDs.allSatisfy(replaced.contains) }
             .sorted { $0.key < $1.key }.map { (number: $0.key, memory: $0.value) }
@@ -233,10 +233,10 @@ enum StoreWrites {
         try await transaction.deleteMemories(memories.map(\.number))
         _ = try await transaction.appendHistory(
             memories.map { _, memory in
-                HistoryRow(
-                    memoryID: memory.id, action: .delete, policy: policy, reason: reason, before: memory, after: nil,
-                    generation: generation, date: date)
-            })
+                HistoryEntry(
+                    number: 0, memoryID: memory.id, action: .delete, policy: policy, reason: reason, before: memory,
+                    after: nil, date: date)
+            }, generation: generation)
         return memories.map(\.number)
     }
 
@@ -291,22 +291,22 @@ enum StoreWrites {
         }
         var changes: [FeedbackChange] = []
         var deprecated: [DocumentID] = []
-        var history: [HistoryRow] = []
+        var history: [HistoryEntry] = []
         for (number, before, counts, increment) in counted {
             history.append(
-                HistoryRow(
-                    memoryID: before.id, action: .feedback, policy: "feedback", reason: increment.historyReason(reason),
-                    before: before, after: counts, generation: generation ?? current, date: date))
+                HistoryEntry(
+                    number: 0, memoryID: before.id, action: .feedback, policy: "feedback",
+                    reason: increment.historyReason(reason), before: before, after: counts, date: date))
             var after = counts
             let deprecate = settings.deprecates(counts)
             if deprecate {
                 after.status = .deprecated
                 after.revision += 1
                 history.append(
-                    HistoryRow(
-                        memoryID: before.id, action: .deprecate, policy: "feedback",
+                    HistoryEntry(
+                        number: 0, memoryID: before.id, action: .deprecate, policy: "feedback",
                         reason: settings.deprecationReason(hits: after.hitCount, successes: after.successCount),
-                        before: counts, after: after, generation: generation ?? current, date: date))
+                        before: counts, after: after, date: date))
                 deprecated.append(number)
             }
             try await transaction.updateCounters(number, to: after)
@@ -315,7 +315,7 @@ enum StoreWrites {
                     memoryID: after.id, hitCount: after.hitCount, successCount: after.successCount,
                     deprecated: deprecate))
         }
-        _ = try await transaction.appendHistory(history)
+        _ = try await transaction.appendHistory(history, generation: generation ?? current)
         return (changes, deprecated, generation)
     }
 }

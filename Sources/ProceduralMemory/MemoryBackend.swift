@@ -150,8 +150,9 @@ package protocol MemoryTransaction {
     /// Deletes the memories with these numbers.
     func deleteMemories(_ numbers: [DocumentID]) async throws(MemoryError)
 
-    /// Appends history rows, in order, and returns their numbers.
-    func appendHistory(_ rows: [HistoryRow]) async throws(MemoryError) -> [Int64]
+    /// Appends history entries, in order, numbered after the last (their own ``HistoryEntry/number`` is not
+    /// read), and returns their numbers; `generation` is the transaction's.
+    func appendHistory(_ entries: [HistoryEntry], generation: UInt64) async throws(MemoryError) -> [Int64]
 
     /// The index entries of the stored memories among `numbers`, in number order.
     func indexEntries(numbers: [DocumentID]) async throws(MemoryError) -> [IndexEntry]
@@ -165,47 +166,6 @@ package enum MemorySelection: Sendable {
     case scope(DeleteScope)
     /// The memories naming any of these trajectories as a source.
     case sourcedFrom([String])
-}
-
-/// A history row to append: an entry without its number, with the generation it was written at.
-package struct HistoryRow: Sendable {
-    /// The memory changed.
-    package var memoryID: String
-    /// What happened.
-    package var action: HistoryAction
-    /// The policy that made the change.
-    package var policy: String
-    /// Why.
-    package var reason: String
-    /// The memory before the change; `nil` for an add.
-    package var before: Memory?
-    /// The memory after the change; `nil` for a delete.
-    package var after: Memory?
-    /// The generation of the transaction.
-    package var generation: UInt64
-    /// When.
-    package var date: Date
-    /// For a ``HistoryAction/revert``, the number of the entry it undid.
-    package var reverts: Int64?
-
-    /// Creates a row.
-    package init(
-        memoryID: String, action: HistoryAction, policy: String, reason: String, before: Memory?, after: Memory?,
-        generation: UInt64, date: Date, reverts: Int64? = nil
-    ) {
-        self.memoryID = memoryID
-        self.action = action
-        self.policy = policy
-        self.reason = reason
-        self.before = before
-        self.after = after
-        self.generation = generation
-        self.date = date
-        self.reverts = reverts
-    }
-
-    /// The revision the row records: the memory's after the change, or before it for a delete.
-    package var revision: Int? { (after ?? before)?.revision }
 }
 
 /// The settings and state of a store.

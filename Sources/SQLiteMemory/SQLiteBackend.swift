@@ -51,22 +51,16 @@ public final class SQLiteBackend: MemoryBackend {
     /// A transaction spans several accesses of the writer connection (``transaction(commit:_:)``), so every other
     /// access waits for it to end rather than run inside it.
     func writing<T>(_ body: (Database) throws -> T) async throws(MemoryError) -> T {
-        await access.lock()
-        let result = Swift.Result { () throws(MemoryError) -> T in
+        try await access.withLock { () throws(MemoryError) -> T in
             do { return try database.write(body) } catch { throw Self.mapped(error) }
         }
-        await access.unlock()
-        return try result.get()
     }
 
     /// Runs `body` on a reader connection; an in-memory database has only the writer connection, so there it waits
     /// for ``access`` like a write.
     func reading<T>(_ body: (Database) throws -> T) async throws(MemoryError) -> T {
         guard database is DatabaseQueue else { return try readingNow(body) }
-        await access.lock()
-        let result = Swift.Result { () throws(MemoryError) -> T in try readingNow(body) }
-        await access.unlock()
-        return try result.get()
+        return try await access.withLock { () throws(MemoryError) -> T in try readingNow(body) }
     }
 
     /// Runs `body` on a reader connection, without waiting for ``access``.
@@ -84,34 +78,18 @@ public final class SQLiteBackend: MemoryBackend {
     package func transaction<Result: Sendable>(
         commit: Bool, _ body: (any MemoryTransaction) async throws(MemoryError) -> Result
     ) async throws(MemoryError) -> Result {
-        await access.lock()
-        let outcome: Swift.Result<Result, MemoryError>
-        do throws(MemoryError) {
+        try await access.withLock { () throws(MemoryError) -> Result in
             try step { db in try db.execute(sql: "BEGIN IMMEDIATE TRANSACTION") }
-            outcome = .success(try await body(SQLiteTransaction(backend: self)))
-        } catch {
-            outcome = .failure(error)
-        }
-        var ending: MemoryError?
-        do throws(MemoryError) {
-            try step { db in
-                guard db.isInsideTransaction else { return }
-                if commit, case .success = outcome {
-                    do { try db.execute(sql: "COMMIT TRANSACTION") } catch {
-                        if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK TRANSACTION") }
-                        throw error
-                    }
-                } else {
-                    try db.execute(sql: "ROLLBACK TRANSACTION")
-                }
+            do throws(MemoryError) {
+                let result = try await body(SQLiteTransaction(backend: self))
+                try step { db in try db.execute(sql: commit ? "COMMIT TRANSACTION" : "ROLLBACK TRANSACTION") }
+                return result
+            } catch {
+                // What failed, `body` or the commit, may have left the transaction open.
+                _ = try? step { db in if db.isInsideTransaction { try db.execute(sql: "ROLLBACK TRANSACTION") } }
+                throw error
             }
-        } catch {
-            ending = error
         }
-        await access.unlock()
-        let result = try outcome.get()
-        if let ending { throw ending }
-        return result
     }
 
     private static func mapped(_ error: any Error) -> MemoryError {
@@ -431,12 +409,9 @@ public final class SQLiteBackend: MemoryBackend {
     /// SQLite's `PRAGMA data_version` on the writer connection: it changes when any other connection (of this
     /// process or another) commits, and not when this backend commits.
     public func foreignCommitMarker() async throws(MemoryError) -> UInt64? {
-        await access.lock()
-        let marker = Swift.Result { () throws(MemoryError) -> UInt64? in
+        try await access.withLock { () throws(MemoryError) -> UInt64? in
             try step { db in try Int64.fetchOne(db, sql: "PRAGMA data_version").map { UInt64(bitPattern: $0) } }
         }
-        await access.unlock()
-        return try marker.get()
     }
 
     /// Rows that break the store's own invariants, which SQLite's checks don't know.

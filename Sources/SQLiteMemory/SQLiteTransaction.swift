@@ -198,19 +198,10 @@ struct SQLiteTransaction: MemoryTransaction {
         }
     }
 
-    func appendHistory(_ rows: [HistoryRow]) async throws(MemoryError) -> [Int64] {
+    func appendHistory(_ entries: [HistoryEntry], generation: UInt64) async throws(MemoryError) -> [Int64] {
         try step { db in
-            try rows.map { row in
-                try db.cachedStatement(
-                    sql: """
-                        INSERT INTO history (memoryID, action, policy, reason, before, after, revision, generation, date,
-                            reverts)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """
-                ).execute(arguments: [
-                    row.memoryID, row.action.rawValue, row.policy, row.reason, try row.before.map(json),
-                    try row.after.map(json), row.revision, row.generation, row.date.timeIntervalSince1970, row.reverts,
-                ])
+            try entries.map { entry in
+                try SQLiteBackend.insertHistory(entry, number: nil, generation: generation, db)
                 return db.lastInsertedRowID
             }
         }
@@ -261,20 +252,23 @@ extension SQLiteBackend {
         try await writing { db in
             let generation = try Self.info(db)?.generation ?? 0
             try db.execute(sql: "DELETE FROM history")
-            for entry in entries {
-                try db.execute(
-                    sql: """
-                        INSERT INTO history (number, memoryID, action, policy, reason, before, after, revision,
-                            generation, date, reverts)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
-                        entry.number, entry.memoryID, entry.action.rawValue, entry.policy, entry.reason,
-                        try entry.before.map(json), try entry.after.map(json), (entry.after ?? entry.before)?.revision,
-                        generation, entry.date.timeIntervalSince1970, entry.reverts,
-                    ])
-            }
+            for entry in entries { try Self.insertHistory(entry, number: entry.number, generation: generation, db) }
         }
+    }
+
+    /// Inserts a history row: numbered `number`, or after the last when `number` is `nil`.
+    static func insertHistory(_ entry: HistoryEntry, number: Int64?, generation: UInt64, _ db: Database) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO history (number, memoryID, action, policy, reason, before, after, revision, generation,
+                    date, reverts)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [
+            number, entry.memoryID, entry.action.rawValue, entry.policy, entry.reason, try entry.before.map(json),
+            try entry.after.map(json), (entry.after ?? entry.before)?.revision, generation,
+            entry.date.timeIntervalSince1970, entry.reverts,
+        ])
     }
 
     public func historyEntry(number: Int64) async throws(MemoryError) -> HistoryEntry? {
