@@ -11,12 +11,8 @@ extension PostgresBackend {
     }
 
     public func existingTrajectoryIDs(among ids: [String]) async throws(MemoryError) -> Set<String> {
-        guard !ids.isEmpty else { return [] }
-        return try await withConnection { connection in
-            var found = Set<String>()
-            let rows = try await connection.query("SELECT id FROM trajectory WHERE id = ANY(\(ids))", logger: logger)
-            for try await id in rows.decode(String.self) { found.insert(id) }
-            return found
+        try await withConnection { connection in
+            try await PostgresTransaction(connection: connection, backend: self).storedTrajectoryIDs(among: ids)
         }
     }
 

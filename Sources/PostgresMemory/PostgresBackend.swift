@@ -6,17 +6,17 @@ import RetrievalCore
 /// A ``ProceduralMemory/MemoryBackend`` on PostgreSQL with pgvector, for procedural memories shared by many
 /// agents on many machines, or larger than one machine's memory.
 ///
-/// Every write runs in one transaction that first advances the store's generation with
-/// `UPDATE store … RETURNING`, which serializes writers on that row; counters change with atomic
-/// `UPDATE … RETURNING` (see ``recordFeedback(_:settings:reason:)``), so concurrent agents never
-/// lose an increment. Retrieval runs in the database (``searchVectors(_:k:mode:filter:)``,
+/// Every write runs in one transaction (``transaction(commit:_:)``); writers serialize on the store's row (the
+/// generation) and hold the memories they read (`SELECT … FOR UPDATE`) until they end, so concurrent agents never
+/// lose an increment. What the writes are is decided in ProceduralMemory, the same for every backend. Retrieval runs
+/// in the database (``searchVectors(_:k:mode:filter:)``,
 /// ``searchKeywords(_:k:filter:)``, ``searchHybrid(text:vector:k:depth:fusion:mode:filter:minimumCosine:)``; a
 /// ``ProceduralMemory/MemoryStore`` on a backend connected with a ``databaseSearch`` uses them for its `query`,
 /// `bm25` and `hybrid` policies) or on in-process index caches rebuilt from it. The schema is described in
 /// ``PostgresSchema``.
 ///
-///     let backend = try await PostgresBackend.connect(to: location)
-///     let store = try await MemoryStore.open(backend: backend, embedder: embedder, cacheDirectory: nil)
+///     let backend = try await PostgresBackend.connect(to: location, databaseSearch: .exact)
+///     let hits = try await backend.searchHybrid(text: task, vector: embedding, k: 5, mode: .exact)
 public final class PostgresBackend: MemoryBackend {
     /// Where the store lives.
     public let location: PostgresLocation

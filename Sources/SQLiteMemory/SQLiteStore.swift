@@ -57,6 +57,16 @@ public enum SQLiteStore {
             vectorStorage: vectorStorage)
     }
 
+    /// Creates a store kept only in memory, gone when the store is released: for tests and fuzzing.
+    ///
+    /// - Throws: ``ProceduralMemory/MemoryError/database(reason:)`` when SQLite can't open the database.
+    public static func inMemory(
+        embedder: any Embedder, vectorStorage: VectorStorage = .int8
+    ) async throws(MemoryError) -> MemoryStore {
+        try await MemoryStore.open(
+            backend: try SQLiteBackend(path: nil), embedder: embedder, cacheDirectory: nil, vectorStorage: vectorStorage)
+    }
+
     /// The backend of the store in `directory`.
     ///
     /// - Parameter readOnly: Opens the database without writing to it (no migration is run).

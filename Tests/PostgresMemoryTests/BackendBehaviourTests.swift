@@ -20,19 +20,27 @@ enum BackendKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     /// says on stderr why not).
     static var available: [BackendKind] { PostgresTestServer.isAvailable ? allCases : [.sqlite] }
 
-    /// Runs `body` with a store on a fresh, empty backend of this kind, then deletes the backend's data.
-    func withStore(_ body: (MemoryStore) async throws -> Void) async throws {
+    /// Runs `body` with a store on a fresh backend of this kind holding `trajectories` (added with `options`),
+    /// then deletes the backend's data.
+    func withStore(
+        holding trajectories: [Trajectory] = BackendBehaviourTests.trajectories,
+        options: ImportOptions = ImportOptions(), _ body: (MemoryStore) async throws -> Void
+    ) async throws {
         let embedder = HashingEmbedder(dimension: 16)
+        func run(_ store: MemoryStore) async throws {
+            try await store.add(trajectories, options: options)
+            try await body(store)
+        }
         switch self {
         case .sqlite:
             let directory = try TemporaryDirectory()
             defer { directory.remove() }
             let backend = try SQLiteBackend(path: directory.file(SQLiteStore.databaseFileName))
-            try await body(
+            try await run(
                 try await MemoryStore.open(backend: backend, embedder: embedder, cacheDirectory: directory.file("index")))
         case .postgreSQL:
             try await PostgresTestServer.withBackend { backend in
-                try await body(try await MemoryStore.open(backend: backend, embedder: embedder, cacheDirectory: nil))
+                try await run(try await MemoryStore.open(backend: backend, embedder: embedder, cacheDirectory: nil))
             }
         }
     }
@@ -62,8 +70,7 @@ enum BackendKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
 
     @Test(arguments: BackendKind.available)
     func everyWriteRecordsItsHistoryRows(kind: BackendKind) async throws {
-        try await kind.withStore { store in
-            try await store.add(Self.trajectories, options: ImportOptions(builder: MemoryBuilder(policy: .trajectory)))
+        try await kind.withStore(options: ImportOptions(builder: MemoryBuilder(policy: .trajectory))) { store in
             var replacement = Self.trajectories[0]
             replacement.task = "heat some milk in the microwave"
             try await store.add([replacement], options: ImportOptions(duplicates: .replace))
@@ -88,7 +95,6 @@ enum BackendKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     @Test(arguments: BackendKind.available)
     func aMemoryLeftWithoutSourcesIsDeletedWithAHistoryRow(kind: BackendKind) async throws {
         try await kind.withStore { store in
-            try await store.add(Self.trajectories)
             // A memory built from two trajectories goes only with the last of them.
             let merged = try #require(try await store.memory(id: "heat"))
             var both = merged
@@ -119,7 +125,6 @@ enum BackendKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     @Test(arguments: BackendKind.available)
     func replacingATrajectoryDeletesTheMemoriesBuiltOnlyFromIt(kind: BackendKind) async throws {
         try await kind.withStore { store in
-            try await store.add(Self.trajectories)
             var derived = try #require(try await store.memory(id: "cook"))
             derived.id = "derived"
             var shared = derived
@@ -151,9 +156,29 @@ enum BackendKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     }
 
     @Test(arguments: BackendKind.available)
-    func feedbackCountsInPlaceAndDeprecatesAtTheThresholds(kind: BackendKind) async throws {
+    func aMemoryNamingAnUnstoredSourceWritesNothing(kind: BackendKind) async throws {
         try await kind.withStore { store in
-            try await store.add(Self.trajectories)
+            let before = try await store.statistics()
+            var ghost = try #require(try await store.memory(id: "heat"))
+            ghost.id = "ghost"
+            ghost.sourceTrajectoryIDs = ["heat", "gone"]
+            await #expect(
+                throws: MemoryError.invalidArgument("Memory ghost names source trajectory gone, which is not stored.")
+            ) {
+                try await store.backend.write(
+                    WriteBatch(
+                        trajectories: [Self.trajectory("new", task: "slice bread")],
+                        memories: [MemoryRecord(memory: ghost, taskVector: Self.vector(3), keywordVector: nil)],
+                        replacing: false, policy: "p", reason: "r"))
+            }
+            #expect(try await store.statistics() == before)
+            #expect(try await store.trajectory(id: "new") == nil)
+        }
+    }
+
+    @Test(arguments: BackendKind.available)
+    func feedbackCountsAndDeprecatesAtTheThresholds(kind: BackendKind) async throws {
+        try await kind.withStore { store in
             let generation = try await store.statistics().generation
             let settings = UpdateSettings(minimumHits: 3, minimumSuccessRate: 0.5)
             var changes = try await store.recordOutcome(
@@ -189,7 +214,6 @@ enum BackendKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     @Test(arguments: BackendKind.available)
     func countersStopAtTheirLimit(kind: BackendKind) async throws {
         try await kind.withStore { store in
-            try await store.add(Self.trajectories)
             _ = try await store.backend.recordFeedback(
                 [CounterIncrement(memoryID: "heat", hits: Memory.maximumCount, successes: 0)],
                 settings: UpdateSettings(minimumHits: Memory.maximumCount, minimumSuccessRate: 0), reason: "bulk")
@@ -206,7 +230,6 @@ enum BackendKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     @Test(arguments: BackendKind.available)
     func revertRestoresTheStateBeforeAnEntryOnce(kind: BackendKind) async throws {
         try await kind.withStore { store in
-            try await store.add(Self.trajectories)
             let settings = UpdateSettings(minimumHits: 1, minimumSuccessRate: 0.5)
             try await store.recordOutcome(
                 task: "cook a potato", usedMemories: ["cook"], outcome: Outcome(success: false), settings: settings)
@@ -247,7 +270,6 @@ enum BackendKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     @Test(arguments: BackendKind.available)
     func aDryRunDeleteReportsExactlyWhatADeleteDoesAndChangesNothing(kind: BackendKind) async throws {
         try await kind.withStore { store in
-            try await store.add(Self.trajectories)
             let before = try await store.statistics()
             let dryRun = try await store.delete(.source("alfworld"), dryRun: true)
             #expect(dryRun.trajectories == 2 && dryRun.memories.count == 2)
@@ -265,7 +287,6 @@ enum BackendKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     @Test(arguments: BackendKind.available)
     func aChangeExpectsTheRevisionItStartedFrom(kind: BackendKind) async throws {
         try await kind.withStore { store in
-            try await store.add(Self.trajectories)
             var heat = try #require(try await store.memory(id: "heat"))
             heat.script = "1. heat it"
             heat.revision = 2

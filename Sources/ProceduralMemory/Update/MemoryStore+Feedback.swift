@@ -5,7 +5,7 @@ extension MemoryStore {
     /// Records how a task that used some memories ended: each memory's hit count grows by one, its success count
     /// too when the task succeeded, and a memory whose counters cross the thresholds is deprecated.
     ///
-    /// The counters are incremented in place by the backend (``MemoryBackend/recordFeedback(_:settings:reason:)``),
+    /// The counters are incremented in one backend transaction (``MemoryBackend/recordFeedback(_:settings:reason:)``),
     /// with every change a history row (``HistoryAction/feedback``, ``HistoryAction/deprecate``), all in one
     /// transaction: agents reporting outcomes at once, from any number of processes, lose no increment and get
     /// no conflict to retry.
