@@ -10,7 +10,8 @@ extension PostgresBackend {
             try await connection.query("DELETE FROM history", logger: logger)
             for start in stride(from: 0, to: entries.count, by: 1000) {
                 let rows = try entries[start..<min(start + 1000, entries.count)].map {
-                    (entry) throws(MemoryError) in try HistoryColumns(entry, number: entry.number, generation: generation)
+                    (entry) throws(MemoryError) in
+                    try HistoryColumns(entry, number: entry.number, generation: generation)
                 }
                 try await connection.query(
                     """

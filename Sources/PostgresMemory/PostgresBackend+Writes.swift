@@ -4,8 +4,10 @@ import ProceduralMemory
 import RetrievalCore
 
 extension PostgresBackend {
-    /// Writes a batch in one transaction and returns what changed, by the rules every backend shares; see
-    /// `MemoryBackend.write(_:)` in ProceduralMemory. Public for loading benchmark stores.
+    /// Writes a batch in one transaction and returns what changed.
+    ///
+    /// The rules every backend shares apply (`MemoryBackend.write(_:)` in ProceduralMemory). Public for loading
+    /// benchmark stores.
     public func write(_ batch: WriteBatch) async throws(MemoryError) -> WriteResult {
         try await (self as any MemoryBackend).write(batch)
     }

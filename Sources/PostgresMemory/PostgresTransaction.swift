@@ -187,7 +187,8 @@ struct PostgresTransaction: MemoryTransaction {
 
     func indexEntries(numbers: [DocumentID]) async throws(MemoryError) -> [IndexEntry] {
         try await run {
-            try await PostgresBackend.indexEntries(numbers: numbers.map { Int64($0.rawValue) }, connection, logger: logger)
+            try await PostgresBackend.indexEntries(
+                numbers: numbers.map { Int64($0.rawValue) }, connection, logger: logger)
         }
     }
 

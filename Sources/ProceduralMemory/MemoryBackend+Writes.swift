@@ -161,7 +161,8 @@ extension MemoryBackend {
                         })
                 else { return nil }
                 return FeedbackResult(
-                    changes: counted.changes, deprecated: try await transaction.indexEntries(numbers: counted.deprecated),
+                    changes: counted.changes,
+                    deprecated: try await transaction.indexEntries(numbers: counted.deprecated),
                     generation: counted.generation ?? current)
             }
             if let attempt { return attempt }
@@ -273,7 +274,8 @@ enum StoreWrites {
         for increment in increments {
             guard let (number, before) = stored[increment.memoryID] else { throw .unknownID(increment.memoryID) }
             for (counter, value, added) in [
-                ("hitCount", before.hitCount, increment.hits), ("successCount", before.successCount, increment.successes),
+                ("hitCount", before.hitCount, increment.hits),
+                ("successCount", before.successCount, increment.successes),
             ] where value > Memory.maximumCount - added {
                 throw .counterLimit(id: before.id, counter: counter, current: value, limit: Memory.maximumCount)
             }

@@ -71,9 +71,10 @@ package protocol MemoryBackend: Sendable {
     /// Counts of what is stored.
     func statistics() async throws(MemoryError) -> StoreStatistics
 
-    /// Replaces the whole history with `entries`, keeping their numbers, dates and the entries they revert, in one
-    /// transaction; rows written later are numbered after the largest. The numbers are positive and distinct (see
-    /// ``replaceHistory(with:)``, which checks them).
+    /// Replaces the whole history with `entries`, keeping their numbers, dates and the entries they revert.
+    ///
+    /// Runs in one transaction; rows written later are numbered after the largest. The numbers are positive and
+    /// distinct (``replaceHistory(with:)`` checks them).
     func storeHistory(_ entries: [HistoryEntry]) async throws(MemoryError)
 
     /// A value that changes when another connection or process commits to the backend, and stays the same across
@@ -98,8 +99,10 @@ extension MemoryBackend {
     /// Backends that can't tell return `nil`: a store then trusts the generation alone.
     package func foreignCommitMarker() async throws(MemoryError) -> UInt64? { nil }
 
-    /// Replaces the whole history with `entries`, keeping their numbers, dates and the entries they revert, in one
-    /// transaction; rows written later are numbered after the largest. For copying a store to another backend.
+    /// Replaces the whole history with `entries`, keeping their numbers, dates and the entries they revert.
+    ///
+    /// Runs in one transaction; rows written later are numbered after the largest. For copying a store to another
+    /// backend.
     ///
     /// - Throws: ``MemoryError/invalidArgument(_:)`` when two entries share a number or a number is not positive
     ///   (nothing is written).

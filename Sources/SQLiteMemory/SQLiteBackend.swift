@@ -384,7 +384,6 @@ public final class SQLiteBackend: MemoryBackend {
             WHERE s.memory = m.number) AS bestReward
         """
 
-
     public func statistics() async throws(MemoryError) -> StoreStatistics {
         try await reading { db in
             func counts(_ sql: String) throws -> [String: Int] {

@@ -64,7 +64,8 @@ public enum SQLiteStore {
         embedder: any Embedder, vectorStorage: VectorStorage = .int8
     ) async throws(MemoryError) -> MemoryStore {
         try await MemoryStore.open(
-            backend: try SQLiteBackend(path: nil), embedder: embedder, cacheDirectory: nil, vectorStorage: vectorStorage)
+            backend: try SQLiteBackend(path: nil), embedder: embedder, cacheDirectory: nil, vectorStorage: vectorStorage
+        )
     }
 
     /// The backend of the store in `directory`.

@@ -53,7 +53,8 @@ struct SQLiteTransaction: MemoryTransaction {
         try step { db in
             for trajectory in trajectories {
                 let columns: StatementArguments = [
-                    trajectory.task, try json(trajectory.steps), trajectory.outcome?.success, trajectory.outcome?.reward,
+                    trajectory.task, try json(trajectory.steps), trajectory.outcome?.success,
+                    trajectory.outcome?.reward,
                     trajectory.source, try json(trajectory.labels), trajectory.producer, now, trajectory.id,
                 ]
                 let number: Int64
@@ -81,8 +82,10 @@ struct SQLiteTransaction: MemoryTransaction {
                     number = db.lastInsertedRowID
                 }
                 for (key, value) in trajectory.labels {
-                    try db.cachedStatement(sql: "INSERT INTO trajectory_label (trajectory, key, value) VALUES (?, ?, ?)")
-                        .execute(arguments: [number, key, value])
+                    try db.cachedStatement(
+                        sql: "INSERT INTO trajectory_label (trajectory, key, value) VALUES (?, ?, ?)"
+                    )
+                    .execute(arguments: [number, key, value])
                 }
             }
         }
@@ -102,7 +105,8 @@ struct SQLiteTransaction: MemoryTransaction {
             switch selection {
             case .ids(let ids):
                 numbers = try ids.compactMap { id in
-                    try Int64.fetchOne(db.cachedStatement(sql: "SELECT number FROM memory WHERE id = ?"), arguments: [id])
+                    try Int64.fetchOne(
+                        db.cachedStatement(sql: "SELECT number FROM memory WHERE id = ?"), arguments: [id])
                 }
             case .scope(.id(let id)):
                 numbers = try Int64.fetchAll(db, sql: "SELECT number FROM memory WHERE id = ?", arguments: [id])
@@ -145,7 +149,9 @@ struct SQLiteTransaction: MemoryTransaction {
                 try Self.insertSourcesAndLabels(of: memory, number: number, db)
                 try db.cachedStatement(
                     sql: "INSERT INTO memory_vector (memory, embedder, task, keywords) VALUES (?, ?, ?, ?)"
-                ).execute(arguments: [number, memory.embedderID, blob(record.taskVector), record.keywordVector.map(blob)])
+                ).execute(arguments: [
+                    number, memory.embedderID, blob(record.taskVector), record.keywordVector.map(blob),
+                ])
                 return DocumentID(UInt64(number))
             }
         }
@@ -235,7 +241,8 @@ struct SQLiteTransaction: MemoryTransaction {
                 let trajectory = try Int64.fetchOne(
                     db.cachedStatement(sql: "SELECT number FROM trajectory WHERE id = ?"), arguments: [trajectoryID])
             else {
-                throw MemoryError.database(reason: "memory \(memory.id): source trajectory \(trajectoryID) is not stored")
+                throw MemoryError.database(
+                    reason: "memory \(memory.id): source trajectory \(trajectoryID) is not stored")
             }
             try db.cachedStatement(sql: "INSERT INTO memory_source (memory, trajectory, position) VALUES (?, ?, ?)")
                 .execute(arguments: [number, trajectory, position])

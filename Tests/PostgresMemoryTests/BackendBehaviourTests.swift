@@ -37,7 +37,8 @@ enum BackendKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
             defer { directory.remove() }
             let backend = try SQLiteBackend(path: directory.file(SQLiteStore.databaseFileName))
             try await run(
-                try await MemoryStore.open(backend: backend, embedder: embedder, cacheDirectory: directory.file("index")))
+                try await MemoryStore.open(
+                    backend: backend, embedder: embedder, cacheDirectory: directory.file("index")))
         case .postgreSQL:
             try await PostgresTestServer.withBackend { backend in
                 try await run(try await MemoryStore.open(backend: backend, embedder: embedder, cacheDirectory: nil))
@@ -49,7 +50,8 @@ enum BackendKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
 /// What every backend does the same, because the rules live once in ProceduralMemory: the same cases, run against
 /// SQLite on disk and a real PostgreSQL.
 @Suite struct BackendBehaviourTests {
-    static func trajectory(_ id: String, task: String, source: String = "alfworld", success: Bool = true) -> Trajectory {
+    static func trajectory(_ id: String, task: String, source: String = "alfworld", success: Bool = true) -> Trajectory
+    {
         Trajectory(
             id: id, task: task, steps: [Step(action: "go to the \(task)", observation: "You arrive.")],
             outcome: Outcome(success: success), source: source, labels: ["fold": source == "alfworld" ? "a" : "b"])
@@ -115,7 +117,9 @@ enum BackendKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
             #expect(last.trajectories == 1 && last.memories.count == 2)
             #expect(try await store.memory(id: "merged") == nil)
             let orphan = try #require(try await store.history(memoryID: "merged").last)
-            #expect(orphan.action == .delete && orphan.reason == "delete label fold=a (its source trajectories were deleted)")
+            #expect(
+                orphan.action == .delete
+                    && orphan.reason == "delete label fold=a (its source trajectories were deleted)")
             #expect(orphan.before?.sourceTrajectoryIDs == ["clean"])
             let statistics = try await store.statistics()
             #expect(statistics.trajectories == 0 && statistics.memories == 0)
@@ -133,7 +137,9 @@ enum BackendKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
             _ = try await store.backend.write(
                 WriteBatch(
                     trajectories: [],
-                    memories: [derived, shared].map { MemoryRecord(memory: $0, taskVector: Self.vector(2), keywordVector: nil) },
+                    memories: [derived, shared].map {
+                        MemoryRecord(memory: $0, taskVector: Self.vector(2), keywordVector: nil)
+                    },
                     replacing: false, policy: "merge", reason: "fold"))
             let result = try await store.backend.write(
                 WriteBatch(
@@ -241,7 +247,8 @@ enum BackendKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
             #expect(cook.status == .active && cook.hitCount == 1 && cook.revision == 4)
             #expect(try await store.backend.revertingEntry(of: deprecation.number) == undo.number)
             await #expect(
-                throws: MemoryError.cannotRevert(entry: deprecation.number, reason: "entry \(undo.number) reverted it already")
+                throws: MemoryError.cannotRevert(
+                    entry: deprecation.number, reason: "entry \(undo.number) reverted it already")
             ) {
                 try await store.revert(deprecation.number)
             }
