@@ -114,7 +114,7 @@ extension PostgresBackend {
             source: source, labels: try decodeJSON([String: String].self, labels), producer: producer)
     }
 
-    public func catalog() async throws(MemoryError) -> (entries: [DocumentID: CatalogEntry], generation: UInt64) {
+    package func catalog() async throws(MemoryError) -> (entries: [DocumentID: CatalogEntry], generation: UInt64) {
         try await snapshot { connection in
             var entries: [DocumentID: CatalogEntry] = [:]
             for try await (number, source, labels, status, anySucceeded, bestReward) in try await connection.query(
@@ -129,7 +129,7 @@ extension PostgresBackend {
         }
     }
 
-    public func forEachIndexEntry(
+    package func forEachIndexEntry(
         _ body: (IndexEntry) throws(MemoryError) -> Void
     ) async throws(MemoryError) -> UInt64 {
         try await snapshot { connection in

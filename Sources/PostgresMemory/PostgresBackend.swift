@@ -211,7 +211,7 @@ public final class PostgresBackend: MemoryBackend {
         }
     }
 
-    public func fusionTuning() async throws(MemoryError) -> FusionTuning {
+    package func fusionTuning() async throws(MemoryError) -> FusionTuning {
         let text = try await withConnection { connection in
             try await Self.fusionTuningText(connection, logger: self.logger, lock: false)
         }
@@ -219,7 +219,7 @@ public final class PostgresBackend: MemoryBackend {
         return try decodeJSON(FusionTuning.self, text)
     }
 
-    public func saveFusionTuning(_ tuning: FusionTuning, expectedEntries: Int) async throws(MemoryError) {
+    package func saveFusionTuning(_ tuning: FusionTuning, expectedEntries: Int) async throws(MemoryError) {
         let text = try encodeJSON(tuning)
         try await inTransaction { connection in
             let stored = try await Self.fusionTuningText(connection, logger: logger, lock: true)

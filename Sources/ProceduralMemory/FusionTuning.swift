@@ -13,7 +13,7 @@ public struct FusionTuning: Sendable, Equatable, Codable {
     public var entries: [FusionTuningEntry]
 
     /// Creates a record.
-    public init(entries: [FusionTuningEntry] = []) { self.entries = entries }
+    package init(entries: [FusionTuningEntry] = []) { self.entries = entries }
 
     /// The fusion in effect: the last entry's, or `nil` for ``RetrievalOptions/defaultFusion``.
     public var fusion: FusionMethod? { entries.last?.fusion }
@@ -33,7 +33,7 @@ public struct FusionTuning: Sendable, Equatable, Codable {
     /// The record with a revert of the last choice in effect appended: the fusion goes back to the one before it.
     ///
     /// - Throws: ``MemoryError/nothingToRevert`` when no choice is in effect.
-    public func reverted(at date: Date) throws(MemoryError) -> FusionTuning {
+    package func reverted(at date: Date) throws(MemoryError) -> FusionTuning {
         var choices = activeChoices
         guard let undone = choices.popLast() else { throw .nothingToRevert }
         var record = self
@@ -45,7 +45,7 @@ public struct FusionTuning: Sendable, Equatable, Codable {
     }
 
     /// The record with a choice appended.
-    public func choosing(_ fusion: FusionMethod?, evidence: FusionTuningEvidence, at date: Date) -> FusionTuning {
+    package func choosing(_ fusion: FusionMethod?, evidence: FusionTuningEvidence, at date: Date) -> FusionTuning {
         var record = self
         record.entries.append(
             FusionTuningEntry(
@@ -79,7 +79,7 @@ public struct FusionTuningEntry: Sendable, Equatable, Codable {
     public var date: Date
 
     /// Creates an entry.
-    public init(
+    package init(
         number: Int, action: FusionTuningAction, fusion: FusionMethod?, evidence: FusionTuningEvidence?,
         reverts: Int?, date: Date
     ) {
@@ -111,7 +111,7 @@ public struct FusionTuningEvidence: Sendable, Equatable, Codable {
     public var crossValidatedScore: Double
 
     /// Creates evidence.
-    public init(
+    package init(
         origin: String, queries: Int, folds: Int, metric: String, chosenScore: Double, defaultScore: Double,
         crossValidatedScore: Double
     ) {

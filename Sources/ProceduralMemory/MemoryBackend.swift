@@ -185,7 +185,7 @@ public struct StoreInfo: Sendable, Equatable {
     public var generation: UInt64
 
     /// Creates store settings.
-    public init(
+    package init(
         schemaVersion: Int, embedderID: String, dimension: Int, embedderConfiguration: EmbedderConfiguration?,
         generation: UInt64
     ) {
@@ -253,7 +253,7 @@ public struct WriteResult: Sendable, Equatable {
     public var generation: UInt64
 
     /// Creates a write result.
-    public init(numbers: [String: DocumentID], removed: [DocumentID], replacedTrajectories: Int, generation: UInt64) {
+    package init(numbers: [String: DocumentID], removed: [DocumentID], replacedTrajectories: Int, generation: UInt64) {
         self.numbers = numbers
         self.removed = removed
         self.replacedTrajectories = replacedTrajectories
@@ -289,7 +289,7 @@ public struct DeleteResult: Sendable, Equatable {
     public var generation: UInt64
 
     /// Creates a delete result.
-    public init(trajectories: Int, memories: [DocumentID], generation: UInt64) {
+    package init(trajectories: Int, memories: [DocumentID], generation: UInt64) {
         self.trajectories = trajectories
         self.memories = memories
         self.generation = generation
@@ -297,24 +297,24 @@ public struct DeleteResult: Sendable, Equatable {
 }
 
 /// A stored memory's data for the index caches.
-public struct IndexEntry: Sendable {
+package struct IndexEntry: Sendable {
     /// The memory's number, its ``DocumentID`` in the indexes.
-    public var number: DocumentID
+    package var number: DocumentID
     /// The memory's task.
-    public var task: String
+    package var task: String
     /// The memory's keywords.
-    public var keywords: [String]
+    package var keywords: [String]
     /// The embedding of the task.
-    public var taskVector: [Float]
+    package var taskVector: [Float]
     /// The mean keyword embedding, if the memory has keywords.
-    public var keywordVector: [Float]?
+    package var keywordVector: [Float]?
     /// What filters look at.
-    public var catalogEntry: CatalogEntry
+    package var catalogEntry: CatalogEntry
     /// The text the procedure index holds for the memory (``procedureText(script:steps:)``).
-    public var procedureText: String
+    package var procedureText: String
 
     /// Creates an entry.
-    public init(
+    package init(
         number: DocumentID, task: String, keywords: [String], taskVector: [Float],
         keywordVector: [Float]?,
         catalogEntry: CatalogEntry, procedureText: String
@@ -329,7 +329,7 @@ public struct IndexEntry: Sendable {
     }
 
     /// The text the keyword index holds for the memory: its task, then its keywords.
-    public var searchText: String {
+    package var searchText: String {
         keywords.isEmpty ? task : task + "\n" + keywords.joined(separator: " ")
     }
 
@@ -340,27 +340,27 @@ public struct IndexEntry: Sendable {
     ///
     ///     IndexEntry.procedureText(script: nil, steps: [Step(action: "open fridge", observation: "…")])
     ///     // "open fridge"
-    public static func procedureText(script: String?, steps: [Step]?) -> String {
+    package static func procedureText(script: String?, steps: [Step]?) -> String {
         ((script.map { [$0] } ?? []) + (steps ?? []).map(\.action)).joined(separator: "\n")
     }
 }
 
 /// What retrieval filters look at, kept in memory for every memory.
-public struct CatalogEntry: Sendable, Equatable {
+package struct CatalogEntry: Sendable, Equatable {
     /// The memory's source.
-    public var source: String
+    package var source: String
     /// The memory's labels.
-    public var labels: [String: String]
+    package var labels: [String: String]
     /// The memory's status.
-    public var status: MemoryStatus
+    package var status: MemoryStatus
     /// How the memory's source trajectories ended, combined by ``Outcome/combining(_:)``.
     ///
     /// `nil` when none recorded an outcome. Kept here so that a lookup's outcome prior and its hits read no
     /// trajectory.
-    public var sourceOutcome: Outcome?
+    package var sourceOutcome: Outcome?
 
     /// Creates an entry.
-    public init(source: String, labels: [String: String], status: MemoryStatus, sourceOutcome: Outcome? = nil) {
+    package init(source: String, labels: [String: String], status: MemoryStatus, sourceOutcome: Outcome? = nil) {
         self.source = source
         self.labels = labels
         self.status = status
@@ -410,7 +410,7 @@ public struct HistoryEntry: Sendable, Equatable, Codable {
     public var reverts: Int64? = nil
 
     /// Creates a history entry.
-    public init(
+    package init(
         number: Int64, memoryID: String, action: HistoryAction, policy: String, reason: String, before: Memory?,
         after: Memory?, date: Date, reverts: Int64? = nil
     ) {
@@ -446,7 +446,7 @@ public struct StoreStatistics: Sendable, Equatable, Codable {
     public var generation: UInt64
 
     /// Creates statistics.
-    public init(
+    package init(
         trajectories: Int, memories: Int, activeMemories: Int, deprecatedMemories: Int,
         memoriesByBuildPolicy: [String: Int], trajectoriesBySource: [String: Int], historyEntries: Int,
         generation: UInt64

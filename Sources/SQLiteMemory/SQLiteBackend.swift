@@ -103,7 +103,7 @@ public final class SQLiteBackend: MemoryBackend {
 
     // MARK: - Settings
 
-    public func storeInfo() async throws(MemoryError) -> StoreInfo? {
+    package func storeInfo() async throws(MemoryError) -> StoreInfo? {
         try await reading { db in try Self.info(db) }
     }
 
@@ -128,7 +128,7 @@ public final class SQLiteBackend: MemoryBackend {
             generation: values["generation"].flatMap { UInt64($0) } ?? 0)
     }
 
-    public func initialize(
+    package func initialize(
         embedderID: String, dimension: Int, configuration: EmbedderConfiguration?
     ) async throws(MemoryError) {
         let location = location
@@ -148,7 +148,7 @@ public final class SQLiteBackend: MemoryBackend {
     /// The `meta` key of the record of fusion choices (JSON).
     static let fusionTuningKey = "fusionTuning"
 
-    public func fusionTuning() async throws(MemoryError) -> FusionTuning {
+    package func fusionTuning() async throws(MemoryError) -> FusionTuning {
         try await reading { db in
             let text = try String.fetchOne(
                 db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [Self.fusionTuningKey])
@@ -157,7 +157,7 @@ public final class SQLiteBackend: MemoryBackend {
         }
     }
 
-    public func saveFusionTuning(_ tuning: FusionTuning, expectedEntries: Int) async throws(MemoryError) {
+    package func saveFusionTuning(_ tuning: FusionTuning, expectedEntries: Int) async throws(MemoryError) {
         try await writing { db in
             let stored = try String.fetchOne(
                 db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [Self.fusionTuningKey])
@@ -173,7 +173,7 @@ public final class SQLiteBackend: MemoryBackend {
 
     // MARK: - Reads
 
-    public func existingTrajectoryIDs(among ids: [String]) async throws(MemoryError) -> Set<String> {
+    package func existingTrajectoryIDs(among ids: [String]) async throws(MemoryError) -> Set<String> {
         guard !ids.isEmpty else { return [] }
         return try await reading { db in try Self.storedTrajectoryIDs(among: ids, db) }
     }
@@ -192,7 +192,7 @@ public final class SQLiteBackend: MemoryBackend {
         return found
     }
 
-    public func history(memoryID: String?) async throws(MemoryError) -> [HistoryEntry] {
+    package func history(memoryID: String?) async throws(MemoryError) -> [HistoryEntry] {
         try await reading { db in
             let rows =
                 if let memoryID {
@@ -219,7 +219,7 @@ public final class SQLiteBackend: MemoryBackend {
             date: Date(timeIntervalSince1970: row["date"]), reverts: row["reverts"])
     }
 
-    public func memories(numbered numbers: [DocumentID]) async throws(MemoryError) -> [DocumentID:
+    package func memories(numbered numbers: [DocumentID]) async throws(MemoryError) -> [DocumentID:
         Memory]
     {
         try await reading { db in
@@ -233,7 +233,7 @@ public final class SQLiteBackend: MemoryBackend {
         }
     }
 
-    public func memory(id: String) async throws(MemoryError) -> Memory? {
+    package func memory(id: String) async throws(MemoryError) -> Memory? {
         try await reading { db in
             guard
                 let number = try Int64.fetchOne(
@@ -245,14 +245,14 @@ public final class SQLiteBackend: MemoryBackend {
         }
     }
 
-    public func trajectory(id: String) async throws(MemoryError) -> Trajectory? {
+    package func trajectory(id: String) async throws(MemoryError) -> Trajectory? {
         try await reading { db in
             try Row.fetchOne(db, sql: "SELECT * FROM trajectory WHERE id = ?", arguments: [id]).map(
                 Self.trajectory(from:))
         }
     }
 
-    public func forEachTrajectory(_ body: (Trajectory) throws(MemoryError) -> Void) async throws(MemoryError) {
+    package func forEachTrajectory(_ body: (Trajectory) throws(MemoryError) -> Void) async throws(MemoryError) {
         try await reading { db in
             let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM trajectory ORDER BY number")
             while let row = try cursor.next() { try body(try Self.trajectory(from: row)) }
@@ -323,7 +323,7 @@ public final class SQLiteBackend: MemoryBackend {
             updatedAt: Date(timeIntervalSince1970: row["updatedAt"]))
     }
 
-    public func forEachIndexEntry(
+    package func forEachIndexEntry(
         _ body: (IndexEntry) throws(MemoryError) -> Void
     ) async throws(MemoryError) -> UInt64 {
         try await reading { db in
@@ -360,7 +360,7 @@ public final class SQLiteBackend: MemoryBackend {
                 anySucceeded: (row["anySucceeded"] as Int64?).map { $0 != 0 }, bestReward: row["bestReward"]))
     }
 
-    public func catalog() async throws(MemoryError) -> (
+    package func catalog() async throws(MemoryError) -> (
         entries: [DocumentID: CatalogEntry], generation: UInt64
     ) {
         try await reading { db in
@@ -384,7 +384,7 @@ public final class SQLiteBackend: MemoryBackend {
             WHERE s.memory = m.number) AS bestReward
         """
 
-    public func statistics() async throws(MemoryError) -> StoreStatistics {
+    package func statistics() async throws(MemoryError) -> StoreStatistics {
         try await reading { db in
             func counts(_ sql: String) throws -> [String: Int] {
                 var result: [String: Int] = [:]
@@ -407,7 +407,7 @@ public final class SQLiteBackend: MemoryBackend {
 
     /// SQLite's `PRAGMA data_version` on the writer connection: it changes when any other connection (of this
     /// process or another) commits, and not when this backend commits.
-    public func foreignCommitMarker() async throws(MemoryError) -> UInt64? {
+    package func foreignCommitMarker() async throws(MemoryError) -> UInt64? {
         try await access.withLock { () throws(MemoryError) -> UInt64? in
             try step { db in try Int64.fetchOne(db, sql: "PRAGMA data_version").map { UInt64(bitPattern: $0) } }
         }

@@ -255,7 +255,7 @@ struct SQLiteTransaction: MemoryTransaction {
 }
 
 extension SQLiteBackend {
-    public func storeHistory(_ entries: [HistoryEntry]) async throws(MemoryError) {
+    package func storeHistory(_ entries: [HistoryEntry]) async throws(MemoryError) {
         try await writing { db in
             let generation = try Self.info(db)?.generation ?? 0
             try db.execute(sql: "DELETE FROM history")
@@ -278,14 +278,14 @@ extension SQLiteBackend {
         ])
     }
 
-    public func historyEntry(number: Int64) async throws(MemoryError) -> HistoryEntry? {
+    package func historyEntry(number: Int64) async throws(MemoryError) -> HistoryEntry? {
         try await reading { db in
             try Row.fetchOne(db, sql: "SELECT * FROM history WHERE number = ?", arguments: [number]).map(
                 Self.historyEntry(from:))
         }
     }
 
-    public func revertingEntry(of number: Int64) async throws(MemoryError) -> Int64? {
+    package func revertingEntry(of number: Int64) async throws(MemoryError) -> Int64? {
         try await reading { db in
             try Int64.fetchOne(
                 db, sql: "SELECT number FROM history WHERE reverts = ? ORDER BY number LIMIT 1", arguments: [number])

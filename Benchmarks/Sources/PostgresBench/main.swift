@@ -109,7 +109,6 @@ if !(reuse && stored == size) {
 }
 // Numbers are assigned in load order from 1 in a fresh schema; map them back through the IDs to be safe.
 var numberOf: [String: DocumentID] = [:]
-_ = try await backend.forEachIndexEntry { _ in }
 for start in stride(from: 0, to: size, by: 5000) {
     let ids = (start..<min(start + 5000, size)).map { DocumentID(UInt64($0 + 1)) }
     for (number, memory) in try await backend.memories(numbered: ids) { numberOf[memory.id] = number }

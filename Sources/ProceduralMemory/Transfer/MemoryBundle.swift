@@ -48,13 +48,13 @@ public struct BundleManifest: Codable, Sendable, Equatable {
 }
 
 /// One memory of a bundle, with its vectors.
-public struct BundledMemory: Codable, Sendable, Equatable {
+package struct BundledMemory: Codable, Sendable, Equatable {
     /// The memory.
-    public var memory: Memory
+    package var memory: Memory
     /// Its task embedding, by the manifest's embedder.
-    public var taskVector: [Float]
+    package var taskVector: [Float]
     /// Its mean keyword embedding, if it has keywords.
-    public var keywordVector: [Float]?
+    package var keywordVector: [Float]?
 }
 
 /// What to export.

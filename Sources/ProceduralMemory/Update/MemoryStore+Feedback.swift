@@ -195,7 +195,7 @@ public struct FeedbackTask: Sendable, Equatable {
     public var failedWith: [String]
 
     /// Creates a task.
-    public init(trajectoryID: String, task: String, succeededWith: [String], failedWith: [String]) {
+    package init(trajectoryID: String, task: String, succeededWith: [String], failedWith: [String]) {
         self.trajectoryID = trajectoryID
         self.task = task
         self.succeededWith = succeededWith

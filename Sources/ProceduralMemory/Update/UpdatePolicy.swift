@@ -104,7 +104,7 @@ public struct FeedbackChange: Sendable, Equatable, Codable {
     public var deprecated: Bool
 
     /// Creates a record of counters.
-    public init(memoryID: String, hitCount: Int, successCount: Int, deprecated: Bool) {
+    package init(memoryID: String, hitCount: Int, successCount: Int, deprecated: Bool) {
         self.memoryID = memoryID
         self.hitCount = hitCount
         self.successCount = successCount
