@@ -139,7 +139,8 @@ let package = Package(
             dependencies: ["KeywordIndex", "TestSupport"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "HybridSearchTests", dependencies: ["HybridSearch", "TestSupport"]),
+        .testTarget(
+            name: "HybridSearchTests", dependencies: ["HybridSearch", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "EmbeddingsTests",
             dependencies: ["Embeddings", "TestSupport"],

@@ -155,7 +155,7 @@ struct FirstLetterEmbedder: Embedder {
         #expect(throws: CollectionError.unknownDocument("ghost")) { try collection.remove(["lexical", "ghost"]) }
         #expect(collection.count == 4 && !collection.contains("new") && collection.contains("lexical"))
         #expect(try collection.search(Self.query) == before)
-        #expect(collection.vectors.count == 4 && collection.keywords.count == 4)
+        #expect(collection.index.vectors.count == 4 && collection.index.keywords.count == 4)
     }
 
     @Test func upsertAndRemoveReachBothIndexes() throws {
@@ -177,12 +177,12 @@ struct FirstLetterEmbedder: Embedder {
         query.filter = english
         #expect(!(try collection.search(query).contains { $0.id == "neither" }))  // old metadata is gone
         try collection.remove(["neither", "lexical"])
-        #expect(collection.count == 2 && collection.vectors.count == 2 && collection.keywords.count == 2)
+        #expect(collection.count == 2 && collection.index.vectors.count == 2 && collection.index.keywords.count == 2)
         query.filter = nil
         query.mode = .hybrid
         #expect(Set(try collection.search(query).map(\.id)) == ["dense", "both"])
         collection.compact()
-        #expect(collection.keywords.tombstoneCount == 0)
+        #expect(collection.index.keywords.tombstoneCount == 0)
         #expect(Set(try collection.search(query).map(\.id)) == ["dense", "both"])
         #expect(collection.document("both")?.text == "json parsing guide")
     }
