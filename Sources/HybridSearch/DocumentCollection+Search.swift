@@ -2,36 +2,31 @@ import KeywordIndex
 import RetrievalCore
 import VectorIndex
 
-/// A query against a ``DocumentCollection``.
+/// A query against a ``DocumentCollection``: a ``HybridIndex/Query`` whose filter is on metadata and whose vector
+/// may be left out, to embed the text with the collection's embedder.
+///
+/// The index query's properties read and write as the collection query's: `query.k = 5`, `query.mode = .bm25`.
+@dynamicMemberLookup
 public struct HybridQuery: Sendable {
-    /// The query text: BM25's input, and embedded when no ``vector`` is given.
-    public var text: String
-    /// The query embedding; `nil` to embed ``text`` with the collection's embedder.
-    public var vector: [Float]?
-    /// Which side answers.
-    public var mode: SearchMode
-    /// The number of hits.
-    public var k: Int
-    /// How a hybrid query fuses the two sides.
-    public var fusion: FusionMethod
-    /// How many candidates each side contributes to a hybrid query; `nil` for
-    /// ``HybridIndex/defaultCandidateDepth(k:)``.
-    public var candidateDepth: Int?
+    /// The text, vector, mode, `k`, fusion and candidate depth; the collection sets its filter from ``filter``.
+    public var search: HybridIndex.Query
     /// Which documents may be returned; applied on both sides before their top-k.
     public var filter: MetadataFilter?
 
-    /// Creates a query.
+    /// Creates a query; `vector` is `nil` to embed `text` with the collection's embedder.
     public init(
         text: String, vector: [Float]? = nil, mode: SearchMode = .hybrid, k: Int = 10,
         fusion: FusionMethod = .reciprocalRank(), candidateDepth: Int? = nil, filter: MetadataFilter? = nil
     ) {
-        self.text = text
-        self.vector = vector
-        self.mode = mode
-        self.k = k
-        self.fusion = fusion
-        self.candidateDepth = candidateDepth
+        search = HybridIndex.Query(
+            text: text, vector: vector, mode: mode, k: k, fusion: fusion, candidateDepth: candidateDepth)
         self.filter = filter
+    }
+
+    /// A property of ``search``.
+    public subscript<Value>(dynamicMember keyPath: WritableKeyPath<HybridIndex.Query, Value>) -> Value {
+        get { search[keyPath: keyPath] }
+        set { search[keyPath: keyPath] = newValue }
     }
 }
 
@@ -63,8 +58,7 @@ extension DocumentCollection {
     /// - Complexity: One exact vector scan (O(*n* *d*)) and one BM25 evaluation, plus O(*c* log *c*) fusion for
     ///   *c* candidates.
     public func search(_ query: HybridQuery) throws(CollectionError) -> [HybridHit] {
-        var request = HybridIndex.Query(
-            text: query.text, mode: query.mode, k: query.k, fusion: query.fusion, candidateDepth: query.candidateDepth)
+        var request = query.search
         do { try request.validateParameters() } catch { throw CollectionError.index(error) }
         let allowed = allowedIDs(query.filter)
         if allowed?.isEmpty == true || records.isEmpty { return [] }

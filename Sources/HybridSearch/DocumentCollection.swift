@@ -80,7 +80,8 @@ public struct DocumentCollection: Sendable {
         do {
             index = try HybridIndex(
                 dimension: configuration.dimension, metric: configuration.metric,
-                vectorStorage: configuration.vectorStorage, tokenizer: configuration.tokenizer, bm25: configuration.bm25)
+                vectorStorage: configuration.vectorStorage, tokenizer: configuration.tokenizer,
+                bm25: configuration.bm25)
         } catch {
             throw CollectionError.index(error)
         }
@@ -110,7 +111,8 @@ public struct DocumentCollection: Sendable {
     /// The document with this ID (its vector as stored: normalized under cosine), or `nil`.
     public func document(_ id: String) -> Document? {
         guard let storedID = internalIDs[id], let record = records[storedID] else { return nil }
-        return Document(id: id, text: record.text, vector: index.vectors.vector(for: storedID), metadata: record.metadata)
+        return Document(
+            id: id, text: record.text, vector: index.vectors.vector(for: storedID), metadata: record.metadata)
     }
 
     /// The `limit` most characteristic words of `text` against the collection's texts (TF-IDF, stop words

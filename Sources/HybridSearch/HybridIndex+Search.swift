@@ -13,31 +13,26 @@ public enum SearchMode: String, CaseIterable, Sendable, Codable {
 }
 
 /// Why a document ranked where it did: what each side of a ``HybridIndex`` said about it and how that was fused.
-public struct HitExplanation: Sendable, Equatable, Codable {
+///
+/// The sides' scores and ranks are those of ``ranking`` and read as properties of the explanation:
+/// `explanation.denseScore`, `explanation.keywordRank`, `explanation.extraRank`, `explanation.normalizedDense`.
+@dynamicMemberLookup
+public struct HitExplanation: Sendable, Equatable {
     /// The query's mode.
     public var mode: SearchMode
     /// The fusion in hybrid mode (``FusionMethod/summary``).
     public var fusion: String?
-    /// The dense score (cosine, inner product or negated squared L2), if the dense side found the document.
-    public var denseScore: Float?
-    /// The 1-based dense rank, if found there.
-    public var denseRank: Int?
-    /// The BM25 score, if the keyword side found the document.
-    public var keywordScore: Float?
-    /// The 1-based BM25 rank, if found there.
-    public var keywordRank: Int?
-    /// The normalized dense score (convex fusion).
-    public var normalizedDense: Double?
-    /// The normalized BM25 score (convex fusion).
-    public var normalizedKeyword: Double?
-    /// The BM25 score on the weighted extra side (``HybridIndex/WeightedKeywordSide``), if it found the document.
-    public var extraScore: Float?
-    /// The 1-based rank on the extra side, if found there.
-    public var extraRank: Int?
-    /// The score the index ranked the hit by.
-    public var fusedScore: Double
+    /// What each side said about the document (a side that did not find it has `nil` there), and the score the
+    /// index ranked it by.
+    public var ranking: FusedHit
     /// The query words found in the document (normalized, before stemming).
     public var matchedTerms: [String]
+
+    /// The score the index ranked the hit by.
+    public var fusedScore: Double { ranking.score }
+
+    /// A property of ``ranking``.
+    public subscript<Value>(dynamicMember keyPath: KeyPath<FusedHit, Value>) -> Value { ranking[keyPath: keyPath] }
 }
 
 extension FusionMethod {
@@ -82,7 +77,8 @@ extension HybridIndex {
     public struct Query: Sendable {
         /// The query text: BM25's input.
         public var text: String
-        /// The query embedding; required in vector and hybrid mode.
+        /// The query embedding; required in vector and hybrid mode (a ``DocumentCollection`` embeds ``text`` when
+        /// it is `nil`).
         public var vector: [Float]?
         /// Which side answers.
         public var mode: SearchMode
@@ -95,8 +91,10 @@ extension HybridIndex {
         public var candidateDepth: Int?
         /// Which documents may be returned; applied on every side before its top-k.
         public var filter: SearchFilter?
-        /// Drops documents whose dense score is below this. In hybrid mode a candidate only the keyword sides
-        /// found is scored on the dense side too, exactly, and dropped below it like any other.
+        /// Drops documents whose dense score is below this.
+        ///
+        /// In hybrid mode a candidate only the keyword sides found is scored on the dense side too, exactly, and
+        /// dropped below it like any other.
         public var minimumDenseScore: Float?
         /// A third, weighted keyword ranking fused in hybrid mode.
         public var extraSide: WeightedKeywordSide?
@@ -199,11 +197,8 @@ extension HybridIndex {
         }
         return fused.prefix(query.k).map { hit in
             let explanation = HitExplanation(
-                mode: query.mode, fusion: query.mode == .hybrid ? query.fusion.summary : nil,
-                denseScore: hit.denseScore, denseRank: hit.denseRank, keywordScore: hit.keywordScore,
-                keywordRank: hit.keywordRank, normalizedDense: hit.normalizedDense,
-                normalizedKeyword: hit.normalizedKeyword, extraScore: hit.extraScore, extraRank: hit.extraRank,
-                fusedScore: hit.score, matchedTerms: keywords.matchedTerms(query.text, in: hit.id))
+                mode: query.mode, fusion: query.mode == .hybrid ? query.fusion.summary : nil, ranking: hit,
+                matchedTerms: keywords.matchedTerms(query.text, in: hit.id))
             return Hit(id: hit.id, score: hit.score, explanation: explanation)
         }
     }

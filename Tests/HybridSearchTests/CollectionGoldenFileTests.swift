@@ -24,7 +24,9 @@ import Testing
         let hybrid = try collection.search(Self.query)
         #expect(hybrid.map(\.id) == ["lexical", "both", "extra", "dense"])
         #expect(
-            hybrid.map(\.score) == [0.032266458495966696, 0.03225806451612903, 0.03149801587301587, 0.01639344262295082])
+            hybrid.map(\.score) == [
+                0.032266458495966696, 0.03225806451612903, 0.03149801587301587, 0.01639344262295082,
+            ])
         var keyword = Self.query
         keyword.mode = .bm25
         let bm25 = try collection.search(keyword)

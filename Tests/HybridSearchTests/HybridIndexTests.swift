@@ -61,7 +61,8 @@ import Testing
         let dense = try index.search(query)
         // Cosine with [1, 0, 0]: 1, 0.8, then 1 and 3 tie at 0 (lower ID first); k, not the depth, bounds it.
         #expect(dense.map(\.id) == [0, 2, 1, 3])
-        #expect(dense.allSatisfy { $0.explanation.fusion == nil && $0.score == Double($0.explanation.denseScore ?? -9) })
+        #expect(
+            dense.allSatisfy { $0.explanation.fusion == nil && $0.score == Double($0.explanation.denseScore ?? -9) })
         query.mode = .bm25
         query.vector = nil
         let keyword = try index.search(query)
@@ -111,8 +112,9 @@ import Testing
         #expect(throws: IndexError.invalidParameter(name: "k", value: 0, expected: "at least 1")) {
             try index.search(query)
         }
-        #expect(IndexError.invalidParameter(name: "k", value: 0, expected: "at least 1").description
-            == "k must be at least 1 (got 0).")
+        #expect(
+            IndexError.invalidParameter(name: "k", value: 0, expected: "at least 1").description
+                == "k must be at least 1 (got 0).")
         query = Self.query
         query.candidateDepth = 0
         #expect(throws: IndexError.invalidParameter(name: "candidateDepth", value: 0, expected: "at least 1")) {
