@@ -9,11 +9,11 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [.package(name: "Memp", path: "..")],
     targets: [
-        // What the benchmarks share: the seeded generator of their synthetic data.
+        // What the benchmarks share: one percentile definition. Their seeded generator is RetrievalCore's SplitMix64.
         .target(name: "BenchmarkSupport"),
         .executableTarget(
             name: "VectorBench",
-            dependencies: [.product(name: "VectorIndex", package: "Memp")]
+            dependencies: ["BenchmarkSupport", .product(name: "VectorIndex", package: "Memp")]
         ),
         .executableTarget(
             name: "KeywordBench",
@@ -24,7 +24,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "EmbeddingBench",
-            dependencies: [.product(name: "Embeddings", package: "Memp")]
+            dependencies: ["BenchmarkSupport", .product(name: "Embeddings", package: "Memp")]
         ),
         .executableTarget(
             name: "PostgresBench",
@@ -37,7 +37,7 @@ let package = Package(
             name: "MemoryBench",
             dependencies: [
                 "BenchmarkSupport", .product(name: "ProceduralMemory", package: "Memp"),
-                .product(name: "MemoryLocation", package: "Memp"),
+                .product(name: "MemoryLocation", package: "Memp"), .product(name: "RetrievalCore", package: "Memp"),
             ]
         ),
     ],

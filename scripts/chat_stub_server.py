@@ -3,7 +3,7 @@
 
 Usage: python3 scripts/chat_stub_server.py [--port 0]
 Prints `http://127.0.0.1:PORT` once listening; runs until SIGTERM. The first path segment picks a behaviour
-(`POST /<scenario>/v1/chat/completions`); besides flaky, down, notjson and slow (see stub_server.py), the answer's
+(`POST /<scenario>/v1/chat/completions`); besides flaky, down, notjson and hang (see stub_server.py), the answer's
 content is:
   json        a canned JSON object for the request's `response_format.json_schema.name` (workflow, reflection,
               judgement), or for `workflow` when there is none

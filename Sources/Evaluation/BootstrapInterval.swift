@@ -1,4 +1,5 @@
 import ProceduralMemory
+import RetrievalCore
 
 /// A mean over queries with a percentile bootstrap confidence interval.
 ///

@@ -1,6 +1,7 @@
 import Foundation
 import HybridSearch
 import ProceduralMemory
+import RetrievalCore
 
 /// Picks the fusion of a store's `hybrid` lookups from judged queries, by k-fold cross-validation.
 ///

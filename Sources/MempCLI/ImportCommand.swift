@@ -30,6 +30,12 @@ struct ImportCommand: AsyncParsableCommand {
     @Option(help: "The longest step observation accepted, in bytes (default 256 KiB).") var maxObservationBytes: Int?
     @OptionGroup var languageModel: LanguageModelOptions
     @Flag(help: "Print the report as one JSON object.") var json = false
+    @Option(
+        help: """
+            Progress on standard error: a bar on a terminal (auto), one JSON object per committed batch \
+            ({"committed", "linesRead", "bytesRead", "totalBytes"}; json), or nothing (none).
+            """)
+    var progress: ProgressStyle = .auto
 
     func validate() throws {
         guard batchSize >= 1 else {
@@ -71,8 +77,12 @@ struct ImportCommand: AsyncParsableCommand {
         let bar = Mutex(ProgressBar(total: size, label: "importing"))
         let report: ImportReport
         do {
-            report = try await store.importTrajectories(from: file, options: options) { progress in
-                bar.withLock { $0.update(progress.bytesRead) }
+            report = try await store.importTrajectories(from: file, options: options) { [progress] step in
+                switch progress {
+                case .auto: bar.withLock { $0.update(step.bytesRead) }
+                case .json: if let line = try? jsonLine(step) { printError(line) }
+                case .none: break
+                }
             }
         } catch {
             bar.withLock { $0.finish() }

@@ -16,6 +16,7 @@ struct Memp: AsyncParsableCommand {
             MigrateCommand.self,
             ImportCommand.self,
             QueryCommand.self,
+            ShowCommand.self,
             DeleteCommand.self,
             StatsCommand.self,
             EmbedCommand.self,

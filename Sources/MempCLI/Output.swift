@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import RetrievalCore
 
@@ -49,6 +50,16 @@ enum JSONValue: Encodable {
 }
 
 /// A one-line progress bar on stderr, drawn only when stderr is a terminal.
+/// How a long command shows its progress on standard error.
+enum ProgressStyle: String, ExpressibleByArgument, CaseIterable {
+    /// A bar, when standard error is a terminal.
+    case auto
+    /// One JSON object per step, for programs that follow the command.
+    case json
+    /// Nothing.
+    case none
+}
+
 struct ProgressBar {
     private let total: Int
     private let label: String

@@ -165,7 +165,7 @@ struct QueryCommand: AsyncParsableCommand {
         for hit in hits {
             print(
                 "\(hit.explanation.rank). \(hit.memory.id)  score \(formatted(hit.score))  "
-                    + "[\(Self.describe(hit))]  \(hit.memory.task)")
+                    + "[\(Self.describe(hit.memory, sourceOutcome: hit.sourceOutcome))]  \(hit.memory.task)")
             if explain { print("   why: \(hit.explanation)") }
             if let script = hit.memory.script {
                 for line in script.split(separator: "\n") { print("   \(line)") }
@@ -243,14 +243,14 @@ struct QueryCommand: AsyncParsableCommand {
 
     private func formatted(_ score: Double) -> String { String(format: "%.4f", score) }
 
-    /// The source outcome and the use counters of a hit: `succeeded, used 3×, 2 successes`.
-    static func describe(_ hit: MemoryHit) -> String {
+    /// How a memory's source trajectories ended and its use counters: `succeeded, used 3×, 2 successes`.
+    static func describe(_ memory: Memory, sourceOutcome: Outcome?) -> String {
         let outcome =
-            switch hit.sourceOutcome?.success {
+            switch sourceOutcome?.success {
             case true: "succeeded"
             case false: "failed"
-            case nil: hit.sourceOutcome?.reward.map { "reward \(String(format: "%.2f", $0))" } ?? "outcome unknown"
+            case nil: sourceOutcome?.reward.map { "reward \(String(format: "%.2f", $0))" } ?? "outcome unknown"
             }
-        return "\(outcome), used \(hit.memory.hitCount)×, \(hit.memory.successCount) successes"
+        return "\(outcome), used \(memory.hitCount)×, \(memory.successCount) successes"
     }
 }

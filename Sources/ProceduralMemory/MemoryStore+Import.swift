@@ -52,7 +52,7 @@ public struct ImportOptions: Sendable {
 }
 
 /// How far an import has come.
-public struct ImportProgress: Sendable, Equatable {
+public struct ImportProgress: Sendable, Equatable, Codable {
     /// Non-blank lines read so far.
     public var linesRead: Int
     /// Bytes read so far.

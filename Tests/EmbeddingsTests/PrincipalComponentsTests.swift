@@ -10,7 +10,7 @@ import Testing
     /// 600 correlated vectors: independent Gaussian factors with standard deviations 12, 6, 3, …, mixed by a
     /// fixed random matrix and shifted, so the covariance has a spread of eigenvalues and a non-zero mean.
     static func sample(count: Int = 600, seed: UInt64 = 7) -> [[Float]] {
-        var rng = SeededGenerator(seed: seed)
+        var rng = SplitMix64(seed: seed)
         func gaussian() -> Float {
             let u = Float.random(in: Float.ulpOfOne..<1, using: &rng)
             let v = Float.random(in: 0..<1, using: &rng)

@@ -1,4 +1,5 @@
 import Foundation
+import RetrievalCore
 import TestSupport
 import Testing
 
@@ -36,7 +37,7 @@ import Testing
     @Test func fileDigestMatchesInMemoryDigest() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        var rng = SeededGenerator(seed: 5)
+        var rng = SplitMix64(seed: 5)
         let data = Data((0..<(3 << 20) + 17).map { _ in UInt8.random(in: 0...255, using: &rng) })
         try data.write(to: URL(fileURLWithPath: directory.file("blob")))
         #expect(try SHA256.hexDigest(ofFile: directory.file("blob")) == SHA256.hexDigest(of: data))

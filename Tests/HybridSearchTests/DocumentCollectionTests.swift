@@ -264,7 +264,7 @@ struct FirstLetterEmbedder: Embedder {
             var collection = try DocumentCollection(configuration: CollectionConfiguration(dimension: 16))
             try collection.add([Document(id: "first", text: "alpha", vector: [Float](repeating: 1, count: 16))])
             try collection.save(to: path)
-            var rng = SeededGenerator(seed: 5)
+            var rng = SplitMix64(seed: 5)
             try collection.add(
                 (0..<3000).map { index in
                     Document(

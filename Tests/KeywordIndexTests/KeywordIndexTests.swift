@@ -103,7 +103,7 @@ import Testing
 
     /// Random documents over a Zipf-like vocabulary, so that lists have very different lengths.
     static func randomIndex(documents: Int, seed: UInt64) throws -> (KeywordIndex, [String]) {
-        var rng = SeededGenerator(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let vocabulary = (0..<400).map { "w\($0)" }
         func word() -> String {
             let u = Double.random(in: 0..<1, using: &rng)

@@ -60,7 +60,7 @@ import VectorIndex
     @Test func reduceWritesASmallerIndexAndItsPCAModel() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        var rng = SeededGenerator(seed: 3)
+        var rng = SplitMix64(seed: 3)
         let values = (0..<300 * 24).map { index in Float(Int.random(in: -20...20, using: &rng)) * Float(1 + index % 3) }
         var index = try FlatIndex(dimension: 24, metric: .l2)
         try index.add(
@@ -89,7 +89,7 @@ import VectorIndex
     @Test func searchProjectsQueriesWithTheReducedIndexsModel() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        var rng = SeededGenerator(seed: 4)
+        var rng = SplitMix64(seed: 4)
         let values = (0..<200 * 16).map { _ in Float.random(in: -1...1, using: &rng) }
         var index = try FlatIndex(dimension: 16, metric: .l2)
         try index.add(

@@ -12,7 +12,7 @@ import VectorIndex
     func writeVectors(_ count: Int, dimension: Int, seed: UInt64, in directory: TemporaryDirectory, name: String)
         throws -> (path: String, vectors: VectorSet)
     {
-        var rng = SeededGenerator(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let values = (0..<count * dimension).map { _ in Float(Int.random(in: -5...5, using: &rng)) }
         let set = try VectorSet(dimension: dimension, values: values)
         let path = directory.file(name)

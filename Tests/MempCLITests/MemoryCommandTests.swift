@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MemoryLocation
 import ProceduralMemory
+import RetrievalCore
 import SQLiteMemory
 import Synchronization
 import TestSupport
@@ -40,25 +41,32 @@ import Testing
         return path
     }
 
-    /// Polls the store's trajectory count from a dedicated thread and kills `importer` with SIGKILL once at least
-    /// `threshold` trajectories are committed; returns the count seen just before the kill (0 if never reached).
-    static func killWhenCommitted(atLeast threshold: Int, store: String, importer: Process) -> Int {
+    /// Follows `importer`'s progress lines (`--progress json`, one per committed batch, on `progress`) from a
+    /// dedicated thread and kills it with SIGKILL at the first that reports at least `threshold` committed
+    /// trajectories; returns that count (0 if the import ended first).
+    ///
+    /// The thread blocks on the pipe, so it acts on the importer's own report, not on a poll; being an OS thread, it
+    /// cannot be starved by other tests on the cooperative pool.
+    static func killWhenCommitted(atLeast threshold: Int, progress: Pipe, importer: Process) -> Int {
         let seen = Mutex(0)
         let finished = DispatchSemaphore(value: 0)
         let watcher = Thread {
             defer { finished.signal() }
-            for _ in 0..<6_000 where importer.isRunning {
-                let count =
-                    (try? memp(["stats", "--store", store, "--json"])).flatMap { result in
-                        (try? JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])?[
-                            "trajectories"] as? Int
-                    } ?? 0
-                if count >= threshold {
-                    seen.withLock { $0 = count }
+            var pending = Data()
+            while true {
+                let chunk = progress.fileHandleForReading.availableData
+                if chunk.isEmpty { return }  // the importer ended
+                pending += chunk
+                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                    let line = Data(pending[pending.startIndex..<newline])
+                    pending = Data(pending[(newline + 1)...])
+                    guard let step = try? JSONDecoder().decode(ImportProgress.self, from: line),
+                        step.committed >= threshold
+                    else { continue }
                     kill(importer.processIdentifier, SIGKILL)
+                    seen.withLock { $0 = step.committed }
                     return
                 }
-                usleep(5_000)
             }
         }
         watcher.start()
@@ -67,7 +75,7 @@ import Testing
     }
 
     static func syntheticTrajectories(count: Int) throws -> String {
-        var rng = SeededGenerator(seed: 5)
+        var rng = SplitMix64(seed: 5)
         let objects = [
             "mug", "apple", "potato", "knife", "book", "pen", "vase", "plate", "egg", "lettuce",
         ]
@@ -300,6 +308,57 @@ import Testing
         #expect(try await MemoryStore.info(at: store).embedderID == "openai:stub")
     }
 
+    @Test func showPrintsOneMemoryWhole() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = directory.file("store")
+        try await InitCommand.parse(["--store", store, "--embedder", "hashing", "--dimension", "64"]).run()
+        #expect(try Self.memp(["import", "--store", store, Self.sampleTrajectories]).status == 0)
+        let id = "tw-twc-0654-gold"
+        let expected = try #require(try await MemoryStore.open(at: store).details(ofMemory: id))
+
+        let json = try Self.memp(["show", "--store", store, id, "--json"])
+        #expect(json.status == 0)
+        var shown = try JSONDates.decoder().decode(MemoryDetails.self, from: Data(json.output.utf8))
+        // ISO-8601 text keeps the dates to the microsecond or better, not to the bit.
+        #expect(abs(shown.memory.createdAt.timeIntervalSince(expected.memory.createdAt)) < 1e-5)
+        #expect(abs(shown.memory.updatedAt.timeIntervalSince(expected.memory.updatedAt)) < 1e-5)
+        (shown.memory.createdAt, shown.memory.updatedAt) = (expected.memory.createdAt, expected.memory.updatedAt)
+        #expect(shown == expected && shown.historyEntries == 1 && shown.sourceOutcome?.success == true)
+
+        let text = try Self.memp(["show", "--store", store, id])
+        let lines = text.output.split(separator: "\n").map(String.init)
+        #expect(text.status == 0)
+        #expect(lines.first == "\(id)  active, revision 1, built by proceduralization")
+        #expect(lines.contains("Task: \(expected.memory.task)"))
+        #expect(lines.contains("Outcome: succeeded, used 0×, 0 successes"))
+        #expect(lines.contains("History: 1 entry (memp history --memory \(id))"))
+        #expect(lines.contains("  1. look around") && lines.contains("Script:"))
+
+        let missing = try Self.memp(["show", "--store", store, "no-such-memory"])
+        #expect(missing.status == 1 && missing.errors == "Error: No memory or trajectory has ID no-such-memory.\n")
+    }
+
+    @Test func importReportsEachCommittedBatchAsJSONOnStandardError() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = directory.file("store")
+        try await InitCommand.parse(["--store", store, "--embedder", "hashing", "--dimension", "64"]).run()
+        let imported = try Self.memp([
+            "import", "--store", store, Self.sampleTrajectories, "--batch-size", "200", "--progress", "json",
+        ])
+        #expect(imported.status == 0)
+        let steps = try imported.errors.split(separator: "\n").map {
+            try JSONDecoder().decode(ImportProgress.self, from: Data($0.utf8))
+        }
+        let size = try #require(
+            try FileManager.default.attributesOfItem(atPath: Self.sampleTrajectories)[.size] as? Int)
+        #expect(steps.map(\.committed) == [200, 400, 600, 640])
+        #expect(steps.map(\.linesRead) == [200, 400, 600, 640])
+        #expect(steps.allSatisfy { $0.totalBytes == size } && steps.last?.bytesRead == size)
+        #expect(zip(steps, steps.dropFirst()).allSatisfy { $0.bytesRead < $1.bytesRead })
+    }
+
     @Test func killDuringImportLosesNoCommittedBatch() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -313,14 +372,13 @@ import Testing
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.executable)
         // Small batches: many commits (each synced) keep the import long enough to be caught in the middle.
-        process.arguments = ["import", "--store", store, file, "--batch-size", "25"]
+        process.arguments = ["import", "--store", store, file, "--batch-size", "25", "--progress", "json"]
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        let progress = Pipe()
+        process.standardError = progress
         try process.run()
-        // Wait until a few batches are committed, then kill the importer without warning. The watcher is an OS
-        // thread that asks `memp stats`: a task on the cooperative pool can be starved by other tests for the
-        // whole import, and would then only look after it finished.
-        let committedBeforeKill = Self.killWhenCommitted(atLeast: 100, store: store, importer: process)
+        // Once the importer reports a few committed batches, kill it without warning.
+        let committedBeforeKill = Self.killWhenCommitted(atLeast: 100, progress: progress, importer: process)
         process.waitUntilExit()
         #expect(
             process.terminationReason == .uncaughtSignal, "the import finished before it could be killed")

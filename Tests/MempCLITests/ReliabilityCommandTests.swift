@@ -29,7 +29,7 @@ import VectorIndex
     @Test func indexSearchWithHugeKWritesRowsAsWideAsTheIndex() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        var rng = SeededGenerator(seed: 17)
+        var rng = SplitMix64(seed: 17)
         let base = try VectorSet(
             dimension: 8, values: (0..<200 * 8).map { _ in Float(Int.random(in: -5...5, using: &rng)) })
         try VectorFile.write(base, to: directory.file("base.fvecs"))

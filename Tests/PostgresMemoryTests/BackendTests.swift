@@ -50,7 +50,7 @@ struct BackendTests {
         try await PostgresTestServer.withBackend { postgres in
             let local = try SQLiteBackend(path: nil)
             let backends: [any MemoryBackend] = [local, postgres]
-            var generator = SeededGenerator(seed: 7)
+            var generator = SplitMix64(seed: 7)
             let vectors = (0..<6).map { _ in Fixtures.unitVector(dimension: 8, using: &generator) }
             let trajectories = [
                 Fixtures.trajectory("a", task: "heat some mug", source: "alfworld", labels: ["fold": "train"]),
@@ -275,7 +275,7 @@ struct BackendTests {
     @Test func theStoreSearchesInTheDatabaseWithoutLoadingItsIndexes() async throws {
         try await PostgresTestServer.withBackend { setup in
             let embedder = HashingEmbedder(dimension: 64)
-            var generator = SeededGenerator(seed: 42)
+            var generator = SplitMix64(seed: 42)
             let trajectories = (0..<60).map { index in
                 let words = (0..<4).map { _ in Fixtures.words.randomElement(using: &generator) ?? "mug" }
                 return Fixtures.trajectory(

@@ -1,6 +1,7 @@
 import Foundation
 import PostgresMemory
 import ProceduralMemory
+import RetrievalCore
 import TestSupport
 import Testing
 
@@ -30,7 +31,7 @@ struct CommandTests {
     static func trajectories(prefix: String, count: Int) throws -> String {
         let objects = ["mug", "apple", "potato", "knife", "book", "plate", "egg", "lettuce"]
         let places = ["fridge", "microwave", "shelf", "drawer", "cabinet", "desk"]
-        var generator = SeededGenerator(seed: UInt64(prefix.utf8.reduce(0) { $0 &* 31 &+ Int($1) }))
+        var generator = SplitMix64(seed: UInt64(prefix.utf8.reduce(0) { $0 &* 31 &+ Int($1) }))
         return try (0..<count).map { index in
             let object = objects.randomElement(using: &generator) ?? "mug"
             let place = places.randomElement(using: &generator) ?? "shelf"

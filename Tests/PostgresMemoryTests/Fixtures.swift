@@ -30,7 +30,7 @@ enum Fixtures {
     }
 
     /// A unit vector with seeded Gaussian-ish components.
-    static func unitVector(dimension: Int, using generator: inout SeededGenerator) -> [Float] {
+    static func unitVector(dimension: Int, using generator: inout SplitMix64) -> [Float] {
         var vector = (0..<dimension).map { _ in Float.random(in: -1...1, using: &generator) }
         let norm = vector.reduce(0) { $0 + $1 * $1 }.squareRoot()
         vector = vector.map { $0 / norm }
@@ -44,7 +44,7 @@ enum Fixtures {
 
     /// `count` memories over `words` with seeded random task vectors, as one batch.
     static func randomBatch(count: Int, dimension: Int, seed: UInt64) -> WriteBatch {
-        var generator = SeededGenerator(seed: seed)
+        var generator = SplitMix64(seed: seed)
         var trajectories: [Trajectory] = []
         var records: [MemoryRecord] = []
         for index in 0..<count {

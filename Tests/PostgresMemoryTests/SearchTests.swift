@@ -30,7 +30,7 @@ struct SearchTests {
     @Test func exactVectorSearchGivesTheLocalTopTenAndHNSWRecallsIt() async throws {
         try await PostgresTestServer.withBackend { postgres in
             let (_, index, _) = try await Self.load(postgres, count: 3000)
-            var generator = SeededGenerator(seed: 9)
+            var generator = SplitMix64(seed: 9)
             var recalled = 0
             let queries = 30
             for _ in 0..<queries {

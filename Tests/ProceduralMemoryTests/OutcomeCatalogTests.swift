@@ -2,6 +2,7 @@ import Embeddings
 import Foundation
 import MemoryLocation
 import ProceduralMemory
+import RetrievalCore
 import SQLiteMemory
 import TestSupport
 import Testing
@@ -14,7 +15,7 @@ import Testing
 
     /// Trajectories with every kind of outcome: succeeded, failed, reward only, none.
     static func trajectories() -> [Trajectory] {
-        var rng = SeededGenerator(seed: 18)
+        var rng = SplitMix64(seed: 18)
         return (0..<24).map { index in
             let object = objects[index % objects.count]
             let room = rooms[Int.random(in: 0..<rooms.count, using: &rng)]

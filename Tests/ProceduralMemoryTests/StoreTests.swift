@@ -2,7 +2,9 @@ import Embeddings
 import Foundation
 import MemoryLocation
 import ProceduralMemory
+import RetrievalCore
 import SQLiteMemory
+import Synchronization
 import TestSupport
 import Testing
 import VectorIndex
@@ -193,7 +195,7 @@ import VectorIndex
         defer { directory.remove() }
         let store = try await TestStoreKind.disk.makeStore(in: directory)
         try await store.add(Samples.all)
-        var rng = SeededGenerator(seed: 11)
+        var rng = SplitMix64(seed: 11)
         let objects = ["mug", "apple", "potato", "knife", "book", "pen", "vase", "plate"]
         let places = ["fridge", "microwave", "shelf", "drawer", "cabinet", "desk", "sinkbasin"]
         var trajectories: [Trajectory] = []
@@ -214,14 +216,28 @@ import VectorIndex
                     ], outcome: Outcome(success: true), source: "generated"))
         }
         let file = try directory.write(try Samples.jsonLines(trajectories), to: "generated.jsonl")
+        // The import waits after its first committed batch until the lookups have run, so they run while it is in
+        // progress by construction, not by the luck of scheduling.
+        let (firstBatch, firstBatchCommitted) = AsyncStream.makeStream(of: Void.self)
+        let resume = DispatchSemaphore(value: 0)
+        let batches = Mutex(0)
         let importing = Task {
-            try await store.importTrajectories(from: file, options: ImportOptions(batchSize: 10))
+            try await store.importTrajectories(from: file, options: ImportOptions(batchSize: 10)) { _ in
+                guard
+                    batches.withLock({
+                        $0 += 1; return $0
+                    }) == 1
+                else { return }
+                firstBatchCommitted.yield()
+                resume.wait()
+            }
         }
-        let seen = try await withThrowingTaskGroup(of: [Int].self) { group in
+        for await _ in firstBatch { break }
+        let during = try await withThrowingTaskGroup(of: [Int].self) { group in
             for worker in 0..<4 {
                 group.addTask {
                     var counts: [Int] = []
-                    for round in 0..<40 {
+                    for round in 0..<10 {
                         let all = try await store.retrieve(
                             "x", options: RetrievalOptions(policy: .random, k: 1000, seed: UInt64(round)))
                         counts.append(all.count)
@@ -236,9 +252,14 @@ import VectorIndex
             for try await counts in group { all += counts }
             return all
         }
+        #expect(batches.withLock { $0 } == 1, "the import went on while it was meant to wait")
+        resume.signal()
         let report = try await importing.value
-        #expect(report.imported == 300)
-        #expect(seen.allSatisfy { $0 == 4 || $0 == 304 })
+        #expect(report.imported == 300 && batches.withLock { $0 } == 30)
+        // Mid-import, with a batch committed to the backend, lookups saw none of it; after it, all of it.
+        #expect(during.count == 40 && during.allSatisfy { $0 == 4 })
+        let after = try await store.retrieve("x", options: RetrievalOptions(policy: .random, k: 1000, seed: 1))
+        #expect(after.count == 304)
         #expect(try await Self.ids(store).count == 100 && store.memoryCount == 304)
     }
 }

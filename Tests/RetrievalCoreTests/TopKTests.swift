@@ -1,3 +1,4 @@
+import RetrievalCore
 import TestSupport
 import Testing
 
@@ -34,7 +35,7 @@ import Testing
     }
 
     @Test func mergeEqualsOneSelectionOverEverything() {
-        var rng = SeededGenerator(seed: 7)
+        var rng = SplitMix64(seed: 7)
         let hits = (0..<500).map {
             SearchHit(id: DocumentID(UInt64($0)), score: Float(Int.random(in: 0..<50, using: &rng)))
         }

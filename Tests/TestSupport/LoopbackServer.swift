@@ -44,21 +44,20 @@ public final class LoopbackServer {
         errors.fileHandleForReading.readabilityHandler = { _ = $0.availableData }
     }
 
-    /// Polls `path` until it answers 200, for at most `attempts` tries 100 ms apart.
-    public func waitUntilHealthy(path: String = "/health", attempts: Int = 200) throws {
+    /// Checks that `path` answers 200, once: a script prints its address only when it is ready to serve (for
+    /// llm_server.py, once the model is loaded), so there is nothing to wait for.
+    public func checkHealthy(path: String = "/health") throws {
         let url = baseURL.appendingPathComponent(path)
-        for _ in 0..<attempts {
-            let done = DispatchSemaphore(value: 0)
-            nonisolated(unsafe) var healthy = false
-            URLSession.shared.dataTask(with: url) { _, response, _ in
-                healthy = (response as? HTTPURLResponse)?.statusCode == 200
-                done.signal()
-            }.resume()
-            done.wait()
-            if healthy { return }
-            Thread.sleep(forTimeInterval: 0.1)
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var status: Int?
+        URLSession.shared.dataTask(with: url) { _, response, _ in
+            status = (response as? HTTPURLResponse)?.statusCode
+            done.signal()
+        }.resume()
+        done.wait()
+        guard status == 200 else {
+            throw LoopbackServerError(message: "\(url) answered \(status.map(String.init) ?? "nothing"), not 200")
         }
-        throw LoopbackServerError(message: "\(baseURL) never became healthy")
     }
 
     /// Sends SIGTERM and waits for the process to end.

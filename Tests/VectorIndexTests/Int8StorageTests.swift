@@ -7,7 +7,7 @@ import Testing
 @Suite struct Int8StorageTests {
     @Test(arguments: [0, 1, 7, 63, 64, 65, 384, 385])
     func integerDotsAgreeAtEveryLevel(dimension: Int) {
-        var rng = SeededGenerator(seed: UInt64(dimension) + 1)
+        var rng = SplitMix64(seed: UInt64(dimension) + 1)
         let query = (0..<max(dimension, 1)).map { _ in Int8.random(in: -127...127, using: &rng) }
         let codes = (0..<max(dimension, 1) * 9).map { _ in UInt8.random(in: 1...255, using: &rng) }
         let reference = (0..<9).map { row in

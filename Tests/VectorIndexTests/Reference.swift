@@ -62,13 +62,13 @@ func expectMatches(
 
 /// Vectors of small integers, so that f32 sums are exact at every level and ties are common.
 func integerVectors(count: Int, dimension: Int, range: ClosedRange<Int> = -4...4, seed: UInt64) -> [[Float]] {
-    var rng = SeededGenerator(seed: seed)
+    var rng = SplitMix64(seed: seed)
     return (0..<count).map { _ in (0..<dimension).map { _ in Float(Int.random(in: range, using: &rng)) } }
 }
 
 /// Gaussian vectors (Box-Muller), L2-normalized when `normalized`.
 func gaussianVectors(count: Int, dimension: Int, normalized: Bool = true, seed: UInt64) -> [[Float]] {
-    var rng = SeededGenerator(seed: seed)
+    var rng = SplitMix64(seed: seed)
     return (0..<count).map { _ in
         var vector = (0..<dimension).map { _ -> Float in
             let u = Double.random(in: Double.ulpOfOne..<1, using: &rng)

@@ -6,6 +6,7 @@
 // per sentence, one pass. The encoder never calls BLAS, so OPENBLAS_NUM_THREADS does not matter here (it is
 // recorded all the same). `flops_*` count the encoder's arithmetic: 2 per multiply-add of every linear layer
 // (21.2 MFLOP a token for MiniLM-L6) plus attention's two products (4·n²·384 a layer for a text of n tokens).
+import BenchmarkSupport
 import Embeddings
 import Foundation
 
@@ -19,10 +20,6 @@ func peakResidentBytes() -> Int {
 }
 
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
-
-func percentile(_ sorted: [Double], _ p: Double) -> Double {
-    sorted[min(sorted.count - 1, Int((p / 100 * Double(sorted.count)).rounded(.down)))]
-}
 
 var arguments = ArraySlice(CommandLine.arguments.dropFirst())
 var repeats = 3
@@ -51,8 +48,6 @@ let tokens = sentences.map { embedder.tokenIDs($0).count }
 let linearFlopsPerToken = 2.0 * 6 * Double(384 * 1152 + 384 * 384 + 2 * 384 * 1536)
 let flops = tokens.reduce(0.0) { $0 + linearFlopsPerToken * Double($1) + 4 * Double($1 * $1) * 384 * 6 }
 _ = try embedder.embed(Array(sentences.prefix(64)))  // warm-up: BLAS threads, page faults
-
-func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
 var batchSeconds: [Double] = []
 embedder.batchSize = 32

@@ -47,21 +47,6 @@ func now() -> Double {
     return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
 }
 
-func median(_ values: [Double]) -> Double {
-    let sorted = values.sorted()
-    return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
-}
-
-func percentile(_ values: [Double], _ p: Double) -> Double {
-    let sorted = values.sorted()
-    return sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int((p / 100 * Double(sorted.count)).rounded(.down)))]
-}
-
-func rounded(_ value: Double, _ digits: Int) -> Double {
-    let scale = pow(10, Double(digits))
-    return (value * scale).rounded() / scale
-}
-
 let options = Options()
 let corpus = readLines(options.corpus)
 let texts = corpus.map { $0["text"] as? String ?? "" }
@@ -149,7 +134,7 @@ func randomUnitVector(dimension: Int, using rng: inout SplitMix64) -> [Float] {
 /// queries (corpus query texts with random vectors), each mode timed per query after a warm-up.
 func hybridReport(documents: Int) throws -> [String: Any] {
     let dimension = 384
-    var rng = SplitMix64(state: 42)
+    var rng = SplitMix64(seed: 42)
     var collection = try DocumentCollection(configuration: CollectionConfiguration(dimension: dimension))
     let buildStart = now()
     var batch: [Document] = []

@@ -11,6 +11,7 @@ import Embeddings
 import Foundation
 import MemoryLocation
 import ProceduralMemory
+import RetrievalCore
 
 /// Household (ALFWorld-like), cooking (TextWorld-like), shopping (WebShop-like) and travel (TravelPlanner-like)
 /// tasks with plausible steps: exploration, dead ends that change nothing, the actions that matter.
@@ -52,7 +53,7 @@ struct TrajectoryGenerator {
         "San Diego", "Minneapolis", "Orlando", "Dallas", "Philadelphia", "Las Vegas",
     ]
 
-    init(seed: UInt64) { rng = SplitMix64(state: seed) }
+    init(seed: UInt64) { rng = SplitMix64(seed: seed) }
 
     mutating func pick<T>(_ values: [T]) -> T { values[Int(rng.next() % UInt64(values.count))] }
     mutating func number(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &rng) }
@@ -229,10 +230,6 @@ struct TrajectoryGenerator {
 }
 
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
-
-func percentile(_ sorted: [Double], _ p: Double) -> Double {
-    sorted[min(sorted.count - 1, Int((p / 100 * Double(sorted.count)).rounded(.down)))]
-}
 
 func peakResidentBytes() -> Int {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else {

@@ -21,12 +21,6 @@ func argument(_ name: String) -> String? {
     return arguments[index + 1]
 }
 
-func percentile(_ sorted: [Double], _ p: Double) -> Double {
-    guard !sorted.isEmpty else { return 0 }
-    let rank = Int((p / 100 * Double(sorted.count - 1)).rounded())
-    return (sorted[rank] * 1000).rounded() / 1000
-}
-
 func log(_ text: String) { FileHandle.standardError.write(Data("[postgres] \(text)\n".utf8)) }
 
 func normalized(_ vector: [Float]) -> [Float] {
@@ -51,8 +45,10 @@ let words = [
     "wash", "cool", "put", "find", "examine", "toaster", "kettle", "pan", "pot", "spoon", "fork", "bowl", "vase",
     "candle", "pillow", "laptop", "remote", "newspaper", "statue", "box", "alarm", "clock", "tissue", "bottle",
 ]
-var generator = SplitMix64(state: 20_261_128)
-let centres = (0..<2000).map { _ in normalized((0..<dimension).map { _ in Float.random(in: -1...1, using: &generator) }) }
+var generator = SplitMix64(seed: 20_261_128)
+let centres = (0..<2000).map { _ in
+    normalized((0..<dimension).map { _ in Float.random(in: -1...1, using: &generator) })
+}
 @MainActor func sample(near centre: Int) -> [Float] {
     // Noise of norm about 0.75 around a unit centre (cosine to the centre about 0.8), whatever the dimension.
     let amplitude = 0.75 * (3 / Float(dimension)).squareRoot()
@@ -60,7 +56,9 @@ let centres = (0..<2000).map { _ in normalized((0..<dimension).map { _ in Float.
         zip(centres[centre], (0..<dimension).map { _ in Float.random(in: -amplitude...amplitude, using: &generator) })
             .map(+))
 }
-@MainActor func task() -> String { (0..<4).map { _ in words.randomElement(using: &generator) ?? "mug" }.joined(separator: " ") }
+@MainActor func task() -> String {
+    (0..<4).map { _ in words.randomElement(using: &generator) ?? "mug" }.joined(separator: " ")
+}
 var vectors: [[Float]] = []
 var tasks: [String] = []
 vectors.reserveCapacity(size)
@@ -68,7 +66,9 @@ for index in 0..<size {
     vectors.append(sample(near: index % centres.count))
     tasks.append(task())
 }
-let queries = (0..<(queryCount + warmup)).map { _ in (sample(near: Int.random(in: 0..<centres.count, using: &generator)), task()) }
+let queries = (0..<(queryCount + warmup)).map { _ in
+    (sample(near: Int.random(in: 0..<centres.count, using: &generator)), task())
+}
 
 var location = try PostgresLocation(url: url, password: .file(passwordFile))
 location.schema = "bench_\(size)_\(dimension)"
@@ -99,7 +99,8 @@ if !(reuse && stored == size) {
                     taskVector: vectors[index], keywordVector: nil))
         }
         _ = try await backend.write(
-            WriteBatch(trajectories: trajectories, memories: records, replacing: false, policy: "bench", reason: "load"))
+            WriteBatch(trajectories: trajectories, memories: records, replacing: false, policy: "bench", reason: "load")
+        )
         if first % 20_000 == 0 { log("loaded \(first + records.count)") }
     }
     let elapsed = start.duration(to: .now)
@@ -127,11 +128,11 @@ guard numberOf.count == size else {
 
 var results: [[String: Any]] = []
 @MainActor func record(_ engine: String, _ mode: String, _ samples: [Double], recall: Double? = nil) {
-    let sorted = samples.sorted()
-    var row: [String: Any] = ["engine": engine, "mode": mode, "p50_ms": percentile(sorted, 50), "p95_ms": percentile(sorted, 95)]
-    if let recall { row["recall_at_k"] = (recall * 1000).rounded() / 1000 }
+    let p50 = rounded(percentile(samples, 50)), p95 = rounded(percentile(samples, 95))
+    var row: [String: Any] = ["engine": engine, "mode": mode, "p50_ms": p50, "p95_ms": p95]
+    if let recall { row["recall_at_k"] = rounded(recall) }
     results.append(row)
-    log("\(engine) \(mode): p50 \(percentile(sorted, 50)) ms, p95 \(percentile(sorted, 95)) ms" + (recall.map { ", recall \($0)" } ?? ""))
+    log("\(engine) \(mode): p50 \(p50) ms, p95 \(p95) ms" + (recall.map { ", recall \($0)" } ?? ""))
 }
 
 // Local engine.
@@ -139,7 +140,9 @@ var exactTop: [[DocumentID]] = []
 for storage in [VectorStorage.f32, .int8] {
     var index = try FlatIndex(dimension: dimension, metric: .cosine, storage: storage)
     index.reserveCapacity(size)
-    for (position, vector) in vectors.enumerated() { try index.add(vector, id: numberOf["m\(position)"] ?? DocumentID(0)) }
+    for (position, vector) in vectors.enumerated() {
+        try index.add(vector, id: numberOf["m\(position)"] ?? DocumentID(0))
+    }
     var samples: [Double] = []
     for (position, (query, _)) in queries.enumerated() {
         var hits: [SearchHit] = []
@@ -151,7 +154,9 @@ for storage in [VectorStorage.f32, .int8] {
 }
 
 // PostgreSQL.
-@MainActor func measure(_ mode: String, recallAgainstExact: Bool, _ lookup: ([Float], String) async throws -> [DatabaseHit]) async throws {
+@MainActor func measure(
+    _ mode: String, recallAgainstExact: Bool, _ lookup: ([Float], String) async throws -> [DatabaseHit]
+) async throws {
     var samples: [Double] = []
     var recalled = 0
     for (position, (query, text)) in queries.enumerated() {

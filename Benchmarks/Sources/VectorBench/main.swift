@@ -10,6 +10,7 @@
 // recall@10 against gt_<size>_top100.ivecs, resident memory, and (at 100k) the scan/BLAS crossover.
 // `open` measures opening a saved index against reading the same file once, in a fresh process so that
 // its resident-memory figures hold only the mapped index.
+import BenchmarkSupport
 import Foundation
 import RetrievalCore
 import VectorIndex
@@ -205,28 +206,6 @@ struct VectorFile {
 }
 
 // MARK: - Statistics
-
-func median(_ values: [Double]) -> Double {
-    let sorted = values.sorted()
-    guard !sorted.isEmpty else { return .nan }
-    let middle = sorted.count / 2
-    return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-}
-
-/// The `q`-th percentile with linear interpolation between ranks (numpy's default), so it matches the peers.
-func percentile(_ values: [Double], _ q: Double) -> Double {
-    let sorted = values.sorted()
-    guard !sorted.isEmpty else { return .nan }
-    let position = (Double(sorted.count) - 1) * q / 100
-    let lower = Int(position.rounded(.down))
-    let upper = min(lower + 1, sorted.count - 1)
-    return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - Double(lower))
-}
-
-func rounded(_ value: Double, _ digits: Int = 3) -> Double {
-    let scale = pow(10, Double(digits))
-    return (value * scale).rounded() / scale
-}
 
 /// recall@k: the share of the true top-k IDs found in each result's first k, over all queries.
 func recall(_ results: [[SearchHit]], truth: [[Int32]], k: Int = 10) -> Double {

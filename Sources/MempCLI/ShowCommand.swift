@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import ProceduralMemory
+
+/// `memp show`: one memory, whole.
+struct ShowCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show", abstract: "Show one memory: task, script, steps, outcome, counters and provenance.",
+        discussion: """
+            With --json, prints one object {"memory", "sourceOutcome", "historyEntries"}; the memory's fields are \
+            those of `memp history --json`.
+            """)
+
+    @OptionGroup var storeOptions: StoreOptions
+    @Argument(help: "The memory's ID.") var id: String
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() async throws {
+        let store = try await storeOptions.open()
+        let details = try await store.details(ofMemory: id)
+        if json {
+            print(try jsonLine(details))
+            return
+        }
+        let memory = details.memory
+        let dates = ISO8601DateFormatter()
+        print(
+            "\(memory.id)  \(memory.status.rawValue), revision \(memory.revision), \(memory.kind.rawValue) by "
+                + memory.buildPolicy.rawValue)
+        print("Task: \(memory.task)")
+        print("Outcome: \(QueryCommand.describe(memory, sourceOutcome: details.sourceOutcome))")
+        print("Source: \(memory.source); trajectories \(memory.sourceTrajectoryIDs.joined(separator: ", "))")
+        if !memory.labels.isEmpty {
+            print(
+                "Labels: "
+                    + memory.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))
+        }
+        let provenance = [
+            memory.provenance.producer.map { "produced by \($0)" },
+            memory.provenance.importedFrom.map { "imported from \($0)" },
+            memory.provenance.scriptWriter.map { "script by \($0)" },
+        ].compactMap { $0 }
+        if !provenance.isEmpty { print("Provenance: " + provenance.joined(separator: "; ")) }
+        print("Embedder: \(memory.embedderID)")
+        print("Created \(dates.string(from: memory.createdAt)), updated \(dates.string(from: memory.updatedAt))")
+        print("History: \(counted(details.historyEntries, "entry")) (memp history --memory \(memory.id))")
+        if let script = memory.script {
+            print("Script:")
+            for line in script.split(separator: "\n", omittingEmptySubsequences: false) { print("  \(line)") }
+        }
+        if let steps = memory.steps {
+            print("Steps:")
+            for (index, step) in steps.enumerated() {
+                print("  \(index + 1). \(step.action)")
+                if !step.observation.isEmpty { print("     → \(step.observation)") }
+            }
+        }
+    }
+}
