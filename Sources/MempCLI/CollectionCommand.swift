@@ -216,7 +216,7 @@ struct CollectionCommand: ParsableCommand {
             if json { return try [jsonLine(JSONValue.object(["hits": .array(hits.map(hitJSON))]))] }
             var lines: [String] = []
             for (position, hit) in hits.enumerated() {
-                lines.append("\(position + 1). \(hit.id)  \(String(format: "%.6g", hit.score))")
+                lines.append("\(position + 1). \(hit.id)  \(significant(hit.score))")
                 if explain { lines.append("   " + explanationText(hit.explanation)) }
             }
             if hits.isEmpty { lines.append("No documents matched.") }
@@ -247,18 +247,18 @@ struct CollectionCommand: ParsableCommand {
         func explanationText(_ explanation: HitExplanation) -> String {
             func score(_ value: Float?, _ rank: Int?) -> String {
                 guard let value, let rank else { return "—" }
-                return "\(String(format: "%.4f", value)) (#\(rank))"
+                return "\(decimal(Double(value), places: 4)) (#\(rank))"
             }
             var parts = [
                 "dense \(score(explanation.denseScore, explanation.denseRank))",
                 "bm25 \(score(explanation.keywordScore, explanation.keywordRank))",
             ]
-            if let dense = explanation.normalizedDense { parts.append("norm dense \(String(format: "%.4f", dense))") }
+            if let dense = explanation.normalizedDense { parts.append("norm dense \(decimal(dense, places: 4))") }
             if let keyword = explanation.normalizedKeyword {
-                parts.append("norm bm25 \(String(format: "%.4f", keyword))")
+                parts.append("norm bm25 \(decimal(keyword, places: 4))")
             }
             if let fusion = explanation.fusion {
-                parts.append("\(fusion) → \(String(format: "%.6g", explanation.fusedScore))")
+                parts.append("\(fusion) → \(significant(explanation.fusedScore))")
             }
             parts.append(
                 "matched: "

@@ -123,7 +123,8 @@ struct EvalCommand: AsyncParsableCommand {
             command: ["memp"] + CommandLine.arguments.dropFirst(), htmlReport: report)
         let result = try await evaluation.run { event in
             switch event {
-            case .building(let policy, let directory): printError("Building the \(policy.rawValue) store in \(directory) …")
+            case .building(let policy, let directory):
+                printError("Building the \(policy.rawValue) store in \(directory) …")
             case .wroteReport(let path): printError("Wrote \(path).")
             }
         }

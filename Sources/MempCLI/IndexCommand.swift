@@ -41,7 +41,8 @@ struct IndexCommand: ParsableCommand {
             for start in stride(from: 0, to: vectors.count, by: chunk) {
                 let end = min(start + chunk, vectors.count)
                 do {
-                    try index.add(contentsOf: vectors[rows: start..<end], ids: (start..<end).map { DocumentID(UInt64($0)) })
+                    try index.add(
+                        contentsOf: vectors[rows: start..<end], ids: (start..<end).map { DocumentID(UInt64($0)) })
                 } catch {
                     throw InputFileError.malformed(path: input, line: nil, reason: "\(error)")
                 }
@@ -59,7 +60,7 @@ struct IndexCommand: ParsableCommand {
             } else {
                 print(
                     "Indexed \(counted(index.count, "vector")) of dimension \(index.dimension) (\(metric.rawValue), "
-                        + "\(storage.rawValue)) into \(output) in \(String(format: "%.2f", seconds)) s.")
+                        + "\(storage.rawValue)) into \(output) in \(decimal(seconds, places: 2)) s.")
             }
         }
     }
@@ -142,7 +143,8 @@ struct IndexCommand: ParsableCommand {
             } else {
                 print(
                     "\(counted(queryVectors.count, "query")), k=\(k), batch size \(search.batchSize): "
-                        + "\(String(format: "%.4f", search.seconds)) s, \(String(format: "%.1f", search.queriesPerSecond)) queries/s.")
+                        + "\(decimal(search.seconds, places: 4)) s, "
+                        + "\(decimal(search.queriesPerSecond, places: 1)) queries/s.")
             }
         }
     }

@@ -66,7 +66,8 @@ struct ModelCommand: ParsableCommand {
             do throws(EmbeddingError) { installed = try ModelStore().verify(model) } catch {
                 switch error {
                 case .invalidModel, .checksumMismatch:
-                    throw CommandFailure(error, hint: "Run `memp model install \(model.rawValue) --force` to replace it.")
+                    throw CommandFailure(
+                        error, hint: "Run `memp model install \(model.rawValue) --force` to replace it.")
                 default: throw error
                 }
             }

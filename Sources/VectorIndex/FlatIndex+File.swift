@@ -38,7 +38,8 @@ public enum VectorIndexFile {
     /// - Throws: What ``FlatIndex/init(contentsOf:verifyChecksums:)`` throws for a damaged header or section table.
     /// - Complexity: O(*n*) for the IDs, which are read to check the file's structure.
     public static func describe(_ path: String) throws(IndexError) -> Description {
-        let file = try MappedIndexFile(path: path, magic: magic, readableVersions: readableVersions, verifyChecksums: false)
+        let file = try MappedIndexFile(
+            path: path, magic: magic, readableVersions: readableVersions, verifyChecksums: false)
         let index = try FlatIndex(mapped: file)
         return Description(
             path: path, formatVersion: file.version, byteCount: file.byteCount, dimension: index.dimension,

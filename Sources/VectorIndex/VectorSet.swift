@@ -53,7 +53,8 @@ public struct VectorSet: Sendable, Equatable {
     /// - Precondition: `rows` lies within `0..<count`.
     public subscript(rows rows: Range<Int>) -> VectorSet {
         precondition(rows.lowerBound >= 0 && rows.upperBound <= count, "VectorSet: rows \(rows) outside 0..<\(count)")
-        return VectorSet(validDimension: dimension, values: Array(values[rows.lowerBound * dimension..<rows.upperBound * dimension]))
+        return VectorSet(
+            validDimension: dimension, values: Array(values[rows.lowerBound * dimension..<rows.upperBound * dimension]))
     }
 
     private init(validDimension dimension: Int, values: [Float]) {

@@ -39,7 +39,8 @@ import Testing
         let missing = Self.emptyStore(directory).modelDirectory(for: .minilm)
         #expect(
             throws: EmbeddingError.modelNotInstalled(
-                name: "all-MiniLM-L6-v2", fix: "\(missing)/model.safetensors is missing; run `memp model install minilm`.")
+                name: "all-MiniLM-L6-v2",
+                fix: "\(missing)/model.safetensors is missing; run `memp model install minilm`.")
         ) { try Embedders.make(.minilm, store: Self.emptyStore(directory)) }
     }
 

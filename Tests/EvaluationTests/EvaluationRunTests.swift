@@ -13,7 +13,8 @@ import Testing
         let path = directory.file("queries.jsonl")
         let lines = try Fixture.queries.map { query in
             let object: [String: Any] = ["qid": query.id, "query": query.text, "relevant": query.relevant.sorted()]
-            return String(decoding: try JSONSerialization.data(withJSONObject: object, options: .sortedKeys), as: UTF8.self)
+            return String(
+                decoding: try JSONSerialization.data(withJSONObject: object, options: .sortedKeys), as: UTF8.self)
         }
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         return path

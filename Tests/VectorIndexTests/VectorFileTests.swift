@@ -47,7 +47,8 @@ import Testing
         let path = directory.file("results.ivecs")
         let large = DocumentID(UInt64(Int32.max) + 1)
         #expect(throws: IndexError.idOutOfRange(large, path: path, limit: 2_147_483_647)) {
-            try VectorFile.writeResults([[SearchHit(id: 1, score: 1)], [SearchHit(id: large, score: 0)]], width: 1, to: path)
+            try VectorFile.writeResults(
+                [[SearchHit(id: 1, score: 1)], [SearchHit(id: large, score: 0)]], width: 1, to: path)
         }
         #expect(!FileManager.default.fileExists(atPath: path))
         #expect(
