@@ -33,20 +33,16 @@ struct IndexCommand: ParsableCommand {
         func run() throws {
             let start = Date()
             let vectors = try VectorFile.read(input)
-            var index = try FlatIndex(dimension: vectors.dimension, metric: metric, storage: storage)
-            index.reserveCapacity(vectors.count)
             var progress = ProgressBar(total: vectors.count, label: "indexing")
-            // Chunks of 64k vectors: bulk inserts, with a progress step per chunk.
-            let chunk = 65_536
-            for start in stride(from: 0, to: vectors.count, by: chunk) {
-                let end = min(start + chunk, vectors.count)
-                do {
-                    try index.add(
-                        contentsOf: vectors[rows: start..<end], ids: (start..<end).map { DocumentID(UInt64($0)) })
-                } catch {
+            let index: FlatIndex
+            do throws(IndexError) {
+                index = try FlatIndex(numbering: vectors, metric: metric, storage: storage) { progress.update($0) }
+            } catch {
+                switch error {
+                case .nonFiniteComponent, .zeroVector:
                     throw InputFileError.malformed(path: input, line: nil, reason: "\(error)")
+                default: throw error
                 }
-                progress.update(end)
             }
             progress.finish()
             try index.save(to: output)
@@ -107,21 +103,6 @@ struct IndexCommand: ParsableCommand {
             }
         }
 
-        /// The queries, projected by the index's PCA model when there is one for them.
-        private func projected(_ queries: VectorSet) throws -> VectorSet {
-            let sibling = index + ".pca"
-            guard let path = pca ?? (FileManager.default.fileExists(atPath: sibling) ? sibling : nil) else {
-                return queries
-            }
-            let model = try PrincipalComponents(contentsOf: path)
-            // The sibling model applies to queries of its input size only: reduced queries are searched as they are.
-            guard pca != nil || queries.dimension == model.inputDimension else { return queries }
-            guard queries.dimension == model.inputDimension else {
-                throw IndexError.dimensionMismatch(expected: model.inputDimension, actual: queries.dimension)
-            }
-            return try VectorSet(dimension: model.outputDimension, values: model.project(values: queries.values))
-        }
-
         func run() throws {
             var flat = try FlatIndex(contentsOf: index, verifyChecksums: !skipVerify)
             if let rescoreFactor { flat.rescoreFactor = rescoreFactor }
@@ -129,7 +110,13 @@ struct IndexCommand: ParsableCommand {
                 flat.parallelism = threads
                 BLASThreads.set(threads)  // so that BLAS batches honour --threads too
             }
-            let queryVectors = try projected(try VectorFile.read(queries))
+            var queryVectors = try VectorFile.read(queries)
+            if let model = try PrincipalComponents.forQueries(
+                dimension: queryVectors.dimension, ofIndex: index, model: pca)
+            {
+                queryVectors = try VectorSet(
+                    dimension: model.outputDimension, values: model.project(values: queryVectors.values))
+            }
             let search = try flat.timedSearch(queryVectors, k: k, batchSize: batchSize, method: method)
             if let output { try VectorFile.writeResults(search.hits, width: flat.resultWidth(k: k), to: output) }
             if json {

@@ -58,3 +58,20 @@ import Testing
         #expect(set[rows: 2..<2].count == 0 && set[rows: 2..<2].dimension == 2)
     }
 }
+
+@Suite struct NumberedBuildTests {
+    @Test func vectorIGetsIDIAndProgressIsReportedOncePerChunk() throws {
+        let vectors = integerVectors(count: 5, dimension: 3, range: 1...4, seed: 3)
+        var reported: [Int] = []
+        let index = try FlatIndex(numbering: try VectorSet(vectors), metric: .l2) { reported.append($0) }
+        #expect(index.ids == (0..<5).map { DocumentID(UInt64($0)) })
+        #expect(try (0..<5).map { try #require(index.vector(for: DocumentID(UInt64($0)))) } == vectors)
+        #expect(reported == [5])
+    }
+
+    @Test func aZeroVectorIsNamedForCosine() throws {
+        #expect(throws: IndexError.zeroVector(id: 1)) {
+            try FlatIndex(numbering: try VectorSet([[1, 0], [0, 0]]), metric: .cosine)
+        }
+    }
+}
