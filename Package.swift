@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "VectorIndex", targets: ["VectorIndex"]),
         .library(name: "KeywordIndex", targets: ["KeywordIndex"]),
         .library(name: "HybridSearch", targets: ["HybridSearch"]),
+        .library(name: "LLMClient", targets: ["LLMClient"]),
         .library(name: "Embeddings", targets: ["Embeddings"]),
         .library(name: "ProceduralMemory", targets: ["ProceduralMemory"]),
         .library(name: "SQLiteMemory", targets: ["SQLiteMemory"]),
@@ -66,16 +67,18 @@ let package = Package(
             name: "HybridSearch",
             dependencies: ["RetrievalCore", "VectorIndex", "KeywordIndex", "Embeddings"]
         ),
+        // Clients of OpenAI-compatible servers: chat completions and the HTTP transport the embeddings client shares.
+        .target(name: "LLMClient"),
         .target(
             name: "Embeddings",
             dependencies: [
-                "RetrievalCore", "CKernels", "CBLAS",
+                "RetrievalCore", "LLMClient", "CKernels", "CBLAS",
                 .product(name: "RealModule", package: "swift-numerics"),
             ]
         ),
         .target(
             name: "ProceduralMemory",
-            dependencies: ["RetrievalCore", "VectorIndex", "KeywordIndex", "HybridSearch", "Embeddings"],
+            dependencies: ["RetrievalCore", "VectorIndex", "KeywordIndex", "HybridSearch", "Embeddings", "LLMClient"],
             resources: [.copy("Prompts")]
         ),
         .target(
@@ -121,14 +124,14 @@ let package = Package(
         .executableTarget(
             name: "MempCLI",
             dependencies: [
-                "RetrievalCore", "VectorIndex", "KeywordIndex", "HybridSearch", "Embeddings", "ProceduralMemory",
-                "MemoryLocation", "Evaluation", "MempService", "MempServer",
+                "RetrievalCore", "VectorIndex", "KeywordIndex", "HybridSearch", "Embeddings", "LLMClient",
+                "ProceduralMemory", "MemoryLocation", "Evaluation", "MempService", "MempServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["RetrievalCore"],
+            dependencies: ["RetrievalCore", "LLMClient"],
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "RetrievalCoreTests", dependencies: ["RetrievalCore", "TestSupport"]),
@@ -140,6 +143,7 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "HybridSearchTests", dependencies: ["HybridSearch", "TestSupport"]),
+        .testTarget(name: "LLMClientTests", dependencies: ["LLMClient", "TestSupport"]),
         .testTarget(
             name: "EmbeddingsTests",
             dependencies: ["Embeddings", "TestSupport"],
@@ -149,7 +153,7 @@ let package = Package(
             name: "ProceduralMemoryTests",
             // GRDB: the reliability tests damage rows behind the store's back, as a bad tool or disk would.
             dependencies: [
-                "ProceduralMemory", "SQLiteMemory", "MemoryLocation", "TestSupport",
+                "ProceduralMemory", "LLMClient", "SQLiteMemory", "MemoryLocation", "TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             resources: [.copy("Fixtures")]

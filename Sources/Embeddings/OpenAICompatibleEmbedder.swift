@@ -1,4 +1,5 @@
 import Foundation
+import LLMClient
 import Synchronization
 
 #if canImport(FoundationNetworking)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LLMClient
 import ProceduralMemory
 
 extension StructuredOutput: ExpressibleByArgument {}

@@ -1,42 +1,24 @@
 import Foundation
+import LLMClient
 import ProceduralMemory
 import TestSupport
 import Testing
 
-/// The chat client and the LLM-backed writers against a loopback stub whose first path segment picks a
-/// behaviour (see scripts/chat_stub_server.py).
+/// The LLM-backed writers against a loopback stub whose first path segment picks a behaviour (see
+/// scripts/chat_stub_server.py); the chat client alone is tested in LLMClientTests.
 @Suite struct LanguageModelStubTests {
-    static func model(
-        _ server: LoopbackServer, _ scenario: String, mode: StructuredOutput = .jsonSchema, timeout: Double = 10,
-        limit: Int = 16_000
-    ) -> OpenAICompatibleChatModel {
-        OpenAICompatibleChatModel(
-            baseURL: server.baseURL.appendingPathComponent(scenario), model: "stub", apiKeyEnvironmentVariable: nil,
-            structuredOutput: mode, timeout: timeout, maximumRetries: 2, initialBackoff: 0.01,
-            maximumAnswerCharacters: limit)
-    }
-
-    static func requests(_ server: LoopbackServer) throws -> [[String: Any]] {
-        try JSONSerialization.jsonObject(with: Data(contentsOf: server.baseURL.appendingPathComponent("requests")))
-            as? [[String: Any]] ?? []
-    }
-
-    static func url(_ server: LoopbackServer, _ scenario: String) -> String {
-        server.baseURL.absoluteString + "/\(scenario)/v1/chat/completions"
-    }
-
     @Test func sendsTheSchemaOrAsksForTags() async throws {
         let server = try LoopbackServer(script: "chat_stub_server.py")
-        let writer = try LLMScriptWriter(model: Self.model(server, "json"))
+        let writer = try LLMScriptWriter(model: server.chatModel("json"))
         let written = try await writer.writtenScript(for: Samples.cleanApple)
-        #expect(written.writer == "llm/v1 stub@\(Self.url(server, "json"))")
+        #expect(written.writer == "llm/v1 stub@\(server.chatURL("json"))")
         #expect(written.text == "Task: put a clean apple in fridge\n1. go to the [OBJECT2]\n2. take the [OBJECT1]")
-        let tagged = try LLMScriptWriter(model: Self.model(server, "tagged", mode: .tagged))
+        let tagged = try LLMScriptWriter(model: server.chatModel("tagged", mode: .tagged))
         #expect(
             try await tagged.script(for: Samples.cleanApple)
                 == "Task: put a clean apple in fridge\n1. step one\n2. step two")
 
-        let requests = try Self.requests(server)
+        let requests = try server.recordedRequests()
         try #require(requests.count == 2)
         #expect(requests[0]["model"] as? String == "stub" && requests[0]["max_tokens"] as? Int == 400)
         #expect(requests[0]["temperature"] as? Double == 0)
@@ -53,57 +35,19 @@ import Testing
         #expect(taggedPrompt.contains("between <Workflow> and </Workflow>"))
     }
 
-    @Test func failuresAreTypedAndRetried() async throws {
-        let server = try LoopbackServer(script: "chat_stub_server.py")
-        let request = ChatRequest(messages: [ChatMessage(.user, "hi")])
-        func failure(_ scenario: String, timeout: Double = 10, limit: Int = 16_000) async -> MemoryError? {
-            do {
-                _ = try await Self.model(server, scenario, timeout: timeout, limit: limit).complete(request)
-                return nil
-            } catch { return error }
-        }
-        #expect(
-            await failure("down")
-                == .languageModel(
-                    url: Self.url(server, "down"), reason: "HTTP 503: overloaded. Gave up after 3 attempts."))
-        #expect(
-            await failure("badrequest")
-                == .languageModel(
-                    url: Self.url(server, "badrequest"),
-                    reason: "HTTP 400: the request exceeds the available context size."))
-        #expect(
-            await failure("notjson")
-                == .languageModel(
-                    url: Self.url(server, "notjson"), reason: "the answer is not a JSON object (17 bytes)"))
-        #expect(
-            await failure("nochoices")
-                == .languageModel(
-                    url: Self.url(server, "nochoices"), reason: "the answer has no choices[0].message.content text"))
-        #expect(
-            await failure("huge", limit: 1000)
-                == .languageModel(
-                    url: Self.url(server, "huge"), reason: "the answer has 100000 characters, over the limit of 1000"))
-        #expect(
-            await failure("hang", timeout: 0.5)
-                == .languageModel(url: Self.url(server, "hang"), reason: "no answer within 0.5 s (after 3 attempts)"))
-        #expect(await failure("flaky") == nil)
-        let answer = try await Self.model(server, "length").complete(request)
-        #expect(answer.finishReason == "length")
-    }
-
     @Test func everyLLMStepFallsBackToItsRule() async throws {
         let server = try LoopbackServer(script: "chat_stub_server.py")
-        let down = Self.model(server, "down")
+        let down = server.chatModel("down")
         let written = try await LLMScriptWriter(model: down).writtenScript(for: Samples.cleanApple)
         #expect(
             written.text
                 == RuleBasedScriptWriter().abstract(task: Samples.cleanApple.task, steps: Samples.cleanApple.steps))
         #expect(
             written.writer
-                == "rule-based/v1 (fallback from llm/v1 stub@\(Self.url(server, "down")): Language model \(Self.url(server, "down")): HTTP 503: overloaded. Gave up after 3 attempts.)"
+                == "rule-based/v1 (fallback from llm/v1 stub@\(server.chatURL("down")): Language model \(server.chatURL("down")): HTTP 503: overloaded. Gave up after 3 attempts.)"
         )
         // A cut answer is not half-parsed.
-        let cut = try await LLMScriptWriter(model: Self.model(server, "length")).writtenScript(for: Samples.cleanApple)
+        let cut = try await LLMScriptWriter(model: server.chatModel("length")).writtenScript(for: Samples.cleanApple)
         #expect(
             cut.writer.hasPrefix("rule-based/v1 (fallback from llm/v1")
                 && cut.writer.hasSuffix("the answer was cut at 400 tokens)"))
@@ -125,11 +69,11 @@ import Testing
             options: UpdateOptions(policy: .adjustment, reviser: try LLMReviser(model: down)))
         #expect(
             report.fallbacks[Samples.heatMug.id]
-                == "Language model \(Self.url(server, "down")): HTTP 503: overloaded. Gave up after 3 attempts.")
+                == "Language model \(server.chatURL("down")): HTTP 503: overloaded. Gave up after 3 attempts.")
         let rewrite = try #require(try await store.history(memoryID: Samples.heatMug.id).last)
         #expect(
             rewrite.reason
-                == "task of trajectory run-1 failed with it; revised by rule-based-correction/v1 (fallback from llm-reflection/v1 stub@\(Self.url(server, "down")))"
+                == "task of trajectory run-1 failed with it; revised by rule-based-correction/v1 (fallback from llm-reflection/v1 stub@\(server.chatURL("down")))"
         )
         #expect(
             rewrite.after?.script?.hasSuffix(
@@ -152,7 +96,7 @@ import Testing
                 return try await store.memory(id: Samples.heatMug.id)
             }())
         for (scenario, mode) in [("json", StructuredOutput.jsonSchema), ("tagged", .tagged)] {
-            let model = Self.model(server, scenario, mode: mode)
+            let model = server.chatModel(scenario, mode: mode)
             let revised = try await LLMReviser(model: model).revisedScript(of: memory, after: Samples.findKeys)
             let steps = scenario == "json" ? ["check the object first", "take it"] : ["step one", "step two"]
             #expect(

@@ -1,4 +1,5 @@
 import Foundation
+import LLMClient
 
 /// The schemas and tags of the structured answers Memp asks models for.
 enum AnswerFormat {
@@ -47,10 +48,18 @@ enum AnswerFormat {
     ) async throws(MemoryError) -> [String: Any] {
         var values = values
         values["format"] = instructions(schema, model.structuredOutput)
-        let answer = try await model.complete(
-            ChatRequest(
-                messages: [ChatMessage(.user, template.rendered(values))], schema: schema, maximumTokens: maximumTokens)
-        )
+        let answer: ChatAnswer
+        do {
+            answer = try await model.complete(
+                ChatRequest(
+                    messages: [ChatMessage(.user, template.rendered(values))], schema: schema,
+                    maximumTokens: maximumTokens))
+        } catch {
+            switch error {
+            case .server(let url, let reason): throw .languageModel(url: url, reason: reason)
+            case .invalidRequest(let reason): throw .invalidArgument(reason)
+            }
+        }
         if answer.finishReason == "length" {
             throw .languageModel(url: model.identifier, reason: "the answer was cut at \(maximumTokens) tokens")
         }

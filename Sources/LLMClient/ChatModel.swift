@@ -1,4 +1,3 @@
-import Embeddings
 import Foundation
 
 /// One message of a chat.
@@ -77,14 +76,15 @@ public protocol LanguageModel: Sendable {
 
     /// Answers a chat.
     ///
-    /// - Throws: ``MemoryError/languageModel(url:reason:)`` when the server fails or answers something unusable.
-    func complete(_ request: ChatRequest) async throws(MemoryError) -> ChatAnswer
+    /// - Throws: ``LanguageModelError/server(url:reason:)`` when the server fails or answers something unusable,
+    ///   ``LanguageModelError/invalidRequest(reason:)`` when the request can't be sent.
+    func complete(_ request: ChatRequest) async throws(LanguageModelError) -> ChatAnswer
 }
 
 /// A client of OpenAI's `POST /v1/chat/completions` (llama.cpp's server, OpenAI, vLLM, Ollama, …).
 ///
-/// Retries 429, 5xx, timeouts and dropped connections with exponential backoff (the transport it shares with
-/// ``Embeddings/OpenAICompatibleEmbedder``). The API key comes from an environment variable and is never logged.
+/// Retries 429, 5xx, timeouts and dropped connections with exponential backoff (``OpenAICompatibleTransport``, which
+/// the embeddings client shares). The API key comes from an environment variable and is never logged.
 /// Answers are untrusted text: they are length-limited here and validated by their users, never executed.
 ///
 ///     let model = OpenAICompatibleChatModel(baseURL: URL(string: "http://127.0.0.1:8080")!, model: "smollm2")
@@ -135,7 +135,7 @@ public final class OpenAICompatibleChatModel: LanguageModel {
 
     public var identifier: String { "\(model)@\(endpoint.absoluteString)" }
 
-    public func complete(_ request: ChatRequest) async throws(MemoryError) -> ChatAnswer {
+    public func complete(_ request: ChatRequest) async throws(LanguageModelError) -> ChatAnswer {
         let url = endpoint.absoluteString
         var body: [String: Any] = [
             "model": model, "max_tokens": request.maximumTokens, "temperature": request.temperature,
@@ -143,7 +143,7 @@ public final class OpenAICompatibleChatModel: LanguageModel {
         ]
         if let schema = request.schema, structuredOutput == .jsonSchema {
             guard let object = try? JSONSerialization.jsonObject(with: Data(schema.schema.utf8)) else {
-                throw .invalidArgument("The answer schema \(schema.name) is not valid JSON.")
+                throw .invalidRequest(reason: "the answer schema \(schema.name) is not valid JSON")
             }
             body["response_format"] = [
                 "type": "json_schema", "json_schema": ["name": schema.name, "schema": object, "strict": true],
@@ -151,22 +151,22 @@ public final class OpenAICompatibleChatModel: LanguageModel {
         }
         let data: Data
         do { data = try JSONSerialization.data(withJSONObject: body) } catch {
-            throw .invalidArgument("A message could not be encoded as JSON: \(error.localizedDescription)")
+            throw .invalidRequest(reason: "a message could not be encoded as JSON: \(error.localizedDescription)")
         }
         switch await transport.post(data) {
         case .failure(let failure):
-            throw .languageModel(url: url, reason: failure.reason)
+            throw .server(url: url, reason: failure.reason)
         case .success(let answer):
             guard let object = try? JSONSerialization.jsonObject(with: answer) as? [String: Any] else {
-                throw .languageModel(url: url, reason: "the answer is not a JSON object (\(answer.count) bytes)")
+                throw .server(url: url, reason: "the answer is not a JSON object (\(answer.count) bytes)")
             }
             guard let choices = object["choices"] as? [[String: Any]], let first = choices.first,
                 let message = first["message"] as? [String: Any], let text = message["content"] as? String
             else {
-                throw .languageModel(url: url, reason: "the answer has no choices[0].message.content text")
+                throw .server(url: url, reason: "the answer has no choices[0].message.content text")
             }
             guard text.count <= maximumAnswerCharacters else {
-                throw .languageModel(
+                throw .server(
                     url: url,
                     reason: "the answer has \(text.count) characters, over the limit of \(maximumAnswerCharacters)")
             }

@@ -5,7 +5,7 @@ import Synchronization
     import FoundationNetworking
 #endif
 
-/// The HTTP side of OpenAI-compatible clients (embeddings here, chat completions in `ProceduralMemory`): the
+/// The HTTP side of OpenAI-compatible clients (chat completions here, embeddings in `Embeddings`): the
 /// endpoint, the bearer key read from the environment, and JSON POSTs retried with exponential backoff.
 ///
 /// A 429 or 5xx answer, a timeout or a dropped connection is retried (honouring `Retry-After`, at most 30 s per
