@@ -197,7 +197,7 @@ extension PostgresBackend {
     func snapshot<Result: Sendable>(
         _ body: (PostgresConnection) async throws -> Result
     ) async throws(MemoryError) -> Result {
-        try await transaction { connection in
+        try await inTransaction { connection in
             try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
             return try await body(connection)
         }

@@ -84,7 +84,7 @@ extension PostgresBackend {
             """
         let query = PostgresQuery(unsafeSQL: sql, binds: bindings)
         let logger = logger
-        return try await transaction { connection in
+        return try await inTransaction { connection in
             switch mode {
             case .exact:
                 try await connection.query("SET LOCAL enable_indexscan = off", logger: logger)
@@ -203,7 +203,7 @@ extension PostgresBackend {
                 WHERE number = ANY($2) AND (1 - (task_vector <=> $1::real[]::vector))::real >= $3
                 """, binds: bindings)
         let logger = logger
-        return try await transaction { connection in
+        return try await inTransaction { connection in
             var passing = Set<DocumentID>()
             for try await number in try await connection.query(query, logger: logger).decode(Int64.self) {
                 passing.insert(DocumentID(UInt64(number)))

@@ -4,98 +4,18 @@ import ProceduralMemory
 import RetrievalCore
 
 extension PostgresBackend {
-    public func existingTrajectoryIDs(among ids: [String]) async throws(MemoryError) -> Set<String> {
-        guard !ids.isEmpty else { return [] }
-        return try await withConnection { connection in
-            var found = Set<String>()
-            let rows = try await connection.query("SELECT id FROM trajectory WHERE id = ANY(\(ids))", logger: logger)
-            for try await id in rows.decode(String.self) { found.insert(id) }
-            return found
-        }
-    }
-
+    /// Writes a batch in one transaction and returns what changed.
+    ///
+    /// The rules every backend shares apply (`MemoryBackend.write(_:)` in ProceduralMemory). Public for loading
+    /// benchmark stores.
     public func write(_ batch: WriteBatch) async throws(MemoryError) -> WriteResult {
-        let rows = try WriteRows(batch)
-        return try await transaction { connection in try await Self.write(batch, rows, connection, logger: logger) }
+        try await (self as any MemoryBackend).write(batch)
     }
 
-    /// Writes a batch inside the current transaction with a handful of set-based statements, whatever its size.
-    static func write(
-        _ batch: WriteBatch, _ rows: WriteRows, _ connection: PostgresConnection, logger: Logger
-    ) async throws -> WriteResult {
-        let generation = try await advanceGeneration(connection, logger: logger)
-        // Trajectories stored already: refused, or replaced (their memories are checked for orphans at the end).
-        let trajectoryIDs = batch.trajectories.map(\.id)
-        var replacedTrajectories = 0
-        var touched = Set<Int64>()
-        if !trajectoryIDs.isEmpty {
-            var stored: [String] = []
-            for try await id in try await connection.query(
-                "DELETE FROM trajectory WHERE id = ANY(\(trajectoryIDs)) RETURNING id", logger: logger
-            ).decode(String.self) {
-                stored.append(id)
-            }
-            if let first = stored.min(), !batch.replacing {
-                throw MemoryError.invalidArgument("Trajectory \(first) is already stored.")
-            }
-            replacedTrajectories = stored.count
-            if !stored.isEmpty {
-                for try await number in try await connection.query(
-                    "SELECT number FROM memory WHERE sources && \(stored)", logger: logger
-                ).decode(Int64.self) {
-                    touched.insert(number)
-                }
-            }
-            try await connection.query(
-                """
-                INSERT INTO trajectory (id, task, steps, success, reward, source, labels, producer, created_at)
-                SELECT id, task, steps, success, reward, source, labels, producer, created_at
-                FROM jsonb_array_elements(\(rows.trajectories)::jsonb) WITH ORDINALITY AS e(value, ordinality)
-                CROSS JOIN LATERAL jsonb_to_record(e.value) AS x(id text, task text, steps text,
-                    success boolean, reward double precision, source text, labels jsonb, producer text,
-                    created_at double precision)
-                ORDER BY e.ordinality
-                """, logger: logger)
+    public func existingTrajectoryIDs(among ids: [String]) async throws(MemoryError) -> Set<String> {
+        try await withConnection { connection in
+            try await PostgresTransaction(connection: connection, backend: self).storedTrajectoryIDs(among: ids)
         }
-        // Memories stored already: refused, or replaced with a history row holding the memory before.
-        let memoryIDs = batch.memories.map(\.memory.id)
-        var before: [String: Memory] = [:]
-        var removed: [DocumentID] = []
-        if !memoryIDs.isEmpty {
-            for (number, memory) in try await fetchMemories(
-                connection, logger: logger, where: "id = ANY($1)", [memoryIDs], lock: true)
-            {
-                guard batch.replacing else {
-                    throw MemoryError.invalidArgument("Memory \(memory.id) is already stored.")
-                }
-                before[memory.id] = memory
-                removed.append(DocumentID(UInt64(number)))
-                touched.remove(number)
-            }
-            if !before.isEmpty {
-                try await connection.query(
-                    "DELETE FROM memory WHERE id = ANY(\(Array(before.keys)))", logger: logger)
-            }
-            try await checkSources(of: batch.memories.map(\.memory), connection, logger: logger)
-        }
-        var numbers: [String: DocumentID] = [:]
-        if !memoryIDs.isEmpty {
-            for (id, number) in try await insertMemories(rows.memories, connection, logger: logger) {
-                numbers[id] = DocumentID(UInt64(number))
-            }
-            let history = try batch.memories.map { (record) throws(MemoryError) in
-                try HistoryRow(
-                    memoryID: record.memory.id, action: before[record.memory.id] == nil ? .add : .replace,
-                    policy: batch.policy, reason: batch.reason, before: before[record.memory.id],
-                    after: record.memory, generation: generation)
-            }
-            try await recordHistory(history, connection, logger: logger)
-        }
-        removed += try await deleteOrphans(
-            among: touched, policy: batch.policy, reason: batch.reason + " (its source trajectories were replaced)",
-            generation: generation, connection, logger: logger)
-        return WriteResult(
-            numbers: numbers, removed: removed, replacedTrajectories: replacedTrajectories, generation: generation)
     }
 
     /// The columns of a JSON memory row (``MemoryRow``) for `jsonb_to_record`.
@@ -130,106 +50,10 @@ extension PostgresBackend {
         return inserted
     }
 
-    /// Throws when a memory names a source trajectory that is not stored.
-    static func checkSources(of memories: [Memory], _ connection: PostgresConnection, logger: Logger) async throws {
-        let sources = Array(Set(memories.flatMap(\.sourceTrajectoryIDs)))
-        var stored = Set<String>()
-        for try await id in try await connection.query(
-            "SELECT id FROM trajectory WHERE id = ANY(\(sources))", logger: logger
-        ).decode(String.self) {
-            stored.insert(id)
-        }
-        for memory in memories {
-            if let missing = memory.sourceTrajectoryIDs.first(where: { !stored.contains($0) }) {
-                throw MemoryError.invalidArgument(
-                    "Memory \(memory.id) names source trajectory \(missing), which is not stored.")
-            }
-        }
-    }
-
-    public func delete(_ scope: DeleteScope, dryRun: Bool) async throws(MemoryError) -> DeleteResult {
-        try await transaction(commit: !dryRun) { connection in
-            let condition: String
-            let arguments: [any PostgresThrowingDynamicTypeEncodable]
-            switch scope {
-            case .id(let id): (condition, arguments) = ("id = $1", [id])
-            case .source(let source): (condition, arguments) = ("source = $1", [source])
-            case .label(let key, let value):
-                (condition, arguments) = ("labels @> jsonb_build_object($1::text, $2::text)", [key, value])
-            }
-            var bindings = PostgresBindings()
-            for argument in arguments { try bindings.append(argument) }
-            // Lock the store row first, so that the selection below sees every committed write.
-            let current = try await Self.currentGeneration(connection, logger: logger, lock: true)
-            var trajectories: [String] = []
-            for try await id in try await connection.query(
-                PostgresQuery(unsafeSQL: "DELETE FROM trajectory WHERE \(condition) RETURNING id", binds: bindings),
-                logger: logger
-            ).decode(String.self) {
-                trajectories.append(id)
-            }
-            let memories = try await Self.fetchMemories(
-                connection, logger: logger, where: condition, arguments, lock: true)
-            guard !trajectories.isEmpty || !memories.isEmpty else {
-                if case .id(let id) = scope { throw MemoryError.unknownID(id) }
-                return DeleteResult(trajectories: 0, memories: [], generation: current)
-            }
-            let generation = try await Self.advanceGeneration(connection, logger: logger)
-            var touched = Set<Int64>()
-            if !trajectories.isEmpty {
-                for try await number in try await connection.query(
-                    "SELECT number FROM memory WHERE sources && \(trajectories)", logger: logger
-                ).decode(Int64.self) {
-                    touched.insert(number)
-                }
-            }
-            let reason = "delete \(scope)"
-            var deleted = try await Self.deleteMemories(
-                memories, policy: "delete", reason: reason, generation: generation, connection, logger: logger)
-            deleted += try await Self.deleteOrphans(
-                among: touched.subtracting(memories.map(\.0)), policy: "delete",
-                reason: reason + " (its source trajectories were deleted)", generation: generation, connection,
-                logger: logger)
-            return DeleteResult(trajectories: trajectories.count, memories: deleted, generation: generation)
-        }
-    }
-
-    /// Deletes the memories among `numbers` none of whose source trajectories is stored.
-    static func deleteOrphans(
-        among numbers: Set<Int64>, policy: String, reason: String, generation: UInt64,
-        _ connection: PostgresConnection, logger: Logger
-    ) async throws -> [DocumentID] {
-        guard !numbers.isEmpty else { return [] }
-        let orphans = try await fetchMemories(
-            connection, logger: logger,
-            where: "number = ANY($1) AND NOT EXISTS (SELECT 1 FROM trajectory t WHERE t.id = ANY(m.sources))",
-            [numbers.sorted()])
-        return try await deleteMemories(
-            orphans, policy: policy, reason: reason, generation: generation, connection, logger: logger)
-    }
-
-    /// Deletes memories, recording a history row for each.
-    static func deleteMemories(
-        _ memories: [(Int64, Memory)], policy: String, reason: String, generation: UInt64,
-        _ connection: PostgresConnection, logger: Logger
-    ) async throws -> [DocumentID] {
-        guard !memories.isEmpty else { return [] }
-        let numbers = memories.map(\.0)
-        try await connection.query("DELETE FROM memory WHERE number = ANY(\(numbers))", logger: logger)
-        try await recordHistory(
-            memories.map { (_, memory) throws(MemoryError) in
-                try HistoryRow(
-                    memoryID: memory.id, action: .delete, policy: policy, reason: reason, before: memory, after: nil,
-                    generation: generation)
-            },
-            connection, logger: logger)
-        return numbers.map { DocumentID(UInt64($0)) }
-    }
-
     /// Appends history rows; returns their numbers, in order.
     @discardableResult
     static func recordHistory(
-        _ rows: [HistoryRow], _ connection: PostgresConnection, logger: Logger
+        _ rows: [HistoryColumns], _ connection: PostgresConnection, logger: Logger
     ) async throws -> [Int64] {
         guard !rows.isEmpty else { return [] }
         let json = try encodeJSON(rows)
@@ -252,7 +76,7 @@ extension PostgresBackend {
 }
 
 /// A history row as written to PostgreSQL.
-struct HistoryRow: Encodable {
+struct HistoryColumns: Encodable {
     var memory_id: String
     var action: String
     var policy: String
@@ -266,48 +90,34 @@ struct HistoryRow: Encodable {
     /// The row's number when it is kept (a copied history); `nil` numbers the row after the last.
     var number: Int64?
 
-    init(
-        memoryID: String, action: HistoryAction, policy: String, reason: String, before: Memory?, after: Memory?,
-        generation: UInt64, reverts: Int64? = nil
-    ) throws(MemoryError) {
-        memory_id = memoryID
-        self.action = action.rawValue
-        self.policy = policy
-        self.reason = reason
-        self.before = try before.map { (memory) throws(MemoryError) in try encodeJSON(memory) }
-        self.after = try after.map { (memory) throws(MemoryError) in try encodeJSON(memory) }
-        revision = (after ?? before)?.revision
+    /// The row of an entry: numbered `number`, or after the last when `number` is `nil`.
+    init(_ entry: HistoryEntry, number: Int64?, generation: UInt64) throws(MemoryError) {
+        memory_id = entry.memoryID
+        action = entry.action.rawValue
+        policy = entry.policy
+        reason = entry.reason
+        before = try entry.before.map { (memory) throws(MemoryError) in try encodeJSON(memory) }
+        after = try entry.after.map { (memory) throws(MemoryError) in try encodeJSON(memory) }
+        revision = (entry.after ?? entry.before)?.revision
         self.generation = generation
-        date = Date().timeIntervalSince1970
-        self.reverts = reverts
-    }
-
-    /// The row of an existing entry, keeping its number and date.
-    init(_ entry: HistoryEntry, generation: UInt64) throws(MemoryError) {
-        try self.init(
-            memoryID: entry.memoryID, action: entry.action, policy: entry.policy, reason: entry.reason,
-            before: entry.before, after: entry.after, generation: generation, reverts: entry.reverts)
-        number = entry.number
         date = entry.date.timeIntervalSince1970
+        reverts = entry.reverts
+        self.number = number
     }
 }
 
-/// A batch's rows as JSON documents, expanded by `jsonb_to_record` in one statement per table.
-struct WriteRows {
-    var trajectories: String
-    var memories: String
-
-    init(_ batch: WriteBatch) throws(MemoryError) {
+extension TrajectoryRow {
+    /// The trajectories' rows as one JSON array, expanded by `jsonb_to_record` in one statement.
+    static func json(_ trajectories: [Trajectory]) throws(MemoryError) -> String {
         let now = Date().timeIntervalSince1970
-        trajectories = try encodeJSON(
-            try batch.trajectories.map { (trajectory) throws(MemoryError) in
+        return try encodeJSON(
+            try trajectories.map { (trajectory) throws(MemoryError) in
                 TrajectoryRow(
                     id: trajectory.id, task: trajectory.task, steps: try encodeJSON(trajectory.steps),
                     success: trajectory.outcome?.success, reward: trajectory.outcome?.reward,
                     source: trajectory.source, labels: trajectory.labels, producer: trajectory.producer,
                     created_at: now)
             })
-        memories = try encodeJSON(try batch.memories.map { (record) throws(MemoryError) in try MemoryRow(record) })
     }
 }
 

@@ -6,17 +6,17 @@ import RetrievalCore
 /// A ``ProceduralMemory/MemoryBackend`` on PostgreSQL with pgvector, for procedural memories shared by many
 /// agents on many machines, or larger than one machine's memory.
 ///
-/// Every write runs in one transaction that first advances the store's generation with
-/// `UPDATE store … RETURNING`, which serializes writers on that row; counters change with atomic
-/// `UPDATE … RETURNING` (see ``recordFeedback(_:settings:reason:)``), so concurrent agents never
-/// lose an increment. Retrieval runs in the database (``searchVectors(_:k:mode:filter:)``,
+/// Every write runs in one transaction (``transaction(commit:_:)``); writers serialize on the store's row (the
+/// generation) and hold the memories they read (`SELECT … FOR UPDATE`) until they end, so concurrent agents never
+/// lose an increment. What the writes are is decided in ProceduralMemory, the same for every backend. Retrieval runs
+/// in the database (``searchVectors(_:k:mode:filter:)``,
 /// ``searchKeywords(_:k:filter:)``, ``searchHybrid(text:vector:k:depth:fusion:mode:filter:minimumCosine:)``; a
 /// ``ProceduralMemory/MemoryStore`` on a backend connected with a ``databaseSearch`` uses them for its `query`,
 /// `bm25` and `hybrid` policies) or on in-process index caches rebuilt from it. The schema is described in
 /// ``PostgresSchema``.
 ///
-///     let backend = try await PostgresBackend.connect(to: location)
-///     let store = try await MemoryStore.open(backend: backend, embedder: embedder, cacheDirectory: nil)
+///     let backend = try await PostgresBackend.connect(to: location, databaseSearch: .exact)
+///     let hits = try await backend.searchHybrid(text: task, vector: embedding, k: 5, mode: .exact)
 public final class PostgresBackend: MemoryBackend {
     /// Where the store lives.
     public let location: PostgresLocation
@@ -96,7 +96,7 @@ public final class PostgresBackend: MemoryBackend {
     }
 
     /// Runs `body` in one transaction, mapping errors; the transaction rolls back when `body` throws.
-    func transaction<Result: Sendable>(
+    func inTransaction<Result: Sendable>(
         commit: Bool = true, _ body: (PostgresConnection) async throws -> Result
     ) async throws(MemoryError) -> Result {
         do {
@@ -139,7 +139,7 @@ public final class PostgresBackend: MemoryBackend {
     /// Applies the migrations not yet applied, under an advisory lock so that concurrent openers don't race.
     private func migrate() async throws(MemoryError) {
         let schema = location.schema
-        try await transaction { connection in
+        try await inTransaction { connection in
             // One lock for every store: CREATE EXTENSION is database-wide.
             try await connection.query("SELECT pg_advisory_xact_lock(727_367_001)", logger: logger)
             try await connection.query(
@@ -195,7 +195,7 @@ public final class PostgresBackend: MemoryBackend {
         }
         let location = location
         let configurationJSON = try configuration.map { (value) throws(MemoryError) in try encodeJSON(value) }
-        try await transaction { connection in
+        try await inTransaction { connection in
             try await connection.query("LOCK TABLE store IN EXCLUSIVE MODE", logger: logger)
             guard try await Self.info(connection, logger: logger) == nil else {
                 throw MemoryError.storeExists(path: location.url)
@@ -221,7 +221,7 @@ public final class PostgresBackend: MemoryBackend {
 
     public func saveFusionTuning(_ tuning: FusionTuning, expectedEntries: Int) async throws(MemoryError) {
         let text = try encodeJSON(tuning)
-        try await transaction { connection in
+        try await inTransaction { connection in
             let stored = try await Self.fusionTuningText(connection, logger: logger, lock: true)
             var actual = 0
             if let stored { actual = try decodeJSON(FusionTuning.self, stored).entries.count }

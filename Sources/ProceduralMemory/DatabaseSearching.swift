@@ -6,7 +6,7 @@ import RetrievalCore
 /// A store on such a backend defers loading its index caches until something needs them: a write (imports and
 /// updates extract keywords and find near-duplicates in the indexes) or a lookup with a policy the database
 /// doesn't run. Lookups with the policies in ``databasePolicies`` never load them.
-public protocol DatabaseSearching: MemoryBackend {
+package protocol DatabaseSearching: MemoryBackend {
     /// The policies ``search(_:vector:options:)`` runs; when empty, a store on the backend searches its index
     /// caches for every policy.
     var databasePolicies: Set<RetrievalPolicy> { get }

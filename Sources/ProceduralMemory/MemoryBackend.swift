@@ -3,11 +3,14 @@ import RetrievalCore
 
 /// Where a memory store keeps its source of truth: trajectories, memories, their vectors and the history.
 ///
-/// The index caches of a ``MemoryStore`` are rebuilt from a backend, so a backend must keep everything.
-/// `SQLiteBackend` (SQLiteMemory) is the embedded implementation and `PostgresBackend` (PostgresMemory) the
-/// server one; MemoryLocation picks one from where a store lives. Every write happens in one transaction and advances
-/// the ``StoreInfo/generation``, which is how index caches detect that they are stale.
-public protocol MemoryBackend: Sendable {
+/// A backend stores and reads rows; it decides nothing. What a write means (history rows, orphaned memories,
+/// deprecation, revision checks) is decided once, in ProceduralMemory (`MemoryBackend+Writes.swift`), from the row
+/// operations of a ``MemoryTransaction``, so every backend behaves alike. The index caches of a ``MemoryStore`` are
+/// rebuilt from a backend, so a backend must keep everything. `SQLiteBackend` (SQLiteMemory) is the embedded
+/// implementation and `PostgresBackend` (PostgresMemory) the server one; MemoryLocation picks one from where a store
+/// lives. Every write runs in one transaction and advances the ``StoreInfo/generation``, which is how index caches
+/// detect that they are stale.
+package protocol MemoryBackend: Sendable {
     /// The store's settings, or `nil` when the backend holds no store yet.
     func storeInfo() async throws(MemoryError) -> StoreInfo?
 
@@ -19,11 +22,17 @@ public protocol MemoryBackend: Sendable {
         embedderID: String, dimension: Int, configuration: EmbedderConfiguration?
     ) async throws(MemoryError)
 
+    /// Runs `body` in one transaction, committed when `body` returns and `commit` is true, rolled back when it
+    /// throws or `commit` is false (a dry run).
+    ///
+    /// The transaction sees every write committed before it started; transactions of one backend object run one at
+    /// a time.
+    func transaction<Result: Sendable>(
+        commit: Bool, _ body: (any MemoryTransaction) async throws(MemoryError) -> Result
+    ) async throws(MemoryError) -> Result
+
     /// The IDs among `ids` that belong to stored trajectories.
     func existingTrajectoryIDs(among ids: [String]) async throws(MemoryError) -> Set<String>
-
-    /// Writes a batch in one transaction and returns what changed.
-    func write(_ batch: WriteBatch) async throws(MemoryError) -> WriteResult
 
     /// The memories with these numbers (the ``DocumentID``s of the index caches), with those no longer stored
     /// left out.
@@ -50,52 +59,23 @@ public protocol MemoryBackend: Sendable {
     func forEachIndexEntry(_ body: (IndexEntry) throws(MemoryError) -> Void) async throws(MemoryError)
         -> UInt64
 
-    /// Deletes exactly the trajectories and memories in `scope`, and the memories left with no source
-    /// trajectory, recording a history row per deleted memory.
-    ///
-    /// With `dryRun`, the same transaction runs and is rolled back: the result says what would be deleted and
-    /// nothing changes.
-    func delete(_ scope: DeleteScope, dryRun: Bool) async throws(MemoryError) -> DeleteResult
-
     /// History rows, oldest first; those of one memory when `memoryID` is given.
     func history(memoryID: String?) async throws(MemoryError) -> [HistoryEntry]
-
-    /// Counts of what is stored.
-    func statistics() async throws(MemoryError) -> StoreStatistics
-
-    /// Writes new trajectories and memories, then changes of stored memories, in one transaction, recording a
-    /// history row per change; see ``ChangeSet``.
-    func apply(_ changes: ChangeSet) async throws(MemoryError) -> ChangeResult
-
-    /// Adds to memories' counters in place and deprecates those whose counters cross the thresholds, in one
-    /// transaction, recording a ``HistoryAction/feedback`` row per memory and a ``HistoryAction/deprecate`` row per
-    /// deprecation.
-    ///
-    /// Each counter is incremented in the database (`hit_count = hit_count + …`), never overwritten with a value
-    /// read earlier, so concurrent calls from any number of agents and processes lose no increment and never
-    /// conflict; the deprecation decision is made on the counters after the increment, in the same transaction.
-    ///
-    /// - Parameters:
-    ///   - increments: The uses to add, each memory at most once; see ``CounterIncrement/validate(_:)``.
-    ///   - settings: The deprecation thresholds.
-    ///   - reason: Why, recorded in the history (each row adds the counts).
-    /// - Throws: ``MemoryError/unknownID(_:)`` for a memory that is not stored (nothing is written);
-    ///   ``MemoryError/invalidArgument(_:)`` for invalid increments or settings.
-    func recordFeedback(
-        _ increments: [CounterIncrement], settings: UpdateSettings, reason: String
-    ) async throws(MemoryError) -> FeedbackResult
-
-    /// Replaces the whole history with `entries`, keeping their numbers, dates and the entries they revert, in one
-    /// transaction; rows written later are numbered after the largest. For copying a store to another backend.
-    ///
-    /// - Throws: ``MemoryError/invalidArgument(_:)`` when two entries share a number or a number is not positive.
-    func replaceHistory(with entries: [HistoryEntry]) async throws(MemoryError)
 
     /// The history row with this number, if any.
     func historyEntry(number: Int64) async throws(MemoryError) -> HistoryEntry?
 
     /// The number of the ``HistoryAction/revert`` row that undid entry `number`, if any.
     func revertingEntry(of number: Int64) async throws(MemoryError) -> Int64?
+
+    /// Counts of what is stored.
+    func statistics() async throws(MemoryError) -> StoreStatistics
+
+    /// Replaces the whole history with `entries`, keeping their numbers, dates and the entries they revert.
+    ///
+    /// Runs in one transaction; rows written later are numbered after the largest. The numbers are positive and
+    /// distinct (``replaceHistory(with:)`` checks them).
+    func storeHistory(_ entries: [HistoryEntry]) async throws(MemoryError)
 
     /// A value that changes when another connection or process commits to the backend, and stays the same across
     /// this backend object's own commits; `nil` when the backend can't tell.
@@ -117,7 +97,78 @@ public protocol MemoryBackend: Sendable {
 
 extension MemoryBackend {
     /// Backends that can't tell return `nil`: a store then trusts the generation alone.
-    public func foreignCommitMarker() async throws(MemoryError) -> UInt64? { nil }
+    package func foreignCommitMarker() async throws(MemoryError) -> UInt64? { nil }
+
+    /// Replaces the whole history with `entries`, keeping their numbers, dates and the entries they revert.
+    ///
+    /// Runs in one transaction; rows written later are numbered after the largest. For copying a store to another
+    /// backend.
+    ///
+    /// - Throws: ``MemoryError/invalidArgument(_:)`` when two entries share a number or a number is not positive
+    ///   (nothing is written).
+    package func replaceHistory(with entries: [HistoryEntry]) async throws(MemoryError) {
+        try HistoryEntry.checkNumbers(entries)
+        try await storeHistory(entries)
+    }
+}
+
+/// The row operations of one backend transaction (``MemoryBackend/transaction(commit:_:)``).
+///
+/// Operations store and read rows as told; they check nothing the rules of `MemoryBackend+Writes.swift` decide.
+/// Numbers are the backend's row numbers, the ``DocumentID``s of the index caches.
+package protocol MemoryTransaction {
+    /// The store's generation; with `locking`, the transaction holds the store's settings until it ends, which
+    /// orders it after every writer holding them and before every writer asking for them.
+    func generation(locking: Bool) async throws(MemoryError) -> UInt64
+
+    /// Advances the generation and returns the new one; holds the store's settings until the transaction ends.
+    func advanceGeneration() async throws(MemoryError) -> UInt64
+
+    /// The IDs among `ids` that belong to stored trajectories.
+    func storedTrajectoryIDs(among ids: [String]) async throws(MemoryError) -> Set<String>
+
+    /// The IDs of the stored trajectories in `scope`, in storage order.
+    func trajectoryIDs(in scope: DeleteScope) async throws(MemoryError) -> [String]
+
+    /// Stores trajectories, in order; one whose ID is stored already overwrites it in place, keeping the links of
+    /// the memories built from it.
+    func storeTrajectories(_ trajectories: [Trajectory]) async throws(MemoryError)
+
+    /// Deletes the trajectories with these IDs; the memories built from them stop naming them.
+    func deleteTrajectories(ids: [String]) async throws(MemoryError)
+
+    /// The memories selected, in number order, each held (locked) until the transaction ends.
+    func memories(_ selection: MemorySelection) async throws(MemoryError) -> [(number: DocumentID, memory: Memory)]
+
+    /// Inserts memories with their vectors, in order, and returns their new numbers; their source trajectories are
+    /// stored.
+    func insertMemories(_ records: [MemoryRecord]) async throws(MemoryError) -> [DocumentID]
+
+    /// Overwrites memory `number` with `memory`, and its vectors when `vectors` is given.
+    func updateMemory(_ number: DocumentID, to memory: Memory, vectors: MemoryVectors?) async throws(MemoryError)
+
+    /// Overwrites the counters, status, revision and modification date of memory `number` with `memory`'s.
+    func updateCounters(_ number: DocumentID, to memory: Memory) async throws(MemoryError)
+
+    /// Deletes the memories with these numbers.
+    func deleteMemories(_ numbers: [DocumentID]) async throws(MemoryError)
+
+    /// Appends history entries, in order, numbered after the last (their own ``HistoryEntry/number`` is not
+    /// read), and returns their numbers; `generation` is the transaction's.
+    func appendHistory(_ entries: [HistoryEntry], generation: UInt64) async throws(MemoryError) -> [Int64]
+
+    /// The index entries of the stored memories among `numbers`, in number order.
+    func indexEntries(numbers: [DocumentID]) async throws(MemoryError) -> [IndexEntry]
+}
+
+/// Which memories ``MemoryTransaction/memories(_:)`` reads.
+package enum MemorySelection: Sendable {
+    /// The memories with these IDs.
+    case ids([String])
+    /// The memories in a delete's scope.
+    case scope(DeleteScope)
+    /// The memories naming any of these trajectories as a source.
+    case sourcedFrom([String])
 }
 
 /// The settings and state of a store.
@@ -408,12 +459,5 @@ public struct StoreStatistics: Sendable, Equatable, Codable {
         self.trajectoriesBySource = trajectoriesBySource
         self.historyEntries = historyEntries
         self.generation = generation
-    }
-}
-
-extension MemoryBackend {
-    /// Deletes exactly the trajectories and memories in `scope`; see ``delete(_:dryRun:)``.
-    public func delete(_ scope: DeleteScope) async throws(MemoryError) -> DeleteResult {
-        try await delete(scope, dryRun: false)
     }
 }

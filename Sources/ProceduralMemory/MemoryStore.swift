@@ -65,7 +65,7 @@ public final class MemoryStore: Sendable {
     ///     scans an int8 copy and rescores the best candidates exactly in f32, so scores are exact and lookups
     ///     read a quarter of the memory; ``VectorIndex/VectorStorage/f32`` scans every vector in f32.
     /// - Throws: ``MemoryError/embedderMismatch(store:given:)``, or what the backend throws.
-    public static func open(
+    package static func open(
         backend: any MemoryBackend, embedder: any Embedder, cacheDirectory: String?,
         vectorStorage: VectorStorage = .int8
     ) async throws(MemoryError) -> MemoryStore {

@@ -19,7 +19,7 @@ public struct StoreDigest: Sendable, Equatable, Codable, CustomStringConvertible
     }
 
     /// Computes the digest of a backend's store from one pass over its trajectories, memories and history.
-    public init(of backend: any MemoryBackend) async throws(MemoryError) {
+    package init(of backend: any MemoryBackend) async throws(MemoryError) {
         var trajectories: [String: Data] = [:]
         try await backend.forEachTrajectory { (trajectory) throws(MemoryError) in
             trajectories[trajectory.id] = try Self.canonical(trajectory)
@@ -93,7 +93,7 @@ public enum StoreMigration {
     ///   ``ProceduralMemory/MemoryError/embedderMismatch(store:given:)`` when it was initialized for another embedder;
     ///   ``ProceduralMemory/MemoryError/database(reason:)`` when the verification fails.
     @discardableResult
-    public static func copy(
+    package static func copy(
         from source: any MemoryBackend, to destination: any MemoryBackend, destinationName: String, reason: String,
         batchSize: Int = 500
     ) async throws(MemoryError) -> StoreDigest {

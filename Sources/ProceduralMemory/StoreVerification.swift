@@ -30,12 +30,12 @@ public struct StoreVerification: Sendable, Equatable, Codable {
 package protocol StorageChecking: MemoryBackend {
     /// What the database's own checks find (SQLite's integrity and foreign-key checks), one sentence each, naming
     /// the check; empty when they pass.
-    func storageProblems() throws(MemoryError) -> [String]
+    func storageProblems() async throws(MemoryError) -> [String]
 
     /// Rows that break the store's invariants (counters out of range, memories without a source trajectory or a
     /// well-formed vector of `dimension` values, rows that don't decode), at most
     /// ``StoreVerification/maximumListed`` of each kind named.
-    func consistencyProblems(dimension: Int) throws(MemoryError) -> [String]
+    func consistencyProblems(dimension: Int) async throws(MemoryError) -> [String]
 }
 
 extension MemoryStore {
@@ -52,7 +52,7 @@ extension MemoryStore {
         var report = StoreVerification()
         let checking = backend as? any StorageChecking
         do throws(MemoryError) {
-            report.problems += try checking?.storageProblems() ?? []
+            report.problems += try await checking?.storageProblems() ?? []
         } catch {
             report.problems.append("the database can't be checked: \(error)")
             return report
@@ -65,7 +65,7 @@ extension MemoryStore {
             }
             info = stored
             report.generation = info.generation
-            report.problems += try checking?.consistencyProblems(dimension: info.dimension) ?? []
+            report.problems += try await checking?.consistencyProblems(dimension: info.dimension) ?? []
             let statistics = try await backend.statistics()
             report.trajectories = statistics.trajectories
             report.memories = statistics.memories

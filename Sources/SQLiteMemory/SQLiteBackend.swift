@@ -15,6 +15,9 @@ public final class SQLiteBackend: MemoryBackend {
 
     let database: any DatabaseWriter
     private let location: String
+    /// Held by each access of the writer connection (and, in memory, of the only connection), so that a transaction
+    /// spanning several accesses runs alone.
+    let access = AsyncLock()
 
     /// Opens (creating if needed) the database at `path`, or an in-memory database when `path` is `nil`.
     ///
@@ -27,6 +30,8 @@ public final class SQLiteBackend: MemoryBackend {
         configuration.readonly = readOnly
         configuration.busyMode = .timeout(30)
         configuration.label = "memp"
+        // A transaction spans several accesses of the writer connection (`transaction(commit:_:)`).
+        configuration.allowsUnsafeTransactions = true
         do {
             if let path {
                 database = try DatabasePool(path: path, configuration: configuration)
@@ -41,27 +46,50 @@ public final class SQLiteBackend: MemoryBackend {
 
     // MARK: - Access
 
-    func writing<T>(_ body: (Database) throws -> T) throws(MemoryError) -> T {
-        do { return try database.write(body) } catch { throw Self.mapped(error) }
+    /// Runs `body` on the writer connection, outside any transaction, as the only holder of ``access``.
+    ///
+    /// A transaction spans several accesses of the writer connection (``transaction(commit:_:)``), so every other
+    /// access waits for it to end rather than run inside it.
+    func writing<T>(_ body: (Database) throws -> T) async throws(MemoryError) -> T {
+        try await access.withLock { () throws(MemoryError) -> T in
+            do { return try database.write(body) } catch { throw Self.mapped(error) }
+        }
     }
 
-    /// Runs `body` in a write transaction that is committed only when `commit` is true, else rolled back.
-    func writing<T>(commit: Bool, _ body: (Database) throws -> T) throws(MemoryError) -> T {
-        do {
-            return try database.writeWithoutTransaction { db in
-                var result: T?
-                try db.inTransaction {
-                    result = try body(db)
-                    return commit ? .commit : .rollback
-                }
-                guard let result else { throw MemoryError.database(reason: "the transaction returned nothing") }
-                return result
-            }
-        } catch { throw Self.mapped(error) }
+    /// Runs `body` on a reader connection; an in-memory database has only the writer connection, so there it waits
+    /// for ``access`` like a write.
+    func reading<T>(_ body: (Database) throws -> T) async throws(MemoryError) -> T {
+        guard database is DatabaseQueue else { return try readingNow(body) }
+        return try await access.withLock { () throws(MemoryError) -> T in try readingNow(body) }
     }
 
-    func reading<T>(_ body: (Database) throws -> T) throws(MemoryError) -> T {
+    /// Runs `body` on a reader connection, without waiting for ``access``.
+    private func readingNow<T>(_ body: (Database) throws -> T) throws(MemoryError) -> T {
         do { return try database.read(body) } catch { throw Self.mapped(error) }
+    }
+
+    /// One access of the writer connection inside ``transaction(commit:_:)``, whose caller holds ``access``.
+    func step<T>(_ body: (Database) throws -> T) throws(MemoryError) -> T {
+        do { return try database.writeWithoutTransaction(body) } catch { throw Self.mapped(error) }
+    }
+
+    /// Runs `body` in one `IMMEDIATE` transaction: SQLite serializes it against every other writer, in this process
+    /// or another, from its first statement; see ``ProceduralMemory/MemoryBackend/transaction(commit:_:)``.
+    package func transaction<Result: Sendable>(
+        commit: Bool, _ body: (any MemoryTransaction) async throws(MemoryError) -> Result
+    ) async throws(MemoryError) -> Result {
+        try await access.withLock { () throws(MemoryError) -> Result in
+            try step { db in try db.execute(sql: "BEGIN IMMEDIATE TRANSACTION") }
+            do throws(MemoryError) {
+                let result = try await body(SQLiteTransaction(backend: self))
+                try step { db in try db.execute(sql: commit ? "COMMIT TRANSACTION" : "ROLLBACK TRANSACTION") }
+                return result
+            } catch {
+                // What failed, `body` or the commit, may have left the transaction open.
+                _ = try? step { db in if db.isInsideTransaction { try db.execute(sql: "ROLLBACK TRANSACTION") } }
+                throw error
+            }
+        }
     }
 
     private static func mapped(_ error: any Error) -> MemoryError {
@@ -76,7 +104,7 @@ public final class SQLiteBackend: MemoryBackend {
     // MARK: - Settings
 
     public func storeInfo() async throws(MemoryError) -> StoreInfo? {
-        try reading { db in try Self.info(db) }
+        try await reading { db in try Self.info(db) }
     }
 
     static func info(_ db: Database) throws -> StoreInfo? {
@@ -104,7 +132,7 @@ public final class SQLiteBackend: MemoryBackend {
         embedderID: String, dimension: Int, configuration: EmbedderConfiguration?
     ) async throws(MemoryError) {
         let location = location
-        try writing { db in
+        try await writing { db in
             guard try Self.info(db) == nil else { throw MemoryError.storeExists(path: location) }
             var settings = [
                 ("schemaVersion", String(Self.schemaVersion)), ("embedder", embedderID),
@@ -121,7 +149,7 @@ public final class SQLiteBackend: MemoryBackend {
     static let fusionTuningKey = "fusionTuning"
 
     public func fusionTuning() async throws(MemoryError) -> FusionTuning {
-        try reading { db in
+        try await reading { db in
             let text = try String.fetchOne(
                 db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [Self.fusionTuningKey])
             guard let text else { return FusionTuning() }
@@ -130,7 +158,7 @@ public final class SQLiteBackend: MemoryBackend {
     }
 
     public func saveFusionTuning(_ tuning: FusionTuning, expectedEntries: Int) async throws(MemoryError) {
-        try writing { db in
+        try await writing { db in
             let stored = try String.fetchOne(
                 db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [Self.fusionTuningKey])
             let actual = try stored.map { try decode(FusionTuning.self, $0).entries.count } ?? 0
@@ -143,245 +171,29 @@ public final class SQLiteBackend: MemoryBackend {
         }
     }
 
-    /// Advances the generation inside the current transaction and returns the new one.
-    static func advanceGeneration(_ db: Database) throws -> UInt64 {
-        try db.execute(
-            sql:
-                "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'generation'")
-        return try UInt64(
-            String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'generation'") ?? "0") ?? 0
-    }
-
-    // MARK: - Writes
+    // MARK: - Reads
 
     public func existingTrajectoryIDs(among ids: [String]) async throws(MemoryError) -> Set<String> {
         guard !ids.isEmpty else { return [] }
-        return try reading { db in
-            var found = Set<String>()
-            // SQLite limits the number of bound parameters, so look the IDs up in chunks.
-            for start in stride(from: 0, to: ids.count, by: 500) {
-                let chunk = Array(ids[start..<min(start + 500, ids.count)])
-                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
-                found.formUnion(
-                    try String.fetchAll(
-                        db, sql: "SELECT id FROM trajectory WHERE id IN (\(marks))",
-                        arguments: StatementArguments(chunk)))
-            }
-            return found
-        }
+        return try await reading { db in try Self.storedTrajectoryIDs(among: ids, db) }
     }
 
-    public func write(_ batch: WriteBatch) async throws(MemoryError) -> WriteResult {
-        try writing { db in try Self.write(batch, db) }
-    }
-
-    static func write(_ batch: WriteBatch, _ db: Database) throws -> WriteResult {
-        let now = Date().timeIntervalSince1970
-        let generation = try advanceGeneration(db)
-        var replacedTrajectories = 0
-        var removed: [DocumentID] = []
-        // Memories that lose a source trajectory here, checked for orphans at the end.
-        var touched = Set<Int64>()
-        for trajectory in batch.trajectories {
-            if let number = try Int64.fetchOne(
-                db.cachedStatement(sql: "SELECT number FROM trajectory WHERE id = ?"), arguments: [trajectory.id])
-            {
-                guard batch.replacing else {
-                    throw MemoryError.invalidArgument("Trajectory \(trajectory.id) is already stored.")
-                }
-                touched.formUnion(
-                    try Int64.fetchAll(
-                        db.cachedStatement(sql: "SELECT memory FROM memory_source WHERE trajectory = ?"),
-                        arguments: [number]))
-                try db.executeCached(sql: "DELETE FROM trajectory WHERE number = ?", arguments: [number])
-                replacedTrajectories += 1
-            }
-            try db.executeCached(
-                sql: """
-                    INSERT INTO trajectory (id, task, steps, success, reward, source, labels, producer, createdAt)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    trajectory.id, trajectory.task, try json(trajectory.steps), trajectory.outcome?.success,
-                    trajectory.outcome?.reward, trajectory.source, try json(trajectory.labels),
-                    trajectory.producer, now,
-                ])
-            let number = db.lastInsertedRowID
-            for (key, value) in trajectory.labels {
-                try db.executeCached(
-                    sql: "INSERT INTO trajectory_label (trajectory, key, value) VALUES (?, ?, ?)",
-                    arguments: [number, key, value])
-            }
+    /// The IDs among `ids` that belong to stored trajectories.
+    static func storedTrajectoryIDs(among ids: [String], _ db: Database) throws -> Set<String> {
+        var found = Set<String>()
+        // SQLite limits the number of bound parameters, so look the IDs up in chunks.
+        for start in stride(from: 0, to: ids.count, by: 500) {
+            let chunk = Array(ids[start..<min(start + 500, ids.count)])
+            let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+            found.formUnion(
+                try String.fetchAll(
+                    db, sql: "SELECT id FROM trajectory WHERE id IN (\(marks))", arguments: StatementArguments(chunk)))
         }
-        var numbers: [String: DocumentID] = [:]
-        for record in batch.memories {
-            let memory = record.memory
-            var action = HistoryAction.add
-            var before: Memory?
-            if let number = try Int64.fetchOne(
-                db.cachedStatement(sql: "SELECT number FROM memory WHERE id = ?"), arguments: [memory.id])
-            {
-                guard batch.replacing else {
-                    throw MemoryError.invalidArgument("Memory \(memory.id) is already stored.")
-                }
-                before = try fetchMemories(db, numbers: [number]).first?.1
-                try db.executeCached(sql: "DELETE FROM memory WHERE number = ?", arguments: [number])
-                touched.remove(number)
-                removed.append(DocumentID(UInt64(number)))
-                action = .replace
-            }
-            try db.executeCached(
-                sql: """
-                    INSERT INTO memory (id, task, kind, buildPolicy, steps, script, keywords, source, labels, hitCount,
-                        successCount, status, embedder, provenance, revision, createdAt, updatedAt)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    memory.id, memory.task, memory.kind.rawValue, memory.buildPolicy.rawValue,
-                    try memory.steps.map(json), memory.script, try json(memory.keywords), memory.source,
-                    try json(memory.labels), memory.hitCount, memory.successCount, memory.status.rawValue,
-                    memory.embedderID, try json(memory.provenance), memory.revision,
-                    memory.createdAt.timeIntervalSince1970, memory.updatedAt.timeIntervalSince1970,
-                ])
-            let number = db.lastInsertedRowID
-            numbers[memory.id] = DocumentID(UInt64(number))
-            try insertSourcesAndLabels(of: memory, number: number, db)
-            try db.executeCached(
-                sql: "INSERT INTO memory_vector (memory, embedder, task, keywords) VALUES (?, ?, ?, ?)",
-                arguments: [
-                    number, memory.embedderID, blob(record.taskVector), record.keywordVector.map(blob),
-                ])
-            try recordHistory(
-                db, memoryID: memory.id, action: action, policy: batch.policy, reason: batch.reason,
-                before: before,
-                after: memory, generation: generation)
-        }
-        removed += try deleteOrphans(
-            db, among: touched, policy: batch.policy,
-            reason: batch.reason + " (its source trajectories were replaced)",
-            generation: generation)
-        return WriteResult(
-            numbers: numbers, removed: removed, replacedTrajectories: replacedTrajectories,
-            generation: generation)
-    }
-
-    /// Links memory `number` to its source trajectories, in order, and stores its labels.
-    static func insertSourcesAndLabels(of memory: Memory, number: Int64, _ db: Database) throws {
-        for (position, trajectoryID) in memory.sourceTrajectoryIDs.enumerated() {
-            guard
-                let trajectory = try Int64.fetchOne(
-                    db.cachedStatement(sql: "SELECT number FROM trajectory WHERE id = ?"), arguments: [trajectoryID])
-            else {
-                throw MemoryError.invalidArgument(
-                    "Memory \(memory.id) names source trajectory \(trajectoryID), which is not stored.")
-            }
-            try db.executeCached(
-                sql: "INSERT INTO memory_source (memory, trajectory, position) VALUES (?, ?, ?)",
-                arguments: [number, trajectory, position])
-        }
-        for (key, value) in memory.labels {
-            try db.executeCached(
-                sql: "INSERT INTO memory_label (memory, key, value) VALUES (?, ?, ?)", arguments: [number, key, value])
-        }
-    }
-
-    // MARK: - Deletes
-
-    public func delete(_ scope: DeleteScope, dryRun: Bool) async throws(MemoryError) -> DeleteResult {
-        try writing(commit: !dryRun) { db in
-            let trajectories: [Int64]
-            let memories: [Int64]
-            switch scope {
-            case .id(let id):
-                trajectories = try Int64.fetchAll(
-                    db.cachedStatement(sql: "SELECT number FROM trajectory WHERE id = ?"), arguments: [id])
-                memories = try Int64.fetchAll(
-                    db.cachedStatement(sql: "SELECT number FROM memory WHERE id = ?"), arguments: [id])
-                guard !trajectories.isEmpty || !memories.isEmpty else { throw MemoryError.unknownID(id) }
-            case .source(let source):
-                trajectories = try Int64.fetchAll(
-                    db.cachedStatement(sql: "SELECT number FROM trajectory WHERE source = ?"), arguments: [source])
-                memories = try Int64.fetchAll(
-                    db.cachedStatement(sql: "SELECT number FROM memory WHERE source = ?"), arguments: [source])
-            case .label(let key, let value):
-                trajectories = try Int64.fetchAll(
-                    db.cachedStatement(sql: "SELECT trajectory FROM trajectory_label WHERE key = ? AND value = ?"),
-                    arguments: [key, value])
-                memories = try Int64.fetchAll(
-                    db.cachedStatement(sql: "SELECT memory FROM memory_label WHERE key = ? AND value = ?"),
-                    arguments: [key, value])
-            }
-            guard !trajectories.isEmpty || !memories.isEmpty else {
-                return DeleteResult(
-                    trajectories: 0, memories: [], generation: try Self.info(db)?.generation ?? 0)
-            }
-            let generation = try Self.advanceGeneration(db)
-            var touched = Set<Int64>()
-            for number in trajectories {
-                touched.formUnion(
-                    try Int64.fetchAll(
-                        db.cachedStatement(sql: "SELECT memory FROM memory_source WHERE trajectory = ?"),
-                        arguments: [number]))
-                try db.executeCached(sql: "DELETE FROM trajectory WHERE number = ?", arguments: [number])
-            }
-            let reason = "delete \(scope)"
-            var deleted = try Self.deleteMemories(
-                db, memories, policy: "delete", reason: reason, generation: generation)
-            deleted += try Self.deleteOrphans(
-                db, among: touched.subtracting(memories), policy: "delete",
-                reason: reason + " (its source trajectories were deleted)", generation: generation)
-            return DeleteResult(
-                trajectories: trajectories.count, memories: deleted, generation: generation)
-        }
-    }
-
-    /// Deletes the memories among `numbers` that have no source trajectory left.
-    private static func deleteOrphans(
-        _ db: Database, among numbers: Set<Int64>, policy: String, reason: String, generation: UInt64
-    ) throws -> [DocumentID] {
-        let orphans = try numbers.sorted().filter { number in
-            try Int.fetchOne(
-                db.cachedStatement(sql: "SELECT count(*) FROM memory_source WHERE memory = ?"), arguments: [number])
-                == 0
-        }
-        return try deleteMemories(db, orphans, policy: policy, reason: reason, generation: generation)
-    }
-
-    private static func deleteMemories(
-        _ db: Database, _ numbers: [Int64], policy: String, reason: String, generation: UInt64
-    ) throws -> [DocumentID] {
-        var deleted: [DocumentID] = []
-        for (number, memory) in try fetchMemories(db, numbers: numbers) {
-            try recordHistory(
-                db, memoryID: memory.id, action: .delete, policy: policy, reason: reason, before: memory,
-                after: nil,
-                generation: generation)
-            try db.executeCached(sql: "DELETE FROM memory WHERE number = ?", arguments: [number])
-            deleted.append(DocumentID(UInt64(number)))
-        }
-        return deleted
-    }
-
-    // MARK: - History
-
-    static func recordHistory(
-        _ db: Database, memoryID: String, action: HistoryAction, policy: String, reason: String,
-        before: Memory?,
-        after: Memory?, generation: UInt64
-    ) throws {
-        try db.executeCached(
-            sql: """
-                INSERT INTO history (memoryID, action, policy, reason, before, after, revision, generation, date)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [
-                memoryID, action.rawValue, policy, reason, try before.map(json), try after.map(json),
-                (after ?? before)?.revision, generation, Date().timeIntervalSince1970,
-            ])
+        return found
     }
 
     public func history(memoryID: String?) async throws(MemoryError) -> [HistoryEntry] {
-        try reading { db in
+        try await reading { db in
             let rows =
                 if let memoryID {
                     try Row.fetchAll(
@@ -390,28 +202,27 @@ public final class SQLiteBackend: MemoryBackend {
                 } else {
                     try Row.fetchAll(db, sql: "SELECT * FROM history ORDER BY number")
                 }
-            return try rows.map { row in
-                let actionName: String = row["action"]
-                guard let action = HistoryAction(rawValue: actionName) else {
-                    throw MemoryError.database(
-                        reason: "history row \(row["number"] as Int64) has unknown action \(actionName)")
-                }
-                return HistoryEntry(
-                    number: row["number"], memoryID: row["memoryID"], action: action, policy: row["policy"],
-                    reason: row["reason"],
-                    before: try (row["before"] as String?).map { try decode(Memory.self, $0) },
-                    after: try (row["after"] as String?).map { try decode(Memory.self, $0) },
-                    date: Date(timeIntervalSince1970: row["date"]), reverts: row["reverts"])
-            }
+            return try rows.map(Self.historyEntry(from:))
         }
     }
 
-    // MARK: - Reads
+    /// A `history` row as an entry.
+    static func historyEntry(from row: Row) throws -> HistoryEntry {
+        let actionName: String = row["action"]
+        guard let action = HistoryAction(rawValue: actionName) else {
+            throw MemoryError.database(reason: "history row \(row["number"] as Int64) has unknown action \(actionName)")
+        }
+        return HistoryEntry(
+            number: row["number"], memoryID: row["memoryID"], action: action, policy: row["policy"],
+            reason: row["reason"], before: try (row["before"] as String?).map { try decode(Memory.self, $0) },
+            after: try (row["after"] as String?).map { try decode(Memory.self, $0) },
+            date: Date(timeIntervalSince1970: row["date"]), reverts: row["reverts"])
+    }
 
     public func memories(numbered numbers: [DocumentID]) async throws(MemoryError) -> [DocumentID:
         Memory]
     {
-        try reading { db in
+        try await reading { db in
             var result: [DocumentID: Memory] = [:]
             for (number, memory) in try Self.fetchMemories(
                 db, numbers: numbers.map { Int64($0.rawValue) })
@@ -423,7 +234,7 @@ public final class SQLiteBackend: MemoryBackend {
     }
 
     public func memory(id: String) async throws(MemoryError) -> Memory? {
-        try reading { db in
+        try await reading { db in
             guard
                 let number = try Int64.fetchOne(
                     db, sql: "SELECT number FROM memory WHERE id = ?", arguments: [id])
@@ -435,14 +246,14 @@ public final class SQLiteBackend: MemoryBackend {
     }
 
     public func trajectory(id: String) async throws(MemoryError) -> Trajectory? {
-        try reading { db in
+        try await reading { db in
             try Row.fetchOne(db, sql: "SELECT * FROM trajectory WHERE id = ?", arguments: [id]).map(
                 Self.trajectory(from:))
         }
     }
 
     public func forEachTrajectory(_ body: (Trajectory) throws(MemoryError) -> Void) async throws(MemoryError) {
-        try reading { db in
+        try await reading { db in
             let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM trajectory ORDER BY number")
             while let row = try cursor.next() { try body(try Self.trajectory(from: row)) }
         }
@@ -515,7 +326,7 @@ public final class SQLiteBackend: MemoryBackend {
     public func forEachIndexEntry(
         _ body: (IndexEntry) throws(MemoryError) -> Void
     ) async throws(MemoryError) -> UInt64 {
-        try reading { db in
+        try await reading { db in
             let cursor = try Row.fetchCursor(db, sql: Self.indexEntrySelection + " ORDER BY m.number")
             while let row = try cursor.next() { try body(try Self.indexEntry(from: row)) }
             return try Self.info(db)?.generation ?? 0
@@ -552,7 +363,7 @@ public final class SQLiteBackend: MemoryBackend {
     public func catalog() async throws(MemoryError) -> (
         entries: [DocumentID: CatalogEntry], generation: UInt64
     ) {
-        try reading { db in
+        try await reading { db in
             var entries: [DocumentID: CatalogEntry] = [:]
             let cursor = try Row.fetchCursor(
                 db, sql: "SELECT m.number, m.source, m.labels, m.status, \(Self.sourceOutcomeColumns) FROM memory m")
@@ -573,9 +384,8 @@ public final class SQLiteBackend: MemoryBackend {
             WHERE s.memory = m.number) AS bestReward
         """
 
-
     public func statistics() async throws(MemoryError) -> StoreStatistics {
-        try reading { db in
+        try await reading { db in
             func counts(_ sql: String) throws -> [String: Int] {
                 var result: [String: Int] = [:]
                 for row in try Row.fetchAll(db, sql: sql) { result[row[0]] = row[1] }
@@ -598,12 +408,8 @@ public final class SQLiteBackend: MemoryBackend {
     /// SQLite's `PRAGMA data_version` on the writer connection: it changes when any other connection (of this
     /// process or another) commits, and not when this backend commits.
     public func foreignCommitMarker() async throws(MemoryError) -> UInt64? {
-        do {
-            return try await database.writeWithoutTransaction { db in
-                try Int64.fetchOne(db, sql: "PRAGMA data_version").map { UInt64(bitPattern: $0) }
-            }
-        } catch {
-            throw Self.mapped(error)
+        try await access.withLock { () throws(MemoryError) -> UInt64? in
+            try step { db in try Int64.fetchOne(db, sql: "PRAGMA data_version").map { UInt64(bitPattern: $0) } }
         }
     }
 
@@ -612,7 +418,7 @@ public final class SQLiteBackend: MemoryBackend {
     /// Counters out of range, unknown statuses, memories without a source trajectory or a well-formed vector, rows
     /// that don't decode, history ahead of the generation. At most ``StoreVerification/maximumListed`` rows of
     /// each kind are named.
-    package func consistencyProblems(dimension: Int) throws(MemoryError) -> [String] {
+    package func consistencyProblems(dimension: Int) async throws(MemoryError) -> [String] {
         let limit = StoreVerification.maximumListed
         let statuses = MemoryStatus.allCases.map { "'\($0.rawValue)'" }.joined(separator: ",")
         let checks: [(String, String)] = [
@@ -638,7 +444,7 @@ public final class SQLiteBackend: MemoryBackend {
                 """
             ),
         ]
-        return try reading { db in
+        return try await reading { db in
             var problems: [String] = []
             for (what, sql) in checks {
                 let ids = try String.fetchAll(db, sql: sql + " LIMIT \(limit + 1)")
@@ -681,8 +487,8 @@ public final class SQLiteBackend: MemoryBackend {
     }
 
     /// Runs SQLite's integrity check and returns its findings; empty when the database is sound.
-    public func integrityProblems() throws(MemoryError) -> [String] {
-        try reading { db in
+    public func integrityProblems() async throws(MemoryError) -> [String] {
+        try await reading { db in
             try String.fetchAll(db, sql: "PRAGMA integrity_check").filter { $0 != "ok" }
                 + Row.fetchAll(db, sql: "PRAGMA foreign_key_check").map { "foreign key: \($0)" }
         }
@@ -690,13 +496,6 @@ public final class SQLiteBackend: MemoryBackend {
 }
 
 // MARK: - Encoding
-
-extension Database {
-    /// Runs a statement compiled once per connection: the write paths run the same few statements per row.
-    fileprivate func executeCached(sql: String, arguments: StatementArguments) throws {
-        try cachedStatement(sql: sql).execute(arguments: arguments)
-    }
-}
 
 func json(_ value: some Encodable) throws -> String {
     let encoder = JSONEncoder()

@@ -57,6 +57,17 @@ public enum SQLiteStore {
             vectorStorage: vectorStorage)
     }
 
+    /// Creates a store kept only in memory, gone when the store is released: for tests and fuzzing.
+    ///
+    /// - Throws: ``ProceduralMemory/MemoryError/database(reason:)`` when SQLite can't open the database.
+    public static func inMemory(
+        embedder: any Embedder, vectorStorage: VectorStorage = .int8
+    ) async throws(MemoryError) -> MemoryStore {
+        try await MemoryStore.open(
+            backend: try SQLiteBackend(path: nil), embedder: embedder, cacheDirectory: nil, vectorStorage: vectorStorage
+        )
+    }
+
     /// The backend of the store in `directory`.
     ///
     /// - Parameter readOnly: Opens the database without writing to it (no migration is run).
@@ -105,7 +116,7 @@ public enum SQLiteStore {
 
 extension SQLiteBackend: StorageChecking {
     /// SQLite's integrity and foreign-key checks; see ``integrityProblems()``.
-    package func storageProblems() throws(MemoryError) -> [String] {
-        try integrityProblems().map { "SQLite integrity check: \($0)" }
+    package func storageProblems() async throws(MemoryError) -> [String] {
+        try await integrityProblems().map { "SQLite integrity check: \($0)" }
     }
 }

@@ -390,7 +390,7 @@ import Testing
         #expect(statistics.trajectories % 25 == 0 && statistics.memories == statistics.trajectories)
         #expect(reopened.memoryCount == statistics.memories)
         #expect(
-            try SQLiteBackend(path: store + "/memp.sqlite", readOnly: true).integrityProblems().isEmpty)
+            try await SQLiteBackend(path: store + "/memp.sqlite", readOnly: true).integrityProblems().isEmpty)
         guard case .rebuilt = reopened.cacheState else {
             Issue.record(
                 "the caches predate the killed import and must be rebuilt, got \(reopened.cacheState)")

@@ -145,7 +145,7 @@ import Testing
             child.waitUntilExit()
             #expect(child.terminationReason == .uncaughtSignal)
 
-            #expect(try SQLiteBackend(path: store + "/" + SQLiteStore.databaseFileName).integrityProblems().isEmpty)
+            #expect(try await SQLiteBackend(path: store + "/" + SQLiteStore.databaseFileName).integrityProblems().isEmpty)
             let reopened = try await MemoryStore.open(at: store)
             let statistics = try await reopened.statistics()
             #expect(statistics.memories >= 20 && statistics.memories < 5_000)

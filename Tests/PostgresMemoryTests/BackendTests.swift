@@ -156,45 +156,6 @@ struct BackendTests {
         }
     }
 
-    @Test func aMemoryWhoseSourcesAreAllDeletedGoesWithThem() async throws {
-        try await PostgresTestServer.withBackend { postgres in
-            try await postgres.initialize(embedderID: Fixtures.embedderID, dimension: 2, configuration: nil)
-            let first = Fixtures.trajectory("t1", task: "one", source: "s1", labels: [:])
-            let second = Fixtures.trajectory("t2", task: "two", source: "s2", labels: [:])
-            var merged = Fixtures.record(first, vector: [1, 0])
-            merged.memory.id = "merged"
-            merged.memory.sourceTrajectoryIDs = ["t1", "t2"]
-            _ = try await postgres.write(
-                WriteBatch(
-                    trajectories: [first, second], memories: [merged], replacing: false, policy: "p", reason: "r"))
-            #expect(try await postgres.memory(id: "merged")?.sourceTrajectoryIDs == ["t1", "t2"])
-            let one = try await postgres.delete(.id("t1"))
-            #expect(one.trajectories == 1 && one.memories.isEmpty)
-            let two = try await postgres.delete(.id("t2"))
-            #expect(two.trajectories == 1 && two.memories.count == 1)
-            #expect(try await postgres.history(memoryID: "merged").map(\.action) == [.add, .delete])
-            #expect(try await postgres.history(memoryID: "merged").last?.reason.hasSuffix("were deleted)") == true)
-        }
-    }
-
-    @Test func refusesAMemoryWhoseSourceIsNotStoredAndWritesNothing() async throws {
-        try await PostgresTestServer.withBackend { postgres in
-            try await postgres.initialize(embedderID: Fixtures.embedderID, dimension: 2, configuration: nil)
-            let trajectory = Fixtures.trajectory("t1", task: "one", source: "s", labels: [:])
-            var record = Fixtures.record(trajectory, vector: [0, 1])
-            record.memory.sourceTrajectoryIDs = ["t1", "ghost"]
-            await #expect(
-                throws: MemoryError.invalidArgument("Memory t1 names source trajectory ghost, which is not stored.")
-            ) {
-                try await postgres.write(
-                    WriteBatch(
-                        trajectories: [trajectory], memories: [record], replacing: false, policy: "p", reason: "r"))
-            }
-            let statistics = try await postgres.statistics()
-            #expect(statistics.trajectories == 0 && statistics.memories == 0 && statistics.generation == 0)
-        }
-    }
-
     @Test func initializingTwiceOrWithAnotherDimensionFails() async throws {
         try await PostgresTestServer.withBackend { postgres in
             try await postgres.initialize(embedderID: "e", dimension: 3, configuration: nil)
@@ -337,39 +298,6 @@ struct BackendTests {
                 random.map(\.memory.id) == (try await local.retrieve(task, options: randomOptions)).map(\.memory.id))
             #expect(try await remote.retrieve(task, options: RetrievalOptions(policy: .random, k: 60)).count == 59)
             #expect(remote.cacheState == .notPersisted && remote.memoryCount == 60)
-        }
-    }
-
-    /// Update policies' feedback and revert go through `apply` and give the same memories and history as on SQLite.
-    @Test func feedbackAndRevertThroughTheStoreMatchSQLite() async throws {
-        try await PostgresTestServer.withBackend { postgres in
-            let embedder = HashingEmbedder(dimension: 32)
-            let trajectories = [
-                Fixtures.trajectory("heat", task: "heat some mug", source: "alfworld", labels: [:]),
-                Fixtures.trajectory("clean", task: "put a clean apple in fridge", source: "alfworld", labels: [:]),
-            ]
-            let local = try await MemoryStore.open(
-                backend: try SQLiteBackend(path: nil), embedder: embedder, cacheDirectory: nil)
-            let remote = try await MemoryStore.open(backend: postgres, embedder: embedder, cacheDirectory: nil)
-            var results: [[String]] = []
-            for store in [local, remote] {
-                try await store.add(trajectories)
-                for success in [false, false, false] {
-                    try await store.recordOutcome(
-                        task: "heat some mug", usedMemories: ["heat"], outcome: Outcome(success: success))
-                }
-                let history = try await store.history(memoryID: "heat")
-                let deprecated = try #require(history.last)
-                #expect(deprecated.action == .deprecate)
-                let reverted = try await store.revert(deprecated.number)
-                #expect(reverted.reverts == deprecated.number)
-                let memory = try #require(try await store.memory(id: "heat"))
-                results.append(
-                    [memory.status.rawValue, "\(memory.hitCount)", "\(memory.successCount)", "\(memory.revision)"]
-                        + (try await store.history(memoryID: "heat")).map { "\($0.action) \($0.reverts ?? 0 > 0)" })
-            }
-            #expect(results[0] == results[1])
-            #expect(results[1].prefix(4) == ["active", "3", "0", "6"])
         }
     }
 }

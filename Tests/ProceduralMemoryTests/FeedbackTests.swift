@@ -238,7 +238,8 @@ import Testing
         await #expect(
             throws: MemoryError.cannotRevert(
                 entry: deletion.number,
-                reason: "memory alf-clean-apple-1 had no source trajectory left; import its trajectories again")
+                reason: "source trajectories alf-clean-apple-1 of memory alf-clean-apple-1 are no longer stored; "
+                    + "import them again first")
         ) {
             try await store.revert(deletion.number)
         }

@@ -46,8 +46,7 @@ public func fuzzOneInput(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
 func importBundle(_ bundle: String) {
     runBlocking {
         do {
-            let store = try await MemoryStore.open(
-                backend: SQLiteBackend(path: nil), embedder: HashingEmbedder(dimension: 64), cacheDirectory: nil)
+            let store = try await SQLiteStore.inMemory(embedder: HashingEmbedder(dimension: 64))
             let report = try await store.importBundle(at: bundle)
             let statistics = try await store.statistics()
             fuzzCheck(

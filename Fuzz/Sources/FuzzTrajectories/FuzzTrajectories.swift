@@ -11,8 +11,7 @@ public func fuzzOneInput(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let path = FuzzInput.write(bytes, count, to: "trajectories.jsonl")
     runBlocking {
         do {
-            let store = try await MemoryStore.open(
-                backend: SQLiteBackend(path: nil), embedder: HashingEmbedder(dimension: 16), cacheDirectory: nil)
+            let store = try await SQLiteStore.inMemory(embedder: HashingEmbedder(dimension: 16))
             var limits = TextLimits()
             limits.maximumLineBytes = 1 << 16
             try await store.importTrajectories(

@@ -2,18 +2,19 @@ import RetrievalCore
 
 /// Uses of one memory to add to its counters: how many tasks used it and how many of them succeeded.
 ///
-/// Backends add increments in place (``MemoryBackend/recordFeedback(_:settings:reason:)``), so concurrent agents
-/// reporting outcomes never lose an increment and never conflict.
-public struct CounterIncrement: Sendable, Equatable {
+/// Increments are added in one transaction that holds the memory from the read of its counters to the write
+/// (``MemoryBackend/recordFeedback(_:settings:reason:)``), so concurrent agents reporting outcomes never lose an
+/// increment and never conflict.
+package struct CounterIncrement: Sendable, Equatable {
     /// The memory used.
-    public var memoryID: String
+    package var memoryID: String
     /// How many tasks used it (added to ``Memory/hitCount``).
-    public var hits: Int
+    package var hits: Int
     /// How many of those tasks succeeded (added to ``Memory/successCount``).
-    public var successes: Int
+    package var successes: Int
 
     /// Creates an increment.
-    public init(memoryID: String, hits: Int, successes: Int) {
+    package init(memoryID: String, hits: Int, successes: Int) {
         self.memoryID = memoryID
         self.hits = hits
         self.successes = successes
@@ -23,7 +24,7 @@ public struct CounterIncrement: Sendable, Equatable {
     ///
     /// - Throws: ``MemoryError/invalidArgument(_:)`` for negative counts, more successes than hits, or an ID that
     ///   appears twice.
-    public static func validate(_ increments: [CounterIncrement]) throws(MemoryError) {
+    package static func validate(_ increments: [CounterIncrement]) throws(MemoryError) {
         var seen = Set<String>()
         for increment in increments {
             guard increment.hits >= 0, increment.successes >= 0, increment.successes <= increment.hits,
@@ -40,23 +41,23 @@ public struct CounterIncrement: Sendable, Equatable {
     }
 
     /// The reason of the ``HistoryAction/feedback`` row: `reason` and the counts.
-    public func historyReason(_ reason: String) -> String {
+    package func historyReason(_ reason: String) -> String {
         "\(reason): \(hits) use\(hits == 1 ? "" : "s"), \(successes) succeeded"
     }
 }
 
 /// What ``MemoryBackend/recordFeedback(_:settings:reason:)`` changed.
-public struct FeedbackResult: Sendable {
+package struct FeedbackResult: Sendable {
     /// The counters of each memory after the feedback, in the order of the increments.
-    public var changes: [FeedbackChange]
+    package var changes: [FeedbackChange]
     /// The index entries of the memories the feedback deprecated, after the change.
-    public var deprecated: [IndexEntry]
+    package var deprecated: [IndexEntry]
     /// The store's generation after the write: advanced only when a memory was deprecated, since the index
     /// caches hold statuses but no counters.
-    public var generation: UInt64
+    package var generation: UInt64
 
     /// Creates a feedback result.
-    public init(changes: [FeedbackChange], deprecated: [IndexEntry], generation: UInt64) {
+    package init(changes: [FeedbackChange], deprecated: [IndexEntry], generation: UInt64) {
         self.changes = changes
         self.deprecated = deprecated
         self.generation = generation
@@ -66,12 +67,12 @@ public struct FeedbackResult: Sendable {
 extension UpdateSettings {
     /// Whether `memory`, after a counter change, is to be deprecated: it is active and its counters cross the
     /// thresholds.
-    public func deprecates(_ memory: Memory) -> Bool {
+    package func deprecates(_ memory: Memory) -> Bool {
         memory.status == .active && shouldDeprecate(hits: memory.hitCount, successes: memory.successCount)
     }
 
     /// The reason of the ``HistoryAction/deprecate`` row of a memory with these counters.
-    public func deprecationReason(hits: Int, successes: Int) -> String {
+    package func deprecationReason(hits: Int, successes: Int) -> String {
         "success rate \(successes)/\(hits) is below \(minimumSuccessRate) after at least \(minimumHits) hits"
     }
 }

@@ -2,7 +2,7 @@ extension HistoryEntry {
     /// Checks that entries can be stored with their own numbers (``MemoryBackend/replaceHistory(with:)``).
     ///
     /// - Throws: ``MemoryError/invalidArgument(_:)`` naming the first number that is not positive or repeats.
-    public static func checkNumbers(_ entries: [HistoryEntry]) throws(MemoryError) {
+    package static func checkNumbers(_ entries: [HistoryEntry]) throws(MemoryError) {
         var seen = Set<Int64>()
         for entry in entries {
             guard entry.number > 0, seen.insert(entry.number).inserted else {

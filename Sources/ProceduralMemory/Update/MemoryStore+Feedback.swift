@@ -5,9 +5,8 @@ extension MemoryStore {
     /// Records how a task that used some memories ended: each memory's hit count grows by one, its success count
     /// too when the task succeeded, and a memory whose counters cross the thresholds is deprecated.
     ///
-    /// The counters are incremented in place by the backend (``MemoryBackend/recordFeedback(_:settings:reason:)``),
-    /// with every change a history row (``HistoryAction/feedback``, ``HistoryAction/deprecate``), all in one
-    /// transaction: agents reporting outcomes at once, from any number of processes, lose no increment and get
+    /// The counters are incremented by ``MemoryBackend/recordFeedback(_:settings:reason:)``, with every change a
+    /// history row (``HistoryAction/feedback``, ``HistoryAction/deprecate``), all in one transaction: agents reporting outcomes at once, from any number of processes, lose no increment and get
     /// no conflict to retry.
     ///
     /// - Parameters:

@@ -1,0 +1,323 @@
+import Foundation
+import RetrievalCore
+
+// What every write means, once for all backends: which history rows it records, which memories it leaves without a
+// source trajectory and deletes, when feedback deprecates a memory, and which revision a change expects. The
+// backends only run the row operations of a ``MemoryTransaction`` that these rules ask for.
+
+extension MemoryBackend {
+    /// Writes a batch in one transaction and returns what changed.
+    ///
+    /// A stored trajectory is overwritten in place when the batch is ``WriteBatch/replacing``; a memory built only
+    /// from trajectories the batch replaces, and not rewritten by it, is deleted. Each memory written gets a history
+    /// row (``HistoryAction/add``, or ``HistoryAction/replace`` with the memory before), each memory deleted a
+    /// ``HistoryAction/delete`` row.
+    ///
+    /// - Throws: ``MemoryError/invalidArgument(_:)`` when an ID is stored already and the batch is not replacing, or
+    ///   a memory names a source trajectory that is neither stored nor in the batch (nothing is written).
+    package func write(_ batch: WriteBatch) async throws(MemoryError) -> WriteResult {
+        let date = Date()
+        return try await transaction(commit: true) { (transaction) throws(MemoryError) -> WriteResult in
+            let generation = try await transaction.advanceGeneration()
+            return try await StoreWrites.write(batch, transaction, generation: generation, date: date)
+        }
+    }
+
+    /// Deletes exactly the trajectories and memories in `scope`, and the memories left with no source
+    /// trajectory, recording a ``HistoryAction/delete`` row per deleted memory.
+    ///
+    /// With `dryRun`, the same transaction runs and is rolled back: the result says what would be deleted and
+    /// nothing changes.
+    ///
+    /// - Throws: ``MemoryError/unknownID(_:)`` when an ID scope matches nothing.
+    package func delete(_ scope: DeleteScope, dryRun: Bool = false) async throws(MemoryError) -> DeleteResult {
+        let date = Date()
+        return try await transaction(commit: !dryRun) { (transaction) throws(MemoryError) -> DeleteResult in
+            // The store's settings first, so that the selection below sees every committed write.
+            let current = try await transaction.generation(locking: true)
+            let trajectories = try await transaction.trajectoryIDs(in: scope)
+            let memories = try await transaction.memories(.scope(scope))
+            guard !trajectories.isEmpty || !memories.isEmpty else {
+                if case .id(let id) = scope { throw .unknownID(id) }
+                return DeleteResult(trajectories: 0, memories: [], generation: current)
+            }
+            let generation = try await transaction.advanceGeneration()
+            let scoped = Set(memories.map(\.number))
+            let touched =
+                trajectories.isEmpty
+                ? [] : try await transaction.memories(.sourcedFrom(trajectories)).filter { !scoped.contains($0.number) }
+            try await transaction.deleteTrajectories(ids: trajectories)
+            let reason = "delete \(scope)"
+            var deleted = try await StoreWrites.delete(
+                memories, policy: "delete", reason: reason, generation: generation, date: date, transaction)
+            let remaining = try await transaction.storedTrajectoryIDs(
+                among: Array(Set(touched.flatMap(\.memory.sourceTrajectoryIDs))))
+            deleted += try await StoreWrites.delete(
+                touched.filter { !$0.memory.sourceTrajectoryIDs.contains(where: remaining.contains) },
+                policy: "delete", reason: reason + " (its source trajectories were deleted)", generation: generation,
+                date: date, transaction)
+            return DeleteResult(trajectories: trajectories.count, memories: deleted, generation: generation)
+        }
+    }
+
+    /// Writes new trajectories and memories, then counter increments, then changes of stored memories, in one
+    /// transaction, recording a history row per change; see ``ChangeSet``.
+    ///
+    /// - Throws: ``MemoryError/revisionConflict(id:expected:actual:)`` when a memory's revision is not the one its
+    ///   change expects; ``MemoryError/unknownID(_:)`` for a change or increment of a memory that is not stored;
+    ///   ``MemoryError/invalidArgument(_:)`` for invalid increments, settings or sources. Nothing is written then.
+    package func apply(_ set: ChangeSet) async throws(MemoryError) -> ChangeResult {
+        try set.settings.validate()
+        try CounterIncrement.validate(set.increments)
+        let date = Date()
+        return try await transaction(commit: true) { (transaction) throws(MemoryError) -> ChangeResult in
+            let generation = try await transaction.advanceGeneration()
+            let write =
+                set.batch.trajectories.isEmpty && set.batch.memories.isEmpty
+                ? WriteResult(numbers: [:], removed: [], replacedTrajectories: 0, generation: generation)
+                : try await StoreWrites.write(set.batch, transaction, generation: generation, date: date)
+            // Every memory the set touches is held at once, in number order (the order feedback holds them in), so
+            // that a change set and concurrent feedback can't deadlock on each other's rows.
+            let touched = Array(Set(set.increments.map(\.memoryID) + set.changes.map(\.memoryID))).sorted()
+            if !touched.isEmpty { _ = try await transaction.memories(.ids(touched)) }
+            // The transaction advanced the generation, so deprecations are recorded under it.
+            let feedback = try await StoreWrites.addCounters(
+                set.increments, settings: set.settings, reason: set.feedbackReason, date: date, current: generation,
+                transaction, deprecationGeneration: { () throws(MemoryError) in generation })
+            var changed = feedback?.deprecated ?? []
+            var deleted: [DocumentID] = []
+            var historyNumbers: [Int64] = []
+            for change in set.changes {
+                let current = try await transaction.memories(.ids([change.memoryID])).first
+                guard current?.memory.revision == change.expectedRevision else {
+                    throw .revisionConflict(
+                        id: change.memoryID, expected: change.expectedRevision, actual: current?.memory.revision)
+                }
+                switch (current, change.after) {
+                case (nil, nil):
+                    throw .unknownID(change.memoryID)
+                case (let current?, nil):
+                    try await transaction.deleteMemories([current.number])
+                    deleted.append(current.number)
+                    changed.removeAll { $0 == current.number }
+                case (nil, let after?):
+                    guard let vectors = change.vectors else {
+                        throw .invalidArgument("Memory \(change.memoryID) is not stored; give its vectors.")
+                    }
+                    try await StoreWrites.checkSources(of: [after], transaction)
+                    changed += try await transaction.insertMemories([
+                        MemoryRecord(memory: after, taskVector: vectors.task, keywordVector: vectors.keywords)
+                    ])
+                case (let current?, let after?):
+                    try await StoreWrites.checkSources(of: [after], transaction)
+                    try await transaction.updateMemory(current.number, to: after, vectors: change.vectors)
+                    if !changed.contains(current.number) { changed.append(current.number) }
+                }
+                historyNumbers += try await transaction.appendHistory(
+                    [
+                        HistoryEntry(
+                            number: 0, memoryID: change.memoryID, action: change.action, policy: change.policy,
+                            reason: change.reason, before: current?.memory, after: change.after, date: date,
+                            reverts: change.reverts)
+                    ], generation: generation)
+            }
+            return ChangeResult(
+                write: write, changed: try await transaction.indexEntries(numbers: changed), deleted: deleted,
+                historyNumbers: historyNumbers, feedback: feedback?.changes ?? [], generation: generation)
+        }
+    }
+
+    /// Adds to memories' counters and deprecates those whose counters cross the thresholds, in one transaction,
+    /// recording a ``HistoryAction/feedback`` row per memory and a ``HistoryAction/deprecate`` row per deprecation.
+    ///
+    /// The memories are held from the read of their counters to the write, so concurrent calls from any number of
+    /// agents and processes lose no increment and never conflict; the deprecation decision is made on the counters
+    /// after the increment, in the same transaction. Feedback that deprecates nothing leaves the generation (and the
+    /// store's settings) alone, so agents reporting on different memories don't wait for each other; when a memory
+    /// is to be deprecated, the transaction writes nothing and runs again holding the store's settings first, the
+    /// order every writer takes them in.
+    ///
+    /// - Parameters:
+    ///   - increments: The uses to add, each memory at most once; see ``CounterIncrement/validate(_:)``.
+    ///   - settings: The deprecation thresholds.
+    ///   - reason: Why, recorded in the history (each row adds the counts).
+    /// - Throws: ``MemoryError/unknownID(_:)`` for a memory that is not stored, ``MemoryError/counterLimit(id:counter:current:limit:)``
+    ///   for a counter that would pass ``Memory/maximumCount`` (nothing is written);
+    ///   ``MemoryError/invalidArgument(_:)`` for invalid increments or settings.
+    package func recordFeedback(
+        _ increments: [CounterIncrement], settings: UpdateSettings, reason: String
+    ) async throws(MemoryError) -> FeedbackResult {
+        try settings.validate()
+        try CounterIncrement.validate(increments)
+        let date = Date()
+        for holdingStore in [false, true] {
+            let attempt = try await transaction(commit: true) { (transaction) throws(MemoryError) -> FeedbackResult? in
+                let current = try await transaction.generation(locking: holdingStore)
+                guard
+                    let counted = try await StoreWrites.addCounters(
+                        increments, settings: settings, reason: reason, date: date, current: current, transaction,
+                        deprecationGeneration: { () throws(MemoryError) -> UInt64? in
+                            holdingStore ? try await transaction.advanceGeneration() : nil
+                        })
+                else { return nil }
+                return FeedbackResult(
+                    changes: counted.changes,
+                    deprecated: try await transaction.indexEntries(numbers: counted.deprecated),
+                    generation: counted.generation ?? current)
+            }
+            if let attempt { return attempt }
+        }
+        throw .database(reason: "feedback holding the store's settings did not complete")
+    }
+}
+
+/// The steps the writes of ``MemoryBackend`` share.
+enum StoreWrites {
+    /// Writes a batch inside a transaction that advanced the generation to `generation`; see
+    /// ``MemoryBackend/write(_:)``.
+    static func write(
+        _ batch: WriteBatch, _ transaction: any MemoryTransaction, generation: UInt64, date: Date
+    ) async throws(MemoryError) -> WriteResult {
+        var replaced = Set<String>()
+        // Memories built from a replaced trajectory, checked for orphans at the end.
+        var touched: [DocumentID: Memory] = [:]
+        if !batch.trajectories.isEmpty {
+            let ids = batch.trajectories.map(\.id)
+            replaced = try await transaction.storedTrajectoryIDs(among: ids)
+            if let first = ids.first(where: replaced.contains), !batch.replacing {
+                throw .invalidArgument("Trajectory \(first) is already stored.")
+            }
+            if !replaced.isEmpty {
+                for (number, memory) in try await transaction.memories(.sourcedFrom(replaced.sorted())) {
+                    touched[number] = memory
+                }
+            }
+            try await transaction.storeTrajectories(batch.trajectories)
+        }
+        var removed: [DocumentID] = []
+        var numbers: [String: DocumentID] = [:]
+        if !batch.memories.isEmpty {
+            var before: [String: Memory] = [:]
+            for (number, memory) in try await transaction.memories(.ids(batch.memories.map(\.memory.id))) {
+                guard batch.replacing else { throw .invalidArgument("Memory \(memory.id) is already stored.") }
+                before[memory.id] = memory
+                removed.append(number)
+                touched[number] = nil
+            }
+            try await checkSources(of: batch.memories.map(\.memory), transaction)
+            try await transaction.deleteMemories(removed)
+            let inserted = try await transaction.insertMemories(batch.memories)
+            for (record, number) in zip(batch.memories, inserted) { numbers[record.memory.id] = number }
+            _ = try await transaction.appendHistory(
+                batch.memories.map { record in
+                    let previous = before[record.memory.id]
+                    return HistoryEntry(
+                        number: 0, memoryID: record.memory.id, action: previous == nil ? .add : .replace,
+                        policy: batch.policy, reason: batch.reason, before: previous, after: record.memory, date: date)
+                }, generation: generation)
+        }
+        let orphans = touched.filter { _, memory in memory.sourceTrajectoryIDs.allSatisfy(replaced.contains) }
+            .sorted { $0.key < $1.key }.map { (number: $0.key, memory: $0.value) }
+        removed += try await delete(
+            orphans, policy: batch.policy, reason: batch.reason + " (its source trajectories were replaced)",
+            generation: generation, date: date, transaction)
+        return WriteResult(
+            numbers: numbers, removed: removed, replacedTrajectories: replaced.count, generation: generation)
+    }
+
+    /// Deletes memories, recording a ``HistoryAction/delete`` row for each; returns their numbers.
+    static func delete(
+        _ memories: [(number: DocumentID, memory: Memory)], policy: String, reason: String, generation: UInt64,
+        date: Date, _ transaction: any MemoryTransaction
+    ) async throws(MemoryError) -> [DocumentID] {
+        guard !memories.isEmpty else { return [] }
+        try await transaction.deleteMemories(memories.map(\.number))
+        _ = try await transaction.appendHistory(
+            memories.map { _, memory in
+                HistoryEntry(
+                    number: 0, memoryID: memory.id, action: .delete, policy: policy, reason: reason, before: memory,
+                    after: nil, date: date)
+            }, generation: generation)
+        return memories.map(\.number)
+    }
+
+    /// Throws when a memory names a source trajectory that is not stored.
+    static func checkSources(of memories: [Memory], _ transaction: any MemoryTransaction) async throws(MemoryError) {
+        let stored = try await transaction.storedTrajectoryIDs(
+            among: Array(Set(memories.flatMap(\.sourceTrajectoryIDs))))
+        for memory in memories {
+            if let missing = memory.sourceTrajectoryIDs.first(where: { !stored.contains($0) }) {
+                throw .invalidArgument("Memory \(memory.id) names source trajectory \(missing), which is not stored.")
+            }
+        }
+    }
+
+    /// Adds counter increments inside a transaction, deprecating where the thresholds are crossed, with their
+    /// history rows.
+    ///
+    /// - Parameters:
+    ///   - current: The generation the feedback rows are recorded under when nothing is deprecated.
+    ///   - deprecationGeneration: Called once, with the memories held, when a memory is to be deprecated: the
+    ///     generation the rows are recorded under, or `nil` to write nothing and return `nil`.
+    /// - Returns: The counters after the increments, the numbers of the memories deprecated, and the generation a
+    ///   deprecation was recorded under (`nil` when there was none).
+    static func addCounters(
+        _ increments: [CounterIncrement], settings: UpdateSettings, reason: String, date: Date, current: UInt64,
+        _ transaction: any MemoryTransaction, deprecationGeneration: () async throws(MemoryError) -> UInt64?
+    ) async throws(MemoryError) -> (changes: [FeedbackChange], deprecated: [DocumentID], generation: UInt64?)? {
+        guard !increments.isEmpty else { return ([], [], nil) }
+        var stored: [String: (number: DocumentID, memory: Memory)] = [:]
+        for (number, memory) in try await transaction.memories(.ids(increments.map(\.memoryID))) {
+            stored[memory.id] = (number, memory)
+        }
+        var counted: [(number: DocumentID, before: Memory, after: Memory, increment: CounterIncrement)] = []
+        for increment in increments {
+            guard let (number, before) = stored[increment.memoryID] else { throw .unknownID(increment.memoryID) }
+            for (counter, value, added) in [
+                ("hitCount", before.hitCount, increment.hits),
+                ("successCount", before.successCount, increment.successes),
+            ] where value > Memory.maximumCount - added {
+                throw .counterLimit(id: before.id, counter: counter, current: value, limit: Memory.maximumCount)
+            }
+            var after = before
+            after.hitCount += increment.hits
+            after.successCount += increment.successes
+            after.revision += 1
+            after.updatedAt = date
+            counted.append((number, before, after, increment))
+        }
+        var generation: UInt64?
+        if counted.contains(where: { settings.deprecates($0.after) }) {
+            guard let given = try await deprecationGeneration() else { return nil }
+            generation = given
+        }
+        var changes: [FeedbackChange] = []
+        var deprecated: [DocumentID] = []
+        var history: [HistoryEntry] = []
+        for (number, before, counts, increment) in counted {
+            history.append(
+                HistoryEntry(
+                    number: 0, memoryID: before.id, action: .feedback, policy: "feedback",
+                    reason: increment.historyReason(reason), before: before, after: counts, date: date))
+            var after = counts
+            let deprecate = settings.deprecates(counts)
+            if deprecate {
+                after.status = .deprecated
+                after.revision += 1
+                history.append(
+                    HistoryEntry(
+                        number: 0, memoryID: before.id, action: .deprecate, policy: "feedback",
+                        reason: settings.deprecationReason(hits: after.hitCount, successes: after.successCount),
+                        before: counts, after: after, date: date))
+                deprecated.append(number)
+            }
+            try await transaction.updateCounters(number, to: after)
+            changes.append(
+                FeedbackChange(
+                    memoryID: after.id, hitCount: after.hitCount, successCount: after.successCount,
+                    deprecated: deprecate))
+        }
+        _ = try await transaction.appendHistory(history, generation: generation ?? current)
+        return (changes, deprecated, generation)
+    }
+}

@@ -1,0 +1,318 @@
+import Embeddings
+import Foundation
+import PostgresMemory
+import ProceduralMemory
+import RetrievalCore
+import SQLiteMemory
+import TestSupport
+import Testing
+
+/// A backend a behaviour case runs on.
+enum BackendKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    /// A SQLite store on disk.
+    case sqlite
+    /// A PostgreSQL store in a fresh schema of the test server.
+    case postgreSQL
+
+    var testDescription: String { rawValue }
+
+    /// The kinds this run can test: PostgreSQL only when a server is available (see ``PostgresTestServer``, which
+    /// says on stderr why not).
+    static var available: [BackendKind] { PostgresTestServer.isAvailable ? allCases : [.sqlite] }
+
+    /// Runs `body` with a store on a fresh backend of this kind holding `trajectories` (added with `options`),
+    /// then deletes the backend's data.
+    func withStore(
+        holding trajectories: [Trajectory] = BackendBehaviourTests.trajectories,
+        options: ImportOptions = ImportOptions(), _ body: (MemoryStore) async throws -> Void
+    ) async throws {
+        let embedder = HashingEmbedder(dimension: 16)
+        func run(_ store: MemoryStore) async throws {
+            try await store.add(trajectories, options: options)
+            try await body(store)
+        }
+        switch self {
+        case .sqlite:
+            let directory = try TemporaryDirectory()
+            defer { directory.remove() }
+            let backend = try SQLiteBackend(path: directory.file(SQLiteStore.databaseFileName))
+            try await run(
+                try await MemoryStore.open(
+                    backend: backend, embedder: embedder, cacheDirectory: directory.file("index")))
+        case .postgreSQL:
+            try await PostgresTestServer.withBackend { backend in
+                try await run(try await MemoryStore.open(backend: backend, embedder: embedder, cacheDirectory: nil))
+            }
+        }
+    }
+}
+
+/// What every backend does the same, because the rules live once in ProceduralMemory: the same cases, run against
+/// SQLite on disk and a real PostgreSQL.
+@Suite struct BackendBehaviourTests {
+    static func trajectory(_ id: String, task: String, source: String = "alfworld", success: Bool = true) -> Trajectory
+    {
+        Trajectory(
+            id: id, task: task, steps: [Step(action: "go to the \(task)", observation: "You arrive.")],
+            outcome: Outcome(success: success), source: source, labels: ["fold": source == "alfworld" ? "a" : "b"])
+    }
+
+    static let trajectories = [
+        trajectory("heat", task: "heat some milk"), trajectory("clean", task: "clean an apple"),
+        trajectory("cook", task: "cook a potato", source: "textworld"),
+    ]
+
+    /// One line per history row: what a store's history shows, without numbers and dates.
+    static func summary(_ history: [HistoryEntry]) -> [String] {
+        history.map { entry in
+            "\(entry.memoryID) \(entry.action.rawValue) \(entry.policy) r\(entry.before?.revision ?? 0)"
+                + "→r\(entry.after?.revision ?? 0)"
+        }
+    }
+
+    @Test(arguments: BackendKind.available)
+    func everyWriteRecordsItsHistoryRows(kind: BackendKind) async throws {
+        try await kind.withStore(options: ImportOptions(builder: MemoryBuilder(policy: .trajectory))) { store in
+            var replacement = Self.trajectories[0]
+            replacement.task = "heat some milk in the microwave"
+            try await store.add([replacement], options: ImportOptions(duplicates: .replace))
+            try await store.delete(.id("clean"))
+            #expect(
+                Self.summary(try await store.history()) == [
+                    "heat add trajectory r0→r1", "clean add trajectory r0→r1", "cook add trajectory r0→r1",
+                    "heat replace proceduralization r1→r1", "clean delete delete r1→r0",
+                ])
+            let heat = try await store.history(memoryID: "heat")
+            #expect(heat.map(\.action) == [.add, .replace])
+            #expect(heat.last?.before?.task == "heat some milk" && heat.last?.after?.task == replacement.task)
+            #expect(heat.last?.reason == "add")
+            let deletion = try #require(try await store.history(memoryID: "clean").last)
+            #expect(deletion.reason == "delete id clean" && deletion.after == nil)
+            #expect(try await store.backend.historyEntry(number: deletion.number) == deletion)
+            #expect(try await store.statistics().historyEntries == 5)
+            #expect(try await store.statistics().generation == 3)
+        }
+    }
+
+    @Test(arguments: BackendKind.available)
+    func aMemoryLeftWithoutSourcesIsDeletedWithAHistoryRow(kind: BackendKind) async throws {
+        try await kind.withStore { store in
+            // A memory built from two trajectories goes only with the last of them.
+            let merged = try #require(try await store.memory(id: "heat"))
+            var both = merged
+            both.id = "merged"
+            both.sourceTrajectoryIDs = ["heat", "clean"]
+            both.labels = [:]
+            _ = try await store.backend.write(
+                WriteBatch(
+                    trajectories: [],
+                    memories: [MemoryRecord(memory: both, taskVector: Self.vector(1), keywordVector: nil)],
+                    replacing: false, policy: "merge", reason: "fold"))
+            let first = try await store.delete(.source("textworld"))
+            #expect(first.trajectories == 1 && first.memories.count == 1)
+            try await store.delete(.id("heat"))
+            // A memory stops naming a deleted trajectory.
+            #expect(try await store.memory(id: "merged")?.sourceTrajectoryIDs == ["clean"])
+            let last = try await store.delete(.label(key: "fold", value: "a"))
+            #expect(last.trajectories == 1 && last.memories.count == 2)
+            #expect(try await store.memory(id: "merged") == nil)
+            let orphan = try #require(try await store.history(memoryID: "merged").last)
+            #expect(
+                orphan.action == .delete
+                    && orphan.reason == "delete label fold=a (its source trajectories were deleted)")
+            #expect(orphan.before?.sourceTrajectoryIDs == ["clean"])
+            let statistics = try await store.statistics()
+            #expect(statistics.trajectories == 0 && statistics.memories == 0)
+        }
+    }
+
+    @Test(arguments: BackendKind.available)
+    func replacingATrajectoryDeletesTheMemoriesBuiltOnlyFromIt(kind: BackendKind) async throws {
+        try await kind.withStore { store in
+            var derived = try #require(try await store.memory(id: "cook"))
+            derived.id = "derived"
+            var shared = derived
+            shared.id = "shared"
+            shared.sourceTrajectoryIDs = ["cook", "heat"]
+            _ = try await store.backend.write(
+                WriteBatch(
+                    trajectories: [],
+                    memories: [derived, shared].map {
+                        MemoryRecord(memory: $0, taskVector: Self.vector(2), keywordVector: nil)
+                    },
+                    replacing: false, policy: "merge", reason: "fold"))
+            let result = try await store.backend.write(
+                WriteBatch(
+                    trajectories: [Self.trajectory("cook", task: "cook two potatoes", source: "textworld")],
+                    memories: [], replacing: true, policy: "proceduralization", reason: "again"))
+            #expect(result.replacedTrajectories == 1 && result.removed.count == 2)
+            #expect(try await store.memory(id: "derived") == nil)
+            #expect(try await store.memory(id: "cook") == nil)
+            #expect(try await store.memory(id: "shared")?.sourceTrajectoryIDs == ["cook", "heat"])
+            #expect(try await store.trajectory(id: "cook")?.task == "cook two potatoes")
+            #expect(
+                try await store.history(memoryID: "derived").last?.reason
+                    == "again (its source trajectories were replaced)")
+            await #expect(throws: MemoryError.invalidArgument("Trajectory heat is already stored.")) {
+                try await store.backend.write(
+                    WriteBatch(
+                        trajectories: [Self.trajectories[0]], memories: [], replacing: false, policy: "p", reason: "r"))
+            }
+        }
+    }
+
+    @Test(arguments: BackendKind.available)
+    func aMemoryNamingAnUnstoredSourceWritesNothing(kind: BackendKind) async throws {
+        try await kind.withStore { store in
+            let before = try await store.statistics()
+            var ghost = try #require(try await store.memory(id: "heat"))
+            ghost.id = "ghost"
+            ghost.sourceTrajectoryIDs = ["heat", "gone"]
+            await #expect(
+                throws: MemoryError.invalidArgument("Memory ghost names source trajectory gone, which is not stored.")
+            ) {
+                try await store.backend.write(
+                    WriteBatch(
+                        trajectories: [Self.trajectory("new", task: "slice bread")],
+                        memories: [MemoryRecord(memory: ghost, taskVector: Self.vector(3), keywordVector: nil)],
+                        replacing: false, policy: "p", reason: "r"))
+            }
+            #expect(try await store.statistics() == before)
+            #expect(try await store.trajectory(id: "new") == nil)
+        }
+    }
+
+    @Test(arguments: BackendKind.available)
+    func feedbackCountsAndDeprecatesAtTheThresholds(kind: BackendKind) async throws {
+        try await kind.withStore { store in
+            let generation = try await store.statistics().generation
+            let settings = UpdateSettings(minimumHits: 3, minimumSuccessRate: 0.5)
+            var changes = try await store.recordOutcome(
+                task: "heat some milk", usedMemories: ["heat", "clean", "heat"], outcome: Outcome(success: true),
+                settings: settings)
+            #expect(changes.map(\.memoryID) == ["heat", "clean"] && changes.allSatisfy { $0.hitCount == 1 })
+            #expect(try await store.statistics().generation == generation)
+            for _ in 0..<2 {
+                changes = try await store.recordOutcome(
+                    task: "clean an apple", usedMemories: ["clean"], outcome: Outcome(success: false),
+                    settings: settings)
+            }
+            #expect(changes == [FeedbackChange(memoryID: "clean", hitCount: 3, successCount: 1, deprecated: true)])
+            let clean = try #require(try await store.memory(id: "clean"))
+            #expect(clean.status == .deprecated && clean.revision == 5)
+            #expect(try await store.statistics().generation == generation + 1)
+            #expect(try await store.statistics().deprecatedMemories == 1)
+            let history = try await store.history(memoryID: "clean")
+            #expect(history.map(\.action) == [.add, .feedback, .feedback, .feedback, .deprecate])
+            #expect(history[3].reason == "task failed: 1 use, 0 succeeded")
+            #expect(history[4].reason == "success rate 1/3 is below 0.5 after at least 3 hits")
+            #expect(history[4].before?.status == .active && history[4].after?.status == .deprecated)
+            let hits = try await store.retrieve("clean an apple", options: RetrievalOptions(policy: .query, k: 3))
+            #expect(!hits.map(\.memory.id).contains("clean"))
+            await #expect(throws: MemoryError.unknownID("missing")) {
+                try await store.recordOutcome(
+                    task: "t", usedMemories: ["heat", "missing"], outcome: Outcome(success: true))
+            }
+            #expect(try await store.memory(id: "heat")?.hitCount == 1)
+        }
+    }
+
+    @Test(arguments: BackendKind.available)
+    func countersStopAtTheirLimit(kind: BackendKind) async throws {
+        try await kind.withStore { store in
+            _ = try await store.backend.recordFeedback(
+                [CounterIncrement(memoryID: "heat", hits: Memory.maximumCount, successes: 0)],
+                settings: UpdateSettings(minimumHits: Memory.maximumCount, minimumSuccessRate: 0), reason: "bulk")
+            await #expect(
+                throws: MemoryError.counterLimit(
+                    id: "heat", counter: "hitCount", current: Memory.maximumCount, limit: Memory.maximumCount)
+            ) {
+                try await store.recordOutcome(task: "t", usedMemories: ["heat"], outcome: Outcome(success: true))
+            }
+            #expect(try await store.memory(id: "heat")?.hitCount == Memory.maximumCount)
+        }
+    }
+
+    @Test(arguments: BackendKind.available)
+    func revertRestoresTheStateBeforeAnEntryOnce(kind: BackendKind) async throws {
+        try await kind.withStore { store in
+            let settings = UpdateSettings(minimumHits: 1, minimumSuccessRate: 0.5)
+            try await store.recordOutcome(
+                task: "cook a potato", usedMemories: ["cook"], outcome: Outcome(success: false), settings: settings)
+            let deprecation = try #require(try await store.history(memoryID: "cook").last)
+            #expect(deprecation.action == .deprecate)
+            let undo = try await store.revert(deprecation.number)
+            #expect(undo.action == .revert && undo.reverts == deprecation.number && undo.policy == "revert")
+            let cook = try #require(try await store.memory(id: "cook"))
+            #expect(cook.status == .active && cook.hitCount == 1 && cook.revision == 4)
+            #expect(try await store.backend.revertingEntry(of: deprecation.number) == undo.number)
+            await #expect(
+                throws: MemoryError.cannotRevert(
+                    entry: deprecation.number, reason: "entry \(undo.number) reverted it already")
+            ) {
+                try await store.revert(deprecation.number)
+            }
+            // Undoing an add deletes the memory; undoing that brings it back, searchable again.
+            let added = try #require(try await store.history(memoryID: "heat").first)
+            let removal = try await store.revert(added.number)
+            #expect(removal.after == nil && removal.before?.id == "heat")
+            #expect(try await store.memory(id: "heat") == nil)
+            let back = try await store.revert(removal.number)
+            #expect(back.after?.task == "heat some milk")
+            #expect(try await store.memory(id: "heat") != nil)
+            let hits = try await store.retrieve("heat some milk", options: RetrievalOptions(policy: .query, k: 1))
+            #expect(hits.first?.memory.id == "heat")
+            try await store.delete(.id("clean"))
+            let deletion = try #require(try await store.history(memoryID: "clean").last)
+            await #expect(
+                throws: MemoryError.cannotRevert(
+                    entry: deletion.number,
+                    reason: "source trajectories clean of memory clean are no longer stored; import them again first")
+            ) {
+                try await store.revert(deletion.number)
+            }
+        }
+    }
+
+    @Test(arguments: BackendKind.available)
+    func aDryRunDeleteReportsExactlyWhatADeleteDoesAndChangesNothing(kind: BackendKind) async throws {
+        try await kind.withStore { store in
+            let before = try await store.statistics()
+            let dryRun = try await store.delete(.source("alfworld"), dryRun: true)
+            #expect(dryRun.trajectories == 2 && dryRun.memories.count == 2)
+            #expect(try await store.statistics() == before)
+            #expect(store.memoryCount == 3)
+            let real = try await store.delete(.source("alfworld"))
+            #expect(real.trajectories == dryRun.trajectories && Set(real.memories) == Set(dryRun.memories))
+            #expect(real.generation == before.generation + 1)
+            let nothing = try await store.delete(.source("nowhere"), dryRun: true)
+            #expect(nothing == DeleteResult(trajectories: 0, memories: [], generation: real.generation))
+            await #expect(throws: MemoryError.unknownID("heat")) { try await store.delete(.id("heat"), dryRun: true) }
+        }
+    }
+
+    @Test(arguments: BackendKind.available)
+    func aChangeExpectsTheRevisionItStartedFrom(kind: BackendKind) async throws {
+        try await kind.withStore { store in
+            var heat = try #require(try await store.memory(id: "heat"))
+            heat.script = "1. heat it"
+            heat.revision = 2
+            let change = MemoryChange(
+                memoryID: "heat", action: .rewrite, after: heat, expectedRevision: 1, policy: "adjustment",
+                reason: "failed")
+            let batch = WriteBatch(trajectories: [], memories: [], replacing: false, policy: "adjustment", reason: "")
+            let result = try await store.backend.apply(ChangeSet(batch: batch, changes: [change]))
+            #expect(result.changed.count == 1 && result.historyNumbers.count == 1)
+            #expect(try await store.memory(id: "heat")?.script == "1. heat it")
+            await #expect(throws: MemoryError.revisionConflict(id: "heat", expected: 1, actual: 2)) {
+                try await store.backend.apply(ChangeSet(batch: batch, changes: [change]))
+            }
+            let rewrite = try #require(try await store.history(memoryID: "heat").last)
+            #expect(rewrite.action == .rewrite && rewrite.before?.revision == 1 && rewrite.after?.revision == 2)
+            #expect(rewrite.number == result.historyNumbers[0])
+        }
+    }
+
+    /// A task vector of the store's dimension pointing along axis `axis`.
+    static func vector(_ axis: Int) -> [Float] { (0..<16).map { $0 == axis ? 1 : 0 } }
+}
