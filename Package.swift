@@ -142,7 +142,8 @@ let package = Package(
             dependencies: ["KeywordIndex", "TestSupport"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "HybridSearchTests", dependencies: ["HybridSearch", "TestSupport"]),
+        .testTarget(
+            name: "HybridSearchTests", dependencies: ["HybridSearch", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LLMClientTests", dependencies: ["LLMClient", "TestSupport"]),
         .testTarget(
             name: "EmbeddingsTests",

@@ -23,12 +23,16 @@ public struct RetrievalSetting: Sendable, Codable, Equatable {
     /// `hybrid`: the weight of the procedure BM25 ranking (``ProceduralMemory/RetrievalOptions/procedureWeight``);
     /// `nil` means the default.
     public var procedureWeight: Double?
+    /// `hybrid`: the candidates each ranking gives (``ProceduralMemory/RetrievalOptions/candidateDepth``); `nil`
+    /// means the default.
+    public var candidateDepth: Int?
 
     /// Creates a setting.
     public init(
         policy: RetrievalPolicy, k: Int, alpha: Double? = nil, rankConstant: Double? = nil,
-        fusion: FusionMethod? = nil, seed: UInt64 = 0, procedureWeight: Double? = nil
+        fusion: FusionMethod? = nil, seed: UInt64 = 0, procedureWeight: Double? = nil, candidateDepth: Int? = nil
     ) {
+        self.candidateDepth = candidateDepth
         self.policy = policy
         self.k = k
         self.alpha = alpha
@@ -39,10 +43,11 @@ public struct RetrievalSetting: Sendable, Codable, Equatable {
     }
 
     /// A short name: the policy, and for `hybrid` its fusion (`hybrid` for the default, `hybrid rrf:60`,
-    /// `hybrid a=0.3`) and procedure weight (`hybrid proc=0.5`).
+    /// `hybrid a=0.3`), procedure weight (`hybrid proc=0.5`) and candidate depth (`hybrid depth=100`).
     public var name: String {
         guard policy == .hybrid else { return policy.rawValue }
-        let procedure = procedureWeight.map { " proc=\(formatNumber($0))" } ?? ""
+        let procedure =
+            (procedureWeight.map { " proc=\(formatNumber($0))" } ?? "") + (candidateDepth.map { " depth=\($0)" } ?? "")
         if let fusion { return "hybrid \(fusion)" + procedure }
         if let alpha { return "hybrid a=\(formatNumber(alpha))" + procedure }
         return (rankConstant.map { "hybrid rrf:\(formatNumber($0))" } ?? "hybrid") + procedure
@@ -58,7 +63,7 @@ public struct RetrievalSetting: Sendable, Codable, Equatable {
     func options(queryIndex index: Int) -> RetrievalOptions {
         RetrievalOptions(
             policy: policy, k: max(k, 10), seed: seed &+ UInt64(index), fusion: effectiveFusion,
-            procedureWeight: procedureWeight ?? RetrievalOptions.defaultProcedureWeight)
+            candidateDepth: candidateDepth, procedureWeight: procedureWeight ?? RetrievalOptions.defaultProcedureWeight)
     }
 }
 
@@ -168,23 +173,27 @@ public struct EvaluationPlan: Sendable, Codable, Equatable {
     public var tuningFolds: Int?
     /// Procedure weights to compare, one `hybrid` run each (with the plan's fusion), reported with the fusions.
     public var procedureWeights: [Double]
+    /// Candidate depths to compare, one `hybrid` run each (with the plan's fusion), reported with the fusions.
+    public var candidateDepths: [Int]
 
     /// Creates a plan.
     ///
     /// - Precondition: `k >= 1`, every sweep `k >= 1`, every alpha within 0…1, `tuningFolds >= 2` when given,
-    ///   every procedure weight finite and at least 0.
+    ///   every procedure weight finite and at least 0, every candidate depth at least 1.
     public init(
         modes: [RetrievalPolicy] = RetrievalPolicy.allCases, k: Int = 10, alphas: [Double] = [],
         kSweep: [Int] = [], rankConstant: Double? = nil, fusions: [FusionMethod] = [], seed: UInt64 = 0,
-        tuningFolds: Int? = nil, procedureWeights: [Double] = []
+        tuningFolds: Int? = nil, procedureWeights: [Double] = [], candidateDepths: [Int] = []
     ) {
         precondition(k >= 1 && kSweep.allSatisfy { $0 >= 1 }, "EvaluationPlan: k must be at least 1")
         precondition(alphas.allSatisfy { (0...1).contains($0) }, "EvaluationPlan: alphas must be within 0…1")
         precondition(tuningFolds.map { $0 >= 2 } ?? true, "EvaluationPlan: tuning needs at least 2 folds")
         precondition(
             procedureWeights.allSatisfy { $0 >= 0 && $0.isFinite }, "EvaluationPlan: procedure weights must be >= 0")
+        precondition(candidateDepths.allSatisfy { $0 >= 1 }, "EvaluationPlan: candidate depths must be at least 1")
         self.tuningFolds = tuningFolds
         self.procedureWeights = procedureWeights
+        self.candidateDepths = candidateDepths
         self.modes = modes
         self.k = k
         self.alphas = alphas
@@ -216,6 +225,9 @@ public struct EvaluationPlan: Sendable, Codable, Equatable {
             fusions.map { RetrievalSetting(policy: .hybrid, k: k, fusion: $0, seed: seed) }
                 + procedureWeights.map {
                     RetrievalSetting(policy: .hybrid, k: k, rankConstant: rankConstant, seed: seed, procedureWeight: $0)
+                }
+                + candidateDepths.map {
+                    RetrievalSetting(policy: .hybrid, k: k, rankConstant: rankConstant, seed: seed, candidateDepth: $0)
                 }
         )
     }

@@ -23,8 +23,6 @@ public enum CollectionError: Error, Equatable, Sendable {
     case embedderMismatch(collection: String, given: String)
     /// A vector or hybrid search needs a query vector: give one, or open the collection with an embedder.
     case queryNeedsVector
-    /// An argument is out of range; `reason` says which.
-    case invalidArgument(String)
     /// Reading or writing failed.
     case io(path: String, reason: String)
     /// The collection directory is damaged or inconsistent.
@@ -54,7 +52,6 @@ extension CollectionError: CustomStringConvertible {
             "The collection was built with embedder \(collection), not \(given); query it with the same embedder."
         case .queryNeedsVector:
             "Vector and hybrid searches need a query vector: pass one, or open the collection with its embedder."
-        case .invalidArgument(let reason): reason
         case .io(let path, let reason): "\(path): \(reason)"
         case .corrupted(let path, let reason): "\(path): the collection is damaged (\(reason)). Rebuild it."
         case .unsupportedFormat(let path, let version):

@@ -16,8 +16,8 @@ import VectorIndex
 ///     DIR/LOCK                        held (flock) by a saver, so concurrent saves take turns
 ///     DIR/generation-000003/
 ///         manifest.json               format version, configuration, document count, next internal ID
-///         vectors.mvi                 the FlatIndex file (magic MVIX)
-///         keywords.mkix               the KeywordIndex file (magic MKIX)
+///         vectors.mvi                 the HybridIndex's vector file (magic MVIX)
+///         keywords.mkix               the HybridIndex's keyword file (magic MKIX)
 ///         documents.mdoc              IDs, texts and metadata (magic MDOC, same checksummed container)
 ///
 /// A save writes a complete new generation beside the live one, syncs it, then replaces `CURRENT` atomically
@@ -30,8 +30,6 @@ public enum CollectionFormat {
     static let lockFile = "LOCK"
     static let generationPrefix = "generation-"
     static let manifestFile = "manifest.json"
-    static let vectorFile = "vectors.mvi"
-    static let keywordFile = "keywords.mkix"
     static let documentFile = "documents.mdoc"
     static let documentMagic = "MDOC"
 }
@@ -78,8 +76,7 @@ extension DocumentCollection {
                 path: generation, reason: "can't create the generation: \(error.localizedDescription)")
         }
         do {
-            try vectors.save(to: generation + "/" + CollectionFormat.vectorFile)
-            try keywords.save(to: generation + "/" + CollectionFormat.keywordFile)
+            try index.save(to: generation)
             try saveDocuments(to: generation + "/" + CollectionFormat.documentFile)
         } catch {
             throw CollectionError.index(error)
@@ -118,23 +115,21 @@ extension DocumentCollection {
         self.configuration = configuration
         self.embedder = embedder
         do {
-            vectors = try FlatIndex(
-                contentsOf: generation + "/" + CollectionFormat.vectorFile, verifyChecksums: verifyChecksums)
-            keywords = try KeywordIndex(
-                contentsOf: generation + "/" + CollectionFormat.keywordFile, verifyChecksums: verifyChecksums)
+            index = try HybridIndex(contentsOf: generation, verifyChecksums: verifyChecksums)
             records = try DocumentCollection.loadDocuments(
                 from: generation + "/" + CollectionFormat.documentFile, verifyChecksums: verifyChecksums)
         } catch {
             throw CollectionError.index(error)
         }
         nextID = manifest.nextID
-        guard vectors.dimension == configuration.dimension, vectors.metric == configuration.metric,
-            keywords.tokenizerConfiguration == configuration.tokenizer, keywords.parameters == configuration.bm25
+        guard index.vectors.dimension == configuration.dimension, index.vectors.metric == configuration.metric,
+            index.keywords.tokenizerConfiguration == configuration.tokenizer,
+            index.keywords.parameters == configuration.bm25
         else {
             throw CollectionError.corrupted(path: generation, reason: "the index files disagree with the manifest")
         }
-        guard records.count == manifest.documents, vectors.count == records.count, keywords.count == records.count,
-            records.keys.allSatisfy({ vectors.contains($0) && keywords.contains($0) && $0.rawValue < nextID })
+        guard records.count == manifest.documents, index.count == records.count,
+            records.keys.allSatisfy({ index.contains($0) && $0.rawValue < nextID })
         else {
             throw CollectionError.corrupted(
                 path: generation, reason: "the vector index, keyword index and documents hold different IDs")

@@ -35,8 +35,8 @@ public struct CollectionConfiguration: Codable, Sendable, Equatable {
 
 /// Documents searchable by vector, by keyword (BM25), or both fused, with metadata filters and explained hits.
 ///
-/// A ``FlatIndex`` and a ``KeywordIndex`` share one ID space and are kept consistent: every change reaches both
-/// or neither. Documents without a vector are embedded with the collection's embedder.
+/// A layer over one ``HybridIndex``: string IDs, texts and metadata beside it, metadata filters turned into
+/// search filters, and an embedder for documents without a vector and for text queries.
 ///
 ///     var collection = try DocumentCollection(configuration: .init(dimension: 3))
 ///     try collection.add([Document(id: "a", text: "open a file", vector: [1, 0, 0])])
@@ -53,8 +53,7 @@ public struct DocumentCollection: Sendable {
     public internal(set) var configuration: CollectionConfiguration
     /// The embedder used for documents without vectors and for text queries, if any.
     public let embedder: (any Embedder)?
-    var vectors: FlatIndex
-    var keywords: KeywordIndex
+    var index: HybridIndex
     var internalIDs: [String: DocumentID] = [:]
     var records: [DocumentID: Record] = [:]
     /// key → value → documents with that value, for filters.
@@ -79,12 +78,13 @@ public struct DocumentCollection: Sendable {
         self.configuration = configuration
         self.embedder = embedder
         do {
-            vectors = try FlatIndex(
-                dimension: configuration.dimension, metric: configuration.metric, storage: configuration.vectorStorage)
+            index = try HybridIndex(
+                dimension: configuration.dimension, metric: configuration.metric,
+                vectorStorage: configuration.vectorStorage, tokenizer: configuration.tokenizer,
+                bm25: configuration.bm25)
         } catch {
             throw CollectionError.index(error)
         }
-        keywords = KeywordIndex(tokenizer: configuration.tokenizer, parameters: configuration.bm25)
     }
 
     static func check(_ embedder: any Embedder, against configuration: CollectionConfiguration)
@@ -111,12 +111,13 @@ public struct DocumentCollection: Sendable {
     /// The document with this ID (its vector as stored: normalized under cosine), or `nil`.
     public func document(_ id: String) -> Document? {
         guard let storedID = internalIDs[id], let record = records[storedID] else { return nil }
-        return Document(id: id, text: record.text, vector: vectors.vector(for: storedID), metadata: record.metadata)
+        return Document(
+            id: id, text: record.text, vector: index.vectors.vector(for: storedID), metadata: record.metadata)
     }
 
     /// The `limit` most characteristic words of `text` against the collection's texts (TF-IDF, stop words
     /// removed); see ``KeywordIndex/keywords(of:limit:)``.
-    public func keywords(of text: String, limit: Int) -> [String] { keywords.keywords(of: text, limit: limit) }
+    public func keywords(of text: String, limit: Int) -> [String] { index.keywords(of: text, limit: limit) }
 
     /// Adds documents, all or none.
     ///
@@ -150,22 +151,18 @@ public struct DocumentCollection: Sendable {
         }
         do {
             for storedID in storedIDs {
-                try vectors.remove(storedID)
-                try keywords.remove(storedID)
+                try index.remove(storedID)
                 unindexMetadata(of: storedID)
                 if let record = records.removeValue(forKey: storedID) { internalIDs[record.id] = nil }
             }
         } catch {
-            // Both indexes held every ID checked above, so this is an storedID inconsistency.
+            // The index held every ID checked above, so this is an internal inconsistency.
             throw CollectionError.index(error)
         }
     }
 
     /// Reclaims the space of removed and replaced documents in both indexes.
-    public mutating func compact() {
-        vectors.compact()
-        keywords.compact()
-    }
+    public mutating func compact() { index.compact() }
 
     private mutating func insert(_ documents: [Document], replacing: Bool) throws(CollectionError) {
         var seen: Set<String> = []
@@ -175,12 +172,11 @@ public struct DocumentCollection: Sendable {
             }
         }
         let vectors = try resolveVectors(documents)
-        // Everything that could fail has been checked; both indexes accept what follows.
+        // Everything that could fail has been checked; the index accepts what follows.
         do {
             for (document, vector) in zip(documents, vectors) {
                 let storedID = internalIDs[document.id] ?? allocateID()
-                try self.vectors.upsert(vector, id: storedID)
-                try keywords.upsert(document.text, id: storedID)
+                try index.upsert(text: document.text, vector: vector, id: storedID)
                 unindexMetadata(of: storedID)
                 internalIDs[document.id] = storedID
                 records[storedID] = Record(id: document.id, text: document.text, metadata: document.metadata)
@@ -241,7 +237,7 @@ public struct DocumentCollection: Sendable {
         return result
     }
 
-    /// Checks what ``FlatIndex`` would reject, so that a batch fails before anything changes.
+    /// Checks what ``HybridIndex`` would reject, so that a batch fails before anything changes.
     func validate(_ vector: [Float], documentID: String?) throws(CollectionError) {
         guard vector.count == configuration.dimension else {
             throw CollectionError.dimensionMismatch(

@@ -148,7 +148,7 @@ struct CollectionCommand: ParsableCommand {
         @Option(
             help: "Normalization for --alpha: \(ScoreNormalization.allCases.map(\.rawValue).joined(separator: ", ")).")
         var normalization: ScoreNormalization = .minMax
-        @Option(help: "Candidates per side in hybrid mode (default max(5k, 50)).") var candidates: Int?
+        @Option(help: "Candidates per side in hybrid mode (default max(50, 4k)).") var candidates: Int?
         @Option(help: "Keep documents whose metadata key equals value (repeat a key for any of several values).")
         var filter: [String] = []
         @Flag(help: "Explain every hit: dense and BM25 scores and ranks, normalized and fused scores, matched terms.")

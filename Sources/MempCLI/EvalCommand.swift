@@ -67,6 +67,12 @@ struct EvalCommand: AsyncParsableCommand {
                 + "(reported with the fusions).",
             valueName: "0.5,1"))
     var procedureWeights: String?
+    @Option(
+        help: ArgumentHelp(
+            "Hybrid runs with these candidate depths (candidates per ranking), one run each (reported with the "
+                + "fusions).",
+            valueName: "50,100"))
+    var candidateDepths: String?
     @Flag(
         inversion: .prefixedNo,
         help: """
@@ -102,9 +108,11 @@ struct EvalCommand: AsyncParsableCommand {
             EvaluationPlan(
                 modes: try Self.parseList(modes, option: "--modes"), k: k,
                 alphas: try alphaSweep.map(Self.parseAlphas) ?? [],
-                kSweep: try kSweep.map(Self.parseCutoffs) ?? [], rankConstant: rankConstant,
-                fusions: try fusions.map(Self.parseFusions) ?? [], seed: seed, tuningFolds: tuningFolds,
-                procedureWeights: try procedureWeights.map(Self.parseWeights) ?? [])
+                kSweep: try kSweep.map { try Self.parseCutoffs($0, option: "--k-sweep") } ?? [],
+                rankConstant: rankConstant, fusions: try fusions.map(Self.parseFusions) ?? [], seed: seed,
+                tuningFolds: tuningFolds, procedureWeights: try procedureWeights.map(Self.parseWeights) ?? [],
+                candidateDepths: try candidateDepths.map { try Self.parseCutoffs($0, option: "--candidate-depths") }
+                    ?? [])
         }
     }
 
@@ -203,15 +211,15 @@ struct EvalCommand: AsyncParsableCommand {
         return weights
     }
 
-    /// A comma-separated list of cutoffs, each at least 1.
-    static func parseCutoffs(_ text: String) throws -> [Int] {
+    /// A comma-separated list of whole numbers, each at least 1, given to `option`.
+    static func parseCutoffs(_ text: String, option: String) throws -> [Int] {
         let cutoffs = try text.split(separator: ",").map { item in
             guard let value = Int(item.trimmingCharacters(in: .whitespaces)), value >= 1 else {
-                throw ValidationError("--k-sweep: \"\(item)\" is not a whole number of at least 1.")
+                throw ValidationError("\(option): \"\(item)\" is not a whole number of at least 1.")
             }
             return value
         }
-        guard !cutoffs.isEmpty else { throw ValidationError("--k-sweep needs at least one k.") }
+        guard !cutoffs.isEmpty else { throw ValidationError("\(option) needs at least one value.") }
         return cutoffs
     }
 }

@@ -1,3 +1,4 @@
+import HybridSearch
 import RetrievalCore
 
 /// A backend that runs some retrieval policies in its own database, so that a ``MemoryStore`` on it reads only
@@ -83,7 +84,7 @@ extension MemoryStore {
                 explanation.denseRank = hit.vectorRank
                 explanation.textRank = hit.keywordScore
                 explanation.keywordRank = hit.keywordRank
-                explanation.fusion = Self.describe(options.fusion ?? RetrievalOptions.defaultFusion)
+                explanation.fusion = (options.fusion ?? RetrievalOptions.defaultFusion).summary
             case .random, .keyword:
                 break
             }

@@ -1,4 +1,5 @@
 import Foundation
+import HybridSearch
 import KeywordIndex
 import RetrievalCore
 import VectorIndex
@@ -16,13 +17,17 @@ public enum IndexCacheState: Sendable, Equatable {
     case deferred
 }
 
-/// The index cache files of a store directory: `tasks.vectors`, `keywords.vectors`, `text.bm25` and
-/// `manifest.json`, which records the generation they reflect and each file's size and CRC-32C.
+/// The index cache files of a store directory: the ``HybridIndex`` of tasks (`tasks.vectors`, `text.bm25`),
+/// `keywords.vectors` and `manifest.json`, which records the generation they reflect and each file's size and
+/// CRC-32C.
 ///
 /// The files are caches of the backend: a missing, stale or corrupt file makes the store rebuild all of them.
 struct IndexCache: Sendable {
     static let formatVersion = 1
-    static let files = ["tasks.vectors", "keywords.vectors", "text.bm25"]
+    /// The names the hybrid index's files have had since format 1.
+    static let memoryFiles = HybridIndex.FileNames(vectors: "tasks.vectors", keywords: "text.bm25")
+    static let keywordMeansFile = "keywords.vectors"
+    static let files = [memoryFiles.vectors, keywordMeansFile, memoryFiles.keywords]
 
     /// The cache directory (`DIR/index`).
     let directory: String
@@ -45,7 +50,7 @@ struct IndexCache: Sendable {
     /// Loads the cached indexes if they reflect `info` and hold their vectors as `vectorStorage`; otherwise says
     /// why not.
     func load(matching info: StoreInfo, vectorStorage: VectorStorage?) -> Result<
-        (tasks: FlatIndex, keywordMeans: FlatIndex, text: KeywordIndex), CacheMiss
+        (memories: HybridIndex, keywordMeans: FlatIndex), CacheMiss
     > {
         let manifestPath = path("manifest.json")
         guard let data = FileManager.default.contents(atPath: manifestPath) else {
@@ -81,9 +86,9 @@ struct IndexCache: Sendable {
         }
         do {
             // The whole-file checksums above cover every section, so the loaders need not verify them again.
-            let tasks = try FlatIndex(contentsOf: path("tasks.vectors"), verifyChecksums: false)
-            let keywordMeans = try FlatIndex(contentsOf: path("keywords.vectors"), verifyChecksums: false)
-            let text = try KeywordIndex(contentsOf: path("text.bm25"), verifyChecksums: false)
+            let memories = try HybridIndex(contentsOf: directory, names: Self.memoryFiles, verifyChecksums: false)
+            let keywordMeans = try FlatIndex(contentsOf: path(Self.keywordMeansFile), verifyChecksums: false)
+            let tasks = memories.vectors
             // Each file's checksum only says it is intact, not that it holds what its name says: two files
             // swapped (their manifest entries too) would otherwise be searched under each other's role.
             guard tasks.metric == .cosine, keywordMeans.metric == .innerProduct else {
@@ -104,7 +109,7 @@ struct IndexCache: Sendable {
                                 ? "" : " and \(keywordMeans.vectorStorage.rawValue)")
                             + ", not \(expectedStorage.rawValue)"))
             }
-            return .success((tasks, keywordMeans, text))
+            return .success((memories, keywordMeans))
         } catch {
             return .failure(CacheMiss(error.description))
         }
@@ -127,9 +132,11 @@ struct IndexCache: Sendable {
         let suffix = ".tmp-" + UUID().uuidString
         defer { for name in Self.files { try? FileManager.default.removeItem(atPath: path(name + suffix)) } }
         do {
-            try snapshot.tasks.save(to: path("tasks.vectors" + suffix))
-            try snapshot.keywordMeans.save(to: path("keywords.vectors" + suffix))
-            try snapshot.text.save(to: path("text.bm25" + suffix))
+            try snapshot.memories.save(
+                to: directory,
+                names: HybridIndex.FileNames(
+                    vectors: Self.memoryFiles.vectors + suffix, keywords: Self.memoryFiles.keywords + suffix))
+            try snapshot.keywordMeans.save(to: path(Self.keywordMeansFile + suffix))
         } catch {
             throw .index(error)
         }

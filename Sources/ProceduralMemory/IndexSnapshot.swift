@@ -1,3 +1,4 @@
+import HybridSearch
 import KeywordIndex
 import RetrievalCore
 import VectorIndex
@@ -7,13 +8,16 @@ import VectorIndex
 /// A value type over copy-on-write indexes: lookups take a copy and search it without locks while a writer
 /// builds the next snapshot on its own copy.
 struct IndexSnapshot: Sendable {
+    /// Task embeddings (cosine) and tasks and keywords (BM25), by memory number: what the query, BM25 and hybrid
+    /// policies search.
+    var memories: HybridIndex
     /// Task embeddings, cosine.
-    var tasks: FlatIndex
+    var tasks: FlatIndex { memories.vectors }
+    /// Tasks and keywords, BM25.
+    var text: KeywordIndex { memories.keywords }
     /// Mean keyword embeddings, inner product: the dot product of two means is the average pairwise cosine
     /// of the two keyword sets, the AveFact score.
     var keywordMeans: FlatIndex
-    /// Tasks and keywords, BM25.
-    var text: KeywordIndex
     /// Each memory's procedure text (``IndexEntry/procedureText``), BM25; `nil` until a lookup first weights it
     /// (``MemoryStore/snapshotWithProcedureIndex()``), then kept up to date with the other indexes.
     var procedure: KeywordIndex?
@@ -30,23 +34,17 @@ struct IndexSnapshot: Sendable {
     var foreignCommitMarker: UInt64?
 
     init(dimension: Int, vectorStorage: VectorStorage) throws(IndexError) {
-        tasks = try FlatIndex(dimension: dimension, metric: .cosine, storage: vectorStorage)
+        memories = try HybridIndex(dimension: dimension, metric: .cosine, vectorStorage: vectorStorage)
         keywordMeans = try FlatIndex(dimension: dimension, metric: .innerProduct, storage: vectorStorage)
-        text = KeywordIndex()
         catalog = [:]
         numbers = []
         deprecatedCount = 0
         generation = 0
     }
 
-    init(
-        tasks: FlatIndex, keywordMeans: FlatIndex, text: KeywordIndex,
-        catalog: [DocumentID: CatalogEntry],
-        generation: UInt64
-    ) {
-        self.tasks = tasks
+    init(memories: HybridIndex, keywordMeans: FlatIndex, catalog: [DocumentID: CatalogEntry], generation: UInt64) {
+        self.memories = memories
         self.keywordMeans = keywordMeans
-        self.text = text
         self.catalog = catalog
         self.numbers = catalog.keys.sorted()
         self.deprecatedCount = catalog.values.count { $0.status == .deprecated }
@@ -55,11 +53,10 @@ struct IndexSnapshot: Sendable {
 
     /// Adds one memory to every index.
     mutating func insert(_ entry: IndexEntry) throws(IndexError) {
-        try tasks.add(entry.taskVector, id: entry.number)
+        try memories.add(text: entry.searchText, vector: entry.taskVector, id: entry.number)
         if let keywordVector = entry.keywordVector {
             try keywordMeans.add(keywordVector, id: entry.number)
         }
-        try text.add(entry.searchText, id: entry.number)
         try procedure?.add(entry.procedureText, id: entry.number)
         insertCatalogEntry(entry.catalogEntry, for: entry.number)
     }
@@ -92,19 +89,17 @@ struct IndexSnapshot: Sendable {
         guard !numbers.isEmpty else { return }
         for number in numbers {
             // Each index holds the number or not; `contains` is checked, so `remove` can't fail.
-            if tasks.contains(number) { try? tasks.remove(number) }
+            if memories.contains(number) { try? memories.remove(number) }
             if keywordMeans.contains(number) { try? keywordMeans.remove(number) }
-            if text.contains(number) { try? text.remove(number) }
             if procedure?.contains(number) == true { try? procedure?.remove(number) }
             guard let removed = catalog.removeValue(forKey: number) else { continue }
             if removed.status == .deprecated { deprecatedCount -= 1 }
             self.numbers.remove(at: insertionPoint(of: number))
         }
         // Compaction rewrites an index, so it waits until a quarter of the rows are tombstones.
-        if tasks.rowCount > tasks.count + tasks.count / 4 + 64 {
-            tasks.compact()
+        if memories.reclaimableRowCount > memories.count / 4 + 64 {
+            memories.compact()
             keywordMeans.compact()
-            text.compact()
             procedure?.compact()
         }
     }

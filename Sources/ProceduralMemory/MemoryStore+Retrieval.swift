@@ -60,14 +60,30 @@ extension MemoryStore {
                     ranked.append((number, 0))
                     explanations.append(explanation)
                 }
-            case .query:
-                let vector = try await embed([task])[0]
-                for (index, hit) in try snapshot.tasks.search(
-                    vector, k: options.k, minimumScore: options.minimumSimilarity, filter: filter
-                ).enumerated() {
-                    var explanation = ScoreExplanation(policy: .query, rank: index + 1)
-                    explanation.cosine = hit.score
-                    ranked.append((hit.id, Double(hit.score)))
+            case .query, .bm25, .hybrid:
+                let usesPrior = options.policy == .hybrid && options.outcomePrior > 0
+                var query = HybridIndex.Query(
+                    text: task, mode: Self.searchMode[options.policy] ?? .hybrid,
+                    // The outcome prior reorders a window of fused hits before the final k are taken.
+                    k: usesPrior ? (options.k > Int.max / 3 ? Int.max : max(3 * options.k, 30)) : options.k,
+                    fusion: fusion,
+                    candidateDepth: options.candidateDepth ?? HybridIndex.defaultCandidateDepth(k: options.k),
+                    filter: filter, minimumDenseScore: options.minimumSimilarity,
+                    extraSide: weightsProcedure
+                        ? snapshot.procedure.map { .init(index: $0, weight: options.procedureWeight) } : nil)
+                if options.policy != .bm25 { query.vector = try await embed([task])[0] }
+                var hits = try snapshot.memories.search(query)
+                var priors: [DocumentID: Double] = [:]
+                if usesPrior {
+                    let memories = try await backend.memories(numbered: hits.map(\.id))
+                    (hits, priors) = Self.applyingOutcomePrior(
+                        hits, memories: memories, catalog: snapshot.catalog, strength: options.outcomePrior)
+                    prefetched = memories
+                }
+                for (index, hit) in hits.prefix(options.k).enumerated() {
+                    var explanation = ScoreExplanation(policy: options.policy, rank: index + 1, hit: hit.explanation)
+                    explanation.successPrior = priors[hit.id]
+                    ranked.append((hit.id, hit.score))
                     explanations.append(explanation)
                 }
             case .keyword:
@@ -81,75 +97,6 @@ extension MemoryStore {
                     explanation.queryKeywords = keywords
                     explanation.averageKeywordSimilarity = hit.score
                     ranked.append((hit.id, Double(hit.score)))
-                    explanations.append(explanation)
-                }
-            case .bm25:
-                for (index, hit) in try snapshot.text.search(task, k: options.k, filter: filter)
-                    .enumerated()
-                {
-                    var explanation = ScoreExplanation(policy: .bm25, rank: index + 1)
-                    explanation.bm25 = hit.score
-                    explanation.matchedTerms = snapshot.text.matchedTerms(task, in: hit.id)
-                    ranked.append((hit.id, Double(hit.score)))
-                    explanations.append(explanation)
-                }
-            case .hybrid:
-                // A k near Int.max must not overflow: the indexes cope with any k.
-                let fourfold = options.k.multipliedReportingOverflow(by: 4)
-                let depth = options.candidateDepth ?? max(50, fourfold.overflow ? Int.max : fourfold.partialValue)
-                guard depth >= options.k else {
-                    throw MemoryError.invalidArgument(
-                        "The candidate depth (\(depth)) must be at least k (\(options.k)).")
-                }
-                // BM25 needs no embedding, so it runs while the task is embedded.
-                async let keywordHits = Result { () throws(IndexError) in
-                    (
-                        try snapshot.text.search(task, k: depth, filter: filter),
-                        weightsProcedure ? try snapshot.procedure?.search(task, k: depth, filter: filter) ?? [] : []
-                    )
-                }
-                let vector = try await embed([task])[0]
-                let dense = try snapshot.tasks.search(
-                    vector, k: depth, minimumScore: options.minimumSimilarity, filter: filter)
-                let (keyword, procedure) = try await keywordHits.get()
-                var fused = fuse(
-                    dense: dense, keyword: keyword, extra: procedure, extraWeight: options.procedureWeight,
-                    method: fusion)
-                if let minimum = options.minimumSimilarity {
-                    // A BM25-only candidate has no cosine yet: score it exactly, and keep it only when it reaches
-                    // the minimum like every dense candidate did.
-                    let unscored = fused.filter { $0.denseRank == nil }.map(\.id)
-                    if !unscored.isEmpty {
-                        let passing = Set(
-                            try snapshot.tasks.search(
-                                vector, k: unscored.count, minimumScore: minimum, filter: .allowing(unscored)
-                            ).map(\.id))
-                        fused.removeAll { $0.denseRank == nil && !passing.contains($0.id) }
-                    }
-                }
-                var priors: [DocumentID: Double] = [:]
-                if options.outcomePrior > 0 {
-                    let window = options.k > Int.max / 3 ? Int.max : max(3 * options.k, 30)
-                    fused = Array(fused.prefix(window))
-                    let memories = try await backend.memories(numbered: fused.map(\.id))
-                    (fused, priors) = Self.applyingOutcomePrior(
-                        fused, memories: memories, catalog: snapshot.catalog, strength: options.outcomePrior)
-                    prefetched = memories
-                }
-                for (index, hit) in fused.prefix(options.k).enumerated() {
-                    var explanation = ScoreExplanation(policy: .hybrid, rank: index + 1)
-                    explanation.cosine = hit.denseScore
-                    explanation.denseRank = hit.denseRank
-                    explanation.bm25 = hit.keywordScore
-                    explanation.keywordRank = hit.keywordRank
-                    explanation.procedureBM25 = hit.extraScore
-                    explanation.procedureRank = hit.extraRank
-                    explanation.fusion = Self.describe(fusion)
-                    explanation.successPrior = priors[hit.id]
-                    if hit.keywordRank != nil {
-                        explanation.matchedTerms = snapshot.text.matchedTerms(task, in: hit.id)
-                    }
-                    ranked.append((hit.id, hit.score))
                     explanations.append(explanation)
                 }
             }
@@ -169,8 +116,9 @@ extension MemoryStore {
     /// The source outcome comes from the snapshot's catalog and the counters from `memories` (read with the hits
     /// in one batch, since feedback changes them without touching the indexes), so no trajectory is read.
     private static func applyingOutcomePrior(
-        _ hits: [FusedHit], memories: [DocumentID: Memory], catalog: [DocumentID: CatalogEntry], strength: Double
-    ) -> ([FusedHit], [DocumentID: Double]) {
+        _ hits: [HybridIndex.Hit], memories: [DocumentID: Memory], catalog: [DocumentID: CatalogEntry],
+        strength: Double
+    ) -> ([HybridIndex.Hit], [DocumentID: Double]) {
         var hits = hits
         var rates: [DocumentID: Double] = [:]
         for index in hits.indices {
@@ -184,13 +132,8 @@ extension MemoryStore {
         return (hits, rates)
     }
 
-    static func describe(_ method: FusionMethod) -> String {
-        switch method {
-        case .reciprocalRank(let rankConstant): "reciprocal rank fusion (rank constant \(rankConstant))"
-        case .convex(let alpha, let normalization):
-            "convex fusion (alpha \(alpha), \(normalization.rawValue) normalization)"
-        }
-    }
+    /// The side of the hybrid index each index-searching policy ranks with.
+    private static let searchMode: [RetrievalPolicy: SearchMode] = [.query: .vector, .bm25: .bm25, .hybrid: .hybrid]
 
     /// The filter for the options, or `nil` when every memory passes.
     private static func filter(for options: RetrievalOptions, in snapshot: IndexSnapshot)

@@ -110,13 +110,12 @@ public final class MemoryStore: Sendable {
             switch cache.load(matching: info, vectorStorage: vectorStorage) {
             case .success(let indexes):
                 let catalog = try await backend.catalog()
-                if catalog.generation == info.generation, catalog.entries.count == indexes.tasks.count,
-                    catalog.entries.count == indexes.text.count,
-                    catalog.entries.keys.allSatisfy({ indexes.tasks.contains($0) && indexes.text.contains($0) })
+                if catalog.generation == info.generation, catalog.entries.count == indexes.memories.count,
+                    catalog.entries.keys.allSatisfy(indexes.memories.contains)
                 {
                     var snapshot = IndexSnapshot(
-                        tasks: indexes.tasks, keywordMeans: indexes.keywordMeans, text: indexes.text,
-                        catalog: catalog.entries, generation: catalog.generation)
+                        memories: indexes.memories, keywordMeans: indexes.keywordMeans, catalog: catalog.entries,
+                        generation: catalog.generation)
                     snapshot.foreignCommitMarker = marker
                     return (snapshot, .loaded)
                 }
@@ -211,7 +210,7 @@ public final class MemoryStore: Sendable {
         if withProcedureIndex { snapshot.procedure = KeywordIndex() }
         snapshot.foreignCommitMarker = try await backend.foreignCommitMarker()
         let expected = try await backend.statistics().memories
-        snapshot.tasks.reserveCapacity(expected)
+        snapshot.memories.reserveCapacity(expected)
         snapshot.keywordMeans.reserveCapacity(expected)
         snapshot.generation = try await backend.forEachIndexEntry { (entry) throws(MemoryError) in
             do throws(IndexError) { try snapshot.insert(entry) } catch { throw .index(error) }

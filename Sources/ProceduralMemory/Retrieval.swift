@@ -205,6 +205,24 @@ public struct ScoreExplanation: Sendable, Equatable, Codable, CustomStringConver
         self.rank = rank
     }
 
+    /// The explanation of a hit the ``HybridSearch/HybridIndex`` ranked under `policy` (`query`, `bm25` or
+    /// `hybrid`): the one place where an index explanation becomes a memory's.
+    ///
+    /// Ranks, the procedure side and the fusion are reported for `hybrid` only, and matched terms for hits the BM25
+    /// side found.
+    init(policy: RetrievalPolicy, rank: Int, hit: HitExplanation) {
+        self.init(policy: policy, rank: rank)
+        cosine = hit.denseScore
+        bm25 = hit.keywordScore
+        if hit.keywordRank != nil { matchedTerms = hit.matchedTerms }
+        guard policy == .hybrid else { return }
+        denseRank = hit.denseRank
+        keywordRank = hit.keywordRank
+        procedureBM25 = hit.extraScore
+        procedureRank = hit.extraRank
+        fusion = hit.fusion
+    }
+
     public var description: String {
         var parts: [String] = []
         switch policy {

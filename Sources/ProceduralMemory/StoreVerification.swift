@@ -96,13 +96,17 @@ extension MemoryStore {
             report.notes.append("index cache not used (\(miss.reason)); it is rebuilt at the next open")
         case .success(let indexes):
             let differences = cacheDifferences(
-                tasks: indexes.tasks, keywordMeans: indexes.keywordMeans, text: indexes.text, from: rebuilt)
+                tasks: indexes.memories.vectors, keywordMeans: indexes.keywordMeans, text: indexes.memories.keywords,
+                from: rebuilt)
             if differences.isEmpty {
                 report.notes.append("index cache matches the database at generation \(info.generation)")
             } else {
                 report.problems += differences.map { "index cache \(cache.directory): \($0)" }
             }
-            for (name, index) in [("tasks.vectors", indexes.tasks), ("keywords.vectors", indexes.keywordMeans)] {
+            for (name, index) in [
+                (IndexCache.memoryFiles.vectors, indexes.memories.vectors),
+                (IndexCache.keywordMeansFile, indexes.keywordMeans),
+            ] {
                 do throws(IndexError) { try index.verifyValues(path: cache.directory + "/" + name) } catch {
                     report.problems.append("index cache: \(error)")
                 }

@@ -16,6 +16,10 @@ public enum IndexError: Error, Equatable, Sendable {
     case zeroVector(id: DocumentID?)
     /// An argument is outside what the operation accepts; `reason` says which and why.
     case invalidArgument(String)
+    /// A search parameter is out of range: `name` is the parameter, `value` what was given, `expected` the range.
+    case invalidParameter(name: String, value: Double, expected: String)
+    /// A search that ranks by vector was given no query vector.
+    case missingQueryVector
     /// Reading or writing a file failed; `reason` is the system's explanation.
     case io(path: String, reason: String)
     /// The file does not start with the expected magic number.
@@ -50,6 +54,11 @@ extension IndexError: CustomStringConvertible {
             "Vector\(id.map { " \($0)" } ?? "") is all zeros and has no cosine direction; nothing was changed."
         case .invalidArgument(let reason):
             reason
+        case .invalidParameter(let name, let value, let expected):
+            "\(name) must be \(expected) (got "
+                + "\(value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)))."
+        case .missingQueryVector:
+            "Vector and hybrid searches need a query vector: embed the query text, or search BM25 only."
         case .io(let path, let reason):
             "\(path): \(reason)"
         case .notAnIndexFile(let path, let expectedMagic):

@@ -131,6 +131,19 @@ enum Fixture {
         #expect(evaluation.fusionRuns[0].metrics == evaluation.runs[0].metrics)
     }
 
+    @Test func candidateDepthsAddNamedHybridRuns() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let evaluator = try await RetrievalEvaluator(
+            store: try await Fixture.store(in: directory), queries: Fixture.queries)
+        let plan = EvaluationPlan(modes: [.hybrid], k: 3, candidateDepths: [1, 50])
+        let evaluation = try await evaluator.run(plan, label: "fixture", path: directory.file("store"))
+        #expect(evaluation.fusionRuns.map(\.setting.name) == ["hybrid depth=1", "hybrid depth=50"])
+        #expect(evaluation.fusionRuns.map(\.setting.candidateDepth) == [1, 50])
+        // 10 memories are retrieved per query, whose default depth is 50: the plain hybrid run.
+        #expect(evaluation.fusionRuns[1].metrics == evaluation.runs[0].metrics)
+    }
+
     @Test func cachedEmbeddingsGiveTheSameMetrics() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -71,7 +71,8 @@ struct FirstLetterEmbedder: Embedder {
         let collection = try Self.sample()
         let hits = try collection.search(Self.query)
         let both = try #require(hits.first { $0.id == "both" })
-        #expect(both.explanation.mode == .hybrid && both.explanation.fusion == "rrf(rankConstant: 60)")
+        #expect(both.explanation.mode == .hybrid)
+        #expect(both.explanation.fusion == "reciprocal rank fusion (rank constant 60.0)")
         #expect(both.explanation.denseRank == 2 && abs((both.explanation.denseScore ?? 0) - 0.8) < 1e-6)
         #expect(both.explanation.matchedTerms == ["parse", "json"])
         #expect(both.explanation.fusedScore == both.score)
@@ -155,7 +156,7 @@ struct FirstLetterEmbedder: Embedder {
         #expect(throws: CollectionError.unknownDocument("ghost")) { try collection.remove(["lexical", "ghost"]) }
         #expect(collection.count == 4 && !collection.contains("new") && collection.contains("lexical"))
         #expect(try collection.search(Self.query) == before)
-        #expect(collection.vectors.count == 4 && collection.keywords.count == 4)
+        #expect(collection.index.vectors.count == 4 && collection.index.keywords.count == 4)
     }
 
     @Test func upsertAndRemoveReachBothIndexes() throws {
@@ -177,12 +178,12 @@ struct FirstLetterEmbedder: Embedder {
         query.filter = english
         #expect(!(try collection.search(query).contains { $0.id == "neither" }))  // old metadata is gone
         try collection.remove(["neither", "lexical"])
-        #expect(collection.count == 2 && collection.vectors.count == 2 && collection.keywords.count == 2)
+        #expect(collection.count == 2 && collection.index.vectors.count == 2 && collection.index.keywords.count == 2)
         query.filter = nil
         query.mode = .hybrid
         #expect(Set(try collection.search(query).map(\.id)) == ["dense", "both"])
         collection.compact()
-        #expect(collection.keywords.tombstoneCount == 0)
+        #expect(collection.index.keywords.tombstoneCount == 0)
         #expect(Set(try collection.search(query).map(\.id)) == ["dense", "both"])
         #expect(collection.document("both")?.text == "json parsing guide")
     }
