@@ -18,6 +18,10 @@ public enum EmbeddingError: Error, Equatable, Sendable {
     case dimensionMismatch(expected: Int, actual: Int)
     /// An argument is outside what the embedder accepts.
     case invalidArgument(String)
+    /// An OpenAI-compatible server's base URL (`given`, empty when none was found) is not an `http(s)` URL.
+    case invalidServerURL(String)
+    /// A recorded model identifier names no embedder this build can load.
+    case unknownEmbedder(identifier: String)
 }
 
 extension EmbeddingError: CustomStringConvertible {
@@ -34,6 +38,11 @@ extension EmbeddingError: CustomStringConvertible {
         case .dimensionMismatch(let expected, let actual):
             "The embedder returned \(actual) dimensions where \(expected) were expected."
         case .invalidArgument(let reason): reason
+        case .invalidServerURL(let given):
+            "The OpenAI-compatible server's base URL must be an http(s) URL (got \"\(given)\")."
+        case .unknownEmbedder(let identifier):
+            "The embedder \(identifier) is not one this build can load (hashing:v1:DIMENSION, "
+                + "minilm:all-MiniLM-L6-v2 or openai:MODEL)."
         }
     }
 }

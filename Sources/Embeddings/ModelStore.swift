@@ -219,7 +219,7 @@ public struct ModelStore: Sendable {
         } catch {
             throw EmbeddingError.invalidModel(
                 path: folder + "/manifest.json",
-                reason: "unreadable manifest; reinstall with `memp model install \(model.rawValue) --force`")
+                reason: "unreadable manifest; install the model again, replacing the damaged folder")
         }
     }
 

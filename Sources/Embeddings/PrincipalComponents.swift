@@ -1,4 +1,5 @@
 internal import CBLAS
+import Foundation
 import RetrievalCore
 
 /// Principal component analysis (optionally with whitening) fitted with LAPACK's `ssyevd` on the covariance
@@ -234,5 +235,36 @@ public struct PrincipalComponents: Sendable, Equatable {
         self.components = components
         self.variances = variances
         self.totalVariance = totalVariance
+    }
+}
+
+extension PrincipalComponents {
+    /// The model to project queries of `dimension` components with before they search the index at `indexPath`.
+    ///
+    /// A `model` given by path must take queries of that size. Without one, the model saved beside the index
+    /// (`<indexPath>.pca`) applies when it exists and takes queries of that size: queries already reduced, or an
+    /// index that was never reduced, are searched as they are.
+    ///
+    /// - Parameters:
+    ///   - dimension: The queries' dimension.
+    ///   - indexPath: The index the queries search.
+    ///   - model: A model file to use instead of the one beside the index.
+    /// - Returns: The model, or `nil` when the queries need no projection.
+    /// - Throws: ``RetrievalCore/IndexError/dimensionMismatch(expected:actual:)`` when `model` takes queries of
+    ///   another size, and what ``init(contentsOf:verifyChecksums:)`` throws.
+    public static func forQueries(dimension: Int, ofIndex indexPath: String, model: String? = nil)
+        throws(IndexError) -> PrincipalComponents?
+    {
+        if let model {
+            let components = try PrincipalComponents(contentsOf: model)
+            guard components.inputDimension == dimension else {
+                throw .dimensionMismatch(expected: components.inputDimension, actual: dimension)
+            }
+            return components
+        }
+        let beside = indexPath + ".pca"
+        guard FileManager.default.fileExists(atPath: beside) else { return nil }
+        let components = try PrincipalComponents(contentsOf: beside)
+        return components.inputDimension == dimension ? components : nil
     }
 }

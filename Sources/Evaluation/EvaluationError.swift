@@ -16,6 +16,8 @@ public enum EvaluationError: Error, Equatable, Sendable {
     case invalidArgument(String)
     /// The memory store failed.
     case memory(MemoryError)
+    /// The store at `path` doesn't record the embedder it was created with, so it can't be opened to be evaluated.
+    case storeWithoutEmbedder(path: String)
     /// Query `queryID` names trajectories the store doesn't hold (`ids`, at most five).
     case unknownTrajectories(queryID: String, ids: [String])
     /// Only `judged` queries have a relevant memory in the store: too few for `folds` cross-validation folds.
@@ -39,6 +41,9 @@ extension EvaluationError: CustomStringConvertible {
             reason
         case .memory(let error):
             error.description
+        case .storeWithoutEmbedder(let path):
+            "The store in \(path) doesn't record its embedder, so it can't be opened for an evaluation. "
+                + "Evaluate a store created with a recorded embedder, or build one from its trajectories."
         case .unknownTrajectories(let queryID, let ids):
             "Query \(queryID) names trajectories the store doesn't hold: \(ids.joined(separator: ", ")). "
                 + "Import them, or correct the query's relevant list."

@@ -9,24 +9,6 @@ import VectorIndex
 extension SearchMode: ExpressibleByArgument {}
 extension ScoreNormalization: ExpressibleByArgument {}
 
-/// Where an OpenAI-compatible embedding server is (for `--embedder openai` and collections built with it).
-struct ServerOptions: ParsableArguments {
-    @Option(help: "Base URL of the OpenAI-compatible embedding server (default: $MEMP_OPENAI_BASE_URL).")
-    var baseURL: String?
-    @Option(help: "Model name sent to the OpenAI-compatible server (collections use the recorded one).")
-    var openaiModel = "text-embedding-3-small"
-    @Option(help: "Environment variable holding the server's API key.") var apiKeyVariable = "OPENAI_API_KEY"
-
-    func url() throws -> URL {
-        let base = baseURL ?? ProcessInfo.processInfo.environment["MEMP_OPENAI_BASE_URL"] ?? ""
-        guard let url = URL(string: base), url.scheme == "http" || url.scheme == "https" else {
-            throw ValidationError(
-                "The openai embedder needs an http(s) --base-url or $MEMP_OPENAI_BASE_URL (got \"\(base)\").")
-        }
-        return url
-    }
-}
-
 /// The tokenizer presets of `memp collection build`.
 enum TokenizerChoice: String, CaseIterable, ExpressibleByArgument {
     case english, plain, bm25s
@@ -58,9 +40,9 @@ struct CollectionCommand: ParsableCommand {
         @Option(help: "The collection directory to write.") var output: String
         @Option(
             help:
-                "Embeds texts without vectors and text queries: \(EmbedderChoice.allCases.map(\.rawValue).joined(separator: ", "))."
+                "Embeds texts without vectors and text queries: \(EmbedderKind.allCases.map(\.rawValue).joined(separator: ", "))."
         )
-        var embedder: EmbedderChoice?
+        var embedder: EmbedderKind?
         @Option(help: "Vector dimension of the hashing embedder (or of the OpenAI-compatible model).")
         var dimension: Int?
         @OptionGroup var server: ServerOptions
@@ -82,7 +64,9 @@ struct CollectionCommand: ParsableCommand {
 
         func run() throws {
             let documents = try DocumentReader.documents(atPath: input)
-            let embedder = try self.embedder?.make(dimension: dimension, server: server)
+            let embedder = try server.presentingFlagErrors {
+                try self.embedder.map { try Embedders.make($0, dimension: dimension, server: server.server) }
+            }
             guard let dimension = embedder?.dimension ?? documents.first(where: { $0.vector != nil })?.vector?.count
             else {
                 throw ValidationError("\(input) has no \"vector\" fields; choose an --embedder to embed the texts.")
@@ -232,7 +216,7 @@ struct CollectionCommand: ParsableCommand {
             if json { return try [jsonLine(JSONValue.object(["hits": .array(hits.map(hitJSON))]))] }
             var lines: [String] = []
             for (position, hit) in hits.enumerated() {
-                lines.append("\(position + 1). \(hit.id)  \(String(format: "%.6g", hit.score))")
+                lines.append("\(position + 1). \(hit.id)  \(significant(hit.score))")
                 if explain { lines.append("   " + explanationText(hit.explanation)) }
             }
             if hits.isEmpty { lines.append("No documents matched.") }
@@ -263,18 +247,18 @@ struct CollectionCommand: ParsableCommand {
         func explanationText(_ explanation: HitExplanation) -> String {
             func score(_ value: Float?, _ rank: Int?) -> String {
                 guard let value, let rank else { return "—" }
-                return "\(String(format: "%.4f", value)) (#\(rank))"
+                return "\(decimal(Double(value), places: 4)) (#\(rank))"
             }
             var parts = [
                 "dense \(score(explanation.denseScore, explanation.denseRank))",
                 "bm25 \(score(explanation.keywordScore, explanation.keywordRank))",
             ]
-            if let dense = explanation.normalizedDense { parts.append("norm dense \(String(format: "%.4f", dense))") }
+            if let dense = explanation.normalizedDense { parts.append("norm dense \(decimal(dense, places: 4))") }
             if let keyword = explanation.normalizedKeyword {
-                parts.append("norm bm25 \(String(format: "%.4f", keyword))")
+                parts.append("norm bm25 \(decimal(keyword, places: 4))")
             }
             if let fusion = explanation.fusion {
-                parts.append("\(fusion) → \(String(format: "%.6g", explanation.fusedScore))")
+                parts.append("\(fusion) → \(significant(explanation.fusedScore))")
             }
             parts.append(
                 "matched: "
@@ -317,7 +301,13 @@ private func openCollection(_ directory: String, needsEmbedder: Bool, server: Se
     guard needsEmbedder, let identifier = configuration.embedder else {
         return try DocumentCollection(contentsOf: directory)
     }
-    let embedder = try EmbedderChoice.embedder(
-        forIdentifier: identifier, dimension: configuration.dimension, server: server)
+    let embedder: any Embedder
+    do {
+        embedder = try server.presentingFlagErrors {
+            try Embedders.embedder(identifier: identifier, dimension: configuration.dimension, server: server.server)
+        }
+    } catch let error as EmbeddingError where error == .unknownEmbedder(identifier: identifier) {
+        throw CommandFailure(error, hint: "Give vectors instead (a \"vector\" field in every line).")
+    }
     return try DocumentCollection(contentsOf: directory, embedder: embedder)
 }

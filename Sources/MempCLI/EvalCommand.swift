@@ -3,7 +3,6 @@ import Embeddings
 import Evaluation
 import Foundation
 import HybridSearch
-import MemoryLocation
 import ProceduralMemory
 
 /// `memp eval`: offline retrieval experiments over a query set with relevance judgments.
@@ -30,7 +29,7 @@ struct EvalCommand: AsyncParsableCommand {
             valueName: BuildPolicy.allCases.map(\.rawValue).joined(separator: ",")))
     var buildPolicies = "proceduralization"
     @Option(help: "With --trajectories: the embedder (default: MiniLM when installed, else hashing).")
-    var embedder: EmbedderChoice?
+    var embedder: EmbedderKind?
     @Option(help: "With --trajectories: keep the built stores in this directory (default: a temporary one).")
     var workDirectory: String?
     @Option(help: "The JSON Lines query file.") var queries: String
@@ -118,61 +117,26 @@ struct EvalCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let plan = try plan
-        let querySet = try QuerySet(contentsOf: queries)
-        var evaluations: [StoreEvaluation] = []
-        var trajectoryFile: DataSetFile?
-        if let trajectories {
-            let policies = try parsedBuildPolicies
-            let configuration = try EmbedderChoice.configuration(for: embedder, dimension: 384)
-            let embedder = wrap(try configuration.makeEmbedder())
-            let directory = try workDirectory ?? Self.temporaryDirectory()
-            defer { if workDirectory == nil { try? FileManager.default.removeItem(atPath: directory) } }
-            var records = 0
-            for policy in policies {
-                let path = directory + "/" + policy.rawValue
-                printError("Building the \(policy.rawValue) store in \(path) …")
-                let (store, importReport) = try await EvaluationStoreBuilder.build(
-                    from: trajectories, policy: policy, embedder: embedder, configuration: configuration,
-                    at: path)
-                records = importReport.linesRead
-                let evaluator = try await RetrievalEvaluator(store: store, queries: querySet.queries)
-                evaluations.append(try await evaluator.run(plan, label: policy.rawValue, path: path))
+        let source: EvaluationRun.Stores =
+            if let trajectories {
+                .built(
+                    trajectories: trajectories, policies: try parsedBuildPolicies,
+                    embedder: try embedderConfiguration(embedder, dimension: 384),
+                    workDirectory: workDirectory)
+            } else {
+                .existing(stores)
             }
-            trajectoryFile = DataSetFile(path: trajectories, sha256: try fileSHA256(trajectories), records: records)
-        } else {
-            for path in stores {
-                let location = StoreLocation(path)
-                guard let configuration = try await MemoryStore.info(at: location).embedderConfiguration else {
-                    throw EvaluationError.invalidArgument(
-                        "The store in \(path) doesn't record its embedder, so it can't be opened for an evaluation.")
-                }
-                let store = try await MemoryStore.open(at: location, embedder: wrap(try configuration.makeEmbedder()))
-                let evaluator = try await RetrievalEvaluator(store: store, queries: querySet.queries)
-                let label = URL(fileURLWithPath: path).lastPathComponent
-                evaluations.append(try await evaluator.run(plan, label: label, path: path))
+        let evaluation = EvaluationRun(
+            stores: source, queries: queries, plan: try plan, cachesQueryEmbeddings: embeddingCache,
+            command: ["memp"] + CommandLine.arguments.dropFirst(), htmlReport: report)
+        let result = try await evaluation.run { event in
+            switch event {
+            case .building(let policy, let directory):
+                printError("Building the \(policy.rawValue) store in \(directory) …")
+            case .wroteReport(let path): printError("Wrote \(path).")
             }
-        }
-        let result = EvaluationReport(
-            command: ["memp"] + CommandLine.arguments.dropFirst(),
-            date: Date(),
-            queries: DataSetFile(path: queries, sha256: querySet.sha256, records: querySet.queries.count),
-            trajectories: trajectoryFile, plan: plan, stores: evaluations)
-        if let report {
-            do {
-                try HTMLReport.render(result).write(toFile: report, atomically: true, encoding: .utf8)
-            } catch let error as EvaluationError {
-                throw error
-            } catch {
-                throw EvaluationError.io(path: report, reason: "can't write the report: \(error.localizedDescription)")
-            }
-            printError("Wrote \(report).")
         }
         print(json ? try result.json() : result.textTable)
-    }
-
-    private func wrap(_ embedder: any Embedder) -> any Embedder {
-        embeddingCache ? CachingEmbedder(embedder) : embedder
     }
 
     /// A comma-separated list of enum values.
@@ -257,11 +221,5 @@ struct EvalCommand: AsyncParsableCommand {
         }
         guard !cutoffs.isEmpty else { throw ValidationError("\(option) needs at least one value.") }
         return cutoffs
-    }
-
-    private static func temporaryDirectory() throws -> String {
-        let path = FileManager.default.temporaryDirectory.path + "/memp-eval-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
     }
 }

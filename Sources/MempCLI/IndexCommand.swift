@@ -33,22 +33,16 @@ struct IndexCommand: ParsableCommand {
         func run() throws {
             let start = Date()
             let vectors = try VectorFile.read(input)
-            var index = try FlatIndex(dimension: vectors.dimension, metric: metric, storage: storage)
-            index.reserveCapacity(vectors.count)
             var progress = ProgressBar(total: vectors.count, label: "indexing")
-            // Chunks of 64k vectors: bulk inserts, with a progress step per chunk.
-            let chunk = 65_536
-            for start in stride(from: 0, to: vectors.count, by: chunk) {
-                let end = min(start + chunk, vectors.count)
-                let part = try VectorSet(
-                    dimension: vectors.dimension,
-                    values: Array(vectors.values[start * vectors.dimension..<end * vectors.dimension]))
-                do {
-                    try index.add(contentsOf: part, ids: (start..<end).map { DocumentID(UInt64($0)) })
-                } catch {
+            let index: FlatIndex
+            do throws(IndexError) {
+                index = try FlatIndex(numbering: vectors, metric: metric, storage: storage) { progress.update($0) }
+            } catch {
+                switch error {
+                case .nonFiniteComponent, .zeroVector:
                     throw InputFileError.malformed(path: input, line: nil, reason: "\(error)")
+                default: throw error
                 }
-                progress.update(end)
             }
             progress.finish()
             try index.save(to: output)
@@ -62,7 +56,7 @@ struct IndexCommand: ParsableCommand {
             } else {
                 print(
                     "Indexed \(counted(index.count, "vector")) of dimension \(index.dimension) (\(metric.rawValue), "
-                        + "\(storage.rawValue)) into \(output) in \(String(format: "%.2f", seconds)) s.")
+                        + "\(storage.rawValue)) into \(output) in \(decimal(seconds, places: 2)) s.")
             }
         }
     }
@@ -109,21 +103,6 @@ struct IndexCommand: ParsableCommand {
             }
         }
 
-        /// The queries, projected by the index's PCA model when there is one for them.
-        private func projected(_ queries: VectorSet) throws -> VectorSet {
-            let sibling = index + ".pca"
-            guard let path = pca ?? (FileManager.default.fileExists(atPath: sibling) ? sibling : nil) else {
-                return queries
-            }
-            let model = try PrincipalComponents(contentsOf: path)
-            // The sibling model applies to queries of its input size only: reduced queries are searched as they are.
-            guard pca != nil || queries.dimension == model.inputDimension else { return queries }
-            guard queries.dimension == model.inputDimension else {
-                throw IndexError.dimensionMismatch(expected: model.inputDimension, actual: queries.dimension)
-            }
-            return try VectorSet(dimension: model.outputDimension, values: model.project(values: queries.values))
-        }
-
         func run() throws {
             var flat = try FlatIndex(contentsOf: index, verifyChecksums: !skipVerify)
             if let rescoreFactor { flat.rescoreFactor = rescoreFactor }
@@ -131,58 +110,28 @@ struct IndexCommand: ParsableCommand {
                 flat.parallelism = threads
                 BLASThreads.set(threads)  // so that BLAS batches honour --threads too
             }
-            let queryVectors = try projected(try VectorFile.read(queries))
-            guard queryVectors.dimension == flat.dimension else {
-                throw IndexError.dimensionMismatch(expected: flat.dimension, actual: queryVectors.dimension)
+            var queryVectors = try VectorFile.read(queries)
+            if let model = try PrincipalComponents.forQueries(
+                dimension: queryVectors.dimension, ofIndex: index, model: pca)
+            {
+                queryVectors = try VectorSet(
+                    dimension: model.outputDimension, values: model.project(values: queryVectors.values))
             }
-            let batch = min(batchSize ?? queryVectors.count, max(1, queryVectors.count))
-            var results: [[SearchHit]] = []
-            results.reserveCapacity(queryVectors.count)
-            let clock = ContinuousClock()
-            let elapsed = try clock.measure {
-                if batch == 1 {
-                    for row in 0..<queryVectors.count {
-                        results.append(try flat.search(Array(queryVectors[row]), k: k))
-                    }
-                } else {
-                    for start in stride(from: 0, to: queryVectors.count, by: batch) {
-                        let end = min(start + batch, queryVectors.count)
-                        let chunk = try VectorSet(
-                            dimension: queryVectors.dimension,
-                            values: Array(queryVectors.values[start * flat.dimension..<end * flat.dimension]))
-                        results += try flat.search(batch: chunk, k: k, method: method)
-                    }
-                }
-            }
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-            if let output {
-                // A row can't hold more hits than the index has vectors: padding to a huge k would allocate
-                // k IDs per query for nothing.
-                let width = max(1, min(k, flat.count))
-                let rows = try results.map { hits in
-                    try (0..<width).map { rank -> Int32 in
-                        guard rank < hits.count else { return -1 }
-                        guard let id = Int32(exactly: hits[rank].id.rawValue) else {
-                            throw ValidationError("ID \(hits[rank].id) does not fit an .ivecs Int32.")
-                        }
-                        return id
-                    }
-                }
-                try VectorFile.writeIntegers(rows, to: output)
-            }
-            let qps = seconds > 0 ? Double(queryVectors.count) / seconds : 0
+            let search = try flat.timedSearch(queryVectors, k: k, batchSize: batchSize, method: method)
+            if let output { try VectorFile.writeResults(search.hits, width: flat.resultWidth(k: k), to: output) }
             if json {
                 try printJSON([
-                    "queries": .int(queryVectors.count), "k": .int(k), "batch_size": .int(batch),
-                    "threads": .int(flat.parallelism), "seconds": .double(seconds),
-                    "queries_per_second": .double(qps), "index_count": .int(flat.count),
+                    "queries": .int(queryVectors.count), "k": .int(k), "batch_size": .int(search.batchSize),
+                    "threads": .int(flat.parallelism), "seconds": .double(search.seconds),
+                    "queries_per_second": .double(search.queriesPerSecond), "index_count": .int(flat.count),
                     "dimension": .int(flat.dimension), "metric": .string(flat.metric.rawValue),
                     "storage": .string(flat.vectorStorage.rawValue), "method": .string(method.rawValue),
                 ])
             } else {
                 print(
-                    "\(counted(queryVectors.count, "query")), k=\(k), batch size \(batch): \(String(format: "%.4f", seconds)) s, "
-                        + "\(String(format: "%.1f", qps)) queries/s.")
+                    "\(counted(queryVectors.count, "query")), k=\(k), batch size \(search.batchSize): "
+                        + "\(decimal(search.seconds, places: 4)) s, "
+                        + "\(decimal(search.queriesPerSecond, places: 1)) queries/s.")
             }
         }
     }
@@ -195,27 +144,24 @@ struct IndexCommand: ParsableCommand {
         @Flag(help: "Print JSON instead of text.") var json = false
 
         func run() throws {
-            let index = try FlatIndex(contentsOf: path, verifyChecksums: false)
-            let layout = try MappedIndexFile(
-                path: path, magic: VectorIndexFile.magic, readableVersions: VectorIndexFile.readableVersions,
-                verifyChecksums: false)
+            let file = try VectorIndexFile.describe(path)
             if json {
                 try printJSON([
-                    "path": .string(path), "format_version": .int(Int(layout.version)),
-                    "dimension": .int(index.dimension), "metric": .string(index.metric.rawValue),
-                    "storage": .string(index.vectorStorage.rawValue), "count": .int(index.count),
-                    "bytes": .int(layout.byteCount),
+                    "path": .string(path), "format_version": .int(Int(file.formatVersion)),
+                    "dimension": .int(file.dimension), "metric": .string(file.metric.rawValue),
+                    "storage": .string(file.storage.rawValue), "count": .int(file.count),
+                    "bytes": .int(file.byteCount),
                     "sections": .array(
-                        layout.sections.map {
+                        file.sections.map {
                             .object(["tag": .string($0.tag), "offset": .int($0.offset), "length": .int($0.length)])
                         }),
                 ])
             } else {
-                print("\(path): Memp vector index, format v\(layout.version), \(layout.byteCount) bytes")
+                print("\(path): Memp vector index, format v\(file.formatVersion), \(file.byteCount) bytes")
                 print(
-                    "  dimension \(index.dimension), metric \(index.metric.rawValue), "
-                        + "storage \(index.vectorStorage.rawValue), \(counted(index.count, "vector"))")
-                for section in layout.sections {
+                    "  dimension \(file.dimension), metric \(file.metric.rawValue), "
+                        + "storage \(file.storage.rawValue), \(counted(file.count, "vector"))")
+                for section in file.sections {
                     print("  section \(section.tag): offset \(section.offset), \(section.length) bytes")
                 }
             }

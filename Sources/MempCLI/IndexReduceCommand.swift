@@ -49,7 +49,8 @@ extension IndexCommand {
             } else {
                 print(
                     "Reduced \(counted(reduced.count, "vector")) from \(source.dimension) to \(dims) dimensions into \(output) "
-                        + "(PCA model \(pcaPath), \(String(format: "%.1f", explained * 100))% of the variance kept).")
+                        + "(PCA model \(pcaPath), \(decimal(Double(explained * 100), places: 1))% of the variance "
+                        + "kept).")
             }
         }
     }

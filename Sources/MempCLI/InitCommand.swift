@@ -27,7 +27,7 @@ struct InitCommand: AsyncParsableCommand {
     @Option(help: "Where the store keeps its data.") var backend: Backend = .sqlite
     @Option(help: "The PostgreSQL URL, without password (with --backend postgres).") var url: String?
     @OptionGroup var password: PasswordOptions
-    @Option(help: "The embedder.") var embedder: EmbedderChoice?
+    @Option(help: "The embedder.") var embedder: EmbedderKind?
     @Option(help: "The hashing embedder's dimension.") var dimension = 384
     @Option(help: "The OpenAI-compatible server's base URL (with --embedder openai).") var baseURL: String?
     @Option(help: "The embedding model on that server (with --embedder openai).") var model: String?
@@ -53,9 +53,10 @@ struct InitCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let configuration = try EmbedderChoice.configuration(
-            for: embedder, dimension: dimension, baseURL: baseURL, model: model,
-            apiKeyEnvironmentVariable: apiKeyEnvironmentVariable)
+        let configuration = try embedderConfiguration(
+            embedder, dimension: dimension,
+            server: OpenAICompatibleServer(
+                baseURL: baseURL, model: model ?? "", apiKeyEnvironmentVariable: apiKeyEnvironmentVariable))
         let embedder = try configuration.makeEmbedder()
         if backend == .postgres, let url {
             let database = DatabaseLocation(

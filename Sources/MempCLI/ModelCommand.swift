@@ -62,7 +62,15 @@ struct ModelCommand: ParsableCommand {
         @Argument(help: "The model.") var model: InstallableModel
 
         func run() throws {
-            let installed = try ModelStore().verify(model)
+            let installed: InstalledModel
+            do throws(EmbeddingError) { installed = try ModelStore().verify(model) } catch {
+                switch error {
+                case .invalidModel, .checksumMismatch:
+                    throw CommandFailure(
+                        error, hint: "Run `memp model install \(model.rawValue) --force` to replace it.")
+                default: throw error
+                }
+            }
             print("\(model.modelName): \(counted(installed.files.count, "file")) OK in \(installed.directory).")
         }
     }

@@ -32,6 +32,16 @@ func counted(_ count: Int, _ noun: String, plural: String? = nil) -> String {
     return "\(count) \(noun)s"
 }
 
+/// `value` with `places` digits after the decimal point: `decimal(0.12345, places: 4)` is "0.1235".
+func decimal(_ value: Double, places: Int) -> String {
+    String(format: "%.\(places)f", value)
+}
+
+/// `value` with at most six significant digits, as scores are printed in result lists.
+func significant(_ value: Double) -> String {
+    String(format: "%.6g", value)
+}
+
 /// A JSON value for the commands' summaries, printed with sorted keys on one line.
 enum JSONValue: Encodable {
     case int(Int), double(Double), string(String), bool(Bool), array([JSONValue]), object([String: JSONValue])
@@ -49,7 +59,6 @@ enum JSONValue: Encodable {
     }
 }
 
-/// A one-line progress bar on stderr, drawn only when stderr is a terminal.
 /// How a long command shows its progress on standard error.
 enum ProgressStyle: String, ExpressibleByArgument, CaseIterable {
     /// A bar, when standard error is a terminal.
@@ -60,6 +69,7 @@ enum ProgressStyle: String, ExpressibleByArgument, CaseIterable {
     case none
 }
 
+/// A one-line progress bar on stderr, drawn only when stderr is a terminal.
 struct ProgressBar {
     private let total: Int
     private let label: String

@@ -164,7 +164,7 @@ struct QueryCommand: AsyncParsableCommand {
         if hits.isEmpty { printError("No memory fits this task.") }
         for hit in hits {
             print(
-                "\(hit.explanation.rank). \(hit.memory.id)  score \(formatted(hit.score))  "
+                "\(hit.explanation.rank). \(hit.memory.id)  score \(decimal(hit.score, places: 4))  "
                     + "[\(Self.describe(hit.memory, sourceOutcome: hit.sourceOutcome))]  \(hit.memory.task)")
             if explain { print("   why: \(hit.explanation)") }
             if let script = hit.memory.script {
@@ -241,15 +241,13 @@ struct QueryCommand: AsyncParsableCommand {
         }
     }
 
-    private func formatted(_ score: Double) -> String { String(format: "%.4f", score) }
-
     /// How a memory's source trajectories ended and its use counters: `succeeded, used 3×, 2 successes`.
     static func describe(_ memory: Memory, sourceOutcome: Outcome?) -> String {
         let outcome =
             switch sourceOutcome?.success {
             case true: "succeeded"
             case false: "failed"
-            case nil: sourceOutcome?.reward.map { "reward \(String(format: "%.2f", $0))" } ?? "outcome unknown"
+            case nil: sourceOutcome?.reward.map { "reward \(decimal($0, places: 2))" } ?? "outcome unknown"
             }
         return "\(outcome), used \(memory.hitCount)×, \(memory.successCount) successes"
     }

@@ -63,19 +63,19 @@ struct TuneCommand: AsyncParsableCommand {
     }
 
     static func describe(_ report: FusionTuningReport, recorded: Bool) -> String {
-        func four(_ value: Double) -> String { String(format: "%.4f", value) }
         var lines = ["fusion                     nDCG@10  Hit@1"]
         for candidate in report.candidates {
             let name = candidate.fusion.description
             lines.append(
-                name.padding(toLength: 26, withPad: " ", startingAt: 0) + " " + four(candidate.ndcgAt10) + "   "
-                    + four(candidate.hitAt1))
+                name.padding(toLength: 26, withPad: " ", startingAt: 0) + " "
+                    + decimal(candidate.ndcgAt10, places: 4) + "   " + decimal(candidate.hitAt1, places: 4))
         }
         let evidence = report.evidence
         lines.append(
             "\(counted(evidence.queries, "judged query", plural: "judged queries")), \(evidence.folds) folds: "
-                + "best \(report.chosen) (nDCG@10 \(four(evidence.chosenScore))), default \(RetrievalOptions.defaultFusion) "
-                + "(\(four(evidence.defaultScore))), cross-validated tuning \(four(evidence.crossValidatedScore)); "
+                + "best \(report.chosen) (nDCG@10 \(decimal(evidence.chosenScore, places: 4))), "
+                + "default \(RetrievalOptions.defaultFusion) (\(decimal(evidence.defaultScore, places: 4))), "
+                + "cross-validated tuning \(decimal(evidence.crossValidatedScore, places: 4)); "
                 + "fold choices " + report.foldChoices.map(\.description).joined(separator: ", ") + ".")
         let decision =
             report.adopted

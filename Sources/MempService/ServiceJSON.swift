@@ -1,12 +1,11 @@
 import Foundation
+import RetrievalCore
 
-/// How the service writes JSON: sorted keys, ISO 8601 dates, unescaped slashes.
+/// How the service writes JSON: sorted keys, unescaped slashes, and ISO-8601 UTC dates as every Memp output
+/// writes them (`JSONDates`).
 public enum ServiceJSON {
     /// The JSON bytes of `value`.
     public static func encode(_ value: some Encodable) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        return try encoder.encode(value)
+        try JSONDates.encoder().encode(value)
     }
 }

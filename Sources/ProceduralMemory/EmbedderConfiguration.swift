@@ -32,3 +32,44 @@ public enum EmbedderConfiguration: Codable, Sendable, Hashable {
         }
     }
 }
+
+extension EmbedderConfiguration {
+    /// The configuration of the embedder `kind` names; without one, MiniLM when it is installed, else hashing.
+    ///
+    /// An OpenAI-compatible server is asked once for its dimension, which is recorded so that later opens can
+    /// check it.
+    ///
+    /// - Parameters:
+    ///   - kind: The embedder chosen, if any.
+    ///   - dimension: The hashing embedder's dimension.
+    ///   - server: The OpenAI-compatible server, used only for ``Embeddings/EmbedderKind/openai``.
+    ///   - store: Where MiniLM is installed.
+    /// - Returns: The configuration and, when no kind was given, a note for the user saying which was chosen (see
+    ///   ``Embeddings/DefaultEmbedder/note``).
+    /// - Throws: What ``Embeddings/Embedders/defaultEmbedder(store:)`` throws for a broken MiniLM install;
+    ///   ``Embeddings/EmbeddingError/invalidServerURL(_:)`` or a server error for the OpenAI-compatible embedder.
+    public static func resolve(
+        _ kind: EmbedderKind?, dimension: Int, server: OpenAICompatibleServer = OpenAICompatibleServer(),
+        store: ModelStore = ModelStore()
+    ) throws(EmbeddingError) -> (configuration: EmbedderConfiguration, note: String?) {
+        switch kind {
+        case nil:
+            let chosen = try Embedders.defaultEmbedder(store: store)
+            let configuration: Self =
+                chosen.isFallback ? .hashing(dimension: chosen.embedder.dimension) : .minilm(modelDirectory: nil)
+            return (configuration, chosen.note)
+        case .minilm?:
+            return (.minilm(modelDirectory: nil), nil)
+        case .hashing?:
+            return (.hashing(dimension: dimension), nil)
+        case .openai?:
+            let client = try server.embedder(dimension: nil)
+            return (
+                .openAICompatible(
+                    baseURL: client.baseURL.absoluteString, model: server.model,
+                    apiKeyEnvironmentVariable: server.apiKeyEnvironmentVariable, dimension: client.dimension),
+                nil
+            )
+        }
+    }
+}

@@ -32,6 +32,8 @@ public enum IndexError: Error, Equatable, Sendable {
     case corrupted(path: String, section: String, reason: String)
     /// An input file (vectors, JSON Lines, …) is malformed at `location` (a line, record or byte offset).
     case malformedInput(path: String, location: String, reason: String)
+    /// An ID is larger than `limit`, the largest the file being written at `path` can hold.
+    case idOutOfRange(DocumentID, path: String, limit: UInt64)
 }
 
 extension IndexError: CustomStringConvertible {
@@ -70,6 +72,9 @@ extension IndexError: CustomStringConvertible {
             "\(path): section \(section) is corrupted (\(reason)). Restore the file or rebuild the index."
         case .malformedInput(let path, let location, let reason):
             "\(path), \(location): \(reason)"
+        case .idOutOfRange(let id, let path, let limit):
+            "ID \(id) does not fit \(path), which holds IDs up to \(limit); nothing was written. "
+                + "Renumber the documents so that their IDs fit."
         }
     }
 }

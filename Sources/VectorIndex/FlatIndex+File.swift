@@ -12,6 +12,39 @@ public enum VectorIndexFile {
     public static let version: UInt32 = 1
     /// The format versions this build reads.
     public static let readableVersions: ClosedRange<UInt32> = 1...1
+
+    /// What a vector index file holds, read from its header and section table.
+    public struct Description: Sendable, Equatable {
+        /// The path the file was read from.
+        public let path: String
+        /// The file's format version.
+        public let formatVersion: UInt32
+        /// The file's size in bytes.
+        public let byteCount: Int
+        /// The length of every vector.
+        public let dimension: Int
+        /// How vectors are compared.
+        public let metric: Metric
+        /// How vectors are stored.
+        public let storage: VectorStorage
+        /// The number of vectors.
+        public let count: Int
+        /// The sections, in file order.
+        public let sections: [MappedIndexFile.Section]
+    }
+
+    /// Describes the vector index file at `path` without checking its section checksums.
+    ///
+    /// - Throws: What ``FlatIndex/init(contentsOf:verifyChecksums:)`` throws for a damaged header or section table.
+    /// - Complexity: O(*n*) for the IDs, which are read to check the file's structure.
+    public static func describe(_ path: String) throws(IndexError) -> Description {
+        let file = try MappedIndexFile(
+            path: path, magic: magic, readableVersions: readableVersions, verifyChecksums: false)
+        let index = try FlatIndex(mapped: file)
+        return Description(
+            path: path, formatVersion: file.version, byteCount: file.byteCount, dimension: index.dimension,
+            metric: index.metric, storage: index.vectorStorage, count: index.count, sections: file.sections)
+    }
 }
 
 extension FlatIndex {
@@ -53,9 +86,15 @@ extension FlatIndex {
     ///   or ``IndexError/corrupted(path:section:reason:)`` naming the section at fault.
     /// - Complexity: O(*n*) for the IDs, plus one read of the file when verifying.
     public init(contentsOf path: String, verifyChecksums: Bool = true) throws(IndexError) {
-        let file = try MappedIndexFile(
-            path: path, magic: VectorIndexFile.magic, readableVersions: VectorIndexFile.readableVersions,
-            verifyChecksums: verifyChecksums)
+        try self.init(
+            mapped: MappedIndexFile(
+                path: path, magic: VectorIndexFile.magic, readableVersions: VectorIndexFile.readableVersions,
+                verifyChecksums: verifyChecksums))
+    }
+
+    /// Opens an index from a mapped vector index file; see ``init(contentsOf:verifyChecksums:)``.
+    init(mapped file: MappedIndexFile) throws(IndexError) {
+        let path = file.path
         func corrupted(_ section: String, _ reason: String) -> IndexError {
             IndexError.corrupted(path: path, section: section, reason: reason)
         }

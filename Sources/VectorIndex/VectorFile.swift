@@ -124,6 +124,33 @@ public enum VectorFile {
         try writeAtomically(data, to: path)
     }
 
+    /// Writes search results as `.ivecs`, atomically: one row of `width` IDs per query, best first, and `-1` where
+    /// a query has fewer hits.
+    ///
+    /// - Parameters:
+    ///   - results: The hits of each query, best first.
+    ///   - width: IDs per row; hits beyond it are left out (see ``FlatIndex/resultWidth(k:)``).
+    ///   - path: The file to write.
+    /// - Throws: ``IndexError/idOutOfRange(_:path:limit:)`` when an ID exceeds `Int32.max`, the largest `.ivecs`
+    ///   holds (nothing is written then), or ``IndexError/io(path:reason:)``.
+    /// - Precondition: `width >= 1`.
+    public static func writeResults(_ results: [[SearchHit]], width: Int, to path: String) throws(IndexError) {
+        precondition(width >= 1, "writeResults: width must be at least 1 (got \(width))")
+        var rows: [[Int32]] = []
+        rows.reserveCapacity(results.count)
+        for hits in results {
+            var row = [Int32](repeating: -1, count: width)
+            for (rank, hit) in hits.prefix(width).enumerated() {
+                guard let id = Int32(exactly: hit.id.rawValue) else {
+                    throw IndexError.idOutOfRange(hit.id, path: path, limit: UInt64(Int32.max))
+                }
+                row[rank] = id
+            }
+            rows.append(row)
+        }
+        try writeIntegers(rows, to: path)
+    }
+
     private static func resolve(_ format: VectorFileFormat?, _ path: String) throws(IndexError) -> VectorFileFormat {
         if let format = format ?? VectorFileFormat(path: path) { return format }
         throw IndexError.invalidArgument(

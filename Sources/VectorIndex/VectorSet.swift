@@ -47,4 +47,18 @@ public struct VectorSet: Sendable, Equatable {
     public subscript(index: Int) -> ArraySlice<Float> {
         values[index * dimension..<(index + 1) * dimension]
     }
+
+    /// The vectors at `rows`, as a set of their own.
+    ///
+    /// - Precondition: `rows` lies within `0..<count`.
+    public subscript(rows rows: Range<Int>) -> VectorSet {
+        precondition(rows.lowerBound >= 0 && rows.upperBound <= count, "VectorSet: rows \(rows) outside 0..<\(count)")
+        return VectorSet(
+            validDimension: dimension, values: Array(values[rows.lowerBound * dimension..<rows.upperBound * dimension]))
+    }
+
+    private init(validDimension dimension: Int, values: [Float]) {
+        self.dimension = dimension
+        self.values = values
+    }
 }

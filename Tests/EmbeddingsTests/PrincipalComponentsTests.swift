@@ -113,6 +113,31 @@ import Testing
         #expect(try PrincipalComponents(contentsOf: directory.file("model.pca")) == pca)
     }
 
+    @Test func queriesUseTheModelBesideTheIndexWhenTheyHaveItsInputSize() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let index = directory.file("reduced.mvi")
+        #expect(try PrincipalComponents.forQueries(dimension: 12, ofIndex: index) == nil)
+        let pca = try PrincipalComponents.fit(Self.sample(), components: 4)
+        try pca.save(to: index + ".pca")
+        #expect(try PrincipalComponents.forQueries(dimension: 12, ofIndex: index) == pca)
+        // Queries already reduced are searched as they are.
+        #expect(try PrincipalComponents.forQueries(dimension: 4, ofIndex: index) == nil)
+    }
+
+    @Test func aGivenModelMustTakeTheQueries() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let model = directory.file("model.pca")
+        let pca = try PrincipalComponents.fit(Self.sample(), components: 4)
+        try pca.save(to: model)
+        let index = directory.file("reduced.mvi")
+        #expect(try PrincipalComponents.forQueries(dimension: 12, ofIndex: index, model: model) == pca)
+        #expect(throws: IndexError.dimensionMismatch(expected: 12, actual: 4)) {
+            try PrincipalComponents.forQueries(dimension: 4, ofIndex: index, model: model)
+        }
+    }
+
     @Test func corruptOrForeignFilesThrow() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -56,6 +56,28 @@ import Testing
         }
     }
 
+    @Test func describeReadsTheHeaderAndSectionTable() throws {
+        let path = try Self.golden("flat-index-v1-l2-f32")
+        let description = try VectorIndexFile.describe(path)
+        #expect(description.path == path && description.formatVersion == 1 && description.byteCount == 576)
+        #expect(description.dimension == 8 && description.metric == .l2 && description.storage == .f32)
+        #expect(description.count == 6)
+        #expect(
+            description.sections.map { "\($0.tag) \($0.offset) \($0.length) \($0.checksum)" } == [
+                "IDS  256 48 3944279238", "VECS 320 192 3525463852", "NORM 512 24 2128694897",
+            ])
+    }
+
+    @Test func describeRefusesAFileOfAnotherKind() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("zeros.mvi")
+        try Data(count: 256).write(to: URL(fileURLWithPath: path))
+        #expect(throws: IndexError.notAnIndexFile(path: path, expectedMagic: "MVIX")) {
+            try VectorIndexFile.describe(path)
+        }
+    }
+
     @Test(arguments: ["flat-index-v1-inner-product-f32", "flat-index-v1-l2-f32", "flat-index-v1-cosine-int8"])
     func savingTheOpenedFileWritesTheSameBytes(name: String) throws {
         let path = try Self.golden(name)

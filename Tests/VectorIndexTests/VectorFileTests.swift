@@ -28,6 +28,35 @@ import Testing
         #expect(try VectorFile.readIntegers(ivecs) == [[7, -1], [3, 4]])
     }
 
+    @Test func searchResultsBecomeFixedWidthRowsPaddedWithMinusOne() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("results.ivecs")
+        let results = [
+            [SearchHit(id: 4, score: 1), SearchHit(id: 0, score: 0.5), SearchHit(id: 9, score: 0.1)],
+            [SearchHit(id: 2, score: 3)],
+            [],
+        ]
+        try VectorFile.writeResults(results, width: 2, to: path)
+        #expect(try VectorFile.readIntegers(path) == [[4, 0], [2, -1], [-1, -1]])
+    }
+
+    @Test func resultIDsBeyondInt32AreRejectedAndNothingIsWritten() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("results.ivecs")
+        let large = DocumentID(UInt64(Int32.max) + 1)
+        #expect(throws: IndexError.idOutOfRange(large, path: path, limit: 2_147_483_647)) {
+            try VectorFile.writeResults(
+                [[SearchHit(id: 1, score: 1)], [SearchHit(id: large, score: 0)]], width: 1, to: path)
+        }
+        #expect(!FileManager.default.fileExists(atPath: path))
+        #expect(
+            IndexError.idOutOfRange(large, path: path, limit: 2_147_483_647).description
+                == "ID 2147483648 does not fit \(path), which holds IDs up to 2147483647; nothing was written. "
+                + "Renumber the documents so that their IDs fit.")
+    }
+
     @Test func fractionalValuesDoNotFitIntegerFormats() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

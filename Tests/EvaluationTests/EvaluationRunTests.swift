@@ -1,0 +1,98 @@
+import Embeddings
+import Foundation
+import MemoryLocation
+import ProceduralMemory
+import TestSupport
+import Testing
+
+@testable import Evaluation
+
+@Suite struct EvaluationRunTests {
+    /// The fixture's queries as a JSON Lines file in `directory`.
+    static func queryFile(in directory: TemporaryDirectory) throws -> String {
+        let path = directory.file("queries.jsonl")
+        let lines = try Fixture.queries.map { query in
+            let object: [String: Any] = ["qid": query.id, "query": query.text, "relevant": query.relevant.sorted()]
+            return String(
+                decoding: try JSONSerialization.data(withJSONObject: object, options: .sortedKeys), as: UTF8.self)
+        }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static let plan = EvaluationPlan(modes: [.bm25, .hybrid], k: 2)
+
+    @Test func evaluatesExistingStoresWithTheEmbedderEachRecords() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        _ = try await Fixture.store(in: directory)
+        let queries = try Self.queryFile(in: directory)
+        let run = EvaluationRun(
+            stores: .existing([directory.file("store")]), queries: queries, plan: Self.plan, command: ["memp", "eval"])
+        var events: [EvaluationRun.Progress] = []
+        let report = try await run.run { events.append($0) }
+        #expect(events.isEmpty)
+        #expect(report.command == ["memp", "eval"] && report.plan == Self.plan && report.trajectories == nil)
+        #expect(report.queries == DataSetFile(path: queries, sha256: try fileSHA256(queries), records: 4))
+        #expect(report.stores.map(\.store.label) == ["store"])
+        #expect(report.stores.map(\.store.memoryCount) == [6])
+        #expect(report.stores[0].cachedQueryEmbeddings)
+        #expect(report.stores[0].runs.map(\.setting.policy) == [.bm25, .hybrid])
+        #expect(report.stores[0].runs.map(\.judgedQueries) == [3, 3])
+    }
+
+    @Test func buildsOneStorePerPolicyAndWritesTheHTMLReport() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let trajectories = directory.file("trajectories.jsonl")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        try Fixture.trajectories.map { String(decoding: try encoder.encode($0), as: UTF8.self) + "\n" }.joined()
+            .write(toFile: trajectories, atomically: true, encoding: .utf8)
+        let work = directory.file("stores")
+        let html = directory.file("report.html")
+        let run = EvaluationRun(
+            stores: .built(
+                trajectories: trajectories, policies: [.trajectory, .script], embedder: .hashing(dimension: 64),
+                workDirectory: work),
+            queries: try Self.queryFile(in: directory), plan: Self.plan, cachesQueryEmbeddings: false,
+            htmlReport: html)
+        var events: [EvaluationRun.Progress] = []
+        let report = try await run.run { events.append($0) }
+        #expect(
+            events == [
+                .building(policy: .trajectory, directory: work + "/trajectory"),
+                .building(policy: .script, directory: work + "/script"), .wroteReport(path: html),
+            ])
+        #expect(report.stores.map(\.store.label) == ["trajectory", "script"])
+        #expect(report.stores.map(\.store.path) == [work + "/trajectory", work + "/script"])
+        #expect(report.stores.map(\.store.memoryCount) == [6, 6])
+        #expect(report.stores.allSatisfy { !$0.cachedQueryEmbeddings })
+        #expect(
+            report.trajectories
+                == DataSetFile(path: trajectories, sha256: try fileSHA256(trajectories), records: 6))
+        #expect(try await MemoryStore.info(at: work + "/script").embedderConfiguration == .hashing(dimension: 64))
+        #expect(try String(contentsOfFile: html, encoding: .utf8) == (try HTMLReport.render(report)))
+    }
+
+    @Test func aStoreThatRecordsNoEmbedderIsNamed() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("bare")
+        _ = try await MemoryStore.create(at: path, embedder: HashingEmbedder())
+        let run = EvaluationRun(stores: .existing([path]), queries: try Self.queryFile(in: directory), plan: Self.plan)
+        await #expect(throws: EvaluationError.storeWithoutEmbedder(path: path)) { try await run.run() }
+        #expect(
+            EvaluationError.storeWithoutEmbedder(path: path).description
+                == "The store in \(path) doesn't record its embedder, so it can't be opened for an evaluation. "
+                + "Evaluate a store created with a recorded embedder, or build one from its trajectories.")
+    }
+
+    @Test func aMissingStoreIsAMemoryError() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("none")
+        let run = EvaluationRun(stores: .existing([path]), queries: try Self.queryFile(in: directory), plan: Self.plan)
+        await #expect(throws: EvaluationError.memory(.notAStore(path: path))) { try await run.run() }
+    }
+}
