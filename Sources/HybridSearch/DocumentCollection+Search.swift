@@ -28,6 +28,11 @@ public struct HybridQuery: Sendable {
         get { search[keyPath: keyPath] }
         set { search[keyPath: keyPath] = newValue }
     }
+
+    /// A read-only property of ``search``, such as ``HybridIndex/Query/effectiveCandidateDepth``.
+    public subscript<Value>(dynamicMember keyPath: KeyPath<HybridIndex.Query, Value>) -> Value {
+        search[keyPath: keyPath]
+    }
 }
 
 /// One result of a collection search.

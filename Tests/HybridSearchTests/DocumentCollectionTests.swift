@@ -29,7 +29,8 @@ struct FirstLetterEmbedder: Embedder {
     /// Four documents with explicit 3-dimensional vectors: "dense" is near [1, 0, 0] and shares no word with the
     /// query "parse json"; "lexical" contains both words but points away.
     static func sample() throws -> DocumentCollection {
-        var collection = try DocumentCollection(configuration: CollectionConfiguration(dimension: 3, tokenizer: .english))
+        var collection = try DocumentCollection(
+            configuration: CollectionConfiguration(dimension: 3, tokenizer: .english))
         try collection.add([
             Document(
                 id: "dense", text: "reading structured data", vector: [1, 0, 0],
@@ -45,6 +46,16 @@ struct FirstLetterEmbedder: Embedder {
     }
 
     static let query = HybridQuery(text: "parse json", vector: [1, 0, 0], k: 10)
+
+    @Test func queryReadsAndWritesTheIndexQuerysProperties() {
+        var query = HybridQuery(text: "open the fridge", k: 5)
+        #expect(query.effectiveCandidateDepth == 50 && query.k == 5)
+        query.k = 20
+        query.mode = .bm25
+        #expect(query.search.k == 20 && query.search.mode == .bm25 && query.effectiveCandidateDepth == 80)
+        query.candidateDepth = 30
+        #expect(query.effectiveCandidateDepth == 30)
+    }
 
     @Test func hybridKeepsKeywordOnlyAndVectorOnlyHits() throws {
         let collection = try Self.sample()
@@ -190,7 +201,8 @@ struct FirstLetterEmbedder: Embedder {
 
     @Test func embedderFillsMissingVectorsAndQueries() throws {
         let embedder = FirstLetterEmbedder(dimension: 8)
-        var collection = try DocumentCollection(configuration: CollectionConfiguration(dimension: 8), embedder: embedder)
+        var collection = try DocumentCollection(
+            configuration: CollectionConfiguration(dimension: 8), embedder: embedder)
         #expect(collection.configuration.embedder == "test:first-letter:8")
         try collection.add([
             Document(id: "a", text: "apple apricot avocado"), Document(id: "b", text: "banana blueberry"),
