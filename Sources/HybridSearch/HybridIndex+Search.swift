@@ -195,10 +195,13 @@ extension HybridIndex {
                 fused = try droppingBelow(minimum, vector: vector, fused)
             }
         }
-        return fused.prefix(query.k).map { hit in
+        let top = fused.prefix(query.k)
+        // One tokenization of the query for all the hits' matched terms.
+        let matched = keywords.matchedTerms(query.text, in: top.map(\.id))
+        return zip(top, matched).map { hit, terms in
             let explanation = HitExplanation(
                 mode: query.mode, fusion: query.mode == .hybrid ? query.fusion.summary : nil, ranking: hit,
-                matchedTerms: keywords.matchedTerms(query.text, in: hit.id))
+                matchedTerms: terms)
             return Hit(id: hit.id, score: hit.score, explanation: explanation)
         }
     }

@@ -6,15 +6,26 @@ extension KeywordIndex {
     ///
     /// - Complexity: O(*q* log *u*) for *q* query tokens and a document of *u* distinct terms.
     public func matchedTerms(_ query: String, in id: DocumentID) -> [String] {
-        guard let row = rowForID[id] else { return [] }
+        matchedTerms(query, in: [id])[0]
+    }
+
+    /// The matched terms of each of `ids`, in order, as the one-document form gives them, tokenizing `query` once.
+    ///
+    /// - Complexity: O(*q*) to tokenize, then O(*q* log *u*) per document of *u* distinct terms.
+    public func matchedTerms(_ query: String, in ids: [DocumentID]) -> [[String]] {
+        // Each distinct surface word once, with its term's ID when the index knows the term.
         var seen: Set<String> = []
-        var matched: [String] = []
+        var words: [(surface: String, termID: UInt32?)] = []
         tokenizer.forEachToken(in: query) { term, surface in
-            guard let termID = termIDs[term], self.row(Int(row), contains: termID), seen.insert(surface).inserted
-            else { return }
-            matched.append(surface)
+            if seen.insert(surface).inserted { words.append((surface, termIDs[term])) }
         }
-        return matched
+        return ids.map { id in
+            guard let row = rowForID[id] else { return [] }
+            return words.compactMap { word in
+                guard let termID = word.termID, self.row(Int(row), contains: termID) else { return nil }
+                return word.surface
+            }
+        }
     }
 
     /// The document's BM25 score for `query` in double precision, or `nil` when no live document has `id`.

@@ -149,6 +149,9 @@ import Testing
         try index.add("Running the server with cached results", id: 1)
         #expect(index.matchedTerms("runs cache servers client", in: 1) == ["runs", "cache", "servers"])
         #expect(index.matchedTerms("runs", in: 2).isEmpty)
+        #expect(
+            index.matchedTerms("runs cache servers client runs", in: [1, 2, 999])
+                == [["runs", "cache", "servers"], [], []])
     }
 
     @Test func keywordsRankRareWordsAndDropStopWords() throws {
