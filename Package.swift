@@ -3,8 +3,8 @@ import PackageDescription
 
 // Layers, each depending only on those above it:
 // CKernels, CBLAS -> RetrievalCore -> VectorIndex, KeywordIndex, Embeddings -> HybridSearch
-// -> ProceduralMemory -> SQLiteMemory, PostgresMemory -> MemoryLocation -> Evaluation, MempService -> MempServer
-// -> MempCLI.
+// -> ProceduralMemory -> LLMWriters, SQLiteMemory, PostgresMemory -> MemoryLocation -> Evaluation, MempService
+// -> MempServer -> MempCLI. LLMClient sits beside the indexes: Embeddings and LLMWriters use it.
 let package = Package(
     name: "Memp",
     platforms: [.macOS(.v15)],
@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "LLMClient", targets: ["LLMClient"]),
         .library(name: "Embeddings", targets: ["Embeddings"]),
         .library(name: "ProceduralMemory", targets: ["ProceduralMemory"]),
+        .library(name: "LLMWriters", targets: ["LLMWriters"]),
         .library(name: "SQLiteMemory", targets: ["SQLiteMemory"]),
         .library(name: "PostgresMemory", targets: ["PostgresMemory"]),
         .library(name: "MemoryLocation", targets: ["MemoryLocation"]),
@@ -78,7 +79,12 @@ let package = Package(
         ),
         .target(
             name: "ProceduralMemory",
-            dependencies: ["RetrievalCore", "VectorIndex", "KeywordIndex", "HybridSearch", "Embeddings", "LLMClient"],
+            dependencies: ["RetrievalCore", "VectorIndex", "KeywordIndex", "HybridSearch", "Embeddings"]
+        ),
+        // Script writers, revisers and scorers that ask a language model, with their prompts.
+        .target(
+            name: "LLMWriters",
+            dependencies: ["ProceduralMemory", "LLMClient"],
             resources: [.copy("Prompts")]
         ),
         .target(
@@ -125,7 +131,7 @@ let package = Package(
             name: "MempCLI",
             dependencies: [
                 "RetrievalCore", "VectorIndex", "KeywordIndex", "HybridSearch", "Embeddings", "LLMClient",
-                "ProceduralMemory", "MemoryLocation", "Evaluation", "MempService", "MempServer",
+                "ProceduralMemory", "LLMWriters", "MemoryLocation", "Evaluation", "MempService", "MempServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -153,8 +159,9 @@ let package = Package(
         .testTarget(
             name: "ProceduralMemoryTests",
             // GRDB: the reliability tests damage rows behind the store's back, as a bad tool or disk would.
+            // LLMWriters: its writers are tested through a store here (LanguageModelTests), with this target's samples.
             dependencies: [
-                "ProceduralMemory", "LLMClient", "SQLiteMemory", "MemoryLocation", "TestSupport",
+                "ProceduralMemory", "LLMClient", "LLMWriters", "SQLiteMemory", "MemoryLocation", "TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             resources: [.copy("Fixtures")]

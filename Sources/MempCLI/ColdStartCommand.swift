@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LLMWriters
 import ProceduralMemory
 
 /// `memp cold-start`: builds a first memory from unlabelled exploration, keeping the best trajectories per task type.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LLMWriters
 import ProceduralMemory
 import Synchronization
 

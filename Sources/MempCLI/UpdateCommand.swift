@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LLMWriters
 import ProceduralMemory
 
 /// `memp update`: runs an update policy over a file of finished tasks.

@@ -222,7 +222,7 @@ public struct RuleBasedScriptWriter: ScriptWriter {
 
 extension String {
     /// The string without leading and trailing whitespace and newlines.
-    func trimmingWhitespace() -> String { trimmingCharacters(where: \.isWhitespace) }
+    package func trimmingWhitespace() -> String { trimmingCharacters(where: \.isWhitespace) }
 
     /// The string without leading and trailing characters that satisfy `predicate`.
     func trimmingCharacters(where predicate: (Character) -> Bool) -> String {

@@ -1,5 +1,6 @@
 import Foundation
 import LLMClient
+import LLMWriters
 import ProceduralMemory
 import TestSupport
 import Testing

@@ -1,4 +1,5 @@
 import Foundation
+import ProceduralMemory
 
 /// A prompt template with `{{name}}` placeholders; the defaults ship as resources of this module.
 public struct PromptTemplate: Sendable, Equatable {
@@ -10,7 +11,7 @@ public struct PromptTemplate: Sendable, Equatable {
 
     /// The template shipped with Memp: `script`, `reflection` or `judge`.
     ///
-    /// - Throws: ``MemoryError/io(path:reason:)`` when the resource is missing from the build.
+    /// - Throws: ``ProceduralMemory/MemoryError/io(path:reason:)`` when the resource is missing from the build.
     public static func bundled(_ name: String) throws(MemoryError) -> PromptTemplate {
         guard let url = Bundle.module.url(forResource: name, withExtension: "txt", subdirectory: "Prompts"),
             let text = try? String(contentsOf: url, encoding: .utf8)
@@ -22,7 +23,7 @@ public struct PromptTemplate: Sendable, Equatable {
 
     /// Reads a template from a file, to replace a bundled one.
     ///
-    /// - Throws: ``MemoryError/io(path:reason:)`` when it can't be read.
+    /// - Throws: ``ProceduralMemory/MemoryError/io(path:reason:)`` when it can't be read.
     public init(contentsOf path: String) throws(MemoryError) {
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw .io(path: path, reason: error.localizedDescription)

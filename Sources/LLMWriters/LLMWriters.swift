@@ -1,5 +1,6 @@
 import Foundation
 import LLMClient
+import ProceduralMemory
 
 /// The schemas and tags of the structured answers Memp asks models for.
 enum AnswerFormat {
@@ -96,7 +97,7 @@ enum AnswerFormat {
 }
 
 /// Writes scripts with a language model (the paper's “from these steps, write a reusable workflow”), falling back
-/// to the ``RuleBasedScriptWriter`` on any failure and recording the fallback in the memory's provenance.
+/// to the ``ProceduralMemory/RuleBasedScriptWriter`` on any failure and recording the fallback in the memory's provenance.
 public struct LLMScriptWriter: ScriptWriter {
     /// The model.
     public var model: any LanguageModel
@@ -109,7 +110,7 @@ public struct LLMScriptWriter: ScriptWriter {
 
     /// Creates a writer with the bundled `script` prompt.
     ///
-    /// - Throws: ``MemoryError/io(path:reason:)`` when the bundled prompt is missing.
+    /// - Throws: ``ProceduralMemory/MemoryError/io(path:reason:)`` when the bundled prompt is missing.
     public init(
         model: any LanguageModel, template: PromptTemplate? = nil,
         fallback: RuleBasedScriptWriter = RuleBasedScriptWriter(),
@@ -144,7 +145,7 @@ public struct LLMScriptWriter: ScriptWriter {
 
 /// Rewrites a memory after a failure with a language model that reflects on what went wrong.
 ///
-/// The answer holds a diagnosis and the corrected workflow. It throws on any failure; the update then uses the ``RuleBasedReviser`` and records the fallback.
+/// The answer holds a diagnosis and the corrected workflow. It throws on any failure; the update then uses the ``ProceduralMemory/RuleBasedReviser`` and records the fallback.
 public struct LLMReviser: MemoryReviser {
     /// The model.
     public var model: any LanguageModel
@@ -155,7 +156,7 @@ public struct LLMReviser: MemoryReviser {
 
     /// Creates a reviser with the bundled `reflection` prompt.
     ///
-    /// - Throws: ``MemoryError/io(path:reason:)`` when the bundled prompt is missing.
+    /// - Throws: ``ProceduralMemory/MemoryError/io(path:reason:)`` when the bundled prompt is missing.
     public init(model: any LanguageModel, template: PromptTemplate? = nil, maximumTokens: Int = 500) throws(MemoryError)
     {
         self.model = model
@@ -188,7 +189,7 @@ public struct LLMReviser: MemoryReviser {
 
 /// Rates trajectories with a language model (LLM as judge).
 ///
-/// The structured answer holds a score 0–10 and a reason. Falls back to the ``RuleBasedScorer`` on any failure, saying so in the reason.
+/// The structured answer holds a score 0–10 and a reason. Falls back to the ``ProceduralMemory/RuleBasedScorer`` on any failure, saying so in the reason.
 public struct LLMJudgeScorer: Scorer {
     /// The model.
     public var model: any LanguageModel
@@ -199,7 +200,7 @@ public struct LLMJudgeScorer: Scorer {
 
     /// Creates a judge with the bundled `judge` prompt.
     ///
-    /// - Throws: ``MemoryError/io(path:reason:)`` when the bundled prompt is missing.
+    /// - Throws: ``ProceduralMemory/MemoryError/io(path:reason:)`` when the bundled prompt is missing.
     public init(
         model: any LanguageModel, template: PromptTemplate? = nil, fallback: RuleBasedScorer = RuleBasedScorer()
     )
