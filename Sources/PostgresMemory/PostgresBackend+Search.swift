@@ -28,16 +28,16 @@ public enum PostgresVectorSearch: Sendable, Equatable {
 }
 
 /// What a lookup in the database considers.
-public struct PostgresSearchFilter: Sendable, Equatable {
+package struct PostgresSearchFilter: Sendable, Equatable {
     /// Whether deprecated memories can be returned.
-    public var includeDeprecated: Bool
+    package var includeDeprecated: Bool
     /// Only memories from one of these sources, when given.
-    public var sources: Set<String>?
+    package var sources: Set<String>?
     /// Only memories carrying every one of these labels.
-    public var labels: [String: String]
+    package var labels: [String: String]
 
     /// Creates a filter; the default passes every active memory.
-    public init(includeDeprecated: Bool = false, sources: Set<String>? = nil, labels: [String: String] = [:]) {
+    package init(includeDeprecated: Bool = false, sources: Set<String>? = nil, labels: [String: String] = [:]) {
         self.includeDeprecated = includeDeprecated
         self.sources = sources
         self.labels = labels
@@ -64,7 +64,7 @@ extension PostgresBackend {
     ///
     /// - Throws: ``ProceduralMemory/MemoryError/invalidArgument(_:)`` for a non-positive k, a vector of the wrong
     ///   dimension or with non-finite components, or an `efSearch` outside 1…1000.
-    public func searchVectors(
+    package func searchVectors(
         _ vector: [Float], k: Int, mode: PostgresVectorSearch = .hnsw(efSearch: 100),
         filter: PostgresSearchFilter = .init()
     ) async throws(MemoryError) -> [DatabaseHit] {
@@ -113,7 +113,7 @@ extension PostgresBackend {
     /// The `k` memories whose task and keywords best match `text`, ranked by PostgreSQL's `ts_rank_cd` (cover
     /// density, normalized by 1 + log of the document length) over the English text-search configuration, any
     /// of the query's terms matching (the query's lexemes are OR-ed, as BM25 does), best first (ties by number).
-    public func searchKeywords(
+    package func searchKeywords(
         _ text: String, k: Int, filter: PostgresSearchFilter = .init()
     ) async throws(MemoryError) -> [DatabaseHit] {
         guard k > 0 else { throw .invalidArgument("k must be positive (got \(k)).") }
@@ -150,7 +150,7 @@ extension PostgresBackend {
     ///   - depth: Candidates from each side; `nil` means `max(50, 4 * k)`, as in the local engine.
     ///   - minimumCosine: Drops candidates whose task cosine is below it, as the local engine's minimum
     ///     similarity does: vector candidates before the fusion, and keyword-only ones, scored exactly, after.
-    public func searchHybrid(
+    package func searchHybrid(
         text: String, vector: [Float], k: Int, depth: Int? = nil,
         fusion: FusionMethod = .reciprocalRank(rankConstant: 60), mode: PostgresVectorSearch = .hnsw(efSearch: 100),
         filter: PostgresSearchFilter = .init(), minimumCosine: Float? = nil

@@ -8,7 +8,7 @@ extension PostgresBackend {
     ///
     /// The rules every backend shares apply (`MemoryBackend.write(_:)` in ProceduralMemory). Public for loading
     /// benchmark stores.
-    public func write(_ batch: WriteBatch) async throws(MemoryError) -> WriteResult {
+    package func write(_ batch: WriteBatch) async throws(MemoryError) -> WriteResult {
         try await (self as any MemoryBackend).write(batch)
     }
 

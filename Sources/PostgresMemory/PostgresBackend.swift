@@ -9,14 +9,11 @@ import RetrievalCore
 /// Every write runs in one transaction (``transaction(commit:_:)``); writers serialize on the store's row (the
 /// generation) and hold the memories they read (`SELECT … FOR UPDATE`) until they end, so concurrent agents never
 /// lose an increment. What the writes are is decided in ProceduralMemory, the same for every backend. Retrieval runs
-/// in the database (``searchVectors(_:k:mode:filter:)``,
-/// ``searchKeywords(_:k:filter:)``, ``searchHybrid(text:vector:k:depth:fusion:mode:filter:minimumCosine:)``; a
-/// ``ProceduralMemory/MemoryStore`` on a backend connected with a ``databaseSearch`` uses them for its `query`,
-/// `bm25` and `hybrid` policies) or on in-process index caches rebuilt from it. The schema is described in
-/// ``PostgresSchema``.
+/// in the database (a ``ProceduralMemory/MemoryStore`` on a backend connected with a ``databaseSearch`` runs its
+/// `query`, `bm25` and `hybrid` policies there) or on in-process index caches rebuilt from it. The schema is
+/// described in ``PostgresSchema``. Stores reach it through MemoryLocation:
 ///
-///     let backend = try await PostgresBackend.connect(to: location, databaseSearch: .exact)
-///     let hits = try await backend.searchHybrid(text: task, vector: embedding, k: 5, mode: .exact)
+///     let store = try await MemoryStore.open(at: StoreLocation("postgres://memp@db:5432/agents"))
 public final class PostgresBackend: MemoryBackend {
     /// Where the store lives.
     public let location: PostgresLocation

@@ -30,24 +30,24 @@ package protocol DatabaseSearching: MemoryBackend {
 }
 
 /// A memory a database lookup found: its number and ID, its score and the scores and ranks behind it.
-public struct DatabaseHit: Sendable, Equatable {
+package struct DatabaseHit: Sendable, Equatable {
     /// The memory's number (its ``RetrievalCore/DocumentID``).
-    public var number: DocumentID
+    package var number: DocumentID
     /// The memory's ID.
-    public var memoryID: String
+    package var memoryID: String
     /// The score: the cosine similarity (vector), the database's text rank (keyword) or the fused score (hybrid).
-    public var score: Double
+    package var score: Double
     /// The cosine similarity, when the memory was a vector candidate.
-    public var cosine: Float?
+    package var cosine: Float?
     /// The rank among the vector candidates, from 1.
-    public var vectorRank: Int?
+    package var vectorRank: Int?
     /// The database's full-text rank (PostgreSQL: `ts_rank_cd`), when the memory was a keyword candidate.
-    public var keywordScore: Float?
+    package var keywordScore: Float?
     /// The rank among the keyword candidates, from 1.
-    public var keywordRank: Int?
+    package var keywordRank: Int?
 
     /// Creates a hit.
-    public init(
+    package init(
         number: DocumentID, memoryID: String, score: Double, cosine: Float? = nil, vectorRank: Int? = nil,
         keywordScore: Float? = nil, keywordRank: Int? = nil
     ) {

@@ -198,16 +198,16 @@ public struct StoreInfo: Sendable, Equatable {
 }
 
 /// A memory as a backend stores it: the memory and its vectors.
-public struct MemoryRecord: Sendable, Equatable {
+package struct MemoryRecord: Sendable, Equatable {
     /// The memory.
-    public var memory: Memory
+    package var memory: Memory
     /// The embedding of the memory's task.
-    public var taskVector: [Float]
+    package var taskVector: [Float]
     /// The mean of the embeddings of the memory's keywords; `nil` when it has none.
-    public var keywordVector: [Float]?
+    package var keywordVector: [Float]?
 
     /// Creates a record.
-    public init(memory: Memory, taskVector: [Float], keywordVector: [Float]?) {
+    package init(memory: Memory, taskVector: [Float], keywordVector: [Float]?) {
         self.memory = memory
         self.taskVector = taskVector
         self.keywordVector = keywordVector
@@ -215,21 +215,21 @@ public struct MemoryRecord: Sendable, Equatable {
 }
 
 /// Trajectories and the memories built from them, written in one transaction.
-public struct WriteBatch: Sendable {
+package struct WriteBatch: Sendable {
     /// The trajectories to store.
-    public var trajectories: [Trajectory]
+    package var trajectories: [Trajectory]
     /// The memories to store; each names its source trajectories, which must be stored or in this batch.
-    public var memories: [MemoryRecord]
+    package var memories: [MemoryRecord]
     /// Whether trajectories and memories whose IDs are stored already replace the stored ones; when `false`,
     /// such an ID fails the write.
-    public var replacing: Bool
+    package var replacing: Bool
     /// The build or update policy that produced the batch, recorded in the history.
-    public var policy: String
+    package var policy: String
     /// Why the batch is written, recorded in the history (`import trajectories.jsonl`).
-    public var reason: String
+    package var reason: String
 
     /// Creates a batch.
-    public init(
+    package init(
         trajectories: [Trajectory], memories: [MemoryRecord], replacing: Bool, policy: String,
         reason: String
     ) {
@@ -242,15 +242,15 @@ public struct WriteBatch: Sendable {
 }
 
 /// What a write changed.
-public struct WriteResult: Sendable, Equatable {
+package struct WriteResult: Sendable, Equatable {
     /// The number given to each memory written, by memory ID.
-    public var numbers: [String: DocumentID]
+    package var numbers: [String: DocumentID]
     /// The numbers of memories removed because they were replaced or lost their sources.
-    public var removed: [DocumentID]
+    package var removed: [DocumentID]
     /// How many stored trajectories were replaced.
-    public var replacedTrajectories: Int
+    package var replacedTrajectories: Int
     /// The generation after the write.
-    public var generation: UInt64
+    package var generation: UInt64
 
     /// Creates a write result.
     package init(numbers: [String: DocumentID], removed: [DocumentID], replacedTrajectories: Int, generation: UInt64) {

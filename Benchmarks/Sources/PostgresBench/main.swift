@@ -1,15 +1,19 @@
-// Scale-out: lookup latency of the PostgreSQL + pgvector backend next to the local engine on the same memories;
+// Scale-out: lookup latency of a MemoryStore on PostgreSQL + pgvector next to the local engine on the same memories;
 // prints one JSON object.
 //   PostgresBench --url postgres://USER@HOST:PORT/DB?sslmode=disable --password-file FILE [--size 100000]
 //                 [--dimension 384] [--queries 300] [--warmup 30] [--k 10] [--reuse]
-// The memories (seeded: tasks of four words, vectors drawn around 2,000 cluster centres so that neighbours are
-// meaningful) go to schema `bench_<size>_<dimension>`; --reuse measures on a schema a previous run loaded.
-// Local: the in-process FlatIndex (f32 and int8 with exact rescoring) a MemoryStore searches. PostgreSQL: one SQL
-// round trip per lookup on loopback returning the k numbers and IDs — exact scan, HNSW at several ef_search values
-// (recall@k against the exact top-k), HNSW plus the read of the k memories (a store's database-side lookup),
-// ts_rank_cd keyword search, and hybrid (HNSW + keyword, fused in Swift).
+// The memories (seeded: distinct tasks of four words, vectors drawn around 2,000 cluster centres so that neighbours
+// are meaningful) go to schema `bench_<size>_<dimension>` through the public API: `MemoryStore.open(at:)` on the URL
+// with an embedder that returns the benchmark's precomputed vectors, so that no model runs and the figures are the
+// database's and the store's; `store.add` in transactions of 1,000 trajectories. --reuse measures on a schema a
+// previous run loaded. Local: the in-process FlatIndex (f32 and int8 with exact rescoring) a MemoryStore searches.
+// PostgreSQL: `MemoryStore.retrieve` on a store opened with each `DatabaseSearch` (exact scan, HNSW at several
+// ef_search values, with recall@k against the exact top-k), `bm25` (ts_rank_cd) and `hybrid` (HNSW + ts_rank_cd,
+// fused in Swift): the SQL lookup on loopback, then the reads of the k hits' memories and source trajectories.
 import BenchmarkSupport
+import Embeddings
 import Foundation
+import MemoryLocation
 import PostgresMemory
 import ProceduralMemory
 import RetrievalCore
@@ -26,6 +30,21 @@ func log(_ text: String) { FileHandle.standardError.write(Data("[postgres] \(tex
 func normalized(_ vector: [Float]) -> [Float] {
     let norm = vector.reduce(0) { $0 + $1 * $1 }.squareRoot()
     return vector.map { $0 / norm }
+}
+
+/// The embedder of a benchmark whose vectors are drawn in advance: each text it is asked for is one of the memory
+/// tasks or queries, which are distinct, and gets its own vector.
+struct PrecomputedEmbedder: Embedder {
+    let vectors: [String: [Float]]
+    let dimension: Int
+    var modelIdentifier: String { "bench-precomputed:v2:\(dimension)" }
+
+    func embed(_ texts: [String]) throws(EmbeddingError) -> [[Float]] {
+        texts.map { text in
+            guard let vector = vectors[text] else { preconditionFailure("PostgresBench: no vector for \"\(text)\"") }
+            return vector
+        }
+    }
 }
 
 let size = Int(argument("--size") ?? "") ?? 100_000
@@ -56,8 +75,13 @@ let centres = (0..<2000).map { _ in
         zip(centres[centre], (0..<dimension).map { _ in Float.random(in: -amplitude...amplitude, using: &generator) })
             .map(+))
 }
+// Every task and query is a distinct text, so that the embedder can look its vector up by text.
+var drawnTasks = Set<String>()
 @MainActor func task() -> String {
-    (0..<4).map { _ in words.randomElement(using: &generator) ?? "mug" }.joined(separator: " ")
+    while true {
+        let text = (0..<4).map { _ in words.randomElement(using: &generator) ?? "mug" }.joined(separator: " ")
+        if drawnTasks.insert(text).inserted { return text }
+    }
 }
 var vectors: [[Float]] = []
 var tasks: [String] = []
@@ -69,53 +93,40 @@ for index in 0..<size {
 let queries = (0..<(queryCount + warmup)).map { _ in
     (sample(near: Int.random(in: 0..<centres.count, using: &generator)), task())
 }
+let embedder = PrecomputedEmbedder(
+    vectors: Dictionary(uniqueKeysWithValues: zip(tasks, vectors) + queries.map { ($0.1, $0.0) }),
+    dimension: dimension)
 
-var location = try PostgresLocation(url: url, password: .file(passwordFile))
-location.schema = "bench_\(size)_\(dimension)"
-var backend = try await PostgresBackend.connect(to: location)
+let schema = "bench_\(size)_\(dimension)"
+let database = DatabaseLocation(
+    url: url + (url.contains("?") ? "&" : "?") + "schema=\(schema)", passwordFile: passwordFile)
+/// The position of memory `m<position>` among the drawn memories.
+func position(of memory: Memory) -> Int { Int(memory.id.dropFirst()) ?? -1 }
+
 var loadSeconds: Double?
-let stored = try await backend.storeInfo() != nil ? try await backend.statistics().memories : 0
-if !(reuse && stored == size) {
+let stored = try? await MemoryStore.statistics(at: .database(database)).memories
+let storedEmbedder = try? await MemoryStore.info(at: .database(database)).embedderID
+if !(reuse && stored == size && storedEmbedder == embedder.modelIdentifier) {
+    // A fresh schema: the store numbers the memories from 1 in load order.
+    let backend = try await PostgresBackend.connect(
+        to: PostgresLocation(url: database.url, password: .file(passwordFile)))
     try await backend.dropSchema()
     backend.close()
-    backend = try await PostgresBackend.connect(to: location)
-    try await backend.initialize(embedderID: "bench:v1", dimension: dimension, configuration: nil)
-    let date = Date()
+    let store = try await MemoryStore.open(at: .database(database), embedder: embedder)
+    let options = ImportOptions(builder: MemoryBuilder(policy: .trajectory), keywordLimit: 0)
     let start = ContinuousClock.now
     for first in stride(from: 0, to: size, by: 1000) {
-        var trajectories: [Trajectory] = []
-        var records: [MemoryRecord] = []
-        for index in first..<min(first + 1000, size) {
-            let trajectory = Trajectory(
+        let trajectories = (first..<min(first + 1000, size)).map { index in
+            Trajectory(
                 id: "m\(index)", task: tasks[index], steps: [Step(action: "do it")], outcome: Outcome(success: true),
                 source: "bench", labels: [:])
-            trajectories.append(trajectory)
-            records.append(
-                MemoryRecord(
-                    memory: Memory(
-                        id: trajectory.id, task: trajectory.task, buildPolicy: .trajectory, steps: trajectory.steps,
-                        script: nil, keywords: [], sourceTrajectoryIDs: [trajectory.id], source: "bench", labels: [:],
-                        embedderID: "bench:v1", provenance: Provenance(), createdAt: date, updatedAt: date),
-                    taskVector: vectors[index], keywordVector: nil))
         }
-        _ = try await backend.write(
-            WriteBatch(trajectories: trajectories, memories: records, replacing: false, policy: "bench", reason: "load")
-        )
-        if first % 20_000 == 0 { log("loaded \(first + records.count)") }
+        try await store.add(trajectories, options: options)
+        if first % 20_000 == 0 { log("loaded \(first + trajectories.count)") }
     }
     let elapsed = start.duration(to: .now)
     loadSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     log("loaded \(size) memories in \(loadSeconds ?? 0) s (HNSW maintained on insert)")
-}
-// Numbers are assigned in load order from 1 in a fresh schema; map them back through the IDs to be safe.
-var numberOf: [String: DocumentID] = [:]
-for start in stride(from: 0, to: size, by: 5000) {
-    let ids = (start..<min(start + 5000, size)).map { DocumentID(UInt64($0 + 1)) }
-    for (number, memory) in try await backend.memories(numbered: ids) { numberOf[memory.id] = number }
-}
-guard numberOf.count == size else {
-    log("the schema holds \(numberOf.count) memories numbered 1…\(size); rerun without --reuse")
-    exit(1)
 }
 
 @MainActor func time(_ body: () async throws -> Void) async rethrows -> Double {
@@ -134,62 +145,48 @@ var results: [[String: Any]] = []
     log("\(engine) \(mode): p50 \(p50) ms, p95 \(p95) ms" + (recall.map { ", recall \($0)" } ?? ""))
 }
 
-// Local engine.
-var exactTop: [[DocumentID]] = []
+// Local engine; its IDs are the memories' positions.
+var exactTop: [Set<Int>] = []
 for storage in [VectorStorage.f32, .int8] {
     var index = try FlatIndex(dimension: dimension, metric: .cosine, storage: storage)
     index.reserveCapacity(size)
-    for (position, vector) in vectors.enumerated() {
-        try index.add(vector, id: numberOf["m\(position)"] ?? DocumentID(0))
-    }
+    for (position, vector) in vectors.enumerated() { try index.add(vector, id: DocumentID(UInt64(position))) }
     var samples: [Double] = []
     for (position, (query, _)) in queries.enumerated() {
         var hits: [SearchHit] = []
         let elapsed = try await time { hits = try index.search(query, k: k) }
         if position >= warmup { samples.append(elapsed) }
-        if storage == .f32 { exactTop.append(hits.map(\.id)) }
+        if storage == .f32 { exactTop.append(Set(hits.map { Int($0.id.rawValue) })) }
     }
     record("local", "vector exact (FlatIndex \(storage.rawValue))", samples)
 }
 
-// PostgreSQL.
+// PostgreSQL, through a store opened for each way of searching.
 @MainActor func measure(
-    _ mode: String, recallAgainstExact: Bool, _ lookup: ([Float], String) async throws -> [DatabaseHit]
+    _ mode: String, search: DatabaseSearch, policy: RetrievalPolicy, recallAgainstExact: Bool
 ) async throws {
+    let store = try await MemoryStore.open(
+        at: .database(database), embedder: embedder, options: StoreOpenOptions(databaseSearch: search))
+    let options = RetrievalOptions(policy: policy, k: k)
     var samples: [Double] = []
     var recalled = 0
-    for (position, (query, text)) in queries.enumerated() {
-        var hits: [DatabaseHit] = []
-        let elapsed = try await time { hits = try await lookup(query, text) }
-        guard position >= warmup else { continue }
+    for (offset, (_, text)) in queries.enumerated() {
+        var hits: [MemoryHit] = []
+        let elapsed = try await time { hits = try await store.retrieve(text, options: options) }
+        guard offset >= warmup else { continue }
         samples.append(elapsed)
-        recalled += Set(hits.map(\.number)).intersection(exactTop[position]).count
+        recalled += exactTop[offset].intersection(hits.map { position(of: $0.memory) }).count
     }
     record("postgres", mode, samples, recall: recallAgainstExact ? Double(recalled) / Double(k * queryCount) : nil)
 }
-try await measure("vector exact", recallAgainstExact: true) { query, _ in
-    try await backend.searchVectors(query, k: k, mode: .exact)
-}
+try await measure("vector exact", search: .exact, policy: .query, recallAgainstExact: true)
 for efSearch in [20, 40, 64, 100, 200, 400] {
-    try await measure("vector HNSW ef_search \(efSearch)", recallAgainstExact: true) { query, _ in
-        try await backend.searchVectors(query, k: k, mode: .hnsw(efSearch: efSearch))
-    }
+    try await measure(
+        "vector HNSW ef_search \(efSearch)", search: .hnsw(efSearch: efSearch), policy: .query,
+        recallAgainstExact: true)
 }
-// What MemoryStore.retrieve does on a store with a databaseSearch, minus embedding the task: the lookup, then one
-// read of the k hits' memories.
-try await measure("vector HNSW ef_search 100 + read the k memories", recallAgainstExact: true) { query, _ in
-    let hits = try await backend.searchVectors(query, k: k, mode: .hnsw(efSearch: 100))
-    let memories = try await backend.memories(numbered: hits.map(\.number))
-    guard memories.count == hits.count else { throw MemoryError.database(reason: "a hit's memory is missing") }
-    return hits
-}
-try await measure("keyword ts_rank_cd", recallAgainstExact: false) { _, text in
-    try await backend.searchKeywords(text, k: k)
-}
-try await measure("hybrid (HNSW 100 + keyword, RRF)", recallAgainstExact: false) { query, text in
-    try await backend.searchHybrid(text: text, vector: query, k: k, mode: .hnsw(efSearch: 100))
-}
-backend.close()
+try await measure("keyword ts_rank_cd", search: .standard, policy: .bm25, recallAgainstExact: false)
+try await measure("hybrid (HNSW 100 + keyword, RRF)", search: .standard, policy: .hybrid, recallAgainstExact: false)
 
 let output: [String: Any] = [
     "size": size, "dimension": dimension, "queries": queryCount, "warmup": warmup, "k": k,
