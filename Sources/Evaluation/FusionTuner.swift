@@ -27,7 +27,7 @@ public enum FusionTuner {
     public static let metric = "nDCG@10"
 
     /// Tunes the fusion on labelled queries and, when `record` is set, records the result in the store's settings
-    /// (``MemoryStore/recordFusion(_:evidence:)``): the tuned fusion when cross-validation supports it, else the
+    /// (read back by ``ProceduralMemory/MemoryStore/fusionTuning()``): the tuned fusion when cross-validation supports it, else the
     /// default.
     ///
     /// - Parameters:
@@ -61,7 +61,7 @@ public enum FusionTuner {
         return report
     }
 
-    /// Tunes the fusion on the store's own record of use (``MemoryStore/feedbackTasks()``): each task reported
+    /// Tunes the fusion on the store's own record of use (its feedback history): each task reported
     /// with a stored trajectory becomes a query, and the memories it used when it succeeded are its relevant ones.
     ///
     /// - Throws: ``EvaluationError/notEnoughFeedback(tasks:needed:)`` when fewer such tasks than folds exist; else

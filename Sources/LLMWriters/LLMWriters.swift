@@ -122,12 +122,15 @@ public struct LLMScriptWriter: ScriptWriter {
         self.maximumTokens = maximumTokens
     }
 
+    /// `llm/v1` and the model's identifier.
     public var name: String { "llm/v1 \(model.identifier)" }
 
+    /// The text of ``writtenScript(for:)``: the model's script, or the fallback's.
     public func script(for trajectory: Trajectory) async throws(MemoryError) -> String {
         try await writtenScript(for: trajectory).text
     }
 
+    /// Asks the model for the workflow; on any failure, the fallback's script, named with the reason.
     public func writtenScript(for trajectory: Trajectory) async throws(MemoryError) -> WrittenScript {
         do throws(MemoryError) {
             let fields = try await AnswerFormat.ask(
@@ -164,8 +167,13 @@ public struct LLMReviser: MemoryReviser {
         self.maximumTokens = maximumTokens
     }
 
+    /// `llm-reflection/v1` and the model's identifier.
     public var name: String { "llm-reflection/v1 \(model.identifier)" }
 
+    /// The memory's task, the corrected workflow and a `Lesson:` line with the diagnosis.
+    ///
+    /// - Throws: ``ProceduralMemory/MemoryError/languageModel(url:reason:)`` when the model fails or its answer
+    ///   lacks a valid workflow or diagnosis.
     public func revisedScript(of memory: Memory, after failure: Trajectory) async throws(MemoryError) -> String {
         let current =
             memory.script
@@ -211,8 +219,10 @@ public struct LLMJudgeScorer: Scorer {
         self.fallback = fallback
     }
 
+    /// `llm-judge/v1` and the model's identifier.
     public var name: String { "llm-judge/v1 \(model.identifier)" }
 
+    /// The model's score (0–10) and reason; on any failure, the fallback's score with the reason noted.
     public func score(_ trajectory: Trajectory) async throws(MemoryError) -> TrajectoryScore {
         do throws(MemoryError) {
             let fields = try await AnswerFormat.ask(

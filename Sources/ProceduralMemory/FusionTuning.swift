@@ -142,7 +142,7 @@ extension MemoryStore {
     /// - Throws: ``MemoryError/tuningConflict(expectedEntries:actualEntries:)`` when another process changed the
     ///   record meanwhile (nothing is written).
     @discardableResult
-    public func recordFusion(_ fusion: FusionMethod?, evidence: FusionTuningEvidence) async throws(MemoryError)
+    package func recordFusion(_ fusion: FusionMethod?, evidence: FusionTuningEvidence) async throws(MemoryError)
         -> FusionTuning
     {
         let current = try await backend.fusionTuning()

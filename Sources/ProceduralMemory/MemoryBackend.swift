@@ -270,6 +270,7 @@ public enum DeleteScope: Sendable, Equatable, CustomStringConvertible {
     /// The trajectories and memories with this label value.
     case label(key: String, value: String)
 
+    /// The scope as it reads in the history and in messages: `id ID`, `source NAME` or `label KEY=VALUE`.
     public var description: String {
         switch self {
         case .id(let id): "id \(id)"

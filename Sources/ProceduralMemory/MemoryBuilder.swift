@@ -25,7 +25,7 @@ public struct MemoryBuilder: Sendable {
     ///   - importedFrom: The file the trajectory came from, if any.
     ///   - date: The creation date.
     /// - Throws: What the script writer throws.
-    public func memory(
+    package func memory(
         from trajectory: Trajectory, keywords: [String], embedderID: String, importedFrom: String?,
         date: Date
     ) async throws(MemoryError) -> Memory {

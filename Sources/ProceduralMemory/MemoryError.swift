@@ -64,6 +64,7 @@ public enum MemoryError: Error, Equatable, Sendable {
 }
 
 extension MemoryError: CustomStringConvertible {
+    /// What went wrong and, where there is one, what to do next.
     public var description: String {
         switch self {
         case .invalidRecord(let path, let line, let field, let reason):

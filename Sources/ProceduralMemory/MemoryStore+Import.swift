@@ -75,13 +75,13 @@ public struct ImportReport: Sendable, Equatable, Codable {
     public var skippedDuplicates = 0
     /// Bad lines skipped.
     public var invalid = 0
-    /// The first bad lines' errors, in line order (at most ``maximumRecordedErrors``).
+    /// The first bad lines' errors, in line order (at most 100).
     public var errors: [String] = []
     /// The generation of the store after the import.
     public var generation: UInt64 = 0
 
     /// How many bad-line errors a report keeps.
-    public static let maximumRecordedErrors = 100
+    package static let maximumRecordedErrors = 100
 }
 
 extension MemoryStore {

@@ -38,14 +38,17 @@ public struct RetrievalOptions: Sendable {
     /// The seed of the `random` policy: the same seed on the same store gives the same memories.
     public var seed: UInt64
     /// How `hybrid` fuses the dense and BM25 rankings; `nil` means the store's recorded choice
-    /// (``MemoryStore/recordFusion(_:evidence:)``, `memp tune`), else ``defaultFusion``.
+    /// (``MemoryStore/fusionTuning()``, made by Evaluation's `FusionTuner` or `memp tune`), else ``defaultFusion``.
     public var fusion: FusionMethod?
     /// How many candidates each ranking gives `hybrid`; `nil` means `max(50, 4 * k)`.
     public var candidateDepth: Int?
     /// How many keywords the `keyword` policy extracts from the task.
     public var keywordLimit: Int
-    /// `hybrid`: how strongly a memory's record of failure lowers its fused score (see ``OutcomePrior``), from 0
-    /// (off) to 1.
+    /// `hybrid`: how strongly a memory's record of failure lowers its fused score, from 0 (off) to 1.
+    ///
+    /// The memory's success rate is Beta-smoothed, `p = (successes + 2·o) / (hits + 2)`, where `o` is 1 when its
+    /// source trajectories succeeded, 0 when they failed and ½ when they recorded no outcome; a fused score `s`
+    /// becomes `s · (1 − outcomePrior · (1 − p))` (docs/experiments.md).
     public var outcomePrior: Double
     /// `hybrid`: the weight of a third ranking, BM25 over each memory's procedure text; 0 (the default) leaves it out.
     ///
@@ -102,7 +105,7 @@ public struct MemoryHit: Sendable {
     public var sourceOutcome: Outcome?
 
     /// Creates a hit.
-    public init(memory: Memory, score: Double, explanation: ScoreExplanation, sourceOutcome: Outcome? = nil) {
+    package init(memory: Memory, score: Double, explanation: ScoreExplanation, sourceOutcome: Outcome? = nil) {
         self.memory = memory
         self.score = score
         self.explanation = explanation
@@ -117,9 +120,9 @@ public struct MemoryHit: Sendable {
 /// `successes` are the memory's counters (``Memory/hitCount``, ``Memory/successCount``). A new memory starts at
 /// its source outcome, worth two uses, so one unlucky use does not bury it. A fused score `s` becomes
 /// `s · (1 − strength · (1 − p))` (for a negative `s`, `s · (1 + strength · (1 − p))`: always lowered).
-public enum OutcomePrior {
+package enum OutcomePrior {
     /// The smoothed success rate `p` in 0…1.
-    public static func successRate(sourceOutcome: Outcome?, hits: Int, successes: Int) -> Double {
+    package static func successRate(sourceOutcome: Outcome?, hits: Int, successes: Int) -> Double {
         let source: Double =
             switch sourceOutcome?.success {
             case true: 1
@@ -130,7 +133,7 @@ public enum OutcomePrior {
     }
 
     /// The score lowered in proportion to `strength · (1 − successRate)`.
-    public static func adjust(_ score: Double, successRate: Double, strength: Double) -> Double {
+    package static func adjust(_ score: Double, successRate: Double, strength: Double) -> Double {
         let penalty = strength * (1 - successRate)
         return score >= 0 ? score * (1 - penalty) : score * (1 + penalty)
     }
@@ -157,7 +160,7 @@ extension Outcome {
     ///   - anySucceeded: Whether any source succeeded; `nil` when none recorded success or failure.
     ///   - bestReward: The largest reward of the sources; `nil` when none recorded one.
     /// - Returns: `nil` when both are `nil`.
-    public static func combined(anySucceeded: Bool?, bestReward: Double?) -> Outcome? {
+    package static func combined(anySucceeded: Bool?, bestReward: Double?) -> Outcome? {
         guard anySucceeded != nil || bestReward != nil else { return nil }
         return Outcome(success: anySucceeded, reward: bestReward)
     }
@@ -191,7 +194,8 @@ public struct ScoreExplanation: Sendable, Equatable, Codable, CustomStringConver
     public var fusion: String?
     /// The seed of the draw (`random`).
     public var seed: UInt64?
-    /// The memory's smoothed success rate when an outcome prior rescored it (`hybrid`; see ``OutcomePrior``).
+    /// The memory's smoothed success rate when an outcome prior rescored it (`hybrid`; see
+    /// ``RetrievalOptions/outcomePrior``).
     public var successPrior: Double?
     /// The database's full-text rank (PostgreSQL `ts_rank_cd`) where a database ran the keyword side (`bm25`,
     /// `hybrid`); ``bm25`` is then `nil`.
@@ -223,6 +227,8 @@ public struct ScoreExplanation: Sendable, Equatable, Codable, CustomStringConver
         fusion = hit.fusion
     }
 
+    /// The explanation in one line: the policy's scores and ranks, the success prior, where the lookup ran and the
+    /// matched terms.
     public var description: String {
         var parts: [String] = []
         switch policy {

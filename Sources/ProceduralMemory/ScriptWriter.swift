@@ -31,6 +31,7 @@ public struct WrittenScript: Sendable, Equatable {
 }
 
 extension ScriptWriter {
+    /// The script of ``script(for:)``, named as written by ``name``.
     public func writtenScript(for trajectory: Trajectory) async throws(MemoryError) -> WrittenScript {
         WrittenScript(text: try await script(for: trajectory), writer: name)
     }
@@ -49,7 +50,7 @@ extension ScriptWriter {
 /// 4. numbers the steps, under a first line `Task: …` with the same placeholders.
 ///
 /// Tasks that carry a long scene description (TextWorld's "… You are in the kitchen. In one part of the room …")
-/// are cut to their first sentences, up to ``taskWordLimit`` words, before object names are looked for.
+/// are cut to their first sentences, up to 30 words, before object names are looked for.
 ///
 ///     RuleBasedScriptWriter().abstract(task: "put a clean apple in fridge", steps: ...)
 ///     // Task: put a clean [OBJECT1] in [OBJECT2]
@@ -73,8 +74,10 @@ public struct RuleBasedScriptWriter: ScriptWriter {
         self.noEffectPhrases = noEffectPhrases.map { $0.lowercased() }
     }
 
+    /// `rule-based/v1`.
     public var name: String { "rule-based/v1" }
 
+    /// The script of the trajectory's task and steps (``abstract(task:steps:)``); never throws.
     public func script(for trajectory: Trajectory) async throws(MemoryError) -> String {
         abstract(task: trajectory.task, steps: trajectory.steps)
     }
@@ -97,7 +100,7 @@ public struct RuleBasedScriptWriter: ScriptWriter {
     }
 
     /// The most words of a task's first sentences that a script's `Task:` line keeps (at least one sentence).
-    public static let taskWordLimit = 30
+    package static let taskWordLimit = 30
 
     /// The task's leading whole sentences, up to ``taskWordLimit`` words; always at least the first sentence.
     private func head(of task: String) -> String {

@@ -14,6 +14,7 @@ public struct StoreDigest: Sendable, Equatable, Codable, CustomStringConvertible
     /// out), then every history row in number order.
     public var checksum: String
 
+    /// The counts and the checksum in one line.
     public var description: String {
         "\(trajectories) trajectories, \(memories) memories, \(historyEntries) history rows, SHA-256 \(checksum)"
     }

@@ -32,7 +32,7 @@ public struct TextLimits: Sendable, Equatable, Codable {
     /// Checks that every limit is at least 1.
     ///
     /// - Throws: ``MemoryError/invalidArgument(_:)`` naming the first limit below 1.
-    public func validate() throws(MemoryError) {
+    package func validate() throws(MemoryError) {
         for (name, value) in [
             ("maximumLineBytes", maximumLineBytes), ("maximumTaskBytes", maximumTaskBytes),
             ("maximumStepTextBytes", maximumStepTextBytes), ("maximumObservationBytes", maximumObservationBytes),
@@ -51,7 +51,7 @@ public struct TextLimits: Sendable, Equatable, Codable {
     ///   - line: The line (or position), named in errors.
     /// - Throws: ``MemoryError/textTooLarge(path:line:field:bytes:limit:)`` for a text over its limit;
     ///   ``MemoryError/invalidRecord(path:line:field:reason:)`` for a text holding a NUL character.
-    public func check(_ trajectory: Trajectory, facts: [String] = [], path: String, line: Int) throws(MemoryError) {
+    package func check(_ trajectory: Trajectory, facts: [String] = [], path: String, line: Int) throws(MemoryError) {
         let checker = Checker(limits: self, path: path, line: line)
         try checker.text(trajectory.id, "id", limit: maximumStepTextBytes)
         try checker.text(trajectory.task, "task", limit: maximumTaskBytes)
@@ -68,7 +68,7 @@ public struct TextLimits: Sendable, Equatable, Codable {
     /// text limit or ``MemoryStore/maximumScriptLength``, whichever is larger).
     ///
     /// - Throws: As ``check(_:facts:path:line:)``.
-    public func check(_ memory: Memory, path: String, line: Int) throws(MemoryError) {
+    package func check(_ memory: Memory, path: String, line: Int) throws(MemoryError) {
         let checker = Checker(limits: self, path: path, line: line)
         try checker.text(memory.id, "memory.id", limit: maximumStepTextBytes)
         try checker.text(memory.task, "memory.task", limit: maximumTaskBytes)

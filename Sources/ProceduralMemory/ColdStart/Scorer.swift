@@ -40,8 +40,10 @@ public struct RuleBasedScorer: Scorer {
         self.settings = settings
     }
 
+    /// `rule/v1`.
     public var name: String { "rule/v1" }
 
+    /// Scores the trajectory by the rule in the type's discussion; never throws.
     public func score(_ trajectory: Trajectory) async throws(MemoryError) -> TrajectoryScore {
         let success = settings.isSuccess(trajectory.outcome)
         let reward = min(max(trajectory.outcome?.reward ?? (success ? 1 : 0), 0), 1)

@@ -7,24 +7,24 @@ import Foundation
 public struct BundleManifest: Codable, Sendable, Equatable {
     /// The bundle format version this build writes: 2, whose dates are ISO-8601 UTC strings (format 1 wrote
     /// seconds since 1970).
-    public static let currentFormatVersion = 2
+    package static let currentFormatVersion = 2
     /// The bundle format versions this build reads.
-    public static let readableFormatVersions = 1...2
+    package static let readableFormatVersions = 1...2
     /// The manifest's file name.
-    public static let fileName = "manifest.json"
+    package static let fileName = "manifest.json"
     /// The memories file's name.
-    public static let memoriesFileName = "memories.jsonl"
+    package static let memoriesFileName = "memories.jsonl"
     /// The trajectories file's name.
-    public static let trajectoriesFileName = "trajectories.jsonl"
+    package static let trajectoriesFileName = "trajectories.jsonl"
 
     /// One file of the bundle.
-    public struct File: Codable, Sendable, Equatable {
+    package struct File: Codable, Sendable, Equatable {
         /// The path relative to the bundle directory.
-        public var path: String
+        package var path: String
         /// Its size in bytes.
-        public var bytes: Int
+        package var bytes: Int
         /// Its SHA-256, lower-case hex.
-        public var sha256: String
+        package var sha256: String
     }
 
     /// The bundle format version.
@@ -44,7 +44,7 @@ public struct BundleManifest: Codable, Sendable, Equatable {
     /// How many trajectories the bundle holds.
     public var trajectoryCount: Int
     /// Every file besides the manifest.
-    public var files: [File]
+    package var files: [File]
 }
 
 /// One memory of a bundle, with its vectors.

@@ -31,8 +31,10 @@ public struct RuleBasedReviser: MemoryReviser {
         self.maximumObservationLength = maximumObservationLength
     }
 
+    /// `rule-based-correction/v1`.
     public var name: String { "rule-based-correction/v1" }
 
+    /// The memory's script (or the rule-based script of its steps) with the warning for `failure` appended once.
     public func revisedScript(of memory: Memory, after failure: Trajectory) async throws(MemoryError) -> String {
         let base = memory.script ?? scriptWriter.abstract(task: memory.task, steps: memory.steps ?? [])
         guard let warning = warning(for: failure) else { return base }
@@ -40,7 +42,7 @@ public struct RuleBasedReviser: MemoryReviser {
     }
 
     /// The warning line for a failed trajectory; `nil` when it has no steps.
-    public func warning(for failure: Trajectory) -> String? {
+    package func warning(for failure: Trajectory) -> String? {
         guard let step = failure.steps.last(where: { !scriptWriter.hasEffect($0) }) ?? failure.steps.last else {
             return nil
         }

@@ -13,7 +13,8 @@ extension MemoryStore {
     ///   - task: The task's text; must equal the trajectory's task when a trajectory is given.
     ///   - usedMemories: The IDs of the memories the task used (repeats count once).
     ///   - trajectory: The attempt, if recorded; its ID goes into the history.
-    ///   - outcome: How the task ended; see ``UpdateSettings/isSuccess(_:)``.
+    ///   - outcome: How the task ended: a success by its flag, else when its reward reaches
+    ///     ``UpdateSettings/successReward``.
     ///   - settings: The deprecation thresholds.
     /// - Returns: The counters of each memory after the feedback.
     /// - Throws: ``MemoryError/unknownID(_:)`` for a memory that is not stored (nothing is written);
@@ -150,7 +151,7 @@ extension MemoryStore {
     ///
     /// - Returns: One task per trajectory, in the order of their first report.
     /// - Throws: What the backend throws.
-    public func feedbackTasks() async throws(MemoryError) -> [FeedbackTask] {
+    package func feedbackTasks() async throws(MemoryError) -> [FeedbackTask] {
         var order: [String] = []
         var used: [String: (succeeded: [String], failed: [String])] = [:]
         for entry in try await backend.history(memoryID: nil) where entry.action == .feedback {
@@ -184,15 +185,15 @@ extension MemoryStore {
 }
 
 /// A task whose outcome was reported to the store, with the memories it used (``MemoryStore/feedbackTasks()``).
-public struct FeedbackTask: Sendable, Equatable {
+package struct FeedbackTask: Sendable, Equatable {
     /// The task's trajectory.
-    public var trajectoryID: String
+    package var trajectoryID: String
     /// The task's text.
-    public var task: String
+    package var task: String
     /// The memories it used when it succeeded.
-    public var succeededWith: [String]
+    package var succeededWith: [String]
     /// The memories it used when it failed.
-    public var failedWith: [String]
+    package var failedWith: [String]
 
     /// Creates a task.
     package init(trajectoryID: String, task: String, succeededWith: [String], failedWith: [String]) {

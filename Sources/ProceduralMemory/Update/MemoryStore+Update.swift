@@ -221,7 +221,7 @@ extension MemoryStore {
     }
 
     /// The longest script an update stores.
-    public static let maximumScriptLength = 8_000
+    package static let maximumScriptLength = 8_000
 
     private struct Duplicate {
         var memoryID: String

@@ -51,7 +51,7 @@ public struct UpdateSettings: Sendable, Equatable, Codable {
     /// Checks the settings.
     ///
     /// - Throws: ``MemoryError/invalidArgument(_:)`` naming the first setting out of range.
-    public func validate() throws(MemoryError) {
+    package func validate() throws(MemoryError) {
         guard minimumHits >= 1 else { throw .invalidArgument("minimumHits must be at least 1 (got \(minimumHits)).") }
         guard (0...1).contains(minimumSuccessRate) else {
             throw .invalidArgument("minimumSuccessRate must be in 0…1 (got \(minimumSuccessRate)).")
@@ -67,13 +67,13 @@ public struct UpdateSettings: Sendable, Equatable, Codable {
     }
 
     /// Whether an outcome counts as a success: its flag, else its reward against ``successReward``.
-    public func isSuccess(_ outcome: Outcome?) -> Bool {
+    package func isSuccess(_ outcome: Outcome?) -> Bool {
         guard let outcome else { return false }
         return outcome.success ?? ((outcome.reward ?? 0) >= successReward)
     }
 
     /// Whether a memory with these counters is to be deprecated.
-    public func shouldDeprecate(hits: Int, successes: Int) -> Bool {
+    package func shouldDeprecate(hits: Int, successes: Int) -> Bool {
         hits >= minimumHits && Double(successes) < minimumSuccessRate * Double(hits)
     }
 }
