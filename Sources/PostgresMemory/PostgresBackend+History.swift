@@ -4,7 +4,7 @@ import ProceduralMemory
 import RetrievalCore
 
 extension PostgresBackend {
-    public func storeHistory(_ entries: [HistoryEntry]) async throws(MemoryError) {
+    package func storeHistory(_ entries: [HistoryEntry]) async throws(MemoryError) {
         try await inTransaction { connection in
             let generation = try await Self.currentGeneration(connection, logger: logger)
             try await connection.query("DELETE FROM history", logger: logger)
@@ -33,11 +33,11 @@ extension PostgresBackend {
         }
     }
 
-    public func historyEntry(number: Int64) async throws(MemoryError) -> HistoryEntry? {
+    package func historyEntry(number: Int64) async throws(MemoryError) -> HistoryEntry? {
         try await history(where: "number = $1", [number]).first
     }
 
-    public func revertingEntry(of number: Int64) async throws(MemoryError) -> Int64? {
+    package func revertingEntry(of number: Int64) async throws(MemoryError) -> Int64? {
         try await withConnection { connection in
             for try await reverting in try await connection.query(
                 "SELECT number FROM history WHERE reverts = \(number) ORDER BY number LIMIT 1", logger: logger

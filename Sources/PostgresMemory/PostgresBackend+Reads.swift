@@ -62,7 +62,7 @@ extension PostgresBackend {
         return (number, memory)
     }
 
-    public func memories(numbered numbers: [DocumentID]) async throws(MemoryError) -> [DocumentID: Memory] {
+    package func memories(numbered numbers: [DocumentID]) async throws(MemoryError) -> [DocumentID: Memory] {
         guard !numbers.isEmpty else { return [:] }
         let values = numbers.map { Int64($0.rawValue) }
         return try await withConnection { connection in
@@ -76,13 +76,13 @@ extension PostgresBackend {
         }
     }
 
-    public func memory(id: String) async throws(MemoryError) -> Memory? {
+    package func memory(id: String) async throws(MemoryError) -> Memory? {
         try await withConnection { connection in
             try await Self.fetchMemories(connection, logger: logger, where: "m.id = $1", [id]).first?.1
         }
     }
 
-    public func trajectory(id: String) async throws(MemoryError) -> Trajectory? {
+    package func trajectory(id: String) async throws(MemoryError) -> Trajectory? {
         try await withConnection { connection in
             for try await row in try await connection.query(
                 "SELECT \(unescaped: Self.trajectoryColumns) FROM trajectory WHERE id = \(id)", logger: logger
@@ -93,7 +93,7 @@ extension PostgresBackend {
         }
     }
 
-    public func forEachTrajectory(_ body: (Trajectory) throws(MemoryError) -> Void) async throws(MemoryError) {
+    package func forEachTrajectory(_ body: (Trajectory) throws(MemoryError) -> Void) async throws(MemoryError) {
         try await snapshot { connection in
             for try await row in try await connection.query(
                 "SELECT \(unescaped: Self.trajectoryColumns) FROM trajectory ORDER BY number", logger: logger
@@ -203,7 +203,7 @@ extension PostgresBackend {
         }
     }
 
-    public func history(memoryID: String?) async throws(MemoryError) -> [HistoryEntry] {
+    package func history(memoryID: String?) async throws(MemoryError) -> [HistoryEntry] {
         if let memoryID { return try await history(where: "memory_id = $1", [memoryID]) }
         return try await history(where: "true", [])
     }
@@ -239,7 +239,7 @@ extension PostgresBackend {
         }
     }
 
-    public func statistics() async throws(MemoryError) -> StoreStatistics {
+    package func statistics() async throws(MemoryError) -> StoreStatistics {
         try await snapshot { connection in
             func counts(_ sql: String) async throws -> [String: Int] {
                 var result: [String: Int] = [:]

@@ -12,7 +12,7 @@ extension PostgresBackend {
         try await (self as any MemoryBackend).write(batch)
     }
 
-    public func existingTrajectoryIDs(among ids: [String]) async throws(MemoryError) -> Set<String> {
+    package func existingTrajectoryIDs(among ids: [String]) async throws(MemoryError) -> Set<String> {
         try await withConnection { connection in
             try await PostgresTransaction(connection: connection, backend: self).storedTrajectoryIDs(among: ids)
         }

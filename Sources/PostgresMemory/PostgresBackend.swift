@@ -165,7 +165,7 @@ public final class PostgresBackend: MemoryBackend {
 
     // MARK: - Settings
 
-    public func storeInfo() async throws(MemoryError) -> StoreInfo? {
+    package func storeInfo() async throws(MemoryError) -> StoreInfo? {
         try await withConnection { connection in try await Self.info(connection, logger: self.logger) }
     }
 
@@ -184,7 +184,7 @@ public final class PostgresBackend: MemoryBackend {
         return nil
     }
 
-    public func initialize(
+    package func initialize(
         embedderID: String, dimension: Int, configuration: EmbedderConfiguration?
     ) async throws(MemoryError) {
         guard (1...16_000).contains(dimension) else {
