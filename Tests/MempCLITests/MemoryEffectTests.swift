@@ -144,7 +144,7 @@ import Testing
 
     /// Runs the quick configuration with `transport` and decodes its results.
     static func quickRun(into out: String, transport: String, _ arguments: [String] = []) throws -> Results {
-        let memp = try ChildProcessTests.mempExecutable()
+        let memp = try ChildProcess.mempExecutable()
         let result = try run(
             ["python3", harness, "--memp", memp, "--out", out, "--quick", "--transport", transport] + arguments)
         try #require(result.status == 0, "\(result.errors)")

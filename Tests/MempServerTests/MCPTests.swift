@@ -55,7 +55,7 @@ import Testing
         defer { directory.remove() }
         let store = directory.file("store")
         try StoreFixture.make(at: store, count: 3)
-        Self.expectToolsWork(try Self.check(["stdio", "--memp", try ServeProcess.memp(), "--store", store]))
+        Self.expectToolsWork(try Self.check(["stdio", "--memp", try ChildProcess.mempExecutable(), "--store", store]))
     }
 
     @Test(.enabled(if: mcpAvailable, "needs python3 with mcp (bash scripts/setup.d/70-mcp.sh)"))
