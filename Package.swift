@@ -171,7 +171,8 @@ let package = Package(
             dependencies: [
                 "PostgresMemory", "ProceduralMemory", "SQLiteMemory", "MemoryLocation", "VectorIndex", "HybridSearch",
                 "Embeddings", "Evaluation", "TestSupport",
-            ]
+            ],
+            resources: [.copy("GoldenFiles")]
         ),
         .testTarget(
             name: "MemoryLocationTests",
