@@ -119,8 +119,8 @@ import Testing
         for (hits, successes) in [(1, 2), (-1, 0), (1, -1), (Memory.maximumCount + 1, 0)] {
             await #expect(throws: MemoryError.invalidFeedback(memoryID: Self.mug, hits: hits, successes: successes)) {
                 try await backend.recordFeedback(
-                    [CounterIncrement(memoryID: Self.mug, hits: hits, successes: successes)], settings: UpdateSettings(),
-                    reason: "r")
+                    [CounterIncrement(memoryID: Self.mug, hits: hits, successes: successes)],
+                    settings: UpdateSettings(), reason: "r")
             }
         }
         let history = try await backend.history(memoryID: nil)

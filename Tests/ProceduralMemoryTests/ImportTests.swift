@@ -336,7 +336,8 @@ import Testing
         let store = try await MemoryStore.create(at: path, embedder: ShortEmbedder())
         let file = try directory.write(try Samples.jsonLines(Samples.all), to: "runs.jsonl")
         await #expect(
-            throws: MemoryError.embedding(reason: EmbeddingError.dimensionMismatch(expected: 64, actual: 32).description)
+            throws: MemoryError.embedding(
+                reason: EmbeddingError.dimensionMismatch(expected: 64, actual: 32).description)
         ) {
             try await store.importTrajectories(from: file)
         }
@@ -358,7 +359,8 @@ import Testing
         var noSteps = Samples.cookMeal
         noSteps.steps = []
         await #expect(
-            throws: MemoryError.invalidTrajectory(id: "tw-cook-0007", field: "steps", rule: "must hold at least one step")
+            throws: MemoryError.invalidTrajectory(
+                id: "tw-cook-0007", field: "steps", rule: "must hold at least one step")
         ) { try await store.add([noSteps]) }
         var blankAction = Samples.cookMeal
         blankAction.steps[1].action = " "

@@ -37,7 +37,9 @@ import Testing
         #expect(throws: IndexError.nonFiniteQuery(index: 1, position: 3)) {
             try index.search(batch: [[1, 0, 0, 0], [0, 0, 0, .infinity]], k: 1)
         }
-        #expect(throws: IndexError.zeroQuery(index: 0)) { try index.search(batch: [[0, 0, 0, 0], [1, 0, 0, 0]], k: 1) }
+        #expect(throws: IndexError.zeroQuery(index: 0)) {
+            try index.search(batch: [[0, 0, 0, 0], [1, 0, 0, 0]], k: 1)
+        }
     }
 
     @Test func vectorSetsRejectPartialAndEmptyInput() {

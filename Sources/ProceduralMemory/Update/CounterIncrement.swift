@@ -31,7 +31,8 @@ package struct CounterIncrement: Sendable, Equatable {
             guard increment.hits >= 0, increment.successes >= 0, increment.successes <= increment.hits,
                 increment.hits <= Memory.maximumCount
             else {
-                throw .invalidFeedback(memoryID: increment.memoryID, hits: increment.hits, successes: increment.successes)
+                throw .invalidFeedback(
+                    memoryID: increment.memoryID, hits: increment.hits, successes: increment.successes)
             }
             guard seen.insert(increment.memoryID).inserted else {
                 throw .repeatedInBatch(.memory, id: increment.memoryID)

@@ -10,7 +10,9 @@ extension HistoryEntry {
                 throw .invalidParameter(
                     name: "history entry number", value: Double(entry.number), expected: "at least 1")
             }
-            guard seen.insert(entry.number).inserted else { throw .repeatedInBatch(.historyEntry, id: "\(entry.number)") }
+            guard seen.insert(entry.number).inserted else {
+                throw .repeatedInBatch(.historyEntry, id: "\(entry.number)")
+            }
         }
     }
 
