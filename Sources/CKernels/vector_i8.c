@@ -9,45 +9,43 @@
 // which is exactly what AVX-512 VNNI's vpdpbusd (unsigned x signed bytes) computes, with the correction fixed
 // per query. Every level computes the same integers, so approximate scores agree bit for bit across levels.
 
-float vk_quantize_row_u8(const float *_Nullable values, size_t dim, uint8_t *_Nullable codes) {
-    if (!values || !codes || dim == 0) return 0;
+// max|x| of a vector: the quantization scale is this / 127.
+static float vk_largest_magnitude(const float *values, size_t dim) {
     float largest = 0;
     for (size_t i = 0; i < dim; i++) largest = fmaxf(largest, fabsf(values[i]));
-    if (largest == 0) {
-        for (size_t i = 0; i < dim; i++) codes[i] = 128;
-        return 0;
-    }
-    float scale = largest / 127.0f, inverse = 127.0f / largest;
-    for (size_t i = 0; i < dim; i++) {
-        long code = lrintf(values[i] * inverse);
-        if (code > 127) code = 127;
-        if (code < -127) code = -127;
-        codes[i] = (uint8_t)(code + 128);
-    }
-    return scale;
+    return largest;
+}
+
+// round(x * inverse), clamped to -127...127 (the clamp only catches rounding at the largest component).
+static inline int32_t vk_quantize_value(float x, float inverse) {
+    long code = lrintf(x * inverse);
+    if (code > 127) code = 127;
+    if (code < -127) code = -127;
+    return (int32_t)code;
+}
+
+float vk_quantize_row_u8(const float *_Nullable values, size_t dim, uint8_t *_Nullable codes) {
+    if (!values || !codes || dim == 0) return 0;
+    float largest = vk_largest_magnitude(values, dim);
+    float inverse = largest == 0 ? 0 : 127.0f / largest;  // an all-zero row gets codes of 128 and scale 0
+    for (size_t i = 0; i < dim; i++) codes[i] = (uint8_t)(vk_quantize_value(values[i], inverse) + 128);
+    return largest / 127.0f;
 }
 
 float vk_quantize_query_s8(const float *_Nullable values, size_t dim, int8_t *_Nullable codes,
                            int32_t *_Nullable sum) {
     if (sum) *sum = 0;
     if (!values || !codes || dim == 0) return 0;
-    float largest = 0;
-    for (size_t i = 0; i < dim; i++) largest = fmaxf(largest, fabsf(values[i]));
-    if (largest == 0) {
-        for (size_t i = 0; i < dim; i++) codes[i] = 0;
-        return 0;
-    }
-    float scale = largest / 127.0f, inverse = 127.0f / largest;
+    float largest = vk_largest_magnitude(values, dim);
+    float inverse = largest == 0 ? 0 : 127.0f / largest;  // an all-zero query gets codes of 0 and scale 0
     int32_t total = 0;
     for (size_t i = 0; i < dim; i++) {
-        long code = lrintf(values[i] * inverse);
-        if (code > 127) code = 127;
-        if (code < -127) code = -127;
+        int32_t code = vk_quantize_value(values[i], inverse);
         codes[i] = (int8_t)code;
-        total += (int32_t)code;
+        total += code;
     }
     if (sum) *sum = total;
-    return scale;
+    return largest / 127.0f;
 }
 
 // Each kernel writes sum(c * q) for n rows; the caller subtracts 128 * sum(q).

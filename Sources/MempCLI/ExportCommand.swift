@@ -12,31 +12,18 @@ struct ExportCommand: AsyncParsableCommand {
 
     @OptionGroup var storeOptions: StoreOptions
     @Option(help: "The bundle directory to create (must not exist, or be empty).") var output: String
-    @Option(name: .customLong("source"), help: "Only memories from this source (repeatable).")
-    var sources: [String] = []
-    @Option(
-        name: .customLong("label"),
-        help: ArgumentHelp("Only memories with this label (repeatable).", valueName: "key=value"))
-    var labels: [String] = []
-    @Flag(help: "Export deprecated memories too.") var includeDeprecated = false
+    @OptionGroup var filter: MemoryFilterOptions
     @Flag(help: "Print the manifest as one JSON object.") var json = false
 
-    func validate() throws { for label in labels { _ = try parseLabel(label) } }
-
     func run() async throws {
-        var labelFilter: [String: String] = [:]
-        for label in labels {
-            let (key, value) = try parseLabel(label)
-            labelFilter[key] = value
-        }
         let store = try await storeOptions.open()
         let manifest = try await store.export(
             to: output,
             options: ExportOptions(
-                sources: sources.isEmpty ? nil : Set(sources), labels: labelFilter,
-                includeDeprecated: includeDeprecated))
+                sources: filter.sourceFilter, labels: try filter.labelFilter,
+                includeDeprecated: filter.includeDeprecated))
         let known = try await store.statistics().trajectoriesBySource
-        for source in sources where known[source] == nil {
+        for source in filter.sources where known[source] == nil {
             printError(
                 "warning: no trajectory or memory has source \(source); the store's sources are "
                     + "\(known.keys.sorted().joined(separator: ", ")).")

@@ -26,13 +26,7 @@ struct QueryCommand: AsyncParsableCommand {
             scored by cosine too) or the average keyword similarity (keyword).
             """)
     var minSimilarity: Float?
-    @Option(name: .customLong("source"), help: "Only memories from this source (repeatable).")
-    var sources: [String] = []
-    @Option(
-        name: .customLong("label"),
-        help: ArgumentHelp("Only memories with this label (repeatable).", valueName: "key=value"))
-    var labels: [String] = []
-    @Flag(help: "Include deprecated memories.") var includeDeprecated = false
+    @OptionGroup var filter: MemoryFilterOptions
     @Option(help: "The seed of the random policy.") var seed: UInt64 = 0
     @Option(
         help:
@@ -85,20 +79,13 @@ struct QueryCommand: AsyncParsableCommand {
         if let rankConstant, !(rankConstant > 0) {
             throw ValidationError("--rank-constant must be positive (got \(rankConstant)).")
         }
-        for label in labels { _ = try parseLabel(label) }
     }
 
     var options: RetrievalOptions {
         get throws {
-            var labelFilter: [String: String] = [:]
-            for label in labels {
-                let (key, value) = try parseLabel(label)
-                labelFilter[key] = value
-            }
-            return RetrievalOptions(
-                policy: mode, k: k, minimumSimilarity: minSimilarity,
-                sources: sources.isEmpty ? nil : Set(sources),
-                labels: labelFilter, includeDeprecated: includeDeprecated, seed: seed,
+            RetrievalOptions(
+                policy: mode, k: k, minimumSimilarity: minSimilarity, sources: filter.sourceFilter,
+                labels: try filter.labelFilter, includeDeprecated: filter.includeDeprecated, seed: seed,
                 fusion: alpha.map { .convex(alpha: $0, normalization: .minMax) }
                     ?? rankConstant.map { .reciprocalRank(rankConstant: $0) },
                 outcomePrior: outcomePrior, procedureWeight: procedureWeight)

@@ -50,6 +50,34 @@ struct PasswordOptions: ParsableArguments {
     }
 }
 
+/// The `--source`, `--label` and `--include-deprecated` filters of `memp query` and `memp export`.
+struct MemoryFilterOptions: ParsableArguments {
+    @Option(name: .customLong("source"), help: "Only memories from this source (repeatable).")
+    var sources: [String] = []
+    @Option(
+        name: .customLong("label"),
+        help: ArgumentHelp("Only memories with this label (repeatable).", valueName: "key=value"))
+    var labels: [String] = []
+    @Flag(help: "Include deprecated memories.") var includeDeprecated = false
+
+    func validate() throws { _ = try labelFilter }
+
+    /// The `--source` values as a set; nil when none was given, which means every source.
+    var sourceFilter: Set<String>? { sources.isEmpty ? nil : Set(sources) }
+
+    /// The `--label` values as a dictionary: a memory must carry every one.
+    var labelFilter: [String: String] {
+        get throws {
+            var filter: [String: String] = [:]
+            for label in labels {
+                let (key, value) = try parseLabel(label)
+                filter[key] = value
+            }
+            return filter
+        }
+    }
+}
+
 extension BuildPolicy: ExpressibleByArgument {}
 extension RetrievalPolicy: ExpressibleByArgument {}
 extension DuplicatePolicy: ExpressibleByArgument {}

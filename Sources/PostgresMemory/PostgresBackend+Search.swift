@@ -98,16 +98,9 @@ extension PostgresBackend {
                         "SELECT set_config('hnsw.iterative_scan', 'strict_order', true)", logger: logger)
                 }
             }
-            var hits: [DatabaseHit] = []
-            for try await (number, id, cosine) in try await connection.query(query, logger: logger).decode(
-                (Int64, String, Float).self)
-            {
-                hits.append(
-                    DatabaseHit(
-                        number: DocumentID(UInt64(number)), memoryID: id, score: Double(cosine), cosine: cosine,
-                        vectorRank: hits.count + 1))
+            return try await connection.rankedHits(query, logger: logger) { number, id, cosine, rank in
+                DatabaseHit(number: number, memoryID: id, score: Double(cosine), cosine: cosine, vectorRank: rank)
             }
-            return hits
         }
     }
 
@@ -130,16 +123,9 @@ extension PostgresBackend {
             """
         let query = PostgresQuery(unsafeSQL: sql, binds: bindings)
         return try await withConnection { connection in
-            var hits: [DatabaseHit] = []
-            for try await (number, id, rank) in try await connection.query(query, logger: logger).decode(
-                (Int64, String, Float).self)
-            {
-                hits.append(
-                    DatabaseHit(
-                        number: DocumentID(UInt64(number)), memoryID: id, score: Double(rank), keywordScore: rank,
-                        keywordRank: hits.count + 1))
+            try await connection.rankedHits(query, logger: logger) { number, id, score, rank in
+                DatabaseHit(number: number, memoryID: id, score: Double(score), keywordScore: score, keywordRank: rank)
             }
-            return hits
         }
     }
 
@@ -213,5 +199,21 @@ extension PostgresBackend {
             }
             return passing
         }
+    }
+}
+
+extension PostgresConnection {
+    /// Runs `query`, whose rows are (number, memory ID, score) best first, and makes each row a hit with `hit`,
+    /// which also gets the row's rank (1 for the first).
+    fileprivate func rankedHits(
+        _ query: PostgresQuery, logger: Logger, _ hit: (DocumentID, String, Float, Int) -> DatabaseHit
+    ) async throws -> [DatabaseHit] {
+        var hits: [DatabaseHit] = []
+        for try await (number, id, score) in try await self.query(query, logger: logger).decode(
+            (Int64, String, Float).self)
+        {
+            hits.append(hit(DocumentID(UInt64(number)), id, score, hits.count + 1))
+        }
+        return hits
     }
 }

@@ -78,6 +78,54 @@ package func parallelCRC32C(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
 /// The text of the current `errno`.
 package func systemErrorText() -> String { String(cString: strerror(errno)) }
 
+/// A whole file mapped read-only, unmapped when the last reference goes.
+///
+/// An empty file has no mapping (`mmap` refuses a length of 0): its bytes are an empty buffer.
+package final class FileMapping: @unchecked Sendable {  // immutable after init; the mapping is read-only
+    /// The file's size in bytes.
+    package let byteCount: Int
+    private let base: UnsafeMutableRawPointer?
+
+    /// Maps `path`.
+    ///
+    /// - Throws: ``IndexError/io(path:reason:)`` when the file can't be opened, measured or mapped.
+    package init(path: String) throws(IndexError) {
+        let handle = open(path, O_RDONLY | O_CLOEXEC)
+        guard handle >= 0 else { throw IndexError.io(path: path, reason: systemErrorText()) }
+        defer { close(handle) }
+        var status = stat()
+        guard fstat(handle, &status) == 0 else { throw IndexError.io(path: path, reason: systemErrorText()) }
+        let size = Int(status.st_size)
+        byteCount = size
+        guard size > 0 else {
+            base = nil
+            return
+        }
+        guard let mapping = mmap(nil, size, PROT_READ, MAP_PRIVATE, handle, 0), mapping != MAP_FAILED else {
+            throw IndexError.io(path: path, reason: systemErrorText())
+        }
+        base = mapping
+    }
+
+    deinit {
+        if let base { munmap(base, byteCount) }
+    }
+
+    /// Calls `body` with the file's bytes.
+    ///
+    /// The pointer must not escape `body`.
+    package func withBytes<Result, Failure>(
+        _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        try body(UnsafeRawBufferPointer(start: base, count: byteCount))
+    }
+
+    /// Tells the kernel how the pages will be read (`madvise`).
+    package func advise(_ advice: Int32) {
+        if let base { madvise(base, byteCount, advice) }
+    }
+}
+
 /// Writes an index file atomically: sections stream into a temporary file in the target's directory, and
 /// ``commit()`` writes the header, syncs, renames over the target and syncs the directory.
 ///
@@ -258,8 +306,8 @@ public final class MappedIndexFile: @unchecked Sendable {  // immutable after in
     /// The sections, in file order.
     public let sections: [Section]
     /// The file's size in bytes.
-    public let byteCount: Int
-    private let base: UnsafeRawPointer?
+    public var byteCount: Int { mapping.byteCount }
+    private let mapping: FileMapping
 
     /// Maps and validates an index file.
     ///
@@ -275,43 +323,23 @@ public final class MappedIndexFile: @unchecked Sendable {  // immutable after in
         throws(IndexError)
     {
         self.path = path
-        let handle = open(path, O_RDONLY | O_CLOEXEC)
-        guard handle >= 0 else { throw IndexError.io(path: path, reason: systemErrorText()) }
-        defer { close(handle) }
-        var status = stat()
-        guard fstat(handle, &status) == 0 else { throw IndexError.io(path: path, reason: systemErrorText()) }
-        let size = Int(status.st_size)
-        byteCount = size
-        guard size >= 8 else {
-            throw IndexError.truncated(
-                path: path, expectedBytes: UInt64(IndexFileLayout.headerSize),
-                actualBytes: UInt64(size))
-        }
-        guard let mapping = mmap(nil, size, PROT_READ, MAP_PRIVATE, handle, 0), mapping != MAP_FAILED else {
-            throw IndexError.io(path: path, reason: systemErrorText())
-        }
-        let raw = UnsafeRawPointer(mapping)
-        base = raw
-        do {
-            (version, fields, sections) = try MappedIndexFile.validate(
-                raw, size: size, path: path, magic: magic, readableVersions: readableVersions)
-        } catch {
-            munmap(mapping, size)
-            throw error
+        let mapping = try FileMapping(path: path)
+        self.mapping = mapping
+        (version, fields, sections) = try mapping.withBytes { (bytes) throws(IndexError) in
+            guard let raw = bytes.baseAddress, bytes.count >= 8 else {
+                throw IndexError.truncated(
+                    path: path, expectedBytes: UInt64(IndexFileLayout.headerSize), actualBytes: UInt64(bytes.count))
+            }
+            return try MappedIndexFile.validate(
+                raw, size: bytes.count, path: path, magic: magic, readableVersions: readableVersions)
         }
         if verifyChecksums {
             // The verify pass reads every page once, front to back: let the kernel read ahead in large blocks
             // instead of faulting pages in one at a time.
-            madvise(mapping, size, MADV_SEQUENTIAL | MADV_WILLNEED)
-            defer { madvise(mapping, size, MADV_NORMAL) }  // searches revisit the pages: don't let them be dropped
-            // Every stored property is set by now, so a throw runs deinit, which unmaps: unmapping here as well
-            // would release the range twice, possibly after another thread had been given it.
+            mapping.advise(MADV_SEQUENTIAL | MADV_WILLNEED)
+            defer { mapping.advise(MADV_NORMAL) }  // searches revisit the pages: don't let them be dropped
             try verify()
         }
-    }
-
-    deinit {
-        if let base { munmap(UnsafeMutableRawPointer(mutating: base), byteCount) }
     }
 
     private static func validate(
@@ -432,7 +460,9 @@ public final class MappedIndexFile: @unchecked Sendable {  // immutable after in
     private func withSection<Result>(
         at section: Section, _ body: (UnsafeRawBufferPointer) throws(IndexError) -> Result
     ) throws(IndexError) -> Result {
-        try body(UnsafeRawBufferPointer(start: base.map { $0 + section.offset }, count: section.length))
+        try mapping.withBytes { (bytes) throws(IndexError) in
+            try body(UnsafeRawBufferPointer(rebasing: bytes[section.offset..<section.offset + section.length]))
+        }
     }
 
     /// Copies the section tagged `tag` into an array of `Element`.

@@ -111,27 +111,15 @@ extension FlatIndex {
         let metric = storage.metric.kernelMetric
         let threads = parallelism
         queries.withUnsafeBufferPointer { queries in
-            storage.vectors.withBytes { base in
-                storage.ids.withUnsafeBufferPointer { ids in
-                    withBits(selection.bits) { allowed in
-                        heaps.withUnsafeMutableBufferPointer { heaps in
-                            counts.withUnsafeMutableBufferPointer { counts in
-                                guard let queries = queries.baseAddress,
-                                    let base = base?.assumingMemoryBound(to: Float.self),
-                                    let ids = ids.baseAddress, let heaps = heaps.baseAddress,
-                                    let counts = counts.baseAddress
-                                else { return }
-                                parallelFor(items, workers: threads) { item in
-                                    let first = item / ranges.count * group
-                                    let range = ranges[item % ranges.count]
-                                    vk_scan_topk_f32_batch(
-                                        queries + first * dimension, min(group, count - first), base, dimension,
-                                        range.lowerBound, range.upperBound, metric, ids, allowed, minimum,
-                                        heaps + item * group * k, counts + item * group, k, level)
-                                }
-                            }
-                        }
-                    }
+            withScanPointers(selection, heaps: &heaps, counts: &counts) { scan in
+                guard let queries = queries.baseAddress else { return }
+                parallelFor(items, workers: threads) { item in
+                    let first = item / ranges.count * group
+                    let range = ranges[item % ranges.count]
+                    vk_scan_topk_f32_batch(
+                        queries + first * dimension, min(group, count - first), scan.rows, dimension,
+                        range.lowerBound, range.upperBound, metric, scan.ids, scan.allowed, minimum,
+                        scan.heaps + item * group * k, scan.counts + item * group, k, level)
                 }
             }
         }
@@ -169,46 +157,28 @@ extension FlatIndex {
         let metric = storage.metric.kernelMetric
         let threads = parallelism
         queries.withUnsafeBufferPointer { queries in
-            storage.vectors.withBytes { base in
-                storage.ids.withUnsafeBufferPointer { ids in
-                    storage.norms.withUnsafeBufferPointer { norms in
-                        withBits(selection.bits) { allowed in
-                            tile.withUnsafeMutableBufferPointer { tile in
-                                heaps.withUnsafeMutableBufferPointer { heaps in
-                                    counts.withUnsafeMutableBufferPointer { counts in
-                                        guard let queries = queries.baseAddress,
-                                            let base = base?.assumingMemoryBound(to: Float.self),
-                                            let ids = ids.baseAddress, let tile = tile.baseAddress,
-                                            let heaps = heaps.baseAddress, let counts = counts.baseAddress
-                                        else { return }
-                                        let norms = norms.baseAddress
-                                        for queryStart in stride(from: 0, to: count, by: queryTile) {
-                                            let queryCount = min(queryTile, count - queryStart)
-                                            for rowStart in stride(from: 0, to: rows, by: rowTile) {
-                                                let rowCount = min(rowTile, rows - rowStart)
-                                                if let allowed, !anySet(allowed, rowStart..<rowStart + rowCount) {
-                                                    continue
-                                                }
-                                                cblas_sgemm(
-                                                    CblasRowMajor, CblasNoTrans, CblasTrans, Int32(queryCount),
-                                                    Int32(rowCount), Int32(dimension), 1,
-                                                    queries + queryStart * dimension, Int32(dimension),
-                                                    base + rowStart * dimension, Int32(dimension), 0, tile,
-                                                    Int32(rowCount))
-                                                let parts = min(threads * 4, queryCount)
-                                                parallelFor(parts, workers: threads) { part in
-                                                    for offset in stride(from: part, to: queryCount, by: parts) {
-                                                        let query = queryStart + offset
-                                                        counts[query] = vk_tile_topk(
-                                                            tile + offset * rowCount, rowCount, rowStart, metric,
-                                                            norms, queryNorms.isEmpty ? 0 : queryNorms[query], ids,
-                                                            allowed, minimum, heaps + query * k, counts[query], k,
-                                                            level)
-                                                    }
-                                                }
-                                            }
-                                        }
-                                    }
+            tile.withUnsafeMutableBufferPointer { tile in
+                withScanPointers(selection, heaps: &heaps, counts: &counts) { scan in
+                    guard let queries = queries.baseAddress, let tile = tile.baseAddress else { return }
+                    for queryStart in stride(from: 0, to: count, by: queryTile) {
+                        let queryCount = min(queryTile, count - queryStart)
+                        for rowStart in stride(from: 0, to: rows, by: rowTile) {
+                            let rowCount = min(rowTile, rows - rowStart)
+                            if let allowed = scan.allowed, !anySet(allowed, rowStart..<rowStart + rowCount) {
+                                continue
+                            }
+                            cblas_sgemm(
+                                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(queryCount), Int32(rowCount),
+                                Int32(dimension), 1, queries + queryStart * dimension, Int32(dimension),
+                                scan.rows + rowStart * dimension, Int32(dimension), 0, tile, Int32(rowCount))
+                            let parts = min(threads * 4, queryCount)
+                            parallelFor(parts, workers: threads) { part in
+                                for offset in stride(from: part, to: queryCount, by: parts) {
+                                    let query = queryStart + offset
+                                    scan.counts[query] = vk_tile_topk(
+                                        tile + offset * rowCount, rowCount, rowStart, metric, scan.norms,
+                                        queryNorms.isEmpty ? 0 : queryNorms[query], scan.ids, scan.allowed, minimum,
+                                        scan.heaps + query * k, scan.counts[query], k, level)
                                 }
                             }
                         }

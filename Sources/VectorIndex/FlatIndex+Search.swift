@@ -91,23 +91,12 @@ extension FlatIndex {
         let metric = storage.metric.kernelMetric
         let dimension = dimension
         query.withUnsafeBufferPointer { query in
-            storage.ids.withUnsafeBufferPointer { ids in
-                withBits(selection.bits) { allowed in
-                    storage.vectors.withBytes { base in
-                        heaps.withUnsafeMutableBufferPointer { heaps in
-                            counts.withUnsafeMutableBufferPointer { counts in
-                                guard let query = query.baseAddress, let ids = ids.baseAddress,
-                                    let rows = base?.assumingMemoryBound(to: Float.self),
-                                    let heaps = heaps.baseAddress, let counts = counts.baseAddress
-                                else { return }
-                                parallelFor(ranges.count, workers: threads) { part in
-                                    counts[part] = vk_scan_topk_f32(
-                                        query, rows, dimension, ranges[part].lowerBound, ranges[part].upperBound,
-                                        metric, ids, allowed, minimum, heaps + part * k, 0, k, level)
-                                }
-                            }
-                        }
-                    }
+            withScanPointers(selection, heaps: &heaps, counts: &counts) { scan in
+                guard let query = query.baseAddress else { return }
+                parallelFor(ranges.count, workers: threads) { part in
+                    scan.counts[part] = vk_scan_topk_f32(
+                        query, scan.rows, dimension, ranges[part].lowerBound, ranges[part].upperBound, metric,
+                        scan.ids, scan.allowed, minimum, scan.heaps + part * k, 0, k, level)
                 }
             }
         }
@@ -171,27 +160,15 @@ extension FlatIndex {
         quantized.withUnsafeBufferPointer { quantized in
             codes.withBytes { codeBase in
                 storage.scales.withUnsafeBufferPointer { scales in
-                    storage.norms.withUnsafeBufferPointer { norms in
-                        storage.ids.withUnsafeBufferPointer { ids in
-                            withBits(selection.bits) { allowed in
-                                heaps.withUnsafeMutableBufferPointer { heaps in
-                                    counts.withUnsafeMutableBufferPointer { counts in
-                                        guard let quantized = quantized.baseAddress,
-                                            let codes = codeBase?.assumingMemoryBound(to: UInt8.self),
-                                            let scales = scales.baseAddress, let ids = ids.baseAddress,
-                                            let heaps = heaps.baseAddress, let counts = counts.baseAddress
-                                        else { return }
-                                        let norms = norms.baseAddress
-                                        parallelFor(ranges.count, workers: threads) { part in
-                                            counts[part] = vk_scan_topk_i8(
-                                                quantized, querySumValue, queryScale, codes, scales, dimension,
-                                                ranges[part].lowerBound, ranges[part].upperBound, metric, norms,
-                                                queryNorm, ids, allowed, heaps + part * candidates, 0, candidates,
-                                                level)
-                                        }
-                                    }
-                                }
-                            }
+                    withScanPointers(selection, heaps: &heaps, counts: &counts) { scan in
+                        guard let quantized = quantized.baseAddress,
+                            let codes = codeBase?.assumingMemoryBound(to: UInt8.self), let scales = scales.baseAddress
+                        else { return }
+                        parallelFor(ranges.count, workers: threads) { part in
+                            scan.counts[part] = vk_scan_topk_i8(
+                                quantized, querySumValue, queryScale, codes, scales, dimension,
+                                ranges[part].lowerBound, ranges[part].upperBound, metric, scan.norms, queryNorm,
+                                scan.ids, scan.allowed, scan.heaps + part * candidates, 0, candidates, level)
                         }
                     }
                 }
@@ -229,6 +206,54 @@ extension FlatIndex {
         let count = hits.count
         hits.withUnsafeMutableBufferPointer { vk_select_hits($0.baseAddress, count, k) }
         return hits.prefix(k).map { SearchHit(id: DocumentID($0.id), score: $0.score) }
+    }
+}
+
+/// The pointers a top-k scan reads and writes: the index's storage, the selection and the caller's heaps.
+///
+/// Lent by ``FlatIndex/withScanPointers(_:heaps:counts:_:)``; they must not escape its closure.
+struct ScanPointers {
+    /// The f32 rows, row-major.
+    var rows: UnsafePointer<Float>
+    /// The document ID of each row.
+    var ids: UnsafePointer<UInt64>
+    /// |row|² of each row for L2 (and of int8 rows); nil when the index keeps no norms.
+    var norms: UnsafePointer<Float>?
+    /// The selection's bitset; nil when every row may be returned.
+    var allowed: UnsafePointer<UInt64>?
+    /// The caller's heaps, `k` hits each.
+    var heaps: UnsafeMutablePointer<vk_hit>
+    /// The number of hits in each heap.
+    var counts: UnsafeMutablePointer<Int>
+}
+
+extension FlatIndex {
+    /// Calls `body` with the storage's rows, IDs and norms, `selection`'s bitset and the heap buffers.
+    ///
+    /// Does nothing when the index has no rows or a buffer is empty: such a scan finds nothing.
+    func withScanPointers(
+        _ selection: RowSelection, heaps: inout [vk_hit], counts: inout [Int], _ body: (ScanPointers) -> Void
+    ) {
+        storage.vectors.withBytes { base in
+            storage.ids.withUnsafeBufferPointer { ids in
+                storage.norms.withUnsafeBufferPointer { norms in
+                    withBits(selection.bits) { allowed in
+                        heaps.withUnsafeMutableBufferPointer { heaps in
+                            counts.withUnsafeMutableBufferPointer { counts in
+                                guard let rows = base?.assumingMemoryBound(to: Float.self),
+                                    let ids = ids.baseAddress, let heaps = heaps.baseAddress,
+                                    let counts = counts.baseAddress
+                                else { return }
+                                body(
+                                    ScanPointers(
+                                        rows: rows, ids: ids, norms: norms.baseAddress, allowed: allowed,
+                                        heaps: heaps, counts: counts))
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 

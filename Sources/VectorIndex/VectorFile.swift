@@ -44,7 +44,7 @@ public enum VectorFile {
     /// - Complexity: One pass over the file, which is memory-mapped rather than read into a buffer.
     public static func read(_ path: String, format: VectorFileFormat? = nil) throws(IndexError) -> VectorSet {
         let format = try resolve(format, path)
-        return try withMappedFile(path) { (bytes) throws(IndexError) in
+        return try FileMapping(path: path).withBytes { (bytes) throws(IndexError) in
             switch format {
             case .fvecs, .ivecs, .bvecs: try readTexmex(bytes, path: path, format: format)
             case .npy: try readNumPy(bytes, path: path)
@@ -56,7 +56,7 @@ public enum VectorFile {
     ///
     /// - Throws: ``IndexError/io(path:reason:)`` or ``IndexError/malformedInput(path:location:reason:)``.
     public static func readIntegers(_ path: String) throws(IndexError) -> [[Int32]] {
-        try withMappedFile(path) { (bytes) throws(IndexError) in
+        try FileMapping(path: path).withBytes { (bytes) throws(IndexError) in
             var rows: [[Int32]] = []
             try scanTexmex(bytes, path: path, componentSize: 4) { dimension, count, record, start in
                 if record == 0 { rows.reserveCapacity(count) }
@@ -319,25 +319,5 @@ public enum VectorFile {
         }
         rest = rest.prefix { $0 != "," && $0 != "}" }
         return rest.trimmingCharacters(in: .whitespaces)
-    }
-
-    /// Maps `path` read-only for the duration of `body`.
-    ///
-    /// The pointer must not escape `body`.
-    static func withMappedFile<Result>(
-        _ path: String, _ body: (UnsafeRawBufferPointer) throws(IndexError) -> Result
-    ) throws(IndexError) -> Result {
-        let handle = open(path, O_RDONLY | O_CLOEXEC)
-        guard handle >= 0 else { throw IndexError.io(path: path, reason: systemErrorText()) }
-        defer { close(handle) }
-        var status = stat()
-        guard fstat(handle, &status) == 0 else { throw IndexError.io(path: path, reason: systemErrorText()) }
-        let size = Int(status.st_size)
-        guard size > 0 else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
-        guard let mapping = mmap(nil, size, PROT_READ, MAP_PRIVATE, handle, 0), mapping != MAP_FAILED else {
-            throw IndexError.io(path: path, reason: systemErrorText())
-        }
-        defer { munmap(mapping, size) }
-        return try body(UnsafeRawBufferPointer(start: mapping, count: size))
     }
 }

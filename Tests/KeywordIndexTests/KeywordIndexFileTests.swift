@@ -46,7 +46,6 @@ import Testing
         defer { directory.remove() }
         let path = directory.file("keywords.mkix")
         try Self.sample().save(to: path)
-        let original = try Data(contentsOf: URL(fileURLWithPath: path))
         let damaged = directory.file("damaged.mkix")
         // Every byte of the header and section table, then a stride through each section (alignment padding
         // between sections is covered by no checksum and read by no one).
@@ -57,10 +56,7 @@ import Testing
             positions += Array(stride(from: section.offset, to: section.offset + section.length, by: 5))
         }
         #expect(positions.count > 400)
-        for position in positions {
-            var bytes = original
-            bytes[position] ^= 0x5A
-            try bytes.write(to: URL(fileURLWithPath: damaged))
+        try forEachFlippedByte(of: path, at: positions, mask: 0x5A, writingTo: damaged) { position in
             #expect(throws: IndexError.self, "byte \(position)") { try KeywordIndex(contentsOf: damaged) }
         }
     }
@@ -70,10 +66,9 @@ import Testing
         defer { directory.remove() }
         let path = directory.file("keywords.mkix")
         try Self.sample().save(to: path)
-        let original = try Data(contentsOf: URL(fileURLWithPath: path))
-        for length in stride(from: 0, to: original.count, by: 13) {
-            try original.prefix(length).write(to: URL(fileURLWithPath: path))
-            #expect(throws: IndexError.self, "length \(length)") { try KeywordIndex(contentsOf: path) }
+        let cut = directory.file("cut.mkix")
+        try forEachTruncation(of: path, every: 13, writingTo: cut) { length in
+            #expect(throws: IndexError.self, "length \(length)") { try KeywordIndex(contentsOf: cut) }
         }
     }
 
@@ -108,20 +103,15 @@ import Testing
         defer { directory.remove() }
         let path = directory.file("keywords.mkix")
         try Self.sample().save(to: path)
-        let original = try Data(contentsOf: URL(fileURLWithPath: path))
         let layout = try MappedIndexFile(path: path, magic: "MKIX", readableVersions: 1...1)
         let damaged = directory.file("damaged.mkix")
+        let positions = layout.sections.flatMap { Array($0.offset..<$0.offset + $0.length) }
         var loaded = 0
-        for section in layout.sections {
-            for position in section.offset..<section.offset + section.length {
-                for mask: UInt8 in [0x01, 0x80] {
-                    var bytes = original
-                    bytes[position] ^= mask
-                    try bytes.write(to: URL(fileURLWithPath: damaged))
-                    guard let index = try? KeywordIndex(contentsOf: damaged, verifyChecksums: false) else { continue }
-                    loaded += 1
-                    for query in Self.queries { _ = try index.search(query, k: 3) }
-                }
+        for mask: UInt8 in [0x01, 0x80] {
+            try forEachFlippedByte(of: path, at: positions, mask: mask, writingTo: damaged) { _ in
+                guard let index = try? KeywordIndex(contentsOf: damaged, verifyChecksums: false) else { return }
+                loaded += 1
+                for query in Self.queries { _ = try index.search(query, k: 3) }
             }
         }
         #expect(loaded > 0)  // some flips (in IDs, term bytes) are legal; the rest must have thrown

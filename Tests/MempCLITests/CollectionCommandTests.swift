@@ -17,13 +17,19 @@ import Testing
         #"{"id": "c", "text": "network sockets and files", "vector": [0, 0, 1], "metadata": {"lang": "py"}}"#,
     ]
 
-    @Test func buildSearchAddRemove() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
+    /// Builds a collection of ``documents`` with `memp collection build` and returns its directory.
+    func buildDocuments(in directory: TemporaryDirectory) throws -> String {
         let input = directory.file("docs.jsonl")
         try write(documents, to: input)
         let output = directory.file("collection")
         try CollectionCommand.Build.parse(["--input", input, "--output", output]).run()
+        return output
+    }
+
+    @Test func buildSearchAddRemove() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let output = try buildDocuments(in: directory)
         let library = try DocumentCollection(contentsOf: output)
         #expect(library.count == 3 && library.configuration.embedder == nil)
 
@@ -61,10 +67,7 @@ import Testing
     @Test func hybridQueryWithoutVectorOrEmbedderFails() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let input = directory.file("docs.jsonl")
-        try write(documents, to: input)
-        let output = directory.file("collection")
-        try CollectionCommand.Build.parse(["--input", input, "--output", output]).run()
+        let output = try buildDocuments(in: directory)
         #expect(throws: CollectionError.queryNeedsVector) {
             try CollectionCommand.Search.parse(["--collection", output, "files"]).resultLines()
         }

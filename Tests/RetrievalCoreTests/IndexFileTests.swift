@@ -53,15 +53,12 @@ import Testing
     @Test func everyFlippedByteIsCaughtAndNamed() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let original = try Data(contentsOf: URL(fileURLWithPath: try writeSample(in: directory)))
-        let layout = try MappedIndexFile(path: directory.file("sample.idx"), magic: Self.magic, readableVersions: 1...2)
+        let path = try writeSample(in: directory)
+        let layout = try MappedIndexFile(path: path, magic: Self.magic, readableVersions: 1...2)
         let damaged = directory.file("damaged.idx")
-        for offset in 0..<original.count {
-            var bytes = original
-            bytes[offset] ^= 0x40
-            try bytes.write(to: URL(fileURLWithPath: damaged))
+        try forEachFlippedByte(of: path, mask: 0x40, writingTo: damaged) { offset in
             let inSection = layout.sections.first { ($0.offset..<$0.offset + $0.length).contains(offset) }
-            do {
+            do throws(IndexError) {
                 _ = try MappedIndexFile(path: damaged, magic: Self.magic, readableVersions: 1...2)
                 // Padding between sections carries no data; every other byte must be caught.
                 let isPadding =
@@ -84,10 +81,8 @@ import Testing
     @Test func truncationAtAnyPointIsAnError() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let original = try Data(contentsOf: URL(fileURLWithPath: try writeSample(in: directory)))
         let cut = directory.file("cut.idx")
-        for length in stride(from: 0, to: original.count, by: 7) {
-            try original.prefix(length).write(to: URL(fileURLWithPath: cut))
+        try forEachTruncation(of: try writeSample(in: directory), every: 7, writingTo: cut) { length in
             #expect(throws: IndexError.self, "length \(length)") {
                 try MappedIndexFile(path: cut, magic: Self.magic, readableVersions: 1...2)
             }

@@ -63,18 +63,14 @@ import Testing
         defer { directory.remove() }
         let path = directory.file("index.mvi")
         try makeIndex(integerVectors(count: 7, dimension: 5, seed: 2), metric: .l2, storage: storage).save(to: path)
-        let original = try Data(contentsOf: URL(fileURLWithPath: path))
         let layout = try MappedIndexFile(path: path, magic: "MVIX", readableVersions: 1...1)
         #expect(
             Set(layout.sections.map(\.tag))
                 == (storage == .int8 ? ["IDS ", "VECS", "NORM", "CODE", "SCAL"] : ["IDS ", "VECS", "NORM"]))
         let damaged = directory.file("damaged.mvi")
-        for offset in 0..<original.count {
-            var bytes = original
-            bytes[offset] ^= 0x10
-            try bytes.write(to: URL(fileURLWithPath: damaged))
+        try forEachFlippedByte(of: path, mask: 0x10, writingTo: damaged) { offset in
             let section = layout.sections.first { ($0.offset..<$0.offset + $0.length).contains(offset) }
-            do {
+            do throws(IndexError) {
                 _ = try FlatIndex(contentsOf: damaged)
                 // Only padding between sections may change without notice; it is never read.
                 #expect(section == nil && offset >= 128 + 32 * layout.sections.count, "byte \(offset) undetected")
@@ -110,10 +106,8 @@ import Testing
         defer { directory.remove() }
         let path = directory.file("index.mvi")
         try makeIndex(integerVectors(count: 40, dimension: 9, seed: 8), metric: .cosine, storage: .int8).save(to: path)
-        let original = try Data(contentsOf: URL(fileURLWithPath: path))
         let cut = directory.file("cut.mvi")
-        for length in Set(Array(0..<300) + stride(from: 300, to: original.count, by: 13)) {
-            try original.prefix(length).write(to: URL(fileURLWithPath: cut))
+        try forEachTruncation(of: path, every: 13, allBelow: 300, writingTo: cut) { length in
             #expect(throws: IndexError.self, "length \(length)") { try FlatIndex(contentsOf: cut) }
             #expect(throws: IndexError.self, "length \(length)") {
                 try FlatIndex(contentsOf: cut, verifyChecksums: false)

@@ -116,49 +116,51 @@ import Testing
         }
     }
 
-    @Test func malformedNumPyFilesSayWhy() throws {
+    /// Writes a version 1.0 NumPy file with `header` and `payload` zero bytes of data.
+    static func writeNumPy(header: String, payload: Int, to path: String) throws {
+        var bytes: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0]
+        bytes += [UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)] + Array(header.utf8)
+        bytes += Array(repeating: 0, count: payload)
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+    }
+
+    /// NumPy headers this build can't read, the data bytes after each, and where and why reading fails.
+    static let unreadableNumPy: [(header: String, payload: Int, location: String, reason: String)] = [
+        (
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }\n", 48, "header",
+            "dtype '<f8' is not supported; save the array as little-endian float32"
+        ),
+        (
+            "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }\n", 24, "header",
+            "Fortran-ordered arrays are not supported; save with np.ascontiguousarray"
+        ),
+        (
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 4), }\n", 96, "header",
+            "shape (2, 3, 4) is not a vector (d,) or a matrix (n, d)"
+        ),
+        (
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }\n", 20, "byte 70",
+            "shape (2, 3) needs 24 data bytes, the file has 20"
+        ),
+    ]
+
+    @Test(arguments: unreadableNumPy)
+    func unreadableNumPyFilesSayWhy(header: String, payload: Int, location: String, reason: String) throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.file("bad.npy")
-        func write(header: String, payload: Int, version: UInt8 = 1) throws {
-            var bytes: [UInt8] = [0x93] + Array("NUMPY".utf8) + [version, 0]
-            bytes += [UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)] + Array(header.utf8)
-            bytes += Array(repeating: 0, count: payload)
-            try Data(bytes).write(to: URL(fileURLWithPath: path))
-        }
-        try write(header: "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }\n", payload: 48)
-        #expect(
-            throws: IndexError.malformedInput(
-                path: path, location: "header",
-                reason: "dtype '<f8' is not supported; save the array as little-endian float32")
-        ) {
+        try Self.writeNumPy(header: header, payload: payload, to: path)
+        #expect(throws: IndexError.malformedInput(path: path, location: location, reason: reason)) {
             try VectorFile.read(path)
         }
-        try write(header: "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }\n", payload: 24)
-        #expect(
-            throws: IndexError.malformedInput(
-                path: path, location: "header",
-                reason: "Fortran-ordered arrays are not supported; save with np.ascontiguousarray")
-        ) {
-            try VectorFile.read(path)
-        }
-        try write(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 4), }\n", payload: 96)
-        #expect(
-            throws: IndexError.malformedInput(
-                path: path, location: "header",
-                reason: "shape (2, 3, 4) is not a vector (d,) or a matrix (n, d)")
-        ) {
-            try VectorFile.read(path)
-        }
-        try write(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }\n", payload: 20)
-        #expect(
-            throws: IndexError.malformedInput(
-                path: path, location: "byte 70",
-                reason: "shape (2, 3) needs 24 data bytes, the file has 20")
-        ) {
-            try VectorFile.read(path)
-        }
-        try write(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }\n", payload: 12)
+    }
+
+    @Test func numPyVectorIsOneRowAndOtherFilesAreNotNumPy() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("bad.npy")
+        try Self.writeNumPy(
+            header: "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }\n", payload: 12, to: path)
         #expect(try VectorFile.read(path) == VectorSet([[0, 0, 0]]))
         try Data("not numpy at all".utf8).write(to: URL(fileURLWithPath: path))
         #expect(
