@@ -113,7 +113,7 @@ let package = Package(
         .target(
             name: "MempServer",
             dependencies: [
-                "MempService", "ProceduralMemory",
+                "MempService", "ProceduralMemory", "RetrievalCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -163,7 +163,7 @@ let package = Package(
             name: "PostgresMemoryTests",
             dependencies: [
                 "PostgresMemory", "ProceduralMemory", "SQLiteMemory", "MemoryLocation", "VectorIndex", "HybridSearch",
-                "Embeddings", "TestSupport",
+                "Embeddings", "Evaluation", "TestSupport",
             ]
         ),
         .testTarget(

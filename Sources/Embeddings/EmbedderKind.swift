@@ -71,17 +71,20 @@ extension Embedders {
     ///     of the server when `nil`); MiniLM's is fixed.
     ///   - server: The OpenAI-compatible server, used only for ``EmbedderKind/openai``.
     ///   - store: Where MiniLM is installed.
+    ///   - batchSize: Texts per forward pass (MiniLM) or per request (OpenAI-compatible); `nil` keeps the
+    ///     embedder's default.
     /// - Throws: ``EmbeddingError/modelNotInstalled(name:fix:)`` and the other loading errors of
     ///   ``MiniLMEmbedder/init(modelDirectory:batchSize:)``; ``EmbeddingError/invalidServerURL(_:)`` or a server
     ///   error for ``EmbedderKind/openai``.
+    /// - Precondition: `batchSize` is `nil` or at least 1.
     public static func make(
         _ kind: EmbedderKind, dimension: Int? = nil, server: OpenAICompatibleServer = OpenAICompatibleServer(),
-        store: ModelStore = ModelStore()
+        store: ModelStore = ModelStore(), batchSize: Int? = nil
     ) throws(EmbeddingError) -> any Embedder {
         switch kind {
         case .hashing: HashingEmbedder(dimension: dimension ?? 384)
-        case .minilm: try MiniLMEmbedder(modelDirectory: store.modelDirectory(for: .minilm))
-        case .openai: try server.embedder(dimension: dimension)
+        case .minilm: try MiniLMEmbedder(modelDirectory: store.modelDirectory(for: .minilm), batchSize: batchSize ?? 32)
+        case .openai: try server.embedder(dimension: dimension, batchSize: batchSize ?? 64)
         }
     }
 

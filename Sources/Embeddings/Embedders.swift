@@ -14,11 +14,15 @@ public struct DefaultEmbedder: Sendable {
 public enum Embedders {
     /// MiniLM when it is installed in `store`, else the ``HashingEmbedder`` fallback.
     ///
+    /// - Parameter batchSize: MiniLM's texts per forward pass.
     /// - Throws: ``EmbeddingError`` when MiniLM is installed but its files can't be loaded (it never falls back
     ///   silently from a broken install).
-    public static func defaultEmbedder(store: ModelStore = ModelStore()) throws(EmbeddingError) -> DefaultEmbedder {
+    /// - Precondition: `batchSize >= 1`.
+    public static func defaultEmbedder(store: ModelStore = ModelStore(), batchSize: Int = 32) throws(EmbeddingError)
+        -> DefaultEmbedder
+    {
         if store.isInstalled(.minilm) {
-            let embedder = try MiniLMEmbedder(modelDirectory: store.modelDirectory(for: .minilm))
+            let embedder = try MiniLMEmbedder(modelDirectory: store.modelDirectory(for: .minilm), batchSize: batchSize)
             return DefaultEmbedder(
                 embedder: embedder, isFallback: false, note: "Embedding with \(embedder.modelIdentifier).")
         }

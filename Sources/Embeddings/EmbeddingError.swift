@@ -24,6 +24,8 @@ public enum EmbeddingError: Error, Equatable, Sendable {
     case invalidServerURL(String)
     /// A recorded model identifier names no embedder this build can load.
     case unknownEmbedder(identifier: String)
+    /// Line `line` of the input file at `path` is not what an embedding run reads; `reason` says what it lacks.
+    case malformedInput(path: String, line: Int, reason: String)
 }
 
 extension EmbeddingError: CustomStringConvertible {
@@ -48,6 +50,8 @@ extension EmbeddingError: CustomStringConvertible {
         case .unknownEmbedder(let identifier):
             "The embedder \(identifier) is not one this build can load (hashing:v1:DIMENSION, "
                 + "minilm:all-MiniLM-L6-v2 or openai:MODEL)."
+        case .malformedInput(let path, let line, let reason):
+            "\(path), line \(line): \(reason). Fix the line; nothing was written."
         }
     }
 }

@@ -290,7 +290,7 @@ public struct RetrievalEvaluator: Sendable {
             do { vectors = try await embedder.embed([query.text]) } catch {
                 throw .memory(.embedding(reason: error.description))
             }
-            embeddingTimes.append(milliseconds(clock.now - start))
+            embeddingTimes.append((clock.now - start).inMilliseconds)
             if let vector = vectors.first { cache?.remember(vector, for: query.text) }
         }
         queryEmbeddingLatency = LatencySummary(milliseconds: embeddingTimes)
@@ -348,7 +348,7 @@ public struct RetrievalEvaluator: Sendable {
                 options.k += query.excluded.count
                 let start = clock.now
                 var hits = try await store.retrieve(query.text, options: options)
-                latencies.append(milliseconds(clock.now - start))
+                latencies.append((clock.now - start).inMilliseconds)
                 if !query.excluded.isEmpty {
                     hits.removeAll { $0.memory.sourceTrajectoryIDs.contains(where: query.excluded.contains) }
                     hits = Array(hits.prefix(options.k - query.excluded.count))
@@ -409,12 +409,6 @@ public struct RetrievalEvaluator: Sendable {
             runs: runs, alphaSweep: alphaSweep, kSweep: kSweep, fusionRuns: fusionRuns, tuning: tuning)
     }
 
-}
-
-/// A duration in milliseconds.
-func milliseconds(_ duration: Duration) -> Double {
-    let (seconds, attoseconds) = duration.components
-    return Double(seconds) * 1000 + Double(attoseconds) / 1e15
 }
 
 /// A number with at most three decimals and no trailing zeros (`0.3`, `1`, `0.125`).

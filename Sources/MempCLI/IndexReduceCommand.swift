@@ -1,5 +1,4 @@
 import ArgumentParser
-import Embeddings
 import Foundation
 import RetrievalCore
 import VectorIndex
@@ -29,13 +28,7 @@ extension IndexCommand {
             guard dims <= source.dimension else {
                 throw ValidationError("--dims must be at most the index dimension \(source.dimension) (got \(dims)).")
             }
-            let ids = source.ids
-            let values = ids.flatMap { source.vector(for: $0) ?? [] }
-            let model = try PrincipalComponents.fit(
-                values: values, dimension: source.dimension, components: dims, whiten: whiten)
-            let projected = model.project(values: values)
-            var reduced = try FlatIndex(dimension: dims, metric: source.metric, storage: source.vectorStorage)
-            try reduced.add(contentsOf: try VectorSet(dimension: dims, values: projected), ids: ids)
+            let (reduced, model) = try source.reduced(toDimension: dims, whiten: whiten)
             let pcaPath = pca ?? output + ".pca"
             try model.save(to: pcaPath)
             try reduced.save(to: output)

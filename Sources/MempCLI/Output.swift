@@ -123,15 +123,12 @@ enum InputFileError: Error, Equatable, CustomStringConvertible {
     case unreadable(path: String)
     /// A line (or, when `line` is nil, the whole file) is not what the command reads.
     case malformed(path: String, line: Int?, reason: String)
-    /// The file can't be written.
-    case unwritable(path: String, reason: String)
 
     var description: String {
         switch self {
         case .unreadable(let path): "\(path): the file does not exist or is not readable."
         case .malformed(let path, let line?, let reason): "\(path), line \(line): \(reason)."
         case .malformed(let path, nil, let reason): "\(path): \(reason)."
-        case .unwritable(let path, let reason): "\(path): can't write it (\(reason))."
         }
     }
 }

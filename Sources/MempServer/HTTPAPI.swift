@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import MempService
+import RetrievalCore
 
 /// The HTTP JSON API: routes a request to one ``MemoryService`` call and writes its answer or error as JSON.
 ///
@@ -45,7 +46,7 @@ struct HTTPAPI: Sendable {
         let elapsed = ContinuousClock.now - start
         service.metrics.finished(
             route: route, method: method, status: response.status.code,
-            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            seconds: elapsed.inSeconds)
         return response
     }
 

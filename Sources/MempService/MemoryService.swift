@@ -1,6 +1,7 @@
 import Foundation
 import HybridSearch
 import ProceduralMemory
+import RetrievalCore
 
 /// Procedural memory as a service: every operation an HTTP or MCP front end offers, from request bytes to
 /// response values, with validation, limits and metrics.
@@ -331,19 +332,15 @@ public final class MemoryService: Sendable {
             }
             group.addTask {
                 try? await Task.sleep(for: timeout)
-                return Task.isCancelled ? nil : .failure(.timeout(seconds: Self.seconds(timeout)))
+                return Task.isCancelled ? nil : .failure(.timeout(seconds: timeout.inSeconds))
             }
             var first: Swift.Result<Result, ServiceError>?
             while first == nil, let next = await group.next() { first = next }
             group.cancelAll()
             return first
         }
-        guard let outcome, clock.now < deadline else { throw .timeout(seconds: Self.seconds(timeout)) }
+        guard let outcome, clock.now < deadline else { throw .timeout(seconds: timeout.inSeconds) }
         return try outcome.get()
-    }
-
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }
 

@@ -10,9 +10,7 @@ public struct TimedSearchResult: Sendable, Equatable {
     public let duration: Duration
 
     /// ``duration`` in seconds.
-    public var seconds: Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
-    }
+    public var seconds: Double { duration.inSeconds }
 
     /// Queries answered per second; 0 when no time was measured.
     public var queriesPerSecond: Double { seconds > 0 ? Double(hits.count) / seconds : 0 }

@@ -38,9 +38,12 @@ import VectorIndex
             #expect((line["embedding"] as? [NSNumber])?.map(\.floatValue) == vector)
         }
         command = try EmbedCommand.parse(["--model", "hashing", "--input", input, "--output", output])
-        await #expect(throws: InputFileError.malformed(path: input, line: 1, reason: "no string field \"text\"")) {
-            try await command.run()
-        }
+        await #expect(
+            throws: EmbeddingError.malformedInput(path: input, line: 1, reason: "no string field \"text\"")
+        ) { try await command.run() }
+        // The failed run left the earlier output as it was, and no temporary file beside it.
+        #expect(try lines(output).count == 2)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["in.jsonl", "out.jsonl"])
     }
 
     @Test func rejectsBadFlagCombinations() {
@@ -50,7 +53,7 @@ import VectorIndex
         #expect(parseFailure(EmbedCommand.self, ["text", "--output", "x.jsonl"]) == "--output needs --input.")
         #expect(
             parseFailure(EmbedCommand.self, ["text", "--model", "bogus"])
-                == "The value 'bogus' is invalid for '--model <model>'. Please provide one of 'minilm', 'hashing' or 'openai'."
+                == "The value 'bogus' is invalid for '--model <model>'. Please provide one of 'hashing', 'minilm' or 'openai'."
         )
         #expect(
             parseFailure(EmbedCommand.self, ["text", "--model", "hashing", "--dimension", "0"])

@@ -50,6 +50,12 @@ import Testing
             parseFailure(UpdateCommand.self, ["--store", "s", "--policy", "greedy", "f.jsonl"])
                 == "The value 'greedy' is invalid for '--policy <policy>'. "
                 + "Please provide one of 'vanilla', 'validation' or 'adjustment'.")
+        #expect(
+            parseFailure(UpdateCommand.self, ["--store", "s", "--policy", "vanilla", "--llm-timeout", "0", "f.jsonl"])
+                == "--llm-timeout must be a positive number of seconds (got 0.0).")
+        #expect(
+            parseFailure(UpdateCommand.self, ["--store", "s", "--policy", "vanilla", "--llm-url", "localhost:8080", "f.jsonl"])
+                == "--llm-url must be an http(s) URL such as http://127.0.0.1:8080 (got localhost:8080).")
         do {
             _ = try UpdateCommand.parse(["--store", "s", "--policy", "vanilla", "--batch-size", "0", "f.jsonl"])
             Issue.record("expected a validation error")

@@ -58,6 +58,7 @@ enum AnswerFormat {
             switch error {
             case .server(let url, let reason): throw .languageModel(url: url, reason: reason)
             case .invalidRequest(let reason): throw .languageModel(url: model.identifier, reason: reason)
+            case .invalidConfiguration, .invalidSetting: throw .languageModel(url: model.identifier, reason: "\(error)")
             }
         }
         if answer.finishReason == "length" {

@@ -1,8 +1,8 @@
-import Embeddings
 import Foundation
 import RetrievalCore
 import TestSupport
 import Testing
+import VectorIndex
 
 @Suite struct PrincipalComponentsTests {
     static let dimension = 12
@@ -156,6 +156,24 @@ import Testing
         #expect(throws: IndexError.notAnIndexFile(path: path, expectedMagic: "MPCA")) {
             try PrincipalComponents(contentsOf: path)
         }
+    }
+
+    /// Reducing an index keeps its IDs, metric and storage, and stores each vector as the model projects it.
+    @Test func reducedIndexHoldsTheProjectedVectors() throws {
+        let sample = Self.sample(count: 200)
+        var index = try FlatIndex(dimension: Self.dimension, metric: .innerProduct, storage: .f32)
+        let ids = (0..<sample.count).map { DocumentID(UInt64(3 * $0 + 1)) }
+        try index.add(contentsOf: try VectorSet(sample), ids: ids)
+        try index.remove(ids[5])
+        let (reduced, model) = try index.reduced(toDimension: 4, whiten: true)
+        #expect(reduced.dimension == 4 && model.inputDimension == Self.dimension && model.outputDimension == 4)
+        #expect(reduced.metric == .innerProduct && reduced.vectorStorage == .f32)
+        #expect(reduced.ids == index.ids && reduced.count == sample.count - 1)
+        for id in [ids[0], ids[77], ids[199]] {
+            let projected = model.project(try #require(index.vector(for: id)))
+            #expect(zip(try #require(reduced.vector(for: id)), projected).allSatisfy { abs($0 - $1) < 1e-5 })
+        }
+        #expect(reduced.vector(for: ids[5]) == nil)
     }
 
     @Test func rejectsBadInput() {

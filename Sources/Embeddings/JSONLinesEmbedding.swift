@@ -1,0 +1,126 @@
+import Foundation
+import RetrievalCore
+
+/// Where ``Embedder/embedJSONLines(at:textField:batchSize:to:)`` writes the embedded lines.
+public enum JSONLinesDestination: Sendable, Equatable {
+    /// The process's standard output, line by line as batches finish.
+    case standardOutput
+    /// A file, written under a temporary name in the same directory and renamed over `path` only when every line
+    /// was embedded: a failed run leaves an existing file as it was.
+    case file(String)
+}
+
+extension Embedder {
+    /// Embeds the `textField` string of every object in the JSON Lines file at `path` and writes each object back,
+    /// in order, with an `embedding` field (replacing one it had) and its keys sorted.
+    ///
+    /// Blank lines are skipped. Lines are embedded `batchSize` at a time, so memory stays flat for any file size.
+    ///
+    /// - Parameters:
+    ///   - path: The JSON Lines input.
+    ///   - textField: The field holding the text to embed.
+    ///   - batchSize: Lines read before each call to ``embed(_:)-(([String])``.
+    ///   - destination: Where the embedded lines go.
+    /// - Returns: The number of lines embedded.
+    /// - Throws: ``EmbeddingError/io(path:reason:)`` when the input can't be read or the output can't be written,
+    ///   ``EmbeddingError/malformedInput(path:line:reason:)`` for a line that is not a JSON object or has no string
+    ///   `textField`, and the embedder's errors.
+    /// - Precondition: `batchSize >= 1`.
+    public func embedJSONLines(
+        at path: String, textField: String = "text", batchSize: Int = 256, to destination: JSONLinesDestination
+    ) async throws(EmbeddingError) -> Int {
+        precondition(batchSize >= 1, "embedJSONLines: batchSize must be at least 1")
+        let reader = JSONLinesReader(path: path)
+        do { try reader.checkReadable() } catch {
+            throw .io(path: path, reason: "the file does not exist or is not readable")
+        }
+        var sink = try LineSink(destination)
+        do throws(EmbeddingError) {
+            var pending: [(object: [String: Any], text: String)] = []
+            var count = 0
+            for line in reader {
+                guard let object = try? JSONSerialization.jsonObject(with: line.data) as? [String: Any] else {
+                    throw .malformedInput(path: path, line: line.number, reason: "not a JSON object")
+                }
+                guard let text = object[textField] as? String else {
+                    throw .malformedInput(
+                        path: path, line: line.number, reason: "no string field \"\(textField)\"")
+                }
+                pending.append((object, text))
+                count += 1
+                if pending.count == batchSize {
+                    try sink.write(pending, vectors: try await embed(pending.map(\.text)))
+                    pending.removeAll(keepingCapacity: true)
+                }
+            }
+            if !pending.isEmpty { try sink.write(pending, vectors: try await embed(pending.map(\.text))) }
+            try sink.finish()
+            return count
+        } catch {
+            sink.abandon()
+            throw error
+        }
+    }
+}
+
+/// Standard output, or a temporary file renamed over its target when finished.
+private struct LineSink {
+    private let handle: FileHandle
+    private let target: String?
+    private let temporary: String?
+
+    init(_ destination: JSONLinesDestination) throws(EmbeddingError) {
+        guard case .file(let path) = destination else {
+            handle = FileHandle.standardOutput
+            target = nil
+            temporary = nil
+            return
+        }
+        let url = URL(fileURLWithPath: path)
+        let temporary = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)").path
+        guard FileManager.default.createFile(atPath: temporary, contents: nil),
+            let handle = FileHandle(forWritingAtPath: temporary)
+        else { throw .io(path: path, reason: "can't create a file in its directory") }
+        self.handle = handle
+        target = path
+        self.temporary = temporary
+    }
+
+    /// Writes each object with its vector as the `embedding` field.
+    mutating func write(_ lines: [(object: [String: Any], text: String)], vectors: [[Float]]) throws(EmbeddingError) {
+        var text = ""
+        for ((object, _), vector) in zip(lines, vectors) {
+            var fields = object
+            fields.removeValue(forKey: "embedding")
+            guard
+                let head = try? JSONSerialization.data(
+                    withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes])
+            else { throw .io(path: target ?? "standard output", reason: "a line can't be encoded as JSON again") }
+            let numbers = "[" + vector.map { "\($0)" }.joined(separator: ",") + "]"
+            text += String(decoding: head.dropLast(), as: UTF8.self) + (fields.isEmpty ? "" : ",")
+                + "\"embedding\":" + numbers + "}\n"
+        }
+        do { try handle.write(contentsOf: Data(text.utf8)) } catch {
+            throw .io(path: target ?? "standard output", reason: "\(error.localizedDescription)")
+        }
+    }
+
+    /// Renames the temporary file over the target.
+    func finish() throws(EmbeddingError) {
+        guard let target, let temporary else { return }
+        do { try handle.close() } catch { throw .io(path: target, reason: error.localizedDescription) }
+        guard rename(temporary, target) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw .io(path: target, reason: "can't replace it (\(reason))")
+        }
+    }
+
+    /// Removes the temporary file of a run that failed.
+    func abandon() {
+        guard let temporary else { return }
+        try? handle.close()
+        try? FileManager.default.removeItem(atPath: temporary)
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+
+/// How to reach an OpenAI-compatible chat model, as a user gives it in flags or a JSON config file: every setting
+/// optional, checked only when the model is made.
+///
+/// A config file is one JSON object with any of these fields:
+/// `{"url": "http://127.0.0.1:8080", "model": "smollm2", "apiKeyEnvironmentVariable": "OPENAI_API_KEY",
+/// "structuredOutput": "json-schema", "timeout": 60}`.
+public struct ChatModelSettings: Sendable, Equatable, Codable {
+    /// The server's base URL; without one no model is configured.
+    public var url: String?
+    /// The model name sent to the server (`default` when none is given).
+    public var model: String?
+    /// The environment variable holding the API key (`OPENAI_API_KEY` when none is given).
+    public var apiKeyEnvironmentVariable: String?
+    /// How structured answers are asked for (``StructuredOutput/jsonSchema`` when none is given).
+    public var structuredOutput: StructuredOutput?
+    /// Seconds per request (120 when none is given).
+    public var timeout: Double?
+
+    /// Settings with the given values; `nil` leaves a setting to a config file or the default.
+    public init(
+        url: String? = nil, model: String? = nil, apiKeyEnvironmentVariable: String? = nil,
+        structuredOutput: StructuredOutput? = nil, timeout: Double? = nil
+    ) {
+        self.url = url
+        self.model = model
+        self.apiKeyEnvironmentVariable = apiKeyEnvironmentVariable
+        self.structuredOutput = structuredOutput
+        self.timeout = timeout
+    }
+
+    /// Reads a JSON config file.
+    ///
+    /// - Throws: ``LanguageModelError/invalidConfiguration(path:reason:)`` when the file can't be read or is not
+    ///   such an object (an unknown `structuredOutput`, a field of the wrong type).
+    public init(contentsOf path: String) throws(LanguageModelError) {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw .invalidConfiguration(path: path, reason: "the file does not exist or is not readable")
+        }
+        do { self = try JSONDecoder().decode(Self.self, from: data) } catch {
+            throw .invalidConfiguration(path: path, reason: Self.reason(error))
+        }
+    }
+
+    /// These settings, with `defaults`' value wherever these have none.
+    public func filled(from defaults: ChatModelSettings) -> ChatModelSettings {
+        ChatModelSettings(
+            url: url ?? defaults.url, model: model ?? defaults.model,
+            apiKeyEnvironmentVariable: apiKeyEnvironmentVariable ?? defaults.apiKeyEnvironmentVariable,
+            structuredOutput: structuredOutput ?? defaults.structuredOutput, timeout: timeout ?? defaults.timeout)
+    }
+
+    /// Checks every setting that is given: the URL must be `http` or `https`, the timeout a positive number.
+    ///
+    /// - Throws: ``LanguageModelError/invalidSetting(name:value:expected:)`` naming the first bad setting.
+    public func check() throws(LanguageModelError) {
+        if let url {
+            guard let scheme = URL(string: url)?.scheme, scheme == "http" || scheme == "https" else {
+                throw .invalidSetting(name: "url", value: url, expected: "an http(s) URL such as http://127.0.0.1:8080")
+            }
+        }
+        if let timeout, !(timeout > 0 && timeout.isFinite) {
+            throw .invalidSetting(name: "timeout", value: "\(timeout)", expected: "a positive number of seconds")
+        }
+    }
+
+    /// The client these settings describe, or `nil` when they name no URL.
+    ///
+    /// - Throws: What ``check()`` throws.
+    public func chatModel() throws(LanguageModelError) -> OpenAICompatibleChatModel? {
+        try check()
+        guard let url, let baseURL = URL(string: url) else { return nil }
+        return OpenAICompatibleChatModel(
+            baseURL: baseURL, model: model ?? "default",
+            apiKeyEnvironmentVariable: apiKeyEnvironmentVariable ?? "OPENAI_API_KEY",
+            structuredOutput: structuredOutput ?? .jsonSchema, timeout: timeout ?? 120)
+    }
+
+    /// What is wrong with a config file's JSON, naming the field when the decoder knows it.
+    private static func reason(_ error: any Error) -> String {
+        let context: DecodingError.Context? =
+            switch error as? DecodingError {
+            case .typeMismatch(_, let context)?, .valueNotFound(_, let context)?, .dataCorrupted(let context)?:
+                context
+            case .keyNotFound(_, let context)?: context
+            default: nil
+            }
+        guard let context else { return "not a JSON object" }
+        let field = context.codingPath.map(\.stringValue).joined(separator: ".")
+        return field.isEmpty ? "not a JSON object of settings" : "field \(field) is not valid"
+    }
+}
