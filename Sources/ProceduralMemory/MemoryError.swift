@@ -132,6 +132,7 @@ extension MemoryError.RecordKind {
 }
 
 extension MemoryError.DatabaseURLProblem: CustomStringConvertible {
+    /// What is wrong with the URL and how to write it.
     public var description: String {
         let shape = "write it as postgres://USER@HOST[:PORT]/DATABASE"
         return switch self {
