@@ -13,12 +13,18 @@ extension MemoryStore {
     ///   - directory: The bundle directory; it must not exist, or be empty.
     ///   - options: Which memories.
     /// - Returns: The bundle's manifest.
-    /// - Throws: ``MemoryError/io(path:reason:)`` when the directory exists with files in it or can't be written.
+    /// - Throws: ``MemoryError/io(path:reason:)`` when the directory exists with files in it, a file has its name,
+    ///   or it can't be written.
     @discardableResult
     public func export(to directory: String, options: ExportOptions = ExportOptions()) async throws(MemoryError)
         -> BundleManifest
     {
         let fileManager = FileManager.default
+        var isDirectory: ObjCBool = false
+        // The empty directory found here is replaced by the finished bundle; anything else there is the user's.
+        if fileManager.fileExists(atPath: directory, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw .io(path: directory, reason: "a file by that name exists; choose a new bundle directory")
+        }
         if let contents = try? fileManager.contentsOfDirectory(atPath: directory), !contents.isEmpty {
             throw .io(path: directory, reason: "the bundle directory exists and is not empty; choose a new one")
         }
