@@ -164,7 +164,8 @@ let package = Package(
             dependencies: [
                 "PostgresMemory", "ProceduralMemory", "SQLiteMemory", "MemoryLocation", "VectorIndex", "HybridSearch",
                 "Embeddings", "Evaluation", "TestSupport",
-            ]
+            ],
+            resources: [.copy("GoldenFiles")]
         ),
         .testTarget(
             name: "MemoryLocationTests",

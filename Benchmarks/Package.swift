@@ -1,6 +1,12 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+/// A benchmark executable: BenchmarkSupport and the named libraries of the main package.
+func benchmark(_ name: String, using products: String...) -> Target {
+    .executableTarget(
+        name: name, dependencies: ["BenchmarkSupport"] + products.map { .product(name: $0, package: "Memp") })
+}
+
 // Release-only benchmark executables that print JSON; `run.sh` runs them beside the peers (FAISS, numpy, bm25s,
 // sentence-transformers) on the same data in one run and writes docs/benchmarks.md. The main package never
 // depends on this one.
@@ -11,35 +17,11 @@ let package = Package(
     targets: [
         // What the benchmarks share: one percentile definition. Their seeded generator is RetrievalCore's SplitMix64.
         .target(name: "BenchmarkSupport"),
-        .executableTarget(
-            name: "VectorBench",
-            dependencies: ["BenchmarkSupport", .product(name: "VectorIndex", package: "Memp")]
-        ),
-        .executableTarget(
-            name: "KeywordBench",
-            dependencies: [
-                "BenchmarkSupport", .product(name: "KeywordIndex", package: "Memp"),
-                .product(name: "HybridSearch", package: "Memp"),
-            ]
-        ),
-        .executableTarget(
-            name: "EmbeddingBench",
-            dependencies: ["BenchmarkSupport", .product(name: "Embeddings", package: "Memp")]
-        ),
-        .executableTarget(
-            name: "PostgresBench",
-            dependencies: [
-                "BenchmarkSupport", .product(name: "PostgresMemory", package: "Memp"),
-                .product(name: "VectorIndex", package: "Memp"), .product(name: "ProceduralMemory", package: "Memp"),
-            ]
-        ),
-        .executableTarget(
-            name: "MemoryBench",
-            dependencies: [
-                "BenchmarkSupport", .product(name: "ProceduralMemory", package: "Memp"),
-                .product(name: "MemoryLocation", package: "Memp"), .product(name: "RetrievalCore", package: "Memp"),
-            ]
-        ),
+        benchmark("VectorBench", using: "VectorIndex"),
+        benchmark("KeywordBench", using: "KeywordIndex", "HybridSearch"),
+        benchmark("EmbeddingBench", using: "Embeddings"),
+        benchmark("PostgresBench", using: "PostgresMemory", "VectorIndex", "ProceduralMemory"),
+        benchmark("MemoryBench", using: "ProceduralMemory", "MemoryLocation", "RetrievalCore"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -37,6 +37,17 @@ extension PostgresBackend {
         try await history(where: "number = $1", [number]).first
     }
 
+    public func historyCount(memoryID: String) async throws(MemoryError) -> Int {
+        try await withConnection { connection in
+            for try await count in try await connection.query(
+                "SELECT count(*) FROM history WHERE memory_id = \(memoryID)", logger: logger
+            ).decode(Int.self) {
+                return count
+            }
+            return 0
+        }
+    }
+
     public func revertingEntry(of number: Int64) async throws(MemoryError) -> Int64? {
         try await withConnection { connection in
             for try await reverting in try await connection.query(

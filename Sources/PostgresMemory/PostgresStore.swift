@@ -77,14 +77,12 @@ public enum PostgresStore {
         return (store, existing != nil)
     }
 
-    /// The backend a store directory names.
+    /// The server a store directory's descriptor names, read without connecting.
     ///
-    /// - Parameter databaseSearch: See ``PostgresBackend/connect(to:maximumConnections:databaseSearch:)``.
     /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when the directory holds no descriptor;
-    ///   ``ProceduralMemory/MemoryError/invalidRecord(path:line:field:reason:)`` when it is malformed.
-    public static func backend(
-        at directory: String, databaseSearch: PostgresVectorSearch? = nil
-    ) async throws(MemoryError) -> PostgresBackend {
+    ///   ``ProceduralMemory/MemoryError/invalidRecord(path:line:field:reason:)`` when it is malformed; what
+    ///   ``PostgresLocation/init(url:password:)`` throws for the URL it holds.
+    public static func location(at directory: String) throws(MemoryError) -> PostgresLocation {
         let path = directory + "/" + descriptorFileName
         guard let data = FileManager.default.contents(atPath: path) else { throw .notAStore(path: directory) }
         let descriptor: Descriptor
@@ -92,7 +90,17 @@ public enum PostgresStore {
             throw .invalidRecord(
                 path: path, line: 1, field: "url", reason: "not a PostgreSQL store descriptor: \(error)")
         }
-        return try await PostgresBackend.connect(to: try descriptor.location, databaseSearch: databaseSearch)
+        return try descriptor.location
+    }
+
+    /// The backend a store directory names.
+    ///
+    /// - Parameter databaseSearch: See ``PostgresBackend/connect(to:maximumConnections:databaseSearch:)``.
+    /// - Throws: What ``location(at:)`` throws, and what connecting throws.
+    public static func backend(
+        at directory: String, databaseSearch: PostgresVectorSearch? = nil
+    ) async throws(MemoryError) -> PostgresBackend {
+        try await PostgresBackend.connect(to: try location(at: directory), databaseSearch: databaseSearch)
     }
 
     /// Opens a store directory with the embedder the database's store records.

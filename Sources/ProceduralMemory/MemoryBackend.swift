@@ -65,6 +65,9 @@ package protocol MemoryBackend: Sendable {
     /// The history row with this number, if any.
     func historyEntry(number: Int64) async throws(MemoryError) -> HistoryEntry?
 
+    /// How many history rows concern the memory with this ID (counted in the database, no row is read).
+    func historyCount(memoryID: String) async throws(MemoryError) -> Int
+
     /// The number of the ``HistoryAction/revert`` row that undid entry `number`, if any.
     func revertingEntry(of number: Int64) async throws(MemoryError) -> Int64?
 

@@ -18,6 +18,6 @@ extension MemoryStore {
         guard let memory = try await memory(id: id) else { throw .unknownID(id) }
         return MemoryDetails(
             memory: memory, sourceOutcome: try await sourceOutcome(of: memory),
-            historyEntries: try await history(memoryID: id).count)
+            historyEntries: try await backend.historyCount(memoryID: id))
     }
 }

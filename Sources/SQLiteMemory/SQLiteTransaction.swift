@@ -285,6 +285,12 @@ extension SQLiteBackend {
         }
     }
 
+    package func historyCount(memoryID: String) async throws(MemoryError) -> Int {
+        try await reading { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM history WHERE memoryID = ?", arguments: [memoryID]) ?? 0
+        }
+    }
+
     package func revertingEntry(of number: Int64) async throws(MemoryError) -> Int64? {
         try await reading { db in
             try Int64.fetchOne(

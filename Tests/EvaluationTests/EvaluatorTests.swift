@@ -38,22 +38,25 @@ enum Fixture {
         try await store.add(trajectories)
         return store
     }
+
+    /// An evaluator of ``queries`` over a new fixture store in `directory`.
+    static func evaluator(in directory: TemporaryDirectory) async throws -> RetrievalEvaluator {
+        try await RetrievalEvaluator(store: try await store(in: directory), queries: queries)
+    }
 }
 
 @Suite struct EvaluatorTests {
     @Test func countsRelevantMemoriesAndQueriesWithoutAny() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let evaluator = try await RetrievalEvaluator(
-            store: try await Fixture.store(in: directory), queries: Fixture.queries)
+        let evaluator = try await Fixture.evaluator(in: directory)
         #expect(evaluator.relevantCounts == [2, 2, 1, 0])
     }
 
     @Test func bm25FindsTheMatchingTasks() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let evaluator = try await RetrievalEvaluator(
-            store: try await Fixture.store(in: directory), queries: Fixture.queries)
+        let evaluator = try await Fixture.evaluator(in: directory)
         let run = try await evaluator.run(RetrievalSetting(policy: .bm25, k: 2))
         #expect(run.judgedQueries == 3)
         #expect(run.queriesWithoutRelevant == 1)
@@ -67,8 +70,7 @@ enum Fixture {
     @Test func randomDrawsDifferPerQueryAndRepeatPerSeed() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let evaluator = try await RetrievalEvaluator(
-            store: try await Fixture.store(in: directory), queries: Fixture.queries)
+        let evaluator = try await Fixture.evaluator(in: directory)
         let first = try await evaluator.run(RetrievalSetting(policy: .random, k: 3, seed: 7))
         let second = try await evaluator.run(RetrievalSetting(policy: .random, k: 3, seed: 7))
         #expect(first.metrics == second.metrics)
@@ -80,8 +82,7 @@ enum Fixture {
     @Test func planRunsModesAlphaAndKSweeps() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let evaluator = try await RetrievalEvaluator(
-            store: try await Fixture.store(in: directory), queries: Fixture.queries)
+        let evaluator = try await Fixture.evaluator(in: directory)
         let plan = EvaluationPlan(
             modes: [.query, .bm25, .hybrid], k: 3, alphas: [0, 0.5, 1], kSweep: [1, 5],
             fusions: [.reciprocalRank(rankConstant: 10), .convex(alpha: 0.5, normalization: .theoretical)])
@@ -121,8 +122,7 @@ enum Fixture {
     @Test func procedureWeightsAddNamedHybridRuns() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let evaluator = try await RetrievalEvaluator(
-            store: try await Fixture.store(in: directory), queries: Fixture.queries)
+        let evaluator = try await Fixture.evaluator(in: directory)
         let plan = EvaluationPlan(modes: [.hybrid], k: 3, procedureWeights: [0, 1])
         let evaluation = try await evaluator.run(plan, label: "fixture", path: directory.file("store"))
         #expect(evaluation.fusionRuns.map(\.setting.name) == ["hybrid proc=0", "hybrid proc=1"])
@@ -134,8 +134,7 @@ enum Fixture {
     @Test func candidateDepthsAddNamedHybridRuns() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let evaluator = try await RetrievalEvaluator(
-            store: try await Fixture.store(in: directory), queries: Fixture.queries)
+        let evaluator = try await Fixture.evaluator(in: directory)
         let plan = EvaluationPlan(modes: [.hybrid], k: 3, candidateDepths: [1, 50])
         let evaluation = try await evaluator.run(plan, label: "fixture", path: directory.file("store"))
         #expect(evaluation.fusionRuns.map(\.setting.name) == ["hybrid depth=1", "hybrid depth=50"])

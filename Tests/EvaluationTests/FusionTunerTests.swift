@@ -141,8 +141,7 @@ import Testing
     @Test func evaluationKeepsQueryOutcomesAndComparesTuningWithIntervals() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let evaluator = try await RetrievalEvaluator(
-            store: try await Fixture.store(in: directory), queries: Fixture.queries)
+        let evaluator = try await Fixture.evaluator(in: directory)
         let evaluation = try await evaluator.run(
             EvaluationPlan(modes: [.bm25, .hybrid], alphas: [0.5], tuningFolds: 3), label: "fixture", path: "x")
         let bm25 = try #require(evaluation.runs.first?.queries)

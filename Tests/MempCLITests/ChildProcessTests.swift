@@ -10,23 +10,13 @@ import VectorIndex
 
 /// Tests that run the built `memp` executable as a child process.
 @Suite struct ChildProcessTests {
-    /// The `memp` executable built next to this test bundle (`swift test` builds every product).
-    static func mempExecutable() throws -> String {
-        let bundle = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-        let candidate = bundle.appendingPathComponent("memp").path
-        guard FileManager.default.isExecutableFile(atPath: candidate) else {
-            throw IndexError.io(path: candidate, reason: "memp is not built next to the test bundle; run swift build")
-        }
-        return candidate
-    }
-
     /// `MEMP_SIMD` forces each supported level, and a level the CPU lacks falls back to the detected one.
     @Test func simdEnvironmentOverrideForcesTheKernelLevel() throws {
         let expectations =
             SIMDLevel.available.map { ($0.rawValue, $0.rawValue) } + [("bogus", SIMDLevel.hardware.rawValue)]
         for (value, expected) in expectations {
             let child = Process()
-            child.executableURL = URL(fileURLWithPath: try Self.mempExecutable())
+            child.executableURL = URL(fileURLWithPath: try ChildProcess.mempExecutable())
             child.arguments = ["doctor", "--json"]
             child.environment = ProcessInfo.processInfo.environment.merging(["MEMP_SIMD": value]) { $1 }
             let output = Pipe()
@@ -66,7 +56,7 @@ import VectorIndex
             try #require(inotify_add_watch(watcher, directory.path, UInt32(IN_MODIFY)) >= 0)
 
             let child = Process()
-            child.executableURL = URL(fileURLWithPath: try Self.mempExecutable())
+            child.executableURL = URL(fileURLWithPath: try ChildProcess.mempExecutable())
             child.arguments = ["index", "build", "--input", input, "--output", target, "--metric", "ip"]
             child.standardOutput = FileHandle.nullDevice
             child.standardError = FileHandle.nullDevice

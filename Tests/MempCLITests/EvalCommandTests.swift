@@ -69,7 +69,7 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let report = directory.file("report.html")
-        let result = try MemoryCommandTests.memp([
+        let result = try ChildProcess.memp([
             "eval", "--trajectories", MemoryCommandTests.sampleTrajectories, "--build-policies",
             "trajectory,script", "--embedder", "hashing", "--work-directory", directory.file("stores"),
             "--queries", Self.sampleQueries, "--modes", "bm25,hybrid", "--alpha-sweep", "0,1", "--json",
@@ -97,9 +97,9 @@ import Testing
     /// A hashing-embedder store of the committed sample, made by `memp init` and `memp import`.
     static func sampleStore(in directory: TemporaryDirectory) throws -> String {
         let store = directory.file("store")
-        #expect(try MemoryCommandTests.memp(["init", "--store", store, "--embedder", "hashing"]).status == 0)
+        #expect(try ChildProcess.memp(["init", "--store", store, "--embedder", "hashing"]).status == 0)
         #expect(
-            try MemoryCommandTests.memp(["import", "--store", store, MemoryCommandTests.sampleTrajectories]).status
+            try ChildProcess.memp(["import", "--store", store, MemoryCommandTests.sampleTrajectories]).status
                 == 0)
         return store
     }
@@ -108,7 +108,7 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try Self.sampleStore(in: directory)
-        let result = try MemoryCommandTests.memp([
+        let result = try ChildProcess.memp([
             "eval", "--store", store, "--queries", Self.sampleQueries, "--modes", "random,bm25",
         ])
         #expect(result.status == 0, "\(result.errors)")
@@ -124,21 +124,21 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try Self.sampleStore(in: directory)
-        let tuned = try MemoryCommandTests.memp([
+        let tuned = try ChildProcess.memp([
             "tune", "--store", store, "--queries", Self.sampleQueries, "--folds", "4",
         ])
         #expect(tuned.status == 0, "\(tuned.errors)")
         #expect(tuned.output.contains("80 judged queries, 4 folds: best "))
         #expect(tuned.output.contains("recorded in the store."))
-        let shown = try MemoryCommandTests.memp(["tune", "--store", store, "--show", "--json"])
+        let shown = try ChildProcess.memp(["tune", "--store", store, "--show", "--json"])
         let record = try #require(
             try JSONSerialization.jsonObject(with: Data(shown.output.utf8)) as? [String: Any])
         #expect((record["entries"] as? [[String: Any]])?.map { $0["action"] as? String } == ["tune"])
-        #expect(try MemoryCommandTests.memp(["tune", "--store", store, "--revert"]).status == 0)
-        let again = try MemoryCommandTests.memp(["tune", "--store", store, "--revert"])
+        #expect(try ChildProcess.memp(["tune", "--store", store, "--revert"]).status == 0)
+        let again = try ChildProcess.memp(["tune", "--store", store, "--revert"])
         #expect(again.status == 1)
         #expect(again.errors.contains("No fusion choice is in effect, so there is nothing to revert"))
-        let evaluated = try MemoryCommandTests.memp([
+        let evaluated = try ChildProcess.memp([
             "eval", "--store", store, "--queries", Self.sampleQueries, "--modes", "hybrid", "--tuning-folds", "4",
         ])
         #expect(evaluated.status == 0, "\(evaluated.errors)")

@@ -15,22 +15,11 @@ import Testing
 #endif
 
 @Suite struct MemoryCommandTests {
-    /// The `memp` executable built beside the test bundle.
-    static var executable: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-            .appendingPathComponent("memp").path
-    }
-
     static var sampleTrajectories: String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent(
                 "data/textworld-sample/trajectories.jsonl"
             ).path
-    }
-
-    /// Runs `memp` with `arguments` and returns its exit status and standard output.
-    static func memp(_ arguments: [String]) throws -> ChildProcess.Outcome {
-        try ChildProcess.run(executable, arguments)
     }
 
     static func write(_ directory: TemporaryDirectory, _ text: String, _ name: String) throws
@@ -168,7 +157,7 @@ import Testing
         try await initialize.run()
         #expect(try await MemoryStore.info(at: store).embedderConfiguration == .hashing(dimension: 128))
 
-        let imported = try Self.memp([
+        let imported = try ChildProcess.memp([
             "import", "--store", store, Self.sampleTrajectories, "--build", "script", "--json",
         ])
         #expect(imported.status == 0)
@@ -182,7 +171,7 @@ import Testing
                 + #"{"qid": "q2", "query": "Your task is to pick up objects and put them in their usual locations"}"#
                 + "\n",
             "queries.jsonl")
-        let answered = try Self.memp([
+        let answered = try ChildProcess.memp([
             "query", "--store", store, "--queries", queries, "--mode", "bm25", "-k", "10", "--json",
         ])
         #expect(answered.status == 0)
@@ -215,12 +204,12 @@ import Testing
         let outcomes = Dictionary(uniqueKeysWithValues: recorded.map { ($0.id, $0.outcome) })
         #expect(lines.allSatisfy { $0.hits.allSatisfy { $0.outcome != nil && $0.outcome == outcomes[$0.id] } })
         #expect(lines.allSatisfy { $0.hits.allSatisfy { $0.hitCount == 0 && $0.successCount == 0 } })
-        let hybrid = try Self.memp([
+        let hybrid = try ChildProcess.memp([
             "query", "--store", store, "--queries", queries, "-k", "10", "--json",
         ])
         #expect(hybrid.status == 0 && hybrid.output.split(separator: "\n").count == 2)
         // --contents hands an agent what it follows: the script-built memories carry a script and no steps.
-        let withContents = try Self.memp([
+        let withContents = try ChildProcess.memp([
             "query", "--store", store, "--queries", queries, "--mode", "bm25", "-k", "2", "--json", "--contents",
         ])
         #expect(withContents.status == 0)
@@ -240,16 +229,16 @@ import Testing
         #expect(contentLines[0].hits.allSatisfy { $0.script?.hasPrefix("Task: ") == true && $0.steps == nil })
         #expect(contentLines[0].hits.map(\.id) == lines[0].hits.prefix(2).map(\.id))
         #expect(!answered.output.contains("\"script\""))
-        let contentsWithoutQueries = try Self.memp(["query", "--store", store, "--contents", "cook"])
+        let contentsWithoutQueries = try ChildProcess.memp(["query", "--store", store, "--contents", "cook"])
         #expect(contentsWithoutQueries.status == 64)
 
-        let single = try Self.memp([
+        let single = try ChildProcess.memp([
             "query", "--store", store, "--mode", "bm25", "-k", "2", "--explain", "cook the meal",
         ])
         #expect(single.status == 0 && single.output.contains("why: BM25"))
         #expect(single.output.contains("used 0×, 0 successes]"))
 
-        let deleted = try Self.memp(["delete", "--store", store, "--label", "taskType=cookingworld"])
+        let deleted = try ChildProcess.memp(["delete", "--store", store, "--label", "taskType=cookingworld"])
         #expect(
             deleted.status == 0
                 && deleted.output
@@ -259,12 +248,12 @@ import Testing
         #expect(
             statistics.trajectories == 560 && statistics.memories == 560
                 && statistics.memoriesByBuildPolicy == ["script": 560])
-        let stats = try Self.memp(["stats", "--store", store])
+        let stats = try ChildProcess.memp(["stats", "--store", store])
         #expect(stats.status == 0 && stats.output.contains("Trajectories: 560"))
 
-        let missing = try Self.memp(["query", "--store", directory.file("nowhere"), "task"])
+        let missing = try ChildProcess.memp(["query", "--store", directory.file("nowhere"), "task"])
         #expect(missing.status == 1 && missing.errors.contains("is not a memory store"))
-        let badFlag = try Self.memp(["delete", "--store", store])
+        let badFlag = try ChildProcess.memp(["delete", "--store", store])
         #expect(badFlag.status == 64)
     }
 
@@ -293,7 +282,7 @@ import Testing
         }
         let baseURL = String(decoding: announcement, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         let store = directory.file("store")
-        let created = try Self.memp([
+        let created = try ChildProcess.memp([
             "init", "--store", store, "--embedder", "openai", "--base-url", baseURL + "/ok", "--model", "stub",
         ])
         #expect(created.status == 0, "\(created.errors)")
@@ -302,8 +291,8 @@ import Testing
                 == .openAICompatible(
                     baseURL: baseURL + "/ok", model: "stub", apiKeyEnvironmentVariable: "OPENAI_API_KEY", dimension: 4))
         let file = Self.sampleTrajectories
-        #expect(try Self.memp(["import", "--store", store, file, "--build", "trajectory"]).status == 0)
-        let answered = try Self.memp(["query", "--store", store, "--mode", "query", "-k", "3", "--json", "cook"])
+        #expect(try ChildProcess.memp(["import", "--store", store, file, "--build", "trajectory"]).status == 0)
+        let answered = try ChildProcess.memp(["query", "--store", store, "--mode", "query", "-k", "3", "--json", "cook"])
         #expect(answered.status == 0 && answered.output.split(separator: "\n").count == 3)
         #expect(try await MemoryStore.info(at: store).embedderID == "openai:stub")
     }
@@ -313,11 +302,11 @@ import Testing
         defer { directory.remove() }
         let store = directory.file("store")
         try await InitCommand.parse(["--store", store, "--embedder", "hashing", "--dimension", "64"]).run()
-        #expect(try Self.memp(["import", "--store", store, Self.sampleTrajectories]).status == 0)
+        #expect(try ChildProcess.memp(["import", "--store", store, Self.sampleTrajectories]).status == 0)
         let id = "tw-twc-0654-gold"
         let expected = try #require(try await MemoryStore.open(at: store).details(ofMemory: id))
 
-        let json = try Self.memp(["show", "--store", store, id, "--json"])
+        let json = try ChildProcess.memp(["show", "--store", store, id, "--json"])
         #expect(json.status == 0)
         var shown = try JSONDates.decoder().decode(MemoryDetails.self, from: Data(json.output.utf8))
         // ISO-8601 text keeps the dates to the microsecond or better, not to the bit.
@@ -326,7 +315,7 @@ import Testing
         (shown.memory.createdAt, shown.memory.updatedAt) = (expected.memory.createdAt, expected.memory.updatedAt)
         #expect(shown == expected && shown.historyEntries == 1 && shown.sourceOutcome?.success == true)
 
-        let text = try Self.memp(["show", "--store", store, id])
+        let text = try ChildProcess.memp(["show", "--store", store, id])
         let lines = text.output.split(separator: "\n").map(String.init)
         #expect(text.status == 0)
         #expect(lines.first == "\(id)  active, revision 1, built by proceduralization")
@@ -335,7 +324,7 @@ import Testing
         #expect(lines.contains("History: 1 entry (memp history --memory \(id))"))
         #expect(lines.contains("  1. look around") && lines.contains("Script:"))
 
-        let missing = try Self.memp(["show", "--store", store, "no-such-memory"])
+        let missing = try ChildProcess.memp(["show", "--store", store, "no-such-memory"])
         #expect(missing.status == 1 && missing.errors == "Error: No memory or trajectory has ID no-such-memory.\n")
     }
 
@@ -344,7 +333,7 @@ import Testing
         defer { directory.remove() }
         let store = directory.file("store")
         try await InitCommand.parse(["--store", store, "--embedder", "hashing", "--dimension", "64"]).run()
-        let imported = try Self.memp([
+        let imported = try ChildProcess.memp([
             "import", "--store", store, Self.sampleTrajectories, "--batch-size", "200", "--progress", "json",
         ])
         #expect(imported.status == 0)
@@ -370,7 +359,7 @@ import Testing
         let file = try Self.write(directory, try Self.syntheticTrajectories(count: 20_000), "big.jsonl")
 
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.executable)
+        process.executableURL = URL(fileURLWithPath: try ChildProcess.mempExecutable())
         // Small batches: many commits (each synced) keep the import long enough to be caught in the middle.
         process.arguments = ["import", "--store", store, file, "--batch-size", "25", "--progress", "json"]
         process.standardOutput = FileHandle.nullDevice
@@ -400,7 +389,7 @@ import Testing
             "put some mug in fridge", options: RetrievalOptions(k: 3))
         #expect(hits.count == 3)
 
-        let resumed = try Self.memp([
+        let resumed = try ChildProcess.memp([
             "import", "--store", store, file, "--duplicates", "skip", "--json",
         ])
         #expect(resumed.status == 0)

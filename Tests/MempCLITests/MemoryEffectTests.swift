@@ -32,10 +32,7 @@ import Testing
         #expect(result.output == "self-test: all checks passed\n")
     }
 
-    @Test(
-        .enabled(
-            if: textWorldAvailable,
-            "needs python3, java and textworld-express (bash scripts/setup.d/60-textworld.sh); skipped"))
+    @Test(.needsTextWorld)
     func quickRunMeasuresEveryCondition() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -86,10 +83,7 @@ import Testing
     ///
     /// The same memories guide the same agents to the same episodes. Without coin: TextWorldExpress draws the coin game's gold path anew in every run (another route
     /// through the same house), so memories built from it differ from run to run whatever the transport.
-    @Test(
-        .enabled(
-            if: textWorldAvailable,
-            "needs python3, java and textworld-express (bash scripts/setup.d/60-textworld.sh); skipped"))
+    @Test(.needsTextWorld)
     func bothTransportsPlayTheSameEpisodes() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -144,7 +138,7 @@ import Testing
 
     /// Runs the quick configuration with `transport` and decodes its results.
     static func quickRun(into out: String, transport: String, _ arguments: [String] = []) throws -> Results {
-        let memp = try ChildProcessTests.mempExecutable()
+        let memp = try ChildProcess.mempExecutable()
         let result = try run(
             ["python3", harness, "--memp", memp, "--out", out, "--quick", "--transport", transport] + arguments)
         try #require(result.status == 0, "\(result.errors)")
@@ -167,5 +161,14 @@ enum JSONScalar: Decodable, Equatable {
         } else {
             self = .number(try container.decode(Double.self))
         }
+    }
+}
+
+extension Trait where Self == ConditionTrait {
+    /// Runs the test only where TextWorldExpress games can be played.
+    static var needsTextWorld: Self {
+        .enabled(
+            if: MemoryEffectTests.textWorldAvailable,
+            "needs python3, java and textworld-express (bash scripts/setup.d/60-textworld.sh); skipped")
     }
 }

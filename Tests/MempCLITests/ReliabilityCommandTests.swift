@@ -21,7 +21,7 @@ import VectorIndex
             #"{"id": "c", "task": "heat the soup in the microwave", "steps": [{"action": "heat soup"}]}"#,
         ]
         let file = try MemoryCommandTests.write(directory, lines.joined(separator: "\n"), "runs.jsonl")
-        #expect(try MemoryCommandTests.memp(["import", "--store", store, file]).status == 0)
+        #expect(try ChildProcess.memp(["import", "--store", store, file]).status == 0)
         return store
     }
 
@@ -57,7 +57,7 @@ import VectorIndex
                 #"{"qid": "q1", "query": "take the coin"}"#, #"{"qid": "q2", "query": "  "}"#, "not json",
                 #"{"qid": "q3", "query": "open the door"}"#,
             ].joined(separator: "\n"), "queries.jsonl")
-        let result = try MemoryCommandTests.memp([
+        let result = try ChildProcess.memp([
             "query", "--store", store, "--queries", queries, "--mode", mode, "-k", "1", "--json",
         ])
         #expect(result.status == 1)
@@ -82,7 +82,7 @@ import VectorIndex
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try await Self.sampleStore(directory)
-        let sound = try MemoryCommandTests.memp(["verify", "--store", store, "--json"])
+        let sound = try ChildProcess.memp(["verify", "--store", store, "--json"])
         #expect(sound.status == 0)
         let report = try JSONDecoder().decode(StoreVerification.self, from: Data(sound.output.utf8))
         #expect(report.problems.isEmpty && report.memories == 3 && report.trajectories == 3)
@@ -91,7 +91,7 @@ import VectorIndex
         var bytes = try Data(contentsOf: URL(fileURLWithPath: databasePath))
         for offset in stride(from: 4096 + 8, to: bytes.count, by: 97) { bytes[offset] ^= 0x5A }
         try bytes.write(to: URL(fileURLWithPath: databasePath))
-        let damaged = try MemoryCommandTests.memp(["verify", "--store", store])
+        let damaged = try ChildProcess.memp(["verify", "--store", store])
         #expect(damaged.status == 1)
         #expect(damaged.output.contains("PROBLEM: "))
         #expect(damaged.output.hasSuffix("problem(s) found\n"))

@@ -14,8 +14,6 @@ import Testing
 #endif
 
 @Suite struct UpdateCommandTests {
-    static let memp = MemoryCommandTests.memp
-
     static func line(_ trajectory: Trajectory, used: [String]) throws -> String {
         var object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(trajectory)) as? [String: Any] ?? [:]
         object["usedMemories"] = used
@@ -74,16 +72,16 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = directory.file("store")
-        #expect(try Self.memp(["init", "--store", store, "--embedder", "hashing"]).status == 0)
+        #expect(try ChildProcess.memp(["init", "--store", store, "--embedder", "hashing"]).status == 0)
         let seeds = try MemoryCommandTests.write(directory, try Self.line(Self.seed, used: []) + "\n", "seed.jsonl")
-        #expect(try Self.memp(["import", "--store", store, seeds]).status == 0)
+        #expect(try ChildProcess.memp(["import", "--store", store, seeds]).status == 0)
 
-        let feedback = try Self.memp(["feedback", "--store", store, "--memory", "seed-coin", "--success", "true"])
+        let feedback = try ChildProcess.memp(["feedback", "--store", store, "--memory", "seed-coin", "--success", "true"])
         #expect(feedback.status == 0 && feedback.output == "seed-coin: 1/1 successes\n")
 
         let runs = try MemoryCommandTests.write(
             directory, try Self.line(Self.failed, used: ["seed-coin"]) + "\n", "runs.jsonl")
-        let update = try Self.memp(["update", "--store", store, "--policy", "adjustment", runs])
+        let update = try ChildProcess.memp(["update", "--store", store, "--policy", "adjustment", runs])
         #expect(update.status == 0)
         #expect(
             update.output
@@ -91,7 +89,7 @@ import Testing
                 + "1 failure not added.\n  rewrote seed-coin\n")
         #expect(update.errors == "batch 1 committed (1 of 1 task)\n")
 
-        let history = try Self.memp(["history", "--store", store, "--memory", "seed-coin", "--json"])
+        let history = try ChildProcess.memp(["history", "--store", store, "--memory", "seed-coin", "--json"])
         let entries = try history.output.split(separator: "\n").map {
             try JSONDates.decoder().decode(HistoryEntry.self, from: Data($0.utf8))
         }
@@ -103,21 +101,21 @@ import Testing
             rewrite.after?.script?.hasSuffix(
                 "Warning: a failed attempt did \"take coin\" and got \"You don't see that here.\"; avoid it or check it first."
             ) == true)
-        let text = try Self.memp(["history", "--store", store, "--last", "1"])
+        let text = try ChildProcess.memp(["history", "--store", store, "--last", "1"])
         #expect(
             text.output.contains(
                 "rewrite seed-coin [adjustment] task of trajectory run-7 failed with it; revised by rule-based-correction/v1"
             ))
         #expect(text.output.contains("    sources seed-coin, run-7\n"))
 
-        let query = try Self.memp([
+        let query = try ChildProcess.memp([
             "query", "--store", store, "take the coin in the attic and put it into the box", "-k", "1", "--json",
         ])
         #expect(query.output.contains("avoid it or check it first"))
 
-        let revert = try Self.memp(["revert", "--store", store, String(rewrite.number)])
+        let revert = try ChildProcess.memp(["revert", "--store", store, String(rewrite.number)])
         #expect(revert.status == 0 && revert.output.hasPrefix("Reverted entry \(rewrite.number) of memory seed-coin"))
-        let again = try Self.memp(["revert", "--store", store, String(rewrite.number)])
+        let again = try ChildProcess.memp(["revert", "--store", store, String(rewrite.number)])
         #expect(again.status == 1 && again.errors.contains("can't be reverted"))
         let restored = try await MemoryStore.open(at: store).memory(id: "seed-coin")
         #expect(restored?.script == entries[2].after?.script && restored?.kind == .built)
@@ -131,11 +129,11 @@ import Testing
             defer { directory.remove() }
             let store = directory.file("store")
             #expect(
-                try Self.memp(["init", "--store", store, "--embedder", "hashing", "--dimension", "64"]).status == 0)
+                try ChildProcess.memp(["init", "--store", store, "--embedder", "hashing", "--dimension", "64"]).status == 0)
             let file = try MemoryCommandTests.write(
                 directory, try MemoryCommandTests.syntheticTrajectories(count: 5_000), "runs.jsonl")
             let child = Process()
-            child.executableURL = URL(fileURLWithPath: MemoryCommandTests.executable)
+            child.executableURL = URL(fileURLWithPath: try ChildProcess.mempExecutable())
             child.arguments = ["update", "--store", store, "--policy", "vanilla", "--no-merge", file]
             let errors = Pipe()
             child.standardError = errors
@@ -169,21 +167,21 @@ extension UpdateCommandTests {
         defer { directory.remove() }
         let source = directory.file("source")
         let target = directory.file("target")
-        #expect(try Self.memp(["init", "--store", source, "--embedder", "hashing"]).status == 0)
-        #expect(try Self.memp(["init", "--store", target, "--embedder", "hashing", "--dimension", "128"]).status == 0)
+        #expect(try ChildProcess.memp(["init", "--store", source, "--embedder", "hashing"]).status == 0)
+        #expect(try ChildProcess.memp(["init", "--store", target, "--embedder", "hashing", "--dimension", "128"]).status == 0)
         let seeds = try MemoryCommandTests.write(directory, try Self.line(Self.seed, used: []) + "\n", "seed.jsonl")
-        #expect(try Self.memp(["import", "--store", source, seeds]).status == 0)
+        #expect(try ChildProcess.memp(["import", "--store", source, seeds]).status == 0)
         let bundle = directory.file("bundle")
-        let exported = try Self.memp(["export", "--store", source, "--output", bundle])
+        let exported = try ChildProcess.memp(["export", "--store", source, "--output", bundle])
         #expect(exported.output == "Exported 1 memory and 1 trajectory to \(bundle) (embedder hashing:v1:384).\n")
-        let imported = try Self.memp(["import-bundle", "--store", target, bundle])
+        let imported = try ChildProcess.memp(["import-bundle", "--store", target, bundle])
         #expect(
             imported.output == "Imported 1 memory and 1 trajectory from \(bundle); 0 already stored were skipped; "
                 + "embedded again with hashing:v1:128.\n")
         let memories = bundle + "/memories.jsonl"
         try (try String(contentsOfFile: memories, encoding: .utf8) + "\n{}").write(
             toFile: memories, atomically: true, encoding: .utf8)
-        let refused = try Self.memp(["import-bundle", "--store", target, bundle, "--duplicates", "skip"])
+        let refused = try ChildProcess.memp(["import-bundle", "--store", target, bundle, "--duplicates", "skip"])
         #expect(refused.status == 1)
         #expect(
             refused.errors.contains(
@@ -196,7 +194,7 @@ extension UpdateCommandTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = directory.file("store")
-        #expect(try Self.memp(["init", "--store", store, "--embedder", "hashing"]).status == 0)
+        #expect(try ChildProcess.memp(["init", "--store", store, "--embedder", "hashing"]).status == 0)
         var failedSeed = Self.seed
         failedSeed.id = "seed-failed"
         failedSeed.outcome = Outcome(success: false, reward: 0)
@@ -204,7 +202,7 @@ extension UpdateCommandTests {
         for index in labelled.indices { labelled[index].labels = ["taskType": index == 2 ? "other" : "coin"] }
         let file = try MemoryCommandTests.write(
             directory, try labelled.map { try Self.line($0, used: []) }.joined(separator: "\n") + "\n", "explore.jsonl")
-        let result = try Self.memp(["cold-start", "--store", store, "--keep", "1", file, "--step-limit", "10"])
+        let result = try ChildProcess.memp(["cold-start", "--store", store, "--keep", "1", file, "--step-limit", "10"])
         #expect(result.status == 0)
         #expect(
             result.output
@@ -221,12 +219,12 @@ extension UpdateCommandTests {
         let server = try LoopbackServer(script: "chat_stub_server.py")
         let url = server.baseURL.appendingPathComponent("json").absoluteString
         let store = directory.file("store")
-        #expect(try Self.memp(["init", "--store", store, "--embedder", "hashing"]).status == 0)
+        #expect(try ChildProcess.memp(["init", "--store", store, "--embedder", "hashing"]).status == 0)
         let seeds = try MemoryCommandTests.write(directory, try Self.line(Self.seed, used: []) + "\n", "seed.jsonl")
-        #expect(try Self.memp(["import", "--store", store, seeds]).status == 0)
+        #expect(try ChildProcess.memp(["import", "--store", store, seeds]).status == 0)
         let runs = try MemoryCommandTests.write(
             directory, try Self.line(Self.failed, used: ["seed-coin"]) + "\n", "runs.jsonl")
-        let update = try Self.memp([
+        let update = try ChildProcess.memp([
             "update", "--store", store, "--policy", "adjustment", runs, "--llm-url", url, "--llm-model", "stub",
         ])
         #expect(update.status == 0 && update.output.contains("1 rewritten"))
@@ -238,20 +236,20 @@ extension UpdateCommandTests {
 
         // Import builds scripts with the model too.
         let scripted = directory.file("scripted")
-        #expect(try Self.memp(["init", "--store", scripted, "--embedder", "hashing"]).status == 0)
+        #expect(try ChildProcess.memp(["init", "--store", scripted, "--embedder", "hashing"]).status == 0)
         #expect(
-            try Self.memp(["import", "--store", scripted, seeds, "--build", "script", "--llm-url", url]).status == 0)
+            try ChildProcess.memp(["import", "--store", scripted, seeds, "--build", "script", "--llm-url", url]).status == 0)
         let built = try await MemoryStore.open(at: scripted).memory(id: "seed-coin")
         #expect(built?.script == "Task: \(Self.seed.task)\n1. go to the [OBJECT2]\n2. take the [OBJECT1]")
 
         let config = try MemoryCommandTests.write(directory, "{\"url\": \"\(url)\", \"model\": \"stub\"}", "llm.json")
-        let judged = try Self.memp([
+        let judged = try ChildProcess.memp([
             "cold-start", "--store", directory.file("other"), "--keep", "1", runs, "--scorer", "llm", "--llm-config",
             config,
         ])
         #expect(judged.status == 1 && judged.errors.contains("is not a memory store"))
-        #expect(try Self.memp(["init", "--store", directory.file("other"), "--embedder", "hashing"]).status == 0)
-        let kept = try Self.memp([
+        #expect(try ChildProcess.memp(["init", "--store", directory.file("other"), "--embedder", "hashing"]).status == 0)
+        let kept = try ChildProcess.memp([
             "cold-start", "--store", directory.file("other"), "--keep", "1", runs, "--scorer", "llm", "--llm-config",
             config,
         ])

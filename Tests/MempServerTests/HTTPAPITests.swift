@@ -202,7 +202,7 @@ import Testing
     }
 
     @Test func nonLoopbackAddressWithoutTokenIsRefused() throws {
-        let result = try ServeProcess.run(["serve", "--store", "/nonexistent", "--host", "0.0.0.0", "--port", "0"])
+        let result = try ChildProcess.memp(["serve", "--store", "/nonexistent", "--host", "0.0.0.0", "--port", "0"])
         #expect(result.status == 64)
         #expect(result.errors.contains("needs --token-file"), "\(result.errors)")
     }
@@ -217,7 +217,7 @@ import Testing
         let line = try JSONSerialization.data(
             withJSONObject: StoreFixture.trajectory(id: "from-cli", task: "juggle three oranges"))
         try (String(decoding: line, as: UTF8.self) + "\n").write(toFile: file, atomically: true, encoding: .utf8)
-        let imported = try ServeProcess.run(["import", "--store", store, file])
+        let imported = try ChildProcess.memp(["import", "--store", store, file])
         try #require(imported.status == 0, "\(imported.errors)")
 
         let hits =

@@ -2,13 +2,13 @@ import Foundation
 import TestSupport
 import Testing
 
-/// The five MCP tools, driven by the official MCP Python SDK over stdio and over streamable HTTP at `/mcp`.
-@Suite struct MCPTests {
-    static let checker = ServeProcess.repository.appendingPathComponent("scripts/mcp_check.py").path
+/// python3 with the `mcp` package (scripts/setup.d/70-mcp.sh installs it).
+private let mcpAvailable = (try? ChildProcess.run("/usr/bin/env", ["python3", "-c", "import mcp"]))?.status == 0
 
-    /// python3 with the `mcp` package (scripts/setup.d/70-mcp.sh installs it).
-    static let mcpAvailable: Bool =
-        (try? ChildProcess.run("/usr/bin/env", ["python3", "-c", "import mcp"]))?.status == 0
+/// The five MCP tools, driven by the official MCP Python SDK over stdio and over streamable HTTP at `/mcp`.
+@Suite(.enabled(if: mcpAvailable, "needs python3 with mcp (bash scripts/setup.d/70-mcp.sh)"))
+struct MCPTests {
+    static let checker = ServeProcess.repository.appendingPathComponent("scripts/mcp_check.py").path
 
     struct Report: Decodable {
         struct Change: Decodable {
@@ -49,17 +49,15 @@ import Testing
         #expect(report.unknownIsError && report.unknownText.hasPrefix("unknown_memory:"))
     }
 
-    @Test(.enabled(if: mcpAvailable, "needs python3 with mcp (bash scripts/setup.d/70-mcp.sh)"))
-    func toolsWorkOverStdio() throws {
+    @Test func toolsWorkOverStdio() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = directory.file("store")
         try StoreFixture.make(at: store, count: 3)
-        Self.expectToolsWork(try Self.check(["stdio", "--memp", try ServeProcess.memp(), "--store", store]))
+        Self.expectToolsWork(try Self.check(["stdio", "--memp", try ChildProcess.mempExecutable(), "--store", store]))
     }
 
-    @Test(.enabled(if: mcpAvailable, "needs python3 with mcp (bash scripts/setup.d/70-mcp.sh)"))
-    func toolsWorkOverStreamableHTTP() throws {
+    @Test func toolsWorkOverStreamableHTTP() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = directory.file("store")

@@ -14,7 +14,7 @@ import Testing
     func clientTestsPassAgainstALiveServer() throws {
         let result = try ChildProcess.run(
             "/usr/bin/env", ["python3", "-m", "unittest", "discover", "-v", "-s", Self.tests],
-            environment: ["MEMP": try ServeProcess.memp()])
+            environment: ["MEMP": try ChildProcess.mempExecutable()])
         #expect(result.status == 0, "\(result.errors)")
         // unittest reports on standard error; a class skipped for want of memp would say "skipped".
         let lines = result.errors.split(separator: "\n")

@@ -17,25 +17,10 @@ final class ServeProcess: @unchecked Sendable {  // `process` is only started, s
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    /// The `memp` built next to the test bundle.
-    static func memp() throws -> String {
-        let candidate = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-            .appendingPathComponent("memp").path
-        guard FileManager.default.isExecutableFile(atPath: candidate) else {
-            throw ServeError(message: "memp is not built next to the test bundle at \(candidate); run swift build")
-        }
-        return candidate
-    }
-
-    /// Runs `memp ARGUMENTS` to completion.
-    static func run(_ arguments: [String]) throws -> ChildProcess.Outcome {
-        try ChildProcess.run(try memp(), arguments)
-    }
-
     /// Starts `memp serve ARGUMENTS --port 0` and waits for its `Listening on` line.
     init(_ arguments: [String]) throws {
         process = Process()
-        process.executableURL = URL(fileURLWithPath: try Self.memp())
+        process.executableURL = URL(fileURLWithPath: try ChildProcess.mempExecutable())
         process.arguments = ["serve"] + arguments + ["--port", "0"]
         errors = Pipe()
         process.standardError = errors
@@ -135,7 +120,7 @@ enum StoreFixture {
     /// A hashing-embedder store in `directory` holding the first `count` sample trajectories, with their IDs
     /// prefixed by `prefix`.
     static func make(at directory: String, count: Int = 640, prefix: String = "") throws {
-        let created = try ServeProcess.run(["init", "--store", directory, "--embedder", "hashing"])
+        let created = try ChildProcess.memp(["init", "--store", directory, "--embedder", "hashing"])
         guard created.status == 0 else { throw ServeError(message: "memp init failed: \(created.errors)") }
         let lines = try String(contentsOfFile: sample, encoding: .utf8).split(separator: "\n").prefix(count)
         var file = ""
@@ -146,7 +131,7 @@ enum StoreFixture {
         }
         let path = directory + ".jsonl"
         try file.write(toFile: path, atomically: true, encoding: .utf8)
-        let imported = try ServeProcess.run(["import", "--store", directory, path, "--build", "trajectory"])
+        let imported = try ChildProcess.memp(["import", "--store", directory, path, "--build", "trajectory"])
         guard imported.status == 0 else { throw ServeError(message: "memp import failed: \(imported.errors)") }
     }
 

@@ -89,6 +89,11 @@ enum BackendKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
             let deletion = try #require(try await store.history(memoryID: "clean").last)
             #expect(deletion.reason == "delete id clean" && deletion.after == nil)
             #expect(try await store.backend.historyEntry(number: deletion.number) == deletion)
+            // The database counts a memory's rows as the full read finds them.
+            #expect(try await store.backend.historyCount(memoryID: "heat") == 2)
+            #expect(try await store.backend.historyCount(memoryID: "clean") == 2)
+            #expect(try await store.backend.historyCount(memoryID: "no-such-memory") == 0)
+            #expect(try await store.details(ofMemory: "heat").historyEntries == 2)
             #expect(try await store.statistics().historyEntries == 5)
             #expect(try await store.statistics().generation == 3)
         }

@@ -13,8 +13,7 @@ import Testing
     @Test func concurrentOutcomesOnOneFileLoseNoIncrement() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let first = try await TestStoreKind.disk.makeStore(in: directory)
-        try await first.add(Samples.all)
+        let first = try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all)
         let second = try await MemoryStore.open(at: directory.file("store"), embedder: WordHashEmbedder())
         let other = try #require(Samples.all.map(\.id).first { $0 != Self.mug })
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -43,8 +42,7 @@ import Testing
     @Test func concurrentUpdateBatchesLoseNoIncrement() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let first = try await TestStoreKind.disk.makeStore(in: directory)
-        try await first.add(Samples.all)
+        let first = try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all)
         let second = try await MemoryStore.open(at: directory.file("store"), embedder: WordHashEmbedder())
         let options = UpdateOptions(
             policy: .vanilla, settings: UpdateSettings(minimumHits: 1000, mergeDuplicates: false))
@@ -73,8 +71,7 @@ import Testing
     func countersDeprecateExactlyAtTheThresholds(location: TestStoreKind) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await location.makeStore(in: directory)
-        try await store.add(Samples.all)
+        let store = try await location.makeStore(in: directory, holding: Samples.all)
         let task = Samples.heatMug.task
 
         let first = try await store.recordOutcome(
@@ -177,8 +174,7 @@ import Testing
     func revertRoundTrips(location: TestStoreKind) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await location.makeStore(in: directory)
-        try await store.add(Samples.all)
+        let store = try await location.makeStore(in: directory, holding: Samples.all)
         let original = try #require(try await store.memory(id: Self.mug))
         let settings = UpdateSettings(minimumHits: 1)
         try await store.recordOutcome(

@@ -7,8 +7,7 @@ import Testing
     @Test func detailsCarryTheSourceOutcomeTheCountersAndTheHistory() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await TestStoreKind.disk.makeStore(in: directory)
-        try await store.add(Samples.all)
+        let store = try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all)
         let id = Samples.heatMug.id
 
         let added = try await store.details(ofMemory: id)
@@ -30,8 +29,7 @@ import Testing
     @Test func anUnknownIDIsNamed() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await TestStoreKind.disk.makeStore(in: directory)
-        try await store.add(Samples.all)
+        let store = try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all)
         await #expect(throws: MemoryError.unknownID("no-such-memory")) {
             try await store.details(ofMemory: "no-such-memory")
         }

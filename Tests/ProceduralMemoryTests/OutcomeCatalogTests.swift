@@ -98,8 +98,7 @@ import Testing
     func priorAndHitsMatchReadingEveryTrajectory(location: TestStoreKind) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await location.makeStore(in: directory)
-        try await store.add(Self.trajectories())
+        let store = try await location.makeStore(in: directory, holding: Self.trajectories())
         // Filled by the import.
         for task in Self.tasks { try await Self.expectSameAsReadingEveryTrajectory(store, task: task) }
 

@@ -12,8 +12,7 @@ import Testing
 @Suite struct ReliabilityTests {
     /// A disk store holding the four samples.
     static func sampleStore(_ directory: TemporaryDirectory) async throws -> MemoryStore {
-        let store = try await TestStoreKind.disk.makeStore(in: directory)
-        try await store.add(Samples.all)
+        let store = try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all)
         return store
     }
 

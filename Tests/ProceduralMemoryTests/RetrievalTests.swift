@@ -8,8 +8,7 @@ import Testing
     static func filledStore(_ location: TestStoreKind, in directory: TemporaryDirectory) async throws
         -> MemoryStore
     {
-        let store = try await location.makeStore(in: directory)
-        try await store.add(Samples.all)
+        let store = try await location.makeStore(in: directory, holding: Samples.all)
         return store
     }
 

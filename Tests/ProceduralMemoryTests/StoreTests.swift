@@ -28,8 +28,7 @@ import VectorIndex
     func scopedDeletesRemoveExactlyTheirScope(location: TestStoreKind) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await location.makeStore(in: directory)
-        try await store.add(Samples.all)
+        let store = try await location.makeStore(in: directory, holding: Samples.all)
 
         let bySource = try await store.delete(.source("textworld-express"))
         #expect(bySource.trajectories == 1 && bySource.memories.count == 1)
@@ -193,8 +192,7 @@ import VectorIndex
     @Test func lookupsDuringAnImportSeeAllOrNothingOfIt() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await TestStoreKind.disk.makeStore(in: directory)
-        try await store.add(Samples.all)
+        let store = try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all)
         var rng = SplitMix64(seed: 11)
         let objects = ["mug", "apple", "potato", "knife", "book", "pen", "vase", "plate"]
         let places = ["fridge", "microwave", "shelf", "drawer", "cabinet", "desk", "sinkbasin"]

@@ -119,14 +119,20 @@ enum TestStoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable 
     case disk, inMemory
     var testDescription: String { rawValue }
 
-    func makeStore(in directory: TemporaryDirectory) async throws -> MemoryStore {
-        switch self {
-        case .disk:
-            try await MemoryStore.create(at: directory.file("store"), embedder: WordHashEmbedder())
-        case .inMemory:
-            try await MemoryStore.open(
-                backend: SQLiteBackend(path: nil), embedder: WordHashEmbedder(), cacheDirectory: nil)
-        }
+    /// A new store of this kind (on disk at `directory/store`) holding `trajectories`.
+    func makeStore(in directory: TemporaryDirectory, holding trajectories: [Trajectory] = []) async throws
+        -> MemoryStore
+    {
+        let store =
+            switch self {
+            case .disk:
+                try await MemoryStore.create(at: directory.file("store"), embedder: WordHashEmbedder())
+            case .inMemory:
+                try await MemoryStore.open(
+                    backend: SQLiteBackend(path: nil), embedder: WordHashEmbedder(), cacheDirectory: nil)
+            }
+        if !trajectories.isEmpty { try await store.add(trajectories) }
+        return store
     }
 }
 

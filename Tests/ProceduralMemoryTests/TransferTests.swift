@@ -7,8 +7,7 @@ import Testing
 
 @Suite struct TransferTests {
     static func exported(_ directory: TemporaryDirectory) async throws -> (MemoryStore, String) {
-        let store = try await TestStoreKind.disk.makeStore(in: directory)
-        try await store.add(Samples.all)
+        let store = try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all)
         try await store.recordOutcome(task: "t", usedMemories: ["tw-cook-0007"], outcome: Outcome(success: true))
         let bundle = directory.file("bundle")
         try await store.export(to: bundle)

@@ -100,8 +100,7 @@ import Testing
     func policyGivesTheExpectedStateAfterEachBatch(policy: UpdatePolicy, location: TestStoreKind) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await location.makeStore(in: directory)
-        try await store.add([Samples.heatMug])
+        let store = try await location.makeStore(in: directory, holding: [Samples.heatMug])
         let seedScript = try #require(try await store.memory(id: Self.mug)?.script)
         let options = UpdateOptions(policy: policy, settings: UpdateSettings(mergeDuplicates: false))
         for (batch, expected) in zip(Self.batches, Self.expected(policy)) {

@@ -42,3 +42,28 @@ public struct ChildProcess {
         try ChildProcess(executable: executable, arguments: arguments, environment: environment).finish()
     }
 }
+
+/// An executable the tests run is not built next to the test bundle.
+public struct ExecutableNotBuilt: Error, CustomStringConvertible {
+    /// Where it was looked for.
+    public let path: String
+
+    public var description: String { "\(path) is not built next to the test bundle; run swift build" }
+}
+
+extension ChildProcess {
+    /// The `memp` executable built next to this test bundle (`swift test` builds every product).
+    ///
+    /// - Throws: ``ExecutableNotBuilt`` when it is not there.
+    public static func mempExecutable() throws -> String {
+        let bundle = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        let candidate = bundle.appendingPathComponent("memp").path
+        guard FileManager.default.isExecutableFile(atPath: candidate) else { throw ExecutableNotBuilt(path: candidate) }
+        return candidate
+    }
+
+    /// Runs the built `memp` with `arguments` to completion.
+    public static func memp(_ arguments: [String], environment: [String: String] = [:]) throws -> Outcome {
+        try run(try mempExecutable(), arguments, environment: environment)
+    }
+}

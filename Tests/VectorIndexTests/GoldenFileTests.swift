@@ -87,4 +87,30 @@ import Testing
         try FlatIndex(contentsOf: path).save(to: copy)
         #expect(FileManager.default.contents(atPath: copy) == FileManager.default.contents(atPath: path))
     }
+
+    /// The format v1 PCA model `memp index reduce --dims 3 --whiten` wrote for the L2 golden index, and the reduced
+    /// index beside it, keep opening: the model projects the golden vectors onto what the reduced index stores, and
+    /// saving the opened model writes the same bytes.
+    @Test func version1PCAModelProjectsOntoItsReducedIndex() throws {
+        let modelPath = try #require(
+            Bundle.module.path(forResource: "pca-v1-l2-3-whitened", ofType: "pca", inDirectory: "Fixtures"))
+        let model = try PrincipalComponents(contentsOf: modelPath)
+        #expect(model.inputDimension == 8 && model.outputDimension == 3 && model.whitened)
+        #expect(model.variances.count == 3 && model.variances == model.variances.sorted(by: >))
+        for row in 0..<3 {
+            let component = model.components[row * 8..<(row + 1) * 8]
+            #expect(abs(component.reduce(0) { $0 + $1 * $1 } - 1) < 1e-5, "component \(row) has unit length")
+        }
+        let reduced = try FlatIndex(contentsOf: try Self.golden("flat-index-v1-l2-f32-reduced-3"))
+        #expect(reduced.dimension == 3 && reduced.metric == .l2 && reduced.ids == Self.ids)
+        for (vector, id) in zip(Self.vectors, Self.ids) {
+            let stored = try #require(reduced.vector(for: id))
+            #expect(zip(stored, model.project(vector)).allSatisfy { abs($0 - $1) <= 1e-5 }, "vector \(id)")
+        }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let copy = directory.file("copy.pca")
+        try model.save(to: copy)
+        #expect(FileManager.default.contents(atPath: copy) == FileManager.default.contents(atPath: modelPath))
+    }
 }
