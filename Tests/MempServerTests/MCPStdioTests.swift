@@ -35,8 +35,11 @@ import Testing
         try messages.map { String(decoding: try JSONSerialization.data(withJSONObject: $0), as: UTF8.self) + "\n" }
             .joined().write(toFile: requests, atomically: true, encoding: .utf8)
         let served = try ChildProcess.run(
-            "/bin/sh", ["-c", #"exec "$0" serve --store "$1" --mcp-stdio < "$2""#, try ChildProcess.mempExecutable(),
-                store, requests])
+            "/bin/sh",
+            [
+                "-c", #"exec "$0" serve --store "$1" --mcp-stdio < "$2""#, try ChildProcess.mempExecutable(),
+                store, requests,
+            ])
         #expect(served.status == 0, "\(served.errors)")
         let answered = served.output.split(separator: "\n").compactMap { line in
             (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["id"].map { "\($0)" }
