@@ -80,6 +80,12 @@ import Testing
             try await store.export(to: notes)
         }
         #expect(try String(contentsOfFile: notes, encoding: .utf8) == "keep me")
+        // Importing it names what it is, where "no such directory" said it did not exist.
+        await #expect(
+            throws: MemoryError.io(path: notes, reason: "is a file, not a bundle directory from an export")
+        ) {
+            try await store.importBundle(at: notes)
+        }
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["notes.txt", "store"])
     }
 

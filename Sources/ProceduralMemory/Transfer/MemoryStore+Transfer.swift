@@ -172,8 +172,11 @@ struct VerifiedBundle {
     init(directory: String, limits: TextLimits = TextLimits()) throws(MemoryError) {
         func refuse(_ reason: String) -> MemoryError { .bundleRefused(path: directory, reason: reason) }
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else {
             throw .io(path: directory, reason: "no such directory")
+        }
+        guard isDirectory.boolValue else {
+            throw .io(path: directory, reason: "is a file, not a bundle directory from an export")
         }
         let root = URL(fileURLWithPath: directory).standardizedFileURL.resolvingSymlinksInPath().path
         let manifestPath = root + "/" + BundleManifest.fileName
