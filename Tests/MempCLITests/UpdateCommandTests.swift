@@ -49,6 +49,10 @@ import Testing
                 == "The value 'greedy' is invalid for '--policy <policy>'. "
                 + "Please provide one of 'vanilla', 'validation' or 'adjustment'.")
         #expect(
+            parseFailure(
+                FeedbackCommand.self, ["--store", "s", "--memory", "m", "--success", "true", "--success-reward", "nan"])
+                == "--success-reward must be a finite number (got nan).")
+        #expect(
             parseFailure(UpdateCommand.self, ["--store", "s", "--policy", "vanilla", "--llm-timeout", "0", "f.jsonl"])
                 == "--llm-timeout must be a positive number of seconds (got 0.0).")
         #expect(
