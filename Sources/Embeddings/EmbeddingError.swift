@@ -16,8 +16,10 @@ public enum EmbeddingError: Error, Equatable, Sendable {
     case server(url: String, reason: String)
     /// The embedder returned vectors of a different dimension than expected.
     case dimensionMismatch(expected: Int, actual: Int)
-    /// An argument is outside what the embedder accepts.
-    case invalidArgument(String)
+    /// The embedder returned `actual` vectors for `expected` texts.
+    case vectorCountMismatch(expected: Int, actual: Int)
+    /// `what` could not be encoded (as JSON); `reason` is the encoder's message.
+    case encodingFailed(what: String, reason: String)
     /// An OpenAI-compatible server's base URL (`given`, empty when none was found) is not an `http(s)` URL.
     case invalidServerURL(String)
     /// A recorded model identifier names no embedder this build can load.
@@ -39,7 +41,10 @@ extension EmbeddingError: CustomStringConvertible {
         case .server(let url, let reason): "Embedding server \(url): \(reason)"
         case .dimensionMismatch(let expected, let actual):
             "The embedder returned \(actual) dimensions where \(expected) were expected."
-        case .invalidArgument(let reason): reason
+        case .vectorCountMismatch(let expected, let actual):
+            "The embedder returned \(actual) vectors for \(expected) texts; an embedder must return one vector per "
+                + "text. Check the embedding server or model."
+        case .encodingFailed(let what, let reason): "\(what) could not be encoded: \(reason)."
         case .invalidServerURL(let given):
             "The OpenAI-compatible server's base URL must be an http(s) URL (got \"\(given)\")."
         case .unknownEmbedder(let identifier):

@@ -110,7 +110,7 @@ public final class OpenAICompatibleEmbedder: Embedder {
     private func requestBody(_ batch: [String]) throws(EmbeddingError) -> Data {
         let body: [String: Any] = ["model": model, "input": batch, "encoding_format": "float"]
         do { return try JSONSerialization.data(withJSONObject: body) } catch {
-            throw EmbeddingError.invalidArgument("A text could not be encoded as JSON: \(error.localizedDescription)")
+            throw EmbeddingError.encodingFailed(what: "The request body", reason: error.localizedDescription)
         }
     }
 

@@ -28,7 +28,7 @@ public final class CachingEmbedder: Embedder {
         guard !missing.isEmpty else { return known.compactMap { $0 } }
         let vectors = try base.embed(missing)
         guard vectors.count == missing.count else {
-            throw .invalidArgument("the embedder returned \(vectors.count) vectors for \(missing.count) texts")
+            throw .vectorCountMismatch(expected: missing.count, actual: vectors.count)
         }
         let computed = Dictionary(uniqueKeysWithValues: zip(missing, vectors))
         cache.withLock { $0.merge(computed) { old, _ in old } }

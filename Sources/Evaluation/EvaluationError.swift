@@ -1,4 +1,5 @@
 import ProceduralMemory
+import RetrievalCore
 
 /// An error from reading a query set, building an evaluation store, running an evaluation or writing its report.
 ///
@@ -12,8 +13,11 @@ public enum EvaluationError: Error, Equatable, Sendable {
     case emptyQuerySet(path: String)
     /// A file can't be read or written.
     case io(path: String, reason: String)
-    /// An argument is outside what the evaluation accepts; `reason` says which and why.
-    case invalidArgument(String)
+    /// A parameter is out of range: `name` is the parameter, `value` what was given, `expected` the accepted
+    /// values (`at least 2`), as in ``RetrievalCore/IndexError/invalidParameter(name:value:expected:)``.
+    case invalidParameter(name: String, value: Double, expected: String)
+    /// `what` could not be encoded (as JSON); `reason` is the encoder's message.
+    case encodingFailed(what: String, reason: String)
     /// The memory store failed.
     case memory(MemoryError)
     /// The store at `path` doesn't record the embedder it was created with, so it can't be opened to be evaluated.
@@ -37,8 +41,10 @@ extension EvaluationError: CustomStringConvertible {
             "\(path) holds no query; each line is {\"qid\", \"query\", \"relevant\": [trajectory IDs]}."
         case .io(let path, let reason):
             "\(path): \(reason)"
-        case .invalidArgument(let reason):
-            reason
+        case .invalidParameter(let name, let value, let expected):
+            IndexError.invalidParameter(name: name, value: value, expected: expected).description
+        case .encodingFailed(let what, let reason):
+            "\(what) could not be encoded: \(reason). Look for a non-finite number in the measurements."
         case .memory(let error):
             error.description
         case .storeWithoutEmbedder(let path):

@@ -141,7 +141,7 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
 
     /// The report as one JSON object.
     ///
-    /// - Throws: ``EvaluationError/invalidArgument(_:)`` if a value can't be encoded (a non-finite number).
+    /// - Throws: ``EvaluationError/encodingFailed(what:reason:)`` if a value can't be encoded (a non-finite number).
     public func json(pretty: Bool = false) throws(EvaluationError) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting =
@@ -165,7 +165,7 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
         do {
             return String(decoding: try encoder.encode(Output(report: self, findings: findings)), as: UTF8.self)
         } catch {
-            throw .invalidArgument("The report can't be encoded as JSON: \(error)")
+            throw .encodingFailed(what: "The evaluation report", reason: "\(error)")
         }
     }
 }

@@ -38,7 +38,7 @@ public enum FusionTuner {
     ///   - seed: The seed that assigns queries to folds.
     ///   - record: Whether to record the choice.
     /// - Returns: What was measured and chosen.
-    /// - Throws: ``EvaluationError/invalidArgument(_:)`` for fewer than 2 folds;
+    /// - Throws: ``EvaluationError/invalidParameter(name:value:expected:)`` for fewer than 2 folds;
     ///   ``EvaluationError/unknownTrajectories(queryID:ids:)`` when a query names trajectories the store doesn't
     ///   hold; ``EvaluationError/tooFewQueries(judged:folds:)`` when fewer queries than folds have a relevant
     ///   memory in the store; ``EvaluationError/memory(_:)`` when a lookup or the recording fails.
@@ -46,7 +46,9 @@ public enum FusionTuner {
         store: MemoryStore, queries: [EvaluationQuery], origin: String, folds: Int = 5, seed: UInt64 = 0,
         record: Bool = true
     ) async throws(EvaluationError) -> FusionTuningReport {
-        guard folds >= 2 else { throw .invalidArgument("Cross-validation needs at least 2 folds (got \(folds)).") }
+        guard folds >= 2 else {
+            throw .invalidParameter(name: "folds", value: Double(folds), expected: "at least 2")
+        }
         guard !queries.isEmpty else { throw .tooFewQueries(judged: 0, folds: folds) }
         try await checkTrajectoriesExist(queries, in: store)
         let report = try await tune(

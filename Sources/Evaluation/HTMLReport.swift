@@ -8,7 +8,7 @@ import Foundation
 public enum HTMLReport {
     /// The HTML document.
     ///
-    /// - Throws: ``EvaluationError/invalidArgument(_:)`` if the report can't be encoded as JSON.
+    /// - Throws: ``EvaluationError/encodingFailed(what:reason:)`` if the report can't be encoded as JSON.
     public static func render(_ report: EvaluationReport) throws(EvaluationError) -> String {
         var body = ""
         body += "<h1>Memp retrieval evaluation</h1>\n"

@@ -215,9 +215,7 @@ public struct DocumentCollection: Sendable {
                 throw CollectionError.embedding(error)
             }
             guard embedded.count == missing.count else {
-                throw CollectionError.embedding(
-                    .invalidArgument(
-                        "The embedder returned \(embedded.count) vectors for \(missing.count) texts."))
+                throw CollectionError.embedding(.vectorCountMismatch(expected: missing.count, actual: embedded.count))
             }
         }
         var result: [[Float]] = []

@@ -35,7 +35,7 @@ extension KeywordIndex {
         do {
             configuration = Array(try JSONEncoder().encode(tokenizerConfiguration))
         } catch {
-            throw IndexError.invalidArgument("The tokenizer configuration can't be encoded: \(error)")
+            throw IndexError.encodingFailed(what: "The tokenizer configuration", reason: "\(error)")
         }
         let writer = try IndexFileWriter(
             path: path, magic: KeywordIndexFile.magic, version: KeywordIndexFile.version,

@@ -99,12 +99,13 @@ public struct KeywordIndex: SearchIndex, Sendable {
     /// - Parameters:
     ///   - text: The document's text.
     ///   - id: Its ID, not yet in the index.
-    /// - Throws: ``IndexError/duplicateID(_:)`` when a live document already has `id`.
+    /// - Throws: ``IndexError/duplicateID(_:)`` when a live document already has `id`;
+    ///   ``IndexError/rowLimit(rows:limit:)`` when the index numbers as many rows as it can.
     /// - Complexity: O(*t* log *t*) for a text of *t* tokens, amortized.
     public mutating func add(_ text: String, id: DocumentID) throws(IndexError) {
         guard rowForID[id] == nil else { throw IndexError.duplicateID(id) }
         guard rowIDs.count < Int(UInt32.max) else {
-            throw IndexError.invalidArgument("The keyword index holds \(rowIDs.count) rows, its limit; compact it.")
+            throw IndexError.rowLimit(rows: rowIDs.count, limit: Int(UInt32.max))
         }
         let tokenizer = self.tokenizer
         var termList: [UInt32] = []

@@ -35,7 +35,8 @@ extension MemoryStore {
     /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when there is no store;
     ///   ``ProceduralMemory/MemoryError/backendNotBuilt(backend:location:)`` for a PostgreSQL store in a build
     ///   without PostgreSQL; ``ProceduralMemory/MemoryError/embedderMismatch(store:given:)``;
-    ///   ``ProceduralMemory/MemoryError/invalidArgument(_:)`` when no embedder is given and the store records none.
+    ///   ``ProceduralMemory/MemoryError/storeWithoutEmbedder(location:)`` when no embedder is given and the store
+    ///   records none.
     public static func open(
         at location: StoreLocation, embedder: (any Embedder)? = nil, options: StoreOpenOptions = StoreOpenOptions()
     ) async throws(MemoryError) -> MemoryStore {
@@ -46,7 +47,7 @@ extension MemoryStore {
         } else {
             guard let info = try await backend.storeInfo() else { throw .notAStore(path: location.description) }
             guard let configuration = info.embedderConfiguration else {
-                throw .invalidArgument("The store in \(location) doesn't record its embedder; open it with one.")
+                throw .storeWithoutEmbedder(location: location.description)
             }
             chosen = try configuration.makeEmbedder()
         }

@@ -131,7 +131,9 @@ extension ServiceError: CustomStringConvertible {
             .invalidBody(
                 field: "line \(line), id",
                 reason: "trajectory \(id) appears again (first on line \(firstLine)); send duplicates=replace to keep the later one")
-        case .counterLimit, .emptyTask:
+        case .counterLimit, .emptyTask, .nothingToRevert, .invalidParameter, .optionNotApplicable, .alreadyStored,
+            .repeatedInBatch, .missingSourceTrajectory, .invalidTrajectory, .invalidFeedback:
+            // The library names its own parameters (`minimumSimilarity`), not the request's fields.
             .invalidArgument(name: "request", reason: error.description)
         case .importStopped(let committed, let cause):
             switch from(cause, store: store) {
@@ -143,16 +145,13 @@ extension ServiceError: CustomStringConvertible {
             }
         case .unknownID(let id):
             .unknownMemory(id: id, store: store)
-        case .invalidArgument(let reason):
-            .invalidArgument(name: "request", reason: reason)
         case .revisionConflict, .tuningConflict:
             .conflict(reason: error.description)
-        case .nothingToRevert:
-            .invalidArgument(name: "request", reason: error.description)
         case .duplicateMemory(let id, _):
             .invalidBody(field: "id", reason: "memory \(id) is already stored; send duplicates=skip or duplicates=replace")
         case .embedderMismatch, .notAStore, .storeExists, .backendNotBuilt, .database, .io, .index, .embedding, .scriptWriter,
-            .cannotRevert, .bundleRefused, .languageModel:
+            .cannotRevert, .bundleRefused, .languageModel, .policyNotInDatabase, .nonFiniteVector, .encodingFailed,
+            .invalidDatabaseURL, .passwordVariableUnset, .storeWithoutEmbedder:
             .storeFailure(reason: error.description)
         }
     }

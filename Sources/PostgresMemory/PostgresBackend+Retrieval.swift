@@ -24,16 +24,12 @@ extension PostgresBackend: DatabaseSearching {
     public func search(
         _ task: String, vector: [Float]?, options: RetrievalOptions
     ) async throws(MemoryError) -> [DatabaseHit] {
-        guard let mode = databaseSearch else {
-            throw .invalidArgument("The backend was connected without a databaseSearch; search the index caches.")
-        }
+        guard let mode = databaseSearch else { throw .policyNotInDatabase(options.policy) }
         let filter = PostgresSearchFilter(
             includeDeprecated: options.includeDeprecated, sources: options.sources, labels: options.labels)
         switch options.policy {
         case .query, .hybrid:
-            guard let vector else {
-                throw .invalidArgument("The \(options.policy.rawValue) policy needs the task's vector.")
-            }
+            guard let vector else { throw .index(.missingQueryVector) }
             if options.policy == .hybrid {
                 return try await searchHybrid(
                     text: task, vector: vector, k: options.k, depth: options.candidateDepth,
@@ -46,8 +42,7 @@ extension PostgresBackend: DatabaseSearching {
         case .bm25:
             return try await searchKeywords(task, k: options.k, filter: filter)
         case .random, .keyword:
-            throw .invalidArgument(
-                "PostgreSQL doesn't run the \(options.policy.rawValue) policy; search the index caches.")
+            throw .policyNotInDatabase(options.policy)
         }
     }
 }

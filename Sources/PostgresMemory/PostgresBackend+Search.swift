@@ -18,11 +18,11 @@ public enum PostgresVectorSearch: Sendable, Equatable {
 
     /// Checks the mode's parameters.
     ///
-    /// - Throws: ``ProceduralMemory/MemoryError/invalidArgument(_:)`` for an `efSearch` outside 1…1000 (pgvector's
-    ///   range).
+    /// - Throws: ``ProceduralMemory/MemoryError/invalidParameter(name:value:expected:)`` for an `efSearch` outside
+    ///   1…1000 (pgvector's range).
     public func validate() throws(MemoryError) {
         if case .hnsw(let efSearch) = self, !(1...1000).contains(efSearch) {
-            throw .invalidArgument("hnsw.ef_search must be 1…1000 (got \(efSearch)).")
+            throw .invalidParameter(name: "efSearch", value: Double(efSearch), expected: "within 1...1000")
         }
     }
 }
@@ -62,15 +62,16 @@ public struct PostgresSearchFilter: Sendable, Equatable {
 extension PostgresBackend {
     /// The `k` memories whose task vectors are nearest `vector` by cosine similarity, best first (ties by number).
     ///
-    /// - Throws: ``ProceduralMemory/MemoryError/invalidArgument(_:)`` for a non-positive k, a vector of the wrong
-    ///   dimension or with non-finite components, or an `efSearch` outside 1…1000.
+    /// - Throws: ``ProceduralMemory/MemoryError/invalidParameter(name:value:expected:)`` for a non-positive k or an
+    ///   `efSearch` outside 1…1000; ``ProceduralMemory/MemoryError/nonFiniteVector(memoryID:field:position:)`` for
+    ///   a vector with a non-finite component.
     public func searchVectors(
         _ vector: [Float], k: Int, mode: PostgresVectorSearch = .hnsw(efSearch: 100),
         filter: PostgresSearchFilter = .init()
     ) async throws(MemoryError) -> [DatabaseHit] {
-        guard k > 0 else { throw .invalidArgument("k must be positive (got \(k)).") }
-        guard vector.allSatisfy(\.isFinite) else {
-            throw .invalidArgument("The query vector has a non-finite component.")
+        guard k > 0 else { throw .invalidParameter(name: "k", value: Double(k), expected: "at least 1") }
+        if let position = vector.firstIndex(where: { !$0.isFinite }) {
+            throw .nonFiniteVector(memoryID: nil, field: "query", position: position)
         }
         try mode.validate()
         var bindings = PostgresBindings()
@@ -109,7 +110,7 @@ extension PostgresBackend {
     public func searchKeywords(
         _ text: String, k: Int, filter: PostgresSearchFilter = .init()
     ) async throws(MemoryError) -> [DatabaseHit] {
-        guard k > 0 else { throw .invalidArgument("k must be positive (got \(k)).") }
+        guard k > 0 else { throw .invalidParameter(name: "k", value: Double(k), expected: "at least 1") }
         var bindings = PostgresBindings()
         bindings.append(text)
         let (condition, _) = try filter.condition(&bindings)
@@ -142,7 +143,9 @@ extension PostgresBackend {
         filter: PostgresSearchFilter = .init(), minimumCosine: Float? = nil
     ) async throws(MemoryError) -> [DatabaseHit] {
         let depth = depth ?? max(50, 4 * k)
-        guard depth >= k else { throw .invalidArgument("The candidate depth (\(depth)) must be at least k (\(k)).") }
+        guard depth >= k else {
+            throw .invalidParameter(name: "candidateDepth", value: Double(depth), expected: "at least k (\(k))")
+        }
         // The two lists come from two pooled connections at once, so a lookup takes the slower one's time.
         async let vectorHits = searchVectors(vector, k: depth, mode: mode, filter: filter)
         async let keywordHits = searchKeywords(text, k: depth, filter: filter)

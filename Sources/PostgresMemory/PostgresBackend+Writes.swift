@@ -159,8 +159,11 @@ struct MemoryRow: Encodable {
 
     init(_ record: MemoryRecord) throws(MemoryError) {
         let memory = record.memory
-        guard record.taskVector.allSatisfy(\.isFinite), record.keywordVector?.allSatisfy(\.isFinite) ?? true else {
-            throw .invalidArgument("Memory \(memory.id) has a vector with a non-finite component.")
+        if let position = record.taskVector.firstIndex(where: { !$0.isFinite }) {
+            throw .nonFiniteVector(memoryID: memory.id, field: "taskVector", position: position)
+        }
+        if let position = record.keywordVector?.firstIndex(where: { !$0.isFinite }) {
+            throw .nonFiniteVector(memoryID: memory.id, field: "keywordVector", position: position)
         }
         id = memory.id
         task = memory.task

@@ -57,7 +57,7 @@ public final class PostgresBackend: MemoryBackend {
     ///     makes the store search in-process index caches for every policy.
     /// - Throws: ``ProceduralMemory/MemoryError/database(reason:)`` when the server can't be reached or refuses the
     ///   login (the message never contains the password); errors of ``PostgresLocation`` password sources;
-    ///   ``ProceduralMemory/MemoryError/invalidArgument(_:)`` for an `efSearch` outside 1…1000.
+    ///   ``ProceduralMemory/MemoryError/invalidParameter(name:value:expected:)`` for an `efSearch` outside 1…1000.
     public static func connect(
         to location: PostgresLocation, maximumConnections: Int = 8, databaseSearch: PostgresVectorSearch? = nil
     ) async throws(MemoryError) -> PostgresBackend {
@@ -191,7 +191,8 @@ public final class PostgresBackend: MemoryBackend {
         embedderID: String, dimension: Int, configuration: EmbedderConfiguration?
     ) async throws(MemoryError) {
         guard (1...16_000).contains(dimension) else {
-            throw .invalidArgument("pgvector stores 1…16000 dimensions; the embedder has \(dimension).")
+            throw .invalidParameter(
+                name: "dimension", value: Double(dimension), expected: "within 1...16000, what pgvector stores")
         }
         let location = location
         let configurationJSON = try configuration.map { (value) throws(MemoryError) in try encodeJSON(value) }
@@ -276,7 +277,7 @@ func encodeJSON(_ value: some Encodable) throws(MemoryError) -> String {
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     encoder.dateEncodingStrategy = .secondsSince1970
     do { return String(decoding: try encoder.encode(value), as: UTF8.self) } catch {
-        throw .invalidArgument("can't encode a value for PostgreSQL: \(error)")
+        throw .encodingFailed(what: "A value for PostgreSQL", reason: "\(error)")
     }
 }
 

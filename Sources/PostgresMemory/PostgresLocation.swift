@@ -41,29 +41,20 @@ public struct PostgresLocation: Sendable, Equatable, Codable, CustomStringConver
 
     /// Parses `postgres://USER@HOST[:PORT]/DATABASE[?schema=NAME&sslmode=disable|require]`.
     ///
-    /// - Throws: ``ProceduralMemory/MemoryError/invalidArgument(_:)`` naming what is wrong, including a password in
-    ///   the URL (give it through the environment or a file instead).
+    /// - Throws: ``ProceduralMemory/MemoryError/invalidDatabaseURL(_:)`` naming the part that is wrong, including a
+    ///   password in the URL (give it through the environment or a file instead).
     public init(url: String, password: PasswordSource) throws(MemoryError) {
-        guard let components = URLComponents(string: url),
-            components.scheme == "postgres" || components.scheme == "postgresql"
-        else {
-            throw .invalidArgument("The PostgreSQL URL must look like postgres://user@host:5432/database.")
+        guard let components = URLComponents(string: url) else { throw .invalidDatabaseURL(.notPostgres(scheme: nil)) }
+        guard components.scheme == "postgres" || components.scheme == "postgresql" else {
+            throw .invalidDatabaseURL(.notPostgres(scheme: components.scheme))
         }
-        guard components.password == nil else {
-            throw .invalidArgument(
-                "The PostgreSQL URL must not contain a password; set \(Self.defaultPasswordVariable) or pass a password file."
-            )
-        }
-        guard let host = components.host, !host.isEmpty else {
-            throw .invalidArgument("The PostgreSQL URL names no host.")
-        }
-        guard let user = components.user, !user.isEmpty else {
-            throw .invalidArgument("The PostgreSQL URL names no user (postgres://USER@host/database).")
-        }
+        guard components.password == nil else { throw .invalidDatabaseURL(.containsPassword) }
+        guard let host = components.host, !host.isEmpty else { throw .invalidDatabaseURL(.missingHost) }
+        let port = components.port ?? 5432
+        guard (1...65_535).contains(port) else { throw .invalidDatabaseURL(.invalidPort(port)) }
+        guard let user = components.user, !user.isEmpty else { throw .invalidDatabaseURL(.missingUser) }
         let database = String(components.path.drop { $0 == "/" })
-        guard !database.isEmpty, !database.contains("/") else {
-            throw .invalidArgument("The PostgreSQL URL names no database (postgres://user@host/DATABASE).")
-        }
+        guard !database.isEmpty, !database.contains("/") else { throw .invalidDatabaseURL(.missingDatabase) }
         var schema = "memp"
         var requireTLS = true
         for item in components.queryItems ?? [] {
@@ -72,14 +63,12 @@ public struct PostgresLocation: Sendable, Equatable, Codable, CustomStringConver
             case ("sslmode", "disable"?): requireTLS = false
             case ("sslmode", "require"?): requireTLS = true
             default:
-                throw .invalidArgument(
-                    "The PostgreSQL URL has an unsupported parameter \(item.name); use schema= or sslmode=disable|require."
-                )
+                throw .invalidDatabaseURL(.unsupportedParameter(name: item.name))
             }
         }
         try Self.validate(schema: schema)
         self.host = host
-        self.port = components.port ?? 5432
+        self.port = port
         self.user = user
         self.database = database
         self.schema = schema
@@ -88,14 +77,15 @@ public struct PostgresLocation: Sendable, Equatable, Codable, CustomStringConver
     }
 
     /// Checks that a schema name is a plain lower-case SQL identifier, so it can be used unquoted.
+    ///
+    /// - Throws: ``ProceduralMemory/MemoryError/invalidDatabaseURL(_:)`` with
+    ///   ``ProceduralMemory/MemoryError/DatabaseURLProblem/invalidSchema(name:)``.
     static func validate(schema: String) throws(MemoryError) {
         let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789_")
         guard let first = schema.first, first.isLetter || first == "_", schema.count <= 63,
             schema.allSatisfy({ allowed.contains($0) })
         else {
-            throw .invalidArgument(
-                "The schema name \(schema) must be 1-63 lower-case letters, digits or underscores, not starting with a digit."
-            )
+            throw .invalidDatabaseURL(.invalidSchema(name: schema))
         }
     }
 
@@ -113,15 +103,15 @@ public struct PostgresLocation: Sendable, Equatable, Codable, CustomStringConver
 
     /// Reads the password from its source.
     ///
-    /// - Throws: ``ProceduralMemory/MemoryError/invalidArgument(_:)`` when the variable is unset or the file can't be
-    ///   read (naming the variable or file, never the value).
+    /// - Throws: ``ProceduralMemory/MemoryError/passwordVariableUnset(name:)`` when the variable is unset,
+    ///   ``ProceduralMemory/MemoryError/io(path:reason:)`` when the file can't be read (never with the value).
     func resolvePassword() throws(MemoryError) -> String? {
         switch password {
         case .none:
             return nil
         case .environment(let name):
             guard let value = ProcessInfo.processInfo.environment[name] else {
-                throw .invalidArgument("The environment variable \(name) holding the PostgreSQL password is not set.")
+                throw .passwordVariableUnset(name: name)
             }
             return value
         case .file(let path):

@@ -108,14 +108,15 @@ public enum PostgresStore {
     /// - Parameter databaseSearch: How the store's `query`, `bm25` and `hybrid` lookups search in PostgreSQL (the
     ///   store then loads its index caches only for writes and the other policies); `nil` searches the index caches
     ///   for every policy, as a local store does.
-    /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when the directory or the database holds no store.
+    /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when the directory or the database holds no store;
+    ///   ``ProceduralMemory/MemoryError/storeWithoutEmbedder(location:)`` when the store doesn't record its embedder.
     public static func open(
         at directory: String, databaseSearch: PostgresVectorSearch? = .standard
     ) async throws(MemoryError) -> MemoryStore {
         let backend = try await backend(at: directory, databaseSearch: databaseSearch)
         guard let info = try await backend.storeInfo() else { throw .notAStore(path: backend.location.url) }
         guard let configuration = info.embedderConfiguration else {
-            throw .invalidArgument("The store at \(backend.location) doesn't record its embedder; open it with one.")
+            throw .storeWithoutEmbedder(location: backend.location.url)
         }
         return try await MemoryStore.open(
             backend: backend, embedder: try configuration.makeEmbedder(),

@@ -23,7 +23,9 @@ package protocol DatabaseSearching: MemoryBackend {
     ///     policies; `nil` otherwise.
     ///   - options: The policy (one of ``databasePolicies``), `k`, the minimum similarity, fusion and filters.
     /// - Returns: At most `k` hits, best first.
-    /// - Throws: ``MemoryError/invalidArgument(_:)`` for options the database can't run;
+    /// - Throws: ``MemoryError/policyNotInDatabase(_:)`` for a policy the database doesn't run;
+    ///   ``MemoryError/index(_:)`` with ``RetrievalCore/IndexError/missingQueryVector`` when a vector policy gets
+    ///   no vector; ``MemoryError/invalidParameter(name:value:expected:)`` for options out of range;
     ///   ``MemoryError/database(reason:)`` when the lookup fails.
     func search(_ task: String, vector: [Float]?, options: RetrievalOptions) async throws(MemoryError)
         -> [DatabaseHit]

@@ -13,8 +13,9 @@ extension MemoryBackend {
     /// row (``HistoryAction/add``, or ``HistoryAction/replace`` with the memory before), each memory deleted a
     /// ``HistoryAction/delete`` row.
     ///
-    /// - Throws: ``MemoryError/invalidArgument(_:)`` when an ID is stored already and the batch is not replacing, or
-    ///   a memory names a source trajectory that is neither stored nor in the batch (nothing is written).
+    /// - Throws: ``MemoryError/alreadyStored(_:id:)`` when an ID is stored already and the batch is not replacing;
+    ///   ``MemoryError/missingSourceTrajectory(memoryID:trajectoryID:)`` when a memory names a source trajectory
+    ///   that is neither stored nor in the batch (nothing is written).
     package func write(_ batch: WriteBatch) async throws(MemoryError) -> WriteResult {
         let date = Date()
         return try await transaction(commit: true) { (transaction) throws(MemoryError) -> WriteResult in
@@ -64,8 +65,10 @@ extension MemoryBackend {
     /// transaction, recording a history row per change; see ``ChangeSet``.
     ///
     /// - Throws: ``MemoryError/revisionConflict(id:expected:actual:)`` when a memory's revision is not the one its
-    ///   change expects; ``MemoryError/unknownID(_:)`` for a change or increment of a memory that is not stored;
-    ///   ``MemoryError/invalidArgument(_:)`` for invalid increments, settings or sources. Nothing is written then.
+    ///   change expects; ``MemoryError/unknownID(_:)`` for a change or increment of a memory that is not stored
+    ///   (a change that adds a memory carries its vectors); the errors of ``CounterIncrement/validate(_:)`` and
+    ///   ``UpdateSettings/validate()``; ``MemoryError/missingSourceTrajectory(memoryID:trajectoryID:)``. Nothing
+    ///   is written then.
     package func apply(_ set: ChangeSet) async throws(MemoryError) -> ChangeResult {
         try set.settings.validate()
         try CounterIncrement.validate(set.increments)
@@ -102,7 +105,7 @@ extension MemoryBackend {
                     changed.removeAll { $0 == current.number }
                 case (nil, let after?):
                     guard let vectors = change.vectors else {
-                        throw .invalidArgument("Memory \(change.memoryID) is not stored; give its vectors.")
+                        throw .unknownID(change.memoryID)
                     }
                     try await StoreWrites.checkSources(of: [after], transaction)
                     changed += try await transaction.insertMemories([
@@ -143,7 +146,7 @@ extension MemoryBackend {
     ///   - reason: Why, recorded in the history (each row adds the counts).
     /// - Throws: ``MemoryError/unknownID(_:)`` for a memory that is not stored, ``MemoryError/counterLimit(id:counter:current:limit:)``
     ///   for a counter that would pass ``Memory/maximumCount`` (nothing is written);
-    ///   ``MemoryError/invalidArgument(_:)`` for invalid increments or settings.
+    ///   the errors of ``CounterIncrement/validate(_:)`` and ``UpdateSettings/validate()``.
     package func recordFeedback(
         _ increments: [CounterIncrement], settings: UpdateSettings, reason: String
     ) async throws(MemoryError) -> FeedbackResult {
@@ -185,7 +188,7 @@ enum StoreWrites {
             let ids = batch.trajectories.map(\.id)
             replaced = try await transaction.storedTrajectoryIDs(among: ids)
             if let first = ids.first(where: replaced.contains), !batch.replacing {
-                throw .invalidArgument("Trajectory \(first) is already stored.")
+                throw .alreadyStored(.trajectory, id: first)
             }
             if !replaced.isEmpty {
                 for (number, memory) in try await transaction.memories(.sourcedFrom(replaced.sorted())) {
@@ -199,7 +202,7 @@ enum StoreWrites {
         if !batch.memories.isEmpty {
             var before: [String: Memory] = [:]
             for (number, memory) in try await transaction.memories(.ids(batch.memories.map(\.memory.id))) {
-                guard batch.replacing else { throw .invalidArgument("Memory \(memory.id) is already stored.") }
+                guard batch.replacing else { throw .alreadyStored(.memory, id: memory.id) }
                 before[memory.id] = memory
                 removed.append(number)
                 touched[number] = nil
@@ -247,7 +250,7 @@ enum StoreWrites {
             among: Array(Set(memories.flatMap(\.sourceTrajectoryIDs))))
         for memory in memories {
             if let missing = memory.sourceTrajectoryIDs.first(where: { !stored.contains($0) }) {
-                throw .invalidArgument("Memory \(memory.id) names source trajectory \(missing), which is not stored.")
+                throw .missingSourceTrajectory(memoryID: memory.id, trajectoryID: missing)
             }
         }
     }

@@ -107,8 +107,8 @@ extension MemoryBackend {
     /// Runs in one transaction; rows written later are numbered after the largest. For copying a store to another
     /// backend.
     ///
-    /// - Throws: ``MemoryError/invalidArgument(_:)`` when two entries share a number or a number is not positive
-    ///   (nothing is written).
+    /// - Throws: ``MemoryError/repeatedInBatch(_:id:)`` when two entries share a number,
+    ///   ``MemoryError/invalidParameter(name:value:expected:)`` when a number is not positive (nothing is written).
     package func replaceHistory(with entries: [HistoryEntry]) async throws(MemoryError) {
         try HistoryEntry.checkNumbers(entries)
         try await storeHistory(entries)

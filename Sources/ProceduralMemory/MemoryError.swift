@@ -28,8 +28,39 @@ public enum MemoryError: Error, Equatable, Sendable {
     case storeExists(path: String)
     /// The store at `location` lives on `backend` (`PostgreSQL`), which this build was compiled without.
     case backendNotBuilt(backend: String, location: String)
-    /// An argument is outside what the operation accepts; `reason` says which and why.
-    case invalidArgument(String)
+    /// A parameter is out of range: `name` is the parameter, `value` what was given, `expected` the accepted
+    /// values (`at least 1`, `within 0...1`), as in ``RetrievalCore/IndexError/invalidParameter(name:value:expected:)``.
+    case invalidParameter(name: String, value: Double, expected: String)
+    /// `option`, a setting of ``RetrievalOptions``, has no effect with `policy`, so the lookup was refused.
+    case optionNotApplicable(option: String, policy: RetrievalPolicy)
+    /// The backend doesn't run `policy` in its database (it isn't one of its database policies); a
+    /// ``MemoryStore`` searches its in-process indexes for it instead.
+    case policyNotInDatabase(RetrievalPolicy)
+    /// A record of this kind and ID is already stored, and the write doesn't replace; nothing was written.
+    case alreadyStored(RecordKind, id: String)
+    /// A record's ID appears twice in one batch, where each may appear once; nothing was written.
+    case repeatedInBatch(RecordKind, id: String)
+    /// Memory `memoryID` names source trajectory `trajectoryID`, which is neither stored nor written with it.
+    case missingSourceTrajectory(memoryID: String, trajectoryID: String)
+    /// Trajectory `id` breaks a rule on `field` (a JSON path: `task`, `steps`); `rule` is the rule
+    /// (`must not be empty`).
+    case invalidTrajectory(id: String, field: String, rule: String)
+    /// Feedback for memory `memoryID` counts `successes` in `hits` uses, outside
+    /// 0 ≤ successes ≤ hits ≤ ``Memory/maximumCount``.
+    case invalidFeedback(memoryID: String, hits: Int, successes: Int)
+    /// A vector holds NaN or an infinity at `position`; `field` names it: `taskVector` or `keywordVector` of
+    /// memory `memoryID`, or `query` (`memoryID` is then `nil`).
+    case nonFiniteVector(memoryID: String?, field: String, position: Int)
+    /// `what` could not be encoded (as JSON); `reason` is the encoder's message.
+    case encodingFailed(what: String, reason: String)
+    /// A PostgreSQL store's URL is unusable; `problem` says which part. Messages never repeat the URL, which may
+    /// hold a password.
+    case invalidDatabaseURL(DatabaseURLProblem)
+    /// The environment variable `name`, which should hold the database password, is not set.
+    case passwordVariableUnset(name: String)
+    /// The store at `location` doesn't record the embedder it was created with, so it opens only with an
+    /// embedder given.
+    case storeWithoutEmbedder(location: String)
     /// The database (SQLite or PostgreSQL) failed; `reason` is its message (never the statement's arguments).
     case database(reason: String)
     /// Reading or writing a file failed.
@@ -61,6 +92,66 @@ public enum MemoryError: Error, Equatable, Sendable {
     /// A language model server failed, or its answer was unusable; `reason` never holds the API key or the
     /// prompt.
     case languageModel(url: String, reason: String)
+}
+
+extension MemoryError {
+    /// The kind of record an error is about.
+    public enum RecordKind: String, Sendable, CaseIterable {
+        /// A memory.
+        case memory
+        /// A trajectory.
+        case trajectory
+        /// An entry of the store's history, identified by its number.
+        case historyEntry = "history entry"
+    }
+
+    /// What is wrong with a PostgreSQL URL (`postgres://USER@HOST[:PORT]/DATABASE[?schema=NAME&sslmode=…]`).
+    public enum DatabaseURLProblem: Equatable, Sendable {
+        /// The text is not a URL whose scheme is `postgres` or `postgresql`; `scheme` is the one found, if any.
+        case notPostgres(scheme: String?)
+        /// The URL holds a password, which would be stored and printed with it.
+        case containsPassword
+        /// The URL names no host.
+        case missingHost
+        /// The URL's port is outside 1…65535.
+        case invalidPort(Int)
+        /// The URL names no user.
+        case missingUser
+        /// The URL names no database, or a path of several parts.
+        case missingDatabase
+        /// The URL has a query parameter other than `schema=NAME` and `sslmode=disable|require`.
+        case unsupportedParameter(name: String)
+        /// The schema name is not 1–63 lower-case letters, digits or underscores starting with a letter or `_`.
+        case invalidSchema(name: String)
+    }
+}
+
+extension MemoryError.RecordKind {
+    /// The kind as a message starts a sentence with it.
+    var capitalized: String { rawValue.prefix(1).uppercased() + rawValue.dropFirst() }
+}
+
+extension MemoryError.DatabaseURLProblem: CustomStringConvertible {
+    public var description: String {
+        let shape = "write it as postgres://USER@HOST[:PORT]/DATABASE"
+        return switch self {
+        case .notPostgres(let scheme):
+            "The PostgreSQL URL's scheme must be postgres or postgresql (found \(scheme ?? "none")); \(shape)."
+        case .containsPassword:
+            "The PostgreSQL URL holds a password, which would be stored and printed with it; remove it from the URL "
+                + "and give it through an environment variable or a password file."
+        case .missingHost: "The PostgreSQL URL names no host; \(shape)."
+        case .invalidPort(let port): "The PostgreSQL URL's port \(port) is outside 1–65535; \(shape)."
+        case .missingUser: "The PostgreSQL URL names no user; \(shape)."
+        case .missingDatabase: "The PostgreSQL URL names no database (or a path of several parts); \(shape)."
+        case .unsupportedParameter(let name):
+            "The PostgreSQL URL has an unsupported parameter \(name); the parameters are schema=NAME and "
+                + "sslmode=disable|require."
+        case .invalidSchema(let name):
+            "The schema name \(name) must be 1–63 lower-case letters, digits or underscores, not starting with a "
+                + "digit; choose another."
+        }
+    }
 }
 
 extension MemoryError: CustomStringConvertible {
@@ -95,8 +186,41 @@ extension MemoryError: CustomStringConvertible {
         case .backendNotBuilt(let backend, let location):
             "The store at \(location) lives on \(backend), and this build has no \(backend) support; rebuild with "
                 + "`swift build -c release --product memp --traits \(backend)`."
-        case .invalidArgument(let reason):
-            reason
+        case .invalidParameter(let name, let value, let expected):
+            IndexError.invalidParameter(name: name, value: value, expected: expected).description
+        case .optionNotApplicable(let option, let policy):
+            "\(option) has no effect with the \(policy.rawValue) policy; leave it unset, or choose a policy that "
+                + "uses it."
+        case .policyNotInDatabase(let policy):
+            "This backend doesn't run the \(policy.rawValue) policy in its database; look it up through a memory "
+                + "store, which searches its in-process indexes for it."
+        case .alreadyStored(let kind, let id):
+            "\(kind.capitalized) \(id) is already stored; nothing was written. Replace it, or delete the stored one "
+                + "first."
+        case .repeatedInBatch(let kind, let id):
+            "\(kind.capitalized) \(id) appears twice in one batch; nothing was written. Give it once."
+        case .missingSourceTrajectory(let memoryID, let trajectoryID):
+            "Memory \(memoryID) names source trajectory \(trajectoryID), which is not stored; nothing was written. "
+                + "Store the trajectory first, or drop it from the memory's sources."
+        case .invalidTrajectory(let id, let field, let rule):
+            "Trajectory \(id), field \(field): \(rule); nothing was stored. Fix the trajectory and retry."
+        case .invalidFeedback(let memoryID, let hits, let successes):
+            "Feedback for memory \(memoryID) counts \(successes) successes in \(hits) uses; it needs "
+                + "0 ≤ successes ≤ uses ≤ \(Memory.maximumCount). Correct the counts; nothing was recorded."
+        case .nonFiniteVector(let memoryID, let field, let position):
+            (memoryID.map { "Memory \($0)'s \(field)" } ?? "The \(field) vector")
+                + " has a NaN or infinite component at position \(position); nothing was "
+                + (memoryID == nil ? "searched" : "written") + ". Check the embedder's output."
+        case .encodingFailed(let what, let reason):
+            "\(what) could not be encoded: \(reason)."
+        case .invalidDatabaseURL(let problem):
+            problem.description
+        case .passwordVariableUnset(let name):
+            "The environment variable \(name), which should hold the PostgreSQL password, is not set; set it, or "
+                + "give the password in a file."
+        case .storeWithoutEmbedder(let location):
+            "The store at \(location) doesn't record the embedder it was created with; open it with that embedder "
+                + "given."
         case .database(let reason):
             "Database: \(reason)"
         case .io(let path, let reason):

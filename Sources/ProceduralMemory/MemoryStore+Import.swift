@@ -107,7 +107,7 @@ extension MemoryStore {
         progress: (@Sendable (ImportProgress) -> Void)? = nil
     ) async throws(MemoryError) -> ImportReport {
         guard options.batchSize >= 1 else {
-            throw .invalidArgument("The batch size must be at least 1 (got \(options.batchSize)).")
+            throw .invalidParameter(name: "batchSize", value: Double(options.batchSize), expected: "at least 1")
         }
         try options.limits.validate()
         let reader = JSONLinesReader(path: path, maximumLineBytes: options.limits.maximumLineBytes)
@@ -134,7 +134,7 @@ extension MemoryStore {
         jsonLines data: Data, name: String, options: ImportOptions = ImportOptions()
     ) async throws(MemoryError) -> ImportReport {
         guard options.batchSize >= 1 else {
-            throw .invalidArgument("The batch size must be at least 1 (got \(options.batchSize)).")
+            throw .invalidParameter(name: "batchSize", value: Double(options.batchSize), expected: "at least 1")
         }
         return try await importTrajectories(
             from: JSONLinesReader(data: data, name: name, maximumLineBytes: options.limits.maximumLineBytes), totalBytes: data.count, options: options, progress: nil)
@@ -224,30 +224,34 @@ extension MemoryStore {
     ///   - trajectories: Trajectories with distinct IDs, non-empty tasks and sources, and at least one step each.
     ///   - facts: Keywords per trajectory ID, for trajectories that come with them.
     ///   - options: The build policy and duplicate handling (the format, batch size and skipping don't apply).
-    /// - Throws: ``MemoryError/invalidArgument(_:)`` for a trajectory that breaks the rules above, otherwise as
-    ///   ``importTrajectories(from:options:progress:)``.
+    /// - Throws: ``MemoryError/invalidTrajectory(id:field:rule:)`` for a trajectory that breaks the rules above,
+    ///   ``MemoryError/repeatedTrajectory(id:path:line:firstLine:)`` (path `(batch)`, lines from 1) for an ID given
+    ///   twice, otherwise as ``importTrajectories(from:options:progress:)``.
     @discardableResult
     public func add(
         _ trajectories: [Trajectory], facts: [String: [String]] = [:],
         options: ImportOptions = ImportOptions()
     ) async throws(MemoryError) -> ImportReport {
         try options.limits.validate()
-        var seen = Set<String>()
+        var firstLines: [String: Int] = [:]
         for (index, trajectory) in trajectories.enumerated() {
-            guard seen.insert(trajectory.id).inserted else {
-                throw .invalidArgument("Trajectory \(trajectory.id) appears twice in the batch.")
+            if let firstLine = firstLines[trajectory.id] {
+                throw .repeatedTrajectory(id: trajectory.id, path: "(batch)", line: index + 1, firstLine: firstLine)
             }
+            firstLines[trajectory.id] = index + 1
             try options.limits.check(
                 trajectory, facts: facts[trajectory.id] ?? [], path: "(batch)", line: index + 1)
             let blank = [
                 ("id", trajectory.id), ("task", trajectory.task), ("source", trajectory.source),
             ].first { $0.1.trimmingWhitespace().isEmpty }
             if let (field, _) = blank {
-                throw .invalidArgument("Trajectory \(trajectory.id): \(field) must not be empty.")
+                throw .invalidTrajectory(id: trajectory.id, field: field, rule: "must not be empty")
             }
-            guard !trajectory.steps.isEmpty, trajectory.steps.allSatisfy({ !$0.action.trimmingWhitespace().isEmpty })
-            else {
-                throw .invalidArgument("Trajectory \(trajectory.id): steps must be non-empty, each with an action.")
+            guard !trajectory.steps.isEmpty else {
+                throw .invalidTrajectory(id: trajectory.id, field: "steps", rule: "must hold at least one step")
+            }
+            if let step = trajectory.steps.firstIndex(where: { $0.action.trimmingWhitespace().isEmpty }) {
+                throw .invalidTrajectory(id: trajectory.id, field: "steps[\(step)].action", rule: "must not be empty")
             }
         }
         return try await write { (snapshot) throws(MemoryError) -> ImportReport in

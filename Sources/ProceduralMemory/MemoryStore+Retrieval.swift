@@ -13,7 +13,8 @@ extension MemoryStore {
     ///   - options: The policy, `k`, the minimum similarity and the filters.
     /// - Returns: At most `k` hits, best first, each with its explanation.
     /// - Throws: ``MemoryError/emptyTask`` for a blank task (except for the random policy);
-    ///   ``MemoryError/invalidArgument(_:)`` for `k < 1` or a minimum similarity the policy can't use (or NaN);
+    ///   ``MemoryError/invalidParameter(name:value:expected:)`` for `k < 1` or a NaN minimum similarity;
+    ///   ``MemoryError/optionNotApplicable(option:policy:)`` for a minimum similarity the policy can't use;
     ///   ``MemoryError/embedding(reason:)`` when the task can't be embedded.
     /// - Complexity: O(*n* · *d*) for *n* memories of dimension *d* for the embedding policies, plus the
     ///   postings of the task's terms for BM25.
@@ -21,16 +22,16 @@ extension MemoryStore {
         async throws(MemoryError) -> [MemoryHit]
     {
         var options = requested
-        guard options.k >= 1 else { throw .invalidArgument("k must be at least 1 (got \(options.k)).") }
+        guard options.k >= 1 else {
+            throw .invalidParameter(name: "k", value: Double(options.k), expected: "at least 1")
+        }
         if let minimum = options.minimumSimilarity, minimum.isNaN {
-            throw .invalidArgument("The minimum similarity must be a number (got NaN).")
+            throw .invalidParameter(name: "minimumSimilarity", value: .nan, expected: "a number")
         }
         // Every policy but random ranks by the task's words: a blank task has none, in any of them.
         guard options.policy == .random || !task.trimmingWhitespace().isEmpty else { throw .emptyTask }
         if options.minimumSimilarity != nil, options.policy == .bm25 || options.policy == .random {
-            throw .invalidArgument(
-                "A minimum similarity applies to the query, keyword and hybrid policies, not to \(options.policy.rawValue)."
-            )
+            throw .optionNotApplicable(option: "minimumSimilarity", policy: options.policy)
         }
         // Only hybrid fuses, so only hybrid needs the store's recorded fusion.
         var fusion = options.fusion ?? RetrievalOptions.defaultFusion
@@ -49,63 +50,61 @@ extension MemoryStore {
         var ranked: [(DocumentID, Double)] = []
         // The memories the outcome prior read, reused for the hits so that a lookup reads them once.
         var prefetched: [DocumentID: Memory]?
-        do {
-            switch options.policy {
-            case .random:
-                for (index, number) in Self.randomDraw(
-                    from: snapshot, filter: filter, k: options.k, seed: options.seed
-                ).enumerated() {
-                    var explanation = ScoreExplanation(policy: .random, rank: index + 1)
-                    explanation.seed = options.seed
-                    ranked.append((number, 0))
-                    explanations.append(explanation)
-                }
-            case .query, .bm25, .hybrid:
-                let usesPrior = options.policy == .hybrid && options.outcomePrior > 0
-                var query = HybridIndex.Query(
-                    text: task, mode: Self.searchMode[options.policy] ?? .hybrid,
-                    // The outcome prior reorders a window of fused hits before the final k are taken.
-                    k: usesPrior ? (options.k > Int.max / 3 ? Int.max : max(3 * options.k, 30)) : options.k,
-                    fusion: fusion,
-                    candidateDepth: options.candidateDepth ?? HybridIndex.defaultCandidateDepth(k: options.k),
-                    filter: filter, minimumDenseScore: options.minimumSimilarity,
-                    extraSide: weightsProcedure
-                        ? snapshot.procedure.map { .init(index: $0, weight: options.procedureWeight) } : nil)
-                if options.policy != .bm25 { query.vector = try await embed([task])[0] }
-                var hits = try snapshot.memories.search(query)
-                var priors: [DocumentID: Double] = [:]
-                if usesPrior {
-                    let memories = try await backend.memories(numbered: hits.map(\.id))
-                    (hits, priors) = Self.applyingOutcomePrior(
-                        hits, memories: memories, catalog: snapshot.catalog, strength: options.outcomePrior)
-                    prefetched = memories
-                }
-                for (index, hit) in hits.prefix(options.k).enumerated() {
-                    var explanation = ScoreExplanation(policy: options.policy, rank: index + 1, hit: hit.explanation)
-                    explanation.successPrior = priors[hit.id]
-                    ranked.append((hit.id, hit.score))
-                    explanations.append(explanation)
-                }
-            case .keyword:
-                let keywords = snapshot.keywords(of: task, limit: options.keywordLimit)
-                guard !keywords.isEmpty else { return [] }
-                let mean = meanVector(try await embed(keywords))
-                let hits = try snapshot.keywordMeans.search(
-                    mean, k: options.k, minimumScore: options.minimumSimilarity, filter: filter)
-                for (index, hit) in hits.enumerated() {
-                    var explanation = ScoreExplanation(policy: .keyword, rank: index + 1)
-                    explanation.queryKeywords = keywords
-                    explanation.averageKeywordSimilarity = hit.score
-                    ranked.append((hit.id, Double(hit.score)))
-                    explanations.append(explanation)
-                }
+        switch options.policy {
+        case .random:
+            for (index, number) in Self.randomDraw(
+                from: snapshot, filter: filter, k: options.k, seed: options.seed
+            ).enumerated() {
+                var explanation = ScoreExplanation(policy: .random, rank: index + 1)
+                explanation.seed = options.seed
+                ranked.append((number, 0))
+                explanations.append(explanation)
             }
-        } catch let error as IndexError {
-            throw .index(error)
-        } catch let error as MemoryError {
-            throw error
-        } catch {
-            throw .invalidArgument("\(error)")
+        case .query, .bm25, .hybrid:
+            let usesPrior = options.policy == .hybrid && options.outcomePrior > 0
+            var query = HybridIndex.Query(
+                text: task, mode: Self.searchMode[options.policy] ?? .hybrid,
+                // The outcome prior reorders a window of fused hits before the final k are taken.
+                k: usesPrior ? (options.k > Int.max / 3 ? Int.max : max(3 * options.k, 30)) : options.k,
+                fusion: fusion,
+                candidateDepth: options.candidateDepth ?? HybridIndex.defaultCandidateDepth(k: options.k),
+                filter: filter, minimumDenseScore: options.minimumSimilarity,
+                extraSide: weightsProcedure
+                    ? snapshot.procedure.map { .init(index: $0, weight: options.procedureWeight) } : nil)
+            if options.policy != .bm25 { query.vector = try await embed([task])[0] }
+            var hits: [HybridIndex.Hit]
+            do throws(IndexError) { hits = try snapshot.memories.search(query) } catch { throw .index(error) }
+            var priors: [DocumentID: Double] = [:]
+            if usesPrior {
+                let memories = try await backend.memories(numbered: hits.map(\.id))
+                (hits, priors) = Self.applyingOutcomePrior(
+                    hits, memories: memories, catalog: snapshot.catalog, strength: options.outcomePrior)
+                prefetched = memories
+            }
+            for (index, hit) in hits.prefix(options.k).enumerated() {
+                var explanation = ScoreExplanation(policy: options.policy, rank: index + 1, hit: hit.explanation)
+                explanation.successPrior = priors[hit.id]
+                ranked.append((hit.id, hit.score))
+                explanations.append(explanation)
+            }
+        case .keyword:
+            let keywords = snapshot.keywords(of: task, limit: options.keywordLimit)
+            guard !keywords.isEmpty else { return [] }
+            let mean = meanVector(try await embed(keywords))
+            let hits: [SearchHit]
+            do throws(IndexError) {
+                hits = try snapshot.keywordMeans.search(
+                    mean, k: options.k, minimumScore: options.minimumSimilarity, filter: filter)
+            } catch {
+                throw .index(error)
+            }
+            for (index, hit) in hits.enumerated() {
+                var explanation = ScoreExplanation(policy: .keyword, rank: index + 1)
+                explanation.queryKeywords = keywords
+                explanation.averageKeywordSimilarity = hit.score
+                ranked.append((hit.id, Double(hit.score)))
+                explanations.append(explanation)
+            }
         }
         return try await memoryHits(ranked, explanations, catalog: snapshot.catalog, prefetched: prefetched)
     }

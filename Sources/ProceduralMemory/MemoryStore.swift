@@ -371,11 +371,13 @@ public final class MemoryStore: Sendable {
             throw .embedding(reason: error.description)
         }
         guard vectors.count == texts.count else {
-            throw .embedding(reason: "the embedder returned \(vectors.count) vectors for \(texts.count) texts")
+            throw .embedding(
+                reason: EmbeddingError.vectorCountMismatch(expected: texts.count, actual: vectors.count).description)
         }
         let dimension = embedder.dimension
         if let wrong = vectors.first(where: { $0.count != dimension }) {
-            throw .embedding(reason: "the embedder returned \(wrong.count) dimensions where \(dimension) were expected")
+            throw .embedding(
+                reason: EmbeddingError.dimensionMismatch(expected: dimension, actual: wrong.count).description)
         }
         return vectors
     }

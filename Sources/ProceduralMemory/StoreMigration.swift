@@ -46,7 +46,7 @@ public struct StoreDigest: Sendable, Equatable, Codable, CustomStringConvertible
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .secondsSince1970
         do { return try encoder.encode(value) } catch {
-            throw .invalidArgument("can't encode for the checksum: \(error)")
+            throw .encodingFailed(what: "A record to checksum", reason: "\(error)")
         }
     }
 }
@@ -97,7 +97,9 @@ public enum StoreMigration {
         from source: any MemoryBackend, to destination: any MemoryBackend, destinationName: String, reason: String,
         batchSize: Int = 500
     ) async throws(MemoryError) -> StoreDigest {
-        guard batchSize > 0 else { throw .invalidArgument("The batch size must be positive (got \(batchSize)).") }
+        guard batchSize > 0 else {
+            throw .invalidParameter(name: "batchSize", value: Double(batchSize), expected: "at least 1")
+        }
         guard let info = try await source.storeInfo() else { throw .notAStore(path: "the source") }
         if let existing = try await destination.storeInfo() {
             guard existing.embedderID == info.embedderID, existing.dimension == info.dimension else {

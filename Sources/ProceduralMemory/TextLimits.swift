@@ -31,13 +31,13 @@ public struct TextLimits: Sendable, Equatable, Codable {
 
     /// Checks that every limit is at least 1.
     ///
-    /// - Throws: ``MemoryError/invalidArgument(_:)`` naming the first limit below 1.
+    /// - Throws: ``MemoryError/invalidParameter(name:value:expected:)`` naming the first limit below 1.
     public func validate() throws(MemoryError) {
         for (name, value) in [
             ("maximumLineBytes", maximumLineBytes), ("maximumTaskBytes", maximumTaskBytes),
             ("maximumStepTextBytes", maximumStepTextBytes), ("maximumObservationBytes", maximumObservationBytes),
         ] where value < 1 {
-            throw .invalidArgument("The text limit \(name) must be at least 1 byte (got \(value)).")
+            throw .invalidParameter(name: name, value: Double(value), expected: "at least 1 (byte)")
         }
     }
 

@@ -14,10 +14,28 @@ public enum IndexError: Error, Equatable, Sendable {
     case nonFiniteComponent(id: DocumentID?, position: Int)
     /// A cosine index was given an all-zero vector, which has no direction.
     case zeroVector(id: DocumentID?)
-    /// An argument is outside what the operation accepts; `reason` says which and why.
-    case invalidArgument(String)
-    /// A search parameter is out of range: `name` is the parameter, `value` what was given, `expected` the range.
+    /// A parameter is out of range: `name` is the parameter, `value` what was given, `expected` the accepted
+    /// values (`at least 1`, `within 0...1`).
     case invalidParameter(name: String, value: Double, expected: String)
+    /// `valueCount` floats don't divide into whole vectors of `dimension` components.
+    case incompleteVector(valueCount: Int, dimension: Int)
+    /// An operation got `count` vectors and needs at least `minimum`.
+    case tooFewVectors(count: Int, minimum: Int)
+    /// Query `index` (from 0) of a batch holds NaN or an infinity at `position`.
+    case nonFiniteQuery(index: Int, position: Int)
+    /// Query `index` (from 0) of a batch is all zeros, which has no cosine direction.
+    case zeroQuery(index: Int)
+    /// The index holds `rows` rows and can't take more: `limit` is the most it numbers.
+    case rowLimit(rows: Int, limit: Int)
+    /// The vector file at `path` has no format given and an extension that names none of `extensions`.
+    case unknownFileType(path: String, extensions: [String])
+    /// Component `position` of vector `row` is `value`, which a `format` file can't store.
+    case notRepresentable(row: Int, position: Int, value: Float, format: String)
+    /// `what` could not be encoded (as JSON); `reason` is the encoder's message.
+    case encodingFailed(what: String, reason: String)
+    /// The LAPACK routine `routine` failed with `info` (negative: an argument was illegal; positive: it did not
+    /// converge).
+    case decompositionFailed(routine: String, info: Int)
     /// A search that ranks by vector was given no query vector.
     case missingQueryVector
     /// Reading or writing a file failed; `reason` is the system's explanation.
@@ -52,11 +70,33 @@ extension IndexError: CustomStringConvertible {
                 + "nothing was changed. Check the embedding source."
         case .zeroVector(let id):
             "Vector\(id.map { " \($0)" } ?? "") is all zeros and has no cosine direction; nothing was changed."
-        case .invalidArgument(let reason):
-            reason
         case .invalidParameter(let name, let value, let expected):
-            "\(name) must be \(expected) (got "
-                + "\(value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)))."
+            "\(name) must be \(expected) (got \(formattedParameter(value)))."
+        case .incompleteVector(let valueCount, let dimension):
+            "\(valueCount) values don't form whole vectors of dimension \(dimension) "
+                + "(\(dimension > 0 ? valueCount % dimension : valueCount) left over); check the dimension and the "
+                + "source of the values."
+        case .tooFewVectors(let count, let minimum):
+            "Got \(count) vector\(count == 1 ? "" : "s"); at least \(minimum) are needed. Give more vectors."
+        case .nonFiniteQuery(let index, let position):
+            "Query \(index) has a NaN or infinite component at position \(position); nothing was searched. "
+                + "Check the embedding source."
+        case .zeroQuery(let index):
+            "Query \(index) is all zeros and has no cosine direction; nothing was searched. Drop it or embed it again."
+        case .rowLimit(let rows, let limit):
+            "The index holds \(rows) rows and can hold at most \(limit); nothing was added. Compact it (removed "
+                + "rows still count) or split the collection."
+        case .unknownFileType(let path, let extensions):
+            "\(path): unknown vector file type; name the file with one of "
+                + extensions.map { "." + $0 }.joined(separator: ", ") + ", or give the format."
+        case .notRepresentable(let row, let position, let value, let format):
+            "Vector \(row), component \(position) is \(value), which .\(format) cannot store; nothing was written. "
+                + "Write the vectors as .fvecs, or round them to what .\(format) holds."
+        case .encodingFailed(let what, let reason):
+            "\(what) could not be encoded: \(reason)."
+        case .decompositionFailed(let routine, let info):
+            "The eigen-decomposition failed (LAPACK \(routine), info \(info)). Check the vectors for extreme "
+                + "values, or fit on other vectors."
         case .missingQueryVector:
             "Vector and hybrid searches need a query vector: embed the query text, or search BM25 only."
         case .io(let path, let reason):
@@ -77,4 +117,9 @@ extension IndexError: CustomStringConvertible {
                 + "Renumber the documents so that their IDs fit."
         }
     }
+}
+
+/// A parameter's value as messages print it: a whole number without a fraction, anything else as is.
+package func formattedParameter(_ value: Double) -> String {
+    value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
 }

@@ -35,8 +35,8 @@ extension FlatIndex {
     ///   - filter: Only documents it allows are ranked, before top-k.
     ///   - method: BLAS or scan; ``BatchMethod/automatic`` picks by batch size.
     /// - Returns: One list of at most `k` hits per query, best first.
-    /// - Throws: ``IndexError/dimensionMismatch(expected:actual:)``, or ``IndexError/invalidArgument(_:)``
-    ///   naming the query that has a non-finite component (or is all zeros, for cosine).
+    /// - Throws: ``IndexError/dimensionMismatch(expected:actual:)``, ``IndexError/nonFiniteQuery(index:position:)``
+    ///   or ``IndexError/zeroQuery(index:)`` (for cosine) naming the query at fault.
     /// - Precondition: `k >= 1`.
     /// - Complexity: O(*q* *n* *d*) work, over ``parallelism`` threads.
     public func search(
@@ -53,10 +53,9 @@ extension FlatIndex {
             do {
                 prepared += try prepare(Array(queries[index]), id: nil)
             } catch .nonFiniteComponent(_, let position) {
-                throw IndexError.invalidArgument(
-                    "Query \(index) has a NaN or infinite component at position \(position).")
+                throw IndexError.nonFiniteQuery(index: index, position: position)
             } catch .zeroVector {
-                throw IndexError.invalidArgument("Query \(index) is all zeros and has no cosine direction.")
+                throw IndexError.zeroQuery(index: index)
             } catch {
                 throw error
             }

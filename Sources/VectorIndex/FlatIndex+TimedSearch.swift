@@ -28,8 +28,8 @@ extension FlatIndex {
     ///   - batchSize: Queries per search call; `nil` searches all of them as one batch. Capped at the query count.
     ///   - method: How batches are answered.
     /// - Returns: The hits per query, the batch size used and the time taken.
-    /// - Throws: ``IndexError/dimensionMismatch(expected:actual:)``, or ``IndexError/invalidArgument(_:)`` naming a
-    ///   query with a non-finite component (or all zeros, for cosine).
+    /// - Throws: ``IndexError/dimensionMismatch(expected:actual:)``, ``IndexError/nonFiniteQuery(index:position:)``
+    ///   or ``IndexError/zeroQuery(index:)`` (for cosine) naming the query at fault.
     /// - Precondition: `k >= 1`, and `batchSize` is nil or at least 1.
     /// - Complexity: O(*q* *n* *d*) for *q* queries.
     public func timedSearch(

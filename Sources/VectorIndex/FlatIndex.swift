@@ -82,7 +82,8 @@ public struct FlatIndex: SearchIndex, Sendable {
     /// Adds a vector under a new ID.
     ///
     /// - Throws: ``IndexError/dimensionMismatch(expected:actual:)``, ``IndexError/nonFiniteComponent(id:position:)``,
-    ///   ``IndexError/zeroVector(id:)`` (cosine) or ``IndexError/duplicateID(_:)``; the index is then unchanged.
+    ///   ``IndexError/zeroVector(id:)`` (cosine), ``IndexError/duplicateID(_:)`` or ``IndexError/rowLimit(rows:limit:)``;
+    ///   the index is then unchanged.
     /// - Complexity: Amortized O(*d*).
     public mutating func add(_ vector: [Float], id: DocumentID) throws(IndexError) {
         let prepared = try prepare(vector, id: id)
@@ -99,7 +100,7 @@ public struct FlatIndex: SearchIndex, Sendable {
     ///   - ids: One new ID per vector.
     /// - Throws: ``IndexError/dimensionMismatch(expected:actual:)``, ``IndexError/nonFiniteComponent(id:position:)``,
     ///   ``IndexError/zeroVector(id:)`` (cosine) or ``IndexError/duplicateID(_:)`` (already stored, or twice
-    ///   in `ids`); the index is then unchanged.
+    ///   in `ids`) or ``IndexError/rowLimit(rows:limit:)``; the index is then unchanged.
     /// - Precondition: `ids.count == vectors.count`.
     /// - Complexity: O(*m* *d*) for *m* vectors.
     public mutating func add(contentsOf vectors: VectorSet, ids: [DocumentID]) throws(IndexError) {
@@ -190,8 +191,7 @@ public struct FlatIndex: SearchIndex, Sendable {
     /// Rows are numbered with 32 bits inside the kernels.
     private func checkRoom(adding rows: Int) throws(IndexError) {
         guard storage.ids.count + rows <= Int(UInt32.max) else {
-            throw IndexError.invalidArgument(
-                "The index holds \(storage.ids.count) rows, the most it can; compact it or split the collection.")
+            throw IndexError.rowLimit(rows: storage.ids.count, limit: Int(UInt32.max))
         }
     }
 

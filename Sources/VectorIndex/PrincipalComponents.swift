@@ -47,21 +47,26 @@ public struct PrincipalComponents: Sendable, Equatable {
     ///   - dimension: The input dimension.
     ///   - components: How many components to keep (1…`dimension`).
     ///   - whiten: Whether projections get unit variance per component.
-    /// - Throws: ``IndexError/invalidArgument(_:)`` for fewer than 2 vectors, a component count outside
-    ///   1…`dimension`, or a decomposition that fails; ``IndexError/nonFiniteComponent(id:position:)`` for NaN or
-    ///   infinite input.
+    /// - Throws: ``IndexError/invalidParameter(name:value:expected:)`` for a `dimension` below 1 or a component
+    ///   count outside 1…`dimension`; ``IndexError/incompleteVector(valueCount:dimension:)`` when `values` is not
+    ///   whole vectors; ``IndexError/tooFewVectors(count:minimum:)`` for fewer than 2 vectors;
+    ///   ``IndexError/nonFiniteComponent(id:position:)`` for NaN or infinite input;
+    ///   ``IndexError/decompositionFailed(routine:info:)`` when LAPACK fails.
     /// - Complexity: O(*n*·*d*² + *d*³).
     public static func fit(values: [Float], dimension: Int, components: Int, whiten: Bool = false)
         throws(IndexError) -> PrincipalComponents
     {
-        guard dimension >= 1, values.count % dimension == 0 else {
-            throw IndexError.invalidArgument(
-                "PCA: \(values.count) values are not whole vectors of dimension \(dimension).")
+        guard dimension >= 1 else {
+            throw IndexError.invalidParameter(name: "dimension", value: Double(dimension), expected: "at least 1")
+        }
+        guard values.count % dimension == 0 else {
+            throw IndexError.incompleteVector(valueCount: values.count, dimension: dimension)
         }
         let count = values.count / dimension
-        guard count >= 2 else { throw IndexError.invalidArgument("PCA needs at least 2 vectors (got \(count)).") }
+        guard count >= 2 else { throw IndexError.tooFewVectors(count: count, minimum: 2) }
         guard (1...dimension).contains(components) else {
-            throw IndexError.invalidArgument("PCA: the component count must be 1…\(dimension) (got \(components)).")
+            throw IndexError.invalidParameter(
+                name: "components", value: Double(components), expected: "within 1...\(dimension)")
         }
         if let bad = values.firstIndex(where: { !$0.isFinite }) {
             throw IndexError.nonFiniteComponent(id: nil, position: bad % dimension)
@@ -92,7 +97,7 @@ public struct PrincipalComponents: Sendable, Equatable {
             }
         }
         guard info == 0 else {
-            throw IndexError.invalidArgument("PCA: the eigen-decomposition failed (LAPACK ssyevd info \(info)).")
+            throw IndexError.decompositionFailed(routine: "ssyevd", info: Int(info))
         }
         var kept: [Float] = []
         kept.reserveCapacity(components * dimension)

@@ -39,7 +39,8 @@ public enum VectorFile {
     /// - Parameters:
     ///   - path: The file to read.
     ///   - format: Its format; by default taken from the extension.
-    /// - Throws: ``IndexError/io(path:reason:)`` or ``IndexError/malformedInput(path:location:reason:)``.
+    /// - Throws: ``IndexError/unknownFileType(path:extensions:)`` when no format is given and the extension names
+    ///   none; ``IndexError/io(path:reason:)`` or ``IndexError/malformedInput(path:location:reason:)``.
     /// - Complexity: One pass over the file, which is memory-mapped rather than read into a buffer.
     public static func read(_ path: String, format: VectorFileFormat? = nil) throws(IndexError) -> VectorSet {
         let format = try resolve(format, path)
@@ -70,8 +71,9 @@ public enum VectorFile {
 
     /// Writes vectors in the given format, atomically (a temporary file renamed over `path`).
     ///
-    /// - Throws: ``IndexError/invalidArgument(_:)`` when a component does not fit the format (`.ivecs` needs
-    ///   integers, `.bvecs` integers in 0…255), or ``IndexError/io(path:reason:)``.
+    /// - Throws: ``IndexError/unknownFileType(path:extensions:)`` when no format is given and the extension names
+    ///   none; ``IndexError/notRepresentable(row:position:value:format:)`` when a component does not fit the format
+    ///   (`.ivecs` needs integers, `.bvecs` integers in 0…255); ``IndexError/io(path:reason:)``.
     public static func write(_ vectors: VectorSet, to path: String, format: VectorFileFormat? = nil)
         throws(IndexError)
     {
@@ -153,16 +155,13 @@ public enum VectorFile {
 
     private static func resolve(_ format: VectorFileFormat?, _ path: String) throws(IndexError) -> VectorFileFormat {
         if let format = format ?? VectorFileFormat(path: path) { return format }
-        throw IndexError.invalidArgument(
-            "\(path): unknown vector file type; use one of "
-                + VectorFileFormat.allCases.map { "." + $0.rawValue }.joined(separator: ", ") + ".")
+        throw IndexError.unknownFileType(path: path, extensions: VectorFileFormat.allCases.map(\.rawValue))
     }
 
     private static func notRepresentable(_ value: Float, row: Int, position: Int, format: VectorFileFormat)
         -> IndexError
     {
-        IndexError.invalidArgument(
-            "Vector \(row), component \(position) is \(value), which .\(format.rawValue) cannot store.")
+        IndexError.notRepresentable(row: row, position: position, value: value, format: format.rawValue)
     }
 
     private static func append<T: FixedWidthInteger>(_ value: T, to data: inout Data) {

@@ -13,11 +13,14 @@ public struct VectorSet: Sendable, Equatable {
 
     /// Creates a set from row-major values.
     ///
-    /// - Throws: ``IndexError/invalidArgument(_:)`` when `dimension < 1` or `values` is not whole vectors.
+    /// - Throws: ``IndexError/invalidParameter(name:value:expected:)`` when `dimension < 1`, or
+    ///   ``IndexError/incompleteVector(valueCount:dimension:)`` when `values` is not whole vectors.
     public init(dimension: Int, values: [Float]) throws(IndexError) {
-        guard dimension >= 1, values.count % dimension == 0 else {
-            throw IndexError.invalidArgument(
-                "\(values.count) values do not form whole vectors of dimension \(dimension).")
+        guard dimension >= 1 else {
+            throw IndexError.invalidParameter(name: "dimension", value: Double(dimension), expected: "at least 1")
+        }
+        guard values.count % dimension == 0 else {
+            throw IndexError.incompleteVector(valueCount: values.count, dimension: dimension)
         }
         self.dimension = dimension
         self.values = values
@@ -26,10 +29,12 @@ public struct VectorSet: Sendable, Equatable {
     /// Creates a set from vectors of equal length.
     ///
     /// - Throws: ``IndexError/dimensionMismatch(expected:actual:)`` when lengths differ, or
-    ///   ``IndexError/invalidArgument(_:)`` when `rows` is empty or its vectors are.
+    ///   ``IndexError/tooFewVectors(count:minimum:)`` when `rows` is empty, or
+    ///   ``IndexError/invalidParameter(name:value:expected:)`` when its vectors are.
     public init(_ rows: [[Float]]) throws(IndexError) {
-        guard let first = rows.first, !first.isEmpty else {
-            throw IndexError.invalidArgument("A vector set needs at least one non-empty vector.")
+        guard let first = rows.first else { throw IndexError.tooFewVectors(count: 0, minimum: 1) }
+        guard !first.isEmpty else {
+            throw IndexError.invalidParameter(name: "dimension", value: 0, expected: "at least 1")
         }
         var values: [Float] = []
         values.reserveCapacity(rows.count * first.count)

@@ -95,7 +95,7 @@ import Testing
         await #expect(throws: EvaluationError.tooFewQueries(judged: 0, folds: 5)) {
             try await FusionTuner.tune(store: store, queries: [], origin: "fixture")
         }
-        await #expect(throws: EvaluationError.invalidArgument("Cross-validation needs at least 2 folds (got 1).")) {
+        await #expect(throws: EvaluationError.invalidParameter(name: "folds", value: 1, expected: "at least 2")) {
             try await FusionTuner.tune(store: store, queries: Fixture.queries, origin: "fixture", folds: 1)
         }
         await #expect(throws: EvaluationError.notEnoughFeedback(tasks: 0, needed: 5)) {

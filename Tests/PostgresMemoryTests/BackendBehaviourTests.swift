@@ -158,7 +158,7 @@ enum BackendKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
             #expect(
                 try await store.history(memoryID: "derived").last?.reason
                     == "again (its source trajectories were replaced)")
-            await #expect(throws: MemoryError.invalidArgument("Trajectory heat is already stored.")) {
+            await #expect(throws: MemoryError.alreadyStored(.trajectory, id: "heat")) {
                 try await store.backend.write(
                     WriteBatch(
                         trajectories: [Self.trajectories[0]], memories: [], replacing: false, policy: "p", reason: "r"))
@@ -173,9 +173,7 @@ enum BackendKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
             var ghost = try #require(try await store.memory(id: "heat"))
             ghost.id = "ghost"
             ghost.sourceTrajectoryIDs = ["heat", "gone"]
-            await #expect(
-                throws: MemoryError.invalidArgument("Memory ghost names source trajectory gone, which is not stored.")
-            ) {
+            await #expect(throws: MemoryError.missingSourceTrajectory(memoryID: "ghost", trajectoryID: "gone")) {
                 try await store.backend.write(
                     WriteBatch(
                         trajectories: [Self.trajectory("new", task: "slice bread")],

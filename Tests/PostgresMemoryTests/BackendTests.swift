@@ -79,7 +79,7 @@ struct BackendTests {
 
             // A stored ID is refused unless replacing; a replacement keeps one memory per ID and records it.
             for backend in backends {
-                await #expect(throws: MemoryError.invalidArgument("Trajectory b is already stored.")) {
+                await #expect(throws: MemoryError.alreadyStored(.trajectory, id: "b")) {
                     try await backend.write(
                         WriteBatch(
                             trajectories: [trajectories[1]], memories: [records[1]], replacing: false, policy: "p",

@@ -115,14 +115,27 @@ struct SearchTests {
     @Test func rejectsBadArguments() async throws {
         try await PostgresTestServer.withBackend { postgres in
             try await postgres.initialize(embedderID: Fixtures.embedderID, dimension: 2, configuration: nil)
-            await #expect(throws: MemoryError.invalidArgument("k must be positive (got 0).")) {
+            await #expect(throws: MemoryError.invalidParameter(name: "k", value: 0, expected: "at least 1")) {
                 try await postgres.searchVectors([1, 0], k: 0)
             }
-            await #expect(throws: MemoryError.invalidArgument("hnsw.ef_search must be 1…1000 (got 0).")) {
+            await #expect(throws: MemoryError.invalidParameter(name: "k", value: 0, expected: "at least 1")) {
+                try await postgres.searchKeywords("potato", k: 0)
+            }
+            await #expect(
+                throws: MemoryError.invalidParameter(name: "efSearch", value: 0, expected: "within 1...1000")
+            ) {
                 try await postgres.searchVectors([1, 0], k: 1, mode: .hnsw(efSearch: 0))
             }
-            await #expect(throws: MemoryError.invalidArgument("The query vector has a non-finite component.")) {
-                try await postgres.searchVectors([.nan, 0], k: 1)
+            await #expect(throws: MemoryError.nonFiniteVector(memoryID: nil, field: "query", position: 1)) {
+                try await postgres.searchVectors([0, .infinity], k: 1)
+            }
+            await #expect(
+                throws: MemoryError.invalidParameter(name: "candidateDepth", value: 2, expected: "at least k (3)")
+            ) {
+                try await postgres.searchHybrid(text: "potato", vector: [1, 0], k: 3, depth: 2)
+            }
+            await #expect(throws: MemoryError.policyNotInDatabase(.keyword)) {
+                try await postgres.search("potato", vector: nil, options: RetrievalOptions(policy: .keyword))
             }
         }
     }

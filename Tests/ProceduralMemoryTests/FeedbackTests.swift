@@ -110,25 +110,27 @@ import Testing
             CounterIncrement(memoryID: Self.mug, hits: 1, successes: 0),
             CounterIncrement(memoryID: Self.mug, hits: 1, successes: 1),
         ]
-        await #expect(
-            throws: MemoryError.invalidArgument("Feedback names memory \(Self.mug) twice; add its uses up first.")
-        ) {
+        await #expect(throws: MemoryError.repeatedInBatch(.memory, id: Self.mug)) {
             try await backend.recordFeedback(twice, settings: UpdateSettings(), reason: "r")
         }
-        await #expect(
-            throws: MemoryError.invalidArgument(
-                "Feedback for memory \(Self.mug) needs 0 ≤ successes ≤ hits (got 2 of 1).")
-        ) {
-            try await backend.recordFeedback(
-                [CounterIncrement(memoryID: Self.mug, hits: 1, successes: 2)], settings: UpdateSettings(), reason: "r")
+        for (hits, successes) in [(1, 2), (-1, 0), (1, -1), (Memory.maximumCount + 1, 0)] {
+            await #expect(throws: MemoryError.invalidFeedback(memoryID: Self.mug, hits: hits, successes: successes)) {
+                try await backend.recordFeedback(
+                    [CounterIncrement(memoryID: Self.mug, hits: hits, successes: successes)],
+                    settings: UpdateSettings(), reason: "r")
+            }
         }
         let history = try await backend.history(memoryID: nil)
         let first = try #require(history.first)
-        await #expect(
-            throws: MemoryError.invalidArgument(
-                "History entry number \(first.number) is not positive or appears twice.")
-        ) {
+        await #expect(throws: MemoryError.repeatedInBatch(.historyEntry, id: "\(first.number)")) {
             try await backend.replaceHistory(with: [first, first])
+        }
+        var unnumbered = first
+        unnumbered.number = 0
+        await #expect(
+            throws: MemoryError.invalidParameter(name: "history entry number", value: 0, expected: "at least 1")
+        ) {
+            try await backend.replaceHistory(with: [unnumbered])
         }
         #expect(try await backend.history(memoryID: nil) == history)
         var renumbered = history
@@ -163,11 +165,49 @@ import Testing
         }
         // The failed call changed nothing.
         #expect(try await store.memory(id: Self.mug)?.hitCount == 3)
-        await #expect(throws: MemoryError.invalidArgument("minimumHits must be at least 1 (got 0).")) {
+        await #expect(throws: MemoryError.invalidParameter(name: "minimumHits", value: 0, expected: "at least 1")) {
             try await store.recordOutcome(
                 task: "t", usedMemories: [Self.mug], outcome: Outcome(success: true),
                 settings: UpdateSettings(minimumHits: 0))
         }
+        await #expect(
+            throws: MemoryError.invalidTrajectory(
+                id: Samples.cookMeal.id, field: "task", rule: "must be the task the outcome is recorded for")
+        ) {
+            try await store.recordOutcome(
+                task: "t", usedMemories: [Self.mug], trajectory: Samples.cookMeal, outcome: Outcome(success: true))
+        }
+        #expect(try await store.memory(id: Self.mug)?.hitCount == 3)
+    }
+
+    @Test(arguments: [
+        (
+            UpdateSettings(minimumHits: 0),
+            MemoryError.invalidParameter(name: "minimumHits", value: 0, expected: "at least 1")
+        ),
+        (
+            UpdateSettings(minimumSuccessRate: 1.5),
+            MemoryError.invalidParameter(name: "minimumSuccessRate", value: 1.5, expected: "within 0...1")
+        ),
+        (
+            UpdateSettings(batchSize: 0),
+            MemoryError.invalidParameter(name: "batchSize", value: 0, expected: "at least 1")
+        ),
+        (
+            UpdateSettings(duplicateTaskSimilarity: -2),
+            MemoryError.invalidParameter(name: "duplicateTaskSimilarity", value: -2, expected: "within -1...1")
+        ),
+        (
+            UpdateSettings(duplicateContentSimilarity: -0.5),
+            MemoryError.invalidParameter(name: "duplicateContentSimilarity", value: -0.5, expected: "within 0...1")
+        ),
+        (
+            UpdateSettings(successReward: .infinity),
+            MemoryError.invalidParameter(name: "successReward", value: .infinity, expected: "a finite number")
+        ),
+    ])
+    func settingsOutOfRangeNameTheSetting(settings: UpdateSettings, error: MemoryError) {
+        #expect(throws: error) { try settings.validate() }
     }
 
     @Test(arguments: TestStoreKind.allCases)

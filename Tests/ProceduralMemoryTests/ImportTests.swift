@@ -336,7 +336,8 @@ import Testing
         let store = try await MemoryStore.create(at: path, embedder: ShortEmbedder())
         let file = try directory.write(try Samples.jsonLines(Samples.all), to: "runs.jsonl")
         await #expect(
-            throws: MemoryError.embedding(reason: "the embedder returned 32 dimensions where 64 were expected")
+            throws: MemoryError.embedding(
+                reason: EmbeddingError.dimensionMismatch(expected: 64, actual: 32).description)
         ) {
             try await store.importTrajectories(from: file)
         }
@@ -350,17 +351,27 @@ import Testing
         let store = try await TestStoreKind.inMemory.makeStore(in: directory)
         var noTask = Samples.cookMeal
         noTask.task = " "
-        await #expect(throws: MemoryError.invalidArgument("Trajectory tw-cook-0007: task must not be empty.")) {
+        await #expect(
+            throws: MemoryError.invalidTrajectory(id: "tw-cook-0007", field: "task", rule: "must not be empty")
+        ) {
             try await store.add([noTask])
         }
         var noSteps = Samples.cookMeal
         noSteps.steps = []
         await #expect(
-            throws: MemoryError.invalidArgument(
-                "Trajectory tw-cook-0007: steps must be non-empty, each with an action.")
+            throws: MemoryError.invalidTrajectory(
+                id: "tw-cook-0007", field: "steps", rule: "must hold at least one step")
         ) { try await store.add([noSteps]) }
-        await #expect(throws: MemoryError.invalidArgument("Trajectory tw-cook-0007 appears twice in the batch.")) {
-            try await store.add([Samples.cookMeal, Samples.cookMeal])
+        var blankAction = Samples.cookMeal
+        blankAction.steps[1].action = " "
+        await #expect(
+            throws: MemoryError.invalidTrajectory(
+                id: "tw-cook-0007", field: "steps[1].action", rule: "must not be empty")
+        ) { try await store.add([blankAction]) }
+        await #expect(
+            throws: MemoryError.repeatedTrajectory(id: "tw-cook-0007", path: "(batch)", line: 3, firstLine: 1)
+        ) {
+            try await store.add([Samples.cookMeal, Samples.heatMug, Samples.cookMeal])
         }
         #expect(try await store.statistics().trajectories == 0)
     }

@@ -221,7 +221,7 @@ import Testing
             from: file, options: ImportOptions(duplicates: .skip, limits: TextLimits()))
         #expect(raised.imported == 3 && raised.skippedDuplicates == 2)
         await #expect(
-            throws: MemoryError.invalidArgument("The text limit maximumTaskBytes must be at least 1 byte (got 0).")
+            throws: MemoryError.invalidParameter(name: "maximumTaskBytes", value: 0, expected: "at least 1 (byte)")
         ) {
             try await store.importTrajectories(
                 from: file, options: ImportOptions(limits: TextLimits(maximumTaskBytes: 0)))
@@ -301,12 +301,21 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try await Self.sampleStore(directory)
-        await #expect(throws: MemoryError.invalidArgument("The minimum similarity must be a number (got NaN).")) {
+        // NaN equals nothing, not even itself, so the cases are matched by their other facts.
+        let similarity = try await #require(throws: MemoryError.self) {
             try await store.retrieve("heat", options: RetrievalOptions(policy: .query, minimumSimilarity: .nan))
         }
-        #expect(throws: MemoryError.invalidArgument("successReward must be a finite number (got nan).")) {
-            try UpdateSettings(successReward: .nan).validate()
+        guard case .invalidParameter("minimumSimilarity", let value, "a number") = similarity else {
+            Issue.record("unexpected \(similarity)")
+            return
         }
+        #expect(value.isNaN && similarity.description == "minimumSimilarity must be a number (got nan).")
+        let reward = try #require(throws: MemoryError.self) { try UpdateSettings(successReward: .nan).validate() }
+        guard case .invalidParameter("successReward", let value, "a finite number") = reward else {
+            Issue.record("unexpected \(reward)")
+            return
+        }
+        #expect(value.isNaN)
     }
 
     @Test func duplicateIDWithinOneFileNamesBothLines() async throws {

@@ -211,13 +211,13 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try await Self.filledStore(.inMemory, in: directory)
-        await #expect(throws: MemoryError.invalidArgument("k must be at least 1 (got 0).")) {
+        await #expect(throws: MemoryError.invalidParameter(name: "k", value: 0, expected: "at least 1")) {
             try await store.retrieve("mug", options: RetrievalOptions(k: 0))
         }
-        await #expect(
-            throws: MemoryError.invalidArgument(
-                "A minimum similarity applies to the query, keyword and hybrid policies, not to bm25.")
-        ) {
+        #expect(
+            MemoryError.invalidParameter(name: "k", value: 0, expected: "at least 1").description
+                == "k must be at least 1 (got 0).")
+        await #expect(throws: MemoryError.optionNotApplicable(option: "minimumSimilarity", policy: .bm25)) {
             try await store.retrieve(
                 "mug", options: RetrievalOptions(policy: .bm25, minimumSimilarity: 0.5))
         }

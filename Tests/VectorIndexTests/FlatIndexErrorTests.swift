@@ -34,8 +34,28 @@ import Testing
         #expect(throws: IndexError.dimensionMismatch(expected: 4, actual: 2)) {
             try index.search(batch: [[1, 0], [0, 1]], k: 1)
         }
-        #expect(throws: IndexError.invalidArgument("Query 1 has a NaN or infinite component at position 3.")) {
+        #expect(throws: IndexError.nonFiniteQuery(index: 1, position: 3)) {
             try index.search(batch: [[1, 0, 0, 0], [0, 0, 0, .infinity]], k: 1)
+        }
+        #expect(throws: IndexError.zeroQuery(index: 0)) {
+            try index.search(batch: [[0, 0, 0, 0], [1, 0, 0, 0]], k: 1)
+        }
+    }
+
+    @Test func vectorSetsRejectPartialAndEmptyInput() {
+        #expect(throws: IndexError.incompleteVector(valueCount: 5, dimension: 2)) {
+            try VectorSet(dimension: 2, values: [1, 2, 3, 4, 5])
+        }
+        #expect(
+            IndexError.incompleteVector(valueCount: 5, dimension: 2).description
+                == "5 values don't form whole vectors of dimension 2 (1 left over); check the dimension and the "
+                + "source of the values.")
+        #expect(throws: IndexError.invalidParameter(name: "dimension", value: 0, expected: "at least 1")) {
+            try VectorSet(dimension: 0, values: [])
+        }
+        #expect(throws: IndexError.tooFewVectors(count: 0, minimum: 1)) { try VectorSet([]) }
+        #expect(throws: IndexError.invalidParameter(name: "dimension", value: 0, expected: "at least 1")) {
+            try VectorSet([[], []])
         }
     }
 

@@ -177,11 +177,20 @@ import VectorIndex
     }
 
     @Test func rejectsBadInput() {
-        #expect(throws: IndexError.invalidArgument("PCA needs at least 2 vectors (got 1).")) {
+        #expect(throws: IndexError.tooFewVectors(count: 1, minimum: 2)) {
             try PrincipalComponents.fit([[1, 2, 3]], components: 1)
         }
-        #expect(throws: IndexError.invalidArgument("PCA: the component count must be 1…3 (got 4).")) {
+        #expect(throws: IndexError.invalidParameter(name: "components", value: 4, expected: "within 1...3")) {
             try PrincipalComponents.fit([[1, 2, 3], [3, 2, 1]], components: 4)
+        }
+        #expect(throws: IndexError.invalidParameter(name: "components", value: 0, expected: "within 1...3")) {
+            try PrincipalComponents.fit([[1, 2, 3], [3, 2, 1]], components: 0)
+        }
+        #expect(throws: IndexError.incompleteVector(valueCount: 5, dimension: 3)) {
+            try PrincipalComponents.fit(values: [1, 2, 3, 4, 5], dimension: 3, components: 1)
+        }
+        #expect(throws: IndexError.invalidParameter(name: "dimension", value: 0, expected: "at least 1")) {
+            try PrincipalComponents.fit(values: [], dimension: 0, components: 1)
         }
         #expect(throws: IndexError.nonFiniteComponent(id: nil, position: 1)) {
             try PrincipalComponents.fit([[1, 2, 3], [3, .nan, 1]], components: 2)

@@ -61,10 +61,10 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let values = try VectorSet([[1, 2.5]])
-        #expect(throws: IndexError.invalidArgument("Vector 0, component 1 is 2.5, which .ivecs cannot store.")) {
+        #expect(throws: IndexError.notRepresentable(row: 0, position: 1, value: 2.5, format: "ivecs")) {
             try VectorFile.write(values, to: directory.file("x.ivecs"))
         }
-        #expect(throws: IndexError.invalidArgument("Vector 0, component 0 is 300.0, which .bvecs cannot store.")) {
+        #expect(throws: IndexError.notRepresentable(row: 0, position: 0, value: 300, format: "bvecs")) {
             try VectorFile.write(try VectorSet([[300]]), to: directory.file("x.bvecs"))
         }
     }
@@ -106,8 +106,7 @@ import Testing
             try VectorFile.read(path)
         }
         #expect(
-            throws: IndexError.invalidArgument(
-                "data.txt: unknown vector file type; use one of .fvecs, .ivecs, .bvecs, .npy.")
+            throws: IndexError.unknownFileType(path: "data.txt", extensions: ["fvecs", "ivecs", "bvecs", "npy"])
         ) {
             try VectorFile.read("data.txt")
         }

@@ -57,7 +57,7 @@ enum AnswerFormat {
         } catch {
             switch error {
             case .server(let url, let reason): throw .languageModel(url: url, reason: reason)
-            case .invalidRequest(let reason): throw .invalidArgument(reason)
+            case .invalidRequest(let reason): throw .languageModel(url: model.identifier, reason: reason)
             case .invalidConfiguration, .invalidSetting: throw .languageModel(url: model.identifier, reason: "\(error)")
             }
         }

@@ -22,7 +22,8 @@ package struct CounterIncrement: Sendable, Equatable {
 
     /// Checks a list of increments before it reaches a backend.
     ///
-    /// - Throws: ``MemoryError/invalidArgument(_:)`` for negative counts, more successes than hits, or an ID that
+    /// - Throws: ``MemoryError/invalidFeedback(memoryID:hits:successes:)`` for negative counts, more successes
+    ///   than hits or more hits than ``Memory/maximumCount``; ``MemoryError/repeatedInBatch(_:id:)`` for an ID that
     ///   appears twice.
     package static func validate(_ increments: [CounterIncrement]) throws(MemoryError) {
         var seen = Set<String>()
@@ -30,12 +31,11 @@ package struct CounterIncrement: Sendable, Equatable {
             guard increment.hits >= 0, increment.successes >= 0, increment.successes <= increment.hits,
                 increment.hits <= Memory.maximumCount
             else {
-                throw .invalidArgument(
-                    "Feedback for memory \(increment.memoryID) needs 0 ≤ successes ≤ hits "
-                        + "(got \(increment.successes) of \(increment.hits)).")
+                throw .invalidFeedback(
+                    memoryID: increment.memoryID, hits: increment.hits, successes: increment.successes)
             }
             guard seen.insert(increment.memoryID).inserted else {
-                throw .invalidArgument("Feedback names memory \(increment.memoryID) twice; add its uses up first.")
+                throw .repeatedInBatch(.memory, id: increment.memoryID)
             }
         }
     }

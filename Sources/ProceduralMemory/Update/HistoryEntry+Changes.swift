@@ -1,12 +1,17 @@
 extension HistoryEntry {
     /// Checks that entries can be stored with their own numbers (``MemoryBackend/replaceHistory(with:)``).
     ///
-    /// - Throws: ``MemoryError/invalidArgument(_:)`` naming the first number that is not positive or repeats.
+    /// - Throws: ``MemoryError/invalidParameter(name:value:expected:)`` for the first number that is not positive,
+    ///   ``MemoryError/repeatedInBatch(_:id:)`` for the first that repeats.
     package static func checkNumbers(_ entries: [HistoryEntry]) throws(MemoryError) {
         var seen = Set<Int64>()
         for entry in entries {
-            guard entry.number > 0, seen.insert(entry.number).inserted else {
-                throw .invalidArgument("History entry number \(entry.number) is not positive or appears twice.")
+            guard entry.number > 0 else {
+                throw .invalidParameter(
+                    name: "history entry number", value: Double(entry.number), expected: "at least 1")
+            }
+            guard seen.insert(entry.number).inserted else {
+                throw .repeatedInBatch(.historyEntry, id: "\(entry.number)")
             }
         }
     }

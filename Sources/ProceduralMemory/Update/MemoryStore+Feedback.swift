@@ -17,7 +17,8 @@ extension MemoryStore {
     ///   - settings: The deprecation thresholds.
     /// - Returns: The counters of each memory after the feedback.
     /// - Throws: ``MemoryError/unknownID(_:)`` for a memory that is not stored (nothing is written);
-    ///   ``MemoryError/invalidArgument(_:)`` for settings out of range or a trajectory of another task.
+    ///   ``MemoryError/invalidParameter(name:value:expected:)`` for settings out of range;
+    ///   ``MemoryError/invalidTrajectory(id:field:rule:)`` for a trajectory of another task.
     @discardableResult
     public func recordOutcome(
         task: String, usedMemories: [String], trajectory: Trajectory? = nil, outcome: Outcome,
@@ -25,7 +26,8 @@ extension MemoryStore {
     ) async throws(MemoryError) -> [FeedbackChange] {
         try settings.validate()
         if let trajectory, trajectory.task != task {
-            throw .invalidArgument("Trajectory \(trajectory.id) is of another task than the one given.")
+            throw .invalidTrajectory(
+                id: trajectory.id, field: "task", rule: "must be the task the outcome is recorded for")
         }
         var seen = Set<String>()
         let ids = usedMemories.filter { seen.insert($0).inserted }

@@ -40,7 +40,7 @@ extension MemoryStore {
     /// - Returns: What was added, merged, rewritten and deprecated.
     /// - Throws: ``MemoryError/unknownID(_:)`` for a used memory that is not stored,
     ///   ``MemoryError/duplicateTrajectory(id:path:line:)`` for a trajectory already stored (`line` is the task's
-    ///   position, from 1), ``MemoryError/invalidArgument(_:)`` for bad settings.
+    ///   position, from 1), ``MemoryError/invalidParameter(name:value:expected:)`` for bad settings.
     @discardableResult
     public func update(
         _ tasks: [FinishedTask], options: UpdateOptions, source: String = "(update)",

@@ -50,19 +50,28 @@ public struct UpdateSettings: Sendable, Equatable, Codable {
 
     /// Checks the settings.
     ///
-    /// - Throws: ``MemoryError/invalidArgument(_:)`` naming the first setting out of range.
+    /// - Throws: ``MemoryError/invalidParameter(name:value:expected:)`` naming the first setting out of range.
     public func validate() throws(MemoryError) {
-        guard minimumHits >= 1 else { throw .invalidArgument("minimumHits must be at least 1 (got \(minimumHits)).") }
-        guard (0...1).contains(minimumSuccessRate) else {
-            throw .invalidArgument("minimumSuccessRate must be in 0…1 (got \(minimumSuccessRate)).")
+        guard minimumHits >= 1 else {
+            throw .invalidParameter(name: "minimumHits", value: Double(minimumHits), expected: "at least 1")
         }
-        guard batchSize >= 1 else { throw .invalidArgument("batchSize must be at least 1 (got \(batchSize)).") }
-        guard (-1...1).contains(duplicateTaskSimilarity), (0...1).contains(duplicateContentSimilarity) else {
-            throw .invalidArgument("The duplicate similarity thresholds must be in -1…1 (task) and 0…1 (content).")
+        guard (0...1).contains(minimumSuccessRate) else {
+            throw .invalidParameter(name: "minimumSuccessRate", value: minimumSuccessRate, expected: "within 0...1")
+        }
+        guard batchSize >= 1 else {
+            throw .invalidParameter(name: "batchSize", value: Double(batchSize), expected: "at least 1")
+        }
+        guard (-1...1).contains(duplicateTaskSimilarity) else {
+            throw .invalidParameter(
+                name: "duplicateTaskSimilarity", value: Double(duplicateTaskSimilarity), expected: "within -1...1")
+        }
+        guard (0...1).contains(duplicateContentSimilarity) else {
+            throw .invalidParameter(
+                name: "duplicateContentSimilarity", value: duplicateContentSimilarity, expected: "within 0...1")
         }
         // NaN passes no comparison, so every reward would count as a failure without a word.
         guard successReward.isFinite else {
-            throw .invalidArgument("successReward must be a finite number (got \(successReward)).")
+            throw .invalidParameter(name: "successReward", value: successReward, expected: "a finite number")
         }
     }
 
