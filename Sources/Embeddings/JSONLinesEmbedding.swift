@@ -31,9 +31,7 @@ extension Embedder {
     ) async throws(EmbeddingError) -> Int {
         precondition(batchSize >= 1, "embedJSONLines: batchSize must be at least 1")
         let reader = JSONLinesReader(path: path)
-        do { try reader.checkReadable() } catch {
-            throw .io(path: path, reason: "the file does not exist or is not readable")
-        }
+        if let reason = reader.unreadableReason { throw .io(path: path, reason: reason) }
         var sink = try LineSink(destination)
         do throws(EmbeddingError) {
             var pending: [(object: [String: Any], text: String)] = []

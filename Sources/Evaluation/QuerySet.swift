@@ -48,7 +48,7 @@ public struct QuerySet: Sendable {
     ///   ``EvaluationError/io(path:reason:)`` when the file can't be read.
     public init(contentsOf path: String) throws(EvaluationError) {
         let reader = JSONLinesReader(path: path)
-        do { try reader.checkReadable() } catch { throw .io(path: path, reason: error.description) }
+        if let reason = reader.unreadableReason { throw .io(path: path, reason: reason) }
         var queries: [EvaluationQuery] = []
         var seen = Set<String>()
         for line in reader {

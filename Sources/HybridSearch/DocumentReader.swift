@@ -110,11 +110,7 @@ public enum DocumentReader {
         atPath path: String, _ body: (Int, [String: Any]) throws(CollectionError) -> Void
     ) throws(CollectionError) {
         let reader = JSONLinesReader(path: path)
-        do {
-            try reader.checkReadable()
-        } catch {
-            throw CollectionError.io(path: path, reason: "the file does not exist or is not readable")
-        }
+        if let reason = reader.unreadableReason { throw CollectionError.io(path: path, reason: reason) }
         for line in reader {
             guard let object = (try? JSONSerialization.jsonObject(with: line.data)) as? [String: Any] else {
                 throw CollectionError.malformedInput(

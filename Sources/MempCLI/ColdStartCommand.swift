@@ -28,6 +28,10 @@ struct ColdStartCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard keep >= 1 else { throw ValidationError("--keep must be at least 1 (got \(keep)).") }
+        // A NaN minimum kept nothing and reported success; above 10 (the top score) it keeps nothing either.
+        guard (0...10).contains(minScore) else {
+            throw ValidationError("--min-score must be within 0…10 (got \(minScore)).")
+        }
         guard stepLimit >= 1 else { throw ValidationError("--step-limit must be at least 1 (got \(stepLimit)).") }
         if scorer == .llm, languageModel.llmURL == nil, languageModel.llmConfig == nil {
             throw ValidationError("--scorer llm needs --llm-url (or --llm-config).")

@@ -168,7 +168,9 @@ struct CollectionCommand: ParsableCommand {
                     throw ValidationError("--alpha must lie in 0...1 (got \(alpha)).")
                 }
             }
-            guard rankConstant > 0 else { throw ValidationError("--rank-constant must be positive.") }
+            guard rankConstant > 0, rankConstant.isFinite else {
+                throw ValidationError("--rank-constant must be a positive number (got \(rankConstant)).")
+            }
             if let candidates, candidates < 1 { throw ValidationError("--candidates must be at least 1.") }
             guard (text == nil) != (queries == nil) else {
                 throw ValidationError("Give a query text or --queries FILE (exactly one).")

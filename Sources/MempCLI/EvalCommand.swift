@@ -89,8 +89,8 @@ struct EvalCommand: AsyncParsableCommand {
             throw ValidationError("Give either --store DIR (repeatable) or --trajectories FILE.")
         }
         guard k >= 1 else { throw ValidationError("-k must be at least 1 (got \(k)).") }
-        if let rankConstant, !(rankConstant > 0) {
-            throw ValidationError("--rank-constant must be positive (got \(rankConstant)).")
+        if let rankConstant, !(rankConstant > 0 && rankConstant.isFinite) {
+            throw ValidationError("--rank-constant must be a positive number (got \(rankConstant)).")
         }
         if let tuningFolds, tuningFolds < 2 {
             throw ValidationError("--tuning-folds must be at least 2 (got \(tuningFolds)).")

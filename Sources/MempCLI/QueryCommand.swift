@@ -76,8 +76,8 @@ struct QueryCommand: AsyncParsableCommand {
         guard (1...1000).contains(efSearch) else {
             throw ValidationError("--ef-search must be within 1…1000 (got \(efSearch)).")
         }
-        if let rankConstant, !(rankConstant > 0) {
-            throw ValidationError("--rank-constant must be positive (got \(rankConstant)).")
+        if let rankConstant, !(rankConstant > 0 && rankConstant.isFinite) {
+            throw ValidationError("--rank-constant must be a positive number (got \(rankConstant)).")
         }
     }
 

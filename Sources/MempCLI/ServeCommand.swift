@@ -36,8 +36,14 @@ struct ServeCommand: AsyncParsableCommand {
         guard MempServer.Configuration.isLoopback(host) || tokenFile != nil || mcpStdio else {
             throw ValidationError("Listening on \(host), beyond this machine, needs --token-file FILE.")
         }
-        guard maxBodyBytes >= 1024, maxK >= 1, lookupTimeout > 0 else {
-            throw ValidationError("--max-body-bytes must be at least 1024, --max-k at least 1, --lookup-timeout > 0.")
+        guard maxBodyBytes >= 1024 else {
+            throw ValidationError("--max-body-bytes must be at least 1024 (got \(maxBodyBytes)).")
+        }
+        guard maxK >= 1 else { throw ValidationError("--max-k must be at least 1 (got \(maxK)).") }
+        // Beyond a day (or infinite) the seconds no longer convert to a Duration, which trapped.
+        guard lookupTimeout > 0, lookupTimeout <= 86_400 else {
+            throw ValidationError(
+                "--lookup-timeout must be more than 0 and at most 86400 seconds (got \(lookupTimeout)).")
         }
     }
 

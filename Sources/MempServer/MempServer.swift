@@ -69,10 +69,11 @@ public enum MempServer {
         try await group.run()
     }
 
-    /// Serves MCP on standard input and output until the client closes its end.
+    /// Serves MCP on standard input and output until the client closes its end and every request it sent is
+    /// answered.
     public static func serveStdio(_ service: MemoryService) async throws {
         let server = await MCPTools.makeServer(service: service)
-        try await server.start(transport: StdioTransport())
+        try await server.start(transport: AnsweringStdioTransport())
         await server.waitUntilCompleted()
     }
 }

@@ -401,7 +401,17 @@ extension MemoryService {
         case is UInt64.Type: "a non-negative integer"
         case is Float.Type, is Double.Type: "a number"
         case is [String].Type: "a list of strings"
-        default: type == [String: String].self ? "an object of strings" : "of another type"
+        default:
+            // JSONDecoder names a container it could not open by these two types.
+            if type == [String: String].self {
+                "an object of strings"
+            } else if type == [String: Any].self {
+                "a JSON object"
+            } else if type == [Any].self {
+                "a list"
+            } else {
+                "of another type"
+            }
         }
     }
 

@@ -158,8 +158,7 @@ extension MemoryError: CustomStringConvertible {
     public var description: String {
         switch self {
         case .invalidRecord(let path, let line, let field, let reason):
-            "\(path), line \(line), field \(field): \(reason). Fix the line; an import that skips invalid lines "
-                + "imports the rest."
+            "\(path), line \(line), field \(field): \(reason). Fix this field of the line."
         case .duplicateTrajectory(let id, let path, let line):
             "\(path), line \(line): trajectory \(id) is already stored. "
                 + "Give it a new ID, or delete the stored one first."

@@ -111,12 +111,7 @@ extension MemoryStore {
         }
         try options.limits.validate()
         let reader = JSONLinesReader(path: path, maximumLineBytes: options.limits.maximumLineBytes)
-        do throws(IndexError) {
-            try reader.checkReadable()
-        } catch {
-            guard case .io(let path, let reason) = error else { throw .index(error) }
-            throw .io(path: path, reason: reason)
-        }
+        if let reason = reader.unreadableReason { throw .io(path: path, reason: reason) }
         let totalBytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         return try await importTrajectories(from: reader, totalBytes: totalBytes, options: options, progress: progress)
     }

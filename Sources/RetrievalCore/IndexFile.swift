@@ -95,6 +95,10 @@ package final class FileMapping: @unchecked Sendable {  // immutable after init;
         defer { close(handle) }
         var status = stat()
         guard fstat(handle, &status) == 0 else { throw IndexError.io(path: path, reason: systemErrorText()) }
+        // A directory opens, then fails to map with "No such device", which names nothing the user can act on.
+        guard status.st_mode & S_IFMT != S_IFDIR else {
+            throw IndexError.io(path: path, reason: "is a directory, not a file")
+        }
         let size = Int(status.st_size)
         byteCount = size
         guard size > 0 else {

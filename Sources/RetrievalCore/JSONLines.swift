@@ -36,14 +36,28 @@ public struct JSONLinesReader: Sequence {
         self.data = data
     }
 
-    /// Checks that the file can be opened.
+    /// Why the file can't be read, or `nil` when it can (and always for bytes in memory).
     ///
-    /// - Throws: ``IndexError/io(path:reason:)`` when it cannot.
-    public func checkReadable() throws(IndexError) {
-        guard data == nil else { return }
-        guard FileManager.default.isReadableFile(atPath: path) else {
-            throw IndexError.io(path: path, reason: "the file does not exist or is not readable")
+    /// A directory opens like a file but fails its first read, which Foundation's block reads turn into a crash,
+    /// so it is refused here.
+    public var unreadableReason: String? {
+        guard data == nil else { return nil }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            return "is a directory, not a JSON Lines file"
         }
+        guard FileManager.default.isReadableFile(atPath: path) else {
+            return "the file does not exist or is not readable"
+        }
+        return nil
+    }
+
+    /// Checks that the file can be opened and read as a file.
+    ///
+    /// - Throws: ``IndexError/io(path:reason:)`` with ``unreadableReason`` when the file does not exist, is not
+    ///   readable or is a directory.
+    public func checkReadable() throws(IndexError) {
+        if let unreadableReason { throw IndexError.io(path: path, reason: unreadableReason) }
     }
 
     public func makeIterator() -> Iterator {
@@ -56,7 +70,9 @@ public struct JSONLinesReader: Sequence {
         private let handle: FileHandle?
         private let maximumLineBytes: Int
         private var buffer = Data()
-        /// Where the search for the next newline resumes: the bytes before it hold none.
+        /// The index in `buffer` where the unread bytes start.
+        private var consumed = 0
+        /// How far past `consumed` the search for the next newline resumes: the bytes before it hold none.
         private var searched = 0
         /// Bytes of an over-long line already dropped from the buffer.
         private var dropped = 0
@@ -73,6 +89,7 @@ public struct JSONLinesReader: Sequence {
             handle = nil
             self.maximumLineBytes = maximumLineBytes
             buffer = data
+            consumed = data.startIndex
             finished = true
         }
 
@@ -94,26 +111,31 @@ public struct JSONLinesReader: Sequence {
 
         public mutating func next() -> Line? {
             while true {
-                let start = buffer.startIndex + searched
-                if let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
-                    let bytes = buffer[buffer.startIndex..<newline]
-                    buffer.removeSubrange(buffer.startIndex...newline)
+                if let newline = buffer[(consumed + searched)...].firstIndex(of: UInt8(ascii: "\n")) {
+                    let bytes = buffer[consumed..<newline]
+                    // Lines are cut off by moving `consumed`, not by removing bytes from the front of the
+                    // buffer: a removal per line moved the rest of the block each time, so a file of short
+                    // lines took quadratic time (minutes for a few MB of blank lines).
+                    consumed = newline + 1
                     searched = 0
                     if let line = line(bytes) { return line }
                     continue
                 }
-                searched = buffer.count
+                searched = buffer.endIndex - consumed
                 if finished {
-                    guard !buffer.isEmpty || dropped > 0 else { return nil }
-                    let bytes = buffer
-                    buffer = Data()
+                    guard consumed < buffer.endIndex || dropped > 0 else { return nil }
+                    let bytes = buffer[consumed...]
+                    consumed = buffer.endIndex
                     searched = 0
                     return line(bytes)
                 }
+                buffer.removeSubrange(..<consumed)  // once per block read
+                consumed = buffer.startIndex
                 if buffer.count > maximumLineBytes {
                     // Over the limit already: keep counting its bytes, not holding them.
                     dropped += buffer.count
                     buffer = Data()
+                    consumed = 0
                     searched = 0
                 }
                 let block = handle?.readData(ofLength: 1 << 20) ?? Data()

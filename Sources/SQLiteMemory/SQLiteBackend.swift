@@ -24,7 +24,8 @@ public final class SQLiteBackend: MemoryBackend {
     /// - Parameter readOnly: Opens an existing file without writing to it (no migration is run).
     /// - Throws: ``MemoryError/database(reason:)`` when the file can't be opened or migrated.
     public init(path: String?, readOnly: Bool = false) throws(MemoryError) {
-        location = path ?? ":memory:"
+        let location = path ?? ":memory:"
+        self.location = location
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.readonly = readOnly
@@ -40,7 +41,7 @@ public final class SQLiteBackend: MemoryBackend {
             }
             if !readOnly { try Self.migrator.migrate(database) }
         } catch {
-            throw Self.mapped(error)
+            throw Self.mapped(error, at: location)
         }
     }
 
@@ -52,7 +53,7 @@ public final class SQLiteBackend: MemoryBackend {
     /// access waits for it to end rather than run inside it.
     func writing<T>(_ body: (Database) throws -> T) async throws(MemoryError) -> T {
         try await access.withLock { () throws(MemoryError) -> T in
-            do { return try database.write(body) } catch { throw Self.mapped(error) }
+            do { return try database.write(body) } catch { throw Self.mapped(error, at: location) }
         }
     }
 
@@ -65,12 +66,12 @@ public final class SQLiteBackend: MemoryBackend {
 
     /// Runs `body` on a reader connection, without waiting for ``access``.
     private func readingNow<T>(_ body: (Database) throws -> T) throws(MemoryError) -> T {
-        do { return try database.read(body) } catch { throw Self.mapped(error) }
+        do { return try database.read(body) } catch { throw Self.mapped(error, at: location) }
     }
 
     /// One access of the writer connection inside ``transaction(commit:_:)``, whose caller holds ``access``.
     func step<T>(_ body: (Database) throws -> T) throws(MemoryError) -> T {
-        do { return try database.writeWithoutTransaction(body) } catch { throw Self.mapped(error) }
+        do { return try database.writeWithoutTransaction(body) } catch { throw Self.mapped(error, at: location) }
     }
 
     /// Runs `body` in one `IMMEDIATE` transaction: SQLite serializes it against every other writer, in this process
@@ -92,11 +93,13 @@ public final class SQLiteBackend: MemoryBackend {
         }
     }
 
-    private static func mapped(_ error: any Error) -> MemoryError {
+    /// `error` as a ``MemoryError``; SQLite's own errors name the database file, so that "file is not a database"
+    /// says which file.
+    private static func mapped(_ error: any Error, at location: String) -> MemoryError {
         if let error = error as? MemoryError { return error }
         if let error = error as? DatabaseError {
             return .database(
-                reason: "\(error.message ?? "error") (SQLite code \(error.resultCode.rawValue))")
+                reason: "\(location): \(error.message ?? "error") (SQLite code \(error.resultCode.rawValue))")
         }
         return .database(reason: "\(error)")
     }

@@ -130,6 +130,23 @@ import Testing
         #expect(
             parseFailure(QueryCommand.self, ["--store", "s", "--label", "novalue", "task"])
                 == "A label is key=value (got \"novalue\").")
+        // Infinity passed the positivity check and reached the library, which named its own parameter.
+        #expect(
+            parseFailure(QueryCommand.self, ["--store", "s", "--rank-constant", "inf", "task"])
+                == "--rank-constant must be a positive number (got inf).")
+        for timeout in ["inf", "1e300", "nan", "0"] {
+            #expect(
+                parseFailure(ServeCommand.self, ["--store", "s", "--lookup-timeout", timeout])
+                    == "--lookup-timeout must be more than 0 and at most 86400 seconds (got \(Double(timeout) ?? 0))."
+            )
+        }
+        #expect(
+            parseFailure(ServeCommand.self, ["--store", "s", "--max-k", "0"]) == "--max-k must be at least 1 (got 0).")
+        for score in ["nan", "11"] {
+            #expect(
+                parseFailure(ColdStartCommand.self, ["--store", "s", "f.jsonl", "--keep", "1", "--min-score", score])
+                    == "--min-score must be within 0…10 (got \(Double(score) ?? 0)).")
+        }
         #expect(
             parseFailure(InitCommand.self, ["--store", "s", "--embedder", "word2vec"])
                 == "The value 'word2vec' is invalid for '--embedder <embedder>'. "

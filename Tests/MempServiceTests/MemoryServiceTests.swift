@@ -65,6 +65,11 @@ import Testing
                 .invalidBody(field: "filters.labels.a", reason: "must be a string")
             ),
             (#"{}"#, .invalidBody(field: "task", reason: "is missing")),
+            ("[1, 2]", .invalidBody(field: "", reason: "must be a JSON object")),
+            (
+                #"{"task": "x", "filters": {"sources": "a"}}"#,
+                .invalidBody(field: "filters.sources", reason: "must be a list")
+            ),
             ("nope", .invalidBody(field: "", reason: "is not valid JSON")),
             (
                 #"{"task": "x", "mode": "magic"}"#,

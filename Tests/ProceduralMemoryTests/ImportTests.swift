@@ -201,6 +201,21 @@ import Testing
                 MemoryError.invalidRecord(path: file, line: 3, field: "steps", reason: "is missing")
                     .description,
             ])
+        // A run that skipped the lines says what to fix, not to skip them.
+        #expect(report.errors[1] == "\(file), line 3, field steps: is missing. Fix this field of the line.")
+    }
+
+    // A directory opens like a file; its first read used to crash the import, the update and every other reader.
+    @Test func aDirectoryIsRefusedAsInput() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await TestStoreKind.disk.makeStore(in: directory)
+        let folder = directory.file("folder.jsonl")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
+        let refusal = MemoryError.io(path: folder, reason: "is a directory, not a JSON Lines file")
+        await #expect(throws: refusal) { try await store.importTrajectories(from: folder) }
+        #expect(throws: refusal) { try FinishedTask.read(from: folder) }
+        #expect(store.memoryCount == 0)
     }
 
     @Test func duplicatesAreRefusedSkippedOrReplaced() async throws {

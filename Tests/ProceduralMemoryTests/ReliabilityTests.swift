@@ -57,6 +57,17 @@ import Testing
     }
 
     // Finding 1: a huge k overflowed the hybrid candidate depth (4 k).
+    // SQLite's message alone ("file is not a database") named no file.
+    @Test func aDamagedDatabaseIsNamedInTheError() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("memp.sqlite")
+        try Data(repeating: 0x5A, count: 8192).write(to: URL(fileURLWithPath: path))
+        #expect(throws: MemoryError.database(reason: "\(path): file is not a database (SQLite code 26)")) {
+            try SQLiteBackend(path: path)
+        }
+    }
+
     @Test func hybridLookupCopesWithAnyK() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -67,6 +67,28 @@ import Testing
         }
     }
 
+    @Test func exportOverAFileKeepsTheFile() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await TestStoreKind.disk.makeStore(in: directory)
+        try await store.add(Samples.all)
+        let notes = directory.file("notes.txt")
+        try Data("keep me".utf8).write(to: URL(fileURLWithPath: notes))
+        await #expect(
+            throws: MemoryError.io(path: notes, reason: "a file by that name exists; choose a new bundle directory")
+        ) {
+            try await store.export(to: notes)
+        }
+        #expect(try String(contentsOfFile: notes, encoding: .utf8) == "keep me")
+        // Importing it names what it is, where "no such directory" said it did not exist.
+        await #expect(
+            throws: MemoryError.io(path: notes, reason: "is a file, not a bundle directory from an export")
+        ) {
+            try await store.importBundle(at: notes)
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["notes.txt", "store"])
+    }
+
     @Test func anotherEmbedderEmbedsAgain() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

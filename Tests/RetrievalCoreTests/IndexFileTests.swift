@@ -38,6 +38,15 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["sample.idx"])
     }
 
+    // A directory opened, then failed to map with "No such device".
+    @Test func directoryIsNamedAsOne() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        #expect(throws: IndexError.io(path: directory.path, reason: "is a directory, not a file")) {
+            try MappedIndexFile(path: directory.path, magic: Self.magic, readableVersions: 1...2)
+        }
+    }
+
     @Test func rejectsWrongMagicAndNewerVersion() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -13,12 +13,18 @@ extension MemoryStore {
     ///   - directory: The bundle directory; it must not exist, or be empty.
     ///   - options: Which memories.
     /// - Returns: The bundle's manifest.
-    /// - Throws: ``MemoryError/io(path:reason:)`` when the directory exists with files in it or can't be written.
+    /// - Throws: ``MemoryError/io(path:reason:)`` when the directory exists with files in it, a file has its name,
+    ///   or it can't be written.
     @discardableResult
     public func export(to directory: String, options: ExportOptions = ExportOptions()) async throws(MemoryError)
         -> BundleManifest
     {
         let fileManager = FileManager.default
+        var isDirectory: ObjCBool = false
+        // The empty directory found here is replaced by the finished bundle; anything else there is the user's.
+        if fileManager.fileExists(atPath: directory, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw .io(path: directory, reason: "a file by that name exists; choose a new bundle directory")
+        }
         if let contents = try? fileManager.contentsOfDirectory(atPath: directory), !contents.isEmpty {
             throw .io(path: directory, reason: "the bundle directory exists and is not empty; choose a new one")
         }
@@ -166,8 +172,11 @@ struct VerifiedBundle {
     init(directory: String, limits: TextLimits = TextLimits()) throws(MemoryError) {
         func refuse(_ reason: String) -> MemoryError { .bundleRefused(path: directory, reason: reason) }
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else {
             throw .io(path: directory, reason: "no such directory")
+        }
+        guard isDirectory.boolValue else {
+            throw .io(path: directory, reason: "is a file, not a bundle directory from an export")
         }
         let root = URL(fileURLWithPath: directory).standardizedFileURL.resolvingSymlinksInPath().path
         let manifestPath = root + "/" + BundleManifest.fileName

@@ -17,9 +17,7 @@ extension FinishedTask {
     ) throws(MemoryError) -> [FinishedTask] {
         try limits.validate()
         let reader = JSONLinesReader(path: path, maximumLineBytes: limits.maximumLineBytes)
-        do { try reader.checkReadable() } catch {
-            throw .io(path: path, reason: "the file does not exist or is not readable")
-        }
+        if let reason = reader.unreadableReason { throw .io(path: path, reason: reason) }
         return try read(from: reader, source: source, limits: limits)
     }
 

@@ -1,0 +1,49 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// MCP on standard input and output, fed from a file as a script would.
+@Suite struct MCPStdioTests {
+    // The server answers each request in a task of its own; the answers still running when the input ended used to
+    // be dropped, so a client that wrote its requests and closed its end got only some of them answered.
+    @Test func everyRequestIsAnsweredWhenTheInputEnds() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = directory.file("store")
+        try StoreFixture.make(at: store, count: 3)
+        let initialize: [String: Any] = [
+            "jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": [
+                "protocolVersion": "2025-03-26", "capabilities": [String: Any](),
+                "clientInfo": ["name": "test", "version": "1"],
+            ],
+        ]
+        let messages: [[String: Any]] = [
+            initialize,
+            ["jsonrpc": "2.0", "method": "notifications/initialized"],
+            ["jsonrpc": "2.0", "id": 2, "method": "tools/list"],
+            [
+                "jsonrpc": "2.0", "id": "stats", "method": "tools/call",
+                "params": ["name": "memory_stats", "arguments": [String: Any]()],
+            ],
+            [
+                "jsonrpc": "2.0", "id": 4, "method": "tools/call",
+                "params": ["name": "lookup_procedures", "arguments": ["task": "take the coin", "k": 2]],
+            ],
+        ]
+        let requests = directory.file("requests.jsonl")
+        try messages.map { String(decoding: try JSONSerialization.data(withJSONObject: $0), as: UTF8.self) + "\n" }
+            .joined().write(toFile: requests, atomically: true, encoding: .utf8)
+        let served = try ChildProcess.run(
+            "/bin/sh",
+            [
+                "-c", #"exec "$0" serve --store "$1" --mcp-stdio < "$2""#, try ChildProcess.mempExecutable(),
+                store, requests,
+            ])
+        #expect(served.status == 0, "\(served.errors)")
+        let answered = served.output.split(separator: "\n").compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["id"].map { "\($0)" }
+        }
+        #expect(answered.sorted() == ["1", "2", "4", "stats"])
+    }
+}
