@@ -39,8 +39,15 @@ struct IndexCommand: ParsableCommand {
                 index = try FlatIndex(numbering: vectors, metric: metric, storage: storage) { progress.update($0) }
             } catch {
                 switch error {
-                case .nonFiniteComponent, .zeroVector:
-                    throw InputFileError.malformed(path: input, line: nil, reason: "\(error)")
+                case .nonFiniteComponent(let id, let position):
+                    throw InputFileError.malformed(
+                        path: input, line: nil,
+                        reason: "vector \(id.map { "\($0)" } ?? "?") has a NaN or infinite component at position "
+                            + "\(position)")
+                case .zeroVector(let id):
+                    throw InputFileError.malformed(
+                        path: input, line: nil,
+                        reason: "vector \(id.map { "\($0)" } ?? "?") is all zeros, which has no cosine direction")
                 default: throw error
                 }
             }

@@ -19,5 +19,8 @@ struct UpdateSettingsOptions: ParsableArguments {
         guard (0...1).contains(minSuccessRate) else {
             throw ValidationError("--min-success-rate must be within 0…1 (got \(minSuccessRate)).")
         }
+        guard successReward.isFinite else {
+            throw ValidationError("--success-reward must be a finite number (got \(successReward)).")
+        }
     }
 }

@@ -1,6 +1,7 @@
 import Embeddings
 import Foundation
 import ProceduralMemory
+import RetrievalCore
 import VectorIndex
 
 /// A store directory whose source of truth is a SQLite database: `DIR/memp.sqlite`, with the index caches in
@@ -32,10 +33,8 @@ public enum SQLiteStore {
         vectorStorage: VectorStorage
     ) async throws(MemoryError) -> MemoryStore {
         guard !isSQLiteStore(at: directory) else { throw .storeExists(path: directory) }
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw .io(path: directory, reason: "can't create the store directory: \(error.localizedDescription)")
+        do { try FileManager.default.createDirectories(atPath: directory) } catch {
+            throw .io(path: directory, reason: "can't create the store directory: \(error)")
         }
         let backend = try SQLiteBackend(path: databasePath(in: directory))
         try await backend.initialize(
@@ -81,10 +80,8 @@ public enum SQLiteStore {
     ///
     /// - Throws: ``ProceduralMemory/MemoryError/io(path:reason:)`` when the directory can't be created.
     public static func emptyBackend(at directory: String) throws(MemoryError) -> SQLiteBackend {
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw .io(path: directory, reason: "can't create the store directory: \(error.localizedDescription)")
+        do { try FileManager.default.createDirectories(atPath: directory) } catch {
+            throw .io(path: directory, reason: "can't create the store directory: \(error)")
         }
         return try SQLiteBackend(path: databasePath(in: directory))
     }

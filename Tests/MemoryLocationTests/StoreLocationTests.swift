@@ -80,6 +80,20 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: empty) == [])
     }
 
+    /// A store path below a regular file names that file, not a numbered Foundation error.
+    @Test func createBelowAFileNamesTheFile() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let file = directory.file("plain")
+        try Data("x".utf8).write(to: URL(fileURLWithPath: file))
+        let store = file + "/sub/store"
+        await #expect(
+            throws: MemoryError.io(
+                path: store, reason: "can't create the store directory: \(file) is a file, not a directory")
+        ) { try await MemoryStore.create(at: store, embedder: Self.embedder) }
+        #expect(try String(contentsOfFile: file, encoding: .utf8) == "x")
+    }
+
     @Test func createRefusesADirectoryHoldingAStoreOfEitherBackend() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -90,12 +90,14 @@ import VectorIndex
         #expect(
             throws: InputFileError.malformed(
                 path: path, line: nil,
-                reason: "Vector 1 has a NaN or infinite component at position 0; nothing was changed. "
-                    + "Check the embedding source.")
+                reason: "vector 1 has a NaN or infinite component at position 0")
         ) {
             try IndexCommand.Build.parse(["--input", path, "--output", directory.file("x.mvi")]).run()
         }
         #expect(!FileManager.default.fileExists(atPath: directory.file("x.mvi")))
+        #expect(
+            InputFileError.malformed(path: path, line: nil, reason: "vector 1 has a NaN or infinite component at position 0")
+                .description == "\(path): vector 1 has a NaN or infinite component at position 0.")
     }
 
     @Test func doctorReportsTheKernelLevelAndBLAS() throws {

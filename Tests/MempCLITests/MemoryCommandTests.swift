@@ -22,6 +22,13 @@ import Testing
             ).path
     }
 
+    /// Creates `directory/store` with `memp init` on the hashing embedder of `dimension` and returns its path.
+    static func initHashingStore(in directory: TemporaryDirectory, dimension: Int = 64) async throws -> String {
+        let store = directory.file("store")
+        try await InitCommand.parse(["--store", store, "--embedder", "hashing", "--dimension", String(dimension)]).run()
+        return store
+    }
+
     static func write(_ directory: TemporaryDirectory, _ text: String, _ name: String) throws
         -> String
     {
@@ -167,11 +174,7 @@ import Testing
     @Test func initImportQueryDeleteStatsEndToEnd() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = directory.file("store")
-        let initialize = try InitCommand.parse([
-            "--store", store, "--embedder", "hashing", "--dimension", "128",
-        ])
-        try await initialize.run()
+        let store = try await Self.initHashingStore(in: directory, dimension: 128)
         #expect(try await MemoryStore.info(at: store).embedderConfiguration == .hashing(dimension: 128))
 
         let imported = try ChildProcess.memp([
@@ -309,7 +312,9 @@ import Testing
                     baseURL: baseURL + "/ok", model: "stub", apiKeyEnvironmentVariable: "OPENAI_API_KEY", dimension: 4))
         let file = Self.sampleTrajectories
         #expect(try ChildProcess.memp(["import", "--store", store, file, "--build", "trajectory"]).status == 0)
-        let answered = try ChildProcess.memp(["query", "--store", store, "--mode", "query", "-k", "3", "--json", "cook"])
+        let answered = try ChildProcess.memp([
+            "query", "--store", store, "--mode", "query", "-k", "3", "--json", "cook",
+        ])
         #expect(answered.status == 0 && answered.output.split(separator: "\n").count == 3)
         #expect(try await MemoryStore.info(at: store).embedderID == "openai:stub")
     }
@@ -317,8 +322,7 @@ import Testing
     @Test func showPrintsOneMemoryWhole() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = directory.file("store")
-        try await InitCommand.parse(["--store", store, "--embedder", "hashing", "--dimension", "64"]).run()
+        let store = try await Self.initHashingStore(in: directory)
         #expect(try ChildProcess.memp(["import", "--store", store, Self.sampleTrajectories]).status == 0)
         let id = "tw-twc-0654-gold"
         let expected = try #require(try await MemoryStore.open(at: store).details(ofMemory: id))
@@ -348,8 +352,7 @@ import Testing
     @Test func importReportsEachCommittedBatchAsJSONOnStandardError() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = directory.file("store")
-        try await InitCommand.parse(["--store", store, "--embedder", "hashing", "--dimension", "64"]).run()
+        let store = try await Self.initHashingStore(in: directory)
         let imported = try ChildProcess.memp([
             "import", "--store", store, Self.sampleTrajectories, "--batch-size", "200", "--progress", "json",
         ])
@@ -368,11 +371,7 @@ import Testing
     @Test func killDuringImportLosesNoCommittedBatch() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = directory.file("store")
-        let initialize = try InitCommand.parse([
-            "--store", store, "--embedder", "hashing", "--dimension", "64",
-        ])
-        try await initialize.run()
+        let store = try await Self.initHashingStore(in: directory)
         let file = try Self.write(directory, try Self.syntheticTrajectories(count: 20_000), "big.jsonl")
 
         let process = Process()

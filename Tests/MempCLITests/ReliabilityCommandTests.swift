@@ -13,8 +13,7 @@ import VectorIndex
 @Suite struct ReliabilityCommandTests {
     /// A hashing store holding the four-line sample below, made through the commands.
     static func sampleStore(_ directory: TemporaryDirectory) async throws -> String {
-        let store = directory.file("store")
-        try await InitCommand.parse(["--store", store, "--embedder", "hashing", "--dimension", "64"]).run()
+        let store = try await MemoryCommandTests.initHashingStore(in: directory)
         let lines = [
             #"{"id": "a", "task": "take the coin from the table", "steps": [{"action": "take coin"}]}"#,
             #"{"id": "b", "task": "open the door with the key", "steps": [{"action": "open door"}]}"#,

@@ -49,10 +49,15 @@ import Testing
                 == "The value 'greedy' is invalid for '--policy <policy>'. "
                 + "Please provide one of 'vanilla', 'validation' or 'adjustment'.")
         #expect(
+            parseFailure(
+                FeedbackCommand.self, ["--store", "s", "--memory", "m", "--success", "true", "--success-reward", "nan"])
+                == "--success-reward must be a finite number (got nan).")
+        #expect(
             parseFailure(UpdateCommand.self, ["--store", "s", "--policy", "vanilla", "--llm-timeout", "0", "f.jsonl"])
                 == "--llm-timeout must be a positive number of seconds (got 0.0).")
         #expect(
-            parseFailure(UpdateCommand.self, ["--store", "s", "--policy", "vanilla", "--llm-url", "localhost:8080", "f.jsonl"])
+            parseFailure(
+                UpdateCommand.self, ["--store", "s", "--policy", "vanilla", "--llm-url", "localhost:8080", "f.jsonl"])
                 == "--llm-url must be an http(s) URL such as http://127.0.0.1:8080 (got localhost:8080).")
         do {
             _ = try UpdateCommand.parse(["--store", "s", "--policy", "vanilla", "--batch-size", "0", "f.jsonl"])
@@ -76,7 +81,9 @@ import Testing
         let seeds = try MemoryCommandTests.write(directory, try Self.line(Self.seed, used: []) + "\n", "seed.jsonl")
         #expect(try ChildProcess.memp(["import", "--store", store, seeds]).status == 0)
 
-        let feedback = try ChildProcess.memp(["feedback", "--store", store, "--memory", "seed-coin", "--success", "true"])
+        let feedback = try ChildProcess.memp([
+            "feedback", "--store", store, "--memory", "seed-coin", "--success", "true",
+        ])
         #expect(feedback.status == 0 && feedback.output == "seed-coin: 1/1 successes\n")
 
         let runs = try MemoryCommandTests.write(
@@ -129,7 +136,8 @@ import Testing
             defer { directory.remove() }
             let store = directory.file("store")
             #expect(
-                try ChildProcess.memp(["init", "--store", store, "--embedder", "hashing", "--dimension", "64"]).status == 0)
+                try ChildProcess.memp(["init", "--store", store, "--embedder", "hashing", "--dimension", "64"]).status
+                    == 0)
             let file = try MemoryCommandTests.write(
                 directory, try MemoryCommandTests.syntheticTrajectories(count: 5_000), "runs.jsonl")
             let child = Process()
@@ -149,7 +157,8 @@ import Testing
             child.waitUntilExit()
             #expect(child.terminationReason == .uncaughtSignal)
 
-            #expect(try await SQLiteBackend(path: store + "/" + SQLiteStore.databaseFileName).integrityProblems().isEmpty)
+            #expect(
+                try await SQLiteBackend(path: store + "/" + SQLiteStore.databaseFileName).integrityProblems().isEmpty)
             let reopened = try await MemoryStore.open(at: store)
             let statistics = try await reopened.statistics()
             #expect(statistics.memories >= 20 && statistics.memories < 5_000)
@@ -168,7 +177,9 @@ extension UpdateCommandTests {
         let source = directory.file("source")
         let target = directory.file("target")
         #expect(try ChildProcess.memp(["init", "--store", source, "--embedder", "hashing"]).status == 0)
-        #expect(try ChildProcess.memp(["init", "--store", target, "--embedder", "hashing", "--dimension", "128"]).status == 0)
+        #expect(
+            try ChildProcess.memp(["init", "--store", target, "--embedder", "hashing", "--dimension", "128"]).status
+                == 0)
         let seeds = try MemoryCommandTests.write(directory, try Self.line(Self.seed, used: []) + "\n", "seed.jsonl")
         #expect(try ChildProcess.memp(["import", "--store", source, seeds]).status == 0)
         let bundle = directory.file("bundle")
@@ -238,7 +249,8 @@ extension UpdateCommandTests {
         let scripted = directory.file("scripted")
         #expect(try ChildProcess.memp(["init", "--store", scripted, "--embedder", "hashing"]).status == 0)
         #expect(
-            try ChildProcess.memp(["import", "--store", scripted, seeds, "--build", "script", "--llm-url", url]).status == 0)
+            try ChildProcess.memp(["import", "--store", scripted, seeds, "--build", "script", "--llm-url", url]).status
+                == 0)
         let built = try await MemoryStore.open(at: scripted).memory(id: "seed-coin")
         #expect(built?.script == "Task: \(Self.seed.task)\n1. go to the [OBJECT2]\n2. take the [OBJECT1]")
 
@@ -248,7 +260,8 @@ extension UpdateCommandTests {
             config,
         ])
         #expect(judged.status == 1 && judged.errors.contains("is not a memory store"))
-        #expect(try ChildProcess.memp(["init", "--store", directory.file("other"), "--embedder", "hashing"]).status == 0)
+        #expect(
+            try ChildProcess.memp(["init", "--store", directory.file("other"), "--embedder", "hashing"]).status == 0)
         let kept = try ChildProcess.memp([
             "cold-start", "--store", directory.file("other"), "--keep", "1", runs, "--scorer", "llm", "--llm-config",
             config,

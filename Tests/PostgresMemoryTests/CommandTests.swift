@@ -65,7 +65,8 @@ struct CommandTests {
         // four `memp feedback` processes at a time, six rounds, report outcomes of the two memories.
         let seed = directory.file("seed.jsonl")
         try Self.trajectories(prefix: "seed", count: 2).write(toFile: seed, atomically: true, encoding: .utf8)
-        let seeded = try ChildProcess.memp(["import", "--store", store, seed], environment: ["MEMP_PG_PASSWORD": password])
+        let seeded = try ChildProcess.memp(
+            ["import", "--store", store, seed], environment: ["MEMP_PG_PASSWORD": password])
         #expect(seeded.status == 0, "\(seeded.errors)")
         let importers = try (0..<4).map { index in
             let file = directory.file("part\(index).jsonl")

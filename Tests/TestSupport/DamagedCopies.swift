@@ -1,7 +1,8 @@
 import Foundation
 
-/// Writes damaged copies of the file at `path` to `damaged`, one at a time: each with the byte at one of
-/// `positions` (every byte when nil) XORed with `mask`. Calls `body` with the position after writing each copy.
+/// Writes damaged copies of the file at `path` to `damaged`, one at a time, and calls `body` after each.
+///
+/// Each copy has the byte at one of `positions` (every byte when nil) XORed with `mask`; `body` gets the position.
 public func forEachFlippedByte(
     of path: String, at positions: [Int]? = nil, mask: UInt8, writingTo damaged: String, _ body: (Int) throws -> Void
 ) throws {
