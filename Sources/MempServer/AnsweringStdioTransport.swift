@@ -63,7 +63,7 @@ actor AnsweringStdioTransport: Transport {
         guard !unanswered.isEmpty else { return }
         let timer = Task {
             try? await Task.sleep(for: Self.answerWait)
-            await self.releaseWaiters()
+            self.releaseWaiters()
         }
         await withCheckedContinuation { waiters.append($0) }
         timer.cancel()
