@@ -125,7 +125,7 @@ if !(reuse && stored == size && storedEmbedder == embedder.modelIdentifier) {
         if first % 20_000 == 0 { log("loaded \(first + trajectories.count)") }
     }
     let elapsed = start.duration(to: .now)
-    loadSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    loadSeconds = elapsed.inSeconds
     log("loaded \(size) memories in \(loadSeconds ?? 0) s (HNSW maintained on insert)")
 }
 
@@ -133,7 +133,7 @@ if !(reuse && stored == size && storedEmbedder == embedder.modelIdentifier) {
     let start = ContinuousClock.now
     try await body()
     let elapsed = start.duration(to: .now)
-    return (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18) * 1000
+    return elapsed.inMilliseconds
 }
 
 var results: [[String: Any]] = []
