@@ -50,11 +50,8 @@ extension DocumentCollection {
     /// - Complexity: Writes every document, vector and posting once.
     public func save(to directory: String) throws(CollectionError) {
         let files = FileManager.default
-        do {
-            try files.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw CollectionError.io(
-                path: directory, reason: "can't create the directory: \(error.localizedDescription)")
+        do { try files.createDirectories(atPath: directory) } catch {
+            throw CollectionError.io(path: directory, reason: "can't create the directory: \(error)")
         }
         // Savers to one directory take turns, so none deletes a generation another is writing or publishing.
         let lockPath = directory + "/" + CollectionFormat.lockFile

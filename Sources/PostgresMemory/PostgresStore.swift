@@ -1,6 +1,7 @@
 import Embeddings
 import Foundation
 import ProceduralMemory
+import RetrievalCore
 
 /// A store directory whose source of truth is PostgreSQL.
 ///
@@ -66,8 +67,10 @@ public enum PostgresStore {
         let store = try await MemoryStore.open(
             backend: backend, embedder: embedder, cacheDirectory: directory + "/" + MemoryStore.indexDirectoryName)
         let path = directory + "/" + descriptorFileName
+        do { try manager.createDirectories(atPath: directory) } catch {
+            throw .io(path: directory, reason: "can't create the store directory: \(error)")
+        }
         do {
-            try manager.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             try encoder.encode(descriptor).write(to: URL(fileURLWithPath: path), options: .atomic)

@@ -117,11 +117,8 @@ struct IndexCache: Sendable {
 
     /// Writes the snapshot's indexes, then the manifest that names them; each file is replaced atomically.
     func save(_ snapshot: IndexSnapshot, info: StoreInfo) throws(MemoryError) {
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw .io(
-                path: directory, reason: "can't create the index directory: \(error.localizedDescription)")
+        do { try FileManager.default.createDirectories(atPath: directory) } catch {
+            throw .io(path: directory, reason: "can't create the index directory: \(error)")
         }
         // The manifest goes first so that a crash between the files leaves a manifest that can't match them.
         let manifestPath = path("manifest.json")

@@ -58,10 +58,8 @@ extension MemoryStore {
             }
         }
         let temporary = directory + ".tmp-" + UUID().uuidString
-        do {
-            try fileManager.createDirectory(atPath: temporary, withIntermediateDirectories: true)
-        } catch {
-            throw .io(path: temporary, reason: "can't create the bundle directory: \(error.localizedDescription)")
+        do { try fileManager.createDirectories(atPath: temporary) } catch {
+            throw .io(path: temporary, reason: "can't create the bundle directory: \(error)")
         }
         do throws(MemoryError) {
             var files: [BundleManifest.File] = []
