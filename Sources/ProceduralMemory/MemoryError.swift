@@ -239,7 +239,7 @@ extension MemoryError: CustomStringConvertible {
                 + "\(expected.map(String.init) ?? "none")); read it again and retry."
         case .counterLimit(let id, let counter, let current, let limit):
             "Memory \(id): \(counter) is \(current) and can't pass \(limit); nothing was recorded. "
-                + "Its counters are implausible: check them with `memp verify` and fix the memory."
+                + "Its counters are implausible: verify the store and fix the memory."
         case .emptyTask:
             "The task to look up is empty; give the task's text."
         case .lookupTaskTooLarge(let bytes, let limit):
