@@ -70,38 +70,6 @@ import Testing
         return seen.withLock { $0 }
     }
 
-    static func syntheticTrajectories(count: Int) throws -> String {
-        var rng = SplitMix64(seed: 5)
-        let objects = [
-            "mug", "apple", "potato", "knife", "book", "pen", "vase", "plate", "egg", "lettuce",
-        ]
-        let places = [
-            "fridge", "microwave", "shelf", "drawer", "cabinet", "desk", "sinkbasin", "countertop",
-        ]
-        var lines: [String] = []
-        for index in 0..<count {
-            let object = objects.randomElement(using: &rng) ?? "mug"
-            let place = places.randomElement(using: &rng) ?? "shelf"
-            let trajectory = Trajectory(
-                id: "gen-\(index)", task: "put some \(object) in \(place)",
-                steps: [
-                    Step(
-                        action: "go to countertop 1", observation: "On the countertop 1, you see a \(object) 1."
-                    ),
-                    Step(
-                        action: "take \(object) 1 from countertop 1",
-                        observation: "You pick up the \(object) 1."),
-                    Step(action: "go to \(place) 1", observation: "You arrive at \(place) 1."),
-                    Step(
-                        action: "put \(object) 1 in/on \(place) 1",
-                        observation: "You put the \(object) 1 in/on the \(place) 1."),
-                ], outcome: Outcome(success: true, reward: 1), source: "generated",
-                labels: ["object": object])
-            lines.append(String(decoding: try JSONEncoder().encode(trajectory), as: UTF8.self))
-        }
-        return lines.joined(separator: "\n") + "\n"
-    }
-
     @Test func validatesFlags() throws {
         #expect(
             parseFailure(DeleteCommand.self, ["--store", "s", "--id", "a", "--source", "b"])
@@ -372,7 +340,7 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try await Self.initHashingStore(in: directory)
-        let file = try Self.write(directory, try Self.syntheticTrajectories(count: 20_000), "big.jsonl")
+        let file = try Self.write(directory, try generatedTrajectoryLines(count: 20_000), "big.jsonl")
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try ChildProcess.mempExecutable())
