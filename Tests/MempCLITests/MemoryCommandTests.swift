@@ -70,6 +70,23 @@ import Testing
         return seen.withLock { $0 }
     }
 
+    /// The lines `memp query --queries … --json` printed, read back through the type the command writes them with.
+    static func batchLines(_ output: String) throws -> [QueryCommand.BatchLine] {
+        try output.split(separator: "\n").map {
+            try JSONDecoder().decode(QueryCommand.BatchLine.self, from: Data($0.utf8))
+        }
+    }
+
+    /// The distinct key sets of the hits of `memp query --queries … --json` output, over all its lines.
+    static func hitKeys(_ output: String) throws -> Set<Set<String>> {
+        var keys: Set<Set<String>> = []
+        for line in output.split(separator: "\n") {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            for hit in object?["hits"] as? [[String: Any]] ?? [] { keys.insert(Set(hit.keys)) }
+        }
+        return keys
+    }
+
     @Test func validatesFlags() throws {
         #expect(
             parseFailure(DeleteCommand.self, ["--store", "s", "--id", "a", "--source", "b"])
@@ -163,21 +180,10 @@ import Testing
             "query", "--store", store, "--queries", queries, "--mode", "bm25", "-k", "10", "--json",
         ])
         #expect(answered.status == 0)
-        struct Line: Decodable {
-            struct Hit: Decodable {
-                var id: String
-                var sources: [String]
-                var score: Double
-                var outcome: Outcome?
-                var hitCount: Int
-                var successCount: Int
-            }
-            var qid: String
-            var hits: [Hit]
-        }
-        let lines = try answered.output.split(separator: "\n").map { (text: Substring) in
-            try JSONDecoder().decode(Line.self, from: Data(text.utf8))
-        }
+        let lines = try Self.batchLines(answered.output)
+        // Every hit has exactly the keys docs/procedural-memory.md lists.
+        #expect(
+            try Self.hitKeys(answered.output) == [["id", "sources", "score", "outcome", "hitCount", "successCount"]])
         #expect(lines.map(\.qid) == ["q1", "q2"] && lines.allSatisfy { $0.hits.count == 10 })
         #expect(lines.allSatisfy { $0.hits.allSatisfy { $0.sources == [$0.id] } })
         #expect(lines[0].hits.allSatisfy { $0.id.hasPrefix("tw-cookingworld") })
@@ -201,18 +207,10 @@ import Testing
             "query", "--store", store, "--queries", queries, "--mode", "bm25", "-k", "2", "--json", "--contents",
         ])
         #expect(withContents.status == 0)
-        struct ContentLine: Decodable {
-            struct Hit: Decodable {
-                var id: String
-                var task: String
-                var script: String?
-                var steps: [Step]?
-            }
-            var hits: [Hit]
-        }
-        let contentLines = try withContents.output.split(separator: "\n").map { (text: Substring) in
-            try JSONDecoder().decode(ContentLine.self, from: Data(text.utf8))
-        }
+        let contentLines = try Self.batchLines(withContents.output)
+        #expect(
+            try Self.hitKeys(withContents.output)
+                == [["id", "sources", "score", "outcome", "hitCount", "successCount", "task", "script"]])
         #expect(contentLines.count == 2 && contentLines.allSatisfy { $0.hits.count == 2 })
         #expect(contentLines[0].hits.allSatisfy { $0.script?.hasPrefix("Task: ") == true && $0.steps == nil })
         #expect(contentLines[0].hits.map(\.id) == lines[0].hits.prefix(2).map(\.id))
