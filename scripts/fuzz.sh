@@ -3,7 +3,8 @@
 #
 #   bash scripts/fuzz.sh TARGET SECONDS [extra libFuzzer flags]
 #   TARGET: trajectories | vector-file | index-file | keyword-index | bundle-manifest | query-files | safetensors |
-#           wordpiece | server-requests      (wordpiece needs the installed MiniLM: memp model install minilm)
+#           wordpiece | server-requests | line-framer
+#           (wordpiece needs the installed MiniLM: memp model install minilm)
 #   bash scripts/fuzz.sh build             builds every target (then two targets can run at once without waiting
 #                                          for each other's build)
 #
@@ -32,9 +33,10 @@ case "$target" in
     safetensors) product=FuzzSafeTensors ;;
     wordpiece) product=FuzzWordPiece ;;
     server-requests) product=FuzzServerRequests ;;
+    line-framer) product=FuzzLineFramer ;;
     *)
         echo "unknown target $target (trajectories, vector-file, index-file, keyword-index, bundle-manifest," \
-            "query-files, safetensors, wordpiece, server-requests)" >&2
+            "query-files, safetensors, wordpiece, server-requests, line-framer)" >&2
         exit 64
         ;;
 esac

@@ -1,0 +1,1 @@
+../../../Sources/MempServer/LineFramer.swift
