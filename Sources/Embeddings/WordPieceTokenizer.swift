@@ -142,11 +142,31 @@ package struct WordPieceTokenizer: Sendable {
         }
     }
 
+    /// The most combining marks (and other scalars that may decompose into them) read in a row before a
+    /// U+034F COMBINING GRAPHEME JOINER is put between them, as in Unicode's Stream-Safe Text Format (UAX #15).
+    ///
+    /// Canonical decomposition sorts each run of marks by insertion, so a text of one letter and 128K marks of two
+    /// alternating classes took a minute to tokenize. The joiner is itself a nonspacing mark, stripped with the
+    /// accents, so text whose runs are shorter (real text; UAX #15 needs no more than 30) reads as before.
+    static let maximumMarkRun = 30
+
     /// Normalizes `text` and splits it into words and single punctuation marks.
     package static func words(_ text: String) -> [[Unicode.Scalar]] {
         var cleaned = String.UnicodeScalarView()
+        var markRun = 0
         for scalar in text.unicodeScalars {
             if scalar.value == 0 || scalar.value == 0xFFFD || isControl(scalar) { continue }
+            // A scalar whose decomposition may start with a mark is a mark itself or a full composition exclusion.
+            let properties = scalar.properties
+            if properties.canonicalCombiningClass != .notReordered || properties.isFullCompositionExclusion {
+                if markRun == maximumMarkRun {
+                    cleaned.append("\u{034F}")
+                    markRun = 0
+                }
+                markRun += 1
+            } else {
+                markRun = 0
+            }
             if scalar.properties.isWhitespace {
                 cleaned.append(" ")
             } else if isCJK(scalar) {
