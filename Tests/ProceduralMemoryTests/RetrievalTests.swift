@@ -165,6 +165,53 @@ import Testing
         #expect(kept.allSatisfy { (cosines[$0.memory.id] ?? -1) >= threshold })
     }
 
+    // `memp query --json --explain` prints the explanation as it encodes: each policy names its own fields.
+    @Test func explanationEncodesEachPolicysFields() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await Self.filledStore(.inMemory, in: directory)
+        func first(_ task: String, _ options: RetrievalOptions) async throws -> (json: String, text: String) {
+            let hit = try #require(try await store.retrieve(task, options: options).first)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            return (String(decoding: try encoder.encode(hit.explanation), as: UTF8.self), hit.explanation.description)
+        }
+        let task = "put a clean apple in the fridge"
+        let explained = [
+            try await first(task, RetrievalOptions(policy: .random, k: 1, seed: 4)),
+            try await first(task, RetrievalOptions(policy: .query, k: 1)),
+            try await first(task, RetrievalOptions(policy: .keyword, k: 1)),
+            try await first(task, RetrievalOptions(policy: .bm25, k: 1)),
+            try await first(task, RetrievalOptions(k: 1)),
+            try await first("open the fridge", RetrievalOptions(k: 1, outcomePrior: 0, procedureWeight: 1)),
+        ]
+        #expect(
+            explained.map(\.json) == [
+                #"{"policy":"random","rank":1,"seed":4}"#,
+                #"{"cosine":0.94280905,"policy":"query","rank":1}"#,
+                #"{"averageKeywordSimilarity":0.25,"policy":"keyword","#
+                    + #""queryKeywords":["clean","apple","fridge","put"],"rank":1}"#,
+                #"{"bm25":5.8793974,"matchedTerms":["put","clean","apple","fridge"],"policy":"bm25","rank":1}"#,
+                #"{"bm25":5.8793974,"cosine":0.94280905,"denseRank":1,"#
+                    + #""fusion":"reciprocal rank fusion (rank constant 60.0)","keywordRank":1,"#
+                    + #""matchedTerms":["put","clean","apple","fridge"],"policy":"hybrid","rank":1,"successPrior":1}"#,
+                #"{"bm25":1.7836634,"cosine":0.20412414,"denseRank":2,"#
+                    + #""fusion":"reciprocal rank fusion (rank constant 60.0)","keywordRank":1,"#
+                    + #""matchedTerms":["fridge"],"policy":"hybrid","procedureBM25":1.6590718,"procedureRank":1,"rank":1}"#,
+            ])
+        #expect(
+            explained.map(\.text) == [
+                "random draw with seed 4",
+                "cosine 0.9428 between task embeddings",
+                "average keyword similarity 0.25 for keywords clean, apple, fridge, put",
+                "BM25 5.8794; matched: put, clean, apple, fridge",
+                "reciprocal rank fusion (rank constant 60.0); dense #1 (cosine 0.9428); BM25 #1 (5.8794); "
+                    + "success prior 1.0; matched: put, clean, apple, fridge",
+                "reciprocal rank fusion (rank constant 60.0); dense #2 (cosine 0.2041); BM25 #1 (1.7837); "
+                    + "procedure BM25 #1 (1.6591); matched: fridge",
+            ])
+    }
+
     @Test func randomPolicyIsSeeded() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
