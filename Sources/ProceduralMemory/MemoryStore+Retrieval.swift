@@ -82,7 +82,7 @@ extension MemoryStore {
                 prefetched = memories
             }
             for (index, hit) in hits.prefix(options.k).enumerated() {
-                var explanation = ScoreExplanation(policy: options.policy, rank: index + 1, hit: hit.explanation)
+                var explanation = ScoreExplanation(policy: options.policy, rank: index + 1, ranking: hit.explanation)
                 explanation.successPrior = priors[hit.id]
                 ranked.append((hit.id, hit.score))
                 explanations.append(explanation)
@@ -132,7 +132,7 @@ extension MemoryStore {
     }
 
     /// The side of the hybrid index each index-searching policy ranks with.
-    private static let searchMode: [RetrievalPolicy: SearchMode] = [.query: .vector, .bm25: .bm25, .hybrid: .hybrid]
+    static let searchMode: [RetrievalPolicy: SearchMode] = [.query: .vector, .bm25: .bm25, .hybrid: .hybrid]
 
     /// The filter for the options, or `nil` when every memory passes.
     private static func filter(for options: RetrievalOptions, in snapshot: IndexSnapshot)

@@ -17,7 +17,7 @@ import Testing
     static func fusionUsed(by store: MemoryStore, options: RetrievalOptions = RetrievalOptions(k: 1)) async throws
         -> String?
     {
-        try await store.retrieve("heat some mug", options: options).first?.explanation.fusion
+        try await store.retrieve("heat some mug", options: options).first?.explanation.ranking?.fusion
     }
 
     @Test func lookupsUseTheRecordedFusionUntilItIsReverted() async throws {

@@ -29,7 +29,7 @@ import Testing
             let expected = try Self.cosine(task, hit.memory.task)
             #expect(abs(hit.score - Double(expected)) < 1e-5)
             #expect(
-                hit.explanation.policy == .query && hit.explanation.cosine.map(Double.init) == hit.score)
+                hit.explanation.policy == .query && hit.explanation.ranking?.denseScore.map(Double.init) == hit.score)
         }
         #expect(hits.map(\.explanation.rank) == [1, 2, 3, 4])
         #expect(zip(hits, hits.dropFirst()).allSatisfy { $0.score >= $1.score })
@@ -105,8 +105,9 @@ import Testing
         #expect(hits.first?.memory.id == "alf-clean-apple-1")
         let first = try #require(hits.first)
         #expect(
-            first.explanation.policy == .bm25 && first.explanation.bm25.map(Double.init) == first.score)
-        #expect(first.explanation.matchedTerms?.count == 2)
+            first.explanation.policy == .bm25
+                && first.explanation.ranking?.keywordScore.map(Double.init) == first.score)
+        #expect(first.explanation.ranking?.matchedTerms.count == 2)
         #expect(first.explanation.description.contains("BM25"))
         // Only memories sharing a term with the task score at all.
         #expect(hits.count == 1)
@@ -143,8 +144,8 @@ import Testing
         #expect(hits.first?.memory.id == "alf-clean-apple-1")
         let first = try #require(hits.first)
         #expect(
-            first.explanation.policy == .hybrid && first.explanation.denseRank == 1
-                && first.explanation.keywordRank == 1)
+            first.explanation.policy == .hybrid && first.explanation.ranking?.denseRank == 1
+                && first.explanation.ranking?.keywordRank == 1)
         #expect(abs(first.score - 2.0 / 61.0) < 1e-9)
         #expect(first.explanation.description.contains("reciprocal rank fusion"))
 
@@ -197,7 +198,8 @@ import Testing
                     + #""matchedTerms":["put","clean","apple","fridge"],"policy":"hybrid","rank":1,"successPrior":1}"#,
                 #"{"bm25":1.7836634,"cosine":0.20412414,"denseRank":2,"#
                     + #""fusion":"reciprocal rank fusion (rank constant 60.0)","keywordRank":1,"#
-                    + #""matchedTerms":["fridge"],"policy":"hybrid","procedureBM25":1.6590718,"procedureRank":1,"rank":1}"#,
+                    + #""matchedTerms":["fridge"],"policy":"hybrid","procedureBM25":1.6590718,"procedureRank":1,"#
+                    + #""rank":1}"#,
             ])
         #expect(
             explained.map(\.text) == [
