@@ -38,7 +38,7 @@ public struct RetrievalOptions: Sendable {
     /// The seed of the `random` policy: the same seed on the same store gives the same memories.
     public var seed: UInt64
     /// How `hybrid` fuses the dense and BM25 rankings; `nil` means the store's recorded choice
-    /// (``MemoryStore/fusionTuning()``, made by Evaluation's `FusionTuner` or `memp tune`), else ``defaultFusion``.
+    /// (``MemoryStore/recordedFusion()``, made by Evaluation's `FusionTuner` or `memp tune`), else ``defaultFusion``.
     public var fusion: FusionMethod?
     /// How many candidates each ranking gives `hybrid`; `nil` means `max(50, 4 * k)`.
     public var candidateDepth: Int?

@@ -44,12 +44,16 @@ import Testing
         #expect(try await Self.fusionUsed(by: reopened) == "convex fusion (alpha 0.3, theoretical normalization)")
 
         try await store.recordFusion(.reciprocalRank(rankConstant: 100), evidence: Self.evidence)
-        let reverted = try await store.revertFusion()
+        #expect(try await store.revertFusion() == tuned)
+        let reverted = try await store.fusionTuning()
         #expect(reverted.entries.map(\.action) == [.tune, .tune, .revert])
         #expect(reverted.entries.last?.reverts == 2 && reverted.fusion == tuned)
+        #expect(try await store.recordedFusion() == tuned)
         #expect(try await Self.fusionUsed(by: store) == "convex fusion (alpha 0.3, theoretical normalization)")
-        let back = try await store.revertFusion()
+        #expect(try await store.revertFusion() == nil)
+        let back = try await store.fusionTuning()
         #expect(back.fusion == nil && back.entries.last?.reverts == 1 && back.activeChoices.isEmpty)
+        #expect(try await store.recordedFusion() == nil)
         #expect(try await Self.fusionUsed(by: store) == "reciprocal rank fusion (rank constant 60.0)")
         await #expect(throws: MemoryError.nothingToRevert) { try await store.revertFusion() }
         #expect(try await store.fusionTuning().entries.count == 4)
