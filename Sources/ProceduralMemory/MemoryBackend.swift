@@ -290,7 +290,7 @@ public struct DeleteResult: Sendable, Equatable {
     /// The numbers of the memories deleted.
     public var memories: [DocumentID]
     /// The generation after the delete.
-    public var generation: UInt64
+    package var generation: UInt64
 
     /// Creates a delete result.
     package init(trajectories: Int, memories: [DocumentID], generation: UInt64) {
@@ -447,7 +447,7 @@ public struct StoreStatistics: Sendable, Equatable, Codable {
     /// History rows.
     public var historyEntries: Int
     /// The store's generation.
-    public var generation: UInt64
+    package var generation: UInt64
 
     /// Creates statistics.
     package init(

@@ -78,7 +78,7 @@ public struct ImportReport: Sendable, Equatable, Codable {
     /// The first bad lines' errors, in line order (at most 100).
     public var errors: [String] = []
     /// The generation of the store after the import.
-    public var generation: UInt64 = 0
+    package var generation: UInt64 = 0
 
     /// How many bad-line errors a report keeps.
     package static let maximumRecordedErrors = 100

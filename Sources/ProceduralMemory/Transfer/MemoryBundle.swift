@@ -87,5 +87,5 @@ public struct BundleImportReport: Sendable, Equatable, Codable {
     /// The manifest of the bundle.
     public var manifest: BundleManifest?
     /// The store's generation after the import.
-    public var generation: UInt64 = 0
+    package var generation: UInt64 = 0
 }

@@ -142,5 +142,5 @@ public struct UpdateReport: Sendable, Equatable, Codable {
     /// Revisers that failed and were replaced by the rule-based correction, as memory ID → reason.
     public var fallbacks: [String: String] = [:]
     /// The store's generation after the update.
-    public var generation: UInt64 = 0
+    package var generation: UInt64 = 0
 }
