@@ -177,14 +177,15 @@ package enum MemorySelection: Sendable {
 /// The settings and state of a store.
 public struct StoreInfo: Sendable, Equatable {
     /// The schema version of the store.
-    public var schemaVersion: Int
+    package var schemaVersion: Int
     /// The ``Embeddings/Embedder/modelIdentifier`` of the embedder whose vectors the store holds.
     public var embedderID: String
     /// The dimension of those vectors.
     public var dimension: Int
     /// How to rebuild the embedder, when recorded.
     public var embedderConfiguration: EmbedderConfiguration?
-    /// Increases with every committed write.
+    /// Increases with every committed write: the store's version, against which index caches are checked (reports
+    /// of writes carry it for the front ends).
     public var generation: UInt64
 
     /// Creates store settings.

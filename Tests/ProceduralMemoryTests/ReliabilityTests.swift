@@ -371,7 +371,7 @@ import Testing
         let task = "heat the mug " + String(repeating: "x", count: limit - 13)
         #expect(task.utf8.count == limit)
         let hits = try await store.retrieve(task, options: RetrievalOptions(policy: .bm25, k: 2))
-        #expect(!hits.isEmpty && hits.allSatisfy { $0.explanation.matchedTerms?.contains("mug") == true })
+        #expect(!hits.isEmpty && hits.allSatisfy { $0.explanation.ranking?.matchedTerms.contains("mug") == true })
     }
 
     // Finding 12: a whole-store check.
