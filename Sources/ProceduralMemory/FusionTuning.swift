@@ -77,19 +77,6 @@ package struct FusionTuningEntry: Sendable, Equatable, Codable {
     package var reverts: Int?
     /// When.
     package var date: Date
-
-    /// Creates an entry.
-    package init(
-        number: Int, action: FusionTuningAction, fusion: FusionMethod?, evidence: FusionTuningEvidence?,
-        reverts: Int?, date: Date
-    ) {
-        self.number = number
-        self.action = action
-        self.fusion = fusion
-        self.evidence = evidence
-        self.reverts = reverts
-        self.date = date
-    }
 }
 
 /// The measurement behind a tuning choice, kept with it.

@@ -255,14 +255,6 @@ package struct WriteResult: Sendable, Equatable {
     package var replacedTrajectories: Int
     /// The generation after the write.
     package var generation: UInt64
-
-    /// Creates a write result.
-    package init(numbers: [String: DocumentID], removed: [DocumentID], replacedTrajectories: Int, generation: UInt64) {
-        self.numbers = numbers
-        self.removed = removed
-        self.replacedTrajectories = replacedTrajectories
-        self.generation = generation
-    }
 }
 
 /// What a scoped delete removes.

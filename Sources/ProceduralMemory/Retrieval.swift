@@ -103,14 +103,6 @@ public struct MemoryHit: Sendable {
     /// How the memory's source trajectories ended (see ``Outcome/combining(_:)``); `nil` when none recorded an
     /// outcome. The memory's own record of use is ``Memory/hitCount`` and ``Memory/successCount``.
     public var sourceOutcome: Outcome?
-
-    /// Creates a hit.
-    package init(memory: Memory, score: Double, explanation: ScoreExplanation, sourceOutcome: Outcome? = nil) {
-        self.memory = memory
-        self.score = score
-        self.explanation = explanation
-        self.sourceOutcome = sourceOutcome
-    }
 }
 
 /// A prior belief that a memory leads to success, from how its source trajectory ended and how it fared since.
