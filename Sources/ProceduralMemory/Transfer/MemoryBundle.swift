@@ -28,7 +28,7 @@ public struct BundleManifest: Codable, Sendable, Equatable {
     }
 
     /// The bundle format version.
-    public var formatVersion: Int
+    package var formatVersion: Int
     /// When the bundle was written.
     public var createdAt: Date
     /// The embedder whose vectors the bundle holds.
@@ -38,7 +38,7 @@ public struct BundleManifest: Codable, Sendable, Equatable {
     /// The models or agents that produced the memories' trajectories, sorted (the source models).
     public var sourceModels: [String]
     /// The store generation the bundle was exported at.
-    public var sourceGeneration: UInt64
+    package var sourceGeneration: UInt64
     /// How many memories the bundle holds.
     public var memoryCount: Int
     /// How many trajectories the bundle holds.
