@@ -150,17 +150,11 @@ extension MemoryStore {
     private static func filter(for options: RetrievalOptions, in snapshot: IndexSnapshot)
         -> SearchFilter?
     {
-        let excludeDeprecated = !options.includeDeprecated && snapshot.deprecatedCount > 0
-        guard options.sources != nil || !options.labels.isEmpty || excludeDeprecated else { return nil }
+        let filter = options.filter
+        let excludeDeprecated = !filter.includeDeprecated && snapshot.deprecatedCount > 0
+        guard filter.sources != nil || !filter.labels.isEmpty || excludeDeprecated else { return nil }
         let catalog = snapshot.catalog
-        let sources = options.sources
-        let labels = options.labels
-        return .matching { number in
-            guard let entry = catalog[number] else { return false }
-            if excludeDeprecated, entry.status == .deprecated { return false }
-            if let sources, !sources.contains(entry.source) { return false }
-            return labels.allSatisfy { entry.labels[$0.key] == $0.value }
-        }
+        return .matching { number in catalog[number].map(filter.allows) ?? false }
     }
 
     /// `k` memories drawn uniformly without replacement, in draw order; the same seed and store give the same

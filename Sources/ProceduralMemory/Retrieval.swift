@@ -29,12 +29,8 @@ public struct RetrievalOptions: Sendable {
     /// too, and dropped below the minimum like any other.
     /// BM25 scores and random draws are not similarities, so `bm25` and `random` reject it.
     public var minimumSimilarity: Float?
-    /// Only memories from one of these sources, when given.
-    public var sources: Set<String>?
-    /// Only memories carrying every one of these labels.
-    public var labels: [String: String]
-    /// Whether deprecated memories can be returned.
-    public var includeDeprecated: Bool
+    /// Which memories can be returned: by source, by labels, and whether deprecated ones count.
+    public var filter: MemoryFilter
     /// The seed of the `random` policy: the same seed on the same store gives the same memories.
     public var seed: UInt64
     /// How `hybrid` fuses the dense and BM25 rankings; `nil` means the store's recorded choice
@@ -65,7 +61,8 @@ public struct RetrievalOptions: Sendable {
     /// not win on every development source (docs/experiments.md, "What is indexed").
     public static let defaultProcedureWeight = 0.0
 
-    /// Creates options; the defaults are the hybrid policy, 5 memories and the store's fusion (``fusion``).
+    /// Creates options; the defaults are the hybrid policy, 5 memories, the store's fusion (``fusion``) and every
+    /// active memory (`sources`, `labels` and `includeDeprecated` make the ``filter``).
     public init(
         policy: RetrievalPolicy = .hybrid, k: Int = 5, minimumSimilarity: Float? = nil,
         sources: Set<String>? = nil,
@@ -81,14 +78,35 @@ public struct RetrievalOptions: Sendable {
         self.policy = policy
         self.k = k
         self.minimumSimilarity = minimumSimilarity
-        self.sources = sources
-        self.labels = labels
-        self.includeDeprecated = includeDeprecated
+        self.filter = MemoryFilter(sources: sources, labels: labels, includeDeprecated: includeDeprecated)
         self.seed = seed
         self.fusion = fusion
         self.candidateDepth = candidateDepth
         self.keywordLimit = keywordLimit
         self.outcomePrior = outcomePrior
+    }
+}
+
+/// Which memories a lookup (``RetrievalOptions/filter``) or an export considers.
+public struct MemoryFilter: Sendable, Equatable {
+    /// Only memories from one of these sources, when given.
+    public var sources: Set<String>?
+    /// Only memories carrying every one of these labels.
+    public var labels: [String: String]
+    /// Whether deprecated memories count too.
+    public var includeDeprecated: Bool
+
+    /// Creates a filter; the default passes every active memory.
+    public init(sources: Set<String>? = nil, labels: [String: String] = [:], includeDeprecated: Bool = false) {
+        self.sources = sources
+        self.labels = labels
+        self.includeDeprecated = includeDeprecated
+    }
+
+    /// Whether the memory with this catalog entry passes.
+    package func allows(_ entry: CatalogEntry) -> Bool {
+        (includeDeprecated || entry.status == .active) && (sources.map { $0.contains(entry.source) } ?? true)
+            && labels.allSatisfy { entry.labels[$0.key] == $0.value }
     }
 }
 

@@ -57,23 +57,6 @@ package struct BundledMemory: Codable, Sendable, Equatable {
     package var keywordVector: [Float]?
 }
 
-/// What to export.
-public struct ExportOptions: Sendable {
-    /// Only memories from one of these sources, when given.
-    public var sources: Set<String>?
-    /// Only memories carrying every one of these labels.
-    public var labels: [String: String]
-    /// Whether deprecated memories are exported too.
-    public var includeDeprecated: Bool
-
-    /// Creates options; the default exports every active memory.
-    public init(sources: Set<String>? = nil, labels: [String: String] = [:], includeDeprecated: Bool = false) {
-        self.sources = sources
-        self.labels = labels
-        self.includeDeprecated = includeDeprecated
-    }
-}
-
 /// What an import of a bundle did.
 public struct BundleImportReport: Sendable, Equatable, Codable {
     /// Memories imported.
