@@ -20,13 +20,12 @@ it handled. queries.jsonl lists the successful trajectories of that type, querie
 
 Same arguments give the same files.
 """
-import argparse
 import os
 import random
 import re
 import sys
 
-from memp_datasets import relevance_files, write_data_set
+from memp_datasets import generator_parser, relevance_files, write_data_set
 
 LEVELS = ["GoToLocal", "PickupLoc", "OpenDoorLoc", "PutNextLocal", "UnlockLocal", "GoToSeq", "ActionObjDoor",
           "Synth"]
@@ -91,11 +90,8 @@ def episode(gym, level, seed):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", required=True, help="output directory")
+    parser = generator_parser(__doc__, "level", "level", train=40, test=12)
     parser.add_argument("--levels", default=",".join(LEVELS), help="comma-separated BabyAI levels")
-    parser.add_argument("--train-per-level", type=int, default=40, help="train episodes per level")
-    parser.add_argument("--test-per-level", type=int, default=12, help="test episodes (queries) per level")
     parser.add_argument("--seed", type=int, default=42, help="picks which environment seeds are used")
     args = parser.parse_args()
     import gymnasium as gym

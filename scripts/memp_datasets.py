@@ -1,7 +1,18 @@
 """Writes a development data set in Memp's JSON Lines formats, with a manifest of its arguments and hashes."""
+import argparse
 import hashlib
 import json
 import os
+
+
+def generator_parser(description, per, noun, train, test, episodes="episodes"):
+    """The options every generator takes: --out, and the train and test (query) episodes per `per` (level, game,
+    task), which the help calls `noun`; the generator adds its own."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", required=True, help="output directory")
+    parser.add_argument(f"--train-per-{per}", type=int, default=train, help=f"train {episodes} per {noun}")
+    parser.add_argument(f"--test-per-{per}", type=int, default=test, help=f"test {episodes} (queries) per {noun}")
+    return parser
 
 
 def write_data_set(out, generator, arguments, trajectories, files):

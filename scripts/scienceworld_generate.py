@@ -19,14 +19,13 @@ outcome-aware ranking can be measured under both definitions.
 
 Same arguments give the same files.
 """
-import argparse
 import multiprocessing
 import os
 import random
 import re
 import sys
 
-from memp_datasets import relevance_files, write_data_set
+from memp_datasets import generator_parser, relevance_files, write_data_set
 
 
 def short_form(description):
@@ -88,11 +87,8 @@ def record_task(arguments):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", required=True, help="output directory")
+    parser = generator_parser(__doc__, "task", "task type", train=8, test=2, episodes="variations")
     parser.add_argument("--tasks", default="", help="comma-separated task names (default: all 30)")
-    parser.add_argument("--train-per-task", type=int, default=8, help="train variations per task type")
-    parser.add_argument("--test-per-task", type=int, default=2, help="test variations (queries) per task type")
     parser.add_argument("--max-gold-steps", type=int, default=80,
                         help="skip variations whose gold path is longer (they take minutes to play)")
     parser.add_argument("--seed", type=int, default=42, help="picks which variations are used")

@@ -16,21 +16,16 @@ observation (as ALFWorld prompts do), so tasks of one game type differ by their 
 Same arguments give the same files, except the coin game's trajectories: TextWorldExpress 1.1.0 does not fix
 the coin layout by the seed (two runs differed in 39 of the sample's 80 coin trajectories; the queries matched).
 """
-import argparse
-import hashlib
-import json
 import os
 import random
 import sys
 
+from memp_datasets import generator_parser, write_data_set
 from memp_twx import FOLD_SEEDS, GAME_PARAMS, GAMES, episode, goal_of, open_env, random_walk, run
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", required=True, help="output directory")
+    parser = generator_parser(__doc__, "game", "game type", train=40, test=10)
     parser.add_argument("--games", default=",".join(GAMES), help="comma-separated game types")
-    parser.add_argument("--train-per-game", type=int, default=40, help="train episodes per game type")
-    parser.add_argument("--test-per-game", type=int, default=10, help="test episodes (queries) per game type")
     parser.add_argument("--random-per-game", type=int, default=None,
                         help="random-walk (usually failed) trajectories per game type (default: half the train count)")
     parser.add_argument("--step-limit", type=int, default=40, help="steps per random or truncated episode")
@@ -83,18 +78,8 @@ def main():
             queries.append({"qid": f"q-{game}-{number:03d}", "query": task, "relevant": sorted(relevant),
                             "labels": labels})
     env.close()
-    for name, rows in (("trajectories.jsonl", trajectories), ("queries.jsonl", queries)):
-        with open(os.path.join(args.out, name), "w") as handle:
-            for row in rows:
-                handle.write(json.dumps(row, sort_keys=True) + "\n")
-    manifest = {"generator": "scripts/textworld_generate.py", "arguments": vars(args),
-                "trajectories": len(trajectories), "successful": sum(t["outcome"]["success"] for t in trajectories),
-                "queries": len(queries),
-                "sha256": {name: hashlib.sha256(open(os.path.join(args.out, name), "rb").read()).hexdigest()
-                           for name in ("trajectories.jsonl", "queries.jsonl")}}
-    with open(os.path.join(args.out, "manifest.json"), "w") as handle:
-        json.dump(manifest, handle, indent=1, sort_keys=True)
-    print(json.dumps({k: manifest[k] for k in ("trajectories", "successful", "queries")}))
+    write_data_set(args.out, "scripts/textworld_generate.py", vars(args), trajectories,
+                   {"trajectories.jsonl": trajectories, "queries.jsonl": queries})
 
 
 if __name__ == "__main__":

@@ -69,7 +69,8 @@ struct CollectionCommand: ParsableCommand {
             }
             guard let dimension = embedder?.dimension ?? documents.first(where: { $0.vector != nil })?.vector?.count
             else {
-                throw ValidationError("\(input) has no \"vector\" fields; choose an --embedder to embed the texts.")
+                throw InputFileError.malformed(
+                    path: input, line: nil, reason: "no line has a \"vector\"; choose an --embedder to embed the texts")
             }
             var collection = try DocumentCollection(
                 configuration: CollectionConfiguration(

@@ -25,9 +25,6 @@ extension IndexCommand {
 
         func run() throws {
             let source = try FlatIndex(contentsOf: index)
-            guard dims <= source.dimension else {
-                throw ValidationError("--dims must be at most the index dimension \(source.dimension) (got \(dims)).")
-            }
             let (reduced, model) = try source.reduced(toDimension: dims, whiten: whiten)
             let pcaPath = pca ?? output + ".pca"
             try model.save(to: pcaPath)

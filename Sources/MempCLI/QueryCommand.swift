@@ -92,7 +92,8 @@ struct QueryCommand: AsyncParsableCommand {
         }
     }
 
-    struct BatchHit: Encodable {
+    /// One hit of a `--queries … --json` line; `Decodable` too, so the tests read the output back through it.
+    struct BatchHit: Codable {
         var id: String
         var sources: [String]
         var score: Double
@@ -104,7 +105,8 @@ struct QueryCommand: AsyncParsableCommand {
         var steps: [Step]?
     }
 
-    struct BatchLine: Encodable {
+    /// One line of `--queries … --json`: a query's hits, or why it got none.
+    struct BatchLine: Codable {
         var qid: String
         var hits: [BatchHit]
         /// Why this query got no answer; the batch goes on with the next one.

@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import MCP
 import MempService
+import NIOCore
 import ServiceLifecycle
 
 /// Runs a ``MempService/MemoryService`` as an HTTP server (JSON API and MCP at `/mcp`) or as an MCP server on
@@ -41,7 +42,8 @@ public enum MempServer {
     ///   - configuration: Address, port, token.
     ///   - onListening: Called once with the address actually bound (the port chosen for port 0).
     /// - Throws: ``MempService/ServiceError/invalidArgument(name:reason:)`` when a non-loopback address has no
-    ///   token; what binding throws.
+    ///   token; ``ServerError/cannotListen(host:port:reason:)`` when the address can't be bound (in use, not this
+    ///   machine's, or not allowed).
     public static func serveHTTP(
         _ service: MemoryService, configuration: Configuration,
         onListening: @escaping @Sendable (_ host: String, _ port: Int) -> Void
@@ -66,8 +68,16 @@ public enum MempServer {
             configuration: ServiceGroupConfiguration(
                 services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch let error as IOError where Self.listenFailures.contains(error.errnoCode) {
+            throw ServerError.cannotListen(
+                host: host, port: configuration.port, reason: String(cString: strerror(error.errnoCode)))
+        }
     }
+
+    /// The `errno` values of a `bind` that can't succeed at this address: in use, not this machine's, not allowed.
+    private static let listenFailures: Set<Int32> = [EADDRINUSE, EADDRNOTAVAIL, EACCES]
 
     /// Serves MCP on standard input and output until the client closes its end and every request it sent is
     /// answered.
@@ -75,5 +85,19 @@ public enum MempServer {
         let server = await MCPTools.makeServer(service: service)
         try await server.start(transport: AnsweringStdioTransport())
         await server.waitUntilCompleted()
+    }
+}
+
+/// Why the HTTP server could not start.
+public enum ServerError: Error, Equatable, CustomStringConvertible {
+    /// The server could not listen at `host`:`port`; `reason` is the system's (for example "Address already in use").
+    case cannotListen(host: String, port: Int, reason: String)
+
+    /// The message, with the address and how to pick another.
+    public var description: String {
+        switch self {
+        case .cannotListen(let host, let port, let reason):
+            "Can't listen on \(host):\(port): \(reason). Choose another address or port (port 0 picks a free one)."
+        }
     }
 }

@@ -131,7 +131,7 @@ extension ServiceError: CustomStringConvertible {
             .invalidBody(
                 field: "line \(line), id",
                 reason: "trajectory \(id) appears again (first on line \(firstLine)); send duplicates=replace to keep the later one")
-        case .counterLimit, .emptyTask, .nothingToRevert, .invalidParameter, .optionNotApplicable, .alreadyStored,
+        case .counterLimit, .emptyTask, .lookupTaskTooLarge, .nothingToRevert, .invalidParameter, .optionNotApplicable, .alreadyStored,
             .repeatedInBatch, .missingSourceTrajectory, .invalidTrajectory, .invalidFeedback:
             // The library names its own parameters (`minimumSimilarity`), not the request's fields.
             .invalidArgument(name: "request", reason: error.description)

@@ -79,6 +79,8 @@ public enum MemoryError: Error, Equatable, Sendable {
     case counterLimit(id: String, counter: String, current: Int, limit: Int)
     /// The task to look up is empty or only whitespace, so no policy but random can rank memories for it.
     case emptyTask
+    /// The task to look up is `bytes` UTF-8 bytes long, over ``MemoryStore/maximumLookupTaskBytes`` (`limit`).
+    case lookupTaskTooLarge(bytes: Int, limit: Int)
     /// A history entry can't be reverted; `reason` says why.
     case cannotRevert(entry: Int64, reason: String)
     /// The store's record of fusion choices changed while a choice was being recorded: it has `actualEntries`
@@ -237,9 +239,12 @@ extension MemoryError: CustomStringConvertible {
                 + "\(expected.map(String.init) ?? "none")); read it again and retry."
         case .counterLimit(let id, let counter, let current, let limit):
             "Memory \(id): \(counter) is \(current) and can't pass \(limit); nothing was recorded. "
-                + "Its counters are implausible: check them with `memp verify` and fix the memory."
+                + "Its counters are implausible: verify the store and fix the memory."
         case .emptyTask:
             "The task to look up is empty; give the task's text."
+        case .lookupTaskTooLarge(let bytes, let limit):
+            "The task to look up is \(bytes) bytes; a lookup takes at most \(limit). Give the task's description, "
+                + "not a whole transcript."
         case .cannotRevert(let entry, let reason):
             "History entry \(entry) can't be reverted: \(reason)"
         case .tuningConflict(let expected, let actual):

@@ -2,6 +2,13 @@ import HybridSearch
 import RetrievalCore
 
 extension MemoryStore {
+    /// The longest task a lookup takes, in UTF-8 bytes: 1 MiB.
+    ///
+    /// Tokenizing, stemming and embedding grow with the task, and a stored task holds at most
+    /// ``TextLimits/maximumTaskBytes`` (16 KiB by default), so a far longer lookup text is a mistake (a whole
+    /// transcript passed as the task) that would cost seconds per lookup; it is refused instead.
+    public static let maximumLookupTaskBytes = 1 << 20
+
     /// Finds the memories that best fit a task.
     ///
     /// Searches the in-memory indexes of the latest published snapshot, then reads the final `k` memories from
@@ -13,6 +20,7 @@ extension MemoryStore {
     ///   - options: The policy, `k`, the minimum similarity and the filters.
     /// - Returns: At most `k` hits, best first, each with its explanation.
     /// - Throws: ``MemoryError/emptyTask`` for a blank task (except for the random policy);
+    ///   ``MemoryError/lookupTaskTooLarge(bytes:limit:)`` for a task over ``maximumLookupTaskBytes``;
     ///   ``MemoryError/invalidParameter(name:value:expected:)`` for `k < 1` or a NaN minimum similarity;
     ///   ``MemoryError/optionNotApplicable(option:policy:)`` for a minimum similarity the policy can't use;
     ///   ``MemoryError/embedding(reason:)`` when the task can't be embedded.
@@ -30,6 +38,10 @@ extension MemoryStore {
         }
         // Every policy but random ranks by the task's words: a blank task has none, in any of them.
         guard options.policy == .random || !task.trimmingWhitespace().isEmpty else { throw .emptyTask }
+        let taskBytes = task.utf8.count
+        guard taskBytes <= Self.maximumLookupTaskBytes else {
+            throw .lookupTaskTooLarge(bytes: taskBytes, limit: Self.maximumLookupTaskBytes)
+        }
         if options.minimumSimilarity != nil, options.policy == .bm25 || options.policy == .random {
             throw .optionNotApplicable(option: "minimumSimilarity", policy: options.policy)
         }

@@ -119,28 +119,30 @@ enum Fixture {
         #expect(run.queries?.first?.firstRelevantRank == 1)
     }
 
-    @Test func procedureWeightsAddNamedHybridRuns() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let evaluator = try await Fixture.evaluator(in: directory)
-        let plan = EvaluationPlan(modes: [.hybrid], k: 3, procedureWeights: [0, 1])
-        let evaluation = try await evaluator.run(plan, label: "fixture", path: directory.file("store"))
-        #expect(evaluation.fusionRuns.map(\.setting.name) == ["hybrid proc=0", "hybrid proc=1"])
-        #expect(evaluation.fusionRuns.map(\.setting.procedureWeight) == [0, 1])
+    /// Procedure weights and candidate depths each add one named hybrid run per value, with that value in its
+    /// setting; the run at the value the plain hybrid run uses scores as it does.
+    @Test(arguments: [
         // A weight of 0 is the plain hybrid run.
-        #expect(evaluation.fusionRuns[0].metrics == evaluation.runs[0].metrics)
-    }
-
-    @Test func candidateDepthsAddNamedHybridRuns() async throws {
+        (
+            EvaluationPlan(modes: [.hybrid], k: 3, procedureWeights: [0, 1]), ["hybrid proc=0", "hybrid proc=1"],
+            [0, 1].map { RetrievalSetting(policy: .hybrid, k: 3, procedureWeight: $0) }, 0
+        ),
+        // 10 memories are retrieved per query, whose default depth is 50: the plain hybrid run.
+        (
+            EvaluationPlan(modes: [.hybrid], k: 3, candidateDepths: [1, 50]), ["hybrid depth=1", "hybrid depth=50"],
+            [1, 50].map { RetrievalSetting(policy: .hybrid, k: 3, candidateDepth: $0) }, 1
+        ),
+    ])
+    func sweepsAddNamedHybridRuns(
+        plan: EvaluationPlan, names: [String], settings: [RetrievalSetting], plainRun: Int
+    ) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let evaluator = try await Fixture.evaluator(in: directory)
-        let plan = EvaluationPlan(modes: [.hybrid], k: 3, candidateDepths: [1, 50])
         let evaluation = try await evaluator.run(plan, label: "fixture", path: directory.file("store"))
-        #expect(evaluation.fusionRuns.map(\.setting.name) == ["hybrid depth=1", "hybrid depth=50"])
-        #expect(evaluation.fusionRuns.map(\.setting.candidateDepth) == [1, 50])
-        // 10 memories are retrieved per query, whose default depth is 50: the plain hybrid run.
-        #expect(evaluation.fusionRuns[1].metrics == evaluation.runs[0].metrics)
+        #expect(evaluation.fusionRuns.map(\.setting.name) == names)
+        #expect(evaluation.fusionRuns.map(\.setting) == settings)
+        #expect(evaluation.fusionRuns[plainRun].metrics == evaluation.runs[0].metrics)
     }
 
     @Test func cachedEmbeddingsGiveTheSameMetrics() async throws {

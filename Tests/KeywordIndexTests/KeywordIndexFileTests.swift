@@ -130,9 +130,7 @@ import Testing
     @Test func wrongMagicIsNamed() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let path = directory.file("other.idx")
-        let writer = try IndexFileWriter(path: path, magic: "XXXX", version: 1, fields: [], sectionCapacity: 0)
-        try writer.commit()
+        let path = try writeIndexFile(at: directory.file("other.idx"), magic: "XXXX")
         #expect(throws: IndexError.notAnIndexFile(path: path, expectedMagic: "MKIX")) {
             try KeywordIndex(contentsOf: path)
         }

@@ -122,6 +122,21 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: output))
     }
 
+    @Test func textsWithoutVectorsOrEmbedderAreAnInputErrorNotAFlagError() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let input = directory.file("texts.jsonl")
+        try write([#"{"id": "a", "text": "open the door"}"#], to: input)
+        let output = directory.file("collection")
+        #expect(
+            throws: InputFileError.malformed(
+                path: input, line: nil, reason: "no line has a \"vector\"; choose an --embedder to embed the texts")
+        ) {
+            try CollectionCommand.Build.parse(["--input", input, "--output", output]).run()
+        }
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
+
     @Test func badFlagsAreValidationErrors() {
         let search = CollectionCommand.Search.self
         #expect(parseFailure(search, ["--collection", "c", "-k", "0", "q"]) == "-k must be at least 1 (got 0).")

@@ -70,36 +70,21 @@ import Testing
         return seen.withLock { $0 }
     }
 
-    static func syntheticTrajectories(count: Int) throws -> String {
-        var rng = SplitMix64(seed: 5)
-        let objects = [
-            "mug", "apple", "potato", "knife", "book", "pen", "vase", "plate", "egg", "lettuce",
-        ]
-        let places = [
-            "fridge", "microwave", "shelf", "drawer", "cabinet", "desk", "sinkbasin", "countertop",
-        ]
-        var lines: [String] = []
-        for index in 0..<count {
-            let object = objects.randomElement(using: &rng) ?? "mug"
-            let place = places.randomElement(using: &rng) ?? "shelf"
-            let trajectory = Trajectory(
-                id: "gen-\(index)", task: "put some \(object) in \(place)",
-                steps: [
-                    Step(
-                        action: "go to countertop 1", observation: "On the countertop 1, you see a \(object) 1."
-                    ),
-                    Step(
-                        action: "take \(object) 1 from countertop 1",
-                        observation: "You pick up the \(object) 1."),
-                    Step(action: "go to \(place) 1", observation: "You arrive at \(place) 1."),
-                    Step(
-                        action: "put \(object) 1 in/on \(place) 1",
-                        observation: "You put the \(object) 1 in/on the \(place) 1."),
-                ], outcome: Outcome(success: true, reward: 1), source: "generated",
-                labels: ["object": object])
-            lines.append(String(decoding: try JSONEncoder().encode(trajectory), as: UTF8.self))
+    /// The lines `memp query --queries … --json` printed, read back through the type the command writes them with.
+    static func batchLines(_ output: String) throws -> [QueryCommand.BatchLine] {
+        try output.split(separator: "\n").map {
+            try JSONDecoder().decode(QueryCommand.BatchLine.self, from: Data($0.utf8))
         }
-        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The distinct key sets of the hits of `memp query --queries … --json` output, over all its lines.
+    static func hitKeys(_ output: String) throws -> Set<Set<String>> {
+        var keys: Set<Set<String>> = []
+        for line in output.split(separator: "\n") {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            for hit in object?["hits"] as? [[String: Any]] ?? [] { keys.insert(Set(hit.keys)) }
+        }
+        return keys
     }
 
     @Test func validatesFlags() throws {
@@ -195,21 +180,10 @@ import Testing
             "query", "--store", store, "--queries", queries, "--mode", "bm25", "-k", "10", "--json",
         ])
         #expect(answered.status == 0)
-        struct Line: Decodable {
-            struct Hit: Decodable {
-                var id: String
-                var sources: [String]
-                var score: Double
-                var outcome: Outcome?
-                var hitCount: Int
-                var successCount: Int
-            }
-            var qid: String
-            var hits: [Hit]
-        }
-        let lines = try answered.output.split(separator: "\n").map { (text: Substring) in
-            try JSONDecoder().decode(Line.self, from: Data(text.utf8))
-        }
+        let lines = try Self.batchLines(answered.output)
+        // Every hit has exactly the keys docs/procedural-memory.md lists.
+        #expect(
+            try Self.hitKeys(answered.output) == [["id", "sources", "score", "outcome", "hitCount", "successCount"]])
         #expect(lines.map(\.qid) == ["q1", "q2"] && lines.allSatisfy { $0.hits.count == 10 })
         #expect(lines.allSatisfy { $0.hits.allSatisfy { $0.sources == [$0.id] } })
         #expect(lines[0].hits.allSatisfy { $0.id.hasPrefix("tw-cookingworld") })
@@ -233,18 +207,10 @@ import Testing
             "query", "--store", store, "--queries", queries, "--mode", "bm25", "-k", "2", "--json", "--contents",
         ])
         #expect(withContents.status == 0)
-        struct ContentLine: Decodable {
-            struct Hit: Decodable {
-                var id: String
-                var task: String
-                var script: String?
-                var steps: [Step]?
-            }
-            var hits: [Hit]
-        }
-        let contentLines = try withContents.output.split(separator: "\n").map { (text: Substring) in
-            try JSONDecoder().decode(ContentLine.self, from: Data(text.utf8))
-        }
+        let contentLines = try Self.batchLines(withContents.output)
+        #expect(
+            try Self.hitKeys(withContents.output)
+                == [["id", "sources", "score", "outcome", "hitCount", "successCount", "task", "script"]])
         #expect(contentLines.count == 2 && contentLines.allSatisfy { $0.hits.count == 2 })
         #expect(contentLines[0].hits.allSatisfy { $0.script?.hasPrefix("Task: ") == true && $0.steps == nil })
         #expect(contentLines[0].hits.map(\.id) == lines[0].hits.prefix(2).map(\.id))
@@ -372,7 +338,7 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try await Self.initHashingStore(in: directory)
-        let file = try Self.write(directory, try Self.syntheticTrajectories(count: 20_000), "big.jsonl")
+        let file = try Self.write(directory, try generatedTrajectoryLines(count: 20_000), "big.jsonl")
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try ChildProcess.mempExecutable())

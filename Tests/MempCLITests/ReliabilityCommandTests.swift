@@ -60,15 +60,7 @@ import VectorIndex
             "query", "--store", store, "--queries", queries, "--mode", mode, "-k", "1", "--json",
         ])
         #expect(result.status == 1)
-        struct Line: Decodable {
-            struct Hit: Decodable { var id: String }
-            var qid: String
-            var hits: [Hit]
-            var error: String?
-        }
-        let lines = try result.output.split(separator: "\n").map {
-            try JSONDecoder().decode(Line.self, from: Data($0.utf8))
-        }
+        let lines = try MemoryCommandTests.batchLines(result.output)
         #expect(lines.map(\.qid) == ["q1", "q2", "q3"])
         #expect(lines[0].hits.map(\.id) == ["a"] && lines[2].hits.map(\.id) == ["b"])
         #expect(lines[1].hits.isEmpty && lines[1].error == MemoryError.emptyTask.description)

@@ -139,7 +139,7 @@ import Testing
                 try ChildProcess.memp(["init", "--store", store, "--embedder", "hashing", "--dimension", "64"]).status
                     == 0)
             let file = try MemoryCommandTests.write(
-                directory, try MemoryCommandTests.syntheticTrajectories(count: 5_000), "runs.jsonl")
+                directory, try generatedTrajectoryLines(count: 5_000), "runs.jsonl")
             let child = Process()
             child.executableURL = URL(fileURLWithPath: try ChildProcess.mempExecutable())
             child.arguments = ["update", "--store", store, "--policy", "vanilla", "--no-merge", file]

@@ -21,4 +21,18 @@ import Testing
         // The other server is unaffected.
         #expect(try await first.client.send("POST", "/v1/lookup", json: ["task": "make tea"]).status == 200)
     }
+
+    @Test func aPortInUseIsNamedWithItsAddress() async throws {
+        let served = try ServedStore(count: 1)
+        defer { served.close() }
+        let port = try #require(served.server.baseURL.port)
+        let second = try ChildProcess.memp(["serve", "--store", served.store, "--port", String(port)])
+        #expect(second.status == 1)
+        #expect(
+            second.errors.contains(
+                "Can't listen on 127.0.0.1:\(port): Address already in use. Choose another address or port (port 0 "
+                    + "picks a free one)."))
+        // The first server still answers.
+        #expect(try await served.client.send("GET", "/healthz").status == 200)
+    }
 }

@@ -164,10 +164,7 @@ struct BackendTests {
             }
             let trajectory = Fixtures.trajectory("t", task: "x", source: "s", labels: [:])
             await #expect(throws: MemoryError.self) {
-                try await postgres.write(
-                    WriteBatch(
-                        trajectories: [trajectory], memories: [Fixtures.record(trajectory, vector: [1, 0])],
-                        replacing: false, policy: "p", reason: "r"))
+                try await postgres.write(Fixtures.batch(adding: [trajectory], vector: [1, 0]))
             }
         }
     }

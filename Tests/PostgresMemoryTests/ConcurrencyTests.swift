@@ -9,6 +9,25 @@ import Testing
 /// Several clients writing to one PostgreSQL store at once lose nothing and duplicate nothing.
 @Suite(.enabled(if: PostgresTestServer.isAvailable, "needs PostgreSQL with pgvector (scripts/pg_server.sh)"))
 struct ConcurrencyTests {
+    /// Runs `body` in `clients` tasks at once, each with a backend of its own on `location` (a pool of
+    /// `maximumConnections`), and returns what they return, in the order they finish.
+    static func concurrently<Result: Sendable>(
+        _ clients: Int, on location: PostgresLocation, maximumConnections: Int,
+        _ body: @escaping @Sendable (_ client: Int, _ backend: PostgresBackend) async throws -> Result
+    ) async throws -> [Result] {
+        try await withThrowingTaskGroup(of: Result.self) { group in
+            for client in 0..<clients {
+                group.addTask {
+                    let backend = try await PostgresBackend.connect(
+                        to: location, maximumConnections: maximumConnections)
+                    defer { backend.close() }
+                    return try await body(client, backend)
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+    }
+
     /// Four clients, each with its own connection pool, write 20 batches each at once; every batch also replaces
     /// the same two shared trajectories, so writers contend on the same rows.
     @Test func concurrentWritersLoseAndDuplicateNothing() async throws {
@@ -18,25 +37,18 @@ struct ConcurrencyTests {
         let clients = 4
         let batches = 20
         let perBatch = 5
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for client in 0..<clients {
-                group.addTask {
-                    let backend = try await PostgresBackend.connect(to: location, maximumConnections: 2)
-                    defer { backend.close() }
-                    for batch in 0..<batches {
-                        let ids = (0..<perBatch).map { "c\(client)-b\(batch)-\($0)" } + ["shared-1", "shared-2"]
-                        let trajectories = ids.map {
-                            Fixtures.trajectory($0, task: "task \($0)", source: "client\(client)", labels: [:])
-                        }
-                        _ = try await backend.write(
-                            WriteBatch(
-                                trajectories: trajectories,
-                                memories: trajectories.map { Fixtures.record($0, vector: [1, 0, 0, 0]) },
-                                replacing: true, policy: "p", reason: "client \(client) batch \(batch)"))
-                    }
+        _ = try await Self.concurrently(clients, on: location, maximumConnections: 2) { client, backend in
+            for batch in 0..<batches {
+                let ids = (0..<perBatch).map { "c\(client)-b\(batch)-\($0)" } + ["shared-1", "shared-2"]
+                let trajectories = ids.map {
+                    Fixtures.trajectory($0, task: "task \($0)", source: "client\(client)", labels: [:])
                 }
+                _ = try await backend.write(
+                    WriteBatch(
+                        trajectories: trajectories,
+                        memories: trajectories.map { Fixtures.record($0, vector: [1, 0, 0, 0]) },
+                        replacing: true, policy: "p", reason: "client \(client) batch \(batch)"))
             }
-            try await group.waitForAll()
         }
         let statistics = try await setup.statistics()
         let unique = clients * batches * perBatch + 2
@@ -59,27 +71,16 @@ struct ConcurrencyTests {
     @Test func concurrentFeedbackLosesNoIncrement() async throws {
         let location = try PostgresTestServer.freshLocation()
         let setup = try await PostgresBackend.connect(to: location)
-        try await setup.initialize(embedderID: Fixtures.embedderID, dimension: 2, configuration: nil)
         let trajectories = ["x", "y"].map { Fixtures.trajectory($0, task: "task \($0)", source: "s", labels: [:]) }
-        _ = try await setup.write(
-            WriteBatch(
-                trajectories: trajectories, memories: trajectories.map { Fixtures.record($0, vector: [1, 0]) },
-                replacing: false, policy: "p", reason: "r"))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for client in 0..<4 {
-                group.addTask {
-                    let backend = try await PostgresBackend.connect(to: location, maximumConnections: 2)
-                    defer { backend.close() }
-                    for round in 0..<25 {
-                        let ids = client % 2 == 0 ? ["x", "y"] : ["y", "x"]
-                        let result = try await backend.recordFeedback(
-                            ids.map { CounterIncrement(memoryID: $0, hits: 1, successes: round % 4 == 0 ? 0 : 1) },
-                            settings: UpdateSettings(minimumHits: 1000), reason: "client \(client) round \(round)")
-                        #expect(result.changes.map(\.memoryID) == ids && result.deprecated.isEmpty)
-                    }
-                }
+        try await Fixtures.seed(setup, with: trajectories, vector: [1, 0])
+        _ = try await Self.concurrently(4, on: location, maximumConnections: 2) { client, backend in
+            for round in 0..<25 {
+                let ids = client % 2 == 0 ? ["x", "y"] : ["y", "x"]
+                let result = try await backend.recordFeedback(
+                    ids.map { CounterIncrement(memoryID: $0, hits: 1, successes: round % 4 == 0 ? 0 : 1) },
+                    settings: UpdateSettings(minimumHits: 1000), reason: "client \(client) round \(round)")
+                #expect(result.changes.map(\.memoryID) == ids && result.deprecated.isEmpty)
             }
-            try await group.waitForAll()
         }
         for id in ["x", "y"] {
             let memory = try #require(try await setup.memory(id: id))
@@ -137,23 +138,16 @@ struct ConcurrencyTests {
 
         let options = UpdateOptions(
             policy: .vanilla, settings: UpdateSettings(minimumHits: 1000, mergeDuplicates: false))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for client in 0..<4 {
-                group.addTask {
-                    let backend = try await PostgresBackend.connect(to: location, maximumConnections: 2)
-                    defer { backend.close() }
-                    let store = try await MemoryStore.open(backend: backend, embedder: embedder, cacheDirectory: nil)
-                    for round in 0..<5 {
-                        var trajectory = Fixtures.trajectory(
-                            "c\(client)-r\(round)", task: "wash plate \(client) \(round)", source: "s", labels: [:])
-                        trajectory.outcome = Outcome(success: round % 2 == 0)
-                        let report = try await store.update(
-                            [FinishedTask(trajectory: trajectory, usedMemories: ["clean"])], options: options)
-                        #expect(report.added == [trajectory.id])
-                    }
-                }
+        _ = try await Self.concurrently(4, on: location, maximumConnections: 2) { client, backend in
+            let store = try await MemoryStore.open(backend: backend, embedder: embedder, cacheDirectory: nil)
+            for round in 0..<5 {
+                var trajectory = Fixtures.trajectory(
+                    "c\(client)-r\(round)", task: "wash plate \(client) \(round)", source: "s", labels: [:])
+                trajectory.outcome = Outcome(success: round % 2 == 0)
+                let report = try await store.update(
+                    [FinishedTask(trajectory: trajectory, usedMemories: ["clean"])], options: options)
+                #expect(report.added == [trajectory.id])
             }
-            try await group.waitForAll()
         }
         let clean = try #require(try await setup.memory(id: "clean"))
         #expect(clean.hitCount == 2 + 20 && clean.successCount == 1 + 12)
@@ -168,31 +162,20 @@ struct ConcurrencyTests {
     @Test func concurrentFailuresDeprecateOnce() async throws {
         let location = try PostgresTestServer.freshLocation()
         let setup = try await PostgresBackend.connect(to: location)
-        try await setup.initialize(embedderID: Fixtures.embedderID, dimension: 2, configuration: nil)
         let trajectory = Fixtures.trajectory("z", task: "task z", source: "s", labels: [:])
-        _ = try await setup.write(
-            WriteBatch(
-                trajectories: [trajectory], memories: [Fixtures.record(trajectory, vector: [0, 1])],
-                replacing: false, policy: "p", reason: "r"))
-        let deprecations = try await withThrowingTaskGroup(of: Int.self) { group in
-            for client in 0..<4 {
-                group.addTask {
-                    let backend = try await PostgresBackend.connect(to: location, maximumConnections: 1)
-                    defer { backend.close() }
-                    var deprecated = 0
-                    for round in 0..<5 {
-                        let result = try await backend.recordFeedback(
-                            [CounterIncrement(memoryID: "z", hits: 1, successes: 0)], settings: UpdateSettings(),
-                            reason: "client \(client) round \(round)")
-                        deprecated += result.deprecated.count
-                        #expect(result.deprecated.map(\.catalogEntry.status).allSatisfy { $0 == .deprecated })
-                    }
-                    return deprecated
-                }
+        try await Fixtures.seed(setup, with: [trajectory], vector: [0, 1])
+        let deprecations = try await Self.concurrently(4, on: location, maximumConnections: 1) { client, backend in
+            var deprecated = 0
+            for round in 0..<5 {
+                let result = try await backend.recordFeedback(
+                    [CounterIncrement(memoryID: "z", hits: 1, successes: 0)], settings: UpdateSettings(),
+                    reason: "client \(client) round \(round)")
+                deprecated += result.deprecated.count
+                #expect(result.deprecated.map(\.catalogEntry.status).allSatisfy { $0 == .deprecated })
             }
-            return try await group.reduce(0, +)
+            return deprecated
         }
-        #expect(deprecations == 1)
+        #expect(deprecations.reduce(0, +) == 1)
         let memory = try #require(try await setup.memory(id: "z"))
         #expect(memory.status == .deprecated && memory.hitCount == 20 && memory.successCount == 0)
         #expect(memory.revision == 22)
@@ -207,12 +190,8 @@ struct ConcurrencyTests {
 
     @Test func failingFeedbackDeprecatesAtTheThreshold() async throws {
         try await PostgresTestServer.withBackend { postgres in
-            try await postgres.initialize(embedderID: Fixtures.embedderID, dimension: 2, configuration: nil)
             let trajectory = Fixtures.trajectory("z", task: "task z", source: "s", labels: [:])
-            _ = try await postgres.write(
-                WriteBatch(
-                    trajectories: [trajectory], memories: [Fixtures.record(trajectory, vector: [0, 1])],
-                    replacing: false, policy: "p", reason: "r"))
+            try await Fixtures.seed(postgres, with: [trajectory], vector: [0, 1])
             for _ in 0..<3 {
                 _ = try await postgres.recordFeedback(
                     [CounterIncrement(memoryID: "z", hits: 1, successes: 0)], settings: UpdateSettings(),

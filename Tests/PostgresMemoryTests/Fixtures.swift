@@ -1,4 +1,5 @@
 import Foundation
+import PostgresMemory
 import ProceduralMemory
 import RetrievalCore
 import TestSupport
@@ -27,6 +28,19 @@ enum Fixtures {
                 provenance: Provenance(producer: trajectory.producer, scriptWriter: "rules"), createdAt: date,
                 updatedAt: date),
             taskVector: vector, keywordVector: keywordVector)
+    }
+
+    /// One batch adding `trajectories` and the memory built from each, all with the task vector `vector`.
+    static func batch(adding trajectories: [Trajectory], vector: [Float]) -> WriteBatch {
+        WriteBatch(
+            trajectories: trajectories, memories: trajectories.map { record($0, vector: vector) }, replacing: false,
+            policy: "p", reason: "r")
+    }
+
+    /// Initializes `backend` for vectors of `vector`'s dimension and stores `trajectories`, as ``batch(adding:vector:)``.
+    static func seed(_ backend: PostgresBackend, with trajectories: [Trajectory], vector: [Float]) async throws {
+        try await backend.initialize(embedderID: embedderID, dimension: vector.count, configuration: nil)
+        _ = try await backend.write(batch(adding: trajectories, vector: vector))
     }
 
     /// A unit vector with seeded Gaussian-ish components.

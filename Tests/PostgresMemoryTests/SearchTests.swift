@@ -70,7 +70,6 @@ struct SearchTests {
 
     @Test func keywordSearchRanksByCoverDensityOverAnyQueryTerm() async throws {
         try await PostgresTestServer.withBackend { postgres in
-            try await postgres.initialize(embedderID: Fixtures.embedderID, dimension: 2, configuration: nil)
             let tasks = [
                 "both": "heat the mug in the microwave", "mug": "wash a mug", "microwaves": "open the microwaves",
                 "none": "slice some bread",
@@ -78,10 +77,7 @@ struct SearchTests {
             let trajectories = tasks.sorted { $0.key < $1.key }.map {
                 Fixtures.trajectory($0.key, task: $0.value, source: "s", labels: [:])
             }
-            _ = try await postgres.write(
-                WriteBatch(
-                    trajectories: trajectories, memories: trajectories.map { Fixtures.record($0, vector: [1, 0]) },
-                    replacing: false, policy: "p", reason: "r"))
+            try await Fixtures.seed(postgres, with: trajectories, vector: [1, 0])
             let hits = try await postgres.searchKeywords("Heating mugs with a microwave", k: 10)
             // Stemming matches heat/heating, mug/mugs, microwave/microwaves; the stop word "with" is ignored.
             #expect(hits.first?.memoryID == "both")

@@ -350,6 +350,30 @@ import Testing
         }
     }
 
+    @Test(arguments: [RetrievalPolicy.random, .query, .keyword, .bm25, .hybrid])
+    func aTaskOverTheLookupLimitIsRefusedInEveryPolicy(policy: RetrievalPolicy) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await Self.sampleStore(directory)
+        let limit = MemoryStore.maximumLookupTaskBytes
+        let task = String(repeating: "open the door ", count: limit / 14) + String(repeating: "é", count: 8)
+        #expect(task.utf8.count > limit)
+        await #expect(throws: MemoryError.lookupTaskTooLarge(bytes: task.utf8.count, limit: limit)) {
+            try await store.retrieve(task, options: RetrievalOptions(policy: policy))
+        }
+    }
+
+    @Test func aTaskAtTheLookupLimitIsLookedUp() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await Self.sampleStore(directory)
+        let limit = MemoryStore.maximumLookupTaskBytes
+        let task = "heat the mug " + String(repeating: "x", count: limit - 13)
+        #expect(task.utf8.count == limit)
+        let hits = try await store.retrieve(task, options: RetrievalOptions(policy: .bm25, k: 2))
+        #expect(!hits.isEmpty && hits.allSatisfy { $0.explanation.matchedTerms?.contains("mug") == true })
+    }
+
     // Finding 12: a whole-store check.
     @Test func verifyPassesASoundStoreAndFindsTamperedRows() async throws {
         let directory = try TemporaryDirectory()

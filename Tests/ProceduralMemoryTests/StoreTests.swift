@@ -193,27 +193,7 @@ import VectorIndex
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all)
-        var rng = SplitMix64(seed: 11)
-        let objects = ["mug", "apple", "potato", "knife", "book", "pen", "vase", "plate"]
-        let places = ["fridge", "microwave", "shelf", "drawer", "cabinet", "desk", "sinkbasin"]
-        var trajectories: [Trajectory] = []
-        for index in 0..<300 {
-            let object = objects.randomElement(using: &rng) ?? "mug"
-            let place = places.randomElement(using: &rng) ?? "shelf"
-            trajectories.append(
-                Trajectory(
-                    id: "gen-\(index)", task: "put some \(object) in \(place)",
-                    steps: [
-                        Step(
-                            action: "take \(object) 1 from countertop 1",
-                            observation: "You pick up the \(object) 1."),
-                        Step(action: "go to \(place) 1", observation: "You arrive at \(place) 1."),
-                        Step(
-                            action: "put \(object) 1 in/on \(place) 1",
-                            observation: "You put the \(object) 1 in/on the \(place) 1."),
-                    ], outcome: Outcome(success: true), source: "generated"))
-        }
-        let file = try directory.write(try Samples.jsonLines(trajectories), to: "generated.jsonl")
+        let file = try directory.write(try generatedTrajectoryLines(count: 300), to: "generated.jsonl")
         // The import waits after its first committed batch until the lookups have run, so they run while it is in
         // progress by construction, not by the luck of scheduling.
         let (firstBatch, firstBatchCommitted) = AsyncStream.makeStream(of: Void.self)

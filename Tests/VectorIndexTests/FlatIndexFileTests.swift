@@ -118,16 +118,12 @@ import Testing
     @Test func rejectsOtherFilesAndNewerVersions() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let other = directory.file("other.idx")
-        let writer = try IndexFileWriter(path: other, magic: "MKIX", version: 1, fields: [], sectionCapacity: 0)
-        try writer.commit()
+        let other = try writeIndexFile(at: directory.file("other.idx"), magic: "MKIX")
         #expect(throws: IndexError.notAnIndexFile(path: other, expectedMagic: "MVIX")) {
             try FlatIndex(contentsOf: other)
         }
-        let newer = directory.file("newer.mvi")
-        let future = try IndexFileWriter(
-            path: newer, magic: "MVIX", version: 2, fields: [4, 0, 0, 0], sectionCapacity: 0)
-        try future.commit()
+        let newer = try writeIndexFile(
+            at: directory.file("newer.mvi"), magic: "MVIX", version: 2, fields: [4, 0, 0, 0])
         #expect(throws: IndexError.unsupportedFormat(path: newer, version: 2, readable: 1...1)) {
             try FlatIndex(contentsOf: newer)
         }
@@ -140,13 +136,8 @@ import Testing
     @Test func rejectsInconsistentHeadersWithValidChecksums() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        func write(_ name: String, fields: [UInt64], sections: [(String, [UInt64])]) throws -> String {
-            let path = directory.file(name)
-            let writer = try IndexFileWriter(
-                path: path, magic: "MVIX", version: 1, fields: fields, sectionCapacity: sections.count)
-            for (tag, values) in sections { try writer.appendSection(tag, values) }
-            try writer.commit()
-            return path
+        func write(_ name: String, fields: [UInt64], sections: [(tag: String, values: [UInt64])]) throws -> String {
+            try writeIndexFile(at: directory.file(name), magic: "MVIX", fields: fields, sections: sections)
         }
         let badMetric = try write("metric.mvi", fields: [2, 9, 0, 0], sections: [])
         #expect(throws: IndexError.corrupted(path: badMetric, section: "header", reason: "unknown metric code 9")) {
