@@ -61,7 +61,7 @@ extension Embedder {
     }
 }
 
-/// Standard output, or a temporary file renamed over its target when finished.
+/// Standard output, or a temporary file put in place of its target when finished (see ``FileReplacement``).
 private struct LineSink {
     private let handle: FileHandle
     private let target: String?
@@ -74,14 +74,13 @@ private struct LineSink {
             temporary = nil
             return
         }
-        let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)").path
+        let target = FileReplacement.destination(for: path)
+        let temporary = FileReplacement.temporaryPath(for: target)
         guard FileManager.default.createFile(atPath: temporary, contents: nil),
             let handle = FileHandle(forWritingAtPath: temporary)
         else { throw .io(path: path, reason: "can't create a file in its directory") }
         self.handle = handle
-        target = path
+        self.target = target
         self.temporary = temporary
     }
 
@@ -104,14 +103,13 @@ private struct LineSink {
         }
     }
 
-    /// Renames the temporary file over the target.
+    /// Puts the temporary file in place of the target.
     func finish() throws(EmbeddingError) {
         guard let target, let temporary else { return }
         do { try handle.close() } catch { throw .io(path: target, reason: error.localizedDescription) }
-        guard rename(temporary, target) == 0 else {
-            let reason = String(cString: strerror(errno))
+        do { try FileReplacement.commit(temporary, to: target) } catch {
             try? FileManager.default.removeItem(atPath: temporary)
-            throw .io(path: target, reason: "can't replace it (\(reason))")
+            throw .io(path: target, reason: "can't replace it (\(error.reason))")
         }
     }
 

@@ -2,6 +2,7 @@ import Embeddings
 import Foundation
 import MemoryLocation
 import ProceduralMemory
+import RetrievalCore
 
 /// One offline evaluation: opens or builds the stores, runs a plan on each over a query set, and writes the report.
 ///
@@ -98,8 +99,8 @@ public struct EvaluationRun: Sendable {
             trajectories: trajectoryFile, plan: plan, stores: evaluations)
         if let htmlReport {
             let html = try HTMLReport.render(report)
-            do { try html.write(toFile: htmlReport, atomically: true, encoding: .utf8) } catch {
-                throw .io(path: htmlReport, reason: "can't write the report: \(error.localizedDescription)")
+            do { try FileReplacement.write(Data(html.utf8), to: htmlReport) } catch {
+                throw .io(path: htmlReport, reason: "can't write the report: \(error.reason)")
             }
             progress(.wroteReport(path: htmlReport))
         }

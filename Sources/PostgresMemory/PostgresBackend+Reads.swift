@@ -93,6 +93,22 @@ extension PostgresBackend {
         }
     }
 
+    package func trajectoryOutcomes(among ids: [String]) async throws(MemoryError) -> [String: Outcome] {
+        guard !ids.isEmpty else { return [:] }
+        return try await withConnection { connection in
+            var outcomes: [String: Outcome] = [:]
+            for try await (id, success, reward) in try await connection.query(
+                """
+                SELECT id, success, reward FROM trajectory
+                WHERE id = ANY(\(ids)) AND (success IS NOT NULL OR reward IS NOT NULL)
+                """, logger: logger
+            ).decode((String, Bool?, Double?).self) {
+                outcomes[id] = Outcome(success: success, reward: reward)
+            }
+            return outcomes
+        }
+    }
+
     package func forEachTrajectory(_ body: (Trajectory) throws(MemoryError) -> Void) async throws(MemoryError) {
         try await snapshot { connection in
             for try await row in try await connection.query(

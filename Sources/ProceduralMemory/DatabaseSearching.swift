@@ -99,23 +99,20 @@ extension MemoryStore {
     /// The hits of a ranking, with their memories read from the backend in one batch (unless `prefetched` holds
     /// them); a memory deleted since the ranking was made is left out.
     ///
-    /// Each hit's source outcome comes from `catalog`; only a memory missing there (indexes not loaded yet, on a
-    /// ``DatabaseSearching`` backend) has its source trajectories read.
+    /// Each hit's source outcome comes from `catalog`; the source trajectories of the memories missing there
+    /// (indexes not loaded yet, on a ``DatabaseSearching`` backend) are read in one more batch.
     func memoryHits(
         _ ranked: [(DocumentID, Double)], _ explanations: [ScoreExplanation], catalog: [DocumentID: CatalogEntry],
         prefetched: [DocumentID: Memory]? = nil
     ) async throws(MemoryError) -> [MemoryHit] {
         var memories = prefetched ?? [:]
         if prefetched == nil { memories = try await backend.memories(numbered: ranked.map(\.0)) }
+        let uncataloged = ranked.compactMap { catalog[$0.0] == nil ? memories[$0.0] : nil }
+        let outcomes = try await sourceOutcomes(of: uncataloged)
         var hits: [MemoryHit] = []
         for ((number, score), explanation) in zip(ranked, explanations) {
             guard let memory = memories[number] else { continue }
-            var outcome: Outcome?
-            if let entry = catalog[number] {
-                outcome = entry.sourceOutcome
-            } else {
-                outcome = try await sourceOutcome(of: memory)
-            }
+            let outcome = catalog[number]?.sourceOutcome ?? outcomes[memory.id] ?? nil
             hits.append(MemoryHit(memory: memory, score: score, explanation: explanation, sourceOutcome: outcome))
         }
         return hits
@@ -126,10 +123,18 @@ extension MemoryStore {
     ///
     /// - Throws: What the backend throws reading the trajectories.
     package func sourceOutcome(of memory: Memory) async throws(MemoryError) -> Outcome? {
-        var outcomes: [Outcome] = []
-        for id in memory.sourceTrajectoryIDs {
-            if let outcome = try await backend.trajectory(id: id)?.outcome { outcomes.append(outcome) }
+        try await sourceOutcomes(of: [memory])[memory.id] ?? nil
+    }
+
+    /// ``sourceOutcome(of:)`` of each memory, keyed by memory ID, from one read of their source trajectories.
+    private func sourceOutcomes(of memories: [Memory]) async throws(MemoryError) -> [String: Outcome?] {
+        guard !memories.isEmpty else { return [:] }
+        let ids = Array(Set(memories.flatMap(\.sourceTrajectoryIDs)))
+        let stored = ids.isEmpty ? [:] : try await backend.trajectoryOutcomes(among: ids)
+        var outcomes: [String: Outcome?] = [:]
+        for memory in memories {
+            outcomes[memory.id] = Outcome.combining(memory.sourceTrajectoryIDs.compactMap { stored[$0] })
         }
-        return Outcome.combining(outcomes)
+        return outcomes
     }
 }

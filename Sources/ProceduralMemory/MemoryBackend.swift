@@ -44,6 +44,10 @@ package protocol MemoryBackend: Sendable {
     /// The trajectory with this ID, if any.
     func trajectory(id: String) async throws(MemoryError) -> Trajectory?
 
+    /// How the stored trajectories among `ids` ended, in one read: an entry for each that records a success or a
+    /// reward.
+    func trajectoryOutcomes(among ids: [String]) async throws(MemoryError) -> [String: Outcome]
+
     /// Calls `body` for every stored trajectory, in storage order, from one consistent snapshot (to copy a store
     /// to another backend).
     func forEachTrajectory(_ body: (Trajectory) throws(MemoryError) -> Void) async throws(MemoryError)

@@ -137,6 +137,8 @@ package final class FileMapping: @unchecked Sendable {  // immutable after init;
 /// dropped without ``commit()`` deletes its temporary file. Not for use from several tasks at once.
 public final class IndexFileWriter {
     private let path: String
+    /// Where the file goes: `path`, or what a symbolic link there points to (see ``FileReplacement``).
+    private let destination: String
     private let temporaryPath: String
     private var descriptor: Int32
     private let magic: UInt32
@@ -166,9 +168,8 @@ public final class IndexFileWriter {
         self.version = version
         self.fields = fields + Array(repeating: 0, count: IndexFileLayout.fieldCount - fields.count)
         self.plannedSections = sectionCapacity
-        let directory = IndexFileWriter.directory(of: path)
-        let base = path.split(separator: "/").last.map(String.init) ?? path
-        temporaryPath = directory + "/." + base + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        destination = FileReplacement.destination(for: path)
+        temporaryPath = FileReplacement.temporaryPath(for: destination)
         descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw IndexError.io(path: path, reason: systemErrorText()) }
         position = IndexFileLayout.dataStart(sectionCount: sectionCapacity)
@@ -216,7 +217,8 @@ public final class IndexFileWriter {
         try appendSection(tag) { (write) throws(IndexError) in try write(bytes) }
     }
 
-    /// Writes the header, syncs the file, renames it over the target and syncs the directory.
+    /// Writes the header, syncs the file, renames it over the target (or copies it into a device or pipe, see
+    /// ``FileReplacement``) and syncs the directory.
     ///
     /// - Throws: ``IndexError/io(path:reason:)``; the previous file at the path is then untouched.
     public func commit() throws(IndexError) {
@@ -252,9 +254,11 @@ public final class IndexFileWriter {
         }
         close(descriptor)
         descriptor = -1
-        guard rename(temporaryPath, path) == 0 else { throw IndexError.io(path: path, reason: systemErrorText()) }
+        do { try FileReplacement.commit(temporaryPath, to: destination) } catch {
+            throw IndexError.io(path: path, reason: error.reason)
+        }
         committed = true
-        try IndexFileWriter.syncDirectory(IndexFileWriter.directory(of: path))
+        try IndexFileWriter.syncDirectory(IndexFileWriter.directory(of: destination))
     }
 
     private func writeAll(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(IndexError) {

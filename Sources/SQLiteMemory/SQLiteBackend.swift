@@ -184,15 +184,21 @@ public final class SQLiteBackend: MemoryBackend {
     /// The IDs among `ids` that belong to stored trajectories.
     static func storedTrajectoryIDs(among ids: [String], _ db: Database) throws -> Set<String> {
         var found = Set<String>()
-        // SQLite limits the number of bound parameters, so look the IDs up in chunks.
-        for start in stride(from: 0, to: ids.count, by: 500) {
-            let chunk = Array(ids[start..<min(start + 500, ids.count)])
-            let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+        try forEachChunk(of: ids) { chunk, marks in
             found.formUnion(
                 try String.fetchAll(
                     db, sql: "SELECT id FROM trajectory WHERE id IN (\(marks))", arguments: StatementArguments(chunk)))
         }
         return found
+    }
+
+    /// Calls `body` with `ids` in chunks of at most 500 and the chunk's `?,?,…` placeholders: SQLite limits the
+    /// number of bound parameters of one statement.
+    static func forEachChunk(of ids: [String], _ body: ([String], String) throws -> Void) rethrows {
+        for start in stride(from: 0, to: ids.count, by: 500) {
+            let chunk = Array(ids[start..<min(start + 500, ids.count)])
+            try body(chunk, Array(repeating: "?", count: chunk.count).joined(separator: ","))
+        }
     }
 
     package func history(memoryID: String?) async throws(MemoryError) -> [HistoryEntry] {
@@ -252,6 +258,22 @@ public final class SQLiteBackend: MemoryBackend {
         try await reading { db in
             try Row.fetchOne(db, sql: "SELECT * FROM trajectory WHERE id = ?", arguments: [id]).map(
                 Self.trajectory(from:))
+        }
+    }
+
+    package func trajectoryOutcomes(among ids: [String]) async throws(MemoryError) -> [String: Outcome] {
+        guard !ids.isEmpty else { return [:] }
+        return try await reading { db in
+            var outcomes: [String: Outcome] = [:]
+            try Self.forEachChunk(of: ids) { chunk, marks in
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: "SELECT id, success, reward FROM trajectory WHERE id IN (\(marks)) "
+                        + "AND (success IS NOT NULL OR reward IS NOT NULL)",
+                    arguments: StatementArguments(chunk))
+                for row in rows { outcomes[row["id"]] = Outcome(success: row["success"], reward: row["reward"]) }
+            }
+            return outcomes
         }
     }
 

@@ -169,11 +169,7 @@ public enum VectorFile {
     }
 
     private static func writeAtomically(_ data: Data, to path: String) throws(IndexError) {
-        do {
-            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw IndexError.io(path: path, reason: error.localizedDescription)
-        }
+        do { try FileReplacement.write(data, to: path) } catch { throw IndexError.io(path: path, reason: error.reason) }
     }
 
     /// Checks a TEXMEX file's records and visits each.

@@ -71,6 +71,36 @@ enum BackendKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     }
 
     @Test(arguments: BackendKind.available)
+    func trajectoryOutcomesAreReadInOneBatchAndReachTheHits(kind: BackendKind) async throws {
+        var failed = Self.trajectory("fail", task: "light the lamp")
+        failed.outcome = Outcome(success: false, reward: 0.25)
+        var rewarded = Self.trajectory("reward", task: "water the plant")
+        rewarded.outcome = Outcome(success: nil, reward: 0.75)
+        var unknown = Self.trajectory("unknown", task: "feed the cat")
+        unknown.outcome = nil
+        try await kind.withStore(holding: Self.trajectories + [failed, rewarded, unknown]) { store in
+            // More IDs than one SQLite statement binds, the stored ones last; missing IDs and a trajectory without
+            // an outcome get no entry.
+            let ids = (0..<1_200).map { "missing-\($0)" } + ["heat", "fail", "reward", "unknown"]
+            #expect(
+                try await store.backend.trajectoryOutcomes(among: ids) == [
+                    "heat": Outcome(success: true), "fail": Outcome(success: false, reward: 0.25),
+                    "reward": Outcome(success: nil, reward: 0.75),
+                ])
+            #expect(try await store.backend.trajectoryOutcomes(among: []).isEmpty)
+            for (task, outcome) in [
+                ("light the lamp", Outcome(success: false, reward: 0.25)), ("feed the cat", nil),
+                ("water the plant", Outcome(success: nil, reward: 0.75)),
+            ] {
+                let hits = try await store.retrieve(task, options: RetrievalOptions(policy: .bm25, k: 1))
+                #expect(hits.map(\.memory.task) == [task])
+                #expect(hits.first?.sourceOutcome == outcome)
+                #expect(try await store.details(ofMemory: hits[0].memory.id).sourceOutcome == outcome)
+            }
+        }
+    }
+
+    @Test(arguments: BackendKind.available)
     func everyWriteRecordsItsHistoryRows(kind: BackendKind) async throws {
         try await kind.withStore(options: ImportOptions(builder: MemoryBuilder(policy: .trajectory))) { store in
             var replacement = Self.trajectories[0]

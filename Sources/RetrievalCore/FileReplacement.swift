@@ -1,0 +1,96 @@
+import Foundation
+
+/// Why a finished file could not take its place, in the system's words (callers name the path).
+package struct FileReplacementError: Error, Equatable, CustomStringConvertible {
+    /// What went wrong.
+    package let reason: String
+
+    /// An error for `reason`.
+    package init(reason: String) { self.reason = reason }
+
+    package var description: String { reason }
+}
+
+/// Where a file written atomically goes, and how it gets there.
+///
+/// Writers build the whole file beside its destination and rename it over the destination, so that an interrupted
+/// write leaves the previous file intact. A rename replaces whatever is at the path, though: a symbolic link would
+/// become a regular file, and a device or a pipe (`--output /dev/null`, a FIFO) would be replaced by a regular file,
+/// which for a process running as root is `/dev/null` itself, for the whole machine. So:
+/// - the destination of a symbolic link is the file it points to (the link stays a link);
+/// - a destination that exists and is neither a regular file nor a directory (a character or block device, a FIFO,
+///   a socket) is written into: the temporary file lives in the system's temporary directory, and its bytes are
+///   copied into the destination instead of being renamed over it.
+package enum FileReplacement {
+    /// The path to build beside and replace: `path`, or the file a symbolic link at `path` resolves to.
+    package static func destination(for path: String) -> String {
+        var info = stat()
+        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFLNK else { return path }
+        return URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+    }
+
+    /// Whether `path` exists and is something a rename must not replace: neither a regular file nor a directory.
+    package static func isSpecialFile(_ path: String) -> Bool {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return false }
+        let type = info.st_mode & S_IFMT
+        return type != S_IFREG && type != S_IFDIR
+    }
+
+    /// A fresh name for the temporary file of `destination` (from ``destination(for:)``): hidden beside it, or in
+    /// the system's temporary directory when it is a special file (whose directory, such as `/dev`, may not be
+    /// writable).
+    package static func temporaryPath(for destination: String) -> String {
+        let url = URL(fileURLWithPath: destination)
+        let directory =
+            isSpecialFile(destination) ? FileManager.default.temporaryDirectory.path : url.deletingLastPathComponent().path
+        return directory + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    }
+
+    /// Puts the finished `temporary` file in place of `destination` (from ``destination(for:)``): a rename, or for
+    /// a special file a copy of its bytes into it. `temporary` is gone afterwards, unless the rename failed.
+    ///
+    /// - Throws: ``FileReplacementError`` with the system's reason; a regular file at `destination` is then
+    ///   untouched.
+    package static func commit(_ temporary: String, to destination: String) throws(FileReplacementError) {
+        guard isSpecialFile(destination) else {
+            guard rename(temporary, destination) == 0 else { throw FileReplacementError(reason: systemErrorText()) }
+            return
+        }
+        defer { unlink(temporary) }
+        guard let source = FileHandle(forReadingAtPath: temporary) else {
+            throw FileReplacementError(reason: "can't read back the temporary file \(temporary)")
+        }
+        defer { try? source.close() }
+        guard let target = FileHandle(forWritingAtPath: destination) else {
+            throw FileReplacementError(reason: "can't open it for writing (\(systemErrorText()))")
+        }
+        defer { try? target.close() }
+        do {
+            while let chunk = try source.read(upToCount: 1 << 20), !chunk.isEmpty { try target.write(contentsOf: chunk) }
+        } catch {
+            throw FileReplacementError(reason: error.localizedDescription)
+        }
+    }
+
+    /// Writes `data` to `path` as the writers above do: beside the destination and renamed over it, or into a
+    /// special file.
+    ///
+    /// - Throws: ``FileReplacementError`` with the system's reason; a regular file at `path` is then untouched.
+    package static func write(_ data: Data, to path: String) throws(FileReplacementError) {
+        let destination = destination(for: path)
+        let temporary = temporaryPath(for: destination)
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw FileReplacementError(reason: systemErrorText()) }
+        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        do { try handle.write(contentsOf: data) } catch {
+            unlink(temporary)
+            throw FileReplacementError(reason: error.localizedDescription)
+        }
+        try? handle.close()
+        do { try commit(temporary, to: destination) } catch {
+            unlink(temporary)
+            throw error
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import RetrievalCore
+import TestSupport
+import Testing
+
+/// Finished files take their place by a rename, except where a rename would replace the wrong thing.
+@Suite struct FileReplacementTests {
+    @Test func aRegularFileIsReplacedAndNoTemporaryFileIsLeft() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("out.txt")
+        try "old".write(toFile: path, atomically: false, encoding: .utf8)
+        try FileReplacement.write(Data("new".utf8), to: path)
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "new")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["out.txt"])
+        // A new file is created.
+        try FileReplacement.write(Data("first".utf8), to: directory.file("fresh.txt"))
+        #expect(try String(contentsOfFile: directory.file("fresh.txt"), encoding: .utf8) == "first")
+    }
+
+    @Test func aSymbolicLinkStaysALinkAndItsTargetIsReplaced() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let target = directory.file("target.txt")
+        try "old".write(toFile: target, atomically: false, encoding: .utf8)
+        let link = directory.file("link.txt")
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        #expect(FileReplacement.destination(for: link) == target)
+        try FileReplacement.write(Data("new".utf8), to: link)
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link) == target)
+        #expect(try String(contentsOfFile: target, encoding: .utf8) == "new")
+    }
+
+    /// A pipe (like `/dev/null`, which a rename by root would replace for the whole machine) is written into.
+    @Test func aPipeReceivesTheBytesAndStaysAPipe() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let fifo = directory.file("pipe")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        #expect(FileReplacement.isSpecialFile(fifo) && FileReplacement.isSpecialFile("/dev/null"))
+        #expect(!FileReplacement.isSpecialFile(directory.path) && !FileReplacement.isSpecialFile(fifo + ".absent"))
+        // Opened for reading without blocking first, so that the writer's open does not wait for a reader.
+        let reader = open(fifo, O_RDONLY | O_NONBLOCK)
+        #expect(reader >= 0)
+        defer { close(reader) }
+        let payload = Data((0..<4096).map { UInt8($0 % 251) })
+        try FileReplacement.write(payload, to: fifo)
+        let received = FileHandle(fileDescriptor: reader).availableData
+        #expect(received == payload)
+        var info = stat()
+        #expect(lstat(fifo, &info) == 0 && info.st_mode & S_IFMT == S_IFIFO)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["pipe"])
+    }
+
+    @Test func aFileInAMissingDirectoryIsRefusedWithTheSystemsReason() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        #expect(throws: FileReplacementError(reason: "No such file or directory")) {
+            try FileReplacement.write(Data("x".utf8), to: directory.file("absent/out.txt"))
+        }
+    }
+}
