@@ -90,6 +90,26 @@ static void vk_softmax_scalar(float *row, size_t count, float scale) {
 
 #if defined(__x86_64__)
 
+// One definition of the vector e^x for every register width: ISA is avx512 or avx2, naming the rounding to the
+// nearest whole number (vk_round_<ISA>) and the scaling by 2^n (vk_times_power_of_two_<ISA>) that differ between
+// the two; BITS is 512 or 256, as below. The operations are those of vk_exp_scalar, in the same order.
+#define VK_DEFINE_EXP_VECTOR(ISA, ATTRIBUTE, BITS)                                                                     \
+    ATTRIBUTE static inline __m##BITS vk_exp_##ISA(__m##BITS x) {                                                      \
+        x = _mm##BITS##_max_ps(x, _mm##BITS##_set1_ps(VK_EXP_MIN));                                                    \
+        x = _mm##BITS##_min_ps(x, _mm##BITS##_set1_ps(VK_EXP_MAX));                                                    \
+        __m##BITS n = vk_round_##ISA(_mm##BITS##_mul_ps(x, _mm##BITS##_set1_ps(VK_LOG2E)));                            \
+        __m##BITS r = _mm##BITS##_fnmadd_ps(n, _mm##BITS##_set1_ps(VK_LN2_HIGH), x);                                   \
+        r = _mm##BITS##_fnmadd_ps(n, _mm##BITS##_set1_ps(VK_LN2_LOW), r);                                              \
+        __m##BITS p = _mm##BITS##_set1_ps(VK_EXP_P0);                                                                  \
+        p = _mm##BITS##_fmadd_ps(p, r, _mm##BITS##_set1_ps(VK_EXP_P1));                                                \
+        p = _mm##BITS##_fmadd_ps(p, r, _mm##BITS##_set1_ps(VK_EXP_P2));                                                \
+        p = _mm##BITS##_fmadd_ps(p, r, _mm##BITS##_set1_ps(VK_EXP_P3));                                                \
+        p = _mm##BITS##_fmadd_ps(p, r, _mm##BITS##_set1_ps(VK_EXP_P4));                                                \
+        p = _mm##BITS##_fmadd_ps(p, r, _mm##BITS##_set1_ps(VK_EXP_P5));                                                \
+        p = _mm##BITS##_fmadd_ps(p, _mm##BITS##_mul_ps(r, r), _mm##BITS##_add_ps(r, _mm##BITS##_set1_ps(1.0f)));       \
+        return vk_times_power_of_two_##ISA(p, n);                                                                      \
+    }
+
 // One definition of the vector GELU for every register width: BITS is 512 or 256, and names the register type
 // (__m512, __m256) and the intrinsics (_mm512_*, _mm256_*). The operations are those of vk_gelu_scalar, in the
 // same order, with fused multiply-adds.
@@ -117,20 +137,11 @@ static void vk_softmax_scalar(float *row, size_t count, float scale) {
 
 // MARK: - AVX-512
 
-VK_AVX512 static inline __m512 vk_exp_avx512(__m512 x) {
-    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(VK_EXP_MIN)), _mm512_set1_ps(VK_EXP_MAX));
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(VK_LOG2E)), _MM_FROUND_TO_NEAREST_INT);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(VK_LN2_HIGH), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(VK_LN2_LOW), r);
-    __m512 p = _mm512_set1_ps(VK_EXP_P0);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(VK_EXP_P1));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(VK_EXP_P2));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(VK_EXP_P3));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(VK_EXP_P4));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(VK_EXP_P5));
-    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-    return _mm512_scalef_ps(p, n);
-}
+VK_AVX512 static inline __m512 vk_round_avx512(__m512 x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT); }
+
+VK_AVX512 static inline __m512 vk_times_power_of_two_avx512(__m512 p, __m512 n) { return _mm512_scalef_ps(p, n); }
+
+VK_DEFINE_EXP_VECTOR(avx512, VK_AVX512, 512)
 
 VK_AVX512 static void vk_softmax_avx512(float *row, size_t count, float scale) {
     __m512 largest = _mm512_set1_ps(-INFINITY);
@@ -169,22 +180,17 @@ VK_AVX512 static void vk_gelu_f32_avx512(float *values, size_t count) {
 
 // MARK: - AVX2 + FMA
 
-VK_AVX2 static inline __m256 vk_exp_avx2(__m256 x) {
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(VK_EXP_MIN)), _mm256_set1_ps(VK_EXP_MAX));
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(VK_LOG2E)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(VK_LN2_HIGH), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(VK_LN2_LOW), r);
-    __m256 p = _mm256_set1_ps(VK_EXP_P0);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(VK_EXP_P1));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(VK_EXP_P2));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(VK_EXP_P3));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(VK_EXP_P4));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(VK_EXP_P5));
-    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-    // 2^n built in the exponent field; n >= -126 after the clamp, so the result is normal.
+VK_AVX2 static inline __m256 vk_round_avx2(__m256 x) {
+    return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+
+// 2^n built in the exponent field; n >= -126 after the clamp, so the result is normal.
+VK_AVX2 static inline __m256 vk_times_power_of_two_avx2(__m256 p, __m256 n) {
     __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
     return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
 }
+
+VK_DEFINE_EXP_VECTOR(avx2, VK_AVX2, 256)
 
 VK_AVX2 static inline __m256i vk_tail_mask_avx2(size_t remaining) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)remaining), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));

@@ -21,7 +21,8 @@ extension MemoryStore {
     /// - Returns: At most `k` hits, best first, each with its explanation.
     /// - Throws: ``MemoryError/emptyTask`` for a blank task (except for the random policy);
     ///   ``MemoryError/lookupTaskTooLarge(bytes:limit:)`` for a task over ``maximumLookupTaskBytes``;
-    ///   ``MemoryError/invalidParameter(name:value:expected:)`` for `k < 1` or a NaN minimum similarity;
+    ///   ``MemoryError/invalidParameter(name:value:expected:)`` for `k < 1` or a minimum similarity that is NaN or
+    ///   outside -1…1;
     ///   ``MemoryError/optionNotApplicable(option:policy:)`` for a minimum similarity the policy can't use;
     ///   ``MemoryError/embedding(reason:)`` when the task can't be embedded.
     /// - Complexity: O(*n* · *d*) for *n* memories of dimension *d* for the embedding policies, plus the
@@ -33,8 +34,16 @@ extension MemoryStore {
         guard options.k >= 1 else {
             throw .invalidParameter(name: "k", value: Double(options.k), expected: "at least 1")
         }
-        if let minimum = options.minimumSimilarity, minimum.isNaN {
-            throw .invalidParameter(name: "minimumSimilarity", value: .nan, expected: "a number")
+        if let minimum = options.minimumSimilarity {
+            guard !minimum.isNaN else {
+                throw .invalidParameter(name: "minimumSimilarity", value: .nan, expected: "a number")
+            }
+            // Cosine similarities, and the average keyword similarity, lie within -1…1: any other bound keeps all
+            // or nothing.
+            guard (-1...1).contains(minimum) else {
+                throw .invalidParameter(
+                    name: "minimumSimilarity", value: Double(minimum), expected: "within -1…1 (a cosine similarity)")
+            }
         }
         // Every policy but random ranks by the task's words: a blank task has none, in any of them.
         guard options.policy == .random || !task.trimmingWhitespace().isEmpty else { throw .emptyTask }

@@ -321,6 +321,16 @@ import Testing
             return
         }
         #expect(value.isNaN && similarity.description == "minimumSimilarity must be a number (got nan).")
+        for outside: Float in [1.5, -2, .infinity] {
+            await #expect(
+                throws: MemoryError.invalidParameter(
+                    name: "minimumSimilarity", value: Double(outside), expected: "within -1…1 (a cosine similarity)")
+            ) {
+                try await store.retrieve("heat", options: RetrievalOptions(policy: .hybrid, minimumSimilarity: outside))
+            }
+        }
+        #expect(
+            try await store.retrieve("heat", options: RetrievalOptions(policy: .query, minimumSimilarity: 1)).isEmpty)
         let reward = try #require(throws: MemoryError.self) { try UpdateSettings(successReward: .nan).validate() }
         guard case .invalidParameter("successReward", let value, "a finite number") = reward else {
             Issue.record("unexpected \(reward)")
