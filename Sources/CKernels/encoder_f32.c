@@ -289,31 +289,23 @@ size_t vk_attention_scratch_count(size_t length, size_t head_size) {
         + vk_panels(head_size) * length * VK_GEMM_PANEL;
 }
 
-// Packs `rows` rows of `columns` floats (row stride `stride`) as the B operand of vk_gemm_packed_f32 (k = rows).
-static void vk_pack_rows(const float *source, size_t rows, size_t columns, size_t stride, float *panels) {
-    size_t count = vk_panels(columns);
+// Packs the k x n matrix B[p][j] = source[p * row_step + j * column_step] as the B operand of
+// vk_gemm_packed_f32: panels of VK_GEMM_PANEL columns, each k rows, zero-padded past the last column.
+static void vk_pack(const float *source, size_t k, size_t n, size_t row_step, size_t column_step, float *panels) {
+    size_t count = vk_panels(n);
     for (size_t panel = 0; panel < count; panel++) {
         size_t first = panel * VK_GEMM_PANEL;
-        size_t width = columns - first < VK_GEMM_PANEL ? columns - first : VK_GEMM_PANEL;
-        float *target = panels + panel * rows * VK_GEMM_PANEL;
-        for (size_t r = 0; r < rows; r++) {
-            memcpy(target + r * VK_GEMM_PANEL, source + r * stride + first, width * sizeof(float));
-            memset(target + r * VK_GEMM_PANEL + width, 0, (VK_GEMM_PANEL - width) * sizeof(float));
-        }
-    }
-}
-
-// Packs the transpose of `rows` rows of `columns` floats: B = sourceᵀ, k = columns, n = rows.
-static void vk_pack_transposed(const float *source, size_t rows, size_t columns, size_t stride, float *panels) {
-    size_t count = vk_panels(rows);
-    for (size_t panel = 0; panel < count; panel++) {
-        size_t first = panel * VK_GEMM_PANEL;
-        size_t width = rows - first < VK_GEMM_PANEL ? rows - first : VK_GEMM_PANEL;
-        float *target = panels + panel * columns * VK_GEMM_PANEL;
-        for (size_t c = 0; c < columns; c++) {
-            float *line = target + c * VK_GEMM_PANEL;
-            for (size_t l = 0; l < width; l++) line[l] = source[(first + l) * stride + c];
-            for (size_t l = width; l < VK_GEMM_PANEL; l++) line[l] = 0;
+        size_t width = n - first < VK_GEMM_PANEL ? n - first : VK_GEMM_PANEL;
+        float *target = panels + panel * k * VK_GEMM_PANEL;
+        for (size_t p = 0; p < k; p++) {
+            float *line = target + p * VK_GEMM_PANEL;
+            const float *from = source + p * row_step + first * column_step;
+            if (column_step == 1) {
+                memcpy(line, from, width * sizeof(float));
+            } else {
+                for (size_t l = 0; l < width; l++) line[l] = from[l * column_step];
+            }
+            memset(line + width, 0, (VK_GEMM_PANEL - width) * sizeof(float));
         }
     }
 }
@@ -326,8 +318,8 @@ void vk_attention_head_f32(size_t length, size_t head_size, const float *_Nullab
     float *scores = scratch;
     float *keys = scores + length * length;
     float *values = keys + vk_panels(length) * head_size * VK_GEMM_PANEL;
-    vk_pack_transposed(key, length, head_size, stride, keys);
-    vk_pack_rows(value, length, head_size, stride, values);
+    vk_pack(key, head_size, length, 1, stride, keys);  // B = keyᵀ
+    vk_pack(value, length, head_size, stride, 1, values);
     memset(scores, 0, length * length * sizeof(float));
     vk_gemm_packed_f32(length, length, head_size, query, stride, keys, scores, length, level);
     vk_softmax_rows_f32(scores, length, length, scale, level);
