@@ -219,17 +219,17 @@ public final class MemoryStore: Sendable {
     }
 
     /// The generation of the in-process indexes (0 while their loading is deferred).
-    public var generation: UInt64 { published.withLock { $0.generation } }
+    package var generation: UInt64 { published.withLock { $0.generation } }
 
     /// How many memories the in-process indexes hold (0 while their loading is deferred).
-    public var memoryCount: Int { published.withLock { $0.catalog.count } }
+    package var memoryCount: Int { published.withLock { $0.catalog.count } }
 
     /// Catches up with writes that other processes (or other stores on the same backend) made since this store
     /// was opened or last refreshed.
     ///
     /// When the backend's generation differs from the indexes', they are rebuilt from the backend and then
     /// published; lookups keep searching the previous indexes until that moment. The recorded fusion
-    /// (``fusionTuning()``) is read again at the next lookup.
+    /// (``recordedFusion()``) is read again at the next lookup.
     ///
     /// - Returns: Whether the indexes changed; `false` while their loading is deferred (they will be read when
     ///   first needed).

@@ -16,7 +16,8 @@ import Testing
     @Test func aLineOverTheLimitIsDroppedAndCountedAndTheNextOneKept() {
         var framer = LineFramer(maximumBytes: 8)
         // Exactly the limit passes; one byte more does not.
-        #expect(framer.append(Data("12345678\n123456789\n".utf8)) == [.line(Data("12345678".utf8)), .tooLong(bytes: 9)])
+        #expect(
+            framer.append(Data("12345678\n123456789\n".utf8)) == [.line(Data("12345678".utf8)), .tooLong(bytes: 9)])
         // An over-long line arriving in pieces is dropped as it comes, then counted whole.
         #expect(framer.append(Data("aaaaaa".utf8)) == [])
         #expect(framer.append(Data("aaaaaa".utf8)) == [])

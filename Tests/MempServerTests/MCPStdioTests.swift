@@ -54,9 +54,11 @@ import Testing
         defer { directory.remove() }
         let store = directory.file("store")
         try StoreFixture.make(at: store, count: 1)
-        let initialize = #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","#
+        let initialize =
+            #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","#
             + #""capabilities":{},"clientInfo":{"name":"test","version":"1"}}}"#
-        let huge = #"{"jsonrpc":"2.0","id":9,"method":"tools/list","params":{"pad":""#
+        let huge =
+            #"{"jsonrpc":"2.0","id":9,"method":"tools/list","params":{"pad":""#
             + String(repeating: "x", count: 5_000) + #""}}"#
         let lines = [
             initialize, #"{"jsonrpc":"2.0","method":"notifications/initialized"}"#, "this is not json", huge,
