@@ -145,8 +145,8 @@ package struct WordPieceTokenizer: Sendable {
     /// The most combining marks (and other scalars that may decompose into them) read in a row before a
     /// U+034F COMBINING GRAPHEME JOINER is put between them, as in Unicode's Stream-Safe Text Format (UAX #15).
     ///
-    /// Canonical decomposition sorts each run of marks by insertion, so a text of one letter and 128K marks of two
-    /// alternating classes took a minute to tokenize. The joiner is itself a nonspacing mark, stripped with the
+    /// Canonical decomposition reorders a run of marks in time quadratic in its length: one letter and 128K marks
+    /// of two alternating classes took a minute to tokenize. The joiner is itself a nonspacing mark, stripped with the
     /// accents, so text whose runs are shorter (real text; UAX #15 needs no more than 30) reads as before.
     static let maximumMarkRun = 30
 
