@@ -25,8 +25,8 @@ import Testing
         #expect(WordPieceTokenizer.words(text) == [word])
     }
 
-    /// Canonical ordering of the unbroken run of 32K alternating accents took time quadratic in its length (seconds
-    /// in a release build, a minute at 128K); cut into runs of 30, it reads in linear time. The accents are stripped.
+    // Canonical ordering of the unbroken run of 32K alternating accents took time quadratic in its length (seconds
+    // in a release build, a minute at 128K); cut into runs of 30, it reads in linear time. The accents are stripped.
     @Test func aLongRunOfAlternatingAccentsIsStripped() {
         let text = "a" + String(repeating: "\u{0301}\u{0316}", count: 16_384) + " b"
         #expect(WordPieceTokenizer.words(text) == [["a"], ["b"]])

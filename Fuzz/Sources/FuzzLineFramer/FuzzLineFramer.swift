@@ -9,6 +9,7 @@ func expectedItems(_ stream: Data, maximumBytes: Int) -> [LineFramer.Item] {
 }
 
 /// The items a framer gives for `stream` fed in chunks that end at `ends` (ascending offsets into `stream`).
+///
 /// `slices` passes each chunk as a slice of `stream` (indices not starting at 0) rather than a fresh `Data`.
 func framedItems(_ stream: Data, maximumBytes: Int, ends: [Int], slices: Bool) -> [LineFramer.Item] {
     var framer = LineFramer(maximumBytes: maximumBytes)
@@ -22,11 +23,12 @@ func framedItems(_ stream: Data, maximumBytes: Int, ends: [Int], slices: Bool) -
     return items + framer.finish()
 }
 
-/// One input = the MCP stdio input path's framing: the first byte sets the message limit (1–256 bytes), the second
-/// mixes into the chunk sizes, and the rest is the stream read from standard input. The stream is framed whole, a
-/// byte at a time, and in chunks of 0–32 bytes (sizes drawn from the stream itself), and each time must give the
-/// items of splitting it at every newline: every byte accounted for as a line, a dropped message or a newline, no
-/// line over the limit, and the same items however the input was split.
+/// One input = the MCP stdio input path's framing: a message limit, a chunking key and the stream read from stdin.
+///
+/// The first byte sets the message limit (1–256 bytes), the second mixes into the chunk sizes, and the rest is the
+/// stream. It is framed whole, a byte at a time, and in chunks of 0–32 bytes (sizes drawn from the stream itself), and
+/// each time must give the items of splitting it at every newline: every byte accounted for as a line, a dropped
+/// message or a newline, no line over the limit, and the same items however the input was split.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     guard let bytes, count >= 2 else { return 0 }
