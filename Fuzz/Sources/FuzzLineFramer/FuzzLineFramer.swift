@@ -26,8 +26,8 @@ func framedItems(_ stream: Data, maximumBytes: Int, ends: [Int], slices: Bool) -
 /// One input = the MCP stdio input path's framing: a message limit, a chunking key and the stream read from stdin.
 ///
 /// The first byte sets the message limit (1–256 bytes), the second mixes into the chunk sizes, and the rest is the
-/// stream. It is framed whole, a byte at a time, and in chunks of 0–32 bytes (sizes drawn from the stream itself), and
-/// each time must give the items of splitting it at every newline: every byte accounted for as a line, a dropped
+/// stream. It is framed whole, a byte at a time, and in chunks of 0–32 bytes (sizes drawn from the stream itself),
+/// and each time must give the items of splitting it at every newline: every byte accounted for as a line, a dropped
 /// message or a newline, no line over the limit, and the same items however the input was split.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
