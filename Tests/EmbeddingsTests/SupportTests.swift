@@ -176,6 +176,33 @@ import Testing
         #expect(tokenizer.pieces(String(repeating: "a", count: 101)) == ["[UNK]"])
     }
 
+    // Canonical ordering of an unbroken run of 32K alternating accents took time quadratic in its length (seconds
+    // in a release build, a minute at 128K); cut into runs of 30, it reads in linear time. The accents are stripped.
+    @Test func longRunsOfAlternatingAccentsAreStripped() throws {
+        let tokenizer = try tokenizer()
+        let text = "cafe" + String(repeating: "\u{301}\u{316}", count: 16_384) + " hello"
+        #expect(tokenizer.pieces(text) == ["cafe", "hello"])
+    }
+
+    // Two spacing marks of classes 216 and 226, which canonical ordering sorts and the accent stripping keeps, show
+    // where a run of marks is cut: after 30 marks, as in Unicode's Stream-Safe Text Format.
+    @Test func runsOfMarksAreSortedInPiecesOfThirty() {
+        let stem: Unicode.Scalar = "\u{1D165}"
+        let staccato: Unicode.Scalar = "\u{1D16D}"
+        #expect(WordPieceTokenizer.maximumMarkRun == 30)
+        let sortedWhole = "a" + String(repeating: "\u{1D16D}\u{1D165}", count: 15)
+        #expect(
+            WordPieceTokenizer.words(sortedWhole)
+                == [["a"] + Array(repeating: stem, count: 15) + Array(repeating: staccato, count: 15)])
+        let sortedInTwo = "a" + String(repeating: "\u{1D16D}\u{1D165}", count: 20)
+        #expect(
+            WordPieceTokenizer.words(sortedInTwo)
+                == [
+                    ["a"] + Array(repeating: stem, count: 15) + Array(repeating: staccato, count: 15)
+                        + Array(repeating: stem, count: 5) + Array(repeating: staccato, count: 5)
+                ])
+    }
+
     @Test func truncatesInsideAWord() throws {
         let tokenizer = try tokenizer(maximumSequenceLength: 5)
         #expect(tokenizer.tokenIDs("hello unaffable world") == [2, 7, 4, 5, 3])
