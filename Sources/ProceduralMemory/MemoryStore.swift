@@ -313,8 +313,8 @@ public final class MemoryStore: Sendable {
         try await write { (snapshot) throws(MemoryError) in
             let result = try await backend.delete(scope, dryRun: dryRun)
             guard !dryRun else { return result }
-            snapshot.remove(result.memories)
-            if !result.memories.isEmpty || result.trajectories > 0 {
+            snapshot.remove(result.numbers)
+            if !result.numbers.isEmpty || result.trajectories > 0 {
                 snapshot.generation = result.generation
             }
             return result
