@@ -90,6 +90,26 @@ static void vk_softmax_scalar(float *row, size_t count, float scale) {
 
 #if defined(__x86_64__)
 
+// One definition of the vector e^x for every register width: ISA is avx512 or avx2, naming the rounding to the
+// nearest whole number (vk_round_<ISA>) and the scaling by 2^n (vk_times_power_of_two_<ISA>) that differ between
+// the two; BITS is 512 or 256, as below. The operations are those of vk_exp_scalar, in the same order.
+#define VK_DEFINE_EXP_VECTOR(ISA, ATTRIBUTE, BITS)                                                                     \
+    ATTRIBUTE static inline __m##BITS vk_exp_##ISA(__m##BITS x) {                                                      \
+        x = _mm##BITS##_max_ps(x, _mm##BITS##_set1_ps(VK_EXP_MIN));                                                    \
+        x = _mm##BITS##_min_ps(x, _mm##BITS##_set1_ps(VK_EXP_MAX));                                                    \
+        __m##BITS n = vk_round_##ISA(_mm##BITS##_mul_ps(x, _mm##BITS##_set1_ps(VK_LOG2E)));                            \
+        __m##BITS r = _mm##BITS##_fnmadd_ps(n, _mm##BITS##_set1_ps(VK_LN2_HIGH), x);                                   \
+        r = _mm##BITS##_fnmadd_ps(n, _mm##BITS##_set1_ps(VK_LN2_LOW), r);                                              \
+        __m##BITS p = _mm##BITS##_set1_ps(VK_EXP_P0);                                                                  \
+        p = _mm##BITS##_fmadd_ps(p, r, _mm##BITS##_set1_ps(VK_EXP_P1));                                                \
+        p = _mm##BITS##_fmadd_ps(p, r, _mm##BITS##_set1_ps(VK_EXP_P2));                                                \
+        p = _mm##BITS##_fmadd_ps(p, r, _mm##BITS##_set1_ps(VK_EXP_P3));                                                \
+        p = _mm##BITS##_fmadd_ps(p, r, _mm##BITS##_set1_ps(VK_EXP_P4));                                                \
+        p = _mm##BITS##_fmadd_ps(p, r, _mm##BITS##_set1_ps(VK_EXP_P5));                                                \
+        p = _mm##BITS##_fmadd_ps(p, _mm##BITS##_mul_ps(r, r), _mm##BITS##_add_ps(r, _mm##BITS##_set1_ps(1.0f)));       \
+        return vk_times_power_of_two_##ISA(p, n);                                                                      \
+    }
+
 // One definition of the vector GELU for every register width: BITS is 512 or 256, and names the register type
 // (__m512, __m256) and the intrinsics (_mm512_*, _mm256_*). The operations are those of vk_gelu_scalar, in the
 // same order, with fused multiply-adds.
@@ -117,20 +137,11 @@ static void vk_softmax_scalar(float *row, size_t count, float scale) {
 
 // MARK: - AVX-512
 
-VK_AVX512 static inline __m512 vk_exp_avx512(__m512 x) {
-    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(VK_EXP_MIN)), _mm512_set1_ps(VK_EXP_MAX));
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(VK_LOG2E)), _MM_FROUND_TO_NEAREST_INT);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(VK_LN2_HIGH), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(VK_LN2_LOW), r);
-    __m512 p = _mm512_set1_ps(VK_EXP_P0);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(VK_EXP_P1));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(VK_EXP_P2));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(VK_EXP_P3));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(VK_EXP_P4));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(VK_EXP_P5));
-    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-    return _mm512_scalef_ps(p, n);
-}
+VK_AVX512 static inline __m512 vk_round_avx512(__m512 x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT); }
+
+VK_AVX512 static inline __m512 vk_times_power_of_two_avx512(__m512 p, __m512 n) { return _mm512_scalef_ps(p, n); }
+
+VK_DEFINE_EXP_VECTOR(avx512, VK_AVX512, 512)
 
 VK_AVX512 static void vk_softmax_avx512(float *row, size_t count, float scale) {
     __m512 largest = _mm512_set1_ps(-INFINITY);
@@ -169,22 +180,17 @@ VK_AVX512 static void vk_gelu_f32_avx512(float *values, size_t count) {
 
 // MARK: - AVX2 + FMA
 
-VK_AVX2 static inline __m256 vk_exp_avx2(__m256 x) {
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(VK_EXP_MIN)), _mm256_set1_ps(VK_EXP_MAX));
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(VK_LOG2E)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(VK_LN2_HIGH), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(VK_LN2_LOW), r);
-    __m256 p = _mm256_set1_ps(VK_EXP_P0);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(VK_EXP_P1));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(VK_EXP_P2));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(VK_EXP_P3));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(VK_EXP_P4));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(VK_EXP_P5));
-    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-    // 2^n built in the exponent field; n >= -126 after the clamp, so the result is normal.
+VK_AVX2 static inline __m256 vk_round_avx2(__m256 x) {
+    return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+
+// 2^n built in the exponent field; n >= -126 after the clamp, so the result is normal.
+VK_AVX2 static inline __m256 vk_times_power_of_two_avx2(__m256 p, __m256 n) {
     __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
     return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
 }
+
+VK_DEFINE_EXP_VECTOR(avx2, VK_AVX2, 256)
 
 VK_AVX2 static inline __m256i vk_tail_mask_avx2(size_t remaining) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)remaining), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -283,31 +289,23 @@ size_t vk_attention_scratch_count(size_t length, size_t head_size) {
         + vk_panels(head_size) * length * VK_GEMM_PANEL;
 }
 
-// Packs `rows` rows of `columns` floats (row stride `stride`) as the B operand of vk_gemm_packed_f32 (k = rows).
-static void vk_pack_rows(const float *source, size_t rows, size_t columns, size_t stride, float *panels) {
-    size_t count = vk_panels(columns);
+// Packs the k x n matrix B[p][j] = source[p * row_step + j * column_step] as the B operand of
+// vk_gemm_packed_f32: panels of VK_GEMM_PANEL columns, each k rows, zero-padded past the last column.
+static void vk_pack(const float *source, size_t k, size_t n, size_t row_step, size_t column_step, float *panels) {
+    size_t count = vk_panels(n);
     for (size_t panel = 0; panel < count; panel++) {
         size_t first = panel * VK_GEMM_PANEL;
-        size_t width = columns - first < VK_GEMM_PANEL ? columns - first : VK_GEMM_PANEL;
-        float *target = panels + panel * rows * VK_GEMM_PANEL;
-        for (size_t r = 0; r < rows; r++) {
-            memcpy(target + r * VK_GEMM_PANEL, source + r * stride + first, width * sizeof(float));
-            memset(target + r * VK_GEMM_PANEL + width, 0, (VK_GEMM_PANEL - width) * sizeof(float));
-        }
-    }
-}
-
-// Packs the transpose of `rows` rows of `columns` floats: B = sourceᵀ, k = columns, n = rows.
-static void vk_pack_transposed(const float *source, size_t rows, size_t columns, size_t stride, float *panels) {
-    size_t count = vk_panels(rows);
-    for (size_t panel = 0; panel < count; panel++) {
-        size_t first = panel * VK_GEMM_PANEL;
-        size_t width = rows - first < VK_GEMM_PANEL ? rows - first : VK_GEMM_PANEL;
-        float *target = panels + panel * columns * VK_GEMM_PANEL;
-        for (size_t c = 0; c < columns; c++) {
-            float *line = target + c * VK_GEMM_PANEL;
-            for (size_t l = 0; l < width; l++) line[l] = source[(first + l) * stride + c];
-            for (size_t l = width; l < VK_GEMM_PANEL; l++) line[l] = 0;
+        size_t width = n - first < VK_GEMM_PANEL ? n - first : VK_GEMM_PANEL;
+        float *target = panels + panel * k * VK_GEMM_PANEL;
+        for (size_t p = 0; p < k; p++) {
+            float *line = target + p * VK_GEMM_PANEL;
+            const float *from = source + p * row_step + first * column_step;
+            if (column_step == 1) {
+                memcpy(line, from, width * sizeof(float));
+            } else {
+                for (size_t l = 0; l < width; l++) line[l] = from[l * column_step];
+            }
+            memset(line + width, 0, (VK_GEMM_PANEL - width) * sizeof(float));
         }
     }
 }
@@ -320,8 +318,8 @@ void vk_attention_head_f32(size_t length, size_t head_size, const float *_Nullab
     float *scores = scratch;
     float *keys = scores + length * length;
     float *values = keys + vk_panels(length) * head_size * VK_GEMM_PANEL;
-    vk_pack_transposed(key, length, head_size, stride, keys);
-    vk_pack_rows(value, length, head_size, stride, values);
+    vk_pack(key, head_size, length, 1, stride, keys);  // B = keyᵀ
+    vk_pack(value, length, head_size, stride, 1, values);
     memset(scores, 0, length * length * sizeof(float));
     vk_gemm_packed_f32(length, length, head_size, query, stride, keys, scores, length, level);
     vk_softmax_rows_f32(scores, length, length, scale, level);

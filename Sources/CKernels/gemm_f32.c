@@ -38,32 +38,64 @@ static void vk_gemm_scalar(size_t rows, size_t n, size_t k, const float *a, size
 
 #if defined(__x86_64__)
 
-// MARK: - AVX-512
+// MARK: - AVX-512 and AVX2 + FMA
 
-// One block: `mr` rows of A against one panel, the output lanes enabled by `m0` and `m1`.
-VK_AVX512 static inline __attribute__((always_inline)) void
-vk_gemm_block_avx512(int mr, size_t k, const float *a, size_t lda, const float *panel, float *c, size_t ldc,
-                     __mmask16 m0, __mmask16 m1) {
-    __m512 low[VK_GEMM_ROWS], high[VK_GEMM_ROWS];
-    for (int r = 0; r < mr; r++) {
-        low[r] = _mm512_setzero_ps();
-        high[r] = _mm512_setzero_ps();
-    }
-    for (size_t p = 0; p < k; p++) {
-        __m512 b0 = _mm512_loadu_ps(panel + p * VK_GEMM_PANEL);
-        __m512 b1 = _mm512_loadu_ps(panel + p * VK_GEMM_PANEL + 16);
-        for (int r = 0; r < mr; r++) {
-            __m512 x = _mm512_set1_ps(a[r * lda + p]);
-            low[r] = _mm512_fmadd_ps(x, b0, low[r]);
-            high[r] = _mm512_fmadd_ps(x, b1, high[r]);
-        }
-    }
-    for (int r = 0; r < mr; r++) {
-        float *out = c + r * ldc;
-        _mm512_mask_storeu_ps(out, m0, _mm512_add_ps(_mm512_maskz_loadu_ps(m0, out), low[r]));
-        _mm512_mask_storeu_ps(out + 16, m1, _mm512_add_ps(_mm512_maskz_loadu_ps(m1, out + 16), high[r]));
-    }
+// Adds `sum` to the output lanes enabled by `mask`.
+VK_AVX512 static inline void vk_gemm_accumulate_avx512(float *out, __mmask16 mask, __m512 sum) {
+    _mm512_mask_storeu_ps(out, mask, _mm512_add_ps(_mm512_maskz_loadu_ps(mask, out), sum));
 }
+
+VK_AVX2 static inline void vk_gemm_accumulate_avx2(float *out, __m256i mask, __m256 sum) {
+    _mm256_maskstore_ps(out, mask, _mm256_add_ps(_mm256_maskload_ps(out, mask), sum));
+}
+
+// One definition of the register blocking for both widths: ISA is avx512 or avx2 (naming
+// vk_gemm_accumulate_<ISA>), BITS 512 or 256 (the register type __m<BITS> and the intrinsics _mm<BITS>_*), MASK
+// the type of an output mask. vk_gemm_block_<ISA> multiplies `mr` rows of A by two registers' width of columns
+// (32 at AVX-512, 16 at AVX2) of one panel, `b` pointing at the first, into the output lanes enabled by `m0` and
+// `m1`; vk_gemm_rows_<ISA> does so for every row of A.
+#define VK_DEFINE_GEMM_ROWS(ISA, ATTRIBUTE, BITS, MASK)                                                                \
+    ATTRIBUTE static inline __attribute__((always_inline)) void vk_gemm_block_##ISA(                                   \
+        int mr, size_t k, const float *a, size_t lda, const float *b, float *c, size_t ldc, MASK m0, MASK m1) {        \
+        const size_t lanes = BITS / 32;                                                                                \
+        __m##BITS low[VK_GEMM_ROWS], high[VK_GEMM_ROWS];                                                               \
+        for (int r = 0; r < mr; r++) {                                                                                 \
+            low[r] = _mm##BITS##_setzero_ps();                                                                         \
+            high[r] = _mm##BITS##_setzero_ps();                                                                        \
+        }                                                                                                              \
+        for (size_t p = 0; p < k; p++) {                                                                               \
+            __m##BITS b0 = _mm##BITS##_loadu_ps(b + p * VK_GEMM_PANEL);                                                \
+            __m##BITS b1 = _mm##BITS##_loadu_ps(b + p * VK_GEMM_PANEL + lanes);                                        \
+            for (int r = 0; r < mr; r++) {                                                                             \
+                __m##BITS x = _mm##BITS##_set1_ps(a[r * lda + p]);                                                     \
+                low[r] = _mm##BITS##_fmadd_ps(x, b0, low[r]);                                                          \
+                high[r] = _mm##BITS##_fmadd_ps(x, b1, high[r]);                                                        \
+            }                                                                                                          \
+        }                                                                                                              \
+        for (int r = 0; r < mr; r++) {                                                                                 \
+            vk_gemm_accumulate_##ISA(c + r * ldc, m0, low[r]);                                                         \
+            vk_gemm_accumulate_##ISA(c + r * ldc + lanes, m1, high[r]);                                                \
+        }                                                                                                              \
+    }                                                                                                                  \
+                                                                                                                       \
+    ATTRIBUTE static inline void vk_gemm_rows_##ISA(size_t rows, size_t k, const float *a, size_t lda,                 \
+                                                    const float *b, float *c, size_t ldc, MASK m0, MASK m1) {          \
+        size_t r = 0;                                                                                                  \
+        for (; r + VK_GEMM_ROWS <= rows; r += VK_GEMM_ROWS)                                                            \
+            vk_gemm_block_##ISA(VK_GEMM_ROWS, k, a + r * lda, lda, b, c + r * ldc, ldc, m0, m1);                       \
+        /* Constant row counts, so that each tail block keeps its accumulators in registers. */                        \
+        switch (rows - r) {                                                                                            \
+        case 5: vk_gemm_block_##ISA(5, k, a + r * lda, lda, b, c + r * ldc, ldc, m0, m1); break;                       \
+        case 4: vk_gemm_block_##ISA(4, k, a + r * lda, lda, b, c + r * ldc, ldc, m0, m1); break;                       \
+        case 3: vk_gemm_block_##ISA(3, k, a + r * lda, lda, b, c + r * ldc, ldc, m0, m1); break;                       \
+        case 2: vk_gemm_block_##ISA(2, k, a + r * lda, lda, b, c + r * ldc, ldc, m0, m1); break;                       \
+        case 1: vk_gemm_block_##ISA(1, k, a + r * lda, lda, b, c + r * ldc, ldc, m0, m1); break;                       \
+        default: break;                                                                                                \
+        }                                                                                                              \
+    }
+
+VK_DEFINE_GEMM_ROWS(avx512, VK_AVX512, 512, __mmask16)
+VK_DEFINE_GEMM_ROWS(avx2, VK_AVX2, 256, __m256i)
 
 // One slice: `k` rows of every panel starting at `b`, consecutive panels `panel_stride` floats apart.
 VK_AVX512 static void vk_gemm_slice_avx512(size_t rows, size_t n, size_t k, const float *a, size_t lda,
@@ -73,46 +105,7 @@ VK_AVX512 static void vk_gemm_slice_avx512(size_t rows, size_t n, size_t k, cons
         size_t width = n - j < VK_GEMM_PANEL ? n - j : VK_GEMM_PANEL;
         __mmask16 m0 = width >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << width) - 1);
         __mmask16 m1 = width > 16 ? (__mmask16)((1u << (width - 16)) - 1) : 0;
-        size_t r = 0;
-        for (; r + VK_GEMM_ROWS <= rows; r += VK_GEMM_ROWS)
-            vk_gemm_block_avx512(VK_GEMM_ROWS, k, a + r * lda, lda, panel, c + r * ldc + j, ldc, m0, m1);
-        // Constant row counts, so that each tail block keeps its accumulators in registers.
-        switch (rows - r) {
-        case 5: vk_gemm_block_avx512(5, k, a + r * lda, lda, panel, c + r * ldc + j, ldc, m0, m1); break;
-        case 4: vk_gemm_block_avx512(4, k, a + r * lda, lda, panel, c + r * ldc + j, ldc, m0, m1); break;
-        case 3: vk_gemm_block_avx512(3, k, a + r * lda, lda, panel, c + r * ldc + j, ldc, m0, m1); break;
-        case 2: vk_gemm_block_avx512(2, k, a + r * lda, lda, panel, c + r * ldc + j, ldc, m0, m1); break;
-        case 1: vk_gemm_block_avx512(1, k, a + r * lda, lda, panel, c + r * ldc + j, ldc, m0, m1); break;
-        default: break;
-        }
-    }
-}
-
-// MARK: - AVX2 + FMA
-
-// One block: `mr` rows of A against 16 columns of a panel (`half` points at its first), the output lanes
-// enabled by `m0` and `m1`.
-VK_AVX2 static inline __attribute__((always_inline)) void
-vk_gemm_block_avx2(int mr, size_t k, const float *a, size_t lda, const float *half, float *c, size_t ldc,
-                   __m256i m0, __m256i m1) {
-    __m256 low[VK_GEMM_ROWS], high[VK_GEMM_ROWS];
-    for (int r = 0; r < mr; r++) {
-        low[r] = _mm256_setzero_ps();
-        high[r] = _mm256_setzero_ps();
-    }
-    for (size_t p = 0; p < k; p++) {
-        __m256 b0 = _mm256_loadu_ps(half + p * VK_GEMM_PANEL);
-        __m256 b1 = _mm256_loadu_ps(half + p * VK_GEMM_PANEL + 8);
-        for (int r = 0; r < mr; r++) {
-            __m256 x = _mm256_broadcast_ss(a + r * lda + p);
-            low[r] = _mm256_fmadd_ps(x, b0, low[r]);
-            high[r] = _mm256_fmadd_ps(x, b1, high[r]);
-        }
-    }
-    for (int r = 0; r < mr; r++) {
-        float *out = c + r * ldc;
-        _mm256_maskstore_ps(out, m0, _mm256_add_ps(_mm256_maskload_ps(out, m0), low[r]));
-        _mm256_maskstore_ps(out + 8, m1, _mm256_add_ps(_mm256_maskload_ps(out + 8, m1), high[r]));
+        vk_gemm_rows_avx512(rows, k, a, lda, panel, c + j, ldc, m0, m1);
     }
 }
 
@@ -125,17 +118,7 @@ VK_AVX2 static void vk_gemm_slice_avx2(size_t rows, size_t n, size_t k, const fl
         int width = (int)(n - j < 16 ? n - j : 16);
         __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(width), index);
         __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(width - 8), index);
-        size_t r = 0;
-        for (; r + VK_GEMM_ROWS <= rows; r += VK_GEMM_ROWS)
-            vk_gemm_block_avx2(VK_GEMM_ROWS, k, a + r * lda, lda, half, c + r * ldc + j, ldc, m0, m1);
-        switch (rows - r) {
-        case 5: vk_gemm_block_avx2(5, k, a + r * lda, lda, half, c + r * ldc + j, ldc, m0, m1); break;
-        case 4: vk_gemm_block_avx2(4, k, a + r * lda, lda, half, c + r * ldc + j, ldc, m0, m1); break;
-        case 3: vk_gemm_block_avx2(3, k, a + r * lda, lda, half, c + r * ldc + j, ldc, m0, m1); break;
-        case 2: vk_gemm_block_avx2(2, k, a + r * lda, lda, half, c + r * ldc + j, ldc, m0, m1); break;
-        case 1: vk_gemm_block_avx2(1, k, a + r * lda, lda, half, c + r * ldc + j, ldc, m0, m1); break;
-        default: break;
-        }
+        vk_gemm_rows_avx2(rows, k, a, lda, half, c + j, ldc, m0, m1);
     }
 }
 

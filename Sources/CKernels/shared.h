@@ -25,9 +25,11 @@ static inline size_t vk_block_end(size_t row, size_t row_end) {
     return end < row_end ? end : row_end;
 }
 
-// Whether any row from `row` to the end of its block is allowed (`allowed` NULL allows every row).
-static inline int vk_block_has_allowed(const uint64_t *allowed, size_t row) {
-    return !allowed || (allowed[row >> 6] >> (row & 63)) != 0;
+// The first row, from `row` on, of a block that holds an allowed row (`allowed` NULL allows every row), or
+// `row_end` when no block does: a scan skips blocks whose allow-list bits from their first row on are all zero.
+static inline size_t vk_next_allowed_block(size_t row, size_t row_end, const uint64_t *allowed) {
+    while (row < row_end && allowed && (allowed[row >> 6] >> (row & 63)) == 0) row = vk_block_end(row, row_end);
+    return row;
 }
 
 #endif

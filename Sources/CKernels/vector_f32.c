@@ -51,248 +51,6 @@ static void vk_block_scalar(const float *q, const float *rows, size_t dim, size_
     }
 }
 
-#if defined(__x86_64__)
-
-// MARK: - AVX2 + FMA
-
-// One term of the sum: q*b for a dot product, (q-b)^2 for L2.
-#define VK_AVX2_TERM(l2, acc, qv, bv)                                                                              \
-    do {                                                                                                           \
-        if (l2) {                                                                                                  \
-            __m256 d_ = _mm256_sub_ps(qv, bv);                                                                     \
-            acc = _mm256_fmadd_ps(d_, d_, acc);                                                                    \
-        } else {                                                                                                   \
-            acc = _mm256_fmadd_ps(qv, bv, acc);                                                                    \
-        }                                                                                                          \
-    } while (0)
-
-// The horizontal sums of four accumulators at once (two rounds of hadd). Single rows use the same tree with
-// zeros beside them, so a row scores bit for bit the same whether it is scanned alone or in a group of four.
-VK_AVX2 static inline __m128 vk_reduce4_256(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
-    __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
-    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-}
-
-VK_AVX2 static inline float vk_reduce1_256(__m256 a) {
-    __m256 zero = _mm256_setzero_ps();
-    return _mm_cvtss_f32(vk_reduce4_256(a, zero, zero, zero));
-}
-
-VK_AVX2 static inline __m256 vk_avx2_tail_mask(size_t remaining) {
-    static const int32_t lanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-    return _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)(lanes + 8 - remaining)));
-}
-
-VK_AVX2 static inline float vk_one_avx2(const float *q, const float *b, size_t dim, const int l2) {
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-    size_t j = 0;
-    for (; j + 16 <= dim; j += 16) {
-        VK_AVX2_TERM(l2, a0, _mm256_loadu_ps(q + j), _mm256_loadu_ps(b + j));
-        VK_AVX2_TERM(l2, a1, _mm256_loadu_ps(q + j + 8), _mm256_loadu_ps(b + j + 8));
-    }
-    for (; j + 8 <= dim; j += 8) VK_AVX2_TERM(l2, a0, _mm256_loadu_ps(q + j), _mm256_loadu_ps(b + j));
-    if (j < dim) {
-        __m256 m = vk_avx2_tail_mask(dim - j);
-        __m256 qv = _mm256_maskload_ps(q + j, _mm256_castps_si256(m));
-        __m256 bv = _mm256_maskload_ps(b + j, _mm256_castps_si256(m));
-        VK_AVX2_TERM(l2, a1, qv, bv);
-    }
-    return vk_reduce1_256(_mm256_add_ps(a0, a1));
-}
-
-// Four rows per pass, two accumulators per row: eight independent FMA chains hide the FMA latency, and the
-// query is loaded once for four rows.
-VK_AVX2 static inline void vk_block_avx2_impl(const float *q, const float *rows, size_t dim, size_t n, float *out,
-                                              const int l2) {
-    size_t r = 0;
-    for (; r + 4 <= n; r += 4) {
-        const float *b0 = rows + r * dim, *b1 = b0 + dim, *b2 = b1 + dim, *b3 = b2 + dim;
-        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(),
-               a3 = _mm256_setzero_ps();
-        __m256 c0 = _mm256_setzero_ps(), c1 = _mm256_setzero_ps(), c2 = _mm256_setzero_ps(),
-               c3 = _mm256_setzero_ps();
-        size_t j = 0;
-        for (; j + 16 <= dim; j += 16) {
-            __m256 q0 = _mm256_loadu_ps(q + j), q1 = _mm256_loadu_ps(q + j + 8);
-            VK_AVX2_TERM(l2, a0, q0, _mm256_loadu_ps(b0 + j));
-            VK_AVX2_TERM(l2, a1, q0, _mm256_loadu_ps(b1 + j));
-            VK_AVX2_TERM(l2, a2, q0, _mm256_loadu_ps(b2 + j));
-            VK_AVX2_TERM(l2, a3, q0, _mm256_loadu_ps(b3 + j));
-            VK_AVX2_TERM(l2, c0, q1, _mm256_loadu_ps(b0 + j + 8));
-            VK_AVX2_TERM(l2, c1, q1, _mm256_loadu_ps(b1 + j + 8));
-            VK_AVX2_TERM(l2, c2, q1, _mm256_loadu_ps(b2 + j + 8));
-            VK_AVX2_TERM(l2, c3, q1, _mm256_loadu_ps(b3 + j + 8));
-        }
-        for (; j + 8 <= dim; j += 8) {
-            __m256 q0 = _mm256_loadu_ps(q + j);
-            VK_AVX2_TERM(l2, a0, q0, _mm256_loadu_ps(b0 + j));
-            VK_AVX2_TERM(l2, a1, q0, _mm256_loadu_ps(b1 + j));
-            VK_AVX2_TERM(l2, a2, q0, _mm256_loadu_ps(b2 + j));
-            VK_AVX2_TERM(l2, a3, q0, _mm256_loadu_ps(b3 + j));
-        }
-        if (j < dim) {
-            __m256i m = _mm256_castps_si256(vk_avx2_tail_mask(dim - j));
-            __m256 q0 = _mm256_maskload_ps(q + j, m);
-            VK_AVX2_TERM(l2, c0, q0, _mm256_maskload_ps(b0 + j, m));
-            VK_AVX2_TERM(l2, c1, q0, _mm256_maskload_ps(b1 + j, m));
-            VK_AVX2_TERM(l2, c2, q0, _mm256_maskload_ps(b2 + j, m));
-            VK_AVX2_TERM(l2, c3, q0, _mm256_maskload_ps(b3 + j, m));
-        }
-        __m128 sums = vk_reduce4_256(_mm256_add_ps(a0, c0), _mm256_add_ps(a1, c1), _mm256_add_ps(a2, c2),
-                                     _mm256_add_ps(a3, c3));
-        if (l2) sums = _mm_sub_ps(_mm_setzero_ps(), sums);
-        _mm_storeu_ps(out + r, sums);
-    }
-    for (; r < n; r++) {
-        float s = vk_one_avx2(q, rows + r * dim, dim, l2);
-        out[r] = l2 ? -s : s;
-    }
-}
-
-VK_AVX2 static void vk_block_avx2(const float *q, const float *rows, size_t dim, size_t n, int l2, float *out) {
-    if (l2) vk_block_avx2_impl(q, rows, dim, n, out, 1);
-    else vk_block_avx2_impl(q, rows, dim, n, out, 0);
-}
-
-// MARK: - AVX-512
-
-#define VK_AVX512_TERM(l2, acc, qv, bv)                                                                            \
-    do {                                                                                                           \
-        if (l2) {                                                                                                  \
-            __m512 d_ = _mm512_sub_ps(qv, bv);                                                                     \
-            acc = _mm512_fmadd_ps(d_, d_, acc);                                                                    \
-        } else {                                                                                                   \
-            acc = _mm512_fmadd_ps(qv, bv, acc);                                                                    \
-        }                                                                                                          \
-    } while (0)
-
-// As vk_reduce4_256: halve each accumulator to 256 bits, then the same hadd tree.
-VK_AVX512 static inline __m128 vk_reduce4_512(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
-    __m256 r0 = _mm256_add_ps(_mm512_castps512_ps256(a0), _mm512_extractf32x8_ps(a0, 1));
-    __m256 r1 = _mm256_add_ps(_mm512_castps512_ps256(a1), _mm512_extractf32x8_ps(a1, 1));
-    __m256 r2 = _mm256_add_ps(_mm512_castps512_ps256(a2), _mm512_extractf32x8_ps(a2, 1));
-    __m256 r3 = _mm256_add_ps(_mm512_castps512_ps256(a3), _mm512_extractf32x8_ps(a3, 1));
-    __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(r0, r1), _mm256_hadd_ps(r2, r3));
-    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-}
-
-VK_AVX512 static inline float vk_reduce1_512(__m512 a) {
-    __m512 zero = _mm512_setzero_ps();
-    return _mm_cvtss_f32(vk_reduce4_512(a, zero, zero, zero));
-}
-
-VK_AVX512 static inline float vk_one_avx512(const float *q, const float *b, size_t dim, const int l2) {
-    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
-    size_t j = 0;
-    for (; j + 32 <= dim; j += 32) {
-        VK_AVX512_TERM(l2, a0, _mm512_loadu_ps(q + j), _mm512_loadu_ps(b + j));
-        VK_AVX512_TERM(l2, a1, _mm512_loadu_ps(q + j + 16), _mm512_loadu_ps(b + j + 16));
-    }
-    for (; j + 16 <= dim; j += 16) VK_AVX512_TERM(l2, a0, _mm512_loadu_ps(q + j), _mm512_loadu_ps(b + j));
-    if (j < dim) {
-        __mmask16 m = (__mmask16)((1u << (dim - j)) - 1);
-        VK_AVX512_TERM(l2, a1, _mm512_maskz_loadu_ps(m, q + j), _mm512_maskz_loadu_ps(m, b + j));
-    }
-    return vk_reduce1_512(_mm512_add_ps(a0, a1));
-}
-
-// Four rows per pass with two accumulators each (eight FMA chains), the query loaded once per four rows, and
-// a prefetch a few rows ahead so the stream stays ahead of the FMAs on both cores.
-VK_AVX512 static inline void vk_block_avx512_impl(const float *q, const float *rows, size_t dim, size_t n,
-                                                  float *out, const int l2) {
-    size_t r = 0;
-    const size_t ahead = 8 * dim;
-    for (; r + 4 <= n; r += 4) {
-        const float *b0 = rows + r * dim, *b1 = b0 + dim, *b2 = b1 + dim, *b3 = b2 + dim;
-        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(),
-               a3 = _mm512_setzero_ps();
-        __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps(), c2 = _mm512_setzero_ps(),
-               c3 = _mm512_setzero_ps();
-        size_t j = 0;
-        for (; j + 32 <= dim; j += 32) {
-            _mm_prefetch((const char *)(b0 + ahead + j), _MM_HINT_T0);
-            _mm_prefetch((const char *)(b1 + ahead + j), _MM_HINT_T0);
-            _mm_prefetch((const char *)(b2 + ahead + j), _MM_HINT_T0);
-            _mm_prefetch((const char *)(b3 + ahead + j), _MM_HINT_T0);
-            __m512 q0 = _mm512_loadu_ps(q + j), q1 = _mm512_loadu_ps(q + j + 16);
-            VK_AVX512_TERM(l2, a0, q0, _mm512_loadu_ps(b0 + j));
-            VK_AVX512_TERM(l2, a1, q0, _mm512_loadu_ps(b1 + j));
-            VK_AVX512_TERM(l2, a2, q0, _mm512_loadu_ps(b2 + j));
-            VK_AVX512_TERM(l2, a3, q0, _mm512_loadu_ps(b3 + j));
-            VK_AVX512_TERM(l2, c0, q1, _mm512_loadu_ps(b0 + j + 16));
-            VK_AVX512_TERM(l2, c1, q1, _mm512_loadu_ps(b1 + j + 16));
-            VK_AVX512_TERM(l2, c2, q1, _mm512_loadu_ps(b2 + j + 16));
-            VK_AVX512_TERM(l2, c3, q1, _mm512_loadu_ps(b3 + j + 16));
-        }
-        for (; j + 16 <= dim; j += 16) {
-            __m512 q0 = _mm512_loadu_ps(q + j);
-            VK_AVX512_TERM(l2, a0, q0, _mm512_loadu_ps(b0 + j));
-            VK_AVX512_TERM(l2, a1, q0, _mm512_loadu_ps(b1 + j));
-            VK_AVX512_TERM(l2, a2, q0, _mm512_loadu_ps(b2 + j));
-            VK_AVX512_TERM(l2, a3, q0, _mm512_loadu_ps(b3 + j));
-        }
-        if (j < dim) {
-            __mmask16 m = (__mmask16)((1u << (dim - j)) - 1);
-            __m512 q0 = _mm512_maskz_loadu_ps(m, q + j);
-            VK_AVX512_TERM(l2, c0, q0, _mm512_maskz_loadu_ps(m, b0 + j));
-            VK_AVX512_TERM(l2, c1, q0, _mm512_maskz_loadu_ps(m, b1 + j));
-            VK_AVX512_TERM(l2, c2, q0, _mm512_maskz_loadu_ps(m, b2 + j));
-            VK_AVX512_TERM(l2, c3, q0, _mm512_maskz_loadu_ps(m, b3 + j));
-        }
-        __m128 sums = vk_reduce4_512(_mm512_add_ps(a0, c0), _mm512_add_ps(a1, c1), _mm512_add_ps(a2, c2),
-                                     _mm512_add_ps(a3, c3));
-        if (l2) sums = _mm_sub_ps(_mm_setzero_ps(), sums);
-        _mm_storeu_ps(out + r, sums);
-    }
-    for (; r < n; r++) {
-        float s = vk_one_avx512(q, rows + r * dim, dim, l2);
-        out[r] = l2 ? -s : s;
-    }
-}
-
-VK_AVX512 static void vk_block_avx512(const float *q, const float *rows, size_t dim, size_t n, int l2, float *out) {
-    if (l2) vk_block_avx512_impl(q, rows, dim, n, out, 1);
-    else vk_block_avx512_impl(q, rows, dim, n, out, 0);
-}
-#endif
-
-// MARK: - Dispatch
-
-typedef void (*vk_block_fn)(const float *, const float *, size_t, size_t, int, float *);
-
-static vk_block_fn vk_block_for(vk_simd_level level) {
-#if defined(__x86_64__)
-    if (level == VK_SIMD_AVX512) return vk_block_avx512;
-    if (level == VK_SIMD_AVX2) return vk_block_avx2;
-#endif
-    (void)level;
-    return vk_block_scalar;
-}
-
-float vk_dot_f32(const float *_Nullable a, const float *_Nullable b, size_t count, vk_simd_level level) {
-    if (count == 0 || !a || !b) return 0;
-#if defined(__x86_64__)
-    if (level == VK_SIMD_AVX512) return vk_one_avx512(a, b, count, 0);
-    if (level == VK_SIMD_AVX2) return vk_one_avx2(a, b, count, 0);
-#endif
-    return vk_dot_scalar(a, b, count);
-}
-
-float vk_l2sq_f32(const float *_Nullable a, const float *_Nullable b, size_t count, vk_simd_level level) {
-    if (count == 0 || !a || !b) return 0;
-#if defined(__x86_64__)
-    if (level == VK_SIMD_AVX512) return vk_one_avx512(a, b, count, 1);
-    if (level == VK_SIMD_AVX2) return vk_one_avx2(a, b, count, 1);
-#endif
-    return vk_l2sq_scalar(a, b, count);
-}
-
-void vk_scores_f32(const float *_Nullable query, const float *_Nullable rows, size_t dim, size_t count,
-                   vk_metric metric, vk_simd_level level, float *_Nullable scores) {
-    if (count == 0 || !query || !rows || !scores) return;
-    vk_block_for(level)(query, rows, dim, count, metric == VK_METRIC_L2, scores);
-}
-
 // MARK: - Top-k heap
 
 // Whether `a` ranks after `b`: lower score, or the same score and a higher id.
@@ -352,42 +110,216 @@ static inline size_t vk_offer_one(float s, size_t row, const uint64_t *ids, cons
 }
 
 #if defined(__x86_64__)
-// Most scores of a long scan fall below the threshold: compare 16 (or 8) at a time and only walk the survivors.
-VK_AVX512 static size_t vk_offer_scores_avx512(const float *scores, size_t n, size_t first_row,
-                                               const uint64_t *ids, const uint64_t *allowed, float minimum,
-                                               vk_hit *heap, size_t count, size_t k) {
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m512 threshold = _mm512_set1_ps(vk_threshold(heap, count, k, minimum));
-        unsigned mask = _mm512_cmp_ps_mask(_mm512_loadu_ps(scores + i), threshold, _CMP_GE_OQ);
-        while (mask) {
-            size_t lane = (size_t)__builtin_ctz(mask);
-            mask &= mask - 1;
-            count = vk_offer_one(scores[i + lane], first_row + i + lane, ids, allowed, minimum, heap, count, k);
-        }
-    }
-    for (; i < n; i++) count = vk_offer_one(scores[i], first_row + i, ids, allowed, minimum, heap, count, k);
-    return count;
+
+// MARK: - AVX2 + FMA
+
+// The horizontal sums of four accumulators at once (two rounds of hadd). Single rows use the same tree with
+// zeros beside them, so a row scores bit for bit the same whether it is scanned alone or in a group of four.
+VK_AVX2 static inline __m128 vk_reduce4_avx2(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
+    __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
 }
 
-VK_AVX2 static size_t vk_offer_scores_avx2(const float *scores, size_t n, size_t first_row, const uint64_t *ids,
-                                           const uint64_t *allowed, float minimum, vk_hit *heap, size_t count,
-                                           size_t k) {
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256 threshold = _mm256_set1_ps(vk_threshold(heap, count, k, minimum));
-        unsigned mask = (unsigned)_mm256_movemask_ps(
-            _mm256_cmp_ps(_mm256_loadu_ps(scores + i), threshold, _CMP_GE_OQ));
-        while (mask) {
-            size_t lane = (size_t)__builtin_ctz(mask);
-            mask &= mask - 1;
-            count = vk_offer_one(scores[i + lane], first_row + i + lane, ids, allowed, minimum, heap, count, k);
-        }
-    }
-    for (; i < n; i++) count = vk_offer_one(scores[i], first_row + i, ids, allowed, minimum, heap, count, k);
-    return count;
+// The first `remaining` (1 to 7) lanes.
+VK_AVX2 static inline __m256i vk_tail_avx2(size_t remaining) {
+    static const int32_t lanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+    return _mm256_loadu_si256((const __m256i *)(lanes + 8 - remaining));
 }
+
+VK_AVX2 static inline __m256 vk_masked_load_avx2(const float *values, __m256i mask) {
+    return _mm256_maskload_ps(values, mask);
+}
+
+// One bit per score of the 8 at `scores`: whether it is at least `threshold`.
+VK_AVX2 static inline unsigned vk_at_least_avx2(const float *scores, float threshold) {
+    __m256 above = _mm256_cmp_ps(_mm256_loadu_ps(scores), _mm256_set1_ps(threshold), _CMP_GE_OQ);
+    return (unsigned)_mm256_movemask_ps(above);
+}
+
+// MARK: - AVX-512
+
+// As vk_reduce4_avx2: halve each accumulator to 256 bits, then the same hadd tree.
+VK_AVX512 static inline __m128 vk_reduce4_avx512(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
+    __m256 r0 = _mm256_add_ps(_mm512_castps512_ps256(a0), _mm512_extractf32x8_ps(a0, 1));
+    __m256 r1 = _mm256_add_ps(_mm512_castps512_ps256(a1), _mm512_extractf32x8_ps(a1, 1));
+    __m256 r2 = _mm256_add_ps(_mm512_castps512_ps256(a2), _mm512_extractf32x8_ps(a2, 1));
+    __m256 r3 = _mm256_add_ps(_mm512_castps512_ps256(a3), _mm512_extractf32x8_ps(a3, 1));
+    __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(r0, r1), _mm256_hadd_ps(r2, r3));
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
+// The first `remaining` (1 to 15) lanes.
+VK_AVX512 static inline __mmask16 vk_tail_avx512(size_t remaining) { return (__mmask16)((1u << remaining) - 1); }
+
+VK_AVX512 static inline __m512 vk_masked_load_avx512(const float *values, __mmask16 mask) {
+    return _mm512_maskz_loadu_ps(mask, values);
+}
+
+// One bit per score of the 16 at `scores`: whether it is at least `threshold`.
+VK_AVX512 static inline unsigned vk_at_least_avx512(const float *scores, float threshold) {
+    return _mm512_cmp_ps_mask(_mm512_loadu_ps(scores), _mm512_set1_ps(threshold), _CMP_GE_OQ);
+}
+
+// MARK: - Kernels at both widths
+
+// One definition of the scan kernels for both register widths, from the primitives above: ISA is avx2 or
+// avx512 (naming vk_reduce4_<ISA>, vk_tail_<ISA>, vk_masked_load_<ISA> and vk_at_least_<ISA>), BITS 256 or 512
+// (the register type __m<BITS> and the intrinsics _mm<BITS>_*), MASK the type of a tail mask, and PREFETCH
+// whether the four-row pass prefetches a few rows ahead, which keeps the AVX-512 stream ahead of its FMAs on
+// both cores. Defines vk_one_<ISA> (one pair of vectors), vk_block_<ISA> (one query against n rows) and
+// vk_offer_scores_<ISA> (a block of scores into the top-k heap).
+#define VK_DEFINE_SCAN_KERNELS(ISA, ATTRIBUTE, BITS, MASK, PREFETCH)                                                   \
+    /* One term of the sum: q*b for a dot product, (q-b)^2 for L2. */                                                  \
+    ATTRIBUTE static inline __attribute__((always_inline)) __m##BITS vk_term_##ISA(__m##BITS acc, __m##BITS q,         \
+                                                                                  __m##BITS b, const int l2) {         \
+        if (l2) {                                                                                                      \
+            __m##BITS d = _mm##BITS##_sub_ps(q, b);                                                                    \
+            return _mm##BITS##_fmadd_ps(d, d, acc);                                                                    \
+        }                                                                                                              \
+        return _mm##BITS##_fmadd_ps(q, b, acc);                                                                        \
+    }                                                                                                                  \
+                                                                                                                       \
+    ATTRIBUTE static inline float vk_one_##ISA(const float *q, const float *b, size_t dim, const int l2) {             \
+        const size_t lanes = BITS / 32;                                                                                \
+        __m##BITS a0 = _mm##BITS##_setzero_ps(), a1 = _mm##BITS##_setzero_ps();                                        \
+        size_t j = 0;                                                                                                  \
+        for (; j + 2 * lanes <= dim; j += 2 * lanes) {                                                                 \
+            a0 = vk_term_##ISA(a0, _mm##BITS##_loadu_ps(q + j), _mm##BITS##_loadu_ps(b + j), l2);                      \
+            a1 = vk_term_##ISA(a1, _mm##BITS##_loadu_ps(q + j + lanes), _mm##BITS##_loadu_ps(b + j + lanes), l2);      \
+        }                                                                                                              \
+        for (; j + lanes <= dim; j += lanes) {                                                                         \
+            a0 = vk_term_##ISA(a0, _mm##BITS##_loadu_ps(q + j), _mm##BITS##_loadu_ps(b + j), l2);                      \
+        }                                                                                                              \
+        if (j < dim) {                                                                                                 \
+            MASK m = vk_tail_##ISA(dim - j);                                                                           \
+            a1 = vk_term_##ISA(a1, vk_masked_load_##ISA(q + j, m), vk_masked_load_##ISA(b + j, m), l2);                \
+        }                                                                                                              \
+        __m##BITS zero = _mm##BITS##_setzero_ps();                                                                     \
+        return _mm_cvtss_f32(vk_reduce4_##ISA(_mm##BITS##_add_ps(a0, a1), zero, zero, zero));                          \
+    }                                                                                                                  \
+                                                                                                                       \
+    /* Four rows per pass, two accumulators per row: eight independent FMA chains hide the FMA latency, and the        \
+       query is loaded once for four rows. */                                                                          \
+    ATTRIBUTE static inline void vk_block_##ISA##_impl(const float *q, const float *rows, size_t dim, size_t n,        \
+                                                       float *out, const int l2) {                                     \
+        const size_t lanes = BITS / 32, ahead = 8 * dim;                                                               \
+        size_t r = 0;                                                                                                  \
+        for (; r + 4 <= n; r += 4) {                                                                                   \
+            const float *b0 = rows + r * dim, *b1 = b0 + dim, *b2 = b1 + dim, *b3 = b2 + dim;                          \
+            __m##BITS a0 = _mm##BITS##_setzero_ps(), a1 = _mm##BITS##_setzero_ps(), a2 = _mm##BITS##_setzero_ps(),     \
+                      a3 = _mm##BITS##_setzero_ps();                                                                   \
+            __m##BITS c0 = _mm##BITS##_setzero_ps(), c1 = _mm##BITS##_setzero_ps(), c2 = _mm##BITS##_setzero_ps(),     \
+                      c3 = _mm##BITS##_setzero_ps();                                                                   \
+            size_t j = 0;                                                                                              \
+            for (; j + 2 * lanes <= dim; j += 2 * lanes) {                                                             \
+                if (PREFETCH) {                                                                                        \
+                    _mm_prefetch((const char *)(b0 + ahead + j), _MM_HINT_T0);                                         \
+                    _mm_prefetch((const char *)(b1 + ahead + j), _MM_HINT_T0);                                         \
+                    _mm_prefetch((const char *)(b2 + ahead + j), _MM_HINT_T0);                                         \
+                    _mm_prefetch((const char *)(b3 + ahead + j), _MM_HINT_T0);                                         \
+                }                                                                                                      \
+                __m##BITS q0 = _mm##BITS##_loadu_ps(q + j), q1 = _mm##BITS##_loadu_ps(q + j + lanes);                  \
+                a0 = vk_term_##ISA(a0, q0, _mm##BITS##_loadu_ps(b0 + j), l2);                                          \
+                a1 = vk_term_##ISA(a1, q0, _mm##BITS##_loadu_ps(b1 + j), l2);                                          \
+                a2 = vk_term_##ISA(a2, q0, _mm##BITS##_loadu_ps(b2 + j), l2);                                          \
+                a3 = vk_term_##ISA(a3, q0, _mm##BITS##_loadu_ps(b3 + j), l2);                                          \
+                c0 = vk_term_##ISA(c0, q1, _mm##BITS##_loadu_ps(b0 + j + lanes), l2);                                  \
+                c1 = vk_term_##ISA(c1, q1, _mm##BITS##_loadu_ps(b1 + j + lanes), l2);                                  \
+                c2 = vk_term_##ISA(c2, q1, _mm##BITS##_loadu_ps(b2 + j + lanes), l2);                                  \
+                c3 = vk_term_##ISA(c3, q1, _mm##BITS##_loadu_ps(b3 + j + lanes), l2);                                  \
+            }                                                                                                          \
+            for (; j + lanes <= dim; j += lanes) {                                                                     \
+                __m##BITS q0 = _mm##BITS##_loadu_ps(q + j);                                                            \
+                a0 = vk_term_##ISA(a0, q0, _mm##BITS##_loadu_ps(b0 + j), l2);                                          \
+                a1 = vk_term_##ISA(a1, q0, _mm##BITS##_loadu_ps(b1 + j), l2);                                          \
+                a2 = vk_term_##ISA(a2, q0, _mm##BITS##_loadu_ps(b2 + j), l2);                                          \
+                a3 = vk_term_##ISA(a3, q0, _mm##BITS##_loadu_ps(b3 + j), l2);                                          \
+            }                                                                                                          \
+            if (j < dim) {                                                                                             \
+                MASK m = vk_tail_##ISA(dim - j);                                                                       \
+                __m##BITS q0 = vk_masked_load_##ISA(q + j, m);                                                         \
+                c0 = vk_term_##ISA(c0, q0, vk_masked_load_##ISA(b0 + j, m), l2);                                       \
+                c1 = vk_term_##ISA(c1, q0, vk_masked_load_##ISA(b1 + j, m), l2);                                       \
+                c2 = vk_term_##ISA(c2, q0, vk_masked_load_##ISA(b2 + j, m), l2);                                       \
+                c3 = vk_term_##ISA(c3, q0, vk_masked_load_##ISA(b3 + j, m), l2);                                       \
+            }                                                                                                          \
+            __m128 sums = vk_reduce4_##ISA(_mm##BITS##_add_ps(a0, c0), _mm##BITS##_add_ps(a1, c1),                     \
+                                           _mm##BITS##_add_ps(a2, c2), _mm##BITS##_add_ps(a3, c3));                    \
+            if (l2) sums = _mm_sub_ps(_mm_setzero_ps(), sums);                                                         \
+            _mm_storeu_ps(out + r, sums);                                                                              \
+        }                                                                                                              \
+        for (; r < n; r++) {                                                                                           \
+            float s = vk_one_##ISA(q, rows + r * dim, dim, l2);                                                        \
+            out[r] = l2 ? -s : s;                                                                                      \
+        }                                                                                                              \
+    }                                                                                                                  \
+                                                                                                                       \
+    ATTRIBUTE static void vk_block_##ISA(const float *q, const float *rows, size_t dim, size_t n, int l2,              \
+                                         float *out) {                                                                 \
+        if (l2) vk_block_##ISA##_impl(q, rows, dim, n, out, 1);                                                        \
+        else vk_block_##ISA##_impl(q, rows, dim, n, out, 0);                                                           \
+    }                                                                                                                  \
+                                                                                                                       \
+    /* Most scores of a long scan fall below the threshold: compare a register of them at a time and only walk         \
+       the survivors. */                                                                                               \
+    ATTRIBUTE static size_t vk_offer_scores_##ISA(const float *scores, size_t n, size_t first_row,                     \
+                                                  const uint64_t *ids, const uint64_t *allowed, float minimum,         \
+                                                  vk_hit *heap, size_t count, size_t k) {                              \
+        const size_t lanes = BITS / 32;                                                                                \
+        size_t i = 0;                                                                                                  \
+        for (; i + lanes <= n; i += lanes) {                                                                           \
+            unsigned mask = vk_at_least_##ISA(scores + i, vk_threshold(heap, count, k, minimum));                      \
+            while (mask) {                                                                                             \
+                size_t lane = (size_t)__builtin_ctz(mask);                                                             \
+                mask &= mask - 1;                                                                                      \
+                count = vk_offer_one(scores[i + lane], first_row + i + lane, ids, allowed, minimum, heap, count, k);   \
+            }                                                                                                          \
+        }                                                                                                              \
+        for (; i < n; i++) count = vk_offer_one(scores[i], first_row + i, ids, allowed, minimum, heap, count, k);      \
+        return count;                                                                                                  \
+    }
+
+VK_DEFINE_SCAN_KERNELS(avx2, VK_AVX2, 256, __m256i, 0)
+VK_DEFINE_SCAN_KERNELS(avx512, VK_AVX512, 512, __mmask16, 1)
 #endif
+
+// MARK: - Dispatch
+
+typedef void (*vk_block_fn)(const float *, const float *, size_t, size_t, int, float *);
+
+static vk_block_fn vk_block_for(vk_simd_level level) {
+#if defined(__x86_64__)
+    if (level == VK_SIMD_AVX512) return vk_block_avx512;
+    if (level == VK_SIMD_AVX2) return vk_block_avx2;
+#endif
+    (void)level;
+    return vk_block_scalar;
+}
+
+// One pair of vectors: the dot product, or the squared L2 distance when `l2` is set.
+static float vk_pair_f32(const float *_Nullable a, const float *_Nullable b, size_t count, vk_simd_level level,
+                         int l2) {
+    if (count == 0 || !a || !b) return 0;
+#if defined(__x86_64__)
+    if (level == VK_SIMD_AVX512) return vk_one_avx512(a, b, count, l2);
+    if (level == VK_SIMD_AVX2) return vk_one_avx2(a, b, count, l2);
+#endif
+    return l2 ? vk_l2sq_scalar(a, b, count) : vk_dot_scalar(a, b, count);
+}
+
+float vk_dot_f32(const float *_Nullable a, const float *_Nullable b, size_t count, vk_simd_level level) {
+    return vk_pair_f32(a, b, count, level, 0);
+}
+
+float vk_l2sq_f32(const float *_Nullable a, const float *_Nullable b, size_t count, vk_simd_level level) {
+    return vk_pair_f32(a, b, count, level, 1);
+}
+
+void vk_scores_f32(const float *_Nullable query, const float *_Nullable rows, size_t dim, size_t count,
+                   vk_metric metric, vk_simd_level level, float *_Nullable scores) {
+    if (count == 0 || !query || !rows || !scores) return;
+    vk_block_for(level)(query, rows, dim, count, metric == VK_METRIC_L2, scores);
+}
 
 size_t vk_offer_scores(const float *_Nonnull scores, size_t n, size_t first_row, const uint64_t *_Nonnull ids,
                        const uint64_t *_Nullable allowed, float minimum, vk_hit *_Nonnull heap, size_t count,
@@ -416,12 +348,8 @@ size_t vk_scan_topk_f32(const float *_Nonnull query, const float *_Nonnull rows,
     vk_block_fn block = vk_block_for(level);
     int l2 = metric == VK_METRIC_L2;
     size_t row = row_begin;
-    while (row < row_end) {
+    while ((row = vk_next_allowed_block(row, row_end, allowed)) < row_end) {
         size_t end = vk_block_end(row, row_end);
-        if (!vk_block_has_allowed(allowed, row)) {
-            row = end;
-            continue;
-        }
         block(query, rows + row * dim, dim, end - row, l2, scores);
         count = vk_offer_scores(scores, end - row, row, ids, allowed, minimum, heap, count, k, level);
         row = end;
@@ -440,12 +368,8 @@ void vk_scan_topk_f32_batch(const float *_Nonnull queries, size_t query_count, c
     if (sub_rows < 4) sub_rows = 4;
     if (sub_rows > VK_BLOCK_ROWS) sub_rows = VK_BLOCK_ROWS;
     size_t row = row_begin;
-    while (row < row_end) {
+    while ((row = vk_next_allowed_block(row, row_end, allowed)) < row_end) {
         size_t end = vk_block_end(row, row_end);
-        if (!vk_block_has_allowed(allowed, row)) {
-            row = end;
-            continue;
-        }
         // Sub-blocks of about 32 KiB are read from memory once, by the first query; the other queries find
         // them in L1 (or L2 for very wide rows).
         for (size_t sub = row; sub < end; sub += sub_rows) {

@@ -60,7 +60,6 @@ static void vk_i8_block_scalar(const int8_t *q, const uint8_t *codes, size_t dim
 
 #if defined(__x86_64__)
 
-
 VK_AVX2 static inline int32_t vk_hsum_epi32_256(__m256i v) {
     __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
@@ -171,12 +170,8 @@ size_t vk_scan_topk_i8(const int8_t *_Nonnull query, int32_t query_sum, float qu
     int l2 = metric == VK_METRIC_L2 && norms;
     int32_t correction = 128 * query_sum;
     size_t row = row_begin;
-    while (row < row_end) {
+    while ((row = vk_next_allowed_block(row, row_end, allowed)) < row_end) {
         size_t end = vk_block_end(row, row_end);
-        if (!vk_block_has_allowed(allowed, row)) {
-            row = end;
-            continue;
-        }
         size_t n = end - row;
         block(query, codes + row * dim, dim, n, dots);
         for (size_t i = 0; i < n; i++) {

@@ -27,7 +27,7 @@ public enum FusionTuner {
     public static let metric = "nDCG@10"
 
     /// Tunes the fusion on labelled queries and, when `record` is set, records the result in the store's settings
-    /// (read back by ``ProceduralMemory/MemoryStore/fusionTuning()``): the tuned fusion when cross-validation supports it, else the
+    /// (read back by ``ProceduralMemory/MemoryStore/recordedFusion()``): the tuned fusion when cross-validation supports it, else the
     /// default.
     ///
     /// - Parameters:
@@ -214,7 +214,7 @@ public struct FusionTuningReport: Sendable, Equatable, Codable {
     /// queries it did not see.
     public var heldOutMetrics: [QueryMetrics]
     /// What is recorded with the choice.
-    public var evidence: FusionTuningEvidence
+    package var evidence: FusionTuningEvidence
 
     /// The fusion recorded: ``chosen`` when ``adopted``, else `nil` (the default).
     public var recordedFusion: FusionMethod? { adopted ? chosen : nil }

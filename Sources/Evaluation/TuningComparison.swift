@@ -71,7 +71,7 @@ public struct TuningComparison: Sendable, Equatable, Codable {
         differenceHitAt1 = interval(zip(tuned, base).map { $0.hitAt1 - $1.hitAt1 })
         differenceNDCGAt10 = interval(zip(tuned, base).map { $0.ndcgAt10 - $1.ndcgAt10 })
         do throws(MemoryError) {
-            recordedFusion = try await evaluator.store.fusionTuning().fusion
+            recordedFusion = try await evaluator.store.recordedFusion()
         } catch {
             throw .memory(error)
         }

@@ -28,6 +28,14 @@ public struct HitExplanation: Sendable, Equatable {
     /// The query words found in the document (normalized, before stemming).
     public var matchedTerms: [String]
 
+    /// Creates an explanation; a store whose database ranked a lookup reports its ranking this way too.
+    package init(mode: SearchMode, fusion: String?, ranking: FusedHit, matchedTerms: [String]) {
+        self.mode = mode
+        self.fusion = fusion
+        self.ranking = ranking
+        self.matchedTerms = matchedTerms
+    }
+
     /// The score the index ranked the hit by.
     public var fusedScore: Double { ranking.score }
 

@@ -19,7 +19,7 @@ struct ExportCommand: AsyncParsableCommand {
         let store = try await storeOptions.open()
         let manifest = try await store.export(
             to: output,
-            options: ExportOptions(
+            filter: MemoryFilter(
                 sources: filter.sourceFilter, labels: try filter.labelFilter,
                 includeDeprecated: filter.includeDeprecated))
         let known = try await store.statistics().trajectoriesBySource

@@ -24,7 +24,7 @@ struct ServeCommand: AsyncParsableCommand {
         help: ArgumentHelp("A file holding the token clients must send as Authorization: Bearer.", valueName: "file"))
     var tokenFile: String?
     @Flag(help: "Serve MCP on standard input and output instead of HTTP.") var mcpStdio = false
-    @Option(help: "The largest request body, in bytes.") var maxBodyBytes = 8 << 20
+    @Option(help: "The largest request body (HTTP) or message (--mcp-stdio), in bytes.") var maxBodyBytes = 8 << 20
     @Option(help: "The largest k a lookup may ask for.") var maxK = 100
     @Option(help: "Seconds a lookup may take before it is answered with an error.") var lookupTimeout = 30.0
 

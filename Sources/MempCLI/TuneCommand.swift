@@ -42,7 +42,8 @@ struct TuneCommand: AsyncParsableCommand {
     func run() async throws {
         let store = try await storeOptions.open()
         if show || revert {
-            let tuning = revert ? try await store.revertFusion() : try await store.fusionTuning()
+            if revert { try await store.revertFusion() }
+            let tuning = try await store.fusionTuning()
             if json {
                 print(try jsonLine(tuning))
             } else {

@@ -2,27 +2,39 @@ import Foundation
 import Logging
 import MCP
 
-/// MCP over standard input and output that answers every request read before the input ends.
+/// MCP over standard input and output: one JSON-RPC message per line, every request read before the input ends
+/// answered.
 ///
 /// The MCP server answers each request in a task of its own and stops as soon as its input ends, so the answers
 /// to requests still running when a client closed its end (`memp serve --mcp-stdio < requests.jsonl`) were lost.
 /// This transport ends its stream of messages only once a response has gone out for every request it passed on
 /// (or ``answerWait`` has passed, so that a request the server never answers can't keep the process alive).
+///
+/// It reads the input itself rather than through the SDK's transport, which rescanned its whole buffer on every
+/// 4 KiB read and held a line of any length: a line over ``maximumMessageBytes`` is dropped as it is read and
+/// answered with a JSON-RPC parse error (-32700, `id` null), as is a line that is not JSON.
 actor AnsweringStdioTransport: Transport {
     /// How long, once the input has ended, the answers still owed are waited for.
     static let answerWait: Duration = .seconds(60)
 
-    private let stdio = StdioTransport()
+    nonisolated let logger = Logger(label: "memp.mcp-stdio")
+    /// The longest message read, in bytes.
+    let maximumMessageBytes: Int
+    private let output = FileHandle.standardOutput
     /// How many requests with each ID (`"` and the text for a string ID, the digits for a number) are unanswered.
     private var unanswered: [String: Int] = [:]
     /// Resumed when the last owed answer goes out, or when ``answerWait`` has passed.
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
-    nonisolated var logger: Logger { stdio.logger }
+    /// A transport on this process's standard input and output that reads messages of at most
+    /// `maximumMessageBytes` bytes.
+    init(maximumMessageBytes: Int) {
+        self.maximumMessageBytes = maximumMessageBytes
+    }
 
-    func connect() async throws { try await stdio.connect() }
+    func connect() async throws {}
 
-    func disconnect() async { await stdio.disconnect() }
+    func disconnect() async {}
 
     func send(_ data: Data) async throws {
         defer {
@@ -32,16 +44,26 @@ actor AnsweringStdioTransport: Transport {
             }
             if unanswered.isEmpty { releaseWaiters() }
         }
-        try await stdio.send(data)
+        try output.write(contentsOf: data + Data("\n".utf8))
     }
 
     func receive() -> AsyncThrowingStream<Data, Swift.Error> {
         let (stream, continuation) = AsyncThrowingStream<Data, Swift.Error>.makeStream()
+        let lines = Self.standardInputLines(maximumBytes: maximumMessageBytes)
         let task = Task {
             do {
-                for try await data in await stdio.receive() {
-                    record(data)
-                    continuation.yield(data)
+                for await item in lines {
+                    switch item {
+                    case .line(let data) where (try? JSONSerialization.jsonObject(with: data)) != nil:
+                        record(data)
+                        continuation.yield(data)
+                    case .line:
+                        try await send(Self.parseError("the line is not JSON"))
+                    case .tooLong(let bytes):
+                        try await send(
+                            Self.parseError(
+                                "the message is \(bytes) bytes; the most read is \(maximumMessageBytes)"))
+                    }
                 }
                 await untilAnswered()
                 continuation.finish()
@@ -51,6 +73,33 @@ actor AnsweringStdioTransport: Transport {
         }
         continuation.onTermination = { _ in task.cancel() }
         return stream
+    }
+
+    /// The messages of standard input, read on a thread of their own (a read blocks until input comes).
+    private static func standardInputLines(maximumBytes: Int) -> AsyncStream<LineFramer.Item> {
+        let (lines, continuation) = AsyncStream<LineFramer.Item>.makeStream()
+        Thread.detachNewThread {
+            var framer = LineFramer(maximumBytes: maximumBytes)
+            var buffer = [UInt8](repeating: 0, count: 1 << 16)
+            // One read(2) at a time: FileHandle's reads wait for a full buffer or the end of the input.
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
+                if count < 0 && errno == EINTR { continue }
+                guard count > 0 else { break }
+                for item in framer.append(Data(buffer[..<count])) { continuation.yield(item) }
+            }
+            for item in framer.finish() { continuation.yield(item) }
+            continuation.finish()
+        }
+        return lines
+    }
+
+    /// A JSON-RPC parse error response (`id` null: the message's ID can't be known).
+    private static func parseError(_ detail: String) -> Data {
+        let response: [String: Any] = [
+            "jsonrpc": "2.0", "id": NSNull(), "error": ["code": -32700, "message": "Parse error: \(detail)"],
+        ]
+        return (try? JSONSerialization.data(withJSONObject: response, options: [.sortedKeys])) ?? Data()
     }
 
     private func record(_ data: Data) {

@@ -85,28 +85,25 @@ struct HTTPAPI: Sendable {
         let query = Self.queryParameters(request.uri.query)
         switch rest {
         case ["lookup"]:
-            try allow(method, ["POST"], path)
-            let body = try await body(of: request)
-            return (prefix + "/lookup", try Self.ok(await service.lookup(body, store: store)))
+            return try await post(request, path, route: prefix + "/lookup") {
+                try await service.lookup($0, store: store)
+            }
         case ["lookup", "batch"]:
-            try allow(method, ["POST"], path)
-            let body = try await body(of: request)
-            return (prefix + "/lookup/batch", try Self.ok(await service.lookupBatch(body, store: store)))
+            return try await post(request, path, route: prefix + "/lookup/batch") {
+                try await service.lookupBatch($0, store: store)
+            }
         case ["trajectories"]:
-            try allow(method, ["POST"], path)
-            let body = try await body(of: request)
-            return (
-                prefix + "/trajectories",
-                try Self.ok(await service.addTrajectories(body, store: store, parameters: query))
-            )
+            return try await post(request, path, route: prefix + "/trajectories") {
+                try await service.addTrajectories($0, store: store, parameters: query)
+            }
         case ["feedback"]:
-            try allow(method, ["POST"], path)
-            let body = try await body(of: request)
-            return (prefix + "/feedback", try Self.ok(await service.feedback(body, store: store)))
+            return try await post(request, path, route: prefix + "/feedback") {
+                try await service.feedback($0, store: store)
+            }
         case ["update"]:
-            try allow(method, ["POST"], path)
-            let body = try await body(of: request)
-            return (prefix + "/update", try Self.ok(await service.update(body, store: store)))
+            return try await post(request, path, route: prefix + "/update") {
+                try await service.update($0, store: store)
+            }
         case ["stats"]:
             try allow(method, ["GET"], path)
             return (prefix + "/stats", try Self.ok(await service.stats(store: store)))
@@ -118,6 +115,15 @@ struct HTTPAPI: Sendable {
         default:
             throw ServiceError.notFound(path: path)
         }
+    }
+
+    /// A POST route's answer: any other method is refused, the body is read within the service's limit, and what
+    /// `handle` makes of it is encoded as JSON.
+    private func post<Value: Encodable>(
+        _ request: Request, _ path: String, route: String, _ handle: (Data) async throws -> Value
+    ) async throws -> (String, Answer) {
+        try allow(request.method.rawValue, ["POST"], path)
+        return (route, try Self.ok(try await handle(try await body(of: request))))
     }
 
     private func allow(_ method: String, _ allowed: [String], _ path: String) throws(ServiceError) {

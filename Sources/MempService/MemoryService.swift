@@ -290,9 +290,9 @@ public final class MemoryService: Sendable {
         }
         var options = RetrievalOptions(policy: policy ?? .hybrid, k: k, seed: seed ?? 0)
         if let filters {
-            options.sources = filters.sources.map(Set.init)
-            options.labels = filters.labels ?? [:]
-            options.includeDeprecated = filters.includeDeprecated ?? false
+            options.filter = MemoryFilter(
+                sources: filters.sources.map(Set.init), labels: filters.labels ?? [:],
+                includeDeprecated: filters.includeDeprecated ?? false)
             if let minimum = filters.minSimilarity {
                 guard minimum.isFinite, (-1...1).contains(minimum) else {
                     throw .invalidBody(field: "filters.minSimilarity", reason: "must be within -1…1 (got \(minimum))")

@@ -26,7 +26,8 @@ extension PostgresBackend: DatabaseSearching {
     ) async throws(MemoryError) -> [DatabaseHit] {
         guard let mode = databaseSearch else { throw .policyNotInDatabase(options.policy) }
         let filter = PostgresSearchFilter(
-            includeDeprecated: options.includeDeprecated, sources: options.sources, labels: options.labels)
+            includeDeprecated: options.filter.includeDeprecated, sources: options.filter.sources,
+            labels: options.filter.labels)
         switch options.policy {
         case .query, .hybrid:
             guard let vector else { throw .index(.missingQueryVector) }

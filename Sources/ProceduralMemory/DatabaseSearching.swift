@@ -74,22 +74,31 @@ extension MemoryStore {
         var ranked: [(DocumentID, Double)] = []
         var explanations: [ScoreExplanation] = []
         for (index, hit) in try await database.search(task, vector: vector, options: options).enumerated() {
-            var explanation = ScoreExplanation(policy: options.policy, rank: index + 1)
-            explanation.database = location
+            // The database's side scores, reported as the in-process index reports its own; its keyword score is
+            // its full-text rank, and it tells no matched terms.
+            var ranking: FusedHit?
             switch options.policy {
             case .query:
-                explanation.cosine = hit.cosine
+                ranking = FusedHit(id: hit.number, score: hit.score, denseScore: hit.cosine)
             case .bm25:
-                explanation.textRank = hit.keywordScore
+                ranking = FusedHit(id: hit.number, score: hit.score, keywordScore: hit.keywordScore)
             case .hybrid:
-                explanation.cosine = hit.cosine
-                explanation.denseRank = hit.vectorRank
-                explanation.textRank = hit.keywordScore
-                explanation.keywordRank = hit.keywordRank
-                explanation.fusion = (options.fusion ?? RetrievalOptions.defaultFusion).summary
+                ranking = FusedHit(
+                    id: hit.number, score: hit.score, denseScore: hit.cosine, denseRank: hit.vectorRank,
+                    keywordScore: hit.keywordScore, keywordRank: hit.keywordRank)
             case .random, .keyword:
-                break
+                ranking = nil
             }
+            var explanation = ScoreExplanation(
+                policy: options.policy, rank: index + 1,
+                ranking: ranking.map { ranking in
+                    HitExplanation(
+                        mode: Self.searchMode[options.policy] ?? .hybrid,
+                        fusion: options.policy == .hybrid
+                            ? (options.fusion ?? RetrievalOptions.defaultFusion).summary : nil,
+                        ranking: ranking, matchedTerms: [])
+                })
+            explanation.database = location
             ranked.append((hit.number, hit.score))
             explanations.append(explanation)
         }

@@ -48,7 +48,7 @@ extension EmbedderConfiguration {
     ///   ``Embeddings/DefaultEmbedder/note``).
     /// - Throws: What ``Embeddings/Embedders/defaultEmbedder(store:)`` throws for a broken MiniLM install;
     ///   ``Embeddings/EmbeddingError/invalidServerURL(_:)`` or a server error for the OpenAI-compatible embedder.
-    public static func resolve(
+    package static func resolve(
         _ kind: EmbedderKind?, dimension: Int, server: OpenAICompatibleServer = OpenAICompatibleServer(),
         store: ModelStore = ModelStore()
     ) throws(EmbeddingError) -> (configuration: EmbedderConfiguration, note: String?) {

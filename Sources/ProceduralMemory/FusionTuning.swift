@@ -8,18 +8,18 @@ import HybridSearch
 ///
 /// Kept in the store's settings (SQLite `meta`, PostgreSQL `store`), so every process and the server read the same
 /// choice. A revert is an entry of its own, so the record never loses a choice.
-public struct FusionTuning: Sendable, Equatable, Codable {
+package struct FusionTuning: Sendable, Equatable, Codable {
     /// The entries, oldest first.
-    public var entries: [FusionTuningEntry]
+    package var entries: [FusionTuningEntry]
 
     /// Creates a record.
     package init(entries: [FusionTuningEntry] = []) { self.entries = entries }
 
     /// The fusion in effect: the last entry's, or `nil` for ``RetrievalOptions/defaultFusion``.
-    public var fusion: FusionMethod? { entries.last?.fusion }
+    package var fusion: FusionMethod? { entries.last?.fusion }
 
     /// The tune entries still in effect, innermost last: reverting undoes the last of them.
-    public var activeChoices: [FusionTuningEntry] {
+    package var activeChoices: [FusionTuningEntry] {
         var stack: [FusionTuningEntry] = []
         for entry in entries {
             switch entry.action {
@@ -56,7 +56,7 @@ public struct FusionTuning: Sendable, Equatable, Codable {
 }
 
 /// What a ``FusionTuningEntry`` did.
-public enum FusionTuningAction: String, Sendable, Codable, CaseIterable {
+package enum FusionTuningAction: String, Sendable, Codable, CaseIterable {
     /// Tuning chose a fusion (possibly the default).
     case tune
     /// An earlier choice was undone; the fusion went back to the one in effect before it.
@@ -64,51 +64,38 @@ public enum FusionTuningAction: String, Sendable, Codable, CaseIterable {
 }
 
 /// One change of a store's fusion.
-public struct FusionTuningEntry: Sendable, Equatable, Codable {
+package struct FusionTuningEntry: Sendable, Equatable, Codable {
     /// The entry's number, from 1.
-    public var number: Int
+    package var number: Int
     /// What the entry did.
-    public var action: FusionTuningAction
+    package var action: FusionTuningAction
     /// The fusion in effect after the entry; `nil` for ``RetrievalOptions/defaultFusion``.
-    public var fusion: FusionMethod?
+    package var fusion: FusionMethod?
     /// Why tuning chose it; `nil` for a revert.
-    public var evidence: FusionTuningEvidence?
+    package var evidence: FusionTuningEvidence?
     /// For a revert, the number of the entry it undid.
-    public var reverts: Int?
+    package var reverts: Int?
     /// When.
-    public var date: Date
-
-    /// Creates an entry.
-    package init(
-        number: Int, action: FusionTuningAction, fusion: FusionMethod?, evidence: FusionTuningEvidence?,
-        reverts: Int?, date: Date
-    ) {
-        self.number = number
-        self.action = action
-        self.fusion = fusion
-        self.evidence = evidence
-        self.reverts = reverts
-        self.date = date
-    }
+    package var date: Date
 }
 
 /// The measurement behind a tuning choice, kept with it.
-public struct FusionTuningEvidence: Sendable, Equatable, Codable {
+package struct FusionTuningEvidence: Sendable, Equatable, Codable {
     /// Where the judged queries came from: `queries FILE (sha256 …)` or `feedback`.
-    public var origin: String
+    package var origin: String
     /// The judged queries.
-    public var queries: Int
+    package var queries: Int
     /// The cross-validation folds.
-    public var folds: Int
+    package var folds: Int
     /// The metric the choice maximized (`nDCG@10`).
-    public var metric: String
+    package var metric: String
     /// The chosen fusion's mean metric over all judged queries.
-    public var chosenScore: Double
+    package var chosenScore: Double
     /// ``RetrievalOptions/defaultFusion``'s mean metric over the same queries.
-    public var defaultScore: Double
+    package var defaultScore: Double
     /// The mean metric on held-out folds of a fusion tuned on the other folds: what tuning is expected to give
     /// on queries it did not see.
-    public var crossValidatedScore: Double
+    package var crossValidatedScore: Double
 
     /// Creates evidence.
     package init(
@@ -126,10 +113,21 @@ public struct FusionTuningEvidence: Sendable, Equatable, Codable {
 }
 
 extension MemoryStore {
-    /// The store's record of fusion choices (empty when never tuned).
+    /// The fusion the store records for `hybrid` lookups that name none; `nil` when none is recorded, so
+    /// ``RetrievalOptions/defaultFusion`` applies.
+    ///
+    /// The choice is made by Evaluation's `FusionTuner` (or `memp tune`), which keeps a record of every choice and
+    /// revert with its measurement (`memp tune --show` lists it).
     ///
     /// - Throws: What the backend throws reading its settings.
-    public func fusionTuning() async throws(MemoryError) -> FusionTuning {
+    public func recordedFusion() async throws(MemoryError) -> FusionMethod? {
+        try await backend.fusionTuning().fusion
+    }
+
+    /// The store's record of fusion choices (empty when never tuned), for `memp tune --show`.
+    ///
+    /// - Throws: What the backend throws reading its settings.
+    package func fusionTuning() async throws(MemoryError) -> FusionTuning {
         try await backend.fusionTuning()
     }
 
@@ -149,16 +147,17 @@ extension MemoryStore {
         return try await save(current.choosing(fusion, evidence: evidence, at: Date()), replacing: current)
     }
 
-    /// Undoes the last fusion choice still in effect: lookups go back to the fusion before it.
+    /// Undoes the last fusion choice still in effect: lookups go back to the fusion before it (the revert is
+    /// recorded too, so the record never loses a choice).
     ///
-    /// - Returns: The record after the revert.
+    /// - Returns: The fusion recorded after the revert; `nil` for ``RetrievalOptions/defaultFusion``.
     /// - Throws: ``MemoryError/nothingToRevert`` when no choice is in effect;
     ///   ``MemoryError/tuningConflict(expectedEntries:actualEntries:)`` when another process changed the record
     ///   meanwhile.
     @discardableResult
-    public func revertFusion() async throws(MemoryError) -> FusionTuning {
+    public func revertFusion() async throws(MemoryError) -> FusionMethod? {
         let current = try await backend.fusionTuning()
-        return try await save(try current.reverted(at: Date()), replacing: current)
+        return try await save(try current.reverted(at: Date()), replacing: current).fusion
     }
 
     private func save(_ tuning: FusionTuning, replacing current: FusionTuning) async throws(MemoryError)

@@ -38,7 +38,7 @@ public struct Provenance: Codable, Sendable, Equatable {
     public var importedFrom: String?
 
     /// Creates a provenance record.
-    public init(producer: String? = nil, scriptWriter: String? = nil, importedFrom: String? = nil) {
+    package init(producer: String? = nil, scriptWriter: String? = nil, importedFrom: String? = nil) {
         self.producer = producer
         self.scriptWriter = scriptWriter
         self.importedFrom = importedFrom
@@ -69,7 +69,7 @@ public struct Memory: Codable, Sendable, Equatable, Identifiable {
     public var labels: [String: String]
     /// The largest value ``hitCount``, ``successCount`` and ``revision`` may reach (2⁴⁸): feedback that would pass it
     /// is refused, and so is a bundle that holds more, so that no counter can overflow the database's integers.
-    public static let maximumCount = 1 << 48
+    package static let maximumCount = 1 << 48
     /// Times the memory was retrieved and used.
     public var hitCount: Int
     /// Times a task that used the memory then succeeded.
@@ -88,7 +88,7 @@ public struct Memory: Codable, Sendable, Equatable, Identifiable {
     public var updatedAt: Date
 
     /// Creates a memory.
-    public init(
+    package init(
         id: String, task: String, kind: MemoryKind = .built, buildPolicy: BuildPolicy, steps: [Step]?,
         script: String?, keywords: [String], sourceTrajectoryIDs: [String], source: String,
         labels: [String: String], hitCount: Int = 0, successCount: Int = 0,

@@ -181,14 +181,15 @@ package enum MemorySelection: Sendable {
 /// The settings and state of a store.
 public struct StoreInfo: Sendable, Equatable {
     /// The schema version of the store.
-    public var schemaVersion: Int
+    package var schemaVersion: Int
     /// The ``Embeddings/Embedder/modelIdentifier`` of the embedder whose vectors the store holds.
     public var embedderID: String
     /// The dimension of those vectors.
     public var dimension: Int
     /// How to rebuild the embedder, when recorded.
     public var embedderConfiguration: EmbedderConfiguration?
-    /// Increases with every committed write.
+    /// Increases with every committed write: the store's version, against which index caches are checked (reports
+    /// of writes carry it for the front ends).
     public var generation: UInt64
 
     /// Creates store settings.
@@ -258,14 +259,6 @@ package struct WriteResult: Sendable, Equatable {
     package var replacedTrajectories: Int
     /// The generation after the write.
     package var generation: UInt64
-
-    /// Creates a write result.
-    package init(numbers: [String: DocumentID], removed: [DocumentID], replacedTrajectories: Int, generation: UInt64) {
-        self.numbers = numbers
-        self.removed = removed
-        self.replacedTrajectories = replacedTrajectories
-        self.generation = generation
-    }
 }
 
 /// What a scoped delete removes.
@@ -291,15 +284,18 @@ public enum DeleteScope: Sendable, Equatable, CustomStringConvertible {
 public struct DeleteResult: Sendable, Equatable {
     /// How many trajectories were deleted.
     public var trajectories: Int
-    /// The numbers of the memories deleted.
-    public var memories: [DocumentID]
+    /// The IDs of the memories deleted, those in the scope and those left without a source trajectory.
+    public var memories: [String]
+    /// The numbers of those memories (their ``DocumentID``s in the index caches), in the same order.
+    package var numbers: [DocumentID]
     /// The generation after the delete.
-    public var generation: UInt64
+    package var generation: UInt64
 
     /// Creates a delete result.
-    package init(trajectories: Int, memories: [DocumentID], generation: UInt64) {
+    package init(trajectories: Int, memories: [String], numbers: [DocumentID], generation: UInt64) {
         self.trajectories = trajectories
         self.memories = memories
+        self.numbers = numbers
         self.generation = generation
     }
 }
@@ -451,7 +447,7 @@ public struct StoreStatistics: Sendable, Equatable, Codable {
     /// History rows.
     public var historyEntries: Int
     /// The store's generation.
-    public var generation: UInt64
+    package var generation: UInt64
 
     /// Creates statistics.
     package init(

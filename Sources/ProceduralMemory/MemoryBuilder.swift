@@ -1,19 +1,25 @@
 import Foundation
 
-/// Turns a trajectory into a memory under a ``BuildPolicy``, with a ``ScriptWriter`` for the scripts.
+/// Turns a trajectory into a memory under a ``BuildPolicy``, with a ``ScriptWriter`` for the scripts; imports
+/// (``ImportOptions/builder``) and updates (``UpdateOptions/builder``) build their new memories with one.
 public struct MemoryBuilder: Sendable {
     /// What the memories hold.
     public var policy: BuildPolicy
     /// Who writes the scripts of ``BuildPolicy/script`` and ``BuildPolicy/proceduralization`` memories.
     public var scriptWriter: any ScriptWriter
+    /// How many keywords to extract from the task of a trajectory that comes without facts (the keywords the
+    /// `keyword` retrieval policy compares).
+    public var keywordLimit: Int
 
-    /// Creates a builder.
+    /// Creates a builder; the default is the paper's best, proceduralization, with the rule-based script writer
+    /// and 5 keywords.
     public init(
         policy: BuildPolicy = .proceduralization,
-        scriptWriter: any ScriptWriter = RuleBasedScriptWriter()
+        scriptWriter: any ScriptWriter = RuleBasedScriptWriter(), keywordLimit: Int = 5
     ) {
         self.policy = policy
         self.scriptWriter = scriptWriter
+        self.keywordLimit = keywordLimit
     }
 
     /// Builds the memory of one trajectory; it carries the trajectory's ID, source and labels.

@@ -46,7 +46,7 @@ public enum MemoryError: Error, Equatable, Sendable {
     /// (`must not be empty`).
     case invalidTrajectory(id: String, field: String, rule: String)
     /// Feedback for memory `memoryID` counts `successes` in `hits` uses, outside
-    /// 0 ≤ successes ≤ hits ≤ ``Memory/maximumCount``.
+    /// 0 ≤ successes ≤ hits ≤ 2⁴⁸ (the largest count a memory keeps).
     case invalidFeedback(memoryID: String, hits: Int, successes: Int)
     /// A vector holds NaN or an infinity at `position`; `field` names it: `taskVector` or `keywordVector` of
     /// memory `memoryID`, or `query` (`memoryID` is then `nil`).
@@ -75,7 +75,7 @@ public enum MemoryError: Error, Equatable, Sendable {
     /// (`nil`: expected no such memory).
     case revisionConflict(id: String, expected: Int?, actual: Int?)
     /// Feedback would raise a memory's counter (`hitCount` or `successCount`) from `current` past
-    /// ``Memory/maximumCount``; nothing was written.
+    /// `limit` (2⁴⁸, the largest count a memory keeps); nothing was written.
     case counterLimit(id: String, counter: String, current: Int, limit: Int)
     /// The task to look up is empty or only whitespace, so no policy but random can rank memories for it.
     case emptyTask

@@ -27,8 +27,6 @@ public struct ImportOptions: Sendable {
     public var source: String?
     /// The producer of records that name none.
     public var producer: String?
-    /// How many keywords to extract from a task that comes without facts.
-    public var keywordLimit: Int
     /// The largest texts accepted; see ``TextLimits``.
     public var limits: TextLimits
 
@@ -37,7 +35,7 @@ public struct ImportOptions: Sendable {
     public init(
         format: TrajectoryFormat = .automatic, builder: MemoryBuilder = MemoryBuilder(),
         duplicates: DuplicatePolicy = .refuse, skipInvalid: Bool = false, batchSize: Int = 256,
-        source: String? = nil, producer: String? = nil, keywordLimit: Int = 5, limits: TextLimits = TextLimits()
+        source: String? = nil, producer: String? = nil, limits: TextLimits = TextLimits()
     ) {
         self.limits = limits
         self.format = format
@@ -47,7 +45,6 @@ public struct ImportOptions: Sendable {
         self.batchSize = batchSize
         self.source = source
         self.producer = producer
-        self.keywordLimit = keywordLimit
     }
 }
 
@@ -78,7 +75,7 @@ public struct ImportReport: Sendable, Equatable, Codable {
     /// The first bad lines' errors, in line order (at most 100).
     public var errors: [String] = []
     /// The generation of the store after the import.
-    public var generation: UInt64 = 0
+    package var generation: UInt64 = 0
 
     /// How many bad-line errors a report keeps.
     package static let maximumRecordedErrors = 100
@@ -132,7 +129,8 @@ extension MemoryStore {
             throw .invalidParameter(name: "batchSize", value: Double(options.batchSize), expected: "at least 1")
         }
         return try await importTrajectories(
-            from: JSONLinesReader(data: data, name: name, maximumLineBytes: options.limits.maximumLineBytes), totalBytes: data.count, options: options, progress: nil)
+            from: JSONLinesReader(data: data, name: name, maximumLineBytes: options.limits.maximumLineBytes),
+            totalBytes: data.count, options: options, progress: nil)
     }
 
     private func importTrajectories(
@@ -294,7 +292,7 @@ extension MemoryStore {
         for record in accepted {
             let keywords =
                 record.facts.isEmpty
-                ? snapshot.keywords(of: record.trajectory.task, limit: options.keywordLimit) : record.facts
+                ? snapshot.keywords(of: record.trajectory.task, limit: options.builder.keywordLimit) : record.facts
             memories.append(
                 try await options.builder.memory(
                     from: record.trajectory, keywords: keywords, embedderID: embedderID,

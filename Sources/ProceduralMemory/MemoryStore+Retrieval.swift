@@ -21,7 +21,8 @@ extension MemoryStore {
     /// - Returns: At most `k` hits, best first, each with its explanation.
     /// - Throws: ``MemoryError/emptyTask`` for a blank task (except for the random policy);
     ///   ``MemoryError/lookupTaskTooLarge(bytes:limit:)`` for a task over ``maximumLookupTaskBytes``;
-    ///   ``MemoryError/invalidParameter(name:value:expected:)`` for `k < 1` or a NaN minimum similarity;
+    ///   ``MemoryError/invalidParameter(name:value:expected:)`` for `k < 1` or a minimum similarity that is NaN or
+    ///   outside -1…1;
     ///   ``MemoryError/optionNotApplicable(option:policy:)`` for a minimum similarity the policy can't use;
     ///   ``MemoryError/embedding(reason:)`` when the task can't be embedded.
     /// - Complexity: O(*n* · *d*) for *n* memories of dimension *d* for the embedding policies, plus the
@@ -33,8 +34,16 @@ extension MemoryStore {
         guard options.k >= 1 else {
             throw .invalidParameter(name: "k", value: Double(options.k), expected: "at least 1")
         }
-        if let minimum = options.minimumSimilarity, minimum.isNaN {
-            throw .invalidParameter(name: "minimumSimilarity", value: .nan, expected: "a number")
+        if let minimum = options.minimumSimilarity {
+            guard !minimum.isNaN else {
+                throw .invalidParameter(name: "minimumSimilarity", value: .nan, expected: "a number")
+            }
+            // Cosine similarities, and the average keyword similarity, lie within -1…1: any other bound keeps all
+            // or nothing.
+            guard (-1...1).contains(minimum) else {
+                throw .invalidParameter(
+                    name: "minimumSimilarity", value: Double(minimum), expected: "within -1…1 (a cosine similarity)")
+            }
         }
         // Every policy but random ranks by the task's words: a blank task has none, in any of them.
         guard options.policy == .random || !task.trimmingWhitespace().isEmpty else { throw .emptyTask }
@@ -94,7 +103,7 @@ extension MemoryStore {
                 prefetched = memories
             }
             for (index, hit) in hits.prefix(options.k).enumerated() {
-                var explanation = ScoreExplanation(policy: options.policy, rank: index + 1, hit: hit.explanation)
+                var explanation = ScoreExplanation(policy: options.policy, rank: index + 1, ranking: hit.explanation)
                 explanation.successPrior = priors[hit.id]
                 ranked.append((hit.id, hit.score))
                 explanations.append(explanation)
@@ -144,23 +153,17 @@ extension MemoryStore {
     }
 
     /// The side of the hybrid index each index-searching policy ranks with.
-    private static let searchMode: [RetrievalPolicy: SearchMode] = [.query: .vector, .bm25: .bm25, .hybrid: .hybrid]
+    static let searchMode: [RetrievalPolicy: SearchMode] = [.query: .vector, .bm25: .bm25, .hybrid: .hybrid]
 
     /// The filter for the options, or `nil` when every memory passes.
     private static func filter(for options: RetrievalOptions, in snapshot: IndexSnapshot)
         -> SearchFilter?
     {
-        let excludeDeprecated = !options.includeDeprecated && snapshot.deprecatedCount > 0
-        guard options.sources != nil || !options.labels.isEmpty || excludeDeprecated else { return nil }
+        let filter = options.filter
+        let excludeDeprecated = !filter.includeDeprecated && snapshot.deprecatedCount > 0
+        guard filter.sources != nil || !filter.labels.isEmpty || excludeDeprecated else { return nil }
         let catalog = snapshot.catalog
-        let sources = options.sources
-        let labels = options.labels
-        return .matching { number in
-            guard let entry = catalog[number] else { return false }
-            if excludeDeprecated, entry.status == .deprecated { return false }
-            if let sources, !sources.contains(entry.source) { return false }
-            return labels.allSatisfy { entry.labels[$0.key] == $0.value }
-        }
+        return .matching { number in catalog[number].map(filter.allows) ?? false }
     }
 
     /// `k` memories drawn uniformly without replacement, in draw order; the same seed and store give the same

@@ -29,16 +29,12 @@ public struct RetrievalOptions: Sendable {
     /// too, and dropped below the minimum like any other.
     /// BM25 scores and random draws are not similarities, so `bm25` and `random` reject it.
     public var minimumSimilarity: Float?
-    /// Only memories from one of these sources, when given.
-    public var sources: Set<String>?
-    /// Only memories carrying every one of these labels.
-    public var labels: [String: String]
-    /// Whether deprecated memories can be returned.
-    public var includeDeprecated: Bool
+    /// Which memories can be returned: by source, by labels, and whether deprecated ones count.
+    public var filter: MemoryFilter
     /// The seed of the `random` policy: the same seed on the same store gives the same memories.
     public var seed: UInt64
     /// How `hybrid` fuses the dense and BM25 rankings; `nil` means the store's recorded choice
-    /// (``MemoryStore/fusionTuning()``, made by Evaluation's `FusionTuner` or `memp tune`), else ``defaultFusion``.
+    /// (``MemoryStore/recordedFusion()``, made by Evaluation's `FusionTuner` or `memp tune`), else ``defaultFusion``.
     public var fusion: FusionMethod?
     /// How many candidates each ranking gives `hybrid`; `nil` means `max(50, 4 * k)`.
     public var candidateDepth: Int?
@@ -65,7 +61,8 @@ public struct RetrievalOptions: Sendable {
     /// not win on every development source (docs/experiments.md, "What is indexed").
     public static let defaultProcedureWeight = 0.0
 
-    /// Creates options; the defaults are the hybrid policy, 5 memories and the store's fusion (``fusion``).
+    /// Creates options; the defaults are the hybrid policy, 5 memories, the store's fusion (``fusion``) and every
+    /// active memory (`sources`, `labels` and `includeDeprecated` make the ``filter``).
     public init(
         policy: RetrievalPolicy = .hybrid, k: Int = 5, minimumSimilarity: Float? = nil,
         sources: Set<String>? = nil,
@@ -81,14 +78,35 @@ public struct RetrievalOptions: Sendable {
         self.policy = policy
         self.k = k
         self.minimumSimilarity = minimumSimilarity
-        self.sources = sources
-        self.labels = labels
-        self.includeDeprecated = includeDeprecated
+        self.filter = MemoryFilter(sources: sources, labels: labels, includeDeprecated: includeDeprecated)
         self.seed = seed
         self.fusion = fusion
         self.candidateDepth = candidateDepth
         self.keywordLimit = keywordLimit
         self.outcomePrior = outcomePrior
+    }
+}
+
+/// Which memories a lookup (``RetrievalOptions/filter``) or an export considers.
+public struct MemoryFilter: Sendable, Equatable {
+    /// Only memories from one of these sources, when given.
+    public var sources: Set<String>?
+    /// Only memories carrying every one of these labels.
+    public var labels: [String: String]
+    /// Whether deprecated memories count too.
+    public var includeDeprecated: Bool
+
+    /// Creates a filter; the default passes every active memory.
+    public init(sources: Set<String>? = nil, labels: [String: String] = [:], includeDeprecated: Bool = false) {
+        self.sources = sources
+        self.labels = labels
+        self.includeDeprecated = includeDeprecated
+    }
+
+    /// Whether the memory with this catalog entry passes.
+    package func allows(_ entry: CatalogEntry) -> Bool {
+        (includeDeprecated || entry.status == .active) && (sources.map { $0.contains(entry.source) } ?? true)
+            && labels.allSatisfy { entry.labels[$0.key] == $0.value }
     }
 }
 
@@ -100,17 +118,10 @@ public struct MemoryHit: Sendable {
     public var score: Double
     /// How the score came about.
     public var explanation: ScoreExplanation
-    /// How the memory's source trajectories ended (see ``Outcome/combining(_:)``); `nil` when none recorded an
-    /// outcome. The memory's own record of use is ``Memory/hitCount`` and ``Memory/successCount``.
+    /// How the memory's source trajectories ended (see ``Outcome/combining(_:)``); `nil` when none recorded one.
+    ///
+    /// The memory's own record of use is ``Memory/hitCount`` and ``Memory/successCount``.
     public var sourceOutcome: Outcome?
-
-    /// Creates a hit.
-    package init(memory: Memory, score: Double, explanation: ScoreExplanation, sourceOutcome: Outcome? = nil) {
-        self.memory = memory
-        self.score = score
-        self.explanation = explanation
-        self.sourceOutcome = sourceOutcome
-    }
 }
 
 /// A prior belief that a memory leads to success, from how its source trajectory ended and how it fared since.
@@ -166,97 +177,107 @@ extension Outcome {
     }
 }
 
-/// Why a memory got its score.
-public struct ScoreExplanation: Sendable, Equatable, Codable, CustomStringConvertible {
+/// Why a memory got its score: the policy, the rank, and what the ranking said.
+///
+/// `query`, `bm25` and `hybrid` are ranked by the store's ``HybridSearch/HybridIndex`` (or by a database, see
+/// ``database``), and ``ranking`` is that index's own explanation; `keyword` and `random` say theirs in
+/// ``queryKeywords``, ``averageKeywordSimilarity`` and ``seed``. Encoded (as `memp query --json --explain` prints
+/// it), each policy writes its own fields: `cosine`, `bm25` or `textRank`, `matchedTerms`, and for `hybrid` the
+/// ranks, the procedure side and the fusion.
+public struct ScoreExplanation: Sendable, Equatable, Encodable, CustomStringConvertible {
     /// The policy that scored it.
     public var policy: RetrievalPolicy
     /// The memory's rank in the final list, from 1.
     public var rank: Int
-    /// Cosine similarity of the task embeddings (`query`, `hybrid`).
-    public var cosine: Float?
-    /// Rank in the dense list, from 1 (`hybrid`).
-    public var denseRank: Int?
-    /// BM25 score (`bm25`, `hybrid`).
-    public var bm25: Float?
-    /// Rank in the BM25 list, from 1 (`hybrid`).
-    public var keywordRank: Int?
-    /// The task's terms found in the memory (`bm25`, `hybrid`).
-    public var matchedTerms: [String]?
-    /// BM25 score over the memory's procedure text (`hybrid` with a procedure weight).
-    public var procedureBM25: Float?
-    /// Rank in the procedure BM25 list, from 1 (`hybrid` with a procedure weight).
-    public var procedureRank: Int?
+    /// What the index's sides said (`query`, `bm25`, `hybrid`): the cosine of the task embeddings
+    /// (`denseScore`), the BM25 score (`keywordScore`; the database's full-text rank, PostgreSQL `ts_rank_cd`,
+    /// when ``database`` is set), the procedure BM25 side of a weighted lookup (`extraScore`, `extraRank`), their
+    /// ranks, the fusion and the matched terms; `nil` for `keyword` and `random`.
+    public var ranking: HitExplanation?
     /// The keywords extracted from the task (`keyword`).
     public var queryKeywords: [String]?
     /// The average similarity between the task's and the memory's keywords (`keyword`).
     public var averageKeywordSimilarity: Float?
-    /// The fusion method (`hybrid`).
-    public var fusion: String?
     /// The seed of the draw (`random`).
     public var seed: UInt64?
     /// The memory's smoothed success rate when an outcome prior rescored it (`hybrid`; see
     /// ``RetrievalOptions/outcomePrior``).
     public var successPrior: Double?
-    /// The database's full-text rank (PostgreSQL `ts_rank_cd`) where a database ran the keyword side (`bm25`,
-    /// `hybrid`); ``bm25`` is then `nil`.
-    public var textRank: Float?
     /// Where and how the lookup ran, when a database ran it (see ``DatabaseSearching``); `nil` for the in-process
     /// indexes.
     public var database: String?
 
-    init(policy: RetrievalPolicy, rank: Int) {
+    init(policy: RetrievalPolicy, rank: Int, ranking: HitExplanation? = nil) {
         self.policy = policy
         self.rank = rank
+        self.ranking = ranking
     }
 
-    /// The explanation of a hit the ``HybridSearch/HybridIndex`` ranked under `policy` (`query`, `bm25` or
-    /// `hybrid`): the one place where an index explanation becomes a memory's.
-    ///
-    /// Ranks, the procedure side and the fusion are reported for `hybrid` only, and matched terms for hits the BM25
-    /// side found.
-    init(policy: RetrievalPolicy, rank: Int, hit: HitExplanation) {
-        self.init(policy: policy, rank: rank)
-        cosine = hit.denseScore
-        bm25 = hit.keywordScore
-        if hit.keywordRank != nil { matchedTerms = hit.matchedTerms }
-        guard policy == .hybrid else { return }
-        denseRank = hit.denseRank
-        keywordRank = hit.keywordRank
-        procedureBM25 = hit.extraScore
-        procedureRank = hit.extraRank
-        fusion = hit.fusion
+    private enum CodingKeys: String, CodingKey {
+        case policy, rank, cosine, denseRank, bm25, keywordRank, matchedTerms, procedureBM25, procedureRank
+        case queryKeywords, averageKeywordSimilarity, fusion, seed, successPrior, textRank, database
+    }
+
+    /// Encodes the fields of the policy, as `memp query --json --explain` prints them: the keyword side's score is
+    /// `bm25`, or `textRank` when a database ran it; ranks, the procedure side and the fusion for `hybrid` only;
+    /// matched terms for hits the in-process BM25 side found.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(policy, forKey: .policy)
+        try container.encode(rank, forKey: .rank)
+        if let ranking {
+            try container.encodeIfPresent(ranking.denseScore, forKey: .cosine)
+            try container.encodeIfPresent(ranking.keywordScore, forKey: database == nil ? .bm25 : .textRank)
+            if database == nil, ranking.keywordRank != nil {
+                try container.encode(ranking.matchedTerms, forKey: .matchedTerms)
+            }
+            if policy == .hybrid {
+                try container.encodeIfPresent(ranking.denseRank, forKey: .denseRank)
+                try container.encodeIfPresent(ranking.keywordRank, forKey: .keywordRank)
+                try container.encodeIfPresent(ranking.extraScore, forKey: .procedureBM25)
+                try container.encodeIfPresent(ranking.extraRank, forKey: .procedureRank)
+                try container.encodeIfPresent(ranking.fusion, forKey: .fusion)
+            }
+        }
+        try container.encodeIfPresent(queryKeywords, forKey: .queryKeywords)
+        try container.encodeIfPresent(averageKeywordSimilarity, forKey: .averageKeywordSimilarity)
+        try container.encodeIfPresent(seed, forKey: .seed)
+        try container.encodeIfPresent(successPrior, forKey: .successPrior)
+        try container.encodeIfPresent(database, forKey: .database)
     }
 
     /// The explanation in one line: the policy's scores and ranks, the success prior, where the lookup ran and the
     /// matched terms.
     public var description: String {
         var parts: [String] = []
+        let keywordRanker = database == nil ? "BM25" : "ts_rank_cd"
         switch policy {
         case .random:
             parts.append("random draw with seed \(seed ?? 0)")
         case .query:
-            parts.append("cosine \(format(cosine)) between task embeddings")
+            parts.append("cosine \(format(ranking?.denseScore)) between task embeddings")
         case .keyword:
             parts.append(
                 "average keyword similarity \(format(averageKeywordSimilarity)) for keywords "
                     + (queryKeywords ?? []).joined(separator: ", "))
         case .bm25:
-            parts.append(textRank.map { "ts_rank_cd \(format($0))" } ?? "BM25 \(format(bm25))")
+            parts.append("\(keywordRanker) \(format(ranking?.keywordScore))")
         case .hybrid:
-            parts.append(fusion ?? "fusion")
+            parts.append(ranking?.fusion ?? "fusion")
             parts.append(
-                denseRank.map { "dense #\($0) (cosine \(format(cosine)))" } ?? "not in the dense candidates"
-            )
-            let keywordRanker = database == nil ? "BM25" : "ts_rank_cd"
+                ranking?.denseRank.map { "dense #\($0) (cosine \(format(ranking?.denseScore)))" }
+                    ?? "not in the dense candidates")
             parts.append(
-                keywordRank.map { "\(keywordRanker) #\($0) (\(format(textRank ?? bm25)))" }
+                ranking?.keywordRank.map { "\(keywordRanker) #\($0) (\(format(ranking?.keywordScore)))" }
                     ?? "not in the \(keywordRanker) candidates")
-            if let procedureRank { parts.append("procedure BM25 #\(procedureRank) (\(format(procedureBM25)))") }
+            if let procedureRank = ranking?.extraRank {
+                parts.append("procedure BM25 #\(procedureRank) (\(format(ranking?.extraScore)))")
+            }
         }
         if let successPrior { parts.append("success prior \(format(Float(successPrior)))") }
         if let database { parts.append("in \(database)") }
-        if let matchedTerms, !matchedTerms.isEmpty {
-            parts.append("matched: " + matchedTerms.joined(separator: ", "))
+        if let ranking, ranking.keywordRank != nil, !ranking.matchedTerms.isEmpty {
+            parts.append("matched: " + ranking.matchedTerms.joined(separator: ", "))
         }
         return parts.joined(separator: "; ")
     }

@@ -14,7 +14,7 @@ public struct StoreVerification: Sendable, Equatable, Codable {
     /// Memory rows.
     public var memories = 0
     /// The store's generation.
-    public var generation: UInt64 = 0
+    package var generation: UInt64 = 0
     /// Whether nothing is wrong.
     public var isSound: Bool { problems.isEmpty }
 

@@ -43,7 +43,8 @@ package enum FileReplacement {
     package static func temporaryPath(for destination: String) -> String {
         let url = URL(fileURLWithPath: destination)
         let directory =
-            isSpecialFile(destination) ? FileManager.default.temporaryDirectory.path : url.deletingLastPathComponent().path
+            isSpecialFile(destination)
+            ? FileManager.default.temporaryDirectory.path : url.deletingLastPathComponent().path
         return directory + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
     }
 
@@ -67,7 +68,9 @@ package enum FileReplacement {
         }
         defer { try? target.close() }
         do {
-            while let chunk = try source.read(upToCount: 1 << 20), !chunk.isEmpty { try target.write(contentsOf: chunk) }
+            while let chunk = try source.read(upToCount: 1 << 20), !chunk.isEmpty {
+                try target.write(contentsOf: chunk)
+            }
         } catch {
             throw FileReplacementError(reason: error.localizedDescription)
         }

@@ -88,12 +88,20 @@ import Testing
         #expect(lines.count == 1 && lines[0].contains(#""id":"y""#))
     }
 
-    @Test func openAIEmbedderNeedsAnHTTPBaseURL() throws {
+    /// Texts without vectors need an embedder: none is an input error (exit 1, no usage text), an OpenAI embedder
+    /// without an HTTP base URL a flag error.
+    @Test func textsWithoutVectorsNeedAUsableEmbedder() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let input = directory.file("docs.jsonl")
         try write([#"{"id": "x", "text": "open a file"}"#], to: input)
         let output = directory.file("collection")
+        #expect(
+            throws: InputFileError.malformed(
+                path: input, line: nil, reason: "no line has a \"vector\"; choose an --embedder to embed the texts")
+        ) {
+            try CollectionCommand.Build.parse(["--input", input, "--output", output]).run()
+        }
         #expect(throws: ValidationError.self) {
             try CollectionCommand.Build.parse([
                 "--input", input, "--output", output, "--embedder", "openai", "--base-url", "ftp://example.org",
@@ -117,21 +125,6 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: output))
         try write([documents[0], #"{"id": "b", "text": "x", "vector": [1, 0]}"#], to: input)
         #expect(throws: CollectionError.dimensionMismatch(documentID: "b", expected: 3, actual: 2)) {
-            try CollectionCommand.Build.parse(["--input", input, "--output", output]).run()
-        }
-        #expect(!FileManager.default.fileExists(atPath: output))
-    }
-
-    @Test func textsWithoutVectorsOrEmbedderAreAnInputErrorNotAFlagError() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let input = directory.file("texts.jsonl")
-        try write([#"{"id": "a", "text": "open the door"}"#], to: input)
-        let output = directory.file("collection")
-        #expect(
-            throws: InputFileError.malformed(
-                path: input, line: nil, reason: "no line has a \"vector\"; choose an --embedder to embed the texts")
-        ) {
             try CollectionCommand.Build.parse(["--input", input, "--output", output]).run()
         }
         #expect(!FileManager.default.fileExists(atPath: output))

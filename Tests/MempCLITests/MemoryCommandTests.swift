@@ -147,7 +147,7 @@ import Testing
             "--store", "s", "--mode", "bm25", "-k", "3", "--label", "fold=train", "heat milk",
         ])
         let options = try query.options
-        #expect(options.policy == .bm25 && options.k == 3 && options.labels == ["fold": "train"])
+        #expect(options.policy == .bm25 && options.k == 3 && options.filter.labels == ["fold": "train"])
         #expect(options.procedureWeight == 0)
         let weighted = try QueryCommand.parse(["--store", "s", "--procedure-weight", "1.5", "t"])
         #expect(try weighted.options.procedureWeight == 1.5)

@@ -184,12 +184,11 @@ struct BackendTests {
             try await store.recordFusion(.reciprocalRank(rankConstant: 10), evidence: evidence)
             let reopened = try await MemoryStore.open(backend: postgres, embedder: embedder, cacheDirectory: nil)
             let hit = try #require(try await reopened.retrieve("heat some mug", options: RetrievalOptions(k: 1)).first)
-            #expect(hit.explanation.fusion == "reciprocal rank fusion (rank constant 10.0)")
+            #expect(hit.explanation.ranking?.fusion == "reciprocal rank fusion (rank constant 10.0)")
             await #expect(throws: MemoryError.tuningConflict(expectedEntries: 0, actualEntries: 1)) {
                 try await postgres.saveFusionTuning(FusionTuning(), expectedEntries: 0)
             }
-            let reverted = try await reopened.revertFusion()
-            #expect(reverted.entries.map(\.action) == [.tune, .revert] && reverted.fusion == nil)
+            #expect(try await reopened.revertFusion() == nil)
             let stored = try await postgres.fusionTuning()
             #expect(stored.entries.map(\.action) == [.tune, .revert] && stored.entries.last?.reverts == 1)
             await #expect(throws: MemoryError.nothingToRevert) { try await store.revertFusion() }
@@ -272,9 +271,15 @@ struct BackendTests {
                 #expect(approximateHits.map(\.memory.id) == remoteHits.map(\.memory.id))
             }
             let keyword = try await remote.retrieve(task, options: RetrievalOptions(policy: .bm25, k: 5))
+            // The keyword score is the database's text rank, and encodes as `textRank`, not `bm25`.
             #expect(
                 keyword.count == 5
-                    && keyword.allSatisfy { $0.explanation.textRank != nil && $0.explanation.bm25 == nil })
+                    && keyword.allSatisfy {
+                        $0.explanation.database != nil && $0.explanation.ranking?.keywordScore != nil
+                    })
+            let first = try #require(keyword.first)
+            let encoded = String(decoding: try JSONEncoder().encode(first.explanation), as: UTF8.self)
+            #expect(encoded.contains(#""textRank":"#) && !encoded.contains(#""bm25":"#))
             #expect(keyword.first?.explanation.description.hasPrefix("ts_rank_cd") == true)
             let hybrid = try await approximate.retrieve(task, options: RetrievalOptions(policy: .hybrid, k: 5))
             #expect(hybrid.first?.memory.id == "m0")

@@ -17,7 +17,7 @@ import Testing
     static func fusionUsed(by store: MemoryStore, options: RetrievalOptions = RetrievalOptions(k: 1)) async throws
         -> String?
     {
-        try await store.retrieve("heat some mug", options: options).first?.explanation.fusion
+        try await store.retrieve("heat some mug", options: options).first?.explanation.ranking?.fusion
     }
 
     @Test func lookupsUseTheRecordedFusionUntilItIsReverted() async throws {
@@ -44,12 +44,16 @@ import Testing
         #expect(try await Self.fusionUsed(by: reopened) == "convex fusion (alpha 0.3, theoretical normalization)")
 
         try await store.recordFusion(.reciprocalRank(rankConstant: 100), evidence: Self.evidence)
-        let reverted = try await store.revertFusion()
+        #expect(try await store.revertFusion() == tuned)
+        let reverted = try await store.fusionTuning()
         #expect(reverted.entries.map(\.action) == [.tune, .tune, .revert])
         #expect(reverted.entries.last?.reverts == 2 && reverted.fusion == tuned)
+        #expect(try await store.recordedFusion() == tuned)
         #expect(try await Self.fusionUsed(by: store) == "convex fusion (alpha 0.3, theoretical normalization)")
-        let back = try await store.revertFusion()
+        #expect(try await store.revertFusion() == nil)
+        let back = try await store.fusionTuning()
         #expect(back.fusion == nil && back.entries.last?.reverts == 1 && back.activeChoices.isEmpty)
+        #expect(try await store.recordedFusion() == nil)
         #expect(try await Self.fusionUsed(by: store) == "reciprocal rank fusion (rank constant 60.0)")
         await #expect(throws: MemoryError.nothingToRevert) { try await store.revertFusion() }
         #expect(try await store.fusionTuning().entries.count == 4)
@@ -98,25 +102,26 @@ import Testing
         try database.close()
         let tuning = try await MemoryStore.open(at: path, embedder: WordHashEmbedder()).fusionTuning()
         let theoretical = FusionMethod.convex(alpha: 0.3, normalization: .theoretical)
-        #expect(
-            tuning
-                == FusionTuning(entries: [
-                    FusionTuningEntry(
-                        number: 1, action: .tune, fusion: theoretical,
-                        evidence: FusionTuningEvidence(
-                            origin: "queries q.jsonl (sha256 ab12)", queries: 40, folds: 5, metric: "nDCG@10",
-                            chosenScore: 0.625, defaultScore: 0.375, crossValidatedScore: 0.5),
-                        reverts: nil, date: Date(timeIntervalSince1970: 1_796_400_000.5)),
-                    FusionTuningEntry(
-                        number: 2, action: .tune, fusion: nil,
-                        evidence: FusionTuningEvidence(
-                            origin: "feedback (9 successful tasks)", queries: 9, folds: 3, metric: "nDCG@10",
-                            chosenScore: 0.5, defaultScore: 0.5, crossValidatedScore: 0.25),
-                        reverts: nil, date: Date(timeIntervalSince1970: 1_796_400_060)),
-                    FusionTuningEntry(
-                        number: 3, action: .revert, fusion: theoretical, evidence: nil, reverts: 2,
-                        date: Date(timeIntervalSince1970: 1_796_400_120)),
-                ]))
+        // The golden record: a choice, a second choice (the default) and the revert of the second.
+        let expected = try FusionTuning()
+            .choosing(
+                theoretical,
+                evidence: FusionTuningEvidence(
+                    origin: "queries q.jsonl (sha256 ab12)", queries: 40, folds: 5, metric: "nDCG@10",
+                    chosenScore: 0.625, defaultScore: 0.375, crossValidatedScore: 0.5),
+                at: Date(timeIntervalSince1970: 1_796_400_000.5)
+            )
+            .choosing(
+                nil,
+                evidence: FusionTuningEvidence(
+                    origin: "feedback (9 successful tasks)", queries: 9, folds: 3, metric: "nDCG@10",
+                    chosenScore: 0.5, defaultScore: 0.5, crossValidatedScore: 0.25),
+                at: Date(timeIntervalSince1970: 1_796_400_060)
+            )
+            .reverted(at: Date(timeIntervalSince1970: 1_796_400_120))
+        #expect(tuning == expected)
+        #expect(tuning.entries.map(\.number) == [1, 2, 3] && tuning.entries.map(\.action) == [.tune, .tune, .revert])
+        #expect(tuning.entries.last?.reverts == 2 && tuning.entries.last?.evidence == nil)
         #expect(tuning.fusion == theoretical && tuning.activeChoices.map(\.number) == [1])
     }
 

@@ -35,21 +35,21 @@ import Testing
         // Task BM25 matches nothing here, so without the procedure field only the dense side ranks.
         #expect(try await store.retrieve(query, options: RetrievalOptions(policy: .bm25, k: 4)).isEmpty)
         let plain = try await store.retrieve(query, options: RetrievalOptions(k: 4, outcomePrior: 0))
-        #expect(plain.allSatisfy { $0.explanation.procedureRank == nil && $0.explanation.procedureBM25 == nil })
+        #expect(plain.allSatisfy { $0.explanation.ranking?.extraRank == nil })
         #expect(!plain.contains { $0.explanation.description.contains("procedure") })
-        let denseRank = try #require(plain.first { $0.memory.id == "tw-cook-0007" }?.explanation.denseRank)
+        let denseRank = try #require(plain.first { $0.memory.id == "tw-cook-0007" }?.explanation.ranking?.denseRank)
 
         for weight in [1.0, 2.5] {
             let hits = try await store.retrieve(
                 query, options: RetrievalOptions(k: 4, outcomePrior: 0, procedureWeight: weight))
             let first = try #require(hits.first)
             #expect(first.memory.id == "tw-cook-0007")
-            #expect(first.explanation.procedureRank == 1 && first.explanation.keywordRank == nil)
-            #expect(first.explanation.denseRank == denseRank)
+            #expect(first.explanation.ranking?.extraRank == 1 && first.explanation.ranking?.keywordRank == nil)
+            #expect(first.explanation.ranking?.denseRank == denseRank)
             #expect(first.score == 1 / (60 + Double(denseRank)) + 0 + weight / 61)
             #expect(first.explanation.description.contains("procedure BM25 #1"))
             // Only the cooking memory's actions hold these words.
-            #expect(hits.dropFirst().allSatisfy { $0.explanation.procedureRank == nil })
+            #expect(hits.dropFirst().allSatisfy { $0.explanation.ranking?.extraRank == nil })
         }
     }
 
@@ -62,16 +62,16 @@ import Testing
         // The first weighted lookup builds the procedure index; later writes must keep it current.
         #expect(
             try await store.retrieve("juggle torches", options: options).allSatisfy {
-                $0.explanation.procedureRank == nil
+                $0.explanation.ranking?.extraRank == nil
             })
         try await store.add([Self.juggle])
         let added = try await store.retrieve("juggle torches", options: options)
-        #expect(added.first?.memory.id == "juggle-1" && added.first?.explanation.procedureRank == 1)
+        #expect(added.first?.memory.id == "juggle-1" && added.first?.explanation.ranking?.extraRank == 1)
 
         try await store.delete(.id("juggle-1"))
         let deleted = try await store.retrieve("juggle torches", options: options)
         #expect(!deleted.contains { $0.memory.id == "juggle-1" })
-        #expect(deleted.allSatisfy { $0.explanation.procedureRank == nil })
+        #expect(deleted.allSatisfy { $0.explanation.ranking?.extraRank == nil })
     }
 
     @Test func reopenedStoreBuildsTheProcedureIndexFromTheDatabase() async throws {
@@ -90,10 +90,10 @@ import Testing
         #expect(reopened.cacheState == .loaded)
         let hits = try await reopened.retrieve("juggle torches", options: options)
         #expect(hits.first?.memory.id == "juggle-1" && hits.first?.memory.steps == nil)
-        #expect(hits.first?.explanation.procedureRank == 1)
+        #expect(hits.first?.explanation.ranking?.extraRank == 1)
         #expect(hits.map(\.memory.id) == expected.map(\.memory.id))
         #expect(hits.map(\.score) == expected.map(\.score))
         let cooking = try await reopened.retrieve(Self.procedureQuery, options: options)
-        #expect(cooking.first?.memory.id == "tw-cook-0007" && cooking.first?.explanation.procedureRank == 1)
+        #expect(cooking.first?.memory.id == "tw-cook-0007" && cooking.first?.explanation.ranking?.extraRank == 1)
     }
 }

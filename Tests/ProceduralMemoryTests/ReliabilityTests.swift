@@ -321,6 +321,16 @@ import Testing
             return
         }
         #expect(value.isNaN && similarity.description == "minimumSimilarity must be a number (got nan).")
+        for outside: Float in [1.5, -2, .infinity] {
+            await #expect(
+                throws: MemoryError.invalidParameter(
+                    name: "minimumSimilarity", value: Double(outside), expected: "within -1…1 (a cosine similarity)")
+            ) {
+                try await store.retrieve("heat", options: RetrievalOptions(policy: .hybrid, minimumSimilarity: outside))
+            }
+        }
+        #expect(
+            try await store.retrieve("heat", options: RetrievalOptions(policy: .query, minimumSimilarity: 1)).isEmpty)
         let reward = try #require(throws: MemoryError.self) { try UpdateSettings(successReward: .nan).validate() }
         guard case .invalidParameter("successReward", let value, "a finite number") = reward else {
             Issue.record("unexpected \(reward)")
@@ -371,7 +381,7 @@ import Testing
         let task = "heat the mug " + String(repeating: "x", count: limit - 13)
         #expect(task.utf8.count == limit)
         let hits = try await store.retrieve(task, options: RetrievalOptions(policy: .bm25, k: 2))
-        #expect(!hits.isEmpty && hits.allSatisfy { $0.explanation.matchedTerms?.contains("mug") == true })
+        #expect(!hits.isEmpty && hits.allSatisfy { $0.explanation.ranking?.matchedTerms.contains("mug") == true })
     }
 
     // Finding 12: a whole-store check.

@@ -29,7 +29,7 @@ import Testing
             let expected = try Self.cosine(task, hit.memory.task)
             #expect(abs(hit.score - Double(expected)) < 1e-5)
             #expect(
-                hit.explanation.policy == .query && hit.explanation.cosine.map(Double.init) == hit.score)
+                hit.explanation.policy == .query && hit.explanation.ranking?.denseScore.map(Double.init) == hit.score)
         }
         #expect(hits.map(\.explanation.rank) == [1, 2, 3, 4])
         #expect(zip(hits, hits.dropFirst()).allSatisfy { $0.score >= $1.score })
@@ -105,8 +105,9 @@ import Testing
         #expect(hits.first?.memory.id == "alf-clean-apple-1")
         let first = try #require(hits.first)
         #expect(
-            first.explanation.policy == .bm25 && first.explanation.bm25.map(Double.init) == first.score)
-        #expect(first.explanation.matchedTerms?.count == 2)
+            first.explanation.policy == .bm25
+                && first.explanation.ranking?.keywordScore.map(Double.init) == first.score)
+        #expect(first.explanation.ranking?.matchedTerms.count == 2)
         #expect(first.explanation.description.contains("BM25"))
         // Only memories sharing a term with the task score at all.
         #expect(hits.count == 1)
@@ -143,8 +144,8 @@ import Testing
         #expect(hits.first?.memory.id == "alf-clean-apple-1")
         let first = try #require(hits.first)
         #expect(
-            first.explanation.policy == .hybrid && first.explanation.denseRank == 1
-                && first.explanation.keywordRank == 1)
+            first.explanation.policy == .hybrid && first.explanation.ranking?.denseRank == 1
+                && first.explanation.ranking?.keywordRank == 1)
         #expect(abs(first.score - 2.0 / 61.0) < 1e-9)
         #expect(first.explanation.description.contains("reciprocal rank fusion"))
 
@@ -163,6 +164,54 @@ import Testing
             "keychain safe", options: RetrievalOptions(policy: .hybrid, k: 4, minimumSimilarity: threshold))
         #expect(kept.map(\.memory.id).contains("alf-look-keychain-1"))
         #expect(kept.allSatisfy { (cosines[$0.memory.id] ?? -1) >= threshold })
+    }
+
+    // `memp query --json --explain` prints the explanation as it encodes: each policy names its own fields.
+    @Test func explanationEncodesEachPolicysFields() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await Self.filledStore(.inMemory, in: directory)
+        func first(_ task: String, _ options: RetrievalOptions) async throws -> (json: String, text: String) {
+            let hit = try #require(try await store.retrieve(task, options: options).first)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            return (String(decoding: try encoder.encode(hit.explanation), as: UTF8.self), hit.explanation.description)
+        }
+        let task = "put a clean apple in the fridge"
+        let explained = [
+            try await first(task, RetrievalOptions(policy: .random, k: 1, seed: 4)),
+            try await first(task, RetrievalOptions(policy: .query, k: 1)),
+            try await first(task, RetrievalOptions(policy: .keyword, k: 1)),
+            try await first(task, RetrievalOptions(policy: .bm25, k: 1)),
+            try await first(task, RetrievalOptions(k: 1)),
+            try await first("open the fridge", RetrievalOptions(k: 1, outcomePrior: 0, procedureWeight: 1)),
+        ]
+        #expect(
+            explained.map(\.json) == [
+                #"{"policy":"random","rank":1,"seed":4}"#,
+                #"{"cosine":0.94280905,"policy":"query","rank":1}"#,
+                #"{"averageKeywordSimilarity":0.25,"policy":"keyword","#
+                    + #""queryKeywords":["clean","apple","fridge","put"],"rank":1}"#,
+                #"{"bm25":5.8793974,"matchedTerms":["put","clean","apple","fridge"],"policy":"bm25","rank":1}"#,
+                #"{"bm25":5.8793974,"cosine":0.94280905,"denseRank":1,"#
+                    + #""fusion":"reciprocal rank fusion (rank constant 60.0)","keywordRank":1,"#
+                    + #""matchedTerms":["put","clean","apple","fridge"],"policy":"hybrid","rank":1,"successPrior":1}"#,
+                #"{"bm25":1.7836634,"cosine":0.20412414,"denseRank":2,"#
+                    + #""fusion":"reciprocal rank fusion (rank constant 60.0)","keywordRank":1,"#
+                    + #""matchedTerms":["fridge"],"policy":"hybrid","procedureBM25":1.6590718,"procedureRank":1,"#
+                    + #""rank":1}"#,
+            ])
+        #expect(
+            explained.map(\.text) == [
+                "random draw with seed 4",
+                "cosine 0.9428 between task embeddings",
+                "average keyword similarity 0.25 for keywords clean, apple, fridge, put",
+                "BM25 5.8794; matched: put, clean, apple, fridge",
+                "reciprocal rank fusion (rank constant 60.0); dense #1 (cosine 0.9428); BM25 #1 (5.8794); "
+                    + "success prior 1.0; matched: put, clean, apple, fridge",
+                "reciprocal rank fusion (rank constant 60.0); dense #2 (cosine 0.2041); BM25 #1 (1.7837); "
+                    + "procedure BM25 #1 (1.6591); matched: fridge",
+            ])
     }
 
     @Test func randomPolicyIsSeeded() async throws {

@@ -113,7 +113,7 @@ if !(reuse && stored == size && storedEmbedder == embedder.modelIdentifier) {
     try await backend.dropSchema()
     backend.close()
     let store = try await MemoryStore.open(at: .database(database), embedder: embedder)
-    let options = ImportOptions(builder: MemoryBuilder(policy: .trajectory), keywordLimit: 0)
+    let options = ImportOptions(builder: MemoryBuilder(policy: .trajectory, keywordLimit: 0))
     let start = ContinuousClock.now
     for first in stride(from: 0, to: size, by: 1000) {
         let trajectories = (first..<min(first + 1000, size)).map { index in

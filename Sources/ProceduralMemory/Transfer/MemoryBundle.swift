@@ -28,7 +28,7 @@ public struct BundleManifest: Codable, Sendable, Equatable {
     }
 
     /// The bundle format version.
-    public var formatVersion: Int
+    package var formatVersion: Int
     /// When the bundle was written.
     public var createdAt: Date
     /// The embedder whose vectors the bundle holds.
@@ -38,7 +38,7 @@ public struct BundleManifest: Codable, Sendable, Equatable {
     /// The models or agents that produced the memories' trajectories, sorted (the source models).
     public var sourceModels: [String]
     /// The store generation the bundle was exported at.
-    public var sourceGeneration: UInt64
+    package var sourceGeneration: UInt64
     /// How many memories the bundle holds.
     public var memoryCount: Int
     /// How many trajectories the bundle holds.
@@ -57,23 +57,6 @@ package struct BundledMemory: Codable, Sendable, Equatable {
     package var keywordVector: [Float]?
 }
 
-/// What to export.
-public struct ExportOptions: Sendable {
-    /// Only memories from one of these sources, when given.
-    public var sources: Set<String>?
-    /// Only memories carrying every one of these labels.
-    public var labels: [String: String]
-    /// Whether deprecated memories are exported too.
-    public var includeDeprecated: Bool
-
-    /// Creates options; the default exports every active memory.
-    public init(sources: Set<String>? = nil, labels: [String: String] = [:], includeDeprecated: Bool = false) {
-        self.sources = sources
-        self.labels = labels
-        self.includeDeprecated = includeDeprecated
-    }
-}
-
 /// What an import of a bundle did.
 public struct BundleImportReport: Sendable, Equatable, Codable {
     /// Memories imported.
@@ -87,5 +70,5 @@ public struct BundleImportReport: Sendable, Equatable, Codable {
     /// The manifest of the bundle.
     public var manifest: BundleManifest?
     /// The store's generation after the import.
-    public var generation: UInt64 = 0
+    package var generation: UInt64 = 0
 }

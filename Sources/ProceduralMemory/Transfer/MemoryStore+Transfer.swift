@@ -11,12 +11,12 @@ extension MemoryStore {
     ///
     /// - Parameters:
     ///   - directory: The bundle directory; it must not exist, or be empty.
-    ///   - options: Which memories.
+    ///   - filter: Which memories; the default exports every active one.
     /// - Returns: The bundle's manifest.
     /// - Throws: ``MemoryError/io(path:reason:)`` when the directory exists with files in it, a file has its name,
     ///   or it can't be written.
     @discardableResult
-    public func export(to directory: String, options: ExportOptions = ExportOptions()) async throws(MemoryError)
+    public func export(to directory: String, filter: MemoryFilter = MemoryFilter()) async throws(MemoryError)
         -> BundleManifest
     {
         let fileManager = FileManager.default
@@ -30,12 +30,7 @@ extension MemoryStore {
         }
         var entries: [IndexEntry] = []
         let generation = try await backend.forEachIndexEntry { entry in
-            let catalog = entry.catalogEntry
-            guard options.includeDeprecated || catalog.status == .active,
-                options.sources.map({ $0.contains(catalog.source) }) ?? true,
-                options.labels.allSatisfy({ catalog.labels[$0.key] == $0.value })
-            else { return }
-            entries.append(entry)
+            if filter.allows(entry.catalogEntry) { entries.append(entry) }
         }
         var memoryLines: [String] = []
         var trajectoryLines: [String] = []
@@ -90,7 +85,7 @@ extension MemoryStore {
         }
     }
 
-    /// Imports a bundle written by ``export(to:options:)``: verified first, then written in one transaction.
+    /// Imports a bundle written by ``export(to:filter:)``: verified first, then written in one transaction.
     ///
     /// Every file's size and SHA-256 must match the manifest, every path must stay inside the bundle directory,
     /// and every record must parse; otherwise nothing is imported. Memories whose embedder differs from this

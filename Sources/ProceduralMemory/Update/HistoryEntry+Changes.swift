@@ -18,7 +18,7 @@ extension HistoryEntry {
 
     /// What the entry changed, one short line per field (`hits 2 → 3`, `status active → deprecated`,
     /// `script + Warning: …`); `created` or `deleted` for an add or a delete.
-    public var changes: [String] {
+    package var changes: [String] {
         switch (before, after) {
         case (nil, nil): return []
         case (nil, _?): return ["created"]

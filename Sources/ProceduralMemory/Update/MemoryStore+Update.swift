@@ -115,7 +115,7 @@ extension MemoryStore {
         let taskVectors = try await vectors(of: candidates.map(\.trajectory.task), reusing: &embeddedTasks)
         for (task, taskVector) in zip(candidates, taskVectors) {
             let trajectory = task.trajectory
-            let keywords = snapshot.keywords(of: trajectory.task, limit: settings.keywordLimit)
+            let keywords = snapshot.keywords(of: trajectory.task, limit: options.builder.keywordLimit)
             var memory = try await options.builder.memory(
                 from: trajectory, keywords: keywords, embedderID: embedder.modelIdentifier, importedFrom: source,
                 date: recorder.date)

@@ -29,14 +29,11 @@ public struct UpdateSettings: Sendable, Equatable, Codable {
     public var duplicateContentSimilarity: Double
     /// The reward from which an outcome that has no success flag counts as a success.
     public var successReward: Double
-    /// How many keywords to extract from the task of a new memory.
-    public var keywordLimit: Int
 
     /// Creates settings; the defaults are the paper's (deprecate at 3 hits below 50 % success, batches of 10).
     public init(
         minimumHits: Int = 3, minimumSuccessRate: Double = 0.5, batchSize: Int = 10, mergeDuplicates: Bool = true,
-        duplicateTaskSimilarity: Float = 0.9, duplicateContentSimilarity: Double = 0.6, successReward: Double = 1,
-        keywordLimit: Int = 5
+        duplicateTaskSimilarity: Float = 0.9, duplicateContentSimilarity: Double = 0.6, successReward: Double = 1
     ) {
         self.minimumHits = minimumHits
         self.minimumSuccessRate = minimumSuccessRate
@@ -45,7 +42,6 @@ public struct UpdateSettings: Sendable, Equatable, Codable {
         self.duplicateTaskSimilarity = duplicateTaskSimilarity
         self.duplicateContentSimilarity = duplicateContentSimilarity
         self.successReward = successReward
-        self.keywordLimit = keywordLimit
     }
 
     /// Checks the settings.
@@ -142,5 +138,5 @@ public struct UpdateReport: Sendable, Equatable, Codable {
     /// Revisers that failed and were replaced by the rule-based correction, as memory ID → reason.
     public var fallbacks: [String: String] = [:]
     /// The store's generation after the update.
-    public var generation: UInt64 = 0
+    package var generation: UInt64 = 0
 }
