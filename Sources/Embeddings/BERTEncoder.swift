@@ -164,34 +164,68 @@ package struct BERTEncoder: Sendable {
     ///   - level: The kernels' instruction set; one the CPU lacks falls back to ``SIMDLevel/detected``.
     /// - Returns: One vector of `hiddenSize` components per sequence; an empty sequence gives zeros.
     package func pooledEmbeddings(of sequences: [[Int32]], level: SIMDLevel = .detected) -> [[Float]] {
+        var workspace = Workspace()
+        return pooledEmbeddings(of: sequences, level: level, reusing: &workspace)
+    }
+
+    /// The buffers of one batch's forward pass, kept for the next batch.
+    ///
+    /// A batch of 32 texts of 126 tokens needs about 64 MB of them; allocated afresh for every batch, their pages
+    /// came back from the system each time, to be zeroed by the kernel and then by the arrays' initializers.
+    package struct Workspace {
+        var states: [Float] = []
+        var qkv: [Float] = []
+        var context: [Float] = []
+        var projected: [Float] = []
+        var intermediate: [Float] = []
+
+        /// An empty workspace; the first batch sizes it.
+        package init() {}
+
+        /// Sets `buffer` to `count` zeros, reusing its storage.
+        static func reset(_ buffer: inout [Float], count: Int) {
+            buffer.removeAll(keepingCapacity: true)
+            buffer.append(contentsOf: repeatElement(0, count: count))
+        }
+    }
+
+    /// ``pooledEmbeddings(of:level:)`` with the buffers of `workspace`, which a caller keeps across batches.
+    package func pooledEmbeddings(
+        of sequences: [[Int32]], level: SIMDLevel = .detected, reusing workspace: inout Workspace
+    ) -> [[Float]] {
         let level = level <= SIMDLevel.hardware ? level : SIMDLevel.detected
         let hidden = configuration.hiddenSize
         let spans = Self.spans(of: sequences)
         let tokenCount = spans.last.map { $0.upperBound } ?? 0
         guard tokenCount > 0 else { return sequences.map { _ in [Float](repeating: 0, count: hidden) } }
-        var states = embed(sequences, tokenCount: tokenCount)
-        var qkv = [Float](repeating: 0, count: tokenCount * 3 * hidden)
-        var context = [Float](repeating: 0, count: tokenCount * hidden)
-        var projected = [Float](repeating: 0, count: tokenCount * hidden)
-        var intermediate = [Float](repeating: 0, count: tokenCount * configuration.intermediateSize)
+        embed(sequences, tokenCount: tokenCount, into: &workspace.states)
+        Workspace.reset(&workspace.qkv, count: tokenCount * 3 * hidden)
+        Workspace.reset(&workspace.context, count: tokenCount * hidden)
+        Workspace.reset(&workspace.projected, count: tokenCount * hidden)
+        Workspace.reset(&workspace.intermediate, count: tokenCount * configuration.intermediateSize)
         for layer in layers {
             Self.linear(
-                states, rows: tokenCount, weight: layer.qkvWeight, bias: layer.qkvBias, into: &qkv, level: level)
-            attention(qkv, spans: spans, into: &context, level: level)
+                workspace.states, rows: tokenCount, weight: layer.qkvWeight, bias: layer.qkvBias, into: &workspace.qkv,
+                level: level)
+            attention(workspace.qkv, spans: spans, into: &workspace.context, level: level)
             Self.linear(
-                context, rows: tokenCount, weight: layer.attentionOutputWeight, bias: layer.attentionOutputBias,
-                into: &projected, level: level)
-            addAndNormalize(&states, projected, weight: layer.attentionNormWeight, bias: layer.attentionNormBias)
+                workspace.context, rows: tokenCount, weight: layer.attentionOutputWeight,
+                bias: layer.attentionOutputBias,
+                into: &workspace.projected, level: level)
+            addAndNormalize(
+                &workspace.states, workspace.projected, weight: layer.attentionNormWeight, bias: layer.attentionNormBias
+            )
             Self.linear(
-                states, rows: tokenCount, weight: layer.intermediateWeight, bias: layer.intermediateBias,
-                into: &intermediate, level: level)
-            Self.gelu(&intermediate, rows: tokenCount, level: level)
+                workspace.states, rows: tokenCount, weight: layer.intermediateWeight, bias: layer.intermediateBias,
+                into: &workspace.intermediate, level: level)
+            Self.gelu(&workspace.intermediate, rows: tokenCount, level: level)
             Self.linear(
-                intermediate, rows: tokenCount, weight: layer.outputWeight, bias: layer.outputBias,
-                into: &projected, level: level)
-            addAndNormalize(&states, projected, weight: layer.outputNormWeight, bias: layer.outputNormBias)
+                workspace.intermediate, rows: tokenCount, weight: layer.outputWeight, bias: layer.outputBias,
+                into: &workspace.projected, level: level)
+            addAndNormalize(
+                &workspace.states, workspace.projected, weight: layer.outputNormWeight, bias: layer.outputNormBias)
         }
-        return spans.map { Self.meanPooledUnitVector(states, rows: $0, width: hidden) }
+        return spans.map { Self.meanPooledUnitVector(workspace.states, rows: $0, width: hidden) }
     }
 
     private static func spans(of sequences: [[Int32]]) -> [Range<Int>] {
@@ -202,10 +236,10 @@ package struct BERTEncoder: Sendable {
         }
     }
 
-    /// Word + position + type embeddings, LayerNormed.
-    private func embed(_ sequences: [[Int32]], tokenCount: Int) -> [Float] {
+    /// Word + position + type embeddings, LayerNormed, into `states` (resized to the batch).
+    private func embed(_ sequences: [[Int32]], tokenCount: Int, into states: inout [Float]) {
         let hidden = configuration.hiddenSize
-        var states = [Float](repeating: 0, count: tokenCount * hidden)
+        Workspace.reset(&states, count: tokenCount * hidden)
         states.withUnsafeMutableBufferPointer { states in
             wordEmbeddings.withUnsafeBufferPointer { words in
                 positionEmbeddings.withUnsafeBufferPointer { positions in
@@ -232,7 +266,6 @@ package struct BERTEncoder: Sendable {
             }
         }
         layerNormalize(&states, weight: embeddingNormWeight, bias: embeddingNormBias)
-        return states
     }
 
     /// `output = input · weight + bias` for `rows` rows.

@@ -75,9 +75,10 @@ public struct MiniLMEmbedder: Embedder {
         let sequences = texts.map(tokenizer.tokenIDs)
         var vectors: [[Float]] = []
         vectors.reserveCapacity(texts.count)
+        var workspace = BERTEncoder.Workspace()
         for start in stride(from: 0, to: sequences.count, by: batchSize) {
             let batch = Array(sequences[start..<min(start + batchSize, sequences.count)])
-            vectors += encoder.pooledEmbeddings(of: batch, level: simdLevel)
+            vectors += encoder.pooledEmbeddings(of: batch, level: simdLevel, reusing: &workspace)
         }
         return vectors
     }

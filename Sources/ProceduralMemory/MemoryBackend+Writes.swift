@@ -40,7 +40,7 @@ extension MemoryBackend {
             let memories = try await transaction.memories(.scope(scope))
             guard !trajectories.isEmpty || !memories.isEmpty else {
                 if case .id(let id) = scope { throw .unknownID(id) }
-                return DeleteResult(trajectories: 0, memories: [], generation: current)
+                return DeleteResult(trajectories: 0, memories: [], numbers: [], generation: current)
             }
             let generation = try await transaction.advanceGeneration()
             let scoped = Set(memories.map(\.number))
@@ -57,7 +57,9 @@ extension MemoryBackend {
                 touched.filter { !$0.memory.sourceTrajectoryIDs.contains(where: remaining.contains) },
                 policy: "delete", reason: reason + " (its source trajectories were deleted)", generation: generation,
                 date: date, transaction)
-            return DeleteResult(trajectories: trajectories.count, memories: deleted, generation: generation)
+            return DeleteResult(
+                trajectories: trajectories.count, memories: deleted.map(\.memory.id), numbers: deleted.map(\.number),
+                generation: generation)
         }
     }
 
@@ -223,16 +225,17 @@ enum StoreWrites {
             .sorted { $0.key < $1.key }.map { (number: $0.key, memory: $0.value) }
         removed += try await delete(
             orphans, policy: batch.policy, reason: batch.reason + " (its source trajectories were replaced)",
-            generation: generation, date: date, transaction)
+            generation: generation, date: date, transaction
+        ).map(\.number)
         return WriteResult(
             numbers: numbers, removed: removed, replacedTrajectories: replaced.count, generation: generation)
     }
 
-    /// Deletes memories, recording a ``HistoryAction/delete`` row for each; returns their numbers.
+    /// Deletes memories, recording a ``HistoryAction/delete`` row for each; returns them.
     static func delete(
         _ memories: [(number: DocumentID, memory: Memory)], policy: String, reason: String, generation: UInt64,
         date: Date, _ transaction: any MemoryTransaction
-    ) async throws(MemoryError) -> [DocumentID] {
+    ) async throws(MemoryError) -> [(number: DocumentID, memory: Memory)] {
         guard !memories.isEmpty else { return [] }
         try await transaction.deleteMemories(memories.map(\.number))
         _ = try await transaction.appendHistory(
@@ -241,7 +244,7 @@ enum StoreWrites {
                     number: 0, memoryID: memory.id, action: .delete, policy: policy, reason: reason, before: memory,
                     after: nil, date: date)
             }, generation: generation)
-        return memories.map(\.number)
+        return memories
     }
 
     /// Throws when a memory names a source trajectory that is not stored.

@@ -284,15 +284,18 @@ public enum DeleteScope: Sendable, Equatable, CustomStringConvertible {
 public struct DeleteResult: Sendable, Equatable {
     /// How many trajectories were deleted.
     public var trajectories: Int
-    /// The numbers of the memories deleted.
-    public var memories: [DocumentID]
+    /// The IDs of the memories deleted, those in the scope and those left without a source trajectory.
+    public var memories: [String]
+    /// The numbers of those memories (their ``DocumentID``s in the index caches), in the same order.
+    package var numbers: [DocumentID]
     /// The generation after the delete.
     package var generation: UInt64
 
     /// Creates a delete result.
-    package init(trajectories: Int, memories: [DocumentID], generation: UInt64) {
+    package init(trajectories: Int, memories: [String], numbers: [DocumentID], generation: UInt64) {
         self.trajectories = trajectories
         self.memories = memories
+        self.numbers = numbers
         self.generation = generation
     }
 }

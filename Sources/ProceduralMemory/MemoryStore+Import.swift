@@ -129,7 +129,8 @@ extension MemoryStore {
             throw .invalidParameter(name: "batchSize", value: Double(options.batchSize), expected: "at least 1")
         }
         return try await importTrajectories(
-            from: JSONLinesReader(data: data, name: name, maximumLineBytes: options.limits.maximumLineBytes), totalBytes: data.count, options: options, progress: nil)
+            from: JSONLinesReader(data: data, name: name, maximumLineBytes: options.limits.maximumLineBytes),
+            totalBytes: data.count, options: options, progress: nil)
     }
 
     private func importTrajectories(

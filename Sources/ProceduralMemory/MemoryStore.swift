@@ -22,7 +22,9 @@ public final class MemoryStore: Sendable {
     /// The name of the index cache directory inside a store directory (SQLite's or PostgreSQL's).
     package static let indexDirectoryName = "index"
 
-    /// Where the store keeps everything. Not public: every change goes through the store, under its write lock.
+    /// Where the store keeps everything.
+    ///
+    /// Not public: every change goes through the store, under its write lock.
     package let backend: any MemoryBackend
     /// The embedder of tasks and keywords; its identifier matches the store's.
     public let embedder: any Embedder
@@ -313,8 +315,8 @@ public final class MemoryStore: Sendable {
         try await write { (snapshot) throws(MemoryError) in
             let result = try await backend.delete(scope, dryRun: dryRun)
             guard !dryRun else { return result }
-            snapshot.remove(result.memories)
-            if !result.memories.isEmpty || result.trajectories > 0 {
+            snapshot.remove(result.numbers)
+            if !result.numbers.isEmpty || result.trajectories > 0 {
                 snapshot.generation = result.generation
             }
             return result
@@ -343,9 +345,10 @@ public final class MemoryStore: Sendable {
         try await backend.statistics()
     }
 
-    /// The vectors of `texts`, embedding only the distinct texts that `known` lacks, each once: trajectory logs
-    /// hold many attempts at one task, and keywords repeat across tasks. `known` carries what one import has
-    /// embedded from batch to batch; it is emptied when it grows past ``maximumReusedVectors``.
+    /// The vectors of `texts`, embedding only the distinct texts that `known` lacks, each once.
+    ///
+    /// Trajectory logs hold many attempts at one task, and keywords repeat across tasks. `known` carries what one
+    /// import has embedded from batch to batch; it is emptied when it grows past ``maximumReusedVectors``.
     func vectors(of texts: [String], reusing known: inout [String: [Float]]) async throws(MemoryError) -> [[Float]] {
         if known.count > Self.maximumReusedVectors { known.removeAll(keepingCapacity: true) }
         var missing: [String] = []

@@ -118,8 +118,9 @@ public struct MemoryHit: Sendable {
     public var score: Double
     /// How the score came about.
     public var explanation: ScoreExplanation
-    /// How the memory's source trajectories ended (see ``Outcome/combining(_:)``); `nil` when none recorded an
-    /// outcome. The memory's own record of use is ``Memory/hitCount`` and ``Memory/successCount``.
+    /// How the memory's source trajectories ended (see ``Outcome/combining(_:)``); `nil` when none recorded one.
+    ///
+    /// The memory's own record of use is ``Memory/hitCount`` and ``Memory/successCount``.
     public var sourceOutcome: Outcome?
 }
 

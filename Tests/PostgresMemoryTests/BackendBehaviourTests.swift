@@ -319,7 +319,7 @@ enum BackendKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
             #expect(real.trajectories == dryRun.trajectories && Set(real.memories) == Set(dryRun.memories))
             #expect(real.generation == before.generation + 1)
             let nothing = try await store.delete(.source("nowhere"), dryRun: true)
-            #expect(nothing == DeleteResult(trajectories: 0, memories: [], generation: real.generation))
+            #expect(nothing == DeleteResult(trajectories: 0, memories: [], numbers: [], generation: real.generation))
             await #expect(throws: MemoryError.unknownID("heat")) { try await store.delete(.id("heat"), dryRun: true) }
         }
     }
