@@ -157,17 +157,6 @@ package struct BERTEncoder: Sendable {
         self.layers = layers
     }
 
-    /// Runs the encoder over a packed batch and returns each sequence's mean-pooled, L2-normalized state.
-    ///
-    /// - Parameters:
-    ///   - sequences: Token IDs per sequence, each within the vocabulary and at most `maximumPositions` long.
-    ///   - level: The kernels' instruction set; one the CPU lacks falls back to ``SIMDLevel/detected``.
-    /// - Returns: One vector of `hiddenSize` components per sequence; an empty sequence gives zeros.
-    package func pooledEmbeddings(of sequences: [[Int32]], level: SIMDLevel = .detected) -> [[Float]] {
-        var workspace = Workspace()
-        return pooledEmbeddings(of: sequences, level: level, reusing: &workspace)
-    }
-
     /// The buffers of one batch's forward pass, kept for the next batch.
     ///
     /// A batch of 32 texts of 126 tokens needs about 64 MB of them; allocated afresh for every batch, their pages
@@ -189,7 +178,13 @@ package struct BERTEncoder: Sendable {
         }
     }
 
-    /// ``pooledEmbeddings(of:level:)`` with the buffers of `workspace`, which a caller keeps across batches.
+    /// Runs the encoder over a packed batch and returns each sequence's mean-pooled, L2-normalized state.
+    ///
+    /// - Parameters:
+    ///   - sequences: Token IDs per sequence, each within the vocabulary and at most `maximumPositions` long.
+    ///   - level: The kernels' instruction set; one the CPU lacks falls back to ``SIMDLevel/detected``.
+    ///   - workspace: The forward pass's buffers, which a caller keeps across the batches of one call.
+    /// - Returns: One vector of `hiddenSize` components per sequence; an empty sequence gives zeros.
     package func pooledEmbeddings(
         of sequences: [[Int32]], level: SIMDLevel = .detected, reusing workspace: inout Workspace
     ) -> [[Float]] {
