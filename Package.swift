@@ -5,24 +5,80 @@ import PackageDescription
 // CKernels, CBLAS -> RetrievalCore -> VectorIndex, KeywordIndex, Embeddings -> HybridSearch
 // -> ProceduralMemory -> LLMWriters, SQLiteMemory, PostgresMemory -> MemoryLocation -> Evaluation, MempService
 // -> MempServer -> MempCLI. LLMClient sits beside the indexes: Embeddings and LLMWriters use it.
+
+/// The test target of `module`, named `<module>Tests`: it depends on the module, on `others` and on TestSupport, and
+/// copies the folder `resources` when one is named.
+func tests(of module: String, _ others: [Target.Dependency] = [], resources: String? = nil) -> Target {
+    .testTarget(
+        name: module + "Tests",
+        dependencies: [.byName(name: module)] + others + ["TestSupport"],
+        resources: resources.map { [.copy($0)] }
+    )
+}
+
+// Every library target is also a product of the same name.
+let libraries: [Target] = [
+    .target(
+        name: "RetrievalCore",
+        dependencies: [
+            "CKernels",
+            .product(name: "HeapModule", package: "swift-collections"),
+        ]
+    ),
+    .target(name: "VectorIndex", dependencies: ["RetrievalCore", "CKernels", "CBLAS"]),
+    .target(name: "KeywordIndex", dependencies: ["RetrievalCore"]),
+    .target(name: "HybridSearch", dependencies: ["RetrievalCore", "VectorIndex", "KeywordIndex", "Embeddings"]),
+    // Clients of OpenAI-compatible servers: chat completions and the HTTP transport the embeddings client shares.
+    .target(name: "LLMClient"),
+    .target(
+        name: "Embeddings",
+        dependencies: [
+            "RetrievalCore", "LLMClient", "CKernels", "CBLAS",
+            .product(name: "RealModule", package: "swift-numerics"),
+        ]
+    ),
+    .target(
+        name: "ProceduralMemory",
+        dependencies: ["RetrievalCore", "VectorIndex", "KeywordIndex", "HybridSearch", "Embeddings"]
+    ),
+    // Script writers, revisers and scorers that ask a language model, with their prompts.
+    .target(name: "LLMWriters", dependencies: ["ProceduralMemory", "LLMClient"], resources: [.copy("Prompts")]),
+    .target(
+        name: "SQLiteMemory",
+        dependencies: [
+            "RetrievalCore", "VectorIndex", "Embeddings", "ProceduralMemory",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]
+    ),
+    .target(
+        name: "PostgresMemory",
+        dependencies: [
+            "RetrievalCore", "HybridSearch", "Embeddings", "ProceduralMemory",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+        ]
+    ),
+    .target(
+        name: "MemoryLocation",
+        dependencies: [
+            "VectorIndex", "Embeddings", "ProceduralMemory", "SQLiteMemory",
+            .target(name: "PostgresMemory", condition: .when(traits: ["PostgreSQL"])),
+        ]
+    ),
+    .target(
+        name: "Evaluation",
+        dependencies: ["RetrievalCore", "HybridSearch", "Embeddings", "ProceduralMemory", "MemoryLocation"]
+    ),
+    .target(
+        name: "MempService",
+        dependencies: ["RetrievalCore", "HybridSearch", "Embeddings", "ProceduralMemory", "MemoryLocation"]
+    ),
+]
+
 let package = Package(
     name: "Memp",
     platforms: [.macOS(.v15)],
-    products: [
-        .library(name: "RetrievalCore", targets: ["RetrievalCore"]),
-        .library(name: "VectorIndex", targets: ["VectorIndex"]),
-        .library(name: "KeywordIndex", targets: ["KeywordIndex"]),
-        .library(name: "HybridSearch", targets: ["HybridSearch"]),
-        .library(name: "LLMClient", targets: ["LLMClient"]),
-        .library(name: "Embeddings", targets: ["Embeddings"]),
-        .library(name: "ProceduralMemory", targets: ["ProceduralMemory"]),
-        .library(name: "LLMWriters", targets: ["LLMWriters"]),
-        .library(name: "SQLiteMemory", targets: ["SQLiteMemory"]),
-        .library(name: "PostgresMemory", targets: ["PostgresMemory"]),
-        .library(name: "MemoryLocation", targets: ["MemoryLocation"]),
-        .library(name: "Evaluation", targets: ["Evaluation"]),
-        .library(name: "MempService", targets: ["MempService"]),
-        .executable(name: "memp", targets: ["MempCLI"]),
+    products: libraries.map { .library(name: $0.name, targets: [$0.name]) } + [
+        .executable(name: "memp", targets: ["MempCLI"])
     ],
     traits: [
         .trait(
@@ -50,73 +106,7 @@ let package = Package(
             providers: [.apt(["libblas-dev", "liblapacke-dev", "libopenblas-dev"])]
         ),
         .target(name: "CKernels"),
-        .target(
-            name: "RetrievalCore",
-            dependencies: [
-                "CKernels",
-                .product(name: "HeapModule", package: "swift-collections"),
-            ]
-        ),
-        .target(
-            name: "VectorIndex",
-            dependencies: ["RetrievalCore", "CKernels", "CBLAS"]
-        ),
-        .target(
-            name: "KeywordIndex",
-            dependencies: ["RetrievalCore"]
-        ),
-        .target(
-            name: "HybridSearch",
-            dependencies: ["RetrievalCore", "VectorIndex", "KeywordIndex", "Embeddings"]
-        ),
-        // Clients of OpenAI-compatible servers: chat completions and the HTTP transport the embeddings client shares.
-        .target(name: "LLMClient"),
-        .target(
-            name: "Embeddings",
-            dependencies: [
-                "RetrievalCore", "LLMClient", "CKernels", "CBLAS",
-                .product(name: "RealModule", package: "swift-numerics"),
-            ]
-        ),
-        .target(
-            name: "ProceduralMemory",
-            dependencies: ["RetrievalCore", "VectorIndex", "KeywordIndex", "HybridSearch", "Embeddings"]
-        ),
-        // Script writers, revisers and scorers that ask a language model, with their prompts.
-        .target(
-            name: "LLMWriters",
-            dependencies: ["ProceduralMemory", "LLMClient"],
-            resources: [.copy("Prompts")]
-        ),
-        .target(
-            name: "SQLiteMemory",
-            dependencies: [
-                "RetrievalCore", "VectorIndex", "Embeddings", "ProceduralMemory",
-                .product(name: "GRDB", package: "GRDB.swift"),
-            ]
-        ),
-        .target(
-            name: "PostgresMemory",
-            dependencies: [
-                "RetrievalCore", "HybridSearch", "Embeddings", "ProceduralMemory",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-            ]
-        ),
-        .target(
-            name: "MemoryLocation",
-            dependencies: [
-                "VectorIndex", "Embeddings", "ProceduralMemory", "SQLiteMemory",
-                .target(name: "PostgresMemory", condition: .when(traits: ["PostgreSQL"])),
-            ]
-        ),
-        .target(
-            name: "Evaluation",
-            dependencies: ["RetrievalCore", "HybridSearch", "Embeddings", "ProceduralMemory", "MemoryLocation"]
-        ),
-        .target(
-            name: "MempService",
-            dependencies: ["RetrievalCore", "HybridSearch", "Embeddings", "ProceduralMemory", "MemoryLocation"]
-        ),
+    ] + libraries + [
         .target(
             name: "MempServer",
             dependencies: [
@@ -137,58 +127,36 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .target(
-            name: "TestSupport",
-            dependencies: ["RetrievalCore", "LLMClient"],
-            path: "Tests/TestSupport"
-        ),
-        .testTarget(name: "RetrievalCoreTests", dependencies: ["RetrievalCore", "TestSupport"]),
-        .testTarget(
-            name: "VectorIndexTests", dependencies: ["VectorIndex", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(
-            name: "KeywordIndexTests",
-            dependencies: ["KeywordIndex", "TestSupport"],
-            resources: [.copy("Fixtures")]
-        ),
-        .testTarget(
-            name: "HybridSearchTests", dependencies: ["HybridSearch", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "LLMClientTests", dependencies: ["LLMClient", "TestSupport"]),
-        .testTarget(
-            name: "EmbeddingsTests",
-            dependencies: ["Embeddings", "TestSupport"],
-            resources: [.copy("Fixtures")]
-        ),
-        .testTarget(
-            name: "ProceduralMemoryTests",
-            // GRDB: the reliability tests damage rows behind the store's back, as a bad tool or disk would.
-            // LLMWriters: its writers are tested through a store here (LanguageModelTests), with this target's samples.
-            dependencies: [
-                "ProceduralMemory", "LLMClient", "LLMWriters", "SQLiteMemory", "MemoryLocation", "TestSupport",
+        .target(name: "TestSupport", dependencies: ["RetrievalCore", "LLMClient"], path: "Tests/TestSupport"),
+        tests(of: "RetrievalCore"),
+        tests(of: "VectorIndex", resources: "Fixtures"),
+        tests(of: "KeywordIndex", resources: "Fixtures"),
+        tests(of: "HybridSearch", resources: "Fixtures"),
+        tests(of: "LLMClient"),
+        tests(of: "Embeddings", resources: "Fixtures"),
+        // GRDB: the reliability tests damage rows behind the store's back, as a bad tool or disk would.
+        // LLMWriters: its writers are tested through a store here (LanguageModelTests), with this target's samples.
+        tests(
+            of: "ProceduralMemory",
+            [
+                "LLMClient", "LLMWriters", "SQLiteMemory", "MemoryLocation",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
-            resources: [.copy("Fixtures")]
+            resources: "Fixtures"
         ),
-        .testTarget(
-            name: "PostgresMemoryTests",
-            dependencies: [
-                "PostgresMemory", "ProceduralMemory", "SQLiteMemory", "MemoryLocation", "VectorIndex", "HybridSearch",
-                "Embeddings", "Evaluation", "TestSupport",
+        tests(
+            of: "PostgresMemory",
+            [
+                "ProceduralMemory", "SQLiteMemory", "MemoryLocation", "VectorIndex", "HybridSearch", "Embeddings",
+                "Evaluation",
             ],
-            resources: [.copy("GoldenFiles")]
+            resources: "GoldenFiles"
         ),
-        .testTarget(
-            name: "MemoryLocationTests",
-            dependencies: ["MemoryLocation", "SQLiteMemory", "ProceduralMemory", "Embeddings", "TestSupport"]
-        ),
-        .testTarget(
-            name: "EvaluationTests",
-            dependencies: ["Evaluation", "HybridSearch", "ProceduralMemory", "MemoryLocation", "TestSupport"]),
-        .testTarget(name: "MempCLITests", dependencies: ["MempCLI", "SQLiteMemory", "MemoryLocation", "TestSupport"]),
-        .testTarget(
-            name: "MempServiceTests",
-            dependencies: ["MempService", "ProceduralMemory", "MemoryLocation", "Embeddings", "TestSupport"]
-        ),
-        .testTarget(name: "MempServerTests", dependencies: ["MempServer", "MempCLI", "TestSupport"]),
+        tests(of: "MemoryLocation", ["SQLiteMemory", "ProceduralMemory", "Embeddings"]),
+        tests(of: "Evaluation", ["HybridSearch", "ProceduralMemory", "MemoryLocation"]),
+        tests(of: "MempCLI", ["SQLiteMemory", "MemoryLocation"]),
+        tests(of: "MempService", ["ProceduralMemory", "MemoryLocation", "Embeddings"]),
+        tests(of: "MempServer", ["MempCLI"]),
     ],
     swiftLanguageModes: [.v6]
 )
