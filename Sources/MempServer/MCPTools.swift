@@ -190,11 +190,7 @@ enum MCPTools {
                 }
                 let response = try await service.memory(id: id, store: store)
                 let memory = response.memory
-                let hit = LookupHit(
-                    id: memory.id, score: 0, task: memory.task, script: memory.script, steps: memory.steps,
-                    outcome: response.outcome,
-                    counters: MemoryCounters(hits: memory.hitCount, successes: memory.successCount), explanation: "",
-                    sources: memory.sourceTrajectoryIDs, status: memory.status)
+                let hit = LookupHit(memory: memory, score: 0, outcome: response.outcome, explanation: "")
                 return try CallTool.Result(
                     content: [
                         .text(

@@ -263,18 +263,11 @@ public final class MemoryService: Sendable {
         -> [LookupHit]
     {
         do {
-            var hits: [LookupHit] = []
-            for hit in try await open.store.retrieve(task, options: options) {
-                let memory = hit.memory
-                hits.append(
-                    LookupHit(
-                        id: memory.id, score: hit.score, task: memory.task, script: memory.script,
-                        steps: memory.steps, outcome: hit.sourceOutcome,
-                        counters: MemoryCounters(hits: memory.hitCount, successes: memory.successCount),
-                        explanation: hit.explanation.description, sources: memory.sourceTrajectoryIDs,
-                        status: memory.status))
+            return try await open.store.retrieve(task, options: options).map { hit in
+                LookupHit(
+                    memory: hit.memory, score: hit.score, outcome: hit.sourceOutcome,
+                    explanation: hit.explanation.description)
             }
-            return hits
         } catch {
             throw .from(error, store: open.name)
         }

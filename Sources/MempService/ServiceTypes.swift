@@ -130,21 +130,19 @@ public struct LookupHit: Codable, Sendable, Equatable {
     /// Whether the memory is active or deprecated.
     public var status: MemoryStatus
 
-    /// Creates a hit.
-    public init(
-        id: String, score: Double, task: String, script: String?, steps: [Step]?, outcome: Outcome?,
-        counters: MemoryCounters, explanation: String, sources: [String], status: MemoryStatus
-    ) {
-        self.id = id
+    /// The hit for `memory`: its ID, task, procedure, status, sources and counters, with the lookup's score, the
+    /// source trajectories' outcome and the explanation.
+    public init(memory: Memory, score: Double, outcome: Outcome?, explanation: String) {
+        id = memory.id
         self.score = score
-        self.task = task
-        self.script = script
-        self.steps = steps
+        task = memory.task
+        script = memory.script
+        steps = memory.steps
         self.outcome = outcome
-        self.counters = counters
+        counters = MemoryCounters(hits: memory.hitCount, successes: memory.successCount)
         self.explanation = explanation
-        self.sources = sources
-        self.status = status
+        sources = memory.sourceTrajectoryIDs
+        status = memory.status
     }
 }
 
