@@ -9,13 +9,6 @@ public struct DataSetFile: Sendable, Codable, Equatable {
     public var sha256: String
     /// Its records (non-blank lines).
     public var records: Int
-
-    /// Creates a record of a file.
-    public init(path: String, sha256: String, records: Int) {
-        self.path = path
-        self.sha256 = sha256
-        self.records = records
-    }
 }
 
 /// Everything an evaluation did and found: its configuration, its inputs and their hashes, and every run.

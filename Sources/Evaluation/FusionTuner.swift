@@ -219,8 +219,3 @@ public struct FusionTuningReport: Sendable, Equatable, Codable {
     /// The fusion recorded: ``chosen`` when ``adopted``, else `nil` (the default).
     public var recordedFusion: FusionMethod? { adopted ? chosen : nil }
 }
-
-extension QueryMetrics {
-    /// Every metric 0: a query whose lookup found nothing relevant.
-    static let zero = QueryMetrics(hitAt1: 0, hitAt5: 0, hitAt10: 0, recallAtK: 0, mrrAt10: 0, ndcgAt10: 0)
-}

@@ -29,23 +29,12 @@ public struct QueryMetrics: Sendable, Equatable, Codable {
     /// Binary-gain normalized discounted cumulative gain over the top 10.
     public var ndcgAt10: Double
 
-    /// Creates metrics.
-    public init(
-        hitAt1: Double, hitAt5: Double, hitAt10: Double, recallAtK: Double, mrrAt10: Double, ndcgAt10: Double
-    ) {
-        self.hitAt1 = hitAt1
-        self.hitAt5 = hitAt5
-        self.hitAt10 = hitAt10
-        self.recallAtK = recallAtK
-        self.mrrAt10 = mrrAt10
-        self.ndcgAt10 = ndcgAt10
-    }
+    /// Every metric 0: a query whose lookup found nothing relevant.
+    static let zero = QueryMetrics(hitAt1: 0, hitAt5: 0, hitAt10: 0, recallAtK: 0, mrrAt10: 0, ndcgAt10: 0)
 
     /// The means of a list of metrics; all zero when the list is empty.
     public static func mean(_ metrics: [QueryMetrics]) -> QueryMetrics {
-        guard !metrics.isEmpty else {
-            return QueryMetrics(hitAt1: 0, hitAt5: 0, hitAt10: 0, recallAtK: 0, mrrAt10: 0, ndcgAt10: 0)
-        }
+        guard !metrics.isEmpty else { return .zero }
         let count = Double(metrics.count)
         func average(_ value: KeyPath<QueryMetrics, Double>) -> Double {
             metrics.reduce(0) { $0 + $1[keyPath: value] } / count
