@@ -96,17 +96,4 @@ package struct ChangeResult: Sendable {
     package var feedback: [FeedbackChange]
     /// The generation after the write.
     package var generation: UInt64
-
-    /// Creates a change result.
-    package init(
-        write: WriteResult, changed: [IndexEntry], deleted: [DocumentID], historyNumbers: [Int64],
-        feedback: [FeedbackChange] = [], generation: UInt64
-    ) {
-        self.write = write
-        self.changed = changed
-        self.deleted = deleted
-        self.historyNumbers = historyNumbers
-        self.feedback = feedback
-        self.generation = generation
-    }
 }

@@ -55,13 +55,6 @@ package struct FeedbackResult: Sendable {
     /// The store's generation after the write: advanced only when a memory was deprecated, since the index
     /// caches hold statuses but no counters.
     package var generation: UInt64
-
-    /// Creates a feedback result.
-    package init(changes: [FeedbackChange], deprecated: [IndexEntry], generation: UInt64) {
-        self.changes = changes
-        self.deprecated = deprecated
-        self.generation = generation
-    }
 }
 
 extension UpdateSettings {
