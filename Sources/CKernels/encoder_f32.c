@@ -192,10 +192,6 @@ VK_AVX2 static inline __m256 vk_times_power_of_two_avx2(__m256 p, __m256 n) {
 
 VK_DEFINE_EXP_VECTOR(avx2, VK_AVX2, 256)
 
-VK_AVX2 static inline __m256i vk_tail_mask_avx2(size_t remaining) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)remaining), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
 VK_AVX2 static inline float vk_sum_avx2(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -220,7 +216,7 @@ VK_AVX2 static void vk_softmax_avx2(float *row, size_t count, float scale) {
         total = _mm256_add_ps(total, e);
     }
     if (i < count) {
-        __m256i mask = vk_tail_mask_avx2(count - i);
+        __m256i mask = vk_first_lanes_avx2((int)(count - i));
         __m256 e = vk_exp_avx2(_mm256_mul_ps(_mm256_sub_ps(_mm256_maskload_ps(row + i, mask), top), factor));
         e = _mm256_and_ps(e, _mm256_castsi256_ps(mask));
         _mm256_maskstore_ps(row + i, mask, e);
@@ -229,7 +225,7 @@ VK_AVX2 static void vk_softmax_avx2(float *row, size_t count, float scale) {
     __m256 inverse = _mm256_set1_ps(1.0f / vk_sum_avx2(total));
     for (i = 0; i + 8 <= count; i += 8) _mm256_storeu_ps(row + i, _mm256_mul_ps(_mm256_loadu_ps(row + i), inverse));
     if (i < count) {
-        __m256i mask = vk_tail_mask_avx2(count - i);
+        __m256i mask = vk_first_lanes_avx2((int)(count - i));
         _mm256_maskstore_ps(row + i, mask, _mm256_mul_ps(_mm256_maskload_ps(row + i, mask), inverse));
     }
 }

@@ -103,22 +103,19 @@ VK_AVX512 static void vk_gemm_slice_avx512(size_t rows, size_t n, size_t k, cons
     for (size_t j = 0; j < n; j += VK_GEMM_PANEL) {
         const float *panel = b + (j / VK_GEMM_PANEL) * panel_stride;
         size_t width = n - j < VK_GEMM_PANEL ? n - j : VK_GEMM_PANEL;
-        __mmask16 m0 = width >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << width) - 1);
-        __mmask16 m1 = width > 16 ? (__mmask16)((1u << (width - 16)) - 1) : 0;
-        vk_gemm_rows_avx512(rows, k, a, lda, panel, c + j, ldc, m0, m1);
+        vk_gemm_rows_avx512(rows, k, a, lda, panel, c + j, ldc, vk_first_lanes_avx512((int)width),
+                            vk_first_lanes_avx512((int)width - 16));
     }
 }
 
 VK_AVX2 static void vk_gemm_slice_avx2(size_t rows, size_t n, size_t k, const float *a, size_t lda, const float *b,
                                        size_t panel_stride, float *c, size_t ldc) {
-    const __m256i index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     for (size_t j = 0; j < n; j += 16) {
         // Two 16-column halves per panel.
         const float *half = b + (j / VK_GEMM_PANEL) * panel_stride + j % VK_GEMM_PANEL;
         int width = (int)(n - j < 16 ? n - j : 16);
-        __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(width), index);
-        __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(width - 8), index);
-        vk_gemm_rows_avx2(rows, k, a, lda, half, c + j, ldc, m0, m1);
+        vk_gemm_rows_avx2(rows, k, a, lda, half, c + j, ldc, vk_first_lanes_avx2(width),
+                          vk_first_lanes_avx2(width - 8));
     }
 }
 

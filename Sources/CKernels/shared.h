@@ -12,6 +12,16 @@
 #define VK_AVX2 __attribute__((target("avx2,fma")))
 #define VK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
 #define VK_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2")))
+
+// The lanes below `count` of an 8-lane register, as a maskload/maskstore mask: none when `count` <= 0, all from 8 on.
+VK_AVX2 static inline __m256i vk_first_lanes_avx2(int count) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+// The lanes below `count` of a 16-lane register: none when `count` <= 0, all from 16 on.
+VK_AVX512 static inline __mmask16 vk_first_lanes_avx512(int count) {
+    return count >= 16 ? (__mmask16)0xFFFF : (count <= 0 ? 0 : (__mmask16)((1u << count) - 1));
+}
 #endif
 
 // Rows scored per block before the top-k threshold test: small enough for the scores to stay in L1, large

@@ -120,12 +120,6 @@ VK_AVX2 static inline __m128 vk_reduce4_avx2(__m256 a0, __m256 a1, __m256 a2, __
     return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
 }
 
-// The first `remaining` (1 to 7) lanes.
-VK_AVX2 static inline __m256i vk_tail_avx2(size_t remaining) {
-    static const int32_t lanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-    return _mm256_loadu_si256((const __m256i *)(lanes + 8 - remaining));
-}
-
 VK_AVX2 static inline __m256 vk_masked_load_avx2(const float *values, __m256i mask) {
     return _mm256_maskload_ps(values, mask);
 }
@@ -148,9 +142,6 @@ VK_AVX512 static inline __m128 vk_reduce4_avx512(__m512 a0, __m512 a1, __m512 a2
     return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
 }
 
-// The first `remaining` (1 to 15) lanes.
-VK_AVX512 static inline __mmask16 vk_tail_avx512(size_t remaining) { return (__mmask16)((1u << remaining) - 1); }
-
 VK_AVX512 static inline __m512 vk_masked_load_avx512(const float *values, __mmask16 mask) {
     return _mm512_maskz_loadu_ps(mask, values);
 }
@@ -162,11 +153,11 @@ VK_AVX512 static inline unsigned vk_at_least_avx512(const float *scores, float t
 
 // MARK: - Kernels at both widths
 
-// One definition of the scan kernels for both register widths, from the primitives above: ISA is avx2 or
-// avx512 (naming vk_reduce4_<ISA>, vk_tail_<ISA>, vk_masked_load_<ISA> and vk_at_least_<ISA>), BITS 256 or 512
-// (the register type __m<BITS> and the intrinsics _mm<BITS>_*), MASK the type of a tail mask, and PREFETCH
-// whether the four-row pass prefetches a few rows ahead, which keeps the AVX-512 stream ahead of its FMAs on
-// both cores. Defines vk_one_<ISA> (one pair of vectors), vk_block_<ISA> (one query against n rows) and
+// One definition of the scan kernels for both register widths, from the primitives above and in shared.h: ISA is
+// avx2 or avx512 (naming vk_reduce4_<ISA>, vk_first_lanes_<ISA>, vk_masked_load_<ISA> and vk_at_least_<ISA>),
+// BITS 256 or 512 (the register type __m<BITS> and the intrinsics _mm<BITS>_*), MASK the type of a tail mask, and
+// PREFETCH whether the four-row pass prefetches a few rows ahead, which keeps the AVX-512 stream ahead of its FMAs
+// on both cores. Defines vk_one_<ISA> (one pair of vectors), vk_block_<ISA> (one query against n rows) and
 // vk_offer_scores_<ISA> (a block of scores into the top-k heap).
 #define VK_DEFINE_SCAN_KERNELS(ISA, ATTRIBUTE, BITS, MASK, PREFETCH)                                                   \
     /* One term of the sum: q*b for a dot product, (q-b)^2 for L2. */                                                  \
@@ -191,7 +182,7 @@ VK_AVX512 static inline unsigned vk_at_least_avx512(const float *scores, float t
             a0 = vk_term_##ISA(a0, _mm##BITS##_loadu_ps(q + j), _mm##BITS##_loadu_ps(b + j), l2);                      \
         }                                                                                                              \
         if (j < dim) {                                                                                                 \
-            MASK m = vk_tail_##ISA(dim - j);                                                                           \
+            MASK m = vk_first_lanes_##ISA((int)(dim - j));                                                             \
             a1 = vk_term_##ISA(a1, vk_masked_load_##ISA(q + j, m), vk_masked_load_##ISA(b + j, m), l2);                \
         }                                                                                                              \
         __m##BITS zero = _mm##BITS##_setzero_ps();                                                                     \
@@ -236,7 +227,7 @@ VK_AVX512 static inline unsigned vk_at_least_avx512(const float *scores, float t
                 a3 = vk_term_##ISA(a3, q0, _mm##BITS##_loadu_ps(b3 + j), l2);                                          \
             }                                                                                                          \
             if (j < dim) {                                                                                             \
-                MASK m = vk_tail_##ISA(dim - j);                                                                       \
+                MASK m = vk_first_lanes_##ISA((int)(dim - j));                                                         \
                 __m##BITS q0 = vk_masked_load_##ISA(q + j, m);                                                         \
                 c0 = vk_term_##ISA(c0, q0, vk_masked_load_##ISA(b0 + j, m), l2);                                       \
                 c1 = vk_term_##ISA(c1, q0, vk_masked_load_##ISA(b1 + j, m), l2);                                       \
