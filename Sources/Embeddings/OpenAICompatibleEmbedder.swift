@@ -24,13 +24,13 @@ public final class OpenAICompatibleEmbedder: Embedder {
     /// Texts per request.
     public let batchSize: Int
     /// Seconds before a request times out.
-    public let timeout: Double
+    public var timeout: Double { transport.timeout }
     /// Retries after the first attempt for 429, 5xx, timeouts and dropped connections.
-    public let maximumRetries: Int
+    public var maximumRetries: Int { transport.maximumRetries }
     /// The first backoff in seconds; it doubles per retry, up to 30 s.
-    public let initialBackoff: Double
+    public var initialBackoff: Double { transport.initialBackoff }
     /// The full endpoint: `baseURL` + `/v1/embeddings` (or `/embeddings` when `baseURL` already ends in `/v1`).
-    public let endpoint: URL
+    public var endpoint: URL { transport.endpoint }
 
     private let transport: OpenAICompatibleTransport
     private let learnedDimension: Mutex<Int?>
@@ -66,13 +66,9 @@ public final class OpenAICompatibleEmbedder: Embedder {
         self.baseURL = baseURL
         self.model = model
         self.batchSize = batchSize
-        self.timeout = timeout
-        self.maximumRetries = maximumRetries
-        self.initialBackoff = initialBackoff
         transport = OpenAICompatibleTransport(
             baseURL: baseURL, path: "embeddings", apiKeyEnvironmentVariable: apiKeyEnvironmentVariable,
             timeout: timeout, maximumRetries: maximumRetries, initialBackoff: initialBackoff)
-        endpoint = transport.endpoint
         learnedDimension = Mutex(dimension)
     }
 
