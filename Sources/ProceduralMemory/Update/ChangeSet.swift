@@ -74,12 +74,6 @@ package struct MemoryVectors: Sendable, Equatable {
     package var task: [Float]
     /// The mean keyword embedding; `nil` when the memory has no keywords.
     package var keywords: [Float]?
-
-    /// Creates vectors.
-    package init(task: [Float], keywords: [Float]?) {
-        self.task = task
-        self.keywords = keywords
-    }
 }
 
 /// What a ``ChangeSet`` changed, for the index caches.
