@@ -92,7 +92,8 @@ struct QueryCommand: AsyncParsableCommand {
         }
     }
 
-    /// One hit of a `--queries … --json` line; `Decodable` too, so the tests read the output back through it.
+    /// One hit as `--json` prints it (in a `--queries` line, or inside a ``HitLine``); `Decodable` too, so the tests
+    /// read the output back through it.
     struct BatchHit: Codable {
         var id: String
         var sources: [String]
@@ -103,6 +104,20 @@ struct QueryCommand: AsyncParsableCommand {
         var task: String?
         var script: String?
         var steps: [Step]?
+
+        /// The hit's memory ID, sources, score, source outcome and counters, and with `contents` its task, script
+        /// and steps.
+        init(_ hit: MemoryHit, contents: Bool) {
+            id = hit.memory.id
+            sources = hit.memory.sourceTrajectoryIDs
+            score = hit.score
+            outcome = hit.sourceOutcome
+            hitCount = hit.memory.hitCount
+            successCount = hit.memory.successCount
+            task = contents ? hit.memory.task : nil
+            script = contents ? hit.memory.script : nil
+            steps = contents ? hit.memory.steps : nil
+        }
     }
 
     /// One line of `--queries … --json`: a query's hits, or why it got none.
@@ -113,18 +128,21 @@ struct QueryCommand: AsyncParsableCommand {
         var error: String?
     }
 
+    /// One line of `--json` for a single task: the hit with its contents, its rank and, with `--explain`, why.
     struct HitLine: Encodable {
         var rank: Int
-        var id: String
-        var score: Double
-        var task: String
-        var sources: [String]
-        var outcome: Outcome?
-        var hitCount: Int
-        var successCount: Int
-        var script: String?
-        var steps: [Step]?
+        var hit: BatchHit
         var explanation: ScoreExplanation?
+
+        enum CodingKeys: String, CodingKey { case rank, explanation }
+
+        /// The hit's fields and these two side by side in one object.
+        func encode(to encoder: any Encoder) throws {
+            try hit.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(rank, forKey: .rank)
+            try container.encodeIfPresent(explanation, forKey: .explanation)
+        }
     }
 
     func run() async throws {
@@ -140,12 +158,7 @@ struct QueryCommand: AsyncParsableCommand {
                 print(
                     try jsonLine(
                         HitLine(
-                            rank: hit.explanation.rank, id: hit.memory.id, score: hit.score,
-                            task: hit.memory.task,
-                            sources: hit.memory.sourceTrajectoryIDs, outcome: hit.sourceOutcome,
-                            hitCount: hit.memory.hitCount, successCount: hit.memory.successCount,
-                            script: hit.memory.script,
-                            steps: hit.memory.steps,
+                            rank: hit.explanation.rank, hit: BatchHit(hit, contents: true),
                             explanation: explain ? hit.explanation : nil)))
             }
             return
@@ -213,16 +226,7 @@ struct QueryCommand: AsyncParsableCommand {
             }
             print(
                 try jsonLine(
-                    BatchLine(
-                        qid: query.qid,
-                        hits: hits.map {
-                            BatchHit(
-                                id: $0.memory.id, sources: $0.memory.sourceTrajectoryIDs, score: $0.score,
-                                outcome: $0.sourceOutcome, hitCount: $0.memory.hitCount,
-                                successCount: $0.memory.successCount,
-                                task: contents ? $0.memory.task : nil, script: contents ? $0.memory.script : nil,
-                                steps: contents ? $0.memory.steps : nil)
-                        })))
+                    BatchLine(qid: query.qid, hits: hits.map { BatchHit($0, contents: contents) })))
         }
         if failures > 0 {
             printError("\(failures) of the queries failed (see above); the others were answered.")
