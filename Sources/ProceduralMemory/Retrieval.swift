@@ -177,35 +177,37 @@ extension Outcome {
     }
 }
 
-/// Why a memory got its score: the policy, the rank, and what the ranking said.
+/// Why a memory got its score: the policy, the rank, and what the ranking said, for people and logs.
 ///
-/// `query`, `bm25` and `hybrid` are ranked by the store's ``HybridSearch/HybridIndex`` (or by a database, see
-/// ``database``), and ``ranking`` is that index's own explanation; `keyword` and `random` say theirs in
-/// ``queryKeywords``, ``averageKeywordSimilarity`` and ``seed``. Encoded (as `memp query --json --explain` prints
-/// it), each policy writes its own fields: `cosine`, `bm25` or `textRank`, `matchedTerms`, and for `hybrid` the
-/// ranks, the procedure side and the fusion.
+/// Read it as text (``description``: `reciprocal rank fusion (rank constant 60.0); dense #1 (cosine 0.83); BM25 #2
+/// (4.1); matched: mug`) or as JSON (`Encodable`, as `memp query --json --explain` and the service print it).
+/// Each policy writes its own fields: `policy` and `rank`; `cosine` (`query`, `hybrid`); `bm25`, or `textRank`
+/// when a database ranked the text, with `matchedTerms`; for `hybrid` the `denseRank`, `keywordRank`,
+/// `procedureBM25`, `procedureRank`, `fusion` and `successPrior`; `queryKeywords` and `averageKeywordSimilarity`
+/// (`keyword`); `seed` (`random`); `database` when a database ran the lookup. The score to compare is
+/// ``MemoryHit/score``.
 public struct ScoreExplanation: Sendable, Equatable, Encodable, CustomStringConvertible {
     /// The policy that scored it.
-    public var policy: RetrievalPolicy
+    package var policy: RetrievalPolicy
     /// The memory's rank in the final list, from 1.
-    public var rank: Int
+    package var rank: Int
     /// What the index's sides said (`query`, `bm25`, `hybrid`): the cosine of the task embeddings
     /// (`denseScore`), the BM25 score (`keywordScore`; the database's full-text rank, PostgreSQL `ts_rank_cd`,
     /// when ``database`` is set), the procedure BM25 side of a weighted lookup (`extraScore`, `extraRank`), their
     /// ranks, the fusion and the matched terms; `nil` for `keyword` and `random`.
-    public var ranking: HitExplanation?
+    package var ranking: HitExplanation?
     /// The keywords extracted from the task (`keyword`).
-    public var queryKeywords: [String]?
+    package var queryKeywords: [String]?
     /// The average similarity between the task's and the memory's keywords (`keyword`).
-    public var averageKeywordSimilarity: Float?
+    package var averageKeywordSimilarity: Float?
     /// The seed of the draw (`random`).
-    public var seed: UInt64?
+    package var seed: UInt64?
     /// The memory's smoothed success rate when an outcome prior rescored it (`hybrid`; see
     /// ``RetrievalOptions/outcomePrior``).
-    public var successPrior: Double?
+    package var successPrior: Double?
     /// Where and how the lookup ran, when a database ran it (see ``DatabaseSearching``); `nil` for the in-process
     /// indexes.
-    public var database: String?
+    package var database: String?
 
     init(policy: RetrievalPolicy, rank: Int, ranking: HitExplanation? = nil) {
         self.policy = policy
