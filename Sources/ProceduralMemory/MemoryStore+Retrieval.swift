@@ -7,7 +7,7 @@ extension MemoryStore {
     /// Tokenizing, stemming and embedding grow with the task, and a stored task holds at most
     /// ``TextLimits/maximumTaskBytes`` (16 KiB by default), so a far longer lookup text is a mistake (a whole
     /// transcript passed as the task) that would cost seconds per lookup; it is refused instead.
-    public static let maximumLookupTaskBytes = 1 << 20
+    package static let maximumLookupTaskBytes = 1 << 20
 
     /// Finds the memories that best fit a task.
     ///

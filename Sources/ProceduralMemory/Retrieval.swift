@@ -34,13 +34,14 @@ public struct RetrievalOptions: Sendable {
     /// The seed of the `random` policy: the same seed on the same store gives the same memories.
     public var seed: UInt64
     /// How `hybrid` fuses the dense and BM25 rankings; `nil` means the store's recorded choice
-    /// (``MemoryStore/recordedFusion()``, made by Evaluation's `FusionTuner` or `memp tune`), else ``defaultFusion``.
+    /// (``MemoryStore/recordedFusion()``, made by Evaluation's `FusionTuner` or `memp tune`), else reciprocal rank
+    /// fusion with rank constant 60 (docs/experiments.md, "Choosing the default fusion").
     public var fusion: FusionMethod?
     /// How many candidates each ranking gives `hybrid`; `nil` means `max(50, 4 * k)`.
     public var candidateDepth: Int?
     /// How many keywords the `keyword` policy extracts from the task.
     public var keywordLimit: Int
-    /// `hybrid`: how strongly a memory's record of failure lowers its fused score, from 0 (off) to 1.
+    /// `hybrid`: how strongly a memory's record of failure lowers its fused score, from 0 (off) to 1; default 0.1.
     ///
     /// The memory's success rate is Beta-smoothed, `p = (successes + 2·o) / (hits + 2)`, where `o` is 1 when its
     /// source trajectories succeeded, 0 when they failed and ½ when they recorded no outcome; a fused score `s`
@@ -54,15 +55,16 @@ public struct RetrievalOptions: Sendable {
 
     /// The fusion `hybrid` uses unless told otherwise (chosen in docs/experiments.md, "Choosing the default
     /// fusion").
-    public static let defaultFusion = FusionMethod.reciprocalRank(rankConstant: 60)
+    package static let defaultFusion = FusionMethod.reciprocalRank(rankConstant: 60)
     /// The outcome prior `hybrid` uses unless told otherwise (docs/experiments.md, "The outcome prior").
-    public static let defaultOutcomePrior = 0.1
+    @usableFromInline package static let defaultOutcomePrior = 0.1
     /// The procedure weight `hybrid` uses unless told otherwise: off, because weighting the procedure field did
     /// not win on every development source (docs/experiments.md, "What is indexed").
-    public static let defaultProcedureWeight = 0.0
+    @usableFromInline package static let defaultProcedureWeight = 0.0
 
-    /// Creates options; the defaults are the hybrid policy, 5 memories, the store's fusion (``fusion``) and every
-    /// active memory (`sources`, `labels` and `includeDeprecated` make the ``filter``).
+    /// Creates options; the defaults are the hybrid policy, 5 memories, the store's fusion (``fusion``), an outcome
+    /// prior of 0.1, no procedure ranking and every active memory (`sources`, `labels` and `includeDeprecated` make
+    /// the ``filter``).
     public init(
         policy: RetrievalPolicy = .hybrid, k: Int = 5, minimumSimilarity: Float? = nil,
         sources: Set<String>? = nil,
@@ -156,7 +158,7 @@ extension Outcome {
     ///
     ///     Outcome.combining([Outcome(success: false, reward: 0.2), Outcome(success: true)])
     ///     // success true, reward 0.2
-    public static func combining(_ outcomes: [Outcome]) -> Outcome? {
+    package static func combining(_ outcomes: [Outcome]) -> Outcome? {
         let flags = outcomes.compactMap(\.success)
         let rewards = outcomes.compactMap(\.reward)
         guard !flags.isEmpty || !rewards.isEmpty else { return nil }
