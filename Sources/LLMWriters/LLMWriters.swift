@@ -99,7 +99,7 @@ enum AnswerFormat {
 
 /// Writes scripts with a language model (the paper's “from these steps, write a reusable workflow”), falling back
 /// to the ``ProceduralMemory/RuleBasedScriptWriter`` on any failure and recording the fallback in the memory's provenance.
-public struct LLMScriptWriter: ScriptWriter {
+public struct LLMScriptWriter: FallbackScriptWriter {
     /// The model.
     public var model: any LanguageModel
     /// The prompt; `{{task}}`, `{{outcome}}`, `{{steps}}` and `{{format}}` are filled in.
@@ -132,7 +132,7 @@ public struct LLMScriptWriter: ScriptWriter {
     }
 
     /// Asks the model for the workflow; on any failure, the fallback's script, named with the reason.
-    public func writtenScript(for trajectory: Trajectory) async throws(MemoryError) -> WrittenScript {
+    package func writtenScript(for trajectory: Trajectory) async throws(MemoryError) -> WrittenScript {
         do throws(MemoryError) {
             let fields = try await AnswerFormat.ask(
                 model, template: template,

@@ -10,30 +10,26 @@ public protocol ScriptWriter: Sendable {
     ///
     /// - Throws: ``MemoryError/scriptWriter(name:trajectoryID:reason:)`` when no script can be written.
     func script(for trajectory: Trajectory) async throws(MemoryError) -> String
+}
 
-    /// Writes the script for one trajectory and names the writer that actually wrote it (a writer with a
-    /// fallback names the fallback when it was used). The default calls ``script(for:)`` and names ``name``.
+/// A script writer with a fallback of its own, which names the writer that actually wrote each script (the
+/// fallback, when it was used) for the memory's ``Provenance/scriptWriter``.
+package protocol FallbackScriptWriter: ScriptWriter {
+    /// Writes the script for one trajectory and names the writer that wrote it.
     func writtenScript(for trajectory: Trajectory) async throws(MemoryError) -> WrittenScript
 }
 
 /// A script and the writer that wrote it.
-public struct WrittenScript: Sendable, Equatable {
+package struct WrittenScript: Sendable, Equatable {
     /// The script.
-    public var text: String
+    package var text: String
     /// The writer's ``ScriptWriter/name``, with the fallback noted when one was used.
-    public var writer: String
+    package var writer: String
 
     /// Creates a written script.
-    public init(text: String, writer: String) {
+    package init(text: String, writer: String) {
         self.text = text
         self.writer = writer
-    }
-}
-
-extension ScriptWriter {
-    /// The script of ``script(for:)``, named as written by ``name``.
-    public func writtenScript(for trajectory: Trajectory) async throws(MemoryError) -> WrittenScript {
-        WrittenScript(text: try await script(for: trajectory), writer: name)
     }
 }
 
