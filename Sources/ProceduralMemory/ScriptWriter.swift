@@ -54,8 +54,8 @@ package struct WrittenScript: Sendable, Equatable {
 ///     // 2. take [OBJECT1] from countertop 2
 ///     // ...
 public struct RuleBasedScriptWriter: ScriptWriter {
-    /// Phrases that, found in an observation, mean the action changed nothing.
-    public var noEffectPhrases: [String]
+    /// Phrases that, found in an observation, mean the action changed nothing; lower-cased.
+    package let noEffectPhrases: [String]
 
     /// The default phrases, from ALFWorld, TextWorld and ScienceWorld answers to useless actions.
     public static let defaultNoEffectPhrases = [
@@ -65,7 +65,7 @@ public struct RuleBasedScriptWriter: ScriptWriter {
         "that's not something", "invalid action", "unknown action", "no known action",
     ]
 
-    /// Creates a writer with the given no-effect phrases.
+    /// Creates a writer with the given no-effect phrases, matched case-insensitively.
     public init(noEffectPhrases: [String] = RuleBasedScriptWriter.defaultNoEffectPhrases) {
         self.noEffectPhrases = noEffectPhrases.map { $0.lowercased() }
     }
@@ -81,7 +81,7 @@ public struct RuleBasedScriptWriter: ScriptWriter {
     /// Writes the script for a task and its steps; see the type's discussion for the rules.
     ///
     /// - Complexity: O(*s* · *w*) for *s* steps of at most *w* words.
-    public func abstract(task: String, steps: [Step]) -> String {
+    package func abstract(task: String, steps: [Step]) -> String {
         let effective = steps.filter { hasEffect($0) }
         let taskWords = words(of: head(of: task))
         let objects = objectNames(taskWords: taskWords, actions: effective.map { words(of: $0.action) })
