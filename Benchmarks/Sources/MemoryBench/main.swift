@@ -384,8 +384,8 @@ for size in sizes {
         let importStart = now()
         let report = try await store.importTrajectories(from: file, options: ImportOptions(batchSize: 512)) {
             progress in
-            if progress.committed % 10_240 < 512 {
-                FileHandle.standardError.write(Data("[memory]   \(progress.committed) committed\n".utf8))
+            if progress.imported % 10_240 < 512 {
+                FileHandle.standardError.write(Data("[memory]   \(progress.imported) committed\n".utf8))
             }
         }
         importSeconds = now() - importStart
