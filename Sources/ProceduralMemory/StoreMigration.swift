@@ -76,8 +76,9 @@ struct StoreContents {
     }
 }
 
-/// Copies a memory store from one backend to another (SQLite to PostgreSQL and back).
-public enum StoreMigration {
+/// Copies a memory store from one backend to another (SQLite to PostgreSQL and back); MemoryLocation's
+/// `MemoryStore.copy(from:to:batchSize:)` calls it with the backends of two store locations.
+package enum StoreMigration {
     /// Copies every trajectory and memory (with its counters, status, revision and vectors) into `destination`,
     /// which must be empty, in batches, then the whole history (numbers, dates and reverted entries kept, so
     /// `memp history` and `memp revert` work on the copy as on the source) and the record of fusion choices
