@@ -2,14 +2,17 @@ import Embeddings
 import Foundation
 import RetrievalCore
 
-/// What a store holds, summarized so that two stores on different backends can be compared.
+/// What a store holds, summarized so that two stores on different backends can be compared with `==`.
+///
+/// ``description`` and the JSON encoding give the counts of trajectories, memories and history rows with the
+/// ``checksum``; ``MemoryStore/statistics()`` gives the counts of an open store.
 public struct StoreDigest: Sendable, Equatable, Codable, CustomStringConvertible {
     /// Stored trajectories.
-    public var trajectories: Int
+    package var trajectories: Int
     /// Stored memories.
-    public var memories: Int
+    package var memories: Int
     /// History rows.
-    public var historyEntries: Int
+    package var historyEntries: Int
     /// SHA-256 (hex) over every trajectory and every memory with its vectors, in ID order (memory numbers left
     /// out), then every history row in number order.
     public var checksum: String
