@@ -39,8 +39,9 @@ public struct RetrievalOptions: Sendable {
     public var fusion: FusionMethod?
     /// How many candidates each ranking gives `hybrid`; `nil` means `max(50, 4 * k)`.
     public var candidateDepth: Int?
-    /// How many keywords the `keyword` policy extracts from the task.
-    public var keywordLimit: Int
+    /// How many keywords the `keyword` policy extracts from the task: 5, as many as a ``MemoryBuilder`` gives a
+    /// memory by default.
+    package var keywordLimit = 5
     /// `hybrid`: how strongly a memory's record of failure lowers its fused score, from 0 (off) to 1; default 0.1.
     ///
     /// The memory's success rate is Beta-smoothed, `p = (successes + 2·o) / (hits + 2)`, where `o` is 1 when its
@@ -70,7 +71,7 @@ public struct RetrievalOptions: Sendable {
         sources: Set<String>? = nil,
         labels: [String: String] = [:], includeDeprecated: Bool = false, seed: UInt64 = 0,
         fusion: FusionMethod? = nil, candidateDepth: Int? = nil,
-        keywordLimit: Int = 5, outcomePrior: Double = RetrievalOptions.defaultOutcomePrior,
+        outcomePrior: Double = RetrievalOptions.defaultOutcomePrior,
         procedureWeight: Double = RetrievalOptions.defaultProcedureWeight
     ) {
         precondition((0...1).contains(outcomePrior), "RetrievalOptions: outcomePrior must lie in 0...1")
@@ -84,7 +85,6 @@ public struct RetrievalOptions: Sendable {
         self.seed = seed
         self.fusion = fusion
         self.candidateDepth = candidateDepth
-        self.keywordLimit = keywordLimit
         self.outcomePrior = outcomePrior
     }
 }
@@ -120,7 +120,8 @@ public struct MemoryHit: Sendable {
     public var score: Double
     /// How the score came about.
     public var explanation: ScoreExplanation
-    /// How the memory's source trajectories ended (see ``Outcome/combining(_:)``); `nil` when none recorded one.
+    /// How the memory's source trajectories ended: a success when any of them succeeded, a failure when all that
+    /// record success or failure failed, with the best reward; `nil` when none recorded an outcome.
     ///
     /// The memory's own record of use is ``Memory/hitCount`` and ``Memory/successCount``.
     public var sourceOutcome: Outcome?
