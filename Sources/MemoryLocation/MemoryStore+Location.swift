@@ -166,10 +166,10 @@ extension MemoryStore {
 }
 
 extension MemoryStore {
-    /// Copies the store at `source` into `destination`, verified, on whichever backends they live (SQLite to
-    /// PostgreSQL and back). A destination directory that holds no store becomes a SQLite store.
+    /// Copies the store at `source` into `destination` and verifies the copy.
     ///
-    /// Every trajectory and memory (with its counters, status, revision and vectors) is copied in batches, then the
+    /// The two may live on different backends (SQLite to PostgreSQL and back); a destination directory that holds
+    /// no store becomes a SQLite store. Every trajectory and memory (with its counters, status, revision and vectors) is copied in batches, then the
     /// whole history (numbers, dates and reverted entries kept) and the record of fusion choices; then both stores
     /// must have the same ``ProceduralMemory/StoreDigest``. The source must not change during the copy.
     ///
