@@ -89,9 +89,11 @@ extension MemoryStore {
             at: directory, embedder: embedder, configuration: configuration, vectorStorage: vectorStorage)
     }
 
-    /// Creates a store in `database` described by `directory`: initializes the database's store for `embedder`, or
-    /// attaches to the store already there when it was created with the same embedder. The directory keeps the
-    /// URL and the index caches, so every later open of the directory finds the database.
+    /// Creates a store in `database` described by `directory`.
+    ///
+    /// Initializes the database's store for `embedder`, or attaches to the store already there when it was created
+    /// with the same embedder. The directory keeps the URL and the index caches, so every later open of the
+    /// directory finds the database.
     ///
     /// - Returns: The store, whether it was attached to an existing one, and the database's URL as understood
     ///   (port and options spelled out).
