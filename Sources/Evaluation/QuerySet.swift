@@ -69,7 +69,7 @@ public struct QuerySet: Sendable {
             .invalidQuery(path: path, line: line, field: field, reason: reason)
         }
         guard let object = try? JSONSerialization.jsonObject(with: data) else {
-            throw invalid("(record)", "not valid JSON")
+            throw invalid("(record)", "not valid JSON" + (JSONSyntax.problem(in: data).map { ": " + $0 } ?? ""))
         }
         guard let record = object as? [String: Any] else { throw invalid("(record)", "must be a JSON object") }
         guard let id = record["qid"] else { throw invalid("qid", "is missing") }

@@ -38,7 +38,7 @@ import Testing
         (#"{"qid": "q", "query": "a", "relevant": ["t1", 2]}"#, "relevant[1]", "must be a non-empty string"),
         (#"{"qid": "q", "query": "a", "relevant": [], "labels": {"k": 1}}"#, "labels.k", "must be a string"),
         (#"["qid"]"#, "(record)", "must be a JSON object"),
-        (#"{"qid": "#, "(record)", "not valid JSON"),
+        (#"{"qid": "#, "(record)", "not valid JSON: Unexpected end of file during JSON parse"),
     ])
     func namesTheLineAndFieldOfABadRecord(line: String, field: String, reason: String) throws {
         let directory = try TemporaryDirectory()
