@@ -27,6 +27,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The largest request body (HTTP) or message (--mcp-stdio), in bytes.") var maxBodyBytes = 8 << 20
     @Option(help: "The largest k a lookup may ask for.") var maxK = 100
     @Option(help: "Seconds a lookup may take before it is answered with an error.") var lookupTimeout = 30.0
+    @Option(help: "Seconds a connection may send nothing, between requests or within one, before it is closed.")
+    var idleTimeout = 60.0
 
     func validate() throws {
         guard (store == nil) != (storeRoot == nil) else {
@@ -45,6 +47,10 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError(
                 "--lookup-timeout must be more than 0 and at most 86400 seconds (got \(lookupTimeout)).")
         }
+        guard idleTimeout > 0, idleTimeout <= 86_400 else {
+            throw ValidationError(
+                "--idle-timeout must be more than 0 and at most 86400 seconds (got \(idleTimeout)).")
+        }
     }
 
     func run() async throws {
@@ -61,9 +67,9 @@ struct ServeCommand: AsyncParsableCommand {
             return
         }
         let token = try tokenFile.map { try BearerToken(contentsOf: $0) }
-        try await MempServer.serveHTTP(
-            service, configuration: MempServer.Configuration(host: host, port: port, token: token)
-        ) { host, port in
+        let configuration = MempServer.Configuration(
+            host: host, port: port, token: token, idleTimeout: .seconds(idleTimeout))
+        try await MempServer.serveHTTP(service, configuration: configuration) { host, port in
             printError("Listening on http://\(host.contains(":") ? "[\(host)]" : host):\(port)")
         }
     }

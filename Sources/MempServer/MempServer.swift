@@ -19,13 +19,22 @@ public enum MempServer {
         public var token: BearerToken?
         /// Whether `/mcp` serves MCP's streamable HTTP transport.
         public var mcp: Bool
+        /// How long a connection may send nothing, between requests or in the middle of one, before it is closed.
+        ///
+        /// Without it a client that stops halfway through a request holds its connection, and graceful shutdown
+        /// waits for it, forever. A request being answered is never cut short.
+        public var idleTimeout: Duration
 
-        /// Creates a configuration.
-        public init(host: String = "127.0.0.1", port: Int = 8765, token: BearerToken? = nil, mcp: Bool = true) {
+        /// Creates a configuration; connections silent for 60 s are closed.
+        public init(
+            host: String = "127.0.0.1", port: Int = 8765, token: BearerToken? = nil, mcp: Bool = true,
+            idleTimeout: Duration = .seconds(60)
+        ) {
             self.host = host
             self.port = port
             self.token = token
             self.mcp = mcp
+            self.idleTimeout = idleTimeout
         }
 
         /// Whether `host` is reachable only from this machine.
@@ -59,6 +68,8 @@ public enum MempServer {
         let host = configuration.host
         let application = Application(
             responder: CallbackResponder { request, context in await api.respond(to: request, context: context) },
+            server: .http1(
+                configuration: .init(idleTimeout: TimeAmount(configuration.idleTimeout))),
             configuration: ApplicationConfiguration(address: .hostname(host, port: configuration.port)),
             onServerRunning: { channel in onListening(host, channel.localAddress?.port ?? 0) },
             logger: logger)
