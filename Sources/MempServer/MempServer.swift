@@ -69,7 +69,9 @@ public enum MempServer {
         let application = Application(
             responder: CallbackResponder { request, context in await api.respond(to: request, context: context) },
             server: .http1(
-                configuration: .init(idleTimeout: TimeAmount(configuration.idleTimeout))),
+                configuration: .init(
+                    additionalChannelHandlers: [IncompleteRequestCloser()],
+                    idleTimeout: TimeAmount(configuration.idleTimeout))),
             configuration: ApplicationConfiguration(address: .hostname(host, port: configuration.port)),
             onServerRunning: { channel in onListening(host, channel.localAddress?.port ?? 0) },
             logger: logger)
