@@ -29,6 +29,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds a lookup may take before it is answered with an error.") var lookupTimeout = 30.0
     @Option(help: "Seconds a connection may send nothing, between requests or within one, before it is closed.")
     var idleTimeout = 60.0
+    @Option(help: "The most MCP sessions kept over HTTP; a new one replaces the session used least recently.")
+    var maxMCPSessions = 1024
 
     func validate() throws {
         guard (store == nil) != (storeRoot == nil) else {
@@ -40,6 +42,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard maxBodyBytes >= 1024 else {
             throw ValidationError("--max-body-bytes must be at least 1024 (got \(maxBodyBytes)).")
+        }
+        guard maxMCPSessions >= 1 else {
+            throw ValidationError("--max-mcp-sessions must be at least 1 (got \(maxMCPSessions)).")
         }
         guard maxK >= 1 else { throw ValidationError("--max-k must be at least 1 (got \(maxK)).") }
         // Beyond a day (or infinite) the seconds no longer convert to a Duration, which trapped.
@@ -68,7 +73,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let token = try tokenFile.map { try BearerToken(contentsOf: $0) }
         let configuration = MempServer.Configuration(
-            host: host, port: port, token: token, idleTimeout: .seconds(idleTimeout))
+            host: host, port: port, token: token, idleTimeout: .seconds(idleTimeout),
+            maximumMCPSessions: maxMCPSessions)
         try await MempServer.serveHTTP(service, configuration: configuration) { host, port in
             printError("Listening on http://\(host.contains(":") ? "[\(host)]" : host):\(port)")
         }

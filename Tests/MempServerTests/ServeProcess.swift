@@ -83,6 +83,14 @@ struct HTTPClient: Sendable {
     func send(_ method: String, _ path: String, body: Data? = nil, headers: [String: String] = [:]) async throws
         -> (status: Int, body: Data)
     {
+        let (status, _, data) = try await exchange(method, path, body: body, headers: headers)
+        return (status, data)
+    }
+
+    /// Sends a request; returns the answer's headers too.
+    func exchange(_ method: String, _ path: String, body: Data? = nil, headers: [String: String] = [:])
+        async throws -> (status: Int, headers: [AnyHashable: Any], body: Data)
+    {
         guard let url = URL(string: baseURL.absoluteString + path) else {
             throw ServeError(message: "not a URL path: \(path)")
         }
@@ -93,7 +101,8 @@ struct HTTPClient: Sendable {
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let (data, response) = try await session.data(for: request)
-        return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+        let http = response as? HTTPURLResponse
+        return (http?.statusCode ?? 0, http?.allHeaderFields ?? [:], data)
     }
 
     /// Sends a JSON value.
