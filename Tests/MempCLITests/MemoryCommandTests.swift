@@ -29,14 +29,6 @@ import Testing
         return store
     }
 
-    static func write(_ directory: TemporaryDirectory, _ text: String, _ name: String) throws
-        -> String
-    {
-        let path = directory.file(name)
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
-
     /// Follows `importer`'s progress lines (`--progress json`, one per committed batch, on `progress`) from a
     /// dedicated thread and kills it with SIGKILL at the first that reports at least `threshold` committed
     /// trajectories; returns that count (0 if the import ended first).
@@ -169,13 +161,12 @@ import Testing
         let report = try JSONDecoder().decode(ImportReport.self, from: Data(imported.output.utf8))
         #expect(report.imported == 640 && report.invalid == 0)
 
-        let queries = try Self.write(
-            directory,
+        let queries = try directory.write(
             #"{"qid": "q1", "query": "Your task is to cook a meal following the recipe in the kitchen"}"#
                 + "\n"
                 + #"{"qid": "q2", "query": "Your task is to pick up objects and put them in their usual locations"}"#
                 + "\n",
-            "queries.jsonl")
+            to: "queries.jsonl")
         let answered = try ChildProcess.memp([
             "query", "--store", store, "--queries", queries, "--mode", "bm25", "-k", "10", "--json",
         ])
@@ -338,7 +329,7 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try await Self.initHashingStore(in: directory)
-        let file = try Self.write(directory, try generatedTrajectoryLines(count: 20_000), "big.jsonl")
+        let file = try directory.write(try generatedTrajectoryLines(count: 20_000), to: "big.jsonl")
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try ChildProcess.mempExecutable())

@@ -19,7 +19,7 @@ import VectorIndex
             #"{"id": "b", "task": "open the door with the key", "steps": [{"action": "open door"}]}"#,
             #"{"id": "c", "task": "heat the soup in the microwave", "steps": [{"action": "heat soup"}]}"#,
         ]
-        let file = try MemoryCommandTests.write(directory, lines.joined(separator: "\n"), "runs.jsonl")
+        let file = try directory.write(lines.joined(separator: "\n"), to: "runs.jsonl")
         #expect(try ChildProcess.memp(["import", "--store", store, file]).status == 0)
         return store
     }
@@ -50,12 +50,11 @@ import VectorIndex
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try await Self.sampleStore(directory)
-        let queries = try MemoryCommandTests.write(
-            directory,
+        let queries = try directory.write(
             [
                 #"{"qid": "q1", "query": "take the coin"}"#, #"{"qid": "q2", "query": "  "}"#, "not json",
                 #"{"qid": "q3", "query": "open the door"}"#,
-            ].joined(separator: "\n"), "queries.jsonl")
+            ].joined(separator: "\n"), to: "queries.jsonl")
         let result = try ChildProcess.memp([
             "query", "--store", store, "--queries", queries, "--mode", mode, "-k", "1", "--json",
         ])

@@ -102,8 +102,7 @@ import Testing
         defer { served.close() }
         let client = served.client
         let used = try #require(
-            (HTTPClient.object(try await client.send("POST", "/v1/lookup", json: ["task": "cook", "k": 1]).body)[
-                "hits"] as? [[String: Any]])?.first?["id"] as? String)
+            HTTPClient.hitIDs(try await client.send("POST", "/v1/lookup", json: ["task": "cook", "k": 1]).body).first)
 
         let update = try await client.send(
             "POST", "/v1/update",
@@ -243,12 +242,8 @@ import Testing
         let imported = try ChildProcess.memp(["import", "--store", store, file])
         try #require(imported.status == 0, "\(imported.errors)")
 
-        let hits =
-            HTTPClient.object(
-                try await client.send(
-                    "POST", "/v1/lookup", json: ["task": "juggle three oranges", "k": 1, "mode": "bm25"]
-                )
-                .body)["hits"] as? [[String: Any]]
-        #expect(hits?.first?["id"] as? String == "from-cli")
+        let answer = try await client.send(
+            "POST", "/v1/lookup", json: ["task": "juggle three oranges", "k": 1, "mode": "bm25"])
+        #expect(HTTPClient.hitIDs(answer.body) == ["from-cli"])
     }
 }

@@ -115,6 +115,11 @@ struct HTTPClient: Sendable {
         (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
     }
 
+    /// The IDs of a lookup answer's hits, best first.
+    static func hitIDs(_ data: Data) -> [String] {
+        (object(data)["hits"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+    }
+
     /// The `error.code` of an error body.
     static func errorCode(_ data: Data) -> String? {
         (object(data)["error"] as? [String: Any])?["code"] as? String
