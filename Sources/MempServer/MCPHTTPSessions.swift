@@ -34,6 +34,14 @@ actor MCPHTTPSessions: Service {
 
     /// Answers one HTTP request to `/mcp`.
     nonisolated func respond(to body: Data, request: Request) async -> Response {
+        // The transport took a request whose ID it can't read for a notification: 202 and no answer, ever.
+        if !body.isEmpty, JSONRPCScreening.withoutUnusableIDs(body).refused > 0 {
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            return Response(
+                status: .badRequest, headers: headers,
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONRPCScreening.unusableIDError)))
+        }
         var headers: [String: String] = [:]
         for field in request.headers {
             let name = field.name.canonicalName

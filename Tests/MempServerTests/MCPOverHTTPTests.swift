@@ -1,8 +1,8 @@
 import Foundation
 import Testing
 
-/// MCP sessions over HTTP are bounded: a client that opens session after session can't make the server grow.
-@Suite struct MCPSessionLimitTests {
+/// MCP over HTTP against hostile clients: sessions are bounded, and no request goes unanswered.
+@Suite struct MCPOverHTTPTests {
     static let headers = ["Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-03-26"]
 
     /// Opens a session and returns its ID.
@@ -40,5 +40,23 @@ import Testing
         #expect(try await Self.ping(client, session: second) == 404)
         #expect(try await Self.ping(client, session: first) == 200)
         #expect(try await Self.ping(client, session: third) == 200)
+    }
+
+    /// A request whose ID is neither a string nor an integer is refused with Invalid Request.
+    ///
+    /// The transport took it for a notification: 202 Accepted, and no answer ever came.
+    @Test(arguments: ["1e300", "2.5", "123456789012345678901234567890", #"{"a": 1}"#, "true"])
+    func aRequestWithAnUnusableIDIsRefused(id: String) async throws {
+        let served = try ServedStore(count: 1)
+        defer { served.close() }
+        let session = try await Self.initialize(served.client)
+        let answer = try await served.client.exchange(
+            "POST", "/mcp", body: Data(#"{"jsonrpc": "2.0", "id": \#(id), "method": "ping"}"#.utf8),
+            headers: Self.headers.merging(["MCP-Session-Id": session]) { $1 })
+        #expect(answer.status == 400)
+        let error = HTTPClient.object(answer.body)["error"] as? [String: Any]
+        #expect(error?["code"] as? Int == -32600)
+        #expect(HTTPClient.object(answer.body)["id"] is NSNull)
+        #expect(try await Self.ping(served.client, session: session) == 200)
     }
 }
