@@ -9,6 +9,12 @@ extension MemoryStore {
     /// transcript passed as the task) that would cost seconds per lookup; it is refused instead.
     package static let maximumLookupTaskBytes = 1 << 20
 
+    /// The longest line read from a file of tasks to look up (a query set, a batch of queries): four times
+    /// ``maximumLookupTaskBytes``, room for JSON escapes and the fields beside the task.
+    ///
+    /// A longer line is skipped as it is read and reported, so that a file of one huge line can't fill memory.
+    public static let maximumQueryLineBytes = 4 * maximumLookupTaskBytes
+
     /// Finds the memories that best fit a task.
     ///
     /// Searches the in-memory indexes of the latest published snapshot, then reads the final `k` memories from

@@ -1,4 +1,5 @@
 import Foundation
+import ProceduralMemory
 import TestSupport
 import Testing
 
@@ -32,7 +33,7 @@ import Testing
         (#"{"qid": "q", "query": "a", "relevant": ["t1", 2]}"#, "relevant[1]", "must be a non-empty string"),
         (#"{"qid": "q", "query": "a", "relevant": [], "labels": {"k": 1}}"#, "labels.k", "must be a string"),
         (#"["qid"]"#, "(record)", "must be a JSON object"),
-        (#"{"qid": "#, "(record)", "not valid JSON"),
+        (#"{"qid": "#, "(record)", "not valid JSON: Unexpected end of file during JSON parse"),
     ])
     func namesTheLineAndFieldOfABadRecord(line: String, field: String, reason: String) throws {
         let directory = try TemporaryDirectory()
@@ -42,6 +43,21 @@ import Testing
         #expect(throws: EvaluationError.invalidQuery(path: path, line: 2, field: field, reason: reason)) {
             try QuerySet(contentsOf: path)
         }
+    }
+
+    /// A line over the limit is refused as it is read (a file of one 100 MB line took 450 MB).
+    @Test func aLineOverTheLimitIsRefused() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let text = String(repeating: "a", count: MemoryStore.maximumQueryLineBytes)
+        let long = #"{"qid": "q", "query": ""# + text + #"", "relevant": []}"#
+        let path = try directory.write(
+            #"{"qid": "ok", "query": "fine", "relevant": []}"# + "\n" + long, to: "queries.jsonl")
+        #expect(
+            throws: EvaluationError.invalidQuery(
+                path: path, line: 2, field: "(record)",
+                reason: "\(long.utf8.count) bytes, over the limit of \(MemoryStore.maximumQueryLineBytes) bytes")
+        ) { try QuerySet(contentsOf: path) }
     }
 
     @Test func rejectsDuplicateIDsAndEmptyFiles() throws {
