@@ -24,6 +24,13 @@ import Testing
         }
     }
 
+    /// The handshake every session starts with: the `initialize` request (id 1) and the `initialized` notification.
+    static let handshake = [
+        #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","#
+            + #""capabilities":{},"clientInfo":{"name":"test","version":"1"}}}"#,
+        #"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+    ]
+
     // The server answers each request in a task of its own; the answers still running when the input ended used to
     // be dropped, so a client that wrote its requests and closed its end got only some of them answered.
     @Test func everyRequestIsAnsweredWhenTheInputEnds() throws {
@@ -31,16 +38,7 @@ import Testing
         defer { directory.remove() }
         let store = directory.file("store")
         try StoreFixture.make(at: store, count: 3)
-        let initialize: [String: Any] = [
-            "jsonrpc": "2.0", "id": 1, "method": "initialize",
-            "params": [
-                "protocolVersion": "2025-03-26", "capabilities": [String: Any](),
-                "clientInfo": ["name": "test", "version": "1"],
-            ],
-        ]
         let messages: [[String: Any]] = [
-            initialize,
-            ["jsonrpc": "2.0", "method": "notifications/initialized"],
             ["jsonrpc": "2.0", "id": 2, "method": "tools/list"],
             [
                 "jsonrpc": "2.0", "id": "stats", "method": "tools/call",
@@ -51,7 +49,9 @@ import Testing
                 "params": ["name": "lookup_procedures", "arguments": ["task": "take the coin", "k": 2]],
             ],
         ]
-        let lines = try messages.map { String(decoding: try JSONSerialization.data(withJSONObject: $0), as: UTF8.self) }
+        let lines =
+            try Self.handshake
+            + messages.map { String(decoding: try JSONSerialization.data(withJSONObject: $0), as: UTF8.self) }
         let answered = try Self.answers(to: lines, store: store, in: directory).compactMap { $0["id"].map { "\($0)" } }
         #expect(answered.sorted() == ["1", "2", "4", "stats"])
     }
@@ -63,16 +63,10 @@ import Testing
         defer { directory.remove() }
         let store = directory.file("store")
         try StoreFixture.make(at: store, count: 1)
-        let initialize =
-            #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","#
-            + #""capabilities":{},"clientInfo":{"name":"test","version":"1"}}}"#
         let huge =
             #"{"jsonrpc":"2.0","id":9,"method":"tools/list","params":{"pad":""#
             + String(repeating: "x", count: 5_000) + #""}}"#
-        let lines = [
-            initialize, #"{"jsonrpc":"2.0","method":"notifications/initialized"}"#, "this is not json", huge,
-            #"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#,
-        ]
+        let lines = Self.handshake + ["this is not json", huge, #"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#]
         let answers = try Self.answers(
             to: lines, store: store, in: directory, options: ["--max-body-bytes", "1024"])
         #expect(answers.compactMap { $0["id"] as? Int }.sorted() == [1, 2])
@@ -93,17 +87,14 @@ import Testing
         defer { directory.remove() }
         let store = directory.file("store")
         try StoreFixture.make(at: store, count: 1)
-        let initialize =
-            #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","#
-            + #""capabilities":{},"clientInfo":{"name":"test","version":"1"}}}"#
-        let lines = [
-            initialize, #"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
-            #"{"jsonrpc":"2.0","id":1e300,"method":"ping"}"#, #"{"jsonrpc":"2.0","id":2.5,"method":"ping"}"#,
-            #"{"jsonrpc":"2.0","id":123456789012345678901234567890,"method":"ping"}"#,
-            #"{"jsonrpc":"2.0","id":{"a":1},"method":"ping"}"#, #"{"jsonrpc":"2.0","id":true,"method":"ping"}"#,
-            #"[{"jsonrpc":"2.0","id":3,"method":"ping"},{"jsonrpc":"2.0","id":[3],"method":"ping"}]"#,
-            #"{"jsonrpc":"2.0","id":"four","method":"ping"}"#,
-        ]
+        let lines =
+            Self.handshake + [
+                #"{"jsonrpc":"2.0","id":1e300,"method":"ping"}"#, #"{"jsonrpc":"2.0","id":2.5,"method":"ping"}"#,
+                #"{"jsonrpc":"2.0","id":123456789012345678901234567890,"method":"ping"}"#,
+                #"{"jsonrpc":"2.0","id":{"a":1},"method":"ping"}"#, #"{"jsonrpc":"2.0","id":true,"method":"ping"}"#,
+                #"[{"jsonrpc":"2.0","id":3,"method":"ping"},{"jsonrpc":"2.0","id":[3],"method":"ping"}]"#,
+                #"{"jsonrpc":"2.0","id":"four","method":"ping"}"#,
+            ]
         let answers = try Self.answers(to: lines, store: store, in: directory)
         #expect(answers.filter { !($0["id"] is NSNull) }.map { "\($0["id"] ?? "")" }.sorted() == ["1", "3", "four"])
         let refusals = answers.filter { $0["id"] is NSNull }.compactMap { $0["error"] as? [String: Any] }
