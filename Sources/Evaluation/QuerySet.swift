@@ -1,5 +1,6 @@
 import Embeddings
 import Foundation
+import ProceduralMemory
 import RetrievalCore
 
 /// A query with its relevance judgments.
@@ -47,11 +48,17 @@ public struct QuerySet: Sendable {
     ///   ``EvaluationError/duplicateQuery(id:path:line:)``, ``EvaluationError/emptyQuerySet(path:)``,
     ///   ``EvaluationError/io(path:reason:)`` when the file can't be read.
     public init(contentsOf path: String) throws(EvaluationError) {
-        let reader = JSONLinesReader(path: path)
+        let limit = MemoryStore.maximumQueryLineBytes
+        let reader = JSONLinesReader(path: path, maximumLineBytes: limit)
         if let reason = reader.unreadableReason { throw .io(path: path, reason: reason) }
         var queries: [EvaluationQuery] = []
         var seen = Set<String>()
         for line in reader {
+            guard line.length <= limit else {
+                throw .invalidQuery(
+                    path: path, line: line.number, field: "(record)",
+                    reason: "\(line.length) bytes, over the limit of \(limit) bytes")
+            }
             let query = try Self.parse(line.data, path: path, line: line.number)
             guard seen.insert(query.id).inserted else {
                 throw .duplicateQuery(id: query.id, path: path, line: line.number)
@@ -69,7 +76,7 @@ public struct QuerySet: Sendable {
             .invalidQuery(path: path, line: line, field: field, reason: reason)
         }
         guard let object = try? JSONSerialization.jsonObject(with: data) else {
-            throw invalid("(record)", "not valid JSON")
+            throw invalid("(record)", "not valid JSON" + (JSONSyntax.problem(in: data).map { ": " + $0 } ?? ""))
         }
         guard let record = object as? [String: Any] else { throw invalid("(record)", "must be a JSON object") }
         guard let id = record["qid"] else { throw invalid("qid", "is missing") }

@@ -165,7 +165,8 @@ struct QueryCommand: AsyncParsableCommand {
     }
 
     private func runBatch(_ path: String, store: MemoryStore, options: RetrievalOptions) async throws {
-        let reader = JSONLinesReader(path: path)
+        let limit = MemoryStore.maximumQueryLineBytes
+        let reader = JSONLinesReader(path: path, maximumLineBytes: limit)
         try reader.checkReadable()
         struct Query: Decodable {
             var qid: String
@@ -185,6 +186,11 @@ struct QueryCommand: AsyncParsableCommand {
         // "error" line for a query with a qid) and the batch goes on; the exit status says something failed.
         var failures = 0
         for line in reader {
+            guard line.length <= limit else {
+                failures += 1
+                printError("\(path), line \(line.number): \(line.length) bytes, over the limit of \(limit) bytes.")
+                continue
+            }
             let query: Query
             do {
                 query = try JSONDecoder().decode(Query.self, from: line.data)
@@ -194,7 +200,7 @@ struct QueryCommand: AsyncParsableCommand {
                     switch error {
                     case DecodingError.keyNotFound(let key, _):
                         "\(path), line \(line.number), field \(key.stringValue): is missing."
-                    case DecodingError.typeMismatch(_, let context):
+                    case DecodingError.typeMismatch(_, let context) where !context.codingPath.isEmpty:
                         "\(path), line \(line.number), field "
                             + "\(context.codingPath.map(\.stringValue).joined(separator: ".")): must be a string."
                     default: "\(path), line \(line.number): not a valid {\"qid\", \"query\"} JSON object."

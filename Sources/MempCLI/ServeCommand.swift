@@ -27,6 +27,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The largest request body (HTTP) or message (--mcp-stdio), in bytes.") var maxBodyBytes = 8 << 20
     @Option(help: "The largest k a lookup may ask for.") var maxK = 100
     @Option(help: "Seconds a lookup may take before it is answered with an error.") var lookupTimeout = 30.0
+    @Option(help: "Seconds a connection may send nothing, between requests or within one, before it is closed.")
+    var idleTimeout = 60.0
+    @Option(help: "The most MCP sessions kept over HTTP; a new one replaces the session used least recently.")
+    var maxMCPSessions = 1024
 
     func validate() throws {
         guard (store == nil) != (storeRoot == nil) else {
@@ -39,11 +43,18 @@ struct ServeCommand: AsyncParsableCommand {
         guard maxBodyBytes >= 1024 else {
             throw ValidationError("--max-body-bytes must be at least 1024 (got \(maxBodyBytes)).")
         }
+        guard maxMCPSessions >= 1 else {
+            throw ValidationError("--max-mcp-sessions must be at least 1 (got \(maxMCPSessions)).")
+        }
         guard maxK >= 1 else { throw ValidationError("--max-k must be at least 1 (got \(maxK)).") }
         // Beyond a day (or infinite) the seconds no longer convert to a Duration, which trapped.
         guard lookupTimeout > 0, lookupTimeout <= 86_400 else {
             throw ValidationError(
                 "--lookup-timeout must be more than 0 and at most 86400 seconds (got \(lookupTimeout)).")
+        }
+        guard idleTimeout > 0, idleTimeout <= 86_400 else {
+            throw ValidationError(
+                "--idle-timeout must be more than 0 and at most 86400 seconds (got \(idleTimeout)).")
         }
     }
 
@@ -61,9 +72,10 @@ struct ServeCommand: AsyncParsableCommand {
             return
         }
         let token = try tokenFile.map { try BearerToken(contentsOf: $0) }
-        try await MempServer.serveHTTP(
-            service, configuration: MempServer.Configuration(host: host, port: port, token: token)
-        ) { host, port in
+        let configuration = MempServer.Configuration(
+            host: host, port: port, token: token, idleTimeout: .seconds(idleTimeout),
+            maximumMCPSessions: maxMCPSessions)
+        try await MempServer.serveHTTP(service, configuration: configuration) { host, port in
             printError("Listening on http://\(host.contains(":") ? "[\(host)]" : host):\(port)")
         }
     }

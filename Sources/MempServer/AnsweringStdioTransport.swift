@@ -59,8 +59,12 @@ actor AnsweringStdioTransport: Transport {
                             Self.parseError(
                                 "the message is \(line.length) bytes; the most read is \(maximumMessageBytes)"))
                     } else if (try? JSONSerialization.jsonObject(with: line.data)) != nil {
-                        record(line.data)
-                        continuation.yield(line.data)
+                        let (passed, refused) = JSONRPCScreening.withoutUnusableIDs(line.data)
+                        for _ in 0..<refused { try await send(JSONRPCScreening.unusableIDError) }
+                        if let passed {
+                            record(passed)
+                            continuation.yield(passed)
+                        }
                     } else {
                         try await send(Self.parseError("the line is not JSON"))
                     }
@@ -96,10 +100,7 @@ actor AnsweringStdioTransport: Transport {
 
     /// A JSON-RPC parse error response (`id` null: the message's ID can't be known).
     private static func parseError(_ detail: String) -> Data {
-        let response: [String: Any] = [
-            "jsonrpc": "2.0", "id": NSNull(), "error": ["code": -32700, "message": "Parse error: \(detail)"],
-        ]
-        return (try? JSONSerialization.data(withJSONObject: response, options: [.sortedKeys])) ?? Data()
+        JSONRPCScreening.errorResponse(code: -32700, message: "Parse error: \(detail)")
     }
 
     private func record(_ data: Data) {

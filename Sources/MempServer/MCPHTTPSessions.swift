@@ -7,20 +7,41 @@ import ServiceLifecycle
 
 /// MCP's streamable HTTP transport at `/mcp`: one MCP server and transport per session, created by the client's
 /// `initialize` request and found again by its `MCP-Session-Id` header.
+///
+/// Clients rarely end their sessions, so at most ``maximumSessions`` are kept: a new one replaces the session
+/// used least recently, whose client is told to initialize again (MCP's answer to an unknown session, 404).
 actor MCPHTTPSessions: Service {
     private struct Session {
         let server: Server
         let transport: StatefulHTTPServerTransport
+        /// When the session was last used, as a count of requests: the smallest is the least recent.
+        var lastUse: UInt64
     }
 
     private let service: MemoryService
+    /// The most sessions kept at once.
+    let maximumSessions: Int
     private var sessions: [String: Session] = [:]
+    /// Requests answered so far, the clock of ``Session/lastUse``.
+    private var requests: UInt64 = 0
     private var closed = false
 
-    init(service: MemoryService) { self.service = service }
+    init(service: MemoryService, maximumSessions: Int) {
+        precondition(maximumSessions >= 1, "MCPHTTPSessions: at least one session must be allowed")
+        self.service = service
+        self.maximumSessions = maximumSessions
+    }
 
     /// Answers one HTTP request to `/mcp`.
     nonisolated func respond(to body: Data, request: Request) async -> Response {
+        // The transport took a request whose ID it can't read for a notification: 202 and no answer, ever.
+        if !body.isEmpty, JSONRPCScreening.withoutUnusableIDs(body).refused > 0 {
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            return Response(
+                status: .badRequest, headers: headers,
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONRPCScreening.unusableIDError)))
+        }
         var headers: [String: String] = [:]
         for field in request.headers {
             let name = field.name.canonicalName
@@ -35,10 +56,12 @@ actor MCPHTTPSessions: Service {
         guard !closed else {
             return .error(statusCode: 503, .internalError("The server is shutting down."))
         }
+        requests += 1
         if let id = request.header(HTTPHeaderName.sessionID) {
             guard let session = sessions[id] else {
                 return .error(statusCode: 404, .invalidRequest("No MCP session \(id); initialize a new one."))
             }
+            sessions[id]?.lastUse = requests
             let response = await session.transport.handleRequest(request)
             if request.method == "DELETE", response.statusCode == 200 {
                 sessions[id] = nil
@@ -58,7 +81,11 @@ actor MCPHTTPSessions: Service {
         } catch {
             return .error(statusCode: 500, .internalError("The MCP session could not start: \(error)"))
         }
-        sessions[id] = Session(server: server, transport: transport)
+        if sessions.count >= maximumSessions, let oldest = sessions.min(by: { $0.value.lastUse < $1.value.lastUse }) {
+            sessions[oldest.key] = nil
+            await oldest.value.server.stop()
+        }
+        sessions[id] = Session(server: server, transport: transport, lastUse: requests)
         let response = await transport.handleRequest(request)
         if case .error = response {
             sessions[id] = nil

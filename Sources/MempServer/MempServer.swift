@@ -19,13 +19,27 @@ public enum MempServer {
         public var token: BearerToken?
         /// Whether `/mcp` serves MCP's streamable HTTP transport.
         public var mcp: Bool
+        /// The most MCP sessions kept at once; a new one replaces the session used least recently.
+        public var maximumMCPSessions: Int
+        /// How long a connection may send nothing, between requests or in the middle of one, before it is closed.
+        ///
+        /// Without it a client that stops halfway through a request holds its connection, and graceful shutdown
+        /// waits for it, forever. A request being answered is never cut short.
+        public var idleTimeout: Duration
 
-        /// Creates a configuration.
-        public init(host: String = "127.0.0.1", port: Int = 8765, token: BearerToken? = nil, mcp: Bool = true) {
+        /// Creates a configuration; connections silent for 60 s are closed, and 1,024 MCP sessions are kept.
+        ///
+        /// - Precondition: `maximumMCPSessions >= 1`.
+        public init(
+            host: String = "127.0.0.1", port: Int = 8765, token: BearerToken? = nil, mcp: Bool = true,
+            idleTimeout: Duration = .seconds(60), maximumMCPSessions: Int = 1024
+        ) {
             self.host = host
             self.port = port
             self.token = token
             self.mcp = mcp
+            self.idleTimeout = idleTimeout
+            self.maximumMCPSessions = maximumMCPSessions
         }
 
         /// Whether `host` is reachable only from this machine.
@@ -54,11 +68,17 @@ public enum MempServer {
         }
         var logger = Logger(label: "memp.serve") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = .warning
-        let sessions = configuration.mcp ? MCPHTTPSessions(service: service) : nil
+        let sessions =
+            configuration.mcp
+            ? MCPHTTPSessions(service: service, maximumSessions: configuration.maximumMCPSessions) : nil
         let api = HTTPAPI(service: service, token: configuration.token, mcp: sessions)
         let host = configuration.host
         let application = Application(
             responder: CallbackResponder { request, context in await api.respond(to: request, context: context) },
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [IncompleteRequestCloser()],
+                    idleTimeout: TimeAmount(configuration.idleTimeout))),
             configuration: ApplicationConfiguration(address: .hostname(host, port: configuration.port)),
             onServerRunning: { channel in onListening(host, channel.localAddress?.port ?? 0) },
             logger: logger)

@@ -357,62 +357,24 @@ extension MemoryService {
         do {
             return try JSONDecoder().decode(type, from: body)
         } catch let error as DecodingError {
-            throw Self.invalidBody(error)
+            throw Self.invalidBody(error, body: body)
         } catch {
-            throw .invalidBody(field: "", reason: "is not valid JSON")
+            throw Self.undecodable(body)
         }
     }
 
-    static func invalidBody(_ error: DecodingError) -> ServiceError {
-        func path(_ codingPath: [any CodingKey]) -> String {
-            var text = ""
-            for key in codingPath {
-                if let index = key.intValue {
-                    text += "[\(index)]"
-                } else {
-                    text += (text.isEmpty ? "" : ".") + key.stringValue
-                }
-            }
-            return text
+    /// The error for a body the decoder refused without naming a field: where its JSON syntax breaks, or, when it
+    /// is JSON, that a value doesn't fit its field.
+    static func undecodable(_ body: Data) -> ServiceError {
+        guard let problem = JSONSyntax.problem(in: body) else {
+            return .invalidBody(field: "", reason: "holds a value that does not fit its field")
         }
-        switch error {
-        case .keyNotFound(let key, let context):
-            let parent = path(context.codingPath)
-            return .invalidBody(
-                field: parent.isEmpty ? key.stringValue : parent + "." + key.stringValue, reason: "is missing")
-        case .typeMismatch(let type, let context):
-            return .invalidBody(field: path(context.codingPath), reason: "must be \(Self.describe(type))")
-        case .valueNotFound(let type, let context):
-            return .invalidBody(field: path(context.codingPath), reason: "must be \(Self.describe(type)), not null")
-        case .dataCorrupted(let context):
-            return context.codingPath.isEmpty
-                ? .invalidBody(field: "", reason: "is not valid JSON")
-                : .invalidBody(field: path(context.codingPath), reason: "has an invalid value")
-        @unknown default:
-            return .invalidBody(field: "", reason: "is not valid JSON")
-        }
+        return .invalidBody(field: "", reason: "is not valid JSON: " + problem)
     }
 
-    private static func describe(_ type: Any.Type) -> String {
-        switch type {
-        case is String.Type: "a string"
-        case is Int.Type: "an integer"
-        case is Bool.Type: "true or false"
-        case is UInt64.Type: "a non-negative integer"
-        case is Float.Type, is Double.Type: "a number"
-        case is [String].Type: "a list of strings"
-        default:
-            // JSONDecoder names a container it could not open by these two types.
-            if type == [String: String].self {
-                "an object of strings"
-            } else if type == [String: Any].self {
-                "a JSON object"
-            } else if type == [Any].self {
-                "a list"
-            } else {
-                "of another type"
-            }
-        }
+    static func invalidBody(_ error: DecodingError, body: Data) -> ServiceError {
+        guard let (field, reason) = JSONSyntax.fieldProblem(error) else { return undecodable(body) }
+        return .invalidBody(field: field, reason: reason)
     }
 
     /// A value of a `CaseIterable` choice, or an error that lists the valid ones.
@@ -446,9 +408,7 @@ extension MemoryService {
     }
 
     static func updateRequest(_ body: Data) throws(ServiceError) -> UpdateRequest {
-        guard let parsed = try? JSONSerialization.jsonObject(with: body) else {
-            throw .invalidBody(field: "", reason: "is not valid JSON")
-        }
+        guard let parsed = try? JSONSerialization.jsonObject(with: body) else { throw Self.undecodable(body) }
         guard let object = parsed as? [String: Any] else {
             throw .invalidBody(field: "", reason: "must be a JSON object {\"policy\", \"tasks\"}")
         }

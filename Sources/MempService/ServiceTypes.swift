@@ -22,6 +22,14 @@ public struct LookupFilters: Codable, Sendable, Equatable {
         self.includeDeprecated = includeDeprecated
         self.minSimilarity = minSimilarity
     }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        sources = try container.decodeIfPresent([String].self, forKey: .sources)
+        labels = try container.decodeIfPresent([String: String].self, forKey: .labels)
+        includeDeprecated = try container.decodeIfPresent(Bool.self, forKey: .includeDeprecated)
+        minSimilarity = try LookupRequest.number(Float.self, in: container, forKey: .minSimilarity)
+    }
 }
 
 /// `POST /v1/lookup`: the memories that fit one task.
@@ -51,20 +59,22 @@ public struct LookupRequest: Codable, Sendable, Equatable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         task = try container.decode(String.self, forKey: .task)
-        k = try container.decodeIfPresent(Int.self, forKey: .k)
+        k = try Self.number(Int.self, in: container, forKey: .k)
         mode = try container.decodeIfPresent(String.self, forKey: .mode)
         filters = try container.decodeIfPresent(LookupFilters.self, forKey: .filters)
-        seed = try Self.seed(in: container, forKey: .seed)
+        seed = try Self.number(UInt64.self, in: container, forKey: .seed)
     }
 
-    /// The seed under `key`: a non-negative integer, else an error at the key (the decoder's own error for a
-    /// number out of range names no field).
-    static func seed<Key: CodingKey>(in container: KeyedDecodingContainer<Key>, forKey key: Key) throws -> UInt64? {
+    /// The number under `key`, else a type mismatch at the key: the decoder's own error for a number that doesn't
+    /// fit the type (`1e300` or `2.5` for an integer) names no field.
+    static func number<Value: Decodable, Key: CodingKey>(
+        _ type: Value.Type, in container: KeyedDecodingContainer<Key>, forKey key: Key
+    ) throws -> Value? {
         do {
-            return try container.decodeIfPresent(UInt64.self, forKey: key)
+            return try container.decodeIfPresent(type, forKey: key)
         } catch {
             throw DecodingError.typeMismatch(
-                UInt64.self, DecodingError.Context(codingPath: container.codingPath + [key], debugDescription: ""))
+                type, DecodingError.Context(codingPath: container.codingPath + [key], debugDescription: ""))
         }
     }
 }
@@ -85,10 +95,10 @@ public struct BatchLookupRequest: Codable, Sendable, Equatable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         tasks = try container.decode([String].self, forKey: .tasks)
-        k = try container.decodeIfPresent(Int.self, forKey: .k)
+        k = try LookupRequest.number(Int.self, in: container, forKey: .k)
         mode = try container.decodeIfPresent(String.self, forKey: .mode)
         filters = try container.decodeIfPresent(LookupFilters.self, forKey: .filters)
-        seed = try LookupRequest.seed(in: container, forKey: .seed)
+        seed = try LookupRequest.number(UInt64.self, in: container, forKey: .seed)
     }
 }
 

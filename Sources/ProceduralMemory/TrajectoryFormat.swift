@@ -1,4 +1,5 @@
 import Foundation
+import RetrievalCore
 
 /// The JSON Lines formats a trajectory file can be in.
 public enum TrajectoryFormat: String, CaseIterable, Codable, Sendable {
@@ -49,7 +50,9 @@ package struct TrajectoryRecordParser: Sendable {
         do {
             value = try JSONDecoder().decode(JSONValue.self, from: data)
         } catch {
-            throw .invalidRecord(path: path, line: line, field: "(record)", reason: "not valid JSON")
+            throw .invalidRecord(
+                path: path, line: line, field: "(record)",
+                reason: JSONSyntax.problem(in: data).map { "not valid JSON: \($0)" } ?? "not valid JSON")
         }
         guard case .object(let object) = value else {
             throw .invalidRecord(

@@ -76,36 +76,18 @@ import Testing
         ) { try embedder(server, "flaky", retries: 1).embed(["a"]) }
     }
 
-    @Test func rejectsMalformedAnswers() async throws {
+    /// A stub scenario, the texts sent to it, and the reason the client gives for refusing its answer.
+    @Test(arguments: [
+        ("notjson", ["a"], "the answer is not a JSON object (17 bytes)"),
+        ("nodata", ["a"], "the answer has no \"data\" array of embeddings"),
+        ("short", ["a", "b"], "the answer holds 1 embeddings for 2 inputs"),
+        ("badrequest", [""], "HTTP 400: Input content cannot be empty."),
+    ])
+    func rejectsMalformedAnswers(scenario: String, texts: [String], reason: String) async throws {
         let server = try LoopbackServer(script: "embedding_stub_server.py")
-        #expect(
-            throws: EmbeddingError.server(
-                url: endpoint(server, "notjson"), reason: "the answer is not a JSON object (17 bytes)")
-        ) {
-            try embedder(server, "notjson").embed(["a"])
-        }
-        #expect(
-            throws: EmbeddingError.server(
-                url: endpoint(server, "nodata"), reason: "the answer has no \"data\" array of embeddings")
-        ) {
-            try embedder(server, "nodata").embed(["a"])
-        }
-        #expect(
-            throws: EmbeddingError.server(
-                url: endpoint(server, "short"), reason: "the answer holds 1 embeddings for 2 inputs")
-        ) {
-            try embedder(server, "short").embed(["a", "b"])
-        }
-        await #expect(
-            throws: EmbeddingError.server(
-                url: endpoint(server, "short"), reason: "the answer holds 1 embeddings for 2 inputs")
-        ) {
-            try await embedder(server, "short").embed(["a", "b"])
-        }
-        #expect(
-            throws: EmbeddingError.server(
-                url: endpoint(server, "badrequest"), reason: "HTTP 400: Input content cannot be empty.")
-        ) { try embedder(server, "badrequest").embed([""]) }
+        let refusal = EmbeddingError.server(url: endpoint(server, scenario), reason: reason)
+        #expect(throws: refusal) { try embedder(server, scenario).embed(texts) }
+        await #expect(throws: refusal) { try await embedder(server, scenario).embed(texts) }
     }
 
     @Test func checksTheDimensionAcrossAnswers() throws {

@@ -10,14 +10,12 @@ import Testing
 @Suite struct EvaluationRunTests {
     /// The fixture's queries as a JSON Lines file in `directory`.
     static func queryFile(in directory: TemporaryDirectory) throws -> String {
-        let path = directory.file("queries.jsonl")
         let lines = try Fixture.queries.map { query in
             let object: [String: Any] = ["qid": query.id, "query": query.text, "relevant": query.relevant.sorted()]
             return String(
                 decoding: try JSONSerialization.data(withJSONObject: object, options: .sortedKeys), as: UTF8.self)
         }
-        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        return path
+        return try directory.write(lines.joined(separator: "\n") + "\n", to: "queries.jsonl")
     }
 
     static let plan = EvaluationPlan(modes: [.bm25, .hybrid], k: 2)
@@ -44,11 +42,11 @@ import Testing
     @Test func buildsOneStorePerPolicyAndWritesTheHTMLReport() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let trajectories = directory.file("trajectories.jsonl")
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        try Fixture.trajectories.map { String(decoding: try encoder.encode($0), as: UTF8.self) + "\n" }.joined()
-            .write(toFile: trajectories, atomically: true, encoding: .utf8)
+        let trajectories = try directory.write(
+            Fixture.trajectories.map { String(decoding: try encoder.encode($0), as: UTF8.self) + "\n" }.joined(),
+            to: "trajectories.jsonl")
         let work = directory.file("stores")
         let html = directory.file("report.html")
         let run = EvaluationRun(

@@ -163,10 +163,9 @@ enum Fixture {
     @Test func builderBuildsOneStorePerPolicy() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let file = directory.file("runs.jsonl")
         let encoder = JSONEncoder()
         let lines = try Fixture.trajectories.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
-        try lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        let file = try directory.write(lines.joined(separator: "\n"), to: "runs.jsonl")
         let (store, report) = try await EvaluationStoreBuilder.build(
             from: file, policy: .script, embedder: HashingEmbedder(), configuration: .hashing(dimension: 384),
             at: directory.file("script"))

@@ -1,25 +1,20 @@
 import Foundation
+import ProceduralMemory
 import TestSupport
 import Testing
 
 @testable import Evaluation
 
 @Suite struct QuerySetTests {
-    static func write(_ text: String, in directory: TemporaryDirectory) throws -> String {
-        let path = directory.file("queries.jsonl")
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
-
     @Test func readsQueriesWithLabelsAndEmptyRelevance() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let path = try Self.write(
+        let path = try directory.write(
             """
             {"qid": "q1", "query": "heat milk", "relevant": ["t1", "t2"], "labels": {"taskType": "heat"}}
 
             {"qid": "q2", "query": "written by hand", "relevant": []}
-            """, in: directory)
+            """, to: "queries.jsonl")
         let set = try QuerySet(contentsOf: path)
         #expect(
             set.queries == [
@@ -38,27 +33,43 @@ import Testing
         (#"{"qid": "q", "query": "a", "relevant": ["t1", 2]}"#, "relevant[1]", "must be a non-empty string"),
         (#"{"qid": "q", "query": "a", "relevant": [], "labels": {"k": 1}}"#, "labels.k", "must be a string"),
         (#"["qid"]"#, "(record)", "must be a JSON object"),
-        (#"{"qid": "#, "(record)", "not valid JSON"),
+        (#"{"qid": "#, "(record)", "not valid JSON: Unexpected end of file during JSON parse"),
     ])
     func namesTheLineAndFieldOfABadRecord(line: String, field: String, reason: String) throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let path = try Self.write(#"{"qid": "ok", "query": "fine", "relevant": []}"# + "\n" + line, in: directory)
+        let path = try directory.write(
+            #"{"qid": "ok", "query": "fine", "relevant": []}"# + "\n" + line, to: "queries.jsonl")
         #expect(throws: EvaluationError.invalidQuery(path: path, line: 2, field: field, reason: reason)) {
             try QuerySet(contentsOf: path)
         }
     }
 
+    /// A line over the limit is refused as it is read (a file of one 100 MB line took 450 MB).
+    @Test func aLineOverTheLimitIsRefused() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let text = String(repeating: "a", count: MemoryStore.maximumQueryLineBytes)
+        let long = #"{"qid": "q", "query": ""# + text + #"", "relevant": []}"#
+        let path = try directory.write(
+            #"{"qid": "ok", "query": "fine", "relevant": []}"# + "\n" + long, to: "queries.jsonl")
+        #expect(
+            throws: EvaluationError.invalidQuery(
+                path: path, line: 2, field: "(record)",
+                reason: "\(long.utf8.count) bytes, over the limit of \(MemoryStore.maximumQueryLineBytes) bytes")
+        ) { try QuerySet(contentsOf: path) }
+    }
+
     @Test func rejectsDuplicateIDsAndEmptyFiles() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let duplicate = try Self.write(
+        let duplicate = try directory.write(
             #"{"qid": "q", "query": "a", "relevant": []}"# + "\n" + #"{"qid": "q", "query": "b", "relevant": []}"#,
-            in: directory)
+            to: "queries.jsonl")
         #expect(throws: EvaluationError.duplicateQuery(id: "q", path: duplicate, line: 2)) {
             try QuerySet(contentsOf: duplicate)
         }
-        let empty = try Self.write("\n\n", in: directory)
+        let empty = try directory.write("\n\n", to: "queries.jsonl")
         #expect(throws: EvaluationError.emptyQuerySet(path: empty)) { try QuerySet(contentsOf: empty) }
         let missing = directory.file("absent.jsonl")
         #expect(throws: EvaluationError.self) { try QuerySet(contentsOf: missing) }

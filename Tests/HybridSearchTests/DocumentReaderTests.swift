@@ -6,9 +6,7 @@ import Testing
 
 @Suite struct DocumentReaderTests {
     func write(_ lines: [String], in directory: TemporaryDirectory) throws -> String {
-        let path = directory.file("input.jsonl")
-        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        return path
+        try directory.write(lines.joined(separator: "\n") + "\n", to: "input.jsonl")
     }
 
     @Test func readsDocumentsWithOptionalFields() throws {

@@ -18,6 +18,13 @@ import Testing
         return index
     }
 
+    /// Saves ``sample()`` to `keywords.mkix` in `directory` and returns the file's path.
+    static func savedSample(in directory: TemporaryDirectory) throws -> String {
+        let path = directory.file("keywords.mkix")
+        try sample().save(to: path)
+        return path
+    }
+
     static let queries = ["files streams", "network socket", "天気", "zurich café", "json", "nothing here"]
 
     @Test func roundTripKeepsConfigurationScoresAndTombstones() throws {
@@ -44,8 +51,7 @@ import Testing
     @Test func everyFlippedByteIsCaught() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let path = directory.file("keywords.mkix")
-        try Self.sample().save(to: path)
+        let path = try Self.savedSample(in: directory)
         let damaged = directory.file("damaged.mkix")
         // Every byte of the header and section table, then a stride through each section (alignment padding
         // between sections is covered by no checksum and read by no one).
@@ -64,8 +70,7 @@ import Testing
     @Test func truncationIsAnError() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let path = directory.file("keywords.mkix")
-        try Self.sample().save(to: path)
+        let path = try Self.savedSample(in: directory)
         let cut = directory.file("cut.mkix")
         try forEachTruncation(of: path, every: 13, writingTo: cut) { length in
             #expect(throws: IndexError.self, "length \(length)") { try KeywordIndex(contentsOf: cut) }
@@ -101,8 +106,7 @@ import Testing
     @Test func flippedBytesWithoutChecksumsNeverCrash() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let path = directory.file("keywords.mkix")
-        try Self.sample().save(to: path)
+        let path = try Self.savedSample(in: directory)
         let layout = try MappedIndexFile(path: path, magic: "MKIX", readableVersions: 1...1)
         let damaged = directory.file("damaged.mkix")
         let positions = layout.sections.flatMap { Array($0.offset..<$0.offset + $0.length) }

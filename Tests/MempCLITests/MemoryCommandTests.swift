@@ -29,14 +29,6 @@ import Testing
         return store
     }
 
-    static func write(_ directory: TemporaryDirectory, _ text: String, _ name: String) throws
-        -> String
-    {
-        let path = directory.file(name)
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
-
     /// Follows `importer`'s progress lines (`--progress json`, one per committed batch, on `progress`) from a
     /// dedicated thread and kills it with SIGKILL at the first that reports at least `threshold` committed
     /// trajectories; returns that count (0 if the import ended first).
@@ -56,11 +48,11 @@ import Testing
                 while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
                     let line = Data(pending[pending.startIndex..<newline])
                     pending = Data(pending[(newline + 1)...])
-                    guard let step = try? JSONDecoder().decode(ImportProgress.self, from: line),
-                        step.committed >= threshold
+                    guard let step = try? JSONDecoder().decode([String: Int].self, from: line),
+                        let committed = step["committed"], committed >= threshold
                     else { continue }
                     kill(importer.processIdentifier, SIGKILL)
-                    seen.withLock { $0 = step.committed }
+                    seen.withLock { $0 = committed }
                     return
                 }
             }
@@ -169,13 +161,12 @@ import Testing
         let report = try JSONDecoder().decode(ImportReport.self, from: Data(imported.output.utf8))
         #expect(report.imported == 640 && report.invalid == 0)
 
-        let queries = try Self.write(
-            directory,
+        let queries = try directory.write(
             #"{"qid": "q1", "query": "Your task is to cook a meal following the recipe in the kitchen"}"#
                 + "\n"
                 + #"{"qid": "q2", "query": "Your task is to pick up objects and put them in their usual locations"}"#
                 + "\n",
-            "queries.jsonl")
+            to: "queries.jsonl")
         let answered = try ChildProcess.memp([
             "query", "--store", store, "--queries", queries, "--mode", "bm25", "-k", "10", "--json",
         ])
@@ -324,21 +315,22 @@ import Testing
         ])
         #expect(imported.status == 0)
         let steps = try imported.errors.split(separator: "\n").map {
-            try JSONDecoder().decode(ImportProgress.self, from: Data($0.utf8))
+            try JSONDecoder().decode([String: Int].self, from: Data($0.utf8))
         }
         let size = try #require(
             try FileManager.default.attributesOfItem(atPath: Self.sampleTrajectories)[.size] as? Int)
-        #expect(steps.map(\.committed) == [200, 400, 600, 640])
-        #expect(steps.map(\.linesRead) == [200, 400, 600, 640])
-        #expect(steps.allSatisfy { $0.totalBytes == size } && steps.last?.bytesRead == size)
-        #expect(zip(steps, steps.dropFirst()).allSatisfy { $0.bytesRead < $1.bytesRead })
+        #expect(steps.allSatisfy { Set($0.keys) == ["committed", "linesRead", "bytesRead", "totalBytes"] })
+        #expect(steps.map { $0["committed"] } == [200, 400, 600, 640])
+        #expect(steps.map { $0["linesRead"] } == [200, 400, 600, 640])
+        #expect(steps.allSatisfy { $0["totalBytes"] == size } && steps.last?["bytesRead"] == size)
+        #expect(zip(steps, steps.dropFirst()).allSatisfy { ($0["bytesRead"] ?? 0) < ($1["bytesRead"] ?? 0) })
     }
 
     @Test func killDuringImportLosesNoCommittedBatch() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try await Self.initHashingStore(in: directory)
-        let file = try Self.write(directory, try generatedTrajectoryLines(count: 20_000), "big.jsonl")
+        let file = try directory.write(try generatedTrajectoryLines(count: 20_000), to: "big.jsonl")
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try ChildProcess.mempExecutable())

@@ -19,7 +19,7 @@ import VectorIndex
             #"{"id": "b", "task": "open the door with the key", "steps": [{"action": "open door"}]}"#,
             #"{"id": "c", "task": "heat the soup in the microwave", "steps": [{"action": "heat soup"}]}"#,
         ]
-        let file = try MemoryCommandTests.write(directory, lines.joined(separator: "\n"), "runs.jsonl")
+        let file = try directory.write(lines.joined(separator: "\n"), to: "runs.jsonl")
         #expect(try ChildProcess.memp(["import", "--store", store, file]).status == 0)
         return store
     }
@@ -50,12 +50,13 @@ import VectorIndex
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try await Self.sampleStore(directory)
-        let queries = try MemoryCommandTests.write(
-            directory,
+        // Line 4 was "field : must be a string."; line 5, over 4 MiB, was read into memory whole.
+        let long = #"{"qid": "long", "query": ""# + String(repeating: "a", count: MemoryStore.maximumQueryLineBytes)
+        let queries = try directory.write(
             [
                 #"{"qid": "q1", "query": "take the coin"}"#, #"{"qid": "q2", "query": "  "}"#, "not json",
-                #"{"qid": "q3", "query": "open the door"}"#,
-            ].joined(separator: "\n"), "queries.jsonl")
+                "[1, 2, 3]", long, #"{"qid": "q3", "query": "open the door"}"#,
+            ].joined(separator: "\n"), to: "queries.jsonl")
         let result = try ChildProcess.memp([
             "query", "--store", store, "--queries", queries, "--mode", mode, "-k", "1", "--json",
         ])
@@ -65,7 +66,10 @@ import VectorIndex
         #expect(lines[0].hits.map(\.id) == ["a"] && lines[2].hits.map(\.id) == ["b"])
         #expect(lines[1].hits.isEmpty && lines[1].error == MemoryError.emptyTask.description)
         #expect(result.errors.contains("\(queries), line 3: not a valid {\"qid\", \"query\"} JSON object."))
-        #expect(result.errors.contains("2 of the queries failed"))
+        #expect(result.errors.contains("\(queries), line 4: not a valid {\"qid\", \"query\"} JSON object."))
+        let limit = MemoryStore.maximumQueryLineBytes
+        #expect(result.errors.contains("line 5: \(long.utf8.count) bytes, over the limit of \(limit) bytes."))
+        #expect(result.errors.contains("4 of the queries failed"))
     }
 
     // Finding 12: `memp verify`.

@@ -78,7 +78,7 @@ import Testing
         defer { directory.remove() }
         let store = directory.file("store")
         #expect(try ChildProcess.memp(["init", "--store", store, "--embedder", "hashing"]).status == 0)
-        let seeds = try MemoryCommandTests.write(directory, try Self.line(Self.seed, used: []) + "\n", "seed.jsonl")
+        let seeds = try directory.write(try Self.line(Self.seed, used: []) + "\n", to: "seed.jsonl")
         #expect(try ChildProcess.memp(["import", "--store", store, seeds]).status == 0)
 
         let feedback = try ChildProcess.memp([
@@ -86,8 +86,7 @@ import Testing
         ])
         #expect(feedback.status == 0 && feedback.output == "seed-coin: 1/1 successes\n")
 
-        let runs = try MemoryCommandTests.write(
-            directory, try Self.line(Self.failed, used: ["seed-coin"]) + "\n", "runs.jsonl")
+        let runs = try directory.write(try Self.line(Self.failed, used: ["seed-coin"]) + "\n", to: "runs.jsonl")
         let update = try ChildProcess.memp(["update", "--store", store, "--policy", "adjustment", runs])
         #expect(update.status == 0)
         #expect(
@@ -138,8 +137,7 @@ import Testing
             #expect(
                 try ChildProcess.memp(["init", "--store", store, "--embedder", "hashing", "--dimension", "64"]).status
                     == 0)
-            let file = try MemoryCommandTests.write(
-                directory, try generatedTrajectoryLines(count: 5_000), "runs.jsonl")
+            let file = try directory.write(try generatedTrajectoryLines(count: 5_000), to: "runs.jsonl")
             let child = Process()
             child.executableURL = URL(fileURLWithPath: try ChildProcess.mempExecutable())
             child.arguments = ["update", "--store", store, "--policy", "vanilla", "--no-merge", file]
@@ -180,7 +178,7 @@ extension UpdateCommandTests {
         #expect(
             try ChildProcess.memp(["init", "--store", target, "--embedder", "hashing", "--dimension", "128"]).status
                 == 0)
-        let seeds = try MemoryCommandTests.write(directory, try Self.line(Self.seed, used: []) + "\n", "seed.jsonl")
+        let seeds = try directory.write(try Self.line(Self.seed, used: []) + "\n", to: "seed.jsonl")
         #expect(try ChildProcess.memp(["import", "--store", source, seeds]).status == 0)
         let bundle = directory.file("bundle")
         let exported = try ChildProcess.memp(["export", "--store", source, "--output", bundle])
@@ -211,8 +209,8 @@ extension UpdateCommandTests {
         failedSeed.outcome = Outcome(success: false, reward: 0)
         var labelled = [Self.seed, failedSeed, Self.failed]
         for index in labelled.indices { labelled[index].labels = ["taskType": index == 2 ? "other" : "coin"] }
-        let file = try MemoryCommandTests.write(
-            directory, try labelled.map { try Self.line($0, used: []) }.joined(separator: "\n") + "\n", "explore.jsonl")
+        let file = try directory.write(
+            try labelled.map { try Self.line($0, used: []) }.joined(separator: "\n") + "\n", to: "explore.jsonl")
         let result = try ChildProcess.memp(["cold-start", "--store", store, "--keep", "1", file, "--step-limit", "10"])
         #expect(result.status == 0)
         #expect(
@@ -231,10 +229,9 @@ extension UpdateCommandTests {
         let url = server.baseURL.appendingPathComponent("json").absoluteString
         let store = directory.file("store")
         #expect(try ChildProcess.memp(["init", "--store", store, "--embedder", "hashing"]).status == 0)
-        let seeds = try MemoryCommandTests.write(directory, try Self.line(Self.seed, used: []) + "\n", "seed.jsonl")
+        let seeds = try directory.write(try Self.line(Self.seed, used: []) + "\n", to: "seed.jsonl")
         #expect(try ChildProcess.memp(["import", "--store", store, seeds]).status == 0)
-        let runs = try MemoryCommandTests.write(
-            directory, try Self.line(Self.failed, used: ["seed-coin"]) + "\n", "runs.jsonl")
+        let runs = try directory.write(try Self.line(Self.failed, used: ["seed-coin"]) + "\n", to: "runs.jsonl")
         let update = try ChildProcess.memp([
             "update", "--store", store, "--policy", "adjustment", runs, "--llm-url", url, "--llm-model", "stub",
         ])
@@ -254,7 +251,7 @@ extension UpdateCommandTests {
         let built = try await MemoryStore.open(at: scripted).memory(id: "seed-coin")
         #expect(built?.script == "Task: \(Self.seed.task)\n1. go to the [OBJECT2]\n2. take the [OBJECT1]")
 
-        let config = try MemoryCommandTests.write(directory, "{\"url\": \"\(url)\", \"model\": \"stub\"}", "llm.json")
+        let config = try directory.write("{\"url\": \"\(url)\", \"model\": \"stub\"}", to: "llm.json")
         let judged = try ChildProcess.memp([
             "cold-start", "--store", directory.file("other"), "--keep", "1", runs, "--scorer", "llm", "--llm-config",
             config,

@@ -102,8 +102,7 @@ import Testing
         defer { served.close() }
         let client = served.client
         let used = try #require(
-            (HTTPClient.object(try await client.send("POST", "/v1/lookup", json: ["task": "cook", "k": 1]).body)[
-                "hits"] as? [[String: Any]])?.first?["id"] as? String)
+            HTTPClient.hitIDs(try await client.send("POST", "/v1/lookup", json: ["task": "cook", "k": 1]).body).first)
 
         let update = try await client.send(
             "POST", "/v1/update",
@@ -178,8 +177,31 @@ import Testing
         #expect(
             (HTTPClient.object(wrongType.body)["error"] as? [String: Any])?["message"] as? String
                 == "Field k: must be an integer.")
+        // A number that doesn't fit its field is named, as valid JSON (it was "The body is not valid JSON.").
+        for k in ["1e300", "2.5", "99999999999999999999"] {
+            let answer = try await client.send("POST", "/v1/lookup", body: Data(#"{"task": "x", "k": \#(k)}"#.utf8))
+            #expect(answer.status == 400)
+            #expect(Self.message(answer.body) == "Field k: must be an integer.", "k = \(k)")
+        }
+        // Where JSON breaks is said: deep nesting, invalid UTF-8, a lone surrogate, NaN.
+        let broken: [(Data, String)] = [
+            (Data(String(repeating: "[", count: 4_000).utf8), "Too many nested arrays or dictionaries"),
+            (Data(#"{"task": "x"#.utf8) + Data([0xFF, 0xFE]) + Data(#""}"#.utf8), "Invalid UTF-8 sequence"),
+            (Data(#"{"task": "x \ud800 y"}"#.utf8), "surrogate"),
+            (Data(#"{"task": "x", "k": NaN}"#.utf8), "around character 19"),
+        ]
+        for (body, detail) in broken {
+            let answer = try await client.send("POST", "/v1/lookup", body: body)
+            let message = Self.message(answer.body) ?? ""
+            #expect(answer.status == 400 && message.hasPrefix("The body is not valid JSON: "), "\(message)")
+            #expect(message.contains(detail), "\(message)")
+        }
         // The server still answers after all of them.
         #expect(try await client.send("POST", "/v1/lookup", json: ["task": "x"]).status == 200)
+    }
+
+    static func message(_ body: Data) -> String? {
+        (HTTPClient.object(body)["error"] as? [String: Any])?["message"] as? String
     }
 
     @Test func bearerTokenIsRequiredWhenConfigured() async throws {
@@ -220,12 +242,8 @@ import Testing
         let imported = try ChildProcess.memp(["import", "--store", store, file])
         try #require(imported.status == 0, "\(imported.errors)")
 
-        let hits =
-            HTTPClient.object(
-                try await client.send(
-                    "POST", "/v1/lookup", json: ["task": "juggle three oranges", "k": 1, "mode": "bm25"]
-                )
-                .body)["hits"] as? [[String: Any]]
-        #expect(hits?.first?["id"] as? String == "from-cli")
+        let answer = try await client.send(
+            "POST", "/v1/lookup", json: ["task": "juggle three oranges", "k": 1, "mode": "bm25"])
+        #expect(HTTPClient.hitIDs(answer.body) == ["from-cli"])
     }
 }

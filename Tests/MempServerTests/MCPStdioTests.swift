@@ -85,4 +85,45 @@ import Testing
                 "Parse error: the message is \(huge.utf8.count) bytes; the most read is 1024",
             ])
     }
+
+    /// A request whose ID is neither a string nor an integer was taken for a notification and never answered, so its
+    /// client waited forever: it is refused with an Invalid Request error (id null), alone or in a batch, and the
+    /// requests around it are answered.
+    @Test func requestsWithUnusableIDsAreRefusedNotLeftUnanswered() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = directory.file("store")
+        try StoreFixture.make(at: store, count: 1)
+        let initialize =
+            #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","#
+            + #""capabilities":{},"clientInfo":{"name":"test","version":"1"}}}"#
+        let lines = [
+            initialize, #"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+            #"{"jsonrpc":"2.0","id":1e300,"method":"ping"}"#, #"{"jsonrpc":"2.0","id":2.5,"method":"ping"}"#,
+            #"{"jsonrpc":"2.0","id":123456789012345678901234567890,"method":"ping"}"#,
+            #"{"jsonrpc":"2.0","id":{"a":1},"method":"ping"}"#, #"{"jsonrpc":"2.0","id":true,"method":"ping"}"#,
+            #"[{"jsonrpc":"2.0","id":3,"method":"ping"},{"jsonrpc":"2.0","id":[3],"method":"ping"}]"#,
+            #"{"jsonrpc":"2.0","id":"four","method":"ping"}"#,
+        ]
+        let requests = directory.file("requests.jsonl")
+        try (lines.joined(separator: "\n") + "\n").write(toFile: requests, atomically: true, encoding: .utf8)
+        let served = try ChildProcess.run(
+            "/bin/sh",
+            [
+                "-c", #"exec "$0" serve --store "$1" --mcp-stdio < "$2""#, try ChildProcess.mempExecutable(), store,
+                requests,
+            ])
+        #expect(served.status == 0, "\(served.errors)")
+        let answers = served.output.split(separator: "\n").flatMap { line -> [[String: Any]] in
+            let value = try? JSONSerialization.jsonObject(with: Data(line.utf8))
+            return (value as? [[String: Any]]) ?? (value as? [String: Any]).map { [$0] } ?? []
+        }
+        #expect(answers.filter { !($0["id"] is NSNull) }.map { "\($0["id"] ?? "")" }.sorted() == ["1", "3", "four"])
+        let refusals = answers.filter { $0["id"] is NSNull }.compactMap { $0["error"] as? [String: Any] }
+        #expect(refusals.count == 6)
+        #expect(refusals.allSatisfy { $0["code"] as? Int == -32600 })
+        #expect(
+            refusals.first?["message"] as? String
+                == "Invalid Request: an id must be a string or an integer of at most 64 bits")
+    }
 }

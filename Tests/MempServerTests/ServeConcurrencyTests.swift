@@ -23,9 +23,7 @@ import Testing
             let answer = try await client.send(
                 "POST", "/v1/stores/\(store)/lookup",
                 json: ["task": "make some tea", "k": 20, "filters": ["includeDeprecated": true]])
-            let ids = (HTTPClient.object(answer.body)["hits"] as? [[String: Any]] ?? []).compactMap {
-                $0["id"] as? String
-            }
+            let ids = HTTPClient.hitIDs(answer.body)
             #expect(ids.count == 20)
             #expect(ids.allSatisfy { $0.hasPrefix(store + "-") && !$0.hasPrefix(other) })
         }
@@ -45,10 +43,8 @@ import Testing
         let served = try ServedStore(count: 100)
         defer { served.close() }
         let client = served.client
-        let ids =
-            (HTTPClient.object(
-                try await client.send("POST", "/v1/lookup", json: ["task": "make some tea", "k": 2]).body)["hits"]
-            as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+        let ids = HTTPClient.hitIDs(
+            try await client.send("POST", "/v1/lookup", json: ["task": "make some tea", "k": 2]).body)
         try #require(ids.count == 2)
         let (praised, blamed) = (ids[0], ids[1])
         let clients = 8

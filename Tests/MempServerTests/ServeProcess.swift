@@ -83,6 +83,14 @@ struct HTTPClient: Sendable {
     func send(_ method: String, _ path: String, body: Data? = nil, headers: [String: String] = [:]) async throws
         -> (status: Int, body: Data)
     {
+        let (status, _, data) = try await exchange(method, path, body: body, headers: headers)
+        return (status, data)
+    }
+
+    /// Sends a request; returns the answer's headers too.
+    func exchange(_ method: String, _ path: String, body: Data? = nil, headers: [String: String] = [:])
+        async throws -> (status: Int, headers: [AnyHashable: Any], body: Data)
+    {
         guard let url = URL(string: baseURL.absoluteString + path) else {
             throw ServeError(message: "not a URL path: \(path)")
         }
@@ -93,7 +101,8 @@ struct HTTPClient: Sendable {
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let (data, response) = try await session.data(for: request)
-        return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+        let http = response as? HTTPURLResponse
+        return (http?.statusCode ?? 0, http?.allHeaderFields ?? [:], data)
     }
 
     /// Sends a JSON value.
@@ -104,6 +113,11 @@ struct HTTPClient: Sendable {
     /// The body as a JSON object.
     static func object(_ data: Data) -> [String: Any] {
         (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+    }
+
+    /// The IDs of a lookup answer's hits, best first.
+    static func hitIDs(_ data: Data) -> [String] {
+        (object(data)["hits"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
     }
 
     /// The `error.code` of an error body.
@@ -175,5 +189,59 @@ struct ServedStore {
     func close() {
         server.terminate()
         directory.remove()
+    }
+}
+
+/// A TCP connection to 127.0.0.1 that sends bytes exactly as given, for requests no HTTP client would send.
+final class RawConnection {
+    private let socket: Int32
+
+    /// Connects to `port`; a read that gets nothing for `readGuard` fails instead of waiting on.
+    init(port: Int, readGuard: Duration = .seconds(120)) throws {
+        socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { throw ServeError(message: "socket: \(String(cString: strerror(errno)))") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else {
+            close(socket)
+            throw ServeError(message: "connect to port \(port): \(String(cString: strerror(errno)))")
+        }
+        var timeout = timeval(tv_sec: Int(readGuard.components.seconds), tv_usec: 0)
+        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(socket) }
+
+    /// Sends `text` as UTF-8.
+    func send(_ text: String) throws {
+        let bytes = Array(text.utf8)
+        var sent = 0
+        while sent < bytes.count {
+            let count = bytes[sent...].withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, 0) }
+            guard count > 0 else { throw ServeError(message: "send: \(String(cString: strerror(errno)))") }
+            sent += count
+        }
+    }
+
+    /// Everything the server sends until it closes the connection.
+    func readToEnd() throws -> Data {
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+            if count == 0 || (count < 0 && errno == ECONNRESET) { return data }
+            guard count > 0 else {
+                let reason = String(cString: strerror(errno))
+                throw ServeError(message: "the server neither answered nor closed the connection: \(reason)")
+            }
+            data.append(contentsOf: buffer[..<count])
+        }
     }
 }

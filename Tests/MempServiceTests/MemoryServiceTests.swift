@@ -70,7 +70,19 @@ import Testing
                 #"{"task": "x", "filters": {"sources": "a"}}"#,
                 .invalidBody(field: "filters.sources", reason: "must be a list")
             ),
-            ("nope", .invalidBody(field: "", reason: "is not valid JSON")),
+            ("nope", .invalidBody(field: "", reason: "is not valid JSON: Invalid value around character 1")),
+            // Numbers that don't fit their field are named (the decoder names no field for them).
+            (#"{"task": "x", "k": 1e300}"#, .invalidBody(field: "k", reason: "must be an integer")),
+            (#"{"task": "x", "k": 2.5}"#, .invalidBody(field: "k", reason: "must be an integer")),
+            (
+                #"{"task": "x", "filters": {"minSimilarity": 1e300}}"#,
+                .invalidBody(field: "filters.minSimilarity", reason: "must be a number")
+            ),
+            (
+                String(repeating: "[", count: 600),
+                .invalidBody(
+                    field: "", reason: "is not valid JSON: Too many nested arrays or dictionaries around character 513")
+            ),
             (
                 #"{"task": "x", "mode": "magic"}"#,
                 .invalidArgument(

@@ -23,9 +23,7 @@ import Testing
     @Test func lookupsUseTheRecordedFusionUntilItIsReverted() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let path = directory.file("store")
-        let store = try await MemoryStore.create(at: path, embedder: WordHashEmbedder())
-        try await store.add(Samples.all)
+        let store = try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all)
         #expect(try await store.fusionTuning() == FusionTuning())
         #expect(try await Self.fusionUsed(by: store) == "reciprocal rank fusion (rank constant 60.0)")
 
@@ -40,7 +38,7 @@ import Testing
                 by: store, options: RetrievalOptions(k: 1, fusion: .reciprocalRank(rankConstant: 10)))
                 == "reciprocal rank fusion (rank constant 10.0)")
         // Another process (a new store object) reads the choice from the settings.
-        let reopened = try await MemoryStore.open(at: path, embedder: WordHashEmbedder())
+        let reopened = try await MemoryStore.open(at: directory.file("store"), embedder: WordHashEmbedder())
         #expect(try await Self.fusionUsed(by: reopened) == "convex fusion (alpha 0.3, theoretical normalization)")
 
         try await store.recordFusion(.reciprocalRank(rankConstant: 100), evidence: Self.evidence)
@@ -62,11 +60,9 @@ import Testing
     @Test func anotherProcesssChoiceIsSeenAfterRefresh() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let path = directory.file("store")
-        let first = try await MemoryStore.create(at: path, embedder: WordHashEmbedder())
-        try await first.add(Samples.all)
+        let first = try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all)
         #expect(try await Self.fusionUsed(by: first) == "reciprocal rank fusion (rank constant 60.0)")
-        let second = try await MemoryStore.open(at: path, embedder: WordHashEmbedder())
+        let second = try await MemoryStore.open(at: directory.file("store"), embedder: WordHashEmbedder())
         try await second.recordFusion(.reciprocalRank(rankConstant: 30), evidence: Self.evidence)
         try await first.refresh()
         #expect(try await Self.fusionUsed(by: first) == "reciprocal rank fusion (rank constant 30.0)")

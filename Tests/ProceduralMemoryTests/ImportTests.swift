@@ -77,7 +77,14 @@ import Testing
     }
 
     static let badLines: [(line: String, field: String, reason: String)] = [
-        (#"{"id": "x", "task": "t", "steps": [{"action": "a"}"#, "(record)", "not valid JSON"),
+        (
+            #"{"id": "x", "task": "t", "steps": [{"action": "a"}"#, "(record)",
+            "not valid JSON: Unexpected end of file during JSON parse"
+        ),
+        (
+            #"{"id": "x", "task": "t", "steps": [{"action": NaN}]}"#, "(record)",
+            "not valid JSON: Invalid value around character 46"
+        ),
         (#"["id", "x"]"#, "(record)", "must be a JSON object"),
         (#"{"task": "t", "steps": [{"action": "a"}]}"#, "id", "is missing"),
         (#"{"id": 7, "task": "t", "steps": [{"action": "a"}]}"#, "id", "must be a string"),
@@ -196,8 +203,9 @@ import Testing
         #expect(report.linesRead == 4 && report.imported == 2 && report.invalid == 2)
         #expect(
             report.errors == [
-                MemoryError.invalidRecord(path: file, line: 2, field: "(record)", reason: "not valid JSON")
-                    .description,
+                MemoryError.invalidRecord(
+                    path: file, line: 2, field: "(record)", reason: "not valid JSON: Invalid value around character 1"
+                ).description,
                 MemoryError.invalidRecord(path: file, line: 3, field: "steps", reason: "is missing")
                     .description,
             ])
@@ -407,13 +415,13 @@ import Testing
         let store = try await TestStoreKind.inMemory.makeStore(in: directory)
         let text = try Samples.jsonLines(Samples.all)
         let file = try directory.write(text, to: "runs.jsonl")
-        let seen = Mutex<[ImportProgress]>([])
+        let seen = Mutex<[ImportReport]>([])
         try await store.importTrajectories(from: file, options: ImportOptions(batchSize: 3)) {
             progress in
             seen.withLock { $0.append(progress) }
         }
         let progress = seen.withLock { $0 }
-        #expect(progress.map(\.committed) == [3, 4] && progress.map(\.linesRead) == [3, 4])
+        #expect(progress.map(\.imported) == [3, 4] && progress.map(\.linesRead) == [3, 4])
         #expect(
             progress.last?.bytesRead == text.utf8.count && progress.last?.totalBytes == text.utf8.count)
     }

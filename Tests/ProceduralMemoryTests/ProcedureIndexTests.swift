@@ -30,7 +30,7 @@ import Testing
     func weightedProcedureRankingAddsItsReciprocalRank(location: TestStoreKind) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await RetrievalTests.filledStore(location, in: directory)
+        let store = try await location.makeStore(in: directory, holding: Samples.all)
         let query = Self.procedureQuery
         // Task BM25 matches nothing here, so without the procedure field only the dense side ranks.
         #expect(try await store.retrieve(query, options: RetrievalOptions(policy: .bm25, k: 4)).isEmpty)
@@ -57,7 +57,7 @@ import Testing
     func procedureIndexFollowsAddsAndDeletes(location: TestStoreKind) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await RetrievalTests.filledStore(location, in: directory)
+        let store = try await location.makeStore(in: directory, holding: Samples.all)
         let options = RetrievalOptions(k: 5, outcomePrior: 0, procedureWeight: 1)
         // The first weighted lookup builds the procedure index; later writes must keep it current.
         #expect(

@@ -10,12 +10,6 @@ import Testing
 
 /// Regression tests for the findings of the adversarial run (issue 17), one or more per finding.
 @Suite struct ReliabilityTests {
-    /// A disk store holding the four samples.
-    static func sampleStore(_ directory: TemporaryDirectory) async throws -> MemoryStore {
-        let store = try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all)
-        return store
-    }
-
     /// Rewrites a bundle's memories file through `edit` and fixes its size and SHA-256 in the manifest, as a
     /// deliberate forger would.
     static func forge(bundle: String, _ edit: (inout [[String: Any]]) -> Void) throws {
@@ -47,7 +41,7 @@ import Testing
         _ directory: TemporaryDirectory, _ edit: @escaping (inout [String: Any]) -> Void
     ) async throws -> String {
         let bundle = directory.file("bundle")
-        try await sampleStore(directory).export(to: bundle)
+        try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all).export(to: bundle)
         try forge(bundle: bundle) { records in
             var memory = records[0]["memory"] as? [String: Any] ?? [:]
             edit(&memory)
@@ -71,7 +65,7 @@ import Testing
     @Test func hybridLookupCopesWithAnyK() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await Self.sampleStore(directory)
+        let store = try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all)
         for k in [2_305_843_009_213_693_952, Int.max] {
             let hits = try await store.retrieve("take the coin", options: RetrievalOptions(policy: .hybrid, k: k))
             #expect(hits.count == Samples.all.count)
@@ -96,7 +90,7 @@ import Testing
     @Test func feedbackStopsAtTheCounterLimitAndDamagedCountersThrow() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await Self.sampleStore(directory)
+        let store = try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all)
         let backend = try #require(store.backend as? SQLiteBackend)
         let id = Samples.heatMug.id
         try await backend.database.write { db in
@@ -126,7 +120,7 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.file("store")
-        _ = try await Self.sampleStore(directory)
+        _ = try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all)
         let first = try await MemoryStore.open(at: path, embedder: WordHashEmbedder())
         let second = try await MemoryStore.open(at: path, embedder: WordHashEmbedder())
         var replaced = Samples.cleanApple
@@ -244,7 +238,7 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.file("store")
-        let expected = try await Self.sampleStore(directory).retrieve(
+        let expected = try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all).retrieve(
             "heat the mug", options: RetrievalOptions(policy: .query, k: 4)
         ).map(\.memory.id)
         let index = path + "/index/"
@@ -277,7 +271,7 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.file("store")
-        _ = try await Self.sampleStore(directory)
+        _ = try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all)
         try FileManager.default.removeItem(atPath: path + "/index")
         try Data("not a folder".utf8).write(to: URL(fileURLWithPath: path + "/index"))
         let store = try await MemoryStore.open(at: path, embedder: WordHashEmbedder())
@@ -311,7 +305,7 @@ import Testing
     @Test func nanSettingsAreRefused() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await Self.sampleStore(directory)
+        let store = try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all)
         // NaN equals nothing, not even itself, so the cases are matched by their other facts.
         let similarity = try await #require(throws: MemoryError.self) {
             try await store.retrieve("heat", options: RetrievalOptions(policy: .query, minimumSimilarity: .nan))
@@ -354,7 +348,7 @@ import Testing
     func emptyTaskIsTheSameErrorInEveryPolicy(policy: RetrievalPolicy) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await Self.sampleStore(directory)
+        let store = try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all)
         await #expect(throws: MemoryError.emptyTask) {
             try await store.retrieve(" \n", options: RetrievalOptions(policy: policy))
         }
@@ -364,7 +358,7 @@ import Testing
     func aTaskOverTheLookupLimitIsRefusedInEveryPolicy(policy: RetrievalPolicy) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await Self.sampleStore(directory)
+        let store = try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all)
         let limit = MemoryStore.maximumLookupTaskBytes
         let task = String(repeating: "open the door ", count: limit / 14) + String(repeating: "é", count: 8)
         #expect(task.utf8.count > limit)
@@ -376,7 +370,7 @@ import Testing
     @Test func aTaskAtTheLookupLimitIsLookedUp() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await Self.sampleStore(directory)
+        let store = try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all)
         let limit = MemoryStore.maximumLookupTaskBytes
         let task = "heat the mug " + String(repeating: "x", count: limit - 13)
         #expect(task.utf8.count == limit)
@@ -389,7 +383,7 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.file("store")
-        let store = try await Self.sampleStore(directory)
+        let store = try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all)
         let sound = try await MemoryStore.verify(at: path)
         #expect(sound.isSound && sound.memories == 4 && sound.trajectories == 4)
         #expect(sound.notes == ["index cache matches the database at generation \(sound.generation)"])
@@ -413,7 +407,7 @@ import Testing
         defer { directory.remove() }
         let path = directory.file("store")
         do {
-            let store = try await Self.sampleStore(directory)
+            let store = try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all)
             let backend = try #require(store.backend as? SQLiteBackend)
             try await backend.database.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")

@@ -5,13 +5,6 @@ import TestSupport
 import Testing
 
 @Suite struct RetrievalTests {
-    static func filledStore(_ location: TestStoreKind, in directory: TemporaryDirectory) async throws
-        -> MemoryStore
-    {
-        let store = try await location.makeStore(in: directory, holding: Samples.all)
-        return store
-    }
-
     static func cosine(_ a: String, _ b: String) throws -> Float {
         let vectors = try WordHashEmbedder().embed([a, b])
         return zip(vectors[0], vectors[1]).reduce(0) { $0 + $1.0 * $1.1 }
@@ -21,7 +14,7 @@ import Testing
     func queryPolicyRanksByTaskCosine(location: TestStoreKind) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await Self.filledStore(location, in: directory)
+        let store = try await location.makeStore(in: directory, holding: Samples.all)
         let task = "heat a mug and put it in the coffeemachine"
         let hits = try await store.retrieve(task, options: RetrievalOptions(policy: .query, k: 4))
         #expect(hits.count == 4 && hits[0].memory.id == "alf-heat-mug-1")
@@ -44,7 +37,7 @@ import Testing
     func hitsCarryTheirSourceOutcomeAndCounters(location: TestStoreKind) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await Self.filledStore(location, in: directory)
+        let store = try await location.makeStore(in: directory, holding: Samples.all)
         let hits = try await store.retrieve(
             "find two keychain and put them in safe", options: RetrievalOptions(policy: .bm25, k: 1))
         let hit = try #require(hits.first)
@@ -58,7 +51,7 @@ import Testing
     @Test func outcomePriorLowersAFailedMemoryInProportion() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await Self.filledStore(.inMemory, in: directory)
+        let store = try await TestStoreKind.inMemory.makeStore(in: directory, holding: Samples.all)
         let task = "find two keychain and put them in safe"
         let id = "alf-look-keychain-1"
         let plain = try #require(
@@ -99,7 +92,7 @@ import Testing
     @Test func bm25PolicyExplainsMatchedTerms() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await Self.filledStore(.inMemory, in: directory)
+        let store = try await TestStoreKind.inMemory.makeStore(in: directory, holding: Samples.all)
         let hits = try await store.retrieve(
             "clean the apple", options: RetrievalOptions(policy: .bm25, k: 3))
         #expect(hits.first?.memory.id == "alf-clean-apple-1")
@@ -116,7 +109,7 @@ import Testing
     @Test func keywordPolicyScoresByAverageKeywordSimilarity() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await Self.filledStore(.disk, in: directory)
+        let store = try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all)
         let task = "cook a meal with the recipe"
         let hits = try await store.retrieve(task, options: RetrievalOptions(policy: .keyword, k: 4))
         #expect(hits.first?.memory.id == "tw-cook-0007")
@@ -138,7 +131,7 @@ import Testing
     @Test func hybridPolicyFusesAndKeepsKeywordOnlyHits() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await Self.filledStore(.inMemory, in: directory)
+        let store = try await TestStoreKind.inMemory.makeStore(in: directory, holding: Samples.all)
         let hits = try await store.retrieve(
             "put a clean apple in the fridge", options: RetrievalOptions(k: 2))
         #expect(hits.first?.memory.id == "alf-clean-apple-1")
@@ -170,7 +163,7 @@ import Testing
     @Test func explanationEncodesEachPolicysFields() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await Self.filledStore(.inMemory, in: directory)
+        let store = try await TestStoreKind.inMemory.makeStore(in: directory, holding: Samples.all)
         func first(_ task: String, _ options: RetrievalOptions) async throws -> (json: String, text: String) {
             let hit = try #require(try await store.retrieve(task, options: options).first)
             let encoder = JSONEncoder()
@@ -217,7 +210,7 @@ import Testing
     @Test func randomPolicyIsSeeded() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await Self.filledStore(.inMemory, in: directory)
+        let store = try await TestStoreKind.inMemory.makeStore(in: directory, holding: Samples.all)
         func draw(_ seed: UInt64, k: Int = 2) async throws -> [String] {
             try await store.retrieve(
                 "anything", options: RetrievalOptions(policy: .random, k: k, seed: seed)
@@ -239,7 +232,7 @@ import Testing
     func everyPolicyByNameHonorsFilters(policy: RetrievalPolicy) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await Self.filledStore(.inMemory, in: directory)
+        let store = try await TestStoreKind.inMemory.makeStore(in: directory, holding: Samples.all)
         let named = try #require(RetrievalPolicy(rawValue: policy.rawValue))
         let task = "put the mug apple keychain and meal in place"
         let alfworld = try await store.retrieve(
@@ -259,7 +252,7 @@ import Testing
     @Test func rejectsBadOptions() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try await Self.filledStore(.inMemory, in: directory)
+        let store = try await TestStoreKind.inMemory.makeStore(in: directory, holding: Samples.all)
         await #expect(throws: MemoryError.invalidParameter(name: "k", value: 0, expected: "at least 1")) {
             try await store.retrieve("mug", options: RetrievalOptions(k: 0))
         }

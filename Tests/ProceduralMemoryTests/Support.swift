@@ -135,12 +135,3 @@ enum TestStoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable 
         return store
     }
 }
-
-extension TemporaryDirectory {
-    /// Writes `text` to `name` and returns its path.
-    func write(_ text: String, to name: String) throws -> String {
-        let path = file(name)
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
-}

@@ -124,6 +124,39 @@ import Testing
                 == "The bundle b was refused, nothing was imported: r. Export it again from its store.")
     }
 
+    /// A manifest that doesn't decode is refused saying which field is wrong, or where its JSON breaks (it was
+    /// "manifest.json is not a valid manifest" whatever the fault).
+    @Test(arguments: [
+        (#"{"formatVersion": "2"}"#, "manifest.json is not a valid manifest: field formatVersion must be an integer"),
+        (#"{"formatVersion": 2}"#, "manifest.json is not a valid manifest: field createdAt is missing"),
+        (
+            #"{"formatVersion": 2,"#,
+            "manifest.json is not a valid manifest: not JSON, Unexpected end of file during JSON parse"
+        ),
+    ])
+    func manifestFaultsAreNamed(manifest: String, reason: String) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let (_, bundle) = try await Self.exported(directory)
+        try manifest.write(toFile: bundle + "/manifest.json", atomically: true, encoding: .utf8)
+        let target = try await TestStoreKind.inMemory.makeStore(in: directory)
+        await #expect(throws: MemoryError.bundleRefused(path: bundle, reason: reason)) {
+            try await target.importBundle(at: bundle)
+        }
+    }
+
+    @Test func manifestThatIsADirectoryIsRefusedAsSuch() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let (_, bundle) = try await Self.exported(directory)
+        try FileManager.default.removeItem(atPath: bundle + "/manifest.json")
+        try FileManager.default.createDirectory(atPath: bundle + "/manifest.json", withIntermediateDirectories: false)
+        let target = try await TestStoreKind.inMemory.makeStore(in: directory)
+        await #expect(
+            throws: MemoryError.bundleRefused(path: bundle, reason: "manifest.json is not a readable regular file")
+        ) { try await target.importBundle(at: bundle) }
+    }
+
     @Test(arguments: ["../outside.jsonl", "/etc/passwd", "a/../../outside.jsonl", "./memories.jsonl", ""])
     func pathsOutsideTheBundleAreRefused(path: String) async throws {
         let directory = try TemporaryDirectory()

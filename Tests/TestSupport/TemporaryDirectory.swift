@@ -15,6 +15,14 @@ public struct TemporaryDirectory: Sendable {
     /// The path of `name` inside the directory.
     public func file(_ name: String) -> String { path + "/" + name }
 
+    /// Writes `text` to the file `name` inside the directory and returns its path.
+    @discardableResult
+    public func write(_ text: String, to name: String) throws -> String {
+        let path = file(name)
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
     /// Deletes the directory and everything in it.
     public func remove() { try? FileManager.default.removeItem(atPath: path) }
 }

@@ -10,17 +10,6 @@ import BenchmarkSupport
 import Embeddings
 import Foundation
 
-/// Peak resident memory of this process (VmHWM) in bytes.
-func peakResidentBytes() -> Int {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-        return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
-    }
-    return 0
-}
-
-func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
-
 var arguments = ArraySlice(CommandLine.arguments.dropFirst())
 var repeats = 3
 var sentencesPath: String?
@@ -37,7 +26,7 @@ while let flag = arguments.popFirst() {
 guard let sentencesPath else { fatalError("--sentences FILE is required") }
 let sentences = try String(contentsOfFile: sentencesPath, encoding: .utf8).split(separator: "\n").map(String.init)
 let count = sentences.count
-let rssBeforeLoad = peakResidentBytes()
+let rssBeforeLoad = MemoryStatus.read().peakResidentBytes
 
 let store = ModelStore()
 if modelDirectory == store.modelDirectory(for: .minilm), !store.isInstalled(.minilm) { try store.install(.minilm) }
@@ -83,7 +72,7 @@ let result: [String: Any] = [
         .joined(separator: " ") ?? "",
     "latency_ms_p90": percentile(sorted, 90) * 1000,
     "latency_ms_p10": percentile(sorted, 10) * 1000,
-    "peak_rss_bytes": peakResidentBytes(),
+    "peak_rss_bytes": MemoryStatus.read().peakResidentBytes,
     "peak_rss_before_load_bytes": rssBeforeLoad,
 ]
 let json = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])

@@ -41,12 +41,6 @@ func readLines(_ path: String) -> [[String: Any]] {
     }
 }
 
-func now() -> Double {
-    var time = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &time)
-    return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
-}
-
 let options = Options()
 let corpus = readLines(options.corpus)
 let texts = corpus.map { $0["text"] as? String ?? "" }

@@ -229,18 +229,6 @@ struct TrajectoryGenerator {
     mutating func query() -> String { task(pick(Family.allCases)).task }
 }
 
-func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
-
-func peakResidentBytes() -> Int {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else {
-        return 0
-    }
-    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-        return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
-    }
-    return 0
-}
-
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("MemoryBench: \(message)\n".utf8))
     exit(1)
@@ -384,8 +372,8 @@ for size in sizes {
         let importStart = now()
         let report = try await store.importTrajectories(from: file, options: ImportOptions(batchSize: 512)) {
             progress in
-            if progress.committed % 10_240 < 512 {
-                FileHandle.standardError.write(Data("[memory]   \(progress.committed) committed\n".utf8))
+            if progress.imported % 10_240 < 512 {
+                FileHandle.standardError.write(Data("[memory]   \(progress.imported) committed\n".utf8))
             }
         }
         importSeconds = now() - importStart
@@ -419,7 +407,7 @@ for size in sizes {
         "open_seconds": openSeconds, "cache_state": "\(reopened.cacheState)", "latency": latencies,
         "query_embedding_p50_ms": embedding.p50,
         "query_embedding_p95_ms": embedding.p95,
-        "peak_resident_bytes": peakResidentBytes(),
+        "peak_resident_bytes": MemoryStatus.read().peakResidentBytes,
     ]) { current, _ in current }
     results.append(result)
     if !keep { try? FileManager.default.removeItem(atPath: storePath) }

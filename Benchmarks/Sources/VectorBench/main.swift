@@ -69,13 +69,7 @@ func log(_ message: String) {
     FileHandle.standardError.write(Data("[VectorBench] \(message)\n".utf8))
 }
 
-// MARK: - Clock, memory, CPU
-
-func now() -> Double {
-    var time = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &time)
-    return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
-}
+// MARK: - CPU
 
 /// CPU seconds (user + system) this process has used so far, over all its threads.
 func processCPUSeconds() -> Double {
@@ -83,40 +77,6 @@ func processCPUSeconds() -> Double {
     getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
     func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) * 1e-6 }
     return seconds(usage.ru_utime) + seconds(usage.ru_stime)
-}
-
-/// The kB figures of /proc/self/status that tell resident memory apart.
-struct MemoryStatus: Codable {
-    var vmRSSkB = 0
-    var vmHWMkB = 0
-    var rssAnonkB = 0
-    var rssFilekB = 0
-
-    static func read() -> MemoryStatus {
-        var status = MemoryStatus()
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return status }
-        for line in text.split(separator: "\n") {
-            let parts = line.split(separator: ":", maxSplits: 1)
-            guard parts.count == 2 else { continue }
-            let kB = Int(parts[1].split(whereSeparator: \.isWhitespace).first ?? "") ?? 0
-            switch parts[0] {
-            case "VmRSS": status.vmRSSkB = kB
-            case "VmHWM": status.vmHWMkB = kB
-            case "RssAnon": status.rssAnonkB = kB
-            case "RssFile": status.rssFilekB = kB
-            default: break
-            }
-        }
-        return status
-    }
-
-    /// Resets VmHWM to the current VmRSS, so the next reading's peak belongs to what runs in between.
-    static func resetPeak() {
-        let handle = open("/proc/self/clear_refs", O_WRONLY)
-        guard handle >= 0 else { return }
-        _ = write(handle, "5", 1)
-        close(handle)
-    }
 }
 
 // MARK: - TEXMEX files

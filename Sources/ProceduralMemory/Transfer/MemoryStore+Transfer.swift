@@ -180,10 +180,23 @@ struct VerifiedBundle {
         guard size <= Self.maximumManifestBytes else {
             throw refuse("\(BundleManifest.fileName) has \(size) bytes, more than a manifest can have")
         }
-        guard let manifestData = FileManager.default.contents(atPath: manifestPath),
-            let manifest = try? bundleDecoder().decode(BundleManifest.self, from: manifestData)
+        guard attributes?[.type] as? FileAttributeType == .typeRegular,
+            let manifestData = FileManager.default.contents(atPath: manifestPath)
         else {
-            throw refuse("\(BundleManifest.fileName) is not a valid manifest")
+            throw refuse("\(BundleManifest.fileName) is not a readable regular file")
+        }
+        let manifest: BundleManifest
+        do {
+            manifest = try bundleDecoder().decode(BundleManifest.self, from: manifestData)
+        } catch {
+            // Where the manifest is wrong: the field, or where its JSON breaks.
+            if let error = error as? DecodingError, let (field, reason) = JSONSyntax.fieldProblem(error) {
+                throw refuse("\(BundleManifest.fileName) is not a valid manifest: field \(field) \(reason)")
+            }
+            throw refuse(
+                "\(BundleManifest.fileName) is not a valid manifest: "
+                    + (JSONSyntax.problem(in: manifestData).map { "not JSON, \($0)" }
+                        ?? "a number does not fit its field"))
         }
         let readable = BundleManifest.readableFormatVersions
         guard readable.contains(manifest.formatVersion) else {

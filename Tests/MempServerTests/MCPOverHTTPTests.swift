@@ -1,0 +1,62 @@
+import Foundation
+import Testing
+
+/// MCP over HTTP against hostile clients: sessions are bounded, and no request goes unanswered.
+@Suite struct MCPOverHTTPTests {
+    static let headers = ["Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-03-26"]
+
+    /// Opens a session and returns its ID.
+    static func initialize(_ client: HTTPClient) async throws -> String {
+        let request: [String: Any] = [
+            "jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": [
+                "protocolVersion": "2025-03-26", "capabilities": [String: Any](),
+                "clientInfo": ["name": "test", "version": "1"],
+            ],
+        ]
+        let answer = try await client.exchange(
+            "POST", "/mcp", body: try JSONSerialization.data(withJSONObject: request), headers: headers)
+        let id = answer.headers.first { ($0.key as? String)?.lowercased() == "mcp-session-id" }?.value as? String
+        return try #require(id, "status \(answer.status)")
+    }
+
+    /// The status of a ping in session `id`.
+    static func ping(_ client: HTTPClient, session id: String) async throws -> Int {
+        try await client.exchange(
+            "POST", "/mcp", body: Data(#"{"jsonrpc": "2.0", "id": 2, "method": "ping"}"#.utf8),
+            headers: headers.merging(["MCP-Session-Id": id]) { $1 }
+        ).status
+    }
+
+    @Test func aSessionBeyondTheLimitReplacesTheOneUsedLeastRecently() async throws {
+        let served = try ServedStore(count: 3, arguments: ["--max-mcp-sessions", "2"])
+        defer { served.close() }
+        let client = served.client
+        let first = try await Self.initialize(client)
+        let second = try await Self.initialize(client)
+        #expect(try await Self.ping(client, session: first) == 200)  // the second is now the least recent
+
+        let third = try await Self.initialize(client)
+        #expect(try await Self.ping(client, session: second) == 404)
+        #expect(try await Self.ping(client, session: first) == 200)
+        #expect(try await Self.ping(client, session: third) == 200)
+    }
+
+    /// A request whose ID is neither a string nor an integer is refused with Invalid Request.
+    ///
+    /// The transport took it for a notification: 202 Accepted, and no answer ever came.
+    @Test(arguments: ["1e300", "2.5", "123456789012345678901234567890", #"{"a": 1}"#, "true"])
+    func aRequestWithAnUnusableIDIsRefused(id: String) async throws {
+        let served = try ServedStore(count: 1)
+        defer { served.close() }
+        let session = try await Self.initialize(served.client)
+        let answer = try await served.client.exchange(
+            "POST", "/mcp", body: Data(#"{"jsonrpc": "2.0", "id": \#(id), "method": "ping"}"#.utf8),
+            headers: Self.headers.merging(["MCP-Session-Id": session]) { $1 })
+        #expect(answer.status == 400)
+        let error = HTTPClient.object(answer.body)["error"] as? [String: Any]
+        #expect(error?["code"] as? Int == -32600)
+        #expect(HTTPClient.object(answer.body)["id"] is NSNull)
+        #expect(try await Self.ping(served.client, session: session) == 200)
+    }
+}

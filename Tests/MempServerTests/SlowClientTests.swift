@@ -1,0 +1,46 @@
+import Foundation
+import Testing
+
+/// Clients that stop sending halfway through a request: they neither hold a connection forever nor keep the server
+/// from stopping.
+@Suite struct SlowClientTests {
+    /// A head announcing a 100-byte body, and 4 bytes of it.
+    static let stalledLookup = "POST /v1/lookup HTTP/1.1\r\nHost: memp\r\nContent-Length: 100\r\n\r\n{\"ta"
+    /// A chunked upload whose first chunk never ends.
+    static let stalledUpload =
+        "POST /v1/trajectories HTTP/1.1\r\nHost: memp\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n{\"id\""
+
+    @Test func aConnectionSilentInTheMiddleOfARequestIsClosedAfterTheIdleTimeout() async throws {
+        let served = try ServedStore(count: 3, arguments: ["--idle-timeout", "1"])
+        defer { served.close() }
+        let stalled = try RawConnection(port: try #require(served.server.baseURL.port))
+        try stalled.send(Self.stalledLookup)
+        // The server closes the connection without an answer: the request never ended.
+        #expect(try stalled.readToEnd().isEmpty)
+        #expect(try await served.client.send("POST", "/v1/lookup", json: ["task": "make tea"]).status == 200)
+    }
+
+    /// Before, the server waited for the rest of these requests: it never exited (the idle timeout is a day here,
+    /// so only shutdown can end them).
+    @Test(.timeLimit(.minutes(2)))
+    func sigtermWhileClientsStallInTheMiddleOfRequestsExitsZero() async throws {
+        let served = try ServedStore(count: 3, arguments: ["--idle-timeout", "86400"])
+        defer { served.close() }
+        let port = try #require(served.server.baseURL.port)
+        let stalledLookup = try RawConnection(port: port)
+        try stalledLookup.send(Self.stalledLookup)
+        let stalledUpload = try RawConnection(port: port)
+        try stalledUpload.send(Self.stalledUpload)
+        // A request answered on another connection after the stalled ones were sent.
+        #expect(try await served.client.send("GET", "/healthz").status == 200)
+
+        #expect(served.server.terminate() == 0)
+        #expect(try stalledLookup.readToEnd().isEmpty)
+        #expect(try stalledUpload.readToEnd().isEmpty)
+        // Nothing of the stalled upload was stored.
+        let restarted = try ServeProcess(["--store", served.store])
+        defer { restarted.terminate() }
+        let stats = HTTPClient.object(try await HTTPClient(restarted.baseURL).send("GET", "/v1/stats").body)
+        #expect((stats["statistics"] as? [String: Any])?["trajectories"] as? Int == 3)
+    }
+}
