@@ -4,13 +4,16 @@ import Testing
 
 /// MCP on standard input and output, fed from a file as a script would.
 @Suite struct MCPStdioTests {
-    /// The answers of `memp serve --store store --mcp-stdio` (with `options`) to `lines`.
+    /// The answers of `memp serve --mcp-stdio` (with `options`) to `lines`, on a store of the first `count` sample
+    /// trajectories.
     ///
     /// The lines are fed to its standard input from a file, as a script would; each output line gives its JSON
     /// object, or the objects of a batch answer. The server must exit 0.
-    static func answers(to lines: [String], store: String, in directory: TemporaryDirectory, options: [String] = [])
-        throws -> [[String: Any]]
-    {
+    static func answers(to lines: [String], storeHolding count: Int, options: [String] = []) throws -> [[String: Any]] {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = directory.file("store")
+        try StoreFixture.make(at: store, count: count)
         let requests = try directory.write(lines.joined(separator: "\n") + "\n", to: "requests.jsonl")
         let script =
             #"memp="$0" store="$1" requests="$2"; shift 2; "#
@@ -34,10 +37,6 @@ import Testing
     // The server answers each request in a task of its own; the answers still running when the input ended used to
     // be dropped, so a client that wrote its requests and closed its end got only some of them answered.
     @Test func everyRequestIsAnsweredWhenTheInputEnds() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let store = directory.file("store")
-        try StoreFixture.make(at: store, count: 3)
         let messages: [[String: Any]] = [
             ["jsonrpc": "2.0", "id": 2, "method": "tools/list"],
             [
@@ -52,23 +51,18 @@ import Testing
         let lines =
             try Self.handshake
             + messages.map { String(decoding: try JSONSerialization.data(withJSONObject: $0), as: UTF8.self) }
-        let answered = try Self.answers(to: lines, store: store, in: directory).compactMap { $0["id"].map { "\($0)" } }
+        let answered = try Self.answers(to: lines, storeHolding: 3).compactMap { $0["id"].map { "\($0)" } }
         #expect(answered.sorted() == ["1", "2", "4", "stats"])
     }
 
     /// A line that is not JSON and one over `--max-body-bytes` are answered with parse errors (id null), and the
     /// requests around them as usual.
     @Test func badAndOverLongLinesGetParseErrorsAndTheRestIsAnswered() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let store = directory.file("store")
-        try StoreFixture.make(at: store, count: 1)
         let huge =
             #"{"jsonrpc":"2.0","id":9,"method":"tools/list","params":{"pad":""#
             + String(repeating: "x", count: 5_000) + #""}}"#
         let lines = Self.handshake + ["this is not json", huge, #"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#]
-        let answers = try Self.answers(
-            to: lines, store: store, in: directory, options: ["--max-body-bytes", "1024"])
+        let answers = try Self.answers(to: lines, storeHolding: 1, options: ["--max-body-bytes", "1024"])
         #expect(answers.compactMap { $0["id"] as? Int }.sorted() == [1, 2])
         let errors = answers.filter { $0["id"] is NSNull }.compactMap { $0["error"] as? [String: Any] }
         #expect(errors.compactMap { $0["code"] as? Int } == [-32700, -32700])
@@ -83,10 +77,6 @@ import Testing
     /// client waited forever: it is refused with an Invalid Request error (id null), alone or in a batch, and the
     /// requests around it are answered.
     @Test func requestsWithUnusableIDsAreRefusedNotLeftUnanswered() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let store = directory.file("store")
-        try StoreFixture.make(at: store, count: 1)
         let lines =
             Self.handshake + [
                 #"{"jsonrpc":"2.0","id":1e300,"method":"ping"}"#, #"{"jsonrpc":"2.0","id":2.5,"method":"ping"}"#,
@@ -95,7 +85,7 @@ import Testing
                 #"[{"jsonrpc":"2.0","id":3,"method":"ping"},{"jsonrpc":"2.0","id":[3],"method":"ping"}]"#,
                 #"{"jsonrpc":"2.0","id":"four","method":"ping"}"#,
             ]
-        let answers = try Self.answers(to: lines, store: store, in: directory)
+        let answers = try Self.answers(to: lines, storeHolding: 1)
         #expect(answers.filter { !($0["id"] is NSNull) }.map { "\($0["id"] ?? "")" }.sorted() == ["1", "3", "four"])
         let refusals = answers.filter { $0["id"] is NSNull }.compactMap { $0["error"] as? [String: Any] }
         #expect(refusals.count == 6)
