@@ -55,8 +55,8 @@ actor AnsweringStdioTransport: Transport {
                 for await item in lines {
                     switch item {
                     case .line(let data) where (try? JSONSerialization.jsonObject(with: data)) != nil:
-                        let (passed, refused) = JSONRPCScreening.withoutUnusableIDs(data)
-                        for _ in 0..<refused { try await send(JSONRPCScreening.unusableIDError) }
+                        let (passed, answers) = JSONRPCScreening.screen(data)
+                        for answer in answers { try await send(answer) }
                         if let passed {
                             record(passed)
                             continuation.yield(passed)
