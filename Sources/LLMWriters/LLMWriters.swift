@@ -99,7 +99,7 @@ enum AnswerFormat {
 
 /// Writes scripts with a language model (the paper's “from these steps, write a reusable workflow”), falling back
 /// to the ``ProceduralMemory/RuleBasedScriptWriter`` on any failure and recording the fallback in the memory's provenance.
-public struct LLMScriptWriter: ScriptWriter {
+public struct LLMScriptWriter: FallbackScriptWriter {
     /// The model.
     public var model: any LanguageModel
     /// The prompt; `{{task}}`, `{{outcome}}`, `{{steps}}` and `{{format}}` are filled in.
@@ -132,7 +132,7 @@ public struct LLMScriptWriter: ScriptWriter {
     }
 
     /// Asks the model for the workflow; on any failure, the fallback's script, named with the reason.
-    public func writtenScript(for trajectory: Trajectory) async throws(MemoryError) -> WrittenScript {
+    package func writtenScript(for trajectory: Trajectory) async throws(MemoryError) -> WrittenScript {
         do throws(MemoryError) {
             let fields = try await AnswerFormat.ask(
                 model, template: template,
@@ -224,7 +224,7 @@ public struct LLMJudgeScorer: Scorer {
     public var name: String { "llm-judge/v1 \(model.identifier)" }
 
     /// The model's score (0–10) and reason; on any failure, the fallback's score with the reason noted.
-    public func score(_ trajectory: Trajectory) async throws(MemoryError) -> TrajectoryScore {
+    public func score(_ trajectory: Trajectory) async throws(MemoryError) -> ScoredTrajectory {
         do throws(MemoryError) {
             let fields = try await AnswerFormat.ask(
                 model, template: template,
@@ -235,11 +235,12 @@ public struct LLMJudgeScorer: Scorer {
                 throw MemoryError.languageModel(url: model.identifier, reason: "the score is missing or outside 0…10")
             }
             let reason = PromptText.clip((fields["reason"] as? String) ?? "", to: 300)
-            return TrajectoryScore(score: score, reason: reason.isEmpty ? "(no reason given)" : reason)
+            return ScoredTrajectory(
+                trajectory: trajectory, score: score, reason: reason.isEmpty ? "(no reason given)" : reason)
         } catch {
-            var score = try await fallback.score(trajectory)
-            score.reason = "rule fallback (\(PromptText.clip(error.description, to: 160))): " + score.reason
-            return score
+            var scored = try await fallback.score(trajectory)
+            scored.reason = "rule fallback (\(PromptText.clip(error.description, to: 160))): " + scored.reason
+            return scored
         }
     }
 }

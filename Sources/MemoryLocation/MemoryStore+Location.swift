@@ -89,9 +89,11 @@ extension MemoryStore {
             at: directory, embedder: embedder, configuration: configuration, vectorStorage: vectorStorage)
     }
 
-    /// Creates a store in `database` described by `directory`: initializes the database's store for `embedder`, or
-    /// attaches to the store already there when it was created with the same embedder. The directory keeps the
-    /// URL and the index caches, so every later open of the directory finds the database.
+    /// Creates a store in `database` described by `directory`.
+    ///
+    /// Initializes the database's store for `embedder`, or attaches to the store already there when it was created
+    /// with the same embedder. The directory keeps the URL and the index caches, so every later open of the
+    /// directory finds the database.
     ///
     /// - Returns: The store, whether it was attached to an existing one, and the database's URL as understood
     ///   (port and options spelled out).
@@ -165,18 +167,28 @@ extension MemoryStore {
     }
 }
 
-extension StoreMigration {
-    /// Copies the store at `source` into `destination`, verified, on whichever backends they live; see
-    /// ``ProceduralMemory/StoreMigration/copy(from:to:destinationName:reason:batchSize:)``. A destination directory
-    /// that holds no store becomes a SQLite store.
+extension MemoryStore {
+    /// Copies the store at `source` into `destination` and verifies the copy.
     ///
-    /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when `source` holds no store, and what the copy
-    ///   throws.
+    /// The two may live on different backends (SQLite to PostgreSQL and back); a destination directory that holds
+    /// no store becomes a SQLite store. Every trajectory and memory (with its counters, status, revision and vectors) is copied in batches, then the
+    /// whole history (numbers, dates and reverted entries kept) and the record of fusion choices; then both stores
+    /// must have the same ``ProceduralMemory/StoreDigest``. The source must not change during the copy.
+    ///
+    /// - Parameters:
+    ///   - source: The store to copy.
+    ///   - destination: Where to copy it: an empty store, or a location that holds none.
+    ///   - batchSize: Trajectories or memories per transaction.
+    /// - Returns: The digest both stores share.
+    /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when `source` holds no store;
+    ///   ``ProceduralMemory/MemoryError/storeExists(path:)`` when the destination holds memories or trajectories;
+    ///   ``ProceduralMemory/MemoryError/embedderMismatch(store:given:)`` when it was initialized for another
+    ///   embedder; ``ProceduralMemory/MemoryError/database(reason:)`` when the verification fails.
     @discardableResult
     public static func copy(
         from source: StoreLocation, to destination: StoreLocation, batchSize: Int = 500
     ) async throws(MemoryError) -> StoreDigest {
-        try await copy(
+        try await StoreMigration.copy(
             from: try await MemoryStore.backend(at: source, access: .read),
             to: try await MemoryStore.backend(at: destination, access: .createIfMissing),
             destinationName: destination.description, reason: "migrate from \(source)", batchSize: batchSize)

@@ -60,14 +60,14 @@ struct ColdStartCommand: AsyncParsableCommand {
         let report = try await store.add(
             kept.map(\.trajectory), options: ImportOptions(builder: MemoryBuilder(policy: build), duplicates: .skip))
         for item in kept {
-            let line = Line(
-                id: item.trajectory.id, taskType: item.taskType, score: item.score.score, reason: item.score.reason)
+            let taskType = item.trajectory.labels[taskTypeLabel] ?? ""
+            let line = Line(id: item.trajectory.id, taskType: taskType, score: item.score, reason: item.reason)
             if json {
                 print(try jsonLine(line))
             } else {
                 print(
                     String(
-                        format: "%@  %@  %.2f  %@", item.taskType.isEmpty ? "-" : item.taskType, line.id, line.score,
+                        format: "%@  %@  %.2f  %@", taskType.isEmpty ? "-" : taskType, line.id, line.score,
                         line.reason))
             }
         }

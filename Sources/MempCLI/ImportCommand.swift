@@ -81,7 +81,12 @@ struct ImportCommand: AsyncParsableCommand {
             report = try await store.importTrajectories(from: file, options: options) { [progress] step in
                 switch progress {
                 case .auto: bar.withLock { $0.update(step.bytesRead) }
-                case .json: if let line = try? jsonLine(step) { printError(line) }
+                case .json:
+                    let line: [String: JSONValue] = [
+                        "committed": .int(step.imported), "linesRead": .int(step.linesRead),
+                        "bytesRead": .int(step.bytesRead), "totalBytes": .int(step.totalBytes),
+                    ]
+                    if let line = try? jsonLine(line) { printError(line) }
                 case .none: break
                 }
             }

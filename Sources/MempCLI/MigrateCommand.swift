@@ -27,7 +27,7 @@ struct MigrateCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let digest = try await StoreMigration.copy(
+        let digest = try await MemoryStore.copy(
             from: password.location(from), to: password.location(to), batchSize: batchSize)
         print(
             "Copied \(counted(digest.trajectories, "trajectory")), \(counted(digest.memories, "memory")) and "

@@ -189,8 +189,8 @@ public struct StoreInfo: Sendable, Equatable {
     /// How to rebuild the embedder, when recorded.
     public var embedderConfiguration: EmbedderConfiguration?
     /// Increases with every committed write: the store's version, against which index caches are checked (reports
-    /// of writes carry it for the front ends).
-    public var generation: UInt64
+    /// of writes carry it for the front ends; ``MemoryStore/refresh()`` reads it).
+    package var generation: UInt64
 
     /// Creates store settings.
     package init(

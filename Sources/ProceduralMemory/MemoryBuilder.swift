@@ -35,8 +35,14 @@ public struct MemoryBuilder: Sendable {
         from trajectory: Trajectory, keywords: [String], embedderID: String, importedFrom: String?,
         date: Date
     ) async throws(MemoryError) -> Memory {
-        let written: WrittenScript? =
-            policy == .trajectory ? nil : try await scriptWriter.writtenScript(for: trajectory)
+        var written: WrittenScript?
+        if policy != .trajectory {
+            if let writer = scriptWriter as? any FallbackScriptWriter {
+                written = try await writer.writtenScript(for: trajectory)
+            } else {
+                written = WrittenScript(text: try await scriptWriter.script(for: trajectory), writer: scriptWriter.name)
+            }
+        }
         let script = written?.text
         return Memory(
             id: trajectory.id, task: trajectory.task, buildPolicy: policy,

@@ -48,22 +48,17 @@ public struct ImportOptions: Sendable {
     }
 }
 
-/// How far an import has come.
-public struct ImportProgress: Sendable, Equatable, Codable {
-    /// Non-blank lines read so far.
-    public var linesRead: Int
-    /// Bytes read so far.
-    public var bytesRead: Int
-    /// The file's size.
-    public var totalBytes: Int
-    /// Trajectories committed so far.
-    public var committed: Int
-}
-
-/// What an import did.
+/// What an import did, or has done so far when the import's progress callback gets it after each committed batch.
+///
+/// Encoded (as `memp import --json` and the service print it), it holds the counts and errors; the byte counts of
+/// the progress are left out.
 public struct ImportReport: Sendable, Equatable, Codable {
     /// Non-blank lines read.
     public var linesRead = 0
+    /// Bytes of the input read: up to the end of the last committed batch while the import runs, all at its end.
+    public var bytesRead = 0
+    /// The input's size in bytes.
+    public var totalBytes = 0
     /// Trajectories stored (new or replacing), each with its memory.
     public var imported = 0
     /// Of those, how many replaced a stored trajectory.
@@ -79,6 +74,10 @@ public struct ImportReport: Sendable, Equatable, Codable {
 
     /// How many bad-line errors a report keeps.
     package static let maximumRecordedErrors = 100
+
+    private enum CodingKeys: String, CodingKey {
+        case linesRead, imported, replaced, skippedDuplicates, invalid, errors, generation
+    }
 }
 
 extension MemoryStore {
@@ -90,7 +89,8 @@ extension MemoryStore {
     /// - Parameters:
     ///   - path: The file.
     ///   - options: Format, build policy, duplicate handling, batch size.
-    ///   - progress: Called after each committed batch.
+    ///   - progress: Called after each committed batch with the report so far (``ImportReport/bytesRead`` and
+    ///     ``ImportReport/totalBytes`` say how far through the file it is).
     /// - Returns: Counts of what was imported, skipped and rejected.
     /// - Throws: ``MemoryError/invalidRecord(path:line:field:reason:)`` for a bad line (unless skipping them),
     ///   ``MemoryError/textTooLarge(path:line:field:bytes:limit:)`` for a text over ``ImportOptions/limits``,
@@ -101,7 +101,7 @@ extension MemoryStore {
     @discardableResult
     public func importTrajectories(
         from path: String, options: ImportOptions = ImportOptions(),
-        progress: (@Sendable (ImportProgress) -> Void)? = nil
+        progress: (@Sendable (ImportReport) -> Void)? = nil
     ) async throws(MemoryError) -> ImportReport {
         guard options.batchSize >= 1 else {
             throw .invalidParameter(name: "batchSize", value: Double(options.batchSize), expected: "at least 1")
@@ -135,13 +135,13 @@ extension MemoryStore {
 
     private func importTrajectories(
         from reader: JSONLinesReader, totalBytes: Int, options: ImportOptions,
-        progress: (@Sendable (ImportProgress) -> Void)?
+        progress: (@Sendable (ImportReport) -> Void)?
     ) async throws(MemoryError) -> ImportReport {
         let path = reader.path
         let parser = TrajectoryRecordParser(
             path: path, defaultSource: options.source, defaultProducer: options.producer)
         return try await write { (snapshot) throws(MemoryError) -> ImportReport in
-            var report = ImportReport()
+            var report = ImportReport(totalBytes: totalBytes)
             var bytesRead = 0
             var format = options.format
             var pending: [TrajectoryRecord] = []
@@ -154,10 +154,8 @@ extension MemoryStore {
                 try await importBatch(
                     batch, options: options, importedFrom: path, snapshot: &snapshot, report: &report,
                     knownVectors: &knownVectors)
-                progress?(
-                    ImportProgress(
-                        linesRead: report.linesRead, bytesRead: bytesRead, totalBytes: totalBytes,
-                        committed: report.imported))
+                report.bytesRead = bytesRead
+                progress?(report)
             }
             do throws(MemoryError) {
                 for line in reader {
@@ -206,6 +204,7 @@ extension MemoryStore {
                 throw report.imported > 0
                     ? .importStopped(committedTrajectories: report.imported, cause: error) : error
             }
+            report.bytesRead = bytesRead
             report.generation = snapshot.generation
             return report
         }

@@ -7,7 +7,7 @@ extension MemoryStore {
     /// Tokenizing, stemming and embedding grow with the task, and a stored task holds at most
     /// ``TextLimits/maximumTaskBytes`` (16 KiB by default), so a far longer lookup text is a mistake (a whole
     /// transcript passed as the task) that would cost seconds per lookup; it is refused instead.
-    public static let maximumLookupTaskBytes = 1 << 20
+    package static let maximumLookupTaskBytes = 1 << 20
 
     /// The longest line read from a file of tasks to look up (a query set, a batch of queries): four times
     /// ``maximumLookupTaskBytes``, room for JSON escapes and the fields beside the task.

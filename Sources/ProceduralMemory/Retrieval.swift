@@ -34,13 +34,15 @@ public struct RetrievalOptions: Sendable {
     /// The seed of the `random` policy: the same seed on the same store gives the same memories.
     public var seed: UInt64
     /// How `hybrid` fuses the dense and BM25 rankings; `nil` means the store's recorded choice
-    /// (``MemoryStore/recordedFusion()``, made by Evaluation's `FusionTuner` or `memp tune`), else ``defaultFusion``.
+    /// (``MemoryStore/recordedFusion()``, made by Evaluation's `FusionTuner` or `memp tune`), else reciprocal rank
+    /// fusion with rank constant 60 (docs/experiments.md, "Choosing the default fusion").
     public var fusion: FusionMethod?
     /// How many candidates each ranking gives `hybrid`; `nil` means `max(50, 4 * k)`.
     public var candidateDepth: Int?
-    /// How many keywords the `keyword` policy extracts from the task.
-    public var keywordLimit: Int
-    /// `hybrid`: how strongly a memory's record of failure lowers its fused score, from 0 (off) to 1.
+    /// How many keywords the `keyword` policy extracts from the task: 5, as many as a ``MemoryBuilder`` gives a
+    /// memory by default.
+    package var keywordLimit = 5
+    /// `hybrid`: how strongly a memory's record of failure lowers its fused score, from 0 (off) to 1; default 0.1.
     ///
     /// The memory's success rate is Beta-smoothed, `p = (successes + 2·o) / (hits + 2)`, where `o` is 1 when its
     /// source trajectories succeeded, 0 when they failed and ½ when they recorded no outcome; a fused score `s`
@@ -54,21 +56,22 @@ public struct RetrievalOptions: Sendable {
 
     /// The fusion `hybrid` uses unless told otherwise (chosen in docs/experiments.md, "Choosing the default
     /// fusion").
-    public static let defaultFusion = FusionMethod.reciprocalRank(rankConstant: 60)
+    package static let defaultFusion = FusionMethod.reciprocalRank(rankConstant: 60)
     /// The outcome prior `hybrid` uses unless told otherwise (docs/experiments.md, "The outcome prior").
-    public static let defaultOutcomePrior = 0.1
+    @usableFromInline package static let defaultOutcomePrior = 0.1
     /// The procedure weight `hybrid` uses unless told otherwise: off, because weighting the procedure field did
     /// not win on every development source (docs/experiments.md, "What is indexed").
-    public static let defaultProcedureWeight = 0.0
+    @usableFromInline package static let defaultProcedureWeight = 0.0
 
-    /// Creates options; the defaults are the hybrid policy, 5 memories, the store's fusion (``fusion``) and every
-    /// active memory (`sources`, `labels` and `includeDeprecated` make the ``filter``).
+    /// Creates options; the defaults are the hybrid policy, 5 memories, the store's fusion (``fusion``), an outcome
+    /// prior of 0.1, no procedure ranking and every active memory (`sources`, `labels` and `includeDeprecated` make
+    /// the ``filter``).
     public init(
         policy: RetrievalPolicy = .hybrid, k: Int = 5, minimumSimilarity: Float? = nil,
         sources: Set<String>? = nil,
         labels: [String: String] = [:], includeDeprecated: Bool = false, seed: UInt64 = 0,
         fusion: FusionMethod? = nil, candidateDepth: Int? = nil,
-        keywordLimit: Int = 5, outcomePrior: Double = RetrievalOptions.defaultOutcomePrior,
+        outcomePrior: Double = RetrievalOptions.defaultOutcomePrior,
         procedureWeight: Double = RetrievalOptions.defaultProcedureWeight
     ) {
         precondition((0...1).contains(outcomePrior), "RetrievalOptions: outcomePrior must lie in 0...1")
@@ -82,7 +85,6 @@ public struct RetrievalOptions: Sendable {
         self.seed = seed
         self.fusion = fusion
         self.candidateDepth = candidateDepth
-        self.keywordLimit = keywordLimit
         self.outcomePrior = outcomePrior
     }
 }
@@ -118,7 +120,8 @@ public struct MemoryHit: Sendable {
     public var score: Double
     /// How the score came about.
     public var explanation: ScoreExplanation
-    /// How the memory's source trajectories ended (see ``Outcome/combining(_:)``); `nil` when none recorded one.
+    /// How the memory's source trajectories ended: a success when any of them succeeded, a failure when all that
+    /// record success or failure failed, with the best reward; `nil` when none recorded an outcome.
     ///
     /// The memory's own record of use is ``Memory/hitCount`` and ``Memory/successCount``.
     public var sourceOutcome: Outcome?
@@ -156,7 +159,7 @@ extension Outcome {
     ///
     ///     Outcome.combining([Outcome(success: false, reward: 0.2), Outcome(success: true)])
     ///     // success true, reward 0.2
-    public static func combining(_ outcomes: [Outcome]) -> Outcome? {
+    package static func combining(_ outcomes: [Outcome]) -> Outcome? {
         let flags = outcomes.compactMap(\.success)
         let rewards = outcomes.compactMap(\.reward)
         guard !flags.isEmpty || !rewards.isEmpty else { return nil }
@@ -177,35 +180,37 @@ extension Outcome {
     }
 }
 
-/// Why a memory got its score: the policy, the rank, and what the ranking said.
+/// Why a memory got its score: the policy, the rank, and what the ranking said, for people and logs.
 ///
-/// `query`, `bm25` and `hybrid` are ranked by the store's ``HybridSearch/HybridIndex`` (or by a database, see
-/// ``database``), and ``ranking`` is that index's own explanation; `keyword` and `random` say theirs in
-/// ``queryKeywords``, ``averageKeywordSimilarity`` and ``seed``. Encoded (as `memp query --json --explain` prints
-/// it), each policy writes its own fields: `cosine`, `bm25` or `textRank`, `matchedTerms`, and for `hybrid` the
-/// ranks, the procedure side and the fusion.
+/// Read it as text (``description``: `reciprocal rank fusion (rank constant 60.0); dense #1 (cosine 0.83); BM25 #2
+/// (4.1); matched: mug`) or as JSON (`Encodable`, as `memp query --json --explain` and the service print it).
+/// Each policy writes its own fields: `policy` and `rank`; `cosine` (`query`, `hybrid`); `bm25`, or `textRank`
+/// when a database ranked the text, with `matchedTerms`; for `hybrid` the `denseRank`, `keywordRank`,
+/// `procedureBM25`, `procedureRank`, `fusion` and `successPrior`; `queryKeywords` and `averageKeywordSimilarity`
+/// (`keyword`); `seed` (`random`); `database` when a database ran the lookup. The score to compare is
+/// ``MemoryHit/score``.
 public struct ScoreExplanation: Sendable, Equatable, Encodable, CustomStringConvertible {
     /// The policy that scored it.
-    public var policy: RetrievalPolicy
+    package var policy: RetrievalPolicy
     /// The memory's rank in the final list, from 1.
-    public var rank: Int
+    package var rank: Int
     /// What the index's sides said (`query`, `bm25`, `hybrid`): the cosine of the task embeddings
     /// (`denseScore`), the BM25 score (`keywordScore`; the database's full-text rank, PostgreSQL `ts_rank_cd`,
     /// when ``database`` is set), the procedure BM25 side of a weighted lookup (`extraScore`, `extraRank`), their
     /// ranks, the fusion and the matched terms; `nil` for `keyword` and `random`.
-    public var ranking: HitExplanation?
+    package var ranking: HitExplanation?
     /// The keywords extracted from the task (`keyword`).
-    public var queryKeywords: [String]?
+    package var queryKeywords: [String]?
     /// The average similarity between the task's and the memory's keywords (`keyword`).
-    public var averageKeywordSimilarity: Float?
+    package var averageKeywordSimilarity: Float?
     /// The seed of the draw (`random`).
-    public var seed: UInt64?
+    package var seed: UInt64?
     /// The memory's smoothed success rate when an outcome prior rescored it (`hybrid`; see
     /// ``RetrievalOptions/outcomePrior``).
-    public var successPrior: Double?
+    package var successPrior: Double?
     /// Where and how the lookup ran, when a database ran it (see ``DatabaseSearching``); `nil` for the in-process
     /// indexes.
-    public var database: String?
+    package var database: String?
 
     init(policy: RetrievalPolicy, rank: Int, ranking: HitExplanation? = nil) {
         self.policy = policy

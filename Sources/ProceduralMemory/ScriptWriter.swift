@@ -10,30 +10,26 @@ public protocol ScriptWriter: Sendable {
     ///
     /// - Throws: ``MemoryError/scriptWriter(name:trajectoryID:reason:)`` when no script can be written.
     func script(for trajectory: Trajectory) async throws(MemoryError) -> String
+}
 
-    /// Writes the script for one trajectory and names the writer that actually wrote it (a writer with a
-    /// fallback names the fallback when it was used). The default calls ``script(for:)`` and names ``name``.
+/// A script writer with a fallback of its own, which names the writer that actually wrote each script (the
+/// fallback, when it was used) for the memory's ``Provenance/scriptWriter``.
+package protocol FallbackScriptWriter: ScriptWriter {
+    /// Writes the script for one trajectory and names the writer that wrote it.
     func writtenScript(for trajectory: Trajectory) async throws(MemoryError) -> WrittenScript
 }
 
 /// A script and the writer that wrote it.
-public struct WrittenScript: Sendable, Equatable {
+package struct WrittenScript: Sendable, Equatable {
     /// The script.
-    public var text: String
+    package var text: String
     /// The writer's ``ScriptWriter/name``, with the fallback noted when one was used.
-    public var writer: String
+    package var writer: String
 
     /// Creates a written script.
-    public init(text: String, writer: String) {
+    package init(text: String, writer: String) {
         self.text = text
         self.writer = writer
-    }
-}
-
-extension ScriptWriter {
-    /// The script of ``script(for:)``, named as written by ``name``.
-    public func writtenScript(for trajectory: Trajectory) async throws(MemoryError) -> WrittenScript {
-        WrittenScript(text: try await script(for: trajectory), writer: name)
     }
 }
 
@@ -58,8 +54,8 @@ extension ScriptWriter {
 ///     // 2. take [OBJECT1] from countertop 2
 ///     // ...
 public struct RuleBasedScriptWriter: ScriptWriter {
-    /// Phrases that, found in an observation, mean the action changed nothing.
-    public var noEffectPhrases: [String]
+    /// Phrases that, found in an observation, mean the action changed nothing; lower-cased.
+    package let noEffectPhrases: [String]
 
     /// The default phrases, from ALFWorld, TextWorld and ScienceWorld answers to useless actions.
     public static let defaultNoEffectPhrases = [
@@ -69,7 +65,7 @@ public struct RuleBasedScriptWriter: ScriptWriter {
         "that's not something", "invalid action", "unknown action", "no known action",
     ]
 
-    /// Creates a writer with the given no-effect phrases.
+    /// Creates a writer with the given no-effect phrases, matched case-insensitively.
     public init(noEffectPhrases: [String] = RuleBasedScriptWriter.defaultNoEffectPhrases) {
         self.noEffectPhrases = noEffectPhrases.map { $0.lowercased() }
     }
@@ -85,7 +81,7 @@ public struct RuleBasedScriptWriter: ScriptWriter {
     /// Writes the script for a task and its steps; see the type's discussion for the rules.
     ///
     /// - Complexity: O(*s* · *w*) for *s* steps of at most *w* words.
-    public func abstract(task: String, steps: [Step]) -> String {
+    package func abstract(task: String, steps: [Step]) -> String {
         let effective = steps.filter { hasEffect($0) }
         let taskWords = words(of: head(of: task))
         let objects = objectNames(taskWords: taskWords, actions: effective.map { words(of: $0.action) })

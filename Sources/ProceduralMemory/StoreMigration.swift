@@ -2,14 +2,17 @@ import Embeddings
 import Foundation
 import RetrievalCore
 
-/// What a store holds, summarized so that two stores on different backends can be compared.
+/// What a store holds, summarized so that two stores on different backends can be compared with `==`.
+///
+/// ``description`` and the JSON encoding give the counts of trajectories, memories and history rows with the
+/// ``checksum``; ``MemoryStore/statistics()`` gives the counts of an open store.
 public struct StoreDigest: Sendable, Equatable, Codable, CustomStringConvertible {
     /// Stored trajectories.
-    public var trajectories: Int
+    package var trajectories: Int
     /// Stored memories.
-    public var memories: Int
+    package var memories: Int
     /// History rows.
-    public var historyEntries: Int
+    package var historyEntries: Int
     /// SHA-256 (hex) over every trajectory and every memory with its vectors, in ID order (memory numbers left
     /// out), then every history row in number order.
     public var checksum: String
@@ -76,8 +79,9 @@ struct StoreContents {
     }
 }
 
-/// Copies a memory store from one backend to another (SQLite to PostgreSQL and back).
-public enum StoreMigration {
+/// Copies a memory store from one backend to another (SQLite to PostgreSQL and back); MemoryLocation's
+/// `MemoryStore.copy(from:to:batchSize:)` calls it with the backends of two store locations.
+package enum StoreMigration {
     /// Copies every trajectory and memory (with its counters, status, revision and vectors) into `destination`,
     /// which must be empty, in batches, then the whole history (numbers, dates and reverted entries kept, so
     /// `memp history` and `memp revert` work on the copy as on the source) and the record of fusion choices

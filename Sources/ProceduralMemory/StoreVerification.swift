@@ -9,10 +9,10 @@ public struct StoreVerification: Sendable, Equatable, Codable {
     public var problems: [String] = []
     /// What was checked that needs no action (a stale cache is rebuilt at the next open, for instance).
     public var notes: [String] = []
-    /// Trajectory rows.
-    public var trajectories = 0
-    /// Memory rows.
-    public var memories = 0
+    /// Trajectory rows (in the JSON encoding; ``MemoryStore/statistics()`` counts them in an open store).
+    package var trajectories = 0
+    /// Memory rows (in the JSON encoding, as ``trajectories``).
+    package var memories = 0
     /// The store's generation.
     package var generation: UInt64 = 0
     /// Whether nothing is wrong.

@@ -126,17 +126,17 @@ import Testing
         let original = try await Self.makeStore(at: source)
         _ = try await original.delete(.id("t3"))
         let copy = directory.file("nested/copy")
-        let digest = try await StoreMigration.copy(from: .directory(source), to: .directory(copy), batchSize: 1)
+        let digest = try await MemoryStore.copy(from: .directory(source), to: .directory(copy), batchSize: 1)
         #expect(digest.trajectories == 2 && digest.memories == 2 && digest.historyEntries == 4)
         let copied = try await MemoryStore.open(at: copy)
         #expect(try await copied.history() == (try await original.history()))
         #expect(try await MemoryStore.verify(at: copy).problems == [])
         // A second copy into the same, now full, directory is refused and changes nothing there.
         await #expect(throws: MemoryError.storeExists(path: copy)) {
-            try await StoreMigration.copy(from: .directory(source), to: .directory(copy))
+            try await MemoryStore.copy(from: .directory(source), to: .directory(copy))
         }
         await #expect(throws: MemoryError.notAStore(path: directory.file("missing"))) {
-            try await StoreMigration.copy(from: .directory(directory.file("missing")), to: .directory(copy))
+            try await MemoryStore.copy(from: .directory(directory.file("missing")), to: .directory(copy))
         }
         #expect(!FileManager.default.fileExists(atPath: directory.file("missing")))
     }

@@ -67,13 +67,13 @@
                 at: local, embedder: Self.embedder, configuration: .hashing(dimension: 48))
             try await store.add(Fixtures.randomBatch(count: 25, dimension: 48, seed: 4).trajectories)
             let database = StoreLocation.database(Self.database(location))
-            let digest = try await StoreMigration.copy(from: .directory(local), to: database, batchSize: 10)
+            let digest = try await MemoryStore.copy(from: .directory(local), to: database, batchSize: 10)
             #expect(digest.trajectories == 25 && digest.memories == 25)
             #expect(try await StoreDigest(of: store.backend) == digest)
             #expect(try await MemoryStore.statistics(at: database).memories == 25)
             // And back into a new directory, which becomes a SQLite store.
             let back = directory.file("back")
-            #expect(try await StoreMigration.copy(from: database, to: .directory(back)) == digest)
+            #expect(try await MemoryStore.copy(from: database, to: .directory(back)) == digest)
             #expect(try await MemoryStore.verify(at: back).problems == [])
             try await PostgresBackend.connect(to: location).dropSchema()
         }

@@ -10,12 +10,14 @@ import Testing
 
     @Test func ruleScoresAreExact() async throws {
         let scorer = RuleBasedScorer(stepLimit: 10)
+        let a = Self.candidate("a", type: "x", success: true, reward: nil, steps: 5)
         #expect(
-            try await scorer.score(Self.candidate("a", type: "x", success: true, reward: nil, steps: 5))
-                == TrajectoryScore(score: 9.5, reason: "success, reward 1.0, 5 steps"))
+            try await scorer.score(a)
+                == ScoredTrajectory(trajectory: a, score: 9.5, reason: "success, reward 1.0, 5 steps"))
+        let b = Self.candidate("b", type: "x", success: false, reward: 0.5, steps: 20)
         #expect(
-            try await scorer.score(Self.candidate("b", type: "x", success: false, reward: 0.5, steps: 20))
-                == TrajectoryScore(score: 1.5, reason: "failure, reward 0.5, 20 steps"))
+            try await scorer.score(b)
+                == ScoredTrajectory(trajectory: b, score: 1.5, reason: "failure, reward 0.5, 20 steps"))
         // No flag: the reward decides success (at least 1 by default), and is clamped to 0…1.
         #expect(try await scorer.score(Self.candidate("c", type: "x", success: nil, reward: 3, steps: 0)).score == 10)
     }
@@ -31,7 +33,7 @@ import Testing
         ]
         let kept = try await ColdStart.select(candidates, scorer: RuleBasedScorer(stepLimit: 50), keep: 2)
         #expect(kept.map(\.trajectory.id) == ["n1", "c1", "t2", "t4"])
-        #expect(kept.map(\.taskType) == ["", "coin", "twc", "twc"])
+        #expect(kept.map { $0.trajectory.labels["taskType"] } == ["", "coin", "twc", "twc"])
         let confident = try await ColdStart.select(candidates, scorer: RuleBasedScorer(), keep: 5, minimumScore: 6)
         #expect(confident.map(\.trajectory.id) == ["n1", "t2", "t4", "t1"])
     }

@@ -415,13 +415,13 @@ import Testing
         let store = try await TestStoreKind.inMemory.makeStore(in: directory)
         let text = try Samples.jsonLines(Samples.all)
         let file = try directory.write(text, to: "runs.jsonl")
-        let seen = Mutex<[ImportProgress]>([])
+        let seen = Mutex<[ImportReport]>([])
         try await store.importTrajectories(from: file, options: ImportOptions(batchSize: 3)) {
             progress in
             seen.withLock { $0.append(progress) }
         }
         let progress = seen.withLock { $0 }
-        #expect(progress.map(\.committed) == [3, 4] && progress.map(\.linesRead) == [3, 4])
+        #expect(progress.map(\.imported) == [3, 4] && progress.map(\.linesRead) == [3, 4])
         #expect(
             progress.last?.bytesRead == text.utf8.count && progress.last?.totalBytes == text.utf8.count)
     }

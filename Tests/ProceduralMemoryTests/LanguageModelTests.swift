@@ -106,7 +106,7 @@ import Testing
                     + ["Lesson: It took the wrong object."]).joined(separator: "\n"))
             #expect(
                 try await LLMJudgeScorer(model: model).score(Samples.findKeys)
-                    == TrajectoryScore(score: 7, reason: "reached the goal"))
+                    == ScoredTrajectory(trajectory: Samples.findKeys, score: 7, reason: "reached the goal"))
         }
     }
 }

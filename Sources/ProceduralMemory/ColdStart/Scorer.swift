@@ -1,12 +1,16 @@
-/// A score for one trajectory, 0 (useless) to 10 (exemplary), with the reason.
-public struct TrajectoryScore: Sendable, Equatable, Codable {
+/// A trajectory with its score, 0 (useless) to 10 (exemplary), and the reason: what a ``Scorer`` returns and the
+/// cold start keeps.
+public struct ScoredTrajectory: Sendable, Equatable {
+    /// The trajectory.
+    public var trajectory: Trajectory
     /// The score, within 0…10.
     public var score: Double
     /// Why, in a few words.
     public var reason: String
 
-    /// Creates a score.
-    public init(score: Double, reason: String) {
+    /// Creates a scored trajectory.
+    public init(trajectory: Trajectory, score: Double, reason: String) {
+        self.trajectory = trajectory
         self.score = score
         self.reason = reason
     }
@@ -19,20 +23,24 @@ public protocol Scorer: Sendable {
 
     /// Rates one trajectory.
     ///
+    /// - Returns: The trajectory with its score and the reason.
     /// - Throws: ``MemoryError/scriptWriter(name:trajectoryID:reason:)`` when it can't be rated.
-    func score(_ trajectory: Trajectory) async throws(MemoryError) -> TrajectoryScore
+    func score(_ trajectory: Trajectory) async throws(MemoryError) -> ScoredTrajectory
 }
 
 /// A deterministic scorer from the outcome and the length: 6 points for a success, 3 × the reward (clamped to
 /// 0…1; a success without a reward counts 1), and 1 × (1 − steps / ``stepLimit``) for brevity.
 public struct RuleBasedScorer: Scorer {
     /// The step count at which the brevity point is gone.
-    public var stepLimit: Int
+    package let stepLimit: Int
     /// Decides success for outcomes without a success flag.
-    public var settings: UpdateSettings
+    package let settings: UpdateSettings
 
     /// Creates a scorer.
     ///
+    /// - Parameters:
+    ///   - stepLimit: The step count at which the brevity point is gone.
+    ///   - settings: Decide success for outcomes without a success flag (``UpdateSettings/successReward``).
     /// - Precondition: `stepLimit >= 1`.
     public init(stepLimit: Int = 50, settings: UpdateSettings = UpdateSettings()) {
         precondition(stepLimit >= 1, "RuleBasedScorer: stepLimit must be at least 1")
@@ -44,25 +52,15 @@ public struct RuleBasedScorer: Scorer {
     public var name: String { "rule/v1" }
 
     /// Scores the trajectory by the rule in the type's discussion; never throws.
-    public func score(_ trajectory: Trajectory) async throws(MemoryError) -> TrajectoryScore {
+    public func score(_ trajectory: Trajectory) async throws(MemoryError) -> ScoredTrajectory {
         let success = settings.isSuccess(trajectory.outcome)
         let reward = min(max(trajectory.outcome?.reward ?? (success ? 1 : 0), 0), 1)
         let brevity = 1 - Double(min(trajectory.steps.count, stepLimit)) / Double(stepLimit)
         let score = (success ? 6 : 0) + 3 * reward + brevity
-        return TrajectoryScore(
-            score: score,
+        return ScoredTrajectory(
+            trajectory: trajectory, score: score,
             reason: "\(success ? "success" : "failure"), reward \(reward), \(trajectory.steps.count) steps")
     }
-}
-
-/// One trajectory kept by the cold start, with its score.
-public struct ScoredTrajectory: Sendable, Equatable {
-    /// The trajectory.
-    public var trajectory: Trajectory
-    /// Its score.
-    public var score: TrajectoryScore
-    /// Its task type (the value of the grouping label).
-    public var taskType: String
 }
 
 /// Cold start: score candidate trajectories and keep the best few per task type.
@@ -87,14 +85,13 @@ public enum ColdStart {
         precondition(keep >= 1, "ColdStart.select: keep must be at least 1")
         var groups: [String: [ScoredTrajectory]] = [:]
         for trajectory in trajectories {
-            let score = try await scorer.score(trajectory)
-            guard score.score >= minimumScore else { continue }
-            let type = trajectory.labels[taskTypeLabel] ?? ""
-            groups[type, default: []].append(ScoredTrajectory(trajectory: trajectory, score: score, taskType: type))
+            let scored = try await scorer.score(trajectory)
+            guard scored.score >= minimumScore else { continue }
+            groups[trajectory.labels[taskTypeLabel] ?? "", default: []].append(scored)
         }
         return groups.keys.sorted().flatMap { type in
             groups[type, default: []].sorted { a, b in
-                if a.score.score != b.score.score { return a.score.score > b.score.score }
+                if a.score != b.score { return a.score > b.score }
                 if a.trajectory.steps.count != b.trajectory.steps.count {
                     return a.trajectory.steps.count < b.trajectory.steps.count
                 }

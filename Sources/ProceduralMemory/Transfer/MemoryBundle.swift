@@ -58,6 +58,8 @@ package struct BundledMemory: Codable, Sendable, Equatable {
 }
 
 /// What an import of a bundle did.
+///
+/// Encoded (as `memp import-bundle --json` prints it), it also holds the bundle's manifest.
 public struct BundleImportReport: Sendable, Equatable, Codable {
     /// Memories imported.
     public var memories = 0
@@ -67,8 +69,8 @@ public struct BundleImportReport: Sendable, Equatable, Codable {
     public var skippedMemories = 0
     /// Whether the memories were embedded again because the bundle's embedder differs from the store's.
     public var reembedded = false
-    /// The manifest of the bundle.
-    public var manifest: BundleManifest?
+    /// The manifest of the bundle (what its files hold, by which embedder; the counts above say what was imported).
+    package var manifest: BundleManifest?
     /// The store's generation after the import.
     package var generation: UInt64 = 0
 }

@@ -21,12 +21,18 @@ public protocol MemoryReviser: Sendable {
 /// rule-based script of its steps first.
 public struct RuleBasedReviser: MemoryReviser {
     /// The writer whose no-effect phrases find the failing step, and that writes a missing script.
-    public var scriptWriter: RuleBasedScriptWriter
+    package let scriptWriter: RuleBasedScriptWriter
     /// The longest observation quoted in a warning.
-    public var maximumObservationLength: Int
+    package let maximumObservationLength: Int
 
     /// Creates a reviser.
+    ///
+    /// - Parameters:
+    ///   - scriptWriter: The writer whose no-effect phrases find the failing step, and that writes a missing script.
+    ///   - maximumObservationLength: The longest action or observation quoted in a warning, in characters.
+    /// - Precondition: `maximumObservationLength >= 1`.
     public init(scriptWriter: RuleBasedScriptWriter = RuleBasedScriptWriter(), maximumObservationLength: Int = 160) {
+        precondition(maximumObservationLength >= 1, "RuleBasedReviser: maximumObservationLength must be at least 1")
         self.scriptWriter = scriptWriter
         self.maximumObservationLength = maximumObservationLength
     }

@@ -119,8 +119,8 @@ public struct FeedbackChange: Sendable, Equatable, Codable {
 
 /// What an update did.
 public struct UpdateReport: Sendable, Equatable, Codable {
-    /// Batches applied (each one transaction).
-    public var batches = 0
+    /// Batches applied (each one transaction, of ``UpdateSettings/batchSize`` tasks).
+    package var batches = 0
     /// Finished tasks read.
     public var tasks = 0
     /// Memories added.
