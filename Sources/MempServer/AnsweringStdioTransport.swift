@@ -59,8 +59,8 @@ actor AnsweringStdioTransport: Transport {
                             Self.parseError(
                                 "the message is \(line.length) bytes; the most read is \(maximumMessageBytes)"))
                     } else if (try? JSONSerialization.jsonObject(with: line.data)) != nil {
-                        let (passed, refused) = JSONRPCScreening.withoutUnusableIDs(line.data)
-                        for _ in 0..<refused { try await send(JSONRPCScreening.unusableIDError) }
+                        let (passed, answers) = JSONRPCScreening.screen(line.data)
+                        for answer in answers { try await send(answer) }
                         if let passed {
                             record(passed)
                             continuation.yield(passed)

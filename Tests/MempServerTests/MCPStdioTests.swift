@@ -94,4 +94,57 @@ import Testing
             refusals.first?["message"] as? String
                 == "Invalid Request: an id must be a string or an integer of at most 64 bits")
     }
+
+    /// A `tools/call` or `initialize` whose params don't decode was answered "Internal error: The data isn't in the
+    /// correct format" (-32603); it gets Invalid params (-32602) naming the field.
+    @Test func requestsWithParamsThatDontDecodeGetInvalidParamsNamingTheField() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = directory.file("store")
+        try StoreFixture.make(at: store, count: 1)
+        let initialize =
+            #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","#
+            + #""capabilities":{},"clientInfo":{"name":"test","version":"1"}}}"#
+        let lines = [
+            initialize, #"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+            #"{"jsonrpc":"2.0","id":2,"method":"tools/call"}"#,
+            #"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":5}}"#,
+            #"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"memory_stats","arguments":[1]}}"#,
+            #"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":[]}"#,
+            #"{"jsonrpc":"2.0","id":"again","method":"initialize","params":"2025-03-26"}"#,
+            #"{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"memory_stats"}}"#,
+        ]
+        let requests = directory.file("requests.jsonl")
+        try (lines.joined(separator: "\n") + "\n").write(toFile: requests, atomically: true, encoding: .utf8)
+        let served = try ChildProcess.run(
+            "/bin/sh",
+            [
+                "-c", #"exec "$0" serve --store "$1" --mcp-stdio < "$2""#, try ChildProcess.mempExecutable(), store,
+                requests,
+            ])
+        #expect(served.status == 0, "\(served.errors)")
+        var errors: [String: String] = [:]
+        var results: [String] = []
+        for line in served.output.split(separator: "\n") {
+            guard let answer = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                continue
+            }
+            let id = "\(answer["id"] ?? "")"
+            if let error = answer["error"] as? [String: Any] {
+                #expect(error["code"] as? Int == -32602, "\(id)")
+                errors[id] = error["message"] as? String
+            } else {
+                results.append(id)
+            }
+        }
+        #expect(results.sorted() == ["1", "6"])
+        #expect(
+            errors == [
+                "2": "Invalid params: params is missing",
+                "3": "Invalid params: params.name must be a string",
+                "4": "Invalid params: params.arguments must be a JSON object",
+                "5": "Invalid params: params must be a JSON object",
+                "again": "Invalid params: params must be a JSON object",
+            ])
+    }
 }
