@@ -16,7 +16,8 @@ let package = Package(
     // The PostgreSQL trait: PostgresBench opens stores on a `postgres://` URL through MemoryLocation.
     dependencies: [.package(name: "Memp", path: "..", traits: ["PostgreSQL"])],
     targets: [
-        // What the benchmarks share: one percentile definition, one clock and one reading of the process's memory.
+        // What the benchmarks share: one percentile definition, one clock, one reading of the process's memory and
+        // one way to report progress and failure.
         // Their seeded generator is RetrievalCore's SplitMix64.
         .target(name: "BenchmarkSupport"),
         benchmark("VectorBench", using: "VectorIndex"),

@@ -31,9 +31,7 @@ let package = Package(
         fuzzTarget("FuzzSafeTensors", ["Embeddings"]),
         fuzzTarget("FuzzWordPiece", ["Embeddings"]),
         fuzzTarget("FuzzServerRequests", ["MempService", "MemoryLocation", "ProceduralMemory", "Embeddings"]),
-        // LineFramer is internal to MempServer, which is no product: Sources/FuzzLineFramer/LineFramer.swift is a
-        // symbolic link to Sources/MempServer/LineFramer.swift, so the target compiles the server's own file.
-        fuzzTarget("FuzzLineFramer", []),
+        fuzzTarget("FuzzLineSplitter", ["RetrievalCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

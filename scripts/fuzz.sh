@@ -3,7 +3,7 @@
 #
 #   bash scripts/fuzz.sh TARGET SECONDS [extra libFuzzer flags]
 #   TARGET: trajectories | vector-file | index-file | keyword-index | bundle-manifest | query-files | safetensors |
-#           wordpiece | server-requests | line-framer
+#           wordpiece | server-requests | line-splitter
 #           (wordpiece needs the installed MiniLM: memp model install minilm)
 #   bash scripts/fuzz.sh build             builds every target (then two targets can run at once without waiting
 #                                          for each other's build)
@@ -33,10 +33,10 @@ case "$target" in
     safetensors) product=FuzzSafeTensors ;;
     wordpiece) product=FuzzWordPiece ;;
     server-requests) product=FuzzServerRequests ;;
-    line-framer) product=FuzzLineFramer ;;
+    line-splitter) product=FuzzLineSplitter ;;
     *)
         echo "unknown target $target (trajectories, vector-file, index-file, keyword-index, bundle-manifest," \
-            "query-files, safetensors, wordpiece, server-requests, line-framer)" >&2
+            "query-files, safetensors, wordpiece, server-requests, line-splitter)" >&2
         exit 64
         ;;
 esac

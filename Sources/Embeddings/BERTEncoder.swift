@@ -193,10 +193,10 @@ package struct BERTEncoder: Sendable {
         let spans = Self.spans(of: sequences)
         let tokenCount = spans.last.map { $0.upperBound } ?? 0
         guard tokenCount > 0 else { return sequences.map { _ in [Float](repeating: 0, count: hidden) } }
-        embed(sequences, tokenCount: tokenCount, into: &workspace.states)
         Workspace.reset(&workspace.qkv, count: tokenCount * 3 * hidden)
         Workspace.reset(&workspace.context, count: tokenCount * hidden)
         Workspace.reset(&workspace.projected, count: tokenCount * hidden)
+        embed(sequences, tokenCount: tokenCount, into: &workspace.states, typeRows: &workspace.projected)
         Workspace.reset(&workspace.intermediate, count: tokenCount * configuration.intermediateSize)
         for layer in layers {
             Self.linear(
@@ -232,35 +232,44 @@ package struct BERTEncoder: Sendable {
     }
 
     /// Word + position + type embeddings, LayerNormed, into `states` (resized to the batch).
-    private func embed(_ sequences: [[Int32]], tokenCount: Int, into states: inout [Float]) {
+    ///
+    /// The type embedding goes into `typeRows` (as many rows as `states`), which the normalization adds: the sums
+    /// are made in the order `(word + position) + type`, and no buffer of zeros is needed for a normalization
+    /// without a residual.
+    private func embed(
+        _ sequences: [[Int32]], tokenCount: Int, into states: inout [Float], typeRows: inout [Float]
+    ) {
         let hidden = configuration.hiddenSize
         Workspace.reset(&states, count: tokenCount * hidden)
         states.withUnsafeMutableBufferPointer { states in
-            wordEmbeddings.withUnsafeBufferPointer { words in
-                positionEmbeddings.withUnsafeBufferPointer { positions in
-                    tokenTypeEmbedding.withUnsafeBufferPointer { type in
-                        var row = 0
-                        for sequence in sequences {
-                            precondition(
-                                sequence.count <= configuration.maximumPositions, "BERTEncoder: sequence too long")
-                            for (position, id) in sequence.enumerated() {
+            typeRows.withUnsafeMutableBufferPointer { typeRows in
+                wordEmbeddings.withUnsafeBufferPointer { words in
+                    positionEmbeddings.withUnsafeBufferPointer { positions in
+                        tokenTypeEmbedding.withUnsafeBufferPointer { type in
+                            var row = 0
+                            for sequence in sequences {
                                 precondition(
-                                    Int(id) >= 0 && Int(id) < configuration.vocabularySize, "BERTEncoder: bad token ID")
-                                let word = Int(id) * hidden
-                                let place = position * hidden
-                                let target = row * hidden
-                                for column in 0..<hidden {
-                                    states[target + column] =
-                                        words[word + column] + positions[place + column] + type[column]
+                                    sequence.count <= configuration.maximumPositions, "BERTEncoder: sequence too long")
+                                for (position, id) in sequence.enumerated() {
+                                    precondition(
+                                        Int(id) >= 0 && Int(id) < configuration.vocabularySize,
+                                        "BERTEncoder: bad token ID")
+                                    let word = Int(id) * hidden
+                                    let place = position * hidden
+                                    let target = row * hidden
+                                    for column in 0..<hidden {
+                                        states[target + column] = words[word + column] + positions[place + column]
+                                        typeRows[target + column] = type[column]
+                                    }
+                                    row += 1
                                 }
-                                row += 1
                             }
                         }
                     }
                 }
             }
         }
-        layerNormalize(&states, weight: embeddingNormWeight, bias: embeddingNormBias)
+        addAndNormalize(&states, typeRows, weight: embeddingNormWeight, bias: embeddingNormBias)
     }
 
     /// `output = input · weight + bias` for `rows` rows.
@@ -327,20 +336,12 @@ package struct BERTEncoder: Sendable {
         }
     }
 
-    /// `states = LayerNorm(states + residual)`.
+    /// `states = LayerNorm(states + residual)` for every row (biased variance), in place.
     private func addAndNormalize(_ states: inout [Float], _ residual: [Float], weight: [Float], bias: [Float]) {
-        layerNormalize(&states, adding: residual, weight: weight, bias: bias)
-    }
-
-    /// LayerNorm of every row (biased variance), in place, after adding `residual` when given.
-    private func layerNormalize(
-        _ states: inout [Float], adding residual: [Float]? = nil, weight: [Float], bias: [Float]
-    ) {
         let width = configuration.hiddenSize
         let epsilon = configuration.layerNormEpsilon
-        let zeros = residual == nil ? [Float](repeating: 0, count: states.count) : []
         states.withUnsafeMutableBufferPointer { states in
-            (residual ?? zeros).withUnsafeBufferPointer { residual in
+            residual.withUnsafeBufferPointer { residual in
                 weight.withUnsafeBufferPointer { weight in
                     bias.withUnsafeBufferPointer { bias in
                         Self.parallelRows(states.count / width, minimumRowsPerThread: 256) { rows in

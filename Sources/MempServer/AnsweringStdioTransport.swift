@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MCP
+import RetrievalCore
 
 /// MCP over standard input and output: one JSON-RPC message per line, every request read before the input ends
 /// answered.
@@ -52,21 +53,20 @@ actor AnsweringStdioTransport: Transport {
         let lines = Self.standardInputLines(maximumBytes: maximumMessageBytes)
         let task = Task {
             do {
-                for await item in lines {
-                    switch item {
-                    case .line(let data) where (try? JSONSerialization.jsonObject(with: data)) != nil:
-                        let (passed, refused) = JSONRPCScreening.withoutUnusableIDs(data)
-                        for _ in 0..<refused { try await send(JSONRPCScreening.unusableIDError) }
+                for await line in lines {
+                    if line.length > maximumMessageBytes {
+                        try await send(
+                            Self.parseError(
+                                "the message is \(line.length) bytes; the most read is \(maximumMessageBytes)"))
+                    } else if (try? JSONSerialization.jsonObject(with: line.data)) != nil {
+                        let (passed, answers) = JSONRPCScreening.screen(line.data)
+                        for answer in answers { try await send(answer) }
                         if let passed {
                             record(passed)
                             continuation.yield(passed)
                         }
-                    case .line:
+                    } else {
                         try await send(Self.parseError("the line is not JSON"))
-                    case .tooLong(let bytes):
-                        try await send(
-                            Self.parseError(
-                                "the message is \(bytes) bytes; the most read is \(maximumMessageBytes)"))
                     }
                 }
                 await untilAnswered()
@@ -80,19 +80,19 @@ actor AnsweringStdioTransport: Transport {
     }
 
     /// The messages of standard input, read on a thread of their own (a read blocks until input comes).
-    private static func standardInputLines(maximumBytes: Int) -> AsyncStream<LineFramer.Item> {
-        let (lines, continuation) = AsyncStream<LineFramer.Item>.makeStream()
+    private static func standardInputLines(maximumBytes: Int) -> AsyncStream<JSONLinesReader.Line> {
+        let (lines, continuation) = AsyncStream<JSONLinesReader.Line>.makeStream()
         Thread.detachNewThread {
-            var framer = LineFramer(maximumBytes: maximumBytes)
+            var splitter = JSONLinesReader.Splitter(maximumLineBytes: maximumBytes)
             var buffer = [UInt8](repeating: 0, count: 1 << 16)
             // One read(2) at a time: FileHandle's reads wait for a full buffer or the end of the input.
             while true {
                 let count = buffer.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
                 if count < 0 && errno == EINTR { continue }
                 guard count > 0 else { break }
-                for item in framer.append(Data(buffer[..<count])) { continuation.yield(item) }
+                for line in splitter.append(Data(buffer[..<count])) { continuation.yield(line) }
             }
-            for item in framer.finish() { continuation.yield(item) }
+            if let line = splitter.finish() { continuation.yield(line) }
             continuation.finish()
         }
         return lines

@@ -34,13 +34,14 @@ actor MCPHTTPSessions: Service {
 
     /// Answers one HTTP request to `/mcp`.
     nonisolated func respond(to body: Data, request: Request) async -> Response {
-        // The transport took a request whose ID it can't read for a notification: 202 and no answer, ever.
-        if !body.isEmpty, JSONRPCScreening.withoutUnusableIDs(body).refused > 0 {
+        // The transport took a request whose ID it can't read for a notification (202 and no answer, ever), and
+        // answered params it can't decode with an internal error. One message comes per POST (batches are refused).
+        if !body.isEmpty, let answer = JSONRPCScreening.screen(body).answers.first {
             var headers = HTTPFields()
             headers[.contentType] = "application/json"
             return Response(
-                status: .badRequest, headers: headers,
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONRPCScreening.unusableIDError)))
+                status: answer == JSONRPCScreening.unusableIDError ? .badRequest : .ok, headers: headers,
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer)))
         }
         var headers: [String: String] = [:]
         for field in request.headers {

@@ -69,7 +69,7 @@ public final class MemoryService: Sendable {
     }
 
     /// One memory, with how its source trajectories ended (combined as a lookup reports it:
-    /// ``ProceduralMemory/Outcome/combining(_:)``).
+    /// ``ProceduralMemory/MemoryHit/sourceOutcome``).
     ///
     /// - Throws: ``ServiceError/unknownMemory(id:store:)``, ``ServiceError/unknownStore(name:)``.
     public func memory(id: String, store name: String?) async throws(ServiceError) -> MemoryResponse {

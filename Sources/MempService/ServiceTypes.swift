@@ -129,7 +129,7 @@ public struct LookupHit: Codable, Sendable, Equatable {
     /// The exact steps, when the memory keeps them.
     public var steps: [Step]?
     /// How the source trajectories ended, when recorded: a merged memory succeeded when any source did
-    /// (``ProceduralMemory/Outcome/combining(_:)``).
+    /// (``ProceduralMemory/MemoryHit/sourceOutcome``).
     public var outcome: Outcome?
     /// The memory's usage counters.
     public var counters: MemoryCounters
@@ -238,7 +238,7 @@ public struct MemoryResponse: Codable, Sendable, Equatable {
     public var store: String
     /// The memory.
     public var memory: Memory
-    /// How its source trajectories ended, when recorded (``ProceduralMemory/Outcome/combining(_:)``).
+    /// How its source trajectories ended, when recorded (``ProceduralMemory/MemoryHit/sourceOutcome``).
     public var outcome: Outcome?
 }
 

@@ -113,8 +113,8 @@ package struct FusionTuningEvidence: Sendable, Equatable, Codable {
 }
 
 extension MemoryStore {
-    /// The fusion the store records for `hybrid` lookups that name none; `nil` when none is recorded, so
-    /// ``RetrievalOptions/defaultFusion`` applies.
+    /// The fusion the store records for `hybrid` lookups that name none; `nil` when none is recorded, so the
+    /// default applies (reciprocal rank fusion, rank constant 60; see ``RetrievalOptions/fusion``).
     ///
     /// The choice is made by Evaluation's `FusionTuner` (or `memp tune`), which keeps a record of every choice and
     /// revert with its measurement (`memp tune --show` lists it).
@@ -150,7 +150,7 @@ extension MemoryStore {
     /// Undoes the last fusion choice still in effect: lookups go back to the fusion before it (the revert is
     /// recorded too, so the record never loses a choice).
     ///
-    /// - Returns: The fusion recorded after the revert; `nil` for ``RetrievalOptions/defaultFusion``.
+    /// - Returns: The fusion recorded after the revert; `nil` for the default (see ``RetrievalOptions/fusion``).
     /// - Throws: ``MemoryError/nothingToRevert`` when no choice is in effect;
     ///   ``MemoryError/tuningConflict(expectedEntries:actualEntries:)`` when another process changed the record
     ///   meanwhile.

@@ -79,7 +79,7 @@ public enum MemoryError: Error, Equatable, Sendable {
     case counterLimit(id: String, counter: String, current: Int, limit: Int)
     /// The task to look up is empty or only whitespace, so no policy but random can rank memories for it.
     case emptyTask
-    /// The task to look up is `bytes` UTF-8 bytes long, over ``MemoryStore/maximumLookupTaskBytes`` (`limit`).
+    /// The task to look up is `bytes` UTF-8 bytes long, over the lookup limit `limit` (1 MiB).
     case lookupTaskTooLarge(bytes: Int, limit: Int)
     /// A history entry can't be reverted; `reason` says why.
     case cannotRevert(entry: Int64, reason: String)

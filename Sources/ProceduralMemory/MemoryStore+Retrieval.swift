@@ -13,7 +13,7 @@ extension MemoryStore {
     /// ``maximumLookupTaskBytes``, room for JSON escapes and the fields beside the task.
     ///
     /// A longer line is skipped as it is read and reported, so that a file of one huge line can't fill memory.
-    public static let maximumQueryLineBytes = 4 * maximumLookupTaskBytes
+    package static let maximumQueryLineBytes = 4 * maximumLookupTaskBytes
 
     /// Finds the memories that best fit a task.
     ///
@@ -26,7 +26,7 @@ extension MemoryStore {
     ///   - options: The policy, `k`, the minimum similarity and the filters.
     /// - Returns: At most `k` hits, best first, each with its explanation.
     /// - Throws: ``MemoryError/emptyTask`` for a blank task (except for the random policy);
-    ///   ``MemoryError/lookupTaskTooLarge(bytes:limit:)`` for a task over ``maximumLookupTaskBytes``;
+    ///   ``MemoryError/lookupTaskTooLarge(bytes:limit:)`` for a task over 1 MiB;
     ///   ``MemoryError/invalidParameter(name:value:expected:)`` for `k < 1` or a minimum similarity that is NaN or
     ///   outside -1…1;
     ///   ``MemoryError/optionNotApplicable(option:policy:)`` for a minimum similarity the policy can't use;

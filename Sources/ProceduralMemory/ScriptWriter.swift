@@ -37,7 +37,7 @@ package struct WrittenScript: Sendable, Equatable {
 ///
 /// Applied in order:
 /// 1. drops steps whose action is a thought (`think: …`) or whose observation says nothing happened
-///    (``noEffectPhrases``, matched case-insensitively);
+///    (the no-effect phrases given at init, matched case-insensitively);
 /// 2. replaces the task's own object names with placeholders `[OBJECT1]`, `[OBJECT2]`, … in order of first
 ///    appearance in the task; a word of the task is an object name when some action uses it after its verb
 ///    (plural task words match singular action words, and an instance number after a name is folded in);
@@ -73,7 +73,7 @@ public struct RuleBasedScriptWriter: ScriptWriter {
     /// `rule-based/v1`.
     public var name: String { "rule-based/v1" }
 
-    /// The script of the trajectory's task and steps (``abstract(task:steps:)``); never throws.
+    /// The script of the trajectory's task and steps, by the rules in the type's discussion; never throws.
     public func script(for trajectory: Trajectory) async throws(MemoryError) -> String {
         abstract(task: trajectory.task, steps: trajectory.steps)
     }

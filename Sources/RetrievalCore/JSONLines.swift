@@ -5,7 +5,7 @@ import Foundation
 /// Blank lines are skipped. The file is read in blocks, so memory stays flat for any file size.
 public struct JSONLinesReader: Sequence {
     /// One non-blank line and where it was.
-    public struct Line: Sendable {
+    public struct Line: Sendable, Equatable {
         /// 1-based line number in the file.
         public let number: Int
         /// The line's bytes, without the newline; empty when the line is longer than the reader's limit.
@@ -67,80 +67,136 @@ public struct JSONLinesReader: Sequence {
 
     /// Yields the file's non-blank lines in order.
     public struct Iterator: IteratorProtocol {
+        /// How many bytes are read at a time.
+        private static let blockBytes = 1 << 20
         private let handle: FileHandle?
-        private let maximumLineBytes: Int
-        private var buffer = Data()
-        /// The index in `buffer` where the unread bytes start.
-        private var consumed = 0
-        /// How far past `consumed` the search for the next newline resumes: the bytes before it hold none.
-        private var searched = 0
-        /// Bytes of an over-long line already dropped from the buffer.
-        private var dropped = 0
-        private var lineNumber = 0
+        /// The bytes read instead of a file, and where the next block of them starts.
+        private let data: Data
+        private var offset: Int
+        private var splitter: Splitter
+        /// Lines the last block ended, not yet yielded, from ``nextLine``.
+        private var ready: [Line] = []
+        private var nextLine = 0
         private var finished = false
 
         init(handle: FileHandle?, maximumLineBytes: Int) {
             self.handle = handle
-            self.maximumLineBytes = maximumLineBytes
+            data = Data()
+            offset = 0
+            splitter = Splitter(maximumLineBytes: maximumLineBytes)
             finished = handle == nil
         }
 
         init(data: Data, maximumLineBytes: Int) {
             handle = nil
-            self.maximumLineBytes = maximumLineBytes
-            buffer = data
-            consumed = data.startIndex
-            finished = true
+            self.data = data
+            offset = data.startIndex
+            splitter = Splitter(maximumLineBytes: maximumLineBytes)
         }
 
-        private static func isBlank(_ bytes: Data) -> Bool {
-            bytes.allSatisfy { $0 == 32 || $0 == 9 || $0 == 13 }
-        }
-
-        /// The line made of `bytes` (without its newline), after `dropped` bytes already skipped.
-        private mutating func line(_ bytes: Data) -> Line? {
-            lineNumber += 1
-            var bytes = bytes
-            if bytes.last == UInt8(ascii: "\r") { bytes = bytes.dropLast() }
-            let length = dropped + bytes.count
-            dropped = 0
-            if length > maximumLineBytes { return Line(number: lineNumber, data: Data(), length: length) }
-            if Self.isBlank(bytes) { return nil }
-            return Line(number: lineNumber, data: Data(bytes), length: length)
+        /// The next block of input; empty at its end.
+        private mutating func nextBlock() -> Data {
+            if let handle { return handle.readData(ofLength: Self.blockBytes) }
+            let end = Swift.min(data.endIndex, offset + Self.blockBytes)
+            defer { offset = end }
+            return data[offset..<end]
         }
 
         public mutating func next() -> Line? {
-            while true {
-                if let newline = buffer[(consumed + searched)...].firstIndex(of: UInt8(ascii: "\n")) {
-                    let bytes = buffer[consumed..<newline]
-                    // Lines are cut off by moving `consumed`, not by removing bytes from the front of the
-                    // buffer: a removal per line moved the rest of the block each time, so a file of short
-                    // lines took quadratic time (minutes for a few MB of blank lines).
-                    consumed = newline + 1
-                    searched = 0
-                    if let line = line(bytes) { return line }
-                    continue
+            while nextLine == ready.count {
+                guard !finished else { return nil }
+                let block = nextBlock()
+                nextLine = 0
+                if block.isEmpty {
+                    finished = true
+                    ready = splitter.finish().map { [$0] } ?? []
+                } else {
+                    ready = splitter.append(block)
                 }
-                searched = buffer.endIndex - consumed
-                if finished {
-                    guard consumed < buffer.endIndex || dropped > 0 else { return nil }
-                    let bytes = buffer[consumed...]
-                    consumed = buffer.endIndex
-                    searched = 0
-                    return line(bytes)
-                }
-                buffer.removeSubrange(..<consumed)  // once per block read
-                consumed = buffer.startIndex
-                if buffer.count > maximumLineBytes {
-                    // Over the limit already: keep counting its bytes, not holding them.
-                    dropped += buffer.count
-                    buffer = Data()
-                    consumed = 0
-                    searched = 0
-                }
-                let block = handle?.readData(ofLength: 1 << 20) ?? Data()
-                if block.isEmpty { finished = true } else { buffer.append(block) }
             }
+            defer { nextLine += 1 }
+            return ready[nextLine]
+        }
+    }
+
+    /// Splits bytes that arrive in pieces (a pipe, a socket, blocks of a file) into the reader's lines, however
+    /// the pieces are cut.
+    ///
+    /// Each byte is looked at once, so many short lines or one huge line cost time linear in their length. A line
+    /// longer than ``maximumLineBytes`` is let go as it arrives, so memory stays flat for any input; its length is
+    /// still counted. Lines are numbered from 1, blank ones included; a blank line (spaces, tabs, a carriage
+    /// return) within the limit is skipped. A carriage return before the newline is not part of the line.
+    public struct Splitter: Sendable {
+        /// The longest line whose bytes are kept.
+        public let maximumLineBytes: Int
+        /// The start of the line not yet ended by a newline.
+        private var pending = Data()
+        /// Bytes of an over-long line already let go.
+        private var dropped = 0
+        /// Whether the last byte let go was a carriage return, which is not counted if the newline follows.
+        private var droppedCarriageReturn = false
+        private var lineNumber = 0
+
+        /// A splitter that keeps the bytes of lines of at most `maximumLineBytes` bytes.
+        public init(maximumLineBytes: Int = .max) {
+            self.maximumLineBytes = maximumLineBytes
+        }
+
+        /// The lines that `chunk` ends, in order.
+        public mutating func append(_ chunk: Data) -> [Line] {
+            var lines: [Line] = []
+            var rest = chunk[...]
+            while let newline = rest.firstIndex(of: UInt8(ascii: "\n")) {
+                if let line = end(with: rest[..<newline]) { lines.append(line) }
+                rest = rest[rest.index(after: newline)...]
+            }
+            keep(rest)
+            return lines
+        }
+
+        /// The last line, when the input ended without a newline after it.
+        public mutating func finish() -> Line? {
+            guard dropped > 0 || !pending.isEmpty else { return nil }
+            return end(with: Data()[...])
+        }
+
+        /// Holds `piece`, the start of a line, or counts it once the line is over the limit (plus one byte, for a
+        /// carriage return that may end it).
+        private mutating func keep(_ piece: Data.SubSequence) {
+            guard !piece.isEmpty else { return }
+            if dropped == 0 {
+                pending.append(contentsOf: piece)
+                guard pending.count - 1 > maximumLineBytes else { return }
+                dropped = pending.count
+                droppedCarriageReturn = pending.last == UInt8(ascii: "\r")
+                pending = Data()
+            } else {
+                dropped += piece.count
+                droppedCarriageReturn = piece.last == UInt8(ascii: "\r")
+            }
+        }
+
+        /// The line that `piece` ends, or `nil` when it is blank.
+        private mutating func end(with piece: Data.SubSequence) -> Line? {
+            lineNumber += 1
+            if dropped == 0 && pending.isEmpty {
+                return line(piece)
+            }
+            keep(piece)
+            defer {
+                pending = Data()
+                dropped = 0
+            }
+            guard dropped > 0 else { return line(pending[...]) }
+            return Line(number: lineNumber, data: Data(), length: dropped - (droppedCarriageReturn ? 1 : 0))
+        }
+
+        private func line(_ piece: Data.SubSequence) -> Line? {
+            var bytes = piece
+            if bytes.last == UInt8(ascii: "\r") { bytes = bytes.dropLast() }
+            if bytes.count > maximumLineBytes { return Line(number: lineNumber, data: Data(), length: bytes.count) }
+            if bytes.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) { return nil }
+            return Line(number: lineNumber, data: Data(bytes), length: bytes.count)
         }
     }
 }

@@ -59,4 +59,19 @@ import Testing
         #expect(HTTPClient.object(answer.body)["id"] is NSNull)
         #expect(try await Self.ping(served.client, session: session) == 200)
     }
+
+    /// A tool call whose params don't decode gets Invalid params naming the field, not an internal error.
+    @Test func aToolCallWithParamsThatDontDecodeGetsInvalidParams() async throws {
+        let served = try ServedStore(count: 1)
+        defer { served.close() }
+        let session = try await Self.initialize(served.client)
+        let answer = try await served.client.exchange(
+            "POST", "/mcp", body: Data(#"{"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {}}"#.utf8),
+            headers: Self.headers.merging(["MCP-Session-Id": session]) { $1 })
+        #expect(answer.status == 200)
+        let object = HTTPClient.object(answer.body)
+        let error = object["error"] as? [String: Any]
+        #expect(object["id"] as? Int == 7 && error?["code"] as? Int == -32602)
+        #expect(error?["message"] as? String == "Invalid params: params.name is missing")
+    }
 }

@@ -4,23 +4,40 @@ import Testing
 
 /// MCP on standard input and output, fed from a file as a script would.
 @Suite struct MCPStdioTests {
-    // The server answers each request in a task of its own; the answers still running when the input ended used to
-    // be dropped, so a client that wrote its requests and closed its end got only some of them answered.
-    @Test func everyRequestIsAnsweredWhenTheInputEnds() throws {
+    /// The answers of `memp serve --mcp-stdio` (with `options`) to `lines`, on a store of the first `count` sample
+    /// trajectories.
+    ///
+    /// The lines are fed to its standard input from a file, as a script would; each output line gives its JSON
+    /// object, or the objects of a batch answer. The server must exit 0.
+    static func answers(to lines: [String], storeHolding count: Int, options: [String] = []) throws -> [[String: Any]] {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = directory.file("store")
-        try StoreFixture.make(at: store, count: 3)
-        let initialize: [String: Any] = [
-            "jsonrpc": "2.0", "id": 1, "method": "initialize",
-            "params": [
-                "protocolVersion": "2025-03-26", "capabilities": [String: Any](),
-                "clientInfo": ["name": "test", "version": "1"],
-            ],
-        ]
+        try StoreFixture.make(at: store, count: count)
+        let requests = try directory.write(lines.joined(separator: "\n") + "\n", to: "requests.jsonl")
+        let script =
+            #"memp="$0" store="$1" requests="$2"; shift 2; "#
+            + #"exec "$memp" serve --store "$store" --mcp-stdio "$@" < "$requests""#
+        let served = try ChildProcess.run(
+            "/bin/sh", ["-c", script, try ChildProcess.mempExecutable(), store, requests] + options)
+        #expect(served.status == 0, "\(served.errors)")
+        return served.output.split(separator: "\n").flatMap { line -> [[String: Any]] in
+            let value = try? JSONSerialization.jsonObject(with: Data(line.utf8))
+            return (value as? [[String: Any]]) ?? (value as? [String: Any]).map { [$0] } ?? []
+        }
+    }
+
+    /// The handshake every session starts with: the `initialize` request (id 1) and the `initialized` notification.
+    static let handshake = [
+        #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","#
+            + #""capabilities":{},"clientInfo":{"name":"test","version":"1"}}}"#,
+        #"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+    ]
+
+    // The server answers each request in a task of its own; the answers still running when the input ended used to
+    // be dropped, so a client that wrote its requests and closed its end got only some of them answered.
+    @Test func everyRequestIsAnsweredWhenTheInputEnds() throws {
         let messages: [[String: Any]] = [
-            initialize,
-            ["jsonrpc": "2.0", "method": "notifications/initialized"],
             ["jsonrpc": "2.0", "id": 2, "method": "tools/list"],
             [
                 "jsonrpc": "2.0", "id": "stats", "method": "tools/call",
@@ -31,51 +48,21 @@ import Testing
                 "params": ["name": "lookup_procedures", "arguments": ["task": "take the coin", "k": 2]],
             ],
         ]
-        let requests = directory.file("requests.jsonl")
-        try messages.map { String(decoding: try JSONSerialization.data(withJSONObject: $0), as: UTF8.self) + "\n" }
-            .joined().write(toFile: requests, atomically: true, encoding: .utf8)
-        let served = try ChildProcess.run(
-            "/bin/sh",
-            [
-                "-c", #"exec "$0" serve --store "$1" --mcp-stdio < "$2""#, try ChildProcess.mempExecutable(),
-                store, requests,
-            ])
-        #expect(served.status == 0, "\(served.errors)")
-        let answered = served.output.split(separator: "\n").compactMap { line in
-            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["id"].map { "\($0)" }
-        }
+        let lines =
+            try Self.handshake
+            + messages.map { String(decoding: try JSONSerialization.data(withJSONObject: $0), as: UTF8.self) }
+        let answered = try Self.answers(to: lines, storeHolding: 3).compactMap { $0["id"].map { "\($0)" } }
         #expect(answered.sorted() == ["1", "2", "4", "stats"])
     }
 
     /// A line that is not JSON and one over `--max-body-bytes` are answered with parse errors (id null), and the
     /// requests around them as usual.
     @Test func badAndOverLongLinesGetParseErrorsAndTheRestIsAnswered() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let store = directory.file("store")
-        try StoreFixture.make(at: store, count: 1)
-        let initialize =
-            #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","#
-            + #""capabilities":{},"clientInfo":{"name":"test","version":"1"}}}"#
         let huge =
             #"{"jsonrpc":"2.0","id":9,"method":"tools/list","params":{"pad":""#
             + String(repeating: "x", count: 5_000) + #""}}"#
-        let lines = [
-            initialize, #"{"jsonrpc":"2.0","method":"notifications/initialized"}"#, "this is not json", huge,
-            #"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#,
-        ]
-        let requests = directory.file("requests.jsonl")
-        try (lines.joined(separator: "\n") + "\n").write(toFile: requests, atomically: true, encoding: .utf8)
-        let served = try ChildProcess.run(
-            "/bin/sh",
-            [
-                "-c", #"exec "$0" serve --store "$1" --mcp-stdio --max-body-bytes 1024 < "$2""#,
-                try ChildProcess.mempExecutable(), store, requests,
-            ])
-        #expect(served.status == 0, "\(served.errors)")
-        let answers = served.output.split(separator: "\n").compactMap { line in
-            try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
-        }
+        let lines = Self.handshake + ["this is not json", huge, #"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#]
+        let answers = try Self.answers(to: lines, storeHolding: 1, options: ["--max-body-bytes", "1024"])
         #expect(answers.compactMap { $0["id"] as? Int }.sorted() == [1, 2])
         let errors = answers.filter { $0["id"] is NSNull }.compactMap { $0["error"] as? [String: Any] }
         #expect(errors.compactMap { $0["code"] as? Int } == [-32700, -32700])
@@ -90,6 +77,27 @@ import Testing
     /// client waited forever: it is refused with an Invalid Request error (id null), alone or in a batch, and the
     /// requests around it are answered.
     @Test func requestsWithUnusableIDsAreRefusedNotLeftUnanswered() throws {
+        let lines =
+            Self.handshake + [
+                #"{"jsonrpc":"2.0","id":1e300,"method":"ping"}"#, #"{"jsonrpc":"2.0","id":2.5,"method":"ping"}"#,
+                #"{"jsonrpc":"2.0","id":123456789012345678901234567890,"method":"ping"}"#,
+                #"{"jsonrpc":"2.0","id":{"a":1},"method":"ping"}"#, #"{"jsonrpc":"2.0","id":true,"method":"ping"}"#,
+                #"[{"jsonrpc":"2.0","id":3,"method":"ping"},{"jsonrpc":"2.0","id":[3],"method":"ping"}]"#,
+                #"{"jsonrpc":"2.0","id":"four","method":"ping"}"#,
+            ]
+        let answers = try Self.answers(to: lines, storeHolding: 1)
+        #expect(answers.filter { !($0["id"] is NSNull) }.map { "\($0["id"] ?? "")" }.sorted() == ["1", "3", "four"])
+        let refusals = answers.filter { $0["id"] is NSNull }.compactMap { $0["error"] as? [String: Any] }
+        #expect(refusals.count == 6)
+        #expect(refusals.allSatisfy { $0["code"] as? Int == -32600 })
+        #expect(
+            refusals.first?["message"] as? String
+                == "Invalid Request: an id must be a string or an integer of at most 64 bits")
+    }
+
+    /// A `tools/call` or `initialize` whose params don't decode was answered "Internal error: The data isn't in the
+    /// correct format" (-32603); it gets Invalid params (-32602) naming the field.
+    @Test func requestsWithParamsThatDontDecodeGetInvalidParamsNamingTheField() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = directory.file("store")
@@ -99,11 +107,12 @@ import Testing
             + #""capabilities":{},"clientInfo":{"name":"test","version":"1"}}}"#
         let lines = [
             initialize, #"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
-            #"{"jsonrpc":"2.0","id":1e300,"method":"ping"}"#, #"{"jsonrpc":"2.0","id":2.5,"method":"ping"}"#,
-            #"{"jsonrpc":"2.0","id":123456789012345678901234567890,"method":"ping"}"#,
-            #"{"jsonrpc":"2.0","id":{"a":1},"method":"ping"}"#, #"{"jsonrpc":"2.0","id":true,"method":"ping"}"#,
-            #"[{"jsonrpc":"2.0","id":3,"method":"ping"},{"jsonrpc":"2.0","id":[3],"method":"ping"}]"#,
-            #"{"jsonrpc":"2.0","id":"four","method":"ping"}"#,
+            #"{"jsonrpc":"2.0","id":2,"method":"tools/call"}"#,
+            #"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":5}}"#,
+            #"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"memory_stats","arguments":[1]}}"#,
+            #"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":[]}"#,
+            #"{"jsonrpc":"2.0","id":"again","method":"initialize","params":"2025-03-26"}"#,
+            #"{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"memory_stats"}}"#,
         ]
         let requests = directory.file("requests.jsonl")
         try (lines.joined(separator: "\n") + "\n").write(toFile: requests, atomically: true, encoding: .utf8)
@@ -114,16 +123,28 @@ import Testing
                 requests,
             ])
         #expect(served.status == 0, "\(served.errors)")
-        let answers = served.output.split(separator: "\n").flatMap { line -> [[String: Any]] in
-            let value = try? JSONSerialization.jsonObject(with: Data(line.utf8))
-            return (value as? [[String: Any]]) ?? (value as? [String: Any]).map { [$0] } ?? []
+        var errors: [String: String] = [:]
+        var results: [String] = []
+        for line in served.output.split(separator: "\n") {
+            guard let answer = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                continue
+            }
+            let id = "\(answer["id"] ?? "")"
+            if let error = answer["error"] as? [String: Any] {
+                #expect(error["code"] as? Int == -32602, "\(id)")
+                errors[id] = error["message"] as? String
+            } else {
+                results.append(id)
+            }
         }
-        #expect(answers.filter { !($0["id"] is NSNull) }.map { "\($0["id"] ?? "")" }.sorted() == ["1", "3", "four"])
-        let refusals = answers.filter { $0["id"] is NSNull }.compactMap { $0["error"] as? [String: Any] }
-        #expect(refusals.count == 6)
-        #expect(refusals.allSatisfy { $0["code"] as? Int == -32600 })
+        #expect(results.sorted() == ["1", "6"])
         #expect(
-            refusals.first?["message"] as? String
-                == "Invalid Request: an id must be a string or an integer of at most 64 bits")
+            errors == [
+                "2": "Invalid params: params is missing",
+                "3": "Invalid params: params.name must be a string",
+                "4": "Invalid params: params.arguments must be a JSON object",
+                "5": "Invalid params: params must be a JSON object",
+                "again": "Invalid params: params must be a JSON object",
+            ])
     }
 }

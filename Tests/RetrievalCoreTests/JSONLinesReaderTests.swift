@@ -58,4 +58,70 @@ import Testing
             try JSONLinesReader(path: "/nonexistent/x.jsonl").checkReadable()
         }
     }
+
+    // The splitter under the reader, fed as a pipe feeds it: any cut of the input gives the same lines.
+    @Test func linesCutAcrossPiecesAreJoinedAndBlankOnesSkipped() {
+        var splitter = JSONLinesReader.Splitter(maximumLineBytes: 16)
+        #expect(splitter.append(Data("{\"a\"".utf8)) == [])
+        #expect(
+            splitter.append(Data(":1}\r".utf8)) == [])
+        #expect(
+            splitter.append(Data("\n\n \t\r\n{}\n{\"b".utf8))
+                == [
+                    JSONLinesReader.Line(number: 1, data: Data("{\"a\":1}".utf8), length: 7),
+                    JSONLinesReader.Line(number: 4, data: Data("{}".utf8), length: 2),
+                ])
+        #expect(splitter.append(Data("\":2}".utf8)) == [])
+        #expect(splitter.finish() == JSONLinesReader.Line(number: 5, data: Data("{\"b\":2}".utf8), length: 7))
+        #expect(splitter.finish() == nil)
+    }
+
+    @Test func aLineOverTheLimitIsLetGoCountedAndTheNextOneKept() {
+        var splitter = JSONLinesReader.Splitter(maximumLineBytes: 8)
+        // Exactly the limit passes, also with a carriage return after it; one byte more does not.
+        #expect(
+            splitter.append(Data("12345678\n12345678\r\n123456789\n".utf8)) == [
+                JSONLinesReader.Line(number: 1, data: Data("12345678".utf8), length: 8),
+                JSONLinesReader.Line(number: 2, data: Data("12345678".utf8), length: 8),
+                JSONLinesReader.Line(number: 3, data: Data(), length: 9),
+            ])
+        // An over-long line arriving in pieces is let go as it comes, then counted whole, without its carriage
+        // return.
+        #expect(splitter.append(Data("aaaaaa".utf8)) == [])
+        #expect(splitter.append(Data("aaaaaa".utf8)) == [])
+        #expect(splitter.append(Data(String(repeating: "a", count: 100).utf8)) == [])
+        #expect(
+            splitter.append(Data("a\r\n{}\n".utf8)) == [
+                JSONLinesReader.Line(number: 4, data: Data(), length: 113),
+                JSONLinesReader.Line(number: 5, data: Data("{}".utf8), length: 2),
+            ])
+        // A blank line over the limit is still reported: its bytes were read.
+        #expect(
+            splitter.append(Data(String(repeating: " ", count: 9).utf8) + Data("\n".utf8)) == [
+                JSONLinesReader.Line(number: 6, data: Data(), length: 9)
+            ])
+        // One that the input ends inside.
+        #expect(splitter.append(Data(String(repeating: "b", count: 20).utf8)) == [])
+        #expect(splitter.finish() == JSONLinesReader.Line(number: 7, data: Data(), length: 20))
+    }
+
+    // A file read through the reader gives what the splitter gives for the same bytes in any pieces: blocks of a
+    // megabyte cut lines anywhere.
+    @Test func aFileOfLongLinesReadsAsItsBytesSplitAtEveryNewline() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("long.jsonl")
+        let long = Data(repeating: UInt8(ascii: "x"), count: 3 << 19)
+        let bytes = Data("{}\n".utf8) + long + Data("\r\n\n".utf8) + long + long + Data("\n[1]".utf8)
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let limit = 2 << 20
+        let expected = [
+            JSONLinesReader.Line(number: 1, data: Data("{}".utf8), length: 2),
+            JSONLinesReader.Line(number: 2, data: long, length: long.count),
+            JSONLinesReader.Line(number: 4, data: Data(), length: 2 * long.count),
+            JSONLinesReader.Line(number: 5, data: Data("[1]".utf8), length: 3),
+        ]
+        #expect(Array(JSONLinesReader(path: path, maximumLineBytes: limit)) == expected)
+        #expect(Array(JSONLinesReader(data: bytes, name: "body", maximumLineBytes: limit)) == expected)
+    }
 }

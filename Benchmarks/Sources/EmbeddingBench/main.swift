@@ -15,15 +15,15 @@ var repeats = 3
 var sentencesPath: String?
 var modelDirectory = ModelStore().modelDirectory(for: .minilm)
 while let flag = arguments.popFirst() {
-    guard let value = arguments.popFirst() else { fatalError("\(flag) needs a value") }
+    guard let value = arguments.popFirst() else { fail("\(flag) needs a value") }
     switch flag {
     case "--repeats": repeats = Int(value) ?? repeats
     case "--sentences": sentencesPath = value
     case "--model-directory": modelDirectory = value
-    default: fatalError("unknown flag \(flag)")
+    default: fail("unknown flag \(flag)")
     }
 }
-guard let sentencesPath else { fatalError("--sentences FILE is required") }
+guard let sentencesPath else { fail("--sentences FILE is required") }
 let sentences = try String(contentsOfFile: sentencesPath, encoding: .utf8).split(separator: "\n").map(String.init)
 let count = sentences.count
 let rssBeforeLoad = MemoryStatus.read().peakResidentBytes

@@ -21,21 +21,21 @@ struct Options {
     init() {
         var arguments = CommandLine.arguments.dropFirst().makeIterator()
         while let flag = arguments.next() {
-            guard let value = arguments.next() else { fatalError("\(flag) needs a value") }
+            guard let value = arguments.next() else { fail("\(flag) needs a value") }
             switch flag {
             case "--corpus": corpus = value
             case "--queries": queries = value
             case "--top10": top10 = value
             case "--hybrid-documents": hybridDocuments = Int(value) ?? hybridDocuments
-            default: fatalError("unknown flag \(flag)")
+            default: fail("unknown flag \(flag)")
             }
         }
-        guard !corpus.isEmpty, !queries.isEmpty else { fatalError("--corpus and --queries are required") }
+        guard !corpus.isEmpty, !queries.isEmpty else { fail("--corpus and --queries are required") }
     }
 }
 
 func readLines(_ path: String) -> [[String: Any]] {
-    guard let data = FileManager.default.contents(atPath: path) else { fatalError("cannot read \(path)") }
+    guard let data = FileManager.default.contents(atPath: path) else { fail("cannot read \(path)") }
     return data.split(separator: UInt8(ascii: "\n")).compactMap {
         try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any]
     }

@@ -229,11 +229,6 @@ struct TrajectoryGenerator {
     mutating func query() -> String { task(pick(Family.allCases)).task }
 }
 
-func fail(_ message: String) -> Never {
-    FileHandle.standardError.write(Data("MemoryBench: \(message)\n".utf8))
-    exit(1)
-}
-
 var sizes = [10_000, 100_000]
 var queryCount = 300
 var warmup = 30
@@ -319,8 +314,7 @@ func lookupLatencies(
             "p99_ms": percentile(samples, 99),
             "mean_ms": samples.reduce(0, +) / Double(samples.count),
         ]
-        FileHandle.standardError.write(
-            Data("[memory]   \(label) \(policy.rawValue): p50 \(percentile(samples, 50)) ms\n".utf8))
+        log("  \(label) \(policy.rawValue): p50 \(percentile(samples, 50)) ms")
     }
     return latencies
 }
@@ -341,7 +335,7 @@ try FileManager.default.createDirectory(atPath: base, withIntermediateDirectorie
 
 var results: [[String: Any]] = []
 for size in sizes {
-    FileHandle.standardError.write(Data("[memory] \(size) trajectories: generating\n".utf8))
+    log("\(size) trajectories: generating")
     var generator = TrajectoryGenerator(seed: seed)
     let file = base + "/trajectories-\(size).jsonl"
     if !FileManager.default.fileExists(atPath: file) {
@@ -367,13 +361,12 @@ for size in sizes {
     if !reusable {
         try? FileManager.default.removeItem(atPath: storePath)
         let store = try await MemoryStore.create(at: storePath, embedder: embedder, configuration: configuration)
-        FileHandle.standardError.write(
-            Data("[memory] \(size) trajectories: importing with \(embedder.modelIdentifier)\n".utf8))
+        log("\(size) trajectories: importing with \(embedder.modelIdentifier)")
         let importStart = now()
         let report = try await store.importTrajectories(from: file, options: ImportOptions(batchSize: 512)) {
             progress in
             if progress.imported % 10_240 < 512 {
-                FileHandle.standardError.write(Data("[memory]   \(progress.imported) committed\n".utf8))
+                log("  \(progress.imported) committed")
             }
         }
         importSeconds = now() - importStart

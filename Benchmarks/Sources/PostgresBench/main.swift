@@ -25,8 +25,6 @@ func argument(_ name: String) -> String? {
     return arguments[index + 1]
 }
 
-func log(_ text: String) { FileHandle.standardError.write(Data("[postgres] \(text)\n".utf8)) }
-
 func normalized(_ vector: [Float]) -> [Float] {
     let norm = vector.reduce(0) { $0 + $1 * $1 }.squareRoot()
     return vector.map { $0 / norm }
@@ -54,8 +52,7 @@ let warmup = Int(argument("--warmup") ?? "") ?? 30
 let k = Int(argument("--k") ?? "") ?? 10
 let reuse = CommandLine.arguments.contains("--reuse")
 guard let url = argument("--url"), let passwordFile = argument("--password-file") else {
-    log("usage: PostgresBench --url URL --password-file FILE [--size N] [--dimension D] [--queries Q] [--reuse]")
-    exit(2)
+    fail("usage: PostgresBench --url URL --password-file FILE [--size N] [--dimension D] [--queries Q] [--reuse]")
 }
 
 let words = [

@@ -60,15 +60,6 @@ struct Options {
     }
 }
 
-func fail(_ message: String) -> Never {
-    FileHandle.standardError.write(Data("VectorBench: \(message)\n".utf8))
-    exit(2)
-}
-
-func log(_ message: String) {
-    FileHandle.standardError.write(Data("[VectorBench] \(message)\n".utf8))
-}
-
 // MARK: - CPU
 
 /// CPU seconds (user + system) this process has used so far, over all its threads.

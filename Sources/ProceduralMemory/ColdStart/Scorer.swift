@@ -29,7 +29,7 @@ public protocol Scorer: Sendable {
 }
 
 /// A deterministic scorer from the outcome and the length: 6 points for a success, 3 × the reward (clamped to
-/// 0…1; a success without a reward counts 1), and 1 × (1 − steps / ``stepLimit``) for brevity.
+/// 0…1; a success without a reward counts 1), and 1 × (1 − steps / `stepLimit`) for brevity.
 public struct RuleBasedScorer: Scorer {
     /// The step count at which the brevity point is gone.
     package let stepLimit: Int

@@ -16,7 +16,7 @@ public protocol MemoryReviser: Sendable {
 /// procedure.
 ///
 /// The failing step is the last step whose observation says nothing happened (``RuleBasedScriptWriter``'s
-/// no-effect phrases), else the last step. The warning quotes its action and (up to ``maximumObservationLength``
+/// no-effect phrases), else the last step. The warning quotes its action and (up to `maximumObservationLength`
 /// characters of) its observation; the same warning is never added twice. A memory without a script gets the
 /// rule-based script of its steps first.
 public struct RuleBasedReviser: MemoryReviser {

@@ -1,1 +1,0 @@
-../../../Sources/MempServer/LineFramer.swift
