@@ -95,7 +95,8 @@ private struct LineSink {
                     withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes])
             else { throw .io(path: target ?? "standard output", reason: "a line can't be encoded as JSON again") }
             let numbers = "[" + vector.map { "\($0)" }.joined(separator: ",") + "]"
-            text += String(decoding: head.dropLast(), as: UTF8.self) + (fields.isEmpty ? "" : ",")
+            text +=
+                String(decoding: head.dropLast(), as: UTF8.self) + (fields.isEmpty ? "" : ",")
                 + "\"embedding\":" + numbers + "}\n"
         }
         do { try handle.write(contentsOf: Data(text.utf8)) } catch {

@@ -88,7 +88,8 @@ extension DocumentCollection {
         }
         try DocumentCollection.writeDurably(manifestData, to: generation + "/" + CollectionFormat.manifestFile)
         try DocumentCollection.syncDirectory(generation)
-        try DocumentCollection.writeDurably(Data((name + "\n").utf8), to: directory + "/" + CollectionFormat.currentFile)
+        try DocumentCollection.writeDurably(
+            Data((name + "\n").utf8), to: directory + "/" + CollectionFormat.currentFile)
         for old in existing where old.name != name {
             try? files.removeItem(atPath: directory + "/" + old.name)
         }

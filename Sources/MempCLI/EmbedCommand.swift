@@ -44,7 +44,9 @@ struct EmbedCommand: AsyncParsableCommand {
             printError(choice.note)
             return choice.embedder
         }
-        if model == .hashing { printError("Embedding with the hashing fallback (word and character hashing, no semantics).") }
+        if model == .hashing {
+            printError("Embedding with the hashing fallback (word and character hashing, no semantics).")
+        }
         return try server.presentingFlagErrors {
             try Embedders.make(
                 model, dimension: model == .hashing ? dimension : nil, server: server.server, batchSize: batchSize)
@@ -57,8 +59,8 @@ struct EmbedCommand: AsyncParsableCommand {
             let count = try await embedder.embedJSONLines(
                 at: input, textField: textField, batchSize: max(batchSize, 256),
                 to: output.map(JSONLinesDestination.file) ?? .standardOutput)
-            printError(
-                "Embedded \(counted(count, "line")) with \(embedder.modelIdentifier)\(output.map { " into \($0)" } ?? "").")
+            let destination = output.map { " into \($0)" } ?? ""
+            printError("Embedded \(counted(count, "line")) with \(embedder.modelIdentifier)\(destination).")
             return
         }
         for (text, vector) in zip(texts, try await embedder.embed(texts)) {

@@ -6,7 +6,8 @@ import ProceduralMemory
 
 /// The `--store` option shared by the memory commands.
 struct StoreOptions: ParsableArguments {
-    @Option(help: ArgumentHelp(
+    @Option(
+        help: ArgumentHelp(
             "The memory store: a directory, or a postgres:// URL (password in MEMP_PG_PASSWORD).",
             valueName: "dir|url"))
     var store: String

@@ -100,7 +100,9 @@ public enum MempServer {
     private static let listenFailures: Set<Int32> = [EADDRINUSE, EADDRNOTAVAIL, EACCES]
 
     /// Serves MCP on standard input and output until the client closes its end and every request it sent is
-    /// answered. A message longer than the service's ``MempService/ServiceLimits/maximumBodyBytes``, like a line
+    /// answered.
+    ///
+    /// A message longer than the service's ``MempService/ServiceLimits/maximumBodyBytes``, like a line
     /// that is not JSON, is answered with a JSON-RPC parse error.
     public static func serveStdio(_ service: MemoryService) async throws {
         let server = await MCPTools.makeServer(service: service)

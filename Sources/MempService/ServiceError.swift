@@ -130,9 +130,10 @@ extension ServiceError: CustomStringConvertible {
         case .repeatedTrajectory(let id, _, let line, let firstLine):
             .invalidBody(
                 field: "line \(line), id",
-                reason: "trajectory \(id) appears again (first on line \(firstLine)); send duplicates=replace to keep the later one")
-        case .counterLimit, .emptyTask, .lookupTaskTooLarge, .nothingToRevert, .invalidParameter, .optionNotApplicable, .alreadyStored,
-            .repeatedInBatch, .missingSourceTrajectory, .invalidTrajectory, .invalidFeedback:
+                reason: "trajectory \(id) appears again (first on line \(firstLine)); "
+                    + "send duplicates=replace to keep the later one")
+        case .counterLimit, .emptyTask, .lookupTaskTooLarge, .nothingToRevert, .invalidParameter, .optionNotApplicable,
+            .alreadyStored, .repeatedInBatch, .missingSourceTrajectory, .invalidTrajectory, .invalidFeedback:
             // The library names its own parameters (`minimumSimilarity`), not the request's fields.
             .invalidArgument(name: "request", reason: error.description)
         case .importStopped(let committed, let cause):
@@ -148,10 +149,11 @@ extension ServiceError: CustomStringConvertible {
         case .revisionConflict, .tuningConflict:
             .conflict(reason: error.description)
         case .duplicateMemory(let id, _):
-            .invalidBody(field: "id", reason: "memory \(id) is already stored; send duplicates=skip or duplicates=replace")
-        case .embedderMismatch, .notAStore, .storeExists, .backendNotBuilt, .database, .io, .index, .embedding, .scriptWriter,
-            .cannotRevert, .bundleRefused, .languageModel, .policyNotInDatabase, .nonFiniteVector, .encodingFailed,
-            .invalidDatabaseURL, .passwordVariableUnset, .storeWithoutEmbedder:
+            .invalidBody(
+                field: "id", reason: "memory \(id) is already stored; send duplicates=skip or duplicates=replace")
+        case .embedderMismatch, .notAStore, .storeExists, .backendNotBuilt, .database, .io, .index, .embedding,
+            .scriptWriter, .cannotRevert, .bundleRefused, .languageModel, .policyNotInDatabase, .nonFiniteVector,
+            .encodingFailed, .invalidDatabaseURL, .passwordVariableUnset, .storeWithoutEmbedder:
             .storeFailure(reason: error.description)
         }
     }

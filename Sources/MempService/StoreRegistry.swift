@@ -12,7 +12,6 @@ public enum StoreLayout: Sendable, Equatable {
     case root(directory: String)
 }
 
-
 /// The stores a service has open, each opened once on first use and kept warm.
 ///
 /// Names are checked before any path is built from them, so a name can never reach outside the root: a lookup in one
@@ -30,8 +29,10 @@ public final class StoreRegistry: Sendable {
     /// Open stores by name; each entry is a task so that concurrent first requests open a store once.
     private let open = Mutex<[String: Task<OpenStore, any Error>]>([:])
 
-    /// Creates a registry; nothing is opened until first asked for. Each store is opened on the backend it lives on
-    /// (SQLite, or PostgreSQL for a directory made by `memp init --backend postgres`), as the CLI opens it.
+    /// Creates a registry; nothing is opened until first asked for.
+    ///
+    /// Each store is opened on the backend it lives on (SQLite, or PostgreSQL for a directory made by `memp init
+    /// --backend postgres`), as the CLI opens it.
     public init(layout: StoreLayout, options: StoreOpenOptions = StoreOpenOptions()) {
         self.layout = layout
         self.options = options

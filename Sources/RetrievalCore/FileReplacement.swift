@@ -48,8 +48,10 @@ package enum FileReplacement {
         return directory + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
     }
 
-    /// Puts the finished `temporary` file in place of `destination` (from ``destination(for:)``): a rename, or for
-    /// a special file a copy of its bytes into it. `temporary` is gone afterwards, unless the rename failed.
+    /// Puts the finished `temporary` file in place of `destination` (from ``destination(for:)``).
+    ///
+    /// It is a rename, or for a special file a copy of its bytes into it. `temporary` is gone afterwards, unless the
+    /// rename failed.
     ///
     /// - Throws: ``FileReplacementError`` with the system's reason; a regular file at `destination` is then
     ///   untouched.

@@ -20,7 +20,8 @@ extension FlatIndex {
         let model = try PrincipalComponents.fit(
             values: values, dimension: dimension, components: components, whiten: whiten)
         var reduced = try FlatIndex(dimension: components, metric: metric, storage: vectorStorage)
-        try reduced.add(contentsOf: try VectorSet(dimension: components, values: model.project(values: values)), ids: ids)
+        try reduced.add(
+            contentsOf: try VectorSet(dimension: components, values: model.project(values: values)), ids: ids)
         return (reduced, model)
     }
 }

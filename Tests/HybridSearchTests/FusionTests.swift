@@ -70,7 +70,9 @@ import Testing
         }
         let decoded = try JSONDecoder().decode([FusionMethod].self, from: Data(#"["convex:minMax:0.3"]"#.utf8))
         #expect(decoded == [.convex(alpha: 0.3, normalization: .minMax)])
-        #expect(throws: DecodingError.self) { try JSONDecoder().decode([FusionMethod].self, from: Data(#"["rrf"]"#.utf8)) }
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode([FusionMethod].self, from: Data(#"["rrf"]"#.utf8))
+        }
     }
 
     @Test func convexWithMinMaxNormalization() throws {

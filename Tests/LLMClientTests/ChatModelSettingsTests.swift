@@ -12,10 +12,13 @@ import Testing
             .write(toFile: path, atomically: true, encoding: .utf8)
         let file = try ChatModelSettings(contentsOf: path)
         #expect(
-            file == ChatModelSettings(url: "http://127.0.0.1:9", model: "smollm2", structuredOutput: .tagged, timeout: 7))
+            file
+                == ChatModelSettings(url: "http://127.0.0.1:9", model: "smollm2", structuredOutput: .tagged, timeout: 7)
+        )
         let merged = ChatModelSettings(model: "qwen", timeout: 3).filled(from: file)
         #expect(
-            merged == ChatModelSettings(url: "http://127.0.0.1:9", model: "qwen", structuredOutput: .tagged, timeout: 3))
+            merged == ChatModelSettings(url: "http://127.0.0.1:9", model: "qwen", structuredOutput: .tagged, timeout: 3)
+        )
         let model = try #require(try merged.chatModel())
         #expect(model.model == "qwen" && model.structuredOutput == .tagged)
         let defaults = try #require(try ChatModelSettings(url: "https://example.invalid/v1").chatModel())
@@ -27,14 +30,17 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let missing = directory.file("none.json")
-        #expect(throws: LanguageModelError.invalidConfiguration(
-            path: missing, reason: "the file does not exist or is not readable")) {
+        #expect(
+            throws: LanguageModelError.invalidConfiguration(
+                path: missing, reason: "the file does not exist or is not readable")
+        ) {
             try ChatModelSettings(contentsOf: missing)
         }
         let path = directory.file("llm.json")
         for (text, reason) in [
             ("[1, 2]", "not a JSON object of settings"), ("{\"timeout\": \"soon\"}", "field timeout is not valid"),
-            ("{\"structuredOutput\": \"xml\"}", "field structuredOutput is not valid"), ("not json", "not a JSON object of settings"),
+            ("{\"structuredOutput\": \"xml\"}", "field structuredOutput is not valid"),
+            ("not json", "not a JSON object of settings"),
         ] {
             try text.write(toFile: path, atomically: true, encoding: .utf8)
             #expect(throws: LanguageModelError.invalidConfiguration(path: path, reason: reason)) {
@@ -52,7 +58,9 @@ import Testing
     ])
     func unusableSettingsAreRefusedBeforeAnyRequest(settings: ChatModelSettings, name: String, value: String) {
         #expect { try settings.chatModel() } throws: { error in
-            guard case .invalidSetting(let badName, let badValue, _) = error as? LanguageModelError else { return false }
+            guard case .invalidSetting(let badName, let badValue, _) = error as? LanguageModelError else {
+                return false
+            }
             return badName == name && badValue == value
         }
     }

@@ -43,7 +43,8 @@ import VectorIndex
         ) { try await command.run() }
         // The failed run left the earlier output as it was, and no temporary file beside it.
         #expect(try lines(output).count == 2)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["in.jsonl", "out.jsonl"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["in.jsonl", "out.jsonl"])
     }
 
     @Test func rejectsBadFlagCombinations() {

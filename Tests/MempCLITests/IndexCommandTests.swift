@@ -96,8 +96,10 @@ import VectorIndex
         }
         #expect(!FileManager.default.fileExists(atPath: directory.file("x.mvi")))
         #expect(
-            InputFileError.malformed(path: path, line: nil, reason: "vector 1 has a NaN or infinite component at position 0")
-                .description == "\(path): vector 1 has a NaN or infinite component at position 0.")
+            InputFileError.malformed(
+                path: path, line: nil, reason: "vector 1 has a NaN or infinite component at position 0"
+            )
+            .description == "\(path): vector 1 has a NaN or infinite component at position 0.")
     }
 
     @Test func doctorReportsTheKernelLevelAndBLAS() throws {

@@ -35,7 +35,9 @@
             // Each query is a stored task, judged relevant to its own trajectory only.
             let queries = directory.file("queries.jsonl")
             let lines = try trajectories.prefix(12).map { trajectory in
-                let object: [String: Any] = ["qid": trajectory.id, "query": trajectory.task, "relevant": [trajectory.id]]
+                let object: [String: Any] = [
+                    "qid": trajectory.id, "query": trajectory.task, "relevant": [trajectory.id],
+                ]
                 return String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
             }
             try (lines.joined(separator: "\n") + "\n").write(toFile: queries, atomically: true, encoding: .utf8)
