@@ -58,40 +58,77 @@ public enum DocumentReader {
         public var line: Int
     }
 
+    /// The longest line of a query file read by default, in bytes: a longer line is skipped as it is read, so
+    /// that a file of one huge line can't fill memory. 4 MiB holds a text of a million characters or a vector of
+    /// over 100,000 numbers.
+    public static let maximumQueryLineBytes = 4 << 20
+
     /// Reads the one query-file schema of Memp: `{"qid", "query"?, "vector"?}` lines.
     ///
     /// `qid` (or `id`) is a string or a number; `query` the text (`text` is read as a synonym; give one of the
     /// two); `vector` an array of numbers. At least one of a text and a vector is required.
     ///
-    /// - Throws: ``CollectionError/malformedInput(path:line:field:reason:)`` or ``CollectionError/io(path:reason:)``.
-    public static func queries(atPath path: String) throws(CollectionError) -> [Query] {
+    /// - Throws: ``CollectionError/malformedInput(path:line:field:reason:)`` for the first bad line, or
+    ///   ``CollectionError/io(path:reason:)`` when the file can't be read.
+    public static func queries(
+        atPath path: String, maximumLineBytes: Int = maximumQueryLineBytes
+    ) throws(CollectionError) -> [Query] {
         var queries: [Query] = []
-        try forEachObject(atPath: path) { (line, object) throws(CollectionError) in
-            func fail(_ field: String, _ reason: String) -> CollectionError {
-                CollectionError.malformedInput(path: path, line: line, field: field, reason: reason)
-            }
-            let field = object["qid"] != nil ? "qid" : "id"
-            let id: String
-            switch object[field] {
-            case let string as String: id = string
-            case let number as NSNumber: id = number.stringValue
-            case nil: throw fail("qid", "missing")
-            default: throw fail(field, "must be a string or a number")
-            }
-            if object["query"] != nil && object["text"] != nil {
-                throw fail("text", "give the text once, as \"query\"")
-            }
-            let textField = object["query"] != nil ? "query" : "text"
-            let text = object[textField] as? String
-            if object[textField] != nil && text == nil { throw fail(textField, "must be a string") }
-            let vector = try object["vector"].map { (value) throws(CollectionError) in
-                guard let vector = numbers(value) else { throw fail("vector", "must be an array of numbers") }
-                return vector
-            }
-            guard text != nil || vector != nil else { throw fail("query", "a query needs a text or a vector") }
-            queries.append(Query(id: id, text: text ?? "", vector: vector, line: line))
+        for line in try queryLines(atPath: path, maximumLineBytes: maximumLineBytes) {
+            queries.append(try line.get())
         }
         return queries
+    }
+
+    /// Reads a query file (the schema of ``queries(atPath:maximumLineBytes:)``) one line at a time: each non-blank
+    /// line's query, or why it is not one.
+    ///
+    /// A batch can answer the good lines and report the bad ones. Lines are read as the sequence is walked, so
+    /// memory stays flat for any number of queries.
+    ///
+    /// - Throws: ``CollectionError/io(path:reason:)`` when the file can't be read.
+    public static func queryLines(
+        atPath path: String, maximumLineBytes: Int = maximumQueryLineBytes
+    ) throws(CollectionError) -> some Sequence<Result<Query, CollectionError>> {
+        let reader = JSONLinesReader(path: path, maximumLineBytes: maximumLineBytes)
+        if let reason = reader.unreadableReason { throw CollectionError.io(path: path, reason: reason) }
+        return reader.lazy.map { line in
+            Result { () throws(CollectionError) in
+                try query(line, path: path, maximumLineBytes: maximumLineBytes)
+            }
+        }
+    }
+
+    private static func query(
+        _ line: JSONLinesReader.Line, path: String, maximumLineBytes: Int
+    ) throws(CollectionError) -> Query {
+        func fail(_ field: String, _ reason: String) -> CollectionError {
+            CollectionError.malformedInput(path: path, line: line.number, field: field, reason: reason)
+        }
+        guard line.length <= maximumLineBytes else {
+            throw fail("(line)", "\(line.length) bytes, over the limit of \(maximumLineBytes) bytes")
+        }
+        let object = try self.object(line, path: path)
+        let field = object["qid"] != nil ? "qid" : "id"
+        let id: String
+        switch object[field] {
+        case let string as String: id = string
+        case let number as NSNumber: id = number.stringValue
+        case nil: throw fail("qid", "missing")
+        default: throw fail(field, "must be a string or a number")
+        }
+        if object["query"] != nil && object["text"] != nil {
+            throw fail("text", "give the text once, as \"query\"")
+        }
+        let textField = object["query"] != nil ? "query" : "text"
+        let text = object[textField] as? String
+        if object[textField] != nil && text == nil { throw fail(textField, "must be a string") }
+        let vector = try object["vector"].map { (value) throws(CollectionError) in
+            guard let vector = numbers(value) else { throw fail("vector", "must be an array of numbers") }
+            return vector
+        }
+        guard text != nil || vector != nil else { throw fail("query", "a query needs a text or a vector") }
+        return Query(id: id, text: text ?? "", vector: vector, line: line.number)
     }
 
     private static func numbers(_ value: Any) -> [Float]? {
@@ -111,12 +148,16 @@ public enum DocumentReader {
     ) throws(CollectionError) {
         let reader = JSONLinesReader(path: path)
         if let reason = reader.unreadableReason { throw CollectionError.io(path: path, reason: reason) }
-        for line in reader {
-            guard let object = (try? JSONSerialization.jsonObject(with: line.data)) as? [String: Any] else {
-                throw CollectionError.malformedInput(
-                    path: path, line: line.number, field: "(line)", reason: "not a JSON object")
-            }
-            try body(line.number, object)
+        for line in reader { try body(line.number, try object(line, path: path)) }
+    }
+
+    /// The JSON object on `line`.
+    private static func object(_ line: JSONLinesReader.Line, path: String) throws(CollectionError) -> [String: Any] {
+        guard let object = (try? JSONSerialization.jsonObject(with: line.data)) as? [String: Any] else {
+            let syntax = JSONSyntax.problem(in: line.data).map { " (\($0))" } ?? ""
+            throw CollectionError.malformedInput(
+                path: path, line: line.number, field: "(line)", reason: "not a JSON object" + syntax)
         }
+        return object
     }
 }

@@ -178,61 +178,34 @@ struct QueryCommand: AsyncParsableCommand {
     }
 
     private func runBatch(_ path: String, store: MemoryStore, options: RetrievalOptions) async throws {
-        let limit = MemoryStore.maximumQueryLineBytes
-        let reader = JSONLinesReader(path: path, maximumLineBytes: limit)
-        try reader.checkReadable()
-        struct Query: Decodable {
-            var qid: String
-            var query: String
-
-            enum CodingKeys: String, CodingKey { case qid, query, text }
-
-            // "text" is read as "query": one query-file schema with `memp collection search --queries`.
-            init(from decoder: any Decoder) throws {
-                let container = try decoder.container(keyedBy: CodingKeys.self)
-                qid = try container.decode(String.self, forKey: .qid)
-                let key: CodingKeys = container.contains(.query) || !container.contains(.text) ? .query : .text
-                query = try container.decode(String.self, forKey: key)
-            }
-        }
+        let lines = try DocumentReader.queryLines(atPath: path, maximumLineBytes: MemoryStore.maximumQueryLineBytes)
         // One bad line or query must not leave the others unanswered: each failure is reported (stderr, and an
         // "error" line for a query with a qid) and the batch goes on; the exit status says something failed.
         var failures = 0
-        for line in reader {
-            guard line.length <= limit else {
-                failures += 1
-                printError("\(path), line \(line.number): \(line.length) bytes, over the limit of \(limit) bytes.")
-                continue
-            }
-            let query: Query
+        for line in lines {
+            let query: DocumentReader.Query
             do {
-                query = try JSONDecoder().decode(Query.self, from: line.data)
+                query = try line.get()
+                guard query.vector == nil else {
+                    throw CollectionError.malformedInput(
+                        path: path, line: query.line, field: "vector",
+                        reason: "a memory lookup takes the task's text, which the store embeds, not a vector")
+                }
             } catch {
                 failures += 1
-                let message =
-                    switch error {
-                    case DecodingError.keyNotFound(let key, _):
-                        "\(path), line \(line.number), field \(key.stringValue): is missing."
-                    case DecodingError.typeMismatch(_, let context) where !context.codingPath.isEmpty:
-                        "\(path), line \(line.number), field "
-                            + "\(context.codingPath.map(\.stringValue).joined(separator: ".")): must be a string."
-                    default: "\(path), line \(line.number): not a valid {\"qid\", \"query\"} JSON object."
-                    }
-                printError(message)
+                printError("\(error).")
                 continue
             }
             let hits: [MemoryHit]
             do {
-                hits = try await store.retrieve(query.query, options: options)
+                hits = try await store.retrieve(query.text, options: options)
             } catch {
                 failures += 1
-                printError("\(path), line \(line.number), query \(query.qid): \(error)")
-                print(try jsonLine(BatchLine(qid: query.qid, hits: [], error: error.description)))
+                printError("\(path), line \(query.line), query \(query.id): \(error)")
+                print(try jsonLine(BatchLine(qid: query.id, hits: [], error: error.description)))
                 continue
             }
-            print(
-                try jsonLine(
-                    BatchLine(qid: query.qid, hits: hits.map { BatchHit($0, contents: contents) })))
+            print(try jsonLine(BatchLine(qid: query.id, hits: hits.map { BatchHit($0, contents: contents) })))
         }
         if failures > 0 {
             printError("\(failures) of the queries failed (see above); the others were answered.")

@@ -32,7 +32,8 @@ import Testing
         (#"{"id": "a", "text": "x", "vector": [1, "2"]}"#, "vector", "must be an array of numbers"),
         (#"{"id": "a", "text": "x", "metadata": {"n": 1}}"#, "metadata.n", "must be a string"),
         (#"{"id": "a", "text": "x", "metadata": [1]}"#, "metadata", "must be an object"),
-        (#"{"id": "a", "text": "#, "(line)", "not a JSON object"),
+        (#"{"id": "a", "text": "#, "(line)", "not a JSON object (Unexpected end of file during JSON parse)"),
+        (#"["a"]"#, "(line)", "not a JSON object"),
         (#"{"id": "first", "text": "again"}"#, "id", "\"first\" already appears on line 1"),
     ])
     func badLineNamesLineAndField(line: String, field: String, reason: String) throws {
@@ -79,6 +80,45 @@ import Testing
                 path: path, line: 1, field: "text", reason: "give the text once, as \"query\"")
         ) {
             try DocumentReader.queries(atPath: path)
+        }
+    }
+
+    // A batch reads every line: the good ones as queries, each bad one as the error that names it, and a line over
+    // the limit is refused without being held.
+    @Test func queryLinesGiveEachLinesQueryOrItsError() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try write(
+            [
+                #"{"qid": "q1", "query": "open file"}"#, "[1, 2]", "{\"qid\": ", #"{"qid": 2, "text": "close it"}"#,
+                #"{"qid": "long", "query": "\#(String(repeating: "a", count: 64))"}"#, #"{"query": "no id"}"#,
+            ], in: directory)
+        let lines = Array(try DocumentReader.queryLines(atPath: path, maximumLineBytes: 48))
+        #expect(lines.count == 6)
+        #expect(try lines[0].get() == DocumentReader.Query(id: "q1", text: "open file", vector: nil, line: 1))
+        #expect(try lines[3].get() == DocumentReader.Query(id: "2", text: "close it", vector: nil, line: 4))
+        let errors = lines.map { line -> CollectionError? in
+            guard case .failure(let error) = line else { return nil }
+            return error
+        }
+        #expect(
+            errors == [
+                nil,
+                .malformedInput(path: path, line: 2, field: "(line)", reason: "not a JSON object"),
+                .malformedInput(
+                    path: path, line: 3, field: "(line)",
+                    reason: "not a JSON object (Unexpected end of file during JSON parse)"),
+                nil,
+                .malformedInput(path: path, line: 5, field: "(line)", reason: "92 bytes, over the limit of 48 bytes"),
+                .malformedInput(path: path, line: 6, field: "qid", reason: "missing"),
+            ])
+        #expect(
+            throws: CollectionError.malformedInput(path: path, line: 2, field: "(line)", reason: "not a JSON object")
+        ) {
+            try DocumentReader.queries(atPath: path)
+        }
+        #expect(throws: CollectionError.io(path: directory.path, reason: "is a directory, not a JSON Lines file")) {
+            try DocumentReader.queryLines(atPath: directory.path)
         }
     }
 }

@@ -65,10 +65,14 @@ import VectorIndex
         #expect(lines.map(\.qid) == ["q1", "q2", "q3"])
         #expect(lines[0].hits.map(\.id) == ["a"] && lines[2].hits.map(\.id) == ["b"])
         #expect(lines[1].hits.isEmpty && lines[1].error == MemoryError.emptyTask.description)
-        #expect(result.errors.contains("\(queries), line 3: not a valid {\"qid\", \"query\"} JSON object."))
-        #expect(result.errors.contains("\(queries), line 4: not a valid {\"qid\", \"query\"} JSON object."))
+        #expect(
+            result.errors.contains(
+                "\(queries), line 3, field \"(line)\": not a JSON object (Invalid value around character 1)."))
+        #expect(result.errors.contains("\(queries), line 4, field \"(line)\": not a JSON object."))
         let limit = MemoryStore.maximumQueryLineBytes
-        #expect(result.errors.contains("line 5: \(long.utf8.count) bytes, over the limit of \(limit) bytes."))
+        #expect(
+            result.errors.contains(
+                "line 5, field \"(line)\": \(long.utf8.count) bytes, over the limit of \(limit) bytes."))
         #expect(result.errors.contains("4 of the queries failed"))
     }
 
