@@ -195,7 +195,6 @@ package struct BERTEncoder: Sendable {
         guard tokenCount > 0 else { return sequences.map { _ in [Float](repeating: 0, count: hidden) } }
         Workspace.reset(&workspace.qkv, count: tokenCount * 3 * hidden)
         Workspace.reset(&workspace.context, count: tokenCount * hidden)
-        Workspace.reset(&workspace.projected, count: tokenCount * hidden)
         embed(sequences, tokenCount: tokenCount, into: &workspace.states, typeRows: &workspace.projected)
         Workspace.reset(&workspace.intermediate, count: tokenCount * configuration.intermediateSize)
         for layer in layers {
@@ -233,42 +232,38 @@ package struct BERTEncoder: Sendable {
 
     /// Word + position + type embeddings, LayerNormed, into `states` (resized to the batch).
     ///
-    /// The type embedding goes into `typeRows` (as many rows as `states`), which the normalization adds: the sums
-    /// are made in the order `(word + position) + type`, and no buffer of zeros is needed for a normalization
-    /// without a residual.
+    /// The type embedding, the same for every token, fills `typeRows` (as many rows as `states`), which the
+    /// normalization adds as its residual: the sums are made in the order `(word + position) + type`, and no
+    /// buffer of zeros is needed for a normalization without a residual.
     private func embed(
         _ sequences: [[Int32]], tokenCount: Int, into states: inout [Float], typeRows: inout [Float]
     ) {
         let hidden = configuration.hiddenSize
         Workspace.reset(&states, count: tokenCount * hidden)
         states.withUnsafeMutableBufferPointer { states in
-            typeRows.withUnsafeMutableBufferPointer { typeRows in
-                wordEmbeddings.withUnsafeBufferPointer { words in
-                    positionEmbeddings.withUnsafeBufferPointer { positions in
-                        tokenTypeEmbedding.withUnsafeBufferPointer { type in
-                            var row = 0
-                            for sequence in sequences {
-                                precondition(
-                                    sequence.count <= configuration.maximumPositions, "BERTEncoder: sequence too long")
-                                for (position, id) in sequence.enumerated() {
-                                    precondition(
-                                        Int(id) >= 0 && Int(id) < configuration.vocabularySize,
-                                        "BERTEncoder: bad token ID")
-                                    let word = Int(id) * hidden
-                                    let place = position * hidden
-                                    let target = row * hidden
-                                    for column in 0..<hidden {
-                                        states[target + column] = words[word + column] + positions[place + column]
-                                        typeRows[target + column] = type[column]
-                                    }
-                                    row += 1
-                                }
+            wordEmbeddings.withUnsafeBufferPointer { words in
+                positionEmbeddings.withUnsafeBufferPointer { positions in
+                    var row = 0
+                    for sequence in sequences {
+                        precondition(
+                            sequence.count <= configuration.maximumPositions, "BERTEncoder: sequence too long")
+                        for (position, id) in sequence.enumerated() {
+                            precondition(
+                                Int(id) >= 0 && Int(id) < configuration.vocabularySize, "BERTEncoder: bad token ID")
+                            let word = Int(id) * hidden
+                            let place = position * hidden
+                            let target = row * hidden
+                            for column in 0..<hidden {
+                                states[target + column] = words[word + column] + positions[place + column]
                             }
+                            row += 1
                         }
                     }
                 }
             }
         }
+        typeRows.removeAll(keepingCapacity: true)
+        for _ in 0..<tokenCount { typeRows.append(contentsOf: tokenTypeEmbedding) }
         addAndNormalize(&states, typeRows, weight: embeddingNormWeight, bias: embeddingNormBias)
     }
 
