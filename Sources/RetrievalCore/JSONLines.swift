@@ -74,9 +74,8 @@ public struct JSONLinesReader: Sequence {
         private let data: Data
         private var offset: Int
         private var splitter: Splitter
-        /// Lines the last block ended, not yet yielded, from ``nextLine``.
-        private var ready: [Line] = []
-        private var nextLine = 0
+        /// Lines the last block ended, not yet yielded.
+        private var ready = [Line]().makeIterator()
         private var finished = false
 
         init(handle: FileHandle?, maximumLineBytes: Int) {
@@ -103,19 +102,17 @@ public struct JSONLinesReader: Sequence {
         }
 
         public mutating func next() -> Line? {
-            while nextLine == ready.count {
+            while true {
+                if let line = ready.next() { return line }
                 guard !finished else { return nil }
                 let block = nextBlock()
-                nextLine = 0
                 if block.isEmpty {
                     finished = true
-                    ready = splitter.finish().map { [$0] } ?? []
+                    ready = (splitter.finish().map { [$0] } ?? []).makeIterator()
                 } else {
-                    ready = splitter.append(block)
+                    ready = splitter.append(block).makeIterator()
                 }
             }
-            defer { nextLine += 1 }
-            return ready[nextLine]
         }
     }
 
