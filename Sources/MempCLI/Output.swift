@@ -98,6 +98,15 @@ struct ProgressBar {
     }
 }
 
+/// Refuses the first of `flags` given (`true`) with a search `mode` other than hybrid, which would ignore it.
+///
+/// - Throws: A `ValidationError` naming the flag and the mode.
+func refuseHybridFlags(_ flags: KeyValuePairs<String, Bool>, mode: String) throws {
+    if let flag = flags.first(where: { $0.value })?.key {
+        throw ValidationError("\(flag) sets how --mode hybrid fuses; it has no effect with --mode \(mode).")
+    }
+}
+
 /// A library error, printed with what this command's flags can do about it (never a `ValidationError`: the flags
 /// were fine, the data or the store was not, so the command exits 1 without the usage text).
 struct CommandFailure: Error, CustomStringConvertible {

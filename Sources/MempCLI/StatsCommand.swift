@@ -8,16 +8,34 @@ struct StatsCommand: AsyncParsableCommand {
         commandName: "stats", abstract: "Show what a memory store holds.")
 
     @OptionGroup var storeOptions: StoreOptions
-    @Flag(help: "Print one JSON object.") var json = false
+    @Flag(help: "Print one JSON object: the counts, with the embedder and its dimension as the text shows them.")
+    var json = false
+
+    /// The `--json` object: the statistics' fields, and beside them the store's embedder (as `GET /v1/stats` names
+    /// it) and dimension.
+    struct StatsLine: Encodable {
+        var statistics: StoreStatistics
+        var embedder: String
+        var dimension: Int
+
+        enum CodingKeys: String, CodingKey { case embedder, dimension }
+
+        func encode(to encoder: any Encoder) throws {
+            try statistics.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(embedder, forKey: .embedder)
+            try container.encode(dimension, forKey: .dimension)
+        }
+    }
 
     func run() async throws {
         let location = StoreLocation(storeOptions.store)
         let statistics = try await MemoryStore.statistics(at: location)
+        let info = try await MemoryStore.info(at: location)
         if json {
-            print(try jsonLine(statistics))
+            print(try jsonLine(StatsLine(statistics: statistics, embedder: info.embedderID, dimension: info.dimension)))
             return
         }
-        let info = try await MemoryStore.info(at: location)
         print("Store:        \(storeOptions.store)")
         print("Embedder:     \(info.embedderID) (\(info.dimension) dimensions)")
         print("Trajectories: \(statistics.trajectories)")
