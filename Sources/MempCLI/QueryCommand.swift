@@ -63,6 +63,30 @@ struct QueryCommand: AsyncParsableCommand {
         }
         guard k >= 1 else { throw ValidationError("-k must be at least 1 (got \(k)).") }
         guard !contents || queries != nil else { throw ValidationError("--contents needs --queries FILE.") }
+        guard !explain || queries == nil else {
+            throw ValidationError("--explain explains the hits of one task; --queries prints hits without reasons.")
+        }
+        guard alpha == nil || rankConstant == nil else {
+            throw ValidationError("Give --alpha (convex fusion) or --rank-constant (RRF), not both.")
+        }
+        if let minSimilarity {
+            guard (-1...1).contains(minSimilarity) else {
+                throw ValidationError("--min-similarity must be a cosine within -1…1 (got \(minSimilarity)).")
+            }
+            guard mode != .bm25, mode != .random else {
+                throw ValidationError(
+                    "--min-similarity has no effect with --mode \(mode): BM25 scores and random draws are not "
+                        + "similarities. Leave it out, or choose --mode query, keyword or hybrid.")
+            }
+        }
+        if mode != .hybrid {
+            try refuseHybridFlags(
+                [
+                    "--alpha": alpha != nil, "--rank-constant": rankConstant != nil,
+                    "--procedure-weight": procedureWeight != 0,
+                ],
+                mode: mode.rawValue)
+        }
         if let alpha, !(0...1).contains(alpha) {
             throw ValidationError("--alpha must be within 0…1 (got \(alpha)).")
         }
@@ -212,7 +236,8 @@ struct QueryCommand: AsyncParsableCommand {
         }
     }
 
-    /// How a memory's source trajectories ended and its use counters: `succeeded, used 3×, 2 successes`.
+    /// How a memory's source trajectories ended and its use counters: `succeeded, used 3×, 2 successes` (or
+    /// `1 success`).
     static func describe(_ memory: Memory, sourceOutcome: Outcome?) -> String {
         let outcome =
             switch sourceOutcome?.success {
@@ -220,6 +245,6 @@ struct QueryCommand: AsyncParsableCommand {
             case false: "failed"
             case nil: sourceOutcome?.reward.map { "reward \(decimal($0, places: 2))" } ?? "outcome unknown"
             }
-        return "\(outcome), used \(memory.hitCount)×, \(memory.successCount) successes"
+        return "\(outcome), used \(memory.hitCount)×, \(counted(memory.successCount, "success", plural: "successes"))"
     }
 }
