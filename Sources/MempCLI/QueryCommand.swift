@@ -115,8 +115,8 @@ struct QueryCommand: AsyncParsableCommand {
         }
     }
 
-    /// One hit as `--json` prints it (in a `--queries` line, or inside a ``HitLine``); `Decodable` too, so the tests
-    /// read the output back through it.
+    /// One hit as `--json` prints it (in a `--queries` line, or beside its rank and explanation); `Decodable` too, so
+    /// the tests read the output back through it.
     struct BatchHit: Codable {
         var id: String
         var sources: [String]
@@ -151,23 +151,6 @@ struct QueryCommand: AsyncParsableCommand {
         var error: String?
     }
 
-    /// One line of `--json` for a single task: the hit with its contents, its rank and, with `--explain`, why.
-    struct HitLine: Encodable {
-        var rank: Int
-        var hit: BatchHit
-        var explanation: ScoreExplanation?
-
-        enum CodingKeys: String, CodingKey { case rank, explanation }
-
-        /// The hit's fields and these two side by side in one object.
-        func encode(to encoder: any Encoder) throws {
-            try hit.encode(to: encoder)
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(rank, forKey: .rank)
-            try container.encodeIfPresent(explanation, forKey: .explanation)
-        }
-    }
-
     func run() async throws {
         let store = try await storeOptions.open(pgSearch: pgSearch, efSearch: efSearch)
         let options = try options
@@ -178,11 +161,12 @@ struct QueryCommand: AsyncParsableCommand {
         let hits = try await store.retrieve(task ?? "", options: options)
         if json {
             for hit in hits {
+                // The hit with its contents, its rank and, with --explain, why.
                 print(
                     try jsonLine(
-                        HitLine(
-                            rank: hit.explanation.rank, hit: BatchHit(hit, contents: true),
-                            explanation: explain ? hit.explanation : nil)))
+                        JSONObjectWith(
+                            base: BatchHit(hit, contents: true),
+                            fields: ["rank": hit.explanation.rank, "explanation": explain ? hit.explanation : nil])))
             }
             return
         }

@@ -11,29 +11,16 @@ struct StatsCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON object: the counts, with the embedder and its dimension as the text shows them.")
     var json = false
 
-    /// The `--json` object: the statistics' fields, and beside them the store's embedder (as `GET /v1/stats` names
-    /// it) and dimension.
-    struct StatsLine: Encodable {
-        var statistics: StoreStatistics
-        var embedder: String
-        var dimension: Int
-
-        enum CodingKeys: String, CodingKey { case embedder, dimension }
-
-        func encode(to encoder: any Encoder) throws {
-            try statistics.encode(to: encoder)
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(embedder, forKey: .embedder)
-            try container.encode(dimension, forKey: .dimension)
-        }
-    }
-
     func run() async throws {
         let location = StoreLocation(storeOptions.store)
         let statistics = try await MemoryStore.statistics(at: location)
         let info = try await MemoryStore.info(at: location)
         if json {
-            print(try jsonLine(StatsLine(statistics: statistics, embedder: info.embedderID, dimension: info.dimension)))
+            // The statistics' fields, and beside them the embedder (as `GET /v1/stats` names it) and dimension.
+            print(
+                try jsonLine(
+                    JSONObjectWith(
+                        base: statistics, fields: ["embedder": info.embedderID, "dimension": info.dimension])))
             return
         }
         print("Store:        \(storeOptions.store)")
