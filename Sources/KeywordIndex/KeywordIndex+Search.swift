@@ -172,13 +172,17 @@ extension KeywordIndex {
                     let length = lengths[row]
                     for index in 0..<termCount { contributions[index] = 0 }
                     var sum = 0.0
-                    for index in firstEssential..<termCount
-                    where position[index] < end[index] && postings[position[index]].row == candidate {
+                    // Scores term `index` of the query at its current posting, which is the candidate's.
+                    func score(_ index: Int) {
                         let contribution = scorer.contribution(
                             weight: terms[index].weight, termFrequency: postings[position[index]].termFrequency,
                             length: length)
                         contributions[index] = contribution
                         sum += Double(contribution)
+                    }
+                    for index in firstEssential..<termCount
+                    where position[index] < end[index] && postings[position[index]].row == candidate {
+                        score(index)
                         position[index] += 1
                     }
                     guard rowIsLive[row] else { continue }
@@ -193,11 +197,7 @@ extension KeywordIndex {
                         position[index] = KeywordIndex.seek(
                             postings, from: position[index], to: end[index], row: candidate)
                         if position[index] < end[index] && postings[position[index]].row == candidate {
-                            let contribution = scorer.contribution(
-                                weight: terms[index].weight, termFrequency: postings[position[index]].termFrequency,
-                                length: length)
-                            contributions[index] = contribution
-                            sum += Double(contribution)
+                            score(index)
                         }
                         index -= 1
                     }
