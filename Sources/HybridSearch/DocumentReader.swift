@@ -171,11 +171,13 @@ public enum DocumentReader {
 
     /// The JSON object on `line`.
     private static func object(_ line: JSONLinesReader.Line, path: String) throws(CollectionError) -> [String: Any] {
-        guard let object = (try? JSONSerialization.jsonObject(with: line.data)) as? [String: Any] else {
-            let syntax = JSONSyntax.problem(in: line.data).map { " (\($0))" } ?? ""
-            throw CollectionError.malformedInput(
-                path: path, line: line.number, field: "(line)", reason: "not a JSON object" + syntax)
+        func fail(_ reason: String) -> CollectionError {
+            CollectionError.malformedInput(path: path, line: line.number, field: "(line)", reason: reason)
         }
+        guard let value = try? JSONSerialization.jsonObject(with: line.data) else {
+            throw fail(JSONSyntax.problem(in: line.data).map { "not valid JSON: \($0)" } ?? "not valid JSON")
+        }
+        guard let object = value as? [String: Any] else { throw fail("must be a JSON object") }
         return object
     }
 }
