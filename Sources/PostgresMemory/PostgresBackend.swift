@@ -2,6 +2,7 @@ import Foundation
 import PostgresNIO
 import ProceduralMemory
 import RetrievalCore
+import _ConnectionPoolModule
 
 /// A ``ProceduralMemory/MemoryBackend`` on PostgreSQL with pgvector, for procedural memories shared by many
 /// agents on many machines, or larger than one machine's memory.
@@ -180,6 +181,17 @@ public final class PostgresBackend: MemoryBackend {
                     reason: "PostgreSQL at \(location): \(message) (SQLSTATE \(info[.sqlState] ?? "?"))")
             }
             return .database(reason: "PostgreSQL at \(location): \(error.code)")
+        }
+        if let error = error as? ConnectionPoolError {
+            let reason =
+                switch error {
+                case .connectionCreationCircuitBreakerTripped:
+                    "no connection to \(location.host):\(location.port) could be opened for a minute; is the server "
+                        + "running and reachable?"
+                case .poolShutdown: "the store was closed"
+                default: "the request for a connection was cancelled"
+                }
+            return .database(reason: "PostgreSQL at \(location): \(reason)")
         }
         if let error = error as? PostgresDecodingError {
             return .database(reason: "PostgreSQL at \(location): can't decode column \(error.columnName)")
