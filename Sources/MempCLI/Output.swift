@@ -121,13 +121,19 @@ struct ProgressBar {
     }
 }
 
+/// Refuses the first of `flags` that was given (`true`) with `message(flag)`: a flag that the mode or another flag
+/// makes meaningless, which the command would otherwise ignore without a word.
+///
+/// - Throws: A `ValidationError` with `message(flag)`.
+func refuseFirstGiven(_ flags: KeyValuePairs<String, Bool>, _ message: (String) -> String) throws {
+    if let flag = flags.first(where: { $0.value })?.key { throw ValidationError(message(flag)) }
+}
+
 /// Refuses the first of `flags` given (`true`) with a search `mode` other than hybrid, which would ignore it.
 ///
 /// - Throws: A `ValidationError` naming the flag and the mode.
 func refuseHybridFlags(_ flags: KeyValuePairs<String, Bool>, mode: String) throws {
-    if let flag = flags.first(where: { $0.value })?.key {
-        throw ValidationError("\(flag) sets how --mode hybrid fuses; it has no effect with --mode \(mode).")
-    }
+    try refuseFirstGiven(flags) { "\($0) sets how --mode hybrid fuses; it has no effect with --mode \(mode)." }
 }
 
 /// A library error, printed with what this command's flags can do about it (never a `ValidationError`: the flags
