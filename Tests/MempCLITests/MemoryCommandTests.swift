@@ -316,6 +316,11 @@ import Testing
             #"{"id": "m1", "task": "open the red door", "steps": [{"action": "open door"}], "outcome": {"success": true}}"#
                 + "\n", to: "built.jsonl")
         #expect(try ChildProcess.memp(["import", "--store", store, built]).status == 0)
+        // One of each, in the singular ("1 memories", "1 entries" before).
+        let verified = try ChildProcess.memp(["verify", "--store", store])
+        #expect(verified.status == 0 && verified.output.hasPrefix("\(store): 1 memory, 1 trajectory, generation "))
+        let stats = try ChildProcess.memp(["stats", "--store", store])
+        #expect(stats.status == 0 && stats.output.contains("History:      1 entry\n"))
         #expect(
             try ChildProcess.memp(["feedback", "--store", store, "--memory", "m1", "--success", "true"]).status == 0)
         let query = try ChildProcess.memp(["query", "--store", store, "-k", "1", "open the door"])
