@@ -160,7 +160,7 @@ struct HTTPAPI: Sendable {
         case .methodNotAllowed: 405
         case .conflict: 409
         case .tooLarge: 413
-        case .timeout: 503
+        case .timeout, .unavailable: 503
         case .internalFailure: 500
         }
     }

@@ -40,9 +40,10 @@ public final class MemoryService: Sendable {
         let options = try retrievalOptions(
             k: request.k, mode: request.mode, filters: request.filters, seed: request.seed)
         try checkTask(request.task, field: "task")
-        let open = try await readable(name)
+        let open = try await store(name)
         let hits = try await withTimeout { () throws(ServiceError) in
-            try await self.hits(for: request.task, options: options, in: open)
+            try await open.catchUp()
+            return try await self.hits(for: request.task, options: options, in: open)
         }
         return LookupResponse(store: open.name, hits: hits)
     }
@@ -59,8 +60,9 @@ public final class MemoryService: Sendable {
         let options = try retrievalOptions(
             k: request.k, mode: request.mode, filters: request.filters, seed: request.seed)
         for (index, task) in request.tasks.enumerated() { try checkTask(task, field: "tasks[\(index)]") }
-        let open = try await readable(name)
+        let open = try await store(name)
         let results = try await withTimeout { () throws(ServiceError) in
+            try await open.catchUp()
             var results: [[LookupHit]] = []
             for task in request.tasks { results.append(try await self.hits(for: task, options: options, in: open)) }
             return results
@@ -310,6 +312,9 @@ public final class MemoryService: Sendable {
     }
 
     /// Runs a read, answering ``ServiceError/timeout(seconds:)`` when it outlasts the lookup timeout.
+    ///
+    /// The read is cancelled then; a PostgreSQL store closes the connection it waits on, so a database that
+    /// stopped answering doesn't hold the request.
     ///
     /// An answer that is ready only after the limit is not given either, so the limit holds however the two tasks
     /// happen to be scheduled.

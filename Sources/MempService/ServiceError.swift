@@ -29,6 +29,8 @@ public enum ServiceError: Error, Equatable, Sendable {
     case timeout(seconds: Double)
     /// The store failed for a reason that is not the client's (database, disk, embedder).
     case storeFailure(reason: String)
+    /// The store's database can't be reached or stopped answering; the request can be retried once it is back.
+    case storeUnavailable(reason: String)
 }
 
 /// How a ``ServiceError`` is to be reported: the front end maps each kind to its own status.
@@ -47,6 +49,8 @@ public enum ServiceErrorKind: String, Sendable, CaseIterable {
     case tooLarge
     /// The server took too long (HTTP 503).
     case timeout
+    /// The store's database is unavailable for now (HTTP 503).
+    case unavailable
     /// The server failed (HTTP 500); never used for something the client sent.
     case internalFailure
 }
@@ -67,6 +71,7 @@ extension ServiceError: CustomStringConvertible {
         case .methodNotAllowed: "method_not_allowed"
         case .timeout: "timeout"
         case .storeFailure: "store_failure"
+        case .storeUnavailable: "store_unavailable"
         }
     }
 
@@ -81,6 +86,7 @@ extension ServiceError: CustomStringConvertible {
         case .methodNotAllowed: .methodNotAllowed
         case .timeout: .timeout
         case .storeFailure: .internalFailure
+        case .storeUnavailable: .unavailable
         }
     }
 
@@ -110,6 +116,8 @@ extension ServiceError: CustomStringConvertible {
             "The request took longer than \(seconds) s, the server's limit; ask for fewer hits or tasks."
         case .storeFailure(let reason):
             "The store failed: \(reason)"
+        case .storeUnavailable(let reason):
+            "The store is unavailable: \(reason)"
         }
     }
 
@@ -137,12 +145,13 @@ extension ServiceError: CustomStringConvertible {
             // The library names its own parameters (`minimumSimilarity`), not the request's fields.
             .invalidArgument(name: "request", reason: error.description)
         case .importStopped(let committed, let cause):
-            switch from(cause, store: store) {
-            case .invalidBody(let field, let reason):
-                .invalidBody(
-                    field: field,
-                    reason: "\(reason) (\(committed) trajectories before it were committed and stay stored)")
-            case let other: other
+            // Whatever stopped it, the client must learn what stays stored.
+            switch (from(cause, store: store), "\(committed) trajectories before it were committed and stay stored") {
+            case (.invalidBody(let field, let reason), let kept):
+                .invalidBody(field: field, reason: "\(reason) (\(kept))")
+            case (.storeUnavailable(let reason), let kept): .storeUnavailable(reason: "\(reason) (\(kept))")
+            case (.storeFailure(let reason), let kept): .storeFailure(reason: "\(reason) (\(kept))")
+            case (let other, _): other
             }
         case .unknownID(let id), .notAMemory(let id, _):
             .unknownMemory(id: id, store: store)
@@ -151,6 +160,8 @@ extension ServiceError: CustomStringConvertible {
         case .duplicateMemory(let id, _):
             .invalidBody(
                 field: "id", reason: "memory \(id) is already stored; send duplicates=skip or duplicates=replace")
+        case .databaseUnavailable:
+            .storeUnavailable(reason: error.description)
         case .embedderMismatch, .notAStore, .storeExists, .backendNotBuilt, .database, .io, .index, .embedding,
             .scriptWriter, .cannotRevert, .bundleRefused, .languageModel, .policyNotInDatabase, .nonFiniteVector,
             .encodingFailed, .invalidDatabaseURL, .passwordVariableUnset, .storeWithoutEmbedder:

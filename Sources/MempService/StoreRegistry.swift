@@ -52,7 +52,8 @@ public final class StoreRegistry: Sendable {
     ///
     /// - Throws: ``ServiceError/unknownStore(name:)`` when no store has that name (names with `/`, `..` or other
     ///   characters outside letters, digits, `-`, `_` and `.` are never store names);
-    ///   ``ServiceError/storeFailure(reason:)`` when the store can't be opened.
+    ///   ``ServiceError/storeUnavailable(reason:)`` when its database can't be reached;
+    ///   ``ServiceError/storeFailure(reason:)`` when the store can't be opened otherwise.
     public func store(named name: String?) async throws(ServiceError) -> OpenStore {
         let directory: String
         let resolved: String
@@ -86,7 +87,9 @@ public final class StoreRegistry: Sendable {
         } catch {
             // A failed open is not cached: the next request tries again (the store may be being created).
             open.withLock { if $0[resolved] == task { $0[resolved] = nil } }
-            throw .storeFailure(reason: "store \(resolved) can't be opened: \(error)")
+            let reason = "store \(resolved) can't be opened: \(error)"
+            if case MemoryError.databaseUnavailable? = error as? MemoryError { throw .storeUnavailable(reason: reason) }
+            throw .storeFailure(reason: reason)
         }
     }
 
@@ -176,7 +179,7 @@ public final class OpenStore: Sendable {
             guard let info = try await store.backend.storeInfo(), info.generation != store.generation else { return }
             try await store.refresh()
         } catch {
-            throw .storeFailure(reason: error.description)
+            throw .from(error, store: name)
         }
     }
 }

@@ -84,17 +84,20 @@ public final class PostgresBackend: MemoryBackend {
             configuration.options.additionalStartupParameters = searchPath(location)
             return try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
         } catch let error as PSQLError where error.serverInfo == nil {
-            let reason =
-                switch error.code {
-                case .sslUnsupported:
-                    "the server does not accept TLS; on a network you trust, add sslmode=disable to the URL to "
-                        + "connect without it"
-                case .authMechanismRequiresPassword:
-                    "the server asks for a password, and the store's location gives none"
-                default:
-                    "can't connect to \(location.host):\(location.port): \(error.underlying.map { "\($0)" } ?? "\(error.code)")"
-                }
-            throw .database(reason: "PostgreSQL at \(location): \(reason)")
+            switch error.code {
+            case .sslUnsupported:
+                throw .database(
+                    reason: "PostgreSQL at \(location): the server does not accept TLS; on a network you trust, add "
+                        + "sslmode=disable to the URL to connect without it")
+            case .authMechanismRequiresPassword:
+                throw .database(
+                    reason: "PostgreSQL at \(location): the server asks for a password, and the store's location "
+                        + "gives none")
+            default:
+                throw .databaseUnavailable(
+                    reason: "PostgreSQL at \(location): can't connect to \(location.host):\(location.port): "
+                        + (error.underlying.map { "\($0)" } ?? "\(error.code)"))
+            }
         } catch {
             throw mapped(error, at: location)
         }
@@ -130,10 +133,21 @@ public final class PostgresBackend: MemoryBackend {
     // MARK: - Access
 
     /// Runs `body` on a pooled connection, mapping errors.
+    ///
+    /// Cancelling the calling task closes the connection: a query waiting for a server that stopped answering
+    /// ends at once (PostgresNIO's queries ignore cancellation), and the server rolls back an open transaction.
     func withConnection<Result: Sendable>(
         _ body: (PostgresConnection) async throws -> Result
     ) async throws(MemoryError) -> Result {
-        do { return try await client.withConnection { connection in try await body(connection) } } catch {
+        do {
+            return try await client.withConnection { connection in
+                try await withTaskCancellationHandler {
+                    try await body(connection)
+                } onCancel: {
+                    connection.close()
+                }
+            }
+        } catch {
             throw mapped(error)
         }
     }
@@ -142,12 +156,8 @@ public final class PostgresBackend: MemoryBackend {
     func inTransaction<Result: Sendable>(
         commit: Bool = true, _ body: (PostgresConnection) async throws -> Result
     ) async throws(MemoryError) -> Result {
-        do {
-            return try await client.withConnection { connection in
-                try await Self.transaction(on: connection, commit: commit, logger: logger, body)
-            }
-        } catch {
-            throw mapped(error)
+        try await withConnection { connection in
+            try await Self.transaction(on: connection, commit: commit, logger: self.logger, body)
         }
     }
 
@@ -158,14 +168,24 @@ public final class PostgresBackend: MemoryBackend {
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try await connection.query("BEGIN", logger: logger)
+        let result: Result
         do {
-            let result = try await body(connection)
-            try await connection.query(commit ? "COMMIT" : "ROLLBACK", logger: logger)
-            return result
+            result = try await body(connection)
         } catch {
             _ = try? await connection.query("ROLLBACK", logger: logger)
             throw error
         }
+        do {
+            try await connection.query(commit ? "COMMIT" : "ROLLBACK", logger: logger)
+        } catch {
+            throw UnconfirmedCommit(cause: error)
+        }
+        return result
+    }
+
+    /// The connection failed while a transaction was ending, so whether it committed is not known.
+    private struct UnconfirmedCommit: Error {
+        var cause: any Error
     }
 
     /// The error as a ``ProceduralMemory/MemoryError``, with the server's message and SQLSTATE (never the
@@ -173,31 +193,60 @@ public final class PostgresBackend: MemoryBackend {
     func mapped(_ error: any Error) -> MemoryError { Self.mapped(error, at: location) }
 
     /// ``mapped(_:)`` for a store at `location`.
+    ///
+    /// Failures of the connection (refused, closed, timed out; the server shutting down, starting up, or out of
+    /// connections) are ``ProceduralMemory/MemoryError/databaseUnavailable(reason:)``: the same operation can
+    /// succeed once the server is back. What the server refuses is ``ProceduralMemory/MemoryError/database(reason:)``.
     static func mapped(_ error: any Error, at location: PostgresLocation) -> MemoryError {
         if let error = error as? MemoryError { return error }
+        if let error = error as? UnconfirmedCommit {
+            let cause = mapped(error.cause, at: location)
+            guard case .databaseUnavailable(let reason) = cause else { return cause }
+            return .databaseUnavailable(
+                reason: reason + " while the transaction was committing, so it may or may not have been committed")
+        }
         if let error = error as? PSQLError {
             if let info = error.serverInfo, let message = info[.message] {
-                return .database(
-                    reason: "PostgreSQL at \(location): \(message) (SQLSTATE \(info[.sqlState] ?? "?"))")
+                let state = info[.sqlState] ?? "?"
+                let reason = "PostgreSQL at \(location): \(message) (SQLSTATE \(state))"
+                return unavailableStates.contains(state) || state.hasPrefix("08")
+                    ? .databaseUnavailable(reason: reason) : .database(reason: reason)
             }
-            return .database(reason: "PostgreSQL at \(location): \(error.code)")
+            switch error.code {
+            case .serverClosedConnection, .uncleanShutdown, .connectionError:
+                return .databaseUnavailable(
+                    reason: "PostgreSQL at \(location): the connection was lost"
+                        + (error.underlying.map { " (\($0))" } ?? ""))
+            case .clientClosedConnection, .queryCancelled:
+                return .databaseUnavailable(
+                    reason: "PostgreSQL at \(location): the operation was cancelled and its connection closed")
+            default:
+                return .database(reason: "PostgreSQL at \(location): \(error.code)")
+            }
         }
         if let error = error as? ConnectionPoolError {
-            let reason =
-                switch error {
-                case .connectionCreationCircuitBreakerTripped:
-                    "no connection to \(location.host):\(location.port) could be opened for a minute; is the server "
-                        + "running and reachable?"
-                case .poolShutdown: "the store was closed"
-                default: "the request for a connection was cancelled"
-                }
-            return .database(reason: "PostgreSQL at \(location): \(reason)")
+            switch error {
+            case .connectionCreationCircuitBreakerTripped:
+                return .databaseUnavailable(
+                    reason: "PostgreSQL at \(location): no connection to \(location.host):\(location.port) could be "
+                        + "opened for a minute; is the server running and reachable?")
+            case .poolShutdown:
+                return .database(reason: "PostgreSQL at \(location): the store was closed")
+            default:
+                return .databaseUnavailable(
+                    reason: "PostgreSQL at \(location): the wait for a connection was cancelled")
+            }
         }
         if let error = error as? PostgresDecodingError {
             return .database(reason: "PostgreSQL at \(location): can't decode column \(error.columnName)")
         }
         return .database(reason: "PostgreSQL at \(location): \(error)")
     }
+
+    /// SQLSTATEs (besides class 08, connection exceptions) that say the server can't serve now, not that it
+    /// refuses the statement: too many connections, shut down by an administrator, crashed, starting up or
+    /// shutting down.
+    private static let unavailableStates: Set<String> = ["53300", "57P01", "57P02", "57P03"]
 
     // MARK: - Migrations
 

@@ -67,6 +67,10 @@ public enum MemoryError: Error, Equatable, Sendable {
     case storeWithoutEmbedder(location: String)
     /// The database (SQLite or PostgreSQL) failed; `reason` is its message (never the statement's arguments).
     case database(reason: String)
+    /// The database can't be reached, or stopped answering: the server refused or dropped the connection, is
+    /// shutting down or starting up, or didn't answer in time; `reason` says which. The operation may succeed when
+    /// it is retried once the server is back; writes committed before stay.
+    case databaseUnavailable(reason: String)
     /// Reading or writing a file failed.
     case io(path: String, reason: String)
     /// An index operation failed.
@@ -236,6 +240,8 @@ extension MemoryError: CustomStringConvertible {
                 + "given."
         case .database(let reason):
             "Database: \(reason)"
+        case .databaseUnavailable(let reason):
+            "Database unavailable: \(reason); retry when it is back."
         case .io(let path, let reason):
             "\(path): \(reason)"
         case .index(let error):

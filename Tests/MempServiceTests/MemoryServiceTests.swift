@@ -120,6 +120,27 @@ import Testing
         #expect(report.imported == 1 && report.invalid == 1)
     }
 
+    /// A database that can't be reached is `store_unavailable` (HTTP 503: retry later), not a failure of the server
+    /// (500); an import it stops says how many trajectories stay committed, whatever stopped it.
+    @Test func anUnreachableDatabaseIsUnavailableAndAStoppedImportSaysWhatStays() {
+        let reason = "PostgreSQL at postgres://memp@db:5432/agents: the connection was lost"
+        let unavailable = ServiceError.from(.databaseUnavailable(reason: reason), store: "default")
+        let message = "Database unavailable: \(reason); retry when it is back."
+        #expect(unavailable == .storeUnavailable(reason: message))
+        #expect(unavailable.kind == .unavailable && unavailable.code == "store_unavailable")
+        let stopped = ServiceError.from(
+            .importStopped(committedTrajectories: 512, cause: .databaseUnavailable(reason: reason)), store: "default")
+        #expect(
+            stopped
+                == .storeUnavailable(reason: message + " (512 trajectories before it were committed and stay stored)"))
+        let failed = ServiceError.from(
+            .importStopped(committedTrajectories: 3, cause: .database(reason: "disk full")), store: "default")
+        #expect(
+            failed
+                == .storeFailure(
+                    reason: "Database: disk full (3 trajectories before it were committed and stay stored)"))
+    }
+
     @Test func feedbackCountsEveryReportAndRefusesUnknownIDs() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

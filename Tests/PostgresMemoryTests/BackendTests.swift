@@ -187,7 +187,7 @@ struct BackendTests {
             _ = try await PostgresBackend.connect(to: closed)
             Issue.record("connected to port 1")
         } catch {
-            guard case .database(let reason) = error else { throw error }
+            guard case .databaseUnavailable(let reason) = error else { throw error }
             #expect(reason.hasPrefix("PostgreSQL at \(closed): can't connect to \(location.host):1: "), "\(reason)")
             #expect(reason.contains("Connection refused"), "\(reason)")
         }

@@ -6,19 +6,29 @@ import _ConnectionPoolModule
 
 /// Parsing a PostgreSQL URL names the part that is wrong and never repeats the password (no server needed).
 @Suite struct PostgresLocationTests {
-    /// The connection pool's errors say what happened (they printed as `ConnectionPoolError(base: …)`).
+    /// The connection pool's errors say what happened (they printed as `ConnectionPoolError(base: …)`), and the
+    /// ones a retry may cure are `databaseUnavailable`.
     @Test(arguments: [
         (
             ConnectionPoolError.connectionCreationCircuitBreakerTripped,
-            "no connection to db.internal:5433 could be opened for a minute; is the server running and reachable?"
+            MemoryError.databaseUnavailable(
+                reason: "PostgreSQL at postgres://memp@db.internal:5433/agents: no connection to db.internal:5433 "
+                    + "could be opened for a minute; is the server running and reachable?")
         ),
-        (.poolShutdown, "the store was closed"), (.requestCancelled, "the request for a connection was cancelled"),
+        (
+            .poolShutdown,
+            .database(reason: "PostgreSQL at postgres://memp@db.internal:5433/agents: the store was closed")
+        ),
+        (
+            .requestCancelled,
+            .databaseUnavailable(
+                reason: "PostgreSQL at postgres://memp@db.internal:5433/agents: the wait for a connection was cancelled"
+            )
+        ),
     ])
-    func connectionPoolErrorsSayWhatHappened(error: ConnectionPoolError, reason: String) throws {
+    func connectionPoolErrorsSayWhatHappened(error: ConnectionPoolError, expected: MemoryError) throws {
         let location = try PostgresLocation(url: "postgres://memp@db.internal:5433/agents", password: .none)
-        #expect(
-            PostgresBackend.mapped(error, at: location)
-                == .database(reason: "PostgreSQL at postgres://memp@db.internal:5433/agents: \(reason)"))
+        #expect(PostgresBackend.mapped(error, at: location) == expected)
     }
 
     @Test(arguments: [
