@@ -229,7 +229,7 @@ public final class PostgresBackend: MemoryBackend {
             case .connectionCreationCircuitBreakerTripped:
                 return .databaseUnavailable(
                     reason: "PostgreSQL at \(location): no connection to \(location.host):\(location.port) could be "
-                        + "opened for a minute; is the server running and reachable?")
+                        + "opened for a minute (is the server running and reachable?)")
             case .poolShutdown:
                 return .database(reason: "PostgreSQL at \(location): the store was closed")
             default:

@@ -17,7 +17,8 @@ struct OutageTests {
             let operation = Task {
                 try await backend.withConnection { connection in
                     signal.yield()
-                    try await connection.query("SELECT pg_sleep(86400)", logger: backend.logger)
+                    // The query returns when the row description arrives; its end comes with the rows.
+                    for try await _ in try await connection.query("SELECT pg_sleep(86400)", logger: backend.logger) {}
                 }
             }
             for await _ in started { break }
@@ -28,7 +29,8 @@ struct OutageTests {
             ) {
                 try await operation.value
             }
-            #expect(try await backend.storeInfo() == nil)
+            let info = try await backend.storeInfo()
+            #expect(info == nil)
         }
     }
 
@@ -45,7 +47,8 @@ struct OutageTests {
                     {
                         signal.yield(pid)
                     }
-                    try await connection.query("SELECT pg_sleep(86400)", logger: backend.logger)
+                    // The query returns when the row description arrives; its end comes with the rows.
+                    for try await _ in try await connection.query("SELECT pg_sleep(86400)", logger: backend.logger) {}
                 }
             }
             var backendPID: Int32 = 0
@@ -54,7 +57,7 @@ struct OutageTests {
                 break
             }
             // pg_terminate_backend sends the backend what a fast shutdown sends every backend.
-            try await backend.withConnection { connection in
+            _ = try await backend.withConnection { connection in
                 try await connection.query("SELECT pg_terminate_backend(\(backendPID))", logger: backend.logger)
             }
             await #expect(

@@ -13,7 +13,7 @@ import _ConnectionPoolModule
             ConnectionPoolError.connectionCreationCircuitBreakerTripped,
             MemoryError.databaseUnavailable(
                 reason: "PostgreSQL at postgres://memp@db.internal:5433/agents: no connection to db.internal:5433 "
-                    + "could be opened for a minute; is the server running and reachable?")
+                    + "could be opened for a minute (is the server running and reachable?)")
         ),
         (
             .poolShutdown,
