@@ -31,6 +31,8 @@ struct ServeCommand: AsyncParsableCommand {
     var idleTimeout = 60.0
     @Option(help: "The most MCP sessions kept over HTTP; a new one replaces the session used least recently.")
     var maxMCPSessions = 1024
+    @Option(help: "The most connections open at once; a request on one more is answered 503 and its connection closed.")
+    var maxConnections = 256
 
     func validate() throws {
         guard (store == nil) != (storeRoot == nil) else {
@@ -45,6 +47,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard maxMCPSessions >= 1 else {
             throw ValidationError("--max-mcp-sessions must be at least 1 (got \(maxMCPSessions)).")
+        }
+        guard maxConnections >= 1 else {
+            throw ValidationError("--max-connections must be at least 1 (got \(maxConnections)).")
         }
         guard maxK >= 1 else { throw ValidationError("--max-k must be at least 1 (got \(maxK)).") }
         // Beyond a day (or infinite) the seconds no longer convert to a Duration, which trapped.
@@ -74,7 +79,7 @@ struct ServeCommand: AsyncParsableCommand {
         let token = try tokenFile.map { try BearerToken(contentsOf: $0) }
         let configuration = MempServer.Configuration(
             host: host, port: port, token: token, idleTimeout: .seconds(idleTimeout),
-            maximumMCPSessions: maxMCPSessions)
+            maximumMCPSessions: maxMCPSessions, maximumConnections: maxConnections)
         try await MempServer.serveHTTP(service, configuration: configuration) { host, port in
             printError("Listening on http://\(host.contains(":") ? "[\(host)]" : host):\(port)")
         }

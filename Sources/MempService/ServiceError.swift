@@ -13,6 +13,14 @@ public enum ServiceError: Error, Equatable, Sendable {
     case limitExceeded(name: String, limit: Int, actual: Int)
     /// The body is longer than the server accepts.
     case bodyTooLarge(limit: Int)
+    /// The request is not valid HTTP/1.1; `problem` says which part breaks the protocol (the method, a header, the
+    /// chunked body, …).
+    case malformedRequest(problem: String)
+    /// The request's header section is over `maximumBytes` bytes or `maximumFields` fields, the most the server
+    /// reads.
+    case headersTooLarge(maximumBytes: Int, maximumFields: Int)
+    /// The server already holds `limit` connections, the most it keeps open at once.
+    case tooManyConnections(limit: Int)
     /// No store has this name (or the name is not a store name at all).
     case unknownStore(name: String)
     /// No memory has this ID in the store.
@@ -45,6 +53,10 @@ public enum ServiceErrorKind: String, Sendable, CaseIterable {
     case conflict
     /// The body is too large (HTTP 413).
     case tooLarge
+    /// The request's headers are too large (HTTP 431).
+    case headersTooLarge
+    /// The server is at its connection limit (HTTP 503).
+    case unavailable
     /// The server took too long (HTTP 503).
     case timeout
     /// The server failed (HTTP 500); never used for something the client sent.
@@ -59,6 +71,9 @@ extension ServiceError: CustomStringConvertible {
         case .invalidArgument: "invalid_argument"
         case .limitExceeded: "limit_exceeded"
         case .bodyTooLarge: "body_too_large"
+        case .malformedRequest: "malformed_request"
+        case .headersTooLarge: "headers_too_large"
+        case .tooManyConnections: "too_many_connections"
         case .unknownStore: "unknown_store"
         case .unknownMemory: "unknown_memory"
         case .conflict: "conflict"
@@ -73,8 +88,10 @@ extension ServiceError: CustomStringConvertible {
     /// How the error is to be reported.
     public var kind: ServiceErrorKind {
         switch self {
-        case .invalidBody, .invalidArgument, .limitExceeded: .badRequest
+        case .invalidBody, .invalidArgument, .limitExceeded, .malformedRequest: .badRequest
         case .bodyTooLarge: .tooLarge
+        case .headersTooLarge: .headersTooLarge
+        case .tooManyConnections: .unavailable
         case .unknownStore, .unknownMemory, .notFound: .notFound
         case .conflict: .conflict
         case .unauthorized: .unauthorized
@@ -94,6 +111,14 @@ extension ServiceError: CustomStringConvertible {
             "\(name) is \(actual); this server accepts at most \(limit)."
         case .bodyTooLarge(let limit):
             "The body is larger than \(limit) bytes, the most this server accepts; send smaller batches."
+        case .malformedRequest(let problem):
+            "The request is not valid HTTP/1.1: \(problem). The connection is closed; send a well-formed request."
+        case .headersTooLarge(let maximumBytes, let maximumFields):
+            "The request's headers are over \(maximumBytes) bytes or \(maximumFields) fields, the most this server "
+                + "reads; send fewer or shorter headers."
+        case .tooManyConnections(let limit):
+            "The server already has \(limit) connections open, the most it accepts; retry after a while, or send "
+                + "requests over fewer connections (keep-alive)."
         case .unknownStore(let name):
             "No store is called \"\(name)\"; GET /v1/stores lists them."
         case .unknownMemory(let id, let store):
