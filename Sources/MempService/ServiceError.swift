@@ -176,7 +176,8 @@ extension ServiceError: CustomStringConvertible {
         case .duplicateMemory(let id, _):
             .invalidBody(
                 field: "id", reason: "memory \(id) is already stored; send duplicates=skip or duplicates=replace")
-        case .embedderMismatch, .notAStore, .storeExists, .backendNotBuilt, .database, .io, .index, .embedding,
+        case .embedderMismatch, .notAStore, .emptyDatabaseFile, .notSQLiteDatabase, .databaseWithoutStoreSettings,
+            .storeExists, .backendNotBuilt, .database, .io, .index, .embedding,
             .scriptWriter, .cannotRevert, .bundleRefused, .languageModel, .policyNotInDatabase, .nonFiniteVector,
             .encodingFailed, .invalidDatabaseURL, .passwordVariableUnset, .storeWithoutEmbedder:
             .storeFailure(reason: error.description)
