@@ -1,5 +1,6 @@
 import Embeddings
 import Foundation
+import HybridSearch
 import ProceduralMemory
 import RetrievalCore
 
@@ -32,8 +33,11 @@ public struct EvaluationQuery: Sendable, Equatable, Codable {
 
 /// A file of queries with relevance judgments, and the SHA-256 of its bytes.
 ///
-/// Each line is `{"qid": "q1", "query": "heat some milk", "relevant": ["traj-7", "traj-9"], "labels": {…}}`;
-/// `labels` is optional and `relevant` may be empty. Nothing else about the data's origin is assumed.
+/// Each line is a query of Memp's one query-file schema (HybridSearch's ``HybridSearch/DocumentReader``, as
+/// `memp query --queries` reads it) with the judgments added:
+/// `{"qid": "q1", "query": "heat some milk", "relevant": ["traj-7", "traj-9"], "labels": {…}}`. `qid` is a
+/// non-empty string or a number, `query` (or `text`) a non-blank task; `labels` is optional and `relevant` may be
+/// empty. Nothing else about the data's origin is assumed.
 public struct QuerySet: Sendable {
     /// The file.
     public var path: String
@@ -48,22 +52,30 @@ public struct QuerySet: Sendable {
     ///   ``EvaluationError/duplicateQuery(id:path:line:)``, ``EvaluationError/emptyQuerySet(path:)``,
     ///   ``EvaluationError/io(path:reason:)`` when the file can't be read.
     public init(contentsOf path: String) throws(EvaluationError) {
-        let limit = MemoryStore.maximumQueryLineBytes
-        let reader = JSONLinesReader(path: path, maximumLineBytes: limit)
-        if let reason = reader.unreadableReason { throw .io(path: path, reason: reason) }
         var queries: [EvaluationQuery] = []
         var seen = Set<String>()
-        for line in reader {
-            guard line.length <= limit else {
-                throw .invalidQuery(
-                    path: path, line: line.number, field: "(record)",
-                    reason: "\(line.length) bytes, over the limit of \(limit) bytes")
+        let lines = try Self.reading(path) { () throws(CollectionError) in
+            try DocumentReader.queryLines(atPath: path, maximumLineBytes: MemoryStore.maximumQueryLineBytes) {
+                object, line throws(CollectionError) in
+                try Self.judgments(object, path: path, line: line)
             }
-            let query = try Self.parse(line.data, path: path, line: line.number)
+        }
+        for line in lines {
+            let (query, judgments) = try Self.reading(path) { () throws(CollectionError) in try line.get() }
+            func invalid(_ field: String, _ reason: String) -> EvaluationError {
+                .invalidQuery(path: path, line: query.line, field: field, reason: reason)
+            }
+            guard !query.id.isEmpty else { throw invalid("qid", "must not be empty") }
+            guard query.vector == nil else {
+                throw invalid("vector", "is not read: an evaluation embeds each query's text with the store's embedder")
+            }
+            guard !query.text.allSatisfy(\.isWhitespace) else { throw invalid("query", "must not be blank") }
             guard seen.insert(query.id).inserted else {
-                throw .duplicateQuery(id: query.id, path: path, line: line.number)
+                throw .duplicateQuery(id: query.id, path: path, line: query.line)
             }
-            queries.append(query)
+            queries.append(
+                EvaluationQuery(
+                    id: query.id, text: query.text, relevant: judgments.relevant, labels: judgments.labels))
         }
         guard !queries.isEmpty else { throw .emptyQuerySet(path: path) }
         self.path = path
@@ -71,22 +83,31 @@ public struct QuerySet: Sendable {
         sha256 = try fileSHA256(path)
     }
 
-    static func parse(_ data: Data, path: String, line: Int) throws(EvaluationError) -> EvaluationQuery {
-        func invalid(_ field: String, _ reason: String) -> EvaluationError {
-            .invalidQuery(path: path, line: line, field: field, reason: reason)
+    /// What `body` gives, its errors reading the query file at `path` as ``EvaluationError``s.
+    private static func reading<Value>(
+        _ path: String, _ body: () throws(CollectionError) -> Value
+    ) throws(EvaluationError) -> Value {
+        do { return try body() } catch {
+            switch error {
+            case .malformedInput(_, let line, let field, let reason):
+                throw .invalidQuery(path: path, line: line, field: field, reason: reason)
+            case .io(_, let reason):
+                throw .io(path: path, reason: reason)
+            default:
+                throw .io(path: path, reason: error.description)
+            }
         }
-        guard let object = try? JSONSerialization.jsonObject(with: data) else {
-            throw invalid("(record)", "not valid JSON" + (JSONSyntax.problem(in: data).map { ": " + $0 } ?? ""))
-        }
-        guard let record = object as? [String: Any] else { throw invalid("(record)", "must be a JSON object") }
-        guard let id = record["qid"] else { throw invalid("qid", "is missing") }
-        guard let id = id as? String, !id.isEmpty else { throw invalid("qid", "must be a non-empty string") }
-        guard let text = record["query"] else { throw invalid("query", "is missing") }
-        guard let text = text as? String, !text.allSatisfy(\.isWhitespace) else {
-            throw invalid("query", "must be a non-blank string")
+    }
+
+    /// A query line's relevance judgments (`relevant`) and `labels`.
+    private static func judgments(
+        _ record: [String: Any], path: String, line: Int
+    ) throws(CollectionError) -> (relevant: Set<String>, labels: [String: String]) {
+        func invalid(_ field: String, _ reason: String) -> CollectionError {
+            .malformedInput(path: path, line: line, field: field, reason: reason)
         }
         guard let relevantValue = record["relevant"] else {
-            throw invalid("relevant", "is missing (use [] for a query with no relevant trajectory)")
+            throw invalid("relevant", "missing (use [] for a query with no relevant trajectory)")
         }
         guard let relevantList = relevantValue as? [Any] else {
             throw invalid("relevant", "must be an array of trajectory IDs")
@@ -108,7 +129,7 @@ public struct QuerySet: Sendable {
                 labels[key] = value
             }
         }
-        return EvaluationQuery(id: id, text: text, relevant: relevant, labels: labels)
+        return (relevant, labels)
     }
 }
 

@@ -58,8 +58,9 @@ public enum DocumentReader {
         public var line: Int
     }
 
-    /// The longest line of a query file read by default, in bytes: a longer line is skipped as it is read, so
-    /// that a file of one huge line can't fill memory. 4 MiB holds a text of a million characters or a vector of
+    /// The longest line of a query file read by default, in bytes.
+    ///
+    /// A longer line is skipped as it is read, so that a file of one huge line can't fill memory. 4 MiB holds a text of a million characters or a vector of
     /// over 100,000 numbers.
     public static let maximumQueryLineBytes = 4 << 20
 
@@ -90,29 +91,46 @@ public enum DocumentReader {
     public static func queryLines(
         atPath path: String, maximumLineBytes: Int = maximumQueryLineBytes
     ) throws(CollectionError) -> some Sequence<Result<Query, CollectionError>> {
+        try queryLines(atPath: path, maximumLineBytes: maximumLineBytes) { _, _ throws(CollectionError) in }.lazy
+            .map { line in line.map(\.query) }
+    }
+
+    /// Reads a query file whose lines add fields of their own to the query schema (an evaluation's relevance
+    /// judgments), one line at a time: each non-blank line's query and what `fields` reads from the line, or why
+    /// the line is not one.
+    ///
+    /// - Parameter fields: Reads the added fields from a line's JSON object, given the line's number; it throws
+    ///   ``CollectionError/malformedInput(path:line:field:reason:)`` naming the field it refuses.
+    /// - Throws: ``CollectionError/io(path:reason:)`` when the file can't be read.
+    public static func queryLines<Fields>(
+        atPath path: String, maximumLineBytes: Int = maximumQueryLineBytes,
+        fields: @escaping (_ object: [String: Any], _ line: Int) throws(CollectionError) -> Fields
+    ) throws(CollectionError) -> some Sequence<Result<(query: Query, fields: Fields), CollectionError>> {
         let reader = JSONLinesReader(path: path, maximumLineBytes: maximumLineBytes)
         if let reason = reader.unreadableReason { throw CollectionError.io(path: path, reason: reason) }
         return reader.lazy.map { line in
             Result { () throws(CollectionError) in
-                try query(line, path: path, maximumLineBytes: maximumLineBytes)
+                guard line.length <= maximumLineBytes else {
+                    throw CollectionError.malformedInput(
+                        path: path, line: line.number, field: "(line)",
+                        reason: "\(line.length) bytes, over the limit of \(maximumLineBytes) bytes")
+                }
+                let object = try object(line, path: path)
+                return (try query(object, line: line.number, path: path), try fields(object, line.number))
             }
         }
     }
 
-    private static func query(
-        _ line: JSONLinesReader.Line, path: String, maximumLineBytes: Int
-    ) throws(CollectionError) -> Query {
+    private static func query(_ object: [String: Any], line: Int, path: String) throws(CollectionError) -> Query {
         func fail(_ field: String, _ reason: String) -> CollectionError {
-            CollectionError.malformedInput(path: path, line: line.number, field: field, reason: reason)
+            CollectionError.malformedInput(path: path, line: line, field: field, reason: reason)
         }
-        guard line.length <= maximumLineBytes else {
-            throw fail("(line)", "\(line.length) bytes, over the limit of \(maximumLineBytes) bytes")
-        }
-        let object = try self.object(line, path: path)
         let field = object["qid"] != nil ? "qid" : "id"
         let id: String
         switch object[field] {
         case let string as String: id = string
+        // JSON true/false arrive as Bool, which would otherwise bridge to NSNumber 1/0.
+        case is Bool: throw fail(field, "must be a string or a number")
         case let number as NSNumber: id = number.stringValue
         case nil: throw fail("qid", "missing")
         default: throw fail(field, "must be a string or a number")
@@ -128,7 +146,7 @@ public enum DocumentReader {
             return vector
         }
         guard text != nil || vector != nil else { throw fail("query", "a query needs a text or a vector") }
-        return Query(id: id, text: text ?? "", vector: vector, line: line.number)
+        return Query(id: id, text: text ?? "", vector: vector, line: line)
     }
 
     private static func numbers(_ value: Any) -> [Float]? {

@@ -1,3 +1,4 @@
+import HybridSearch
 import ProceduralMemory
 
 /// A ``ProceduralMemory/MemoryStore`` on a backend with a ``PostgresBackend/databaseSearch`` runs its `query`,
@@ -23,7 +24,7 @@ extension PostgresBackend: DatabaseSearching {
 
     package func search(
         _ task: String, vector: [Float]?, options: RetrievalOptions
-    ) async throws(MemoryError) -> [DatabaseHit] {
+    ) async throws(MemoryError) -> [FusedHit] {
         guard let mode = databaseSearch else { throw .policyNotInDatabase(options.policy) }
         let filter = PostgresSearchFilter(
             includeDeprecated: options.filter.includeDeprecated, sources: options.filter.sources,
@@ -37,9 +38,8 @@ extension PostgresBackend: DatabaseSearching {
                     fusion: options.fusion ?? RetrievalOptions.defaultFusion, mode: mode,
                     filter: filter, minimumCosine: options.minimumSimilarity)
             }
-            return try await searchVectors(vector, k: options.k, mode: mode, filter: filter).filter { hit in
-                options.minimumSimilarity.map { (hit.cosine ?? -1) >= $0 } ?? true
-            }
+            return try await searchVectors(vector, k: options.k, mode: mode, filter: filter)
+                .withCosine(atLeast: options.minimumSimilarity)
         case .bm25:
             return try await searchKeywords(task, k: options.k, filter: filter)
         case .random, .keyword:

@@ -68,7 +68,7 @@ extension PostgresBackend {
     package func searchVectors(
         _ vector: [Float], k: Int, mode: PostgresVectorSearch = .hnsw(efSearch: 100),
         filter: PostgresSearchFilter = .init()
-    ) async throws(MemoryError) -> [DatabaseHit] {
+    ) async throws(MemoryError) -> [FusedHit] {
         guard k > 0 else { throw .invalidParameter(name: "k", value: Double(k), expected: "at least 1") }
         if let position = vector.firstIndex(where: { !$0.isFinite }) {
             throw .nonFiniteVector(memoryID: nil, field: "query", position: position)
@@ -79,7 +79,7 @@ extension PostgresBackend {
         let (condition, filtered) = try filter.condition(&bindings)
         bindings.append(k)
         let sql = """
-            SELECT m.number, m.id, (1 - (m.task_vector <=> $1::real[]::vector))::real AS cosine
+            SELECT m.number, (1 - (m.task_vector <=> $1::real[]::vector))::real AS cosine
             FROM memory m WHERE \(condition)
             ORDER BY m.task_vector <=> $1::real[]::vector, m.number LIMIT $\(bindings.count)
             """
@@ -98,8 +98,8 @@ extension PostgresBackend {
                         "SELECT set_config('hnsw.iterative_scan', 'strict_order', true)", logger: logger)
                 }
             }
-            return try await connection.rankedHits(query, logger: logger) { number, id, cosine, rank in
-                DatabaseHit(number: number, memoryID: id, score: Double(cosine), cosine: cosine, vectorRank: rank)
+            return try await connection.rankedHits(query, logger: logger) { number, cosine, rank in
+                FusedHit(id: number, score: Double(cosine), denseScore: cosine, denseRank: rank)
             }
         }
     }
@@ -109,7 +109,7 @@ extension PostgresBackend {
     /// of the query's terms matching (the query's lexemes are OR-ed, as BM25 does), best first (ties by number).
     package func searchKeywords(
         _ text: String, k: Int, filter: PostgresSearchFilter = .init()
-    ) async throws(MemoryError) -> [DatabaseHit] {
+    ) async throws(MemoryError) -> [FusedHit] {
         guard k > 0 else { throw .invalidParameter(name: "k", value: Double(k), expected: "at least 1") }
         var bindings = PostgresBindings()
         bindings.append(text)
@@ -117,14 +117,14 @@ extension PostgresBackend {
         bindings.append(k)
         let sql = """
             WITH q AS (SELECT nullif(replace(plainto_tsquery('english', $1)::text, ' & ', ' | '), '')::tsquery AS query)
-            SELECT m.number, m.id, ts_rank_cd(m.search, q.query, 1) AS rank
+            SELECT m.number, ts_rank_cd(m.search, q.query, 1) AS rank
             FROM memory m, q WHERE m.search @@ q.query AND \(condition)
             ORDER BY rank DESC, m.number LIMIT $\(bindings.count)
             """
         let query = PostgresQuery(unsafeSQL: sql, binds: bindings)
         return try await withConnection { connection in
-            try await connection.rankedHits(query, logger: logger) { number, id, score, rank in
-                DatabaseHit(number: number, memoryID: id, score: Double(score), keywordScore: score, keywordRank: rank)
+            try await connection.rankedHits(query, logger: logger) { number, score, rank in
+                FusedHit(id: number, score: Double(score), keywordScore: score, keywordRank: rank)
             }
         }
     }
@@ -141,7 +141,7 @@ extension PostgresBackend {
         text: String, vector: [Float], k: Int, depth: Int? = nil,
         fusion: FusionMethod = .reciprocalRank(rankConstant: 60), mode: PostgresVectorSearch = .hnsw(efSearch: 100),
         filter: PostgresSearchFilter = .init(), minimumCosine: Float? = nil
-    ) async throws(MemoryError) -> [DatabaseHit] {
+    ) async throws(MemoryError) -> [FusedHit] {
         let depth = depth ?? max(50, 4 * k)
         guard depth >= k else {
             throw .invalidParameter(name: "candidateDepth", value: Double(depth), expected: "at least k (\(k))")
@@ -149,19 +149,18 @@ extension PostgresBackend {
         // The two lists come from two pooled connections at once, so a lookup takes the slower one's time.
         async let vectorHits = searchVectors(vector, k: depth, mode: mode, filter: filter)
         async let keywordHits = searchKeywords(text, k: depth, filter: filter)
-        let dense: [DatabaseHit]
-        let keyword: [DatabaseHit]
+        let dense: [FusedHit]
+        let keyword: [FusedHit]
         do {
-            dense = try await vectorHits.filter { hit in minimumCosine.map { (hit.cosine ?? -1) >= $0 } ?? true }
+            dense = try await vectorHits.withCosine(atLeast: minimumCosine)
             keyword = try await keywordHits
         } catch {
             throw mapped(error)
         }
-        var ids: [DocumentID: String] = [:]
-        for hit in dense + keyword { ids[hit.number] = hit.memoryID }
         var fused = fuse(
-            dense: dense.map { SearchHit(id: $0.number, score: $0.cosine ?? 0) },
-            keyword: keyword.map { SearchHit(id: $0.number, score: $0.keywordScore ?? 0) }, method: fusion)
+            dense: dense.map { SearchHit(id: $0.id, score: $0.denseScore ?? 0) },
+            keyword: keyword.map { SearchHit(id: $0.id, score: $0.keywordScore ?? 0) },
+            method: fusion)
         if let minimumCosine {
             let unscored = fused.filter { $0.denseRank == nil }.map { Int64($0.id.rawValue) }
             if !unscored.isEmpty {
@@ -169,13 +168,7 @@ extension PostgresBackend {
                 fused.removeAll { $0.denseRank == nil && !passing.contains($0.id) }
             }
         }
-        return fused.prefix(k).compactMap { hit in
-            ids[hit.id].map { id in
-                DatabaseHit(
-                    number: hit.id, memoryID: id, score: hit.score, cosine: hit.denseScore, vectorRank: hit.denseRank,
-                    keywordScore: hit.keywordScore, keywordRank: hit.keywordRank)
-            }
-        }
+        return Array(fused.prefix(k))
     }
 
     /// The memories among `numbers` whose task cosine with `vector` is at least `minimum`, computed exactly.
@@ -203,17 +196,24 @@ extension PostgresBackend {
 }
 
 extension PostgresConnection {
-    /// Runs `query`, whose rows are (number, memory ID, score) best first, and makes each row a hit with `hit`,
-    /// which also gets the row's rank (1 for the first).
+    /// Runs `query`, whose rows are (number, score) best first, and ranks each row with `ranking`, which gets the
+    /// row's number, score and rank (1 for the first).
     fileprivate func rankedHits(
-        _ query: PostgresQuery, logger: Logger, _ hit: (DocumentID, String, Float, Int) -> DatabaseHit
-    ) async throws -> [DatabaseHit] {
-        var hits: [DatabaseHit] = []
-        for try await (number, id, score) in try await self.query(query, logger: logger).decode(
-            (Int64, String, Float).self)
-        {
-            hits.append(hit(DocumentID(UInt64(number)), id, score, hits.count + 1))
+        _ query: PostgresQuery, logger: Logger, _ ranking: (DocumentID, Float, Int) -> FusedHit
+    ) async throws -> [FusedHit] {
+        var hits: [FusedHit] = []
+        for try await (number, score) in try await self.query(query, logger: logger).decode((Int64, Float).self) {
+            hits.append(ranking(DocumentID(UInt64(number)), score, hits.count + 1))
         }
         return hits
+    }
+}
+
+extension [FusedHit] {
+    /// The hits whose cosine similarity is at least `minimum` (all of them when it is `nil`); a hit without one
+    /// (a keyword hit) is dropped.
+    func withCosine(atLeast minimum: Float?) -> [FusedHit] {
+        guard let minimum else { return self }
+        return filter { ($0.denseScore ?? -.infinity) >= minimum }
     }
 }

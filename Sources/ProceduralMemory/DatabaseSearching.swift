@@ -22,45 +22,16 @@ package protocol DatabaseSearching: MemoryBackend {
     ///   - vector: The task's embedding, for the ``RetrievalPolicy/query`` and ``RetrievalPolicy/hybrid``
     ///     policies; `nil` otherwise.
     ///   - options: The policy (one of ``databasePolicies``), `k`, the minimum similarity, fusion and filters.
-    /// - Returns: At most `k` hits, best first.
+    /// - Returns: At most `k` hits, best first, each a memory's number (``HybridSearch/FusedHit/id``), its score
+    ///   and the scores and ranks behind it. The score is the cosine similarity (vector lookups), the database's
+    ///   full-text rank (keyword lookups) or the fused score (hybrid); the dense side is the vector search, the
+    ///   keyword side the full-text rank, and each side's rank counts from 1 among that side's candidates.
     /// - Throws: ``MemoryError/policyNotInDatabase(_:)`` for a policy the database doesn't run;
     ///   ``MemoryError/index(_:)`` with ``RetrievalCore/IndexError/missingQueryVector`` when a vector policy gets
     ///   no vector; ``MemoryError/invalidParameter(name:value:expected:)`` for options out of range;
     ///   ``MemoryError/database(reason:)`` when the lookup fails.
     func search(_ task: String, vector: [Float]?, options: RetrievalOptions) async throws(MemoryError)
-        -> [DatabaseHit]
-}
-
-/// A memory a database lookup found: its number and ID, its score and the scores and ranks behind it.
-package struct DatabaseHit: Sendable, Equatable {
-    /// The memory's number (its ``RetrievalCore/DocumentID``).
-    package var number: DocumentID
-    /// The memory's ID.
-    package var memoryID: String
-    /// The score: the cosine similarity (vector), the database's text rank (keyword) or the fused score (hybrid).
-    package var score: Double
-    /// The cosine similarity, when the memory was a vector candidate.
-    package var cosine: Float?
-    /// The rank among the vector candidates, from 1.
-    package var vectorRank: Int?
-    /// The database's full-text rank (PostgreSQL: `ts_rank_cd`), when the memory was a keyword candidate.
-    package var keywordScore: Float?
-    /// The rank among the keyword candidates, from 1.
-    package var keywordRank: Int?
-
-    /// Creates a hit.
-    package init(
-        number: DocumentID, memoryID: String, score: Double, cosine: Float? = nil, vectorRank: Int? = nil,
-        keywordScore: Float? = nil, keywordRank: Int? = nil
-    ) {
-        self.number = number
-        self.memoryID = memoryID
-        self.score = score
-        self.cosine = cosine
-        self.vectorRank = vectorRank
-        self.keywordScore = keywordScore
-        self.keywordRank = keywordRank
-    }
+        -> [FusedHit]
 }
 
 extension MemoryStore {
@@ -74,32 +45,17 @@ extension MemoryStore {
         var ranked: [(DocumentID, Double)] = []
         var explanations: [ScoreExplanation] = []
         for (index, hit) in try await database.search(task, vector: vector, options: options).enumerated() {
-            // The database's side scores, reported as the in-process index reports its own; its keyword score is
+            // The database reports its side scores as the in-process index reports its own; its keyword score is
             // its full-text rank, and it tells no matched terms.
-            var ranking: FusedHit?
-            switch options.policy {
-            case .query:
-                ranking = FusedHit(id: hit.number, score: hit.score, denseScore: hit.cosine)
-            case .bm25:
-                ranking = FusedHit(id: hit.number, score: hit.score, keywordScore: hit.keywordScore)
-            case .hybrid:
-                ranking = FusedHit(
-                    id: hit.number, score: hit.score, denseScore: hit.cosine, denseRank: hit.vectorRank,
-                    keywordScore: hit.keywordScore, keywordRank: hit.keywordRank)
-            case .random, .keyword:
-                ranking = nil
-            }
             var explanation = ScoreExplanation(
                 policy: options.policy, rank: index + 1,
-                ranking: ranking.map { ranking in
-                    HitExplanation(
-                        mode: Self.searchMode[options.policy] ?? .hybrid,
-                        fusion: options.policy == .hybrid
-                            ? (options.fusion ?? RetrievalOptions.defaultFusion).summary : nil,
-                        ranking: ranking, matchedTerms: [])
-                })
+                ranking: HitExplanation(
+                    mode: Self.searchMode[options.policy] ?? .hybrid,
+                    fusion: options.policy == .hybrid
+                        ? (options.fusion ?? RetrievalOptions.defaultFusion).summary : nil,
+                    ranking: hit, matchedTerms: []))
             explanation.database = location
-            ranked.append((hit.number, hit.score))
+            ranked.append((hit.id, hit.score))
             explanations.append(explanation)
         }
         return try await memoryHits(ranked, explanations, catalog: published.withLock { $0.catalog })

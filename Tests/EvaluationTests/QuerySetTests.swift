@@ -14,26 +14,34 @@ import Testing
             {"qid": "q1", "query": "heat milk", "relevant": ["t1", "t2"], "labels": {"taskType": "heat"}}
 
             {"qid": "q2", "query": "written by hand", "relevant": []}
+            {"qid": 3, "text": "read as memp query reads it", "relevant": ["t3"]}
             """, to: "queries.jsonl")
         let set = try QuerySet(contentsOf: path)
         #expect(
             set.queries == [
                 EvaluationQuery(id: "q1", text: "heat milk", relevant: ["t1", "t2"], labels: ["taskType": "heat"]),
                 EvaluationQuery(id: "q2", text: "written by hand", relevant: []),
+                EvaluationQuery(id: "3", text: "read as memp query reads it", relevant: ["t3"]),
             ])
         #expect(set.sha256.count == 64)
     }
 
     @Test(arguments: [
-        (#"{"query": "a", "relevant": []}"#, "qid", "is missing"),
-        (#"{"qid": 3, "query": "a", "relevant": []}"#, "qid", "must be a non-empty string"),
-        (#"{"qid": "q", "query": "  ", "relevant": []}"#, "query", "must be a non-blank string"),
-        (#"{"qid": "q", "query": "a"}"#, "relevant", "is missing (use [] for a query with no relevant trajectory)"),
+        (#"{"query": "a", "relevant": []}"#, "qid", "missing"),
+        (#"{"qid": "", "query": "a", "relevant": []}"#, "qid", "must not be empty"),
+        (#"{"qid": true, "query": "a", "relevant": []}"#, "qid", "must be a string or a number"),
+        (#"{"qid": "q", "query": "  ", "relevant": []}"#, "query", "must not be blank"),
+        (#"{"qid": "q", "relevant": []}"#, "query", "a query needs a text or a vector"),
+        (
+            #"{"qid": "q", "query": "a", "vector": [1, 0], "relevant": []}"#, "vector",
+            "is not read: an evaluation embeds each query's text with the store's embedder"
+        ),
+        (#"{"qid": "q", "query": "a"}"#, "relevant", "missing (use [] for a query with no relevant trajectory)"),
         (#"{"qid": "q", "query": "a", "relevant": "t1"}"#, "relevant", "must be an array of trajectory IDs"),
         (#"{"qid": "q", "query": "a", "relevant": ["t1", 2]}"#, "relevant[1]", "must be a non-empty string"),
         (#"{"qid": "q", "query": "a", "relevant": [], "labels": {"k": 1}}"#, "labels.k", "must be a string"),
-        (#"["qid"]"#, "(record)", "must be a JSON object"),
-        (#"{"qid": "#, "(record)", "not valid JSON: Unexpected end of file during JSON parse"),
+        (#"["qid"]"#, "(line)", "not a JSON object"),
+        (#"{"qid": "#, "(line)", "not a JSON object (Unexpected end of file during JSON parse)"),
     ])
     func namesTheLineAndFieldOfABadRecord(line: String, field: String, reason: String) throws {
         let directory = try TemporaryDirectory()
@@ -55,7 +63,7 @@ import Testing
             #"{"qid": "ok", "query": "fine", "relevant": []}"# + "\n" + long, to: "queries.jsonl")
         #expect(
             throws: EvaluationError.invalidQuery(
-                path: path, line: 2, field: "(record)",
+                path: path, line: 2, field: "(line)",
                 reason: "\(long.utf8.count) bytes, over the limit of \(MemoryStore.maximumQueryLineBytes) bytes")
         ) { try QuerySet(contentsOf: path) }
     }

@@ -92,9 +92,10 @@ import Testing
             [
                 #"{"qid": "q1", "query": "open file"}"#, "[1, 2]", "{\"qid\": ", #"{"qid": 2, "text": "close it"}"#,
                 #"{"qid": "long", "query": "\#(String(repeating: "a", count: 64))"}"#, #"{"query": "no id"}"#,
+                #"{"qid": true, "query": "yes"}"#,
             ], in: directory)
         let lines = Array(try DocumentReader.queryLines(atPath: path, maximumLineBytes: 48))
-        #expect(lines.count == 6)
+        #expect(lines.count == 7)
         #expect(try lines[0].get() == DocumentReader.Query(id: "q1", text: "open file", vector: nil, line: 1))
         #expect(try lines[3].get() == DocumentReader.Query(id: "2", text: "close it", vector: nil, line: 4))
         let errors = lines.map { line -> CollectionError? in
@@ -111,6 +112,7 @@ import Testing
                 nil,
                 .malformedInput(path: path, line: 5, field: "(line)", reason: "92 bytes, over the limit of 48 bytes"),
                 .malformedInput(path: path, line: 6, field: "qid", reason: "missing"),
+                .malformedInput(path: path, line: 7, field: "qid", reason: "must be a string or a number"),
             ])
         #expect(
             throws: CollectionError.malformedInput(path: path, line: 2, field: "(line)", reason: "not a JSON object")

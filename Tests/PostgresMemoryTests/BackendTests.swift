@@ -266,6 +266,11 @@ struct BackendTests {
                 for (remoteHit, localHit) in zip(remoteHits, localHits) {
                     #expect(abs(remoteHit.score - localHit.score) < 1e-5)
                 }
+                // Explained as the local engine explains its own: the dense side's score and rank.
+                #expect(remoteHits.map { $0.explanation.ranking?.denseRank } == localHits.indices.map { $0 + 1 })
+                #expect(
+                    remoteHits.map { $0.explanation.ranking?.denseRank }
+                        == localHits.map { $0.explanation.ranking?.denseRank })
                 #expect(remoteHits.first?.explanation.database == "PostgreSQL (exact pgvector scan)")
                 let approximateHits = try await approximate.retrieve(task, options: options)
                 #expect(approximateHits.map(\.memory.id) == remoteHits.map(\.memory.id))
@@ -277,6 +282,7 @@ struct BackendTests {
                     && keyword.allSatisfy {
                         $0.explanation.database != nil && $0.explanation.ranking?.keywordScore != nil
                     })
+            #expect(keyword.map { $0.explanation.ranking?.keywordRank } == [1, 2, 3, 4, 5])
             let first = try #require(keyword.first)
             let encoded = String(decoding: try JSONEncoder().encode(first.explanation), as: UTF8.self)
             #expect(encoded.contains(#""textRank":"#) && !encoded.contains(#""bm25":"#))

@@ -37,10 +37,14 @@ enum Fixtures {
             policy: "p", reason: "r")
     }
 
-    /// Initializes `backend` for vectors of `vector`'s dimension and stores `trajectories`, as ``batch(adding:vector:)``.
-    static func seed(_ backend: PostgresBackend, with trajectories: [Trajectory], vector: [Float]) async throws {
+    /// Initializes `backend` for vectors of `vector`'s dimension and stores `trajectories`, as ``batch(adding:vector:)``;
+    /// returns their memories' numbers by memory ID.
+    @discardableResult
+    static func seed(_ backend: PostgresBackend, with trajectories: [Trajectory], vector: [Float]) async throws
+        -> [String: DocumentID]
+    {
         try await backend.initialize(embedderID: embedderID, dimension: vector.count, configuration: nil)
-        _ = try await backend.write(batch(adding: trajectories, vector: vector))
+        return try await backend.write(batch(adding: trajectories, vector: vector)).numbers
     }
 
     /// A unit vector with seeded Gaussian-ish components.

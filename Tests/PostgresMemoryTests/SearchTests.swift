@@ -37,13 +37,13 @@ struct SearchTests {
                 let query = Fixtures.unitVector(dimension: Self.dimension, using: &generator)
                 let local = try index.search(query, k: 10)
                 let exact = try await postgres.searchVectors(query, k: 10, mode: .exact)
-                #expect(exact.map(\.number) == local.map(\.id))
+                #expect(exact.map(\.id) == local.map(\.id))
                 for (remote, expected) in zip(exact, local) {
-                    #expect(abs((remote.cosine ?? 0) - expected.score) < 1e-5)
+                    #expect(abs((remote.denseScore ?? 0) - expected.score) < 1e-5)
                 }
-                #expect(exact.map(\.vectorRank) == Array(1...10))
+                #expect(exact.map(\.denseRank) == Array(1...10))
                 let approximate = try await postgres.searchVectors(query, k: 10, mode: .hnsw(efSearch: 64))
-                recalled += Set(approximate.map(\.number)).intersection(local.map(\.id)).count
+                recalled += Set(approximate.map(\.id)).intersection(local.map(\.id)).count
             }
             let recall = Double(recalled) / Double(10 * queries)
             print("HNSW (ef_search 64) recall@10 vs exact over 3000 memories, 32 dimensions: \(recall)")
@@ -62,8 +62,8 @@ struct SearchTests {
             for mode in [PostgresVectorSearch.exact, .hnsw(efSearch: 40)] {
                 let hits = try await postgres.searchVectors(query, k: 20, mode: mode, filter: filter)
                 #expect(hits.count == 20)
-                #expect(hits.allSatisfy { allowed.contains($0.number) })
-                #expect(hits.first?.memoryID == "m0")
+                #expect(hits.allSatisfy { allowed.contains($0.id) })
+                #expect(hits.first?.id == numbers["m0"])
             }
         }
     }
@@ -77,11 +77,11 @@ struct SearchTests {
             let trajectories = tasks.sorted { $0.key < $1.key }.map {
                 Fixtures.trajectory($0.key, task: $0.value, source: "s", labels: [:])
             }
-            try await Fixtures.seed(postgres, with: trajectories, vector: [1, 0])
+            let numbers = try await Fixtures.seed(postgres, with: trajectories, vector: [1, 0])
             let hits = try await postgres.searchKeywords("Heating mugs with a microwave", k: 10)
             // Stemming matches heat/heating, mug/mugs, microwave/microwaves; the stop word "with" is ignored.
-            #expect(hits.first?.memoryID == "both")
-            #expect(Set(hits.map(\.memoryID)) == ["both", "mug", "microwaves"])
+            #expect(hits.first?.id == numbers["both"])
+            #expect(Set(hits.map(\.id)) == Set(["both", "mug", "microwaves"].compactMap { numbers[$0] }))
             #expect(hits.map(\.keywordRank) == [1, 2, 3])
             #expect(zip(hits, hits.dropFirst()).allSatisfy { $0.score >= $1.score })
             #expect(try await postgres.searchKeywords("the of and", k: 5).isEmpty)
@@ -90,7 +90,7 @@ struct SearchTests {
 
     @Test func hybridFusesBothListsWithTheLocalFusion() async throws {
         try await PostgresTestServer.withBackend { postgres in
-            let (batch, _, _) = try await Self.load(postgres, count: 500)
+            let (batch, _, numbers) = try await Self.load(postgres, count: 500)
             let text = "heat mug microwave"
             let vector = batch.memories[7].taskVector
             let dense = try await postgres.searchVectors(vector, k: 50, mode: .exact)
@@ -99,11 +99,11 @@ struct SearchTests {
                 let hybrid = try await postgres.searchHybrid(
                     text: text, vector: vector, k: 10, depth: 50, fusion: method, mode: .exact)
                 let expected = fuse(
-                    dense: dense.map { SearchHit(id: $0.number, score: $0.cosine ?? 0) },
-                    keyword: keyword.map { SearchHit(id: $0.number, score: $0.keywordScore ?? 0) }, method: method)
-                #expect(hybrid.map(\.number) == expected.prefix(10).map(\.id))
-                #expect(hybrid.map(\.score) == expected.prefix(10).map(\.score))
-                #expect(hybrid.contains { $0.memoryID == "m7" && $0.vectorRank == 1 })
+                    dense: dense.map { SearchHit(id: $0.id, score: $0.denseScore ?? 0) },
+                    keyword: keyword.map { SearchHit(id: $0.id, score: $0.keywordScore ?? 0) },
+                    method: method)
+                #expect(hybrid == Array(expected.prefix(10)))
+                #expect(hybrid.contains { $0.id == numbers["m7"] && $0.denseRank == 1 })
             }
         }
     }
