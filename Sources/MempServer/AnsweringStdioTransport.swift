@@ -13,7 +13,8 @@ import RetrievalCore
 ///
 /// It reads the input itself rather than through the SDK's transport, which rescanned its whole buffer on every
 /// 4 KiB read and held a line of any length: a line over ``maximumMessageBytes`` is dropped as it is read and
-/// answered with a JSON-RPC parse error (-32700, `id` null), as is a line that is not JSON.
+/// answered with a JSON-RPC parse error (-32700, `id` null), as is a line that is not JSON (with its number and
+/// where its syntax breaks).
 actor AnsweringStdioTransport: Transport {
     /// How long, once the input has ended, the answers still owed are waited for.
     static let answerWait: Duration = .seconds(60)
@@ -57,16 +58,16 @@ actor AnsweringStdioTransport: Transport {
                     if line.length > maximumMessageBytes {
                         try await send(
                             Self.parseError(
-                                "the message is \(line.length) bytes; the most read is \(maximumMessageBytes)"))
-                    } else if (try? JSONSerialization.jsonObject(with: line.data)) != nil {
+                                "line \(line.number) is \(line.length) bytes; the most read is \(maximumMessageBytes)"))
+                    } else if let problem = JSONSyntax.problem(in: line.data) {
+                        try await send(Self.parseError("line \(line.number) is not JSON (\(problem))"))
+                    } else {
                         let (passed, answers) = JSONRPCScreening.screen(line.data)
-                        for answer in answers { try await send(answer) }
+                        for answer in answers { try await send(answer.data) }
                         if let passed {
                             record(passed)
                             continuation.yield(passed)
                         }
-                    } else {
-                        try await send(Self.parseError("the line is not JSON"))
                     }
                 }
                 await untilAnswered()

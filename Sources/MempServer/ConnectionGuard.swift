@@ -16,6 +16,9 @@ import Synchronization
 ///   chunk size) is answered by the framework with an empty 400; this handler writes that answer as
 ///   ``MempService/ServiceError/malformedRequest(problem:)`` or ``MempService/ServiceError/headersTooLarge(maximumBytes:maximumFields:)``
 ///   instead. An error in a body being read reaches the route, which answers it the same way.
+/// - A request answered before its body has arrived (413 on its Content-Length, 401) has the rest of its body read
+///   and thrown away, so that the client can read the answer once it has sent it; past the body limit more, the
+///   connection is closed.
 /// - Graceful shutdown waits for every request that has begun, and a request begins with its head: a client that
 ///   sent a head and part of a body, then nothing, held shutdown up until the idle timeout. Such a request can't be
 ///   answered (its body is incomplete), so closing it loses nothing; requests received in full are still answered.
@@ -37,10 +40,17 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var protocolError: ServiceError?
     /// Whether the framework's answer to a protocol error is being written, with `protocolError` as its body.
     private var rewriting = false
+    /// The most body bytes of an answered request read and thrown away before the connection is closed.
+    private let drainLimit: Int
+    /// Body bytes thrown away since the request still arriving was answered.
+    private var drained = 0
 
-    init(connections: ConnectionCount, decoder: HTTP1Channel.Configuration.DecoderConfiguration) {
+    /// A guard counting its connection against `connections`, answering parser errors under the limits of
+    /// `decoder`, and reading at most `drainLimit` bytes of a body whose request was answered before it ended.
+    init(connections: ConnectionCount, decoder: HTTP1Channel.Configuration.DecoderConfiguration, drainLimit: Int) {
         self.connections = connections
         self.decoder = decoder
+        self.drainLimit = drainLimit
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -67,6 +77,15 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         case .head:
             receiving = true
             unanswered += 1
+            drained = 0
+        case .body(let buffer) where receiving && unanswered == 0:
+            // Answered already (413 on its Content-Length, 401, 404): the framework reads the rest to throw it
+            // away, so a body announced as gigabytes would keep the connection busy for as long as it is sent.
+            drained += buffer.readableBytes
+            if drained > drainLimit {
+                context.close(promise: nil)
+                return
+            }
         case .body: break
         case .end: receiving = false
         }

@@ -88,7 +88,10 @@ public enum MempServer {
             responder: CallbackResponder { request, context in await api.respond(to: request, context: context) },
             server: .http1(
                 configuration: .init(
-                    additionalChannelHandlers: [ConnectionGuard(connections: connections, decoder: decoder)],
+                    additionalChannelHandlers: [
+                        ConnectionGuard(
+                            connections: connections, decoder: decoder, drainLimit: service.limits.maximumBodyBytes)
+                    ],
                     idleTimeout: TimeAmount(configuration.idleTimeout), httpDecoderConfiguration: decoder)),
             configuration: ApplicationConfiguration(address: .hostname(host, port: configuration.port)),
             onServerRunning: { channel in onListening(host, channel.localAddress?.port ?? 0) },

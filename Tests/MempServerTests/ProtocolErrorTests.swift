@@ -63,6 +63,21 @@ import Testing
         #expect(answers.last?.code == "malformed_request")
     }
 
+    /// Before, a body announced as 10 GB was read and thrown away after its 413 for as long as it was sent.
+    @Test func aBodyAnsweredBeforeItArrivedIsReadNoFurtherThanTheBodyLimit() async throws {
+        let served = try ServedStore(count: 1, arguments: ["--max-body-bytes", "1024"])
+        defer { served.close() }
+        let connection = try RawConnection(port: try #require(served.server.baseURL.port))
+        try connection.send("POST /v1/lookup HTTP/1.1\r\nHost: memp\r\nContent-Length: 10000000000\r\n\r\n")
+        #expect(HTTPAnswer.all(in: try connection.readAnswer()).map(\.code) == ["body_too_large"])
+        // The server closes the connection after 1,024 bytes more; the kernel's buffers take a few megabytes.
+        let chunk = String(repeating: "x", count: 1 << 16)
+        var sent = 0
+        while sent < 256 << 20, (try? connection.send(chunk)) != nil { sent += chunk.utf8.count }
+        #expect(sent < 256 << 20)
+        #expect(try await served.client.send("GET", "/healthz").status == 200)
+    }
+
     /// Before, every connection was kept: many slow uploads could each hold a body of up to the body limit.
     @Test func aConnectionPastTheLimitIsAnswered503AndClosed() async throws {
         let served = try ServedStore(count: 3, arguments: ["--max-connections", "2"])

@@ -224,7 +224,10 @@ final class RawConnection {
         let bytes = Array(text.utf8)
         var sent = 0
         while sent < bytes.count {
-            let count = bytes[sent...].withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, 0) }
+            // MSG_NOSIGNAL: a connection the server closed fails the send instead of raising SIGPIPE.
+            let count = bytes[sent...].withUnsafeBytes {
+                Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             guard count > 0 else { throw ServeError(message: "send: \(String(cString: strerror(errno)))") }
             sent += count
         }
