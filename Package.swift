@@ -55,6 +55,7 @@ let libraries: [Target] = [
         dependencies: [
             "RetrievalCore", "HybridSearch", "Embeddings", "ProceduralMemory",
             .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
         ]
     ),
     .target(
@@ -152,7 +153,7 @@ let package = Package(
             of: "PostgresMemory",
             [
                 "ProceduralMemory", "SQLiteMemory", "MemoryLocation", "VectorIndex", "HybridSearch", "Embeddings",
-                "Evaluation",
+                "Evaluation", .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
             ],
             resources: "GoldenFiles"
         ),

@@ -168,16 +168,16 @@ public enum DocumentReader {
     private static func object(
         _ line: JSONLinesReader.Line, path: String, maximumLineBytes: Int
     ) throws(CollectionError) -> [String: Any] {
+        func fail(_ reason: String) -> CollectionError {
+            CollectionError.malformedInput(path: path, line: line.number, field: "(line)", reason: reason)
+        }
         guard line.length <= maximumLineBytes else {
-            throw CollectionError.malformedInput(
-                path: path, line: line.number, field: "(line)",
-                reason: "\(line.length) bytes, over the limit of \(maximumLineBytes) bytes")
+            throw fail("\(line.length) bytes, over the limit of \(maximumLineBytes) bytes")
         }
-        guard let object = (try? JSONSerialization.jsonObject(with: line.data)) as? [String: Any] else {
-            let syntax = JSONSyntax.problem(in: line.data).map { " (\($0))" } ?? ""
-            throw CollectionError.malformedInput(
-                path: path, line: line.number, field: "(line)", reason: "not a JSON object" + syntax)
+        guard let value = try? JSONSerialization.jsonObject(with: line.data) else {
+            throw fail(JSONSyntax.problem(in: line.data).map { "not valid JSON: \($0)" } ?? "not valid JSON")
         }
+        guard let object = value as? [String: Any] else { throw fail("must be a JSON object") }
         return object
     }
 }

@@ -36,6 +36,16 @@ extension KeywordIndex {
             let tf = Float(termFrequency)
             return weight * tf / (tf + base + lengthScale * Float(length))
         }
+
+        /// MaxScore's step for one term at the candidate's posting: its contribution goes into `contribution`
+        /// (summed in query-term order at the end) and into the running `sum` the pruning tests.
+        @inline(__always)
+        func add(
+            _ term: QueryTerm, at posting: Posting, length: UInt32, into contribution: inout Float, sum: inout Double
+        ) {
+            contribution = self.contribution(weight: term.weight, termFrequency: posting.termFrequency, length: length)
+            sum += Double(contribution)
+        }
     }
 
     var scorer: Scorer {
@@ -174,11 +184,9 @@ extension KeywordIndex {
                     var sum = 0.0
                     for index in firstEssential..<termCount
                     where position[index] < end[index] && postings[position[index]].row == candidate {
-                        let contribution = scorer.contribution(
-                            weight: terms[index].weight, termFrequency: postings[position[index]].termFrequency,
-                            length: length)
-                        contributions[index] = contribution
-                        sum += Double(contribution)
+                        scorer.add(
+                            terms[index], at: postings[position[index]], length: length,
+                            into: &contributions[index], sum: &sum)
                         position[index] += 1
                     }
                     guard rowIsLive[row] else { continue }
@@ -193,11 +201,9 @@ extension KeywordIndex {
                         position[index] = KeywordIndex.seek(
                             postings, from: position[index], to: end[index], row: candidate)
                         if position[index] < end[index] && postings[position[index]].row == candidate {
-                            let contribution = scorer.contribution(
-                                weight: terms[index].weight, termFrequency: postings[position[index]].termFrequency,
-                                length: length)
-                            contributions[index] = contribution
-                            sum += Double(contribution)
+                            scorer.add(
+                                terms[index], at: postings[position[index]], length: length,
+                                into: &contributions[index], sum: &sum)
                         }
                         index -= 1
                     }

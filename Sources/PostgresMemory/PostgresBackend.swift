@@ -2,6 +2,7 @@ import Foundation
 import PostgresNIO
 import ProceduralMemory
 import RetrievalCore
+import _ConnectionPoolModule
 
 /// A ``ProceduralMemory/MemoryBackend`` on PostgreSQL with pgvector, for procedural memories shared by many
 /// agents on many machines, or larger than one machine's memory.
@@ -32,9 +33,8 @@ public final class PostgresBackend: MemoryBackend {
             database: location.database,
             tls: location.requireTLS ? .require(.makeClientConfiguration()) : .disable)
         configuration.options.maximumConnections = maximumConnections
-        configuration.options.additionalStartupParameters = [("search_path", "\(location.schema), public")]
-        var logger = Logger(label: "memp.postgres")
-        logger.logLevel = .critical
+        configuration.options.additionalStartupParameters = Self.searchPath(location)
+        let logger = Self.quietLogger
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.location = location
         self.databaseSearch = databaseSearch
@@ -52,19 +52,65 @@ public final class PostgresBackend: MemoryBackend {
     ///   - databaseSearch: How a ``ProceduralMemory/MemoryStore`` on the backend searches vectors in the database
     ///     (its `query`, `bm25` and `hybrid` lookups then run there and it loads no index caches for them); `nil`
     ///     makes the store search in-process index caches for every policy.
-    /// - Throws: ``ProceduralMemory/MemoryError/database(reason:)`` when the server can't be reached or refuses the
-    ///   login (the message never contains the password); errors of ``PostgresLocation`` password sources;
+    /// - Throws: ``ProceduralMemory/MemoryError/database(reason:)`` at once when the server can't be reached or
+    ///   refuses the connection, with the server's or the network's reason (TLS, login, database; the message never
+    ///   contains the password); errors of ``PostgresLocation`` password sources;
     ///   ``ProceduralMemory/MemoryError/invalidParameter(name:value:expected:)`` for an `efSearch` outside 1…1000.
     public static func connect(
         to location: PostgresLocation, maximumConnections: Int = 8, databaseSearch: PostgresVectorSearch? = nil
     ) async throws(MemoryError) -> PostgresBackend {
         try PostgresLocation.validate(schema: location.schema)
         try databaseSearch?.validate()
-        let backend = PostgresBackend(
-            location: location, password: try location.resolvePassword(), maximumConnections: maximumConnections,
+        let password = try location.resolvePassword()
+        try await migrate(location, password: password)
+        return PostgresBackend(
+            location: location, password: password, maximumConnections: maximumConnections,
             databaseSearch: databaseSearch)
-        try await backend.migrate()
-        return backend
+    }
+
+    /// One connection to `location`, opened directly rather than from a pool.
+    ///
+    /// A pool that can't open connections retries for about a minute and then reports only that it gave up; a
+    /// direct connection fails at once with the server's or the network's reason.
+    private static func directConnection(
+        to location: PostgresLocation, password: String?, logger: Logger
+    ) async throws(MemoryError) -> PostgresConnection {
+        do {
+            var configuration = PostgresConnection.Configuration(
+                host: location.host, port: location.port, username: location.user, password: password,
+                database: location.database,
+                tls: location.requireTLS
+                    ? .require(try NIOSSLContext(configuration: .makeClientConfiguration())) : .disable)
+            configuration.options.additionalStartupParameters = searchPath(location)
+            return try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+        } catch let error as PSQLError where error.serverInfo == nil {
+            let reason =
+                switch error.code {
+                case .sslUnsupported:
+                    "the server does not accept TLS; on a network you trust, add sslmode=disable to the URL to "
+                        + "connect without it"
+                case .authMechanismRequiresPassword:
+                    "the server asks for a password, and the store's location gives none"
+                default:
+                    "can't connect to \(location.host):\(location.port): \(error.underlying.map { "\($0)" } ?? "\(error.code)")"
+                }
+            throw .database(reason: "PostgreSQL at \(location): \(reason)")
+        } catch {
+            throw mapped(error, at: location)
+        }
+    }
+
+    /// The backend's logger: PostgresNIO's own messages are not shown; errors reach callers as
+    /// ``ProceduralMemory/MemoryError``s.
+    private static var quietLogger: Logger {
+        var logger = Logger(label: "memp.postgres")
+        logger.logLevel = .critical
+        return logger
+    }
+
+    /// The connection's settings that make the store's schema the one unqualified names are looked up in.
+    private static func searchPath(_ location: PostgresLocation) -> [(String, String)] {
+        [("search_path", "\(location.schema), public")]
     }
 
     /// Deletes the store: drops its schema with every table in it.
@@ -98,25 +144,36 @@ public final class PostgresBackend: MemoryBackend {
     ) async throws(MemoryError) -> Result {
         do {
             return try await client.withConnection { connection in
-                try await connection.query("BEGIN", logger: logger)
-                do {
-                    let result = try await body(connection)
-                    // A dry run rolls back what it did and reports it.
-                    try await connection.query(commit ? "COMMIT" : "ROLLBACK", logger: logger)
-                    return result
-                } catch {
-                    _ = try? await connection.query("ROLLBACK", logger: logger)
-                    throw error
-                }
+                try await Self.transaction(on: connection, commit: commit, logger: logger, body)
             }
         } catch {
             throw mapped(error)
         }
     }
 
+    /// Runs `body` in one transaction on `connection`; the transaction rolls back when `body` throws, or when
+    /// `commit` is false (a dry run rolls back what it did and reports it).
+    private nonisolated(nonsending) static func transaction<Result: Sendable>(
+        on connection: PostgresConnection, commit: Bool = true, logger: Logger,
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await connection.query("BEGIN", logger: logger)
+        do {
+            let result = try await body(connection)
+            try await connection.query(commit ? "COMMIT" : "ROLLBACK", logger: logger)
+            return result
+        } catch {
+            _ = try? await connection.query("ROLLBACK", logger: logger)
+            throw error
+        }
+    }
+
     /// The error as a ``ProceduralMemory/MemoryError``, with the server's message and SQLSTATE (never the
     /// statement's arguments).
-    func mapped(_ error: any Error) -> MemoryError {
+    func mapped(_ error: any Error) -> MemoryError { Self.mapped(error, at: location) }
+
+    /// ``mapped(_:)`` for a store at `location`.
+    static func mapped(_ error: any Error, at location: PostgresLocation) -> MemoryError {
         if let error = error as? MemoryError { return error }
         if let error = error as? PSQLError {
             if let info = error.serverInfo, let message = info[.message] {
@@ -124,6 +181,17 @@ public final class PostgresBackend: MemoryBackend {
                     reason: "PostgreSQL at \(location): \(message) (SQLSTATE \(info[.sqlState] ?? "?"))")
             }
             return .database(reason: "PostgreSQL at \(location): \(error.code)")
+        }
+        if let error = error as? ConnectionPoolError {
+            let reason =
+                switch error {
+                case .connectionCreationCircuitBreakerTripped:
+                    "no connection to \(location.host):\(location.port) could be opened for a minute; is the server "
+                        + "running and reachable?"
+                case .poolShutdown: "the store was closed"
+                default: "the request for a connection was cancelled"
+                }
+            return .database(reason: "PostgreSQL at \(location): \(reason)")
         }
         if let error = error as? PostgresDecodingError {
             return .database(reason: "PostgreSQL at \(location): can't decode column \(error.columnName)")
@@ -133,33 +201,47 @@ public final class PostgresBackend: MemoryBackend {
 
     // MARK: - Migrations
 
-    /// Applies the migrations not yet applied, under an advisory lock so that concurrent openers don't race.
-    private func migrate() async throws(MemoryError) {
+    /// Applies the migrations not yet applied to the store at `location`, on a connection of its own, under an
+    /// advisory lock so that concurrent openers don't race.
+    private static func migrate(_ location: PostgresLocation, password: String?) async throws(MemoryError) {
+        let logger = quietLogger
+        let connection = try await directConnection(to: location, password: password, logger: logger)
         let schema = location.schema
-        try await inTransaction { connection in
-            // One lock for every store: CREATE EXTENSION is database-wide.
-            try await connection.query("SELECT pg_advisory_xact_lock(727_367_001)", logger: logger)
-            try await connection.query(
-                PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(schema)"), logger: logger)
-            try await connection.query(
-                """
-                CREATE TABLE IF NOT EXISTS memp_migration (
-                    version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())
-                """, logger: logger)
-            var applied = Set<Int>()
-            for try await version in try await connection.query(
-                "SELECT version FROM memp_migration", logger: logger
-            ).decode(Int.self) {
-                applied.insert(version)
+        do {
+            try await transaction(on: connection, logger: logger) { connection in
+                try await migrate(schema: schema, on: connection, logger: logger)
             }
-            for migration in PostgresSchema.migrations where !applied.contains(migration.version) {
-                for statement in migration.sql {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
-                }
-                try await connection.query(
-                    "INSERT INTO memp_migration (version, name) VALUES (\(migration.version), \(migration.name))",
-                    logger: logger)
+            try? await connection.close()
+        } catch {
+            try? await connection.close()
+            throw mapped(error, at: location)
+        }
+    }
+
+    /// ``migrate(_:password:)``'s statements, in the transaction it opened on `connection`.
+    private static func migrate(schema: String, on connection: PostgresConnection, logger: Logger) async throws {
+        // One lock for every store: CREATE EXTENSION is database-wide.
+        try await connection.query("SELECT pg_advisory_xact_lock(727_367_001)", logger: logger)
+        try await connection.query(
+            PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(schema)"), logger: logger)
+        try await connection.query(
+            """
+            CREATE TABLE IF NOT EXISTS memp_migration (
+                version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())
+            """, logger: logger)
+        var applied = Set<Int>()
+        for try await version in try await connection.query(
+            "SELECT version FROM memp_migration", logger: logger
+        ).decode(Int.self) {
+            applied.insert(version)
+        }
+        for migration in PostgresSchema.migrations where !applied.contains(migration.version) {
+            for statement in migration.sql {
+                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
             }
+            try await connection.query(
+                "INSERT INTO memp_migration (version, name) VALUES (\(migration.version), \(migration.name))",
+                logger: logger)
         }
     }
 

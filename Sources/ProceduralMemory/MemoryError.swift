@@ -9,7 +9,7 @@ public enum MemoryError: Error, Equatable, Sendable {
     /// A trajectory with this ID is already stored and the import was told to refuse duplicates.
     case duplicateTrajectory(id: String, path: String, line: Int)
     /// A text of an input record is longer than the store's ``TextLimits`` allow: `field` is its JSON path
-    /// (`steps[2].observation`, or `(record)` for a whole line), `bytes` its UTF-8 size.
+    /// (`steps[2].observation`, or `(line)` for a whole line), `bytes` its UTF-8 size.
     case textTooLarge(path: String, line: Int, field: String, bytes: Int, limit: Int)
     /// A trajectory ID appears on two lines of one input file (and the import was told to refuse duplicates).
     case repeatedTrajectory(id: String, path: String, line: Int, firstLine: Int)

@@ -165,7 +165,7 @@ extension MemoryStore {
                     do throws(MemoryError) {
                         guard line.length <= options.limits.maximumLineBytes else {
                             throw MemoryError.textTooLarge(
-                                path: path, line: line.number, field: "(record)", bytes: line.length,
+                                path: path, line: line.number, field: "(line)", bytes: line.length,
                                 limit: options.limits.maximumLineBytes)
                         }
                         let object = try parser.object(line.data, line: line.number)

@@ -51,12 +51,12 @@ package struct TrajectoryRecordParser: Sendable {
             value = try JSONDecoder().decode(JSONValue.self, from: data)
         } catch {
             throw .invalidRecord(
-                path: path, line: line, field: "(record)",
+                path: path, line: line, field: "(line)",
                 reason: JSONSyntax.problem(in: data).map { "not valid JSON: \($0)" } ?? "not valid JSON")
         }
         guard case .object(let object) = value else {
             throw .invalidRecord(
-                path: path, line: line, field: "(record)", reason: "must be a JSON object")
+                path: path, line: line, field: "(line)", reason: "must be a JSON object")
         }
         return object
     }

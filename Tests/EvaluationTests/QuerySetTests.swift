@@ -40,8 +40,8 @@ import Testing
         (#"{"qid": "q", "query": "a", "relevant": "t1"}"#, "relevant", "must be an array of trajectory IDs"),
         (#"{"qid": "q", "query": "a", "relevant": ["t1", 2]}"#, "relevant[1]", "must be a non-empty string"),
         (#"{"qid": "q", "query": "a", "relevant": [], "labels": {"k": 1}}"#, "labels.k", "must be a string"),
-        (#"["qid"]"#, "(line)", "not a JSON object"),
-        (#"{"qid": "#, "(line)", "not a JSON object (Unexpected end of file during JSON parse)"),
+        (#"["qid"]"#, "(line)", "must be a JSON object"),
+        (#"{"qid": "#, "(line)", "not valid JSON: Unexpected end of file during JSON parse"),
     ])
     func namesTheLineAndFieldOfABadRecord(line: String, field: String, reason: String) throws {
         let directory = try TemporaryDirectory()

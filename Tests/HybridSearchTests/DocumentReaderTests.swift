@@ -32,8 +32,8 @@ import Testing
         (#"{"id": "a", "text": "x", "vector": [1, "2"]}"#, "vector", "must be an array of numbers"),
         (#"{"id": "a", "text": "x", "metadata": {"n": 1}}"#, "metadata.n", "must be a string"),
         (#"{"id": "a", "text": "x", "metadata": [1]}"#, "metadata", "must be an object"),
-        (#"{"id": "a", "text": "#, "(line)", "not a JSON object (Unexpected end of file during JSON parse)"),
-        (#"["a"]"#, "(line)", "not a JSON object"),
+        (#"{"id": "a", "text": "#, "(line)", "not valid JSON: Unexpected end of file during JSON parse"),
+        (#"["a"]"#, "(line)", "must be a JSON object"),
         (#"{"id": "first", "text": "again"}"#, "id", "\"first\" already appears on line 1"),
     ])
     func badLineNamesLineAndField(line: String, field: String, reason: String) throws {
@@ -120,17 +120,18 @@ import Testing
         #expect(
             errors == [
                 nil,
-                .malformedInput(path: path, line: 2, field: "(line)", reason: "not a JSON object"),
+                .malformedInput(path: path, line: 2, field: "(line)", reason: "must be a JSON object"),
                 .malformedInput(
                     path: path, line: 3, field: "(line)",
-                    reason: "not a JSON object (Unexpected end of file during JSON parse)"),
+                    reason: "not valid JSON: Unexpected end of file during JSON parse"),
                 nil,
                 .malformedInput(path: path, line: 5, field: "(line)", reason: "92 bytes, over the limit of 48 bytes"),
                 .malformedInput(path: path, line: 6, field: "qid", reason: "missing"),
                 .malformedInput(path: path, line: 7, field: "qid", reason: "must be a string or a number"),
             ])
         #expect(
-            throws: CollectionError.malformedInput(path: path, line: 2, field: "(line)", reason: "not a JSON object")
+            throws: CollectionError.malformedInput(
+                path: path, line: 2, field: "(line)", reason: "must be a JSON object")
         ) {
             try DocumentReader.queries(atPath: path)
         }

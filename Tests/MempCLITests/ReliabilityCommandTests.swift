@@ -67,8 +67,8 @@ import VectorIndex
         #expect(lines[1].hits.isEmpty && lines[1].error == MemoryError.emptyTask.description)
         #expect(
             result.errors.contains(
-                "\(queries), line 3, field \"(line)\": not a JSON object (Invalid value around character 1)."))
-        #expect(result.errors.contains("\(queries), line 4, field \"(line)\": not a JSON object."))
+                "\(queries), line 3, field \"(line)\": not valid JSON: Invalid value around character 1."))
+        #expect(result.errors.contains("\(queries), line 4, field \"(line)\": must be a JSON object."))
         let limit = MemoryStore.maximumQueryLineBytes
         #expect(
             result.errors.contains(

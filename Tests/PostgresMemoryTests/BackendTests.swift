@@ -156,6 +156,43 @@ struct BackendTests {
         }
     }
 
+    /// A connection the server or the network refuses says why; each of these said only that the connection pool
+    /// gave up (`connectionCreationCircuitBreakerTripped`).
+    @Test func aRefusedConnectionSaysWhy() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let location = try PostgresTestServer.freshLocation()
+        var tls = location
+        tls.requireTLS = true
+        var wrongPassword = location
+        wrongPassword.password = .file(try directory.write("not the password\n", to: "password"))
+        var noDatabase = location
+        noDatabase.database = "memp_no_such_database"
+        for (refused, reason) in [
+            (
+                tls,
+                "the server does not accept TLS; on a network you trust, add sslmode=disable to the URL to connect without it"
+            ),
+            (wrongPassword, "password authentication failed for user \"\(location.user)\" (SQLSTATE 28P01)"),
+            (noDatabase, "database \"memp_no_such_database\" does not exist (SQLSTATE 3D000)"),
+        ] {
+            await #expect(throws: MemoryError.database(reason: "PostgreSQL at \(refused): \(reason)")) {
+                _ = try await PostgresBackend.connect(to: refused)
+            }
+        }
+        // Nothing listens on port 1 of the loopback address; the operating system's words follow the address.
+        var closed = location
+        closed.port = 1
+        do {
+            _ = try await PostgresBackend.connect(to: closed)
+            Issue.record("connected to port 1")
+        } catch {
+            guard case .database(let reason) = error else { throw error }
+            #expect(reason.hasPrefix("PostgreSQL at \(closed): can't connect to \(location.host):1: "), "\(reason)")
+            #expect(reason.contains("Connection refused"), "\(reason)")
+        }
+    }
+
     @Test func initializingTwiceOrWithAnotherDimensionFails() async throws {
         try await PostgresTestServer.withBackend { postgres in
             try await postgres.initialize(embedderID: "e", dimension: 3, configuration: nil)

@@ -78,14 +78,14 @@ import Testing
 
     static let badLines: [(line: String, field: String, reason: String)] = [
         (
-            #"{"id": "x", "task": "t", "steps": [{"action": "a"}"#, "(record)",
+            #"{"id": "x", "task": "t", "steps": [{"action": "a"}"#, "(line)",
             "not valid JSON: Unexpected end of file during JSON parse"
         ),
         (
-            #"{"id": "x", "task": "t", "steps": [{"action": NaN}]}"#, "(record)",
+            #"{"id": "x", "task": "t", "steps": [{"action": NaN}]}"#, "(line)",
             "not valid JSON: Invalid value around character 46"
         ),
-        (#"["id", "x"]"#, "(record)", "must be a JSON object"),
+        (#"["id", "x"]"#, "(line)", "must be a JSON object"),
         (#"{"task": "t", "steps": [{"action": "a"}]}"#, "id", "is missing"),
         (#"{"id": 7, "task": "t", "steps": [{"action": "a"}]}"#, "id", "must be a string"),
         (#"{"id": "x", "task": "  ", "steps": [{"action": "a"}]}"#, "task", "must not be empty"),
@@ -204,7 +204,7 @@ import Testing
         #expect(
             report.errors == [
                 MemoryError.invalidRecord(
-                    path: file, line: 2, field: "(record)", reason: "not valid JSON: Invalid value around character 1"
+                    path: file, line: 2, field: "(line)", reason: "not valid JSON: Invalid value around character 1"
                 ).description,
                 MemoryError.invalidRecord(path: file, line: 3, field: "steps", reason: "is missing")
                     .description,

@@ -231,7 +231,7 @@ import Testing
                 MemoryError.textTooLarge(path: file, line: 2, field: "task", bytes: 40, limit: 30).description,
                 MemoryError.textTooLarge(path: file, line: 3, field: "steps[0].observation", bytes: 40, limit: 30)
                     .description,
-                MemoryError.textTooLarge(path: file, line: 4, field: "(record)", bytes: hugeLine.utf8.count, limit: 150)
+                MemoryError.textTooLarge(path: file, line: 4, field: "(line)", bytes: hugeLine.utf8.count, limit: 150)
                     .description,
             ])
         // Raised limits take the same lines.

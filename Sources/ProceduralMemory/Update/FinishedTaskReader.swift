@@ -48,7 +48,7 @@ extension FinishedTask {
         for line in reader {
             guard line.length <= limits.maximumLineBytes else {
                 throw .textTooLarge(
-                    path: path, line: line.number, field: "(record)", bytes: line.length,
+                    path: path, line: line.number, field: "(line)", bytes: line.length,
                     limit: limits.maximumLineBytes)
             }
             let object = try parser.object(line.data, line: line.number)
