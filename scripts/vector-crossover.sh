@@ -11,7 +11,7 @@ swift build -c release --product memp >&2
 memp=$(swift build -c release --show-bin-path)/memp
 qps() {
     "$memp" index search --index "$index" --queries "$queries" -k "$k" --skip-verify --json "$@" \
-        | python3 -c 'import json, sys; print(round(json.load(sys.stdin)["queries_per_second"], 1))'
+        | python3 -c 'import json, sys; print(round(json.load(sys.stdin)["queriesPerSecond"], 1))'
 }
 printf '%-10s %12s %12s\n' batch scan_qps blas_qps
 for batch in 1 4 16 64 256 1000; do

@@ -44,13 +44,13 @@ public struct HitExplanation: Sendable, Equatable {
 }
 
 extension FusionMethod {
-    /// A short description for explanations: `reciprocal rank fusion (rank constant 60.0)`,
-    /// `convex fusion (alpha 0.5, minMax normalization)`.
+    /// A short description for explanations: `reciprocal rank fusion (rank constant 60)`,
+    /// `convex fusion (alpha 0.5, minMax normalization)`; numbers are written as in ``description`` (`rrf:60`).
     public var summary: String {
         switch self {
-        case .reciprocalRank(let rankConstant): "reciprocal rank fusion (rank constant \(rankConstant))"
+        case .reciprocalRank(let rankConstant): "reciprocal rank fusion (rank constant \(shortNumber(rankConstant)))"
         case .convex(let alpha, let normalization):
-            "convex fusion (alpha \(alpha), \(normalization.rawValue) normalization)"
+            "convex fusion (alpha \(shortNumber(alpha)), \(normalization.rawValue) normalization)"
         }
     }
 }

@@ -56,9 +56,9 @@ struct CollectionCommand: ParsableCommand {
 
         func validate() throws {
             guard k1.isFinite && k1 >= 0 else { throw ValidationError("--k1 must be finite and >= 0 (got \(k1)).") }
-            guard b >= 0 && b <= 1 else { throw ValidationError("--b must lie in 0...1 (got \(b)).") }
+            guard b >= 0 && b <= 1 else { throw ValidationError("--b must be within 0…1 (got \(b)).") }
             if let dimension, !(1...4096).contains(dimension) {
-                throw ValidationError("--dimension must lie in 1...4096 (got \(dimension)).")
+                throw ValidationError("--dimension must be 1…4096 (got \(dimension)).")
             }
         }
 
@@ -166,8 +166,12 @@ struct CollectionCommand: ParsableCommand {
             if let alpha {
                 guard !rrf else { throw ValidationError("Give either --alpha or --rrf, not both.") }
                 guard alpha >= 0 && alpha <= 1 else {
-                    throw ValidationError("--alpha must lie in 0...1 (got \(alpha)).")
+                    throw ValidationError("--alpha must be within 0…1 (got \(alpha)).")
                 }
+            }
+            if mode != .hybrid {
+                try refuseHybridFlags(
+                    ["--alpha": alpha != nil, "--rrf": rrf, "--candidates": candidates != nil], mode: mode.rawValue)
             }
             guard rankConstant > 0, rankConstant.isFinite else {
                 throw ValidationError("--rank-constant must be a positive number (got \(rankConstant)).")
@@ -231,16 +235,16 @@ struct CollectionCommand: ParsableCommand {
             if explain {
                 let explanation = hit.explanation
                 var details: [String: JSONValue] = [
-                    "mode": .string(explanation.mode.rawValue), "fused_score": .double(explanation.fusedScore),
-                    "matched_terms": .array(explanation.matchedTerms.map(JSONValue.string)),
+                    "mode": .string(explanation.mode.rawValue), "fusedScore": .double(explanation.fusedScore),
+                    "matchedTerms": .array(explanation.matchedTerms.map(JSONValue.string)),
                 ]
                 if let fusion = explanation.fusion { details["fusion"] = .string(fusion) }
-                if let value = explanation.denseScore { details["dense_score"] = .double(Double(value)) }
-                if let value = explanation.denseRank { details["dense_rank"] = .int(value) }
-                if let value = explanation.keywordScore { details["bm25_score"] = .double(Double(value)) }
-                if let value = explanation.keywordRank { details["bm25_rank"] = .int(value) }
-                if let value = explanation.normalizedDense { details["normalized_dense"] = .double(value) }
-                if let value = explanation.normalizedKeyword { details["normalized_bm25"] = .double(value) }
+                if let value = explanation.denseScore { details["denseScore"] = .double(Double(value)) }
+                if let value = explanation.denseRank { details["denseRank"] = .int(value) }
+                if let value = explanation.keywordScore { details["keywordScore"] = .double(Double(value)) }
+                if let value = explanation.keywordRank { details["keywordRank"] = .int(value) }
+                if let value = explanation.normalizedDense { details["normalizedDense"] = .double(value) }
+                if let value = explanation.normalizedKeyword { details["normalizedKeyword"] = .double(value) }
                 object["explain"] = .object(details)
                 object["metadata"] = .object(hit.metadata.mapValues(JSONValue.string))
             }

@@ -15,17 +15,17 @@ struct DoctorCommand: ParsableCommand {
         let encoder = MiniLMEmbedder.runtime
         if json {
             try printJSON([
-                "blas_library": .string(report.blasLibrary ?? "unknown"),
-                "openblas_config": .string(report.openBLASConfiguration ?? ""),
-                "openblas_core": .string(report.openBLASCore ?? ""),
-                "blas_threads": .int(report.blasThreads ?? 0),
-                "blas_threading": .string(report.blasThreading ?? "unknown"),
-                "cpu_features": .array(report.cpuFeatures.map { .string($0) }),
-                "hardware_level": .string(report.hardwareLevel), "kernel_level": .string(report.kernelLevel),
-                "memp_simd": .string(report.simdOverride ?? ""), "int8_vnni": .bool(report.int8UsesVNNI),
-                "blas_crossover": .int(report.blasCrossover),
-                "encoder_kernel_level": .string(encoder.kernelLevel.rawValue), "encoder_threads": .int(encoder.threads),
-                "encoder_uses_blas": .bool(encoder.usesBLAS),
+                "blasLibrary": .string(report.blasLibrary ?? "unknown"),
+                "openBLASConfiguration": .string(report.openBLASConfiguration ?? ""),
+                "openBLASCore": .string(report.openBLASCore ?? ""),
+                "blasThreads": .int(report.blasThreads ?? 0),
+                "blasThreading": .string(report.blasThreading ?? "unknown"),
+                "cpuFeatures": .array(report.cpuFeatures.map { .string($0) }),
+                "hardwareLevel": .string(report.hardwareLevel), "kernelLevel": .string(report.kernelLevel),
+                "simdOverride": .string(report.simdOverride ?? ""), "int8UsesVNNI": .bool(report.int8UsesVNNI),
+                "blasCrossover": .int(report.blasCrossover),
+                "encoderKernelLevel": .string(encoder.kernelLevel.rawValue), "encoderThreads": .int(encoder.threads),
+                "encoderUsesBLAS": .bool(encoder.usesBLAS),
             ])
             return
         }

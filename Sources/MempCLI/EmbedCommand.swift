@@ -10,15 +10,19 @@ struct EmbedCommand: AsyncParsableCommand {
         abstract: "Embed texts with MiniLM, the hashing fallback, or an OpenAI-compatible server.",
         discussion: """
             Texts come as arguments, or with --input as JSON Lines whose objects have a "text" field: each line is \
-            written back with an "embedding" field added. Without --model, MiniLM is used when installed \
+            written back with an "embedding" field added. Without --embedder, MiniLM is used when installed \
             (`memp model install minilm`), else the hashing fallback; a note on stderr says which. \
-            --model openai posts to --base-url (or $MEMP_OPENAI_BASE_URL) with the key from the variable named by \
-            --api-key-variable.
+            --embedder openai posts to --base-url (or $MEMP_OPENAI_BASE_URL) with the key from the variable named \
+            by --api-key-variable.
             """)
 
     @Argument(help: "Texts to embed (one vector each).") var texts: [String] = []
-    @Option(help: "The embedder: \(EmbedderKind.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var model: EmbedderKind?
+    // `--embedder`, as `memp init`, `memp collection build` and `memp eval` name it; `--model`, its first name here,
+    // still works.
+    @Option(
+        name: [.customLong("embedder"), .customLong("model")],
+        help: "The embedder: \(EmbedderKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var embedder: EmbedderKind?
     @Option(help: "JSON Lines input; each object's text field is embedded.") var input: String?
     @Option(help: "Where to write the JSON Lines output of --input (default: stdout).") var output: String?
     @Option(help: "The field of --input objects that holds the text.") var textField = "text"
@@ -39,17 +43,18 @@ struct EmbedCommand: AsyncParsableCommand {
     }
 
     func makeEmbedder() throws -> any Embedder {
-        guard let model else {
+        guard let embedder else {
             let choice = try Embedders.defaultEmbedder(batchSize: batchSize)
             printError(choice.note)
             return choice.embedder
         }
-        if model == .hashing {
+        if embedder == .hashing {
             printError("Embedding with the hashing fallback (word and character hashing, no semantics).")
         }
         return try server.presentingFlagErrors {
             try Embedders.make(
-                model, dimension: model == .hashing ? dimension : nil, server: server.server, batchSize: batchSize)
+                embedder, dimension: embedder == .hashing ? dimension : nil, server: server.server,
+                batchSize: batchSize)
         }
     }
 

@@ -25,9 +25,9 @@ struct EvalCommand: AsyncParsableCommand {
     var trajectories: String?
     @Option(
         help: ArgumentHelp(
-            "With --trajectories: the build policies, one store each.",
+            "With --trajectories: the build policies, one store each (default: proceduralization).",
             valueName: BuildPolicy.allCases.map(\.rawValue).joined(separator: ",")))
-    var buildPolicies = "proceduralization"
+    var buildPolicies: String?
     @Option(help: "With --trajectories: the embedder (default: MiniLM when installed, else hashing).")
     var embedder: EmbedderKind?
     @Option(help: "With --trajectories: keep the built stores in this directory (default: a temporary one).")
@@ -88,6 +88,13 @@ struct EvalCommand: AsyncParsableCommand {
         guard stores.isEmpty != (trajectories == nil) else {
             throw ValidationError("Give either --store DIR (repeatable) or --trajectories FILE.")
         }
+        if trajectories == nil {
+            // A store embeds with the embedder it was created with, and is evaluated where it is.
+            try refuseFirstGiven([
+                "--build-policies": buildPolicies != nil, "--embedder": embedder != nil,
+                "--work-directory": workDirectory != nil,
+            ]) { "\($0) applies to the stores built from --trajectories FILE; a --store is evaluated as it is." }
+        }
         guard k >= 1 else { throw ValidationError("-k must be at least 1 (got \(k)).") }
         if let rankConstant, !(rankConstant > 0 && rankConstant.isFinite) {
             throw ValidationError("--rank-constant must be a positive number (got \(rankConstant)).")
@@ -100,7 +107,9 @@ struct EvalCommand: AsyncParsableCommand {
     }
 
     var parsedBuildPolicies: [BuildPolicy] {
-        get throws { try Self.parseList(buildPolicies, option: "--build-policies") }
+        get throws {
+            try Self.parseList(buildPolicies ?? BuildPolicy.proceduralization.rawValue, option: "--build-policies")
+        }
     }
 
     var plan: EvaluationPlan {

@@ -21,6 +21,8 @@ struct HistoryCommand: AsyncParsableCommand {
         let store = try await storeOptions.open()
         var entries = try await store.history(memoryID: memory)
         if let last { entries = Array(entries.suffix(last)) }
+        // Nothing on stdout is the answer, but said on stderr, as `memp query` does, so that a mistyped ID is seen.
+        if entries.isEmpty { printError(memory.map { "No history entry is about memory \($0)." } ?? "No history yet.") }
         let dates = ISO8601DateFormatter()
         for entry in entries {
             if json {

@@ -96,7 +96,7 @@ struct IndexCommand: ParsableCommand {
         var pca: String?
         @Flag(help: "Skip the full checksum pass when opening (the header is still checked).")
         var skipVerify = false
-        @Flag(help: "Print a JSON summary (queries, k, batch_size, seconds, queries_per_second).")
+        @Flag(help: "Print a JSON summary (queries, k, batchSize, threads, seconds, queriesPerSecond, …).")
         var json = false
 
         func validate() throws {
@@ -128,9 +128,9 @@ struct IndexCommand: ParsableCommand {
             if let output { try VectorFile.writeResults(search.hits, width: flat.resultWidth(k: k), to: output) }
             if json {
                 try printJSON([
-                    "queries": .int(queryVectors.count), "k": .int(k), "batch_size": .int(search.batchSize),
+                    "queries": .int(queryVectors.count), "k": .int(k), "batchSize": .int(search.batchSize),
                     "threads": .int(flat.parallelism), "seconds": .double(search.seconds),
-                    "queries_per_second": .double(search.queriesPerSecond), "index_count": .int(flat.count),
+                    "queriesPerSecond": .double(search.queriesPerSecond), "indexCount": .int(flat.count),
                     "dimension": .int(flat.dimension), "metric": .string(flat.metric.rawValue),
                     "storage": .string(flat.vectorStorage.rawValue), "method": .string(method.rawValue),
                 ])
@@ -154,7 +154,7 @@ struct IndexCommand: ParsableCommand {
             let file = try VectorIndexFile.describe(path)
             if json {
                 try printJSON([
-                    "path": .string(path), "format_version": .int(Int(file.formatVersion)),
+                    "path": .string(path), "formatVersion": .int(Int(file.formatVersion)),
                     "dimension": .int(file.dimension), "metric": .string(file.metric.rawValue),
                     "storage": .string(file.storage.rawValue), "count": .int(file.count),
                     "bytes": .int(file.byteCount),

@@ -34,7 +34,7 @@ extension IndexCommand {
                 try printJSON([
                     "output": .string(output), "pca": .string(pcaPath), "count": .int(reduced.count),
                     "from": .int(source.dimension), "to": .int(dims), "whitened": .bool(whiten),
-                    "explained_variance": .double(Double(explained)),
+                    "explainedVariance": .double(Double(explained)),
                 ])
             } else {
                 print(

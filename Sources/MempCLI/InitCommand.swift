@@ -30,16 +30,27 @@ struct InitCommand: AsyncParsableCommand {
     @Option(help: "The embedder.") var embedder: EmbedderKind?
     @Option(help: "The hashing embedder's dimension.") var dimension = 384
     @Option(help: "The OpenAI-compatible server's base URL (with --embedder openai).") var baseURL: String?
-    @Option(help: "The embedding model on that server (with --embedder openai).") var model: String?
-    @Option(help: "The environment variable holding the server's API key (with --embedder openai).")
+    // Named as `memp embed` and `memp collection` name them; the first names this command had still work.
+    @Option(
+        name: [.customLong("openai-model"), .customLong("model")],
+        help: "The embedding model on that server (with --embedder openai).")
+    var model: String?
+    @Option(
+        name: [.customLong("api-key-variable"), .customLong("api-key-environment-variable")],
+        help: "The environment variable holding the server's API key (with --embedder openai).")
     var apiKeyEnvironmentVariable = "OPENAI_API_KEY"
 
     func validate() throws {
+        if embedder == nil, let model, let kind = EmbedderKind(rawValue: model) {
+            throw ValidationError(
+                "--openai-model names a model on an OpenAI-compatible server; to embed with \(kind), pass "
+                    + "--embedder \(kind).")
+        }
         if embedder == .openai, baseURL == nil || model == nil {
-            throw ValidationError("--embedder openai needs --base-url and --model.")
+            throw ValidationError("--embedder openai needs --base-url and --openai-model.")
         }
         if embedder != .openai, baseURL != nil || model != nil {
-            throw ValidationError("--base-url and --model apply only to --embedder openai.")
+            throw ValidationError("--base-url and --openai-model apply only to --embedder openai.")
         }
         if backend == .postgres, url == nil {
             throw ValidationError("--backend postgres needs --url postgres://user@host:5432/database.")

@@ -15,6 +15,29 @@ func jsonLine(_ value: some Encodable) throws -> String {
     String(decoding: try JSONDates.encoder().encode(value), as: UTF8.self)
 }
 
+/// One JSON object holding `base`'s fields and, beside them, `fields` (`nil` values left out).
+struct JSONObjectWith<Base: Encodable>: Encodable {
+    /// The value whose fields come first.
+    var base: Base
+    /// The fields added beside them, by name.
+    var fields: KeyValuePairs<String, (any Encodable)?>
+
+    private struct Name: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try base.encode(to: encoder)
+        var container = encoder.container(keyedBy: Name.self)
+        for (name, value) in fields {
+            if let value { try container.encode(value, forKey: Name(stringValue: name)) }
+        }
+    }
+}
+
 /// Prints one JSON object on one line to stdout.
 func printJSON(_ object: [String: JSONValue]) throws {
     print(try jsonLine(object))
@@ -96,6 +119,21 @@ struct ProgressBar {
         guard enabled else { return }
         FileHandle.standardError.write(Data("\n".utf8))
     }
+}
+
+/// Refuses the first of `flags` that was given (`true`) with `message(flag)`: a flag that the mode or another flag
+/// makes meaningless, which the command would otherwise ignore without a word.
+///
+/// - Throws: A `ValidationError` with `message(flag)`.
+func refuseFirstGiven(_ flags: KeyValuePairs<String, Bool>, _ message: (String) -> String) throws {
+    if let flag = flags.first(where: { $0.value })?.key { throw ValidationError(message(flag)) }
+}
+
+/// Refuses the first of `flags` given (`true`) with a search `mode` other than hybrid, which would ignore it.
+///
+/// - Throws: A `ValidationError` naming the flag and the mode.
+func refuseHybridFlags(_ flags: KeyValuePairs<String, Bool>, mode: String) throws {
+    try refuseFirstGiven(flags) { "\($0) sets how --mode hybrid fuses; it has no effect with --mode \(mode)." }
 }
 
 /// A library error, printed with what this command's flags can do about it (never a `ValidationError`: the flags

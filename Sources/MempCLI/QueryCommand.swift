@@ -63,6 +63,30 @@ struct QueryCommand: AsyncParsableCommand {
         }
         guard k >= 1 else { throw ValidationError("-k must be at least 1 (got \(k)).") }
         guard !contents || queries != nil else { throw ValidationError("--contents needs --queries FILE.") }
+        guard !explain || queries == nil else {
+            throw ValidationError("--explain explains the hits of one task; --queries prints hits without reasons.")
+        }
+        guard alpha == nil || rankConstant == nil else {
+            throw ValidationError("Give --alpha (convex fusion) or --rank-constant (RRF), not both.")
+        }
+        if let minSimilarity {
+            guard (-1...1).contains(minSimilarity) else {
+                throw ValidationError("--min-similarity must be a cosine within -1…1 (got \(minSimilarity)).")
+            }
+            guard mode != .bm25, mode != .random else {
+                throw ValidationError(
+                    "--min-similarity has no effect with --mode \(mode): BM25 scores and random draws are not "
+                        + "similarities. Leave it out, or choose --mode query, keyword or hybrid.")
+            }
+        }
+        if mode != .hybrid {
+            try refuseHybridFlags(
+                [
+                    "--alpha": alpha != nil, "--rank-constant": rankConstant != nil,
+                    "--procedure-weight": procedureWeight != 0,
+                ],
+                mode: mode.rawValue)
+        }
         if let alpha, !(0...1).contains(alpha) {
             throw ValidationError("--alpha must be within 0…1 (got \(alpha)).")
         }
@@ -91,8 +115,8 @@ struct QueryCommand: AsyncParsableCommand {
         }
     }
 
-    /// One hit as `--json` prints it (in a `--queries` line, or inside a ``HitLine``); `Decodable` too, so the tests
-    /// read the output back through it.
+    /// One hit as `--json` prints it (in a `--queries` line, or beside its rank and explanation); `Decodable` too, so
+    /// the tests read the output back through it.
     struct BatchHit: Codable {
         var id: String
         var sources: [String]
@@ -127,23 +151,6 @@ struct QueryCommand: AsyncParsableCommand {
         var error: String?
     }
 
-    /// One line of `--json` for a single task: the hit with its contents, its rank and, with `--explain`, why.
-    struct HitLine: Encodable {
-        var rank: Int
-        var hit: BatchHit
-        var explanation: ScoreExplanation?
-
-        enum CodingKeys: String, CodingKey { case rank, explanation }
-
-        /// The hit's fields and these two side by side in one object.
-        func encode(to encoder: any Encoder) throws {
-            try hit.encode(to: encoder)
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(rank, forKey: .rank)
-            try container.encodeIfPresent(explanation, forKey: .explanation)
-        }
-    }
-
     func run() async throws {
         let store = try await storeOptions.open(pgSearch: pgSearch, efSearch: efSearch)
         let options = try options
@@ -154,11 +161,12 @@ struct QueryCommand: AsyncParsableCommand {
         let hits = try await store.retrieve(task ?? "", options: options)
         if json {
             for hit in hits {
+                // The hit with its contents, its rank and, with --explain, why.
                 print(
                     try jsonLine(
-                        HitLine(
-                            rank: hit.explanation.rank, hit: BatchHit(hit, contents: true),
-                            explanation: explain ? hit.explanation : nil)))
+                        JSONObjectWith(
+                            base: BatchHit(hit, contents: true),
+                            fields: ["rank": hit.explanation.rank, "explanation": explain ? hit.explanation : nil])))
             }
             return
         }
@@ -212,7 +220,8 @@ struct QueryCommand: AsyncParsableCommand {
         }
     }
 
-    /// How a memory's source trajectories ended and its use counters: `succeeded, used 3×, 2 successes`.
+    /// How a memory's source trajectories ended and its use counters: `succeeded, used 3×, 2 successes` (or
+    /// `1 success`).
     static func describe(_ memory: Memory, sourceOutcome: Outcome?) -> String {
         let outcome =
             switch sourceOutcome?.success {
@@ -220,6 +229,6 @@ struct QueryCommand: AsyncParsableCommand {
             case false: "failed"
             case nil: sourceOutcome?.reward.map { "reward \(decimal($0, places: 2))" } ?? "outcome unknown"
             }
-        return "\(outcome), used \(memory.hitCount)×, \(memory.successCount) successes"
+        return "\(outcome), used \(memory.hitCount)×, \(counted(memory.successCount, "success", plural: "successes"))"
     }
 }

@@ -8,16 +8,21 @@ struct StatsCommand: AsyncParsableCommand {
         commandName: "stats", abstract: "Show what a memory store holds.")
 
     @OptionGroup var storeOptions: StoreOptions
-    @Flag(help: "Print one JSON object.") var json = false
+    @Flag(help: "Print one JSON object: the counts, with the embedder and its dimension as the text shows them.")
+    var json = false
 
     func run() async throws {
         let location = StoreLocation(storeOptions.store)
         let statistics = try await MemoryStore.statistics(at: location)
+        let info = try await MemoryStore.info(at: location)
         if json {
-            print(try jsonLine(statistics))
+            // The statistics' fields, and beside them the embedder (as `GET /v1/stats` names it) and dimension.
+            print(
+                try jsonLine(
+                    JSONObjectWith(
+                        base: statistics, fields: ["embedder": info.embedderID, "dimension": info.dimension])))
             return
         }
-        let info = try await MemoryStore.info(at: location)
         print("Store:        \(storeOptions.store)")
         print("Embedder:     \(info.embedderID) (\(info.dimension) dimensions)")
         print("Trajectories: \(statistics.trajectories)")

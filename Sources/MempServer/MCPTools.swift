@@ -1,6 +1,7 @@
 import Foundation
 import MCP
 import MempService
+import RetrievalCore
 
 /// Memp's MCP tools: an MCP ``MCP/Server`` whose five tools call a ``MemoryService``.
 ///
@@ -134,7 +135,7 @@ enum MCPTools {
     /// A new MCP server offering the tools over `service`.
     static func makeServer(service: MemoryService) async -> Server {
         let server = Server(
-            name: "memp", version: "1.0.0",
+            name: "memp", version: MempVersion.current,
             instructions: """
                 Procedural memory: call lookup_procedures before a task, follow what fits, then record_outcome \
                 with the memory IDs you used; add_trajectory stores a new way of doing a task.

@@ -169,7 +169,7 @@ extension ServiceError: CustomStringConvertible {
                     reason: "\(reason) (\(committed) trajectories before it were committed and stay stored)")
             case let other: other
             }
-        case .unknownID(let id):
+        case .unknownID(let id), .notAMemory(let id, _):
             .unknownMemory(id: id, store: store)
         case .revisionConflict, .tuningConflict:
             .conflict(reason: error.description)

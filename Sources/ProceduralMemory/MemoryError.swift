@@ -18,6 +18,10 @@ public enum MemoryError: Error, Equatable, Sendable {
     indirect case importStopped(committedTrajectories: Int, cause: MemoryError)
     /// No memory or trajectory has this ID.
     case unknownID(String)
+    /// A memory was asked for by `id`, which names a stored trajectory instead: one an update kept without a memory
+    /// of its own (a failed attempt), or one merged into another memory. `memoryIDs` are the memories that hold it
+    /// as a source (sorted; empty when none does).
+    case notAMemory(trajectoryID: String, memoryIDs: [String])
     /// The store was created with another embedder, whose vectors can't be compared with this one's.
     case embedderMismatch(store: String, given: String)
     /// The directory holds no memory store.
@@ -182,6 +186,12 @@ extension MemoryError: CustomStringConvertible {
             "\(cause) (\(committed) trajectories from earlier batches were committed and stay stored.)"
         case .unknownID(let id):
             "No memory or trajectory has ID \(id)."
+        case .notAMemory(let id, let memoryIDs) where memoryIDs.isEmpty:
+            "\(id) is a stored trajectory, not a memory, and no memory holds it as a source; give a memory's ID."
+        case .notAMemory(let id, let memoryIDs):
+            "\(id) is a stored trajectory, not a memory; it is a source of "
+                + (memoryIDs.count == 1 ? "memory " : "memories ") + memoryIDs.joined(separator: ", ")
+                + ". Give a memory's ID."
         case .embedderMismatch(let store, let given):
             "The store holds vectors from \(store) but the embedder is \(given); open it with the same embedder."
         case .notAStore(let path):

@@ -83,7 +83,7 @@ struct FirstLetterEmbedder: Embedder {
         let hits = try collection.search(Self.query)
         let both = try #require(hits.first { $0.id == "both" })
         #expect(both.explanation.mode == .hybrid)
-        #expect(both.explanation.fusion == "reciprocal rank fusion (rank constant 60.0)")
+        #expect(both.explanation.fusion == "reciprocal rank fusion (rank constant 60)")
         #expect(both.explanation.denseRank == 2 && abs((both.explanation.denseScore ?? 0) - 0.8) < 1e-6)
         #expect(both.explanation.matchedTerms == ["parse", "json"])
         #expect(both.explanation.fusedScore == both.score)

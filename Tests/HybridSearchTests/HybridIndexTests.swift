@@ -47,7 +47,7 @@ import Testing
         #expect(hits.map(\.id) == [2, 0, 1])
         #expect(hits.map(\.score) == [1.0 / 62 + 1.0 / 62, 1.0 / 61, 1.0 / 61])
         let both = hits[0].explanation
-        #expect(both.mode == .hybrid && both.fusion == "reciprocal rank fusion (rank constant 60.0)")
+        #expect(both.mode == .hybrid && both.fusion == "reciprocal rank fusion (rank constant 60)")
         #expect(both.denseRank == 2 && both.keywordRank == 2 && both.fusedScore == hits[0].score)
         #expect(both.matchedTerms == ["parse", "json"])
         #expect(hits[1].explanation.keywordRank == nil && hits[1].explanation.denseScore == 1)

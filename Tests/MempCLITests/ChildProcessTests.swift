@@ -25,11 +25,11 @@ import VectorIndex
             let data = output.fileHandleForReading.readDataToEndOfFile()
             child.waitUntilExit()
             let report = try JSONSerialization.jsonObject(with: data) as? [String: Any]
-            #expect(report?["kernel_level"] as? String == expected, "MEMP_SIMD=\(value)")
-            #expect(report?["memp_simd"] as? String == value)
+            #expect(report?["kernelLevel"] as? String == expected, "MEMP_SIMD=\(value)")
+            #expect(report?["simdOverride"] as? String == value)
             // The MiniLM encoder follows the same level and never calls BLAS, whatever the environment says.
-            #expect(report?["encoder_kernel_level"] as? String == expected, "MEMP_SIMD=\(value)")
-            #expect(report?["encoder_uses_blas"] as? Bool == false)
+            #expect(report?["encoderKernelLevel"] as? String == expected, "MEMP_SIMD=\(value)")
+            #expect(report?["encoderUsesBLAS"] as? Bool == false)
         }
     }
 

@@ -158,7 +158,14 @@ import Testing
             parseFailure(search, ["--collection", "c", "--alpha", "0.5", "--rrf", "q"])
                 == "Give either --alpha or --rrf, not both.")
         #expect(
-            parseFailure(search, ["--collection", "c", "--alpha", "2", "q"]) == "--alpha must lie in 0...1 (got 2.0).")
+            parseFailure(search, ["--collection", "c", "--alpha", "2", "q"]) == "--alpha must be within 0…1 (got 2.0).")
+        // Fusion flags with one side only were ignored; they are refused as `memp query` refuses them.
+        #expect(
+            parseFailure(search, ["--collection", "c", "--mode", "bm25", "--alpha", "0.5", "q"])
+                == "--alpha sets how --mode hybrid fuses; it has no effect with --mode bm25.")
+        #expect(
+            parseFailure(search, ["--collection", "c", "--mode", "vector", "--candidates", "5", "q"])
+                == "--candidates sets how --mode hybrid fuses; it has no effect with --mode vector.")
         #expect(
             parseFailure(search, ["--collection", "c", "--filter", "novalue", "q"])
                 == "--filter takes key=value (got \"novalue\").")
@@ -169,6 +176,6 @@ import Testing
         )
         #expect(
             parseFailure(CollectionCommand.Build.self, ["--input", "a", "--output", "b", "--b", "2"])
-                == "--b must lie in 0...1 (got 2.0).")
+                == "--b must be within 0…1 (got 2.0).")
     }
 }

@@ -26,7 +26,7 @@ import VectorIndex
         """.write(toFile: input, atomically: true, encoding: .utf8)
         let output = directory.file("out.jsonl")
         var command = try EmbedCommand.parse([
-            "--model", "hashing", "--dimension", "64", "--input", input, "--output", output, "--text-field", "body",
+            "--embedder", "hashing", "--dimension", "64", "--input", input, "--output", output, "--text-field", "body",
         ])
         try await command.run()
         let written = try lines(output)
@@ -70,11 +70,11 @@ import VectorIndex
         #expect(parseFailure(EmbedCommand.self, ["text", "--input", "x.jsonl"]) == either)
         #expect(parseFailure(EmbedCommand.self, ["text", "--output", "x.jsonl"]) == "--output needs --input.")
         #expect(
-            parseFailure(EmbedCommand.self, ["text", "--model", "bogus"])
-                == "The value 'bogus' is invalid for '--model <model>'. Please provide one of 'hashing', 'minilm' or 'openai'."
+            parseFailure(EmbedCommand.self, ["text", "--embedder", "bogus"])
+                == "The value 'bogus' is invalid for '--embedder <embedder>'. Please provide one of 'hashing', 'minilm' or 'openai'."
         )
         #expect(
-            parseFailure(EmbedCommand.self, ["text", "--model", "hashing", "--dimension", "0"])
+            parseFailure(EmbedCommand.self, ["text", "--embedder", "hashing", "--dimension", "0"])
                 == "--dimension must be 1…4096 (got 0).")
     }
 

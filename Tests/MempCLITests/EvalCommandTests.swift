@@ -63,6 +63,14 @@ import Testing
         #expect(parseFailure(EvalCommand.self, arguments) == message)
     }
 
+    /// The flags that shape the stores --trajectories builds were ignored without a word beside --store.
+    @Test(arguments: [["--embedder", "hashing"], ["--build-policies", "script"], ["--work-directory", "w"]])
+    func refusesBuildFlagsBesideAStore(flag: [String]) {
+        #expect(
+            parseFailure(EvalCommand.self, ["--store", "a", "--queries", "q.jsonl"] + flag)
+                == "\(flag[0]) applies to the stores built from --trajectories FILE; a --store is evaluated as it is.")
+    }
+
     /// Builds a trajectory and a script store from the committed sample with the hashing embedder, evaluates two
     /// policies on each, and writes the JSON and the HTML report.
     @Test func buildGridOnTheSampleWritesJSONAndHTML() throws {

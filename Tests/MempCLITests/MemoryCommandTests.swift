@@ -306,6 +306,100 @@ import Testing
         #expect(missing.status == 1 && missing.errors == "Error: No memory or trajectory has ID no-such-memory.\n")
     }
 
+    /// A memory used once with success, a failed attempt kept without a memory, and a memory with no history, as
+    /// `memp query`, `memp show` and `memp history` tell them.
+    @Test func countersTrajectoriesAndEmptyHistoriesAreToldAsTheyAre() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await Self.initHashingStore(in: directory)
+        let built = try directory.write(
+            #"{"id": "m1", "task": "open the red door", "steps": [{"action": "open door"}], "outcome": {"success": true}}"#
+                + "\n", to: "built.jsonl")
+        #expect(try ChildProcess.memp(["import", "--store", store, built]).status == 0)
+        #expect(
+            try ChildProcess.memp(["feedback", "--store", store, "--memory", "m1", "--success", "true"]).status == 0)
+        let query = try ChildProcess.memp(["query", "--store", store, "-k", "1", "open the door"])
+        #expect(query.status == 0 && query.output.contains("  [succeeded, used 1×, 1 success]  "), "\(query.output)")
+        let show = try ChildProcess.memp(["show", "--store", store, "m1"])
+        #expect(show.status == 0 && show.output.contains("Outcome: succeeded, used 1×, 1 success\n"))
+
+        // Adjustment keeps a failed attempt as a source of the memory it used: `memp show` says so instead of "no
+        // memory or trajectory has this ID".
+        let failed = try directory.write(
+            #"{"id": "r1", "task": "open the blue door", "steps": [{"action": "kick door"}], "outcome": {"success": false}, "usedMemories": ["m1"]}"#
+                + "\n", to: "failed.jsonl")
+        #expect(try ChildProcess.memp(["update", "--store", store, "--policy", "adjustment", failed]).status == 0)
+        let trajectory = try ChildProcess.memp(["show", "--store", store, "r1"])
+        #expect(
+            trajectory.status == 1
+                && trajectory.errors
+                    == "Error: r1 is a stored trajectory, not a memory; it is a source of memory m1. Give a memory's ID.\n"
+        )
+
+        let history = try ChildProcess.memp(["history", "--store", store, "--memory", "m2"])
+        #expect(history.status == 0 && history.output.isEmpty)
+        #expect(history.errors == "No history entry is about memory m2.\n")
+    }
+
+    /// `memp stats --json` names the embedder and dimension that the text shows, as `GET /v1/stats` does.
+    @Test func statsJSONNamesTheEmbedder() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await Self.initHashingStore(in: directory, dimension: 48)
+        let stats = try ChildProcess.memp(["stats", "--store", store, "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(stats.output.utf8)) as? [String: Any])
+        #expect(stats.status == 0 && object["embedder"] as? String == "hashing:v1:48")
+        #expect(object["dimension"] as? Int == 48 && object["memories"] as? Int == 0)
+    }
+
+    /// `memp query` refuses flags its mode or its other flags make meaningless, naming them, instead of ignoring them.
+    @Test func queryRefusesFlagsThatWouldBeIgnored() {
+        let query = { (arguments: [String]) in parseFailure(QueryCommand.self, ["--store", "s"] + arguments + ["t"]) }
+        #expect(
+            query(["--alpha", "0.5", "--rank-constant", "10"])
+                == "Give --alpha (convex fusion) or --rank-constant (RRF), not both.")
+        #expect(
+            query(["--mode", "bm25", "--alpha", "0.5"])
+                == "--alpha sets how --mode hybrid fuses; it has no effect with --mode bm25.")
+        #expect(
+            query(["--mode", "query", "--rank-constant", "10"])
+                == "--rank-constant sets how --mode hybrid fuses; it has no effect with --mode query.")
+        #expect(
+            query(["--mode", "random", "--procedure-weight", "1"])
+                == "--procedure-weight sets how --mode hybrid fuses; it has no effect with --mode random.")
+        // The library refused these too, but named its own option (`minimumSimilarity`) instead of the flag.
+        #expect(
+            query(["--mode", "bm25", "--min-similarity", "0.3"])
+                == "--min-similarity has no effect with --mode bm25: BM25 scores and random draws are not "
+                + "similarities. Leave it out, or choose --mode query, keyword or hybrid.")
+        #expect(query(["--min-similarity", "2"]) == "--min-similarity must be a cosine within -1…1 (got 2.0).")
+        #expect(
+            parseFailure(QueryCommand.self, ["--store", "s", "--queries", "q.jsonl", "--explain"])
+                == "--explain explains the hits of one task; --queries prints hits without reasons.")
+        #expect(query(["--mode", "hybrid", "--alpha", "0.5", "--min-similarity", "0.2"]) == nil)
+    }
+
+    /// `memp init` and `memp embed` name the embedder and an OpenAI-compatible server's flags as `memp collection`
+    /// does; the earlier names still parse.
+    @Test func initAndEmbedNameTheEmbedderAlike() throws {
+        #expect(
+            parseFailure(InitCommand.self, ["--store", "s", "--model", "minilm"])
+                == "--openai-model names a model on an OpenAI-compatible server; to embed with minilm, pass "
+                + "--embedder minilm.")
+        let named = try InitCommand.parse([
+            "--store", "s", "--embedder", "openai", "--base-url", "http://127.0.0.1:1", "--openai-model", "m",
+            "--api-key-variable", "KEY",
+        ])
+        let earlier = try InitCommand.parse([
+            "--store", "s", "--embedder", "openai", "--base-url", "http://127.0.0.1:1", "--model", "m",
+            "--api-key-environment-variable", "KEY",
+        ])
+        #expect(named.model == "m" && named.apiKeyEnvironmentVariable == "KEY")
+        #expect(earlier.model == named.model && earlier.apiKeyEnvironmentVariable == named.apiKeyEnvironmentVariable)
+        #expect(try EmbedCommand.parse(["--embedder", "hashing", "t"]).embedder == .hashing)
+        #expect(try EmbedCommand.parse(["--model", "hashing", "t"]).embedder == .hashing)
+    }
+
     @Test func importReportsEachCommittedBatchAsJSONOnStandardError() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

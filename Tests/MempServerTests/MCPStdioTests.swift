@@ -34,6 +34,15 @@ import Testing
         #"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
     ]
 
+    /// The MCP handshake reports the version `memp --version` prints (it said 1.0.0 while the build was 0.1.0).
+    @Test func theHandshakeReportsTheBuildsVersion() throws {
+        let printed = try ChildProcess.memp(["--version"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let answer = try #require(try Self.answers(to: Self.handshake, storeHolding: 1).first)
+        let server = (answer["result"] as? [String: Any])?["serverInfo"] as? [String: Any]
+        #expect(server?["name"] as? String == "memp" && server?["version"] as? String == printed)
+        #expect(!printed.isEmpty)
+    }
+
     // The server answers each request in a task of its own; the answers still running when the input ended used to
     // be dropped, so a client that wrote its requests and closed its end got only some of them answered.
     @Test func everyRequestIsAnsweredWhenTheInputEnds() throws {

@@ -188,7 +188,7 @@ import Testing
         let service = MemoryService(registry: StoreRegistry(layout: .single(directory: path)))
         let hits = try await service.lookup(LookupRequest(task: "enter the kitchen", k: 1), store: nil).hits
         let hit = try #require(hits.first)
-        #expect(hit.explanation.hasPrefix("reciprocal rank fusion (rank constant 10.0);"))
+        #expect(hit.explanation.hasPrefix("reciprocal rank fusion (rank constant 10);"))
     }
 
     @Test func bearerTokenMatchesOnlyTheExactToken() throws {

@@ -221,7 +221,7 @@ struct BackendTests {
             try await store.recordFusion(.reciprocalRank(rankConstant: 10), evidence: evidence)
             let reopened = try await MemoryStore.open(backend: postgres, embedder: embedder, cacheDirectory: nil)
             let hit = try #require(try await reopened.retrieve("heat some mug", options: RetrievalOptions(k: 1)).first)
-            #expect(hit.explanation.ranking?.fusion == "reciprocal rank fusion (rank constant 10.0)")
+            #expect(hit.explanation.ranking?.fusion == "reciprocal rank fusion (rank constant 10)")
             await #expect(throws: MemoryError.tuningConflict(expectedEntries: 0, actualEntries: 1)) {
                 try await postgres.saveFusionTuning(FusionTuning(), expectedEntries: 0)
             }

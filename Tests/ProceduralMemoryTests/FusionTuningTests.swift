@@ -25,7 +25,7 @@ import Testing
         defer { directory.remove() }
         let store = try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all)
         #expect(try await store.fusionTuning() == FusionTuning())
-        #expect(try await Self.fusionUsed(by: store) == "reciprocal rank fusion (rank constant 60.0)")
+        #expect(try await Self.fusionUsed(by: store) == "reciprocal rank fusion (rank constant 60)")
 
         let tuned = FusionMethod.convex(alpha: 0.3, normalization: .theoretical)
         let record = try await store.recordFusion(tuned, evidence: Self.evidence)
@@ -36,7 +36,7 @@ import Testing
         #expect(
             try await Self.fusionUsed(
                 by: store, options: RetrievalOptions(k: 1, fusion: .reciprocalRank(rankConstant: 10)))
-                == "reciprocal rank fusion (rank constant 10.0)")
+                == "reciprocal rank fusion (rank constant 10)")
         // Another process (a new store object) reads the choice from the settings.
         let reopened = try await MemoryStore.open(at: directory.file("store"), embedder: WordHashEmbedder())
         #expect(try await Self.fusionUsed(by: reopened) == "convex fusion (alpha 0.3, theoretical normalization)")
@@ -52,7 +52,7 @@ import Testing
         let back = try await store.fusionTuning()
         #expect(back.fusion == nil && back.entries.last?.reverts == 1 && back.activeChoices.isEmpty)
         #expect(try await store.recordedFusion() == nil)
-        #expect(try await Self.fusionUsed(by: store) == "reciprocal rank fusion (rank constant 60.0)")
+        #expect(try await Self.fusionUsed(by: store) == "reciprocal rank fusion (rank constant 60)")
         await #expect(throws: MemoryError.nothingToRevert) { try await store.revertFusion() }
         #expect(try await store.fusionTuning().entries.count == 4)
     }
@@ -61,11 +61,11 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let first = try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all)
-        #expect(try await Self.fusionUsed(by: first) == "reciprocal rank fusion (rank constant 60.0)")
+        #expect(try await Self.fusionUsed(by: first) == "reciprocal rank fusion (rank constant 60)")
         let second = try await MemoryStore.open(at: directory.file("store"), embedder: WordHashEmbedder())
         try await second.recordFusion(.reciprocalRank(rankConstant: 30), evidence: Self.evidence)
         try await first.refresh()
-        #expect(try await Self.fusionUsed(by: first) == "reciprocal rank fusion (rank constant 30.0)")
+        #expect(try await Self.fusionUsed(by: first) == "reciprocal rank fusion (rank constant 30)")
     }
 
     @Test func aChangedRecordIsNotOverwritten() async throws {

@@ -26,6 +26,42 @@ import Testing
         #expect(decoded == used)
     }
 
+    @Test func aTrajectoryIDIsNamedAsATrajectoryWithTheMemoriesHoldingIt() async throws {
+        let store = try await TestStoreKind.inMemory.makeStore(in: TemporaryDirectory(), holding: [Samples.heatMug])
+        func failed(_ id: String, used: [String]) -> FinishedTask {
+            var attempt = Samples.heatMug
+            attempt.id = id
+            attempt.outcome = Outcome(success: false, reward: 0)
+            return FinishedTask(trajectory: attempt, usedMemories: used)
+        }
+        // Adjustment stores a failed attempt as a source of the memory it used, and builds no memory from it.
+        try await store.update(
+            [failed("adjusting-run", used: [Samples.heatMug.id])], options: UpdateOptions(policy: .adjustment))
+        await #expect(throws: MemoryError.notAMemory(trajectoryID: "adjusting-run", memoryIDs: [Samples.heatMug.id])) {
+            try await store.details(ofMemory: "adjusting-run")
+        }
+        // Feedback and updates name it the same way when an agent reports it as a memory it used.
+        let stored = MemoryError.notAMemory(trajectoryID: "adjusting-run", memoryIDs: [Samples.heatMug.id])
+        await #expect(throws: stored) {
+            try await store.recordOutcome(
+                task: Samples.heatMug.task, usedMemories: ["adjusting-run"], outcome: Outcome(success: true))
+        }
+        await #expect(throws: stored) {
+            try await store.update(
+                [failed("next-run", used: ["adjusting-run"])], options: UpdateOptions(policy: .vanilla))
+        }
+        // Reverting the rewrite takes it out of the memory's sources; the trajectory stays stored.
+        let rewrite = try #require(try await store.history(memoryID: Samples.heatMug.id).last)
+        _ = try await store.revert(rewrite.number)
+        await #expect(throws: MemoryError.notAMemory(trajectoryID: "adjusting-run", memoryIDs: [])) {
+            try await store.details(ofMemory: "adjusting-run")
+        }
+        #expect(
+            MemoryError.notAMemory(trajectoryID: "adjusting-run", memoryIDs: [Samples.heatMug.id]).description
+                == "adjusting-run is a stored trajectory, not a memory; it is a source of memory \(Samples.heatMug.id). "
+                + "Give a memory's ID.")
+    }
+
     @Test func anUnknownIDIsNamed() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

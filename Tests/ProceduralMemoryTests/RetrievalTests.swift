@@ -187,10 +187,10 @@ import Testing
                     + #""queryKeywords":["clean","apple","fridge","put"],"rank":1}"#,
                 #"{"bm25":5.8793974,"matchedTerms":["put","clean","apple","fridge"],"policy":"bm25","rank":1}"#,
                 #"{"bm25":5.8793974,"cosine":0.94280905,"denseRank":1,"#
-                    + #""fusion":"reciprocal rank fusion (rank constant 60.0)","keywordRank":1,"#
+                    + #""fusion":"reciprocal rank fusion (rank constant 60)","keywordRank":1,"#
                     + #""matchedTerms":["put","clean","apple","fridge"],"policy":"hybrid","rank":1,"successPrior":1}"#,
                 #"{"bm25":1.7836634,"cosine":0.20412414,"denseRank":2,"#
-                    + #""fusion":"reciprocal rank fusion (rank constant 60.0)","keywordRank":1,"#
+                    + #""fusion":"reciprocal rank fusion (rank constant 60)","keywordRank":1,"#
                     + #""matchedTerms":["fridge"],"policy":"hybrid","procedureBM25":1.6590718,"procedureRank":1,"#
                     + #""rank":1}"#,
             ])
@@ -200,9 +200,9 @@ import Testing
                 "cosine 0.9428 between task embeddings",
                 "average keyword similarity 0.25 for keywords clean, apple, fridge, put",
                 "BM25 5.8794; matched: put, clean, apple, fridge",
-                "reciprocal rank fusion (rank constant 60.0); dense #1 (cosine 0.9428); BM25 #1 (5.8794); "
+                "reciprocal rank fusion (rank constant 60); dense #1 (cosine 0.9428); BM25 #1 (5.8794); "
                     + "success prior 1.0; matched: put, clean, apple, fridge",
-                "reciprocal rank fusion (rank constant 60.0); dense #2 (cosine 0.2041); BM25 #1 (1.7837); "
+                "reciprocal rank fusion (rank constant 60); dense #2 (cosine 0.2041); BM25 #1 (1.7837); "
                     + "procedure BM25 #1 (1.6591); matched: fridge",
             ])
     }

@@ -17,7 +17,8 @@ extension MemoryStore {
     ///     ``UpdateSettings/successReward``.
     ///   - settings: The deprecation thresholds.
     /// - Returns: The counters of each memory after the feedback.
-    /// - Throws: ``MemoryError/unknownID(_:)`` for a memory that is not stored (nothing is written);
+    /// - Throws: ``MemoryError/unknownID(_:)`` for a memory that is not stored, or
+    ///   ``MemoryError/notAMemory(trajectoryID:memoryIDs:)`` for a trajectory's ID (nothing is written then);
     ///   ``MemoryError/invalidParameter(name:value:expected:)`` for settings out of range;
     ///   ``MemoryError/invalidTrajectory(id:field:rule:)`` for a trajectory of another task.
     @discardableResult
@@ -36,7 +37,12 @@ extension MemoryStore {
         let success = settings.isSuccess(outcome)
         let reason = Self.feedbackReason(trajectoryID: trajectory?.id, success: success)
         let increments = ids.map { CounterIncrement(memoryID: $0, hits: 1, successes: success ? 1 : 0) }
-        let result = try await backend.recordFeedback(increments, settings: settings, reason: reason)
+        let result: FeedbackResult
+        do throws(MemoryError) {
+            result = try await backend.recordFeedback(increments, settings: settings, reason: reason)
+        } catch .unknownID(let id) {
+            throw try await missingMemory(id)
+        }
         // The counters went to the database without the store's write lock; only a deprecation changes what
         // in-process lookups see, and the entries the backend returned are the memories' state after it. Deferred
         // indexes will be read from the backend, deprecation included, when they load.

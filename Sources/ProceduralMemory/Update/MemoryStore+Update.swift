@@ -39,6 +39,7 @@ extension MemoryStore {
     ///
     /// - Returns: What was added, merged, rewritten and deprecated.
     /// - Throws: ``MemoryError/unknownID(_:)`` for a used memory that is not stored,
+    ///   ``MemoryError/notAMemory(trajectoryID:memoryIDs:)`` for a used "memory" that is a trajectory's ID,
     ///   ``MemoryError/duplicateTrajectory(id:path:line:)`` for a trajectory already stored (`line` is the task's
     ///   position, from 1), ``MemoryError/invalidParameter(name:value:expected:)`` for bad settings.
     @discardableResult
@@ -94,7 +95,7 @@ extension MemoryStore {
             var once = Set<String>()
             for id in task.usedMemories where once.insert(id).inserted {
                 if recorder.working[id] == nil {
-                    guard let memory = try await backend.memory(id: id) else { throw .unknownID(id) }
+                    guard let memory = try await backend.memory(id: id) else { throw try await missingMemory(id) }
                     recorder.working[id] = memory
                 }
                 if let position = uses.firstIndex(where: { $0.memoryID == id }) {
