@@ -57,9 +57,7 @@ struct CollectionCommand: ParsableCommand {
         func validate() throws {
             guard k1.isFinite && k1 >= 0 else { throw ValidationError("--k1 must be finite and >= 0 (got \(k1)).") }
             guard b >= 0 && b <= 1 else { throw ValidationError("--b must be within 0…1 (got \(b)).") }
-            if let dimension, !(1...4096).contains(dimension) {
-                throw ValidationError("--dimension must be 1…4096 (got \(dimension)).")
-            }
+            try validateDimension(dimension, embedder: embedder, sized: [.hashing, .openai])
         }
 
         func run() throws {

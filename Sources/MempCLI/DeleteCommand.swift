@@ -16,7 +16,7 @@ struct DeleteCommand: AsyncParsableCommand {
     @Option(help: "A source.") var source: String?
     @Option(help: ArgumentHelp("A label.", valueName: "key=value")) var label: String?
     @Flag(help: "Report what would be deleted, and delete nothing.") var dryRun = false
-    @Flag(help: "Print one JSON object: scope, trajectories, memories, dryRun.") var json = false
+    @Flag(help: "Print one JSON object: scope, trajectories, memories, memoryIDs, dryRun.") var json = false
 
     func validate() throws {
         guard [id, source, label].compactMap({ $0 }).count == 1 else {
@@ -30,6 +30,8 @@ struct DeleteCommand: AsyncParsableCommand {
         var scope: String
         var trajectories: Int
         var memories: Int
+        /// Which memories go (or, with --dry-run, would go), in the scope or left without a source trajectory.
+        var memoryIDs: [String]
         var dryRun: Bool
     }
 
@@ -50,7 +52,7 @@ struct DeleteCommand: AsyncParsableCommand {
                 try jsonLine(
                     Line(
                         scope: "\(scope)", trajectories: result.trajectories, memories: result.memories.count,
-                        dryRun: dryRun)))
+                        memoryIDs: result.memories, dryRun: dryRun)))
             return
         }
         let what = "\(counted(result.trajectories, "trajectory")) and \(counted(result.memories.count, "memory"))"

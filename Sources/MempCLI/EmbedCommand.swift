@@ -26,7 +26,7 @@ struct EmbedCommand: AsyncParsableCommand {
     @Option(help: "JSON Lines input; each object's text field is embedded.") var input: String?
     @Option(help: "Where to write the JSON Lines output of --input (default: stdout).") var output: String?
     @Option(help: "The field of --input objects that holds the text.") var textField = "text"
-    @Option(help: "Vector dimension of the hashing embedder.") var dimension = 384
+    @Option(help: "Vector dimension of the hashing embedder (default: 384).") var dimension: Int?
     @Option(help: "Texts per batch.") var batchSize = 32
     @OptionGroup var server: ServerOptions
     @Flag(help: "Print one JSON object per text instead of bare numbers.") var json = false
@@ -36,9 +36,7 @@ struct EmbedCommand: AsyncParsableCommand {
             throw ValidationError("Give texts as arguments or --input FILE, not both and not neither.")
         }
         guard output == nil || input != nil else { throw ValidationError("--output needs --input.") }
-        guard (1...4096).contains(dimension) else {
-            throw ValidationError("--dimension must be 1…4096 (got \(dimension)).")
-        }
+        try validateDimension(dimension, embedder: embedder)
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1 (got \(batchSize)).") }
     }
 
@@ -53,7 +51,7 @@ struct EmbedCommand: AsyncParsableCommand {
         }
         return try server.presentingFlagErrors {
             try Embedders.make(
-                embedder, dimension: embedder == .hashing ? dimension : nil, server: server.server,
+                embedder, dimension: dimension, server: server.server,
                 batchSize: batchSize)
         }
     }

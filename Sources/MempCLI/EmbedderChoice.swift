@@ -36,3 +36,20 @@ func embedderConfiguration(
     if let note { printError(note) }
     return configuration
 }
+
+/// Checks `--dimension`: within 1…4096, and given only with an embedder it sizes (`sized`), since the others embed
+/// in their model's dimensions and would ignore it without a word.
+///
+/// - Throws: A `ValidationError` naming the flag.
+func validateDimension(_ dimension: Int?, embedder: EmbedderKind?, sized: [EmbedderKind] = [.hashing]) throws {
+    guard let dimension else { return }
+    guard (1...4096).contains(dimension) else {
+        throw ValidationError("--dimension must be 1…4096 (got \(dimension)).")
+    }
+    let names = sized.map { "--embedder \($0.rawValue)" }.joined(separator: " or ")
+    guard let embedder else { throw ValidationError("--dimension needs \(names).") }
+    guard sized.contains(embedder) else {
+        throw ValidationError(
+            "--dimension applies only to \(names); \(embedder.rawValue) embeds in its model's dimensions.")
+    }
+}

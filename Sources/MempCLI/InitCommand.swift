@@ -28,7 +28,7 @@ struct InitCommand: AsyncParsableCommand {
     @Option(help: "The PostgreSQL URL, without password (with --backend postgres).") var url: String?
     @OptionGroup var password: PasswordOptions
     @Option(help: "The embedder.") var embedder: EmbedderKind?
-    @Option(help: "The hashing embedder's dimension.") var dimension = 384
+    @Option(help: "The hashing embedder's dimension (default: 384).") var dimension: Int?
     @Option(help: "The OpenAI-compatible server's base URL (with --embedder openai).") var baseURL: String?
     // Named as `memp embed` and `memp collection` name them; the first names this command had still work.
     @Option(
@@ -58,14 +58,12 @@ struct InitCommand: AsyncParsableCommand {
         if backend == .sqlite, url != nil || password.passwordFile != nil {
             throw ValidationError("--url and --password-file apply only to --backend postgres.")
         }
-        guard (1...4096).contains(dimension) else {
-            throw ValidationError("--dimension must be 1…4096 (got \(dimension)).")
-        }
+        try validateDimension(dimension, embedder: embedder)
     }
 
     func run() async throws {
         let configuration = try embedderConfiguration(
-            embedder, dimension: dimension,
+            embedder, dimension: dimension ?? 384,
             server: OpenAICompatibleServer(
                 baseURL: baseURL, model: model ?? "", apiKeyEnvironmentVariable: apiKeyEnvironmentVariable))
         let embedder = try configuration.makeEmbedder()

@@ -35,7 +35,7 @@ struct StatsCommand: AsyncParsableCommand {
         for (policy, count) in statistics.memoriesByBuildPolicy.sorted(by: { $0.key < $1.key }) {
             print("  \(policy): \(count)")
         }
-        print("History:      \(statistics.historyEntries) entries")
+        print("History:      \(counted(statistics.historyEntries, "entry"))")
         print("Generation:   \(statistics.generation)")
     }
 }

@@ -97,7 +97,8 @@ struct TuneCommand: AsyncParsableCommand {
             if let reverts = entry.reverts { line += ", undoing #\(reverts)" }
             if let evidence = entry.evidence {
                 line +=
-                    "; \(evidence.metric) over \(evidence.queries) queries, \(evidence.folds) folds: chosen "
+                    "; \(evidence.metric) over \(counted(evidence.queries, "query")), "
+                    + "\(evidence.folds) folds: chosen "
                     + String(
                         format: "%.4f, default %.4f, cross-validated %.4f", evidence.chosenScore,
                         evidence.defaultScore, evidence.crossValidatedScore)

@@ -23,11 +23,11 @@ struct VerifyCommand: AsyncParsableCommand {
             print(try jsonLine(report))
         } else {
             print(
-                "\(storeOptions.store): \(report.memories) memories, \(report.trajectories) trajectories, "
-                    + "generation \(report.generation)")
+                "\(storeOptions.store): \(counted(report.memories, "memory")), "
+                    + "\(counted(report.trajectories, "trajectory")), generation \(report.generation)")
             for note in report.notes { print("  ok: \(note)") }
             for problem in report.problems { print("  PROBLEM: \(problem)") }
-            print(report.isSound ? "OK" : "\(report.problems.count) problem(s) found")
+            print(report.isSound ? "OK" : "\(counted(report.problems.count, "problem")) found")
         }
         if !report.isSound { throw ExitCode.failure }
     }

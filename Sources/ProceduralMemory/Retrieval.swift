@@ -182,7 +182,7 @@ extension Outcome {
 
 /// Why a memory got its score: the policy, the rank, and what the ranking said, for people and logs.
 ///
-/// Read it as text (``description``: `reciprocal rank fusion (rank constant 60.0); dense #1 (cosine 0.83); BM25 #2
+/// Read it as text (``description``: `reciprocal rank fusion (rank constant 60); dense #1 (cosine 0.83); BM25 #2
 /// (4.1); matched: mug`) or as JSON (`Encodable`, as `memp query --json --explain` and the service print it).
 /// Each policy writes its own fields: `policy` and `rank`; `cosine` (`query`, `hybrid`); `bm25`, or `textRank`
 /// when a database ranked the text, with `matchedTerms`; for `hybrid` the `denseRank`, `keywordRank`,

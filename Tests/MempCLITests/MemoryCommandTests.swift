@@ -316,6 +316,15 @@ import Testing
             #"{"id": "m1", "task": "open the red door", "steps": [{"action": "open door"}], "outcome": {"success": true}}"#
                 + "\n", to: "built.jsonl")
         #expect(try ChildProcess.memp(["import", "--store", store, built]).status == 0)
+        // One of each, in the singular ("1 memories", "1 entries" before).
+        let verified = try ChildProcess.memp(["verify", "--store", store])
+        #expect(verified.status == 0 && verified.output.hasPrefix("\(store): 1 memory, 1 trajectory, generation "))
+        let stats = try ChildProcess.memp(["stats", "--store", store])
+        #expect(stats.status == 0 && stats.output.contains("History:      1 entry\n"))
+        // A dry run says which memories would go, not only how many.
+        let dryRun = try ChildProcess.memp(["delete", "--store", store, "--source", "built", "--dry-run", "--json"])
+        let wouldGo = try #require(try JSONSerialization.jsonObject(with: Data(dryRun.output.utf8)) as? [String: Any])
+        #expect(dryRun.status == 0 && wouldGo["memoryIDs"] as? [String] == ["m1"] && wouldGo["memories"] as? Int == 1)
         #expect(
             try ChildProcess.memp(["feedback", "--store", store, "--memory", "m1", "--success", "true"]).status == 0)
         let query = try ChildProcess.memp(["query", "--store", store, "-k", "1", "open the door"])
