@@ -21,6 +21,8 @@ import Synchronization
 ///   connection is closed.
 /// - A CONNECT request (this server is no proxy) is answered 405 without a body, which the HTTP codec strips from
 ///   any answer to CONNECT, and the connection closed.
+/// - An HTTP/1.0 request without keep-alive is marked `Connection: close` (``HTTP10ConnectionCloser``), so that its
+///   connection is closed after the answer.
 /// - Graceful shutdown waits for every request that has begun, and a request begins with its head: a client that
 ///   sent a head and part of a body, then nothing, held shutdown up until the idle timeout. Such a request can't be
 ///   answered (its body is incomplete), so closing it loses nothing; requests received in full are still answered.
@@ -57,6 +59,12 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         admitted = connections.admit()
+        // The HTTP-types codec before this handler drops the request's version, so the HTTP/1.0 rule is applied
+        // right after the parser, where the version is still known.
+        let pipeline = context.pipeline.syncOperations
+        if let parser = try? pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self) {
+            try? pipeline.addHandler(HTTP10ConnectionCloser(), position: .after(parser))
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -158,6 +166,23 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(ByteBuffer(bytes: answer.body))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+}
+
+/// Marks an HTTP/1.0 request that did not ask to keep its connection with `Connection: close`, so that the
+/// connection is closed after its answer, as HTTP/1.0 has it; it was kept until the idle timeout, and a client
+/// reading the answer to the end of the connection waited that long.
+final class HTTP10ConnectionCloser: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .head(var head) = unwrapInboundIn(data), head.version == .http1_0, !head.isKeepAlive else {
+            context.fireChannelRead(data)
+            return
+        }
+        head.headers.replaceOrAdd(name: "connection", value: "close")
+        context.fireChannelRead(wrapInboundOut(.head(head)))
     }
 }
 

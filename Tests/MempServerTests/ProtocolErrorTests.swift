@@ -91,6 +91,22 @@ import Testing
         #expect(try await served.client.send("GET", "/healthz").status == 200)
     }
 
+    /// Before, an HTTP/1.0 request's connection was kept after its answer until the idle timeout (a day here), so a
+    /// client reading to the end of the connection waited that long.
+    @Test(.timeLimit(.minutes(3)))
+    func anHTTP10RequestsConnectionIsClosedAfterItsAnswer() async throws {
+        let served = try ServedStore(count: 1, arguments: ["--idle-timeout", "86400"])
+        defer { served.close() }
+        let port = try #require(served.server.baseURL.port)
+        #expect(try Self.exchange("GET /healthz HTTP/1.0\r\n\r\n", port: port).map(\.status) == [200])
+        // Keep-alive, asked for, is kept: a second request on the connection is answered.
+        let kept = try RawConnection(port: port)
+        try kept.send("GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        #expect(HTTPAnswer.all(in: try kept.readAnswer()).map(\.status) == [200])
+        try kept.send("GET /healthz HTTP/1.0\r\n\r\n")
+        #expect(HTTPAnswer.all(in: try kept.readToEnd()).map(\.status) == [200])
+    }
+
     /// Before, every connection was kept: many slow uploads could each hold a body of up to the body limit.
     @Test func aConnectionPastTheLimitIsAnswered503AndClosed() async throws {
         let served = try ServedStore(count: 3, arguments: ["--max-connections", "2"])
