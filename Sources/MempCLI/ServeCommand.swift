@@ -31,6 +31,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Serve MCP on standard input and output instead of HTTP.") var mcpStdio = false
     @Option(help: "The largest request body (HTTP) or message (--mcp-stdio), in bytes.") var maxBodyBytes = 8 << 20
     @Option(help: "The largest k a lookup may ask for.") var maxK = 100
+    @Option(help: "The most bytes of memory text (tasks, scripts, steps) one lookup or batch lookup answers with.")
+    var maxAnswerBytes = 64 << 20
     @Option(help: "Seconds a lookup may take before it is answered with an error.") var lookupTimeout = 30.0
     @Option(help: "Seconds a connection may send nothing, between requests or within one, before it is closed.")
     var idleTimeout = 60.0
@@ -57,6 +59,9 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--max-connections must be at least 1 (got \(maxConnections)).")
         }
         guard maxK >= 1 else { throw ValidationError("--max-k must be at least 1 (got \(maxK)).") }
+        guard maxAnswerBytes >= 1024 else {
+            throw ValidationError("--max-answer-bytes must be at least 1024 (got \(maxAnswerBytes)).")
+        }
         // Beyond a day (or infinite) the seconds no longer convert to a Duration, which trapped.
         guard lookupTimeout > 0, lookupTimeout <= 86_400 else {
             throw ValidationError(
@@ -74,7 +79,8 @@ struct ServeCommand: AsyncParsableCommand {
         let service = MemoryService(
             registry: registry,
             limits: ServiceLimits(
-                maximumBodyBytes: maxBodyBytes, maximumK: maxK, lookupTimeout: .seconds(lookupTimeout))
+                maximumBodyBytes: maxBodyBytes, maximumK: maxK, maximumAnswerTextBytes: maxAnswerBytes,
+                lookupTimeout: .seconds(lookupTimeout))
         )
         if store != nil { _ = try await registry.store(named: nil) }  // open it now: errors show at start, not later
         if mcpStdio {
