@@ -19,6 +19,8 @@ import Synchronization
 /// - A request answered before its body has arrived (413 on its Content-Length, 401) has the rest of its body read
 ///   and thrown away, so that the client can read the answer once it has sent it; past the body limit more, the
 ///   connection is closed.
+/// - A CONNECT request (this server is no proxy) is answered 405 without a body, which the HTTP codec strips from
+///   any answer to CONNECT, and the connection closed.
 /// - Graceful shutdown waits for every request that has begun, and a request begins with its head: a client that
 ///   sent a head and part of a body, then nothing, held shutdown up until the idle timeout. Such a request can't be
 ///   answered (its body is incomplete), so closing it loses nothing; requests received in full are still answered.
@@ -74,6 +76,9 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         switch part {
+        case .head(let head) where head.method == .connect && unanswered == 0:
+            refuseTunnel(context: context)
+            return
         case .head:
             receiving = true
             unanswered += 1
@@ -128,6 +133,19 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         context.fireUserInboundEventTriggered(event)
+    }
+
+    /// Answers a CONNECT request 405 and closes the connection.
+    ///
+    /// The HTTP codec treats the connection as a tunnel once CONNECT is read, and strips the framing and body of
+    /// any answer to it, so the route's JSON 404 went out without either and the client waited for the idle
+    /// timeout. Such an answer can't carry the service's JSON error; it says "Connection: close" and ends.
+    private func refuseTunnel(context: ChannelHandlerContext) {
+        let head = HTTPResponse(
+            status: .methodNotAllowed, headerFields: [.allow: "GET, POST, DELETE", .connection: "close"])
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        context.close(promise: nil)
     }
 
     /// Writes `error` as a whole answer that closes the connection.

@@ -78,6 +78,19 @@ import Testing
         #expect(try await served.client.send("GET", "/healthz").status == 200)
     }
 
+    /// Before, CONNECT got the route's 404 stripped of its framing and body (the codec treats CONNECT as opening a
+    /// tunnel), and the connection stayed open until the idle timeout (a day here).
+    @Test(.timeLimit(.minutes(3)))
+    func connectIsAnswered405AndItsConnectionClosed() async throws {
+        let served = try ServedStore(count: 1, arguments: ["--idle-timeout", "86400"])
+        defer { served.close() }
+        let answers = try Self.exchange(
+            "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
+            port: try #require(served.server.baseURL.port))
+        #expect(answers.map(\.status) == [405])
+        #expect(try await served.client.send("GET", "/healthz").status == 200)
+    }
+
     /// Before, every connection was kept: many slow uploads could each hold a body of up to the body limit.
     @Test func aConnectionPastTheLimitIsAnswered503AndClosed() async throws {
         let served = try ServedStore(count: 3, arguments: ["--max-connections", "2"])
