@@ -153,7 +153,7 @@ let package = Package(
             of: "PostgresMemory",
             [
                 "ProceduralMemory", "SQLiteMemory", "MemoryLocation", "VectorIndex", "HybridSearch", "Embeddings",
-                "Evaluation", .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
+                "Evaluation", "MempService", .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
             ],
             resources: "GoldenFiles"
         ),

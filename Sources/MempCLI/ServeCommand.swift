@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MemoryLocation
 import MempServer
 import MempService
 import ProceduralMemory
@@ -16,7 +17,11 @@ struct ServeCommand: AsyncParsableCommand {
             flight, then exits 0. The API is described in docs/openapi.yaml.
             """)
 
-    @Option(help: ArgumentHelp("The memory store to serve.", valueName: "dir")) var store: String?
+    @Option(
+        help: ArgumentHelp(
+            "The memory store to serve: a directory, or a postgres:// URL (password in MEMP_PG_PASSWORD).",
+            valueName: "dir|url"))
+    var store: String?
     @Option(help: ArgumentHelp("Serve every store under this directory.", valueName: "dir")) var storeRoot: String?
     @Option(help: "The address to listen on.") var host = "127.0.0.1"
     @Option(help: "The port to listen on (0: any free port).") var port = 8765
@@ -69,7 +74,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let layout: StoreLayout = store.map { .single(directory: $0) } ?? .root(directory: storeRoot ?? "")
+        let layout: StoreLayout = store.map { .single(StoreLocation($0)) } ?? .root(directory: storeRoot ?? "")
         let registry = StoreRegistry(layout: layout)
         let service = MemoryService(
             registry: registry,
