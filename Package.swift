@@ -114,11 +114,13 @@ let package = Package(
             dependencies: [
                 "MempService", "ProceduralMemory", "RetrievalCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ]
         ),
@@ -151,7 +153,7 @@ let package = Package(
             of: "PostgresMemory",
             [
                 "ProceduralMemory", "SQLiteMemory", "MemoryLocation", "VectorIndex", "HybridSearch", "Embeddings",
-                "Evaluation", .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
+                "Evaluation", "MempService", .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
             ],
             resources: "GoldenFiles"
         ),

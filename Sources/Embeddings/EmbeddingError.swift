@@ -26,6 +26,9 @@ public enum EmbeddingError: Error, Equatable, Sendable {
     case unknownEmbedder(identifier: String)
     /// Line `line` of the input file at `path` is not what an embedding run reads; `reason` says what it lacks.
     case malformedInput(path: String, line: Int, reason: String)
+    /// Line `line` of the input file at `path` is `bytes` long, over the `limit` an embedding run reads; it was
+    /// skipped as it was read, not held in memory.
+    case lineTooLong(path: String, line: Int, bytes: Int, limit: Int)
 }
 
 extension EmbeddingError: CustomStringConvertible {
@@ -52,6 +55,9 @@ extension EmbeddingError: CustomStringConvertible {
                 + "minilm:all-MiniLM-L6-v2 or openai:MODEL)."
         case .malformedInput(let path, let line, let reason):
             "\(path), line \(line): \(reason). Fix the line; nothing was written."
+        case .lineTooLong(let path, let line, let bytes, let limit):
+            "\(path), line \(line): \(bytes) bytes, over the limit of \(limit) bytes for a line to embed. Split or "
+                + "shorten the text (a model reads only its first few hundred words)."
         }
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import RetrievalCore
 
-/// Where ``Embedder/embedJSONLines(at:textField:batchSize:to:)`` writes the embedded lines.
+/// Where ``Embedder/embedJSONLines(at:textField:batchSize:maximumLineBytes:to:)`` writes the embedded lines.
 public enum JSONLinesDestination: Sendable, Equatable {
     /// The process's standard output, line by line as batches finish.
     case standardOutput
@@ -14,29 +14,36 @@ extension Embedder {
     /// Embeds the `textField` string of every object in the JSON Lines file at `path` and writes each object back,
     /// in order, with an `embedding` field (replacing one it had) and its keys sorted.
     ///
-    /// Blank lines are skipped. Lines are embedded `batchSize` at a time, so memory stays flat for any file size.
+    /// Blank lines are skipped. Lines are embedded `batchSize` at a time, so memory stays flat for any file size;
+    /// a line longer than `maximumLineBytes` is refused as it is read, without being held in memory.
     ///
     /// - Parameters:
     ///   - path: The JSON Lines input.
     ///   - textField: The field holding the text to embed.
     ///   - batchSize: Lines read before each call to ``embed(_:)-(([String])``.
+    ///   - maximumLineBytes: The longest line read.
     ///   - destination: Where the embedded lines go.
     /// - Returns: The number of lines embedded.
     /// - Throws: ``EmbeddingError/io(path:reason:)`` when the input can't be read or the output can't be written,
     ///   ``EmbeddingError/malformedInput(path:line:reason:)`` for a line that is not a JSON object or has no string
-    ///   `textField`, and the embedder's errors.
+    ///   `textField`, ``EmbeddingError/lineTooLong(path:line:bytes:limit:)`` for a line over `maximumLineBytes`,
+    ///   and the embedder's errors.
     /// - Precondition: `batchSize >= 1`.
     public func embedJSONLines(
-        at path: String, textField: String = "text", batchSize: Int = 256, to destination: JSONLinesDestination
+        at path: String, textField: String = "text", batchSize: Int = 256,
+        maximumLineBytes: Int = JSONLinesReader.standardMaximumLineBytes, to destination: JSONLinesDestination
     ) async throws(EmbeddingError) -> Int {
         precondition(batchSize >= 1, "embedJSONLines: batchSize must be at least 1")
-        let reader = JSONLinesReader(path: path)
+        let reader = JSONLinesReader(path: path, maximumLineBytes: maximumLineBytes)
         if let reason = reader.unreadableReason { throw .io(path: path, reason: reason) }
         var sink = try LineSink(destination)
         do throws(EmbeddingError) {
             var pending: [(object: [String: Any], text: String)] = []
             var count = 0
             for line in reader {
+                guard line.length <= maximumLineBytes else {
+                    throw .lineTooLong(path: path, line: line.number, bytes: line.length, limit: maximumLineBytes)
+                }
                 guard let object = try? JSONSerialization.jsonObject(with: line.data) as? [String: Any] else {
                     throw .malformedInput(path: path, line: line.number, reason: "not a JSON object")
                 }

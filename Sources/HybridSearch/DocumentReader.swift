@@ -6,15 +6,18 @@ public enum DocumentReader {
     /// Reads `{"id", "text", "vector"?, "metadata"?}` lines.
     ///
     /// `id` is a non-empty string, unique in the file; `text` a string; `vector` an array of numbers;
-    /// `metadata` an object whose values are strings. Other fields are ignored. Blank lines are skipped.
+    /// `metadata` an object whose values are strings. Other fields are ignored. Blank lines are skipped; a line
+    /// longer than `maximumLineBytes` is refused as it is read, without being held in memory.
     ///
-    /// - Throws: ``CollectionError/malformedInput(path:line:field:reason:)`` for the first bad line, or
-    ///   ``CollectionError/io(path:reason:)`` when the file can't be read.
+    /// - Throws: ``CollectionError/malformedInput(path:line:field:reason:)`` for the first bad or over-long line,
+    ///   or ``CollectionError/io(path:reason:)`` when the file can't be read.
     /// - Complexity: O(file size).
-    public static func documents(atPath path: String) throws(CollectionError) -> [Document] {
+    public static func documents(
+        atPath path: String, maximumLineBytes: Int = JSONLinesReader.standardMaximumLineBytes
+    ) throws(CollectionError) -> [Document] {
         var documents: [Document] = []
         var firstLine: [String: Int] = [:]
-        try forEachObject(atPath: path) { (line, object) throws(CollectionError) in
+        try forEachObject(atPath: path, maximumLineBytes: maximumLineBytes) { (line, object) throws(CollectionError) in
             func fail(_ field: String, _ reason: String) -> CollectionError {
                 CollectionError.malformedInput(path: path, line: line, field: field, reason: reason)
             }
@@ -58,12 +61,6 @@ public enum DocumentReader {
         public var line: Int
     }
 
-    /// The longest line of a query file read by default, in bytes.
-    ///
-    /// A longer line is skipped as it is read, so that a file of one huge line can't fill memory. 4 MiB holds a text of a million characters or a vector of
-    /// over 100,000 numbers.
-    public static let maximumQueryLineBytes = 4 << 20
-
     /// Reads the one query-file schema of Memp: `{"qid", "query"?, "vector"?}` lines.
     ///
     /// `qid` (or `id`) is a string or a number; `query` the text (`text` is read as a synonym; give one of the
@@ -72,7 +69,7 @@ public enum DocumentReader {
     /// - Throws: ``CollectionError/malformedInput(path:line:field:reason:)`` for the first bad line, or
     ///   ``CollectionError/io(path:reason:)`` when the file can't be read.
     public static func queries(
-        atPath path: String, maximumLineBytes: Int = maximumQueryLineBytes
+        atPath path: String, maximumLineBytes: Int = JSONLinesReader.standardMaximumLineBytes
     ) throws(CollectionError) -> [Query] {
         var queries: [Query] = []
         for line in try queryLines(atPath: path, maximumLineBytes: maximumLineBytes) {
@@ -89,7 +86,7 @@ public enum DocumentReader {
     ///
     /// - Throws: ``CollectionError/io(path:reason:)`` when the file can't be read.
     public static func queryLines(
-        atPath path: String, maximumLineBytes: Int = maximumQueryLineBytes
+        atPath path: String, maximumLineBytes: Int = JSONLinesReader.standardMaximumLineBytes
     ) throws(CollectionError) -> some Sequence<Result<Query, CollectionError>> {
         try queryLines(atPath: path, maximumLineBytes: maximumLineBytes) { _, _ throws(CollectionError) in }.lazy
             .map { line in line.map(\.query) }
@@ -103,19 +100,14 @@ public enum DocumentReader {
     ///   ``CollectionError/malformedInput(path:line:field:reason:)`` naming the field it refuses.
     /// - Throws: ``CollectionError/io(path:reason:)`` when the file can't be read.
     public static func queryLines<Fields>(
-        atPath path: String, maximumLineBytes: Int = maximumQueryLineBytes,
+        atPath path: String, maximumLineBytes: Int = JSONLinesReader.standardMaximumLineBytes,
         fields: @escaping (_ object: [String: Any], _ line: Int) throws(CollectionError) -> Fields
     ) throws(CollectionError) -> some Sequence<Result<(query: Query, fields: Fields), CollectionError>> {
         let reader = JSONLinesReader(path: path, maximumLineBytes: maximumLineBytes)
         if let reason = reader.unreadableReason { throw CollectionError.io(path: path, reason: reason) }
         return reader.lazy.map { line in
             Result { () throws(CollectionError) in
-                guard line.length <= maximumLineBytes else {
-                    throw CollectionError.malformedInput(
-                        path: path, line: line.number, field: "(line)",
-                        reason: "\(line.length) bytes, over the limit of \(maximumLineBytes) bytes")
-                }
-                let object = try object(line, path: path)
+                let object = try object(line, path: path, maximumLineBytes: maximumLineBytes)
                 return (try query(object, line: line.number, path: path), try fields(object, line.number))
             }
         }
@@ -162,17 +154,25 @@ public enum DocumentReader {
     }
 
     private static func forEachObject(
-        atPath path: String, _ body: (Int, [String: Any]) throws(CollectionError) -> Void
+        atPath path: String, maximumLineBytes: Int, _ body: (Int, [String: Any]) throws(CollectionError) -> Void
     ) throws(CollectionError) {
-        let reader = JSONLinesReader(path: path)
+        let reader = JSONLinesReader(path: path, maximumLineBytes: maximumLineBytes)
         if let reason = reader.unreadableReason { throw CollectionError.io(path: path, reason: reason) }
-        for line in reader { try body(line.number, try object(line, path: path)) }
+        for line in reader {
+            try body(line.number, try object(line, path: path, maximumLineBytes: maximumLineBytes))
+        }
     }
 
-    /// The JSON object on `line`.
-    private static func object(_ line: JSONLinesReader.Line, path: String) throws(CollectionError) -> [String: Any] {
+    /// The JSON object on `line`, which is refused when it is longer than `maximumLineBytes` (its bytes were not
+    /// kept).
+    private static func object(
+        _ line: JSONLinesReader.Line, path: String, maximumLineBytes: Int
+    ) throws(CollectionError) -> [String: Any] {
         func fail(_ reason: String) -> CollectionError {
             CollectionError.malformedInput(path: path, line: line.number, field: "(line)", reason: reason)
+        }
+        guard line.length <= maximumLineBytes else {
+            throw fail("\(line.length) bytes, over the limit of \(maximumLineBytes) bytes")
         }
         guard let value = try? JSONSerialization.jsonObject(with: line.data) else {
             throw fail(JSONSyntax.problem(in: line.data).map { "not valid JSON: \($0)" } ?? "not valid JSON")

@@ -78,15 +78,23 @@ extension MemoryStore {
     ///   - configuration: How to rebuild `embedder`, recorded so that ``open(at:vectorStorage:)`` needs none.
     ///   - vectorStorage: See ``ProceduralMemory/MemoryStore/open(backend:embedder:cacheDirectory:vectorStorage:)``.
     /// - Throws: ``ProceduralMemory/MemoryError/storeExists(path:)`` when the directory holds a store already (of
-    ///   either backend); ``ProceduralMemory/MemoryError/io(path:reason:)`` or
+    ///   either backend); ``ProceduralMemory/MemoryError/emptyDatabaseFile(path:)`` when it holds an empty
+    ///   database file; ``ProceduralMemory/MemoryError/io(path:reason:)`` or
     ///   ``ProceduralMemory/MemoryError/database(reason:)`` when it can't be written.
     public static func create(
         at directory: String, embedder: any Embedder, configuration: EmbedderConfiguration? = nil,
         vectorStorage: VectorStorage = .int8
     ) async throws(MemoryError) -> MemoryStore {
-        guard !StoreLocation.isStore(directory) else { throw .storeExists(path: directory) }
+        guard !StoreLocation.isStore(directory) else { throw existingStoreError(in: directory) }
         return try await SQLiteStore.create(
             at: directory, embedder: embedder, configuration: configuration, vectorStorage: vectorStorage)
+    }
+
+    /// Why no store can be created in `directory`, which holds one, or an empty database file (no store, but not
+    /// to be overwritten either).
+    private static func existingStoreError(in directory: String) -> MemoryError {
+        StoreLocation.kind(of: directory) == .sqlite
+            ? SQLiteStore.existingFileError(in: directory) : .storeExists(path: directory)
     }
 
     /// Creates a store in `database` described by `directory`.
@@ -105,7 +113,7 @@ extension MemoryStore {
         at directory: String, database: DatabaseLocation, embedder: any Embedder,
         configuration: EmbedderConfiguration?
     ) async throws(MemoryError) -> (store: MemoryStore, attached: Bool, url: String) {
-        guard !StoreLocation.isStore(directory) else { throw .storeExists(path: directory) }
+        guard !StoreLocation.isStore(directory) else { throw existingStoreError(in: directory) }
         #if PostgreSQL
             let location = try database.postgresLocation()
             let (store, attached) = try await PostgresStore.create(

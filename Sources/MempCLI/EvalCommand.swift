@@ -19,7 +19,9 @@ struct EvalCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("store"),
-        help: ArgumentHelp("A memory store to evaluate (repeatable).", valueName: "dir"))
+        help: ArgumentHelp(
+            "A memory store to evaluate (repeatable): a directory, or a postgres:// URL (password in MEMP_PG_PASSWORD).",
+            valueName: "dir|url"))
     var stores: [String] = []
     @Option(help: "Build stores from this JSON Lines trajectory file instead of opening --store.")
     var trajectories: String?

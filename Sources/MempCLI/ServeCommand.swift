@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MemoryLocation
 import MempServer
 import MempService
 import ProceduralMemory
@@ -16,7 +17,11 @@ struct ServeCommand: AsyncParsableCommand {
             flight, then exits 0. The API is described in docs/openapi.yaml.
             """)
 
-    @Option(help: ArgumentHelp("The memory store to serve.", valueName: "dir")) var store: String?
+    @Option(
+        help: ArgumentHelp(
+            "The memory store to serve: a directory, or a postgres:// URL (password in MEMP_PG_PASSWORD).",
+            valueName: "dir|url"))
+    var store: String?
     @Option(help: ArgumentHelp("Serve every store under this directory.", valueName: "dir")) var storeRoot: String?
     @Option(help: "The address to listen on.") var host = "127.0.0.1"
     @Option(help: "The port to listen on (0: any free port).") var port = 8765
@@ -26,11 +31,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Serve MCP on standard input and output instead of HTTP.") var mcpStdio = false
     @Option(help: "The largest request body (HTTP) or message (--mcp-stdio), in bytes.") var maxBodyBytes = 8 << 20
     @Option(help: "The largest k a lookup may ask for.") var maxK = 100
+    @Option(help: "The most bytes of memory text (tasks, scripts, steps) one lookup or batch lookup answers with.")
+    var maxAnswerBytes = 64 << 20
     @Option(help: "Seconds a lookup may take before it is answered with an error.") var lookupTimeout = 30.0
     @Option(help: "Seconds a connection may send nothing, between requests or within one, before it is closed.")
     var idleTimeout = 60.0
     @Option(help: "The most MCP sessions kept over HTTP; a new one replaces the session used least recently.")
     var maxMCPSessions = 1024
+    @Option(help: "The most connections open at once; a request on one more is answered 503 and its connection closed.")
+    var maxConnections = 256
 
     func validate() throws {
         guard (store == nil) != (storeRoot == nil) else {
@@ -46,7 +55,13 @@ struct ServeCommand: AsyncParsableCommand {
         guard maxMCPSessions >= 1 else {
             throw ValidationError("--max-mcp-sessions must be at least 1 (got \(maxMCPSessions)).")
         }
+        guard maxConnections >= 1 else {
+            throw ValidationError("--max-connections must be at least 1 (got \(maxConnections)).")
+        }
         guard maxK >= 1 else { throw ValidationError("--max-k must be at least 1 (got \(maxK)).") }
+        guard maxAnswerBytes >= 1024 else {
+            throw ValidationError("--max-answer-bytes must be at least 1024 (got \(maxAnswerBytes)).")
+        }
         // Beyond a day (or infinite) the seconds no longer convert to a Duration, which trapped.
         guard lookupTimeout > 0, lookupTimeout <= 86_400 else {
             throw ValidationError(
@@ -59,12 +74,13 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let layout: StoreLayout = store.map { .single(directory: $0) } ?? .root(directory: storeRoot ?? "")
+        let layout: StoreLayout = store.map { .single(StoreLocation($0)) } ?? .root(directory: storeRoot ?? "")
         let registry = StoreRegistry(layout: layout)
         let service = MemoryService(
             registry: registry,
             limits: ServiceLimits(
-                maximumBodyBytes: maxBodyBytes, maximumK: maxK, lookupTimeout: .seconds(lookupTimeout))
+                maximumBodyBytes: maxBodyBytes, maximumK: maxK, maximumAnswerTextBytes: maxAnswerBytes,
+                lookupTimeout: .seconds(lookupTimeout))
         )
         if store != nil { _ = try await registry.store(named: nil) }  // open it now: errors show at start, not later
         if mcpStdio {
@@ -74,7 +90,7 @@ struct ServeCommand: AsyncParsableCommand {
         let token = try tokenFile.map { try BearerToken(contentsOf: $0) }
         let configuration = MempServer.Configuration(
             host: host, port: port, token: token, idleTimeout: .seconds(idleTimeout),
-            maximumMCPSessions: maxMCPSessions)
+            maximumMCPSessions: maxMCPSessions, maximumConnections: maxConnections)
         try await MempServer.serveHTTP(service, configuration: configuration) { host, port in
             printError("Listening on http://\(host.contains(":") ? "[\(host)]" : host):\(port)")
         }

@@ -9,13 +9,16 @@ import RetrievalCore
 /// The MCP server answers each request in a task of its own and stops as soon as its input ends, so the answers
 /// to requests still running when a client closed its end (`memp serve --mcp-stdio < requests.jsonl`) were lost.
 /// This transport ends its stream of messages only once a response has gone out for every request it passed on
-/// (or ``answerWait`` has passed, so that a request the server never answers can't keep the process alive).
+/// (or no answer has gone out for ``answerWait``, so that a request the server never answers can't keep the
+/// process alive; a server still answering a long script is waited for).
 ///
 /// It reads the input itself rather than through the SDK's transport, which rescanned its whole buffer on every
 /// 4 KiB read and held a line of any length: a line over ``maximumMessageBytes`` is dropped as it is read and
-/// answered with a JSON-RPC parse error (-32700, `id` null), as is a line that is not JSON.
+/// answered with a JSON-RPC parse error (-32700, `id` null), as is a line that is not JSON (with its number and
+/// where its syntax breaks).
 actor AnsweringStdioTransport: Transport {
-    /// How long, once the input has ended, the answers still owed are waited for.
+    /// How long, once the input has ended and answers are still owed, the server may send none before the owed ones
+    /// are given up.
     static let answerWait: Duration = .seconds(60)
 
     nonisolated let logger = Logger(label: "memp.mcp-stdio")
@@ -24,8 +27,10 @@ actor AnsweringStdioTransport: Transport {
     private let output = FileHandle.standardOutput
     /// How many requests with each ID (`"` and the text for a string ID, the digits for a number) are unanswered.
     private var unanswered: [String: Int] = [:]
-    /// Resumed when the last owed answer goes out, or when ``answerWait`` has passed.
+    /// Resumed when the last owed answer goes out, or when no answer has gone out for ``answerWait``.
     private var waiters: [CheckedContinuation<Void, Never>] = []
+    /// How many messages have been sent, to tell a server still answering from one that stopped.
+    private var sent = 0
 
     /// A transport on this process's standard input and output that reads messages of at most
     /// `maximumMessageBytes` bytes.
@@ -46,6 +51,7 @@ actor AnsweringStdioTransport: Transport {
             if unanswered.isEmpty { releaseWaiters() }
         }
         try output.write(contentsOf: data + Data("\n".utf8))
+        sent += 1
     }
 
     func receive() -> AsyncThrowingStream<Data, Swift.Error> {
@@ -57,16 +63,16 @@ actor AnsweringStdioTransport: Transport {
                     if line.length > maximumMessageBytes {
                         try await send(
                             Self.parseError(
-                                "the message is \(line.length) bytes; the most read is \(maximumMessageBytes)"))
-                    } else if (try? JSONSerialization.jsonObject(with: line.data)) != nil {
+                                "line \(line.number) is \(line.length) bytes; the most read is \(maximumMessageBytes)"))
+                    } else if let problem = JSONSyntax.problem(in: line.data) {
+                        try await send(Self.parseError("line \(line.number) is not JSON (\(problem))"))
+                    } else {
                         let (passed, answers) = JSONRPCScreening.screen(line.data)
-                        for answer in answers { try await send(answer) }
+                        for answer in answers { try await send(answer.data) }
                         if let passed {
                             record(passed)
                             continuation.yield(passed)
                         }
-                    } else {
-                        try await send(Self.parseError("the line is not JSON"))
                     }
                 }
                 await untilAnswered()
@@ -111,8 +117,14 @@ actor AnsweringStdioTransport: Transport {
 
     private func untilAnswered() async {
         guard !unanswered.isEmpty else { return }
+        // An absolute deadline cut off a long script the server was still answering (20,000 lookups piped in took
+        // 10 minutes in a debug build): only a whole answerWait without any answer gives up.
         let timer = Task {
-            try? await Task.sleep(for: Self.answerWait)
+            var seen = -1
+            while !Task.isCancelled && sent != seen {
+                seen = sent
+                try? await Task.sleep(for: Self.answerWait)
+            }
             self.releaseWaiters()
         }
         await withCheckedContinuation { waiters.append($0) }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import MempService
+import NIOHTTP1
 import RetrievalCore
 
 /// The HTTP JSON API: routes a request to one ``MemoryService`` call and writes its answer or error as JSON.
@@ -130,16 +131,21 @@ struct HTTPAPI: Sendable {
         guard allowed.contains(method) else { throw .methodNotAllowed(method: method, path: path) }
     }
 
-    /// The request body, refused with ``ServiceError/bodyTooLarge(limit:)`` past the service's limit.
+    /// The request body, refused with ``ServiceError/bodyTooLarge(limit:)`` past the service's limit, and with
+    /// ``ServiceError/malformedRequest(problem:)`` when it breaks HTTP (a bad chunk size).
     private func body(of request: Request) async throws -> Data {
         let limit = service.limits.maximumBodyBytes
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             throw ServiceError.bodyTooLarge(limit: limit)
         }
         var data = Data()
-        for try await buffer in request.body {
-            guard data.count + buffer.readableBytes <= limit else { throw ServiceError.bodyTooLarge(limit: limit) }
-            data.append(contentsOf: buffer.readableBytesView)
+        do {
+            for try await buffer in request.body {
+                guard data.count + buffer.readableBytes <= limit else { throw ServiceError.bodyTooLarge(limit: limit) }
+                data.append(contentsOf: buffer.readableBytesView)
+            }
+        } catch let error as HTTPParserError {
+            throw ServiceError(error, decoder: MempServer.decoder)
         }
         return data
     }
@@ -160,7 +166,9 @@ struct HTTPAPI: Sendable {
         case .methodNotAllowed: 405
         case .conflict: 409
         case .tooLarge: 413
-        case .timeout, .unavailable: 503
+        case .headersTooLarge: 431
+        case .unavailable: 503
+        case .timeout: 503
         case .internalFailure: 500
         }
     }

@@ -2,18 +2,30 @@ import Foundation
 import MCP
 import RetrievalCore
 
-/// Answers the JSON-RPC messages the MCP server would drop, or answer only with an internal error, before they reach
-/// it.
+/// Answers the JSON-RPC messages the MCP server would drop, or answer with the wrong error, before they reach it.
 ///
 /// The server reads an `id` that is neither a string nor an integer (a fraction, `1e300`, an integer beyond 64
 /// bits, an object, `true`) as no ID, so it took such a request for a notification and never answered it, and its
-/// client waited forever: it gets ``unusableIDError``. A `tools/call` or `initialize` request whose `params` don't
-/// decode got "Internal error: The data isn't in the correct format"; it gets Invalid params (-32602) naming the
-/// field.
+/// client waited forever: it gets ``unusableIDError``. A message that is JSON but not a request (`5`, no `method`,
+/// a `jsonrpc` other than "2.0") got "Parse error: Invalid JSON"; a batch with one such element got that error,
+/// under a made-up ID, in place of every answer; an empty batch got its error under a made-up ID. Each gets
+/// Invalid Request (-32600) saying what is wrong, and the rest of its batch is answered. A `tools/call`,
+/// `tools/list` or `initialize` request whose `params` don't decode got "Internal error: The data isn't in the
+/// correct format"; it gets Invalid params (-32602) naming the field.
 enum JSONRPCScreening {
     /// The answer to a request whose ID is neither a string nor an integer (`id` null: it can't be echoed).
     static let unusableIDError = errorResponse(
         code: -32600, message: "Invalid Request: an id must be a string or an integer of at most 64 bits")
+
+    /// An answer given here, and its JSON-RPC error code.
+    struct Answer: Equatable {
+        var data: Data
+        var code: Int
+
+        /// Whether the message answered is not a usable request at all (Invalid Request, or Parse error), as
+        /// opposed to a request whose parameters are wrong.
+        var refusesMessage: Bool { code == -32600 || code == -32700 }
+    }
 
     /// A JSON-RPC error response; `id` is a string, an integer or `NSNull()`.
     static func errorResponse(code: Int, message: String, id: Any = NSNull()) -> Data {
@@ -21,12 +33,16 @@ enum JSONRPCScreening {
         return (try? JSONSerialization.data(withJSONObject: response, options: [.sortedKeys])) ?? Data()
     }
 
-    /// A message without the requests answered here (`nil` when none is left), and their answers.
-    static func screen(_ data: Data) -> (passed: Data?, answers: [Data]) {
+    /// A message without the requests answered here (`nil` when none is left), and their answers; bytes that are
+    /// not JSON pass as they are.
+    static func screen(_ data: Data) -> (passed: Data?, answers: [Answer]) {
         let decoder = JSONDecoder()
         guard let checks = try? decoder.decode([Check].self, from: data) else {
             guard let answer = (try? decoder.decode(Check.self, from: data))?.answer else { return (data, []) }
             return (nil, [answer])
+        }
+        guard !checks.isEmpty else {
+            return (nil, [invalidRequest("a batch must hold at least one message", id: NSNull())])
         }
         let answers = checks.compactMap(\.answer)
         guard !answers.isEmpty, let batch = try? JSONSerialization.jsonObject(with: data) as? [Any],
@@ -37,43 +53,74 @@ enum JSONRPCScreening {
         return (rest, answers)
     }
 
-    /// The answer one message gets here instead of from the server, if any.
-    ///
-    /// A batch element that is not an object passes (the server answers it with an error).
-    private struct Check: Decodable {
-        var answer: Data?
+    private static func invalidRequest(_ problem: String, id: Any) -> Answer {
+        Answer(data: errorResponse(code: -32600, message: "Invalid Request: \(problem)", id: id), code: -32600)
+    }
 
-        enum CodingKeys: String, CodingKey { case id, method, params }
+    /// The answer one message gets here instead of from the server, if any.
+    private struct Check: Decodable {
+        var answer: Answer?
+
+        enum CodingKeys: String, CodingKey { case jsonrpc, id, method, params, result, error }
 
         init(from decoder: any Decoder) throws {
-            guard let container = try? decoder.container(keyedBy: CodingKeys.self),
-                container.contains(.id), (try? container.decodeNil(forKey: .id)) != true
-            else { return }
+            guard let container = try? decoder.container(keyedBy: CodingKeys.self) else {
+                let problem =
+                    decoder.codingPath.isEmpty
+                    ? "a message must be a JSON-RPC object, or a batch (an array) of them"
+                    : "a batch element must be a JSON-RPC object"
+                answer = invalidRequest(problem, id: NSNull())
+                return
+            }
             let id: Any
-            if let text = try? container.decode(String.self, forKey: .id) {
+            if !container.contains(.id) || (try? container.decodeNil(forKey: .id)) == true {
+                id = NSNull()
+            } else if let text = try? container.decode(String.self, forKey: .id) {
                 id = text
             } else if let number = try? container.decode(Int.self, forKey: .id) {
                 id = number
             } else {
-                answer = unusableIDError
+                answer = Answer(data: unusableIDError, code: -32600)
                 return
             }
-            let method = (try? container.decode(String.self, forKey: .method)) ?? ""
+            // A notification (no id) with a problem is dropped, as the server would: nothing may answer it.
+            let answerable = !(id is NSNull)
+            guard (try? container.decode(String.self, forKey: .jsonrpc)) == "2.0" else {
+                if answerable { answer = invalidRequest("jsonrpc must be \"2.0\"", id: id) }
+                return
+            }
+            guard container.contains(.method) else {
+                // A response (result or error) to a request of the server's is the server's to read.
+                if answerable, !container.contains(.result), !container.contains(.error) {
+                    answer = invalidRequest("method is missing", id: id)
+                }
+                return
+            }
+            guard let method = try? container.decode(String.self, forKey: .method) else {
+                if answerable { answer = invalidRequest("method must be a string", id: id) }
+                return
+            }
+            guard answerable else { return }
             let problem: String? =
                 switch method {
-                case CallTool.name: Self.problem(decoding: CallTool.Parameters.self, in: container)
-                case Initialize.name: Self.problem(decoding: Initialize.Parameters.self, in: container)
+                case CallTool.name: Self.problem(decoding: CallTool.Parameters.self, in: container, required: true)
+                case Initialize.name: Self.problem(decoding: Initialize.Parameters.self, in: container, required: true)
+                case ListTools.name: Self.problem(decoding: ListTools.Parameters.self, in: container, required: false)
                 default: nil
                 }
-            if let problem { answer = errorResponse(code: -32602, message: "Invalid params: \(problem)", id: id) }
+            if let problem {
+                answer = Answer(
+                    data: errorResponse(code: -32602, message: "Invalid params: \(problem)", id: id), code: -32602)
+            }
         }
 
-        /// Why the request's `params` don't decode as `type`, as the server decodes them; `nil` when they do.
+        /// Why the request's `params` don't decode as `type`, as the server decodes them; `nil` when they do (or
+        /// are absent and not `required`).
         private static func problem<Parameters: Decodable>(
-            decoding type: Parameters.Type, in container: KeyedDecodingContainer<CodingKeys>
+            decoding type: Parameters.Type, in container: KeyedDecodingContainer<CodingKeys>, required: Bool
         ) -> String? {
             guard container.contains(.params), (try? container.decodeNil(forKey: .params)) != true else {
-                return "params is missing"
+                return required ? "params is missing" : nil
             }
             do {
                 _ = try container.decode(type, forKey: .params)

@@ -40,8 +40,8 @@ actor MCPHTTPSessions: Service {
             var headers = HTTPFields()
             headers[.contentType] = "application/json"
             return Response(
-                status: answer == JSONRPCScreening.unusableIDError ? .badRequest : .ok, headers: headers,
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer)))
+                status: answer.refusesMessage ? .badRequest : .ok, headers: headers,
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer.data)))
         }
         var headers: [String: String] = [:]
         for field in request.headers {

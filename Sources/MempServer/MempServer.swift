@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import MCP
 import MempService
@@ -21,18 +22,25 @@ public enum MempServer {
         public var mcp: Bool
         /// The most MCP sessions kept at once; a new one replaces the session used least recently.
         public var maximumMCPSessions: Int
+        /// The most connections open at once; a request on a connection past it is answered 503
+        /// ``MempService/ServiceError/tooManyConnections(limit:)`` and the connection closed.
+        ///
+        /// Each connection may buffer one body of up to ``MempService/ServiceLimits/maximumBodyBytes``, so this
+        /// times that limit bounds the memory held by bodies (256 × 8 MiB = 2 GiB by default).
+        public var maximumConnections: Int
         /// How long a connection may send nothing, between requests or in the middle of one, before it is closed.
         ///
         /// Without it a client that stops halfway through a request holds its connection, and graceful shutdown
         /// waits for it, forever. A request being answered is never cut short.
         public var idleTimeout: Duration
 
-        /// Creates a configuration; connections silent for 60 s are closed, and 1,024 MCP sessions are kept.
+        /// Creates a configuration; connections silent for 60 s are closed, 256 connections and 1,024 MCP sessions
+        /// are kept.
         ///
-        /// - Precondition: `maximumMCPSessions >= 1`.
+        /// - Precondition: `maximumMCPSessions >= 1`, `maximumConnections >= 1`.
         public init(
             host: String = "127.0.0.1", port: Int = 8765, token: BearerToken? = nil, mcp: Bool = true,
-            idleTimeout: Duration = .seconds(60), maximumMCPSessions: Int = 1024
+            idleTimeout: Duration = .seconds(60), maximumMCPSessions: Int = 1024, maximumConnections: Int = 256
         ) {
             self.host = host
             self.port = port
@@ -40,6 +48,7 @@ public enum MempServer {
             self.mcp = mcp
             self.idleTimeout = idleTimeout
             self.maximumMCPSessions = maximumMCPSessions
+            self.maximumConnections = maximumConnections
         }
 
         /// Whether `host` is reachable only from this machine.
@@ -73,12 +82,17 @@ public enum MempServer {
             ? MCPHTTPSessions(service: service, maximumSessions: configuration.maximumMCPSessions) : nil
         let api = HTTPAPI(service: service, token: configuration.token, mcp: sessions)
         let host = configuration.host
+        let connections = ConnectionCount(limit: configuration.maximumConnections)
+        let decoder = Self.decoder
         let application = Application(
             responder: CallbackResponder { request, context in await api.respond(to: request, context: context) },
             server: .http1(
                 configuration: .init(
-                    additionalChannelHandlers: [IncompleteRequestCloser()],
-                    idleTimeout: TimeAmount(configuration.idleTimeout))),
+                    additionalChannelHandlers: [
+                        ConnectionGuard(
+                            connections: connections, decoder: decoder, drainLimit: service.limits.maximumBodyBytes)
+                    ],
+                    idleTimeout: TimeAmount(configuration.idleTimeout), httpDecoderConfiguration: decoder)),
             configuration: ApplicationConfiguration(address: .hostname(host, port: configuration.port)),
             onServerRunning: { channel in onListening(host, channel.localAddress?.port ?? 0) },
             logger: logger)
@@ -95,6 +109,9 @@ public enum MempServer {
                 host: host, port: configuration.port, reason: String(cString: strerror(error.errnoCode)))
         }
     }
+
+    /// The HTTP parser's limits: 80 KiB of headers in at most 1,000 fields.
+    static let decoder = HTTP1Channel.Configuration.DecoderConfiguration()
 
     /// The `errno` values of a `bind` that can't succeed at this address: in use, not this machine's, not allowed.
     private static let listenFailures: Set<Int32> = [EADDRINUSE, EADDRNOTAVAIL, EACCES]

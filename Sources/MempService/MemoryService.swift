@@ -29,7 +29,8 @@ public final class MemoryService: Sendable {
     /// The memories that fit one task.
     ///
     /// - Throws: ``ServiceError/invalidBody(field:reason:)`` for a body that is not a lookup;
-    ///   ``ServiceError/limitExceeded(name:limit:actual:)`` for `k` or a task over the limits;
+    ///   ``ServiceError/limitExceeded(name:limit:actual:)`` for `k`, a task or the answer's memory text over the
+    ///   limits;
     ///   ``ServiceError/unknownStore(name:)``; ``ServiceError/timeout(seconds:)``.
     public func lookup(_ body: Data, store name: String?) async throws(ServiceError) -> LookupResponse {
         try await lookup(try decode(LookupRequest.self, from: body), store: name)
@@ -45,6 +46,7 @@ public final class MemoryService: Sendable {
             try await open.catchUp()
             return try await self.hits(for: request.task, options: options, in: open)
         }
+        try checkAnswerText(Self.textBytes(of: hits))
         return LookupResponse(store: open.name, hits: hits)
     }
 
@@ -64,7 +66,13 @@ public final class MemoryService: Sendable {
         let results = try await withTimeout { () throws(ServiceError) in
             try await open.catchUp()
             var results: [[LookupHit]] = []
-            for task in request.tasks { results.append(try await self.hits(for: task, options: options, in: open)) }
+            var textBytes = 0
+            for task in request.tasks {
+                let hits = try await self.hits(for: task, options: options, in: open)
+                textBytes += Self.textBytes(of: hits)
+                try self.checkAnswerText(textBytes)
+                results.append(hits)
+            }
             return results
         }
         return BatchLookupResponse(store: open.name, results: results)
@@ -252,6 +260,23 @@ public final class MemoryService: Sendable {
     /// The store, opened if needed.
     private func store(_ name: String?) async throws(ServiceError) -> OpenStore {
         try await registry.store(named: name)
+    }
+
+    /// Refuses an answer carrying more than ``ServiceLimits/maximumAnswerTextBytes`` of memory text.
+    private func checkAnswerText(_ bytes: Int) throws(ServiceError) {
+        guard bytes <= limits.maximumAnswerTextBytes else {
+            throw .limitExceeded(
+                name: "the answer's memory text (bytes of tasks, scripts and steps)",
+                limit: limits.maximumAnswerTextBytes, actual: bytes)
+        }
+    }
+
+    /// The bytes of memory text `hits` carry: tasks, scripts, step actions and observations.
+    private static func textBytes(of hits: [LookupHit]) -> Int {
+        hits.reduce(0) { total, hit in
+            total + hit.task.utf8.count + (hit.script?.utf8.count ?? 0)
+                + (hit.steps ?? []).reduce(0) { $0 + $1.action.utf8.count + $1.observation.utf8.count }
+        }
     }
 
     /// The store, caught up with other processes' writes.

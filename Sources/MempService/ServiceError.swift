@@ -13,6 +13,14 @@ public enum ServiceError: Error, Equatable, Sendable {
     case limitExceeded(name: String, limit: Int, actual: Int)
     /// The body is longer than the server accepts.
     case bodyTooLarge(limit: Int)
+    /// The request is not valid HTTP/1.1; `problem` says which part breaks the protocol (the method, a header, the
+    /// chunked body, …).
+    case malformedRequest(problem: String)
+    /// The request's header section is over `maximumBytes` bytes or `maximumFields` fields, the most the server
+    /// reads.
+    case headersTooLarge(maximumBytes: Int, maximumFields: Int)
+    /// The server already holds `limit` connections, the most it keeps open at once.
+    case tooManyConnections(limit: Int)
     /// No store has this name (or the name is not a store name at all).
     case unknownStore(name: String)
     /// No memory has this ID in the store.
@@ -47,10 +55,12 @@ public enum ServiceErrorKind: String, Sendable, CaseIterable {
     case conflict
     /// The body is too large (HTTP 413).
     case tooLarge
+    /// The request's headers are too large (HTTP 431).
+    case headersTooLarge
+    /// The server is at its connection limit, or the store's database is unavailable for now (HTTP 503).
+    case unavailable
     /// The server took too long (HTTP 503).
     case timeout
-    /// The store's database is unavailable for now (HTTP 503).
-    case unavailable
     /// The server failed (HTTP 500); never used for something the client sent.
     case internalFailure
 }
@@ -63,6 +73,9 @@ extension ServiceError: CustomStringConvertible {
         case .invalidArgument: "invalid_argument"
         case .limitExceeded: "limit_exceeded"
         case .bodyTooLarge: "body_too_large"
+        case .malformedRequest: "malformed_request"
+        case .headersTooLarge: "headers_too_large"
+        case .tooManyConnections: "too_many_connections"
         case .unknownStore: "unknown_store"
         case .unknownMemory: "unknown_memory"
         case .conflict: "conflict"
@@ -78,8 +91,10 @@ extension ServiceError: CustomStringConvertible {
     /// How the error is to be reported.
     public var kind: ServiceErrorKind {
         switch self {
-        case .invalidBody, .invalidArgument, .limitExceeded: .badRequest
+        case .invalidBody, .invalidArgument, .limitExceeded, .malformedRequest: .badRequest
         case .bodyTooLarge: .tooLarge
+        case .headersTooLarge: .headersTooLarge
+        case .tooManyConnections: .unavailable
         case .unknownStore, .unknownMemory, .notFound: .notFound
         case .conflict: .conflict
         case .unauthorized: .unauthorized
@@ -100,6 +115,14 @@ extension ServiceError: CustomStringConvertible {
             "\(name) is \(actual); this server accepts at most \(limit)."
         case .bodyTooLarge(let limit):
             "The body is larger than \(limit) bytes, the most this server accepts; send smaller batches."
+        case .malformedRequest(let problem):
+            "The request is not valid HTTP/1.1: \(problem). The connection is closed; send a well-formed request."
+        case .headersTooLarge(let maximumBytes, let maximumFields):
+            "The request's headers are over \(maximumBytes) bytes or \(maximumFields) fields, the most this server "
+                + "reads; send fewer or shorter headers."
+        case .tooManyConnections(let limit):
+            "The server already has \(limit) connections open, the most it accepts; retry after a while, or send "
+                + "requests over fewer connections (keep-alive)."
         case .unknownStore(let name):
             "No store is called \"\(name)\"; GET /v1/stores lists them."
         case .unknownMemory(let id, let store):
@@ -162,7 +185,8 @@ extension ServiceError: CustomStringConvertible {
                 field: "id", reason: "memory \(id) is already stored; send duplicates=skip or duplicates=replace")
         case .databaseUnavailable:
             .storeUnavailable(reason: error.description)
-        case .embedderMismatch, .notAStore, .storeExists, .backendNotBuilt, .database, .io, .index, .embedding,
+        case .embedderMismatch, .notAStore, .emptyDatabaseFile, .notSQLiteDatabase, .databaseWithoutStoreSettings,
+            .storeExists, .backendNotBuilt, .database, .io, .index, .embedding,
             .scriptWriter, .cannotRevert, .bundleRefused, .languageModel, .policyNotInDatabase, .nonFiniteVector,
             .encodingFailed, .invalidDatabaseURL, .passwordVariableUnset, .storeWithoutEmbedder:
             .storeFailure(reason: error.description)

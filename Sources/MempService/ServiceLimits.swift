@@ -8,20 +8,29 @@ public struct ServiceLimits: Sendable, Equatable {
     public var maximumBatchTasks: Int
     /// The longest task text, in characters.
     public var maximumTaskCharacters: Int
+    /// The most bytes of memory text (tasks, scripts, step actions and observations) one lookup or batch lookup may
+    /// answer with.
+    ///
+    /// Hits carry their memories' steps, so a batch of 256 tasks with `k` 100 over memories of a few megabytes
+    /// each would be an answer of tens of gigabytes, held in memory three times while it is encoded.
+    public var maximumAnswerTextBytes: Int
     /// How long a lookup may take before it is answered with ``ServiceError/timeout(seconds:)``.
     ///
     /// Writes are not cut short: a write is answered when it is committed.
     public var lookupTimeout: Duration
 
-    /// Creates limits: 8 MiB bodies, `k` ≤ 100, 256 tasks per batch, 20,000-character tasks, 30 s per lookup.
+    /// Creates limits: 8 MiB bodies, `k` ≤ 100, 256 tasks per batch, 20,000-character tasks, 64 MiB of memory text
+    /// per answer, 30 s per lookup.
     public init(
         maximumBodyBytes: Int = 8 << 20, maximumK: Int = 100, maximumBatchTasks: Int = 256,
-        maximumTaskCharacters: Int = 20_000, lookupTimeout: Duration = .seconds(30)
+        maximumTaskCharacters: Int = 20_000, maximumAnswerTextBytes: Int = 64 << 20,
+        lookupTimeout: Duration = .seconds(30)
     ) {
         self.maximumBodyBytes = maximumBodyBytes
         self.maximumK = maximumK
         self.maximumBatchTasks = maximumBatchTasks
         self.maximumTaskCharacters = maximumTaskCharacters
+        self.maximumAnswerTextBytes = maximumAnswerTextBytes
         self.lookupTimeout = lookupTimeout
     }
 }

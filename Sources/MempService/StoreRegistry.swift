@@ -6,8 +6,8 @@ import Synchronization
 
 /// Which stores a service serves: one store, or every store under a root directory, each a hard partition.
 public enum StoreLayout: Sendable, Equatable {
-    /// One store directory, served under the name ``StoreRegistry/defaultStoreName``.
-    case single(directory: String)
+    /// One store (a directory or a PostgreSQL URL), served under the name ``StoreRegistry/defaultStoreName``.
+    case single(StoreLocation)
     /// Every store directly under `root`, served under its directory name.
     case root(directory: String)
 }
@@ -17,7 +17,7 @@ public enum StoreLayout: Sendable, Equatable {
 /// Names are checked before any path is built from them, so a name can never reach outside the root: a lookup in one
 /// store can't see another's memories, because each name maps to its own ``MemoryStore`` and its own database.
 public final class StoreRegistry: Sendable {
-    /// The name of the store of a ``StoreLayout/single(directory:)`` layout.
+    /// The name of the store of a ``StoreLayout/single(_:)`` layout.
     public static let defaultStoreName = "default"
 
     /// What is served.
@@ -55,21 +55,24 @@ public final class StoreRegistry: Sendable {
     ///   ``ServiceError/storeUnavailable(reason:)`` when its database can't be reached;
     ///   ``ServiceError/storeFailure(reason:)`` when the store can't be opened otherwise.
     public func store(named name: String?) async throws(ServiceError) -> OpenStore {
-        let directory: String
+        let location: StoreLocation
         let resolved: String
         switch (layout, name) {
-        case (.single(let path), nil), (.single(let path), Self.defaultStoreName?):
-            directory = path
+        case (.single(let single), nil), (.single(let single), Self.defaultStoreName?):
+            location = single
             resolved = Self.defaultStoreName
         case (.single, let name?):
             throw .unknownStore(name: name)
         case (.root, nil):
-            throw .invalidArgument(name: "store", reason: "this server serves several stores; name one")
+            throw .invalidArgument(
+                name: "store",
+                reason: "this server serves several stores; name one (/v1/stores/NAME/… over HTTP, the store argument "
+                    + "of an MCP tool)")
         case (.root(let root), let name?):
             guard Self.isValidName(name), StoreLocation.isStore(root + "/" + name) else {
                 throw .unknownStore(name: name)
             }
-            directory = root + "/" + name
+            location = .directory(root + "/" + name)
             resolved = name
         }
         let (options, embedders) = (self.options, self.embedders)
@@ -77,7 +80,7 @@ public final class StoreRegistry: Sendable {
             if let task = open[resolved] { return task }
             let task = Task {
                 OpenStore(
-                    name: resolved, store: try await embedders.openStore(at: .directory(directory), options: options))
+                    name: resolved, store: try await embedders.openStore(at: location, options: options))
             }
             open[resolved] = task
             return task

@@ -26,6 +26,12 @@ public enum MemoryError: Error, Equatable, Sendable {
     case embedderMismatch(store: String, given: String)
     /// The directory holds no memory store.
     case notAStore(path: String)
+    /// The store's database file at `path` is empty (0 bytes), with no write-ahead log beside it.
+    case emptyDatabaseFile(path: String)
+    /// The store's database file at `path` does not start with SQLite's header.
+    case notSQLiteDatabase(path: String)
+    /// The store's database file at `path` is a SQLite database without a store's settings (embedder, dimension).
+    case databaseWithoutStoreSettings(path: String)
     /// A memory of a bundle is already stored under its ID and the import was told to refuse duplicates.
     case duplicateMemory(id: String, bundle: String)
     /// The directory already holds a memory store.
@@ -195,6 +201,17 @@ extension MemoryError: CustomStringConvertible {
         case .notAStore(let path):
             "\(path) is not a memory store: it holds neither a SQLite store nor a PostgreSQL store's descriptor. "
                 + "Check the path, or create a store there first."
+        case .emptyDatabaseFile(let path):
+            "\(path) is an empty file (0 bytes), not a SQLite database: creating the store was interrupted, or the "
+                + "file was truncated. If it held memories, restore it from a backup; otherwise delete it and create "
+                + "the store again."
+        case .notSQLiteDatabase(let path):
+            "\(path) is not a SQLite database (it does not start with SQLite's header): it was overwritten or "
+                + "damaged. Restore it from a backup, or move it away and create the store again."
+        case .databaseWithoutStoreSettings(let path):
+            "\(path) is a SQLite database without a memory store's settings (no embedder and dimension): creating "
+                + "the store was interrupted, or the file is another program's. Move it away and create the store "
+                + "again."
         case .duplicateMemory(let id, let bundle):
             "Memory \(id) of the bundle \(bundle) is already stored; nothing was imported. Skip the memories already "
                 + "stored, replace them, or delete the stored one first."

@@ -16,9 +16,15 @@ extension FileManager {
     package func createDirectories(atPath path: String) throws(DirectoryCreationError) {
         var ancestor = URL(fileURLWithPath: path).standardizedFileURL
         while ancestor.path != "/" {
-            var isDirectory: ObjCBool = false
-            if fileExists(atPath: ancestor.path, isDirectory: &isDirectory) {
-                guard isDirectory.boolValue else {
+            // lstat sees a symbolic link itself; stat then says whether it leads to a directory, to nothing, or
+            // round in a loop (which mkdir would report as "File exists").
+            var entry = stat()
+            if lstat(ancestor.path, &entry) == 0 {
+                var target = stat()
+                guard stat(ancestor.path, &target) == 0 else {
+                    throw DirectoryCreationError(reason: Self.unreachableLinkReason(ancestor.path, errno: errno))
+                }
+                guard target.st_mode & S_IFMT == S_IFDIR else {
                     throw DirectoryCreationError(reason: "\(ancestor.path) is a file, not a directory")
                 }
                 break
@@ -32,6 +38,22 @@ extension FileManager {
                     String(cString: strerror(Int32(underlying.code)))
                 } else { error.localizedDescription }
             throw DirectoryCreationError(reason: reason)
+        }
+    }
+
+    /// Why the symbolic link at `path` leads to no directory, from `stat`'s `errno`.
+    private static func unreachableLinkReason(_ path: String, errno code: Int32) -> String {
+        let destination = (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? "?"
+        switch code {
+        case ELOOP:
+            return "\(path) is a symbolic link in a loop (it points to \(destination), which leads back round to it); "
+                + "remove it, or point it at a directory"
+        case ENOENT:
+            return "\(path) is a symbolic link to \(destination), which does not exist; create that directory, or "
+                + "remove the link"
+        default:
+            return "\(path) is a symbolic link to \(destination), which can't be reached: "
+                + String(cString: strerror(code))
         }
     }
 }

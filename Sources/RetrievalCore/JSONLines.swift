@@ -14,6 +14,12 @@ public struct JSONLinesReader: Sequence {
         public let length: Int
     }
 
+    /// The longest line the readers of document, query and embedding input files keep by default, in bytes.
+    ///
+    /// A longer line is skipped as it is read and reported with its length, so that a file of one huge line can't
+    /// fill memory. 4 MiB holds a text of a million characters or a vector of over 100,000 numbers.
+    public static let standardMaximumLineBytes = 4 << 20
+
     /// The file being read, or the name of the bytes being read.
     public let path: String
     /// The bytes to read instead of a file.

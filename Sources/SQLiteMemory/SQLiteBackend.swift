@@ -21,9 +21,14 @@ public final class SQLiteBackend: MemoryBackend {
 
     /// Opens (creating if needed) the database at `path`, or an in-memory database when `path` is `nil`.
     ///
-    /// - Parameter readOnly: Opens an existing file without writing to it (no migration is run).
-    /// - Throws: ``MemoryError/database(reason:)`` when the file can't be opened or migrated.
-    public init(path: String?, readOnly: Bool = false) throws(MemoryError) {
+    /// - Parameters:
+    ///   - readOnly: Opens an existing file without writing to it (no migration is run).
+    ///   - existingStore: Whether the file must hold a store already; one without a store's settings is then
+    ///     refused before anything is written to it.
+    /// - Throws: ``MemoryError/database(reason:)`` when the file can't be opened or migrated;
+    ///   ``MemoryError/notSQLiteDatabase(path:)`` when it is not a SQLite database;
+    ///   ``MemoryError/databaseWithoutStoreSettings(path:)`` when `existingStore` and it holds no store.
+    public init(path: String?, readOnly: Bool = false, existingStore: Bool = false) throws(MemoryError) {
         let location = path ?? ":memory:"
         self.location = location
         var configuration = Configuration()
@@ -38,6 +43,10 @@ public final class SQLiteBackend: MemoryBackend {
                 database = try DatabasePool(path: path, configuration: configuration)
             } else {
                 database = try DatabaseQueue(configuration: configuration)
+            }
+            // A file that should hold a store but holds no settings is refused before a migration adds tables to it.
+            if existingStore, try database.read(Self.info) == nil {
+                throw MemoryError.databaseWithoutStoreSettings(path: location)
             }
             if !readOnly { try Self.migrator.migrate(database) }
         } catch {
@@ -98,6 +107,7 @@ public final class SQLiteBackend: MemoryBackend {
     private static func mapped(_ error: any Error, at location: String) -> MemoryError {
         if let error = error as? MemoryError { return error }
         if let error = error as? DatabaseError {
+            if error.resultCode == .SQLITE_NOTADB { return .notSQLiteDatabase(path: location) }
             return .database(
                 reason: "\(location): \(error.message ?? "error") (SQLite code \(error.resultCode.rawValue))")
         }

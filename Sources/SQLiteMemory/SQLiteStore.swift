@@ -18,6 +18,24 @@ public enum SQLiteStore {
         FileManager.default.fileExists(atPath: databasePath(in: directory))
     }
 
+    /// Why the store in `directory`, whose database file exists, can't be created there: the file is empty, or a
+    /// store is there already.
+    ///
+    /// An empty file holds nothing, so it is reported as such rather than as a store; SQLite would take it for an
+    /// empty database (and a write would add tables to it without a store's settings).
+    public static func existingFileError(in directory: String) -> MemoryError {
+        let path = databasePath(in: directory)
+        return isEmptyDatabaseFile(path) ? .emptyDatabaseFile(path: path) : .storeExists(path: directory)
+    }
+
+    /// Whether the database file at `path` is 0 bytes with no write-ahead log beside it that SQLite could replay.
+    static func isEmptyDatabaseFile(_ path: String) -> Bool {
+        func size(_ path: String) -> Int? {
+            (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
+        }
+        return size(path) == 0 && (size(path + "-wal") ?? 0) == 0
+    }
+
     /// Creates a store in `directory` (created if needed) that embeds with `embedder`.
     ///
     /// - Parameters:
@@ -32,7 +50,7 @@ public enum SQLiteStore {
         at directory: String, embedder: any Embedder, configuration: EmbedderConfiguration?,
         vectorStorage: VectorStorage
     ) async throws(MemoryError) -> MemoryStore {
-        guard !isSQLiteStore(at: directory) else { throw .storeExists(path: directory) }
+        guard !isSQLiteStore(at: directory) else { throw existingFileError(in: directory) }
         do { try FileManager.default.createDirectories(atPath: directory) } catch {
             throw .io(path: directory, reason: "can't create the store directory: \(error)")
         }
@@ -70,10 +88,16 @@ public enum SQLiteStore {
     /// The backend of the store in `directory`.
     ///
     /// - Parameter readOnly: Opens the database without writing to it (no migration is run).
-    /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when the directory holds no database file.
+    /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when the directory holds no database file;
+    ///   ``ProceduralMemory/MemoryError/emptyDatabaseFile(path:)``,
+    ///   ``ProceduralMemory/MemoryError/notSQLiteDatabase(path:)`` or
+    ///   ``ProceduralMemory/MemoryError/databaseWithoutStoreSettings(path:)`` when the file holds no store; nothing
+    ///   is written to it then.
     public static func backend(at directory: String, readOnly: Bool = false) throws(MemoryError) -> SQLiteBackend {
         guard isSQLiteStore(at: directory) else { throw .notAStore(path: directory) }
-        return try SQLiteBackend(path: databasePath(in: directory), readOnly: readOnly)
+        let path = databasePath(in: directory)
+        guard !isEmptyDatabaseFile(path) else { throw .emptyDatabaseFile(path: path) }
+        return try SQLiteBackend(path: path, readOnly: readOnly, existingStore: true)
     }
 
     /// The backend of a new, empty store in `directory` (created if needed), to copy a store into.
@@ -97,7 +121,7 @@ public enum SQLiteStore {
         guard isSQLiteStore(at: directory) else { throw .notAStore(path: directory) }
         let backend: SQLiteBackend
         do throws(MemoryError) {
-            backend = try SQLiteBackend(path: databasePath(in: directory), readOnly: true)
+            backend = try Self.backend(at: directory, readOnly: true)
         } catch {
             var report = StoreVerification()
             report.problems.append("the database can't be checked: \(error)")

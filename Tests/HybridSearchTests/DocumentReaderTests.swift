@@ -45,6 +45,21 @@ import Testing
         }
     }
 
+    /// Before, a document line of any length was read whole (a 100 MB line held 333 MB).
+    @Test func aDocumentLineOverTheLimitIsRefusedWithItsLengthAndTheLimit() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let long = #"{"id": "b", "text": ""# + String(repeating: "a", count: 100) + #""}"#
+        let atLimit = #"{"id": "c", "text": ""# + String(repeating: "a", count: 100 - 23) + #""}"#
+        #expect(atLimit.utf8.count == 100)
+        let path = try write([#"{"id": "a", "text": "ok"}"#, atLimit, long], in: directory)
+        #expect(
+            throws: CollectionError.malformedInput(
+                path: path, line: 3, field: "(line)", reason: "\(long.utf8.count) bytes, over the limit of 100 bytes")
+        ) { try DocumentReader.documents(atPath: path, maximumLineBytes: 100) }
+        #expect(try DocumentReader.documents(atPath: path, maximumLineBytes: long.utf8.count).count == 3)
+    }
+
     @Test func readsQueries() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -94,6 +94,65 @@ import Testing
         #expect(try String(contentsOfFile: file, encoding: .utf8) == "x")
     }
 
+    /// Before, a symbolic link in a loop, or to nothing, was "A file with the same name already exists".
+    @Test func createThroughABrokenSymbolicLinkSaysWhatIsWrongWithIt() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let loop = directory.file("loop")
+        try FileManager.default.createSymbolicLink(atPath: loop, withDestinationPath: "loop")
+        let looping =
+            "can't create the store directory: \(loop) is a symbolic link in a loop (it points to loop, which leads "
+            + "back round to it); remove it, or point it at a directory"
+        await #expect(throws: MemoryError.io(path: loop, reason: looping)) {
+            try await MemoryStore.create(at: loop, embedder: Self.embedder)
+        }
+        await #expect(throws: MemoryError.io(path: loop + "/sub/store", reason: looping)) {
+            try await MemoryStore.create(at: loop + "/sub/store", embedder: Self.embedder)
+        }
+        let dangling = directory.file("dangling")
+        try FileManager.default.createSymbolicLink(atPath: dangling, withDestinationPath: "nowhere")
+        await #expect(
+            throws: MemoryError.io(
+                path: dangling,
+                reason: "can't create the store directory: \(dangling) is a symbolic link to nowhere, which does not "
+                    + "exist; create that directory, or remove the link")
+        ) { try await MemoryStore.create(at: dangling, embedder: Self.embedder) }
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: dangling) == "nowhere")
+    }
+
+    /// Before, an empty `memp.sqlite` was "not a memory store: it holds neither a SQLite store nor …", and a write
+    /// (an import) migrated it into a database with Memp's tables but no settings, which no open could use.
+    @Test func anEmptyDatabaseFileIsNamedAndLeftEmpty() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = directory.file("store")
+        try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true)
+        let file = store + "/memp.sqlite"
+        #expect(FileManager.default.createFile(atPath: file, contents: Data()))
+        let empty = MemoryError.emptyDatabaseFile(path: file)
+        await #expect(throws: empty) { try await MemoryStore.open(at: store) }
+        await #expect(throws: empty) { try await MemoryStore.open(at: store, embedder: Self.embedder) }
+        await #expect(throws: empty) { try await MemoryStore.info(at: store) }
+        await #expect(throws: empty) { try await MemoryStore.statistics(at: store) }
+        await #expect(throws: empty) { try await MemoryStore.create(at: store, embedder: Self.embedder) }
+        let report = try await MemoryStore.verify(at: store)
+        #expect(report.problems == ["the database can't be checked: \(empty)"])
+        #expect(try Data(contentsOf: URL(fileURLWithPath: file)).isEmpty)
+        #expect(empty.description.hasPrefix("\(file) is an empty file (0 bytes), not a SQLite database"))
+    }
+
+    /// Before, "Database: …/memp.sqlite: file is not a database (SQLite code 26)".
+    @Test func aDatabaseFileThatIsNotSQLiteIsRefusedByName() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let garbled = directory.file("garbled")
+        try FileManager.default.createDirectory(atPath: garbled, withIntermediateDirectories: true)
+        try Data(repeating: 0x61, count: 8192).write(to: URL(fileURLWithPath: garbled + "/memp.sqlite"))
+        await #expect(throws: MemoryError.notSQLiteDatabase(path: garbled + "/memp.sqlite")) {
+            try await MemoryStore.open(at: garbled, embedder: Self.embedder)
+        }
+    }
+
     @Test func createRefusesADirectoryHoldingAStoreOfEitherBackend() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

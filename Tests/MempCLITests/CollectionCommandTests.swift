@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HybridSearch
+import RetrievalCore
 import TestSupport
 import Testing
 
@@ -125,6 +126,25 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: output))
         try write([documents[0], #"{"id": "b", "text": "x", "vector": [1, 0]}"#], to: input)
         #expect(throws: CollectionError.dimensionMismatch(documentID: "b", expected: 3, actual: 2)) {
+            try CollectionCommand.Build.parse(["--input", input, "--output", output]).run()
+        }
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
+
+    /// Before, the line was read whole and the collection built.
+    @Test func aDocumentLineOverTheDefaultLimitIsRefusedAndNothingIsWritten() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let input = directory.file("docs.jsonl")
+        let limit = JSONLinesReader.standardMaximumLineBytes
+        let long = #"{"id": "b", "text": ""# + String(repeating: "a", count: limit) + #"", "vector": [1, 0, 0]}"#
+        try write([documents[0], long], to: input)
+        let output = directory.file("collection")
+        #expect(
+            throws: CollectionError.malformedInput(
+                path: input, line: 2, field: "(line)",
+                reason: "\(long.utf8.count) bytes, over the limit of \(limit) bytes")
+        ) {
             try CollectionCommand.Build.parse(["--input", input, "--output", output]).run()
         }
         #expect(!FileManager.default.fileExists(atPath: output))

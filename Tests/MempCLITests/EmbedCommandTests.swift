@@ -47,6 +47,23 @@ import VectorIndex
             try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["in.jsonl", "out.jsonl"])
     }
 
+    /// Before, the line was read whole (a 100 MB line held 333 MB) and embedded.
+    @Test func aLineOverTheLimitIsRefusedAndAnExistingOutputKept() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let input = directory.file("in.jsonl")
+        let limit = JSONLinesReader.standardMaximumLineBytes
+        let long = #"{"text": ""# + String(repeating: "a ", count: limit / 2) + #""}"#
+        try (#"{"text": "go north"}"# + "\n" + long + "\n").write(toFile: input, atomically: true, encoding: .utf8)
+        let output = directory.file("out.jsonl")
+        try "kept\n".write(toFile: output, atomically: true, encoding: .utf8)
+        let command = try EmbedCommand.parse(["--model", "hashing", "--input", input, "--output", output])
+        await #expect(
+            throws: EmbeddingError.lineTooLong(path: input, line: 2, bytes: long.utf8.count, limit: limit)
+        ) { try await command.run() }
+        #expect(try String(contentsOfFile: output, encoding: .utf8) == "kept\n")
+    }
+
     @Test func rejectsBadFlagCombinations() {
         let either = "Give texts as arguments or --input FILE, not both and not neither."
         #expect(parseFailure(EmbedCommand.self, []) == either)

@@ -204,6 +204,25 @@ import Testing
         (HTTPClient.object(body)["error"] as? [String: Any])?["message"] as? String
     }
 
+    /// Before, an answer was as large as the hits made it: a batch of 16 tasks with `k` 10 over 10 memories of
+    /// 3.75 MB each was a 600 MB answer, and took the server from 61 MB to 1.87 GB; the largest batch over such
+    /// memories would have been tens of gigabytes.
+    @Test func anAnswerCarryingMoreMemoryTextThanTheLimitIsRefused() async throws {
+        let served = try ServedStore(count: 3, arguments: ["--max-answer-bytes", "65536"])
+        defer { served.close() }
+        // One memory of the sample holds at most 17,696 bytes of task and steps: within the limit.
+        let one = try await served.client.send("POST", "/v1/lookup", json: ["task": "take the coin", "k": 1])
+        #expect(one.status == 200)
+        // 256 tasks with 3 hits each carry at least 256 × 3 × 88 bytes (the shortest memory has 88).
+        let tasks = Array(repeating: "take the coin", count: 256)
+        let batch = try await served.client.send("POST", "/v1/lookup/batch", json: ["tasks": tasks, "k": 3])
+        #expect(batch.status == 400)
+        #expect(HTTPClient.errorCode(batch.body) == "limit_exceeded")
+        let message = (HTTPClient.object(batch.body)["error"] as? [String: Any])?["message"] as? String ?? ""
+        #expect(message.hasPrefix("the answer's memory text (bytes of tasks, scripts and steps) is "))
+        #expect(message.hasSuffix("; this server accepts at most 65536."))
+    }
+
     @Test func bearerTokenIsRequiredWhenConfigured() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

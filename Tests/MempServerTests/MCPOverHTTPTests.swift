@@ -60,6 +60,22 @@ import Testing
         #expect(try await Self.ping(served.client, session: session) == 200)
     }
 
+    /// A message that is not a request was "Parse error: Invalid JSON"; it is Invalid Request (400) saying why.
+    @Test func aMessageThatIsNotARequestIsRefusedSayingWhy() async throws {
+        let served = try ServedStore(count: 1)
+        defer { served.close() }
+        let session = try await Self.initialize(served.client)
+        let answer = try await served.client.exchange(
+            "POST", "/mcp", body: Data(#"{"jsonrpc": "1.0", "id": 7, "method": "ping"}"#.utf8),
+            headers: Self.headers.merging(["MCP-Session-Id": session]) { $1 })
+        #expect(answer.status == 400)
+        let object = HTTPClient.object(answer.body)
+        let error = object["error"] as? [String: Any]
+        #expect(object["id"] as? Int == 7 && error?["code"] as? Int == -32600)
+        #expect(error?["message"] as? String == #"Invalid Request: jsonrpc must be "2.0""#)
+        #expect(try await Self.ping(served.client, session: session) == 200)
+    }
+
     /// A tool call whose params don't decode gets Invalid params naming the field, not an internal error.
     @Test func aToolCallWithParamsThatDontDecodeGetsInvalidParams() async throws {
         let served = try ServedStore(count: 1)

@@ -77,8 +77,8 @@ import Testing
         #expect(errors.compactMap { $0["code"] as? Int } == [-32700, -32700])
         #expect(
             errors.compactMap { $0["message"] as? String } == [
-                "Parse error: the line is not JSON",
-                "Parse error: the message is \(huge.utf8.count) bytes; the most read is 1024",
+                "Parse error: line 3 is not JSON (Invalid value around character 1)",
+                "Parse error: line 4 is \(huge.utf8.count) bytes; the most read is 1024",
             ])
     }
 
@@ -102,6 +102,44 @@ import Testing
         #expect(
             refusals.first?["message"] as? String
                 == "Invalid Request: an id must be a string or an integer of at most 64 bits")
+    }
+
+    /// Messages that are JSON but not requests get Invalid Request saying why, and the rest of their batch is answered.
+    ///
+    /// They got "Parse error: Invalid JSON" (-32700); a batch holding one got that error under a made-up ID instead
+    /// of any answer, and an empty batch its error under a made-up ID. Each now gets
+    /// Invalid Request (-32600) saying what is wrong, under its own ID or null, and the rest of its batch is
+    /// answered; `tools/list` params that don't decode get Invalid params, not an internal error.
+    @Test func messagesThatAreNotRequestsGetInvalidRequestAndTheirBatchIsAnswered() throws {
+        let lines =
+            Self.handshake + [
+                "5", "[]", #"{"jsonrpc":"1.0","id":"old","method":"ping"}"#, #"{"jsonrpc":"2.0","id":"bare"}"#,
+                #"{"jsonrpc":"2.0","id":"number","method":5}"#, #"[{"jsonrpc":"2.0","id":10,"method":"ping"},7]"#,
+                #"{"jsonrpc":"2.0","id":"list","method":"tools/list","params":{"cursor":5}}"#,
+                #"{"jsonrpc":"2.0","id":"after","method":"ping"}"#,
+            ]
+        let answers = try Self.answers(to: lines, storeHolding: 1)
+        var errors: [String] = []
+        var results: [String] = []
+        for answer in answers {
+            let id = answer["id"].map { $0 is NSNull ? "null" : "\($0)" } ?? "none"
+            if let error = answer["error"] as? [String: Any] {
+                errors.append("\(id) \(error["code"] ?? "") \(error["message"] ?? "")")
+            } else {
+                results.append(id)
+            }
+        }
+        #expect(results.sorted() == ["1", "10", "after"])
+        #expect(
+            errors.sorted() == [
+                "bare -32600 Invalid Request: method is missing",
+                "list -32602 Invalid params: params.cursor must be a string",
+                "null -32600 Invalid Request: a batch element must be a JSON-RPC object",
+                "null -32600 Invalid Request: a batch must hold at least one message",
+                "null -32600 Invalid Request: a message must be a JSON-RPC object, or a batch (an array) of them",
+                "number -32600 Invalid Request: method must be a string",
+                "old -32600 Invalid Request: jsonrpc must be \"2.0\"",
+            ])
     }
 
     /// A `tools/call` or `initialize` whose params don't decode was answered "Internal error: The data isn't in the

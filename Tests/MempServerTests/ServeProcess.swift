@@ -224,10 +224,32 @@ final class RawConnection {
         let bytes = Array(text.utf8)
         var sent = 0
         while sent < bytes.count {
-            let count = bytes[sent...].withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, 0) }
+            // MSG_NOSIGNAL: a connection the server closed fails the send instead of raising SIGPIPE.
+            let count = bytes[sent...].withUnsafeBytes {
+                Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             guard count > 0 else { throw ServeError(message: "send: \(String(cString: strerror(errno)))") }
             sent += count
         }
+    }
+
+    /// The next answer, read to the end of its Content-Length body; the connection stays open.
+    func readAnswer() throws -> Data {
+        var data = Data()
+        var byte: UInt8 = 0
+        while !data.suffix(4).elementsEqual("\r\n\r\n".utf8) {
+            guard recv(socket, &byte, 1, 0) == 1 else { throw ServeError(message: "the answer's head ended early") }
+            data.append(byte)
+        }
+        var remaining = HTTPAnswer.contentLength(ofHead: String(decoding: data, as: UTF8.self))
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while remaining > 0 {
+            let count = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, min(remaining, $0.count), 0) }
+            guard count > 0 else { throw ServeError(message: "the answer's body ended early") }
+            data.append(contentsOf: buffer[..<count])
+            remaining -= count
+        }
+        return data
     }
 
     /// Everything the server sends until it closes the connection.
@@ -243,5 +265,41 @@ final class RawConnection {
             }
             data.append(contentsOf: buffer[..<count])
         }
+    }
+}
+
+/// An HTTP answer as read off a ``RawConnection``: the status and the JSON error body's code and message.
+struct HTTPAnswer: Equatable {
+    var status: Int
+    var code: String?
+    var message: String?
+
+    /// The answers in `bytes`, in order, each framed by its Content-Length.
+    static func all(in bytes: Data) -> [HTTPAnswer] {
+        var rest = Substring(String(decoding: bytes, as: UTF8.self))
+        var answers: [HTTPAnswer] = []
+        while let end = rest.range(of: "\r\n\r\n") {
+            let head = rest[..<end.lowerBound]
+            let statusWord = head.prefix { $0 != "\r" }.split(separator: " ").dropFirst().first
+            let body = rest[end.upperBound...].utf8.prefix(contentLength(ofHead: String(head)))
+            let error = HTTPClient.object(Data(body))["error"] as? [String: Any]
+            answers.append(
+                HTTPAnswer(
+                    status: statusWord.flatMap { Int($0) } ?? 0, code: error?["code"] as? String,
+                    message: error?["message"] as? String))
+            rest = Substring(rest[end.upperBound...].utf8.dropFirst(body.count))
+        }
+        return answers
+    }
+
+    /// The Content-Length of an answer's head, 0 when it has none.
+    static func contentLength(ofHead head: String) -> Int {
+        for line in head.split(separator: "\r\n") {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == "content-length" {
+                return Int(parts[1].trimmingCharacters(in: .whitespaces)) ?? 0
+            }
+        }
+        return 0
     }
 }

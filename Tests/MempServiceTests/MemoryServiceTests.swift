@@ -54,7 +54,7 @@ import Testing
         defer { directory.remove() }
         let root = try await Self.makeRoot(directory)
         let service = MemoryService(
-            registry: StoreRegistry(layout: .single(directory: root + "/red")),
+            registry: StoreRegistry(layout: .single(.directory(root + "/red"))),
             limits: ServiceLimits(maximumK: 10, maximumBatchTasks: 2, maximumTaskCharacters: 50))
         let cases: [(String, ServiceError)] = [
             (#"{"task": "x", "k": 11}"#, .limitExceeded(name: "k", limit: 10, actual: 11)),
@@ -108,7 +108,7 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let root = try await Self.makeRoot(directory)
-        let service = MemoryService(registry: StoreRegistry(layout: .single(directory: root + "/red")))
+        let service = MemoryService(registry: StoreRegistry(layout: .single(.directory(root + "/red"))))
         let body = Data(
             (#"{"id": "a", "task": "t", "steps": [{"action": "go"}]}"# + "\n" + #"{"id": "b", "task": "t"}"#).utf8)
         await #expect(throws: ServiceError.invalidBody(field: "line 2, steps", reason: "is missing")) {
@@ -145,7 +145,7 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let root = try await Self.makeRoot(directory)
-        let service = MemoryService(registry: StoreRegistry(layout: .single(directory: root + "/red")))
+        let service = MemoryService(registry: StoreRegistry(layout: .single(.directory(root + "/red"))))
         await withTaskGroup(of: Void.self) { group in
             for index in 0..<20 {
                 group.addTask {
@@ -190,7 +190,7 @@ import Testing
         let library = try await MemoryStore.open(at: path).retrieve(task, options: RetrievalOptions(k: 1))
         #expect(library.map(\.memory.id) == ["merged"])
         #expect(library.first?.sourceOutcome == Outcome(success: true))
-        let service = MemoryService(registry: StoreRegistry(layout: .single(directory: path)))
+        let service = MemoryService(registry: StoreRegistry(layout: .single(.directory(path))))
         let served = try await service.lookup(LookupRequest(task: task, k: 1), store: nil)
         #expect(served.hits.map(\.id) == ["merged"])
         #expect(served.hits.first?.outcome == library.first?.sourceOutcome)
@@ -206,7 +206,7 @@ import Testing
             evidence: FusionTuningEvidence(
                 origin: "test", queries: 5, folds: 5, metric: "nDCG@10", chosenScore: 1, defaultScore: 0.5,
                 crossValidatedScore: 0.75))
-        let service = MemoryService(registry: StoreRegistry(layout: .single(directory: path)))
+        let service = MemoryService(registry: StoreRegistry(layout: .single(.directory(path))))
         let hits = try await service.lookup(LookupRequest(task: "enter the kitchen", k: 1), store: nil).hits
         let hit = try #require(hits.first)
         #expect(hit.explanation.hasPrefix("reciprocal rank fusion (rank constant 10);"))

@@ -32,7 +32,7 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try await Self.makeStore(at: directory.file("store"), count: 30)
-        let service = MemoryService(registry: StoreRegistry(layout: .single(directory: directory.file("store"))))
+        let service = MemoryService(registry: StoreRegistry(layout: .single(.directory(directory.file("store")))))
         for seed: UInt64 in [0, 1, 7] {
             let expected = try await store.retrieve(
                 "open a door", options: RetrievalOptions(policy: .random, k: 4, seed: seed)
@@ -54,7 +54,7 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         _ = try await Self.makeStore(at: directory.file("store"), count: 2)
-        let service = MemoryService(registry: StoreRegistry(layout: .single(directory: directory.file("store"))))
+        let service = MemoryService(registry: StoreRegistry(layout: .single(.directory(directory.file("store")))))
         // 1 success in 3 uses: kept at a 0.2 threshold, deprecated at the default 0.5.
         let lenient = try await service.update(
             Self.updateBody(using: "m-0", prefix: "a", extra: #", "minHits": 3, "minSuccessRate": 0.2"#), store: nil)
@@ -85,7 +85,7 @@ import Testing
         defer { directory.remove() }
         _ = try await Self.makeStore(at: directory.file("store"), count: 3)
         let service = MemoryService(
-            registry: StoreRegistry(layout: .single(directory: directory.file("store"))),
+            registry: StoreRegistry(layout: .single(.directory(directory.file("store")))),
             limits: ServiceLimits(lookupTimeout: .nanoseconds(1)))
         // No lookup finishes within a nanosecond, however the timer and the lookup are scheduled.
         await #expect(throws: ServiceError.timeout(seconds: 1e-9)) {

@@ -2,6 +2,7 @@
     import Embeddings
     import Foundation
     import MemoryLocation
+    import MempService
     import PostgresMemory
     import ProceduralMemory
     import TestSupport
@@ -46,6 +47,9 @@
             let expected = try await created.retrieve("heat mug", options: options).map(\.memory.id)
             #expect(expected.count == 3)
             #expect(try await byDirectory.retrieve("heat mug", options: options).map(\.memory.id) == expected)
+            // The service serves it by URL, as `memp serve --store URL` does (it took the URL for a directory).
+            let served = try await StoreRegistry(layout: .single(.database(Self.database(location)))).store(named: nil)
+            #expect(try await served.store.retrieve("heat mug", options: options).map(\.memory.id) == expected)
             #expect(try await MemoryStore.statistics(at: path).memories == 30)
             #expect(try await MemoryStore.info(at: path).embedderConfiguration == .hashing(dimension: 48))
             let report = try await MemoryStore.verify(at: path)

@@ -57,9 +57,22 @@ import Testing
         defer { directory.remove() }
         let path = directory.file("memp.sqlite")
         try Data(repeating: 0x5A, count: 8192).write(to: URL(fileURLWithPath: path))
-        #expect(throws: MemoryError.database(reason: "\(path): file is not a database (SQLite code 26)")) {
-            try SQLiteBackend(path: path)
+        #expect(throws: MemoryError.notSQLiteDatabase(path: path)) { try SQLiteBackend(path: path) }
+    }
+
+    /// Before, a store's write open ran the migrations on any SQLite file: another program's database (or an empty
+    /// file) got Memp's tables, without a store's settings, and was then "not a memory store" for good.
+    @Test func aSQLiteDatabaseWithoutAStoreIsRefusedAndLeftAsItWas() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file(SQLiteStore.databaseFileName)
+        let other = try DatabaseQueue(path: path)
+        try await other.write { try $0.execute(sql: "CREATE TABLE notes (text TEXT)") }
+        await #expect(throws: MemoryError.databaseWithoutStoreSettings(path: path)) {
+            try await SQLiteStore.open(at: directory.path, embedder: WordHashEmbedder(), vectorStorage: .int8)
         }
+        let tables = try await other.read { try String.fetchAll($0, sql: "SELECT name FROM sqlite_master") }
+        #expect(tables == ["notes"])
     }
 
     @Test func hybridLookupCopesWithAnyK() async throws {

@@ -1,0 +1,246 @@
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import MempService
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+import Synchronization
+
+/// Guards one HTTP connection: admits it within the server's connection limit, answers protocol errors with the
+/// service's JSON error, and closes it at shutdown while a request on it is still arriving.
+///
+/// - Over the limit, the connection's first request is answered 503 ``MempService/ServiceError/tooManyConnections(limit:)``
+///   and the connection closed; its body is never buffered.
+/// - A request the HTTP parser refuses (bad method, headers over the decoder's limits, a bad `Content-Length` or
+///   chunk size) is answered by the framework with an empty 400; this handler writes that answer as
+///   ``MempService/ServiceError/malformedRequest(problem:)`` or ``MempService/ServiceError/headersTooLarge(maximumBytes:maximumFields:)``
+///   instead. An error in a body being read reaches the route, which answers it the same way.
+/// - A request answered before its body has arrived (413 on its Content-Length, 401) has the rest of its body read
+///   and thrown away, so that the client can read the answer once it has sent it; past the body limit more, the
+///   connection is closed.
+/// - A CONNECT request (this server is no proxy) is answered 405 without a body, which the HTTP codec strips from
+///   any answer to CONNECT, and the connection closed.
+/// - An HTTP/1.0 request without keep-alive is marked `Connection: close` (``HTTP10ConnectionCloser``), so that its
+///   connection is closed after the answer.
+/// - Graceful shutdown waits for every request that has begun, and a request begins with its head: a client that
+///   sent a head and part of a body, then nothing, held shutdown up until the idle timeout. Such a request can't be
+///   answered (its body is incomplete), so closing it loses nothing; requests received in full are still answered.
+final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private let connections: ConnectionCount
+    private let decoder: HTTP1Channel.Configuration.DecoderConfiguration
+    /// Whether this connection counts against the limit; a connection over it is refused.
+    private var admitted = false
+    /// Whether a request's head has arrived and its end has not.
+    private var receiving = false
+    /// Requests whose head has arrived and whose answer has not been written to its end.
+    private var unanswered = 0
+    /// The error for the last request the parser refused, passed on to the framework, whose answer carries it.
+    private var protocolError: ServiceError?
+    /// Whether the framework's answer to a protocol error is being written, with `protocolError` as its body.
+    private var rewriting = false
+    /// The most body bytes of an answered request read and thrown away before the connection is closed.
+    private let drainLimit: Int
+    /// Body bytes thrown away since the request still arriving was answered.
+    private var drained = 0
+
+    /// A guard counting its connection against `connections`, answering parser errors under the limits of
+    /// `decoder`, and reading at most `drainLimit` bytes of a body whose request was answered before it ended.
+    init(connections: ConnectionCount, decoder: HTTP1Channel.Configuration.DecoderConfiguration, drainLimit: Int) {
+        self.connections = connections
+        self.decoder = decoder
+        self.drainLimit = drainLimit
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        admitted = connections.admit()
+        // The HTTP-types codec before this handler drops the request's version, so the HTTP/1.0 rule is applied
+        // right after the parser, where the version is still known.
+        let pipeline = context.pipeline.syncOperations
+        if let parser = try? pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self) {
+            try? pipeline.addHandler(HTTP10ConnectionCloser(), position: .after(parser))
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        if admitted { connections.release() }
+        admitted = false
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        guard admitted else {
+            // Refused connections buffer nothing: the answer goes out at the head, the close follows the end.
+            switch part {
+            case .head: write(.tooManyConnections(limit: connections.limit), context: context)
+            case .body: break
+            case .end: context.close(promise: nil)
+            }
+            return
+        }
+        switch part {
+        case .head(let head) where head.method == .connect && unanswered == 0:
+            refuseTunnel(context: context)
+            return
+        case .head:
+            receiving = true
+            unanswered += 1
+            drained = 0
+        case .body(let buffer) where receiving && unanswered == 0:
+            // Answered already (413 on its Content-Length, 401, 404): the framework reads the rest to throw it
+            // away, so a body announced as gigabytes would keep the connection busy for as long as it is sent.
+            drained += buffer.readableBytes
+            if drained > drainLimit {
+                context.close(promise: nil)
+                return
+            }
+        case .body: break
+        case .end: receiving = false
+        }
+        context.fireChannelRead(data)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard admitted else {
+            context.close(promise: nil)
+            return
+        }
+        if let error = error as? HTTPParserError { protocolError = ServiceError(error, decoder: decoder) }
+        context.fireErrorCaught(error)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head where unanswered == 0 && protocolError != nil:
+            // No request awaits an answer, so this head is the framework's empty 400 for the protocol error.
+            rewriting = true
+            promise?.succeed(())
+        case .body where rewriting:
+            promise?.succeed(())
+        case .end where rewriting:
+            rewriting = false
+            if let protocolError { write(protocolError, context: context) }
+            promise?.succeed(())
+        case .end:
+            unanswered = max(0, unanswered - 1)
+            context.write(data, promise: promise)
+        case .head, .body:
+            context.write(data, promise: promise)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // Only the request still arriving awaits an answer (or none does): nothing answerable is cut short.
+        if event is ChannelShouldQuiesceEvent, receiving, unanswered <= 1 {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    /// Answers a CONNECT request 405 and closes the connection.
+    ///
+    /// The HTTP codec treats the connection as a tunnel once CONNECT is read, and strips the framing and body of
+    /// any answer to it, so the route's JSON 404 went out without either and the client waited for the idle
+    /// timeout. Such an answer can't carry the service's JSON error; it says "Connection: close" and ends.
+    private func refuseTunnel(context: ChannelHandlerContext) {
+        let head = HTTPResponse(
+            status: .methodNotAllowed, headerFields: [.allow: "GET, POST, DELETE", .connection: "close"])
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        context.close(promise: nil)
+    }
+
+    /// Writes `error` as a whole answer that closes the connection.
+    private func write(_ error: ServiceError, context: ChannelHandlerContext) {
+        let answer = HTTPAPI.answer(error)
+        let fields: HTTPFields = [
+            .contentType: answer.contentType, .contentLength: String(answer.body.count), .connection: "close",
+        ]
+        let head = HTTPResponse(status: HTTPResponse.Status(code: answer.status), headerFields: fields)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(ByteBuffer(bytes: answer.body))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+}
+
+/// Marks an HTTP/1.0 request that did not ask to keep its connection with `Connection: close`, so that the
+/// connection is closed after its answer, as HTTP/1.0 has it; it was kept until the idle timeout, and a client
+/// reading the answer to the end of the connection waited that long.
+final class HTTP10ConnectionCloser: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .head(var head) = unwrapInboundIn(data), head.version == .http1_0, !head.isKeepAlive else {
+            context.fireChannelRead(data)
+            return
+        }
+        head.headers.replaceOrAdd(name: "connection", value: "close")
+        context.fireChannelRead(wrapInboundOut(.head(head)))
+    }
+}
+
+/// The connections a server holds open, against its limit; shared by every connection's ``ConnectionGuard``.
+final class ConnectionCount: Sendable {
+    /// The most connections admitted at once.
+    let limit: Int
+    private let open = Atomic<Int>(0)
+
+    /// - Precondition: `limit >= 1`.
+    init(limit: Int) {
+        precondition(limit >= 1, "ConnectionCount: the limit must be at least 1 (got \(limit))")
+        self.limit = limit
+    }
+
+    /// Counts one more open connection and returns `true`, or returns `false` when `limit` are open already.
+    func admit() -> Bool {
+        var current = open.load(ordering: .relaxed)
+        while current < limit {
+            let (exchanged, original) = open.compareExchange(
+                expected: current, desired: current + 1, ordering: .relaxed)
+            if exchanged { return true }
+            current = original
+        }
+        return false
+    }
+
+    /// Counts one admitted connection as closed.
+    func release() {
+        open.subtract(1, ordering: .relaxed)
+    }
+}
+
+extension ServiceError {
+    /// The error answered for a request the HTTP parser refused with `error`, under the limits of `decoder`.
+    init(_ error: HTTPParserError, decoder: HTTP1Channel.Configuration.DecoderConfiguration) {
+        let problem: String
+        switch error {
+        case .headerOverflow:
+            self = .headersTooLarge(maximumBytes: decoder.maxHeaderListSize, maximumFields: decoder.maxHeaderFieldCount)
+            return
+        case .invalidMethod:
+            problem =
+                "the request does not start with an HTTP method (a TLS client gets this too: this server speaks "
+                + "plain HTTP)"
+        case .invalidURL: problem = "the request target is not a valid path"
+        case .invalidVersion:
+            problem = "the request line does not end with HTTP/1.0 or HTTP/1.1 and CR LF"
+        case .invalidContentLength: problem = "Content-Length is not a decimal number of bytes"
+        case .unexpectedContentLength:
+            problem = "Content-Length is given twice, or together with Transfer-Encoding"
+        case .invalidChunkSize: problem = "a chunk of the chunked body does not start with a hexadecimal size"
+        case .invalidHeaderToken, .invalidCharactersUsed:
+            problem = "a header's name or value holds a character HTTP does not allow"
+        case .lfExpected: problem = "a line does not end with CR LF"
+        case .invalidEOFState, .closedConnection: problem = "the connection ended in the middle of the request"
+        default: problem = "its request line, headers or body framing can't be parsed"
+        }
+        self = .malformedRequest(problem: problem)
+    }
+}
