@@ -23,6 +23,8 @@ public final class PostgresBackend: MemoryBackend {
     public let databaseSearch: PostgresVectorSearch?
     let client: PostgresClient
     let logger: Logger
+    /// The most connections the pool opens.
+    private let maximumConnections: Int
     private let runner: Task<Void, Never>
 
     private init(
@@ -40,6 +42,7 @@ public final class PostgresBackend: MemoryBackend {
         self.databaseSearch = databaseSearch
         self.client = client
         self.logger = logger
+        self.maximumConnections = maximumConnections
         self.runner = Task { await client.run() }
     }
 
@@ -140,13 +143,27 @@ public final class PostgresBackend: MemoryBackend {
         _ body: (PostgresConnection) async throws -> Result
     ) async throws(MemoryError) -> Result {
         do {
-            return try await client.withConnection { connection in
-                try await withTaskCancellationHandler {
-                    try await body(connection)
-                } onCancel: {
-                    connection.close()
+            // The pool can hand out a connection that closed since its last use (an operation cancelled, a server
+            // restarted) before it noticed; nothing was sent on it, so another is leased, as many times as the
+            // pool holds connections.
+            for attempt in 0...maximumConnections {
+                let outcome: Result? = try await client.withConnection { connection in
+                    guard !connection.isClosed || attempt == maximumConnections else { return nil }
+                    do {
+                        return try await withTaskCancellationHandler {
+                            try await body(connection)
+                        } onCancel: {
+                            connection.close()
+                        }
+                    } catch {
+                        // Back to the pool only once closed, so that the pool never lends it again.
+                        if Task.isCancelled { try? await connection.closeFuture.get() }
+                        throw error
+                    }
                 }
+                if let outcome { return outcome }
             }
+            preconditionFailure("the last attempt returns or throws")
         } catch {
             throw mapped(error)
         }

@@ -39,16 +39,28 @@ struct OutageTests {
     /// `database`.
     @Test func aServerShuttingDownIsUnavailable() async throws {
         try await PostgresTestServer.withBackend { backend in
+            await #expect(
+                throws: MemoryError.database(
+                    reason: "PostgreSQL at \(backend.location): relation \"no_such_table\" does not exist "
+                        + "(SQLSTATE 42P01)")
+            ) {
+                try await backend.withConnection { connection in
+                    try await connection.query("SELECT * FROM no_such_table", logger: backend.logger)
+                }
+            }
+            // A backend of its own: a pool may lend the terminated connection once more before it notices.
+            let victim = try await PostgresBackend.connect(to: backend.location)
+            defer { victim.close() }
             let (pid, signal) = AsyncStream.makeStream(of: Int32.self)
             let operation = Task {
-                try await backend.withConnection { connection in
-                    for try await pid in try await connection.query("SELECT pg_backend_pid()", logger: backend.logger)
+                try await victim.withConnection { connection in
+                    for try await pid in try await connection.query("SELECT pg_backend_pid()", logger: victim.logger)
                         .decode(Int32.self)
                     {
                         signal.yield(pid)
                     }
                     // The query returns when the row description arrives; its end comes with the rows.
-                    for try await _ in try await connection.query("SELECT pg_sleep(86400)", logger: backend.logger) {}
+                    for try await _ in try await connection.query("SELECT pg_sleep(86400)", logger: victim.logger) {}
                 }
             }
             var backendPID: Int32 = 0
@@ -66,15 +78,6 @@ struct OutageTests {
                         + "(SQLSTATE 57P01)")
             ) {
                 try await operation.value
-            }
-            await #expect(
-                throws: MemoryError.database(
-                    reason: "PostgreSQL at \(backend.location): relation \"no_such_table\" does not exist "
-                        + "(SQLSTATE 42P01)")
-            ) {
-                try await backend.withConnection { connection in
-                    try await connection.query("SELECT * FROM no_such_table", logger: backend.logger)
-                }
             }
         }
     }
