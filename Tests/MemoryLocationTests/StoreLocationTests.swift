@@ -141,6 +141,28 @@ import Testing
         #expect(empty.description.hasPrefix("\(file) is an empty file (0 bytes), not a SQLite database"))
     }
 
+    /// Before, a directory in the database file's place was "disk I/O error (SQLite code 10)" (and creating a store
+    /// there "already holds a memory store"), and a FIFO made every open wait forever.
+    @Test func aDatabaseFileThatIsADirectoryOrAFIFOIsNamedAsSuch() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        for (name, kind) in [("folder", "a directory"), ("fifo", "a FIFO")] {
+            let store = directory.file(name)
+            try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true)
+            let file = store + "/memp.sqlite"
+            if kind == "a directory" {
+                try FileManager.default.createDirectory(atPath: file, withIntermediateDirectories: false)
+            } else {
+                #expect(mkfifo(file, 0o600) == 0)
+            }
+            let refusal = MemoryError.io(
+                path: file, reason: "is \(kind), not a database file; move it away and create the store again")
+            await #expect(throws: refusal) { try await MemoryStore.open(at: store) }
+            await #expect(throws: refusal) { try await MemoryStore.info(at: store) }
+            await #expect(throws: refusal) { try await MemoryStore.create(at: store, embedder: Self.embedder) }
+        }
+    }
+
     /// Before, "Database: …/memp.sqlite: file is not a database (SQLite code 26)".
     @Test func aDatabaseFileThatIsNotSQLiteIsRefusedByName() async throws {
         let directory = try TemporaryDirectory()
