@@ -80,6 +80,18 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: empty) == [])
     }
 
+    /// Before, a regular file given as the store was "not a memory store: it holds neither a SQLite store nor …".
+    @Test func aFileGivenAsTheStoreIsNamedAsAFile() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let file = directory.file("plain")
+        try Data("x".utf8).write(to: URL(fileURLWithPath: file))
+        let refusal = MemoryError.io(path: file, reason: "is a file, not a store directory")
+        await #expect(throws: refusal) { try await MemoryStore.open(at: file) }
+        await #expect(throws: refusal) { try await MemoryStore.info(at: file) }
+        #expect(try String(contentsOfFile: file, encoding: .utf8) == "x")
+    }
+
     /// A store path below a regular file names that file, not a numbered Foundation error.
     @Test func createBelowAFileNamesTheFile() async throws {
         let directory = try TemporaryDirectory()
