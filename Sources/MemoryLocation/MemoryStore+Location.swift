@@ -245,7 +245,15 @@ extension MemoryStore {
                     throw .backendNotBuilt(backend: StoreLocation.postgreSQL, location: directory)
                 #endif
             case .none:
-                guard access == .createIfMissing else { throw .notAStore(path: directory) }
+                guard access == .createIfMissing else {
+                    var isDirectory: ObjCBool = false
+                    if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory),
+                        !isDirectory.boolValue
+                    {
+                        throw .io(path: directory, reason: "is a file, not a store directory")
+                    }
+                    throw .notAStore(path: directory)
+                }
                 return try SQLiteStore.emptyBackend(at: directory)
             }
         case .database(let database):

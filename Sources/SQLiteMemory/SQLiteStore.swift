@@ -18,22 +18,34 @@ public enum SQLiteStore {
         FileManager.default.fileExists(atPath: databasePath(in: directory))
     }
 
-    /// Why the store in `directory`, whose database file exists, can't be created there: the file is empty, or a
-    /// store is there already.
-    ///
-    /// An empty file holds nothing, so it is reported as such rather than as a store; SQLite would take it for an
-    /// empty database (and a write would add tables to it without a store's settings).
+    /// Why the store in `directory`, whose database file exists, can't be created there: the file is no database
+    /// (empty, a directory, a FIFO), or a store is there already.
     public static func existingFileError(in directory: String) -> MemoryError {
-        let path = databasePath(in: directory)
-        return isEmptyDatabaseFile(path) ? .emptyDatabaseFile(path: path) : .storeExists(path: directory)
+        databaseFileProblem(databasePath(in: directory)) ?? .storeExists(path: directory)
     }
 
-    /// Whether the database file at `path` is 0 bytes with no write-ahead log beside it that SQLite could replay.
-    static func isEmptyDatabaseFile(_ path: String) -> Bool {
-        func size(_ path: String) -> Int? {
-            (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
+    /// Why the database file at `path`, which exists, can hold no store: it is not a regular file, or it is empty
+    /// (0 bytes, with no write-ahead log beside it that SQLite could replay); `nil` when it may hold one.
+    ///
+    /// SQLite takes an empty file for an empty database (a write would add tables to it without a store's
+    /// settings), fails on a directory with "disk I/O error", and waits forever to read a FIFO.
+    static func databaseFileProblem(_ path: String) -> MemoryError? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }  // SQLite says why it can't open it
+        let kind: String? =
+            switch status.st_mode & S_IFMT {
+            case S_IFREG: nil
+            case S_IFDIR: "a directory"
+            case S_IFIFO: "a FIFO"
+            case S_IFSOCK: "a socket"
+            default: "a device"
+            }
+        if let kind {
+            return .io(path: path, reason: "is \(kind), not a database file; move it away and create the store again")
         }
-        return size(path) == 0 && (size(path + "-wal") ?? 0) == 0
+        var log = stat()
+        let logIsEmpty = stat(path + "-wal", &log) != 0 || log.st_size == 0
+        return status.st_size == 0 && logIsEmpty ? .emptyDatabaseFile(path: path) : nil
     }
 
     /// Creates a store in `directory` (created if needed) that embeds with `embedder`.
@@ -89,6 +101,7 @@ public enum SQLiteStore {
     ///
     /// - Parameter readOnly: Opens the database without writing to it (no migration is run).
     /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when the directory holds no database file;
+    ///   ``ProceduralMemory/MemoryError/io(path:reason:)`` when the file is a directory, FIFO, socket or device;
     ///   ``ProceduralMemory/MemoryError/emptyDatabaseFile(path:)``,
     ///   ``ProceduralMemory/MemoryError/notSQLiteDatabase(path:)`` or
     ///   ``ProceduralMemory/MemoryError/databaseWithoutStoreSettings(path:)`` when the file holds no store; nothing
@@ -96,7 +109,7 @@ public enum SQLiteStore {
     public static func backend(at directory: String, readOnly: Bool = false) throws(MemoryError) -> SQLiteBackend {
         guard isSQLiteStore(at: directory) else { throw .notAStore(path: directory) }
         let path = databasePath(in: directory)
-        guard !isEmptyDatabaseFile(path) else { throw .emptyDatabaseFile(path: path) }
+        if let problem = databaseFileProblem(path) { throw problem }
         return try SQLiteBackend(path: path, readOnly: readOnly, existingStore: true)
     }
 

@@ -80,6 +80,18 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: empty) == [])
     }
 
+    /// Before, a regular file given as the store was "not a memory store: it holds neither a SQLite store nor …".
+    @Test func aFileGivenAsTheStoreIsNamedAsAFile() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let file = directory.file("plain")
+        try Data("x".utf8).write(to: URL(fileURLWithPath: file))
+        let refusal = MemoryError.io(path: file, reason: "is a file, not a store directory")
+        await #expect(throws: refusal) { try await MemoryStore.open(at: file) }
+        await #expect(throws: refusal) { try await MemoryStore.info(at: file) }
+        #expect(try String(contentsOfFile: file, encoding: .utf8) == "x")
+    }
+
     /// A store path below a regular file names that file, not a numbered Foundation error.
     @Test func createBelowAFileNamesTheFile() async throws {
         let directory = try TemporaryDirectory()
@@ -139,6 +151,28 @@ import Testing
         #expect(report.problems == ["the database can't be checked: \(empty)"])
         #expect(try Data(contentsOf: URL(fileURLWithPath: file)).isEmpty)
         #expect(empty.description.hasPrefix("\(file) is an empty file (0 bytes), not a SQLite database"))
+    }
+
+    /// Before, a directory in the database file's place was "disk I/O error (SQLite code 10)" (and creating a store
+    /// there "already holds a memory store"), and a FIFO made every open wait forever.
+    @Test func aDatabaseFileThatIsADirectoryOrAFIFOIsNamedAsSuch() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        for (name, kind) in [("folder", "a directory"), ("fifo", "a FIFO")] {
+            let store = directory.file(name)
+            try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true)
+            let file = store + "/memp.sqlite"
+            if kind == "a directory" {
+                try FileManager.default.createDirectory(atPath: file, withIntermediateDirectories: false)
+            } else {
+                #expect(mkfifo(file, 0o600) == 0)
+            }
+            let refusal = MemoryError.io(
+                path: file, reason: "is \(kind), not a database file; move it away and create the store again")
+            await #expect(throws: refusal) { try await MemoryStore.open(at: store) }
+            await #expect(throws: refusal) { try await MemoryStore.info(at: store) }
+            await #expect(throws: refusal) { try await MemoryStore.create(at: store, embedder: Self.embedder) }
+        }
     }
 
     /// Before, "Database: …/memp.sqlite: file is not a database (SQLite code 26)".
