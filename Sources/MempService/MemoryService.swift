@@ -379,6 +379,8 @@ extension MemoryService {
     static func decode<Value: Decodable>(_ type: Value.Type, from body: Data) throws(ServiceError) -> Value {
         do {
             return try JSONDecoder().decode(type, from: body)
+        } catch let error as ServiceError {
+            throw error
         } catch let error as DecodingError {
             throw Self.invalidBody(error, body: body)
         } catch {
@@ -453,10 +455,20 @@ extension MemoryService {
             guard let string = value as? String else { throw .invalidBody(field: key, reason: "must be a string") }
             return string
         }
-        // The thresholds are read by the decoder, which tells a number from `true` (JSONSerialization doesn't).
+        // The thresholds are read by the decoder, which tells a number from `true` (JSONSerialization doesn't);
+        // it also refuses the fields an update doesn't have.
         struct Thresholds: Decodable {
             var minHits: Double?
             var minSuccessRate: Double?
+
+            enum Fields: String, CodingKey, CaseIterable { case policy, tasks, build, source, minHits, minSuccessRate }
+
+            init(from decoder: any Decoder) throws {
+                try decoder.refuseUnknownFields(Fields.self, of: "an update")
+                let container = try decoder.container(keyedBy: Fields.self)
+                minHits = try container.decodeIfPresent(Double.self, forKey: .minHits)
+                minSuccessRate = try container.decodeIfPresent(Double.self, forKey: .minSuccessRate)
+            }
         }
         let thresholds = try Self.decode(Thresholds.self, from: body)
         if let minHits = thresholds.minHits, minHits.rounded() != minHits || abs(minHits) > Double(Int32.max) {

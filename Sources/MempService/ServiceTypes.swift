@@ -23,7 +23,10 @@ public struct LookupFilters: Codable, Sendable, Equatable {
         self.minSimilarity = minSimilarity
     }
 
+    enum CodingKeys: String, CodingKey, CaseIterable { case sources, labels, includeDeprecated, minSimilarity }
+
     public init(from decoder: any Decoder) throws {
+        try decoder.refuseUnknownFields(CodingKeys.self, of: "filters")
         let container = try decoder.container(keyedBy: CodingKeys.self)
         sources = try container.decodeIfPresent([String].self, forKey: .sources)
         labels = try container.decodeIfPresent([String: String].self, forKey: .labels)
@@ -56,7 +59,10 @@ public struct LookupRequest: Codable, Sendable, Equatable {
         self.seed = seed
     }
 
+    enum CodingKeys: String, CodingKey, CaseIterable { case task, k, mode, filters, seed }
+
     public init(from decoder: any Decoder) throws {
+        try decoder.refuseUnknownFields(CodingKeys.self, of: "a lookup")
         let container = try decoder.container(keyedBy: CodingKeys.self)
         task = try container.decode(String.self, forKey: .task)
         k = try Self.number(Int.self, in: container, forKey: .k)
@@ -92,7 +98,10 @@ public struct BatchLookupRequest: Codable, Sendable, Equatable {
     /// As in ``LookupRequest``: every task of the batch is looked up with this seed.
     public var seed: UInt64?
 
+    enum CodingKeys: String, CodingKey, CaseIterable { case tasks, k, mode, filters, seed }
+
     public init(from decoder: any Decoder) throws {
+        try decoder.refuseUnknownFields(CodingKeys.self, of: "a batch lookup")
         let container = try decoder.container(keyedBy: CodingKeys.self)
         tasks = try container.decode([String].self, forKey: .tasks)
         k = try LookupRequest.number(Int.self, in: container, forKey: .k)
@@ -180,6 +189,16 @@ public struct FeedbackRequest: Codable, Sendable, Equatable {
     public var memories: [String]?
     /// Whether the task succeeded.
     public var success: Bool
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case memory, memories, success }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.refuseUnknownFields(CodingKeys.self, of: "feedback")
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        memory = try container.decodeIfPresent(String.self, forKey: .memory)
+        memories = try container.decodeIfPresent([String].self, forKey: .memories)
+        success = try container.decode(Bool.self, forKey: .success)
+    }
 }
 
 /// The counters of each memory after feedback.
@@ -273,5 +292,29 @@ public struct ErrorResponse: Codable, Sendable, Equatable {
     /// The body for `error`.
     public init(_ error: ServiceError) {
         self.error = Body(code: error.code, message: error.description)
+    }
+}
+
+/// Any key of a JSON object, to list the ones a request type doesn't read.
+private struct AnyCodingKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}
+
+extension Decoder {
+    /// Refuses a field of the object being decoded that `Keys` doesn't name, which would otherwise be ignored and
+    /// the request answered as if it were absent (`"kk": 3`, or `minSimilarity` outside `filters`).
+    ///
+    /// - Throws: ``ServiceError/invalidBody(field:reason:)`` naming the first unknown field (in sorted order) and
+    ///   the fields `what` has.
+    func refuseUnknownFields<Keys: CodingKey & CaseIterable>(_ keys: Keys.Type, of what: String) throws {
+        let known = Keys.allCases.map(\.stringValue)
+        let fields = try container(keyedBy: AnyCodingKey.self).allKeys.map(\.stringValue)
+        guard let unknown = fields.sorted().first(where: { !known.contains($0) }) else { return }
+        throw ServiceError.invalidBody(
+            field: (codingPath.map(\.stringValue) + [unknown]).joined(separator: "."),
+            reason: "is not a field of \(what) (its fields: \(known.joined(separator: ", ")))")
     }
 }

@@ -66,6 +66,18 @@ import Testing
             ),
             (#"{}"#, .invalidBody(field: "task", reason: "is missing")),
             ("[1, 2]", .invalidBody(field: "", reason: "must be a JSON object")),
+            // A misspelt or misplaced field is refused, not ignored (the lookup ran without it).
+            (
+                #"{"task": "x", "kk": 3, "minSimilarity": 0.9}"#,
+                .invalidBody(
+                    field: "kk", reason: "is not a field of a lookup (its fields: task, k, mode, filters, seed)")
+            ),
+            (
+                #"{"task": "x", "filters": {"source": ["a"]}}"#,
+                .invalidBody(
+                    field: "filters.source",
+                    reason: "is not a field of filters (its fields: sources, labels, includeDeprecated, minSimilarity)")
+            ),
             (
                 #"{"task": "x", "filters": {"sources": "a"}}"#,
                 .invalidBody(field: "filters.sources", reason: "must be a list")
@@ -99,6 +111,23 @@ import Testing
         await #expect(throws: ServiceError.limitExceeded(name: "tasks", limit: 2, actual: 3)) {
             try await service.lookupBatch(Data(#"{"tasks": ["a", "b", "c"]}"#.utf8), store: nil)
         }
+        await #expect(
+            throws: ServiceError.invalidBody(
+                field: "task", reason: "is not a field of a batch lookup (its fields: tasks, k, mode, filters, seed)")
+        ) { try await service.lookupBatch(Data(#"{"tasks": ["a"], "task": "b"}"#.utf8), store: nil) }
+        await #expect(
+            throws: ServiceError.invalidBody(
+                field: "succeeded", reason: "is not a field of feedback (its fields: memory, memories, success)")
+        ) {
+            try await service.feedback(
+                Data(#"{"memory": "red-1", "success": true, "succeeded": true}"#.utf8), store: nil)
+        }
+        await #expect(
+            throws: ServiceError.invalidBody(
+                field: "dryRun",
+                reason:
+                    "is not a field of an update (its fields: policy, tasks, build, source, minHits, minSuccessRate)")
+        ) { try await service.update(Data(#"{"policy": "vanilla", "tasks": [], "dryRun": true}"#.utf8), store: nil) }
         await #expect(throws: ServiceError.unknownStore(name: "blue")) {
             try await service.stats(store: "blue")
         }
