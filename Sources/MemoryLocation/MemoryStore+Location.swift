@@ -77,14 +77,16 @@ extension MemoryStore {
     /// - Parameters:
     ///   - configuration: How to rebuild `embedder`, recorded so that ``open(at:vectorStorage:)`` needs none.
     ///   - vectorStorage: See ``ProceduralMemory/MemoryStore/open(backend:embedder:cacheDirectory:vectorStorage:)``.
-    /// - Throws: ``ProceduralMemory/MemoryError/storeExists(path:)`` when the directory holds a store already (of
-    ///   either backend); ``ProceduralMemory/MemoryError/emptyDatabaseFile(path:)`` when it holds an empty
+    /// - Throws: ``ProceduralMemory/MemoryError/databaseURLAsDirectory(url:)`` when `directory` is a
+    ///   `postgres://` URL; ``ProceduralMemory/MemoryError/storeExists(path:)`` when the directory holds a store
+    ///   already (of either backend); ``ProceduralMemory/MemoryError/emptyDatabaseFile(path:)`` when it holds an empty
     ///   database file; ``ProceduralMemory/MemoryError/io(path:reason:)`` or
     ///   ``ProceduralMemory/MemoryError/database(reason:)`` when it can't be written.
     public static func create(
         at directory: String, embedder: any Embedder, configuration: EmbedderConfiguration? = nil,
         vectorStorage: VectorStorage = .int8
     ) async throws(MemoryError) -> MemoryStore {
+        guard !DatabaseLocation.isURL(directory) else { throw .databaseURLAsDirectory(url: directory) }
         guard !StoreLocation.isStore(directory) else { throw existingStoreError(in: directory) }
         return try await SQLiteStore.create(
             at: directory, embedder: embedder, configuration: configuration, vectorStorage: vectorStorage)

@@ -77,8 +77,15 @@ struct InitCommand: AsyncParsableCommand {
             )
             return
         }
-        let store = try await MemoryStore.create(
-            at: storeOptions.store, embedder: embedder, configuration: configuration)
+        let store: MemoryStore
+        do {
+            store = try await MemoryStore.create(
+                at: storeOptions.store, embedder: embedder, configuration: configuration)
+        } catch {
+            guard case .databaseURLAsDirectory(let url) = error else { throw error }
+            throw CommandFailure(
+                error, hint: "Pass --backend postgres --url \(url) with --store naming the directory to keep it in.")
+        }
         print(
             "Created a memory store in \(storeOptions.store) (embedder \(store.embedder.modelIdentifier), \(store.embedder.dimension) dimensions)."
         )

@@ -186,7 +186,7 @@ extension ServiceError: CustomStringConvertible {
         case .databaseUnavailable:
             .storeUnavailable(reason: error.description)
         case .embedderMismatch, .notAStore, .emptyDatabaseFile, .notSQLiteDatabase, .databaseWithoutStoreSettings,
-            .storeExists, .backendNotBuilt, .database, .io, .index, .embedding,
+            .storeExists, .databaseURLAsDirectory, .backendNotBuilt, .database, .io, .index, .embedding,
             .scriptWriter, .cannotRevert, .bundleRefused, .languageModel, .policyNotInDatabase, .nonFiniteVector,
             .encodingFailed, .invalidDatabaseURL, .passwordVariableUnset, .storeWithoutEmbedder:
             .storeFailure(reason: error.description)

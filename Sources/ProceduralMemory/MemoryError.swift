@@ -36,6 +36,8 @@ public enum MemoryError: Error, Equatable, Sendable {
     case duplicateMemory(id: String, bundle: String)
     /// The directory already holds a memory store.
     case storeExists(path: String)
+    /// A SQLite store was to be created in `url`, which names a PostgreSQL database, not a directory.
+    case databaseURLAsDirectory(url: String)
     /// The store at `location` lives on `backend` (`PostgreSQL`), which this build was compiled without.
     case backendNotBuilt(backend: String, location: String)
     /// A parameter is out of range: `name` is the parameter, `value` what was given, `expected` the accepted
@@ -217,6 +219,9 @@ extension MemoryError: CustomStringConvertible {
                 + "stored, replace them, or delete the stored one first."
         case .storeExists(let path):
             "\(path) already holds a memory store; open it instead, or choose another directory."
+        case .databaseURLAsDirectory(let url):
+            "\(url) names a PostgreSQL database, not a directory: a SQLite store needs a directory, and a store in "
+                + "PostgreSQL is created with the database's URL and a directory that keeps it."
         case .backendNotBuilt(let backend, let location):
             "The store at \(location) lives on \(backend), and this build has no \(backend) support; rebuild with "
                 + "`swift build -c release --product memp --traits \(backend)`."

@@ -92,6 +92,15 @@ import Testing
         #expect(try String(contentsOfFile: file, encoding: .utf8) == "x")
     }
 
+    /// A PostgreSQL URL is not taken for a SQLite store's directory (it became a directory named `postgres:`).
+    @Test func aDatabaseURLIsNoDirectoryForASQLiteStore() async throws {
+        let url = "postgres://memp@db.internal/agents"
+        await #expect(throws: MemoryError.databaseURLAsDirectory(url: url)) {
+            try await MemoryStore.create(at: url, embedder: Self.embedder)
+        }
+        #expect(!FileManager.default.fileExists(atPath: "postgres:"))
+    }
+
     /// A store path below a regular file names that file, not a numbered Foundation error.
     @Test func createBelowAFileNamesTheFile() async throws {
         let directory = try TemporaryDirectory()
