@@ -112,7 +112,14 @@ struct IndexCommand: ParsableCommand {
 
         func run() throws {
             var flat = try FlatIndex(contentsOf: index, verifyChecksums: !skipVerify)
-            if let rescoreFactor { flat.rescoreFactor = rescoreFactor }
+            if let rescoreFactor {
+                guard flat.vectorStorage == .int8 else {
+                    throw ValidationError(
+                        "--rescore-factor applies to int8 indexes; \(index) stores \(flat.vectorStorage) vectors, "
+                            + "which are scored exactly.")
+                }
+                flat.rescoreFactor = rescoreFactor
+            }
             if let threads {
                 flat.parallelism = threads
                 BLASThreads.set(threads)  // so that BLAS batches honour --threads too

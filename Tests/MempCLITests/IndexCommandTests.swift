@@ -55,6 +55,21 @@ import VectorIndex
         #expect(rows.count == 3 && rows.allSatisfy { $0.count == 3 && Set($0) == [0, 1, 2] })
     }
 
+    /// `--rescore-factor` on an f32 index, which it can't change, is refused rather than ignored.
+    @Test func rescoreFactorIsForInt8IndexesOnly() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let base = try writeVectors(3, dimension: 4, seed: 3, in: directory, name: "base.fvecs")
+        let index = directory.file("base.mvi")
+        try IndexCommand.Build.parse(["--input", base.path, "--output", index]).run()
+        let search = try IndexCommand.Search.parse(
+            ["--index", index, "--queries", base.path, "-k", "2", "--rescore-factor", "4"])
+        let error = try #require(throws: ValidationError.self) { try search.run() }
+        #expect(
+            error.message == "--rescore-factor applies to int8 indexes; \(index) stores f32 vectors, which are scored "
+                + "exactly.")
+    }
+
     @Test func badFlagsAreValidationErrors() {
         #expect(
             parseFailure(IndexCommand.Search.self, ["--index", "a", "--queries", "b", "-k", "0"])
