@@ -15,7 +15,7 @@ struct InitCommand: AsyncParsableCommand {
             With --backend postgres, the store lives in PostgreSQL (with pgvector) at --url \
             (postgres://USER@HOST:PORT/DATABASE[?schema=NAME&sslmode=disable]); the directory keeps the URL and \
             the index caches, and every other command works on it unchanged. The password comes from \
-            --password-file or the environment variable --password-env names (MEMP_PG_PASSWORD), never from the \
+            --password-file or the environment variable --password-variable names (MEMP_PG_PASSWORD), never from the \
             URL, and is never printed. A database that already holds a store with the same embedder is attached.
             """)
 
@@ -69,7 +69,7 @@ struct InitCommand: AsyncParsableCommand {
         let embedder = try configuration.makeEmbedder()
         if backend == .postgres, let url {
             let database = DatabaseLocation(
-                url: url, passwordFile: password.passwordFile, passwordVariable: password.passwordEnv)
+                url: url, passwordFile: password.passwordFile, passwordVariable: password.passwordVariable)
             let (store, attached, location) = try await MemoryStore.create(
                 at: storeOptions.store, database: database, embedder: embedder, configuration: configuration)
             print(

@@ -11,8 +11,11 @@ struct LanguageModelOptions: ParsableArguments {
     @Option(help: "The base URL of an OpenAI-compatible chat server (e.g. http://127.0.0.1:8080).")
     var llmURL: String?
     @Option(help: "The model name sent to the server.") var llmModel: String?
-    @Option(help: "The environment variable holding the server's API key (never printed).")
-    var llmKeyEnv: String?
+    // Named as --api-key-variable and --password-variable are; the first name this option had still works.
+    @Option(
+        name: [.customLong("llm-key-variable"), .customLong("llm-key-env")],
+        help: "The environment variable holding the server's API key (never printed).")
+    var llmKeyVariable: String?
     @Option(help: "How to ask for structured answers.") var llmStructuredOutput: StructuredOutput?
     @Option(help: "Seconds per request.") var llmTimeout: Double?
     @Option(help: "A JSON file {\"url\", \"model\", \"apiKeyEnvironmentVariable\", \"structuredOutput\", \"timeout\"}.")
@@ -21,7 +24,7 @@ struct LanguageModelOptions: ParsableArguments {
     /// The flags' settings, which win over the config file's.
     var flags: ChatModelSettings {
         ChatModelSettings(
-            url: llmURL, model: llmModel, apiKeyEnvironmentVariable: llmKeyEnv,
+            url: llmURL, model: llmModel, apiKeyEnvironmentVariable: llmKeyVariable,
             structuredOutput: llmStructuredOutput, timeout: llmTimeout)
     }
 

@@ -8,7 +8,7 @@ struct MigrateCommand: AsyncParsableCommand {
         commandName: "migrate", abstract: "Copy a memory store to PostgreSQL or back, verified.",
         discussion: """
             --from and --to are each a store directory or a postgres:// URL (no password in it; the password comes \
-            from --password-file or the variable --password-env names). A missing destination directory becomes a \
+            from --password-file or the variable --password-variable names). A missing destination directory becomes a \
             local SQLite store. The destination must be empty. Trajectories and memories (counters, status, \
             revisions, vectors) are copied in batches, then the history (numbers and dates kept), then both stores \
             are compared by counts and a SHA-256 checksum over all three. The source must not change meanwhile.

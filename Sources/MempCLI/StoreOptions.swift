@@ -39,15 +39,18 @@ enum PostgresSearchChoice: String, CaseIterable, ExpressibleByArgument {
     }
 }
 
-/// Where a PostgreSQL password comes from: `--password-file`, else the variable `--password-env` names.
+/// Where a PostgreSQL password comes from: `--password-file`, else the variable `--password-variable` names.
 struct PasswordOptions: ParsableArguments {
     @Option(help: "A file whose first line is the PostgreSQL password.") var passwordFile: String?
-    @Option(help: "The environment variable holding the PostgreSQL password.")
-    var passwordEnv = DatabaseLocation.defaultPasswordVariable
+    // Named as --api-key-variable and --llm-key-variable are; the first name this option had still works.
+    @Option(
+        name: [.customLong("password-variable"), .customLong("password-env")],
+        help: "The environment variable holding the PostgreSQL password.")
+    var passwordVariable = DatabaseLocation.defaultPasswordVariable
 
     /// `text` as a store location: a `postgres://` URL with this password source, else a directory.
     func location(_ text: String) -> StoreLocation {
-        StoreLocation(text, passwordFile: passwordFile, passwordVariable: passwordEnv)
+        StoreLocation(text, passwordFile: passwordFile, passwordVariable: passwordVariable)
     }
 }
 

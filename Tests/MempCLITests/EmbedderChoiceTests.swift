@@ -4,6 +4,15 @@ import Testing
 @testable import MempCLI
 
 @Suite struct EmbedderChoiceTests {
+    /// The variables holding secrets are named alike: --api-key-variable, --password-variable, --llm-key-variable
+    /// (the last two were --password-env and --llm-key-env, which still work).
+    @Test(arguments: ["--password-variable", "--password-env"])
+    func secretVariablesAreNamedAlike(passwordFlag: String) throws {
+        #expect(try PasswordOptions.parse([passwordFlag, "TEAM_PG"]).passwordVariable == "TEAM_PG")
+        #expect(try LanguageModelOptions.parse(["--llm-key-variable", "KEY"]).llmKeyVariable == "KEY")
+        #expect(try LanguageModelOptions.parse(["--llm-key-env", "KEY"]).llmKeyVariable == "KEY")
+    }
+
     /// `--dimension` sizes the hashing embedder (and, for a collection, an OpenAI-compatible model); with MiniLM or
     /// without an embedder it was ignored without a word, and `memp init --embedder minilm --dimension 128` made a
     /// 384-dimensional store.
