@@ -94,6 +94,11 @@ import Testing
         await #expect(throws: ServiceError.timeout(seconds: 1e-9)) {
             try await service.lookupBatch(Data(#"{"tasks": ["open a door"]}"#.utf8), store: nil)
         }
+        // A database outage times lookups out too, so the advice names it beside asking for less.
+        #expect(
+            ServiceError.timeout(seconds: 30).description
+                == "The request took longer than 30 s, the server's limit: ask for fewer hits or tasks, or retry "
+                + "later if the store's database is slow or unreachable.")
     }
 
     @Test func storesOfOneEmbedderConfigurationShareTheEmbedder() async throws {
