@@ -69,13 +69,6 @@ extension FusionMethod: Codable {
     }
 }
 
-/// A number without a trailing `.0`, at most 6 decimals: `60`, `0.35`.
-func shortNumber(_ value: Double) -> String {
-    var text = String(Double((value * 1e6).rounded()) / 1e6)
-    if text.hasSuffix(".0") { text.removeLast(2) }
-    return text
-}
-
 /// A document of a fused ranking, with what each side said about it.
 public struct FusedHit: Sendable, Equatable {
     /// The document.

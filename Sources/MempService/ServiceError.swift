@@ -1,4 +1,5 @@
 import ProceduralMemory
+import RetrievalCore
 
 /// An error the memory service answers a request with: what was wrong, and what kind of failure it is.
 ///
@@ -105,11 +106,6 @@ extension ServiceError: CustomStringConvertible {
         }
     }
 
-    /// `seconds` as a message shows it: `30`, not `30.0`.
-    private static func shown(_ seconds: Double) -> String {
-        seconds.rounded() == seconds && abs(seconds) < 1e9 ? String(Int(seconds)) : String(seconds)
-    }
-
     public var description: String {
         switch self {
         case .invalidBody(let field, let reason):
@@ -141,7 +137,7 @@ extension ServiceError: CustomStringConvertible {
         case .methodNotAllowed(let method, let path):
             "\(path) does not accept \(method)."
         case .timeout(let seconds):
-            "The request took longer than \(Self.shown(seconds)) s, the server's limit: ask for fewer hits or tasks, or retry "
+            "The request took longer than \(shortNumber(seconds)) s, the server's limit: ask for fewer hits or tasks, or retry "
                 + "later if the store's database is slow or unreachable."
         case .storeFailure(let reason):
             "The store failed: \(reason)"
