@@ -1,5 +1,6 @@
 import Foundation
 import ProceduralMemory
+import RetrievalCore
 
 /// A file an evaluation read, with its SHA-256, so that a result can be traced to its exact inputs.
 public struct DataSetFile: Sendable, Codable, Equatable {
@@ -139,24 +140,9 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
         let encoder = JSONEncoder()
         encoder.outputFormatting =
             pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
-        struct Output: Encodable {
-            var report: EvaluationReport
-            var findings: [String]
-            func encode(to encoder: any Encoder) throws {
-                try report.encode(to: encoder)
-                var container = encoder.container(keyedBy: Key.self)
-                try container.encode(findings, forKey: .findings)
-            }
-            struct Key: CodingKey {
-                var stringValue: String
-                var intValue: Int? { nil }
-                init(stringValue: String) { self.stringValue = stringValue }
-                init?(intValue: Int) { nil }
-                static let findings = Key(stringValue: "findings")
-            }
-        }
         do {
-            return String(decoding: try encoder.encode(Output(report: self, findings: findings)), as: UTF8.self)
+            let output = JSONObjectWith(base: self, fields: ["findings": findings])
+            return String(decoding: try encoder.encode(output), as: UTF8.self)
         } catch {
             throw .encodingFailed(what: "The evaluation report", reason: "\(error)")
         }

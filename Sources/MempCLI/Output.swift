@@ -15,29 +15,6 @@ func jsonLine(_ value: some Encodable) throws -> String {
     String(decoding: try JSONDates.encoder().encode(value), as: UTF8.self)
 }
 
-/// One JSON object holding `base`'s fields and, beside them, `fields` (`nil` values left out).
-struct JSONObjectWith<Base: Encodable>: Encodable {
-    /// The value whose fields come first.
-    var base: Base
-    /// The fields added beside them, by name.
-    var fields: KeyValuePairs<String, (any Encodable)?>
-
-    private struct Name: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        try base.encode(to: encoder)
-        var container = encoder.container(keyedBy: Name.self)
-        for (name, value) in fields {
-            if let value { try container.encode(value, forKey: Name(stringValue: name)) }
-        }
-    }
-}
-
 /// Prints one JSON object on one line to stdout.
 func printJSON(_ object: [String: JSONValue]) throws {
     print(try jsonLine(object))

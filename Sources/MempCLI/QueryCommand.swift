@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HybridSearch
 import ProceduralMemory
+import RetrievalCore
 
 /// `memp query`: looks up the memories that fit a task, or a file of tasks.
 struct QueryCommand: AsyncParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import MemoryLocation
 import ProceduralMemory
+import RetrievalCore
 
 /// `memp stats`: counts of what a store holds.
 struct StatsCommand: AsyncParsableCommand {

@@ -1,5 +1,6 @@
 import Foundation
 import ProceduralMemory
+import RetrievalCore
 
 /// Which memories a lookup may return, besides the store it runs in.
 public struct LookupFilters: Codable, Sendable, Equatable {
@@ -295,14 +296,6 @@ public struct ErrorResponse: Codable, Sendable, Equatable {
     }
 }
 
-/// Any key of a JSON object, to list the ones a request type doesn't read.
-private struct AnyCodingKey: CodingKey {
-    var stringValue: String
-    var intValue: Int? { nil }
-    init(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
-}
-
 extension Decoder {
     /// Refuses a field of the object being decoded that `Keys` doesn't name, which would otherwise be ignored and
     /// the request answered as if it were absent (`"kk": 3`, or `minSimilarity` outside `filters`).
@@ -311,7 +304,7 @@ extension Decoder {
     ///   the fields `what` has.
     func refuseUnknownFields<Keys: CodingKey & CaseIterable>(_ keys: Keys.Type, of what: String) throws {
         let known = Keys.allCases.map(\.stringValue)
-        let fields = try container(keyedBy: AnyCodingKey.self).allKeys.map(\.stringValue)
+        let fields = try container(keyedBy: CodingKeyName.self).allKeys.map(\.stringValue)
         guard let unknown = fields.sorted().first(where: { !known.contains($0) }) else { return }
         throw ServiceError.invalidBody(
             field: (codingPath.map(\.stringValue) + [unknown]).joined(separator: "."),
