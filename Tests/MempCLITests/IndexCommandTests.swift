@@ -20,6 +20,16 @@ import VectorIndex
         return (path, set)
     }
 
+    /// Builds an index (`base.mvi`, with `options`) over `count` vectors written as `base.fvecs`; returns both paths.
+    func buildIndex(
+        _ count: Int, dimension: Int, seed: UInt64, options: [String] = [], in directory: TemporaryDirectory
+    ) throws -> (vectors: String, index: String) {
+        let base = try writeVectors(count, dimension: dimension, seed: seed, in: directory, name: "base.fvecs")
+        let index = directory.file("base.mvi")
+        try IndexCommand.Build.parse(["--input", base.path, "--output", index] + options).run()
+        return (base.path, index)
+    }
+
     @Test(arguments: ["1", nil] as [String?])
     func buildSearchVerifyAndInfo(batchSize: String?) throws {
         let directory = try TemporaryDirectory()
@@ -45,12 +55,10 @@ import VectorIndex
     @Test func rowsHoldAtMostTheIndexCount() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let base = try writeVectors(3, dimension: 4, seed: 3, in: directory, name: "base.fvecs")
-        let index = directory.file("base.mvi")
-        try IndexCommand.Build.parse(["--input", base.path, "--output", index, "--metric", "ip", "--storage", "int8"])
-            .run()
+        let (base, index) = try buildIndex(
+            3, dimension: 4, seed: 3, options: ["--metric", "ip", "--storage", "int8"], in: directory)
         let result = directory.file("result.ivecs")
-        try IndexCommand.Search.parse(["--index", index, "--queries", base.path, "-k", "5", "--output", result]).run()
+        try IndexCommand.Search.parse(["--index", index, "--queries", base, "-k", "5", "--output", result]).run()
         let rows = try VectorFile.readIntegers(result)
         #expect(rows.count == 3 && rows.allSatisfy { $0.count == 3 && Set($0) == [0, 1, 2] })
     }
@@ -59,11 +67,9 @@ import VectorIndex
     @Test func rescoreFactorIsForInt8IndexesOnly() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let base = try writeVectors(3, dimension: 4, seed: 3, in: directory, name: "base.fvecs")
-        let index = directory.file("base.mvi")
-        try IndexCommand.Build.parse(["--input", base.path, "--output", index]).run()
+        let (base, index) = try buildIndex(3, dimension: 4, seed: 3, in: directory)
         let search = try IndexCommand.Search.parse(
-            ["--index", index, "--queries", base.path, "-k", "2", "--rescore-factor", "4"])
+            ["--index", index, "--queries", base, "-k", "2", "--rescore-factor", "4"])
         let error = try #require(throws: ValidationError.self) { try search.run() }
         #expect(
             error.message == "--rescore-factor applies to int8 indexes; \(index) stores f32 vectors, which are scored "
@@ -85,9 +91,7 @@ import VectorIndex
     @Test func verifyNamesTheDamagedSection() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let base = try writeVectors(50, dimension: 8, seed: 4, in: directory, name: "base.fvecs")
-        let index = directory.file("base.mvi")
-        try IndexCommand.Build.parse(["--input", base.path, "--output", index]).run()
+        let index = try buildIndex(50, dimension: 8, seed: 4, in: directory).index
         var bytes = try Data(contentsOf: URL(fileURLWithPath: index))
         bytes[bytes.count - 3] ^= 1  // inside the vector block, the last section
         try bytes.write(to: URL(fileURLWithPath: index))
