@@ -20,12 +20,17 @@ import Testing
         return try #require(id, "status \(answer.status)")
     }
 
+    /// The answer to `message` (JSON) sent in session `id`.
+    static func send(_ message: String, _ client: HTTPClient, session id: String) async throws -> (
+        status: Int, headers: [AnyHashable: Any], body: Data
+    ) {
+        try await client.exchange(
+            "POST", "/mcp", body: Data(message.utf8), headers: headers.merging(["MCP-Session-Id": id]) { $1 })
+    }
+
     /// The status of a ping in session `id`.
     static func ping(_ client: HTTPClient, session id: String) async throws -> Int {
-        try await client.exchange(
-            "POST", "/mcp", body: Data(#"{"jsonrpc": "2.0", "id": 2, "method": "ping"}"#.utf8),
-            headers: headers.merging(["MCP-Session-Id": id]) { $1 }
-        ).status
+        try await send(#"{"jsonrpc": "2.0", "id": 2, "method": "ping"}"#, client, session: id).status
     }
 
     @Test func aSessionBeyondTheLimitReplacesTheOneUsedLeastRecently() async throws {
@@ -50,9 +55,8 @@ import Testing
         let served = try ServedStore(count: 1)
         defer { served.close() }
         let session = try await Self.initialize(served.client)
-        let answer = try await served.client.exchange(
-            "POST", "/mcp", body: Data(#"{"jsonrpc": "2.0", "id": \#(id), "method": "ping"}"#.utf8),
-            headers: Self.headers.merging(["MCP-Session-Id": session]) { $1 })
+        let answer = try await Self.send(
+            #"{"jsonrpc": "2.0", "id": \#(id), "method": "ping"}"#, served.client, session: session)
         #expect(answer.status == 400)
         let error = HTTPClient.object(answer.body)["error"] as? [String: Any]
         #expect(error?["code"] as? Int == -32600)
@@ -65,9 +69,8 @@ import Testing
         let served = try ServedStore(count: 1)
         defer { served.close() }
         let session = try await Self.initialize(served.client)
-        let answer = try await served.client.exchange(
-            "POST", "/mcp", body: Data(#"{"jsonrpc": "1.0", "id": 7, "method": "ping"}"#.utf8),
-            headers: Self.headers.merging(["MCP-Session-Id": session]) { $1 })
+        let answer = try await Self.send(
+            #"{"jsonrpc": "1.0", "id": 7, "method": "ping"}"#, served.client, session: session)
         #expect(answer.status == 400)
         let object = HTTPClient.object(answer.body)
         let error = object["error"] as? [String: Any]
@@ -81,9 +84,8 @@ import Testing
         let served = try ServedStore(count: 1)
         defer { served.close() }
         let session = try await Self.initialize(served.client)
-        let answer = try await served.client.exchange(
-            "POST", "/mcp", body: Data(#"{"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {}}"#.utf8),
-            headers: Self.headers.merging(["MCP-Session-Id": session]) { $1 })
+        let answer = try await Self.send(
+            #"{"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {}}"#, served.client, session: session)
         #expect(answer.status == 200)
         let object = HTTPClient.object(answer.body)
         let error = object["error"] as? [String: Any]
