@@ -55,7 +55,6 @@ let libraries: [Target] = [
         dependencies: [
             "RetrievalCore", "HybridSearch", "Embeddings", "ProceduralMemory",
             .product(name: "PostgresNIO", package: "postgres-nio"),
-            .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
         ]
     ),
     .target(
@@ -153,7 +152,7 @@ let package = Package(
             of: "PostgresMemory",
             [
                 "ProceduralMemory", "SQLiteMemory", "MemoryLocation", "VectorIndex", "HybridSearch", "Embeddings",
-                "Evaluation", "MempService", .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
+                "Evaluation", "MempService",
             ],
             resources: "GoldenFiles"
         ),

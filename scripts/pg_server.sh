@@ -3,6 +3,8 @@
 #
 #   scripts/pg_server.sh start STATE_DIR [OWNER_PID]   start a server; facts go to STATE_DIR/server.env
 #   scripts/pg_server.sh stop STATE_DIR                stop it and delete its data
+#   scripts/pg_server.sh halt STATE_DIR                stop it (a fast shutdown), keeping its data
+#   scripts/pg_server.sh resume STATE_DIR              start a halted server again, on the same port
 #
 # The server listens on 127.0.0.1 at a free port, with scram-sha-256 password authentication and TLS off, in
 # STATE_DIR/data. STATE_DIR/server.env holds PG_HOST, PG_PORT, PG_USER, PG_DATABASE, PG_PASSWORD_FILE and PG_URL
@@ -10,14 +12,21 @@
 # process exits, so a test run that crashes leaves nothing behind. PostgreSQL refuses to run as root, so as root
 # the server runs as the system user memp-pg (created when missing). Binaries come from scripts/setup.d/50-postgres.sh.
 set -euo pipefail
-command="${1:?usage: pg_server.sh start|stop STATE_DIR [OWNER_PID]}"
-state="${2:?usage: pg_server.sh start|stop STATE_DIR [OWNER_PID]}"
+command="${1:?usage: pg_server.sh start|stop|halt|resume STATE_DIR [OWNER_PID]}"
+state="${2:?usage: pg_server.sh start|stop|halt|resume STATE_DIR [OWNER_PID]}"
 owner="${3:-}"
 PREFIX="${MEMP_PG_PREFIX:-/opt/memp-pg}"
 BIN="$PREFIX/pgserver/pginstall/bin"
 
 as_server_user() {
     if [ "$(id -u)" = 0 ]; then runuser -u memp-pg -- "$@"; else "$@"; fi
+}
+
+# Starts the server in $1 (its data folder) on port $2.
+launch() {
+    as_server_user "$BIN/pg_ctl" -D "$1" -w -l "$1/server.log" \
+        -o "-h 127.0.0.1 -p $2 -k $1 -c max_connections=200 -c fsync=off -c synchronous_commit=off" \
+        start >/dev/null || { cat "$1/server.log" >&2; exit 1; }
 }
 
 case "$command" in
@@ -40,9 +49,7 @@ start)
         --auth-host=scram-sha-256 --pwfile="$password_file" >"$state/initdb.log" 2>&1 \
         || { cat "$state/initdb.log" >&2; exit 1; }
     port="$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')"
-    as_server_user "$BIN/pg_ctl" -D "$data" -w -l "$data/server.log" \
-        -o "-h 127.0.0.1 -p $port -k $data -c max_connections=200 -c fsync=off -c synchronous_commit=off" \
-        start >/dev/null || { cat "$data/server.log" >&2; exit 1; }
+    launch "$data" "$port"
     as_server_user "$BIN/psql" -h "$data" -p "$port" -U postgres -d postgres -q -v ON_ERROR_STOP=1 \
         -c "CREATE DATABASE memp" >/dev/null
     cat >"$state/server.env" <<ENV
@@ -61,6 +68,12 @@ ENV
     fi
     cat "$state/server.env"
     ;;
+halt)
+    as_server_user "$BIN/pg_ctl" -D "$state/data" -w -m fast stop >/dev/null
+    ;;
+resume)
+    launch "$state/data" "$(sed -n 's/^PG_PORT=//p' "$state/server.env")"
+    ;;
 stop)
     [ -d "$state" ] || exit 0
     if [ -f "$state/data/postmaster.pid" ]; then
@@ -69,7 +82,7 @@ stop)
     rm -rf "$state"
     ;;
 *)
-    echo "usage: pg_server.sh start|stop STATE_DIR [OWNER_PID]" >&2
+    echo "usage: pg_server.sh start|stop|halt|resume STATE_DIR [OWNER_PID]" >&2
     exit 2
     ;;
 esac

@@ -2,7 +2,6 @@ import Foundation
 import PostgresNIO
 import ProceduralMemory
 import RetrievalCore
-import _ConnectionPoolModule
 
 /// A ``ProceduralMemory/MemoryBackend`` on PostgreSQL with pgvector, for procedural memories shared by many
 /// agents on many machines, or larger than one machine's memory.
@@ -21,32 +20,24 @@ public final class PostgresBackend: MemoryBackend {
     /// How a ``ProceduralMemory/MemoryStore`` on this backend searches vectors in the database; `nil` makes it
     /// search in-process index caches for every policy.
     public let databaseSearch: PostgresVectorSearch?
-    let client: PostgresClient
     let logger: Logger
-    /// The most connections the pool opens.
-    private let maximumConnections: Int
-    private let runner: Task<Void, Never>
+    /// The backend's connections.
+    let pool: PostgresPool
 
     private init(
         location: PostgresLocation, password: String?, maximumConnections: Int, databaseSearch: PostgresVectorSearch?
     ) {
-        var configuration = PostgresClient.Configuration(
-            host: location.host, port: location.port, username: location.user, password: password,
-            database: location.database,
-            tls: location.requireTLS ? .require(.makeClientConfiguration()) : .disable)
-        configuration.options.maximumConnections = maximumConnections
-        configuration.options.additionalStartupParameters = Self.searchPath(location)
         let logger = Self.quietLogger
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.location = location
         self.databaseSearch = databaseSearch
-        self.client = client
         self.logger = logger
-        self.maximumConnections = maximumConnections
-        self.runner = Task { await client.run() }
+        pool = PostgresPool(
+            maximum: maximumConnections,
+            closedError: .database(reason: "PostgreSQL at \(location): the store was closed")
+        ) { () throws(MemoryError) in
+            try await Self.directConnection(to: location, password: password, logger: logger)
+        }
     }
-
-    deinit { runner.cancel() }
 
     /// Connects to the server and brings the schema up to date (creating it when missing).
     ///
@@ -71,10 +62,10 @@ public final class PostgresBackend: MemoryBackend {
             databaseSearch: databaseSearch)
     }
 
-    /// One connection to `location`, opened directly rather than from a pool.
+    /// One new connection to `location`.
     ///
-    /// A pool that can't open connections retries for about a minute and then reports only that it gave up; a
-    /// direct connection fails at once with the server's or the network's reason.
+    /// Fails at once with the server's or the network's reason (refused, timed out after 10 s, TLS, login), which
+    /// PostgresNIO's connection pool would retry for a minute and then report only that it gave up.
     private static func directConnection(
         to location: PostgresLocation, password: String?, logger: Logger
     ) async throws(MemoryError) -> PostgresConnection {
@@ -131,39 +122,34 @@ public final class PostgresBackend: MemoryBackend {
     }
 
     /// Closes the backend's connections.
-    public func close() { runner.cancel() }
+    public func close() { pool.close() }
 
     // MARK: - Access
 
     /// Runs `body` on a pooled connection, mapping errors.
     ///
-    /// Cancelling the calling task closes the connection: a query waiting for a server that stopped answering
-    /// ends at once (PostgresNIO's queries ignore cancellation), and the server rolls back an open transaction.
+    /// When no idle connection is at hand a new one is opened, so an operation on a store whose server is down fails
+    /// at once with ``ProceduralMemory/MemoryError/databaseUnavailable(reason:)`` saying why, and the first one
+    /// after it is back succeeds. Cancelling the calling task closes the connection: a query waiting for a server
+    /// that stopped answering ends at once (PostgresNIO's queries ignore cancellation), and the server rolls back an
+    /// open transaction.
     func withConnection<Result: Sendable>(
         _ body: (PostgresConnection) async throws -> Result
     ) async throws(MemoryError) -> Result {
         do {
-            // The pool can hand out a connection that closed since its last use (an operation cancelled, a server
-            // restarted) before it noticed; nothing was sent on it, so another is leased, as many times as the
-            // pool holds connections.
-            for attempt in 0...maximumConnections {
-                let outcome: Result? = try await client.withConnection { connection in
-                    guard !connection.isClosed || attempt == maximumConnections else { return nil }
-                    do {
-                        return try await withTaskCancellationHandler {
-                            try await body(connection)
-                        } onCancel: {
-                            connection.close()
-                        }
-                    } catch {
-                        // Back to the pool only once closed, so that the pool never lends it again.
-                        if Task.isCancelled { try? await connection.closeFuture.get() }
-                        throw error
-                    }
+            let connection = try await pool.lease()
+            defer { pool.release(connection) }
+            do {
+                return try await withTaskCancellationHandler {
+                    try await body(connection)
+                } onCancel: {
+                    connection.close()
                 }
-                if let outcome { return outcome }
+            } catch {
+                // Back to the pool only once closed, so that the pool never lends it again.
+                if Task.isCancelled { try? await connection.closeFuture.get() }
+                throw error
             }
-            preconditionFailure("the last attempt returns or throws")
         } catch {
             throw mapped(error)
         }
@@ -219,8 +205,7 @@ public final class PostgresBackend: MemoryBackend {
         if let error = error as? UnconfirmedCommit {
             let cause = mapped(error.cause, at: location)
             guard case .databaseUnavailable(let reason) = cause else { return cause }
-            return .databaseUnavailable(
-                reason: reason + " while the transaction was committing, so it may or may not have been committed")
+            return .commitUnconfirmed(reason: reason)
         }
         if let error = error as? PSQLError {
             if let info = error.serverInfo, let message = info[.message] {
@@ -241,18 +226,9 @@ public final class PostgresBackend: MemoryBackend {
                 return .database(reason: "PostgreSQL at \(location): \(error.code)")
             }
         }
-        if let error = error as? ConnectionPoolError {
-            switch error {
-            case .connectionCreationCircuitBreakerTripped:
-                return .databaseUnavailable(
-                    reason: "PostgreSQL at \(location): no connection to \(location.host):\(location.port) could be "
-                        + "opened for a minute (is the server running and reachable?)")
-            case .poolShutdown:
-                return .database(reason: "PostgreSQL at \(location): the store was closed")
-            default:
-                return .databaseUnavailable(
-                    reason: "PostgreSQL at \(location): the wait for a connection was cancelled")
-            }
+        if error is CancellationError {
+            return .databaseUnavailable(
+                reason: "PostgreSQL at \(location): the wait for a connection was cancelled")
         }
         if let error = error as? PostgresDecodingError {
             return .database(reason: "PostgreSQL at \(location): can't decode column \(error.columnName)")

@@ -79,6 +79,9 @@ public enum MemoryError: Error, Equatable, Sendable {
     /// shutting down or starting up, or didn't answer in time; `reason` says which. The operation may succeed when
     /// it is retried once the server is back; writes committed before stay.
     case databaseUnavailable(reason: String)
+    /// The connection to the database failed (`reason`) while a transaction was committing, so whether it was
+    /// committed is not known: look before retrying, or the write may be applied twice.
+    case commitUnconfirmed(reason: String)
     /// Reading or writing a file failed.
     case io(path: String, reason: String)
     /// An index operation failed.
@@ -264,6 +267,9 @@ extension MemoryError: CustomStringConvertible {
             "Database: \(reason)"
         case .databaseUnavailable(let reason):
             "Database unavailable: \(reason); retry when it is back."
+        case .commitUnconfirmed(let reason):
+            "Database unavailable: \(reason) while the transaction was committing, so it may or may not have been "
+                + "committed; once the database is back, look whether the change is there before retrying."
         case .io(let path, let reason):
             "\(path): \(reason)"
         case .index(let error):

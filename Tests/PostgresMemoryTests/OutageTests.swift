@@ -81,4 +81,45 @@ struct OutageTests {
             }
         }
     }
+
+    /// While the server is down, a write fails at once with `databaseUnavailable` and the network's reason, and
+    /// none of it is stored; the first write after the server is back succeeds, and every write acknowledged
+    /// before the outage is still there.
+    ///
+    /// PostgresNIO's pool made the first write wait a minute for "no connection could be opened", then failed
+    /// writes for up to a minute after the server was back.
+    @Test func writesFailAtOnceDuringAnOutageAndSucceedRightAfterIt() async throws {
+        let server = try PostgresTestServer.OwnServer()
+        let location = server.location
+        let vector: [Float] = [1, 0, 0]
+        func trajectories(_ prefix: String) -> [Trajectory] {
+            (0..<3).map { Fixtures.trajectory("\(prefix)-\($0)", task: "heat mug \($0)", source: "test", labels: [:]) }
+        }
+        let backend = try await PostgresBackend.connect(to: location)
+        defer { backend.close() }
+        try await Fixtures.seed(backend, with: trajectories("before"), vector: vector)
+        // Opened just now, its pool holds no connection the shutdown closes: its write must open one.
+        let writer = try await PostgresBackend.connect(to: location)
+        defer { writer.close() }
+        try server.halt()
+        do {
+            _ = try await writer.write(Fixtures.batch(adding: trajectories("during"), vector: vector))
+            Issue.record("a write succeeded while the server was down")
+        } catch {
+            guard case .databaseUnavailable(let reason) = error else { throw error }
+            #expect(reason.hasPrefix("PostgreSQL at \(location): can't connect to \(location.host):\(location.port): "))
+            #expect(reason.contains("Connection refused"), "\(reason)")
+        }
+        try server.resume()
+        _ = try await writer.write(Fixtures.batch(adding: trajectories("after"), vector: vector))
+        // The other backend's connection was closed by the shutdown; it opens a new one.
+        let statistics = try await backend.statistics()
+        #expect(statistics.trajectories == 6 && statistics.memories == 6)
+        for id in ["before-0", "before-1", "before-2", "after-0", "after-1", "after-2"] {
+            #expect(try await backend.trajectory(id: id) != nil, "\(id)")
+        }
+        for id in ["during-0", "during-1", "during-2"] {
+            #expect(try await backend.trajectory(id: id) == nil, "\(id)")
+        }
+    }
 }

@@ -1,36 +1,10 @@
 import ProceduralMemory
 import Testing
-import _ConnectionPoolModule
 
 @testable import PostgresMemory
 
 /// Parsing a PostgreSQL URL names the part that is wrong and never repeats the password (no server needed).
 @Suite struct PostgresLocationTests {
-    /// The connection pool's errors say what happened (they printed as `ConnectionPoolError(base: …)`), and the
-    /// ones a retry may cure are `databaseUnavailable`.
-    @Test(arguments: [
-        (
-            ConnectionPoolError.connectionCreationCircuitBreakerTripped,
-            MemoryError.databaseUnavailable(
-                reason: "PostgreSQL at postgres://memp@db.internal:5433/agents: no connection to db.internal:5433 "
-                    + "could be opened for a minute (is the server running and reachable?)")
-        ),
-        (
-            .poolShutdown,
-            .database(reason: "PostgreSQL at postgres://memp@db.internal:5433/agents: the store was closed")
-        ),
-        (
-            .requestCancelled,
-            .databaseUnavailable(
-                reason: "PostgreSQL at postgres://memp@db.internal:5433/agents: the wait for a connection was cancelled"
-            )
-        ),
-    ])
-    func connectionPoolErrorsSayWhatHappened(error: ConnectionPoolError, expected: MemoryError) throws {
-        let location = try PostgresLocation(url: "postgres://memp@db.internal:5433/agents", password: .none)
-        #expect(PostgresBackend.mapped(error, at: location) == expected)
-    }
-
     @Test(arguments: [
         ("mysql://memp@db/agents", MemoryError.DatabaseURLProblem.notPostgres(scheme: "mysql")),
         ("db.internal/agents", .notPostgres(scheme: nil)),

@@ -38,12 +38,18 @@ enum PostgresTestServer {
                 return .failure(ServerUnavailable(message: "MEMP_TEST_POSTGRES_URL: \(error)"))
             }
         }
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let state = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "memp-pg-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        return launch(in: stateDirectory("memp-pg"))
+    }
+
+    /// A new path for a server's state, named after `prefix` and this process.
+    private static func stateDirectory(_ prefix: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent(
+            "\(prefix)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         ).path
-        let script = repository.appendingPathComponent("scripts/pg_server.sh").path
+    }
+
+    /// Starts a throwaway server whose state lives in `state`, with `scripts/pg_server.sh`; returns its location.
+    private static func launch(in state: String) -> Result<PostgresLocation, ServerUnavailable> {
         // system(3) rather than Process: this runs inside a lazy static initializer, where Foundation's child
         // monitoring never saw the script exit (the test process hung).
         let status = system("bash '\(script)' start '\(state)' \(getpid()) > '\(state).out' 2> '\(state).err'")
@@ -67,6 +73,44 @@ enum PostgresTestServer {
             return .success(try PostgresLocation(url: url + "?sslmode=disable", password: .file(passwordFile)))
         } catch {
             return .failure(ServerUnavailable(message: "\(error)"))
+        }
+    }
+
+    /// The script that starts, halts, resumes and stops throwaway servers.
+    private static var script: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("scripts/pg_server.sh").path
+    }
+
+    /// A throwaway server of one test's own, which the test halts and resumes to play an outage (the shared server
+    /// serves every other test); it is stopped and deleted when the value goes away.
+    final class OwnServer: Sendable {
+        /// The server's location (schema `memp`).
+        let location: PostgresLocation
+        private let state: String
+
+        /// Starts the server.
+        init() throws {
+            state = PostgresTestServer.stateDirectory("memp-pg-own")
+            location = try PostgresTestServer.launch(in: state).get()
+        }
+
+        deinit { _ = run("stop") }
+
+        /// Stops the server as an administrator's fast shutdown does, keeping its data.
+        func halt() throws { try check(run("halt"), "halt") }
+
+        /// Starts the halted server again on the same port.
+        func resume() throws { try check(run("resume"), "resume") }
+
+        private func run(_ command: String) -> Int32 {
+            system("bash '\(PostgresTestServer.script)' \(command) '\(state)' > /dev/null 2>&1")
+        }
+
+        private func check(_ status: Int32, _ command: String) throws {
+            guard status == 0 else {
+                throw ServerUnavailable(message: "scripts/pg_server.sh \(command) exited with status \(status)")
+            }
         }
     }
 
