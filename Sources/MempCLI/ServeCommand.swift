@@ -34,12 +34,6 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The most bytes of memory text (tasks, scripts, steps) one lookup or batch lookup answers with.")
     var maxAnswerBytes = 64 << 20
     @Option(help: "Seconds a lookup may take before it is answered with an error.") var lookupTimeout = 30.0
-    @Option(
-        help: """
-            Seconds a write (import, feedback, update, delete) may take before it is stopped and answered with an \
-            error that says whether it may have committed.
-            """)
-    var writeTimeout = 120.0
     @Option(help: "Seconds a connection may send nothing, between requests or within one, before it is closed.")
     var idleTimeout = 60.0
     @Option(help: "The most MCP sessions kept over HTTP; a new one replaces the session used least recently.")
@@ -69,12 +63,13 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--max-answer-bytes must be at least 1024 (got \(maxAnswerBytes)).")
         }
         // Beyond a day (or infinite) the seconds no longer convert to a Duration, which trapped.
-        for (flag, seconds) in [
-            ("--lookup-timeout", lookupTimeout), ("--write-timeout", writeTimeout), ("--idle-timeout", idleTimeout),
-        ] {
-            guard seconds > 0, seconds <= 86_400 else {
-                throw ValidationError("\(flag) must be more than 0 and at most 86400 seconds (got \(seconds)).")
-            }
+        guard lookupTimeout > 0, lookupTimeout <= 86_400 else {
+            throw ValidationError(
+                "--lookup-timeout must be more than 0 and at most 86400 seconds (got \(lookupTimeout)).")
+        }
+        guard idleTimeout > 0, idleTimeout <= 86_400 else {
+            throw ValidationError(
+                "--idle-timeout must be more than 0 and at most 86400 seconds (got \(idleTimeout)).")
         }
     }
 
@@ -85,7 +80,7 @@ struct ServeCommand: AsyncParsableCommand {
             registry: registry,
             limits: ServiceLimits(
                 maximumBodyBytes: maxBodyBytes, maximumK: maxK, maximumAnswerTextBytes: maxAnswerBytes,
-                lookupTimeout: .seconds(lookupTimeout), writeTimeout: .seconds(writeTimeout))
+                lookupTimeout: .seconds(lookupTimeout))
         )
         if store != nil { _ = try await registry.store(named: nil) }  // open it now: errors show at start, not later
         if mcpStdio {

@@ -143,8 +143,12 @@ public final class MemoryService: Sendable {
         }
         let lines = try Self.jsonLines(body)
         let open = try await store(name)
-        let report = try await write(on: open) { [options] () throws(MemoryError) in
-            try await open.store.importTrajectories(jsonLines: lines, name: "body", options: options)
+        let report = try await open.write { () throws(ServiceError) in
+            do throws(MemoryError) {
+                return try await open.store.importTrajectories(jsonLines: lines, name: "body", options: options)
+            } catch {
+                throw .from(error, store: open.name)
+            }
         }
         return ImportResponse(store: open.name, report: report)
     }
@@ -163,8 +167,13 @@ public final class MemoryService: Sendable {
             throw .invalidBody(field: "memories[\(empty)]", reason: "must be a memory ID, not empty")
         }
         let open = try await store(name)
-        let changes = try await write(on: open) { () throws(MemoryError) in
-            try await open.store.recordOutcome(task: "", usedMemories: ids, outcome: Outcome(success: request.success))
+        let changes = try await open.write { () throws(ServiceError) in
+            do throws(MemoryError) {
+                return try await open.store.recordOutcome(
+                    task: "", usedMemories: ids, outcome: Outcome(success: request.success))
+            } catch {
+                throw .from(error, store: open.name)
+            }
         }
         return FeedbackResponse(store: open.name, memories: changes)
     }
@@ -210,14 +219,22 @@ public final class MemoryService: Sendable {
             throw .from(error, store: name ?? StoreRegistry.defaultStoreName)
         }
         let open = try await store(name)
-        let options = UpdateOptions(
-            policy: policy, settings: settings, builder: MemoryBuilder(policy: build ?? .proceduralization))
-        let report = try await write(on: open) { error in
-            guard case .duplicateTrajectory(let id, _, let line) = error else { return nil }
-            return .invalidBody(
-                field: "tasks[\(line - 1)].id", reason: "trajectory \(id) is already stored; give the attempt a new ID")
-        } _: { () throws(MemoryError) in
-            try await open.store.update(tasks, options: options, source: "api")
+        let report = try await open.write { () throws(ServiceError) in
+            do throws(MemoryError) {
+                return try await open.store.update(
+                    tasks,
+                    options: UpdateOptions(
+                        policy: policy, settings: settings,
+                        builder: MemoryBuilder(policy: build ?? .proceduralization)),
+                    source: "api")
+            } catch {
+                if case .duplicateTrajectory(let id, _, let line) = error {
+                    throw .invalidBody(
+                        field: "tasks[\(line - 1)].id",
+                        reason: "trajectory \(id) is already stored; give the attempt a new ID")
+                }
+                throw .from(error, store: open.name)
+            }
         }
         return UpdateResponse(store: open.name, report: report)
     }
@@ -227,7 +244,13 @@ public final class MemoryService: Sendable {
     /// - Throws: ``ServiceError/unknownMemory(id:store:)``.
     public func delete(id: String, store name: String?) async throws(ServiceError) -> DeleteResponse {
         let open = try await store(name)
-        let result = try await write(on: open) { () throws(MemoryError) in try await open.store.delete(.id(id)) }
+        let result = try await open.write { () throws(ServiceError) in
+            do throws(MemoryError) {
+                return try await open.store.delete(.id(id))
+            } catch {
+                throw .from(error, store: open.name)
+            }
+        }
         return DeleteResponse(
             store: open.name, deletedMemories: result.memories.count, deletedTrajectories: result.trajectories)
     }
@@ -315,104 +338,33 @@ public final class MemoryService: Sendable {
 
     /// Runs a read, answering ``ServiceError/timeout(seconds:)`` when it outlasts the lookup timeout.
     ///
+    /// The read is cancelled then; a PostgreSQL store closes the connection it waits on, so a database that
+    /// stopped answering doesn't hold the request.
+    ///
     /// An answer that is ready only after the limit is not given either, so the limit holds however the two tasks
     /// happen to be scheduled.
     private func withTimeout<Result: Sendable>(
         _ body: @escaping @Sendable () async throws(ServiceError) -> Result
     ) async throws(ServiceError) -> Result {
         let timeout = limits.lookupTimeout
-        let (outcome, overran) = await Self.run(body, within: timeout)
-        guard !overran else { throw .timeout(seconds: timeout.inSeconds) }
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        let outcome = await withTaskGroup(of: Swift.Result<Result, ServiceError>?.self) { group in
+            group.addTask {
+                do throws(ServiceError) { return .success(try await body()) } catch { return .failure(error) }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return Task.isCancelled ? nil : .failure(.timeout(seconds: timeout.inSeconds))
+            }
+            var first: Swift.Result<Result, ServiceError>?
+            while first == nil, let next = await group.next() { first = next }
+            group.cancelAll()
+            return first
+        }
+        guard let outcome, clock.now < deadline else { throw .timeout(seconds: timeout.inSeconds) }
         return try outcome.get()
     }
-
-    /// Runs a write on `open` within the write timeout, answering a store error with `answer`'s error, when it
-    /// gives one, or as ``ServiceError/from(_:store:)`` maps it.
-    ///
-    /// A write that outlasts the limit is cancelled, which rolls back a PostgreSQL store's transaction unless its
-    /// commit is under way; the answer, ``ServiceError/writeTimeout(seconds:mayHaveCommitted:committedTrajectories:)``,
-    /// says which. A write that committed is answered as committed, however late.
-    private func write<Result: Sendable>(
-        on open: OpenStore, answering answer: @escaping @Sendable (MemoryError) -> ServiceError? = { _ in nil },
-        _ body: @escaping @Sendable () async throws(MemoryError) -> Result
-    ) async throws(ServiceError) -> Result {
-        let timeout = limits.writeTimeout
-        let (outcome, overran) = await Self.run(
-            { () throws(MemoryError) in try await open.write(body) }, within: timeout)
-        switch outcome {
-        case .success(let result):
-            return result
-        case .failure(let error):
-            if overran, let stopped = Self.writeTimeout(error, seconds: timeout.inSeconds) { throw stopped }
-            throw answer(error) ?? .from(error, store: open.name)
-        }
-    }
-
-    /// The answer to a write cancelled at the time limit that ended with `error`, or `nil` when `error` is not what
-    /// the cancellation caused (a bad record found late is answered as such).
-    private static func writeTimeout(_ error: MemoryError, seconds: Double) -> ServiceError? {
-        switch error {
-        case .databaseUnavailable:
-            .writeTimeout(seconds: seconds, mayHaveCommitted: false, committedTrajectories: 0)
-        case .commitUnconfirmed:
-            .writeTimeout(seconds: seconds, mayHaveCommitted: true, committedTrajectories: 0)
-        case .importStopped(let committed, let cause):
-            switch writeTimeout(cause, seconds: seconds) {
-            case .writeTimeout(_, let mayHaveCommitted, _)?:
-                .writeTimeout(seconds: seconds, mayHaveCommitted: mayHaveCommitted, committedTrajectories: committed)
-            default: nil
-            }
-        default:
-            nil
-        }
-    }
-
-    /// Runs `body`, cancelling it when `limit` passes first; returns how it ended and whether the limit passed
-    /// before it did.
-    ///
-    /// A PostgreSQL store closes the connection a cancelled operation waits on, so a database that stopped
-    /// answering doesn't hold the request.
-    private static func run<Result: Sendable, Failure: Error>(
-        _ body: @escaping @Sendable () async throws(Failure) -> Result, within limit: Duration
-    ) async -> (outcome: Swift.Result<Result, Failure>, overran: Bool) {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: limit)
-        return await withTaskGroup(of: TimedEvent<Result, Failure>.self) { group in
-            group.addTask {
-                do throws(Failure) { return .ended(.success(try await body())) } catch {
-                    return .ended(.failure(error))
-                }
-            }
-            group.addTask {
-                try? await Task.sleep(for: limit)
-                return Task.isCancelled ? .timerCancelled : .limitPassed
-            }
-            var outcome: Swift.Result<Result, Failure>?
-            var overran = false
-            while let next = await group.next() {
-                switch next {
-                case .ended(let ended):
-                    outcome = ended
-                    group.cancelAll()
-                case .limitPassed:
-                    overran = true
-                    group.cancelAll()
-                case .timerCancelled:
-                    break
-                }
-            }
-            guard let outcome else { preconditionFailure("the body's task always ends with an outcome") }
-            return (outcome, overran || clock.now >= deadline)
-        }
-    }
-}
-
-/// How one of ``MemoryService``'s timed tasks ended: the body with its outcome, the timer when the limit passed or
-/// when it was cancelled.
-private enum TimedEvent<Value: Sendable, Failure: Error>: Sendable {
-    case ended(Result<Value, Failure>)
-    case limitPassed
-    case timerCancelled
 }
 
 // MARK: - Decoding

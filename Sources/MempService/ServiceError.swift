@@ -36,10 +36,6 @@ public enum ServiceError: Error, Equatable, Sendable {
     case methodNotAllowed(method: String, path: String)
     /// The request did not finish within the server's time limit.
     case timeout(seconds: Double)
-    /// A write did not finish within the server's time limit for writes and was stopped: before its transaction
-    /// committed (it was rolled back), or while it was committing (`mayHaveCommitted`: it may or may not be stored).
-    /// `committedTrajectories` of an import were committed in batches before it and stay stored.
-    case writeTimeout(seconds: Double, mayHaveCommitted: Bool, committedTrajectories: Int)
     /// The store failed for a reason that is not the client's (database, disk, embedder).
     case storeFailure(reason: String)
     /// The store's database can't be reached or stopped answering; the request can be retried once it is back.
@@ -88,7 +84,6 @@ extension ServiceError: CustomStringConvertible {
         case .notFound: "not_found"
         case .methodNotAllowed: "method_not_allowed"
         case .timeout: "timeout"
-        case .writeTimeout: "write_timeout"
         case .storeFailure: "store_failure"
         case .storeUnavailable: "store_unavailable"
         }
@@ -105,7 +100,7 @@ extension ServiceError: CustomStringConvertible {
         case .conflict: .conflict
         case .unauthorized: .unauthorized
         case .methodNotAllowed: .methodNotAllowed
-        case .timeout, .writeTimeout: .timeout
+        case .timeout: .timeout
         case .storeFailure: .internalFailure
         case .storeUnavailable: .unavailable
         }
@@ -144,30 +139,11 @@ extension ServiceError: CustomStringConvertible {
         case .timeout(let seconds):
             "The request took longer than \(shortNumber(seconds)) s, the server's limit: ask for fewer hits or tasks, or retry "
                 + "later if the store's database is slow or unreachable."
-        case .writeTimeout(let seconds, let mayHaveCommitted, let committedTrajectories):
-            Self.writeTimeoutMessage(
-                seconds: seconds, mayHaveCommitted: mayHaveCommitted, committedTrajectories: committedTrajectories)
         case .storeFailure(let reason):
             "The store failed: \(reason)"
         case .storeUnavailable(let reason):
             "The store is unavailable: \(reason)"
         }
-    }
-
-    /// ``writeTimeout(seconds:mayHaveCommitted:committedTrajectories:)``'s description.
-    private static func writeTimeoutMessage(
-        seconds: Double, mayHaveCommitted: Bool, committedTrajectories: Int
-    ) -> String {
-        let stopped =
-            "The write took longer than \(shortNumber(seconds)) s, the server's limit for writes, and was stopped"
-        let kept =
-            committedTrajectories > 0
-            ? " (\(committedTrajectories) trajectories before it were committed and stay stored)" : ""
-        return mayHaveCommitted
-            ? "\(stopped) while its transaction was committing, so it may or may not be stored\(kept). Look whether it "
-                + "is there before retrying."
-            : "\(stopped) before its transaction committed; it was rolled back, so none of its changes are stored"
-                + "\(kept). Retry later if the store's database is slow or unreachable."
     }
 
     /// The service error for a memory store error.

@@ -15,20 +15,16 @@ public struct ServiceLimits: Sendable, Equatable {
     /// each would be an answer of tens of gigabytes, held in memory three times while it is encoded.
     public var maximumAnswerTextBytes: Int
     /// How long a lookup may take before it is answered with ``ServiceError/timeout(seconds:)``.
-    public var lookupTimeout: Duration
-    /// How long a write (import, feedback, update, delete) may take before it is stopped and answered with
-    /// ``ServiceError/writeTimeout(seconds:mayHaveCommitted:committedTrajectories:)``.
     ///
-    /// A write runs in one transaction (an import in one per batch), so a stopped write is rolled back unless its
-    /// commit was under way; a write that committed is answered as committed, however late.
-    public var writeTimeout: Duration
+    /// Writes are not cut short: a write is answered when it is committed.
+    public var lookupTimeout: Duration
 
     /// Creates limits: 8 MiB bodies, `k` ≤ 100, 256 tasks per batch, 20,000-character tasks, 64 MiB of memory text
-    /// per answer, 30 s per lookup, 120 s per write.
+    /// per answer, 30 s per lookup.
     public init(
         maximumBodyBytes: Int = 8 << 20, maximumK: Int = 100, maximumBatchTasks: Int = 256,
         maximumTaskCharacters: Int = 20_000, maximumAnswerTextBytes: Int = 64 << 20,
-        lookupTimeout: Duration = .seconds(30), writeTimeout: Duration = .seconds(120)
+        lookupTimeout: Duration = .seconds(30)
     ) {
         self.maximumBodyBytes = maximumBodyBytes
         self.maximumK = maximumK
@@ -36,6 +32,5 @@ public struct ServiceLimits: Sendable, Equatable {
         self.maximumTaskCharacters = maximumTaskCharacters
         self.maximumAnswerTextBytes = maximumAnswerTextBytes
         self.lookupTimeout = lookupTimeout
-        self.writeTimeout = writeTimeout
     }
 }

@@ -167,9 +167,7 @@ public final class OpenStore: Sendable {
     }
 
     /// Runs a write, counting it as in flight so that reads don't rebuild the indexes for it.
-    func write<Result: Sendable, Failure: Error>(
-        _ body: () async throws(Failure) -> Result
-    ) async throws(Failure) -> Result {
+    func write<Result: Sendable>(_ body: () async throws(ServiceError) -> Result) async throws(ServiceError) -> Result {
         writesInFlight.withLock { $0 += 1 }
         defer { writesInFlight.withLock { $0 -= 1 } }
         return try await body()

@@ -143,7 +143,7 @@ public final class PostgresBackend: MemoryBackend {
                 return try await withTaskCancellationHandler {
                     try await body(connection)
                 } onCancel: {
-                    connection.close()
+                    _ = connection.close() as EventLoopFuture<Void>
                 }
             } catch {
                 // Back to the pool only once closed, so that the pool never lends it again.

@@ -162,6 +162,12 @@ import Testing
         #expect(
             stopped
                 == .storeUnavailable(reason: message + " (512 trajectories before it were committed and stay stored)"))
+        #expect(
+            ServiceError.from(.commitUnconfirmed(reason: reason), store: "default")
+                == .storeUnavailable(
+                    reason: "Database unavailable: \(reason) while the transaction was committing, so it may or may "
+                        + "not have been committed; once the database is back, look whether the change is there "
+                        + "before retrying."))
         let failed = ServiceError.from(
             .importStopped(committedTrajectories: 3, cause: .database(reason: "disk full")), store: "default")
         #expect(

@@ -101,29 +101,6 @@ import Testing
                 + "later if the store's database is slow or unreachable.")
     }
 
-    /// A write stopped at the write limit says whether it may be stored; so does a commit whose answer was lost.
-    @Test func aStoppedWriteSaysWhetherItMayHaveCommitted() {
-        let rolledBack = ServiceError.writeTimeout(seconds: 120, mayHaveCommitted: false, committedTrajectories: 0)
-        #expect(rolledBack.code == "write_timeout" && rolledBack.kind == .timeout)
-        #expect(
-            rolledBack.description
-                == "The write took longer than 120 s, the server's limit for writes, and was stopped before its "
-                + "transaction committed; it was rolled back, so none of its changes are stored. Retry later if the "
-                + "store's database is slow or unreachable.")
-        #expect(
-            ServiceError.writeTimeout(seconds: 120, mayHaveCommitted: true, committedTrajectories: 512).description
-                == "The write took longer than 120 s, the server's limit for writes, and was stopped while its "
-                + "transaction was committing, so it may or may not be stored (512 trajectories before it were "
-                + "committed and stay stored). Look whether it is there before retrying.")
-        let reason = "PostgreSQL at postgres://memp@db:5432/agents: the connection was lost"
-        #expect(
-            ServiceError.from(.commitUnconfirmed(reason: reason), store: "default")
-                == .storeUnavailable(
-                    reason: "Database unavailable: \(reason) while the transaction was committing, so it may or may "
-                        + "not have been committed; once the database is back, look whether the change is there "
-                        + "before retrying."))
-    }
-
     @Test func storesOfOneEmbedderConfigurationShareTheEmbedder() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
