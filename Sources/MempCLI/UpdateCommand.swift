@@ -54,6 +54,7 @@ struct UpdateCommand: AsyncParsableCommand {
         let report = try await store.update(tasks, options: options, source: file) { progress in
             printError("batch \(progress.batches) committed (\(progress.tasks) of \(counted(tasks.count, "task")))")
         }
+        warnIfCacheUnsaved(store)
         for (memoryID, reason) in report.fallbacks.sorted(by: { $0.key < $1.key }) {
             printError("\(memoryID): the reviser failed, the rule-based correction was used: \(reason)")
         }

@@ -15,6 +15,9 @@ public enum IndexCacheState: Sendable, Equatable {
     /// Not loaded yet: the backend runs lookups in its database (``DatabaseSearching``) and nothing has needed
     /// the in-process indexes so far.
     case deferred
+    /// A write committed, then could not save the cache files (a full disk, a folder that can't be written);
+    /// `reason` says why. Lookups use the indexes in memory, and an open that finds the files stale rebuilds them.
+    case unsaved(reason: String)
 }
 
 /// The index cache files of a store directory: the ``HybridIndex`` of tasks (`tasks.vectors`, `text.bm25`),

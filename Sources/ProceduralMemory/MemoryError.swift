@@ -79,6 +79,9 @@ public enum MemoryError: Error, Equatable, Sendable {
     /// shutting down or starting up, or didn't answer in time; `reason` says which. The operation may succeed when
     /// it is retried once the server is back; writes committed before stay.
     case databaseUnavailable(reason: String)
+    /// The disk holding `path` (the database) is full: the transaction that needed the space stored nothing, and
+    /// what was committed before stays.
+    case storageFull(path: String)
     /// Reading or writing a file failed.
     case io(path: String, reason: String)
     /// An index operation failed.
@@ -264,6 +267,9 @@ extension MemoryError: CustomStringConvertible {
             "Database: \(reason)"
         case .databaseUnavailable(let reason):
             "Database unavailable: \(reason); retry when it is back."
+        case .storageFull(let path):
+            "\(path): the disk holding it is full, so the write stopped and stored nothing of its transaction. Free "
+                + "space on that disk, or move the store to a larger one, then retry."
         case .io(let path, let reason):
             "\(path): \(reason)"
         case .index(let error):

@@ -254,7 +254,8 @@ public final class MemoryStore: Sendable {
     // MARK: - Writing
 
     /// Runs `body` as the only writer on a private copy of the indexes, then publishes the copy to lookups and
-    /// saves the caches, also when `body` fails after committing some of its changes.
+    /// saves the caches, also when `body` fails after committing some of its changes; caches that can't be saved
+    /// make the state ``IndexCacheState/unsaved(reason:)``, not the write fail.
     func write<Result: Sendable>(
         _ body: (inout IndexSnapshot) async throws(MemoryError) -> Result
     ) async throws(MemoryError) -> Result {
@@ -290,7 +291,13 @@ public final class MemoryStore: Sendable {
                     guard let info = try await backend.storeInfo() else {
                         throw MemoryError.notAStore(path: cache.directory)
                     }
-                    if info.generation == snapshot.generation { try cache.save(snapshot, info: info) }
+                    // The write has committed: cache files that can't be written leave the indexes in memory
+                    // serving lookups and the next open rebuilding the files, so the write is no failure.
+                    if info.generation == snapshot.generation {
+                        do throws(MemoryError) { try cache.save(snapshot, info: info) } catch {
+                            state.withLock { $0 = .unsaved(reason: error.description) }
+                        }
+                    }
                 } catch {
                     saveError = error
                 }

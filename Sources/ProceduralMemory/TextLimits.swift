@@ -41,8 +41,8 @@ public struct TextLimits: Sendable, Equatable, Codable {
         }
     }
 
-    /// Checks a trajectory's texts against the limits, and every text for a NUL character, which SQLite would cut
-    /// the text at (so that `"b\u{0}x"` would be stored, and replace, as `"b"`).
+    /// Checks a trajectory's texts against the limits, every text for a NUL character, which SQLite would cut the
+    /// text at (so that `"b\u{0}x"` would be stored, and replace, as `"b"`), and its ID for control characters.
     ///
     /// - Parameters:
     ///   - trajectory: The trajectory.
@@ -50,10 +50,11 @@ public struct TextLimits: Sendable, Equatable, Codable {
     ///   - path: The input file (or a description of where the trajectory came from), named in errors.
     ///   - line: The line (or position), named in errors.
     /// - Throws: ``MemoryError/textTooLarge(path:line:field:bytes:limit:)`` for a text over its limit;
-    ///   ``MemoryError/invalidRecord(path:line:field:reason:)`` for a text holding a NUL character.
+    ///   ``MemoryError/invalidRecord(path:line:field:reason:)`` for a text holding a NUL character, or an ID holding
+    ///   a control character.
     package func check(_ trajectory: Trajectory, facts: [String] = [], path: String, line: Int) throws(MemoryError) {
         let checker = Checker(limits: self, path: path, line: line)
-        try checker.text(trajectory.id, "id", limit: maximumStepTextBytes)
+        try checker.identifier(trajectory.id, "id")
         try checker.text(trajectory.task, "task", limit: maximumTaskBytes)
         try checker.text(trajectory.source, "source", limit: maximumStepTextBytes)
         if let producer = trajectory.producer { try checker.text(producer, "producer", limit: maximumStepTextBytes) }
@@ -70,7 +71,7 @@ public struct TextLimits: Sendable, Equatable, Codable {
     /// - Throws: As ``check(_:facts:path:line:)``.
     package func check(_ memory: Memory, path: String, line: Int) throws(MemoryError) {
         let checker = Checker(limits: self, path: path, line: line)
-        try checker.text(memory.id, "memory.id", limit: maximumStepTextBytes)
+        try checker.identifier(memory.id, "memory.id")
         try checker.text(memory.task, "memory.task", limit: maximumTaskBytes)
         try checker.text(memory.source, "memory.source", limit: maximumStepTextBytes)
         if let steps = memory.steps { try checker.steps(steps, "memory.steps") }
@@ -82,7 +83,7 @@ public struct TextLimits: Sendable, Equatable, Codable {
             try checker.text(keyword, "memory.keywords[\(index)]", limit: maximumStepTextBytes)
         }
         for (index, id) in memory.sourceTrajectoryIDs.enumerated() {
-            try checker.text(id, "memory.sourceTrajectoryIDs[\(index)]", limit: maximumStepTextBytes)
+            try checker.identifier(id, "memory.sourceTrajectoryIDs[\(index)]")
         }
         try checker.labels(memory.labels, prefix: "memory.")
     }
@@ -102,6 +103,19 @@ public struct TextLimits: Sendable, Equatable, Codable {
                 throw .invalidRecord(
                     path: path, line: line, field: field,
                     reason: "contains a NUL character (\\u0000), which the store can't keep")
+            }
+        }
+
+        /// An ID is printed on one line, typed in commands and put in URLs: a line break, tab or escape sequence
+        /// (U+0000–U+001F, U+007F–U+009F) in one would split or rewrite the lines it is printed on.
+        func identifier(_ value: String, _ field: String) throws(MemoryError) {
+            try text(value, field, limit: limits.maximumStepTextBytes)
+            if let control = value.unicodeScalars.first(where: { $0.properties.generalCategory == .control }) {
+                let hex = String(control.value, radix: 16, uppercase: true)
+                let code = String(repeating: "0", count: 4 - hex.count) + hex
+                throw .invalidRecord(
+                    path: path, line: line, field: field,
+                    reason: "contains the control character U+\(code), which an ID can't hold")
             }
         }
 

@@ -103,11 +103,17 @@ public final class SQLiteBackend: MemoryBackend {
     }
 
     /// `error` as a ``MemoryError``; SQLite's own errors name the database file, so that "file is not a database"
-    /// says which file.
+    /// says which file, and a full disk or storage this process can't write says so.
     private static func mapped(_ error: any Error, at location: String) -> MemoryError {
         if let error = error as? MemoryError { return error }
         if let error = error as? DatabaseError {
-            if error.resultCode == .SQLITE_NOTADB { return .notSQLiteDatabase(path: location) }
+            switch error.resultCode {
+            case .SQLITE_NOTADB: return .notSQLiteDatabase(path: location)
+            case .SQLITE_FULL: return .storageFull(path: location)
+            case .SQLITE_READONLY, .SQLITE_CANTOPEN:
+                if let problem = unwritableStorage(location) { return problem }
+            default: break
+            }
             return .database(
                 reason: "\(location): \(error.message ?? "error") (SQLite code \(error.resultCode.rawValue))")
         }
@@ -555,4 +561,22 @@ func floats(_ data: Data) -> [Float] {
     var bits = [UInt32](repeating: 0, count: count)
     bits.withUnsafeMutableBytes { target in _ = data.copyBytes(to: target) }
     return bits.map { Float(bitPattern: UInt32(littleEndian: $0)) }
+}
+
+/// Why SQLite can't write the database at `path` when the storage is the cause: the file or its directory is
+/// on a read-only file system, or this user may not write it; `nil` otherwise.
+///
+/// SQLite "unable to open database file" and "attempt to write a readonly database" say neither; and in WAL
+/// mode it writes beside the database (`-wal`, `-shm`) even to read it, so a store there can't be opened at all.
+private func unwritableStorage(_ path: String) -> MemoryError? {
+    let directory = (path as NSString).deletingLastPathComponent
+    for candidate in [directory.isEmpty ? "." : directory, path] where access(candidate, W_OK) != 0 {
+        guard errno != ENOENT else { continue }
+        return .io(
+            path: candidate,
+            reason: "can't be written (\(String(cString: strerror(errno)))), and SQLite writes beside a store's "
+                + "database even to read it (its -wal and -shm files). Make it writable for this user, or copy "
+                + "the store to a writable directory")
+    }
+    return nil
 }

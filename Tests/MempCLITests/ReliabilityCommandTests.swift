@@ -44,6 +44,23 @@ import VectorIndex
         #expect(rows.enumerated().allSatisfy { $0.element.first == Int32($0.offset) })
     }
 
+    // Hostile run 4: `memp import` on a full disk stored every trajectory, then exited 1 because the index cache
+    // could not be written, so its rerun was refused as "already stored".
+    @Test func importWhoseCacheCannotBeSavedSucceedsAndWarns() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await Self.sampleStore(directory)
+        try FileManager.default.removeItem(atPath: store + "/index")
+        try Data("not a folder".utf8).write(to: URL(fileURLWithPath: store + "/index"))
+        let file = try directory.write(
+            #"{"id": "d", "task": "water the plant", "steps": [{"action": "pour water"}]}"#, to: "more.jsonl")
+        let result = try ChildProcess.memp(["import", "--store", store, file])
+        #expect(result.status == 0)
+        #expect(result.errors.contains("the changes are stored, but the index cache was not saved (\(store)/index"))
+        let stats = try ChildProcess.memp(["stats", "--store", store, "--json"])
+        #expect(stats.status == 0 && stats.output.contains(#""trajectories":4"#))
+    }
+
     // Finding 6: one bad query ended a batch; finding 11: an empty query is one error in every mode.
     @Test(arguments: ["hybrid", "query", "bm25"])
     func batchAnswersEveryGoodQueryAndNamesTheBadOnes(mode: String) async throws {

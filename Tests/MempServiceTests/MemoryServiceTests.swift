@@ -170,6 +170,17 @@ import Testing
                     reason: "Database: disk full (3 trajectories before it were committed and stay stored)"))
     }
 
+    /// A full disk is `storage_full` (HTTP 507: retry once space is freed), not a failure of the server (500).
+    @Test func aFullDiskIsInsufficientStorageAndAStoppedImportSaysWhatStays() {
+        let full = MemoryError.storageFull(path: "/stores/red/memp.sqlite")
+        let answer = ServiceError.from(full, store: "red")
+        #expect(answer == .storageFull(reason: full.description))
+        #expect(answer.kind == .insufficientStorage && answer.code == "storage_full")
+        let stopped = ServiceError.from(.importStopped(committedTrajectories: 7, cause: full), store: "red")
+        let kept = " (7 trajectories before it were committed and stay stored)"
+        #expect(stopped == .storageFull(reason: full.description + kept))
+    }
+
     @Test func feedbackCountsEveryReportAndRefusesUnknownIDs() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -178,6 +178,32 @@ import Testing
         #expect(try await store.statistics().trajectories == 1)
     }
 
+    // Hostile run 4: an ID could hold a line break, a tab or a terminal escape sequence, which split or recoloured
+    // every line it was printed on (`memp query`, `memp history`, error messages).
+    @Test(arguments: [
+        ("new\\nline", "000A"), ("tab\\tbed", "0009"), ("\\u001b[31mred", "001B"), ("next\\u0085", "0085"),
+    ])
+    func anIDWithAControlCharacterIsRefused(escapedID: String, code: String) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await TestStoreKind.disk.makeStore(in: directory)
+        let lines = [
+            #"{"id": "runs/a b/é", "task": "open the door", "steps": [{"action": "open door"}]}"#,
+            #"{"id": ""# + escapedID + #"", "task": "steal the key", "steps": [{"action": "take key"}]}"#,
+        ]
+        let file = try directory.write(lines.joined(separator: "\n"), to: "runs.jsonl")
+        await #expect(
+            throws: MemoryError.invalidRecord(
+                path: file, line: 2, field: "id",
+                reason: "contains the control character U+\(code), which an ID can't hold")
+        ) {
+            try await store.importTrajectories(from: file)
+        }
+        try await store.importTrajectories(from: file, options: ImportOptions(skipInvalid: true))
+        #expect(try await store.statistics().trajectories == 1)
+        #expect(try await store.trajectory(id: "runs/a b/é")?.task == "open the door")
+    }
+
     // Finding 7: bundles carried impossible state.
     @Test(arguments: ["negative", "successesAboveHits", "noSource"])
     func bundleWithImpossibleStateIsRefused(kind: String) async throws {
@@ -295,6 +321,64 @@ import Testing
         #expect(reason.contains("the rebuilt cache could not be saved"))
         let hits = try await store.retrieve("heat the mug", options: RetrievalOptions(policy: .hybrid, k: 1))
         #expect(hits.map(\.memory.id) == [Samples.heatMug.id])
+    }
+
+    // Hostile run 4: a write whose cache files could not be saved after its commit (a full disk) failed, so an
+    // import that had stored everything exited 1 and its rerun was refused as "already stored".
+    @Test func aWriteThatCommittedSucceedsWhenItsCacheCannotBeSaved() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("store")
+        let store = try await TestStoreKind.disk.makeStore(in: directory, holding: [Samples.heatMug])
+        try FileManager.default.removeItem(atPath: path + "/index")
+        try Data("not a folder".utf8).write(to: URL(fileURLWithPath: path + "/index"))
+        let report = try await store.add([Samples.cleanApple, Samples.findKeys])
+        #expect(report.imported == 2)
+        guard case .unsaved(let reason) = store.cacheState else {
+            Issue.record("expected the state to say the cache was not saved, got \(store.cacheState)")
+            return
+        }
+        #expect(reason.contains("\(path)/index"))
+        // The new memories are in the indexes lookups search.
+        let hits = try await store.retrieve(Samples.findKeys.task, options: RetrievalOptions(policy: .hybrid, k: 3))
+        #expect(Set(hits.map(\.memory.id)) == Set([Samples.heatMug, Samples.cleanApple, Samples.findKeys].map(\.id)))
+        let reopened = try await MemoryStore.open(at: path, embedder: WordHashEmbedder())
+        #expect(reopened.memoryCount == 3)
+    }
+
+    // Hostile run 4: a full disk was "Database: …: database or disk is full (SQLite code 13)", an error like any
+    // other of the database (HTTP 500), which said neither what was kept nor what to do. SQLite's page limit
+    // stands in for the disk here: it fails a write with the same SQLITE_FULL.
+    @Test func aFullDiskStopsAnImportSayingSoAndKeepsWhatWasCommitted() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("store")
+        let store = try await TestStoreKind.disk.makeStore(in: directory, holding: [Samples.heatMug])
+        let backend = try #require(store.backend as? SQLiteBackend)
+        try await backend.writing { db in
+            let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
+            _ = try Int.fetchOne(db, sql: "PRAGMA max_page_count = \(pages + 8)")
+        }
+        let lines = (0..<200).map { index in
+            #"{"id": "run-\#(index)", "task": "wash plate \#(index) in the sink", "#
+                + #""steps": [{"action": "go to sink", "observation": "\#(String(repeating: "x", count: 2000))"}]}"#
+        }
+        let file = try directory.write(lines.joined(separator: "\n"), to: "runs.jsonl")
+        var (committed, cause) = (0, MemoryError.emptyTask)
+        do {
+            try await store.importTrajectories(from: file, options: ImportOptions(batchSize: 1))
+        } catch .importStopped(let count, let stop) {
+            (committed, cause) = (count, stop)
+        } catch {
+            cause = error
+        }
+        #expect(cause == .storageFull(path: path + "/memp.sqlite"))
+        #expect(cause.description.contains("the disk holding it is full"))
+        #expect(try await store.statistics().trajectories == committed + 1)
+        let verification = try await MemoryStore.verify(at: path)
+        #expect(verification.problems.isEmpty)
+        let reopened = try await MemoryStore.open(at: path, embedder: WordHashEmbedder())
+        #expect(try await reopened.statistics().trajectories == committed + 1)
     }
 
     // Finding 11: NaN settings, the wrong duplicate message, and empty tasks treated differently per policy.
