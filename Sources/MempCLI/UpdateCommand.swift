@@ -33,8 +33,13 @@ struct UpdateCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1 (got \(batchSize)).") }
-        guard (-1...1).contains(duplicateTaskSimilarity), (0...1).contains(duplicateContentSimilarity) else {
-            throw ValidationError("The duplicate similarities must be within -1…1 (task) and 0…1 (actions).")
+        guard (-1...1).contains(duplicateTaskSimilarity) else {
+            throw ValidationError(
+                "--duplicate-task-similarity must be a cosine within -1…1 (got \(duplicateTaskSimilarity)).")
+        }
+        guard (0...1).contains(duplicateContentSimilarity) else {
+            throw ValidationError(
+                "--duplicate-content-similarity must be within 0…1 (got \(duplicateContentSimilarity)).")
         }
     }
 

@@ -229,6 +229,31 @@ import Testing
         #expect(try await target.statistics().memories == 0)
     }
 
+    // Hostile run 4: a bundle whose memories file repeated a memory (digests fixed) got as far as the database:
+    // "UNIQUE constraint failed: memory.id (SQLite code 19)"; a line that didn't decode said not why.
+    @Test(arguments: [
+        ("repeat", "memories.jsonl line 5: memory alf-heat-mug-1 appears again (first on line 1)"),
+        ("unreadable", "memories.jsonl line 2 is not a valid record: field taskVector must be a list"),
+    ])
+    func aBundleWithARepeatedOrUnreadableRecordIsRefusedSayingWhere(kind: String, reason: String) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let bundle = directory.file("bundle")
+        try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all).export(to: bundle)
+        try Self.forge(bundle: bundle) { records in
+            if kind == "repeat" {
+                records.append(records[0])
+            } else {
+                records[1]["taskVector"] = "0.5"
+            }
+        }
+        let target = try await TestStoreKind.inMemory.makeStore(in: directory)
+        await #expect(throws: MemoryError.bundleRefused(path: bundle, reason: reason)) {
+            try await target.importBundle(at: bundle)
+        }
+        #expect(try await target.statistics().memories == 0)
+    }
+
     // Finding 8: no size limits.
     @Test func textsOverTheLimitsAreRefusedWithFieldAndLimit() async throws {
         let directory = try TemporaryDirectory()
@@ -379,6 +404,32 @@ import Testing
         #expect(verification.problems.isEmpty)
         let reopened = try await MemoryStore.open(at: path, embedder: WordHashEmbedder())
         #expect(try await reopened.statistics().trajectories == committed + 1)
+    }
+
+    // Hostile run 4: a store in a directory this user can't write was "attempt to write a readonly database (SQLite
+    // code 8)", also to read it, and on a read-only file system "unable to open database file (SQLite code 14)".
+    @Test(.enabled(if: geteuid() != 0, "root writes through permission bits"))
+    func aStoreInADirectoryThatCantBeWrittenIsNamedAsSuch() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("store")
+        defer {
+            chmod(path, 0o755)
+            directory.remove()
+        }
+        _ = try await TestStoreKind.disk.makeStore(in: directory, holding: [Samples.heatMug])
+        chmod(path, 0o555)
+        do {
+            _ = try await MemoryStore.open(at: path, embedder: WordHashEmbedder())
+            Issue.record("a store in a directory that can't be written opened")
+        } catch {
+            guard case .io(path, let reason) = error else {
+                Issue.record("expected an I/O error naming \(path), got \(error)")
+                return
+            }
+            #expect(reason.hasPrefix("can't be written (Permission denied)"))
+        }
+        chmod(path, 0o755)
+        #expect(try await MemoryStore.open(at: path, embedder: WordHashEmbedder()).memoryCount == 1)
     }
 
     // Finding 11: NaN settings, the wrong duplicate message, and empty tasks treated differently per policy.

@@ -189,14 +189,8 @@ struct VerifiedBundle {
         do {
             manifest = try bundleDecoder().decode(BundleManifest.self, from: manifestData)
         } catch {
-            // Where the manifest is wrong: the field, or where its JSON breaks.
-            if let error = error as? DecodingError, let (field, reason) = JSONSyntax.fieldProblem(error) {
-                throw refuse("\(BundleManifest.fileName) is not a valid manifest: field \(field) \(reason)")
-            }
             throw refuse(
-                "\(BundleManifest.fileName) is not a valid manifest: "
-                    + (JSONSyntax.problem(in: manifestData).map { "not JSON, \($0)" }
-                        ?? "a number does not fit its field"))
+                "\(BundleManifest.fileName) is not a valid manifest: \(Self.decodingProblem(error, in: manifestData))")
         }
         let readable = BundleManifest.readableFormatVersions
         guard readable.contains(manifest.formatVersion) else {
@@ -232,8 +226,13 @@ struct VerifiedBundle {
                     + "\(manifest.memoryCount) and \(manifest.trajectoryCount)")
         }
         let trajectoryIDs = Set(trajectories.map(\.id))
+        // An export never repeats a record; a repeat would reach the database as a constraint failure.
+        var memoryLines: [String: Int] = [:]
         for (index, item) in memories.enumerated() {
             let line = "\(BundleManifest.memoriesFileName) line \(index + 1)"
+            if let first = memoryLines.updateValue(index + 1, forKey: item.memory.id) {
+                throw refuse("\(line): memory \(item.memory.id) appears again (first on line \(first))")
+            }
             guard item.memory.embedderID == manifest.embedderID else {
                 throw refuse(
                     "\(line): memory \(item.memory.id) names embedder \(item.memory.embedderID), not the manifest's")
@@ -271,7 +270,13 @@ struct VerifiedBundle {
                 try limits.check(memory, path: BundleManifest.memoriesFileName, line: index + 1)
             } catch { throw refuse(error.description) }
         }
+        var trajectoryLines: [String: Int] = [:]
         for (index, trajectory) in trajectories.enumerated() {
+            if let first = trajectoryLines.updateValue(index + 1, forKey: trajectory.id) {
+                throw refuse(
+                    "\(BundleManifest.trajectoriesFileName) line \(index + 1): trajectory \(trajectory.id) appears "
+                        + "again (first on line \(first))")
+            }
             do throws(MemoryError) {
                 try limits.check(trajectory, path: BundleManifest.trajectoriesFileName, line: index + 1)
             } catch {
@@ -306,12 +311,23 @@ struct VerifiedBundle {
     ) throws(MemoryError) -> [Value] {
         let decoder = bundleDecoder()
         var values: [Value] = []
-        for (index, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() {
+        // Empty lines are skipped but counted, so that line numbers are the file's.
+        for (index, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated()
+        where !line.isEmpty {
             do { values.append(try decoder.decode(type, from: Data(line))) } catch {
-                throw refuse("\(file) line \(index + 1) is not a valid record")
+                throw refuse(
+                    "\(file) line \(index + 1) is not a valid record: \(decodingProblem(error, in: Data(line)))")
             }
         }
         return values
+    }
+
+    /// What is wrong with `data`, which did not decode: the field and why, or where its JSON breaks.
+    private static func decodingProblem(_ error: any Error, in data: Data) -> String {
+        if let error = error as? DecodingError, let (field, reason) = JSONSyntax.fieldProblem(error) {
+            return "field \(field) \(reason)"
+        }
+        return JSONSyntax.problem(in: data).map { "not JSON, \($0)" } ?? "a number does not fit its field"
     }
 }
 
