@@ -41,6 +41,15 @@ import Testing
             ["--store", "a", "--queries", "q.jsonl", "--alpha-sweep", "0:2:0.5"],
             "--alpha-sweep: every alpha must be within 0…1 (got 0:2:0.5)."
         ),
+        // Hostile run 4: a step this small made a count past Int.max, which trapped.
+        (
+            ["--store", "a", "--queries", "q.jsonl", "--alpha-sweep", "0:1:1e-300"],
+            "--alpha-sweep: 0:1:1e-300 makes more than 1001 alphas, each a run over every query; take a larger step."
+        ),
+        (
+            ["--store", "a", "--queries", "q.jsonl", "--alpha-sweep", "0:inf:0.5"],
+            "--alpha-sweep: every alpha must be within 0…1 (got 0:inf:0.5)."
+        ),
         (
             ["--store", "a", "--queries", "q.jsonl", "--alpha-sweep", "1:0:0.1"],
             "--alpha-sweep: start:end:step needs numbers with start <= end and step > 0 (got 1:0:0.1)."
