@@ -100,6 +100,9 @@ public enum MemoryError: Error, Equatable, Sendable {
     case emptyTask
     /// The task to look up is `bytes` UTF-8 bytes long, over the lookup limit `limit` (1 MiB).
     case lookupTaskTooLarge(bytes: Int, limit: Int)
+    /// The embedder `embedder` gives the task to look up an all-zero vector (the task holds no word it knows, such
+    /// as only punctuation for a hashing embedder), which has no cosine direction to rank memories by.
+    case taskWithoutDirection(embedder: String)
     /// A history entry can't be reverted; `reason` says why.
     case cannotRevert(entry: Int64, reason: String)
     /// The store's record of fusion choices changed while a choice was being recorded: it has `actualEntries`
@@ -289,6 +292,9 @@ extension MemoryError: CustomStringConvertible {
         case .lookupTaskTooLarge(let bytes, let limit):
             "The task to look up is \(bytes) bytes; a lookup takes at most \(limit). Give the task's description, "
                 + "not a whole transcript."
+        case .taskWithoutDirection(let embedder):
+            "The embedder \(embedder) gives the task to look up an all-zero vector (it holds no word the embedder "
+                + "knows), so memories can't be ranked by cosine; give the task in words, or look it up with BM25."
         case .cannotRevert(let entry, let reason):
             "History entry \(entry) can't be reverted: \(reason)"
         case .tuningConflict(let expected, let actual):

@@ -372,6 +372,18 @@ public final class MemoryStore: Sendable {
 
     /// Embeds texts, mapping the embedder's errors and checking what it returns, so that nothing unusable
     /// reaches the database.
+    /// The embedding of a task to look up by cosine.
+    ///
+    /// - Throws: ``MemoryError/taskWithoutDirection(embedder:)`` when it is all zeros, which would otherwise fail
+    ///   deep in the index as a vector that "changed nothing"; what ``embed(_:)`` throws.
+    func taskVector(_ task: String) async throws(MemoryError) -> [Float] {
+        let vector = try await embed([task])[0]
+        guard vector.contains(where: { $0 != 0 }) else {
+            throw .taskWithoutDirection(embedder: embedder.modelIdentifier)
+        }
+        return vector
+    }
+
     func embed(_ texts: [String]) async throws(MemoryError) -> [[Float]] {
         guard !texts.isEmpty else { return [] }
         let vectors: [[Float]]

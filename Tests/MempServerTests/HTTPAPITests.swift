@@ -143,6 +143,12 @@ import Testing
             ("POST", "/v1/lookup", Data(#"{"task": "x", "k": 21}"#.utf8), 400, "limit_exceeded"),
             ("POST", "/v1/lookup", Data(#"{"task": "x", "mode": "psychic"}"#.utf8), 400, "invalid_argument"),
             ("POST", "/v1/lookup", Data(#"{"task": "   "}"#.utf8), 400, "invalid_body"),
+            // Hostile run 4: a task the hashing embedder maps to zeros was 500 store_failure.
+            ("POST", "/v1/lookup", Data(#"{"task": "!!!"}"#.utf8), 400, "invalid_argument"),
+            (
+                "POST", "/v1/trajectories", Data(#"{"id": "a\nb", "task": "x", "steps": [{"action": "go"}]}"#.utf8),
+                400, "invalid_body"
+            ),
             (
                 "POST", "/v1/lookup", Data(#"{"task": "x", "mode": "bm25", "filters": {"minSimilarity": 0.5}}"#.utf8),
                 400, "invalid_body"

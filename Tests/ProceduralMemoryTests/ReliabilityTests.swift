@@ -502,6 +502,24 @@ import Testing
         }
     }
 
+    // Hostile run 4: a task the embedder maps to zeros ("!!!" for a hashing embedder) failed a query or hybrid
+    // lookup with "Vector is all zeros and has no cosine direction; nothing was changed." (HTTP 500).
+    @Test(arguments: [RetrievalPolicy.query, .hybrid, .keyword, .bm25])
+    func aTaskWithoutWordsTheEmbedderKnowsIsRefusedByTheCosinePolicies(policy: RetrievalPolicy) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all)
+        let lookup = { () async throws(MemoryError) in
+            try await store.retrieve("!!!", options: RetrievalOptions(policy: policy))
+        }
+        if policy == .query || policy == .hybrid {
+            await #expect(throws: MemoryError.taskWithoutDirection(embedder: "test-words:v1:64")) { try await lookup() }
+        } else {
+            // Neither ranks by the task's embedding: nothing matches.
+            #expect(try await lookup().isEmpty)
+        }
+    }
+
     @Test(arguments: [RetrievalPolicy.random, .query, .keyword, .bm25, .hybrid])
     func aTaskOverTheLookupLimitIsRefusedInEveryPolicy(policy: RetrievalPolicy) async throws {
         let directory = try TemporaryDirectory()
