@@ -53,7 +53,7 @@ import Testing
             cut.writer.hasPrefix("rule-based/v1 (fallback from llm/v1")
                 && cut.writer.hasSuffix("the answer was cut at 400 tokens)"))
 
-        let store = try await TestStoreKind.inMemory.makeStore(in: TemporaryDirectory())
+        let store = try await TestStoreKind.inMemoryStore()
         try await store.add(
             [Samples.heatMug],
             options: ImportOptions(builder: MemoryBuilder(policy: .script, scriptWriter: LLMScriptWriter(model: down))))
@@ -92,7 +92,7 @@ import Testing
         let server = try LoopbackServer(script: "chat_stub_server.py")
         let memory = try #require(
             try await {
-                let store = try await TestStoreKind.inMemory.makeStore(in: TemporaryDirectory())
+                let store = try await TestStoreKind.inMemoryStore()
                 try await store.add([Samples.heatMug])
                 return try await store.memory(id: Samples.heatMug.id)
             }())
