@@ -73,13 +73,15 @@ print(f"`bash Benchmarks/areas/serve.sh` ({started_at}; {machine}; embedder {dat
       "warm-up lookups. MCP: the official `mcp` Python SDK's `ClientSession` calling the `lookup_procedures` tool, "
       "over streamable HTTP to the same server's `/mcp` and over stdio to a second `memp serve --mcp-stdio`, after "
       "30 warm-up calls; its ping column is the median of as many `ping` round trips, which do no store work. "
+      "Server CPU is the server process's user and system time over the timed lookups, per lookup. "
       "`memp query`: one process per lookup (process start, model and index load, lookup, "
       f"`--json`). The server was ready {data['server_ready_seconds']} s after it started and exited "
       f"{data['server_exit_status']} on SIGTERM. Load average (1, 5, 15 min) before the run: {before}; after: "
       f"{after} — on this 2-CPU machine anything above 2 means other processes took CPU time from the "
       "measurement.\n")
-print("| Configuration | Lookups | p50 (ms) | p95 (ms) | Lookups/s | ping p50 (ms) | 1-min load at start |")
-print("|---|---:|---:|---:|---:|---:|---:|")
+print("| Configuration | Lookups | p50 (ms) | p95 (ms) | Lookups/s | Server CPU (ms/lookup) | ping p50 (ms) "
+      "| 1-min load at start |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
 for name, key in [("HTTP, 1 client", "http_1_client"), ("HTTP, 8 clients", "http_8_clients"),
                   ("MCP over streamable HTTP, 1 client", "mcp_http_1_client"),
                   ("MCP over stdio, 1 client", "mcp_stdio_1_client"),
@@ -88,8 +90,9 @@ for name, key in [("HTTP, 1 client", "http_1_client"), ("HTTP, 8 clients", "http
         continue
     r = data[key]
     ping = f"{r['ping_p50_ms']:.2f}" if "ping_p50_ms" in r else "—"
+    cpu = f"{r['server_cpu_ms_per_lookup']:.2f}" if "server_cpu_ms_per_lookup" in r else "—"
     print(f"| {name} | {r['lookups']} | {r['p50_ms']:.2f} | {r['p95_ms']:.2f} | {r['lookups_per_second']:.1f} "
-          f"| {ping} | {r['load_1min_before']:.2f} |")
+          f"| {cpu} | {ping} | {r['load_1min_before']:.2f} |")
 if not data["mcp_measured"]:
     print("\nMCP was not measured: python3 has no `mcp` package (bash scripts/setup.d/70-mcp.sh installs it).")
 one, eight = data["http_1_client"], data["http_8_clients"]
