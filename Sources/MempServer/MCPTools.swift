@@ -158,7 +158,7 @@ enum MCPTools {
                 let response = try await service.lookup(try json(arguments), store: store)
                 return try CallTool.Result(
                     content: [.text(text: ProcedureText.render(response.hits), annotations: nil, _meta: nil)],
-                    structuredContent: response)
+                    structuredContent: .structuredContent(response))
             case "record_outcome":
                 let response = try await service.feedback(try json(arguments), store: store)
                 let lines = response.memories.map {
@@ -167,7 +167,7 @@ enum MCPTools {
                 }
                 return try CallTool.Result(
                     content: [.text(text: lines.joined(separator: "\n"), annotations: nil, _meta: nil)],
-                    structuredContent: response)
+                    structuredContent: .structuredContent(response))
             case "add_trajectory":
                 guard let trajectory = arguments["trajectory"] else {
                     throw ServiceError.invalidBody(field: "trajectory", reason: "is missing")
@@ -184,7 +184,7 @@ enum MCPTools {
                                 + "\(report.skippedDuplicates) duplicates skipped) in store \(response.store).",
                             annotations: nil, _meta: nil)
                     ],
-                    structuredContent: response)
+                    structuredContent: .structuredContent(response))
             case "show_memory":
                 guard let id = arguments["id"]?.stringValue else {
                     throw ServiceError.invalidBody(field: "id", reason: "must be a memory ID (a string)")
@@ -198,7 +198,7 @@ enum MCPTools {
                             text: ProcedureText.render([hit]) + "\nStatus: \(memory.status.rawValue); revision "
                                 + "\(memory.revision).", annotations: nil, _meta: nil)
                     ],
-                    structuredContent: response)
+                    structuredContent: .structuredContent(response))
             case "memory_stats":
                 let response = try await service.stats(store: store)
                 let statistics = response.statistics
@@ -209,7 +209,7 @@ enum MCPTools {
                                 + "(\(statistics.activeMemories) active, \(statistics.deprecatedMemories) deprecated) "
                                 + "from \(statistics.trajectories) trajectories.", annotations: nil, _meta: nil)
                     ],
-                    structuredContent: response)
+                    structuredContent: .structuredContent(response))
             default:
                 throw ServiceError.invalidArgument(
                     name: "tool",

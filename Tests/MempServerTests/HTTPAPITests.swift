@@ -17,10 +17,10 @@ import Testing
         let hits = try #require(HTTPClient.object(first.body)["hits"] as? [[String: Any]])
         #expect(hits.count == 3)
         let top = try #require(hits.first)
-        for field in ["id", "score", "task", "steps", "outcome", "counters", "explanation"] {
+        for field in ["id", "score", "task", "steps", "outcome", "hitCount", "successCount", "explanation"] {
             #expect(top[field] != nil, "hit field \(field)")
         }
-        #expect((top["counters"] as? [String: Int]) == ["hits": 0, "successes": 0])
+        #expect(top["hitCount"] as? Int == 0 && top["successCount"] as? Int == 0)
         let id = try #require(top["id"] as? String)
 
         // The sample's outcome of the source trajectory is reported as stored.

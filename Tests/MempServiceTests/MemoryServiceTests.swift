@@ -36,7 +36,7 @@ import Testing
         let red = try await service.lookup(LookupRequest(task: "enter the kitchen", k: 5), store: "red")
         #expect(red.hits.map(\.id) == ["red-1"])
         #expect(red.hits.first?.outcome == Outcome(success: true))
-        #expect(red.hits.first?.counters == MemoryCounters(hits: 0, successes: 0))
+        #expect(red.hits.first.map { [$0.hitCount, $0.successCount] } == [0, 0])
         let blue = try await service.lookup(LookupRequest(task: "enter the kitchen", k: 5), store: "blue")
         #expect(blue.hits.map(\.id) == ["blue-1"] && blue.hits.first?.outcome == Outcome(success: false))
         await #expect(throws: ServiceError.unknownMemory(id: "blue-1", store: "red")) {
