@@ -137,6 +137,9 @@ struct IndexCache: Sendable {
                 names: HybridIndex.FileNames(
                     vectors: Self.memoryFiles.vectors + suffix, keywords: Self.memoryFiles.keywords + suffix))
             try snapshot.keywordMeans.save(to: path(Self.keywordMeansFile + suffix))
+        } catch .io(_, let reason) {
+            // The file's temporary name, removed by now, would tell the reader nothing: name the cache directory.
+            throw .io(path: directory, reason: "can't write the index cache: \(reason)")
         } catch {
             throw .index(error)
         }

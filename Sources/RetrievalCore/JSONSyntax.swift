@@ -15,10 +15,11 @@ package enum JSONSyntax {
             _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
             return nil
         } catch {
-            guard let text = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String, !text.isEmpty else {
-                return "it can't be parsed"
-            }
-            return text.hasSuffix(".") ? String(text.dropLast()) : text
+            let text = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? ""
+            let problem = text.isEmpty ? "it can't be parsed" : text.hasSuffix(".") ? String(text.dropLast()) : text
+            // Lines of a UTF-16 or UTF-32 file hold NUL bytes, and the parser names only a character.
+            guard data.contains(0) else { return problem }
+            return problem + " (it holds NUL bytes, as text in UTF-16 or UTF-32 does: save the text as UTF-8)"
         }
     }
 }

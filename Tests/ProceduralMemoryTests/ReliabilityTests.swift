@@ -204,6 +204,28 @@ import Testing
         #expect(try await store.trajectory(id: "runs/a b/é")?.task == "open the door")
     }
 
+    // Hostile run 4: a UTF-16 file's lines parse (JSONSerialization detects UTF-16), but the half of its last line
+    // break left after the split was "line 3: … Invalid value around character 0", which did not say the file is
+    // not UTF-8.
+    @Test func aUTF16FileIsRefusedSayingItIsNotUTF8() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await TestStoreKind.disk.makeStore(in: directory)
+        let text = "\u{FEFF}" + [
+            #"{"id": "a", "task": "open the door", "steps": [{"action": "open door"}]}"#,
+            #"{"id": "b", "task": "take the key", "steps": [{"action": "take key"}]}"#,
+        ].joined(separator: "\n") + "\n"
+        let file = directory.file("runs.jsonl")
+        try #require(text.data(using: .utf16LittleEndian)).write(to: URL(fileURLWithPath: file))
+        await #expect {
+            try await store.importTrajectories(from: file)
+        } throws: { error in
+            guard case .invalidRecord(file, 3, "(line)", let reason) = error as? MemoryError else { return false }
+            return reason.hasSuffix("(it holds NUL bytes, as text in UTF-16 or UTF-32 does: save the text as UTF-8)")
+        }
+        #expect(try await store.statistics().trajectories == 0)
+    }
+
     // Finding 7: bundles carried impossible state.
     @Test(arguments: ["negative", "successesAboveHits", "noSource"])
     func bundleWithImpossibleStateIsRefused(kind: String) async throws {
