@@ -25,6 +25,15 @@ package enum JSONSyntax {
 }
 
 extension JSONSyntax {
+    /// What is wrong with `data`, which did not decode: "field tasks[2] must be a string", or where its JSON breaks
+    /// ("not JSON, Invalid value around character 16").
+    package static func decodingProblem(_ error: any Error, in data: Data) -> String {
+        if let error = error as? DecodingError, let (field, reason) = fieldProblem(error) {
+            return "field \(field) \(reason)"
+        }
+        return problem(in: data).map { "not JSON, \($0)" } ?? "a number does not fit its field"
+    }
+
     /// The field a decoding error is about, as a JSON path (`filters.labels.a`, `tasks[2]`; empty for the whole
     /// document), and what is wrong with it; `nil` when the decoder named no field (a syntax error, or a number
     /// that doesn't fit its type), which ``problem(in:)`` then explains.

@@ -190,7 +190,8 @@ struct VerifiedBundle {
             manifest = try bundleDecoder().decode(BundleManifest.self, from: manifestData)
         } catch {
             throw refuse(
-                "\(BundleManifest.fileName) is not a valid manifest: \(Self.decodingProblem(error, in: manifestData))")
+                "\(BundleManifest.fileName) is not a valid manifest: "
+                    + JSONSyntax.decodingProblem(error, in: manifestData))
         }
         let readable = BundleManifest.readableFormatVersions
         guard readable.contains(manifest.formatVersion) else {
@@ -316,19 +317,13 @@ struct VerifiedBundle {
         where !line.isEmpty {
             do { values.append(try decoder.decode(type, from: Data(line))) } catch {
                 throw refuse(
-                    "\(file) line \(index + 1) is not a valid record: \(decodingProblem(error, in: Data(line)))")
+                    "\(file) line \(index + 1) is not a valid record: "
+                        + JSONSyntax.decodingProblem(error, in: Data(line)))
             }
         }
         return values
     }
 
-    /// What is wrong with `data`, which did not decode: the field and why, or where its JSON breaks.
-    private static func decodingProblem(_ error: any Error, in data: Data) -> String {
-        if let error = error as? DecodingError, let (field, reason) = JSONSyntax.fieldProblem(error) {
-            return "field \(field) \(reason)"
-        }
-        return JSONSyntax.problem(in: data).map { "not JSON, \($0)" } ?? "a number does not fit its field"
-    }
 }
 
 /// Reads ISO-8601 dates (format 2) and seconds since 1970 (format 1).
