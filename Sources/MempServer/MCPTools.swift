@@ -151,8 +151,8 @@ enum MCPTools {
     /// Runs one tool; failures are results with `isError` set, so the model sees what to fix.
     static func call(_ name: String, arguments: [String: Value], service: MemoryService) async -> CallTool.Result {
         var arguments = arguments
-        let store = arguments.removeValue(forKey: "store").flatMap { $0.stringValue }
         do {
+            let store = try storeName(arguments.removeValue(forKey: "store"))
             switch name {
             case "lookup_procedures":
                 let response = try await service.lookup(try json(arguments), store: store)
@@ -169,11 +169,17 @@ enum MCPTools {
                     content: [.text(text: lines.joined(separator: "\n"), annotations: nil, _meta: nil)],
                     structuredContent: .structuredContent(response))
             case "add_trajectory":
+                try refuseOtherArguments(arguments, of: name, accepted: ["trajectory", "duplicates"])
                 guard let trajectory = arguments["trajectory"] else {
                     throw ServiceError.invalidBody(field: "trajectory", reason: "is missing")
                 }
                 var parameters: [String: String] = [:]
-                if let duplicates = arguments["duplicates"]?.stringValue { parameters["duplicates"] = duplicates }
+                if let duplicates = arguments["duplicates"] {
+                    guard let duplicates = duplicates.stringValue else {
+                        throw ServiceError.invalidBody(field: "duplicates", reason: "must be refuse, skip or replace")
+                    }
+                    parameters["duplicates"] = duplicates
+                }
                 let response = try await service.addTrajectories(
                     try json(trajectory), store: store, parameters: parameters)
                 let report = response.report
@@ -186,6 +192,7 @@ enum MCPTools {
                     ],
                     structuredContent: .structuredContent(response))
             case "show_memory":
+                try refuseOtherArguments(arguments, of: name, accepted: ["id"])
                 guard let id = arguments["id"]?.stringValue else {
                     throw ServiceError.invalidBody(field: "id", reason: "must be a memory ID (a string)")
                 }
@@ -200,6 +207,7 @@ enum MCPTools {
                     ],
                     structuredContent: .structuredContent(response))
             case "memory_stats":
+                try refuseOtherArguments(arguments, of: name, accepted: [])
                 let response = try await service.stats(store: store)
                 let statistics = response.statistics
                 return try CallTool.Result(
@@ -221,6 +229,27 @@ enum MCPTools {
         } catch {
             return failure(.storeFailure(reason: "\(error)"))
         }
+    }
+
+    /// The `store` argument: absent or null for the server's only store, else a store's name.
+    private static func storeName(_ value: Value?) throws(ServiceError) -> String? {
+        switch value {
+        case nil, .null?: return nil
+        case .string(let name)?: return name
+        default: throw .invalidBody(field: "store", reason: "must be a store's name (a string)")
+        }
+    }
+
+    /// Refuses an argument the tool doesn't take, as the service refuses a field its requests don't have: ignored,
+    /// it would leave the call answered as if it were absent. (The arguments of lookup_procedures and
+    /// record_outcome are service requests, whose decoders check their fields.)
+    private static func refuseOtherArguments(
+        _ arguments: [String: Value], of tool: String, accepted: [String]
+    ) throws(ServiceError) {
+        guard let unknown = arguments.keys.sorted().first(where: { !accepted.contains($0) }) else { return }
+        throw .invalidBody(
+            field: unknown,
+            reason: "is not an argument of \(tool) (its arguments: \((accepted + ["store"]).joined(separator: ", ")))")
     }
 
     private static func failure(_ error: ServiceError) -> CallTool.Result {

@@ -66,6 +66,40 @@ import Testing
 
     /// A line that is not JSON and one over `--max-body-bytes` are answered with parse errors (id null), and the
     /// requests around them as usual.
+    // Hostile run 4: a `store` that was not a string, a `duplicates` that was not a string and arguments a tool does
+    // not take were ignored, and the call answered as if they were absent (`"store": 5` read the default store).
+    @Test func toolArgumentsOfTheWrongTypeOrThatNoToolTakesAreRefused() throws {
+        let calls: [(String, String)] = [
+            (#""name":"memory_stats","arguments":{"store":5}"#, "invalid_body: Field store: must be a store's name"),
+            (
+                #""name":"memory_stats","arguments":{"verbose":true}"#,
+                "invalid_body: Field verbose: is not an argument of memory_stats (its arguments: store)."
+            ),
+            (
+                #""name":"show_memory","arguments":{"id":"x","full":1}"#,
+                "invalid_body: Field full: is not an argument of show_memory (its arguments: id, store)."
+            ),
+            (
+                #""name":"add_trajectory","arguments":{"trajectory":{},"duplicates":["skip"]}"#,
+                "invalid_body: Field duplicates: must be refuse, skip or replace."
+            ),
+            (#""name":"memory_stats","arguments":{"store":null}"#, "Store default: 1 procedures"),
+        ]
+        let lines =
+            Self.handshake
+            + calls.enumerated().map { index, call in
+                #"{"jsonrpc":"2.0","id":\#(index + 2),"method":"tools/call","params":{\#(call.0)}}"#
+            }
+        let answers = try Self.answers(to: lines, storeHolding: 1)
+        for (index, call) in calls.enumerated() {
+            let answer = answers.first { $0["id"] as? Int == index + 2 }
+            let result = answer?["result"] as? [String: Any]
+            let text = (result?["content"] as? [[String: Any]])?.first?["text"] as? String ?? ""
+            #expect(text.hasPrefix(call.1), "\(call.0): \(text)")
+            #expect((result?["isError"] as? Bool ?? false) == (index < calls.count - 1), "\(call.0)")
+        }
+    }
+
     @Test func badAndOverLongLinesGetParseErrorsAndTheRestIsAnswered() throws {
         let huge =
             #"{"jsonrpc":"2.0","id":9,"method":"tools/list","params":{"pad":""#
