@@ -378,7 +378,11 @@ extension MemoryService {
     /// Decodes a JSON body, turning decoding errors into ``ServiceError/invalidBody(field:reason:)``.
     static func decode<Value: Decodable>(_ type: Value.Type, from body: Data) throws(ServiceError) -> Value {
         do {
-            return try JSONDecoder().decode(type, from: body)
+            let value = try JSONDecoder().decode(type, from: body)
+            if let repeated = JSONSyntax.repeatedKey(in: body) {
+                throw ServiceError.invalidBody(field: repeated, reason: "appears twice in its object; keep one value")
+            }
+            return value
         } catch let error as ServiceError {
             throw error
         } catch let error as DecodingError {

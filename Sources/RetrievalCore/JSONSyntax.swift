@@ -87,3 +87,75 @@ extension JSONSyntax {
         }
     }
 }
+
+extension JSONSyntax {
+    /// The JSON path of the first key that an object in `data` repeats (`id`, `labels.fold`, `steps[1].action`),
+    /// or `nil` when no object repeats a key.
+    ///
+    /// A reader keeps one of a repeated key's values (JSONDecoder the first, JSONSerialization the last), so that
+    /// `{"id": "a", "id": "b"}` is silently one of two records: callers refuse it instead. Call it on JSON that
+    /// parsed; it reads the bytes once.
+    package static func repeatedKey(in data: Data) -> String? {
+        // The containers open at the current byte: an object's keys so far and the key whose value is being read,
+        // or an array's index.
+        struct Container {
+            let isObject: Bool
+            var keys: Set<String> = []
+            var key = ""
+            var index = 0
+        }
+        var open: [Container] = []
+        var expectingKey = false
+        func path(to key: String) -> String {
+            var text = ""
+            for container in open.dropLast() {
+                text += container.isObject ? (text.isEmpty ? "" : ".") + container.key : "[\(container.index)]"
+            }
+            return text + (text.isEmpty ? "" : ".") + key
+        }
+        return data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> String? in
+            var position = 0
+            while position < bytes.count {
+                switch bytes[position] {
+                case UInt8(ascii: "{"):
+                    open.append(Container(isObject: true))
+                    expectingKey = true
+                case UInt8(ascii: "["):
+                    open.append(Container(isObject: false))
+                    expectingKey = false
+                case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                    _ = open.popLast()
+                    expectingKey = false
+                case UInt8(ascii: ","):
+                    guard let last = open.last else { break }
+                    if last.isObject { expectingKey = true } else { open[open.count - 1].index += 1 }
+                case UInt8(ascii: "\""):
+                    let start = position
+                    var escaped = false
+                    position += 1
+                    while position < bytes.count, bytes[position] != UInt8(ascii: "\"") {
+                        if bytes[position] == UInt8(ascii: "\\") {
+                            escaped = true
+                            position += 1
+                        }
+                        position += 1
+                    }
+                    guard expectingKey, !open.isEmpty, position < bytes.count else { break }
+                    expectingKey = false
+                    // An escaped key is compared as the text it spells ("\u0061" is "a").
+                    let quoted = Data(bytes[start...position])
+                    let key =
+                        escaped
+                        ? (try? JSONSerialization.jsonObject(with: quoted, options: .fragmentsAllowed)) as? String ?? ""
+                        : String(decoding: bytes[start + 1..<position], as: UTF8.self)
+                    guard open[open.count - 1].keys.insert(key).inserted else { return path(to: key) }
+                    open[open.count - 1].key = key
+                default:
+                    break
+                }
+                position += 1
+            }
+            return nil
+        }
+    }
+}

@@ -226,6 +226,22 @@ import Testing
         #expect(try await store.statistics().trajectories == 0)
     }
 
+    // Hostile run 4: a line that repeated a key was imported with the first value, silently.
+    @Test func aLineThatRepeatsAKeyIsRefusedNamingIt() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await TestStoreKind.disk.makeStore(in: directory)
+        let line = #"{"id": "a", "task": "open the door", "id": "b", "steps": [{"action": "open door"}]}"#
+        let file = try directory.write(line + "\n", to: "runs.jsonl")
+        await #expect(
+            throws: MemoryError.invalidRecord(
+                path: file, line: 1, field: "id", reason: "appears twice in its object; keep one of the values")
+        ) {
+            try await store.importTrajectories(from: file)
+        }
+        #expect(try await store.statistics().trajectories == 0)
+    }
+
     // Finding 7: bundles carried impossible state.
     @Test(arguments: ["negative", "successesAboveHits", "noSource"])
     func bundleWithImpossibleStateIsRefused(kind: String) async throws {

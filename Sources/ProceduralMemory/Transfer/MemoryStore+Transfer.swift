@@ -320,6 +320,9 @@ struct VerifiedBundle {
                     "\(file) line \(index + 1) is not a valid record: "
                         + JSONSyntax.decodingProblem(error, in: Data(line)))
             }
+            if let repeated = JSONSyntax.repeatedKey(in: Data(line)) {
+                throw refuse("\(file) line \(index + 1): field \(repeated) appears twice in its object")
+            }
         }
         return values
     }
