@@ -73,6 +73,7 @@ public final class MemoryStore: Sendable {
     ) async throws(MemoryError) -> MemoryStore {
         var info = try await backend.storeInfo()
         if info == nil {
+            try checkIndexable(embedder, vectorStorage: vectorStorage)
             try await backend.initialize(
                 embedderID: embedder.modelIdentifier, dimension: embedder.dimension, configuration: nil)
             info = try await backend.storeInfo()
@@ -99,6 +100,18 @@ public final class MemoryStore: Sendable {
             from: backend, info: info, cache: cache, vectorStorage: vectorStorage)
         return MemoryStore(
             backend: backend, embedder: embedder, cache: cache, snapshot: snapshot, cacheState: cacheState)
+    }
+
+    /// Checks that the indexes can hold `embedder`'s vectors, before a store is initialized for it: one whose
+    /// vectors no index takes would leave a store behind that no open can use.
+    ///
+    /// - Throws: ``MemoryError/index(_:)`` with ``RetrievalCore/IndexError/unsupportedDimension(_:supported:)``.
+    package static func checkIndexable(_ embedder: any Embedder, vectorStorage: VectorStorage) throws(MemoryError) {
+        do throws(IndexError) {
+            _ = try IndexSnapshot(dimension: embedder.dimension, vectorStorage: vectorStorage)
+        } catch {
+            throw .index(error)
+        }
     }
 
     /// The indexes from the cache files when they match the backend, else rebuilt from it (and saved).

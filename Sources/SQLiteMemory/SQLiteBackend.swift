@@ -54,6 +54,18 @@ public final class SQLiteBackend: MemoryBackend {
         }
     }
 
+    /// Closes the database's connections; as the last one closes, SQLite folds the write-ahead log into the
+    /// database file and removes it.
+    ///
+    /// - Throws: ``ProceduralMemory/MemoryError/database(reason:)`` (or the storage's error) when SQLite can't.
+    func close() throws(MemoryError) {
+        do { try database.close() } catch { throw Self.mapped(error, at: location) }
+        let log = location + "-wal"
+        if let bytes = try? FileManager.default.attributesOfItem(atPath: log)[.size] as? Int, bytes > 0 {
+            throw .io(path: log, reason: "the write-ahead log was not folded into the database as it closed")
+        }
+    }
+
     // MARK: - Access
 
     /// Runs `body` on the writer connection, outside any transaction, as the only holder of ``access``.

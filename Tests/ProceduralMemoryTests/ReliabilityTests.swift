@@ -470,6 +470,56 @@ import Testing
         #expect(try await MemoryStore.open(at: path, embedder: WordHashEmbedder()).memoryCount == 1)
     }
 
+    /// An embedder of more dimensions than an index takes.
+    struct WideEmbedder: Embedder {
+        var modelIdentifier: String { "wide:v1:5000" }
+        var dimension: Int { 5000 }
+        func embed(_ texts: [String]) throws(EmbeddingError) -> [[Float]] {
+            texts.map { _ in [Float](repeating: 1, count: 5000) }
+        }
+    }
+
+    // Hostile run 4: a create that failed after the database file came into being (a full disk, or an embedder no
+    // index takes) left a memp.sqlite behind, and every later create there was refused.
+    @Test func aCreateThatFailsLeavesNoDatabaseBehind() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("store")
+        await #expect(throws: MemoryError.index(.unsupportedDimension(5000, supported: 1...4096))) {
+            try await MemoryStore.create(at: path, embedder: WideEmbedder())
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: path).isEmpty)
+        let store = try await MemoryStore.create(at: path, embedder: WordHashEmbedder())
+        try await store.add([Samples.heatMug])
+        #expect(try await MemoryStore.open(at: path, embedder: WordHashEmbedder()).memoryCount == 1)
+    }
+
+    // The database is linked into place: of creates racing for one directory, one makes the store and the others
+    // are refused, not run on a database another is making.
+    @Test func createsRacingForOneDirectoryMakeOneStore() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("store")
+        let outcomes = await withTaskGroup(of: MemoryError?.self) { group in
+            for _ in 0..<6 {
+                group.addTask {
+                    do throws(MemoryError) {
+                        _ = try await MemoryStore.create(at: path, embedder: WordHashEmbedder())
+                        return nil
+                    } catch {
+                        return error
+                    }
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(outcomes.filter { $0 == nil }.count == 1)
+        #expect(outcomes.compactMap { $0 }.allSatisfy { $0 == .storeExists(path: path) })
+        let names = try FileManager.default.contentsOfDirectory(atPath: path)
+        #expect(!names.contains { $0.contains(".tmp-") })
+        #expect(try await MemoryStore.open(at: path, embedder: WordHashEmbedder()).memoryCount == 0)
+    }
+
     // Finding 11: NaN settings, the wrong duplicate message, and empty tasks treated differently per policy.
     /// Found by the soak (`scripts/soak.py`): two processes saving the cache at once; one removed `manifest.json`
     /// between the other's existence check and its removal, so a `memp update` whose batches had all committed
