@@ -75,10 +75,14 @@ public enum SQLiteStore {
         let temporary = path + ".tmp-" + UUID().uuidString
         defer { for suffix in ["", "-wal", "-shm"] { unlink(temporary + suffix) } }
         try MemoryStore.checkIndexable(embedder, vectorStorage: vectorStorage)
-        let backend = try SQLiteBackend(path: temporary)
-        try await backend.initialize(
-            embedderID: embedder.modelIdentifier, dimension: embedder.dimension, configuration: configuration)
-        try backend.close()
+        do {
+            let backend = try SQLiteBackend(path: temporary)
+            try await backend.initialize(
+                embedderID: embedder.modelIdentifier, dimension: embedder.dimension, configuration: configuration)
+            try backend.close()
+        } catch .storageFull {
+            throw .storageFull(path: path)  // the temporary name, removed by now, would tell the reader nothing
+        }
         if link(temporary, path) != 0 {
             throw errno == EEXIST
                 ? existingFileError(in: directory) : .io(path: path, reason: String(cString: strerror(errno)))
