@@ -380,7 +380,8 @@ extension MemoryService {
         do {
             let value = try JSONDecoder().decode(type, from: body)
             if let repeated = JSONSyntax.repeatedKey(in: body) {
-                throw ServiceError.invalidBody(field: repeated, reason: "appears twice in its object; keep one value")
+                throw ServiceError.invalidBody(
+                    field: repeated, reason: "appears twice in its object; keep one of the values")
             }
             return value
         } catch let error as ServiceError {

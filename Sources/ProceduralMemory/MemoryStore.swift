@@ -383,8 +383,6 @@ public final class MemoryStore: Sendable {
     /// How many vectors an import keeps for reuse (``vectors(of:reusing:)``): at 384 dimensions about 75 MB.
     static let maximumReusedVectors = 50_000
 
-    /// Embeds texts, mapping the embedder's errors and checking what it returns, so that nothing unusable
-    /// reaches the database.
     /// The embedding of a task to look up by cosine.
     ///
     /// - Throws: ``MemoryError/taskWithoutDirection(embedder:)`` when it is all zeros, which would otherwise fail
@@ -397,6 +395,8 @@ public final class MemoryStore: Sendable {
         return vector
     }
 
+    /// Embeds texts, mapping the embedder's errors and checking what it returns, so that nothing unusable
+    /// reaches the database.
     func embed(_ texts: [String]) async throws(MemoryError) -> [[Float]] {
         guard !texts.isEmpty else { return [] }
         let vectors: [[Float]]

@@ -84,8 +84,10 @@ public enum SQLiteStore {
             throw .storageFull(path: path)  // the temporary name, removed by now, would tell the reader nothing
         }
         if link(temporary, path) != 0 {
-            throw errno == EEXIST
-                ? existingFileError(in: directory) : .io(path: path, reason: String(cString: strerror(errno)))
+            guard errno != EEXIST else { throw existingFileError(in: directory) }
+            // A file system without hard links: rename, which would replace a store made since the first check.
+            guard !isSQLiteStore(at: directory) else { throw existingFileError(in: directory) }
+            guard rename(temporary, path) == 0 else { throw .io(path: path, reason: String(cString: strerror(errno))) }
         }
         return try await MemoryStore.open(
             backend: try SQLiteBackend(path: path), embedder: embedder, cacheDirectory: cacheDirectory(of: directory),

@@ -326,7 +326,6 @@ struct VerifiedBundle {
         }
         return values
     }
-
 }
 
 /// Reads ISO-8601 dates (format 2) and seconds since 1970 (format 1).
