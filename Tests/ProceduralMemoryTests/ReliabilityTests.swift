@@ -211,10 +211,12 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try await TestStoreKind.disk.makeStore(in: directory)
-        let text = "\u{FEFF}" + [
-            #"{"id": "a", "task": "open the door", "steps": [{"action": "open door"}]}"#,
-            #"{"id": "b", "task": "take the key", "steps": [{"action": "take key"}]}"#,
-        ].joined(separator: "\n") + "\n"
+        let text =
+            "\u{FEFF}"
+            + [
+                #"{"id": "a", "task": "open the door", "steps": [{"action": "open door"}]}"#,
+                #"{"id": "b", "task": "take the key", "steps": [{"action": "take key"}]}"#,
+            ].joined(separator: "\n") + "\n"
         let file = directory.file("runs.jsonl")
         try #require(text.data(using: .utf16LittleEndian)).write(to: URL(fileURLWithPath: file))
         await #expect {
