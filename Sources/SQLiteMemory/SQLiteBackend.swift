@@ -398,16 +398,17 @@ public final class SQLiteBackend: MemoryBackend {
         IndexEntry(
             number: DocumentID(UInt64(row["number"] as Int64)), task: row["task"],
             keywords: try decode([String].self, row["keywords"]), taskVector: floats(row["taskVector"]),
-            keywordVector: (row["keywordVector"] as Data?).map(floats), catalogEntry: try catalogEntry(from: row),
+            keywordVector: (row["keywordVector"] as Data?).map(floats),
+            catalogEntry: catalogEntry(from: row, labels: try decode([String: String].self, row["labels"])),
             procedureText: IndexEntry.procedureText(
                 script: row["script"], steps: try (row["steps"] as String?).map { try decode([Step].self, $0) }))
     }
 
-    /// The source, labels and status columns of a memory row, and its ``sourceOutcomeColumns``.
-    static func catalogEntry(from row: Row) throws -> CatalogEntry {
+    /// The source and status columns of a memory row and its ``sourceOutcomeColumns``, with its `labels` decoded.
+    static func catalogEntry(from row: Row, labels: [String: String]) -> CatalogEntry {
         let status: String = row["status"]
         return CatalogEntry(
-            source: row["source"], labels: try decode([String: String].self, row["labels"]),
+            source: row["source"], labels: labels,
             status: MemoryStatus(rawValue: status) ?? .active,
             sourceOutcome: Outcome.combined(
                 anySucceeded: (row["anySucceeded"] as Int64?).map { $0 != 0 }, bestReward: row["bestReward"]))
@@ -418,10 +419,12 @@ public final class SQLiteBackend: MemoryBackend {
     ) {
         try await reading { db in
             var entries: [DocumentID: CatalogEntry] = [:]
+            var labels = LabelDecoder { (text) throws in try decode([String: String].self, text) }
             let cursor = try Row.fetchCursor(
                 db, sql: "SELECT m.number, m.source, m.labels, m.status, \(Self.sourceOutcomeColumns) FROM memory m")
             while let row = try cursor.next() {
-                entries[DocumentID(UInt64(row["number"] as Int64))] = try Self.catalogEntry(from: row)
+                entries[DocumentID(UInt64(row["number"] as Int64))] = Self.catalogEntry(
+                    from: row, labels: try labels.labels(row["labels"]))
             }
             return (entries, try Self.info(db)?.generation ?? 0)
         }
