@@ -49,11 +49,15 @@ public struct TextLimits: Sendable, Equatable, Codable {
     ///   - facts: The keywords given beside it.
     ///   - path: The input file (or a description of where the trajectory came from), named in errors.
     ///   - line: The line (or position), named in errors.
+    ///   - storedIDs: Whether the IDs come from a store (a bundle from `memp export`) rather than new input: stores
+    ///     written before IDs were checked may hold control characters, and their bundles must still import.
     /// - Throws: ``MemoryError/textTooLarge(path:line:field:bytes:limit:)`` for a text over its limit;
     ///   ``MemoryError/invalidRecord(path:line:field:reason:)`` for a text holding a NUL character, or an ID holding
-    ///   a control character.
-    package func check(_ trajectory: Trajectory, facts: [String] = [], path: String, line: Int) throws(MemoryError) {
-        let checker = Checker(limits: self, path: path, line: line)
+    ///   a control character (unless `storedIDs`).
+    package func check(
+        _ trajectory: Trajectory, facts: [String] = [], path: String, line: Int, storedIDs: Bool = false
+    ) throws(MemoryError) {
+        let checker = Checker(limits: self, path: path, line: line, storedIDs: storedIDs)
         try checker.identifier(trajectory.id, "id")
         try checker.text(trajectory.task, "task", limit: maximumTaskBytes)
         try checker.text(trajectory.source, "source", limit: maximumStepTextBytes)
@@ -65,12 +69,12 @@ public struct TextLimits: Sendable, Equatable, Codable {
         }
     }
 
-    /// Checks a memory's texts as ``check(_:facts:path:line:)`` checks a trajectory's (its script against the step
-    /// text limit or ``MemoryStore/maximumScriptLength``, whichever is larger).
+    /// Checks a memory's texts as ``check(_:facts:path:line:storedIDs:)`` checks a trajectory's (its script against
+    /// the step text limit or ``MemoryStore/maximumScriptLength``, whichever is larger).
     ///
-    /// - Throws: As ``check(_:facts:path:line:)``.
-    package func check(_ memory: Memory, path: String, line: Int) throws(MemoryError) {
-        let checker = Checker(limits: self, path: path, line: line)
+    /// - Throws: As ``check(_:facts:path:line:storedIDs:)``.
+    package func check(_ memory: Memory, path: String, line: Int, storedIDs: Bool = false) throws(MemoryError) {
+        let checker = Checker(limits: self, path: path, line: line, storedIDs: storedIDs)
         try checker.identifier(memory.id, "memory.id")
         try checker.text(memory.task, "memory.task", limit: maximumTaskBytes)
         try checker.text(memory.source, "memory.source", limit: maximumStepTextBytes)
@@ -93,6 +97,8 @@ public struct TextLimits: Sendable, Equatable, Codable {
         let limits: TextLimits
         let path: String
         let line: Int
+        /// Whether IDs may hold control characters: they are stored already, and refusing them would strand them.
+        let storedIDs: Bool
 
         func text(_ value: String, _ field: String, limit: Int) throws(MemoryError) {
             let bytes = value.utf8.count
@@ -110,6 +116,7 @@ public struct TextLimits: Sendable, Equatable, Codable {
         /// (U+0000–U+001F, U+007F–U+009F) in one would split or rewrite the lines it is printed on.
         func identifier(_ value: String, _ field: String) throws(MemoryError) {
             try text(value, field, limit: limits.maximumStepTextBytes)
+            guard !storedIDs else { return }
             if let control = value.unicodeScalars.first(where: { $0.properties.generalCategory == .control }) {
                 let hex = String(control.value, radix: 16, uppercase: true)
                 let code = String(repeating: "0", count: 4 - hex.count) + hex

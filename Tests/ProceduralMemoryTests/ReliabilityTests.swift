@@ -204,6 +204,27 @@ import Testing
         #expect(try await store.trajectory(id: "runs/a b/é")?.task == "open the door")
     }
 
+    // IDs with control characters were refused from hostile run 4 on, bundles included, so that the bundle of a
+    // store written before (`memp export`) was refused and the store could no longer be moved or restored.
+    @Test func aBundleOfAStoreWhoseIDsHoldControlCharactersStillImports() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await TestStoreKind.disk.makeStore(in: directory, holding: [Samples.heatMug])
+        let backend = try #require(store.backend as? SQLiteBackend)
+        let id = "run\t1"
+        try await backend.writing { db in
+            for table in ["trajectory", "memory"] {
+                try db.execute(sql: "UPDATE \(table) SET id = ? WHERE id = ?", arguments: [id, Samples.heatMug.id])
+            }
+        }
+        let bundle = directory.file("bundle")
+        try await store.export(to: bundle)
+        let target = try await TestStoreKind.inMemory.makeStore(in: directory)
+        try await target.importBundle(at: bundle)
+        #expect(try await target.memory(id: id)?.sourceTrajectoryIDs == [id])
+        #expect(try await target.trajectory(id: id)?.task == Samples.heatMug.task)
+    }
+
     // Hostile run 4: a UTF-16 file's lines parse (JSONSerialization detects UTF-16), but the half of its last line
     // break left after the split was "line 3: … Invalid value around character 0", which did not say the file is
     // not UTF-8.

@@ -268,7 +268,7 @@ struct VerifiedBundle {
                 throw refuse("\(line): memory \(memory.id) names source trajectory \(missing), which the bundle lacks")
             }
             do throws(MemoryError) {
-                try limits.check(memory, path: BundleManifest.memoriesFileName, line: index + 1)
+                try limits.check(memory, path: BundleManifest.memoriesFileName, line: index + 1, storedIDs: true)
             } catch { throw refuse(error.description) }
         }
         var trajectoryLines: [String: Int] = [:]
@@ -279,7 +279,8 @@ struct VerifiedBundle {
                         + "again (first on line \(first))")
             }
             do throws(MemoryError) {
-                try limits.check(trajectory, path: BundleManifest.trajectoriesFileName, line: index + 1)
+                try limits.check(
+                    trajectory, path: BundleManifest.trajectoriesFileName, line: index + 1, storedIDs: true)
             } catch {
                 throw refuse(error.description)
             }
