@@ -75,12 +75,18 @@ import Testing
 
     /// A message that is JSON but no usable request is answered under its ID with an error saying why: one that is
     /// not a request was "Parse error: Invalid JSON" (it is Invalid Request, 400), and a tool call whose params
-    /// don't decode got an internal error (it is Invalid params naming the field).
+    /// don't decode got an internal error (it is Invalid params naming the field), and one that repeated a key was
+    /// read with one of its values.
     @Test(arguments: [
         (#"{"jsonrpc": "1.0", "id": 7, "method": "ping"}"#, 400, -32600, #"Invalid Request: jsonrpc must be "2.0""#),
         (
             #"{"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {}}"#, 200, -32602,
             "Invalid params: params.name is missing"
+        ),
+        (
+            #"{"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "memory_stats", "#
+                + #""arguments": {"store": null, "store": 5}}}"#, 200, -32602,
+            "Invalid params: params.arguments.store appears twice in its object; keep one of the values"
         ),
     ])
     func anUnusableMessageIsAnsweredSayingWhy(message: String, status: Int, code: Int, reason: String) async throws {

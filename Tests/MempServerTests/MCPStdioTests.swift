@@ -143,7 +143,8 @@ import Testing
     /// They got "Parse error: Invalid JSON" (-32700); a batch holding one got that error under a made-up ID instead
     /// of any answer, and an empty batch its error under a made-up ID. Each now gets
     /// Invalid Request (-32600) saying what is wrong, under its own ID or null, and the rest of its batch is
-    /// answered; `tools/list` params that don't decode get Invalid params, not an internal error.
+    /// answered; `tools/list` params that don't decode get Invalid params, not an internal error. A request that
+    /// repeats a key gets Invalid params (Invalid Request outside params) naming it.
     @Test func messagesThatAreNotRequestsGetInvalidRequestAndTheirBatchIsAnswered() throws {
         let lines =
             Self.handshake + [
@@ -151,6 +152,12 @@ import Testing
                 #"{"jsonrpc":"2.0","id":"number","method":5}"#, #"[{"jsonrpc":"2.0","id":10,"method":"ping"},7]"#,
                 #"{"jsonrpc":"2.0","id":"list","method":"tools/list","params":{"cursor":5}}"#,
                 #"{"jsonrpc":"2.0","id":"after","method":"ping"}"#,
+                // A repeated key was read with one of its values, silently (`"store": 5` read the default store).
+                #"{"jsonrpc":"2.0","id":"twice","method":"tools/call","params":{"name":"memory_stats","#
+                    + #""arguments":{"store":null,"store":5}}}"#,
+                #"{"jsonrpc":"2.0","jsonrpc":"2.0","id":"top","method":"ping"}"#,
+                #"[{"jsonrpc":"2.0","id":11,"method":"ping"},{"jsonrpc":"2.0","id":12,"method":"tools/call","#
+                    + #""params":{"name":"memory_stats","name":"show_memory"}}]"#,
             ]
         let answers = try Self.answers(to: lines, storeHolding: 1)
         var errors: [String] = []
@@ -163,9 +170,10 @@ import Testing
                 results.append(id)
             }
         }
-        #expect(results.sorted() == ["1", "10", "after"])
+        #expect(results.sorted() == ["1", "10", "11", "after"])
         #expect(
             errors.sorted() == [
+                "12 -32602 Invalid params: params.name appears twice in its object; keep one of the values",
                 "bare -32600 Invalid Request: method is missing",
                 "list -32602 Invalid params: params.cursor must be a string",
                 "null -32600 Invalid Request: a batch element must be a JSON-RPC object",
@@ -173,6 +181,9 @@ import Testing
                 "null -32600 Invalid Request: a message must be a JSON-RPC object, or a batch (an array) of them",
                 "number -32600 Invalid Request: method must be a string",
                 "old -32600 Invalid Request: jsonrpc must be \"2.0\"",
+                "top -32600 Invalid Request: jsonrpc appears twice in its object; keep one of the values",
+                "twice -32602 Invalid params: params.arguments.store appears twice in its object; keep one of the "
+                    + "values",
             ])
     }
 
