@@ -151,6 +151,11 @@ import Testing
                 "POST", "/v1/trajectories", Data(#"{"id": "a\nb", "task": "x", "steps": [{"action": "go"}]}"#.utf8),
                 400, "invalid_body"
             ),
+            // A trajectory sent as one JSON object was stored with the last value of a repeated key.
+            (
+                "POST", "/v1/trajectories",
+                Data(#"{"id": "a", "task": "x", "id": "b", "steps": [{"action": "go"}]}"#.utf8), 400, "invalid_body"
+            ),
             (
                 "POST", "/v1/lookup", Data(#"{"task": "x", "mode": "bm25", "filters": {"minSimilarity": 0.5}}"#.utf8),
                 400, "invalid_body"
