@@ -28,15 +28,19 @@ public final class MemoryStore: Sendable {
     package let backend: any MemoryBackend
     /// The embedder of tasks and keywords; its identifier matches the store's.
     public let embedder: any Embedder
-    /// How the index caches were obtained: at open, or at first use when their loading was deferred.
-    public var cacheState: IndexCacheState { state.withLock { $0 } }
+    /// How the index caches were obtained (at open, or at first use when their loading was deferred), or
+    /// ``IndexCacheState/unsaved(reason:)`` while the last write's caches could not be saved.
+    public var cacheState: IndexCacheState {
+        state.withLock { state in state.unsavedReason.map { .unsaved(reason: $0) } ?? state.obtained }
+    }
 
     let cache: IndexCache?
     let published: Mutex<IndexSnapshot>
     let writeLock = AsyncLock()
     /// The fusion recorded in the store's settings, once read (see ``effectiveFusion(_:)``).
     let tunedFusion = Mutex(TunedFusionState.unread)
-    private let state: Mutex<IndexCacheState>
+    /// How the caches were obtained, and why the last write could not save them (`nil` once one could).
+    private let state: Mutex<(obtained: IndexCacheState, unsavedReason: String?)>
     /// The vector storage of indexes not loaded yet (a ``DatabaseSearching`` backend); `nil` once loaded.
     private let deferredStorage: Mutex<VectorStorage?>
     /// The tokenizer of the keyword index, used to map its stemmed keywords back to words.
@@ -50,7 +54,7 @@ public final class MemoryStore: Sendable {
         self.embedder = embedder
         self.cache = cache
         self.published = Mutex(snapshot)
-        self.state = Mutex(cacheState)
+        self.state = Mutex((cacheState, nil))
         self.deferredStorage = Mutex(deferredStorage)
     }
 
@@ -207,7 +211,7 @@ public final class MemoryStore: Sendable {
         let (snapshot, loaded) = try await Self.loadIndexes(
             from: backend, info: info, cache: cache, vectorStorage: vectorStorage)
         published.withLock { $0 = snapshot }
-        state.withLock { $0 = loaded }
+        state.withLock { $0.obtained = loaded }
         deferredStorage.withLock { $0 = nil }
     }
 
@@ -307,8 +311,11 @@ public final class MemoryStore: Sendable {
                     // The write has committed: cache files that can't be written leave the indexes in memory
                     // serving lookups and the next open rebuilding the files, so the write is no failure.
                     if info.generation == snapshot.generation {
-                        do throws(MemoryError) { try cache.save(snapshot, info: info) } catch {
-                            state.withLock { $0 = .unsaved(reason: error.description) }
+                        do throws(MemoryError) {
+                            try cache.save(snapshot, info: info)
+                            state.withLock { $0.unsavedReason = nil }
+                        } catch {
+                            state.withLock { $0.unsavedReason = error.description }
                         }
                     }
                 } catch {

@@ -416,6 +416,7 @@ import Testing
         defer { directory.remove() }
         let path = directory.file("store")
         let store = try await TestStoreKind.disk.makeStore(in: directory, holding: [Samples.heatMug])
+        let opened = store.cacheState
         try FileManager.default.removeItem(atPath: path + "/index")
         try Data("not a folder".utf8).write(to: URL(fileURLWithPath: path + "/index"))
         let report = try await store.add([Samples.cleanApple, Samples.findKeys])
@@ -430,6 +431,11 @@ import Testing
         #expect(Set(hits.map(\.memory.id)) == Set([Samples.heatMug, Samples.cleanApple, Samples.findKeys].map(\.id)))
         let reopened = try await MemoryStore.open(at: path, embedder: WordHashEmbedder())
         #expect(reopened.memoryCount == 3)
+        // Once a later write saves them, the state no longer says they are unsaved.
+        try FileManager.default.removeItem(atPath: path + "/index")
+        let saved = try await store.add([Samples.cookMeal])
+        #expect(saved.imported == 1 && store.cacheState == opened)
+        #expect(try await MemoryStore.open(at: path, embedder: WordHashEmbedder()).cacheState == .loaded)
     }
 
     // Hostile run 4: a full disk was "Database: …: database or disk is full (SQLite code 13)", an error like any
