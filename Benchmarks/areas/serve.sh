@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# memp serve: lookups over HTTP (keep-alive, 1 and 8 clients) against one `memp query` process per lookup, on a
+# memp serve: lookups over HTTP (keep-alive, 1 and 8 clients) and over MCP (the official `mcp` Python SDK, stdio and
+# streamable HTTP, 1 client) against one `memp query` process per lookup, on a
 # store of SERVE_BENCH_SIZE memories (default 10,000) built from the TextWorldExpress sample's trajectories (their
 # tasks run to ~106 words), embedded with MiniLM when installed, else the hashing embedder. Prints the markdown
 # section (date, machine, load, store size as the server reports it, the Mem0 paper's published search latency
@@ -61,7 +62,7 @@ python3 - "$raw" "$started_at" "$machine" "$load_before" "$load_after" "${OPENBL
 import json, sys
 data = json.load(open(sys.argv[1]))
 started_at, machine, before, after, blas_threads, origin = sys.argv[2:8]
-print("## Memory service: `memp serve` lookups over HTTP\n")
+print("## Memory service: `memp serve` lookups over HTTP and MCP\n")
 print(f"`bash Benchmarks/areas/serve.sh` ({started_at}; {machine}; embedder {data['embedder']}"
       + (f", OPENBLAS_NUM_THREADS={blas_threads}" if blas_threads else ", default environment") + "): "
       f"a store of {data['memories']:,} memories {origin}; the lookups are the sample's held-out "
@@ -69,18 +70,31 @@ print(f"`bash Benchmarks/areas/serve.sh` ({started_at}; {machine}; embedder {dat
       "included. Over HTTP: `memp serve` on loopback, keep-alive connections (Python `http.client`, one connection "
       "per client thread, the clients on the same 2 CPUs as the server; latency is the client's, from sending the "
       "request to reading the last byte of the answer, which carries each memory's task and steps), after 30 "
-      "warm-up lookups. `memp query`: one process per lookup (process start, model and index load, lookup, "
+      "warm-up lookups. MCP: the official `mcp` Python SDK's `ClientSession` calling the `lookup_procedures` tool, "
+      "over streamable HTTP to the same server's `/mcp` and over stdio to a second `memp serve --mcp-stdio`, after "
+      "30 warm-up calls; its ping column is the median of as many `ping` round trips, which do no store work. "
+      "Server CPU is the server process's user and system time over the timed lookups, per lookup. "
+      "`memp query`: one process per lookup (process start, model and index load, lookup, "
       f"`--json`). The server was ready {data['server_ready_seconds']} s after it started and exited "
       f"{data['server_exit_status']} on SIGTERM. Load average (1, 5, 15 min) before the run: {before}; after: "
       f"{after} — on this 2-CPU machine anything above 2 means other processes took CPU time from the "
       "measurement.\n")
-print("| Configuration | Lookups | p50 (ms) | p95 (ms) | Lookups/s | 1-min load at start |")
-print("|---|---:|---:|---:|---:|---:|")
+print("| Configuration | Lookups | p50 (ms) | p95 (ms) | Lookups/s | Server CPU (ms/lookup) | ping p50 (ms) "
+      "| 1-min load at start |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
 for name, key in [("HTTP, 1 client", "http_1_client"), ("HTTP, 8 clients", "http_8_clients"),
+                  ("MCP over streamable HTTP, 1 client", "mcp_http_1_client"),
+                  ("MCP over stdio, 1 client", "mcp_stdio_1_client"),
                   ("`memp query`, one process per lookup", "memp_query_process")]:
+    if key not in data:
+        continue
     r = data[key]
+    ping = f"{r['ping_p50_ms']:.2f}" if "ping_p50_ms" in r else "—"
+    cpu = f"{r['server_cpu_ms_per_lookup']:.2f}" if "server_cpu_ms_per_lookup" in r else "—"
     print(f"| {name} | {r['lookups']} | {r['p50_ms']:.2f} | {r['p95_ms']:.2f} | {r['lookups_per_second']:.1f} "
-          f"| {r['load_1min_before']:.2f} |")
+          f"| {cpu} | {ping} | {r['load_1min_before']:.2f} |")
+if not data["mcp_measured"]:
+    print("\nMCP was not measured: python3 has no `mcp` package (bash scripts/setup.d/70-mcp.sh installs it).")
 one, eight = data["http_1_client"], data["http_8_clients"]
 print(f"\nIssue 15's goal on 2 CPUs (p50 ≤ 15 ms over HTTP at 100k memories, ≥ 100 lookups/s with 8 clients): this "
       f"run has {data['memories']:,} memories, p50 {one['p50_ms']:.2f} ms with 1 client and "

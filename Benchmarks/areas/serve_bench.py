@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
-"""Lookups through `memp serve` (HTTP, keep-alive, 1 and 8 clients) against one `memp query` process per lookup.
+"""Lookups through `memp serve` (HTTP, keep-alive, 1 and 8 clients; MCP over stdio and over streamable HTTP with
+the official `mcp` Python SDK, 1 client) against one `memp query` process per lookup.
 
     python3 Benchmarks/areas/serve_bench.py --memp .build/release/memp --store DIR --queries 300 --cli-queries 30
 
 The store must exist (see serve.sh). Tasks are the sample's held-out queries (data/textworld-sample/queries.jsonl),
-reused in order. Prints one JSON object: per configuration p50/p95 latency in ms and lookups/s.
+reused in order. Prints one JSON object: per configuration p50/p95 latency in ms and lookups/s. The MCP rows also
+time `ping` round trips (no store work), which shows what the protocol and the SDK add on their own; without the
+`mcp` package they are left out and the object says so.
 """
 import argparse
+import asyncio
 import http.client
 import json
 import os
@@ -26,13 +30,33 @@ def percentile(values, fraction):
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
-def summary(latencies, wall):
-    return {"lookups": len(latencies), "p50_ms": round(percentile(latencies, 0.5) * 1000, 2),
-            "p95_ms": round(percentile(latencies, 0.95) * 1000, 2),
-            "lookups_per_second": round(len(latencies) / wall, 1)}
+def summary(latencies, wall, server_cpu=None):
+    """Latency percentiles and rate; with `server_cpu` (seconds the server spent on the timed lookups), the server's
+    CPU time per lookup, which other processes' load changes far less than the wall-clock figures."""
+    result = {"lookups": len(latencies), "p50_ms": round(percentile(latencies, 0.5) * 1000, 2),
+              "p95_ms": round(percentile(latencies, 0.95) * 1000, 2),
+              "lookups_per_second": round(len(latencies) / wall, 1)}
+    if server_cpu is not None:
+        result["server_cpu_ms_per_lookup"] = round(server_cpu / len(latencies) * 1000, 2)
+    return result
 
 
-def http_clients(port, tasks, clients, per_client, k, mode):
+def cpu_seconds(pid):
+    """User and system CPU time of process `pid` so far."""
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def stdio_server_pid():
+    """The `memp serve --mcp-stdio` process the MCP SDK started for this process."""
+    for children in pathlib.Path(f"/proc/{os.getpid()}/task").glob("*/children"):
+        for pid in children.read_text().split():
+            if b"--mcp-stdio" in pathlib.Path(f"/proc/{pid}/cmdline").read_bytes():
+                return int(pid)
+    raise RuntimeError("the MCP SDK's memp serve --mcp-stdio process was not found")
+
+
+def http_clients(port, tasks, clients, per_client, k, mode, server_pid):
     latencies, errors, lock = [], [], threading.Lock()
     barrier = threading.Barrier(clients + 1)
 
@@ -65,13 +89,14 @@ def http_clients(port, tasks, clients, per_client, k, mode):
     threads = [threading.Thread(target=run, args=(n,)) for n in range(clients)]
     for thread in threads:
         thread.start()
+    cpu_before = cpu_seconds(server_pid)
     barrier.wait()
     start = time.perf_counter()
     for thread in threads:
         thread.join()
     if errors:
         raise errors[0]
-    return summary(latencies, time.perf_counter() - start)
+    return summary(latencies, time.perf_counter() - start, cpu_seconds(server_pid) - cpu_before)
 
 
 def cli_processes(memp, store, tasks, count, k, mode):
@@ -83,6 +108,57 @@ def cli_processes(memp, store, tasks, count, k, mode):
                        check=True, capture_output=True)
         latencies.append(time.perf_counter() - start)
     return summary(latencies, time.perf_counter() - start_all)
+
+
+async def mcp_session_lookups(session, tasks, count, k, mode, server_pid):
+    """Warm-up, then `count` timed `lookup_procedures` calls and as many timed pings, on one MCP session."""
+    await session.initialize()
+    server_pid = server_pid or stdio_server_pid()
+    arguments = lambda index: {"task": tasks[index % len(tasks)], "k": k, "mode": mode}
+    for index in range(30):
+        await session.call_tool("lookup_procedures", arguments(index))
+    latencies, pings = [], []
+    cpu_before = cpu_seconds(server_pid)
+    start_all = time.perf_counter()
+    for index in range(count):
+        start = time.perf_counter()
+        result = await session.call_tool("lookup_procedures", arguments(index))
+        latencies.append(time.perf_counter() - start)
+        if getattr(result, "is_error", None) or getattr(result, "isError", None):
+            raise RuntimeError(f"lookup_procedures failed: {result.content[:1]}")
+    wall = time.perf_counter() - start_all
+    server_cpu = cpu_seconds(server_pid) - cpu_before
+    for _ in range(count):
+        start = time.perf_counter()
+        await session.send_ping()
+        pings.append(time.perf_counter() - start)
+    result = summary(latencies, wall, server_cpu)
+    result["ping_p50_ms"] = round(percentile(pings, 0.5) * 1000, 2)
+    return result
+
+
+async def mcp_lookups(transport, target, tasks, count, k, mode, server_pid=None):
+    """Lookups over MCP with the official SDK: `target` is memp and the store for stdio, the endpoint URL and the
+    server's process for HTTP."""
+    from mcp import ClientSession, StdioServerParameters
+    from mcp.client.stdio import stdio_client
+    from mcp.client.streamable_http import streamable_http_client
+
+    if transport == "stdio":
+        memp, store = target
+        parameters = StdioServerParameters(command=memp, args=["serve", "--mcp-stdio", "--store", store])
+        async with stdio_client(parameters) as (read, write), ClientSession(read, write) as session:
+            return await mcp_session_lookups(session, tasks, count, k, mode, None)
+    async with streamable_http_client(target) as streams, ClientSession(streams[0], streams[1]) as session:
+        return await mcp_session_lookups(session, tasks, count, k, mode, server_pid)
+
+
+def mcp_available():
+    try:
+        import mcp  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def main():
@@ -115,20 +191,31 @@ def main():
         connection.request("GET", "/v1/stats")
         stats = json.loads(connection.getresponse().read())
         connection.close()
-        http_clients(port, tasks, 1, 30, arguments.k, arguments.mode)  # warm-up
+        http_clients(port, tasks, 1, 30, arguments.k, arguments.mode, server.pid)  # warm-up
         loads = {"http_1_client": os.getloadavg()[0]}
-        one = http_clients(port, tasks, 1, arguments.queries, arguments.k, arguments.mode)
+        one = http_clients(port, tasks, 1, arguments.queries, arguments.k, arguments.mode, server.pid)
         loads["http_8_clients"] = os.getloadavg()[0]
-        eight = http_clients(port, tasks, 8, arguments.queries // 8, arguments.k, arguments.mode)
+        eight = http_clients(port, tasks, 8, arguments.queries // 8, arguments.k, arguments.mode, server.pid)
+        mcp = {}
+        if mcp_available():
+            loads["mcp_http_1_client"] = os.getloadavg()[0]
+            mcp["mcp_http_1_client"] = asyncio.run(mcp_lookups(
+                "http", f"http://127.0.0.1:{port}/mcp", tasks, arguments.queries, arguments.k, arguments.mode,
+                server.pid))
     finally:
         server.send_signal(signal.SIGTERM)
         status = server.wait()
+    if mcp_available():
+        loads["mcp_stdio_1_client"] = os.getloadavg()[0]
+        mcp["mcp_stdio_1_client"] = asyncio.run(mcp_lookups(
+            "stdio", (arguments.memp, arguments.store), tasks, arguments.queries, arguments.k, arguments.mode))
     loads["memp_query_process"] = os.getloadavg()[0]
     cli = cli_processes(arguments.memp, arguments.store, tasks, arguments.cli_queries, arguments.k, arguments.mode)
-    for key, result in [("http_1_client", one), ("http_8_clients", eight), ("memp_query_process", cli)]:
+    results = {"http_1_client": one, "http_8_clients": eight, "memp_query_process": cli, **mcp}
+    for key, result in results.items():
         result["load_1min_before"] = round(loads[key], 2)
     words = statistics.mean(len(task.split()) for task in tasks)
-    print(json.dumps({"http_1_client": one, "http_8_clients": eight, "memp_query_process": cli,
+    print(json.dumps({**results, "mcp_measured": bool(mcp),
                       "server_ready_seconds": round(ready_seconds, 2), "server_exit_status": status,
                       "memories": stats["statistics"]["memories"], "embedder": stats["embedder"],
                       "task_words_mean": round(words, 1), "k": arguments.k, "mode": arguments.mode,

@@ -47,6 +47,11 @@ extension Embedder {
                 guard let object = try? JSONSerialization.jsonObject(with: line.data) as? [String: Any] else {
                     throw .malformedInput(path: path, line: line.number, reason: "not a JSON object")
                 }
+                if let repeated = JSONSyntax.repeatedKey(in: line.data) {
+                    throw .malformedInput(
+                        path: path, line: line.number,
+                        reason: "field \(repeated) appears twice in its object; keep one of the values")
+                }
                 guard let text = object[textField] as? String else {
                     throw .malformedInput(
                         path: path, line: line.number, reason: "no string field \"\(textField)\"")

@@ -47,7 +47,8 @@ extension CollectionError: CustomStringConvertible {
             "\(id.map { "Document \"\($0)\"" } ?? "The query vector") has \(actual) dimensions; the collection "
                 + "stores \(expected). Nothing was changed."
         case .invalidVector(let id, let reason):
-            "\(id.map { "Document \"\($0)\"" } ?? "The query vector"): \(reason). Nothing was changed."
+            id.map { "Document \"\($0)\": \(reason). Nothing was changed." }
+                ?? "The query vector: \(reason); nothing was searched. Give a query with words the embedder knows."
         case .embedderMismatch(let collection, let given):
             "The collection was built with embedder \(collection), not \(given); query it with the same embedder."
         case .queryNeedsVector:

@@ -167,7 +167,9 @@ extension DocumentCollection {
             {
                 throw CollectionError.unsupportedFormat(path: manifestPath, version: format)
             }
-            throw CollectionError.corrupted(path: manifestPath, reason: "the manifest can't be decoded")
+            throw CollectionError.corrupted(
+                path: manifestPath,
+                reason: "the manifest can't be decoded: \(JSONSyntax.decodingProblem(error, in: manifestData))")
         }
         guard manifest.format == CollectionFormat.version else {
             throw CollectionError.unsupportedFormat(path: manifestPath, version: manifest.format)

@@ -178,6 +178,11 @@ public enum DocumentReader {
             throw fail(JSONSyntax.problem(in: line.data).map { "not valid JSON: \($0)" } ?? "not valid JSON")
         }
         guard let object = value as? [String: Any] else { throw fail("must be a JSON object") }
+        if let repeated = JSONSyntax.repeatedKey(in: line.data) {
+            throw CollectionError.malformedInput(
+                path: path, line: line.number, field: repeated,
+                reason: "appears twice in its object; keep one of the values")
+        }
         return object
     }
 }

@@ -59,6 +59,7 @@ struct ColdStartCommand: AsyncParsableCommand {
             minimumScore: minScore)
         let report = try await store.add(
             kept.map(\.trajectory), options: ImportOptions(builder: MemoryBuilder(policy: build), duplicates: .skip))
+        warnIfCacheUnsaved(store)
         for item in kept {
             let taskType = item.trajectory.labels[taskTypeLabel] ?? ""
             let line = Line(id: item.trajectory.id, taskType: taskType, score: item.score, reason: item.reason)

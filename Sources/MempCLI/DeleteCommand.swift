@@ -47,6 +47,7 @@ struct DeleteCommand: AsyncParsableCommand {
         }
         let store = try await storeOptions.open()
         let result = try await store.delete(scope, dryRun: dryRun)
+        warnIfCacheUnsaved(store)
         if json {
             print(
                 try jsonLine(

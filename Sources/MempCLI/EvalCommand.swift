@@ -166,6 +166,9 @@ struct EvalCommand: AsyncParsableCommand {
         return values
     }
 
+    /// The most alphas one sweep runs: a step of 0.001 over 0…1.
+    static let maximumAlphaCount = 1001
+
     /// `start:end:step` (inclusive of `end` up to rounding) or a comma-separated list, each within 0…1.
     static func parseAlphas(_ text: String) throws -> [Double] {
         let alphas: [Double]
@@ -177,9 +180,18 @@ struct EvalCommand: AsyncParsableCommand {
                 throw ValidationError(
                     "--alpha-sweep: start:end:step needs numbers with start <= end and step > 0 (got \(text)).")
             }
-            let count = Int(((end - start) / step + 1e-9).rounded(.down)) + 1
+            guard (0...1).contains(start), (0...1).contains(end) else {
+                throw ValidationError("--alpha-sweep: every alpha must be within 0…1 (got \(text)).")
+            }
+            // Each alpha is a run over every query; a tiny step once made a count past Int.max, which trapped.
+            let steps = ((end - start) / step + 1e-9).rounded(.down)
+            guard steps < Double(Self.maximumAlphaCount) else {
+                throw ValidationError(
+                    "--alpha-sweep: \(text) makes more than \(Self.maximumAlphaCount) alphas, each a run over every "
+                        + "query; take a larger step.")
+            }
             // Multiples of the step, rounded, so 0:1:0.1 gives 0.3 rather than 0.30000000000000004.
-            alphas = (0..<count).map { ((start + Double($0) * step) * 1e9).rounded() / 1e9 }
+            alphas = (0...Int(steps)).map { ((start + Double($0) * step) * 1e9).rounded() / 1e9 }
         } else {
             alphas = try text.split(separator: ",").map { item in
                 guard let value = Double(item.trimmingCharacters(in: .whitespaces)) else {

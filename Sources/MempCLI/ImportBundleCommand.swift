@@ -26,6 +26,7 @@ struct ImportBundleCommand: AsyncParsableCommand {
                 MemoryError.duplicateMemory(id: id, bundle: path),
                 hint: "Pass --duplicates skip to keep the stored memories, or --duplicates replace to overwrite them.")
         }
+        warnIfCacheUnsaved(store)
         if json {
             print(try jsonLine(report))
             return

@@ -96,6 +96,7 @@ struct ImportCommand: AsyncParsableCommand {
             throw CommandFailure(error, hint: hint)
         }
         bar.withLock { $0.finish() }
+        warnIfCacheUnsaved(store)
         for error in report.errors { printError(error) }
         if report.invalid > report.errors.count {
             printError("… and \(counted(report.invalid - report.errors.count, "more bad line")).")

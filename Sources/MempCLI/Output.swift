@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ProceduralMemory
 import RetrievalCore
 
 // Everything the commands print goes through this file: JSON lines on stdout, diagnostics and progress on stderr,
@@ -8,6 +9,13 @@ import RetrievalCore
 /// Writes a diagnostic line to standard error.
 func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// Warns on standard error when a write of `store` committed but its index cache files could not be saved.
+func warnIfCacheUnsaved(_ store: MemoryStore) {
+    guard case .unsaved(let reason) = store.cacheState else { return }
+    printError(
+        "Warning: the changes are stored, but the index cache was not saved (\(reason)); the next open rebuilds it.")
 }
 
 /// One JSON object on one line: keys sorted, slashes unescaped, dates ISO-8601 UTC.

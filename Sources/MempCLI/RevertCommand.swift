@@ -13,6 +13,7 @@ struct RevertCommand: AsyncParsableCommand {
     func run() async throws {
         let store = try await storeOptions.open()
         let revert = try await store.revert(entry)
+        warnIfCacheUnsaved(store)
         print("Reverted entry \(entry) of memory \(revert.memoryID) (new entry #\(revert.number)).")
         for change in revert.changes { print("    \(change)") }
     }

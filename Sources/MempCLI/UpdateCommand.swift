@@ -33,8 +33,13 @@ struct UpdateCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1 (got \(batchSize)).") }
-        guard (-1...1).contains(duplicateTaskSimilarity), (0...1).contains(duplicateContentSimilarity) else {
-            throw ValidationError("The duplicate similarities must be within -1…1 (task) and 0…1 (actions).")
+        guard (-1...1).contains(duplicateTaskSimilarity) else {
+            throw ValidationError(
+                "--duplicate-task-similarity must be a cosine within -1…1 (got \(duplicateTaskSimilarity)).")
+        }
+        guard (0...1).contains(duplicateContentSimilarity) else {
+            throw ValidationError(
+                "--duplicate-content-similarity must be within 0…1 (got \(duplicateContentSimilarity)).")
         }
     }
 
@@ -54,6 +59,7 @@ struct UpdateCommand: AsyncParsableCommand {
         let report = try await store.update(tasks, options: options, source: file) { progress in
             printError("batch \(progress.batches) committed (\(progress.tasks) of \(counted(tasks.count, "task")))")
         }
+        warnIfCacheUnsaved(store)
         for (memoryID, reason) in report.fallbacks.sorted(by: { $0.key < $1.key }) {
             printError("\(memoryID): the reviser failed, the rule-based correction was used: \(reason)")
         }

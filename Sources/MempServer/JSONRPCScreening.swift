@@ -11,7 +11,9 @@ import RetrievalCore
 /// under a made-up ID, in place of every answer; an empty batch got its error under a made-up ID. Each gets
 /// Invalid Request (-32600) saying what is wrong, and the rest of its batch is answered. A `tools/call`,
 /// `tools/list` or `initialize` request whose `params` don't decode got "Internal error: The data isn't in the
-/// correct format"; it gets Invalid params (-32602) naming the field.
+/// correct format"; it gets Invalid params (-32602) naming the field. A request that repeats a key
+/// (`"arguments": {"store": null, "store": 5}`) was read with one of its values, silently, where the HTTP API refuses
+/// such a body: it gets Invalid params (Invalid Request outside `params`) naming the key.
 enum JSONRPCScreening {
     /// The answer to a request whose ID is neither a string nor an integer (`id` null: it can't be echoed).
     static let unusableIDError = errorResponse(
@@ -37,12 +39,21 @@ enum JSONRPCScreening {
     /// not JSON pass as they are.
     static func screen(_ data: Data) -> (passed: Data?, answers: [Answer]) {
         let decoder = JSONDecoder()
-        guard let checks = try? decoder.decode([Check].self, from: data) else {
-            guard let answer = (try? decoder.decode(Check.self, from: data))?.answer else { return (data, []) }
+        let repeated = JSONSyntax.repeatedKey(in: data)
+        guard var checks = try? decoder.decode([Check].self, from: data) else {
+            guard var check = try? decoder.decode(Check.self, from: data) else { return (data, []) }
+            if let repeated { check.refuseRepeated(key: repeated) }
+            guard let answer = check.answer else { return (data, []) }
             return (nil, [answer])
         }
         guard !checks.isEmpty else {
             return (nil, [invalidRequest("a batch must hold at least one message", id: NSNull())])
+        }
+        // The first repeat in a batch is under `[index].`; its element is answered, the others are read as they are.
+        if let repeated, repeated.hasPrefix("["), let close = repeated.firstIndex(of: "]"),
+            let index = Int(repeated.dropFirst().prefix(upTo: close)), checks.indices.contains(index)
+        {
+            checks[index].refuseRepeated(key: String(repeated[close...].dropFirst(2)))
         }
         let answers = checks.compactMap(\.answer)
         guard !answers.isEmpty, let batch = try? JSONSerialization.jsonObject(with: data) as? [Any],
@@ -60,6 +71,8 @@ enum JSONRPCScreening {
     /// The answer one message gets here instead of from the server, if any.
     private struct Check: Decodable {
         var answer: Answer?
+        /// The message's ID once it is a request that can be answered (`NSNull` for a notification or a response).
+        private var id: Any = NSNull()
 
         enum CodingKeys: String, CodingKey { case jsonrpc, id, method, params, result, error }
 
@@ -101,6 +114,7 @@ enum JSONRPCScreening {
                 return
             }
             guard answerable else { return }
+            self.id = id
             let problem: String? =
                 switch method {
                 case CallTool.name: Self.problem(decoding: CallTool.Parameters.self, in: container, required: true)
@@ -112,6 +126,16 @@ enum JSONRPCScreening {
                 answer = Answer(
                     data: errorResponse(code: -32602, message: "Invalid params: \(problem)", id: id), code: -32602)
             }
+        }
+
+        /// Answers a request that passed the other checks but repeats `key` (a JSON path within the message).
+        mutating func refuseRepeated(key: String) {
+            guard answer == nil, !(id is NSNull) else { return }
+            let problem = "\(key) appears twice in its object; keep one of the values"
+            answer =
+                key.hasPrefix("params.")
+                ? Answer(data: errorResponse(code: -32602, message: "Invalid params: \(problem)", id: id), code: -32602)
+                : invalidRequest(problem, id: id)
         }
 
         /// Why the request's `params` don't decode as `type`, as the server decodes them; `nil` when they do (or

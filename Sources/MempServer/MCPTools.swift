@@ -151,14 +151,14 @@ enum MCPTools {
     /// Runs one tool; failures are results with `isError` set, so the model sees what to fix.
     static func call(_ name: String, arguments: [String: Value], service: MemoryService) async -> CallTool.Result {
         var arguments = arguments
-        let store = arguments.removeValue(forKey: "store").flatMap { $0.stringValue }
         do {
+            let store = try storeName(arguments.removeValue(forKey: "store"))
             switch name {
             case "lookup_procedures":
                 let response = try await service.lookup(try json(arguments), store: store)
                 return try CallTool.Result(
                     content: [.text(text: ProcedureText.render(response.hits), annotations: nil, _meta: nil)],
-                    structuredContent: response)
+                    structuredContent: .structuredContent(response))
             case "record_outcome":
                 let response = try await service.feedback(try json(arguments), store: store)
                 let lines = response.memories.map {
@@ -167,13 +167,19 @@ enum MCPTools {
                 }
                 return try CallTool.Result(
                     content: [.text(text: lines.joined(separator: "\n"), annotations: nil, _meta: nil)],
-                    structuredContent: response)
+                    structuredContent: .structuredContent(response))
             case "add_trajectory":
+                try refuseOtherArguments(arguments, of: name, accepted: ["trajectory", "duplicates"])
                 guard let trajectory = arguments["trajectory"] else {
                     throw ServiceError.invalidBody(field: "trajectory", reason: "is missing")
                 }
                 var parameters: [String: String] = [:]
-                if let duplicates = arguments["duplicates"]?.stringValue { parameters["duplicates"] = duplicates }
+                if let duplicates = arguments["duplicates"] {
+                    guard let duplicates = duplicates.stringValue else {
+                        throw ServiceError.invalidBody(field: "duplicates", reason: "must be refuse, skip or replace")
+                    }
+                    parameters["duplicates"] = duplicates
+                }
                 let response = try await service.addTrajectories(
                     try json(trajectory), store: store, parameters: parameters)
                 let report = response.report
@@ -184,8 +190,9 @@ enum MCPTools {
                                 + "\(report.skippedDuplicates) duplicates skipped) in store \(response.store).",
                             annotations: nil, _meta: nil)
                     ],
-                    structuredContent: response)
+                    structuredContent: .structuredContent(response))
             case "show_memory":
+                try refuseOtherArguments(arguments, of: name, accepted: ["id"])
                 guard let id = arguments["id"]?.stringValue else {
                     throw ServiceError.invalidBody(field: "id", reason: "must be a memory ID (a string)")
                 }
@@ -198,8 +205,9 @@ enum MCPTools {
                             text: ProcedureText.render([hit]) + "\nStatus: \(memory.status.rawValue); revision "
                                 + "\(memory.revision).", annotations: nil, _meta: nil)
                     ],
-                    structuredContent: response)
+                    structuredContent: .structuredContent(response))
             case "memory_stats":
+                try refuseOtherArguments(arguments, of: name, accepted: [])
                 let response = try await service.stats(store: store)
                 let statistics = response.statistics
                 return try CallTool.Result(
@@ -209,7 +217,7 @@ enum MCPTools {
                                 + "(\(statistics.activeMemories) active, \(statistics.deprecatedMemories) deprecated) "
                                 + "from \(statistics.trajectories) trajectories.", annotations: nil, _meta: nil)
                     ],
-                    structuredContent: response)
+                    structuredContent: .structuredContent(response))
             default:
                 throw ServiceError.invalidArgument(
                     name: "tool",
@@ -221,6 +229,27 @@ enum MCPTools {
         } catch {
             return failure(.storeFailure(reason: "\(error)"))
         }
+    }
+
+    /// The `store` argument: absent or null for the server's only store, else a store's name.
+    private static func storeName(_ value: Value?) throws(ServiceError) -> String? {
+        switch value {
+        case nil, .null?: return nil
+        case .string(let name)?: return name
+        default: throw .invalidBody(field: "store", reason: "must be a store's name (a string)")
+        }
+    }
+
+    /// Refuses an argument the tool doesn't take, as the service refuses a field its requests don't have: ignored,
+    /// it would leave the call answered as if it were absent. (The arguments of lookup_procedures and
+    /// record_outcome are service requests, whose decoders check their fields.)
+    private static func refuseOtherArguments(
+        _ arguments: [String: Value], of tool: String, accepted: [String]
+    ) throws(ServiceError) {
+        guard let unknown = arguments.keys.sorted().first(where: { !accepted.contains($0) }) else { return }
+        throw .invalidBody(
+            field: unknown,
+            reason: "is not an argument of \(tool) (its arguments: \((accepted + ["store"]).joined(separator: ", ")))")
     }
 
     private static func failure(_ error: ServiceError) -> CallTool.Result {

@@ -378,7 +378,12 @@ extension MemoryService {
     /// Decodes a JSON body, turning decoding errors into ``ServiceError/invalidBody(field:reason:)``.
     static func decode<Value: Decodable>(_ type: Value.Type, from body: Data) throws(ServiceError) -> Value {
         do {
-            return try JSONDecoder().decode(type, from: body)
+            let value = try JSONDecoder().decode(type, from: body)
+            if let repeated = JSONSyntax.repeatedKey(in: body) {
+                throw ServiceError.invalidBody(
+                    field: repeated, reason: "appears twice in its object; keep one of the values")
+            }
+            return value
         } catch let error as ServiceError {
             throw error
         } catch let error as DecodingError {
@@ -417,6 +422,9 @@ extension MemoryService {
 
     /// The body as JSON Lines: a single JSON object (pretty-printed or not) becomes one line; anything else is
     /// taken as JSON Lines, each line validated by the importer.
+    ///
+    /// - Throws: ``ServiceError/invalidBody(field:reason:)`` for an empty body, a JSON array, or an object that
+    ///   repeats a key.
     static func jsonLines(_ body: Data) throws(ServiceError) -> Data {
         guard body.contains(where: { !$0.isWhitespaceByte }) else {
             throw .invalidBody(field: "", reason: "is empty; send a trajectory as JSON, or JSON Lines")
@@ -424,6 +432,10 @@ extension MemoryService {
         if let object = try? JSONSerialization.jsonObject(with: body), object is [String: Any],
             let line = try? JSONSerialization.data(withJSONObject: object)
         {
+            // Written again as one line, the object keeps one value of a repeated key: refuse it as a line is refused.
+            if let repeated = JSONSyntax.repeatedKey(in: body) {
+                throw .invalidBody(field: repeated, reason: "appears twice in its object; keep one of the values")
+            }
             return line
         }
         if let first = body.first(where: { !$0.isWhitespaceByte }), first == UInt8(ascii: "[") {

@@ -6,8 +6,8 @@ public enum ProcedureText {
         var lines: [String] = []
         for (index, hit) in hits.enumerated() {
             let record =
-                hit.counters.hits == 0
-                ? "not used yet" : "succeeded \(hit.counters.successes) of \(hit.counters.hits) times used"
+                hit.hitCount == 0
+                ? "not used yet" : "succeeded \(hit.successCount) of \(hit.hitCount) times used"
             let outcome =
                 hit.outcome?.success.map { $0 ? "; the source attempt succeeded" : "; the source attempt failed" } ?? ""
             lines.append("Procedure \(index + 1) (memory \(hit.id); \(record)\(outcome))")

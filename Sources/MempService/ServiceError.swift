@@ -40,6 +40,9 @@ public enum ServiceError: Error, Equatable, Sendable {
     case storeFailure(reason: String)
     /// The store's database can't be reached or stopped answering; the request can be retried once it is back.
     case storeUnavailable(reason: String)
+    /// The disk holding the store's database is full: the write stored nothing; it can be retried once space is
+    /// freed.
+    case storageFull(reason: String)
 }
 
 /// How a ``ServiceError`` is to be reported: the front end maps each kind to its own status.
@@ -62,6 +65,8 @@ public enum ServiceErrorKind: String, Sendable, CaseIterable {
     case unavailable
     /// The server took too long (HTTP 503).
     case timeout
+    /// The store has no space left for the write (HTTP 507).
+    case insufficientStorage
     /// The server failed (HTTP 500); never used for something the client sent.
     case internalFailure
 }
@@ -86,6 +91,7 @@ extension ServiceError: CustomStringConvertible {
         case .timeout: "timeout"
         case .storeFailure: "store_failure"
         case .storeUnavailable: "store_unavailable"
+        case .storageFull: "storage_full"
         }
     }
 
@@ -103,6 +109,7 @@ extension ServiceError: CustomStringConvertible {
         case .timeout: .timeout
         case .storeFailure: .internalFailure
         case .storeUnavailable: .unavailable
+        case .storageFull: .insufficientStorage
         }
     }
 
@@ -143,6 +150,8 @@ extension ServiceError: CustomStringConvertible {
             "The store failed: \(reason)"
         case .storeUnavailable(let reason):
             "The store is unavailable: \(reason)"
+        case .storageFull(let reason):
+            "The store is out of space: \(reason)"
         }
     }
 
@@ -165,8 +174,9 @@ extension ServiceError: CustomStringConvertible {
                 field: "line \(line), id",
                 reason: "trajectory \(id) appears again (first on line \(firstLine)); "
                     + "send duplicates=replace to keep the later one")
-        case .counterLimit, .emptyTask, .lookupTaskTooLarge, .nothingToRevert, .invalidParameter, .optionNotApplicable,
-            .alreadyStored, .repeatedInBatch, .missingSourceTrajectory, .invalidTrajectory, .invalidFeedback:
+        case .counterLimit, .emptyTask, .lookupTaskTooLarge, .taskWithoutDirection, .nothingToRevert, .invalidParameter,
+            .optionNotApplicable, .alreadyStored, .repeatedInBatch, .missingSourceTrajectory, .invalidTrajectory,
+            .invalidFeedback:
             // The library names its own parameters (`minimumSimilarity`), not the request's fields.
             .invalidArgument(name: "request", reason: error.description)
         case .importStopped(let committed, let cause):
@@ -175,6 +185,7 @@ extension ServiceError: CustomStringConvertible {
             case (.invalidBody(let field, let reason), let kept):
                 .invalidBody(field: field, reason: "\(reason) (\(kept))")
             case (.storeUnavailable(let reason), let kept): .storeUnavailable(reason: "\(reason) (\(kept))")
+            case (.storageFull(let reason), let kept): .storageFull(reason: "\(reason) (\(kept))")
             case (.storeFailure(let reason), let kept): .storeFailure(reason: "\(reason) (\(kept))")
             case (let other, _): other
             }
@@ -187,6 +198,8 @@ extension ServiceError: CustomStringConvertible {
                 field: "id", reason: "memory \(id) is already stored; send duplicates=skip or duplicates=replace")
         case .databaseUnavailable, .commitUnconfirmed:
             .storeUnavailable(reason: error.description)
+        case .storageFull:
+            .storageFull(reason: error.description)
         case .embedderMismatch, .notAStore, .emptyDatabaseFile, .notSQLiteDatabase, .databaseWithoutStoreSettings,
             .storeExists, .databaseURLAsDirectory, .backendNotBuilt, .database, .io, .index, .embedding,
             .scriptWriter, .cannotRevert, .bundleRefused, .languageModel, .policyNotInDatabase, .nonFiniteVector,

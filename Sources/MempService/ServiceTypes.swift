@@ -112,20 +112,6 @@ public struct BatchLookupRequest: Codable, Sendable, Equatable {
     }
 }
 
-/// A memory's usage counters.
-public struct MemoryCounters: Codable, Sendable, Equatable {
-    /// Times a task used the memory and reported its outcome.
-    public var hits: Int
-    /// Of those, the tasks that succeeded.
-    public var successes: Int
-
-    /// Creates counters.
-    public init(hits: Int, successes: Int) {
-        self.hits = hits
-        self.successes = successes
-    }
-}
-
 /// One procedure found for a task.
 public struct LookupHit: Codable, Sendable, Equatable {
     /// The memory's ID, to pass back in feedback.
@@ -141,8 +127,10 @@ public struct LookupHit: Codable, Sendable, Equatable {
     /// How the source trajectories ended, when recorded: a merged memory succeeded when any source did
     /// (``ProceduralMemory/MemoryHit/sourceOutcome``).
     public var outcome: Outcome?
-    /// The memory's usage counters.
-    public var counters: MemoryCounters
+    /// Times a task used the memory and reported its outcome (``ProceduralMemory/Memory/hitCount``).
+    public var hitCount: Int
+    /// Of those, the tasks that succeeded (``ProceduralMemory/Memory/successCount``).
+    public var successCount: Int
     /// Why the memory got its score, in words.
     public var explanation: String
     /// The IDs of the trajectories the memory was built from.
@@ -159,7 +147,8 @@ public struct LookupHit: Codable, Sendable, Equatable {
         script = memory.script
         steps = memory.steps
         self.outcome = outcome
-        counters = MemoryCounters(hits: memory.hitCount, successes: memory.successCount)
+        hitCount = memory.hitCount
+        successCount = memory.successCount
         self.explanation = explanation
         sources = memory.sourceTrajectoryIDs
         status = memory.status

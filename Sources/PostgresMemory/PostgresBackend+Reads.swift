@@ -133,12 +133,13 @@ extension PostgresBackend {
     package func catalog() async throws(MemoryError) -> (entries: [DocumentID: CatalogEntry], generation: UInt64) {
         try await snapshot { connection in
             var entries: [DocumentID: CatalogEntry] = [:]
+            var labelSets = LabelDecoder { (text) throws(MemoryError) in try decodeJSON([String: String].self, text) }
             for try await (number, source, labels, status, anySucceeded, bestReward) in try await connection.query(
                 "SELECT number, source, labels::text, status, \(unescaped: Self.sourceOutcomeColumns) FROM memory",
                 logger: logger
             ).decode((Int64, String, String, String, Bool?, Double?).self) {
-                entries[DocumentID(UInt64(number))] = try Self.catalogEntry(
-                    source: source, labels: labels, status: status, anySucceeded: anySucceeded,
+                entries[DocumentID(UInt64(number))] = Self.catalogEntry(
+                    source: source, labels: try labelSets.labels(labels), status: status, anySucceeded: anySucceeded,
                     bestReward: bestReward)
             }
             return (entries, try await Self.currentGeneration(connection, logger: logger))
@@ -178,18 +179,19 @@ extension PostgresBackend {
         return IndexEntry(
             number: DocumentID(UInt64(number)), task: task, keywords: try decodeJSON([String].self, keywords),
             taskVector: taskVector, keywordVector: keywordVector,
-            catalogEntry: try catalogEntry(
-                source: source, labels: labels, status: status, anySucceeded: anySucceeded, bestReward: bestReward),
+            catalogEntry: catalogEntry(
+                source: source, labels: try decodeJSON([String: String].self, labels), status: status,
+                anySucceeded: anySucceeded, bestReward: bestReward),
             procedureText: IndexEntry.procedureText(
                 script: script,
                 steps: try steps.map { (steps) throws(MemoryError) in try decodeJSON([Step].self, steps) }))
     }
 
     static func catalogEntry(
-        source: String, labels: String, status: String, anySucceeded: Bool?, bestReward: Double?
-    ) throws(MemoryError) -> CatalogEntry {
+        source: String, labels: [String: String], status: String, anySucceeded: Bool?, bestReward: Double?
+    ) -> CatalogEntry {
         CatalogEntry(
-            source: source, labels: try decodeJSON([String: String].self, labels),
+            source: source, labels: labels,
             status: MemoryStatus(rawValue: status) ?? .active,
             sourceOutcome: Outcome.combined(anySucceeded: anySucceeded, bestReward: bestReward))
     }

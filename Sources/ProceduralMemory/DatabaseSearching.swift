@@ -40,7 +40,7 @@ extension MemoryStore {
         _ task: String, options: RetrievalOptions, in database: any DatabaseSearching
     ) async throws(MemoryError) -> [MemoryHit] {
         let needsVector = options.policy == .query || options.policy == .hybrid
-        let vector = needsVector ? try await embed([task])[0] : nil
+        let vector = needsVector ? try await taskVector(task) : nil
         let location = database.searchDescription(of: options.policy)
         var ranked: [(DocumentID, Double)] = []
         var explanations: [ScoreExplanation] = []

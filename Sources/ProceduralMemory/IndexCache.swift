@@ -15,6 +15,9 @@ public enum IndexCacheState: Sendable, Equatable {
     /// Not loaded yet: the backend runs lookups in its database (``DatabaseSearching``) and nothing has needed
     /// the in-process indexes so far.
     case deferred
+    /// A write committed, then could not save the cache files (a full disk, a folder that can't be written);
+    /// `reason` says why. Lookups use the indexes in memory, and an open that finds the files stale rebuilds them.
+    case unsaved(reason: String)
 }
 
 /// The index cache files of a store directory: the ``HybridIndex`` of tasks (`tasks.vectors`, `text.bm25`),
@@ -134,6 +137,9 @@ struct IndexCache: Sendable {
                 names: HybridIndex.FileNames(
                     vectors: Self.memoryFiles.vectors + suffix, keywords: Self.memoryFiles.keywords + suffix))
             try snapshot.keywordMeans.save(to: path(Self.keywordMeansFile + suffix))
+        } catch .io(_, let reason) {
+            // The file's temporary name, removed by now, would tell the reader nothing: name the cache directory.
+            throw .io(path: directory, reason: "can't write the index cache: \(reason)")
         } catch {
             throw .index(error)
         }

@@ -372,6 +372,31 @@ package struct CatalogEntry: Sendable, Equatable {
     }
 }
 
+/// Memories' label objects as a backend reads them from its rows, each distinct text decoded once.
+///
+/// A store's memories mostly share a few label sets (`{"fold":"train","taskType":"heat"}`): reading the catalog of
+/// 100,000 memories, as every opening of a store does, decoded 100,000 JSON objects, most of the time the opening
+/// took. The decoded dictionaries share their storage, so the entries cost less memory too.
+package struct LabelDecoder<Failure: Error> {
+    /// The most distinct texts kept; a text seen after that is decoded each time it comes.
+    package static var capacity: Int { 4096 }
+    private let decode: (String) throws(Failure) -> [String: String]
+    private var known: [String: [String: String]] = [:]
+
+    /// A decoder that decodes a text it hasn't seen with `decode`.
+    package init(decode: @escaping (String) throws(Failure) -> [String: String]) {
+        self.decode = decode
+    }
+
+    /// The labels `text` holds.
+    package mutating func labels(_ text: String) throws(Failure) -> [String: String] {
+        if let labels = known[text] { return labels }
+        let labels = try decode(text)
+        if known.count < Self.capacity { known[text] = labels }
+        return labels
+    }
+}
+
 /// What happened to a memory.
 public enum HistoryAction: String, CaseIterable, Codable, Sendable {
     /// The memory was created.

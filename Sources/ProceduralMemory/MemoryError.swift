@@ -82,6 +82,9 @@ public enum MemoryError: Error, Equatable, Sendable {
     /// The connection to the database failed (`reason`) while a transaction was committing, so whether it was
     /// committed is not known: look before retrying, or the write may be applied twice.
     case commitUnconfirmed(reason: String)
+    /// The disk holding `path` (the database) is full: the transaction that needed the space stored nothing, and
+    /// what was committed before stays.
+    case storageFull(path: String)
     /// Reading or writing a file failed.
     case io(path: String, reason: String)
     /// An index operation failed.
@@ -100,6 +103,9 @@ public enum MemoryError: Error, Equatable, Sendable {
     case emptyTask
     /// The task to look up is `bytes` UTF-8 bytes long, over the lookup limit `limit` (1 MiB).
     case lookupTaskTooLarge(bytes: Int, limit: Int)
+    /// The embedder `embedder` gives the task to look up an all-zero vector (the task holds no word it knows, such
+    /// as only punctuation for a hashing embedder), which has no cosine direction to rank memories by.
+    case taskWithoutDirection(embedder: String)
     /// A history entry can't be reverted; `reason` says why.
     case cannotRevert(entry: Int64, reason: String)
     /// The store's record of fusion choices changed while a choice was being recorded: it has `actualEntries`
@@ -270,6 +276,9 @@ extension MemoryError: CustomStringConvertible {
         case .commitUnconfirmed(let reason):
             "Database unavailable: \(reason) while the transaction was committing, so it may or may not have been "
                 + "committed; once the database is back, look whether the change is there before retrying."
+        case .storageFull(let path):
+            "\(path): the disk holding it is full, so the write stopped and stored nothing of its transaction. Free "
+                + "space on that disk, or move the store to a larger one, then retry."
         case .io(let path, let reason):
             "\(path): \(reason)"
         case .index(let error):
@@ -289,6 +298,9 @@ extension MemoryError: CustomStringConvertible {
         case .lookupTaskTooLarge(let bytes, let limit):
             "The task to look up is \(bytes) bytes; a lookup takes at most \(limit). Give the task's description, "
                 + "not a whole transcript."
+        case .taskWithoutDirection(let embedder):
+            "The embedder \(embedder) gives the task to look up an all-zero vector (it holds no word the embedder "
+                + "knows), so memories can't be ranked by cosine; give the task in words, or look it up with BM25."
         case .cannotRevert(let entry, let reason):
             "History entry \(entry) can't be reverted: \(reason)"
         case .tuningConflict(let expected, let actual):

@@ -27,6 +27,8 @@ extension MemoryStore {
     /// - Returns: At most `k` hits, best first, each with its explanation.
     /// - Throws: ``MemoryError/emptyTask`` for a blank task (except for the random policy);
     ///   ``MemoryError/lookupTaskTooLarge(bytes:limit:)`` for a task over 1 MiB;
+    ///   ``MemoryError/taskWithoutDirection(embedder:)`` when the query and hybrid policies get an all-zero
+    ///   embedding of the task;
     ///   ``MemoryError/invalidParameter(name:value:expected:)`` for `k < 1` or a minimum similarity that is NaN or
     ///   outside -1…1;
     ///   ``MemoryError/optionNotApplicable(option:policy:)`` for a minimum similarity the policy can't use;
@@ -98,7 +100,7 @@ extension MemoryStore {
                 filter: filter, minimumDenseScore: options.minimumSimilarity,
                 extraSide: weightsProcedure
                     ? snapshot.procedure.map { .init(index: $0, weight: options.procedureWeight) } : nil)
-            if options.policy != .bm25 { query.vector = try await embed([task])[0] }
+            if options.policy != .bm25 { query.vector = try await taskVector(task) }
             var hits: [HybridIndex.Hit]
             do throws(IndexError) { hits = try snapshot.memories.search(query) } catch { throw .index(error) }
             var priors: [DocumentID: Double] = [:]

@@ -28,15 +28,19 @@ public final class MemoryStore: Sendable {
     package let backend: any MemoryBackend
     /// The embedder of tasks and keywords; its identifier matches the store's.
     public let embedder: any Embedder
-    /// How the index caches were obtained: at open, or at first use when their loading was deferred.
-    public var cacheState: IndexCacheState { state.withLock { $0 } }
+    /// How the index caches were obtained (at open, or at first use when their loading was deferred), or
+    /// ``IndexCacheState/unsaved(reason:)`` while the last write's caches could not be saved.
+    public var cacheState: IndexCacheState {
+        state.withLock { state in state.unsavedReason.map { .unsaved(reason: $0) } ?? state.obtained }
+    }
 
     let cache: IndexCache?
     let published: Mutex<IndexSnapshot>
     let writeLock = AsyncLock()
     /// The fusion recorded in the store's settings, once read (see ``effectiveFusion(_:)``).
     let tunedFusion = Mutex(TunedFusionState.unread)
-    private let state: Mutex<IndexCacheState>
+    /// How the caches were obtained, and why the last write could not save them (`nil` once one could).
+    private let state: Mutex<(obtained: IndexCacheState, unsavedReason: String?)>
     /// The vector storage of indexes not loaded yet (a ``DatabaseSearching`` backend); `nil` once loaded.
     private let deferredStorage: Mutex<VectorStorage?>
     /// The tokenizer of the keyword index, used to map its stemmed keywords back to words.
@@ -50,7 +54,7 @@ public final class MemoryStore: Sendable {
         self.embedder = embedder
         self.cache = cache
         self.published = Mutex(snapshot)
-        self.state = Mutex(cacheState)
+        self.state = Mutex((cacheState, nil))
         self.deferredStorage = Mutex(deferredStorage)
     }
 
@@ -73,6 +77,7 @@ public final class MemoryStore: Sendable {
     ) async throws(MemoryError) -> MemoryStore {
         var info = try await backend.storeInfo()
         if info == nil {
+            try checkIndexable(embedder, vectorStorage: vectorStorage)
             try await backend.initialize(
                 embedderID: embedder.modelIdentifier, dimension: embedder.dimension, configuration: nil)
             info = try await backend.storeInfo()
@@ -99,6 +104,18 @@ public final class MemoryStore: Sendable {
             from: backend, info: info, cache: cache, vectorStorage: vectorStorage)
         return MemoryStore(
             backend: backend, embedder: embedder, cache: cache, snapshot: snapshot, cacheState: cacheState)
+    }
+
+    /// Checks that the indexes can hold `embedder`'s vectors, before a store is initialized for it: one whose
+    /// vectors no index takes would leave a store behind that no open can use.
+    ///
+    /// - Throws: ``MemoryError/index(_:)`` with ``RetrievalCore/IndexError/unsupportedDimension(_:supported:)``.
+    package static func checkIndexable(_ embedder: any Embedder, vectorStorage: VectorStorage) throws(MemoryError) {
+        do throws(IndexError) {
+            _ = try IndexSnapshot(dimension: embedder.dimension, vectorStorage: vectorStorage)
+        } catch {
+            throw .index(error)
+        }
     }
 
     /// The indexes from the cache files when they match the backend, else rebuilt from it (and saved).
@@ -194,7 +211,7 @@ public final class MemoryStore: Sendable {
         let (snapshot, loaded) = try await Self.loadIndexes(
             from: backend, info: info, cache: cache, vectorStorage: vectorStorage)
         published.withLock { $0 = snapshot }
-        state.withLock { $0 = loaded }
+        state.withLock { $0.obtained = loaded }
         deferredStorage.withLock { $0 = nil }
     }
 
@@ -254,7 +271,8 @@ public final class MemoryStore: Sendable {
     // MARK: - Writing
 
     /// Runs `body` as the only writer on a private copy of the indexes, then publishes the copy to lookups and
-    /// saves the caches, also when `body` fails after committing some of its changes.
+    /// saves the caches, also when `body` fails after committing some of its changes; caches that can't be saved
+    /// make the state ``IndexCacheState/unsaved(reason:)``, not the write fail.
     func write<Result: Sendable>(
         _ body: (inout IndexSnapshot) async throws(MemoryError) -> Result
     ) async throws(MemoryError) -> Result {
@@ -290,7 +308,16 @@ public final class MemoryStore: Sendable {
                     guard let info = try await backend.storeInfo() else {
                         throw MemoryError.notAStore(path: cache.directory)
                     }
-                    if info.generation == snapshot.generation { try cache.save(snapshot, info: info) }
+                    // The write has committed: cache files that can't be written leave the indexes in memory
+                    // serving lookups and the next open rebuilding the files, so the write is no failure.
+                    if info.generation == snapshot.generation {
+                        do throws(MemoryError) {
+                            try cache.save(snapshot, info: info)
+                            state.withLock { $0.unsavedReason = nil }
+                        } catch {
+                            state.withLock { $0.unsavedReason = error.description }
+                        }
+                    }
                 } catch {
                     saveError = error
                 }
@@ -362,6 +389,18 @@ public final class MemoryStore: Sendable {
 
     /// How many vectors an import keeps for reuse (``vectors(of:reusing:)``): at 384 dimensions about 75 MB.
     static let maximumReusedVectors = 50_000
+
+    /// The embedding of a task to look up by cosine.
+    ///
+    /// - Throws: ``MemoryError/taskWithoutDirection(embedder:)`` when it is all zeros, which would otherwise fail
+    ///   deep in the index as a vector that "changed nothing"; what ``embed(_:)`` throws.
+    func taskVector(_ task: String) async throws(MemoryError) -> [Float] {
+        let vector = try await embed([task])[0]
+        guard vector.contains(where: { $0 != 0 }) else {
+            throw .taskWithoutDirection(embedder: embedder.modelIdentifier)
+        }
+        return vector
+    }
 
     /// Embeds texts, mapping the embedder's errors and checking what it returns, so that nothing unusable
     /// reaches the database.

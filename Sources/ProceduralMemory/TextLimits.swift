@@ -41,19 +41,24 @@ public struct TextLimits: Sendable, Equatable, Codable {
         }
     }
 
-    /// Checks a trajectory's texts against the limits, and every text for a NUL character, which SQLite would cut
-    /// the text at (so that `"b\u{0}x"` would be stored, and replace, as `"b"`).
+    /// Checks a trajectory's texts against the limits, every text for a NUL character, which SQLite would cut the
+    /// text at (so that `"b\u{0}x"` would be stored, and replace, as `"b"`), and its ID for control characters.
     ///
     /// - Parameters:
     ///   - trajectory: The trajectory.
     ///   - facts: The keywords given beside it.
     ///   - path: The input file (or a description of where the trajectory came from), named in errors.
     ///   - line: The line (or position), named in errors.
+    ///   - storedIDs: Whether the IDs come from a store (a bundle from `memp export`) rather than new input: stores
+    ///     written before IDs were checked may hold control characters, and their bundles must still import.
     /// - Throws: ``MemoryError/textTooLarge(path:line:field:bytes:limit:)`` for a text over its limit;
-    ///   ``MemoryError/invalidRecord(path:line:field:reason:)`` for a text holding a NUL character.
-    package func check(_ trajectory: Trajectory, facts: [String] = [], path: String, line: Int) throws(MemoryError) {
-        let checker = Checker(limits: self, path: path, line: line)
-        try checker.text(trajectory.id, "id", limit: maximumStepTextBytes)
+    ///   ``MemoryError/invalidRecord(path:line:field:reason:)`` for a text holding a NUL character, or an ID holding
+    ///   a control character (unless `storedIDs`).
+    package func check(
+        _ trajectory: Trajectory, facts: [String] = [], path: String, line: Int, storedIDs: Bool = false
+    ) throws(MemoryError) {
+        let checker = Checker(limits: self, path: path, line: line, storedIDs: storedIDs)
+        try checker.identifier(trajectory.id, "id")
         try checker.text(trajectory.task, "task", limit: maximumTaskBytes)
         try checker.text(trajectory.source, "source", limit: maximumStepTextBytes)
         if let producer = trajectory.producer { try checker.text(producer, "producer", limit: maximumStepTextBytes) }
@@ -64,13 +69,13 @@ public struct TextLimits: Sendable, Equatable, Codable {
         }
     }
 
-    /// Checks a memory's texts as ``check(_:facts:path:line:)`` checks a trajectory's (its script against the step
-    /// text limit or ``MemoryStore/maximumScriptLength``, whichever is larger).
+    /// Checks a memory's texts as ``check(_:facts:path:line:storedIDs:)`` checks a trajectory's (its script against
+    /// the step text limit or ``MemoryStore/maximumScriptLength``, whichever is larger).
     ///
-    /// - Throws: As ``check(_:facts:path:line:)``.
-    package func check(_ memory: Memory, path: String, line: Int) throws(MemoryError) {
-        let checker = Checker(limits: self, path: path, line: line)
-        try checker.text(memory.id, "memory.id", limit: maximumStepTextBytes)
+    /// - Throws: As ``check(_:facts:path:line:storedIDs:)``.
+    package func check(_ memory: Memory, path: String, line: Int, storedIDs: Bool = false) throws(MemoryError) {
+        let checker = Checker(limits: self, path: path, line: line, storedIDs: storedIDs)
+        try checker.identifier(memory.id, "memory.id")
         try checker.text(memory.task, "memory.task", limit: maximumTaskBytes)
         try checker.text(memory.source, "memory.source", limit: maximumStepTextBytes)
         if let steps = memory.steps { try checker.steps(steps, "memory.steps") }
@@ -82,7 +87,7 @@ public struct TextLimits: Sendable, Equatable, Codable {
             try checker.text(keyword, "memory.keywords[\(index)]", limit: maximumStepTextBytes)
         }
         for (index, id) in memory.sourceTrajectoryIDs.enumerated() {
-            try checker.text(id, "memory.sourceTrajectoryIDs[\(index)]", limit: maximumStepTextBytes)
+            try checker.identifier(id, "memory.sourceTrajectoryIDs[\(index)]")
         }
         try checker.labels(memory.labels, prefix: "memory.")
     }
@@ -92,6 +97,8 @@ public struct TextLimits: Sendable, Equatable, Codable {
         let limits: TextLimits
         let path: String
         let line: Int
+        /// Whether IDs may hold control characters: they are stored already, and refusing them would strand them.
+        let storedIDs: Bool
 
         func text(_ value: String, _ field: String, limit: Int) throws(MemoryError) {
             let bytes = value.utf8.count
@@ -102,6 +109,20 @@ public struct TextLimits: Sendable, Equatable, Codable {
                 throw .invalidRecord(
                     path: path, line: line, field: field,
                     reason: "contains a NUL character (\\u0000), which the store can't keep")
+            }
+        }
+
+        /// An ID is printed on one line, typed in commands and put in URLs: a line break, tab or escape sequence
+        /// (U+0000–U+001F, U+007F–U+009F) in one would split or rewrite the lines it is printed on.
+        func identifier(_ value: String, _ field: String) throws(MemoryError) {
+            try text(value, field, limit: limits.maximumStepTextBytes)
+            guard !storedIDs else { return }
+            if let control = value.unicodeScalars.first(where: { $0.properties.generalCategory == .control }) {
+                let hex = String(control.value, radix: 16, uppercase: true)
+                let code = String(repeating: "0", count: 4 - hex.count) + hex
+                throw .invalidRecord(
+                    path: path, line: line, field: field,
+                    reason: "contains the control character U+\(code), which an ID can't hold")
             }
         }
 

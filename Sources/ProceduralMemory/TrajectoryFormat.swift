@@ -58,6 +58,10 @@ package struct TrajectoryRecordParser: Sendable {
             throw .invalidRecord(
                 path: path, line: line, field: "(line)", reason: "must be a JSON object")
         }
+        if let repeated = JSONSyntax.repeatedKey(in: data) {
+            throw .invalidRecord(
+                path: path, line: line, field: repeated, reason: "appears twice in its object; keep one of the values")
+        }
         return object
     }
 

@@ -15,15 +15,25 @@ package enum JSONSyntax {
             _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
             return nil
         } catch {
-            guard let text = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String, !text.isEmpty else {
-                return "it can't be parsed"
-            }
-            return text.hasSuffix(".") ? String(text.dropLast()) : text
+            let text = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? ""
+            let problem = text.isEmpty ? "it can't be parsed" : text.hasSuffix(".") ? String(text.dropLast()) : text
+            // Lines of a UTF-16 or UTF-32 file hold NUL bytes, and the parser names only a character.
+            guard data.contains(0) else { return problem }
+            return problem + " (it holds NUL bytes, as text in UTF-16 or UTF-32 does: save the text as UTF-8)"
         }
     }
 }
 
 extension JSONSyntax {
+    /// What is wrong with `data`, which did not decode: "field tasks[2] must be a string", or where its JSON breaks
+    /// ("not JSON, Invalid value around character 16").
+    package static func decodingProblem(_ error: any Error, in data: Data) -> String {
+        if let error = error as? DecodingError, let (field, reason) = fieldProblem(error) {
+            return "field \(field) \(reason)"
+        }
+        return problem(in: data).map { "not JSON, \($0)" } ?? "a number does not fit its field"
+    }
+
     /// The field a decoding error is about, as a JSON path (`filters.labels.a`, `tasks[2]`; empty for the whole
     /// document), and what is wrong with it; `nil` when the decoder named no field (a syntax error, or a number
     /// that doesn't fit its type), which ``problem(in:)`` then explains.
@@ -74,6 +84,78 @@ extension JSONSyntax {
             } else {
                 "of another type"
             }
+        }
+    }
+}
+
+extension JSONSyntax {
+    /// The JSON path of the first key that an object in `data` repeats (`id`, `labels.fold`, `steps[1].action`),
+    /// or `nil` when no object repeats a key.
+    ///
+    /// A reader keeps one of a repeated key's values (JSONDecoder the first, JSONSerialization the last), so that
+    /// `{"id": "a", "id": "b"}` is silently one of two records: callers refuse it instead. Call it on JSON that
+    /// parsed; it reads the bytes once.
+    package static func repeatedKey(in data: Data) -> String? {
+        // The containers open at the current byte: an object's keys so far and the key whose value is being read,
+        // or an array's index.
+        struct Container {
+            let isObject: Bool
+            var keys: Set<String> = []
+            var key = ""
+            var index = 0
+        }
+        var open: [Container] = []
+        var expectingKey = false
+        func path(to key: String) -> String {
+            var text = ""
+            for container in open.dropLast() {
+                text += container.isObject ? (text.isEmpty ? "" : ".") + container.key : "[\(container.index)]"
+            }
+            return text + (text.isEmpty ? "" : ".") + key
+        }
+        return data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> String? in
+            var position = 0
+            while position < bytes.count {
+                switch bytes[position] {
+                case UInt8(ascii: "{"):
+                    open.append(Container(isObject: true))
+                    expectingKey = true
+                case UInt8(ascii: "["):
+                    open.append(Container(isObject: false))
+                    expectingKey = false
+                case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                    _ = open.popLast()
+                    expectingKey = false
+                case UInt8(ascii: ","):
+                    guard let last = open.last else { break }
+                    if last.isObject { expectingKey = true } else { open[open.count - 1].index += 1 }
+                case UInt8(ascii: "\""):
+                    let start = position
+                    var escaped = false
+                    position += 1
+                    while position < bytes.count, bytes[position] != UInt8(ascii: "\"") {
+                        if bytes[position] == UInt8(ascii: "\\") {
+                            escaped = true
+                            position += 1
+                        }
+                        position += 1
+                    }
+                    guard expectingKey, !open.isEmpty, position < bytes.count else { break }
+                    expectingKey = false
+                    // An escaped key is compared as the text it spells ("\u0061" is "a").
+                    let quoted = Data(bytes[start...position])
+                    let key =
+                        escaped
+                        ? (try? JSONSerialization.jsonObject(with: quoted, options: .fragmentsAllowed)) as? String ?? ""
+                        : String(decoding: bytes[start + 1..<position], as: UTF8.self)
+                    guard open[open.count - 1].keys.insert(key).inserted else { return path(to: key) }
+                    open[open.count - 1].key = key
+                default:
+                    break
+                }
+                position += 1
+            }
+            return nil
         }
     }
 }

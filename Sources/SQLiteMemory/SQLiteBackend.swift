@@ -54,6 +54,18 @@ public final class SQLiteBackend: MemoryBackend {
         }
     }
 
+    /// Closes the database's connections; as the last one closes, SQLite folds the write-ahead log into the
+    /// database file and removes it.
+    ///
+    /// - Throws: ``ProceduralMemory/MemoryError/database(reason:)`` (or the storage's error) when SQLite can't.
+    func close() throws(MemoryError) {
+        do { try database.close() } catch { throw Self.mapped(error, at: location) }
+        let log = location + "-wal"
+        if let bytes = try? FileManager.default.attributesOfItem(atPath: log)[.size] as? Int, bytes > 0 {
+            throw .io(path: log, reason: "the write-ahead log was not folded into the database as it closed")
+        }
+    }
+
     // MARK: - Access
 
     /// Runs `body` on the writer connection, outside any transaction, as the only holder of ``access``.
@@ -103,11 +115,17 @@ public final class SQLiteBackend: MemoryBackend {
     }
 
     /// `error` as a ``MemoryError``; SQLite's own errors name the database file, so that "file is not a database"
-    /// says which file.
+    /// says which file, and a full disk or storage this process can't write says so.
     private static func mapped(_ error: any Error, at location: String) -> MemoryError {
         if let error = error as? MemoryError { return error }
         if let error = error as? DatabaseError {
-            if error.resultCode == .SQLITE_NOTADB { return .notSQLiteDatabase(path: location) }
+            switch error.resultCode {
+            case .SQLITE_NOTADB: return .notSQLiteDatabase(path: location)
+            case .SQLITE_FULL: return .storageFull(path: location)
+            case .SQLITE_READONLY, .SQLITE_CANTOPEN:
+                if let problem = unwritableStorage(location) { return problem }
+            default: break
+            }
             return .database(
                 reason: "\(location): \(error.message ?? "error") (SQLite code \(error.resultCode.rawValue))")
         }
@@ -380,16 +398,17 @@ public final class SQLiteBackend: MemoryBackend {
         IndexEntry(
             number: DocumentID(UInt64(row["number"] as Int64)), task: row["task"],
             keywords: try decode([String].self, row["keywords"]), taskVector: floats(row["taskVector"]),
-            keywordVector: (row["keywordVector"] as Data?).map(floats), catalogEntry: try catalogEntry(from: row),
+            keywordVector: (row["keywordVector"] as Data?).map(floats),
+            catalogEntry: catalogEntry(from: row, labels: try decode([String: String].self, row["labels"])),
             procedureText: IndexEntry.procedureText(
                 script: row["script"], steps: try (row["steps"] as String?).map { try decode([Step].self, $0) }))
     }
 
-    /// The source, labels and status columns of a memory row, and its ``sourceOutcomeColumns``.
-    static func catalogEntry(from row: Row) throws -> CatalogEntry {
+    /// The source and status columns of a memory row and its ``sourceOutcomeColumns``, with its `labels` decoded.
+    static func catalogEntry(from row: Row, labels: [String: String]) -> CatalogEntry {
         let status: String = row["status"]
         return CatalogEntry(
-            source: row["source"], labels: try decode([String: String].self, row["labels"]),
+            source: row["source"], labels: labels,
             status: MemoryStatus(rawValue: status) ?? .active,
             sourceOutcome: Outcome.combined(
                 anySucceeded: (row["anySucceeded"] as Int64?).map { $0 != 0 }, bestReward: row["bestReward"]))
@@ -400,10 +419,12 @@ public final class SQLiteBackend: MemoryBackend {
     ) {
         try await reading { db in
             var entries: [DocumentID: CatalogEntry] = [:]
+            var labels = LabelDecoder { (text) throws in try decode([String: String].self, text) }
             let cursor = try Row.fetchCursor(
                 db, sql: "SELECT m.number, m.source, m.labels, m.status, \(Self.sourceOutcomeColumns) FROM memory m")
             while let row = try cursor.next() {
-                entries[DocumentID(UInt64(row["number"] as Int64))] = try Self.catalogEntry(from: row)
+                entries[DocumentID(UInt64(row["number"] as Int64))] = Self.catalogEntry(
+                    from: row, labels: try labels.labels(row["labels"]))
             }
             return (entries, try Self.info(db)?.generation ?? 0)
         }
@@ -555,4 +576,22 @@ func floats(_ data: Data) -> [Float] {
     var bits = [UInt32](repeating: 0, count: count)
     bits.withUnsafeMutableBytes { target in _ = data.copyBytes(to: target) }
     return bits.map { Float(bitPattern: UInt32(littleEndian: $0)) }
+}
+
+/// Why SQLite can't write the database at `path` when the storage is the cause: the file or its directory is
+/// on a read-only file system, or this user may not write it; `nil` otherwise.
+///
+/// SQLite "unable to open database file" and "attempt to write a readonly database" say neither; and in WAL
+/// mode it writes beside the database (`-wal`, `-shm`) even to read it, so a store there can't be opened at all.
+private func unwritableStorage(_ path: String) -> MemoryError? {
+    let directory = (path as NSString).deletingLastPathComponent
+    for candidate in [directory.isEmpty ? "." : directory, path] where access(candidate, W_OK) != 0 {
+        guard errno != ENOENT else { continue }
+        return .io(
+            path: candidate,
+            reason: "can't be written (\(String(cString: strerror(errno)))), and SQLite writes beside a store's "
+                + "database even to read it (its -wal and -shm files). Make it writable for this user, or copy "
+                + "the store to a writable directory")
+    }
+    return nil
 }

@@ -55,9 +55,11 @@ public enum SQLiteStore {
     ///   - embedder: The embedder of tasks and keywords.
     ///   - configuration: How to rebuild `embedder`, recorded so that a later open needs no embedder.
     ///   - vectorStorage: See ``ProceduralMemory/MemoryStore/open(backend:embedder:cacheDirectory:vectorStorage:)``.
-    /// - Throws: ``ProceduralMemory/MemoryError/storeExists(path:)`` when the directory holds a store already;
+    /// - Throws: ``ProceduralMemory/MemoryError/storeExists(path:)`` when the directory holds a store already (also
+    ///   one another process created meanwhile); ``ProceduralMemory/MemoryError/index(_:)`` when no index takes
+    ///   the embedder's dimension; ``ProceduralMemory/MemoryError/storageFull(path:)``,
     ///   ``ProceduralMemory/MemoryError/io(path:reason:)`` or ``ProceduralMemory/MemoryError/database(reason:)``
-    ///   when it can't be written.
+    ///   when it can't be written. A create that fails leaves no database file behind.
     public static func create(
         at directory: String, embedder: any Embedder, configuration: EmbedderConfiguration?,
         vectorStorage: VectorStorage
@@ -66,11 +68,29 @@ public enum SQLiteStore {
         do { try FileManager.default.createDirectories(atPath: directory) } catch {
             throw .io(path: directory, reason: "can't create the store directory: \(error)")
         }
-        let backend = try SQLiteBackend(path: databasePath(in: directory))
-        try await backend.initialize(
-            embedderID: embedder.modelIdentifier, dimension: embedder.dimension, configuration: configuration)
+        // The database is made under a name of its own and linked into place once it holds the store's settings: a
+        // create stopped by a full disk or a kill leaves no half-made database that would refuse the next create,
+        // and link(2), unlike rename(2), refuses to replace a store another process created meanwhile.
+        let path = databasePath(in: directory)
+        let temporary = path + ".tmp-" + UUID().uuidString
+        defer { for suffix in ["", "-wal", "-shm"] { unlink(temporary + suffix) } }
+        try MemoryStore.checkIndexable(embedder, vectorStorage: vectorStorage)
+        do {
+            let backend = try SQLiteBackend(path: temporary)
+            try await backend.initialize(
+                embedderID: embedder.modelIdentifier, dimension: embedder.dimension, configuration: configuration)
+            try backend.close()
+        } catch .storageFull {
+            throw .storageFull(path: path)  // the temporary name, removed by now, would tell the reader nothing
+        }
+        if link(temporary, path) != 0 {
+            guard errno != EEXIST else { throw existingFileError(in: directory) }
+            // A file system without hard links: rename, which would replace a store made since the first check.
+            guard !isSQLiteStore(at: directory) else { throw existingFileError(in: directory) }
+            guard rename(temporary, path) == 0 else { throw .io(path: path, reason: String(cString: strerror(errno))) }
+        }
         return try await MemoryStore.open(
-            backend: backend, embedder: embedder, cacheDirectory: cacheDirectory(of: directory),
+            backend: try SQLiteBackend(path: path), embedder: embedder, cacheDirectory: cacheDirectory(of: directory),
             vectorStorage: vectorStorage)
     }
 

@@ -290,11 +290,13 @@ public enum VectorFile {
             throw malformed("header", "dimension \(dimension) is outside \(FlatIndex.supportedDimensions)")
         }
         let dataStart = headerStart + headerLength
-        let expected = count * dimension * 4
-        guard bytes.count - dataStart == expected else {
+        // The row count is the file's word: a count near Int.max must be refused, not multiplied into a trap.
+        let (expected, overflow) = count.multipliedReportingOverflow(by: dimension * 4)
+        guard !overflow, bytes.count - dataStart == expected else {
             throw malformed(
                 "byte \(dataStart)",
-                "shape \(shapeText) needs \(expected) data bytes, the file has \(bytes.count - dataStart)")
+                "shape \(shapeText) needs \(overflow ? "more than \(Int.max)" : "\(expected)") data bytes, "
+                    + "the file has \(bytes.count - dataStart)")
         }
         let values = [Float](unsafeUninitializedCapacity: count * dimension) { buffer, initialized in
             if let target = buffer.baseAddress, let source = bytes.baseAddress {

@@ -242,6 +242,35 @@ struct FirstLetterEmbedder: Embedder {
         #expect(Set(third.records.keys).count == 4)
     }
 
+    // Hostile run 4: every fault of a generation's manifest was "the manifest can't be decoded".
+    @Test(arguments: [
+        ("missing", "field documents is missing"), ("string", "field nextID must be "),
+        ("syntax", "not JSON, "),
+    ])
+    func aManifestFaultIsNamed(fault: String, reason: String) throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("collection")
+        try Self.sample().save(to: path)
+        let manifestPath = path + "/generation-000001/manifest.json"
+        let url = URL(fileURLWithPath: manifestPath)
+        var manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        switch fault {
+        case "missing": manifest["documents"] = nil
+        case "string": manifest["nextID"] = "3"
+        default: break
+        }
+        var data = try JSONSerialization.data(withJSONObject: manifest)
+        if fault == "syntax" { data.append(contentsOf: Array(",".utf8)) }
+        try data.write(to: url)
+        #expect {
+            try DocumentCollection(contentsOf: path)
+        } throws: { error in
+            guard case .corrupted(manifestPath, let message) = error as? CollectionError else { return false }
+            return message.hasPrefix("the manifest can't be decoded: " + reason)
+        }
+    }
+
     @Test func damagedFilesAreReported() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -35,6 +35,8 @@ import Testing
         (#"{"id": "a", "text": "#, "(line)", "not valid JSON: Unexpected end of file during JSON parse"),
         (#"["a"]"#, "(line)", "must be a JSON object"),
         (#"{"id": "first", "text": "again"}"#, "id", "\"first\" already appears on line 1"),
+        // Hostile run 4: a repeated key was read with one of its values.
+        (#"{"id": "b", "text": "x", "text": "y"}"#, "text", "appears twice in its object; keep one of the values"),
     ])
     func badLineNamesLineAndField(line: String, field: String, reason: String) throws {
         let directory = try TemporaryDirectory()

@@ -64,6 +64,19 @@ import VectorIndex
         #expect(try String(contentsOfFile: output, encoding: .utf8) == "kept\n")
     }
 
+    // Hostile run 4: a line that repeated its text field had one of the two embedded, silently.
+    @Test func aLineThatRepeatsAFieldIsRefused() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let input = directory.file("in.jsonl")
+        try #"{"text": "go north", "text": "go south"}"#.write(toFile: input, atomically: true, encoding: .utf8)
+        let command = try EmbedCommand.parse(["--model", "hashing", "--input", input, "--output", input + ".out"])
+        await #expect(
+            throws: EmbeddingError.malformedInput(
+                path: input, line: 1, reason: "field text appears twice in its object; keep one of the values")
+        ) { try await command.run() }
+    }
+
     @Test func rejectsBadFlagCombinations() {
         let either = "Give texts as arguments or --input FILE, not both and not neither."
         #expect(parseFailure(EmbedCommand.self, []) == either)

@@ -41,6 +41,15 @@ import Testing
             ["--store", "a", "--queries", "q.jsonl", "--alpha-sweep", "0:2:0.5"],
             "--alpha-sweep: every alpha must be within 0…1 (got 0:2:0.5)."
         ),
+        // Hostile run 4: a step this small made a count past Int.max, which trapped.
+        (
+            ["--store", "a", "--queries", "q.jsonl", "--alpha-sweep", "0:1:1e-300"],
+            "--alpha-sweep: 0:1:1e-300 makes more than 1001 alphas, each a run over every query; take a larger step."
+        ),
+        (
+            ["--store", "a", "--queries", "q.jsonl", "--alpha-sweep", "0:inf:0.5"],
+            "--alpha-sweep: every alpha must be within 0…1 (got 0:inf:0.5)."
+        ),
         (
             ["--store", "a", "--queries", "q.jsonl", "--alpha-sweep", "1:0:0.1"],
             "--alpha-sweep: start:end:step needs numbers with start <= end and step > 0 (got 1:0:0.1)."
@@ -112,15 +121,19 @@ import Testing
         return store
     }
 
+    /// Runs `memp subcommand --store store --queries <the sample queries> flags…`, requires it to succeed, and
+    /// returns its output.
+    static func run(_ subcommand: String, on store: String, _ flags: String...) throws -> String {
+        let result = try ChildProcess.memp([subcommand, "--store", store, "--queries", sampleQueries] + flags)
+        try #require(result.status == 0, "\(result.errors)")
+        return result.output
+    }
+
     @Test func evaluatesAnExistingStoreAsATable() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try Self.sampleStore(in: directory)
-        let result = try ChildProcess.memp([
-            "eval", "--store", store, "--queries", Self.sampleQueries, "--modes", "random,bm25",
-        ])
-        #expect(result.status == 0, "\(result.errors)")
-        let lines = result.output.split(separator: "\n")
+        let lines = try Self.run("eval", on: store, "--modes", "random,bm25").split(separator: "\n")
         #expect(lines.first == "Retrieval policies (k = 10, 80 queries)")
         #expect(lines.contains { $0.hasPrefix("random ") })
         #expect(lines.contains { $0.hasPrefix("bm25 ") })
@@ -132,12 +145,9 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try Self.sampleStore(in: directory)
-        let tuned = try ChildProcess.memp([
-            "tune", "--store", store, "--queries", Self.sampleQueries, "--folds", "4",
-        ])
-        #expect(tuned.status == 0, "\(tuned.errors)")
-        #expect(tuned.output.contains("80 judged queries, 4 folds: best "))
-        #expect(tuned.output.contains("recorded in the store."))
+        let tuned = try Self.run("tune", on: store, "--folds", "4")
+        #expect(tuned.contains("80 judged queries, 4 folds: best "))
+        #expect(tuned.contains("recorded in the store."))
         let shown = try ChildProcess.memp(["tune", "--store", store, "--show", "--json"])
         let record = try #require(
             try JSONSerialization.jsonObject(with: Data(shown.output.utf8)) as? [String: Any])
@@ -146,12 +156,9 @@ import Testing
         let again = try ChildProcess.memp(["tune", "--store", store, "--revert"])
         #expect(again.status == 1)
         #expect(again.errors.contains("No fusion choice is in effect, so there is nothing to revert"))
-        let evaluated = try ChildProcess.memp([
-            "eval", "--store", store, "--queries", Self.sampleQueries, "--modes", "hybrid", "--tuning-folds", "4",
-        ])
-        #expect(evaluated.status == 0, "\(evaluated.errors)")
-        #expect(evaluated.output.contains("Tuned vs default fusion (80 judged queries, 4-fold cross-validation"))
-        #expect(evaluated.output.contains("tuned − default (paired)"))
+        let evaluated = try Self.run("eval", on: store, "--modes", "hybrid", "--tuning-folds", "4")
+        #expect(evaluated.contains("Tuned vs default fusion (80 judged queries, 4-fold cross-validation"))
+        #expect(evaluated.contains("tuned − default (paired)"))
     }
 
     @Test(arguments: [

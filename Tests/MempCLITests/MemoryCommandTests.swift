@@ -362,30 +362,43 @@ import Testing
     }
 
     /// `memp query` refuses flags its mode or its other flags make meaningless, naming them, instead of ignoring them.
-    @Test func queryRefusesFlagsThatWouldBeIgnored() {
-        let query = { (arguments: [String]) in parseFailure(QueryCommand.self, ["--store", "s"] + arguments + ["t"]) }
-        #expect(
-            query(["--alpha", "0.5", "--rank-constant", "10"])
-                == "Give --alpha (convex fusion) or --rank-constant (RRF), not both.")
-        #expect(
-            query(["--mode", "bm25", "--alpha", "0.5"])
-                == "--alpha sets how --mode hybrid fuses; it has no effect with --mode bm25.")
-        #expect(
-            query(["--mode", "query", "--rank-constant", "10"])
-                == "--rank-constant sets how --mode hybrid fuses; it has no effect with --mode query.")
-        #expect(
-            query(["--mode", "random", "--procedure-weight", "1"])
-                == "--procedure-weight sets how --mode hybrid fuses; it has no effect with --mode random.")
-        // The library refused these too, but named its own option (`minimumSimilarity`) instead of the flag.
-        #expect(
-            query(["--mode", "bm25", "--min-similarity", "0.3"])
-                == "--min-similarity has no effect with --mode bm25: BM25 scores and random draws are not "
-                + "similarities. Leave it out, or choose --mode query, keyword or hybrid.")
-        #expect(query(["--min-similarity", "2"]) == "--min-similarity must be a cosine within -1…1 (got 2.0).")
-        #expect(
-            parseFailure(QueryCommand.self, ["--store", "s", "--queries", "q.jsonl", "--explain"])
-                == "--explain explains the hits of one task; --queries prints hits without reasons.")
-        #expect(query(["--mode", "hybrid", "--alpha", "0.5", "--min-similarity", "0.2"]) == nil)
+    @Test(arguments: [
+        (
+            ["--alpha", "0.5", "--rank-constant", "10", "t"],
+            "Give --alpha (convex fusion) or --rank-constant (RRF), not both."
+        ),
+        (
+            ["--mode", "bm25", "--alpha", "0.5", "t"],
+            "--alpha sets how --mode hybrid fuses; it has no effect with --mode bm25."
+        ),
+        (
+            ["--mode", "query", "--rank-constant", "10", "t"],
+            "--rank-constant sets how --mode hybrid fuses; it has no effect with --mode query."
+        ),
+        (
+            ["--mode", "random", "--procedure-weight", "1", "t"],
+            "--procedure-weight sets how --mode hybrid fuses; it has no effect with --mode random."
+        ),
+        // The library refused this too, but named its own option (`minimumSimilarity`) instead of the flag.
+        (
+            ["--mode", "bm25", "--min-similarity", "0.3", "t"],
+            "--min-similarity has no effect with --mode bm25: BM25 scores and random draws are not "
+                + "similarities. Leave it out, or choose --mode query, keyword or hybrid."
+        ),
+        (["--min-similarity", "2", "t"], "--min-similarity must be a cosine within -1…1 (got 2.0)."),
+        (
+            ["--queries", "q.jsonl", "--explain"],
+            "--explain explains the hits of one task; --queries prints hits without reasons."
+        ),
+    ])
+    func queryRefusesFlagsThatWouldBeIgnored(arguments: [String], message: String) {
+        #expect(parseFailure(QueryCommand.self, ["--store", "s"] + arguments) == message)
+    }
+
+    /// The hybrid mode's fusion and a minimum similarity go together.
+    @Test func queryAcceptsAlphaWithMinimumSimilarityInHybridMode() {
+        let arguments = ["--store", "s", "--mode", "hybrid", "--alpha", "0.5", "--min-similarity", "0.2", "t"]
+        #expect(parseFailure(QueryCommand.self, arguments) == nil)
     }
 
     /// `memp init` and `memp embed` name the embedder and an OpenAI-compatible server's flags as `memp collection`

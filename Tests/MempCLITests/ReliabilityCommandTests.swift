@@ -44,6 +44,53 @@ import VectorIndex
         #expect(rows.enumerated().allSatisfy { $0.element.first == Int32($0.offset) })
     }
 
+    // Hostile run 4: `memp import` on a full disk stored every trajectory, then exited 1 because the index cache
+    // could not be written, so its rerun was refused as "already stored".
+    @Test func importWhoseCacheCannotBeSavedSucceedsAndWarns() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await Self.sampleStore(directory)
+        try FileManager.default.removeItem(atPath: store + "/index")
+        try Data("not a folder".utf8).write(to: URL(fileURLWithPath: store + "/index"))
+        let file = try directory.write(
+            #"{"id": "d", "task": "water the plant", "steps": [{"action": "pour water"}]}"#, to: "more.jsonl")
+        let result = try ChildProcess.memp(["import", "--store", store, file])
+        #expect(result.status == 0)
+        #expect(result.errors.contains("the changes are stored, but the index cache was not saved (\(store)/index"))
+        let stats = try ChildProcess.memp(["stats", "--store", store, "--json"])
+        #expect(stats.status == 0 && stats.output.contains(#""trajectories":4"#))
+    }
+
+    /// Every command that writes says so too, as `memp import` does; delete, revert, import-bundle and cold-start
+    /// succeeded without a word that the index cache was not saved.
+    @Test(arguments: ["delete", "revert", "import-bundle", "cold-start"])
+    func aWriteWhoseCacheCannotBeSavedWarns(command: String) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        var store = try await Self.sampleStore(directory)
+        let arguments: [String]
+        switch command {
+        case "delete": arguments = ["--id", "a"]
+        case "revert": arguments = ["1"]
+        case "cold-start":
+            let file = try directory.write(
+                #"{"id": "d", "task": "water the plant", "steps": [{"action": "pour water"}]}"#, to: "more.jsonl")
+            arguments = [file, "--keep", "1"]
+        default:
+            let bundle = directory.file("bundle")
+            #expect(try ChildProcess.memp(["export", "--store", store, "--output", bundle]).status == 0)
+            store = directory.file("other")
+            let created = try ChildProcess.memp(["init", "--store", store, "--embedder", "hashing"])
+            #expect(created.status == 0)
+            arguments = [bundle]
+        }
+        try? FileManager.default.removeItem(atPath: store + "/index")
+        try Data("not a folder".utf8).write(to: URL(fileURLWithPath: store + "/index"))
+        let result = try ChildProcess.memp([command, "--store", store] + arguments)
+        #expect(result.status == 0, "\(result.errors)")
+        #expect(result.errors.contains("the changes are stored, but the index cache was not saved (\(store)/index"))
+    }
+
     // Finding 6: one bad query ended a batch; finding 11: an empty query is one error in every mode.
     @Test(arguments: ["hybrid", "query", "bm25"])
     func batchAnswersEveryGoodQueryAndNamesTheBadOnes(mode: String) async throws {

@@ -55,6 +55,18 @@ import Testing
         #expect(
             parseFailure(UpdateCommand.self, ["--store", "s", "--policy", "vanilla", "--llm-timeout", "0", "f.jsonl"])
                 == "--llm-timeout must be a positive number of seconds (got 0.0).")
+        // Hostile run 4: both were "The duplicate similarities must be within -1…1 (task) and 0…1 (actions).", which
+        // named neither the flag nor the value.
+        #expect(
+            parseFailure(
+                UpdateCommand.self,
+                ["--store", "s", "--policy", "vanilla", "--duplicate-task-similarity", "nan", "f.jsonl"])
+                == "--duplicate-task-similarity must be a cosine within -1…1 (got nan).")
+        #expect(
+            parseFailure(
+                UpdateCommand.self,
+                ["--store", "s", "--policy", "vanilla", "--duplicate-content-similarity", "1.5", "f.jsonl"])
+                == "--duplicate-content-similarity must be within 0…1 (got 1.5).")
         #expect(
             parseFailure(
                 UpdateCommand.self, ["--store", "s", "--policy", "vanilla", "--llm-url", "localhost:8080", "f.jsonl"])

@@ -17,10 +17,10 @@ import Testing
         let hits = try #require(HTTPClient.object(first.body)["hits"] as? [[String: Any]])
         #expect(hits.count == 3)
         let top = try #require(hits.first)
-        for field in ["id", "score", "task", "steps", "outcome", "counters", "explanation"] {
+        for field in ["id", "score", "task", "steps", "outcome", "hitCount", "successCount", "explanation"] {
             #expect(top[field] != nil, "hit field \(field)")
         }
-        #expect((top["counters"] as? [String: Int]) == ["hits": 0, "successes": 0])
+        #expect(top["hitCount"] as? Int == 0 && top["successCount"] as? Int == 0)
         let id = try #require(top["id"] as? String)
 
         // The sample's outcome of the source trajectory is reported as stored.
@@ -143,6 +143,19 @@ import Testing
             ("POST", "/v1/lookup", Data(#"{"task": "x", "k": 21}"#.utf8), 400, "limit_exceeded"),
             ("POST", "/v1/lookup", Data(#"{"task": "x", "mode": "psychic"}"#.utf8), 400, "invalid_argument"),
             ("POST", "/v1/lookup", Data(#"{"task": "   "}"#.utf8), 400, "invalid_body"),
+            // Hostile run 4: a repeated key was read with its first value.
+            ("POST", "/v1/lookup", Data(#"{"task": "x", "k": 1, "k": 50}"#.utf8), 400, "invalid_body"),
+            // Hostile run 4: a task the hashing embedder maps to zeros was 500 store_failure.
+            ("POST", "/v1/lookup", Data(#"{"task": "!!!"}"#.utf8), 400, "invalid_argument"),
+            (
+                "POST", "/v1/trajectories", Data(#"{"id": "a\nb", "task": "x", "steps": [{"action": "go"}]}"#.utf8),
+                400, "invalid_body"
+            ),
+            // A trajectory sent as one JSON object was stored with the last value of a repeated key.
+            (
+                "POST", "/v1/trajectories",
+                Data(#"{"id": "a", "task": "x", "id": "b", "steps": [{"action": "go"}]}"#.utf8), 400, "invalid_body"
+            ),
             (
                 "POST", "/v1/lookup", Data(#"{"task": "x", "mode": "bm25", "filters": {"minSimilarity": 0.5}}"#.utf8),
                 400, "invalid_body"

@@ -33,6 +33,20 @@ import Testing
         try await send(#"{"jsonrpc": "2.0", "id": 2, "method": "ping"}"#, client, session: id).status
     }
 
+    /// What a new session on a one-memory store answers to `message` (JSON): the status, the body as a JSON object
+    /// and that object's `error`; and the status of a ping sent in the same session afterwards.
+    static func answer(to message: String) async throws -> (
+        status: Int, object: [String: Any], error: [String: Any]?, pingAfter: Int
+    ) {
+        let served = try ServedStore(count: 1)
+        defer { served.close() }
+        let session = try await initialize(served.client)
+        let answer = try await send(message, served.client, session: session)
+        let object = HTTPClient.object(answer.body)
+        let pingAfter = try await ping(served.client, session: session)
+        return (answer.status, object, object["error"] as? [String: Any], pingAfter)
+    }
+
     @Test func aSessionBeyondTheLimitReplacesTheOneUsedLeastRecently() async throws {
         let served = try ServedStore(count: 3, arguments: ["--max-mcp-sessions", "2"])
         defer { served.close() }
@@ -52,44 +66,34 @@ import Testing
     /// The transport took it for a notification: 202 Accepted, and no answer ever came.
     @Test(arguments: ["1e300", "2.5", "123456789012345678901234567890", #"{"a": 1}"#, "true"])
     func aRequestWithAnUnusableIDIsRefused(id: String) async throws {
-        let served = try ServedStore(count: 1)
-        defer { served.close() }
-        let session = try await Self.initialize(served.client)
-        let answer = try await Self.send(
-            #"{"jsonrpc": "2.0", "id": \#(id), "method": "ping"}"#, served.client, session: session)
+        let answer = try await Self.answer(to: #"{"jsonrpc": "2.0", "id": \#(id), "method": "ping"}"#)
         #expect(answer.status == 400)
-        let error = HTTPClient.object(answer.body)["error"] as? [String: Any]
-        #expect(error?["code"] as? Int == -32600)
-        #expect(HTTPClient.object(answer.body)["id"] is NSNull)
-        #expect(try await Self.ping(served.client, session: session) == 200)
+        #expect(answer.error?["code"] as? Int == -32600)
+        #expect(answer.object["id"] is NSNull)
+        #expect(answer.pingAfter == 200)
     }
 
-    /// A message that is not a request was "Parse error: Invalid JSON"; it is Invalid Request (400) saying why.
-    @Test func aMessageThatIsNotARequestIsRefusedSayingWhy() async throws {
-        let served = try ServedStore(count: 1)
-        defer { served.close() }
-        let session = try await Self.initialize(served.client)
-        let answer = try await Self.send(
-            #"{"jsonrpc": "1.0", "id": 7, "method": "ping"}"#, served.client, session: session)
-        #expect(answer.status == 400)
-        let object = HTTPClient.object(answer.body)
-        let error = object["error"] as? [String: Any]
-        #expect(object["id"] as? Int == 7 && error?["code"] as? Int == -32600)
-        #expect(error?["message"] as? String == #"Invalid Request: jsonrpc must be "2.0""#)
-        #expect(try await Self.ping(served.client, session: session) == 200)
-    }
-
-    /// A tool call whose params don't decode gets Invalid params naming the field, not an internal error.
-    @Test func aToolCallWithParamsThatDontDecodeGetsInvalidParams() async throws {
-        let served = try ServedStore(count: 1)
-        defer { served.close() }
-        let session = try await Self.initialize(served.client)
-        let answer = try await Self.send(
-            #"{"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {}}"#, served.client, session: session)
-        #expect(answer.status == 200)
-        let object = HTTPClient.object(answer.body)
-        let error = object["error"] as? [String: Any]
-        #expect(object["id"] as? Int == 7 && error?["code"] as? Int == -32602)
-        #expect(error?["message"] as? String == "Invalid params: params.name is missing")
+    /// A message that is JSON but no usable request is answered under its ID with an error saying why: one that is
+    /// not a request was "Parse error: Invalid JSON" (it is Invalid Request, 400), and a tool call whose params
+    /// don't decode got an internal error (it is Invalid params naming the field), and one that repeated a key was
+    /// read with one of its values.
+    @Test(arguments: [
+        (#"{"jsonrpc": "1.0", "id": 7, "method": "ping"}"#, 400, -32600, #"Invalid Request: jsonrpc must be "2.0""#),
+        (
+            #"{"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {}}"#, 200, -32602,
+            "Invalid params: params.name is missing"
+        ),
+        (
+            #"{"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "memory_stats", "#
+                + #""arguments": {"store": null, "store": 5}}}"#, 200, -32602,
+            "Invalid params: params.arguments.store appears twice in its object; keep one of the values"
+        ),
+    ])
+    func anUnusableMessageIsAnsweredSayingWhy(message: String, status: Int, code: Int, reason: String) async throws {
+        let answer = try await Self.answer(to: message)
+        #expect(answer.status == status)
+        #expect(answer.object["id"] as? Int == 7 && answer.error?["code"] as? Int == code)
+        #expect(answer.error?["message"] as? String == reason)
+        #expect(answer.pingAfter == 200)
     }
 }

@@ -66,6 +66,40 @@ import Testing
 
     /// A line that is not JSON and one over `--max-body-bytes` are answered with parse errors (id null), and the
     /// requests around them as usual.
+    // Hostile run 4: a `store` that was not a string, a `duplicates` that was not a string and arguments a tool does
+    // not take were ignored, and the call answered as if they were absent (`"store": 5` read the default store).
+    @Test func toolArgumentsOfTheWrongTypeOrThatNoToolTakesAreRefused() throws {
+        let calls: [(String, String)] = [
+            (#""name":"memory_stats","arguments":{"store":5}"#, "invalid_body: Field store: must be a store's name"),
+            (
+                #""name":"memory_stats","arguments":{"verbose":true}"#,
+                "invalid_body: Field verbose: is not an argument of memory_stats (its arguments: store)."
+            ),
+            (
+                #""name":"show_memory","arguments":{"id":"x","full":1}"#,
+                "invalid_body: Field full: is not an argument of show_memory (its arguments: id, store)."
+            ),
+            (
+                #""name":"add_trajectory","arguments":{"trajectory":{},"duplicates":["skip"]}"#,
+                "invalid_body: Field duplicates: must be refuse, skip or replace."
+            ),
+            (#""name":"memory_stats","arguments":{"store":null}"#, "Store default: 1 procedures"),
+        ]
+        let lines =
+            Self.handshake
+            + calls.enumerated().map { index, call in
+                #"{"jsonrpc":"2.0","id":\#(index + 2),"method":"tools/call","params":{\#(call.0)}}"#
+            }
+        let answers = try Self.answers(to: lines, storeHolding: 1)
+        for (index, call) in calls.enumerated() {
+            let answer = answers.first { $0["id"] as? Int == index + 2 }
+            let result = answer?["result"] as? [String: Any]
+            let text = (result?["content"] as? [[String: Any]])?.first?["text"] as? String ?? ""
+            #expect(text.hasPrefix(call.1), "\(call.0): \(text)")
+            #expect((result?["isError"] as? Bool ?? false) == (index < calls.count - 1), "\(call.0)")
+        }
+    }
+
     @Test func badAndOverLongLinesGetParseErrorsAndTheRestIsAnswered() throws {
         let huge =
             #"{"jsonrpc":"2.0","id":9,"method":"tools/list","params":{"pad":""#
@@ -109,7 +143,8 @@ import Testing
     /// They got "Parse error: Invalid JSON" (-32700); a batch holding one got that error under a made-up ID instead
     /// of any answer, and an empty batch its error under a made-up ID. Each now gets
     /// Invalid Request (-32600) saying what is wrong, under its own ID or null, and the rest of its batch is
-    /// answered; `tools/list` params that don't decode get Invalid params, not an internal error.
+    /// answered; `tools/list` params that don't decode get Invalid params, not an internal error. A request that
+    /// repeats a key gets Invalid params (Invalid Request outside params) naming it.
     @Test func messagesThatAreNotRequestsGetInvalidRequestAndTheirBatchIsAnswered() throws {
         let lines =
             Self.handshake + [
@@ -117,6 +152,12 @@ import Testing
                 #"{"jsonrpc":"2.0","id":"number","method":5}"#, #"[{"jsonrpc":"2.0","id":10,"method":"ping"},7]"#,
                 #"{"jsonrpc":"2.0","id":"list","method":"tools/list","params":{"cursor":5}}"#,
                 #"{"jsonrpc":"2.0","id":"after","method":"ping"}"#,
+                // A repeated key was read with one of its values, silently (`"store": 5` read the default store).
+                #"{"jsonrpc":"2.0","id":"twice","method":"tools/call","params":{"name":"memory_stats","#
+                    + #""arguments":{"store":null,"store":5}}}"#,
+                #"{"jsonrpc":"2.0","jsonrpc":"2.0","id":"top","method":"ping"}"#,
+                #"[{"jsonrpc":"2.0","id":11,"method":"ping"},{"jsonrpc":"2.0","id":12,"method":"tools/call","#
+                    + #""params":{"name":"memory_stats","name":"show_memory"}}]"#,
             ]
         let answers = try Self.answers(to: lines, storeHolding: 1)
         var errors: [String] = []
@@ -129,9 +170,10 @@ import Testing
                 results.append(id)
             }
         }
-        #expect(results.sorted() == ["1", "10", "after"])
+        #expect(results.sorted() == ["1", "10", "11", "after"])
         #expect(
             errors.sorted() == [
+                "12 -32602 Invalid params: params.name appears twice in its object; keep one of the values",
                 "bare -32600 Invalid Request: method is missing",
                 "list -32602 Invalid params: params.cursor must be a string",
                 "null -32600 Invalid Request: a batch element must be a JSON-RPC object",
@@ -139,6 +181,9 @@ import Testing
                 "null -32600 Invalid Request: a message must be a JSON-RPC object, or a batch (an array) of them",
                 "number -32600 Invalid Request: method must be a string",
                 "old -32600 Invalid Request: jsonrpc must be \"2.0\"",
+                "top -32600 Invalid Request: jsonrpc appears twice in its object; keep one of the values",
+                "twice -32602 Invalid params: params.arguments.store appears twice in its object; keep one of the "
+                    + "values",
             ])
     }
 

@@ -36,7 +36,7 @@ import Testing
         let red = try await service.lookup(LookupRequest(task: "enter the kitchen", k: 5), store: "red")
         #expect(red.hits.map(\.id) == ["red-1"])
         #expect(red.hits.first?.outcome == Outcome(success: true))
-        #expect(red.hits.first?.counters == MemoryCounters(hits: 0, successes: 0))
+        #expect(red.hits.first.map { [$0.hitCount, $0.successCount] } == [0, 0])
         let blue = try await service.lookup(LookupRequest(task: "enter the kitchen", k: 5), store: "blue")
         #expect(blue.hits.map(\.id) == ["blue-1"] && blue.hits.first?.outcome == Outcome(success: false))
         await #expect(throws: ServiceError.unknownMemory(id: "blue-1", store: "red")) {
@@ -174,6 +174,17 @@ import Testing
             failed
                 == .storeFailure(
                     reason: "Database: disk full (3 trajectories before it were committed and stay stored)"))
+    }
+
+    /// A full disk is `storage_full` (HTTP 507: retry once space is freed), not a failure of the server (500).
+    @Test func aFullDiskIsInsufficientStorageAndAStoppedImportSaysWhatStays() {
+        let full = MemoryError.storageFull(path: "/stores/red/memp.sqlite")
+        let answer = ServiceError.from(full, store: "red")
+        #expect(answer == .storageFull(reason: full.description))
+        #expect(answer.kind == .insufficientStorage && answer.code == "storage_full")
+        let stopped = ServiceError.from(.importStopped(committedTrajectories: 7, cause: full), store: "red")
+        let kept = " (7 trajectories before it were committed and stay stored)"
+        #expect(stopped == .storageFull(reason: full.description + kept))
     }
 
     @Test func feedbackCountsEveryReportAndRefusesUnknownIDs() async throws {

@@ -143,7 +143,7 @@ import Testing
     }
 
     @Test func thresholdsAreSettings() async throws {
-        let store = try await TestStoreKind.inMemory.makeStore(in: TemporaryDirectory())
+        let store = try await TestStoreKind.inMemoryStore()
         try await store.add(Samples.all)
         // Success rate exactly at the minimum is kept; strictly below deprecates.
         let settings = UpdateSettings(minimumHits: 2, minimumSuccessRate: 0.5)

@@ -122,9 +122,7 @@ import Testing
     }
 
     @Test func feedbackTasksNameTheMemoriesEachStoredTrajectoryUsed() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let store = try await TestStoreKind.inMemory.makeStore(in: directory, holding: Samples.all)
+        let store = try await TestStoreKind.inMemoryStore(holding: Samples.all)
         let heat = Samples.heatMug
         let keys = Samples.findKeys
         try await store.recordOutcome(

@@ -369,9 +369,7 @@ import Testing
     }
 
     @Test func addValidatesTrajectories() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let store = try await TestStoreKind.inMemory.makeStore(in: directory)
+        let store = try await TestStoreKind.inMemoryStore()
         var noTask = Samples.cookMeal
         noTask.task = " "
         await #expect(

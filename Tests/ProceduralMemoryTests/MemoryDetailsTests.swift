@@ -27,7 +27,7 @@ import Testing
     }
 
     @Test func aTrajectoryIDIsNamedAsATrajectoryWithTheMemoriesHoldingIt() async throws {
-        let store = try await TestStoreKind.inMemory.makeStore(in: TemporaryDirectory(), holding: [Samples.heatMug])
+        let store = try await TestStoreKind.inMemoryStore(holding: [Samples.heatMug])
         func failed(_ id: String, used: [String]) -> FinishedTask {
             var attempt = Samples.heatMug
             attempt.id = id

@@ -178,6 +178,93 @@ import Testing
         #expect(try await store.statistics().trajectories == 1)
     }
 
+    // Hostile run 4: an ID could hold a line break, a tab or a terminal escape sequence, which split or recoloured
+    // every line it was printed on (`memp query`, `memp history`, error messages).
+    @Test(arguments: [
+        ("new\\nline", "000A"), ("tab\\tbed", "0009"), ("\\u001b[31mred", "001B"), ("next\\u0085", "0085"),
+    ])
+    func anIDWithAControlCharacterIsRefused(escapedID: String, code: String) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await TestStoreKind.disk.makeStore(in: directory)
+        let lines = [
+            #"{"id": "runs/a b/é", "task": "open the door", "steps": [{"action": "open door"}]}"#,
+            #"{"id": ""# + escapedID + #"", "task": "steal the key", "steps": [{"action": "take key"}]}"#,
+        ]
+        let file = try directory.write(lines.joined(separator: "\n"), to: "runs.jsonl")
+        await #expect(
+            throws: MemoryError.invalidRecord(
+                path: file, line: 2, field: "id",
+                reason: "contains the control character U+\(code), which an ID can't hold")
+        ) {
+            try await store.importTrajectories(from: file)
+        }
+        try await store.importTrajectories(from: file, options: ImportOptions(skipInvalid: true))
+        #expect(try await store.statistics().trajectories == 1)
+        #expect(try await store.trajectory(id: "runs/a b/é")?.task == "open the door")
+    }
+
+    // IDs with control characters were refused from hostile run 4 on, bundles included, so that the bundle of a
+    // store written before (`memp export`) was refused and the store could no longer be moved or restored.
+    @Test func aBundleOfAStoreWhoseIDsHoldControlCharactersStillImports() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await TestStoreKind.disk.makeStore(in: directory, holding: [Samples.heatMug])
+        let backend = try #require(store.backend as? SQLiteBackend)
+        let id = "run\t1"
+        try await backend.writing { db in
+            for table in ["trajectory", "memory"] {
+                try db.execute(sql: "UPDATE \(table) SET id = ? WHERE id = ?", arguments: [id, Samples.heatMug.id])
+            }
+        }
+        let bundle = directory.file("bundle")
+        try await store.export(to: bundle)
+        let target = try await TestStoreKind.inMemory.makeStore(in: directory)
+        try await target.importBundle(at: bundle)
+        #expect(try await target.memory(id: id)?.sourceTrajectoryIDs == [id])
+        #expect(try await target.trajectory(id: id)?.task == Samples.heatMug.task)
+    }
+
+    // Hostile run 4: a UTF-16 file's lines parse (JSONSerialization detects UTF-16), but the half of its last line
+    // break left after the split was "line 3: … Invalid value around character 0", which did not say the file is
+    // not UTF-8.
+    @Test func aUTF16FileIsRefusedSayingItIsNotUTF8() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await TestStoreKind.disk.makeStore(in: directory)
+        let text =
+            "\u{FEFF}"
+            + [
+                #"{"id": "a", "task": "open the door", "steps": [{"action": "open door"}]}"#,
+                #"{"id": "b", "task": "take the key", "steps": [{"action": "take key"}]}"#,
+            ].joined(separator: "\n") + "\n"
+        let file = directory.file("runs.jsonl")
+        try #require(text.data(using: .utf16LittleEndian)).write(to: URL(fileURLWithPath: file))
+        await #expect {
+            try await store.importTrajectories(from: file)
+        } throws: { error in
+            guard case .invalidRecord(file, 3, "(line)", let reason) = error as? MemoryError else { return false }
+            return reason.hasSuffix("(it holds NUL bytes, as text in UTF-16 or UTF-32 does: save the text as UTF-8)")
+        }
+        #expect(try await store.statistics().trajectories == 0)
+    }
+
+    // Hostile run 4: a line that repeated a key was imported with the first value, silently.
+    @Test func aLineThatRepeatsAKeyIsRefusedNamingIt() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await TestStoreKind.disk.makeStore(in: directory)
+        let line = #"{"id": "a", "task": "open the door", "id": "b", "steps": [{"action": "open door"}]}"#
+        let file = try directory.write(line + "\n", to: "runs.jsonl")
+        await #expect(
+            throws: MemoryError.invalidRecord(
+                path: file, line: 1, field: "id", reason: "appears twice in its object; keep one of the values")
+        ) {
+            try await store.importTrajectories(from: file)
+        }
+        #expect(try await store.statistics().trajectories == 0)
+    }
+
     // Finding 7: bundles carried impossible state.
     @Test(arguments: ["negative", "successesAboveHits", "noSource"])
     func bundleWithImpossibleStateIsRefused(kind: String) async throws {
@@ -199,6 +286,31 @@ import Testing
             guard case .bundleRefused(_, let reason) = error as? MemoryError else { return false }
             return reason.hasPrefix("memories.jsonl line 1: memory ")
                 && reason.contains(kind == "noSource" ? "names no source trajectory" : "impossible counters")
+        }
+        #expect(try await target.statistics().memories == 0)
+    }
+
+    // Hostile run 4: a bundle whose memories file repeated a memory (digests fixed) got as far as the database:
+    // "UNIQUE constraint failed: memory.id (SQLite code 19)"; a line that didn't decode said not why.
+    @Test(arguments: [
+        ("repeat", "memories.jsonl line 5: memory alf-heat-mug-1 appears again (first on line 1)"),
+        ("unreadable", "memories.jsonl line 2 is not a valid record: field taskVector must be a list"),
+    ])
+    func aBundleWithARepeatedOrUnreadableRecordIsRefusedSayingWhere(kind: String, reason: String) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let bundle = directory.file("bundle")
+        try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all).export(to: bundle)
+        try Self.forge(bundle: bundle) { records in
+            if kind == "repeat" {
+                records.append(records[0])
+            } else {
+                records[1]["taskVector"] = "0.5"
+            }
+        }
+        let target = try await TestStoreKind.inMemory.makeStore(in: directory)
+        await #expect(throws: MemoryError.bundleRefused(path: bundle, reason: reason)) {
+            try await target.importBundle(at: bundle)
         }
         #expect(try await target.statistics().memories == 0)
     }
@@ -297,6 +409,146 @@ import Testing
         #expect(hits.map(\.memory.id) == [Samples.heatMug.id])
     }
 
+    // Hostile run 4: a write whose cache files could not be saved after its commit (a full disk) failed, so an
+    // import that had stored everything exited 1 and its rerun was refused as "already stored".
+    @Test func aWriteThatCommittedSucceedsWhenItsCacheCannotBeSaved() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("store")
+        let store = try await TestStoreKind.disk.makeStore(in: directory, holding: [Samples.heatMug])
+        let opened = store.cacheState
+        try FileManager.default.removeItem(atPath: path + "/index")
+        try Data("not a folder".utf8).write(to: URL(fileURLWithPath: path + "/index"))
+        let report = try await store.add([Samples.cleanApple, Samples.findKeys])
+        #expect(report.imported == 2)
+        guard case .unsaved(let reason) = store.cacheState else {
+            Issue.record("expected the state to say the cache was not saved, got \(store.cacheState)")
+            return
+        }
+        #expect(reason.contains("\(path)/index"))
+        // The new memories are in the indexes lookups search.
+        let hits = try await store.retrieve(Samples.findKeys.task, options: RetrievalOptions(policy: .hybrid, k: 3))
+        #expect(Set(hits.map(\.memory.id)) == Set([Samples.heatMug, Samples.cleanApple, Samples.findKeys].map(\.id)))
+        let reopened = try await MemoryStore.open(at: path, embedder: WordHashEmbedder())
+        #expect(reopened.memoryCount == 3)
+        // Once a later write saves them, the state no longer says they are unsaved.
+        try FileManager.default.removeItem(atPath: path + "/index")
+        let saved = try await store.add([Samples.cookMeal])
+        #expect(saved.imported == 1 && store.cacheState == opened)
+        #expect(try await MemoryStore.open(at: path, embedder: WordHashEmbedder()).cacheState == .loaded)
+    }
+
+    // Hostile run 4: a full disk was "Database: …: database or disk is full (SQLite code 13)", an error like any
+    // other of the database (HTTP 500), which said neither what was kept nor what to do. SQLite's page limit
+    // stands in for the disk here: it fails a write with the same SQLITE_FULL.
+    @Test func aFullDiskStopsAnImportSayingSoAndKeepsWhatWasCommitted() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("store")
+        let store = try await TestStoreKind.disk.makeStore(in: directory, holding: [Samples.heatMug])
+        let backend = try #require(store.backend as? SQLiteBackend)
+        try await backend.writing { db in
+            let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
+            _ = try Int.fetchOne(db, sql: "PRAGMA max_page_count = \(pages + 8)")
+        }
+        let lines = (0..<200).map { index in
+            #"{"id": "run-\#(index)", "task": "wash plate \#(index) in the sink", "#
+                + #""steps": [{"action": "go to sink", "observation": "\#(String(repeating: "x", count: 2000))"}]}"#
+        }
+        let file = try directory.write(lines.joined(separator: "\n"), to: "runs.jsonl")
+        var (committed, cause) = (0, MemoryError.emptyTask)
+        do {
+            try await store.importTrajectories(from: file, options: ImportOptions(batchSize: 1))
+        } catch .importStopped(let count, let stop) {
+            (committed, cause) = (count, stop)
+        } catch {
+            cause = error
+        }
+        #expect(cause == .storageFull(path: path + "/memp.sqlite"))
+        #expect(cause.description.contains("the disk holding it is full"))
+        #expect(try await store.statistics().trajectories == committed + 1)
+        let verification = try await MemoryStore.verify(at: path)
+        #expect(verification.problems.isEmpty)
+        let reopened = try await MemoryStore.open(at: path, embedder: WordHashEmbedder())
+        #expect(try await reopened.statistics().trajectories == committed + 1)
+    }
+
+    // Hostile run 4: a store in a directory this user can't write was "attempt to write a readonly database (SQLite
+    // code 8)", also to read it, and on a read-only file system "unable to open database file (SQLite code 14)".
+    @Test(.enabled(if: geteuid() != 0, "root writes through permission bits"))
+    func aStoreInADirectoryThatCantBeWrittenIsNamedAsSuch() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("store")
+        defer {
+            chmod(path, 0o755)
+            directory.remove()
+        }
+        _ = try await TestStoreKind.disk.makeStore(in: directory, holding: [Samples.heatMug])
+        chmod(path, 0o555)
+        do {
+            _ = try await MemoryStore.open(at: path, embedder: WordHashEmbedder())
+            Issue.record("a store in a directory that can't be written opened")
+        } catch {
+            guard case .io(path, let reason) = error else {
+                Issue.record("expected an I/O error naming \(path), got \(error)")
+                return
+            }
+            #expect(reason.hasPrefix("can't be written (Permission denied)"))
+        }
+        chmod(path, 0o755)
+        #expect(try await MemoryStore.open(at: path, embedder: WordHashEmbedder()).memoryCount == 1)
+    }
+
+    /// An embedder of more dimensions than an index takes.
+    struct WideEmbedder: Embedder {
+        var modelIdentifier: String { "wide:v1:5000" }
+        var dimension: Int { 5000 }
+        func embed(_ texts: [String]) throws(EmbeddingError) -> [[Float]] {
+            texts.map { _ in [Float](repeating: 1, count: 5000) }
+        }
+    }
+
+    // Hostile run 4: a create that failed after the database file came into being (a full disk, or an embedder no
+    // index takes) left a memp.sqlite behind, and every later create there was refused.
+    @Test func aCreateThatFailsLeavesNoDatabaseBehind() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("store")
+        await #expect(throws: MemoryError.index(.unsupportedDimension(5000, supported: 1...4096))) {
+            try await MemoryStore.create(at: path, embedder: WideEmbedder())
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: path).isEmpty)
+        let store = try await MemoryStore.create(at: path, embedder: WordHashEmbedder())
+        try await store.add([Samples.heatMug])
+        #expect(try await MemoryStore.open(at: path, embedder: WordHashEmbedder()).memoryCount == 1)
+    }
+
+    // The database is linked into place: of creates racing for one directory, one makes the store and the others
+    // are refused, not run on a database another is making.
+    @Test func createsRacingForOneDirectoryMakeOneStore() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("store")
+        let outcomes = await withTaskGroup(of: MemoryError?.self) { group in
+            for _ in 0..<6 {
+                group.addTask {
+                    do throws(MemoryError) {
+                        _ = try await MemoryStore.create(at: path, embedder: WordHashEmbedder())
+                        return nil
+                    } catch {
+                        return error
+                    }
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(outcomes.filter { $0 == nil }.count == 1)
+        #expect(outcomes.compactMap { $0 }.allSatisfy { $0 == .storeExists(path: path) })
+        let names = try FileManager.default.contentsOfDirectory(atPath: path)
+        #expect(!names.contains { $0.contains(".tmp-") })
+        #expect(try await MemoryStore.open(at: path, embedder: WordHashEmbedder()).memoryCount == 0)
+    }
+
     // Finding 11: NaN settings, the wrong duplicate message, and empty tasks treated differently per policy.
     /// Found by the soak (`scripts/soak.py`): two processes saving the cache at once; one removed `manifest.json`
     /// between the other's existence check and its removal, so a `memp update` whose batches had all committed
@@ -364,6 +616,24 @@ import Testing
         let store = try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all)
         await #expect(throws: MemoryError.emptyTask) {
             try await store.retrieve(" \n", options: RetrievalOptions(policy: policy))
+        }
+    }
+
+    // Hostile run 4: a task the embedder maps to zeros ("!!!" for a hashing embedder) failed a query or hybrid
+    // lookup with "Vector is all zeros and has no cosine direction; nothing was changed." (HTTP 500).
+    @Test(arguments: [RetrievalPolicy.query, .hybrid, .keyword, .bm25])
+    func aTaskWithoutWordsTheEmbedderKnowsIsRefusedByTheCosinePolicies(policy: RetrievalPolicy) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all)
+        let lookup = { () async throws(MemoryError) in
+            try await store.retrieve("!!!", options: RetrievalOptions(policy: policy))
+        }
+        if policy == .query || policy == .hybrid {
+            await #expect(throws: MemoryError.taskWithoutDirection(embedder: "test-words:v1:64")) { try await lookup() }
+        } else {
+            // Neither ranks by the task's embedding: nothing matches.
+            #expect(try await lookup().isEmpty)
         }
     }
 

@@ -49,9 +49,7 @@ import Testing
     }
 
     @Test func outcomePriorLowersAFailedMemoryInProportion() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let store = try await TestStoreKind.inMemory.makeStore(in: directory, holding: Samples.all)
+        let store = try await TestStoreKind.inMemoryStore(holding: Samples.all)
         let task = "find two keychain and put them in safe"
         let id = "alf-look-keychain-1"
         let plain = try #require(
@@ -90,9 +88,7 @@ import Testing
     }
 
     @Test func bm25PolicyExplainsMatchedTerms() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let store = try await TestStoreKind.inMemory.makeStore(in: directory, holding: Samples.all)
+        let store = try await TestStoreKind.inMemoryStore(holding: Samples.all)
         let hits = try await store.retrieve(
             "clean the apple", options: RetrievalOptions(policy: .bm25, k: 3))
         #expect(hits.first?.memory.id == "alf-clean-apple-1")
@@ -129,9 +125,7 @@ import Testing
     }
 
     @Test func hybridPolicyFusesAndKeepsKeywordOnlyHits() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let store = try await TestStoreKind.inMemory.makeStore(in: directory, holding: Samples.all)
+        let store = try await TestStoreKind.inMemoryStore(holding: Samples.all)
         let hits = try await store.retrieve(
             "put a clean apple in the fridge", options: RetrievalOptions(k: 2))
         #expect(hits.first?.memory.id == "alf-clean-apple-1")
@@ -161,9 +155,7 @@ import Testing
 
     // `memp query --json --explain` prints the explanation as it encodes: each policy names its own fields.
     @Test func explanationEncodesEachPolicysFields() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let store = try await TestStoreKind.inMemory.makeStore(in: directory, holding: Samples.all)
+        let store = try await TestStoreKind.inMemoryStore(holding: Samples.all)
         func first(_ task: String, _ options: RetrievalOptions) async throws -> (json: String, text: String) {
             let hit = try #require(try await store.retrieve(task, options: options).first)
             let encoder = JSONEncoder()
@@ -208,9 +200,7 @@ import Testing
     }
 
     @Test func randomPolicyIsSeeded() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let store = try await TestStoreKind.inMemory.makeStore(in: directory, holding: Samples.all)
+        let store = try await TestStoreKind.inMemoryStore(holding: Samples.all)
         func draw(_ seed: UInt64, k: Int = 2) async throws -> [String] {
             try await store.retrieve(
                 "anything", options: RetrievalOptions(policy: .random, k: k, seed: seed)
@@ -230,9 +220,7 @@ import Testing
 
     @Test(arguments: RetrievalPolicy.allCases)
     func everyPolicyByNameHonorsFilters(policy: RetrievalPolicy) async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let store = try await TestStoreKind.inMemory.makeStore(in: directory, holding: Samples.all)
+        let store = try await TestStoreKind.inMemoryStore(holding: Samples.all)
         let named = try #require(RetrievalPolicy(rawValue: policy.rawValue))
         let task = "put the mug apple keychain and meal in place"
         let alfworld = try await store.retrieve(
@@ -250,9 +238,7 @@ import Testing
     }
 
     @Test func rejectsBadOptions() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let store = try await TestStoreKind.inMemory.makeStore(in: directory, holding: Samples.all)
+        let store = try await TestStoreKind.inMemoryStore(holding: Samples.all)
         await #expect(throws: MemoryError.invalidParameter(name: "k", value: 0, expected: "at least 1")) {
             try await store.retrieve("mug", options: RetrievalOptions(k: 0))
         }

@@ -123,14 +123,23 @@ enum TestStoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable 
     func makeStore(in directory: TemporaryDirectory, holding trajectories: [Trajectory] = []) async throws
         -> MemoryStore
     {
-        let store =
-            switch self {
-            case .disk:
-                try await MemoryStore.create(at: directory.file("store"), embedder: WordHashEmbedder())
-            case .inMemory:
-                try await MemoryStore.open(
-                    backend: SQLiteBackend(path: nil), embedder: WordHashEmbedder(), cacheDirectory: nil)
-            }
+        switch self {
+        case .disk:
+            try await Self.add(
+                trajectories, to: MemoryStore.create(at: directory.file("store"), embedder: WordHashEmbedder()))
+        case .inMemory:
+            try await Self.inMemoryStore(holding: trajectories)
+        }
+    }
+
+    /// A new in-memory store holding `trajectories`: a test that uses no other store needs no directory.
+    static func inMemoryStore(holding trajectories: [Trajectory] = []) async throws -> MemoryStore {
+        try await add(
+            trajectories,
+            to: MemoryStore.open(backend: SQLiteBackend(path: nil), embedder: WordHashEmbedder(), cacheDirectory: nil))
+    }
+
+    private static func add(_ trajectories: [Trajectory], to store: MemoryStore) async throws -> MemoryStore {
         if !trajectories.isEmpty { try await store.add(trajectories) }
         return store
     }

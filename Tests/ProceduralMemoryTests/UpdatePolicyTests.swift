@@ -127,7 +127,7 @@ import Testing
     }
 
     @Test func oneCallSplitsIntoBatchesOfTheSettingsSize() async throws {
-        let store = try await TestStoreKind.inMemory.makeStore(in: TemporaryDirectory())
+        let store = try await TestStoreKind.inMemoryStore()
         try await store.add([Samples.heatMug])
         let report = try await store.update(
             Self.batches.flatMap { $0 },
@@ -140,7 +140,7 @@ import Testing
     }
 
     @Test func adjustedMemoryIsWhatASimilarTaskRetrieves() async throws {
-        let store = try await TestStoreKind.inMemory.makeStore(in: TemporaryDirectory())
+        let store = try await TestStoreKind.inMemoryStore()
         try await store.add([Samples.heatMug, Samples.cleanApple])
         try await store.update(Self.batches[0], options: UpdateOptions(policy: .adjustment))
         // Without the outcome prior: the mug memory's one failed use would otherwise lower it below the apple
@@ -154,7 +154,7 @@ import Testing
     }
 
     @Test func nearDuplicatesMergeInsteadOfPilingUp() async throws {
-        let store = try await TestStoreKind.inMemory.makeStore(in: TemporaryDirectory())
+        let store = try await TestStoreKind.inMemoryStore()
         try await store.add([Samples.heatMug])
         var shorter = Samples.heatMug
         shorter.steps.removeAll { $0.action.hasPrefix("think:") || $0.observation == "Nothing happens." }
@@ -178,7 +178,7 @@ import Testing
         #expect(history[2].reason.hasSuffix("; its steps are better and replace the memory's"))
 
         // Switched off, every trajectory becomes its own memory.
-        let separate = try await TestStoreKind.inMemory.makeStore(in: TemporaryDirectory())
+        let separate = try await TestStoreKind.inMemoryStore()
         try await separate.add([Samples.heatMug])
         let unmerged = try await separate.update(
             tasks, options: UpdateOptions(policy: .vanilla, settings: UpdateSettings(mergeDuplicates: false)))
@@ -186,7 +186,7 @@ import Testing
     }
 
     @Test func badInputChangesNothing() async throws {
-        let store = try await TestStoreKind.inMemory.makeStore(in: TemporaryDirectory())
+        let store = try await TestStoreKind.inMemoryStore()
         try await store.add([Samples.heatMug])
         let generation = store.generation
         await #expect(throws: MemoryError.unknownID("missing")) {

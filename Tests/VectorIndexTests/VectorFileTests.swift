@@ -142,6 +142,11 @@ import Testing
             "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }\n", 20, "byte 70",
             "shape (2, 3) needs 24 data bytes, the file has 20"
         ),
+        // A row count whose byte count overflows once trapped (hostile run 4).
+        (
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (9223372036854775807, 4), }\n", 16, "byte 88",
+            "shape (9223372036854775807, 4) needs more than 9223372036854775807 data bytes, the file has 16"
+        ),
     ]
 
     @Test(arguments: unreadableNumPy)

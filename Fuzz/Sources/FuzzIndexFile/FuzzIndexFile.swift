@@ -6,14 +6,12 @@ import VectorIndex
 /// and section decoders run either way), its values checked, and one search run on what opened.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
-    guard let bytes else { return 0 }
-    let path = FuzzInput.write(bytes, count, to: "index.mvi")
-    _ = try? FlatIndex(contentsOf: path, verifyChecksums: true)
-    if let index = try? FlatIndex(contentsOf: path, verifyChecksums: false) {
+    fuzzIndexFile(
+        bytes, count, writingTo: "index.mvi", open: { try FlatIndex(contentsOf: $0, verifyChecksums: $1) }
+    ) { index, path in
         try? index.verifyValues(path: path)
         _ = try? index.search([Float](repeating: 0.5, count: index.dimension), k: 3)
     }
-    return 0
 }
 
 @_cdecl("FuzzIndexFile_main")

@@ -4,13 +4,11 @@ import KeywordIndex
 /// One input = one keyword (BM25) index file, opened with and without the checksum pass, then searched.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
-    guard let bytes else { return 0 }
-    let path = FuzzInput.write(bytes, count, to: "text.bm25")
-    _ = try? KeywordIndex(contentsOf: path, verifyChecksums: true)
-    if let index = try? KeywordIndex(contentsOf: path, verifyChecksums: false) {
+    fuzzIndexFile(
+        bytes, count, writingTo: "text.bm25", open: { try KeywordIndex(contentsOf: $0, verifyChecksums: $1) }
+    ) { index, _ in
         _ = try? index.search("take the coin", k: 3)
     }
-    return 0
 }
 
 @_cdecl("FuzzKeywordIndex_main")

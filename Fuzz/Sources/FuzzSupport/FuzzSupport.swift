@@ -19,6 +19,23 @@ public enum FuzzInput {
     }
 }
 
+/// The body of a fuzz target for a checksummed index file: writes the input to `name` in ``FuzzInput/directory``,
+/// opens it with the checksum pass and again without it, so that mutations a checksum would refuse still reach the
+/// structure checks and section decoders, and hands what opened without it, and its path, to `use`.
+///
+/// - Parameter open: Opens the file at a path, verifying its checksums or not.
+/// - Returns: 0, libFuzzer's answer for an input it may keep.
+public func fuzzIndexFile<Index>(
+    _ bytes: UnsafePointer<UInt8>?, _ count: Int, writingTo name: String,
+    open: (_ path: String, _ verifyChecksums: Bool) throws -> Index, use: (Index, String) -> Void
+) -> CInt {
+    guard let bytes else { return 0 }
+    let path = FuzzInput.write(bytes, count, to: name)
+    _ = try? open(path, true)
+    if let index = try? open(path, false) { use(index, path) }
+    return 0
+}
+
 /// Runs an async body to completion from the synchronous libFuzzer callback.
 public func runBlocking(_ body: @escaping @Sendable () async -> Void) {
     let done = DispatchSemaphore(value: 0)

@@ -189,14 +189,9 @@ struct VerifiedBundle {
         do {
             manifest = try bundleDecoder().decode(BundleManifest.self, from: manifestData)
         } catch {
-            // Where the manifest is wrong: the field, or where its JSON breaks.
-            if let error = error as? DecodingError, let (field, reason) = JSONSyntax.fieldProblem(error) {
-                throw refuse("\(BundleManifest.fileName) is not a valid manifest: field \(field) \(reason)")
-            }
             throw refuse(
                 "\(BundleManifest.fileName) is not a valid manifest: "
-                    + (JSONSyntax.problem(in: manifestData).map { "not JSON, \($0)" }
-                        ?? "a number does not fit its field"))
+                    + JSONSyntax.decodingProblem(error, in: manifestData))
         }
         let readable = BundleManifest.readableFormatVersions
         guard readable.contains(manifest.formatVersion) else {
@@ -232,8 +227,13 @@ struct VerifiedBundle {
                     + "\(manifest.memoryCount) and \(manifest.trajectoryCount)")
         }
         let trajectoryIDs = Set(trajectories.map(\.id))
+        // An export never repeats a record; a repeat would reach the database as a constraint failure.
+        var memoryLines: [String: Int] = [:]
         for (index, item) in memories.enumerated() {
             let line = "\(BundleManifest.memoriesFileName) line \(index + 1)"
+            if let first = memoryLines.updateValue(index + 1, forKey: item.memory.id) {
+                throw refuse("\(line): memory \(item.memory.id) appears again (first on line \(first))")
+            }
             guard item.memory.embedderID == manifest.embedderID else {
                 throw refuse(
                     "\(line): memory \(item.memory.id) names embedder \(item.memory.embedderID), not the manifest's")
@@ -268,12 +268,19 @@ struct VerifiedBundle {
                 throw refuse("\(line): memory \(memory.id) names source trajectory \(missing), which the bundle lacks")
             }
             do throws(MemoryError) {
-                try limits.check(memory, path: BundleManifest.memoriesFileName, line: index + 1)
+                try limits.check(memory, path: BundleManifest.memoriesFileName, line: index + 1, storedIDs: true)
             } catch { throw refuse(error.description) }
         }
+        var trajectoryLines: [String: Int] = [:]
         for (index, trajectory) in trajectories.enumerated() {
+            if let first = trajectoryLines.updateValue(index + 1, forKey: trajectory.id) {
+                throw refuse(
+                    "\(BundleManifest.trajectoriesFileName) line \(index + 1): trajectory \(trajectory.id) appears "
+                        + "again (first on line \(first))")
+            }
             do throws(MemoryError) {
-                try limits.check(trajectory, path: BundleManifest.trajectoriesFileName, line: index + 1)
+                try limits.check(
+                    trajectory, path: BundleManifest.trajectoriesFileName, line: index + 1, storedIDs: true)
             } catch {
                 throw refuse(error.description)
             }
@@ -306,9 +313,16 @@ struct VerifiedBundle {
     ) throws(MemoryError) -> [Value] {
         let decoder = bundleDecoder()
         var values: [Value] = []
-        for (index, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() {
+        // Empty lines are skipped but counted, so that line numbers are the file's.
+        for (index, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated()
+        where !line.isEmpty {
             do { values.append(try decoder.decode(type, from: Data(line))) } catch {
-                throw refuse("\(file) line \(index + 1) is not a valid record")
+                throw refuse(
+                    "\(file) line \(index + 1) is not a valid record: "
+                        + JSONSyntax.decodingProblem(error, in: Data(line)))
+            }
+            if let repeated = JSONSyntax.repeatedKey(in: Data(line)) {
+                throw refuse("\(file) line \(index + 1): field \(repeated) appears twice in its object")
             }
         }
         return values

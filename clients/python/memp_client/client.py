@@ -43,8 +43,8 @@ class Hit:
     score: float
     task: str
     explanation: str
-    hits: int
-    successes: int
+    hit_count: int
+    success_count: int
     status: str
     sources: List[str]
     script: Optional[str] = None
@@ -53,7 +53,6 @@ class Hit:
 
     @staticmethod
     def from_json(value: Mapping[str, Any]) -> "Hit":
-        counters = value.get("counters", {})
         outcome = value.get("outcome")
         steps = value.get("steps")
         return Hit(
@@ -61,8 +60,8 @@ class Hit:
             score=float(value["score"]),
             task=value["task"],
             explanation=value.get("explanation", ""),
-            hits=int(counters.get("hits", 0)),
-            successes=int(counters.get("successes", 0)),
+            hit_count=int(value["hitCount"]),
+            success_count=int(value["successCount"]),
             status=value.get("status", "active"),
             sources=list(value.get("sources", [])),
             script=value.get("script"),

@@ -76,6 +76,8 @@ class ClientTests(unittest.TestCase):
         self.assertEqual((update.tasks, update.added, update.skipped_failures), (1, [], 1))
         memory = self.memp.show("tea-1")["memory"]
         self.assertEqual((memory["hitCount"], memory["successCount"]), (2, 1))
+        again = self.memp.lookup("make green tea", k=1, mode="bm25")[0]
+        self.assertEqual((again.id, again.hit_count, again.success_count), ("tea-1", 2, 1))
         self.assertEqual(self.memp.lookup_many(["make green tea", "fly a kite"], k=1, mode="bm25")[0][0].id, "tea-1")
 
     def test_errors_carry_status_and_code(self):

@@ -1,0 +1,25 @@
+import Foundation
+import Testing
+
+@testable import RetrievalCore
+
+@Suite struct JSONSyntaxTests {
+    // Hostile run 4: a repeated key was read with one of its values, silently (JSONDecoder the first).
+    @Test(
+        arguments: [
+            (#"{"id": "a", "task": "t"}"#, nil),
+            (#"{"id": "a", "id": "b"}"#, "id"),
+            (#"{"id": "a", "\u0069d": "b"}"#, "id"),
+            (#"{"labels": {"fold": "x", "fold": "y"}}"#, "labels.fold"),
+            (#"{"steps": [{"action": "a"}, {"action": "b", "action": "c"}]}"#, "steps[1].action"),
+            (#"[{"a": 1}, {"a": 2}]"#, nil),
+            (#"[[], {"a": 1, "a": 1}]"#, "[1].a"),
+            (#"{"a": "{\"a\": 1, \"a\": 2}", "b": ["a", "a"], "c": {"a": 1}, "d": {"a": 2}}"#, nil),
+            (#"{"a": {"b": 1}, "a": 2}"#, "a"),
+        ] as [(String, String?)])
+    func aRepeatedKeyIsFoundWithItsPath(json: String, path: String?) throws {
+        let data = Data(json.utf8)
+        _ = try JSONSerialization.jsonObject(with: data)  // every case is JSON
+        #expect(JSONSyntax.repeatedKey(in: data) == path)
+    }
+}
