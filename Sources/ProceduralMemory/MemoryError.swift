@@ -311,7 +311,8 @@ extension MemoryError: CustomStringConvertible {
         case .languageModel(let url, let reason):
             "Language model \(url): \(reason)"
         case .bundleRefused(let path, let reason):
-            "The bundle \(path) was refused, nothing was imported: \(reason). Export it again from its store."
+            "The bundle \(path) was refused, nothing was imported: "
+                + "\(reason.hasSuffix(".") ? String(reason.dropLast()) : reason). Export it again from its store."
         }
     }
 }

@@ -315,6 +315,30 @@ import Testing
         #expect(try await target.statistics().memories == 0)
     }
 
+    // A memory whose task this version won't store (over the size limit) was refused with the limit check's own
+    // advice ("Fix this field of the line.") followed by ". Export it again from its store.": "..", and advice that
+    // gives the same bundle again.
+    @Test(arguments: [("over the limit", "70000 bytes, over this store's limit of "), ("NUL", "")])
+    func aBundleHoldingATextThisStoreRefusesSaysWhereAndToChangeItInItsStore(kind: String, detail: String)
+        async throws
+    {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let task = kind == "NUL" ? "heat the\u{0} mug" : String(repeating: "a", count: 70_000)
+        let bundle = try await Self.forgedBundle(directory) { $0["task"] = task }
+        let target = try await TestStoreKind.inMemory.makeStore(in: directory)
+        await #expect {
+            try await target.importBundle(at: bundle)
+        } throws: { error in
+            guard case .bundleRefused(_, let reason) = error as? MemoryError else { return false }
+            let message = (error as? MemoryError)?.description ?? ""
+            return reason.hasPrefix("memories.jsonl line 1, field memory.task: " + detail)
+                && reason.hasSuffix("in the store it came from first") && !message.contains("..")
+                && !message.contains("Fix this field") && !message.contains("Shorten the text")
+        }
+        #expect(try await target.statistics().memories == 0)
+    }
+
     // Finding 8: no size limits.
     @Test func textsOverTheLimitsAreRefusedWithFieldAndLimit() async throws {
         let directory = try TemporaryDirectory()

@@ -162,6 +162,21 @@ struct VerifiedBundle {
     /// The largest manifest read.
     static let maximumManifestBytes = 1 << 20
 
+    /// Why a bundle holding a record this store won't keep (a NUL character, a text over the limits) is refused:
+    /// where, and that the record is to be changed in the store it came from, since exporting it again as it is
+    /// gives the same bundle.
+    private static func unstorable(_ error: MemoryError) -> String {
+        switch error {
+        case .invalidRecord(let path, let line, let field, let reason):
+            "\(path) line \(line), field \(field): \(reason); change it in the store it came from first"
+        case .textTooLarge(let path, let line, let field, let bytes, let limit):
+            "\(path) line \(line), field \(field): \(bytes) bytes, over this store's limit of \(limit) bytes; import "
+                + "it with a larger text limit, or shorten it in the store it came from first"
+        default:
+            error.description
+        }
+    }
+
     init(directory: String, limits: TextLimits = TextLimits()) throws(MemoryError) {
         func refuse(_ reason: String) -> MemoryError { .bundleRefused(path: directory, reason: reason) }
         var isDirectory: ObjCBool = false
@@ -269,7 +284,7 @@ struct VerifiedBundle {
             }
             do throws(MemoryError) {
                 try limits.check(memory, path: BundleManifest.memoriesFileName, line: index + 1, storedIDs: true)
-            } catch { throw refuse(error.description) }
+            } catch { throw refuse(Self.unstorable(error)) }
         }
         var trajectoryLines: [String: Int] = [:]
         for (index, trajectory) in trajectories.enumerated() {
@@ -282,7 +297,7 @@ struct VerifiedBundle {
                 try limits.check(
                     trajectory, path: BundleManifest.trajectoriesFileName, line: index + 1, storedIDs: true)
             } catch {
-                throw refuse(error.description)
+                throw refuse(Self.unstorable(error))
             }
         }
         self.manifest = manifest
