@@ -174,7 +174,7 @@ enum MCPTools {
                     throw ServiceError.invalidBody(field: "trajectory", reason: "is missing")
                 }
                 var parameters: [String: String] = [:]
-                if let duplicates = arguments["duplicates"] {
+                if let duplicates = arguments["duplicates"], duplicates != .null {
                     guard let duplicates = duplicates.stringValue else {
                         throw ServiceError.invalidBody(field: "duplicates", reason: "must be refuse, skip or replace")
                     }

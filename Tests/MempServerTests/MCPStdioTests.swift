@@ -69,21 +69,30 @@ import Testing
     // Hostile run 4: a `store` that was not a string, a `duplicates` that was not a string and arguments a tool does
     // not take were ignored, and the call answered as if they were absent (`"store": 5` read the default store).
     @Test func toolArgumentsOfTheWrongTypeOrThatNoToolTakesAreRefused() throws {
-        let calls: [(String, String)] = [
-            (#""name":"memory_stats","arguments":{"store":5}"#, "invalid_body: Field store: must be a store's name"),
+        // (arguments, the answer's start, whether it is an error); null stands for an absent optional argument.
+        let calls: [(String, String, Bool)] = [
+            (
+                #""name":"memory_stats","arguments":{"store":5}"#, "invalid_body: Field store: must be a store's name",
+                true
+            ),
             (
                 #""name":"memory_stats","arguments":{"verbose":true}"#,
-                "invalid_body: Field verbose: is not an argument of memory_stats (its arguments: store)."
+                "invalid_body: Field verbose: is not an argument of memory_stats (its arguments: store).", true
             ),
             (
                 #""name":"show_memory","arguments":{"id":"x","full":1}"#,
-                "invalid_body: Field full: is not an argument of show_memory (its arguments: id, store)."
+                "invalid_body: Field full: is not an argument of show_memory (its arguments: id, store).", true
             ),
             (
                 #""name":"add_trajectory","arguments":{"trajectory":{},"duplicates":["skip"]}"#,
-                "invalid_body: Field duplicates: must be refuse, skip or replace."
+                "invalid_body: Field duplicates: must be refuse, skip or replace.", true
             ),
-            (#""name":"memory_stats","arguments":{"store":null}"#, "Store default: 1 procedures"),
+            (#""name":"memory_stats","arguments":{"store":null}"#, "Store default: 1 procedures", false),
+            (
+                #""name":"add_trajectory","arguments":{"trajectory":{"id":"n","task":"wash the cup","#
+                    + #""steps":[{"action":"rinse it"}]},"duplicates":null}"#,
+                "Stored 1 trajectory", false
+            ),
         ]
         let lines =
             Self.handshake
@@ -96,7 +105,7 @@ import Testing
             let result = answer?["result"] as? [String: Any]
             let text = (result?["content"] as? [[String: Any]])?.first?["text"] as? String ?? ""
             #expect(text.hasPrefix(call.1), "\(call.0): \(text)")
-            #expect((result?["isError"] as? Bool ?? false) == (index < calls.count - 1), "\(call.0)")
+            #expect((result?["isError"] as? Bool ?? false) == call.2, "\(call.0)")
         }
     }
 
