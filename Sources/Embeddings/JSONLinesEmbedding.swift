@@ -50,7 +50,7 @@ extension Embedder {
                 if let repeated = JSONSyntax.repeatedKey(in: line.data) {
                     throw .malformedInput(
                         path: path, line: line.number,
-                        reason: "field \(repeated) appears twice in its object; keep one of the values")
+                        reason: "field \(repeated) " + JSONSyntax.repeatedKeyReason)
                 }
                 guard let text = object[textField] as? String else {
                     throw .malformedInput(

@@ -181,7 +181,7 @@ public enum DocumentReader {
         if let repeated = JSONSyntax.repeatedKey(in: line.data) {
             throw CollectionError.malformedInput(
                 path: path, line: line.number, field: repeated,
-                reason: "appears twice in its object; keep one of the values")
+                reason: JSONSyntax.repeatedKeyReason)
         }
         return object
     }

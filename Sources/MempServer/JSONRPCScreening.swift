@@ -131,7 +131,7 @@ enum JSONRPCScreening {
         /// Answers a request that passed the other checks but repeats `key` (a JSON path within the message).
         mutating func refuseRepeated(key: String) {
             guard answer == nil, !(id is NSNull) else { return }
-            let problem = "\(key) appears twice in its object; keep one of the values"
+            let problem = "\(key) " + JSONSyntax.repeatedKeyReason
             answer =
                 key.hasPrefix("params.")
                 ? Answer(data: errorResponse(code: -32602, message: "Invalid params: \(problem)", id: id), code: -32602)

@@ -379,10 +379,7 @@ extension MemoryService {
     static func decode<Value: Decodable>(_ type: Value.Type, from body: Data) throws(ServiceError) -> Value {
         do {
             let value = try JSONDecoder().decode(type, from: body)
-            if let repeated = JSONSyntax.repeatedKey(in: body) {
-                throw ServiceError.invalidBody(
-                    field: repeated, reason: "appears twice in its object; keep one of the values")
-            }
+            try refuseRepeatedKey(in: body)
             return value
         } catch let error as ServiceError {
             throw error
@@ -390,6 +387,13 @@ extension MemoryService {
             throw Self.invalidBody(error, body: body)
         } catch {
             throw Self.undecodable(body)
+        }
+    }
+
+    /// Refuses a body in which an object repeats a key: a decoder keeps one of its values, silently.
+    static func refuseRepeatedKey(in body: Data) throws(ServiceError) {
+        if let repeated = JSONSyntax.repeatedKey(in: body) {
+            throw .invalidBody(field: repeated, reason: JSONSyntax.repeatedKeyReason)
         }
     }
 
@@ -433,9 +437,7 @@ extension MemoryService {
             let line = try? JSONSerialization.data(withJSONObject: object)
         {
             // Written again as one line, the object keeps one value of a repeated key: refuse it as a line is refused.
-            if let repeated = JSONSyntax.repeatedKey(in: body) {
-                throw .invalidBody(field: repeated, reason: "appears twice in its object; keep one of the values")
-            }
+            try refuseRepeatedKey(in: body)
             return line
         }
         if let first = body.first(where: { !$0.isWhitespaceByte }), first == UInt8(ascii: "[") {

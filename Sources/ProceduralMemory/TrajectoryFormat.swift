@@ -60,7 +60,7 @@ package struct TrajectoryRecordParser: Sendable {
         }
         if let repeated = JSONSyntax.repeatedKey(in: data) {
             throw .invalidRecord(
-                path: path, line: line, field: repeated, reason: "appears twice in its object; keep one of the values")
+                path: path, line: line, field: repeated, reason: JSONSyntax.repeatedKeyReason)
         }
         return object
     }

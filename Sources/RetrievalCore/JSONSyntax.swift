@@ -89,6 +89,9 @@ extension JSONSyntax {
 }
 
 extension JSONSyntax {
+    /// What to say of the key ``repeatedKey(in:)`` names, after its path.
+    package static let repeatedKeyReason = "appears twice in its object; keep one of the values"
+
     /// The JSON path of the first key that an object in `data` repeats (`id`, `labels.fold`, `steps[1].action`),
     /// or `nil` when no object repeats a key.
     ///
@@ -143,10 +146,10 @@ extension JSONSyntax {
                     guard expectingKey, !open.isEmpty, position < bytes.count else { break }
                     expectingKey = false
                     // An escaped key is compared as the text it spells ("\u0061" is "a").
-                    let quoted = Data(bytes[start...position])
                     let key =
                         escaped
-                        ? (try? JSONSerialization.jsonObject(with: quoted, options: .fragmentsAllowed)) as? String ?? ""
+                        ? (try? JSONSerialization.jsonObject(
+                            with: Data(bytes[start...position]), options: .fragmentsAllowed)) as? String ?? ""
                         : String(decoding: bytes[start + 1..<position], as: UTF8.self)
                     guard open[open.count - 1].keys.insert(key).inserted else { return path(to: key) }
                     open[open.count - 1].key = key

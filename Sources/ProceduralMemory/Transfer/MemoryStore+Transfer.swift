@@ -331,12 +331,12 @@ struct VerifiedBundle {
         // Empty lines are skipped but counted, so that line numbers are the file's.
         for (index, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated()
         where !line.isEmpty {
-            do { values.append(try decoder.decode(type, from: Data(line))) } catch {
+            let record = Data(line)
+            do { values.append(try decoder.decode(type, from: record)) } catch {
                 throw refuse(
-                    "\(file) line \(index + 1) is not a valid record: "
-                        + JSONSyntax.decodingProblem(error, in: Data(line)))
+                    "\(file) line \(index + 1) is not a valid record: " + JSONSyntax.decodingProblem(error, in: record))
             }
-            if let repeated = JSONSyntax.repeatedKey(in: Data(line)) {
+            if let repeated = JSONSyntax.repeatedKey(in: record) {
                 throw refuse("\(file) line \(index + 1): field \(repeated) appears twice in its object")
             }
         }
