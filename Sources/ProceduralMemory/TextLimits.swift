@@ -133,6 +133,8 @@ public struct TextLimits: Sendable, Equatable, Codable {
                     path: path, line: line, field: field,
                     reason: "contains the control character U+\(code), which an ID can't hold")
             }
+            // ASCII is in every normalization form: most IDs need no normalizing to check.
+            guard !value.utf8.allSatisfy({ $0 < 0x80 }) else { return }
             let composed = value.precomposedStringWithCanonicalMapping
             guard composed.utf8.elementsEqual(value.utf8) else {
                 throw .invalidRecord(
