@@ -8,7 +8,9 @@ The server at --url must serve one store holding a memory with the ID given by -
 that 401 can be exercised) and `--max-body-bytes 65536`; the server at --timeout-url serves the same store with
 the same token and `--lookup-timeout 1e-9`, so that every lookup outlasts its limit (503). --database is the
 store's SQLite file: for 409, the check installs a trigger that changes the memory inside the update's transaction,
-as another writer would between the update's read and its write, and removes it afterwards.
+as another writer would between the update's read and its write, and removes it afterwards; for the `warnings` of
+an answer, it puts a file where the store's index cache folder is, so that writes commit but can't save the cache,
+and removes it afterwards.
 
 Validates the spec, sends one request for every documented operation and status, and checks each answer's status,
 content type and body against the spec's schema. Prints one JSON summary; exits 1 on any mismatch or on a
@@ -19,6 +21,7 @@ import contextlib
 import copy
 import json
 import pathlib
+import shutil
 import sqlite3
 import sys
 import urllib.error
@@ -46,7 +49,8 @@ def requests(memory):
     failed = dict(trajectory("openapi-5", "dig a hole", success=False), usedMemories=[memory])
     return [
         # (documented path, method, actual path, body, authorized, expected status[, how])
-        # how: "timeout" sends it to the server with the tiny lookup limit; "conflict" with the trigger installed.
+        # how: "timeout" sends it to the server with the tiny lookup limit; "conflict" with the trigger installed;
+        # "unsaved" with a file in place of the index cache folder (the answer must carry its warning).
         ("/healthz", "get", "/healthz", None, False, "200"),
         ("/metrics", "get", "/metrics", None, True, "200"),
         ("/metrics", "get", "/metrics", None, False, "401"),
@@ -65,6 +69,13 @@ def requests(memory):
         ("/lookup/batch", "post", "/v1/stores/nope/lookup/batch", {"tasks": []}, True, "404"),
         ("/lookup/batch", "post", "/v1/lookup/batch", big, True, "413"),
         ("/lookup/batch", "post", "/v1/lookup/batch", {"tasks": ["water", "cook"]}, True, "503", "timeout"),
+        ("/trajectories", "post", "/v1/trajectories", trajectory("openapi-6"), True, "200", "unsaved"),
+        ("/feedback", "post", "/v1/feedback", {"memory": memory, "success": True}, True, "200", "unsaved"),
+        ("/update", "post", "/v1/update", {"policy": "vanilla", "tasks": [trajectory("openapi-7")]}, True, "200",
+         "unsaved"),
+        ("/memories/{id}", "delete", "/v1/memories/openapi-6", None, True, "200", "unsaved"),
+        ("/stats", "get", "/v1/stats", None, True, "200", "unsaved"),
+        # The file gone, this write saves the cache again: its answer, and every one after it, carries no warning.
         ("/trajectories", "post", "/v1/trajectories", trajectory("openapi-1"), True, "200"),
         ("/trajectories", "post", "/v1/trajectories", {"id": "x", "task": "y", "steps": []}, True, "400"),
         ("/trajectories", "post", "/v1/trajectories", trajectory("openapi-2"), False, "401"),
@@ -115,6 +126,18 @@ def concurrent_writer(database, memory):
         connection.close()
 
 
+@contextlib.contextmanager
+def unsaved_cache(database):
+    """A file where the store's index cache folder is: a write commits, but can't save the cache."""
+    index = pathlib.Path(database).parent / "index"
+    shutil.rmtree(index, ignore_errors=True)
+    index.write_text("not a folder")
+    try:
+        yield
+    finally:
+        index.unlink()
+
+
 def send(url, method, body, token):
     """(status, content type, payload) of one request."""
     data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
@@ -160,6 +183,9 @@ def main():
         if how == ["conflict"]:
             with concurrent_writer(arguments.database, arguments.memory):
                 status, content_type, payload = send(base + actual, sent or method.upper(), body, token)
+        elif how == ["unsaved"]:
+            with unsaved_cache(arguments.database):
+                status, content_type, payload = send(base + actual, sent or method.upper(), body, token)
         else:
             status, content_type, payload = send(base + actual, sent or method.upper(), body, token)
         label = f"{sent or method.upper()} {actual}{' (' + how[0] + ')' if how else ''} -> {status}"
@@ -180,6 +206,10 @@ def main():
         value = json.loads(payload) if media == "application/json" else payload.decode()
         errors = list(schema_for(spec, content["schema"]).iter_errors(value))
         problems += [f"{label}: {error.json_path}: {error.message}" for error in errors]
+        if status == "200" and media == "application/json" and not errors:
+            codes = [warning["code"] for warning in value.get("warnings", [])]
+            if codes != (["index_cache_unsaved"] if how == ["unsaved"] else []):
+                problems.append(f"{label}: warnings {codes}")
         if status in CODES and not errors and value["error"]["code"] not in CODES[status]:
             problems.append(f"{label}: error code {value['error']['code']}, expected one of {sorted(CODES[status])}")
     missing = sorted(documented - exercised)

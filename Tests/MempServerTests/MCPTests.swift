@@ -70,8 +70,8 @@ struct MCPTests {
 }
 
 /// docs/openapi.yaml against the running server: every documented operation and status (503 from a second server
-/// whose lookup limit no lookup can meet, 409 from a write another writer interleaves), every body's schema and
-/// every error's code.
+/// whose lookup limit no lookup can meet, 409 from a write another writer interleaves), every body's schema, every
+/// error's code, and the warnings of writes that could not save the index cache (a file where its folder was).
 @Suite struct OpenAPITests {
     static let checker = ServeProcess.repository.appendingPathComponent("scripts/openapi_check.py").path
 
@@ -109,5 +109,11 @@ struct MCPTests {
         // Every documented status of every operation was answered, 409 and 503 included.
         let documented = try #require(summary?["responsesDocumented"] as? Int)
         #expect(documented == 43 && summary?["responsesChecked"] as? Int == documented)
+        // The server's log says once that the cache was not saved, and once that it was saved again.
+        let log = server.terminateAndReadErrors()
+        let unsaved =
+            "Warning: store default: the changes are stored, but the index cache was not saved (\(store)/index"
+        #expect(log.components(separatedBy: unsaved).count == 2, "\(log)")
+        #expect(log.components(separatedBy: "Store default: the index cache is saved again.").count == 2, "\(log)")
     }
 }

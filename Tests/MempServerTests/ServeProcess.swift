@@ -12,6 +12,8 @@ final class ServeProcess: @unchecked Sendable {  // `process` is only started, s
     let baseURL: URL
     let process: Process
     private let errors: Pipe
+    /// What the server wrote to standard error after its `Listening on` line.
+    private let laterErrors = Mutex(Data())
 
     /// The repository, found from this file's path.
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -39,7 +41,10 @@ final class ServeProcess: @unchecked Sendable {  // `process` is only started, s
             throw ServeError(message: "memp serve did not start: \(text)")
         }
         baseURL = url
-        errors.fileHandleForReading.readabilityHandler = { _ = $0.availableData }
+        errors.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let chunk = handle.availableData
+            self?.laterErrors.withLock { $0.append(chunk) }
+        }
     }
 
     /// Sends SIGTERM and returns the exit status.
@@ -49,6 +54,14 @@ final class ServeProcess: @unchecked Sendable {  // `process` is only started, s
         process.waitUntilExit()
         errors.fileHandleForReading.readabilityHandler = nil
         return process.terminationStatus
+    }
+
+    /// Stops the server (``terminate()``) and returns everything it wrote to standard error after its `Listening on`
+    /// line.
+    func terminateAndReadErrors() -> String {
+        terminate()
+        let rest = errors.fileHandleForReading.readDataToEndOfFile()
+        return laterErrors.withLock { String(decoding: $0 + rest, as: UTF8.self) }
     }
 
     deinit {
