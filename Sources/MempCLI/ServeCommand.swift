@@ -14,7 +14,7 @@ struct ServeCommand: AsyncParsableCommand {
             /v1/stores/NAME/... (each a hard partition). MCP's streamable HTTP transport is at /mcp; --mcp-stdio \
             serves MCP on standard input and output instead (for Claude Desktop, Claude Code, Cursor). Prints \
             "Listening on http://HOST:PORT" on stderr when ready, and there too when a store's index cache can't be \
-            saved after a write (and when it is saved again); SIGTERM or SIGINT finishes the requests in flight, \
+            saved after a write (and when that no longer holds); SIGTERM or SIGINT finishes the requests in flight, \
             then exits 0. The API is described in docs/openapi.yaml.
             """)
 

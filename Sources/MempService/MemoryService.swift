@@ -17,7 +17,8 @@ public final class MemoryService: Sendable {
     public let limits: ServiceLimits
     /// Request counts and latencies, in Prometheus' text format.
     public let metrics: ServiceMetrics
-    /// Where lines for whoever runs the service go (a store's index cache no longer saved, or saved again).
+    /// Where lines for whoever runs the service go (a store's index cache not saved after a write, and
+    /// when that no longer holds).
     private let log: @Sendable (String) -> Void
 
     /// Creates a service over the stores of `registry`.

@@ -179,7 +179,8 @@ public final class OpenStore: Sendable {
     /// What an answer about the store must warn of: its index cache not saved after the last write
     /// (``ServiceWarning/Code/indexCacheUnsaved``); `nil` when nothing.
     ///
-    /// `log` gets a line when that warning appears, changes, or goes (the cache was saved again).
+    /// `log` gets a line when that warning appears, changes, or goes (a later write saved the cache, or the store
+    /// read it again after another process wrote).
     func warnings(log: (String) -> Void) -> [ServiceWarning]? {
         let current = store.cacheState.writeWarning
         let previous = reportedCacheWarning.withLock { reported in
@@ -187,7 +188,10 @@ public final class OpenStore: Sendable {
             return reported
         }
         if current != previous {
-            log(current.map { "Warning: store \(name): \($0)." } ?? "Store \(name): the index cache is saved again.")
+            log(
+                current.map { "Warning: store \(name): \($0)." }
+                    ?? "Store \(name): the index cache is no longer reported unsaved: a later write saved it, or the "
+                    + "store read it again after another process wrote.")
         }
         return current.map { [ServiceWarning(code: .indexCacheUnsaved, message: "Store \(name): \($0).")] }
     }
