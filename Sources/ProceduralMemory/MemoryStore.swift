@@ -102,7 +102,7 @@ public final class MemoryStore: Sendable {
                 backend: backend, embedder: embedder, cache: cache, snapshot: empty, cacheState: .deferred,
                 deferredStorage: vectorStorage)
         }
-        let (snapshot, cacheState) = try await loadIndexes(
+        let (snapshot, cacheState, _) = try await loadIndexes(
             from: backend, info: info, cache: cache, vectorStorage: vectorStorage)
         return MemoryStore(
             backend: backend, embedder: embedder, cache: cache, snapshot: snapshot, cacheState: cacheState)
@@ -120,10 +120,11 @@ public final class MemoryStore: Sendable {
         }
     }
 
-    /// The indexes from the cache files when they match the backend, else rebuilt from it (and saved).
+    /// The indexes from the cache files when they match the backend, else rebuilt from it (and saved); with why
+    /// the rebuilt files could not be saved, if they could not.
     private static func loadIndexes(
         from backend: any MemoryBackend, info: StoreInfo, cache: IndexCache?, vectorStorage: VectorStorage
-    ) async throws(MemoryError) -> (IndexSnapshot, IndexCacheState) {
+    ) async throws(MemoryError) -> (IndexSnapshot, IndexCacheState, unsaved: String?) {
         var reason = "the store keeps no cache files"
         // Read before the indexes: a commit by another writer from here on changes it, which `write` notices.
         let marker = try await backend.foreignCommitMarker()
@@ -138,7 +139,7 @@ public final class MemoryStore: Sendable {
                         memories: indexes.memories, keywordMeans: indexes.keywordMeans, catalog: catalog.entries,
                         generation: catalog.generation)
                     snapshot.foreignCommitMarker = marker
-                    return (snapshot, .loaded)
+                    return (snapshot, .loaded, nil)
                 }
                 reason = "the cache files don't match the store's memories"
             case .failure(let miss):
@@ -146,13 +147,16 @@ public final class MemoryStore: Sendable {
             }
         }
         let snapshot = try await rebuild(from: backend, dimension: info.dimension, vectorStorage: vectorStorage)
-        guard let cache else { return (snapshot, .notPersisted) }
+        guard let cache else { return (snapshot, .notPersisted, nil) }
         // The files are only a cache: when they can't be written (a full disk, a file where the folder should
         // be), lookups go on from the indexes rebuilt in memory, and the state says why nothing was saved.
         do throws(MemoryError) { try cache.save(snapshot, info: info) } catch {
-            return (snapshot, .rebuilt(reason: reason + "; the rebuilt cache could not be saved: \(error)"))
+            return (
+                snapshot, .rebuilt(reason: reason + "; the rebuilt cache could not be saved: \(error)"),
+                error.description
+            )
         }
-        return (snapshot, .rebuilt(reason: reason))
+        return (snapshot, .rebuilt(reason: reason), nil)
     }
 
     /// Whether the in-process indexes are not loaded yet (``IndexCacheState/deferred``).
@@ -210,7 +214,7 @@ public final class MemoryStore: Sendable {
     private func loadDeferredIndexes() async throws(MemoryError) {
         guard let vectorStorage = deferredStorage.withLock({ $0 }) else { return }
         guard let info = try await backend.storeInfo() else { throw .database(reason: "the store's settings are gone") }
-        let (snapshot, loaded) = try await Self.loadIndexes(
+        let (snapshot, loaded, _) = try await Self.loadIndexes(
             from: backend, info: info, cache: cache, vectorStorage: vectorStorage)
         published.withLock { $0 = snapshot }
         state.withLock { $0.obtained = loaded }
@@ -263,7 +267,7 @@ public final class MemoryStore: Sendable {
         guard !indexesAreDeferred else { return false }
         await writeLock.lock()
         let current = published.withLock { $0 }
-        let caughtUp: (snapshot: IndexSnapshot, obtained: IndexCacheState)?
+        let caughtUp: (snapshot: IndexSnapshot, obtained: IndexCacheState, unsaved: String?)?
         do throws(MemoryError) {
             if let info = try await backend.storeInfo(), info.generation != current.generation {
                 caughtUp = try await Self.loadIndexes(
@@ -277,7 +281,8 @@ public final class MemoryStore: Sendable {
         }
         if let caughtUp {
             published.withLock { $0 = caughtUp.snapshot }
-            state.withLock { $0 = (caughtUp.obtained, nil) }
+            // Files read, or rebuilt and saved, match the store; rebuilt ones that could not be saved are stale.
+            state.withLock { $0 = (caughtUp.obtained, caughtUp.unsaved) }
         }
         await writeLock.unlock()
         return caughtUp != nil
