@@ -44,27 +44,27 @@ public struct TextLimits: Sendable, Equatable, Codable {
     }
 
     /// Checks a trajectory's texts against the limits, every text for a NUL character, which SQLite would cut the
-    /// text at (so that `"b\u{0}x"` would be stored, and replace, as `"b"`), and its ID for control characters and
-    /// decomposed text.
+    /// text at (so that `"b\u{0}x"` would be stored, and replace, as `"b"`), its ID, source and labels for control
+    /// characters, and its ID for decomposed text.
     ///
     /// - Parameters:
     ///   - trajectory: The trajectory.
     ///   - facts: The keywords given beside it.
     ///   - path: The input file (or a description of where the trajectory came from), named in errors.
     ///   - line: The line (or position), named in errors.
-    ///   - storedIDs: Whether the IDs come from a store (a bundle from `memp export`) rather than new input: stores
-    ///     written before IDs were checked may hold control characters or decomposed text, and their bundles must
-    ///     still import.
+    ///   - storedIDs: Whether the record comes from a store (a bundle from `memp export`) rather than new input:
+    ///     stores written before IDs, sources and labels were checked may hold control characters, or IDs in
+    ///     decomposed text, and their bundles must still import.
     /// - Throws: ``MemoryError/textTooLarge(path:line:field:bytes:limit:)`` for a text over its limit;
-    ///   ``MemoryError/invalidRecord(path:line:field:reason:)`` for a text holding a NUL character, or an ID holding
-    ///   a control character or not in Unicode Normalization Form C (unless `storedIDs`).
+    ///   ``MemoryError/invalidRecord(path:line:field:reason:)`` for a text holding a NUL character, an ID, source or
+    ///   label holding a control character, or an ID not in Unicode Normalization Form C (unless `storedIDs`).
     package func check(
         _ trajectory: Trajectory, facts: [String] = [], path: String, line: Int, storedIDs: Bool = false
     ) throws(MemoryError) {
         let checker = Checker(limits: self, path: path, line: line, storedIDs: storedIDs)
         try checker.identifier(trajectory.id, "id")
         try checker.text(trajectory.task, "task", limit: maximumTaskBytes)
-        try checker.text(trajectory.source, "source", limit: maximumStepTextBytes)
+        try checker.tag(trajectory.source, "source", what: "a source")
         if let producer = trajectory.producer { try checker.text(producer, "producer", limit: maximumStepTextBytes) }
         try checker.steps(trajectory.steps, "steps")
         try checker.labels(trajectory.labels)
@@ -81,7 +81,7 @@ public struct TextLimits: Sendable, Equatable, Codable {
         let checker = Checker(limits: self, path: path, line: line, storedIDs: storedIDs)
         try checker.identifier(memory.id, "memory.id")
         try checker.text(memory.task, "memory.task", limit: maximumTaskBytes)
-        try checker.text(memory.source, "memory.source", limit: maximumStepTextBytes)
+        try checker.tag(memory.source, "memory.source", what: "a source")
         if let steps = memory.steps { try checker.steps(steps, "memory.steps") }
         if let script = memory.script {
             try checker.text(
@@ -101,8 +101,8 @@ public struct TextLimits: Sendable, Equatable, Codable {
         let limits: TextLimits
         let path: String
         let line: Int
-        /// Whether IDs may hold control characters and decomposed text: they are stored already, and refusing them
-        /// would strand them.
+        /// Whether IDs, sources and labels may hold control characters, and IDs decomposed text: they are stored
+        /// already, and refusing them would strand them.
         let storedIDs: Bool
 
         func text(_ value: String, _ field: String, limit: Int) throws(MemoryError) {
@@ -124,15 +124,8 @@ public struct TextLimits: Sendable, Equatable, Codable {
         /// `String` by their canonical equivalence, so `"e\u{301}"` and `"é"` would be two stored trajectories that
         /// an export, a bundle or a migration's checksum took for one. Composed, no two IDs are equivalent.
         func identifier(_ value: String, _ field: String) throws(MemoryError) {
-            try text(value, field, limit: limits.maximumStepTextBytes)
+            try tag(value, field, what: "an ID")
             guard !storedIDs else { return }
-            if let control = value.unicodeScalars.first(where: { $0.properties.generalCategory == .control }) {
-                let hex = String(control.value, radix: 16, uppercase: true)
-                let code = String(repeating: "0", count: 4 - hex.count) + hex
-                throw .invalidRecord(
-                    path: path, line: line, field: field,
-                    reason: "contains the control character U+\(code), which an ID can't hold")
-            }
             // ASCII is in every normalization form: most IDs need no normalizing to check.
             guard !value.utf8.allSatisfy({ $0 < 0x80 }) else { return }
             let composed = value.precomposedStringWithCanonicalMapping
@@ -145,6 +138,20 @@ public struct TextLimits: Sendable, Equatable, Codable {
             }
         }
 
+        /// A text printed within one line (an ID, a source, a label): a control character (U+0000–U+001F,
+        /// U+007F–U+009F) would split or rewrite the lines of `memp stats`, `show` and `history` it is printed on.
+        func tag(_ value: String, _ field: String, what: String) throws(MemoryError) {
+            try text(value, field, limit: limits.maximumStepTextBytes)
+            guard !storedIDs else { return }
+            if let control = value.unicodeScalars.first(where: { $0.properties.generalCategory == .control }) {
+                let hex = String(control.value, radix: 16, uppercase: true)
+                let code = String(repeating: "0", count: 4 - hex.count) + hex
+                throw .invalidRecord(
+                    path: path, line: line, field: field,
+                    reason: "contains the control character U+\(code), which \(what) can't hold")
+            }
+        }
+
         func steps(_ steps: [Step], _ field: String) throws(MemoryError) {
             for (index, step) in steps.enumerated() {
                 try text(step.action, "\(field)[\(index)].action", limit: limits.maximumStepTextBytes)
@@ -154,8 +161,8 @@ public struct TextLimits: Sendable, Equatable, Codable {
 
         func labels(_ labels: [String: String], prefix: String = "") throws(MemoryError) {
             for (key, value) in labels.sorted(by: { $0.key < $1.key }) {
-                try text(key, prefix + "labels", limit: limits.maximumStepTextBytes)
-                try text(value, prefix + "labels.\(key)", limit: limits.maximumStepTextBytes)
+                try tag(key, prefix + "labels", what: "a label")
+                try tag(value, prefix + "labels.\(key)", what: "a label")
             }
         }
     }

@@ -204,6 +204,31 @@ import Testing
         #expect(try await store.trajectory(id: "runs/a b/é")?.task == "open the door")
     }
 
+    // Hostile run 5: a source or label with a line break or escape sequence was stored, and `memp stats`, `show` and
+    // `history` printed it raw, splitting or recolouring their lines.
+    @Test(arguments: [
+        (#""source": "runs\nb""#, "source", "U+000A", "a source"),
+        (#""labels": {"k\t": "v"}"#, "labels", "U+0009", "a label"),
+        (#""labels": {"k": "\u001b[31mred"}"#, "labels.k", "U+001B", "a label"),
+    ])
+    func aSourceOrLabelWithAControlCharacterIsRefused(field: String, name: String, code: String, what: String)
+        async throws
+    {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await TestStoreKind.disk.makeStore(in: directory)
+        let line = #"{"id": "a", "task": "open the door", "steps": [{"action": "open door"}], "# + field + "}"
+        let file = try directory.write(line + "\n", to: "runs.jsonl")
+        await #expect(
+            throws: MemoryError.invalidRecord(
+                path: file, line: 1, field: name,
+                reason: "contains the control character \(code), which \(what) can't hold")
+        ) {
+            try await store.importTrajectories(from: file)
+        }
+        #expect(try await store.statistics().trajectories == 0)
+    }
+
     // IDs with control characters were refused from hostile run 4 on, bundles included, so that the bundle of a
     // store written before (`memp export`) was refused and the store could no longer be moved or restored.
     @Test func aBundleOfAStoreWhoseIDsHoldControlCharactersStillImports() async throws {
