@@ -2,13 +2,16 @@
 """Hold a running `memp serve` to docs/openapi.yaml.
 
     python3 scripts/openapi_check.py --url http://127.0.0.1:PORT --token TOKEN --memory ID \
-        --timeout-url http://127.0.0.1:PORT2 --database STORE/memp.sqlite
+        --timeout-url http://127.0.0.1:PORT2 --database STORE/memp.sqlite [--full-url http://127.0.0.1:PORT3]
 
 The server at --url must serve one store holding a memory with the ID given by --memory, with `--token-file` (so
 that 401 can be exercised) and `--max-body-bytes 65536`; the server at --timeout-url serves the same store with
 the same token and `--lookup-timeout 1e-9`, so that every lookup outlasts its limit (503). --database is the
 store's SQLite file: for 409, the check installs a trigger that changes the memory inside the update's transaction,
-as another writer would between the update's read and its write, and removes it afterwards.
+as another writer would between the update's read and its write, and removes it afterwards; for the `warnings` of
+an answer, it puts a file where the store's index cache folder is, so that writes commit but can't save the cache,
+and removes it afterwards. The server at --full-url serves a copy of the store, with the same token, on a file
+system with no space left (507); without it, the statuses only it can answer are listed as skipped.
 
 Validates the spec, sends one request for every documented operation and status, and checks each answer's status,
 content type and body against the spec's schema. Prints one JSON summary; exits 1 on any mismatch or on a
@@ -19,6 +22,7 @@ import contextlib
 import copy
 import json
 import pathlib
+import shutil
 import sqlite3
 import sys
 import urllib.error
@@ -33,7 +37,7 @@ TRIGGER = "openapi_check_conflict"
 # The error codes each error status may carry (docs/openapi.yaml, the Error schema's enum).
 CODES = {"400": {"invalid_body", "invalid_argument", "limit_exceeded"}, "401": {"unauthorized"},
          "404": {"unknown_store", "unknown_memory", "not_found"}, "405": {"method_not_allowed"}, "409": {"conflict"},
-         "413": {"body_too_large"}, "503": {"timeout"}}
+         "413": {"body_too_large"}, "503": {"timeout"}, "507": {"storage_full"}}
 
 
 def trajectory(identifier, task="water the tomato plants", success=True):
@@ -46,7 +50,9 @@ def requests(memory):
     failed = dict(trajectory("openapi-5", "dig a hole", success=False), usedMemories=[memory])
     return [
         # (documented path, method, actual path, body, authorized, expected status[, how])
-        # how: "timeout" sends it to the server with the tiny lookup limit; "conflict" with the trigger installed.
+        # how: "timeout" sends it to the server with the tiny lookup limit; "conflict" with the trigger installed;
+        # "unsaved" with a file in place of the index cache folder (the answer must carry its warning); "full" to
+        # the server whose disk is full.
         ("/healthz", "get", "/healthz", None, False, "200"),
         ("/metrics", "get", "/metrics", None, True, "200"),
         ("/metrics", "get", "/metrics", None, False, "401"),
@@ -65,12 +71,24 @@ def requests(memory):
         ("/lookup/batch", "post", "/v1/stores/nope/lookup/batch", {"tasks": []}, True, "404"),
         ("/lookup/batch", "post", "/v1/lookup/batch", big, True, "413"),
         ("/lookup/batch", "post", "/v1/lookup/batch", {"tasks": ["water", "cook"]}, True, "503", "timeout"),
+        ("/trajectories", "post", "/v1/trajectories", trajectory("openapi-6"), True, "200", "unsaved"),
+        ("/feedback", "post", "/v1/feedback", {"memory": memory, "success": True}, True, "200", "unsaved"),
+        ("/update", "post", "/v1/update", {"policy": "vanilla", "tasks": [trajectory("openapi-7")]}, True, "200",
+         "unsaved"),
+        ("/memories/{id}", "delete", "/v1/memories/openapi-6", None, True, "200", "unsaved"),
+        ("/stats", "get", "/v1/stats", None, True, "200", "unsaved"),
+        # The file gone, this write saves the cache again: its answer, and every one after it, carries no warning.
         ("/trajectories", "post", "/v1/trajectories", trajectory("openapi-1"), True, "200"),
         ("/trajectories", "post", "/v1/trajectories", {"id": "x", "task": "y", "steps": []}, True, "400"),
         ("/trajectories", "post", "/v1/trajectories", trajectory("openapi-2"), False, "401"),
         ("/trajectories", "post", "/v1/stores/nope/trajectories", trajectory("openapi-3"), True, "404"),
         ("/trajectories", "post", "/v1/trajectories", big, True, "413"),
         ("/feedback", "post", "/v1/feedback", {"memory": memory, "success": True}, True, "200"),
+        ("/trajectories", "post", "/v1/trajectories", trajectory("openapi-8"), True, "507", "full"),
+        ("/feedback", "post", "/v1/feedback", {"memory": memory, "success": True}, True, "507", "full"),
+        ("/update", "post", "/v1/update", {"policy": "vanilla", "tasks": [trajectory("openapi-9")]}, True, "507",
+         "full"),
+        ("/memories/{id}", "delete", "/v1/memories/" + memory, None, True, "507", "full"),
         ("/feedback", "post", "/v1/feedback", {"memory": memory, "success": "yes"}, True, "400"),
         ("/feedback", "post", "/v1/feedback", {"memory": memory, "success": True}, False, "401"),
         ("/feedback", "post", "/v1/feedback", {"memory": "no-such-memory", "success": True}, True, "404"),
@@ -115,6 +133,18 @@ def concurrent_writer(database, memory):
         connection.close()
 
 
+@contextlib.contextmanager
+def unsaved_cache(database):
+    """A file where the store's index cache folder is: a write commits, but can't save the cache."""
+    index = pathlib.Path(database).parent / "index"
+    shutil.rmtree(index, ignore_errors=True)
+    index.write_text("not a folder")
+    try:
+        yield
+    finally:
+        index.unlink()
+
+
 def send(url, method, body, token):
     """(status, content type, payload) of one request."""
     data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
@@ -144,6 +174,7 @@ def main():
     parser.add_argument("--memory", required=True)
     parser.add_argument("--timeout-url", required=True, help="the same store served with --lookup-timeout 1e-9")
     parser.add_argument("--database", required=True, help="the store's SQLite file")
+    parser.add_argument("--full-url", help="a copy of the store served on a file system with no space left")
     arguments = parser.parse_args()
     spec = yaml.safe_load(SPEC.read_text())
     validate(spec)
@@ -152,13 +183,19 @@ def main():
         for method, operation in item.items():
             if method in ("get", "post", "delete"):
                 documented |= {(path, method, status) for status in operation["responses"]}
-    exercised, problems = set(), []
+    exercised, skipped, problems = set(), set(), []
     for path, method, actual, body, authorized, expected, *how in requests(arguments.memory):
         method, _, sent = method.partition(":")
-        base = arguments.timeout_url if how == ["timeout"] else arguments.url
+        if how == ["full"] and not arguments.full_url:
+            skipped.add((path, method, expected))
+            continue
+        base = {"timeout": arguments.timeout_url, "full": arguments.full_url}.get(how[0] if how else "", arguments.url)
         token = arguments.token if authorized else None
         if how == ["conflict"]:
             with concurrent_writer(arguments.database, arguments.memory):
+                status, content_type, payload = send(base + actual, sent or method.upper(), body, token)
+        elif how == ["unsaved"]:
+            with unsaved_cache(arguments.database):
                 status, content_type, payload = send(base + actual, sent or method.upper(), body, token)
         else:
             status, content_type, payload = send(base + actual, sent or method.upper(), body, token)
@@ -180,12 +217,18 @@ def main():
         value = json.loads(payload) if media == "application/json" else payload.decode()
         errors = list(schema_for(spec, content["schema"]).iter_errors(value))
         problems += [f"{label}: {error.json_path}: {error.message}" for error in errors]
+        if status == "200" and media == "application/json" and not errors:
+            codes = [warning["code"] for warning in value.get("warnings", [])]
+            if codes != (["index_cache_unsaved"] if how == ["unsaved"] else []):
+                problems.append(f"{label}: warnings {codes}")
         if status in CODES and not errors and value["error"]["code"] not in CODES[status]:
             problems.append(f"{label}: error code {value['error']['code']}, expected one of {sorted(CODES[status])}")
-    missing = sorted(documented - exercised)
+    missing = sorted(documented - exercised - skipped)
     problems += [f"documented but not exercised: {method.upper()} {path} {status}" for path, method, status in missing]
     print(json.dumps({"operations": len({(p, m) for p, m, _ in documented}), "responsesChecked": len(exercised),
-                      "responsesDocumented": len(documented), "problems": problems}, sort_keys=True))
+                      "responsesDocumented": len(documented), "problems": problems,
+                      "skipped": [f"{m.upper()} {p} {s} (no --full-url)" for p, m, s in sorted(skipped)]},
+                     sort_keys=True))
     sys.exit(1 if problems else 0)
 
 

@@ -67,7 +67,10 @@ print(f"`bash Benchmarks/areas/serve.sh` ({started_at}; {machine}; embedder {dat
       "30 warm-up calls; its ping column is the median of as many `ping` round trips, which do no store work. "
       "Server CPU is the server process's user and system time over the timed lookups, per lookup. "
       "`memp query`: one process per lookup (process start, model and index load, lookup, "
-      f"`--json`). The server was ready {data['server_ready_seconds']} s after it started and exited "
+      "`--json`); `memp show`: one process per memory shown, which loads neither. The last two rows: another "
+      "process imports one trajectory while the server runs (a write, which rewrites the index cache files), "
+      "then the server's next lookup catches up with it before answering; the trajectories are deleted again "
+      f"after the rounds. The server was ready {data['server_ready_seconds']} s after it started and exited "
       f"{data['server_exit_status']} on SIGTERM. Load average (1, 5, 15 min) before the run: {before}; after: "
       f"{after} — on this 2-CPU machine anything above 2 means other processes took CPU time from the "
       "measurement.\n")
@@ -77,7 +80,10 @@ print("|---|---:|---:|---:|---:|---:|---:|---:|")
 for name, key in [("HTTP, 1 client", "http_1_client"), ("HTTP, 8 clients", "http_8_clients"),
                   ("MCP over streamable HTTP, 1 client", "mcp_http_1_client"),
                   ("MCP over stdio, 1 client", "mcp_stdio_1_client"),
-                  ("`memp query`, one process per lookup", "memp_query_process")]:
+                  ("`memp query`, one process per lookup", "memp_query_process"),
+                  ("`memp show`, one process (no lookup)", "memp_show_process"),
+                  ("`memp import` of one trajectory beside the server, one process", "import_process"),
+                  ("HTTP, the first lookup after that import (the server catches up)", "first_lookup_after_import")]:
     if key not in data:
         continue
     r = data[key]

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Lookups through `memp serve` (HTTP, keep-alive, 1 and 8 clients; MCP over stdio and over streamable HTTP with
-the official `mcp` Python SDK, 1 client) against one `memp query` process per lookup.
+the official `mcp` Python SDK, 1 client) against one `memp query` process per lookup; one `memp show` process; and
+the server's first lookup after another process imported a trajectory (which the server catches up with).
 
     python3 Benchmarks/areas/serve_bench.py --memp .build/release/memp --store DIR --queries 300 --cli-queries 30
 
@@ -99,15 +100,63 @@ def http_clients(port, tasks, clients, per_client, k, mode, server_pid):
     return summary(latencies, time.perf_counter() - start, cpu_seconds(server_pid) - cpu_before)
 
 
-def cli_processes(memp, store, tasks, count, k, mode):
+def processes(commands):
+    """Runs each command as a whole process, one after another; the latencies are their wall-clock times."""
     latencies = []
     start_all = time.perf_counter()
-    for index in range(count):
+    for command in commands:
         start = time.perf_counter()
-        subprocess.run([memp, "query", "--store", store, "--mode", mode, "-k", str(k), "--json", tasks[index % len(tasks)]],
-                       check=True, capture_output=True)
+        subprocess.run(command, check=True, capture_output=True)
         latencies.append(time.perf_counter() - start)
     return summary(latencies, time.perf_counter() - start_all)
+
+
+def cli_processes(memp, store, tasks, count, k, mode):
+    return processes([[memp, "query", "--store", store, "--mode", mode, "-k", str(k), "--json", tasks[index % len(tasks)]]
+                      for index in range(count)])
+
+
+def show_processes(memp, store, count, port):
+    """`memp show` of a memory a lookup through the server found, as an agent's tooling would print it."""
+    connection = http.client.HTTPConnection("127.0.0.1", port)
+    connection.request("POST", "/v1/lookup", json.dumps({"task": "look around", "k": 1}))
+    memory = json.loads(connection.getresponse().read())["hits"][0]["id"]
+    connection.close()
+    return processes([[memp, "show", "--store", store, memory] for _ in range(count)])
+
+
+def catch_up(memp, store, port, rounds, task):
+    """Another process imports one trajectory while the server runs; the server's next lookup catches up with it.
+    Times the import process and that first lookup; the imported trajectories are deleted again afterwards."""
+    imports, first_lookups = [], []
+    connection = http.client.HTTPConnection("127.0.0.1", port)
+
+    def lookup():
+        start = time.perf_counter()
+        connection.request("POST", "/v1/lookup", json.dumps({"task": task, "k": 3}))
+        response = connection.getresponse()
+        response.read()
+        if response.status != 200:
+            raise RuntimeError(f"lookup after another process's import answered {response.status}")
+        return time.perf_counter() - start
+
+    for number in range(rounds):
+        identifier = f"catch-up-{os.getpid()}-{number}"
+        path = pathlib.Path(f"/tmp/{identifier}.jsonl")
+        path.write_text(json.dumps({"id": identifier, "task": f"water the plants in room {number}", "steps": [
+            {"action": "go to the kitchen"}, {"action": "take the watering can"}, {"action": "water the plants"}],
+            "outcome": {"success": True}, "source": "serve-bench-catch-up"}) + "\n")
+        lookup()
+        start = time.perf_counter()
+        subprocess.run([memp, "import", "--store", store, str(path)], check=True, capture_output=True)
+        imports.append(time.perf_counter() - start)
+        first_lookups.append(lookup())
+        path.unlink()
+    connection.close()
+    subprocess.run([memp, "delete", "--store", store, "--source", "serve-bench-catch-up"], check=True,
+                   capture_output=True)
+    return {"import_process": summary(imports, sum(imports)),
+            "first_lookup_after_import": summary(first_lookups, sum(first_lookups))}
 
 
 async def mcp_session_lookups(session, tasks, count, k, mode, server_pid):
@@ -193,6 +242,7 @@ def main():
     parser.add_argument("--cli-queries", type=int, default=30)
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--mode", default="hybrid")
+    parser.add_argument("--catch-up-rounds", type=int, default=3)
     arguments = parser.parse_args()
     tasks = sample_queries()
     server, port, ready_seconds = start_server(arguments.memp, arguments.store)
@@ -206,6 +256,10 @@ def main():
         one = http_clients(port, tasks, 1, arguments.queries, arguments.k, arguments.mode, server.pid)
         loads["http_8_clients"] = os.getloadavg()[0]
         eight = http_clients(port, tasks, 8, arguments.queries // 8, arguments.k, arguments.mode, server.pid)
+        loads["memp_show_process"] = os.getloadavg()[0]
+        show = show_processes(arguments.memp, arguments.store, arguments.cli_queries, port)
+        loads["import_process"] = loads["first_lookup_after_import"] = os.getloadavg()[0]
+        caught_up = catch_up(arguments.memp, arguments.store, port, arguments.catch_up_rounds, tasks[0])
         mcp = {}
         if mcp_available():
             loads["mcp_http_1_client"] = os.getloadavg()[0]
@@ -221,7 +275,8 @@ def main():
             "stdio", (arguments.memp, arguments.store), tasks, arguments.queries, arguments.k, arguments.mode))
     loads["memp_query_process"] = os.getloadavg()[0]
     cli = cli_processes(arguments.memp, arguments.store, tasks, arguments.cli_queries, arguments.k, arguments.mode)
-    results = {"http_1_client": one, "http_8_clients": eight, "memp_query_process": cli, **mcp}
+    results = {"http_1_client": one, "http_8_clients": eight, "memp_query_process": cli, "memp_show_process": show,
+               **caught_up, **mcp}
     for key, result in results.items():
         result["load_1min_before"] = round(loads[key], 2)
     words = statistics.mean(len(task.split()) for task in tasks)

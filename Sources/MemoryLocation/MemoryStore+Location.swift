@@ -15,12 +15,29 @@ public struct StoreOpenOptions: Sendable, Equatable {
     public var vectorStorage: VectorStorage
     /// Where a PostgreSQL store's `query`, `bm25` and `hybrid` lookups run.
     public var databaseSearch: DatabaseSearch
+    /// What the open loads before it returns.
+    public var loading: StoreLoading
 
-    /// Creates options; the defaults are int8 vector storage and HNSW search in PostgreSQL.
-    public init(vectorStorage: VectorStorage = .int8, databaseSearch: DatabaseSearch = .standard) {
+    /// Creates options; the defaults are int8 vector storage, HNSW search in PostgreSQL, and loading everything.
+    public init(
+        vectorStorage: VectorStorage = .int8, databaseSearch: DatabaseSearch = .standard,
+        loading: StoreLoading = .everything
+    ) {
         self.vectorStorage = vectorStorage
         self.databaseSearch = databaseSearch
+        self.loading = loading
     }
+}
+
+/// What opening a store loads before it returns.
+public enum StoreLoading: Sendable, Equatable {
+    /// The embedder's model and the index caches, so that the first lookup is as fast as the later ones, and a
+    /// missing model or broken cache shows at once: for a server, or a command that looks up or writes.
+    case everything
+    /// Only the store's settings: the model at the first embedding, the index caches at the first lookup or write
+    /// (``ProceduralMemory/IndexCacheState/deferred`` until then). For a command that shows, lists or exports
+    /// memories, or records feedback; at 100,000 memories `memp show` takes milliseconds instead of a second.
+    case onFirstUse
 }
 
 extension MemoryStore {
@@ -31,7 +48,7 @@ extension MemoryStore {
     ///   - location: Where the store lives.
     ///   - embedder: The embedder, which must be the one the store was created with; `nil` builds the one the
     ///     store records.
-    ///   - options: How to hold vectors and where PostgreSQL lookups run.
+    ///   - options: How to hold vectors, where PostgreSQL lookups run, and what to load before returning.
     /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when there is no store;
     ///   ``ProceduralMemory/MemoryError/backendNotBuilt(backend:location:)`` for a PostgreSQL store in a build
     ///   without PostgreSQL; ``ProceduralMemory/MemoryError/embedderMismatch(store:given:)``;
@@ -41,6 +58,7 @@ extension MemoryStore {
         at location: StoreLocation, embedder: (any Embedder)? = nil, options: StoreOpenOptions = StoreOpenOptions()
     ) async throws(MemoryError) -> MemoryStore {
         let backend = try await Self.backend(at: location, access: .write, databaseSearch: options.databaseSearch)
+        let deferring = options.loading == .onFirstUse
         let chosen: any Embedder
         if let embedder {
             chosen = embedder
@@ -49,11 +67,11 @@ extension MemoryStore {
             guard let configuration = info.embedderConfiguration else {
                 throw .storeWithoutEmbedder(location: location.description)
             }
-            chosen = try configuration.makeEmbedder()
+            chosen = deferring ? configuration.deferredEmbedder(for: info) : try configuration.makeEmbedder()
         }
         return try await open(
             backend: backend, embedder: chosen, cacheDirectory: location.cacheDirectory,
-            vectorStorage: options.vectorStorage)
+            vectorStorage: options.vectorStorage, deferringIndexes: deferring)
     }
 
     /// Opens the store in `directory` (or at a `postgres://` URL) with the embedder it records; see

@@ -16,7 +16,7 @@ struct ExportCommand: AsyncParsableCommand {
     @Flag(help: "Print the manifest as one JSON object.") var json = false
 
     func run() async throws {
-        let store = try await storeOptions.open()
+        let store = try await storeOptions.open(loading: .onFirstUse)
         let manifest = try await store.export(
             to: output,
             filter: MemoryFilter(

@@ -36,7 +36,7 @@ struct FeedbackCommand: AsyncParsableCommand {
             }
             attempt = tasks[0].trajectory
         }
-        let store = try await storeOptions.open()
+        let store = try await storeOptions.open(loading: .onFirstUse)
         let changes = try await store.recordOutcome(
             task: attempt?.task ?? "", usedMemories: memories, trajectory: attempt,
             outcome: Outcome(success: success), settings: settingsOptions.settings)

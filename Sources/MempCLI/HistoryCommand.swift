@@ -18,7 +18,7 @@ struct HistoryCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try await storeOptions.open()
+        let store = try await storeOptions.open(loading: .onFirstUse)
         var entries = try await store.history(memoryID: memory)
         if let last { entries = Array(entries.suffix(last)) }
         // Nothing on stdout is the answer, but said on stderr, as `memp query` does, so that a mistyped ID is seen.

@@ -13,9 +13,8 @@ func printError(_ text: String) {
 
 /// Warns on standard error when a write of `store` committed but its index cache files could not be saved.
 func warnIfCacheUnsaved(_ store: MemoryStore) {
-    guard case .unsaved(let reason) = store.cacheState else { return }
-    printError(
-        "Warning: the changes are stored, but the index cache was not saved (\(reason)); the next open rebuilds it.")
+    guard let warning = store.cacheState.writeWarning else { return }
+    printError("Warning: \(warning).")
 }
 
 /// One JSON object on one line: keys sorted, slashes unescaped, dates ISO-8601 UTC.

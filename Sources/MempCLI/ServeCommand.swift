@@ -13,8 +13,9 @@ struct ServeCommand: AsyncParsableCommand {
             With --store, serves one store at /v1/...; with --store-root, every store under the directory at \
             /v1/stores/NAME/... (each a hard partition). MCP's streamable HTTP transport is at /mcp; --mcp-stdio \
             serves MCP on standard input and output instead (for Claude Desktop, Claude Code, Cursor). Prints \
-            "Listening on http://HOST:PORT" on stderr when ready; SIGTERM or SIGINT finishes the requests in \
-            flight, then exits 0. The API is described in docs/openapi.yaml.
+            "Listening on http://HOST:PORT" on stderr when ready, and there too when a store's index cache can't be \
+            saved after a write (and when that no longer holds); SIGTERM or SIGINT finishes the requests in flight, \
+            then exits 0. The API is described in docs/openapi.yaml.
             """)
 
     @Option(
@@ -80,8 +81,8 @@ struct ServeCommand: AsyncParsableCommand {
             registry: registry,
             limits: ServiceLimits(
                 maximumBodyBytes: maxBodyBytes, maximumK: maxK, maximumAnswerTextBytes: maxAnswerBytes,
-                lookupTimeout: .seconds(lookupTimeout))
-        )
+                lookupTimeout: .seconds(lookupTimeout)),
+            log: printError)
         if store != nil { _ = try await registry.store(named: nil) }  // open it now: errors show at start, not later
         if mcpStdio {
             try await MempServer.serveStdio(service)

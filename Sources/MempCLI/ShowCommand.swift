@@ -16,7 +16,7 @@ struct ShowCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() async throws {
-        let store = try await storeOptions.open()
+        let store = try await storeOptions.open(loading: .onFirstUse)
         let details = try await store.details(ofMemory: id)
         if json {
             print(try jsonLine(details))

@@ -13,10 +13,13 @@ struct StoreOptions: ParsableArguments {
     var store: String
 
     /// Opens the store on the backend it lives on (the library decides which); a PostgreSQL store's `query`,
-    /// `bm25` and `hybrid` lookups run where `pgSearch` says.
-    func open(pgSearch: PostgresSearchChoice = .hnsw, efSearch: Int = 100) async throws -> MemoryStore {
+    /// `bm25` and `hybrid` lookups run where `pgSearch` says. `loading` says what to load up front.
+    func open(
+        pgSearch: PostgresSearchChoice = .hnsw, efSearch: Int = 100, loading: StoreLoading = .everything
+    ) async throws -> MemoryStore {
         try await MemoryStore.open(
-            at: StoreLocation(store), options: StoreOpenOptions(databaseSearch: pgSearch.databaseSearch(efSearch)))
+            at: StoreLocation(store),
+            options: StoreOpenOptions(databaseSearch: pgSearch.databaseSearch(efSearch), loading: loading))
     }
 }
 

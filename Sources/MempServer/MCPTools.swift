@@ -166,7 +166,7 @@ enum MCPTools {
                         + ($0.deprecated ? "; deprecated, it will no longer be offered" : "")
                 }
                 return try CallTool.Result(
-                    content: [.text(text: lines.joined(separator: "\n"), annotations: nil, _meta: nil)],
+                    content: [content(lines.joined(separator: "\n"), warnings: response.warnings)],
                     structuredContent: .structuredContent(response))
             case "add_trajectory":
                 try refuseOtherArguments(arguments, of: name, accepted: ["trajectory", "duplicates"])
@@ -185,10 +185,10 @@ enum MCPTools {
                 let report = response.report
                 return try CallTool.Result(
                     content: [
-                        .text(
-                            text: "Stored \(report.imported) trajectory (\(report.replaced) replaced, "
+                        content(
+                            "Stored \(report.imported) trajectory (\(report.replaced) replaced, "
                                 + "\(report.skippedDuplicates) duplicates skipped) in store \(response.store).",
-                            annotations: nil, _meta: nil)
+                            warnings: response.warnings)
                     ],
                     structuredContent: .structuredContent(response))
             case "show_memory":
@@ -212,10 +212,10 @@ enum MCPTools {
                 let statistics = response.statistics
                 return try CallTool.Result(
                     content: [
-                        .text(
-                            text: "Store \(response.store): \(statistics.memories) procedures "
+                        content(
+                            "Store \(response.store): \(statistics.memories) procedures "
                                 + "(\(statistics.activeMemories) active, \(statistics.deprecatedMemories) deprecated) "
-                                + "from \(statistics.trajectories) trajectories.", annotations: nil, _meta: nil)
+                                + "from \(statistics.trajectories) trajectories.", warnings: response.warnings)
                     ],
                     structuredContent: .structuredContent(response))
             default:
@@ -250,6 +250,12 @@ enum MCPTools {
         throw .invalidBody(
             field: unknown,
             reason: "is not an argument of \(tool) (its arguments: \((accepted + ["store"]).joined(separator: ", ")))")
+    }
+
+    /// A result's text: `text`, then one line for each warning of the answer.
+    private static func content(_ text: String, warnings: [ServiceWarning]?) -> Tool.Content {
+        let lines = [text] + (warnings ?? []).map { "Warning: \($0.message)" }
+        return .text(text: lines.joined(separator: "\n"), annotations: nil, _meta: nil)
     }
 
     private static func failure(_ error: ServiceError) -> CallTool.Result {

@@ -7,8 +7,9 @@ import RetrievalCore
 /// response values, with validation, limits and metrics.
 ///
 /// Reads (lookups, memories, stats) run in parallel; each store's ``MemoryStore`` serializes its writes, and every
-/// write returns only after its transaction committed. Before a read, a store catches up with writes that other
-/// processes made (``MemoryStore/refresh()``).
+/// write returns only after its transaction committed. A write that committed but could not save the store's index
+/// cache files still succeeds: its answer carries a ``ServiceWarning``, and the service logs the change once. Before a
+/// read, a store catches up with writes that other processes made (``MemoryStore/refresh()``).
 public final class MemoryService: Sendable {
     /// The stores served.
     public let registry: StoreRegistry
@@ -16,11 +17,23 @@ public final class MemoryService: Sendable {
     public let limits: ServiceLimits
     /// Request counts and latencies, in Prometheus' text format.
     public let metrics: ServiceMetrics
+    /// Where lines for whoever runs the service go (a store's index cache not saved after a write, and
+    /// when that no longer holds).
+    private let log: @Sendable (String) -> Void
 
     /// Creates a service over the stores of `registry`.
-    public init(registry: StoreRegistry, limits: ServiceLimits = ServiceLimits()) {
+    ///
+    /// - Parameters:
+    ///   - registry: The stores served.
+    ///   - limits: The limits on requests.
+    ///   - log: Called with one line, without a newline, for whoever runs the service; by default, nothing.
+    public init(
+        registry: StoreRegistry, limits: ServiceLimits = ServiceLimits(),
+        log: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
         self.registry = registry
         self.limits = limits
+        self.log = log
         metrics = ServiceMetrics()
     }
 
@@ -99,13 +112,14 @@ public final class MemoryService: Sendable {
         }
     }
 
-    /// Counts of what a store holds.
+    /// Counts of what a store holds, with ``StatsResponse/warnings`` when its last write's index cache was not
+    /// saved.
     public func stats(store name: String?) async throws(ServiceError) -> StatsResponse {
         let open = try await readable(name)
         do {
             return StatsResponse(
                 store: open.name, embedder: open.store.embedder.modelIdentifier,
-                statistics: try await open.store.statistics())
+                statistics: try await open.store.statistics(), warnings: open.warnings(log: log))
         } catch {
             throw .from(error, store: open.name)
         }
@@ -150,7 +164,7 @@ public final class MemoryService: Sendable {
                 throw .from(error, store: open.name)
             }
         }
-        return ImportResponse(store: open.name, report: report)
+        return ImportResponse(store: open.name, report: report, warnings: open.warnings(log: log))
     }
 
     /// Records how a task that used some memories ended (`memp feedback`).
@@ -175,7 +189,7 @@ public final class MemoryService: Sendable {
                 throw .from(error, store: open.name)
             }
         }
-        return FeedbackResponse(store: open.name, memories: changes)
+        return FeedbackResponse(store: open.name, memories: changes, warnings: open.warnings(log: log))
     }
 
     /// Runs an update policy over a batch of finished tasks (`memp update`).
@@ -236,7 +250,7 @@ public final class MemoryService: Sendable {
                 throw .from(error, store: open.name)
             }
         }
-        return UpdateResponse(store: open.name, report: report)
+        return UpdateResponse(store: open.name, report: report, warnings: open.warnings(log: log))
     }
 
     /// Deletes a memory and its trajectory (and memories left without any source trajectory).
@@ -252,7 +266,8 @@ public final class MemoryService: Sendable {
             }
         }
         return DeleteResponse(
-            store: open.name, deletedMemories: result.memories.count, deletedTrajectories: result.trajectories)
+            store: open.name, deletedMemories: result.memories.count, deletedTrajectories: result.trajectories,
+            warnings: open.warnings(log: log))
     }
 
     // MARK: - Helpers

@@ -197,6 +197,8 @@ public struct FeedbackResponse: Codable, Sendable, Equatable {
     public var store: String
     /// One entry per memory.
     public var memories: [FeedbackChange]
+    /// What the write committed but could not finish (``ServiceWarning``); absent when nothing.
+    public var warnings: [ServiceWarning]?
 }
 
 /// `POST /v1/update`: a batch of finished tasks and the update policy to run over them, as `memp update`.
@@ -221,6 +223,8 @@ public struct ImportResponse: Codable, Sendable, Equatable {
     public var store: String
     /// What the import did.
     public var report: ImportReport
+    /// As in ``FeedbackResponse``.
+    public var warnings: [ServiceWarning]?
 }
 
 /// The answer to an update.
@@ -229,6 +233,8 @@ public struct UpdateResponse: Codable, Sendable, Equatable {
     public var store: String
     /// What the update did.
     public var report: UpdateReport
+    /// As in ``FeedbackResponse``.
+    public var warnings: [ServiceWarning]?
 }
 
 /// The answer to a delete.
@@ -239,6 +245,8 @@ public struct DeleteResponse: Codable, Sendable, Equatable {
     public var deletedMemories: Int
     /// How many trajectories were deleted with them.
     public var deletedTrajectories: Int
+    /// As in ``FeedbackResponse``.
+    public var warnings: [ServiceWarning]?
 }
 
 /// A memory as `GET /v1/memories/{id}` shows it.
@@ -259,12 +267,29 @@ public struct StatsResponse: Codable, Sendable, Equatable {
     public var embedder: String
     /// The counts.
     public var statistics: StoreStatistics
+    /// What the store's last write committed but could not finish (``ServiceWarning``); absent when nothing.
+    public var warnings: [ServiceWarning]?
 }
 
 /// The stores a server serves.
 public struct StoresResponse: Codable, Sendable, Equatable {
     /// Their names.
     public var stores: [String]
+}
+
+/// Something an answer reports beside its result: the request succeeded, but whoever runs the server should know.
+public struct ServiceWarning: Codable, Sendable, Equatable {
+    /// What the warning is about.
+    public enum Code: String, Codable, Sendable, CaseIterable {
+        /// A write committed, but the store's index cache files could not be saved (a full disk, a folder that
+        /// can't be written): lookups use the indexes in memory, and the next open of the store rebuilds the files.
+        case indexCacheUnsaved = "index_cache_unsaved"
+    }
+
+    /// A stable, machine-readable code, as in `{"warnings": [{"code": …}]}`.
+    public var code: Code
+    /// What happened and what follows, naming the store and the path, never task or trajectory text.
+    public var message: String
 }
 
 /// The body of every error response: `{"error": {"code", "message"}}`.

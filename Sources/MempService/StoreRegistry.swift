@@ -160,6 +160,9 @@ public final class OpenStore: Sendable {
     /// The store.
     public let store: MemoryStore
     private let writesInFlight = Mutex(0)
+    /// The warning about the store's index cache last reported (``warnings(log:)``), so that each change is logged
+    /// once, not at every write.
+    private let reportedCacheWarning = Mutex<String?>(nil)
 
     init(name: String, store: MemoryStore) {
         self.name = name
@@ -171,6 +174,26 @@ public final class OpenStore: Sendable {
         writesInFlight.withLock { $0 += 1 }
         defer { writesInFlight.withLock { $0 -= 1 } }
         return try await body()
+    }
+
+    /// What an answer about the store must warn of: its index cache not saved after the last write
+    /// (``ServiceWarning/Code/indexCacheUnsaved``); `nil` when nothing.
+    ///
+    /// `log` gets a line when that warning appears, changes, or goes (a later write saved the cache, or the store
+    /// read it again after another process wrote).
+    func warnings(log: (String) -> Void) -> [ServiceWarning]? {
+        let current = store.cacheState.writeWarning
+        let previous = reportedCacheWarning.withLock { reported in
+            defer { reported = current }
+            return reported
+        }
+        if current != previous {
+            log(
+                current.map { "Warning: store \(name): \($0)." }
+                    ?? "Store \(name): the index cache is no longer reported unsaved: a later write saved it, or the "
+                    + "store read it again after another process wrote.")
+        }
+        return current.map { [ServiceWarning(code: .indexCacheUnsaved, message: "Store \(name): \($0).")] }
     }
 
     /// Catches up with writes other processes made (``MemoryStore/refresh()``), unless this process is writing:

@@ -1,5 +1,6 @@
 import Embeddings
 import Foundation
+import Synchronization
 
 /// How to rebuild a store's embedder, recorded in the store so that it can be opened without naming one.
 public enum EmbedderConfiguration: Codable, Sendable, Hashable {
@@ -14,22 +15,74 @@ public enum EmbedderConfiguration: Codable, Sendable, Hashable {
     ///
     /// - Throws: ``MemoryError/embedding(reason:)`` when the model is missing or broken, or the URL is invalid.
     public func makeEmbedder() throws(MemoryError) -> any Embedder {
+        do throws(EmbeddingError) { return try build() } catch { throw .embedding(reason: error.description) }
+    }
+
+    /// Builds the embedder, loading a model's weights.
+    func build() throws(EmbeddingError) -> any Embedder {
         switch self {
         case .hashing(let dimension):
             return HashingEmbedder(dimension: dimension)
         case .minilm(let modelDirectory):
-            let directory = modelDirectory ?? ModelStore().modelDirectory(for: .minilm)
-            do { return try MiniLMEmbedder(modelDirectory: directory) } catch {
-                throw .embedding(reason: error.description)
-            }
+            return try MiniLMEmbedder(modelDirectory: modelDirectory ?? ModelStore().modelDirectory(for: .minilm))
         case .openAICompatible(let baseURL, let model, let apiKeyEnvironmentVariable, let dimension):
-            guard let url = URL(string: baseURL), url.scheme != nil else {
-                throw .embedding(reason: "\(baseURL) is not a valid URL")
-            }
+            guard let url = URL(string: baseURL), url.scheme != nil else { throw .invalidServerURL(baseURL) }
             return OpenAICompatibleEmbedder(
                 baseURL: url, model: model, apiKeyEnvironmentVariable: apiKeyEnvironmentVariable,
                 dimension: dimension > 0 ? dimension : nil)
         }
+    }
+
+    /// An embedder that is built at its first ``Embeddings/Embedder/embed(_:)``, not now: a store opened to show,
+    /// list or count what it holds never loads its model.
+    ///
+    /// Until then it reports the identifier and dimension the store recorded (`info`). An embedding fails, and the
+    /// next one tries again, when the embedder can't be built, or is built with another identifier
+    /// (``Embeddings/EmbeddingError/invalidModel(path:reason:)``) or dimension
+    /// (``Embeddings/EmbeddingError/dimensionMismatch(expected:actual:)``).
+    package func deferredEmbedder(for info: StoreInfo) -> any Embedder {
+        DeferredEmbedder(configuration: self, modelIdentifier: info.embedderID, dimension: info.dimension)
+    }
+}
+
+/// An embedder built from its configuration at its first use; see
+/// ``EmbedderConfiguration/deferredEmbedder(for:)``.
+private final class DeferredEmbedder: Embedder {
+    let modelIdentifier: String
+    let dimension: Int
+    private let configuration: EmbedderConfiguration
+    private let built = Mutex<(any Embedder)?>(nil)
+
+    init(configuration: EmbedderConfiguration, modelIdentifier: String, dimension: Int) {
+        self.configuration = configuration
+        self.modelIdentifier = modelIdentifier
+        self.dimension = dimension
+    }
+
+    /// The embedder, built by the first caller (the others wait for it).
+    private func embedder() throws(EmbeddingError) -> any Embedder {
+        try built.withLock { (built) throws(EmbeddingError) -> any Embedder in
+            if let built { return built }
+            let embedder = try configuration.build()
+            guard embedder.modelIdentifier == modelIdentifier else {
+                throw .invalidModel(
+                    path: embedder.modelIdentifier,
+                    reason: "the store holds vectors from \(modelIdentifier); open it with the same embedder")
+            }
+            guard embedder.dimension == dimension else {
+                throw .dimensionMismatch(expected: dimension, actual: embedder.dimension)
+            }
+            built = embedder
+            return embedder
+        }
+    }
+
+    func embed(_ texts: [String]) throws(EmbeddingError) -> [[Float]] {
+        try embedder().embed(texts)
+    }
+
+    func embed(_ texts: [String]) async throws(EmbeddingError) -> [[Float]] {
+        try await embedder().embed(texts)
     }
 }
 

@@ -12,8 +12,8 @@ public enum IndexCacheState: Sendable, Equatable {
     case rebuilt(reason: String)
     /// The store keeps no cache files (an in-memory store); the indexes were built from the backend.
     case notPersisted
-    /// Not loaded yet: the backend runs lookups in its database (``DatabaseSearching``) and nothing has needed
-    /// the in-process indexes so far.
+    /// Not loaded yet: the store was opened to load them when first needed, or the backend runs lookups in its
+    /// database (``DatabaseSearching``), and nothing has needed the in-process indexes so far.
     case deferred
     /// A write committed, then could not save the cache files (a full disk, a folder that can't be written);
     /// `reason` says why. Lookups use the indexes in memory, and an open that finds the files stale rebuilds them.
@@ -157,6 +157,28 @@ struct IndexCache: Sendable {
             formatVersion: Self.formatVersion, generation: snapshot.generation,
             embedderID: info.embedderID,
             dimension: info.dimension, files: digests)
+        try Self.write(manifest, to: manifestPath)
+    }
+
+    /// Moves the manifest from generation `from` to `to`, for a write that changed nothing the files hold (only
+    /// memories' statuses, which a load reads from the backend); a manifest at another generation stays as it is.
+    ///
+    /// Another process saving the cache meanwhile can pair this manifest with its files, whose checksums then don't
+    /// match it: the next open rebuilds, and never reads files of two snapshots as one.
+    ///
+    /// - Returns: Whether the manifest was at `from` and now says `to`.
+    /// - Throws: ``MemoryError/io(path:reason:)`` when it can't be written.
+    func advance(from: UInt64, to: UInt64) throws(MemoryError) -> Bool {
+        let manifestPath = path("manifest.json")
+        guard let data = FileManager.default.contents(atPath: manifestPath),
+            var manifest = try? JSONDecoder().decode(Manifest.self, from: data), manifest.generation == from
+        else { return false }
+        manifest.generation = to
+        try Self.write(manifest, to: manifestPath)
+        return true
+    }
+
+    private static func write(_ manifest: Manifest, to manifestPath: String) throws(MemoryError) {
         do {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -82,8 +82,11 @@ public enum MemoryError: Error, Equatable, Sendable {
     /// The connection to the database failed (`reason`) while a transaction was committing, so whether it was
     /// committed is not known: look before retrying, or the write may be applied twice.
     case commitUnconfirmed(reason: String)
-    /// The disk holding `path` (the database) is full: the transaction that needed the space stored nothing, and
-    /// what was committed before stays.
+    /// The database at `path` found no space for a write: the transaction that needed it stored nothing, and what
+    /// was committed before stays.
+    ///
+    /// The disk holding the database may be full, or the one holding its temporary files: SQLite reports both as
+    /// `SQLITE_FULL`, with no detail of which file it was writing, so the error can't name one.
     case storageFull(path: String)
     /// Reading or writing a file failed.
     case io(path: String, reason: String)
@@ -277,8 +280,9 @@ extension MemoryError: CustomStringConvertible {
             "Database unavailable: \(reason) while the transaction was committing, so it may or may not have been "
                 + "committed; once the database is back, look whether the change is there before retrying."
         case .storageFull(let path):
-            "\(path): the disk holding it is full, so the write stopped and stored nothing of its transaction. Free "
-                + "space on that disk, or move the store to a larger one, then retry."
+            "\(path): the database found no space for the write, so it stopped and stored nothing of its transaction. "
+                + "The disk holding the database is full, or the one holding its temporary files; free space, or move "
+                + "the store to a larger disk, then retry."
         case .io(let path, let reason):
             "\(path): \(reason)"
         case .index(let error):

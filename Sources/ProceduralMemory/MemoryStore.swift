@@ -60,8 +60,9 @@ public final class MemoryStore: Sendable {
 
     /// Opens a store on any backend, initializing an empty one for `embedder`.
     ///
-    /// On a backend that runs lookups in its database (``DatabaseSearching``), the index caches are loaded only
-    /// when first needed (``IndexCacheState/deferred`` until then).
+    /// With `deferringIndexes`, or on a backend that runs lookups in its database (``DatabaseSearching``), the
+    /// index caches are loaded only when first needed (``IndexCacheState/deferred`` until then): by a lookup or a
+    /// write, not by reading memories, history or counts.
     ///
     /// - Parameters:
     ///   - backend: The source of truth.
@@ -70,10 +71,11 @@ public final class MemoryStore: Sendable {
     ///   - vectorStorage: How the vector indexes hold vectors: ``VectorIndex/VectorStorage/int8`` (the default)
     ///     scans an int8 copy and rescores the best candidates exactly in f32, so scores are exact and lookups
     ///     read a quarter of the memory; ``VectorIndex/VectorStorage/f32`` scans every vector in f32.
+    ///   - deferringIndexes: Whether to load the index caches when first needed rather than now.
     /// - Throws: ``MemoryError/embedderMismatch(store:given:)``, or what the backend throws.
     package static func open(
         backend: any MemoryBackend, embedder: any Embedder, cacheDirectory: String?,
-        vectorStorage: VectorStorage = .int8
+        vectorStorage: VectorStorage = .int8, deferringIndexes: Bool = false
     ) async throws(MemoryError) -> MemoryStore {
         var info = try await backend.storeInfo()
         if info == nil {
@@ -89,7 +91,7 @@ public final class MemoryStore: Sendable {
             throw .embedderMismatch(store: info.embedderID, given: embedder.modelIdentifier)
         }
         let cache = cacheDirectory.map { IndexCache(directory: $0) }
-        if let database = backend as? any DatabaseSearching, !database.databasePolicies.isEmpty {
+        if deferringIndexes || !((backend as? any DatabaseSearching)?.databasePolicies.isEmpty ?? true) {
             let empty: IndexSnapshot
             do throws(IndexError) {
                 empty = try IndexSnapshot(dimension: info.dimension, vectorStorage: vectorStorage)
@@ -100,7 +102,7 @@ public final class MemoryStore: Sendable {
                 backend: backend, embedder: embedder, cache: cache, snapshot: empty, cacheState: .deferred,
                 deferredStorage: vectorStorage)
         }
-        let (snapshot, cacheState) = try await loadIndexes(
+        let (snapshot, cacheState, _) = try await loadIndexes(
             from: backend, info: info, cache: cache, vectorStorage: vectorStorage)
         return MemoryStore(
             backend: backend, embedder: embedder, cache: cache, snapshot: snapshot, cacheState: cacheState)
@@ -118,10 +120,11 @@ public final class MemoryStore: Sendable {
         }
     }
 
-    /// The indexes from the cache files when they match the backend, else rebuilt from it (and saved).
+    /// The indexes from the cache files when they match the backend, else rebuilt from it (and saved); with why
+    /// the rebuilt files could not be saved, if they could not.
     private static func loadIndexes(
         from backend: any MemoryBackend, info: StoreInfo, cache: IndexCache?, vectorStorage: VectorStorage
-    ) async throws(MemoryError) -> (IndexSnapshot, IndexCacheState) {
+    ) async throws(MemoryError) -> (IndexSnapshot, IndexCacheState, unsaved: String?) {
         var reason = "the store keeps no cache files"
         // Read before the indexes: a commit by another writer from here on changes it, which `write` notices.
         let marker = try await backend.foreignCommitMarker()
@@ -136,7 +139,7 @@ public final class MemoryStore: Sendable {
                         memories: indexes.memories, keywordMeans: indexes.keywordMeans, catalog: catalog.entries,
                         generation: catalog.generation)
                     snapshot.foreignCommitMarker = marker
-                    return (snapshot, .loaded)
+                    return (snapshot, .loaded, nil)
                 }
                 reason = "the cache files don't match the store's memories"
             case .failure(let miss):
@@ -144,13 +147,16 @@ public final class MemoryStore: Sendable {
             }
         }
         let snapshot = try await rebuild(from: backend, dimension: info.dimension, vectorStorage: vectorStorage)
-        guard let cache else { return (snapshot, .notPersisted) }
+        guard let cache else { return (snapshot, .notPersisted, nil) }
         // The files are only a cache: when they can't be written (a full disk, a file where the folder should
         // be), lookups go on from the indexes rebuilt in memory, and the state says why nothing was saved.
         do throws(MemoryError) { try cache.save(snapshot, info: info) } catch {
-            return (snapshot, .rebuilt(reason: reason + "; the rebuilt cache could not be saved: \(error)"))
+            return (
+                snapshot, .rebuilt(reason: reason + "; the rebuilt cache could not be saved: \(error)"),
+                error.description
+            )
         }
-        return (snapshot, .rebuilt(reason: reason))
+        return (snapshot, .rebuilt(reason: reason), nil)
     }
 
     /// Whether the in-process indexes are not loaded yet (``IndexCacheState/deferred``).
@@ -208,7 +214,7 @@ public final class MemoryStore: Sendable {
     private func loadDeferredIndexes() async throws(MemoryError) {
         guard let vectorStorage = deferredStorage.withLock({ $0 }) else { return }
         guard let info = try await backend.storeInfo() else { throw .database(reason: "the store's settings are gone") }
-        let (snapshot, loaded) = try await Self.loadIndexes(
+        let (snapshot, loaded, _) = try await Self.loadIndexes(
             from: backend, info: info, cache: cache, vectorStorage: vectorStorage)
         published.withLock { $0 = snapshot }
         state.withLock { $0.obtained = loaded }
@@ -246,26 +252,40 @@ public final class MemoryStore: Sendable {
     /// Catches up with writes that other processes (or other stores on the same backend) made since this store
     /// was opened or last refreshed.
     ///
-    /// When the backend's generation differs from the indexes', they are rebuilt from the backend and then
-    /// published; lookups keep searching the previous indexes until that moment. The recorded fusion
-    /// (``recordedFusion()``) is read again at the next lookup.
+    /// When the backend's generation differs from the indexes', they are read again as an open reads them: from
+    /// the cache files when the process that wrote saved them (a check of their generation, checksums and memory
+    /// numbers), else rebuilt from the backend and saved. They are then published; lookups keep searching the
+    /// previous indexes until that moment. The procedure index, if a lookup built one, is built again when the
+    /// next lookup needs it. The recorded fusion (``recordedFusion()``) is read again at the next lookup.
     ///
     /// - Returns: Whether the indexes changed; `false` while their loading is deferred (they will be read when
     ///   first needed).
-    /// - Complexity: O(1) when nothing changed; a full rebuild otherwise.
+    /// - Complexity: O(1) when nothing changed; reading the cache files, or a full rebuild, otherwise.
     @discardableResult
     public func refresh() async throws(MemoryError) -> Bool {
         tunedFusion.withLock { $0 = .unread }
         guard !indexesAreDeferred else { return false }
-        return try await write { (snapshot) throws(MemoryError) -> Bool in
-            guard let info = try await backend.storeInfo(), info.generation != snapshot.generation else {
-                return false
+        await writeLock.lock()
+        let current = published.withLock { $0 }
+        let caughtUp: (snapshot: IndexSnapshot, obtained: IndexCacheState, unsaved: String?)?
+        do throws(MemoryError) {
+            if let info = try await backend.storeInfo(), info.generation != current.generation {
+                caughtUp = try await Self.loadIndexes(
+                    from: backend, info: info, cache: cache, vectorStorage: current.tasks.vectorStorage)
+            } else {
+                caughtUp = nil
             }
-            snapshot = try await Self.rebuild(
-                from: backend, dimension: info.dimension, vectorStorage: snapshot.tasks.vectorStorage,
-                withProcedureIndex: snapshot.procedure != nil)
-            return true
+        } catch {
+            await writeLock.unlock()
+            throw error
         }
+        if let caughtUp {
+            published.withLock { $0 = caughtUp.snapshot }
+            // Files read, or rebuilt and saved, match the store; rebuilt ones that could not be saved are stale.
+            state.withLock { $0 = (caughtUp.obtained, caughtUp.unsaved) }
+        }
+        await writeLock.unlock()
+        return caughtUp != nil
     }
 
     // MARK: - Writing
@@ -315,7 +335,7 @@ public final class MemoryStore: Sendable {
                             try cache.save(snapshot, info: info)
                             state.withLock { $0.unsavedReason = nil }
                         } catch {
-                            state.withLock { $0.unsavedReason = error.description }
+                            noteUnsavedCache(error)
                         }
                     }
                 } catch {
@@ -327,6 +347,12 @@ public final class MemoryStore: Sendable {
         let result = try outcome.get()
         if let saveError { throw saveError }
         return result
+    }
+
+    /// Records that a committed write could not bring the cache files up to date: the state is
+    /// ``IndexCacheState/unsaved(reason:)`` until a later write saves them.
+    func noteUnsavedCache(_ error: MemoryError) {
+        state.withLock { $0.unsavedReason = error.description }
     }
 
     /// Deletes exactly the trajectories and memories in `scope`, and the memories left without any source

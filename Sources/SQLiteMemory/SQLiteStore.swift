@@ -59,21 +59,25 @@ public enum SQLiteStore {
     ///   one another process created meanwhile); ``ProceduralMemory/MemoryError/index(_:)`` when no index takes
     ///   the embedder's dimension; ``ProceduralMemory/MemoryError/storageFull(path:)``,
     ///   ``ProceduralMemory/MemoryError/io(path:reason:)`` or ``ProceduralMemory/MemoryError/database(reason:)``
-    ///   when it can't be written. A create that fails leaves no database file behind.
+    ///   when it can't be written. A create that fails leaves no database file behind. A create that is killed
+    ///   leaves a temporary database (`memp.sqlite.tmp-…`), which the next create in the directory removes when
+    ///   no other create is running there (and ``verify(at:)`` reports).
     public static func create(
         at directory: String, embedder: any Embedder, configuration: EmbedderConfiguration?,
         vectorStorage: VectorStorage
     ) async throws(MemoryError) -> MemoryStore {
-        guard !isSQLiteStore(at: directory) else { throw existingFileError(in: directory) }
         do { try FileManager.default.createDirectories(atPath: directory) } catch {
             throw .io(path: directory, reason: "can't create the store directory: \(error)")
         }
+        let lock = lockForCreating(in: directory)
+        defer { lock?.release() }
+        guard !isSQLiteStore(at: directory) else { throw existingFileError(in: directory) }
         // The database is made under a name of its own and linked into place once it holds the store's settings: a
         // create stopped by a full disk or a kill leaves no half-made database that would refuse the next create,
         // and link(2), unlike rename(2), refuses to replace a store another process created meanwhile.
         let path = databasePath(in: directory)
         let temporary = path + ".tmp-" + UUID().uuidString
-        defer { for suffix in ["", "-wal", "-shm"] { unlink(temporary + suffix) } }
+        defer { for suffix in ["", "-wal", "-shm", "-journal"] { unlink(temporary + suffix) } }
         try MemoryStore.checkIndexable(embedder, vectorStorage: vectorStorage)
         do {
             let backend = try SQLiteBackend(path: temporary)
@@ -160,7 +164,13 @@ public enum SQLiteStore {
             report.problems.append("the database can't be checked: \(error)")
             return report
         }
-        return await MemoryStore.verify(backend: backend, cacheDirectory: cacheDirectory(of: directory))
+        var report = await MemoryStore.verify(backend: backend, cacheDirectory: cacheDirectory(of: directory))
+        for name in leftoverTemporaryFiles(in: directory) {
+            report.problems.append(
+                "\(directory)/\(name) is a temporary database file left by a store create that was stopped; no create "
+                    + "is using it: delete it")
+        }
+        return report
     }
 
     static func databasePath(in directory: String) -> String { directory + "/" + databaseFileName }

@@ -1,4 +1,5 @@
 import RetrievalCore
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -12,6 +13,11 @@ import RetrievalCore
 /// O(1) append, no quadratic copying), or a read-only section of a memory-mapped index file that is copied
 /// into owned memory on the first mutation.
 ///
+/// Copies share their memory. A copy appends in place, past the rows every copy holds, while no other copy has
+/// appended there (rows past a copy's ``count`` are never read through it); any other change to shared memory,
+/// and an append after another copy's, first moves the rows to memory of the copy's own. So a writer that copies
+/// a published index to add a few vectors costs what the vectors cost, not a copy of every row.
+///
 /// The one place that holds a raw pointer; callers reach the bytes only inside ``withBytes(_:)``. Not
 /// thread-safe for mutation: ``FlatIndex`` mutates a buffer only when it holds the only reference.
 final class RowBuffer: @unchecked Sendable {  // mutated only while uniquely referenced (copy-on-write owner)
@@ -21,8 +27,7 @@ final class RowBuffer: @unchecked Sendable {  // mutated only while uniquely ref
     let rowBytes: Int
     /// Rows stored.
     private(set) var count: Int
-    private var capacity: Int
-    private var owned: UnsafeMutableRawPointer?
+    private var block: RowBlock?
     private var mapped: (file: MappedIndexFile, tag: String)?
 
     /// An empty owned buffer.
@@ -30,25 +35,30 @@ final class RowBuffer: @unchecked Sendable {  // mutated only while uniquely ref
         precondition(rowBytes > 0, "RowBuffer: rows must have at least one byte")
         self.rowBytes = rowBytes
         count = 0
-        self.capacity = 0
-        if capacity > 0 { reallocate(capacity: capacity) }
+        if capacity > 0 { block = RowBlock(rowBytes: rowBytes, capacity: capacity, filled: 0) }
     }
 
     /// A buffer over a mapped file's section; the caller has checked that its length is `count * rowBytes`.
     init(rowBytes: Int, count: Int, mappedFrom file: MappedIndexFile, section tag: String) {
         self.rowBytes = rowBytes
         self.count = count
-        capacity = count
         mapped = (file, tag)
     }
 
-    deinit { owned?.deallocate() }
+    /// A buffer holding the first `count` rows of `block`.
+    private init(rowBytes: Int, count: Int, sharing block: RowBlock?) {
+        self.rowBytes = rowBytes
+        self.count = count
+        self.block = block
+    }
 
     /// Whether the rows live in a mapped file rather than owned memory.
     var isMapped: Bool { mapped != nil }
 
-    /// Bytes of owned memory allocated (0 while mapped).
+    /// Bytes of owned memory allocated (0 while mapped), shared with the copies that share it.
     var allocatedBytes: Int { mapped == nil ? capacity * rowBytes : 0 }
+
+    private var capacity: Int { block?.capacity ?? 0 }
 
     /// Calls `body` with the start of row 0 (nil when empty).
     ///
@@ -61,20 +71,15 @@ final class RowBuffer: @unchecked Sendable {  // mutated only while uniquely ref
                 preconditionFailure("RowBuffer: section \(tag) of \(file.path) was validated on open")
             }
         }
-        return body(count == 0 ? nil : UnsafeRawPointer(owned))
+        return body(count == 0 ? nil : block.map { UnsafeRawPointer($0.memory) })
     }
 
-    /// An independent copy; a mapped buffer shares the read-only mapping.
+    /// A copy holding the same rows, sharing this buffer's memory (or mapping).
     func copy() -> RowBuffer {
         if let (file, tag) = mapped {
             return RowBuffer(rowBytes: rowBytes, count: count, mappedFrom: file, section: tag)
         }
-        let copy = RowBuffer(rowBytes: rowBytes, capacity: count)
-        if count > 0, let source = owned, let target = copy.owned {
-            target.copyMemory(from: source, byteCount: count * rowBytes)
-        }
-        copy.count = count
-        return copy
+        return RowBuffer(rowBytes: rowBytes, count: count, sharing: block)
     }
 
     /// Makes room for `rows` rows in owned memory without further reallocation.
@@ -89,11 +94,28 @@ final class RowBuffer: @unchecked Sendable {  // mutated only while uniquely ref
     func append(_ bytes: UnsafeRawBufferPointer) {
         precondition(bytes.count == rowBytes, "RowBuffer: row of \(bytes.count) bytes, expected \(rowBytes)")
         if mapped != nil { materialize(capacity: count + count / 2 + 1) }
-        if count == capacity { reallocate(capacity: max(64, capacity + capacity / 2)) }
-        if let source = bytes.baseAddress, let target = owned {
+        if !claimNextRow() {
+            // Full, or another copy appended past this one's rows: move them to memory of this buffer's own.
+            reallocate(capacity: count < capacity ? capacity : max(64, capacity + capacity / 2))
+            let claimed = claimNextRow()
+            assert(claimed, "RowBuffer: a fresh block has room for the next row")
+        }
+        if let source = bytes.baseAddress, let target = block?.memory {
             (target + count * rowBytes).copyMemory(from: source, byteCount: rowBytes)
         }
         count += 1
+    }
+
+    /// Takes row `count` of the block for this buffer: whether it is there and no copy sharing the block has
+    /// written it. A block only this buffer holds gives back rows copies that are gone had taken.
+    private func claimNextRow() -> Bool {
+        guard count < capacity else { return false }
+        // Asked before `block` is bound below, which holds a second reference.
+        let unique = isKnownUniquelyReferenced(&block)
+        guard let block else { return false }
+        if unique { block.filled.store(count, ordering: .relaxed) }
+        return block.filled.compareExchange(expected: count, desired: count + 1, ordering: .acquiringAndReleasing)
+            .exchanged
     }
 
     /// Overwrites row `row`.
@@ -102,7 +124,9 @@ final class RowBuffer: @unchecked Sendable {  // mutated only while uniquely ref
     func replace(row: Int, with bytes: UnsafeRawBufferPointer) {
         precondition(row >= 0 && row < count && bytes.count == rowBytes, "RowBuffer: bad replacement")
         if mapped != nil { materialize(capacity: count) }
-        if let source = bytes.baseAddress, let target = owned {
+        // Copies sharing the block read this row: give this buffer rows of its own first.
+        if !isKnownUniquelyReferenced(&block) { reallocate(capacity: capacity) }
+        if let source = bytes.baseAddress, let target = block?.memory {
             (target + row * rowBytes).copyMemory(from: source, byteCount: rowBytes)
         }
     }
@@ -111,7 +135,7 @@ final class RowBuffer: @unchecked Sendable {  // mutated only while uniquely ref
     func compacted(keeping rows: [Int]) -> RowBuffer {
         let result = RowBuffer(rowBytes: rowBytes, capacity: rows.count)
         withBytes { source in
-            guard let source, let target = result.owned else { return }
+            guard let source, let target = result.block?.memory else { return }
             var written = 0
             var start = 0
             // Copy runs of consecutive rows with one memcpy each.
@@ -125,49 +149,61 @@ final class RowBuffer: @unchecked Sendable {  // mutated only while uniquely ref
             }
         }
         result.count = rows.count
+        result.block?.filled.store(rows.count, ordering: .relaxed)
         return result
     }
 
     private func materialize(capacity newCapacity: Int) {
         guard let (file, tag) = mapped else { return }
-        let target = allocate(rows: newCapacity)
+        let target = RowBlock(rowBytes: rowBytes, capacity: max(newCapacity, 1), filled: count)
         do {
             try file.withSection(tag) { (bytes) throws(IndexError) in
-                if let source = bytes.baseAddress { target.copyMemory(from: source, byteCount: count * rowBytes) }
+                if let source = bytes.baseAddress {
+                    target.memory.copyMemory(from: source, byteCount: count * rowBytes)
+                }
             }
         } catch {
             preconditionFailure("RowBuffer: section \(tag) of \(file.path) was validated on open")
         }
-        owned = target
-        capacity = max(newCapacity, 1)
+        block = target
         mapped = nil
     }
 
-    /// Allocates owned memory for `rows` rows.
+    /// Moves the rows to a block of this buffer's own with room for `newCapacity` rows.
+    private func reallocate(capacity newCapacity: Int) {
+        let target = RowBlock(rowBytes: rowBytes, capacity: max(newCapacity, 1), filled: count)
+        if count > 0, let source = block?.memory { target.memory.copyMemory(from: source, byteCount: count * rowBytes) }
+        block = target
+    }
+}
+
+/// Owned memory for rows, shared by the ``RowBuffer`` copies made from one another.
+private final class RowBlock: @unchecked Sendable {  // `memory` is written only at rows claimed through `filled`
+    let memory: UnsafeMutableRawPointer
+    /// Rows the memory has room for.
+    let capacity: Int
+    /// Rows written by any buffer sharing the block: the next append claims row `filled` by raising it.
+    let filled: Atomic<Int>
+
+    /// Allocates memory for `capacity` rows of `rowBytes`, the first `filled` of which the caller will write.
     ///
     /// Blocks of 4 MiB and more are 2 MiB-aligned and offered transparent huge pages, so a long scan takes far
     /// fewer TLB misses and page-boundary prefetch stalls.
-    private func allocate(rows: Int) -> UnsafeMutableRawPointer {
-        let bytes = max(rows, 1) * rowBytes
+    init(rowBytes: Int, capacity: Int, filled: Int) {
+        self.capacity = capacity
+        self.filled = Atomic(filled)
+        let bytes = capacity * rowBytes
         let hugePage = 2 << 20
         guard bytes >= 2 * hugePage else {
-            return UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: RowBuffer.alignment)
+            memory = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: RowBuffer.alignment)
+            return
         }
         let rounded = (bytes + hugePage - 1) / hugePage * hugePage
-        let memory = UnsafeMutableRawPointer.allocate(byteCount: rounded, alignment: hugePage)
+        memory = UnsafeMutableRawPointer.allocate(byteCount: rounded, alignment: hugePage)
         #if os(Linux)
             _ = madvise(memory, rounded, MADV_HUGEPAGE)  // advisory: a kernel without THP ignores it
         #endif
-        return memory
     }
 
-    private func reallocate(capacity newCapacity: Int) {
-        let target = allocate(rows: newCapacity)
-        if let source = owned {
-            if count > 0 { target.copyMemory(from: source, byteCount: count * rowBytes) }
-            source.deallocate()
-        }
-        owned = target
-        capacity = newCapacity
-    }
+    deinit { memory.deallocate() }
 }

@@ -282,7 +282,7 @@ import Testing
         let store = try await Self.initHashingStore(in: directory)
         #expect(try ChildProcess.memp(["import", "--store", store, Self.sampleTrajectories]).status == 0)
         let id = "tw-twc-0654-gold"
-        let expected = try #require(try await MemoryStore.open(at: store).details(ofMemory: id))
+        let expected = try await MemoryStore.open(at: store).details(ofMemory: id)
 
         let json = try ChildProcess.memp(["show", "--store", store, id, "--json"])
         #expect(json.status == 0)
@@ -304,6 +304,29 @@ import Testing
 
         let missing = try ChildProcess.memp(["show", "--store", store, "no-such-memory"])
         #expect(missing.status == 1 && missing.errors == "Error: No memory or trajectory has ID no-such-memory.\n")
+    }
+
+    /// `show`, `history`, `export` and `feedback` read and count in the database only: they neither load the index
+    /// caches (so don't rebuild missing ones) nor, in a store that records its embedder, build the model.
+    @Test func readingCommandsLeaveTheIndexCachesAlone() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await Self.initHashingStore(in: directory)
+        #expect(try ChildProcess.memp(["import", "--store", store, Self.sampleTrajectories]).status == 0)
+        let index = store + "/index"
+        try FileManager.default.removeItem(atPath: index)
+        let id = "tw-twc-0654-gold"
+        for arguments in [
+            ["show", "--store", store, id], ["history", "--store", store, "--memory", id],
+            ["export", "--store", store, "--output", directory.file("bundle")],
+            ["feedback", "--store", store, "--memory", id, "--success", "true"],
+        ] {
+            let outcome = try ChildProcess.memp(arguments)
+            #expect(outcome.status == 0, "\(arguments[0]): \(outcome.errors)")
+            #expect(!FileManager.default.fileExists(atPath: index), "\(arguments[0]) rebuilt the caches")
+        }
+        let query = try ChildProcess.memp(["query", "--store", store, "-k", "1", "--json", "cook"])
+        #expect(query.status == 0 && FileManager.default.fileExists(atPath: index + "/manifest.json"))
     }
 
     /// A memory used once with success, a failed attempt kept without a memory, and a memory with no history, as

@@ -61,6 +61,52 @@ import Testing
         #expect(text.contains(#"memp_http_request_duration_seconds_count{route="/v1/lookup"} 1"#))
     }
 
+    /// On a disk with no space left (finding 42 of the fourth hostile run, whose test stands SQLite's page limit in
+    /// for the disk), a server that has its store open keeps answering lookups and reads, and refuses every write
+    /// with 507 `storage_full`, storing nothing of it.
+    @Test(.enabled(if: FullDiskServer.available, "needs a tmpfs in a user and mount namespace (unshare -r -m)"))
+    func onAFullDiskReadsAreAnsweredAndWritesStoreNothing() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = directory.file("store")
+        try StoreFixture.make(at: store, count: 10)
+        let server = try #require(try FullDiskServer.start(copying: store, in: directory, []))
+        defer { server.terminate() }
+        let client = HTTPClient(server.baseURL)
+        let before = try await client.send("GET", "/v1/stats")
+        #expect(before.status == 200)
+        let lookup = try await client.send("POST", "/v1/lookup", json: ["task": "take the coin", "k": 2])
+        #expect(lookup.status == 200 && HTTPClient.hitIDs(lookup.body).count == 2)
+        let id = try #require(HTTPClient.hitIDs(lookup.body).first)
+        let task: [String: Any] = ["id": "new-2", "task": "dig", "steps": [["action": "dig"]]]
+        let writes: [(String, String, Any?)] = [
+            ("POST", "/v1/trajectories", ["id": "new-1", "task": "dig a hole", "steps": [["action": "dig"]]]),
+            ("POST", "/v1/feedback", ["memory": id, "success": true]),
+            ("POST", "/v1/update", ["policy": "vanilla", "tasks": [task]]),
+            ("DELETE", "/v1/memories/\(id)", nil),
+        ]
+        for (method, path, body) in writes {
+            let answer: (status: Int, body: Data)
+            if let body {
+                answer = try await client.send(method, path, json: body)
+            } else {
+                answer = try await client.send(method, path)
+            }
+            #expect(answer.status == 507 && HTTPClient.errorCode(answer.body) == "storage_full", "\(method) \(path)")
+            let message = (HTTPClient.object(answer.body)["error"] as? [String: Any])?["message"] as? String ?? ""
+            #expect(message.contains("stored nothing of its transaction"), "\(message)")
+        }
+        let after = try await client.send("GET", "/v1/stats")
+        #expect(after.status == 200)
+        func counts(_ answer: Data) -> [Int?] {
+            let statistics = HTTPClient.object(answer)["statistics"] as? [String: Any]
+            return ["trajectories", "memories", "historyEntries", "generation"].map { statistics?[$0] as? Int }
+        }
+        #expect(counts(after.body) == counts(before.body) && counts(before.body) == [10, 10, 10, 1])
+        let shown = try await client.send("GET", "/v1/memories/\(id)")
+        #expect((HTTPClient.object(shown.body)["memory"] as? [String: Any])?["hitCount"] as? Int == 0)
+    }
+
     @Test func importsOneTrajectoryOrJSONLinesWithPerLineErrors() async throws {
         let served = try ServedStore(count: 5)
         defer { served.close() }

@@ -18,7 +18,7 @@ import Testing
         #expect(result.status == 0, "\(result.errors)")
         // unittest reports on standard error; a class skipped for want of memp would say "skipped".
         let lines = result.errors.split(separator: "\n")
-        #expect(lines.contains { $0.hasPrefix("Ran 5 tests in ") } && lines.contains("OK"), "\(result.errors)")
+        #expect(lines.contains { $0.hasPrefix("Ran 6 tests in ") } && lines.contains("OK"), "\(result.errors)")
         #expect(!result.errors.contains("skipped"), "\(result.errors)")
         #expect(result.errors.contains("test_agent_loop_stores_its_successes"))
     }

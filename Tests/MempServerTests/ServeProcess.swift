@@ -12,16 +12,25 @@ final class ServeProcess: @unchecked Sendable {  // `process` is only started, s
     let baseURL: URL
     let process: Process
     private let errors: Pipe
+    /// What the server wrote to standard error after its `Listening on` line.
+    private let laterErrors = Mutex(Data())
 
     /// The repository, found from this file's path.
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
     /// Starts `memp serve ARGUMENTS --port 0` and waits for its `Listening on` line.
-    init(_ arguments: [String]) throws {
+    convenience init(_ arguments: [String]) throws {
+        try self.init(launcher: [], arguments)
+    }
+
+    /// Starts `LAUNCHER… memp serve ARGUMENTS --port 0` (the launcher runs memp in the end, as `exec` does) and
+    /// waits for its `Listening on` line.
+    init(launcher: [String], _ arguments: [String]) throws {
+        let command = launcher + [try ChildProcess.mempExecutable(), "serve"] + arguments + ["--port", "0"]
         process = Process()
-        process.executableURL = URL(fileURLWithPath: try ChildProcess.mempExecutable())
-        process.arguments = ["serve"] + arguments + ["--port", "0"]
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         errors = Pipe()
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
@@ -39,7 +48,10 @@ final class ServeProcess: @unchecked Sendable {  // `process` is only started, s
             throw ServeError(message: "memp serve did not start: \(text)")
         }
         baseURL = url
-        errors.fileHandleForReading.readabilityHandler = { _ = $0.availableData }
+        errors.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let chunk = handle.availableData
+            self?.laterErrors.withLock { $0.append(chunk) }
+        }
     }
 
     /// Sends SIGTERM and returns the exit status.
@@ -51,11 +63,63 @@ final class ServeProcess: @unchecked Sendable {  // `process` is only started, s
         return process.terminationStatus
     }
 
+    /// Stops the server (``terminate()``) and returns everything it wrote to standard error after its `Listening on`
+    /// line.
+    func terminateAndReadErrors() -> String {
+        terminate()
+        let rest = errors.fileHandleForReading.readDataToEndOfFile()
+        return laterErrors.withLock { String(decoding: $0 + rest, as: UTF8.self) }
+    }
+
     deinit {
         if process.isRunning {
             process.terminate()
             process.waitUntilExit()
         }
+    }
+}
+
+/// A `memp serve` whose store's writes find no space, as on a full disk: a copy of a store on a tmpfs of its own,
+/// mounted in a user and mount namespace (`unshare -r -m`, so no root is needed where the system allows user
+/// namespaces), and filled to the last byte once the server has opened the store.
+enum FullDiskServer {
+    /// Whether a tmpfs can be mounted in a namespace of its own here.
+    static let available: Bool = {
+        guard let directory = try? TemporaryDirectory() else { return false }
+        defer { directory.remove() }
+        let mounted = try? ChildProcess.run(
+            "/usr/bin/env",
+            [
+                "unshare", "-r", "-m", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs \"$1\"", "sh",
+                directory.path,
+            ])
+        return mounted?.status == 0
+    }()
+
+    /// Serves a copy of `store`, made in `directory`, with `arguments`; `nil` when no namespace can be made here.
+    static func start(copying store: String, in directory: TemporaryDirectory, _ arguments: [String]) throws
+        -> ServeProcess?
+    {
+        guard available else { return nil }
+        let mount = directory.file("full-disk")
+        try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
+        let script = #"mount -t tmpfs -o size=4m tmpfs "$1" && cp -R "$2" "$1/store" && shift 2 && exec "$@""#
+        let server = try ServeProcess(
+            launcher: ["/usr/bin/env", "unshare", "-r", "-m", "sh", "-c", script, "sh", mount, store],
+            ["--store", mount + "/store"] + arguments)
+        // The server has opened the store (it does before listening): fill its disk through the namespace's view.
+        let filler = open(
+            "/proc/\(server.process.processIdentifier)/root\(mount)/filler", O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard filler >= 0 else {
+            throw ServeError(message: "can't reach the full-disk server's tmpfs: \(String(cString: strerror(errno)))")
+        }
+        defer { close(filler) }
+        let zeros = [UInt8](repeating: 0, count: 1 << 16)
+        while zeros.withUnsafeBytes({ write(filler, $0.baseAddress, $0.count) }) > 0 {}
+        guard errno == ENOSPC else {
+            throw ServeError(message: "filling the full-disk server's tmpfs: \(String(cString: strerror(errno)))")
+        }
+        return server
     }
 }
 

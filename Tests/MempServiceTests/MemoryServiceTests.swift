@@ -2,6 +2,7 @@ import Embeddings
 import Foundation
 import MemoryLocation
 import ProceduralMemory
+import Synchronization
 import TestSupport
 import Testing
 
@@ -185,6 +186,59 @@ import Testing
         let stopped = ServiceError.from(.importStopped(committedTrajectories: 7, cause: full), store: "red")
         let kept = " (7 trajectories before it were committed and stay stored)"
         #expect(stopped == .storageFull(reason: full.description + kept))
+    }
+
+    /// A write that committed but could not save the store's index cache succeeded over HTTP and MCP without a word
+    /// (the CLI warns): each write's answer, and the store's stats, now carry the warning until a write saves the
+    /// cache again, and the log says so once when it starts and once when it ends.
+    @Test func aWriteWhoseCacheCannotBeSavedWarnsInItsAnswerAndLogsOnce() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await Self.makeRoot(directory) + "/red"
+        let lines = Mutex<[String]>([])
+        let service = MemoryService(
+            registry: StoreRegistry(layout: .single(.directory(store))),
+            log: { line in lines.withLock { $0.append(line) } })
+        #expect(try await service.stats(store: nil).warnings == nil)
+        try FileManager.default.removeItem(atPath: store + "/index")
+        try Data("not a folder".utf8).write(to: URL(fileURLWithPath: store + "/index"))
+        let unsaved = [
+            ServiceWarning(
+                code: .indexCacheUnsaved,
+                message: "Store default: the changes are stored, but the index cache was not saved (\(store)/index: "
+                    + "can't create the index directory: ")
+        ]
+        func expectUnsaved(_ warnings: [ServiceWarning]?, sourceLocation: SourceLocation = #_sourceLocation) {
+            #expect(warnings?.map(\.code) == [.indexCacheUnsaved], sourceLocation: sourceLocation)
+            #expect(
+                warnings?.first?.message.hasPrefix(unsaved[0].message) == true, "\(String(describing: warnings))",
+                sourceLocation: sourceLocation)
+        }
+        let line = #"{"id": "red-2", "task": "water the plants", "steps": [{"action": "fill the can"}]}"#
+        let imported = try await service.addTrajectories(Data(line.utf8), store: nil)
+        #expect(imported.report.imported == 1)
+        expectUnsaved(imported.warnings)
+        expectUnsaved(
+            try await service.feedback(Data(#"{"memory": "red-1", "success": true}"#.utf8), store: nil).warnings)
+        let update = #"{"policy": "vanilla", "tasks": [{"id": "red-3", "task": "dig", "steps": [{"action": "dig"}]}]}"#
+        expectUnsaved(try await service.update(Data(update.utf8), store: nil).warnings)
+        expectUnsaved(try await service.delete(id: "red-3", store: nil).warnings)
+        expectUnsaved(try await service.stats(store: nil).warnings)
+        #expect(lines.withLock { $0.count } == 1)
+        #expect(lines.withLock { $0.first?.hasPrefix("Warning: store" + unsaved[0].message.dropFirst(5)) } == true)
+        // Once a write saves the cache, answers carry no warning, and the log says so once.
+        try FileManager.default.removeItem(atPath: store + "/index")
+        let next = #"{"id": "red-4", "task": "close the door", "steps": [{"action": "push the door"}]}"#
+        let saved = try await service.addTrajectories(Data(next.utf8), store: nil)
+        #expect(saved.warnings == nil && saved.report.imported == 1)
+        #expect(try await service.stats(store: nil).warnings == nil)
+        #expect(
+            lines.withLock { Array($0.dropFirst()) } == [
+                "Store default: the index cache is no longer reported unsaved: a later write saved it, or the store "
+                    + "read it again after another process wrote."
+            ])
+        // The answer's JSON has no warnings field then.
+        #expect(!String(decoding: try ServiceJSON.encode(saved), as: UTF8.self).contains("warnings"))
     }
 
     @Test func feedbackCountsEveryReportAndRefusesUnknownIDs() async throws {

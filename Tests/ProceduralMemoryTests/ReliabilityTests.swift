@@ -489,7 +489,8 @@ import Testing
             cause = error
         }
         #expect(cause == .storageFull(path: path + "/memp.sqlite"))
-        #expect(cause.description.contains("the disk holding it is full"))
+        // SQLite's SQLITE_FULL doesn't say which file found no space: the message claims neither disk alone.
+        #expect(cause.description.contains("The disk holding the database is full, or the one holding its temporary"))
         #expect(try await store.statistics().trajectories == committed + 1)
         let verification = try await MemoryStore.verify(at: path)
         #expect(verification.problems.isEmpty)
@@ -571,6 +572,43 @@ import Testing
         let names = try FileManager.default.contentsOfDirectory(atPath: path)
         #expect(!names.contains { $0.contains(".tmp-") })
         #expect(try await MemoryStore.open(at: path, embedder: WordHashEmbedder()).memoryCount == 0)
+    }
+
+    // A killed create left its temporary database (`memp.sqlite.tmp-UUID`, with `-wal` and `-shm` files) in the
+    // store directory for good. The next create removes such files, but never the temporary of a create still
+    // running there; verify names those it finds beside a store (left by a create killed after linking it).
+    @Test func temporaryDatabasesOfStoppedCreatesAreRemovedByTheNextCreateAndReported() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        // A real database left under a temporary name, as a create killed before it linked the file leaves it.
+        let made = directory.file("made")
+        _ = try await MemoryStore.create(at: made, embedder: WordHashEmbedder())
+        let path = directory.file("store")
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        let leftover = SQLiteStore.temporaryPrefix + UUID().uuidString
+        try FileManager.default.copyItem(atPath: made + "/memp.sqlite", toPath: path + "/" + leftover)
+        try Data().write(to: URL(fileURLWithPath: path + "/" + leftover + "-wal"))
+        try Data().write(to: URL(fileURLWithPath: path + "/" + leftover + "-shm"))
+        let files = [leftover, leftover + "-shm", leftover + "-wal"]
+        // While another create holds the directory (its temporary looks the same), nothing is removed or reported.
+        let running = try #require(CreationLock(directory: path))
+        running.lockShared()
+        let other = directory.file("other")
+        try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
+        for name in files { try FileManager.default.copyItem(atPath: path + "/" + name, toPath: other + "/" + name) }
+        _ = try await MemoryStore.create(at: path, embedder: WordHashEmbedder())
+        #expect(SQLiteStore.temporaryFiles(in: path) == files)
+        #expect(try await MemoryStore.verify(at: path).problems.isEmpty)
+        running.release()
+        // Once no create runs there, verify names each file.
+        let problems = try await MemoryStore.verify(at: path).problems
+        #expect(problems.count == 3 && problems.allSatisfy { $0.contains("left by a store create that was stopped") })
+        #expect(problems.first?.hasPrefix("\(path)/\(leftover) is a temporary database file") == true)
+        // A create in a directory holding only leftovers removes them.
+        _ = try await MemoryStore.create(at: other, embedder: WordHashEmbedder())
+        #expect(SQLiteStore.temporaryFiles(in: other).isEmpty)
+        #expect(try await MemoryStore.verify(at: other).problems.isEmpty)
+        #expect(try await MemoryStore.open(at: other, embedder: WordHashEmbedder()).memoryCount == 0)
     }
 
     // Finding 11: NaN settings, the wrong duplicate message, and empty tasks treated differently per policy.

@@ -164,11 +164,29 @@ import VectorIndex
         try await writer.add(Samples.all)
         #expect(reader.memoryCount == 0)
         #expect(try await reader.refresh() && reader.memoryCount == 4 && reader.generation == writer.generation)
+        // The writer saved the cache files of its write, so the reader read them instead of rebuilding.
+        #expect(reader.cacheState == .loaded)
         #expect(try await !reader.refresh())
         try await writer.delete(.source("alfworld"))
+        // Without the files, the reader rebuilds from the database, and saves the files for the next open.
+        try FileManager.default.removeItem(atPath: path + "/index")
         #expect(try await reader.refresh())
+        #expect(reader.cacheState == .rebuilt(reason: "\(path)/index/manifest.json is missing"))
         let hits = try await reader.retrieve("heat a mug", options: RetrievalOptions(policy: .random, k: 10))
         #expect(hits.map(\.memory.id) == ["tw-cook-0007"])
+        #expect(try await MemoryStore.open(at: path, embedder: WordHashEmbedder()).cacheState == .loaded)
+
+        // A rebuild that can't save the files (a file stands where their folder goes) leaves them stale: the
+        // state says so until a write saves them.
+        try await writer.delete(.source("textworld-express"))
+        try FileManager.default.removeItem(atPath: path + "/index")
+        #expect(FileManager.default.createFile(atPath: path + "/index", contents: Data("not a folder".utf8)))
+        #expect(try await reader.refresh() && reader.memoryCount == 0)
+        guard case .unsaved(let reason) = reader.cacheState else {
+            Issue.record("expected the state to say the rebuilt cache was not saved, got \(reader.cacheState)")
+            return
+        }
+        #expect(reason.contains("\(path)/index"))
     }
 
     @Test func refusesTheWrongEmbedderAndMissingOrExistingStores() async throws {

@@ -44,9 +44,20 @@ extension MemoryStore {
             throw try await missingMemory(id)
         }
         // The counters went to the database without the store's write lock; only a deprecation changes what
-        // in-process lookups see, and the entries the backend returned are the memories' state after it. Deferred
-        // indexes will be read from the backend, deprecation included, when they load.
-        if !result.deprecated.isEmpty, !indexesAreDeferred {
+        // in-process lookups see, and the entries the backend returned are the memories' state after it.
+        guard !result.deprecated.isEmpty else { return result.changes }
+        if indexesAreDeferred {
+            // Deferred indexes will read the statuses from the backend when they load; the cache files don't hold
+            // statuses, so they still serve, once their manifest says the deprecation's generation. Its
+            // transaction advanced the generation by one, so files at the one before hold this store's memories.
+            if let cache {
+                do throws(MemoryError) {
+                    _ = try cache.advance(from: result.generation - 1, to: result.generation)
+                } catch {
+                    noteUnsavedCache(error)
+                }
+            }
+        } else {
             try await write { (snapshot) throws(MemoryError) in
                 snapshot.remove(result.deprecated.map(\.number))
                 do throws(IndexError) {

@@ -5,6 +5,7 @@ import http.client
 import json
 import threading
 import urllib.parse
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
@@ -15,6 +16,17 @@ class MempError(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
+        self.code = code
+        self.message = message
+
+
+class MempWarning(UserWarning):
+    """A warning the server sent with a successful answer (its ``warnings``): the request succeeded, but whoever runs
+    the server should know. ``index_cache_unsaved``: a write committed, but the store's index cache files could not
+    be saved (a full disk, say); lookups still see the write."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
 
@@ -112,6 +124,8 @@ class UpdateReport:
 
 class MempClient:
     """A client of one `memp serve`, over one kept-alive HTTP connection per thread.
+
+    A successful answer that carries warnings issues each as a :class:`MempWarning` (Python's ``warnings`` module).
 
     Args:
         base_url: The server, e.g. ``http://127.0.0.1:8765``.
@@ -300,6 +314,8 @@ class MempClient:
         if response.status >= 400:
             error = value.get("error", {}) if isinstance(value, dict) else {}
             raise MempError(response.status, error.get("code", "unknown"), error.get("message", payload.decode()))
+        for notice in value.get("warnings", []) if isinstance(value, dict) else []:
+            warnings.warn(MempWarning(notice.get("code", "unknown"), notice.get("message", "")), stacklevel=3)
         return value
 
     def close(self) -> None:

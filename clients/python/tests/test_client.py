@@ -12,9 +12,10 @@ import sys
 import tempfile
 import threading
 import unittest
+import warnings
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-from memp_client import MempClient, MempError, Step  # noqa: E402
+from memp_client import MempClient, MempError, MempWarning, Step  # noqa: E402
 
 REPOSITORY = pathlib.Path(__file__).resolve().parents[3]
 MEMP = os.environ.get("MEMP", str(REPOSITORY / ".build" / "debug" / "memp"))
@@ -59,6 +60,24 @@ class ClientTests(unittest.TestCase):
     def tearDownClass(cls):
         cls.memp.close()
         assert cls.server.stop() == 0
+
+    def test_a_write_whose_index_cache_was_not_saved_warns(self):
+        index = pathlib.Path(self.server.store) / "index"
+        shutil.rmtree(index, ignore_errors=True)
+        index.write_text("not a folder")  # the server can't save its index cache there
+        try:
+            with self.assertWarns(MempWarning) as caught:
+                report = self.memp.add_trajectory("cache-1", "wash the dishes", [Step("fill the sink")], success=True)
+        finally:
+            index.unlink()
+        self.assertEqual(report.imported, 1)
+        self.assertEqual(caught.warning.code, "index_cache_unsaved")
+        self.assertIn(str(index), caught.warning.message)
+        self.assertEqual(self.memp.lookup("wash the dishes", k=1, mode="bm25")[0].id, "cache-1")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", MempWarning)  # a warning now would fail the test
+            report = self.memp.add_trajectory("cache-2", "dry the dishes", [Step("take a towel")], success=True)
+        self.assertEqual(report.imported, 1)
 
     def test_add_lookup_record_update_show(self):
         steps = [Step("take the kettle"), Step("fill it", "the kettle is full"), Step("boil the water")]

@@ -1,0 +1,40 @@
+import Foundation
+import MCP
+import MempService
+import TestSupport
+import Testing
+
+@testable import MempServer
+
+/// The MCP tools called in process, on a store on disk.
+@Suite struct MCPToolsTests {
+    /// A write whose index cache could not be saved said nothing over MCP; its result's text now ends with the
+    /// warning, which its structured content carries too.
+    @Test func aWriteWhoseCacheWasNotSavedSaysSoInItsResult() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = directory.file("store")
+        try StoreFixture.make(at: store, count: 2)
+        let service = MemoryService(registry: StoreRegistry(layout: .single(.directory(store))))
+        try FileManager.default.removeItem(atPath: store + "/index")
+        try Data("not a folder".utf8).write(to: URL(fileURLWithPath: store + "/index"))
+        let result = await MCPTools.call(
+            "add_trajectory",
+            arguments: [
+                "trajectory": ["id": "mcp-1", "task": "water the plants", "steps": [["action": "fill the can"]]]
+            ],
+            service: service)
+        #expect(result.isError != true)
+        guard case .text(let text, _, _)? = result.content.first else {
+            Issue.record("expected a text result, got \(result.content)")
+            return
+        }
+        let lines = text.split(separator: "\n")
+        #expect(lines.first == "Stored 1 trajectory (0 replaced, 0 duplicates skipped) in store default.")
+        let warning =
+            "Warning: Store default: the changes are stored, but the index cache was not saved (\(store)/index"
+        #expect(lines.count == 2 && lines.last?.hasPrefix(warning) == true, "\(text)")
+        let warnings = result.structuredContent?.objectValue?["warnings"]?.arrayValue
+        #expect(warnings?.first?.objectValue?["code"] == "index_cache_unsaved")
+    }
+}
