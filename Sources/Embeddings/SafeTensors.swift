@@ -38,12 +38,24 @@ package final class SafeTensorsFile: @unchecked Sendable {  // immutable after i
     ///   ``EmbeddingError/invalidModel(path:reason:)`` when the header is malformed or a tensor lies outside the file.
     package init(path: String) throws(EmbeddingError) {
         self.path = path
-        let handle = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO to read waits for a writer, forever when none comes (`memp embed` hung on a
+        // FIFO in place of the model); it is refused below instead. Reads of a regular file ignore the flag.
+        let handle = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard handle >= 0 else { throw EmbeddingError.io(path: path, reason: String(cString: strerror(errno))) }
         defer { close(handle) }
         var status = stat()
         guard fstat(handle, &status) == 0 else {
             throw EmbeddingError.io(path: path, reason: String(cString: strerror(errno)))
+        }
+        guard status.st_mode & S_IFMT == S_IFREG else {
+            let kind =
+                switch status.st_mode & S_IFMT {
+                case S_IFDIR: "a directory"
+                case S_IFIFO: "a FIFO"
+                case S_IFSOCK: "a socket"
+                default: "a device"
+                }
+            throw EmbeddingError.io(path: path, reason: "is \(kind), not a model file; install the model again")
         }
         let size = Int(status.st_size)
         guard size >= 8 else {

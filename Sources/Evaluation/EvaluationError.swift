@@ -20,6 +20,8 @@ public enum EvaluationError: Error, Equatable, Sendable {
     case encodingFailed(what: String, reason: String)
     /// The memory store failed.
     case memory(MemoryError)
+    /// Looking up (or embedding) query `queryID` failed with `cause`.
+    case queryFailed(queryID: String, cause: MemoryError)
     /// The store at `path` doesn't record the embedder it was created with, so it can't be opened to be evaluated.
     case storeWithoutEmbedder(path: String)
     /// Query `queryID` names trajectories the store doesn't hold (`ids`, at most five).
@@ -47,6 +49,8 @@ extension EvaluationError: CustomStringConvertible {
             "\(what) could not be encoded: \(reason). Look for a non-finite number in the measurements."
         case .memory(let error):
             error.description
+        case .queryFailed(let queryID, let cause):
+            "Query \(queryID): \(cause)"
         case .storeWithoutEmbedder(let path):
             "The store in \(path) doesn't record its embedder, so it can't be opened for an evaluation. "
                 + "Evaluate a store created with a recorded embedder, or build one from its trajectories."

@@ -254,7 +254,8 @@ public struct RetrievalEvaluator: Sendable {
     /// Prepares an evaluation: reads which trajectories each active memory was built from, and embeds each query
     /// once, timed.
     ///
-    /// - Throws: ``EvaluationError/memory(_:)`` when the store can't be read or a query can't be embedded.
+    /// - Throws: ``EvaluationError/memory(_:)`` when the store can't be read,
+    ///   ``EvaluationError/queryFailed(queryID:cause:)`` when a query can't be embedded.
     public init(store: MemoryStore, queries: [EvaluationQuery]) async throws(EvaluationError) {
         self.store = store
         self.queries = queries
@@ -288,7 +289,7 @@ public struct RetrievalEvaluator: Sendable {
             let start = clock.now
             let vectors: [[Float]]
             do { vectors = try await embedder.embed([query.text]) } catch {
-                throw .memory(.embedding(reason: error.description))
+                throw .queryFailed(queryID: query.id, cause: .embedding(reason: error.description))
             }
             embeddingTimes.append((clock.now - start).inMilliseconds)
             if let vector = vectors.first { cache?.remember(vector, for: query.text) }
@@ -301,7 +302,7 @@ public struct RetrievalEvaluator: Sendable {
     /// Untimed lookups first warm caches (every query with a ``CachingEmbedder``, else the first), so the
     /// latencies measure steady-state lookups.
     ///
-    /// - Throws: ``EvaluationError/memory(_:)`` when a lookup fails.
+    /// - Throws: ``EvaluationError/queryFailed(queryID:cause:)`` when a lookup fails.
     /// - Parameter keepingQueries: Whether the result keeps every query's outcome (``RunResult/queries``).
     public func run(_ setting: RetrievalSetting, keepingQueries: Bool = false) async throws(EvaluationError)
         -> RunResult
@@ -320,7 +321,7 @@ public struct RetrievalEvaluator: Sendable {
     /// `nil` stands for a query with no relevant memory in the store. For paired comparisons of settings
     /// (``BootstrapInterval``, ``FusionTuner``).
     ///
-    /// - Throws: ``EvaluationError/memory(_:)`` when a lookup fails.
+    /// - Throws: ``EvaluationError/queryFailed(queryID:cause:)`` when a lookup fails.
     public func queryMetrics(_ setting: RetrievalSetting) async throws(EvaluationError) -> [QueryMetrics?] {
         try await lookUp(setting, keepingQueries: false).metrics
     }
@@ -334,14 +335,19 @@ public struct RetrievalEvaluator: Sendable {
         var latencies: [Double] = []
         var emptyResults = 0
         let clock = ContinuousClock()
+        // The query being looked up, named when its lookup fails: one task of thousands can be refused (too
+        // long, or without a word the embedder knows), and the store's error alone did not say which.
+        var current = ""
         do throws(MemoryError) {
             // Warm-up: with a caching embedder, every query once (the keywords the `keyword` policy extracts
             // get cached too); otherwise the first query only, which loads what the first lookup loads.
             let warmUp = store.embedder is CachingEmbedder ? queries[...] : queries.prefix(1)
             for (index, query) in zip(warmUp.indices, warmUp) {
+                current = query.id
                 _ = try await store.retrieve(query.text, options: setting.options(queryIndex: index))
             }
             for (index, query) in queries.enumerated() {
+                current = query.id
                 var options = setting.options(queryIndex: index)
                 // Each excluded trajectory is the source of at most one memory: asking for that many more keeps
                 // `k` hits once they are dropped.
@@ -374,7 +380,7 @@ public struct RetrievalEvaluator: Sendable {
                         }))
             }
         } catch {
-            throw .memory(error)
+            throw .queryFailed(queryID: current, cause: error)
         }
         return (metrics, latencies, emptyResults, outcomes)
     }

@@ -18,7 +18,8 @@ import Synchronization
 ///   instead. An error in a body being read reaches the route, which answers it the same way.
 /// - A request answered before its body has arrived (413 on its Content-Length, 401) has the rest of its body read
 ///   and thrown away, so that the client can read the answer once it has sent it; past the body limit more, the
-///   connection is closed.
+///   connection is closed. The framework reads that rest itself only for a connection it keeps: for a request that
+///   asked for `Connection: close` (an HTTP/1.0 request too) it stops reading, and this handler reads the rest.
 /// - A CONNECT request (this server is no proxy) is answered 405 without a body, which the HTTP codec strips from
 ///   any answer to CONNECT, and the connection closed.
 /// - An HTTP/1.0 request without keep-alive is marked `Connection: close` (``HTTP10ConnectionCloser``), so that its
@@ -48,6 +49,12 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private let drainLimit: Int
     /// Body bytes thrown away since the request still arriving was answered.
     private var drained = 0
+    /// Whether the request still arriving asked for `Connection: close`, as the framework reads the header.
+    private var closing = false
+    /// Whether this handler reads and throws away the rest of an answered request's body, which the framework,
+    /// done with a connection it closes, no longer reads: the client, blocked sending it, never got to read its
+    /// answer, and the connection was held until the idle timeout.
+    private var draining = false
 
     /// A guard counting its connection against `connections`, answering parser errors under the limits of
     /// `decoder`, and reading at most `drainLimit` bytes of a body whose request was answered before it ended.
@@ -87,10 +94,19 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         case .head(let head) where head.method == .connect && unanswered == 0:
             refuseTunnel(context: context)
             return
-        case .head:
+        case .head(let head):
             receiving = true
             unanswered += 1
             drained = 0
+            // The framework's own test: it ends the connection after this answer only for exactly "close".
+            closing = head.headerFields[.connection] == "close"
+        case .body(let buffer) where draining:
+            drained += buffer.readableBytes
+            if drained > drainLimit { context.close(promise: nil) }
+            return
+        case .end where draining:
+            context.close(promise: nil)
+            return
         case .body(let buffer) where receiving && unanswered == 0:
             // Answered already (413 on its Content-Length, 401, 404): the framework reads the rest to throw it
             // away, so a body announced as gigabytes would keep the connection busy for as long as it is sent.
@@ -129,9 +145,19 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         case .end:
             unanswered = max(0, unanswered - 1)
             context.write(data, promise: promise)
+            if receiving && closing && unanswered == 0 {
+                draining = true
+                context.read()
+            }
         case .head, .body:
             context.write(data, promise: promise)
         }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        // The framework asks for no more reads once it is done with the connection; the drain asks for them.
+        if draining { context.read() }
+        context.fireChannelReadComplete()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

@@ -227,12 +227,13 @@ extension MemoryStore {
         try options.limits.validate()
         var firstLines: [String: Int] = [:]
         for (index, trajectory) in trajectories.enumerated() {
+            // Checked first: an ID in decomposed form is refused as such, not as a repeat of its composed form.
+            try options.limits.check(
+                trajectory, facts: facts[trajectory.id] ?? [], path: "(batch)", line: index + 1)
             if let firstLine = firstLines[trajectory.id] {
                 throw .repeatedTrajectory(id: trajectory.id, path: "(batch)", line: index + 1, firstLine: firstLine)
             }
             firstLines[trajectory.id] = index + 1
-            try options.limits.check(
-                trajectory, facts: facts[trajectory.id] ?? [], path: "(batch)", line: index + 1)
             let blank = [
                 ("id", trajectory.id), ("task", trajectory.task), ("source", trajectory.source),
             ].first { $0.1.trimmingWhitespace().isEmpty }

@@ -24,14 +24,18 @@ public struct StoreDigest: Sendable, Equatable, Codable, CustomStringConvertible
 
     /// Computes the digest of a backend's store from one pass over its trajectories, memories and history.
     package init(of backend: any MemoryBackend) async throws(MemoryError) {
-        var trajectories: [String: Data] = [:]
+        // IDs are ordered by their bytes, as the database tells them apart: Swift's `String` takes IDs that are
+        // one text in two Unicode forms ("e\u{301}" and "é") for one, and a dictionary of them left one out.
+        var trajectories: [(id: String, record: Data)] = []
         try await backend.forEachTrajectory { (trajectory) throws(MemoryError) in
-            trajectories[trajectory.id] = try Self.canonical(trajectory)
+            trajectories.append((trajectory.id, try Self.canonical(trajectory)))
         }
         let contents = try await StoreContents(of: backend)
         var hash = SHA256()
-        for id in trajectories.keys.sorted() { hash.update(trajectories[id] ?? Data()) }
-        for record in contents.memories.sorted(by: { $0.memory.id < $1.memory.id }) {
+        for trajectory in trajectories.sorted(by: { $0.id.utf8.lexicographicallyPrecedes($1.id.utf8) }) {
+            hash.update(trajectory.record)
+        }
+        for record in contents.memories.sorted(by: { $0.memory.id.utf8.lexicographicallyPrecedes($1.memory.id.utf8) }) {
             hash.update(try Self.canonical(record.memory))
             for vector in [record.taskVector, record.keywordVector ?? []] {
                 hash.update(Data(vector.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) }))

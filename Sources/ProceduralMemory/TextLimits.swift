@@ -1,3 +1,5 @@
+import Foundation
+
 /// The largest texts a store accepts from an import, a bundle or ``MemoryStore/add(_:facts:options:)``, in UTF-8
 /// bytes.
 ///
@@ -42,7 +44,8 @@ public struct TextLimits: Sendable, Equatable, Codable {
     }
 
     /// Checks a trajectory's texts against the limits, every text for a NUL character, which SQLite would cut the
-    /// text at (so that `"b\u{0}x"` would be stored, and replace, as `"b"`), and its ID for control characters.
+    /// text at (so that `"b\u{0}x"` would be stored, and replace, as `"b"`), and its ID for control characters and
+    /// decomposed text.
     ///
     /// - Parameters:
     ///   - trajectory: The trajectory.
@@ -50,10 +53,11 @@ public struct TextLimits: Sendable, Equatable, Codable {
     ///   - path: The input file (or a description of where the trajectory came from), named in errors.
     ///   - line: The line (or position), named in errors.
     ///   - storedIDs: Whether the IDs come from a store (a bundle from `memp export`) rather than new input: stores
-    ///     written before IDs were checked may hold control characters, and their bundles must still import.
+    ///     written before IDs were checked may hold control characters or decomposed text, and their bundles must
+    ///     still import.
     /// - Throws: ``MemoryError/textTooLarge(path:line:field:bytes:limit:)`` for a text over its limit;
     ///   ``MemoryError/invalidRecord(path:line:field:reason:)`` for a text holding a NUL character, or an ID holding
-    ///   a control character (unless `storedIDs`).
+    ///   a control character or not in Unicode Normalization Form C (unless `storedIDs`).
     package func check(
         _ trajectory: Trajectory, facts: [String] = [], path: String, line: Int, storedIDs: Bool = false
     ) throws(MemoryError) {
@@ -97,7 +101,8 @@ public struct TextLimits: Sendable, Equatable, Codable {
         let limits: TextLimits
         let path: String
         let line: Int
-        /// Whether IDs may hold control characters: they are stored already, and refusing them would strand them.
+        /// Whether IDs may hold control characters and decomposed text: they are stored already, and refusing them
+        /// would strand them.
         let storedIDs: Bool
 
         func text(_ value: String, _ field: String, limit: Int) throws(MemoryError) {
@@ -114,6 +119,10 @@ public struct TextLimits: Sendable, Equatable, Codable {
 
         /// An ID is printed on one line, typed in commands and put in URLs: a line break, tab or escape sequence
         /// (U+0000–U+001F, U+007F–U+009F) in one would split or rewrite the lines it is printed on.
+        ///
+        /// An ID is also in Unicode Normalization Form C: the database tells IDs apart by their bytes, Swift's
+        /// `String` by their canonical equivalence, so `"e\u{301}"` and `"é"` would be two stored trajectories that
+        /// an export, a bundle or a migration's checksum took for one. Composed, no two IDs are equivalent.
         func identifier(_ value: String, _ field: String) throws(MemoryError) {
             try text(value, field, limit: limits.maximumStepTextBytes)
             guard !storedIDs else { return }
@@ -123,6 +132,16 @@ public struct TextLimits: Sendable, Equatable, Codable {
                 throw .invalidRecord(
                     path: path, line: line, field: field,
                     reason: "contains the control character U+\(code), which an ID can't hold")
+            }
+            // ASCII is in every normalization form: most IDs need no normalizing to check.
+            guard !value.utf8.allSatisfy({ $0 < 0x80 }) else { return }
+            let composed = value.precomposedStringWithCanonicalMapping
+            guard composed.utf8.elementsEqual(value.utf8) else {
+                throw .invalidRecord(
+                    path: path, line: line, field: field,
+                    reason: "is not in Unicode Normalization Form C (NFC): it is the same text as \"\(composed)\" "
+                        + "written with other code points, which the store would keep as another ID; write it as "
+                        + "\"\(composed)\"")
             }
         }
 

@@ -265,16 +265,21 @@ public enum VectorFile {
             throw malformed("byte \(headerStart)", "the header is cut off")
         }
         let header = String(decoding: bytes[headerStart..<headerStart + headerLength], as: UTF8.self)
-        guard let descr = pythonValue(of: "descr", in: header) else {
+        let fields: [String: String]
+        switch headerFields(header) {
+        case .success(let parsed): fields = parsed
+        case .failure(let problem): throw malformed("header", problem.reason)
+        }
+        guard let descr = fields["descr"] else {
             throw malformed("header", "no 'descr' field")
         }
         guard descr == "'<f4'" || descr == "'float32'" || descr == "'=f4'" else {
             throw malformed("header", "dtype \(descr) is not supported; save the array as little-endian float32")
         }
-        guard pythonValue(of: "fortran_order", in: header) == "False" else {
+        guard fields["fortran_order"] == "False" else {
             throw malformed("header", "Fortran-ordered arrays are not supported; save with np.ascontiguousarray")
         }
-        guard let shapeText = pythonValue(of: "shape", in: header) else {
+        guard let shapeText = fields["shape"] else {
             throw malformed("header", "no 'shape' field")
         }
         let shape = shapeText.trimmingCharacters(in: CharacterSet(charactersIn: "() "))
@@ -307,15 +312,82 @@ public enum VectorFile {
         return try VectorSet(dimension: dimension, values: values)
     }
 
-    /// The raw text of `'key': value` in a NumPy header dictionary (a tuple value keeps its parentheses).
-    private static func pythonValue(of key: String, in header: String) -> String? {
-        guard let keyRange = header.range(of: "'\(key)'") else { return nil }
-        var rest = header[keyRange.upperBound...].drop { $0 == " " || $0 == ":" }
-        if rest.first == "(" {
-            guard let close = rest.firstIndex(of: ")") else { return nil }
-            return String(rest[...close])
+    /// Why a NumPy header is not a dictionary this reader takes.
+    private struct HeaderProblem: Error {
+        var reason: String
+    }
+
+    /// The keys NumPy writes in a `.npy` header, and the only ones its reader accepts.
+    private static let headerKeys: Set<String> = ["descr", "fortran_order", "shape"]
+
+    /// The entries of a NumPy header dictionary (`{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }`),
+    /// each value as written (a string in single quotes, a tuple with its parentheses).
+    ///
+    /// A key given twice is refused: NumPy keeps the last value, so a reader taking the first (as this one did)
+    /// read another shape from the same bytes. So is a key NumPy doesn't write, as NumPy refuses it.
+    private static func headerFields(_ header: String) -> Result<[String: String], HeaderProblem> {
+        var rest = Substring(header)
+        func fail(_ reason: String) -> Result<[String: String], HeaderProblem> {
+            let offset = header.distance(from: header.startIndex, to: rest.startIndex)
+            return .failure(HeaderProblem(reason: "\(reason) at character \(offset) of the header dictionary"))
         }
-        rest = rest.prefix { $0 != "," && $0 != "}" }
-        return rest.trimmingCharacters(in: .whitespaces)
+        func skipSpaces() { rest = rest.drop { $0 == " " || $0 == "\n" || $0 == "\t" } }
+        /// A quoted string without escapes, with its quotes made single.
+        func quoted() -> String? {
+            guard let quote = rest.first, quote == "'" || quote == "\"" else { return nil }
+            let body = rest.dropFirst()
+            guard let end = body.firstIndex(of: quote), !body[..<end].contains("\\") else { return nil }
+            rest = body[body.index(after: end)...]
+            return "'\(body[..<end])'"
+        }
+        skipSpaces()
+        guard rest.first == "{" else { return fail("expected {") }
+        rest = rest.dropFirst()
+        var fields: [String: String] = [:]
+        while true {
+            skipSpaces()
+            if rest.first == "}" { break }
+            guard let quotedKey = quoted() else { return fail("expected a quoted key") }
+            let key = String(quotedKey.dropFirst().dropLast())
+            skipSpaces()
+            guard rest.first == ":" else { return fail("expected : after '\(key)'") }
+            rest = rest.dropFirst()
+            skipSpaces()
+            let value: String
+            if rest.first == "(" {
+                guard let close = rest.firstIndex(of: ")") else { return fail("the tuple of '\(key)' is not closed") }
+                value = String(rest[...close])
+                rest = rest[rest.index(after: close)...]
+            } else if let string = quoted() {
+                value = string
+            } else {
+                let word = rest.prefix { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == "." }
+                guard !word.isEmpty else { return fail("expected a value for '\(key)'") }
+                value = String(word)
+                rest = rest[word.endIndex...]
+            }
+            guard headerKeys.contains(key) else {
+                return .failure(
+                    HeaderProblem(
+                        reason: "key '\(key)' is not one NumPy writes ("
+                            + headerKeys.sorted().joined(separator: ", ") + ")"))
+            }
+            guard fields.updateValue(value, forKey: key) == nil else {
+                return .failure(
+                    HeaderProblem(
+                        reason: "key '\(key)' appears twice; NumPy reads the last value, so the shape of the data "
+                            + "is ambiguous"))
+            }
+            skipSpaces()
+            if rest.first == "," {
+                rest = rest.dropFirst()
+            } else if rest.first != "}" {
+                return fail("expected , or } after the value of '\(key)'")
+            }
+        }
+        rest = rest.dropFirst()
+        skipSpaces()
+        guard rest.isEmpty else { return fail("unexpected text after }") }
+        return .success(fields)
     }
 }

@@ -102,6 +102,25 @@ import Testing
             try SafeTensorsFile(path: path)
         }
     }
+
+    /// Hostile run 5: a FIFO in place of `model.safetensors` made `memp embed` wait forever to open it.
+    @Test(.timeLimit(.minutes(1))) func refusesAFIFOOrADirectoryWithoutWaiting() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let fifo = directory.file("model.safetensors")
+        try #require(mkfifo(fifo, 0o600) == 0)
+        #expect(
+            throws: EmbeddingError.io(path: fifo, reason: "is a FIFO, not a model file; install the model again")
+        ) {
+            try SafeTensorsFile(path: fifo)
+        }
+        #expect(
+            throws: EmbeddingError.io(
+                path: directory.path, reason: "is a directory, not a model file; install the model again")
+        ) {
+            try SafeTensorsFile(path: directory.path)
+        }
+    }
 }
 
 @Suite struct ModelFileLimitTests {

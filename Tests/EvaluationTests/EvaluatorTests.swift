@@ -53,6 +53,21 @@ enum Fixture {
         #expect(evaluator.relevantCounts == [2, 2, 1, 0])
     }
 
+    /// Hostile run 5: a query the store refused to look up failed the evaluation with the store's error alone
+    /// ("gives the task to look up an all-zero vector …"), without saying which of the queries it was.
+    @Test func aLookupThatFailsNamesItsQuery() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let queries = [Fixture.queries[0], EvaluationQuery(id: "q-symbols", text: "!!!", relevant: [])]
+        let evaluator = try await RetrievalEvaluator(store: try await Fixture.store(in: directory), queries: queries)
+        await #expect(
+            throws: EvaluationError.queryFailed(
+                queryID: "q-symbols", cause: .taskWithoutDirection(embedder: HashingEmbedder().modelIdentifier))
+        ) {
+            try await evaluator.run(RetrievalSetting(policy: .query, k: 2))
+        }
+    }
+
     @Test func bm25FindsTheMatchingTasks() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -68,6 +68,20 @@ import Testing
         ) { try QuerySet(contentsOf: path) }
     }
 
+    /// Hostile run 5: a query longer than a lookup takes was refused only when looked up, without saying which.
+    @Test func aQueryOverTheLookupLimitIsRefusedWithItsLine() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let limit = MemoryStore.maximumLookupTaskBytes
+        let long = #"{"qid": "q", "query": ""# + String(repeating: "a", count: limit + 1) + #"", "relevant": []}"#
+        let path = try directory.write(
+            #"{"qid": "ok", "query": "fine", "relevant": []}"# + "\n" + long, to: "queries.jsonl")
+        #expect(
+            throws: EvaluationError.invalidQuery(
+                path: path, line: 2, field: "query", reason: "is \(limit + 1) bytes; a lookup takes at most \(limit)")
+        ) { try QuerySet(contentsOf: path) }
+    }
+
     @Test func rejectsDuplicateIDsAndEmptyFiles() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

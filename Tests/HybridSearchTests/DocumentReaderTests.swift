@@ -37,6 +37,20 @@ import Testing
         (#"{"id": "first", "text": "again"}"#, "id", "\"first\" already appears on line 1"),
         // Hostile run 4: a repeated key was read with one of its values.
         (#"{"id": "b", "text": "x", "text": "y"}"#, "text", "appears twice in its object; keep one of the values"),
+        // Hostile run 5: an ID with a line break, NUL or escape sequence was stored and split or recoloured every
+        // line of `memp collection search` it was printed on.
+        (
+            #"{"id": "b\nc", "text": "x"}"#, "id",
+            "contains the control character U+000A, which an ID can't hold"
+        ),
+        (
+            #"{"id": "b\u0000", "text": "x"}"#, "id",
+            "contains the control character U+0000, which an ID can't hold"
+        ),
+        (
+            #"{"id": "\u001b[31mb", "text": "x"}"#, "id",
+            "contains the control character U+001B, which an ID can't hold"
+        ),
     ])
     func badLineNamesLineAndField(line: String, field: String, reason: String) throws {
         let directory = try TemporaryDirectory()

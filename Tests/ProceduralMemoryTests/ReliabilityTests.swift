@@ -225,6 +225,64 @@ import Testing
         #expect(try await target.trajectory(id: id)?.task == Samples.heatMug.task)
     }
 
+    // Hostile run 5: "e\u{301}" (decomposed) and "é" (composed) are one text to Swift and two IDs to the database,
+    // so a file holding both was refused as repeating a trajectory, while two imports stored both.
+    @Test func anIDNotInNormalizationFormCIsRefusedAsSuch() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await TestStoreKind.disk.makeStore(in: directory)
+        let lines = [
+            #"{"id": "caf\u00e9", "task": "open the door", "steps": [{"action": "open door"}]}"#,
+            #"{"id": "cafe\u0301", "task": "steal the key", "steps": [{"action": "take key"}]}"#,
+        ]
+        let file = try directory.write(lines.joined(separator: "\n"), to: "runs.jsonl")
+        await #expect(
+            throws: MemoryError.invalidRecord(
+                path: file, line: 2, field: "id",
+                reason: "is not in Unicode Normalization Form C (NFC): it is the same text as \"caf\u{E9}\" written "
+                    + "with other code points, which the store would keep as another ID; write it as \"caf\u{E9}\"")
+        ) {
+            try await store.importTrajectories(from: file)
+        }
+        #expect(try await store.statistics().trajectories == 0)
+    }
+
+    // Hostile run 5: a store holding IDs that are one text in two Unicode forms (written before IDs had to be in
+    // NFC) exported one of the two trajectories, and a migration's checksum covered only one of them. Its bundle
+    // is refused saying why, before anything is written: importing both failed in the indexes after the commit.
+    @Test func aStoreHoldingOneIDInTwoUnicodeFormsExportsBothAndChecksumsBoth() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await TestStoreKind.disk.makeStore(
+            in: directory, holding: [Samples.heatMug, Samples.cleanApple])
+        let backend = try #require(store.backend as? SQLiteBackend)
+        let (decomposed, composed) = ("cafe\u{301}", "caf\u{E9}")
+        try await backend.writing { db in
+            for (old, id) in [(Samples.heatMug.id, decomposed), (Samples.cleanApple.id, composed)] {
+                for table in ["trajectory", "memory"] {
+                    try db.execute(sql: "UPDATE \(table) SET id = ? WHERE id = ?", arguments: [id, old])
+                }
+            }
+        }
+        #expect(try await StoreDigest(of: backend).trajectories == 2)
+        let bundle = directory.file("bundle")
+        let manifest = try await store.export(to: bundle)
+        #expect(manifest.trajectoryCount == 2)
+        let lines = try String(contentsOfFile: bundle + "/trajectories.jsonl", encoding: .utf8)
+        #expect(lines.contains(Samples.heatMug.task) && lines.contains(Samples.cleanApple.task))
+        let target = try await TestStoreKind.inMemory.makeStore(in: directory)
+        await #expect(
+            throws: MemoryError.bundleRefused(
+                path: bundle,
+                reason: "memories.jsonl line 2: memory \(composed) is memory \(decomposed) of line 1 in another "
+                    + "Unicode form (U+0063 U+0061 U+0066 U+00E9 and U+0063 U+0061 U+0066 U+0065 U+0301); a store "
+                    + "can't import both. Delete one of them from the store the bundle came from")
+        ) {
+            try await target.importBundle(at: bundle)
+        }
+        #expect(try await target.statistics().trajectories == 0)
+    }
+
     // Hostile run 4: a UTF-16 file's lines parse (JSONSerialization detects UTF-16), but the half of its last line
     // break left after the split was "line 3: … Invalid value around character 0", which did not say the file is
     // not UTF-8.

@@ -189,6 +189,32 @@ import VectorIndex
         #expect(reason.contains("\(path)/index"))
     }
 
+    /// Writes that queue up for the write lock leave saving the cache files to the last of them, which saves
+    /// them even when it changes nothing itself (here a duplicate, refused): however they interleave, the files
+    /// hold every write, and the next open loads them.
+    @Test func writesThatQueueUpLeaveCacheFilesHoldingEveryOne() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("store")
+        let store = try await MemoryStore.create(at: path, embedder: WordHashEmbedder())
+        let trajectories = (0..<24).map { number in
+            Trajectory(
+                id: "queued-\(number)", task: "water the plants in room \(number)",
+                steps: [Step(action: "fill the can"), Step(action: "water plant \(number)")],
+                outcome: Outcome(success: true), source: "queue")
+        }
+        let refused = await withTaskGroup(of: Bool.self) { group in
+            for trajectory in trajectories + [trajectories[0]] {
+                group.addTask { (try? await store.add([trajectory])) == nil }
+            }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(refused == 1 && store.memoryCount == 24)
+        let reopened = try await MemoryStore.open(at: path, embedder: WordHashEmbedder())
+        #expect(reopened.cacheState == .loaded && reopened.memoryCount == 24)
+        #expect(try await Self.ids(reopened) == Set(trajectories.map(\.id)))
+    }
+
     @Test func refusesTheWrongEmbedderAndMissingOrExistingStores() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -147,6 +147,20 @@ import Testing
             "{'descr': '<f4', 'fortran_order': False, 'shape': (9223372036854775807, 4), }\n", 16, "byte 88",
             "shape (9223372036854775807, 4) needs more than 9223372036854775807 data bytes, the file has 16"
         ),
+        // A repeated key was read with its first value, NumPy's reader keeps the last: the same 24 bytes were two
+        // rows of 3 here and three rows of 2 in NumPy (hostile run 5). NumPy refuses keys it doesn't write.
+        (
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), 'shape': (3, 2), }\n", 24, "header",
+            "key 'shape' appears twice; NumPy reads the last value, so the shape of the data is ambiguous"
+        ),
+        (
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), 'offset': 8, }\n", 24, "header",
+            "key 'offset' is not one NumPy writes (descr, fortran_order, shape)"
+        ),
+        (
+            "{'descr': '<f4', 'fortran_order': False 'shape': (2, 3)}\n", 24, "header",
+            "expected , or } after the value of 'fortran_order' at character 40 of the header dictionary"
+        ),
     ]
 
     @Test(arguments: unreadableNumPy)
@@ -175,6 +189,15 @@ import Testing
         ) {
             try VectorFile.read(path)
         }
+    }
+
+    @Test func numPyHeadersWithDoubleQuotesAreRead() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("quoted.npy")
+        try Self.writeNumPy(
+            header: #"{"descr": "<f4", "fortran_order": False, "shape": (1, 2)}"# + "\n", payload: 8, to: path)
+        #expect(try VectorFile.read(path) == VectorSet([[0, 0]]))
     }
 
     @Test func numPyFilesFromNumPyAreReadable() throws {

@@ -34,7 +34,9 @@ extension MemoryStore {
         }
         var memoryLines: [String] = []
         var trajectoryLines: [String] = []
-        var trajectoryIDs = Set<String>()
+        // By their bytes, as the database tells IDs apart: a `Set<String>` took "e\u{301}" and "é" for one and
+        // left the second trajectory out of the bundle.
+        var trajectoryIDs = Set<[UInt8]>()
         var producers = Set<String>()
         for start in stride(from: 0, to: entries.count, by: 500) {
             let chunk = entries[start..<min(start + 500, entries.count)]
@@ -45,7 +47,7 @@ extension MemoryStore {
                     try bundleJSON(
                         BundledMemory(memory: memory, taskVector: entry.taskVector, keywordVector: entry.keywordVector),
                         path: directory))
-                for id in memory.sourceTrajectoryIDs where trajectoryIDs.insert(id).inserted {
+                for id in memory.sourceTrajectoryIDs where trajectoryIDs.insert(Array(id.utf8)).inserted {
                     guard let trajectory = try await backend.trajectory(id: id) else { continue }
                     if let producer = trajectory.producer { producers.insert(producer) }
                     trajectoryLines.append(try bundleJSON(trajectory, path: directory))
@@ -242,12 +244,14 @@ struct VerifiedBundle {
                     + "\(manifest.memoryCount) and \(manifest.trajectoryCount)")
         }
         let trajectoryIDs = Set(trajectories.map(\.id))
-        // An export never repeats a record; a repeat would reach the database as a constraint failure.
-        var memoryLines: [String: Int] = [:]
+        // An export never repeats a record; a repeat would reach the database as a constraint failure. Two IDs that
+        // are one text in two Unicode forms ("e\u{301}" and "é", from a store written before IDs had to be in NFC)
+        // are two rows to the database but one key to the store's indexes, which would fail after the commit.
+        var memoryLines: [String: (line: Int, id: String)] = [:]
         for (index, item) in memories.enumerated() {
             let line = "\(BundleManifest.memoriesFileName) line \(index + 1)"
-            if let first = memoryLines.updateValue(index + 1, forKey: item.memory.id) {
-                throw refuse("\(line): memory \(item.memory.id) appears again (first on line \(first))")
+            if let first = memoryLines.updateValue((index + 1, item.memory.id), forKey: item.memory.id) {
+                throw refuse(Self.repeated("memory", item.memory.id, at: line, first: first))
             }
             guard item.memory.embedderID == manifest.embedderID else {
                 throw refuse(
@@ -286,12 +290,13 @@ struct VerifiedBundle {
                 try limits.check(memory, path: BundleManifest.memoriesFileName, line: index + 1, storedIDs: true)
             } catch { throw refuse(Self.unstorable(error)) }
         }
-        var trajectoryLines: [String: Int] = [:]
+        var trajectoryLines: [String: (line: Int, id: String)] = [:]
         for (index, trajectory) in trajectories.enumerated() {
-            if let first = trajectoryLines.updateValue(index + 1, forKey: trajectory.id) {
+            if let first = trajectoryLines.updateValue((index + 1, trajectory.id), forKey: trajectory.id) {
                 throw refuse(
-                    "\(BundleManifest.trajectoriesFileName) line \(index + 1): trajectory \(trajectory.id) appears "
-                        + "again (first on line \(first))")
+                    Self.repeated(
+                        "trajectory", trajectory.id, at: "\(BundleManifest.trajectoriesFileName) line \(index + 1)",
+                        first: first))
             }
             do throws(MemoryError) {
                 try limits.check(
@@ -303,6 +308,25 @@ struct VerifiedBundle {
         self.manifest = manifest
         self.memories = memories
         self.trajectories = trajectories
+    }
+
+    /// Why a record whose ID equals an earlier one's as text is refused: the same ID again, or the same text in
+    /// another Unicode form.
+    private static func repeated(_ kind: String, _ id: String, at line: String, first: (line: Int, id: String))
+        -> String
+    {
+        guard first.id.utf8.elementsEqual(id.utf8) else {
+            return "\(line): \(kind) \(id) is \(kind) \(first.id) of line \(first.line) in another Unicode form "
+                + "(\(Self.scalars(id)) and \(Self.scalars(first.id))); a store can't import both. Delete one of "
+                + "them from the store the bundle came from"
+        }
+        return "\(line): \(kind) \(id) appears again (first on line \(first.line))"
+    }
+
+    /// The code points of `id`, as `U+0065 U+0301`: the first 12, then `…`.
+    private static func scalars(_ id: String) -> String {
+        id.unicodeScalars.prefix(12).map { "U+" + String(format: "%04X", $0.value) }.joined(separator: " ")
+            + (id.unicodeScalars.count > 12 ? " …" : "")
     }
 
     /// The absolute path of a file named in the manifest, refused unless it stays inside the bundle directory.
