@@ -130,9 +130,9 @@ struct OutageTests {
     ///
     /// Before the pool checked idle connections, the write waited on the silent one until the server came back (and
     /// on a real cut until the operating system gave up); the time limit turns that wait into a failure. It is
-    /// generous because it counts from the test's start: in a full run on a busy 2-core machine, the whole test
-    /// process at `nice -n 19` got no CPU for minutes at a time.
-    @Test(.timeLimit(.minutes(10))) func aWriteOnAConnectionThatStoppedAnsweringFailsAndStoresNothing() async throws {
+    /// generous because it counts from the test's start: in full runs on a 2-core machine every test of the process
+    /// was reported 330–650 s after it started, this one 403 s.
+    @Test(.timeLimit(.minutes(30))) func aWriteOnAConnectionThatStoppedAnsweringFailsAndStoresNothing() async throws {
         let server = try PostgresTestServer.OwnServer()
         let vector: [Float] = [1, 0, 0]
         func trajectories(_ prefix: String) -> [Trajectory] {
