@@ -5,6 +5,9 @@
 #   scripts/pg_server.sh stop STATE_DIR                stop it and delete its data
 #   scripts/pg_server.sh halt STATE_DIR                stop it (a fast shutdown), keeping its data
 #   scripts/pg_server.sh resume STATE_DIR              start a halted server again, on the same port
+#   scripts/pg_server.sh freeze STATE_DIR              stop every process of the server with SIGSTOP: connections stay
+#                                                      open and nothing answers, as after a silent network cut
+#   scripts/pg_server.sh thaw STATE_DIR                let a frozen server run again (SIGCONT)
 #
 # The server listens on 127.0.0.1 at a free port, with scram-sha-256 password authentication and TLS off, in
 # STATE_DIR/data. STATE_DIR/server.env holds PG_HOST, PG_PORT, PG_USER, PG_DATABASE, PG_PASSWORD_FILE and PG_URL
@@ -12,8 +15,9 @@
 # process exits, so a test run that crashes leaves nothing behind. PostgreSQL refuses to run as root, so as root
 # the server runs as the system user memp-pg (created when missing). Binaries come from scripts/setup.d/50-postgres.sh.
 set -euo pipefail
-command="${1:?usage: pg_server.sh start|stop|halt|resume STATE_DIR [OWNER_PID]}"
-state="${2:?usage: pg_server.sh start|stop|halt|resume STATE_DIR [OWNER_PID]}"
+usage="usage: pg_server.sh start|stop|halt|resume|freeze|thaw STATE_DIR [OWNER_PID]"
+command="${1:?$usage}"
+state="${2:?$usage}"
 owner="${3:-}"
 PREFIX="${MEMP_PG_PREFIX:-/opt/memp-pg}"
 BIN="$PREFIX/pgserver/pginstall/bin"
@@ -27,6 +31,15 @@ launch() {
     as_server_user "$BIN/pg_ctl" -D "$1" -w -l "$1/server.log" \
         -o "-h 127.0.0.1 -p $2 -k $1 -c max_connections=200 -c fsync=off -c synchronous_commit=off" \
         start >/dev/null || { cat "$1/server.log" >&2; exit 1; }
+}
+
+# Sends signal $1 to the postmaster of the server in $2 (its data folder) and to every process it started, the
+# postmaster first so that it starts no process the loop misses.
+signal_server() {
+    local postmaster
+    postmaster="$(head -1 "$2/postmaster.pid")"
+    kill "-$1" "$postmaster"
+    for child in $(pgrep -P "$postmaster"); do kill "-$1" "$child" 2>/dev/null || true; done
 }
 
 case "$command" in
@@ -74,15 +87,22 @@ halt)
 resume)
     launch "$state/data" "$(sed -n 's/^PG_PORT=//p' "$state/server.env")"
     ;;
+freeze)
+    signal_server STOP "$state/data"
+    ;;
+thaw)
+    signal_server CONT "$state/data"
+    ;;
 stop)
     [ -d "$state" ] || exit 0
     if [ -f "$state/data/postmaster.pid" ]; then
+        signal_server CONT "$state/data" 2>/dev/null || true  # a frozen server would never shut down
         as_server_user "$BIN/pg_ctl" -D "$state/data" -w -m fast stop >/dev/null 2>&1 || true
     fi
     rm -rf "$state"
     ;;
 *)
-    echo "usage: pg_server.sh start|stop|halt|resume STATE_DIR [OWNER_PID]" >&2
+    echo "$usage" >&2
     exit 2
     ;;
 esac

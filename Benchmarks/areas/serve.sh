@@ -32,15 +32,7 @@ if [ -n "${SERVE_BENCH_STORE:-}" ] && [ ! -f "$store/memp.sqlite" ]; then
 fi
 if [ ! -f "$store/memp.sqlite" ]; then
     mkdir -p "$BENCH_ROOT/data"
-    python3 - "$REPOSITORY/data/textworld-sample/trajectories.jsonl" "$size" > "$store.jsonl" <<'PY'
-import json, sys
-lines = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
-for number in range(int(sys.argv[2])):
-    record = dict(lines[number % len(lines)])
-    record["id"] = f"{record['id']}-{number}"
-    record["task"] = f"{record['task']} (variant {number // len(lines)})"
-    print(json.dumps(record))
-PY
+    python3 "$BENCH_ROOT/areas/sample_variants.py" "$size" > "$store.jsonl"
     "$MEMP" init --store "$store" --embedder "$embedder" >&2
     start=$(date +%s.%N)
     "$MEMP" import --store "$store" "$store.jsonl" --build trajectory >&2

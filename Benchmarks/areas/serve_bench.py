@@ -210,20 +210,15 @@ def mcp_available():
     return True
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--memp", required=True)
-    parser.add_argument("--store", required=True)
-    parser.add_argument("--queries", type=int, default=300)
-    parser.add_argument("--cli-queries", type=int, default=30)
-    parser.add_argument("--k", type=int, default=10)
-    parser.add_argument("--mode", default="hybrid")
-    parser.add_argument("--catch-up-rounds", type=int, default=3)
-    arguments = parser.parse_args()
-    tasks = [json.loads(line)["query"] for line in
-             (REPOSITORY / "data/textworld-sample/queries.jsonl").read_text().splitlines() if line.strip()]
-    server = subprocess.Popen([arguments.memp, "serve", "--store", arguments.store, "--port", "0"],
-                              stderr=subprocess.PIPE, text=True)
+def sample_queries():
+    """The sample's held-out queries, the lookups' tasks."""
+    return [json.loads(line)["query"] for line in
+            (REPOSITORY / "data/textworld-sample/queries.jsonl").read_text().splitlines() if line.strip()]
+
+
+def start_server(memp, store):
+    """`memp serve` on `store` at a free port, once it listens: the process, the port and the seconds it took."""
+    server = subprocess.Popen([memp, "serve", "--store", store, "--port", "0"], stderr=subprocess.PIPE, text=True)
     started = time.perf_counter()
     port, seen = None, []
     for line in server.stderr:  # the store opens first; anything it prints comes before "Listening on"
@@ -236,6 +231,21 @@ def main():
         raise SystemExit(f"memp serve exited with {server.wait()} before listening: {''.join(seen)}")
     ready_seconds = time.perf_counter() - started
     threading.Thread(target=server.stderr.read, daemon=True).start()
+    return server, port, ready_seconds
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--memp", required=True)
+    parser.add_argument("--store", required=True)
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--cli-queries", type=int, default=30)
+    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--mode", default="hybrid")
+    parser.add_argument("--catch-up-rounds", type=int, default=3)
+    arguments = parser.parse_args()
+    tasks = sample_queries()
+    server, port, ready_seconds = start_server(arguments.memp, arguments.store)
     try:
         connection = http.client.HTTPConnection("127.0.0.1", port)
         connection.request("GET", "/v1/stats")

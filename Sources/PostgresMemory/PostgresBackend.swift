@@ -25,17 +25,19 @@ public final class PostgresBackend: MemoryBackend {
     let pool: PostgresPool
 
     private init(
-        location: PostgresLocation, password: String?, maximumConnections: Int, databaseSearch: PostgresVectorSearch?
+        location: PostgresLocation, password: String?, maximumConnections: Int, timing: PostgresPool.Timing,
+        databaseSearch: PostgresVectorSearch?
     ) {
         let logger = Self.quietLogger
         self.location = location
         self.databaseSearch = databaseSearch
         self.logger = logger
         pool = PostgresPool(
-            maximum: maximumConnections,
-            closedError: .database(reason: "PostgreSQL at \(location): the store was closed")
+            maximum: maximumConnections, timing: timing,
+            closedError: .database(reason: "PostgreSQL at \(location): the store was closed"), logger: logger
         ) { () throws(MemoryError) in
-            try await Self.directConnection(to: location, password: password, logger: logger)
+            try await Self.directConnection(
+                to: location, password: password, timeout: timing.connectTimeout, logger: logger)
         }
     }
 
@@ -53,21 +55,31 @@ public final class PostgresBackend: MemoryBackend {
     public static func connect(
         to location: PostgresLocation, maximumConnections: Int = 8, databaseSearch: PostgresVectorSearch? = nil
     ) async throws(MemoryError) -> PostgresBackend {
+        try await connect(
+            to: location, maximumConnections: maximumConnections, timing: PostgresPool.Timing(),
+            databaseSearch: databaseSearch)
+    }
+
+    /// ``connect(to:maximumConnections:databaseSearch:)`` with the pool's timing given (tests shorten it).
+    static func connect(
+        to location: PostgresLocation, maximumConnections: Int = 8, timing: PostgresPool.Timing,
+        databaseSearch: PostgresVectorSearch? = nil
+    ) async throws(MemoryError) -> PostgresBackend {
         try PostgresLocation.validate(schema: location.schema)
         try databaseSearch?.validate()
         let password = try location.resolvePassword()
-        try await migrate(location, password: password)
+        try await migrate(location, password: password, timeout: timing.connectTimeout)
         return PostgresBackend(
-            location: location, password: password, maximumConnections: maximumConnections,
+            location: location, password: password, maximumConnections: maximumConnections, timing: timing,
             databaseSearch: databaseSearch)
     }
 
     /// One new connection to `location`.
     ///
-    /// Fails at once with the server's or the network's reason (refused, timed out after 10 s, TLS, login), which
-    /// PostgresNIO's connection pool would retry for a minute and then report only that it gave up.
+    /// Fails at once with the server's or the network's reason (refused, not open within `timeout`, TLS, login),
+    /// which PostgresNIO's connection pool would retry for a minute and then report only that it gave up.
     private static func directConnection(
-        to location: PostgresLocation, password: String?, logger: Logger
+        to location: PostgresLocation, password: String?, timeout: Duration, logger: Logger
     ) async throws(MemoryError) -> PostgresConnection {
         do {
             var configuration = PostgresConnection.Configuration(
@@ -76,6 +88,7 @@ public final class PostgresBackend: MemoryBackend {
                 tls: location.requireTLS
                     ? .require(try NIOSSLContext(configuration: .makeClientConfiguration())) : .disable)
             configuration.options.additionalStartupParameters = searchPath(location)
+            configuration.options.connectTimeout = TimeAmount(timeout)
             return try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
         } catch let error as PSQLError where error.serverInfo == nil {
             switch error.code {
@@ -130,9 +143,10 @@ public final class PostgresBackend: MemoryBackend {
     ///
     /// When no idle connection is at hand a new one is opened, so an operation on a store whose server is down fails
     /// at once with ``ProceduralMemory/MemoryError/databaseUnavailable(reason:)`` saying why, and the first one
-    /// after it is back succeeds. Cancelling the calling task closes the connection: a query waiting for a server
-    /// that stopped answering ends at once (PostgresNIO's queries ignore cancellation), and the server rolls back an
-    /// open transaction.
+    /// after it is back succeeds; an idle connection that stopped answering is found by the pool's check and
+    /// replaced before `body` sends anything (``PostgresPool``). Cancelling the calling task closes the connection:
+    /// a query waiting for a server that stopped answering ends at once (PostgresNIO's queries ignore cancellation),
+    /// and the server rolls back an open transaction.
     func withConnection<Result: Sendable>(
         _ body: (PostgresConnection) async throws -> Result
     ) async throws(MemoryError) -> Result {
@@ -245,9 +259,12 @@ public final class PostgresBackend: MemoryBackend {
 
     /// Applies the migrations not yet applied to the store at `location`, on a connection of its own, under an
     /// advisory lock so that concurrent openers don't race.
-    private static func migrate(_ location: PostgresLocation, password: String?) async throws(MemoryError) {
+    private static func migrate(
+        _ location: PostgresLocation, password: String?, timeout: Duration
+    ) async throws(MemoryError) {
         let logger = quietLogger
-        let connection = try await directConnection(to: location, password: password, logger: logger)
+        let connection = try await directConnection(
+            to: location, password: password, timeout: timeout, logger: logger)
         let schema = location.schema
         do {
             try await transaction(on: connection, logger: logger) { connection in
@@ -260,7 +277,7 @@ public final class PostgresBackend: MemoryBackend {
         }
     }
 
-    /// ``migrate(_:password:)``'s statements, in the transaction it opened on `connection`.
+    /// ``migrate(_:password:timeout:)``'s statements, in the transaction it opened on `connection`.
     private static func migrate(schema: String, on connection: PostgresConnection, logger: Logger) async throws {
         // One lock for every store: CREATE EXTENSION is database-wide.
         try await connection.query("SELECT pg_advisory_xact_lock(727_367_001)", logger: logger)

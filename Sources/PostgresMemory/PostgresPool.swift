@@ -10,48 +10,93 @@ import Synchronization
 /// timed out, login refused), and the first operation after the server is back succeeds. When `maximum`
 /// connections are in use, an operation waits, in arrival order, for one to be handed to it (or for the right to
 /// open one, when a connection is dropped).
+///
+/// A connection that went silent while idle (a network cut, a firewall that forgot it, a server that stopped
+/// answering) would hold the next query on it until the operating system gives up, which for a write is a quarter
+/// of an hour or never. So an idle connection is checked with `SELECT 1` before it is lent when it has been idle
+/// longer than ``Timing/checkAfter``, and closed (another opened in its place) when the check gets no answer within
+/// ``Timing/checkTimeout``; one idle longer than ``Timing/idleLimit`` is closed rather than lent. The check runs
+/// before the operation sends anything, so an operation refused by it wrote nothing.
 final class PostgresPool: Sendable {
+    /// How long connections may take to open and to answer, and how long they may stay idle.
+    ///
+    /// The defaults follow established pools: PostgresNIO's 10 s connect timeout and its 60 s idle timeout, and
+    /// HikariCP's rule of checking a connection idle longer than 0.5 s, with its 5 s check timeout.
+    struct Timing: Sendable {
+        /// How long opening a connection (TCP, TLS, login) may take.
+        var connectTimeout: Duration = .seconds(10)
+        /// A connection idle longer than this is checked before it is lent.
+        var checkAfter: Duration = .milliseconds(500)
+        /// How long the check waits for the server's answer before the connection is closed.
+        var checkTimeout: Duration = .seconds(5)
+        /// A connection idle longer than this is closed, not lent.
+        var idleLimit: Duration = .seconds(60)
+    }
+
     /// The most connections open at once.
     let maximum: Int
+    /// When connections are checked and closed.
+    let timing: Timing
     private let open: @Sendable () async throws(MemoryError) -> PostgresConnection
     private let closedError: MemoryError
+    private let logger: Logger
     private let state = Mutex(State())
 
-    /// What a lease is given: an idle connection, or the right to open one (a place under `maximum`).
+    /// What a lease is given: a connection with how long it has been idle, or the right to open one (a place under
+    /// `maximum`).
     private enum Grant: Sendable {
-        case connection(PostgresConnection)
+        case connection(PostgresConnection, idle: Duration)
         case place
     }
 
     private struct State {
-        var idle: [PostgresConnection] = []
+        /// Idle connections with the time each was given back, oldest first.
+        var idle: [(connection: PostgresConnection, since: ContinuousClock.Instant)] = []
         /// Connections lent, idle or being opened.
         var count = 0
         var waiters: [(id: UInt64, continuation: CheckedContinuation<Grant, any Error>)] = []
         var nextWaiterID: UInt64 = 0
         var isClosed = false
 
-        /// An idle connection still open, or a place for a new one, if either is free; drops idle connections the
-        /// server closed (a restart).
-        mutating func take(maximum: Int) -> Grant? {
-            while let connection = idle.popLast() {
-                if !connection.isClosed { return .connection(connection) }
+        /// The most recently used idle connection still open and idle no longer than `idleLimit`, or a place for a
+        /// new one, if either is free; drops (into `dropped`, to be closed) idle connections the server closed (a
+        /// restart) or idle longer than `idleLimit`.
+        mutating func take(
+            maximum: Int, idleLimit: Duration, now: ContinuousClock.Instant, dropped: inout [PostgresConnection]
+        ) -> Grant? {
+            dropExpired(idleLimit: idleLimit, now: now, into: &dropped)
+            while let (connection, since) = idle.popLast() {
+                if !connection.isClosed { return .connection(connection, idle: since.duration(to: now)) }
                 count -= 1
             }
             guard count < maximum else { return nil }
             count += 1
             return .place
         }
+
+        /// Moves the connections idle longer than `idleLimit` into `dropped`.
+        mutating func dropExpired(
+            idleLimit: Duration, now: ContinuousClock.Instant, into dropped: inout [PostgresConnection]
+        ) {
+            let expired = idle.prefix { $0.since.duration(to: now) > idleLimit }.count
+            dropped += idle.prefix(expired).map(\.connection)
+            idle.removeFirst(expired)
+            count -= expired
+        }
     }
 
     /// Creates an empty pool that opens connections with `open`, and refuses leases with `closedError` once closed.
+    ///
+    /// - Parameter logger: The logger of the checks' queries.
     init(
-        maximum: Int, closedError: MemoryError,
+        maximum: Int, timing: Timing = Timing(), closedError: MemoryError, logger: Logger,
         open: @escaping @Sendable () async throws(MemoryError) -> PostgresConnection
     ) {
         precondition(maximum >= 1, "PostgresPool: maximum must be at least 1 (got \(maximum))")
         self.maximum = maximum
+        self.timing = timing
         self.closedError = closedError
+        self.logger = logger
         self.open = open
     }
 
@@ -59,36 +104,39 @@ final class PostgresPool: Sendable {
 
     /// An open connection for the caller alone, until it gives it back with ``release(_:)``.
     ///
+    /// A connection idle longer than ``Timing/checkAfter`` is lent only once it has answered a `SELECT 1`; one that
+    /// doesn't answer within ``Timing/checkTimeout`` is closed and another opened in its place.
+    ///
     /// - Throws: The error of opening a connection; `closedError` once the pool is closed; `CancellationError` when
     ///   the caller is cancelled before it has a connection.
     func lease() async throws -> PostgresConnection {
         switch try await grant() {
-        case .connection(let connection):
-            return connection
+        case .connection(let connection, let idle):
+            if idle <= timing.checkAfter { return connection }
+            if await answers(connection) { return connection }
+            Self.discard(connection)
+            return try await openInPlace()
         case .place:
-            do {
-                // A cancelled caller passes its place on rather than open a connection only to close it.
-                try Task.checkCancellation()
-                return try await open()
-            } catch {
-                passOnPlace()
-                throw error
-            }
+            return try await openInPlace()
         }
     }
 
     /// Takes back a connection from ``lease()``: hands it to the first waiter or keeps it idle, or drops it when it
-    /// is closed (or the pool is).
+    /// is closed (or the pool is); closes the idle connections past ``Timing/idleLimit``.
     func release(_ connection: PostgresConnection) {
+        let now = ContinuousClock.now
+        var expired: [PostgresConnection] = []
         let dropped = state.withLock { state in
             guard !connection.isClosed, !state.isClosed else { return true }
             if state.waiters.isEmpty {
-                state.idle.append(connection)
+                state.dropExpired(idleLimit: timing.idleLimit, now: now, into: &expired)
+                state.idle.append((connection, now))
             } else {
-                state.waiters.removeFirst().continuation.resume(returning: .connection(connection))
+                state.waiters.removeFirst().continuation.resume(returning: .connection(connection, idle: .zero))
             }
             return false
         }
+        for connection in expired { Self.discard(connection) }
         if dropped {
             Self.discard(connection)
             passOnPlace()
@@ -104,10 +152,52 @@ final class PostgresPool: Sendable {
                 state.idle = []
                 state.waiters = []
             }
-            return (state.idle, state.waiters)
+            return (state.idle.map(\.connection), state.waiters)
         }
         for connection in idle { Self.discard(connection) }
         for waiter in waiters { waiter.continuation.resume(throwing: closedError) }
+    }
+
+    /// A new connection in a place the caller holds; the place is passed on when it can't be opened.
+    private func openInPlace() async throws -> PostgresConnection {
+        do {
+            // A cancelled caller passes its place on rather than open a connection only to close it.
+            try Task.checkCancellation()
+            return try await open()
+        } catch {
+            passOnPlace()
+            throw error
+        }
+    }
+
+    /// Whether `connection` answers a `SELECT 1` within ``Timing/checkTimeout``; it is closed when it doesn't.
+    private func answers(_ connection: PostgresConnection) async -> Bool {
+        // PostgresNIO's queries ignore cancellation: closing the connection is what ends the wait. Whichever of the
+        // answer and the timer comes first settles the check, so that a late timer never closes a lent connection.
+        let outcome = CheckOutcome()
+        let timer = connection.eventLoop.scheduleTask(in: TimeAmount(timing.checkTimeout)) {
+            if outcome.settle() { _ = connection.close() as EventLoopFuture<Void> }
+        }
+        defer { timer.cancel() }
+        do {
+            for try await _ in try await connection.query("SELECT 1", logger: logger) {}
+        } catch {
+            return false
+        }
+        return outcome.settle()
+    }
+
+    /// Whether a check is over: answered, or given up by its timer.
+    private final class CheckOutcome: Sendable {
+        private let isSettled = Mutex(false)
+
+        /// Settles the check; returns whether this call did (false when it was settled already).
+        func settle() -> Bool {
+            isSettled.withLock { isSettled in
+                defer { isSettled = true }
+                return !isSettled
+            }
+        }
     }
 
     /// What ``lease()`` is given, at once or once a connection is given back or dropped.
@@ -116,6 +206,9 @@ final class PostgresPool: Sendable {
             defer { state.nextWaiterID += 1 }
             return state.nextWaiterID
         }
+        let now = ContinuousClock.now
+        var expired: [PostgresConnection] = []
+        defer { for connection in expired { Self.discard(connection) } }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Grant, any Error>) in
                 state.withLock { state in
@@ -124,7 +217,9 @@ final class PostgresPool: Sendable {
                     // cancellation.
                     if state.isClosed {
                         continuation.resume(throwing: closedError)
-                    } else if let grant = state.take(maximum: maximum) {
+                    } else if let grant = state.take(
+                        maximum: maximum, idleLimit: timing.idleLimit, now: now, dropped: &expired)
+                    {
                         continuation.resume(returning: grant)
                     } else if Task.isCancelled {
                         continuation.resume(throwing: CancellationError())

@@ -122,4 +122,72 @@ struct OutageTests {
             #expect(try await backend.trajectory(id: id) == nil, "\(id)")
         }
     }
+
+    /// A write that finds its pooled connection silent (the server frozen with SIGSTOP: the connection stays open and
+    /// nothing answers, as after a network cut) fails with `databaseUnavailable` once the check and a new
+    /// connection's opening have timed out, and stores nothing; once the server answers again, the next write
+    /// succeeds.
+    ///
+    /// Before the pool checked idle connections, the write waited on the silent one until the server came back (and
+    /// on a real cut until the operating system gave up); the time limit turns that wait into a failure. It is
+    /// generous because it counts from the test's start: in full runs on a 2-core machine every test of the process
+    /// was reported 330–650 s after it started, this one 403 s.
+    @Test(.timeLimit(.minutes(30))) func aWriteOnAConnectionThatStoppedAnsweringFailsAndStoresNothing() async throws {
+        let server = try PostgresTestServer.OwnServer()
+        let vector: [Float] = [1, 0, 0]
+        func trajectories(_ prefix: String) -> [Trajectory] {
+            (0..<3).map { Fixtures.trajectory("\(prefix)-\($0)", task: "heat mug \($0)", source: "test", labels: [:]) }
+        }
+        // Every idle connection is checked, and the waits are short, so the test doesn't wait out the defaults.
+        let timing = PostgresPool.Timing(
+            connectTimeout: .seconds(1), checkAfter: .zero, checkTimeout: .milliseconds(300), idleLimit: .seconds(3600))
+        let backend = try await PostgresBackend.connect(to: server.location, timing: timing)
+        defer { backend.close() }
+        try await Fixtures.seed(backend, with: trajectories("before"), vector: vector)
+        try server.freeze()
+        do {
+            _ = try await backend.write(Fixtures.batch(adding: trajectories("during"), vector: vector))
+            Issue.record("a write succeeded while the server was frozen")
+        } catch {
+            guard case .databaseUnavailable(let reason) = error else { throw error }
+            let location = server.location
+            #expect(reason.hasPrefix("PostgreSQL at \(location): can't connect to \(location.host):\(location.port)"))
+        }
+        try server.thaw()
+        _ = try await backend.write(Fixtures.batch(adding: trajectories("after"), vector: vector))
+        let statistics = try await backend.statistics()
+        #expect(statistics.trajectories == 6 && statistics.memories == 6)
+        for id in ["during-0", "during-1", "during-2"] {
+            #expect(try await backend.trajectory(id: id) == nil, "\(id)")
+        }
+    }
+
+    /// A connection idle past the idle limit is closed and another opened; one checked before it is lent is lent
+    /// again when it answers.
+    @Test func connectionsIdlePastTheLimitAreReplacedAndCheckedOnesReused() async throws {
+        let location = try PostgresTestServer.freshLocation()
+        func backendPIDs(_ timing: PostgresPool.Timing) async throws -> (Int32, Int32) {
+            let backend = try await PostgresBackend.connect(to: location, timing: timing)
+            defer { backend.close() }
+            func pid() async throws -> Int32 {
+                try await backend.withConnection { connection in
+                    var pid: Int32 = 0
+                    for try await value in try await connection.query("SELECT pg_backend_pid()", logger: backend.logger)
+                        .decode(Int32.self)
+                    {
+                        pid = value
+                    }
+                    return pid
+                }
+            }
+            return (try await pid(), try await pid())
+        }
+        let expired = try await backendPIDs(PostgresPool.Timing(idleLimit: .zero))
+        #expect(expired.0 != expired.1)
+        let checked = try await backendPIDs(PostgresPool.Timing(checkAfter: .zero))
+        #expect(checked.0 == checked.1)
+        let backend = try await PostgresBackend.connect(to: location)
+        try await backend.dropSchema()
+        backend.close()
+    }
 }

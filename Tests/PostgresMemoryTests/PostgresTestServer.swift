@@ -82,8 +82,8 @@ enum PostgresTestServer {
             .deletingLastPathComponent().appendingPathComponent("scripts/pg_server.sh").path
     }
 
-    /// A throwaway server of one test's own, which the test halts and resumes to play an outage (the shared server
-    /// serves every other test); it is stopped and deleted when the value goes away.
+    /// A throwaway server of one test's own, which the test halts and resumes, or freezes and thaws, to play an
+    /// outage (the shared server serves every other test); it is stopped and deleted when the value goes away.
     final class OwnServer: Sendable {
         /// The server's location (schema `memp`).
         let location: PostgresLocation
@@ -102,6 +102,13 @@ enum PostgresTestServer {
 
         /// Starts the halted server again on the same port.
         func resume() throws { try check(run("resume"), "resume") }
+
+        /// Stops every process of the server with SIGSTOP: its connections stay open and nothing answers on them,
+        /// as after a network cut that loses packets without a reset.
+        func freeze() throws { try check(run("freeze"), "freeze") }
+
+        /// Lets the frozen server run again.
+        func thaw() throws { try check(run("thaw"), "thaw") }
 
         private func run(_ command: String) -> Int32 {
             system("bash '\(PostgresTestServer.script)' \(command) '\(state)' > /dev/null 2>&1")
