@@ -39,7 +39,6 @@ public final class MemoryStore: Sendable {
     let writeLock = AsyncLock()
     /// The fusion recorded in the store's settings, once read (see ``effectiveFusion(_:)``).
     let tunedFusion = Mutex(TunedFusionState.unread)
-    /// How the caches were obtained, and why the last write could not save them (`nil` once one could).
     /// How the caches were obtained; why the last write could not save them (`nil` once one could); and whether a
     /// write published indexes it left the saving of to the write waiting behind it.
     private let state: Mutex<(obtained: IndexCacheState, unsavedReason: String?, savePending: Bool)>
