@@ -63,32 +63,22 @@ import Testing
         #expect(answers.last?.code == "malformed_request")
     }
 
-    /// Before, a body announced as 10 GB was read and thrown away after its 413 for as long as it was sent.
-    @Test func aBodyAnsweredBeforeItArrivedIsReadNoFurtherThanTheBodyLimit() async throws {
-        let served = try ServedStore(count: 1, arguments: ["--max-body-bytes", "1024"])
-        defer { served.close() }
-        let connection = try RawConnection(port: try #require(served.server.baseURL.port))
-        try connection.send("POST /v1/lookup HTTP/1.1\r\nHost: memp\r\nContent-Length: 10000000000\r\n\r\n")
-        #expect(HTTPAnswer.all(in: try connection.readAnswer()).map(\.code) == ["body_too_large"])
-        // The server closes the connection after 1,024 bytes more; the kernel's buffers take a few megabytes.
-        let chunk = String(repeating: "x", count: 1 << 16)
-        var sent = 0
-        while sent < 256 << 20, (try? connection.send(chunk)) != nil { sent += chunk.utf8.count }
-        #expect(sent < 256 << 20)
-        #expect(try await served.client.send("GET", "/healthz").status == 200)
-    }
-
-    /// Before (hostile run 5), a request that asked to close its connection (`Connection: close`, as Python's
-    /// urllib sends, or HTTP/1.0) and was answered before its body arrived had nothing more read: the framework
-    /// stops reading a connection it is done with, so the client, blocked sending the rest, never read its answer,
-    /// and the connection was held until the idle timeout (a day here).
-    @Test(.timeLimit(.minutes(3)), arguments: ["HTTP/1.1\r\nHost: memp\r\nConnection: close", "HTTP/1.0"])
-    func aClosingRequestAnsweredBeforeItsBodyArrivedIsReadToTheBodyLimit(version: String) async throws {
+    /// A body announced as 10 GB and answered with 413 before it arrived is read no further than the body limit,
+    /// then the connection is closed. Before, such a body was read and thrown away for as long as it was sent; and
+    /// before hostile run 5, one whose request asked to close its connection (`Connection: close`, as Python's
+    /// urllib sends, or HTTP/1.0) had nothing more read: the framework stops reading a connection it is done with,
+    /// so the client, blocked sending the rest, never read its answer, and the connection was held until the idle
+    /// timeout (a day here).
+    @Test(
+        .timeLimit(.minutes(3)),
+        arguments: ["HTTP/1.1\r\nHost: memp", "HTTP/1.1\r\nHost: memp\r\nConnection: close", "HTTP/1.0"])
+    func aBodyAnsweredBeforeItArrivedIsReadNoFurtherThanTheBodyLimit(version: String) async throws {
         let served = try ServedStore(count: 1, arguments: ["--max-body-bytes", "1024", "--idle-timeout", "86400"])
         defer { served.close() }
         let connection = try RawConnection(port: try #require(served.server.baseURL.port))
         try connection.send("POST /v1/lookup \(version)\r\nContent-Length: 10000000000\r\n\r\n")
         #expect(HTTPAnswer.all(in: try connection.readAnswer()).map(\.code) == ["body_too_large"])
+        // The server closes the connection after 1,024 bytes more; the kernel's buffers take a few megabytes.
         let chunk = String(repeating: "x", count: 1 << 16)
         var sent = 0
         while sent < 256 << 20, (try? connection.send(chunk)) != nil { sent += chunk.utf8.count }
