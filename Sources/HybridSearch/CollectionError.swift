@@ -31,6 +31,8 @@ public enum CollectionError: Error, Equatable, Sendable {
     case unsupportedFormat(path: String, version: Int)
     /// An input file is malformed at a line, in a field.
     case malformedInput(path: String, line: Int, field: String, reason: String)
+    /// The collection refused the query of a query file's line (its vector, or its lack of one).
+    case queryRefused(path: String, line: Int, queryID: String, reason: String)
 }
 
 extension CollectionError: CustomStringConvertible {
@@ -59,6 +61,8 @@ extension CollectionError: CustomStringConvertible {
             "\(path) is collection format v\(version); this build reads v\(CollectionFormat.version). Upgrade Memp."
         case .malformedInput(let path, let line, let field, let reason):
             "\(path), line \(line), field \"\(field)\": \(reason)"
+        case .queryRefused(let path, let line, let queryID, let reason):
+            "\(path), line \(line), query \(queryID): \(reason)"
         }
     }
 }

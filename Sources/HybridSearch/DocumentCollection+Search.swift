@@ -35,6 +35,27 @@ public struct HybridQuery: Sendable {
     }
 }
 
+extension DocumentCollection {
+    /// Searches the queries of a query file (``DocumentReader/queries(atPath:maximumLineBytes:)``) in order, each
+    /// as the query `makeQuery` makes of it.
+    ///
+    /// - Returns: Each query's ID and hits, in file order.
+    /// - Throws: ``CollectionError/queryRefused(path:line:queryID:reason:)`` for the first query the collection
+    ///   refuses (a vector of another dimension or not finite, no vector where the mode needs one), naming its
+    ///   line and ID; what reading the file throws.
+    public func search(
+        queriesAt path: String, _ makeQuery: (DocumentReader.Query) -> HybridQuery
+    ) throws(CollectionError) -> [(id: String, hits: [HybridHit])] {
+        try DocumentReader.queries(atPath: path).map { (entry) throws(CollectionError) in
+            do throws(CollectionError) {
+                return (entry.id, try search(makeQuery(entry)))
+            } catch {
+                throw .queryRefused(path: path, line: entry.line, queryID: entry.id, reason: error.description)
+            }
+        }
+    }
+}
+
 /// One result of a collection search.
 public struct HybridHit: Sendable, Equatable {
     /// The document's ID.

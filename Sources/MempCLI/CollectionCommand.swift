@@ -211,10 +211,9 @@ struct CollectionCommand: ParsableCommand {
                     filter: filter)
             }
             if let queries {
-                return try DocumentReader.queries(atPath: queries).map { entry in
-                    let hits = try target.search(query(entry.text, entry.vector))
-                    return try jsonLine(
-                        JSONValue.object(["qid": .string(entry.id), "hits": .array(hits.map(hitJSON))]))
+                return try target.search(queriesAt: queries) { query($0.text, $0.vector) }.map { result in
+                    try jsonLine(
+                        JSONValue.object(["qid": .string(result.id), "hits": .array(result.hits.map(hitJSON))]))
                 }
             }
             let hits = try target.search(query(text ?? "", nil))

@@ -47,6 +47,31 @@ struct FirstLetterEmbedder: Embedder {
 
     static let query = HybridQuery(text: "parse json", vector: [1, 0, 0], k: 10)
 
+    /// A query file's queries are searched in order; the first the collection refuses stops the batch naming its
+    /// line and ID (it named neither).
+    @Test func aQueryFilesRefusedQueryIsNamedByLineAndID() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let collection = try Self.sample()
+        let good = try directory.write(
+            #"{"qid": "q1", "query": "parse json", "vector": [1, 0, 0]}"# + "\n"
+                + #"{"qid": 7, "query": "cooking", "vector": [0, 1, 0]}"# + "\n", to: "good.jsonl")
+        let results = try collection.search(queriesAt: good) {
+            HybridQuery(text: $0.text, vector: $0.vector, mode: .vector, k: 1)
+        }
+        #expect(results.map(\.id) == ["q1", "7"] && results.map { $0.hits.first?.id } == ["dense", "neither"])
+
+        let bad = try directory.write(
+            #"{"qid": "q1", "query": "parse json", "vector": [1, 0, 0]}"# + "\n\n"
+                + #"{"qid": "short", "query": "cooking", "vector": [0, 1]}"# + "\n", to: "bad.jsonl")
+        var refusal: CollectionError?
+        do { _ = try collection.search(HybridQuery(text: "cooking", vector: [0, 1], k: 1)) } catch { refusal = error }
+        let reason = try #require(refusal).description
+        #expect(throws: CollectionError.queryRefused(path: bad, line: 3, queryID: "short", reason: reason)) {
+            try collection.search(queriesAt: bad) { HybridQuery(text: $0.text, vector: $0.vector, k: 1) }
+        }
+    }
+
     @Test func queryReadsAndWritesTheIndexQuerysProperties() {
         var query = HybridQuery(text: "open the fridge", k: 5)
         #expect(query.effectiveCandidateDepth == 50 && query.k == 5)
