@@ -94,7 +94,8 @@ public final class MemoryStore: Sendable {
             throw .embedderMismatch(store: info.embedderID, given: embedder.modelIdentifier)
         }
         let cache = cacheDirectory.map { IndexCache(directory: $0) }
-        if deferringIndexes || !((backend as? any DatabaseSearching)?.databasePolicies.isEmpty ?? true) {
+        let searchesInDatabase = (backend as? any DatabaseSearching).map { !$0.databasePolicies.isEmpty } ?? false
+        if deferringIndexes || searchesInDatabase {
             let empty: IndexSnapshot
             do throws(IndexError) {
                 empty = try IndexSnapshot(dimension: info.dimension, vectorStorage: vectorStorage)
@@ -268,28 +269,19 @@ public final class MemoryStore: Sendable {
     public func refresh() async throws(MemoryError) -> Bool {
         tunedFusion.withLock { $0 = .unread }
         guard !indexesAreDeferred else { return false }
-        await writeLock.lock()
-        let current = published.withLock { $0 }
-        let caughtUp: (snapshot: IndexSnapshot, obtained: IndexCacheState, unsaved: String?)?
-        do throws(MemoryError) {
-            if let info = try await backend.storeInfo(), info.generation != current.generation {
-                caughtUp = try await Self.loadIndexes(
-                    from: backend, info: info, cache: cache, vectorStorage: current.tasks.vectorStorage)
-            } else {
-                caughtUp = nil
+        return try await writeLock.withLock { () throws(MemoryError) -> Bool in
+            let current = published.withLock { $0 }
+            guard let info = try await backend.storeInfo(), info.generation != current.generation else {
+                return false
             }
-        } catch {
-            await writeLock.unlock()
-            throw error
-        }
-        if let caughtUp {
-            published.withLock { $0 = caughtUp.snapshot }
+            let (snapshot, obtained, unsaved) = try await Self.loadIndexes(
+                from: backend, info: info, cache: cache, vectorStorage: current.tasks.vectorStorage)
+            published.withLock { $0 = snapshot }
             // Files read, or rebuilt and saved, match the store; rebuilt ones that could not be saved are stale.
             // The files are now at least as new as anything this process left unsaved.
-            state.withLock { $0 = (caughtUp.obtained, caughtUp.unsaved, false) }
+            state.withLock { $0 = (obtained, unsaved, false) }
+            return true
         }
-        await writeLock.unlock()
-        return caughtUp != nil
     }
 
     // MARK: - Writing
