@@ -84,7 +84,7 @@ final class RowBuffer: @unchecked Sendable {  // mutated only while uniquely ref
 
     /// Makes room for `rows` rows in owned memory without further reallocation.
     func reserveCapacity(_ rows: Int) {
-        if mapped != nil { materialize(capacity: max(rows, count)) }
+        if mapped != nil { reallocate(capacity: max(rows, count)) }
         if rows > capacity { reallocate(capacity: rows) }
     }
 
@@ -93,7 +93,7 @@ final class RowBuffer: @unchecked Sendable {  // mutated only while uniquely ref
     /// - Precondition: `bytes.count == rowBytes`.
     func append(_ bytes: UnsafeRawBufferPointer) {
         precondition(bytes.count == rowBytes, "RowBuffer: row of \(bytes.count) bytes, expected \(rowBytes)")
-        if mapped != nil { materialize(capacity: count + count / 2 + 1) }
+        if mapped != nil { reallocate(capacity: count + count / 2 + 1) }
         if !claimNextRow() {
             // Full, or another copy appended past this one's rows: move them to memory of this buffer's own.
             reallocate(capacity: count < capacity ? capacity : max(64, capacity + capacity / 2))
@@ -123,7 +123,7 @@ final class RowBuffer: @unchecked Sendable {  // mutated only while uniquely ref
     /// - Precondition: `row < count` and `bytes.count == rowBytes`.
     func replace(row: Int, with bytes: UnsafeRawBufferPointer) {
         precondition(row >= 0 && row < count && bytes.count == rowBytes, "RowBuffer: bad replacement")
-        if mapped != nil { materialize(capacity: count) }
+        if mapped != nil { reallocate(capacity: count) }
         // Copies sharing the block read this row: give this buffer rows of its own first.
         if !isKnownUniquelyReferenced(&block) { reallocate(capacity: capacity) }
         if let source = bytes.baseAddress, let target = block?.memory {
@@ -153,27 +153,15 @@ final class RowBuffer: @unchecked Sendable {  // mutated only while uniquely ref
         return result
     }
 
-    private func materialize(capacity newCapacity: Int) {
-        guard let (file, tag) = mapped else { return }
+    /// Moves the rows, from the mapped file or the shared block, to a block of this buffer's own with room for
+    /// `newCapacity` rows.
+    private func reallocate(capacity newCapacity: Int) {
         let target = RowBlock(rowBytes: rowBytes, capacity: max(newCapacity, 1), filled: count)
-        do {
-            try file.withSection(tag) { (bytes) throws(IndexError) in
-                if let source = bytes.baseAddress {
-                    target.memory.copyMemory(from: source, byteCount: count * rowBytes)
-                }
-            }
-        } catch {
-            preconditionFailure("RowBuffer: section \(tag) of \(file.path) was validated on open")
+        withBytes { source in
+            if let source { target.memory.copyMemory(from: source, byteCount: count * rowBytes) }
         }
         block = target
         mapped = nil
-    }
-
-    /// Moves the rows to a block of this buffer's own with room for `newCapacity` rows.
-    private func reallocate(capacity newCapacity: Int) {
-        let target = RowBlock(rowBytes: rowBytes, capacity: max(newCapacity, 1), filled: count)
-        if count > 0, let source = block?.memory { target.memory.copyMemory(from: source, byteCount: count * rowBytes) }
-        block = target
     }
 }
 
