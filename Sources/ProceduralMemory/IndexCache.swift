@@ -166,16 +166,14 @@ struct IndexCache: Sendable {
     /// Another process saving the cache meanwhile can pair this manifest with its files, whose checksums then don't
     /// match it: the next open rebuilds, and never reads files of two snapshots as one.
     ///
-    /// - Returns: Whether the manifest was at `from` and now says `to`.
     /// - Throws: ``MemoryError/io(path:reason:)`` when it can't be written.
-    func advance(from: UInt64, to: UInt64) throws(MemoryError) -> Bool {
+    func advance(from: UInt64, to: UInt64) throws(MemoryError) {
         let manifestPath = path("manifest.json")
         guard let data = FileManager.default.contents(atPath: manifestPath),
             var manifest = try? JSONDecoder().decode(Manifest.self, from: data), manifest.generation == from
-        else { return false }
+        else { return }
         manifest.generation = to
         try Self.write(manifest, to: manifestPath)
-        return true
     }
 
     private static func write(_ manifest: Manifest, to manifestPath: String) throws(MemoryError) {

@@ -52,7 +52,7 @@ extension MemoryStore {
             // transaction advanced the generation by one, so files at the one before hold this store's memories.
             if let cache {
                 do throws(MemoryError) {
-                    _ = try cache.advance(from: result.generation - 1, to: result.generation)
+                    try cache.advance(from: result.generation - 1, to: result.generation)
                 } catch {
                     noteUnsavedCache(error)
                 }
