@@ -15,6 +15,14 @@
 # process exits, so a test run that crashes leaves nothing behind. PostgreSQL refuses to run as root, so as root
 # the server runs as the system user memp-pg (created when missing). Binaries come from scripts/setup.d/50-postgres.sh.
 set -euo pipefail
+# Close the pipes, sockets and other descriptors this script inherited beyond the standard three (a test process
+# reaches it through system(3), which passes on all of that process's descriptors): the server and the watchdog
+# outlive the script, and a pipe or connection they held open would never reach its end for the process reading
+# it. Regular files are kept: bash reads this script through one.
+for descriptor in /proc/$$/fd/*; do
+    case "${descriptor##*/}" in 0 | 1 | 2) continue ;; esac
+    [ -f "$descriptor" ] || eval "exec ${descriptor##*/}>&-" 2>/dev/null || true
+done
 usage="usage: pg_server.sh start|stop|halt|resume|freeze|thaw STATE_DIR [OWNER_PID]"
 command="${1:?$usage}"
 state="${2:?$usage}"

@@ -65,9 +65,21 @@ final class ServeProcess: @unchecked Sendable {  // `process` is only started, s
 
     /// Stops the server (``terminate()``) and returns everything it wrote to standard error after its `Listening on`
     /// line.
+    ///
+    /// It reads what is left in the pipe without waiting for its end: a process started meanwhile by another test
+    /// (a PostgreSQL server started through `system`) may hold the pipe's writing end for the rest of the run.
     func terminateAndReadErrors() -> String {
         terminate()
-        let rest = errors.fileHandleForReading.readDataToEndOfFile()
+        let descriptor = errors.fileHandleForReading.fileDescriptor
+        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+        var rest = Data()
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }  // the end, or nothing more written (EAGAIN): the server has exited
+            rest.append(contentsOf: buffer[..<count])
+        }
         return laterErrors.withLock { String(decoding: $0 + rest, as: UTF8.self) }
     }
 
