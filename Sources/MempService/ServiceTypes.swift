@@ -32,7 +32,9 @@ public struct LookupFilters: Codable, Sendable, Equatable {
         sources = try container.decodeIfPresent([String].self, forKey: .sources)
         labels = try container.decodeIfPresent([String: String].self, forKey: .labels)
         includeDeprecated = try container.decodeIfPresent(Bool.self, forKey: .includeDeprecated)
-        minSimilarity = try LookupRequest.number(Float.self, in: container, forKey: .minSimilarity)
+        // Read as a Double and rounded: a similarity too small for a Float (5e-324) is 0, not a refused number;
+        // one too large becomes infinite, which the lookup refuses as out of range.
+        minSimilarity = try LookupRequest.number(Double.self, in: container, forKey: .minSimilarity).map(Float.init)
     }
 }
 

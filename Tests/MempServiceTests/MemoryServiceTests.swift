@@ -38,6 +38,13 @@ import Testing
         #expect(red.hits.map(\.id) == ["red-1"])
         #expect(red.hits.first?.outcome == Outcome(success: true))
         #expect(red.hits.first.map { [$0.hitCount, $0.successCount] } == [0, 0])
+        // A similarity too small for a Float (hostile run 5 found it refused as "must be a number") is 0.
+        let subnormal = try await service.lookup(
+            Data(#"{"task": "enter the kitchen", "filters": {"minSimilarity": 5e-324}}"#.utf8), store: "red")
+        #expect(subnormal.hits.map(\.id) == ["red-1"])
+        #expect(
+            try JSONDecoder().decode(LookupFilters.self, from: Data(#"{"minSimilarity": 5e-324}"#.utf8))
+                == LookupFilters(minSimilarity: 0))
         let blue = try await service.lookup(LookupRequest(task: "enter the kitchen", k: 5), store: "blue")
         #expect(blue.hits.map(\.id) == ["blue-1"] && blue.hits.first?.outcome == Outcome(success: false))
         await #expect(throws: ServiceError.unknownMemory(id: "blue-1", store: "red")) {
@@ -89,6 +96,10 @@ import Testing
             (#"{"task": "x", "k": 2.5}"#, .invalidBody(field: "k", reason: "must be an integer")),
             (
                 #"{"task": "x", "filters": {"minSimilarity": 1e300}}"#,
+                .invalidBody(field: "filters.minSimilarity", reason: "must be within -1…1 (got inf)")
+            ),
+            (
+                #"{"task": "x", "filters": {"minSimilarity": "0.5"}}"#,
                 .invalidBody(field: "filters.minSimilarity", reason: "must be a number")
             ),
             (
