@@ -58,10 +58,11 @@ struct IndexSnapshot: Sendable {
             try keywordMeans.add(keywordVector, id: entry.number)
         }
         try procedure?.add(entry.procedureText, id: entry.number)
-        insertCatalogEntry(entry.catalogEntry, for: entry.number)
+        setCatalogEntry(entry.catalogEntry, for: entry.number)
     }
 
-    private mutating func insertCatalogEntry(_ entry: CatalogEntry, for number: DocumentID) {
+    /// Sets what filters look at for one memory, which the indexes may hold already (a status change) or not yet.
+    mutating func setCatalogEntry(_ entry: CatalogEntry, for number: DocumentID) {
         if let previous = catalog.updateValue(entry, forKey: number) {
             if previous.status == .deprecated { deprecatedCount -= 1 }
         } else if let last = numbers.last, last > number {

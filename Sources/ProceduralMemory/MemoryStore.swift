@@ -339,6 +339,34 @@ public final class MemoryStore: Sendable {
         return result
     }
 
+    /// Publishes new statuses of memories that a transaction committed as `generation`, advancing the store by
+    /// one and changing nothing else (a deprecation by feedback), without writing the cache files again: they hold
+    /// no statuses, so files of the generation before serve this one once their manifest says so.
+    ///
+    /// - Returns: `false`, changing nothing, when the indexes in memory are not those of the generation before
+    ///   (another writer committed meanwhile) or a save is pending; the caller then publishes through ``write(_:)``.
+    /// - Throws: What loading deferred indexes throws; a manifest that can't be written only sets the state.
+    func publishStatuses(of entries: [IndexEntry], committedAs generation: UInt64) async throws(MemoryError) -> Bool {
+        try await writeLock.withLock { () throws(MemoryError) -> Bool in
+            guard !state.withLock({ $0.savePending }) else { return false }
+            if !indexesAreDeferred {
+                // Deferred indexes read the statuses from the backend when they load.
+                let current = published.withLock { $0 }
+                guard current.generation + 1 == generation else { return false }
+                var snapshot = current
+                for entry in entries { snapshot.setCatalogEntry(entry.catalogEntry, for: entry.number) }
+                snapshot.generation = generation
+                published.withLock { $0 = snapshot }
+            }
+            if let cache {
+                do throws(MemoryError) { try cache.advance(from: generation - 1, to: generation) } catch {
+                    noteUnsavedCache(error)
+                }
+            }
+            return true
+        }
+    }
+
     /// Saves the published indexes when they are the store's current generation (a newer one is another
     /// process's, which saved its own files, or a later refresh reads); the caller holds the write lock.
     ///

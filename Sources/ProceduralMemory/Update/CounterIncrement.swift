@@ -52,8 +52,8 @@ package struct FeedbackResult: Sendable {
     package var changes: [FeedbackChange]
     /// The index entries of the memories the feedback deprecated, after the change.
     package var deprecated: [IndexEntry]
-    /// The store's generation after the write: advanced only when a memory was deprecated, since the index
-    /// caches hold statuses but no counters.
+    /// The store's generation after the write: advanced only when a memory was deprecated, since the indexes'
+    /// catalog holds statuses but no counters.
     package var generation: UInt64
 }
 

@@ -46,18 +46,9 @@ extension MemoryStore {
         // The counters went to the database without the store's write lock; only a deprecation changes what
         // in-process lookups see, and the entries the backend returned are the memories' state after it.
         guard !result.deprecated.isEmpty else { return result.changes }
-        if indexesAreDeferred {
-            // Deferred indexes will read the statuses from the backend when they load; the cache files don't hold
-            // statuses, so they still serve, once their manifest says the deprecation's generation. Its
-            // transaction advanced the generation by one, so files at the one before hold this store's memories.
-            if let cache {
-                do throws(MemoryError) {
-                    try cache.advance(from: result.generation - 1, to: result.generation)
-                } catch {
-                    noteUnsavedCache(error)
-                }
-            }
-        } else {
+        guard try await publishStatuses(of: result.deprecated, committedAs: result.generation) else {
+            // The indexes in memory are older than the store before the deprecation (another process wrote):
+            // the write catches them up and saves the files.
             try await write { (snapshot) throws(MemoryError) in
                 snapshot.remove(result.deprecated.map(\.number))
                 do throws(IndexError) {
@@ -67,6 +58,7 @@ extension MemoryStore {
                 }
                 snapshot.generation = max(snapshot.generation, result.generation)
             }
+            return result.changes
         }
         return result.changes
     }
