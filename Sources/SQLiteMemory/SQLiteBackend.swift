@@ -123,7 +123,10 @@ public final class SQLiteBackend: MemoryBackend {
             case .SQLITE_NOTADB: return .notSQLiteDatabase(path: location)
             case .SQLITE_FULL: return .storageFull(path: location)
             case .SQLITE_READONLY, .SQLITE_CANTOPEN:
-                if let problem = unwritableStorage(location) { return problem }
+                if let problem = unwritableStorage(location) ?? fullStorage(location) { return problem }
+            case .SQLITE_IOERR:
+                // On a full disk, SQLite's -shm file can't grow and it says "disk I/O error", even to read.
+                if let problem = fullStorage(location) { return problem }
             default: break
             }
             return .database(
@@ -576,6 +579,24 @@ func floats(_ data: Data) -> [Float] {
     var bits = [UInt32](repeating: 0, count: count)
     bits.withUnsafeMutableBytes { target in _ = data.copyBytes(to: target) }
     return bits.map { Float(bitPattern: UInt32(littleEndian: $0)) }
+}
+
+/// Why SQLite can't open or read the database at `path` when its file system is full (less than 1 MiB left for
+/// this user); `nil` otherwise.
+///
+/// In WAL mode SQLite needs room beside the database (its -wal file, and 32 KiB of -shm) even to read it, and on a
+/// full disk it reports "disk I/O error" (`SQLITE_IOERR`), which names neither the disk nor the space.
+private func fullStorage(_ path: String) -> MemoryError? {
+    let directory = (path as NSString).deletingLastPathComponent
+    var facts = statvfs()
+    guard statvfs(directory.isEmpty ? "." : directory, &facts) == 0 else { return nil }
+    let free = UInt64(facts.f_bavail) * UInt64(facts.f_frsize)
+    guard free < 1 << 20 else { return nil }
+    return .io(
+        path: directory.isEmpty ? "." : directory,
+        reason: "is on a file system with no space left (\(free) bytes free), and SQLite needs room beside a store's "
+            + "database even to read it (its -wal and -shm files). Free some space, or copy the store to a disk "
+            + "with room, then retry")
 }
 
 /// Why SQLite can't write the database at `path` when the storage is the cause: the file or its directory is

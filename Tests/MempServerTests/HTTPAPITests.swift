@@ -107,6 +107,24 @@ import Testing
         #expect((HTTPClient.object(shown.body)["memory"] as? [String: Any])?["hitCount"] as? Int == 0)
     }
 
+    /// A server started on a disk that is full already can't open its store (SQLite needs room for its -wal and
+    /// -shm files even to read), and says so: SQLite's own word was "disk I/O error (SQLite code 10)".
+    @Test(.enabled(if: FullDiskServer.available, "needs a tmpfs in a user and mount namespace (unshare -r -m)"))
+    func onADiskFullBeforeItStartsTheServerSaysTheDiskIsFull() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = directory.file("store")
+        try StoreFixture.make(at: store, count: 10)
+        let outcome = try #require(try FullDiskServer.serveOnAFullDisk(copying: store, in: directory))
+        #expect(outcome.status == 1, "\(outcome.errors)")
+        let mount = directory.file("full-disk")
+        #expect(
+            outcome.errors.contains(
+                "store default can't be opened: \(mount)/store: is on a file system with no space left ("),
+            "\(outcome.errors)")
+        #expect(outcome.errors.contains("Free some space, or copy the store to a disk with room"), "\(outcome.errors)")
+    }
+
     @Test func importsOneTrajectoryOrJSONLinesWithPerLineErrors() async throws {
         let served = try ServedStore(count: 5)
         defer { served.close() }

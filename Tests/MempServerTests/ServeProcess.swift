@@ -135,6 +135,27 @@ enum FullDiskServer {
     }
 }
 
+extension FullDiskServer {
+    /// Runs `memp serve` on a copy of `store` on a tmpfs of its own that is filled before the server starts; how
+    /// it ended and what it wrote (`nil` when no namespace can be made here). A server that starts all the same is
+    /// stopped after 60 s (`timeout`), so the outcome's status then says 124.
+    static func serveOnAFullDisk(copying store: String, in directory: TemporaryDirectory) throws
+        -> ChildProcess.Outcome?
+    {
+        guard available else { return nil }
+        let mount = directory.file("full-disk")
+        try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
+        let script = #"mount -t tmpfs -o size=4m tmpfs "$1" && cp -R "$2" "$1/store" || exit 90; "#
+            + #"cat /dev/zero > "$1/filler" 2>/dev/null; shift 2; exec timeout 60 "$@""#
+        return try ChildProcess.run(
+            "/usr/bin/env",
+            [
+                "unshare", "-r", "-m", "sh", "-c", script, "sh", mount, store, try ChildProcess.mempExecutable(),
+                "serve", "--store", mount + "/store", "--port", "0",
+            ])
+    }
+}
+
 struct ServeError: Error, CustomStringConvertible {
     let message: String
     var description: String { message }
