@@ -343,11 +343,12 @@ public final class MemoryStore: Sendable {
     /// one and changing nothing else (a deprecation by feedback), without writing the cache files again: they hold
     /// no statuses, so files of the generation before serve this one once their manifest says so.
     ///
+    /// A manifest that can't be written only sets the state (``noteUnsavedCache(_:)``).
+    ///
     /// - Returns: `false`, changing nothing, when the indexes in memory are not those of the generation before
     ///   (another writer committed meanwhile) or a save is pending; the caller then publishes through ``write(_:)``.
-    /// - Throws: What loading deferred indexes throws; a manifest that can't be written only sets the state.
-    func publishStatuses(of entries: [IndexEntry], committedAs generation: UInt64) async throws(MemoryError) -> Bool {
-        try await writeLock.withLock { () throws(MemoryError) -> Bool in
+    func publishStatuses(of entries: [IndexEntry], committedAs generation: UInt64) async -> Bool {
+        await writeLock.withLock { () -> Bool in
             guard !state.withLock({ $0.savePending }) else { return false }
             if !indexesAreDeferred {
                 // Deferred indexes read the statuses from the backend when they load.

@@ -587,13 +587,14 @@ func floats(_ data: Data) -> [Float] {
 /// In WAL mode SQLite needs room beside the database (its -wal file, and 32 KiB of -shm) even to read it, and on a
 /// full disk it reports "disk I/O error" (`SQLITE_IOERR`), which names neither the disk nor the space.
 private func fullStorage(_ path: String) -> MemoryError? {
-    let directory = (path as NSString).deletingLastPathComponent
+    let parent = (path as NSString).deletingLastPathComponent
+    let directory = parent.isEmpty ? "." : parent
     var facts = statvfs()
-    guard statvfs(directory.isEmpty ? "." : directory, &facts) == 0 else { return nil }
+    guard statvfs(directory, &facts) == 0 else { return nil }
     let free = UInt64(facts.f_bavail) * UInt64(facts.f_frsize)
     guard free < 1 << 20 else { return nil }
     return .io(
-        path: directory.isEmpty ? "." : directory,
+        path: directory,
         reason: "is on a file system with no space left (\(free) bytes free), and SQLite needs room beside a store's "
             + "database even to read it (its -wal and -shm files). Free some space, or copy the store to a disk "
             + "with room, then retry")

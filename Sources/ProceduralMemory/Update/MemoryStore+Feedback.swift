@@ -46,9 +46,9 @@ extension MemoryStore {
         // The counters went to the database without the store's write lock; only a deprecation changes what
         // in-process lookups see, and the entries the backend returned are the memories' state after it.
         guard !result.deprecated.isEmpty else { return result.changes }
-        guard try await publishStatuses(of: result.deprecated, committedAs: result.generation) else {
-            // The indexes in memory are older than the store before the deprecation (another process wrote):
-            // the write catches them up and saves the files.
+        if await !publishStatuses(of: result.deprecated, committedAs: result.generation) {
+            // The indexes in memory missed another process's commit, or a save is pending: the write catches them
+            // up and saves the files.
             try await write { (snapshot) throws(MemoryError) in
                 snapshot.remove(result.deprecated.map(\.number))
                 do throws(IndexError) {
@@ -58,7 +58,6 @@ extension MemoryStore {
                 }
                 snapshot.generation = max(snapshot.generation, result.generation)
             }
-            return result.changes
         }
         return result.changes
     }
