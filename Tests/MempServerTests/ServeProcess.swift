@@ -136,13 +136,14 @@ enum FullDiskServer {
 }
 
 extension FullDiskServer {
-    /// Runs `memp serve` on a copy of `store` on a tmpfs of its own that is filled before the server starts; how
-    /// it ended and what it wrote (`nil` when no namespace can be made here). A server that starts all the same is
-    /// stopped after 60 s (`timeout`), so the outcome's status then says 124.
-    static func serveOnAFullDisk(copying store: String, in directory: TemporaryDirectory) throws
-        -> ChildProcess.Outcome?
-    {
+    /// Runs `memp serve` on a store of 10 memories, made in `directory` and copied to a tmpfs of its own that is
+    /// filled before the server starts (at `directory/full-disk`); how it ended and what it wrote (`nil` when no
+    /// namespace can be made here). A server that starts all the same is stopped after 60 s (`timeout`), so the
+    /// outcome's status then says 124.
+    static func serveOnAFullDisk(in directory: TemporaryDirectory) throws -> ChildProcess.Outcome? {
         guard available else { return nil }
+        let store = directory.file("store")
+        try StoreFixture.make(at: store, count: 10)
         let mount = directory.file("full-disk")
         try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
         let script = #"mount -t tmpfs -o size=4m tmpfs "$1" && cp -R "$2" "$1/store" || exit 90; "#
