@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+# Setups at once (the demo beside a test run) take turns: apt-get refuses to run while another holds its lock.
+exec 9>"${TMPDIR:-/tmp}/memp-setup.lock"
+flock 9
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
     libblas-dev liblapacke-dev libopenblas-dev libopenblas0 libsqlite3-dev python3-pip >/dev/null
