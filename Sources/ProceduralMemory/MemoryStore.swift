@@ -350,15 +350,14 @@ public final class MemoryStore: Sendable {
     func publishStatuses(of entries: [IndexEntry], committedAs generation: UInt64) async -> Bool {
         await writeLock.withLock { () -> Bool in
             guard !state.withLock({ $0.savePending }) else { return false }
-            if !indexesAreDeferred {
-                // Deferred indexes read the statuses from the backend when they load.
-                let current = published.withLock { $0 }
-                guard current.generation + 1 == generation else { return false }
-                var snapshot = current
+            // Deferred indexes read the statuses from the backend when they load.
+            let updated = indexesAreDeferred || published.withLock { (snapshot) -> Bool in
+                guard snapshot.generation + 1 == generation else { return false }
                 for entry in entries { snapshot.setCatalogEntry(entry.catalogEntry, for: entry.number) }
                 snapshot.generation = generation
-                published.withLock { $0 = snapshot }
+                return true
             }
+            guard updated else { return false }
             if let cache {
                 do throws(MemoryError) { try cache.advance(from: generation - 1, to: generation) } catch {
                     noteUnsavedCache(error)
