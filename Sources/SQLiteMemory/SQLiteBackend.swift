@@ -581,14 +581,19 @@ func floats(_ data: Data) -> [Float] {
     return bits.map { Float(bitPattern: UInt32(littleEndian: $0)) }
 }
 
+/// The directory holding `path` ("." for a bare file name).
+private func parentDirectory(of path: String) -> String {
+    let parent = (path as NSString).deletingLastPathComponent
+    return parent.isEmpty ? "." : parent
+}
+
 /// Why SQLite can't open or read the database at `path` when its file system is full (less than 1 MiB left for
 /// this user); `nil` otherwise.
 ///
 /// In WAL mode SQLite needs room beside the database (its -wal file, and 32 KiB of -shm) even to read it, and on a
 /// full disk it reports "disk I/O error" (`SQLITE_IOERR`), which names neither the disk nor the space.
 private func fullStorage(_ path: String) -> MemoryError? {
-    let parent = (path as NSString).deletingLastPathComponent
-    let directory = parent.isEmpty ? "." : parent
+    let directory = parentDirectory(of: path)
     var facts = statvfs()
     guard statvfs(directory, &facts) == 0 else { return nil }
     let free = UInt64(facts.f_bavail) * UInt64(facts.f_frsize)
@@ -606,8 +611,7 @@ private func fullStorage(_ path: String) -> MemoryError? {
 /// SQLite "unable to open database file" and "attempt to write a readonly database" say neither; and in WAL
 /// mode it writes beside the database (`-wal`, `-shm`) even to read it, so a store there can't be opened at all.
 private func unwritableStorage(_ path: String) -> MemoryError? {
-    let directory = (path as NSString).deletingLastPathComponent
-    for candidate in [directory.isEmpty ? "." : directory, path] where access(candidate, W_OK) != 0 {
+    for candidate in [parentDirectory(of: path), path] where access(candidate, W_OK) != 0 {
         guard errno != ENOENT else { continue }
         return .io(
             path: candidate,
