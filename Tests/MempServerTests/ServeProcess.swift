@@ -108,17 +108,27 @@ enum FullDiskServer {
         return mounted?.status == 0
     }()
 
+    /// The command that runs the command after it in a user and mount namespace of its own, with a 4 MiB tmpfs
+    /// mounted at `directory/full-disk` holding a copy of `store` (as `full-disk/store`), filled first when
+    /// `fillingFirst`; and the mount's path.
+    private static func launcher(copying store: String, in directory: TemporaryDirectory, fillingFirst: Bool) throws
+        -> (command: [String], mount: String)
+    {
+        let mount = directory.file("full-disk")
+        try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
+        let script =
+            #"mount -t tmpfs -o size=4m tmpfs "$1" && cp -R "$2" "$1/store" || exit 90; "#
+            + (fillingFirst ? #"cat /dev/zero > "$1/filler" 2>/dev/null; "# : "") + #"shift 2; exec "$@""#
+        return (["/usr/bin/env", "unshare", "-r", "-m", "sh", "-c", script, "sh", mount, store], mount)
+    }
+
     /// Serves a copy of `store`, made in `directory`, with `arguments`; `nil` when no namespace can be made here.
     static func start(copying store: String, in directory: TemporaryDirectory, _ arguments: [String]) throws
         -> ServeProcess?
     {
         guard available else { return nil }
-        let mount = directory.file("full-disk")
-        try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
-        let script = #"mount -t tmpfs -o size=4m tmpfs "$1" && cp -R "$2" "$1/store" && shift 2 && exec "$@""#
-        let server = try ServeProcess(
-            launcher: ["/usr/bin/env", "unshare", "-r", "-m", "sh", "-c", script, "sh", mount, store],
-            ["--store", mount + "/store"] + arguments)
+        let (command, mount) = try launcher(copying: store, in: directory, fillingFirst: false)
+        let server = try ServeProcess(launcher: command, ["--store", mount + "/store"] + arguments)
         // The server has opened the store (it does before listening): fill its disk through the namespace's view.
         let filler = open(
             "/proc/\(server.process.processIdentifier)/root\(mount)/filler", O_WRONLY | O_CREAT | O_EXCL, 0o600)
@@ -133,9 +143,7 @@ enum FullDiskServer {
         }
         return server
     }
-}
 
-extension FullDiskServer {
     /// Runs `memp serve` on a store of 10 memories, made in `directory` and copied to a tmpfs of its own that is
     /// filled before the server starts (at `directory/full-disk`); how it ended and what it wrote (`nil` when no
     /// namespace can be made here). A server that starts all the same is stopped after 60 s (`timeout`), so the
@@ -144,16 +152,9 @@ extension FullDiskServer {
         guard available else { return nil }
         let store = directory.file("store")
         try StoreFixture.make(at: store, count: 10)
-        let mount = directory.file("full-disk")
-        try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
-        let script = #"mount -t tmpfs -o size=4m tmpfs "$1" && cp -R "$2" "$1/store" || exit 90; "#
-            + #"cat /dev/zero > "$1/filler" 2>/dev/null; shift 2; exec timeout 60 "$@""#
-        return try ChildProcess.run(
-            "/usr/bin/env",
-            [
-                "unshare", "-r", "-m", "sh", "-c", script, "sh", mount, store, try ChildProcess.mempExecutable(),
-                "serve", "--store", mount + "/store", "--port", "0",
-            ])
+        let (command, mount) = try launcher(copying: store, in: directory, fillingFirst: true)
+        let server = ["timeout", "60", try ChildProcess.mempExecutable(), "serve", "--store", mount + "/store"]
+        return try ChildProcess.run(command[0], Array(command.dropFirst()) + server + ["--port", "0"])
     }
 }
 
