@@ -161,19 +161,23 @@ struct IndexCache: Sendable {
     }
 
     /// Moves the manifest from generation `from` to `to`, for a write that changed nothing the files hold (only
-    /// memories' statuses, which a load reads from the backend); a manifest at another generation stays as it is.
+    /// what filters look at: statuses, labels, sources, which a load reads from the backend); a manifest at another
+    /// generation, or none, stays as it is.
     ///
     /// Another process saving the cache meanwhile can pair this manifest with its files, whose checksums then don't
     /// match it: the next open rebuilds, and never reads files of two snapshots as one.
     ///
+    /// - Returns: Whether the manifest was at `from` and moved.
     /// - Throws: ``MemoryError/io(path:reason:)`` when it can't be written.
-    func advance(from: UInt64, to: UInt64) throws(MemoryError) {
+    @discardableResult
+    func advance(from: UInt64, to: UInt64) throws(MemoryError) -> Bool {
         let manifestPath = path("manifest.json")
         guard let data = FileManager.default.contents(atPath: manifestPath),
             var manifest = try? JSONDecoder().decode(Manifest.self, from: data), manifest.generation == from
-        else { return }
+        else { return false }
         manifest.generation = to
         try Self.write(manifest, to: manifestPath)
+        return true
     }
 
     private static func write(_ manifest: Manifest, to manifestPath: String) throws(MemoryError) {

@@ -32,6 +32,10 @@ struct IndexSnapshot: Sendable {
     /// The backend's ``MemoryBackend/foreignCommitMarker()`` read before this snapshot was built from it: when the
     /// marker differs after a write, another writer committed meanwhile and the snapshot may miss its changes.
     var foreignCommitMarker: UInt64?
+    /// Whether ``insert(_:)`` or ``remove(_:)`` changed the indexes since the flag was last cleared: each write
+    /// clears it on its working copy, and a write that leaves it clear changed only catalog entries, which the cache
+    /// files don't hold.
+    var indexesChanged = false
 
     init(dimension: Int, vectorStorage: VectorStorage) throws(IndexError) {
         memories = try HybridIndex(dimension: dimension, metric: .cosine, vectorStorage: vectorStorage)
@@ -59,6 +63,20 @@ struct IndexSnapshot: Sendable {
         }
         try procedure?.add(entry.procedureText, id: entry.number)
         setCatalogEntry(entry.catalogEntry, for: entry.number)
+        indexesChanged = true
+    }
+
+    /// Sets what filters look at (status, source, labels, source outcome) for memories whose indexed content
+    /// (task, keywords, script, steps, vectors) did not change, leaving the indexes as they are; an entry the
+    /// indexes don't hold is inserted.
+    mutating func recatalog(_ entries: [IndexEntry]) throws(IndexError) {
+        for entry in entries {
+            if catalog[entry.number] == nil {
+                try insert(entry)
+            } else {
+                setCatalogEntry(entry.catalogEntry, for: entry.number)
+            }
+        }
     }
 
     /// Sets what filters look at for one memory, which the indexes may hold already (a status change) or not yet.
@@ -90,8 +108,14 @@ struct IndexSnapshot: Sendable {
         guard !numbers.isEmpty else { return }
         for number in numbers {
             // Each index holds the number or not; `contains` is checked, so `remove` can't fail.
-            if memories.contains(number) { try? memories.remove(number) }
-            if keywordMeans.contains(number) { try? keywordMeans.remove(number) }
+            if memories.contains(number) {
+                try? memories.remove(number)
+                indexesChanged = true
+            }
+            if keywordMeans.contains(number) {
+                try? keywordMeans.remove(number)
+                indexesChanged = true
+            }
             if procedure?.contains(number) == true { try? procedure?.remove(number) }
             guard let removed = catalog.removeValue(forKey: number) else { continue }
             if removed.status == .deprecated { deprecatedCount -= 1 }

@@ -90,6 +90,7 @@ extension MemoryBackend {
                 set.increments, settings: set.settings, reason: set.feedbackReason, date: date, current: generation,
                 transaction, deprecationGeneration: { () throws(MemoryError) in generation })
             var changed = feedback?.deprecated ?? []
+            var reindexed = Set<DocumentID>()
             var deleted: [DocumentID] = []
             var historyNumbers: [Int64] = []
             for change in set.changes {
@@ -105,18 +106,24 @@ extension MemoryBackend {
                     try await transaction.deleteMemories([current.number])
                     deleted.append(current.number)
                     changed.removeAll { $0 == current.number }
+                    reindexed.remove(current.number)
                 case (nil, let after?):
                     guard let vectors = change.vectors else {
                         throw .unknownID(change.memoryID)
                     }
                     try await StoreWrites.checkSources(of: [after], transaction)
-                    changed += try await transaction.insertMemories([
+                    let inserted = try await transaction.insertMemories([
                         MemoryRecord(memory: after, taskVector: vectors.task, keywordVector: vectors.keywords)
                     ])
+                    changed += inserted
+                    reindexed.formUnion(inserted)
                 case (let current?, let after?):
                     try await StoreWrites.checkSources(of: [after], transaction)
                     try await transaction.updateMemory(current.number, to: after, vectors: change.vectors)
                     if !changed.contains(current.number) { changed.append(current.number) }
+                    if change.vectors != nil || !IndexEntry.indexSameText(current.memory, after) {
+                        reindexed.insert(current.number)
+                    }
                 }
                 historyNumbers += try await transaction.appendHistory(
                     [
@@ -126,8 +133,10 @@ extension MemoryBackend {
                             reverts: change.reverts)
                     ], generation: generation)
             }
+            let entries = try await transaction.indexEntries(numbers: changed)
             return ChangeResult(
-                write: write, changed: try await transaction.indexEntries(numbers: changed), deleted: deleted,
+                write: write, reindexed: entries.filter { reindexed.contains($0.number) },
+                recataloged: entries.filter { !reindexed.contains($0.number) }, deleted: deleted,
                 historyNumbers: historyNumbers, feedback: feedback?.changes ?? [], generation: generation)
         }
     }

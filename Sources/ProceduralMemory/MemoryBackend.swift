@@ -347,6 +347,12 @@ package struct IndexEntry: Sendable {
     package static func procedureText(script: String?, steps: [Step]?) -> String {
         ((script.map { [$0] } ?? []) + (steps ?? []).map(\.action)).joined(separator: "\n")
     }
+
+    /// Whether two states of a memory give the indexes the same texts: the same task, keywords, script and steps.
+    /// A change between two such states, with the vectors kept, changes only the memory's ``CatalogEntry``.
+    static func indexSameText(_ a: Memory, _ b: Memory) -> Bool {
+        a.task == b.task && a.keywords == b.keywords && a.script == b.script && a.steps == b.steps
+    }
 }
 
 /// What retrieval filters look at, kept in memory for every memory.

@@ -292,7 +292,9 @@ public final class MemoryStore: Sendable {
     ///
     /// A write that another write is waiting behind leaves the saving to that one, which saves indexes holding
     /// both, whether or not it changes anything itself: writes that queue up rewrite the files once, not once
-    /// each (at 100,000 memories they are 390 MB).
+    /// each (at 100,000 memories they are 390 MB). A write that changed only catalog entries (statuses, labels:
+    /// ``IndexSnapshot/indexesChanged`` stays clear), after files that match the generation it started from,
+    /// moves the manifest to its generation instead of rewriting the files, which hold no catalog.
     func write<Result: Sendable>(
         _ body: (inout IndexSnapshot) async throws(MemoryError) -> Result
     ) async throws(MemoryError) -> Result {
@@ -304,6 +306,7 @@ public final class MemoryStore: Sendable {
             throw error
         }
         var working = published.withLock { $0 }
+        working.indexesChanged = false
         let start = working.generation
         let outcome: Swift.Result<Result, MemoryError>
         do { outcome = .success(try await body(&working)) } catch { outcome = .failure(error) }
@@ -330,7 +333,13 @@ public final class MemoryStore: Sendable {
             if waitingWrites.withLock({ $0 }) > 0 {
                 state.withLock { $0.savePending = true }
             } else {
-                do throws(MemoryError) { try await saveCaches(cache) } catch { saveError = error }
+                // Files that matched `start` (nothing pending or unsaved) need only a new manifest when the indexes
+                // are unchanged.
+                let filesMatched = state.withLock { !$0.savePending && $0.unsavedReason == nil }
+                let unchangedSince = filesMatched && !working.indexesChanged ? start : nil
+                do throws(MemoryError) { try await saveCaches(cache, unchangedSince: unchangedSince) } catch {
+                    saveError = error
+                }
             }
         }
         await writeLock.unlock()
@@ -339,39 +348,42 @@ public final class MemoryStore: Sendable {
         return result
     }
 
-    /// Publishes new statuses of memories that a transaction committed as `generation`, advancing the store by
-    /// one and changing nothing else (a deprecation by feedback), without writing the cache files again: they hold
-    /// no statuses, so files of the generation before serve this one once their manifest says so.
+    /// Publishes new statuses of memories that a transaction committed as `generation` outside the write lock (a
+    /// deprecation by feedback): the indexes stay as they are and the cache files are kept, their manifest moved to
+    /// the new generation (``write(_:)``).
     ///
-    /// A manifest that can't be written only sets the state (``noteUnsavedCache(_:)``).
+    /// Indexes whose loading is deferred read the statuses from the backend when they load: only the manifest
+    /// moves, from the generation before.
     ///
-    /// - Returns: `false`, changing nothing, when the indexes in memory are not those of the generation before
-    ///   (another writer committed meanwhile) or a save is pending; the caller then publishes through ``write(_:)``.
-    func publishStatuses(of entries: [IndexEntry], committedAs generation: UInt64) async -> Bool {
-        await writeLock.withLock { () -> Bool in
-            guard !state.withLock({ $0.savePending }) else { return false }
-            // Deferred indexes read the statuses from the backend when they load.
-            let updated = indexesAreDeferred || published.withLock { (snapshot) -> Bool in
-                guard snapshot.generation + 1 == generation else { return false }
-                for entry in entries { snapshot.setCatalogEntry(entry.catalogEntry, for: entry.number) }
-                snapshot.generation = generation
-                return true
-            }
-            guard updated else { return false }
+    /// - Throws: What ``write(_:)`` throws when the indexes in memory missed another process's commit and can't
+    ///   be rebuilt.
+    func publishStatuses(of entries: [IndexEntry], committedAs generation: UInt64) async throws(MemoryError) {
+        let deferred = await writeLock.withLock { () -> Bool in
+            guard indexesAreDeferred else { return false }
             if let cache {
-                do throws(MemoryError) { try cache.advance(from: generation - 1, to: generation) } catch {
+                do throws(MemoryError) {
+                    _ = try cache.advance(from: generation - 1, to: generation)
+                } catch {
                     noteUnsavedCache(error)
                 }
             }
             return true
+        }
+        guard !deferred else { return }
+        try await write { (snapshot) throws(MemoryError) in
+            do throws(IndexError) { try snapshot.recatalog(entries) } catch { throw .index(error) }
+            snapshot.generation = max(snapshot.generation, generation)
         }
     }
 
     /// Saves the published indexes when they are the store's current generation (a newer one is another
     /// process's, which saved its own files, or a later refresh reads); the caller holds the write lock.
     ///
+    /// When `unchangedSince` is the generation of cache files whose indexes equal the published ones (a write
+    /// changed only catalog entries), and the manifest is still at it, only the manifest moves.
+    ///
     /// - Throws: What the backend throws reading the store's settings; a failed save only sets the state.
-    private func saveCaches(_ cache: IndexCache) async throws(MemoryError) {
+    private func saveCaches(_ cache: IndexCache, unchangedSince: UInt64? = nil) async throws(MemoryError) {
         let snapshot = published.withLock { $0 }
         guard let info = try await backend.storeInfo() else { throw .notAStore(path: cache.directory) }
         state.withLock { $0.savePending = false }
@@ -379,7 +391,11 @@ public final class MemoryStore: Sendable {
         // The write has committed: cache files that can't be written leave the indexes in memory serving lookups
         // and the next open rebuilding the files, so the write is no failure.
         do throws(MemoryError) {
-            try cache.save(snapshot, info: info)
+            if let unchangedSince, try cache.advance(from: unchangedSince, to: snapshot.generation) {
+                // The files stand as they are.
+            } else {
+                try cache.save(snapshot, info: info)
+            }
             state.withLock { $0.unsavedReason = nil }
         } catch {
             noteUnsavedCache(error)

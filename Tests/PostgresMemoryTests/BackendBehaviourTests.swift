@@ -325,6 +325,38 @@ enum BackendKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     }
 
     @Test(arguments: BackendKind.available)
+    func aChangeOfWhatFiltersSeeIsRecatalogedAndOtherChangesReindexed(kind: BackendKind) async throws {
+        try await kind.withStore { store in
+            let heat = try #require(try await store.memory(id: "heat"))
+            var deprecated = heat
+            deprecated.status = .deprecated
+            deprecated.labels["reviewed"] = "yes"
+            deprecated.revision = heat.revision + 1
+            var retasked = try #require(try await store.memory(id: "clean"))
+            let cleanRevision = retasked.revision
+            retasked.keywords.append("sink")
+            retasked.revision += 1
+            let batch = WriteBatch(trajectories: [], memories: [], replacing: false, policy: "test", reason: "")
+            let result = try await store.backend.apply(
+                ChangeSet(
+                    batch: batch,
+                    changes: [
+                        MemoryChange(
+                            memoryID: "heat", action: .deprecate, after: deprecated, expectedRevision: heat.revision,
+                            policy: "test", reason: "status and labels"),
+                        MemoryChange(
+                            memoryID: "clean", action: .rewrite, after: retasked, expectedRevision: cleanRevision,
+                            policy: "test", reason: "keywords"),
+                    ]))
+            #expect(result.recataloged.map(\.task) == [heat.task])
+            #expect(result.recataloged.first?.catalogEntry.status == .deprecated)
+            #expect(result.recataloged.first?.catalogEntry.labels["reviewed"] == "yes")
+            #expect(result.reindexed.map(\.task) == [retasked.task])
+            #expect(result.reindexed.first?.keywords == retasked.keywords)
+        }
+    }
+
+    @Test(arguments: BackendKind.available)
     func aChangeExpectsTheRevisionItStartedFrom(kind: BackendKind) async throws {
         try await kind.withStore { store in
             var heat = try #require(try await store.memory(id: "heat"))
@@ -335,7 +367,8 @@ enum BackendKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
                 reason: "failed")
             let batch = WriteBatch(trajectories: [], memories: [], replacing: false, policy: "adjustment", reason: "")
             let result = try await store.backend.apply(ChangeSet(batch: batch, changes: [change]))
-            #expect(result.changed.count == 1 && result.historyNumbers.count == 1)
+            // A new script is new text for the procedure index: the memory is indexed again.
+            #expect(result.reindexed.count == 1 && result.recataloged.isEmpty && result.historyNumbers.count == 1)
             #expect(try await store.memory(id: "heat")?.script == "1. heat it")
             await #expect(throws: MemoryError.revisionConflict(id: "heat", expected: 1, actual: 2)) {
                 try await store.backend.apply(ChangeSet(batch: batch, changes: [change]))

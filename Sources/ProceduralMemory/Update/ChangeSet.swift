@@ -80,8 +80,12 @@ package struct MemoryVectors: Sendable, Equatable {
 package struct ChangeResult: Sendable {
     /// What the batch wrote.
     package var write: WriteResult
-    /// The index entries of the memories the changes left stored, after the changes.
-    package var changed: [IndexEntry]
+    /// The index entries of the memories the changes added, or left stored with other texts or vectors, after the
+    /// changes: the indexes replace them.
+    package var reindexed: [IndexEntry]
+    /// The index entries of the memories the changes left stored with the same texts and vectors (a deprecation,
+    /// new labels): only their ``CatalogEntry`` changed.
+    package var recataloged: [IndexEntry]
     /// The numbers of the memories the changes deleted.
     package var deleted: [DocumentID]
     /// The numbers of the history rows written for the changes, in order.

@@ -5,9 +5,9 @@ extension MemoryStore {
     /// Writes a change set through the backend and applies what it changed to the writer's snapshot.
     func apply(_ set: ChangeSet, to snapshot: inout IndexSnapshot) async throws(MemoryError) -> ChangeResult {
         let result = try await backend.apply(set)
-        let changedNumbers = Set(result.changed.map(\.number))
+        let changedNumbers = Set((result.reindexed + result.recataloged).map(\.number))
         let deleted = Set(result.deleted)
-        snapshot.remove(result.write.removed + result.deleted + result.changed.map(\.number))
+        snapshot.remove(result.write.removed + result.deleted + result.reindexed.map(\.number))
         let written = Dictionary(set.batch.trajectories.map { ($0.id, $0) }) { _, last in last }
         var entries: [IndexEntry] = []
         for record in set.batch.memories {
@@ -22,7 +22,8 @@ extension MemoryStore {
                     procedureText: IndexEntry.procedureText(script: record.memory.script, steps: record.memory.steps)))
         }
         do throws(IndexError) {
-            for entry in entries + result.changed { try snapshot.insert(entry) }
+            for entry in entries + result.reindexed { try snapshot.insert(entry) }
+            try snapshot.recatalog(result.recataloged)
         } catch {
             throw .index(error)
         }

@@ -46,19 +46,7 @@ extension MemoryStore {
         // The counters went to the database without the store's write lock; only a deprecation changes what
         // in-process lookups see, and the entries the backend returned are the memories' state after it.
         guard !result.deprecated.isEmpty else { return result.changes }
-        if await !publishStatuses(of: result.deprecated, committedAs: result.generation) {
-            // The indexes in memory missed another process's commit, or a save is pending: the write catches them
-            // up and saves the files.
-            try await write { (snapshot) throws(MemoryError) in
-                snapshot.remove(result.deprecated.map(\.number))
-                do throws(IndexError) {
-                    for entry in result.deprecated { try snapshot.insert(entry) }
-                } catch {
-                    throw .index(error)
-                }
-                snapshot.generation = max(snapshot.generation, result.generation)
-            }
-        }
+        try await publishStatuses(of: result.deprecated, committedAs: result.generation)
         return result.changes
     }
 
