@@ -67,7 +67,7 @@ extension MemoryStore {
     /// Each hit's source outcome comes from `catalog`; the source trajectories of the memories missing there
     /// (indexes not loaded yet, on a ``DatabaseSearching`` backend) are read in one more batch.
     func memoryHits(
-        _ ranked: [(DocumentID, Double)], _ explanations: [ScoreExplanation], catalog: [DocumentID: CatalogEntry],
+        _ ranked: [(DocumentID, Double)], _ explanations: [ScoreExplanation], catalog: Catalog,
         prefetched: [DocumentID: Memory]? = nil
     ) async throws(MemoryError) -> [MemoryHit] {
         var memories = prefetched ?? [:]

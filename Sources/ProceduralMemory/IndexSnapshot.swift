@@ -22,7 +22,7 @@ struct IndexSnapshot: Sendable {
     /// (``MemoryStore/snapshotWithProcedureIndex()``), then kept up to date with the other indexes.
     var procedure: KeywordIndex?
     /// What filters look at, per memory.
-    var catalog: [DocumentID: CatalogEntry]
+    var catalog: Catalog
     /// The catalog's numbers in ascending order, for reproducible random draws.
     var numbers: [DocumentID]
     /// How many catalog entries are deprecated, so that an unfiltered lookup skips filtering when none is.
@@ -40,7 +40,7 @@ struct IndexSnapshot: Sendable {
     init(dimension: Int, vectorStorage: VectorStorage) throws(IndexError) {
         memories = try HybridIndex(dimension: dimension, metric: .cosine, vectorStorage: vectorStorage)
         keywordMeans = try FlatIndex(dimension: dimension, metric: .innerProduct, storage: vectorStorage)
-        catalog = [:]
+        catalog = Catalog()
         numbers = []
         deprecatedCount = 0
         generation = 0
@@ -49,7 +49,7 @@ struct IndexSnapshot: Sendable {
     init(memories: HybridIndex, keywordMeans: FlatIndex, catalog: [DocumentID: CatalogEntry], generation: UInt64) {
         self.memories = memories
         self.keywordMeans = keywordMeans
-        self.catalog = catalog
+        self.catalog = Catalog(catalog)
         self.numbers = catalog.keys.sorted()
         self.deprecatedCount = catalog.values.count { $0.status == .deprecated }
         self.generation = generation

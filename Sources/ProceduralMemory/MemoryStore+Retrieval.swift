@@ -144,7 +144,7 @@ extension MemoryStore {
     /// The source outcome comes from the snapshot's catalog and the counters from `memories` (read with the hits
     /// in one batch, since feedback changes them without touching the indexes), so no trajectory is read.
     private static func applyingOutcomePrior(
-        _ hits: [HybridIndex.Hit], memories: [DocumentID: Memory], catalog: [DocumentID: CatalogEntry],
+        _ hits: [HybridIndex.Hit], memories: [DocumentID: Memory], catalog: Catalog,
         strength: Double
     ) -> ([HybridIndex.Hit], [DocumentID: Double]) {
         var hits = hits

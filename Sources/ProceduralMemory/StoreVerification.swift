@@ -123,7 +123,7 @@ extension MemoryStore {
         func note(_ text: String) {
             if differences.count < StoreVerification.maximumListed { differences.append(text) }
         }
-        let expected = Set(rebuilt.catalog.keys)
+        let expected = Set(rebuilt.numbers)
         for (name, ids) in [
             ("tasks.vectors", Set(tasks.ids)), ("text.bm25", Set(rebuilt.numbers.filter(text.contains))),
         ]
