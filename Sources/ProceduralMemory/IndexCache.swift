@@ -20,17 +20,23 @@ public enum IndexCacheState: Sendable, Equatable {
     case unsaved(reason: String)
 }
 
-/// The index cache files of a store directory: the ``HybridIndex`` of tasks (`tasks.vectors`, `text.bm25`),
-/// `keywords.vectors` and `manifest.json`, which records the generation they reflect and each file's size and
-/// CRC-32C.
+/// The index cache files of a store directory: the ``HybridIndex`` of tasks (`tasks.vectors`, `text.bm25`) and
+/// `manifest.json`, which records the generation they reflect and each file's size and CRC-32C.
 ///
 /// The files are caches of the backend: a missing, stale or corrupt file makes the store rebuild all of them.
+///
+/// Format 1 also held `keywords.vectors`, the mean keyword embeddings of the `keyword` policy, which are now built
+/// when that policy is first used (``IndexSnapshot/keywordMeans``). A format 1 cache loads as it is, its keyword file
+/// unread, and the next save writes format 2 and removes that file.
 struct IndexCache: Sendable {
-    static let formatVersion = 1
+    static let formatVersion = 2
+    /// The formats a load reads.
+    static let readableFormatVersions = 1...2
     /// The names the hybrid index's files have had since format 1.
     static let memoryFiles = HybridIndex.FileNames(vectors: "tasks.vectors", keywords: "text.bm25")
-    static let keywordMeansFile = "keywords.vectors"
-    static let files = [memoryFiles.vectors, keywordMeansFile, memoryFiles.keywords]
+    /// The file of mean keyword embeddings a format 1 cache holds.
+    static let formatOneKeywordMeansFile = "keywords.vectors"
+    static let files = [memoryFiles.vectors, memoryFiles.keywords]
 
     /// The cache directory (`DIR/index`).
     let directory: String
@@ -52,9 +58,7 @@ struct IndexCache: Sendable {
 
     /// Loads the cached indexes if they reflect `info` and hold their vectors as `vectorStorage`; otherwise says
     /// why not.
-    func load(matching info: StoreInfo, vectorStorage: VectorStorage?) -> Result<
-        (memories: HybridIndex, keywordMeans: FlatIndex), CacheMiss
-    > {
+    func load(matching info: StoreInfo, vectorStorage: VectorStorage?) -> Result<HybridIndex, CacheMiss> {
         let manifestPath = path("manifest.json")
         guard let data = FileManager.default.contents(atPath: manifestPath) else {
             return .failure(CacheMiss("\(manifestPath) is missing"))
@@ -62,11 +66,11 @@ struct IndexCache: Sendable {
         guard let manifest = try? JSONDecoder().decode(Manifest.self, from: data) else {
             return .failure(CacheMiss("\(manifestPath) is unreadable"))
         }
-        guard manifest.formatVersion == Self.formatVersion else {
+        guard Self.readableFormatVersions.contains(manifest.formatVersion) else {
             return .failure(
                 CacheMiss(
-                    "the cache is format v\(manifest.formatVersion), this build writes v\(Self.formatVersion)"
-                ))
+                    "the cache is format v\(manifest.formatVersion), this build reads "
+                        + "v\(Self.readableFormatVersions.lowerBound)–v\(Self.readableFormatVersions.upperBound)"))
         }
         guard manifest.generation == info.generation else {
             return .failure(
@@ -90,29 +94,24 @@ struct IndexCache: Sendable {
         do {
             // The whole-file checksums above cover every section, so the loaders need not verify them again.
             let memories = try HybridIndex(contentsOf: directory, names: Self.memoryFiles, verifyChecksums: false)
-            let keywordMeans = try FlatIndex(contentsOf: path(Self.keywordMeansFile), verifyChecksums: false)
             let tasks = memories.vectors
-            // Each file's checksum only says it is intact, not that it holds what its name says: two files
-            // swapped (their manifest entries too) would otherwise be searched under each other's role.
-            guard tasks.metric == .cosine, keywordMeans.metric == .innerProduct else {
+            // Each file's checksum only says it is intact, not that it holds what its name says: another vector
+            // file in its place (its manifest entry too) would otherwise be searched as the tasks' index.
+            guard tasks.metric == .cosine else {
                 return .failure(
-                    CacheMiss(
-                        "the cached vector files hold \(tasks.metric.rawValue) and \(keywordMeans.metric.rawValue) "
-                            + "indexes, not cosine task and inner-product keyword indexes"))
+                    CacheMiss("the cached task vector file holds an index of metric \(tasks.metric.rawValue), not cosine"))
             }
-            guard tasks.dimension == info.dimension, keywordMeans.dimension == info.dimension else {
+            guard tasks.dimension == info.dimension else {
                 return .failure(CacheMiss("the cached vectors have another dimension than the store"))
             }
             let expectedStorage = vectorStorage ?? tasks.vectorStorage
-            guard tasks.vectorStorage == expectedStorage, keywordMeans.vectorStorage == expectedStorage else {
+            guard tasks.vectorStorage == expectedStorage else {
                 return .failure(
                     CacheMiss(
-                        "the cached vectors are stored as \(tasks.vectorStorage.rawValue)"
-                            + (keywordMeans.vectorStorage == tasks.vectorStorage
-                                ? "" : " and \(keywordMeans.vectorStorage.rawValue)")
-                            + ", not \(expectedStorage.rawValue)"))
+                        "the cached vectors are stored as \(tasks.vectorStorage.rawValue), not \(expectedStorage.rawValue)"
+                    ))
             }
-            return .success((memories, keywordMeans))
+            return .success(memories)
         } catch {
             return .failure(CacheMiss(error.description))
         }
@@ -136,7 +135,6 @@ struct IndexCache: Sendable {
                 to: directory,
                 names: HybridIndex.FileNames(
                     vectors: Self.memoryFiles.vectors + suffix, keywords: Self.memoryFiles.keywords + suffix))
-            try snapshot.keywordMeans.save(to: path(Self.keywordMeansFile + suffix))
         } catch .io(_, let reason) {
             // The file's temporary name, removed by now, would tell the reader nothing: name the cache directory.
             throw .io(path: directory, reason: "can't write the index cache: \(reason)")
@@ -153,6 +151,8 @@ struct IndexCache: Sendable {
                 throw .io(path: path(name), reason: String(cString: strerror(errno)))
             }
         }
+        // A format 1 cache's keyword file is read by nothing now; a file that can't be removed only takes room.
+        try? Self.removeIfPresent(path(Self.formatOneKeywordMeansFile))
         let manifest = Manifest(
             formatVersion: Self.formatVersion, generation: snapshot.generation,
             embedderID: info.embedderID,

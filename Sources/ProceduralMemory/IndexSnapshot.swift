@@ -3,6 +3,15 @@ import KeywordIndex
 import RetrievalCore
 import VectorIndex
 
+/// Indexes a snapshot builds from the backend only when a lookup first needs them, and that no cache file holds.
+struct OptionalIndexes: OptionSet, Sendable {
+    let rawValue: Int
+    /// ``IndexSnapshot/procedure``, for hybrid lookups that weight the procedure field.
+    static let procedure = OptionalIndexes(rawValue: 1)
+    /// ``IndexSnapshot/keywordMeans``, for the `keyword` policy.
+    static let keywordMeans = OptionalIndexes(rawValue: 2)
+}
+
 /// The in-memory indexes of a store at one generation: what lookups search.
 ///
 /// A value type over copy-on-write indexes: lookups take a copy and search it without locks while a writer
@@ -16,10 +25,11 @@ struct IndexSnapshot: Sendable {
     /// Tasks and keywords, BM25.
     var text: KeywordIndex { memories.keywords }
     /// Mean keyword embeddings, inner product: the dot product of two means is the average pairwise cosine
-    /// of the two keyword sets, the AveFact score.
-    var keywordMeans: FlatIndex
+    /// of the two keyword sets, the AveFact score of the `keyword` policy. `nil` until a lookup of that policy first
+    /// needs it (``MemoryStore/snapshot(with:)``), then kept up to date with the other indexes; not cached on disk.
+    var keywordMeans: FlatIndex?
     /// Each memory's procedure text (``IndexEntry/procedureText``), BM25; `nil` until a lookup first weights it
-    /// (``MemoryStore/snapshotWithProcedureIndex()``), then kept up to date with the other indexes.
+    /// (``MemoryStore/snapshot(with:)``), then kept up to date with the other indexes; not cached on disk.
     var procedure: KeywordIndex?
     /// What filters look at, per memory.
     var catalog: Catalog
@@ -32,34 +42,42 @@ struct IndexSnapshot: Sendable {
     /// The backend's ``MemoryBackend/foreignCommitMarker()`` read before this snapshot was built from it: when the
     /// marker differs after a write, another writer committed meanwhile and the snapshot may miss its changes.
     var foreignCommitMarker: UInt64?
-    /// Whether ``insert(_:)`` or ``remove(_:)`` changed the indexes since the flag was last cleared: each write
-    /// clears it on its working copy, and a write that leaves it clear changed only catalog entries, which the cache
-    /// files don't hold.
+    /// Whether ``insert(_:)`` or ``remove(_:)`` changed the cached indexes (``memories``) since the flag was last
+    /// cleared: each write clears it on its working copy, and a write that leaves it clear changed only catalog
+    /// entries, which the cache files don't hold.
     var indexesChanged = false
 
     init(dimension: Int, vectorStorage: VectorStorage) throws(IndexError) {
         memories = try HybridIndex(dimension: dimension, metric: .cosine, vectorStorage: vectorStorage)
-        keywordMeans = try FlatIndex(dimension: dimension, metric: .innerProduct, storage: vectorStorage)
         catalog = Catalog()
         numbers = []
         deprecatedCount = 0
         generation = 0
     }
 
-    init(memories: HybridIndex, keywordMeans: FlatIndex, catalog: [DocumentID: CatalogEntry], generation: UInt64) {
+    init(memories: HybridIndex, catalog: [DocumentID: CatalogEntry], generation: UInt64) {
         self.memories = memories
-        self.keywordMeans = keywordMeans
         self.catalog = Catalog(catalog)
         self.numbers = catalog.keys.sorted()
         self.deprecatedCount = catalog.values.count { $0.status == .deprecated }
         self.generation = generation
     }
 
+    /// The optional indexes this snapshot holds.
+    var optionalIndexes: OptionalIndexes {
+        OptionalIndexes().union(procedure == nil ? [] : .procedure).union(keywordMeans == nil ? [] : .keywordMeans)
+    }
+
+    /// An empty index of mean keyword embeddings for this snapshot's vectors.
+    func emptyKeywordMeans() throws(IndexError) -> FlatIndex {
+        try FlatIndex(dimension: tasks.dimension, metric: .innerProduct, storage: tasks.vectorStorage)
+    }
+
     /// Adds one memory to every index.
     mutating func insert(_ entry: IndexEntry) throws(IndexError) {
         try memories.add(text: entry.searchText, vector: entry.taskVector, id: entry.number)
         if let keywordVector = entry.keywordVector {
-            try keywordMeans.add(keywordVector, id: entry.number)
+            try keywordMeans?.add(keywordVector, id: entry.number)
         }
         try procedure?.add(entry.procedureText, id: entry.number)
         setCatalogEntry(entry.catalogEntry, for: entry.number)
@@ -112,10 +130,7 @@ struct IndexSnapshot: Sendable {
                 try? memories.remove(number)
                 indexesChanged = true
             }
-            if keywordMeans.contains(number) {
-                try? keywordMeans.remove(number)
-                indexesChanged = true
-            }
+            if keywordMeans?.contains(number) == true { try? keywordMeans?.remove(number) }
             if procedure?.contains(number) == true { try? procedure?.remove(number) }
             guard let removed = catalog.removeValue(forKey: number) else { continue }
             if removed.status == .deprecated { deprecatedCount -= 1 }
@@ -124,7 +139,7 @@ struct IndexSnapshot: Sendable {
         // Compaction rewrites an index, so it waits until a quarter of the rows are tombstones.
         if memories.reclaimableRowCount > memories.count / 4 + 64 {
             memories.compact()
-            keywordMeans.compact()
+            keywordMeans?.compact()
             procedure?.compact()
         }
     }

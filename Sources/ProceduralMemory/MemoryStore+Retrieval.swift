@@ -73,7 +73,10 @@ extension MemoryStore {
         {
             return try await retrieve(task, options: options, in: database)
         }
-        let snapshot = try await weightsProcedure ? snapshotWithProcedureIndex() : loadedSnapshot()
+        var needed: OptionalIndexes = []
+        if weightsProcedure { needed.insert(.procedure) }
+        if options.policy == .keyword { needed.insert(.keywordMeans) }
+        let snapshot = try await needed.isEmpty ? loadedSnapshot() : snapshot(with: needed)
         let filter = Self.filter(for: options, in: snapshot)
         var explanations: [ScoreExplanation] = []
         var ranked: [(DocumentID, Double)] = []
@@ -117,12 +120,15 @@ extension MemoryStore {
                 explanations.append(explanation)
             }
         case .keyword:
+            guard let keywordMeans = snapshot.keywordMeans else {
+                preconditionFailure("snapshot(with: .keywordMeans) returns a snapshot holding them")
+            }
             let keywords = snapshot.keywords(of: task, limit: options.keywordLimit)
             guard !keywords.isEmpty else { return [] }
             let mean = meanVector(try await embed(keywords))
             let hits: [SearchHit]
             do throws(IndexError) {
-                hits = try snapshot.keywordMeans.search(
+                hits = try keywordMeans.search(
                     mean, k: options.k, minimumScore: options.minimumSimilarity, filter: filter)
             } catch {
                 throw .index(error)

@@ -134,14 +134,13 @@ public final class MemoryStore: Sendable {
         let marker = try await backend.foreignCommitMarker()
         if let cache {
             switch cache.load(matching: info, vectorStorage: vectorStorage) {
-            case .success(let indexes):
+            case .success(let memories):
                 let catalog = try await backend.catalog()
-                if catalog.generation == info.generation, catalog.entries.count == indexes.memories.count,
-                    catalog.entries.keys.allSatisfy(indexes.memories.contains)
+                if catalog.generation == info.generation, catalog.entries.count == memories.count,
+                    catalog.entries.keys.allSatisfy(memories.contains)
                 {
                     var snapshot = IndexSnapshot(
-                        memories: indexes.memories, keywordMeans: indexes.keywordMeans, catalog: catalog.entries,
-                        generation: catalog.generation)
+                        memories: memories, catalog: catalog.entries, generation: catalog.generation)
                     snapshot.foreignCommitMarker = marker
                     return (snapshot, .loaded, nil)
                 }
@@ -179,37 +178,48 @@ public final class MemoryStore: Sendable {
         return published.withLock { $0 }
     }
 
-    /// The published indexes with the procedure index (``IndexSnapshot/procedure``), built from the backend and
-    /// published first when no lookup has needed it since the store opened.
+    /// The published indexes with the optional indexes `needed` (``IndexSnapshot/procedure``,
+    /// ``IndexSnapshot/keywordMeans``), those missing built from the backend and published first.
     ///
-    /// The procedure index is not cached on disk: stores that never weight the procedure field pay nothing for it,
-    /// and a store that does builds it once per process.
+    /// They are not cached on disk: stores that never weight the procedure field or look up with the `keyword`
+    /// policy pay nothing for them (at 100,000 memories of 384 dimensions the keyword means are 193 MB more to save
+    /// at every write), and a store that does builds them once per process.
     ///
     /// - Complexity: O(1) once built; building reads every memory once.
-    func snapshotWithProcedureIndex() async throws(MemoryError) -> IndexSnapshot {
+    func snapshot(with needed: OptionalIndexes) async throws(MemoryError) -> IndexSnapshot {
         let snapshot = try await loadedSnapshot()
-        guard snapshot.procedure == nil else { return snapshot }
+        guard !snapshot.optionalIndexes.isSuperset(of: needed) else { return snapshot }
         return try await write { (working) throws(MemoryError) -> IndexSnapshot in
-            if working.procedure == nil {
-                var procedure = KeywordIndex()
-                let generation = try await backend.forEachIndexEntry { (entry) throws(MemoryError) in
-                    guard working.catalog[entry.number] != nil else { return }
-                    do throws(IndexError) { try procedure.add(entry.procedureText, id: entry.number) } catch {
-                        throw .index(error)
-                    }
-                }
-                if generation == working.generation {
-                    working.procedure = procedure
-                } else {
-                    // Another process wrote since these indexes were built: catch up with it, all indexes at once.
-                    working = try await Self.rebuild(
-                        from: backend, dimension: working.tasks.dimension,
-                        vectorStorage: working.tasks.vectorStorage, withProcedureIndex: true)
-                }
-                // `write` publishes only a new generation, and this one may be unchanged.
-                let built = working
-                published.withLock { $0 = built }
+            let missing = needed.subtracting(working.optionalIndexes)
+            guard !missing.isEmpty else { return working }
+            var procedure = missing.contains(.procedure) ? KeywordIndex() : nil
+            var keywordMeans: FlatIndex?
+            do throws(IndexError) {
+                if missing.contains(.keywordMeans) { keywordMeans = try working.emptyKeywordMeans() }
+            } catch {
+                throw .index(error)
             }
+            let generation = try await backend.forEachIndexEntry { (entry) throws(MemoryError) in
+                guard working.catalog[entry.number] != nil else { return }
+                do throws(IndexError) {
+                    try procedure?.add(entry.procedureText, id: entry.number)
+                    if let keywordVector = entry.keywordVector { try keywordMeans?.add(keywordVector, id: entry.number) }
+                } catch {
+                    throw .index(error)
+                }
+            }
+            if generation == working.generation {
+                if let procedure { working.procedure = procedure }
+                if let keywordMeans { working.keywordMeans = keywordMeans }
+            } else {
+                // Another process wrote since these indexes were built: catch up with it, all indexes at once.
+                working = try await Self.rebuild(
+                    from: backend, dimension: working.tasks.dimension, vectorStorage: working.tasks.vectorStorage,
+                    with: working.optionalIndexes.union(needed))
+            }
+            // `write` publishes only a new generation, and this one may be unchanged.
+            let built = working
+            published.withLock { $0 = built }
             return working
         }
     }
@@ -225,22 +235,23 @@ public final class MemoryStore: Sendable {
         deferredStorage.withLock { $0 = nil }
     }
 
-    /// Indexes built from every memory of the backend; with the procedure index when `withProcedureIndex`.
+    /// Indexes built from every memory of the backend, with the `optional` ones.
     static func rebuild(
         from backend: any MemoryBackend, dimension: Int, vectorStorage: VectorStorage,
-        withProcedureIndex: Bool = false
+        with optional: OptionalIndexes = []
     ) async throws(MemoryError) -> IndexSnapshot {
         var snapshot: IndexSnapshot
         do throws(IndexError) {
             snapshot = try IndexSnapshot(dimension: dimension, vectorStorage: vectorStorage)
+            if optional.contains(.keywordMeans) { snapshot.keywordMeans = try snapshot.emptyKeywordMeans() }
         } catch {
             throw .index(error)
         }
-        if withProcedureIndex { snapshot.procedure = KeywordIndex() }
+        if optional.contains(.procedure) { snapshot.procedure = KeywordIndex() }
         snapshot.foreignCommitMarker = try await backend.foreignCommitMarker()
         let expected = try await backend.statistics().memories
         snapshot.memories.reserveCapacity(expected)
-        snapshot.keywordMeans.reserveCapacity(expected)
+        snapshot.keywordMeans?.reserveCapacity(expected)
         snapshot.generation = try await backend.forEachIndexEntry { (entry) throws(MemoryError) in
             do throws(IndexError) { try snapshot.insert(entry) } catch { throw .index(error) }
         }
@@ -292,9 +303,9 @@ public final class MemoryStore: Sendable {
     ///
     /// A write that another write is waiting behind leaves the saving to that one, which saves indexes holding
     /// both, whether or not it changes anything itself: writes that queue up rewrite the files once, not once
-    /// each (at 100,000 memories they are 390 MB). A write that changed only catalog entries (statuses, labels:
-    /// ``IndexSnapshot/indexesChanged`` stays clear), after files that match the generation it started from,
-    /// moves the manifest to its generation instead of rewriting the files, which hold no catalog.
+    /// each (at 100,000 memories of 384 dimensions they are 219 MB). A write that changed only catalog entries
+    /// (statuses, labels: ``IndexSnapshot/indexesChanged`` stays clear), after files that match the generation it
+    /// started from, moves the manifest to its generation instead of rewriting the files, which hold no catalog.
     func write<Result: Sendable>(
         _ body: (inout IndexSnapshot) async throws(MemoryError) -> Result
     ) async throws(MemoryError) -> Result {
@@ -321,7 +332,7 @@ public final class MemoryStore: Sendable {
                     }
                     working = try await Self.rebuild(
                         from: backend, dimension: info.dimension, vectorStorage: working.tasks.vectorStorage,
-                        withProcedureIndex: working.procedure != nil)
+                        with: working.optionalIndexes)
                 }
             } catch {
                 saveError = error

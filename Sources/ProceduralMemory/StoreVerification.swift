@@ -96,20 +96,16 @@ extension MemoryStore {
             report.notes.append("index cache not used (\(miss.reason)); it is rebuilt at the next open")
         case .success(let indexes):
             let differences = cacheDifferences(
-                tasks: indexes.memories.vectors, keywordMeans: indexes.keywordMeans, text: indexes.memories.keywords,
-                from: rebuilt)
+                tasks: indexes.vectors, text: indexes.keywords, from: rebuilt)
             if differences.isEmpty {
                 report.notes.append("index cache matches the database at generation \(info.generation)")
             } else {
                 report.problems += differences.map { "index cache \(cache.directory): \($0)" }
             }
-            for (name, index) in [
-                (IndexCache.memoryFiles.vectors, indexes.memories.vectors),
-                (IndexCache.keywordMeansFile, indexes.keywordMeans),
-            ] {
-                do throws(IndexError) { try index.verifyValues(path: cache.directory + "/" + name) } catch {
-                    report.problems.append("index cache: \(error)")
-                }
+            do throws(IndexError) {
+                try indexes.vectors.verifyValues(path: cache.directory + "/" + IndexCache.memoryFiles.vectors)
+            } catch {
+                report.problems.append("index cache: \(error)")
             }
         }
         return report
@@ -117,7 +113,7 @@ extension MemoryStore {
 
     /// How cached indexes differ from those rebuilt from the database, memory by memory (numbers, vectors, terms).
     private static func cacheDifferences(
-        tasks: FlatIndex, keywordMeans: FlatIndex, text: KeywordIndex, from rebuilt: IndexSnapshot
+        tasks: FlatIndex, text: KeywordIndex, from rebuilt: IndexSnapshot
     ) -> [String] {
         var differences: [String] = []
         func note(_ text: String) {
@@ -135,19 +131,11 @@ extension MemoryStore {
         if text.count != expected.count {
             note("text.bm25 holds \(text.count) documents, the database \(expected.count) memories")
         }
-        if Set(keywordMeans.ids) != Set(rebuilt.keywordMeans.ids) {
-            note("keywords.vectors holds other memories than the database's memories with keywords")
-        }
         for number in rebuilt.numbers {
             if let cached = tasks.vector(for: number), let stored = rebuilt.tasks.vector(for: number),
                 zip(cached, stored).contains(where: { abs($0 - $1) > 1e-5 })
             {
                 note("memory number \(number): the cached task vector differs from the database's")
-            }
-            if let cached = keywordMeans.vector(for: number), let stored = rebuilt.keywordMeans.vector(for: number),
-                zip(cached, stored).contains(where: { abs($0 - $1) > 1e-5 })
-            {
-                note("memory number \(number): the cached keyword vector differs from the database's")
             }
             if let cached = text.documentTerms(of: number), let stored = rebuilt.text.documentTerms(of: number),
                 cached != stored

@@ -8,15 +8,16 @@ import TestSupport
 import Testing
 import VectorIndex
 
-/// A store written by the first release — its SQLite database (schema v2) and its index cache files (format v1:
-/// `manifest.json`, `tasks.vectors`, `keywords.vectors`, `text.bm25`) — is opened by every later build as it is.
+/// Stores written by earlier builds — their SQLite database (schema v2) and index cache files (format v1:
+/// `manifest.json`, `tasks.vectors`, `keywords.vectors`, `text.bm25`; format v2 without `keywords.vectors`) — are
+/// opened by every later build as they are.
 ///
-/// `Fixtures/store-cache-v1/store/` was written once by `memp init --embedder hashing --dimension 32` and
-/// `memp import` of `Fixtures/store-cache-v1/trajectories.jsonl`; see `Fixtures/README.md`. Never regenerate it: a
-/// format change gets a new version and a new folder beside this one.
+/// `Fixtures/store-cache-vN/store/` was written once by `memp init --embedder hashing --dimension 32` and
+/// `memp import` of `Fixtures/store-cache-vN/trajectories.jsonl`; see `Fixtures/README.md`. Never regenerate them: a
+/// format change gets a new version and a new folder beside these.
 @Suite struct CacheGoldenFileTests {
-    static func fixtures() throws -> String {
-        try #require(Bundle.module.path(forResource: "store-cache-v1", ofType: nil, inDirectory: "Fixtures"))
+    static func fixtures(version: Int = 1) throws -> String {
+        try #require(Bundle.module.path(forResource: "store-cache-v\(version)", ofType: nil, inDirectory: "Fixtures"))
     }
 
     static let lookups = [
@@ -26,7 +27,7 @@ import VectorIndex
     /// Every policy's hits for every lookup, as IDs with the scores' bit patterns.
     static func answers(of store: MemoryStore) async throws -> [[String]] {
         var answers: [[String]] = []
-        for policy in [RetrievalPolicy.query, .bm25, .hybrid] {
+        for policy in [RetrievalPolicy.query, .bm25, .hybrid, .keyword] {
             for task in lookups {
                 let hits = try await store.retrieve(task, options: RetrievalOptions(policy: policy, k: 4))
                 answers.append(hits.map { "\($0.memory.id) \($0.score.bitPattern)" })
@@ -35,13 +36,14 @@ import VectorIndex
         return answers
     }
 
-    @Test func version1StoreOpensWithItsCacheFilesAsTheyAre() async throws {
+    @Test(arguments: [1, 2])
+    func storeOpensWithItsCacheFilesAsTheyAre(version: Int) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let golden = directory.file("golden")
         let rebuilt = directory.file("rebuilt")
-        try FileManager.default.copyItem(atPath: try Self.fixtures() + "/store", toPath: golden)
-        try FileManager.default.copyItem(atPath: try Self.fixtures() + "/store", toPath: rebuilt)
+        try FileManager.default.copyItem(atPath: try Self.fixtures(version: version) + "/store", toPath: golden)
+        try FileManager.default.copyItem(atPath: try Self.fixtures(version: version) + "/store", toPath: rebuilt)
         try FileManager.default.removeItem(atPath: rebuilt + "/index")
 
         let withGoldenCaches = try await MemoryStore.open(at: golden)
@@ -49,7 +51,7 @@ import VectorIndex
         let withRebuiltCaches = try await MemoryStore.open(at: rebuilt)
         #expect(withRebuiltCaches.cacheState != .loaded)
         let answers = try await Self.answers(of: withGoldenCaches)
-        #expect(answers.count == 12 && answers.allSatisfy { !$0.isEmpty })
+        #expect(answers.count == 16 && answers.allSatisfy { !$0.isEmpty })
         #expect(answers == (try await Self.answers(of: withRebuiltCaches)))
 
         let info = try await MemoryStore.info(at: golden)
@@ -82,5 +84,61 @@ import VectorIndex
         #expect(text.count == 4)
         #expect(try text.search("coffeemachine mug", k: 2).map(\.id) == [1])
         #expect(try text.search("cookbook egg", k: 2).map(\.id) == [4])
+    }
+
+    @Test func version2CacheFilesHoldWhatTheyClaim() throws {
+        let index = try Self.fixtures(version: 2) + "/store/index"
+        let manifest = try #require(
+            try JSONSerialization.jsonObject(with: try Data(contentsOf: URL(fileURLWithPath: index + "/manifest.json")))
+                as? [String: Any])
+        #expect(manifest["formatVersion"] as? Int == 2)
+        #expect(manifest["embedderID"] as? String == "hashing:v1:32")
+        #expect(manifest["dimension"] as? Int == 32)
+        #expect(manifest["generation"] as? Int == 1)
+        let files = try #require(manifest["files"] as? [String: Any])
+        #expect(Set(files.keys) == ["tasks.vectors", "text.bm25"])
+        #expect(!FileManager.default.fileExists(atPath: index + "/keywords.vectors"))
+
+        let tasks = try FlatIndex(contentsOf: index + "/tasks.vectors")
+        #expect(tasks.metric == .cosine && tasks.vectorStorage == .int8 && tasks.dimension == 32)
+        #expect(tasks.ids == [1, 2, 3, 4])
+        let text = try KeywordIndex(contentsOf: index + "/text.bm25")
+        #expect(text.count == 4)
+        #expect(try text.search("coffeemachine mug", k: 2).map(\.id) == [1])
+        #expect(try text.search("cookbook egg", k: 2).map(\.id) == [4])
+    }
+
+    /// The first save over a format 1 cache writes format 2 and removes the keyword file nothing reads any more; a
+    /// write that only moves the manifest leaves the cache at format 1, still readable.
+    @Test func aWriteOverAVersion1CacheSavesVersion2() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("store")
+        try FileManager.default.copyItem(atPath: try Self.fixtures(version: 1) + "/store", toPath: path)
+        let manifestPath = path + "/index/manifest.json"
+        func manifest() throws -> [String: Any] {
+            try #require(
+                try JSONSerialization.jsonObject(with: try Data(contentsOf: URL(fileURLWithPath: manifestPath)))
+                    as? [String: Any])
+        }
+        let store = try await MemoryStore.open(at: path)
+        #expect(store.cacheState == .loaded)
+        let strict = UpdateSettings(minimumHits: 1, minimumSuccessRate: 1)
+        let used = try #require(try await store.retrieve(Self.lookups[0], options: RetrievalOptions(k: 1)).first)
+        try await store.recordOutcome(
+            task: Self.lookups[0], usedMemories: [used.memory.id], outcome: Outcome(success: false), settings: strict)
+        #expect(try manifest()["formatVersion"] as? Int == 1 && (try manifest()["generation"] as? Int) == 2)
+        #expect(try await MemoryStore.open(at: path).cacheState == .loaded)
+
+        try await store.add([
+            Trajectory(
+                id: "later", task: "water the plant", steps: [Step(action: "take watering can 1")],
+                outcome: Outcome(success: true), source: "test")
+        ])
+        #expect(try manifest()["formatVersion"] as? Int == 2 && (try manifest()["generation"] as? Int) == 3)
+        #expect(!FileManager.default.fileExists(atPath: path + "/index/keywords.vectors"))
+        let reopened = try await MemoryStore.open(at: path)
+        #expect(reopened.cacheState == .loaded && reopened.memoryCount == 5)
+        #expect(try await MemoryStore.verify(at: path).problems == [])
     }
 }

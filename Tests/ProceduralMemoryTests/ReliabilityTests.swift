@@ -2,8 +2,10 @@ import Embeddings
 import Foundation
 import GRDB
 import MemoryLocation
+import RetrievalCore
 import TestSupport
 import Testing
+import VectorIndex
 
 @testable import ProceduralMemory
 @testable import SQLiteMemory
@@ -466,7 +468,7 @@ import Testing
     }
 
     // Finding 9: the cache loader trusted files whose checksums matched, whatever their role.
-    @Test func swappedCacheFilesAreRebuiltNotSearched() async throws {
+    @Test func aVectorFileOfAnotherRoleIsRebuiltNotSearched() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.file("store")
@@ -474,24 +476,26 @@ import Testing
             "heat the mug", options: RetrievalOptions(policy: .query, k: 4)
         ).map(\.memory.id)
         let index = path + "/index/"
-        let manager = FileManager.default
-        try manager.moveItem(atPath: index + "tasks.vectors", toPath: index + "swap")
-        try manager.moveItem(atPath: index + "keywords.vectors", toPath: index + "tasks.vectors")
-        try manager.moveItem(atPath: index + "swap", toPath: index + "keywords.vectors")
-        // Fix the manifest's digests, as a forger would.
+        // The same vectors in an inner-product index (the role of format 1's keywords.vectors), under the tasks' name.
+        let tasks = try FlatIndex(contentsOf: index + "tasks.vectors")
+        var impostor = try FlatIndex(dimension: tasks.dimension, metric: .innerProduct, storage: tasks.vectorStorage)
+        for id in tasks.ids { try impostor.add(try #require(tasks.vector(for: id)), id: id) }
+        try impostor.save(to: index + "tasks.vectors")
+        // Fix the manifest's digest, as a forger would.
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: index + "tasks.vectors"))
         var manifest = try #require(
             try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: index + "manifest.json")))
                 as? [String: Any])
         var files = try #require(manifest["files"] as? [String: Any])
-        (files["tasks.vectors"], files["keywords.vectors"]) = (files["keywords.vectors"], files["tasks.vectors"])
+        files["tasks.vectors"] = ["bytes": bytes.count, "crc32c": bytes.withUnsafeBytes { crc32c($0) }]
         manifest["files"] = files
         try JSONSerialization.data(withJSONObject: manifest).write(to: URL(fileURLWithPath: index + "manifest.json"))
         let reopened = try await MemoryStore.open(at: path, embedder: WordHashEmbedder())
         guard case .rebuilt(let reason) = reopened.cacheState else {
-            Issue.record("the swapped cache was loaded")
+            Issue.record("the impostor file was loaded")
             return
         }
-        #expect(reason.contains("not cosine task and inner-product keyword indexes"))
+        #expect(reason.contains("the cached task vector file holds an index of metric ip, not cosine"))
         #expect(
             try await reopened.retrieve("heat the mug", options: RetrievalOptions(policy: .query, k: 4)).map(
                 \.memory.id)

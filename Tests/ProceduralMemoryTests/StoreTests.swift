@@ -88,7 +88,7 @@ import VectorIndex
     }
 
     enum Damage: String, CaseIterable, CustomTestStringConvertible, Sendable {
-        case deleteVectors, corruptKeywordIndex, truncateKeywordVectors, deleteManifest, staleGeneration
+        case deleteVectors, corruptKeywordIndex, truncateVectors, deleteManifest, staleGeneration
         case otherVectorStorage
         var testDescription: String { rawValue }
     }
@@ -117,9 +117,9 @@ import VectorIndex
             var bytes = try Data(contentsOf: URL(fileURLWithPath: index + "text.bm25"))
             bytes[bytes.count / 2] ^= 0xFF
             try bytes.write(to: URL(fileURLWithPath: index + "text.bm25"))
-        case .truncateKeywordVectors:
-            let bytes = try Data(contentsOf: URL(fileURLWithPath: index + "keywords.vectors"))
-            try bytes.prefix(bytes.count - 7).write(to: URL(fileURLWithPath: index + "keywords.vectors"))
+        case .truncateVectors:
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: index + "tasks.vectors"))
+            try bytes.prefix(bytes.count - 7).write(to: URL(fileURLWithPath: index + "tasks.vectors"))
         case .deleteManifest:
             try FileManager.default.removeItem(atPath: index + "manifest.json")
         case .staleGeneration:
@@ -139,7 +139,7 @@ import VectorIndex
             switch damage {
             case .deleteVectors: "tasks.vectors is missing"
             case .corruptKeywordIndex: "text.bm25 does not match its checksum"
-            case .truncateKeywordVectors: "keywords.vectors does not match its checksum"
+            case .truncateVectors: "tasks.vectors does not match its checksum"
             case .deleteManifest: "manifest.json is missing"
             case .staleGeneration: "the cache is at generation 1, the store at 2"
             case .otherVectorStorage: "the cached vectors are stored as int8, not f32"
