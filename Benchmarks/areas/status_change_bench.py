@@ -49,18 +49,20 @@ def timed(arguments):
     return time.perf_counter() - start, completed.stdout
 
 
-post("/v1/lookup", {"task": "cook the meal", "k": 5})
 updates = []
-for number, memory in enumerate(ids):
-    task = {"id": f"status-bench-failed-{number}", "task": "cook the meal", "steps": [{"action": "look"}],
-            "outcome": {"success": False}, "source": "bench", "usedMemories": [memory]}
-    seconds, answer = post("/v1/update", {"policy": "validation", "tasks": [task], "minHits": 1})
-    report = answer["report"]
-    if report["deprecated"] != [memory] or report["added"]:
-        sys.exit(f"unexpected update report: {report}")
-    updates.append(seconds)
-server.terminate()
-server.wait()
+try:
+    post("/v1/lookup", {"task": "cook the meal", "k": 5})
+    for number, memory in enumerate(ids):
+        task = {"id": f"status-bench-failed-{number}", "task": "cook the meal", "steps": [{"action": "look"}],
+                "outcome": {"success": False}, "source": "bench", "usedMemories": [memory]}
+        seconds, answer = post("/v1/update", {"policy": "validation", "tasks": [task], "minHits": 1})
+        report = answer["report"]
+        if report["deprecated"] != [memory] or report["added"]:
+            sys.exit(f"unexpected update report: {report}")
+        updates.append(seconds)
+finally:
+    server.terminate()
+    server.wait()
 
 reverts, queries = [], []
 for memory in ids:
