@@ -158,6 +158,21 @@ extension PostgresBackend {
         }
     }
 
+    package func forEachKeywordVector(
+        _ body: (DocumentID, [Float]) throws(MemoryError) -> Void
+    ) async throws(MemoryError) -> UInt64 {
+        try await snapshot { connection in
+            let generation = try await Self.currentGeneration(connection, logger: logger)
+            let rows = try await connection.query(
+                "SELECT number, keyword_vector::real[] FROM memory WHERE keyword_vector IS NOT NULL ORDER BY number",
+                logger: logger)
+            for try await (number, vector) in rows.decode((Int64, [Float]).self) {
+                try body(DocumentID(UInt64(number)), vector)
+            }
+            return generation
+        }
+    }
+
     typealias IndexEntryColumns = (
         Int64, String, String, String, String, String, [Float], [Float]?, Bool?, Double?, String?, String?
     )

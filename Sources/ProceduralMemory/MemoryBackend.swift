@@ -63,6 +63,14 @@ package protocol MemoryBackend: Sendable {
     func forEachIndexEntry(_ body: (IndexEntry) throws(MemoryError) -> Void) async throws(MemoryError)
         -> UInt64
 
+    /// Calls `body` with the number and mean keyword embedding of every stored memory that has keywords, in number
+    /// order, from one consistent snapshot: what the `keyword` policy's index is built from, without reading and
+    /// decoding the memories themselves.
+    ///
+    /// - Returns: The generation of that snapshot.
+    func forEachKeywordVector(_ body: (DocumentID, [Float]) throws(MemoryError) -> Void) async throws(MemoryError)
+        -> UInt64
+
     /// History rows, oldest first; those of one memory when `memoryID` is given.
     func history(memoryID: String?) async throws(MemoryError) -> [HistoryEntry]
 

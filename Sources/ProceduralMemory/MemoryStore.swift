@@ -199,13 +199,22 @@ public final class MemoryStore: Sendable {
             } catch {
                 throw .index(error)
             }
-            let generation = try await backend.forEachIndexEntry { (entry) throws(MemoryError) in
-                guard working.catalog[entry.number] != nil else { return }
-                do throws(IndexError) {
-                    try procedure?.add(entry.procedureText, id: entry.number)
-                    if let keywordVector = entry.keywordVector { try keywordMeans?.add(keywordVector, id: entry.number) }
-                } catch {
-                    throw .index(error)
+            let generation: UInt64
+            if procedure != nil {
+                generation = try await backend.forEachIndexEntry { (entry) throws(MemoryError) in
+                    guard working.catalog[entry.number] != nil else { return }
+                    do throws(IndexError) {
+                        try procedure?.add(entry.procedureText, id: entry.number)
+                        if let vector = entry.keywordVector { try keywordMeans?.add(vector, id: entry.number) }
+                    } catch {
+                        throw .index(error)
+                    }
+                }
+            } else {
+                // The keyword means alone: their vectors, without reading the memories.
+                generation = try await backend.forEachKeywordVector { (number, vector) throws(MemoryError) in
+                    guard working.catalog[number] != nil else { return }
+                    do throws(IndexError) { try keywordMeans?.add(vector, id: number) } catch { throw .index(error) }
                 }
             }
             if generation == working.generation {

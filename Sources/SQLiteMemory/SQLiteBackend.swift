@@ -389,6 +389,19 @@ public final class SQLiteBackend: MemoryBackend {
         }
     }
 
+    package func forEachKeywordVector(
+        _ body: (DocumentID, [Float]) throws(MemoryError) -> Void
+    ) async throws(MemoryError) -> UInt64 {
+        try await reading { db in
+            let cursor = try Row.fetchCursor(
+                db, sql: "SELECT memory, keywords FROM memory_vector WHERE keywords IS NOT NULL ORDER BY memory")
+            while let row = try cursor.next() {
+                try body(DocumentID(UInt64(row[0] as Int64)), floats(row[1]))
+            }
+            return try Self.info(db)?.generation ?? 0
+        }
+    }
+
     /// The rows ``indexEntry(from:)`` reads: every memory joined with its vectors and its source outcome.
     static let indexEntrySelection = """
         SELECT m.number, m.task, m.keywords, m.steps, m.script, m.source, m.labels, m.status, v.task AS taskVector,

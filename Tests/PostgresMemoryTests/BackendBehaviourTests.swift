@@ -325,6 +325,21 @@ enum BackendKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     }
 
     @Test(arguments: BackendKind.available)
+    func keywordVectorsAreTheIndexEntriesKeywordVectors(kind: BackendKind) async throws {
+        try await kind.withStore { store in
+            var expected: [(DocumentID, [Float])] = []
+            let entriesGeneration = try await store.backend.forEachIndexEntry { entry in
+                if let vector = entry.keywordVector { expected.append((entry.number, vector)) }
+            }
+            var read: [(DocumentID, [Float])] = []
+            let generation = try await store.backend.forEachKeywordVector { read.append(($0, $1)) }
+            #expect(generation == entriesGeneration && generation == store.generation)
+            #expect(read.count == 3 && read.map(\.0) == expected.map(\.0))
+            #expect(zip(read, expected).allSatisfy { $0.1 == $1.1 && $0.1.count == 16 })
+        }
+    }
+
+    @Test(arguments: BackendKind.available)
     func aChangeOfWhatFiltersSeeIsRecatalogedAndOtherChangesReindexed(kind: BackendKind) async throws {
         try await kind.withStore { store in
             let heat = try #require(try await store.memory(id: "heat"))
