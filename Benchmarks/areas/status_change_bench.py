@@ -10,35 +10,13 @@ so the memory is deprecated and nothing is added. The server stops; for each ID,
 deprecation in a process of its own, timed whole, beside a `MEMP query` process (which opens the store and loads the
 same indexes) as the baseline. The IDs must be of active memories."""
 import json
-import os
-import re
-import shutil
 import subprocess
 import sys
 import time
-import urllib.request
+
+from served_store import ServedStore
 
 memp, source, work, ids = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4].split(",")
-if os.path.exists(work):
-    shutil.rmtree(work)
-shutil.copytree(source, work)
-server = subprocess.Popen([memp, "serve", "--store", work, "--port", "0"], stderr=subprocess.PIPE, text=True)
-url = None
-while url is None:
-    line = server.stderr.readline()
-    if not line:
-        sys.exit("server exited")
-    m = re.match(r"Listening on (\S+)", line)
-    if m:
-        url = m.group(1)
-
-
-def post(path, body):
-    request = urllib.request.Request(url + path, json.dumps(body).encode(), {"Content-Type": "application/json"})
-    start = time.perf_counter()
-    with urllib.request.urlopen(request, timeout=300) as answer:
-        data = json.load(answer)
-    return time.perf_counter() - start, data
 
 
 def timed(arguments):
@@ -50,19 +28,16 @@ def timed(arguments):
 
 
 updates = []
-try:
-    post("/v1/lookup", {"task": "cook the meal", "k": 5})
+with ServedStore(memp, source, work) as served:
+    served.post("/v1/lookup", {"task": "cook the meal", "k": 5})
     for number, memory in enumerate(ids):
         task = {"id": f"status-bench-failed-{number}", "task": "cook the meal", "steps": [{"action": "look"}],
                 "outcome": {"success": False}, "source": "bench", "usedMemories": [memory]}
-        seconds, answer = post("/v1/update", {"policy": "validation", "tasks": [task], "minHits": 1})
+        seconds, answer = served.post("/v1/update", {"policy": "validation", "tasks": [task], "minHits": 1})
         report = answer["report"]
         if report["deprecated"] != [memory] or report["added"]:
             sys.exit(f"unexpected update report: {report}")
         updates.append(seconds)
-finally:
-    server.terminate()
-    server.wait()
 
 reverts, queries = [], []
 for memory in ids:

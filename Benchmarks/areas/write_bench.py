@@ -11,19 +11,16 @@ Last, the size of WORK/index."""
 import json
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+
+from served_store import ServedStore
 
 memp, source, work = sys.argv[1], sys.argv[2], sys.argv[3]
 writes = int(sys.argv[4]) if len(sys.argv) > 4 else 10
-if os.path.exists(work):
-    shutil.rmtree(work)
-shutil.copytree(source, work)
 
 
 def trajectory(name):
@@ -33,39 +30,15 @@ def trajectory(name):
             "outcome": {"success": True}, "source": "bench"}
 
 
-server = subprocess.Popen([memp, "serve", "--store", work, "--port", "0"], stderr=subprocess.PIPE, text=True)
-url = None
-while url is None:
-    line = server.stderr.readline()
-    if not line:
-        sys.exit("server exited")
-    m = re.match(r"Listening on (\S+)", line)
-    if m:
-        url = m.group(1)
+with ServedStore(memp, source, work) as served:
+    served.post("/v1/lookup", {"task": "cook the meal", "k": 5})
+    latencies = [served.post("/v1/trajectories", trajectory(f"served{n}"))[0] for n in range(writes)]
+    server_peak = served.peak_resident_mib()
 
 
-def post(path, body):
-    request = urllib.request.Request(url + path, json.dumps(body).encode(), {"Content-Type": "application/json"})
+def timed(arguments):
     start = time.perf_counter()
-    with urllib.request.urlopen(request, timeout=300) as answer:
-        json.load(answer)
-    return time.perf_counter() - start
-
-
-try:
-    post("/v1/lookup", {"task": "cook the meal", "k": 5})
-    latencies = [post("/v1/trajectories", trajectory(f"served{n}")) for n in range(writes)]
-    with open(f"/proc/{server.pid}/status") as status:
-        server_peak = int(re.search(r"VmHWM:\s+(\d+)", status.read()).group(1)) // 1024
-finally:
-    server.terminate()
-    server.wait()
-
-
-def timed(arguments, stdin=None):
-    start = time.perf_counter()
-    completed = subprocess.run(["/usr/bin/time", "-v", memp] + arguments, capture_output=True, text=True,
-                               input=stdin)
+    completed = subprocess.run(["/usr/bin/time", "-v", memp] + arguments, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if completed.returncode != 0:
         sys.exit(f"{arguments[0]} exited {completed.returncode}: {completed.stderr}")

@@ -99,7 +99,8 @@ struct IndexCache: Sendable {
             // file in its place (its manifest entry too) would otherwise be searched as the tasks' index.
             guard tasks.metric == .cosine else {
                 return .failure(
-                    CacheMiss("the cached task vector file holds an index of metric \(tasks.metric.rawValue), not cosine"))
+                    CacheMiss(
+                        "the cached task vector file holds an index of metric \(tasks.metric.rawValue), not cosine"))
             }
             guard tasks.dimension == info.dimension else {
                 return .failure(CacheMiss("the cached vectors have another dimension than the store"))

@@ -24,9 +24,11 @@ struct IndexSnapshot: Sendable {
     var tasks: FlatIndex { memories.vectors }
     /// Tasks and keywords, BM25.
     var text: KeywordIndex { memories.keywords }
-    /// Mean keyword embeddings, inner product: the dot product of two means is the average pairwise cosine
-    /// of the two keyword sets, the AveFact score of the `keyword` policy. `nil` until a lookup of that policy first
-    /// needs it (``MemoryStore/snapshot(with:)``), then kept up to date with the other indexes; not cached on disk.
+    /// Mean keyword embeddings (inner product): the index the `keyword` policy searches.
+    ///
+    /// The dot product of two means is the average pairwise cosine of the two keyword sets, the AveFact score.
+    /// `nil` until a lookup of that policy first needs it (``MemoryStore/snapshot(with:)``), then kept up to date
+    /// with the other indexes; not cached on disk.
     var keywordMeans: FlatIndex?
     /// Each memory's procedure text (``IndexEntry/procedureText``), BM25; `nil` until a lookup first weights it
     /// (``MemoryStore/snapshot(with:)``), then kept up to date with the other indexes; not cached on disk.

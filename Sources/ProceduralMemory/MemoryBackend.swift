@@ -356,8 +356,10 @@ package struct IndexEntry: Sendable {
         ((script.map { [$0] } ?? []) + (steps ?? []).map(\.action)).joined(separator: "\n")
     }
 
-    /// Whether two states of a memory give the indexes the same texts: the same task, keywords, script and steps.
-    /// A change between two such states, with the vectors kept, changes only the memory's ``CatalogEntry``.
+    /// Whether two states of a memory give the indexes the same texts.
+    ///
+    /// They do when the task, keywords, script and steps are the same; a change between two such states, with the
+    /// vectors kept, changes only the memory's ``CatalogEntry``.
     static func indexSameText(_ a: Memory, _ b: Memory) -> Bool {
         a.task == b.task && a.keywords == b.keywords && a.script == b.script && a.steps == b.steps
     }

@@ -185,7 +185,8 @@ public final class MemoryStore: Sendable {
     /// policy pay nothing for them (at 100,000 memories of 384 dimensions the keyword means are 193 MB more to save
     /// at every write), and a store that does builds them once per process.
     ///
-    /// - Complexity: O(1) once built; building reads every memory once.
+    /// - Complexity: O(1) once built; building reads every memory once, or only every keyword vector when the
+    ///   keyword means are all that is missing.
     func snapshot(with needed: OptionalIndexes) async throws(MemoryError) -> IndexSnapshot {
         let snapshot = try await loadedSnapshot()
         guard !snapshot.optionalIndexes.isSuperset(of: needed) else { return snapshot }
