@@ -196,7 +196,10 @@ public final class MemoryStore: Sendable {
             var procedure = missing.contains(.procedure) ? KeywordIndex() : nil
             var keywordMeans: FlatIndex?
             do throws(IndexError) {
-                if missing.contains(.keywordMeans) { keywordMeans = try working.emptyKeywordMeans() }
+                if missing.contains(.keywordMeans) {
+                    keywordMeans = try working.emptyKeywordMeans()
+                    keywordMeans?.reserveCapacity(working.catalog.count)
+                }
             } catch {
                 throw .index(error)
             }
