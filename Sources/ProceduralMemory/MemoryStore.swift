@@ -372,9 +372,11 @@ public final class MemoryStore: Sendable {
         return result
     }
 
-    /// Publishes new statuses of memories that a transaction committed as `generation` outside the write lock (a
-    /// deprecation by feedback): the indexes stay as they are and the cache files are kept, their manifest moved to
-    /// the new generation (``write(_:)``).
+    /// Publishes new statuses of memories that a transaction committed as `generation` outside the write lock.
+    ///
+    /// That is a deprecation by feedback: the indexes stay as they are and the cache files are kept, their manifest
+    /// moved to the new generation (``write(_:)``). When another write of this store committed after that
+    /// transaction and published first, the memories' catalog entries are read again and published as they are now.
     ///
     /// Indexes whose loading is deferred read the statuses from the backend when they load: only the manifest
     /// moves, from the generation before.
@@ -395,8 +397,24 @@ public final class MemoryStore: Sendable {
         }
         guard !deferred else { return }
         try await write { (snapshot) throws(MemoryError) in
+            guard snapshot.generation < generation else {
+                // Another write of this store committed after the feedback and published first, with indexes that
+                // missed the deprecation: publish the memories' state as it is now (no other writer of this store
+                // can change it while the write lock is held). `write` publishes only a new generation.
+                let memories = try await backend.memories(numbered: entries.map(\.number))
+                var current: [IndexEntry] = []
+                for var entry in entries {
+                    guard let memory = memories[entry.number] else { continue }
+                    entry.catalogEntry = try await catalogEntry(of: memory, writtenWith: [:])
+                    current.append(entry)
+                }
+                do throws(IndexError) { try snapshot.recatalog(current) } catch { throw .index(error) }
+                let overtaken = snapshot
+                published.withLock { $0 = overtaken }
+                return
+            }
             do throws(IndexError) { try snapshot.recatalog(entries) } catch { throw .index(error) }
-            snapshot.generation = max(snapshot.generation, generation)
+            snapshot.generation = generation
         }
     }
 

@@ -1,0 +1,29 @@
+import Foundation
+import MemoryLocation
+import RetrievalCore
+import TestSupport
+import Testing
+
+@testable import ProceduralMemory
+
+/// Feedback commits its counters without the store's write lock, then publishes its deprecations under it: another
+/// write of the same store can commit and publish in between.
+@Suite struct OvertakenFeedbackTests {
+    @Test func aDeprecationOvertakenByAnotherWriteOfTheStoreIsStillPublished() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let (path, store) = try await StatusChangeTests.openStore(in: directory)
+        // What recordOutcome does, with a write of the same store between its commit and its publishing.
+        let feedback = try await store.backend.recordFeedback(
+            [CounterIncrement(memoryID: Samples.heatMug.id, hits: 1, successes: 0)], settings: StatusChangeTests.strict,
+            reason: "test")
+        #expect(feedback.deprecated.map(\.catalogEntry.status) == [.deprecated])
+        try await store.add([StatusChangeTests.trajectory("between")])
+        #expect(store.generation == feedback.generation + 1)
+        try await store.publishStatuses(of: feedback.deprecated, committedAs: feedback.generation)
+
+        let expected = Set(Samples.all.map(\.id) + ["between"]).subtracting([Samples.heatMug.id])
+        #expect(try await StatusChangeTests.activeIDs(store) == expected)
+        #expect(try await StatusChangeTests.activeIDs(try await MemoryStore.open(at: StoreLocation(path))) == expected)
+    }
+}
