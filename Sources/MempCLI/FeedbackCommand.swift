@@ -49,5 +49,6 @@ struct FeedbackCommand: AsyncParsableCommand {
                         + (change.deprecated ? ", deprecated" : ""))
             }
         }
+        warnIfCacheUnsaved(store)
     }
 }

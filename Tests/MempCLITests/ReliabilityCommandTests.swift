@@ -91,6 +91,25 @@ import VectorIndex
         #expect(result.errors.contains("the changes are stored, but the index cache was not saved (\(store)/index"))
     }
 
+    /// Feedback that deprecates moves the cache's manifest; when it can't (an immutable index folder), it says so as
+    /// the other writes do. Needs `chattr`, which only root can run.
+    @Test(.enabled(if: getuid() == 0, "chattr +i needs root"))
+    func feedbackWhoseManifestCannotMoveWarns() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await Self.sampleStore(directory)
+        let index = store + "/index"
+        try #require(try ChildProcess.run("/usr/bin/chattr", ["+i", index]).status == 0)
+        defer { _ = try? ChildProcess.run("/usr/bin/chattr", ["-i", index]) }
+        let result = try ChildProcess.memp([
+            "feedback", "--store", store, "--memory", "a", "--success", "false", "--min-hits", "1",
+        ])
+        #expect(result.status == 0, "\(result.errors)")
+        #expect(result.output == "a: 0/1 successes, deprecated\n")
+        #expect(
+            result.errors.contains("the changes are stored, but the index cache was not saved (\(index)/manifest.json"))
+    }
+
     // Finding 6: one bad query ended a batch; finding 11: an empty query is one error in every mode.
     @Test(arguments: ["hybrid", "query", "bm25"])
     func batchAnswersEveryGoodQueryAndNamesTheBadOnes(mode: String) async throws {
