@@ -59,12 +59,10 @@ struct IndexCache: Sendable {
     /// Loads the cached indexes if they reflect `info` and hold their vectors as `vectorStorage`; otherwise says
     /// why not.
     func load(matching info: StoreInfo, vectorStorage: VectorStorage?) -> Result<HybridIndex, CacheMiss> {
-        let manifestPath = path("manifest.json")
-        guard let data = FileManager.default.contents(atPath: manifestPath) else {
-            return .failure(CacheMiss("\(manifestPath) is missing"))
-        }
-        guard let manifest = try? JSONDecoder().decode(Manifest.self, from: data) else {
-            return .failure(CacheMiss("\(manifestPath) is unreadable"))
+        let manifest: Manifest
+        switch readManifest() {
+        case .success(let read): manifest = read
+        case .failure(let miss): return .failure(miss)
         }
         guard Self.readableFormatVersions.contains(manifest.formatVersion) else {
             return .failure(
@@ -83,6 +81,14 @@ struct IndexCache: Sendable {
         for name in Self.files {
             guard let expected = manifest.files[name] else {
                 return .failure(CacheMiss("the manifest does not list \(name)"))
+            }
+            // A file of another size can't match: say so before reading it (it may be gigabytes).
+            switch Self.size(of: path(name)) {
+            case .failure(let miss): return .failure(miss)
+            case .success(let bytes) where bytes != expected.bytes:
+                return .failure(
+                    CacheMiss("\(path(name)) is \(bytes) bytes, its manifest entry \(expected.bytes)"))
+            case .success: break
             }
             switch Self.digest(of: path(name)) {
             case .failure(let miss): return .failure(miss)
@@ -172,13 +178,44 @@ struct IndexCache: Sendable {
     /// - Throws: ``MemoryError/io(path:reason:)`` when it can't be written.
     @discardableResult
     func advance(from: UInt64, to: UInt64) throws(MemoryError) -> Bool {
-        let manifestPath = path("manifest.json")
-        guard let data = FileManager.default.contents(atPath: manifestPath),
-            var manifest = try? JSONDecoder().decode(Manifest.self, from: data), manifest.generation == from
-        else { return false }
+        guard case .success(var manifest) = readManifest(), manifest.generation == from else { return false }
         manifest.generation = to
-        try Self.write(manifest, to: manifestPath)
+        try Self.write(manifest, to: path("manifest.json"))
         return true
+    }
+
+    /// The largest manifest read: one lists three files, in a few hundred bytes.
+    static let maximumManifestBytes = 64 * 1024
+
+    /// The manifest, or why it can't be used: missing, not a regular file, larger than
+    /// ``maximumManifestBytes`` (checked before reading it), or not a manifest.
+    private func readManifest() -> Result<Manifest, CacheMiss> {
+        let manifestPath = path("manifest.json")
+        switch Self.size(of: manifestPath) {
+        case .failure(let miss): return .failure(miss)
+        case .success(let bytes) where bytes > Self.maximumManifestBytes:
+            return .failure(
+                CacheMiss("\(manifestPath) is \(bytes) bytes, more than a manifest's \(Self.maximumManifestBytes)"))
+        case .success: break
+        }
+        guard let data = FileManager.default.contents(atPath: manifestPath) else {
+            return .failure(CacheMiss("\(manifestPath) can't be read"))
+        }
+        guard let manifest = try? JSONDecoder().decode(Manifest.self, from: data) else {
+            return .failure(CacheMiss("\(manifestPath) is not a manifest of this format"))
+        }
+        return .success(manifest)
+    }
+
+    /// The size of the regular file at `path`, or why there is none: missing, or another kind of file.
+    private static func size(of path: String) -> Result<Int, CacheMiss> {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else {
+            return .failure(CacheMiss("\(path) is missing"))
+        }
+        guard attributes[.type] as? FileAttributeType == .typeRegular else {
+            return .failure(CacheMiss("\(path) is not a regular file"))
+        }
+        return .success((attributes[.size] as? NSNumber)?.intValue ?? 0)
     }
 
     private static func write(_ manifest: Manifest, to manifestPath: String) throws(MemoryError) {

@@ -89,7 +89,7 @@ import VectorIndex
 
     enum Damage: String, CaseIterable, CustomTestStringConvertible, Sendable {
         case deleteVectors, corruptKeywordIndex, truncateVectors, deleteManifest, staleGeneration
-        case otherVectorStorage
+        case otherVectorStorage, hugeManifest, grownVectors
         var testDescription: String { rawValue }
     }
 
@@ -128,6 +128,12 @@ import VectorIndex
             _ = try await backend.delete(.id("tw-cook-0007"))
         case .otherVectorStorage:
             break
+        case .hugeManifest, .grownVectors:
+            // Sparse gigabytes: a loader that read or checksummed them whole would take seconds and the memory.
+            let file = FileHandle(
+                forWritingAtPath: index + (damage == .hugeManifest ? "manifest.json" : "tasks.vectors"))
+            try #require(file).truncate(atOffset: 3 << 30)
+            try file?.close()
         }
         let storage: VectorStorage = damage == .otherVectorStorage ? .f32 : .int8
         let reopened = try await MemoryStore.open(at: path, embedder: WordHashEmbedder(), vectorStorage: storage)
@@ -139,10 +145,12 @@ import VectorIndex
             switch damage {
             case .deleteVectors: "tasks.vectors is missing"
             case .corruptKeywordIndex: "text.bm25 does not match its checksum"
-            case .truncateVectors: "tasks.vectors does not match its checksum"
+            case .truncateVectors: "tasks.vectors is "
             case .deleteManifest: "manifest.json is missing"
             case .staleGeneration: "the cache is at generation 1, the store at 2"
             case .otherVectorStorage: "the cached vectors are stored as int8, not f32"
+            case .hugeManifest: "manifest.json is 3221225472 bytes, more than a manifest's 65536"
+            case .grownVectors: "tasks.vectors is 3221225472 bytes, its manifest entry "
             }
         #expect(reason.contains(expectedReason))
         for (policy, ids) in zip(RetrievalPolicy.allCases, before) {
