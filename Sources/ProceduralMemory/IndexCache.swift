@@ -125,10 +125,19 @@ struct IndexCache: Sendable {
     }
 
     /// Writes the snapshot's indexes, then the manifest that names them; each file is replaced atomically.
+    ///
+    /// Saves hold the directory's ``DirectoryLock`` shared while their temporary files exist; a save that finds it
+    /// free first removes the temporary files of saves that were stopped (a process killed while saving).
     func save(_ snapshot: IndexSnapshot, info: StoreInfo) throws(MemoryError) {
         do { try FileManager.default.createDirectories(atPath: directory) } catch {
             throw .io(path: directory, reason: "can't create the index directory: \(error)")
         }
+        let lock = DirectoryLock(directory: directory)
+        if let lock, lock.lockExclusivelyIfFree() {
+            for name in temporaryFiles() { unlink(path(name)) }
+        }
+        lock?.lockShared()
+        defer { lock?.release() }
         // The manifest goes first so that a crash between the files leaves a manifest that can't match them.
         let manifestPath = path("manifest.json")
         try Self.removeIfPresent(manifestPath)
@@ -178,10 +187,33 @@ struct IndexCache: Sendable {
     /// - Throws: ``MemoryError/io(path:reason:)`` when it can't be written.
     @discardableResult
     func advance(from: UInt64, to: UInt64) throws(MemoryError) -> Bool {
+        // The manifest's atomic write makes a temporary file: hold the lock that keeps a save from removing it.
+        let lock = DirectoryLock(directory: directory)
+        lock?.lockShared()
+        defer { lock?.release() }
         guard case .success(var manifest) = readManifest(), manifest.generation == from else { return false }
         manifest.generation = to
         try Self.write(manifest, to: path("manifest.json"))
         return true
+    }
+
+    /// Whether `name` is a temporary file of a save: the files it writes before renaming them into place
+    /// (`tasks.vectors.tmp-UUID`, and the index writers' own `.NAME.tmp-…`) and Foundation's atomic writes of the
+    /// manifest (`.dat.nosync…`).
+    static func isTemporary(_ name: String) -> Bool { name.contains(".tmp-") || name.hasPrefix(".dat.nosync") }
+
+    /// The temporary files in the cache directory (names, sorted), whether or not a save is using them.
+    private func temporaryFiles() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter(Self.isTemporary).sorted()
+    }
+
+    /// The temporary files in the cache directory that saves stopped before removing them: none while a save is
+    /// running, because its own can't be told from those.
+    func leftoverTemporaryFiles() -> [String] {
+        guard let lock = DirectoryLock(directory: directory) else { return [] }
+        defer { lock.release() }
+        guard lock.lockExclusivelyIfFree() else { return [] }
+        return temporaryFiles()
     }
 
     /// The largest manifest read: one lists three files, in a few hundred bytes.

@@ -83,6 +83,12 @@ extension MemoryStore {
         }
         guard let cacheDirectory else { return report }
         let cache = IndexCache(directory: cacheDirectory)
+        let leftovers = cache.leftoverTemporaryFiles()
+        if !leftovers.isEmpty {
+            report.notes.append(
+                "\(cacheDirectory): \(leftovers.count) temporary file\(leftovers.count == 1 ? "" : "s") left by cache saves "
+                    + "that were stopped (\(leftovers.joined(separator: ", "))); the next save removes them")
+        }
         // Another process may write while this one reads: the cache can only be compared with the database at the
         // generation it claims, so a store that moved meanwhile is compared next time.
         guard rebuilt.generation == info.generation else {

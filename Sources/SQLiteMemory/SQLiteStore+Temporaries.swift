@@ -21,7 +21,7 @@ extension SQLiteStore {
     /// The temporary database files in `directory` that creates stopped before removing them: none while a create
     /// is running there, because its own temporary can't be told from those.
     static func leftoverTemporaryFiles(in directory: String) -> [String] {
-        guard let lock = CreationLock(directory: directory) else { return [] }
+        guard let lock = DirectoryLock(directory: directory) else { return [] }
         defer { lock.release() }
         guard lock.lockExclusivelyIfFree() else { return [] }
         return temporaryFiles(in: directory)
@@ -32,37 +32,12 @@ extension SQLiteStore {
     ///
     /// - Returns: The lock, held shared, to release once the create's temporary is gone; `nil` when the directory
     ///   can't be opened for locking (nothing is removed then).
-    static func lockForCreating(in directory: String) -> CreationLock? {
-        guard let lock = CreationLock(directory: directory) else { return nil }
+    static func lockForCreating(in directory: String) -> DirectoryLock? {
+        guard let lock = DirectoryLock(directory: directory) else { return nil }
         if lock.lockExclusivelyIfFree() {
             for name in temporaryFiles(in: directory) { unlink(directory + "/" + name) }
         }
         lock.lockShared()
         return lock
     }
-}
-
-/// An advisory lock (`flock(2)`) on a store directory: shared among the creates that have a temporary database in
-/// it, exclusive for removing or reporting temporaries no create holds.
-struct CreationLock {
-    private let descriptor: Int32
-
-    /// Opens `directory` for locking, without taking the lock; `nil` when it can't be opened.
-    init?(directory: String) {
-        let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
-        self.descriptor = descriptor
-    }
-
-    /// Takes the lock exclusively if no one holds it, without waiting; whether it did.
-    func lockExclusivelyIfFree() -> Bool { flock(descriptor, LOCK_EX | LOCK_NB) == 0 }
-
-    /// Takes the lock shared (also from exclusive), waiting while someone holds it exclusively, which lasts only
-    /// as long as removing or listing files.
-    func lockShared() {
-        while flock(descriptor, LOCK_SH) != 0, errno == EINTR {}
-    }
-
-    /// Releases the lock and closes the directory.
-    func release() { close(descriptor) }
 }

@@ -502,6 +502,39 @@ import VectorIndex
                 == expected)
     }
 
+    // A kill -9 while the server saved its cache left the saves' temporary files in index/, never removed or reported.
+    @Test func temporaryFilesOfStoppedCacheSavesAreReportedThenRemoved() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all)
+        let path = directory.file("store")
+        let index = path + "/index"
+        let leftovers = [".dat.nosyncA1b2", ".text.bm25.tmp-1B3D.tmp-9F", "tasks.vectors.tmp-1B3D"]
+        for name in leftovers { try Data("x".utf8).write(to: URL(fileURLWithPath: index + "/" + name)) }
+        func present() -> [Bool] { leftovers.map { FileManager.default.fileExists(atPath: index + "/" + $0) } }
+        func trajectory(_ id: String) -> Trajectory {
+            Trajectory(
+                id: id, task: "water the \(id) plant", steps: [Step(action: "water it")], outcome: nil, source: "t")
+        }
+
+        let report = try await MemoryStore.verify(at: path)
+        #expect(report.problems == [])
+        #expect(
+            report.notes.contains(
+                "\(index): 3 temporary files left by cache saves that were stopped (\(leftovers.joined(separator: ", "))); "
+                    + "the next save removes them"))
+        // While another save holds the lock, its own temporary files can't be told from these: they stay.
+        let saving = try #require(DirectoryLock(directory: index))
+        saving.lockShared()
+        try await store.add([trajectory("fern")])
+        #expect(present() == [true, true, true])
+        saving.release()
+        try await store.add([trajectory("cactus")])
+        #expect(present() == [false, false, false])
+        #expect(try await MemoryStore.verify(at: path).notes.allSatisfy { !$0.contains("temporary") })
+        #expect(try await MemoryStore.open(at: path, embedder: WordHashEmbedder()).cacheState == .loaded)
+    }
+
     // Finding 10: a lookup failed when the cache folder could not be written.
     @Test func lookupRebuildsInMemoryWhenTheCacheFolderIsAFile() async throws {
         let directory = try TemporaryDirectory()
@@ -678,7 +711,7 @@ import VectorIndex
         try Data().write(to: URL(fileURLWithPath: path + "/" + leftover + "-shm"))
         let files = [leftover, leftover + "-shm", leftover + "-wal"]
         // While another create holds the directory (its temporary looks the same), nothing is removed or reported.
-        let running = try #require(CreationLock(directory: path))
+        let running = try #require(DirectoryLock(directory: path))
         running.lockShared()
         let other = directory.file("other")
         try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
