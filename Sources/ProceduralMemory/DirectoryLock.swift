@@ -1,9 +1,10 @@
 import Foundation
 
-/// An advisory lock (`flock(2)`) on a directory: shared among the writers that have temporary files in it (store
-/// creates, index cache saves), exclusive for removing or reporting temporaries no writer holds. The system releases
-/// a process's lock however the process ends, so a temporary is left over exactly when the lock can be taken
-/// exclusively.
+/// An advisory lock (`flock(2)`) on a directory that writers make temporary files in.
+///
+/// Writers (store creates, index cache saves) hold it shared while their temporaries exist; it is taken exclusively
+/// to remove or report temporaries no writer holds. The system releases a process's lock however the process ends,
+/// so a temporary is left over exactly when the lock can be taken exclusively.
 package struct DirectoryLock {
     private let descriptor: Int32
 
@@ -25,4 +26,34 @@ package struct DirectoryLock {
 
     /// Releases the lock and closes the directory.
     package func release() { close(descriptor) }
+}
+
+extension DirectoryLock {
+    /// The files in `directory` whose names `isTemporary` accepts (sorted), whether or not a writer is using them.
+    package static func temporaryFiles(in directory: String, _ isTemporary: (String) -> Bool) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter(isTemporary).sorted()
+    }
+
+    /// The temporary files in `directory` that writers stopped before removing them: none while a writer is
+    /// running there, because its own can't be told from those.
+    package static func leftoverFiles(in directory: String, _ isTemporary: (String) -> Bool) -> [String] {
+        guard let lock = DirectoryLock(directory: directory) else { return [] }
+        defer { lock.release() }
+        guard lock.lockExclusivelyIfFree() else { return [] }
+        return temporaryFiles(in: directory, isTemporary)
+    }
+
+    /// The lock of a writer about to make temporary files in `directory`, held shared; first, when no writer holds
+    /// it, the temporary files writers stopped before removing them are removed.
+    ///
+    /// - Returns: The lock, to release once the writer's temporaries are gone; `nil` when the directory can't be
+    ///   opened for locking (nothing is removed then).
+    package static func forWriting(in directory: String, _ isTemporary: (String) -> Bool) -> DirectoryLock? {
+        guard let lock = DirectoryLock(directory: directory) else { return nil }
+        if lock.lockExclusivelyIfFree() {
+            for name in temporaryFiles(in: directory, isTemporary) { unlink(directory + "/" + name) }
+        }
+        lock.lockShared()
+        return lock
+    }
 }

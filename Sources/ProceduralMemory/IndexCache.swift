@@ -132,11 +132,7 @@ struct IndexCache: Sendable {
         do { try FileManager.default.createDirectories(atPath: directory) } catch {
             throw .io(path: directory, reason: "can't create the index directory: \(error)")
         }
-        let lock = DirectoryLock(directory: directory)
-        if let lock, lock.lockExclusivelyIfFree() {
-            for name in temporaryFiles() { unlink(path(name)) }
-        }
-        lock?.lockShared()
+        let lock = DirectoryLock.forWriting(in: directory, Self.isTemporary)
         defer { lock?.release() }
         // The manifest goes first so that a crash between the files leaves a manifest that can't match them.
         let manifestPath = path("manifest.json")
@@ -200,23 +196,15 @@ struct IndexCache: Sendable {
     /// Whether `name` is a temporary file of a save: the files it writes before renaming them into place
     /// (`tasks.vectors.tmp-UUID`, and the index writers' own `.NAME.tmp-…`) and Foundation's atomic writes of the
     /// manifest (`.dat.nosync…`).
-    static func isTemporary(_ name: String) -> Bool { name.contains(".tmp-") || name.hasPrefix(".dat.nosync") }
-
-    /// The temporary files in the cache directory (names, sorted), whether or not a save is using them.
-    private func temporaryFiles() -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter(Self.isTemporary).sorted()
+    private static func isTemporary(_ name: String) -> Bool {
+        name.contains(".tmp-") || name.hasPrefix(".dat.nosync")
     }
 
     /// The temporary files in the cache directory that saves stopped before removing them: none while a save is
     /// running, because its own can't be told from those.
-    func leftoverTemporaryFiles() -> [String] {
-        guard let lock = DirectoryLock(directory: directory) else { return [] }
-        defer { lock.release() }
-        guard lock.lockExclusivelyIfFree() else { return [] }
-        return temporaryFiles()
-    }
+    func leftoverTemporaryFiles() -> [String] { DirectoryLock.leftoverFiles(in: directory, Self.isTemporary) }
 
-    /// The largest manifest read: one lists three files, in a few hundred bytes.
+    /// The largest manifest read: one lists two files (three in format 1), in a few hundred bytes.
     static let maximumManifestBytes = 64 * 1024
 
     /// The manifest, or why it can't be used: missing, not a regular file, larger than

@@ -12,19 +12,18 @@ extension SQLiteStore {
     /// `-wal`, `-shm` and `-journal` files beside them).
     static let temporaryPrefix = databaseFileName + ".tmp-"
 
+    /// Whether `name` is one of a create's temporary database files.
+    static func isTemporary(_ name: String) -> Bool { name.hasPrefix(temporaryPrefix) }
+
     /// The temporary database files in `directory` (names, sorted), whether or not a create is using them.
     static func temporaryFiles(in directory: String) -> [String] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        return names.filter { $0.hasPrefix(temporaryPrefix) }.sorted()
+        DirectoryLock.temporaryFiles(in: directory, isTemporary)
     }
 
     /// The temporary database files in `directory` that creates stopped before removing them: none while a create
     /// is running there, because its own temporary can't be told from those.
     static func leftoverTemporaryFiles(in directory: String) -> [String] {
-        guard let lock = DirectoryLock(directory: directory) else { return [] }
-        defer { lock.release() }
-        guard lock.lockExclusivelyIfFree() else { return [] }
-        return temporaryFiles(in: directory)
+        DirectoryLock.leftoverFiles(in: directory, isTemporary)
     }
 
     /// Takes `directory`'s creation lock for a create, first removing the temporary databases that creates stopped
@@ -33,11 +32,6 @@ extension SQLiteStore {
     /// - Returns: The lock, held shared, to release once the create's temporary is gone; `nil` when the directory
     ///   can't be opened for locking (nothing is removed then).
     static func lockForCreating(in directory: String) -> DirectoryLock? {
-        guard let lock = DirectoryLock(directory: directory) else { return nil }
-        if lock.lockExclusivelyIfFree() {
-            for name in temporaryFiles(in: directory) { unlink(directory + "/" + name) }
-        }
-        lock.lockShared()
-        return lock
+        DirectoryLock.forWriting(in: directory, isTemporary)
     }
 }
