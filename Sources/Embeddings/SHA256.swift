@@ -1,4 +1,5 @@
 import Foundation
+import RetrievalCore
 
 /// SHA-256 (FIPS 180-4), used to verify downloaded model files without a cryptography dependency.
 ///
@@ -72,9 +73,10 @@ package struct SHA256: Sendable {
     ///
     /// - Throws: ``EmbeddingError/io(path:reason:)`` when the file can't be read.
     package static func hexDigest(ofFile path: String) throws(EmbeddingError) -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw EmbeddingError.io(path: path, reason: "the file does not exist or is not readable")
-        }
+        let handle: FileHandle
+        do {
+            handle = FileHandle(fileDescriptor: try RegularFile.openForReading(path).descriptor, closeOnDealloc: true)
+        } catch { throw EmbeddingError.io(path: path, reason: "the file \(error)") }
         defer { try? handle.close() }
         var hasher = SHA256()
         while true {

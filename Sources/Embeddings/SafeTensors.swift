@@ -1,4 +1,5 @@
 import Foundation
+import RetrievalCore
 
 #if canImport(Glibc)
     import Glibc
@@ -38,26 +39,18 @@ package final class SafeTensorsFile: @unchecked Sendable {  // immutable after i
     ///   ``EmbeddingError/invalidModel(path:reason:)`` when the header is malformed or a tensor lies outside the file.
     package init(path: String) throws(EmbeddingError) {
         self.path = path
-        // O_NONBLOCK: opening a FIFO to read waits for a writer, forever when none comes (`memp embed` hung on a
-        // FIFO in place of the model); it is refused below instead. Reads of a regular file ignore the flag.
-        let handle = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard handle >= 0 else { throw EmbeddingError.io(path: path, reason: String(cString: strerror(errno))) }
+        // A FIFO in place of the model made `memp embed` wait forever to open it: it is refused unopened.
+        let (handle, size): (Int32, Int)
+        do { (handle, size) = try RegularFile.openForReading(path) } catch {
+            switch error {
+            case .notARegularFile(let kind):
+                throw EmbeddingError.io(path: path, reason: "is \(kind), not a model file; install the model again")
+            case .missing: throw EmbeddingError.io(path: path, reason: "No such file or directory")
+            case .system(let reason): throw EmbeddingError.io(path: path, reason: reason)
+            case .tooLarge: throw EmbeddingError.io(path: path, reason: error.description)
+            }
+        }
         defer { close(handle) }
-        var status = stat()
-        guard fstat(handle, &status) == 0 else {
-            throw EmbeddingError.io(path: path, reason: String(cString: strerror(errno)))
-        }
-        guard status.st_mode & S_IFMT == S_IFREG else {
-            let kind =
-                switch status.st_mode & S_IFMT {
-                case S_IFDIR: "a directory"
-                case S_IFIFO: "a FIFO"
-                case S_IFSOCK: "a socket"
-                default: "a device"
-                }
-            throw EmbeddingError.io(path: path, reason: "is \(kind), not a model file; install the model again")
-        }
-        let size = Int(status.st_size)
         guard size >= 8 else {
             throw EmbeddingError.invalidModel(path: path, reason: "file is \(size) bytes; too short")
         }

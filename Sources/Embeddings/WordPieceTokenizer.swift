@@ -1,4 +1,5 @@
 import Foundation
+import RetrievalCore
 
 /// BERT's uncased tokenizer: the basic tokenizer (clean, split CJK, strip accents, lowercase, split on whitespace
 /// and punctuation) followed by greedy longest-match WordPiece, as in Hugging Face `tokenizers`
@@ -8,6 +9,8 @@ import Foundation
 package struct WordPieceTokenizer: Sendable {
     /// Words longer than this many Unicode scalars become one `[UNK]`.
     package static let maximumWordLength = 100
+    /// The largest `vocab.txt` read: BERT vocabularies hold 30,000–250,000 tokens, under 5 MB.
+    static let maximumVocabularyFileBytes = 64 << 20
 
     private let vocabulary: [String: Int32]
     /// The ID of `[UNK]`.
@@ -47,8 +50,9 @@ package struct WordPieceTokenizer: Sendable {
     ///
     /// - Throws: ``EmbeddingError/io(path:reason:)`` or ``EmbeddingError/invalidModel(path:reason:)``.
     package init(vocabularyFile path: String, maximumSequenceLength: Int) throws(EmbeddingError) {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw EmbeddingError.io(path: path, reason: "the file does not exist or is not readable")
+        let data: Data
+        do { data = try RegularFile.contents(of: path, limit: Self.maximumVocabularyFileBytes) } catch {
+            throw EmbeddingError.io(path: path, reason: "the vocabulary file \(error)")
         }
         var lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
         if lines.last?.isEmpty == true { lines.removeLast() }

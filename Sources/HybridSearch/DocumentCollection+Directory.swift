@@ -155,8 +155,9 @@ extension DocumentCollection {
     {
         let generation = directory + "/" + (try currentGeneration(in: directory)).name
         let manifestPath = generation + "/" + CollectionFormat.manifestFile
-        guard let manifestData = FileManager.default.contents(atPath: manifestPath) else {
-            throw CollectionError.io(path: manifestPath, reason: "the manifest is missing or unreadable")
+        let manifestData: Data
+        do { manifestData = try RegularFile.contents(of: manifestPath, limit: RegularFile.settingsLimit) } catch {
+            throw CollectionError.io(path: manifestPath, reason: "the manifest \(error)")
         }
         let manifest: CollectionManifest
         do {
@@ -251,8 +252,12 @@ extension DocumentCollection {
     /// The generation `CURRENT` names.
     static func currentGeneration(in directory: String) throws(CollectionError) -> (name: String, number: Int) {
         let path = directory + "/" + CollectionFormat.currentFile
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CollectionError.io(path: path, reason: "not a collection directory (no CURRENT file)")
+        let data: Data
+        do { data = try RegularFile.contents(of: path, limit: RegularFile.settingsLimit) } catch {
+            guard error != .missing else {
+                throw CollectionError.io(path: path, reason: "not a collection directory (no CURRENT file)")
+            }
+            throw CollectionError.io(path: path, reason: "the CURRENT file \(error)")
         }
         let name = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard let number = generationNumber(name) else {

@@ -1,4 +1,5 @@
 import Foundation
+import RetrievalCore
 
 /// How to reach an OpenAI-compatible chat model, as a user gives it in flags or a JSON config file: every setting
 /// optional, checked only when the model is made.
@@ -35,8 +36,9 @@ public struct ChatModelSettings: Sendable, Equatable, Codable {
     /// - Throws: ``LanguageModelError/invalidConfiguration(path:reason:)`` when the file can't be read or is not
     ///   such an object (an unknown `structuredOutput`, a field of the wrong type).
     public init(contentsOf path: String) throws(LanguageModelError) {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw .invalidConfiguration(path: path, reason: "the file does not exist or is not readable")
+        let data: Data
+        do { data = try RegularFile.contents(of: path, limit: RegularFile.settingsLimit) } catch {
+            throw .invalidConfiguration(path: path, reason: "the file \(error)")
         }
         do { self = try JSONDecoder().decode(Self.self, from: data) } catch {
             throw .invalidConfiguration(path: path, reason: Self.reason(error))

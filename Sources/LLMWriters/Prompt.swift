@@ -1,5 +1,6 @@
 import Foundation
 import ProceduralMemory
+import RetrievalCore
 
 /// A prompt template with `{{name}}` placeholders; the defaults ship as resources of this module.
 public struct PromptTemplate: Sendable, Equatable {
@@ -25,9 +26,14 @@ public struct PromptTemplate: Sendable, Equatable {
     ///
     /// - Throws: ``ProceduralMemory/MemoryError/io(path:reason:)`` when it can't be read.
     public init(contentsOf path: String) throws(MemoryError) {
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw .io(path: path, reason: error.localizedDescription)
+        let data: Data
+        do { data = try RegularFile.contents(of: path, limit: RegularFile.settingsLimit) } catch {
+            throw .io(path: path, reason: "the prompt template \(error)")
         }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw .io(path: path, reason: "the prompt template is not UTF-8 text")
+        }
+        self.text = text
     }
 
     /// The text with every `{{name}}` replaced by its value.

@@ -1,4 +1,5 @@
 import Foundation
+import RetrievalCore
 
 /// The secret a client must send as `Authorization: Bearer TOKEN`, compared in constant time.
 public struct BearerToken: Sendable {
@@ -9,8 +10,9 @@ public struct BearerToken: Sendable {
     /// - Throws: ``ServiceError/invalidArgument(name:reason:)`` when the file can't be read or holds fewer than
     ///   16 characters.
     public init(contentsOf path: String) throws(ServiceError) {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw .invalidArgument(name: path, reason: "the token file can't be read")
+        let data: Data
+        do { data = try RegularFile.contents(of: path, limit: RegularFile.settingsLimit) } catch {
+            throw .invalidArgument(name: path, reason: "the token file \(error)")
         }
         let text = String(decoding: data, as: UTF8.self)
         let token = text.split(whereSeparator: \.isNewline).first.map {

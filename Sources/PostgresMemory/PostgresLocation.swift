@@ -1,5 +1,6 @@
 import Foundation
 import ProceduralMemory
+import RetrievalCore
 
 /// Where a PostgreSQL memory store lives: server, database, schema and how to get the password.
 ///
@@ -115,8 +116,9 @@ public struct PostgresLocation: Sendable, Equatable, Codable, CustomStringConver
             }
             return value
         case .file(let path):
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw .io(path: path, reason: "can't read the PostgreSQL password file")
+            let data: Data
+            do { data = try RegularFile.contents(of: path, limit: RegularFile.settingsLimit) } catch {
+                throw .io(path: path, reason: "the PostgreSQL password file \(error)")
             }
             return String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init)
                 ?? ""

@@ -87,7 +87,11 @@ public enum PostgresStore {
     ///   ``PostgresLocation/init(url:password:)`` throws for the URL it holds.
     public static func location(at directory: String) throws(MemoryError) -> PostgresLocation {
         let path = directory + "/" + descriptorFileName
-        guard let data = FileManager.default.contents(atPath: path) else { throw .notAStore(path: directory) }
+        let data: Data
+        do { data = try RegularFile.contents(of: path, limit: RegularFile.settingsLimit) } catch {
+            guard error != .missing else { throw .notAStore(path: directory) }
+            throw .io(path: path, reason: "the PostgreSQL store descriptor \(error)")
+        }
         let descriptor: Descriptor
         do { descriptor = try JSONDecoder().decode(Descriptor.self, from: data) } catch {
             throw .invalidRecord(

@@ -211,31 +211,26 @@ struct IndexCache: Sendable {
     /// ``maximumManifestBytes`` (checked before reading it), or not a manifest.
     private func readManifest() -> Result<Manifest, CacheMiss> {
         let manifestPath = path("manifest.json")
-        switch Self.size(of: manifestPath) {
-        case .failure(let miss): return .failure(miss)
-        case .success(let bytes) where bytes > Self.maximumManifestBytes:
+        let data: Data
+        do { data = try RegularFile.contents(of: manifestPath, limit: Self.maximumManifestBytes) } catch {
+            return .failure(CacheMiss("\(manifestPath) \(error)"))
+        }
+        do { return .success(try JSONDecoder().decode(Manifest.self, from: data)) } catch {
             return .failure(
-                CacheMiss("\(manifestPath) is \(bytes) bytes, more than a manifest's \(Self.maximumManifestBytes)"))
-        case .success: break
+                CacheMiss(
+                    "\(manifestPath) is not a manifest of this format: \(JSONSyntax.decodingProblem(error, in: data))"))
         }
-        guard let data = FileManager.default.contents(atPath: manifestPath) else {
-            return .failure(CacheMiss("\(manifestPath) can't be read"))
-        }
-        guard let manifest = try? JSONDecoder().decode(Manifest.self, from: data) else {
-            return .failure(CacheMiss("\(manifestPath) is not a manifest of this format"))
-        }
-        return .success(manifest)
     }
 
     /// The size of the regular file at `path`, or why there is none: missing, or another kind of file.
     private static func size(of path: String) -> Result<Int, CacheMiss> {
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else {
-            return .failure(CacheMiss("\(path) is missing"))
+        do {
+            let (descriptor, size) = try RegularFile.openForReading(path)
+            close(descriptor)
+            return .success(size)
+        } catch {
+            return .failure(CacheMiss("\(path) \(error)"))
         }
-        guard attributes[.type] as? FileAttributeType == .typeRegular else {
-            return .failure(CacheMiss("\(path) is not a regular file"))
-        }
-        return .success((attributes[.size] as? NSNumber)?.intValue ?? 0)
     }
 
     private static func write(_ manifest: Manifest, to manifestPath: String) throws(MemoryError) {

@@ -90,16 +90,17 @@ package final class FileMapping: @unchecked Sendable {  // immutable after init;
     ///
     /// - Throws: ``IndexError/io(path:reason:)`` when the file can't be opened, measured or mapped.
     package init(path: String) throws(IndexError) {
-        let handle = open(path, O_RDONLY | O_CLOEXEC)
-        guard handle >= 0 else { throw IndexError.io(path: path, reason: systemErrorText()) }
-        defer { close(handle) }
-        var status = stat()
-        guard fstat(handle, &status) == 0 else { throw IndexError.io(path: path, reason: systemErrorText()) }
-        // A directory opens, then fails to map with "No such device", which names nothing the user can act on.
-        guard status.st_mode & S_IFMT != S_IFDIR else {
-            throw IndexError.io(path: path, reason: "is a directory, not a file")
+        // A directory opens, then fails to map with "No such device", which names nothing the user can act on; a
+        // FIFO would make the open wait for a writer.
+        let (handle, size): (Int32, Int)
+        do { (handle, size) = try RegularFile.openForReading(path) } catch {
+            switch error {
+            case .missing: throw IndexError.io(path: path, reason: "No such file or directory")
+            case .system(let reason): throw IndexError.io(path: path, reason: reason)
+            case .notARegularFile, .tooLarge: throw IndexError.io(path: path, reason: error.description)
+            }
         }
-        let size = Int(status.st_size)
+        defer { close(handle) }
         byteCount = size
         guard size > 0 else {
             base = nil

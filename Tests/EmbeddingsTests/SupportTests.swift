@@ -41,7 +41,15 @@ import Testing
         let data = Data((0..<(3 << 20) + 17).map { _ in UInt8.random(in: 0...255, using: &rng) })
         try data.write(to: URL(fileURLWithPath: directory.file("blob")))
         #expect(try SHA256.hexDigest(ofFile: directory.file("blob")) == SHA256.hexDigest(of: data))
-        #expect(throws: EmbeddingError.self) { try SHA256.hexDigest(ofFile: directory.file("missing")) }
+        #expect(throws: EmbeddingError.io(path: directory.file("missing"), reason: "the file is missing")) {
+            try SHA256.hexDigest(ofFile: directory.file("missing"))
+        }
+        // `memp model verify` with a FIFO in place of a model file waited for a writer.
+        let fifo = directory.file("fifo")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        #expect(throws: EmbeddingError.io(path: fifo, reason: "the file is a FIFO, not a regular file")) {
+            try SHA256.hexDigest(ofFile: fifo)
+        }
     }
 }
 
@@ -162,6 +170,20 @@ import Testing
         }
         try write(positions: 2)
         #expect(try BERTConfiguration(contentsOf: path).maximumPositions == 2)
+    }
+
+    /// A FIFO in place of the model's small files was waited on like the one in place of its weights.
+    @Test func aFIFOInPlaceOfTheVocabularyOrConfigurationIsRefused() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let fifo = directory.file("fifo")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        #expect(
+            throws: EmbeddingError.io(path: fifo, reason: "the vocabulary file is a FIFO, not a regular file")
+        ) { try WordPieceTokenizer(vocabularyFile: fifo, maximumSequenceLength: 8) }
+        #expect(
+            throws: EmbeddingError.io(path: fifo, reason: "the model configuration is a FIFO, not a regular file")
+        ) { try BERTConfiguration(contentsOf: fifo) }
     }
 }
 

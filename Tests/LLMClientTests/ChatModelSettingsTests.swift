@@ -32,9 +32,18 @@ import Testing
         let missing = directory.file("none.json")
         #expect(
             throws: LanguageModelError.invalidConfiguration(
-                path: missing, reason: "the file does not exist or is not readable")
+                path: missing, reason: "the file is missing")
         ) {
             try ChatModelSettings(contentsOf: missing)
+        }
+        // A FIFO was waited on, /dev/zero read until memory ran out.
+        let fifo = directory.file("fifo")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        for (special, kind) in [(fifo, "a FIFO"), ("/dev/zero", "a device")] {
+            #expect(
+                throws: LanguageModelError.invalidConfiguration(
+                    path: special, reason: "the file is \(kind), not a regular file")
+            ) { try ChatModelSettings(contentsOf: special) }
         }
         let path = directory.file("llm.json")
         for (text, reason) in [

@@ -339,6 +339,18 @@ import Testing
             throws: ServiceError.invalidArgument(
                 name: directory.file("token"), reason: "the token file must hold a token of at least 16 characters")
         ) { try BearerToken(contentsOf: directory.file("token")) }
+        // A FIFO in place of the token file was opened and waited on; a huge file was read whole.
+        let fifo = directory.file("fifo")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        #expect(
+            throws: ServiceError.invalidArgument(name: fifo, reason: "the token file is a FIFO, not a regular file")
+        ) { try BearerToken(contentsOf: fifo) }
+        let huge = directory.file("huge")
+        #expect(FileManager.default.createFile(atPath: huge, contents: nil) && truncate(huge, 2 << 30) == 0)
+        #expect(
+            throws: ServiceError.invalidArgument(
+                name: huge, reason: "the token file is 2147483648 bytes, more than the 1048576 it may hold")
+        ) { try BearerToken(contentsOf: huge) }
     }
 
     @Test func metricsRenderCountsAndCumulativeBuckets() {

@@ -1,4 +1,6 @@
+import Foundation
 import ProceduralMemory
+import TestSupport
 import Testing
 
 @testable import PostgresMemory
@@ -38,6 +40,28 @@ import Testing
             url: "postgres://memp@db/agents", password: .environment("MEMP_TEST_UNSET_PASSWORD_VARIABLE"))
         #expect(throws: MemoryError.passwordVariableUnset(name: "MEMP_TEST_UNSET_PASSWORD_VARIABLE")) {
             try location.resolvePassword()
+        }
+    }
+
+    /// A password file is read to its first line; one that isn't a small regular file is refused unread.
+    @Test func aPasswordFileThatIsNoSmallRegularFileIsRefused() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let file = try directory.write("s3cret\nignored\n", to: "password")
+        #expect(
+            try PostgresLocation(url: "postgres://memp@db/agents", password: .file(file)).resolvePassword() == "s3cret")
+        let fifo = directory.file("fifo")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let huge = directory.file("huge")
+        #expect(FileManager.default.createFile(atPath: huge, contents: nil) && truncate(huge, 2 << 30) == 0)
+        for (path, reason) in [
+            (fifo, "is a FIFO, not a regular file"), (huge, "is 2147483648 bytes, more than the 1048576 it may hold"),
+            (directory.file("none"), "is missing"),
+        ] {
+            let location = try PostgresLocation(url: "postgres://memp@db/agents", password: .file(path))
+            #expect(throws: MemoryError.io(path: path, reason: "the PostgreSQL password file " + reason)) {
+                try location.resolvePassword()
+            }
         }
     }
 }

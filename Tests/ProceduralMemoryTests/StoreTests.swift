@@ -149,7 +149,7 @@ import VectorIndex
             case .deleteManifest: "manifest.json is missing"
             case .staleGeneration: "the cache is at generation 1, the store at 2"
             case .otherVectorStorage: "the cached vectors are stored as int8, not f32"
-            case .hugeManifest: "manifest.json is 3221225472 bytes, more than a manifest's 65536"
+            case .hugeManifest: "manifest.json is 3221225472 bytes, more than the 65536 it may hold"
             case .grownVectors: "tasks.vectors is 3221225472 bytes, its manifest entry "
             }
         #expect(reason.contains(expectedReason))

@@ -153,7 +153,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: bundle + "/manifest.json", withIntermediateDirectories: false)
         let target = try await TestStoreKind.inMemory.makeStore(in: directory)
         await #expect(
-            throws: MemoryError.bundleRefused(path: bundle, reason: "manifest.json is not a readable regular file")
+            throws: MemoryError.bundleRefused(path: bundle, reason: "manifest.json is a directory, not a regular file")
         ) { try await target.importBundle(at: bundle) }
     }
 

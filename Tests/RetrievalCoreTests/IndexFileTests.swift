@@ -42,7 +42,7 @@ import Testing
     @Test func directoryIsNamedAsOne() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        #expect(throws: IndexError.io(path: directory.path, reason: "is a directory, not a file")) {
+        #expect(throws: IndexError.io(path: directory.path, reason: "is a directory, not a regular file")) {
             try MappedIndexFile(path: directory.path, magic: Self.magic, readableVersions: 1...2)
         }
     }

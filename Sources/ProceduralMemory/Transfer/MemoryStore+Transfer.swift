@@ -190,17 +190,10 @@ struct VerifiedBundle {
         }
         let root = URL(fileURLWithPath: directory).standardizedFileURL.resolvingSymlinksInPath().path
         let manifestPath = root + "/" + BundleManifest.fileName
-        let attributes = try? FileManager.default.attributesOfItem(atPath: manifestPath)
-        guard let size = attributes?[.size] as? Int else {
-            throw refuse("it has no readable \(BundleManifest.fileName)")
-        }
-        guard size <= Self.maximumManifestBytes else {
-            throw refuse("\(BundleManifest.fileName) has \(size) bytes, more than a manifest can have")
-        }
-        guard attributes?[.type] as? FileAttributeType == .typeRegular,
-            let manifestData = FileManager.default.contents(atPath: manifestPath)
-        else {
-            throw refuse("\(BundleManifest.fileName) is not a readable regular file")
+        let manifestData: Data
+        do { manifestData = try RegularFile.contents(of: manifestPath, limit: Self.maximumManifestBytes) } catch {
+            throw error == .missing
+                ? refuse("it has no \(BundleManifest.fileName)") : refuse("\(BundleManifest.fileName) \(error)")
         }
         let manifest: BundleManifest
         do {
@@ -219,8 +212,11 @@ struct VerifiedBundle {
         var contents: [String: Data] = [:]
         for file in manifest.files {
             let path = try Self.resolve(file.path, in: root, refuse: refuse)
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw refuse("\(file.path), listed in the manifest, is missing or unreadable")
+            let data: Data
+            do { data = try RegularFile.contents(of: path, limit: file.bytes) } catch {
+                guard case .tooLarge = error else { throw refuse("\(file.path), listed in the manifest, \(error)") }
+                throw refuse(
+                    "\(file.path) differs from the manifest (size or SHA-256): it was changed after the export")
             }
             guard data.count == file.bytes, SHA256.hexDigest(of: data) == file.sha256.lowercased() else {
                 throw refuse(
