@@ -112,14 +112,14 @@ private struct LineSink {
                 + "\"embedding\":" + numbers + "}\n"
         }
         do { try handle.write(contentsOf: Data(text.utf8)) } catch {
-            throw .io(path: target ?? "standard output", reason: "\(error.localizedDescription)")
+            throw .io(path: target ?? "standard output", reason: systemErrorText(of: error))
         }
     }
 
     /// Puts the temporary file in place of the target.
     func finish() throws(EmbeddingError) {
         guard let target, let temporary else { return }
-        do { try handle.close() } catch { throw .io(path: target, reason: error.localizedDescription) }
+        do { try handle.close() } catch { throw .io(path: target, reason: systemErrorText(of: error)) }
         do { try FileReplacement.commit(temporary, to: target) } catch {
             try? FileManager.default.removeItem(atPath: temporary)
             throw .io(path: target, reason: "can't replace it (\(error.reason))")

@@ -152,7 +152,7 @@ public struct ModelStore: Sendable {
         do {
             try? fileManager.removeItem(atPath: staging)
             try fileManager.createDirectory(atPath: staging + "/download", withIntermediateDirectories: true)
-        } catch { throw EmbeddingError.io(path: staging, reason: error.localizedDescription) }
+        } catch { throw EmbeddingError.io(path: staging, reason: systemErrorText(of: error)) }
 
         try runPython(
             [
@@ -202,7 +202,7 @@ public struct ModelStore: Sendable {
             try encoder.encode(installed).write(to: URL(fileURLWithPath: ready + "/manifest.json"))
             try? fileManager.removeItem(atPath: target)
             try fileManager.moveItem(atPath: ready, toPath: target)
-        } catch { throw EmbeddingError.io(path: target, reason: error.localizedDescription) }
+        } catch { throw EmbeddingError.io(path: target, reason: systemErrorText(of: error)) }
         return installed
     }
 

@@ -82,7 +82,7 @@ package struct SHA256: Sendable {
         while true {
             let block: Data
             do { block = try handle.read(upToCount: 1 << 20) ?? Data() } catch {
-                throw EmbeddingError.io(path: path, reason: error.localizedDescription)
+                throw EmbeddingError.io(path: path, reason: systemErrorText(of: error))
             }
             if block.isEmpty { break }
             hasher.update(block)

@@ -129,7 +129,7 @@ public struct EvaluationRun: Sendable {
     private static func temporaryDirectory() throws(EvaluationError) -> String {
         let path = FileManager.default.temporaryDirectory.path + "/memp-eval-" + UUID().uuidString
         do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
-            throw .io(path: path, reason: error.localizedDescription)
+            throw .io(path: path, reason: systemErrorText(of: error))
         }
         return path
     }

@@ -70,7 +70,7 @@ extension DocumentCollection {
             try files.createDirectory(atPath: generation, withIntermediateDirectories: false)
         } catch {
             throw CollectionError.io(
-                path: generation, reason: "can't create the generation: \(error.localizedDescription)")
+                path: generation, reason: "can't create the generation: \(systemErrorText(of: error))")
         }
         do {
             try index.save(to: generation)

@@ -75,7 +75,7 @@ public enum PostgresStore {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             try encoder.encode(descriptor).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
-            throw .io(path: path, reason: "can't write the store descriptor: \(error.localizedDescription)")
+            throw .io(path: path, reason: "can't write the store descriptor: \(systemErrorText(of: error))")
         }
         return (store, existing != nil)
     }

@@ -239,7 +239,7 @@ struct IndexCache: Sendable {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try encoder.encode(manifest).write(to: URL(fileURLWithPath: manifestPath), options: .atomic)
         } catch {
-            throw .io(path: manifestPath, reason: error.localizedDescription)
+            throw .io(path: manifestPath, reason: systemErrorText(of: error))
         }
     }
 

@@ -32,12 +32,7 @@ extension FileManager {
             ancestor.deleteLastPathComponent()
         }
         do { try createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
-            let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
-            let reason =
-                if let underlying, underlying.domain == NSPOSIXErrorDomain {
-                    String(cString: strerror(Int32(underlying.code)))
-                } else { error.localizedDescription }
-            throw DirectoryCreationError(reason: reason)
+            throw DirectoryCreationError(reason: systemErrorText(of: error))
         }
     }
 

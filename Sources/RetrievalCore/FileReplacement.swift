@@ -74,7 +74,7 @@ package enum FileReplacement {
                 try target.write(contentsOf: chunk)
             }
         } catch {
-            throw FileReplacementError(reason: error.localizedDescription)
+            throw FileReplacementError(reason: systemErrorText(of: error))
         }
     }
 
@@ -90,7 +90,7 @@ package enum FileReplacement {
         let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
         do { try handle.write(contentsOf: data) } catch {
             unlink(temporary)
-            throw FileReplacementError(reason: error.localizedDescription)
+            throw FileReplacementError(reason: systemErrorText(of: error))
         }
         try? handle.close()
         do { try commit(temporary, to: destination) } catch {

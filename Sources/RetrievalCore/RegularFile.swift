@@ -91,3 +91,14 @@ package enum RegularFile {
         return data
     }
 }
+
+/// The system's words for a failed file operation of Foundation (`Data.write`, `FileHandle`, `FileManager`): the
+/// text of the `errno` underneath ("Permission denied", "No space left on device"), the same words the library's
+/// own system calls report, or Foundation's description when there is none.
+package func systemErrorText(of error: any Error) -> String {
+    // The underlying error is an NSError from FileManager, a POSIXError from Data.write: `as NSError` takes both.
+    guard let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? any Error,
+        (underlying as NSError).domain == NSPOSIXErrorDomain
+    else { return error.localizedDescription }
+    return String(cString: strerror(Int32((underlying as NSError).code)))
+}

@@ -58,3 +58,21 @@ import Testing
         )
     }
 }
+
+/// Foundation's file errors are reported in the system's words, as the library's own system calls are.
+@Suite struct SystemErrorTextTests {
+    @Test func aFoundationWriteErrorIsTheSystemsReason() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        for options: Data.WritingOptions in [[], .atomic] {
+            do {
+                try Data("x".utf8).write(to: URL(fileURLWithPath: directory.file("none/x")), options: options)
+                Issue.record("a write into a missing directory succeeded")
+            } catch {
+                #expect(systemErrorText(of: error) == "No such file or directory")
+            }
+        }
+        struct Other: Error {}
+        #expect(systemErrorText(of: Other()) == Other().localizedDescription)
+    }
+}

@@ -78,7 +78,7 @@ extension MemoryStore {
             try? fileManager.removeItem(atPath: directory)  // an empty directory, checked above
             do { try fileManager.moveItem(atPath: temporary, toPath: directory) } catch {
                 throw MemoryError.io(
-                    path: directory, reason: "can't move the bundle into place: \(error.localizedDescription)")
+                    path: directory, reason: "can't move the bundle into place: \(systemErrorText(of: error))")
             }
             return manifest
         } catch {
@@ -376,6 +376,6 @@ private func bundleJSON(_ value: some Encodable, path: String, pretty: Bool = fa
 
 private func writeFile(_ data: Data, to path: String) throws(MemoryError) {
     do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-        throw .io(path: path, reason: error.localizedDescription)
+        throw .io(path: path, reason: systemErrorText(of: error))
     }
 }
