@@ -300,10 +300,20 @@ enum BackendKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
             await #expect(
                 throws: MemoryError.cannotRevert(
                     entry: deletion.number,
-                    reason: "source trajectories clean of memory clean are no longer stored; import them again first")
+                    reason: "source trajectories clean of memory clean are no longer stored; import them again first "
+                        + "(if the import adds memory clean anew, revert that import's entry for it too, then this one)")
             ) {
                 try await store.revert(deletion.number)
             }
+            // The path the message gives: import again, revert the import's new entry, then the deletion.
+            let again = try #require(Self.trajectories.first { $0.id == "clean" })
+            try await store.add([again])
+            let readded = try #require(try await store.history(memoryID: "clean").last)
+            #expect(readded.action == .add)
+            try await store.revert(readded.number)
+            let restored = try await store.revert(deletion.number)
+            #expect(restored.after?.task == "clean an apple")
+            #expect(try await store.memory(id: "clean")?.task == "clean an apple")
         }
     }
 

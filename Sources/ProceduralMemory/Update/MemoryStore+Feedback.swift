@@ -91,7 +91,8 @@ extension MemoryStore {
                     throw .cannotRevert(
                         entry: entryNumber,
                         reason: "source trajectories " + missing.joined(separator: ", ")
-                            + " of memory \(before.id) are no longer stored; import them again first")
+                            + " of memory \(before.id) are no longer stored; import them again first (if the import adds "
+                            + "memory \(before.id) anew, revert that import's entry for it too, then this one)")
                 }
                 before.revision = (current?.revision ?? before.revision) + 1
                 before.updatedAt = Date()
