@@ -301,7 +301,8 @@ enum BackendKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
                 throws: MemoryError.cannotRevert(
                     entry: deletion.number,
                     reason: "source trajectories clean of memory clean are no longer stored; import them again first "
-                        + "(if the import adds memory clean anew, revert that import's entry for it too, then this one)")
+                        + "(if the import adds memory clean anew, revert that import's entry for it too, then this one)"
+                )
             ) {
                 try await store.revert(deletion.number)
             }
