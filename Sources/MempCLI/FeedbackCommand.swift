@@ -15,7 +15,7 @@ struct FeedbackCommand: AsyncParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
     @Option(name: .customLong("memory"), help: "The ID of a memory the task used (repeatable).")
     var memories: [String] = []
-    @Option(help: "Whether the task succeeded.") var success: Bool
+    @Option(help: ArgumentHelp("Whether the task succeeded.", valueName: "true|false")) var success: Bool
     @Option(help: "A JSON Lines file with the task's trajectory (its one line); its ID goes into the history.")
     var trajectory: String?
     @OptionGroup var settingsOptions: UpdateSettingsOptions

@@ -11,7 +11,8 @@ struct QueryCommand: AsyncParsableCommand {
         discussion: """
             With --queries, reads JSON Lines {"qid", "query"} ("text" is read as a synonym of "query", the same \
             schema as `memp collection search --queries`) and prints one line per query: \
-            {"qid", "hits": [{"id", "sources", "score"}]}; with --contents each hit also carries the memory's \
+            {"qid", "hits": [{"id", "sources", "score", "outcome", "hitCount", "successCount"}]} (outcome: how the \
+            memory's source attempt ended, when recorded); with --contents each hit also carries the memory's \
             "task", "script" and "steps" (those it has), for an agent that follows them.
             """)
 

@@ -43,7 +43,7 @@ import Testing
                 == "Give at least one --memory ID.")
         #expect(
             parseFailure(FeedbackCommand.self, ["--store", "s", "--memory", "m", "--success", "maybe"])?.hasPrefix(
-                "The value 'maybe' is invalid for '--success <success>'") == true)
+                "The value 'maybe' is invalid for '--success <true|false>'") == true)
         #expect(
             parseFailure(UpdateCommand.self, ["--store", "s", "--policy", "greedy", "f.jsonl"])
                 == "The value 'greedy' is invalid for '--policy <policy>'. "
