@@ -11,6 +11,10 @@ content is:
   nochoices   200 with a JSON object without `choices`
   length      like json, cut in the middle, finish_reason "length"
   huge        100,000 characters
+  filter      like json, finish_reason "content_filter"
+  controls    like json, with a NUL, an escape sequence and a bell in the diagnosis and the reason
+  boolscore   a judgement whose score is `true`
+  halfscore   a judgement whose score is 7.5
   badrequest  400 with an OpenAI-style error message
 `GET /requests` returns every chat request body so far, as a JSON list.
 """
@@ -51,6 +55,14 @@ class Handler(StubHandler):
             return self.answer(reply[: len(reply) // 2], "length")
         if scenario == "huge":
             return self.answer("x" * 100_000)
+        if scenario == "filter":
+            return self.answer(reply, "content_filter")
+        if scenario == "controls":
+            hostile = "bad\u0000thing \u001b[31mRED\u001b[0m\u0007"
+            return self.answer(json.dumps(
+                {"diagnosis": hostile, "workflow": ["check the object first"], "score": 7, "reason": hostile}))
+        if scenario in ("boolscore", "halfscore"):
+            return self.answer(json.dumps({"score": True if scenario == "boolscore" else 7.5, "reason": "fine"}))
         self.answer(reply)
 
 

@@ -10,6 +10,7 @@ Prints `http://127.0.0.1:PORT` once listening; runs until SIGTERM. The first pat
   grow        4 dimensions on the first request, 5 afterwards
   auth        401 unless `Authorization: Bearer memp-test-key`, then like ok
   badrequest  400 with an OpenAI-style error message
+  bools       vectors of JSON booleans
 `GET /requests` returns the number of inputs of every embeddings request so far, as a JSON list.
 """
 from stub_server import StubHandler, serve
@@ -34,6 +35,8 @@ class Handler(StubHandler):
                  for i, text in enumerate(inputs)]
         if scenario == "short":
             items = items[:-1]
+        if scenario == "bools":
+            items = [dict(item, embedding=[True] * width) for item in items]
         self.reply(200, {"object": "list", "model": body.get("model"), "data": list(reversed(items))})
 
 

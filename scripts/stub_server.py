@@ -7,12 +7,18 @@ scenario of a test suite. The failure scenarios every stub knows:
   notjson     200 with an HTML body
   hang        no answer at all: the request is held until the server stops, so a client's timeout is certain to
               fire however slow the machine is
+  retrynan    503 with `Retry-After: nan` for the first 2 requests of that scenario, then the normal answer
+  endless     200 with a chunked body that never ends (64 KiB chunks of spaces, until the client goes away)
+  drip        200 announcing a 1 GB body, then one byte every 50 ms until the client goes away: only a limit on
+              the whole answer's time ends it
+  redirect    302 to the `flaky` scenario's endpoint on this server
 `GET /requests` returns what the stub recorded of every request so far, as a JSON list.
 """
 import argparse
 import json
 import signal
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -65,7 +71,35 @@ class StubHandler(BaseHTTPRequestHandler):
         if scenario == "hang":
             self.never.wait()
             return
+        if scenario == "retrynan" and seen <= 2:
+            return self.reply(503, {"error": {"message": "overloaded"}}, [("Retry-After", "nan")])
+        if scenario == "endless":
+            return self.stream(b" " * 65536, chunked=True)
+        if scenario == "drip":
+            return self.stream(b" ", pause=0.05)
+        if scenario == "redirect":
+            target = "/flaky/" + "/".join(self.route)
+            return self.reply(302, {"error": {"message": "moved"}}, [("Location", target)])
         self.respond(scenario, seen, body)
+
+    def stream(self, piece, chunked=False, pause=0.0):
+        """Sends `piece` over and over until the client disconnects."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(10 ** 9))
+        self.end_headers()
+        frame = (b"%x\r\n" % len(piece)) + piece + b"\r\n" if chunked else piece
+        try:
+            while True:
+                self.wfile.write(frame)
+                self.wfile.flush()
+                if pause:
+                    time.sleep(pause)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
 
 def serve(handler):

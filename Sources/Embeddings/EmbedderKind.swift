@@ -35,12 +35,14 @@ public struct OpenAICompatibleServer: Sendable, Equatable {
     /// The base URL: ``baseURL``, else the value of ``baseURLEnvironmentVariable`` in `environment`.
     ///
     /// - Throws: ``EmbeddingError/invalidServerURL(_:)`` with the text found (empty when there is none) unless it
-    ///   is an `http` or `https` URL.
+    ///   is an `http` or `https` URL without a query or fragment (the endpoint's path is appended to it).
     public func url(environment: [String: String] = ProcessInfo.processInfo.environment) throws(EmbeddingError)
         -> URL
     {
         let text = baseURL ?? environment[Self.baseURLEnvironmentVariable] ?? ""
-        guard let url = URL(string: text), url.scheme == "http" || url.scheme == "https" else {
+        guard let url = URL(string: text), url.scheme == "http" || url.scheme == "https", url.query == nil,
+            url.fragment == nil
+        else {
             throw .invalidServerURL(text)
         }
         return url

@@ -49,7 +49,8 @@ extension EmbeddingError: CustomStringConvertible {
                 + "text. Check the embedding server or model."
         case .encodingFailed(let what, let reason): "\(what) could not be encoded: \(reason)."
         case .invalidServerURL(let given):
-            "The OpenAI-compatible server's base URL must be an http(s) URL (got \"\(given)\")."
+            "The OpenAI-compatible server's base URL must be an http(s) URL without a query or fragment (got "
+                + "\"\(given)\")."
         case .unknownEmbedder(let identifier):
             "The embedder \(identifier) is not one this build can load (hashing:v1:DIMENSION, "
                 + "minilm:all-MiniLM-L6-v2 or openai:MODEL)."

@@ -1,5 +1,6 @@
 import Foundation
 import LLMClient
+import RetrievalCore
 import Synchronization
 
 #if canImport(FoundationNetworking)
@@ -87,7 +88,8 @@ public final class OpenAICompatibleEmbedder: Embedder {
         var vectors: [[Float]] = []
         for start in stride(from: 0, to: texts.count, by: batchSize) {
             let batch = Array(texts[start..<min(start + batchSize, texts.count)])
-            let answer = transport.postSynchronously(try requestBody(batch))
+            let answer = transport.postSynchronously(
+                try requestBody(batch), maximumAnswerBytes: Self.maximumAnswerBytes(texts: batch.count))
             vectors += try self.vectors(from: answer, inputCount: batch.count)
         }
         return vectors
@@ -97,11 +99,16 @@ public final class OpenAICompatibleEmbedder: Embedder {
         var vectors: [[Float]] = []
         for start in stride(from: 0, to: texts.count, by: batchSize) {
             let batch = Array(texts[start..<min(start + batchSize, texts.count)])
-            let answer = await transport.post(try requestBody(batch))
+            let answer = await transport.post(
+                try requestBody(batch), maximumAnswerBytes: Self.maximumAnswerBytes(texts: batch.count))
             vectors += try self.vectors(from: answer, inputCount: batch.count)
         }
         return vectors
     }
+
+    /// The most bytes an answer for `texts` texts may hold: a vector of the largest dimension a store takes (4,096)
+    /// per text, each number written in up to 32 characters, and the answer's envelope.
+    package static func maximumAnswerBytes(texts: Int) -> Int { 65_536 + texts * 4_096 * 32 }
 
     private func requestBody(_ batch: [String]) throws(EmbeddingError) -> Data {
         let body: [String: Any] = ["model": model, "input": batch, "encoding_format": "float"]
@@ -115,7 +122,7 @@ public final class OpenAICompatibleEmbedder: Embedder {
     private func vectors(from answer: Result<Data, TransportFailure>, inputCount: Int) throws(EmbeddingError)
         -> [[Float]]
     {
-        let url = endpoint.absoluteString
+        let url = transport.publicEndpoint
         let data: Data
         switch answer {
         case .success(let body): data = body
@@ -133,8 +140,10 @@ public final class OpenAICompatibleEmbedder: Embedder {
         var vectors = [[Float]](repeating: [], count: inputCount)
         for (position, item) in items.enumerated() {
             let index = (item["index"] as? NSNumber)?.intValue ?? position
-            guard let numbers = item["embedding"] as? [NSNumber], !numbers.isEmpty, vectors.indices.contains(index),
-                vectors[index].isEmpty
+            // JSON's true and false arrive as NSNumbers too: a vector of booleans is no embedding.
+            guard let numbers = item["embedding"] as? [NSNumber], !numbers.isEmpty,
+                !numbers.contains(where: JSONSyntax.isBoolean),
+                vectors.indices.contains(index), vectors[index].isEmpty
             else {
                 throw
                     (.server(
@@ -165,7 +174,7 @@ public final class OpenAICompatibleEmbedder: Embedder {
 extension OpenAICompatibleEmbedder: CustomStringConvertible {
     /// The endpoint and model; never the API key.
     public var description: String {
-        "OpenAICompatibleEmbedder(\(endpoint.absoluteString), model: \(model), API key: \(hasAPIKey ? "set" : "none"))"
+        "OpenAICompatibleEmbedder(\(transport.publicEndpoint), model: \(model), API key: \(hasAPIKey ? "set" : "none"))"
     }
 }
 

@@ -127,8 +127,8 @@ public enum DocumentReader {
         let id: String
         switch object[field] {
         case let string as String: id = string
-        // JSON true/false arrive as Bool, which would otherwise bridge to NSNumber 1/0.
-        case is Bool: throw fail(field, "must be a string or a number")
+        // JSON true/false arrive as NSNumbers too (and `is Bool` holds for the numbers 0 and 1 as well).
+        case let flag where JSONSyntax.isBoolean(flag as Any): throw fail(field, "must be a string or a number")
         case let number as NSNumber: id = number.stringValue
         case nil: throw fail("qid", "missing")
         default: throw fail(field, "must be a string or a number")
@@ -152,8 +152,8 @@ public enum DocumentReader {
         var result: [Float] = []
         result.reserveCapacity(array.count)
         for element in array {
-            // JSON true/false arrive as Bool, which would otherwise bridge to NSNumber 1/0.
-            guard type(of: element) != Bool.self, let number = element as? NSNumber else { return nil }
+            // JSON true/false arrive as NSNumbers of 1 and 0.
+            guard !JSONSyntax.isBoolean(element), let number = element as? NSNumber else { return nil }
             result.append(number.floatValue)
         }
         return result

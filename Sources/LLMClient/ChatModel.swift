@@ -130,13 +130,19 @@ public final class OpenAICompatibleChatModel: LanguageModel {
     /// The full endpoint.
     public var endpoint: URL { transport.endpoint }
 
+    /// The most bytes an answer may hold: room for ``maximumAnswerCharacters`` of text, each escaped in JSON,
+    /// and the answer's envelope.
+    private var maximumAnswerBytes: Int { max(1 << 20, 8 * maximumAnswerCharacters) }
+
     /// Whether an API key was found in the environment.
     public var hasAPIKey: Bool { transport.hasAPIKey }
 
-    public var identifier: String { "\(model)@\(endpoint.absoluteString)" }
+    /// The model and its endpoint, without the user name, password or query a base URL may hold: it goes into
+    /// every memory's provenance.
+    public var identifier: String { "\(model)@\(transport.publicEndpoint)" }
 
     public func complete(_ request: ChatRequest) async throws(LanguageModelError) -> ChatAnswer {
-        let url = endpoint.absoluteString
+        let url = transport.publicEndpoint
         var body: [String: Any] = [
             "model": model, "max_tokens": request.maximumTokens, "temperature": request.temperature,
             "messages": request.messages.map { ["role": $0.role.rawValue, "content": $0.content] },
@@ -153,7 +159,7 @@ public final class OpenAICompatibleChatModel: LanguageModel {
         do { data = try JSONSerialization.data(withJSONObject: body) } catch {
             throw .invalidRequest(reason: "a message could not be encoded as JSON: \(error.localizedDescription)")
         }
-        switch await transport.post(data) {
+        switch await transport.post(data, maximumAnswerBytes: maximumAnswerBytes) {
         case .failure(let failure):
             throw .server(url: url, reason: failure.reason)
         case .success(let answer):

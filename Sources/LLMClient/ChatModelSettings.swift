@@ -53,17 +53,25 @@ public struct ChatModelSettings: Sendable, Equatable, Codable {
             structuredOutput: structuredOutput ?? defaults.structuredOutput, timeout: timeout ?? defaults.timeout)
     }
 
-    /// Checks every setting that is given: the URL must be `http` or `https`, the timeout a positive number.
+    /// Checks every setting that is given: the URL must be `http` or `https` without a query or fragment (the
+    /// endpoint's path is appended to it), the timeout a positive number of seconds up to a day.
     ///
     /// - Throws: ``LanguageModelError/invalidSetting(name:value:expected:)`` naming the first bad setting.
     public func check() throws(LanguageModelError) {
         if let url {
-            guard let scheme = URL(string: url)?.scheme, scheme == "http" || scheme == "https" else {
-                throw .invalidSetting(name: "url", value: url, expected: "an http(s) URL such as http://127.0.0.1:8080")
+            guard let parsed = URL(string: url), parsed.scheme == "http" || parsed.scheme == "https",
+                parsed.query == nil, parsed.fragment == nil
+            else {
+                throw .invalidSetting(
+                    name: "url", value: url,
+                    expected: "an http(s) URL without a query or fragment, such as http://127.0.0.1:8080 (an API key "
+                        + "goes in the environment variable the settings name)")
             }
         }
-        if let timeout, !(timeout > 0 && timeout.isFinite) {
-            throw .invalidSetting(name: "timeout", value: "\(timeout)", expected: "a positive number of seconds")
+        if let timeout, !(timeout > 0 && timeout <= OpenAICompatibleTransport.maximumTimeout) {
+            throw .invalidSetting(
+                name: "timeout", value: "\(timeout)",
+                expected: "a positive number of seconds, at most \(Int(OpenAICompatibleTransport.maximumTimeout))")
         }
     }
 

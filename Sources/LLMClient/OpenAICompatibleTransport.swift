@@ -8,13 +8,19 @@ import Synchronization
 /// The HTTP side of OpenAI-compatible clients (chat completions here, embeddings in `Embeddings`): the
 /// endpoint, the bearer key read from the environment, and JSON POSTs retried with exponential backoff.
 ///
-/// A 429 or 5xx answer, a timeout or a dropped connection is retried (honouring `Retry-After`, at most 30 s per
-/// wait); anything else ends the call with a reason that never contains the key.
+/// A 429 or 5xx answer, a timeout or a dropped connection is retried (honouring a finite `Retry-After`, at most
+/// 30 s per wait); anything else ends the call with a reason that never contains the key.
+///
+/// An answer is read only up to the caller's limit and only for `timeout` seconds in all (a server that keeps
+/// sending, drips, or sends a compressed bomb is cut off), and redirects are not followed: the key goes only to
+/// the endpoint it was configured for, and the answer comes only from there.
 package final class OpenAICompatibleTransport: Sendable {
     /// The full endpoint: the base URL + `/v1/<path>` (or `/<path>` when the base URL already ends in `/v1`).
     package let endpoint: URL
-    /// Seconds before a request times out.
+    /// Seconds one attempt may take, from sending the request to the answer's last byte.
     package let timeout: Double
+    /// The longest a timeout may be, one day: longer ones trap inside FoundationNetworking.
+    package static let maximumTimeout: Double = 86_400
     /// Retries after the first attempt for retryable failures.
     package let maximumRetries: Int
     /// The first backoff in seconds; it doubles per retry, up to 30 s.
@@ -22,6 +28,7 @@ package final class OpenAICompatibleTransport: Sendable {
 
     private let apiKey: String?
     private let session: URLSession
+    private let exchanges: Exchanges
 
     /// Creates a transport; nothing is sent until the first POST.
     ///
@@ -33,18 +40,40 @@ package final class OpenAICompatibleTransport: Sendable {
         baseURL: URL, path: String, apiKeyEnvironmentVariable: String?, timeout: Double, maximumRetries: Int,
         initialBackoff: Double
     ) {
-        let base = baseURL.absoluteString
-        let trimmed = base.hasSuffix("/") ? String(base.dropLast()) : base
-        endpoint = URL(string: trimmed + (trimmed.hasSuffix("/v1") ? "/" : "/v1/") + path) ?? baseURL
-        self.timeout = timeout
+        endpoint = Self.endpoint(baseURL: baseURL, path: path)
+        self.timeout = min(timeout, Self.maximumTimeout)
         self.maximumRetries = maximumRetries
         self.initialBackoff = initialBackoff
         apiKey = apiKeyEnvironmentVariable.flatMap { ProcessInfo.processInfo.environment[$0] }.flatMap {
             $0.isEmpty ? nil : $0
         }
         let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeout
-        session = URLSession(configuration: configuration)
+        configuration.timeoutIntervalForRequest = self.timeout
+        exchanges = Exchanges()
+        session = URLSession(configuration: configuration, delegate: exchanges, delegateQueue: nil)
+    }
+
+    /// The base URL's path followed by `/v1/<path>` (or `/<path>` when it ends in `/v1`), with the base URL's
+    /// query and fragment dropped: they would otherwise swallow the suffix (`…/?key=K/v1/chat/completions`).
+    static func endpoint(baseURL: URL, path: String) -> URL {
+        guard var components = URLComponents(url: baseURL, resolvingAgainstBaseURL: false) else { return baseURL }
+        var base = components.path
+        while base.hasSuffix("/") { base.removeLast() }
+        components.path = base + (base.hasSuffix("/v1") ? "/" : "/v1/") + path
+        components.query = nil
+        components.fragment = nil
+        return components.url ?? baseURL
+    }
+
+    /// The endpoint without the user name, password, query or fragment a base URL may carry: what provenance and
+    /// messages may show.
+    package var publicEndpoint: String {
+        guard var components = URLComponents(url: endpoint, resolvingAgainstBaseURL: false) else {
+            return endpoint.absoluteString
+        }
+        components.user = nil
+        components.password = nil
+        return components.url?.absoluteString ?? endpoint.absoluteString
     }
 
     deinit { session.finishTasksAndInvalidate() }
@@ -73,12 +102,16 @@ package final class OpenAICompatibleTransport: Sendable {
     }
 
     /// POSTs `body` and returns the 2xx answer's body, retrying retryable failures; the error string is the reason.
-    package func post(_ body: Data) async -> Result<Data, TransportFailure> {
+    ///
+    /// - Parameter maximumAnswerBytes: The most an answer's body may hold (after decompression); a larger one is
+    ///   cut off as it arrives and fails the call.
+    package func post(_ body: Data, maximumAnswerBytes: Int) async -> Result<Data, TransportFailure> {
         let request = request(body: body)
         var attempt = 0
         while true {
-            let answer: Result<(Data, URLResponse), any Error>
-            do { answer = .success(try await session.data(for: request)) } catch { answer = .failure(error) }
+            let answer = await withCheckedContinuation { continuation in
+                start(request, limit: maximumAnswerBytes) { continuation.resume(returning: $0) }
+            }
             switch classify(answer, attempt: attempt) {
             case .answer(let data): return .success(data)
             case .failed(let reason): return .failure(TransportFailure(reason: reason))
@@ -91,12 +124,12 @@ package final class OpenAICompatibleTransport: Sendable {
         }
     }
 
-    /// Like ``post(_:)``, blocking the calling thread (for synchronous APIs).
-    package func postSynchronously(_ body: Data) -> Result<Data, TransportFailure> {
+    /// Like ``post(_:maximumAnswerBytes:)``, blocking the calling thread (for synchronous APIs).
+    package func postSynchronously(_ body: Data, maximumAnswerBytes: Int) -> Result<Data, TransportFailure> {
         let request = request(body: body)
         var attempt = 0
         while true {
-            switch classify(send(request), attempt: attempt) {
+            switch classify(send(request, limit: maximumAnswerBytes), attempt: attempt) {
             case .answer(let data): return .success(data)
             case .failed(let reason): return .failure(TransportFailure(reason: reason))
             case .retry(let delay):
@@ -107,20 +140,32 @@ package final class OpenAICompatibleTransport: Sendable {
     }
 
     /// Sends `request` and waits for the answer.
-    private func send(_ request: URLRequest) -> Result<(Data, URLResponse), any Error> {
+    private func send(_ request: URLRequest, limit: Int) -> Result<(Data, URLResponse), any Error> {
         let answer = Mutex<Result<(Data, URLResponse), any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
-        let task = session.dataTask(with: request) { data, response, error in
-            let result: Result<(Data, URLResponse), any Error> =
-                if let data, let response { .success((data, response)) } else {
-                    .failure(error ?? URLError(.badServerResponse))
-                }
+        start(request, limit: limit) { result in
             answer.withLock { $0 = result }
             done.signal()
         }
-        task.resume()
         done.wait()
         return answer.withLock { $0 } ?? .failure(URLError(.unknown))
+    }
+
+    /// Starts one attempt; `finish` gets its outcome once: the answer, the session's error, a timed-out error when
+    /// the whole attempt took longer than ``timeout``, or ``AnswerTooLarge``.
+    private func start(
+        _ request: URLRequest, limit: Int,
+        finish: @escaping @Sendable (Result<(Data, URLResponse), any Error>) -> Void
+    ) {
+        let task = session.dataTask(with: request)
+        let identifier = task.taskIdentifier
+        exchanges.register(identifier, limit: limit, finish: finish)
+        let exchanges = exchanges
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { [weak task] in
+            // The idle timeout of the session does not end an answer that keeps coming: this does.
+            if exchanges.fail(identifier, with: URLError(.timedOut)) { task?.cancel() }
+        }
+        task.resume()
     }
 
     /// Decides what an attempt's answer means: a body, a retry after some delay, or a final failure.
@@ -131,6 +176,9 @@ package final class OpenAICompatibleTransport: Sendable {
         let (data, response): (Data, URLResponse)
         switch answer {
         case .failure(let error):
+            if let large = error as? AnswerTooLarge {
+                return .failed(reason: "the answer is larger than \(large.limit) bytes; it was cut off")
+            }
             let code = (error as? URLError)?.code
             let retryable = code == .timedOut || code == .networkConnectionLost
             if retryable && canRetry { return .retry(after: backoff) }
@@ -142,13 +190,20 @@ package final class OpenAICompatibleTransport: Sendable {
         }
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         guard (200..<300).contains(status) else {
+            let header = { (name: String) in (response as? HTTPURLResponse)?.value(forHTTPHeaderField: name) }
             if status == 429 || status >= 500, canRetry {
-                let retryAfter = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Retry-After").flatMap(
-                    Double.init)
+                // A Retry-After that is no finite, non-negative number of seconds (`nan`, `-5`, a date) is ignored:
+                // NaN would pass min and max and trap the sleep.
+                let retryAfter = header("Retry-After").flatMap(Double.init).flatMap {
+                    $0.isFinite && $0 >= 0 ? $0 : nil
+                }
                 return .retry(after: min(max(retryAfter ?? backoff, backoff), 30))
             }
             let hint =
                 switch status {
+                case 300..<400:
+                    " The server redirected to \(Self.printable(header("Location") ?? "nowhere")); redirects are not "
+                        + "followed (the API key goes only to the configured server): give the final URL instead."
                 case 401, 403: " Check the API key variable."
                 case 404: " Check the base URL (the endpoint is \(url))."
                 case 429, 500...: " Gave up after \(attempt + 1) attempts."
@@ -165,7 +220,86 @@ package final class OpenAICompatibleTransport: Sendable {
         let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         let message = (object?["error"] as? [String: Any])?["message"] as? String ?? object?["error"] as? String
         guard let message else { return "\(data.count)-byte body without an error message" }
-        return message.count > 200 ? String(message.prefix(200)) + "…" : message
+        return printable(message.count > 200 ? String(message.prefix(200)) + "…" : message)
+    }
+
+    /// `text` with its control characters (terminal escapes, NUL, line breaks) shown as `\u{…}`: a server's words
+    /// are printed in messages and must not drive the terminal.
+    package static func printable(_ text: String) -> String {
+        String(
+            text.unicodeScalars.flatMap { scalar in
+                scalar.properties.generalCategory == .control
+                    ? Array("\\u{\(String(scalar.value, radix: 16, uppercase: true))}".unicodeScalars) : [scalar]
+            }.map(Character.init))
+    }
+}
+
+/// Why an attempt was cut off: its answer grew past the caller's limit.
+struct AnswerTooLarge: Error {
+    let limit: Int
+}
+
+/// The session's delegate: collects each attempt's answer up to its limit, refuses redirects, and finishes each
+/// attempt exactly once (on completion, or earlier when it fails over its limit or its deadline).
+private final class Exchanges: NSObject, URLSessionDataDelegate, @unchecked Sendable {  // state behind a Mutex
+    private struct Exchange {
+        var limit: Int
+        var data = Data()
+        var response: URLResponse?
+        var finish: @Sendable (Result<(Data, URLResponse), any Error>) -> Void
+    }
+
+    private let state = Mutex<[Int: Exchange]>([:])
+
+    func register(
+        _ task: Int, limit: Int, finish: @escaping @Sendable (Result<(Data, URLResponse), any Error>) -> Void
+    ) {
+        state.withLock { $0[task] = Exchange(limit: limit, finish: finish) }
+    }
+
+    /// Finishes `task` with `error` unless it finished already; says whether it did (the caller then cancels it).
+    @discardableResult
+    func fail(_ task: Int, with error: any Error) -> Bool {
+        guard let exchange = state.withLock({ $0.removeValue(forKey: task) }) else { return false }
+        exchange.finish(.failure(error))
+        return true
+    }
+
+    func urlSession(
+        _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+        completionHandler: @escaping (URLSession.ResponseDisposition) -> Void
+    ) {
+        state.withLock { $0[dataTask.taskIdentifier]?.response = response }
+        completionHandler(.allow)
+    }
+
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+        let limit = state.withLock { (exchanges) -> Int? in
+            guard var exchange = exchanges[dataTask.taskIdentifier] else { return nil }
+            guard exchange.data.count + data.count <= exchange.limit else { return exchange.limit }
+            exchange.data.append(data)
+            exchanges[dataTask.taskIdentifier] = exchange
+            return nil
+        }
+        if let limit, fail(dataTask.taskIdentifier, with: AnswerTooLarge(limit: limit)) { dataTask.cancel() }
+    }
+
+    func urlSession(
+        _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+        newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void
+    ) {
+        completionHandler(nil)  // the 3xx answer itself completes the task, and says where it pointed
+    }
+
+    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
+        guard let exchange = state.withLock({ $0.removeValue(forKey: task.taskIdentifier) }) else { return }
+        if let error {
+            exchange.finish(.failure(error))
+        } else if let response = exchange.response ?? task.response {
+            exchange.finish(.success((exchange.data, response)))
+        } else {
+            exchange.finish(.failure(URLError(.badServerResponse)))
+        }
     }
 }
 

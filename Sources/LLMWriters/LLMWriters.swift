@@ -1,6 +1,7 @@
 import Foundation
 import LLMClient
 import ProceduralMemory
+import RetrievalCore
 
 /// The schemas and tags of the structured answers Memp asks models for.
 enum AnswerFormat {
@@ -64,6 +65,9 @@ enum AnswerFormat {
         }
         if answer.finishReason == "length" {
             throw .languageModel(url: model.identifier, reason: "the answer was cut at \(maximumTokens) tokens")
+        }
+        if answer.finishReason == "content_filter" {
+            throw .languageModel(url: model.identifier, reason: "the server's content filter cut the answer")
         }
         if let object = PromptText.jsonObject(in: answer.text) { return object }
         var fields: [String: Any] = [:]
@@ -229,7 +233,9 @@ public struct LLMJudgeScorer: Scorer {
             let fields = try await AnswerFormat.ask(
                 model, template: template,
                 values: PromptText.values(of: trajectory), schema: AnswerFormat.judgement, maximumTokens: 200)
-            guard let score = (fields["score"] as? NSNumber)?.doubleValue ?? (fields["score"] as? Int).map(Double.init),
+            // The schema asks for an integer: JSON's true (an NSNumber that reads as 1) and 7.5 are not one.
+            guard let value = fields["score"], !JSONSyntax.isBoolean(value),
+                let score = (value as? Int).map(Double.init),
                 (0...10).contains(score)
             else {
                 throw MemoryError.languageModel(url: model.identifier, reason: "the score is missing or outside 0…10")

@@ -69,8 +69,13 @@ enum PromptText {
             .compactMap { $0 }.joined(separator: ", ")
     }
 
+    /// `text` on one line, without control characters (a model's NUL would cut the stored text, its escape
+    /// sequences would drive the terminal that prints it), cut to `limit` characters.
     static func clip(_ text: String, to limit: Int = 200) -> String {
-        let flat = text.split(whereSeparator: \.isNewline).joined(separator: " ")
+        let flat = String(
+            text.split(whereSeparator: \.isNewline).joined(separator: " ").unicodeScalars.filter {
+                !CharacterSet.controlCharacters.contains($0)
+            })
         return flat.count > limit ? String(flat.prefix(limit)) + "…" : flat
     }
 

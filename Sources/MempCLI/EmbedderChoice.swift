@@ -23,7 +23,8 @@ struct ServerOptions: ParsableArguments {
     func presentingFlagErrors<Value>(_ body: () throws -> Value) throws -> Value {
         do { return try body() } catch EmbeddingError.invalidServerURL(let given) {
             throw ValidationError(
-                "The openai embedder needs an http(s) --base-url or $MEMP_OPENAI_BASE_URL (got \"\(given)\").")
+                "The openai embedder needs an http(s) --base-url or $MEMP_OPENAI_BASE_URL without a query or fragment "
+                    + "(got \"\(given)\").")
         }
     }
 }

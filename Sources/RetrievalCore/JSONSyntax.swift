@@ -25,6 +25,13 @@ package enum JSONSyntax {
 }
 
 extension JSONSyntax {
+    /// Whether `value`, read by JSONSerialization, is JSON `true` or `false`: those arrive as NSNumbers of type `c`,
+    /// and `value is Bool` can't tell them apart, since the numbers 0 and 1 bridge to Bool as well.
+    package static func isBoolean(_ value: Any) -> Bool {
+        guard let number = value as? NSNumber else { return false }
+        return String(cString: number.objCType) == "c"
+    }
+
     /// What is wrong with `data`, which did not decode: "field tasks[2] must be a string", or where its JSON breaks
     /// ("not JSON, Invalid value around character 16").
     package static func decodingProblem(_ error: any Error, in data: Data) -> String {

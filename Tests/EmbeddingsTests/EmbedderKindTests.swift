@@ -22,9 +22,16 @@ import Testing
             try OpenAICompatibleServer(baseURL: "ftp://example.org").url(environment: [:])
         }
         #expect(throws: EmbeddingError.invalidServerURL("")) { try OpenAICompatibleServer().url(environment: [:]) }
+        // Hostile run 7: the endpoint's path went into the query (`/?key=K/v1/embeddings`) or the fragment.
+        for url in ["http://127.0.0.1:9/?key=K", "http://127.0.0.1:9/#part"] {
+            #expect(throws: EmbeddingError.invalidServerURL(url)) {
+                try OpenAICompatibleServer(baseURL: url).url(environment: [:])
+            }
+        }
         #expect(
             EmbeddingError.invalidServerURL("ftp://example.org").description
-                == "The OpenAI-compatible server's base URL must be an http(s) URL (got \"ftp://example.org\").")
+                == "The OpenAI-compatible server's base URL must be an http(s) URL without a query or fragment (got "
+                + "\"ftp://example.org\").")
     }
 
     @Test func makesEachKind() throws {

@@ -55,6 +55,22 @@ import Testing
         #expect(synchronous == asynchronous)
     }
 
+    /// Hostile run 7: an endless answer was read until memory ran out (5.6 GB for `memp embed`, 10 GB in a server),
+    /// and a vector of JSON booleans was taken for one of 1s.
+    @Test func endlessAnswersAreCutAndBooleansAreNoVector() async throws {
+        let server = try LoopbackServer(script: "embedding_stub_server.py")
+        let limit = OpenAICompatibleEmbedder.maximumAnswerBytes(texts: 1)
+        let cut = EmbeddingError.server(
+            url: endpoint(server, "endless"), reason: "the answer is larger than \(limit) bytes; it was cut off")
+        #expect(throws: cut) { try embedder(server, "endless").embed(["a"]) }
+        await #expect(throws: cut) { try await embedder(server, "endless").embed(["a"]) }
+        #expect(
+            throws: EmbeddingError.server(
+                url: endpoint(server, "bools"),
+                reason: "embedding 0 is missing, empty, not a list of numbers, or has a bad or repeated index")
+        ) { try embedder(server, "bools").embed(["a"]) }
+    }
+
     @Test func retriesRateLimitsThenSucceeds() throws {
         let server = try LoopbackServer(script: "embedding_stub_server.py")
         let vectors = try embedder(server, "flaky", retries: 2).embed(["a"])

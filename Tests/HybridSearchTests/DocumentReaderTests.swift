@@ -30,6 +30,7 @@ import Testing
         (#"{"id": "", "text": "x"}"#, "id", "must not be empty"),
         (#"{"id": "a"}"#, "text", "missing"),
         (#"{"id": "a", "text": "x", "vector": [1, "2"]}"#, "vector", "must be an array of numbers"),
+        (#"{"id": "a", "text": "x", "vector": [1, true]}"#, "vector", "must be an array of numbers"),
         (#"{"id": "a", "text": "x", "metadata": {"n": 1}}"#, "metadata.n", "must be a string"),
         (#"{"id": "a", "text": "x", "metadata": [1]}"#, "metadata", "must be an object"),
         (#"{"id": "a", "text": "#, "(line)", "not valid JSON: Unexpected end of file during JSON parse"),
@@ -123,10 +124,12 @@ import Testing
             [
                 #"{"qid": "q1", "query": "open file"}"#, "[1, 2]", "{\"qid\": ", #"{"qid": 2, "text": "close it"}"#,
                 #"{"qid": "long", "query": "\#(String(repeating: "a", count: 64))"}"#, #"{"query": "no id"}"#,
-                #"{"qid": true, "query": "yes"}"#,
+                #"{"qid": true, "query": "yes"}"#, #"{"qid": 1, "query": "one"}"#, #"{"qid": 0, "query": "zero"}"#,
             ], in: directory)
         let lines = Array(try DocumentReader.queryLines(atPath: path, maximumLineBytes: 48))
-        #expect(lines.count == 7)
+        #expect(lines.count == 9)
+        // The numbers 0 and 1 bridge to Bool as JSON's true and false do; they are IDs all the same.
+        #expect(try lines[7].get().id == "1" && lines[8].get().id == "0")
         #expect(try lines[0].get() == DocumentReader.Query(id: "q1", text: "open file", vector: nil, line: 1))
         #expect(try lines[3].get() == DocumentReader.Query(id: "2", text: "close it", vector: nil, line: 4))
         let errors = lines.map { line -> CollectionError? in
@@ -143,7 +146,7 @@ import Testing
                 nil,
                 .malformedInput(path: path, line: 5, field: "(line)", reason: "92 bytes, over the limit of 48 bytes"),
                 .malformedInput(path: path, line: 6, field: "qid", reason: "missing"),
-                .malformedInput(path: path, line: 7, field: "qid", reason: "must be a string or a number"),
+                .malformedInput(path: path, line: 7, field: "qid", reason: "must be a string or a number"), nil, nil,
             ])
         #expect(
             throws: CollectionError.malformedInput(

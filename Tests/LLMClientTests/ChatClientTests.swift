@@ -25,6 +25,42 @@ import Testing
         }
     }
 
+    /// Hostile run 7: `Retry-After: nan` trapped the sleep before the retry (every command using a language model or
+    /// an embedding server, and `memp serve`); an endless or dripping answer was read without bound (9 GB, and a
+    /// timeout that never fired); a redirect took the API key to another server and its answer was used.
+    @Test func hostileAnswersAreBoundedAndRedirectsRefused() async throws {
+        let server = try LoopbackServer(script: "chat_stub_server.py")
+        // A Retry-After that is no number of seconds is ignored: the retries go on and reach the answer.
+        _ = try await server.chatModel("retrynan").complete(Self.request)
+        await #expect(
+            throws: LanguageModelError.server(
+                url: server.chatURL("endless"), reason: "the answer is larger than 1048576 bytes; it was cut off")
+        ) { try await server.chatModel("endless").complete(Self.request) }
+        await #expect(
+            throws: LanguageModelError.server(
+                url: server.chatURL("drip"), reason: "no answer within 0.5 s (after 3 attempts)")
+        ) { try await server.chatModel("drip", timeout: 0.5).complete(Self.request) }
+        await #expect(
+            throws: LanguageModelError.server(
+                url: server.chatURL("redirect"),
+                reason: "HTTP 302: moved. The server redirected to /flaky/v1/chat/completions; redirects are not "
+                    + "followed (the API key goes only to the configured server): give the final URL instead.")
+        ) { try await server.chatModel("redirect").complete(Self.request) }
+    }
+
+    /// A base URL's query or fragment swallowed the endpoint's path, and its user name and password went into
+    /// every memory's provenance.
+    @Test func theEndpointIsAppendedToTheBaseURLsPathAndTheIdentifierHidesCredentials() {
+        let model = OpenAICompatibleChatModel(
+            baseURL: URL(string: "http://alice:s3cret@127.0.0.1:9/proxy/?key=K#frag")!, model: "m",
+            apiKeyEnvironmentVariable: nil)
+        #expect(model.endpoint.absoluteString == "http://alice:s3cret@127.0.0.1:9/proxy/v1/chat/completions")
+        #expect(model.identifier == "m@http://127.0.0.1:9/proxy/v1/chat/completions")
+        #expect(
+            OpenAICompatibleChatModel(baseURL: URL(string: "http://h:1/v1/")!, model: "m").endpoint.absoluteString
+                == "http://h:1/v1/chat/completions")
+    }
+
     @Test func aFlakyServerIsRetriedAndACutAnswerSaysSo() async throws {
         let server = try LoopbackServer(script: "chat_stub_server.py")
         // "flaky" fails its first attempts; the retries reach an answer.

@@ -54,7 +54,11 @@ import Testing
                 == "--success-reward must be a finite number (got nan).")
         #expect(
             parseFailure(UpdateCommand.self, ["--store", "s", "--policy", "vanilla", "--llm-timeout", "0", "f.jsonl"])
-                == "--llm-timeout must be a positive number of seconds (got 0.0).")
+                == "--llm-timeout must be a positive number of seconds, at most 86400 (got 0.0).")
+        // Hostile run 7: a timeout of 1e17 seconds or more trapped inside FoundationNetworking.
+        #expect(
+            parseFailure(UpdateCommand.self, ["--store", "s", "--policy", "vanilla", "--llm-timeout", "1e17", "f.jsonl"])
+                == "--llm-timeout must be a positive number of seconds, at most 86400 (got 1e+17).")
         // Hostile run 4: both were "The duplicate similarities must be within -1…1 (task) and 0…1 (actions).", which
         // named neither the flag nor the value.
         #expect(
@@ -70,7 +74,15 @@ import Testing
         #expect(
             parseFailure(
                 UpdateCommand.self, ["--store", "s", "--policy", "vanilla", "--llm-url", "localhost:8080", "f.jsonl"])
-                == "--llm-url must be an http(s) URL such as http://127.0.0.1:8080 (got localhost:8080).")
+                == "--llm-url must be an http(s) URL without a query or fragment, such as http://127.0.0.1:8080 (an "
+                + "API key goes in the environment variable the settings name) (got localhost:8080).")
+        // Hostile run 7: the endpoint's path went into the query (`/?key=K/v1/chat/completions`), and the key into
+        // every memory's provenance.
+        #expect(
+            parseFailure(
+                UpdateCommand.self,
+                ["--store", "s", "--policy", "vanilla", "--llm-url", "http://127.0.0.1:9/?key=K", "f.jsonl"])?
+                .hasPrefix("--llm-url must be an http(s) URL without a query or fragment") == true)
         do {
             _ = try UpdateCommand.parse(["--store", "s", "--policy", "vanilla", "--batch-size", "0", "f.jsonl"])
             Issue.record("expected a validation error")

@@ -106,6 +106,34 @@ import Testing
                     == ScoredTrajectory(trajectory: Samples.findKeys, score: 7, reason: "reached the goal"))
         }
     }
+
+    /// Hostile run 7: a model's NUL cut the stored script at the diagnosis (the history kept the rest), its escape
+    /// sequences reached the terminal through `memp show` and `cold-start`; a filtered answer was used; a judgement
+    /// of `true` scored 1 and one of 7.5 was kept, though the schema asks for an integer.
+    @Test func hostileModelTextIsCleanedAndOddAnswersFallBack() async throws {
+        let server = try LoopbackServer(script: "chat_stub_server.py")
+        let memory = try #require(
+            try await {
+                let store = try await TestStoreKind.inMemoryStore()
+                try await store.add([Samples.heatMug])
+                return try await store.memory(id: Samples.heatMug.id)
+            }())
+        let controls = server.chatModel("controls")
+        let revised = try await LLMReviser(model: controls).revisedScript(of: memory, after: Samples.findKeys)
+        #expect(revised.hasSuffix("\nLesson: badthing [31mRED[0m"))
+        let judged = try await LLMJudgeScorer(model: controls).score(Samples.findKeys)
+        #expect(judged == ScoredTrajectory(trajectory: Samples.findKeys, score: 7, reason: "badthing [31mRED[0m"))
+        await #expect(
+            throws: MemoryError.languageModel(
+                url: server.chatModel("filter").identifier, reason: "the server's content filter cut the answer")
+        ) { try await LLMReviser(model: server.chatModel("filter")).revisedScript(of: memory, after: Samples.findKeys) }
+        for scenario in ["boolscore", "halfscore"] {
+            let scored = try await LLMJudgeScorer(model: server.chatModel(scenario)).score(Samples.cleanApple)
+            #expect(
+                scored.reason.hasPrefix("rule fallback (")
+                    && scored.reason.contains("the score is missing or outside 0…10"), "\(scenario): \(scored.reason)")
+        }
+    }
 }
 
 /// The same clients against a real llama.cpp server on loopback.

@@ -23,3 +23,15 @@ import Testing
         #expect(JSONSyntax.repeatedKey(in: data) == path)
     }
 }
+
+/// JSON's booleans are told from the numbers 0 and 1, which bridge to Bool as well.
+@Suite struct JSONBooleanTests {
+    @Test func trueAndFalseAreBooleansAndNumbersAreNot() throws {
+        let object = try #require(
+            try JSONSerialization.jsonObject(
+                with: Data(#"{"t": true, "f": false, "one": 1, "zero": 0, "half": 0.5, "s": "true"}"#.utf8))
+                as? [String: Any])
+        #expect(JSONSyntax.isBoolean(object["t"] as Any) && JSONSyntax.isBoolean(object["f"] as Any))
+        for key in ["one", "zero", "half", "s"] { #expect(!JSONSyntax.isBoolean(object[key] as Any), "\(key)") }
+    }
+}
