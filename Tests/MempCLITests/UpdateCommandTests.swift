@@ -57,7 +57,8 @@ import Testing
                 == "--llm-timeout must be a positive number of seconds, at most 86400 (got 0.0).")
         // Hostile run 7: a timeout of 1e17 seconds or more trapped inside FoundationNetworking.
         #expect(
-            parseFailure(UpdateCommand.self, ["--store", "s", "--policy", "vanilla", "--llm-timeout", "1e17", "f.jsonl"])
+            parseFailure(
+                UpdateCommand.self, ["--store", "s", "--policy", "vanilla", "--llm-timeout", "1e17", "f.jsonl"])
                 == "--llm-timeout must be a positive number of seconds, at most 86400 (got 1e+17).")
         // Hostile run 4: both were "The duplicate similarities must be within -1…1 (task) and 0…1 (actions).", which
         // named neither the flag nor the value.
