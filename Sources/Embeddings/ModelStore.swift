@@ -233,6 +233,19 @@ public struct ModelStore: Sendable {
     private static func checkFiles(_ model: InstallableModel, in folder: String) throws(EmbeddingError) {
         for file in model.files {
             let path = folder + "/" + file.path
+            // A file of another size can't match: say so before reading it (a 2 GB file took 10 s to hash).
+            let size: Int
+            do {
+                let opened = try RegularFile.openForReading(path)
+                close(opened.descriptor)
+                size = opened.size
+            } catch { throw EmbeddingError.io(path: path, reason: "the file \(error)") }
+            guard size == file.byteCount else {
+                throw EmbeddingError.invalidModel(
+                    path: path,
+                    reason: "it is \(size) bytes, the pinned file \(file.byteCount); install the model again, "
+                        + "replacing the damaged file")
+            }
             let digest = try SHA256.hexDigest(ofFile: path)
             guard digest == file.sha256 else {
                 throw EmbeddingError.checksumMismatch(path: path, expected: file.sha256, actual: digest)

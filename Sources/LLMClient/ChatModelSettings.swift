@@ -19,6 +19,10 @@ public struct ChatModelSettings: Sendable, Equatable, Codable {
     /// Seconds per request (120 when none is given).
     public var timeout: Double?
 
+    private enum CodingKeys: String, CodingKey, CaseIterable {
+        case url, model, apiKeyEnvironmentVariable, structuredOutput, timeout
+    }
+
     /// Settings with the given values; `nil` leaves a setting to a config file or the default.
     public init(
         url: String? = nil, model: String? = nil, apiKeyEnvironmentVariable: String? = nil,
@@ -40,8 +44,18 @@ public struct ChatModelSettings: Sendable, Equatable, Codable {
         do { data = try RegularFile.contents(of: path, limit: RegularFile.settingsLimit) } catch {
             throw .invalidConfiguration(path: path, reason: "the file \(error)")
         }
+        // A repeated or misspelt key was read silently: `{"URL": …}` configured no model at all.
+        if let key = JSONSyntax.repeatedKey(in: data) {
+            throw .invalidConfiguration(path: path, reason: "field \(key) \(JSONSyntax.repeatedKeyReason)")
+        }
         do { self = try JSONDecoder().decode(Self.self, from: data) } catch {
-            throw .invalidConfiguration(path: path, reason: Self.reason(error))
+            throw .invalidConfiguration(
+                path: path, reason: Self.reason(error) + (JSONSyntax.problem(in: data).map { " (\($0))" } ?? ""))
+        }
+        let fields = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?.keys.sorted() ?? []
+        let known = CodingKeys.allCases.map(\.rawValue)
+        if let unknown = fields.first(where: { !known.contains($0) }) {
+            throw .invalidConfiguration(path: path, reason: "field \(unknown) is not a setting")
         }
     }
 

@@ -7,8 +7,8 @@ public struct BearerToken: Sendable {
 
     /// Reads the token from the first line of `path` (surrounding whitespace dropped).
     ///
-    /// - Throws: ``ServiceError/invalidArgument(name:reason:)`` when the file can't be read or holds fewer than
-    ///   16 characters.
+    /// - Throws: ``ServiceError/invalidArgument(name:reason:)`` when the file can't be read, holds fewer than
+    ///   16 characters, or characters other than visible ASCII.
     public init(contentsOf path: String) throws(ServiceError) {
         let data: Data
         do { data = try RegularFile.contents(of: path, limit: RegularFile.settingsLimit) } catch {
@@ -20,6 +20,16 @@ public struct BearerToken: Sendable {
         }
         guard let token, token.utf8.count >= 16 else {
             throw .invalidArgument(name: path, reason: "the token file must hold a token of at least 16 characters")
+        }
+        // A client sends the token in a header: a NUL, a control character, a space or a non-ASCII character in it
+        // would make every request fail to authenticate.
+        if let offset = token.utf8.firstIndex(where: { !(0x21...0x7E).contains($0) }).map({
+            token.utf8.distance(from: token.utf8.startIndex, to: $0)
+        }) {
+            throw .invalidArgument(
+                name: path,
+                reason: "the token holds a byte a client can't send in an Authorization header at offset \(offset) "
+                    + "(a token is visible ASCII: letters, digits and punctuation)")
         }
         self.init(token)
     }

@@ -337,5 +337,23 @@ import Testing
             return path == copy + "/config.json"
                 && expected == "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41"
         }
+        // Hostile run 7: a 2 GB file was hashed before it was found to differ, and a FIFO made verify wait.
+        try FileManager.default.removeItem(atPath: copy + "/config.json")
+        try FileManager.default.copyItem(
+            atPath: InstalledMiniLM.store.modelDirectory(for: .minilm) + "/config.json", toPath: copy + "/config.json")
+        let vocabulary = copy + "/vocab.txt"
+        let pinned = try #require(InstallableModel.minilm.files.first { $0.path == "vocab.txt" }).byteCount
+        #expect(truncate(vocabulary, 2 << 30) == 0)
+        #expect(
+            throws: EmbeddingError.invalidModel(
+                path: vocabulary,
+                reason: "it is 2147483648 bytes, the pinned file \(pinned); install the model again, replacing the "
+                    + "damaged file")
+        ) { try store.verify(.minilm) }
+        try FileManager.default.removeItem(atPath: vocabulary)
+        #expect(mkfifo(vocabulary, 0o600) == 0)
+        #expect(throws: EmbeddingError.io(path: vocabulary, reason: "the file is a FIFO, not a regular file")) {
+            try store.verify(.minilm)
+        }
     }
 }

@@ -49,7 +49,15 @@ import Testing
         for (text, reason) in [
             ("[1, 2]", "not a JSON object of settings"), ("{\"timeout\": \"soon\"}", "field timeout is not valid"),
             ("{\"structuredOutput\": \"xml\"}", "field structuredOutput is not valid"),
-            ("not json", "not a JSON object of settings"),
+            ("not json", "not a JSON object of settings (Invalid value around character 1)"),
+            // Hostile run 7: a misspelt key configured nothing, a repeated one was read with its first value, and a
+            // number out of range was "not a JSON object of settings".
+            (#"{"URL": "http://127.0.0.1:8080"}"#, "field URL is not a setting"),
+            (
+                #"{"url": "http://a", "url": "http://b"}"#,
+                "field url appears twice in its object; keep one of the values"
+            ),
+            (#"{"timeout": 1e400}"#, "not a JSON object of settings (Number 1e400 is not representable in Swift)"),
         ] {
             try text.write(toFile: path, atomically: true, encoding: .utf8)
             #expect(throws: LanguageModelError.invalidConfiguration(path: path, reason: reason)) {

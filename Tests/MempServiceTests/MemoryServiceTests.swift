@@ -339,6 +339,14 @@ import Testing
             throws: ServiceError.invalidArgument(
                 name: directory.file("token"), reason: "the token file must hold a token of at least 16 characters")
         ) { try BearerToken(contentsOf: directory.file("token")) }
+        // Hostile run 7: a token with a NUL was accepted, though no client can send it.
+        try "abcdefghijklmnop\u{0}qrstuv\n".write(toFile: directory.file("token"), atomically: true, encoding: .utf8)
+        #expect(
+            throws: ServiceError.invalidArgument(
+                name: directory.file("token"),
+                reason: "the token holds a byte a client can't send in an Authorization header at offset 16 (a token "
+                    + "is visible ASCII: letters, digits and punctuation)")
+        ) { try BearerToken(contentsOf: directory.file("token")) }
         // A FIFO in place of the token file was opened and waited on; a huge file was read whole.
         let fifo = directory.file("fifo")
         #expect(mkfifo(fifo, 0o600) == 0)
