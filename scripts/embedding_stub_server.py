@@ -11,6 +11,7 @@ Prints `http://127.0.0.1:PORT` once listening; runs until SIGTERM. The first pat
   auth        401 unless `Authorization: Bearer memp-test-key`, then like ok
   badrequest  400 with an OpenAI-style error message
   bools       vectors of JSON booleans
+  zeros       all-zero vectors
 `GET /requests` returns the number of inputs of every embeddings request so far, as a JSON list.
 """
 from stub_server import StubHandler, serve
@@ -37,6 +38,8 @@ class Handler(StubHandler):
             items = items[:-1]
         if scenario == "bools":
             items = [dict(item, embedding=[True] * width) for item in items]
+        if scenario == "zeros":
+            items = [dict(item, embedding=[0.0] * width) for item in items]
         self.reply(200, {"object": "list", "model": body.get("model"), "data": list(reversed(items))})
 
 

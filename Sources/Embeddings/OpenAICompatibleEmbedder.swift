@@ -152,6 +152,11 @@ public final class OpenAICompatibleEmbedder: Embedder {
                             + "numbers, or has a bad or repeated index"))
             }
             vectors[index] = numbers.map(\.floatValue)
+            // An embedding model says something about every text: all zeros, or a value no Float holds, is the
+            // server's fault, and must not be blamed on the text (a lookup was told to reword its task).
+            guard vectors[index].contains(where: { $0 != 0 }), vectors[index].allSatisfy(\.isFinite) else {
+                throw (.server(url: url, reason: "embedding \(position) is all zeros or holds a non-finite number"))
+            }
         }
         let width = vectors[0].count
         guard vectors.allSatisfy({ $0.count == width }) else {

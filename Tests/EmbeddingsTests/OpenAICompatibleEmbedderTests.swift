@@ -69,6 +69,11 @@ import Testing
                 url: endpoint(server, "bools"),
                 reason: "embedding 0 is missing, empty, not a list of numbers, or has a bad or repeated index")
         ) { try embedder(server, "bools").embed(["a"]) }
+        // All zeros is the server's fault: a lookup was told to give its task in words.
+        #expect(
+            throws: EmbeddingError.server(
+                url: endpoint(server, "zeros"), reason: "embedding 0 is all zeros or holds a non-finite number")
+        ) { try embedder(server, "zeros").embed(["open the fridge now"]) }
     }
 
     @Test func retriesRateLimitsThenSucceeds() throws {
