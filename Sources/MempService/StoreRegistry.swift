@@ -64,10 +64,17 @@ public final class StoreRegistry: Sendable {
         case (.single, let name?):
             throw .unknownStore(name: name)
         case (.root, nil):
+            // An MCP client has no other way to learn the names (over HTTP, GET /v1/stores lists them).
+            let names = storeNames()
+            let listed =
+                names.isEmpty
+                ? "none yet"
+                : names.prefix(Self.namesListed).joined(separator: ", ")
+                    + (names.count > Self.namesListed ? " and \(names.count - Self.namesListed) more" : "")
             throw .invalidArgument(
                 name: "store",
-                reason: "this server serves several stores; name one (/v1/stores/NAME/… over HTTP, the store argument "
-                    + "of an MCP tool)")
+                reason: "this server serves several stores (\(listed)); name one (/v1/stores/NAME/… over HTTP, the "
+                    + "store argument of an MCP tool)")
         case (.root(let root), let name?):
             guard Self.isValidName(name), StoreLocation.isStore(root + "/" + name) else {
                 throw .unknownStore(name: name)
@@ -104,6 +111,9 @@ public final class StoreRegistry: Sendable {
         }
         return stores.sorted { $0.name < $1.name }
     }
+
+    /// The most store names an error lists.
+    static let namesListed = 20
 
     /// Letters, digits, `-`, `_` and `.`, not starting with `.`, at most 128 characters.
     static func isValidName(_ name: String) -> Bool {

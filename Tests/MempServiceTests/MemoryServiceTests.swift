@@ -55,6 +55,13 @@ import Testing
                 try await service.stats(store: name)
             }
         }
+        // An MCP client has no GET /v1/stores: a request naming no store is told the names.
+        await #expect(
+            throws: ServiceError.invalidArgument(
+                name: "store",
+                reason: "this server serves several stores (blue, red); name one (/v1/stores/NAME/… over HTTP, the "
+                    + "store argument of an MCP tool)")
+        ) { try await service.stats(store: nil) }
     }
 
     @Test func requestsAreValidatedWithTheFieldNamed() async throws {
