@@ -67,6 +67,13 @@ enum MCPTools {
                         "description": "The memory IDs of the procedures you used.",
                     ],
                     "success": ["type": "boolean", "description": "Whether the task succeeded."],
+                    "trajectory": [
+                        "type": "string",
+                        "description": """
+                            The ID of your attempt, if you store it (add_trajectory): the store then learns which \
+                            procedures led to success for which tasks.
+                            """,
+                    ],
                     "store": storeProperty,
                 ],
                 "required": ["memories", "success"],

@@ -184,7 +184,7 @@ public final class MemoryService: Sendable {
         let changes = try await open.write { () throws(ServiceError) in
             do throws(MemoryError) {
                 return try await open.store.recordOutcome(
-                    task: "", usedMemories: ids, outcome: Outcome(success: request.success))
+                    usedMemories: ids, trajectoryID: request.trajectory, outcome: Outcome(success: request.success))
             } catch {
                 throw .from(error, store: open.name)
             }

@@ -181,8 +181,11 @@ public struct FeedbackRequest: Codable, Sendable, Equatable {
     public var memories: [String]?
     /// Whether the task succeeded.
     public var success: Bool
+    /// The ID of the task's attempt, stored now or later (`/v1/trajectories`, `/v1/update`): once it is stored, the
+    /// report is part of the record of use `memp tune` learns from.
+    public var trajectory: String?
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case memory, memories, success }
+    enum CodingKeys: String, CodingKey, CaseIterable { case memory, memories, success, trajectory }
 
     public init(from decoder: any Decoder) throws {
         try decoder.refuseUnknownFields(CodingKeys.self, of: "feedback")
@@ -190,6 +193,7 @@ public struct FeedbackRequest: Codable, Sendable, Equatable {
         memory = try container.decodeIfPresent(String.self, forKey: .memory)
         memories = try container.decodeIfPresent([String].self, forKey: .memories)
         success = try container.decode(Bool.self, forKey: .success)
+        trajectory = try container.decodeIfPresent(String.self, forKey: .trajectory)
     }
 }
 

@@ -64,6 +64,34 @@ import Testing
         ) { try await service.stats(store: nil) }
     }
 
+    /// A new user found that no HTTP or MCP client could build the record of use `memp tune` learns from: feedback
+    /// took no trajectory.
+    @Test func feedbackNamingItsAttemptJoinsTheRecordOfUseOnceTheAttemptIsStored() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let root = try await Self.makeRoot(directory)
+        let registry = StoreRegistry(layout: .single(.directory(root + "/red")))
+        let service = MemoryService(registry: registry)
+        _ = try await service.feedback(
+            Data(#"{"memories": ["red-1"], "success": true, "trajectory": "run-9"}"#.utf8), store: nil)
+        let store = try await registry.store(named: nil).store
+        #expect(try await store.feedbackTasks().isEmpty)  // the attempt is not stored yet
+        let attempt = try JSONEncoder().encode(Self.trajectory("run-9", "walk into the kitchen"))
+        _ = try await service.addTrajectories(attempt, store: nil)
+        #expect(
+            try await store.feedbackTasks()
+                == [FeedbackTask(trajectoryID: "run-9", task: "walk into the kitchen", succeededWith: ["red-1"], failedWith: [])])
+        await #expect(
+            throws: ServiceError.invalidArgument(
+                name: "request",
+                reason: MemoryError.invalidTrajectory(
+                    id: "", field: "id", rule: "must be a trajectory ID: not empty, without control characters"
+                ).description)
+        ) {
+            try await service.feedback(Data(#"{"memory": "red-1", "success": true, "trajectory": ""}"#.utf8), store: nil)
+        }
+    }
+
     @Test func requestsAreValidatedWithTheFieldNamed() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -136,7 +164,7 @@ import Testing
         ) { try await service.lookupBatch(Data(#"{"tasks": ["a"], "task": "b"}"#.utf8), store: nil) }
         await #expect(
             throws: ServiceError.invalidBody(
-                field: "succeeded", reason: "is not a field of feedback (its fields: memory, memories, success)")
+                field: "succeeded", reason: "is not a field of feedback (its fields: memory, memories, success, trajectory)")
         ) {
             try await service.feedback(
                 Data(#"{"memory": "red-1", "success": true, "succeeded": true}"#.utf8), store: nil)

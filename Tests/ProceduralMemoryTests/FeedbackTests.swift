@@ -275,7 +275,8 @@ import Testing
             throws: MemoryError.cannotRevert(
                 entry: deletion.number,
                 reason: "source trajectories alf-clean-apple-1 of memory alf-clean-apple-1 are no longer stored; "
-                    + "import them again first")
+                    + "import them again first (if the import adds memory alf-clean-apple-1 anew, revert that "
+                    + "import's entry for it too, then this one)")
         ) {
             try await store.revert(deletion.number)
         }

@@ -26,16 +26,37 @@ extension MemoryStore {
         task: String, usedMemories: [String], trajectory: Trajectory? = nil, outcome: Outcome,
         settings: UpdateSettings = UpdateSettings()
     ) async throws(MemoryError) -> [FeedbackChange] {
-        try settings.validate()
         if let trajectory, trajectory.task != task {
             throw .invalidTrajectory(
                 id: trajectory.id, field: "task", rule: "must be the task the outcome is recorded for")
+        }
+        return try await recordOutcome(
+            usedMemories: usedMemories, trajectoryID: trajectory?.id, outcome: outcome, settings: settings)
+    }
+
+    /// Records how a task ended, as ``recordOutcome(task:usedMemories:trajectory:outcome:settings:)`` does, naming
+    /// the attempt by its ID: the attempt may be stored later (an update or import of it), and once it is, the
+    /// report is part of the store's record of use that `memp tune` learns from (``feedbackTasks()``).
+    ///
+    /// - Parameter trajectoryID: The attempt's ID; `nil` when it is not recorded.
+    /// - Throws: As ``recordOutcome(task:usedMemories:trajectory:outcome:settings:)``, and
+    ///   ``MemoryError/invalidTrajectory(id:field:rule:)`` for an ID that is empty or holds a control character.
+    @discardableResult
+    public func recordOutcome(
+        usedMemories: [String], trajectoryID: String?, outcome: Outcome, settings: UpdateSettings = UpdateSettings()
+    ) async throws(MemoryError) -> [FeedbackChange] {
+        try settings.validate()
+        if let trajectoryID,
+            trajectoryID.isEmpty || trajectoryID.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        {
+            throw .invalidTrajectory(
+                id: trajectoryID, field: "id", rule: "must be a trajectory ID: not empty, without control characters")
         }
         var seen = Set<String>()
         let ids = usedMemories.filter { seen.insert($0).inserted }
         guard !ids.isEmpty else { return [] }
         let success = settings.isSuccess(outcome)
-        let reason = Self.feedbackReason(trajectoryID: trajectory?.id, success: success)
+        let reason = Self.feedbackReason(trajectoryID: trajectoryID, success: success)
         let increments = ids.map { CounterIncrement(memoryID: $0, hits: 1, successes: success ? 1 : 0) }
         let result: FeedbackResult
         do throws(MemoryError) {

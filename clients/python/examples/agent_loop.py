@@ -55,11 +55,11 @@ def main():
         steps, success = act(task, procedure, rng)
         successes += success
         # 3. Record the outcome for the memories used, right away (a memory that keeps failing is deprecated now).
+        attempt = f"episode-{arguments.seed}-{episode}"
         if used:
-            memp.record_outcome([hit.id for hit in used], success=success)
+            memp.record_outcome([hit.id for hit in used], success=success, trajectory=attempt)
         # The attempt goes to the update without `used_memories`: the update would count those uses a second time.
-        finished.append(MempClient.trajectory(f"episode-{arguments.seed}-{episode}", task, steps, success=success,
-                                              source="agent-loop"))
+        finished.append(MempClient.trajectory(attempt, task, steps, success=success, source="agent-loop"))
         # 4. Every N episodes, let the update policy turn successful attempts into memories.
         if len(finished) == arguments.update_every:
             report = memp.update("validation", finished)

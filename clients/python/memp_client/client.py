@@ -167,9 +167,16 @@ class MempClient:
         answer = self._request("POST", self._prefix + "/lookup/batch", body)
         return [[Hit.from_json(hit) for hit in hits] for hits in answer["results"]]
 
-    def record_outcome(self, memories: Iterable[str], success: bool) -> List[FeedbackChange]:
-        """Reports whether a task that used ``memories`` succeeded; returns their counters after it."""
-        answer = self._request("POST", self._prefix + "/feedback", {"memories": list(memories), "success": success})
+    def record_outcome(self, memories: Iterable[str], success: bool,
+                       trajectory: Optional[str] = None) -> List[FeedbackChange]:
+        """Reports whether a task that used ``memories`` succeeded; returns their counters after it.
+
+        ``trajectory`` is the ID of the task's attempt, stored now or later: once it is stored, the report is part of
+        the record of use that ``memp tune`` learns from."""
+        body: Dict[str, Any] = {"memories": list(memories), "success": success}
+        if trajectory is not None:
+            body["trajectory"] = trajectory
+        answer = self._request("POST", self._prefix + "/feedback", body)
         return [FeedbackChange(c["memoryID"], c["hitCount"], c["successCount"], c["deprecated"])
                 for c in answer["memories"]]
 

@@ -88,7 +88,7 @@ class ClientTests(unittest.TestCase):
         self.assertEqual(hits[0].outcome.success, True)
         self.assertEqual(hits[0].steps[1], Step("fill it", "the kettle is full"))
         self.assertIn("1. take the kettle", hits[0].procedure())
-        changes = self.memp.record_outcome(["tea-1"], success=True)
+        changes = self.memp.record_outcome(["tea-1"], success=True, trajectory="tea-run-1")
         self.assertEqual([(c.memory_id, c.hit_count, c.success_count) for c in changes], [("tea-1", 1, 1)])
         finished = MempClient.trajectory("tea-2", "make black tea", steps, success=False, used_memories=["tea-1"])
         update = self.memp.update("validation", [finished])
