@@ -70,9 +70,9 @@ enum MCPTools {
                     "trajectory": [
                         "type": "string",
                         "description": """
-                            The ID of your attempt, if you store it (add_trajectory): the store then learns which \
-                            procedures led to success for which tasks.
-                            """,
+                        The ID of your attempt, if you store it (add_trajectory): the store then learns which \
+                        procedures led to success for which tasks.
+                        """,
                     ],
                     "store": storeProperty,
                 ],

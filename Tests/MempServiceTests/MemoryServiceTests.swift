@@ -80,7 +80,10 @@ import Testing
         _ = try await service.addTrajectories(attempt, store: nil)
         #expect(
             try await store.feedbackTasks()
-                == [FeedbackTask(trajectoryID: "run-9", task: "walk into the kitchen", succeededWith: ["red-1"], failedWith: [])])
+                == [
+                    FeedbackTask(
+                        trajectoryID: "run-9", task: "walk into the kitchen", succeededWith: ["red-1"], failedWith: [])
+                ])
         await #expect(
             throws: ServiceError.invalidArgument(
                 name: "request",
@@ -88,7 +91,8 @@ import Testing
                     id: "", field: "id", rule: "must be a trajectory ID: not empty, without control characters"
                 ).description)
         ) {
-            try await service.feedback(Data(#"{"memory": "red-1", "success": true, "trajectory": ""}"#.utf8), store: nil)
+            try await service.feedback(
+                Data(#"{"memory": "red-1", "success": true, "trajectory": ""}"#.utf8), store: nil)
         }
     }
 
@@ -164,7 +168,8 @@ import Testing
         ) { try await service.lookupBatch(Data(#"{"tasks": ["a"], "task": "b"}"#.utf8), store: nil) }
         await #expect(
             throws: ServiceError.invalidBody(
-                field: "succeeded", reason: "is not a field of feedback (its fields: memory, memories, success, trajectory)")
+                field: "succeeded",
+                reason: "is not a field of feedback (its fields: memory, memories, success, trajectory)")
         ) {
             try await service.feedback(
                 Data(#"{"memory": "red-1", "success": true, "succeeded": true}"#.utf8), store: nil)

@@ -47,7 +47,8 @@ extension MemoryStore {
     ) async throws(MemoryError) -> [FeedbackChange] {
         try settings.validate()
         if let trajectoryID,
-            trajectoryID.isEmpty || trajectoryID.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+            trajectoryID.isEmpty
+                || trajectoryID.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
         {
             throw .invalidTrajectory(
                 id: trajectoryID, field: "id", rule: "must be a trajectory ID: not empty, without control characters")
