@@ -65,7 +65,8 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
                 lines.append(
                     prefix
                         + "Alpha sweep: the best dense weight is \(formatNumber(alpha)) with nDCG@10 "
-                        + "\(format(best.metrics.ndcgAt10)) (alpha 0 is BM25 alone, 1 the dense scores alone).")
+                        + "\(format(best.metrics.ndcgAt10)) (alpha 0 ranks by BM25 alone, 1 by the dense scores alone, "
+                        + "each with the hybrid's outcome prior, which the bm25 and query rows don't apply).")
             }
             if let run = evaluation.runs.first, run.queriesWithoutRelevant > 0 {
                 lines.append(

@@ -29,7 +29,8 @@ public enum HTMLReport {
         if report.stores.contains(where: { !$0.alphaSweep.isEmpty }) {
             body += "<h2>Hybrid alpha sweep</h2>\n"
             body += "<p>Convex fusion of min-max normalized scores: alpha is the weight of the dense (query) scores; "
-            body += "0 ranks by BM25 alone, 1 by the dense scores alone. Dashed lines: the policies at k = "
+            body += "0 ranks by BM25 alone, 1 by the dense scores alone, each with the hybrid's outcome prior (which the "
+            body += "bm25 and query policies don't apply). Dashed lines: the policies at k = "
             body += "\(report.plan.k).</p>\n"
             for evaluation in report.stores where !evaluation.alphaSweep.isEmpty {
                 body += "<h3>\(escape(evaluation.store.label)): nDCG@10 and MRR@10 against alpha</h3>\n"

@@ -43,8 +43,8 @@ import Testing
                 + "bm25, by +0.0500.")
         #expect(
             better[1]
-                == "Alpha sweep: the best dense weight is 0 with nDCG@10 0.7000 (alpha 0 is BM25 alone, 1 the dense "
-                + "scores alone).")
+                == "Alpha sweep: the best dense weight is 0 with nDCG@10 0.7000 (alpha 0 ranks by BM25 alone, 1 by the "
+                + "dense scores alone, each with the hybrid's outcome prior, which the bm25 and query rows don't apply).")
         #expect(better[2] == "1 of 10 queries have no relevant memory in the store and are left out of the metrics.")
         let worse = Self.report(hybrid: 0.65).findings
         #expect(
