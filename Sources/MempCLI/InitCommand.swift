@@ -62,7 +62,9 @@ struct InitCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let configuration = try embedderConfiguration(
+        // Which embedder was chosen is said once the store exists: before, it stood above the error of a directory
+        // that already holds a store.
+        let (configuration, note) = try EmbedderConfiguration.resolve(
             embedder, dimension: dimension ?? 384,
             server: OpenAICompatibleServer(
                 baseURL: baseURL, model: model ?? "", apiKeyEnvironmentVariable: apiKeyEnvironmentVariable))
@@ -72,6 +74,7 @@ struct InitCommand: AsyncParsableCommand {
                 url: url, passwordFile: password.passwordFile, passwordVariable: password.passwordVariable)
             let (store, attached, location) = try await MemoryStore.create(
                 at: storeOptions.store, database: database, embedder: embedder, configuration: configuration)
+            if let note { printError(note) }
             print(
                 "\(attached ? "Attached" : "Created") a memory store in \(storeOptions.store) on PostgreSQL at \(location) (embedder \(store.embedder.modelIdentifier), \(store.embedder.dimension) dimensions)."
             )
@@ -86,6 +89,7 @@ struct InitCommand: AsyncParsableCommand {
             throw CommandFailure(
                 error, hint: "Pass --backend postgres --url \(url) with --store naming the directory to keep it in.")
         }
+        if let note { printError(note) }
         print(
             "Created a memory store in \(storeOptions.store) (embedder \(store.embedder.modelIdentifier), \(store.embedder.dimension) dimensions)."
         )

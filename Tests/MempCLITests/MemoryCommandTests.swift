@@ -445,6 +445,22 @@ import Testing
         #expect(try EmbedCommand.parse(["--model", "hashing", "t"]).embedder == .hashing)
     }
 
+    /// A new user found the chosen embedder named above the error of a directory that already holds a store.
+    @Test func initSaysWhichEmbedderOnlyWhenItCreatesAStore() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = directory.file("store")
+        let created = try ChildProcess.memp(["init", "--store", store], environment: ["MEMP_HOME": directory.path])
+        #expect(created.status == 0, "\(created.errors)")
+        #expect(
+            created.errors.hasPrefix("No embedding model is installed") && created.output.hasPrefix("Created a memory store"))
+        let again = try ChildProcess.memp(["init", "--store", store], environment: ["MEMP_HOME": directory.path])
+        #expect(again.status == 1)
+        #expect(
+            again.errors
+                == "Error: \(store) already holds a memory store; open it instead, or choose another directory.\n")
+    }
+
     @Test func importReportsEachCommittedBatchAsJSONOnStandardError() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
