@@ -453,7 +453,8 @@ import Testing
         let created = try ChildProcess.memp(["init", "--store", store], environment: ["MEMP_HOME": directory.path])
         #expect(created.status == 0, "\(created.errors)")
         #expect(
-            created.errors.hasPrefix("No embedding model is installed") && created.output.hasPrefix("Created a memory store"))
+            created.errors.hasPrefix("No embedding model is installed")
+                && created.output.hasPrefix("Created a memory store"))
         let again = try ChildProcess.memp(["init", "--store", store], environment: ["MEMP_HOME": directory.path])
         #expect(again.status == 1)
         #expect(
