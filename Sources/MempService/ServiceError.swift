@@ -196,7 +196,9 @@ extension ServiceError: CustomStringConvertible {
         case .duplicateMemory(let id, _):
             .invalidBody(
                 field: "id", reason: "memory \(id) is already stored; send duplicates=skip or duplicates=replace")
-        case .databaseUnavailable, .commitUnconfirmed:
+        case .databaseUnavailable, .commitUnconfirmed, .embeddingServer:
+            // A remote embedding server that fails is, like the database, not the client's fault nor a bug of the
+            // server: the request can be retried once it answers.
             .storeUnavailable(reason: error.description)
         case .storageFull:
             .storageFull(reason: error.description)

@@ -94,6 +94,9 @@ public enum MemoryError: Error, Equatable, Sendable {
     case index(IndexError)
     /// The embedder failed; `reason` is its message.
     case embedding(reason: String)
+    /// The store's remote embedding server (`url`) failed or answered something unusable (`reason`): neither the
+    /// store's fault nor the caller's, and what needed the embeddings wrote nothing.
+    case embeddingServer(url: String, reason: String)
     /// A script writer failed to write a script for a trajectory.
     case scriptWriter(name: String, trajectoryID: String, reason: String)
     /// A memory changed since it was read: its revision is `actual`, the change expected `expected`
@@ -289,6 +292,9 @@ extension MemoryError: CustomStringConvertible {
             error.description
         case .embedding(let reason):
             "Embedding failed: \(reason)"
+        case .embeddingServer(let url, let reason):
+            "The store's embedding server \(url) failed: \(reason). Nothing was written for what needed it; retry once "
+                + "the server answers."
         case .scriptWriter(let name, let trajectoryID, let reason):
             "Script writer \(name) failed on trajectory \(trajectoryID): \(reason)"
         case .revisionConflict(let id, let expected, let actual):

@@ -530,6 +530,8 @@ public final class MemoryStore: Sendable {
         let vectors: [[Float]]
         do throws(EmbeddingError) {
             vectors = try await embedder.embed(texts)
+        } catch .server(let url, let reason) {
+            throw .embeddingServer(url: url, reason: reason)
         } catch {
             throw .embedding(reason: error.description)
         }

@@ -96,6 +96,30 @@ import Testing
         }
     }
 
+    /// Hostile run 7: an embedding server that fails was answered 500 `store_failure`, like a bug of the server.
+    @Test func aFailingEmbeddingServerMakesTheStoreUnavailable() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let server = try LoopbackServer(script: "embedding_stub_server.py")
+        let base = server.baseURL.appendingPathComponent("ok")
+        let path = directory.file("store")
+        let store = try await MemoryStore.create(
+            at: path,
+            embedder: OpenAICompatibleEmbedder(baseURL: base, model: "stub", apiKeyEnvironmentVariable: nil, dimension: 4),
+            configuration: .openAICompatible(
+                baseURL: base.absoluteString, model: "stub", apiKeyEnvironmentVariable: nil, dimension: 4))
+        try await store.add([Self.trajectory("a-1", "enter the kitchen")])
+        let service = MemoryService(registry: StoreRegistry(layout: .single(.directory(path))))
+        #expect(try await service.lookup(LookupRequest(task: "enter the kitchen", k: 1), store: nil).hits.count == 1)
+        server.stop()
+        await #expect {
+            try await service.lookup(LookupRequest(task: "open the fridge", k: 1, mode: "query"), store: nil)
+        } throws: { error in
+            guard case .storeUnavailable(let reason) = error as? ServiceError else { return false }
+            return reason.hasPrefix("The store's embedding server \(base.absoluteString)/v1/embeddings failed: ")
+        }
+    }
+
     @Test func requestsAreValidatedWithTheFieldNamed() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
