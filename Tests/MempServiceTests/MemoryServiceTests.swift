@@ -105,7 +105,8 @@ import Testing
         let path = directory.file("store")
         let store = try await MemoryStore.create(
             at: path,
-            embedder: OpenAICompatibleEmbedder(baseURL: base, model: "stub", apiKeyEnvironmentVariable: nil, dimension: 4),
+            embedder: OpenAICompatibleEmbedder(
+                baseURL: base, model: "stub", apiKeyEnvironmentVariable: nil, dimension: 4),
             configuration: .openAICompatible(
                 baseURL: base.absoluteString, model: "stub", apiKeyEnvironmentVariable: nil, dimension: 4))
         try await store.add([Self.trajectory("a-1", "enter the kitchen")])
