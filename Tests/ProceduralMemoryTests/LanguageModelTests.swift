@@ -85,14 +85,16 @@ import Testing
                 && judged.reason.hasSuffix("): success, reward 1.0, 7 steps"))
     }
 
+    /// The memory a store builds from ``Samples/heatMug``.
+    static func heatMugMemory() async throws -> Memory {
+        let store = try await TestStoreKind.inMemoryStore()
+        try await store.add([Samples.heatMug])
+        return try #require(try await store.memory(id: Samples.heatMug.id))
+    }
+
     @Test func reflectionAndJudgeParseStructuredAnswers() async throws {
         let server = try LoopbackServer(script: "chat_stub_server.py")
-        let memory = try #require(
-            try await {
-                let store = try await TestStoreKind.inMemoryStore()
-                try await store.add([Samples.heatMug])
-                return try await store.memory(id: Samples.heatMug.id)
-            }())
+        let memory = try await Self.heatMugMemory()
         for (scenario, mode) in [("json", StructuredOutput.jsonSchema), ("tagged", .tagged)] {
             let model = server.chatModel(scenario, mode: mode)
             let revised = try await LLMReviser(model: model).revisedScript(of: memory, after: Samples.findKeys)
@@ -112,12 +114,7 @@ import Testing
     /// of `true` scored 1 and one of 7.5 was kept, though the schema asks for an integer.
     @Test func hostileModelTextIsCleanedAndOddAnswersFallBack() async throws {
         let server = try LoopbackServer(script: "chat_stub_server.py")
-        let memory = try #require(
-            try await {
-                let store = try await TestStoreKind.inMemoryStore()
-                try await store.add([Samples.heatMug])
-                return try await store.memory(id: Samples.heatMug.id)
-            }())
+        let memory = try await Self.heatMugMemory()
         let controls = server.chatModel("controls")
         let revised = try await LLMReviser(model: controls).revisedScript(of: memory, after: Samples.findKeys)
         #expect(revised.hasSuffix("\nLesson: badthing [31mRED[0m"))
