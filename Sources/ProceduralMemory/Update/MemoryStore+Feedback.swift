@@ -42,7 +42,7 @@ extension MemoryStore {
     /// - Throws: As ``recordOutcome(task:usedMemories:trajectory:outcome:settings:)``, and
     ///   ``MemoryError/invalidTrajectory(id:field:rule:)`` for an ID that is empty or holds a control character.
     @discardableResult
-    public func recordOutcome(
+    package func recordOutcome(
         usedMemories: [String], trajectoryID: String?, outcome: Outcome, settings: UpdateSettings = UpdateSettings()
     ) async throws(MemoryError) -> [FeedbackChange] {
         try settings.validate()
