@@ -103,14 +103,26 @@ package final class OpenAICompatibleTransport: Sendable {
 
     /// POSTs `body` and returns the 2xx answer's body, retrying retryable failures; the error string is the reason.
     ///
+    /// Cancelling the calling task ends the attempt under way at once (a server's lookup timeout waits for it).
+    ///
     /// - Parameter maximumAnswerBytes: The most an answer's body may hold (after decompression); a larger one is
     ///   cut off as it arrives and fails the call.
     package func post(_ body: Data, maximumAnswerBytes: Int) async -> Result<Data, TransportFailure> {
         let request = request(body: body)
         var attempt = 0
         while true {
-            let answer = await withCheckedContinuation { continuation in
-                start(request, limit: maximumAnswerBytes) { continuation.resume(returning: $0) }
+            let task = session.dataTask(with: request)
+            let exchanges = exchanges
+            let answer = await withTaskCancellationHandler {
+                await withCheckedContinuation { continuation in
+                    start(task, limit: maximumAnswerBytes) { continuation.resume(returning: $0) }
+                    // Cancelled before the attempt was registered: the handler below found nothing to end.
+                    if Task.isCancelled, exchanges.fail(task.taskIdentifier, with: CancellationError()) {
+                        task.cancel()
+                    }
+                }
+            } onCancel: {
+                if exchanges.fail(task.taskIdentifier, with: CancellationError()) { task.cancel() }
             }
             switch classify(answer, attempt: attempt) {
             case .answer(let data): return .success(data)
@@ -143,7 +155,7 @@ package final class OpenAICompatibleTransport: Sendable {
     private func send(_ request: URLRequest, limit: Int) -> Result<(Data, URLResponse), any Error> {
         let answer = Mutex<Result<(Data, URLResponse), any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
-        start(request, limit: limit) { result in
+        start(session.dataTask(with: request), limit: limit) { result in
             answer.withLock { $0 = result }
             done.signal()
         }
@@ -151,13 +163,12 @@ package final class OpenAICompatibleTransport: Sendable {
         return answer.withLock { $0 } ?? .failure(URLError(.unknown))
     }
 
-    /// Starts one attempt; `finish` gets its outcome once: the answer, the session's error, a timed-out error when
-    /// the whole attempt took longer than ``timeout``, or ``AnswerTooLarge``.
+    /// Starts one attempt, `task`; `finish` gets its outcome once: the answer, the session's error, a timed-out error
+    /// when the whole attempt took longer than ``timeout``, or ``AnswerTooLarge``.
     private func start(
-        _ request: URLRequest, limit: Int,
+        _ task: URLSessionDataTask, limit: Int,
         finish: @escaping @Sendable (Result<(Data, URLResponse), any Error>) -> Void
     ) {
-        let task = session.dataTask(with: request)
         let identifier = task.taskIdentifier
         exchanges.register(identifier, limit: limit, finish: finish)
         let exchanges = exchanges
@@ -179,12 +190,13 @@ package final class OpenAICompatibleTransport: Sendable {
             if let large = error as? AnswerTooLarge {
                 return .failed(reason: "the answer is larger than \(large.limit) bytes; it was cut off")
             }
+            if error is CancellationError { return .failed(reason: "cancelled") }
             let code = (error as? URLError)?.code
             let retryable = code == .timedOut || code == .networkConnectionLost
             if retryable && canRetry { return .retry(after: backoff) }
             let reason = code == .timedOut ? "no answer within \(timeout) s" : error.localizedDescription
             return .failed(
-                reason: reason + (retryable ? " (after \(attempt + 1) attempts)" : "")
+                reason: reason + (retryable ? " (after \(Self.attempts(attempt + 1)))" : "")
                     + (code == .cannotConnectToHost ? "; is the server running?" : ""))
         case .success(let success): (data, response) = success
         }
@@ -206,7 +218,7 @@ package final class OpenAICompatibleTransport: Sendable {
                         + "followed (the API key goes only to the configured server): give the final URL instead."
                 case 401, 403: " Check the API key variable."
                 case 404: " Check the base URL (the endpoint is \(url))."
-                case 429, 500...: " Gave up after \(attempt + 1) attempts."
+                case 429, 500...: " Gave up after \(Self.attempts(attempt + 1))."
                 default: ""
                 }
             return .failed(reason: "HTTP \(status): \(Self.serverMessage(data))." + hint)
@@ -222,6 +234,9 @@ package final class OpenAICompatibleTransport: Sendable {
         guard let message else { return "\(data.count)-byte body without an error message" }
         return printable(message.count > 200 ? String(message.prefix(200)) + "…" : message)
     }
+
+    /// "1 attempt", "3 attempts".
+    private static func attempts(_ count: Int) -> String { count == 1 ? "1 attempt" : "\(count) attempts" }
 
     /// `text` with its control characters (terminal escapes, NUL, line breaks) shown as `\u{…}`: a server's words
     /// are printed in messages and must not drive the terminal.

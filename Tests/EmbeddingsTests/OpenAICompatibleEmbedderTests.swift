@@ -140,7 +140,7 @@ import Testing
         let server = try LoopbackServer(script: "embedding_stub_server.py")
         #expect(
             throws: EmbeddingError.server(
-                url: endpoint(server, "hang"), reason: "no answer within 0.3 s (after 1 attempts)")
+                url: endpoint(server, "hang"), reason: "no answer within 0.3 s (after 1 attempt)")
         ) {
             try embedder(server, "hang", retries: 0, timeout: 0.3).embed(["a"])
         }

@@ -48,6 +48,21 @@ import Testing
         ) { try await server.chatModel("redirect").complete(Self.request) }
     }
 
+    /// Hostile run 7: a server's lookup timeout waited 48 s for an embedding request it had cancelled at 30 s, since
+    /// the request went on until its own timeout. Cancelling the caller now ends the attempt under way.
+    @Test func cancellingTheCallerEndsTheAttemptUnderWay() async throws {
+        let server = try LoopbackServer(script: "chat_stub_server.py")
+        // No retry: without cancellation the one attempt would end as "no answer within 5.0 s".
+        let model = OpenAICompatibleChatModel(
+            baseURL: server.baseURL.appendingPathComponent("hang"), model: "stub", apiKeyEnvironmentVariable: nil,
+            timeout: 5, maximumRetries: 0)
+        let call = Task { try await model.complete(Self.request) }
+        call.cancel()
+        await #expect(throws: LanguageModelError.server(url: server.chatURL("hang"), reason: "cancelled")) {
+            try await call.value
+        }
+    }
+
     /// A base URL's query or fragment swallowed the endpoint's path, and its user name and password went into
     /// every memory's provenance.
     @Test func theEndpointIsAppendedToTheBaseURLsPathAndTheIdentifierHidesCredentials() {
