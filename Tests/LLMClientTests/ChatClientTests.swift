@@ -48,8 +48,10 @@ import Testing
         ) { try await server.chatModel("redirect").complete(Self.request) }
     }
 
+    /// Cancelling the caller ends the attempt under way.
+    ///
     /// Hostile run 7: a server's lookup timeout waited 48 s for an embedding request it had cancelled at 30 s, since
-    /// the request went on until its own timeout. Cancelling the caller now ends the attempt under way.
+    /// the request went on until its own timeout.
     @Test func cancellingTheCallerEndsTheAttemptUnderWay() async throws {
         let server = try LoopbackServer(script: "chat_stub_server.py")
         // No retry: without cancellation the one attempt would end as "no answer within 5.0 s".
