@@ -76,6 +76,24 @@ import Testing
         ) { try embedder(server, "zeros").embed(["open the fridge now"]) }
     }
 
+    /// One transport serves concurrent requests (a server's lookups): each answer reaches the request it belongs to.
+    @Test func concurrentRequestsEachGetTheirOwnAnswer() async throws {
+        let server = try LoopbackServer(script: "embedding_stub_server.py")
+        let client = embedder(server, "ok")
+        let lengths = Array(1...24)
+        let firsts = try await withThrowingTaskGroup(of: (Int, Float).self) { group in
+            for length in lengths {
+                group.addTask {
+                    // The stub answers [len(text), 1, 2, 3]; normalized, its first number tells the text apart.
+                    let vector = try await client.embed([String(repeating: "x", count: length)])[0]
+                    return (length, vector[0] / vector[1])
+                }
+            }
+            return try await group.reduce(into: [Int: Float]()) { $0[$1.0] = $1.1 }
+        }
+        #expect(lengths.allSatisfy { abs((firsts[$0] ?? 0) - Float($0)) < 1e-4 })
+    }
+
     @Test func retriesRateLimitsThenSucceeds() throws {
         let server = try LoopbackServer(script: "embedding_stub_server.py")
         let vectors = try embedder(server, "flaky", retries: 2).embed(["a"])
