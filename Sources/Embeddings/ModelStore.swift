@@ -235,11 +235,9 @@ public struct ModelStore: Sendable {
             let path = folder + "/" + file.path
             // A file of another size can't match: say so before reading it (a 2 GB file took 10 s to hash).
             let size: Int
-            do {
-                let opened = try RegularFile.openForReading(path)
-                close(opened.descriptor)
-                size = opened.size
-            } catch { throw EmbeddingError.io(path: path, reason: "the file \(error)") }
+            do { size = try RegularFile.size(of: path) } catch {
+                throw EmbeddingError.io(path: path, reason: "the file \(error)")
+            }
             guard size == file.byteCount else {
                 throw EmbeddingError.invalidModel(
                     path: path,

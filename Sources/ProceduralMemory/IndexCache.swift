@@ -224,13 +224,7 @@ struct IndexCache: Sendable {
 
     /// The size of the regular file at `path`, or why there is none: missing, or another kind of file.
     private static func size(of path: String) -> Result<Int, CacheMiss> {
-        do {
-            let (descriptor, size) = try RegularFile.openForReading(path)
-            close(descriptor)
-            return .success(size)
-        } catch {
-            return .failure(CacheMiss("\(path) \(error)"))
-        }
+        do { return .success(try RegularFile.size(of: path)) } catch { return .failure(CacheMiss("\(path) \(error)")) }
     }
 
     private static func write(_ manifest: Manifest, to manifestPath: String) throws(MemoryError) {

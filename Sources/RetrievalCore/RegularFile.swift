@@ -61,6 +61,15 @@ package enum RegularFile {
         return (descriptor, Int(status.st_size))
     }
 
+    /// The size of the regular file at `path`, read on its open descriptor without reading the file.
+    ///
+    /// - Throws: ``FileProblem``, as ``openForReading(_:)``.
+    package static func size(of path: String) throws(FileProblem) -> Int {
+        let (descriptor, size) = try openForReading(path)
+        close(descriptor)
+        return size
+    }
+
     /// The whole of the regular file at `path`, which may hold at most `limit` bytes.
     ///
     /// For settings, token and manifest files: small by nature, but not to be trusted to be. A larger file is

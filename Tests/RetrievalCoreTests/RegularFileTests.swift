@@ -11,6 +11,7 @@ import Testing
         defer { directory.remove() }
         let path = try directory.write("0123456789", to: "ten.txt")
         #expect(try RegularFile.contents(of: path, limit: 10) == Data("0123456789".utf8))
+        #expect(try RegularFile.size(of: path) == 10)
         #expect(throws: FileProblem.tooLarge(bytes: 10, limit: 9)) { try RegularFile.contents(of: path, limit: 9) }
         // A limit no file reaches does not overflow while the read looks one byte past it.
         #expect(try RegularFile.contents(of: path, limit: .max).count == 10)
@@ -50,6 +51,7 @@ import Testing
                 try RegularFile.contents(of: path, limit: RegularFile.settingsLimit)
             }
             #expect(throws: FileProblem.notARegularFile(kind: kind)) { try RegularFile.openForReading(path) }
+            #expect(throws: FileProblem.notARegularFile(kind: kind)) { try RegularFile.size(of: path) }
         }
         #expect(throws: FileProblem.missing) { try RegularFile.contents(of: directory.file("none"), limit: 10) }
         #expect(
