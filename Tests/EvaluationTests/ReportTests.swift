@@ -44,7 +44,8 @@ import Testing
         #expect(
             better[1]
                 == "Alpha sweep: the best dense weight is 0 with nDCG@10 0.7000 (alpha 0 ranks by BM25 alone, 1 by the "
-                + "dense scores alone, each with the hybrid's outcome prior, which the bm25 and query rows don't apply).")
+                + "dense scores alone, each with the hybrid's outcome prior, which the bm25 and query rows don't apply)."
+        )
         #expect(better[2] == "1 of 10 queries have no relevant memory in the store and are left out of the metrics.")
         let worse = Self.report(hybrid: 0.65).findings
         #expect(
@@ -108,13 +109,13 @@ import Testing
     /// Renders the report in headless Chromium (installed by scripts/setup.d/40-chromium.sh), screenshots it and
     /// checks with scripts/check_screenshot.py that the page is not blank.
     @Test(.enabled(if: chromium != nil, "chromium is not installed; run scripts/setup.d/40-chromium.sh"))
-    func rendersInHeadlessChromium() throws {
+    func rendersInHeadlessChromium() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let page = directory.file("report.html")
         try HTMLReport.render(Self.report(hybrid: 0.75)).write(toFile: page, atomically: true, encoding: .utf8)
         let screenshot = directory.file("report.png")
-        let browser = try Self.runProcess(
+        let browser = try await ChildProcess.run(
             try #require(Self.chromium),
             [
                 "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
@@ -123,31 +124,11 @@ import Testing
             ])
         #expect(browser.status == 0, "chromium: \(browser.errors)")
         #expect(FileManager.default.fileExists(atPath: screenshot))
-        let check = try Self.runProcess(
+        let check = try await ChildProcess.run(
             "/usr/bin/env", ["python3", Self.repositoryRoot + "/scripts/check_screenshot.py", screenshot])
         #expect(check.status == 0, "check_screenshot: \(check.output) \(check.errors)")
         let summary = try JSONSerialization.jsonObject(with: Data(check.output.utf8)) as? [String: Any]
         #expect(summary?["width"] as? Int == 1100)
         #expect((summary?["fraction"] as? Double ?? 0) > 0.02)
-    }
-
-    /// Runs a program; standard error goes to a file so that a chatty child can't block on a full pipe.
-    static func runProcess(_ executable: String, _ arguments: [String]) throws
-        -> (status: Int32, output: String, errors: String)
-    {
-        let errorPath = FileManager.default.temporaryDirectory.path + "/memp-eval-stderr-" + UUID().uuidString
-        _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
-        defer { try? FileManager.default.removeItem(atPath: errorPath) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
-        try process.run()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let errors = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
-        return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), errors)
     }
 }

@@ -19,7 +19,7 @@ import Testing
             ("hang", "no answer within 0.5 s (after 3 attempts)", 0.5, 16_000),
         ] as [(String, String, Double, Int)])
     func failuresAreTypedAndRetried(scenario: String, reason: String, timeout: Double, limit: Int) async throws {
-        let server = try LoopbackServer(script: "chat_stub_server.py")
+        let server = try await LoopbackServer(script: "chat_stub_server.py")
         await #expect(throws: LanguageModelError.server(url: server.chatURL(scenario), reason: reason)) {
             try await server.chatModel(scenario, timeout: timeout, limit: limit).complete(Self.request)
         }
@@ -29,7 +29,7 @@ import Testing
     /// an embedding server, and `memp serve`); an endless or dripping answer was read without bound (9 GB, and a
     /// timeout that never fired); a redirect took the API key to another server and its answer was used.
     @Test func hostileAnswersAreBoundedAndRedirectsRefused() async throws {
-        let server = try LoopbackServer(script: "chat_stub_server.py")
+        let server = try await LoopbackServer(script: "chat_stub_server.py")
         // A Retry-After that is no number of seconds is ignored: the retries go on and reach the answer.
         _ = try await server.chatModel("retrynan").complete(Self.request)
         await #expect(
@@ -53,7 +53,7 @@ import Testing
     /// Hostile run 7: a server's lookup timeout waited 48 s for an embedding request it had cancelled at 30 s, since
     /// the request went on until its own timeout.
     @Test func cancellingTheCallerEndsTheAttemptUnderWay() async throws {
-        let server = try LoopbackServer(script: "chat_stub_server.py")
+        let server = try await LoopbackServer(script: "chat_stub_server.py")
         // No retry: without cancellation the one attempt would end as "no answer within 5.0 s".
         let model = OpenAICompatibleChatModel(
             baseURL: server.baseURL.appendingPathComponent("hang"), model: "stub", apiKeyEnvironmentVariable: nil,
@@ -79,7 +79,7 @@ import Testing
     }
 
     @Test func aFlakyServerIsRetriedAndACutAnswerSaysSo() async throws {
-        let server = try LoopbackServer(script: "chat_stub_server.py")
+        let server = try await LoopbackServer(script: "chat_stub_server.py")
         // "flaky" fails its first attempts; the retries reach an answer.
         _ = try await server.chatModel("flaky").complete(Self.request)
         let answer = try await server.chatModel("length").complete(Self.request)
@@ -87,7 +87,7 @@ import Testing
     }
 
     @Test func aSchemaThatIsNotJSONIsRefusedBeforeAnythingIsSent() async throws {
-        let server = try LoopbackServer(script: "chat_stub_server.py")
+        let server = try await LoopbackServer(script: "chat_stub_server.py")
         let request = ChatRequest(
             messages: [ChatMessage(.user, "hi")], schema: AnswerSchema(name: "broken", schema: "{\"type\": "))
         await #expect(throws: LanguageModelError.invalidRequest(reason: "the answer schema broken is not valid JSON")) {

@@ -11,20 +11,12 @@ import VectorIndex
 /// Tests that run the built `memp` executable as a child process.
 @Suite struct ChildProcessTests {
     /// `MEMP_SIMD` forces each supported level, and a level the CPU lacks falls back to the detected one.
-    @Test func simdEnvironmentOverrideForcesTheKernelLevel() throws {
+    @Test func simdEnvironmentOverrideForcesTheKernelLevel() async throws {
         let expectations =
             SIMDLevel.available.map { ($0.rawValue, $0.rawValue) } + [("bogus", SIMDLevel.hardware.rawValue)]
         for (value, expected) in expectations {
-            let child = Process()
-            child.executableURL = URL(fileURLWithPath: try ChildProcess.mempExecutable())
-            child.arguments = ["doctor", "--json"]
-            child.environment = ProcessInfo.processInfo.environment.merging(["MEMP_SIMD": value]) { $1 }
-            let output = Pipe()
-            child.standardOutput = output
-            try child.run()
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            child.waitUntilExit()
-            let report = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+            let doctor = try await ChildProcess.memp(["doctor", "--json"], environment: ["MEMP_SIMD": value])
+            let report = try JSONSerialization.jsonObject(with: Data(doctor.output.utf8)) as? [String: Any]
             #expect(report?["kernelLevel"] as? String == expected, "MEMP_SIMD=\(value)")
             #expect(report?["simdOverride"] as? String == value)
             // The MiniLM encoder follows the same level and never calls BLAS, whatever the environment says.
@@ -35,7 +27,7 @@ import VectorIndex
 
     /// A `memp index build` killed with SIGKILL while it writes over an existing index leaves that index intact.
     #if os(Linux)
-        @Test func killDuringSaveLeavesThePreviousFile() throws {
+        @Test func killDuringSaveLeavesThePreviousFile() async throws {
             let directory = try TemporaryDirectory()
             defer { directory.remove() }
             let target = directory.file("index.mvi")
@@ -61,25 +53,31 @@ import VectorIndex
             child.standardOutput = FileHandle.nullDevice
             child.standardError = FileHandle.nullDevice
             try child.run()
-            var sawTemporaryWrite = false
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            while !sawTemporaryWrite {
-                var descriptor = pollfd(fd: watcher, events: Int16(POLLIN), revents: 0)
-                // A guard against a child that dies before writing, not a timing assumption.
-                guard poll(&descriptor, 1, 120_000) > 0 else { break }
-                let length = buffer.withUnsafeMutableBytes { read(watcher, $0.baseAddress, $0.count) }
-                guard length > 0 else { break }
-                // struct inotify_event: wd, mask, cookie, len (4 bytes each), then a NUL-padded name.
-                var offset = 0
-                while offset + 16 <= length {
-                    let nameLength = (0..<4).reduce(0) { $0 | Int(buffer[offset + 12 + $1]) << (8 * $1) }
-                    let name = buffer[(offset + 16)..<min(length, offset + 16 + nameLength)].prefix { $0 != 0 }
-                    if String(decoding: name, as: UTF8.self).hasPrefix(".index.mvi.tmp-") { sawTemporaryWrite = true }
-                    offset += 16 + nameLength
+            // The wait is on a thread of its own, so it holds no thread of the cooperative pool.
+            let sawTemporaryWrite = await onOwnThread {
+                var sawTemporaryWrite = false
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                while !sawTemporaryWrite {
+                    var descriptor = pollfd(fd: watcher, events: Int16(POLLIN), revents: 0)
+                    // A guard against a child that dies before writing, not a timing assumption.
+                    guard poll(&descriptor, 1, 120_000) > 0 else { break }
+                    let length = buffer.withUnsafeMutableBytes { read(watcher, $0.baseAddress, $0.count) }
+                    guard length > 0 else { break }
+                    // struct inotify_event: wd, mask, cookie, len (4 bytes each), then a NUL-padded name.
+                    var offset = 0
+                    while offset + 16 <= length {
+                        let nameLength = (0..<4).reduce(0) { $0 | Int(buffer[offset + 12 + $1]) << (8 * $1) }
+                        let name = buffer[(offset + 16)..<min(length, offset + 16 + nameLength)].prefix { $0 != 0 }
+                        if String(decoding: name, as: UTF8.self).hasPrefix(".index.mvi.tmp-") {
+                            sawTemporaryWrite = true
+                        }
+                        offset += 16 + nameLength
+                    }
                 }
+                kill(child.processIdentifier, SIGKILL)
+                child.waitUntilExit()
+                return sawTemporaryWrite
             }
-            kill(child.processIdentifier, SIGKILL)
-            child.waitUntilExit()
             #expect(sawTemporaryWrite)
             #expect(child.terminationReason == .uncaughtSignal)
 

@@ -27,8 +27,8 @@ import Testing
         ])
     }
 
-    @Test func versionPrintsTheReleaseAndExitsZero() throws {
-        let outcome = try ChildProcess.memp(["--version"])
+    @Test func versionPrintsTheReleaseAndExitsZero() async throws {
+        let outcome = try await ChildProcess.memp(["--version"])
         #expect(outcome.status == 0 && outcome.output == MempVersion.current + "\n" && outcome.errors == "")
     }
 
@@ -39,7 +39,7 @@ import Testing
         try await Self.makeStore(at: store)
         let before = try await MemoryStore.statistics(at: store)
 
-        let text = try ChildProcess.memp(["delete", "--store", store, "--source", "alfworld", "--dry-run"])
+        let text = try await ChildProcess.memp(["delete", "--store", store, "--source", "alfworld", "--dry-run"])
         #expect(text.status == 0)
         #expect(
             text.output == "Would delete 2 trajectories and 2 memories (source alfworld); nothing was deleted.\n")
@@ -49,17 +49,17 @@ import Testing
             var memories: Int
             var dryRun: Bool
         }
-        let json = try ChildProcess.memp(["delete", "--store", store, "--id", "t1", "--dry-run", "--json"])
+        let json = try await ChildProcess.memp(["delete", "--store", store, "--id", "t1", "--dry-run", "--json"])
         #expect(json.status == 0)
         #expect(
             try JSONDecoder().decode(Line.self, from: Data(json.output.utf8))
                 == Line(scope: "id t1", trajectories: 1, memories: 1, dryRun: true))
-        let unknown = try ChildProcess.memp(["delete", "--store", store, "--id", "nope", "--dry-run"])
+        let unknown = try await ChildProcess.memp(["delete", "--store", store, "--id", "nope", "--dry-run"])
         #expect(unknown.status == 1 && unknown.errors.contains("No memory or trajectory has ID nope."))
         // Nothing changed: not the counts, not the history, not the generation.
         #expect(try await MemoryStore.statistics(at: store) == before)
 
-        let real = try ChildProcess.memp(["delete", "--store", store, "--source", "alfworld", "--json"])
+        let real = try await ChildProcess.memp(["delete", "--store", store, "--source", "alfworld", "--json"])
         #expect(
             try JSONDecoder().decode(Line.self, from: Data(real.output.utf8))
                 == Line(scope: "source alfworld", trajectories: 2, memories: 2, dryRun: false))
@@ -73,7 +73,7 @@ import Testing
         let store = directory.file("store")
         try await Self.makeStore(at: store)
 
-        let missing = try ChildProcess.memp([
+        let missing = try await ChildProcess.memp([
             "export", "--store", store, "--output", directory.file("empty-bundle"), "--source", "webshop",
         ])
         #expect(missing.status == 0)
@@ -86,7 +86,7 @@ import Testing
                 == "warning: no trajectory or memory has source webshop; the store's sources are alfworld, textworld.\n"
                 + "warning: no memory matched; the bundle is empty.\n")
 
-        let matching = try ChildProcess.memp([
+        let matching = try await ChildProcess.memp([
             "export", "--store", store, "--output", directory.file("bundle"), "--source", "textworld",
         ])
         #expect(matching.status == 0 && matching.errors == "")

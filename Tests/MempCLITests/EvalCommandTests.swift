@@ -82,11 +82,11 @@ import Testing
 
     /// Builds a trajectory and a script store from the committed sample with the hashing embedder, evaluates two
     /// policies on each, and writes the JSON and the HTML report.
-    @Test func buildGridOnTheSampleWritesJSONAndHTML() throws {
+    @Test func buildGridOnTheSampleWritesJSONAndHTML() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let report = directory.file("report.html")
-        let result = try ChildProcess.memp([
+        let result = try await ChildProcess.memp([
             "eval", "--trajectories", MemoryCommandTests.sampleTrajectories, "--build-policies",
             "trajectory,script", "--embedder", "hashing", "--work-directory", directory.file("stores"),
             "--queries", Self.sampleQueries, "--modes", "bm25,hybrid", "--alpha-sweep", "0,1", "--json",
@@ -112,28 +112,28 @@ import Testing
     }
 
     /// A hashing-embedder store of the committed sample, made by `memp init` and `memp import`.
-    static func sampleStore(in directory: TemporaryDirectory) throws -> String {
+    static func sampleStore(in directory: TemporaryDirectory) async throws -> String {
         let store = directory.file("store")
-        #expect(try ChildProcess.memp(["init", "--store", store, "--embedder", "hashing"]).status == 0)
+        #expect(try await ChildProcess.memp(["init", "--store", store, "--embedder", "hashing"]).status == 0)
         #expect(
-            try ChildProcess.memp(["import", "--store", store, MemoryCommandTests.sampleTrajectories]).status
+            try await ChildProcess.memp(["import", "--store", store, MemoryCommandTests.sampleTrajectories]).status
                 == 0)
         return store
     }
 
     /// Runs `memp subcommand --store store --queries <the sample queries> flags…`, requires it to succeed, and
     /// returns its output.
-    static func run(_ subcommand: String, on store: String, _ flags: String...) throws -> String {
-        let result = try ChildProcess.memp([subcommand, "--store", store, "--queries", sampleQueries] + flags)
+    static func run(_ subcommand: String, on store: String, _ flags: String...) async throws -> String {
+        let result = try await ChildProcess.memp([subcommand, "--store", store, "--queries", sampleQueries] + flags)
         try #require(result.status == 0, "\(result.errors)")
         return result.output
     }
 
-    @Test func evaluatesAnExistingStoreAsATable() throws {
+    @Test func evaluatesAnExistingStoreAsATable() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try Self.sampleStore(in: directory)
-        let lines = try Self.run("eval", on: store, "--modes", "random,bm25").split(separator: "\n")
+        let store = try await Self.sampleStore(in: directory)
+        let lines = try await Self.run("eval", on: store, "--modes", "random,bm25").split(separator: "\n")
         #expect(lines.first == "Retrieval policies (k = 10, 80 queries)")
         #expect(lines.contains { $0.hasPrefix("random ") })
         #expect(lines.contains { $0.hasPrefix("bm25 ") })
@@ -141,22 +141,22 @@ import Testing
 
     /// `memp tune` records a choice that `--show` lists and `--revert` undoes, and `memp eval --tuning-folds` reports
     /// tuned vs default with intervals.
-    @Test func tunesShowsRevertsAndEvaluatesTheTuning() throws {
+    @Test func tunesShowsRevertsAndEvaluatesTheTuning() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try Self.sampleStore(in: directory)
-        let tuned = try Self.run("tune", on: store, "--folds", "4")
+        let store = try await Self.sampleStore(in: directory)
+        let tuned = try await Self.run("tune", on: store, "--folds", "4")
         #expect(tuned.contains("80 judged queries, 4 folds: best "))
         #expect(tuned.contains("recorded in the store."))
-        let shown = try ChildProcess.memp(["tune", "--store", store, "--show", "--json"])
+        let shown = try await ChildProcess.memp(["tune", "--store", store, "--show", "--json"])
         let record = try #require(
             try JSONSerialization.jsonObject(with: Data(shown.output.utf8)) as? [String: Any])
         #expect((record["entries"] as? [[String: Any]])?.map { $0["action"] as? String } == ["tune"])
-        #expect(try ChildProcess.memp(["tune", "--store", store, "--revert"]).status == 0)
-        let again = try ChildProcess.memp(["tune", "--store", store, "--revert"])
+        #expect(try await ChildProcess.memp(["tune", "--store", store, "--revert"]).status == 0)
+        let again = try await ChildProcess.memp(["tune", "--store", store, "--revert"])
         #expect(again.status == 1)
         #expect(again.errors.contains("No fusion choice is in effect, so there is nothing to revert"))
-        let evaluated = try Self.run("eval", on: store, "--modes", "hybrid", "--tuning-folds", "4")
+        let evaluated = try await Self.run("eval", on: store, "--modes", "hybrid", "--tuning-folds", "4")
         #expect(evaluated.contains("Tuned vs default fusion (80 judged queries, 4-fold cross-validation"))
         #expect(evaluated.contains("tuned − default (paired)"))
     }

@@ -29,21 +29,18 @@ import Testing
         return store
     }
 
-    /// Follows `importer`'s progress lines (`--progress json`, one per committed batch, on `progress`) from a
-    /// dedicated thread and kills it with SIGKILL at the first that reports at least `threshold` committed
-    /// trajectories; returns that count (0 if the import ended first).
+    /// Follows `importer`'s progress lines (`--progress json`, one per committed batch, on `progress`) on a thread of
+    /// its own (``onOwnThread(_:)``) and kills it with SIGKILL at the first that reports at least `threshold`
+    /// committed trajectories; returns that count (0 if the import ended first).
     ///
     /// The thread blocks on the pipe, so it acts on the importer's own report, not on a poll; being an OS thread, it
-    /// cannot be starved by other tests on the cooperative pool.
-    static func killWhenCommitted(atLeast threshold: Int, progress: Pipe, importer: Process) -> Int {
-        let seen = Mutex(0)
-        let finished = DispatchSemaphore(value: 0)
-        let watcher = Thread {
-            defer { finished.signal() }
+    /// cannot be starved by other tests on the cooperative pool, nor hold one of its threads.
+    static func killWhenCommitted(atLeast threshold: Int, progress: Pipe, importer: Process) async -> Int {
+        await onOwnThread {
             var pending = Data()
             while true {
                 let chunk = progress.fileHandleForReading.availableData
-                if chunk.isEmpty { return }  // the importer ended
+                if chunk.isEmpty { return 0 }  // the importer ended
                 pending += chunk
                 while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
                     let line = Data(pending[pending.startIndex..<newline])
@@ -52,14 +49,10 @@ import Testing
                         let committed = step["committed"], committed >= threshold
                     else { continue }
                     kill(importer.processIdentifier, SIGKILL)
-                    seen.withLock { $0 = committed }
-                    return
+                    return committed
                 }
             }
         }
-        watcher.start()
-        finished.wait()
-        return seen.withLock { $0 }
     }
 
     /// The lines `memp query --queries … --json` printed, read back through the type the command writes them with.
@@ -154,7 +147,7 @@ import Testing
         let store = try await Self.initHashingStore(in: directory, dimension: 128)
         #expect(try await MemoryStore.info(at: store).embedderConfiguration == .hashing(dimension: 128))
 
-        let imported = try ChildProcess.memp([
+        let imported = try await ChildProcess.memp([
             "import", "--store", store, Self.sampleTrajectories, "--build", "script", "--json",
         ])
         #expect(imported.status == 0)
@@ -167,7 +160,7 @@ import Testing
                 + #"{"qid": "q2", "query": "Your task is to pick up objects and put them in their usual locations"}"#
                 + "\n",
             to: "queries.jsonl")
-        let answered = try ChildProcess.memp([
+        let answered = try await ChildProcess.memp([
             "query", "--store", store, "--queries", queries, "--mode", "bm25", "-k", "10", "--json",
         ])
         #expect(answered.status == 0)
@@ -189,12 +182,12 @@ import Testing
         let outcomes = Dictionary(uniqueKeysWithValues: recorded.map { ($0.id, $0.outcome) })
         #expect(lines.allSatisfy { $0.hits.allSatisfy { $0.outcome != nil && $0.outcome == outcomes[$0.id] } })
         #expect(lines.allSatisfy { $0.hits.allSatisfy { $0.hitCount == 0 && $0.successCount == 0 } })
-        let hybrid = try ChildProcess.memp([
+        let hybrid = try await ChildProcess.memp([
             "query", "--store", store, "--queries", queries, "-k", "10", "--json",
         ])
         #expect(hybrid.status == 0 && hybrid.output.split(separator: "\n").count == 2)
         // --contents hands an agent what it follows: the script-built memories carry a script and no steps.
-        let withContents = try ChildProcess.memp([
+        let withContents = try await ChildProcess.memp([
             "query", "--store", store, "--queries", queries, "--mode", "bm25", "-k", "2", "--json", "--contents",
         ])
         #expect(withContents.status == 0)
@@ -206,16 +199,16 @@ import Testing
         #expect(contentLines[0].hits.allSatisfy { $0.script?.hasPrefix("Task: ") == true && $0.steps == nil })
         #expect(contentLines[0].hits.map(\.id) == lines[0].hits.prefix(2).map(\.id))
         #expect(!answered.output.contains("\"script\""))
-        let contentsWithoutQueries = try ChildProcess.memp(["query", "--store", store, "--contents", "cook"])
+        let contentsWithoutQueries = try await ChildProcess.memp(["query", "--store", store, "--contents", "cook"])
         #expect(contentsWithoutQueries.status == 64)
 
-        let single = try ChildProcess.memp([
+        let single = try await ChildProcess.memp([
             "query", "--store", store, "--mode", "bm25", "-k", "2", "--explain", "cook the meal",
         ])
         #expect(single.status == 0 && single.output.contains("why: BM25"))
         #expect(single.output.contains("used 0×, 0 successes]"))
 
-        let deleted = try ChildProcess.memp(["delete", "--store", store, "--label", "taskType=cookingworld"])
+        let deleted = try await ChildProcess.memp(["delete", "--store", store, "--label", "taskType=cookingworld"])
         #expect(
             deleted.status == 0
                 && deleted.output
@@ -225,41 +218,23 @@ import Testing
         #expect(
             statistics.trajectories == 560 && statistics.memories == 560
                 && statistics.memoriesByBuildPolicy == ["script": 560])
-        let stats = try ChildProcess.memp(["stats", "--store", store])
+        let stats = try await ChildProcess.memp(["stats", "--store", store])
         #expect(stats.status == 0 && stats.output.contains("Trajectories: 560"))
 
-        let missing = try ChildProcess.memp(["query", "--store", directory.file("nowhere"), "task"])
+        let missing = try await ChildProcess.memp(["query", "--store", directory.file("nowhere"), "task"])
         #expect(missing.status == 1 && missing.errors.contains("is not a memory store"))
-        let badFlag = try ChildProcess.memp(["delete", "--store", store])
+        let badFlag = try await ChildProcess.memp(["delete", "--store", store])
         #expect(badFlag.status == 64)
     }
 
     @Test func storesOnAnOpenAICompatibleServer() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let script = URL(fileURLWithPath: Self.sampleTrajectories).deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("scripts/embedding_stub_server.py").path
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        server.arguments = ["python3", script]
-        let output = Pipe()
-        server.standardOutput = output
-        try server.run()
-        defer {
-            server.terminate()
-            server.waitUntilExit()
-        }
-        // The stub prints its URL once it listens.
-        var announcement = Data()
-        while !announcement.contains(UInt8(ascii: "\n")) {
-            let chunk = output.fileHandleForReading.availableData
-            guard !chunk.isEmpty else { break }
-            announcement.append(chunk)
-        }
-        let baseURL = String(decoding: announcement, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let server = try await LoopbackServer(script: "embedding_stub_server.py")
+        defer { server.stop() }
+        let baseURL = server.baseURL.absoluteString
         let store = directory.file("store")
-        let created = try ChildProcess.memp([
+        let created = try await ChildProcess.memp([
             "init", "--store", store, "--embedder", "openai", "--base-url", baseURL + "/ok", "--model", "stub",
         ])
         #expect(created.status == 0, "\(created.errors)")
@@ -268,8 +243,8 @@ import Testing
                 == .openAICompatible(
                     baseURL: baseURL + "/ok", model: "stub", apiKeyEnvironmentVariable: "OPENAI_API_KEY", dimension: 4))
         let file = Self.sampleTrajectories
-        #expect(try ChildProcess.memp(["import", "--store", store, file, "--build", "trajectory"]).status == 0)
-        let answered = try ChildProcess.memp([
+        #expect(try await ChildProcess.memp(["import", "--store", store, file, "--build", "trajectory"]).status == 0)
+        let answered = try await ChildProcess.memp([
             "query", "--store", store, "--mode", "query", "-k", "3", "--json", "cook",
         ])
         #expect(answered.status == 0 && answered.output.split(separator: "\n").count == 3)
@@ -280,11 +255,11 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try await Self.initHashingStore(in: directory)
-        #expect(try ChildProcess.memp(["import", "--store", store, Self.sampleTrajectories]).status == 0)
+        #expect(try await ChildProcess.memp(["import", "--store", store, Self.sampleTrajectories]).status == 0)
         let id = "tw-twc-0654-gold"
         let expected = try await MemoryStore.open(at: store).details(ofMemory: id)
 
-        let json = try ChildProcess.memp(["show", "--store", store, id, "--json"])
+        let json = try await ChildProcess.memp(["show", "--store", store, id, "--json"])
         #expect(json.status == 0)
         var shown = try JSONDates.decoder().decode(MemoryDetails.self, from: Data(json.output.utf8))
         // ISO-8601 text keeps the dates to the microsecond or better, not to the bit.
@@ -293,7 +268,7 @@ import Testing
         (shown.memory.createdAt, shown.memory.updatedAt) = (expected.memory.createdAt, expected.memory.updatedAt)
         #expect(shown == expected && shown.historyEntries == 1 && shown.sourceOutcome?.success == true)
 
-        let text = try ChildProcess.memp(["show", "--store", store, id])
+        let text = try await ChildProcess.memp(["show", "--store", store, id])
         let lines = text.output.split(separator: "\n").map(String.init)
         #expect(text.status == 0)
         #expect(lines.first == "\(id)  active, revision 1, built by proceduralization")
@@ -302,7 +277,7 @@ import Testing
         #expect(lines.contains("History: 1 entry (memp history --memory \(id))"))
         #expect(lines.contains("  1. look around") && lines.contains("Script:"))
 
-        let missing = try ChildProcess.memp(["show", "--store", store, "no-such-memory"])
+        let missing = try await ChildProcess.memp(["show", "--store", store, "no-such-memory"])
         #expect(missing.status == 1 && missing.errors == "Error: No memory or trajectory has ID no-such-memory.\n")
     }
 
@@ -312,7 +287,7 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try await Self.initHashingStore(in: directory)
-        #expect(try ChildProcess.memp(["import", "--store", store, Self.sampleTrajectories]).status == 0)
+        #expect(try await ChildProcess.memp(["import", "--store", store, Self.sampleTrajectories]).status == 0)
         let index = store + "/index"
         try FileManager.default.removeItem(atPath: index)
         let id = "tw-twc-0654-gold"
@@ -321,11 +296,11 @@ import Testing
             ["export", "--store", store, "--output", directory.file("bundle")],
             ["feedback", "--store", store, "--memory", id, "--success", "true"],
         ] {
-            let outcome = try ChildProcess.memp(arguments)
+            let outcome = try await ChildProcess.memp(arguments)
             #expect(outcome.status == 0, "\(arguments[0]): \(outcome.errors)")
             #expect(!FileManager.default.fileExists(atPath: index), "\(arguments[0]) rebuilt the caches")
         }
-        let query = try ChildProcess.memp(["query", "--store", store, "-k", "1", "--json", "cook"])
+        let query = try await ChildProcess.memp(["query", "--store", store, "-k", "1", "--json", "cook"])
         #expect(query.status == 0 && FileManager.default.fileExists(atPath: index + "/manifest.json"))
     }
 
@@ -338,21 +313,24 @@ import Testing
         let built = try directory.write(
             #"{"id": "m1", "task": "open the red door", "steps": [{"action": "open door"}], "outcome": {"success": true}}"#
                 + "\n", to: "built.jsonl")
-        #expect(try ChildProcess.memp(["import", "--store", store, built]).status == 0)
+        #expect(try await ChildProcess.memp(["import", "--store", store, built]).status == 0)
         // One of each, in the singular ("1 memories", "1 entries" before).
-        let verified = try ChildProcess.memp(["verify", "--store", store])
+        let verified = try await ChildProcess.memp(["verify", "--store", store])
         #expect(verified.status == 0 && verified.output.hasPrefix("\(store): 1 memory, 1 trajectory, generation "))
-        let stats = try ChildProcess.memp(["stats", "--store", store])
+        let stats = try await ChildProcess.memp(["stats", "--store", store])
         #expect(stats.status == 0 && stats.output.contains("History:      1 entry\n"))
         // A dry run says which memories would go, not only how many.
-        let dryRun = try ChildProcess.memp(["delete", "--store", store, "--source", "built", "--dry-run", "--json"])
+        let dryRun = try await ChildProcess.memp([
+            "delete", "--store", store, "--source", "built", "--dry-run", "--json",
+        ])
         let wouldGo = try #require(try JSONSerialization.jsonObject(with: Data(dryRun.output.utf8)) as? [String: Any])
         #expect(dryRun.status == 0 && wouldGo["memoryIDs"] as? [String] == ["m1"] && wouldGo["memories"] as? Int == 1)
         #expect(
-            try ChildProcess.memp(["feedback", "--store", store, "--memory", "m1", "--success", "true"]).status == 0)
-        let query = try ChildProcess.memp(["query", "--store", store, "-k", "1", "open the door"])
+            try await ChildProcess.memp(["feedback", "--store", store, "--memory", "m1", "--success", "true"]).status
+                == 0)
+        let query = try await ChildProcess.memp(["query", "--store", store, "-k", "1", "open the door"])
         #expect(query.status == 0 && query.output.contains("  [succeeded, used 1×, 1 success]  "), "\(query.output)")
-        let show = try ChildProcess.memp(["show", "--store", store, "m1"])
+        let show = try await ChildProcess.memp(["show", "--store", store, "m1"])
         #expect(show.status == 0 && show.output.contains("Outcome: succeeded, used 1×, 1 success\n"))
 
         // Adjustment keeps a failed attempt as a source of the memory it used: `memp show` says so instead of "no
@@ -360,15 +338,16 @@ import Testing
         let failed = try directory.write(
             #"{"id": "r1", "task": "open the blue door", "steps": [{"action": "kick door"}], "outcome": {"success": false}, "usedMemories": ["m1"]}"#
                 + "\n", to: "failed.jsonl")
-        #expect(try ChildProcess.memp(["update", "--store", store, "--policy", "adjustment", failed]).status == 0)
-        let trajectory = try ChildProcess.memp(["show", "--store", store, "r1"])
+        #expect(
+            try await ChildProcess.memp(["update", "--store", store, "--policy", "adjustment", failed]).status == 0)
+        let trajectory = try await ChildProcess.memp(["show", "--store", store, "r1"])
         #expect(
             trajectory.status == 1
                 && trajectory.errors
                     == "Error: r1 is a stored trajectory, not a memory; it is a source of memory m1. Give a memory's ID.\n"
         )
 
-        let history = try ChildProcess.memp(["history", "--store", store, "--memory", "m2"])
+        let history = try await ChildProcess.memp(["history", "--store", store, "--memory", "m2"])
         #expect(history.status == 0 && history.output.isEmpty)
         #expect(history.errors == "No history entry is about memory m2.\n")
     }
@@ -378,7 +357,7 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try await Self.initHashingStore(in: directory, dimension: 48)
-        let stats = try ChildProcess.memp(["stats", "--store", store, "--json"])
+        let stats = try await ChildProcess.memp(["stats", "--store", store, "--json"])
         let object = try #require(try JSONSerialization.jsonObject(with: Data(stats.output.utf8)) as? [String: Any])
         #expect(stats.status == 0 && object["embedder"] as? String == "hashing:v1:48")
         #expect(object["dimension"] as? Int == 48 && object["memories"] as? Int == 0)
@@ -446,16 +425,17 @@ import Testing
     }
 
     /// A new user found the chosen embedder named above the error of a directory that already holds a store.
-    @Test func initSaysWhichEmbedderOnlyWhenItCreatesAStore() throws {
+    @Test func initSaysWhichEmbedderOnlyWhenItCreatesAStore() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = directory.file("store")
-        let created = try ChildProcess.memp(["init", "--store", store], environment: ["MEMP_HOME": directory.path])
+        let created = try await ChildProcess.memp(
+            ["init", "--store", store], environment: ["MEMP_HOME": directory.path])
         #expect(created.status == 0, "\(created.errors)")
         #expect(
             created.errors.hasPrefix("No embedding model is installed")
                 && created.output.hasPrefix("Created a memory store"))
-        let again = try ChildProcess.memp(["init", "--store", store], environment: ["MEMP_HOME": directory.path])
+        let again = try await ChildProcess.memp(["init", "--store", store], environment: ["MEMP_HOME": directory.path])
         #expect(again.status == 1)
         #expect(
             again.errors
@@ -466,7 +446,7 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try await Self.initHashingStore(in: directory)
-        let imported = try ChildProcess.memp([
+        let imported = try await ChildProcess.memp([
             "import", "--store", store, Self.sampleTrajectories, "--batch-size", "200", "--progress", "json",
         ])
         #expect(imported.status == 0)
@@ -497,8 +477,8 @@ import Testing
         process.standardError = progress
         try process.run()
         // Once the importer reports a few committed batches, kill it without warning.
-        let committedBeforeKill = Self.killWhenCommitted(atLeast: 100, progress: progress, importer: process)
-        process.waitUntilExit()
+        let committedBeforeKill = await Self.killWhenCommitted(atLeast: 100, progress: progress, importer: process)
+        await onOwnThread { process.waitUntilExit() }
         #expect(
             process.terminationReason == .uncaughtSignal, "the import finished before it could be killed")
         #expect(committedBeforeKill >= 100)
@@ -519,7 +499,7 @@ import Testing
             "put some mug in fridge", options: RetrievalOptions(k: 3))
         #expect(hits.count == 3)
 
-        let resumed = try ChildProcess.memp([
+        let resumed = try await ChildProcess.memp([
             "import", "--store", store, file, "--duplicates", "skip", "--json",
         ])
         #expect(resumed.status == 0)

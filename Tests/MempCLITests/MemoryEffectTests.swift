@@ -11,32 +11,37 @@ import Testing
     static let harness = repository.appendingPathComponent("scripts/memory_effect.py").path
 
     /// Runs `command` through `/usr/bin/env`; returns the exit status, standard output and standard error.
-    static func run(_ command: [String]) throws -> ChildProcess.Outcome {
-        try ChildProcess.run("/usr/bin/env", command)
+    static func run(_ command: [String]) async throws -> ChildProcess.Outcome {
+        try await ChildProcess.run("/usr/bin/env", command)
     }
 
     /// python3 with textworld-express importable and java on PATH (scripts/setup.d/60-textworld.sh installs them).
     static let textWorldAvailable: Bool = {
-        guard let python = try? run(["python3", "-c", "import textworld_express"]), python.status == 0,
-            let java = try? run(["java", "-version"]), java.status == 0
+        guard let python = probe(["python3", "-c", "import textworld_express"]), python.status == 0,
+            let java = probe(["java", "-version"]), java.status == 0
         else { return false }
         return true
     }()
 
-    static let pythonAvailable: Bool = (try? run(["python3", "-c", "pass"]))?.status == 0
+    static let pythonAvailable: Bool = probe(["python3", "-c", "pass"])?.status == 0
+
+    /// Runs `command` once, outside any test, to see whether this machine has what a test needs.
+    static func probe(_ command: [String]) -> ChildProcess.Outcome? {
+        try? ChildProcess(executable: "/usr/bin/env", arguments: command).waitForExit()
+    }
 
     @Test(.enabled(if: pythonAvailable, "needs python3"))
-    func agentSelfTestPasses() throws {
-        let result = try Self.run(["python3", Self.harness, "--self-test"])
+    func agentSelfTestPasses() async throws {
+        let result = try await Self.run(["python3", Self.harness, "--self-test"])
         #expect(result.status == 0, "\(result.errors)")
         #expect(result.output == "self-test: all checks passed\n")
     }
 
     @Test(.needsTextWorld)
-    func quickRunMeasuresEveryCondition() throws {
+    func quickRunMeasuresEveryCondition() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let results = try Self.quickRun(into: directory.file("server"), transport: "server")
+        let results = try await Self.quickRun(into: directory.file("server"), transport: "server")
         // Every memory operation was a request but the three `memp init`s that create the stores.
         #expect(results.timing.transport == "server" && results.timing.processes == 3)
         #expect((results.timing.requests ?? 0) > 0)
@@ -84,12 +89,12 @@ import Testing
     /// The same memories guide the same agents to the same episodes. Without coin: TextWorldExpress draws the coin game's gold path anew in every run (another route
     /// through the same house), so memories built from it differ from run to run whatever the transport.
     @Test(.needsTextWorld)
-    func bothTransportsPlayTheSameEpisodes() throws {
+    func bothTransportsPlayTheSameEpisodes() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let games = ["--games", "twc,cookingworld,mapreader,arithmetic,sorting,simonsays,peckingorder"]
-        let served = try Self.quickRun(into: directory.file("server"), transport: "server", games)
-        let spawned = try Self.quickRun(into: directory.file("process"), transport: "process", games)
+        let served = try await Self.quickRun(into: directory.file("server"), transport: "server", games)
+        let spawned = try await Self.quickRun(into: directory.file("process"), transport: "process", games)
         #expect(served.timing.transport == "server" && spawned.timing.transport == "process")
         #expect(spawned.timing.requests == nil && spawned.timing.processes == nil)
         #expect(served.conditions.map(\.name) == spawned.conditions.map(\.name) && served.conditions.count == 4)
@@ -137,9 +142,9 @@ import Testing
     }
 
     /// Runs the quick configuration with `transport` and decodes its results.
-    static func quickRun(into out: String, transport: String, _ arguments: [String] = []) throws -> Results {
+    static func quickRun(into out: String, transport: String, _ arguments: [String] = []) async throws -> Results {
         let memp = try ChildProcess.mempExecutable()
-        let result = try run(
+        let result = try await run(
             ["python3", harness, "--memp", memp, "--out", out, "--quick", "--transport", transport] + arguments)
         try #require(result.status == 0, "\(result.errors)")
         let data = try Data(contentsOf: URL(fileURLWithPath: out + "/results.json"))

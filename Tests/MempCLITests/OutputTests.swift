@@ -52,7 +52,7 @@ import Testing
             ["stats", "--store", store, "--json"],
         ]
         for arguments in commands {
-            let run = try ChildProcess.memp(arguments)
+            let run = try await ChildProcess.memp(arguments)
             #expect(run.status == 0, "memp \(arguments.joined(separator: " ")): \(run.errors)")
             for line in run.output.split(separator: "\n") {
                 let names = Self.fieldNames(in: try JSONSerialization.jsonObject(with: Data(line.utf8)))

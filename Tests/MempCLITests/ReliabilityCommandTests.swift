@@ -20,7 +20,7 @@ import VectorIndex
             #"{"id": "c", "task": "heat the soup in the microwave", "steps": [{"action": "heat soup"}]}"#,
         ]
         let file = try directory.write(lines.joined(separator: "\n"), to: "runs.jsonl")
-        #expect(try ChildProcess.memp(["import", "--store", store, file]).status == 0)
+        #expect(try await ChildProcess.memp(["import", "--store", store, file]).status == 0)
         return store
     }
 
@@ -54,10 +54,10 @@ import VectorIndex
         try Data("not a folder".utf8).write(to: URL(fileURLWithPath: store + "/index"))
         let file = try directory.write(
             #"{"id": "d", "task": "water the plant", "steps": [{"action": "pour water"}]}"#, to: "more.jsonl")
-        let result = try ChildProcess.memp(["import", "--store", store, file])
+        let result = try await ChildProcess.memp(["import", "--store", store, file])
         #expect(result.status == 0)
         #expect(result.errors.contains("the changes are stored, but the index cache was not saved (\(store)/index"))
-        let stats = try ChildProcess.memp(["stats", "--store", store, "--json"])
+        let stats = try await ChildProcess.memp(["stats", "--store", store, "--json"])
         #expect(stats.status == 0 && stats.output.contains(#""trajectories":4"#))
     }
 
@@ -78,15 +78,15 @@ import VectorIndex
             arguments = [file, "--keep", "1"]
         default:
             let bundle = directory.file("bundle")
-            #expect(try ChildProcess.memp(["export", "--store", store, "--output", bundle]).status == 0)
+            #expect(try await ChildProcess.memp(["export", "--store", store, "--output", bundle]).status == 0)
             store = directory.file("other")
-            let created = try ChildProcess.memp(["init", "--store", store, "--embedder", "hashing"])
+            let created = try await ChildProcess.memp(["init", "--store", store, "--embedder", "hashing"])
             #expect(created.status == 0)
             arguments = [bundle]
         }
         try? FileManager.default.removeItem(atPath: store + "/index")
         try Data("not a folder".utf8).write(to: URL(fileURLWithPath: store + "/index"))
-        let result = try ChildProcess.memp([command, "--store", store] + arguments)
+        let result = try await ChildProcess.memp([command, "--store", store] + arguments)
         #expect(result.status == 0, "\(result.errors)")
         #expect(result.errors.contains("the changes are stored, but the index cache was not saved (\(store)/index"))
     }
@@ -99,9 +99,9 @@ import VectorIndex
         defer { directory.remove() }
         let store = try await Self.sampleStore(directory)
         let index = store + "/index"
-        try #require(try ChildProcess.run("/usr/bin/chattr", ["+i", index]).status == 0)
-        defer { _ = try? ChildProcess.run("/usr/bin/chattr", ["-i", index]) }
-        let result = try ChildProcess.memp([
+        try #require(try await ChildProcess.run("/usr/bin/chattr", ["+i", index]).status == 0)
+        defer { _ = try? ChildProcess(executable: "/usr/bin/chattr", arguments: ["-i", index]).waitForExit() }
+        let result = try await ChildProcess.memp([
             "feedback", "--store", store, "--memory", "a", "--success", "false", "--min-hits", "1",
         ])
         #expect(result.status == 0, "\(result.errors)")
@@ -123,7 +123,7 @@ import VectorIndex
                 #"{"qid": "q1", "query": "take the coin"}"#, #"{"qid": "q2", "query": "  "}"#, "not json",
                 "[1, 2, 3]", long, #"{"qid": "q3", "query": "open the door"}"#,
             ].joined(separator: "\n"), to: "queries.jsonl")
-        let result = try ChildProcess.memp([
+        let result = try await ChildProcess.memp([
             "query", "--store", store, "--queries", queries, "--mode", mode, "-k", "1", "--json",
         ])
         #expect(result.status == 1)
@@ -147,7 +147,7 @@ import VectorIndex
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try await Self.sampleStore(directory)
-        let sound = try ChildProcess.memp(["verify", "--store", store, "--json"])
+        let sound = try await ChildProcess.memp(["verify", "--store", store, "--json"])
         #expect(sound.status == 0)
         let report = try JSONDecoder().decode(StoreVerification.self, from: Data(sound.output.utf8))
         #expect(report.problems.isEmpty && report.memories == 3 && report.trajectories == 3)
@@ -156,7 +156,7 @@ import VectorIndex
         var bytes = try Data(contentsOf: URL(fileURLWithPath: databasePath))
         for offset in stride(from: 4096 + 8, to: bytes.count, by: 97) { bytes[offset] ^= 0x5A }
         try bytes.write(to: URL(fileURLWithPath: databasePath))
-        let damaged = try ChildProcess.memp(["verify", "--store", store])
+        let damaged = try await ChildProcess.memp(["verify", "--store", store])
         #expect(damaged.status == 1)
         #expect(damaged.output.contains("PROBLEM: "))
         let problems = damaged.output.components(separatedBy: "PROBLEM: ").count - 1

@@ -102,17 +102,17 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = directory.file("store")
-        #expect(try ChildProcess.memp(["init", "--store", store, "--embedder", "hashing"]).status == 0)
+        #expect(try await ChildProcess.memp(["init", "--store", store, "--embedder", "hashing"]).status == 0)
         let seeds = try directory.write(try Self.line(Self.seed, used: []) + "\n", to: "seed.jsonl")
-        #expect(try ChildProcess.memp(["import", "--store", store, seeds]).status == 0)
+        #expect(try await ChildProcess.memp(["import", "--store", store, seeds]).status == 0)
 
-        let feedback = try ChildProcess.memp([
+        let feedback = try await ChildProcess.memp([
             "feedback", "--store", store, "--memory", "seed-coin", "--success", "true",
         ])
         #expect(feedback.status == 0 && feedback.output == "seed-coin: 1/1 successes\n")
 
         let runs = try directory.write(try Self.line(Self.failed, used: ["seed-coin"]) + "\n", to: "runs.jsonl")
-        let update = try ChildProcess.memp(["update", "--store", store, "--policy", "adjustment", runs])
+        let update = try await ChildProcess.memp(["update", "--store", store, "--policy", "adjustment", runs])
         #expect(update.status == 0)
         #expect(
             update.output
@@ -120,7 +120,7 @@ import Testing
                 + "1 failure not added.\n  rewrote seed-coin\n")
         #expect(update.errors == "batch 1 committed (1 of 1 task)\n")
 
-        let history = try ChildProcess.memp(["history", "--store", store, "--memory", "seed-coin", "--json"])
+        let history = try await ChildProcess.memp(["history", "--store", store, "--memory", "seed-coin", "--json"])
         let entries = try history.output.split(separator: "\n").map {
             try JSONDates.decoder().decode(HistoryEntry.self, from: Data($0.utf8))
         }
@@ -132,21 +132,21 @@ import Testing
             rewrite.after?.script?.hasSuffix(
                 "Warning: a failed attempt did \"take coin\" and got \"You don't see that here.\"; avoid it or check it first."
             ) == true)
-        let text = try ChildProcess.memp(["history", "--store", store, "--last", "1"])
+        let text = try await ChildProcess.memp(["history", "--store", store, "--last", "1"])
         #expect(
             text.output.contains(
                 "rewrite seed-coin [adjustment] task of trajectory run-7 failed with it; revised by rule-based-correction/v1"
             ))
         #expect(text.output.contains("    sources seed-coin, run-7\n"))
 
-        let query = try ChildProcess.memp([
+        let query = try await ChildProcess.memp([
             "query", "--store", store, "take the coin in the attic and put it into the box", "-k", "1", "--json",
         ])
         #expect(query.output.contains("avoid it or check it first"))
 
-        let revert = try ChildProcess.memp(["revert", "--store", store, String(rewrite.number)])
+        let revert = try await ChildProcess.memp(["revert", "--store", store, String(rewrite.number)])
         #expect(revert.status == 0 && revert.output.hasPrefix("Reverted entry \(rewrite.number) of memory seed-coin"))
-        let again = try ChildProcess.memp(["revert", "--store", store, String(rewrite.number)])
+        let again = try await ChildProcess.memp(["revert", "--store", store, String(rewrite.number)])
         #expect(again.status == 1 && again.errors.contains("can't be reverted"))
         let restored = try await MemoryStore.open(at: store).memory(id: "seed-coin")
         #expect(restored?.script == entries[2].after?.script && restored?.kind == .built)
@@ -160,7 +160,8 @@ import Testing
             defer { directory.remove() }
             let store = directory.file("store")
             #expect(
-                try ChildProcess.memp(["init", "--store", store, "--embedder", "hashing", "--dimension", "64"]).status
+                try await ChildProcess.memp(["init", "--store", store, "--embedder", "hashing", "--dimension", "64"])
+                    .status
                     == 0)
             let file = try directory.write(try generatedTrajectoryLines(count: 5_000), to: "runs.jsonl")
             let child = Process()
@@ -170,14 +171,17 @@ import Testing
             child.standardError = errors
             child.standardOutput = FileHandle.nullDevice
             try child.run()
-            var seen = Data()
-            while !String(decoding: seen, as: UTF8.self).contains("batch 2 committed") {
-                let chunk = errors.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                seen += chunk
+            // The wait is on a thread of its own, so it holds no thread of the cooperative pool.
+            await onOwnThread {
+                var seen = Data()
+                while !String(decoding: seen, as: UTF8.self).contains("batch 2 committed") {
+                    let chunk = errors.fileHandleForReading.availableData
+                    if chunk.isEmpty { break }
+                    seen += chunk
+                }
+                kill(child.processIdentifier, SIGKILL)
+                child.waitUntilExit()
             }
-            kill(child.processIdentifier, SIGKILL)
-            child.waitUntilExit()
             #expect(child.terminationReason == .uncaughtSignal)
 
             #expect(
@@ -194,28 +198,29 @@ import Testing
 }
 
 extension UpdateCommandTests {
-    @Test func exportAndImportBundle() throws {
+    @Test func exportAndImportBundle() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let source = directory.file("source")
         let target = directory.file("target")
-        #expect(try ChildProcess.memp(["init", "--store", source, "--embedder", "hashing"]).status == 0)
+        #expect(try await ChildProcess.memp(["init", "--store", source, "--embedder", "hashing"]).status == 0)
         #expect(
-            try ChildProcess.memp(["init", "--store", target, "--embedder", "hashing", "--dimension", "128"]).status
+            try await ChildProcess.memp(["init", "--store", target, "--embedder", "hashing", "--dimension", "128"])
+                .status
                 == 0)
         let seeds = try directory.write(try Self.line(Self.seed, used: []) + "\n", to: "seed.jsonl")
-        #expect(try ChildProcess.memp(["import", "--store", source, seeds]).status == 0)
+        #expect(try await ChildProcess.memp(["import", "--store", source, seeds]).status == 0)
         let bundle = directory.file("bundle")
-        let exported = try ChildProcess.memp(["export", "--store", source, "--output", bundle])
+        let exported = try await ChildProcess.memp(["export", "--store", source, "--output", bundle])
         #expect(exported.output == "Exported 1 memory and 1 trajectory to \(bundle) (embedder hashing:v1:384).\n")
-        let imported = try ChildProcess.memp(["import-bundle", "--store", target, bundle])
+        let imported = try await ChildProcess.memp(["import-bundle", "--store", target, bundle])
         #expect(
             imported.output == "Imported 1 memory and 1 trajectory from \(bundle); 0 already stored were skipped; "
                 + "embedded again with hashing:v1:128.\n")
         let memories = bundle + "/memories.jsonl"
         try (try String(contentsOfFile: memories, encoding: .utf8) + "\n{}").write(
             toFile: memories, atomically: true, encoding: .utf8)
-        let refused = try ChildProcess.memp(["import-bundle", "--store", target, bundle, "--duplicates", "skip"])
+        let refused = try await ChildProcess.memp(["import-bundle", "--store", target, bundle, "--duplicates", "skip"])
         #expect(refused.status == 1)
         #expect(
             refused.errors.contains(
@@ -224,11 +229,11 @@ extension UpdateCommandTests {
 }
 
 extension UpdateCommandTests {
-    @Test func coldStartKeepsTheBestPerTaskType() throws {
+    @Test func coldStartKeepsTheBestPerTaskType() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = directory.file("store")
-        #expect(try ChildProcess.memp(["init", "--store", store, "--embedder", "hashing"]).status == 0)
+        #expect(try await ChildProcess.memp(["init", "--store", store, "--embedder", "hashing"]).status == 0)
         var failedSeed = Self.seed
         failedSeed.id = "seed-failed"
         failedSeed.outcome = Outcome(success: false, reward: 0)
@@ -236,7 +241,9 @@ extension UpdateCommandTests {
         for index in labelled.indices { labelled[index].labels = ["taskType": index == 2 ? "other" : "coin"] }
         let file = try directory.write(
             try labelled.map { try Self.line($0, used: []) }.joined(separator: "\n") + "\n", to: "explore.jsonl")
-        let result = try ChildProcess.memp(["cold-start", "--store", store, "--keep", "1", file, "--step-limit", "10"])
+        let result = try await ChildProcess.memp([
+            "cold-start", "--store", store, "--keep", "1", file, "--step-limit", "10",
+        ])
         #expect(result.status == 0)
         #expect(
             result.output
@@ -250,14 +257,14 @@ extension UpdateCommandTests {
     @Test func languageModelFlagsReachTheReviserAndTheJudge() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let server = try LoopbackServer(script: "chat_stub_server.py")
+        let server = try await LoopbackServer(script: "chat_stub_server.py")
         let url = server.baseURL.appendingPathComponent("json").absoluteString
         let store = directory.file("store")
-        #expect(try ChildProcess.memp(["init", "--store", store, "--embedder", "hashing"]).status == 0)
+        #expect(try await ChildProcess.memp(["init", "--store", store, "--embedder", "hashing"]).status == 0)
         let seeds = try directory.write(try Self.line(Self.seed, used: []) + "\n", to: "seed.jsonl")
-        #expect(try ChildProcess.memp(["import", "--store", store, seeds]).status == 0)
+        #expect(try await ChildProcess.memp(["import", "--store", store, seeds]).status == 0)
         let runs = try directory.write(try Self.line(Self.failed, used: ["seed-coin"]) + "\n", to: "runs.jsonl")
-        let update = try ChildProcess.memp([
+        let update = try await ChildProcess.memp([
             "update", "--store", store, "--policy", "adjustment", runs, "--llm-url", url, "--llm-model", "stub",
         ])
         #expect(update.status == 0 && update.output.contains("1 rewritten"))
@@ -269,22 +276,24 @@ extension UpdateCommandTests {
 
         // Import builds scripts with the model too.
         let scripted = directory.file("scripted")
-        #expect(try ChildProcess.memp(["init", "--store", scripted, "--embedder", "hashing"]).status == 0)
+        #expect(try await ChildProcess.memp(["init", "--store", scripted, "--embedder", "hashing"]).status == 0)
         #expect(
-            try ChildProcess.memp(["import", "--store", scripted, seeds, "--build", "script", "--llm-url", url]).status
+            try await ChildProcess.memp(["import", "--store", scripted, seeds, "--build", "script", "--llm-url", url])
+                .status
                 == 0)
         let built = try await MemoryStore.open(at: scripted).memory(id: "seed-coin")
         #expect(built?.script == "Task: \(Self.seed.task)\n1. go to the [OBJECT2]\n2. take the [OBJECT1]")
 
         let config = try directory.write("{\"url\": \"\(url)\", \"model\": \"stub\"}", to: "llm.json")
-        let judged = try ChildProcess.memp([
+        let judged = try await ChildProcess.memp([
             "cold-start", "--store", directory.file("other"), "--keep", "1", runs, "--scorer", "llm", "--llm-config",
             config,
         ])
         #expect(judged.status == 1 && judged.errors.contains("is not a memory store"))
         #expect(
-            try ChildProcess.memp(["init", "--store", directory.file("other"), "--embedder", "hashing"]).status == 0)
-        let kept = try ChildProcess.memp([
+            try await ChildProcess.memp(["init", "--store", directory.file("other"), "--embedder", "hashing"]).status
+                == 0)
+        let kept = try await ChildProcess.memp([
             "cold-start", "--store", directory.file("other"), "--keep", "1", runs, "--scorer", "llm", "--llm-config",
             config,
         ])

@@ -5,7 +5,7 @@ import Testing
 /// `memp serve` over plain HTTP: every route, and the errors of bad requests.
 @Suite struct HTTPAPITests {
     @Test func lookupReturnsProceduresWithCountersAndOutcome() async throws {
-        let served = try ServedStore(count: 40)
+        let served = try await ServedStore(count: 40)
         defer { served.close() }
         let (store, client) = (served.store, served.client)
 
@@ -69,8 +69,8 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = directory.file("store")
-        try StoreFixture.make(at: store, count: 10)
-        let server = try #require(try FullDiskServer.start(copying: store, in: directory, []))
+        try await StoreFixture.make(at: store, count: 10)
+        let server = try #require(try await FullDiskServer.start(copying: store, in: directory, []))
         defer { server.terminate() }
         let client = HTTPClient(server.baseURL)
         let before = try await client.send("GET", "/v1/stats")
@@ -113,7 +113,7 @@ import Testing
     func onADiskFullBeforeItStartsTheServerSaysTheDiskIsFull() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let outcome = try #require(try FullDiskServer.serveOnAFullDisk(in: directory))
+        let outcome = try await #require(try FullDiskServer.serveOnAFullDisk(in: directory))
         #expect(outcome.status == 1, "\(outcome.errors)")
         let mount = directory.file("full-disk")
         #expect(
@@ -124,7 +124,7 @@ import Testing
     }
 
     @Test func importsOneTrajectoryOrJSONLinesWithPerLineErrors() async throws {
-        let served = try ServedStore(count: 5)
+        let served = try await ServedStore(count: 5)
         defer { served.close() }
         let client = served.client
 
@@ -160,7 +160,7 @@ import Testing
     }
 
     @Test func updateRunsAPolicyOverFinishedTasks() async throws {
-        let served = try ServedStore(count: 5)
+        let served = try await ServedStore(count: 5)
         defer { served.close() }
         let client = served.client
         let used = try #require(
@@ -192,7 +192,7 @@ import Testing
     }
 
     @Test func badRequestsGetJSONErrorsWith4xxStatus() async throws {
-        let served = try ServedStore(count: 5, arguments: ["--max-body-bytes", "4096", "--max-k", "20"])
+        let served = try await ServedStore(count: 5, arguments: ["--max-body-bytes", "4096", "--max-k", "20"])
         defer { served.close() }
         let client = served.client
 
@@ -283,7 +283,7 @@ import Testing
     /// 3.75 MB each was a 600 MB answer, and took the server from 61 MB to 1.87 GB; the largest batch over such
     /// memories would have been tens of gigabytes.
     @Test func anAnswerCarryingMoreMemoryTextThanTheLimitIsRefused() async throws {
-        let served = try ServedStore(count: 3, arguments: ["--max-answer-bytes", "65536"])
+        let served = try await ServedStore(count: 3, arguments: ["--max-answer-bytes", "65536"])
         defer { served.close() }
         // One memory of the sample holds at most 17,696 bytes of task and steps: within the limit.
         let one = try await served.client.send("POST", "/v1/lookup", json: ["task": "take the coin", "k": 1])
@@ -302,10 +302,10 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = directory.file("store")
-        try StoreFixture.make(at: store, count: 3)
+        try await StoreFixture.make(at: store, count: 3)
         let tokenFile = directory.file("token")
         try "s3cret-token-0123456789\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
-        let server = try ServeProcess(["--store", store, "--token-file", tokenFile])
+        let server = try await ServeProcess(["--store", store, "--token-file", tokenFile])
         defer { server.terminate() }
 
         let anonymous = try await HTTPClient(server.baseURL).send("GET", "/v1/stats")
@@ -317,14 +317,16 @@ import Testing
         #expect(try await HTTPClient(server.baseURL).send("GET", "/healthz").status == 200)
     }
 
-    @Test func nonLoopbackAddressWithoutTokenIsRefused() throws {
-        let result = try ChildProcess.memp(["serve", "--store", "/nonexistent", "--host", "0.0.0.0", "--port", "0"])
+    @Test func nonLoopbackAddressWithoutTokenIsRefused() async throws {
+        let result = try await ChildProcess.memp([
+            "serve", "--store", "/nonexistent", "--host", "0.0.0.0", "--port", "0",
+        ])
         #expect(result.status == 64)
         #expect(result.errors.contains("needs --token-file"), "\(result.errors)")
     }
 
     @Test func seesWritesOfAnotherProcessWithoutRestart() async throws {
-        let served = try ServedStore(count: 5)
+        let served = try await ServedStore(count: 5)
         defer { served.close() }
         let (store, client) = (served.store, served.client)
         #expect(try await client.send("POST", "/v1/lookup", json: ["task": "x"]).status == 200)
@@ -333,7 +335,7 @@ import Testing
         let line = try JSONSerialization.data(
             withJSONObject: StoreFixture.trajectory(id: "from-cli", task: "juggle three oranges"))
         try (String(decoding: line, as: UTF8.self) + "\n").write(toFile: file, atomically: true, encoding: .utf8)
-        let imported = try ChildProcess.memp(["import", "--store", store, file])
+        let imported = try await ChildProcess.memp(["import", "--store", store, file])
         try #require(imported.status == 0, "\(imported.errors)")
 
         let answer = try await client.send(

@@ -38,7 +38,7 @@ import Testing
     static func answer(to message: String) async throws -> (
         status: Int, object: [String: Any], error: [String: Any]?, pingAfter: Int
     ) {
-        let served = try ServedStore(count: 1)
+        let served = try await ServedStore(count: 1)
         defer { served.close() }
         let session = try await initialize(served.client)
         let answer = try await send(message, served.client, session: session)
@@ -48,7 +48,7 @@ import Testing
     }
 
     @Test func aSessionBeyondTheLimitReplacesTheOneUsedLeastRecently() async throws {
-        let served = try ServedStore(count: 3, arguments: ["--max-mcp-sessions", "2"])
+        let served = try await ServedStore(count: 3, arguments: ["--max-mcp-sessions", "2"])
         defer { served.close() }
         let client = served.client
         let first = try await Self.initialize(client)

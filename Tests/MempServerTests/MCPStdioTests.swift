@@ -9,16 +9,18 @@ import Testing
     ///
     /// The lines are fed to its standard input from a file, as a script would; each output line gives its JSON
     /// object, or the objects of a batch answer. The server must exit 0.
-    static func answers(to lines: [String], storeHolding count: Int, options: [String] = []) throws -> [[String: Any]] {
+    static func answers(to lines: [String], storeHolding count: Int, options: [String] = []) async throws -> [[String:
+        Any]]
+    {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = directory.file("store")
-        try StoreFixture.make(at: store, count: count)
+        try await StoreFixture.make(at: store, count: count)
         let requests = try directory.write(lines.joined(separator: "\n") + "\n", to: "requests.jsonl")
         let script =
             #"memp="$0" store="$1" requests="$2"; shift 2; "#
             + #"exec "$memp" serve --store "$store" --mcp-stdio "$@" < "$requests""#
-        let served = try ChildProcess.run(
+        let served = try await ChildProcess.run(
             "/bin/sh", ["-c", script, try ChildProcess.mempExecutable(), store, requests] + options)
         #expect(served.status == 0, "\(served.errors)")
         return served.output.split(separator: "\n").flatMap { line -> [[String: Any]] in
@@ -35,9 +37,9 @@ import Testing
     ]
 
     /// The MCP handshake reports the version `memp --version` prints (it said 1.0.0 while the build was 0.1.0).
-    @Test func theHandshakeReportsTheBuildsVersion() throws {
-        let printed = try ChildProcess.memp(["--version"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
-        let answer = try #require(try Self.answers(to: Self.handshake, storeHolding: 1).first)
+    @Test func theHandshakeReportsTheBuildsVersion() async throws {
+        let printed = try await ChildProcess.memp(["--version"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let answer = try await #require(try Self.answers(to: Self.handshake, storeHolding: 1).first)
         let server = (answer["result"] as? [String: Any])?["serverInfo"] as? [String: Any]
         #expect(server?["name"] as? String == "memp" && server?["version"] as? String == printed)
         #expect(!printed.isEmpty)
@@ -45,7 +47,7 @@ import Testing
 
     // The server answers each request in a task of its own; the answers still running when the input ended used to
     // be dropped, so a client that wrote its requests and closed its end got only some of them answered.
-    @Test func everyRequestIsAnsweredWhenTheInputEnds() throws {
+    @Test func everyRequestIsAnsweredWhenTheInputEnds() async throws {
         let messages: [[String: Any]] = [
             ["jsonrpc": "2.0", "id": 2, "method": "tools/list"],
             [
@@ -60,7 +62,7 @@ import Testing
         let lines =
             try Self.handshake
             + messages.map { String(decoding: try JSONSerialization.data(withJSONObject: $0), as: UTF8.self) }
-        let answered = try Self.answers(to: lines, storeHolding: 3).compactMap { $0["id"].map { "\($0)" } }
+        let answered = try await Self.answers(to: lines, storeHolding: 3).compactMap { $0["id"].map { "\($0)" } }
         #expect(answered.sorted() == ["1", "2", "4", "stats"])
     }
 
@@ -68,7 +70,7 @@ import Testing
     /// requests around them as usual.
     // Hostile run 4: a `store` that was not a string, a `duplicates` that was not a string and arguments a tool does
     // not take were ignored, and the call answered as if they were absent (`"store": 5` read the default store).
-    @Test func toolArgumentsOfTheWrongTypeOrThatNoToolTakesAreRefused() throws {
+    @Test func toolArgumentsOfTheWrongTypeOrThatNoToolTakesAreRefused() async throws {
         let calls: [(String, String)] = [
             (#""name":"memory_stats","arguments":{"store":5}"#, "invalid_body: Field store: must be a store's name"),
             (
@@ -90,7 +92,7 @@ import Testing
             + calls.enumerated().map { index, call in
                 #"{"jsonrpc":"2.0","id":\#(index + 2),"method":"tools/call","params":{\#(call.0)}}"#
             }
-        let answers = try Self.answers(to: lines, storeHolding: 1)
+        let answers = try await Self.answers(to: lines, storeHolding: 1)
         for (index, call) in calls.enumerated() {
             let answer = answers.first { $0["id"] as? Int == index + 2 }
             let result = answer?["result"] as? [String: Any]
@@ -103,22 +105,22 @@ import Testing
     /// `"duplicates": null` is an absent duplicates argument, as `"store": null` is an absent store; it was refused
     /// as not one of refuse, skip or replace. (A session of its own: a write beside the calls above would race
     /// their store count.)
-    @Test func aNullDuplicatesArgumentIsAnAbsentOne() throws {
+    @Test func aNullDuplicatesArgumentIsAnAbsentOne() async throws {
         let call =
             #"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"add_trajectory","arguments":{"#
             + #""trajectory":{"id":"n","task":"wash the cup","steps":[{"action":"rinse it"}]},"duplicates":null}}}"#
-        let answers = try Self.answers(to: Self.handshake + [call], storeHolding: 1)
+        let answers = try await Self.answers(to: Self.handshake + [call], storeHolding: 1)
         let result = answers.first { $0["id"] as? Int == 2 }?["result"] as? [String: Any]
         let text = (result?["content"] as? [[String: Any]])?.first?["text"] as? String ?? ""
         #expect(text.hasPrefix("Stored 1 trajectory") && result?["isError"] as? Bool != true, "\(text)")
     }
 
-    @Test func badAndOverLongLinesGetParseErrorsAndTheRestIsAnswered() throws {
+    @Test func badAndOverLongLinesGetParseErrorsAndTheRestIsAnswered() async throws {
         let huge =
             #"{"jsonrpc":"2.0","id":9,"method":"tools/list","params":{"pad":""#
             + String(repeating: "x", count: 5_000) + #""}}"#
         let lines = Self.handshake + ["this is not json", huge, #"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#]
-        let answers = try Self.answers(to: lines, storeHolding: 1, options: ["--max-body-bytes", "1024"])
+        let answers = try await Self.answers(to: lines, storeHolding: 1, options: ["--max-body-bytes", "1024"])
         #expect(answers.compactMap { $0["id"] as? Int }.sorted() == [1, 2])
         let errors = answers.filter { $0["id"] is NSNull }.compactMap { $0["error"] as? [String: Any] }
         #expect(errors.compactMap { $0["code"] as? Int } == [-32700, -32700])
@@ -132,7 +134,7 @@ import Testing
     /// A request whose ID is neither a string nor an integer was taken for a notification and never answered, so its
     /// client waited forever: it is refused with an Invalid Request error (id null), alone or in a batch, and the
     /// requests around it are answered.
-    @Test func requestsWithUnusableIDsAreRefusedNotLeftUnanswered() throws {
+    @Test func requestsWithUnusableIDsAreRefusedNotLeftUnanswered() async throws {
         let lines =
             Self.handshake + [
                 #"{"jsonrpc":"2.0","id":1e300,"method":"ping"}"#, #"{"jsonrpc":"2.0","id":2.5,"method":"ping"}"#,
@@ -141,7 +143,7 @@ import Testing
                 #"[{"jsonrpc":"2.0","id":3,"method":"ping"},{"jsonrpc":"2.0","id":[3],"method":"ping"}]"#,
                 #"{"jsonrpc":"2.0","id":"four","method":"ping"}"#,
             ]
-        let answers = try Self.answers(to: lines, storeHolding: 1)
+        let answers = try await Self.answers(to: lines, storeHolding: 1)
         #expect(answers.filter { !($0["id"] is NSNull) }.map { "\($0["id"] ?? "")" }.sorted() == ["1", "3", "four"])
         let refusals = answers.filter { $0["id"] is NSNull }.compactMap { $0["error"] as? [String: Any] }
         #expect(refusals.count == 6)
@@ -158,7 +160,7 @@ import Testing
     /// Invalid Request (-32600) saying what is wrong, under its own ID or null, and the rest of its batch is
     /// answered; `tools/list` params that don't decode get Invalid params, not an internal error. A request that
     /// repeats a key gets Invalid params (Invalid Request outside params) naming it.
-    @Test func messagesThatAreNotRequestsGetInvalidRequestAndTheirBatchIsAnswered() throws {
+    @Test func messagesThatAreNotRequestsGetInvalidRequestAndTheirBatchIsAnswered() async throws {
         let lines =
             Self.handshake + [
                 "5", "[]", #"{"jsonrpc":"1.0","id":"old","method":"ping"}"#, #"{"jsonrpc":"2.0","id":"bare"}"#,
@@ -172,7 +174,7 @@ import Testing
                 #"[{"jsonrpc":"2.0","id":11,"method":"ping"},{"jsonrpc":"2.0","id":12,"method":"tools/call","#
                     + #""params":{"name":"memory_stats","name":"show_memory"}}]"#,
             ]
-        let answers = try Self.answers(to: lines, storeHolding: 1)
+        let answers = try await Self.answers(to: lines, storeHolding: 1)
         var errors: [String] = []
         var results: [String] = []
         for answer in answers {
@@ -202,11 +204,11 @@ import Testing
 
     /// A `tools/call` or `initialize` whose params don't decode was answered "Internal error: The data isn't in the
     /// correct format" (-32603); it gets Invalid params (-32602) naming the field.
-    @Test func requestsWithParamsThatDontDecodeGetInvalidParamsNamingTheField() throws {
+    @Test func requestsWithParamsThatDontDecodeGetInvalidParamsNamingTheField() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = directory.file("store")
-        try StoreFixture.make(at: store, count: 1)
+        try await StoreFixture.make(at: store, count: 1)
         let initialize =
             #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","#
             + #""capabilities":{},"clientInfo":{"name":"test","version":"1"}}}"#
@@ -221,7 +223,7 @@ import Testing
         ]
         let requests = directory.file("requests.jsonl")
         try (lines.joined(separator: "\n") + "\n").write(toFile: requests, atomically: true, encoding: .utf8)
-        let served = try ChildProcess.run(
+        let served = try await ChildProcess.run(
             "/bin/sh",
             [
                 "-c", #"exec "$0" serve --store "$1" --mcp-stdio < "$2""#, try ChildProcess.mempExecutable(), store,

@@ -3,7 +3,9 @@ import TestSupport
 import Testing
 
 /// python3 with the `mcp` package (scripts/setup.d/70-mcp.sh installs it).
-private let mcpAvailable = (try? ChildProcess.run("/usr/bin/env", ["python3", "-c", "import mcp"]))?.status == 0
+private let mcpAvailable =
+    (try? ChildProcess(executable: "/usr/bin/env", arguments: ["python3", "-c", "import mcp"]))?.waitForExit()
+    .status == 0
 
 /// The five MCP tools, driven by the official MCP Python SDK over stdio and over streamable HTTP at `/mcp`.
 @Suite(.enabled(if: mcpAvailable, "needs python3 with mcp (bash scripts/setup.d/70-mcp.sh)"))
@@ -29,8 +31,8 @@ struct MCPTests {
         var unknownText: String
     }
 
-    static func check(_ arguments: [String]) throws -> Report {
-        let result = try ChildProcess.run("/usr/bin/env", ["python3", checker] + arguments)
+    static func check(_ arguments: [String]) async throws -> Report {
+        let result = try await ChildProcess.run("/usr/bin/env", ["python3", checker] + arguments)
         guard result.status == 0 else { throw ServeError(message: "mcp_check.py failed: \(result.errors)") }
         return try JSONDecoder().decode(Report.self, from: Data(result.output.utf8))
     }
@@ -49,21 +51,22 @@ struct MCPTests {
         #expect(report.unknownIsError && report.unknownText.hasPrefix("unknown_memory:"))
     }
 
-    @Test func toolsWorkOverStdio() throws {
+    @Test func toolsWorkOverStdio() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = directory.file("store")
-        try StoreFixture.make(at: store, count: 3)
-        Self.expectToolsWork(try Self.check(["stdio", "--memp", try ChildProcess.mempExecutable(), "--store", store]))
+        try await StoreFixture.make(at: store, count: 3)
+        await Self.expectToolsWork(
+            try Self.check(["stdio", "--memp", try ChildProcess.mempExecutable(), "--store", store]))
     }
 
-    @Test func toolsWorkOverStreamableHTTP() throws {
+    @Test func toolsWorkOverStreamableHTTP() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = directory.file("store")
-        try StoreFixture.make(at: store, count: 3)
-        let server = try ServeProcess(["--store", store])
-        Self.expectToolsWork(try Self.check(["http", "--url", server.baseURL.absoluteString + "/mcp"]))
+        try await StoreFixture.make(at: store, count: 3)
+        let server = try await ServeProcess(["--store", store])
+        await Self.expectToolsWork(try Self.check(["http", "--url", server.baseURL.absoluteString + "/mcp"]))
         // The MCP session does not hold up a graceful shutdown.
         #expect(server.terminate() == 0)
     }
@@ -77,29 +80,31 @@ struct MCPTests {
     static let checker = ServeProcess.repository.appendingPathComponent("scripts/openapi_check.py").path
 
     static let validatorsAvailable: Bool =
-        (try? ChildProcess.run(
-            "/usr/bin/env", ["python3", "-c", "import yaml, jsonschema, openapi_spec_validator"]))?.status == 0
+        (try? ChildProcess(
+            executable: "/usr/bin/env", arguments: ["python3", "-c", "import yaml, jsonschema, openapi_spec_validator"]))?
+        .waitForExit().status == 0
 
     @Test(.enabled(if: validatorsAvailable, "needs python3 with PyYAML, jsonschema, openapi-spec-validator"))
-    func serverMatchesTheOpenAPIDescription() throws {
+    func serverMatchesTheOpenAPIDescription() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = directory.file("store")
-        try StoreFixture.make(at: store, count: 10)
+        try await StoreFixture.make(at: store, count: 10)
         let token = "openapi-check-token-0123"
         try token.write(toFile: directory.file("token"), atomically: true, encoding: .utf8)
         // Started first: it copies the store before any other server has it open.
-        let full = try FullDiskServer.start(copying: store, in: directory, ["--token-file", directory.file("token")])
+        let full = try await FullDiskServer.start(
+            copying: store, in: directory, ["--token-file", directory.file("token")])
         defer { full?.terminate() }
-        let server = try ServeProcess([
+        let server = try await ServeProcess([
             "--store", store, "--token-file", directory.file("token"), "--max-body-bytes", "65536",
         ])
         defer { server.terminate() }
-        let impatient = try ServeProcess([
+        let impatient = try await ServeProcess([
             "--store", store, "--token-file", directory.file("token"), "--lookup-timeout", "1e-9",
         ])
         defer { impatient.terminate() }
-        let result = try ChildProcess.run(
+        let result = try await ChildProcess.run(
             "/usr/bin/env",
             [
                 "python3", Self.checker, "--url", server.baseURL.absoluteString, "--token", token, "--memory",

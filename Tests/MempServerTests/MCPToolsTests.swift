@@ -14,8 +14,10 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = directory.file("store")
-        try StoreFixture.make(at: store, count: 2)
-        let service = MemoryService(registry: StoreRegistry(layout: .single(.directory(store))))
+        try await StoreFixture.make(at: store, count: 2)
+        let service = MemoryService(
+            registry: StoreRegistry(layout: .single(.directory(store))),
+            limits: ServiceLimits(lookupTimeout: .seconds(7 * 86_400)))
         try FileManager.default.removeItem(atPath: store + "/index")
         try Data("not a folder".utf8).write(to: URL(fileURLWithPath: store + "/index"))
         let result = await MCPTools.call(

@@ -17,7 +17,7 @@ import Testing
     /// Before, each of these was answered `400` with an empty body (the lookup's bad chunk with a 500
     /// `store_failure`).
     @Test func protocolErrorsGetJSONErrorsNamingTheProblem() async throws {
-        let served = try ServedStore(count: 3)
+        let served = try await ServedStore(count: 3)
         defer { served.close() }
         let port = try #require(served.server.baseURL.port)
         let cases: [(request: String, status: Int, code: String, words: String)] = [
@@ -54,7 +54,7 @@ import Testing
 
     /// A good request, then a broken one on the same connection: the first is answered, then the error.
     @Test func aBrokenRequestAfterAGoodOneIsAnsweredAfterIt() async throws {
-        let served = try ServedStore(count: 3)
+        let served = try await ServedStore(count: 3)
         defer { served.close() }
         let port = try #require(served.server.baseURL.port)
         let answers = try Self.exchange(
@@ -73,7 +73,8 @@ import Testing
         .timeLimit(.minutes(3)),
         arguments: ["HTTP/1.1\r\nHost: memp", "HTTP/1.1\r\nHost: memp\r\nConnection: close", "HTTP/1.0"])
     func aBodyAnsweredBeforeItArrivedIsReadNoFurtherThanTheBodyLimit(version: String) async throws {
-        let served = try ServedStore(count: 1, arguments: ["--max-body-bytes", "1024", "--idle-timeout", "86400"])
+        let served = try await ServedStore(
+            count: 1, arguments: ["--max-body-bytes", "1024", "--idle-timeout", "86400"])
         defer { served.close() }
         let connection = try RawConnection(port: try #require(served.server.baseURL.port))
         try connection.send("POST /v1/lookup \(version)\r\nContent-Length: 10000000000\r\n\r\n")
@@ -90,7 +91,7 @@ import Testing
     /// tunnel), and the connection stayed open until the idle timeout (a day here).
     @Test(.timeLimit(.minutes(3)))
     func connectIsAnswered405AndItsConnectionClosed() async throws {
-        let served = try ServedStore(count: 1, arguments: ["--idle-timeout", "86400"])
+        let served = try await ServedStore(count: 1, arguments: ["--idle-timeout", "86400"])
         defer { served.close() }
         let answers = try Self.exchange(
             "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
@@ -103,7 +104,7 @@ import Testing
     /// client reading to the end of the connection waited that long.
     @Test(.timeLimit(.minutes(3)))
     func anHTTP10RequestsConnectionIsClosedAfterItsAnswer() async throws {
-        let served = try ServedStore(count: 1, arguments: ["--idle-timeout", "86400"])
+        let served = try await ServedStore(count: 1, arguments: ["--idle-timeout", "86400"])
         defer { served.close() }
         let port = try #require(served.server.baseURL.port)
         #expect(try Self.exchange("GET /healthz HTTP/1.0\r\n\r\n", port: port).map(\.status) == [200])
@@ -117,7 +118,7 @@ import Testing
 
     /// Before, every connection was kept: many slow uploads could each hold a body of up to the body limit.
     @Test func aConnectionPastTheLimitIsAnswered503AndClosed() async throws {
-        let served = try ServedStore(count: 3, arguments: ["--max-connections", "2"])
+        let served = try await ServedStore(count: 3, arguments: ["--max-connections", "2"])
         defer { served.close() }
         let port = try #require(served.server.baseURL.port)
         // Two connections, each answered once and then kept open with a request still arriving.
@@ -137,7 +138,7 @@ import Testing
         #expect(refused == [HTTPAnswer(status: 503, code: "too_many_connections", message: message)])
         // Nothing of the held uploads was stored, and the store is intact.
         held.removeAll()
-        let restarted = try ServeProcess(["--store", served.store])
+        let restarted = try await ServeProcess(["--store", served.store])
         defer { restarted.terminate() }
         let stats = HTTPClient.object(try await HTTPClient(restarted.baseURL).send("GET", "/v1/stats").body)
         #expect((stats["statistics"] as? [String: Any])?["trajectories"] as? Int == 3)
@@ -150,8 +151,8 @@ import Testing
         #expect([count.admit(), count.admit()] == [true, false])
     }
 
-    @Test func maxConnectionsMustBePositive() throws {
-        let result = try ChildProcess.memp(["serve", "--store", "nowhere", "--max-connections", "0"])
+    @Test func maxConnectionsMustBePositive() async throws {
+        let result = try await ChildProcess.memp(["serve", "--store", "nowhere", "--max-connections", "0"])
         #expect(result.status == 64)
         #expect(result.errors.contains("--max-connections must be at least 1 (got 0)."))
     }

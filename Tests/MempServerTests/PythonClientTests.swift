@@ -8,11 +8,12 @@ import Testing
     static let tests = ServeProcess.repository.appendingPathComponent("clients/python/tests").path
 
     static let pythonAvailable: Bool =
-        (try? ChildProcess.run("/usr/bin/env", ["python3", "-c", "import unittest"]))?.status == 0
+        (try? ChildProcess(executable: "/usr/bin/env", arguments: ["python3", "-c", "import unittest"]))?.waitForExit()
+        .status == 0
 
     @Test(.enabled(if: pythonAvailable, "needs python3"))
-    func clientTestsPassAgainstALiveServer() throws {
-        let result = try ChildProcess.run(
+    func clientTestsPassAgainstALiveServer() async throws {
+        let result = try await ChildProcess.run(
             "/usr/bin/env", ["python3", "-m", "unittest", "discover", "-v", "-s", Self.tests],
             environment: ["MEMP": try ChildProcess.mempExecutable()])
         #expect(result.status == 0, "\(result.errors)")

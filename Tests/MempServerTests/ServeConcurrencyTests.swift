@@ -11,9 +11,9 @@ import Testing
         let root = directory.file("stores")
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         // Both stores hold the same tasks under different IDs: only a partition keeps them apart.
-        try StoreFixture.make(at: root + "/alpha", count: 20, prefix: "alpha-")
-        try StoreFixture.make(at: root + "/beta", count: 20, prefix: "beta-")
-        let server = try ServeProcess(["--store-root", root])
+        try await StoreFixture.make(at: root + "/alpha", count: 20, prefix: "alpha-")
+        try await StoreFixture.make(at: root + "/beta", count: 20, prefix: "beta-")
+        let server = try await ServeProcess(["--store-root", root])
         defer { server.terminate() }
         let client = HTTPClient(server.baseURL)
 
@@ -40,7 +40,7 @@ import Testing
     /// 8 clients each run 10 rounds of lookup, import, feedback and update; afterwards every counter and count is
     /// exactly what the acknowledged requests add up to.
     @Test func eightConcurrentClientsLeaveExactCounters() async throws {
-        let served = try ServedStore(count: 100)
+        let served = try await ServedStore(count: 100)
         defer { served.close() }
         let client = served.client
         let ids = HTTPClient.hitIDs(
@@ -121,8 +121,8 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = directory.file("store")
-        try StoreFixture.make(at: store, count: 10)
-        let server = try ServeProcess(["--store", store])
+        try await StoreFixture.make(at: store, count: 10)
+        let server = try await ServeProcess(["--store", store])
         let client = HTTPClient(server.baseURL)
         let acknowledged = Shared<[String]>([])
         let signalled = Shared(false)
@@ -156,7 +156,7 @@ import Testing
         let written = acknowledged.withLock { $0 }
         #expect(written.count >= 20)
 
-        let restarted = try ServeProcess(["--store", store])
+        let restarted = try await ServeProcess(["--store", store])
         defer { restarted.terminate() }
         let restartedClient = HTTPClient(restarted.baseURL)
         for id in written {

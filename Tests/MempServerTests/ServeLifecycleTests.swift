@@ -5,9 +5,9 @@ import Testing
 /// Starting on a free port and stopping on SIGINT, as on SIGTERM.
 @Suite struct ServeLifecycleTests {
     @Test func portZeroPicksAFreePortAndSigintExitsZero() async throws {
-        let first = try ServedStore(count: 3)
+        let first = try await ServedStore(count: 3)
         defer { first.close() }
-        let second = try ServeProcess(["--store", first.store])
+        let second = try await ServeProcess(["--store", first.store])
         defer { second.terminate() }
         // Two servers asked for port 0 listen on two different ports, and both answer.
         #expect(first.server.baseURL.port != second.baseURL.port)
@@ -23,10 +23,10 @@ import Testing
     }
 
     @Test func aPortInUseIsNamedWithItsAddress() async throws {
-        let served = try ServedStore(count: 1)
+        let served = try await ServedStore(count: 1)
         defer { served.close() }
         let port = try #require(served.server.baseURL.port)
-        let second = try ChildProcess.memp(["serve", "--store", served.store, "--port", String(port)])
+        let second = try await ChildProcess.memp(["serve", "--store", served.store, "--port", String(port)])
         #expect(second.status == 1)
         #expect(
             second.errors.contains(

@@ -20,31 +20,35 @@ final class ServeProcess: @unchecked Sendable {  // `process` is only started, s
         .deletingLastPathComponent()
 
     /// Starts `memp serve ARGUMENTS --port 0` and waits for its `Listening on` line.
-    convenience init(_ arguments: [String]) throws {
-        try self.init(launcher: [], arguments)
+    convenience init(_ arguments: [String]) async throws {
+        try await self.init(launcher: [], arguments)
     }
 
     /// Starts `LAUNCHER… memp serve ARGUMENTS --port 0` (the launcher runs memp in the end, as `exec` does) and
-    /// waits for its `Listening on` line.
-    init(launcher: [String], _ arguments: [String]) throws {
+    /// waits for its `Listening on` line, on a thread of its own (``onOwnThread(_:)``).
+    init(launcher: [String], _ arguments: [String]) async throws {
         let command = launcher + [try ChildProcess.mempExecutable(), "serve"] + arguments + ["--port", "0"]
-        process = Process()
+        let process = Process()
         process.executableURL = URL(fileURLWithPath: command[0])
         process.arguments = Array(command.dropFirst())
-        errors = Pipe()
+        let errors = Pipe()
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        var text = ""
-        while !text.contains("\n") || !text.contains("Listening on ") {
-            let chunk = errors.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            text += String(decoding: chunk, as: UTF8.self)
+        (self.process, self.errors) = (process, errors)
+        let text = await onOwnThread {
+            var text = ""
+            while !text.contains("\n") || !text.contains("Listening on ") {
+                let chunk = errors.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                text += String(decoding: chunk, as: UTF8.self)
+            }
+            return text
         }
         guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Listening on ") }),
             let url = URL(string: String(line.dropFirst("Listening on ".count)))
         else {
-            process.waitUntilExit()
+            await onOwnThread { process.waitUntilExit() }
             throw ServeError(message: "memp serve did not start: \(text)")
         }
         baseURL = url
@@ -99,13 +103,13 @@ enum FullDiskServer {
     static let available: Bool = {
         guard let directory = try? TemporaryDirectory() else { return false }
         defer { directory.remove() }
-        let mounted = try? ChildProcess.run(
-            "/usr/bin/env",
-            [
+        let mounted = try? ChildProcess(
+            executable: "/usr/bin/env",
+            arguments: [
                 "unshare", "-r", "-m", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs \"$1\"", "sh",
                 directory.path,
             ])
-        return mounted?.status == 0
+        return mounted?.waitForExit().status == 0
     }()
 
     /// The command that runs the command after it in a user and mount namespace of its own, with a 4 MiB tmpfs
@@ -123,12 +127,12 @@ enum FullDiskServer {
     }
 
     /// Serves a copy of `store`, made in `directory`, with `arguments`; `nil` when no namespace can be made here.
-    static func start(copying store: String, in directory: TemporaryDirectory, _ arguments: [String]) throws
+    static func start(copying store: String, in directory: TemporaryDirectory, _ arguments: [String]) async throws
         -> ServeProcess?
     {
         guard available else { return nil }
         let (command, mount) = try launcher(copying: store, in: directory, fillingFirst: false)
-        let server = try ServeProcess(launcher: command, ["--store", mount + "/store"] + arguments)
+        let server = try await ServeProcess(launcher: command, ["--store", mount + "/store"] + arguments)
         // The server has opened the store (it does before listening): fill its disk through the namespace's view.
         let filler = open(
             "/proc/\(server.process.processIdentifier)/root\(mount)/filler", O_WRONLY | O_CREAT | O_EXCL, 0o600)
@@ -148,13 +152,13 @@ enum FullDiskServer {
     /// filled before the server starts (at `directory/full-disk`); how it ended and what it wrote (`nil` when no
     /// namespace can be made here). A server that starts all the same is stopped after 60 s (`timeout`), so the
     /// outcome's status then says 124.
-    static func serveOnAFullDisk(in directory: TemporaryDirectory) throws -> ChildProcess.Outcome? {
+    static func serveOnAFullDisk(in directory: TemporaryDirectory) async throws -> ChildProcess.Outcome? {
         guard available else { return nil }
         let store = directory.file("store")
-        try StoreFixture.make(at: store, count: 10)
+        try await StoreFixture.make(at: store, count: 10)
         let (command, mount) = try launcher(copying: store, in: directory, fillingFirst: true)
         let server = ["timeout", "60", try ChildProcess.mempExecutable(), "serve", "--store", mount + "/store"]
-        return try ChildProcess.run(command[0], Array(command.dropFirst()) + server + ["--port", "0"])
+        return try await ChildProcess.run(command[0], Array(command.dropFirst()) + server + ["--port", "0"])
     }
 }
 
@@ -232,8 +236,8 @@ enum StoreFixture {
 
     /// A hashing-embedder store in `directory` holding the first `count` sample trajectories, with their IDs
     /// prefixed by `prefix`.
-    static func make(at directory: String, count: Int = 640, prefix: String = "") throws {
-        let created = try ChildProcess.memp(["init", "--store", directory, "--embedder", "hashing"])
+    static func make(at directory: String, count: Int = 640, prefix: String = "") async throws {
+        let created = try await ChildProcess.memp(["init", "--store", directory, "--embedder", "hashing"])
         guard created.status == 0 else { throw ServeError(message: "memp init failed: \(created.errors)") }
         let lines = try String(contentsOfFile: sample, encoding: .utf8).split(separator: "\n").prefix(count)
         var file = ""
@@ -244,7 +248,7 @@ enum StoreFixture {
         }
         let path = directory + ".jsonl"
         try file.write(toFile: path, atomically: true, encoding: .utf8)
-        let imported = try ChildProcess.memp(["import", "--store", directory, path, "--build", "trajectory"])
+        let imported = try await ChildProcess.memp(["import", "--store", directory, path, "--build", "trajectory"])
         guard imported.status == 0 else { throw ServeError(message: "memp import failed: \(imported.errors)") }
     }
 
@@ -277,11 +281,11 @@ struct ServedStore {
     let client: HTTPClient
 
     /// Serves a store holding the first `count` sample trajectories; `arguments` go to `memp serve`.
-    init(count: Int, arguments: [String] = []) throws {
+    init(count: Int, arguments: [String] = []) async throws {
         directory = try TemporaryDirectory()
         store = directory.file("store")
-        try StoreFixture.make(at: store, count: count)
-        server = try ServeProcess(["--store", store] + arguments)
+        try await StoreFixture.make(at: store, count: count)
+        server = try await ServeProcess(["--store", store] + arguments)
         client = HTTPClient(server.baseURL)
     }
 

@@ -11,7 +11,7 @@ import Testing
         "POST /v1/trajectories HTTP/1.1\r\nHost: memp\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n{\"id\""
 
     @Test func aConnectionSilentInTheMiddleOfARequestIsClosedAfterTheIdleTimeout() async throws {
-        let served = try ServedStore(count: 3, arguments: ["--idle-timeout", "1"])
+        let served = try await ServedStore(count: 3, arguments: ["--idle-timeout", "1"])
         defer { served.close() }
         let stalled = try RawConnection(port: try #require(served.server.baseURL.port))
         try stalled.send(Self.stalledLookup)
@@ -24,7 +24,7 @@ import Testing
     /// so only shutdown can end them).
     @Test(.timeLimit(.minutes(2)))
     func sigtermWhileClientsStallInTheMiddleOfRequestsExitsZero() async throws {
-        let served = try ServedStore(count: 3, arguments: ["--idle-timeout", "86400"])
+        let served = try await ServedStore(count: 3, arguments: ["--idle-timeout", "86400"])
         defer { served.close() }
         let port = try #require(served.server.baseURL.port)
         let stalledLookup = try RawConnection(port: port)
@@ -38,7 +38,7 @@ import Testing
         #expect(try stalledLookup.readToEnd().isEmpty)
         #expect(try stalledUpload.readToEnd().isEmpty)
         // Nothing of the stalled upload was stored.
-        let restarted = try ServeProcess(["--store", served.store])
+        let restarted = try await ServeProcess(["--store", served.store])
         defer { restarted.terminate() }
         let stats = HTTPClient.object(try await HTTPClient(restarted.baseURL).send("GET", "/v1/stats").body)
         #expect((stats["statistics"] as? [String: Any])?["trajectories"] as? Int == 3)

@@ -32,7 +32,7 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let service = MemoryService(
-            registry: StoreRegistry(layout: .root(directory: try await Self.makeRoot(directory))))
+            registry: StoreRegistry(layout: .root(directory: try await Self.makeRoot(directory))), limits: .untimed)
         #expect(service.stores().stores == ["blue", "red"])
         let red = try await service.lookup(LookupRequest(task: "enter the kitchen", k: 5), store: "red")
         #expect(red.hits.map(\.id) == ["red-1"])
@@ -71,7 +71,7 @@ import Testing
         defer { directory.remove() }
         let root = try await Self.makeRoot(directory)
         let registry = StoreRegistry(layout: .single(.directory(root + "/red")))
-        let service = MemoryService(registry: registry)
+        let service = MemoryService(registry: registry, limits: .untimed)
         _ = try await service.feedback(
             Data(#"{"memories": ["red-1"], "success": true, "trajectory": "run-9"}"#.utf8), store: nil)
         let store = try await registry.store(named: nil).store
@@ -100,7 +100,7 @@ import Testing
     @Test func aFailingEmbeddingServerMakesTheStoreUnavailable() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let server = try LoopbackServer(script: "embedding_stub_server.py")
+        let server = try await LoopbackServer(script: "embedding_stub_server.py")
         let base = server.baseURL.appendingPathComponent("ok")
         let path = directory.file("store")
         let store = try await MemoryStore.create(
@@ -110,7 +110,7 @@ import Testing
             configuration: .openAICompatible(
                 baseURL: base.absoluteString, model: "stub", apiKeyEnvironmentVariable: nil, dimension: 4))
         try await store.add([Self.trajectory("a-1", "enter the kitchen")])
-        let service = MemoryService(registry: StoreRegistry(layout: .single(.directory(path))))
+        let service = MemoryService(registry: StoreRegistry(layout: .single(.directory(path))), limits: .untimed)
         #expect(try await service.lookup(LookupRequest(task: "enter the kitchen", k: 1), store: nil).hits.count == 1)
         server.stop()
         await #expect {
@@ -127,7 +127,9 @@ import Testing
         let root = try await Self.makeRoot(directory)
         let service = MemoryService(
             registry: StoreRegistry(layout: .single(.directory(root + "/red"))),
-            limits: ServiceLimits(maximumK: 10, maximumBatchTasks: 2, maximumTaskCharacters: 50))
+            limits: ServiceLimits(
+                maximumK: 10, maximumBatchTasks: 2, maximumTaskCharacters: 50,
+                lookupTimeout: ServiceLimits.untimed.lookupTimeout))
         let cases: [(String, ServiceError)] = [
             (#"{"task": "x", "k": 11}"#, .limitExceeded(name: "k", limit: 10, actual: 11)),
             (#"{"task": "x", "k": 0}"#, .invalidBody(field: "k", reason: "must be at least 1 (got 0)")),
@@ -214,7 +216,8 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let root = try await Self.makeRoot(directory)
-        let service = MemoryService(registry: StoreRegistry(layout: .single(.directory(root + "/red"))))
+        let service = MemoryService(
+            registry: StoreRegistry(layout: .single(.directory(root + "/red"))), limits: .untimed)
         let body = Data(
             (#"{"id": "a", "task": "t", "steps": [{"action": "go"}]}"# + "\n" + #"{"id": "b", "task": "t"}"#).utf8)
         await #expect(throws: ServiceError.invalidBody(field: "line 2, steps", reason: "is missing")) {
@@ -273,7 +276,7 @@ import Testing
         let store = try await Self.makeRoot(directory) + "/red"
         let lines = Mutex<[String]>([])
         let service = MemoryService(
-            registry: StoreRegistry(layout: .single(.directory(store))),
+            registry: StoreRegistry(layout: .single(.directory(store))), limits: .untimed,
             log: { line in lines.withLock { $0.append(line) } })
         #expect(try await service.stats(store: nil).warnings == nil)
         try FileManager.default.removeItem(atPath: store + "/index")
@@ -321,7 +324,8 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let root = try await Self.makeRoot(directory)
-        let service = MemoryService(registry: StoreRegistry(layout: .single(.directory(root + "/red"))))
+        let service = MemoryService(
+            registry: StoreRegistry(layout: .single(.directory(root + "/red"))), limits: .untimed)
         await withTaskGroup(of: Void.self) { group in
             for index in 0..<20 {
                 group.addTask {
@@ -366,7 +370,7 @@ import Testing
         let library = try await MemoryStore.open(at: path).retrieve(task, options: RetrievalOptions(k: 1))
         #expect(library.map(\.memory.id) == ["merged"])
         #expect(library.first?.sourceOutcome == Outcome(success: true))
-        let service = MemoryService(registry: StoreRegistry(layout: .single(.directory(path))))
+        let service = MemoryService(registry: StoreRegistry(layout: .single(.directory(path))), limits: .untimed)
         let served = try await service.lookup(LookupRequest(task: task, k: 1), store: nil)
         #expect(served.hits.map(\.id) == ["merged"])
         #expect(served.hits.first?.outcome == library.first?.sourceOutcome)
@@ -382,7 +386,7 @@ import Testing
             evidence: FusionTuningEvidence(
                 origin: "test", queries: 5, folds: 5, metric: "nDCG@10", chosenScore: 1, defaultScore: 0.5,
                 crossValidatedScore: 0.75))
-        let service = MemoryService(registry: StoreRegistry(layout: .single(.directory(path))))
+        let service = MemoryService(registry: StoreRegistry(layout: .single(.directory(path))), limits: .untimed)
         let hits = try await service.lookup(LookupRequest(task: "enter the kitchen", k: 1), store: nil).hits
         let hit = try #require(hits.first)
         #expect(hit.explanation.hasPrefix("reciprocal rank fusion (rank constant 10);"))

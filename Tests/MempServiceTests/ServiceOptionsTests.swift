@@ -32,7 +32,8 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try await Self.makeStore(at: directory.file("store"), count: 30)
-        let service = MemoryService(registry: StoreRegistry(layout: .single(.directory(directory.file("store")))))
+        let service = MemoryService(
+            registry: StoreRegistry(layout: .single(.directory(directory.file("store")))), limits: .untimed)
         for seed: UInt64 in [0, 1, 7] {
             let expected = try await store.retrieve(
                 "open a door", options: RetrievalOptions(policy: .random, k: 4, seed: seed)
@@ -54,7 +55,8 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         _ = try await Self.makeStore(at: directory.file("store"), count: 2)
-        let service = MemoryService(registry: StoreRegistry(layout: .single(.directory(directory.file("store")))))
+        let service = MemoryService(
+            registry: StoreRegistry(layout: .single(.directory(directory.file("store")))), limits: .untimed)
         // 1 success in 3 uses: kept at a 0.2 threshold, deprecated at the default 0.5.
         let lenient = try await service.update(
             Self.updateBody(using: "m-0", prefix: "a", extra: #", "minHits": 3, "minSuccessRate": 0.2"#), store: nil)
@@ -119,4 +121,11 @@ import Testing
             try await pool.openStore(at: .directory(directory.file("none")))
         }
     }
+}
+
+extension ServiceLimits {
+    /// The default limits with a lookup time limit no test reaches: the tests run beside hundreds of others on two
+    /// cores, where a lookup of a few milliseconds can wait for a thread far longer than the 30 s default, and only
+    /// ``ServiceOptionsTests/aLookupThatOutlastsTheLimitIsRefused()`` is about the limit.
+    static let untimed = ServiceLimits(lookupTimeout: .seconds(7 * 86_400))
 }

@@ -42,7 +42,7 @@ struct CommandTests {
         let password = try String(contentsOfFile: passwordFile, encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let store = directory.file("shared")
-        let created = try ChildProcess.memp(
+        let created = try await ChildProcess.memp(
             [
                 "init", "--store", store, "--backend", "postgres", "--url", location.url, "--embedder", "hashing",
                 "--dimension", "64",
@@ -53,7 +53,7 @@ struct CommandTests {
 
         // A second machine's directory attaches to the same store, with the password from a file this time.
         let attached = directory.file("attached")
-        let second = try ChildProcess.memp(
+        let second = try await ChildProcess.memp(
             [
                 "init", "--store", attached, "--backend", "postgres", "--url", location.url, "--embedder", "hashing",
                 "--dimension", "64", "--password-file", passwordFile,
@@ -65,7 +65,7 @@ struct CommandTests {
         // four `memp feedback` processes at a time, six rounds, report outcomes of the two memories.
         let seed = directory.file("seed.jsonl")
         try Self.trajectories(prefix: "seed", count: 2).write(toFile: seed, atomically: true, encoding: .utf8)
-        let seeded = try ChildProcess.memp(
+        let seeded = try await ChildProcess.memp(
             ["import", "--store", store, seed], environment: ["MEMP_PG_PASSWORD": password])
         #expect(seeded.status == 0, "\(seeded.errors)")
         let importers = try (0..<4).map { index in
@@ -85,18 +85,18 @@ struct CommandTests {
                     environment: ["MEMP_PG_PASSWORD": password])
             }
             for (lane, reporter) in reporters.enumerated() {
-                let result = reporter.finish()
+                let result = await reporter.finish()
                 #expect(result.status == 0, "round \(round) lane \(lane): \(result.errors)")
                 #expect(result.output.split(separator: "\n").count == 2)
             }
         }
         for importer in importers {
-            let result = importer.finish()
+            let result = await importer.finish()
             #expect(result.status == 0, "\(result.errors)")
         }
         // No memory lost or duplicated; the counters are exactly the sum of the increments, with one history row
         // each; counters never advanced the generation (one per import batch: 1 + 4 × 4).
-        let stats = try ChildProcess.memp(
+        let stats = try await ChildProcess.memp(
             ["stats", "--store", attached, "--json"], environment: ["MEMP_PG_PASSWORD": password])
         #expect(stats.status == 0, "\(stats.errors)")
         let statistics = try JSONDecoder().decode(StoreStatistics.self, from: Data(stats.output.utf8))
@@ -112,20 +112,24 @@ struct CommandTests {
         counted.close()
 
         // Each directory's caches catch up with the writes made through the other.
-        let answers = try [store, attached].map { path in
-            try ChildProcess.memp(
-                ["query", "--store", path, "--mode", "query", "-k", "3", "--json", "put some mug in fridge"],
-                environment: ["MEMP_PG_PASSWORD": password])
+        var answers: [ChildProcess.Outcome] = []
+        for path in [store, attached] {
+            answers.append(
+                try await ChildProcess.memp(
+                    ["query", "--store", path, "--mode", "query", "-k", "3", "--json", "put some mug in fridge"],
+                    environment: ["MEMP_PG_PASSWORD": password]))
         }
         #expect(answers.allSatisfy { $0.status == 0 })
         #expect(answers[0].output == answers[1].output)
         // The exact scan in the database finds what the in-process caches find; HNSW is the default.
-        let searches = try ["exact", "caches", "hnsw"].map { choice in
-            try ChildProcess.memp(
-                [
-                    "query", "--store", store, "--mode", "query", "-k", "10", "--json", "--pg-search", choice,
-                    "put some egg in drawer",
-                ], environment: ["MEMP_PG_PASSWORD": password])
+        var searches: [ChildProcess.Outcome] = []
+        for choice in ["exact", "caches", "hnsw"] {
+            searches.append(
+                try await ChildProcess.memp(
+                    [
+                        "query", "--store", store, "--mode", "query", "-k", "10", "--json", "--pg-search", choice,
+                        "put some egg in drawer",
+                    ], environment: ["MEMP_PG_PASSWORD": password]))
         }
         #expect(searches.allSatisfy { $0.status == 0 && $0.output.split(separator: "\n").count == 10 })
         func ids(_ output: String) -> [String] {
@@ -135,46 +139,47 @@ struct CommandTests {
         }
         #expect(ids(searches[0].output) == ids(searches[1].output))
         #expect(Set(ids(searches[2].output)).intersection(ids(searches[0].output)).count >= 9)
-        let badEf = try ChildProcess.memp(["query", "--store", store, "--ef-search", "0", "mug"])
+        let badEf = try await ChildProcess.memp(["query", "--store", store, "--ef-search", "0", "mug"])
         #expect(badEf.status == 64 && badEf.errors.contains("--ef-search must be within 1…1000 (got 0)."))
 
         // The store opens the same way in every command: `memp verify` and `memp eval` on the directory, and a query
         // on the database's URL itself.
-        let verified = try ChildProcess.memp(["verify", "--store", store], environment: ["MEMP_PG_PASSWORD": password])
+        let verified = try await ChildProcess.memp(
+            ["verify", "--store", store], environment: ["MEMP_PG_PASSWORD": password])
         #expect(verified.status == 0 && verified.output.hasSuffix("OK\n"), "\(verified.output)\(verified.errors)")
         let queries = directory.file("queries.jsonl")
         try #"{"qid": "q1", "query": "put some mug in fridge", "relevant": ["seed-0"]}"#.write(
             toFile: queries, atomically: true, encoding: .utf8)
-        let evaluated = try ChildProcess.memp(
+        let evaluated = try await ChildProcess.memp(
             ["eval", "--store", store, "--queries", queries, "-k", "5", "--json"],
             environment: ["MEMP_PG_PASSWORD": password])
         #expect(evaluated.status == 0, "\(evaluated.errors)")
         let report = try JSONSerialization.jsonObject(with: Data(evaluated.output.utf8)) as? [String: Any]
         let evaluatedStore = (report?["stores"] as? [[String: Any]])?.first?["store"] as? [String: Any]
         #expect(evaluatedStore?["memoryCount"] as? Int == 242 && evaluatedStore?["label"] as? String == "shared")
-        let byURL = try ChildProcess.memp(
+        let byURL = try await ChildProcess.memp(
             ["query", "--store", location.url, "--mode", "query", "-k", "3", "--json", "put some mug in fridge"],
             environment: ["MEMP_PG_PASSWORD": password])
         #expect(byURL.status == 0 && byURL.output == answers[0].output, "\(byURL.errors)")
 
         // Without the password the store can't be opened, and the message names the variable.
-        let locked = try ChildProcess.memp(["stats", "--store", store], environment: ["MEMP_PG_PASSWORD": ""])
+        let locked = try await ChildProcess.memp(["stats", "--store", store], environment: ["MEMP_PG_PASSWORD": ""])
         #expect(locked.status != 0)
 
         // Copy to a local store and back into a second schema; both copies are verified by checksums.
         let local = directory.file("local")
-        let down = try ChildProcess.memp(
+        let down = try await ChildProcess.memp(
             ["migrate", "--from", store, "--to", local], environment: ["MEMP_PG_PASSWORD": password])
         #expect(down.status == 0, "\(down.errors)")
         #expect(
             down.output.hasPrefix("Copied 242 trajectories, 242 memories and 290 history rows to \(local); verified"))
         var copy = location
         copy.schema += "_copy"
-        let up = try ChildProcess.memp(
+        let up = try await ChildProcess.memp(
             ["migrate", "--from", local, "--to", copy.url, "--password-file", passwordFile])
         #expect(up.status == 0, "\(up.errors)")
         #expect(up.output.split(separator: "(").last == down.output.split(separator: "(").last)
-        let localStats = try ChildProcess.memp(["stats", "--store", local, "--json"])
+        let localStats = try await ChildProcess.memp(["stats", "--store", local, "--json"])
         #expect(try JSONDecoder().decode(StoreStatistics.self, from: Data(localStats.output.utf8)).memories == 242)
 
         for schema in [location, copy] {

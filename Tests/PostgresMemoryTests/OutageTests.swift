@@ -89,7 +89,7 @@ struct OutageTests {
     /// PostgresNIO's pool made the first write wait a minute for "no connection could be opened", then failed
     /// writes for up to a minute after the server was back.
     @Test func writesFailAtOnceDuringAnOutageAndSucceedRightAfterIt() async throws {
-        let server = try PostgresTestServer.OwnServer()
+        let server = try await PostgresTestServer.OwnServer()
         let location = server.location
         let vector: [Float] = [1, 0, 0]
         func trajectories(_ prefix: String) -> [Trajectory] {
@@ -101,7 +101,7 @@ struct OutageTests {
         // Opened just now, its pool holds no connection the shutdown closes: its write must open one.
         let writer = try await PostgresBackend.connect(to: location)
         defer { writer.close() }
-        try server.halt()
+        try await server.halt()
         do {
             _ = try await writer.write(Fixtures.batch(adding: trajectories("during"), vector: vector))
             Issue.record("a write succeeded while the server was down")
@@ -110,7 +110,7 @@ struct OutageTests {
             #expect(reason.hasPrefix("PostgreSQL at \(location): can't connect to \(location.host):\(location.port): "))
             #expect(reason.contains("Connection refused"), "\(reason)")
         }
-        try server.resume()
+        try await server.resume()
         _ = try await writer.write(Fixtures.batch(adding: trajectories("after"), vector: vector))
         // The other backend's connection was closed by the shutdown; it opens a new one.
         let statistics = try await backend.statistics()
@@ -133,7 +133,7 @@ struct OutageTests {
     /// generous because it counts from the test's start: in full runs on a 2-core machine every test of the process
     /// was reported 330–650 s after it started, this one 403 s.
     @Test(.timeLimit(.minutes(30))) func aWriteOnAConnectionThatStoppedAnsweringFailsAndStoresNothing() async throws {
-        let server = try PostgresTestServer.OwnServer()
+        let server = try await PostgresTestServer.OwnServer()
         let vector: [Float] = [1, 0, 0]
         func trajectories(_ prefix: String) -> [Trajectory] {
             (0..<3).map { Fixtures.trajectory("\(prefix)-\($0)", task: "heat mug \($0)", source: "test", labels: [:]) }
@@ -144,7 +144,7 @@ struct OutageTests {
         let backend = try await PostgresBackend.connect(to: server.location, timing: timing)
         defer { backend.close() }
         try await Fixtures.seed(backend, with: trajectories("before"), vector: vector)
-        try server.freeze()
+        try await server.freeze()
         do {
             _ = try await backend.write(Fixtures.batch(adding: trajectories("during"), vector: vector))
             Issue.record("a write succeeded while the server was frozen")
@@ -153,7 +153,7 @@ struct OutageTests {
             let location = server.location
             #expect(reason.hasPrefix("PostgreSQL at \(location): can't connect to \(location.host):\(location.port)"))
         }
-        try server.thaw()
+        try await server.thaw()
         _ = try await backend.write(Fixtures.batch(adding: trajectories("after"), vector: vector))
         let statistics = try await backend.statistics()
         #expect(statistics.trajectories == 6 && statistics.memories == 6)

@@ -1,6 +1,7 @@
 import Foundation
 import PostgresMemory
 import ProceduralMemory
+import TestSupport
 import Testing
 
 /// The PostgreSQL server the tests of this process use.
@@ -89,35 +90,38 @@ enum PostgresTestServer {
         let location: PostgresLocation
         private let state: String
 
-        /// Starts the server.
-        init() throws {
-            state = PostgresTestServer.stateDirectory("memp-pg-own")
-            location = try PostgresTestServer.launch(in: state).get()
+        /// Starts the server, waiting on a thread of its own (``onOwnThread(_:)``).
+        init() async throws {
+            let state = PostgresTestServer.stateDirectory("memp-pg-own")
+            self.state = state
+            location = try await onOwnThread { try PostgresTestServer.launch(in: state).get() }
         }
 
         deinit { _ = run("stop") }
 
         /// Stops the server as an administrator's fast shutdown does, keeping its data.
-        func halt() throws { try check(run("halt"), "halt") }
+        func halt() async throws { try await script("halt") }
 
         /// Starts the halted server again on the same port.
-        func resume() throws { try check(run("resume"), "resume") }
+        func resume() async throws { try await script("resume") }
 
         /// Stops every process of the server with SIGSTOP: its connections stay open and nothing answers on them,
         /// as after a network cut that loses packets without a reset.
-        func freeze() throws { try check(run("freeze"), "freeze") }
+        func freeze() async throws { try await script("freeze") }
 
         /// Lets the frozen server run again.
-        func thaw() throws { try check(run("thaw"), "thaw") }
+        func thaw() async throws { try await script("thaw") }
 
-        private func run(_ command: String) -> Int32 {
-            system("bash '\(PostgresTestServer.script)' \(command) '\(state)' > /dev/null 2>&1")
-        }
-
-        private func check(_ status: Int32, _ command: String) throws {
+        /// Runs `scripts/pg_server.sh COMMAND` on a thread of its own.
+        private func script(_ command: String) async throws {
+            let status = await onOwnThread { self.run(command) }
             guard status == 0 else {
                 throw ServerUnavailable(message: "scripts/pg_server.sh \(command) exited with status \(status)")
             }
+        }
+
+        private func run(_ command: String) -> Int32 {
+            system("bash '\(PostgresTestServer.script)' \(command) '\(state)' > /dev/null 2>&1")
         }
     }
 

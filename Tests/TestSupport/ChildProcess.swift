@@ -1,7 +1,8 @@
 import Foundation
+import Synchronization
 
 /// A child process whose standard output and standard error are captured.
-public struct ChildProcess {
+public struct ChildProcess: Sendable {
     /// How a finished child ended and what it wrote.
     public typealias Outcome = (status: Int32, output: String, errors: String)
 
@@ -23,23 +24,40 @@ public struct ChildProcess {
         try process.run()
     }
 
-    /// Waits for the child to end; returns its exit status and everything it wrote (standard error is read after
-    /// standard output is drained, so a child must not fill the standard error pipe before closing its output).
-    public func finish() -> Outcome {
+    /// Waits for the child to end; returns its exit status and everything it wrote (both pipes are drained at once,
+    /// so a child that writes much to standard error never blocks on it).
+    ///
+    /// The waiting is done on a thread of its own (``onOwnThread(_:)``).
+    public func finish() async -> Outcome {
+        let child = self
+        return await onOwnThread { child.waitForExit() }
+    }
+
+    /// Like ``finish()``, blocking the calling thread: only for a check made once, outside any test, such as whether
+    /// python3 has a package a suite needs.
+    public func waitForExit() -> Outcome {
+        let errors = errors
+        let errorData = Mutex(Data())
+        let errorsRead = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            let data = errors.fileHandleForReading.readDataToEndOfFile()
+            errorData.withLock { $0 = data }
+            errorsRead.signal()
+        }
         let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
+        errorsRead.wait()
         process.waitUntilExit()
         return (
             process.terminationStatus, String(decoding: outputData, as: UTF8.self),
-            String(decoding: errorData, as: UTF8.self)
+            String(decoding: errorData.withLock { $0 }, as: UTF8.self)
         )
     }
 
     /// Runs `executable` to completion.
-    public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws
-        -> Outcome
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:])
+        async throws -> Outcome
     {
-        try ChildProcess(executable: executable, arguments: arguments, environment: environment).finish()
+        try await ChildProcess(executable: executable, arguments: arguments, environment: environment).finish()
     }
 }
 
@@ -63,7 +81,7 @@ extension ChildProcess {
     }
 
     /// Runs the built `memp` with `arguments` to completion.
-    public static func memp(_ arguments: [String], environment: [String: String] = [:]) throws -> Outcome {
-        try run(try mempExecutable(), arguments, environment: environment)
+    public static func memp(_ arguments: [String], environment: [String: String] = [:]) async throws -> Outcome {
+        try await run(try mempExecutable(), arguments, environment: environment)
     }
 }

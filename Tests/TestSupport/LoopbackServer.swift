@@ -16,9 +16,10 @@ public final class LoopbackServer {
     public static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("scripts")
 
-    /// Starts `python3 scripts/<script> <arguments>` and waits for its address.
-    public init(script: String, arguments: [String] = []) throws {
-        process = Process()
+    /// Starts `python3 scripts/<script> <arguments>` and waits for its address (on a thread of its own: a server that
+    /// loads a model takes seconds to print it).
+    public init(script: String, arguments: [String] = []) async throws {
+        let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", LoopbackServer.scripts.appendingPathComponent(script).path] + arguments
         let output = Pipe()
@@ -26,16 +27,22 @@ public final class LoopbackServer {
         process.standardOutput = output
         process.standardError = errors
         try process.run()
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }  // end of file: the script exited
-            line += chunk
+        self.process = process
+        let line = await onOwnThread {
+            var line = Data()
+            while !line.contains(UInt8(ascii: "\n")) {
+                let chunk = output.fileHandleForReading.availableData
+                if chunk.isEmpty { break }  // end of file: the script exited
+                line += chunk
+            }
+            return line
         }
         let address = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard address.hasPrefix("http://127.0.0.1:"), let url = URL(string: address) else {
-            process.waitUntilExit()
-            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let message = await onOwnThread {
+                process.waitUntilExit()
+                return String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            }
             throw LoopbackServerError(
                 message: "\(script) did not start (run `bash scripts/setup.sh`): \(message.suffix(500))")
         }
@@ -46,15 +53,9 @@ public final class LoopbackServer {
 
     /// Checks that `path` answers 200, once: a script prints its address only when it is ready to serve (for
     /// llm_server.py, once the model is loaded), so there is nothing to wait for.
-    public func checkHealthy(path: String = "/health") throws {
+    public func checkHealthy(path: String = "/health") async throws {
         let url = baseURL.appendingPathComponent(path)
-        let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var status: Int?
-        URLSession.shared.dataTask(with: url) { _, response, _ in
-            status = (response as? HTTPURLResponse)?.statusCode
-            done.signal()
-        }.resume()
-        done.wait()
+        let status = ((try? await URLSession.shared.data(from: url))?.1 as? HTTPURLResponse)?.statusCode
         guard status == 200 else {
             throw LoopbackServerError(message: "\(url) answered \(status.map(String.init) ?? "nothing"), not 200")
         }
