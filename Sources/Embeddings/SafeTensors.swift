@@ -29,8 +29,7 @@ package final class SafeTensorsFile: @unchecked Sendable {  // immutable after i
     package let path: String
     /// Every tensor in the header, by name.
     package let tensors: [String: TensorInfo]
-    private let base: UnsafeRawPointer?
-    private let byteCount: Int
+    private let mapping: FileMapping
     private let dataStart: Int
 
     /// Maps `path` and validates its header against the file size.
@@ -40,36 +39,21 @@ package final class SafeTensorsFile: @unchecked Sendable {  // immutable after i
     package init(path: String) throws(EmbeddingError) {
         self.path = path
         // A FIFO in place of the model made `memp embed` wait forever to open it: it is refused unopened.
-        let (handle, size): (Int32, Int)
-        do { (handle, size) = try RegularFile.openForReading(path) } catch {
-            switch error {
+        mapping = try FileMapping(path: path) { problem in
+            switch problem {
             case .notARegularFile(let kind):
-                throw EmbeddingError.io(path: path, reason: "is \(kind), not a model file; install the model again")
-            case .missing: throw EmbeddingError.io(path: path, reason: "No such file or directory")
-            case .system(let reason): throw EmbeddingError.io(path: path, reason: reason)
-            case .tooLarge: throw EmbeddingError.io(path: path, reason: error.description)
+                EmbeddingError.io(path: path, reason: "is \(kind), not a model file; install the model again")
+            case .missing: EmbeddingError.io(path: path, reason: "No such file or directory")
+            case .system(let reason): EmbeddingError.io(path: path, reason: reason)
+            case .tooLarge: EmbeddingError.io(path: path, reason: problem.description)
             }
         }
-        defer { close(handle) }
-        guard size >= 8 else {
-            throw EmbeddingError.invalidModel(path: path, reason: "file is \(size) bytes; too short")
+        (tensors, dataStart) = try mapping.withBytes { (bytes) throws(EmbeddingError) in
+            guard let raw = bytes.baseAddress, bytes.count >= 8 else {
+                throw EmbeddingError.invalidModel(path: path, reason: "file is \(bytes.count) bytes; too short")
+            }
+            return try SafeTensorsFile.parseHeader(raw, size: bytes.count, path: path)
         }
-        guard let mapping = mmap(nil, size, PROT_READ, MAP_PRIVATE, handle, 0), mapping != MAP_FAILED else {
-            throw EmbeddingError.io(path: path, reason: String(cString: strerror(errno)))
-        }
-        let raw = UnsafeRawPointer(mapping)
-        base = raw
-        byteCount = size
-        do {
-            (tensors, dataStart) = try SafeTensorsFile.parseHeader(raw, size: size, path: path)
-        } catch {
-            munmap(mapping, size)
-            throw error
-        }
-    }
-
-    deinit {
-        if let base { munmap(UnsafeMutableRawPointer(mutating: base), byteCount) }
     }
 
     private static func parseHeader(_ raw: UnsafeRawPointer, size: Int, path: String) throws(EmbeddingError)
@@ -141,28 +125,28 @@ package final class SafeTensorsFile: @unchecked Sendable {  // immutable after i
                 path: path,
                 reason: "tensor \(name) has \(info.byteRange.count) bytes, its shape needs \(count * elementSize)")
         }
-        guard let base else { return [] }
-        let start = base + dataStart + info.byteRange.lowerBound
-        let floats = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-            if elementSize == 4 {
-                for index in 0..<count {
-                    buffer[index] = Float(
-                        bitPattern: UInt32(
-                            littleEndian: start.loadUnaligned(fromByteOffset: 4 * index, as: UInt32.self)))
+        let offset = dataStart + info.byteRange.lowerBound
+        let floats = mapping.withBytes { bytes in
+            [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+                guard let start = bytes.baseAddress.map({ $0 + offset }) else { return }
+                if elementSize == 4 {
+                    for index in 0..<count {
+                        buffer[index] = Float(
+                            bitPattern: UInt32(
+                                littleEndian: start.loadUnaligned(fromByteOffset: 4 * index, as: UInt32.self)))
+                    }
+                } else {
+                    for index in 0..<count {
+                        let bits = UInt16(
+                            littleEndian: start.loadUnaligned(fromByteOffset: 2 * index, as: UInt16.self))
+                        buffer[index] = Float(halfBits: bits)
+                    }
                 }
-            } else {
-                for index in 0..<count {
-                    let bits = UInt16(littleEndian: start.loadUnaligned(fromByteOffset: 2 * index, as: UInt16.self))
-                    buffer[index] = Float(halfBits: bits)
-                }
+                initialized = count
             }
-            initialized = count
         }
         // The copy is what the model keeps: hand the mapped pages back so loading never holds the file twice.
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let first = (dataStart + info.byteRange.lowerBound) / page * page
-        let last = (dataStart + info.byteRange.upperBound + page - 1) / page * page
-        madvise(UnsafeMutableRawPointer(mutating: base + first), min(last, byteCount) - first, MADV_DONTNEED)
+        mapping.advise(MADV_DONTNEED, bytes: offset..<(dataStart + info.byteRange.upperBound))
         return floats
     }
 }

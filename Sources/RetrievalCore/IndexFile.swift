@@ -89,17 +89,23 @@ package final class FileMapping: @unchecked Sendable {  // immutable after init;
     /// Maps `path`.
     ///
     /// - Throws: ``IndexError/io(path:reason:)`` when the file can't be opened, measured or mapped.
-    package init(path: String) throws(IndexError) {
+    package convenience init(path: String) throws(IndexError) {
+        try self.init(path: path) { problem in
+            switch problem {
+            case .missing: IndexError.io(path: path, reason: "No such file or directory")
+            case .system(let reason): IndexError.io(path: path, reason: reason)
+            case .notARegularFile, .tooLarge: IndexError.io(path: path, reason: problem.description)
+            }
+        }
+    }
+
+    /// Maps `path`, throwing what `refusal` makes of a file that can't be opened, measured or mapped (a failed
+    /// mapping is ``FileProblem/system(reason:)``).
+    package init<Failure: Error>(path: String, refusal: (FileProblem) -> Failure) throws(Failure) {
         // A directory opens, then fails to map with "No such device", which names nothing the user can act on; a
         // FIFO would make the open wait for a writer.
         let (handle, size): (Int32, Int)
-        do { (handle, size) = try RegularFile.openForReading(path) } catch {
-            switch error {
-            case .missing: throw IndexError.io(path: path, reason: "No such file or directory")
-            case .system(let reason): throw IndexError.io(path: path, reason: reason)
-            case .notARegularFile, .tooLarge: throw IndexError.io(path: path, reason: error.description)
-            }
-        }
+        do { (handle, size) = try RegularFile.openForReading(path) } catch { throw refusal(error) }
         defer { close(handle) }
         byteCount = size
         guard size > 0 else {
@@ -107,7 +113,7 @@ package final class FileMapping: @unchecked Sendable {  // immutable after init;
             return
         }
         guard let mapping = mmap(nil, size, PROT_READ, MAP_PRIVATE, handle, 0), mapping != MAP_FAILED else {
-            throw IndexError.io(path: path, reason: systemErrorText())
+            throw refusal(.system(reason: systemErrorText()))
         }
         base = mapping
     }
@@ -128,6 +134,16 @@ package final class FileMapping: @unchecked Sendable {  // immutable after init;
     /// Tells the kernel how the pages will be read (`madvise`).
     package func advise(_ advice: Int32) {
         if let base { madvise(base, byteCount, advice) }
+    }
+
+    /// Tells the kernel how the pages holding `bytes` (offsets into the file, clamped to it) will be read, or that
+    /// they won't be (`MADV_DONTNEED`): the range is widened to whole pages.
+    package func advise(_ advice: Int32, bytes: Range<Int>) {
+        guard let base, !bytes.isEmpty else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let first = max(0, bytes.lowerBound) / page * page
+        let end = min(byteCount, (bytes.upperBound + page - 1) / page * page)
+        if first < end { madvise(base + first, end - first, advice) }
     }
 }
 
