@@ -61,14 +61,11 @@ struct MCPTests {
     }
 
     @Test func toolsWorkOverStreamableHTTP() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let store = directory.file("store")
-        try await StoreFixture.make(at: store, count: 3)
-        let server = try await ServeProcess(["--store", store])
-        await Self.expectToolsWork(try Self.check(["http", "--url", server.baseURL.absoluteString + "/mcp"]))
+        let served = try await ServedStore(count: 3)
+        defer { served.close() }
+        await Self.expectToolsWork(try Self.check(["http", "--url", served.server.baseURL.absoluteString + "/mcp"]))
         // The MCP session does not hold up a graceful shutdown.
-        #expect(server.terminate() == 0)
+        #expect(served.server.terminate() == 0)
     }
 }
 

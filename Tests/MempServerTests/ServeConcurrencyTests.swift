@@ -118,12 +118,9 @@ import Testing
 
     /// SIGTERM while clients write: the server exits 0, and every write it acknowledged is in the store.
     @Test func sigtermDuringWritesKeepsEveryAcknowledgedWrite() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let store = directory.file("store")
-        try await StoreFixture.make(at: store, count: 10)
-        let server = try await ServeProcess(["--store", store])
-        let client = HTTPClient(server.baseURL)
+        let served = try await ServedStore(count: 10)
+        defer { served.close() }
+        let (store, server, client) = (served.store, served.server, served.client)
         let acknowledged = Shared<[String]>([])
         let signalled = Shared(false)
 

@@ -28,6 +28,12 @@ import Testing
         return root
     }
 
+    /// A service of the red store of ``makeRoot(_:)`` alone.
+    static func serviceOfRed(_ directory: TemporaryDirectory) async throws -> MemoryService {
+        let root = try await makeRoot(directory)
+        return MemoryService(registry: StoreRegistry(layout: .single(.directory(root + "/red"))), limits: .untimed)
+    }
+
     @Test func lookupsStayInTheirStore() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -215,9 +221,7 @@ import Testing
     @Test func importRefusesABadLineNamingItAndKeepsNothingOfItsBatch() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let root = try await Self.makeRoot(directory)
-        let service = MemoryService(
-            registry: StoreRegistry(layout: .single(.directory(root + "/red"))), limits: .untimed)
+        let service = try await Self.serviceOfRed(directory)
         let body = Data(
             (#"{"id": "a", "task": "t", "steps": [{"action": "go"}]}"# + "\n" + #"{"id": "b", "task": "t"}"#).utf8)
         await #expect(throws: ServiceError.invalidBody(field: "line 2, steps", reason: "is missing")) {
@@ -323,9 +327,7 @@ import Testing
     @Test func feedbackCountsEveryReportAndRefusesUnknownIDs() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let root = try await Self.makeRoot(directory)
-        let service = MemoryService(
-            registry: StoreRegistry(layout: .single(.directory(root + "/red"))), limits: .untimed)
+        let service = try await Self.serviceOfRed(directory)
         await withTaskGroup(of: Void.self) { group in
             for index in 0..<20 {
                 group.addTask {
