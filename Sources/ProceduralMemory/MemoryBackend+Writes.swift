@@ -73,7 +73,7 @@ extension MemoryBackend {
     ///   is written then.
     package func apply(_ set: ChangeSet) async throws(MemoryError) -> ChangeResult {
         try set.settings.validate()
-        try CounterIncrement.validate(set.increments)
+        try CounterIncrement.validate(set.increments, repeatsAllowed: true)
         let date = Date()
         return try await transaction(commit: true) { (transaction) throws(MemoryError) -> ChangeResult in
             let generation = try await transaction.advanceGeneration()
@@ -87,7 +87,7 @@ extension MemoryBackend {
             if !touched.isEmpty { _ = try await transaction.memories(.ids(touched)) }
             // The transaction advanced the generation, so deprecations are recorded under it.
             let feedback = try await StoreWrites.addCounters(
-                set.increments, settings: set.settings, reason: set.feedbackReason, date: date, current: generation,
+                set.increments, settings: set.settings, reason: set.batch.reason, date: date, current: generation,
                 transaction, deprecationGeneration: { () throws(MemoryError) in generation })
             var changed = feedback?.deprecated ?? []
             var reindexed = Set<DocumentID>()
@@ -267,70 +267,82 @@ enum StoreWrites {
         }
     }
 
-    /// Adds counter increments inside a transaction, deprecating where the thresholds are crossed, with their
-    /// history rows.
+    /// Adds counter increments inside a transaction, in order, deprecating where the thresholds are crossed, with
+    /// their history rows: one feedback row per increment (``CounterIncrement/reason``, or `reason` when it has
+    /// none), and a deprecation row where one crosses them.
+    ///
+    /// A memory may have several increments; each adds to what the one before it left, as outcomes reported one
+    /// after the other would.
     ///
     /// - Parameters:
     ///   - current: The generation the feedback rows are recorded under when nothing is deprecated.
     ///   - deprecationGeneration: Called once, with the memories held, when a memory is to be deprecated: the
     ///     generation the rows are recorded under, or `nil` to write nothing and return `nil`.
-    /// - Returns: The counters after the increments, the numbers of the memories deprecated, and the generation a
-    ///   deprecation was recorded under (`nil` when there was none).
+    /// - Returns: The counters of each memory after all its increments, in the order of their first increment; the
+    ///   numbers of the memories deprecated; and the generation a deprecation was recorded under (`nil` when there
+    ///   was none).
     static func addCounters(
         _ increments: [CounterIncrement], settings: UpdateSettings, reason: String, date: Date, current: UInt64,
         _ transaction: any MemoryTransaction, deprecationGeneration: () async throws(MemoryError) -> UInt64?
     ) async throws(MemoryError) -> (changes: [FeedbackChange], deprecated: [DocumentID], generation: UInt64?)? {
         guard !increments.isEmpty else { return ([], [], nil) }
-        var stored: [String: (number: DocumentID, memory: Memory)] = [:]
-        for (number, memory) in try await transaction.memories(.ids(increments.map(\.memoryID))) {
-            stored[memory.id] = (number, memory)
+        var seen = Set<String>()
+        let order = increments.map(\.memoryID).filter { seen.insert($0).inserted }
+        var held: [String: (number: DocumentID, memory: Memory)] = [:]
+        for (number, memory) in try await transaction.memories(.ids(order)) {
+            held[memory.id] = (number, memory)
         }
-        var counted: [(number: DocumentID, before: Memory, after: Memory, increment: CounterIncrement)] = []
+        // Each increment's counts (`counted`) and, where it crosses the thresholds, the deprecation after it.
+        var steps: [(number: DocumentID, before: Memory, counted: Memory, after: Memory, reason: String)] = []
         for increment in increments {
-            guard let (number, before) = stored[increment.memoryID] else { throw .unknownID(increment.memoryID) }
+            guard let (number, before) = held[increment.memoryID] else { throw .unknownID(increment.memoryID) }
             for (counter, value, added) in [
                 ("hitCount", before.hitCount, increment.hits),
                 ("successCount", before.successCount, increment.successes),
             ] where value > Memory.maximumCount - added {
                 throw .counterLimit(id: before.id, counter: counter, current: value, limit: Memory.maximumCount)
             }
-            var after = before
-            after.hitCount += increment.hits
-            after.successCount += increment.successes
-            after.revision += 1
-            after.updatedAt = date
-            counted.append((number, before, after, increment))
+            var counted = before
+            counted.hitCount += increment.hits
+            counted.successCount += increment.successes
+            counted.revision += 1
+            counted.updatedAt = date
+            var after = counted
+            if settings.deprecates(counted) {
+                after.status = .deprecated
+                after.revision += 1
+            }
+            steps.append((number, before, counted, after, increment.historyReason(increment.reason ?? reason)))
+            held[increment.memoryID] = (number, after)
         }
         var generation: UInt64?
-        if counted.contains(where: { settings.deprecates($0.after) }) {
+        if steps.contains(where: { $0.after.status != $0.counted.status }) {
             guard let given = try await deprecationGeneration() else { return nil }
             generation = given
         }
-        var changes: [FeedbackChange] = []
         var deprecated: [DocumentID] = []
         var history: [HistoryEntry] = []
-        for (number, before, counts, increment) in counted {
+        for step in steps {
             history.append(
                 HistoryEntry(
-                    number: 0, memoryID: before.id, action: .feedback, policy: "feedback",
-                    reason: increment.historyReason(reason), before: before, after: counts, date: date))
-            var after = counts
-            let deprecate = settings.deprecates(counts)
-            if deprecate {
-                after.status = .deprecated
-                after.revision += 1
-                history.append(
-                    HistoryEntry(
-                        number: 0, memoryID: before.id, action: .deprecate, policy: "feedback",
-                        reason: settings.deprecationReason(hits: after.hitCount, successes: after.successCount),
-                        before: counts, after: after, date: date))
-                deprecated.append(number)
-            }
+                    number: 0, memoryID: step.before.id, action: .feedback, policy: "feedback", reason: step.reason,
+                    before: step.before, after: step.counted, date: date))
+            guard step.after.status != step.counted.status else { continue }
+            history.append(
+                HistoryEntry(
+                    number: 0, memoryID: step.before.id, action: .deprecate, policy: "feedback",
+                    reason: settings.deprecationReason(hits: step.after.hitCount, successes: step.after.successCount),
+                    before: step.counted, after: step.after, date: date))
+            deprecated.append(step.number)
+        }
+        var changes: [FeedbackChange] = []
+        for id in order {
+            guard let (number, after) = held[id] else { continue }
             try await transaction.updateCounters(number, to: after)
             changes.append(
                 FeedbackChange(
-                    memoryID: after.id, hitCount: after.hitCount, successCount: after.successCount,
-                    deprecated: deprecate))
+                    memoryID: id, hitCount: after.hitCount, successCount: after.successCount,
+                    deprecated: deprecated.contains(number)))
         }
         _ = try await transaction.appendHistory(history, generation: generation ?? current)
         return (changes, deprecated, generation)

@@ -114,11 +114,28 @@ import Testing
             #expect(mug.hitCount == expected.mugHits && mug.successCount == expected.mugSuccesses)
             #expect(mug.status == expected.mugStatus)
         }
-        let actions = try await store.history(memoryID: Self.mug).map(\.action)
+        let history = try await store.history(memoryID: Self.mug)
         switch policy {
-        case .vanilla, .validation: #expect(actions == [.add, .feedback, .feedback, .deprecate])
-        case .adjustment: #expect(actions == [.add, .feedback, .rewrite, .feedback, .deprecate, .rewrite])
+        case .vanilla, .validation:
+            #expect(history.map(\.action) == [.add, .feedback, .feedback, .feedback, .deprecate])
+        case .adjustment:
+            #expect(history.map(\.action) == [.add, .feedback, .feedback, .rewrite, .feedback, .deprecate, .rewrite])
         }
+        // Each use has its row, naming its task's attempt, as an outcome reported for that task would.
+        #expect(
+            history.filter { $0.action == .feedback }.map(\.reason) == [
+                "task of trajectory u-apple-1 succeeded: 1 use, 1 succeeded",
+                "task of trajectory u-fail-1 failed: 1 use, 0 succeeded",
+                "task of trajectory u-fail-2 failed: 1 use, 0 succeeded",
+            ])
+        // So the stored successful attempt is part of the record of use `memp tune` learns from.
+        #expect(
+            try await store.feedbackTasks().filter { !$0.succeededWith.isEmpty }
+                == [
+                    FeedbackTask(
+                        trajectoryID: "u-apple-1", task: Samples.cleanApple.task, succeededWith: [Self.mug],
+                        failedWith: [])
+                ])
         if location == .disk {
             let reopened = try await MemoryStore.open(at: directory.file("store"), embedder: WordHashEmbedder())
             #expect(reopened.cacheState == .loaded)

@@ -8,12 +8,12 @@ import RetrievalCore
 package struct ChangeSet: Sendable {
     /// New trajectories and memories; its memories are recorded as ``HistoryAction/add``.
     package var batch: WriteBatch
-    /// Uses of stored memories added to their counters in place, each memory at most once.
+    /// Uses of stored memories added to their counters in place, in order: one per memory, or one per task that
+    /// used it with the task named in its ``CounterIncrement/reason`` (an increment without one is recorded with
+    /// the batch's reason).
     package var increments: [CounterIncrement]
     /// The deprecation thresholds applied to the counters after the increments.
     package var settings: UpdateSettings
-    /// Why the counters change, recorded in their history rows.
-    package var feedbackReason: String
     /// Changes of memories, applied in order after the increments; a change of a memory the increments touched
     /// expects the revision they leave.
     package var changes: [MemoryChange]
@@ -21,12 +21,11 @@ package struct ChangeSet: Sendable {
     /// Creates a change set.
     package init(
         batch: WriteBatch, increments: [CounterIncrement] = [], settings: UpdateSettings = UpdateSettings(),
-        feedbackReason: String = "", changes: [MemoryChange]
+        changes: [MemoryChange]
     ) {
         self.batch = batch
         self.increments = increments
         self.settings = settings
-        self.feedbackReason = feedbackReason
         self.changes = changes
     }
 }

@@ -12,20 +12,26 @@ package struct CounterIncrement: Sendable, Equatable {
     package var hits: Int
     /// How many of those tasks succeeded (added to ``Memory/successCount``).
     package var successes: Int
+    /// Why, for its history row, when it is not the reason the batch is recorded with: an update's increments are
+    /// one per task and use, each naming its task's trajectory, as an outcome reported for that task would.
+    package var reason: String?
 
     /// Creates an increment.
-    package init(memoryID: String, hits: Int, successes: Int) {
+    package init(memoryID: String, hits: Int, successes: Int, reason: String? = nil) {
         self.memoryID = memoryID
         self.hits = hits
         self.successes = successes
+        self.reason = reason
     }
 
     /// Checks a list of increments before it reaches a backend.
     ///
+    /// - Parameter repeatsAllowed: Whether a memory may have several increments (one per task that used it), added
+    ///   in order.
     /// - Throws: ``MemoryError/invalidFeedback(memoryID:hits:successes:)`` for negative counts, more successes
     ///   than hits or more hits than ``Memory/maximumCount``; ``MemoryError/repeatedInBatch(_:id:)`` for an ID that
-    ///   appears twice.
-    package static func validate(_ increments: [CounterIncrement]) throws(MemoryError) {
+    ///   appears twice unless `repeatsAllowed`.
+    package static func validate(_ increments: [CounterIncrement], repeatsAllowed: Bool = false) throws(MemoryError) {
         var seen = Set<String>()
         for increment in increments {
             guard increment.hits >= 0, increment.successes >= 0, increment.successes <= increment.hits,
@@ -34,7 +40,7 @@ package struct CounterIncrement: Sendable, Equatable {
                 throw .invalidFeedback(
                     memoryID: increment.memoryID, hits: increment.hits, successes: increment.successes)
             }
-            guard seen.insert(increment.memoryID).inserted else {
+            guard seen.insert(increment.memoryID).inserted || repeatsAllowed else {
                 throw .repeatedInBatch(.memory, id: increment.memoryID)
             }
         }

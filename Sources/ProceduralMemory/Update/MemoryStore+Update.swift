@@ -93,17 +93,15 @@ extension MemoryStore {
         for task in tasks {
             let success = settings.isSuccess(task.trajectory.outcome)
             var once = Set<String>()
+            // One increment per task and memory, naming the task's attempt as an outcome reported for it would, so
+            // that the attempts of an update are part of the record of use `memp tune` learns from.
+            let reason = Self.feedbackReason(trajectoryID: task.trajectory.id, success: success)
             for id in task.usedMemories where once.insert(id).inserted {
                 if recorder.working[id] == nil {
                     guard let memory = try await backend.memory(id: id) else { throw try await missingMemory(id) }
                     recorder.working[id] = memory
                 }
-                if let position = uses.firstIndex(where: { $0.memoryID == id }) {
-                    uses[position].hits += 1
-                    uses[position].successes += success ? 1 : 0
-                } else {
-                    uses.append(CounterIncrement(memoryID: id, hits: 1, successes: success ? 1 : 0))
-                }
+                uses.append(CounterIncrement(memoryID: id, hits: 1, successes: success ? 1 : 0, reason: reason))
             }
         }
         recorder.countUses(uses, settings: settings)
@@ -196,7 +194,7 @@ extension MemoryStore {
                     MemoryRecord(memory: $0.memory, taskVector: $0.vectors.task, keywordVector: $0.vectors.keywords)
                 },
                 replacing: false, policy: policyName, reason: "\(policyName) update from \(source)"),
-            increments: uses, settings: settings, feedbackReason: "\(policyName) batch from \(source)",
+            increments: uses, settings: settings,
             changes: recorder.changes)
         let result = try await apply(set, to: &snapshot)
         report.added += newMemories.map(\.memory.id)
