@@ -7,7 +7,7 @@ struct ShowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show", abstract: "Show one memory: task, script, steps, outcome, counters and provenance.",
         discussion: """
-            With --json, prints one object {"memory", "sourceOutcome", "historyEntries"}; the memory's fields are \
+            With --json, prints one object {"memory", "outcome", "historyEntries"}; the memory's fields are \
             those of `memp history --json`.
             """)
 

@@ -92,23 +92,19 @@ public final class MemoryService: Sendable {
     }
 
     /// One memory, with how its source trajectories ended (combined as a lookup reports it:
-    /// ``ProceduralMemory/MemoryHit/sourceOutcome``).
+    /// ``ProceduralMemory/MemoryHit/sourceOutcome``) and how many history entries it has: what `memp show --json`
+    /// prints, with the store's name.
     ///
     /// - Throws: ``ServiceError/unknownMemory(id:store:)``, ``ServiceError/unknownStore(name:)``.
     public func memory(id: String, store name: String?) async throws(ServiceError) -> MemoryResponse {
         let open = try await readable(name)
-        do {
-            guard let memory = try await open.store.memory(id: id) else {
-                throw ServiceError.unknownMemory(id: id, store: open.name)
-            }
+        do throws(MemoryError) {
+            let details = try await open.store.details(ofMemory: id)
             return MemoryResponse(
-                store: open.name, memory: memory, outcome: try await open.store.sourceOutcome(of: memory))
-        } catch let error as ServiceError {
-            throw error
-        } catch let error as MemoryError {
-            throw .from(error, store: open.name)
+                store: open.name, memory: details.memory, outcome: details.sourceOutcome,
+                historyEntries: details.historyEntries)
         } catch {
-            throw .storeFailure(reason: "\(error)")
+            throw .from(error, store: open.name)
         }
     }
 

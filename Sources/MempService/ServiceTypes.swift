@@ -263,6 +263,8 @@ public struct MemoryResponse: Codable, Sendable, Equatable {
     public var memory: Memory
     /// How its source trajectories ended, when recorded (``ProceduralMemory/MemoryHit/sourceOutcome``).
     public var outcome: Outcome?
+    /// How many history entries concern it (`memp history --memory ID` lists them).
+    public var historyEntries: Int
 }
 
 /// `GET /v1/stats`: counts of what the store holds.

@@ -9,6 +9,13 @@ package struct MemoryDetails: Sendable, Equatable, Codable {
     package var sourceOutcome: Outcome?
     /// How many history entries concern it (``MemoryStore/history(memoryID:)``).
     package var historyEntries: Int
+
+    /// JSON calls the source outcome `outcome`, as lookup hits and `GET /v1/memories/{id}` do.
+    private enum CodingKeys: String, CodingKey {
+        case memory
+        case sourceOutcome = "outcome"
+        case historyEntries
+    }
 }
 
 extension MemoryStore {

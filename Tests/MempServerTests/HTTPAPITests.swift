@@ -36,6 +36,11 @@ import Testing
         #expect(shown.status == 200)
         let memory = try #require(HTTPClient.object(shown.body)["memory"] as? [String: Any])
         #expect(memory["hitCount"] as? Int == 1 && memory["successCount"] as? Int == 1)
+        // The fields of `memp show --json`, and the store: the import's row and the feedback's.
+        #expect(Set(HTTPClient.object(shown.body).keys) == ["store", "memory", "outcome", "historyEntries"])
+        #expect(HTTPClient.object(shown.body)["historyEntries"] as? Int == 2)
+        let cliShown = try await ChildProcess.memp(["show", "--store", store, id, "--json"])
+        #expect(Set(HTTPClient.object(Data(cliShown.output.utf8)).keys) == ["memory", "outcome", "historyEntries"])
 
         let batch = try await client.send(
             "POST", "/v1/lookup/batch",
