@@ -209,15 +209,17 @@ extension MemoryStore {
     ///   - batchSize: Trajectories or memories per transaction.
     /// - Returns: The digest both stores share.
     /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when `source` holds no store;
-    ///   ``ProceduralMemory/MemoryError/storeExists(path:)`` when the destination holds memories or trajectories;
-    ///   ``ProceduralMemory/MemoryError/embedderMismatch(store:given:)`` when it was initialized for another
-    ///   embedder; ``ProceduralMemory/MemoryError/database(reason:)`` when the verification fails.
+    ///   ``ProceduralMemory/MemoryError/storeExists(path:)`` when the destination holds trajectories, memories,
+    ///   history or a fusion record; ``ProceduralMemory/MemoryError/incompleteCopy(source:)`` when another copy
+    ///   into it is under way or did not finish; ``ProceduralMemory/MemoryError/embedderMismatch(store:given:)``
+    ///   when it was initialized for another embedder; ``ProceduralMemory/MemoryError/database(reason:)`` when the
+    ///   verification fails.
     @discardableResult
     public static func copy(
         from source: StoreLocation, to destination: StoreLocation, batchSize: Int = 500
     ) async throws(MemoryError) -> StoreDigest {
         try await StoreMigration.copy(
-            from: try await MemoryStore.backend(at: source, access: .read),
+            from: try await MemoryStore.backend(at: source, access: .read), sourceName: source.description,
             to: try await MemoryStore.backend(at: destination, access: .createIfMissing),
             destinationName: destination.description, reason: "migrate from \(source)", batchSize: batchSize)
     }

@@ -203,7 +203,8 @@ extension ServiceError: CustomStringConvertible {
         case .storageFull:
             .storageFull(reason: error.description)
         case .embedderMismatch, .notAStore, .emptyDatabaseFile, .notSQLiteDatabase, .databaseWithoutStoreSettings,
-            .storeExists, .databaseURLAsDirectory, .backendNotBuilt, .database, .io, .index, .embedding,
+            .storeExists, .incompleteCopy, .databaseURLAsDirectory, .backendNotBuilt, .database, .io, .index,
+            .embedding,
             .scriptWriter, .cannotRevert, .bundleRefused, .languageModel, .policyNotInDatabase, .nonFiniteVector,
             .encodingFailed, .invalidDatabaseURL, .passwordVariableUnset, .storeWithoutEmbedder:
             .storeFailure(reason: error.description)

@@ -312,17 +312,44 @@ public final class PostgresBackend: MemoryBackend {
 
     static func info(_ connection: PostgresConnection, logger: Logger) async throws -> StoreInfo? {
         let rows = try await connection.query(
-            "SELECT schema_version, embedder, dimension, embedder_configuration, generation FROM store",
+            """
+            SELECT schema_version, embedder, dimension, embedder_configuration, generation, incomplete_copy_of
+            FROM store
+            """,
             logger: logger)
-        for try await (version, embedder, dimension, configuration, generation) in rows.decode(
-            (Int, String, Int, String?, Int64).self)
+        for try await (version, embedder, dimension, configuration, generation, copyOf) in rows.decode(
+            (Int, String, Int, String?, Int64, String?).self)
         {
             return StoreInfo(
                 schemaVersion: version, embedderID: embedder, dimension: dimension,
                 embedderConfiguration: try configuration.map { try decodeJSON(EmbedderConfiguration.self, $0) },
-                generation: UInt64(generation))
+                generation: UInt64(generation), incompleteCopyOf: copyOf)
         }
         return nil
+    }
+
+    package func beginCopy(from source: String) async throws(MemoryError) {
+        let location = location
+        try await inTransaction { connection in
+            let rows = try await connection.query(
+                """
+                SELECT incomplete_copy_of,
+                    (SELECT count(*) FROM trajectory) + (SELECT count(*) FROM memory) + (SELECT count(*) FROM history)
+                        + (CASE WHEN fusion_tuning IS NULL THEN 0 ELSE 1 END)
+                FROM store FOR UPDATE
+                """, logger: logger)
+            for try await (other, held) in rows.decode((String?, Int64).self) {
+                if let other { throw MemoryError.incompleteCopy(source: other) }
+                guard held == 0 else { throw MemoryError.storeExists(path: location.url) }
+            }
+            try await connection.query("UPDATE store SET incomplete_copy_of = \(source)", logger: logger)
+        }
+    }
+
+    package func endCopy() async throws(MemoryError) {
+        try await inTransaction { connection in
+            try await connection.query("UPDATE store SET incomplete_copy_of = NULL", logger: logger)
+        }
     }
 
     package func initialize(

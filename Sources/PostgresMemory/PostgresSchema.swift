@@ -1,7 +1,7 @@
 /// The store's tables in PostgreSQL, created by named, append-only migrations.
 ///
 /// Tables (in the location's schema): `memp_migration` (applied migrations), `store` (one row: settings and
-/// generation, and since v2 the record of fusion choices), `trajectory`, `memory` and `history`. Labels are `jsonb` with GIN indexes (label filters and scoped
+/// generation, since v2 the record of fusion choices, since v3 the source of a copy under way), `trajectory`, `memory` and `history`. Labels are `jsonb` with GIN indexes (label filters and scoped
 /// deletes use `@>`); a memory's source trajectory IDs are a `text[]` with a GIN index. The vector columns
 /// `memory.task_vector` and `memory.keyword_vector` are `vector(N)`, added by ``PostgresBackend/initialize`` once
 /// the embedder's dimension N is known, with an HNSW index (`vector_cosine_ops`). `memory.search` is a stored
@@ -93,6 +93,9 @@ enum PostgresSchema {
             ]),
         // The record of fusion choices (ProceduralMemory's FusionTuning, JSON); NULL until the first choice.
         Migration(version: 2, name: "v2-fusion-tuning", sql: ["ALTER TABLE store ADD COLUMN fusion_tuning text"]),
+        // The source of a copy into the store that is under way or did not finish (`PostgresBackend.beginCopy`).
+        Migration(
+            version: 3, name: "v3-incomplete-copy", sql: ["ALTER TABLE store ADD COLUMN incomplete_copy_of text"]),
     ]
 
     /// The statements that add the vector columns and the HNSW index for `dimension`.

@@ -22,6 +22,19 @@ package protocol MemoryBackend: Sendable {
         embedderID: String, dimension: Int, configuration: EmbedderConfiguration?
     ) async throws(MemoryError)
 
+    /// Marks the store as the destination of a copy from `source` that is under way, in one transaction that first
+    /// checks it holds nothing: no trajectory, memory, history row or fusion record, and no other copy's mark.
+    ///
+    /// A store so marked is refused by every open (``MemoryError/incompleteCopy(source:)``) until ``endCopy()``:
+    /// a copy killed or failed half-way leaves a store that must not pass for its source.
+    ///
+    /// - Throws: ``MemoryError/storeExists(path:)`` when the store holds something;
+    ///   ``MemoryError/incompleteCopy(source:)`` when another copy marked it (nothing is written).
+    func beginCopy(from source: String) async throws(MemoryError)
+
+    /// Removes the mark of ``beginCopy(from:)`` once the copy is verified.
+    func endCopy() async throws(MemoryError)
+
     /// Runs `body` in one transaction, committed when `body` returns and `commit` is true, rolled back when it
     /// throws or `commit` is false (a dry run).
     ///
@@ -199,17 +212,21 @@ public struct StoreInfo: Sendable, Equatable {
     /// Increases with every committed write: the store's version, against which index caches are checked (reports
     /// of writes carry it for the front ends; ``MemoryStore/refresh()`` reads it).
     package var generation: UInt64
+    /// The store a copy into this one comes from, while the copy is under way or when it never finished
+    /// (``MemoryBackend/beginCopy(from:)``); `nil` for every store that is whole.
+    package var incompleteCopyOf: String?
 
     /// Creates store settings.
     package init(
         schemaVersion: Int, embedderID: String, dimension: Int, embedderConfiguration: EmbedderConfiguration?,
-        generation: UInt64
+        generation: UInt64, incompleteCopyOf: String? = nil
     ) {
         self.schemaVersion = schemaVersion
         self.embedderID = embedderID
         self.dimension = dimension
         self.embedderConfiguration = embedderConfiguration
         self.generation = generation
+        self.incompleteCopyOf = incompleteCopyOf
     }
 }
 

@@ -36,6 +36,8 @@ public enum MemoryError: Error, Equatable, Sendable {
     case duplicateMemory(id: String, bundle: String)
     /// The directory already holds a memory store.
     case storeExists(path: String)
+    /// The store is a copy of `source` that did not finish: a migration into it was stopped or failed its check.
+    case incompleteCopy(source: String)
     /// A SQLite store was to be created in `url`, which names a PostgreSQL database, not a directory.
     case databaseURLAsDirectory(url: String)
     /// The store at `location` lives on `backend` (`PostgreSQL`), which this build was compiled without.
@@ -234,6 +236,10 @@ extension MemoryError: CustomStringConvertible {
                 + "stored, replace them, or delete the stored one first."
         case .storeExists(let path):
             "\(path) already holds a memory store; open it instead, or choose another directory."
+        case .incompleteCopy(let source):
+            "The store is an incomplete copy of \(source): a migration into it was stopped or failed its check, so "
+                + "it holds part of its source at most. Remove it (its directory, or its PostgreSQL schema) and "
+                + "migrate again."
         case .databaseURLAsDirectory(let url):
             "\(url) names a PostgreSQL database, not a directory: a SQLite store needs a directory, and a store in "
                 + "PostgreSQL is created with the database's URL and a directory that keeps it."

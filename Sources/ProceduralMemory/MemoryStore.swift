@@ -75,7 +75,8 @@ public final class MemoryStore: Sendable {
     ///     scans an int8 copy and rescores the best candidates exactly in f32, so scores are exact and lookups
     ///     read a quarter of the memory; ``VectorIndex/VectorStorage/f32`` scans every vector in f32.
     ///   - deferringIndexes: Whether to load the index caches when first needed rather than now.
-    /// - Throws: ``MemoryError/embedderMismatch(store:given:)``, or what the backend throws.
+    /// - Throws: ``MemoryError/embedderMismatch(store:given:)``; ``MemoryError/incompleteCopy(source:)`` for a store
+    ///   a migration into did not finish; or what the backend throws.
     package static func open(
         backend: any MemoryBackend, embedder: any Embedder, cacheDirectory: String?,
         vectorStorage: VectorStorage = .int8, deferringIndexes: Bool = false
@@ -90,6 +91,7 @@ public final class MemoryStore: Sendable {
         guard let info else {
             throw .database(reason: "the store's settings are missing after initialization")
         }
+        if let source = info.incompleteCopyOf { throw .incompleteCopy(source: source) }
         guard info.embedderID == embedder.modelIdentifier, info.dimension == embedder.dimension else {
             throw .embedderMismatch(store: info.embedderID, given: embedder.modelIdentifier)
         }

@@ -89,22 +89,29 @@ package enum StoreMigration {
     /// Copies every trajectory and memory (with its counters, status, revision and vectors) into `destination`,
     /// which must be empty, in batches, then the whole history (numbers, dates and reverted entries kept, so
     /// `memp history` and `memp revert` work on the copy as on the source) and the record of fusion choices
-    /// (``FusionTuning``), then verifies that both stores have
-    /// the same ``StoreDigest``.
+    /// (``FusionTuning``), then verifies that both stores have the same ``StoreDigest``.
+    ///
+    /// The destination is marked as an incomplete copy (``MemoryBackend/beginCopy(from:)``) from the check that it
+    /// is empty until the verification: a copy killed or failed half-way is refused by every open, and a second
+    /// copy into the same store is refused at once.
     ///
     /// The source must not change during the copy; a write to it makes the verification fail.
     ///
-    /// - Parameter reason: Why, recorded on the batches while they are written (their history rows are then
-    ///   replaced by the source's).
+    /// - Parameters:
+    ///   - sourceName: The source's location, for the mark and messages.
+    ///   - reason: Why, recorded on the batches while they are written (their history rows are then replaced by
+    ///     the source's).
     /// - Returns: The digest both stores share.
     /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when the source holds no store;
-    ///   ``ProceduralMemory/MemoryError/storeExists(path:)`` when the destination holds memories or trajectories;
-    ///   ``ProceduralMemory/MemoryError/embedderMismatch(store:given:)`` when it was initialized for another embedder;
-    ///   ``ProceduralMemory/MemoryError/database(reason:)`` when the verification fails.
+    ///   ``ProceduralMemory/MemoryError/storeExists(path:)`` when the destination holds trajectories, memories,
+    ///   history or a fusion record; ``ProceduralMemory/MemoryError/incompleteCopy(source:)`` when another copy into
+    ///   it is under way or did not finish; ``ProceduralMemory/MemoryError/embedderMismatch(store:given:)`` when it
+    ///   was initialized for another embedder; ``ProceduralMemory/MemoryError/database(reason:)`` when the
+    ///   verification fails.
     @discardableResult
     package static func copy(
-        from source: any MemoryBackend, to destination: any MemoryBackend, destinationName: String, reason: String,
-        batchSize: Int = 500
+        from source: any MemoryBackend, sourceName: String, to destination: any MemoryBackend,
+        destinationName: String, reason: String, batchSize: Int = 500
     ) async throws(MemoryError) -> StoreDigest {
         guard batchSize > 0 else {
             throw .invalidParameter(name: "batchSize", value: Double(batchSize), expected: "at least 1")
@@ -114,13 +121,14 @@ package enum StoreMigration {
             guard existing.embedderID == info.embedderID, existing.dimension == info.dimension else {
                 throw .embedderMismatch(store: existing.embedderID, given: info.embedderID)
             }
-            let statistics = try await destination.statistics()
-            guard statistics.trajectories == 0, statistics.memories == 0 else {
-                throw .storeExists(path: destinationName)
-            }
         } else {
             try await destination.initialize(
                 embedderID: info.embedderID, dimension: info.dimension, configuration: info.embedderConfiguration)
+        }
+        do throws(MemoryError) {
+            try await destination.beginCopy(from: sourceName)
+        } catch .storeExists {
+            throw .storeExists(path: destinationName)
         }
         var trajectories: [Trajectory] = []
         try await source.forEachTrajectory { trajectory in trajectories.append(trajectory) }
@@ -147,8 +155,10 @@ package enum StoreMigration {
         let original = try await StoreDigest(of: source)
         guard copied == original else {
             throw .database(
-                reason: "the copy in \(destinationName) does not match its source: source \(original), copy \(copied)")
+                reason: "the copy in \(destinationName) does not match its source (source \(original), copy "
+                    + "\(copied)), so it stays marked as an incomplete copy: remove it and migrate again")
         }
+        try await destination.endCopy()
         return copied
     }
 }

@@ -65,6 +65,9 @@ extension MemoryStore {
             }
             info = stored
             report.generation = info.generation
+            if let source = info.incompleteCopyOf {
+                report.problems.append(MemoryError.incompleteCopy(source: source).description)
+            }
             report.problems += try await checking?.consistencyProblems(dimension: info.dimension) ?? []
             let statistics = try await backend.statistics()
             report.trajectories = statistics.trajectories

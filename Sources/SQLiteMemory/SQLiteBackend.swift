@@ -159,7 +159,8 @@ public final class SQLiteBackend: MemoryBackend {
             embedderConfiguration: try values["embedderConfiguration"].map {
                 try decode(EmbedderConfiguration.self, $0)
             },
-            generation: values["generation"].flatMap { UInt64($0) } ?? 0)
+            generation: values["generation"].flatMap { UInt64($0) } ?? 0,
+            incompleteCopyOf: values[incompleteCopyKey])
     }
 
     package func initialize(
@@ -181,6 +182,37 @@ public final class SQLiteBackend: MemoryBackend {
 
     /// The `meta` key of the record of fusion choices (JSON).
     static let fusionTuningKey = "fusionTuning"
+
+    /// The `meta` key that marks the destination of a copy under way: the source's location.
+    static let incompleteCopyKey = "incompleteCopyOf"
+
+    package func beginCopy(from source: String) async throws(MemoryError) {
+        let location = location
+        try await transaction(commit: true) { (_) throws(MemoryError) in
+            try step { db in
+                if let other = try String.fetchOne(
+                    db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [Self.incompleteCopyKey])
+                {
+                    throw MemoryError.incompleteCopy(source: other)
+                }
+                let held = try Int.fetchOne(
+                    db,
+                    sql: """
+                        SELECT (SELECT COUNT(*) FROM trajectory) + (SELECT COUNT(*) FROM memory)
+                            + (SELECT COUNT(*) FROM history) + (SELECT COUNT(*) FROM meta WHERE key = ?)
+                        """, arguments: [Self.fusionTuningKey])
+                guard held == 0 else { throw MemoryError.storeExists(path: location) }
+                try db.execute(
+                    sql: "INSERT INTO meta (key, value) VALUES (?, ?)", arguments: [Self.incompleteCopyKey, source])
+            }
+        }
+    }
+
+    package func endCopy() async throws(MemoryError) {
+        try await writing { db in
+            try db.execute(sql: "DELETE FROM meta WHERE key = ?", arguments: [Self.incompleteCopyKey])
+        }
+    }
 
     package func fusionTuning() async throws(MemoryError) -> FusionTuning {
         try await reading { db in

@@ -243,6 +243,49 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: directory.file("missing")))
     }
 
+    /// Hostile run 8: a migration killed half-way left a copy that `memp verify` passed and lookups answered from,
+    /// and its rerun was told the directory "already holds a memory store"; a migration into a store whose
+    /// memories were all deleted replaced its history, and kept its fusion record.
+    @Test func aCopyThatDidNotFinishIsRefusedUntilRemovedAndOnlyAnEmptyStoreIsADestination() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let source = directory.file("source")
+        _ = try await Self.makeStore(at: source)
+        // A copy stopped after its first batch: marked, and holding part of its source.
+        let partial = directory.file("partial")
+        let stopped = try await MemoryStore.create(
+            at: partial, embedder: Self.embedder, configuration: .hashing(dimension: 32))
+        try await stopped.backend.beginCopy(from: source)
+        try await stopped.add([Self.trajectory("t1", "heat some milk in a pot")])
+        await #expect(throws: MemoryError.incompleteCopy(source: source)) { try await MemoryStore.open(at: partial) }
+        #expect(
+            try await MemoryStore.verify(at: partial).problems.contains(
+                MemoryError.incompleteCopy(source: source).description))
+        await #expect(throws: MemoryError.incompleteCopy(source: source)) {
+            try await MemoryStore.copy(from: .directory(source), to: .directory(partial))
+        }
+        try await stopped.backend.endCopy()
+        #expect(try await MemoryStore.open(at: partial).memoryCount == 1)
+
+        // A store that holds only history, or only a fusion record, is no empty destination.
+        let emptied = try await Self.makeStore(at: directory.file("emptied"))
+        for id in ["t1", "t2", "t3"] { _ = try await emptied.delete(.id(id)) }
+        let tuned = try await MemoryStore.create(
+            at: directory.file("tuned"), embedder: Self.embedder, configuration: .hashing(dimension: 32))
+        _ = try await tuned.recordFusion(
+            .reciprocalRank(rankConstant: 10),
+            evidence: FusionTuningEvidence(
+                origin: "test", queries: 5, folds: 5, metric: "nDCG@10", chosenScore: 1, defaultScore: 0.5,
+                crossValidatedScore: 0.75))
+        for destination in [directory.file("emptied"), directory.file("tuned")] {
+            let before = try await MemoryStore.open(at: destination).history()
+            await #expect(throws: MemoryError.storeExists(path: destination)) {
+                try await MemoryStore.copy(from: .directory(source), to: .directory(destination))
+            }
+            #expect(try await MemoryStore.open(at: destination).history() == before)
+        }
+    }
+
     #if !PostgreSQL
         @Test func namesTheMissingBackendInABuildWithoutPostgreSQL() async throws {
             let directory = try TemporaryDirectory()

@@ -31,7 +31,8 @@ struct MigrationTests {
         #expect(history.count == 130)
         try await PostgresTestServer.withBackend { postgres in
             let toPostgres = try await StoreMigration.copy(
-                from: local.backend, to: postgres, destinationName: "postgres", reason: "migrate test", batchSize: 50)
+                from: local.backend, sourceName: "local", to: postgres, destinationName: "postgres",
+                reason: "migrate test", batchSize: 50)
             #expect(toPostgres.trajectories == 119 && toPostgres.memories == 119)
             #expect(toPostgres.historyEntries == history.count)
             #expect(try await StoreDigest(of: local.backend) == toPostgres)
@@ -53,12 +54,14 @@ struct MigrationTests {
             // A destination that holds memories is refused.
             await #expect(throws: MemoryError.storeExists(path: "postgres")) {
                 try await StoreMigration.copy(
-                    from: local.backend, to: postgres, destinationName: "postgres", reason: "again")
+                    from: local.backend, sourceName: "local", to: postgres, destinationName: "postgres", reason: "again"
+                )
             }
 
             let back = try SQLiteBackend(path: directory.file("back.sqlite"))
             let toLocal = try await StoreMigration.copy(
-                from: postgres, to: back, destinationName: "back", reason: "migrate back", batchSize: 33)
+                from: postgres, sourceName: "postgres", to: back, destinationName: "back", reason: "migrate back",
+                batchSize: 33)
             #expect(toLocal == withFeedback)
             #expect(try await back.history(memoryID: nil) == (try await postgres.history(memoryID: nil)))
 
@@ -70,6 +73,28 @@ struct MigrationTests {
                 #expect(try await remote.retrieve("heat mug stove", options: options).map(\.memory.id) == expected)
                 #expect(try await returned.retrieve("heat mug stove", options: options).map(\.memory.id) == expected)
             }
+        }
+    }
+
+    /// Hostile run 8: a migration into PostgreSQL killed half-way left a copy that verified and answered lookups.
+    ///
+    /// The mark of a copy under way is kept in the store row: every open refuses it, and so does a second copy.
+    @Test func aCopyThatDidNotFinishIsRefusedOnPostgreSQL() async throws {
+        let embedder = HashingEmbedder(dimension: 48)
+        try await PostgresTestServer.withBackend { postgres in
+            try await postgres.initialize(
+                embedderID: embedder.modelIdentifier, dimension: 48, configuration: .hashing(dimension: 48))
+            try await postgres.beginCopy(from: "/stores/source")
+            #expect(try await postgres.storeInfo()?.incompleteCopyOf == "/stores/source")
+            await #expect(throws: MemoryError.incompleteCopy(source: "/stores/source")) {
+                try await MemoryStore.open(backend: postgres, embedder: embedder, cacheDirectory: nil)
+            }
+            await #expect(throws: MemoryError.incompleteCopy(source: "/stores/source")) {
+                try await postgres.beginCopy(from: "/stores/other")
+            }
+            try await postgres.endCopy()
+            #expect(try await postgres.storeInfo()?.incompleteCopyOf == nil)
+            _ = try await MemoryStore.open(backend: postgres, embedder: embedder, cacheDirectory: nil)
         }
     }
 }
