@@ -291,13 +291,16 @@ extension MemoryStore {
 
 #if PostgreSQL
     extension DatabaseLocation {
-        /// The PostgresMemory location: the password file when given, else the variable when it is set, else none.
+        /// The PostgresMemory location: the password file when given, else the variable named (which must be set),
+        /// else the default variable when it is set, else none.
         func postgresLocation() throws(MemoryError) -> PostgresLocation {
             let password: PostgresLocation.PasswordSource =
                 if let passwordFile {
                     .file(passwordFile)
-                } else if ProcessInfo.processInfo.environment[passwordVariable] != nil {
+                } else if let passwordVariable {
                     .environment(passwordVariable)
+                } else if ProcessInfo.processInfo.environment[Self.defaultPasswordVariable] != nil {
+                    .environment(Self.defaultPasswordVariable)
                 } else {
                     .none
                 }

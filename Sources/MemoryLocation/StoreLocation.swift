@@ -24,11 +24,9 @@ public enum StoreLocation: Sendable, Equatable, CustomStringConvertible {
     /// - Parameters:
     ///   - text: The directory or URL.
     ///   - passwordFile: For a URL, a file whose first line is the password.
-    ///   - passwordVariable: For a URL without `passwordFile`, the environment variable holding the password.
-    public init(
-        _ text: String, passwordFile: String? = nil,
-        passwordVariable: String = DatabaseLocation.defaultPasswordVariable
-    ) {
+    ///   - passwordVariable: For a URL without `passwordFile`, the environment variable holding the password
+    ///     (see ``DatabaseLocation/passwordVariable``).
+    public init(_ text: String, passwordFile: String? = nil, passwordVariable: String? = nil) {
         self =
             DatabaseLocation.isURL(text)
             ? .database(DatabaseLocation(url: text, passwordFile: passwordFile, passwordVariable: passwordVariable))
@@ -70,15 +68,17 @@ public struct DatabaseLocation: Sendable, Equatable, CustomStringConvertible {
     public var url: String
     /// A file whose first line is the password, read first when given.
     public var passwordFile: String?
-    /// The environment variable holding the password, read when there is no `passwordFile`; no password when it
-    /// is not set (trust or peer authentication).
-    public var passwordVariable: String
+    /// The environment variable holding the password, read when there is no `passwordFile`.
+    ///
+    /// A variable named here must be set. `nil` reads ``defaultPasswordVariable`` when it is set, and gives no
+    /// password when it is not (trust or peer authentication).
+    public var passwordVariable: String?
 
     /// The environment variable read when none is named.
     public static let defaultPasswordVariable = "MEMP_PG_PASSWORD"
 
     /// Creates a location; the URL is checked when the database is first reached.
-    public init(url: String, passwordFile: String? = nil, passwordVariable: String = defaultPasswordVariable) {
+    public init(url: String, passwordFile: String? = nil, passwordVariable: String? = nil) {
         self.url = url
         self.passwordFile = passwordFile
         self.passwordVariable = passwordVariable

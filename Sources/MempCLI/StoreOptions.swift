@@ -48,8 +48,11 @@ struct PasswordOptions: ParsableArguments {
     // Named as --api-key-variable and --llm-key-variable are; the first name this option had still works.
     @Option(
         name: [.customLong("password-variable"), .customLong("password-env")],
-        help: "The environment variable holding the PostgreSQL password.")
-    var passwordVariable = DatabaseLocation.defaultPasswordVariable
+        help: """
+            The environment variable holding the PostgreSQL password; it must be set. Without it, \
+            \(DatabaseLocation.defaultPasswordVariable) is read when set.
+            """)
+    var passwordVariable: String?
 
     /// `text` as a store location: a `postgres://` URL with this password source, else a directory.
     func location(_ text: String) -> StoreLocation {

@@ -42,27 +42,68 @@ public struct PostgresLocation: Sendable, Equatable, Codable, CustomStringConver
 
     /// Parses `postgres://USER@HOST[:PORT]/DATABASE[?schema=NAME&sslmode=disable|require]`.
     ///
+    /// User and database may be percent-escaped (`a%40b` is the user `a@b`); ``url`` escapes them again, so a
+    /// location written to a descriptor reads back the same. Nothing is silently changed or dropped: a port that is
+    /// empty or no number, a host that is no host name or address, a name PostgreSQL would cut at 63 bytes, a
+    /// repeated or empty parameter and a fragment are refused.
+    ///
     /// - Throws: ``ProceduralMemory/MemoryError/invalidDatabaseURL(_:)`` naming the part that is wrong, including a
     ///   password in the URL (give it through the environment or a file instead).
     public init(url: String, password: PasswordSource) throws(MemoryError) {
-        guard let components = URLComponents(string: url) else { throw .invalidDatabaseURL(.notPostgres(scheme: nil)) }
-        guard components.scheme == "postgres" || components.scheme == "postgresql" else {
-            throw .invalidDatabaseURL(.notPostgres(scheme: components.scheme))
+        let scheme = url.prefix { $0 != ":" }
+        guard scheme == "postgres" || scheme == "postgresql", url.dropFirst(scheme.count).hasPrefix("://") else {
+            throw .invalidDatabaseURL(.notPostgres(scheme: url.contains("://") ? String(scheme) : nil))
+        }
+        let port = try Self.port(in: url)
+        guard let components = URLComponents(string: url) else {
+            throw .invalidDatabaseURL(
+                .invalidPart(
+                    part: "text", reason: "is no well-formed URL (an unclosed [ of an IPv6 address, a stray % or space)"
+                ))
         }
         guard components.password == nil else { throw .invalidDatabaseURL(.containsPassword) }
-        guard let host = components.host, !host.isEmpty else { throw .invalidDatabaseURL(.missingHost) }
-        let port = components.port ?? 5432
-        guard (1...65_535).contains(port) else { throw .invalidDatabaseURL(.invalidPort(port)) }
+        guard components.fragment == nil else {
+            throw .invalidDatabaseURL(
+                .invalidPart(part: "fragment", reason: "(#…) is no part of a PostgreSQL location"))
+        }
+        guard var host = components.host, !host.isEmpty else { throw .invalidDatabaseURL(.missingHost) }
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        let hostCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:")
+        guard host.allSatisfy({ hostCharacters.contains($0) }) else {
+            throw .invalidDatabaseURL(
+                .invalidPart(
+                    part: "host", reason: "\(Self.printable(host)) is no host name or address (letters, digits, . - _)")
+            )
+        }
         guard let user = components.user, !user.isEmpty else { throw .invalidDatabaseURL(.missingUser) }
-        let database = String(components.path.drop { $0 == "/" })
-        guard !database.isEmpty, !database.contains("/") else { throw .invalidDatabaseURL(.missingDatabase) }
+        try Self.checkName(user, part: "user")
+        guard components.path.hasPrefix("/"), !components.path.dropFirst().contains("/") else {
+            throw .invalidDatabaseURL(.missingDatabase)
+        }
+        let database = String(components.path.dropFirst())
+        guard !database.isEmpty else { throw .invalidDatabaseURL(.missingDatabase) }
+        try Self.checkName(database, part: "database")
         var schema = "memp"
         var requireTLS = true
+        var seen = Set<String>()
         for item in components.queryItems ?? [] {
+            guard !item.name.isEmpty else {
+                throw .invalidDatabaseURL(.invalidPart(part: "query", reason: "has an empty parameter (&& or ?&)"))
+            }
+            guard seen.insert(item.name).inserted else {
+                throw .invalidDatabaseURL(
+                    .invalidPart(part: "parameter \(item.name)", reason: "appears twice; keep one"))
+            }
             switch (item.name, item.value) {
             case ("schema", let value?): schema = value
             case ("sslmode", "disable"?): requireTLS = false
             case ("sslmode", "require"?): requireTLS = true
+            case ("schema", nil):
+                throw .invalidDatabaseURL(.invalidPart(part: "parameter schema", reason: "has no value (schema=NAME)"))
+            case ("sslmode", let value):
+                throw .invalidDatabaseURL(
+                    .invalidPart(
+                        part: "parameter sslmode", reason: "must be disable or require (found \(value ?? "no value"))"))
             default:
                 throw .invalidDatabaseURL(.unsupportedParameter(name: item.name))
             }
@@ -75,6 +116,47 @@ public struct PostgresLocation: Sendable, Equatable, Codable, CustomStringConver
         self.schema = schema
         self.password = password
         self.requireTLS = requireTLS
+    }
+
+    /// The port the URL names (5432 when it names none), read from the text itself: what follows the host's `:`
+    /// must be a number within 1…65535, not empty (which URL parsers take for no port) and not too large for them.
+    private static func port(in url: String) throws(MemoryError) -> Int {
+        guard let start = url.range(of: "://")?.upperBound else { return 5432 }
+        let authority = url[start...].prefix { !"/?#".contains($0) }
+        let hostAndPort = authority.split(separator: "@", omittingEmptySubsequences: false).last ?? ""
+        // An IPv6 address holds colons of its own: its port follows the closing bracket.
+        let afterHost = hostAndPort.hasPrefix("[") ? hostAndPort.drop { $0 != "]" }.dropFirst() : hostAndPort
+        guard let colon = afterHost.firstIndex(of: ":") else { return 5432 }
+        let text = afterHost[afterHost.index(after: colon)...]
+        guard let port = Int(text), text.allSatisfy(\.isASCII) else {
+            throw .invalidDatabaseURL(
+                .invalidPart(part: "port", reason: "\(printable(String(text))) is no number within 1–65535"))
+        }
+        guard (1...65_535).contains(port) else { throw .invalidDatabaseURL(.invalidPort(port)) }
+        return port
+    }
+
+    /// Checks a user or database name: no control characters, and at most 63 bytes (PostgreSQL cuts longer names,
+    /// so two long names would name one database).
+    private static func checkName(_ name: String, part: String) throws(MemoryError) {
+        if name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            throw .invalidDatabaseURL(
+                .invalidPart(part: part, reason: "\(printable(name)) holds a control character"))
+        }
+        guard name.utf8.count <= 63 else {
+            throw .invalidDatabaseURL(
+                .invalidPart(
+                    part: part, reason: "is \(name.utf8.count) bytes; PostgreSQL keeps 63 and would cut it"))
+        }
+    }
+
+    /// `text` with control characters shown as `\u{…}`, quoted, and cut to 80 characters.
+    private static func printable(_ text: String) -> String {
+        let shown = text.unicodeScalars.prefix(80).map { scalar in
+            scalar.properties.generalCategory == .control
+                ? "\\u{\(String(scalar.value, radix: 16))}" : String(scalar)
+        }
+        return "\"" + shown.joined() + (text.unicodeScalars.count > 80 ? "…" : "") + "\""
     }
 
     /// Checks that a schema name is a plain lower-case SQL identifier, so it can be used unquoted.
@@ -90,8 +172,12 @@ public struct PostgresLocation: Sendable, Equatable, Codable, CustomStringConver
         }
     }
 
-    /// The URL, without password.
+    /// The URL, without password; user and database percent-escaped where they hold characters a URL gives a
+    /// meaning (`@`, `?`, `#`, `%`, …).
     public var url: String {
+        let user = user.addingPercentEncoding(withAllowedCharacters: .urlUserAllowed) ?? user
+        let database = database.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? database
+        let host = host.contains(":") ? "[\(host)]" : host
         var text = "postgres://\(user)@\(host):\(port)/\(database)"
         var parameters: [String] = []
         if schema != "memp" { parameters.append("schema=\(schema)") }

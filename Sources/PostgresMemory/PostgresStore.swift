@@ -60,7 +60,8 @@ public enum PostgresStore {
             switch location.password {
             case .none: (nil, nil)
             case .environment(let name): (name, nil)
-            case .file(let path): (nil, path)
+            // A relative path would be read from wherever the store is opened later.
+            case .file(let path): (nil, URL(fileURLWithPath: path).standardizedFileURL.path)
             }
         let descriptor = Descriptor(
             url: location.url, passwordEnvironmentVariable: password.environment, passwordFile: password.file)

@@ -158,6 +158,9 @@ extension MemoryError {
         case unsupportedParameter(name: String)
         /// The schema name is not 1–63 lower-case letters, digits or underscores starting with a letter or `_`.
         case invalidSchema(name: String)
+        /// Another part of the URL is wrong (`part`: "port", "host", "user", "database", "parameter sslmode", …),
+        /// for `reason`.
+        case invalidPart(part: String, reason: String)
     }
 }
 
@@ -186,6 +189,8 @@ extension MemoryError.DatabaseURLProblem: CustomStringConvertible {
         case .invalidSchema(let name):
             "The schema name \(name) must be 1–63 lower-case letters, digits or underscores, not starting with a "
                 + "digit; choose another."
+        case .invalidPart(let part, let reason):
+            "The PostgreSQL URL's \(part) \(reason); \(shape)[?schema=NAME&sslmode=disable|require]."
         }
     }
 }

@@ -40,7 +40,9 @@ import Testing
         #expect(StoreLocation("memory") == .directory("memory"))
         #expect(StoreLocation("./postgres/store") == .directory("./postgres/store"))
         #expect(StoreLocation("postgres://memp@db/agents").description == "postgres://memp@db/agents")
-        #expect(DatabaseLocation(url: "postgres://u@h/d").passwordVariable == "MEMP_PG_PASSWORD")
+        // No variable named: MEMP_PG_PASSWORD is read when it is set.
+        #expect(DatabaseLocation(url: "postgres://u@h/d").passwordVariable == nil)
+        #expect(DatabaseLocation.defaultPasswordVariable == "MEMP_PG_PASSWORD")
     }
 
     @Test func opensASQLiteDirectoryWithTheEmbedderItRecords() async throws {

@@ -19,7 +19,7 @@
             switch location.password {
             case .file(let file): DatabaseLocation(url: location.url, passwordFile: file)
             case .environment(let name): DatabaseLocation(url: location.url, passwordVariable: name)
-            case .none: DatabaseLocation(url: location.url, passwordVariable: "MEMP_TEST_UNSET_PASSWORD_VARIABLE")
+            case .none: DatabaseLocation(url: location.url)
             }
         }
 
@@ -59,6 +59,33 @@
             await #expect(throws: MemoryError.storeExists(path: path)) {
                 try await MemoryStore.create(at: path, embedder: Self.embedder)
             }
+            try await PostgresBackend.connect(to: location).dropSchema()
+        }
+
+        /// Hostile run 8: a password variable named with `--password-variable` that was not set (a typo) was taken
+        /// for "no password", and a relative password file was stored as given, so the store opened only from the
+        /// directory it was created in.
+        @Test func aNamedPasswordVariableMustBeSetAndAPasswordFileIsStoredWhole() async throws {
+            let location = try PostgresTestServer.freshLocation()
+            await #expect(throws: MemoryError.passwordVariableUnset(name: "MEMP_TEST_UNSET_PASSWORD_VARIABLE")) {
+                try await MemoryStore.open(
+                    at: StoreLocation(location.url, passwordVariable: "MEMP_TEST_UNSET_PASSWORD_VARIABLE"))
+            }
+            guard case .file(let passwordFile) = location.password else { return }  // a server without a password
+            let directory = try TemporaryDirectory()
+            defer { directory.remove() }
+            // The same file, named relative to the working directory.
+            let depth = FileManager.default.currentDirectoryPath.split(separator: "/").count
+            let relative = String(repeating: "../", count: depth) + passwordFile.drop { $0 == "/" }
+            let path = directory.file("relative")
+            _ = try await MemoryStore.create(
+                at: path, database: DatabaseLocation(url: location.url, passwordFile: relative),
+                embedder: Self.embedder, configuration: .hashing(dimension: 48))
+            let descriptor = try JSONDecoder().decode(
+                [String: String].self,
+                from: Data(contentsOf: URL(fileURLWithPath: path + "/" + PostgresStore.descriptorFileName)))
+            #expect(descriptor["passwordFile"] == URL(fileURLWithPath: passwordFile).standardizedFileURL.path)
+            #expect(try await MemoryStore.statistics(at: path).memories == 0)
             try await PostgresBackend.connect(to: location).dropSchema()
         }
 

@@ -13,10 +13,14 @@ import Testing
         ("postgres://memp:s3cret@db/agents", .containsPassword),
         ("postgres://memp@/agents", .missingHost),
         ("postgres://memp@db:70000/agents", .invalidPort(70000)),
+        ("postgres://memp@db:-5/agents", .invalidPort(-5)),
         ("postgres://db/agents", .missingUser),
         ("postgres://memp@db", .missingDatabase),
         ("postgres://memp@db/a/b", .missingDatabase),
-        ("postgres://memp@db/agents?sslmode=prefer", .unsupportedParameter(name: "sslmode")),
+        (
+            "postgres://memp@db/agents?sslmode=prefer",
+            .invalidPart(part: "parameter sslmode", reason: "must be disable or require (found prefer)")
+        ),
         ("postgres://memp@db/agents?password=s3cret", .unsupportedParameter(name: "password")),
         ("postgres://memp@db/agents?schema=Team", .invalidSchema(name: "Team")),
         ("postgres://memp@db/agents?schema=1a", .invalidSchema(name: "1a")),
@@ -25,6 +29,60 @@ import Testing
         let error = try #require(throws: MemoryError.self) { try PostgresLocation(url: url, password: .none) }
         #expect(error == .invalidDatabaseURL(problem))
         #expect(!error.description.contains("s3cret"))
+    }
+
+    /// Hostile run 8: parts that were silently changed (a port of 2⁶³ or an empty one became 5432, a NUL in the
+    /// host cut it, a repeated parameter kept the last value, so `sslmode=require&sslmode=disable` turned TLS off,
+    /// a fragment and a second slash were dropped, names over 63 bytes were cut by PostgreSQL into one), and
+    /// parse failures that blamed the scheme.
+    @Test(arguments: [
+        (
+            "postgres://memp@db:9223372036854775808/agents", "port",
+            #""9223372036854775808" is no number within 1–65535"#
+        ),
+        ("postgres://memp@db:/agents", "port", #""" is no number within 1–65535"#),
+        ("postgres://memp@db:6e4/agents", "port", #""6e4" is no number within 1–65535"#),
+        (
+            "postgres://memp@[::1/agents", "text",
+            "is no well-formed URL (an unclosed [ of an IPv6 address, a stray % or space)"
+        ),
+        (
+            "postgres://memp@127.0.0.1%00evil/agents", "host",
+            #""127.0.0.1\u{0}evil" is no host name or address (letters, digits, . - _)"#
+        ),
+        ("postgres://memp@db/agents?sslmode=require&sslmode=disable", "parameter sslmode", "appears twice; keep one"),
+        ("postgres://memp@db/agents?schema=a&schema=b", "parameter schema", "appears twice; keep one"),
+        ("postgres://memp@db/agents?schema", "parameter schema", "has no value (schema=NAME)"),
+        ("postgres://memp@db/agents?&", "query", "has an empty parameter (&& or ?&)"),
+        ("postgres://memp@db/agents#main", "fragment", "(#…) is no part of a PostgreSQL location"),
+        (
+            "postgres://memp@db/" + String(repeating: "a", count: 64), "database",
+            "is 64 bytes; PostgreSQL keeps 63 and would cut it"
+        ),
+        ("postgres://memp@db/we%0Aird", "database", #""we\u{a}ird" holds a control character"#),
+    ])
+    func partsThatWouldBeChangedOrDroppedAreRefused(url: String, part: String, reason: String) throws {
+        #expect(throws: MemoryError.invalidDatabaseURL(.invalidPart(part: part, reason: reason))) {
+            try PostgresLocation(url: url, password: .none)
+        }
+    }
+
+    /// Hostile run 8: a database `we?ird` given as `we%3Fird` was written to the store's descriptor unescaped, and
+    /// every later open read `ird?schema` as a parameter.
+    @Test func escapedNamesAndIPv6AddressesReadBackAsWritten() throws {
+        for url in [
+            "postgres://a%40b@db:5432/we%3Fird?schema=x&sslmode=disable", "postgres://memp@[::1]:5433/we%23ird",
+            "postgres://memp@db:5432/caf%C3%A9%25",
+        ] {
+            let location = try PostgresLocation(url: url, password: .none)
+            #expect(location.url == url)
+            #expect(try PostgresLocation(url: location.url, password: .none) == location)
+        }
+        let parsed = try PostgresLocation(url: "postgres://a%40b@[::1]/we%3Fird", password: .none)
+        #expect(parsed.user == "a@b" && parsed.host == "::1" && parsed.database == "we?ird" && parsed.port == 5432)
+        #expect(throws: MemoryError.invalidDatabaseURL(.missingDatabase)) {
+            try PostgresLocation(url: "postgres://memp@db//agents", password: .none)
+        }
     }
 
     @Test func aValidURLKeepsEveryPart() throws {
