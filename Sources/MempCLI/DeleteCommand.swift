@@ -12,17 +12,20 @@ struct DeleteCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var storeOptions: StoreOptions
-    @Option(help: "A trajectory or memory ID.") var id: String?
-    @Option(help: "A source.") var source: String?
-    @Option(help: ArgumentHelp("A label.", valueName: "key=value")) var label: String?
+    // Arrays, so that a repeated flag is refused rather than its last value silently taken for the only one
+    // (`--id a --id b` deleted b alone).
+    @Option(help: "A trajectory or memory ID.") var id: [String] = []
+    @Option(help: "A source.") var source: [String] = []
+    @Option(help: ArgumentHelp("A label.", valueName: "key=value")) var label: [String] = []
     @Flag(help: "Report what would be deleted, and delete nothing.") var dryRun = false
     @Flag(help: "Print one JSON object: scope, trajectories, memories, memoryIDs, dryRun.") var json = false
 
     func validate() throws {
-        guard [id, source, label].compactMap({ $0 }).count == 1 else {
-            throw ValidationError("Give exactly one of --id, --source and --label.")
+        guard id.count + source.count + label.count == 1 else {
+            throw ValidationError(
+                "Give exactly one of --id, --source and --label, once: a delete is one scope (run one per scope).")
         }
-        if let label { _ = try parseLabel(label) }
+        if let label = label.first { _ = try parseLabel(label) }
     }
 
     /// The `--json` line.
@@ -37,12 +40,12 @@ struct DeleteCommand: AsyncParsableCommand {
 
     func run() async throws {
         let scope: DeleteScope
-        if let id {
+        if let id = id.first {
             scope = .id(id)
-        } else if let source {
+        } else if let source = source.first {
             scope = .source(source)
         } else {
-            let (key, value) = try parseLabel(label ?? "")
+            let (key, value) = try parseLabel(label.first ?? "")
             scope = .label(key: key, value: value)
         }
         let store = try await storeOptions.open()

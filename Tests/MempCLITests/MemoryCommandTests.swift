@@ -73,15 +73,19 @@ import Testing
     }
 
     @Test func validatesFlags() throws {
-        #expect(
-            parseFailure(DeleteCommand.self, ["--store", "s", "--id", "a", "--source", "b"])
-                == "Give exactly one of --id, --source and --label.")
+        let oneScope =
+            "Give exactly one of --id, --source and --label, once: a delete is one scope (run one per scope)."
+        // Hostile run 8: `--id a --id b` deleted b alone.
+        for arguments in [
+            ["--id", "a", "--source", "b"], ["--id", "a", "--id", "b"], ["--label", "k=v", "--label", "k=w"],
+        ] {
+            #expect(parseFailure(DeleteCommand.self, ["--store", "s"] + arguments) == oneScope)
+        }
         do {
             _ = try DeleteCommand.parse(["--store", "s"])
             Issue.record("expected a validation error")
         } catch {
-            #expect(
-                DeleteCommand.message(for: error) == "Give exactly one of --id, --source and --label.")
+            #expect(DeleteCommand.message(for: error) == oneScope)
         }
         do {
             _ = try QueryCommand.parse(["--store", "s", "task", "--queries", "q.jsonl"])
