@@ -83,7 +83,12 @@ struct ServeCommand: AsyncParsableCommand {
                 maximumBodyBytes: maxBodyBytes, maximumK: maxK, maximumAnswerTextBytes: maxAnswerBytes,
                 lookupTimeout: .seconds(lookupTimeout)),
             log: printError)
-        if store != nil { _ = try await registry.store(named: nil) }  // open it now: errors show at start, not later
+        // Open the store, or look at the root, now: errors show at start, not at the first request.
+        for name in try await registry.checkServed() {
+            printError(
+                "Not serving the store in \(String(reflecting: name)): a store name holds only letters, digits, "
+                    + "-, _ and . (rename its directory to serve it).")
+        }
         if mcpStdio {
             try await MempServer.serveStdio(service)
             return

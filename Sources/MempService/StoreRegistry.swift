@@ -38,6 +38,31 @@ public final class StoreRegistry: Sendable {
         self.options = options
     }
 
+    /// Checks, before serving, that what is to be served is there: the single store opens, or the root is a
+    /// directory.
+    ///
+    /// - Returns: The entries under the root that hold a store but are not served because their names aren't store
+    ///   names (``unknownStore(name:)`` says which names are), sorted; empty for a single store.
+    /// - Throws: What ``store(named:)`` throws for the single store; ``ServiceError/invalidArgument(name:reason:)``
+    ///   when the root is missing or is no directory.
+    public func checkServed() async throws(ServiceError) -> [String] {
+        switch layout {
+        case .single:
+            _ = try await store(named: nil)
+            return []
+        case .root(let root):
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue
+            else {
+                throw .invalidArgument(
+                    name: "store root",
+                    reason: "\(root) is \(FileManager.default.fileExists(atPath: root) ? "no directory" : "missing")")
+            }
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+            return entries.filter { !Self.isValidName($0) && StoreLocation.isStore(root + "/" + $0) }.sorted()
+        }
+    }
+
     /// The names of the stores that can be served, sorted.
     public func storeNames() -> [String] {
         switch layout {

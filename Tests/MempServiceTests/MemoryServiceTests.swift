@@ -34,6 +34,26 @@ import Testing
         return MemoryService(registry: StoreRegistry(layout: .single(.directory(root + "/red"))), limits: .untimed)
     }
 
+    /// Hostile run 8: `memp serve --store-root` given a file, a FIFO or a missing path served `{"stores": []}`, and
+    /// a store whose directory name isn't a store name was left out without a word.
+    @Test func aRootThatIsNoDirectoryIsRefusedAndUnservedStoresAreNamed() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let file = try directory.write("x", to: "file")
+        for (root, reason) in [
+            (file, "\(file) is no directory"), (directory.file("none"), "\(directory.file("none")) is missing"),
+        ] {
+            await #expect(throws: ServiceError.invalidArgument(name: "store root", reason: reason)) {
+                try await StoreRegistry(layout: .root(directory: root)).checkServed()
+            }
+        }
+        let root = try await Self.makeRoot(directory)
+        try FileManager.default.copyItem(atPath: root + "/red", toPath: root + "/with space")
+        let registry = StoreRegistry(layout: .root(directory: root))
+        #expect(try await registry.checkServed() == ["with space"])
+        #expect(registry.storeNames() == ["blue", "red"])
+    }
+
     @Test func lookupsStayInTheirStore() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
