@@ -84,7 +84,8 @@ public enum PostgresStore {
     /// The server a store directory's descriptor names, read without connecting.
     ///
     /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when the directory holds no descriptor;
-    ///   ``ProceduralMemory/MemoryError/invalidRecord(path:line:field:reason:)`` when it is malformed; what
+    ///   ``ProceduralMemory/MemoryError/invalidRecord(path:line:field:reason:)`` naming the field when one is wrong
+    ///   or repeated, ``ProceduralMemory/MemoryError/io(path:reason:)`` when it is no JSON object; what
     ///   ``PostgresLocation/init(url:password:)`` throws for the URL it holds.
     public static func location(at directory: String) throws(MemoryError) -> PostgresLocation {
         let path = directory + "/" + descriptorFileName
@@ -93,10 +94,19 @@ public enum PostgresStore {
             guard error != .missing else { throw .notAStore(path: directory) }
             throw .io(path: path, reason: "the PostgreSQL store descriptor \(error)")
         }
+        // Every fault was blamed on field url, and a repeated key was read silently (the first value kept).
         let descriptor: Descriptor
         do { descriptor = try JSONDecoder().decode(Descriptor.self, from: data) } catch {
-            throw .invalidRecord(
-                path: path, line: 1, field: "url", reason: "not a PostgreSQL store descriptor: \(error)")
+            if let decoding = error as? DecodingError, let (field, reason) = JSONSyntax.fieldProblem(decoding) {
+                guard field.isEmpty else { throw .invalidRecord(path: path, line: 1, field: field, reason: reason) }
+                throw .io(path: path, reason: "is not a PostgreSQL store descriptor: it \(reason)")
+            }
+            throw .io(
+                path: path,
+                reason: "is not a PostgreSQL store descriptor (\(JSONSyntax.decodingProblem(error, in: data)))")
+        }
+        if let key = JSONSyntax.repeatedKey(in: data) {
+            throw .invalidRecord(path: path, line: 1, field: key, reason: JSONSyntax.repeatedKeyReason)
         }
         return try descriptor.location
     }

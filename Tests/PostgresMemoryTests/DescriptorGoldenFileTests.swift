@@ -1,6 +1,7 @@
 import Foundation
 import PostgresMemory
 import ProceduralMemory
+import RetrievalCore
 import TestSupport
 import Testing
 
@@ -23,10 +24,24 @@ import Testing
         defer { directory.remove() }
         #expect(throws: MemoryError.notAStore(path: directory.path)) { try PostgresStore.location(at: directory.path) }
         let path = directory.file(PostgresStore.descriptorFileName)
-        try Data(#"{"passwordFile": "/tmp/x"}"#.utf8).write(to: URL(fileURLWithPath: path))
-        #expect { try PostgresStore.location(at: directory.path) } throws: { error in
-            guard case .invalidRecord(let file, 1, "url", _) = error as? MemoryError else { return false }
-            return file == path
+        // Hostile run 8: every fault was blamed on field url, and a repeated url was read with its first value.
+        for (text, error) in [
+            (
+                #"{"passwordFile": "/tmp/x"}"#,
+                MemoryError.invalidRecord(path: path, line: 1, field: "url", reason: "is missing")
+            ),
+            (
+                #"{"url": "postgres://u@h/d", "passwordFile": 5}"#,
+                .invalidRecord(path: path, line: 1, field: "passwordFile", reason: "must be a string")
+            ),
+            (
+                #"{"url": "postgres://u@h/d", "url": "postgres://u@h/e"}"#,
+                .invalidRecord(path: path, line: 1, field: "url", reason: JSONSyntax.repeatedKeyReason)
+            ),
+            ("[]", .io(path: path, reason: "is not a PostgreSQL store descriptor: it must be a JSON object")),
+        ] {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+            #expect(throws: error, "\(text)") { try PostgresStore.location(at: directory.path) }
         }
     }
 }
