@@ -76,6 +76,7 @@ extension MemoryStore {
             report.problems.append("the database can't be read: \(error)")
             return report
         }
+        report.problems += await rowProblems(of: backend, checkingRecords: checking == nil)
         // Rebuilding the indexes reads every memory and vector the way an open does.
         let rebuilt: IndexSnapshot
         do throws(MemoryError) {
@@ -120,6 +121,53 @@ extension MemoryStore {
         return report
     }
 
+    /// What every backend must be able to read, through its own reads: the whole history (hostile run 8 overwrote
+    /// history rows of both backends and `verify` said OK, while `memp history` failed); with `checkingRecords`,
+    /// for a backend without checks of its own, every trajectory and every memory, whose counters, revision,
+    /// sources and dates must be possible (on PostgreSQL, a memory with an unknown status, a NaN date or no source
+    /// passed).
+    private static func rowProblems(of backend: any MemoryBackend, checkingRecords: Bool) async -> [String] {
+        var problems: [String] = []
+        do throws(MemoryError) { _ = try await backend.history(memoryID: nil) } catch {
+            problems.append("the history can't be read: \(error)")
+        }
+        guard checkingRecords else { return problems }
+        do throws(MemoryError) { try await backend.forEachTrajectory { _ in } } catch {
+            problems.append("the trajectories can't be read: \(error)")
+        }
+        var numbers: [DocumentID] = []
+        do throws(MemoryError) { _ = try await backend.forEachIndexEntry { numbers.append($0.number) } } catch {
+            problems.append("the memories can't be listed: \(error)")
+            return problems
+        }
+        var impossible: [String] = []
+        var undecodable: [String] = []
+        for start in stride(from: 0, to: numbers.count, by: 1000) {
+            let chunk = Array(numbers[start..<min(start + 1000, numbers.count)])
+            var read: [Memory] = []
+            do throws(MemoryError) { read = Array(try await backend.memories(numbered: chunk).values) } catch {
+                for number in chunk {  // one by one: the rows of the chunk at fault, and the others
+                    do throws(MemoryError) { read += try await backend.memories(numbered: [number]).values } catch {
+                        undecodable.append("memory number \(number) (\(error))")
+                    }
+                }
+            }
+            for memory in read {
+                if let fault = memory.impossibleState { impossible.append("\(memory.id) (\(fault))") }
+            }
+        }
+        for (what, items) in [
+            ("memories in an impossible state", impossible), ("memories that don't decode", undecodable),
+        ]
+        where !items.isEmpty {
+            let limit = StoreVerification.maximumListed
+            problems.append(
+                "\(what): \(items.sorted().prefix(limit).joined(separator: "; "))"
+                    + (items.count > limit ? " and \(items.count - limit) more" : ""))
+        }
+        return problems
+    }
+
     /// How cached indexes differ from those rebuilt from the database, memory by memory (numbers, vectors, terms).
     private static func cacheDifferences(
         tasks: FlatIndex, text: KeywordIndex, from rebuilt: IndexSnapshot
@@ -153,5 +201,21 @@ extension MemoryStore {
             }
         }
         return differences
+    }
+}
+
+extension Memory {
+    /// What is impossible about the memory as stored, or `nil`: counters out of order or range, a revision below 1,
+    /// no source trajectory, a date that is no time.
+    var impossibleState: String? {
+        if successCount < 0 || successCount > hitCount || hitCount > Memory.maximumCount {
+            return "counters \(successCount)/\(hitCount)"
+        }
+        if revision < 1 { return "revision \(revision)" }
+        if sourceTrajectoryIDs.isEmpty { return "no source trajectory" }
+        if !createdAt.timeIntervalSince1970.isFinite || !updatedAt.timeIntervalSince1970.isFinite {
+            return "a date that is no time"
+        }
+        return nil
     }
 }

@@ -1,11 +1,13 @@
 import Embeddings
 import Foundation
 import MemoryLocation
-import PostgresMemory
+import PostgresNIO
 import ProceduralMemory
 import SQLiteMemory
 import TestSupport
 import Testing
+
+@testable import PostgresMemory
 
 /// A local store copied into PostgreSQL and back is the same store: counts, checksums and lookups agree.
 @Suite(.enabled(if: PostgresTestServer.isAvailable, "needs PostgreSQL with pgvector (scripts/pg_server.sh)"))
@@ -95,6 +97,31 @@ struct MigrationTests {
             try await postgres.endCopy()
             #expect(try await postgres.storeInfo()?.incompleteCopyOf == nil)
             _ = try await MemoryStore.open(backend: postgres, embedder: embedder, cacheDirectory: nil)
+        }
+    }
+
+    /// Hostile run 8: `memp verify` of a PostgreSQL store ran no row checks: a memory with an unknown status, a NaN
+    /// date or no source, and a history row that doesn't decode, all passed.
+    @Test func verifyReadsEveryRowOfAPostgreSQLStore() async throws {
+        let embedder = HashingEmbedder(dimension: 48)
+        try await PostgresTestServer.withBackend { postgres in
+            let store = try await MemoryStore.open(backend: postgres, embedder: embedder, cacheDirectory: nil)
+            try await store.add(Fixtures.randomBatch(count: 4, dimension: 48, seed: 3).trajectories)
+            #expect(await MemoryStore.verify(backend: postgres, cacheDirectory: nil).problems == [])
+            try await postgres.withConnection { connection in
+                for statement in [
+                    "UPDATE memory SET status = 'weird' WHERE id = 'm0'",
+                    "UPDATE memory SET created_at = 'NaN', sources = '{}' WHERE id = 'm1'",
+                    "UPDATE history SET after = 'garbage{' WHERE number = 1",
+                ] {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: postgres.logger)
+                }
+            }
+            let problems = await MemoryStore.verify(backend: postgres, cacheDirectory: nil).problems
+            #expect(problems.count == 3, "\(problems)")
+            #expect(problems.first?.hasPrefix("the history can't be read: ") == true)
+            #expect(problems.contains("memories in an impossible state: m1 (no source trajectory)"))
+            #expect(problems.last?.hasPrefix("memories that don't decode: memory number ") == true)
         }
     }
 }

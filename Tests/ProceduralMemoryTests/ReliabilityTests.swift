@@ -859,11 +859,14 @@ import VectorIndex
             // A task changed behind the store's back: the cache, at the same generation, no longer matches.
             try db.execute(
                 sql: "UPDATE memory SET task = 'zebra quantum' WHERE id = ?", arguments: [Samples.cleanApple.id])
+            // Hostile run 8: a history row that doesn't decode passed, and `memp history` then failed.
+            try db.execute(sql: "UPDATE history SET after = 'garbage{' WHERE number = 1")
         }
         let damaged = try await MemoryStore.verify(at: path)
-        #expect(damaged.problems.count == 2)
+        #expect(damaged.problems.count == 3)
         #expect(damaged.problems.first?.hasPrefix("memories with impossible counters") == true)
         #expect(damaged.problems.first?.hasSuffix(": \(Samples.heatMug.id)") == true)
+        #expect(damaged.problems.dropFirst().first?.hasPrefix("the history can't be read: ") == true)
         #expect(damaged.problems.last?.contains("the cached BM25 document differs") == true)
     }
 
