@@ -264,8 +264,8 @@ extension PostgresBackend {
                 entries.append(
                     HistoryEntry(
                         number: number, memoryID: memoryID, action: action, policy: policy, reason: reason,
-                        before: try before.map { (text) throws(MemoryError) in try decodeJSON(Memory.self, text) },
-                        after: try after.map { (text) throws(MemoryError) in try decodeJSON(Memory.self, text) },
+                        before: try HistoryEntry.snapshot(before, row: number, column: "before"),
+                        after: try HistoryEntry.snapshot(after, row: number, column: "after"),
                         date: Date(timeIntervalSince1970: date), reverts: reverts))
             }
             return entries

@@ -286,8 +286,9 @@ public final class SQLiteBackend: MemoryBackend {
         }
         return HistoryEntry(
             number: row["number"], memoryID: row["memoryID"], action: action, policy: row["policy"],
-            reason: row["reason"], before: try (row["before"] as String?).map { try decode(Memory.self, $0) },
-            after: try (row["after"] as String?).map { try decode(Memory.self, $0) },
+            reason: row["reason"],
+            before: try HistoryEntry.snapshot(row["before"], row: row["number"], column: "before"),
+            after: try HistoryEntry.snapshot(row["after"], row: row["number"], column: "after"),
             date: Date(timeIntervalSince1970: row["date"]), reverts: row["reverts"])
     }
 

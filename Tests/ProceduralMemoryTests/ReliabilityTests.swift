@@ -866,7 +866,10 @@ import VectorIndex
         #expect(damaged.problems.count == 3)
         #expect(damaged.problems.first?.hasPrefix("memories with impossible counters") == true)
         #expect(damaged.problems.first?.hasSuffix(": \(Samples.heatMug.id)") == true)
-        #expect(damaged.problems.dropFirst().first?.hasPrefix("the history can't be read: ") == true)
+        // It names the row and the column (`memp history` said "DecodingError.dataCorrupted … not valid JSON").
+        #expect(
+            damaged.problems.dropFirst().first?.hasPrefix(
+                "the history can't be read: Database: history row 1, column after, holds no memory: not JSON") == true)
         #expect(damaged.problems.last?.contains("the cached BM25 document differs") == true)
     }
 

@@ -1,3 +1,6 @@
+import Foundation
+import RetrievalCore
+
 extension HistoryEntry {
     /// Checks that entries can be stored with their own numbers (``MemoryBackend/replaceHistory(with:)``).
     ///
@@ -48,6 +51,25 @@ extension HistoryEntry {
                 if removed > 0 { lines.append("script − \(removed) line\(removed == 1 ? "" : "s")") }
             }
             return lines
+        }
+    }
+}
+
+extension HistoryEntry {
+    /// The memory a history row's `before` or `after` column holds as JSON (dates in seconds since 1970), as
+    /// every backend stores it.
+    ///
+    /// - Throws: ``MemoryError/database(reason:)`` naming the row, the column and what is wrong, so that a damaged
+    ///   row can be found ("history row 300, column after, holds no memory: not JSON, …").
+    package static func snapshot(_ text: String?, row: Int64, column: String) throws(MemoryError) -> Memory? {
+        guard let text else { return nil }
+        let data = Data(text.utf8)
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .secondsSince1970
+        do { return try decoder.decode(Memory.self, from: data) } catch {
+            throw .database(
+                reason: "history row \(row), column \(column), holds no memory: "
+                    + JSONSyntax.decodingProblem(error, in: data))
         }
     }
 }
