@@ -117,6 +117,19 @@ package enum StoreMigration {
             throw .invalidParameter(name: "batchSize", value: Double(batchSize), expected: "at least 1")
         }
         guard let info = try await source.storeInfo() else { throw .notAStore(path: "the source") }
+        // Read, and checked, before anything is written: a memory no store could hold (hostile run 8: a NaN date
+        // failed the copy half-way with "NOT NULL constraint failed: memory.createdAt", naming no memory).
+        var trajectories: [Trajectory] = []
+        try await source.forEachTrajectory { trajectory in trajectories.append(trajectory) }
+        let memories = try await StoreContents(of: source).memories
+        let history = try await source.history(memoryID: nil)
+        if let broken = memories.first(where: { $0.memory.impossibleState != nil }),
+            let fault = broken.memory.impossibleState
+        {
+            throw .database(
+                reason: "\(sourceName): memory \(broken.memory.id) is in an impossible state (\(fault)), so it can't "
+                    + "be copied; run memp verify on the source")
+        }
         if let existing = try await destination.storeInfo() {
             guard existing.embedderID == info.embedderID, existing.dimension == info.dimension else {
                 throw .embedderMismatch(store: existing.embedderID, given: info.embedderID)
@@ -130,22 +143,19 @@ package enum StoreMigration {
         } catch .storeExists {
             throw .storeExists(path: destinationName)
         }
-        var trajectories: [Trajectory] = []
-        try await source.forEachTrajectory { trajectory in trajectories.append(trajectory) }
         for start in stride(from: 0, to: trajectories.count, by: batchSize) {
             _ = try await destination.write(
                 WriteBatch(
                     trajectories: Array(trajectories[start..<min(start + batchSize, trajectories.count)]),
                     memories: [], replacing: false, policy: "migrate", reason: reason))
         }
-        let memories = try await StoreContents(of: source).memories
         for start in stride(from: 0, to: memories.count, by: batchSize) {
             _ = try await destination.write(
                 WriteBatch(
                     trajectories: [], memories: Array(memories[start..<min(start + batchSize, memories.count)]),
                     replacing: false, policy: "migrate", reason: reason))
         }
-        try await destination.replaceHistory(with: try await source.history(memoryID: nil))
+        try await destination.replaceHistory(with: history)
         let tuning = try await source.fusionTuning()
         if !tuning.entries.isEmpty {
             let existing = try await destination.fusionTuning()

@@ -125,6 +125,24 @@ struct MigrationTests {
                     == true)
             #expect(problems.contains("memories in an impossible state: m1 (no source trajectory)"))
             #expect(problems.last?.hasPrefix("memories that don't decode: memory number ") == true)
+            // A migration of it names the memory it can't copy, before it writes anything (the other rows mended).
+            try await postgres.withConnection { connection in
+                try await connection.query(
+                    "UPDATE memory SET status = 'active' WHERE id = 'm0'", logger: postgres.logger)
+                try await connection.query("UPDATE history SET after = NULL WHERE number = 1", logger: postgres.logger)
+            }
+            let directory = try TemporaryDirectory()
+            defer { directory.remove() }
+            let back = try SQLiteBackend(path: directory.file("back.sqlite"))
+            await #expect(
+                throws: MemoryError.database(
+                    reason: "postgres: memory m1 is in an impossible state (no source trajectory), so it can't be "
+                        + "copied; run memp verify on the source")
+            ) {
+                try await StoreMigration.copy(
+                    from: postgres, sourceName: "postgres", to: back, destinationName: "back", reason: "migrate")
+            }
+            #expect(try await back.storeInfo() == nil)
         }
     }
 }
