@@ -54,6 +54,12 @@ struct ColdStartCommand: AsyncParsableCommand {
         if scorer == .llm, let model = try languageModel.model() {
             chosen = try LLMJudgeScorer(model: model, fallback: rule)
         }
+        // Hostile run 8: a misspelt label put every candidate in one group, silently.
+        if !candidates.isEmpty, !candidates.contains(where: { $0.labels[taskTypeLabel] != nil }) {
+            printError(
+                "Warning: no trajectory has the label \(taskTypeLabel), so all \(candidates.count) form one task "
+                    + "type and the best \(keep) of them are kept; check --task-type-label.")
+        }
         let kept = try await ColdStart.select(
             candidates, scorer: chosen, keep: keep, taskTypeLabel: taskTypeLabel,
             minimumScore: minScore)

@@ -250,6 +250,15 @@ extension UpdateCommandTests {
                 == "coin  seed-coin  9.60  success, reward 1.0, 4 steps\nother  run-7  0.80  failure, reward 0.0, 2 steps\n"
         )
         #expect(result.errors == "Kept 2 of 3 trajectories; added 2 memories (0 already stored).\n")
+        // Hostile run 8: a label no trajectory has made one group of all, without a word.
+        let misspelt = try await ChildProcess.memp([
+            "cold-start", "--store", store, "--keep", "1", file, "--task-type-label", "tasktype",
+        ])
+        #expect(misspelt.status == 0)
+        #expect(
+            misspelt.errors.hasPrefix(
+                "Warning: no trajectory has the label tasktype, so all 3 form one task type and the best 1 of them "
+                    + "are kept; check --task-type-label.\n"))
     }
 }
 
