@@ -9,9 +9,12 @@ struct MigrateCommand: AsyncParsableCommand {
         discussion: """
             --from and --to are each a store directory or a postgres:// URL (no password in it; the password comes \
             from --password-file or the variable --password-variable names). A missing destination directory becomes a \
-            local SQLite store. The destination must be empty. Trajectories and memories (counters, status, \
-            revisions, vectors) are copied in batches, then the history (numbers and dates kept), then both stores \
-            are compared by counts and a SHA-256 checksum over all three. The source must not change meanwhile.
+            local SQLite store. The destination must hold nothing (no trajectories, memories, history or fusion \
+            record). The source is read and checked first; trajectories and memories (counters, status, revisions, \
+            vectors) are copied in batches, then the history (numbers and dates kept) and the fusion record, then \
+            both stores are compared by counts and a SHA-256 checksum. Until that check passes the destination is \
+            marked as an incomplete copy, which every command refuses: a migration stopped half-way leaves nothing \
+            that passes for the source (remove it and migrate again). The source must not change meanwhile.
             """)
 
     @Option(help: ArgumentHelp("The store to copy: a directory or a postgres:// URL.", valueName: "dir|url"))
