@@ -241,10 +241,24 @@ extension PostgresBackend {
         return try await history(where: "true", [])
     }
 
+    package func forEachHistoryEntry(_ body: (HistoryEntry) throws(MemoryError) -> Void) async throws(MemoryError) {
+        try await forEachHistoryEntry(where: "true", [], body)
+    }
+
     /// History rows matching `condition` (with `$1`… bound to `arguments`), oldest first.
     func history(
         where condition: String, _ arguments: [any PostgresThrowingDynamicTypeEncodable]
     ) async throws(MemoryError) -> [HistoryEntry] {
+        var entries: [HistoryEntry] = []
+        try await forEachHistoryEntry(where: condition, arguments) { entries.append($0) }
+        return entries
+    }
+
+    /// Calls `body` for each history row matching `condition`, oldest first, as the rows arrive.
+    func forEachHistoryEntry(
+        where condition: String, _ arguments: [any PostgresThrowingDynamicTypeEncodable],
+        _ body: (HistoryEntry) throws(MemoryError) -> Void
+    ) async throws(MemoryError) {
         var bindings = PostgresBindings()
         do { for argument in arguments { try bindings.append(argument) } } catch { throw mapped(error) }
         let query = PostgresQuery(
@@ -252,8 +266,7 @@ extension PostgresBackend {
                 SELECT number, memory_id, action, policy, reason, before, after, date, reverts FROM history
                 WHERE \(condition) ORDER BY number
                 """, binds: bindings)
-        return try await withConnection { connection in
-            var entries: [HistoryEntry] = []
+        try await withConnection { connection in
             for try await (number, memoryID, actionName, policy, reason, before, after, date, reverts)
                 in try await connection.query(query, logger: logger).decode(
                     (Int64, String, String, String, String, String?, String?, Double, Int64?).self)
@@ -261,14 +274,13 @@ extension PostgresBackend {
                 guard let action = HistoryAction(rawValue: actionName) else {
                     throw MemoryError.database(reason: "history row \(number) has unknown action \(actionName)")
                 }
-                entries.append(
+                try body(
                     HistoryEntry(
                         number: number, memoryID: memoryID, action: action, policy: policy, reason: reason,
                         before: try HistoryEntry.snapshot(before, row: number, column: "before"),
                         after: try HistoryEntry.snapshot(after, row: number, column: "after"),
                         date: Date(timeIntervalSince1970: date), reverts: reverts))
             }
-            return entries
         }
     }
 

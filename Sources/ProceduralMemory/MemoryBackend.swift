@@ -87,6 +87,10 @@ package protocol MemoryBackend: Sendable {
     /// History rows, oldest first; those of one memory when `memoryID` is given.
     func history(memoryID: String?) async throws(MemoryError) -> [HistoryEntry]
 
+    /// Calls `body` for every history row, in number order, one at a time: the whole history of a large store is
+    /// hundreds of megabytes of memory snapshots, which `memp verify` and the digest of a migration read through.
+    func forEachHistoryEntry(_ body: (HistoryEntry) throws(MemoryError) -> Void) async throws(MemoryError)
+
     /// The history row with this number, if any.
     func historyEntry(number: Int64) async throws(MemoryError) -> HistoryEntry?
 

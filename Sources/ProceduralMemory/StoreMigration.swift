@@ -41,11 +41,14 @@ public struct StoreDigest: Sendable, Equatable, Codable, CustomStringConvertible
                 hash.update(Data(vector.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) }))
             }
         }
-        let history = try await backend.history(memoryID: nil)
-        for entry in history { hash.update(try Self.canonical(entry)) }
+        var historyEntries = 0
+        try await backend.forEachHistoryEntry { (entry) throws(MemoryError) in
+            hash.update(try Self.canonical(entry))
+            historyEntries += 1
+        }
         self.trajectories = trajectories.count
         self.memories = contents.memories.count
-        historyEntries = history.count
+        self.historyEntries = historyEntries
         checksum = hash.finalize().map { String(format: "%02x", $0) }.joined()
     }
 

@@ -128,7 +128,7 @@ extension MemoryStore {
     /// passed).
     private static func rowProblems(of backend: any MemoryBackend, checkingRecords: Bool) async -> [String] {
         var problems: [String] = []
-        do throws(MemoryError) { _ = try await backend.history(memoryID: nil) } catch {
+        do throws(MemoryError) { try await backend.forEachHistoryEntry { _ in } } catch {
             problems.append("the history can't be read: \(error)")
         }
         guard checkingRecords else { return problems }

@@ -278,6 +278,13 @@ public final class SQLiteBackend: MemoryBackend {
         }
     }
 
+    package func forEachHistoryEntry(_ body: (HistoryEntry) throws(MemoryError) -> Void) async throws(MemoryError) {
+        try await reading { db in
+            let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM history ORDER BY number")
+            while let row = try cursor.next() { try body(try Self.historyEntry(from: row)) }
+        }
+    }
+
     /// A `history` row as an entry.
     static func historyEntry(from row: Row) throws -> HistoryEntry {
         let actionName: String = row["action"]
