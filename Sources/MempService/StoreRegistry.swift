@@ -42,7 +42,7 @@ public final class StoreRegistry: Sendable {
     /// directory.
     ///
     /// - Returns: The entries under the root that hold a store but are not served because their names aren't store
-    ///   names (``unknownStore(name:)`` says which names are), sorted; empty for a single store.
+    ///   names (``store(named:)`` says which are), sorted; empty for a single store.
     /// - Throws: What ``store(named:)`` throws for the single store; ``ServiceError/invalidArgument(name:reason:)``
     ///   when the root is missing or is no directory.
     public func checkServed() async throws(ServiceError) -> [String] {
