@@ -28,7 +28,8 @@ public enum EvaluationError: Error, Equatable, Sendable {
     case unknownTrajectories(queryID: String, ids: [String])
     /// Only `judged` queries have a relevant memory in the store: too few for `folds` cross-validation folds.
     case tooFewQueries(judged: Int, folds: Int)
-    /// The store's record of use has `tasks` successful tasks with a stored trajectory; tuning needs `needed`.
+    /// The store's record of use has `tasks` successful tasks whose trajectory and used memories are still stored;
+    /// tuning needs `needed`.
     case notEnoughFeedback(tasks: Int, needed: Int)
 }
 
@@ -61,9 +62,9 @@ extension EvaluationError: CustomStringConvertible {
             "Only \(judged) quer\(judged == 1 ? "y has" : "ies have") a relevant memory in the store; "
                 + "\(folds)-fold cross-validation needs at least \(folds). Judge more queries or use fewer folds."
         case .notEnoughFeedback(let tasks, let needed):
-            "The store's record of use has \(tasks) successful task\(tasks == 1 ? "" : "s") with a stored trajectory; "
-                + "tuning needs at least \(needed). Record outcomes with their trajectories (and import those), or "
-                + "tune on judged queries."
+            "The store's record of use has \(tasks) successful task\(tasks == 1 ? "" : "s") whose trajectory and "
+                + "used memories are still stored; tuning needs at least \(needed). Record outcomes with their "
+                + "trajectories (and import those), or tune on judged queries."
         }
     }
 }

@@ -101,6 +101,12 @@ import Testing
         await #expect(throws: EvaluationError.notEnoughFeedback(tasks: 0, needed: 5)) {
             try await FusionTuner.tuneFromFeedback(store: store)
         }
+        // Hostile run 8: after the used memories were deleted it said "with a stored trajectory", which they had.
+        #expect(
+            EvaluationError.notEnoughFeedback(tasks: 1, needed: 5).description
+                == "The store's record of use has 1 successful task whose trajectory and used memories are still "
+                + "stored; tuning needs at least 5. Record outcomes with their trajectories (and import those), or "
+                + "tune on judged queries.")
         #expect(try await store.fusionTuning().entries.isEmpty)
     }
 
