@@ -25,7 +25,9 @@ extension FileManager {
                     throw DirectoryCreationError(reason: Self.unreachableLinkReason(ancestor.path, errno: errno))
                 }
                 guard target.st_mode & S_IFMT == S_IFDIR else {
-                    throw DirectoryCreationError(reason: "\(ancestor.path) is a file, not a directory")
+                    // A FIFO was "a file" (hostile run 8).
+                    throw DirectoryCreationError(
+                        reason: "\(ancestor.path) is \(RegularFile.kind(of: target.st_mode)), not a directory")
                 }
                 break
             }

@@ -46,19 +46,22 @@ package enum RegularFile {
             close(descriptor)
             throw .system(reason: reason)
         }
-        let type = status.st_mode & S_IFMT
-        guard type == S_IFREG else {
+        guard status.st_mode & S_IFMT == S_IFREG else {
             close(descriptor)
-            let kind =
-                switch type {
-                case S_IFDIR: "a directory"
-                case S_IFIFO: "a FIFO"
-                case S_IFSOCK: "a socket"
-                default: "a device"
-                }
-            throw .notARegularFile(kind: kind)
+            throw .notARegularFile(kind: kind(of: status.st_mode))
         }
         return (descriptor, Int(status.st_size))
+    }
+
+    /// What a file of this `stat` mode is, in words: "a file", "a directory", "a FIFO", "a socket" or "a device".
+    package static func kind(of mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFREG: "a file"
+        case S_IFDIR: "a directory"
+        case S_IFIFO: "a FIFO"
+        case S_IFSOCK: "a socket"
+        default: "a device"
+        }
     }
 
     /// The size of the regular file at `path`, read on its open descriptor without reading the file.

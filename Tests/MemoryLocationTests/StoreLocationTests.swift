@@ -115,6 +115,13 @@ import Testing
                 path: store, reason: "can't create the store directory: \(file) is a file, not a directory")
         ) { try await MemoryStore.create(at: store, embedder: Self.embedder) }
         #expect(try String(contentsOfFile: file, encoding: .utf8) == "x")
+        // Hostile run 8: a FIFO was "a file".
+        let fifo = directory.file("fifo")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        await #expect(
+            throws: MemoryError.io(
+                path: fifo + "/store", reason: "can't create the store directory: \(fifo) is a FIFO, not a directory")
+        ) { try await MemoryStore.create(at: fifo + "/store", embedder: Self.embedder) }
     }
 
     /// Before, a symbolic link in a loop, or to nothing, was "A file with the same name already exists".
