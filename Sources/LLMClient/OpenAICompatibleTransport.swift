@@ -1,4 +1,5 @@
 import Foundation
+import RetrievalCore
 import Synchronization
 
 #if canImport(FoundationNetworking)
@@ -214,7 +215,7 @@ package final class OpenAICompatibleTransport: Sendable {
             let hint =
                 switch status {
                 case 300..<400:
-                    " The server redirected to \(Self.printable(header("Location") ?? "nowhere")); redirects are not "
+                    " The server redirected to \(printableText(header("Location") ?? "nowhere")); redirects are not "
                         + "followed (the API key goes only to the configured server): give the final URL instead."
                 case 401, 403: " Check the API key variable."
                 case 404: " Check the base URL (the endpoint is \(url))."
@@ -232,21 +233,11 @@ package final class OpenAICompatibleTransport: Sendable {
         let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         let message = (object?["error"] as? [String: Any])?["message"] as? String ?? object?["error"] as? String
         guard let message else { return "\(data.count)-byte body without an error message" }
-        return printable(message.count > 200 ? String(message.prefix(200)) + "…" : message)
+        return printableText(message.count > 200 ? String(message.prefix(200)) + "…" : message)
     }
 
     /// "1 attempt", "3 attempts".
     private static func attempts(_ count: Int) -> String { count == 1 ? "1 attempt" : "\(count) attempts" }
-
-    /// `text` with its control characters (terminal escapes, NUL, line breaks) shown as `\u{…}`: a server's words
-    /// are printed in messages and must not drive the terminal.
-    package static func printable(_ text: String) -> String {
-        String(
-            text.unicodeScalars.flatMap { scalar in
-                scalar.properties.generalCategory == .control
-                    ? Array("\\u{\(String(scalar.value, radix: 16, uppercase: true))}".unicodeScalars) : [scalar]
-            }.map(Character.init))
-    }
 }
 
 /// Why an attempt was cut off: its answer grew past the caller's limit.

@@ -150,13 +150,11 @@ public struct PostgresLocation: Sendable, Equatable, Codable, CustomStringConver
         }
     }
 
-    /// `text` with control characters shown as `\u{…}`, quoted, and cut to 80 characters.
+    /// `text` quoted, cut to 80 characters, with control characters shown (``RetrievalCore/printableText(_:)``).
     private static func printable(_ text: String) -> String {
-        let shown = text.unicodeScalars.prefix(80).map { scalar in
-            scalar.properties.generalCategory == .control
-                ? "\\u{\(String(scalar.value, radix: 16))}" : String(scalar)
-        }
-        return "\"" + shown.joined() + (text.unicodeScalars.count > 80 ? "…" : "") + "\""
+        let cut = text.unicodeScalars.count > 80
+        return "\"" + printableText(String(String.UnicodeScalarView(text.unicodeScalars.prefix(80))))
+            + (cut ? "…" : "") + "\""
     }
 
     /// Checks that a schema name is a plain lower-case SQL identifier, so it can be used unquoted.

@@ -59,7 +59,7 @@ import Testing
             "postgres://memp@db/" + String(repeating: "a", count: 64), "database",
             "is 64 bytes; PostgreSQL keeps 63 and would cut it"
         ),
-        ("postgres://memp@db/we%0Aird", "database", #""we\u{a}ird" holds a control character"#),
+        ("postgres://memp@db/we%0Aird", "database", #""we\u{A}ird" holds a control character"#),
     ])
     func partsThatWouldBeChangedOrDroppedAreRefused(url: String, part: String, reason: String) throws {
         #expect(throws: MemoryError.invalidDatabaseURL(.invalidPart(part: part, reason: reason))) {
