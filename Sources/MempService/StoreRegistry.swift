@@ -58,9 +58,14 @@ public final class StoreRegistry: Sendable {
                     name: "store root",
                     reason: "\(root) is \(FileManager.default.fileExists(atPath: root) ? "no directory" : "missing")")
             }
-            let entries = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
-            return entries.filter { !Self.isValidName($0) && StoreLocation.isStore(root + "/" + $0) }.sorted()
+            return Self.storeDirectories(under: root).filter { !Self.isValidName($0) }.sorted()
         }
+    }
+
+    /// The entries directly under `root` that hold a store, whatever their names.
+    private static func storeDirectories(under root: String) -> [String] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        return entries.filter { StoreLocation.isStore(root + "/" + $0) }
     }
 
     /// The names of the stores that can be served, sorted.
@@ -68,8 +73,7 @@ public final class StoreRegistry: Sendable {
         switch layout {
         case .single: return [Self.defaultStoreName]
         case .root(let root):
-            let entries = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
-            return entries.filter { Self.isValidName($0) && StoreLocation.isStore(root + "/" + $0) }.sorted()
+            return Self.storeDirectories(under: root).filter(Self.isValidName).sorted()
         }
     }
 
