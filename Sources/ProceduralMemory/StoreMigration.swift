@@ -126,11 +126,10 @@ package enum StoreMigration {
         try await source.forEachTrajectory { trajectory in trajectories.append(trajectory) }
         let memories = try await StoreContents(of: source).memories
         let history = try await source.history(memoryID: nil)
-        if let broken = memories.first(where: { $0.memory.impossibleState != nil }),
-            let fault = broken.memory.impossibleState
-        {
+        for record in memories {
+            guard let fault = record.memory.impossibleState else { continue }
             throw .database(
-                reason: "\(sourceName): memory \(broken.memory.id) is in an impossible state (\(fault)), so it can't "
+                reason: "\(sourceName): memory \(record.memory.id) is in an impossible state (\(fault)), so it can't "
                     + "be copied; run memp verify on the source")
         }
         if let existing = try await destination.storeInfo() {

@@ -265,16 +265,15 @@ public final class SQLiteBackend: MemoryBackend {
     }
 
     package func history(memoryID: String?) async throws(MemoryError) -> [HistoryEntry] {
-        try await reading { db in
-            let rows =
-                if let memoryID {
-                    try Row.fetchAll(
-                        db, sql: "SELECT * FROM history WHERE memoryID = ? ORDER BY number",
-                        arguments: [memoryID])
-                } else {
-                    try Row.fetchAll(db, sql: "SELECT * FROM history ORDER BY number")
-                }
-            return try rows.map(Self.historyEntry(from:))
+        guard let memoryID else {
+            var entries: [HistoryEntry] = []
+            try await forEachHistoryEntry { entries.append($0) }
+            return entries
+        }
+        return try await reading { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM history WHERE memoryID = ? ORDER BY number", arguments: [memoryID]
+            ).map(Self.historyEntry(from:))
         }
     }
 
