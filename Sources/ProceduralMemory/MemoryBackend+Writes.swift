@@ -302,16 +302,7 @@ enum StoreWrites {
             ] where value > Memory.maximumCount - added {
                 throw .counterLimit(id: before.id, counter: counter, current: value, limit: Memory.maximumCount)
             }
-            var counted = before
-            counted.hitCount += increment.hits
-            counted.successCount += increment.successes
-            counted.revision += 1
-            counted.updatedAt = date
-            var after = counted
-            if settings.deprecates(counted) {
-                after.status = .deprecated
-                after.revision += 1
-            }
+            let (counted, after) = before.counting(increment, settings: settings, date: date)
             steps.append((number, before, counted, after, increment.historyReason(increment.reason ?? reason)))
             held[increment.memoryID] = (number, after)
         }

@@ -1,3 +1,4 @@
+import Foundation
 import RetrievalCore
 
 /// Uses of one memory to add to its counters: how many tasks used it and how many of them succeeded.
@@ -61,6 +62,28 @@ package struct FeedbackResult: Sendable {
     /// The store's generation after the write: advanced only when a memory was deprecated, since the indexes'
     /// catalog holds statuses but no counters.
     package var generation: UInt64
+}
+
+extension Memory {
+    /// The memory once `increment` is added to its counters (`counted`, one revision), and then deprecated where
+    /// the counters cross `settings`' thresholds (`after`, one more revision; `counted` itself when they don't).
+    ///
+    /// The one rule the backend's write (`StoreWrites.addCounters`) and an update's working copies follow.
+    package func counting(_ increment: CounterIncrement, settings: UpdateSettings, date: Date) -> (
+        counted: Memory, after: Memory
+    ) {
+        var counted = self
+        counted.hitCount += increment.hits
+        counted.successCount += increment.successes
+        counted.revision += 1
+        counted.updatedAt = date
+        var after = counted
+        if settings.deprecates(counted) {
+            after.status = .deprecated
+            after.revision += 1
+        }
+        return (counted, after)
+    }
 }
 
 extension UpdateSettings {

@@ -85,16 +85,7 @@ struct ChangeRecorder {
     /// revision the increments leave.
     mutating func countUses(_ uses: [CounterIncrement], settings: UpdateSettings) {
         for use in uses {
-            guard var memory = working[use.memoryID] else { continue }
-            memory.hitCount += use.hits
-            memory.successCount += use.successes
-            memory.revision += 1
-            if settings.deprecates(memory) {
-                memory.status = .deprecated
-                memory.revision += 1
-            }
-            memory.updatedAt = date
-            working[use.memoryID] = memory
+            working[use.memoryID] = working[use.memoryID]?.counting(use, settings: settings, date: date).after
         }
     }
 }
