@@ -16,19 +16,11 @@ import Testing
     }
 
     /// python3 with textworld-express importable and java on PATH (scripts/setup.d/60-textworld.sh installs them).
-    static let textWorldAvailable: Bool = {
-        guard let python = probe(["python3", "-c", "import textworld_express"]), python.status == 0,
-            let java = probe(["java", "-version"]), java.status == 0
-        else { return false }
-        return true
-    }()
+    static let textWorldAvailable =
+        ChildProcess.succeeds(["python3", "-c", "import textworld_express"])
+        && ChildProcess.succeeds(["java", "-version"])
 
-    static let pythonAvailable: Bool = probe(["python3", "-c", "pass"])?.status == 0
-
-    /// Runs `command` once, outside any test, to see whether this machine has what a test needs.
-    static func probe(_ command: [String]) -> ChildProcess.Outcome? {
-        try? ChildProcess(executable: "/usr/bin/env", arguments: command).waitForExit()
-    }
+    static let pythonAvailable = ChildProcess.succeeds(["python3", "-c", "pass"])
 
     @Test(.enabled(if: pythonAvailable, "needs python3"))
     func agentSelfTestPasses() async throws {

@@ -3,9 +3,7 @@ import TestSupport
 import Testing
 
 /// python3 with the `mcp` package (scripts/setup.d/70-mcp.sh installs it).
-private let mcpAvailable =
-    (try? ChildProcess(executable: "/usr/bin/env", arguments: ["python3", "-c", "import mcp"]))?.waitForExit()
-    .status == 0
+private let mcpAvailable = ChildProcess.succeeds(["python3", "-c", "import mcp"])
 
 /// The five MCP tools, driven by the official MCP Python SDK over stdio and over streamable HTTP at `/mcp`.
 @Suite(.enabled(if: mcpAvailable, "needs python3 with mcp (bash scripts/setup.d/70-mcp.sh)"))
@@ -76,10 +74,8 @@ struct MCPTests {
 @Suite struct OpenAPITests {
     static let checker = ServeProcess.repository.appendingPathComponent("scripts/openapi_check.py").path
 
-    static let validatorsAvailable: Bool =
-        (try? ChildProcess(
-            executable: "/usr/bin/env", arguments: ["python3", "-c", "import yaml, jsonschema, openapi_spec_validator"]))?
-        .waitForExit().status == 0
+    static let validatorsAvailable = ChildProcess.succeeds(
+        ["python3", "-c", "import yaml, jsonschema, openapi_spec_validator"])
 
     @Test(.enabled(if: validatorsAvailable, "needs python3 with PyYAML, jsonschema, openapi-spec-validator"))
     func serverMatchesTheOpenAPIDescription() async throws {

@@ -7,9 +7,7 @@ import Testing
 @Suite struct PythonClientTests {
     static let tests = ServeProcess.repository.appendingPathComponent("clients/python/tests").path
 
-    static let pythonAvailable: Bool =
-        (try? ChildProcess(executable: "/usr/bin/env", arguments: ["python3", "-c", "import unittest"]))?.waitForExit()
-        .status == 0
+    static let pythonAvailable = ChildProcess.succeeds(["python3", "-c", "import unittest"])
 
     @Test(.enabled(if: pythonAvailable, "needs python3"))
     func clientTestsPassAgainstALiveServer() async throws {

@@ -103,13 +103,9 @@ enum FullDiskServer {
     static let available: Bool = {
         guard let directory = try? TemporaryDirectory() else { return false }
         defer { directory.remove() }
-        let mounted = try? ChildProcess(
-            executable: "/usr/bin/env",
-            arguments: [
-                "unshare", "-r", "-m", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs \"$1\"", "sh",
-                directory.path,
-            ])
-        return mounted?.waitForExit().status == 0
+        return ChildProcess.succeeds([
+            "unshare", "-r", "-m", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs \"$1\"", "sh", directory.path,
+        ])
     }()
 
     /// The command that runs the command after it in a user and mount namespace of its own, with a 4 MiB tmpfs

@@ -53,6 +53,12 @@ public struct ChildProcess: Sendable {
         )
     }
 
+    /// Whether `command`, run through `/usr/bin/env`, exits 0: a check made once, outside any test, of what this
+    /// machine has (a Python package, java, user namespaces), blocking the calling thread (``waitForExit()``).
+    public static func succeeds(_ command: [String]) -> Bool {
+        (try? ChildProcess(executable: "/usr/bin/env", arguments: command))?.waitForExit().status == 0
+    }
+
     /// Runs `executable` to completion.
     public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:])
         async throws -> Outcome
