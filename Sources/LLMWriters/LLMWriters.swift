@@ -213,15 +213,15 @@ public struct LLMJudgeScorer: Scorer {
 
     /// Creates a judge with the bundled `judge` prompt.
     ///
+    /// - Parameters:
+    ///   - fallback: The scorer used when the model fails; `nil` for the rule's default settings.
     /// - Throws: ``ProceduralMemory/MemoryError/io(path:reason:)`` when the bundled prompt is missing.
-    public init(
-        model: any LanguageModel, template: PromptTemplate? = nil, fallback: RuleBasedScorer = RuleBasedScorer()
-    )
+    public init(model: any LanguageModel, template: PromptTemplate? = nil, fallback: RuleBasedScorer? = nil)
         throws(MemoryError)
     {
         self.model = model
         if let template { self.template = template } else { self.template = try PromptTemplate.bundled("judge") }
-        self.fallback = fallback
+        if let fallback { self.fallback = fallback } else { self.fallback = try RuleBasedScorer() }
     }
 
     /// `llm-judge/v1` and the model's identifier.

@@ -49,16 +49,13 @@ struct ColdStartCommand: AsyncParsableCommand {
     func run() async throws {
         let candidates = try FinishedTask.read(from: file).map(\.trajectory)
         let store = try await storeOptions.open()
-        let rule = RuleBasedScorer(stepLimit: stepLimit)
+        let rule = try RuleBasedScorer(stepLimit: stepLimit)
         var chosen: any Scorer = rule
         if scorer == .llm, let model = try languageModel.model() {
             chosen = try LLMJudgeScorer(model: model, fallback: rule)
         }
-        // Hostile run 8: a misspelt label put every candidate in one group, silently.
-        if !candidates.isEmpty, !candidates.contains(where: { $0.labels[taskTypeLabel] != nil }) {
-            printError(
-                "Warning: no trajectory has the label \(taskTypeLabel), so all \(candidates.count) form one task "
-                    + "type and the best \(keep) of them are kept; check --task-type-label.")
+        if let warning = ColdStart.missingLabelWarning(candidates, taskTypeLabel: taskTypeLabel, keep: keep) {
+            printError("Warning: \(warning)")
         }
         let kept = try await ColdStart.select(
             candidates, scorer: chosen, keep: keep, taskTypeLabel: taskTypeLabel,

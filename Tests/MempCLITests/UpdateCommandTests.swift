@@ -257,8 +257,8 @@ extension UpdateCommandTests {
         #expect(misspelt.status == 0)
         #expect(
             misspelt.errors.hasPrefix(
-                "Warning: no trajectory has the label tasktype, so all 3 form one task type and the best 1 of them "
-                    + "are kept; check --task-type-label.\n"))
+                "Warning: No trajectory has the label tasktype, so all 3 form one task type and the best 1 of them "
+                    + "are kept; check the name of the task-type label.\n"))
     }
 }
 

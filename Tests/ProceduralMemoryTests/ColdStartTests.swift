@@ -9,7 +9,7 @@ import Testing
     }
 
     @Test func ruleScoresAreExact() async throws {
-        let scorer = RuleBasedScorer(stepLimit: 10)
+        let scorer = try RuleBasedScorer(stepLimit: 10)
         let a = Self.candidate("a", type: "x", success: true, reward: nil, steps: 5)
         #expect(
             try await scorer.score(a)
@@ -31,10 +31,51 @@ import Testing
             Self.candidate("c1", type: "coin", success: false, reward: 0.2, steps: 40),
             Self.candidate("n1", type: "", success: true, reward: 1, steps: 1),
         ]
-        let kept = try await ColdStart.select(candidates, scorer: RuleBasedScorer(stepLimit: 50), keep: 2)
+        let kept = try await ColdStart.select(candidates, scorer: try RuleBasedScorer(stepLimit: 50), keep: 2)
         #expect(kept.map(\.trajectory.id) == ["n1", "c1", "t2", "t4"])
         #expect(kept.map { $0.trajectory.labels["taskType"] } == ["", "coin", "twc", "twc"])
-        let confident = try await ColdStart.select(candidates, scorer: RuleBasedScorer(), keep: 5, minimumScore: 6)
+        let confident = try await ColdStart.select(candidates, scorer: try RuleBasedScorer(), keep: 5, minimumScore: 6)
         #expect(confident.map(\.trajectory.id) == ["n1", "t2", "t4", "t1"])
+    }
+
+    // A library caller passing these trapped the process (preconditions) or, with a NaN minimum, kept nothing.
+    @Test func parametersOutOfRangeAreRefusedBeforeScoring() async throws {
+        #expect(throws: MemoryError.invalidParameter(name: "step limit", value: 0, expected: "at least 1")) {
+            try RuleBasedScorer(stepLimit: 0)
+        }
+        let candidates = [Self.candidate("a", type: "x", success: true, reward: 1, steps: 2)]
+        let rule = try RuleBasedScorer()
+        await #expect(
+            throws: MemoryError.invalidParameter(
+                name: "trajectories kept per task type", value: -3, expected: "at least 1")
+        ) {
+            try await ColdStart.select(candidates, scorer: rule, keep: -3)
+        }
+        for minimum in [-0.5, 10.5] {
+            await #expect(
+                throws: MemoryError.invalidParameter(name: "minimum score", value: minimum, expected: "within 0…10")
+            ) {
+                try await ColdStart.select(candidates, scorer: rule, keep: 1, minimumScore: minimum)
+            }
+        }
+        do {
+            _ = try await ColdStart.select(candidates, scorer: rule, keep: 1, minimumScore: .nan)
+            Issue.record("a NaN minimum score was accepted")
+        } catch {
+            guard case .invalidParameter(let name, let value, _) = error else { throw error }
+            #expect(name == "minimum score" && value.isNaN)
+        }
+    }
+
+    @Test func warnsWhenNoCandidateHasTheTaskTypeLabel() {
+        let labelled = Self.candidate("a", type: "x", success: true, reward: 1, steps: 2)
+        var unlabelled = labelled
+        unlabelled.labels = [:]
+        #expect(
+            ColdStart.missingLabelWarning([unlabelled, unlabelled], taskTypeLabel: "taskType", keep: 1)
+                == "No trajectory has the label taskType, so all 2 form one task type and the best 1 of them are "
+                + "kept; check the name of the task-type label.")
+        #expect(ColdStart.missingLabelWarning([unlabelled, labelled], taskTypeLabel: "taskType", keep: 1) == nil)
+        #expect(ColdStart.missingLabelWarning([], taskTypeLabel: "taskType", keep: 1) == nil)
     }
 }

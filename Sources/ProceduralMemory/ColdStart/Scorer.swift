@@ -41,9 +41,11 @@ public struct RuleBasedScorer: Scorer {
     /// - Parameters:
     ///   - stepLimit: The step count at which the brevity point is gone.
     ///   - settings: Decide success for outcomes without a success flag (``UpdateSettings/successReward``).
-    /// - Precondition: `stepLimit >= 1`.
-    public init(stepLimit: Int = 50, settings: UpdateSettings = UpdateSettings()) {
-        precondition(stepLimit >= 1, "RuleBasedScorer: stepLimit must be at least 1")
+    /// - Throws: ``MemoryError/invalidParameter(name:value:expected:)`` when `stepLimit` is below 1.
+    public init(stepLimit: Int = 50, settings: UpdateSettings = UpdateSettings()) throws(MemoryError) {
+        guard stepLimit >= 1 else {
+            throw .invalidParameter(name: "step limit", value: Double(stepLimit), expected: "at least 1")
+        }
         self.stepLimit = stepLimit
         self.settings = settings
     }
@@ -74,15 +76,22 @@ public enum ColdStart {
     ///   - scorer: Rates each candidate.
     ///   - keep: How many to keep per task type.
     ///   - taskTypeLabel: The label whose value is the task type; trajectories without it form one group.
-    ///   - minimumScore: Candidates scoring below it are never kept.
+    ///   - minimumScore: Candidates scoring below it are never kept, within 0…10.
     /// - Returns: The kept trajectories, grouped by task type (sorted), best first within a group.
-    /// - Throws: What the scorer throws.
-    /// - Precondition: `keep >= 1`.
+    /// - Throws: ``MemoryError/invalidParameter(name:value:expected:)`` when `keep` is below 1 or `minimumScore`
+    ///   is outside 0…10 (NaN included), before anything is scored; what the scorer throws.
     public static func select(
         _ trajectories: [Trajectory], scorer: any Scorer, keep: Int, taskTypeLabel: String = "taskType",
         minimumScore: Double = 0
     ) async throws(MemoryError) -> [ScoredTrajectory] {
-        precondition(keep >= 1, "ColdStart.select: keep must be at least 1")
+        guard keep >= 1 else {
+            throw .invalidParameter(
+                name: "trajectories kept per task type", value: Double(keep), expected: "at least 1")
+        }
+        // A NaN minimum kept nothing and reported success; above 10, the top score, it keeps nothing either.
+        guard (0...10).contains(minimumScore) else {
+            throw .invalidParameter(name: "minimum score", value: minimumScore, expected: "within 0…10")
+        }
         var groups: [String: [ScoredTrajectory]] = [:]
         for trajectory in trajectories {
             let scored = try await scorer.score(trajectory)
@@ -98,5 +107,17 @@ public enum ColdStart {
                 return a.trajectory.id < b.trajectory.id
             }.prefix(keep)
         }
+    }
+
+    /// A warning for candidates of which none has the task-type label (a misspelt label puts them all in one
+    /// group, so only `keep` of them are kept); `nil` when some have it, or there are none.
+    package static func missingLabelWarning(
+        _ trajectories: [Trajectory], taskTypeLabel: String, keep: Int
+    ) -> String? {
+        guard !trajectories.isEmpty, !trajectories.contains(where: { $0.labels[taskTypeLabel] != nil }) else {
+            return nil
+        }
+        return "No trajectory has the label \(taskTypeLabel), so all \(trajectories.count) form one task type and "
+            + "the best \(keep) of them are kept; check the name of the task-type label."
     }
 }
