@@ -52,6 +52,18 @@ import Testing
         let registry = StoreRegistry(layout: .root(directory: root))
         #expect(try await registry.checkServed() == ["with space"])
         #expect(registry.storeNames() == ["blue", "red"])
+        // As docs/agents.md says: a link under the root to a store elsewhere is served under the link's name, and a
+        // store that appears under the root is served without a new registry.
+        try FileManager.default.moveItem(atPath: root + "/red", toPath: directory.file("elsewhere"))
+        try FileManager.default.createSymbolicLink(
+            atPath: root + "/linked", withDestinationPath: directory.file("elsewhere"))
+        #expect(registry.storeNames() == ["blue", "linked"])
+        let service = MemoryService(registry: registry, limits: .untimed)
+        let linked = try await service.lookup(LookupRequest(task: "enter the kitchen", k: 5), store: "linked")
+        #expect(linked.hits.map(\.id) == ["red-1"])
+        await #expect(throws: ServiceError.unknownStore(name: "red")) {
+            try await service.lookup(LookupRequest(task: "enter the kitchen", k: 5), store: "red")
+        }
     }
 
     @Test func lookupsStayInTheirStore() async throws {
