@@ -1,5 +1,6 @@
 import Foundation
 import MCP
+import MempService
 
 extension Value {
     /// `value` as a tool result's structured content: the JSON it encodes to, as a `Value`.
@@ -7,8 +8,10 @@ extension Value {
     /// The SDK's `Value(_:)` decodes that JSON through `Value`'s `Decodable` conformance, which tries each JSON type
     /// in turn, with a thrown error for each miss, at every node: for a lookup's ten hits with their steps that took
     /// about a quarter of the server's CPU time per call. `JSONSerialization` reads the same JSON in one pass.
+    ///
+    /// The JSON is the HTTP API's (``MempService/ServiceJSON``): dates are ISO-8601 strings there and here.
     static func structuredContent(_ value: some Encodable) throws -> Value {
-        let data = try JSONEncoder().encode(value)
+        let data = try ServiceJSON.encode(value)
         return Value(jsonObject: try JSONSerialization.jsonObject(with: data, options: .fragmentsAllowed))
     }
 

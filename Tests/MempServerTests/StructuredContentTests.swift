@@ -37,12 +37,28 @@ import Testing
             steps: [Step(action: "go to sinkbasin 1", observation: "You see nothing."), Step(action: "open fridge 1")],
             script: nil, keywords: ["apple", "fridge"], sourceTrajectoryIDs: ["t-1"], source: "test",
             labels: ["fold": "train"], hitCount: 3, successCount: 2, embedderID: "hashing",
-            provenance: Provenance(), createdAt: Date(timeIntervalSince1970: 0), updatedAt: Date(timeIntervalSince1970: 0))
+            provenance: Provenance(), createdAt: Date(timeIntervalSince1970: 0),
+            updatedAt: Date(timeIntervalSince1970: 0))
         let hits = [
             LookupHit(memory: memory, score: 0.8125, outcome: Outcome(success: true, reward: 1), explanation: "rank 1"),
             LookupHit(memory: memory, score: 1, outcome: nil, explanation: ""),
         ]
         let answer = LookupResponse(store: "default", hits: hits)
         #expect(try Value.structuredContent(answer) == (try Value(answer)))
+    }
+
+    // `show_memory` gave its dates as seconds since 2001 (the encoder's default), while GET /v1/memories/{id} and
+    // `memp show --json` give ISO-8601 strings.
+    @Test func datesAreTheAPIsISOStrings() throws {
+        let memory = Memory(
+            id: "t-1", task: "open the fridge", buildPolicy: .trajectory, steps: [Step(action: "open fridge 1")],
+            script: nil, keywords: [], sourceTrajectoryIDs: ["t-1"], source: "test", labels: [:], hitCount: 0,
+            successCount: 0, embedderID: "hashing", provenance: Provenance(),
+            createdAt: Date(timeIntervalSince1970: 1_700_000_000.25), updatedAt: Date(timeIntervalSince1970: 0))
+        let built = try Value.structuredContent(
+            MemoryResponse(store: "default", memory: memory, outcome: nil, historyEntries: 0))
+        let fields = built.objectValue?["memory"]?.objectValue
+        #expect(fields?["createdAt"] == .string("2023-11-14T22:13:20.250000000Z"))
+        #expect(fields?["updatedAt"] == .string("1970-01-01T00:00:00.000000000Z"))
     }
 }
