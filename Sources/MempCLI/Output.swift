@@ -113,6 +113,25 @@ func refuseFirstGiven(_ flags: KeyValuePairs<String, Bool>, _ message: (String) 
     if let flag = flags.first(where: { $0.value })?.key { throw ValidationError(message(flag)) }
 }
 
+/// A library error about an option (``MemoryError/invalidParameter(name:value:expected:)``,
+/// ``MemoryError/optionNotApplicable(option:policy:)``) told as the flag that set it, `flags` mapping the library's
+/// names to the command's: `--alpha must be within 0…1 (got 2).`; any other error as it is.
+func flagError(_ error: MemoryError, flags: [String: String]) -> any Error {
+    switch error {
+    case .invalidParameter(let name, let value, let expected):
+        guard let flag = flags[name] else { return error }
+        return ValidationError("\(flag) must be \(expected) (got \(formattedParameter(value))).")
+    case .optionNotApplicable(let option, let policy):
+        // The one option a mode can make meaningless, once the flags of other modes are refused.
+        guard option == "minimumSimilarity", let flag = flags[option] else { return error }
+        return ValidationError(
+            "\(flag) has no effect with --mode \(policy.rawValue): BM25 scores and random draws are not "
+                + "similarities. Leave it out, or choose --mode query, keyword or hybrid.")
+    default:
+        return error
+    }
+}
+
 /// Refuses the first of `flags` given (`true`) with a search `mode` other than hybrid, which would ignore it.
 ///
 /// - Throws: A `ValidationError` naming the flag and the mode.

@@ -63,23 +63,12 @@ struct QueryCommand: AsyncParsableCommand {
         guard (task == nil) != (queries == nil) else {
             throw ValidationError("Give either a task or --queries FILE.")
         }
-        guard k >= 1 else { throw ValidationError("-k must be at least 1 (got \(k)).") }
         guard !contents || queries != nil else { throw ValidationError("--contents needs --queries FILE.") }
         guard !explain || queries == nil else {
             throw ValidationError("--explain explains the hits of one task; --queries prints hits without reasons.")
         }
         guard alpha == nil || rankConstant == nil else {
             throw ValidationError("Give --alpha (convex fusion) or --rank-constant (RRF), not both.")
-        }
-        if let minSimilarity {
-            guard (-1...1).contains(minSimilarity) else {
-                throw ValidationError("--min-similarity must be a cosine within -1…1 (got \(minSimilarity)).")
-            }
-            guard mode != .bm25, mode != .random else {
-                throw ValidationError(
-                    "--min-similarity has no effect with --mode \(mode): BM25 scores and random draws are not "
-                        + "similarities. Leave it out, or choose --mode query, keyword or hybrid.")
-            }
         }
         if mode != .hybrid {
             try refuseHybridFlags(
@@ -89,20 +78,19 @@ struct QueryCommand: AsyncParsableCommand {
                 ],
                 mode: mode.rawValue)
         }
-        if let alpha, !(0...1).contains(alpha) {
-            throw ValidationError("--alpha must be within 0…1 (got \(alpha)).")
-        }
-        guard (0...1).contains(outcomePrior) else {
-            throw ValidationError("--outcome-prior must be within 0…1 (got \(outcomePrior)).")
-        }
-        guard procedureWeight >= 0, procedureWeight.isFinite else {
-            throw ValidationError("--procedure-weight must be a number of at least 0 (got \(procedureWeight)).")
-        }
         guard (1...1000).contains(efSearch) else {
             throw ValidationError("--ef-search must be within 1…1000 (got \(efSearch)).")
         }
-        if let rankConstant, !(rankConstant > 0 && rankConstant.isFinite) {
-            throw ValidationError("--rank-constant must be a positive number (got \(rankConstant)).")
+        // The library's rules for the options, told with the flags that set them.
+        let options = try options
+        do throws(MemoryError) { try options.validate() } catch {
+            throw flagError(
+                error,
+                flags: [
+                    "k": "-k", "minimumSimilarity": "--min-similarity", "alpha": "--alpha",
+                    "rankConstant": "--rank-constant", "outcomePrior": "--outcome-prior",
+                    "procedureWeight": "--procedure-weight",
+                ])
         }
     }
 

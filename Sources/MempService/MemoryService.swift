@@ -57,7 +57,7 @@ public final class MemoryService: Sendable {
         let open = try await store(name)
         let hits = try await withTimeout { () throws(ServiceError) in
             try await open.catchUp()
-            return try await self.hits(for: request.task, options: options, in: open)
+            return try await self.hits(for: request.task, field: "task", options: options, in: open)
         }
         try checkAnswerText(Self.textBytes(of: hits))
         return LookupResponse(store: open.name, hits: hits)
@@ -80,8 +80,8 @@ public final class MemoryService: Sendable {
             try await open.catchUp()
             var results: [[LookupHit]] = []
             var textBytes = 0
-            for task in request.tasks {
-                let hits = try await self.hits(for: task, options: options, in: open)
+            for (index, task) in request.tasks.enumerated() {
+                let hits = try await self.hits(for: task, field: "tasks[\(index)]", options: options, in: open)
                 textBytes += Self.textBytes(of: hits)
                 try self.checkAnswerText(textBytes)
                 results.append(hits)
@@ -297,8 +297,8 @@ public final class MemoryService: Sendable {
         return open
     }
 
-    private func hits(for task: String, options: RetrievalOptions, in open: OpenStore) async throws(ServiceError)
-        -> [LookupHit]
+    private func hits(for task: String, field: String, options: RetrievalOptions, in open: OpenStore)
+        async throws(ServiceError) -> [LookupHit]
     {
         do {
             return try await open.store.retrieve(task, options: options).map { hit in
@@ -306,6 +306,8 @@ public final class MemoryService: Sendable {
                     memory: hit.memory, score: hit.score, outcome: hit.sourceOutcome,
                     explanation: hit.explanation.description)
             }
+        } catch .emptyTask {
+            throw .invalidBody(field: field, reason: "must not be empty")
         } catch {
             throw .from(error, store: open.name)
         }
@@ -314,33 +316,39 @@ public final class MemoryService: Sendable {
     private func retrievalOptions(k: Int?, mode: String?, filters: LookupFilters?, seed: UInt64?)
         throws(ServiceError) -> RetrievalOptions
     {
-        let k = k ?? 5
-        guard k >= 1 else { throw .invalidBody(field: "k", reason: "must be at least 1 (got \(k))") }
+        let k = k ?? RetrievalOptions().k
         guard k <= limits.maximumK else { throw .limitExceeded(name: "k", limit: limits.maximumK, actual: k) }
         let policy = try mode.map { (mode) throws(ServiceError) in try choice(RetrievalPolicy.self, mode, name: "mode")
         }
-        var options = RetrievalOptions(policy: policy ?? .hybrid, k: k, seed: seed ?? 0)
+        var options = RetrievalOptions(k: k, seed: seed ?? 0)
+        if let policy { options.policy = policy }
         if let filters {
             options.filter = MemoryFilter(
                 sources: filters.sources.map(Set.init), labels: filters.labels ?? [:],
                 includeDeprecated: filters.includeDeprecated ?? false)
-            if let minimum = filters.minSimilarity {
-                guard minimum.isFinite, (-1...1).contains(minimum) else {
-                    throw .invalidBody(field: "filters.minSimilarity", reason: "must be within -1…1 (got \(minimum))")
-                }
-                guard options.policy != .bm25, options.policy != .random else {
-                    throw .invalidBody(
-                        field: "filters.minSimilarity",
-                        reason: "applies to the query, keyword and hybrid modes, not to \(options.policy.rawValue)")
-                }
-                options.minimumSimilarity = minimum
+            options.minimumSimilarity = filters.minSimilarity
+        }
+        // The library's rules for the options, told with the request's fields.
+        do throws(MemoryError) { try options.validate() } catch {
+            switch error {
+            case .invalidParameter(let name, let value, let expected):
+                throw .invalidBody(
+                    field: name == "minimumSimilarity" ? "filters.minSimilarity" : name,
+                    reason: "must be \(expected) (got \(formattedParameter(value)))")
+            case .optionNotApplicable(_, let policy):
+                throw .invalidBody(
+                    field: "filters.minSimilarity",
+                    reason: "applies to the query, keyword and hybrid modes, not to \(policy.rawValue)")
+            default:
+                throw .invalidArgument(name: "request", reason: error.description)
             }
         }
         return options
     }
 
+    /// Checks a task against the server's length limit; whether it is blank, which the random mode allows, is the
+    /// library's rule (``ProceduralMemory/MemoryError/emptyTask``, told with the task's field by ``hits(for:field:options:in:)``).
     private func checkTask(_ task: String, field: String) throws(ServiceError) {
-        guard !task.allSatisfy(\.isWhitespace) else { throw .invalidBody(field: field, reason: "must not be empty") }
         let count = task.count
         guard count <= limits.maximumTaskCharacters else {
             throw .limitExceeded(name: field + " length", limit: limits.maximumTaskCharacters, actual: count)

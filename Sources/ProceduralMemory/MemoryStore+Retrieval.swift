@@ -29,9 +29,9 @@ extension MemoryStore {
     ///   ``MemoryError/lookupTaskTooLarge(bytes:limit:)`` for a task over 1 MiB;
     ///   ``MemoryError/taskWithoutDirection(embedder:)`` when the query and hybrid policies get an all-zero
     ///   embedding of the task;
-    ///   ``MemoryError/invalidParameter(name:value:expected:)`` for `k < 1` or a minimum similarity that is NaN or
-    ///   outside -1…1;
-    ///   ``MemoryError/optionNotApplicable(option:policy:)`` for a minimum similarity the policy can't use;
+    ///   ``MemoryError/invalidParameter(name:value:expected:)`` and
+    ///   ``MemoryError/optionNotApplicable(option:policy:)`` for options out of range or not applicable, checked
+    ///   first (``RetrievalOptions/validate()``);
     ///   ``MemoryError/embedding(reason:)`` when the task can't be embedded.
     /// - Complexity: O(*n* · *d*) for *n* memories of dimension *d* for the embedding policies, plus the
     ///   postings of the task's terms for BM25.
@@ -39,28 +39,12 @@ extension MemoryStore {
         async throws(MemoryError) -> [MemoryHit]
     {
         var options = requested
-        guard options.k >= 1 else {
-            throw .invalidParameter(name: "k", value: Double(options.k), expected: "at least 1")
-        }
-        if let minimum = options.minimumSimilarity {
-            guard !minimum.isNaN else {
-                throw .invalidParameter(name: "minimumSimilarity", value: .nan, expected: "a number")
-            }
-            // Cosine similarities, and the average keyword similarity, lie within -1…1: any other bound keeps all
-            // or nothing.
-            guard (-1...1).contains(minimum) else {
-                throw .invalidParameter(
-                    name: "minimumSimilarity", value: Double(minimum), expected: "within -1…1 (a cosine similarity)")
-            }
-        }
+        try options.validate()
         // Every policy but random ranks by the task's words: a blank task has none, in any of them.
         guard options.policy == .random || !task.trimmingWhitespace().isEmpty else { throw .emptyTask }
         let taskBytes = task.utf8.count
         guard taskBytes <= Self.maximumLookupTaskBytes else {
             throw .lookupTaskTooLarge(bytes: taskBytes, limit: Self.maximumLookupTaskBytes)
-        }
-        if options.minimumSimilarity != nil, options.policy == .bm25 || options.policy == .random {
-            throw .optionNotApplicable(option: "minimumSimilarity", policy: options.policy)
         }
         // Only hybrid fuses, so only hybrid needs the store's recorded fusion.
         var fusion = options.fusion ?? RetrievalOptions.defaultFusion

@@ -74,9 +74,6 @@ public struct RetrievalOptions: Sendable {
         outcomePrior: Double = RetrievalOptions.defaultOutcomePrior,
         procedureWeight: Double = RetrievalOptions.defaultProcedureWeight
     ) {
-        precondition((0...1).contains(outcomePrior), "RetrievalOptions: outcomePrior must lie in 0...1")
-        precondition(
-            procedureWeight >= 0 && procedureWeight.isFinite, "RetrievalOptions: procedureWeight must be finite, >= 0")
         self.procedureWeight = procedureWeight
         self.policy = policy
         self.k = k
@@ -86,6 +83,47 @@ public struct RetrievalOptions: Sendable {
         self.fusion = fusion
         self.candidateDepth = candidateDepth
         self.outcomePrior = outcomePrior
+    }
+
+    /// Checks the options alone, before any task is read or embedded: the first check of
+    /// ``MemoryStore/retrieve(_:options:)``, for front ends that refuse a request before doing anything with it.
+    ///
+    /// - Throws: ``MemoryError/invalidParameter(name:value:expected:)`` naming the property: `k` or
+    ///   `candidateDepth` below 1, `minimumSimilarity` NaN or outside -1…1, the fusion's `alpha` outside 0…1 or
+    ///   `rankConstant` not a positive number, `outcomePrior` outside 0…1, `procedureWeight` negative or not a
+    ///   number; ``MemoryError/optionNotApplicable(option:policy:)`` for a minimum similarity with `bm25` or
+    ///   `random`.
+    package func validate() throws(MemoryError) {
+        guard k >= 1 else { throw .invalidParameter(name: "k", value: Double(k), expected: "at least 1") }
+        if let minimumSimilarity {
+            // Cosine similarities, and the average keyword similarity, lie within -1…1: any other bound keeps all
+            // or nothing.
+            guard (-1...1).contains(minimumSimilarity) else {
+                throw .invalidParameter(
+                    name: "minimumSimilarity", value: Double(minimumSimilarity),
+                    expected: "a cosine similarity within -1…1")
+            }
+            // BM25 scores and random draws are not similarities.
+            guard policy != .bm25, policy != .random else {
+                throw .optionNotApplicable(option: "minimumSimilarity", policy: policy)
+            }
+        }
+        if let candidateDepth, candidateDepth < 1 {
+            throw .invalidParameter(name: "candidateDepth", value: Double(candidateDepth), expected: "at least 1")
+        }
+        switch fusion {
+        case .reciprocalRank(let rankConstant) where !(rankConstant > 0 && rankConstant.isFinite):
+            throw .invalidParameter(name: "rankConstant", value: rankConstant, expected: "a positive number")
+        case .convex(let alpha, _) where !(0...1).contains(alpha):
+            throw .invalidParameter(name: "alpha", value: alpha, expected: "within 0…1")
+        default: break
+        }
+        guard (0...1).contains(outcomePrior) else {
+            throw .invalidParameter(name: "outcomePrior", value: outcomePrior, expected: "within 0…1")
+        }
+        guard procedureWeight >= 0, procedureWeight.isFinite else {
+            throw .invalidParameter(name: "procedureWeight", value: procedureWeight, expected: "a number of at least 0")
+        }
     }
 }
 

@@ -142,7 +142,7 @@ import Testing
         #expect(try weighted.options.procedureWeight == 1.5)
         #expect(
             parseFailure(QueryCommand.self, ["--store", "s", "--procedure-weight=-1", "task"])
-                == "--procedure-weight must be a number of at least 0 (got -1.0).")
+                == "--procedure-weight must be a number of at least 0 (got -1).")
     }
 
     @Test func initImportQueryDeleteStatsEndToEnd() async throws {
@@ -391,7 +391,10 @@ import Testing
             "--min-similarity has no effect with --mode bm25: BM25 scores and random draws are not "
                 + "similarities. Leave it out, or choose --mode query, keyword or hybrid."
         ),
-        (["--min-similarity", "2", "t"], "--min-similarity must be a cosine within -1…1 (got 2.0)."),
+        (["--min-similarity", "2", "t"], "--min-similarity must be a cosine similarity within -1…1 (got 2)."),
+        (["--min-similarity", "nan", "t"], "--min-similarity must be a cosine similarity within -1…1 (got nan)."),
+        (["--outcome-prior", "1.5", "t"], "--outcome-prior must be within 0…1 (got 1.5)."),
+        (["--alpha=-0.5", "t"], "--alpha must be within 0…1 (got -0.5)."),
         (
             ["--queries", "q.jsonl", "--explain"],
             "--explain explains the hits of one task; --queries prints hits without reasons."

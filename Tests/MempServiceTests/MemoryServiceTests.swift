@@ -200,7 +200,8 @@ import Testing
             (#"{"task": "x", "k": 2.5}"#, .invalidBody(field: "k", reason: "must be an integer")),
             (
                 #"{"task": "x", "filters": {"minSimilarity": 1e300}}"#,
-                .invalidBody(field: "filters.minSimilarity", reason: "must be within -1…1 (got inf)")
+                .invalidBody(
+                    field: "filters.minSimilarity", reason: "must be a cosine similarity within -1…1 (got inf)")
             ),
             (
                 #"{"task": "x", "filters": {"minSimilarity": "0.5"}}"#,
@@ -226,6 +227,22 @@ import Testing
         }
         await #expect(throws: ServiceError.limitExceeded(name: "tasks", limit: 2, actual: 3)) {
             try await service.lookupBatch(Data(#"{"tasks": ["a", "b", "c"]}"#.utf8), store: nil)
+        }
+        // Whether a task may be blank is the library's rule: not where the words rank, but a random draw needs none
+        // (the service refused it in every mode, the library and `memp query --mode random ""` did not).
+        await #expect(throws: ServiceError.invalidBody(field: "tasks[1]", reason: "must not be empty")) {
+            try await service.lookupBatch(Data(#"{"tasks": ["kitchen", " "]}"#.utf8), store: nil)
+        }
+        await #expect(throws: ServiceError.invalidBody(field: "task", reason: "must not be empty")) {
+            try await service.lookup(Data(#"{"task": "", "mode": "bm25"}"#.utf8), store: nil)
+        }
+        #expect(try await service.lookup(Data(#"{"task": " ", "mode": "random"}"#.utf8), store: nil).hits.count == 1)
+        await #expect(
+            throws: ServiceError.invalidBody(
+                field: "filters.minSimilarity", reason: "applies to the query, keyword and hybrid modes, not to bm25")
+        ) {
+            try await service.lookup(
+                Data(#"{"task": "x", "mode": "bm25", "filters": {"minSimilarity": 0.5}}"#.utf8), store: nil)
         }
         await #expect(
             throws: ServiceError.invalidBody(

@@ -757,21 +757,44 @@ import VectorIndex
         let similarity = try await #require(throws: MemoryError.self) {
             try await store.retrieve("heat", options: RetrievalOptions(policy: .query, minimumSimilarity: .nan))
         }
-        guard case .invalidParameter("minimumSimilarity", let value, "a number") = similarity else {
+        guard case .invalidParameter("minimumSimilarity", let value, "a cosine similarity within -1…1") = similarity
+        else {
             Issue.record("unexpected \(similarity)")
             return
         }
-        #expect(value.isNaN && similarity.description == "minimumSimilarity must be a number (got nan).")
+        #expect(
+            value.isNaN
+                && similarity.description == "minimumSimilarity must be a cosine similarity within -1…1 (got nan).")
         for outside: Float in [1.5, -2, .infinity] {
             await #expect(
                 throws: MemoryError.invalidParameter(
-                    name: "minimumSimilarity", value: Double(outside), expected: "within -1…1 (a cosine similarity)")
+                    name: "minimumSimilarity", value: Double(outside), expected: "a cosine similarity within -1…1")
             ) {
                 try await store.retrieve("heat", options: RetrievalOptions(policy: .hybrid, minimumSimilarity: outside))
             }
         }
         #expect(
             try await store.retrieve("heat", options: RetrievalOptions(policy: .query, minimumSimilarity: 1)).isEmpty)
+        // The options the initializer trapped on, and the fusion's numbers, are refused by the lookup instead.
+        for (options, name, value, expected) in [
+            (RetrievalOptions(outcomePrior: .nan), "outcomePrior", Double.nan, "within 0…1"),
+            (RetrievalOptions(outcomePrior: 2), "outcomePrior", 2, "within 0…1"),
+            (RetrievalOptions(procedureWeight: -1), "procedureWeight", -1, "a number of at least 0"),
+            (RetrievalOptions(procedureWeight: .infinity), "procedureWeight", .infinity, "a number of at least 0"),
+            (RetrievalOptions(fusion: .convex(alpha: 1.5, normalization: .minMax)), "alpha", 1.5, "within 0…1"),
+            (RetrievalOptions(fusion: .reciprocalRank(rankConstant: 0)), "rankConstant", 0, "a positive number"),
+            (RetrievalOptions(candidateDepth: 0), "candidateDepth", 0, "at least 1"),
+        ] {
+            let refused = try await #require(throws: MemoryError.self) {
+                try await store.retrieve("heat", options: options)
+            }
+            guard case .invalidParameter(name, let actual, expected) = refused,
+                actual == value || (actual.isNaN && value.isNaN)
+            else {
+                Issue.record("\(name): unexpected \(refused)")
+                continue
+            }
+        }
         let reward = try #require(throws: MemoryError.self) { try UpdateSettings(successReward: .nan).validate() }
         guard case .invalidParameter("successReward", let value, "a finite number") = reward else {
             Issue.record("unexpected \(reward)")
