@@ -31,26 +31,21 @@ struct UpdateCommand: AsyncParsableCommand {
     @Option(help: "The source of records that name none (default: the file's base name).") var source: String?
     @Flag(help: "Print the report as one JSON object.") var json = false
 
-    func validate() throws {
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1 (got \(batchSize)).") }
-        guard (-1...1).contains(duplicateTaskSimilarity) else {
-            throw ValidationError(
-                "--duplicate-task-similarity must be a cosine within -1…1 (got \(duplicateTaskSimilarity)).")
-        }
-        guard (0...1).contains(duplicateContentSimilarity) else {
-            throw ValidationError(
-                "--duplicate-content-similarity must be within 0…1 (got \(duplicateContentSimilarity)).")
-        }
-    }
+    func validate() throws { try UpdateSettingsOptions.validate(settings) }
 
-    func run() async throws {
-        let tasks = try FinishedTask.read(from: file, source: source)
-        let store = try await storeOptions.open()
+    /// The thresholds of `--min-hits` and the others, with this command's batch size and near-duplicate settings.
+    var settings: UpdateSettings {
         var settings = settingsOptions.settings
         settings.batchSize = batchSize
         settings.mergeDuplicates = !noMerge
         settings.duplicateTaskSimilarity = duplicateTaskSimilarity
         settings.duplicateContentSimilarity = duplicateContentSimilarity
+        return settings
+    }
+
+    func run() async throws {
+        let tasks = try FinishedTask.read(from: file, source: source)
+        let store = try await storeOptions.open()
         var options = UpdateOptions(policy: policy, settings: settings, builder: MemoryBuilder(policy: build))
         if let model = try languageModel.model() {
             options.builder.scriptWriter = try LLMScriptWriter(model: model)

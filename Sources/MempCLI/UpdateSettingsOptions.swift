@@ -14,13 +14,20 @@ struct UpdateSettingsOptions: ParsableArguments {
         UpdateSettings(minimumHits: minHits, minimumSuccessRate: minSuccessRate, successReward: successReward)
     }
 
-    func validate() throws {
-        guard minHits >= 1 else { throw ValidationError("--min-hits must be at least 1 (got \(minHits)).") }
-        guard (0...1).contains(minSuccessRate) else {
-            throw ValidationError("--min-success-rate must be within 0…1 (got \(minSuccessRate)).")
-        }
-        guard successReward.isFinite else {
-            throw ValidationError("--success-reward must be a finite number (got \(successReward)).")
+    func validate() throws { try Self.validate(settings) }
+
+    /// The library's rules for the settings (``ProceduralMemory/UpdateSettings/validate()``), told with the flags
+    /// that set them.
+    static func validate(_ settings: UpdateSettings) throws {
+        do throws(MemoryError) { try settings.validate() } catch {
+            throw flagError(
+                error,
+                flags: [
+                    "minimumHits": "--min-hits", "minimumSuccessRate": "--min-success-rate",
+                    "successReward": "--success-reward", "batchSize": "--batch-size",
+                    "duplicateTaskSimilarity": "--duplicate-task-similarity",
+                    "duplicateContentSimilarity": "--duplicate-content-similarity",
+                ])
         }
     }
 }

@@ -202,17 +202,10 @@ public final class MemoryService: Sendable {
             try choice(BuildPolicy.self, build, name: "build")
         }
         var settings = UpdateSettings()
-        if let minHits = request.minHits {
-            guard minHits >= 1 else {
-                throw .invalidBody(field: "minHits", reason: "must be at least 1 (got \(minHits))")
-            }
-            settings.minimumHits = minHits
-        }
-        if let rate = request.minSuccessRate {
-            guard (0...1).contains(rate) else {
-                throw .invalidBody(field: "minSuccessRate", reason: "must be within 0…1 (got \(rate))")
-            }
-            settings.minimumSuccessRate = rate
+        if let minHits = request.minHits { settings.minimumHits = minHits }
+        if let rate = request.minSuccessRate { settings.minimumSuccessRate = rate }
+        do throws(MemoryError) { try settings.validate() } catch {
+            throw Self.requestError(error, fields: ["minimumHits": "minHits", "minimumSuccessRate": "minSuccessRate"])
         }
         var lines = Data()
         for task in request.tasks {
@@ -328,22 +321,27 @@ public final class MemoryService: Sendable {
                 includeDeprecated: filters.includeDeprecated ?? false)
             options.minimumSimilarity = filters.minSimilarity
         }
-        // The library's rules for the options, told with the request's fields.
         do throws(MemoryError) { try options.validate() } catch {
-            switch error {
-            case .invalidParameter(let name, let value, let expected):
-                throw .invalidBody(
-                    field: name == "minimumSimilarity" ? "filters.minSimilarity" : name,
-                    reason: "must be \(expected) (got \(formattedParameter(value)))")
-            case .optionNotApplicable(_, let policy):
-                throw .invalidBody(
-                    field: "filters.minSimilarity",
-                    reason: "applies to the query, keyword and hybrid modes, not to \(policy.rawValue)")
-            default:
-                throw .invalidArgument(name: "request", reason: error.description)
-            }
+            throw Self.requestError(error, fields: ["k": "k", "minimumSimilarity": "filters.minSimilarity"])
         }
         return options
+    }
+
+    /// A library error about a setting (``ProceduralMemory/MemoryError/invalidParameter(name:value:expected:)``,
+    /// ``ProceduralMemory/MemoryError/optionNotApplicable(option:policy:)``) told with the request field that set
+    /// it, `fields` mapping the library's names to the request's: the library owns the rule, the service the names.
+    private static func requestError(_ error: MemoryError, fields: [String: String]) -> ServiceError {
+        switch error {
+        case .invalidParameter(let name, let value, let expected):
+            guard let field = fields[name] else { break }
+            return .invalidBody(field: field, reason: "must be \(expected) (got \(formattedParameter(value)))")
+        case .optionNotApplicable(let option, let policy):
+            guard let field = fields[option] else { break }
+            return .invalidBody(
+                field: field, reason: "applies to the query, keyword and hybrid modes, not to \(policy.rawValue)")
+        default: break
+        }
+        return .invalidArgument(name: "request", reason: error.description)
     }
 
     /// Checks a task against the server's length limit; whether it is blank, which the random mode allows, is the

@@ -187,7 +187,7 @@ import Testing
         ),
         (
             UpdateSettings(minimumSuccessRate: 1.5),
-            MemoryError.invalidParameter(name: "minimumSuccessRate", value: 1.5, expected: "within 0...1")
+            MemoryError.invalidParameter(name: "minimumSuccessRate", value: 1.5, expected: "within 0…1")
         ),
         (
             UpdateSettings(batchSize: 0),
@@ -195,11 +195,11 @@ import Testing
         ),
         (
             UpdateSettings(duplicateTaskSimilarity: -2),
-            MemoryError.invalidParameter(name: "duplicateTaskSimilarity", value: -2, expected: "within -1...1")
+            MemoryError.invalidParameter(name: "duplicateTaskSimilarity", value: -2, expected: "a cosine within -1…1")
         ),
         (
             UpdateSettings(duplicateContentSimilarity: -0.5),
-            MemoryError.invalidParameter(name: "duplicateContentSimilarity", value: -0.5, expected: "within 0...1")
+            MemoryError.invalidParameter(name: "duplicateContentSimilarity", value: -0.5, expected: "within 0…1")
         ),
         (
             UpdateSettings(successReward: .infinity),

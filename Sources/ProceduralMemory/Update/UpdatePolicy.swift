@@ -52,18 +52,18 @@ public struct UpdateSettings: Sendable, Equatable, Codable {
             throw .invalidParameter(name: "minimumHits", value: Double(minimumHits), expected: "at least 1")
         }
         guard (0...1).contains(minimumSuccessRate) else {
-            throw .invalidParameter(name: "minimumSuccessRate", value: minimumSuccessRate, expected: "within 0...1")
+            throw .invalidParameter(name: "minimumSuccessRate", value: minimumSuccessRate, expected: "within 0…1")
         }
         guard batchSize >= 1 else {
             throw .invalidParameter(name: "batchSize", value: Double(batchSize), expected: "at least 1")
         }
         guard (-1...1).contains(duplicateTaskSimilarity) else {
             throw .invalidParameter(
-                name: "duplicateTaskSimilarity", value: Double(duplicateTaskSimilarity), expected: "within -1...1")
+                name: "duplicateTaskSimilarity", value: Double(duplicateTaskSimilarity), expected: "a cosine within -1…1")
         }
         guard (0...1).contains(duplicateContentSimilarity) else {
             throw .invalidParameter(
-                name: "duplicateContentSimilarity", value: duplicateContentSimilarity, expected: "within 0...1")
+                name: "duplicateContentSimilarity", value: duplicateContentSimilarity, expected: "within 0…1")
         }
         // NaN passes no comparison, so every reward would count as a failure without a word.
         guard successReward.isFinite else {
