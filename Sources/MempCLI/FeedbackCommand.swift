@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MempService
 import ProceduralMemory
 
 /// `memp feedback`: records how a task that used some memories ended.
@@ -40,14 +41,10 @@ struct FeedbackCommand: AsyncParsableCommand {
         let changes = try await store.recordOutcome(
             task: attempt?.task ?? "", usedMemories: memories, trajectory: attempt,
             outcome: Outcome(success: success), settings: settingsOptions.settings)
-        for change in changes {
-            if json {
-                print(try jsonLine(change))
-            } else {
-                print(
-                    "\(change.memoryID): \(change.successCount)/\(change.hitCount) successes"
-                        + (change.deprecated ? ", deprecated" : ""))
-            }
+        if json {
+            for change in changes { print(try jsonLine(change)) }
+        } else if !changes.isEmpty {
+            print(ProcedureText.render(changes))
         }
         warnIfCacheUnsaved(store)
     }

@@ -210,15 +210,15 @@ struct QueryCommand: AsyncParsableCommand {
         }
     }
 
-    /// How a memory's source trajectories ended and its use counters: `succeeded, used 3×, 2 successes` (or
-    /// `1 success`).
+    /// How a memory's source trajectories ended and its use record: `source succeeded; 2 of 3 uses succeeded`.
     static func describe(_ memory: Memory, sourceOutcome: Outcome?) -> String {
         let outcome =
             switch sourceOutcome?.success {
-            case true: "succeeded"
-            case false: "failed"
-            case nil: sourceOutcome?.reward.map { "reward \(decimal($0, places: 2))" } ?? "outcome unknown"
+            case true: "source succeeded"
+            case false: "source failed"
+            case nil:
+                sourceOutcome?.reward.map { "source reward \(decimal($0, places: 2))" } ?? "source outcome unknown"
             }
-        return "\(outcome), used \(memory.hitCount)×, \(counted(memory.successCount, "success", plural: "successes"))"
+        return "\(outcome); \(Memory.useRecord(hitCount: memory.hitCount, successCount: memory.successCount))"
     }
 }

@@ -168,12 +168,8 @@ enum MCPTools {
                     structuredContent: .structuredContent(response))
             case "record_outcome":
                 let response = try await service.feedback(try json(arguments), store: store)
-                let lines = response.memories.map {
-                    "\($0.memoryID): \($0.successCount) of \($0.hitCount) uses succeeded"
-                        + ($0.deprecated ? "; deprecated, it will no longer be offered" : "")
-                }
                 return try CallTool.Result(
-                    content: [content(lines.joined(separator: "\n"), warnings: response.warnings)],
+                    content: [content(ProcedureText.render(response.memories), warnings: response.warnings)],
                     structuredContent: .structuredContent(response))
             case "add_trajectory":
                 try refuseOtherArguments(arguments, of: name, accepted: ["trajectory", "duplicates"])

@@ -1,3 +1,5 @@
+import ProceduralMemory
+
 /// Lookup hits as text an agent can read and follow: for each procedure, its task, its track record and its steps.
 public enum ProcedureText {
     /// The hits as numbered procedures, best first; a line saying so when there are none.
@@ -5,9 +7,7 @@ public enum ProcedureText {
         guard !hits.isEmpty else { return "No stored procedure fits this task." }
         var lines: [String] = []
         for (index, hit) in hits.enumerated() {
-            let record =
-                hit.hitCount == 0
-                ? "not used yet" : "succeeded \(hit.successCount) of \(hit.hitCount) times used"
+            let record = Memory.useRecord(hitCount: hit.hitCount, successCount: hit.successCount)
             let outcome =
                 hit.outcome?.success.map { $0 ? "; the source attempt succeeded" : "; the source attempt failed" } ?? ""
             lines.append("Procedure \(index + 1) (memory \(hit.id); \(record)\(outcome))")
@@ -21,5 +21,14 @@ public enum ProcedureText {
         }
         lines.append("After the task, report the memory IDs you used and whether you succeeded (record_outcome).")
         return lines.joined(separator: "\n")
+    }
+
+    /// What feedback did to each memory, a line each: `ID: 2 of 3 uses succeeded`, and that it will no longer be
+    /// offered when the feedback deprecated it.
+    public static func render(_ changes: [FeedbackChange]) -> String {
+        changes.map {
+            "\($0.memoryID): \(Memory.useRecord(hitCount: $0.hitCount, successCount: $0.successCount))"
+                + ($0.deprecated ? "; deprecated, it will no longer be offered" : "")
+        }.joined(separator: "\n")
     }
 }

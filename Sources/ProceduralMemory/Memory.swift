@@ -115,3 +115,11 @@ public struct Memory: Codable, Sendable, Equatable, Identifiable {
         self.updatedAt = updatedAt
     }
 }
+
+extension Memory {
+    /// A use record in words, as every front end shows one: `2 of 3 uses succeeded`, `0 of 1 use succeeded`, or
+    /// `not used yet`.
+    package static func useRecord(hitCount: Int, successCount: Int) -> String {
+        hitCount == 0 ? "not used yet" : "\(successCount) of \(hitCount) use\(hitCount == 1 ? "" : "s") succeeded"
+    }
+}

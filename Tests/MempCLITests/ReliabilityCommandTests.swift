@@ -105,7 +105,7 @@ import VectorIndex
             "feedback", "--store", store, "--memory", "a", "--success", "false", "--min-hits", "1",
         ])
         #expect(result.status == 0, "\(result.errors)")
-        #expect(result.output == "a: 0/1 successes, deprecated\n")
+        #expect(result.output == "a: 0 of 1 use succeeded; deprecated, it will no longer be offered\n")
         #expect(
             result.errors.contains("the changes are stored, but the index cache was not saved (\(index)/manifest.json"))
     }

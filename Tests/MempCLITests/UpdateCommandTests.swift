@@ -109,7 +109,7 @@ import Testing
         let feedback = try await ChildProcess.memp([
             "feedback", "--store", store, "--memory", "seed-coin", "--success", "true",
         ])
-        #expect(feedback.status == 0 && feedback.output == "seed-coin: 1/1 successes\n")
+        #expect(feedback.status == 0 && feedback.output == "seed-coin: 1 of 1 use succeeded\n")
 
         let runs = try directory.write(try Self.line(Self.failed, used: ["seed-coin"]) + "\n", to: "runs.jsonl")
         let update = try await ChildProcess.memp(["update", "--store", store, "--policy", "adjustment", runs])

@@ -39,4 +39,30 @@ import Testing
         let warnings = result.structuredContent?.objectValue?["warnings"]?.arrayValue
         #expect(warnings?.first?.objectValue?["code"] == "index_cache_unsaved")
     }
+
+    /// The tools tell a memory's use record in the words `memp query`, `memp show` and `memp feedback` use.
+    @Test func lookupAndRecordOutcomeTellTheUseRecordAsTheCLIDoes() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = directory.file("store")
+        try await StoreFixture.make(at: store, count: 1)
+        let service = MemoryService(
+            registry: StoreRegistry(layout: .single(.directory(store))),
+            limits: ServiceLimits(lookupTimeout: .seconds(7 * 86_400)))
+        func text(_ result: CallTool.Result) -> String {
+            guard case .text(let text, _, _)? = result.content.first else { return "\(result.content)" }
+            return text
+        }
+        let before = text(
+            await MCPTools.call("lookup_procedures", arguments: ["task": "x", "mode": "random"], service: service))
+        let id = try #require(before.firstMatch(of: #/Procedure 1 \(memory (\S+); /#)?.1)
+        #expect(before.contains("Procedure 1 (memory \(id); not used yet"), "\(before)")
+        let recorded = text(
+            await MCPTools.call(
+                "record_outcome", arguments: ["memories": [.string(String(id))], "success": true], service: service))
+        #expect(recorded == "\(id): 1 of 1 use succeeded", "\(recorded)")
+        let after = text(
+            await MCPTools.call("lookup_procedures", arguments: ["task": "x", "mode": "random"], service: service))
+        #expect(after.contains("Procedure 1 (memory \(id); 1 of 1 use succeeded"), "\(after)")
+    }
 }
