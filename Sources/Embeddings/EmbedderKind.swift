@@ -84,7 +84,7 @@ extension Embedders {
         store: ModelStore = ModelStore(), batchSize: Int? = nil
     ) throws(EmbeddingError) -> any Embedder {
         switch kind {
-        case .hashing: HashingEmbedder(dimension: dimension ?? 384)
+        case .hashing: HashingEmbedder(dimension: dimension ?? HashingEmbedder.defaultDimension)
         case .minilm: try MiniLMEmbedder(modelDirectory: store.modelDirectory(for: .minilm), batchSize: batchSize ?? 32)
         case .openai: try server.embedder(dimension: dimension, batchSize: batchSize ?? 64)
         }

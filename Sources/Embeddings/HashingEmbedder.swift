@@ -10,10 +10,14 @@ public struct HashingEmbedder: Embedder {
     public let dimension: Int
     public var modelIdentifier: String { "hashing:v1:\(dimension)" }
 
+    /// The dimension a hashing embedder has unless told otherwise: MiniLM's, so that either fills a store of the
+    /// same shape.
+    public static let defaultDimension = 384
+
     /// Creates a hashing embedder with vectors of `dimension` components.
     ///
     /// - Precondition: `dimension >= 1`.
-    public init(dimension: Int = 384) {
+    public init(dimension: Int = HashingEmbedder.defaultDimension) {
         precondition(dimension >= 1, "HashingEmbedder: dimension must be at least 1")
         self.dimension = dimension
     }

@@ -31,7 +31,7 @@ struct ServerOptions: ParsableArguments {
 
 /// The configuration of the embedder `--embedder` names, saying on stderr which one was chosen when none was.
 func embedderConfiguration(
-    _ kind: EmbedderKind?, dimension: Int, server: OpenAICompatibleServer = OpenAICompatibleServer()
+    _ kind: EmbedderKind?, dimension: Int? = nil, server: OpenAICompatibleServer = OpenAICompatibleServer()
 ) throws -> EmbedderConfiguration {
     let (configuration, note) = try EmbedderConfiguration.resolve(kind, dimension: dimension, server: server)
     if let note { printError(note) }

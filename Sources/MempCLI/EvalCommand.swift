@@ -132,7 +132,7 @@ struct EvalCommand: AsyncParsableCommand {
             if let trajectories {
                 .built(
                     trajectories: trajectories, policies: try parsedBuildPolicies,
-                    embedder: try embedderConfiguration(embedder, dimension: 384),
+                    embedder: try embedderConfiguration(embedder),
                     workDirectory: workDirectory)
             } else {
                 .existing(stores)

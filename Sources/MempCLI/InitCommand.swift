@@ -28,7 +28,8 @@ struct InitCommand: AsyncParsableCommand {
     @Option(help: "The PostgreSQL URL, without password (with --backend postgres).") var url: String?
     @OptionGroup var password: PasswordOptions
     @Option(help: "The embedder.") var embedder: EmbedderKind?
-    @Option(help: "The hashing embedder's dimension (default: 384).") var dimension: Int?
+    @Option(help: "The hashing embedder's dimension (default: \(HashingEmbedder.defaultDimension)).") var dimension:
+        Int?
     @Option(help: "The OpenAI-compatible server's base URL (with --embedder openai).") var baseURL: String?
     // Named as `memp embed` and `memp collection` name them; the first names this command had still work.
     @Option(
@@ -65,7 +66,7 @@ struct InitCommand: AsyncParsableCommand {
         // Which embedder was chosen is said once the store exists: before, it stood above the error of a directory
         // that already holds a store.
         let (configuration, note) = try EmbedderConfiguration.resolve(
-            embedder, dimension: dimension ?? 384,
+            embedder, dimension: dimension,
             server: OpenAICompatibleServer(
                 baseURL: baseURL, model: model ?? "", apiKeyEnvironmentVariable: apiKeyEnvironmentVariable))
         let embedder = try configuration.makeEmbedder()

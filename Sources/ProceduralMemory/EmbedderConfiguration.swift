@@ -94,7 +94,7 @@ extension EmbedderConfiguration {
     ///
     /// - Parameters:
     ///   - kind: The embedder chosen, if any.
-    ///   - dimension: The hashing embedder's dimension.
+    ///   - dimension: The hashing embedder's dimension; `nil` for ``Embeddings/HashingEmbedder/defaultDimension``.
     ///   - server: The OpenAI-compatible server, used only for ``Embeddings/EmbedderKind/openai``.
     ///   - store: Where MiniLM is installed.
     /// - Returns: The configuration and, when no kind was given, a note for the user saying which was chosen (see
@@ -102,7 +102,7 @@ extension EmbedderConfiguration {
     /// - Throws: What ``Embeddings/Embedders/defaultEmbedder(store:)`` throws for a broken MiniLM install;
     ///   ``Embeddings/EmbeddingError/invalidServerURL(_:)`` or a server error for the OpenAI-compatible embedder.
     package static func resolve(
-        _ kind: EmbedderKind?, dimension: Int, server: OpenAICompatibleServer = OpenAICompatibleServer(),
+        _ kind: EmbedderKind?, dimension: Int? = nil, server: OpenAICompatibleServer = OpenAICompatibleServer(),
         store: ModelStore = ModelStore()
     ) throws(EmbeddingError) -> (configuration: EmbedderConfiguration, note: String?) {
         switch kind {
@@ -114,7 +114,7 @@ extension EmbedderConfiguration {
         case .minilm?:
             return (.minilm(modelDirectory: nil), nil)
         case .hashing?:
-            return (.hashing(dimension: dimension), nil)
+            return (.hashing(dimension: dimension ?? HashingEmbedder.defaultDimension), nil)
         case .openai?:
             let client = try server.embedder(dimension: nil)
             return (
