@@ -111,6 +111,7 @@ extension MemoryBackend {
                     guard let vectors = change.vectors else {
                         throw .unknownID(change.memoryID)
                     }
+                    try StoreWrites.checkTaskVector(vectors.task, of: after.id)
                     try await StoreWrites.checkSources(of: [after], transaction)
                     let inserted = try await transaction.insertMemories([
                         MemoryRecord(memory: after, taskVector: vectors.task, keywordVector: vectors.keywords)
@@ -118,6 +119,7 @@ extension MemoryBackend {
                     changed += inserted
                     reindexed.formUnion(inserted)
                 case (let current?, let after?):
+                    if let vectors = change.vectors { try StoreWrites.checkTaskVector(vectors.task, of: after.id) }
                     try await StoreWrites.checkSources(of: [after], transaction)
                     try await transaction.updateMemory(current.number, to: after, vectors: change.vectors)
                     if !changed.contains(current.number) { changed.append(current.number) }
@@ -189,6 +191,19 @@ extension MemoryBackend {
 enum StoreWrites {
     /// Writes a batch inside a transaction that advanced the generation to `generation`; see
     /// ``MemoryBackend/write(_:)``.
+    /// Checks that a memory's task vector can be indexed by cosine, before anything of a write is stored: the
+    /// indexes refuse a vector without a direction, and a memory stored with one made every later open of the
+    /// store fail.
+    ///
+    /// - Throws: ``MemoryError/nonFiniteVector(memoryID:field:position:)``,
+    ///   ``MemoryError/vectorWithoutDirection(memoryID:)``.
+    static func checkTaskVector(_ vector: [Float], of memoryID: String) throws(MemoryError) {
+        if let position = vector.firstIndex(where: { !$0.isFinite }) {
+            throw .nonFiniteVector(memoryID: memoryID, field: "taskVector", position: position)
+        }
+        guard vector.contains(where: { $0 != 0 }) else { throw .vectorWithoutDirection(memoryID: memoryID) }
+    }
+
     static func write(
         _ batch: WriteBatch, _ transaction: any MemoryTransaction, generation: UInt64, date: Date
     ) async throws(MemoryError) -> WriteResult {
@@ -218,6 +233,7 @@ enum StoreWrites {
                 removed.append(number)
                 touched[number] = nil
             }
+            for record in batch.memories { try checkTaskVector(record.taskVector, of: record.memory.id) }
             try await checkSources(of: batch.memories.map(\.memory), transaction)
             try await transaction.deleteMemories(removed)
             let inserted = try await transaction.insertMemories(batch.memories)

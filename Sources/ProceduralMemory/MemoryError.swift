@@ -65,6 +65,9 @@ public enum MemoryError: Error, Equatable, Sendable {
     /// A vector holds NaN or an infinity at `position`; `field` names it: `taskVector` or `keywordVector` of
     /// memory `memoryID`, or `query` (`memoryID` is then `nil`).
     case nonFiniteVector(memoryID: String?, field: String, position: Int)
+    /// Memory `memoryID`'s task vector is all zeros: it has no cosine direction, so the memory could be neither
+    /// indexed nor ranked; nothing was written.
+    case vectorWithoutDirection(memoryID: String)
     /// `what` could not be encoded (as JSON); `reason` is the encoder's message.
     case encodingFailed(what: String, reason: String)
     /// A PostgreSQL store's URL is unusable; `problem` says which part. Messages never repeat the URL, which may
@@ -276,6 +279,9 @@ extension MemoryError: CustomStringConvertible {
             (memoryID.map { "Memory \($0)'s \(field)" } ?? "The \(field) vector")
                 + " has a NaN or infinite component at position \(position); nothing was "
                 + (memoryID == nil ? "searched" : "written") + ". Check the embedder's output."
+        case .vectorWithoutDirection(let memoryID):
+            "Memory \(memoryID)'s task vector is all zeros, so it has no cosine direction and could be neither "
+                + "indexed nor ranked; nothing was written. Give the task words the store's embedder knows."
         case .encodingFailed(let what, let reason):
             "\(what) could not be encoded: \(reason)."
         case .invalidDatabaseURL(let problem):

@@ -380,6 +380,13 @@ import VectorIndex
     @Test(arguments: [
         ("repeat", "memories.jsonl line 5: memory alf-heat-mug-1 appears again (first on line 1)"),
         ("unreadable", "memories.jsonl line 2 is not a valid record: field taskVector must be a list"),
+        // Hostile run 9: an all-zero task vector was committed, then failed the indexes ("nothing was changed"),
+        // and every later open of the store failed; a repeated source reached SQLite's UNIQUE constraint.
+        (
+            "zero",
+            "memories.jsonl line 1: memory alf-heat-mug-1's task vector is all zeros, which has no cosine direction"
+        ),
+        ("twice", "memories.jsonl line 1: memory alf-heat-mug-1 names source trajectory alf-heat-mug-1 twice"),
     ])
     func aBundleWithARepeatedOrUnreadableRecordIsRefusedSayingWhere(kind: String, reason: String) async throws {
         let directory = try TemporaryDirectory()
@@ -387,10 +394,14 @@ import VectorIndex
         let bundle = directory.file("bundle")
         try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all).export(to: bundle)
         try Self.forge(bundle: bundle) { records in
-            if kind == "repeat" {
-                records.append(records[0])
-            } else {
-                records[1]["taskVector"] = "0.5"
+            switch kind {
+            case "repeat": records.append(records[0])
+            case "zero": records[0]["taskVector"] = (records[0]["taskVector"] as? [Any] ?? []).map { _ in 0 }
+            case "twice":
+                var memory = records[0]["memory"] as? [String: Any] ?? [:]
+                memory["sourceTrajectoryIDs"] = ["alf-heat-mug-1", "alf-heat-mug-1"]
+                records[0]["memory"] = memory
+            default: records[1]["taskVector"] = "0.5"
             }
         }
         let target = try await TestStoreKind.inMemory.makeStore(in: directory)
@@ -398,6 +409,23 @@ import VectorIndex
             try await target.importBundle(at: bundle)
         }
         #expect(try await target.statistics().memories == 0)
+    }
+
+    /// Hostile run 9: a bundle re-embedded by a store of another embedder, whose task this embedder can't give a
+    /// direction, was committed and made every later open fail. Every write now checks task vectors first.
+    @Test func aMemoryWhoseTaskHasNoDirectionIsNeverStored() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let bundle = try await Self.forgedBundle(directory) { $0["task"] = "!!! ???" }
+        let target = try await MemoryStore.create(at: directory.file("other"), embedder: HashingEmbedder(dimension: 64))
+        #expect(try await target.embedder.embed(["!!! ???"]).first?.allSatisfy { $0 == 0 } == true)
+        await #expect(throws: MemoryError.vectorWithoutDirection(memoryID: "alf-heat-mug-1")) {
+            try await target.importBundle(at: bundle)
+        }
+        #expect(try await target.statistics().memories == 0)
+        let reopened = try await MemoryStore.open(at: directory.file("other"), embedder: HashingEmbedder(dimension: 64))
+        try await reopened.add([Samples.cleanApple])
+        #expect(try await reopened.retrieve(Samples.cleanApple.task).map(\.memory.id) == [Samples.cleanApple.id])
     }
 
     // A memory whose task this version won't store (over the size limit) was refused with the limit check's own

@@ -260,6 +260,11 @@ struct VerifiedBundle {
                     )
                 }
             }
+            // The store it came from can't have indexed it: a hand-made or altered bundle.
+            guard item.taskVector.contains(where: { $0 != 0 }) else {
+                throw refuse(
+                    "\(line): memory \(item.memory.id)'s task vector is all zeros, which has no cosine direction")
+            }
             guard !item.memory.id.isEmpty, !item.memory.task.isEmpty,
                 (item.memory.script?.count ?? 0) <= MemoryStore.maximumScriptLength
             else {
@@ -278,6 +283,10 @@ struct VerifiedBundle {
             }
             guard !memory.sourceTrajectoryIDs.isEmpty else {
                 throw refuse("\(line): memory \(memory.id) names no source trajectory (a store deletes such memories)")
+            }
+            var sources = Set<String>()
+            if let repeated = memory.sourceTrajectoryIDs.first(where: { !sources.insert($0).inserted }) {
+                throw refuse("\(line): memory \(memory.id) names source trajectory \(repeated) twice")
             }
             if let missing = memory.sourceTrajectoryIDs.first(where: { !trajectoryIDs.contains($0) }) {
                 throw refuse("\(line): memory \(memory.id) names source trajectory \(missing), which the bundle lacks")
