@@ -24,23 +24,15 @@ extension IndexCommand {
         }
 
         func run() throws {
-            let source = try FlatIndex(contentsOf: index)
-            let (reduced, model) = try source.reduced(toDimension: dims, whiten: whiten)
-            let pcaPath = pca ?? output + ".pca"
-            try model.save(to: pcaPath)
-            try reduced.save(to: output)
-            let explained = model.explainedVarianceRatios.reduce(0, +)
+            let reduction = try FlatIndex.reduce(
+                indexAt: index, into: output, dimension: dims, whiten: whiten, modelPath: pca)
             if json {
-                try printJSON([
-                    "output": .string(output), "pca": .string(pcaPath), "count": .int(reduced.count),
-                    "from": .int(source.dimension), "to": .int(dims), "whitened": .bool(whiten),
-                    "explainedVariance": .double(Double(explained)),
-                ])
+                print(try jsonLine(reduction))
             } else {
                 print(
-                    "Reduced \(counted(reduced.count, "vector")) from \(source.dimension) to \(dims) dimensions into \(output) "
-                        + "(PCA model \(pcaPath), \(decimal(Double(explained * 100), places: 1))% of the variance "
-                        + "kept).")
+                    "Reduced \(counted(reduction.count, "vector")) from \(reduction.from) to \(reduction.to) dimensions "
+                        + "into \(output) (PCA model \(reduction.pca), "
+                        + "\(decimal(reduction.explainedVariance * 100, places: 1))% of the variance kept).")
             }
         }
     }

@@ -36,6 +36,9 @@ public enum IndexError: Error, Equatable, Sendable {
     /// The LAPACK routine `routine` failed with `info` (negative: an argument was illegal; positive: it did not
     /// converge).
     case decompositionFailed(routine: String, info: Int)
+    /// The vectors' covariance overflows a `Float`: their values (up to `largest` in magnitude) are too large for
+    /// principal components.
+    case covarianceOverflow(largest: Float)
     /// A search that ranks by vector was given no query vector.
     case missingQueryVector
     /// Reading or writing a file failed; `reason` is the system's explanation.
@@ -97,6 +100,9 @@ extension IndexError: CustomStringConvertible {
         case .decompositionFailed(let routine, let info):
             "The eigen-decomposition failed (LAPACK \(routine), info \(info)). Check the vectors for extreme "
                 + "values, or fit on other vectors."
+        case .covarianceOverflow(let largest):
+            "The vectors' covariance is beyond what a Float holds (values up to \(largest) in magnitude), so no "
+                + "principal components can be fitted; scale the vectors down first (normalize them, for example)."
         case .missingQueryVector:
             "Vector and hybrid searches need a query vector: embed the query text, or search BM25 only."
         case .io(let path, let reason):

@@ -1,4 +1,23 @@
+import Foundation
 import RetrievalCore
+
+/// What ``FlatIndex/reduce(indexAt:into:dimension:whiten:modelPath:)`` wrote.
+public struct IndexReduction: Sendable, Equatable, Codable {
+    /// The reduced index's path.
+    public var output: String
+    /// The PCA model's path.
+    public var pca: String
+    /// The vectors reduced.
+    public var count: Int
+    /// Their dimension before.
+    public var from: Int
+    /// Their dimension after.
+    public var to: Int
+    /// Whether every component was scaled to unit variance.
+    public var whitened: Bool
+    /// The share of the variance the kept components explain, 0…1.
+    public var explainedVariance: Double
+}
 
 extension FlatIndex {
     /// An index of this one's live vectors reduced to `components` dimensions by principal components fitted on
@@ -23,5 +42,32 @@ extension FlatIndex {
         try reduced.add(
             contentsOf: try VectorSet(dimension: components, values: model.project(values: values)), ids: ids)
         return (reduced, model)
+    }
+
+    /// Fits principal components on the index at `path` and writes the reduced index to `output` and the model to
+    /// `modelPath`, by default `<output>.pca`, where searches of the reduced index find it
+    /// (``PrincipalComponents/forQueries(dimension:ofIndex:model:)``).
+    ///
+    /// - Throws: ``RetrievalCore/IndexError/io(path:reason:)`` when the model's path is the index's or the
+    ///   output's (it would overwrite one with the other), before anything is written; what
+    ///   ``init(contentsOf:verifyChecksums:)``, ``reduced(toDimension:whiten:)`` and the saves throw.
+    public static func reduce(
+        indexAt path: String, into output: String, dimension: Int, whiten: Bool = false, modelPath: String? = nil
+    ) throws(IndexError) -> IndexReduction {
+        let model = modelPath ?? output + ".pca"
+        func resolved(_ path: String) -> String {
+            URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+        }
+        for (other, role) in [(path, "the index to reduce"), (output, "the reduced index")]
+        where resolved(other) == resolved(model) {
+            throw .io(path: model, reason: "is \(role); the PCA model needs a path of its own")
+        }
+        let source = try FlatIndex(contentsOf: path)
+        let (reduced, components) = try source.reduced(toDimension: dimension, whiten: whiten)
+        try components.save(to: model)
+        try reduced.save(to: output)
+        return IndexReduction(
+            output: output, pca: model, count: reduced.count, from: source.dimension, to: dimension,
+            whitened: whiten, explainedVariance: Double(components.explainedVarianceRatios.reduce(0, +)))
     }
 }

@@ -81,6 +81,10 @@ public struct PrincipalComponents: Sendable, Equatable {
         for row in 0..<count {
             for column in 0..<dimension { centered[row * dimension + column] -= mean[column] }
         }
+        // A sum of n squares of centred values up to m overflows a Float once m² · n does: the decomposition of
+        // its infinities would fail, or give NaN components that the reduced vectors would inherit.
+        let largest = centered.reduce(Float(0)) { max($0, abs($1)) }
+        guard (largest * largest * Float(count)).isFinite else { throw IndexError.covarianceOverflow(largest: largest) }
         // Upper triangle of the sample covariance Xcᵀ·Xc / (n − 1), then its eigen-decomposition (ascending).
         var covariance = [Float](repeating: 0, count: dimension * dimension)
         var eigenvalues = [Float](repeating: 0, count: dimension)

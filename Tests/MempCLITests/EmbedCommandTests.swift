@@ -118,6 +118,34 @@ import VectorIndex
             ]).run()
         }
         #expect(!FileManager.default.fileExists(atPath: directory.file("x.mvi")))
+        // Hostile run 9: --pca naming the index overwrote it with the model; naming the output, the model was
+        // overwritten by the index and no model was left.
+        let before = try Data(contentsOf: URL(fileURLWithPath: directory.file("full.mvi")))
+        for (pca, output, role) in [
+            (directory.file("full.mvi"), directory.file("y.mvi"), "the index to reduce"),
+            (directory.file("./y.mvi"), directory.file("y.mvi"), "the reduced index"),
+        ] {
+            #expect(
+                throws: IndexError.io(path: pca, reason: "is \(role); the PCA model needs a path of its own")
+            ) {
+                try IndexCommand.Reduce.parse([
+                    "--index", directory.file("full.mvi"), "--output", output, "--dims", "6", "--pca", pca,
+                ]).run()
+            }
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: directory.file("full.mvi"))) == before)
+        #expect(!FileManager.default.fileExists(atPath: directory.file("y.mvi")))
+    }
+
+    /// Hostile run 9: finite vectors whose covariance overflows a Float were "Vector 0 has a NaN or infinite
+    /// component … Check the embedding source."
+    @Test func vectorsWhoseCovarianceOverflowsAreRefusedSayingSo() throws {
+        // ±2⁶⁸ around a mean of 0: each square, 2¹³⁶, is beyond a Float (below 2¹²⁸), though every value is not.
+        let large = Float(sign: .plus, exponent: 68, significand: 1)
+        let vectors = (0..<10).map { row in [row % 2 == 0 ? large : -large, Float(row % 3), 1] }
+        #expect(throws: IndexError.covarianceOverflow(largest: large)) {
+            try PrincipalComponents.fit(vectors, components: 2)
+        }
     }
 
     /// `memp index search` on a reduced index projects full-size queries with the index's PCA model: each base
