@@ -66,6 +66,12 @@ public struct EvaluationRun: Sendable {
     ///   opened, built or read; ``EvaluationError/io(path:reason:)`` when the work directory or the report can't be
     ///   written.
     public func run(progress: (Progress) -> Void = { _ in }) async throws(EvaluationError) -> EvaluationReport {
+        // Before the work, not after it: a report that can't be written lost the whole evaluation.
+        if let htmlReport {
+            do { try FileReplacement.checkWritable(htmlReport) } catch {
+                throw .io(path: htmlReport, reason: "can't write the report: \(error.reason)")
+            }
+        }
         let querySet = try QuerySet(contentsOf: queries)
         var evaluations: [StoreEvaluation] = []
         var trajectoryFile: DataSetFile?

@@ -84,9 +84,7 @@ package enum FileReplacement {
     /// - Throws: ``FileReplacementError`` with the system's reason; a regular file at `path` is then untouched.
     package static func write(_ data: Data, to path: String) throws(FileReplacementError) {
         let destination = destination(for: path)
-        let temporary = temporaryPath(for: destination)
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw FileReplacementError(reason: systemErrorText()) }
+        let (temporary, descriptor) = try createTemporary(for: destination)
         let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
         do { try handle.write(contentsOf: data) } catch {
             unlink(temporary)
@@ -97,5 +95,36 @@ package enum FileReplacement {
             unlink(temporary)
             throw error
         }
+    }
+
+    /// Checks that ``write(_:to:)`` could put a file at `path` now, by creating and removing the temporary file it
+    /// would write: for a writer that works long before it writes (an evaluation, then its report).
+    ///
+    /// - Throws: ``FileReplacementError`` when `path` is a directory or no file can be made where it would be.
+    package static func checkWritable(_ path: String) throws(FileReplacementError) {
+        let destination = destination(for: path)
+        var info = stat()
+        if stat(destination, &info) == 0, info.st_mode & S_IFMT == S_IFDIR {
+            throw FileReplacementError(reason: "it is a directory")
+        }
+        let (temporary, descriptor) = try createTemporary(for: destination)
+        close(descriptor)
+        unlink(temporary)
+    }
+
+    /// Creates the temporary file of `destination` (``temporaryPath(for:)``), open for writing.
+    ///
+    /// - Throws: ``FileReplacementError`` naming the directory it could not be made in (the system's "No such file
+    ///   or directory" alone read as if the destination were missing).
+    private static func createTemporary(for destination: String) throws(FileReplacementError)
+        -> (path: String, descriptor: Int32)
+    {
+        let temporary = temporaryPath(for: destination)
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            let directory = URL(fileURLWithPath: temporary).deletingLastPathComponent().path
+            throw FileReplacementError(reason: "can't create a file in \(directory): \(systemErrorText())")
+        }
+        return (temporary, descriptor)
     }
 }

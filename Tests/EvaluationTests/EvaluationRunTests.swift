@@ -73,6 +73,33 @@ import Testing
         #expect(try String(contentsOfFile: html, encoding: .utf8) == (try HTMLReport.render(report)))
     }
 
+    /// Hostile run 9: a report that could not be written was found out after the whole evaluation, whose tables
+    /// were then lost. It is checked first: here the stores would be built, and nothing is.
+    @Test func aReportThatCanNotBeWrittenIsRefusedBeforeTheWork() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let work = directory.file("stores")
+        for (html, reason) in [
+            (
+                directory.file("missing/report.html"),
+                "can't create a file in \(directory.file("missing")): No such file or directory"
+            ),
+            (directory.path, "it is a directory"),
+        ] {
+            let run = EvaluationRun(
+                stores: .built(
+                    trajectories: directory.file("none.jsonl"), policies: [.trajectory],
+                    embedder: .hashing(dimension: 64),
+                    workDirectory: work),
+                queries: directory.file("none-queries.jsonl"), plan: Self.plan, htmlReport: html)
+            await #expect(throws: EvaluationError.io(path: html, reason: "can't write the report: " + reason)) {
+                try await run.run()
+            }
+        }
+        #expect(!FileManager.default.fileExists(atPath: work))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
+    }
+
     @Test func aStoreThatRecordsNoEmbedderIsNamed() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

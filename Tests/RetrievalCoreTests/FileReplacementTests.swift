@@ -55,8 +55,18 @@ import Testing
     @Test func aFileInAMissingDirectoryIsRefusedWithTheSystemsReason() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        #expect(throws: FileReplacementError(reason: "No such file or directory")) {
+        // The directory is named: "No such file or directory" alone read as if the destination were missing.
+        let reason = "can't create a file in \(directory.file("absent")): No such file or directory"
+        #expect(throws: FileReplacementError(reason: reason)) {
             try FileReplacement.write(Data("x".utf8), to: directory.file("absent/out.txt"))
         }
+        #expect(throws: FileReplacementError(reason: reason)) {
+            try FileReplacement.checkWritable(directory.file("absent/out.txt"))
+        }
+        #expect(throws: FileReplacementError(reason: "it is a directory")) {
+            try FileReplacement.checkWritable(directory.path)
+        }
+        try FileReplacement.checkWritable(directory.file("out.txt"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
     }
 }
