@@ -17,18 +17,12 @@ struct ExportCommand: AsyncParsableCommand {
 
     func run() async throws {
         let store = try await storeOptions.open(loading: .onFirstUse)
-        let manifest = try await store.export(
-            to: output,
-            filter: MemoryFilter(
-                sources: filter.sourceFilter, labels: try filter.labelFilter,
-                includeDeprecated: filter.includeDeprecated))
-        let known = try await store.statistics().trajectoriesBySource
-        for source in filter.sources where known[source] == nil {
-            printError(
-                "warning: no trajectory or memory has source \(source); the store's sources are "
-                    + "\(known.keys.sorted().joined(separator: ", ")).")
+        let chosen = MemoryFilter(
+            sources: filter.sourceFilter, labels: try filter.labelFilter, includeDeprecated: filter.includeDeprecated)
+        let manifest = try await store.export(to: output, filter: chosen)
+        for warning in try await store.exportWarnings(filter: chosen, manifest: manifest) {
+            printError("warning: " + warning)
         }
-        if manifest.memoryCount == 0 { printError("warning: no memory matched; the bundle is empty.") }
         if json {
             print(try jsonLine(manifest))
         } else {

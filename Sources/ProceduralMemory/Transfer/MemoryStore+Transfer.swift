@@ -3,6 +3,18 @@ import Foundation
 import RetrievalCore
 
 extension MemoryStore {
+    /// What a user who exported with `filter` and got `manifest` should hear: each source the filter names that no
+    /// stored trajectory has (a misspelt source exports nothing without failing), and that the bundle is empty.
+    package func exportWarnings(filter: MemoryFilter, manifest: BundleManifest) async throws(MemoryError) -> [String] {
+        let known = try await statistics().trajectoriesBySource
+        var warnings = (filter.sources ?? []).sorted().filter { known[$0] == nil }.map { source in
+            "no trajectory or memory has source \(source); the store's sources are "
+                + "\(known.keys.sorted().joined(separator: ", "))."
+        }
+        if manifest.memoryCount == 0 { warnings.append("no memory matched; the bundle is empty.") }
+        return warnings
+    }
+
     /// Writes memories and their source trajectories to a new bundle directory, for another store (possibly of
     /// another agent or model) to import with ``importBundle(at:duplicates:)``.
     ///
