@@ -19,8 +19,7 @@ struct HistoryCommand: AsyncParsableCommand {
 
     func run() async throws {
         let store = try await storeOptions.open(loading: .onFirstUse)
-        var entries = try await store.history(memoryID: memory)
-        if let last { entries = Array(entries.suffix(last)) }
+        let entries = try await store.history(memoryID: memory, last: last)
         // Nothing on stdout is the answer, but said on stderr, as `memp query` does, so that a mistyped ID is seen.
         if entries.isEmpty { printError(memory.map { "No history entry is about memory \($0)." } ?? "No history yet.") }
         let dates = ISO8601DateFormatter()

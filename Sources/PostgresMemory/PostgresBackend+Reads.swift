@@ -236,9 +236,14 @@ extension PostgresBackend {
         }
     }
 
-    package func history(memoryID: String?) async throws(MemoryError) -> [HistoryEntry] {
-        if let memoryID { return try await history(where: "memory_id = $1", [memoryID]) }
-        return try await history(where: "true", [])
+    package func history(memoryID: String?, last: Int?) async throws(MemoryError) -> [HistoryEntry] {
+        let (condition, arguments): (String, [any PostgresThrowingDynamicTypeEncodable]) =
+            memoryID.map { ("memory_id = $1", [$0]) } ?? ("true", [])
+        guard let last else { return try await history(where: condition, arguments) }
+        // The newest `last` rows by the primary key, read alone, then put oldest first.
+        return try await history(
+            where: "number IN (SELECT number FROM history WHERE \(condition) ORDER BY number DESC LIMIT "
+                + "$\(arguments.count + 1))", arguments + [Int64(last)])
     }
 
     package func forEachHistoryEntry(_ body: (HistoryEntry) throws(MemoryError) -> Void) async throws(MemoryError) {

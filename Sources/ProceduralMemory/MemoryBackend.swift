@@ -84,8 +84,9 @@ package protocol MemoryBackend: Sendable {
     func forEachKeywordVector(_ body: (DocumentID, [Float]) throws(MemoryError) -> Void) async throws(MemoryError)
         -> UInt64
 
-    /// History rows, oldest first; those of one memory when `memoryID` is given.
-    func history(memoryID: String?) async throws(MemoryError) -> [HistoryEntry]
+    /// History rows, oldest first; those of one memory when `memoryID` is given; only the `last` newest of them
+    /// when `last` is given (read alone: the whole history of a large store is hundreds of megabytes).
+    func history(memoryID: String?, last: Int?) async throws(MemoryError) -> [HistoryEntry]
 
     /// Calls `body` for every history row, in number order, one at a time: the whole history of a large store is
     /// hundreds of megabytes of memory snapshots, which `memp verify` and the digest of a migration read through.
@@ -525,5 +526,12 @@ public struct StoreStatistics: Sendable, Equatable, Codable {
         self.trajectoriesBySource = trajectoriesBySource
         self.historyEntries = historyEntries
         self.generation = generation
+    }
+}
+
+extension MemoryBackend {
+    /// Every history row, oldest first; those of one memory when `memoryID` is given.
+    package func history(memoryID: String?) async throws(MemoryError) -> [HistoryEntry] {
+        try await history(memoryID: memoryID, last: nil)
     }
 }

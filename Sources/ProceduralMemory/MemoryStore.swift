@@ -485,9 +485,13 @@ public final class MemoryStore: Sendable {
         try await backend.trajectory(id: id)
     }
 
-    /// History rows, oldest first; those of one memory when `memoryID` is given.
-    public func history(memoryID: String? = nil) async throws(MemoryError) -> [HistoryEntry] {
-        try await backend.history(memoryID: memoryID)
+    /// History rows, oldest first; those of one memory when `memoryID` is given; only the `last` newest of them when
+    /// `last` is given, which reads only those.
+    ///
+    /// - Throws: ``MemoryError/invalidParameter(name:value:expected:)`` when `last` is below 1.
+    public func history(memoryID: String? = nil, last: Int? = nil) async throws(MemoryError) -> [HistoryEntry] {
+        if let last, last < 1 { throw .invalidParameter(name: "last", value: Double(last), expected: "at least 1") }
+        return try await backend.history(memoryID: memoryID, last: last)
     }
 
     /// Counts of what the store holds.

@@ -264,16 +264,21 @@ public final class SQLiteBackend: MemoryBackend {
         }
     }
 
-    package func history(memoryID: String?) async throws(MemoryError) -> [HistoryEntry] {
-        guard let memoryID else {
+    package func history(memoryID: String?, last: Int?) async throws(MemoryError) -> [HistoryEntry] {
+        if memoryID == nil, last == nil {
             var entries: [HistoryEntry] = []
             try await forEachHistoryEntry { entries.append($0) }
             return entries
         }
+        let condition = memoryID == nil ? "" : "WHERE memoryID = ?"
+        let arguments = StatementArguments(memoryID.map { [$0] } ?? []) + StatementArguments(last.map { [$0] } ?? [])
+        // The newest `last` rows by the primary key, read alone, then put oldest first.
+        let sql =
+            last == nil
+            ? "SELECT * FROM history \(condition) ORDER BY number"
+            : "SELECT * FROM (SELECT * FROM history \(condition) ORDER BY number DESC LIMIT ?) ORDER BY number"
         return try await reading { db in
-            try Row.fetchAll(
-                db, sql: "SELECT * FROM history WHERE memoryID = ? ORDER BY number", arguments: [memoryID]
-            ).map(Self.historyEntry(from:))
+            try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.historyEntry(from:))
         }
     }
 

@@ -237,6 +237,14 @@ enum BackendKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
             #expect(try await store.statistics().deprecatedMemories == 1)
             let history = try await store.history(memoryID: "clean")
             #expect(history.map(\.action) == [.add, .feedback, .feedback, .feedback, .deprecate])
+            // The newest entries alone, oldest first, of one memory or of all (memp history --last).
+            #expect(try await store.history(memoryID: "clean", last: 2) == Array(history.suffix(2)))
+            #expect(try await store.history(memoryID: "clean", last: 50) == history)
+            let all = try await store.history()
+            #expect(try await store.history(last: 3) == Array(all.suffix(3)) && all.count > 5)
+            await #expect(throws: MemoryError.invalidParameter(name: "last", value: 0, expected: "at least 1")) {
+                try await store.history(last: 0)
+            }
             #expect(history[3].reason == "task failed: 1 use, 0 succeeded")
             #expect(history[4].reason == "success rate 1/3 is below 0.5 after at least 3 hits")
             #expect(history[4].before?.status == .active && history[4].after?.status == .deprecated)

@@ -175,16 +175,17 @@ extension MemoryStore {
     package func feedbackTasks() async throws(MemoryError) -> [FeedbackTask] {
         var order: [String] = []
         var used: [String: (succeeded: [String], failed: [String])] = [:]
-        for entry in try await backend.history(memoryID: nil) where entry.action == .feedback {
-            guard entry.reason.hasPrefix("task " + Self.trajectoryMarker), let before = entry.before,
-                let after = entry.after
-            else { continue }
+        // Streamed: the whole history of a large store is hundreds of megabytes of memory snapshots.
+        try await backend.forEachHistoryEntry { entry throws(MemoryError) in
+            guard entry.action == .feedback, entry.reason.hasPrefix("task " + Self.trajectoryMarker),
+                let before = entry.before, let after = entry.after
+            else { return }
             var rest = entry.reason.dropFirst(("task " + Self.trajectoryMarker).count)
             // `ID succeeded: 1 use, 1 succeeded`: the ID ends at the last " succeeded:" or " failed:".
             guard
                 let end = rest.range(of: " succeeded:", options: .backwards)
                     ?? rest.range(of: " failed:", options: .backwards)
-            else { continue }
+            else { return }
             rest = rest[..<end.lowerBound]
             let id = String(rest)
             if used[id] == nil { order.append(id) }
