@@ -58,6 +58,7 @@ def requests(memory):
         ("/metrics", "get", "/metrics", None, False, "401"),
         ("/stores", "get", "/v1/stores", None, True, "200"),
         ("/stores", "get", "/v1/stores", None, False, "401"),
+        ("/stores", "get", "/v1/stores?all=1", None, True, "400"),  # a query parameter it doesn't read
         ("/lookup", "post", "/v1/lookup", {"task": "water the plants", "k": 2}, True, "200"),
         ("/lookup", "post", "/v1/lookup", {"task": "water", "k": "2"}, True, "400"),
         ("/lookup", "post", "/v1/lookup", {"task": "water"}, False, "401"),
@@ -80,6 +81,8 @@ def requests(memory):
         # The file gone, this write saves the cache again: its answer, and every one after it, carries no warning.
         ("/trajectories", "post", "/v1/trajectories", trajectory("openapi-1"), True, "200"),
         ("/trajectories", "post", "/v1/trajectories", {"id": "x", "task": "y", "steps": []}, True, "400"),
+        ("/trajectories", "post", "/v1/trajectories?duplicates=skip&duplicates=replace", trajectory("openapi-10"),
+         True, "400"),
         ("/trajectories", "post", "/v1/trajectories", trajectory("openapi-2"), False, "401"),
         ("/trajectories", "post", "/v1/stores/nope/trajectories", trajectory("openapi-3"), True, "404"),
         ("/trajectories", "post", "/v1/trajectories", big, True, "413"),
@@ -106,12 +109,15 @@ def requests(memory):
         ("/memories/{id}", "get", "/v1/memories/" + memory, None, True, "200"),
         ("/memories/{id}", "get", "/v1/memories/" + memory, None, False, "401"),
         ("/memories/{id}", "get", "/v1/memories/no-such-memory", None, True, "404"),
+        ("/memories/{id}", "get", "/v1/memories/" + memory + "?full=1", None, True, "400"),
+        ("/memories/{id}", "delete", "/v1/memories/" + memory + "?force=1", None, True, "400"),
         ("/memories/{id}", "delete", "/v1/memories/openapi-1", None, True, "200"),
         ("/memories/{id}", "delete", "/v1/memories/openapi-1", None, False, "401"),
         ("/memories/{id}", "delete", "/v1/memories/openapi-1", None, True, "404"),
         ("/stats", "get", "/v1/stats", None, True, "200"),
         ("/stats", "get", "/v1/stats", None, False, "401"),
         ("/stats", "get", "/v1/stores/nope/stats", None, True, "404"),
+        ("/stats", "get", "/v1/stats?store=default", None, True, "400"),
     ]
 
 

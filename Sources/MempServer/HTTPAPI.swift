@@ -70,6 +70,7 @@ struct HTTPAPI: Sendable {
             )
         case ["v1", "stores"]:
             try allow(method, ["GET"], path)
+            try Self.refuseParameters(request, path)
             return ("/v1/stores", Answer(status: 200, body: try ServiceJSON.encode(service.stores())))
         default:
             break
@@ -83,33 +84,34 @@ struct HTTPAPI: Sendable {
             rest.removeFirst(2)
             prefix = "/v1/stores/{store}"
         }
-        let query = Self.queryParameters(request.uri.query)
         switch rest {
         case ["lookup"]:
-            return try await post(request, path, route: prefix + "/lookup") {
-                try await service.lookup($0, store: store)
+            return try await post(request, path, route: prefix + "/lookup") { body, _ in
+                try await service.lookup(body, store: store)
             }
         case ["lookup", "batch"]:
-            return try await post(request, path, route: prefix + "/lookup/batch") {
-                try await service.lookupBatch($0, store: store)
+            return try await post(request, path, route: prefix + "/lookup/batch") { body, _ in
+                try await service.lookupBatch(body, store: store)
             }
         case ["trajectories"]:
-            return try await post(request, path, route: prefix + "/trajectories") {
-                try await service.addTrajectories($0, store: store, parameters: query)
+            return try await post(request, path, route: prefix + "/trajectories", readsQuery: true) {
+                try await service.addTrajectories($0, store: store, parameters: $1)
             }
         case ["feedback"]:
-            return try await post(request, path, route: prefix + "/feedback") {
-                try await service.feedback($0, store: store)
+            return try await post(request, path, route: prefix + "/feedback") { body, _ in
+                try await service.feedback(body, store: store)
             }
         case ["update"]:
-            return try await post(request, path, route: prefix + "/update") {
-                try await service.update($0, store: store)
+            return try await post(request, path, route: prefix + "/update") { body, _ in
+                try await service.update(body, store: store)
             }
         case ["stats"]:
             try allow(method, ["GET"], path)
+            try Self.refuseParameters(request, path)
             return (prefix + "/stats", try Self.ok(await service.stats(store: store)))
         case let parts where parts.count == 2 && parts[0] == "memories" && !parts[1].isEmpty:
             try allow(method, ["GET", "DELETE"], path)
+            try Self.refuseParameters(request, path)
             let route = prefix + "/memories/{id}"
             if method == "DELETE" { return (route, try Self.ok(await service.delete(id: parts[1], store: store))) }
             return (route, try Self.ok(await service.memory(id: parts[1], store: store)))
@@ -118,13 +120,23 @@ struct HTTPAPI: Sendable {
         }
     }
 
-    /// A POST route's answer: any other method is refused, the body is read within the service's limit, and what
-    /// `handle` makes of it is encoded as JSON.
+    /// A POST route's answer: any other method is refused, and so is a query parameter unless the route
+    /// `readsQuery`; the body is read within the service's limit, and what `handle` makes of it is encoded as JSON.
     private func post<Value: Encodable>(
-        _ request: Request, _ path: String, route: String, _ handle: (Data) async throws -> Value
+        _ request: Request, _ path: String, route: String, readsQuery: Bool = false,
+        _ handle: (Data, [String: String]) async throws -> Value
     ) async throws -> (String, Answer) {
         try allow(request.method.rawValue, ["POST"], path)
-        return (route, try Self.ok(try await handle(try await body(of: request))))
+        if !readsQuery { try Self.refuseParameters(request, path) }
+        let query = try Self.queryParameters(request.uri.query)
+        return (route, try Self.ok(try await handle(try await body(of: request), query)))
+    }
+
+    /// Refuses the query parameters of a route that reads none: they were ignored, so a misspelt or misplaced option
+    /// changed nothing, silently.
+    private static func refuseParameters(_ request: Request, _ path: String) throws(ServiceError) {
+        guard let name = try queryParameters(request.uri.query).keys.min() else { return }
+        throw .invalidArgument(name: name, reason: "is not a query parameter of \(path), which takes none")
     }
 
     private func allow(_ method: String, _ allowed: [String], _ path: String) throws(ServiceError) {
@@ -183,14 +195,21 @@ struct HTTPAPI: Sendable {
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer.body)))
     }
 
-    static func queryParameters(_ query: String?) -> [String: String] {
+    /// The parameters of a request's query, by name.
+    ///
+    /// - Throws: ``MempService/ServiceError/invalidArgument(name:reason:)`` for a name given twice, which was read
+    ///   as its last value, silently (a body's repeated key is refused the same way).
+    static func queryParameters(_ query: String?) throws(ServiceError) -> [String: String] {
         guard let query, !query.isEmpty else { return [:] }
         var parameters: [String: String] = [:]
         for pair in query.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1).map {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map {
                 String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
             }
             guard let key = parts.first else { continue }
+            guard parameters[key] == nil else {
+                throw .invalidArgument(name: key, reason: "appears twice in the query; keep one of the values")
+            }
             parameters[key] = parts.count > 1 ? parts[1] : ""
         }
         return parameters

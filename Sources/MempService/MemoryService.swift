@@ -126,6 +126,9 @@ public final class MemoryService: Sendable {
 
     // MARK: - Writes
 
+    /// The parameters ``addTrajectories(_:store:parameters:)`` reads; any other is refused.
+    public static let importParameters = ["duplicates", "skipInvalid", "build", "source"]
+
     /// Imports trajectories: one JSON object, or JSON Lines, validated as `memp import` validates a file.
     ///
     /// - Parameters:
@@ -134,10 +137,14 @@ public final class MemoryService: Sendable {
     ///     (trajectory, script, proceduralization), `source` (of records that name none; default `api`).
     /// - Throws: ``ServiceError/invalidBody(field:reason:)`` naming the line and field of a bad record (the
     ///   batches before it stay committed, and the message says how many);
-    ///   ``ServiceError/invalidArgument(name:reason:)`` for a bad parameter.
+    ///   ``ServiceError/invalidArgument(name:reason:)`` for a bad parameter, or one it doesn't read.
     public func addTrajectories(
         _ body: Data, store name: String?, parameters: [String: String] = [:]
     ) async throws(ServiceError) -> ImportResponse {
+        if let unknown = parameters.keys.sorted().first(where: { !Self.importParameters.contains($0) }) {
+            let known = Self.importParameters.joined(separator: ", ")
+            throw .invalidArgument(name: unknown, reason: "is not a parameter of an import (its parameters: \(known))")
+        }
         var options = ImportOptions(source: parameters["source"] ?? "api")
         if let duplicates = parameters["duplicates"] {
             options.duplicates = try choice(DuplicatePolicy.self, duplicates, name: "duplicates")

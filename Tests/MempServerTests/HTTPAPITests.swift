@@ -280,6 +280,67 @@ import Testing
         #expect(try await client.send("POST", "/v1/lookup", json: ["task": "x"]).status == 200)
     }
 
+    /// A query parameter given twice was read as its last value, and one no route reads was ignored, silently: both
+    /// are refused naming the parameter, as a repeated key or an unknown field of a body is.
+    @Test func repeatedAndUnknownQueryParametersAreRefusedByName() async throws {
+        let served = try await ServedStore(count: 1)
+        defer { served.close() }
+        let trajectory = try JSONSerialization.data(
+            withJSONObject: StoreFixture.trajectory(id: "q", task: "water the plants"))
+        let cases: [(String, String, Data?, String)] = [
+            (
+                "POST", "/v1/trajectories?duplicates=skip&duplicates=replace", trajectory,
+                "duplicates: appears twice in the query; keep one of the values."
+            ),
+            (
+                "POST", "/v1/trajectories?foo=bar", trajectory,
+                "foo: is not a parameter of an import (its parameters: duplicates, skipInvalid, build, source)."
+            ),
+            (
+                "POST", "/v1/lookup?k=3", Data(#"{"task": "x"}"#.utf8),
+                "k: is not a query parameter of /v1/lookup, which takes none."
+            ),
+            (
+                "POST", "/v1/lookup/batch?x", Data(#"{"tasks": ["x"]}"#.utf8),
+                "x: is not a query parameter of /v1/lookup/batch, which takes none."
+            ),
+            (
+                "POST", "/v1/feedback?success=true", Data(#"{"memory": "q", "success": true}"#.utf8),
+                "success: is not a query parameter of /v1/feedback, which takes none."
+            ),
+            (
+                "POST", "/v1/update?dry=1", Data("{}".utf8),
+                "dry: is not a query parameter of /v1/update, which takes none."
+            ),
+            ("GET", "/v1/stats?store=other", nil, "store: is not a query parameter of /v1/stats, which takes none."),
+            ("GET", "/v1/stores?all=1", nil, "all: is not a query parameter of /v1/stores, which takes none."),
+            (
+                "GET", "/v1/memories/q?full=1", nil,
+                "full: is not a query parameter of /v1/memories/q, which takes none."
+            ),
+            (
+                "DELETE", "/v1/memories/q?force=1&force=2", nil,
+                "force: appears twice in the query; keep one of the values."
+            ),
+        ]
+        for (method, path, body, message) in cases {
+            let answer = try await served.client.send(method, path, body: body)
+            #expect(answer.status == 400, "\(method) \(path)")
+            #expect(HTTPClient.errorCode(answer.body) == "invalid_argument", "\(method) \(path)")
+            #expect(Self.message(answer.body) == message, "\(method) \(path)")
+        }
+        // The refused imports stored nothing; the same import with its parameter once is stored.
+        #expect(try await Self.trajectoryCount(served.client) == 1)
+        #expect(
+            try await served.client.send("POST", "/v1/trajectories?duplicates=skip", body: trajectory).status == 200)
+        #expect(try await Self.trajectoryCount(served.client) == 2)
+    }
+
+    static func trajectoryCount(_ client: HTTPClient) async throws -> Int? {
+        let stats = try await client.send("GET", "/v1/stats")
+        return (HTTPClient.object(stats.body)["statistics"] as? [String: Any])?["trajectories"] as? Int
+    }
+
     static func message(_ body: Data) -> String? {
         (HTTPClient.object(body)["error"] as? [String: Any])?["message"] as? String
     }

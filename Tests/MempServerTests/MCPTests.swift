@@ -112,7 +112,7 @@ struct MCPTests {
         // namespace with a full tmpfs can be made (`unshare -r -m`), and the summary says when it was skipped.
         let documented = try #require(summary?["responsesDocumented"] as? Int)
         let skipped = try #require(summary?["skipped"] as? [String])
-        #expect(documented == 47 && summary?["responsesChecked"] as? Int == documented - skipped.count)
+        #expect(documented == 51 && summary?["responsesChecked"] as? Int == documented - skipped.count)
         #expect(skipped.count == (FullDiskServer.available ? 0 : 4), "\(skipped)")
         // The server's log says once that the cache was not saved, and once that this no longer holds.
         let log = server.terminateAndReadErrors()
