@@ -6,7 +6,8 @@ import RetrievalCore
 ///
 /// The server reads an `id` that is neither a string nor an integer (a fraction, `1e300`, an integer beyond 64
 /// bits, an object, `true`) as no ID, so it took such a request for a notification and never answered it, and its
-/// client waited forever: it gets ``unusableIDError``. A message that is JSON but not a request (`5`, no `method`,
+/// client waited forever; it answered `"id": null`, which MCP forbids, under a made-up `""`: each gets
+/// ``unusableIDError``. A message that is JSON but not a request (`5`, no `method`,
 /// a `jsonrpc` other than "2.0") got "Parse error: Invalid JSON"; a batch with one such element got that error,
 /// under a made-up ID, in place of every answer; an empty batch got its error under a made-up ID. Each gets
 /// Invalid Request (-32600) saying what is wrong, and the rest of its batch is answered. A `tools/call`,
@@ -86,7 +87,16 @@ enum JSONRPCScreening {
                 return
             }
             let id: Any
-            if !container.contains(.id) || (try? container.decodeNil(forKey: .id)) == true {
+            if !container.contains(.id) {
+                id = NSNull()
+            } else if (try? container.decodeNil(forKey: .id)) == true {
+                // MCP forbids a null ID; the server made one up ("") to answer it under, so two such requests got
+                // answers no client could tell apart (and over HTTP none). A response with a null ID, to a request of
+                // the server's the client could not read, is the server's to read.
+                guard container.contains(.result) || container.contains(.error) else {
+                    answer = Answer(data: unusableIDError, code: -32600)
+                    return
+                }
                 id = NSNull()
             } else if let text = try? container.decode(String.self, forKey: .id) {
                 id = text

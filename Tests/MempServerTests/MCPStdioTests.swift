@@ -153,6 +153,32 @@ import Testing
                 == "Invalid Request: an id must be a string or an integer of at most 64 bits")
     }
 
+    /// A request with `"id": null`, which MCP forbids, is refused with Invalid Request (id null), alone or in a batch.
+    ///
+    /// It was answered under a made-up `"id": ""`, so a batch of it and a request whose ID is `""` got two answers no
+    /// client could tell apart. A response with a null ID is still passed on, and not answered.
+    @Test func requestsWithANullIDAreRefused() async throws {
+        let lines =
+            Self.handshake + [
+                #"{"jsonrpc":"2.0","id":null,"method":"tools/call","params":{"name":"memory_stats","arguments":{}}}"#,
+                #"[{"jsonrpc":"2.0","id":null,"method":"ping"},{"jsonrpc":"2.0","id":"","method":"ping"}]"#,
+                #"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}"#,
+                #"{"jsonrpc":"2.0","id":"after","method":"ping"}"#,
+            ]
+        let answers = try await Self.answers(to: lines, storeHolding: 1)
+        let answered = answers.filter { !($0["id"] is NSNull) }
+        #expect(answered.map { "\($0["id"] ?? "")" }.sorted() == ["", "1", "after"])
+        #expect(answered.allSatisfy { $0["result"] != nil })
+        let refusals = answers.filter { $0["id"] is NSNull }.compactMap { $0["error"] as? [String: Any] }
+        #expect(refusals.count == 2)
+        #expect(
+            refusals.allSatisfy {
+                $0["code"] as? Int == -32600
+                    && $0["message"] as? String
+                        == "Invalid Request: an id must be a string or an integer of at most 64 bits"
+            })
+    }
+
     /// Messages that are JSON but not requests get Invalid Request saying why, and the rest of their batch is answered.
     ///
     /// They got "Parse error: Invalid JSON" (-32700); a batch holding one got that error under a made-up ID instead
