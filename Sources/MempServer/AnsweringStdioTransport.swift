@@ -31,6 +31,8 @@ actor AnsweringStdioTransport: Transport {
     private var waiters: [CheckedContinuation<Void, Never>] = []
     /// How many messages have been sent, to tell a server still answering from one that stopped.
     private var sent = 0
+    /// The key of the `initialize` request whose answer reading waits for, and the waiting reader.
+    private var initializeWaiter: (key: String, reader: CheckedContinuation<Void, Never>)?
 
     /// A transport on this process's standard input and output that reads messages of at most
     /// `maximumMessageBytes` bytes.
@@ -47,6 +49,7 @@ actor AnsweringStdioTransport: Transport {
             for envelope in Self.envelopes(in: data) where !envelope.isRequest {
                 guard let key = envelope.key, let count = unanswered[key] else { continue }
                 unanswered[key] = count > 1 ? count - 1 : nil
+                if initializeWaiter?.key == key { releaseInitializeWaiter() }
             }
             if unanswered.isEmpty { releaseWaiters() }
         }
@@ -72,6 +75,12 @@ actor AnsweringStdioTransport: Transport {
                         if let passed {
                             record(passed)
                             continuation.yield(passed)
+                            // The server answers each request in a task of its own, so of two initialize requests
+                            // the later could win, and the first get "already initialized": nothing more is read
+                            // until an initialize is answered.
+                            for key in Self.envelopes(in: passed).filter(\.isInitialize).compactMap(\.key) {
+                                await untilAnswered(key: key)
+                            }
                         }
                     }
                 }
@@ -131,6 +140,27 @@ actor AnsweringStdioTransport: Transport {
         timer.cancel()
     }
 
+    /// Waits until the request with `key` is answered, or no answer at all has gone out for ``answerWait``.
+    private func untilAnswered(key: String) async {
+        guard unanswered[key] != nil else { return }
+        let timer = Task {
+            var seen = -1
+            while !Task.isCancelled && sent != seen {
+                seen = sent
+                try? await Task.sleep(for: Self.answerWait)
+            }
+            if !Task.isCancelled { self.releaseInitializeWaiter() }
+        }
+        await withCheckedContinuation { initializeWaiter = (key, $0) }
+        timer.cancel()
+    }
+
+    private func releaseInitializeWaiter() {
+        let waiter = initializeWaiter
+        initializeWaiter = nil
+        waiter?.reader.resume()
+    }
+
     private func releaseWaiters() {
         let released = waiters
         waiters = []
@@ -141,12 +171,15 @@ actor AnsweringStdioTransport: Transport {
     private struct Envelope: Decodable {
         var key: String?
         var isRequest: Bool
+        /// Whether the message is an `initialize` request (it has an ID when its ``key`` is not `nil`).
+        var isInitialize: Bool
 
         enum CodingKeys: String, CodingKey { case id, method }
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             isRequest = container.contains(.method)
+            isInitialize = (try? container.decode(String.self, forKey: .method)) == "initialize"
             if let text = try? container.decode(String.self, forKey: .id) {
                 key = "\"" + text
             } else if let number = try? container.decode(Int.self, forKey: .id) {

@@ -179,6 +179,23 @@ import Testing
             })
     }
 
+    /// Of two `initialize` requests in a row, the first is answered with the session and the second refused.
+    ///
+    /// The server answers each request in a task of its own, so the later one could be answered first, and the first
+    /// get "already initialized"; reading now waits for an initialize's answer.
+    @Test func initializeRequestsAreAnsweredInTheOrderSent() async throws {
+        let initialize = Self.handshake[0]
+        let lines =
+            [initialize]
+            + (2...9).map { initialize.replacingOccurrences(of: #""id":1,"#, with: #""id":\#($0),"#) }
+            + [Self.handshake[1], #"{"jsonrpc":"2.0","id":"after","method":"ping"}"#]
+        let answers = try await Self.answers(to: lines, storeHolding: 1)
+        let succeeded = answers.filter { $0["result"] != nil }.map { "\($0["id"] ?? "")" }
+        let refused = answers.filter { $0["error"] != nil }.compactMap { $0["id"] as? Int }
+        #expect(succeeded.sorted() == ["1", "after"])
+        #expect(refused.sorted() == Array(2...9))
+    }
+
     /// Messages that are JSON but not requests get Invalid Request saying why, and the rest of their batch is answered.
     ///
     /// They got "Parse error: Invalid JSON" (-32700); a batch holding one got that error under a made-up ID instead
