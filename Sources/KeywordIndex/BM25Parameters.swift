@@ -1,4 +1,5 @@
 import Foundation
+import RetrievalCore
 
 /// The free parameters of Okapi BM25 as Lucene scores it (Kamphuis et al. 2020,
 /// <https://doi.org/10.1007/978-3-030-45442-5_4>):
@@ -11,18 +12,34 @@ public struct BM25Parameters: Codable, Sendable, Equatable, Hashable {
     /// Length normalization: 0 ignores document length, 1 divides term frequency fully by relative length.
     public var b: Double = 0.75
 
+    /// The largest `k1` accepted.
+    ///
+    /// Past it a term's weight `tf · (k1 + 1) / (tf + k1 · …)` is already proportional to its frequency for any
+    /// realistic term frequency (saturation is gone), so a larger `k1` changes no ranking, while one near
+    /// `Float.greatestFiniteMagnitude` (1e39 is infinite as a `Float`) makes every score NaN.
+    public static let maximumK1 = 1e6
+
     /// Creates parameters.
     ///
-    /// - Precondition: `k1` is finite and `k1 >= 0`; `0 <= b <= 1`.
+    /// - Precondition: The values pass ``validate(k1:b:)``.
     public init(k1: Double = 1.5, b: Double = 0.75) {
-        precondition(k1.isFinite && k1 >= 0, "BM25Parameters: k1 must be finite and >= 0 (got \(k1))")
-        precondition(b >= 0 && b <= 1, "BM25Parameters: b must lie in 0...1 (got \(b))")
+        do { try Self.validate(k1: k1, b: b) } catch { preconditionFailure("BM25Parameters: \(error)") }
         self.k1 = k1
         self.b = b
     }
 
+    /// Checks values for ``init(k1:b:)``: `k1` within 0…``maximumK1``, `b` within 0…1 (NaN and infinities refused).
+    ///
+    /// - Throws: ``RetrievalCore/IndexError/invalidParameter(name:value:expected:)`` naming `k1` or `b`.
+    public static func validate(k1: Double, b: Double) throws(IndexError) {
+        guard k1 >= 0 && k1 <= maximumK1 else {
+            throw IndexError.invalidParameter(name: "k1", value: k1, expected: "within 0…\(Int(maximumK1))")
+        }
+        guard b >= 0 && b <= 1 else { throw IndexError.invalidParameter(name: "b", value: b, expected: "within 0…1") }
+    }
+
     /// Whether the values are in range (for parameters read from a file, which bypass `init`).
-    var isValid: Bool { k1.isFinite && k1 >= 0 && b >= 0 && b <= 1 }
+    var isValid: Bool { (try? Self.validate(k1: k1, b: b)) != nil }
 
     /// Lucene's inverse document frequency of a term found in `documentFrequency` of `documentCount` documents.
     ///

@@ -50,13 +50,14 @@ struct CollectionCommand: ParsableCommand {
         var metric: Metric = .cosine
         @Option(help: "Tokenizer preset: \(TokenizerChoice.allCases.map(\.rawValue).joined(separator: ", ")).")
         var tokenizer: TokenizerChoice = .english
-        @Option(help: "BM25 term-frequency saturation.") var k1 = 1.5
+        @Option(help: "BM25 term-frequency saturation, 0...\(Int(BM25Parameters.maximumK1)).") var k1 = 1.5
         @Option(help: "BM25 length normalization, 0...1.") var b = 0.75
         @Flag(help: "Print a JSON summary.") var json = false
 
         func validate() throws {
-            guard k1.isFinite && k1 >= 0 else { throw ValidationError("--k1 must be finite and >= 0 (got \(k1)).") }
-            guard b >= 0 && b <= 1 else { throw ValidationError("--b must be within 0…1 (got \(b)).") }
+            do throws(IndexError) { try BM25Parameters.validate(k1: k1, b: b) } catch {
+                throw flagError(error, flags: ["k1": "--k1", "b": "--b"])
+            }
             try validateDimension(dimension, embedder: embedder, sized: [.hashing, .openai])
         }
 

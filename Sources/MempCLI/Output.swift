@@ -120,7 +120,7 @@ func flagError(_ error: MemoryError, flags: [String: String]) -> any Error {
     switch error {
     case .invalidParameter(let name, let value, let expected):
         guard let flag = flags[name] else { return error }
-        return ValidationError("\(flag) must be \(expected) (got \(formattedParameter(value))).")
+        return parameterError(flag: flag, value: value, expected: expected)
     case .optionNotApplicable(let option, let policy):
         // The one option a mode can make meaningless, once the flags of other modes are refused.
         guard option == "minimumSimilarity", let flag = flags[option] else { return error }
@@ -130,6 +130,20 @@ func flagError(_ error: MemoryError, flags: [String: String]) -> any Error {
     default:
         return error
     }
+}
+
+/// A library error about a parameter (``RetrievalCore/IndexError/invalidParameter(name:value:expected:)``) told as
+/// the flag that set it, `flags` mapping the library's names to the command's; any other error as it is.
+func flagError(_ error: IndexError, flags: [String: String]) -> any Error {
+    guard case .invalidParameter(let name, let value, let expected) = error, let flag = flags[name] else {
+        return error
+    }
+    return parameterError(flag: flag, value: value, expected: expected)
+}
+
+/// The refusal of a flag's value, such as `--alpha must be within 0…1 (got 2).`.
+private func parameterError(flag: String, value: Double, expected: String) -> ValidationError {
+    ValidationError("\(flag) must be \(expected) (got \(formattedParameter(value))).")
 }
 
 /// Refuses the first of `flags` given (`true`) with a search `mode` other than hybrid, which would ignore it.

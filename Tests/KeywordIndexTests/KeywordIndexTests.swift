@@ -39,6 +39,35 @@ import Testing
         }
     }
 
+    // Hostile run 5: `memp collection build --k1 1e39` was accepted; 1e39 is infinite as a Float, so every score
+    // was NaN and JSON output failed.
+    @Test func bm25ParametersTheScorerCantComputeAreRefused() async throws {
+        #expect(throws: IndexError.invalidParameter(name: "k1", value: 1e39, expected: "within 0…1000000")) {
+            try BM25Parameters.validate(k1: 1e39, b: 0.75)
+        }
+        #expect(throws: IndexError.invalidParameter(name: "k1", value: -1, expected: "within 0…1000000")) {
+            try BM25Parameters.validate(k1: -1, b: 0.75)
+        }
+        #expect(throws: IndexError.invalidParameter(name: "b", value: .infinity, expected: "within 0…1")) {
+            try BM25Parameters.validate(k1: 1.2, b: .infinity)
+        }
+        #expect {
+            try BM25Parameters.validate(k1: .nan, b: 0.75)
+        } throws: { error in
+            guard case .invalidParameter("k1", let value, _) = error as? IndexError else { return false }
+            return value.isNaN
+        }
+        await #expect(processExitsWith: .failure) { _ = BM25Parameters(k1: 1e39) }
+        // At the largest k1, a term repeated in a long document still scores finite and ranks by frequency.
+        var index = KeywordIndex(
+            tokenizer: .plain, parameters: BM25Parameters(k1: BM25Parameters.maximumK1, b: 1))
+        try index.add(Array(repeating: "a", count: 5000).joined(separator: " "), id: 1)
+        try index.add("a b", id: 2)
+        try index.add("b c", id: 3)
+        let hits = try index.search("a", k: 3)
+        #expect(hits.map(\.id) == [1, 2] && hits.allSatisfy { $0.score.isFinite && $0.score > 0 })
+    }
+
     @Test func queryWithoutKnownTermsFindsNothing() throws {
         let index = try Self.smallIndex()
         #expect(try index.search("zzz", k: 5).isEmpty)

@@ -174,8 +174,15 @@ import Testing
             parseFailure(search, ["--collection", "c", "--mode", "fuzzy", "q"])
                 == "The value 'fuzzy' is invalid for '--mode <mode>'. Please provide one of 'vector', 'bm25' or 'hybrid'."
         )
+        let build = CollectionCommand.Build.self
         #expect(
-            parseFailure(CollectionCommand.Build.self, ["--input", "a", "--output", "b", "--b", "2"])
-                == "--b must be within 0…1 (got 2.0).")
+            parseFailure(build, ["--input", "a", "--output", "b", "--b", "2"]) == "--b must be within 0…1 (got 2).")
+        // Hostile run 5: --k1 1e39 is infinite as a Float, and every BM25 score was NaN.
+        #expect(
+            parseFailure(build, ["--input", "a", "--output", "b", "--k1", "1e39"])
+                == "--k1 must be within 0…1000000 (got 1e+39).")
+        #expect(
+            parseFailure(build, ["--input", "a", "--output", "b", "--k1=-1"])
+                == "--k1 must be within 0…1000000 (got -1).")
     }
 }
