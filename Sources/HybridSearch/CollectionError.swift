@@ -29,6 +29,8 @@ public enum CollectionError: Error, Equatable, Sendable {
     case corrupted(path: String, reason: String)
     /// The collection was written by a format version this build can't read.
     case unsupportedFormat(path: String, version: Int)
+    /// A query file gives one query ID on two lines.
+    case duplicateQuery(path: String, queryID: String, firstLine: Int, line: Int)
     /// An input file is malformed at a line, in a field.
     case malformedInput(path: String, line: Int, field: String, reason: String)
     /// The collection refused the query of a query file's line (its vector, or its lack of one).
@@ -59,6 +61,9 @@ extension CollectionError: CustomStringConvertible {
         case .corrupted(let path, let reason): "\(path): the collection is damaged (\(reason)). Rebuild it."
         case .unsupportedFormat(let path, let version):
             "\(path) is collection format v\(version); this build reads v\(CollectionFormat.version). Upgrade Memp."
+        case .duplicateQuery(let path, let queryID, let firstLine, let line):
+            "\(path), line \(line): query \(queryID) appears twice (first on line \(firstLine)); give each query its "
+                + "own qid."
         case .malformedInput(let path, let line, let field, let reason):
             "\(path), line \(line), field \"\(field)\": \(reason)"
         case .queryRefused(let path, let line, let queryID, let reason):

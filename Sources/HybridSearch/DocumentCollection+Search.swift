@@ -40,13 +40,22 @@ extension DocumentCollection {
     /// as the query `makeQuery` makes of it.
     ///
     /// - Returns: Each query's ID and hits, in file order.
-    /// - Throws: ``CollectionError/queryRefused(path:line:queryID:reason:)`` for the first query the collection
-    ///   refuses (a vector of another dimension or not finite, no vector where the mode needs one), naming its
-    ///   line and ID; what reading the file throws.
+    /// - Throws: ``CollectionError/duplicateQuery(path:queryID:firstLine:line:)`` for a query ID on two lines
+    ///   (before any search); ``CollectionError/queryRefused(path:line:queryID:reason:)`` for the first query the
+    ///   collection refuses (a vector of another dimension or not finite, no vector where the mode needs one),
+    ///   naming its line and ID; what reading the file throws.
     public func search(
         queriesAt path: String, _ makeQuery: (DocumentReader.Query) -> HybridQuery
     ) throws(CollectionError) -> [(id: String, hits: [HybridHit])] {
-        try DocumentReader.queries(atPath: path).map { (entry) throws(CollectionError) in
+        let entries = try DocumentReader.queries(atPath: path)
+        // Results are keyed by query ID, so a repeated one would make two answers no reader can tell apart.
+        var firstLines: [String: Int] = [:]
+        for entry in entries {
+            if let firstLine = firstLines.updateValue(entry.line, forKey: entry.id) {
+                throw .duplicateQuery(path: path, queryID: entry.id, firstLine: firstLine, line: entry.line)
+            }
+        }
+        return try entries.map { (entry) throws(CollectionError) in
             do throws(CollectionError) {
                 return (entry.id, try search(makeQuery(entry)))
             } catch {

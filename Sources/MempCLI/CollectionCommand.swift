@@ -144,10 +144,12 @@ struct CollectionCommand: ParsableCommand {
         @Option(name: .short, parsing: .unconditional, help: "Hits per query.") var k = 10
         @Option(help: "Convex fusion weight of the dense side, 0...1.") var alpha: Double?
         @Flag(help: "Reciprocal rank fusion (the default).") var rrf = false
-        @Option(help: "RRF rank constant.") var rankConstant = 60.0
+        @Option(help: "RRF rank constant (default 60); not with --alpha.") var rankConstant: Double?
         @Option(
-            help: "Normalization for --alpha: \(ScoreNormalization.allCases.map(\.rawValue).joined(separator: ", ")).")
-        var normalization: ScoreNormalization = .minMax
+            help: ArgumentHelp(
+                "Normalization for --alpha: \(ScoreNormalization.allCases.map(\.rawValue).joined(separator: ", ")) "
+                    + "(default minMax)."))
+        var normalization: ScoreNormalization?
         @Option(help: "Candidates per side in hybrid mode (default max(50, 4k)).") var candidates: Int?
         @Option(help: "Keep documents whose metadata key equals value (repeat a key for any of several values).")
         var filter: [String] = []
@@ -164,15 +166,23 @@ struct CollectionCommand: ParsableCommand {
             guard k >= 1 else { throw ValidationError("-k must be at least 1 (got \(k)).") }
             if let alpha {
                 guard !rrf else { throw ValidationError("Give either --alpha or --rrf, not both.") }
+                guard rankConstant == nil else {
+                    throw ValidationError("Give --alpha (convex fusion) or --rank-constant (RRF), not both.")
+                }
                 guard alpha >= 0 && alpha <= 1 else {
                     throw ValidationError("--alpha must be within 0…1 (got \(alpha)).")
                 }
+            } else if normalization != nil {
+                throw ValidationError("--normalization sets how --alpha fuses; give --alpha with it.")
             }
             if mode != .hybrid {
                 try refuseHybridFlags(
-                    ["--alpha": alpha != nil, "--rrf": rrf, "--candidates": candidates != nil], mode: mode.rawValue)
+                    [
+                        "--alpha": alpha != nil, "--rrf": rrf, "--rank-constant": rankConstant != nil,
+                        "--candidates": candidates != nil,
+                    ], mode: mode.rawValue)
             }
-            guard rankConstant > 0, rankConstant.isFinite else {
+            if let rankConstant, !(rankConstant > 0 && rankConstant.isFinite) {
                 throw ValidationError("--rank-constant must be a positive number (got \(rankConstant)).")
             }
             if let candidates, candidates < 1 { throw ValidationError("--candidates must be at least 1.") }
@@ -203,8 +213,8 @@ struct CollectionCommand: ParsableCommand {
         func resultLines() throws -> [String] {
             let target = try openCollection(collection, needsEmbedder: mode != .bm25, server: server)
             let fusion: FusionMethod =
-                alpha.map { .convex(alpha: $0, normalization: normalization) }
-                ?? .reciprocalRank(rankConstant: rankConstant)
+                alpha.map { .convex(alpha: $0, normalization: normalization ?? .minMax) }
+                ?? rankConstant.map { .reciprocalRank(rankConstant: $0) } ?? .reciprocalRank()
             let filter = try metadataFilter()
             func query(_ text: String, _ vector: [Float]?) -> HybridQuery {
                 HybridQuery(

@@ -322,6 +322,18 @@ struct FirstLetterEmbedder: Embedder {
         }
     }
 
+    // Hostile run 5: a query file that gave one qid twice was answered twice, under one ID.
+    @Test func aQueryFilesRepeatedIDIsRefusedNamingBothLines() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let queries = try directory.write(
+            #"{"qid": "q1", "query": "json"}"# + "\n" + #"{"qid": "q2", "query": "pasta"}"# + "\n"
+                + #"{"qid": "q1", "query": "file"}"# + "\n", to: "queries.jsonl")
+        #expect(throws: CollectionError.duplicateQuery(path: queries, queryID: "q1", firstLine: 1, line: 3)) {
+            try Self.sample().search(queriesAt: queries) { HybridQuery(text: $0.text, mode: .bm25) }
+        }
+    }
+
     /// A process killed with SIGKILL while saving leaves the previous generation or the new one.
     @Test func killDuringSaveLeavesACompleteGeneration() async throws {
         let directory = try TemporaryDirectory()

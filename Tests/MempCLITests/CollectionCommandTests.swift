@@ -184,5 +184,27 @@ import Testing
         #expect(
             parseFailure(build, ["--input", "a", "--output", "b", "--k1=-1"])
                 == "--k1 must be within 0…1000000 (got -1).")
+        // Hostile run 5: flags of the other fusion were ignored without a word.
+        #expect(
+            parseFailure(search, ["--collection", "c", "--normalization", "zScore", "q"])
+                == "--normalization sets how --alpha fuses; give --alpha with it.")
+        #expect(
+            parseFailure(search, ["--collection", "c", "--alpha", "0.5", "--rank-constant", "10", "q"])
+                == "Give --alpha (convex fusion) or --rank-constant (RRF), not both.")
+        #expect(
+            parseFailure(search, ["--collection", "c", "--mode", "bm25", "--rank-constant", "10", "q"])
+                == "--rank-constant sets how --mode hybrid fuses; it has no effect with --mode bm25.")
+    }
+
+    @Test func aQueryFileThatRepeatsAQueryIDIsRefused() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let output = try buildDocuments(in: directory)
+        let queries = directory.file("queries.jsonl")
+        try write([#"{"qid": "q1", "text": "files"}"#, #"{"qid": "q1", "text": "json"}"#], to: queries)
+        #expect(throws: CollectionError.duplicateQuery(path: queries, queryID: "q1", firstLine: 1, line: 2)) {
+            try CollectionCommand.Search.parse(["--collection", output, "--mode", "bm25", "--queries", queries])
+                .resultLines()
+        }
     }
 }
