@@ -132,6 +132,9 @@ public struct DocumentCollection: Sendable {
 
     /// Adds documents, replacing those whose IDs exist; all or none.
     ///
+    /// Compacts the indexes once replaced documents leave more dead rows than ``HybridIndex/needsCompaction``
+    /// allows.
+    ///
     /// - Throws: As ``add(_:)``, except ``CollectionError/duplicateDocument(_:)`` only for an ID twice in
     ///   `documents`.
     public mutating func upsert(_ documents: [Document]) throws(CollectionError) {
@@ -187,6 +190,8 @@ public struct DocumentCollection: Sendable {
         } catch {
             throw CollectionError.index(error)
         }
+        // Each replaced text leaves a dead keyword row; without this, repeated upserts grow the index without end.
+        if index.needsCompaction { index.compact() }
     }
 
     private mutating func allocateID() -> DocumentID {

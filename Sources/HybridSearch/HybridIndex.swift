@@ -51,6 +51,13 @@ public struct HybridIndex: Sendable {
     /// The number of removed or replaced vector rows that ``compact()`` would reclaim.
     public var reclaimableRowCount: Int { vectors.rowCount - vectors.count }
 
+    /// Whether ``compact()`` is worth its rewrite.
+    ///
+    /// True when either side holds more dead rows than a quarter of the live documents plus 64 (so a small index
+    /// isn't rewritten for every change). A removal leaves a dead row on both sides; a replacement only on the
+    /// keyword side, since vectors are replaced in place.
+    public var needsCompaction: Bool { max(reclaimableRowCount, keywords.tombstoneCount) > count / 4 + 64 }
+
     /// Adds a document under a new ID.
     ///
     /// - Throws: ``RetrievalCore/IndexError/duplicateID(_:)``, or what ``VectorIndex/FlatIndex/add(_:id:)``

@@ -139,7 +139,7 @@ struct IndexSnapshot: Sendable {
             self.numbers.remove(at: insertionPoint(of: number))
         }
         // Compaction rewrites an index, so it waits until a quarter of the rows are tombstones.
-        if memories.reclaimableRowCount > memories.count / 4 + 64 {
+        if memories.needsCompaction {
             memories.compact()
             keywordMeans?.compact()
             procedure?.compact()

@@ -322,6 +322,20 @@ struct FirstLetterEmbedder: Embedder {
         }
     }
 
+    // Hostile run 5: three upserts of every document tripled keywords.mkix, dead rows never reclaimed.
+    @Test func upsertsCompactOnceDeadRowsPassAQuarter() throws {
+        var collection = try DocumentCollection(configuration: CollectionConfiguration(dimension: 2))
+        let documents = (0..<300).map { Document(id: "d\($0)", text: "word\($0) common", vector: [1, Float($0)]) }
+        try collection.add(documents)
+        try collection.upsert(Array(documents.prefix(100)))
+        // 100 dead rows: no more than 300 / 4 + 64.
+        #expect(collection.index.keywords.tombstoneCount == 100)
+        try collection.upsert(Array(documents.suffix(200)))
+        #expect(collection.index.keywords.tombstoneCount == 0 && collection.count == 300)
+        let hits = try collection.search(HybridQuery(text: "word7", mode: .bm25, k: 1))
+        #expect(hits.map(\.id) == ["d7"])
+    }
+
     // Hostile run 5: a query file that gave one qid twice was answered twice, under one ID.
     @Test func aQueryFilesRepeatedIDIsRefusedNamingBothLines() throws {
         let directory = try TemporaryDirectory()
