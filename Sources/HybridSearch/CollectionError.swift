@@ -29,6 +29,11 @@ public enum CollectionError: Error, Equatable, Sendable {
     case corrupted(path: String, reason: String)
     /// The collection was written by a format version this build can't read.
     case unsupportedFormat(path: String, version: Int)
+    /// Another writer saved to the collection directory `path` since this collection was read from it: the
+    /// generation it was read from is not the live one, and saving would drop the other writer's changes.
+    case generationChanged(path: String, opened: String, current: String)
+    /// Adding `requested` documents would take internal IDs past `limit` (the collection has allocated `nextID`).
+    case idsExhausted(nextID: UInt64, requested: Int, limit: UInt64)
     /// A query file gives one query ID on two lines.
     case duplicateQuery(path: String, queryID: String, firstLine: Int, line: Int)
     /// An input file is malformed at a line, in a field.
@@ -60,7 +65,15 @@ extension CollectionError: CustomStringConvertible {
         case .io(let path, let reason): "\(path): \(reason)"
         case .corrupted(let path, let reason): "\(path): the collection is damaged (\(reason)). Rebuild it."
         case .unsupportedFormat(let path, let version):
-            "\(path) is collection format v\(version); this build reads v\(CollectionFormat.version). Upgrade Memp."
+            "\(path) is collection format v\(version); this build reads "
+                + "v\(CollectionFormat.readableVersions.lowerBound)–v\(CollectionFormat.readableVersions.upperBound). "
+                + "Upgrade Memp."
+        case .generationChanged(let path, let opened, let current):
+            "\(path): another writer saved the collection (\(current) is live) since this copy was read from "
+                + "\(opened); nothing was written. Open it again and repeat the change."
+        case .idsExhausted(let nextID, let requested, let limit):
+            "The collection has used \(nextID) of its \(limit) internal IDs and can't add \(requested) more "
+                + "documents; nothing was changed. Rebuild it from its documents to renumber them."
         case .duplicateQuery(let path, let queryID, let firstLine, let line):
             "\(path), line \(line): query \(queryID) appears twice (first on line \(firstLine)); give each query its "
                 + "own qid."

@@ -59,6 +59,20 @@ public struct DocumentCollection: Sendable {
     /// key → value → documents with that value, for filters.
     var metadataIndex: [String: [String: Set<DocumentID>]] = [:]
     var nextID: UInt64 = 0
+    /// The directory and generation this collection holds, when it was opened from or saved to one.
+    var origin: Origin?
+
+    /// A directory's identity, which two spellings of its path share.
+    struct DirectoryIdentity: Sendable, Equatable {
+        var device: UInt64
+        var inode: UInt64
+    }
+
+    /// Where a collection was read from or last saved: a save there is refused once another writer saved since.
+    struct Origin: Sendable, Equatable {
+        var directory: DirectoryIdentity
+        var generation: String
+    }
 
     /// Creates an empty collection.
     ///
@@ -123,8 +137,8 @@ public struct DocumentCollection: Sendable {
     ///
     /// - Throws: ``CollectionError/duplicateDocument(_:)``, ``CollectionError/missingVector(documentID:)``,
     ///   ``CollectionError/dimensionMismatch(documentID:expected:actual:)``,
-    ///   ``CollectionError/invalidVector(documentID:reason:)`` or ``CollectionError/embedding(_:)``; the
-    ///   collection is then unchanged.
+    ///   ``CollectionError/invalidVector(documentID:reason:)``, ``CollectionError/embedding(_:)`` or
+    ///   ``CollectionError/idsExhausted(nextID:requested:limit:)``; the collection is then unchanged.
     /// - Complexity: O(*n* (*d* + *t*)) for *n* documents of *t* tokens, plus embedding.
     public mutating func add(_ documents: [Document]) throws(CollectionError) {
         try insert(documents, replacing: false)
@@ -174,11 +188,13 @@ public struct DocumentCollection: Sendable {
                 throw CollectionError.duplicateDocument(document.id)
             }
         }
+        let newIDs = documents.count(where: { internalIDs[$0.id] == nil })
+        var allocated = try allocateIDs(newIDs)
         let vectors = try resolveVectors(documents)
         // Everything that could fail has been checked; the index accepts what follows.
         do {
             for (document, vector) in zip(documents, vectors) {
-                let storedID = internalIDs[document.id] ?? allocateID()
+                let storedID = internalIDs[document.id] ?? DocumentID(allocated.removeFirst())
                 try index.upsert(text: document.text, vector: vector, id: storedID)
                 unindexMetadata(of: storedID)
                 internalIDs[document.id] = storedID
@@ -190,13 +206,21 @@ public struct DocumentCollection: Sendable {
         } catch {
             throw CollectionError.index(error)
         }
+        nextID += UInt64(newIDs)
         // Each replaced text leaves a dead keyword row; without this, repeated upserts grow the index without end.
         if index.needsCompaction { index.compact() }
     }
 
-    private mutating func allocateID() -> DocumentID {
-        defer { nextID += 1 }
-        return DocumentID(nextID)
+    /// The next `count` internal IDs, which the caller claims by advancing ``nextID`` once it has used them.
+    ///
+    /// - Throws: ``CollectionError/idsExhausted(nextID:requested:limit:)`` when they would pass
+    ///   ``CollectionFormat/maximumNextID``.
+    private func allocateIDs(_ count: Int) throws(CollectionError) -> Range<UInt64> {
+        // nextID <= maximumNextID holds (checked when a manifest is read, kept here), so this can't overflow.
+        guard UInt64(count) <= CollectionFormat.maximumNextID - nextID else {
+            throw CollectionError.idsExhausted(nextID: nextID, requested: count, limit: CollectionFormat.maximumNextID)
+        }
+        return nextID..<nextID + UInt64(count)
     }
 
     private mutating func unindexMetadata(of storedID: DocumentID) {

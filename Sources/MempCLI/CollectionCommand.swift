@@ -104,10 +104,12 @@ struct CollectionCommand: ParsableCommand {
 
         func run() throws {
             let documents = try DocumentReader.documents(atPath: input)
-            var target = try openCollection(
+            let embedder = try collectionEmbedder(
                 collection, needsEmbedder: documents.contains { $0.vector == nil }, server: server)
-            if upsert { try target.upsert(documents) } else { try target.add(documents) }
-            try target.save(to: collection)
+            let target = try DocumentCollection.update(at: collection, embedder: embedder) {
+                (target) throws(CollectionError) in
+                if upsert { try target.upsert(documents) } else { try target.add(documents) }
+            }
             print(
                 "\(collection): \(upsert ? "upserted" : "added") \(counted(documents.count, "document")), \(target.count) in all."
             )
@@ -123,10 +125,10 @@ struct CollectionCommand: ParsableCommand {
         func validate() throws { guard !ids.isEmpty else { throw ValidationError("Name at least one ID.") } }
 
         func run() throws {
-            var target = try DocumentCollection(contentsOf: collection)
-            try target.remove(ids)
-            target.compact()
-            try target.save(to: collection)
+            let target = try DocumentCollection.update(at: collection) { (target) throws(CollectionError) in
+                try target.remove(ids)
+                target.compact()
+            }
             print("\(collection): removed \(counted(Set(ids).count, "document")), \(target.count) left.")
         }
     }
@@ -312,10 +314,17 @@ struct CollectionCommand: ParsableCommand {
 private func openCollection(_ directory: String, needsEmbedder: Bool, server: ServerOptions) throws
     -> DocumentCollection
 {
+    try DocumentCollection(
+        contentsOf: directory,
+        embedder: try collectionEmbedder(directory, needsEmbedder: needsEmbedder, server: server))
+}
+
+/// The embedder a collection records, made when `needsEmbedder`; `nil` when not needed or none is recorded.
+private func collectionEmbedder(_ directory: String, needsEmbedder: Bool, server: ServerOptions) throws
+    -> (any Embedder)?
+{
     let configuration = try DocumentCollection.configuration(of: directory)
-    guard needsEmbedder, let identifier = configuration.embedder else {
-        return try DocumentCollection(contentsOf: directory)
-    }
+    guard needsEmbedder, let identifier = configuration.embedder else { return nil }
     let embedder: any Embedder
     do {
         embedder = try server.presentingFlagErrors {
@@ -324,5 +333,5 @@ private func openCollection(_ directory: String, needsEmbedder: Bool, server: Se
     } catch let error as EmbeddingError where error == .unknownEmbedder(identifier: identifier) {
         throw CommandFailure(error, hint: "Give vectors instead (a \"vector\" field in every line).")
     }
-    return try DocumentCollection(contentsOf: directory, embedder: embedder)
+    return embedder
 }

@@ -49,11 +49,6 @@ struct IndexCache: Sendable {
         var files: [String: FileDigest]
     }
 
-    private struct FileDigest: Codable, Equatable {
-        var bytes: Int
-        var crc32c: UInt32
-    }
-
     private func path(_ name: String) -> String { directory + "/" + name }
 
     /// Loads the cached indexes if they reflect `info` and hold their vectors as `vectorStorage`; otherwise says
@@ -249,12 +244,7 @@ struct IndexCache: Sendable {
     }
 
     private static func digest(of path: String) -> Result<FileDigest, CacheMiss> {
-        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-        else {
-            return .failure(CacheMiss("\(path) is missing or unreadable"))
-        }
-        let checksum = data.withUnsafeBytes { crc32c($0) }
-        return .success(FileDigest(bytes: data.count, crc32c: checksum))
+        do { return .success(try FileDigest(ofFileAt: path)) } catch { return .failure(CacheMiss("\(path) \(error)")) }
     }
 }
 

@@ -1,23 +1,28 @@
 import Foundation
+import RetrievalCore
 import TestSupport
 import Testing
 
 @testable import HybridSearch
 
-/// A collection directory written by the first release (format 1) opens in every later build as it is.
+/// Collection directories written by earlier builds open in every later build as they are: format 1 (no file
+/// digests in the manifest) and format 2 (each file's size and CRC-32C).
 ///
-/// `Fixtures/collection-v1/collection/` was written once by `memp collection build`, `add` and `remove`; see
-/// `Fixtures/README.md`. Never regenerate it: a format change gets a new version and a new folder beside it.
+/// `Fixtures/collection-vN/collection/` was written once by `memp collection build`, `add` and `remove`; see
+/// `Fixtures/README.md`. Never regenerate them: a format change gets a new version and a new folder beside them.
 @Suite struct CollectionGoldenFileTests {
-    static func fixture() throws -> String {
-        try #require(Bundle.module.path(forResource: "collection-v1", ofType: nil, inDirectory: "Fixtures"))
-            + "/collection"
+    static let versions = ["collection-v1", "collection-v2"]
+
+    static func fixture(_ version: String) throws -> String {
+        try #require(Bundle.module.path(forResource: version, ofType: nil, inDirectory: "Fixtures")) + "/collection"
     }
 
     static let query = HybridQuery(text: "parse json", vector: [1, 0, 0], k: 10)
 
-    @Test func version1CollectionOpensAndAnswersAsWhenWritten() throws {
-        let collection = try DocumentCollection(contentsOf: try Self.fixture())
+    // Both were written from the same inputs by the same commands, so they answer alike.
+    @Test(arguments: versions)
+    func collectionOpensAndAnswersAsWhenWritten(version: String) throws {
+        let collection = try DocumentCollection(contentsOf: try Self.fixture(version))
         #expect(collection.documentIDs == ["both", "dense", "extra", "lexical"])
         #expect(collection.document("both")?.metadata == ["lang": "de", "kind": "guide"])
         // The scores `memp collection search` printed when the fixture was written.
@@ -34,12 +39,24 @@ import Testing
         #expect(bm25.map(\.score) == [1.0085628032684326, 1.0085628032684326, 0.40657246112823486])
     }
 
-    @Test func version1CollectionSavesAndReopensUnchanged() throws {
+    @Test func theManifestsRecordTheirFormats() throws {
+        let first = try DocumentCollection.readManifest(of: try Self.fixture("collection-v1") + "/generation-000003")
+        #expect(first.format == 1 && first.files == nil)
+        let second = try DocumentCollection.readManifest(of: try Self.fixture("collection-v2") + "/generation-000003")
+        #expect(
+            second.format == 2 && second.files?.keys.sorted() == ["documents.mdoc", "keywords.mkix", "vectors.mvi"])
+        #expect(second.files?["vectors.mvi"] == FileDigest(bytes: 320, crc32c: 1_156_925_271))
+    }
+
+    @Test(arguments: versions)
+    func collectionSavesAsTheCurrentFormatAndReopensUnchanged(version: String) throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let collection = try DocumentCollection(contentsOf: try Self.fixture())
+        var collection = try DocumentCollection(contentsOf: try Self.fixture(version))
         try collection.save(to: directory.path)
         let reopened = try DocumentCollection(contentsOf: directory.path)
+        let generation = directory.path + "/" + (try DocumentCollection.currentGeneration(in: directory.path)).name
+        #expect(try DocumentCollection.readManifest(of: generation).format == CollectionFormat.version)
         #expect(reopened.documentIDs == collection.documentIDs)
         #expect(try reopened.search(Self.query) == (try collection.search(Self.query)))
     }

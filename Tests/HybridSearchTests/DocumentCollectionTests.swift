@@ -276,7 +276,8 @@ struct FirstLetterEmbedder: Embedder {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.file("collection")
-        try Self.sample().save(to: path)
+        var sample = try Self.sample()
+        try sample.save(to: path)
         let manifestPath = path + "/generation-000001/manifest.json"
         let url = URL(fileURLWithPath: manifestPath)
         var manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
@@ -300,7 +301,8 @@ struct FirstLetterEmbedder: Embedder {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.file("collection")
-        try Self.sample().save(to: path)
+        var sample = try Self.sample()
+        try sample.save(to: path)
         let keywordFile = path + "/generation-000001/keywords.mkix"
         var bytes = try Data(contentsOf: URL(fileURLWithPath: keywordFile))
         bytes[140] ^= 0xFF  // inside the section table
@@ -320,6 +322,152 @@ struct FirstLetterEmbedder: Embedder {
         ) {
             try DocumentCollection(contentsOf: directory.file("none"))
         }
+    }
+
+    // Hostile run 5: two `memp collection add` on one collection both reported success and one's documents were
+    // lost; each had read the live generation before the other saved, and the last save won.
+    @Test func aSaveFromAReadThatAnotherWriterOvertookIsRefused() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("collection")
+        var sample = try Self.sample()
+        try sample.save(to: path)
+        var first = try DocumentCollection(contentsOf: path)
+        var second = try DocumentCollection(contentsOf: path)
+        try first.add([Document(id: "first", text: "alpha", vector: [1, 1, 0])])
+        try second.add([Document(id: "second", text: "beta", vector: [0, 1, 1])])
+        try first.save(to: path)
+        #expect(
+            throws: CollectionError.generationChanged(
+                path: path, opened: "generation-000001", current: "generation-000002")
+        ) { try second.save(to: path) }
+        // Another spelling of the same directory is the same directory.
+        #expect(
+            throws: CollectionError.generationChanged(
+                path: path + "/.", opened: "generation-000001", current: "generation-000002")
+        ) { try second.save(to: path + "/.") }
+        #expect(try DocumentCollection(contentsOf: path).contains("first"))
+        // A value saves again after its own save; an update starts from what the last writer saved.
+        try first.add([Document(id: "third", text: "gamma", vector: [1, 0, 1])])
+        try first.save(to: path)
+        let updated = try DocumentCollection.update(at: path) { (collection) throws(CollectionError) in
+            try collection.add([Document(id: "second", text: "beta", vector: [0, 1, 1])])
+        }
+        #expect(updated.documentIDs == ["both", "dense", "first", "lexical", "neither", "second", "third"])
+        #expect(try DocumentCollection(contentsOf: path).documentIDs == updated.documentIDs)
+        // A change that throws saves nothing.
+        #expect(throws: CollectionError.unknownDocument("none")) {
+            try DocumentCollection.update(at: path) { (collection) throws(CollectionError) in
+                try collection.remove(["none"])
+            }
+        }
+        #expect(try DocumentCollection.currentGeneration(in: path).name == "generation-000004")
+    }
+
+    // Hostile run 5: a search beside `memp collection add` failed 2% of the time with "generation-0000NN/keywords.mkix:
+    // No such file or directory": the save had deleted the generation the reader had just read in CURRENT.
+    @Test func aReaderWhoseGenerationASaveDeletedReadsTheOneThatReplacedIt() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("collection")
+        var sample = try Self.sample()
+        try sample.save(to: path)
+        let readInCurrent = try DocumentCollection.currentGeneration(in: path).name
+        var writer = try DocumentCollection(contentsOf: path)
+        try writer.add([Document(id: "late", text: "json late", vector: [0, 1, 1])])
+        try writer.save(to: path)
+        #expect(!FileManager.default.fileExists(atPath: path + "/" + readInCurrent))
+        let reader = try DocumentCollection(
+            contentsOf: path, generation: readInCurrent, embedder: nil, verifyChecksums: true)
+        #expect(reader.count == 5 && reader.contains("late"))
+        // A generation that fails while CURRENT still names it fails as it is.
+        let documents = path + "/generation-000002/documents.mdoc"
+        try FileManager.default.removeItem(atPath: documents)
+        #expect(throws: CollectionError.io(path: documents, reason: "the documents.mdoc file is missing")) {
+            try DocumentCollection(contentsOf: path, generation: readInCurrent, embedder: nil, verifyChecksums: true)
+        }
+    }
+
+    // Hostile run 5: a manifest's nextID of 2^64 − 1 was accepted, and the next add trapped on overflow.
+    @Test func internalIDsEndAtTheLimitWithAnErrorNotATrap() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("collection")
+        var sample = try Self.sample()
+        try sample.save(to: path)
+        let manifestPath = path + "/generation-000001/manifest.json"
+        let url = URL(fileURLWithPath: manifestPath)
+        var manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        manifest["nextID"] = UInt64.max
+        try JSONSerialization.data(withJSONObject: manifest).write(to: url)
+        #expect(
+            throws: CollectionError.corrupted(
+                path: manifestPath,
+                reason: "field nextID is 18446744073709551615, above the 9007199254740992 IDs a collection allocates")
+        ) { try DocumentCollection(contentsOf: path) }
+
+        var collection = try Self.sample()
+        collection.nextID = CollectionFormat.maximumNextID - 1
+        let two = [
+            Document(id: "x", text: "x", vector: [1, 0, 0]), Document(id: "y", text: "y", vector: [0, 1, 0]),
+        ]
+        #expect(
+            throws: CollectionError.idsExhausted(
+                nextID: CollectionFormat.maximumNextID - 1, requested: 2, limit: CollectionFormat.maximumNextID)
+        ) { try collection.add(two) }
+        #expect(collection.count == 4 && !collection.contains("x"))
+        try collection.add([two[0]])
+        // Replacing a document takes no new ID.
+        try collection.upsert([Document(id: "x", text: "x again", vector: [1, 0, 0])])
+        #expect(
+            throws: CollectionError.idsExhausted(
+                nextID: CollectionFormat.maximumNextID, requested: 1, limit: CollectionFormat.maximumNextID)
+        ) {
+            try collection.upsert([two[1]])
+        }
+        #expect(collection.nextID == CollectionFormat.maximumNextID && collection.count == 5)
+    }
+
+    // Hostile run 5: documents.mdoc taken from another collection's generation opened, and searches answered with
+    // that collection's documents: the manifest recorded nothing of its files.
+    @Test func aFileFromAnotherCollectionIsRefused() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("collection"), other = directory.file("other")
+        var sample = try Self.sample()
+        try sample.save(to: path)
+        // The same IDs and sizes, another text of the same length.
+        var impostor = try Self.sample()
+        try impostor.upsert([
+            Document(
+                id: "dense", text: "writing structured data", vector: [1, 0, 0],
+                metadata: ["lang": "en", "kind": "guide"])
+        ])
+        try impostor.save(to: other)
+        let generation = path + "/generation-000001"
+        let documents = generation + "/documents.mdoc"
+        let written = try FileDigest(ofFileAt: documents)
+        try FileManager.default.removeItem(atPath: documents)
+        try FileManager.default.copyItem(atPath: other + "/generation-000001/documents.mdoc", toPath: documents)
+        let swapped = try FileDigest(ofFileAt: documents)
+        #expect(swapped.bytes == written.bytes)
+        #expect(
+            throws: CollectionError.corrupted(
+                path: documents,
+                reason: "its CRC-32C is \(swapped.crc32c); the manifest records \(written.crc32c), so it is damaged or "
+                    + "another collection's file")
+        ) { try DocumentCollection(contentsOf: path) }
+        // Without checksums, a file of another size is still refused.
+        let vectors = generation + "/vectors.mvi"
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: vectors))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data([0]))
+        try handle.close()
+        let size = try FileDigest(ofFileAt: vectors).bytes
+        #expect(
+            throws: CollectionError.corrupted(
+                path: vectors, reason: "the file is \(size) bytes; the manifest records \(size - 1)")
+        ) { try DocumentCollection(contentsOf: path, verifyChecksums: false) }
     }
 
     // Hostile run 5: three upserts of every document tripled keywords.mkix, dead rows never reclaimed.
@@ -365,7 +513,8 @@ struct FirstLetterEmbedder: Embedder {
                         vector: (0..<16).map { _ in Float.random(in: 0.1...1, using: &rng) })
                 })
             let saving = Thread { [collection] in
-                while true { try? collection.save(to: path) }
+                var saver = collection
+                while true { try? saver.save(to: path) }
             }
             saving.start()
             while !((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).contains("generation-000002") {}

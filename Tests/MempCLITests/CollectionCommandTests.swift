@@ -207,4 +207,29 @@ import Testing
                 .resultLines()
         }
     }
+
+    /// Concurrent `memp collection add` processes on one collection all keep their documents: each holds the
+    /// collection's lock from reading it to saving. (Before, each read without the lock and the last save won; how
+    /// many were lost depended on the interleaving, which ``CollectionTests`` pins down in process.)
+    @Test func concurrentAddsInSeparateProcessesAllKeepTheirDocuments() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let output = try buildDocuments(in: directory)
+        let writers = 6
+        var children: [ChildProcess] = []
+        for writer in 0..<writers {
+            let input = directory.file("more\(writer).jsonl")
+            try write([#"{"id": "w\#(writer)", "text": "writer \#(writer)", "vector": [1, 1, 0]}"#], to: input)
+            children.append(
+                try ChildProcess(
+                    executable: try ChildProcess.mempExecutable(),
+                    arguments: ["collection", "add", "--collection", output, "--input", input]))
+        }
+        for child in children {
+            let outcome = await child.finish()
+            #expect(outcome.status == 0, "\(outcome.errors)")
+        }
+        let collection = try DocumentCollection(contentsOf: output)
+        #expect(collection.documentIDs == ["a", "b", "c"] + (0..<writers).map { "w\($0)" })
+    }
 }
