@@ -70,6 +70,13 @@ public struct Memory: Codable, Sendable, Equatable, Identifiable {
     /// The largest value ``hitCount``, ``successCount`` and ``revision`` may reach (2⁴⁸): feedback that would pass it
     /// is refused, and so is a bundle that holds more, so that no counter can overflow the database's integers.
     package static let maximumCount = 1 << 48
+
+    /// A use record in words, as every front end shows one: `2 of 3 uses succeeded`, `0 of 1 use succeeded`, or
+    /// `not used yet`.
+    package static func useRecord(hitCount: Int, successCount: Int) -> String {
+        hitCount == 0 ? "not used yet" : "\(successCount) of \(hitCount) use\(hitCount == 1 ? "" : "s") succeeded"
+    }
+
     /// Times the memory was retrieved and used.
     public var hitCount: Int
     /// Times a task that used the memory then succeeded.
@@ -113,13 +120,5 @@ public struct Memory: Codable, Sendable, Equatable, Identifiable {
         self.revision = revision
         self.createdAt = createdAt
         self.updatedAt = updatedAt
-    }
-}
-
-extension Memory {
-    /// A use record in words, as every front end shows one: `2 of 3 uses succeeded`, `0 of 1 use succeeded`, or
-    /// `not used yet`.
-    package static func useRecord(hitCount: Int, successCount: Int) -> String {
-        hitCount == 0 ? "not used yet" : "\(successCount) of \(hitCount) use\(hitCount == 1 ? "" : "s") succeeded"
     }
 }

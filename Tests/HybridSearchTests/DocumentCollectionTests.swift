@@ -267,6 +267,21 @@ struct FirstLetterEmbedder: Embedder {
         #expect(Set(third.records.keys).count == 4)
     }
 
+    /// Saves the sample collection to `path`, edits its first generation's manifest with `edit` and writes it back
+    /// with `suffix` after it; returns the manifest's path.
+    static func saveSample(
+        to path: String, appending suffix: String = "", _ edit: (inout [String: Any]) -> Void
+    ) throws -> String {
+        var sample = try Self.sample()
+        try sample.save(to: path)
+        let manifestPath = path + "/generation-000001/manifest.json"
+        let url = URL(fileURLWithPath: manifestPath)
+        var manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        edit(&manifest)
+        try (JSONSerialization.data(withJSONObject: manifest) + Data(suffix.utf8)).write(to: url)
+        return manifestPath
+    }
+
     // Hostile run 4: every fault of a generation's manifest was "the manifest can't be decoded".
     @Test(arguments: [
         ("missing", "field documents is missing"), ("string", "field nextID must be "),
@@ -276,19 +291,13 @@ struct FirstLetterEmbedder: Embedder {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.file("collection")
-        var sample = try Self.sample()
-        try sample.save(to: path)
-        let manifestPath = path + "/generation-000001/manifest.json"
-        let url = URL(fileURLWithPath: manifestPath)
-        var manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
-        switch fault {
-        case "missing": manifest["documents"] = nil
-        case "string": manifest["nextID"] = "3"
-        default: break
+        let manifestPath = try Self.saveSample(to: path, appending: fault == "syntax" ? "," : "") { manifest in
+            switch fault {
+            case "missing": manifest["documents"] = nil
+            case "string": manifest["nextID"] = "3"
+            default: break
+            }
         }
-        var data = try JSONSerialization.data(withJSONObject: manifest)
-        if fault == "syntax" { data.append(contentsOf: Array(",".utf8)) }
-        try data.write(to: url)
         #expect {
             try DocumentCollection(contentsOf: path)
         } throws: { error in
@@ -324,7 +333,7 @@ struct FirstLetterEmbedder: Embedder {
         }
     }
 
-    // Hostile run 5: two `memp collection add` on one collection both reported success and one's documents were
+    // Hostile run 9: two `memp collection add` on one collection both reported success and one's documents were
     // lost; each had read the live generation before the other saved, and the last save won.
     @Test func aSaveFromAReadThatAnotherWriterOvertookIsRefused() throws {
         let directory = try TemporaryDirectory()
@@ -364,7 +373,7 @@ struct FirstLetterEmbedder: Embedder {
         #expect(try DocumentCollection.currentGeneration(in: path).name == "generation-000004")
     }
 
-    // Hostile run 5: a search beside `memp collection add` failed 2% of the time with "generation-0000NN/keywords.mkix:
+    // Hostile run 9: a search beside `memp collection add` failed 2% of the time with "generation-0000NN/keywords.mkix:
     // No such file or directory": the save had deleted the generation the reader had just read in CURRENT.
     @Test func aReaderWhoseGenerationASaveDeletedReadsTheOneThatReplacedIt() throws {
         let directory = try TemporaryDirectory()
@@ -388,18 +397,12 @@ struct FirstLetterEmbedder: Embedder {
         }
     }
 
-    // Hostile run 5: a manifest's nextID of 2^64 − 1 was accepted, and the next add trapped on overflow.
+    // Hostile run 9: a manifest's nextID of 2^64 − 1 was accepted, and the next add trapped on overflow.
     @Test func internalIDsEndAtTheLimitWithAnErrorNotATrap() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.file("collection")
-        var sample = try Self.sample()
-        try sample.save(to: path)
-        let manifestPath = path + "/generation-000001/manifest.json"
-        let url = URL(fileURLWithPath: manifestPath)
-        var manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
-        manifest["nextID"] = UInt64.max
-        try JSONSerialization.data(withJSONObject: manifest).write(to: url)
+        let manifestPath = try Self.saveSample(to: path) { $0["nextID"] = UInt64.max }
         #expect(
             throws: CollectionError.corrupted(
                 path: manifestPath,
@@ -428,7 +431,7 @@ struct FirstLetterEmbedder: Embedder {
         #expect(collection.nextID == CollectionFormat.maximumNextID && collection.count == 5)
     }
 
-    // Hostile run 5: documents.mdoc taken from another collection's generation opened, and searches answered with
+    // Hostile run 9: documents.mdoc taken from another collection's generation opened, and searches answered with
     // that collection's documents: the manifest recorded nothing of its files.
     @Test func aFileFromAnotherCollectionIsRefused() throws {
         let directory = try TemporaryDirectory()
@@ -470,7 +473,7 @@ struct FirstLetterEmbedder: Embedder {
         ) { try DocumentCollection(contentsOf: path, verifyChecksums: false) }
     }
 
-    // Hostile run 5: three upserts of every document tripled keywords.mkix, dead rows never reclaimed.
+    // Hostile run 9: three upserts of every document tripled keywords.mkix, dead rows never reclaimed.
     @Test func upsertsCompactOnceDeadRowsPassAQuarter() throws {
         var collection = try DocumentCollection(configuration: CollectionConfiguration(dimension: 2))
         let documents = (0..<300).map { Document(id: "d\($0)", text: "word\($0) common", vector: [1, Float($0)]) }
@@ -484,7 +487,7 @@ struct FirstLetterEmbedder: Embedder {
         #expect(hits.map(\.id) == ["d7"])
     }
 
-    // Hostile run 5: a query file that gave one qid twice was answered twice, under one ID.
+    // Hostile run 9: a query file that gave one qid twice was answered twice, under one ID.
     @Test func aQueryFilesRepeatedIDIsRefusedNamingBothLines() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

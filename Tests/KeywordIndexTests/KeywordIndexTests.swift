@@ -39,7 +39,7 @@ import Testing
         }
     }
 
-    // Hostile run 5: `memp collection build --k1 1e39` was accepted; 1e39 is infinite as a Float, so every score
+    // Hostile run 9: `memp collection build --k1 1e39` was accepted; 1e39 is infinite as a Float, so every score
     // was NaN and JSON output failed.
     @Test func bm25ParametersTheScorerCantComputeAreRefused() async throws {
         #expect(throws: IndexError.invalidParameter(name: "k1", value: 1e39, expected: "within 0…1000000")) {

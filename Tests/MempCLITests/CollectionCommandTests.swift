@@ -177,14 +177,14 @@ import Testing
         let build = CollectionCommand.Build.self
         #expect(
             parseFailure(build, ["--input", "a", "--output", "b", "--b", "2"]) == "--b must be within 0…1 (got 2).")
-        // Hostile run 5: --k1 1e39 is infinite as a Float, and every BM25 score was NaN.
+        // Hostile run 9: --k1 1e39 is infinite as a Float, and every BM25 score was NaN.
         #expect(
             parseFailure(build, ["--input", "a", "--output", "b", "--k1", "1e39"])
                 == "--k1 must be within 0…1000000 (got 1e+39).")
         #expect(
             parseFailure(build, ["--input", "a", "--output", "b", "--k1=-1"])
                 == "--k1 must be within 0…1000000 (got -1).")
-        // Hostile run 5: flags of the other fusion were ignored without a word.
+        // Hostile run 9: flags of the other fusion were ignored without a word.
         #expect(
             parseFailure(search, ["--collection", "c", "--normalization", "zScore", "q"])
                 == "--normalization sets how --alpha fuses; give --alpha with it.")

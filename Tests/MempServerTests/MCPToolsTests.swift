@@ -8,16 +8,22 @@ import Testing
 
 /// The MCP tools called in process, on a store on disk.
 @Suite struct MCPToolsTests {
+    /// A service of one hashing store at `path` holding the first `count` sample trajectories, without a lookup
+    /// deadline (the tests share the machine with builds).
+    static func service(servingSamples count: Int, at path: String) async throws -> MemoryService {
+        try await StoreFixture.make(at: path, count: count)
+        return MemoryService(
+            registry: StoreRegistry(layout: .single(.directory(path))),
+            limits: ServiceLimits(lookupTimeout: .seconds(7 * 86_400)))
+    }
+
     /// A write whose index cache could not be saved said nothing over MCP; its result's text now ends with the
     /// warning, which its structured content carries too.
     @Test func aWriteWhoseCacheWasNotSavedSaysSoInItsResult() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = directory.file("store")
-        try await StoreFixture.make(at: store, count: 2)
-        let service = MemoryService(
-            registry: StoreRegistry(layout: .single(.directory(store))),
-            limits: ServiceLimits(lookupTimeout: .seconds(7 * 86_400)))
+        let service = try await Self.service(servingSamples: 2, at: store)
         try FileManager.default.removeItem(atPath: store + "/index")
         try Data("not a folder".utf8).write(to: URL(fileURLWithPath: store + "/index"))
         let result = await MCPTools.call(
@@ -44,11 +50,7 @@ import Testing
     @Test func lookupAndRecordOutcomeTellTheUseRecordAsTheCLIDoes() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = directory.file("store")
-        try await StoreFixture.make(at: store, count: 1)
-        let service = MemoryService(
-            registry: StoreRegistry(layout: .single(.directory(store))),
-            limits: ServiceLimits(lookupTimeout: .seconds(7 * 86_400)))
+        let service = try await Self.service(servingSamples: 1, at: directory.file("store"))
         func text(_ result: CallTool.Result) -> String {
             guard case .text(let text, _, _)? = result.content.first else { return "\(result.content)" }
             return text
