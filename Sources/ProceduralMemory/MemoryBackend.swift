@@ -129,6 +129,11 @@ package protocol MemoryBackend: Sendable {
 }
 
 extension MemoryBackend {
+    /// Every history row, oldest first; those of one memory when `memoryID` is given.
+    package func history(memoryID: String?) async throws(MemoryError) -> [HistoryEntry] {
+        try await history(memoryID: memoryID, last: nil)
+    }
+
     /// Backends that can't tell return `nil`: a store then trusts the generation alone.
     package func foreignCommitMarker() async throws(MemoryError) -> UInt64? { nil }
 
@@ -526,12 +531,5 @@ public struct StoreStatistics: Sendable, Equatable, Codable {
         self.trajectoriesBySource = trajectoriesBySource
         self.historyEntries = historyEntries
         self.generation = generation
-    }
-}
-
-extension MemoryBackend {
-    /// Every history row, oldest first; those of one memory when `memoryID` is given.
-    package func history(memoryID: String?) async throws(MemoryError) -> [HistoryEntry] {
-        try await history(memoryID: memoryID, last: nil)
     }
 }
