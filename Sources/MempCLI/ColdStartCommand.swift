@@ -28,12 +28,18 @@ struct ColdStartCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON object per kept trajectory: id, taskType, score, reason.") var json = false
 
     func validate() throws {
-        guard keep >= 1 else { throw ValidationError("--keep must be at least 1 (got \(keep)).") }
-        // A NaN minimum kept nothing and reported success; above 10 (the top score) it keeps nothing either.
-        guard (0...10).contains(minScore) else {
-            throw ValidationError("--min-score must be within 0…10 (got \(minScore)).")
+        // The library's rules, told with the flags that set them.
+        do throws(MemoryError) {
+            try ColdStart.check(keep: keep, minimumScore: minScore)
+            _ = try RuleBasedScorer(stepLimit: stepLimit)
+        } catch {
+            throw flagError(
+                error,
+                flags: [
+                    "trajectories kept per task type": "--keep", "minimum score": "--min-score",
+                    "step limit": "--step-limit",
+                ])
         }
-        guard stepLimit >= 1 else { throw ValidationError("--step-limit must be at least 1 (got \(stepLimit)).") }
         if scorer == .llm, languageModel.llmURL == nil, languageModel.llmConfig == nil {
             throw ValidationError("--scorer llm needs --llm-url (or --llm-config).")
         }

@@ -119,8 +119,14 @@ import Testing
         for score in ["nan", "11"] {
             #expect(
                 parseFailure(ColdStartCommand.self, ["--store", "s", "f.jsonl", "--keep", "1", "--min-score", score])
-                    == "--min-score must be within 0…10 (got \(Double(score) ?? 0)).")
+                    == "--min-score must be within 0…10 (got \(score)).")
         }
+        #expect(
+            parseFailure(ColdStartCommand.self, ["--store", "s", "f.jsonl", "--keep", "0"])
+                == "--keep must be at least 1 (got 0).")
+        #expect(
+            parseFailure(ColdStartCommand.self, ["--store", "s", "f.jsonl", "--keep", "1", "--step-limit", "0"])
+                == "--step-limit must be at least 1 (got 0).")
         #expect(
             parseFailure(InitCommand.self, ["--store", "s", "--embedder", "word2vec"])
                 == "The value 'word2vec' is invalid for '--embedder <embedder>'. "

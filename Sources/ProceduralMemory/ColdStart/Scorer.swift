@@ -84,14 +84,7 @@ public enum ColdStart {
         _ trajectories: [Trajectory], scorer: any Scorer, keep: Int, taskTypeLabel: String = "taskType",
         minimumScore: Double = 0
     ) async throws(MemoryError) -> [ScoredTrajectory] {
-        guard keep >= 1 else {
-            throw .invalidParameter(
-                name: "trajectories kept per task type", value: Double(keep), expected: "at least 1")
-        }
-        // A NaN minimum kept nothing and reported success; above 10, the top score, it keeps nothing either.
-        guard (0...10).contains(minimumScore) else {
-            throw .invalidParameter(name: "minimum score", value: minimumScore, expected: "within 0…10")
-        }
+        try check(keep: keep, minimumScore: minimumScore)
         var groups: [String: [ScoredTrajectory]] = [:]
         for trajectory in trajectories {
             let scored = try await scorer.score(trajectory)
@@ -106,6 +99,22 @@ public enum ColdStart {
                 }
                 return a.trajectory.id < b.trajectory.id
             }.prefix(keep)
+        }
+    }
+
+    /// Checks what ``select(_:scorer:keep:taskTypeLabel:minimumScore:)`` checks first, for front ends that refuse
+    /// their arguments before reading any candidate.
+    ///
+    /// - Throws: ``MemoryError/invalidParameter(name:value:expected:)`` when `keep` is below 1 or `minimumScore`
+    ///   is outside 0…10 (NaN included).
+    package static func check(keep: Int, minimumScore: Double) throws(MemoryError) {
+        guard keep >= 1 else {
+            throw .invalidParameter(
+                name: "trajectories kept per task type", value: Double(keep), expected: "at least 1")
+        }
+        // A NaN minimum kept nothing and reported success; above 10, the top score, it keeps nothing either.
+        guard (0...10).contains(minimumScore) else {
+            throw .invalidParameter(name: "minimum score", value: minimumScore, expected: "within 0…10")
         }
     }
 
