@@ -205,7 +205,8 @@ extension ServiceError: CustomStringConvertible {
         case .embedderMismatch, .notAStore, .emptyDatabaseFile, .notSQLiteDatabase, .databaseWithoutStoreSettings,
             .storeExists, .incompleteCopy, .databaseURLAsDirectory, .backendNotBuilt, .database, .io, .index,
             .embedding,
-            .scriptWriter, .cannotRevert, .bundleRefused, .languageModel, .policyNotInDatabase, .nonFiniteVector, .vectorWithoutDirection,
+            .scriptWriter, .cannotRevert, .bundleRefused, .languageModel, .policyNotInDatabase, .nonFiniteVector,
+            .vectorWithoutDirection,
             .encodingFailed, .invalidDatabaseURL, .passwordVariableUnset, .storeWithoutEmbedder:
             .storeFailure(reason: error.description)
         }

@@ -59,7 +59,8 @@ public struct UpdateSettings: Sendable, Equatable, Codable {
         }
         guard (-1...1).contains(duplicateTaskSimilarity) else {
             throw .invalidParameter(
-                name: "duplicateTaskSimilarity", value: Double(duplicateTaskSimilarity), expected: "a cosine within -1…1")
+                name: "duplicateTaskSimilarity", value: Double(duplicateTaskSimilarity),
+                expected: "a cosine within -1…1")
         }
         guard (0...1).contains(duplicateContentSimilarity) else {
             throw .invalidParameter(
