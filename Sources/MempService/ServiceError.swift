@@ -176,7 +176,7 @@ extension ServiceError: CustomStringConvertible {
                     + "send duplicates=replace to keep the later one")
         case .counterLimit, .emptyTask, .lookupTaskTooLarge, .taskWithoutDirection, .nothingToRevert, .invalidParameter,
             .optionNotApplicable, .alreadyStored, .repeatedInBatch, .missingSourceTrajectory, .invalidTrajectory,
-            .invalidFeedback:
+            .invalidFeedback, .vectorWithoutDirection:
             // The library names its own parameters (`minimumSimilarity`), not the request's fields.
             .invalidArgument(name: "request", reason: error.description)
         case .importStopped(let committed, let cause):
@@ -206,7 +206,6 @@ extension ServiceError: CustomStringConvertible {
             .storeExists, .incompleteCopy, .databaseURLAsDirectory, .backendNotBuilt, .database, .io, .index,
             .embedding,
             .scriptWriter, .cannotRevert, .bundleRefused, .languageModel, .policyNotInDatabase, .nonFiniteVector,
-            .vectorWithoutDirection,
             .encodingFailed, .invalidDatabaseURL, .passwordVariableUnset, .storeWithoutEmbedder:
             .storeFailure(reason: error.description)
         }

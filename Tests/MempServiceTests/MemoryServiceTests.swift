@@ -307,6 +307,11 @@ import Testing
             failed
                 == .storeFailure(
                     reason: "Database: disk full (3 trajectories before it were committed and stay stored)"))
+        // A task the store's embedder gives no direction is the request's to change, not a failure of the server.
+        let directionless = MemoryError.vectorWithoutDirection(memoryID: "m-1")
+        #expect(
+            ServiceError.from(directionless, store: "default")
+                == .invalidArgument(name: "request", reason: directionless.description))
     }
 
     /// A full disk is `storage_full` (HTTP 507: retry once space is freed), not a failure of the server (500).
