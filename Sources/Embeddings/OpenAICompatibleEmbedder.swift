@@ -154,7 +154,7 @@ public final class OpenAICompatibleEmbedder: Embedder {
             vectors[index] = numbers.map(\.floatValue)
             // An embedding model says something about every text: all zeros, or a value no Float holds, is the
             // server's fault, and must not be blamed on the text (a lookup was told to reword its task).
-            guard vectors[index].contains(where: { $0 != 0 }), vectors[index].allSatisfy(\.isFinite) else {
+            guard hasCosineDirection(vectors[index]) else {
                 throw (.server(url: url, reason: "embedding \(position) is all zeros or holds a non-finite number"))
             }
         }

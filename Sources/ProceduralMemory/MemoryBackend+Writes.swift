@@ -189,21 +189,22 @@ extension MemoryBackend {
 
 /// The steps the writes of ``MemoryBackend`` share.
 enum StoreWrites {
-    /// Writes a batch inside a transaction that advanced the generation to `generation`; see
-    /// ``MemoryBackend/write(_:)``.
-    /// Checks that a memory's task vector can be indexed by cosine, before anything of a write is stored: the
-    /// indexes refuse a vector without a direction, and a memory stored with one made every later open of the
-    /// store fail.
+    /// Checks that a memory's task vector can be indexed by cosine (``RetrievalCore/hasCosineDirection(_:)``),
+    /// before anything of a write is stored: the indexes refuse any other, and a memory stored with one made every
+    /// later open of the store fail.
     ///
     /// - Throws: ``MemoryError/nonFiniteVector(memoryID:field:position:)``,
     ///   ``MemoryError/vectorWithoutDirection(memoryID:)``.
     static func checkTaskVector(_ vector: [Float], of memoryID: String) throws(MemoryError) {
+        guard !hasCosineDirection(vector) else { return }
         if let position = vector.firstIndex(where: { !$0.isFinite }) {
             throw .nonFiniteVector(memoryID: memoryID, field: "taskVector", position: position)
         }
-        guard vector.contains(where: { $0 != 0 }) else { throw .vectorWithoutDirection(memoryID: memoryID) }
+        throw .vectorWithoutDirection(memoryID: memoryID)
     }
 
+    /// Writes a batch inside a transaction that advanced the generation to `generation`; see
+    /// ``MemoryBackend/write(_:)``.
     static func write(
         _ batch: WriteBatch, _ transaction: any MemoryTransaction, generation: UInt64, date: Date
     ) async throws(MemoryError) -> WriteResult {

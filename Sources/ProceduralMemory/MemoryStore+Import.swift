@@ -303,7 +303,7 @@ extension MemoryStore {
         // A vector without a direction can't be ranked by cosine: such a task is a bad record.
         var kept: [Int] = []
         for (index, vector) in taskVectors.enumerated() {
-            if vector.contains(where: { $0 != 0 }) && vector.allSatisfy(\.isFinite) {
+            if hasCosineDirection(vector) {
                 kept.append(index)
                 continue
             }

@@ -272,8 +272,9 @@ struct VerifiedBundle {
                     )
                 }
             }
-            // The store it came from can't have indexed it: a hand-made or altered bundle.
-            guard item.taskVector.contains(where: { $0 != 0 }) else {
+            // The store it came from can't have indexed it (its components are finite by now): a hand-made or
+            // altered bundle.
+            guard hasCosineDirection(item.taskVector) else {
                 throw refuse(
                     "\(line): memory \(item.memory.id)'s task vector is all zeros, which has no cosine direction")
             }
