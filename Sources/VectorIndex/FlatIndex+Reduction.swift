@@ -45,8 +45,8 @@ extension FlatIndex {
     }
 
     /// Fits principal components on the index at `path` and writes the reduced index to `output` and the model to
-    /// `modelPath`, by default `<output>.pca`, where searches of the reduced index find it
-    /// (``PrincipalComponents/forQueries(dimension:ofIndex:model:)``).
+    /// `modelPath`, by default beside the output (``PrincipalComponents/modelPath(besideIndex:)``), where searches
+    /// of the reduced index find it.
     ///
     /// - Throws: ``RetrievalCore/IndexError/io(path:reason:)`` when the model's path is the index's or the
     ///   output's (it would overwrite one with the other), before anything is written; what
@@ -54,7 +54,7 @@ extension FlatIndex {
     public static func reduce(
         indexAt path: String, into output: String, dimension: Int, whiten: Bool = false, modelPath: String? = nil
     ) throws(IndexError) -> IndexReduction {
-        let model = modelPath ?? output + ".pca"
+        let model = modelPath ?? PrincipalComponents.modelPath(besideIndex: output)
         func resolved(_ path: String) -> String {
             URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
         }

@@ -248,6 +248,10 @@ public struct PrincipalComponents: Sendable, Equatable {
 }
 
 extension PrincipalComponents {
+    /// Where the model of a reduced index is kept unless told otherwise: `<index>.pca`, beside it, where
+    /// ``forQueries(dimension:ofIndex:model:)`` finds it.
+    public static func modelPath(besideIndex indexPath: String) -> String { indexPath + ".pca" }
+
     /// The model to project queries of `dimension` components with before they search the index at `indexPath`.
     ///
     /// A `model` given by path must take queries of that size. Without one, the model saved beside the index
@@ -271,7 +275,7 @@ extension PrincipalComponents {
             }
             return components
         }
-        let beside = indexPath + ".pca"
+        let beside = modelPath(besideIndex: indexPath)
         guard FileManager.default.fileExists(atPath: beside) else { return nil }
         let components = try PrincipalComponents(contentsOf: beside)
         return components.inputDimension == dimension ? components : nil
