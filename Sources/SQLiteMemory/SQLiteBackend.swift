@@ -265,11 +265,6 @@ public final class SQLiteBackend: MemoryBackend {
     }
 
     package func history(memoryID: String?, last: Int?) async throws(MemoryError) -> [HistoryEntry] {
-        if memoryID == nil, last == nil {
-            var entries: [HistoryEntry] = []
-            try await forEachHistoryEntry { entries.append($0) }
-            return entries
-        }
         let condition = memoryID == nil ? "" : "WHERE memoryID = ?"
         let arguments = StatementArguments(memoryID.map { [$0] } ?? []) + StatementArguments(last.map { [$0] } ?? [])
         // The newest `last` rows by the primary key, read alone, then put oldest first.
