@@ -94,7 +94,7 @@ extension DocumentCollection {
     ///   *c* candidates.
     public func search(_ query: HybridQuery) throws(CollectionError) -> [HybridHit] {
         var request = query.search
-        do { try request.validateParameters() } catch { throw CollectionError.index(error) }
+        do { try request.validate() } catch { throw CollectionError.index(error) }
         let allowed = allowedIDs(query.filter)
         if allowed?.isEmpty == true || records.isEmpty { return [] }
         request.filter = allowed.map { SearchFilter.allowing($0) }

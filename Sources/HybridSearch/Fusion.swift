@@ -30,16 +30,17 @@ extension FusionMethod: LosslessStringConvertible {
         let parts = description.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         switch parts.first {
         case "rrf" where parts.count == 2:
-            guard let constant = Double(parts[1]), constant > 0, constant.isFinite else { return nil }
+            guard let constant = Double(parts[1]) else { return nil }
             self = .reciprocalRank(rankConstant: constant)
         case "convex" where parts.count == 3:
-            guard let normalization = ScoreNormalization(rawValue: parts[1]), let alpha = Double(parts[2]),
-                (0...1).contains(alpha)
-            else { return nil }
+            guard let normalization = ScoreNormalization(rawValue: parts[1]), let alpha = Double(parts[2]) else {
+                return nil
+            }
             self = .convex(alpha: alpha, normalization: normalization)
         default:
             return nil
         }
+        guard (try? validate()) != nil else { return nil }
     }
 
     /// The text form: `rrf:60`, `convex:minMax:0.5`.
@@ -47,6 +48,23 @@ extension FusionMethod: LosslessStringConvertible {
         switch self {
         case .reciprocalRank(let rankConstant): "rrf:\(shortNumber(rankConstant))"
         case .convex(let alpha, let normalization): "convex:\(normalization.rawValue):\(shortNumber(alpha))"
+        }
+    }
+}
+
+extension FusionMethod {
+    /// Checks the method's parameter: the one rule for every caller that takes a fusion method (a search, a
+    /// memory lookup's options, the text form).
+    ///
+    /// - Throws: ``RetrievalCore/IndexError/invalidParameter(name:value:expected:)`` for a `rankConstant` that is
+    ///   not a positive number or an `alpha` outside 0…1.
+    package func validate() throws(IndexError) {
+        switch self {
+        case .reciprocalRank(let rankConstant) where !(rankConstant > 0 && rankConstant.isFinite):
+            throw .invalidParameter(name: "rankConstant", value: rankConstant, expected: "a positive number")
+        case .convex(let alpha, _) where !(0...1).contains(alpha):
+            throw .invalidParameter(name: "alpha", value: alpha, expected: "within 0…1")
+        default: break
         }
     }
 }

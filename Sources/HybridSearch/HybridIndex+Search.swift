@@ -128,20 +128,18 @@ extension HybridIndex {
         public var effectiveCandidateDepth: Int { candidateDepth ?? HybridIndex.defaultCandidateDepth(k: k) }
 
         /// Checks the numbers ``HybridIndex/search(_:)`` would reject, so that a caller can fail before it embeds
-        /// the query.
-        func validateParameters() throws(IndexError) {
+        /// the query: the one rule for them, which front ends tell in their own flags' or fields' names.
+        ///
+        /// - Throws: ``RetrievalCore/IndexError/invalidParameter(name:value:expected:)`` naming the property: `k`
+        ///   or `candidateDepth` below 1, the fusion's (``FusionMethod/validate()``), the extra side's `weight`
+        ///   negative or not finite, `minimumDenseScore` NaN.
+        package func validate() throws(IndexError) {
             guard k >= 1 else { throw IndexError.invalidParameter(name: "k", value: Double(k), expected: "at least 1") }
             if let candidateDepth, candidateDepth < 1 {
                 throw IndexError.invalidParameter(
                     name: "candidateDepth", value: Double(candidateDepth), expected: "at least 1")
             }
-            switch fusion {
-            case .reciprocalRank(let rankConstant) where !(rankConstant > 0 && rankConstant.isFinite):
-                throw IndexError.invalidParameter(name: "rankConstant", value: rankConstant, expected: "positive")
-            case .convex(let alpha, _) where !(alpha >= 0 && alpha <= 1):
-                throw IndexError.invalidParameter(name: "alpha", value: alpha, expected: "within 0...1")
-            default: break
-            }
+            try fusion.validate()
             if let weight = extraSide?.weight, !(weight >= 0 && weight.isFinite) {
                 throw IndexError.invalidParameter(name: "extraSide.weight", value: weight, expected: "finite and >= 0")
             }
@@ -175,7 +173,7 @@ extension HybridIndex {
     /// - Complexity: One exact vector scan (O(*n* *d*)) and one BM25 evaluation per keyword side, plus
     ///   O(*c* log *c*) fusion for *c* candidates.
     public func search(_ query: Query) throws(IndexError) -> [Hit] {
-        try query.validateParameters()
+        try query.validate()
         if query.mode != .bm25 && query.vector == nil { throw IndexError.missingQueryVector }
         guard count > 0 else { return [] }
         let depth = query.mode == .hybrid ? query.effectiveCandidateDepth : query.k

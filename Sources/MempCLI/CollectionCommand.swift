@@ -165,14 +165,10 @@ struct CollectionCommand: ParsableCommand {
         @Argument(help: "The query text.") var text: String?
 
         func validate() throws {
-            guard k >= 1 else { throw ValidationError("-k must be at least 1 (got \(k)).") }
-            if let alpha {
+            if alpha != nil {
                 guard !rrf else { throw ValidationError("Give either --alpha or --rrf, not both.") }
                 guard rankConstant == nil else {
                     throw ValidationError("Give --alpha (convex fusion) or --rank-constant (RRF), not both.")
-                }
-                guard alpha >= 0 && alpha <= 1 else {
-                    throw ValidationError("--alpha must be within 0…1 (got \(alpha)).")
                 }
             } else if normalization != nil {
                 throw ValidationError("--normalization sets how --alpha fuses; give --alpha with it.")
@@ -184,14 +180,28 @@ struct CollectionCommand: ParsableCommand {
                         "--candidates": candidates != nil,
                     ], mode: mode.rawValue)
             }
-            if let rankConstant, !(rankConstant > 0 && rankConstant.isFinite) {
-                throw ValidationError("--rank-constant must be a positive number (got \(rankConstant)).")
+            do { try query(text: "", vector: nil, filter: nil).search.validate() } catch {
+                throw flagError(
+                    error,
+                    flags: [
+                        "k": "-k", "alpha": "--alpha", "rankConstant": "--rank-constant",
+                        "candidateDepth": "--candidates",
+                    ])
             }
-            if let candidates, candidates < 1 { throw ValidationError("--candidates must be at least 1.") }
             guard (text == nil) != (queries == nil) else {
                 throw ValidationError("Give a query text or --queries FILE (exactly one).")
             }
             _ = try metadataFilter()
+        }
+
+        /// The query these flags ask for.
+        func query(text: String, vector: [Float]?, filter: MetadataFilter?) -> HybridQuery {
+            let fusion: FusionMethod =
+                alpha.map { .convex(alpha: $0, normalization: normalization ?? .minMax) }
+                ?? rankConstant.map { .reciprocalRank(rankConstant: $0) } ?? .reciprocalRank()
+            return HybridQuery(
+                text: text, vector: vector, mode: mode, k: k, fusion: fusion, candidateDepth: candidates,
+                filter: filter)
         }
 
         func metadataFilter() throws -> MetadataFilter? {
@@ -214,22 +224,15 @@ struct CollectionCommand: ParsableCommand {
         /// The lines `run` prints.
         func resultLines() throws -> [String] {
             let target = try openCollection(collection, needsEmbedder: mode != .bm25, server: server)
-            let fusion: FusionMethod =
-                alpha.map { .convex(alpha: $0, normalization: normalization ?? .minMax) }
-                ?? rankConstant.map { .reciprocalRank(rankConstant: $0) } ?? .reciprocalRank()
             let filter = try metadataFilter()
-            func query(_ text: String, _ vector: [Float]?) -> HybridQuery {
-                HybridQuery(
-                    text: text, vector: vector, mode: mode, k: k, fusion: fusion, candidateDepth: candidates,
-                    filter: filter)
-            }
             if let queries {
-                return try target.search(queriesAt: queries) { query($0.text, $0.vector) }.map { result in
-                    try jsonLine(
-                        JSONValue.object(["qid": .string(result.id), "hits": .array(result.hits.map(hitJSON))]))
-                }
+                return try target.search(queriesAt: queries) { query(text: $0.text, vector: $0.vector, filter: filter) }
+                    .map { result in
+                        try jsonLine(
+                            JSONValue.object(["qid": .string(result.id), "hits": .array(result.hits.map(hitJSON))]))
+                    }
             }
-            let hits = try target.search(query(text ?? "", nil))
+            let hits = try target.search(query(text: text ?? "", vector: nil, filter: filter))
             if json { return try [jsonLine(JSONValue.object(["hits": .array(hits.map(hitJSON))]))] }
             var lines: [String] = []
             for (position, hit) in hits.enumerated() {

@@ -111,12 +111,9 @@ public struct RetrievalOptions: Sendable {
         if let candidateDepth, candidateDepth < 1 {
             throw .invalidParameter(name: "candidateDepth", value: Double(candidateDepth), expected: "at least 1")
         }
-        switch fusion {
-        case .reciprocalRank(let rankConstant) where !(rankConstant > 0 && rankConstant.isFinite):
-            throw .invalidParameter(name: "rankConstant", value: rankConstant, expected: "a positive number")
-        case .convex(let alpha, _) where !(0...1).contains(alpha):
-            throw .invalidParameter(name: "alpha", value: alpha, expected: "within 0…1")
-        default: break
+        do throws(IndexError) { try fusion?.validate() } catch {
+            guard case .invalidParameter(let name, let value, let expected) = error else { throw .index(error) }
+            throw .invalidParameter(name: name, value: value, expected: expected)
         }
         guard (0...1).contains(outcomePrior) else {
             throw .invalidParameter(name: "outcomePrior", value: outcomePrior, expected: "within 0…1")

@@ -122,11 +122,11 @@ import Testing
         }
         query = Self.query
         query.fusion = .reciprocalRank(rankConstant: 0)
-        #expect(throws: IndexError.invalidParameter(name: "rankConstant", value: 0, expected: "positive")) {
+        #expect(throws: IndexError.invalidParameter(name: "rankConstant", value: 0, expected: "a positive number")) {
             try index.search(query)
         }
         query.fusion = .convex(alpha: 1.5, normalization: .minMax)
-        #expect(throws: IndexError.invalidParameter(name: "alpha", value: 1.5, expected: "within 0...1")) {
+        #expect(throws: IndexError.invalidParameter(name: "alpha", value: 1.5, expected: "within 0…1")) {
             try index.search(query)
         }
         query = Self.query

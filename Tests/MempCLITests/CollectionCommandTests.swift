@@ -158,7 +158,14 @@ import Testing
             parseFailure(search, ["--collection", "c", "--alpha", "0.5", "--rrf", "q"])
                 == "Give either --alpha or --rrf, not both.")
         #expect(
-            parseFailure(search, ["--collection", "c", "--alpha", "2", "q"]) == "--alpha must be within 0…1 (got 2.0).")
+            parseFailure(search, ["--collection", "c", "--alpha", "2", "q"]) == "--alpha must be within 0…1 (got 2).")
+        // The numbers are checked by the search's own rule (`HybridIndex.Query.validate()`), told in flags.
+        #expect(
+            parseFailure(search, ["--collection", "c", "--rank-constant", "0", "q"])
+                == "--rank-constant must be a positive number (got 0).")
+        #expect(
+            parseFailure(search, ["--collection", "c", "--candidates", "0", "q"])
+                == "--candidates must be at least 1 (got 0).")
         // Fusion flags with one side only were ignored; they are refused as `memp query` refuses them.
         #expect(
             parseFailure(search, ["--collection", "c", "--mode", "bm25", "--alpha", "0.5", "q"])
