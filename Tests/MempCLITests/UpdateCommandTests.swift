@@ -138,6 +138,10 @@ import Testing
                 "rewrite seed-coin [adjustment] task of trajectory run-7 failed with it; revised by rule-based-correction/v1"
             ))
         #expect(text.output.contains("    sources seed-coin, run-7\n"))
+        // The library's rule for the number of entries, told as the flag.
+        let noEntries = try await ChildProcess.memp(["history", "--store", store, "--last", "0"])
+        #expect(noEntries.status == 64 && noEntries.errors.contains("--last must be at least 1 (got 0)."))
+        #expect(noEntries.output.isEmpty)
 
         let query = try await ChildProcess.memp([
             "query", "--store", store, "take the coin in the attic and put it into the box", "-k", "1", "--json",
