@@ -43,6 +43,8 @@ struct ServeCommand: AsyncParsableCommand {
     var maxMCPSessions = MempServer.Configuration().maximumMCPSessions
     @Option(help: "The most connections open at once; a request on one more is answered 503 and its connection closed.")
     var maxConnections = MempServer.Configuration().maximumConnections
+    /// The deprecation thresholds of feedback (`record_outcome`, `/v1/feedback`) and updates whose requests set none.
+    @OptionGroup var settingsOptions: UpdateSettingsOptions
 
     func validate() throws {
         guard (store == nil) != (storeRoot == nil) else {
@@ -84,6 +86,7 @@ struct ServeCommand: AsyncParsableCommand {
             limits: ServiceLimits(
                 maximumBodyBytes: maxBodyBytes, maximumK: maxK, maximumAnswerTextBytes: maxAnswerBytes,
                 lookupTimeout: .seconds(lookupTimeout)),
+            updateSettings: settingsOptions.settings,
             log: printError)
         // Open the store, or look at the root, now: errors show at start, not at the first request.
         for name in try await registry.checkServed() {

@@ -15,6 +15,10 @@ public final class MemoryService: Sendable {
     public let registry: StoreRegistry
     /// The limits on requests.
     public let limits: ServiceLimits
+    /// The thresholds feedback and updates deprecate by, unless a request sets its own (`minHits`,
+    /// `minSuccessRate`), and the reward from which an outcome without a success flag counts as a success: what
+    /// `memp serve --min-hits …` sets for every agent it serves.
+    public let updateSettings: UpdateSettings
     /// Request counts and latencies, in Prometheus' text format.
     public let metrics: ServiceMetrics
     /// Where lines for whoever runs the service go (a store's index cache not saved after a write, and
@@ -26,13 +30,17 @@ public final class MemoryService: Sendable {
     /// - Parameters:
     ///   - registry: The stores served.
     ///   - limits: The limits on requests.
+    ///   - updateSettings: The deprecation thresholds and success reward of feedback and updates that set none;
+    ///     checked by each request (``ProceduralMemory/UpdateSettings/validate()``).
     ///   - log: Called with one line, without a newline, for whoever runs the service; by default, nothing.
     public init(
         registry: StoreRegistry, limits: ServiceLimits = ServiceLimits(),
+        updateSettings: UpdateSettings = UpdateSettings(),
         log: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.registry = registry
         self.limits = limits
+        self.updateSettings = updateSettings
         self.log = log
         metrics = ServiceMetrics()
     }
@@ -183,11 +191,13 @@ public final class MemoryService: Sendable {
         if let empty = ids.firstIndex(where: \.isEmpty) {
             throw .invalidBody(field: "memories[\(empty)]", reason: "must be a memory ID, not empty")
         }
+        let settings = try settings(minHits: request.minHits, minSuccessRate: request.minSuccessRate)
         let open = try await store(name)
         let changes = try await open.write { () throws(ServiceError) in
             do throws(MemoryError) {
                 return try await open.store.recordOutcome(
-                    usedMemories: ids, trajectoryID: request.trajectory, outcome: Outcome(success: request.success))
+                    usedMemories: ids, trajectoryID: request.trajectory, outcome: Outcome(success: request.success),
+                    settings: settings)
             } catch {
                 throw .from(error, store: open.name)
             }
@@ -208,12 +218,7 @@ public final class MemoryService: Sendable {
         let build = try request.build.map { (build) throws(ServiceError) in
             try choice(BuildPolicy.self, build, name: "build")
         }
-        var settings = UpdateSettings()
-        if let minHits = request.minHits { settings.minimumHits = minHits }
-        if let rate = request.minSuccessRate { settings.minimumSuccessRate = rate }
-        do throws(MemoryError) { try settings.validate() } catch {
-            throw Self.requestError(error, fields: ["minimumHits": "minHits", "minimumSuccessRate": "minSuccessRate"])
-        }
+        let settings = try settings(minHits: request.minHits, minSuccessRate: request.minSuccessRate)
         var lines = Data()
         for task in request.tasks {
             lines.append(task)
@@ -349,6 +354,17 @@ public final class MemoryService: Sendable {
         default: break
         }
         return .invalidArgument(name: "request", reason: error.description)
+    }
+
+    /// The service's ``updateSettings`` with a request's thresholds, checked by the library's rule.
+    private func settings(minHits: Int?, minSuccessRate: Double?) throws(ServiceError) -> UpdateSettings {
+        var settings = updateSettings
+        if let minHits { settings.minimumHits = minHits }
+        if let minSuccessRate { settings.minimumSuccessRate = minSuccessRate }
+        do throws(MemoryError) { try settings.validate() } catch {
+            throw Self.requestError(error, fields: ["minimumHits": "minHits", "minimumSuccessRate": "minSuccessRate"])
+        }
+        return settings
     }
 
     /// Checks a task against the server's length limit; whether it is blank, which the random mode allows, is the

@@ -184,8 +184,16 @@ public struct FeedbackRequest: Codable, Sendable, Equatable {
     /// The ID of the task's attempt, stored now or later (`/v1/trajectories`, `/v1/update`): once it is stored, the
     /// report is part of the record of use `memp tune` learns from.
     public var trajectory: String?
+    /// Deprecate a memory used at least this many times… (default: the server's, 3 unless
+    /// `memp serve --min-hits` says otherwise).
+    public var minHits: Int?
+    /// …whose success rate is below this (default: the server's, 0.5 unless `memp serve --min-success-rate` says
+    /// otherwise).
+    public var minSuccessRate: Double?
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case memory, memories, success, trajectory }
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case memory, memories, success, trajectory, minHits, minSuccessRate
+    }
 
     public init(from decoder: any Decoder) throws {
         try decoder.refuseUnknownFields(CodingKeys.self, of: "feedback")
@@ -194,6 +202,8 @@ public struct FeedbackRequest: Codable, Sendable, Equatable {
         memories = try container.decodeIfPresent([String].self, forKey: .memories)
         success = try container.decode(Bool.self, forKey: .success)
         trajectory = try container.decodeIfPresent(String.self, forKey: .trajectory)
+        minHits = try container.decodeIfPresent(Int.self, forKey: .minHits)
+        minSuccessRate = try container.decodeIfPresent(Double.self, forKey: .minSuccessRate)
     }
 }
 
@@ -217,9 +227,11 @@ public struct UpdateRequest: Sendable, Equatable {
     public var build: String?
     /// The source of tasks that name none (default `api`).
     public var source: String?
-    /// Deprecate a memory used at least this many times… (default 3, as `memp update --min-hits`).
+    /// Deprecate a memory used at least this many times… (default: the server's, 3 unless
+    /// `memp serve --min-hits` says otherwise; as `memp update --min-hits`).
     public var minHits: Int?
-    /// …whose success rate is below this (default 0.5, as `memp update --min-success-rate`).
+    /// …whose success rate is below this (default: the server's, 0.5 unless `memp serve --min-success-rate` says
+    /// otherwise).
     public var minSuccessRate: Double?
 }
 

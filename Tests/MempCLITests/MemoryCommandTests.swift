@@ -116,6 +116,9 @@ import Testing
         }
         #expect(
             parseFailure(ServeCommand.self, ["--store", "s", "--max-k", "0"]) == "--max-k must be at least 1 (got 0).")
+        #expect(
+            parseFailure(ServeCommand.self, ["--store", "s", "--min-success-rate", "1.5"])
+                == "--min-success-rate must be within 0…1 (got 1.5).")
         for score in ["nan", "11"] {
             #expect(
                 parseFailure(ColdStartCommand.self, ["--store", "s", "f.jsonl", "--keep", "1", "--min-score", score])

@@ -251,7 +251,9 @@ import Testing
         await #expect(
             throws: ServiceError.invalidBody(
                 field: "succeeded",
-                reason: "is not a field of feedback (its fields: memory, memories, success, trajectory)")
+                reason:
+                    "is not a field of feedback (its fields: memory, memories, success, trajectory, minHits, minSuccessRate)"
+            )
         ) {
             try await service.feedback(
                 Data(#"{"memory": "red-1", "success": true, "succeeded": true}"#.utf8), store: nil)

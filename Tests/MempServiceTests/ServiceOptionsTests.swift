@@ -82,6 +82,46 @@ import Testing
         #expect(try await service.stats(store: nil).statistics.trajectories == 2 + 1 + 1)
     }
 
+    @Test func feedbackDeprecatesByTheServersThresholdsUnlessTheRequestSetsItsOwn() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        _ = try await Self.makeStore(at: directory.file("store"), count: 4)
+        let registry = StoreRegistry(layout: .single(.directory(directory.file("store"))))
+        // As `memp serve --min-hits 2 --min-success-rate 0.6` starts it.
+        let strict = MemoryService(
+            registry: registry, limits: .untimed,
+            updateSettings: UpdateSettings(minimumHits: 2, minimumSuccessRate: 0.6))
+        func feedback(_ service: MemoryService, _ memory: String, _ success: Bool, _ extra: String = "") async throws
+            -> FeedbackChange
+        {
+            let body = #"{"memory": "\#(memory)", "success": \#(success)\#(extra)}"#
+            return try #require(try await service.feedback(Data(body.utf8), store: nil).memories.first)
+        }
+        // One success, one failure: 50 % after 2 uses, below the server's 60 %.
+        #expect(try await feedback(strict, "m-0", true).deprecated == false)
+        #expect(try await feedback(strict, "m-0", false).deprecated == true)
+        // The request's own thresholds win: 50 % is not below 40 %.
+        #expect(try await feedback(strict, "m-1", true).deprecated == false)
+        #expect(try await feedback(strict, "m-1", false, #", "minSuccessRate": 0.4"#).deprecated == false)
+        // A service with the defaults (3 uses) keeps the same record.
+        let lenient = MemoryService(registry: registry, limits: .untimed)
+        #expect(try await feedback(lenient, "m-2", true).deprecated == false)
+        #expect(try await feedback(lenient, "m-2", false).deprecated == false)
+        // An update without thresholds deprecates by the server's too: 1 success in 3 uses, below 60 % from 2.
+        let update = try await strict.update(Self.updateBody(using: "m-3", prefix: "u", extra: ""), store: nil)
+        #expect(update.report.deprecated == ["m-3"])
+        await #expect(throws: ServiceError.invalidBody(field: "minHits", reason: "must be at least 1 (got 0)")) {
+            try await feedback(strict, "m-2", true, #", "minHits": 0"#)
+        }
+        await #expect(
+            throws: ServiceError.invalidBody(field: "minSuccessRate", reason: "must be within 0…1 (got 2)")
+        ) {
+            try await feedback(strict, "m-2", true, #", "minSuccessRate": 2"#)
+        }
+        // A refused feedback changed nothing.
+        #expect(try await strict.memory(id: "m-2", store: nil).memory.hitCount == 2)
+    }
+
     @Test func aLookupThatOutlastsTheLimitIsRefused() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
