@@ -123,7 +123,8 @@ public final class MemoryService: Sendable {
         do {
             return StatsResponse(
                 store: open.name, embedder: open.store.embedder.modelIdentifier,
-                statistics: try await open.store.statistics(), warnings: open.warnings(log: log))
+                dimension: open.store.embedder.dimension, statistics: try await open.store.statistics(),
+                warnings: open.warnings(log: log))
         } catch {
             throw .from(error, store: open.name)
         }

@@ -285,6 +285,8 @@ public struct StatsResponse: Codable, Sendable, Equatable {
     public var store: String
     /// The embedder's identifier.
     public var embedder: String
+    /// The dimension of the embedder's vectors (as `memp stats --json` gives it).
+    public var dimension: Int
     /// The counts.
     public var statistics: StoreStatistics
     /// What the store's last write committed but could not finish (``ServiceWarning``); absent when nothing.

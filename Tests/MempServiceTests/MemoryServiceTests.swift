@@ -278,8 +278,10 @@ import Testing
         await #expect(throws: ServiceError.invalidBody(field: "line 2, steps", reason: "is missing")) {
             try await service.addTrajectories(body, store: nil)
         }
-        let statistics = try await service.stats(store: nil).statistics
-        #expect(statistics.trajectories == 1)
+        let stats = try await service.stats(store: nil)
+        #expect(stats.statistics.trajectories == 1)
+        // The embedder and its dimension, as `memp stats --json` gives them.
+        #expect(stats.embedder == HashingEmbedder(dimension: 64).modelIdentifier && stats.dimension == 64)
         let report = try await service.addTrajectories(body, store: nil, parameters: ["skipInvalid": "true"]).report
         #expect(report.imported == 1 && report.invalid == 1)
     }
