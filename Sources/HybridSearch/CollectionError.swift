@@ -23,6 +23,9 @@ public enum CollectionError: Error, Equatable, Sendable {
     case embedderMismatch(collection: String, given: String)
     /// A vector or hybrid search needs a query vector: give one, or open the collection with an embedder.
     case queryNeedsVector
+    /// A collection built from documents none of which has a vector, without an embedder: nothing says its
+    /// dimension.
+    case dimensionUnknown
     /// Reading or writing failed.
     case io(path: String, reason: String)
     /// The collection directory is damaged or inconsistent.
@@ -62,6 +65,9 @@ extension CollectionError: CustomStringConvertible {
             "The collection was built with embedder \(collection), not \(given); query it with the same embedder."
         case .queryNeedsVector:
             "Vector and hybrid searches need a query vector: pass one, or open the collection with its embedder."
+        case .dimensionUnknown:
+            "No document has a vector and no embedder is given, so the collection's dimension is unknown: give the "
+                + "documents vectors, or an embedder to embed their texts."
         case .io(let path, let reason): "\(path): \(reason)"
         case .corrupted(let path, let reason): "\(path): the collection is damaged (\(reason)). Rebuild it."
         case .unsupportedFormat(let path, let version):

@@ -101,6 +101,29 @@ public struct DocumentCollection: Sendable {
         }
     }
 
+    /// A collection of `documents`, all or none: its dimension is the embedder's or, without an embedder, that of
+    /// the first document with a vector.
+    ///
+    /// The other parameters are those of ``CollectionConfiguration``.
+    ///
+    /// - Parameters:
+    ///   - documents: The documents, as ``DocumentReader/documents(atPath:maximumLineBytes:)`` reads them.
+    ///   - embedder: Embeds texts that come without vectors, and text queries.
+    /// - Throws: ``CollectionError/dimensionUnknown`` when no document has a vector and no embedder is given;
+    ///   what ``init(configuration:embedder:)`` and ``add(_:)`` throw.
+    public init(
+        _ documents: [Document], metric: Metric = .cosine, vectorStorage: VectorStorage = .f32,
+        tokenizer: TokenizerConfiguration = .english, bm25: BM25Parameters = .init(), embedder: (any Embedder)? = nil
+    ) throws(CollectionError) {
+        guard let dimension = embedder?.dimension ?? documents.first(where: { $0.vector != nil })?.vector?.count
+        else { throw .dimensionUnknown }
+        try self.init(
+            configuration: CollectionConfiguration(
+                dimension: dimension, metric: metric, vectorStorage: vectorStorage, tokenizer: tokenizer, bm25: bm25),
+            embedder: embedder)
+        try add(documents)
+    }
+
     static func check(_ embedder: any Embedder, against configuration: CollectionConfiguration)
         throws(CollectionError)
     {

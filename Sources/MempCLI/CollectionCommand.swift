@@ -66,27 +66,27 @@ struct CollectionCommand: ParsableCommand {
             let embedder = try server.presentingFlagErrors {
                 try self.embedder.map { try Embedders.make($0, dimension: dimension, server: server.server) }
             }
-            guard let dimension = embedder?.dimension ?? documents.first(where: { $0.vector != nil })?.vector?.count
-            else {
+            let made = Result { () throws(CollectionError) in
+                try DocumentCollection(
+                    documents, metric: metric, tokenizer: tokenizer.configuration, bm25: BM25Parameters(k1: k1, b: b),
+                    embedder: embedder)
+            }
+            if case .failure(.dimensionUnknown) = made {
                 throw InputFileError.malformed(
                     path: input, line: nil, reason: "no line has a \"vector\"; choose an --embedder to embed the texts")
             }
-            var collection = try DocumentCollection(
-                configuration: CollectionConfiguration(
-                    dimension: dimension, metric: metric, tokenizer: tokenizer.configuration,
-                    bm25: BM25Parameters(k1: k1, b: b)),
-                embedder: embedder)
-            try collection.add(documents)
+            var collection = try made.get()
             try collection.save(to: output)
+            let built = collection.configuration.dimension
             let recorded = collection.configuration.embedder ?? "none (vectors from the input)"
             if json {
                 try printJSON([
-                    "output": .string(output), "documents": .int(collection.count), "dimension": .int(dimension),
+                    "output": .string(output), "documents": .int(collection.count), "dimension": .int(built),
                     "embedder": .string(recorded), "tokenizer": .string(tokenizer.rawValue),
                 ])
             } else {
                 print(
-                    "Built \(output): \(counted(collection.count, "document")), dimension \(dimension), embedder \(recorded)."
+                    "Built \(output): \(counted(collection.count, "document")), dimension \(built), embedder \(recorded)."
                 )
             }
         }

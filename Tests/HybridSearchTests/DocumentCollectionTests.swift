@@ -246,6 +246,27 @@ struct FirstLetterEmbedder: Embedder {
         }
     }
 
+    /// A collection made of documents takes its dimension from the embedder, or else from the documents' vectors.
+    @Test func aCollectionOfDocumentsTakesItsDimensionFromTheEmbedderOrTheVectors() throws {
+        let texts = [Document(id: "a", text: "apple apricot"), Document(id: "b", text: "banana")]
+        let embedded = try DocumentCollection(texts, embedder: FirstLetterEmbedder(dimension: 8))
+        #expect(embedded.configuration.dimension == 8 && embedded.configuration.embedder == "test:first-letter:8")
+        #expect(embedded.count == 2)
+        #expect(try embedded.search(HybridQuery(text: "apple", mode: .vector, k: 1)).map(\.id) == ["a"])
+        let vectors = [
+            Document(id: "x", text: "no vector yet"), Document(id: "y", text: "json", vector: [0, 1, 0, 0]),
+        ]
+        // Without an embedder, the first vector says the dimension; the document without one is then refused.
+        #expect(throws: CollectionError.missingVector(documentID: "x")) {
+            try DocumentCollection(vectors, tokenizer: .english)
+        }
+        let given = try DocumentCollection(Array(vectors.dropFirst()), bm25: BM25Parameters(k1: 1.2, b: 0.5))
+        #expect(given.configuration.dimension == 4 && given.configuration.embedder == nil)
+        #expect(given.configuration.bm25 == BM25Parameters(k1: 1.2, b: 0.5))
+        #expect(throws: CollectionError.dimensionUnknown) { try DocumentCollection(texts) }
+        #expect(throws: CollectionError.dimensionUnknown) { try DocumentCollection([]) }
+    }
+
     @Test func saveAndOpenRoundTrip() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
