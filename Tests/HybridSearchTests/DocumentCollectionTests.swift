@@ -288,13 +288,18 @@ struct FirstLetterEmbedder: Embedder {
         #expect(Set(third.records.keys).count == 4)
     }
 
+    /// Saves the sample collection to `path` as a new collection, whose first generation it becomes.
+    static func saveSample(to path: String) throws {
+        var sample = try Self.sample()
+        try sample.save(to: path)
+    }
+
     /// Saves the sample collection to `path`, edits its first generation's manifest with `edit` and writes it back
     /// with `suffix` after it; returns the manifest's path.
     static func saveSample(
         to path: String, appending suffix: String = "", _ edit: (inout [String: Any]) -> Void
     ) throws -> String {
-        var sample = try Self.sample()
-        try sample.save(to: path)
+        try Self.saveSample(to: path)
         let manifestPath = path + "/generation-000001/manifest.json"
         let url = URL(fileURLWithPath: manifestPath)
         var manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
@@ -331,8 +336,7 @@ struct FirstLetterEmbedder: Embedder {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.file("collection")
-        var sample = try Self.sample()
-        try sample.save(to: path)
+        try Self.saveSample(to: path)
         let keywordFile = path + "/generation-000001/keywords.mkix"
         var bytes = try Data(contentsOf: URL(fileURLWithPath: keywordFile))
         bytes[140] ^= 0xFF  // inside the section table
@@ -360,8 +364,7 @@ struct FirstLetterEmbedder: Embedder {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.file("collection")
-        var sample = try Self.sample()
-        try sample.save(to: path)
+        try Self.saveSample(to: path)
         var first = try DocumentCollection(contentsOf: path)
         var second = try DocumentCollection(contentsOf: path)
         try first.add([Document(id: "first", text: "alpha", vector: [1, 1, 0])])
@@ -400,8 +403,7 @@ struct FirstLetterEmbedder: Embedder {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.file("collection")
-        var sample = try Self.sample()
-        try sample.save(to: path)
+        try Self.saveSample(to: path)
         let readInCurrent = try DocumentCollection.currentGeneration(in: path).name
         var writer = try DocumentCollection(contentsOf: path)
         try writer.add([Document(id: "late", text: "json late", vector: [0, 1, 1])])
@@ -458,8 +460,7 @@ struct FirstLetterEmbedder: Embedder {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.file("collection"), other = directory.file("other")
-        var sample = try Self.sample()
-        try sample.save(to: path)
+        try Self.saveSample(to: path)
         // The same IDs and sizes, another text of the same length.
         var impostor = try Self.sample()
         try impostor.upsert([
