@@ -7,6 +7,32 @@ import Testing
 /// What a PostgreSQL store does when its database stops answering (docs/reliability.md, "PostgreSQL outages").
 @Suite(.enabled(if: PostgresTestServer.isAvailable, "needs PostgreSQL with pgvector (scripts/pg_server.sh)"))
 struct OutageTests {
+    /// The vector the outage tests store every trajectory with.
+    static let vector: [Float] = [1, 0, 0]
+
+    /// The three trajectories an outage test writes in one phase: `<phase>-0`, `<phase>-1` and `<phase>-2`.
+    static func trajectories(_ phase: String) -> [Trajectory] {
+        (0..<3).map { Fixtures.trajectory("\(phase)-\($0)", task: "heat mug \($0)", source: "test", labels: [:]) }
+    }
+
+    /// The reason of the `databaseUnavailable` error a write of the trajectories of `phase` must fail with.
+    ///
+    /// `backend` writes while its server is `state` (down, frozen). A write that succeeds is recorded as an issue
+    /// and gives nil; another error is thrown.
+    static func unavailableReason(
+        writing phase: String, with backend: PostgresBackend, whileTheServerIs state: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> String? {
+        do {
+            _ = try await backend.write(Fixtures.batch(adding: trajectories(phase), vector: vector))
+            Issue.record("a write succeeded while the server was \(state)", sourceLocation: sourceLocation)
+            return nil
+        } catch {
+            guard case .databaseUnavailable(let reason) = error else { throw error }
+            return reason
+        }
+    }
+
     /// Cancelling an operation closes the connection its query waits on, so the operation ends at once.
     ///
     /// PostgresNIO's queries ignore cancellation, so a lookup of `memp serve` that timed out waited as long as the
@@ -91,27 +117,19 @@ struct OutageTests {
     @Test func writesFailAtOnceDuringAnOutageAndSucceedRightAfterIt() async throws {
         let server = try await PostgresTestServer.OwnServer()
         let location = server.location
-        let vector: [Float] = [1, 0, 0]
-        func trajectories(_ prefix: String) -> [Trajectory] {
-            (0..<3).map { Fixtures.trajectory("\(prefix)-\($0)", task: "heat mug \($0)", source: "test", labels: [:]) }
-        }
         let backend = try await PostgresBackend.connect(to: location)
         defer { backend.close() }
-        try await Fixtures.seed(backend, with: trajectories("before"), vector: vector)
+        try await Fixtures.seed(backend, with: Self.trajectories("before"), vector: Self.vector)
         // Opened just now, its pool holds no connection the shutdown closes: its write must open one.
         let writer = try await PostgresBackend.connect(to: location)
         defer { writer.close() }
         try await server.halt()
-        do {
-            _ = try await writer.write(Fixtures.batch(adding: trajectories("during"), vector: vector))
-            Issue.record("a write succeeded while the server was down")
-        } catch {
-            guard case .databaseUnavailable(let reason) = error else { throw error }
+        if let reason = try await Self.unavailableReason(writing: "during", with: writer, whileTheServerIs: "down") {
             #expect(reason.hasPrefix("PostgreSQL at \(location): can't connect to \(location.host):\(location.port): "))
             #expect(reason.contains("Connection refused"), "\(reason)")
         }
         try await server.resume()
-        _ = try await writer.write(Fixtures.batch(adding: trajectories("after"), vector: vector))
+        _ = try await writer.write(Fixtures.batch(adding: Self.trajectories("after"), vector: Self.vector))
         // The other backend's connection was closed by the shutdown; it opens a new one.
         let statistics = try await backend.statistics()
         #expect(statistics.trajectories == 6 && statistics.memories == 6)
@@ -134,27 +152,19 @@ struct OutageTests {
     /// was reported 330–650 s after it started, this one 403 s.
     @Test(.timeLimit(.minutes(30))) func aWriteOnAConnectionThatStoppedAnsweringFailsAndStoresNothing() async throws {
         let server = try await PostgresTestServer.OwnServer()
-        let vector: [Float] = [1, 0, 0]
-        func trajectories(_ prefix: String) -> [Trajectory] {
-            (0..<3).map { Fixtures.trajectory("\(prefix)-\($0)", task: "heat mug \($0)", source: "test", labels: [:]) }
-        }
         // Every idle connection is checked, and the waits are short, so the test doesn't wait out the defaults.
         let timing = PostgresPool.Timing(
             connectTimeout: .seconds(1), checkAfter: .zero, checkTimeout: .milliseconds(300), idleLimit: .seconds(3600))
         let backend = try await PostgresBackend.connect(to: server.location, timing: timing)
         defer { backend.close() }
-        try await Fixtures.seed(backend, with: trajectories("before"), vector: vector)
+        try await Fixtures.seed(backend, with: Self.trajectories("before"), vector: Self.vector)
         try await server.freeze()
-        do {
-            _ = try await backend.write(Fixtures.batch(adding: trajectories("during"), vector: vector))
-            Issue.record("a write succeeded while the server was frozen")
-        } catch {
-            guard case .databaseUnavailable(let reason) = error else { throw error }
+        if let reason = try await Self.unavailableReason(writing: "during", with: backend, whileTheServerIs: "frozen") {
             let location = server.location
             #expect(reason.hasPrefix("PostgreSQL at \(location): can't connect to \(location.host):\(location.port)"))
         }
         try await server.thaw()
-        _ = try await backend.write(Fixtures.batch(adding: trajectories("after"), vector: vector))
+        _ = try await backend.write(Fixtures.batch(adding: Self.trajectories("after"), vector: Self.vector))
         let statistics = try await backend.statistics()
         #expect(statistics.trajectories == 6 && statistics.memories == 6)
         for id in ["during-0", "during-1", "during-2"] {
