@@ -150,57 +150,52 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: output))
     }
 
-    @Test func badFlagsAreValidationErrors() {
-        let search = CollectionCommand.Search.self
-        #expect(parseFailure(search, ["--collection", "c", "-k", "0", "q"]) == "-k must be at least 1 (got 0).")
-        #expect(parseFailure(search, ["--collection", "c", "-k", "-3", "q"]) == "-k must be at least 1 (got -3).")
-        #expect(
-            parseFailure(search, ["--collection", "c", "--alpha", "0.5", "--rrf", "q"])
-                == "Give either --alpha or --rrf, not both.")
-        #expect(
-            parseFailure(search, ["--collection", "c", "--alpha", "2", "q"]) == "--alpha must be within 0…1 (got 2).")
+    @Test(arguments: [
+        (["-k", "0", "q"], "-k must be at least 1 (got 0)."),
+        (["-k", "-3", "q"], "-k must be at least 1 (got -3)."),
+        (["--alpha", "0.5", "--rrf", "q"], "Give either --alpha or --rrf, not both."),
+        (["--alpha", "2", "q"], "--alpha must be within 0…1 (got 2)."),
         // The numbers are checked by the search's own rule (`HybridIndex.Query.validate()`), told in flags.
-        #expect(
-            parseFailure(search, ["--collection", "c", "--rank-constant", "0", "q"])
-                == "--rank-constant must be a positive number (got 0).")
-        #expect(
-            parseFailure(search, ["--collection", "c", "--candidates", "0", "q"])
-                == "--candidates must be at least 1 (got 0).")
+        (["--rank-constant", "0", "q"], "--rank-constant must be a positive number (got 0)."),
+        (["--candidates", "0", "q"], "--candidates must be at least 1 (got 0)."),
         // Fusion flags with one side only were ignored; they are refused as `memp query` refuses them.
-        #expect(
-            parseFailure(search, ["--collection", "c", "--mode", "bm25", "--alpha", "0.5", "q"])
-                == "--alpha sets how --mode hybrid fuses; it has no effect with --mode bm25.")
-        #expect(
-            parseFailure(search, ["--collection", "c", "--mode", "vector", "--candidates", "5", "q"])
-                == "--candidates sets how --mode hybrid fuses; it has no effect with --mode vector.")
-        #expect(
-            parseFailure(search, ["--collection", "c", "--filter", "novalue", "q"])
-                == "--filter takes key=value (got \"novalue\").")
-        #expect(parseFailure(search, ["--collection", "c"]) == "Give a query text or --queries FILE (exactly one).")
-        #expect(
-            parseFailure(search, ["--collection", "c", "--mode", "fuzzy", "q"])
-                == "The value 'fuzzy' is invalid for '--mode <mode>'. Please provide one of 'vector', 'bm25' or 'hybrid'."
-        )
-        let build = CollectionCommand.Build.self
-        #expect(
-            parseFailure(build, ["--input", "a", "--output", "b", "--b", "2"]) == "--b must be within 0…1 (got 2).")
-        // Hostile run 9: --k1 1e39 is infinite as a Float, and every BM25 score was NaN.
-        #expect(
-            parseFailure(build, ["--input", "a", "--output", "b", "--k1", "1e39"])
-                == "--k1 must be within 0…1000000 (got 1e+39).")
-        #expect(
-            parseFailure(build, ["--input", "a", "--output", "b", "--k1=-1"])
-                == "--k1 must be within 0…1000000 (got -1).")
+        (
+            ["--mode", "bm25", "--alpha", "0.5", "q"],
+            "--alpha sets how --mode hybrid fuses; it has no effect with --mode bm25."
+        ),
+        (
+            ["--mode", "vector", "--candidates", "5", "q"],
+            "--candidates sets how --mode hybrid fuses; it has no effect with --mode vector."
+        ),
+        (["--filter", "novalue", "q"], "--filter takes key=value (got \"novalue\")."),
+        ([], "Give a query text or --queries FILE (exactly one)."),
+        (
+            ["--mode", "fuzzy", "q"],
+            "The value 'fuzzy' is invalid for '--mode <mode>'. Please provide one of 'vector', 'bm25' or 'hybrid'."
+        ),
         // Hostile run 9: flags of the other fusion were ignored without a word.
-        #expect(
-            parseFailure(search, ["--collection", "c", "--normalization", "zScore", "q"])
-                == "--normalization sets how --alpha fuses; give --alpha with it.")
-        #expect(
-            parseFailure(search, ["--collection", "c", "--alpha", "0.5", "--rank-constant", "10", "q"])
-                == "Give --alpha (convex fusion) or --rank-constant (RRF), not both.")
-        #expect(
-            parseFailure(search, ["--collection", "c", "--mode", "bm25", "--rank-constant", "10", "q"])
-                == "--rank-constant sets how --mode hybrid fuses; it has no effect with --mode bm25.")
+        (["--normalization", "zScore", "q"], "--normalization sets how --alpha fuses; give --alpha with it."),
+        (
+            ["--alpha", "0.5", "--rank-constant", "10", "q"],
+            "Give --alpha (convex fusion) or --rank-constant (RRF), not both."
+        ),
+        (
+            ["--mode", "bm25", "--rank-constant", "10", "q"],
+            "--rank-constant sets how --mode hybrid fuses; it has no effect with --mode bm25."
+        ),
+    ])
+    func badSearchFlagsAreValidationErrors(arguments: [String], message: String) {
+        #expect(parseFailure(CollectionCommand.Search.self, ["--collection", "c"] + arguments) == message)
+    }
+
+    @Test(arguments: [
+        (["--b", "2"], "--b must be within 0…1 (got 2)."),
+        // Hostile run 9: --k1 1e39 is infinite as a Float, and every BM25 score was NaN.
+        (["--k1", "1e39"], "--k1 must be within 0…1000000 (got 1e+39)."),
+        (["--k1=-1"], "--k1 must be within 0…1000000 (got -1)."),
+    ])
+    func badBuildFlagsAreValidationErrors(arguments: [String], message: String) {
+        #expect(parseFailure(CollectionCommand.Build.self, ["--input", "a", "--output", "b"] + arguments) == message)
     }
 
     @Test func aQueryFileThatRepeatsAQueryIDIsRefused() throws {
