@@ -20,8 +20,9 @@ public enum IndexCacheState: Sendable, Equatable {
     case unsaved(reason: String)
 }
 
-/// The index cache files of a store directory: the ``HybridIndex`` of tasks (`tasks.vectors`, `text.bm25`) and
-/// `manifest.json`, which records the generation they reflect and each file's size and CRC-32C.
+/// The index cache files of a store directory: the ``HybridIndex`` of tasks (`tasks.vectors`, `text.bm25`), the
+/// changes since they were written (`journal.changes`, ``CacheJournal``; format 3) and `manifest.json`, which records
+/// the generation they reflect and each file's size and CRC-32C.
 ///
 /// The files are caches of the backend: a missing, stale or corrupt file makes the store rebuild all of them.
 ///
@@ -29,9 +30,19 @@ public enum IndexCacheState: Sendable, Equatable {
 /// when that policy is first used (``IndexSnapshot/keywordMeans``). A format 1 cache loads as it is, its keyword file
 /// unread, and the next save writes format 2 and removes that file.
 struct IndexCache: Sendable {
+    /// The format of a cache without a journal: what a save that rewrites the files writes, which builds that read
+    /// format 2 read as well.
     static let formatVersion = 2
+    /// The format of a cache with a journal beside its files.
+    static let journalFormatVersion = 3
     /// The formats a load reads.
-    static let readableFormatVersions = 1...2
+    static let readableFormatVersions = 1...3
+    /// The journal's file.
+    static let journalFile = "journal.changes"
+    /// How large a journal may grow beside the files it applies to, as a fraction of their bytes, before a save
+    /// rewrites the files instead: each save writes the whole journal, so a larger fraction makes writes rewrite more
+    /// bytes between two rewrites of the files, a smaller one rewrite the files more often.
+    static let journalFraction = 1.0 / 8
     /// The names the hybrid index's files have had since format 1.
     static let memoryFiles = HybridIndex.FileNames(vectors: "tasks.vectors", keywords: "text.bm25")
     /// The file of mean keyword embeddings a format 1 cache holds.
@@ -47,13 +58,19 @@ struct IndexCache: Sendable {
         var embedderID: String
         var dimension: Int
         var files: [String: FileDigest]
+        /// The journal's digest, when the changes since `files` are in one (format 3).
+        var journal: FileDigest?
     }
 
     private func path(_ name: String) -> String { directory + "/" + name }
 
-    /// Loads the cached indexes if they reflect `info` and hold their vectors as `vectorStorage`; otherwise says
-    /// why not.
-    func load(matching info: StoreInfo, vectorStorage: VectorStorage?) -> Result<HybridIndex, CacheMiss> {
+    /// Loads the cached indexes, with the journal's changes replayed, if they reflect `info`.
+    ///
+    /// The indexes must hold their vectors as `vectorStorage`; otherwise the failure says why they can't be used.
+    /// The journal returned is what later changes add to.
+    func load(
+        matching info: StoreInfo, vectorStorage: VectorStorage?
+    ) -> Result<(HybridIndex, CacheJournal), CacheMiss> {
         let manifest: Manifest
         switch readManifest() {
         case .success(let read): manifest = read
@@ -77,24 +94,21 @@ struct IndexCache: Sendable {
             guard let expected = manifest.files[name] else {
                 return .failure(CacheMiss("the manifest does not list \(name)"))
             }
-            // A file of another size can't match: say so before reading it (it may be gigabytes).
-            switch Self.size(of: path(name)) {
-            case .failure(let miss): return .failure(miss)
-            case .success(let bytes) where bytes != expected.bytes:
-                return .failure(
-                    CacheMiss("\(path(name)) is \(bytes) bytes, its manifest entry \(expected.bytes)"))
-            case .success: break
-            }
-            switch Self.digest(of: path(name)) {
-            case .failure(let miss): return .failure(miss)
-            case .success(let actual) where actual != expected:
-                return .failure(CacheMiss("\(path(name)) does not match its checksum in the manifest"))
-            case .success: continue
-            }
+            if let miss = check(name, against: expected) { return .failure(miss) }
+        }
+        if let expected = manifest.journal, let miss = check(Self.journalFile, against: expected) {
+            return .failure(miss)
         }
         do {
             // The whole-file checksums above cover every section, so the loaders need not verify them again.
-            let memories = try HybridIndex(contentsOf: directory, names: Self.memoryFiles, verifyChecksums: false)
+            var memories = try HybridIndex(contentsOf: directory, names: Self.memoryFiles, verifyChecksums: false)
+            let base = manifest.files.filter { Self.files.contains($0.key) }
+            var journal = CacheJournal(base: base)
+            if manifest.journal != nil {
+                journal = try CacheJournal(
+                    contentsOf: path(Self.journalFile), dimension: info.dimension, base: base)
+                try journal.replay(on: &memories)
+            }
             let tasks = memories.vectors
             // Each file's checksum only says it is intact, not that it holds what its name says: another vector
             // file in its place (its manifest entry too) would otherwise be searched as the tasks' index.
@@ -113,17 +127,41 @@ struct IndexCache: Sendable {
                         "the cached vectors are stored as \(tasks.vectorStorage.rawValue), not \(expectedStorage.rawValue)"
                     ))
             }
-            return .success(memories)
+            return .success((memories, journal))
         } catch {
             return .failure(CacheMiss(error.description))
         }
     }
 
-    /// Writes the snapshot's indexes, then the manifest that names them; each file is replaced atomically.
+    /// Why the file `name` does not match its manifest entry, or `nil` when it does: its size first (a file of
+    /// another size can't match, and it may be gigabytes), then its checksum.
+    private func check(_ name: String, against expected: FileDigest) -> CacheMiss? {
+        switch Self.size(of: path(name)) {
+        case .failure(let miss): return miss
+        case .success(let bytes) where bytes != expected.bytes:
+            return CacheMiss("\(path(name)) is \(bytes) bytes, its manifest entry \(expected.bytes)")
+        case .success: break
+        }
+        switch Self.digest(of: path(name)) {
+        case .failure(let miss): return miss
+        case .success(let actual) where actual != expected:
+            return CacheMiss("\(path(name)) does not match its checksum in the manifest")
+        case .success: return nil
+        }
+    }
+
+    /// Writes the snapshot's changes, or its indexes whole, then the manifest that names what was written.
+    ///
+    /// The changes since the files its journal applies to are written when the manifest still names those files
+    /// and the journal is small beside them (``journalFraction``); otherwise the indexes. Each file is replaced
+    /// atomically.
     ///
     /// Saves hold the directory's ``DirectoryLock`` shared while their temporary files exist; a save that finds it
     /// free first removes the temporary files of saves that were stopped (a process killed while saving).
-    func save(_ snapshot: IndexSnapshot, info: StoreInfo) throws(MemoryError) {
+    ///
+    /// - Returns: The journal the snapshot has after the save: its own after a journal save, an empty one over the
+    ///   new files after the files were rewritten.
+    func save(_ snapshot: IndexSnapshot, info: StoreInfo) throws(MemoryError) -> CacheJournal {
         do { try FileManager.default.createDirectories(atPath: directory) } catch {
             throw .io(path: directory, reason: "can't create the index directory: \(error)")
         }
@@ -131,6 +169,26 @@ struct IndexCache: Sendable {
         defer { lock?.release() }
         // The manifest goes first so that a crash between the files leaves a manifest that can't match them.
         let manifestPath = path("manifest.json")
+        if let journal = snapshot.journal, case .success(let manifest) = readManifest(),
+            manifest.formatVersion >= Self.formatVersion, manifest.files == journal.base,
+            Double(journal.byteCount) <= Self.journalFraction * Double(journal.base.values.reduce(0) { $0 + $1.bytes })
+        {
+            try Self.removeIfPresent(manifestPath)
+            do { try journal.write(to: path(Self.journalFile), dimension: info.dimension) } catch {
+                throw .io(path: directory, reason: "can't write the index cache's journal: \(error)")
+            }
+            let digest: FileDigest
+            switch Self.digest(of: path(Self.journalFile)) {
+            case .success(let read): digest = read
+            case .failure(let miss): throw .io(path: path(Self.journalFile), reason: miss.reason)
+            }
+            try Self.write(
+                Manifest(
+                    formatVersion: Self.journalFormatVersion, generation: snapshot.generation,
+                    embedderID: info.embedderID, dimension: info.dimension, files: journal.base, journal: digest),
+                to: manifestPath)
+            return journal
+        }
         try Self.removeIfPresent(manifestPath)
         // Each file is written under a name of this save alone and digested there, then renamed into place: another
         // process saving at the same time can replace a file after the rename, but then its digest differs from
@@ -158,13 +216,16 @@ struct IndexCache: Sendable {
                 throw .io(path: path(name), reason: String(cString: strerror(errno)))
             }
         }
-        // A format 1 cache's keyword file is read by nothing now; a file that can't be removed only takes room.
+        // A format 1 cache's keyword file, and a journal of the files replaced, are read by nothing now; a file that
+        // can't be removed only takes room.
         try? Self.removeIfPresent(path(Self.formatOneKeywordMeansFile))
+        try? Self.removeIfPresent(path(Self.journalFile))
         let manifest = Manifest(
             formatVersion: Self.formatVersion, generation: snapshot.generation,
             embedderID: info.embedderID,
             dimension: info.dimension, files: digests)
         try Self.write(manifest, to: manifestPath)
+        return CacheJournal(base: digests)
     }
 
     /// Moves the manifest from generation `from` to `to`, for a write that changed nothing the files hold (only

@@ -48,6 +48,10 @@ struct IndexSnapshot: Sendable {
     /// cleared: each write clears it on its working copy, and a write that leaves it clear changed only catalog
     /// entries, which the cache files don't hold.
     var indexesChanged = false
+    /// What changed in ``memories`` since the cache files they were loaded from or saved to: what the next save
+    /// writes instead of the files; `nil` when no files hold a base of them (built from the backend, or compacted
+    /// since), and the next save rewrites the files.
+    var journal: CacheJournal?
 
     init(dimension: Int, vectorStorage: VectorStorage) throws(IndexError) {
         memories = try HybridIndex(dimension: dimension, metric: .cosine, vectorStorage: vectorStorage)
@@ -78,6 +82,7 @@ struct IndexSnapshot: Sendable {
     /// Adds one memory to every index.
     mutating func insert(_ entry: IndexEntry) throws(IndexError) {
         try memories.add(text: entry.searchText, vector: entry.taskVector, id: entry.number)
+        journal?.recordAddition(number: entry.number, text: entry.searchText, vector: entry.taskVector)
         if let keywordVector = entry.keywordVector {
             try keywordMeans?.add(keywordVector, id: entry.number)
         }
@@ -130,6 +135,7 @@ struct IndexSnapshot: Sendable {
             // Each index holds the number or not; `contains` is checked, so `remove` can't fail.
             if memories.contains(number) {
                 try? memories.remove(number)
+                journal?.recordRemoval(number: number)
                 indexesChanged = true
             }
             if keywordMeans?.contains(number) == true { try? keywordMeans?.remove(number) }
@@ -141,6 +147,7 @@ struct IndexSnapshot: Sendable {
         // Compaction rewrites an index, so it waits until a quarter of the rows are tombstones.
         if memories.needsCompaction {
             memories.compact()
+            journal = nil
             keywordMeans?.compact()
             procedure?.compact()
         }

@@ -136,7 +136,7 @@ public final class MemoryStore: Sendable {
         let marker = try await backend.foreignCommitMarker()
         if let cache {
             switch cache.load(matching: info, vectorStorage: vectorStorage) {
-            case .success(let memories):
+            case .success(let (memories, journal)):
                 let catalog = try await backend.catalog()
                 if catalog.generation == info.generation, catalog.entries.count == memories.count,
                     catalog.entries.keys.allSatisfy(memories.contains)
@@ -144,6 +144,7 @@ public final class MemoryStore: Sendable {
                     var snapshot = IndexSnapshot(
                         memories: memories, catalog: catalog.entries, generation: catalog.generation)
                     snapshot.foreignCommitMarker = marker
+                    snapshot.journal = journal
                     return (snapshot, .loaded, nil)
                 }
                 reason = "the cache files don't match the store's memories"
@@ -151,11 +152,11 @@ public final class MemoryStore: Sendable {
                 reason = miss.reason
             }
         }
-        let snapshot = try await rebuild(from: backend, dimension: info.dimension, vectorStorage: vectorStorage)
+        var snapshot = try await rebuild(from: backend, dimension: info.dimension, vectorStorage: vectorStorage)
         guard let cache else { return (snapshot, .notPersisted, nil) }
         // The files are only a cache: when they can't be written (a full disk, a file where the folder should
         // be), lookups go on from the indexes rebuilt in memory, and the state says why nothing was saved.
-        do throws(MemoryError) { try cache.save(snapshot, info: info) } catch {
+        do throws(MemoryError) { snapshot.journal = try cache.save(snapshot, info: info) } catch {
             return (
                 snapshot, .rebuilt(reason: reason + "; the rebuilt cache could not be saved: \(error)"),
                 error.description
@@ -317,8 +318,9 @@ public final class MemoryStore: Sendable {
     /// make the state ``IndexCacheState/unsaved(reason:)``, not the write fail.
     ///
     /// A write that another write is waiting behind leaves the saving to that one, which saves indexes holding
-    /// both, whether or not it changes anything itself: writes that queue up rewrite the files once, not once
-    /// each (at 100,000 memories of 384 dimensions they are 219 MB). A write that changed only catalog entries
+    /// both, whether or not it changes anything itself: writes that queue up save once, not once each. A save
+    /// writes the changes since the files (``CacheJournal``) while they are small beside the files, which at 100,000
+    /// memories of 384 dimensions are 219 MB, and rewrites the files only when they are not. A write that changed only catalog entries
     /// (statuses, labels: ``IndexSnapshot/indexesChanged`` stays clear), after files that match the generation it
     /// started from, moves the manifest to its generation instead of rewriting the files, which hold no catalog.
     func write<Result: Sendable>(
@@ -438,7 +440,9 @@ public final class MemoryStore: Sendable {
             if let unchangedSince, try cache.advance(from: unchangedSince, to: snapshot.generation) {
                 // The files stand as they are.
             } else {
-                try cache.save(snapshot, info: info)
+                // What the next save's journal starts from: the files just written, or the journal saved beside them.
+                let journal = try cache.save(snapshot, info: info)
+                published.withLock { if $0.generation == snapshot.generation { $0.journal = journal } }
             }
             state.withLock { $0.unsavedReason = nil }
         } catch {

@@ -104,7 +104,7 @@ extension MemoryStore {
         switch cache.load(matching: info, vectorStorage: nil) {
         case .failure(let miss):
             report.notes.append("index cache not used (\(miss.reason)); it is rebuilt at the next open")
-        case .success(let indexes):
+        case .success(let (indexes, _)):
             let differences = cacheDifferences(
                 tasks: indexes.vectors, text: indexes.keywords, from: rebuilt)
             if differences.isEmpty {

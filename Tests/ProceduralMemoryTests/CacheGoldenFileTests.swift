@@ -9,12 +9,13 @@ import Testing
 import VectorIndex
 
 /// Stores written by earlier builds — their SQLite database (schema v2) and index cache files (format v1:
-/// `manifest.json`, `tasks.vectors`, `keywords.vectors`, `text.bm25`; format v2 without `keywords.vectors`) — are
-/// opened by every later build as they are.
+/// `manifest.json`, `tasks.vectors`, `keywords.vectors`, `text.bm25`; format v2 without `keywords.vectors`; format v3
+/// with `journal.changes`, the changes of a later write beside the files) — are opened by every later build as they
+/// are.
 ///
 /// `Fixtures/store-cache-vN/store/` was written once by `memp init --embedder hashing --dimension 32` and
-/// `memp import` of `Fixtures/store-cache-vN/trajectories.jsonl`; see `Fixtures/README.md`. Never regenerate them: a
-/// format change gets a new version and a new folder beside these.
+/// `memp import` of `Fixtures/store-cache-vN/trajectories.jsonl` (for v3, then of `more.jsonl`); see
+/// `Fixtures/README.md`. Never regenerate them: a format change gets a new version and a new folder beside these.
 @Suite struct CacheGoldenFileTests {
     static func fixtures(version: Int = 1) throws -> String {
         try #require(Bundle.module.path(forResource: "store-cache-v\(version)", ofType: nil, inDirectory: "Fixtures"))
@@ -36,7 +37,7 @@ import VectorIndex
         return answers
     }
 
-    @Test(arguments: [1, 2])
+    @Test(arguments: [1, 2, 3])
     func storeOpensWithItsCacheFilesAsTheyAre(version: Int) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -57,14 +58,18 @@ import VectorIndex
         let info = try await MemoryStore.info(at: golden)
         #expect(info.schemaVersion == 2 && info.embedderConfiguration == .hashing(dimension: 32))
         let statistics = try await MemoryStore.statistics(at: golden)
-        #expect(statistics.trajectories == 4 && statistics.memories == 4 && statistics.historyEntries == 4)
+        // Version 3's store has the memory of `more.jsonl` too, which its journal holds.
+        let count = version == 3 ? 5 : 4
+        #expect(
+            statistics.trajectories == count && statistics.memories == count && statistics.historyEntries == count)
+        #expect(withGoldenCaches.memoryCount == count)
         let report = try await MemoryStore.verify(at: golden)
         #expect(report.problems == [])
         #expect(report.notes == ["index cache matches the database at generation \(info.generation)"])
     }
 
-    /// Format 1 also holds `keywords.vectors`, the keyword means a load of it leaves unread.
-    @Test(arguments: [1, 2])
+    /// Format 1 also holds `keywords.vectors`, the keyword means a load of it leaves unread; format 3 a journal.
+    @Test(arguments: [1, 2, 3])
     func cacheFilesHoldWhatTheyClaim(version: Int) throws {
         let files: Set<String> =
             version == 1 ? ["tasks.vectors", "keywords.vectors", "text.bm25"] : ["tasks.vectors", "text.bm25"]
@@ -75,9 +80,13 @@ import VectorIndex
         #expect(manifest["formatVersion"] as? Int == version)
         #expect(manifest["embedderID"] as? String == "hashing:v1:32")
         #expect(manifest["dimension"] as? Int == 32)
-        #expect(manifest["generation"] as? Int == 1)
+        #expect(manifest["generation"] as? Int == (version == 3 ? 2 : 1))
         #expect(Set(try #require(manifest["files"] as? [String: Any]).keys) == files)
-        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: index)) == files.union(["manifest.json"]))
+        let journal: Set<String> = version == 3 ? ["journal.changes"] : []
+        #expect((manifest["journal"] != nil) == (version == 3))
+        #expect(
+            Set(try FileManager.default.contentsOfDirectory(atPath: index))
+                == files.union(["manifest.json"]).union(journal))
 
         let tasks = try FlatIndex(contentsOf: index + "/tasks.vectors")
         #expect(tasks.metric == .cosine && tasks.vectorStorage == .int8 && tasks.dimension == 32)
