@@ -29,8 +29,8 @@ struct HistoryCommand: AsyncParsableCommand {
             }
             var line = "#\(entry.number) \(dates.string(from: entry.date)) \(entry.action.rawValue) \(entry.memoryID)"
             line += " [\(entry.policy)] \(entry.reason)"
-            print(line)
-            for change in entry.changes { print("    \(change)") }
+            printText(line)
+            for change in entry.changes { printText("    \(change)") }
         }
     }
 }

@@ -6,6 +6,14 @@ import RetrievalCore
 // Everything the commands print goes through this file: JSON lines on stdout, diagnostics and progress on stderr,
 // counted nouns. Dates in JSON are ISO-8601 UTC (`JSONDates`), like every file the library writes.
 
+/// Prints a line of human-readable output that holds stored text (a task, a step, a script line, a history
+/// change): its control characters are shown as `\u{…}` (``RetrievalCore/printableText(_:)``), so that text from an
+/// environment (a web page's escape sequences, a carriage return) can neither drive the terminal nor rewrite the
+/// line. `--json` output keeps the text as stored.
+func printText(_ line: String) {
+    print(printableText(line))
+}
+
 /// Writes a diagnostic line to standard error.
 func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))

@@ -162,14 +162,14 @@ struct QueryCommand: AsyncParsableCommand {
         }
         if hits.isEmpty { printError("No memory fits this task.") }
         for hit in hits {
-            print(
+            printText(
                 "\(hit.explanation.rank). \(hit.memory.id)  score \(decimal(hit.score, places: 4))  "
                     + "[\(Self.describe(hit.memory, sourceOutcome: hit.sourceOutcome))]  \(hit.memory.task)")
-            if explain { print("   why: \(hit.explanation)") }
+            if explain { printText("   why: \(hit.explanation)") }
             if let script = hit.memory.script {
-                for line in script.split(separator: "\n") { print("   \(line)") }
+                for line in script.split(separator: "\n") { printText("   \(line)") }
             } else if let steps = hit.memory.steps {
-                for (number, step) in steps.enumerated() { print("   \(number + 1). \(step.action)") }
+                for (number, step) in steps.enumerated() { printText("   \(number + 1). \(step.action)") }
             }
         }
     }

@@ -24,14 +24,14 @@ struct ShowCommand: AsyncParsableCommand {
         }
         let memory = details.memory
         let dates = ISO8601DateFormatter()
-        print(
+        printText(
             "\(memory.id)  \(memory.status.rawValue), revision \(memory.revision), \(memory.kind.rawValue) by "
                 + memory.buildPolicy.rawValue)
-        print("Task: \(memory.task)")
-        print("Outcome: \(QueryCommand.describe(memory, sourceOutcome: details.sourceOutcome))")
-        print("Source: \(memory.source); trajectories \(memory.sourceTrajectoryIDs.joined(separator: ", "))")
+        printText("Task: \(memory.task)")
+        printText("Outcome: \(QueryCommand.describe(memory, sourceOutcome: details.sourceOutcome))")
+        printText("Source: \(memory.source); trajectories \(memory.sourceTrajectoryIDs.joined(separator: ", "))")
         if !memory.labels.isEmpty {
-            print(
+            printText(
                 "Labels: "
                     + memory.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))
         }
@@ -40,19 +40,19 @@ struct ShowCommand: AsyncParsableCommand {
             memory.provenance.importedFrom.map { "imported from \($0)" },
             memory.provenance.scriptWriter.map { "script by \($0)" },
         ].compactMap { $0 }
-        if !provenance.isEmpty { print("Provenance: " + provenance.joined(separator: "; ")) }
-        print("Embedder: \(memory.embedderID)")
-        print("Created \(dates.string(from: memory.createdAt)), updated \(dates.string(from: memory.updatedAt))")
-        print("History: \(counted(details.historyEntries, "entry")) (memp history --memory \(memory.id))")
+        if !provenance.isEmpty { printText("Provenance: " + provenance.joined(separator: "; ")) }
+        printText("Embedder: \(memory.embedderID)")
+        printText("Created \(dates.string(from: memory.createdAt)), updated \(dates.string(from: memory.updatedAt))")
+        printText("History: \(counted(details.historyEntries, "entry")) (memp history --memory \(memory.id))")
         if let script = memory.script {
-            print("Script:")
-            for line in script.split(separator: "\n", omittingEmptySubsequences: false) { print("  \(line)") }
+            printText("Script:")
+            for line in script.split(separator: "\n", omittingEmptySubsequences: false) { printText("  \(line)") }
         }
         if let steps = memory.steps {
-            print("Steps:")
+            printText("Steps:")
             for (index, step) in steps.enumerated() {
-                print("  \(index + 1). \(step.action)")
-                if !step.observation.isEmpty { print("     → \(step.observation)") }
+                printText("  \(index + 1). \(step.action)")
+                if !step.observation.isEmpty { printText("     → \(step.observation)") }
             }
         }
     }

@@ -294,6 +294,40 @@ import Testing
         #expect(missing.status == 1 && missing.errors == "Error: No memory or trajectory has ID no-such-memory.\n")
     }
 
+    /// Hostile run 10: stored text reached the terminal raw. Text output shows control characters as `\u{…}`;
+    /// `--json` keeps them, escaped as JSON escapes them.
+    @Test func storedControlCharactersNeverReachTheTerminal() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await Self.initHashingStore(in: directory)
+        let input = try directory.write(
+            #"{"id": "w-ctrl", "task": "open the door\r erase \u001b[2J ring \u0007", "#
+                + #""steps": [{"action": "go \u001b]52;c;aGk=\u0007 north", "observation": "\u001b[31mred"}], "#
+                + #""outcome": {"success": true}}"# + "\n", to: "control.jsonl")
+        #expect(try await ChildProcess.memp(["import", "--store", store, input]).status == 0)
+        let controls = CharacterSet.controlCharacters.subtracting(CharacterSet(charactersIn: "\n"))
+        for arguments in [["show", "w-ctrl"], ["query", "open the door", "-k", "1", "--explain"]] {
+            let result = try await ChildProcess.memp(arguments + ["--store", store])
+            #expect(result.status == 0, "\(arguments)")
+            #expect(result.output.rangeOfCharacter(from: controls) == nil, "\(arguments)")
+            #expect(result.output.contains(#"open the door\u{D} erase \u{1B}[2J ring \u{7}"#), "\(arguments)")
+        }
+        // A history entry's reason names the file imported, whose name is the user's.
+        let other = try directory.write(
+            #"{"id": "w-other", "task": "close the door", "steps": [{"action": "go"}], "source": "test"}"# + "\n",
+            to: "other\u{1B}[2J.jsonl")
+        #expect(try await ChildProcess.memp(["import", "--store", store, other]).status == 0)
+        let history = try await ChildProcess.memp(["history", "--store", store, "--memory", "w-other"])
+        #expect(history.status == 0 && history.output.rangeOfCharacter(from: controls) == nil)
+        #expect(history.output.contains(#"other\u{1B}[2J.jsonl"#))
+        let shown = try await ChildProcess.memp(["show", "--store", store, "w-ctrl"])
+        #expect(shown.output.contains(#"  1. go \u{1B}]52;c;aGk=\u{7} north"#))
+        #expect(shown.output.contains(#"     → \u{1B}[31mred"#))
+        let json = try await ChildProcess.memp(["show", "--store", store, "w-ctrl", "--json"])
+        let details = try JSONDates.decoder().decode(MemoryDetails.self, from: Data(json.output.utf8))
+        #expect(details.memory.task == "open the door\r erase \u{1B}[2J ring \u{7}")
+    }
+
     /// `show`, `history`, `export` and `feedback` read and count in the database only: they neither load the index
     /// caches (so don't rebuild missing ones) nor, in a store that records its embedder, build the model.
     @Test func readingCommandsLeaveTheIndexCachesAlone() async throws {
