@@ -95,6 +95,19 @@ import Testing
         }
         #expect(
             parseFailure(QueryCommand.self, ["--store", "s", "-k", "0", "task"]) == "-k must be at least 1 (got 0).")
+        // Hostile run 10: a task starting with "-" was read as short flags: "- heat the pan" (an "h") printed the help
+        // and exited 0, "-door" vanished.
+        for task in ["- heat the pan", "-door", "-h is not help here"] {
+            #expect(try QueryCommand.parse(["--store", "s", "-k", "2", task]).task == task)
+        }
+        #expect(try QueryCommand.parse(["--store", "s", "--", "--dashes"]).task == "--dashes")
+        #expect(
+            parseFailure(QueryCommand.self, ["--store", "s", "--explian", "t"])
+                == #"Unknown option '--explian'. A task that starts with "--" goes after --: memp query ... -- "--explian"."#
+        )
+        #expect(
+            parseFailure(QueryCommand.self, ["--store", "s", "heat", "the", "pan"])
+                == #"Give the task as one argument, in quotes (got 3: "heat" "the" "pan")."#)
         #expect(
             parseFailure(QueryCommand.self, ["--store", "s", "-k", "-3", "task"]) == "-k must be at least 1 (got -3).")
         #expect(
