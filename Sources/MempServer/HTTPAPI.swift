@@ -18,6 +18,8 @@ struct HTTPAPI: Sendable {
         var status: Int
         var body: Data
         var contentType = "application/json"
+        /// The methods the route takes, for a 405's `Allow` header (RFC 9110 §15.5.6).
+        var allowedMethods: [String]? = nil
     }
 
     func respond(to request: Request, context: BasicRequestContext) async -> Response {
@@ -139,8 +141,13 @@ struct HTTPAPI: Sendable {
         throw .invalidArgument(name: name, reason: "is not a query parameter of \(path), which takes none")
     }
 
+    /// Refuses a method the route doesn't take; `HEAD` is taken wherever `GET` is (RFC 9110 §9.3.2: health checks
+    /// send it), and answered as `GET` without the body.
     private func allow(_ method: String, _ allowed: [String], _ path: String) throws(ServiceError) {
-        guard allowed.contains(method) else { throw .methodNotAllowed(method: method, path: path) }
+        let methods = allowed.contains("GET") ? allowed + ["HEAD"] : allowed
+        guard methods.contains(method) else {
+            throw .methodNotAllowed(method: method, path: path, allowed: methods)
+        }
     }
 
     /// The request body, refused with ``ServiceError/bodyTooLarge(limit:)`` past the service's limit, and with
@@ -167,7 +174,10 @@ struct HTTPAPI: Sendable {
     }
 
     static func answer(_ error: ServiceError) -> Answer {
-        Answer(status: status(of: error.kind), body: (try? ServiceJSON.encode(ErrorResponse(error))) ?? Data())
+        var answer = Answer(
+            status: status(of: error.kind), body: (try? ServiceJSON.encode(ErrorResponse(error))) ?? Data())
+        if case .methodNotAllowed(_, _, let allowed) = error { answer.allowedMethods = allowed }
+        return answer
     }
 
     static func status(of kind: ServiceErrorKind) -> Int {
@@ -190,6 +200,7 @@ struct HTTPAPI: Sendable {
         var headers = HTTPFields()
         headers[.contentType] = answer.contentType
         if answer.status == 401 { headers[.wwwAuthenticate] = "Bearer" }
+        if let allowed = answer.allowedMethods { headers[.allow] = allowed.joined(separator: ", ") }
         return Response(
             status: HTTPResponse.Status(code: answer.status), headers: headers,
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer.body)))

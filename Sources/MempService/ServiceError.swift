@@ -32,8 +32,8 @@ public enum ServiceError: Error, Equatable, Sendable {
     case unauthorized
     /// No such route.
     case notFound(path: String)
-    /// The route exists but not with this method.
-    case methodNotAllowed(method: String, path: String)
+    /// The route exists but not with this method; `allowed` are the methods it takes.
+    case methodNotAllowed(method: String, path: String, allowed: [String])
     /// The request did not finish within the server's time limit.
     case timeout(seconds: Double)
     /// The store failed for a reason that is not the client's (database, disk, embedder).
@@ -141,8 +141,8 @@ extension ServiceError: CustomStringConvertible {
             "Send the server's token as Authorization: Bearer TOKEN."
         case .notFound(let path):
             "No route \(path); see docs/openapi.yaml."
-        case .methodNotAllowed(let method, let path):
-            "\(path) does not accept \(method)."
+        case .methodNotAllowed(let method, let path, let allowed):
+            "\(path) does not accept \(method); it takes \(allowed.joined(separator: ", "))."
         case .timeout(let seconds):
             "The request took longer than \(shortNumber(seconds)) s, the server's limit: ask for fewer hits or tasks, or retry "
                 + "later if the store's database is slow or unreachable."

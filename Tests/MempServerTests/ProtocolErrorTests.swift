@@ -52,6 +52,31 @@ import Testing
         #expect(try await served.client.send("GET", "/healthz").status == 200)
     }
 
+    /// Hostile run 10: a 405 carried no `Allow` header (RFC 9110 §15.5.6 requires one), and `HEAD`, which health
+    /// checkers send, was refused where `GET` is served.
+    @Test func wrongMethodsAreToldTheRouteSMethodsAndHeadIsGetWithoutTheBody() async throws {
+        let served = try await ServedStore(count: 3)
+        defer { served.close() }
+        for (method, path, allowed) in [
+            ("PUT", "/v1/lookup", "POST"), ("DELETE", "/v1/stats", "GET, HEAD"), ("POST", "/healthz", "GET, HEAD"),
+            ("PATCH", "/v1/memories/m-1", "GET, DELETE, HEAD"),
+        ] {
+            let (status, headers, body) = try await served.client.exchange(method, path)
+            #expect(status == 405, "\(method) \(path)")
+            #expect(headers["Allow"] as? String == allowed, "\(method) \(path)")
+            #expect(HTTPClient.object(body)["error"] != nil)
+        }
+        let port = try #require(served.server.baseURL.port)
+        let connection = try RawConnection(port: port)
+        try connection.send("HEAD /healthz HTTP/1.1\r\nHost: memp\r\nConnection: close\r\n\r\n")
+        let answer = String(decoding: try connection.readToEnd(), as: UTF8.self)
+        #expect(answer.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        // The length of what GET answers, and nothing after the header.
+        #expect(answer.lowercased().contains("content-length: 15\r\n"))
+        #expect(answer.hasSuffix("\r\n\r\n"))
+        #expect(try await served.client.send("GET", "/healthz").body.count == 15)
+    }
+
     /// A good request, then a broken one on the same connection: the first is answered, then the error.
     @Test func aBrokenRequestAfterAGoodOneIsAnsweredAfterIt() async throws {
         let served = try await ServedStore(count: 3)
