@@ -66,6 +66,7 @@ public enum SQLiteStore {
         at directory: String, embedder: any Embedder, configuration: EmbedderConfiguration?,
         vectorStorage: VectorStorage
     ) async throws(MemoryError) -> MemoryStore {
+        try checkPathLength(of: directory)
         do { try FileManager.default.createDirectories(atPath: directory) } catch {
             throw .io(path: directory, reason: "can't create the store directory: \(error)")
         }
@@ -96,6 +97,24 @@ public enum SQLiteStore {
         return try await MemoryStore.open(
             backend: try SQLiteBackend(path: path), embedder: embedder, cacheDirectory: cacheDirectory(of: directory),
             vectorStorage: vectorStorage)
+    }
+
+    /// The longest full path SQLite opens a file by (its Unix VFS's `MAX_PATHNAME`).
+    static let maximumDatabasePathBytes = 512
+
+    /// Refuses a store directory whose database, under the longest name SQLite gives it (the temporary database of
+    /// a create with its `-journal`), would pass ``maximumDatabasePathBytes``: SQLite then failed with "unable to
+    /// open database file", after the directory was made.
+    static func checkPathLength(of directory: String) throws(MemoryError) {
+        let absolute = URL(fileURLWithPath: directory).standardizedFileURL.path
+        let longest = databasePath(in: absolute) + ".tmp-" + UUID().uuidString + "-journal"
+        let excess = longest.utf8.count - maximumDatabasePathBytes
+        guard excess > 0 else { return }
+        throw .io(
+            path: directory,
+            reason: "the store's path is \(absolute.utf8.count) bytes long, \(excess) more than SQLite can open its "
+                + "database files under (\(maximumDatabasePathBytes) bytes for the whole path, file names included); "
+                + "choose a shorter directory")
     }
 
     /// Opens the store in `directory` with `embedder`, which must be the one it was created with.

@@ -241,6 +241,37 @@ import VectorIndex
         }
     }
 
+    /// Hostile run 10: a store path past SQLite's limit failed with "unable to open database file (SQLite code 14)"
+    /// after making the directory, which stayed behind.
+    @Test func aStorePathTooLongForSQLiteIsRefusedBeforeAnythingIsMade() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let absolute = URL(fileURLWithPath: directory.path).standardizedFileURL.path
+        // The longest directory whose temporary database and its journal stay within 512 bytes (in components a file
+        // system takes), and one byte more.
+        let overhead = "/memp.sqlite.tmp-".utf8.count + UUID().uuidString.utf8.count + "-journal".utf8.count
+        var fitting = absolute
+        while fitting.utf8.count + overhead < 512 {
+            fitting += "/" + String(repeating: "d", count: min(100, 512 - overhead - fitting.utf8.count - 1))
+        }
+        let tooLong = fitting + "x"
+        let excess = (tooLong + "/memp.sqlite.tmp-" + UUID().uuidString + "-journal").utf8.count - 512
+        #expect(excess == 1)
+        await #expect(
+            throws: MemoryError.io(
+                path: tooLong,
+                reason: "the store's path is \(tooLong.utf8.count) bytes long, 1 more than SQLite can open its "
+                    + "database files under (512 bytes for the whole path, file names included); choose a shorter "
+                    + "directory")
+        ) {
+            try await MemoryStore.create(at: tooLong, embedder: WordHashEmbedder())
+        }
+        #expect(!FileManager.default.fileExists(atPath: tooLong))
+        let store = try await MemoryStore.create(at: fitting, embedder: WordHashEmbedder())
+        try await store.add([Samples.heatMug])
+        #expect(try await store.statistics().memories == 1)
+    }
+
     @Test func lookupsDuringAnImportSeeAllOrNothingOfIt() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
