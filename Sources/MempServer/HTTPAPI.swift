@@ -153,6 +153,12 @@ struct HTTPAPI: Sendable {
     /// The request body, refused with ``ServiceError/bodyTooLarge(limit:)`` past the service's limit, and with
     /// ``ServiceError/malformedRequest(problem:)`` when it breaks HTTP (a bad chunk size).
     private func body(of request: Request) async throws -> Data {
+        // A compressed body would be read as JSON and refused for its bytes, or worse, taken for what it isn't.
+        if let encoding = request.headers[.contentEncoding], encoding.lowercased() != "identity" {
+            throw ServiceError.invalidArgument(
+                name: "Content-Encoding",
+                reason: "is \(printableText(encoding)), which this server does not decode; send the body uncompressed")
+        }
         let limit = service.limits.maximumBodyBytes
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             throw ServiceError.bodyTooLarge(limit: limit)

@@ -77,6 +77,24 @@ import Testing
         #expect(try await served.client.send("GET", "/healthz").body.count == 15)
     }
 
+    /// Hostile run 10: a body sent with `Content-Encoding: gzip` was read as if it were plain JSON.
+    @Test func aCompressedBodyIsRefusedByItsEncoding() async throws {
+        let served = try await ServedStore(count: 3)
+        defer { served.close() }
+        let body = Data(#"{"task": "open a door", "k": 1}"#.utf8)
+        let refused = try await served.client.send(
+            "POST", "/v1/lookup", body: body, headers: ["Content-Encoding": "gzip"])
+        #expect(refused.status == 400)
+        let error = try #require(HTTPClient.object(refused.body)["error"] as? [String: Any])
+        #expect(error["code"] as? String == "invalid_argument")
+        #expect(
+            error["message"] as? String
+                == "Content-Encoding: is gzip, which this server does not decode; send the body uncompressed.")
+        let plain = try await served.client.send(
+            "POST", "/v1/lookup", body: body, headers: ["Content-Encoding": "identity"])
+        #expect(plain.status == 200)
+    }
+
     /// A good request, then a broken one on the same connection: the first is answered, then the error.
     @Test func aBrokenRequestAfterAGoodOneIsAnsweredAfterIt() async throws {
         let served = try await ServedStore(count: 3)
