@@ -25,16 +25,8 @@ import VectorIndex
         "heat a mug in the microwave", "clean an apple", "find the keychain", "fry an egg from the cookbook",
     ]
 
-    /// Every policy's hits for every lookup, as IDs with the scores' bit patterns.
     static func answers(of store: MemoryStore) async throws -> [[String]] {
-        var answers: [[String]] = []
-        for policy in [RetrievalPolicy.query, .bm25, .hybrid, .keyword] {
-            for task in lookups {
-                let hits = try await store.retrieve(task, options: RetrievalOptions(policy: policy, k: 4))
-                answers.append(hits.map { "\($0.memory.id) \($0.score.bitPattern)" })
-            }
-        }
-        return answers
+        try await rankedAnswers(of: store, to: lookups, k: 4)
     }
 
     @Test(arguments: [1, 2, 3])

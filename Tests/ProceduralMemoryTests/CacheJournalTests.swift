@@ -28,16 +28,8 @@ import Testing
         "paint the garden fence",
     ]
 
-    /// Every policy's hits for every lookup, as IDs with the scores' bit patterns.
     static func answers(of store: MemoryStore) async throws -> [[String]] {
-        var answers: [[String]] = []
-        for policy in [RetrievalPolicy.query, .bm25, .hybrid, .keyword] {
-            for task in lookups {
-                let hits = try await store.retrieve(task, options: RetrievalOptions(policy: policy, k: 5))
-                answers.append(hits.map { "\($0.memory.id) \($0.score.bitPattern)" })
-            }
-        }
-        return answers
+        try await rankedAnswers(of: store, to: lookups, k: 5)
     }
 
     /// The answers of a copy of the store whose cache files are removed, so that its open rebuilds them.

@@ -27,6 +27,19 @@ struct WordHashEmbedder: Embedder {
     }
 }
 
+/// Every cached policy's hits (query, bm25, hybrid, keyword) for every lookup, as memory IDs with the scores' bit
+/// patterns: what two stores must answer alike, to the bit, when one loads index files another wrote.
+func rankedAnswers(of store: MemoryStore, to lookups: [String], k: Int) async throws -> [[String]] {
+    var answers: [[String]] = []
+    for policy in [RetrievalPolicy.query, .bm25, .hybrid, .keyword] {
+        for task in lookups {
+            let hits = try await store.retrieve(task, options: RetrievalOptions(policy: policy, k: k))
+            answers.append(hits.map { "\($0.memory.id) \($0.score.bitPattern)" })
+        }
+    }
+    return answers
+}
+
 /// Small, real-looking trajectories: ALFWorld-style household tasks and TextWorld cooking.
 enum Samples {
     static let heatMug = Trajectory(
