@@ -24,28 +24,44 @@ public enum SQLiteStore {
         databaseFileProblem(databasePath(in: directory)) ?? .storeExists(path: directory)
     }
 
-    /// Why the database file at `path`, which exists, can hold no store: it is not a regular file, or it is empty
+    /// Why the database file at `path`, which exists, can hold no store: it is not a regular file, its
+    /// write-ahead log (`-wal`) or shared-memory file (`-shm`) is there but not a regular file, or it is empty
     /// (0 bytes, with no write-ahead log beside it that SQLite could replay); `nil` when it may hold one.
     ///
     /// SQLite takes an empty file for an empty database (a write would add tables to it without a store's
-    /// settings), fails on a directory with "disk I/O error", and waits forever to read a FIFO.
+    /// settings), fails on a directory with "disk I/O error", and waits forever to read a FIFO. A FIFO as the
+    /// write-ahead log made every lookup fail with "disk I/O error (SQLite code 10)", a directory as the
+    /// shared-memory file every write with "attempt to write a readonly database (SQLite code 8)" (hostile run 10).
+    /// `stat` follows symbolic links and never opens the file, so a FIFO is not waited on.
     static func databaseFileProblem(_ path: String) -> MemoryError? {
         var status = stat()
         guard stat(path, &status) == 0 else { return nil }  // SQLite says why it can't open it
-        let kind: String? =
-            switch status.st_mode & S_IFMT {
-            case S_IFREG: nil
-            case S_IFDIR: "a directory"
-            case S_IFIFO: "a FIFO"
-            case S_IFSOCK: "a socket"
-            default: "a device"
-            }
-        if let kind {
+        if let kind = Self.kind(of: status) {
             return .io(path: path, reason: "is \(kind), not a database file; move it away and create the store again")
+        }
+        for (suffix, role) in [("-wal", "write-ahead log"), ("-shm", "shared-memory file")] {
+            var companion = stat()
+            guard stat(path + suffix, &companion) == 0, let kind = Self.kind(of: companion) else { continue }
+            return .io(
+                path: path + suffix,
+                reason: "is \(kind), but SQLite keeps the database's \(role) there, which must be a regular file or "
+                    + "absent; move it away (it holds none of the store's data) and open the store again")
         }
         var log = stat()
         let logIsEmpty = stat(path + "-wal", &log) != 0 || log.st_size == 0
         return status.st_size == 0 && logIsEmpty ? .emptyDatabaseFile(path: path) : nil
+    }
+
+    /// What a file that is not a regular file is, in words ("a directory", "a FIFO", "a socket", "a device");
+    /// `nil` for a regular file.
+    private static func kind(of status: stat) -> String? {
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: nil
+        case S_IFDIR: "a directory"
+        case S_IFIFO: "a FIFO"
+        case S_IFSOCK: "a socket"
+        default: "a device"
+        }
     }
 
     /// Creates a store in `directory` (created if needed) that embeds with `embedder`.

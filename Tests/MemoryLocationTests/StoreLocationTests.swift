@@ -193,6 +193,37 @@ import Testing
         }
     }
 
+    /// Hostile run 10: a FIFO as `memp.sqlite-wal` made lookups fail with "disk I/O error (SQLite code 10)", a
+    /// directory as `memp.sqlite-shm` writes with "attempt to write a readonly database (SQLite code 8)", and
+    /// `memp verify` passed both stores.
+    @Test(.timeLimit(.minutes(1))) func aWriteAheadLogOrSharedMemoryFileThatIsNoFileIsNamed() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let damages = [("-wal", "a FIFO", "write-ahead log"), ("-shm", "a directory", "shared-memory file")]
+        for (suffix, kind, role) in damages {
+            let store = directory.file("store" + suffix)
+            _ = try await Self.makeStore(at: store)
+            let file = store + "/" + SQLiteStore.databaseFileName + suffix
+            try? FileManager.default.removeItem(atPath: file)
+            if kind == "a FIFO" {
+                try #require(mkfifo(file, 0o600) == 0)
+            } else {
+                try FileManager.default.createDirectory(atPath: file, withIntermediateDirectories: false)
+            }
+            let refusal = MemoryError.io(
+                path: file,
+                reason: "is \(kind), but SQLite keeps the database's \(role) there, which must be a regular file or "
+                    + "absent; move it away (it holds none of the store's data) and open the store again")
+            await #expect(throws: refusal) { try await MemoryStore.open(at: store) }
+            await #expect(throws: refusal) { try await MemoryStore.statistics(at: store) }
+            let report = try await MemoryStore.verify(at: store)
+            #expect(report.problems == ["the database can't be checked: \(refusal)"])
+            // Moved away, the store opens with every trajectory.
+            try FileManager.default.removeItem(atPath: file)
+            #expect(try await MemoryStore.statistics(at: store).trajectories == 3)
+        }
+    }
+
     /// Before, "Database: …/memp.sqlite: file is not a database (SQLite code 26)".
     @Test func aDatabaseFileThatIsNotSQLiteIsRefusedByName() async throws {
         let directory = try TemporaryDirectory()
