@@ -208,7 +208,8 @@ extension MemoryStore {
     ///   - destination: Where to copy it: an empty store, or a location that holds none.
     ///   - batchSize: Trajectories or memories per transaction.
     /// - Returns: The digest both stores share.
-    /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when `source` holds no store;
+    /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when `source` holds no store (nothing is created at
+    ///   the destination then);
     ///   ``ProceduralMemory/MemoryError/storeExists(path:)`` when the destination holds trajectories, memories,
     ///   history or a fusion record; ``ProceduralMemory/MemoryError/incompleteCopy(source:)`` when another copy
     ///   into it is under way or did not finish; ``ProceduralMemory/MemoryError/embedderMismatch(store:given:)``
@@ -218,10 +219,12 @@ extension MemoryStore {
     public static func copy(
         from source: StoreLocation, to destination: StoreLocation, batchSize: Int = 500
     ) async throws(MemoryError) -> StoreDigest {
+        // The destination is opened, and a missing SQLite store created, only once the source is read and checked.
         try await StoreMigration.copy(
             from: try await MemoryStore.backend(at: source, access: .read), sourceName: source.description,
-            to: try await MemoryStore.backend(at: destination, access: .createIfMissing),
-            destinationName: destination.description, reason: "migrate from \(source)", batchSize: batchSize)
+            toBackendMadeBy: { () async throws(MemoryError) in
+                try await MemoryStore.backend(at: destination, access: .createIfMissing)
+            }, destinationName: destination.description, reason: "migrate from \(source)", batchSize: batchSize)
     }
 }
 

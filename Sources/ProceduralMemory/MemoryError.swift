@@ -24,7 +24,7 @@ public enum MemoryError: Error, Equatable, Sendable {
     case notAMemory(trajectoryID: String, memoryIDs: [String])
     /// The store was created with another embedder, whose vectors can't be compared with this one's.
     case embedderMismatch(store: String, given: String)
-    /// The directory holds no memory store.
+    /// The directory (or the schema of the `postgres://` URL) at `path` holds no memory store.
     case notAStore(path: String)
     /// The store's database file at `path` is empty (0 bytes), with no write-ahead log beside it.
     case emptyDatabaseFile(path: String)
@@ -225,6 +225,10 @@ extension MemoryError: CustomStringConvertible {
                 + ". Give a memory's ID."
         case .embedderMismatch(let store, let given):
             "The store holds vectors from \(store) but the embedder is \(given); open it with the same embedder."
+        case .notAStore(let path) where path.hasPrefix("postgres://") || path.hasPrefix("postgresql://"):
+            "The PostgreSQL database at \(path) holds no memory store in the URL's schema (the database answered, "
+                + "but the schema has no store's settings). Check the URL's database and schema, or create a store "
+                + "there first."
         case .notAStore(let path):
             "\(path) is not a memory store: it holds neither a SQLite store nor a PostgreSQL store's descriptor. "
                 + "Check the path, or create a store there first."

@@ -116,10 +116,29 @@ package enum StoreMigration {
         from source: any MemoryBackend, sourceName: String, to destination: any MemoryBackend,
         destinationName: String, reason: String, batchSize: Int = 500
     ) async throws(MemoryError) -> StoreDigest {
+        try await copy(
+            from: source, sourceName: sourceName, toBackendMadeBy: { () throws(MemoryError) in destination },
+            destinationName: destinationName, reason: reason, batchSize: batchSize)
+    }
+
+    /// Copies as ``copy(from:sourceName:to:destinationName:reason:batchSize:)`` does, into the backend that
+    /// `makeDestination` opens or creates once the source has been read and checked: a source that holds no store,
+    /// or a record that can't be copied, leaves nothing behind at the destination (hostile run 10: a migration from
+    /// a PostgreSQL schema without a store left a SQLite database without settings that every later command
+    /// refused).
+    ///
+    /// - Throws: As ``copy(from:sourceName:to:destinationName:reason:batchSize:)``, and what `makeDestination`
+    ///   throws.
+    @discardableResult
+    package static func copy(
+        from source: any MemoryBackend, sourceName: String,
+        toBackendMadeBy makeDestination: () async throws(MemoryError) -> any MemoryBackend, destinationName: String,
+        reason: String, batchSize: Int = 500
+    ) async throws(MemoryError) -> StoreDigest {
         guard batchSize > 0 else {
             throw .invalidParameter(name: "batchSize", value: Double(batchSize), expected: "at least 1")
         }
-        guard let info = try await source.storeInfo() else { throw .notAStore(path: "the source") }
+        guard let info = try await source.storeInfo() else { throw .notAStore(path: sourceName) }
         // Read, and checked, before anything is written: a memory no store could hold (hostile run 8: a NaN date
         // failed the copy half-way with "NOT NULL constraint failed: memory.createdAt", naming no memory).
         var trajectories: [Trajectory] = []
@@ -132,6 +151,7 @@ package enum StoreMigration {
                 reason: "\(sourceName): memory \(record.memory.id) is in an impossible state (\(fault)), so it can't "
                     + "be copied; run memp verify on the source")
         }
+        let destination = try await makeDestination()
         if let existing = try await destination.storeInfo() {
             guard existing.embedderID == info.embedderID, existing.dimension == info.dimension else {
                 throw .embedderMismatch(store: existing.embedderID, given: info.embedderID)

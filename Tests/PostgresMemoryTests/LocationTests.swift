@@ -23,6 +23,28 @@
             }
         }
 
+        /// Hostile run 10: a migration from a reachable schema without a store created the destination's SQLite
+        /// database (tables, no settings), which every later command refused, and its error spoke of "a PostgreSQL
+        /// store's descriptor" instead of naming the URL.
+        @Test func aMigrationFromASchemaWithoutAStoreCreatesNothing() async throws {
+            let directory = try TemporaryDirectory()
+            defer { directory.remove() }
+            let destination = directory.file("copy")
+            try await PostgresTestServer.withBackend { empty in
+                let url = empty.location.url
+                await #expect(throws: MemoryError.notAStore(path: url)) {
+                    try await MemoryStore.copy(
+                        from: .database(Self.database(empty.location)), to: .directory(destination))
+                }
+                #expect(!FileManager.default.fileExists(atPath: destination))
+                #expect(
+                    MemoryError.notAStore(path: url).description
+                        == "The PostgreSQL database at \(url) holds no memory store in the URL's schema (the database "
+                        + "answered, but the schema has no store's settings). Check the URL's database and schema, or "
+                        + "create a store there first.")
+            }
+        }
+
         @Test func opensADirectoryMadeForPostgreSQLAndItsURLAlike() async throws {
             let directory = try TemporaryDirectory()
             defer { directory.remove() }
