@@ -176,7 +176,7 @@ extension ServiceError: CustomStringConvertible {
                     + "send duplicates=replace to keep the later one")
         case .counterLimit, .emptyTask, .lookupTaskTooLarge, .taskWithoutDirection, .nothingToRevert, .invalidParameter,
             .optionNotApplicable, .alreadyStored, .repeatedInBatch, .missingSourceTrajectory, .invalidTrajectory,
-            .invalidFeedback, .vectorWithoutDirection:
+            .invalidFeedback, .vectorWithoutDirection, .recordTooLarge:
             // The library names its own parameters (`minimumSimilarity`), not the request's fields.
             .invalidArgument(name: "request", reason: error.description)
         case .importStopped(let committed, let cause):

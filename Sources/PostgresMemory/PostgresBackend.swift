@@ -213,7 +213,9 @@ public final class PostgresBackend: MemoryBackend {
     ///
     /// Failures of the connection (refused, closed, timed out; the server shutting down, starting up, or out of
     /// connections) are ``ProceduralMemory/MemoryError/databaseUnavailable(reason:)``: the same operation can
-    /// succeed once the server is back. What the server refuses is ``ProceduralMemory/MemoryError/database(reason:)``.
+    /// succeed once the server is back. A record beyond one of its limits (SQLSTATE class 54) is
+    /// ``ProceduralMemory/MemoryError/recordTooLarge(reason:)``. What else the server refuses is
+    /// ``ProceduralMemory/MemoryError/database(reason:)``.
     static func mapped(_ error: any Error, at location: PostgresLocation) -> MemoryError {
         if let error = error as? MemoryError { return error }
         if let error = error as? UnconfirmedCommit {
@@ -225,6 +227,8 @@ public final class PostgresBackend: MemoryBackend {
             if let info = error.serverInfo, let message = info[.message] {
                 let state = info[.sqlState] ?? "?"
                 let reason = "PostgreSQL at \(location): \(message) (SQLSTATE \(state))"
+                // Class 54, program limit exceeded: a record too large for an index or a text search vector.
+                if state.hasPrefix("54") { return .recordTooLarge(reason: reason) }
                 return unavailableStates.contains(state) || state.hasPrefix("08")
                     ? .databaseUnavailable(reason: reason) : .database(reason: reason)
             }

@@ -80,6 +80,11 @@ public enum MemoryError: Error, Equatable, Sendable {
     case storeWithoutEmbedder(location: String)
     /// The database (SQLite or PostgreSQL) failed; `reason` is its message (never the statement's arguments).
     case database(reason: String)
+    /// The database refused a write as beyond a limit of its own (PostgreSQL's SQLSTATE class 54: an index entry or
+    /// a text search vector too large); `reason` is its message. Nothing of the write was stored. Records within
+    /// the limits every store shares (IDs and sources of 1 KiB, a task with its keywords of 128 KiB), which
+    /// ``TextLimits`` checks, don't reach these limits.
+    case recordTooLarge(reason: String)
     /// The database can't be reached, or stopped answering: the server refused or dropped the connection, is
     /// shutting down or starting up, or didn't answer in time; `reason` says which. The operation may succeed when
     /// it is retried once the server is back; writes committed before stay.
@@ -300,6 +305,9 @@ extension MemoryError: CustomStringConvertible {
             "Database: \(reason)"
         case .databaseUnavailable(let reason):
             "Database unavailable: \(reason); retry when it is back."
+        case .recordTooLarge(let reason):
+            "The database can't hold a record of this write: \(reason). Nothing of the write was stored; shorten "
+                + "the record's ID, source or keywords."
         case .commitUnconfirmed(let reason):
             "Database unavailable: \(reason) while the transaction was committing, so it may or may not have been "
                 + "committed; once the database is back, look whether the change is there before retrying."

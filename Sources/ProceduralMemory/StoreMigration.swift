@@ -151,6 +151,20 @@ package enum StoreMigration {
                 reason: "\(sourceName): memory \(record.memory.id) is in an impossible state (\(fault)), so it can't "
                     + "be copied; run memp verify on the source")
         }
+        // A record over the limits every store shares could be in a store written before they were checked (or a
+        // SQLite store, which has none of PostgreSQL's index limits of its own): named before anything is written.
+        for trajectory in trajectories {
+            guard let problem = TextLimits.storeLimitProblem(of: trajectory) else { continue }
+            throw .database(
+                reason: "\(sourceName): trajectory \(Self.shown(trajectory.id)) can't be copied, field "
+                    + "\(problem.field): \(problem.reason)")
+        }
+        for record in memories {
+            guard let problem = TextLimits.storeLimitProblem(of: record.memory) else { continue }
+            throw .database(
+                reason: "\(sourceName): memory \(Self.shown(record.memory.id)) can't be copied, field "
+                    + "\(problem.field): \(problem.reason)")
+        }
         let destination = try await makeDestination()
         if let existing = try await destination.storeInfo() {
             guard existing.embedderID == info.embedderID, existing.dimension == info.dimension else {
@@ -192,5 +206,10 @@ package enum StoreMigration {
         }
         try await destination.endCopy()
         return copied
+    }
+
+    /// An ID as a message shows it: its first 64 characters and its length when it is longer.
+    private static func shown(_ id: String) -> String {
+        id.count <= 64 ? id : "\(id.prefix(64))… (\(id.utf8.count) bytes)"
     }
 }

@@ -6,7 +6,9 @@ import Foundation
 /// Import time and database size grow with the text stored (a 50 MB observation costs minutes of tokenizing and
 /// is stored several times: in the trajectory, its memory and the history), so one huge record could stall an
 /// import. Texts over a limit are refused with ``MemoryError/textTooLarge(path:line:field:bytes:limit:)``, which
-/// names the field and the limit; raise a limit when such texts are expected.
+/// names the field and the limit; raise a limit when such texts are expected. Three more limits are fixed, the same
+/// for SQLite and PostgreSQL stores: IDs and sources of at most 1 KiB, and a task with its facts (keywords) of at
+/// most 128 KiB, refused as ``MemoryError/invalidRecord(path:line:field:reason:)``.
 ///
 ///     var options = ImportOptions()
 ///     options.limits.maximumObservationBytes = 1 << 20  // 1 MiB observations
@@ -19,6 +21,24 @@ public struct TextLimits: Sendable, Equatable, Codable {
     public var maximumStepTextBytes: Int
     /// The longest step observation; default 256 KiB.
     public var maximumObservationBytes: Int
+
+    /// The longest ID (of a trajectory or memory, and each source trajectory ID of a memory) any store keeps, in
+    /// UTF-8 bytes, whatever the limits above.
+    ///
+    /// Fixed, so that SQLite and PostgreSQL stores accept the same records and a store can always be migrated:
+    /// PostgreSQL's unique B-tree index on IDs holds at most 2,704 bytes per entry (hostile run 10: a 3,000-byte
+    /// ID was stored in SQLite and refused by PostgreSQL with SQLSTATE 54000).
+    package static let maximumIDBytes = 1024
+    /// The longest source any store keeps, in UTF-8 bytes; fixed for the reason ``maximumIDBytes`` is (sources
+    /// are indexed too).
+    package static let maximumSourceBytes = 1024
+    /// The most text a memory's keyword search may hold, in UTF-8 bytes: its task, a line break, and its keywords
+    /// (a trajectory's facts) joined by spaces.
+    ///
+    /// PostgreSQL's text search vector holds at most 1 MiB of distinct words and their positions, which text
+    /// with many short distinct words (or hyphenated words, counted whole and in parts) reaches at a few times
+    /// less than 1 MiB of text; 128 KiB stays below it for any text.
+    package static let maximumSearchTextBytes = 128 << 10
 
     /// Creates limits; the defaults hold every record of the bundled samples with a wide margin.
     public init(
@@ -56,21 +76,23 @@ public struct TextLimits: Sendable, Equatable, Codable {
     ///     stores written before IDs, sources and labels were checked may hold control characters, or IDs in
     ///     decomposed text, and their bundles must still import.
     /// - Throws: ``MemoryError/textTooLarge(path:line:field:bytes:limit:)`` for a text over its limit;
-    ///   ``MemoryError/invalidRecord(path:line:field:reason:)`` for a text holding a NUL character, an ID, source or
-    ///   label holding a control character, or an ID not in Unicode Normalization Form C (unless `storedIDs`).
+    ///   ``MemoryError/invalidRecord(path:line:field:reason:)`` for an ID or source over 1 KiB or a task with its
+    ///   facts over 128 KiB (the fixed limits every store shares, checked also when `storedIDs`), a text holding a NUL character, an ID, source or label holding a control
+    ///   character, or an ID not in Unicode Normalization Form C (unless `storedIDs`).
     package func check(
         _ trajectory: Trajectory, facts: [String] = [], path: String, line: Int, storedIDs: Bool = false
     ) throws(MemoryError) {
         let checker = Checker(limits: self, path: path, line: line, storedIDs: storedIDs)
         try checker.identifier(trajectory.id, "id")
         try checker.text(trajectory.task, "task", limit: maximumTaskBytes)
-        try checker.tag(trajectory.source, "source", what: "a source")
+        try checker.source(trajectory.source, "source")
         if let producer = trajectory.producer { try checker.text(producer, "producer", limit: maximumStepTextBytes) }
         try checker.steps(trajectory.steps, "steps")
         try checker.labels(trajectory.labels)
         for (index, fact) in facts.enumerated() {
             try checker.text(fact, "facts[\(index)]", limit: maximumStepTextBytes)
         }
+        try checker.searchText(task: trajectory.task, keywords: facts, "facts", what: "task and facts")
     }
 
     /// Checks a memory's texts as ``check(_:facts:path:line:storedIDs:)`` checks a trajectory's (its script against
@@ -81,7 +103,7 @@ public struct TextLimits: Sendable, Equatable, Codable {
         let checker = Checker(limits: self, path: path, line: line, storedIDs: storedIDs)
         try checker.identifier(memory.id, "memory.id")
         try checker.text(memory.task, "memory.task", limit: maximumTaskBytes)
-        try checker.tag(memory.source, "memory.source", what: "a source")
+        try checker.source(memory.source, "memory.source")
         if let steps = memory.steps { try checker.steps(steps, "memory.steps") }
         if let script = memory.script {
             try checker.text(
@@ -94,6 +116,43 @@ public struct TextLimits: Sendable, Equatable, Codable {
             try checker.identifier(id, "memory.sourceTrajectoryIDs[\(index)]")
         }
         try checker.labels(memory.labels, prefix: "memory.")
+        try checker.searchText(
+            task: memory.task, keywords: memory.keywords, "memory.keywords", what: "task and keywords")
+    }
+
+    /// Checks a stored trajectory (`facts`: the keywords of its memory) or memory against the fixed limits every
+    /// store shares, as a migration does before it writes: ``maximumIDBytes``, ``maximumSourceBytes`` and
+    /// ``maximumSearchTextBytes``.
+    ///
+    /// - Returns: The first field over its limit, and why; `nil` when every store can hold the record.
+    package static func storeLimitProblem(
+        of trajectory: Trajectory, facts: [String] = []
+    ) -> (field: String, reason: String)? {
+        let checker = Checker(limits: TextLimits(), path: "", line: 0, storedIDs: true)
+        do throws(MemoryError) {
+            try checker.storeLimit(trajectory.id, "id", limit: maximumIDBytes, what: "an ID")
+            try checker.storeLimit(trajectory.source, "source", limit: maximumSourceBytes, what: "a source")
+            try checker.searchText(task: trajectory.task, keywords: facts, "facts", what: "task and facts")
+        } catch {
+            if case .invalidRecord(_, _, let field, let reason) = error { return (field, reason) }
+        }
+        return nil
+    }
+
+    /// ``storeLimitProblem(of:facts:)`` for a memory.
+    package static func storeLimitProblem(of memory: Memory) -> (field: String, reason: String)? {
+        let checker = Checker(limits: TextLimits(), path: "", line: 0, storedIDs: true)
+        do throws(MemoryError) {
+            try checker.storeLimit(memory.id, "id", limit: maximumIDBytes, what: "an ID")
+            try checker.storeLimit(memory.source, "source", limit: maximumSourceBytes, what: "a source")
+            for (index, id) in memory.sourceTrajectoryIDs.enumerated() {
+                try checker.storeLimit(id, "sourceTrajectoryIDs[\(index)]", limit: maximumIDBytes, what: "an ID")
+            }
+            try checker.searchText(task: memory.task, keywords: memory.keywords, "keywords", what: "task and keywords")
+        } catch {
+            if case .invalidRecord(_, _, let field, let reason) = error { return (field, reason) }
+        }
+        return nil
     }
 
     /// Checks texts of one record, naming its path and line.
@@ -124,6 +183,7 @@ public struct TextLimits: Sendable, Equatable, Codable {
         /// `String` by their canonical equivalence, so `"e\u{301}"` and `"é"` would be two stored trajectories that
         /// an export, a bundle or a migration's checksum took for one. Composed, no two IDs are equivalent.
         func identifier(_ value: String, _ field: String) throws(MemoryError) {
+            try storeLimit(value, field, limit: TextLimits.maximumIDBytes, what: "an ID")
             try tag(value, field, what: "an ID")
             guard !storedIDs else { return }
             // ASCII is in every normalization form: most IDs need no normalizing to check.
@@ -150,6 +210,35 @@ public struct TextLimits: Sendable, Equatable, Codable {
                     path: path, line: line, field: field,
                     reason: "contains the control character U+\(code), which \(what) can't hold")
             }
+        }
+
+        func source(_ value: String, _ field: String) throws(MemoryError) {
+            try storeLimit(value, field, limit: TextLimits.maximumSourceBytes, what: "a source")
+            try tag(value, field, what: "a source")
+        }
+
+        /// A limit every store shares, checked before the configurable ones: raising those can't let such a text in.
+        func storeLimit(_ value: String, _ field: String, limit: Int, what: String) throws(MemoryError) {
+            let bytes = value.utf8.count
+            guard bytes > limit else { return }
+            throw .invalidRecord(
+                path: path, line: line, field: field,
+                reason: "is \(bytes) bytes, more than the \(limit) bytes \(what) may have in any store (PostgreSQL "
+                    + "indexes it, and an index entry holds at most 2,704 bytes); shorten it")
+        }
+
+        /// The text a memory's keyword search holds: as ``IndexEntry/searchText`` joins it.
+        func searchText(task: String, keywords: [String], _ field: String, what: String) throws(MemoryError) {
+            // Without keywords given, a memory's keywords are a few words of its task: the limit's margin holds them.
+            let bytes = task.utf8.count + keywords.reduce(0) { $0 + $1.utf8.count + 1 }
+            let limit = TextLimits.maximumSearchTextBytes
+            guard bytes > limit else { return }
+            throw .invalidRecord(
+                path: path, line: line, field: keywords.isEmpty ? "task" : field,
+                reason: (keywords.isEmpty ? "the task is \(bytes) bytes" : "the \(what) are \(bytes) bytes together")
+                    + ", more than the \(limit) bytes of keyword text any "
+                    + "store can search (PostgreSQL's text search holds at most 1 MiB of words and positions); give "
+                    + "fewer or shorter ones")
         }
 
         func steps(_ steps: [Step], _ field: String) throws(MemoryError) {

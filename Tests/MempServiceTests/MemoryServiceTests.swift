@@ -286,6 +286,32 @@ import Testing
         #expect(report.imported == 1 && report.invalid == 1)
     }
 
+    /// Hostile run 10: a record over a limit PostgreSQL has (a 3,000-byte ID) was answered 500 `store_failure` by a
+    /// PostgreSQL store and not skipped by `skipInvalid`; every store now refuses it as a bad line, before writing.
+    @Test func aRecordOverALimitEveryStoreSharesIsABadLine() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let service = try await Self.serviceOfRed(directory)
+        let longID = String(repeating: "k", count: 3000)
+        let body = Data(
+            (#"{"id": "a", "task": "t", "steps": [{"action": "go"}]}"# + "\n"
+                + #"{"id": "\#(longID)", "task": "t", "steps": [{"action": "go"}]}"#).utf8)
+        let refusal = ServiceError.invalidBody(
+            field: "line 2, id",
+            reason: "is 3000 bytes, more than the 1024 bytes an ID may have in any store (PostgreSQL indexes it, and "
+                + "an index entry holds at most 2,704 bytes); shorten it")
+        #expect(refusal.kind == .badRequest)
+        let stored = try await service.stats(store: nil).statistics.trajectories
+        await #expect(throws: refusal) { try await service.addTrajectories(body, store: nil) }
+        #expect(try await service.stats(store: nil).statistics.trajectories == stored)
+        let report = try await service.addTrajectories(body, store: nil, parameters: ["skipInvalid": "true"]).report
+        #expect(report.imported == 1 && report.invalid == 1)
+        // A write the database still refuses as beyond its limits is the request's to change, not a server failure.
+        let tooLarge = MemoryError.recordTooLarge(
+            reason: "PostgreSQL at postgres://memp@db/agents: index row size 3024 exceeds … (SQLSTATE 54000)")
+        #expect(ServiceError.from(tooLarge, store: "red").kind == .badRequest)
+    }
+
     /// A database that can't be reached is `store_unavailable` (HTTP 503: retry later), not a failure of the server
     /// (500); an import it stops says how many trajectories stay committed, whatever stopped it.
     @Test func anUnreachableDatabaseIsUnavailableAndAStoppedImportSaysWhatStays() {
