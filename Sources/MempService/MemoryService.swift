@@ -249,6 +249,12 @@ public final class MemoryService: Sendable {
                         field: "tasks[\(line - 1)].id",
                         reason: "trajectory \(id) is already stored; give the attempt a new ID")
                 }
+                if case .repeatedTrajectory(let id, _, let line, let firstLine) = error {
+                    throw .invalidBody(
+                        field: "tasks[\(line - 1)].id",
+                        reason: "trajectory \(id) appears again (first as tasks[\(firstLine - 1)]); give each attempt "
+                            + "its own ID")
+                }
                 throw .from(error, store: open.name)
             }
         }

@@ -11,7 +11,8 @@ public enum MemoryError: Error, Equatable, Sendable {
     /// A text of an input record is longer than the store's ``TextLimits`` allow: `field` is its JSON path
     /// (`steps[2].observation`, or `(line)` for a whole line), `bytes` its UTF-8 size.
     case textTooLarge(path: String, line: Int, field: String, bytes: Int, limit: Int)
-    /// A trajectory ID appears on two lines of one input file (and the import was told to refuse duplicates).
+    /// A trajectory ID appears on two lines of one input file or batch (an import told to refuse duplicates, or an
+    /// update, which takes each trajectory once).
     case repeatedTrajectory(id: String, path: String, line: Int, firstLine: Int)
     /// An import stopped at an error after `committedTrajectories` trajectories had been committed in earlier
     /// batches; those stay stored.
@@ -216,8 +217,8 @@ extension MemoryError: CustomStringConvertible {
             "\(path), line \(line), field \(field): \(bytes) bytes, over the limit of \(limit) bytes. "
                 + "Shorten the text, or raise the store's text limit if such texts are expected."
         case .repeatedTrajectory(let id, let path, let line, let firstLine):
-            "\(path), line \(line): trajectory \(id) appeared already on line \(firstLine) of the same file. "
-                + "Give each trajectory its own ID, or choose to skip or replace duplicates."
+            "\(path), line \(line): trajectory \(id) appeared already on line \(firstLine) of the same input. "
+                + "Give each trajectory its own ID (an import can also skip or replace such repeats)."
         case .importStopped(let committed, let cause):
             "\(cause) (\(committed) trajectories from earlier batches were committed and stay stored.)"
         case .unknownID(let id):

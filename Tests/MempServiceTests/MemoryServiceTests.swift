@@ -159,6 +159,24 @@ import Testing
         }
     }
 
+    /// Hostile run 10: an ID given twice in one batch was "already stored; give the attempt a new ID", though
+    /// nothing was stored.
+    @Test func anIDRepeatedInAnUpdateBatchIsNamedAsARepeat() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let service = try await Self.serviceOfRed(directory)
+        let task = #"{"id": "u-c", "task": "x y", "steps": [{"action": "a"}], "outcome": {"success": true}}"#
+        await #expect(
+            throws: ServiceError.invalidBody(
+                field: "tasks[1].id",
+                reason: "trajectory u-c appears again (first as tasks[0]); give each attempt its own ID")
+        ) {
+            try await service.update(Data(#"{"policy": "vanilla", "tasks": [\#(task), \#(task)]}"#.utf8), store: nil)
+        }
+        let once = try await service.update(Data(#"{"policy": "vanilla", "tasks": [\#(task)]}"#.utf8), store: nil)
+        #expect(once.report.added == ["u-c"])
+    }
+
     @Test func requestsAreValidatedWithTheFieldNamed() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -218,4 +218,19 @@ import Testing
         #expect(store.generation == generation)
         #expect(try await store.history().count == 1)
     }
+
+    /// An ID given twice in one update file was reported as already stored, with the advice to delete the stored
+    /// one (hostile run 10), though nothing was stored.
+    @Test func anIDRepeatedInOneUpdateFileIsNamedAsARepeat() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await TestStoreKind.disk.makeStore(in: directory)
+        let line = #"{"id":"u-d","task":"x y","steps":[{"action":"a"}],"outcome":{"success":true}}"#
+        let file = try directory.write(line + "\n" + line + "\n", to: "upd2.jsonl")
+        let tasks = try FinishedTask.read(from: file)
+        await #expect(throws: MemoryError.repeatedTrajectory(id: "u-d", path: file, line: 2, firstLine: 1)) {
+            try await store.update(tasks, options: UpdateOptions(policy: .vanilla), source: file)
+        }
+        #expect(try await store.trajectory(id: "u-d") == nil)
+    }
 }

@@ -41,21 +41,22 @@ extension MemoryStore {
     /// - Throws: ``MemoryError/unknownID(_:)`` for a used memory that is not stored,
     ///   ``MemoryError/notAMemory(trajectoryID:memoryIDs:)`` for a used "memory" that is a trajectory's ID,
     ///   ``MemoryError/duplicateTrajectory(id:path:line:)`` for a trajectory already stored (`line` is the task's
-    ///   position, from 1), ``MemoryError/invalidParameter(name:value:expected:)`` for bad settings.
+    ///   position, from 1), ``MemoryError/repeatedTrajectory(id:path:line:firstLine:)`` for one given twice in
+    ///   `tasks` (nothing is written then), ``MemoryError/invalidParameter(name:value:expected:)`` for bad settings.
     @discardableResult
     public func update(
         _ tasks: [FinishedTask], options: UpdateOptions, source: String = "(update)",
         progress: (@Sendable (UpdateReport) -> Void)? = nil
     ) async throws(MemoryError) -> UpdateReport {
         try options.settings.validate()
-        var seen = Set<String>()
+        var seen: [String: Int] = [:]
         // Sizes were checked where the tasks were read (``FinishedTask/read(from:source:limits:)``); a NUL would
         // be cut by SQLite wherever they came from.
         let unlimited = TextLimits(
             maximumLineBytes: .max, maximumTaskBytes: .max, maximumStepTextBytes: .max, maximumObservationBytes: .max)
         for (index, task) in tasks.enumerated() {
-            guard seen.insert(task.trajectory.id).inserted else {
-                throw .duplicateTrajectory(id: task.trajectory.id, path: source, line: index + 1)
+            if let first = seen.updateValue(index + 1, forKey: task.trajectory.id) {
+                throw .repeatedTrajectory(id: task.trajectory.id, path: source, line: index + 1, firstLine: first)
             }
             try unlimited.check(task.trajectory, path: source, line: index + 1)
         }
