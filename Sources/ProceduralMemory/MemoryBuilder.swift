@@ -24,6 +24,9 @@ public struct MemoryBuilder: Sendable {
 
     /// Builds the memory of one trajectory; it carries the trajectory's ID, source and labels.
     ///
+    /// A script over ``MemoryStore/maximumScriptLength`` characters is cut to it by
+    /// ``MemoryStore/clippedScript(_:)``.
+    ///
     /// - Parameters:
     ///   - trajectory: The trajectory.
     ///   - keywords: The task's keywords, for the keyword (AveFact) retrieval policy.
@@ -43,7 +46,8 @@ public struct MemoryBuilder: Sendable {
                 written = WrittenScript(text: try await scriptWriter.script(for: trajectory), writer: scriptWriter.name)
             }
         }
-        let script = written?.text
+        // A long task (its first sentence is kept whole) or thousands of steps give a script no bundle could carry.
+        let script = written.map { MemoryStore.clippedScript($0.text) }
         return Memory(
             id: trajectory.id, task: trajectory.task, buildPolicy: policy,
             steps: policy == .script ? nil : trajectory.steps, script: script, keywords: keywords,

@@ -77,6 +77,27 @@ import VectorIndex
         #expect(tables == ["notes"])
     }
 
+    /// A store written before built scripts were cut to ``MemoryStore/maximumScriptLength`` may hold a longer
+    /// one, and its bundle was refused by every import (hostile run 10): export cuts it as a build now does.
+    @Test func aLongScriptStoredBeforeTheLimitIsCutByExport() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("store")
+        try await MemoryStore.create(at: path, embedder: WordHashEmbedder()).add([Samples.heatMug])
+        let long = (1...2_000).map { "\($0). heat [OBJECT1]" }.joined(separator: "\n")
+        let database = try DatabaseQueue(path: path + "/" + SQLiteStore.databaseFileName)
+        try await database.write {
+            try $0.execute(sql: "UPDATE memory SET script = ? WHERE id = ?", arguments: [long, Samples.heatMug.id])
+        }
+        let store = try await MemoryStore.open(at: path, embedder: WordHashEmbedder())
+        #expect(try await store.memory(id: Samples.heatMug.id)?.script == long)
+        let bundle = directory.file("bundle")
+        try await store.export(to: bundle)
+        let target = try await TestStoreKind.inMemory.makeStore(in: directory)
+        #expect(try await target.importBundle(at: bundle).memories == 1)
+        #expect(try await target.memory(id: Samples.heatMug.id)?.script == MemoryStore.clippedScript(long))
+    }
+
     @Test func hybridLookupCopesWithAnyK() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

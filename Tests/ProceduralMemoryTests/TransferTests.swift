@@ -193,4 +193,50 @@ import Testing
                 path: bundle, reason: "memories.jsonl resolves to a file outside the bundle directory")
         ) { try await target.importBundle(at: bundle) }
     }
+
+    /// A task of 8,400 characters (under the 16 KiB import limit) and a trajectory of 5,000 steps gave scripts of
+    /// 10,423 and 28,935 characters, and a bundle that `importBundle` refused every time: it carries scripts of at
+    /// most ``MemoryStore/maximumScriptLength`` characters, which the store never checked.
+    @Test func memoriesOfALongTaskOrManyStepsExportAndImportAgain() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let longTask = String(repeating: "pick up the red ball ", count: 400)
+        let manySteps = (0..<5_000).map { ["take ball", "drop ball"][$0 % 2] }
+        let lines = [
+            ["id": "long-task", "task": longTask, "steps": [["action": "take ball"]], "outcome": ["success": true]],
+            [
+                "id": "many-steps", "task": "juggle the ball", "steps": manySteps.map { ["action": $0] },
+                "outcome": ["success": true],
+            ],
+        ]
+        let file = directory.file("long.jsonl")
+        try Data(
+            lines.map { String(decoding: try JSONSerialization.data(withJSONObject: $0), as: UTF8.self) + "\n" }
+                .joined().utf8
+        ).write(to: URL(fileURLWithPath: file))
+        let source = try await MemoryStore.create(at: directory.file("store"), embedder: WordHashEmbedder())
+        #expect(try await source.importTrajectories(from: file).imported == 2)
+        for id in ["long-task", "many-steps"] {
+            let script = try #require(try await source.memory(id: id)?.script)
+            #expect(script.count <= MemoryStore.maximumScriptLength && script.hasSuffix("\n…"))
+        }
+        let bundle = directory.file("bundle")
+        try await source.export(to: bundle)
+        let target = try await MemoryStore.create(at: directory.file("target"), embedder: WordHashEmbedder())
+        let report = try await target.importBundle(at: bundle)
+        #expect(report.memories == 2 && report.trajectories == 2)
+        #expect(try await target.trajectory(id: "long-task")?.task == longTask)
+        #expect(try await target.trajectory(id: "many-steps")?.steps.count == 5_000)
+    }
+
+    @Test func scriptCutToTheLimitKeepsWholeLines() {
+        let lines = (1...2_000).map { "\($0). take [OBJECT1]" }
+        let clipped = MemoryStore.clippedScript(lines.joined(separator: "\n"))
+        #expect(clipped.count <= MemoryStore.maximumScriptLength)
+        let kept = clipped.split(separator: "\n").map(String.init)
+        #expect(kept.last == "…" && kept.dropLast() == lines.prefix(kept.count - 1))
+        let oneLine = String(repeating: "a", count: 9_000)
+        #expect(MemoryStore.clippedScript(oneLine) == String(repeating: "a", count: 7_998) + "\n…")
+        #expect(MemoryStore.clippedScript("1. take ball") == "1. take ball")
+    }
 }

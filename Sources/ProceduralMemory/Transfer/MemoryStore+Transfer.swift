@@ -54,7 +54,9 @@ extension MemoryStore {
             let chunk = entries[start..<min(start + 500, entries.count)]
             let memories = try await backend.memories(numbered: chunk.map(\.number))
             for entry in chunk {
-                guard let memory = memories[entry.number] else { continue }
+                guard var memory = memories[entry.number] else { continue }
+                // A store written before built scripts were cut may hold longer ones, which no bundle carries.
+                memory.script = memory.script.map(MemoryStore.clippedScript)
                 memoryLines.append(
                     try bundleJSON(
                         BundledMemory(memory: memory, taskVector: entry.taskVector, keywordVector: entry.keywordVector),
@@ -278,14 +280,18 @@ struct VerifiedBundle {
                 throw refuse(
                     "\(line): memory \(item.memory.id)'s task vector is all zeros, which has no cosine direction")
             }
-            guard !item.memory.id.isEmpty, !item.memory.task.isEmpty,
-                (item.memory.script?.count ?? 0) <= MemoryStore.maximumScriptLength
-            else {
-                throw refuse(
-                    "\(line): the memory has an empty ID or task, or a script over \(MemoryStore.maximumScriptLength) characters"
-                )
-            }
             let memory = item.memory
+            guard !memory.id.isEmpty, !memory.task.isEmpty else {
+                throw refuse(
+                    memory.id.isEmpty
+                        ? "\(line): a memory has an empty ID" : "\(line): memory \(memory.id) has an empty task")
+            }
+            // The rule an export follows: it cuts longer scripts, so only a hand-made or altered bundle has one.
+            if let script = memory.script, script.count > MemoryStore.maximumScriptLength {
+                throw refuse(
+                    "\(line): memory \(memory.id) has a script of \(script.count) characters; a bundle carries at "
+                        + "most \(MemoryStore.maximumScriptLength)")
+            }
             guard memory.hitCount >= 0, memory.successCount >= 0, memory.successCount <= memory.hitCount,
                 memory.hitCount <= Memory.maximumCount, memory.revision >= 1, memory.revision <= Memory.maximumCount
             else {

@@ -220,8 +220,20 @@ extension MemoryStore {
         return trimmed
     }
 
-    /// The longest script an update stores.
+    /// The longest script, in characters, a store writes and a bundle carries: a longer revision is refused, a
+    /// longer written script (by any ``ScriptWriter``, as a memory is built) is cut by ``clippedScript(_:)``, and
+    /// an export cuts a longer one stored before this rule the same way, so that every bundle imports.
     package static let maximumScriptLength = 8_000
+
+    /// `script` if it has at most ``maximumScriptLength`` characters; else its first whole lines that fit, then a
+    /// line `…` saying that the rest was left out (a first line too long alone is cut within the line).
+    package static func clippedScript(_ script: String) -> String {
+        guard script.count > maximumScriptLength else { return script }
+        let marker = "\n…"
+        var kept = script.prefix(maximumScriptLength - marker.count)
+        if let newline = kept.lastIndex(of: "\n") { kept = kept[..<newline] }
+        return kept + marker
+    }
 
     private struct Duplicate {
         var memoryID: String
