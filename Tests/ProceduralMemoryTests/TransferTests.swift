@@ -239,4 +239,32 @@ import Testing
         #expect(MemoryStore.clippedScript(oneLine) == String(repeating: "a", count: 7_998) + "\n…")
         #expect(MemoryStore.clippedScript("1. take ball") == "1. take ball")
     }
+
+    /// With a trailing slash the temporary was made inside the bundle directory, which was then removed with it:
+    /// the export failed ("can't move the bundle into place") and took an existing empty directory along.
+    @Test func bundleDirectoryWithATrailingSlashIsWrittenAndAnEmptyOneReplaced() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all)
+        try await store.export(to: directory.file("new") + "/")
+        let empty = directory.file("empty")
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: false)
+        try await store.export(to: empty + "/")
+        for bundle in ["new", "empty"] {
+            #expect(
+                try await TestStoreKind.inMemory.makeStore(in: directory).importBundle(at: directory.file(bundle))
+                    .memories == 4)
+        }
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["empty", "new", "store"])
+        await #expect(
+            throws: MemoryError.io(
+                path: directory.file("new"), reason: "the bundle directory exists and is not empty; choose a new one")
+        ) { try await store.export(to: directory.file("new") + "//") }
+        await #expect(
+            throws: MemoryError.io(
+                path: directory.path + "/..",
+                reason: "names no new directory; name the bundle directory itself (as DIR/bundle)")
+        ) { try await store.export(to: directory.path + "/..") }
+    }
 }

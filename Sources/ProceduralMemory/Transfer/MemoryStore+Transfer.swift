@@ -19,19 +19,29 @@ extension MemoryStore {
     /// another agent or model) to import with ``importBundle(at:duplicates:)``.
     ///
     /// The bundle is written into a temporary directory beside `directory` and renamed into place, so a bundle
-    /// either is complete or does not exist.
+    /// either is complete or does not exist. An empty directory found there is replaced by the rename itself, so a
+    /// failed export leaves it as it was.
     ///
     /// - Parameters:
-    ///   - directory: The bundle directory; it must not exist, or be empty.
+    ///   - directory: The bundle directory (a trailing `/` is dropped); it must not exist, or be empty.
     ///   - filter: Which memories; the default exports every active one.
     /// - Returns: The bundle's manifest.
     /// - Throws: ``MemoryError/io(path:reason:)`` when the directory exists with files in it, a file has its name,
-    ///   or it can't be written.
+    ///   it names no new directory (`.`, `..`, `/`), or it can't be written.
     @discardableResult
     public func export(to directory: String, filter: MemoryFilter = MemoryFilter()) async throws(MemoryError)
         -> BundleManifest
     {
         let fileManager = FileManager.default
+        // Shell completion adds the slash; kept, it put the temporary inside the directory it was to replace.
+        let requested = directory
+        var directory = directory
+        while directory.count > 1, directory.hasSuffix("/") { directory.removeLast() }
+        let name = (directory as NSString).lastPathComponent
+        guard !directory.isEmpty, directory != "/", name != ".", name != ".." else {
+            throw .io(
+                path: requested, reason: "names no new directory; name the bundle directory itself (as DIR/bundle)")
+        }
         var isDirectory: ObjCBool = false
         // The empty directory found here is replaced by the finished bundle; anything else there is the user's.
         if fileManager.fileExists(atPath: directory, isDirectory: &isDirectory), !isDirectory.boolValue {
@@ -89,10 +99,14 @@ extension MemoryStore {
             try writeFile(
                 Data(try bundleJSON(manifest, path: directory, pretty: true).utf8),
                 to: temporary + "/" + BundleManifest.fileName)
-            try? fileManager.removeItem(atPath: directory)  // an empty directory, checked above
-            do { try fileManager.moveItem(atPath: temporary, toPath: directory) } catch {
-                throw MemoryError.io(
-                    path: directory, reason: "can't move the bundle into place: \(systemErrorText(of: error))")
+            // rename(2) replaces an empty directory and refuses one with files in it, so nothing of the user's is
+            // removed, even when a file arrived there after the check above.
+            guard rename(temporary, directory) == 0 else {
+                let reason =
+                    errno == ENOTEMPTY || errno == EEXIST
+                    ? "the bundle directory exists and is not empty; choose a new one"
+                    : "can't move the bundle into place: \(systemErrorText())"
+                throw MemoryError.io(path: directory, reason: reason)
             }
             return manifest
         } catch {
