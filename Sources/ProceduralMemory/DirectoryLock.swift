@@ -46,12 +46,18 @@ extension DirectoryLock {
     /// The lock of a writer about to make temporary files in `directory`, held shared; first, when no writer holds
     /// it, the temporary files writers stopped before removing them are removed.
     ///
+    /// - Parameters:
+    ///   - directory: The directory the writer makes its temporaries in.
+    ///   - isTemporary: Whether a file name there is one of the writer's kind of temporaries.
+    ///   - remove: Removes a left-over temporary, given its path; the default unlinks a file.
     /// - Returns: The lock, to release once the writer's temporaries are gone; `nil` when the directory can't be
     ///   opened for locking (nothing is removed then).
-    package static func forWriting(in directory: String, _ isTemporary: (String) -> Bool) -> DirectoryLock? {
+    package static func forWriting(
+        in directory: String, _ isTemporary: (String) -> Bool, removing remove: (String) -> Void = { _ = unlink($0) }
+    ) -> DirectoryLock? {
         guard let lock = DirectoryLock(directory: directory) else { return nil }
         if lock.lockExclusivelyIfFree() {
-            for name in temporaryFiles(in: directory, isTemporary) { unlink(directory + "/" + name) }
+            for name in temporaryFiles(in: directory, isTemporary) { remove(directory + "/" + name) }
         }
         lock.lockShared()
         return lock

@@ -267,4 +267,31 @@ import Testing
                 reason: "names no new directory; name the bundle directory itself (as DIR/bundle)")
         ) { try await store.export(to: directory.path + "/..") }
     }
+
+    /// A `kill -9` during an export left its bundle-sized temporary beside the bundle directory for good.
+    @Test func exportRemovesTheTemporariesOfKilledExportsToTheSameDirectory() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all)
+        let out = directory.file("out")
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: false)
+        let killed = out + "/b.tmp-" + UUID().uuidString
+        let otherBundle = out + "/c.tmp-" + UUID().uuidString
+        let notOne = out + "/b.tmp-notes"
+        for path in [killed, otherBundle, notOne] {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+            try Data("partial".utf8).write(to: URL(fileURLWithPath: path + "/memories.jsonl"))
+        }
+        // A live export beside it holds the lock shared: its temporary can't be told from one left over.
+        let live = try #require(DirectoryLock(directory: out))
+        live.lockShared()
+        try await store.export(to: out + "/b")
+        #expect(FileManager.default.fileExists(atPath: killed))
+        live.release()
+
+        try FileManager.default.removeItem(atPath: out + "/b")
+        try await store.export(to: out + "/b")
+        let left = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
+        #expect(left == ["b", "b.tmp-notes", (otherBundle as NSString).lastPathComponent])
+    }
 }

@@ -20,7 +20,8 @@ extension MemoryStore {
     ///
     /// The bundle is written into a temporary directory beside `directory` and renamed into place, so a bundle
     /// either is complete or does not exist. An empty directory found there is replaced by the rename itself, so a
-    /// failed export leaves it as it was.
+    /// failed export leaves it as it was. The temporaries of exports to the same directory that were killed before
+    /// renaming theirs are removed first, unless some export is still writing beside it.
     ///
     /// - Parameters:
     ///   - directory: The bundle directory (a trailing `/` is dropped); it must not exist, or be empty.
@@ -78,7 +79,17 @@ extension MemoryStore {
                 }
             }
         }
-        let temporary = directory + ".tmp-" + UUID().uuidString
+        let parent = (directory as NSString).deletingLastPathComponent
+        let parentPath = parent.isEmpty ? "." : parent
+        do { try fileManager.createDirectories(atPath: parentPath) } catch {
+            throw .io(path: parentPath, reason: "can't create the directory to hold the bundle: \(error)")
+        }
+        // Held shared while this export's temporary exists: an export killed meanwhile leaves one no lock holds.
+        let lock = DirectoryLock.forWriting(in: parentPath, Self.isExportTemporary(of: name)) {
+            try? FileManager.default.removeItem(atPath: $0)
+        }
+        defer { lock?.release() }
+        let temporary = directory + Self.exportTemporaryMarker + UUID().uuidString
         do { try fileManager.createDirectories(atPath: temporary) } catch {
             throw .io(path: temporary, reason: "can't create the bundle directory: \(error)")
         }
@@ -112,6 +123,17 @@ extension MemoryStore {
         } catch {
             try? fileManager.removeItem(atPath: temporary)
             throw error
+        }
+    }
+
+    /// What an export's temporary directory has after the bundle directory's name: then a UUID.
+    static let exportTemporaryMarker = ".tmp-"
+
+    /// Whether a file name is that of an export's temporary directory for the bundle directory `name`.
+    static func isExportTemporary(of name: String) -> (String) -> Bool {
+        { file in
+            file.hasPrefix(name + exportTemporaryMarker)
+                && UUID(uuidString: String(file.dropFirst(name.count + exportTemporaryMarker.count))) != nil
         }
     }
 
