@@ -162,7 +162,11 @@ struct CollectionCommand: ParsableCommand {
             help: "A JSON Lines file of queries {\"qid\", \"query\"?, \"vector\"?} (\"text\" is read as \"query\").")
         var queries: String?
         @OptionGroup var server: ServerOptions
-        @Argument(help: "The query text.") var text: String?
+        @Argument(parsing: .allUnrecognized, help: ArgumentHelp("The query text.", valueName: "text"))
+        var textArguments: [String] = []
+
+        /// The query text, from ``textArguments`` (``freeText(in:)``: a query may start with "-").
+        var text: String? { freeText(in: textArguments) }
 
         func validate() throws {
             if alpha != nil {
@@ -188,6 +192,7 @@ struct CollectionCommand: ParsableCommand {
                         "candidateDepth": "--candidates",
                     ])
             }
+            try checkFreeText(textArguments, naming: "query", command: "memp collection search")
             guard (text == nil) != (queries == nil) else {
                 throw ValidationError("Give a query text or --queries FILE (exactly one).")
             }

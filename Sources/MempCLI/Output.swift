@@ -14,6 +14,33 @@ func printText(_ line: String) {
     print(printableText(line))
 }
 
+/// The free text (a task, a query) of an argument declared `@Argument(parsing: .allUnrecognized)`: one argument,
+/// after `--` when it starts with `--`. Such an argument takes every argument no option takes, so that a text
+/// starting with "-" (agents write "- heat the pan") is text, not a cluster of short flags that ArgumentParser would
+/// drop or read as -h.
+func freeText(in arguments: [String]) -> String? {
+    arguments.first == "--" ? arguments.dropFirst().first : arguments.first
+}
+
+/// Refuses what such an argument collected besides one text: a mistyped option, or a text in several words.
+///
+/// - Parameters:
+///   - naming: What the text is, in messages (`task`).
+///   - command: The command, for the message's example (`memp query`).
+func checkFreeText(_ arguments: [String], naming what: String, command: String) throws {
+    let afterTerminator = arguments.first == "--"
+    let given = afterTerminator ? Array(arguments.dropFirst()) : arguments
+    if !afterTerminator, let option = given.first(where: { $0.hasPrefix("--") && $0.count > 2 }) {
+        throw ValidationError(
+            "Unknown option '\(option)'. A \(what) that starts with \"--\" goes after --: \(command) ... -- \"\(option)\"."
+        )
+    }
+    guard given.count <= 1 else {
+        let quoted = given.map { "\"\($0)\"" }.joined(separator: " ")
+        throw ValidationError("Give the \(what) as one argument, in quotes (got \(given.count): \(quoted)).")
+    }
+}
+
 /// Writes a diagnostic line to standard error.
 func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))

@@ -17,33 +17,13 @@ struct QueryCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var storeOptions: StoreOptions
-    // Every argument no option takes, so that a task starting with "-" (agents write "- heat the pan") is a task,
-    // not a cluster of short flags that ArgumentParser would drop or read as -h.
+    // Every argument no option takes: a task may start with "-" (``freeText(in:)``).
     @Argument(parsing: .allUnrecognized, help: ArgumentHelp("The task.", valueName: "task"))
     var taskArguments: [String] = []
 
-    /// The task, from ``taskArguments``: one argument, after `--` when it starts with `--`.
-    var task: String? { Self.task(in: taskArguments) }
+    /// The task, from ``taskArguments`` (``freeText(in:)``).
+    var task: String? { freeText(in: taskArguments) }
 
-    static func task(in arguments: [String]) -> String? {
-        arguments.first == "--" ? arguments.dropFirst().first : arguments.first
-    }
-
-    /// Refuses what ``taskArguments`` collected besides one task: a mistyped option, or a task in several words.
-    static func checkTaskArguments(_ arguments: [String]) throws {
-        let afterTerminator = arguments.first == "--"
-        let given = afterTerminator ? Array(arguments.dropFirst()) : arguments
-        if !afterTerminator, let option = given.first(where: { $0.hasPrefix("--") && $0.count > 2 }) {
-            throw ValidationError(
-                "Unknown option '\(option)'. A task that starts with \"--\" goes after --: memp query ... -- \"\(option)\"."
-            )
-        }
-        guard given.count <= 1 else {
-            throw ValidationError(
-                "Give the task as one argument, in quotes (got \(given.count): \(given.map { "\"\($0)\"" }.joined(separator: " ")))."
-            )
-        }
-    }
     @Option(help: "A JSON Lines file of {\"qid\", \"query\"} records.") var queries: String?
     @Option(help: "The retrieval policy.") var mode: RetrievalPolicy = .hybrid
     @Option(name: .short, parsing: .unconditional, help: "Maximum number of memories per task.") var k = 5
@@ -86,7 +66,7 @@ struct QueryCommand: AsyncParsableCommand {
     @Flag(help: "With --queries: add each hit's task, script and steps to its line.") var contents = false
 
     func validate() throws {
-        try Self.checkTaskArguments(taskArguments)
+        try checkFreeText(taskArguments, naming: "task", command: "memp query")
         guard (task == nil) != (queries == nil) else {
             throw ValidationError("Give either a task or --queries FILE.")
         }

@@ -168,6 +168,12 @@ import Testing
             "--candidates sets how --mode hybrid fuses; it has no effect with --mode vector."
         ),
         (["--filter", "novalue", "q"], "--filter takes key=value (got \"novalue\")."),
+        // As `memp query` takes its task: any text, one argument; a mistyped option is named.
+        (
+            ["--explian", "q"],
+            #"Unknown option '--explian'. A query that starts with "--" goes after --: memp collection search ... -- "--explian"."#
+        ),
+        (["heat", "pan"], #"Give the query as one argument, in quotes (got 2: "heat" "pan")."#),
         ([], "Give a query text or --queries FILE (exactly one)."),
         (
             ["--mode", "fuzzy", "q"],
@@ -186,6 +192,14 @@ import Testing
     ])
     func badSearchFlagsAreValidationErrors(arguments: [String], message: String) {
         #expect(parseFailure(CollectionCommand.Search.self, ["--collection", "c"] + arguments) == message)
+    }
+
+    /// Hostile run 10 (finding 108, of `memp query`): a query starting with "-" was read as short flags.
+    @Test func aQueryThatStartsWithADashIsAQuery() throws {
+        for text in ["- heat the pan", "-door", "-h is not help here"] {
+            #expect(try CollectionCommand.Search.parse(["--collection", "c", "-k", "2", text]).text == text)
+        }
+        #expect(try CollectionCommand.Search.parse(["--collection", "c", "--", "--dashes"]).text == "--dashes")
     }
 
     @Test(arguments: [
