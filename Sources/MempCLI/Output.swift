@@ -6,18 +6,20 @@ import RetrievalCore
 // Everything the commands print goes through this file: JSON lines on stdout, diagnostics and progress on stderr,
 // counted nouns. Dates in JSON are ISO-8601 UTC (`JSONDates`), like every file the library writes.
 
-/// Prints a line of human-readable output that holds stored text (a task, a step, a script line, a history
-/// change): its control characters are shown as `\u{…}` (``RetrievalCore/printableText(_:)``), so that text from an
+/// Prints a line of human-readable output that holds stored text (a task, a step, a script line, a history change).
+///
+/// Its control characters are shown as `\u{…}` (``RetrievalCore/printableText(_:)``), so that text from an
 /// environment (a web page's escape sequences, a carriage return) can neither drive the terminal nor rewrite the
 /// line. `--json` output keeps the text as stored.
 func printText(_ line: String) {
     print(printableText(line))
 }
 
-/// The free text (a task, a query) of an argument declared `@Argument(parsing: .allUnrecognized)`: one argument,
-/// after `--` when it starts with `--`. Such an argument takes every argument no option takes, so that a text
-/// starting with "-" (agents write "- heat the pan") is text, not a cluster of short flags that ArgumentParser would
-/// drop or read as -h.
+/// The free text (a task, a query) of an argument declared `@Argument(parsing: .allUnrecognized)`.
+///
+/// One argument, after `--` when it starts with `--`. Such an argument takes every argument no option takes, so that
+/// a text starting with "-" (agents write "- heat the pan") is text, not a cluster of short flags that
+/// ArgumentParser would drop or read as -h.
 func freeText(in arguments: [String]) -> String? {
     arguments.first == "--" ? arguments.dropFirst().first : arguments.first
 }
