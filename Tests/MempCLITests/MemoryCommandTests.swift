@@ -307,8 +307,9 @@ import Testing
         #expect(missing.status == 1 && missing.errors == "Error: No memory or trajectory has ID no-such-memory.\n")
     }
 
-    /// Hostile run 10: stored text reached the terminal raw. Text output shows control characters as `\u{…}`;
-    /// `--json` keeps them, escaped as JSON escapes them.
+    /// Hostile run 10: stored text reached the terminal raw.
+    ///
+    /// Text output shows control characters as `\u{…}`; `--json` keeps them, escaped as JSON escapes them.
     @Test func storedControlCharactersNeverReachTheTerminal() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
