@@ -32,6 +32,11 @@ struct CacheJournal: Sendable, Equatable {
         added.values.reduce(removed.count * 8) { $0 + 8 + 8 + $1.text.utf8.count + $1.vector.count * 4 }
     }
 
+    /// The additions in number order: the order a load replays them in and the journal file holds them.
+    var additionsInOrder: [(number: DocumentID, addition: Addition)] {
+        added.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
     /// Records a memory added to the index.
     mutating func recordAddition(number: DocumentID, text: String, vector: [Float]) {
         added[number] = Addition(text: text, vector: vector)
@@ -49,8 +54,7 @@ struct CacheJournal: Sendable, Equatable {
     ///   another dimension): the journal is not of these files.
     func replay(on index: inout HybridIndex) throws(IndexError) {
         for number in removed.sorted() where index.contains(number) { try index.remove(number) }
-        for number in added.keys.sorted() {
-            guard let addition = added[number] else { continue }
+        for (number, addition) in additionsInOrder {
             try index.add(text: addition.text, vector: addition.vector, id: number)
         }
     }
@@ -70,22 +74,21 @@ extension CacheJournal {
     ///
     /// - Throws: ``RetrievalCore/IndexError/io(path:reason:)``.
     func write(to path: String, dimension: Int) throws(IndexError) {
-        let numbers = added.keys.sorted()
+        let additions = additionsInOrder
         var vectors: [Float] = []
-        vectors.reserveCapacity(numbers.count * dimension)
+        vectors.reserveCapacity(additions.count * dimension)
         var offsets: [UInt64] = [0]
         var text: [UInt8] = []
-        for number in numbers {
-            guard let addition = added[number] else { continue }
+        for (_, addition) in additions {
             vectors += addition.vector
             text += addition.text.utf8
             offsets.append(UInt64(text.count))
         }
         let writer = try IndexFileWriter(
             path: path, magic: Self.magic, version: Self.formatVersion,
-            fields: [UInt64(dimension), UInt64(removed.count), UInt64(numbers.count)], sectionCapacity: 5)
+            fields: [UInt64(dimension), UInt64(removed.count), UInt64(additions.count)], sectionCapacity: 5)
         try writer.appendSection("RMVD", removed.sorted().map(\.rawValue))
-        try writer.appendSection("ADID", numbers.map(\.rawValue))
+        try writer.appendSection("ADID", additions.map(\.number.rawValue))
         try writer.appendSection("ADVC", vectors)
         try writer.appendSection("TXOF", offsets)
         try writer.appendSection("TEXT", text)

@@ -320,9 +320,10 @@ public final class MemoryStore: Sendable {
     /// A write that another write is waiting behind leaves the saving to that one, which saves indexes holding
     /// both, whether or not it changes anything itself: writes that queue up save once, not once each. A save
     /// writes the changes since the files (``CacheJournal``) while they are small beside the files, which at 100,000
-    /// memories of 384 dimensions are 219 MB, and rewrites the files only when they are not. A write that changed only catalog entries
-    /// (statuses, labels: ``IndexSnapshot/indexesChanged`` stays clear), after files that match the generation it
-    /// started from, moves the manifest to its generation instead of rewriting the files, which hold no catalog.
+    /// memories of 384 dimensions are 219 MB, and rewrites the files only when they are not. A write that changed
+    /// only catalog entries (statuses, labels: ``IndexSnapshot/indexesChanged`` stays clear), after files that match
+    /// the generation it started from, moves the manifest to its generation instead of rewriting the files, which
+    /// hold no catalog.
     func write<Result: Sendable>(
         _ body: (inout IndexSnapshot) async throws(MemoryError) -> Result
     ) async throws(MemoryError) -> Result {
