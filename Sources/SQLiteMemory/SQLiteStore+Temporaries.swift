@@ -12,6 +12,11 @@ extension SQLiteStore {
     /// `-wal`, `-shm` and `-journal` files beside them).
     static let temporaryPrefix = databaseFileName + ".tmp-"
 
+    /// A new temporary database path in `directory`, for one create: ``temporaryPrefix`` and a UUID.
+    static func temporaryDatabasePath(in directory: String) -> String {
+        directory + "/" + temporaryPrefix + UUID().uuidString
+    }
+
     /// Whether `name` is one of a create's temporary database files.
     static func isTemporary(_ name: String) -> Bool { name.hasPrefix(temporaryPrefix) }
 

@@ -93,7 +93,7 @@ public enum SQLiteStore {
         // create stopped by a full disk or a kill leaves no half-made database that would refuse the next create,
         // and link(2), unlike rename(2), refuses to replace a store another process created meanwhile.
         let path = databasePath(in: directory)
-        let temporary = path + ".tmp-" + UUID().uuidString
+        let temporary = temporaryDatabasePath(in: directory)
         defer { for suffix in ["", "-wal", "-shm", "-journal"] { unlink(temporary + suffix) } }
         try MemoryStore.checkIndexable(embedder, vectorStorage: vectorStorage)
         do {
@@ -123,7 +123,7 @@ public enum SQLiteStore {
     /// open database file", after the directory was made.
     static func checkPathLength(of directory: String) throws(MemoryError) {
         let absolute = URL(fileURLWithPath: directory).standardizedFileURL.path
-        let longest = databasePath(in: absolute) + ".tmp-" + UUID().uuidString + "-journal"
+        let longest = temporaryDatabasePath(in: absolute) + "-journal"
         let excess = longest.utf8.count - maximumDatabasePathBytes
         guard excess > 0 else { return }
         throw .io(
