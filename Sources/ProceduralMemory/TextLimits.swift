@@ -128,27 +128,31 @@ public struct TextLimits: Sendable, Equatable, Codable {
     package static func storeLimitProblem(
         of trajectory: Trajectory, facts: [String] = []
     ) -> (field: String, reason: String)? {
-        let checker = Checker(limits: TextLimits(), path: "", line: 0, storedIDs: true)
-        do throws(MemoryError) {
+        firstStoreLimitProblem { (checker) throws(MemoryError) in
             try checker.storeLimit(trajectory.id, "id", limit: maximumIDBytes, what: "an ID")
             try checker.storeLimit(trajectory.source, "source", limit: maximumSourceBytes, what: "a source")
             try checker.searchText(task: trajectory.task, keywords: facts, "facts", what: "task and facts")
-        } catch {
-            if case .invalidRecord(_, _, let field, let reason) = error { return (field, reason) }
         }
-        return nil
     }
 
     /// ``storeLimitProblem(of:facts:)`` for a memory.
     package static func storeLimitProblem(of memory: Memory) -> (field: String, reason: String)? {
-        let checker = Checker(limits: TextLimits(), path: "", line: 0, storedIDs: true)
-        do throws(MemoryError) {
+        firstStoreLimitProblem { (checker) throws(MemoryError) in
             try checker.storeLimit(memory.id, "id", limit: maximumIDBytes, what: "an ID")
             try checker.storeLimit(memory.source, "source", limit: maximumSourceBytes, what: "a source")
             for (index, id) in memory.sourceTrajectoryIDs.enumerated() {
                 try checker.storeLimit(id, "sourceTrajectoryIDs[\(index)]", limit: maximumIDBytes, what: "an ID")
             }
             try checker.searchText(task: memory.task, keywords: memory.keywords, "keywords", what: "task and keywords")
+        }
+    }
+
+    /// The field and reason of the first record check `checks` refuses, run as a stored record's (no path or line).
+    private static func firstStoreLimitProblem(
+        _ checks: (Checker) throws(MemoryError) -> Void
+    ) -> (field: String, reason: String)? {
+        do throws(MemoryError) {
+            try checks(Checker(limits: TextLimits(), path: "", line: 0, storedIDs: true))
         } catch {
             if case .invalidRecord(_, _, let field, let reason) = error { return (field, reason) }
         }
