@@ -61,17 +61,21 @@ extension FlatIndex {
             }
         }
         let minimum = minimumScore ?? -.infinity
-        let selection = selection(filter)
         let useBLAS =
             switch method {
             case .automatic: queries.count >= Self.blasCrossover
             case .scan: false
             case .blas: true
             }
-        guard useBLAS, min(k, selection.count) <= Self.heapLimit else {
-            return scanBatch(prepared, count: queries.count, k: k, minimum: minimum, selection: selection)
+        let answers = searchParts.map { part in
+            let selection = part.selection(filter)
+            guard useBLAS, min(k, selection.count) <= Self.heapLimit else {
+                return part.scanBatch(prepared, count: queries.count, k: k, minimum: minimum, selection: selection)
+            }
+            return part.blasBatch(prepared, count: queries.count, k: k, minimum: minimum, selection: selection)
         }
-        return blasBatch(prepared, count: queries.count, k: k, minimum: minimum, selection: selection)
+        guard answers.count > 1 else { return answers[0] }
+        return (0..<queries.count).map { query in Self.merged(answers.map { $0[query] }, k: k) }
     }
 
     /// Searches vectors given as arrays; see ``search(batch:k:minimumScore:filter:method:)``.

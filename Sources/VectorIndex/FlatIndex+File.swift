@@ -55,27 +55,35 @@ extension FlatIndex {
     /// - Throws: ``IndexError/io(path:reason:)``; the previous file is then untouched.
     /// - Complexity: O(*n* *d*), streamed from the rows without an extra copy.
     public func save(to path: String) throws(IndexError) {
-        let storage = storage
-        let rows = storage.tombstoneCount == 0 ? nil : storage.liveRows()
-        func live<T>(_ values: [T]) -> [T] { rows.map { $0.map { values[$0] } } ?? values }
-        let sectionCount = 2 + (storage.metric == .l2 ? 1 : 0) + (storage.kind == .int8 ? 2 : 0)
+        let parts = parts
+        let rows = parts.map { $0.tombstoneCount == 0 ? nil : $0.liveRows() }
+        func live<T>(_ values: (FlatIndexStorage) -> [T]) -> [T] {
+            FlatIndexStorage.gathered(values, of: parts, rows: rows)
+        }
+        func chunks(_ buffer: @escaping (FlatIndexStorage) -> RowBuffer?) -> RowChunks {
+            { (write) throws(IndexError) in
+                for (part, rows) in zip(parts, rows) {
+                    if let buffer = buffer(part) { try Self.rowChunks(buffer, rows: rows)(write) }
+                }
+            }
+        }
+        let sectionCount = 2 + (metric == .l2 ? 1 : 0) + (vectorStorage == .int8 ? 2 : 0)
         let writer = try IndexFileWriter(
             path: path, magic: VectorIndexFile.magic, version: VectorIndexFile.version,
-            fields: [
-                UInt64(storage.dimension), storage.metric.fileCode, storage.kind.fileCode, UInt64(storage.liveCount),
-            ],
+            fields: [UInt64(dimension), metric.fileCode, vectorStorage.fileCode, UInt64(count)],
             sectionCapacity: sectionCount)
-        try writer.appendSection("IDS ", live(storage.ids))
-        try writer.appendSection("VECS", chunks: rowChunks(storage.vectors, rows: rows))
-        if storage.metric == .l2 { try writer.appendSection("NORM", live(storage.norms)) }
-        if let codes = storage.codes {
-            try writer.appendSection("CODE", chunks: rowChunks(codes, rows: rows))
-            try writer.appendSection("SCAL", live(storage.scales))
+        try writer.appendSection("IDS ", live(\.ids))
+        try writer.appendSection("VECS", chunks: chunks(\.vectors))
+        if metric == .l2 { try writer.appendSection("NORM", live(\.norms)) }
+        if vectorStorage == .int8 {
+            try writer.appendSection("CODE", chunks: chunks(\.codes))
+            try writer.appendSection("SCAL", live(\.scales))
         }
         try writer.commit()
     }
 
-    /// Opens a saved index, memory-mapping its vectors: nothing is copied until the index is first mutated.
+    /// Opens a saved index, memory-mapping its vectors: they are read in place, and vectors added later are kept
+    /// beside them; only ``compact()`` copies them.
     ///
     /// - Parameters:
     ///   - path: The file to open.
@@ -148,10 +156,18 @@ extension FlatIndex {
     ///   fault; `path` is the one given.
     /// - Complexity: O(*n* *d*): one pass over the rows.
     public func verifyValues(path: String) throws(IndexError) {
-        let storage = storage
         func corrupted(_ section: String, _ reason: String) -> IndexError {
             IndexError.corrupted(path: path, section: section, reason: reason)
         }
+        for storage in parts {
+            try Self.verifyValues(of: storage, corrupted)
+        }
+    }
+
+    /// Checks the live rows of one storage; see ``verifyValues(path:)``.
+    private static func verifyValues(
+        of storage: FlatIndexStorage, _ corrupted: (_ section: String, _ reason: String) -> IndexError
+    ) throws(IndexError) {
         for row in storage.liveRows() {
             let id = storage.ids[row]
             let values = storage.row(row)
@@ -177,27 +193,20 @@ extension FlatIndex {
         }
     }
 
+    /// A writer of a section's bytes in pieces, given the function that writes one piece.
+    typealias RowChunks = ((UnsafeRawBufferPointer) throws(IndexError) -> Void) throws(IndexError) -> Void
+
     /// Streams the given rows (all when nil) of a buffer as contiguous runs.
-    private func rowChunks(_ buffer: RowBuffer, rows: [Int]?)
-        -> ((UnsafeRawBufferPointer) throws(IndexError) -> Void) throws(IndexError) -> Void
-    {
+    private static func rowChunks(_ buffer: RowBuffer, rows: [Int]?) -> RowChunks {
         { (write) throws(IndexError) in
             try buffer.withBytes { (base) -> Result<Void, IndexError> in
                 guard let base else { return .success(()) }
                 let rowBytes = buffer.rowBytes
-                guard let rows else {
-                    return Result { () throws(IndexError) in
-                        try write(UnsafeRawBufferPointer(start: base, count: buffer.count * rowBytes))
-                    }
-                }
-                var start = 0
-                while start < rows.count {
-                    var end = start + 1
-                    while end < rows.count && rows[end] == rows[end - 1] + 1 { end += 1 }
-                    let run = UnsafeRawBufferPointer(
-                        start: base + rows[start] * rowBytes, count: (end - start) * rowBytes)
-                    do throws(IndexError) { try write(run) } catch { return .failure(error) }
-                    start = end
+                let runs = rows.map(consecutiveRuns) ?? [0..<buffer.count]
+                for run in runs {
+                    let bytes = UnsafeRawBufferPointer(
+                        start: base + run.lowerBound * rowBytes, count: run.count * rowBytes)
+                    do throws(IndexError) { try write(bytes) } catch { return .failure(error) }
                 }
                 return .success(())
             }.get()

@@ -37,11 +37,15 @@ extension FlatIndex {
     {
         precondition(k >= 1, "search: k must be at least 1 (got \(k))")
         let prepared = try prepare(query, id: nil)
-        return searchPrepared(
-            prepared, k: k, minimum: minimumScore ?? -.infinity, selection: selection(filter), threads: parallelism)
+        let minimum = minimumScore ?? -.infinity
+        return Self.merged(
+            searchParts.map { part in
+                part.searchPrepared(
+                    prepared, k: k, minimum: minimum, selection: part.selection(filter), threads: parallelism)
+            }, k: k)
     }
 
-    /// The rows a search may return under `filter`, tombstones excluded.
+    /// The rows of ``storage`` a search may return under `filter`, tombstones excluded.
     func selection(_ filter: SearchFilter?) -> RowSelection {
         let storage = storage
         guard let filter else {

@@ -18,13 +18,17 @@ import RetrievalCore
 /// be searched from many threads at once (searches never mutate it). Mutating a value while another thread
 /// reads that same variable is a data race, as for any Swift value: to search while another thread writes,
 /// share a ``SharedFlatIndex`` (a readers-writer lock around a `FlatIndex`).
-/// An index opened from a file maps its vectors read-only and copies them into owned memory on the first
-/// mutation.
+/// An index opened from a file maps its vectors read-only. Vectors added to it are kept in owned memory beside
+/// the mapped rows (searches scan both and merge), so adding a few costs what they cost, not a copy of the file;
+/// replacing a mapped vector removes it there and adds the new one beside.
 public struct FlatIndex: SearchIndex, Sendable {
     /// The dimensions an index can have.
     public static let supportedDimensions = 1...4096
 
+    /// The rows: an index opened from a file maps them.
     var storage: FlatIndexStorage
+    /// The rows added while ``storage`` is mapped, in owned memory; nil otherwise.
+    var additions: FlatIndexStorage?
 
     /// Threads one search may use; defaults to the number of active processors.
     public var parallelism: Int = ProcessInfo.processInfo.activeProcessorCount {
@@ -64,19 +68,42 @@ public struct FlatIndex: SearchIndex, Sendable {
     /// How vectors are stored.
     public var vectorStorage: VectorStorage { storage.kind }
     /// The number of live vectors.
-    public var count: Int { storage.liveCount }
+    public var count: Int { storage.liveCount + (additions?.liveCount ?? 0) }
     /// Rows held, including removed ones not yet reclaimed by ``compact()``.
-    public var rowCount: Int { storage.ids.count }
-    /// The IDs of the live vectors, in row order.
-    public var ids: [DocumentID] { storage.liveRows().map { DocumentID(storage.ids[$0]) } }
+    public var rowCount: Int { storage.ids.count + (additions?.ids.count ?? 0) }
+    /// The IDs of the live vectors, in row order (a file's rows, then those added since it was opened).
+    public var ids: [DocumentID] { parts.flatMap { part in part.liveRows().map { DocumentID(part.ids[$0]) } } }
 
     /// Whether a live vector has this ID.
-    public func contains(_ id: DocumentID) -> Bool { storage.rowByID[id.rawValue] != nil }
+    public func contains(_ id: DocumentID) -> Bool { location(of: id) != nil }
 
     /// The stored vector of `id` (normalized for cosine indexes), or nil when absent.
-    public func vector(for id: DocumentID) -> [Float]? {
-        guard let row = storage.rowByID[id.rawValue] else { return nil }
-        return storage.row(row)
+    public func vector(for id: DocumentID) -> [Float]? { location(of: id).map { $0.part.row($0.row) } }
+
+    /// The storage and row of `id`'s live vector.
+    private func location(of id: DocumentID) -> (part: FlatIndexStorage, row: Int)? {
+        if let row = storage.rowByID[id.rawValue] { return (storage, row) }
+        guard let additions, let row = additions.rowByID[id.rawValue] else { return nil }
+        return (additions, row)
+    }
+
+    /// The storages holding rows: ``storage``, then ``additions`` when there are any.
+    var parts: [FlatIndexStorage] { additions.map { [storage, $0] } ?? [storage] }
+
+    /// The index as one index per storage, each searched on its own and their hits merged.
+    var searchParts: [FlatIndex] {
+        guard let additions else { return [self] }
+        var mapped = self
+        mapped.additions = nil
+        var added = mapped
+        added.storage = additions
+        return [mapped, added]
+    }
+
+    /// The best `k` of the hits of ``searchParts``, ranked as one search ranks them.
+    static func merged(_ lists: [[SearchHit]], k: Int) -> [SearchHit] {
+        guard lists.count > 1 else { return lists.first ?? [] }
+        return Array(lists.joined().sorted { $0.ranks(before: $1) }.prefix(k))
     }
 
     /// Adds a vector under a new ID.
@@ -90,7 +117,8 @@ public struct FlatIndex: SearchIndex, Sendable {
         guard !contains(id) else { throw IndexError.duplicateID(id) }
         try checkRoom(adding: 1)
         makeUnique()
-        prepared.withUnsafeBufferPointer { storage.append($0, id: id.rawValue, level: simdLevel) }
+        let target = appendTarget()
+        prepared.withUnsafeBufferPointer { target.append($0, id: id.rawValue, level: simdLevel) }
     }
 
     /// Adds many vectors at once, faster than one ``add(_:id:)`` per vector; all are added, or none on error.
@@ -129,9 +157,9 @@ public struct FlatIndex: SearchIndex, Sendable {
         }
         try checkRoom(adding: vectors.count)
         makeUnique()
+        let storage = appendTarget()
         storage.reserveCapacity(storage.ids.count + vectors.count)
         let level = simdLevel
-        let storage = storage
         vectors.values.withUnsafeBufferPointer { values in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: dimension) { normalized in
                 for row in 0..<vectors.count {
@@ -154,14 +182,18 @@ public struct FlatIndex: SearchIndex, Sendable {
     /// - Complexity: Amortized O(*d*).
     public mutating func upsert(_ vector: [Float], id: DocumentID) throws(IndexError) {
         let prepared = try prepare(vector, id: id)
+        // A mapped row is not overwritten: it is removed, and the vector added beside the mapped rows.
+        let replacesInPlace = location(of: id).map { !$0.part.vectors.isMapped } ?? false
+        if !replacesInPlace { try checkRoom(adding: 1) }
         makeUnique()
         let level = simdLevel
-        if let row = storage.rowByID[id.rawValue] {
-            prepared.withUnsafeBufferPointer { storage.replace(row: row, with: $0, level: level) }
-        } else {
-            try checkRoom(adding: 1)
-            prepared.withUnsafeBufferPointer { storage.append($0, id: id.rawValue, level: level) }
+        if replacesInPlace, let (part, row) = location(of: id) {
+            prepared.withUnsafeBufferPointer { part.replace(row: row, with: $0, level: level) }
+            return
         }
+        storage.remove(id.rawValue)
+        let target = appendTarget()
+        prepared.withUnsafeBufferPointer { target.append($0, id: id.rawValue, level: level) }
     }
 
     /// Removes a vector; its row becomes a tombstone until ``compact()``.
@@ -171,32 +203,47 @@ public struct FlatIndex: SearchIndex, Sendable {
     public mutating func remove(_ id: DocumentID) throws(IndexError) {
         guard contains(id) else { throw IndexError.unknownID(id) }
         makeUnique()
-        storage.remove(id.rawValue)
+        for part in parts { part.remove(id.rawValue) }
     }
 
-    /// Reclaims the rows of removed vectors; IDs and search results are unchanged.
+    /// Reclaims the rows of removed vectors, and moves vectors added to an index opened from a file into one
+    /// block of owned memory with the file's; IDs and search results are unchanged.
     ///
     /// - Complexity: O(*n* *d*) when there are tombstones, O(1) otherwise.
     public mutating func compact() {
-        guard storage.tombstoneCount > 0 else { return }
-        storage = storage.compacted()
+        guard parts.contains(where: { $0.tombstoneCount > 0 }) else { return }
+        storage = FlatIndexStorage(joining: parts)
+        additions = nil
     }
 
     /// Reserves room for `count` vectors in total, so that a bulk load never reallocates.
     public mutating func reserveCapacity(_ count: Int) {
         makeUnique()
-        storage.reserveCapacity(count)
+        let target = appendTarget()
+        target.reserveCapacity(max(0, count - (rowCount - target.ids.count)))
     }
 
     /// Rows are numbered with 32 bits inside the kernels.
     private func checkRoom(adding rows: Int) throws(IndexError) {
-        guard storage.ids.count + rows <= Int(UInt32.max) else {
-            throw IndexError.rowLimit(rows: storage.ids.count, limit: Int(UInt32.max))
+        guard rowCount + rows <= Int(UInt32.max) else {
+            throw IndexError.rowLimit(rows: rowCount, limit: Int(UInt32.max))
         }
+    }
+
+    /// The storage new rows go to: ``additions`` (made on first use) while ``storage`` is mapped.
+    ///
+    /// - Precondition: ``makeUnique()`` was called.
+    private mutating func appendTarget() -> FlatIndexStorage {
+        if let additions { return additions }
+        guard storage.vectors.isMapped else { return storage }
+        let added = FlatIndexStorage(dimension: dimension, metric: metric, kind: vectorStorage)
+        additions = added
+        return added
     }
 
     private mutating func makeUnique() {
         if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+        if !isKnownUniquelyReferenced(&additions) { additions = additions?.copy() }
     }
 
     /// Checks a vector and returns it as stored: normalized for cosine.
@@ -360,19 +407,29 @@ final class FlatIndexStorage: @unchecked Sendable {  // copy-on-write: mutated o
         liveCount -= 1
     }
 
-    func compacted() -> FlatIndexStorage {
-        let rows = liveRows()
-        var newIDs: [UInt64] = []
-        newIDs.reserveCapacity(rows.count)
-        var newRowByID: [UInt64: Int] = [:]
-        newRowByID.reserveCapacity(rows.count)
-        for (newRow, row) in rows.enumerated() {
-            newIDs.append(ids[row])
-            newRowByID[ids[row]] = newRow
+    /// One storage in owned memory holding the live rows of `parts` (of one dimension, metric and kind), in order.
+    convenience init(joining parts: [FlatIndexStorage]) {
+        let first = parts[0]
+        let rows = parts.map { $0.liveRows() }
+        func gathered<T>(_ values: (FlatIndexStorage) -> [T]) -> [T] { Self.gathered(values, of: parts, rows: rows) }
+        let ids = gathered(\.ids)
+        var rowByID: [UInt64: Int] = [:]
+        rowByID.reserveCapacity(ids.count)
+        for (row, id) in ids.enumerated() { rowByID[id] = row }
+        let codes = zip(parts, rows).compactMap { part, rows in part.codes.map { (buffer: $0, rows: rows) } }
+        self.init(
+            dimension: first.dimension, metric: first.metric, kind: first.kind,
+            vectors: RowBuffer(gathering: Array(zip(parts.map(\.vectors), rows))),
+            codes: first.kind == .int8 ? RowBuffer(gathering: codes) : nil,
+            scales: first.kind == .int8 ? gathered(\.scales) : [], norms: first.metric == .l2 ? gathered(\.norms) : [],
+            ids: ids, rowByID: rowByID)
+    }
+
+    /// The values of the given rows of each part (all its rows where nil), part after part.
+    static func gathered<T>(_ values: (FlatIndexStorage) -> [T], of parts: [FlatIndexStorage], rows: [[Int]?]) -> [T] {
+        zip(parts, rows).flatMap { part, rows in
+            let all = values(part)
+            return rows.map { $0.map { all[$0] } } ?? all
         }
-        return FlatIndexStorage(
-            dimension: dimension, metric: metric, kind: kind, vectors: vectors.compacted(keeping: rows),
-            codes: codes?.compacted(keeping: rows), scales: kind == .int8 ? rows.map { scales[$0] } : [],
-            norms: metric == .l2 ? rows.map { norms[$0] } : [], ids: newIDs, rowByID: newRowByID)
     }
 }

@@ -131,26 +131,26 @@ final class RowBuffer: @unchecked Sendable {  // mutated only while uniquely ref
         }
     }
 
-    /// A new owned buffer holding the given rows, in order.
-    func compacted(keeping rows: [Int]) -> RowBuffer {
-        let result = RowBuffer(rowBytes: rowBytes, capacity: rows.count)
-        withBytes { source in
-            guard let source, let target = result.block?.memory else { return }
-            var written = 0
-            var start = 0
-            // Copy runs of consecutive rows with one memcpy each.
-            while start < rows.count {
-                var end = start + 1
-                while end < rows.count && rows[end] == rows[end - 1] + 1 { end += 1 }
-                (target + written * rowBytes).copyMemory(
-                    from: source + rows[start] * rowBytes, byteCount: (end - start) * rowBytes)
-                written += end - start
-                start = end
+    /// A new owned buffer holding the given rows of each source, in order.
+    convenience init(gathering sources: [(buffer: RowBuffer, rows: [Int])]) {
+        let rowBytes = sources[0].buffer.rowBytes
+        let total = sources.reduce(0) { $0 + $1.rows.count }
+        self.init(rowBytes: rowBytes, capacity: total)
+        guard let target = block?.memory else { return }
+        var written = 0
+        for (buffer, rows) in sources {
+            precondition(buffer.rowBytes == rowBytes, "RowBuffer: gathering rows of different sizes")
+            buffer.withBytes { source in
+                guard let source else { return }
+                for run in consecutiveRuns(rows) {
+                    (target + written * rowBytes).copyMemory(
+                        from: source + run.lowerBound * rowBytes, byteCount: run.count * rowBytes)
+                    written += run.count
+                }
             }
         }
-        result.count = rows.count
-        result.block?.filled.store(rows.count, ordering: .relaxed)
-        return result
+        count = total
+        block?.filled.store(total, ordering: .relaxed)
     }
 
     /// Moves the rows, from the mapped file or the shared block, to a block of this buffer's own with room for
@@ -163,6 +163,19 @@ final class RowBuffer: @unchecked Sendable {  // mutated only while uniquely ref
         block = target
         mapped = nil
     }
+}
+
+/// `rows` as runs of consecutive row numbers, in order, each copied with one `memcpy`: [3, 4, 5, 9] is 3..<6, 9..<10.
+func consecutiveRuns(_ rows: [Int]) -> [Range<Int>] {
+    var runs: [Range<Int>] = []
+    var start = 0
+    while start < rows.count {
+        var end = start + 1
+        while end < rows.count && rows[end] == rows[end - 1] + 1 { end += 1 }
+        runs.append(rows[start]..<rows[start] + (end - start))
+        start = end
+    }
+    return runs
 }
 
 /// Owned memory for rows, shared by the ``RowBuffer`` copies made from one another.

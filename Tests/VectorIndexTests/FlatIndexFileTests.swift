@@ -27,17 +27,19 @@ import Testing
         #expect(opened.vector(for: 499) == index.vector(for: 499))
     }
 
-    @Test func mappedIndexCopiesOnFirstMutation() throws {
+    @Test func mappedIndexAddsBesideItsMappedRows() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.file("index.mvi")
         try makeIndex(integerVectors(count: 100, dimension: 8, seed: 1), metric: .innerProduct).save(to: path)
         let opened = try FlatIndex(contentsOf: path)
-        #expect(opened.storage.vectors.isMapped)
+        #expect(opened.storage.vectors.isMapped && opened.additions == nil)
         var changed = opened
         try changed.add([Float](repeating: 9, count: 8), id: 1000)
         try changed.upsert([Float](repeating: 1, count: 8), id: 3)
-        #expect(!changed.storage.vectors.isMapped)
+        // The mapped rows are not copied: the two vectors are kept beside them, and row 3 is a tombstone.
+        #expect(changed.storage.vectors.isMapped && changed.additions?.ids == [1000, 3])
+        #expect(changed.count == 101 && changed.rowCount == 102)
         #expect(opened.storage.vectors.isMapped && opened.count == 100 && !opened.contains(1000))
         #expect(try changed.search([Float](repeating: 1, count: 8), k: 1).map(\.id) == [1000])
         #expect(changed.vector(for: 3) == [Float](repeating: 1, count: 8))

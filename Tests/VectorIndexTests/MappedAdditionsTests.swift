@@ -1,0 +1,139 @@
+import Foundation
+import RetrievalCore
+import TestSupport
+import Testing
+
+@testable import VectorIndex
+
+/// An index opened from a file keeps the vectors added to it beside its mapped rows: every search, save and
+/// compaction answers as one index holding the same vectors would.
+@Suite struct MappedAdditionsTests {
+    static let dimension = 16
+    /// Small integers, so that every score is exact whatever the kernel and the order of the sums.
+    static let base = integerVectors(count: 200, dimension: dimension, seed: 11)
+    static let added = integerVectors(count: 40, dimension: dimension, seed: 12)
+    static let queries = integerVectors(count: 24, dimension: dimension, seed: 13)
+    static let addedIDs = (0..<40).map { DocumentID(UInt64(1000 + $0)) }
+
+    /// The index at `path` after the same changes as ``reference(metric:storage:)``: 40 vectors added, a mapped
+    /// vector and an added one replaced, a mapped vector and an added one removed.
+    static func changed(openedFrom path: String) throws -> FlatIndex {
+        var index = try FlatIndex(contentsOf: path)
+        for (vector, id) in zip(added, addedIDs) { try index.add(vector, id: id) }
+        try index.upsert(added[0].map { -$0 }, id: 5)
+        try index.upsert(base[9], id: 1003)
+        try index.remove(7)
+        try index.remove(1010)
+        return index
+    }
+
+    /// One owned index holding what ``changed(openedFrom:)`` holds.
+    static func reference(metric: Metric, storage: VectorStorage) throws -> FlatIndex {
+        var index = try makeIndex(base, metric: metric, storage: storage)
+        for (vector, id) in zip(added, addedIDs) { try index.add(vector, id: id) }
+        try index.upsert(added[0].map { -$0 }, id: 5)
+        try index.upsert(base[9], id: 1003)
+        try index.remove(7)
+        try index.remove(1010)
+        return index
+    }
+
+    /// Saves the base vectors to a file in `directory` and returns its path.
+    static func savedBase(in directory: TemporaryDirectory, metric: Metric, storage: VectorStorage) throws -> String {
+        let path = directory.file("base.mvi")
+        try makeIndex(base, metric: metric, storage: storage).save(to: path)
+        return path
+    }
+
+    /// Expects `index` to answer every kind of search as `reference` does.
+    static func expectSameAnswers(_ index: FlatIndex, _ reference: FlatIndex) throws {
+        #expect(index.count == reference.count && Set(index.ids) == Set(reference.ids))
+        for id in [0, 5, 7, 9, 199, 1000, 1003, 1010, 1039] as [DocumentID] {
+            #expect(index.contains(id) == reference.contains(id))
+            #expect(index.vector(for: id) == reference.vector(for: id))
+        }
+        let mixed = SearchFilter.allowing([1, 5, 9, 40, 1001, 1003, 1020, 1039])
+        let odd = SearchFilter.matching { $0.rawValue % 2 == 1 }
+        for query in queries {
+            for k in [1, 10, 300] {
+                #expect(try index.search(query, k: k) == reference.search(query, k: k))
+                #expect(try index.search(query, k: k, filter: mixed) == reference.search(query, k: k, filter: mixed))
+                #expect(try index.search(query, k: k, filter: odd) == reference.search(query, k: k, filter: odd))
+            }
+            let threshold = try reference.search(query, k: 15)[14].score
+            #expect(
+                try index.search(query, k: 50, minimumScore: threshold)
+                    == reference.search(query, k: 50, minimumScore: threshold))
+        }
+        for method in BatchMethod.allCases {
+            #expect(
+                try index.search(batch: queries, k: 10, method: method)
+                    == reference.search(batch: queries, k: 10, method: method))
+            #expect(
+                try index.search(batch: queries, k: 7, filter: mixed, method: method)
+                    == reference.search(batch: queries, k: 7, filter: mixed, method: method))
+        }
+    }
+
+    @Test(arguments: Metric.allCases, VectorStorage.allCases)
+    func addingToAnOpenedFileKeepsItsRowsMapped(metric: Metric, storage: VectorStorage) throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try Self.savedBase(in: directory, metric: metric, storage: storage)
+        let index = try Self.changed(openedFrom: path)
+        #expect(index.storage.vectors.isMapped && index.storage.codes?.isMapped ?? true)
+        #expect(index.additions?.ids == Self.addedIDs.map(\.rawValue) + [5])
+        #expect(index.rowCount == 241 && index.count == 238)
+        try Self.expectSameAnswers(index, Self.reference(metric: metric, storage: storage))
+    }
+
+    @Test(arguments: Metric.allCases, VectorStorage.allCases)
+    func savingWritesBothPartsAsOneFile(metric: Metric, storage: VectorStorage) throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try Self.savedBase(in: directory, metric: metric, storage: storage)
+        let saved = directory.file("changed.mvi")
+        try Self.changed(openedFrom: path).save(to: saved)
+        let reopened = try FlatIndex(contentsOf: saved)
+        #expect(reopened.additions == nil && reopened.rowCount == 238)
+        try reopened.verifyValues(path: saved)
+        try Self.expectSameAnswers(reopened, Self.reference(metric: metric, storage: storage))
+    }
+
+    @Test(arguments: Metric.allCases, VectorStorage.allCases)
+    func compactingJoinsThePartsInOwnedMemory(metric: Metric, storage: VectorStorage) throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try Self.savedBase(in: directory, metric: metric, storage: storage)
+        var index = try Self.changed(openedFrom: path)
+        index.compact()
+        #expect(!index.storage.vectors.isMapped && index.additions == nil && index.rowCount == 238)
+        try Self.expectSameAnswers(index, Self.reference(metric: metric, storage: storage))
+    }
+
+    @Test func copiesOfAnIndexWithAdditionsAreIndependent() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try Self.savedBase(in: directory, metric: .innerProduct, storage: .f32)
+        let index = try Self.changed(openedFrom: path)
+        var copy = index
+        try copy.add(Self.queries[0], id: 5000)
+        try copy.upsert(Self.queries[1], id: 1001)
+        try copy.remove(1002)
+        #expect(!index.contains(5000) && index.contains(1002) && index.vector(for: 1001) == Self.added[1])
+        #expect(copy.contains(5000) && !copy.contains(1002) && copy.vector(for: 1001) == Self.queries[1])
+        #expect(try index.search(Self.queries[0], k: 1).first?.id != 5000)
+        #expect(try copy.search(Self.queries[0], k: 1).first?.id == 5000)
+    }
+
+    @Test func reservingRoomInAnOpenedFileDoesNotCopyIt() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try Self.savedBase(in: directory, metric: .l2, storage: .int8)
+        var index = try FlatIndex(contentsOf: path)
+        index.reserveCapacity(500)
+        try index.add(contentsOf: VectorSet(Self.added), ids: Self.addedIDs)
+        #expect(index.storage.vectors.isMapped && index.additions?.vectors.allocatedBytes == 300 * 16 * 4)
+        #expect(index.count == 240)
+    }
+}
