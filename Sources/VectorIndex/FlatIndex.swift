@@ -206,8 +206,10 @@ public struct FlatIndex: SearchIndex, Sendable {
         for part in parts { part.remove(id.rawValue) }
     }
 
-    /// Reclaims the rows of removed vectors, and moves vectors added to an index opened from a file into one
-    /// block of owned memory with the file's; IDs and search results are unchanged.
+    /// Reclaims the rows of removed vectors; IDs and search results are unchanged.
+    ///
+    /// When there are such rows, the rows of an index opened from a file and the vectors added beside them are
+    /// moved into one block of owned memory.
     ///
     /// - Complexity: O(*n* *d*) when there are tombstones, O(1) otherwise.
     public mutating func compact() {
