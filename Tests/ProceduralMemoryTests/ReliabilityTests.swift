@@ -318,16 +318,11 @@ import VectorIndex
         #expect(manifest.trajectoryCount == 2)
         let lines = try String(contentsOfFile: bundle + "/trajectories.jsonl", encoding: .utf8)
         #expect(lines.contains(Samples.heatMug.task) && lines.contains(Samples.cleanApple.task))
-        let target = try await TestStoreKind.inMemory.makeStore(in: directory)
-        await #expect(
-            throws: MemoryError.bundleRefused(
-                path: bundle,
-                reason: "memories.jsonl line 2: memory \(composed) is memory \(decomposed) of line 1 in another "
-                    + "Unicode form (U+0063 U+0061 U+0066 U+00E9 and U+0063 U+0061 U+0066 U+0065 U+0301); a store "
-                    + "can't import both. Delete one of them from the store the bundle came from")
-        ) {
-            try await target.importBundle(at: bundle)
-        }
+        let target = try await expectBundleRefused(
+            bundle,
+            reason: "memories.jsonl line 2: memory \(composed) is memory \(decomposed) of line 1 in another Unicode "
+                + "form (U+0063 U+0061 U+0066 U+00E9 and U+0063 U+0061 U+0066 U+0065 U+0301); a store can't import "
+                + "both. Delete one of them from the store the bundle came from")
         #expect(try await target.statistics().trajectories == 0)
     }
 
@@ -425,10 +420,7 @@ import VectorIndex
             default: records[1]["taskVector"] = "0.5"
             }
         }
-        let target = try await TestStoreKind.inMemory.makeStore(in: directory)
-        await #expect(throws: MemoryError.bundleRefused(path: bundle, reason: reason)) {
-            try await target.importBundle(at: bundle)
-        }
+        let target = try await expectBundleRefused(bundle, reason: reason)
         #expect(try await target.statistics().memories == 0)
     }
 

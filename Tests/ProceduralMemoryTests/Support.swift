@@ -157,3 +157,17 @@ enum TestStoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable 
         return store
     }
 }
+
+/// Imports `bundle` into a new in-memory store, expecting the import refused for `reason`.
+///
+/// - Returns: The store, to check that nothing of the bundle was written.
+@discardableResult
+func expectBundleRefused(
+    _ bundle: String, reason: String, sourceLocation: SourceLocation = #_sourceLocation
+) async throws -> MemoryStore {
+    let target = try await TestStoreKind.inMemoryStore()
+    await #expect(throws: MemoryError.bundleRefused(path: bundle, reason: reason), sourceLocation: sourceLocation) {
+        try await target.importBundle(at: bundle)
+    }
+    return target
+}

@@ -111,12 +111,9 @@ import Testing
         var text = try String(contentsOfFile: memories, encoding: .utf8)
         text = text.replacingOccurrences(of: "\"hitCount\":1", with: "\"hitCount\":9")
         try text.write(toFile: memories, atomically: true, encoding: .utf8)
-        let target = try await TestStoreKind.inMemory.makeStore(in: directory)
-        await #expect(
-            throws: MemoryError.bundleRefused(
-                path: bundle,
-                reason: "memories.jsonl differs from the manifest (size or SHA-256): it was changed after the export")
-        ) { try await target.importBundle(at: bundle) }
+        let target = try await expectBundleRefused(
+            bundle,
+            reason: "memories.jsonl differs from the manifest (size or SHA-256): it was changed after the export")
         let statistics = try await target.statistics()
         #expect(target.memoryCount == 0 && statistics.trajectories == 0)
         #expect(
@@ -139,10 +136,7 @@ import Testing
         defer { directory.remove() }
         let (_, bundle) = try await Self.exported(directory)
         try manifest.write(toFile: bundle + "/manifest.json", atomically: true, encoding: .utf8)
-        let target = try await TestStoreKind.inMemory.makeStore(in: directory)
-        await #expect(throws: MemoryError.bundleRefused(path: bundle, reason: reason)) {
-            try await target.importBundle(at: bundle)
-        }
+        try await expectBundleRefused(bundle, reason: reason)
     }
 
     @Test func manifestThatIsADirectoryIsRefusedAsSuch() async throws {
@@ -151,10 +145,7 @@ import Testing
         let (_, bundle) = try await Self.exported(directory)
         try FileManager.default.removeItem(atPath: bundle + "/manifest.json")
         try FileManager.default.createDirectory(atPath: bundle + "/manifest.json", withIntermediateDirectories: false)
-        let target = try await TestStoreKind.inMemory.makeStore(in: directory)
-        await #expect(
-            throws: MemoryError.bundleRefused(path: bundle, reason: "manifest.json is a directory, not a regular file")
-        ) { try await target.importBundle(at: bundle) }
+        try await expectBundleRefused(bundle, reason: "manifest.json is a directory, not a regular file")
     }
 
     @Test(arguments: ["../outside.jsonl", "/etc/passwd", "a/../../outside.jsonl", "./memories.jsonl", ""])
@@ -172,11 +163,8 @@ import Testing
         ])
         manifest["files"] = files
         try JSONSerialization.data(withJSONObject: manifest).write(to: URL(fileURLWithPath: manifestPath))
-        let target = try await TestStoreKind.inMemory.makeStore(in: directory)
-        await #expect(
-            throws: MemoryError.bundleRefused(
-                path: bundle, reason: "the manifest names the path \"\(path)\", which would leave the bundle directory")
-        ) { try await target.importBundle(at: bundle) }
+        try await expectBundleRefused(
+            bundle, reason: "the manifest names the path \"\(path)\", which would leave the bundle directory")
     }
 
     @Test func symbolicLinkOutOfTheBundleIsRefused() async throws {
@@ -187,11 +175,7 @@ import Testing
         try FileManager.default.moveItem(atPath: bundle + "/memories.jsonl", toPath: directory.file("elsewhere.jsonl"))
         try FileManager.default.createSymbolicLink(
             atPath: bundle + "/memories.jsonl", withDestinationPath: directory.file("elsewhere.jsonl"))
-        let target = try await TestStoreKind.inMemory.makeStore(in: directory)
-        await #expect(
-            throws: MemoryError.bundleRefused(
-                path: bundle, reason: "memories.jsonl resolves to a file outside the bundle directory")
-        ) { try await target.importBundle(at: bundle) }
+        try await expectBundleRefused(bundle, reason: "memories.jsonl resolves to a file outside the bundle directory")
     }
 
     /// A task of 8,400 characters (under the 16 KiB import limit) and a trajectory of 5,000 steps gave scripts of
