@@ -60,9 +60,8 @@ public final class OpenAICompatibleEmbedder: Embedder {
         baseURL: URL, model: String, apiKeyEnvironmentVariable: String? = "OPENAI_API_KEY", dimension: Int? = nil,
         batchSize: Int = 64, timeout: Double = 60, maximumRetries: Int = 4, initialBackoff: Double = 0.5
     ) {
-        precondition(
-            batchSize >= 1 && timeout > 0 && maximumRetries >= 0 && initialBackoff >= 0,
-            "OpenAICompatibleEmbedder: invalid batch size, timeout or retry settings")
+        // The transport checks the timeout and retry settings.
+        precondition(batchSize >= 1, "OpenAICompatibleEmbedder: batch size must be at least 1")
         precondition(dimension.map { $0 >= 1 } ?? true, "OpenAICompatibleEmbedder: dimension must be at least 1")
         self.baseURL = baseURL
         self.model = model

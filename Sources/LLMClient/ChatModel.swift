@@ -116,9 +116,8 @@ public final class OpenAICompatibleChatModel: LanguageModel {
         structuredOutput: StructuredOutput = .jsonSchema, timeout: Double = 120, maximumRetries: Int = 3,
         initialBackoff: Double = 0.5, maximumAnswerCharacters: Int = 16_000
     ) {
-        precondition(
-            timeout > 0 && maximumRetries >= 0 && initialBackoff >= 0 && maximumAnswerCharacters >= 1,
-            "OpenAICompatibleChatModel: invalid timeout, retry or length settings")
+        // The transport checks the timeout and retry settings.
+        precondition(maximumAnswerCharacters >= 1, "OpenAICompatibleChatModel: answer length must be at least 1")
         self.model = model
         self.structuredOutput = structuredOutput
         self.maximumAnswerCharacters = maximumAnswerCharacters

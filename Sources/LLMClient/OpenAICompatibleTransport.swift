@@ -37,10 +37,17 @@ package final class OpenAICompatibleTransport: Sendable {
     ///   - baseURL: The server's base URL, e.g. `http://127.0.0.1:8080` or `https://api.openai.com/v1`.
     ///   - path: The endpoint below `/v1`, e.g. `embeddings` or `chat/completions`.
     ///   - apiKeyEnvironmentVariable: The variable holding the API key; `nil`, unset or empty sends no key.
+    ///   - timeout: Seconds per attempt; more than ``maximumTimeout`` counts as ``maximumTimeout``.
+    ///   - maximumRetries: Retries for retryable failures.
+    ///   - initialBackoff: The first retry delay in seconds.
+    /// - Precondition: `timeout > 0`, `maximumRetries >= 0` and `initialBackoff >= 0`.
     package init(
         baseURL: URL, path: String, apiKeyEnvironmentVariable: String?, timeout: Double, maximumRetries: Int,
         initialBackoff: Double
     ) {
+        precondition(
+            timeout > 0 && maximumRetries >= 0 && initialBackoff >= 0,
+            "OpenAICompatibleTransport: invalid timeout or retry settings")
         endpoint = Self.endpoint(baseURL: baseURL, path: path)
         self.timeout = min(timeout, Self.maximumTimeout)
         self.maximumRetries = maximumRetries
