@@ -115,13 +115,11 @@ func keywordReport(_ configuration: TokenizerConfiguration, name: String, writeT
 
 /// A unit vector of Gaussian components (Box–Muller).
 func randomUnitVector(dimension: Int, using rng: inout SplitMix64) -> [Float] {
-    var vector = (0..<dimension).map { _ -> Float in
-        let u = Double.random(in: Double.ulpOfOne..<1, using: &rng), v = Double.random(in: 0..<1, using: &rng)
-        return Float((-2 * log(u)).squareRoot() * cos(2 * .pi * v))
-    }
-    let norm = vector.reduce(0) { $0 + $1 * $1 }.squareRoot()
-    for index in vector.indices { vector[index] /= norm }
-    return vector
+    normalized(
+        (0..<dimension).map { _ -> Float in
+            let u = Double.random(in: Double.ulpOfOne..<1, using: &rng), v = Double.random(in: 0..<1, using: &rng)
+            return Float((-2 * log(u)).squareRoot() * cos(2 * .pi * v))
+        })
 }
 
 /// Hybrid search over `documents` documents: corpus texts (cycled) with seeded random 384-d unit vectors, 300

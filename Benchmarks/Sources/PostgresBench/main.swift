@@ -25,11 +25,6 @@ func argument(_ name: String) -> String? {
     return arguments[index + 1]
 }
 
-func normalized(_ vector: [Float]) -> [Float] {
-    let norm = vector.reduce(0) { $0 + $1 * $1 }.squareRoot()
-    return vector.map { $0 / norm }
-}
-
 /// The embedder of a benchmark whose vectors are drawn in advance: each text it is asked for is one of the memory
 /// tasks or queries, which are distinct, and gets its own vector.
 struct PrecomputedEmbedder: Embedder {
