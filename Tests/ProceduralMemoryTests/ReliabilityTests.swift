@@ -424,8 +424,10 @@ import VectorIndex
         #expect(try await target.statistics().memories == 0)
     }
 
-    /// Hostile run 9: a bundle re-embedded by a store of another embedder, whose task this embedder can't give a
-    /// direction, was committed and made every later open fail. Every write now checks task vectors first.
+    /// Hostile run 9: a re-embedded bundle whose task this embedder can't give a direction.
+    ///
+    /// A bundle re-embedded by a store of another embedder was committed and made every later open fail. Every
+    /// write now checks task vectors first.
     @Test func aMemoryWhoseTaskHasNoDirectionIsNeverStored() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
