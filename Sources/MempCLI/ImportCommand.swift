@@ -48,6 +48,7 @@ struct ImportCommand: AsyncParsableCommand {
         ] {
             if let value, value < 1 { throw ValidationError("\(flag) must be at least 1 (got \(value)).") }
         }
+        try checkDefaultSource(source)
     }
 
     /// The default limits, raised (or lowered) where a flag says.

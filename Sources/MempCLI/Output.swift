@@ -43,6 +43,12 @@ func checkFreeText(_ arguments: [String], naming what: String, command: String) 
     }
 }
 
+/// Refuses a `--source` that a record's own source could not be (the library's rule).
+func checkDefaultSource(_ source: String?) throws {
+    guard let source, let reason = TextLimits.defaultSourceProblem(source) else { return }
+    throw ValidationError("--source \(reason).")
+}
+
 /// Writes a diagnostic line to standard error.
 func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))

@@ -31,7 +31,10 @@ struct UpdateCommand: AsyncParsableCommand {
     @Option(help: "The source of records that name none (default: the file's base name).") var source: String?
     @Flag(help: "Print the report as one JSON object.") var json = false
 
-    func validate() throws { try UpdateSettingsOptions.validate(settings) }
+    func validate() throws {
+        try UpdateSettingsOptions.validate(settings)
+        try checkDefaultSource(source)
+    }
 
     /// The thresholds of `--min-hits` and the others, with this command's batch size and near-duplicate settings.
     var settings: UpdateSettings {

@@ -154,6 +154,9 @@ public final class MemoryService: Sendable {
             let known = Self.importParameters.joined(separator: ", ")
             throw .invalidArgument(name: unknown, reason: "is not a parameter of an import (its parameters: \(known))")
         }
+        if let source = parameters["source"], let reason = TextLimits.defaultSourceProblem(source) {
+            throw .invalidArgument(name: "source", reason: reason)
+        }
         var options = ImportOptions(source: parameters["source"] ?? "api")
         if let duplicates = parameters["duplicates"] {
             options.duplicates = try choice(DuplicatePolicy.self, duplicates, name: "duplicates")
@@ -220,6 +223,9 @@ public final class MemoryService: Sendable {
             try choice(BuildPolicy.self, build, name: "build")
         }
         let settings = try settings(minHits: request.minHits, minSuccessRate: request.minSuccessRate)
+        if let source = request.source, let reason = TextLimits.defaultSourceProblem(source) {
+            throw .invalidBody(field: "source", reason: reason)
+        }
         var lines = Data()
         for task in request.tasks {
             lines.append(task)

@@ -147,14 +147,33 @@ public struct TextLimits: Sendable, Equatable, Codable {
         }
     }
 
+    /// Why `source` can't be the source of the records that name none (`memp import --source`, the service's
+    /// `source`), by the rules a record's own source meets; `nil` when it can be.
+    package static func defaultSourceProblem(_ source: String) -> String? {
+        firstProblem(stored: false) { (checker) throws(MemoryError) in try checker.source(source, "source") }?.reason
+    }
+
     /// The field and reason of the first record check `checks` refuses, run as a stored record's (no path or line).
     private static func firstStoreLimitProblem(
         _ checks: (Checker) throws(MemoryError) -> Void
     ) -> (field: String, reason: String)? {
+        firstProblem(stored: true, checks)
+    }
+
+    /// The field and reason of the first check `checks` refuses, run without a path or line; `stored` as
+    /// ``Checker/storedIDs``.
+    private static func firstProblem(
+        stored: Bool, _ checks: (Checker) throws(MemoryError) -> Void
+    ) -> (field: String, reason: String)? {
         do throws(MemoryError) {
-            try checks(Checker(limits: TextLimits(), path: "", line: 0, storedIDs: true))
+            try checks(Checker(limits: TextLimits(), path: "", line: 0, storedIDs: stored))
         } catch {
-            if case .invalidRecord(_, _, let field, let reason) = error { return (field, reason) }
+            switch error {
+            case .invalidRecord(_, _, let field, let reason): return (field, reason)
+            case .textTooLarge(_, _, let field, let bytes, let limit):
+                return (field, "is \(bytes) bytes, more than the limit of \(limit)")
+            default: return nil
+            }
         }
         return nil
     }

@@ -180,4 +180,17 @@ import VectorIndex
             #expect(ImportCommand.message(for: error) == "--max-task-bytes must be at least 1 (got 0).")
         }
     }
+
+    /// A `--source` a record's own source could not be is refused as the flag, not blamed on the file's first line.
+    @Test func aSourceThatNoRecordCouldHaveIsAFlagError() {
+        #expect(
+            parseFailure(ImportCommand.self, ["--store", "s", "f.jsonl", "--source", "a\nb"])
+                == "--source contains the control character U+000A, which a source can't hold.")
+        #expect(
+            parseFailure(
+                UpdateCommand.self,
+                ["--store", "s", "--policy", "vanilla", "f.jsonl", "--source", String(repeating: "s", count: 1025)])
+                == "--source is 1025 bytes, more than the 1024 bytes a source may have in any store (PostgreSQL "
+                + "indexes it, and an index entry holds at most 2,704 bytes); shorten it.")
+    }
 }

@@ -304,6 +304,31 @@ import Testing
         #expect(report.imported == 1 && report.invalid == 1)
     }
 
+    /// A `source` parameter a record's source could not be (a NUL, a line break) is refused as that parameter, not
+    /// blamed on the body's first line, and nothing is stored.
+    @Test func aBadSourceParameterIsRefusedByItsName() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let service = try await Self.serviceOfRed(directory)
+        let stored = try await service.stats(store: nil).statistics.trajectories
+        let body = Data(#"{"id": "a", "task": "t", "steps": [{"action": "go"}]}"#.utf8)
+        await #expect(
+            throws: ServiceError.invalidArgument(
+                name: "source", reason: "contains a NUL character (\\u0000), which the store can't keep")
+        ) { try await service.addTrajectories(body, store: nil, parameters: ["source": "a\u{0}b"]) }
+        let task = #"{"id": "u", "task": "t", "steps": [{"action": "go"}], "usedMemories": []}"#
+        await #expect(
+            throws: ServiceError.invalidBody(
+                field: "source", reason: "contains the control character U+000A, which a source can't hold")
+        ) {
+            try await service.update(
+                Data(#"{"policy": "vanilla", "tasks": [\#(task)], "source": "a\nb"}"#.utf8), store: nil)
+        }
+        #expect(try await service.stats(store: nil).statistics.trajectories == stored)
+        let report = try await service.addTrajectories(body, store: nil, parameters: ["source": "notes"]).report
+        #expect(report.imported == 1)
+    }
+
     /// Hostile run 10: a record over a limit PostgreSQL has (a 3,000-byte ID) was answered 500 `store_failure` by a
     /// PostgreSQL store and not skipped by `skipInvalid`; every store now refuses it as a bad line, before writing.
     @Test func aRecordOverALimitEveryStoreSharesIsABadLine() async throws {
