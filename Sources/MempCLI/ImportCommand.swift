@@ -25,10 +25,7 @@ struct ImportCommand: AsyncParsableCommand {
     @Option(help: "The source of records that name none (default: the file's base name).") var source: String?
     @Option(help: "The model or agent that produced the trajectories, when records don't say.")
     var producer: String?
-    @Option(help: "The longest input line accepted, in bytes (default 4 MiB).") var maxLineBytes: Int?
-    @Option(help: "The longest task accepted, in bytes (default 16 KiB).") var maxTaskBytes: Int?
-    @Option(help: "The longest step action accepted, in bytes (default 16 KiB).") var maxStepBytes: Int?
-    @Option(help: "The longest step observation accepted, in bytes (default 256 KiB).") var maxObservationBytes: Int?
+    @OptionGroup var textLimits: TextLimitOptions
     @OptionGroup var languageModel: LanguageModelOptions
     @Flag(help: "Print the report as one JSON object.") var json = false
     @Option(
@@ -42,23 +39,7 @@ struct ImportCommand: AsyncParsableCommand {
         guard batchSize >= 1 else {
             throw ValidationError("--batch-size must be at least 1 (got \(batchSize)).")
         }
-        for (flag, value) in [
-            ("--max-line-bytes", maxLineBytes), ("--max-task-bytes", maxTaskBytes),
-            ("--max-step-bytes", maxStepBytes), ("--max-observation-bytes", maxObservationBytes),
-        ] {
-            if let value, value < 1 { throw ValidationError("\(flag) must be at least 1 (got \(value)).") }
-        }
         try checkDefaultSource(source)
-    }
-
-    /// The default limits, raised (or lowered) where a flag says.
-    var limits: TextLimits {
-        var limits = TextLimits()
-        if let maxLineBytes { limits.maximumLineBytes = maxLineBytes }
-        if let maxTaskBytes { limits.maximumTaskBytes = maxTaskBytes }
-        if let maxStepBytes { limits.maximumStepTextBytes = maxStepBytes }
-        if let maxObservationBytes { limits.maximumObservationBytes = maxObservationBytes }
-        return limits
     }
 
     /// The language model's writer when one is configured, else the rule-based one.
@@ -74,7 +55,7 @@ struct ImportCommand: AsyncParsableCommand {
             builder: MemoryBuilder(policy: build, scriptWriter: try scriptWriter()),
             duplicates: duplicates,
             skipInvalid: skipInvalid,
-            batchSize: batchSize, source: source, producer: producer, limits: limits)
+            batchSize: batchSize, source: source, producer: producer, limits: textLimits.limits)
         let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
         let bar = Mutex(ProgressBar(total: size, label: "importing"))
         let report: ImportReport

@@ -170,7 +170,7 @@ import VectorIndex
             "--max-observation-bytes", "13",
         ])
         #expect(
-            command.limits
+            command.textLimits.limits
                 == TextLimits(
                     maximumLineBytes: 10, maximumTaskBytes: 11, maximumStepTextBytes: 12, maximumObservationBytes: 13))
         do {

@@ -230,6 +230,34 @@ extension UpdateCommandTests {
             refused.errors.contains(
                 "memories.jsonl differs from the manifest (size or SHA-256): it was changed after the export"))
     }
+
+    /// A store made with a raised text limit exports texts over the default one: `import-bundle` takes the same
+    /// limit flags as `import`, so the bundle can be imported as its store was.
+    @Test func importBundleTakesTheImportsTextLimits() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let source = directory.file("source")
+        let target = directory.file("target")
+        for store in [source, target] {
+            #expect(try await ChildProcess.memp(["init", "--store", store, "--embedder", "hashing"]).status == 0)
+        }
+        let task = "put the mug in the fridge " + String(repeating: "and then check the shelf again ", count: 700)
+        let line = #"{"id": "long", "task": "\#(task)", "steps": [{"action": "go to fridge"}]}"#
+        let file = try directory.write(line + "\n", to: "long.jsonl")
+        let flag = ["--max-task-bytes", "30000"]
+        #expect(try await ChildProcess.memp(["import", "--store", source, file] + flag).status == 0)
+        let bundle = directory.file("bundle")
+        #expect(try await ChildProcess.memp(["export", "--store", source, "--output", bundle]).status == 0)
+        let refused = try await ChildProcess.memp(["import-bundle", "--store", target, bundle])
+        #expect(refused.status == 1)
+        #expect(
+            refused.errors.contains(
+                "memories.jsonl line 1, field memory.task: \(task.utf8.count) bytes, over this store's limit of 16384 "
+                    + "bytes"))
+        let imported = try await ChildProcess.memp(["import-bundle", "--store", target, bundle] + flag)
+        #expect(imported.status == 0)
+        #expect(imported.output.hasPrefix("Imported 1 memory and 1 trajectory from \(bundle)"))
+    }
 }
 
 extension UpdateCommandTests {
