@@ -525,7 +525,7 @@ extension MemoryService {
         // The thresholds are read by the decoder, which tells a number from `true` (JSONSerialization doesn't);
         // it also refuses the fields an update doesn't have.
         struct Thresholds: Decodable {
-            var minHits: Double?
+            var minHits: Int?
             var minSuccessRate: Double?
 
             enum Fields: String, CodingKey, CaseIterable { case policy, tasks, build, source, minHits, minSuccessRate }
@@ -533,17 +533,15 @@ extension MemoryService {
             init(from decoder: any Decoder) throws {
                 try decoder.refuseUnknownFields(Fields.self, of: "an update")
                 let container = try decoder.container(keyedBy: Fields.self)
-                minHits = try container.decodeIfPresent(Double.self, forKey: .minHits)
+                // As feedback reads it: a number that is no integer (2.5, 1e300, 2^63) is refused naming the field.
+                minHits = try LookupRequest.number(Int.self, in: container, forKey: .minHits)
                 minSuccessRate = try container.decodeIfPresent(Double.self, forKey: .minSuccessRate)
             }
         }
         let thresholds = try Self.decode(Thresholds.self, from: body)
-        if let minHits = thresholds.minHits, minHits.rounded() != minHits || abs(minHits) > Double(Int32.max) {
-            throw .invalidBody(field: "minHits", reason: "must be an integer")
-        }
         return UpdateRequest(
             policy: policy, tasks: lines, build: try optionalString("build"), source: try optionalString("source"),
-            minHits: thresholds.minHits.map { Int($0) }, minSuccessRate: thresholds.minSuccessRate)
+            minHits: thresholds.minHits, minSuccessRate: thresholds.minSuccessRate)
     }
 }
 

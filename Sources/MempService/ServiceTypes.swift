@@ -202,7 +202,7 @@ public struct FeedbackRequest: Codable, Sendable, Equatable {
         memories = try container.decodeIfPresent([String].self, forKey: .memories)
         success = try container.decode(Bool.self, forKey: .success)
         trajectory = try container.decodeIfPresent(String.self, forKey: .trajectory)
-        minHits = try container.decodeIfPresent(Int.self, forKey: .minHits)
+        minHits = try LookupRequest.number(Int.self, in: container, forKey: .minHits)
         minSuccessRate = try container.decodeIfPresent(Double.self, forKey: .minSuccessRate)
     }
 }

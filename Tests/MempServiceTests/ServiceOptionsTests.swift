@@ -66,7 +66,9 @@ import Testing
         let refused: [(String, ServiceError)] = [
             (#", "minHits": 0"#, .invalidBody(field: "minHits", reason: "must be at least 1 (got 0)")),
             (#", "minHits": 2.5"#, .invalidBody(field: "minHits", reason: "must be an integer")),
-            (#", "minHits": "3""#, .invalidBody(field: "minHits", reason: "must be a number")),
+            (#", "minHits": 1e300"#, .invalidBody(field: "minHits", reason: "must be an integer")),
+            (#", "minHits": 9223372036854775808"#, .invalidBody(field: "minHits", reason: "must be an integer")),
+            (#", "minHits": "3""#, .invalidBody(field: "minHits", reason: "must be an integer")),
             (
                 #", "minSuccessRate": 1.5"#,
                 .invalidBody(field: "minSuccessRate", reason: "must be within 0…1 (got 1.5)")
@@ -78,8 +80,12 @@ import Testing
                 try await service.update(Self.updateBody(using: "m-0", prefix: "c", extra: extra), store: nil)
             }
         }
+        // An integer past 32 bits is an integer: it was refused as "must be an integer".
+        let patient = try await service.update(
+            Self.updateBody(using: "m-0", prefix: "d", extra: #", "minHits": 3000000000"#), store: nil)
+        #expect(patient.report.deprecated == [])
         // Each accepted update stored its one successful task (validation); nothing of a refused one was written.
-        #expect(try await service.stats(store: nil).statistics.trajectories == 2 + 1 + 1)
+        #expect(try await service.stats(store: nil).statistics.trajectories == 2 + 1 + 1 + 1)
     }
 
     @Test func feedbackDeprecatesByTheServersThresholdsUnlessTheRequestSetsItsOwn() async throws {
@@ -112,6 +118,14 @@ import Testing
         #expect(update.report.deprecated == ["m-3"])
         await #expect(throws: ServiceError.invalidBody(field: "minHits", reason: "must be at least 1 (got 0)")) {
             try await feedback(strict, "m-2", true, #", "minHits": 0"#)
+        }
+        // Numbers that are no integer name the field, as in an update (they were "The body holds a value that does
+        // not fit its field.").
+        let notAnInteger = ServiceError.invalidBody(field: "minHits", reason: "must be an integer")
+        for extra in [#", "minHits": 2.5"#, #", "minHits": 1e300"#, #", "minHits": 9223372036854775808"#] {
+            await #expect(throws: notAnInteger, "\(extra)") {
+                try await feedback(strict, "m-2", true, extra)
+            }
         }
         await #expect(
             throws: ServiceError.invalidBody(field: "minSuccessRate", reason: "must be within 0…1 (got 2)")
