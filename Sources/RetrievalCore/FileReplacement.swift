@@ -17,16 +17,41 @@ package struct FileReplacementError: Error, Equatable, CustomStringConvertible {
 /// write leaves the previous file intact. A rename replaces whatever is at the path, though: a symbolic link would
 /// become a regular file, and a device or a pipe (`--output /dev/null`, a FIFO) would be replaced by a regular file,
 /// which for a process running as root is `/dev/null` itself, for the whole machine. So:
-/// - the destination of a symbolic link is the file it points to (the link stays a link);
+/// - the destination of a symbolic link is the file it points to, made when it does not exist yet (the link stays a
+///   link, as the shell's `>` leaves it); a link in a loop leads to no file and is refused;
 /// - a destination that exists and is neither a regular file nor a directory (a character or block device, a FIFO,
 ///   a socket) is written into: the temporary file lives in the system's temporary directory, and its bytes are
 ///   copied into the destination instead of being renamed over it.
 package enum FileReplacement {
-    /// The path to build beside and replace: `path`, or the file a symbolic link at `path` resolves to.
+    /// The path to build beside and replace: `path`, or the file a symbolic link at `path` resolves to, also when
+    /// that file does not exist yet; `path` itself for a link in a loop, which ``commit(_:to:)`` refuses.
     package static func destination(for path: String) -> String {
+        var current = path
+        // Followed one link at a time, as open(2) does, up to Linux's limit of 40 links (MAXSYMLINKS): Foundation's
+        // resolvingSymlinksInPath() leaves a link to a missing file, or in a loop, as it is, and a rename then
+        // replaced the link with a regular file.
+        for _ in 0..<40 {
+            var info = stat()
+            guard lstat(current, &info) == 0 else {
+                return current == path ? path : URL(fileURLWithPath: current).standardized.path
+            }
+            guard info.st_mode & S_IFMT == S_IFLNK else {
+                return current == path ? path : URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+            }
+            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: current) else { return path }
+            current =
+                target.hasPrefix("/")
+                ? target : URL(fileURLWithPath: current).deletingLastPathComponent().appendingPathComponent(target).path
+        }
+        return path
+    }
+
+    /// Refuses a `destination` (from ``destination(for:)``) that is still a symbolic link: one in a loop, which a
+    /// rename would replace with a regular file.
+    private static func refuseLinkInALoop(_ destination: String) throws(FileReplacementError) {
         var info = stat()
-        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFLNK else { return path }
-        return URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        guard lstat(destination, &info) == 0, info.st_mode & S_IFMT == S_IFLNK else { return }
+        throw FileReplacementError(reason: "it is a symbolic link in a loop, which leads to no file")
     }
 
     /// Whether `path` exists and is something a rename must not replace: neither a regular file nor a directory.
@@ -53,9 +78,10 @@ package enum FileReplacement {
     /// It is a rename, or for a special file a copy of its bytes into it. `temporary` is gone afterwards, unless the
     /// rename failed.
     ///
-    /// - Throws: ``FileReplacementError`` with the system's reason; a regular file at `destination` is then
-    ///   untouched.
+    /// - Throws: ``FileReplacementError`` with the system's reason, or when `destination` is a symbolic link in a
+    ///   loop; a regular file at `destination` is then untouched.
     package static func commit(_ temporary: String, to destination: String) throws(FileReplacementError) {
+        try refuseLinkInALoop(destination)
         guard isSpecialFile(destination) else {
             guard rename(temporary, destination) == 0 else { throw FileReplacementError(reason: systemErrorText()) }
             return
@@ -100,9 +126,11 @@ package enum FileReplacement {
     /// Checks that ``write(_:to:)`` could put a file at `path` now, by creating and removing the temporary file it
     /// would write: for a writer that works long before it writes (an evaluation, then its report).
     ///
-    /// - Throws: ``FileReplacementError`` when `path` is a directory or no file can be made where it would be.
+    /// - Throws: ``FileReplacementError`` when `path` is a directory, a symbolic link in a loop, or no file can be
+    ///   made where it would be.
     package static func checkWritable(_ path: String) throws(FileReplacementError) {
         let destination = destination(for: path)
+        try refuseLinkInALoop(destination)
         var info = stat()
         if stat(destination, &info) == 0, info.st_mode & S_IFMT == S_IFDIR {
             throw FileReplacementError(reason: "it is a directory")

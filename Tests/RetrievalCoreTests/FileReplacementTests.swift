@@ -31,6 +31,29 @@ import Testing
         #expect(try String(contentsOfFile: target, encoding: .utf8) == "new")
     }
 
+    /// A link to a file not made yet leads to it, and a link in a loop is refused.
+    ///
+    /// The link leads to its file as the shell's `>` makes it; both were replaced by a regular file, the link lost
+    /// (`memp embed --output link`).
+    @Test func aLinkToAMissingFileMakesItAndALinkInALoopIsRefused() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let link = directory.file("link.txt")
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "later.txt")
+        #expect(FileReplacement.destination(for: link) == directory.file("later.txt"))
+        try FileReplacement.write(Data("new".utf8), to: link)
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link) == "later.txt")
+        #expect(try String(contentsOfFile: directory.file("later.txt"), encoding: .utf8) == "new")
+        let loop = directory.file("loop")
+        try FileManager.default.createSymbolicLink(atPath: loop, withDestinationPath: "loop")
+        let refusal = FileReplacementError(reason: "it is a symbolic link in a loop, which leads to no file")
+        #expect(throws: refusal) { try FileReplacement.write(Data("x".utf8), to: loop) }
+        #expect(throws: refusal) { try FileReplacement.checkWritable(loop) }
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: loop) == "loop")
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        #expect(Set(names) == ["link.txt", "later.txt", "loop"])
+    }
+
     /// A pipe (like `/dev/null`, which a rename by root would replace for the whole machine) is written into.
     @Test func aPipeReceivesTheBytesAndStaysAPipe() throws {
         let directory = try TemporaryDirectory()
