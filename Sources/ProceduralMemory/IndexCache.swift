@@ -153,8 +153,8 @@ struct IndexCache: Sendable {
     /// Writes the snapshot's changes, or its indexes whole, then the manifest that names what was written.
     ///
     /// The changes since the files its journal applies to are written when the manifest still names those files
-    /// and the journal is small beside them (``journalFraction``); otherwise the indexes. Each file is replaced
-    /// atomically.
+    /// and the journal is small beside them (``journalFraction``); otherwise, or when the journal can't be written,
+    /// the indexes. Each file is replaced atomically.
     ///
     /// Saves hold the directory's ``DirectoryLock`` shared while their temporary files exist; a save that finds it
     /// free first removes the temporary files of saves that were stopped (a process killed while saving).
@@ -174,20 +174,19 @@ struct IndexCache: Sendable {
             Double(journal.byteCount) <= Self.journalFraction * Double(journal.base.values.reduce(0) { $0 + $1.bytes })
         {
             try Self.removeIfPresent(manifestPath)
-            do { try journal.write(to: path(Self.journalFile), dimension: info.dimension) } catch {
-                throw .io(path: directory, reason: "can't write the index cache's journal: \(error)")
+            // A journal that can't be written or read back (a directory or a FIFO in its place) leaves the files to
+            // rewrite, as before there were journals: failing here left every later write unsaved and every open
+            // rebuilding, whatever the files could still do.
+            if (try? journal.write(to: path(Self.journalFile), dimension: info.dimension)) != nil,
+                case .success(let digest) = Self.digest(of: path(Self.journalFile))
+            {
+                try Self.write(
+                    Manifest(
+                        formatVersion: Self.journalFormatVersion, generation: snapshot.generation,
+                        embedderID: info.embedderID, dimension: info.dimension, files: journal.base, journal: digest),
+                    to: manifestPath)
+                return journal
             }
-            let digest: FileDigest
-            switch Self.digest(of: path(Self.journalFile)) {
-            case .success(let read): digest = read
-            case .failure(let miss): throw .io(path: path(Self.journalFile), reason: miss.reason)
-            }
-            try Self.write(
-                Manifest(
-                    formatVersion: Self.journalFormatVersion, generation: snapshot.generation,
-                    embedderID: info.embedderID, dimension: info.dimension, files: journal.base, journal: digest),
-                to: manifestPath)
-            return journal
         }
         try Self.removeIfPresent(manifestPath)
         // Each file is written under a name of this save alone and digested there, then renamed into place: another

@@ -130,6 +130,26 @@ import Testing
         #expect(try await Self.rebuiltAnswers(of: path, in: directory) == expected)
     }
 
+    /// A journal that can't be written (here a directory in its place) leaves the save to rewrite the files: it
+    /// made every write warn that the cache was not saved, and every open rebuild it.
+    @Test func aJournalThatCantBeWrittenLeavesTheFilesToRewrite() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let (path, store) = try await Self.makeStore(in: directory)
+        try FileManager.default.createDirectory(
+            atPath: path + "/index/" + IndexCache.journalFile, withIntermediateDirectories: false)
+        let files = try Self.inodes(path)
+        try await store.add(Self.trajectories(300, count: 2))
+        if case .unsaved(let reason) = store.cacheState { Issue.record("the write did not save the cache: \(reason)") }
+        #expect(try Self.inodes(path) != files)
+        #expect(try Self.manifest(path)["formatVersion"] as? Int == 2)
+        let expected = try await Self.answers(of: store)
+        let reopened = try await MemoryStore.open(at: StoreLocation(path))
+        #expect(reopened.cacheState == .loaded)
+        #expect(try await Self.answers(of: reopened) == expected)
+        #expect(try await Self.rebuiltAnswers(of: path, in: directory) == expected)
+    }
+
     @Test func aDamagedJournalMakesTheOpenRebuild() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
