@@ -1,6 +1,7 @@
 import Foundation
 import MemoryLocation
 import ProceduralMemory
+import Synchronization
 import TestSupport
 import Testing
 
@@ -217,6 +218,65 @@ import Testing
         }
         #expect(store.generation == generation)
         #expect(try await store.history().count == 1)
+    }
+
+    /// A reviser that, on its first `interferences` calls, records a use of the memory it revises through another
+    /// store of the same directory: another agent's feedback landing while a language model writes the revision.
+    final class InterferingReviser: MemoryReviser {
+        let other: MemoryStore
+        let interferences: Int
+        let calls = Mutex(0)
+        var name: String { "interfering" }
+
+        init(other: MemoryStore, interferences: Int) {
+            self.other = other
+            self.interferences = interferences
+        }
+
+        func revisedScript(of memory: Memory, after failure: Trajectory) async throws(MemoryError) -> String {
+            let call = calls.withLock { calls in
+                calls += 1
+                return calls
+            }
+            if call <= interferences {
+                _ = try await other.recordOutcome(
+                    task: memory.task, usedMemories: [memory.id], outcome: Outcome(success: true))
+            }
+            return try await RuleBasedReviser().revisedScript(of: memory, after: failure)
+        }
+    }
+
+    /// Another agent's feedback on the memory a batch rewrites, between the batch's reads and its commit, makes the
+    /// batch read and write again: it failed the update with a revision conflict, after any earlier batches had
+    /// committed, and a rerun was refused at its first line.
+    @Test func aMemoryAnotherAgentChangesMeanwhileIsRevisedAgain() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await TestStoreKind.disk.makeStore(in: directory, holding: [Samples.heatMug])
+        let other = try await MemoryStore.open(at: directory.file("store"), embedder: WordHashEmbedder())
+        let settings = UpdateSettings(mergeDuplicates: false)
+        let once = InterferingReviser(other: other, interferences: 1)
+        let report = try await store.update(
+            Self.batches[0], options: UpdateOptions(policy: .adjustment, settings: settings, reviser: once))
+        #expect(once.calls.withLock { $0 } == 2)
+        #expect(report.batches == 1 && report.rewritten == [Self.mug] && report.added == ["u-apple-1"])
+        let change = FeedbackChange(memoryID: Self.mug, hitCount: 3, successCount: 2, deprecated: false)
+        #expect(report.feedback == [change])
+        let mug = try #require(try await store.memory(id: Self.mug))
+        // The other agent's use, then the batch's two, then its rewrite.
+        #expect(mug.hitCount == 3 && mug.successCount == 2 && mug.script?.hasSuffix(Self.cupWarning) == true)
+        let actions = try await store.history(memoryID: Self.mug).map(\.action)
+        #expect(actions == [.add, .feedback, .feedback, .feedback, .rewrite])
+
+        // An agent that changes the memory at every attempt still fails the batch, which writes nothing.
+        let always = InterferingReviser(other: other, interferences: MemoryStore.maximumBatchAttempts)
+        await #expect(throws: MemoryError.revisionConflict(id: Self.mug, expected: 8, actual: 9)) {
+            try await store.update(
+                Self.batches[1], options: UpdateOptions(policy: .adjustment, settings: settings, reviser: always))
+        }
+        #expect(always.calls.withLock { $0 } == MemoryStore.maximumBatchAttempts)
+        #expect(try await store.trajectory(id: "u-cook-1") == nil)
+        #expect(try await store.memory(id: Self.mug)?.hitCount == 3 + MemoryStore.maximumBatchAttempts)
     }
 
     /// An ID given twice in one update file was reported as already stored, with the advice to delete the stored

@@ -35,7 +35,8 @@ extension MemoryStore {
     /// that nearly duplicates an active one with the same outcome is merged into it (see ``UpdateSettings``).
     /// A crash loses at most the batch in flight; earlier batches stay. Rewrites and merges of stored memories
     /// are checked against their revisions: when another agent changed such a memory meanwhile (its counters
-    /// too), the batch fails with ``MemoryError/revisionConflict(id:expected:actual:)`` and writes nothing.
+    /// too), the batch writes nothing and is read, revised and written again, up to ``maximumBatchAttempts`` times
+    /// in all; then it fails with ``MemoryError/revisionConflict(id:expected:actual:)``.
     ///
     /// - Returns: What was added, merged, rewritten and deprecated.
     /// - Throws: ``MemoryError/unknownID(_:)`` for a used memory that is not stored,
@@ -64,9 +65,24 @@ extension MemoryStore {
             var report = UpdateReport()
             for start in stride(from: 0, to: tasks.count, by: options.settings.batchSize) {
                 let batch = Array(tasks[start..<min(start + options.settings.batchSize, tasks.count)])
-                try await updateBatch(
-                    batch, firstLine: start + 1, options: options, source: source, snapshot: &snapshot,
-                    report: &report)
+                // Another agent's feedback on a memory the batch rewrites, between the batch's reads and its commit,
+                // failed the whole update there, though earlier batches were committed, so that a rerun was refused
+                // at its first line ("already stored"): the batch is read and written again instead. A failed batch
+                // changed nothing but the report.
+                var attempt = 1
+                while true {
+                    let reported = report
+                    do throws(MemoryError) {
+                        try await updateBatch(
+                            batch, firstLine: start + 1, options: options, source: source, snapshot: &snapshot,
+                            report: &report)
+                        break
+                    } catch {
+                        guard case .revisionConflict = error, attempt < Self.maximumBatchAttempts else { throw error }
+                        report = reported
+                        attempt += 1
+                    }
+                }
                 report.batches += 1
                 report.tasks += batch.count
                 report.generation = snapshot.generation
@@ -76,6 +92,10 @@ extension MemoryStore {
             return report
         }
     }
+
+    /// How many times ``update(_:options:source:progress:)`` reads and writes a batch whose memories other agents
+    /// keep changing before it fails with ``MemoryError/revisionConflict(id:expected:actual:)``.
+    package static let maximumBatchAttempts = 3
 
     private func updateBatch(
         _ tasks: [FinishedTask], firstLine: Int, options: UpdateOptions, source: String, snapshot: inout IndexSnapshot,
