@@ -13,12 +13,17 @@ struct HistoryCommand: AsyncParsableCommand {
     @Option(help: "Only the last N entries.") var last: Int?
     @Flag(help: "Print one JSON object per entry, with the memory before and after.") var json = false
 
-    func run() async throws {
-        let store = try await storeOptions.open(loading: .onFirstUse)
-        let entries: [HistoryEntry]
-        do { entries = try await store.history(memoryID: memory, last: last) } catch {
+    func validate() throws {
+        // Here, not in run(): a flag refused there was told with the usage of `memp`, not of `memp history`, and
+        // only once the store had opened.
+        do throws(MemoryError) { try MemoryStore.checkHistoryLimit(last) } catch {
             throw flagError(error, flags: ["last": "--last"])
         }
+    }
+
+    func run() async throws {
+        let store = try await storeOptions.open(loading: .onFirstUse)
+        let entries = try await store.history(memoryID: memory, last: last)
         // Nothing on stdout is the answer, but said on stderr, as `memp query` does, so that a mistyped ID is seen.
         if entries.isEmpty { printError(memory.map { "No history entry is about memory \($0)." } ?? "No history yet.") }
         let dates = ISO8601DateFormatter()

@@ -495,8 +495,16 @@ public final class MemoryStore: Sendable {
     ///
     /// - Throws: ``MemoryError/invalidParameter(name:value:expected:)`` when `last` is below 1.
     public func history(memoryID: String? = nil, last: Int? = nil) async throws(MemoryError) -> [HistoryEntry] {
-        if let last, last < 1 { throw .invalidParameter(name: "last", value: Double(last), expected: "at least 1") }
+        try Self.checkHistoryLimit(last)
         return try await backend.history(memoryID: memoryID, last: last)
+    }
+
+    /// Checks the number of newest entries ``history(memoryID:last:)`` is asked for, which needs no store: a front
+    /// end checks it before opening one.
+    ///
+    /// - Throws: ``MemoryError/invalidParameter(name:value:expected:)`` when `last` is below 1.
+    package static func checkHistoryLimit(_ last: Int?) throws(MemoryError) {
+        if let last, last < 1 { throw .invalidParameter(name: "last", value: Double(last), expected: "at least 1") }
     }
 
     /// Counts of what the store holds.

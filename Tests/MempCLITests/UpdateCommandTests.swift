@@ -142,6 +142,11 @@ import Testing
         let noEntries = try await ChildProcess.memp(["history", "--store", store, "--last", "0"])
         #expect(noEntries.status == 64 && noEntries.errors.contains("--last must be at least 1 (got 0)."))
         #expect(noEntries.output.isEmpty)
+        // A usage error of `memp history` (it was told with the usage of `memp <subcommand>`), found before the
+        // store is opened.
+        #expect(noEntries.errors.contains("Usage: memp history --store <dir|url>"))
+        let noStore = try await ChildProcess.memp(["history", "--store", store + "-absent", "--last", "0"])
+        #expect(noStore.status == 64 && noStore.errors.contains("--last must be at least 1 (got 0)."))
 
         let query = try await ChildProcess.memp([
             "query", "--store", store, "take the coin in the attic and put it into the box", "-k", "1", "--json",
