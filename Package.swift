@@ -62,7 +62,7 @@ let libraries: [Target] = [
     .target(
         name: "MemoryLocation",
         dependencies: [
-            "VectorIndex", "Embeddings", "ProceduralMemory", "SQLiteMemory",
+            "RetrievalCore", "VectorIndex", "Embeddings", "ProceduralMemory", "SQLiteMemory",
             .target(name: "PostgresMemory", condition: .when(traits: ["PostgreSQL"])),
         ]
     ),

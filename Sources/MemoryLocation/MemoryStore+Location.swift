@@ -1,6 +1,7 @@
 import Embeddings
 import Foundation
 import ProceduralMemory
+import RetrievalCore
 import SQLiteMemory
 import VectorIndex
 
@@ -271,12 +272,7 @@ extension MemoryStore {
                 #endif
             case .none:
                 guard access == .createIfMissing else {
-                    var isDirectory: ObjCBool = false
-                    if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory),
-                        !isDirectory.boolValue
-                    {
-                        throw .io(path: directory, reason: "is a file, not a store directory")
-                    }
+                    if let reason = notADirectoryReason(directory) { throw .io(path: directory, reason: reason) }
                     throw .notAStore(path: directory)
                 }
                 return try SQLiteStore.emptyBackend(at: directory)
@@ -290,6 +286,26 @@ extension MemoryStore {
             #endif
         }
     }
+}
+
+/// Why `path` can't be a store directory, or `nil` for a directory and for a path where nothing is.
+///
+/// It is a file, a FIFO, a device or a socket (a FIFO was "a file"), or a symbolic link leading to nothing (it was
+/// "not a memory store", as if it were a directory).
+private func notADirectoryReason(_ path: String) -> String? {
+    var target = stat()
+    if stat(path, &target) == 0 {
+        guard target.st_mode & S_IFMT != S_IFDIR else { return nil }
+        return "is \(RegularFile.kind(of: target.st_mode)), not a store directory"
+    }
+    let code = errno
+    var link = stat()
+    guard lstat(path, &link) == 0, link.st_mode & S_IFMT == S_IFLNK else { return nil }
+    let destination = (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? "?"
+    if code == ELOOP {
+        return "is a symbolic link in a loop (it points to \(destination), which leads back round to it)"
+    }
+    return "is a symbolic link to \(destination), which can't be reached (\(String(cString: strerror(code))))"
 }
 
 #if PostgreSQL

@@ -94,6 +94,27 @@ import Testing
         #expect(try String(contentsOfFile: file, encoding: .utf8) == "x")
     }
 
+    /// A FIFO given as the store was "a file", a symbolic link in a loop or to nothing "not a memory store".
+    @Test func aStorePathThatIsNoDirectoryIsNamedForWhatItIs() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let fifo = directory.file("pipe")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let loop = directory.file("loop")
+        try FileManager.default.createSymbolicLink(atPath: loop, withDestinationPath: "loop")
+        let dangling = directory.file("dangling")
+        try FileManager.default.createSymbolicLink(atPath: dangling, withDestinationPath: "nowhere")
+        let refusals: [(String, String)] = [
+            (fifo, "is a FIFO, not a store directory"),
+            (loop, "is a symbolic link in a loop (it points to loop, which leads back round to it)"),
+            (dangling, "is a symbolic link to nowhere, which can't be reached (No such file or directory)"),
+        ]
+        for (path, reason) in refusals {
+            await #expect(throws: MemoryError.io(path: path, reason: reason)) { try await MemoryStore.open(at: path) }
+            await #expect(throws: MemoryError.io(path: path, reason: reason)) { try await MemoryStore.info(at: path) }
+        }
+    }
+
     /// A PostgreSQL URL is not taken for a SQLite store's directory (it became a directory named `postgres:`).
     @Test func aDatabaseURLIsNoDirectoryForASQLiteStore() async throws {
         let url = "postgres://memp@db.internal/agents"
