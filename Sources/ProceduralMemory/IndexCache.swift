@@ -176,9 +176,13 @@ struct IndexCache: Sendable {
             try Self.removeIfPresent(manifestPath)
             // A journal that can't be written or read back (a directory or a FIFO in its place) leaves the files to
             // rewrite, as before there were journals: failing here left every later write unsaved and every open
-            // rebuilding, whatever the files could still do.
-            if (try? journal.write(to: path(Self.journalFile), dimension: info.dimension)) != nil,
-                case .success(let digest) = Self.digest(of: path(Self.journalFile))
+            // rebuilding, whatever the files could still do. Written and digested under a name of this save alone,
+            // then renamed into place, as the files are: digested after the rename, it could be another process's
+            // journal, renamed in meanwhile, that this manifest named.
+            let written = path(Self.journalFile + ".tmp-" + UUID().uuidString)
+            defer { try? FileManager.default.removeItem(atPath: written) }
+            if (try? journal.write(to: written, dimension: info.dimension)) != nil,
+                case .success(let digest) = Self.digest(of: written), rename(written, path(Self.journalFile)) == 0
             {
                 try Self.write(
                     Manifest(
