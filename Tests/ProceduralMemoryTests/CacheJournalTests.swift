@@ -42,6 +42,17 @@ import Testing
         return try await answers(of: rebuilt)
     }
 
+    /// Expects the store at `path`, opened again from its cache, and a rebuilt copy of it, to answer as `store`.
+    static func expectCacheAndRebuildAnswerAs(
+        _ store: MemoryStore, path: String, in directory: TemporaryDirectory
+    ) async throws {
+        let expected = try await answers(of: store)
+        let reopened = try await MemoryStore.open(at: StoreLocation(path))
+        #expect(reopened.cacheState == .loaded)
+        #expect(try await answers(of: reopened) == expected)
+        #expect(try await rebuiltAnswers(of: path, in: directory) == expected)
+    }
+
     static func inodes(_ path: String) throws -> [UInt64] { try StatusChangeTests.inodes(path) }
 
     static func manifest(_ path: String) throws -> [String: Any] {
@@ -123,11 +134,7 @@ import Testing
         try await store.add(Self.trajectories(5000, count: 1))
         #expect(try Self.inodes(path) == newFiles && Self.journalExists(path))
 
-        let expected = try await Self.answers(of: store)
-        let reopened = try await MemoryStore.open(at: StoreLocation(path))
-        #expect(reopened.cacheState == .loaded)
-        #expect(try await Self.answers(of: reopened) == expected)
-        #expect(try await Self.rebuiltAnswers(of: path, in: directory) == expected)
+        try await Self.expectCacheAndRebuildAnswerAs(store, path: path, in: directory)
     }
 
     /// A journal that can't be written (here a directory in its place) leaves the save to rewrite the files: it
@@ -143,11 +150,7 @@ import Testing
         if case .unsaved(let reason) = store.cacheState { Issue.record("the write did not save the cache: \(reason)") }
         #expect(try Self.inodes(path) != files)
         #expect(try Self.manifest(path)["formatVersion"] as? Int == 2)
-        let expected = try await Self.answers(of: store)
-        let reopened = try await MemoryStore.open(at: StoreLocation(path))
-        #expect(reopened.cacheState == .loaded)
-        #expect(try await Self.answers(of: reopened) == expected)
-        #expect(try await Self.rebuiltAnswers(of: path, in: directory) == expected)
+        try await Self.expectCacheAndRebuildAnswerAs(store, path: path, in: directory)
     }
 
     @Test func aDamagedJournalMakesTheOpenRebuild() async throws {

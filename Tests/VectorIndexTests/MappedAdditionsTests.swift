@@ -15,26 +15,28 @@ import Testing
     static let queries = integerVectors(count: 24, dimension: dimension, seed: 13)
     static let addedIDs = (0..<40).map { DocumentID(UInt64(1000 + $0)) }
 
-    /// The index at `path` after the same changes as ``reference(metric:storage:)``: 40 vectors added, a mapped
-    /// vector and an added one replaced, a mapped vector and an added one removed.
-    static func changed(openedFrom path: String) throws -> FlatIndex {
-        var index = try FlatIndex(contentsOf: path)
-        for (vector, id) in zip(added, addedIDs) { try index.add(vector, id: id) }
-        try index.upsert(added[0].map { -$0 }, id: 5)
-        try index.upsert(base[9], id: 1003)
-        try index.remove(7)
-        try index.remove(1010)
+    /// The base vectors saved to a file in `directory` and opened again, after ``change(_:)``.
+    static func changedIndex(in directory: TemporaryDirectory, metric: Metric, storage: VectorStorage) throws
+        -> FlatIndex
+    {
+        var index = try FlatIndex(contentsOf: savedBase(in: directory, metric: metric, storage: storage))
+        try change(&index)
         return index
     }
 
-    /// One owned index holding what ``changed(openedFrom:)`` holds.
-    static func reference(metric: Metric, storage: VectorStorage) throws -> FlatIndex {
-        var index = try makeIndex(base, metric: metric, storage: storage)
+    /// Adds 40 vectors, replaces a vector of ``base`` and an added one, removes one of each.
+    static func change(_ index: inout FlatIndex) throws {
         for (vector, id) in zip(added, addedIDs) { try index.add(vector, id: id) }
         try index.upsert(added[0].map { -$0 }, id: 5)
         try index.upsert(base[9], id: 1003)
         try index.remove(7)
         try index.remove(1010)
+    }
+
+    /// One owned index holding what ``changedIndex(in:metric:storage:)`` holds.
+    static func reference(metric: Metric, storage: VectorStorage) throws -> FlatIndex {
+        var index = try makeIndex(base, metric: metric, storage: storage)
+        try change(&index)
         return index
     }
 
@@ -79,8 +81,7 @@ import Testing
     func addingToAnOpenedFileKeepsItsRowsMapped(metric: Metric, storage: VectorStorage) throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let path = try Self.savedBase(in: directory, metric: metric, storage: storage)
-        let index = try Self.changed(openedFrom: path)
+        let index = try Self.changedIndex(in: directory, metric: metric, storage: storage)
         #expect(index.storage.vectors.isMapped && index.storage.codes?.isMapped ?? true)
         #expect(index.additions?.ids == Self.addedIDs.map(\.rawValue) + [5])
         #expect(index.rowCount == 241 && index.count == 238)
@@ -91,9 +92,8 @@ import Testing
     func savingWritesBothPartsAsOneFile(metric: Metric, storage: VectorStorage) throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let path = try Self.savedBase(in: directory, metric: metric, storage: storage)
         let saved = directory.file("changed.mvi")
-        try Self.changed(openedFrom: path).save(to: saved)
+        try Self.changedIndex(in: directory, metric: metric, storage: storage).save(to: saved)
         let reopened = try FlatIndex(contentsOf: saved)
         #expect(reopened.additions == nil && reopened.rowCount == 238)
         try reopened.verifyValues(path: saved)
@@ -104,8 +104,7 @@ import Testing
     func compactingJoinsThePartsInOwnedMemory(metric: Metric, storage: VectorStorage) throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let path = try Self.savedBase(in: directory, metric: metric, storage: storage)
-        var index = try Self.changed(openedFrom: path)
+        var index = try Self.changedIndex(in: directory, metric: metric, storage: storage)
         index.compact()
         #expect(!index.storage.vectors.isMapped && index.additions == nil && index.rowCount == 238)
         try Self.expectSameAnswers(index, Self.reference(metric: metric, storage: storage))
@@ -114,8 +113,7 @@ import Testing
     @Test func copiesOfAnIndexWithAdditionsAreIndependent() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let path = try Self.savedBase(in: directory, metric: .innerProduct, storage: .f32)
-        let index = try Self.changed(openedFrom: path)
+        let index = try Self.changedIndex(in: directory, metric: .innerProduct, storage: .f32)
         var copy = index
         try copy.add(Self.queries[0], id: 5000)
         try copy.upsert(Self.queries[1], id: 1001)
