@@ -34,4 +34,40 @@ struct Memp: AsyncParsableCommand {
             ServeCommand.self,
         ]
     )
+
+    /// Parses and runs a command as ArgumentParser's `main` does, except that a flag refused from `run()` (where the
+    /// refusal needs the data: `--rescore-factor` on an f32 index) is told with the usage of the command run, not of
+    /// `memp`.
+    static func main() async {
+        let command: any ParsableCommand
+        do { command = try parseAsRoot() } catch { exit(withError: error) }
+        do {
+            var command = command
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as ValidationError {
+            let type = Swift.type(of: command)
+            let name = commandPath(to: type).joined(separator: " ")
+            printError(
+                "Error: \(error.message)\nUsage: \(usageString(for: type))\n  See '\(name) --help' for more information.")
+            exit(withError: ExitCode.validationFailure)
+        } catch {
+            exit(withError: error)
+        }
+    }
+
+    /// The names from `memp` down to `command` (`["memp", "index", "search"]`).
+    static func commandPath(
+        to command: any ParsableCommand.Type, from root: any ParsableCommand.Type = Memp.self
+    ) -> [String] {
+        if command == root { return [root._commandName] }
+        for subcommand in root.configuration.subcommands {
+            let path = commandPath(to: command, from: subcommand)
+            if !path.isEmpty { return [root._commandName] + path }
+        }
+        return []
+    }
 }

@@ -76,6 +76,19 @@ import VectorIndex
                 + "exactly.")
     }
 
+    /// A flag refused from `run()` is told with the usage of the command run (it was `memp <subcommand>`'s).
+    @Test func aFlagRefusedWhileRunningShowsItsCommandsUsage() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let (base, index) = try buildIndex(3, dimension: 4, seed: 3, in: directory)
+        let refused = try await ChildProcess.memp(
+            ["index", "search", "--index", index, "--queries", base, "--rescore-factor", "4"])
+        #expect(refused.status == 64)
+        #expect(refused.errors.hasPrefix("Error: --rescore-factor applies to int8 indexes; "))
+        #expect(refused.errors.contains("\nUsage: memp index search --index <index> --queries <queries> "))
+        #expect(refused.errors.hasSuffix("\n  See 'memp index search --help' for more information.\n"))
+    }
+
     @Test func badFlagsAreValidationErrors() {
         #expect(
             parseFailure(IndexCommand.Search.self, ["--index", "a", "--queries", "b", "-k", "0"])
