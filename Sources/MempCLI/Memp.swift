@@ -52,7 +52,8 @@ struct Memp: AsyncParsableCommand {
             let type = Swift.type(of: command)
             let name = commandPath(to: type).joined(separator: " ")
             printError(
-                "Error: \(error.message)\nUsage: \(usageString(for: type))\n  See '\(name) --help' for more information.")
+                "Error: \(error.message)\nUsage: \(usageString(for: type))\n  See '\(name) --help' for more information."
+            )
             exit(withError: ExitCode.validationFailure)
         } catch {
             exit(withError: error)
