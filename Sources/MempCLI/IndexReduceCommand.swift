@@ -24,8 +24,14 @@ extension IndexCommand {
         }
 
         func run() throws {
-            let reduction = try FlatIndex.reduce(
-                indexAt: index, into: output, dimension: dims, whiten: whiten, modelPath: pca)
+            let reduction: IndexReduction
+            do {
+                reduction = try FlatIndex.reduce(
+                    indexAt: index, into: output, dimension: dims, whiten: whiten, modelPath: pca)
+            } catch {
+                // More dimensions than the index has: a flag this index refuses, as --rescore-factor for f32.
+                throw flagError(error, flags: ["components": "--dims"])
+            }
             if json {
                 print(try jsonLine(reduction))
             } else {
