@@ -19,10 +19,11 @@ struct ColdStartCommand: AsyncParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
     @Argument(help: "The JSON Lines file of candidate trajectories.") var file: String
     @Option(help: "How to score trajectories.") var scorer: ScorerChoice = .rule
-    @Option(help: "Trajectories kept per task type.") var keep: Int
+    @Option(parsing: .unconditional, help: "Trajectories kept per task type.") var keep: Int
     @Option(help: "The label whose value is the task type.") var taskTypeLabel = "taskType"
-    @Option(help: "Never keep a trajectory scoring below this (0–10).") var minScore = 0.0
-    @Option(help: "The rule scorer: the step count at which the brevity point is gone.") var stepLimit = 50
+    @Option(parsing: .unconditional, help: "Never keep a trajectory scoring below this (0–10).") var minScore = 0.0
+    @Option(parsing: .unconditional, help: "The rule scorer: the step count at which the brevity point is gone.")
+    var stepLimit = 50
     @Option(help: "How kept trajectories become memories.") var build: BuildPolicy = .proceduralization
     @OptionGroup var languageModel: LanguageModelOptions
     @Flag(help: "Print one JSON object per kept trajectory: id, taskType, score, reason.") var json = false

@@ -43,15 +43,18 @@ struct CollectionCommand: ParsableCommand {
                 "Embeds texts without vectors and text queries: \(EmbedderKind.allCases.map(\.rawValue).joined(separator: ", "))."
         )
         var embedder: EmbedderKind?
-        @Option(help: "Vector dimension of the hashing embedder (or of the OpenAI-compatible model).")
+        @Option(
+            parsing: .unconditional,
+            help: "Vector dimension of the hashing embedder (or of the OpenAI-compatible model).")
         var dimension: Int?
         @OptionGroup var server: ServerOptions
         @Option(help: "How vectors are compared: \(Metric.allCases.map(\.rawValue).joined(separator: ", ")).")
         var metric: Metric = .cosine
         @Option(help: "Tokenizer preset: \(TokenizerChoice.allCases.map(\.rawValue).joined(separator: ", ")).")
         var tokenizer: TokenizerChoice = .english
-        @Option(help: "BM25 term-frequency saturation, 0...\(Int(BM25Parameters.maximumK1)).") var k1 = 1.5
-        @Option(help: "BM25 length normalization, 0...1.") var b = 0.75
+        @Option(parsing: .unconditional, help: "BM25 term-frequency saturation, 0...\(Int(BM25Parameters.maximumK1)).")
+        var k1 = 1.5
+        @Option(parsing: .unconditional, help: "BM25 length normalization, 0...1.") var b = 0.75
         @Flag(help: "Print a JSON summary.") var json = false
 
         func validate() throws {
@@ -144,15 +147,17 @@ struct CollectionCommand: ParsableCommand {
         @Option(help: "Which side answers: \(SearchMode.allCases.map(\.rawValue).joined(separator: ", ")).")
         var mode: SearchMode = .hybrid
         @Option(name: .short, parsing: .unconditional, help: "Hits per query.") var k = 10
-        @Option(help: "Convex fusion weight of the dense side, 0...1.") var alpha: Double?
+        @Option(parsing: .unconditional, help: "Convex fusion weight of the dense side, 0...1.") var alpha: Double?
         @Flag(help: "Reciprocal rank fusion (the default).") var rrf = false
-        @Option(help: "RRF rank constant (default 60); not with --alpha.") var rankConstant: Double?
+        @Option(parsing: .unconditional, help: "RRF rank constant (default 60); not with --alpha.") var rankConstant:
+            Double?
         @Option(
             help: ArgumentHelp(
                 "Normalization for --alpha: \(ScoreNormalization.allCases.map(\.rawValue).joined(separator: ", ")) "
                     + "(default minMax)."))
         var normalization: ScoreNormalization?
-        @Option(help: "Candidates per side in hybrid mode (default max(50, 4k)).") var candidates: Int?
+        @Option(parsing: .unconditional, help: "Candidates per side in hybrid mode (default max(50, 4k)).")
+        var candidates: Int?
         @Option(help: "Keep documents whose metadata key equals value (repeat a key for any of several values).")
         var filter: [String] = []
         @Flag(help: "Explain every hit: dense and BM25 scores and ranks, normalized and fused scores, matched terms.")

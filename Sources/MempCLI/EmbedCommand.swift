@@ -26,9 +26,11 @@ struct EmbedCommand: AsyncParsableCommand {
     @Option(help: "JSON Lines input; each object's text field is embedded.") var input: String?
     @Option(help: "Where to write the JSON Lines output of --input (default: stdout).") var output: String?
     @Option(help: "The field of --input objects that holds the text.") var textField = "text"
-    @Option(help: "Vector dimension of the hashing embedder (default: \(HashingEmbedder.defaultDimension)).")
+    @Option(
+        parsing: .unconditional,
+        help: "Vector dimension of the hashing embedder (default: \(HashingEmbedder.defaultDimension)).")
     var dimension: Int?
-    @Option(help: "Texts per batch.") var batchSize = 32
+    @Option(parsing: .unconditional, help: "Texts per batch.") var batchSize = 32
     @OptionGroup var server: ServerOptions
     @Flag(help: "Print one JSON object per text instead of bare numbers.") var json = false
 

@@ -49,15 +49,18 @@ struct EvalCommand: AsyncParsableCommand {
             valueName: "0:1:0.1"))
     var alphaSweep: String?
     @Option(help: ArgumentHelp("Run every policy at each of these k.", valueName: "1,5,10,20")) var kSweep: String?
-    @Option(help: "Hybrid: reciprocal rank fusion with this constant instead of the default fusion.")
+    @Option(
+        parsing: .unconditional,
+        help: "Hybrid: reciprocal rank fusion with this constant instead of the default fusion.")
     var rankConstant: Double?
     @Option(
         help: ArgumentHelp(
             "Hybrid fusions to compare, one run each: rrf:K or convex:minMax|zScore|theoretical:ALPHA.",
             valueName: "rrf:60,convex:minMax:0.5"))
     var fusions: String?
-    @Option(help: "The seed of the random policy.") var seed: UInt64 = 0
+    @Option(parsing: .unconditional, help: "The seed of the random policy.") var seed: UInt64 = 0
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Compare cross-validated fusion tuning (as `memp tune` does it) with the default fusion in this many "
                 + "folds, with bootstrap confidence intervals over queries.",

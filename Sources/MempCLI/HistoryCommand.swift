@@ -10,7 +10,7 @@ struct HistoryCommand: AsyncParsableCommand {
 
     @OptionGroup var storeOptions: StoreOptions
     @Option(help: "Only the entries of this memory.") var memory: String?
-    @Option(help: "Only the last N entries.") var last: Int?
+    @Option(parsing: .unconditional, help: "Only the last N entries.") var last: Int?
     @Flag(help: "Print one JSON object per entry, with the memory before and after.") var json = false
 
     func validate() throws {

@@ -21,7 +21,7 @@ struct ImportCommand: AsyncParsableCommand {
     @Option(help: "What to do with trajectory IDs already stored.") var duplicates: DuplicatePolicy =
         .refuse
     @Flag(help: "Skip bad lines, report them, and import the rest.") var skipInvalid = false
-    @Option(help: "Trajectories per transaction.") var batchSize = 256
+    @Option(parsing: .unconditional, help: "Trajectories per transaction.") var batchSize = 256
     @Option(help: "The source of records that name none (default: the file's base name).") var source: String?
     @Option(help: "The model or agent that produced the trajectories, when records don't say.")
     var producer: String?

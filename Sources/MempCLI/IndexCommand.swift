@@ -85,12 +85,15 @@ struct IndexCommand: ParsableCommand {
                 fewer; -1 where a query has fewer hits).
                 """)
         var output: String?
-        @Option(help: "Queries per search call; default: all of them in one batch.") var batchSize: Int?
-        @Option(help: "Threads per search, for the SIMD scans and BLAS alike; default: every core.")
+        @Option(parsing: .unconditional, help: "Queries per search call; default: all of them in one batch.")
+        var batchSize: Int?
+        @Option(
+            parsing: .unconditional, help: "Threads per search, for the SIMD scans and BLAS alike; default: every core."
+        )
         var threads: Int?
         @Option(help: "How batches are answered: \(BatchMethod.allCases.map(\.rawValue).joined(separator: ", ")).")
         var method: BatchMethod = .automatic
-        @Option(help: "int8 indexes: candidates per hit rescored exactly in f32 (default 8).")
+        @Option(parsing: .unconditional, help: "int8 indexes: candidates per hit rescored exactly in f32 (default 8).")
         var rescoreFactor: Int?
         @Option(help: "A PCA model from `memp index reduce` to project the queries with (default: <index>.pca).")
         var pca: String?

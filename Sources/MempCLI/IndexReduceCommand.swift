@@ -14,7 +14,7 @@ extension IndexCommand {
 
         @Option(help: "The index to reduce.") var index: String
         @Option(help: "The reduced index to write.") var output: String
-        @Option(help: "Dimensions to keep.") var dims: Int
+        @Option(parsing: .unconditional, help: "Dimensions to keep.") var dims: Int
         @Option(help: "Where to write the PCA model (default: <output>.pca).") var pca: String?
         @Flag(help: "Scale every component to unit variance.") var whiten = false
         @Flag(help: "Print a JSON summary.") var json = false

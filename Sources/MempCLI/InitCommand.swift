@@ -28,8 +28,9 @@ struct InitCommand: AsyncParsableCommand {
     @Option(help: "The PostgreSQL URL, without password (with --backend postgres).") var url: String?
     @OptionGroup var password: PasswordOptions
     @Option(help: "The embedder.") var embedder: EmbedderKind?
-    @Option(help: "The hashing embedder's dimension (default: \(HashingEmbedder.defaultDimension)).") var dimension:
-        Int?
+    @Option(
+        parsing: .unconditional,
+        help: "The hashing embedder's dimension (default: \(HashingEmbedder.defaultDimension)).") var dimension: Int?
     @Option(help: "The OpenAI-compatible server's base URL (with --embedder openai).") var baseURL: String?
     // Named as `memp embed` and `memp collection` name them; the first names this command had still work.
     @Option(

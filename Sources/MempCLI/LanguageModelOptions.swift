@@ -17,7 +17,7 @@ struct LanguageModelOptions: ParsableArguments {
         help: "The environment variable holding the server's API key (never printed).")
     var llmKeyVariable: String?
     @Option(help: "How to ask for structured answers.") var llmStructuredOutput: StructuredOutput?
-    @Option(help: "Seconds per request.") var llmTimeout: Double?
+    @Option(parsing: .unconditional, help: "Seconds per request.") var llmTimeout: Double?
     @Option(help: "A JSON file {\"url\", \"model\", \"apiKeyEnvironmentVariable\", \"structuredOutput\", \"timeout\"}.")
     var llmConfig: String?
 

@@ -22,7 +22,7 @@ struct MigrateCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Where to copy it: a directory or a postgres:// URL.", valueName: "dir|url"))
     var to: String
     @OptionGroup var password: PasswordOptions
-    @Option(help: "Trajectories or memories per transaction.") var batchSize = 500
+    @Option(parsing: .unconditional, help: "Trajectories or memories per transaction.") var batchSize = 500
 
     func validate() throws {
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive (got \(batchSize)).") }

@@ -28,18 +28,22 @@ struct QueryCommand: AsyncParsableCommand {
     @Option(help: "The retrieval policy.") var mode: RetrievalPolicy = .hybrid
     @Option(name: .short, parsing: .unconditional, help: "Maximum number of memories per task.") var k = 5
     @Option(
+        parsing: .unconditional,
         help: """
             Drop hits below this similarity: the task cosine (query; hybrid, where memories that only BM25 found are \
             scored by cosine too) or the average keyword similarity (keyword).
             """)
     var minSimilarity: Float?
     @OptionGroup var filter: MemoryFilterOptions
-    @Option(help: "The seed of the random policy.") var seed: UInt64 = 0
+    @Option(parsing: .unconditional, help: "The seed of the random policy.") var seed: UInt64 = 0
     @Option(
+        parsing: .unconditional,
         help:
             "Hybrid: weight of the dense scores in a min-max normalized convex fusion, instead of RRF.")
     var alpha: Double?
-    @Option(help: "Hybrid: reciprocal rank fusion with this constant instead of the store's fusion (`memp tune`).")
+    @Option(
+        parsing: .unconditional,
+        help: "Hybrid: reciprocal rank fusion with this constant instead of the store's fusion (`memp tune`).")
     var rankConstant: Double?
     @Option(
         help: """
@@ -49,13 +53,17 @@ struct QueryCommand: AsyncParsableCommand {
             keyword always use the caches.
             """)
     var pgSearch: PostgresSearchChoice = .hnsw
-    @Option(help: "PostgreSQL stores, --pg-search hnsw: the candidates HNSW examines (hnsw.ef_search, 1…1000).")
+    @Option(
+        parsing: .unconditional,
+        help: "PostgreSQL stores, --pg-search hnsw: the candidates HNSW examines (hnsw.ef_search, 1…1000).")
     var efSearch = 100
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Hybrid: how strongly failed or unsuccessful memories are ranked lower (0 off … 1).", valueName: "0…1"))
     var outcomePrior: Double = RetrievalOptions.defaultOutcomePrior
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Hybrid: the weight of BM25 over each memory's script and step actions beside the task rankings (0 off); "
                 + "for tasks that describe the procedure rather than the goal.",

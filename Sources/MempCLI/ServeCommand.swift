@@ -25,23 +25,32 @@ struct ServeCommand: AsyncParsableCommand {
     var store: String?
     @Option(help: ArgumentHelp("Serve every store under this directory.", valueName: "dir")) var storeRoot: String?
     @Option(help: "The address to listen on.") var host = MempServer.Configuration().host
-    @Option(help: "The port to listen on (0: any free port).") var port = MempServer.Configuration().port
+    @Option(parsing: .unconditional, help: "The port to listen on (0: any free port).") var port =
+        MempServer.Configuration().port
     @Option(
         help: ArgumentHelp("A file holding the token clients must send as Authorization: Bearer.", valueName: "file"))
     var tokenFile: String?
     @Flag(help: "Serve MCP on standard input and output instead of HTTP.") var mcpStdio = false
-    @Option(help: "The largest request body (HTTP) or message (--mcp-stdio), in bytes.")
+    @Option(parsing: .unconditional, help: "The largest request body (HTTP) or message (--mcp-stdio), in bytes.")
     var maxBodyBytes = ServiceLimits().maximumBodyBytes
-    @Option(help: "The largest k a lookup may ask for.") var maxK = ServiceLimits().maximumK
-    @Option(help: "The most bytes of memory text (tasks, scripts, steps) one lookup or batch lookup answers with.")
+    @Option(parsing: .unconditional, help: "The largest k a lookup may ask for.") var maxK = ServiceLimits().maximumK
+    @Option(
+        parsing: .unconditional,
+        help: "The most bytes of memory text (tasks, scripts, steps) one lookup or batch lookup answers with.")
     var maxAnswerBytes = ServiceLimits().maximumAnswerTextBytes
-    @Option(help: "Seconds a lookup may take before it is answered with an error.")
+    @Option(parsing: .unconditional, help: "Seconds a lookup may take before it is answered with an error.")
     var lookupTimeout = ServiceLimits().lookupTimeout.inSeconds
-    @Option(help: "Seconds a connection may send nothing, between requests or within one, before it is closed.")
+    @Option(
+        parsing: .unconditional,
+        help: "Seconds a connection may send nothing, between requests or within one, before it is closed.")
     var idleTimeout = MempServer.Configuration().idleTimeout.inSeconds
-    @Option(help: "The most MCP sessions kept over HTTP; a new one replaces the session used least recently.")
+    @Option(
+        parsing: .unconditional,
+        help: "The most MCP sessions kept over HTTP; a new one replaces the session used least recently.")
     var maxMCPSessions = MempServer.Configuration().maximumMCPSessions
-    @Option(help: "The most connections open at once; a request on one more is answered 503 and its connection closed.")
+    @Option(
+        parsing: .unconditional,
+        help: "The most connections open at once; a request on one more is answered 503 and its connection closed.")
     var maxConnections = MempServer.Configuration().maximumConnections
     /// The deprecation thresholds of feedback (`record_outcome`, `/v1/feedback`) and updates whose requests set none.
     @OptionGroup var settingsOptions: UpdateSettingsOptions

@@ -4,10 +4,14 @@ import ProceduralMemory
 /// The text limits an import applies (`memp import`, `memp import-bundle`): the library's defaults, raised or
 /// lowered where a flag says.
 struct TextLimitOptions: ParsableArguments {
-    @Option(help: "The longest input line accepted, in bytes (default 4 MiB).") var maxLineBytes: Int?
-    @Option(help: "The longest task accepted, in bytes (default 16 KiB).") var maxTaskBytes: Int?
-    @Option(help: "The longest step action accepted, in bytes (default 16 KiB).") var maxStepBytes: Int?
-    @Option(help: "The longest step observation accepted, in bytes (default 256 KiB).") var maxObservationBytes: Int?
+    @Option(parsing: .unconditional, help: "The longest input line accepted, in bytes (default 4 MiB).")
+    var maxLineBytes: Int?
+    @Option(parsing: .unconditional, help: "The longest task accepted, in bytes (default 16 KiB).") var maxTaskBytes:
+        Int?
+    @Option(parsing: .unconditional, help: "The longest step action accepted, in bytes (default 16 KiB).")
+    var maxStepBytes: Int?
+    @Option(parsing: .unconditional, help: "The longest step observation accepted, in bytes (default 256 KiB).")
+    var maxObservationBytes: Int?
 
     func validate() throws {
         for (flag, value) in [

@@ -24,8 +24,8 @@ struct TuneCommand: AsyncParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
     @Option(help: "The JSON Lines query file with relevance judgments (default: the store's record of use).")
     var queries: String?
-    @Option(help: "The cross-validation folds.") var folds = 5
-    @Option(help: "The seed that deals queries to folds.") var seed: UInt64 = 0
+    @Option(parsing: .unconditional, help: "The cross-validation folds.") var folds = 5
+    @Option(parsing: .unconditional, help: "The seed that deals queries to folds.") var seed: UInt64 = 0
     @Flag(help: "Measure and print, record nothing.") var dryRun = false
     @Flag(help: "List the recorded fusion choices instead of tuning.") var show = false
     @Flag(help: "Undo the last fusion choice still in effect instead of tuning.") var revert = false

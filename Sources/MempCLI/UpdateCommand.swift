@@ -21,10 +21,11 @@ struct UpdateCommand: AsyncParsableCommand {
     @Argument(help: "The JSON Lines file of finished tasks.") var file: String
     @Option(help: "The update policy.") var policy: UpdatePolicy
     @Option(help: "How new trajectories become memories.") var build: BuildPolicy = .proceduralization
-    @Option(help: "Finished tasks per batch (one transaction each).") var batchSize = 10
+    @Option(parsing: .unconditional, help: "Finished tasks per batch (one transaction each).") var batchSize = 10
     @Flag(help: "Keep near-duplicates as separate memories.") var noMerge = false
-    @Option(help: "Near-duplicates: the least cosine between the tasks.") var duplicateTaskSimilarity: Float = 0.9
-    @Option(help: "Near-duplicates: the least Jaccard similarity of the actions.")
+    @Option(parsing: .unconditional, help: "Near-duplicates: the least cosine between the tasks.")
+    var duplicateTaskSimilarity: Float = 0.9
+    @Option(parsing: .unconditional, help: "Near-duplicates: the least Jaccard similarity of the actions.")
     var duplicateContentSimilarity = 0.6
     @OptionGroup var settingsOptions: UpdateSettingsOptions
     @OptionGroup var languageModel: LanguageModelOptions

@@ -5,9 +5,10 @@ extension UpdatePolicy: ExpressibleByArgument {}
 
 /// The thresholds of the update cycle, shared by `feedback` and `update`.
 struct UpdateSettingsOptions: ParsableArguments {
-    @Option(help: "Deprecate a memory used at least this many times…") var minHits = 3
-    @Option(help: "…whose success rate is below this.") var minSuccessRate = 0.5
-    @Option(help: "The reward from which an outcome without a success flag counts as a success.")
+    @Option(parsing: .unconditional, help: "Deprecate a memory used at least this many times…") var minHits = 3
+    @Option(parsing: .unconditional, help: "…whose success rate is below this.") var minSuccessRate = 0.5
+    @Option(
+        parsing: .unconditional, help: "The reward from which an outcome without a success flag counts as a success.")
     var successReward = 1.0
 
     var settings: UpdateSettings {
