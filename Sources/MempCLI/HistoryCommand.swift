@@ -19,6 +19,7 @@ struct HistoryCommand: AsyncParsableCommand {
         do throws(MemoryError) { try MemoryStore.checkHistoryLimit(last) } catch {
             throw flagError(error, flags: ["last": "--last"])
         }
+        if memory?.isEmpty == true { throw ValidationError("--memory must be a memory ID, not empty.") }
     }
 
     func run() async throws {

@@ -193,6 +193,10 @@ import VectorIndex
         #expect(
             parseFailure(HistoryCommand.self, ["--store", "s", "--last", "-2"]) == "--last must be at least 1 (got -2)."
         )
+        // Hostile run 11: an empty ID found nothing and exited 0 ("No history entry is about memory .").
+        #expect(
+            parseFailure(HistoryCommand.self, ["--store", "s", "--memory", ""])
+                == "--memory must be a memory ID, not empty.")
         #expect(
             parseFailure(ImportCommand.self, ["--store", "s", "f.jsonl", "--max-task-bytes", "-1"])
                 == "--max-task-bytes must be at least 1 (got -1).")
