@@ -39,7 +39,13 @@ struct DoctorCommand: ParsableCommand {
         }
         print("CPU features:     \(report.cpuFeatures.joined(separator: " "))")
         var level = "\(report.kernelLevel) (hardware supports \(report.hardwareLevel)"
-        if let forced = report.simdOverride { level += "; MEMP_SIMD=\(forced)" }
+        if let forced = report.simdOverride {
+            level += "; MEMP_SIMD=\(forced)"
+            // The kernels fall back to the detected level: say so, or a mistyped level looks forced.
+            if forced.lowercased() != report.kernelLevel {
+                level += " ignored: not one of scalar, avx2, avx512 up to \(report.hardwareLevel)"
+            }
+        }
         print("SIMD kernels:     \(level))")
         print("int8 kernels:     \(report.int8UsesVNNI ? "AVX-512 VNNI" : "widened 16-bit multiply-add")")
         print("BLAS batch from:  \(report.blasCrossover) queries per batch")

@@ -23,6 +23,14 @@ import VectorIndex
             #expect(report?["encoderKernelLevel"] as? String == expected, "MEMP_SIMD=\(value)")
             #expect(report?["encoderUsesBLAS"] as? Bool == false)
         }
+        // Hostile run 11: a level that is not one was echoed as if it were forced.
+        let bogus = try await ChildProcess.memp(["doctor"], environment: ["MEMP_SIMD": "bogus"])
+        #expect(
+            bogus.output.contains(
+                "MEMP_SIMD=bogus ignored: not one of scalar, avx2, avx512 up to \(SIMDLevel.hardware.rawValue))\n"))
+        let forced = try await ChildProcess.memp(["doctor"], environment: ["MEMP_SIMD": "scalar"])
+        #expect(
+            forced.output.contains("SIMD kernels:     scalar (hardware supports") && !forced.output.contains("ignored"))
     }
 
     /// A `memp index build` killed with SIGKILL while it writes over an existing index leaves that index intact.
