@@ -32,9 +32,9 @@ package enum FileReplacement {
         // replaced the link with a regular file.
         for _ in 0..<40 {
             var info = stat()
-            guard lstat(current, &info) == 0 else {
-                return current == path ? path : URL(fileURLWithPath: current).standardized.path
-            }
+            // As joined, not standardized: the kernel resolves a target's `..` from the directory the link is
+            // really in, which dropping `alias/..` as text would not (a link reached through a linked directory).
+            guard lstat(current, &info) == 0 else { return current }
             guard info.st_mode & S_IFMT == S_IFLNK else {
                 return current == path ? path : URL(fileURLWithPath: path).resolvingSymlinksInPath().path
             }

@@ -54,6 +54,21 @@ import Testing
         #expect(Set(names) == ["link.txt", "later.txt", "loop"])
     }
 
+    /// A link's `..` is resolved from the directory the link really is in, as the kernel does, also when the link is
+    /// reached through a linked directory: dropping `alias/..` as text wrote (or replaced) another file.
+    @Test func aLinkReachedThroughALinkedDirectoryLeadsWhereTheKernelSays() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try FileManager.default.createDirectory(atPath: directory.file("real/sub"), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: directory.file("alias"), withDestinationPath: "real/sub")
+        try FileManager.default.createSymbolicLink(atPath: directory.file("real/sub/out"), withDestinationPath: "../x")
+        try Data("unrelated".utf8).write(to: URL(fileURLWithPath: directory.file("x")))
+        try FileReplacement.write(Data("new".utf8), to: directory.file("alias/out"))
+        #expect(try String(contentsOfFile: directory.file("real/x"), encoding: .utf8) == "new")
+        #expect(try String(contentsOfFile: directory.file("x"), encoding: .utf8) == "unrelated")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: directory.file("real/sub/out")) == "../x")
+    }
+
     /// A pipe (like `/dev/null`, which a rename by root would replace for the whole machine) is written into.
     @Test func aPipeReceivesTheBytesAndStaysAPipe() throws {
         let directory = try TemporaryDirectory()
