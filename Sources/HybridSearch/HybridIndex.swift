@@ -54,8 +54,9 @@ public struct HybridIndex: Sendable {
     /// Whether ``compact()`` is worth its rewrite.
     ///
     /// True when either side holds more dead rows than a quarter of the live documents plus 64 (so a small index
-    /// isn't rewritten for every change). A removal leaves a dead row on both sides; a replacement only on the
-    /// keyword side, since vectors are replaced in place.
+    /// isn't rewritten for every change). A removal leaves a dead row on both sides; a replacement on the
+    /// keyword side, and on the vector side too when the vector was mapped from a file (it is added beside the mapped
+    /// rows; owned vectors are replaced in place).
     public var needsCompaction: Bool { max(reclaimableRowCount, keywords.tombstoneCount) > count / 4 + 64 }
 
     /// Adds a document under a new ID.

@@ -101,6 +101,11 @@ public struct FlatIndex: SearchIndex, Sendable {
     }
 
     /// The best `k` of the hits of ``searchParts``, ranked as one search ranks them.
+    ///
+    /// With f32 storage every part's hits are exact, so these are the hits of one index holding the same vectors.
+    /// With int8 storage each part rescores its own best candidates (as each thread's row range does within one
+    /// part), so the parts together may rescore a candidate that one index would not have: a hit can then be an
+    /// exactly better one than that index returns, until ``compact()`` or a save and open join the parts.
     static func merged(_ lists: [[SearchHit]], k: Int) -> [SearchHit] {
         guard lists.count > 1 else { return lists.first ?? [] }
         return Array(lists.joined().sorted { $0.ranks(before: $1) }.prefix(k))

@@ -6,7 +6,8 @@ import Testing
 @testable import VectorIndex
 
 /// An index opened from a file keeps the vectors added to it beside its mapped rows: every search, save and
-/// compaction answers as one index holding the same vectors would.
+/// compaction answers as one index holding the same vectors would (for int8 storage, with data whose codes rank as
+/// their f32 scores do; see ``int8PartsEachRescoreTheirOwnCandidates()``).
 @Suite struct MappedAdditionsTests {
     static let dimension = 16
     /// Small integers, so that every score is exact whatever the kernel and the order of the sums.
@@ -108,6 +109,30 @@ import Testing
         index.compact()
         #expect(!index.storage.vectors.isMapped && index.additions == nil && index.rowCount == 238)
         try Self.expectSameAnswers(index, Self.reference(metric: metric, storage: storage))
+    }
+
+    /// int8: each part rescores its own best candidates, so a vector added beside many whose codes tie with it is
+    /// rescored and found exactly better, where one index's candidates (the lowest IDs of the tie) leave it out;
+    /// saved and opened again, the parts are one and answer as one index.
+    @Test func int8PartsEachRescoreTheirOwnCandidates() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let vector = (0..<Self.dimension).map { Float($0 % 5 + 1) }
+        var nudged = vector
+        nudged[0] += 1e-3
+        let path = directory.file("ties.mvi")
+        try makeIndex([[Float]](repeating: vector, count: 100), metric: .innerProduct, storage: .int8).save(to: path)
+        var index = try FlatIndex(contentsOf: path)
+        try index.add(nudged, id: 1000)
+        var single = try makeIndex([[Float]](repeating: vector, count: 100), metric: .innerProduct, storage: .int8)
+        try single.add(nudged, id: 1000)
+        let query = [Float](repeating: 1, count: Self.dimension)
+        let exact = nudged.reduce(0, +)
+        #expect(try index.search(query, k: 1) == [SearchHit(id: 1000, score: exact)])
+        #expect(try single.search(query, k: 1).map(\.id) == [0])
+        let joined = directory.file("joined.mvi")
+        try index.save(to: joined)
+        #expect(try FlatIndex(contentsOf: joined).search(query, k: 1) == single.search(query, k: 1))
     }
 
     @Test func copiesOfAnIndexWithAdditionsAreIndependent() throws {
