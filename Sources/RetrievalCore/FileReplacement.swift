@@ -18,13 +18,15 @@ package struct FileReplacementError: Error, Equatable, CustomStringConvertible {
 /// become a regular file, and a device or a pipe (`--output /dev/null`, a FIFO) would be replaced by a regular file,
 /// which for a process running as root is `/dev/null` itself, for the whole machine. So:
 /// - the destination of a symbolic link is the file it points to, made when it does not exist yet (the link stays a
-///   link, as the shell's `>` leaves it); a link in a loop leads to no file and is refused;
+///   link, as the shell's `>` leaves it); a link in a loop leads to no file and is refused, and so is one another
+///   user planted in a sticky, world-writable directory (the kernel's `protected_symlinks` rule);
 /// - a destination that exists and is neither a regular file nor a directory (a character or block device, a FIFO,
 ///   a socket) is written into: the temporary file lives in the system's temporary directory, and its bytes are
 ///   copied into the destination instead of being renamed over it.
 package enum FileReplacement {
     /// The path to build beside and replace: `path`, or the file a symbolic link at `path` resolves to, also when
-    /// that file does not exist yet; `path` itself for a link in a loop, which ``commit(_:to:)`` refuses.
+    /// that file does not exist yet; the link itself for one in a loop or one not followed (``isProtectedLink(_:_:)``),
+    /// which ``commit(_:to:)`` refuses.
     package static func destination(for path: String) -> String {
         var current = path
         // Followed one link at a time, as open(2) does, up to Linux's limit of 40 links (MAXSYMLINKS): Foundation's
@@ -38,6 +40,8 @@ package enum FileReplacement {
             guard info.st_mode & S_IFMT == S_IFLNK else {
                 return current == path ? path : URL(fileURLWithPath: path).resolvingSymlinksInPath().path
             }
+            // Followed here, not by open(2): the kernel's rule for links others planted in /tmp is applied here too.
+            guard !isProtectedLink(current, info) else { return current }
             guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: current) else { return path }
             current =
                 target.hasPrefix("/")
@@ -46,11 +50,29 @@ package enum FileReplacement {
         return path
     }
 
-    /// Refuses a `destination` (from ``destination(for:)``) that is still a symbolic link: one in a loop, which a
-    /// rename would replace with a regular file.
-    private static func refuseLinkInALoop(_ destination: String) throws(FileReplacementError) {
+    /// Whether the symbolic link at `path` (`info` from `lstat`) is one Linux's `protected_symlinks` rule forbids
+    /// this process to follow.
+    ///
+    /// Such a link is in a sticky, world-writable directory (such as /tmp) and owned neither by this process's user
+    /// nor by the directory's owner. Followed, a link another user planted there would have this process (root, say,
+    /// writing `--report /tmp/r.json`) create or replace the file it names.
+    private static func isProtectedLink(_ path: String, _ info: stat) -> Bool {
+        var directory = stat()
+        guard stat(URL(fileURLWithPath: path).deletingLastPathComponent().path, &directory) == 0 else { return false }
+        let stickyAndWorldWritable = directory.st_mode & S_ISVTX != 0 && directory.st_mode & S_IWOTH != 0
+        return stickyAndWorldWritable && info.st_uid != geteuid() && info.st_uid != directory.st_uid
+    }
+
+    /// Refuses a `destination` (from ``destination(for:)``) that is still a symbolic link, which a rename would
+    /// replace with a regular file: one another user planted in a sticky directory, or one in a loop.
+    private static func refuseUnfollowedLink(_ destination: String) throws(FileReplacementError) {
         var info = stat()
         guard lstat(destination, &info) == 0, info.st_mode & S_IFMT == S_IFLNK else { return }
+        if isProtectedLink(destination, info) {
+            throw FileReplacementError(
+                reason: "it is a symbolic link another user owns in a sticky, world-writable directory, which is not "
+                    + "followed (as the system's protected_symlinks rule has it); write to a path of your own")
+        }
         throw FileReplacementError(reason: "it is a symbolic link in a loop, which leads to no file")
     }
 
@@ -81,7 +103,7 @@ package enum FileReplacement {
     /// - Throws: ``FileReplacementError`` with the system's reason, or when `destination` is a symbolic link in a
     ///   loop; a regular file at `destination` is then untouched.
     package static func commit(_ temporary: String, to destination: String) throws(FileReplacementError) {
-        try refuseLinkInALoop(destination)
+        try refuseUnfollowedLink(destination)
         guard isSpecialFile(destination) else {
             guard rename(temporary, destination) == 0 else { throw FileReplacementError(reason: systemErrorText()) }
             return
@@ -130,7 +152,7 @@ package enum FileReplacement {
     ///   made where it would be.
     package static func checkWritable(_ path: String) throws(FileReplacementError) {
         let destination = destination(for: path)
-        try refuseLinkInALoop(destination)
+        try refuseUnfollowedLink(destination)
         var info = stat()
         if stat(destination, &info) == 0, info.st_mode & S_IFMT == S_IFDIR {
             throw FileReplacementError(reason: "it is a directory")

@@ -69,6 +69,32 @@ import Testing
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: directory.file("real/sub/out")) == "../x")
     }
 
+    /// A link another user planted in a sticky, world-writable directory (as in /tmp) is not followed.
+    ///
+    /// As the kernel's protected_symlinks rule has it: root writing a report there would have created or replaced
+    /// the file it names. Needs root, to give the link another owner.
+    @Test(.enabled(if: geteuid() == 0)) func aLinkAnotherUserPlantedInAStickyDirectoryIsNotFollowed() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let shared = directory.file("tmp")
+        try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: false)
+        #expect(chmod(shared, 0o1777) == 0)
+        let planted = shared + "/report.json"
+        try FileManager.default.createSymbolicLink(atPath: planted, withDestinationPath: directory.file("victim"))
+        #expect(lchown(planted, 65534, 65534) == 0)
+        let refusal = FileReplacementError(
+            reason: "it is a symbolic link another user owns in a sticky, world-writable directory, which is not "
+                + "followed (as the system's protected_symlinks rule has it); write to a path of your own")
+        #expect(throws: refusal) { try FileReplacement.checkWritable(planted) }
+        #expect(throws: refusal) { try FileReplacement.write(Data("x".utf8), to: planted) }
+        #expect(!FileManager.default.fileExists(atPath: directory.file("victim")))
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: planted) == directory.file("victim"))
+        // The same link owned by this user is followed, as the kernel would.
+        #expect(lchown(planted, geteuid(), getegid()) == 0)
+        try FileReplacement.write(Data("mine".utf8), to: planted)
+        #expect(try String(contentsOfFile: directory.file("victim"), encoding: .utf8) == "mine")
+    }
+
     /// A pipe (like `/dev/null`, which a rename by root would replace for the whole machine) is written into.
     @Test func aPipeReceivesTheBytesAndStaysAPipe() throws {
         let directory = try TemporaryDirectory()
