@@ -182,27 +182,27 @@ import VectorIndex
     }
 
     /// A negative number given as its own argument is the flag's value, refused by the flag's rule: ArgumentParser
-    /// read `--min-hits -1` as a flag without its value ("Missing value") and `-1` as a short flag (hostile run 11).
-    @Test func aNegativeNumberIsTheFlagsValue() {
-        #expect(
-            parseFailure(ServeCommand.self, ["--store", "s", "--min-hits", "-1"])
-                == "--min-hits must be at least 1 (got -1).")
-        #expect(
-            parseFailure(ServeCommand.self, ["--store", "s", "--port", "-5"])
-                == "--port must be within 0…65535 (got -5).")
-        #expect(
-            parseFailure(HistoryCommand.self, ["--store", "s", "--last", "-2"]) == "--last must be at least 1 (got -2)."
-        )
-        // Hostile run 11: an empty ID found nothing and exited 0 ("No history entry is about memory .").
-        #expect(
-            parseFailure(HistoryCommand.self, ["--store", "s", "--memory", ""])
-                == "--memory must be a memory ID, not empty.")
-        #expect(
-            parseFailure(ImportCommand.self, ["--store", "s", "f.jsonl", "--max-task-bytes", "-1"])
-                == "--max-task-bytes must be at least 1 (got -1).")
-        #expect(
-            parseFailure(CollectionCommand.Search.self, ["--collection", "c", "--candidates", "-3", "q"])
-                == "--candidates must be at least 1 (got -3).")
+    /// read `--min-hits -1` as a flag without its value ("Missing value") and `-1` as a short flag (hostile run 11);
+    /// and `history --memory ""` found nothing and exited 0 ("No history entry is about memory .").
+    @Test(arguments: [
+        (
+            ServeCommand.self as any ParsableCommand.Type, ["--store", "s", "--min-hits", "-1"],
+            "--min-hits must be at least 1 (got -1)."
+        ),
+        (ServeCommand.self, ["--store", "s", "--port", "-5"], "--port must be within 0…65535 (got -5)."),
+        (HistoryCommand.self, ["--store", "s", "--last", "-2"], "--last must be at least 1 (got -2)."),
+        (HistoryCommand.self, ["--store", "s", "--memory", ""], "--memory must be a memory ID, not empty."),
+        (
+            ImportCommand.self, ["--store", "s", "f.jsonl", "--max-task-bytes", "-1"],
+            "--max-task-bytes must be at least 1 (got -1)."
+        ),
+        (
+            CollectionCommand.Search.self, ["--collection", "c", "--candidates", "-3", "q"],
+            "--candidates must be at least 1 (got -3)."
+        ),
+    ])
+    func aNegativeNumberIsTheFlagsValue(command: any ParsableCommand.Type, arguments: [String], message: String) {
+        #expect(parseFailure(command, arguments) == message)
     }
 
     /// A `--source` a record's own source could not be is refused as the flag, not blamed on the file's first line.
