@@ -10,8 +10,8 @@ import Synchronization
 #endif
 
 /// Contiguous rows of a fixed byte size: owned, 64-byte-aligned memory that grows geometrically (amortized
-/// O(1) append, no quadratic copying), or a read-only section of a memory-mapped index file that is copied
-/// into owned memory on the first mutation.
+/// O(1) append, no quadratic copying), or a read-only section of a memory-mapped index file, which is never
+/// mutated (``FlatIndex`` keeps rows added to an opened file in a buffer of their own).
 ///
 /// Copies share their memory. A copy appends in place, past the rows every copy holds, while no other copy has
 /// appended there (rows past a copy's ``count`` are never read through it); any other change to shared memory,
@@ -56,7 +56,7 @@ final class RowBuffer: @unchecked Sendable {  // mutated only while uniquely ref
     var isMapped: Bool { mapped != nil }
 
     /// Bytes of owned memory allocated (0 while mapped), shared with the copies that share it.
-    var allocatedBytes: Int { mapped == nil ? capacity * rowBytes : 0 }
+    var allocatedBytes: Int { capacity * rowBytes }
 
     private var capacity: Int { block?.capacity ?? 0 }
 
@@ -84,7 +84,7 @@ final class RowBuffer: @unchecked Sendable {  // mutated only while uniquely ref
 
     /// Makes room for `rows` rows in owned memory without further reallocation.
     func reserveCapacity(_ rows: Int) {
-        if mapped != nil { reallocate(capacity: max(rows, count)) }
+        requireOwned()
         if rows > capacity { reallocate(capacity: rows) }
     }
 
@@ -93,7 +93,7 @@ final class RowBuffer: @unchecked Sendable {  // mutated only while uniquely ref
     /// - Precondition: `bytes.count == rowBytes`.
     func append(_ bytes: UnsafeRawBufferPointer) {
         precondition(bytes.count == rowBytes, "RowBuffer: row of \(bytes.count) bytes, expected \(rowBytes)")
-        if mapped != nil { reallocate(capacity: count + count / 2 + 1) }
+        requireOwned()
         if !claimNextRow() {
             // Full, or another copy appended past this one's rows: move them to memory of this buffer's own.
             reallocate(capacity: count < capacity ? capacity : max(64, capacity + capacity / 2))
@@ -123,7 +123,7 @@ final class RowBuffer: @unchecked Sendable {  // mutated only while uniquely ref
     /// - Precondition: `row < count` and `bytes.count == rowBytes`.
     func replace(row: Int, with bytes: UnsafeRawBufferPointer) {
         precondition(row >= 0 && row < count && bytes.count == rowBytes, "RowBuffer: bad replacement")
-        if mapped != nil { reallocate(capacity: count) }
+        requireOwned()
         // Copies sharing the block read this row: give this buffer rows of its own first.
         if !isKnownUniquelyReferenced(&block) { reallocate(capacity: capacity) }
         if let source = bytes.baseAddress, let target = block?.memory {
@@ -153,15 +153,19 @@ final class RowBuffer: @unchecked Sendable {  // mutated only while uniquely ref
         block?.filled.store(total, ordering: .relaxed)
     }
 
-    /// Moves the rows, from the mapped file or the shared block, to a block of this buffer's own with room for
-    /// `newCapacity` rows.
+    /// Moves the rows from the shared block to a block of this buffer's own with room for `newCapacity` rows.
     private func reallocate(capacity newCapacity: Int) {
         let target = RowBlock(rowBytes: rowBytes, capacity: max(newCapacity, 1), filled: count)
         withBytes { source in
             if let source { target.memory.copyMemory(from: source, byteCount: count * rowBytes) }
         }
         block = target
-        mapped = nil
+    }
+
+    /// A mapped section is read-only: a mutation of one would copy the whole file into memory, which
+    /// ``FlatIndex`` avoids by adding beside it.
+    private func requireOwned() {
+        precondition(mapped == nil, "RowBuffer: section \(mapped?.tag ?? "") is mapped from a file and read-only")
     }
 }
 
