@@ -34,12 +34,10 @@ package enum FileReplacement {
         // replaced the link with a regular file.
         for _ in 0..<40 {
             var info = stat()
-            // As joined, not standardized: the kernel resolves a target's `..` from the directory the link is
-            // really in, which dropping `alias/..` as text would not (a link reached through a linked directory).
-            guard lstat(current, &info) == 0 else { return current }
-            guard info.st_mode & S_IFMT == S_IFLNK else {
-                return current == path ? path : URL(fileURLWithPath: path).resolvingSymlinksInPath().path
-            }
+            // The path as joined, not standardized, whether its file exists or not: the kernel resolves the rest,
+            // and a target's `..` from the directory the link is really in, which dropping `alias/..` as text would
+            // not (a link reached through a linked directory).
+            guard lstat(current, &info) == 0, info.st_mode & S_IFMT == S_IFLNK else { return current }
             // Followed here, not by open(2): the kernel's rule for links others planted in /tmp is applied here too.
             guard !isProtectedLink(current, info) else { return current }
             guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: current) else { return path }

@@ -66,6 +66,10 @@ import Testing
         try FileReplacement.write(Data("new".utf8), to: directory.file("alias/out"))
         #expect(try String(contentsOfFile: directory.file("real/x"), encoding: .utf8) == "new")
         #expect(try String(contentsOfFile: directory.file("x"), encoding: .utf8) == "unrelated")
+        // Again, now that the file exists: the same one is replaced.
+        try FileReplacement.write(Data("newer".utf8), to: directory.file("alias/out"))
+        #expect(try String(contentsOfFile: directory.file("real/x"), encoding: .utf8) == "newer")
+        #expect(try String(contentsOfFile: directory.file("x"), encoding: .utf8) == "unrelated")
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: directory.file("real/sub/out")) == "../x")
     }
 
