@@ -128,7 +128,7 @@ public struct TextLimits: Sendable, Equatable, Codable {
     package static func storeLimitProblem(
         of trajectory: Trajectory, facts: [String] = []
     ) -> (field: String, reason: String)? {
-        firstStoreLimitProblem { (checker) throws(MemoryError) in
+        firstProblem(stored: true) { (checker) throws(MemoryError) in
             try checker.storeLimit(trajectory.id, "id", limit: maximumIDBytes, what: "an ID")
             try checker.storeLimit(trajectory.source, "source", limit: maximumSourceBytes, what: "a source")
             try checker.searchText(task: trajectory.task, keywords: facts, "facts", what: "task and facts")
@@ -137,7 +137,7 @@ public struct TextLimits: Sendable, Equatable, Codable {
 
     /// ``storeLimitProblem(of:facts:)`` for a memory.
     package static func storeLimitProblem(of memory: Memory) -> (field: String, reason: String)? {
-        firstStoreLimitProblem { (checker) throws(MemoryError) in
+        firstProblem(stored: true) { (checker) throws(MemoryError) in
             try checker.storeLimit(memory.id, "id", limit: maximumIDBytes, what: "an ID")
             try checker.storeLimit(memory.source, "source", limit: maximumSourceBytes, what: "a source")
             for (index, id) in memory.sourceTrajectoryIDs.enumerated() {
@@ -153,15 +153,8 @@ public struct TextLimits: Sendable, Equatable, Codable {
         firstProblem(stored: false) { (checker) throws(MemoryError) in try checker.source(source, "source") }?.reason
     }
 
-    /// The field and reason of the first record check `checks` refuses, run as a stored record's (no path or line).
-    private static func firstStoreLimitProblem(
-        _ checks: (Checker) throws(MemoryError) -> Void
-    ) -> (field: String, reason: String)? {
-        firstProblem(stored: true, checks)
-    }
-
     /// The field and reason of the first check `checks` refuses, run without a path or line; `stored` as
-    /// ``Checker/storedIDs``.
+    /// ``Checker/storedIDs`` (true for a stored record's checks).
     private static func firstProblem(
         stored: Bool, _ checks: (Checker) throws(MemoryError) -> Void
     ) -> (field: String, reason: String)? {
