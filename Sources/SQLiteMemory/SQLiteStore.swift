@@ -52,16 +52,10 @@ public enum SQLiteStore {
         return status.st_size == 0 && logIsEmpty ? .emptyDatabaseFile(path: path) : nil
     }
 
-    /// What a file that is not a regular file is, in words ("a directory", "a FIFO", "a socket", "a device");
-    /// `nil` for a regular file.
+    /// What a file that is not a regular file is, in words (``RetrievalCore/RegularFile/kind(of:)``); `nil` for a
+    /// regular file.
     private static func kind(of status: stat) -> String? {
-        switch status.st_mode & S_IFMT {
-        case S_IFREG: nil
-        case S_IFDIR: "a directory"
-        case S_IFIFO: "a FIFO"
-        case S_IFSOCK: "a socket"
-        default: "a device"
-        }
+        status.st_mode & S_IFMT == S_IFREG ? nil : RegularFile.kind(of: status.st_mode)
     }
 
     /// Creates a store in `directory` (created if needed) that embeds with `embedder`.
