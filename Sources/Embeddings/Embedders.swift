@@ -27,9 +27,12 @@ public enum Embedders {
                 embedder: embedder, isFallback: false, note: "Embedding with \(embedder.modelIdentifier).")
         }
         let fallback = HashingEmbedder()
+        let missing =
+            store.directoryProblem.map { "No embedding model can be found in \(store.directory): \($0)" }
+            ?? "No embedding model is installed"
         return DefaultEmbedder(
             embedder: fallback, isFallback: true,
-            note: "No embedding model is installed; using the \(fallback.modelIdentifier) fallback (word and "
+            note: "\(missing); using the \(fallback.modelIdentifier) fallback (word and "
                 + "character hashing, no semantics). Run `memp model install minilm` for real embeddings.")
     }
 }

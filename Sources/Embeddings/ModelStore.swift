@@ -105,6 +105,24 @@ public struct ModelStore: Sendable {
         self.python = python
     }
 
+    /// Why no model can be found or installed under ``directory``, or `nil` when none stops it.
+    ///
+    /// `nil` when the directory exists or is not made yet (an install makes it). Otherwise something else stands at
+    /// the path (a file, a FIFO), a component of the path is not a directory, or the system refuses to look; said of
+    /// the cache, without its path: "the model cache is a file, not a directory; set MEMP_HOME to a directory".
+    package var directoryProblem: String? {
+        var status = stat()
+        guard stat(directory, &status) == 0 else {
+            if errno == ENOENT { return nil }
+            return "the model cache can't be used (\(systemErrorText())); set MEMP_HOME to a directory"
+        }
+        guard status.st_mode & S_IFMT == S_IFDIR else {
+            return "the model cache is \(RegularFile.kind(of: status.st_mode)), not a directory; set MEMP_HOME to a "
+                + "directory"
+        }
+        return nil
+    }
+
     /// Where `model`'s files live (whether or not it is installed).
     public func modelDirectory(for model: InstallableModel) -> String {
         directory + "/models/" + model.modelName
@@ -145,6 +163,7 @@ public struct ModelStore: Sendable {
     @discardableResult
     public func install(_ model: InstallableModel, force: Bool = false) throws(EmbeddingError) -> InstalledModel {
         if !force, isInstalled(model) { return try manifest(of: model) }
+        if let problem = directoryProblem { throw .io(path: directory, reason: problem) }
         let target = modelDirectory(for: model)
         let staging = directory + "/models/.install-\(model.modelName)-\(ProcessInfo.processInfo.processIdentifier)"
         let fileManager = FileManager.default
@@ -210,6 +229,7 @@ public struct ModelStore: Sendable {
         let folder = modelDirectory(for: model)
         let data: Data
         do { data = try RegularFile.contents(of: folder + "/manifest.json", limit: RegularFile.settingsLimit) } catch {
+            if let problem = directoryProblem { throw EmbeddingError.io(path: directory, reason: problem) }
             guard error != .missing else {
                 throw EmbeddingError.modelNotInstalled(
                     name: model.modelName,

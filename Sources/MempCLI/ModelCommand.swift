@@ -51,7 +51,7 @@ struct ModelCommand: ParsableCommand {
                     )
                 }
             }
-            if !json { printError("Cache: \(store.directory)") }
+            if !json { printError("Cache: \(store.directory)" + (store.directoryProblem.map { ": \($0)" } ?? "")) }
         }
     }
 

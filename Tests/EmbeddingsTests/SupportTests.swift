@@ -305,6 +305,28 @@ import Testing
         }
     }
 
+    @Test func aCacheThatIsNoDirectoryIsNamedWhereverItIsUsed() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let file = directory.path + "/home"
+        #expect(FileManager.default.createFile(atPath: file, contents: Data("x".utf8)))
+        let store = ModelStore(directory: file, python: "/nonexistent/python3")
+        let problem = "the model cache is a file, not a directory; set MEMP_HOME to a directory"
+        #expect(store.directoryProblem == problem)
+        #expect(!store.isInstalled(.minilm))
+        #expect(throws: EmbeddingError.io(path: file, reason: problem)) { try store.install(.minilm) }
+        #expect(throws: EmbeddingError.io(path: file, reason: problem)) { try store.verify(.minilm) }
+        let choice = try Embedders.defaultEmbedder(store: store)
+        #expect(choice.isFallback)
+        #expect(
+            choice.note.hasPrefix("No embedding model can be found in \(file): \(problem); using the hashing:v1:384"))
+        #expect(
+            ModelStore(directory: file + "/memp").directoryProblem
+                == "the model cache can't be used (Not a directory); set MEMP_HOME to a directory")
+        #expect(ModelStore(directory: directory.path).directoryProblem == nil)
+        #expect(ModelStore(directory: directory.path + "/not-made-yet").directoryProblem == nil)
+    }
+
     @Test func missingPythonIsAClearInstallError() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
