@@ -19,10 +19,8 @@ struct ExportCommand: AsyncParsableCommand {
         let store = try await storeOptions.open(loading: .onFirstUse)
         let chosen = MemoryFilter(
             sources: filter.sourceFilter, labels: try filter.labelFilter, includeDeprecated: filter.includeDeprecated)
-        let manifest = try await store.export(to: output, filter: chosen)
-        for warning in try await store.exportWarnings(filter: chosen, manifest: manifest) {
-            printError("warning: " + warning)
-        }
+        let (manifest, warnings) = try await store.exportReporting(to: output, filter: chosen)
+        for warning in warnings { printError("warning: " + warning) }
         if json {
             print(try jsonLine(manifest))
         } else {

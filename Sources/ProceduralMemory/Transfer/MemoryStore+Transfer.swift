@@ -4,15 +4,34 @@ import RetrievalCore
 
 extension MemoryStore {
     /// What a user who exported with `filter` and got `manifest` should hear: each source the filter names that no
-    /// stored trajectory has (a misspelt source exports nothing without failing), and that the bundle is empty.
-    package func exportWarnings(filter: MemoryFilter, manifest: BundleManifest) async throws(MemoryError) -> [String] {
+    /// stored trajectory has (a misspelt source exports nothing without failing), that the bundle is empty, and
+    /// `refused` (a record an import with the default text limits refuses) with the count of such records.
+    private func exportWarnings(
+        filter: MemoryFilter, manifest: BundleManifest, refused: (first: MemoryError, count: Int)?
+    ) async throws(MemoryError) -> [String] {
         let known = try await statistics().trajectoriesBySource
         var warnings = (filter.sources ?? []).sorted().filter { known[$0] == nil }.map { source in
             "no trajectory or memory has source \(source); the store's sources are "
                 + "\(known.keys.sorted().joined(separator: ", "))."
         }
         if manifest.memoryCount == 0 { warnings.append("no memory matched; the bundle is empty.") }
+        if let refused {
+            warnings.append(
+                "an import with the default text limits refuses this bundle: "
+                    + VerifiedBundle.unstorable(refused.first)
+                    + (refused.count > 1 ? " (\(refused.count) records in all)." : "."))
+        }
         return warnings
+    }
+
+    /// ``export(to:filter:)``, and what the user should hear about the bundle: each source `filter` names that no
+    /// stored trajectory has, an empty bundle, and a record that an import with the default ``TextLimits`` refuses
+    /// (a store whose imports raised a limit can hold texts over it), with how many there are.
+    package func exportReporting(to directory: String, filter: MemoryFilter = MemoryFilter()) async throws(MemoryError)
+        -> (manifest: BundleManifest, warnings: [String])
+    {
+        let (manifest, refused) = try await writeBundle(to: directory, filter: filter)
+        return (manifest, try await exportWarnings(filter: filter, manifest: manifest, refused: refused))
     }
 
     /// Writes memories and their source trajectories to a new bundle directory, for another store (possibly of
@@ -32,6 +51,14 @@ extension MemoryStore {
     @discardableResult
     public func export(to directory: String, filter: MemoryFilter = MemoryFilter()) async throws(MemoryError)
         -> BundleManifest
+    {
+        try await writeBundle(to: directory, filter: filter).manifest
+    }
+
+    /// ``export(to:filter:)``, and the first record an import with the default ``TextLimits`` refuses, with how
+    /// many such records the bundle holds.
+    private func writeBundle(to directory: String, filter: MemoryFilter) async throws(MemoryError)
+        -> (manifest: BundleManifest, refused: (first: MemoryError, count: Int)?)
     {
         let fileManager = FileManager.default
         // Shell completion adds the slash; kept, it put the temporary inside the directory it was to replace.
@@ -61,6 +88,12 @@ extension MemoryStore {
         // left the second trajectory out of the bundle.
         var trajectoryIDs = Set<[UInt8]>()
         var producers = Set<String>()
+        var refused: (first: MemoryError, count: Int)?
+        func checkDefaultLimits(_ check: (TextLimits) throws(MemoryError) -> Void) {
+            do throws(MemoryError) { try check(TextLimits()) } catch {
+                refused = (refused?.first ?? error, (refused?.count ?? 0) + 1)
+            }
+        }
         for start in stride(from: 0, to: entries.count, by: 500) {
             let chunk = entries[start..<min(start + 500, entries.count)]
             let memories = try await backend.memories(numbered: chunk.map(\.number))
@@ -72,10 +105,17 @@ extension MemoryStore {
                     try bundleJSON(
                         BundledMemory(memory: memory, taskVector: entry.taskVector, keywordVector: entry.keywordVector),
                         path: directory))
+                checkDefaultLimits { [line = memoryLines.count] (limits) throws(MemoryError) in
+                    try limits.check(memory, path: BundleManifest.memoriesFileName, line: line, storedIDs: true)
+                }
                 for id in memory.sourceTrajectoryIDs where trajectoryIDs.insert(Array(id.utf8)).inserted {
                     guard let trajectory = try await backend.trajectory(id: id) else { continue }
                     if let producer = trajectory.producer { producers.insert(producer) }
                     trajectoryLines.append(try bundleJSON(trajectory, path: directory))
+                    checkDefaultLimits { [line = trajectoryLines.count] (limits) throws(MemoryError) in
+                        try limits.check(
+                            trajectory, path: BundleManifest.trajectoriesFileName, line: line, storedIDs: true)
+                    }
                 }
             }
         }
@@ -119,7 +159,7 @@ extension MemoryStore {
                     : "can't move the bundle into place: \(systemErrorText())"
                 throw MemoryError.io(path: directory, reason: reason)
             }
-            return manifest
+            return (manifest, refused)
         } catch {
             try? fileManager.removeItem(atPath: temporary)
             throw error
@@ -217,7 +257,7 @@ struct VerifiedBundle {
     /// Why a bundle holding a record this store won't keep (a NUL character, a text over the limits) is refused:
     /// where, and that the record is to be changed in the store it came from, since exporting it again as it is
     /// gives the same bundle.
-    private static func unstorable(_ error: MemoryError) -> String {
+    static func unstorable(_ error: MemoryError) -> String {
         switch error {
         case .invalidRecord(let path, let line, let field, let reason):
             "\(path) line \(line), field \(field): \(reason); change it in the store it came from first"
