@@ -69,24 +69,28 @@ package struct BERTConfiguration: Sendable, Equatable, Decodable {
     }
 }
 
+/// A linear layer's weights, `y = x·W + b`: W packed for products with few rows (`[in, out]`).
+struct LinearWeights: Sendable {
+    var weight: PackedMatrix
+    var bias: [Float]
+}
+
+/// A LayerNorm's scale (`weight`) and shift (`bias`), one of each per column.
+struct LayerNormWeights: Sendable {
+    var weight: [Float]
+    var bias: [Float]
+}
+
 /// One transformer layer's weights.
-///
-/// Linear weights are packed for products with few rows (y = x·W + b, W `[in, out]`).
 struct BERTLayer: Sendable {
     /// Query, key and value projections side by side in one `[hidden, 3·hidden]` matrix, so one product computes
     /// all three.
-    var qkvWeight: PackedMatrix
-    var qkvBias: [Float]
-    var attentionOutputWeight: PackedMatrix
-    var attentionOutputBias: [Float]
-    var attentionNormWeight: [Float]
-    var attentionNormBias: [Float]
-    var intermediateWeight: PackedMatrix
-    var intermediateBias: [Float]
-    var outputWeight: PackedMatrix
-    var outputBias: [Float]
-    var outputNormWeight: [Float]
-    var outputNormBias: [Float]
+    var qkv: LinearWeights
+    var attentionOutput: LinearWeights
+    var attentionNorm: LayerNormWeights
+    var intermediate: LinearWeights
+    var output: LinearWeights
+    var outputNorm: LayerNormWeights
 }
 
 /// A post-LayerNorm BERT encoder evaluated on the CPU on our own packed kernels (`vk_gemm_packed_f32`); it never
@@ -103,8 +107,7 @@ package struct BERTEncoder: Sendable {
     private let wordEmbeddings: [Float]
     private let positionEmbeddings: [Float]
     private let tokenTypeEmbedding: [Float]
-    private let embeddingNormWeight: [Float]
-    private let embeddingNormBias: [Float]
+    private let embeddingNorm: LayerNormWeights
     private let layers: [BERTLayer]
 
     /// Loads the weights from a safetensors file whose names carry no `bert.` prefix
@@ -125,35 +128,36 @@ package struct BERTEncoder: Sendable {
         // Every token has type 0, so only the first row of the token-type table is needed.
         tokenTypeEmbedding = Array(
             try load("embeddings.token_type_embeddings.weight", [configuration.typeVocabularySize, hidden])[0..<hidden])
-        embeddingNormWeight = try load("embeddings.LayerNorm.weight", [hidden])
-        embeddingNormBias = try load("embeddings.LayerNorm.bias", [hidden])
+        // A LayerNorm or linear layer NAME is stored as NAME.weight and NAME.bias; linear weights as [out, in].
+        func norm(_ name: String) throws(EmbeddingError) -> LayerNormWeights {
+            LayerNormWeights(weight: try load(name + ".weight", [hidden]), bias: try load(name + ".bias", [hidden]))
+        }
+        func linear(_ name: String, out: Int, in width: Int) throws(EmbeddingError) -> LinearWeights {
+            LinearWeights(
+                weight: PackedMatrix(transposing: try load(name + ".weight", [out, width]), columns: out),
+                bias: try load(name + ".bias", [out]))
+        }
+        embeddingNorm = try norm("embeddings.LayerNorm")
         var layers: [BERTLayer] = []
         for index in 0..<configuration.layerCount {
             let name = "encoder.layer.\(index)."
             let attention = name + "attention."
-            // The checkpoint stores linear weights as [out, in].
-            func linear(_ name: String, out: Int, in width: Int) throws(EmbeddingError) -> PackedMatrix {
-                PackedMatrix(transposing: try load(name, [out, width]), columns: out)
-            }
             let projections =
                 try load(attention + "self.query.weight", [hidden, hidden])
                 + load(attention + "self.key.weight", [hidden, hidden])
                 + load(attention + "self.value.weight", [hidden, hidden])
             layers.append(
                 BERTLayer(
-                    qkvWeight: PackedMatrix(transposing: projections, columns: 3 * hidden),
-                    qkvBias: try load(attention + "self.query.bias", [hidden])
-                        + load(attention + "self.key.bias", [hidden]) + load(attention + "self.value.bias", [hidden]),
-                    attentionOutputWeight: try linear(attention + "output.dense.weight", out: hidden, in: hidden),
-                    attentionOutputBias: try load(attention + "output.dense.bias", [hidden]),
-                    attentionNormWeight: try load(attention + "output.LayerNorm.weight", [hidden]),
-                    attentionNormBias: try load(attention + "output.LayerNorm.bias", [hidden]),
-                    intermediateWeight: try linear(name + "intermediate.dense.weight", out: inner, in: hidden),
-                    intermediateBias: try load(name + "intermediate.dense.bias", [inner]),
-                    outputWeight: try linear(name + "output.dense.weight", out: hidden, in: inner),
-                    outputBias: try load(name + "output.dense.bias", [hidden]),
-                    outputNormWeight: try load(name + "output.LayerNorm.weight", [hidden]),
-                    outputNormBias: try load(name + "output.LayerNorm.bias", [hidden])))
+                    qkv: LinearWeights(
+                        weight: PackedMatrix(transposing: projections, columns: 3 * hidden),
+                        bias: try load(attention + "self.query.bias", [hidden])
+                            + load(attention + "self.key.bias", [hidden])
+                            + load(attention + "self.value.bias", [hidden])),
+                    attentionOutput: try linear(attention + "output.dense", out: hidden, in: hidden),
+                    attentionNorm: try norm(attention + "output.LayerNorm"),
+                    intermediate: try linear(name + "intermediate.dense", out: inner, in: hidden),
+                    output: try linear(name + "output.dense", out: hidden, in: inner),
+                    outputNorm: try norm(name + "output.LayerNorm")))
         }
         self.layers = layers
     }
@@ -199,26 +203,17 @@ package struct BERTEncoder: Sendable {
         embed(sequences, tokenCount: tokenCount, into: &workspace.states, typeRows: &workspace.projected)
         Workspace.reset(&workspace.intermediate, count: tokenCount * configuration.intermediateSize)
         for layer in layers {
-            Self.linear(
-                workspace.states, rows: tokenCount, weight: layer.qkvWeight, bias: layer.qkvBias, into: &workspace.qkv,
-                level: level)
+            Self.linear(workspace.states, rows: tokenCount, layer.qkv, into: &workspace.qkv, level: level)
             attention(workspace.qkv, spans: spans, into: &workspace.context, level: level)
             Self.linear(
-                workspace.context, rows: tokenCount, weight: layer.attentionOutputWeight,
-                bias: layer.attentionOutputBias,
-                into: &workspace.projected, level: level)
-            addAndNormalize(
-                &workspace.states, workspace.projected, weight: layer.attentionNormWeight, bias: layer.attentionNormBias
-            )
+                workspace.context, rows: tokenCount, layer.attentionOutput, into: &workspace.projected, level: level)
+            addAndNormalize(&workspace.states, workspace.projected, layer.attentionNorm)
             Self.linear(
-                workspace.states, rows: tokenCount, weight: layer.intermediateWeight, bias: layer.intermediateBias,
-                into: &workspace.intermediate, level: level)
+                workspace.states, rows: tokenCount, layer.intermediate, into: &workspace.intermediate, level: level)
             Self.gelu(&workspace.intermediate, rows: tokenCount, level: level)
             Self.linear(
-                workspace.intermediate, rows: tokenCount, weight: layer.outputWeight, bias: layer.outputBias,
-                into: &workspace.projected, level: level)
-            addAndNormalize(
-                &workspace.states, workspace.projected, weight: layer.outputNormWeight, bias: layer.outputNormBias)
+                workspace.intermediate, rows: tokenCount, layer.output, into: &workspace.projected, level: level)
+            addAndNormalize(&workspace.states, workspace.projected, layer.outputNorm)
         }
         return spans.map { Self.meanPooledUnitVector(workspace.states, rows: $0, width: hidden) }
     }
@@ -265,14 +260,15 @@ package struct BERTEncoder: Sendable {
         }
         typeRows.removeAll(keepingCapacity: true)
         for _ in 0..<tokenCount { typeRows.append(contentsOf: tokenTypeEmbedding) }
-        addAndNormalize(&states, typeRows, weight: embeddingNormWeight, bias: embeddingNormBias)
+        addAndNormalize(&states, typeRows, embeddingNorm)
     }
 
     /// `output = input · weight + bias` for `rows` rows.
     private static func linear(
-        _ input: [Float], rows: Int, weight: PackedMatrix, bias: [Float], into output: inout [Float],
-        level: SIMDLevel
+        _ input: [Float], rows: Int, _ layer: LinearWeights, into output: inout [Float], level: SIMDLevel
     ) {
+        let weight = layer.weight
+        let bias = layer.bias
         let outWidth = bias.count
         precondition(weight.columns == outWidth && output.count >= rows * outWidth, "linear: buffers too small")
         output.withUnsafeMutableBufferPointer { output in
@@ -333,13 +329,13 @@ package struct BERTEncoder: Sendable {
     }
 
     /// `states = LayerNorm(states + residual)` for every row (biased variance), in place.
-    private func addAndNormalize(_ states: inout [Float], _ residual: [Float], weight: [Float], bias: [Float]) {
+    private func addAndNormalize(_ states: inout [Float], _ residual: [Float], _ norm: LayerNormWeights) {
         let width = configuration.hiddenSize
         let epsilon = configuration.layerNormEpsilon
         states.withUnsafeMutableBufferPointer { states in
             residual.withUnsafeBufferPointer { residual in
-                weight.withUnsafeBufferPointer { weight in
-                    bias.withUnsafeBufferPointer { bias in
+                norm.weight.withUnsafeBufferPointer { weight in
+                    norm.bias.withUnsafeBufferPointer { bias in
                         Self.parallelRows(states.count / width, minimumRowsPerThread: 256) { rows in
                             for start in stride(from: rows.lowerBound * width, to: rows.upperBound * width, by: width) {
                                 var sum: Float = 0
