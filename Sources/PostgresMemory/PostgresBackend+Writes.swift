@@ -1,7 +1,6 @@
 import Foundation
 import PostgresNIO
 import ProceduralMemory
-import RetrievalCore
 
 extension PostgresBackend {
     /// Writes a batch in one transaction and returns what changed.
@@ -183,12 +182,7 @@ struct MemoryRow: Encodable {
         revision = memory.revision
         created_at = memory.createdAt.timeIntervalSince1970
         updated_at = memory.updatedAt.timeIntervalSince1970
-        search_text =
-            IndexEntry(
-                number: DocumentID(0), task: memory.task, keywords: memory.keywords, taskVector: [],
-                keywordVector: nil, catalogEntry: CatalogEntry(source: "", labels: [:], status: .active),
-                procedureText: ""
-            ).searchText
+        search_text = IndexEntry.searchText(task: memory.task, keywords: memory.keywords)
         task_vector = record.taskVector
         keyword_vector = record.keywordVector
     }

@@ -367,8 +367,14 @@ package struct IndexEntry: Sendable {
         self.procedureText = procedureText
     }
 
-    /// The text the keyword index holds for the memory: its task, then its keywords.
-    package var searchText: String {
+    /// The text the keyword index holds for the memory (``searchText(task:keywords:)``).
+    package var searchText: String { Self.searchText(task: task, keywords: keywords) }
+
+    /// The text the keyword index holds for a memory: its task, then its keywords.
+    ///
+    ///     IndexEntry.searchText(task: "heat some milk", keywords: ["milk", "microwave"])
+    ///     // "heat some milk\nmilk microwave"
+    package static func searchText(task: String, keywords: [String]) -> String {
         keywords.isEmpty ? task : task + "\n" + keywords.joined(separator: " ")
     }
 

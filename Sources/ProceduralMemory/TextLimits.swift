@@ -243,7 +243,7 @@ public struct TextLimits: Sendable, Equatable, Codable {
                     + "indexes it, and an index entry holds at most 2,704 bytes); shorten it")
         }
 
-        /// The text a memory's keyword search holds: as ``IndexEntry/searchText`` joins it.
+        /// The text a memory's keyword search holds: as ``IndexEntry/searchText(task:keywords:)`` joins it.
         func searchText(task: String, keywords: [String], _ field: String, what: String) throws(MemoryError) {
             // Without keywords given, a memory's keywords are a few words of its task: the limit's margin holds them.
             let bytes = task.utf8.count + keywords.reduce(0) { $0 + $1.utf8.count + 1 }
