@@ -6,6 +6,9 @@ struct DeleteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "delete",
         abstract: "Delete the trajectories and memories of one ID, source or label.",
+        // The options are arrays only to refuse a repeat; the generated usage showed each as repeatable.
+        usage: "memp delete --store <dir|url> (--id <id> | --source <source> | --label <key=value>) "
+            + "[--dry-run] [--json]",
         discussion: """
             Memories left without any source trajectory go too; everything else stays. With --dry-run the delete \
             runs and is rolled back, so it reports exactly what would go and changes nothing.

@@ -72,6 +72,15 @@ import Testing
         return keys
     }
 
+    @Test func deleteUsageNamesOneScope() {
+        // The generated usage showed `[--id <id> ...] [--source <source> ...] [--label <key=value> ...]`, each
+        // repeatable and all optional, for a command that takes exactly one of them once.
+        let usage =
+            "memp delete --store <dir|url> (--id <id> | --source <source> | --label <key=value>) [--dry-run] [--json]"
+        #expect(DeleteCommand.helpMessage().contains("USAGE: " + usage + "\n"))
+        #expect(DeleteCommand.usageString() == usage)
+    }
+
     @Test func validatesFlags() throws {
         let oneScope =
             "Give exactly one of --id, --source and --label, once: a delete is one scope (run one per scope)."
