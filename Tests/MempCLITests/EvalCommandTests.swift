@@ -67,17 +67,58 @@ import Testing
             ["--trajectories", "t.jsonl", "--queries", "q.jsonl", "--build-policies", "trajectory,steps"],
             "--build-policies: unknown value \"steps\"; choose from trajectory, script, proceduralization."
         ),
+        // `--embedder openai` was offered without a way to name the server: the run failed with the library's
+        // "base URL must be an http(s) URL … (got "")".
+        (
+            ["--trajectories", "t.jsonl", "--queries", "q.jsonl", "--embedder", "openai"],
+            "--embedder openai needs --base-url and --openai-model."
+        ),
+        (
+            ["--trajectories", "t.jsonl", "--queries", "q.jsonl", "--base-url", "http://127.0.0.1:1"],
+            "--base-url and --openai-model apply only to --embedder openai."
+        ),
     ])
     func rejectsBadFlags(arguments: [String], message: String) {
         #expect(parseFailure(EvalCommand.self, arguments) == message)
     }
 
     /// The flags that shape the stores --trajectories builds were ignored without a word beside --store.
-    @Test(arguments: [["--embedder", "hashing"], ["--build-policies", "script"], ["--work-directory", "w"]])
+    @Test(arguments: [
+        ["--embedder", "hashing"], ["--build-policies", "script"], ["--work-directory", "w"],
+        ["--base-url", "http://127.0.0.1:1"], ["--openai-model", "m"],
+    ])
     func refusesBuildFlagsBesideAStore(flag: [String]) {
         #expect(
             parseFailure(EvalCommand.self, ["--store", "a", "--queries", "q.jsonl"] + flag)
                 == "\(flag[0]) applies to the stores built from --trajectories FILE; a --store is evaluated as it is.")
+    }
+
+    /// `--embedder openai` builds its store on the server `--base-url` and `--openai-model` name, as `memp init` does.
+    @Test func buildsStoresOnAnOpenAICompatibleServer() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let server = try await LoopbackServer(script: "embedding_stub_server.py")
+        defer { server.stop() }
+        let trajectories = directory.file("t.jsonl")
+        let queries = directory.file("q.jsonl")
+        try """
+        {"id": "a", "task": "open the door", "steps": [{"action": "open door"}], "outcome": {"success": true}}
+        {"id": "b", "task": "take the key", "steps": [{"action": "take key"}], "outcome": {"success": true}}
+
+        """.write(toFile: trajectories, atomically: true, encoding: .utf8)
+        try #"{"qid": "q", "query": "open a door", "relevant": ["a"]}"#.write(
+            toFile: queries, atomically: true, encoding: .utf8)
+        let result = try await ChildProcess.memp([
+            "eval", "--trajectories", trajectories, "--embedder", "openai", "--base-url",
+            server.baseURL.absoluteString + "/ok", "--openai-model", "stub", "--queries", queries, "--modes", "query",
+            "--json",
+        ])
+        #expect(result.status == 0, "\(result.errors)")
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+        let stores = try #require(object["stores"] as? [[String: Any]])
+        let description = try #require(stores.first?["store"] as? [String: Any])
+        #expect(description["embedderID"] as? String == "openai:stub")
     }
 
     /// Builds a trajectory and a script store from the committed sample with the hashing embedder, evaluates two
