@@ -29,6 +29,47 @@ struct ServerOptions: ParsableArguments {
     }
 }
 
+/// The OpenAI-compatible server a new store embeds with (`memp init`, the stores `memp eval --trajectories` builds):
+/// named by its flags and never taken from the environment, since the store records it for every later command.
+struct StoreServerOptions: ParsableArguments {
+    @Option(help: "The OpenAI-compatible server's base URL (with --embedder openai).") var baseURL: String?
+    // Named as `memp embed` and `memp collection` name them; the first names `memp init` had still work.
+    @Option(
+        name: [.customLong("openai-model"), .customLong("model")],
+        help: "The embedding model on that server (with --embedder openai).")
+    var model: String?
+    @Option(
+        name: [.customLong("api-key-variable"), .customLong("api-key-environment-variable")],
+        help: "The environment variable holding the server's API key (with --embedder openai).")
+    var apiKeyEnvironmentVariable = "OPENAI_API_KEY"
+
+    /// Whether any of the server's flags was given.
+    var isGiven: Bool { baseURL != nil || model != nil }
+
+    /// The server these flags name.
+    var server: OpenAICompatibleServer {
+        OpenAICompatibleServer(
+            baseURL: baseURL, model: model ?? "", apiKeyEnvironmentVariable: apiKeyEnvironmentVariable)
+    }
+
+    /// Checks that the server is named exactly when `embedder` is `openai`.
+    ///
+    /// - Throws: A `ValidationError` naming the flags.
+    func validate(embedder: EmbedderKind?) throws {
+        if embedder == nil, let model, let kind = EmbedderKind(rawValue: model) {
+            throw ValidationError(
+                "--openai-model names a model on an OpenAI-compatible server; to embed with \(kind), pass "
+                    + "--embedder \(kind).")
+        }
+        if embedder == .openai, baseURL == nil || model == nil {
+            throw ValidationError("--embedder openai needs --base-url and --openai-model.")
+        }
+        if embedder != .openai, isGiven {
+            throw ValidationError("--base-url and --openai-model apply only to --embedder openai.")
+        }
+    }
+}
+
 /// The configuration of the embedder `--embedder` names, saying on stderr which one was chosen when none was.
 func embedderConfiguration(
     _ kind: EmbedderKind?, dimension: Int? = nil, server: OpenAICompatibleServer = OpenAICompatibleServer()

@@ -32,10 +32,7 @@ struct EvalCommand: AsyncParsableCommand {
     var buildPolicies: String?
     @Option(help: "With --trajectories: the embedder (default: MiniLM when installed, else hashing).")
     var embedder: EmbedderKind?
-    @Option(help: "With --embedder openai: the OpenAI-compatible server's base URL.") var baseURL: String?
-    @Option(help: "With --embedder openai: the embedding model on that server.") var openaiModel: String?
-    @Option(help: "With --embedder openai: the environment variable holding the server's API key.")
-    var apiKeyVariable = "OPENAI_API_KEY"
+    @OptionGroup var serverOptions: StoreServerOptions
     @Option(help: "With --trajectories: keep the built stores in this directory (default: a temporary one).")
     var workDirectory: String?
     @Option(help: "The JSON Lines query file.") var queries: String
@@ -101,17 +98,11 @@ struct EvalCommand: AsyncParsableCommand {
             // A store embeds with the embedder it was created with, and is evaluated where it is.
             try refuseFirstGiven([
                 "--build-policies": buildPolicies != nil, "--embedder": embedder != nil,
-                "--work-directory": workDirectory != nil, "--base-url": baseURL != nil,
-                "--openai-model": openaiModel != nil,
+                "--work-directory": workDirectory != nil, "--base-url": serverOptions.baseURL != nil,
+                "--openai-model": serverOptions.model != nil,
             ]) { "\($0) applies to the stores built from --trajectories FILE; a --store is evaluated as it is." }
         }
-        // As `memp init`: the server is named, never taken from the environment.
-        if embedder == .openai, baseURL == nil || openaiModel == nil {
-            throw ValidationError("--embedder openai needs --base-url and --openai-model.")
-        }
-        if embedder != .openai, baseURL != nil || openaiModel != nil {
-            throw ValidationError("--base-url and --openai-model apply only to --embedder openai.")
-        }
+        try serverOptions.validate(embedder: embedder)
         guard k >= 1 else { throw ValidationError("-k must be at least 1 (got \(k)).") }
         if let rankConstant, !(rankConstant > 0 && rankConstant.isFinite) {
             throw ValidationError("--rank-constant must be a positive number (got \(rankConstant)).")
@@ -147,10 +138,7 @@ struct EvalCommand: AsyncParsableCommand {
             if let trajectories {
                 .built(
                     trajectories: trajectories, policies: try parsedBuildPolicies,
-                    embedder: try embedderConfiguration(
-                        embedder,
-                        server: OpenAICompatibleServer(
-                            baseURL: baseURL, model: openaiModel ?? "", apiKeyEnvironmentVariable: apiKeyVariable)),
+                    embedder: try embedderConfiguration(embedder, server: serverOptions.server),
                     workDirectory: workDirectory)
             } else {
                 .existing(stores)

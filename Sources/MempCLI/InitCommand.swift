@@ -31,29 +31,10 @@ struct InitCommand: AsyncParsableCommand {
     @Option(
         parsing: .unconditional,
         help: "The hashing embedder's dimension (default: \(HashingEmbedder.defaultDimension)).") var dimension: Int?
-    @Option(help: "The OpenAI-compatible server's base URL (with --embedder openai).") var baseURL: String?
-    // Named as `memp embed` and `memp collection` name them; the first names this command had still work.
-    @Option(
-        name: [.customLong("openai-model"), .customLong("model")],
-        help: "The embedding model on that server (with --embedder openai).")
-    var model: String?
-    @Option(
-        name: [.customLong("api-key-variable"), .customLong("api-key-environment-variable")],
-        help: "The environment variable holding the server's API key (with --embedder openai).")
-    var apiKeyEnvironmentVariable = "OPENAI_API_KEY"
+    @OptionGroup var serverOptions: StoreServerOptions
 
     func validate() throws {
-        if embedder == nil, let model, let kind = EmbedderKind(rawValue: model) {
-            throw ValidationError(
-                "--openai-model names a model on an OpenAI-compatible server; to embed with \(kind), pass "
-                    + "--embedder \(kind).")
-        }
-        if embedder == .openai, baseURL == nil || model == nil {
-            throw ValidationError("--embedder openai needs --base-url and --openai-model.")
-        }
-        if embedder != .openai, baseURL != nil || model != nil {
-            throw ValidationError("--base-url and --openai-model apply only to --embedder openai.")
-        }
+        try serverOptions.validate(embedder: embedder)
         if backend == .postgres, url == nil {
             throw ValidationError("--backend postgres needs --url postgres://user@host:5432/database.")
         }
@@ -67,9 +48,7 @@ struct InitCommand: AsyncParsableCommand {
         // Which embedder was chosen is said once the store exists: before, it stood above the error of a directory
         // that already holds a store.
         let (configuration, note) = try EmbedderConfiguration.resolve(
-            embedder, dimension: dimension,
-            server: OpenAICompatibleServer(
-                baseURL: baseURL, model: model ?? "", apiKeyEnvironmentVariable: apiKeyEnvironmentVariable))
+            embedder, dimension: dimension, server: serverOptions.server)
         let embedder = try configuration.makeEmbedder()
         if backend == .postgres, let url {
             let database = DatabaseLocation(

@@ -493,8 +493,10 @@ import Testing
             "--store", "s", "--embedder", "openai", "--base-url", "http://127.0.0.1:1", "--model", "m",
             "--api-key-environment-variable", "KEY",
         ])
-        #expect(named.model == "m" && named.apiKeyEnvironmentVariable == "KEY")
-        #expect(earlier.model == named.model && earlier.apiKeyEnvironmentVariable == named.apiKeyEnvironmentVariable)
+        #expect(named.serverOptions.model == "m" && named.serverOptions.apiKeyEnvironmentVariable == "KEY")
+        #expect(
+            earlier.serverOptions.model == named.serverOptions.model
+                && earlier.serverOptions.apiKeyEnvironmentVariable == named.serverOptions.apiKeyEnvironmentVariable)
         #expect(try EmbedCommand.parse(["--embedder", "hashing", "t"]).embedder == .hashing)
         #expect(try EmbedCommand.parse(["--model", "hashing", "t"]).embedder == .hashing)
     }
