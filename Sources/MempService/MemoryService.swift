@@ -325,7 +325,7 @@ public final class MemoryService: Sendable {
                     explanation: hit.explanation.description)
             }
         } catch .emptyTask {
-            throw .invalidBody(field: field, reason: "must not be empty")
+            throw .invalidBody(field: field, reason: "must not be empty (or only spaces and invisible characters)")
         } catch {
             throw .from(error, store: open.name)
         }

@@ -116,7 +116,8 @@ public enum MemoryError: Error, Equatable, Sendable {
     /// Feedback would raise a memory's counter (`hitCount` or `successCount`) from `current` past
     /// `limit` (2⁴⁸, the largest count a memory keeps); nothing was written.
     case counterLimit(id: String, counter: String, current: Int, limit: Int)
-    /// The task to look up is empty or only whitespace, so no policy but random can rank memories for it.
+    /// The task to look up is empty or holds only spaces and invisible characters (zero-width spaces, controls),
+    /// which every tokenizer drops, so no policy but random can rank memories for it.
     case emptyTask
     /// The task to look up is `bytes` UTF-8 bytes long, over the lookup limit `limit` (1 MiB).
     case lookupTaskTooLarge(bytes: Int, limit: Int)
@@ -334,7 +335,7 @@ extension MemoryError: CustomStringConvertible {
             "Memory \(id): \(counter) is \(current) and can't pass \(limit); nothing was recorded. "
                 + "Its counters are implausible: verify the store and fix the memory."
         case .emptyTask:
-            "The task to look up is empty; give the task's text."
+            "The task to look up is empty (or holds only spaces and invisible characters); give the task's text."
         case .lookupTaskTooLarge(let bytes, let limit):
             "The task to look up is \(bytes) bytes; a lookup takes at most \(limit). Give the task's description, "
                 + "not a whole transcript."

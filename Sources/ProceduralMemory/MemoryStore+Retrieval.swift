@@ -25,7 +25,8 @@ extension MemoryStore {
     ///   - task: The new task.
     ///   - options: The policy, `k`, the minimum similarity and the filters.
     /// - Returns: At most `k` hits, best first, each with its explanation.
-    /// - Throws: ``MemoryError/emptyTask`` for a blank task (except for the random policy);
+    /// - Throws: ``MemoryError/emptyTask`` for a blank task, empty or only spaces and invisible characters
+    ///   (except for the random policy);
     ///   ``MemoryError/lookupTaskTooLarge(bytes:limit:)`` for a task over 1 MiB;
     ///   ``MemoryError/taskWithoutDirection(embedder:)`` when the query and hybrid policies get an all-zero
     ///   embedding of the task;
@@ -40,8 +41,9 @@ extension MemoryStore {
     {
         var options = requested
         try options.validate()
-        // Every policy but random ranks by the task's words: a blank task has none, in any of them.
-        guard options.policy == .random || !task.trimmingWhitespace().isEmpty else { throw .emptyTask }
+        // Every policy but random ranks by the task's words: a blank task (spaces and invisible characters, which
+        // every tokenizer drops) has none, in any of them.
+        guard options.policy == .random || !task.isBlank else { throw .emptyTask }
         let taskBytes = task.utf8.count
         guard taskBytes <= Self.maximumLookupTaskBytes else {
             throw .lookupTaskTooLarge(bytes: taskBytes, limit: Self.maximumLookupTaskBytes)

@@ -248,11 +248,16 @@ import Testing
         }
         // Whether a task may be blank is the library's rule: not where the words rank, but a random draw needs none
         // (the service refused it in every mode, the library and `memp query --mode random ""` did not).
-        await #expect(throws: ServiceError.invalidBody(field: "tasks[1]", reason: "must not be empty")) {
+        let blank = "must not be empty (or only spaces and invisible characters)"
+        await #expect(throws: ServiceError.invalidBody(field: "tasks[1]", reason: blank)) {
             try await service.lookupBatch(Data(#"{"tasks": ["kitchen", " "]}"#.utf8), store: nil)
         }
-        await #expect(throws: ServiceError.invalidBody(field: "task", reason: "must not be empty")) {
+        await #expect(throws: ServiceError.invalidBody(field: "task", reason: blank)) {
             try await service.lookup(Data(#"{"task": "", "mode": "bm25"}"#.utf8), store: nil)
+        }
+        // Hostile run 12: a zero-width space was no empty task, and MiniLM ranked every memory for it.
+        await #expect(throws: ServiceError.invalidBody(field: "task", reason: blank)) {
+            try await service.lookup(Data(#"{"task": "\u200b\ufeff", "mode": "query"}"#.utf8), store: nil)
         }
         #expect(try await service.lookup(Data(#"{"task": " ", "mode": "random"}"#.utf8), store: nil).hits.count == 1)
         await #expect(

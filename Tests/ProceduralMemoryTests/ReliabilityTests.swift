@@ -857,13 +857,18 @@ import VectorIndex
         }
     }
 
-    @Test(arguments: [RetrievalPolicy.query, .keyword, .bm25, .hybrid])
-    func emptyTaskIsTheSameErrorInEveryPolicy(policy: RetrievalPolicy) async throws {
+    // Hostile run 12: a task of invisible characters only (a zero-width space, a byte order mark, a soft hyphen, a
+    // control character), which every tokenizer drops, was no empty task: BM25 answered nothing, the hashing
+    // embedder's zero vector was blamed on the words, and MiniLM ranked every memory by an empty sequence.
+    @Test(
+        arguments: [RetrievalPolicy.query, .keyword, .bm25, .hybrid],
+        [" \n", "\u{200B}", "\u{FEFF}\u{00AD} \u{200D}", "\u{01}"])
+    func emptyTaskIsTheSameErrorInEveryPolicy(policy: RetrievalPolicy, task: String) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all)
         await #expect(throws: MemoryError.emptyTask) {
-            try await store.retrieve(" \n", options: RetrievalOptions(policy: policy))
+            try await store.retrieve(task, options: RetrievalOptions(policy: policy))
         }
     }
 
