@@ -23,6 +23,12 @@ public enum CollectionError: Error, Equatable, Sendable {
     case embedderMismatch(collection: String, given: String)
     /// A vector or hybrid search needs a query vector: give one, or open the collection with an embedder.
     case queryNeedsVector
+    /// A document without a vector whose text is blank (empty, or only spaces and invisible characters): there is
+    /// nothing to embed.
+    case blankDocument(documentID: String)
+    /// A query whose text is blank where the text is what is searched: in `mode` bm25, or to be embedded because
+    /// the query has no vector.
+    case blankQuery(mode: SearchMode)
     /// A collection built from documents none of which has a vector, without an embedder: nothing says its
     /// dimension.
     case dimensionUnknown
@@ -65,6 +71,15 @@ extension CollectionError: CustomStringConvertible {
             "The collection was built with embedder \(collection), not \(given); query it with the same embedder."
         case .queryNeedsVector:
             "Vector and hybrid searches need a query vector: pass one, or open the collection with its embedder."
+        case .blankDocument(let id):
+            "Document \"\(id)\" has no vector, and its text is empty or only spaces and invisible characters, so "
+                + "there is nothing to embed; give it a text or a vector. Nothing was changed."
+        case .blankQuery(.bm25):
+            "The query's text is empty or only spaces and invisible characters, and a bm25 search ranks by its "
+                + "words; nothing was searched. Give the words to search for."
+        case .blankQuery:
+            "The query's text is empty or only spaces and invisible characters, so there is nothing to embed; "
+                + "nothing was searched. Give the words to search for, or a query vector."
         case .dimensionUnknown:
             "No document has a vector and no embedder is given, so the collection's dimension is unknown: give the "
                 + "documents vectors, or an embedder to embed their texts."

@@ -87,14 +87,20 @@ extension DocumentCollection {
     /// - Returns: At most `k` hits, best first (ties to the earlier-added document).
     /// - Throws: ``CollectionError/queryNeedsVector`` (vector or hybrid mode with neither a vector nor an
     ///   embedder), ``CollectionError/dimensionMismatch(documentID:expected:actual:)``,
-    ///   ``CollectionError/invalidVector(documentID:reason:)``, ``CollectionError/embedding(_:)`` or
-    ///   ``CollectionError/index(_:)`` with ``RetrievalCore/IndexError/invalidParameter(name:value:expected:)`` for
+    ///   ``CollectionError/invalidVector(documentID:reason:)``, ``CollectionError/blankQuery(mode:)`` (a text
+    ///   that is empty or only spaces and invisible characters, in bm25 mode or without a vector),
+    ///   ``CollectionError/embedding(_:)`` or ``CollectionError/index(_:)`` with ``RetrievalCore/IndexError/invalidParameter(name:value:expected:)`` for
     ///   `k < 1`, a candidate depth below 1 or a bad fusion parameter.
     /// - Complexity: One exact vector scan (O(*n* *d*)) and one BM25 evaluation, plus O(*c* log *c*) fusion for
     ///   *c* candidates.
     public func search(_ query: HybridQuery) throws(CollectionError) -> [HybridHit] {
         var request = query.search
         do { try request.validate() } catch { throw CollectionError.index(error) }
+        // BM25 finds nothing for a blank text and an embedder makes a meaningless vector of it (MiniLM's ranks
+        // every document), so a search by the text needs some: a vector query in hybrid mode fuses the dense side.
+        if query.text.isBlank && (query.mode == .bm25 || query.vector == nil) {
+            throw CollectionError.blankQuery(mode: query.mode)
+        }
         let allowed = allowedIDs(query.filter)
         if allowed?.isEmpty == true || records.isEmpty { return [] }
         request.filter = allowed.map { SearchFilter.allowing($0) }

@@ -159,6 +159,7 @@ public struct DocumentCollection: Sendable {
     /// Adds documents, all or none.
     ///
     /// - Throws: ``CollectionError/duplicateDocument(_:)``, ``CollectionError/missingVector(documentID:)``,
+    ///   ``CollectionError/blankDocument(documentID:)`` (no vector, and a text with nothing to embed),
     ///   ``CollectionError/dimensionMismatch(documentID:expected:actual:)``,
     ///   ``CollectionError/invalidVector(documentID:reason:)``, ``CollectionError/embedding(_:)`` or
     ///   ``CollectionError/idsExhausted(nextID:requested:limit:)``; the collection is then unchanged.
@@ -261,6 +262,9 @@ public struct DocumentCollection: Sendable {
         var embedded: [[Float]] = []
         if !missing.isEmpty {
             guard let embedder else { throw CollectionError.missingVector(documentID: documents[missing[0]].id) }
+            if let blank = missing.first(where: { documents[$0].text.isBlank }) {
+                throw CollectionError.blankDocument(documentID: documents[blank].id)
+            }
             do {
                 embedded = try embedder.embed(missing.map { documents[$0].text })
             } catch {

@@ -246,6 +246,52 @@ struct FirstLetterEmbedder: Embedder {
         }
     }
 
+    /// A blank query text is refused where the text is searched, and a blank document text where it is embedded.
+    ///
+    /// Hostile run 12: a blank query (empty, spaces, a zero-width space) was searched: BM25 answered no hits as if
+    /// nothing matched, a query file's vector-only line in bm25 mode too, and an embedder's vector of nothing ranked
+    /// every document (MiniLM's; a hashing embedder's zeros were blamed on the words). A document without a vector
+    /// and with a blank text was embedded the same way.
+    @Test(arguments: ["", "  \n", "\u{200B}", "\u{FEFF}\u{00AD}\u{01}"])
+    func aBlankTextIsNeverSearchedOrEmbedded(blank: String) throws {
+        var collection = try DocumentCollection(
+            configuration: CollectionConfiguration(dimension: 8), embedder: FirstLetterEmbedder(dimension: 8))
+        try collection.add([Document(id: "a", text: "apple"), Document(id: "b", text: "banana")])
+        for mode in SearchMode.allCases {
+            #expect(throws: CollectionError.blankQuery(mode: mode)) {
+                try collection.search(HybridQuery(text: blank, mode: mode))
+            }
+        }
+        #expect(throws: CollectionError.blankQuery(mode: .bm25)) {
+            try collection.search(HybridQuery(text: blank, vector: collection.embedder?.embed("apple"), mode: .bm25))
+        }
+        // A vector is a query of its own: vector mode ranks by it, hybrid mode by it alone.
+        let vector = try #require(try collection.embedder?.embed("apple"))
+        for mode in [SearchMode.vector, .hybrid] {
+            #expect(
+                try collection.search(HybridQuery(text: blank, vector: vector, mode: mode, k: 1)).map(\.id) == ["a"])
+        }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let file = try directory.write(
+            #"{"qid": "words", "query": "apple"}"# + "\n"
+                + #"{"qid": "vector only", "vector": [1, 0, 0, 0, 0, 0, 0, 0]}"#,
+            to: "queries.jsonl")
+        #expect(
+            throws: CollectionError.queryRefused(
+                path: file, line: 2, queryID: "vector only", reason: CollectionError.blankQuery(mode: .bm25).description
+            )
+        ) {
+            try collection.search(queriesAt: file) { HybridQuery(text: $0.text, vector: $0.vector, mode: .bm25) }
+        }
+        #expect(throws: CollectionError.blankDocument(documentID: "empty")) {
+            try collection.add([Document(id: "c", text: "cherry"), Document(id: "empty", text: blank)])
+        }
+        #expect(collection.count == 2)
+        try collection.add([Document(id: "given", text: blank, vector: vector)])
+        #expect(collection.count == 3)
+    }
+
     /// A collection made of documents takes its dimension from the embedder, or else from the documents' vectors.
     @Test func aCollectionOfDocumentsTakesItsDimensionFromTheEmbedderOrTheVectors() throws {
         let texts = [Document(id: "a", text: "apple apricot"), Document(id: "b", text: "banana")]
