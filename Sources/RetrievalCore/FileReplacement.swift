@@ -40,6 +40,9 @@ package enum FileReplacement {
             guard lstat(current, &info) == 0, info.st_mode & S_IFMT == S_IFLNK else { return current }
             // Followed here, not by open(2): the kernel's rule for links others planted in /tmp is applied here too.
             guard !isProtectedLink(current, info) else { return current }
+            // A link that leads to a device, FIFO or socket is written into through itself, as open(2) follows it:
+            // /dev/stdout's /proc/self/fd/1 names a pipe as "pipe:[…]", which is no path to follow as text.
+            guard !isSpecialFile(current) else { return current }
             guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: current) else { return path }
             current =
                 target.hasPrefix("/")
@@ -61,8 +64,10 @@ package enum FileReplacement {
         return stickyAndWorldWritable && info.st_uid != geteuid() && info.st_uid != directory.st_uid
     }
 
-    /// Refuses a `destination` (from ``destination(for:)``) that is still a symbolic link, which a rename would
-    /// replace with a regular file: one another user planted in a sticky directory, or one in a loop.
+    /// Refuses a `destination` (from ``destination(for:)``) that is still a symbolic link a rename would replace.
+    ///
+    /// That is one another user planted in a sticky directory, or one in a loop; a link to a special file is
+    /// written into, not renamed over, and passes.
     private static func refuseUnfollowedLink(_ destination: String) throws(FileReplacementError) {
         var info = stat()
         guard lstat(destination, &info) == 0, info.st_mode & S_IFMT == S_IFLNK else { return }
@@ -71,6 +76,7 @@ package enum FileReplacement {
                 reason: "it is a symbolic link another user owns in a sticky, world-writable directory, which is not "
                     + "followed (as the system's protected_symlinks rule has it); write to a path of your own")
         }
+        guard !isSpecialFile(destination) else { return }
         throw FileReplacementError(reason: "it is a symbolic link in a loop, which leads to no file")
     }
 

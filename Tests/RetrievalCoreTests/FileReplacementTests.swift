@@ -120,6 +120,24 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["pipe"])
     }
 
+    /// A link that leads to a pipe (`--output /dev/stdout | …`, whose /proc/self/fd/1 names the pipe "pipe:[…]")
+    /// is written into through the link.
+    ///
+    /// Hostile run 12: the link's text was followed as a path, and the write failed with "can't create a file in
+    /// /proc/self/fd: No such file or directory".
+    @Test func aLinkToAPipeIsWrittenIntoThroughTheLink() throws {
+        var ends: [Int32] = [0, 0]
+        #expect(pipe(&ends) == 0)
+        defer { close(ends[0]) }
+        let writeEnd = "/proc/self/fd/\(ends[1])"
+        #expect(FileReplacement.destination(for: writeEnd) == writeEnd)
+        let payload = Data((0..<4096).map { UInt8($0 % 251) })
+        try FileReplacement.checkWritable(writeEnd)
+        try FileReplacement.write(payload, to: writeEnd)
+        close(ends[1])
+        #expect(FileHandle(fileDescriptor: ends[0]).readDataToEndOfFile() == payload)
+    }
+
     @Test func aFileInAMissingDirectoryIsRefusedWithTheSystemsReason() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
