@@ -44,14 +44,19 @@ package struct PostgresSearchFilter: Sendable, Equatable {
     }
 
     /// The SQL condition over `memory m`, binding its values after those already in `bindings`.
+    ///
+    /// A source or label holding a NUL matches nothing, as on SQLite: no store keeps one (PostgreSQL's text and
+    /// `jsonb` can't hold it, and sending one fails the whole query).
     func condition(_ bindings: inout PostgresBindings) throws(MemoryError) -> (sql: String, filtered: Bool) {
         var parts: [String] = []
         if !includeDeprecated { parts.append("m.status = 'active'") }
         if let sources {
-            bindings.append(sources.sorted())
+            bindings.append(sources.filter { !$0.utf8.contains(0) }.sorted())
             parts.append("m.source = ANY($\(bindings.count))")
         }
-        if !labels.isEmpty {
+        if labels.contains(where: { $0.key.utf8.contains(0) || $0.value.utf8.contains(0) }) {
+            parts.append("false")
+        } else if !labels.isEmpty {
             bindings.append(try encodeJSON(labels))
             parts.append("m.labels @> $\(bindings.count)::jsonb")
         }
@@ -112,7 +117,8 @@ extension PostgresBackend {
     ) async throws(MemoryError) -> [FusedHit] {
         guard k > 0 else { throw .invalidParameter(name: "k", value: Double(k), expected: "at least 1") }
         var bindings = PostgresBindings()
-        bindings.append(text)
+        // PostgreSQL's text can't hold a NUL; like the local tokenizer, the text search takes it for a space.
+        bindings.append(text.contains("\0") ? text.replacingOccurrences(of: "\0", with: " ") : text)
         let (condition, _) = try filter.condition(&bindings)
         bindings.append(k)
         let sql = """

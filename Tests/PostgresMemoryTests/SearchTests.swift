@@ -88,6 +88,33 @@ struct SearchTests {
         }
     }
 
+    /// A NUL in the task separates words, and a filter holding one matches nothing, as on SQLite.
+    ///
+    /// Hostile run 12: PostgreSQL can't hold a NUL, so a bm25 or hybrid lookup of `"open\u0000door"` and any lookup
+    /// filtered by such a source or label failed ("invalid byte sequence for encoding UTF8: 0x00", HTTP 500).
+    @Test func aNULInTheTaskOrAFilterIsNoDatabaseFailure() async throws {
+        try await PostgresTestServer.withBackend { postgres in
+            let trajectories = [
+                Fixtures.trajectory("door", task: "open the door", source: "s", labels: ["k": "v"]),
+                Fixtures.trajectory("bread", task: "slice some bread", source: "s", labels: ["k": "v"]),
+            ]
+            let numbers = try await Fixtures.seed(postgres, with: trajectories, vector: [1, 0])
+            let hits = try await postgres.searchKeywords("open\u{0}door", k: 5)
+            #expect(hits.map(\.id) == [numbers["door"]].compactMap { $0 })
+            let hybrid = try await postgres.searchHybrid(text: "door\u{0}", vector: [1, 0], k: 5, mode: .exact)
+            #expect(hybrid.first?.id == numbers["door"])
+            for filter in [
+                PostgresSearchFilter(sources: ["s\u{0}"]), PostgresSearchFilter(labels: ["k": "v\u{0}"]),
+                PostgresSearchFilter(labels: ["k\u{0}": "v"]),
+            ] {
+                #expect(try await postgres.searchKeywords("door", k: 5, filter: filter).isEmpty)
+                #expect(try await postgres.searchVectors([1, 0], k: 5, mode: .exact, filter: filter).isEmpty)
+            }
+            let both = PostgresSearchFilter(sources: ["s", "s\u{0}"])
+            #expect(try await postgres.searchKeywords("door", k: 5, filter: both).map(\.id) == [numbers["door"]])
+        }
+    }
+
     @Test func hybridFusesBothListsWithTheLocalFusion() async throws {
         try await PostgresTestServer.withBackend { postgres in
             let (batch, _, numbers) = try await Self.load(postgres, count: 500)
