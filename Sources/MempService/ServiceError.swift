@@ -174,9 +174,9 @@ extension ServiceError: CustomStringConvertible {
                 field: "line \(line), id",
                 reason: "trajectory \(id) appears again (first on line \(firstLine)); "
                     + "send duplicates=replace to keep the later one")
-        case .counterLimit, .emptyTask, .lookupTaskTooLarge, .taskWithoutDirection, .nothingToRevert, .invalidParameter,
-            .optionNotApplicable, .alreadyStored, .repeatedInBatch, .missingSourceTrajectory, .invalidTrajectory,
-            .invalidFeedback, .vectorWithoutDirection, .recordTooLarge:
+        case .counterLimit, .emptyTask, .lookupTaskTooLarge, .lookupTaskTooLargeForDatabase, .taskWithoutDirection,
+            .nothingToRevert, .invalidParameter, .optionNotApplicable, .alreadyStored, .repeatedInBatch,
+            .missingSourceTrajectory, .invalidTrajectory, .invalidFeedback, .vectorWithoutDirection, .recordTooLarge:
             // The library names its own parameters (`minimumSimilarity`), not the request's fields.
             .invalidArgument(name: "request", reason: error.description)
         case .importStopped(let committed, let cause):

@@ -112,6 +112,9 @@ extension PostgresBackend {
     /// The `k` memories whose task and keywords best match `text`, ranked by PostgreSQL's `ts_rank_cd` (cover
     /// density, normalized by 1 + log of the document length) over the English text-search configuration, any
     /// of the query's terms matching (the query's lexemes are OR-ed, as BM25 does), best first (ties by number).
+    ///
+    /// A text of tens of thousands of words, past the depth PostgreSQL parses such an OR to, is
+    /// ``ProceduralMemory/MemoryError/lookupTaskTooLargeForDatabase(reason:)``.
     package func searchKeywords(
         _ text: String, k: Int, filter: PostgresSearchFilter = .init()
     ) async throws(MemoryError) -> [FusedHit] {
@@ -128,10 +131,16 @@ extension PostgresBackend {
             ORDER BY rank DESC, m.number LIMIT $\(bindings.count)
             """
         let query = PostgresQuery(unsafeSQL: sql, binds: bindings)
-        return try await withConnection { connection in
-            try await connection.rankedHits(query, logger: logger) { number, score, rank in
-                FusedHit(id: number, score: Double(score), keywordScore: score, keywordRank: rank)
+        do {
+            return try await withConnection { connection in
+                try await connection.rankedHits(query, logger: logger) { number, score, rank in
+                    FusedHit(id: number, score: Double(score), keywordScore: score, keywordRank: rank)
+                }
             }
+        } catch .recordTooLarge(let reason) {
+            // Class 54 here is the query's own size (the OR of its terms parsed past the stack depth), not a
+            // record's: a lookup writes nothing.
+            throw .lookupTaskTooLargeForDatabase(reason: reason)
         }
     }
 

@@ -121,6 +121,9 @@ public enum MemoryError: Error, Equatable, Sendable {
     case emptyTask
     /// The task to look up is `bytes` UTF-8 bytes long, over the lookup limit `limit` (1 MiB).
     case lookupTaskTooLarge(bytes: Int, limit: Int)
+    /// The database refused the text search of the task to look up as beyond a limit of its own (PostgreSQL:
+    /// tens of thousands of words exceed its stack depth); `reason` is its message. Nothing was looked up.
+    case lookupTaskTooLargeForDatabase(reason: String)
     /// The embedder `embedder` gives the task to look up an all-zero vector (the task holds no word it knows, such
     /// as only punctuation for a hashing embedder), which has no cosine direction to rank memories by.
     case taskWithoutDirection(embedder: String)
@@ -336,6 +339,10 @@ extension MemoryError: CustomStringConvertible {
                 + "Its counters are implausible: verify the store and fix the memory."
         case .emptyTask:
             "The task to look up is empty (or holds only spaces and invisible characters); give the task's text."
+        case .lookupTaskTooLargeForDatabase(let reason):
+            "The task to look up has more words than the database's text search takes in one query: \(reason). "
+                + "Nothing was looked up; give the task's description, not a whole transcript, or look it up on the "
+                + "store's in-process indexes."
         case .lookupTaskTooLarge(let bytes, let limit):
             "The task to look up is \(bytes) bytes; a lookup takes at most \(limit). Give the task's description, "
                 + "not a whole transcript."

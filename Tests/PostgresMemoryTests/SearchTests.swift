@@ -115,6 +115,34 @@ struct SearchTests {
         }
     }
 
+    /// A task of more words than PostgreSQL's text search parses in one query is a lookup error saying so.
+    ///
+    /// Hostile run 12: 20,000 words (within the 1 MiB lookup limit) exceeded PostgreSQL's stack depth (SQLSTATE
+    /// 54001), told as "The database can't hold a record of this write … shorten the record's ID, source or
+    /// keywords".
+    @Test func aTaskOfTooManyWordsForTheTextSearchIsALookupError() async throws {
+        try await PostgresTestServer.withBackend { postgres in
+            let trajectories = [Fixtures.trajectory("door", task: "open the door", source: "s", labels: [:])]
+            _ = try await Fixtures.seed(postgres, with: trajectories, vector: [1, 0])
+            let task = String(repeating: "door ", count: 100_000)
+            var errors: [MemoryError] = []
+            do throws(MemoryError) { _ = try await postgres.searchKeywords(task, k: 5) } catch { errors.append(error) }
+            do throws(MemoryError) {
+                _ = try await postgres.searchHybrid(text: task, vector: [1, 0], k: 5, mode: .exact)
+            } catch {
+                errors.append(error)
+            }
+            #expect(errors.count == 2)
+            for error in errors {
+                guard case .lookupTaskTooLargeForDatabase(let reason) = error else {
+                    Issue.record("expected lookupTaskTooLargeForDatabase, got \(error)")
+                    continue
+                }
+                #expect(reason.contains("SQLSTATE 54001"))
+            }
+        }
+    }
+
     @Test func hybridFusesBothListsWithTheLocalFusion() async throws {
         try await PostgresTestServer.withBackend { postgres in
             let (batch, _, numbers) = try await Self.load(postgres, count: 500)
