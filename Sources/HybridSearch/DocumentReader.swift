@@ -26,11 +26,8 @@ public enum DocumentReader {
             }
             guard !id.isEmpty else { throw fail("id", "must not be empty") }
             // An ID is printed on one line of search results: a line break, NUL or escape sequence in one would
-            // split or rewrite them.
-            if let control = id.unicodeScalars.first(where: { $0.properties.generalCategory == .control }) {
-                let code = String(format: "%04X", control.value)
-                throw fail("id", "contains the control character U+\(code), which an ID can't hold")
-            }
+            // split or rewrite them, a bidirectional override reorder them.
+            if let reason = oneLineNameProblem(id, what: "an ID") { throw fail("id", reason) }
             if let earlier = firstLine[id] { throw fail("id", "\"\(id)\" already appears on line \(earlier)") }
             firstLine[id] = line
             guard let text = object["text"] as? String else {

@@ -1,4 +1,5 @@
 import Foundation
+import RetrievalCore
 
 /// The largest texts a store accepts from an import, a bundle or ``MemoryStore/add(_:facts:options:)``, in UTF-8
 /// bytes.
@@ -215,16 +216,13 @@ public struct TextLimits: Sendable, Equatable, Codable {
         }
 
         /// A text printed within one line (an ID, a source, a label): a control character (U+0000–U+001F,
-        /// U+007F–U+009F) would split or rewrite the lines of `memp stats`, `show` and `history` it is printed on.
+        /// U+007F–U+009F) would split or rewrite the lines of `memp stats`, `show` and `history` it is printed on, a
+        /// bidirectional override reorder them (``RetrievalCore/oneLineNameProblem(_:what:)``).
         func tag(_ value: String, _ field: String, what: String) throws(MemoryError) {
             try text(value, field, limit: limits.maximumStepTextBytes)
             guard !storedIDs else { return }
-            if let control = value.unicodeScalars.first(where: { $0.properties.generalCategory == .control }) {
-                let hex = String(control.value, radix: 16, uppercase: true)
-                let code = String(repeating: "0", count: 4 - hex.count) + hex
-                throw .invalidRecord(
-                    path: path, line: line, field: field,
-                    reason: "contains the control character U+\(code), which \(what) can't hold")
+            if let reason = oneLineNameProblem(value, what: what) {
+                throw .invalidRecord(path: path, line: line, field: field, reason: reason)
             }
         }
 

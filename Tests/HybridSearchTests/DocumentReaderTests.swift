@@ -52,6 +52,12 @@ import Testing
             #"{"id": "\u001b[31mb", "text": "x"}"#, "id",
             "contains the control character U+001B, which an ID can't hold"
         ),
+        // Hostile run 12: a right-to-left override showed "mem\u202Egnp.exe" as "memexe.png" and reordered the rest
+        // of its line.
+        (
+            #"{"id": "mem\u202egnp.exe", "text": "x"}"#, "id",
+            "contains the bidirectional formatting character U+202E, which an ID can't hold"
+        ),
     ])
     func badLineNamesLineAndField(line: String, field: String, reason: String) throws {
         let directory = try TemporaryDirectory()

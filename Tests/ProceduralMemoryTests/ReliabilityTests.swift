@@ -203,10 +203,15 @@ import VectorIndex
 
     // Hostile run 4: an ID could hold a line break, a tab or a terminal escape sequence, which split or recoloured
     // every line it was printed on (`memp query`, `memp history`, error messages).
+    // Hostile run 12: a bidirectional override or isolate reordered how the rest of the line was shown
+    // ("mem\u{202E}gnp.exe" read as "memexe.png" in `memp query`).
     @Test(arguments: [
-        ("new\\nline", "000A"), ("tab\\tbed", "0009"), ("\\u001b[31mred", "001B"), ("next\\u0085", "0085"),
+        ("new\\nline", "control character U+000A"), ("tab\\tbed", "control character U+0009"),
+        ("\\u001b[31mred", "control character U+001B"), ("next\\u0085", "control character U+0085"),
+        ("mem\\u202egnp.exe", "bidirectional formatting character U+202E"),
+        ("a\\u2067b", "bidirectional formatting character U+2067"),
     ])
-    func anIDWithAControlCharacterIsRefused(escapedID: String, code: String) async throws {
+    func anIDWithAControlCharacterIsRefused(escapedID: String, character: String) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try await TestStoreKind.disk.makeStore(in: directory)
@@ -218,7 +223,7 @@ import VectorIndex
         await #expect(
             throws: MemoryError.invalidRecord(
                 path: file, line: 2, field: "id",
-                reason: "contains the control character U+\(code), which an ID can't hold")
+                reason: "contains the \(character), which an ID can't hold")
         ) {
             try await store.importTrajectories(from: file)
         }
@@ -230,11 +235,12 @@ import VectorIndex
     // Hostile run 5: a source or label with a line break or escape sequence was stored, and `memp stats`, `show` and
     // `history` printed it raw, splitting or recolouring their lines.
     @Test(arguments: [
-        (#""source": "runs\nb""#, "source", "U+000A", "a source"),
-        (#""labels": {"k\t": "v"}"#, "labels", "U+0009", "a label"),
-        (#""labels": {"k": "\u001b[31mred"}"#, "labels.k", "U+001B", "a label"),
+        (#""source": "runs\nb""#, "source", "control character U+000A", "a source"),
+        (#""labels": {"k\t": "v"}"#, "labels", "control character U+0009", "a label"),
+        (#""labels": {"k": "\u001b[31mred"}"#, "labels.k", "control character U+001B", "a label"),
+        (#""source": "runs\u202e""#, "source", "bidirectional formatting character U+202E", "a source"),
     ])
-    func aSourceOrLabelWithAControlCharacterIsRefused(field: String, name: String, code: String, what: String)
+    func aSourceOrLabelWithAControlCharacterIsRefused(field: String, name: String, character: String, what: String)
         async throws
     {
         let directory = try TemporaryDirectory()
@@ -245,7 +251,7 @@ import VectorIndex
         await #expect(
             throws: MemoryError.invalidRecord(
                 path: file, line: 1, field: name,
-                reason: "contains the control character \(code), which \(what) can't hold")
+                reason: "contains the \(character), which \(what) can't hold")
         ) {
             try await store.importTrajectories(from: file)
         }
