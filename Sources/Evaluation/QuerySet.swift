@@ -69,7 +69,8 @@ public struct QuerySet: Sendable {
             guard query.vector == nil else {
                 throw invalid("vector", "is not read: an evaluation embeds each query's text with the store's embedder")
             }
-            guard !query.text.allSatisfy(\.isWhitespace) else { throw invalid("query", "must not be blank") }
+            // The rule a lookup refuses a task by (empty, spaces, invisible characters), so it fails here by its line.
+            guard !query.text.isBlank else { throw invalid("query", "must not be blank") }
             let bytes = query.text.utf8.count, limit = MemoryStore.maximumLookupTaskBytes
             guard bytes <= limit else { throw invalid("query", "is \(bytes) bytes; a lookup takes at most \(limit)") }
             guard seen.insert(query.id).inserted else {

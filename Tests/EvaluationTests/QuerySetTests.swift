@@ -31,6 +31,8 @@ import Testing
         (#"{"qid": "", "query": "a", "relevant": []}"#, "qid", "must not be empty"),
         (#"{"qid": true, "query": "a", "relevant": []}"#, "qid", "must be a string or a number"),
         (#"{"qid": "q", "query": "  ", "relevant": []}"#, "query", "must not be blank"),
+        // Hostile run 12: a zero-width space was read, and the whole evaluation stopped at its lookup.
+        (#"{"qid": "q", "query": "\u200b\u00ad", "relevant": []}"#, "query", "must not be blank"),
         (#"{"qid": "q", "relevant": []}"#, "query", "a query needs a text or a vector"),
         (
             #"{"qid": "q", "query": "a", "vector": [1, 0], "relevant": []}"#, "vector",
