@@ -40,13 +40,17 @@ package enum FileReplacement {
             guard lstat(current, &info) == 0, info.st_mode & S_IFMT == S_IFLNK else { return current }
             // Followed here, not by open(2): the kernel's rule for links others planted in /tmp is applied here too.
             guard !isProtectedLink(current, info) else { return current }
-            // A link that leads to a device, FIFO or socket is written into through itself, as open(2) follows it:
-            // /dev/stdout's /proc/self/fd/1 names a pipe as "pipe:[…]", which is no path to follow as text.
-            guard !isSpecialFile(current) else { return current }
             guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: current) else { return path }
-            current =
+            let next =
                 target.hasPrefix("/")
                 ? target : URL(fileURLWithPath: current).deletingLastPathComponent().appendingPathComponent(target).path
+            // A link whose text names no file but that leads to a device, FIFO or socket is one of /proc's:
+            // /dev/stdout's /proc/self/fd/1 names a pipe "pipe:[…]", no path to follow as text, and is written into
+            // through itself, as open(2) follows it. Every other link is followed here, so that each one on the way
+            // meets the rule above (a link to a special file followed by open(2) skipped it for the links after it).
+            var nextInfo = stat()
+            if lstat(next, &nextInfo) != 0, isSpecialFile(current) { return current }
+            current = next
         }
         return path
     }

@@ -99,6 +99,39 @@ import Testing
         #expect(try String(contentsOfFile: directory.file("victim"), encoding: .utf8) == "mine")
     }
 
+    /// A link of this user's that leads through a link another user planted in a sticky directory to a pipe or
+    /// device is refused as that planted link is, not written into through the chain.
+    ///
+    /// Links to special files were written into through themselves, so open(2) followed the rest of the chain and
+    /// memp's own protected_symlinks check never saw the planted link: where the kernel's rule is off, root writing
+    /// `--output out` (out → /tmp/planted → a FIFO or /dev/sda) wrote into whatever the planted link named. Needs
+    /// root, to give the link another owner.
+    @Test(.enabled(if: geteuid() == 0)) func aChainThroughAPlantedLinkToAPipeIsRefused() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let shared = directory.file("tmp")
+        try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: false)
+        #expect(chmod(shared, 0o1777) == 0)
+        let fifo = directory.file("pipe")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let planted = shared + "/report.json"
+        try FileManager.default.createSymbolicLink(atPath: planted, withDestinationPath: fifo)
+        #expect(lchown(planted, 65534, 65534) == 0)
+        let mine = directory.file("out")
+        try FileManager.default.createSymbolicLink(atPath: mine, withDestinationPath: planted)
+        // A reader, so that a write into the pipe neither blocks nor fails for want of one.
+        let reader = open(fifo, O_RDONLY | O_NONBLOCK)
+        #expect(reader >= 0)
+        defer { close(reader) }
+        let refusal = FileReplacementError(
+            reason: "it is a symbolic link another user owns in a sticky, world-writable directory, which is not "
+                + "followed (as the system's protected_symlinks rule has it); write to a path of your own")
+        #expect(FileReplacement.destination(for: mine) == planted)
+        #expect(throws: refusal) { try FileReplacement.checkWritable(mine) }
+        #expect(throws: refusal) { try FileReplacement.write(Data("x".utf8), to: mine) }
+        #expect(FileHandle(fileDescriptor: reader).availableData.isEmpty)
+    }
+
     /// A pipe (like `/dev/null`, which a rename by root would replace for the whole machine) is written into.
     @Test func aPipeReceivesTheBytesAndStaysAPipe() throws {
         let directory = try TemporaryDirectory()
