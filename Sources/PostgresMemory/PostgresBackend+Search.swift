@@ -120,8 +120,11 @@ extension PostgresBackend {
     ) async throws(MemoryError) -> [FusedHit] {
         guard k > 0 else { throw .invalidParameter(name: "k", value: Double(k), expected: "at least 1") }
         var bindings = PostgresBindings()
-        // PostgreSQL's text can't hold a NUL; like the local tokenizer, the text search takes it for a space.
-        bindings.append(text.contains("\0") ? text.replacingOccurrences(of: "\0", with: " ") : text)
+        // PostgreSQL's text can't hold a NUL; like the local tokenizer, the text search takes it for a space. By
+        // scalar: a search by Character misses a NUL that a combining mark follows (one grapheme cluster with it).
+        bindings.append(
+            text.utf8.contains(0)
+                ? String(String.UnicodeScalarView(text.unicodeScalars.map { $0 == "\0" ? " " : $0 })) : text)
         let (condition, _) = try filter.condition(&bindings)
         bindings.append(k)
         let sql = """

@@ -115,6 +115,26 @@ struct SearchTests {
         }
     }
 
+    /// A NUL that a combining mark follows is a word separator too, not a database failure.
+    ///
+    /// The NUL was replaced by a `Character` search, which does not find one that begins a grapheme cluster with
+    /// a mark: `"open\u{0}\u{301}door"` still went to PostgreSQL with its NUL ("invalid byte sequence for encoding
+    /// UTF8: 0x00", HTTP 500), while the local tokenizer splits it into "open" and "door".
+    @Test func aNULBeforeACombiningMarkIsNoDatabaseFailure() async throws {
+        try await PostgresTestServer.withBackend { postgres in
+            let trajectories = [
+                Fixtures.trajectory("door", task: "open the door", source: "s", labels: [:]),
+                Fixtures.trajectory("bread", task: "slice some bread", source: "s", labels: [:]),
+            ]
+            let numbers = try await Fixtures.seed(postgres, with: trajectories, vector: [1, 0])
+            let hits = try await postgres.searchKeywords("open\u{0}\u{301}door", k: 5)
+            #expect(hits.map(\.id) == [numbers["door"]].compactMap { $0 })
+            let hybrid = try await postgres.searchHybrid(
+                text: "door\u{0}\u{301}", vector: [1, 0], k: 5, mode: .exact)
+            #expect(hybrid.first?.id == numbers["door"])
+        }
+    }
+
     /// A task of more words than PostgreSQL's text search parses in one query is a lookup error saying so.
     ///
     /// Hostile run 12: 20,000 words (within the 1 MiB lookup limit) exceeded PostgreSQL's stack depth (SQLSTATE
