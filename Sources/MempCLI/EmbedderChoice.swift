@@ -40,16 +40,18 @@ struct StoreServerOptions: ParsableArguments {
     var model: String?
     @Option(
         name: [.customLong("api-key-variable"), .customLong("api-key-environment-variable")],
-        help: "The environment variable holding the server's API key (with --embedder openai).")
-    var apiKeyEnvironmentVariable = "OPENAI_API_KEY"
+        help: "The environment variable holding the server's API key (with --embedder openai; default: OPENAI_API_KEY)."
+    )
+    var apiKeyEnvironmentVariable: String?
 
     /// Whether any of the server's flags was given.
-    var isGiven: Bool { baseURL != nil || model != nil }
+    var isGiven: Bool { baseURL != nil || model != nil || apiKeyEnvironmentVariable != nil }
 
     /// The server these flags name.
     var server: OpenAICompatibleServer {
-        OpenAICompatibleServer(
-            baseURL: baseURL, model: model ?? "", apiKeyEnvironmentVariable: apiKeyEnvironmentVariable)
+        var server = OpenAICompatibleServer(baseURL: baseURL, model: model ?? "")
+        if let apiKeyEnvironmentVariable { server.apiKeyEnvironmentVariable = apiKeyEnvironmentVariable }
+        return server
     }
 
     /// Checks that the server is named exactly when `embedder` is `openai`.
@@ -65,7 +67,7 @@ struct StoreServerOptions: ParsableArguments {
             throw ValidationError("--embedder openai needs --base-url and --openai-model.")
         }
         if embedder != .openai, isGiven {
-            throw ValidationError("--base-url and --openai-model apply only to --embedder openai.")
+            throw ValidationError("--base-url, --openai-model and --api-key-variable apply only to --embedder openai.")
         }
     }
 }

@@ -100,6 +100,7 @@ struct EvalCommand: AsyncParsableCommand {
                 "--build-policies": buildPolicies != nil, "--embedder": embedder != nil,
                 "--work-directory": workDirectory != nil, "--base-url": serverOptions.baseURL != nil,
                 "--openai-model": serverOptions.model != nil,
+                "--api-key-variable": serverOptions.apiKeyEnvironmentVariable != nil,
             ]) { "\($0) applies to the stores built from --trajectories FILE; a --store is evaluated as it is." }
         }
         try serverOptions.validate(embedder: embedder)

@@ -75,7 +75,11 @@ import Testing
         ),
         (
             ["--trajectories", "t.jsonl", "--queries", "q.jsonl", "--base-url", "http://127.0.0.1:1"],
-            "--base-url and --openai-model apply only to --embedder openai."
+            "--base-url, --openai-model and --api-key-variable apply only to --embedder openai."
+        ),
+        (
+            ["--trajectories", "t.jsonl", "--queries", "q.jsonl", "--api-key-variable", "KEY"],
+            "--base-url, --openai-model and --api-key-variable apply only to --embedder openai."
         ),
     ])
     func rejectsBadFlags(arguments: [String], message: String) {
@@ -85,7 +89,7 @@ import Testing
     /// The flags that shape the stores --trajectories builds were ignored without a word beside --store.
     @Test(arguments: [
         ["--embedder", "hashing"], ["--build-policies", "script"], ["--work-directory", "w"],
-        ["--base-url", "http://127.0.0.1:1"], ["--openai-model", "m"],
+        ["--base-url", "http://127.0.0.1:1"], ["--openai-model", "m"], ["--api-key-variable", "KEY"],
     ])
     func refusesBuildFlagsBesideAStore(flag: [String]) {
         #expect(

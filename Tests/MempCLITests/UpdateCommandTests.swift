@@ -258,8 +258,8 @@ extension UpdateCommandTests {
         #expect(
             exported.errors
                 == "warning: an import with the default text limits refuses this bundle: memories.jsonl line 1, field "
-                + "memory.task: \(task.utf8.count) bytes, over this store's limit of 16384 bytes; import it with a "
-                + "larger text limit, or shorten it in the store it came from first (2 records in all).\n")
+                + "memory.task: \(task.utf8.count) bytes, over the default limit of 16384 bytes; import it with a larger "
+                + "text limit (2 records in all).\n")
         let refused = try await ChildProcess.memp(["import-bundle", "--store", target, bundle])
         #expect(refused.status == 1)
         #expect(

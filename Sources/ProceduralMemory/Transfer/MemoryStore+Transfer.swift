@@ -16,9 +16,19 @@ extension MemoryStore {
         }
         if manifest.memoryCount == 0 { warnings.append("no memory matched; the bundle is empty.") }
         if let refused {
+            let record: String
+            switch refused.first {
+            case .textTooLarge(let path, let line, let field, let bytes, let limit):
+                record =
+                    "\(path) line \(line), field \(field): \(bytes) bytes, over the default limit of \(limit) bytes; "
+                    + "import it with a larger text limit"
+            case .invalidRecord(let path, let line, let field, let reason):
+                record = "\(path) line \(line), field \(field): \(reason); change it in this store and export again"
+            default:
+                record = refused.first.description
+            }
             warnings.append(
-                "an import with the default text limits refuses this bundle: "
-                    + VerifiedBundle.unstorable(refused.first)
+                "an import with the default text limits refuses this bundle: " + record
                     + (refused.count > 1 ? " (\(refused.count) records in all)." : "."))
         }
         return warnings
@@ -257,7 +267,7 @@ struct VerifiedBundle {
     /// Why a bundle holding a record this store won't keep (a NUL character, a text over the limits) is refused:
     /// where, and that the record is to be changed in the store it came from, since exporting it again as it is
     /// gives the same bundle.
-    static func unstorable(_ error: MemoryError) -> String {
+    private static func unstorable(_ error: MemoryError) -> String {
         switch error {
         case .invalidRecord(let path, let line, let field, let reason):
             "\(path) line \(line), field \(field): \(reason); change it in the store it came from first"
