@@ -305,6 +305,15 @@ public struct DocumentCollection: Sendable {
             throw CollectionError.invalidVector(
                 documentID: documentID, reason: "the vector is all zeros, which has no cosine direction")
         }
+        if let norm = configuration.metric.excessiveNorm(of: vector), let limit = configuration.metric.maximumNorm {
+            guard let documentID else {
+                throw CollectionError.index(.vectorTooLarge(id: nil, norm: norm, limit: limit))
+            }
+            throw CollectionError.invalidVector(
+                documentID: documentID,
+                reason: "its L2 norm \(Float(norm)) is over \(Float(limit)), past which inner products and "
+                    + "distances overflow 32-bit floats and rank as ties")
+        }
     }
 
     /// The documents allowed by `filter`, or `nil` when it allows every document.

@@ -25,6 +25,11 @@ public enum IndexError: Error, Equatable, Sendable {
     case nonFiniteQuery(index: Int, position: Int)
     /// Query `index` (from 0) of a batch is all zeros, which has no cosine direction.
     case zeroQuery(index: Int)
+    /// A vector (`id`: a document's, `nil` for the query) whose L2 norm is over `limit`, past which inner products
+    /// and squared distances overflow 32-bit floats and rank as ties.
+    case vectorTooLarge(id: DocumentID?, norm: Double, limit: Double)
+    /// Query `index` of a batch has an L2 norm over `limit` (see ``vectorTooLarge(id:norm:limit:)``).
+    case queryTooLarge(index: Int, norm: Double, limit: Double)
     /// The index holds `rows` rows and can't take more: `limit` is the most it numbers.
     case rowLimit(rows: Int, limit: Int)
     /// The vector file at `path` has no format given and an extension that names none of `extensions`.
@@ -84,6 +89,16 @@ extension IndexError: CustomStringConvertible {
         case .nonFiniteQuery(let index, let position):
             "Query \(index) has a NaN or infinite component at position \(position); nothing was searched. "
                 + "Check the embedding source."
+        case .vectorTooLarge(let id, let norm, let limit):
+            "\(id.map { "Vector \($0)" } ?? "The query vector") has an L2 norm of \(Float(norm)), over the "
+                + "\(Float(limit)) past which inner products and distances overflow 32-bit floats and would rank as "
+                + (id == nil
+                    ? "ties; nothing was searched. Scale the query down."
+                    : "ties; nothing was changed. Scale the vectors down.")
+        case .queryTooLarge(let index, let norm, let limit):
+            "Query \(index) has an L2 norm of \(Float(norm)), over the \(Float(limit)) past which inner products and "
+                + "distances overflow 32-bit floats and would rank as ties; nothing was searched. Scale the queries "
+                + "down."
         case .zeroQuery(let index):
             "Query \(index) is all zeros and has no cosine direction; nothing was searched. Drop it or embed it again."
         case .rowLimit(let rows, let limit):

@@ -35,8 +35,9 @@ extension FlatIndex {
     ///   - filter: Only documents it allows are ranked, before top-k.
     ///   - method: BLAS or scan; ``BatchMethod/automatic`` picks by batch size.
     /// - Returns: One list of at most `k` hits per query, best first.
-    /// - Throws: ``IndexError/dimensionMismatch(expected:actual:)``, ``IndexError/nonFiniteQuery(index:position:)``
-    ///   or ``IndexError/zeroQuery(index:)`` (for cosine) naming the query at fault.
+    /// - Throws: ``IndexError/dimensionMismatch(expected:actual:)``, ``IndexError/nonFiniteQuery(index:position:)``,
+    ///   ``IndexError/zeroQuery(index:)`` (for cosine) or ``IndexError/queryTooLarge(index:norm:limit:)`` (inner
+    ///   product, L2) naming the query at fault.
     /// - Precondition: `k >= 1`.
     /// - Complexity: O(*q* *n* *d*) work, over ``parallelism`` threads.
     public func search(
@@ -56,6 +57,8 @@ extension FlatIndex {
                 throw IndexError.nonFiniteQuery(index: index, position: position)
             } catch .zeroVector {
                 throw IndexError.zeroQuery(index: index)
+            } catch .vectorTooLarge(_, let norm, let limit) {
+                throw IndexError.queryTooLarge(index: index, norm: norm, limit: limit)
             } catch {
                 throw error
             }

@@ -180,6 +180,12 @@ extension FlatIndex {
             if storage.metric == .cosine, abs(sum - 1) > 1e-3 {
                 throw corrupted("VECS", "ID \(id): a cosine row has squared length \(sum), not 1")
             }
+            if let limit = storage.metric.maximumNorm, sum.squareRoot() > limit {
+                throw corrupted(
+                    "VECS",
+                    "ID \(id): the row's norm \(Float(sum.squareRoot())) is over \(Float(limit)), where its "
+                        + "scores overflow 32-bit floats")
+            }
             if storage.metric == .l2 {
                 let norm = Double(storage.norms[row])
                 guard norm.isFinite, abs(norm - sum) <= 1e-3 * max(1, sum) else {

@@ -29,7 +29,8 @@ extension FlatIndex {
     ///   - filter: Only documents it allows are ranked; applied before top-k, so up to `k` hits still return.
     /// - Returns: At most `k` hits, best first.
     /// - Throws: ``IndexError/dimensionMismatch(expected:actual:)``, ``IndexError/nonFiniteComponent(id:position:)``,
-    ///   or ``IndexError/zeroVector(id:)`` for an all-zero cosine query.
+    ///   ``IndexError/zeroVector(id:)`` for an all-zero cosine query, or ``IndexError/vectorTooLarge(id:norm:limit:)``
+    ///   for an inner product or L2 query whose scores could overflow.
     /// - Precondition: `k >= 1`.
     /// - Complexity: O(*n* *d*) work over ``parallelism`` threads, plus O(*n* log *k*) in the worst case.
     public func search(_ query: [Float], k: Int, minimumScore: Float? = nil, filter: SearchFilter? = nil)

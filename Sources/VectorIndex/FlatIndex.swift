@@ -114,8 +114,8 @@ public struct FlatIndex: SearchIndex, Sendable {
     /// Adds a vector under a new ID.
     ///
     /// - Throws: ``IndexError/dimensionMismatch(expected:actual:)``, ``IndexError/nonFiniteComponent(id:position:)``,
-    ///   ``IndexError/zeroVector(id:)`` (cosine), ``IndexError/duplicateID(_:)`` or ``IndexError/rowLimit(rows:limit:)``;
-    ///   the index is then unchanged.
+    ///   ``IndexError/zeroVector(id:)`` (cosine), ``IndexError/vectorTooLarge(id:norm:limit:)`` (inner product, L2),
+    ///   ``IndexError/duplicateID(_:)`` or ``IndexError/rowLimit(rows:limit:)``; the index is then unchanged.
     /// - Complexity: Amortized O(*d*).
     public mutating func add(_ vector: [Float], id: DocumentID) throws(IndexError) {
         let prepared = try prepare(vector, id: id)
@@ -132,8 +132,9 @@ public struct FlatIndex: SearchIndex, Sendable {
     ///   - vectors: The vectors, of ``dimension`` components each.
     ///   - ids: One new ID per vector.
     /// - Throws: ``IndexError/dimensionMismatch(expected:actual:)``, ``IndexError/nonFiniteComponent(id:position:)``,
-    ///   ``IndexError/zeroVector(id:)`` (cosine) or ``IndexError/duplicateID(_:)`` (already stored, or twice
-    ///   in `ids`) or ``IndexError/rowLimit(rows:limit:)``; the index is then unchanged.
+    ///   ``IndexError/zeroVector(id:)`` (cosine), ``IndexError/vectorTooLarge(id:norm:limit:)`` (inner product, L2),
+    ///   ``IndexError/duplicateID(_:)`` (already stored, or twice in `ids`) or ``IndexError/rowLimit(rows:limit:)``;
+    ///   the index is then unchanged.
     /// - Precondition: `ids.count == vectors.count`.
     /// - Complexity: O(*m* *d*) for *m* vectors.
     public mutating func add(contentsOf vectors: VectorSet, ids: [DocumentID]) throws(IndexError) {
@@ -157,6 +158,8 @@ public struct FlatIndex: SearchIndex, Sendable {
                 if cosine {
                     guard sum > 0 else { throw IndexError.zeroVector(id: ids[row]) }
                     scales[row] = 1 / sum.squareRoot()
+                } else if let limit = metric.maximumNorm, sum.squareRoot() > limit {
+                    throw IndexError.vectorTooLarge(id: ids[row], norm: sum.squareRoot(), limit: limit)
                 }
             }
         }
@@ -261,7 +264,12 @@ public struct FlatIndex: SearchIndex, Sendable {
         if let position = vector.firstIndex(where: { !$0.isFinite }) {
             throw IndexError.nonFiniteComponent(id: id, position: position)
         }
-        guard metric == .cosine else { return vector }
+        guard metric == .cosine else {
+            if let norm = metric.excessiveNorm(of: vector), let limit = metric.maximumNorm {
+                throw IndexError.vectorTooLarge(id: id, norm: norm, limit: limit)
+            }
+            return vector
+        }
         // The norm in Double: a float sum of squares can overflow for finite components near Float.max.
         var sum = 0.0
         for value in vector { sum += Double(value) * Double(value) }

@@ -24,6 +24,22 @@ public enum Metric: String, CaseIterable, Sendable, Codable {
     }
 
     var kernelMetric: vk_metric { self == .l2 ? VK_METRIC_L2 : VK_METRIC_IP }
+
+    /// The largest L2 norm a vector may have: `nil` for cosine, which normalizes; for inner product and L2,
+    /// √`Float.greatestFiniteMagnitude` / 2 (about 9.2e18), so that no score of two such vectors overflows a Float
+    /// (|q·x| ≤ ‖q‖‖x‖ and ‖q − x‖² ≤ (‖q‖ + ‖x‖)²), which would make infinite scores tie.
+    package var maximumNorm: Double? {
+        self == .cosine ? nil : Double(Float.greatestFiniteMagnitude).squareRoot() / 2
+    }
+
+    /// The norm of `vector` when it is over ``maximumNorm``, else `nil`.
+    package func excessiveNorm(of vector: some Collection<Float>) -> Double? {
+        guard let maximumNorm else { return nil }
+        var sum = 0.0
+        for value in vector { sum += Double(value) * Double(value) }
+        let norm = sum.squareRoot()
+        return norm > maximumNorm ? norm : nil
+    }
 }
 
 /// How an index stores its vectors.

@@ -4,6 +4,7 @@ import KeywordIndex
 import RetrievalCore
 import TestSupport
 import Testing
+import VectorIndex
 
 @testable import HybridSearch
 
@@ -290,6 +291,26 @@ struct FirstLetterEmbedder: Embedder {
         #expect(collection.count == 2)
         try collection.add([Document(id: "given", text: blank, vector: vector)])
         #expect(collection.count == 3)
+    }
+
+    /// Inner-product and L2 vectors whose scores could overflow a Float are refused, naming the document.
+    ///
+    /// Hostile run 12: they were indexed, scored infinite, and tied.
+    @Test(arguments: [Metric.innerProduct, .l2])
+    func aVectorWhoseScoresCouldOverflowIsRefused(metric: Metric) throws {
+        var collection = try DocumentCollection(configuration: CollectionConfiguration(dimension: 2, metric: metric))
+        try collection.add([Document(id: "small", text: "x", vector: [1, 0])])
+        let limit = try #require(metric.maximumNorm)
+        #expect(
+            throws: CollectionError.invalidVector(
+                documentID: "big",
+                reason: "its L2 norm 2e+19 is over \(Float(limit)), past which inner products and distances overflow "
+                    + "32-bit floats and rank as ties")
+        ) { try collection.add([Document(id: "big", text: "x", vector: [2e19, 0])]) }
+        #expect(throws: CollectionError.index(.vectorTooLarge(id: nil, norm: Double(Float(1e20)), limit: limit))) {
+            try collection.search(HybridQuery(text: "x", vector: [1e20, 0], mode: .vector))
+        }
+        #expect(collection.count == 1)
     }
 
     /// A collection made of documents takes its dimension from the embedder, or else from the documents' vectors.

@@ -42,6 +42,41 @@ import Testing
         }
     }
 
+    /// Inner-product and L2 vectors whose scores could overflow a Float are refused, in the index and as queries.
+    ///
+    /// Hostile run 12: vectors of norm 2e19–1e20 were indexed and searched; their scores were infinite, so they
+    /// tied and came back in ID order (`[1e20, 0]` against `[2e19, 0]`, `[5e19, 0]`: 0 before 1, though 1 is
+    /// nearer and has the larger inner product).
+    @Test(arguments: [Metric.innerProduct, .l2])
+    func vectorsWhoseScoresCouldOverflowAreRefused(metric: Metric) throws {
+        let limit = try #require(metric.maximumNorm)
+        var index = try makeIndex([[1, 0], [0, 1]], metric: metric)
+        #expect(throws: IndexError.vectorTooLarge(id: 5, norm: Double(Float(2e19)), limit: limit)) {
+            try index.add([2e19, 0], id: 5)
+        }
+        #expect(throws: IndexError.vectorTooLarge(id: 6, norm: Double(Float(5e19)), limit: limit)) {
+            try index.add(contentsOf: VectorSet([[1, 1], [0, -5e19]]), ids: [7, 6])
+        }
+        #expect(index.count == 2)
+        #expect(throws: IndexError.vectorTooLarge(id: nil, norm: Double(Float(1e20)), limit: limit)) {
+            try index.search([1e20, 0], k: 1)
+        }
+        #expect(throws: IndexError.queryTooLarge(index: 1, norm: Double(Float(1e20)), limit: limit)) {
+            try index.search(batch: [[1, 0], [0, 1e20]], k: 1)
+        }
+        // At the limit every score is finite and the ranking exact.
+        let edge = Float(limit * 0.99)
+        try index.add([edge, 0], id: 2)
+        try index.add([edge / 2, 0], id: 3)
+        let hits = try index.search([-edge, 0], k: 4)
+        #expect(hits.allSatisfy { $0.score.isFinite })
+        #expect(hits.map(\.id).suffix(2) == [3, 2])  // 2.25 and 4 times edge², or -edge²/2 and -edge²
+        // Cosine normalizes, so any finite vector is fine.
+        var cosine = try makeIndex([[1, 0]], metric: .cosine)
+        try cosine.add([1e20, 1e20], id: 9)
+        #expect(try cosine.search([3e38, 0], k: 2).map(\.id) == [0, 9])
+    }
+
     @Test func vectorSetsRejectPartialAndEmptyInput() {
         #expect(throws: IndexError.incompleteVector(valueCount: 5, dimension: 2)) {
             try VectorSet(dimension: 2, values: [1, 2, 3, 4, 5])

@@ -101,6 +101,24 @@ import Testing
         }
     }
 
+    /// An inner-product row whose scores could overflow a Float (written before such rows were refused, or forged)
+    /// is found by the value check.
+    @Test func anInnerProductRowTooLargeToScoreIsRefused() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let (path, original) = try Self.saved(directory, metric: .innerProduct)
+        let vectors = try Self.section("VECS", of: path)
+        var large = original
+        Self.store(Float(2e19).bitPattern, in: &large, at: vectors.offset)
+        try Self.writeWithFixedChecksums(large, to: path)
+        #expect {
+            try FlatIndex(contentsOf: path).verifyValues(path: path)
+        } throws: { error in
+            guard case .corrupted(path, "VECS", let reason) = error as? IndexError else { return false }
+            return reason.hasPrefix("ID 1: the row's norm 2e+19 is over 9.2233715e+18")
+        }
+    }
+
     @Test func nonFiniteAndUnnormalizedRowsAndBadScalesAreRefused() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
