@@ -123,9 +123,17 @@ struct CollectionCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Remove documents by ID (all or none).")
 
         @Option(help: "The collection directory.") var collection: String
-        @Argument(help: "The IDs to remove.") var ids: [String]
+        // Every argument no option takes: an ID may start with "-" (``freeValues(in:)``).
+        @Argument(parsing: .allUnrecognized, help: ArgumentHelp("The IDs to remove.", valueName: "ids"))
+        var idArguments: [String] = []
 
-        func validate() throws { guard !ids.isEmpty else { throw ValidationError("Name at least one ID.") } }
+        /// The IDs, from ``idArguments``.
+        var ids: [String] { freeValues(in: idArguments) }
+
+        func validate() throws {
+            try checkFreeValues(idArguments, naming: "document ID", command: "memp collection remove")
+            guard !ids.isEmpty else { throw ValidationError("Name at least one ID.") }
+        }
 
         func run() throws {
             let target = try DocumentCollection.update(at: collection) { (target) throws(CollectionError) in

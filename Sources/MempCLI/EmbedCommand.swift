@@ -16,7 +16,12 @@ struct EmbedCommand: AsyncParsableCommand {
             by --api-key-variable.
             """)
 
-    @Argument(help: "Texts to embed (one vector each).") var texts: [String] = []
+    // Every argument no option takes: a text may start with "-" (``freeValues(in:)``).
+    @Argument(parsing: .allUnrecognized, help: ArgumentHelp("Texts to embed (one vector each).", valueName: "texts"))
+    var textArguments: [String] = []
+
+    /// The texts, from ``textArguments``.
+    var texts: [String] { freeValues(in: textArguments) }
     // `--embedder`, as `memp init`, `memp collection build` and `memp eval` name it; `--model`, its first name here,
     // still works.
     @Option(
@@ -35,6 +40,7 @@ struct EmbedCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON object per text instead of bare numbers.") var json = false
 
     func validate() throws {
+        try checkFreeValues(textArguments, naming: "text", command: "memp embed")
         guard texts.isEmpty != (input == nil) else {
             throw ValidationError("Give texts as arguments or --input FILE, not both and not neither.")
         }

@@ -30,16 +30,33 @@ func freeText(in arguments: [String]) -> String? {
 ///   - naming: What the text is, in messages (`task`).
 ///   - command: The command, for the message's example (`memp query`).
 func checkFreeText(_ arguments: [String], naming what: String, command: String) throws {
-    let afterTerminator = arguments.first == "--"
-    let given = afterTerminator ? Array(arguments.dropFirst()) : arguments
-    if !afterTerminator, let option = given.first(where: { $0.hasPrefix("--") && $0.count > 2 }) {
-        throw ValidationError(
-            "Unknown option '\(option)'. A \(what) that starts with \"--\" goes after --: \(command) ... -- \"\(option)\"."
-        )
-    }
+    try checkFreeValues(arguments, naming: what, command: command)
+    let given = freeValues(in: arguments)
     guard given.count <= 1 else {
         let quoted = given.map { "\"\($0)\"" }.joined(separator: " ")
         throw ValidationError("Give the \(what) as one argument, in quotes (got \(given.count): \(quoted)).")
+    }
+}
+
+/// The values (texts, IDs) of an argument declared `@Argument(parsing: .allUnrecognized)` that takes several: every
+/// argument no option takes, the first `--` dropped, so that a value starting with "-" is a value, not a cluster of
+/// short flags that ArgumentParser would read as -h (`memp embed "- heat the pan"` printed the help and exited 0).
+func freeValues(in arguments: [String]) -> [String] {
+    guard let terminator = arguments.firstIndex(of: "--") else { return arguments }
+    return Array(arguments[..<terminator] + arguments[(terminator + 1)...])
+}
+
+/// Refuses a mistyped option among such values: one before any `--` that starts with "--".
+///
+/// - Parameters:
+///   - naming: What a value is, in messages (`task`, `document ID`).
+///   - command: The command, for the message's example (`memp query`).
+func checkFreeValues(_ arguments: [String], naming what: String, command: String) throws {
+    let beforeTerminator = arguments[..<(arguments.firstIndex(of: "--") ?? arguments.endIndex)]
+    if let option = beforeTerminator.first(where: { $0.hasPrefix("--") && $0.count > 2 }) {
+        throw ValidationError(
+            "Unknown option '\(option)'. A \(what) that starts with \"--\" goes after --: \(command) ... -- \"\(option)\"."
+        )
     }
 }
 

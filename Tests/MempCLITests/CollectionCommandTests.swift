@@ -202,6 +202,19 @@ import Testing
         #expect(try CollectionCommand.Search.parse(["--collection", "c", "--", "--dashes"]).text == "--dashes")
     }
 
+    /// Hostile run 12: `memp collection remove --collection c -dash` printed the help and exited 0, removing
+    /// nothing (ArgumentParser read the ID as -d -a -s -h), and `-x` was an unknown option.
+    @Test func documentIDsToRemoveMayStartWithADash() throws {
+        #expect(
+            try CollectionCommand.Remove.parse(["--collection", "c", "-dash", "keep", "-x", "--", "--long"]).ids
+                == ["-dash", "keep", "-x", "--long"])
+        #expect(
+            parseFailure(CollectionCommand.Remove.self, ["--collection", "c", "a", "--colection", "d"])
+                == #"Unknown option '--colection'. A document ID that starts with "--" goes after --: "#
+                + #"memp collection remove ... -- "--colection"."#)
+        #expect(parseFailure(CollectionCommand.Remove.self, ["--collection", "c"]) == "Name at least one ID.")
+    }
+
     @Test(arguments: [
         (["--b", "2"], "--b must be within 0…1 (got 2)."),
         // Hostile run 9: --k1 1e39 is infinite as a Float, and every BM25 score was NaN.

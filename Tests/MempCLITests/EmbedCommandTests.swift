@@ -77,6 +77,17 @@ import VectorIndex
         ) { try await command.run() }
     }
 
+    /// Hostile run 12: `memp embed "- heat the pan"` printed the help and exited 0 (ArgumentParser read the text
+    /// as short flags, -h among them), embedding nothing.
+    @Test func aTextThatStartsWithADashIsEmbedded() throws {
+        let command = try EmbedCommand.parse(["--embedder", "hashing", "- heat the pan", "-door", "--", "--x"])
+        #expect(command.texts == ["- heat the pan", "-door", "--x"])
+        #expect(
+            parseFailure(EmbedCommand.self, ["--embedder", "hashing", "a", "--dimensoin", "8"])
+                == #"Unknown option '--dimensoin'. A text that starts with "--" goes after --: memp embed ... -- "--dimensoin"."#
+        )
+    }
+
     @Test func rejectsBadFlagCombinations() {
         let either = "Give texts as arguments or --input FILE, not both and not neither."
         #expect(parseFailure(EmbedCommand.self, []) == either)
