@@ -236,14 +236,14 @@ extension MemoryStore {
             firstLines[trajectory.id] = index + 1
             let blank = [
                 ("id", trajectory.id), ("task", trajectory.task), ("source", trajectory.source),
-            ].first { $0.1.trimmingWhitespace().isEmpty }
+            ].first { $0.1.isBlank }
             if let (field, _) = blank {
                 throw .invalidTrajectory(id: trajectory.id, field: field, rule: "must not be empty")
             }
             guard !trajectory.steps.isEmpty else {
                 throw .invalidTrajectory(id: trajectory.id, field: "steps", rule: "must hold at least one step")
             }
-            if let step = trajectory.steps.firstIndex(where: { $0.action.trimmingWhitespace().isEmpty }) {
+            if let step = trajectory.steps.firstIndex(where: { $0.action.isBlank }) {
                 throw .invalidTrajectory(id: trajectory.id, field: "steps[\(step)].action", rule: "must not be empty")
             }
         }

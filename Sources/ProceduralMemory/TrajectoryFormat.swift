@@ -267,14 +267,15 @@ private struct Fields {
         guard case .string(let text) = try required(name) else {
             throw invalid(name, "must be a string")
         }
-        guard !text.trimmingWhitespace().isEmpty else { throw invalid(name, "must not be empty") }
+        // Blank: empty, or only spaces and invisible characters, which lookups refuse as a task too.
+        guard !text.isBlank else { throw invalid(name, "must not be empty") }
         return text
     }
 
     func optionalString(_ name: String, allowEmpty: Bool = false) throws(MemoryError) -> String? {
         guard let value = object[name], value != .null else { return nil }
         guard case .string(let text) = value else { throw invalid(name, "must be a string") }
-        guard allowEmpty || !text.trimmingWhitespace().isEmpty else {
+        guard allowEmpty || !text.isBlank else {
             throw invalid(name, "must not be empty")
         }
         return text

@@ -89,6 +89,9 @@ import Testing
         (#"{"task": "t", "steps": [{"action": "a"}]}"#, "id", "is missing"),
         (#"{"id": 7, "task": "t", "steps": [{"action": "a"}]}"#, "id", "must be a string"),
         (#"{"id": "x", "task": "  ", "steps": [{"action": "a"}]}"#, "task", "must not be empty"),
+        // Hostile run 12: a task of invisible characters was stored, though no lookup could take it as a task.
+        (#"{"id": "x", "task": "\u200b\ufeff", "steps": [{"action": "a"}]}"#, "task", "must not be empty"),
+        (#"{"id": "x", "task": "t", "steps": [{"action": "\u00ad"}]}"#, "steps[0].action", "must not be empty"),
         (#"{"id": "x", "task": "t"}"#, "steps", "is missing"),
         (
             #"{"id": "x", "task": "t", "steps": "go north"}"#, "steps",
@@ -384,7 +387,7 @@ import Testing
                 id: "tw-cook-0007", field: "steps", rule: "must hold at least one step")
         ) { try await store.add([noSteps]) }
         var blankAction = Samples.cookMeal
-        blankAction.steps[1].action = " "
+        blankAction.steps[1].action = " \u{200B}"
         await #expect(
             throws: MemoryError.invalidTrajectory(
                 id: "tw-cook-0007", field: "steps[1].action", rule: "must not be empty")
