@@ -150,8 +150,9 @@ import VectorIndex
         #expect(!FileManager.default.fileExists(atPath: directory.file("y.mvi")))
     }
 
-    /// Hostile run 9: finite vectors whose covariance overflows a Float were "Vector 0 has a NaN or infinite
-    /// component … Check the embedding source."
+    /// Finite vectors whose covariance overflows a Float are refused as such.
+    ///
+    /// Hostile run 9: they were "Vector 0 has a NaN or infinite component … Check the embedding source."
     @Test func vectorsWhoseCovarianceOverflowsAreRefusedSayingSo() throws {
         // ±2⁶⁸ around a mean of 0: each square, 2¹³⁶, is beyond a Float (below 2¹²⁸), though every value is not.
         let large = Float(sign: .plus, exponent: 68, significand: 1)
