@@ -73,6 +73,19 @@ import Testing
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: directory.file("real/sub/out")) == "../x")
     }
 
+    /// A sticky, world-writable directory inside `directory`, as /tmp is.
+    private static func stickyDirectory(in directory: TemporaryDirectory) throws -> String {
+        let shared = directory.file("tmp")
+        try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: false)
+        #expect(chmod(shared, 0o1777) == 0)
+        return shared
+    }
+
+    /// How a link another user planted in a sticky directory is refused.
+    private static let plantedLinkRefusal = FileReplacementError(
+        reason: "it is a symbolic link another user owns in a sticky, world-writable directory, which is not "
+            + "followed (as the system's protected_symlinks rule has it); write to a path of your own")
+
     /// A link another user planted in a sticky, world-writable directory (as in /tmp) is not followed.
     ///
     /// As the kernel's protected_symlinks rule has it: root writing a report there would have created or replaced
@@ -80,15 +93,11 @@ import Testing
     @Test(.enabled(if: geteuid() == 0)) func aLinkAnotherUserPlantedInAStickyDirectoryIsNotFollowed() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let shared = directory.file("tmp")
-        try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: false)
-        #expect(chmod(shared, 0o1777) == 0)
+        let shared = try Self.stickyDirectory(in: directory)
         let planted = shared + "/report.json"
         try FileManager.default.createSymbolicLink(atPath: planted, withDestinationPath: directory.file("victim"))
         #expect(lchown(planted, 65534, 65534) == 0)
-        let refusal = FileReplacementError(
-            reason: "it is a symbolic link another user owns in a sticky, world-writable directory, which is not "
-                + "followed (as the system's protected_symlinks rule has it); write to a path of your own")
+        let refusal = Self.plantedLinkRefusal
         #expect(throws: refusal) { try FileReplacement.checkWritable(planted) }
         #expect(throws: refusal) { try FileReplacement.write(Data("x".utf8), to: planted) }
         #expect(!FileManager.default.fileExists(atPath: directory.file("victim")))
@@ -109,9 +118,7 @@ import Testing
     @Test(.enabled(if: geteuid() == 0)) func aChainThroughAPlantedLinkToAPipeIsRefused() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let shared = directory.file("tmp")
-        try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: false)
-        #expect(chmod(shared, 0o1777) == 0)
+        let shared = try Self.stickyDirectory(in: directory)
         let fifo = directory.file("pipe")
         #expect(mkfifo(fifo, 0o600) == 0)
         let planted = shared + "/report.json"
@@ -123,9 +130,7 @@ import Testing
         let reader = open(fifo, O_RDONLY | O_NONBLOCK)
         #expect(reader >= 0)
         defer { close(reader) }
-        let refusal = FileReplacementError(
-            reason: "it is a symbolic link another user owns in a sticky, world-writable directory, which is not "
-                + "followed (as the system's protected_symlinks rule has it); write to a path of your own")
+        let refusal = Self.plantedLinkRefusal
         #expect(FileReplacement.destination(for: mine) == planted)
         #expect(throws: refusal) { try FileReplacement.checkWritable(mine) }
         #expect(throws: refusal) { try FileReplacement.write(Data("x".utf8), to: mine) }
