@@ -17,7 +17,7 @@ struct ColdStartCommand: AsyncParsableCommand {
     enum ScorerChoice: String, CaseIterable, ExpressibleByArgument { case rule, llm }
 
     @OptionGroup var storeOptions: StoreOptions
-    @Argument(help: "The JSON Lines file of candidate trajectories.") var file: String
+    @Argument(help: "The JSON Lines file of candidate trajectories.", transform: nonEmptyPath) var file: String
     @Option(help: "How to score trajectories.") var scorer: ScorerChoice = .rule
     @Option(parsing: .unconditional, help: "Trajectories kept per task type.") var keep: Int
     @Option(help: "The label whose value is the task type.") var taskTypeLabel = "taskType"

@@ -36,8 +36,8 @@ struct CollectionCommand: ParsableCommand {
             discussion: "Lines without a vector are embedded with --embedder. The whole input is checked before "
                 + "anything is written; the directory is replaced atomically.")
 
-        @Option(help: "The documents (JSON Lines).") var input: String
-        @Option(help: "The collection directory to write.") var output: String
+        @Option(help: "The documents (JSON Lines).", transform: nonEmptyPath) var input: String
+        @Option(help: "The collection directory to write.", transform: nonEmptyPath) var output: String
         @Option(
             help:
                 "Embeds texts without vectors and text queries: \(EmbedderKind.allCases.map(\.rawValue).joined(separator: ", "))."
@@ -100,8 +100,8 @@ struct CollectionCommand: ParsableCommand {
             abstract: "Add documents to a collection (all or none).",
             discussion: "Texts without vectors are embedded with the embedder the collection was built with.")
 
-        @Option(help: "The collection directory.") var collection: String
-        @Option(help: "The documents (JSON Lines).") var input: String
+        @Option(help: "The collection directory.", transform: nonEmptyPath) var collection: String
+        @Option(help: "The documents (JSON Lines).", transform: nonEmptyPath) var input: String
         @Flag(help: "Replace documents whose IDs exist instead of failing.") var upsert = false
         @OptionGroup var server: ServerOptions
 
@@ -122,7 +122,7 @@ struct CollectionCommand: ParsableCommand {
     struct Remove: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Remove documents by ID (all or none).")
 
-        @Option(help: "The collection directory.") var collection: String
+        @Option(help: "The collection directory.", transform: nonEmptyPath) var collection: String
         // Every argument no option takes: an ID may start with "-" (``freeValues(in:)``).
         @Argument(parsing: .allUnrecognized, help: ArgumentHelp("The IDs to remove.", valueName: "ids"))
         var idArguments: [String] = []
@@ -151,7 +151,7 @@ struct CollectionCommand: ParsableCommand {
                 + "alpha·dense + (1−alpha)·keyword on per-query normalized scores. With --queries, prints one "
                 + "JSON line per query: {\"qid\", \"hits\": [{\"id\", \"score\"}]}.")
 
-        @Option(help: "The collection directory.") var collection: String
+        @Option(help: "The collection directory.", transform: nonEmptyPath) var collection: String
         @Option(help: "Which side answers: \(SearchMode.allCases.map(\.rawValue).joined(separator: ", ")).")
         var mode: SearchMode = .hybrid
         @Option(name: .short, parsing: .unconditional, help: "Hits per query.") var k = 10
@@ -172,7 +172,8 @@ struct CollectionCommand: ParsableCommand {
         var explain = false
         @Flag(help: "Print JSON.") var json = false
         @Option(
-            help: "A JSON Lines file of queries {\"qid\", \"query\"?, \"vector\"?} (\"text\" is read as \"query\").")
+            help: "A JSON Lines file of queries {\"qid\", \"query\"?, \"vector\"?} (\"text\" is read as \"query\").",
+            transform: nonEmptyPath)
         var queries: String?
         @OptionGroup var server: ServerOptions
         @Argument(parsing: .allUnrecognized, help: ArgumentHelp("The query text.", valueName: "text"))
@@ -308,7 +309,7 @@ struct CollectionCommand: ParsableCommand {
     struct Info: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Describe a collection.")
 
-        @Option(help: "The collection directory.") var collection: String
+        @Option(help: "The collection directory.", transform: nonEmptyPath) var collection: String
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {

@@ -28,8 +28,9 @@ struct EmbedCommand: AsyncParsableCommand {
         name: [.customLong("embedder"), .customLong("model")],
         help: "The embedder: \(EmbedderKind.allCases.map(\.rawValue).joined(separator: ", ")).")
     var embedder: EmbedderKind?
-    @Option(help: "JSON Lines input; each object's text field is embedded.") var input: String?
-    @Option(help: "Where to write the JSON Lines output of --input (default: stdout).") var output: String?
+    @Option(help: "JSON Lines input; each object's text field is embedded.", transform: nonEmptyPath) var input: String?
+    @Option(help: "Where to write the JSON Lines output of --input (default: stdout).", transform: nonEmptyPath)
+    var output: String?
     @Option(help: "The field of --input objects that holds the text.") var textField = "text"
     @Option(
         parsing: .unconditional,

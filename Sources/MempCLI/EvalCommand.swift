@@ -21,9 +21,10 @@ struct EvalCommand: AsyncParsableCommand {
         name: .customLong("store"),
         help: ArgumentHelp(
             "A memory store to evaluate (repeatable): a directory, or a postgres:// URL (password in MEMP_PG_PASSWORD).",
-            valueName: "dir|url"))
+            valueName: "dir|url"), transform: nonEmptyPath)
     var stores: [String] = []
-    @Option(help: "Build stores from this JSON Lines trajectory file instead of opening --store.")
+    @Option(
+        help: "Build stores from this JSON Lines trajectory file instead of opening --store.", transform: nonEmptyPath)
     var trajectories: String?
     @Option(
         help: ArgumentHelp(
@@ -33,9 +34,11 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(help: "With --trajectories: the embedder (default: MiniLM when installed, else hashing).")
     var embedder: EmbedderKind?
     @OptionGroup var serverOptions: StoreServerOptions
-    @Option(help: "With --trajectories: keep the built stores in this directory (default: a temporary one).")
+    @Option(
+        help: "With --trajectories: keep the built stores in this directory (default: a temporary one).",
+        transform: nonEmptyPath)
     var workDirectory: String?
-    @Option(help: "The JSON Lines query file.") var queries: String
+    @Option(help: "The JSON Lines query file.", transform: nonEmptyPath) var queries: String
     @Option(
         name: .short, parsing: .unconditional,
         help: "The cutoff of Recall@k (at least 10 memories are retrieved per query).")
@@ -87,7 +90,9 @@ struct EvalCommand: AsyncParsableCommand {
             """)
     var embeddingCache = true
     @Flag(help: "Print the report as one JSON object instead of tables.") var json = false
-    @Option(help: ArgumentHelp("Write a self-contained HTML report here.", valueName: "report.html"))
+    @Option(
+        help: ArgumentHelp("Write a self-contained HTML report here.", valueName: "report.html"),
+        transform: nonEmptyPath)
     var report: String?
 
     func validate() throws {

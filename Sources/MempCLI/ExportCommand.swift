@@ -11,7 +11,8 @@ struct ExportCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var storeOptions: StoreOptions
-    @Option(help: "The bundle directory to create (must not exist, or be empty).") var output: String
+    @Option(help: "The bundle directory to create (must not exist, or be empty).", transform: nonEmptyPath) var output:
+        String
     @OptionGroup var filter: MemoryFilterOptions
     @Flag(help: "Print the manifest as one JSON object.") var json = false
 

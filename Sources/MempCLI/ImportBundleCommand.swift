@@ -13,7 +13,7 @@ struct ImportBundleCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var storeOptions: StoreOptions
-    @Argument(help: "The bundle directory.") var bundle: String
+    @Argument(help: "The bundle directory.", transform: nonEmptyPath) var bundle: String
     @Option(help: "What to do with memory IDs already stored.") var duplicates: DuplicatePolicy = .refuse
     @OptionGroup var textLimits: TextLimitOptions
     @Flag(help: "Print the report as one JSON object.") var json = false

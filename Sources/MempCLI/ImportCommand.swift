@@ -15,7 +15,7 @@ struct ImportCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var storeOptions: StoreOptions
-    @Argument(help: "The JSON Lines file.") var file: String
+    @Argument(help: "The JSON Lines file.", transform: nonEmptyPath) var file: String
     @Option(help: "How trajectories become memories.") var build: BuildPolicy = .proceduralization
     @Option(help: "The file's format.") var format: TrajectoryFormat = .automatic
     @Option(help: "What to do with trajectory IDs already stored.") var duplicates: DuplicatePolicy =

@@ -22,8 +22,8 @@ struct IndexCommand: ParsableCommand {
             discussion: "Vector i gets ID i. The index is written atomically: an interrupted build leaves any "
                 + "previous file at --output intact.")
 
-        @Option(help: "The vectors to index.") var input: String
-        @Option(help: "The index file to write.") var output: String
+        @Option(help: "The vectors to index.", transform: nonEmptyPath) var input: String
+        @Option(help: "The index file to write.", transform: nonEmptyPath) var output: String
         @Option(help: "How vectors are compared: \(Metric.allCases.map(\.rawValue).joined(separator: ", ")).")
         var metric: Metric = .cosine
         @Option(help: "How vectors are stored: \(VectorStorage.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -76,14 +76,15 @@ struct IndexCommand: ParsableCommand {
                 + "`memp index reduce` is searched with full-size queries projected by its PCA model: --pca, or "
                 + "<index>.pca when it exists and the queries have the model's input dimension.")
 
-        @Option(help: "The index file.") var index: String
-        @Option(help: "The query vectors (.fvecs, .bvecs, .ivecs or .npy).") var queries: String
+        @Option(help: "The index file.", transform: nonEmptyPath) var index: String
+        @Option(help: "The query vectors (.fvecs, .bvecs, .ivecs or .npy).", transform: nonEmptyPath) var queries:
+            String
         @Option(name: .short, parsing: .unconditional, help: "Hits per query.") var k = 10
         @Option(
             help: """
                 The .ivecs file of result IDs (one row per query of k IDs, or as many as the index holds when \
                 fewer; -1 where a query has fewer hits).
-                """)
+                """, transform: nonEmptyPath)
         var output: String?
         @Option(parsing: .unconditional, help: "Queries per search call; default: all of them in one batch.")
         var batchSize: Int?
@@ -95,7 +96,9 @@ struct IndexCommand: ParsableCommand {
         var method: BatchMethod = .automatic
         @Option(parsing: .unconditional, help: "int8 indexes: candidates per hit rescored exactly in f32 (default 8).")
         var rescoreFactor: Int?
-        @Option(help: "A PCA model from `memp index reduce` to project the queries with (default: <index>.pca).")
+        @Option(
+            help: "A PCA model from `memp index reduce` to project the queries with (default: <index>.pca).",
+            transform: nonEmptyPath)
         var pca: String?
         @Flag(help: "Skip the full checksum pass when opening (the header is still checked).")
         var skipVerify = false
@@ -134,6 +137,13 @@ struct IndexCommand: ParsableCommand {
                 queryVectors = try VectorSet(
                     dimension: model.outputDimension, values: model.project(values: queryVectors.values))
             }
+            // Named here, where both files are known: the library's mismatch names neither.
+            guard queryVectors.dimension == flat.dimension else {
+                throw InputFileError.malformed(
+                    path: queries, line: nil,
+                    reason: "its vectors have \(queryVectors.dimension) dimensions, those of \(index) "
+                        + "\(flat.dimension); search it with queries embedded by the model that built it")
+            }
             let search = try flat.timedSearch(queryVectors, k: k, batchSize: batchSize, method: method)
             if let output { try VectorFile.writeResults(search.hits, width: flat.resultWidth(k: k), to: output) }
             if json {
@@ -157,7 +167,7 @@ struct IndexCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Describe an index file: dimension, metric, storage, count and sections.")
 
-        @Argument(help: "The index file.") var path: String
+        @Argument(help: "The index file.", transform: nonEmptyPath) var path: String
         @Flag(help: "Print JSON instead of text.") var json = false
 
         func run() throws {
@@ -191,7 +201,7 @@ struct IndexCommand: ParsableCommand {
             discussion:
                 "Exits 0 and prints OK when the file is intact; otherwise names the damaged section and exits 1.")
 
-        @Argument(help: "The index file.") var path: String
+        @Argument(help: "The index file.", transform: nonEmptyPath) var path: String
 
         func run() throws {
             let index = try FlatIndex(contentsOf: path, verifyChecksums: true)

@@ -12,10 +12,10 @@ extension IndexCommand {
                 + "(same IDs, metric and storage) to --output and the PCA model beside it (--pca, default "
                 + "<output>.pca). Project queries with the same model before searching the reduced index.")
 
-        @Option(help: "The index to reduce.") var index: String
-        @Option(help: "The reduced index to write.") var output: String
+        @Option(help: "The index to reduce.", transform: nonEmptyPath) var index: String
+        @Option(help: "The reduced index to write.", transform: nonEmptyPath) var output: String
         @Option(parsing: .unconditional, help: "Dimensions to keep.") var dims: Int
-        @Option(help: "Where to write the PCA model (default: <output>.pca).") var pca: String?
+        @Option(help: "Where to write the PCA model (default: <output>.pca).", transform: nonEmptyPath) var pca: String?
         @Flag(help: "Scale every component to unit variance.") var whiten = false
         @Flag(help: "Print a JSON summary.") var json = false
 

@@ -247,3 +247,14 @@ enum InputFileError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+
+/// Reads a path given as a flag's value or an argument: any text but the empty one, which names no file.
+///
+/// An empty path (`--output ""`, `--store ""`, a variable that was never set) was met deep inside each command and
+/// told as "Error: : No such file or directory" or "Error:  is not a memory store".
+///
+/// - Throws: A `ValidationError`, which ArgumentParser tells with the flag it was given to.
+func nonEmptyPath(_ value: String) throws -> String {
+    guard !value.isEmpty else { throw ValidationError("an empty path names no file or directory") }
+    return value
+}

@@ -24,7 +24,7 @@ struct QueryCommand: AsyncParsableCommand {
     /// The task, from ``taskArguments`` (``freeText(in:)``).
     var task: String? { freeText(in: taskArguments) }
 
-    @Option(help: "A JSON Lines file of {\"qid\", \"query\"} records.") var queries: String?
+    @Option(help: "A JSON Lines file of {\"qid\", \"query\"} records.", transform: nonEmptyPath) var queries: String?
     @Option(help: "The retrieval policy.") var mode: RetrievalPolicy = .hybrid
     @Option(name: .short, parsing: .unconditional, help: "Maximum number of memories per task.") var k = 5
     @Option(

@@ -21,9 +21,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(
         help: ArgumentHelp(
             "The memory store to serve: a directory, or a postgres:// URL (password in MEMP_PG_PASSWORD).",
-            valueName: "dir|url"))
+            valueName: "dir|url"), transform: nonEmptyPath)
     var store: String?
-    @Option(help: ArgumentHelp("Serve every store under this directory.", valueName: "dir")) var storeRoot: String?
+    @Option(help: ArgumentHelp("Serve every store under this directory.", valueName: "dir"), transform: nonEmptyPath)
+    var storeRoot: String?
     @Option(help: "The address to listen on.") var host = MempServer.Configuration().host
     @Option(parsing: .unconditional, help: "The port to listen on (0: any free port).") var port =
         MempServer.Configuration().port

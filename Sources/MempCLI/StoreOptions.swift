@@ -9,7 +9,7 @@ struct StoreOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
             "The memory store: a directory, or a postgres:// URL (password in MEMP_PG_PASSWORD).",
-            valueName: "dir|url"))
+            valueName: "dir|url"), transform: nonEmptyPath)
     var store: String
 
     /// Opens the store on the backend it lives on (the library decides which); a PostgreSQL store's `query`,
@@ -44,7 +44,8 @@ enum PostgresSearchChoice: String, CaseIterable, ExpressibleByArgument {
 
 /// Where a PostgreSQL password comes from: `--password-file`, else the variable `--password-variable` names.
 struct PasswordOptions: ParsableArguments {
-    @Option(help: "A file whose first line is the PostgreSQL password.") var passwordFile: String?
+    @Option(help: "A file whose first line is the PostgreSQL password.", transform: nonEmptyPath) var passwordFile:
+        String?
     // Named as --api-key-variable and --llm-key-variable are; the first name this option had still works.
     @Option(
         name: [.customLong("password-variable"), .customLong("password-env")],

@@ -22,7 +22,9 @@ struct TuneCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var storeOptions: StoreOptions
-    @Option(help: "The JSON Lines query file with relevance judgments (default: the store's record of use).")
+    @Option(
+        help: "The JSON Lines query file with relevance judgments (default: the store's record of use).",
+        transform: nonEmptyPath)
     var queries: String?
     @Option(parsing: .unconditional, help: "The cross-validation folds.") var folds = 5
     @Option(parsing: .unconditional, help: "The seed that deals queries to folds.") var seed: UInt64 = 0

@@ -18,7 +18,7 @@ struct UpdateCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var storeOptions: StoreOptions
-    @Argument(help: "The JSON Lines file of finished tasks.") var file: String
+    @Argument(help: "The JSON Lines file of finished tasks.", transform: nonEmptyPath) var file: String
     @Option(help: "The update policy.") var policy: UpdatePolicy
     @Option(help: "How new trajectories become memories.") var build: BuildPolicy = .proceduralization
     @Option(parsing: .unconditional, help: "Finished tasks per batch (one transaction each).") var batchSize = 10

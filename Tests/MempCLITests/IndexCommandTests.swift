@@ -76,6 +76,21 @@ import VectorIndex
                 + "exactly.")
     }
 
+    /// Queries of another dimension than the index are refused naming both files (the error named neither).
+    @Test func queriesOfAnotherDimensionNameBothFiles() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let (_, index) = try buildIndex(3, dimension: 4, seed: 3, in: directory)
+        let queries = try writeVectors(2, dimension: 3, seed: 4, in: directory, name: "queries.fvecs")
+        let search = try IndexCommand.Search.parse(["--index", index, "--queries", queries.path, "-k", "1"])
+        #expect(
+            throws: InputFileError.malformed(
+                path: queries.path, line: nil,
+                reason: "its vectors have 3 dimensions, those of \(index) 4; search it with queries embedded by the "
+                    + "model that built it")
+        ) { try search.run() }
+    }
+
     /// A flag refused from `run()` is told with the usage of the command run (it was `memp <subcommand>`'s).
     @Test func aFlagRefusedWhileRunningShowsItsCommandsUsage() async throws {
         let directory = try TemporaryDirectory()

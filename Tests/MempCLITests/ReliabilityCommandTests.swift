@@ -205,6 +205,25 @@ import VectorIndex
         #expect(parseFailure(command, arguments) == message)
     }
 
+    /// An empty path is refused as the flag or argument it was given to: it was met deep inside each command and told
+    /// as "Error: : No such file or directory" or "Error:  is not a memory store".
+    @Test(
+        arguments: [
+            (QueryCommand.self, ["--store", "", "open the door"], "'--store <dir|url>'"),
+            (QueryCommand.self, ["--store", "s", "--queries", ""], "'--queries <queries>'"),
+            (ImportCommand.self, ["--store", "s", ""], "'<file>'"),
+            (EvalCommand.self, ["--store", "s", "--store", "", "--queries", "q.jsonl"], "'--store <dir|url>'"),
+            (EvalCommand.self, ["--store", "s", "--queries", "q.jsonl", "--report", ""], "'--report <report.html>'"),
+            (IndexCommand.Build.self, ["--input", "v.fvecs", "--output", ""], "'--output <output>'"),
+            (ExportCommand.self, ["--store", "s", "--output", ""], "'--output <output>'"),
+            (ServeCommand.self, ["--store-root", ""], "'--store-root <dir>'"),
+        ] as [(any ParsableCommand.Type, [String], String)])
+    func anEmptyPathIsRefusedAsItsFlag(command: any ParsableCommand.Type, arguments: [String], flag: String) {
+        #expect(
+            parseFailure(command, arguments)
+                == "The value '' is invalid for \(flag): an empty path names no file or directory")
+    }
+
     /// A `--source` a record's own source could not be is refused as the flag, not blamed on the file's first line.
     @Test func aSourceThatNoRecordCouldHaveIsAFlagError() {
         #expect(
