@@ -125,12 +125,23 @@ import Testing
         await #expect(
             throws: ServiceError.invalidArgument(
                 name: "request",
-                reason: MemoryError.invalidTrajectory(
-                    id: "", field: "id", rule: "must be a trajectory ID: not empty, without control characters"
-                ).description)
+                reason: MemoryError.invalidTrajectory(id: "", field: "id", rule: "must not be empty").description)
         ) {
             try await service.feedback(
                 Data(#"{"memory": "red-1", "success": true, "trajectory": ""}"#.utf8), store: nil)
+        }
+        // An ID no import would take (review of hostile run 12: feedback's own check let bidirectional overrides in,
+        // to be shown reordered by `memp history`).
+        await #expect(
+            throws: ServiceError.invalidArgument(
+                name: "request",
+                reason: MemoryError.invalidTrajectory(
+                    id: "mem\u{202E}gnp.exe", field: "id",
+                    rule: "contains the bidirectional formatting character U+202E, which a trajectory ID can't hold"
+                ).description)
+        ) {
+            try await service.feedback(
+                Data(#"{"memory": "red-1", "success": true, "trajectory": "mem\u202Egnp.exe"}"#.utf8), store: nil)
         }
     }
 

@@ -40,18 +40,20 @@ extension MemoryStore {
     ///
     /// - Parameter trajectoryID: The attempt's ID; `nil` when it is not recorded.
     /// - Throws: As ``recordOutcome(task:usedMemories:trajectory:outcome:settings:)``, and
-    ///   ``MemoryError/invalidTrajectory(id:field:rule:)`` for an ID that is empty or holds a control character.
+    ///   ``MemoryError/invalidTrajectory(id:field:rule:)`` for an ID that is empty or holds a control or
+    ///   bidirectional formatting character (as an import refuses it).
     @discardableResult
     package func recordOutcome(
         usedMemories: [String], trajectoryID: String?, outcome: Outcome, settings: UpdateSettings = UpdateSettings()
     ) async throws(MemoryError) -> [FeedbackChange] {
         try settings.validate()
-        if let trajectoryID,
-            trajectoryID.isEmpty
-                || trajectoryID.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
-        {
-            throw .invalidTrajectory(
-                id: trajectoryID, field: "id", rule: "must be a trajectory ID: not empty, without control characters")
+        // The rule an import holds the attempt's ID to, once it is stored: an ID no import takes names no attempt.
+        if let trajectoryID {
+            if let problem = trajectoryID.isEmpty
+                ? "must not be empty" : oneLineNameProblem(trajectoryID, what: "a trajectory ID")
+            {
+                throw .invalidTrajectory(id: trajectoryID, field: "id", rule: problem)
+            }
         }
         var seen = Set<String>()
         let ids = usedMemories.filter { seen.insert($0).inserted }
