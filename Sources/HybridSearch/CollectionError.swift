@@ -49,6 +49,8 @@ public enum CollectionError: Error, Equatable, Sendable {
     case malformedInput(path: String, line: Int, field: String, reason: String)
     /// The collection refused the query of a query file's line (its vector, or its lack of one).
     case queryRefused(path: String, line: Int, queryID: String, reason: String)
+    /// The query file at `path` holds no query: it is empty, or every line is blank.
+    case noQueries(path: String)
 }
 
 extension CollectionError: CustomStringConvertible {
@@ -102,6 +104,8 @@ extension CollectionError: CustomStringConvertible {
             "\(path), line \(line), field \"\(field)\": \(reason)"
         case .queryRefused(let path, let line, let queryID, let reason):
             "\(path), line \(line), query \(queryID): \(reason)"
+        case .noQueries(let path):
+            "\(path) holds no query: it is empty, or every line is blank."
         }
     }
 }

@@ -69,7 +69,8 @@ public enum DocumentReader {
     /// `qid` (or `id`) is a string or a number; `query` the text (`text` is read as a synonym; give one of the
     /// two); `vector` an array of numbers. At least one of a text and a vector is required.
     ///
-    /// - Throws: ``CollectionError/malformedInput(path:line:field:reason:)`` for the first bad line, or
+    /// - Throws: ``CollectionError/malformedInput(path:line:field:reason:)`` for the first bad line,
+    ///   ``CollectionError/noQueries(path:)`` for a file without a query (empty, or all blank lines), or
     ///   ``CollectionError/io(path:reason:)`` when the file can't be read.
     public static func queries(
         atPath path: String, maximumLineBytes: Int = JSONLinesReader.standardMaximumLineBytes
@@ -78,6 +79,7 @@ public enum DocumentReader {
         for line in try queryLines(atPath: path, maximumLineBytes: maximumLineBytes) {
             queries.append(try line.get())
         }
+        guard !queries.isEmpty else { throw .noQueries(path: path) }
         return queries
     }
 

@@ -194,7 +194,9 @@ struct QueryCommand: AsyncParsableCommand {
         // One bad line or query must not leave the others unanswered: each failure is reported (stderr, and an
         // "error" line for a query with a qid) and the batch goes on; the exit status says something failed.
         var failures = 0
+        var read = 0
         for line in lines {
+            read += 1
             let query: DocumentReader.Query
             do {
                 query = try line.get()
@@ -219,6 +221,7 @@ struct QueryCommand: AsyncParsableCommand {
             }
             print(try jsonLine(BatchLine(qid: query.id, hits: hits.map { BatchHit($0, contents: contents) })))
         }
+        guard read > 0 else { throw CollectionError.noQueries(path: path) }
         if failures > 0 {
             printError("\(failures) of the queries failed (see above); the others were answered.")
             throw ExitCode.failure

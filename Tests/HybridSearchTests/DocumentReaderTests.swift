@@ -109,6 +109,19 @@ import Testing
             ])
     }
 
+    /// A query file without a query (empty, or blank lines only) is refused: a batch of nothing answered nothing and
+    /// exited 0, as if the file were the right one.
+    @Test(arguments: ["", "\n\n", "  \n\t\n"])
+    func aFileWithoutAQueryIsRefused(contents: String) throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try directory.write(contents, to: "queries.jsonl")
+        #expect(throws: CollectionError.noQueries(path: path)) { try DocumentReader.queries(atPath: path) }
+        #expect(
+            CollectionError.noQueries(path: path).description
+                == "\(path) holds no query: it is empty, or every line is blank.")
+    }
+
     @Test func queryAndTextTogetherAreRefused() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

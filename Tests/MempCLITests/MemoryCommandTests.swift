@@ -236,6 +236,10 @@ import Testing
         #expect(!answered.output.contains("\"script\""))
         let contentsWithoutQueries = try await ChildProcess.memp(["query", "--store", store, "--contents", "cook"])
         #expect(contentsWithoutQueries.status == 64)
+        let blank = try directory.write("\n\n", to: "blank.jsonl")
+        let nothingAsked = try await ChildProcess.memp(["query", "--store", store, "--queries", blank])
+        #expect(nothingAsked.status == 1 && nothingAsked.output == "")
+        #expect(nothingAsked.errors == "Error: \(blank) holds no query: it is empty, or every line is blank.\n")
 
         let single = try await ChildProcess.memp([
             "query", "--store", store, "--mode", "bm25", "-k", "2", "--explain", "cook the meal",
