@@ -131,18 +131,20 @@ struct IndexCommand: ParsableCommand {
                 BLASThreads.set(threads)  // so that BLAS batches honour --threads too
             }
             var queryVectors = try VectorFile.read(queries)
+            var given = "its vectors have \(queryVectors.dimension) dimensions"
             if let model = try PrincipalComponents.forQueries(
                 dimension: queryVectors.dimension, ofIndex: index, model: pca)
             {
                 queryVectors = try VectorSet(
                     dimension: model.outputDimension, values: model.project(values: queryVectors.values))
+                given += ", \(model.outputDimension) once projected by the PCA model"
             }
             // Named here, where both files are known: the library's mismatch names neither.
             guard queryVectors.dimension == flat.dimension else {
                 throw InputFileError.malformed(
                     path: queries, line: nil,
-                    reason: "its vectors have \(queryVectors.dimension) dimensions, those of \(index) "
-                        + "\(flat.dimension); search it with queries embedded by the model that built it")
+                    reason: "\(given), those of \(index) \(flat.dimension); search it with queries embedded by the "
+                        + "model that built it")
             }
             let search = try flat.timedSearch(queryVectors, k: k, batchSize: batchSize, method: method)
             if let output { try VectorFile.writeResults(search.hits, width: flat.resultWidth(k: k), to: output) }

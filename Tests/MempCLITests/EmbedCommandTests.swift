@@ -185,7 +185,12 @@ import VectorIndex
         let top = try VectorFile.read(directory.file("top.ivecs"))
         #expect(top.count == 20 && top.values == (0..<20).map(Float.init))
         // Projected queries that no longer fit the index searched are refused, with the dimensions named.
-        #expect(throws: IndexError.dimensionMismatch(expected: 16, actual: 8)) {
+        #expect(
+            throws: InputFileError.malformed(
+                path: directory.file("queries.fvecs"), line: nil,
+                reason: "its vectors have 16 dimensions, 8 once projected by the PCA model, those of "
+                    + "\(directory.file("full.mvi")) 16; search it with queries embedded by the model that built it")
+        ) {
             try IndexCommand.Search.parse([
                 "--index", directory.file("full.mvi"), "--queries", directory.file("queries.fvecs"),
                 "--pca", directory.file("small.mvi.pca"),
