@@ -305,14 +305,14 @@ public struct DocumentCollection: Sendable {
             throw CollectionError.invalidVector(
                 documentID: documentID, reason: "the vector is all zeros, which has no cosine direction")
         }
-        if let norm = configuration.metric.excessiveNorm(of: vector), let limit = configuration.metric.maximumNorm {
+        if let excess = configuration.metric.excessiveNorm(of: vector) {
             guard let documentID else {
-                throw CollectionError.index(.vectorTooLarge(id: nil, norm: norm, limit: limit))
+                throw CollectionError.index(.vectorTooLarge(id: nil, norm: excess.norm, limit: excess.limit))
             }
             throw CollectionError.invalidVector(
                 documentID: documentID,
-                reason: "its L2 norm \(Float(norm)) is over \(Float(limit)), past which inner products and "
-                    + "distances overflow 32-bit floats and rank as ties")
+                reason: "its L2 norm \(Float(excess.norm)) is over \(Float(excess.limit)), past which inner "
+                    + "products and distances overflow 32-bit floats and rank as ties")
         }
     }
 

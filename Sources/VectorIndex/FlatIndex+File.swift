@@ -180,10 +180,10 @@ extension FlatIndex {
             if storage.metric == .cosine, abs(sum - 1) > 1e-3 {
                 throw corrupted("VECS", "ID \(id): a cosine row has squared length \(sum), not 1")
             }
-            if let limit = storage.metric.maximumNorm, sum.squareRoot() > limit {
+            if let excess = storage.metric.excessiveNorm(squaredNorm: sum) {
                 throw corrupted(
                     "VECS",
-                    "ID \(id): the row's norm \(Float(sum.squareRoot())) is over \(Float(limit)), where its "
+                    "ID \(id): the row's norm \(Float(excess.norm)) is over \(Float(excess.limit)), where its "
                         + "scores overflow 32-bit floats")
             }
             if storage.metric == .l2 {

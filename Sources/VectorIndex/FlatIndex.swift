@@ -158,8 +158,8 @@ public struct FlatIndex: SearchIndex, Sendable {
                 if cosine {
                     guard sum > 0 else { throw IndexError.zeroVector(id: ids[row]) }
                     scales[row] = 1 / sum.squareRoot()
-                } else if let limit = metric.maximumNorm, sum.squareRoot() > limit {
-                    throw IndexError.vectorTooLarge(id: ids[row], norm: sum.squareRoot(), limit: limit)
+                } else if let excess = metric.excessiveNorm(squaredNorm: sum) {
+                    throw IndexError.vectorTooLarge(id: ids[row], norm: excess.norm, limit: excess.limit)
                 }
             }
         }
@@ -264,15 +264,15 @@ public struct FlatIndex: SearchIndex, Sendable {
         if let position = vector.firstIndex(where: { !$0.isFinite }) {
             throw IndexError.nonFiniteComponent(id: id, position: position)
         }
-        guard metric == .cosine else {
-            if let norm = metric.excessiveNorm(of: vector), let limit = metric.maximumNorm {
-                throw IndexError.vectorTooLarge(id: id, norm: norm, limit: limit)
-            }
-            return vector
-        }
         // The norm in Double: a float sum of squares can overflow for finite components near Float.max.
         var sum = 0.0
         for value in vector { sum += Double(value) * Double(value) }
+        guard metric == .cosine else {
+            if let excess = metric.excessiveNorm(squaredNorm: sum) {
+                throw IndexError.vectorTooLarge(id: id, norm: excess.norm, limit: excess.limit)
+            }
+            return vector
+        }
         guard sum > 0 else { throw IndexError.zeroVector(id: id) }
         let scale = 1 / sum.squareRoot()
         return vector.map { Float(Double($0) * scale) }

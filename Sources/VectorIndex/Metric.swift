@@ -32,13 +32,20 @@ public enum Metric: String, CaseIterable, Sendable, Codable {
         self == .cosine ? nil : Double(Float.greatestFiniteMagnitude).squareRoot() / 2
     }
 
-    /// The norm of `vector` when it is over ``maximumNorm``, else `nil`.
-    package func excessiveNorm(of vector: some Collection<Float>) -> Double? {
+    /// The norm of a vector whose squared L2 norm is `squaredNorm`, with ``maximumNorm``, when it is over that;
+    /// else `nil`.
+    package func excessiveNorm(squaredNorm: Double) -> (norm: Double, limit: Double)? {
         guard let maximumNorm else { return nil }
+        let norm = squaredNorm.squareRoot()
+        return norm > maximumNorm ? (norm, maximumNorm) : nil
+    }
+
+    /// ``excessiveNorm(squaredNorm:)`` of `vector`, summed in Double (a Float sum of squares overflows first).
+    package func excessiveNorm(of vector: some Collection<Float>) -> (norm: Double, limit: Double)? {
+        guard maximumNorm != nil else { return nil }
         var sum = 0.0
         for value in vector { sum += Double(value) * Double(value) }
-        let norm = sum.squareRoot()
-        return norm > maximumNorm ? norm : nil
+        return excessiveNorm(squaredNorm: sum)
     }
 }
 
