@@ -217,7 +217,7 @@ import Testing
     /// Hostile run 10: a FIFO as `memp.sqlite-wal` made lookups fail with "disk I/O error (SQLite code 10)", a
     /// directory as `memp.sqlite-shm` writes with "attempt to write a readonly database (SQLite code 8)", and
     /// `memp verify` passed both stores.
-    @Test(.timeLimit(.minutes(1))) func aWriteAheadLogOrSharedMemoryFileThatIsNoFileIsNamed() async throws {
+    @Test(.hangGuard) func aWriteAheadLogOrSharedMemoryFileThatIsNoFileIsNamed() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let damages = [("-wal", "a FIFO", "write-ahead log"), ("-shm", "a directory", "shared-memory file")]

@@ -63,7 +63,7 @@ struct MCPTests {
         defer { served.close() }
         await Self.expectToolsWork(try Self.check(["http", "--url", served.server.baseURL.absoluteString + "/mcp"]))
         // The MCP session does not hold up a graceful shutdown.
-        #expect(served.server.terminate() == 0)
+        #expect(await served.server.stop() == 0)
     }
 }
 
@@ -115,7 +115,7 @@ struct MCPTests {
         #expect(documented == 51 && summary?["responsesChecked"] as? Int == documented - skipped.count)
         #expect(skipped.count == (FullDiskServer.available ? 0 : 4), "\(skipped)")
         // The server's log says once that the cache was not saved, and once that this no longer holds.
-        let log = server.terminateAndReadErrors()
+        let log = await onOwnThread { server.terminateAndReadErrors() }
         let unsaved =
             "Warning: store default: the changes are stored, but the index cache was not saved (\(store)/index"
         #expect(log.components(separatedBy: unsaved).count == 2, "\(log)")

@@ -8,10 +8,10 @@ import Testing
 /// `{"error": {"code", "message"}}`, not the framework's empty answer.
 @Suite struct ProtocolErrorTests {
     /// Sends `request` on a connection of its own and reads every answer until the server closes it.
-    static func exchange(_ request: String, port: Int) throws -> [HTTPAnswer] {
+    static func exchange(_ request: String, port: Int) async throws -> [HTTPAnswer] {
         let connection = try RawConnection(port: port)
         try connection.send(request)
-        return HTTPAnswer.all(in: try connection.readToEnd())
+        return HTTPAnswer.all(in: try await connection.readToEnd())
     }
 
     /// Before, each of these was answered `400` with an empty body (the lookup's bad chunk with a 500
@@ -43,7 +43,7 @@ import Testing
             ),
         ]
         for (request, status, code, words) in cases {
-            let answers = try Self.exchange(request, port: port)
+            let answers = try await Self.exchange(request, port: port)
             #expect(answers.map(\.status) == [status], "\(code): \(words)")
             #expect(answers.first?.code == code, "\(words)")
             #expect(answers.first?.message?.contains(words) == true, "\(answers.first?.message ?? "no message")")
@@ -69,7 +69,7 @@ import Testing
         let port = try #require(served.server.baseURL.port)
         let connection = try RawConnection(port: port)
         try connection.send("HEAD /healthz HTTP/1.1\r\nHost: memp\r\nConnection: close\r\n\r\n")
-        let answer = String(decoding: try connection.readToEnd(), as: UTF8.self)
+        let answer = String(decoding: try await connection.readToEnd(), as: UTF8.self)
         #expect(answer.hasPrefix("HTTP/1.1 200 OK\r\n"))
         // The length of what GET answers, and nothing after the header.
         #expect(answer.lowercased().contains("content-length: 15\r\n"))
@@ -100,7 +100,7 @@ import Testing
         let served = try await ServedStore(count: 3)
         defer { served.close() }
         let port = try #require(served.server.baseURL.port)
-        let answers = try Self.exchange(
+        let answers = try await Self.exchange(
             "GET /healthz HTTP/1.1\r\nHost: memp\r\n\r\nFOO\u{1} / HTTP/1.1\r\nHost: memp\r\n\r\n", port: port)
         #expect(answers.map(\.status) == [200, 400])
         #expect(answers.last?.code == "malformed_request")
@@ -113,7 +113,7 @@ import Testing
     /// so the client, blocked sending the rest, never read its answer, and the connection was held until the idle
     /// timeout (a day here).
     @Test(
-        .timeLimit(.minutes(3)),
+        .hangGuard,
         arguments: ["HTTP/1.1\r\nHost: memp", "HTTP/1.1\r\nHost: memp\r\nConnection: close", "HTTP/1.0"])
     func aBodyAnsweredBeforeItArrivedIsReadNoFurtherThanTheBodyLimit(version: String) async throws {
         let served = try await ServedStore(
@@ -121,7 +121,7 @@ import Testing
         defer { served.close() }
         let connection = try RawConnection(port: try #require(served.server.baseURL.port))
         try connection.send("POST /v1/lookup \(version)\r\nContent-Length: 10000000000\r\n\r\n")
-        #expect(HTTPAnswer.all(in: try connection.readAnswer()).map(\.code) == ["body_too_large"])
+        #expect(HTTPAnswer.all(in: try await connection.readAnswer()).map(\.code) == ["body_too_large"])
         // The server closes the connection after 1,024 bytes more; the kernel's buffers take a few megabytes.
         let chunk = String(repeating: "x", count: 1 << 16)
         var sent = 0
@@ -132,11 +132,11 @@ import Testing
 
     /// Before, CONNECT got the route's 404 stripped of its framing and body (the codec treats CONNECT as opening a
     /// tunnel), and the connection stayed open until the idle timeout (a day here).
-    @Test(.timeLimit(.minutes(3)))
+    @Test(.hangGuard)
     func connectIsAnswered405AndItsConnectionClosed() async throws {
         let served = try await ServedStore(count: 1, arguments: ["--idle-timeout", "86400"])
         defer { served.close() }
-        let answers = try Self.exchange(
+        let answers = try await Self.exchange(
             "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
             port: try #require(served.server.baseURL.port))
         #expect(answers.map(\.status) == [405])
@@ -145,18 +145,18 @@ import Testing
 
     /// Before, an HTTP/1.0 request's connection was kept after its answer until the idle timeout (a day here), so a
     /// client reading to the end of the connection waited that long.
-    @Test(.timeLimit(.minutes(3)))
+    @Test(.hangGuard)
     func anHTTP10RequestsConnectionIsClosedAfterItsAnswer() async throws {
         let served = try await ServedStore(count: 1, arguments: ["--idle-timeout", "86400"])
         defer { served.close() }
         let port = try #require(served.server.baseURL.port)
-        #expect(try Self.exchange("GET /healthz HTTP/1.0\r\n\r\n", port: port).map(\.status) == [200])
+        #expect(try await Self.exchange("GET /healthz HTTP/1.0\r\n\r\n", port: port).map(\.status) == [200])
         // Keep-alive, asked for, is kept: a second request on the connection is answered.
         let kept = try RawConnection(port: port)
         try kept.send("GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
-        #expect(HTTPAnswer.all(in: try kept.readAnswer()).map(\.status) == [200])
+        #expect(HTTPAnswer.all(in: try await kept.readAnswer()).map(\.status) == [200])
         try kept.send("GET /healthz HTTP/1.0\r\n\r\n")
-        #expect(HTTPAnswer.all(in: try kept.readToEnd()).map(\.status) == [200])
+        #expect(HTTPAnswer.all(in: try await kept.readToEnd()).map(\.status) == [200])
     }
 
     /// Before, every connection was kept: many slow uploads could each hold a body of up to the body limit.
@@ -169,11 +169,11 @@ import Testing
         for _ in 0..<2 {
             let connection = try RawConnection(port: port)
             try connection.send("GET /healthz HTTP/1.1\r\nHost: memp\r\n\r\n")
-            #expect(HTTPAnswer.all(in: try connection.readAnswer()).map(\.status) == [200])
+            #expect(HTTPAnswer.all(in: try await connection.readAnswer()).map(\.status) == [200])
             try connection.send("POST /v1/trajectories HTTP/1.1\r\nHost: memp\r\nContent-Length: 100\r\n\r\n{\"id\"")
             held.append(connection)
         }
-        let refused = try Self.exchange(
+        let refused = try await Self.exchange(
             "POST /v1/lookup HTTP/1.1\r\nHost: memp\r\nContent-Length: 19\r\n\r\n{\"task\":\"make tea\"}", port: port)
         let message =
             "The server already has 2 connections open, the most it accepts; retry after a while, or send requests "

@@ -149,7 +149,7 @@ import Testing
                 }
             }
         }
-        #expect(server.terminate() == 0)
+        #expect(await server.stop() == 0)
         let written = acknowledged.withLock { $0 }
         #expect(written.count >= 20)
 

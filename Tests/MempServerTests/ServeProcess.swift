@@ -58,7 +58,13 @@ final class ServeProcess: @unchecked Sendable {  // `process` is only started, s
         }
     }
 
-    /// Sends SIGTERM and returns the exit status.
+    /// Sends SIGTERM and returns the exit status, waiting for the exit on a thread of its own (``onOwnThread(_:)``).
+    func stop() async -> Int32 {
+        await onOwnThread { self.terminate() }
+    }
+
+    /// Sends SIGTERM and returns the exit status, blocking the calling thread until the server has exited (for a
+    /// `defer`, where nothing can be awaited).
     @discardableResult
     func terminate() -> Int32 {
         if process.isRunning { kill(process.processIdentifier, SIGTERM) }
@@ -292,7 +298,9 @@ struct ServedStore {
 }
 
 /// A TCP connection to 127.0.0.1 that sends bytes exactly as given, for requests no HTTP client would send.
-final class RawConnection {
+///
+/// Reads wait on a thread of their own (``onOwnThread(_:)``): a read lasts until the server answers or closes.
+final class RawConnection: Sendable {
     private let socket: Int32
 
     /// Connects to `port`; a read that gets nothing for `readGuard` fails instead of waiting on.
@@ -333,7 +341,11 @@ final class RawConnection {
     }
 
     /// The next answer, read to the end of its Content-Length body; the connection stays open.
-    func readAnswer() throws -> Data {
+    func readAnswer() async throws -> Data {
+        try await onOwnThread { try self.blockingReadAnswer() }
+    }
+
+    private func blockingReadAnswer() throws -> Data {
         var data = Data()
         var byte: UInt8 = 0
         while !data.suffix(4).elementsEqual("\r\n\r\n".utf8) {
@@ -352,7 +364,11 @@ final class RawConnection {
     }
 
     /// Everything the server sends until it closes the connection.
-    func readToEnd() throws -> Data {
+    func readToEnd() async throws -> Data {
+        try await onOwnThread { try self.blockingReadToEnd() }
+    }
+
+    private func blockingReadToEnd() throws -> Data {
         var data = Data()
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
