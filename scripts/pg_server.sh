@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A throwaway PostgreSQL 18 + pgvector server on loopback, for tests and benchmarks.
+# A throwaway PostgreSQL + pgvector server on loopback (from scripts/setup.d/50-postgres.sh), for tests and benchmarks.
 #
 #   scripts/pg_server.sh start STATE_DIR [OWNER_PID]   start a server; facts go to STATE_DIR/server.env
 #   scripts/pg_server.sh stop STATE_DIR                stop it and delete its data

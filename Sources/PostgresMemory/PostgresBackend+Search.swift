@@ -9,7 +9,8 @@ public enum PostgresVectorSearch: Sendable, Equatable {
     /// A sequential scan with exact cosine distances (index scans off): the same top-k as the local engine.
     case exact
     /// pgvector's HNSW index with `hnsw.ef_search` candidates (at least k; pgvector's default is 40). Filtered
-    /// lookups scan iteratively (`hnsw.iterative_scan = strict_order`) so that they still return k hits.
+    /// lookups scan iteratively (`hnsw.iterative_scan = strict_order`) so that they still return k hits; pgvector
+    /// before 0.8 has no iterative scan and would filter the candidates after the scan, so there they scan exactly.
     case hnsw(efSearch: Int)
 
     /// HNSW with `ef_search` 100: recall@10 of at least 0.95 against exact search in the 100k benchmark
@@ -92,21 +93,38 @@ extension PostgresBackend {
         let logger = logger
         return try await inTransaction { connection in
             switch mode {
-            case .exact:
-                try await connection.query("SET LOCAL enable_indexscan = off", logger: logger)
-                try await connection.query("SET LOCAL enable_bitmapscan = off", logger: logger)
-            case .hnsw(let efSearch):
+            case .hnsw(let efSearch) where !filtered:
                 try await connection.query(
                     "SELECT set_config('hnsw.ef_search', \(String(max(efSearch, k))), true)", logger: logger)
-                if filtered {
-                    try await connection.query(
-                        "SELECT set_config('hnsw.iterative_scan', 'strict_order', true)", logger: logger)
-                }
+            case .hnsw(let efSearch) where try await self.scansIteratively(connection):
+                try await connection.query(
+                    "SELECT set_config('hnsw.ef_search', \(String(max(efSearch, k))), true)", logger: logger)
+                try await connection.query(
+                    "SELECT set_config('hnsw.iterative_scan', 'strict_order', true)", logger: logger)
+            case .exact, .hnsw:
+                try await connection.query("SET LOCAL enable_indexscan = off", logger: logger)
+                try await connection.query("SET LOCAL enable_bitmapscan = off", logger: logger)
             }
             return try await connection.rankedHits(query, logger: logger) { number, cosine, rank in
                 FusedHit(id: number, score: Double(cosine), denseScore: cosine, denseRank: rank)
             }
         }
+    }
+
+    /// Whether the database's pgvector scans HNSW iteratively (`hnsw.iterative_scan`, 0.8 and later), read once
+    /// from its extension version on `connection`.
+    private func scansIteratively(_ connection: PostgresConnection) async throws -> Bool {
+        if let known = iterativeScan.withLock({ $0 }) { return known }
+        var version = ""
+        for try await (text) in try await connection.query(
+            "SELECT extversion FROM pg_extension WHERE extname = 'vector'", logger: logger
+        ).decode(String.self) {
+            version = text
+        }
+        let parts = version.split(separator: ".").map { Int($0) ?? 0 }
+        let iterative = (parts.first ?? 0, parts.dropFirst().first ?? 0) >= (0, 8)
+        iterativeScan.withLock { $0 = iterative }
+        return iterative
     }
 
     /// The `k` memories whose task and keywords best match `text`, ranked by PostgreSQL's `ts_rank_cd` (cover

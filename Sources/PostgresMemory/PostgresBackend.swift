@@ -2,6 +2,7 @@ import Foundation
 import PostgresNIO
 import ProceduralMemory
 import RetrievalCore
+import Synchronization
 
 /// A ``ProceduralMemory/MemoryBackend`` on PostgreSQL with pgvector, for procedural memories shared by many
 /// agents on many machines, or larger than one machine's memory.
@@ -23,6 +24,8 @@ public final class PostgresBackend: MemoryBackend {
     let logger: Logger
     /// The backend's connections.
     let pool: PostgresPool
+    /// Whether the database's pgvector scans HNSW iteratively (0.8 and later), once a filtered search has asked.
+    let iterativeScan = Mutex<Bool?>(nil)
 
     private init(
         location: PostgresLocation, password: String?, maximumConnections: Int, timing: PostgresPool.Timing,

@@ -7,9 +7,10 @@ import Testing
 /// The PostgreSQL server the tests of this process use.
 ///
 /// With `MEMP_TEST_POSTGRES_URL` (and `MEMP_TEST_POSTGRES_PASSWORD_FILE` when it needs a password) the tests use
-/// that server. Otherwise the first test starts a throwaway server with `scripts/pg_server.sh` (PostgreSQL 18 +
-/// pgvector from `scripts/setup.d/50-postgres.sh`), on loopback with a random port and password; the script's
-/// watchdog stops it and deletes its data when this process exits. Each test works in its own schema.
+/// that server. Otherwise the first test starts a throwaway server with `scripts/pg_server.sh` (PostgreSQL 18 or, on
+/// CPUs without AVX-512, 16, + pgvector, from `scripts/setup.d/50-postgres.sh`), on loopback with a random port and
+/// password; the script's watchdog stops it and deletes its data when this process exits. Each test works in its
+/// own schema.
 enum PostgresTestServer {
     /// The server's location (schema `memp`), or why none could be had.
     static let server: Result<PostgresLocation, ServerUnavailable> = start()
