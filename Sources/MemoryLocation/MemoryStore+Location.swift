@@ -64,7 +64,7 @@ extension MemoryStore {
         if let embedder {
             chosen = embedder
         } else {
-            guard let info = try await backend.storeInfo() else { throw .notAStore(path: location.description) }
+            let info = try await storeInfo(of: backend, at: location)
             guard let configuration = info.embedderConfiguration else {
                 throw .storeWithoutEmbedder(location: location.description)
             }
@@ -149,10 +149,7 @@ extension MemoryStore {
     ///
     /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when there is none.
     public static func info(at location: StoreLocation) async throws(MemoryError) -> StoreInfo {
-        guard let info = try await Self.backend(at: location, access: .read).storeInfo() else {
-            throw .notAStore(path: location.description)
-        }
-        return info
+        try await storeInfo(of: Self.backend(at: location, access: .read), at: location)
     }
 
     /// The settings of the store in `directory` (or at a `postgres://` URL); see the `StoreLocation` overload.
@@ -165,7 +162,7 @@ extension MemoryStore {
     /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when there is none.
     public static func statistics(at location: StoreLocation) async throws(MemoryError) -> StoreStatistics {
         let backend = try await Self.backend(at: location, access: .read)
-        guard try await backend.storeInfo() != nil else { throw .notAStore(path: location.description) }
+        _ = try await storeInfo(of: backend, at: location)
         return try await backend.statistics()
     }
 
@@ -256,6 +253,20 @@ extension MemoryStore {
     /// The backend of the store at `location`: the one place that decides which backend a location holds.
     ///
     /// - Parameter databaseSearch: Where a PostgreSQL store runs lookups; `nil` searches in-process caches.
+    /// The settings of the store `backend` reaches at `location`.
+    ///
+    /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when it holds none, naming the database's URL when
+    ///   a directory's descriptor leads to a database without the store (it said the directory held no descriptor).
+    static func storeInfo(of backend: any MemoryBackend, at location: StoreLocation) async throws(MemoryError)
+        -> StoreInfo
+    {
+        if let info = try await backend.storeInfo() { return info }
+        #if PostgreSQL
+            if let database = backend as? PostgresBackend { throw .notAStore(path: database.location.url) }
+        #endif
+        throw .notAStore(path: location.description)
+    }
+
     static func backend(
         at location: StoreLocation, access: BackendAccess, databaseSearch: DatabaseSearch? = nil
     ) async throws(MemoryError) -> any MemoryBackend {

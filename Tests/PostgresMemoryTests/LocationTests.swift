@@ -82,6 +82,15 @@
                 try await MemoryStore.create(at: path, embedder: Self.embedder)
             }
             try await PostgresBackend.connect(to: location).dropSchema()
+            // The descriptor leads to a database without the store: the database is named, not the directory
+            // (which was said to hold no descriptor).
+            await #expect(throws: MemoryError.notAStore(path: location.url)) { try await MemoryStore.info(at: path) }
+            await #expect(throws: MemoryError.notAStore(path: location.url)) {
+                try await MemoryStore.statistics(at: path)
+            }
+            await #expect(throws: MemoryError.notAStore(path: location.url)) {
+                try await MemoryStore.open(at: StoreLocation(path))
+            }
         }
 
         /// Hostile run 8: a password variable named with `--password-variable` that was not set (a typo) was taken
