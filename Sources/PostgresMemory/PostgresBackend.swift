@@ -187,21 +187,51 @@ public final class PostgresBackend: MemoryBackend {
         on connection: PostgresConnection, commit: Bool = true, logger: Logger,
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        try await connection.query("BEGIN", logger: logger)
+        try await send("BEGIN", on: connection, logger: logger)
         let result: Result
         do {
             result = try await body(connection)
         } catch {
-            _ = try? await connection.query("ROLLBACK", logger: logger)
+            _ = try? await send("ROLLBACK", on: connection, logger: logger)
             throw error
         }
         do {
-            try await connection.query(commit ? "COMMIT" : "ROLLBACK", logger: logger)
+            try await send(commit ? "COMMIT" : "ROLLBACK", on: connection, logger: logger)
         } catch {
             throw UnconfirmedCommit(cause: error)
         }
         return result
     }
+
+    /// Sends `statement` on `connection` and waits for its answer or for the connection's close, whichever comes
+    /// first.
+    ///
+    /// PostgresNIO (1.33.2) never answers a statement sent on a connection the server has just closed: when a
+    /// server process crashed and the server ended every connection, `memp import` waited forever on the ROLLBACK
+    /// of its failed transaction, with no socket left open. Such a statement is left waiting, and the caller gets
+    /// ``ConnectionClosed``.
+    private static func send(_ statement: PostgresQuery, on connection: PostgresConnection, logger: Logger)
+        async throws
+    {
+        guard !connection.isClosed else { throw ConnectionClosed() }
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let outcome = Settlement()
+            Task {
+                do {
+                    try await connection.query(statement, logger: logger)
+                    if outcome.settle() { continuation.resume() }
+                } catch {
+                    if outcome.settle() { continuation.resume(throwing: error) }
+                }
+            }
+            connection.closeFuture.whenComplete { _ in
+                if outcome.settle() { continuation.resume(throwing: ConnectionClosed()) }
+            }
+        }
+    }
+
+    /// The connection closed before a statement sent on it was answered.
+    private struct ConnectionClosed: Error {}
 
     /// The connection failed while a transaction was ending, so whether it committed is not known.
     private struct UnconfirmedCommit: Error {
@@ -225,6 +255,9 @@ public final class PostgresBackend: MemoryBackend {
             let cause = mapped(error.cause, at: location)
             guard case .databaseUnavailable(let reason) = cause else { return cause }
             return .commitUnconfirmed(reason: reason)
+        }
+        if error is ConnectionClosed {
+            return .databaseUnavailable(reason: "PostgreSQL at \(location): the connection was lost")
         }
         if let error = error as? PSQLError {
             if let info = error.serverInfo, let message = info[.message] {

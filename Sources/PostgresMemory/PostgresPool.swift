@@ -174,7 +174,7 @@ final class PostgresPool: Sendable {
     private func answers(_ connection: PostgresConnection) async -> Bool {
         // PostgresNIO's queries ignore cancellation: closing the connection is what ends the wait. Whichever of the
         // answer and the timer comes first settles the check, so that a late timer never closes a lent connection.
-        let outcome = CheckOutcome()
+        let outcome = Settlement()
         let timer = connection.eventLoop.scheduleTask(in: TimeAmount(timing.checkTimeout)) {
             if outcome.settle() { _ = connection.close() as EventLoopFuture<Void> }
         }
@@ -185,19 +185,6 @@ final class PostgresPool: Sendable {
             return false
         }
         return outcome.settle()
-    }
-
-    /// Whether a check is over: answered, or given up by its timer.
-    private final class CheckOutcome: Sendable {
-        private let isSettled = Mutex(false)
-
-        /// Settles the check; returns whether this call did (false when it was settled already).
-        func settle() -> Bool {
-            isSettled.withLock { isSettled in
-                defer { isSettled = true }
-                return !isSettled
-            }
-        }
     }
 
     /// What ``lease()`` is given, at once or once a connection is given back or dropped.
@@ -251,5 +238,19 @@ final class PostgresPool: Sendable {
     /// goes away.
     private static func discard(_ connection: PostgresConnection) {
         connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
+    }
+}
+
+/// Whether a wait with two ways to end is over (an answer, or a timer or the connection's close): the first to
+/// settle it acts, the other finds it settled.
+final class Settlement: Sendable {
+    private let isSettled = Mutex(false)
+
+    /// Settles the wait; returns whether this call did (false when it was settled already).
+    func settle() -> Bool {
+        isSettled.withLock { isSettled in
+            defer { isSettled = true }
+            return !isSettled
+        }
     }
 }
