@@ -68,7 +68,16 @@ func checkDefaultSource(_ source: String?) throws {
 
 /// Writes a diagnostic line to standard error.
 func printError(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
+    writeToStandardError(text + "\n")
+}
+
+/// Writes `text` to standard error, or drops it when standard error can't be written (closed with `2>&-`, a full
+/// device, a reader gone): a diagnostic has nowhere else to go, and the command must go on.
+///
+/// Foundation's non-throwing `FileHandle.write(_:)` traps when the write fails, so `memp import --progress json
+/// 2>&-` died with SIGILL at its first progress line, after one batch of many was committed (hostile run 13).
+func writeToStandardError(_ text: String) {
+    try? FileHandle.standardError.write(contentsOf: Data(text.utf8))
 }
 
 /// Warns on standard error when a write of `store` committed but its index cache files could not be saved.
@@ -156,12 +165,12 @@ struct ProgressBar {
         shownPercent = percent
         let filled = percent * 30 / 100
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 30 - filled)
-        FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(percent)% (\(done)/\(total))".utf8))
+        writeToStandardError("\r\(label) [\(bar)] \(percent)% (\(done)/\(total))")
     }
 
     func finish() {
         guard enabled else { return }
-        FileHandle.standardError.write(Data("\n".utf8))
+        writeToStandardError("\n")
     }
 }
 

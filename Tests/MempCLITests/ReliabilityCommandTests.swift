@@ -236,4 +236,34 @@ import VectorIndex
                 == "--source is 1025 bytes, more than the 1024 bytes a source may have in any store (PostgreSQL "
                 + "indexes it, and an index entry holds at most 2,704 bytes); shorten it.")
     }
+
+    // Hostile run 13: every diagnostic went through Foundation's non-throwing `FileHandle.write(_:)`, which traps when
+    // the write fails: with standard error closed or a full device, `memp import --progress json` died with SIGILL at
+    // its first progress line, one batch of several committed.
+    @Test(arguments: ["2>&-", "2>/dev/full"])
+    func anUnwritableStandardErrorNeverStopsACommand(redirection: String) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await MemoryCommandTests.initHashingStore(in: directory)
+        let lines = (0..<4).map { #"{"id": "t\#($0)", "task": "task \#($0)", "steps": [{"action": "act"}]}"# }
+        let file = try directory.write(lines.joined(separator: "\n"), to: "runs.jsonl")
+        let imported = try await ChildProcess.run(
+            "/bin/sh",
+            [
+                "-c", #""$0" import --store "$1" "$2" --batch-size 1 --progress json "# + redirection,
+                try ChildProcess.mempExecutable(), store, file,
+            ])
+        #expect(imported.status == 0)
+        let stats = try await ChildProcess.memp(["stats", "--store", store, "--json"])
+        let counts = try JSONSerialization.jsonObject(with: Data(stats.output.utf8)) as? [String: Any]
+        #expect(counts?["trajectories"] as? Int == 4)
+        // A failure is still told by the exit status when its message can't be.
+        let failed = try await ChildProcess.run(
+            "/bin/sh",
+            [
+                "-c", #""$0" stats --store "$1" "# + redirection, try ChildProcess.mempExecutable(),
+                directory.file("missing"),
+            ])
+        #expect(failed.status == 1)
+    }
 }
