@@ -48,6 +48,10 @@ struct Memp: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+            if let problem = standardOutputProblem() {
+                printError("Error: \(problem)")
+                exit(withError: ExitCode.failure)
+            }
         } catch let error as ValidationError {
             let type = Swift.type(of: command)
             let name = commandPath(to: type).joined(separator: " ")

@@ -66,6 +66,19 @@ func checkDefaultSource(_ source: String?) throws {
     throw ValidationError("--source \(reason).")
 }
 
+/// Flushes standard output and says why what was printed did not all reach it, or `nil` when it did.
+///
+/// `print` buffers and drops the errors of its writes, so that `memp query --json ... > /dev/full` (a full disk) or
+/// `>&-` lost every line and exited 0 (hostile run 13). A reader that went away is not seen here: SIGPIPE ends the
+/// process first, as it does `cat`.
+func standardOutputProblem() -> String? {
+    // Every stream, as `stdout` can't be named in Swift 6 (a C global); the others are flushed on each write.
+    guard fflush(nil) != 0 else { return nil }
+    let reason = String(cString: strerror(errno))
+    return "standard output could not be written (\(reason)), so what the command printed is lost or cut short; "
+        + "the command itself finished."
+}
+
 /// Writes a diagnostic line to standard error.
 func printError(_ text: String) {
     writeToStandardError(text + "\n")

@@ -266,4 +266,24 @@ import VectorIndex
             ])
         #expect(failed.status == 1)
     }
+
+    // Hostile run 13: `print` drops the errors of its writes, so a command whose standard output was a full device or
+    // closed printed nothing and exited 0.
+    @Test func anUnwritableStandardOutputIsAFailure() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await MemoryCommandTests.initHashingStore(in: directory)
+        let full = try await ChildProcess.run(
+            "/bin/sh", ["-c", #""$0" stats --store "$1" --json >/dev/full"#, try ChildProcess.mempExecutable(), store])
+        #expect(full.status == 1)
+        #expect(
+            full.errors
+                == "Error: standard output could not be written (No space left on device), so what the command "
+                + "printed is lost or cut short; the command itself finished.\n")
+        let closed = try await ChildProcess.run(
+            "/bin/sh", ["-c", #""$0" stats --store "$1" >&-"#, try ChildProcess.mempExecutable(), store])
+        #expect(closed.status == 1)
+        #expect(closed.errors.hasPrefix("Error: standard output could not be written ("))
+        #expect(try await ChildProcess.memp(["stats", "--store", store]).status == 0)
+    }
 }
