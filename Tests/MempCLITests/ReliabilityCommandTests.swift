@@ -286,4 +286,28 @@ import VectorIndex
         #expect(closed.errors.hasPrefix("Error: standard output could not be written ("))
         #expect(try await ChildProcess.memp(["stats", "--store", store]).status == 0)
     }
+
+    // Hostile run 13: Swift puts U+FFFD in place of bytes that are not UTF-8, so a Latin-1 file name was "does not
+    // exist", and `init --store st$'\xff'/x` made the store in another directory, `st\u{FFFD}`.
+    @Test func anArgumentThatIsNotUTF8IsRefusedAndNothingIsMade() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let made = try await ChildProcess.run(
+            "/bin/sh",
+            [
+                "-c", #"cd "$1" && "$0" init --store "$(printf 'st\377')/x" --embedder hashing"#,
+                try ChildProcess.mempExecutable(), directory.path,
+            ])
+        #expect(made.status == ExitCode.validationFailure.rawValue)
+        #expect(
+            made.errors
+                == #"Error: argument 3 (st\xFF/x) is not valid UTF-8; memp reads file names and texts as UTF-8 and "#
+                + "would use another name. Rename the file to a UTF-8 name, or give its path through a link that has "
+                + "one.\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
+        #expect(Memp.argumentNotInUTF8([Array("memp".utf8), Array("café".utf8), Array("ü".utf8)]) == nil)
+        #expect(
+            Memp.argumentNotInUTF8([Array("memp".utf8), Array("import".utf8), [0x63, 0x61, 0x66, 0xE9]])?
+                .hasPrefix(#"argument 2 (caf\xE9) is not valid UTF-8"#) == true)
+    }
 }
