@@ -78,22 +78,30 @@ private struct LineSink {
     private let handle: FileHandle
     private let target: String?
     private let temporary: String?
+    /// Held while the temporary file exists (``FileReplacement/lockTemporaries(of:)``).
+    private let lock: DirectoryLock?
 
     init(_ destination: JSONLinesDestination) throws(EmbeddingError) {
         guard case .file(let path) = destination else {
             handle = FileHandle.standardOutput
             target = nil
             temporary = nil
+            lock = nil
             return
         }
         let target = FileReplacement.destination(for: path)
+        let lock = FileReplacement.lockTemporaries(of: target)
         let temporary = FileReplacement.temporaryPath(for: target)
         guard FileManager.default.createFile(atPath: temporary, contents: nil),
             let handle = FileHandle(forWritingAtPath: temporary)
-        else { throw .io(path: path, reason: "can't create a file in its directory") }
+        else {
+            lock?.release()
+            throw .io(path: path, reason: "can't create a file in its directory")
+        }
         self.handle = handle
         self.target = target
         self.temporary = temporary
+        self.lock = lock
     }
 
     /// Writes each object with its vector as the `embedding` field.
@@ -124,6 +132,7 @@ private struct LineSink {
             try? FileManager.default.removeItem(atPath: temporary)
             throw .io(path: target, reason: "can't replace it (\(error.reason))")
         }
+        lock?.release()  // only once it succeeded: a failure is followed by abandon(), which releases it
     }
 
     /// Removes the temporary file of a run that failed.
@@ -131,5 +140,6 @@ private struct LineSink {
         guard let temporary else { return }
         try? handle.close()
         try? FileManager.default.removeItem(atPath: temporary)
+        lock?.release()
     }
 }

@@ -96,11 +96,42 @@ package enum FileReplacement {
     /// the system's temporary directory when it is a special file (whose directory, such as `/dev`, may not be
     /// writable).
     package static func temporaryPath(for destination: String) -> String {
-        let url = URL(fileURLWithPath: destination)
-        let directory =
-            isSpecialFile(destination)
-            ? FileManager.default.temporaryDirectory.path : url.deletingLastPathComponent().path
-        return directory + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        temporaryDirectory(for: destination) + "/" + temporaryPrefix(for: destination)
+            + "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    }
+
+    /// The directory the temporary files of `destination` are made in.
+    private static func temporaryDirectory(for destination: String) -> String {
+        isSpecialFile(destination)
+            ? FileManager.default.temporaryDirectory.path
+            : URL(fileURLWithPath: destination).deletingLastPathComponent().path
+    }
+
+    /// What the names of `destination`'s temporary files start with: `.NAME.tmp-`, then the writer's process ID,
+    /// `-` and a random number.
+    private static func temporaryPrefix(for destination: String) -> String {
+        "." + URL(fileURLWithPath: destination).lastPathComponent + ".tmp-"
+    }
+
+    /// Whether `name` is one of `destination`'s temporary files (``temporaryPath(for:)``).
+    private static func isTemporary(_ name: String, of destination: String) -> Bool {
+        let prefix = temporaryPrefix(for: destination)
+        guard name.hasPrefix(prefix) else { return false }
+        let numbers = name.dropFirst(prefix.count).split(separator: "-", omittingEmptySubsequences: false)
+        return numbers.count == 2 && numbers.allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isASCII) && Int($0) != nil }
+    }
+
+    /// The lock a writer holds while the temporary file of `destination` exists (``DirectoryLock``, on the
+    /// directory it is made in); when no other writer holds it, the temporary files of `destination` left by writers
+    /// that were killed (SIGKILL, SIGXFSZ past `ulimit -f`, a power cut) are removed first.
+    ///
+    /// A writer stopped before it renamed its temporary left `.NAME.tmp-PID-N` beside its destination, as large as
+    /// what it had written, which nothing removed (hostile run 13).
+    ///
+    /// - Returns: The lock, to release once the temporary is renamed or removed; `nil` when the directory can't be
+    ///   opened for locking.
+    package static func lockTemporaries(of destination: String) -> DirectoryLock? {
+        DirectoryLock.forWriting(in: temporaryDirectory(for: destination)) { isTemporary($0, of: destination) }
     }
 
     /// Puts the finished `temporary` file in place of `destination` (from ``destination(for:)``).
@@ -140,6 +171,8 @@ package enum FileReplacement {
     /// - Throws: ``FileReplacementError`` with the system's reason; a regular file at `path` is then untouched.
     package static func write(_ data: Data, to path: String) throws(FileReplacementError) {
         let destination = destination(for: path)
+        let lock = lockTemporaries(of: destination)
+        defer { lock?.release() }
         let (temporary, descriptor) = try createTemporary(for: destination)
         let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
         do { try handle.write(contentsOf: data) } catch {

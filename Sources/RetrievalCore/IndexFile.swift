@@ -151,12 +151,15 @@ package final class FileMapping: @unchecked Sendable {  // immutable after init;
 /// ``commit()`` writes the header, syncs, renames over the target and syncs the directory.
 ///
 /// A crash or kill at any moment leaves either the previous file or the new one, never a mix. A writer
-/// dropped without ``commit()`` deletes its temporary file. Not for use from several tasks at once.
+/// dropped without ``commit()`` deletes its temporary file; one killed leaves it, for the next writer of the same
+/// file to remove (``FileReplacement/lockTemporaries(of:)``). Not for use from several tasks at once.
 public final class IndexFileWriter {
     private let path: String
     /// Where the file goes: `path`, or what a symbolic link there points to (see ``FileReplacement``).
     private let destination: String
     private let temporaryPath: String
+    /// Held while the temporary file exists, so that a writer that finds it free removes those of killed writers.
+    private let temporaryLock: DirectoryLock?
     private var descriptor: Int32
     private let magic: UInt32
     private let version: UInt32
@@ -186,15 +189,21 @@ public final class IndexFileWriter {
         self.fields = fields + Array(repeating: 0, count: IndexFileLayout.fieldCount - fields.count)
         self.plannedSections = sectionCapacity
         destination = FileReplacement.destination(for: path)
+        temporaryLock = FileReplacement.lockTemporaries(of: destination)
         temporaryPath = FileReplacement.temporaryPath(for: destination)
         descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw IndexError.io(path: path, reason: systemErrorText()) }
+        guard descriptor >= 0 else {
+            let reason = systemErrorText()
+            temporaryLock?.release()
+            throw IndexError.io(path: path, reason: reason)
+        }
         position = IndexFileLayout.dataStart(sectionCount: sectionCapacity)
     }
 
     deinit {
         if descriptor >= 0 { close(descriptor) }
         if !committed { unlink(temporaryPath) }
+        temporaryLock?.release()
     }
 
     /// Appends a section holding the raw bytes of `elements`.

@@ -1,5 +1,6 @@
 import Foundation
 import ProceduralMemory
+import RetrievalCore
 
 // A create builds the database under a temporary name and links it into place (`SQLiteStore.create`); a create that
 // is killed leaves that file behind. Creates hold the store directory's creation lock shared while their temporary

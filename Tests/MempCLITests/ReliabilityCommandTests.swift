@@ -310,4 +310,20 @@ import VectorIndex
             Memp.argumentNotInUTF8([Array("memp".utf8), Array("import".utf8), [0x63, 0x61, 0x66, 0xE9]])?
                 .hasPrefix(#"argument 2 (caf\xE9) is not valid UTF-8"#) == true)
     }
+
+    // Hostile run 13: `memp index build` killed by SIGXFSZ (past `ulimit -f`; the test runner ignores the signal, so a
+    // killed build's temporary is planted here) left `.NAME.tmp-PID-N` as large as what it had written, and later
+    // builds of the same file left it there.
+    @Test func aBuildRemovesTheTemporaryOfAKilledBuildOfTheSameFile() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let input = directory.file("base.fvecs")
+        try VectorFile.write(try VectorSet(dimension: 4, values: (0..<40).map { Float($0 % 7) + 1 }), to: input)
+        try Data(count: 204_800).write(to: URL(fileURLWithPath: directory.file(".base.mvi.tmp-4332-633502574")))
+        let built = try await ChildProcess.memp(
+            ["index", "build", "--input", input, "--output", directory.file("base.mvi")])
+        #expect(built.status == 0)
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["base.fvecs", "base.mvi"])
+    }
 }

@@ -18,6 +18,39 @@ import Testing
         #expect(try String(contentsOfFile: directory.file("fresh.txt"), encoding: .utf8) == "first")
     }
 
+    /// The temporary files of writers killed before they renamed them (SIGKILL, SIGXFSZ past `ulimit -f`) are removed
+    /// by the next writer of the same file, unless another writer is running there; others' files are kept.
+    ///
+    /// Hostile run 13: `memp index build` killed by SIGXFSZ left `.v.mvi.tmp-PID-N`, as large as what it had written,
+    /// which nothing removed.
+    @Test func theTemporariesOfKilledWritersAreRemovedByTheNextWriter() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let killed = [".out.bin.tmp-4332-633502574", ".out.bin.tmp-1-2"]
+        let others = [".out.bin.tmp-notes", ".out.bin.tmp-1-2-3", ".other.bin.tmp-1-2", "out.bin.tmp-1-2"]
+        for name in killed + others { try Data("x".utf8).write(to: URL(fileURLWithPath: directory.file(name))) }
+        func names() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() }
+
+        // While another writer holds the directory, its temporary can't be told from a killed one's: nothing goes.
+        let running = try #require(DirectoryLock(directory: directory.path))
+        running.lockShared()
+        try FileReplacement.write(Data("first".utf8), to: directory.file("out.bin"))
+        #expect(try names() == (killed + others + ["out.bin"]).sorted())
+        running.release()
+
+        try FileReplacement.write(Data("second".utf8), to: directory.file("out.bin"))
+        #expect(try names() == (others + ["out.bin"]).sorted())
+        #expect(try String(contentsOfFile: directory.file("out.bin"), encoding: .utf8) == "second")
+
+        // Index files are written the same way.
+        try Data("x".utf8).write(to: URL(fileURLWithPath: directory.file(".out.bin.tmp-7-8")))
+        let writer = try IndexFileWriter(
+            path: directory.file("out.bin"), magic: "TEST", version: 1, fields: [], sectionCapacity: 1)
+        try writer.appendSection("DATA", [UInt8(1), 2, 3])
+        try writer.commit()
+        #expect(try names() == (others + ["out.bin"]).sorted())
+    }
+
     @Test func aSymbolicLinkStaysALinkAndItsTargetIsReplaced() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

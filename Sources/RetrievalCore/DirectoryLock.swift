@@ -2,9 +2,10 @@ import Foundation
 
 /// An advisory lock (`flock(2)`) on a directory that writers make temporary files in.
 ///
-/// Writers (store creates, index cache saves) hold it shared while their temporaries exist; it is taken exclusively
-/// to remove or report temporaries no writer holds. The system releases a process's lock however the process ends,
-/// so a temporary is left over exactly when the lock can be taken exclusively.
+/// Writers (store creates, index cache saves, exports, files put in place by ``FileReplacement``) hold it shared
+/// while their temporaries exist; it is taken exclusively to remove or report temporaries no writer holds. The system
+/// releases a process's lock however the process ends, so a temporary is left over exactly when the lock can be
+/// taken exclusively.
 package struct DirectoryLock {
     private let descriptor: Int32
 
