@@ -62,7 +62,7 @@ struct ImportCommand: AsyncParsableCommand {
         do {
             report = try await store.importTrajectories(from: file, options: options) { [progress] step in
                 switch progress {
-                case .auto: bar.withLock { $0.update(step.bytesRead) }
+                case .auto: bar.withLock { $0.update(step.bytesRead, of: step.totalBytes) }
                 case .json:
                     let line: [String: JSONValue] = [
                         "committed": .int(step.imported), "linesRead": .int(step.linesRead),

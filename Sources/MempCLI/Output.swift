@@ -171,14 +171,30 @@ struct ProgressBar {
         enabled = isatty(STDERR_FILENO) != 0 && total >= 10_000
     }
 
-    mutating func update(_ done: Int) {
+    /// Redraws the bar for `done` of `total` steps; `total` (when given) replaces the one the bar was made with.
+    mutating func update(_ done: Int, of total: Int? = nil) {
         guard enabled else { return }
-        let percent = done * 100 / max(total, 1)
+        let total = total ?? self.total
+        let percent = Self.percent(done, of: total)
         guard percent != shownPercent else { return }
         shownPercent = percent
-        let filled = percent * 30 / 100
+        writeToStandardError(Self.line(label: label, done: done, total: total))
+    }
+
+    /// How much of `total` `done` is, in whole percent within 0…100.
+    ///
+    /// `done` can pass `total`: a file that grows while it is imported. Past 103% the bar's unfilled part had a
+    /// negative length, and `memp import` on a terminal trapped ("Negative count not allowed") half-way through the
+    /// file (hostile run 13).
+    static func percent(_ done: Int, of total: Int) -> Int {
+        min(100, max(0, done) * 100 / max(total, 1))
+    }
+
+    /// The bar's text for `done` of `total`, from the start of the line.
+    static func line(label: String, done: Int, total: Int) -> String {
+        let filled = percent(done, of: total) * 30 / 100
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 30 - filled)
-        writeToStandardError("\r\(label) [\(bar)] \(percent)% (\(done)/\(total))")
+        return "\r\(label) [\(bar)] \(percent(done, of: total))% (\(done)/\(total))"
     }
 
     func finish() {

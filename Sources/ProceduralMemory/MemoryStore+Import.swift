@@ -57,7 +57,8 @@ public struct ImportReport: Sendable, Equatable, Codable {
     public var linesRead = 0
     /// Bytes of the input read: up to the end of the last committed batch while the import runs, all at its end.
     public var bytesRead = 0
-    /// The input's size in bytes.
+    /// The input's size in bytes when the import began, or ``bytesRead`` when more than that was read (a file that
+    /// grew while it was imported), so that `bytesRead / totalBytes` never passes 1.
     public var totalBytes = 0
     /// Trajectories stored (new or replacing), each with its memory.
     public var imported = 0
@@ -155,6 +156,7 @@ extension MemoryStore {
                     batch, options: options, importedFrom: path, snapshot: &snapshot, report: &report,
                     knownVectors: &knownVectors)
                 report.bytesRead = bytesRead
+                report.totalBytes = max(report.totalBytes, bytesRead)
                 progress?(report)
             }
             do throws(MemoryError) {
@@ -205,6 +207,7 @@ extension MemoryStore {
                     ? .importStopped(committedTrajectories: report.imported, cause: error) : error
             }
             report.bytesRead = bytesRead
+            report.totalBytes = max(report.totalBytes, bytesRead)
             report.generation = snapshot.generation
             return report
         }

@@ -21,6 +21,20 @@ import Testing
 
     /// The vector index, collection, doctor and store commands name their JSON fields alike: camelCase, as
     /// `memp query`, `memp show`, the bundle manifest and the HTTP API do (`formatVersion`, not `format_version`).
+    /// Hostile run 13: past 103% (a file that grew while imported) the bar's unfilled part had a negative length,
+    /// and `memp import` on a terminal trapped ("Negative count not allowed").
+    @Test func theProgressBarStopsAtAFullBar() {
+        #expect(ProgressBar.percent(1_613_083, of: 1_565_876) == 100)
+        #expect(
+            ProgressBar.line(label: "importing", done: 1_613_083, total: 1_565_876)
+                == "\rimporting [" + String(repeating: "#", count: 30) + "] 100% (1613083/1565876)")
+        #expect(
+            ProgressBar.line(label: "indexing", done: 5, total: 10)
+                == "\rindexing [" + String(repeating: "#", count: 15) + String(repeating: ".", count: 15)
+                + "] 50% (5/10)")
+        #expect(ProgressBar.percent(3, of: 0) == 100 && ProgressBar.percent(-1, of: 10) == 0)
+    }
+
     @Test func everyCommandNamesItsJSONFieldsInCamelCase() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import MemoryLocation
 import RetrievalCore
+import Synchronization
 import TestSupport
 import Testing
 import VectorIndex
@@ -971,5 +972,37 @@ import VectorIndex
         let report = try await MemoryStore.verify(at: path)
         #expect(!report.isSound)
         #expect(report.problems.first?.isEmpty == false)
+    }
+
+    /// Hostile run 13: a file that grew while it was imported (an agent appending its runs) was read past the size
+    /// taken at the start, so progress passed 100% and `memp import`'s bar on a terminal trapped half-way through.
+    @Test func progressOfAFileThatGrowsWhileImportedNeverPassesItsTotal() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await TestStoreKind.disk.makeStore(in: directory)
+        @Sendable func lines(_ range: Range<Int>) -> String {
+            range.map { #"{"id": "g\#($0)", "task": "water plant \#($0)", "steps": [{"action": "pour"}]}"# + "\n" }
+                .joined()
+        }
+        let file = try directory.write(lines(0..<10), to: "growing.jsonl")
+        let initialBytes = lines(0..<10).utf8.count
+        let reports = Mutex<[ImportReport]>([])
+        let appended = Data(lines(10..<20).utf8)
+        let final = try await store.importTrajectories(from: file, options: ImportOptions(batchSize: 2)) { step in
+            let first = reports.withLock {
+                $0.append(step)
+                return $0.count == 1
+            }
+            guard first, let appending = FileHandle(forWritingAtPath: file) else { return }
+            appending.seekToEndOfFile()
+            appending.write(appended)
+            appending.closeFile()
+        }
+        #expect(final.imported == 20)
+        #expect(final.bytesRead == lines(0..<20).utf8.count && final.totalBytes == final.bytesRead)
+        let steps = reports.withLock { $0 }
+        #expect(steps.first?.totalBytes == initialBytes)
+        #expect(steps.allSatisfy { $0.bytesRead <= $0.totalBytes })
+        #expect(steps.last?.bytesRead ?? 0 > initialBytes)
     }
 }
