@@ -96,7 +96,8 @@ private struct LineSink {
             let handle = FileHandle(forWritingAtPath: temporary)
         else {
             lock?.release()
-            throw .io(path: path, reason: "can't create a file in its directory")
+            let directory = URL(fileURLWithPath: temporary).deletingLastPathComponent().path
+            throw .io(path: path, reason: "can't create its temporary file in \(directory)")
         }
         self.handle = handle
         self.target = target

@@ -103,8 +103,23 @@ package enum FileReplacement {
     /// The directory the temporary files of `destination` are made in.
     private static func temporaryDirectory(for destination: String) -> String {
         isSpecialFile(destination)
-            ? FileManager.default.temporaryDirectory.path
-            : URL(fileURLWithPath: destination).deletingLastPathComponent().path
+            ? systemTemporaryDirectory() : URL(fileURLWithPath: destination).deletingLastPathComponent().path
+    }
+
+    /// The first of `TMPDIR`, /var/tmp and /tmp that is a directory this process can make files in, as SQLite
+    /// chooses its own; `TMPDIR` (or /tmp) when none is, for the error to name.
+    ///
+    /// A `TMPDIR` naming a missing or read-only directory made every write into a device or pipe (`--output
+    /// /dev/null`, `/dev/stdout`) fail as "/dev/null: No such file or directory" (hostile run 13).
+    package static func systemTemporaryDirectory() -> String {
+        let variable = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 }
+        let candidates = [variable, "/var/tmp", "/tmp"].compactMap { $0 }
+        let usable = candidates.first { directory in
+            var info = stat()
+            return stat(directory, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
+                && access(directory, W_OK | X_OK) == 0
+        }
+        return usable ?? candidates[0]
     }
 
     /// What the names of `destination`'s temporary files start with: `.NAME.tmp-`, then the writer's process ID,

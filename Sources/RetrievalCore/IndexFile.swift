@@ -195,7 +195,9 @@ public final class IndexFileWriter {
         guard descriptor >= 0 else {
             let reason = systemErrorText()
             temporaryLock?.release()
-            throw IndexError.io(path: path, reason: reason)
+            throw IndexError.io(
+                path: path,
+                reason: "can't create its temporary file in \(IndexFileWriter.directory(of: temporaryPath)): \(reason)")
         }
         position = IndexFileLayout.dataStart(sectionCount: sectionCapacity)
     }

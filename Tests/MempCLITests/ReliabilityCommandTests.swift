@@ -326,4 +326,24 @@ import VectorIndex
         #expect(
             try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["base.fvecs", "base.mvi"])
     }
+
+    // Hostile run 13: with TMPDIR naming a missing directory, every write into a device or pipe (whose bytes go
+    // through a temporary file) failed as "/dev/null: No such file or directory".
+    @Test func aMissingTemporaryDirectoryDoesNotStopWritesIntoADevice() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let environment = ["TMPDIR": directory.file("missing")]
+        let vectors = directory.file("base.fvecs")
+        try VectorFile.write(try VectorSet(dimension: 4, values: (0..<40).map { Float($0 % 7) + 1 }), to: vectors)
+        let built = try await ChildProcess.memp(
+            ["index", "build", "--input", vectors, "--output", "/dev/null"], environment: environment)
+        #expect(built.status == 0 && built.errors.isEmpty)
+        let texts = try directory.write(#"{"text": "open the door"}"# + "\n" + #"{"text": "go north"}"#, to: "t.jsonl")
+        let embedding = ["embed", "--embedder", "hashing", "--dimension", "4", "--input", texts]
+        let throughDevice = try await ChildProcess.memp(
+            embedding + ["--output", "/dev/stdout"], environment: environment)
+        let direct = try await ChildProcess.memp(embedding)
+        #expect(throughDevice.status == 0 && direct.status == 0)
+        #expect(throughDevice.output == direct.output && direct.output.split(separator: "\n").count == 2)
+    }
 }
