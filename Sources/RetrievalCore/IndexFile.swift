@@ -282,11 +282,15 @@ public final class IndexFileWriter {
         }
         close(descriptor)
         descriptor = -1
+        // A device or pipe is written into, not renamed over: no directory entry changes, and the directory of
+        // /dev/stdout's /proc/self/fd/1 can't be synced ("Invalid argument"), which failed `index build --output
+        // /dev/stdout | …` after every byte had gone out (hostile run 13).
+        let renamed = !FileReplacement.isSpecialFile(destination)
         do { try FileReplacement.commit(temporaryPath, to: destination) } catch {
             throw IndexError.io(path: path, reason: error.reason)
         }
         committed = true
-        try IndexFileWriter.syncDirectory(IndexFileWriter.directory(of: destination))
+        if renamed { try IndexFileWriter.syncDirectory(IndexFileWriter.directory(of: destination)) }
     }
 
     private func writeAll(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(IndexError) {

@@ -209,6 +209,25 @@ import Testing
         #expect(FileHandle(fileDescriptor: ends[0]).readDataToEndOfFile() == payload)
     }
 
+    /// An index file written through a link to a pipe (`index build --output /dev/stdout | …`) is committed
+    /// without syncing the link's directory.
+    ///
+    /// Hostile run 13: after every byte had gone into the pipe, syncing /proc/self/fd failed the write with
+    /// "/proc/self/fd: Invalid argument".
+    @Test func anIndexFileWrittenIntoAPipeIsCommittedWithoutADirectorySync() throws {
+        var ends: [Int32] = [0, 0]
+        #expect(pipe(&ends) == 0)
+        defer { close(ends[0]) }
+        let writeEnd = "/proc/self/fd/\(ends[1])"
+        let writer = try IndexFileWriter(path: writeEnd, magic: "TEST", version: 1, fields: [7], sectionCapacity: 1)
+        try writer.appendSection("DATA", [UInt8](repeating: 5, count: 1000))
+        try writer.commit()
+        close(ends[1])
+        let bytes = FileHandle(fileDescriptor: ends[0]).readDataToEndOfFile()
+        #expect(bytes.count == IndexFileLayout.alignUp(IndexFileLayout.dataStart(sectionCount: 1) + 1000))
+        #expect(bytes.prefix(4) == Data("TEST".utf8))
+    }
+
     @Test func aFileInAMissingDirectoryIsRefusedWithTheSystemsReason() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
