@@ -33,12 +33,13 @@ extension IndexCommand {
                 throw flagError(error, flags: ["components": "--dims"])
             }
             if json {
-                print(try jsonLine(reduction))
+                printSummary(try jsonLine(reduction), after: output)
             } else {
-                print(
+                printSummary(
                     "Reduced \(counted(reduction.count, "vector")) from \(reduction.from) to \(reduction.to) dimensions "
                         + "into \(output) (PCA model \(reduction.pca), "
-                        + "\(decimal(reduction.explainedVariance * 100, places: 1))% of the variance kept).")
+                        + "\(decimal(reduction.explainedVariance * 100, places: 1))% of the variance kept).",
+                    after: output)
             }
         }
     }

@@ -79,6 +79,23 @@ func standardOutputProblem() -> String? {
         + "the command itself finished."
 }
 
+/// Prints a command's closing line (a summary, or its JSON) on standard output, or on standard error when `output`,
+/// the file the command wrote its data to, is standard output itself (`--output /dev/stdout`).
+///
+/// There the line went after the data: `memp index build --output /dev/stdout > base.mvi` left an index file with
+/// "Indexed 5000 vectors …" at its end (hostile run 13).
+func printSummary(_ line: String, after output: String?) {
+    if let output, isStandardOutput(output) { printError(line) } else { print(line) }
+}
+
+/// Whether `path` is the file (pipe, device, regular file) that standard output is.
+func isStandardOutput(_ path: String) -> Bool {
+    var standardOutput = stat()
+    var file = stat()
+    guard fstat(STDOUT_FILENO, &standardOutput) == 0, stat(path, &file) == 0 else { return false }
+    return standardOutput.st_dev == file.st_dev && standardOutput.st_ino == file.st_ino
+}
+
 /// Writes a diagnostic line to standard error.
 func printError(_ text: String) {
     writeToStandardError(text + "\n")

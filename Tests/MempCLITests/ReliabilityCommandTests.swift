@@ -346,4 +346,26 @@ import VectorIndex
         #expect(throughDevice.status == 0 && direct.status == 0)
         #expect(throughDevice.output == direct.output && direct.output.split(separator: "\n").count == 2)
     }
+
+    // Hostile run 13: `index build --output /dev/stdout > base.mvi` printed its summary after the index, on the same
+    // standard output, so the file ended in "Indexed 10 vectors …".
+    @Test func anIndexWrittenToStandardOutputIsFollowedByNothing() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let vectors = directory.file("base.fvecs")
+        try VectorFile.write(try VectorSet(dimension: 4, values: (0..<40).map { Float($0 % 7) + 1 }), to: vectors)
+        let piped = directory.file("piped.mvi")
+        let built = try await ChildProcess.run(
+            "/bin/sh",
+            [
+                "-c", #""$0" index build --input "$1" --output /dev/stdout > "$2""#,
+                try ChildProcess.mempExecutable(), vectors, piped,
+            ])
+        #expect(built.status == 0)
+        #expect(built.errors.hasPrefix("Indexed 10 vectors of dimension 4 (cosine, f32) into /dev/stdout in "))
+        let direct = directory.file("direct.mvi")
+        #expect(try await ChildProcess.memp(["index", "build", "--input", vectors, "--output", direct]).status == 0)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: piped)) == Data(contentsOf: URL(fileURLWithPath: direct)))
+        #expect(try FlatIndex(contentsOf: piped).count == 10)
+    }
 }
