@@ -123,7 +123,10 @@ public final class SQLiteBackend: MemoryBackend {
             case .SQLITE_NOTADB: return .notSQLiteDatabase(path: location)
             case .SQLITE_FULL: return .storageFull(path: location)
             case .SQLITE_READONLY, .SQLITE_CANTOPEN:
-                if let problem = unwritableStorage(location) ?? fullStorage(location) { return problem }
+                if let problem = unwritableStorage(location) ?? fullStorage(location) ?? exhaustedDescriptors(location)
+                {
+                    return problem
+                }
             case .SQLITE_IOERR:
                 // On a full disk, SQLite's -shm file can't grow and it says "disk I/O error", even to read.
                 if let problem = fullStorage(location) { return problem }
@@ -637,6 +640,41 @@ func floats(_ data: Data) -> [Float] {
 private func parentDirectory(of path: String) -> String {
     let parent = (path as NSString).deletingLastPathComponent
     return parent.isEmpty ? "." : parent
+}
+
+/// The most descriptors a store's database holds: the writer and GRDB's default of 5 readers, each with the
+/// database and its -wal file open, and the -shm file.
+private let storeDescriptors = (1 + 5) * 3
+
+/// Why SQLite can't open the database at `path` when this process is out of file descriptors: fewer than a store's
+/// connections need are left below its limit (`RLIMIT_NOFILE`); `nil` otherwise.
+///
+/// SQLite says "unable to open database file" (`SQLITE_CANTOPEN`) whatever the cause; under `ulimit -n 12`, or a
+/// `memp serve` with more stores than its limit holds, the store seemed damaged (hostile run 13).
+private func exhaustedDescriptors(_ path: String) -> MemoryError? {
+    var limit = rlimit()
+    guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else {
+        return nil
+    }
+    let maximum = Int(clamping: limit.rlim_cur)
+    // Listing the open descriptors takes one more: at the limit the listing itself is refused.
+    let openCount: Int
+    if let listing = opendir("/proc/self/fd") {
+        var entries = 0
+        while readdir(listing) != nil { entries += 1 }
+        closedir(listing)
+        openCount = entries - 3  // ".", ".." and the listing's own descriptor
+    } else if errno == EMFILE {
+        openCount = maximum
+    } else {
+        return nil
+    }
+    guard maximum - openCount < storeDescriptors else { return nil }
+    return .io(
+        path: path,
+        reason: "this process has \(openCount) of the \(maximum) files open that its limit of open "
+            + "files allows, and a store's database holds up to \(storeDescriptors). Raise the limit, or use fewer "
+            + "stores at once")
 }
 
 /// Why SQLite can't open or read the database at `path` when its file system is full (less than 1 MiB left for

@@ -1005,4 +1005,33 @@ import VectorIndex
         #expect(steps.allSatisfy { $0.bytesRead <= $0.totalBytes })
         #expect(steps.last?.bytesRead ?? 0 > initialBytes)
     }
+
+    /// Hostile run 13: a process out of file descriptors (`ulimit -n 12`, or `memp serve` over more stores than its
+    /// limit holds) was told "unable to open database file (SQLite code 14)", as if the store were damaged.
+    @Test func aProcessOutOfFileDescriptorsIsToldSo() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        _ = try await TestStoreKind.disk.makeStore(in: directory)
+        await #expect(processExitsWith: .success) { [database = directory.file("store/memp.sqlite") as String] in
+            // The limit is on descriptor numbers: at the lowest free one, no file can be opened at all.
+            let lowestFree = open("/dev/null", O_RDONLY)
+            close(lowestFree)
+            var limit = rlimit()
+            getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+            limit.rlim_cur = rlim_t(lowestFree)
+            setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+            do {
+                _ = try SQLiteBackend(path: database, existingStore: true)
+                exit(3)
+            } catch {
+                guard case MemoryError.io(database, let reason) = error,
+                    reason.hasPrefix("this process has "),
+                    reason.hasSuffix(
+                        "files open that its limit of open files allows, and a store's database holds up to 18. "
+                            + "Raise the limit, or use fewer stores at once")
+                else { exit(4) }
+                exit(0)
+            }
+        }
+    }
 }
