@@ -187,45 +187,42 @@ public final class PostgresBackend: MemoryBackend {
         on connection: PostgresConnection, commit: Bool = true, logger: Logger,
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        try await send("BEGIN", on: connection, logger: logger)
+        // A statement sent on a closed connection is never answered (see rollBack(_:logger:)).
+        guard !connection.isClosed else { throw ConnectionClosed() }
+        try await connection.query("BEGIN", logger: logger)
         let result: Result
         do {
             result = try await body(connection)
         } catch {
-            _ = try? await send("ROLLBACK", on: connection, logger: logger)
+            await rollBack(connection, logger: logger)
             throw error
         }
         do {
-            try await send(commit ? "COMMIT" : "ROLLBACK", on: connection, logger: logger)
+            guard !connection.isClosed else { throw ConnectionClosed() }
+            try await connection.query(commit ? "COMMIT" : "ROLLBACK", logger: logger)
         } catch {
             throw UnconfirmedCommit(cause: error)
         }
         return result
     }
 
-    /// Sends `statement` on `connection` and waits for its answer or for the connection's close, whichever comes
-    /// first.
+    /// Rolls back the failed transaction on `connection`, waiting for the answer or the connection's close,
+    /// whichever comes first.
     ///
-    /// PostgresNIO (1.33.2) never answers a statement sent on a connection the server has just closed: when a
-    /// server process crashed and the server ended every connection, `memp import` waited forever on the ROLLBACK
-    /// of its failed transaction, with no socket left open. Such a statement is left waiting, and the caller gets
-    /// ``ConnectionClosed``.
-    private static func send(_ statement: PostgresQuery, on connection: PostgresConnection, logger: Logger)
-        async throws
-    {
-        guard !connection.isClosed else { throw ConnectionClosed() }
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+    /// PostgresNIO (1.33.2) never answers a statement sent on a connection the server has just closed (its write
+    /// to the closed channel is dropped): when a server process crashed and the server ended every connection,
+    /// the statement in flight failed, and `memp import` then waited forever on this ROLLBACK, with no socket left
+    /// open. Such a ROLLBACK is left waiting; the server rolls the transaction back when the connection ends.
+    private static func rollBack(_ connection: PostgresConnection, logger: Logger) async {
+        guard !connection.isClosed else { return }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let outcome = Settlement()
             Task {
-                do {
-                    try await connection.query(statement, logger: logger)
-                    if outcome.settle() { continuation.resume() }
-                } catch {
-                    if outcome.settle() { continuation.resume(throwing: error) }
-                }
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                if outcome.settle() { continuation.resume() }
             }
             connection.closeFuture.whenComplete { _ in
-                if outcome.settle() { continuation.resume(throwing: ConnectionClosed()) }
+                if outcome.settle() { continuation.resume() }
             }
         }
     }
