@@ -250,9 +250,6 @@ enum BackendAccess {
 }
 
 extension MemoryStore {
-    /// The backend of the store at `location`: the one place that decides which backend a location holds.
-    ///
-    /// - Parameter databaseSearch: Where a PostgreSQL store runs lookups; `nil` searches in-process caches.
     /// The settings of the store `backend` reaches at `location`.
     ///
     /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when it holds none, naming the database's URL when
@@ -267,6 +264,9 @@ extension MemoryStore {
         throw .notAStore(path: location.description)
     }
 
+    /// The backend of the store at `location`: the one place that decides which backend a location holds.
+    ///
+    /// - Parameter databaseSearch: Where a PostgreSQL store runs lookups; `nil` searches in-process caches.
     static func backend(
         at location: StoreLocation, access: BackendAccess, databaseSearch: DatabaseSearch? = nil
     ) async throws(MemoryError) -> any MemoryBackend {

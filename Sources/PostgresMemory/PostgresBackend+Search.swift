@@ -92,15 +92,16 @@ extension PostgresBackend {
         let query = PostgresQuery(unsafeSQL: sql, binds: bindings)
         let logger = logger
         return try await inTransaction { connection in
+            // A filtered HNSW scan returns k hits only when it is iterative (pgvector 0.8 and later).
+            let indexed = if case .hnsw = mode, filtered { try await self.scansIteratively(connection) } else { true }
             switch mode {
-            case .hnsw(let efSearch) where !filtered:
+            case .hnsw(let efSearch) where indexed:
                 try await connection.query(
                     "SELECT set_config('hnsw.ef_search', \(String(max(efSearch, k))), true)", logger: logger)
-            case .hnsw(let efSearch) where try await self.scansIteratively(connection):
-                try await connection.query(
-                    "SELECT set_config('hnsw.ef_search', \(String(max(efSearch, k))), true)", logger: logger)
-                try await connection.query(
-                    "SELECT set_config('hnsw.iterative_scan', 'strict_order', true)", logger: logger)
+                if filtered {
+                    try await connection.query(
+                        "SELECT set_config('hnsw.iterative_scan', 'strict_order', true)", logger: logger)
+                }
             case .exact, .hnsw:
                 try await connection.query("SET LOCAL enable_indexscan = off", logger: logger)
                 try await connection.query("SET LOCAL enable_bitmapscan = off", logger: logger)
