@@ -2,7 +2,7 @@
 # Regenerates the memory-effect experiment (docs/experiments.md, "The memory effect"): installs TextWorldExpress
 # and java if missing, builds memp in release (or uses $MEMP), installs MiniLM if it can (else the stores use the
 # hashing embedder, and the results say so), runs every condition and writes docs/experiments/memory-effect/
-# {results.json, report.html, table.md}. Extra arguments go to scripts/memory_effect.py; with --quick (a smoke
+# {results.json, table.md} and report.html there (generated, not committed). Extra arguments go to scripts/memory_effect.py; with --quick (a smoke
 # check) the output goes to a temporary directory unless --out is given, so the committed results stay.
 #   bash scripts/memory-effect.sh [--quick] [--out DIR] ...
 set -euo pipefail
