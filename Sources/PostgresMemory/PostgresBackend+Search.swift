@@ -129,25 +129,24 @@ extension PostgresBackend {
     }
 
     /// The `k` memories whose task and keywords best match `text`, ranked by PostgreSQL's `ts_rank_cd` (cover
-    /// density, normalized by 1 + log of the document length) over the English text-search configuration, any
-    /// of the query's terms matching (the query's lexemes are OR-ed, as BM25 does), best first (ties by number).
+    /// density, normalized by 1 + log of the document length), any of the query's terms matching (the query's
+    /// lexemes are OR-ed, as BM25 does), best first (ties by number).
     ///
-    /// A text of tens of thousands of words, past the depth PostgreSQL parses such an OR to, is
+    /// The query and the stored memories are the local keyword index's terms (``PostgresSchema/searchTerms(of:)``),
+    /// so a memory matches here exactly when it matches a local store's BM25 lookup; only the ranking differs. A text
+    /// of tens of thousands of words, past the depth PostgreSQL parses such an OR to, is
     /// ``ProceduralMemory/MemoryError/lookupTaskTooLargeForDatabase(reason:)``.
     package func searchKeywords(
         _ text: String, k: Int, filter: PostgresSearchFilter = .init()
     ) async throws(MemoryError) -> [FusedHit] {
         guard k > 0 else { throw .invalidParameter(name: "k", value: Double(k), expected: "at least 1") }
         var bindings = PostgresBindings()
-        // PostgreSQL's text can't hold a NUL; like the local tokenizer, the text search takes it for a space. By
-        // scalar: a search by Character misses a NUL that a combining mark follows (one grapheme cluster with it).
-        bindings.append(
-            text.utf8.contains(0)
-                ? String(String.UnicodeScalarView(text.unicodeScalars.map { $0 == "\0" ? " " : $0 })) : text)
+        // Terms hold no NUL, which PostgreSQL's text can't: the tokenizer splits words at it, as at a space.
+        bindings.append(PostgresSchema.searchTerms(of: text))
         let (condition, _) = try filter.condition(&bindings)
         bindings.append(k)
         let sql = """
-            WITH q AS (SELECT nullif(replace(plainto_tsquery('english', $1)::text, ' & ', ' | '), '')::tsquery AS query)
+            WITH q AS (SELECT nullif(replace(plainto_tsquery('simple', $1)::text, ' & ', ' | '), '')::tsquery AS query)
             SELECT m.number, ts_rank_cd(m.search, q.query, 1) AS rank
             FROM memory m, q WHERE m.search @@ q.query AND \(condition)
             ORDER BY rank DESC, m.number LIMIT $\(bindings.count)

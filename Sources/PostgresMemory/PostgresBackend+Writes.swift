@@ -182,7 +182,7 @@ struct MemoryRow: Encodable {
         revision = memory.revision
         created_at = memory.createdAt.timeIntervalSince1970
         updated_at = memory.updatedAt.timeIntervalSince1970
-        search_text = IndexEntry.searchText(task: memory.task, keywords: memory.keywords)
+        search_text = PostgresSchema.searchText(task: memory.task, keywords: memory.keywords)
         task_vector = record.taskVector
         keyword_vector = record.keywordVector
     }

@@ -63,15 +63,17 @@ public final class PostgresBackend: MemoryBackend {
             databaseSearch: databaseSearch)
     }
 
-    /// ``connect(to:maximumConnections:databaseSearch:)`` with the pool's timing given (tests shorten it).
+    /// ``connect(to:maximumConnections:databaseSearch:)`` with the pool's timing given (tests shorten it), and the
+    /// migrations to apply (tests make a store of an earlier schema with the first few).
     static func connect(
         to location: PostgresLocation, maximumConnections: Int = 8, timing: PostgresPool.Timing,
-        databaseSearch: PostgresVectorSearch? = nil
+        databaseSearch: PostgresVectorSearch? = nil,
+        migrations: [PostgresSchema.Migration] = PostgresSchema.migrations
     ) async throws(MemoryError) -> PostgresBackend {
         try PostgresLocation.validate(schema: location.schema)
         try databaseSearch?.validate()
         let password = try location.resolvePassword()
-        try await migrate(location, password: password, timeout: timing.connectTimeout)
+        try await migrate(location, migrations: migrations, password: password, timeout: timing.connectTimeout)
         return PostgresBackend(
             location: location, password: password, maximumConnections: maximumConnections, timing: timing,
             databaseSearch: databaseSearch)
@@ -296,16 +298,19 @@ public final class PostgresBackend: MemoryBackend {
 
     /// Applies the migrations not yet applied to the store at `location`, on a connection of its own, under an
     /// advisory lock so that concurrent openers don't race.
+    ///
+    /// All of them run in one transaction: each one's statements, then its rewrite of stored rows, then its record
+    /// in `memp_migration`, so a store is never left half-way. A store that has applied a migration later than the
+    /// last of `migrations` was written by a newer build, and is refused before anything is written.
     private static func migrate(
-        _ location: PostgresLocation, password: String?, timeout: Duration
+        _ location: PostgresLocation, migrations: [PostgresSchema.Migration], password: String?, timeout: Duration
     ) async throws(MemoryError) {
         let logger = quietLogger
         let connection = try await directConnection(
             to: location, password: password, timeout: timeout, logger: logger)
-        let schema = location.schema
         do {
             try await transaction(on: connection, logger: logger) { connection in
-                try await migrate(schema: schema, on: connection, logger: logger)
+                try await migrate(location, migrations: migrations, on: connection, logger: logger)
             }
             try? await connection.close()
         } catch {
@@ -314,8 +319,12 @@ public final class PostgresBackend: MemoryBackend {
         }
     }
 
-    /// ``migrate(_:password:timeout:)``'s statements, in the transaction it opened on `connection`.
-    private static func migrate(schema: String, on connection: PostgresConnection, logger: Logger) async throws {
+    /// ``migrate(_:migrations:password:timeout:)``'s statements, in the transaction it opened on `connection`.
+    private static func migrate(
+        _ location: PostgresLocation, migrations: [PostgresSchema.Migration], on connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
+        let schema = location.schema
         // One lock for every store: CREATE EXTENSION is database-wide.
         try await connection.query("SELECT pg_advisory_xact_lock(727_367_001)", logger: logger)
         try await connection.query(
@@ -331,10 +340,18 @@ public final class PostgresBackend: MemoryBackend {
         ).decode(Int.self) {
             applied.insert(version)
         }
-        for migration in PostgresSchema.migrations where !applied.contains(migration.version) {
+        let known = migrations.last?.version ?? 0
+        if let newest = applied.max(), newest > known {
+            throw MemoryError.database(
+                reason: "PostgreSQL at \(location): the store has schema version \(newest), newer than the version "
+                    + "\(known) this build reads and writes; open it with a build as recent as the one that "
+                    + "upgraded it")
+        }
+        for migration in migrations where !applied.contains(migration.version) {
             for statement in migration.sql {
                 try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
             }
+            try await migration.rewrite?(connection, logger)
             try await connection.query(
                 "INSERT INTO memp_migration (version, name) VALUES (\(migration.version), \(migration.name))",
                 logger: logger)

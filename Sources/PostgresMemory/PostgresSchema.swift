@@ -1,20 +1,31 @@
+import PostgresNIO
+import ProceduralMemory
+
 /// The store's tables in PostgreSQL, created by named, append-only migrations.
 ///
 /// Tables (in the location's schema): `memp_migration` (applied migrations), `store` (one row: settings and
-/// generation, since v2 the record of fusion choices, since v3 the source of a copy under way), `trajectory`, `memory` and `history`. Labels are `jsonb` with GIN indexes (label filters and scoped
-/// deletes use `@>`); a memory's source trajectory IDs are a `text[]` with a GIN index. The vector columns
-/// `memory.task_vector` and `memory.keyword_vector` are `vector(N)`, added by ``PostgresBackend/initialize`` once
-/// the embedder's dimension N is known, with an HNSW index (`vector_cosine_ops`). `memory.search` is a stored
-/// `tsvector` of the task and keywords (English configuration) with a GIN index.
+/// generation, since v2 the record of fusion choices, since v3 the source of a copy under way), `trajectory`,
+/// `memory` and `history`. Labels are `jsonb` with GIN indexes (label filters and scoped deletes use `@>`); a
+/// memory's source trajectory IDs are a `text[]` with a GIN index. The vector columns `memory.task_vector` and
+/// `memory.keyword_vector` are `vector(N)`, added by ``PostgresBackend/initialize`` once the embedder's dimension N
+/// is known, with an HNSW index (`vector_cosine_ops`). `memory.search_text` holds the local keyword index's terms
+/// of the task and keywords (``searchText(task:keywords:)``, since v4), and `memory.search` is their stored
+/// `tsvector` (the `simple` configuration, which keeps each term as it is) with a GIN index.
 enum PostgresSchema {
-    /// The schema version this build writes.
-    static let version = 1
+    /// The schema version this build writes: the last migration's, recorded in `store.schema_version`.
+    ///
+    /// A store that has applied a migration of a later version is refused (``PostgresBackend`` at connect): this
+    /// build would write rows that the newer schema reads differently.
+    static let version = 4
 
-    /// A migration: applied once, in order, in one transaction.
-    struct Migration {
+    /// A migration: applied once, in order, in one transaction, and recorded in `memp_migration` in it.
+    struct Migration: Sendable {
         var version: Int
         var name: String
         var sql: [String]
+        /// A step that rewrites stored rows in Swift after `sql` (what SQL alone can't compute), in the same
+        /// transaction; `nil` for a change of schema only.
+        var rewrite: (@Sendable (PostgresConnection, Logger) async throws -> Void)? = nil
     }
 
     static let migrations: [Migration] = [
@@ -96,7 +107,69 @@ enum PostgresSchema {
         // The source of a copy into the store that is under way or did not finish (`PostgresBackend.beginCopy`).
         Migration(
             version: 3, name: "v3-incomplete-copy", sql: ["ALTER TABLE store ADD COLUMN incomplete_copy_of text"]),
+        // The text search matches what the local keyword index matches: `search_text` holds the local tokenizer's
+        // terms (normalized, case-folded, stemmed, without stop words), which the `simple` configuration keeps as
+        // they are; until v3 it held the raw task and keywords, parsed and stemmed by the `english` configuration.
+        // The generated column can't change its expression in place before PostgreSQL 17, so it is made anew.
+        Migration(
+            version: 4, name: "v4-search-terms",
+            sql: [
+                "ALTER TABLE memory DROP COLUMN search",
+                """
+                ALTER TABLE memory ADD COLUMN search tsvector
+                    GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, search_text)) STORED
+                """,
+                "CREATE INDEX memory_search ON memory USING gin (search)",
+                "UPDATE store SET schema_version = 4",
+            ],
+            rewrite: { connection, logger in try await rewriteSearchText(connection, logger: logger) }),
     ]
+
+    /// What `memory.search_text` holds for a memory: the terms the local keyword index makes of its task and
+    /// keywords (``ProceduralMemory/IndexEntry/searchText(task:keywords:)``), separated by spaces.
+    static func searchText(task: String, keywords: [String]) -> String {
+        searchTerms(of: IndexEntry.searchText(task: task, keywords: keywords))
+    }
+
+    /// The terms the local keyword index makes of `text` (``ProceduralMemory/IndexEntry/keywordTokenizer``: NFKC
+    /// and case folding, words split as the index splits them, CJK bigrams, stop words dropped, Porter2 stems),
+    /// separated by spaces; what a stored memory's text and a lookup's task both become for the text search.
+    ///
+    ///     PostgresSchema.searchTerms(of: "Heating ｍｕｇｓ in the café")  // "heat mug café"
+    static func searchTerms(of text: String) -> String {
+        IndexEntry.keywordTokenizer.tokens(text).joined(separator: " ")
+    }
+
+    /// Recomputes `memory.search_text` of every stored memory from its task and keywords (v4's rewrite), a batch
+    /// of rows at a time in number order.
+    ///
+    /// - Complexity: O(*n*) in the number of memories, in ⌈*n* / 1000⌉ reads and as many writes.
+    static func rewriteSearchText(_ connection: PostgresConnection, logger: Logger) async throws {
+        struct Row: Encodable {
+            var number: Int64
+            var search_text: String
+        }
+        var last: Int64 = 0
+        while true {
+            var rows: [Row] = []
+            for try await (number, task, keywords) in try await connection.query(
+                "SELECT number, task, keywords FROM memory WHERE number > \(last) ORDER BY number LIMIT 1000",
+                logger: logger
+            ).decode((Int64, String, String).self) {
+                let keywords = try decodeJSON([String].self, keywords)
+                rows.append(Row(number: number, search_text: searchText(task: task, keywords: keywords)))
+            }
+            guard let final = rows.last else { return }
+            let json = try encodeJSON(rows)
+            try await connection.query(
+                """
+                UPDATE memory m SET search_text = x.search_text
+                FROM jsonb_to_recordset(\(json)::jsonb) AS x(number bigint, search_text text)
+                WHERE m.number = x.number
+                """, logger: logger)
+            last = final.number
+        }
+    }
 
     /// The statements that add the vector columns and the HNSW index for `dimension`.
     static func vectorColumns(dimension: Int) -> [String] {

@@ -54,7 +54,9 @@ struct IndexSnapshot: Sendable {
     var journal: CacheJournal?
 
     init(dimension: Int, vectorStorage: VectorStorage) throws(IndexError) {
-        memories = try HybridIndex(dimension: dimension, metric: .cosine, vectorStorage: vectorStorage)
+        memories = try HybridIndex(
+            dimension: dimension, metric: .cosine, vectorStorage: vectorStorage,
+            tokenizer: IndexEntry.keywordTokenizer.configuration)
         catalog = Catalog()
         numbers = []
         deprecatedCount = 0

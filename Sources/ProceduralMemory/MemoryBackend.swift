@@ -1,4 +1,5 @@
 import Foundation
+import KeywordIndex
 import RetrievalCore
 
 /// Where a memory store keeps its source of truth: trajectories, memories, their vectors and the history.
@@ -369,6 +370,13 @@ package struct IndexEntry: Sendable {
 
     /// The text the keyword index holds for the memory (``searchText(task:keywords:)``).
     package var searchText: String { Self.searchText(task: task, keywords: keywords) }
+
+    /// The tokenizer of the memories' keyword index (``KeywordIndex/TokenizerConfiguration/english``): the terms a
+    /// memory's ``searchText(task:keywords:)`` and a lookup's task become.
+    ///
+    /// A PostgreSQL store's text search stores and queries these same terms, so that both backends match the same
+    /// memories for a task's words.
+    package static let keywordTokenizer = Tokenizer(.english)
 
     /// The text the keyword index holds for a memory: its task, then its keywords.
     ///

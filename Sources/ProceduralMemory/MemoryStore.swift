@@ -46,8 +46,6 @@ public final class MemoryStore: Sendable {
     private let waitingWrites = Mutex(0)
     /// The vector storage of indexes not loaded yet (a ``DatabaseSearching`` backend); `nil` once loaded.
     private let deferredStorage: Mutex<VectorStorage?>
-    /// The tokenizer of the keyword index, used to map its stemmed keywords back to words.
-    static let tokenizer = Tokenizer(.english)
 
     private init(
         backend: any MemoryBackend, embedder: any Embedder, cache: IndexCache?, snapshot: IndexSnapshot,
@@ -573,7 +571,7 @@ extension IndexSnapshot {
         let terms = self.text.keywords(of: text, limit: limit)
         guard !terms.isEmpty else { return [] }
         var surfaces: [String: String] = [:]
-        for token in MemoryStore.tokenizer.tokensWithSurfaces(text) where surfaces[token.term] == nil {
+        for token in IndexEntry.keywordTokenizer.tokensWithSurfaces(text) where surfaces[token.term] == nil {
             surfaces[token.term] = token.surface
         }
         return terms.map { surfaces[$0] ?? $0 }

@@ -1,8 +1,10 @@
+import Embeddings
 import Foundation
 import HybridSearch
 import PostgresMemory
 import ProceduralMemory
 import RetrievalCore
+import SQLiteMemory
 import TestSupport
 import Testing
 import VectorIndex
@@ -85,6 +87,60 @@ struct SearchTests {
             #expect(hits.map(\.keywordRank) == [1, 2, 3])
             #expect(zip(hits, hits.dropFirst()).allSatisfy { $0.score >= $1.score })
             #expect(try await postgres.searchKeywords("the of and", k: 5).isEmpty)
+        }
+    }
+
+    /// Tasks written in other Unicode forms of the same words, and the words each query finds (by memory ID).
+    static let unicodeTasks = [
+        "nfc": "order a caf\u{E9} au lait", "nfd": "visit the cafe\u{301} downtown",
+        "wide": "open the \u{FF26}\u{FF32}\u{FF29}\u{FF24}\u{FF27}\u{FF25} door",
+        "ligature": "\u{FB01}le the tax report",
+        "turkish": "fly to \u{130}STANBUL", "street": "cross the Stra\u{DF}e",
+        "tokyo": "\u{6771}\u{4EAC}\u{90FD}\u{306B}\u{4F4F}\u{3080}",
+        "milk": "heat some milk",
+    ]
+    static let unicodeQueries: [(query: String, ids: Set<String>)] = [
+        ("CAF\u{C9}", ["nfc", "nfd"]),  // NFC, upper case
+        ("cafe\u{301}", ["nfc", "nfd"]),  // NFD
+        ("fridges", ["wide"]),  // ASCII against full-width
+        ("\u{FF46}\u{FF49}\u{FF4C}\u{FF45}\u{FF53}", ["ligature"]),  // full-width "files" against the ligature
+        ("\u{FB01}les", ["ligature"]),  // the ligature in the query
+        ("STRASSE", ["street"]),  // ß folds to ss
+        ("\u{130}stanbul", ["turkish"]),  // İ folds to i + U+0307 on both sides
+        // Full case folding makes İ "i" + U+0307, which is not "i": the local index finds nothing, and so must
+        // PostgreSQL (whose english configuration lower-cased İ to a plain "i" and found the task).
+        ("istanbul", []),
+        ("\u{6771}\u{4EAC}", ["tokyo"]),  // a CJK bigram inside a run
+    ]
+
+    /// A bm25 lookup in PostgreSQL matches the memories a local store's matches, whatever the Unicode form or case
+    /// of the words: both search the local keyword index's terms.
+    ///
+    /// Before, PostgreSQL parsed the raw text with its english configuration: an NFD query missed NFC tasks,
+    /// full-width letters and ligatures were words of their own, a run of CJK characters was one word, and
+    /// "istanbul" found "İSTANBUL", which the local index does not.
+    @Test func unicodeFormsMatchTheMemoriesALocalStoreMatches() async throws {
+        try await PostgresTestServer.withBackend { setup in
+            let embedder = HashingEmbedder(dimension: 16)
+            let trajectories = Self.unicodeTasks.sorted { $0.key < $1.key }.map {
+                Fixtures.trajectory($0.key, task: $0.value, source: "s", labels: [:])
+            }
+            let local = try await MemoryStore.open(
+                backend: try SQLiteBackend(path: nil), embedder: embedder, cacheDirectory: nil)
+            try await local.add(trajectories)
+            try await MemoryStore.open(backend: setup, embedder: embedder, cacheDirectory: nil).add(trajectories)
+            let database = try await PostgresBackend.connect(to: setup.location, databaseSearch: .exact)
+            defer { database.close() }
+            let remote = try await MemoryStore.open(backend: database, embedder: embedder, cacheDirectory: nil)
+            for (query, ids) in Self.unicodeQueries {
+                let options = RetrievalOptions(policy: .bm25, k: 10)
+                let localIDs = Set(try await local.retrieve(query, options: options).map(\.memory.id))
+                let remoteHits = try await remote.retrieve(query, options: options)
+                #expect(localIDs == ids, "local, \(query.debugDescription)")
+                #expect(Set(remoteHits.map(\.memory.id)) == ids, "PostgreSQL, \(query.debugDescription)")
+                #expect(remoteHits.allSatisfy { $0.explanation.database == "PostgreSQL (ts_rank_cd)" })
+            }
+            #expect(remote.cacheState == .deferred)
         }
     }
 
