@@ -229,8 +229,11 @@ public final class PostgresBackend: MemoryBackend {
         }
     }
 
-    /// The connection closed before a statement sent on it was answered.
-    private struct ConnectionClosed: Error {}
+    /// The connection was closed when a statement was to be sent on it, or before one was answered.
+    ///
+    /// PostgresNIO (1.33.2) drops a statement written to a closed connection without failing it, so a statement
+    /// is only sent on a connection that is open.
+    struct ConnectionClosed: Error {}
 
     /// The connection failed while a transaction was ending, so whether it committed is not known.
     private struct UnconfirmedCommit: Error {

@@ -26,9 +26,19 @@ struct PostgresTransaction: MemoryTransaction {
     var logger: Logger { backend.logger }
 
     /// Runs `body`, mapping what it throws (``PostgresBackend/mapped(_:)``).
+    ///
+    /// On a connection the server has ended it fails at once with
+    /// ``ProceduralMemory/MemoryError/databaseUnavailable(reason:)``: PostgresNIO never answers a statement sent on
+    /// a closed connection (see ``PostgresBackend/ConnectionClosed``), so a transaction whose connection ended
+    /// between two of its statements would otherwise wait forever.
     @discardableResult
     private func run<T>(_ body: () async throws -> T) async throws(MemoryError) -> T {
-        do { return try await body() } catch { throw backend.mapped(error) }
+        do {
+            guard !connection.isClosed else { throw PostgresBackend.ConnectionClosed() }
+            return try await body()
+        } catch {
+            throw backend.mapped(error)
+        }
     }
 
     func generation(locking: Bool) async throws(MemoryError) -> UInt64 {

@@ -46,21 +46,48 @@ struct OutageTests {
             defer { other.close() }
             await #expect(throws: MemoryError.database(reason: "PostgreSQL at \(backend.location): Abandoned()")) {
                 try await backend.inTransaction { connection in
-                    var victim = 0
-                    for try await pid in try await connection.query(
-                        "SELECT pg_backend_pid()", logger: backend.logger
-                    ).decode(Int.self) {
-                        victim = pid
-                    }
-                    try await other.withConnection { connection in
-                        // The call returns once the server process has ended.
-                        try await connection.query(
-                            "SELECT pg_terminate_backend(\(victim)::integer, 60000)", logger: other.logger)
-                    }
+                    try await Self.endServerProcess(of: connection, logger: backend.logger, from: other)
                     throw Abandoned()
                 }
             }
             #expect(try await backend.storeInfo() == nil)
+        }
+    }
+
+    /// A statement of a transaction whose connection the server ended after the previous statement fails at once
+    /// with `databaseUnavailable`: PostgresNIO drops a statement written to a closed connection, so it used to wait
+    /// forever.
+    @Test(.hangGuard) func aStatementOnAConnectionTheServerEndedMidTransactionFailsAtOnce() async throws {
+        try await PostgresTestServer.withBackend { backend in
+            let other = try await PostgresBackend.connect(to: backend.location)
+            defer { other.close() }
+            await #expect(
+                throws: MemoryError.databaseUnavailable(
+                    reason: "PostgreSQL at \(backend.location): the connection was lost")
+            ) {
+                try await backend.inTransaction { connection in
+                    let transaction = PostgresTransaction(connection: connection, backend: backend)
+                    try await Self.endServerProcess(of: connection, logger: backend.logger, from: other)
+                    // The client has seen the connection end: a statement written now is dropped.
+                    try? await connection.closeFuture.get()
+                    return try await transaction.generation(locking: false)
+                }
+            }
+            #expect(try await backend.storeInfo() == nil)
+        }
+    }
+
+    /// Ends the server process behind `connection` from a connection of `other`, returning once it has ended.
+    static func endServerProcess(
+        of connection: PostgresConnection, logger: Logger, from other: PostgresBackend
+    ) async throws {
+        var victim = 0
+        for try await pid in try await connection.query("SELECT pg_backend_pid()", logger: logger).decode(Int.self) {
+            victim = pid
+        }
+        try await other.withConnection { connection in
+            // The call returns once the server process has ended.
+            try await connection.query("SELECT pg_terminate_backend(\(victim)::integer, 60000)", logger: other.logger)
         }
     }
 
