@@ -112,29 +112,23 @@ extension FlatIndex {
         let groups = (count + group - 1) / group
         let ranges = scanRanges(rows: rows, threads: rows * dimension >= Self.parallelWorkThreshold ? parallelism : 1)
         let items = groups * ranges.count
-        var heaps = [vk_hit](repeating: vk_hit(), count: items * group * k)
-        var counts = [Int](repeating: 0, count: items * group)
         let level = simdLevel.cValue
         let metric = storage.metric.kernelMetric
         let threads = parallelism
-        queries.withUnsafeBufferPointer { queries in
-            withScanPointers(selection, heaps: &heaps, counts: &counts) { scan in
-                guard let queries = queries.baseAddress else { return }
-                parallelFor(items, workers: threads) { item in
-                    let first = item / ranges.count * group
-                    let range = ranges[item % ranges.count]
-                    vk_scan_topk_f32_batch(
-                        queries + first * dimension, min(group, count - first), scan.rows, dimension,
-                        range.lowerBound, range.upperBound, metric, scan.ids, scan.allowed, minimum,
-                        scan.heaps + item * group * k, scan.counts + item * group, k, level)
-                }
+        let heaps = scan(queries, selection, heaps: items * group, capacity: k) { queries, scan in
+            parallelFor(items, workers: threads) { item in
+                let first = item / ranges.count * group
+                let range = ranges[item % ranges.count]
+                vk_scan_topk_f32_batch(
+                    queries + first * dimension, min(group, count - first), scan.rows, dimension,
+                    range.lowerBound, range.upperBound, metric, scan.ids, scan.allowed, minimum,
+                    scan.heaps + item * group * k, scan.counts + item * group, k, level)
             }
         }
         return (0..<count).map { query in
             var hits: [vk_hit] = []
             for part in ranges.indices {
-                let slot = (query / group * ranges.count + part) * group + query % group
-                hits += heaps[slot * k..<slot * k + counts[slot]]
+                hits += heaps.heap((query / group * ranges.count + part) * group + query % group)
             }
             return selectBest(&hits, k: k)
         }
@@ -151,8 +145,6 @@ extension FlatIndex {
         let dimension = dimension
         let queryTile = min(count, Self.queryTile)
         let rowTile = min(rows, Self.rowTile)
-        var heaps = [vk_hit](repeating: vk_hit(), count: count * k)
-        var counts = [Int](repeating: 0, count: count)
         var tile = [Float](repeating: 0, count: queryTile * rowTile)
         let queryNorms: [Float] =
             storage.metric == .l2
@@ -163,30 +155,28 @@ extension FlatIndex {
         let level = simdLevel.cValue
         let metric = storage.metric.kernelMetric
         let threads = parallelism
-        queries.withUnsafeBufferPointer { queries in
+        let heaps = scan(queries, selection, heaps: count, capacity: k) { queries, scan in
             tile.withUnsafeMutableBufferPointer { tile in
-                withScanPointers(selection, heaps: &heaps, counts: &counts) { scan in
-                    guard let queries = queries.baseAddress, let tile = tile.baseAddress else { return }
-                    for queryStart in stride(from: 0, to: count, by: queryTile) {
-                        let queryCount = min(queryTile, count - queryStart)
-                        for rowStart in stride(from: 0, to: rows, by: rowTile) {
-                            let rowCount = min(rowTile, rows - rowStart)
-                            if let allowed = scan.allowed, !anySet(allowed, rowStart..<rowStart + rowCount) {
-                                continue
-                            }
-                            cblas_sgemm(
-                                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(queryCount), Int32(rowCount),
-                                Int32(dimension), 1, queries + queryStart * dimension, Int32(dimension),
-                                scan.rows + rowStart * dimension, Int32(dimension), 0, tile, Int32(rowCount))
-                            let parts = min(threads * 4, queryCount)
-                            parallelFor(parts, workers: threads) { part in
-                                for offset in stride(from: part, to: queryCount, by: parts) {
-                                    let query = queryStart + offset
-                                    scan.counts[query] = vk_tile_topk(
-                                        tile + offset * rowCount, rowCount, rowStart, metric, scan.norms,
-                                        queryNorms.isEmpty ? 0 : queryNorms[query], scan.ids, scan.allowed, minimum,
-                                        scan.heaps + query * k, scan.counts[query], k, level)
-                                }
+                guard let tile = tile.baseAddress else { return }
+                for queryStart in stride(from: 0, to: count, by: queryTile) {
+                    let queryCount = min(queryTile, count - queryStart)
+                    for rowStart in stride(from: 0, to: rows, by: rowTile) {
+                        let rowCount = min(rowTile, rows - rowStart)
+                        if let allowed = scan.allowed, !anySet(allowed, rowStart..<rowStart + rowCount) {
+                            continue
+                        }
+                        cblas_sgemm(
+                            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(queryCount), Int32(rowCount),
+                            Int32(dimension), 1, queries + queryStart * dimension, Int32(dimension),
+                            scan.rows + rowStart * dimension, Int32(dimension), 0, tile, Int32(rowCount))
+                        let parts = min(threads * 4, queryCount)
+                        parallelFor(parts, workers: threads) { part in
+                            for offset in stride(from: part, to: queryCount, by: parts) {
+                                let query = queryStart + offset
+                                scan.counts[query] = vk_tile_topk(
+                                    tile + offset * rowCount, rowCount, rowStart, metric, scan.norms,
+                                    queryNorms.isEmpty ? 0 : queryNorms[query], scan.ids, scan.allowed, minimum,
+                                    scan.heaps + query * k, scan.counts[query], k, level)
                             }
                         }
                     }
@@ -194,7 +184,7 @@ extension FlatIndex {
             }
         }
         return (0..<count).map { query in
-            var hits = Array(heaps[query * k..<query * k + counts[query]])
+            var hits = Array(heaps.heap(query))
             return selectBest(&hits, k: k)
         }
     }

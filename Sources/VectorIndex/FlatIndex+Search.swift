@@ -90,22 +90,17 @@ extension FlatIndex {
             return searchInt8(query, k: k, minimum: minimum, selection: selection, threads: threads)
         }
         let ranges = scanRanges(rows: storage.ids.count, threads: threads)
-        var heaps = [vk_hit](repeating: vk_hit(), count: ranges.count * k)
-        var counts = [Int](repeating: 0, count: ranges.count)
         let level = simdLevel.cValue
         let metric = storage.metric.kernelMetric
         let dimension = dimension
-        query.withUnsafeBufferPointer { query in
-            withScanPointers(selection, heaps: &heaps, counts: &counts) { scan in
-                guard let query = query.baseAddress else { return }
-                parallelFor(ranges.count, workers: threads) { part in
-                    scan.counts[part] = vk_scan_topk_f32(
-                        query, scan.rows, dimension, ranges[part].lowerBound, ranges[part].upperBound, metric,
-                        scan.ids, scan.allowed, minimum, scan.heaps + part * k, 0, k, level)
-                }
+        let heaps = scan(query, selection, heaps: ranges.count, capacity: k) { query, scan in
+            parallelFor(ranges.count, workers: threads) { part in
+                scan.counts[part] = vk_scan_topk_f32(
+                    query, scan.rows, dimension, ranges[part].lowerBound, ranges[part].upperBound, metric,
+                    scan.ids, scan.allowed, minimum, scan.heaps + part * k, 0, k, level)
             }
         }
-        return merge(heaps, counts: counts, stride: k, k: k)
+        return merge(heaps, k: k)
     }
 
     /// Large k: scores every row (in parallel ranges), then selects the best `k` allowed rows.
@@ -148,8 +143,6 @@ extension FlatIndex {
         guard let codes = storage.codes else { preconditionFailure("int8 index without codes") }
         let candidates = min(selection.count, max(k * rescoreFactor, k + 16))
         let ranges = scanRanges(rows: storage.ids.count, threads: threads)
-        var heaps = [vk_hit](repeating: vk_hit(), count: ranges.count * candidates)
-        var counts = [Int](repeating: 0, count: ranges.count)
         var quantized = [Int8](repeating: 0, count: dimension)
         var querySum: Int32 = 0
         let queryScale = query.withUnsafeBufferPointer { values in
@@ -162,33 +155,29 @@ extension FlatIndex {
         let metric = storage.metric.kernelMetric
         let dimension = dimension
         let querySumValue = querySum
-        quantized.withUnsafeBufferPointer { quantized in
+        let heaps = scan(quantized, selection, heaps: ranges.count, capacity: candidates) { quantized, scan in
             codes.withBytes { codeBase in
                 storage.scales.withUnsafeBufferPointer { scales in
-                    withScanPointers(selection, heaps: &heaps, counts: &counts) { scan in
-                        guard let quantized = quantized.baseAddress,
-                            let codes = codeBase?.assumingMemoryBound(to: UInt8.self), let scales = scales.baseAddress
-                        else { return }
-                        parallelFor(ranges.count, workers: threads) { part in
-                            scan.counts[part] = vk_scan_topk_i8(
-                                quantized, querySumValue, queryScale, codes, scales, dimension,
-                                ranges[part].lowerBound, ranges[part].upperBound, metric, scan.norms, queryNorm,
-                                scan.ids, scan.allowed, scan.heaps + part * candidates, 0, candidates, level)
-                        }
+                    guard let codes = codeBase?.assumingMemoryBound(to: UInt8.self), let scales = scales.baseAddress
+                    else { return }
+                    parallelFor(ranges.count, workers: threads) { part in
+                        scan.counts[part] = vk_scan_topk_i8(
+                            quantized, querySumValue, queryScale, codes, scales, dimension,
+                            ranges[part].lowerBound, ranges[part].upperBound, metric, scan.norms, queryNorm,
+                            scan.ids, scan.allowed, scan.heaps + part * candidates, 0, candidates, level)
                     }
                 }
             }
         }
         var hits: [vk_hit] = []
-        hits.reserveCapacity(counts.reduce(0, +))
+        hits.reserveCapacity(heaps.counts.reduce(0, +))
         query.withUnsafeBufferPointer { query in
             storage.vectors.withBytes { base in
                 guard let query = query.baseAddress, let rows = base?.assumingMemoryBound(to: Float.self) else {
                     return
                 }
-                for part in counts.indices {
-                    for index in part * candidates..<part * candidates + counts[part] {
-                        var hit = heaps[index]
+                for part in heaps.counts.indices {
+                    for var hit in heaps.heap(part) {
                         vk_scores_f32(query, rows + Int(hit.row) * dimension, dimension, 1, metric, level, &hit.score)
                         if hit.score >= minimum { hits.append(hit) }
                     }
@@ -198,11 +187,11 @@ extension FlatIndex {
         return selectBest(&hits, k: k)
     }
 
-    /// Merges per-thread heaps laid out `stride` apart into the best `k`, best first.
-    func merge(_ heaps: [vk_hit], counts: [Int], stride: Int, k: Int) -> [SearchHit] {
+    /// Merges per-thread heaps into the best `k`, best first.
+    func merge(_ heaps: ScanHeaps, k: Int) -> [SearchHit] {
         var hits: [vk_hit] = []
-        hits.reserveCapacity(counts.reduce(0, +))
-        for (part, count) in counts.enumerated() { hits += heaps[part * stride..<part * stride + count] }
+        hits.reserveCapacity(heaps.counts.reduce(0, +))
+        for part in heaps.counts.indices { hits += heaps.heap(part) }
         return selectBest(&hits, k: k)
     }
 
@@ -232,7 +221,43 @@ struct ScanPointers {
     var counts: UnsafeMutablePointer<Int>
 }
 
+/// The heaps a top-k scan filled: one per element of ``counts``, ``capacity`` hits apart.
+struct ScanHeaps {
+    /// Every heap's slots; only the first `counts[heap]` slots of a heap hold hits.
+    var hits: [vk_hit]
+    /// The number of hits in each heap.
+    var counts: [Int]
+    /// The slots of each heap.
+    var capacity: Int
+
+    /// The hits of heap `index`, in heap order.
+    func heap(_ index: Int) -> ArraySlice<vk_hit> {
+        hits[index * capacity..<index * capacity + counts[index]]
+    }
+}
+
 extension FlatIndex {
+    /// Scans with `query`: lends `body` the query's elements and the pointers of
+    /// ``withScanPointers(_:heaps:counts:_:)`` over `heapCount` empty heaps of `capacity` hits, and returns the
+    /// heaps as `body` left them.
+    ///
+    /// Skips `body` when the query, the index or the heaps are empty: such a scan finds nothing. The pointers must
+    /// not escape `body`.
+    func scan<Element>(
+        _ query: [Element], _ selection: RowSelection, heaps heapCount: Int, capacity: Int,
+        _ body: (UnsafePointer<Element>, ScanPointers) -> Void
+    ) -> ScanHeaps {
+        var hits = [vk_hit](repeating: vk_hit(), count: heapCount * capacity)
+        var counts = [Int](repeating: 0, count: heapCount)
+        query.withUnsafeBufferPointer { query in
+            withScanPointers(selection, heaps: &hits, counts: &counts) { scan in
+                guard let query = query.baseAddress else { return }
+                body(query, scan)
+            }
+        }
+        return ScanHeaps(hits: hits, counts: counts, capacity: capacity)
+    }
+
     /// Calls `body` with the storage's rows, IDs and norms, `selection`'s bitset and the heap buffers.
     ///
     /// Does nothing when the index has no rows or a buffer is empty: such a scan finds nothing.
