@@ -174,13 +174,26 @@ import Testing
         }
     }
 
-    @Test func numPyVectorIsOneRowAndOtherFilesAreNotNumPy() throws {
+    /// NumPy headers this build reads, the data bytes after each, and the rows read: a vector (a 1-D shape) is one
+    /// row, and a header may quote its keys with double quotes.
+    static let readableNumPy: [(header: String, payload: Int, rows: [[Float]])] = [
+        ("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }\n", 12, [[0, 0, 0]]),
+        (#"{"descr": "<f4", "fortran_order": False, "shape": (1, 2)}"# + "\n", 8, [[0, 0]]),
+    ]
+
+    @Test(arguments: readableNumPy)
+    func readableNumPyHeadersGiveTheirRows(header: String, payload: Int, rows: [[Float]]) throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("good.npy")
+        try Self.writeNumPy(header: header, payload: payload, to: path)
+        #expect(try VectorFile.read(path) == VectorSet(rows))
+    }
+
+    @Test func otherFilesAreNotNumPy() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.file("bad.npy")
-        try Self.writeNumPy(
-            header: "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }\n", payload: 12, to: path)
-        #expect(try VectorFile.read(path) == VectorSet([[0, 0, 0]]))
         try Data("not numpy at all".utf8).write(to: URL(fileURLWithPath: path))
         #expect(
             throws: IndexError.malformedInput(
@@ -189,15 +202,6 @@ import Testing
         ) {
             try VectorFile.read(path)
         }
-    }
-
-    @Test func numPyHeadersWithDoubleQuotesAreRead() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let path = directory.file("quoted.npy")
-        try Self.writeNumPy(
-            header: #"{"descr": "<f4", "fortran_order": False, "shape": (1, 2)}"# + "\n", payload: 8, to: path)
-        #expect(try VectorFile.read(path) == VectorSet([[0, 0]]))
     }
 
     @Test func numPyFilesFromNumPyAreReadable() throws {
