@@ -134,9 +134,8 @@ import Testing
     @Test func wrongMagicIsNamed() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let path = try writeIndexFile(at: directory.file("other.idx"), magic: "XXXX")
-        #expect(throws: IndexError.notAnIndexFile(path: path, expectedMagic: "MKIX")) {
-            try KeywordIndex(contentsOf: path)
+        try expectRefusesIndexFile(ofKind: "XXXX", expecting: "MKIX", in: directory) {
+            try KeywordIndex(contentsOf: $0)
         }
     }
 

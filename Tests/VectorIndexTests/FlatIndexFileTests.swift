@@ -120,10 +120,7 @@ import Testing
     @Test func rejectsOtherFilesAndNewerVersions() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let other = try writeIndexFile(at: directory.file("other.idx"), magic: "MKIX")
-        #expect(throws: IndexError.notAnIndexFile(path: other, expectedMagic: "MVIX")) {
-            try FlatIndex(contentsOf: other)
-        }
+        try expectRefusesIndexFile(ofKind: "MKIX", expecting: "MVIX", in: directory) { try FlatIndex(contentsOf: $0) }
         let newer = try writeIndexFile(
             at: directory.file("newer.mvi"), magic: "MVIX", version: 2, fields: [4, 0, 0, 0])
         #expect(throws: IndexError.unsupportedFormat(path: newer, version: 2, readable: 1...1)) {
