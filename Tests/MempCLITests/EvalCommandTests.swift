@@ -27,63 +27,55 @@ import Testing
         #expect(try EvalCommand.parseAlphas("0.2, 0.8") == [0.2, 0.8])
     }
 
+    /// The least `memp eval` needs to evaluate a store: the store and the queries.
+    static let onAStore = ["--store", "a", "--queries", "q.jsonl"]
+    /// The least `memp eval` needs to build stores and evaluate them: the trajectories and the queries.
+    static let fromTrajectories = ["--trajectories", "t.jsonl", "--queries", "q.jsonl"]
+
     @Test(arguments: [
-        (["--queries", "q.jsonl"], "Give either --store DIR (repeatable) or --trajectories FILE."),
+        ["--queries", "q.jsonl"], ["--store", "a", "--trajectories", "t.jsonl", "--queries", "q.jsonl"],
+    ])
+    func needsEitherAStoreOrTrajectories(arguments: [String]) {
+        #expect(
+            parseFailure(EvalCommand.self, arguments) == "Give either --store DIR (repeatable) or --trajectories FILE.")
+    }
+
+    @Test(arguments: [
         (
-            ["--store", "a", "--trajectories", "t.jsonl", "--queries", "q.jsonl"],
-            "Give either --store DIR (repeatable) or --trajectories FILE."
-        ),
-        (
-            ["--store", "a", "--queries", "q.jsonl", "--modes", "bm25,vector"],
+            onAStore + ["--modes", "bm25,vector"],
             "--modes: unknown value \"vector\"; choose from random, query, keyword, bm25, hybrid."
         ),
-        (
-            ["--store", "a", "--queries", "q.jsonl", "--alpha-sweep", "0:2:0.5"],
-            "--alpha-sweep: every alpha must be within 0…1 (got 0:2:0.5)."
-        ),
+        (onAStore + ["--alpha-sweep", "0:2:0.5"], "--alpha-sweep: every alpha must be within 0…1 (got 0:2:0.5)."),
         // Hostile run 4: a step this small made a count past Int.max, which trapped.
         (
-            ["--store", "a", "--queries", "q.jsonl", "--alpha-sweep", "0:1:1e-300"],
+            onAStore + ["--alpha-sweep", "0:1:1e-300"],
             "--alpha-sweep: 0:1:1e-300 makes more than 1001 alphas, each a run over every query; take a larger step."
         ),
+        (onAStore + ["--alpha-sweep", "0:inf:0.5"], "--alpha-sweep: every alpha must be within 0…1 (got 0:inf:0.5)."),
         (
-            ["--store", "a", "--queries", "q.jsonl", "--alpha-sweep", "0:inf:0.5"],
-            "--alpha-sweep: every alpha must be within 0…1 (got 0:inf:0.5)."
-        ),
-        (
-            ["--store", "a", "--queries", "q.jsonl", "--alpha-sweep", "1:0:0.1"],
+            onAStore + ["--alpha-sweep", "1:0:0.1"],
             "--alpha-sweep: start:end:step needs numbers with start <= end and step > 0 (got 1:0:0.1)."
         ),
+        (onAStore + ["--k-sweep", "0,5"], "--k-sweep: \"0\" is not a whole number of at least 1."),
+        (onAStore + ["-k", "0"], "-k must be at least 1 (got 0)."),
+        (onAStore + ["--procedure-weights", "0.5,-1"], "--procedure-weights: \"-1\" is not a number of at least 0."),
         (
-            ["--store", "a", "--queries", "q.jsonl", "--k-sweep", "0,5"],
-            "--k-sweep: \"0\" is not a whole number of at least 1."
-        ),
-        (["--store", "a", "--queries", "q.jsonl", "-k", "0"], "-k must be at least 1 (got 0)."),
-        (
-            ["--store", "a", "--queries", "q.jsonl", "--procedure-weights", "0.5,-1"],
-            "--procedure-weights: \"-1\" is not a number of at least 0."
-        ),
-        (
-            ["--trajectories", "t.jsonl", "--queries", "q.jsonl", "--build-policies", "trajectory,steps"],
+            fromTrajectories + ["--build-policies", "trajectory,steps"],
             "--build-policies: unknown value \"steps\"; choose from trajectory, script, proceduralization."
         ),
         // `--embedder openai` was offered without a way to name the server: the run failed with the library's
         // "base URL must be an http(s) URL … (got "")".
-        (
-            ["--trajectories", "t.jsonl", "--queries", "q.jsonl", "--embedder", "openai"],
-            "--embedder openai needs --base-url and --openai-model."
-        ),
-        (
-            ["--trajectories", "t.jsonl", "--queries", "q.jsonl", "--base-url", "http://127.0.0.1:1"],
-            "--base-url, --openai-model and --api-key-variable apply only to --embedder openai."
-        ),
-        (
-            ["--trajectories", "t.jsonl", "--queries", "q.jsonl", "--api-key-variable", "KEY"],
-            "--base-url, --openai-model and --api-key-variable apply only to --embedder openai."
-        ),
+        (fromTrajectories + ["--embedder", "openai"], "--embedder openai needs --base-url and --openai-model."),
     ])
     func rejectsBadFlags(arguments: [String], message: String) {
         #expect(parseFailure(EvalCommand.self, arguments) == message)
+    }
+
+    @Test(arguments: [["--base-url", "http://127.0.0.1:1"], ["--api-key-variable", "KEY"]])
+    func refusesServerFlagsWithoutTheOpenAIEmbedder(flag: [String]) {
+        #expect(
+            parseFailure(EvalCommand.self, Self.fromTrajectories + flag)
+                == "--base-url, --openai-model and --api-key-variable apply only to --embedder openai.")
     }
 
     /// The flags that shape the stores --trajectories builds were ignored without a word beside --store.
@@ -93,7 +85,7 @@ import Testing
     ])
     func refusesBuildFlagsBesideAStore(flag: [String]) {
         #expect(
-            parseFailure(EvalCommand.self, ["--store", "a", "--queries", "q.jsonl"] + flag)
+            parseFailure(EvalCommand.self, Self.onAStore + flag)
                 == "\(flag[0]) applies to the stores built from --trajectories FILE; a --store is evaluated as it is.")
     }
 
