@@ -62,9 +62,9 @@ import Testing
     /// Expects `read` to throw ``IndexError/corrupted(path:section:reason:)`` for `path`, naming `section` (any
     /// section when `nil`), with a reason that `isExpected` accepts: for reasons whose details (offsets, measured
     /// lengths) the test doesn't pin.
-    static func expectCorrupted(
+    static func expectCorrupted<Value>(
         _ path: String, section: String? = nil, sourceLocation: SourceLocation = #_sourceLocation,
-        reading read: () throws -> Void, reason isExpected: (String) -> Bool
+        reading read: () throws -> Value, reason isExpected: (String) -> Bool
     ) {
         #expect(sourceLocation: sourceLocation) {
             try read()
