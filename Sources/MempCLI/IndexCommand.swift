@@ -54,19 +54,17 @@ struct IndexCommand: ParsableCommand {
             progress.finish()
             try index.save(to: output)
             let seconds = Date().timeIntervalSince(start)
-            if json {
-                let summary: [String: JSONValue] = [
-                    "output": .string(output), "count": .int(index.count), "dimension": .int(index.dimension),
-                    "metric": .string(metric.rawValue), "storage": .string(storage.rawValue),
-                    "seconds": .double(seconds),
-                ]
-                printSummary(try jsonLine(summary), after: output)
-            } else {
-                printSummary(
+            let summary: [String: JSONValue] = [
+                "output": .string(output), "count": .int(index.count), "dimension": .int(index.dimension),
+                "metric": .string(metric.rawValue), "storage": .string(storage.rawValue),
+                "seconds": .double(seconds),
+            ]
+            try printSummary(
+                summary, json: json,
+                text:
                     "Indexed \(counted(index.count, "vector")) of dimension \(index.dimension) (\(metric.rawValue), "
-                        + "\(storage.rawValue)) into \(output) in \(decimal(seconds, places: 2)) s.",
-                    after: output)
-            }
+                    + "\(storage.rawValue)) into \(output) in \(decimal(seconds, places: 2)) s.",
+                after: output)
         }
     }
 
@@ -150,22 +148,19 @@ struct IndexCommand: ParsableCommand {
             }
             let search = try flat.timedSearch(queryVectors, k: k, batchSize: batchSize, method: method)
             if let output { try VectorFile.writeResults(search.hits, width: flat.resultWidth(k: k), to: output) }
-            if json {
-                let summary: [String: JSONValue] = [
-                    "queries": .int(queryVectors.count), "k": .int(k), "batchSize": .int(search.batchSize),
-                    "threads": .int(flat.parallelism), "seconds": .double(search.seconds),
-                    "queriesPerSecond": .double(search.queriesPerSecond), "indexCount": .int(flat.count),
-                    "dimension": .int(flat.dimension), "metric": .string(flat.metric.rawValue),
-                    "storage": .string(flat.vectorStorage.rawValue), "method": .string(method.rawValue),
-                ]
-                printSummary(try jsonLine(summary), after: output)
-            } else {
-                printSummary(
-                    "\(counted(queryVectors.count, "query")), k=\(k), batch size \(search.batchSize): "
-                        + "\(decimal(search.seconds, places: 4)) s, "
-                        + "\(decimal(search.queriesPerSecond, places: 1)) queries/s.",
-                    after: output)
-            }
+            let summary: [String: JSONValue] = [
+                "queries": .int(queryVectors.count), "k": .int(k), "batchSize": .int(search.batchSize),
+                "threads": .int(flat.parallelism), "seconds": .double(search.seconds),
+                "queriesPerSecond": .double(search.queriesPerSecond), "indexCount": .int(flat.count),
+                "dimension": .int(flat.dimension), "metric": .string(flat.metric.rawValue),
+                "storage": .string(flat.vectorStorage.rawValue), "method": .string(method.rawValue),
+            ]
+            try printSummary(
+                summary, json: json,
+                text: "\(counted(queryVectors.count, "query")), k=\(k), batch size \(search.batchSize): "
+                    + "\(decimal(search.seconds, places: 4)) s, "
+                    + "\(decimal(search.queriesPerSecond, places: 1)) queries/s.",
+                after: output)
         }
     }
 

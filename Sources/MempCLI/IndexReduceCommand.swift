@@ -32,15 +32,13 @@ extension IndexCommand {
                 // More dimensions than the index has: a flag this index refuses, as --rescore-factor for f32.
                 throw flagError(error, flags: ["components": "--dims"])
             }
-            if json {
-                printSummary(try jsonLine(reduction), after: output)
-            } else {
-                printSummary(
+            try printSummary(
+                reduction, json: json,
+                text:
                     "Reduced \(counted(reduction.count, "vector")) from \(reduction.from) to \(reduction.to) dimensions "
-                        + "into \(output) (PCA model \(reduction.pca), "
-                        + "\(decimal(reduction.explainedVariance * 100, places: 1))% of the variance kept).",
-                    after: output)
-            }
+                    + "into \(output) (PCA model \(reduction.pca), "
+                    + "\(decimal(reduction.explainedVariance * 100, places: 1))% of the variance kept).",
+                after: output)
         }
     }
 }

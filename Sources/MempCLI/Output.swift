@@ -88,6 +88,14 @@ func printSummary(_ line: String, after output: String?) {
     if let output, isStandardOutput(output) { printError(line) } else { print(line) }
 }
 
+/// Prints a command's closing line as ``printSummary(_:after:)`` does: `summary` as one JSON line when `json`,
+/// otherwise `text`.
+func printSummary(
+    _ summary: some Encodable, json: Bool, text: @autoclosure () -> String, after output: String?
+) throws {
+    try printSummary(json ? jsonLine(summary) : text(), after: output)
+}
+
 /// Whether `path` is the file (pipe, device, regular file) that standard output is.
 func isStandardOutput(_ path: String) -> Bool {
     var standardOutput = stat()
