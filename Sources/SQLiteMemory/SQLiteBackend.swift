@@ -129,7 +129,7 @@ public final class SQLiteBackend: MemoryBackend {
                 }
             case .SQLITE_IOERR:
                 // On a full disk, SQLite's -shm file can't grow and it says "disk I/O error", even to read.
-                if let problem = fullStorage(location) { return problem }
+                if let problem = fullStorage(location) ?? fileSizeLimitReached(location) { return problem }
             default: break
             }
             return .database(
@@ -693,6 +693,32 @@ private func fullStorage(_ path: String) -> MemoryError? {
         reason: "is on a file system with no space left (\(free) bytes free), and SQLite needs room beside a store's "
             + "database even to read it (its -wal and -shm files). Free some space, or copy the store to a disk "
             + "with room, then retry")
+}
+
+/// Why SQLite can't write the database at `path` when its file or write-ahead log reached this process's limit on
+/// the size of a file it writes (`RLIMIT_FSIZE`, `ulimit -f`); `nil` otherwise.
+///
+/// Past the limit a write fails with EFBIG where SIGXFSZ is ignored (as a parent process may leave it; otherwise the
+/// signal ends the process), and SQLite says "disk I/O error" (`SQLITE_IOERR`), which names neither the file nor
+/// the limit (hostile run 13).
+private func fileSizeLimitReached(_ path: String) -> MemoryError? {
+    var limit = rlimit()
+    guard getrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else {
+        return nil
+    }
+    let maximum = UInt64(limit.rlim_cur)
+    // SQLite writes a page (at most 64 KiB) and, to the log, a 24-byte frame header at a time.
+    let largestWrite: UInt64 = 65_536 + 24
+    for file in [path, path + "-wal", path + "-journal"] {
+        var facts = stat()
+        guard stat(file, &facts) == 0, UInt64(facts.st_size) + largestWrite > maximum else { continue }
+        return .io(
+            path: file,
+            reason: "can't grow past this process's limit on the size of a file it writes (\(maximum) bytes, "
+                + "RLIMIT_FSIZE; it holds \(facts.st_size)), so the write stopped and its transaction stored "
+                + "nothing. Raise the limit (`ulimit -f`), then retry")
+    }
+    return nil
 }
 
 /// Why SQLite can't write the database at `path` when the storage is the cause: the file or its directory is

@@ -668,6 +668,54 @@ import VectorIndex
         #expect(try await reopened.statistics().trajectories == committed + 1)
     }
 
+    /// Hostile run 13: an import past the process's file size limit (`ulimit -f`, SIGXFSZ ignored) said "disk I/O
+    /// error (SQLite code 10)"; it names the file and the limit, and what earlier batches committed stays.
+    @Test func anImportPastTheFileSizeLimitSaysSoAndKeepsWhatWasCommitted() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("store")
+        _ = try await TestStoreKind.disk.makeStore(in: directory, holding: [Samples.heatMug])
+        let lines = (0..<200).map { index in
+            #"{"id": "run-\#(index)", "task": "wash plate \#(index) in the sink", "#
+                + #""steps": [{"action": "go to sink", "observation": "\#(String(repeating: "x", count: 2000))"}]}"#
+        }
+        let file = try directory.write(lines.joined(separator: "\n"), to: "runs.jsonl")
+        await #expect(processExitsWith: .success) { [path = path as String, file = file as String] in
+            signal(SIGXFSZ, SIG_IGN)
+            let store = try await MemoryStore.open(at: path, embedder: WordHashEmbedder())
+            // Room for a few of the 200 trajectories in the database's largest file.
+            let largest =
+                ["", "-wal"].map { suffix in
+                    var facts = stat()
+                    return stat(path + "/memp.sqlite" + suffix, &facts) == 0 ? Int(facts.st_size) : 0
+                }.max() ?? 0
+            var limit = rlimit()
+            getrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &limit)
+            limit.rlim_cur = rlim_t(largest + 256 << 10)
+            setrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &limit)
+            var cause: MemoryError?
+            do {
+                try await store.importTrajectories(from: file, options: ImportOptions(batchSize: 1))
+            } catch {
+                cause = error as? MemoryError
+            }
+            guard case .importStopped(let committed, .io(let stopped, let reason))? = cause,
+                stopped.hasPrefix(path + "/memp.sqlite"),
+                reason.hasPrefix(
+                    "can't grow past this process's limit on the size of a file it writes (\(limit.rlim_cur) bytes"),
+                reason.hasSuffix(
+                    "so the write stopped and its transaction stored nothing. Raise the limit (`ulimit -f`), then retry"
+                )
+            else { exit(3) }
+            guard committed > 0, try await store.statistics().trajectories == committed + 1 else { exit(4) }
+            exit(0)
+        }
+        let verification = try await MemoryStore.verify(at: path)
+        #expect(verification.problems.isEmpty)
+        let reopened = try await MemoryStore.open(at: path, embedder: WordHashEmbedder())
+        #expect(try await reopened.statistics().trajectories > 1)
+    }
+
     // Hostile run 4: a store in a directory this user can't write was "attempt to write a readonly database (SQLite
     // code 8)", also to read it, and on a read-only file system "unable to open database file (SQLite code 14)".
     @Test(.enabled(if: geteuid() != 0, "root writes through permission bits"))
