@@ -189,8 +189,7 @@ public final class PostgresBackend: MemoryBackend {
         on connection: PostgresConnection, commit: Bool = true, logger: Logger,
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        // A statement sent on a closed connection is never answered (see rollBack(_:logger:)).
-        guard !connection.isClosed else { throw ConnectionClosed() }
+        try requireOpen(connection)
         try await connection.query("BEGIN", logger: logger)
         let result: Result
         do {
@@ -200,7 +199,7 @@ public final class PostgresBackend: MemoryBackend {
             throw error
         }
         do {
-            guard !connection.isClosed else { throw ConnectionClosed() }
+            try requireOpen(connection)
             try await connection.query(commit ? "COMMIT" : "ROLLBACK", logger: logger)
         } catch {
             throw UnconfirmedCommit(cause: error)
@@ -229,11 +228,17 @@ public final class PostgresBackend: MemoryBackend {
         }
     }
 
-    /// The connection was closed when a statement was to be sent on it, or before one was answered.
+    /// Throws when `connection` is closed; called before a statement is sent on it.
     ///
-    /// PostgresNIO (1.33.2) drops a statement written to a closed connection without failing it, so a statement
-    /// is only sent on a connection that is open.
-    struct ConnectionClosed: Error {}
+    /// PostgresNIO (1.33.2) drops a statement written to a closed connection without failing it, so its caller
+    /// would wait forever (see ``rollBack(_:logger:)``). What it throws is mapped to
+    /// ``ProceduralMemory/MemoryError/databaseUnavailable(reason:)``.
+    static func requireOpen(_ connection: PostgresConnection) throws {
+        guard !connection.isClosed else { throw ConnectionClosed() }
+    }
+
+    /// The connection was closed when a statement was to be sent on it (``requireOpen(_:)``).
+    private struct ConnectionClosed: Error {}
 
     /// The connection failed while a transaction was ending, so whether it committed is not known.
     private struct UnconfirmedCommit: Error {

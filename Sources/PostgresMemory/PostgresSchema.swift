@@ -16,7 +16,7 @@ enum PostgresSchema {
     ///
     /// A store that has applied a migration of a later version is refused (``PostgresBackend`` at connect): this
     /// build would write rows that the newer schema reads differently.
-    static let version = 4
+    static var version: Int { migrations[migrations.count - 1].version }
 
     /// A migration: applied once, in order, in one transaction, and recorded in `memp_migration` in it.
     struct Migration: Sendable {

@@ -29,12 +29,12 @@ struct PostgresTransaction: MemoryTransaction {
     ///
     /// On a connection the server has ended it fails at once with
     /// ``ProceduralMemory/MemoryError/databaseUnavailable(reason:)``: PostgresNIO never answers a statement sent on
-    /// a closed connection (see ``PostgresBackend/ConnectionClosed``), so a transaction whose connection ended
-    /// between two of its statements would otherwise wait forever.
+    /// a closed connection (``PostgresBackend/requireOpen(_:)``), so a transaction whose connection ended between
+    /// two of its statements would otherwise wait forever.
     @discardableResult
     private func run<T>(_ body: () async throws -> T) async throws(MemoryError) -> T {
         do {
-            guard !connection.isClosed else { throw PostgresBackend.ConnectionClosed() }
+            try PostgresBackend.requireOpen(connection)
             return try await body()
         } catch {
             throw backend.mapped(error)

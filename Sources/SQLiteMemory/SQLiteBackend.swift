@@ -642,6 +642,15 @@ private func parentDirectory(of path: String) -> String {
     return parent.isEmpty ? "." : parent
 }
 
+/// This process's soft limit on `resource` (`getrlimit(2)`), or `nil` when it has none or can't be read.
+private func finiteLimit(_ resource: __rlimit_resource) -> rlim_t? {
+    var limit = rlimit()
+    guard getrlimit(__rlimit_resource_t(resource.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else {
+        return nil
+    }
+    return limit.rlim_cur
+}
+
 /// The most descriptors a store's database holds: the writer and GRDB's default of 5 readers, each with the
 /// database and its -wal file open, and the -shm file.
 private let storeDescriptors = (1 + 5) * 3
@@ -652,11 +661,8 @@ private let storeDescriptors = (1 + 5) * 3
 /// SQLite says "unable to open database file" (`SQLITE_CANTOPEN`) whatever the cause; under `ulimit -n 12`, or a
 /// `memp serve` with more stores than its limit holds, the store seemed damaged (hostile run 13).
 private func exhaustedDescriptors(_ path: String) -> MemoryError? {
-    var limit = rlimit()
-    guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else {
-        return nil
-    }
-    let maximum = Int(clamping: limit.rlim_cur)
+    guard let limit = finiteLimit(RLIMIT_NOFILE) else { return nil }
+    let maximum = Int(clamping: limit)
     // Listing the open descriptors takes one more: at the limit the listing itself is refused.
     let openCount: Int
     if let listing = opendir("/proc/self/fd") {
@@ -702,11 +708,8 @@ private func fullStorage(_ path: String) -> MemoryError? {
 /// signal ends the process), and SQLite says "disk I/O error" (`SQLITE_IOERR`), which names neither the file nor
 /// the limit (hostile run 13).
 private func fileSizeLimitReached(_ path: String) -> MemoryError? {
-    var limit = rlimit()
-    guard getrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else {
-        return nil
-    }
-    let maximum = UInt64(limit.rlim_cur)
+    guard let limit = finiteLimit(RLIMIT_FSIZE) else { return nil }
+    let maximum = UInt64(limit)
     // SQLite writes a page (at most 64 KiB) and, to the log, a 24-byte frame header at a time.
     let largestWrite: UInt64 = 65_536 + 24
     for file in [path, path + "-wal", path + "-journal"] {

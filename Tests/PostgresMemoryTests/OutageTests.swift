@@ -85,7 +85,7 @@ struct OutageTests {
         for try await pid in try await connection.query("SELECT pg_backend_pid()", logger: logger).decode(Int.self) {
             victim = pid
         }
-        try await other.withConnection { connection in
+        _ = try await other.withConnection { connection in
             // The call returns once the server process has ended.
             try await connection.query("SELECT pg_terminate_backend(\(victim)::integer, 60000)", logger: other.logger)
         }
