@@ -12,7 +12,7 @@ import Testing
 @Suite struct OpenAICompatibleEmbedderStubTests {
     func embedder(
         _ server: LoopbackServer, _ scenario: String, batchSize: Int = 64, dimension: Int? = nil, retries: Int = 2,
-        timeout: Double = 10, keyVariable: String? = nil
+        timeout: Double = LoopbackServer.answerTimeout, keyVariable: String? = nil
     ) -> OpenAICompatibleEmbedder {
         OpenAICompatibleEmbedder(
             baseURL: server.baseURL.appendingPathComponent(scenario), model: "stub",

@@ -8,20 +8,22 @@ import Testing
 @Suite struct ChatClientTests {
     static let request = ChatRequest(messages: [ChatMessage(.user, "hi")])
 
-    /// Each failing scenario ends in a typed error that names the endpoint and says what went wrong.
+    /// Each failing scenario ends in a typed error that names the endpoint and says what went wrong (a `nil` timeout
+    /// is ``LoopbackServer/answerTimeout``).
     @Test(
         arguments: [
-            ("down", "HTTP 503: overloaded. Gave up after 3 attempts.", 10, 16_000),
-            ("badrequest", "HTTP 400: the request exceeds the available context size.", 10, 16_000),
-            ("notjson", "the answer is not a JSON object (17 bytes)", 10, 16_000),
-            ("nochoices", "the answer has no choices[0].message.content text", 10, 16_000),
-            ("huge", "the answer has 100000 characters, over the limit of 1000", 10, 1000),
+            ("down", "HTTP 503: overloaded. Gave up after 3 attempts.", nil, 16_000),
+            ("badrequest", "HTTP 400: the request exceeds the available context size.", nil, 16_000),
+            ("notjson", "the answer is not a JSON object (17 bytes)", nil, 16_000),
+            ("nochoices", "the answer has no choices[0].message.content text", nil, 16_000),
+            ("huge", "the answer has 100000 characters, over the limit of 1000", nil, 1000),
             ("hang", "no answer within 0.5 s (after 3 attempts)", 0.5, 16_000),
-        ] as [(String, String, Double, Int)])
-    func failuresAreTypedAndRetried(scenario: String, reason: String, timeout: Double, limit: Int) async throws {
+        ] as [(String, String, Double?, Int)])
+    func failuresAreTypedAndRetried(scenario: String, reason: String, timeout: Double?, limit: Int) async throws {
         let server = try await LoopbackServer(script: "chat_stub_server.py")
         await #expect(throws: LanguageModelError.server(url: server.chatURL(scenario), reason: reason)) {
-            try await server.chatModel(scenario, timeout: timeout, limit: limit).complete(Self.request)
+            try await server.chatModel(scenario, timeout: timeout ?? LoopbackServer.answerTimeout, limit: limit)
+                .complete(Self.request)
         }
     }
 

@@ -5,7 +5,8 @@ import LLMClient
 extension LoopbackServer {
     /// A chat client of `scenario`, with quick retries.
     public func chatModel(
-        _ scenario: String, mode: StructuredOutput = .jsonSchema, timeout: Double = 10, limit: Int = 16_000
+        _ scenario: String, mode: StructuredOutput = .jsonSchema, timeout: Double = LoopbackServer.answerTimeout,
+        limit: Int = 16_000
     ) -> OpenAICompatibleChatModel {
         OpenAICompatibleChatModel(
             baseURL: baseURL.appendingPathComponent(scenario), model: "stub", apiKeyEnvironmentVariable: nil,

@@ -12,6 +12,11 @@ public final class LoopbackServer {
     public let baseURL: URL
     private let process: Process
 
+    /// Seconds a client of a stub waits for each answer when the test is not about timeouts: far beyond what a stub
+    /// that answers takes even on a CI machine starved by parallel tests (one run saw three 10 s attempts pass with no
+    /// answer), so only the `hang` and `drip` scenarios, which never finish, run into a timeout.
+    public static let answerTimeout: Double = 120
+
     /// The repository's `scripts/` folder, found from this file's path.
     public static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("scripts")
