@@ -15,7 +15,7 @@ extension PostgresBackend {
     ///
     /// - Parameter lock: Locks the rows (`FOR UPDATE`) until the transaction ends.
     static func fetchMemories(
-        _ connection: PostgresConnection, logger: Logger, where condition: String,
+        _ connection: WatchedConnection, logger: Logger, where condition: String,
         _ arguments: [any PostgresThrowingDynamicTypeEncodable], lock: Bool = false
     ) async throws -> [(Int64, Memory)] {
         var bindings = PostgresBindings()
@@ -213,7 +213,7 @@ extension PostgresBackend {
 
     /// The index entries of the memories with these numbers that are stored, in number order.
     static func indexEntries(
-        numbers: [Int64], _ connection: PostgresConnection, logger: Logger
+        numbers: [Int64], _ connection: WatchedConnection, logger: Logger
     ) async throws -> [IndexEntry] {
         guard !numbers.isEmpty else { return [] }
         var entries: [IndexEntry] = []
@@ -228,7 +228,7 @@ extension PostgresBackend {
 
     /// Runs `body` in a read-only repeatable-read transaction: every statement sees the same snapshot.
     func snapshot<Result: Sendable>(
-        _ body: (PostgresConnection) async throws -> Result
+        _ body: (WatchedConnection) async throws -> Result
     ) async throws(MemoryError) -> Result {
         try await inTransaction { connection in
             try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)

@@ -114,7 +114,7 @@ extension PostgresBackend {
 
     /// Whether the database's pgvector scans HNSW iteratively (`hnsw.iterative_scan`, 0.8 and later), read once
     /// from its extension version on `connection`.
-    private func scansIteratively(_ connection: PostgresConnection) async throws -> Bool {
+    private func scansIteratively(_ connection: WatchedConnection) async throws -> Bool {
         if let known = iterativeScan.withLock({ $0 }) { return known }
         var version = ""
         for try await (text) in try await connection.query(
@@ -231,7 +231,7 @@ extension PostgresBackend {
     }
 }
 
-extension PostgresConnection {
+extension WatchedConnection {
     /// Runs `query`, whose rows are (number, score) best first, and ranks each row with `ranking`, which gets the
     /// row's number, score and rank (1 for the first).
     fileprivate func rankedHits(

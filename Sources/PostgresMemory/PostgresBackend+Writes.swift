@@ -27,7 +27,7 @@ extension PostgresBackend {
 
     /// Inserts the memories of a JSON array of ``MemoryRow``s in order; returns their IDs and numbers.
     static func insertMemories(
-        _ json: String, _ connection: PostgresConnection, logger: Logger
+        _ json: String, _ connection: WatchedConnection, logger: Logger
     ) async throws -> [(String, Int64)] {
         var inserted: [(String, Int64)] = []
         for try await row in try await connection.query(
@@ -52,7 +52,7 @@ extension PostgresBackend {
     /// Appends history rows; returns their numbers, in order.
     @discardableResult
     static func recordHistory(
-        _ rows: [HistoryColumns], _ connection: PostgresConnection, logger: Logger
+        _ rows: [HistoryColumns], _ connection: WatchedConnection, logger: Logger
     ) async throws -> [Int64] {
         guard !rows.isEmpty else { return [] }
         let json = try encodeJSON(rows)

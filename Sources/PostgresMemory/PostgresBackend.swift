@@ -153,7 +153,7 @@ public final class PostgresBackend: MemoryBackend {
     /// a query waiting for a server that stopped answering ends at once (PostgresNIO's queries ignore cancellation),
     /// and the server rolls back an open transaction.
     func withConnection<Result: Sendable>(
-        _ body: (PostgresConnection) async throws -> Result
+        _ body: (WatchedConnection) async throws -> Result
     ) async throws(MemoryError) -> Result {
         do {
             let connection = try await pool.lease()
@@ -165,9 +165,11 @@ public final class PostgresBackend: MemoryBackend {
                     _ = connection.close() as EventLoopFuture<Void>
                 }
             } catch {
+                guard Task.isCancelled else { throw error }
                 // Back to the pool only once closed, so that the pool never lends it again.
-                if Task.isCancelled { try? await connection.closeFuture.get() }
-                throw error
+                try? await connection.closeFuture.get()
+                // A statement sent after the cancellation closed the connection finds it closed.
+                throw error is ConnectionClosed ? OperationCancelled() : error
             }
         } catch {
             throw mapped(error)
@@ -176,7 +178,7 @@ public final class PostgresBackend: MemoryBackend {
 
     /// Runs `body` in one transaction, mapping errors; the transaction rolls back when `body` throws.
     func inTransaction<Result: Sendable>(
-        commit: Bool = true, _ body: (PostgresConnection) async throws -> Result
+        commit: Bool = true, _ body: (WatchedConnection) async throws -> Result
     ) async throws(MemoryError) -> Result {
         try await withConnection { connection in
             try await Self.transaction(on: connection, commit: commit, logger: self.logger, body)
@@ -186,20 +188,19 @@ public final class PostgresBackend: MemoryBackend {
     /// Runs `body` in one transaction on `connection`; the transaction rolls back when `body` throws, or when
     /// `commit` is false (a dry run rolls back what it did and reports it).
     private nonisolated(nonsending) static func transaction<Result: Sendable>(
-        on connection: PostgresConnection, commit: Bool = true, logger: Logger,
-        _ body: (PostgresConnection) async throws -> Result
+        on connection: WatchedConnection, commit: Bool = true, logger: Logger,
+        _ body: (WatchedConnection) async throws -> Result
     ) async throws -> Result {
-        try requireOpen(connection)
         try await connection.query("BEGIN", logger: logger)
         let result: Result
         do {
             result = try await body(connection)
         } catch {
-            await rollBack(connection, logger: logger)
+            // On a closed connection this fails at once; the server rolls back when the connection ends.
+            _ = try? await connection.query("ROLLBACK", logger: logger)
             throw error
         }
         do {
-            try requireOpen(connection)
             try await connection.query(commit ? "COMMIT" : "ROLLBACK", logger: logger)
         } catch {
             throw UnconfirmedCommit(cause: error)
@@ -207,38 +208,8 @@ public final class PostgresBackend: MemoryBackend {
         return result
     }
 
-    /// Rolls back the failed transaction on `connection`, waiting for the answer or the connection's close,
-    /// whichever comes first.
-    ///
-    /// PostgresNIO (1.33.2) never answers a statement sent on a connection the server has just closed (its write
-    /// to the closed channel is dropped): when a server process crashed and the server ended every connection,
-    /// the statement in flight failed, and `memp import` then waited forever on this ROLLBACK, with no socket left
-    /// open. Such a ROLLBACK is left waiting; the server rolls the transaction back when the connection ends.
-    private static func rollBack(_ connection: PostgresConnection, logger: Logger) async {
-        guard !connection.isClosed else { return }
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let outcome = Settlement()
-            Task {
-                _ = try? await connection.query("ROLLBACK", logger: logger)
-                if outcome.settle() { continuation.resume() }
-            }
-            connection.closeFuture.whenComplete { _ in
-                if outcome.settle() { continuation.resume() }
-            }
-        }
-    }
-
-    /// Throws when `connection` is closed; called before a statement is sent on it.
-    ///
-    /// PostgresNIO (1.33.2) drops a statement written to a closed connection without failing it, so its caller
-    /// would wait forever (see ``rollBack(_:logger:)``). What it throws is mapped to
-    /// ``ProceduralMemory/MemoryError/databaseUnavailable(reason:)``.
-    static func requireOpen(_ connection: PostgresConnection) throws {
-        guard !connection.isClosed else { throw ConnectionClosed() }
-    }
-
-    /// The connection was closed when a statement was to be sent on it (``requireOpen(_:)``).
-    private struct ConnectionClosed: Error {}
+    /// The calling task was cancelled, which closed the connection its operation ran on.
+    private struct OperationCancelled: Error {}
 
     /// The connection failed while a transaction was ending, so whether it committed is not known.
     private struct UnconfirmedCommit: Error {
@@ -263,6 +234,10 @@ public final class PostgresBackend: MemoryBackend {
             guard case .databaseUnavailable(let reason) = cause else { return cause }
             return .commitUnconfirmed(reason: reason)
         }
+        if error is OperationCancelled {
+            return .databaseUnavailable(
+                reason: "PostgreSQL at \(location): the operation was cancelled and its connection closed")
+        }
         if error is ConnectionClosed {
             return .databaseUnavailable(reason: "PostgreSQL at \(location): the connection was lost")
         }
@@ -281,8 +256,7 @@ public final class PostgresBackend: MemoryBackend {
                     reason: "PostgreSQL at \(location): the connection was lost"
                         + (error.underlying.map { " (\($0))" } ?? ""))
             case .clientClosedConnection, .queryCancelled:
-                return .databaseUnavailable(
-                    reason: "PostgreSQL at \(location): the operation was cancelled and its connection closed")
+                return mapped(OperationCancelled(), at: location)
             default:
                 return .database(reason: "PostgreSQL at \(location): \(error.code)")
             }
@@ -314,22 +288,22 @@ public final class PostgresBackend: MemoryBackend {
         _ location: PostgresLocation, migrations: [PostgresSchema.Migration], password: String?, timeout: Duration
     ) async throws(MemoryError) {
         let logger = quietLogger
-        let connection = try await directConnection(
-            to: location, password: password, timeout: timeout, logger: logger)
+        let connection = WatchedConnection(
+            try await directConnection(to: location, password: password, timeout: timeout, logger: logger))
         do {
             try await transaction(on: connection, logger: logger) { connection in
                 try await migrate(location, migrations: migrations, on: connection, logger: logger)
             }
-            try? await connection.close()
+            try? await connection.close().get()
         } catch {
-            try? await connection.close()
+            try? await connection.close().get()
             throw mapped(error, at: location)
         }
     }
 
     /// ``migrate(_:migrations:password:timeout:)``'s statements, in the transaction it opened on `connection`.
     private static func migrate(
-        _ location: PostgresLocation, migrations: [PostgresSchema.Migration], on connection: PostgresConnection,
+        _ location: PostgresLocation, migrations: [PostgresSchema.Migration], on connection: WatchedConnection,
         logger: Logger
     ) async throws {
         let schema = location.schema
@@ -372,7 +346,7 @@ public final class PostgresBackend: MemoryBackend {
         try await withConnection { connection in try await Self.info(connection, logger: self.logger) }
     }
 
-    static func info(_ connection: PostgresConnection, logger: Logger) async throws -> StoreInfo? {
+    static func info(_ connection: WatchedConnection, logger: Logger) async throws -> StoreInfo? {
         let rows = try await connection.query(
             """
             SELECT schema_version, embedder, dimension, embedder_configuration, generation, incomplete_copy_of
@@ -410,7 +384,7 @@ public final class PostgresBackend: MemoryBackend {
 
     package func endCopy() async throws(MemoryError) {
         try await inTransaction { connection in
-            try await connection.query("UPDATE store SET incomplete_copy_of = NULL", logger: logger)
+            _ = try await connection.query("UPDATE store SET incomplete_copy_of = NULL", logger: logger)
         }
     }
 
@@ -463,7 +437,7 @@ public final class PostgresBackend: MemoryBackend {
     /// The stored record of fusion choices, as JSON; with `lock`, holds the store row's lock until the transaction
     /// ends, so that the read and the write that follows are one step for every other writer.
     private static func fusionTuningText(
-        _ connection: PostgresConnection, logger: Logger, lock: Bool
+        _ connection: WatchedConnection, logger: Logger, lock: Bool
     ) async throws -> String? {
         let sql = "SELECT fusion_tuning FROM store" + (lock ? " FOR UPDATE" : "")
         for try await text in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
@@ -476,7 +450,7 @@ public final class PostgresBackend: MemoryBackend {
 
     /// Advances the generation inside the current transaction and returns the new one; holds the store row's lock
     /// until the transaction ends, which serializes writers.
-    static func advanceGeneration(_ connection: PostgresConnection, logger: Logger) async throws -> UInt64 {
+    static func advanceGeneration(_ connection: WatchedConnection, logger: Logger) async throws -> UInt64 {
         let rows = try await connection.query(
             "UPDATE store SET generation = generation + 1 RETURNING generation", logger: logger)
         for try await generation in rows.decode(Int64.self) { return UInt64(generation) }
@@ -485,7 +459,7 @@ public final class PostgresBackend: MemoryBackend {
 
     /// The current generation; with `lock`, holds the store row's lock until the transaction ends.
     static func currentGeneration(
-        _ connection: PostgresConnection, logger: Logger, lock: Bool = false
+        _ connection: WatchedConnection, logger: Logger, lock: Bool = false
     ) async throws -> UInt64 {
         let sql = "SELECT generation FROM store" + (lock ? " FOR UPDATE" : "")
         for try await generation in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)

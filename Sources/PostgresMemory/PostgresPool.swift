@@ -45,13 +45,13 @@ final class PostgresPool: Sendable {
     /// What a lease is given: a connection with how long it has been idle, or the right to open one (a place under
     /// `maximum`).
     private enum Grant: Sendable {
-        case connection(PostgresConnection, idle: Duration)
+        case connection(WatchedConnection, idle: Duration)
         case place
     }
 
     private struct State {
         /// Idle connections with the time each was given back, oldest first.
-        var idle: [(connection: PostgresConnection, since: ContinuousClock.Instant)] = []
+        var idle: [(connection: WatchedConnection, since: ContinuousClock.Instant)] = []
         /// Connections lent, idle or being opened.
         var count = 0
         var waiters: [(id: UInt64, continuation: CheckedContinuation<Grant, any Error>)] = []
@@ -62,7 +62,7 @@ final class PostgresPool: Sendable {
         /// new one, if either is free; drops (into `dropped`, to be closed) idle connections the server closed (a
         /// restart) or idle longer than `idleLimit`.
         mutating func take(
-            maximum: Int, idleLimit: Duration, now: ContinuousClock.Instant, dropped: inout [PostgresConnection]
+            maximum: Int, idleLimit: Duration, now: ContinuousClock.Instant, dropped: inout [WatchedConnection]
         ) -> Grant? {
             dropExpired(idleLimit: idleLimit, now: now, into: &dropped)
             while let (connection, since) = idle.popLast() {
@@ -76,7 +76,7 @@ final class PostgresPool: Sendable {
 
         /// Moves the connections idle longer than `idleLimit` into `dropped`.
         mutating func dropExpired(
-            idleLimit: Duration, now: ContinuousClock.Instant, into dropped: inout [PostgresConnection]
+            idleLimit: Duration, now: ContinuousClock.Instant, into dropped: inout [WatchedConnection]
         ) {
             let expired = idle.prefix { $0.since.duration(to: now) > idleLimit }.count
             dropped += idle.prefix(expired).map(\.connection)
@@ -109,7 +109,7 @@ final class PostgresPool: Sendable {
     ///
     /// - Throws: The error of opening a connection; `closedError` once the pool is closed; `CancellationError` when
     ///   the caller is cancelled before it has a connection.
-    func lease() async throws -> PostgresConnection {
+    func lease() async throws -> WatchedConnection {
         switch try await grant() {
         case .connection(let connection, let idle):
             if idle <= timing.checkAfter { return connection }
@@ -123,9 +123,9 @@ final class PostgresPool: Sendable {
 
     /// Takes back a connection from ``lease()``: hands it to the first waiter or keeps it idle, or drops it when it
     /// is closed (or the pool is); closes the idle connections past ``Timing/idleLimit``.
-    func release(_ connection: PostgresConnection) {
+    func release(_ connection: WatchedConnection) {
         let now = ContinuousClock.now
-        var expired: [PostgresConnection] = []
+        var expired: [WatchedConnection] = []
         let dropped = state.withLock { state in
             guard !connection.isClosed, !state.isClosed else { return true }
             if state.waiters.isEmpty {
@@ -159,11 +159,11 @@ final class PostgresPool: Sendable {
     }
 
     /// A new connection in a place the caller holds; the place is passed on when it can't be opened.
-    private func openInPlace() async throws -> PostgresConnection {
+    private func openInPlace() async throws -> WatchedConnection {
         do {
             // A cancelled caller passes its place on rather than open a connection only to close it.
             try Task.checkCancellation()
-            return try await open()
+            return WatchedConnection(try await open())
         } catch {
             passOnPlace()
             throw error
@@ -171,11 +171,11 @@ final class PostgresPool: Sendable {
     }
 
     /// Whether `connection` answers a `SELECT 1` within ``Timing/checkTimeout``; it is closed when it doesn't.
-    private func answers(_ connection: PostgresConnection) async -> Bool {
+    private func answers(_ connection: WatchedConnection) async -> Bool {
         // PostgresNIO's queries ignore cancellation: closing the connection is what ends the wait. Whichever of the
         // answer and the timer comes first settles the check, so that a late timer never closes a lent connection.
         let outcome = Settlement()
-        let timer = connection.eventLoop.scheduleTask(in: TimeAmount(timing.checkTimeout)) {
+        let timer = connection.connection.eventLoop.scheduleTask(in: TimeAmount(timing.checkTimeout)) {
             if outcome.settle() { _ = connection.close() as EventLoopFuture<Void> }
         }
         defer { timer.cancel() }
@@ -194,7 +194,7 @@ final class PostgresPool: Sendable {
             return state.nextWaiterID
         }
         let now = ContinuousClock.now
-        var expired: [PostgresConnection] = []
+        var expired: [WatchedConnection] = []
         defer { for connection in expired { Self.discard(connection) } }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Grant, any Error>) in
@@ -236,7 +236,7 @@ final class PostgresPool: Sendable {
 
     /// Closes `connection`, keeping it until it is closed: PostgresNIO asserts that a connection is closed before it
     /// goes away.
-    private static func discard(_ connection: PostgresConnection) {
+    private static func discard(_ connection: WatchedConnection) {
         connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
     }
 }

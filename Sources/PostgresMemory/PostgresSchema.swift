@@ -25,7 +25,7 @@ enum PostgresSchema {
         var sql: [String]
         /// A step that rewrites stored rows in Swift after `sql` (what SQL alone can't compute), in the same
         /// transaction; `nil` for a change of schema only.
-        var rewrite: (@Sendable (PostgresConnection, Logger) async throws -> Void)? = nil
+        var rewrite: (@Sendable (WatchedConnection, Logger) async throws -> Void)? = nil
     }
 
     static let migrations: [Migration] = [
@@ -144,7 +144,7 @@ enum PostgresSchema {
     /// of rows at a time in number order.
     ///
     /// - Complexity: O(*n*) in the number of memories, in ⌈*n* / 1000⌉ reads and as many writes.
-    static func rewriteSearchText(_ connection: PostgresConnection, logger: Logger) async throws {
+    static func rewriteSearchText(_ connection: WatchedConnection, logger: Logger) async throws {
         struct Row: Encodable {
             var number: Int64
             var search_text: String

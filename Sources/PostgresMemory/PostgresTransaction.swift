@@ -21,20 +21,14 @@ extension PostgresBackend {
 
 /// The row operations of one PostgreSQL transaction, each a statement or a few, whatever the number of rows.
 struct PostgresTransaction: MemoryTransaction {
-    let connection: PostgresConnection
+    let connection: WatchedConnection
     let backend: PostgresBackend
     var logger: Logger { backend.logger }
 
     /// Runs `body`, mapping what it throws (``PostgresBackend/mapped(_:)``).
-    ///
-    /// On a connection the server has ended it fails at once with
-    /// ``ProceduralMemory/MemoryError/databaseUnavailable(reason:)``: PostgresNIO never answers a statement sent on
-    /// a closed connection (``PostgresBackend/requireOpen(_:)``), so a transaction whose connection ended between
-    /// two of its statements would otherwise wait forever.
     @discardableResult
     private func run<T>(_ body: () async throws -> T) async throws(MemoryError) -> T {
         do {
-            try PostgresBackend.requireOpen(connection)
             return try await body()
         } catch {
             throw backend.mapped(error)

@@ -54,32 +54,51 @@ struct OutageTests {
         }
     }
 
-    /// A statement of a transaction whose connection the server ended after the previous statement fails at once
-    /// with `databaseUnavailable`: PostgresNIO drops a statement written to a closed connection, so it used to wait
-    /// forever.
-    @Test(.hangGuard) func aStatementOnAConnectionTheServerEndedMidTransactionFailsAtOnce() async throws {
+    /// A statement on a connection the server ended after the previous statement fails at once with
+    /// `databaseUnavailable`, in a transaction (finding 138) or outside one, as a lookup's reads are (finding 140):
+    /// PostgresNIO drops a statement written to a closed connection, so it used to wait forever.
+    @Test(.hangGuard, arguments: [true, false])
+    func aStatementOnAConnectionTheServerEndedFailsAtOnce(inTransaction: Bool) async throws {
         try await PostgresTestServer.withBackend { backend in
             let other = try await PostgresBackend.connect(to: backend.location)
             defer { other.close() }
+            let endThenRead = { (connection: WatchedConnection) in
+                try await Self.endServerProcess(of: connection, logger: backend.logger, from: other)
+                // The client has seen the connection end: a statement written now is dropped.
+                try? await connection.closeFuture.get()
+                return try await PostgresBackend.currentGeneration(connection, logger: backend.logger)
+            }
             await #expect(
                 throws: MemoryError.databaseUnavailable(
                     reason: "PostgreSQL at \(backend.location): the connection was lost")
             ) {
-                try await backend.inTransaction { connection in
-                    let transaction = PostgresTransaction(connection: connection, backend: backend)
-                    try await Self.endServerProcess(of: connection, logger: backend.logger, from: other)
-                    // The client has seen the connection end: a statement written now is dropped.
-                    try? await connection.closeFuture.get()
-                    return try await transaction.generation(locking: false)
-                }
+                inTransaction
+                    ? try await backend.inTransaction(endThenRead) : try await backend.withConnection(endThenRead)
             }
             #expect(try await backend.storeInfo() == nil)
         }
     }
 
+    /// Returns once the server process `pid` runs `statement`, asking the server again until it does.
+    static func waitUntilRunning(_ statement: String, in pid: Int32, on backend: PostgresBackend) async throws {
+        var running = false
+        while !running {
+            running = try await backend.withConnection { connection in
+                var found = false
+                for try await count in try await connection.query(
+                    "SELECT count(*) FROM pg_stat_activity WHERE pid = \(pid) AND state = 'active' AND query = \(statement)",
+                    logger: backend.logger
+                ).decode(Int64.self) {
+                    found = count == 1
+                }
+                return found
+            }
+        }
+    }
+
     /// Ends the server process behind `connection` from a connection of `other`, returning once it has ended.
     static func endServerProcess(
-        of connection: PostgresConnection, logger: Logger, from other: PostgresBackend
+        of connection: WatchedConnection, logger: Logger, from other: PostgresBackend
     ) async throws {
         var victim = 0
         for try await pid in try await connection.query("SELECT pg_backend_pid()", logger: logger).decode(Int.self) {
@@ -143,7 +162,7 @@ struct OutageTests {
                     {
                         signal.yield(pid)
                     }
-                    // The query returns when the row description arrives; its end comes with the rows.
+                    // The server holds the query's answer until the sleep ends; the query's end comes with the rows.
                     for try await _ in try await connection.query("SELECT pg_sleep(86400)", logger: victim.logger) {}
                 }
             }
@@ -152,6 +171,9 @@ struct OutageTests {
                 backendPID = value
                 break
             }
+            // Ended before it has the query, the server process would take the query's connection with it, and the
+            // query would be sent on a closed connection ("the connection was lost").
+            try await Self.waitUntilRunning("SELECT pg_sleep(86400)", in: backendPID, on: backend)
             // pg_terminate_backend sends the backend what a fast shutdown sends every backend.
             _ = try await backend.withConnection { connection in
                 try await connection.query("SELECT pg_terminate_backend(\(backendPID))", logger: backend.logger)
