@@ -83,6 +83,7 @@ struct ImportCommand: AsyncParsableCommand {
         if report.invalid > report.errors.count {
             printError("… and \(counted(report.invalid - report.errors.count, "more bad line")).")
         }
+        if let warning = report.unreadFieldsWarning { printError("Warning: \(warning).") }
         if json {
             print(try jsonLine(report))
         } else {

@@ -25,6 +25,9 @@ package struct TrajectoryRecord: Sendable {
     package var facts: [String]
     /// The 1-based line of the input file, or the position in a batch given in code.
     package var line: Int
+    /// The record's fields the format does not read, so nothing of them is stored (a misspelt `sorce`, an
+    /// agent's own `timestamp`): `name`, `outcome.name` or `steps[].name`, sorted.
+    package var unreadFields: [String] = []
 }
 
 /// Parses one line of a trajectory file into a ``TrajectoryRecord``, or names the line and field that's wrong.
@@ -96,12 +99,17 @@ package struct TrajectoryRecordParser: Sendable {
                 let observation = try stepFields.optionalString("observation", allowEmpty: true) ?? ""
                 steps.append(Step(action: action, observation: observation))
             }
+            let unreadInSteps = items.flatMap { item -> [String] in
+                guard case .object(let stepObject) = item else { return [] }
+                return stepObject.keys.filter { !Self.stepFields.contains($0) }.map { "steps[].\($0)" }
+            }
             return TrajectoryRecord(
                 trajectory: Trajectory(
                     id: id, task: task, steps: steps, outcome: try outcome(fields),
                     source: try fields.optionalString("source") ?? defaultSource, labels: try labels(fields),
                     producer: try fields.optionalString("producer") ?? defaultProducer),
-                facts: try facts(fields), line: line)
+                facts: try facts(fields), line: line,
+                unreadFields: unread(object, format: .memp, adding: unreadInSteps))
         case .reference:
             let id: String
             if let given = try fields.optionalString("id") {
@@ -120,8 +128,31 @@ package struct TrajectoryRecordParser: Sendable {
                     id: id, task: task, steps: steps, outcome: try outcome(fields), source: defaultSource,
                     labels: try labels(fields),
                     producer: try fields.optionalString("producer") ?? defaultProducer),
-                facts: try facts(fields), line: line)
+                facts: try facts(fields), line: line, unreadFields: unread(object, format: .reference))
         }
+    }
+
+    /// The top-level fields each format reads.
+    private static let readFields: [TrajectoryFormat: Set<String>] = [
+        .memp: ["id", "task", "steps", "outcome", "success", "reward", "source", "labels", "producer", "facts"],
+        .reference: [
+            "id", "source", "query", "trajectory", "facts", "success", "reward", "outcome", "labels", "producer",
+        ],
+    ]
+    /// The fields of a step and of an outcome object.
+    private static let stepFields: Set<String> = ["action", "observation"]
+    private static let outcomeFields: Set<String> = ["success", "reward"]
+
+    /// The fields of `object` that `format` does not read, with `more` found inside its steps, sorted and distinct.
+    private func unread(
+        _ object: [String: JSONValue], format: TrajectoryFormat, adding more: [String] = []
+    ) -> [String] {
+        var names = Set(more)
+        names.formUnion(object.keys.filter { !(Self.readFields[format] ?? []).contains($0) })
+        if case .object(let outcome)? = object["outcome"] {
+            names.formUnion(outcome.keys.filter { !Self.outcomeFields.contains($0) }.map { "outcome.\($0)" })
+        }
+        return names.sorted()
     }
 
     /// Reads the outcome from an `outcome` object, or from top-level `success` and `reward` fields.

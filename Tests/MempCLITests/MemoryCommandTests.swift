@@ -290,6 +290,26 @@ import Testing
         #expect(try await MemoryStore.info(at: store).embedderID == "openai:stub")
     }
 
+    /// `memp import` warns about fields beyond the trajectory format on standard error, lists them in `--json`, and
+    /// imports the records.
+    @Test func importWarnsAboutFieldsItDoesNotStore() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await Self.initHashingStore(in: directory)
+        let file = try directory.write(
+            #"{"id": "a", "task": "heat a mug", "steps": [{"action": "go"}], "sorce": "x"}"# + "\n"
+                + #"{"id": "b", "task": "cool a mug", "steps": [{"action": "go"}], "sorce": "y"}"# + "\n",
+            to: "runs.jsonl")
+        let imported = try await ChildProcess.memp(["import", "--store", store, file, "--json"])
+        #expect(imported.status == 0)
+        #expect(
+            imported.errors
+                == "Warning: 1 field of the input is not in its trajectory format, so nothing of it was stored: "
+                + "\"sorce\" (2 lines from line 1).\n")
+        let report = try JSONDecoder().decode(ImportReport.self, from: Data(imported.output.utf8))
+        #expect(report.imported == 2 && report.unreadFields.map(\.name) == ["sorce"])
+    }
+
     @Test func showPrintsOneMemoryWhole() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

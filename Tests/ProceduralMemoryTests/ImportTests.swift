@@ -271,6 +271,67 @@ import Testing
         #expect(hits.map(\.memory.id) == ["alf-heat-mug-1"])
     }
 
+    /// Fields a record holds beyond its format are named with their first line and how many lines had them (they
+    /// used to vanish unseen: a misspelt `sorce` stored the file's name as the source); the record is imported.
+    @Test func fieldsBeyondTheFormatAreReportedAndTheRecordsImported() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await TestStoreKind.inMemory.makeStore(in: directory)
+        let lines = [
+            #"{"id": "a", "task": "heat a mug", "steps": [{"action": "go", "observation": "ok", "time": 1}], "#
+                + #""outcome": {"success": true, "rewrd": 1}, "sorce": "x"}"#,
+            #"{"id": "b", "task": "cool a mug", "steps": [{"action": "go", "time": 2}, {"action": "b", "time": 3}]}"#,
+            #"{"id": "c", "task": "wash a mug", "steps": [{"action": "go"}], "source": "alfworld"}"#,
+        ]
+        let file = try directory.write(lines.joined(separator: "\n") + "\n", to: "extra.jsonl")
+        let report = try await store.importTrajectories(from: file)
+        #expect(report.imported == 3)
+        #expect(Self.described(report) == ["outcome.rewrd 1 1", "sorce 1 1", "steps[].time 1 2"])
+        #expect(
+            report.unreadFieldsWarning
+                == "3 fields of the input are not in its trajectory format, so nothing of them was stored: "
+                + #""outcome.rewrd" (line 1), "sorce" (line 1), "steps[].time" (2 lines from line 1)"#)
+        #expect(try await store.trajectory(id: "a")?.source == "extra")
+        // A reference-format record reads no `task`; a record of only known fields adds nothing.
+        let reference = try directory.write(
+            #"{"source": "r-1", "query": "find a key", "trajectory": "Action: look", "task": "t"}"# + "\n",
+            to: "reference.jsonl")
+        let referenceReport = try await store.importTrajectories(from: reference)
+        #expect(Self.described(referenceReport) == ["task 1 1"])
+        let plain = try directory.write(try Samples.jsonLines([Samples.heatMug]), to: "plain.jsonl")
+        let plainReport = try await store.importTrajectories(from: plain)
+        #expect(plainReport.unreadFields.isEmpty && plainReport.unreadFieldsWarning == nil)
+    }
+
+    /// Each unread field of `report` as "name firstLine lines".
+    static func described(_ report: ImportReport) -> [String] {
+        report.unreadFields.map { "\($0.name) \($0.firstLine) \($0.lines)" }
+    }
+
+    /// A hostile file of a new field name on every line keeps 100 names, each printable and at most 100 characters.
+    @Test func unreadFieldNamesAreBoundedAndPrintable() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await TestStoreKind.inMemory.makeStore(in: directory)
+        let long = String(repeating: "x", count: 300)
+        let lines =
+            (0..<150).map { index in
+                #"{"id": "t\#(index)", "task": "heat a mug", "steps": [{"action": "go"}], "f\#(index)": 1}"#
+            } + [#"{"id": "esc", "task": "heat a mug", "steps": [{"action": "go"}], "\u001b[31m": 1, "\#(long)": 2}"#]
+        let file = try directory.write(lines.joined(separator: "\n") + "\n", to: "many.jsonl")
+        let report = try await store.importTrajectories(from: file)
+        #expect(report.imported == 151)
+        #expect(report.unreadFields.count == ImportReport.maximumUnreadFields)
+        #expect(Self.described(report).prefix(2) == ["f0 1 1", "f1 2 1"])
+        #expect(report.unreadFieldsWarning?.hasPrefix("100 or more fields of the input are not in its") == true)
+        // Past the first 100 names the escape and the long name are not kept; alone, they are shown harmlessly.
+        let alone = try directory.write(lines[150] + "\n", to: "alone.jsonl")
+        let aloneReport = try await store.importTrajectories(from: alone, options: ImportOptions(duplicates: .skip))
+        #expect(
+            aloneReport.unreadFields.map(\.name).sorted()
+                == ["\\u{1B}[31m", String(repeating: "x", count: 100) + "…"])
+    }
+
     @Test func duplicatesInsideOneFile() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
