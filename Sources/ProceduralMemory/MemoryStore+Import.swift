@@ -73,7 +73,7 @@ public struct ImportReport: Sendable, Equatable, Codable {
     /// The fields of the records read that their format does not read, so that nothing of them was stored (a
     /// misspelt `sorce` or `outcome.rewrd`, an agent's own `steps[].time`), in the order first met: at most 100
     /// names, each printable and at most 100 characters long.
-    public var unreadFields: [UnreadField] = []
+    package var unreadFields: [UnreadField] = []
     /// The generation of the store after the import.
     package var generation: UInt64 = 0
 
@@ -83,19 +83,19 @@ public struct ImportReport: Sendable, Equatable, Codable {
     package static let maximumUnreadFields = 100
 
     /// A field of the input that was not read.
-    public struct UnreadField: Sendable, Equatable, Codable {
+    package struct UnreadField: Sendable, Equatable, Codable {
         /// Its name: `name` at the top of a record, `outcome.name` or `steps[].name` inside one.
-        public var name: String
+        package var name: String
         /// The first line it was on.
-        public var firstLine: Int
+        package var firstLine: Int
         /// How many lines had it.
-        public var lines: Int
+        package var lines: Int
     }
 
     /// What ``unreadFields`` says, as a warning without its final period (`nil` when every field was read):
     /// "2 fields of the input are not in its trajectory format, so nothing of them was stored: "sorce" (line 1),
     /// "steps[].time" (3 lines from line 2)".
-    public var unreadFieldsWarning: String? {
+    package var unreadFieldsWarning: String? {
         guard !unreadFields.isEmpty else { return nil }
         let named = unreadFields.map { field in
             "\"\(field.name)\" ("
