@@ -147,8 +147,9 @@ package struct TrajectoryRecordParser: Sendable {
     private func unread(
         _ object: [String: JSONValue], format: TrajectoryFormat, adding more: [String] = []
     ) -> [String] {
+        let read = Self.readFields[format] ?? []
         var names = Set(more)
-        names.formUnion(object.keys.filter { !(Self.readFields[format] ?? []).contains($0) })
+        names.formUnion(object.keys.filter { !read.contains($0) })
         if case .object(let outcome)? = object["outcome"] {
             names.formUnion(outcome.keys.filter { !Self.outcomeFields.contains($0) }.map { "outcome.\($0)" })
         }
