@@ -29,6 +29,9 @@ public struct EvaluationRun: Sendable {
         case building(policy: BuildPolicy, directory: String)
         /// The HTML report was written to `path`.
         case wroteReport(path: String)
+        /// The query file holds fields outside its schema, which nothing reads; `warning` names them and their
+        /// lines (without a final period).
+        case unreadQueryFields(warning: String)
     }
 
     /// The stores to evaluate.
@@ -59,7 +62,8 @@ public struct EvaluationRun: Sendable {
 
     /// Runs the plan on every store, in order, and writes the HTML report when one is asked for.
     ///
-    /// - Parameter progress: Called before each store is built and after the report is written.
+    /// - Parameter progress: Called once when the query file holds fields nothing reads, before each store is built
+    ///   and after the report is written.
     /// - Returns: The report, which also carries the query file's (and trajectory file's) SHA-256.
     /// - Throws: What ``QuerySet/init(contentsOf:)`` throws; ``EvaluationError/storeWithoutEmbedder(path:)`` for an
     ///   existing store that doesn't record its embedder; ``EvaluationError/memory(_:)`` when a store can't be
@@ -73,6 +77,7 @@ public struct EvaluationRun: Sendable {
             }
         }
         let querySet = try QuerySet(contentsOf: queries)
+        if let warning = querySet.unreadFieldsWarning { progress(.unreadQueryFields(warning: warning)) }
         var evaluations: [StoreEvaluation] = []
         var trajectoryFile: DataSetFile?
         switch stores {

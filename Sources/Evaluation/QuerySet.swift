@@ -45,6 +45,18 @@ public struct QuerySet: Sendable {
     public var queries: [EvaluationQuery]
     /// The SHA-256 of the file, hex.
     public var sha256: String
+    /// The fields of the file's lines outside its schema (``fields``), which nothing reads.
+    package var unreadFields = UnreadFields()
+
+    /// The fields a line of the file is read from: the query schema's and the judgments.
+    package static let fields = DocumentReader.queryFields.union(["relevant", "labels"])
+
+    /// The warning that names ``unreadFields``, without its final period, or `nil` when there are none.
+    package var unreadFieldsWarning: String? {
+        unreadFields.warning(
+            of: "the query file \(path)", notIn: "the evaluation query schema (qid, query or text, relevant, labels)",
+            consequence: "read")
+    }
 
     /// Reads and checks a query file.
     ///
@@ -54,6 +66,7 @@ public struct QuerySet: Sendable {
     public init(contentsOf path: String) throws(EvaluationError) {
         var queries: [EvaluationQuery] = []
         var seen = Set<String>()
+        var unreadFields = UnreadFields()
         let lines = try Self.reading(path) { () throws(CollectionError) in
             try DocumentReader.queryLines(atPath: path, maximumLineBytes: MemoryStore.maximumQueryLineBytes) {
                 object, line throws(CollectionError) in
@@ -76,6 +89,7 @@ public struct QuerySet: Sendable {
             guard seen.insert(query.id).inserted else {
                 throw .duplicateQuery(id: query.id, path: path, line: query.line)
             }
+            unreadFields.note(query.unreadFields.filter { !Self.fields.contains($0) }, line: query.line)
             queries.append(
                 EvaluationQuery(
                     id: query.id, text: query.text, relevant: judgments.relevant, labels: judgments.labels))
@@ -83,6 +97,7 @@ public struct QuerySet: Sendable {
         guard !queries.isEmpty else { throw .emptyQuerySet(path: path) }
         self.path = path
         self.queries = queries
+        self.unreadFields = unreadFields
         sha256 = try fileSHA256(path)
     }
 

@@ -6,7 +6,7 @@ public enum DocumentReader {
     /// Reads `{"id", "text", "vector"?, "metadata"?}` lines.
     ///
     /// `id` is a non-empty string, unique in the file; `text` a string; `vector` an array of numbers;
-    /// `metadata` an object whose values are strings. Other fields are ignored. Blank lines are skipped; a line
+    /// `metadata` an object whose values are strings. Other fields are not read. Blank lines are skipped; a line
     /// longer than `maximumLineBytes` is refused as it is read, without being held in memory.
     ///
     /// - Throws: ``CollectionError/malformedInput(path:line:field:reason:)`` for the first bad or over-long line,
@@ -14,6 +14,27 @@ public enum DocumentReader {
     /// - Complexity: O(file size).
     public static func documents(
         atPath path: String, maximumLineBytes: Int = JSONLinesReader.standardMaximumLineBytes
+    ) throws(CollectionError) -> [Document] {
+        var unreadFields = UnreadFields()
+        return try documents(atPath: path, maximumLineBytes: maximumLineBytes, unreadFields: &unreadFields)
+    }
+
+    /// The fields a document line is read from.
+    package static let documentFields: Set<String> = ["id", "text", "vector", "metadata"]
+
+    /// The warning that names the unread fields of the documents file at `path`, without its final period, or
+    /// `nil` when there are none.
+    package static func unreadDocumentFieldsWarning(_ fields: UnreadFields, path: String) -> String? {
+        fields.warning(
+            of: "the documents file \(path)", notIn: "the document schema (id, text, vector, metadata)",
+            consequence: "stored")
+    }
+
+    /// Reads documents as ``documents(atPath:maximumLineBytes:)`` does, noting in `unreadFields` the fields of
+    /// the lines outside ``documentFields`` (a misspelt `metdata`, whose filters would be lost unseen).
+    package static func documents(
+        atPath path: String, maximumLineBytes: Int = JSONLinesReader.standardMaximumLineBytes,
+        unreadFields: inout UnreadFields
     ) throws(CollectionError) -> [Document] {
         var documents: [Document] = []
         var firstLine: [String: Int] = [:]
@@ -48,6 +69,7 @@ public enum DocumentReader {
                 }
             }
             documents.append(Document(id: id, text: text, vector: vector, metadata: metadata))
+            unreadFields.note(UnreadFields.names(of: object.keys, notIn: documentFields), line: line)
         }
         return documents
     }
@@ -62,6 +84,19 @@ public enum DocumentReader {
         public var vector: [Float]?
         /// The 1-based line of the file the query is on, for error messages.
         public var line: Int
+        /// The line's fields outside the query schema (``queryFields``), sorted: a `"k"` or a `"filter"`, which a
+        /// query line cannot set, or fields a reader adds to the schema (an evaluation's `relevant`).
+        package var unreadFields: [String] = []
+    }
+
+    /// The fields a query line is read from.
+    package static let queryFields: Set<String> = ["qid", "id", "query", "text", "vector"]
+
+    /// The warning that names the unread fields of the query file at `path`, without its final period, or `nil`
+    /// when there are none.
+    package static func unreadQueryFieldsWarning(_ fields: UnreadFields, path: String) -> String? {
+        fields.warning(
+            of: "the query file \(path)", notIn: "the query schema (qid, query or text, vector)", consequence: "read")
     }
 
     /// Reads the one query-file schema of Memp: `{"qid", "query"?, "vector"?}` lines.
@@ -143,7 +178,9 @@ public enum DocumentReader {
             return vector
         }
         guard text != nil || vector != nil else { throw fail("query", "a query needs a text or a vector") }
-        return Query(id: id, text: text ?? "", vector: vector, line: line)
+        return Query(
+            id: id, text: text ?? "", vector: vector, line: line,
+            unreadFields: UnreadFields.names(of: object.keys, notIn: queryFields))
     }
 
     private static func numbers(_ value: Any) -> [Float]? {

@@ -65,7 +65,7 @@ struct CollectionCommand: ParsableCommand {
         }
 
         func run() throws {
-            let documents = try DocumentReader.documents(atPath: input)
+            let documents = try readDocuments(input)
             let embedder = try server.presentingFlagErrors {
                 try self.embedder.map { try Embedders.make($0, dimension: dimension, server: server.server) }
             }
@@ -106,7 +106,7 @@ struct CollectionCommand: ParsableCommand {
         @OptionGroup var server: ServerOptions
 
         func run() throws {
-            let documents = try DocumentReader.documents(atPath: input)
+            let documents = try readDocuments(input)
             let embedder = try collectionEmbedder(
                 collection, needsEmbedder: documents.contains { $0.vector == nil }, server: server)
             let target = try DocumentCollection.update(at: collection, embedder: embedder) {
@@ -245,11 +245,18 @@ struct CollectionCommand: ParsableCommand {
             let target = try openCollection(collection, needsEmbedder: mode != .bm25, server: server)
             let filter = try metadataFilter()
             if let queries {
-                return try target.search(queriesAt: queries) { query(text: $0.text, vector: $0.vector, filter: filter) }
-                    .map { result in
-                        try jsonLine(
-                            JSONValue.object(["qid": .string(result.id), "hits": .array(result.hits.map(hitJSON))]))
-                    }
+                var unreadFields = UnreadFields()
+                let results = try target.search(queriesAt: queries) { entry in
+                    unreadFields.note(entry.unreadFields, line: entry.line)
+                    return query(text: entry.text, vector: entry.vector, filter: filter)
+                }
+                if let warning = DocumentReader.unreadQueryFieldsWarning(unreadFields, path: queries) {
+                    printError("Warning: \(warning).")
+                }
+                return try results.map { result in
+                    try jsonLine(
+                        JSONValue.object(["qid": .string(result.id), "hits": .array(result.hits.map(hitJSON))]))
+                }
             }
             let hits = try target.search(query(text: text ?? "", vector: nil, filter: filter))
             if json { return try [jsonLine(JSONValue.object(["hits": .array(hits.map(hitJSON))]))] }
@@ -356,4 +363,15 @@ private func collectionEmbedder(_ directory: String, needsEmbedder: Bool, server
         throw CommandFailure(error, hint: "Give vectors instead (a \"vector\" field in every line).")
     }
     return embedder
+}
+
+/// The documents of the JSON Lines file at `path`, warning on standard error about the fields of its lines that
+/// are not stored.
+private func readDocuments(_ path: String) throws -> [Document] {
+    var unreadFields = UnreadFields()
+    let documents = try DocumentReader.documents(atPath: path, unreadFields: &unreadFields)
+    if let warning = DocumentReader.unreadDocumentFieldsWarning(unreadFields, path: path) {
+        printError("Warning: \(warning).")
+    }
+    return documents
 }

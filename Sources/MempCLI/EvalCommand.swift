@@ -157,6 +157,7 @@ struct EvalCommand: AsyncParsableCommand {
             case .building(let policy, let directory):
                 printError("Building the \(policy.rawValue) store in \(directory) …")
             case .wroteReport(let path): printError("Wrote \(path).")
+            case .unreadQueryFields(let warning): printError("Warning: \(warning).")
             }
         }
         print(json ? try result.json() : result.textTable)

@@ -195,11 +195,13 @@ struct QueryCommand: AsyncParsableCommand {
         // "error" line for a query with a qid) and the batch goes on; the exit status says something failed.
         var failures = 0
         var read = 0
+        var unreadFields = UnreadFields()
         for line in lines {
             read += 1
             let query: DocumentReader.Query
             do {
                 query = try line.get()
+                unreadFields.note(query.unreadFields, line: query.line)
                 guard query.vector == nil else {
                     throw CollectionError.malformedInput(
                         path: path, line: query.line, field: "vector",
@@ -222,6 +224,9 @@ struct QueryCommand: AsyncParsableCommand {
             print(try jsonLine(BatchLine(qid: query.id, hits: hits.map { BatchHit($0, contents: contents) })))
         }
         guard read > 0 else { throw CollectionError.noQueries(path: path) }
+        if let warning = DocumentReader.unreadQueryFieldsWarning(unreadFields, path: path) {
+            printError("Warning: \(warning).")
+        }
         if failures > 0 {
             printError("\(failures) of the queries failed (see above); the others were answered.")
             throw ExitCode.failure

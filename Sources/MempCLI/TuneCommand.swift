@@ -56,6 +56,7 @@ struct TuneCommand: AsyncParsableCommand {
         let report: FusionTuningReport
         if let queries {
             let querySet = try QuerySet(contentsOf: queries)
+            if let warning = querySet.unreadFieldsWarning { printError("Warning: \(warning).") }
             report = try await FusionTuner.tune(
                 store: store, queries: querySet.queries, origin: "queries \(queries) (sha256 \(querySet.sha256))",
                 folds: folds, seed: seed, record: !dryRun)

@@ -71,57 +71,20 @@ public struct ImportReport: Sendable, Equatable, Codable {
     /// The first bad lines' errors, in line order (at most 100).
     public var errors: [String] = []
     /// The fields of the records read that their format does not read, so that nothing of them was stored (a
-    /// misspelt `sorce` or `outcome.rewrd`, an agent's own `steps[].time`), in the order first met: at most 100
-    /// names, each printable and at most 100 characters long.
-    package var unreadFields: [UnreadField] = []
+    /// misspelt `sorce` or `outcome.rewrd`, an agent's own `steps[].time`): at most 100 names, each printable and
+    /// at most 100 characters long.
+    package var unreadFields = UnreadFields()
     /// The generation of the store after the import.
     package var generation: UInt64 = 0
 
     /// How many bad-line errors a report keeps.
     package static let maximumRecordedErrors = 100
-    /// How many unread field names a report keeps.
-    package static let maximumUnreadFields = 100
-
-    /// A field of the input that was not read.
-    package struct UnreadField: Sendable, Equatable, Codable {
-        /// Its name: `name` at the top of a record, `outcome.name` or `steps[].name` inside one.
-        package var name: String
-        /// The first line it was on.
-        package var firstLine: Int
-        /// How many lines had it.
-        package var lines: Int
-    }
 
     /// What ``unreadFields`` says, as a warning without its final period (`nil` when every field was read):
     /// "2 fields of the input are not in its trajectory format, so nothing of them was stored: "sorce" (line 1),
     /// "steps[].time" (3 lines from line 2)".
     package var unreadFieldsWarning: String? {
-        guard !unreadFields.isEmpty else { return nil }
-        let named = unreadFields.map { field in
-            "\"\(field.name)\" ("
-                + (field.lines == 1 ? "line \(field.firstLine)" : "\(field.lines) lines from line \(field.firstLine)")
-                + ")"
-        }
-        let count =
-            unreadFields.count == Self.maximumUnreadFields
-            ? "\(Self.maximumUnreadFields) or more" : "\(unreadFields.count)"
-        return
-            (unreadFields.count == 1
-            ? "1 field of the input is not in its trajectory format, so nothing of it was stored: "
-            : "\(count) fields of the input are not in its trajectory format, so nothing of them was stored: ")
-            + named.joined(separator: ", ")
-    }
-
-    /// Counts the unread fields `names` of the record on `line`.
-    mutating func noteUnread(_ names: [String], line: Int) {
-        for raw in names {
-            let name = printableText(raw.count > 100 ? String(raw.prefix(100)) + "…" : raw)
-            if let index = unreadFields.firstIndex(where: { $0.name == name }) {
-                unreadFields[index].lines += 1
-            } else if unreadFields.count < Self.maximumUnreadFields {
-                unreadFields.append(UnreadField(name: name, firstLine: line, lines: 1))
-            }
-        }
+        unreadFields.warning(of: "the input", notIn: "its trajectory format", consequence: "stored")
     }
 
     private enum CodingKeys: String, CodingKey {
@@ -231,7 +194,7 @@ extension MemoryStore {
                         }
                         continue
                     }
-                    report.noteUnread(record.unreadFields, line: line.number)
+                    report.unreadFields.note(record.unreadFields, line: line.number)
                     let id = record.trajectory.id
                     if let firstLine = seen[id] {
                         switch options.duplicates {

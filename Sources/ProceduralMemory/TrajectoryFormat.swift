@@ -26,7 +26,7 @@ package struct TrajectoryRecord: Sendable {
     /// The 1-based line of the input file, or the position in a batch given in code.
     package var line: Int
     /// The record's fields the format does not read, so nothing of them is stored (a misspelt `sorce`, an
-    /// agent's own `timestamp`): `name`, `outcome.name` or `steps[].name`, sorted.
+    /// agent's own `timestamp`): `name`, `outcome.name` or `steps[].name` (a name may repeat, once per step).
     package var unreadFields: [String] = []
 }
 
@@ -101,7 +101,7 @@ package struct TrajectoryRecordParser: Sendable {
             }
             let unreadInSteps = items.flatMap { item -> [String] in
                 guard case .object(let stepObject) = item else { return [] }
-                return stepObject.keys.filter { !Self.stepFields.contains($0) }.map { "steps[].\($0)" }
+                return UnreadFields.names(of: stepObject.keys, notIn: Self.stepFields).map { "steps[].\($0)" }
             }
             return TrajectoryRecord(
                 trajectory: Trajectory(
@@ -143,17 +143,15 @@ package struct TrajectoryRecordParser: Sendable {
     private static let stepFields: Set<String> = ["action", "observation"]
     private static let outcomeFields: Set<String> = ["success", "reward"]
 
-    /// The fields of `object` that `format` does not read, with `more` found inside its steps, sorted and distinct.
+    /// The fields of `object` that `format` does not read, with `more` found inside its steps.
     private func unread(
         _ object: [String: JSONValue], format: TrajectoryFormat, adding more: [String] = []
     ) -> [String] {
-        let read = Self.readFields[format] ?? []
-        var names = Set(more)
-        names.formUnion(object.keys.filter { !read.contains($0) })
+        var names = more + UnreadFields.names(of: object.keys, notIn: Self.readFields[format] ?? [])
         if case .object(let outcome)? = object["outcome"] {
-            names.formUnion(outcome.keys.filter { !Self.outcomeFields.contains($0) }.map { "outcome.\($0)" })
+            names += UnreadFields.names(of: outcome.keys, notIn: Self.outcomeFields).map { "outcome.\($0)" }
         }
-        return names.sorted()
+        return names
     }
 
     /// Reads the outcome from an `outcome` object, or from top-level `success` and `reward` fields.

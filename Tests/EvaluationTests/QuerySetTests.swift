@@ -26,6 +26,25 @@ import Testing
         #expect(set.sha256.count == 64)
     }
 
+    /// The judgments are part of an evaluation's schema; a per-line `"k"` or a misspelt `"lables"` is named.
+    @Test func fieldsOutsideTheEvaluationSchemaAreNamed() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try directory.write(
+            """
+            {"qid": "q1", "query": "heat milk", "relevant": ["t1"], "labels": {"taskType": "heat"}, "k": 5}
+            {"qid": "q2", "query": "cool milk", "relevant": [], "lables": {"taskType": "cool"}}
+            """, to: "queries.jsonl")
+        let set = try QuerySet(contentsOf: path)
+        #expect(set.queries.map(\.labels) == [["taskType": "heat"], [:]])
+        #expect(
+            set.unreadFieldsWarning
+                == "2 fields of the query file \(path) are not in the evaluation query schema (qid, query or text, "
+                + #"relevant, labels), so nothing of them was read: "k" (line 1), "lables" (line 2)"#)
+        let judged = try directory.write(#"{"qid": "q1", "query": "heat milk", "relevant": ["t1"]}"#, to: "j.jsonl")
+        #expect(try QuerySet(contentsOf: judged).unreadFieldsWarning == nil)
+    }
+
     @Test(arguments: [
         (#"{"query": "a", "relevant": []}"#, "qid", "missing"),
         (#"{"qid": "", "query": "a", "relevant": []}"#, "qid", "must not be empty"),

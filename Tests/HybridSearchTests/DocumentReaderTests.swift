@@ -1,4 +1,5 @@
 import Foundation
+import RetrievalCore
 import TestSupport
 import Testing
 
@@ -107,6 +108,31 @@ import Testing
                 DocumentReader.Query(id: "7", text: "", vector: [1, 2], line: 2),
                 DocumentReader.Query(id: "q3", text: "close file", vector: nil, line: 3),
             ])
+    }
+
+    /// Fields outside the schemas are named, not refused: a misspelt `metdata` lost a document's metadata unseen, and
+    /// a per-line `"k"` or `"filter"`, which a query line cannot set, was ignored unseen.
+    @Test func fieldsOutsideTheSchemasAreNamedWithTheirLines() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let documentsPath = try write(
+            [
+                #"{"id": "a", "text": "x", "metdata": {"lang": "en"}}"#,
+                #"{"id": "b", "text": "y", "metdata": {}, "extra": 1, "metadata": {"lang": "de"}}"#,
+            ], in: directory)
+        var unread = UnreadFields()
+        let documents = try DocumentReader.documents(atPath: documentsPath, unreadFields: &unread)
+        #expect(documents.map(\.metadata) == [[:], ["lang": "de"]])
+        #expect(
+            DocumentReader.unreadDocumentFieldsWarning(unread, path: "d.jsonl")
+                == "2 fields of the documents file d.jsonl are not in the document schema (id, text, vector, metadata), "
+                + #"so nothing of them was stored: "metdata" (2 lines from line 1), "extra" (line 2)"#)
+        let queriesPath = try directory.write(
+            #"{"qid": "q1", "query": "open", "k": 3, "filter": {"lang": "en"}}"# + "\n"
+                + #"{"id": "q2", "text": "close", "vector": [1]}"# + "\n",
+            to: "queries.jsonl")
+        #expect(try DocumentReader.queries(atPath: queriesPath).map(\.unreadFields) == [["filter", "k"], []])
+        #expect(DocumentReader.unreadQueryFieldsWarning(UnreadFields(), path: "q.jsonl") == nil)
     }
 
     /// A query file without a query (empty, or blank lines only) is refused: a batch of nothing answered nothing and

@@ -307,7 +307,56 @@ import Testing
                 == "Warning: 1 field of the input is not in its trajectory format, so nothing of it was stored: "
                 + "\"sorce\" (2 lines from line 1).\n")
         let report = try JSONDecoder().decode(ImportReport.self, from: Data(imported.output.utf8))
-        #expect(report.imported == 2 && report.unreadFields.map(\.name) == ["sorce"])
+        #expect(report.imported == 2 && report.unreadFields.fields.map(\.name) == ["sorce"])
+    }
+
+    /// A query file's fields outside the query schema are named in one warning.
+    ///
+    /// A per-line `"k"` or `"filter"`, which a line cannot set, used to be ignored unseen; the batch still answers
+    /// every line. Collections warn the same way about their documents' and queries' fields (a misspelt `metdata`
+    /// lost a document's metadata).
+    @Test func queryBatchesAndCollectionsWarnAboutFieldsTheyDoNotRead() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await Self.initHashingStore(in: directory)
+        let runs = try directory.write(
+            #"{"id": "a", "task": "heat a mug", "steps": [{"action": "go"}]}"# + "\n"
+                + #"{"id": "b", "task": "cool a mug", "steps": [{"action": "go"}]}"# + "\n",
+            to: "runs.jsonl")
+        #expect(try await ChildProcess.memp(["import", "--store", store, runs]).status == 0)
+        let queries = try directory.write(
+            #"{"qid": "q1", "query": "heat a mug", "k": 1}"# + "\n"
+                + #"{"qid": "q2", "query": "cool a mug", "k": 2, "filter": {"source": "x"}}"# + "\n",
+            to: "queries.jsonl")
+        let answered = try await ChildProcess.memp([
+            "query", "--store", store, "--queries", queries, "--mode", "bm25", "-k", "2", "--json",
+        ])
+        #expect(answered.status == 0)
+        #expect(try Self.batchLines(answered.output).map { $0.hits.count } == [2, 2])
+        #expect(
+            answered.errors
+                == "Warning: 2 fields of the query file \(queries) are not in the query schema (qid, query or text, "
+                + #"vector), so nothing of them was read: "k" (2 lines from line 1), "filter" (line 2)."# + "\n")
+
+        let documents = try directory.write(
+            #"{"id": "d1", "text": "heat a mug", "vector": [1, 0], "metdata": {"lang": "en"}}"# + "\n"
+                + #"{"id": "d2", "text": "cool a mug", "vector": [0, 1], "metadata": {"lang": "en"}}"# + "\n",
+            to: "documents.jsonl")
+        let collection = directory.file("collection")
+        let built = try await ChildProcess.memp(["collection", "build", "--input", documents, "--output", collection])
+        #expect(built.status == 0)
+        #expect(
+            built.errors
+                == "Warning: 1 field of the documents file \(documents) is not in the document schema (id, text, "
+                + #"vector, metadata), so nothing of it was stored: "metdata" (line 1)."# + "\n")
+        let searched = try await ChildProcess.memp([
+            "collection", "search", "--collection", collection, "--mode", "bm25", "--queries", queries,
+        ])
+        #expect(searched.status == 0 && searched.output.split(separator: "\n").count == 2)
+        #expect(searched.errors.hasPrefix("Warning: 2 fields of the query file \(queries) are not in the query schema"))
+        let plain = try directory.write(#"{"qid": "q1", "query": "heat a mug"}"# + "\n", to: "plain.jsonl")
+        let quiet = try await ChildProcess.memp(["query", "--store", store, "--queries", plain, "--mode", "bm25"])
+        #expect(quiet.status == 0 && quiet.errors == "")
     }
 
     @Test func showPrintsOneMemoryWhole() async throws {

@@ -2,6 +2,7 @@ import Embeddings
 import Foundation
 import MemoryLocation
 import ProceduralMemory
+import RetrievalCore
 import Synchronization
 import TestSupport
 import Testing
@@ -300,12 +301,12 @@ import Testing
         #expect(Self.described(referenceReport) == ["task 1 1"])
         let plain = try directory.write(try Samples.jsonLines([Samples.heatMug]), to: "plain.jsonl")
         let plainReport = try await store.importTrajectories(from: plain)
-        #expect(plainReport.unreadFields.isEmpty && plainReport.unreadFieldsWarning == nil)
+        #expect(plainReport.unreadFields.fields.isEmpty && plainReport.unreadFieldsWarning == nil)
     }
 
     /// Each unread field of `report` as "name firstLine lines".
     static func described(_ report: ImportReport) -> [String] {
-        report.unreadFields.map { "\($0.name) \($0.firstLine) \($0.lines)" }
+        report.unreadFields.fields.map { "\($0.name) \($0.firstLine) \($0.lines)" }
     }
 
     /// A hostile file of a new field name on every line keeps 100 names, each printable and at most 100 characters.
@@ -321,14 +322,14 @@ import Testing
         let file = try directory.write(lines.joined(separator: "\n") + "\n", to: "many.jsonl")
         let report = try await store.importTrajectories(from: file)
         #expect(report.imported == 151)
-        #expect(report.unreadFields.count == ImportReport.maximumUnreadFields)
+        #expect(report.unreadFields.fields.count == UnreadFields.maximumCount)
         #expect(Self.described(report).prefix(2) == ["f0 1 1", "f1 2 1"])
         #expect(report.unreadFieldsWarning?.hasPrefix("100 or more fields of the input are not in its") == true)
         // Past the first 100 names the escape and the long name are not kept; alone, they are shown harmlessly.
         let alone = try directory.write(lines[150] + "\n", to: "alone.jsonl")
         let aloneReport = try await store.importTrajectories(from: alone, options: ImportOptions(duplicates: .skip))
         #expect(
-            aloneReport.unreadFields.map(\.name).sorted()
+            aloneReport.unreadFields.fields.map(\.name).sorted()
                 == ["\\u{1B}[31m", String(repeating: "x", count: 100) + "…"])
     }
 
