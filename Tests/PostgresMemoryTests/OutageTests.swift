@@ -230,14 +230,20 @@ struct OutageTests {
     /// on a real cut until the operating system gave up); the time limit turns that wait into a failure.
     @Test(.hangGuard) func aWriteOnAConnectionThatStoppedAnsweringFailsAndStoresNothing() async throws {
         let server = try await PostgresTestServer.OwnServer()
-        // Every idle connection is checked, and the waits are short, so the test doesn't wait out the defaults.
-        let timing = PostgresPool.Timing(
-            connectTimeout: .seconds(1), checkAfter: .zero, checkTimeout: .milliseconds(300), idleLimit: .seconds(3600))
-        let backend = try await PostgresBackend.connect(to: server.location, timing: timing)
+        // Seeding and the writes after the thaw use the default waits, so a loaded machine can't fail them.
+        let backend = try await PostgresBackend.connect(to: server.location)
         defer { backend.close() }
         try await Fixtures.seed(backend, with: Self.trajectories("before"), vector: Self.vector)
+        // The write during the freeze goes through a pool whose every idle connection is checked, with short waits,
+        // so the test doesn't wait out the defaults; its one read before the freeze leaves it a pooled connection
+        // (a new connection is lent unchecked).
+        let timing = PostgresPool.Timing(
+            connectTimeout: .seconds(1), checkAfter: .zero, checkTimeout: .milliseconds(300), idleLimit: .seconds(3600))
+        let hurried = try await PostgresBackend.connect(to: server.location, timing: timing)
+        defer { hurried.close() }
+        #expect(try await hurried.statistics().trajectories == 3)
         try await server.freeze()
-        if let reason = try await Self.unavailableReason(writing: "during", with: backend, whileTheServerIs: "frozen") {
+        if let reason = try await Self.unavailableReason(writing: "during", with: hurried, whileTheServerIs: "frozen") {
             let location = server.location
             #expect(reason.hasPrefix("PostgreSQL at \(location): can't connect to \(location.host):\(location.port)"))
         }
