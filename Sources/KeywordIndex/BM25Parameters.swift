@@ -8,9 +8,12 @@ import RetrievalCore
 ///     idf(t) = ln(1 + (N − df + 0.5) / (df + 0.5))
 public struct BM25Parameters: Codable, Sendable, Equatable, Hashable {
     /// Term-frequency saturation: how quickly repeated occurrences of a term stop adding score (0 = not at all).
-    public var k1: Double = 1.5
+    ///
+    /// Set by ``init(k1:b:)`` only, which checks it: a NaN or out-of-range value scored NaN and was saved into index
+    /// files no reader takes.
+    public internal(set) var k1: Double = 1.5
     /// Length normalization: 0 ignores document length, 1 divides term frequency fully by relative length.
-    public var b: Double = 0.75
+    public internal(set) var b: Double = 0.75
 
     /// The largest `k1` accepted.
     ///
@@ -40,6 +43,19 @@ public struct BM25Parameters: Codable, Sendable, Equatable, Hashable {
 
     /// Whether the values are in range (for parameters read from a file, which bypass `init`).
     var isValid: Bool { (try? Self.validate(k1: k1, b: b)) != nil }
+
+    private enum CodingKeys: String, CodingKey { case k1, b }
+
+    /// Decodes parameters, refusing values out of range as the initializer does.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        k1 = try container.decode(Double.self, forKey: .k1)
+        b = try container.decode(Double.self, forKey: .b)
+        do { try Self.validate(k1: k1, b: b) } catch {
+            throw DecodingError.dataCorruptedError(
+                forKey: b >= 0 && b <= 1 ? .k1 : .b, in: container, debugDescription: error.description)
+        }
+    }
 
     /// Lucene's inverse document frequency of a term found in `documentFrequency` of `documentCount` documents.
     ///

@@ -1,3 +1,5 @@
+import RetrievalCore
+
 /// How text becomes index terms; stored with every keyword index so queries are tokenized the same way.
 ///
 /// Text is always NFKC-normalized and case-folded, then split into runs of letters, digits and combining marks
@@ -15,21 +17,24 @@ public struct TokenizerConfiguration: Codable, Sendable, Equatable, Hashable {
     /// Whether `_` counts as a word character, so `snake_case` stays one token (as in the regex `\w`).
     public var underscoreIsWordCharacter: Bool
     /// Words shorter than this many Unicode scalars are dropped (CJK bigrams and unigrams are kept).
-    public var minimumTokenLength: Int
+    ///
+    /// Set by ``init(removeStopWords:stemming:stopWords:cjkBigrams:underscoreIsWordCharacter:minimumTokenLength:maximumTokenLength:)``
+    /// only, which checks it: a configuration out of range would be saved into index files no reader takes.
+    public internal(set) var minimumTokenLength: Int
     /// Longer words are cut to their first this-many Unicode scalars, so one huge run can't bloat the vocabulary.
-    public var maximumTokenLength: Int
+    public internal(set) var maximumTokenLength: Int
 
     /// Creates a configuration.
     ///
-    /// - Precondition: `1 <= minimumTokenLength <= maximumTokenLength`.
+    /// - Precondition: The token lengths pass ``validate(minimumTokenLength:maximumTokenLength:)``.
     public init(
         removeStopWords: Bool = true, stemming: Bool = true, stopWords: StopWordList = .english,
         cjkBigrams: Bool = true, underscoreIsWordCharacter: Bool = false, minimumTokenLength: Int = 1,
         maximumTokenLength: Int = 255
     ) {
-        precondition(
-            minimumTokenLength >= 1 && minimumTokenLength <= maximumTokenLength,
-            "TokenizerConfiguration: need 1 <= minimumTokenLength <= maximumTokenLength")
+        do {
+            try Self.validate(minimumTokenLength: minimumTokenLength, maximumTokenLength: maximumTokenLength)
+        } catch { preconditionFailure("TokenizerConfiguration: \(error)") }
         self.removeStopWords = removeStopWords
         self.stemming = stemming
         self.stopWords = stopWords
@@ -37,6 +42,40 @@ public struct TokenizerConfiguration: Codable, Sendable, Equatable, Hashable {
         self.underscoreIsWordCharacter = underscoreIsWordCharacter
         self.minimumTokenLength = minimumTokenLength
         self.maximumTokenLength = maximumTokenLength
+    }
+
+    /// Checks token lengths for ``init(removeStopWords:stemming:stopWords:cjkBigrams:underscoreIsWordCharacter:minimumTokenLength:maximumTokenLength:)``:
+    /// `1 <= minimumTokenLength <= maximumTokenLength`.
+    ///
+    /// - Throws: ``RetrievalCore/IndexError/invalidParameter(name:value:expected:)`` naming the length.
+    public static func validate(minimumTokenLength: Int, maximumTokenLength: Int) throws(IndexError) {
+        guard minimumTokenLength >= 1 else {
+            throw .invalidParameter(
+                name: "minimumTokenLength", value: Double(minimumTokenLength), expected: "at least 1")
+        }
+        guard maximumTokenLength >= minimumTokenLength else {
+            throw .invalidParameter(
+                name: "maximumTokenLength", value: Double(maximumTokenLength),
+                expected: "at least minimumTokenLength (\(minimumTokenLength))")
+        }
+    }
+
+    /// Decodes a configuration, refusing token lengths out of range as the initializer does.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        removeStopWords = try container.decode(Bool.self, forKey: .removeStopWords)
+        stemming = try container.decode(Bool.self, forKey: .stemming)
+        stopWords = try container.decode(StopWordList.self, forKey: .stopWords)
+        cjkBigrams = try container.decode(Bool.self, forKey: .cjkBigrams)
+        underscoreIsWordCharacter = try container.decode(Bool.self, forKey: .underscoreIsWordCharacter)
+        minimumTokenLength = try container.decode(Int.self, forKey: .minimumTokenLength)
+        maximumTokenLength = try container.decode(Int.self, forKey: .maximumTokenLength)
+        do {
+            try Self.validate(minimumTokenLength: minimumTokenLength, maximumTokenLength: maximumTokenLength)
+        } catch {
+            throw DecodingError.dataCorruptedError(
+                forKey: .minimumTokenLength, in: container, debugDescription: error.description)
+        }
     }
 
     /// English search: stop words removed (``StopWordList/english``), Porter2 stemming, CJK bigrams.

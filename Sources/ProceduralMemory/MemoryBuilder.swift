@@ -22,6 +22,15 @@ public struct MemoryBuilder: Sendable {
         self.keywordLimit = keywordLimit
     }
 
+    /// Checks the settings an initializer can't: ``keywordLimit`` is a public variable.
+    ///
+    /// - Throws: ``MemoryError/invalidParameter(name:value:expected:)`` for a negative ``keywordLimit``.
+    package func validate() throws(MemoryError) {
+        guard keywordLimit >= 0 else {
+            throw .invalidParameter(name: "keywordLimit", value: Double(keywordLimit), expected: "at least 0")
+        }
+    }
+
     /// Builds the memory of one trajectory; it carries the trajectory's ID, source and labels.
     ///
     /// A script over ``MemoryStore/maximumScriptLength`` characters is cut to it by

@@ -46,6 +46,18 @@ public struct ImportOptions: Sendable {
         self.source = source
         self.producer = producer
     }
+
+    /// Checks the options of an import from JSON Lines.
+    ///
+    /// - Throws: ``MemoryError/invalidParameter(name:value:expected:)`` for a ``batchSize`` below 1, a negative
+    ///   ``MemoryBuilder/keywordLimit``, or limits ``TextLimits/validate()`` refuses.
+    package func validate() throws(MemoryError) {
+        guard batchSize >= 1 else {
+            throw .invalidParameter(name: "batchSize", value: Double(batchSize), expected: "at least 1")
+        }
+        try limits.validate()
+        try builder.validate()
+    }
 }
 
 /// What an import did, or has done so far when the import's progress callback gets it after each committed batch.
@@ -115,10 +127,7 @@ extension MemoryStore {
         from path: String, options: ImportOptions = ImportOptions(),
         progress: (@Sendable (ImportReport) -> Void)? = nil
     ) async throws(MemoryError) -> ImportReport {
-        guard options.batchSize >= 1 else {
-            throw .invalidParameter(name: "batchSize", value: Double(options.batchSize), expected: "at least 1")
-        }
-        try options.limits.validate()
+        try options.validate()
         let reader = JSONLinesReader(path: path, maximumLineBytes: options.limits.maximumLineBytes)
         if let reason = reader.unreadableReason { throw .io(path: path, reason: reason) }
         let totalBytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
@@ -137,9 +146,7 @@ extension MemoryStore {
     public func importTrajectories(
         jsonLines data: Data, name: String, options: ImportOptions = ImportOptions()
     ) async throws(MemoryError) -> ImportReport {
-        guard options.batchSize >= 1 else {
-            throw .invalidParameter(name: "batchSize", value: Double(options.batchSize), expected: "at least 1")
-        }
+        try options.validate()
         return try await importTrajectories(
             from: JSONLinesReader(data: data, name: name, maximumLineBytes: options.limits.maximumLineBytes),
             totalBytes: data.count, options: options, progress: nil)
@@ -240,6 +247,7 @@ extension MemoryStore {
         options: ImportOptions = ImportOptions()
     ) async throws(MemoryError) -> ImportReport {
         try options.limits.validate()
+        try options.builder.validate()
         var firstLines: [String: Int] = [:]
         for (index, trajectory) in trajectories.enumerated() {
             // Checked first: an ID in decomposed form is refused as such, not as a repeat of its composed form.

@@ -79,7 +79,8 @@ public struct TextLimits: Sendable, Equatable, Codable {
     /// - Throws: ``MemoryError/textTooLarge(path:line:field:bytes:limit:)`` for a text over its limit;
     ///   ``MemoryError/invalidRecord(path:line:field:reason:)`` for an ID or source over 1 KiB or a task with its
     ///   facts over 128 KiB (the fixed limits every store shares, checked also when `storedIDs`), a text holding a NUL character, an ID, source or label holding a control
-    ///   character, or an ID not in Unicode Normalization Form C (unless `storedIDs`).
+    ///   character, an ID not in Unicode Normalization Form C (unless `storedIDs`), an outcome with neither a success
+    ///   flag nor a reward, or a reward that is not a finite number.
     package func check(
         _ trajectory: Trajectory, facts: [String] = [], path: String, line: Int, storedIDs: Bool = false
     ) throws(MemoryError) {
@@ -89,6 +90,7 @@ public struct TextLimits: Sendable, Equatable, Codable {
         try checker.source(trajectory.source, "source")
         if let producer = trajectory.producer { try checker.text(producer, "producer", limit: maximumStepTextBytes) }
         try checker.steps(trajectory.steps, "steps")
+        if let outcome = trajectory.outcome { try checker.outcome(outcome) }
         try checker.labels(trajectory.labels)
         for (index, fact) in facts.enumerated() {
             try checker.text(fact, "facts[\(index)]", limit: maximumStepTextBytes)
@@ -190,6 +192,21 @@ public struct TextLimits: Sendable, Equatable, Codable {
                 throw .invalidRecord(
                     path: path, line: line, field: field,
                     reason: "contains a NUL character (\\u0000), which the store can't keep")
+            }
+        }
+
+        /// An outcome says something, and its reward is a number every store and export keeps.
+        ///
+        /// NaN ranked a memory anywhere and was read back as no outcome; an infinity made every later export and
+        /// migration fail (hostile run 14). JSON input can hold neither; code can.
+        func outcome(_ outcome: Outcome) throws(MemoryError) {
+            guard outcome.success != nil || outcome.reward != nil else {
+                throw .invalidRecord(
+                    path: path, line: line, field: "outcome", reason: "holds neither a success flag nor a reward")
+            }
+            if let reward = outcome.reward, !reward.isFinite {
+                throw .invalidRecord(
+                    path: path, line: line, field: "outcome.reward", reason: "must be a finite number (got \(reward))")
             }
         }
 

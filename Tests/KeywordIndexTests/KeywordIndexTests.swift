@@ -39,6 +39,38 @@ import Testing
         }
     }
 
+    /// Parameters out of range are refused when decoded, and can be set only through the checked initializers.
+    ///
+    /// Hostile run 14: the fields were public vars the initializers' checks didn't cover, so a collection configured
+    /// with `minimumTokenLength = 0` or `k1 = 2e6` saved files no reader takes, in place of the one it replaced.
+    @Test func parametersOutOfRangeAreRefusedWhenDecoded() throws {
+        func decode<Value: Decodable>(_ type: Value.Type, _ json: String) throws -> Value {
+            try JSONDecoder().decode(type, from: Data(json.utf8))
+        }
+        #expect(try decode(BM25Parameters.self, #"{"k1": 0.9, "b": 0.4}"#) == BM25Parameters(k1: 0.9, b: 0.4))
+        for json in [#"{"k1": 2e6, "b": 0.4}"#, #"{"k1": -1, "b": 0.4}"#, #"{"k1": 1.2, "b": 1.5}"#] {
+            #expect(throws: DecodingError.self, "\(json)") { try decode(BM25Parameters.self, json) }
+        }
+        let english = try JSONEncoder().encode(TokenizerConfiguration.english)
+        #expect(try JSONDecoder().decode(TokenizerConfiguration.self, from: english) == .english)
+        var fields = try #require(try JSONSerialization.jsonObject(with: english) as? [String: Any])
+        for (minimum, maximum) in [(0, 255), (-5, 255), (8, 4)] {
+            fields["minimumTokenLength"] = minimum
+            fields["maximumTokenLength"] = maximum
+            let json = try JSONSerialization.data(withJSONObject: fields)
+            #expect(throws: DecodingError.self, "\(minimum) \(maximum)") {
+                try JSONDecoder().decode(TokenizerConfiguration.self, from: json)
+            }
+        }
+        #expect(throws: IndexError.invalidParameter(name: "minimumTokenLength", value: 0, expected: "at least 1")) {
+            try TokenizerConfiguration.validate(minimumTokenLength: 0, maximumTokenLength: 255)
+        }
+        #expect(
+            throws: IndexError.invalidParameter(
+                name: "maximumTokenLength", value: 4, expected: "at least minimumTokenLength (8)")
+        ) { try TokenizerConfiguration.validate(minimumTokenLength: 8, maximumTokenLength: 4) }
+    }
+
     // Hostile run 9: `memp collection build --k1 1e39` was accepted; 1e39 is infinite as a Float, so every score
     // was NaN and JSON output failed.
     @Test func bm25ParametersTheScorerCantComputeAreRefused() async throws {

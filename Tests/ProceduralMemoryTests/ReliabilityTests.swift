@@ -55,6 +55,54 @@ import VectorIndex
 
     // Finding 1: a huge k overflowed the hybrid candidate depth (4 k).
     // SQLite's message alone ("file is not a database") named no file.
+    /// Outcomes that say nothing and negative keyword limits are refused before anything is stored.
+    ///
+    /// Hostile run 14: code could store what no JSON input can hold. A NaN reward ranked its memory anywhere and
+    /// read back as no outcome, an infinite one made every later export and migration fail, an outcome with
+    /// neither field read back as none; a negative keyword limit trapped in the keyword extraction.
+    @Test func outcomesThatSayNothingAndNegativeKeywordLimitsAreRefused() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await TestStoreKind.disk.makeStore(in: directory)
+        func with(_ outcome: Outcome) -> Trajectory {
+            var trajectory = Samples.heatMug
+            trajectory.outcome = outcome
+            return trajectory
+        }
+        var empty = Outcome(success: true)
+        empty.success = nil
+        let refused: [(Outcome, String, String)] = [
+            (Outcome(reward: .nan), "outcome.reward", "must be a finite number (got nan)"),
+            (Outcome(success: true, reward: -.infinity), "outcome.reward", "must be a finite number (got -inf)"),
+            (empty, "outcome", "holds neither a success flag nor a reward"),
+        ]
+        for (outcome, field, reason) in refused {
+            await #expect(throws: MemoryError.invalidRecord(path: "(batch)", line: 1, field: field, reason: reason)) {
+                try await store.add([with(outcome)])
+            }
+            await #expect(throws: MemoryError.invalidRecord(path: "(feedback)", line: 1, field: field, reason: reason))
+            {
+                try await store.update(
+                    [FinishedTask(trajectory: with(outcome), usedMemories: [])],
+                    options: UpdateOptions(policy: .validation), source: "(feedback)")
+            }
+        }
+        var options = ImportOptions()
+        options.builder.keywordLimit = -1
+        let negative = MemoryError.invalidParameter(name: "keywordLimit", value: -1, expected: "at least 0")
+        await #expect(throws: negative) { try await store.add([Samples.heatMug], options: options) }
+        let file = try directory.write(try Samples.jsonLines([Samples.heatMug]), to: "runs.jsonl")
+        await #expect(throws: negative) { try await store.importTrajectories(from: file, options: options) }
+        var update = UpdateOptions(policy: .validation)
+        update.builder.keywordLimit = -1
+        await #expect(throws: negative) {
+            try await store.update([FinishedTask(trajectory: Samples.heatMug, usedMemories: [])], options: update)
+        }
+        #expect(try await store.statistics().trajectories == 0)
+        try await store.add([with(Outcome(success: false, reward: 0.25))])
+        #expect(try await store.trajectory(id: Samples.heatMug.id)?.outcome == Outcome(success: false, reward: 0.25))
+    }
+
     @Test func aDamagedDatabaseIsNamedInTheError() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

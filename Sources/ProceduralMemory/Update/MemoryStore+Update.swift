@@ -50,6 +50,7 @@ extension MemoryStore {
         progress: (@Sendable (UpdateReport) -> Void)? = nil
     ) async throws(MemoryError) -> UpdateReport {
         try options.settings.validate()
+        try options.builder.validate()
         var seen: [String: Int] = [:]
         // Sizes were checked where the tasks were read (``FinishedTask/read(from:source:limits:)``); a NUL would
         // be cut by SQLite wherever they came from.
