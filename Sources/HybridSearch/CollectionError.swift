@@ -13,6 +13,9 @@ public enum CollectionError: Error, Equatable, Sendable {
     case duplicateDocument(String)
     /// No document has this ID.
     case unknownDocument(String)
+    /// A document's ID can't be one: empty, or holding a control or bidirectional formatting character; `reason`
+    /// says which ("contains the control character U+000A, which an ID can't hold").
+    case invalidDocumentID(String, reason: String)
     /// A document came without a vector and the collection has no embedder.
     case missingVector(documentID: String)
     /// A vector has the wrong length; `documentID` is nil for a query.
@@ -60,6 +63,8 @@ extension CollectionError: CustomStringConvertible {
         case .embedding(let error): error.description
         case .duplicateDocument(let id): "Document \"\(id)\" is already in the collection; use upsert to replace it."
         case .unknownDocument(let id): "Document \"\(id)\" is not in the collection."
+        case .invalidDocumentID(let id, let reason):
+            "Document ID \"\(printableName(id))\" \(reason); give the document an ID of printable text."
         case .missingVector(let id):
             "Document \"\(id)\" has no vector and the collection has no embedder; give a \"vector\" or choose an "
                 + "embedder. Nothing was changed."

@@ -1,3 +1,5 @@
+import RetrievalCore
+
 /// A document of a ``DocumentCollection``: an ID of the caller's choosing, text for the keyword index, an optional
 /// vector for the dense index (embedded from the text when absent), and string metadata for filters.
 public struct Document: Codable, Sendable, Equatable {
@@ -16,6 +18,15 @@ public struct Document: Codable, Sendable, Equatable {
         self.text = text
         self.vector = vector
         self.metadata = metadata
+    }
+
+    /// Why `id` can't be a document's ID, or `nil` when it can; the reason reads after the ID ("must not be empty").
+    ///
+    /// An ID is printed on one line of search results, where a line break, NUL or escape sequence would split or
+    /// rewrite it and a bidirectional override reorder it (``RetrievalCore/oneLineNameProblem(_:what:)``); an empty
+    /// one names nothing.
+    static func idProblem(_ id: String) -> String? {
+        id.isEmpty ? "must not be empty" : oneLineNameProblem(id, what: "an ID")
     }
 }
 

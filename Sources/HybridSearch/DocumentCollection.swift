@@ -158,7 +158,8 @@ public struct DocumentCollection: Sendable {
 
     /// Adds documents, all or none.
     ///
-    /// - Throws: ``CollectionError/duplicateDocument(_:)``, ``CollectionError/missingVector(documentID:)``,
+    /// - Throws: ``CollectionError/duplicateDocument(_:)``, ``CollectionError/invalidDocumentID(_:reason:)`` (empty,
+    ///   or holding a control or bidirectional formatting character), ``CollectionError/missingVector(documentID:)``,
     ///   ``CollectionError/blankDocument(documentID:)`` (no vector, and a text with nothing to embed),
     ///   ``CollectionError/dimensionMismatch(documentID:expected:actual:)``,
     ///   ``CollectionError/invalidVector(documentID:reason:)``, ``CollectionError/embedding(_:)`` or
@@ -208,6 +209,9 @@ public struct DocumentCollection: Sendable {
     private mutating func insert(_ documents: [Document], replacing: Bool) throws(CollectionError) {
         var seen: Set<String> = []
         for document in documents {
+            if let reason = Document.idProblem(document.id) {
+                throw CollectionError.invalidDocumentID(document.id, reason: reason)
+            }
             guard seen.insert(document.id).inserted, replacing || internalIDs[document.id] == nil else {
                 throw CollectionError.duplicateDocument(document.id)
             }

@@ -45,10 +45,7 @@ public enum DocumentReader {
             guard let id = object["id"] as? String else {
                 throw fail("id", object["id"] == nil ? "missing" : "must be a string")
             }
-            guard !id.isEmpty else { throw fail("id", "must not be empty") }
-            // An ID is printed on one line of search results: a line break, NUL or escape sequence in one would
-            // split or rewrite them, a bidirectional override reorder them.
-            if let reason = oneLineNameProblem(id, what: "an ID") { throw fail("id", reason) }
+            if let reason = Document.idProblem(id) { throw fail("id", reason) }
             if let earlier = firstLine[id] { throw fail("id", "\"\(id)\" already appears on line \(earlier)") }
             firstLine[id] = line
             guard let text = object["text"] as? String else {

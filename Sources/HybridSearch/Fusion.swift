@@ -43,12 +43,21 @@ extension FusionMethod: LosslessStringConvertible {
         guard (try? validate()) != nil else { return nil }
     }
 
-    /// The text form: `rrf:60`, `convex:minMax:0.5`.
+    /// The text form: `rrf:60`, `convex:minMax:0.5`; ``init(_:)`` reads it back as the same method.
     public var description: String {
         switch self {
-        case .reciprocalRank(let rankConstant): "rrf:\(shortNumber(rankConstant))"
-        case .convex(let alpha, let normalization): "convex:\(normalization.rawValue):\(shortNumber(alpha))"
+        case .reciprocalRank(let rankConstant): "rrf:\(Self.exactText(rankConstant))"
+        case .convex(let alpha, let normalization): "convex:\(normalization.rawValue):\(Self.exactText(alpha))"
         }
+    }
+
+    /// A parameter as ``RetrievalCore/shortNumber(_:)`` writes it (`60`, `0.35`) when that reads back as the same
+    /// value, else as Swift's shortest exact text (`60.0000004`, `1e+303`): rounded to 6 decimals, a rank constant
+    /// of 1e303 was written "inf" and 4e-7 "0", neither readable, and 0.1234567 read back as 0.123457 (hostile run
+    /// 14; tuned fusions are stored in this form).
+    private static func exactText(_ value: Double) -> String {
+        let short = shortNumber(value)
+        return Double(short) == value ? short : "\(value)"
     }
 }
 

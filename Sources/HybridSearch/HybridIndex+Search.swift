@@ -68,7 +68,8 @@ extension HybridIndex {
     /// A keyword ranking over another field of the same documents (a memory's procedure beside its task), fused
     /// with weight ``weight`` in hybrid mode.
     public struct WeightedKeywordSide: Sendable {
-        /// The field's BM25 index, over the same IDs (a document it lacks is simply not found there).
+        /// The field's BM25 index, over the same IDs (a document it lacks is simply not found there; one the
+        /// ``HybridIndex`` lacks is left out).
         public var index: KeywordIndex
         /// The side's weight relative to the dense and keyword sides (see
         /// ``fuse(dense:keyword:extra:extraWeight:method:)``); 0 leaves it out.
@@ -194,8 +195,12 @@ extension HybridIndex {
             }
         case .hybrid:
             let weight = query.extraSide?.weight ?? 0
+            // The extra index is the caller's: a document it still holds that this index does not (removed here
+            // and not there) is no hit (hostile run 14 got removed documents back).
             let extra =
-                weight > 0 ? try query.extraSide?.index.search(query.text, k: depth, filter: query.filter) ?? [] : []
+                weight > 0
+                ? try (query.extraSide?.index.search(query.text, k: depth, filter: query.filter) ?? [])
+                    .filter { vectors.contains($0.id) } : []
             fused = fuse(dense: dense, keyword: keyword, extra: extra, extraWeight: weight, method: query.fusion)
             if let minimum = query.minimumDenseScore, let vector = query.vector {
                 fused = try droppingBelow(minimum, vector: vector, fused)

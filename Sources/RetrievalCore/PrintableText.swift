@@ -2,9 +2,28 @@
 /// from outside (a server's answer, a URL a user gave) is quoted in messages and must neither drive the terminal nor
 /// split the line.
 package func printableText(_ text: String) -> String {
+    escaping(text) { $0.properties.generalCategory == .control }
+}
+
+/// `name` (an ID, a field's name: a name quoted in a message) with its control characters and its bidirectional
+/// embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069) shown as `\u{…}`.
+///
+/// Unlike free text (``printableText(_:)``, where right-to-left writing uses them), a name has no use for the
+/// bidirectional controls, and one holding them reorders the rest of the message (``oneLineNameProblem(_:what:)``).
+package func printableName(_ name: String) -> String {
+    escaping(name) { $0.properties.generalCategory == .control || isBidirectionalControl($0) }
+}
+
+/// Whether `scalar` is a bidirectional embedding, override or isolate.
+private func isBidirectionalControl(_ scalar: Unicode.Scalar) -> Bool {
+    (0x202A...0x202E).contains(scalar.value) || (0x2066...0x2069).contains(scalar.value)
+}
+
+/// `text` with the scalars `escaped` picks shown as `\u{…}` in upper-case hex.
+private func escaping(_ text: String, _ escaped: (Unicode.Scalar) -> Bool) -> String {
     String(
         text.unicodeScalars.flatMap { scalar in
-            scalar.properties.generalCategory == .control
+            escaped(scalar)
                 ? Array("\\u{\(String(scalar.value, radix: 16, uppercase: true))}".unicodeScalars) : [scalar]
         }.map(Character.init))
 }
@@ -18,11 +37,12 @@ package func printableText(_ text: String) -> String {
 package func oneLineNameProblem(_ name: String, what: String) -> String? {
     for scalar in name.unicodeScalars {
         let kind: String
-        switch scalar.value {
-        case 0x202A...0x202E, 0x2066...0x2069: kind = "the bidirectional formatting character"
-        default:
-            guard scalar.properties.generalCategory == .control else { continue }
+        if isBidirectionalControl(scalar) {
+            kind = "the bidirectional formatting character"
+        } else if scalar.properties.generalCategory == .control {
             kind = "the control character"
+        } else {
+            continue
         }
         let hex = String(scalar.value, radix: 16, uppercase: true)
         let code = String(repeating: "0", count: max(0, 4 - hex.count)) + hex

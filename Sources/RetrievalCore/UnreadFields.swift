@@ -7,7 +7,8 @@
 package struct UnreadFields: Sendable, Equatable, Codable {
     /// A field that was not read.
     package struct Field: Sendable, Equatable, Codable {
-        /// Its name: `name` at the top of a record, `outer.name` or `list[].name` inside one; printable, at most
+        /// Its name: `name` at the top of a record, `outer.name` or `list[].name` inside one; printable
+        /// (``RetrievalCore/printableName(_:)``), at most
         /// ``UnreadFields/maximumNameLength`` characters and an ellipsis.
         package var name: String
         /// The first line it was on.
@@ -30,7 +31,7 @@ package struct UnreadFields: Sendable, Equatable, Codable {
     /// Counts the unread fields `names` of the record on `line`, each once, new ones in the order of their names.
     package mutating func note(_ names: some Sequence<String>, line: Int) {
         for raw in Set(names).sorted() {
-            let name = printableText(
+            let name = printableName(
                 raw.count > Self.maximumNameLength ? String(raw.prefix(Self.maximumNameLength)) + "…" : raw)
             if let index = fields.firstIndex(where: { $0.name == name }) {
                 fields[index].lines += 1

@@ -37,7 +37,8 @@ extension FlatIndex {
     /// - Returns: One list of at most `k` hits per query, best first.
     /// - Throws: ``IndexError/dimensionMismatch(expected:actual:)``, ``IndexError/nonFiniteQuery(index:position:)``,
     ///   ``IndexError/zeroQuery(index:)`` (for cosine) or ``IndexError/queryTooLarge(index:norm:limit:)`` (inner
-    ///   product, L2) naming the query at fault.
+    ///   product, L2) naming the query at fault; ``IndexError/invalidParameter(name:value:expected:)`` for a NaN
+    ///   `minimumScore`.
     /// - Precondition: `k >= 1`.
     /// - Complexity: O(*q* *n* *d*) work, over ``parallelism`` threads.
     public func search(
@@ -45,6 +46,7 @@ extension FlatIndex {
         method: BatchMethod = .automatic
     ) throws(IndexError) -> [[SearchHit]] {
         precondition(k >= 1, "search: k must be at least 1 (got \(k))")
+        let minimum = try Self.scoreFloor(minimumScore)
         guard queries.dimension == dimension else {
             throw IndexError.dimensionMismatch(expected: dimension, actual: queries.dimension)
         }
@@ -63,7 +65,6 @@ extension FlatIndex {
                 throw error
             }
         }
-        let minimum = minimumScore ?? -.infinity
         let useBLAS =
             switch method {
             case .automatic: queries.count >= Self.blasCrossover

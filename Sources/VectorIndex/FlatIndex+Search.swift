@@ -30,20 +30,33 @@ extension FlatIndex {
     /// - Returns: At most `k` hits, best first.
     /// - Throws: ``IndexError/dimensionMismatch(expected:actual:)``, ``IndexError/nonFiniteComponent(id:position:)``,
     ///   ``IndexError/zeroVector(id:)`` for an all-zero cosine query, or ``IndexError/vectorTooLarge(id:norm:limit:)``
-    ///   for an inner product or L2 query whose scores could overflow.
+    ///   for an inner product or L2 query whose scores could overflow, ``IndexError/invalidParameter(name:value:expected:)``
+    ///   for a NaN `minimumScore`.
     /// - Precondition: `k >= 1`.
     /// - Complexity: O(*n* *d*) work over ``parallelism`` threads, plus O(*n* log *k*) in the worst case.
     public func search(_ query: [Float], k: Int, minimumScore: Float? = nil, filter: SearchFilter? = nil)
         throws(IndexError) -> [SearchHit]
     {
         precondition(k >= 1, "search: k must be at least 1 (got \(k))")
+        let minimum = try Self.scoreFloor(minimumScore)
         let prepared = try prepare(query, id: nil)
-        let minimum = minimumScore ?? -.infinity
         return Self.merged(
             searchParts.map { part in
                 part.searchPrepared(
                     prepared, k: k, minimum: minimum, selection: part.selection(filter), threads: parallelism)
             }, k: k)
+    }
+
+    /// The score below which hits are left out: `minimumScore`, or none.
+    ///
+    /// - Throws: ``IndexError/invalidParameter(name:value:expected:)`` for NaN, below which nothing scores, so that
+    ///   every search answered no hit (hostile run 14).
+    static func scoreFloor(_ minimumScore: Float?) throws(IndexError) -> Float {
+        guard let minimumScore else { return -.infinity }
+        guard !minimumScore.isNaN else {
+            throw .invalidParameter(name: "minimumScore", value: .nan, expected: "a number")
+        }
+        return minimumScore
     }
 
     /// The rows of ``storage`` a search may return under `filter`, tombstones excluded.
@@ -141,7 +154,8 @@ extension FlatIndex {
         -> [SearchHit]
     {
         guard let codes = storage.codes else { preconditionFailure("int8 index without codes") }
-        let candidates = min(selection.count, max(k * rescoreFactor, k + 16))
+        let wanted = min(k, selection.count)  // more would select no more, and k near Int.max overflows below
+        let candidates = min(selection.count, max(wanted * rescoreFactor, wanted + 16))
         let ranges = scanRanges(rows: storage.ids.count, threads: threads)
         var quantized = [Int8](repeating: 0, count: dimension)
         var querySum: Int32 = 0

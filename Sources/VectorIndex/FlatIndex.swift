@@ -31,14 +31,25 @@ public struct FlatIndex: SearchIndex, Sendable {
     var additions: FlatIndexStorage?
 
     /// Threads one search may use; defaults to the number of active processors.
+    ///
+    /// Values outside 1…``maximumParallelism`` are clamped to it.
     public var parallelism: Int = ProcessInfo.processInfo.activeProcessorCount {
-        didSet { parallelism = max(1, parallelism) }
+        didSet { parallelism = min(max(1, parallelism), Self.maximumParallelism) }
     }
 
     /// For ``VectorStorage/int8`` storage: int8 candidates per requested hit that are rescored in f32.
+    ///
+    /// Values outside 1…``maximumRescoreFactor`` are clamped to it.
     public var rescoreFactor: Int = 8 {
-        didSet { rescoreFactor = max(1, rescoreFactor) }
+        didSet { rescoreFactor = min(max(1, rescoreFactor), Self.maximumRescoreFactor) }
     }
+
+    /// The most threads one search uses: more than any machine runs at once, and few enough that the work split
+    /// into four ranges a thread stays far from overflow (`Int.max` traps there, hostile run 14).
+    public static let maximumParallelism = 4096
+    /// The largest ``rescoreFactor``: 2²⁰ candidates per hit already rescore every row of any index of fewer
+    /// than 2²⁰ × k rows, and the candidate count stays far from overflow (`Int.max` trapped, hostile run 14).
+    public static let maximumRescoreFactor = 1 << 20
 
     /// The kernel level searches and inserts use; tests set each level in ``SIMDLevel/available``.
     package var simdLevel: SIMDLevel = .detected {
@@ -227,10 +238,13 @@ public struct FlatIndex: SearchIndex, Sendable {
     }
 
     /// Reserves room for `count` vectors in total, so that a bulk load never reallocates.
+    ///
+    /// A count past the row limit (2³² − 1, which no add passes) reserves up to the limit; as with an array's
+    /// `reserveCapacity`, memory the system cannot give ends the process.
     public mutating func reserveCapacity(_ count: Int) {
         makeUnique()
         let target = appendTarget()
-        target.reserveCapacity(max(0, count - (rowCount - target.ids.count)))
+        target.reserveCapacity(max(0, min(count, Int(UInt32.max)) - (rowCount - target.ids.count)))
     }
 
     /// Rows are numbered with 32 bits inside the kernels.

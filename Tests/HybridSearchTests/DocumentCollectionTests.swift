@@ -48,6 +48,30 @@ struct FirstLetterEmbedder: Embedder {
 
     static let query = HybridQuery(text: "parse json", vector: [1, 0, 0], k: 10)
 
+    /// IDs the file reader refuses are refused by `add` and `upsert` too, and nothing of the batch is added: an
+    /// empty ID, a line break, a NUL or a bidirectional override was saved and printed as given (hostile run 14).
+    @Test func documentIDsThatCantBePrintedOnOneLineAreRefused() throws {
+        var collection = try Self.sample()
+        let refused: [(String, String)] = [
+            ("", "must not be empty"),
+            ("a\nb", "contains the control character U+000A, which an ID can't hold"),
+            ("x\u{202E}y", "contains the bidirectional formatting character U+202E, which an ID can't hold"),
+            ("\u{0}", "contains the control character U+0000, which an ID can't hold"),
+        ]
+        for (id, reason) in refused {
+            let batch = [
+                Document(id: "fine", text: "fine text", vector: [1, 1, 0]),
+                Document(id: id, text: "x", vector: [1, 0, 0]),
+            ]
+            #expect(throws: CollectionError.invalidDocumentID(id, reason: reason)) { try collection.add(batch) }
+            #expect(throws: CollectionError.invalidDocumentID(id, reason: reason)) { try collection.upsert(batch) }
+        }
+        #expect(collection.documentIDs == ["both", "dense", "lexical", "neither"])
+        #expect(
+            CollectionError.invalidDocumentID("x\u{202E}y", reason: "r").description
+                == #"Document ID "x\u{202E}y" r; give the document an ID of printable text."#)
+    }
+
     /// A query file's queries are searched in order; the first the collection refuses stops the batch naming its
     /// line and ID (it named neither).
     @Test func aQueryFilesRefusedQueryIsNamedByLineAndID() throws {

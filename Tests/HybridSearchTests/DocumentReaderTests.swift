@@ -133,6 +133,10 @@ import Testing
             to: "queries.jsonl")
         #expect(try DocumentReader.queries(atPath: queriesPath).map(\.unreadFields) == [["filter", "k"], []])
         #expect(DocumentReader.unreadQueryFieldsWarning(UnreadFields(), path: "q.jsonl") == nil)
+        // A name is quoted in the warning with its controls and bidirectional overrides escaped.
+        var hostile = UnreadFields()
+        hostile.note(["a\u{202E}b", "c\u{1B}[2J"], line: 4)
+        #expect(hostile.fields.map(\.name) == ["a\\u{202E}b", "c\\u{1B}[2J"])
     }
 
     /// A query file without a query (empty, or blank lines only) is refused: a batch of nothing answered nothing and

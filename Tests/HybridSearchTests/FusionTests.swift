@@ -57,12 +57,22 @@ import Testing
     }
 
     @Test func textFormRoundTrips() throws {
-        for method in [
+        // The last four were written rounded to 6 decimals (hostile run 14): "rrf:inf" and "rrf:0", which no reader
+        // took, "convex:minMax:0.123457" and "rrf:60", read back as other methods.
+        let methods = [
             FusionMethod.reciprocalRank(rankConstant: 60), .reciprocalRank(rankConstant: 2.5),
             .convex(alpha: 0.35, normalization: .minMax), .convex(alpha: 1, normalization: .theoretical),
-        ] {
-            #expect(FusionMethod(method.description) == method)
+            .reciprocalRank(rankConstant: 1e303), .reciprocalRank(rankConstant: 4e-7),
+            .convex(alpha: 0.1234567, normalization: .minMax), .reciprocalRank(rankConstant: 60.0000004),
+        ]
+        for method in methods {
+            #expect(FusionMethod(method.description) == method, "\(method)")
         }
+        #expect(try JSONDecoder().decode([FusionMethod].self, from: JSONEncoder().encode(methods)) == methods)
+        #expect(
+            methods.suffix(4).map(\.description) == [
+                "rrf:1e+303", "rrf:4e-07", "convex:minMax:0.1234567", "rrf:60.0000004",
+            ])
         #expect(FusionMethod.reciprocalRank(rankConstant: 60).description == "rrf:60")
         #expect(FusionMethod.convex(alpha: 0.5, normalization: .zScore).description == "convex:zScore:0.5")
         for bad in ["rrf", "rrf:0", "rrf:-1", "convex:minMax", "convex:minmax:0.5", "convex:zScore:1.5", "x:1"] {

@@ -105,6 +105,22 @@ import Testing
         #expect(hits.map(\.id) == [2, 0, 1, 3])
     }
 
+    /// The extra side finds only documents the index holds: one removed from the index but still in the caller's
+    /// extra index, or never added, came back as a hit (hostile run 14).
+    @Test func extraSideDocumentsTheIndexLacksAreNoHits() throws {
+        var index = try Self.sample()
+        var extra = KeywordIndex()
+        try extra.add("parse the json", id: 3)
+        try extra.add("parse json quickly", id: 1)
+        try extra.add("parse json twice", id: 99)
+        try index.remove(1)
+        var query = Self.query
+        query.extraSide = .init(index: extra, weight: 0.5)
+        let hits = try index.search(query)
+        #expect(hits.map(\.id) == [2, 0, 3])
+        #expect(hits.allSatisfy { index.vectors.contains($0.id) })
+    }
+
     @Test func searchRejectsOutOfRangeParametersByName() throws {
         let index = try Self.sample()
         var query = Self.query

@@ -56,6 +56,41 @@ import Testing
         }
     }
 
+    /// Tuning values past any use are clamped, and a NaN score floor is refused: `rescoreFactor = .max` and
+    /// `parallelism = .max` trapped on integer overflow in every search path, and `minimumScore: .nan` answered no
+    /// hit without an error (hostile run 14).
+    @Test func extremeTuningValuesAreClampedAndANaNScoreFloorRefused() throws {
+        let vectors = integerVectors(count: 1100, dimension: 256, seed: 11)
+        let ids = (0..<1100).map { DocumentID(UInt64($0)) }
+        let query = integerVectors(count: 1, dimension: 256, seed: 12)[0]
+        let reference = referenceRanking(vectors, ids: ids, query: query, metric: .innerProduct)
+        var index = try makeIndex(vectors, metric: .innerProduct)
+        index.parallelism = .max
+        #expect(index.parallelism == FlatIndex.maximumParallelism)
+        index.parallelism = .min
+        #expect(index.parallelism == 1)
+        index.parallelism = .max
+        expectMatches(try index.search(query, k: 10), reference, k: 10)
+        expectMatches(try index.search(batch: [query], k: 10, method: .scan)[0], reference, k: 10)
+        expectMatches(
+            try index.search(batch: Array(repeating: query, count: 70), k: 2, method: .blas)[69], reference, k: 2)
+        var int8 = try makeIndex(vectors, metric: .innerProduct, storage: .int8)
+        int8.rescoreFactor = .max
+        #expect(int8.rescoreFactor == FlatIndex.maximumRescoreFactor)
+        // Every row is rescored in f32, so the int8 index answers as the exact one does.
+        expectMatches(try int8.search(query, k: 10), reference, k: 10)
+        expectMatches(try int8.search(query, k: .max), reference, k: 1100)
+        // NaN is no value an error can equal, so the case is matched and the value checked.
+        func refusesNaNFloor(_ error: any Error) -> Bool {
+            guard case .invalidParameter("minimumScore", let value, "a number") = error as? IndexError else {
+                return false
+            }
+            return value.isNaN
+        }
+        #expect { try index.search(query, k: 1, minimumScore: .nan) } throws: { refusesNaNFloor($0) }
+        #expect { try index.search(batch: [query], k: 1, minimumScore: .nan) } throws: { refusesNaNFloor($0) }
+    }
+
     /// 3000 x 384 floats (4.6 MB) takes the huge-page allocation path, grown row by row and then in bulk.
     @Test func largeOwnedBuffersGrowAndSearchCorrectly() throws {
         let vectors = integerVectors(count: 3000, dimension: 384, seed: 13)
