@@ -135,7 +135,7 @@ extension HybridIndex {
         ///   or `candidateDepth` below 1, the fusion's (``FusionMethod/validate()``), the extra side's `weight`
         ///   negative or not finite, `minimumDenseScore` NaN.
         package func validate() throws(IndexError) {
-            guard k >= 1 else { throw IndexError.invalidParameter(name: "k", value: Double(k), expected: "at least 1") }
+            try IndexError.checkResultCount(k)
             if let candidateDepth, candidateDepth < 1 {
                 throw IndexError.invalidParameter(
                     name: "candidateDepth", value: Double(candidateDepth), expected: "at least 1")

@@ -77,7 +77,7 @@ extension KeywordIndex {
     }
 
     public func search(_ query: String, k: Int) throws(IndexError) -> [SearchHit] {
-        search(query, k: k, filter: nil, evaluation: .automatic)
+        try search(query, k: k, filter: nil, evaluation: .automatic)
     }
 
     /// Returns the `k` documents with the highest BM25 score for `query` that pass `filter`, best first.
@@ -89,19 +89,18 @@ extension KeywordIndex {
     ///   - k: The maximum number of hits.
     ///   - filter: Documents to consider, applied before top-k; `nil` for all.
     /// - Returns: At most `k` hits.
-    /// - Throws: Nothing at present; the signature matches ``SearchIndex``.
-    /// - Precondition: `k >= 1`.
+    /// - Throws: ``RetrievalCore/IndexError/invalidParameter(name:value:expected:)`` for a `k` below 1.
     /// - Complexity: O(*p* log *k*) for *p* postings of the query's terms, often much less with MaxScore.
     public func search(_ query: String, k: Int, filter: SearchFilter?) throws(IndexError) -> [SearchHit] {
-        search(query, k: k, filter: filter, evaluation: .automatic)
+        try search(query, k: k, filter: filter, evaluation: .automatic)
     }
 
     /// Like ``search(_:k:filter:)``, with the evaluation strategy chosen by the caller (for tests and benchmarks;
     /// the result is the same).
     public func search(_ query: String, k: Int, filter: SearchFilter? = nil, evaluation: QueryEvaluation)
-        -> [SearchHit]
+        throws(IndexError) -> [SearchHit]
     {
-        precondition(k >= 1, "KeywordIndex.search: k must be at least 1 (got \(k))")
+        try IndexError.checkResultCount(k)
         let terms = queryTerms(query)
         guard !terms.isEmpty else { return [] }
         switch evaluation {

@@ -144,3 +144,12 @@ extension IndexError: CustomStringConvertible {
 package func formattedParameter(_ value: Double) -> String {
     value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
 }
+
+extension IndexError {
+    /// Checks a search's result count: every search takes a `k` of at least 1.
+    ///
+    /// - Throws: ``invalidParameter(name:value:expected:)`` naming `k`.
+    package static func checkResultCount(_ k: Int) throws(IndexError) {
+        guard k >= 1 else { throw .invalidParameter(name: "k", value: Double(k), expected: "at least 1") }
+    }
+}

@@ -38,14 +38,13 @@ extension FlatIndex {
     /// - Throws: ``IndexError/dimensionMismatch(expected:actual:)``, ``IndexError/nonFiniteQuery(index:position:)``,
     ///   ``IndexError/zeroQuery(index:)`` (for cosine) or ``IndexError/queryTooLarge(index:norm:limit:)`` (inner
     ///   product, L2) naming the query at fault; ``IndexError/invalidParameter(name:value:expected:)`` for a NaN
-    ///   `minimumScore`.
-    /// - Precondition: `k >= 1`.
+    ///   `minimumScore` or a `k` below 1.
     /// - Complexity: O(*q* *n* *d*) work, over ``parallelism`` threads.
     public func search(
         batch queries: VectorSet, k: Int, minimumScore: Float? = nil, filter: SearchFilter? = nil,
         method: BatchMethod = .automatic
     ) throws(IndexError) -> [[SearchHit]] {
-        precondition(k >= 1, "search: k must be at least 1 (got \(k))")
+        try IndexError.checkResultCount(k)
         let minimum = try Self.scoreFloor(minimumScore)
         guard queries.dimension == dimension else {
             throw IndexError.dimensionMismatch(expected: dimension, actual: queries.dimension)

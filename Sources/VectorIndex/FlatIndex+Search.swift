@@ -31,13 +31,12 @@ extension FlatIndex {
     /// - Throws: ``IndexError/dimensionMismatch(expected:actual:)``, ``IndexError/nonFiniteComponent(id:position:)``,
     ///   ``IndexError/zeroVector(id:)`` for an all-zero cosine query, or ``IndexError/vectorTooLarge(id:norm:limit:)``
     ///   for an inner product or L2 query whose scores could overflow, ``IndexError/invalidParameter(name:value:expected:)``
-    ///   for a NaN `minimumScore`.
-    /// - Precondition: `k >= 1`.
+    ///   for a NaN `minimumScore` or a `k` below 1.
     /// - Complexity: O(*n* *d*) work over ``parallelism`` threads, plus O(*n* log *k*) in the worst case.
     public func search(_ query: [Float], k: Int, minimumScore: Float? = nil, filter: SearchFilter? = nil)
         throws(IndexError) -> [SearchHit]
     {
-        precondition(k >= 1, "search: k must be at least 1 (got \(k))")
+        try IndexError.checkResultCount(k)
         let minimum = try Self.scoreFloor(minimumScore)
         let prepared = try prepare(query, id: nil)
         return Self.merged(

@@ -29,14 +29,16 @@ extension FlatIndex {
     ///   - method: How batches are answered.
     /// - Returns: The hits per query, the batch size used and the time taken.
     /// - Throws: ``IndexError/dimensionMismatch(expected:actual:)``, ``IndexError/nonFiniteQuery(index:position:)``
-    ///   or ``IndexError/zeroQuery(index:)`` (for cosine) naming the query at fault.
-    /// - Precondition: `k >= 1`, and `batchSize` is nil or at least 1.
+    ///   or ``IndexError/zeroQuery(index:)`` (for cosine) naming the query at fault;
+    ///   ``IndexError/invalidParameter(name:value:expected:)`` for a `k` or `batchSize` below 1.
     /// - Complexity: O(*q* *n* *d*) for *q* queries.
     public func timedSearch(
         _ queries: VectorSet, k: Int, batchSize: Int? = nil, method: BatchMethod = .automatic
     ) throws(IndexError) -> TimedSearchResult {
-        precondition(k >= 1, "timedSearch: k must be at least 1 (got \(k))")
-        precondition(batchSize.map { $0 >= 1 } ?? true, "timedSearch: batchSize must be at least 1")
+        try IndexError.checkResultCount(k)
+        if let batchSize, batchSize < 1 {
+            throw IndexError.invalidParameter(name: "batchSize", value: Double(batchSize), expected: "at least 1")
+        }
         guard queries.dimension == dimension else {
             throw IndexError.dimensionMismatch(expected: dimension, actual: queries.dimension)
         }

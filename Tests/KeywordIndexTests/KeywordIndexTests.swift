@@ -28,7 +28,7 @@ import Testing
     func scoresMatchHandComputedReference(evaluation: QueryEvaluation) throws {
         let index = try Self.smallIndex()
         for (query, expected) in Self.reference {
-            let hits = index.search(query, k: 10, evaluation: evaluation)
+            let hits = try index.search(query, k: 10, evaluation: evaluation)
             #expect(hits.map(\.id) == expected.sorted { $0.value > $1.value }.map(\.key), "\(query)")
             for hit in hits {
                 let reference = try #require(expected[hit.id])
@@ -37,6 +37,16 @@ import Testing
                 #expect(abs(exact - reference) <= 1e-12, "\(query) \(hit.id)")
             }
         }
+    }
+
+    /// A `k` below 1 is refused by name (it was a precondition failure, hostile run 14).
+    @Test(arguments: [0, -1, Int.min])
+    func aKBelowOneIsRefused(k: Int) throws {
+        var index = KeywordIndex()
+        try index.add("open the door", id: 1)
+        let refused = IndexError.invalidParameter(name: "k", value: Double(k), expected: "at least 1")
+        #expect(throws: refused) { try index.search("door", k: k) }
+        #expect(throws: refused) { try index.search("door", k: k, evaluation: .maxScore) }
     }
 
     /// Parameters out of range are refused when decoded, and can be set only through the checked initializers.
@@ -139,7 +149,7 @@ import Testing
         for query in ["a", "c", "d", "a b c d"] {
             let expected = try fresh.search(query, k: 10)
             for evaluation in QueryEvaluation.allCases {
-                let hits = index.search(query, k: 10, evaluation: evaluation)
+                let hits = try index.search(query, k: 10, evaluation: evaluation)
                 #expect(hits.map(\.id) == expected.map(\.id), "\(query)")
                 for (hit, reference) in zip(hits, expected) {
                     #expect(abs(hit.score - reference.score) <= 1e-6 * reference.score)
@@ -157,7 +167,7 @@ import Testing
         let index = try Self.smallIndex()
         let filter = SearchFilter.allowing([1, 3])
         for evaluation in QueryEvaluation.allCases {
-            #expect(index.search("a c", k: 1, filter: filter, evaluation: evaluation).map(\.id) == [1])
+            #expect(try index.search("a c", k: 1, filter: filter, evaluation: evaluation).map(\.id) == [1])
         }
         #expect(try index.search("a", k: 3, filter: .matching { $0 != 4 }).map(\.id) == [2, 1])
     }
@@ -191,11 +201,11 @@ import Testing
         let (index, queries) = try Self.randomIndex(documents: 3000, seed: 11)
         let filter = SearchFilter.matching { $0.rawValue % 3 != 1 }
         for query in queries {
-            let accumulated = index.search(query, k: k, evaluation: .accumulate)
-            #expect(index.search(query, k: k, evaluation: .maxScore) == accumulated, "\(query)")
+            let accumulated = try index.search(query, k: k, evaluation: .accumulate)
+            #expect(try index.search(query, k: k, evaluation: .maxScore) == accumulated, "\(query)")
             #expect(
-                index.search(query, k: k, filter: filter, evaluation: .maxScore)
-                    == index.search(query, k: k, filter: filter, evaluation: .accumulate), "\(query)")
+                try index.search(query, k: k, filter: filter, evaluation: .maxScore)
+                    == (try index.search(query, k: k, filter: filter, evaluation: .accumulate)), "\(query)")
             // Exhaustive double-precision reference for the ranking (scores within Float rounding).
             #expect(accumulated.count == min(k, index.matchingCount(query)))
             for hit in accumulated {

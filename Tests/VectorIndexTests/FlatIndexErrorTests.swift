@@ -100,10 +100,17 @@ import Testing
         #expect(try index.search([0, 0], k: 1) == [SearchHit(id: 1, score: 0)])
     }
 
-    @Test func nonPositiveKIsAPreconditionFailure() async {
-        await #expect(processExitsWith: .failure) {
-            let index = try FlatIndex(dimension: 2)
-            _ = try index.search([1, 0], k: 0)
+    /// A `k` below 1 is refused by name on every search path (it was a precondition failure, hostile run 14).
+    @Test(arguments: [0, -1, Int.min])
+    func aKBelowOneIsRefused(k: Int) throws {
+        var index = try FlatIndex(dimension: 2)
+        try index.add([1, 0], id: 1)
+        let refused = IndexError.invalidParameter(name: "k", value: Double(k), expected: "at least 1")
+        #expect(throws: refused) { try index.search([1, 0], k: k) }
+        #expect(throws: refused) { try index.search(batch: [[1, 0]], k: k) }
+        #expect(throws: refused) { try index.timedSearch(VectorSet(dimension: 2, values: [1, 0]), k: k) }
+        #expect(throws: IndexError.invalidParameter(name: "batchSize", value: 0, expected: "at least 1")) {
+            try index.timedSearch(VectorSet(dimension: 2, values: [1, 0]), k: 1, batchSize: 0)
         }
     }
 }

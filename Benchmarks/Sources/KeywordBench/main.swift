@@ -63,9 +63,11 @@ func build(_ configuration: TokenizerConfiguration, repetitions: Int) throws -> 
 }
 
 /// Runs every query once per pass; returns queries/s per pass, per-query latencies (ms) of the last pass, hits.
-func query(_ index: KeywordIndex, evaluation: QueryEvaluation, passes: Int) -> ([Double], [Double], [[SearchHit]]) {
+func query(_ index: KeywordIndex, evaluation: QueryEvaluation, passes: Int) throws -> (
+    [Double], [Double], [[SearchHit]]
+) {
     var results: [[SearchHit]] = []
-    for text in queryTexts { results.append(index.search(text, k: 10, evaluation: evaluation)) }  // warm-up
+    for text in queryTexts { results.append(try index.search(text, k: 10, evaluation: evaluation)) }  // warm-up
     var rates: [Double] = []
     var latencies: [Double] = []
     for _ in 0..<passes {
@@ -73,7 +75,7 @@ func query(_ index: KeywordIndex, evaluation: QueryEvaluation, passes: Int) -> (
         let start = now()
         for (position, text) in queryTexts.enumerated() {
             let begin = now()
-            results[position] = index.search(text, k: 10, evaluation: evaluation)
+            results[position] = try index.search(text, k: 10, evaluation: evaluation)
             latencies.append((now() - begin) * 1e3)
         }
         rates.append(Double(queryTexts.count) / (now() - start))
@@ -91,7 +93,7 @@ func keywordReport(_ configuration: TokenizerConfiguration, name: String, writeT
     ]
     var reference: [[SearchHit]] = []
     for evaluation in QueryEvaluation.allCases {
-        let (rates, latencies, hits) = query(index, evaluation: evaluation, passes: 5)
+        let (rates, latencies, hits) = try query(index, evaluation: evaluation, passes: 5)
         if reference.isEmpty { reference = hits }
         report[evaluation.rawValue] = [
             "qps": rounded(median(rates), 1), "qps_per_pass": rates.map { rounded($0, 1) },
@@ -111,7 +113,6 @@ func keywordReport(_ configuration: TokenizerConfiguration, name: String, writeT
     }
     return report
 }
-
 
 /// A unit vector of Gaussian components (Box–Muller).
 func randomUnitVector(dimension: Int, using rng: inout SplitMix64) -> [Float] {
@@ -195,7 +196,7 @@ func scaleReport(copies: Int) throws -> [String: Any] {
     var report: [String: Any] = ["documents": index.count]
     var reference: [[SearchHit]] = []
     for evaluation in QueryEvaluation.allCases {
-        let (rates, latencies, hits) = query(index, evaluation: evaluation, passes: 1)
+        let (rates, latencies, hits) = try query(index, evaluation: evaluation, passes: 1)
         if reference.isEmpty { reference = hits }
         report[evaluation.rawValue] = [
             "qps": rounded(median(rates), 1), "p50_ms": rounded(percentile(latencies, 50), 4),
