@@ -131,11 +131,14 @@ public enum EnglishStemmer {
         }
 
         mutating func run() {
+            // Snowball checks the length (3 or more) before the leading apostrophe goes, so a word of 2 after it is
+            // stemmed on: "'s'" is "s" (hostile run 14 found "s'").
             if word.first == apostrophe { word.removeFirst() }
-            guard word.count > 2 else { return finish() }
             // Mark consonant y as Y: at the start, or after a vowel.
-            if word[0] == y { word[0] = capitalY }
-            for index in 1..<word.count where word[index] == y && isVowel(index - 1) { word[index] = capitalY }
+            if word.first == y { word[0] = capitalY }
+            for index in word.indices.dropFirst() where word[index] == y && isVowel(index - 1) {
+                word[index] = capitalY
+            }
             if let prefix = prefixesWithShortR1.first(where: { word.starts(with: $0) }) {
                 r1 = prefix.count
             } else {
