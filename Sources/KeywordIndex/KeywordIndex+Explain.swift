@@ -66,10 +66,11 @@ extension KeywordIndex {
     /// a query; ties go to the word that occurs first. The English stop list applies even when the index's
     /// tokenizer keeps stop words.
     ///
+    /// A `limit` below 1 gives no keyword.
+    ///
     /// - Complexity: O(*t* + *u* log *u*) for *t* tokens and *u* distinct terms in `text`.
-    /// - Precondition: `limit >= 0`.
     public func keywords(of text: String, limit: Int) -> [String] {
-        precondition(limit >= 0, "KeywordIndex.keywords: limit must not be negative (got \(limit))")
+        guard limit >= 1 else { return [] }
         struct Candidate {
             var surface: String
             var occurrences: Int

@@ -49,6 +49,14 @@ import Testing
         #expect(throws: refused) { try index.search("door", k: k, evaluation: .maxScore) }
     }
 
+    /// A keyword limit below 1 gives no keyword (a negative one was a precondition failure, hostile run 14).
+    @Test func aKeywordLimitBelowOneGivesNoKeyword() throws {
+        var index = KeywordIndex()
+        try index.add("open the door", id: 1)
+        #expect(index.keywords(of: "open the red door", limit: 1) == ["red"])
+        for limit in [0, -1, Int.min] { #expect(index.keywords(of: "open the red door", limit: limit).isEmpty) }
+    }
+
     /// Parameters out of range are refused when decoded, and can be set only through the checked initializers.
     ///
     /// Hostile run 14: the fields were public vars the initializers' checks didn't cover, so a collection configured
