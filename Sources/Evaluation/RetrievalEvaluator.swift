@@ -302,7 +302,8 @@ public struct RetrievalEvaluator: Sendable {
     /// Untimed lookups first warm caches (every query with a ``CachingEmbedder``, else the first), so the
     /// latencies measure steady-state lookups.
     ///
-    /// - Throws: ``EvaluationError/queryFailed(queryID:cause:)`` when a lookup fails.
+    /// - Throws: ``EvaluationError/queryFailed(queryID:cause:)`` when a lookup fails,
+    ///   ``EvaluationError/invalidParameter(name:value:expected:)`` for a `k` below 1.
     /// - Parameter keepingQueries: Whether the result keeps every query's outcome (``RunResult/queries``).
     public func run(_ setting: RetrievalSetting, keepingQueries: Bool = false) async throws(EvaluationError)
         -> RunResult
@@ -321,7 +322,8 @@ public struct RetrievalEvaluator: Sendable {
     /// `nil` stands for a query with no relevant memory in the store. For paired comparisons of settings
     /// (``BootstrapInterval``, ``FusionTuner``).
     ///
-    /// - Throws: ``EvaluationError/queryFailed(queryID:cause:)`` when a lookup fails.
+    /// - Throws: ``EvaluationError/queryFailed(queryID:cause:)`` when a lookup fails,
+    ///   ``EvaluationError/invalidParameter(name:value:expected:)`` for a `k` below 1.
     public func queryMetrics(_ setting: RetrievalSetting) async throws(EvaluationError) -> [QueryMetrics?] {
         try await lookUp(setting, keepingQueries: false).metrics
     }
@@ -330,6 +332,10 @@ public struct RetrievalEvaluator: Sendable {
     private func lookUp(_ setting: RetrievalSetting, keepingQueries: Bool) async throws(EvaluationError) -> (
         metrics: [QueryMetrics?], latencies: [Double], emptyResults: Int, outcomes: [QueryOutcome]
     ) {
+        // The metrics' cutoff; a `k` below 1 was a precondition failure there (hostile run 15).
+        guard setting.k >= 1 else {
+            throw .invalidParameter(name: "k", value: Double(setting.k), expected: "at least 1")
+        }
         var outcomes: [QueryOutcome] = []
         var metrics: [QueryMetrics?] = []
         var latencies: [Double] = []
@@ -349,15 +355,17 @@ public struct RetrievalEvaluator: Sendable {
             for (index, query) in queries.enumerated() {
                 current = query.id
                 var options = setting.options(queryIndex: index)
+                let k = options.k
                 // Each excluded trajectory is the source of at most one memory: asking for that many more keeps
-                // `k` hits once they are dropped.
-                options.k += query.excluded.count
+                // `k` hits once they are dropped (saturating: a `k` near Int.max overflowed, hostile run 15).
+                let widened = k.addingReportingOverflow(query.excluded.count)
+                options.k = widened.overflow ? Int.max : widened.partialValue
                 let start = clock.now
                 var hits = try await store.retrieve(query.text, options: options)
                 latencies.append((clock.now - start).inMilliseconds)
                 if !query.excluded.isEmpty {
                     hits.removeAll { $0.memory.sourceTrajectoryIDs.contains(where: query.excluded.contains) }
-                    hits = Array(hits.prefix(options.k - query.excluded.count))
+                    hits = Array(hits.prefix(k))
                 }
                 if hits.isEmpty { emptyResults += 1 }
                 let judged = hits.map { hit in
@@ -365,9 +373,12 @@ public struct RetrievalEvaluator: Sendable {
                         isRelevant: hit.memory.sourceTrajectoryIDs.contains(where: query.relevant.contains),
                         score: setting.policy == .random ? nil : hit.score)
                 }
+                // The counts were taken when the evaluator was made; a memory stored since can be relevant too
+                // (that was a precondition failure, hostile run 15).
+                let relevantCount = max(relevantCounts[index], judged.count(where: \.isRelevant))
                 let queryMetrics =
                     relevantCounts[index] > 0
-                    ? RankingMetrics.evaluate(judged, relevantCount: relevantCounts[index], k: setting.k) : nil
+                    ? RankingMetrics.evaluate(judged, relevantCount: relevantCount, k: setting.k) : nil
                 metrics.append(queryMetrics)
                 guard keepingQueries else { continue }
                 let firstRelevant = judged.firstIndex(where: \.isRelevant)

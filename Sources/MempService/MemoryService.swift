@@ -29,7 +29,7 @@ public final class MemoryService: Sendable {
     ///
     /// - Parameters:
     ///   - registry: The stores served.
-    ///   - limits: The limits on requests.
+    ///   - limits: The limits on requests; values out of range are clamped (``ServiceLimits/clamped``).
     ///   - updateSettings: The deprecation thresholds and success reward of feedback and updates that set none;
     ///     checked by each request (``ProceduralMemory/UpdateSettings/validate()``).
     ///   - log: Called with one line, without a newline, for whoever runs the service; by default, nothing.
@@ -39,7 +39,7 @@ public final class MemoryService: Sendable {
         log: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.registry = registry
-        self.limits = limits
+        self.limits = limits.clamped
         self.updateSettings = updateSettings
         self.log = log
         metrics = ServiceMetrics()

@@ -33,4 +33,19 @@ public struct ServiceLimits: Sendable, Equatable {
         self.maximumAnswerTextBytes = maximumAnswerTextBytes
         self.lookupTimeout = lookupTimeout
     }
+
+    /// The longest ``lookupTimeout`` a service keeps: a year (a sleep of `Int64.max` seconds trapped converting to
+    /// nanoseconds, hostile run 15).
+    public static let longestLookupTimeout = Duration.seconds(365 * 86_400)
+
+    /// The limits with each count at least 1 and ``lookupTimeout`` within 1 ns…``longestLookupTimeout``: what a
+    /// ``MemoryService`` keeps of limits set out of range (a negative timeout was quoted to clients as "longer than
+    /// -5 s", a `maximumK` of -1 as the limit).
+    package var clamped: ServiceLimits {
+        ServiceLimits(
+            maximumBodyBytes: max(1, maximumBodyBytes), maximumK: max(1, maximumK),
+            maximumBatchTasks: max(1, maximumBatchTasks), maximumTaskCharacters: max(1, maximumTaskCharacters),
+            maximumAnswerTextBytes: max(1, maximumAnswerTextBytes),
+            lookupTimeout: min(max(.nanoseconds(1), lookupTimeout), Self.longestLookupTimeout))
+    }
 }

@@ -296,7 +296,9 @@ extension PostgresBackend {
                 for try await (key, count) in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
                     .decode((String, Int64).self)
                 {
-                    result[key] = Int(count)
+                    // Summed, as the SQLite backend does: the database groups by bytes, Swift keys by canonical
+                    // equivalence.
+                    result[key, default: 0] += Int(count)
                 }
                 return result
             }

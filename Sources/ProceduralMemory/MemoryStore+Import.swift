@@ -257,18 +257,7 @@ extension MemoryStore {
                 throw .repeatedTrajectory(id: trajectory.id, path: "(batch)", line: index + 1, firstLine: firstLine)
             }
             firstLines[trajectory.id] = index + 1
-            let blank = [
-                ("id", trajectory.id), ("task", trajectory.task), ("source", trajectory.source),
-            ].first { $0.1.isBlank }
-            if let (field, _) = blank {
-                throw .invalidTrajectory(id: trajectory.id, field: field, rule: "must not be empty")
-            }
-            guard !trajectory.steps.isEmpty else {
-                throw .invalidTrajectory(id: trajectory.id, field: "steps", rule: "must hold at least one step")
-            }
-            if let step = trajectory.steps.firstIndex(where: { $0.action.isBlank }) {
-                throw .invalidTrajectory(id: trajectory.id, field: "steps[\(step)].action", rule: "must not be empty")
-            }
+            try Self.checkShape(trajectory)
         }
         return try await write { (snapshot) throws(MemoryError) -> ImportReport in
             var report = ImportReport(linesRead: trajectories.count)
@@ -281,6 +270,25 @@ extension MemoryStore {
                 knownVectors: &knownVectors)
             report.generation = snapshot.generation
             return report
+        }
+    }
+
+    /// Checks what every stored trajectory has, which the file readers check as they parse and code can leave out: an
+    /// ID, a task and a source that are not blank, and at least one step, each with an action.
+    ///
+    /// - Throws: ``MemoryError/invalidTrajectory(id:field:rule:)`` naming the field.
+    static func checkShape(_ trajectory: Trajectory) throws(MemoryError) {
+        let blank = [
+            ("id", trajectory.id), ("task", trajectory.task), ("source", trajectory.source),
+        ].first { $0.1.isBlank }
+        if let (field, _) = blank {
+            throw .invalidTrajectory(id: trajectory.id, field: field, rule: "must not be empty")
+        }
+        guard !trajectory.steps.isEmpty else {
+            throw .invalidTrajectory(id: trajectory.id, field: "steps", rule: "must hold at least one step")
+        }
+        if let step = trajectory.steps.firstIndex(where: { $0.action.isBlank }) {
+            throw .invalidTrajectory(id: trajectory.id, field: "steps[\(step)].action", rule: "must not be empty")
         }
     }
 

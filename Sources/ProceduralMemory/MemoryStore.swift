@@ -465,7 +465,14 @@ public final class MemoryStore: Sendable {
     /// - Throws: ``MemoryError/unknownID(_:)`` when an ID scope matches nothing.
     @discardableResult
     public func delete(_ scope: DeleteScope, dryRun: Bool = false) async throws(MemoryError) -> DeleteResult {
-        try await write { (snapshot) throws(MemoryError) in
+        switch scope {
+        case .id(let id) where Self.holdsNUL(id): throw .unknownID(id)
+        case .source(let text) where Self.holdsNUL(text), .label(let text, _) where Self.holdsNUL(text),
+            .label(_, let text) where Self.holdsNUL(text):
+            return DeleteResult(trajectories: 0, memories: [], numbers: [], generation: generation)
+        default: break
+        }
+        return try await write { (snapshot) throws(MemoryError) in
             let result = try await backend.delete(scope, dryRun: dryRun)
             guard !dryRun else { return result }
             snapshot.remove(result.numbers)
@@ -480,13 +487,19 @@ public final class MemoryStore: Sendable {
 
     /// The memory with this ID, if stored.
     public func memory(id: String) async throws(MemoryError) -> Memory? {
-        try await backend.memory(id: id)
+        Self.holdsNUL(id) ? nil : try await backend.memory(id: id)
     }
 
     /// The trajectory with this ID, if stored.
     public func trajectory(id: String) async throws(MemoryError) -> Trajectory? {
-        try await backend.trajectory(id: id)
+        Self.holdsNUL(id) ? nil : try await backend.trajectory(id: id)
     }
+
+    /// Whether `text`, an ID, source or label a caller names records by, holds a NUL character.
+    ///
+    /// No stored one does (imports refuse them, finding 4), and SQLite cuts a text at its NUL, so that `"t2\u{0}x"`
+    /// named `t2` to a delete, a read or feedback (hostile run 15). Such a name matches nothing.
+    static func holdsNUL(_ text: String) -> Bool { text.utf8.contains(0) }
 
     /// History rows, oldest first; those of one memory when `memoryID` is given; only the `last` newest of them when
     /// `last` is given, which reads only those.
@@ -494,6 +507,7 @@ public final class MemoryStore: Sendable {
     /// - Throws: ``MemoryError/invalidParameter(name:value:expected:)`` when `last` is below 1.
     public func history(memoryID: String? = nil, last: Int? = nil) async throws(MemoryError) -> [HistoryEntry] {
         try Self.checkHistoryLimit(last)
+        if let memoryID, Self.holdsNUL(memoryID) { return [] }
         return try await backend.history(memoryID: memoryID, last: last)
     }
 
@@ -560,6 +574,17 @@ public final class MemoryStore: Sendable {
         if let wrong = vectors.first(where: { $0.count != dimension }) {
             throw .embedding(
                 reason: EmbeddingError.dimensionMismatch(expected: dimension, actual: wrong.count).description)
+        }
+        // Keyword vectors (means of these) go to an inner-product index, which refuses a norm past its limit: one
+        // stored memory's would fail every later keyword lookup (hostile run 15, an embedder of vectors × 1e30).
+        for (index, vector) in vectors.enumerated() {
+            if let excess = Metric.innerProduct.excessiveNorm(of: vector) {
+                throw .embedding(
+                    reason:
+                        "the embedder \(embedder.modelIdentifier) gave text \(index + 1) of \(texts.count) a vector "
+                        + "of L2 norm \(Float(excess.norm)), over the \(Float(excess.limit)) the store's indexes take; "
+                        + "an embedder gives unit vectors, or vectors of moderate norm")
+            }
         }
         return vectors
     }

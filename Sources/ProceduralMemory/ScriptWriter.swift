@@ -2,6 +2,9 @@
 ///
 /// The rule-based ``RuleBasedScriptWriter`` is deterministic and needs nothing; LLM-backed writers
 /// conform to the same protocol, so every build policy works with either.
+///
+/// A store calls its writer while it holds its write lock: a writer must not write to that store (add, import,
+/// update, feedback), which would wait for the lock forever.
 public protocol ScriptWriter: Sendable {
     /// A stable name of the writer and its settings, recorded in each memory's ``Provenance/scriptWriter``.
     var name: String { get }

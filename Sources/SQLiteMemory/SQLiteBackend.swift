@@ -502,7 +502,9 @@ public final class SQLiteBackend: MemoryBackend {
         try await reading { db in
             func counts(_ sql: String) throws -> [String: Int] {
                 var result: [String: Int] = [:]
-                for row in try Row.fetchAll(db, sql: sql) { result[row[0]] = row[1] }
+                // Summed: SQLite groups by bytes, Swift keys by canonical equivalence, so an NFC and an NFD source
+                // are two rows and one key (the last row's count was kept, hostile run 15).
+                for row in try Row.fetchAll(db, sql: sql) { result[row[0], default: 0] += row[1] as Int }
                 return result
             }
             let status = try counts("SELECT status, count(*) FROM memory GROUP BY status")

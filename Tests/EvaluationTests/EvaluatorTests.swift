@@ -68,6 +68,31 @@ enum Fixture {
         }
     }
 
+    /// A `k` below 1 is refused by name, a `k` near Int.max with excluded trajectories is answered, and memories
+    /// stored after the evaluator counted the relevant ones are scored; each was a trap (hostile run 15).
+    @Test func extremeSettingsAndAStoreThatGrewAreEvaluated() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await Fixture.store(in: directory)
+        let queries = [
+            EvaluationQuery(
+                id: "q-heat", text: "heat a mug in the coffee machine", relevant: ["heat-mug", "heat-later"],
+                excluded: ["heat-egg"])
+        ]
+        let evaluator = try await RetrievalEvaluator(store: store, queries: queries)
+        #expect(evaluator.relevantCounts == [1])
+        await #expect(throws: EvaluationError.invalidParameter(name: "k", value: 0, expected: "at least 1")) {
+            try await evaluator.run(RetrievalSetting(policy: .bm25, k: 0))
+        }
+        let widest = try await evaluator.run(RetrievalSetting(policy: .bm25, k: .max))
+        #expect(widest.metrics.hitAt1 == 1 && widest.judgedQueries == 1)
+        var later = Fixture.trajectories[0]
+        later.id = "heat-later"
+        try await store.add([later])
+        let grown = try await evaluator.run(RetrievalSetting(policy: .bm25, k: 10))
+        #expect(grown.metrics.recallAtK == 1 && grown.judgedQueries == 1)
+    }
+
     @Test func bm25FindsTheMatchingTasks() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -136,6 +136,30 @@ import Testing
         #expect(try await strict.memory(id: "m-2", store: nil).memory.hitCount == 2)
     }
 
+    /// Limits set out of range are clamped: a timeout of `Int64.max` seconds trapped the first lookup, a `maximumK`
+    /// of -1 was quoted to clients as the limit (hostile run 15).
+    @Test func limitsOutOfRangeAreClamped() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        _ = try await Self.makeStore(at: directory.file("store"), count: 3)
+        let service = MemoryService(
+            registry: StoreRegistry(layout: .single(.directory(directory.file("store")))),
+            limits: ServiceLimits(
+                maximumBodyBytes: 0, maximumK: -1, maximumBatchTasks: .min, maximumTaskCharacters: 0,
+                lookupTimeout: .seconds(Int64.max)))
+        #expect(
+            service.limits
+                == ServiceLimits(
+                    maximumBodyBytes: 1, maximumK: 1, maximumBatchTasks: 1, maximumTaskCharacters: 1,
+                    lookupTimeout: ServiceLimits.longestLookupTimeout))
+        #expect(ServiceLimits(maximumAnswerTextBytes: -5).clamped.maximumAnswerTextBytes == 1)
+        #expect(ServiceLimits(lookupTimeout: .seconds(-5)).clamped.lookupTimeout == .nanoseconds(1))
+        await #expect(throws: ServiceError.limitExceeded(name: "k", limit: 1, actual: 2)) {
+            try await service.lookup(LookupRequest(task: "o", k: 2), store: nil)
+        }
+        #expect(try await service.lookup(LookupRequest(task: "o", k: 1), store: nil).hits.count == 1)
+    }
+
     @Test func aLookupThatOutlastsTheLimitIsRefused() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

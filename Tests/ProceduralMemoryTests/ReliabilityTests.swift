@@ -103,6 +103,117 @@ import VectorIndex
         #expect(try await store.trajectory(id: Samples.heatMug.id)?.outcome == Outcome(success: false, reward: 0.25))
     }
 
+    /// A name holding a NUL matches nothing: SQLite cut it there, so `"<id>\u{0}x"` deleted, read and counted
+    /// feedback on the record named by what comes before the NUL (hostile run 15).
+    @Test func namesHoldingANULMatchNothing() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all)
+        let id = Samples.heatMug.id, source = Samples.heatMug.source
+        let cut = id + "\u{0}other"
+        #expect(try await store.memory(id: cut) == nil)
+        #expect(try await store.trajectory(id: cut) == nil)
+        #expect(try await store.history(memoryID: cut).isEmpty)
+        await #expect(throws: MemoryError.unknownID(cut)) { try await store.delete(.id(cut)) }
+        let bySource = try await store.delete(.source(source + "\u{0}zz"))
+        let byLabel = try await store.delete(.label(key: "k\u{0}", value: "v"))
+        #expect(bySource.memories.isEmpty && bySource.trajectories == 0 && byLabel.memories.isEmpty)
+        await #expect(throws: MemoryError.unknownID(cut)) {
+            try await store.recordOutcome(task: "heat a mug", usedMemories: [cut], outcome: Outcome(success: true))
+        }
+        var attempt = Samples.heatMug
+        attempt.id = "attempt-1"
+        await #expect(throws: MemoryError.unknownID(cut)) {
+            try await store.update(
+                [FinishedTask(trajectory: attempt, usedMemories: [cut])], options: UpdateOptions(policy: .validation))
+        }
+        let memory = try #require(try await store.memory(id: id))
+        #expect(memory.hitCount == 0)
+        #expect(store.memoryCount == Samples.all.count)
+        #expect(try await MemoryStore.verify(at: directory.file("store")).isSound)
+    }
+
+    /// An update holds its trajectories to the rules `add` does: it stored an empty ID, which no export could carry,
+    /// and a trajectory without steps (hostile run 15).
+    @Test func anUpdateRefusesTrajectoriesAddRefuses() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await TestStoreKind.disk.makeStore(in: directory, holding: [Samples.heatMug])
+        func attempt(_ change: (inout Trajectory) -> Void) -> [FinishedTask] {
+            var trajectory = Samples.cookMeal
+            change(&trajectory)
+            return [FinishedTask(trajectory: trajectory, usedMemories: [])]
+        }
+        let refused: [([FinishedTask], MemoryError)] = [
+            (attempt { $0.id = "" }, .invalidTrajectory(id: "", field: "id", rule: "must not be empty")),
+            (
+                attempt { $0.id = "\u{200B}" },
+                .invalidTrajectory(id: "\u{200B}", field: "id", rule: "must not be empty")
+            ),
+            (
+                attempt { $0.source = "" },
+                .invalidTrajectory(id: Samples.cookMeal.id, field: "source", rule: "must not be empty")
+            ),
+            (
+                attempt { $0.steps = [] },
+                .invalidTrajectory(id: Samples.cookMeal.id, field: "steps", rule: "must hold at least one step")
+            ),
+            (
+                attempt { $0.steps[0].action = " " },
+                .invalidTrajectory(id: Samples.cookMeal.id, field: "steps[0].action", rule: "must not be empty")
+            ),
+        ]
+        for (tasks, error) in refused {
+            await #expect(throws: error) { try await store.update(tasks, options: UpdateOptions(policy: .vanilla)) }
+        }
+        #expect(try await store.statistics().trajectories == 1)
+    }
+
+    /// An embedder whose vectors are too long for the store's indexes is refused before anything is stored: one
+    /// memory's keyword vector (a mean of them) failed every later keyword lookup, and `verify` called the store
+    /// sound (hostile run 15); a bundle carrying such a vector is refused too.
+    @Test func vectorsTooLongForTheIndexesAreRefused() async throws {
+        struct ScaledEmbedder: Embedder {
+            var modelIdentifier: String { "test-words:v1:64" }
+            var dimension: Int { 64 }
+            func embed(_ texts: [String]) throws(EmbeddingError) -> [[Float]] {
+                try WordHashEmbedder().embed(texts).map { $0.map { $0 * 1e30 } }
+            }
+        }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("store")
+        _ = try await MemoryStore.create(at: path, embedder: WordHashEmbedder())
+        let scaled = try await MemoryStore.open(at: path, embedder: ScaledEmbedder())
+        await #expect {
+            try await scaled.add([Samples.heatMug])
+        } throws: { error in
+            guard case .embedding(let reason) = error as? MemoryError else { return false }
+            return reason.hasPrefix("the embedder test-words:v1:64 gave text 1 of ")
+                && reason.contains("a vector of L2 norm 1e+30, over the 9.2233715e+18 the store's indexes take")
+        }
+        #expect(try await scaled.statistics().trajectories == 0)
+        let store = try await MemoryStore.open(at: path, embedder: WordHashEmbedder())
+        try await store.add([Samples.heatMug])
+        #expect(try await store.retrieve("heat a mug", options: RetrievalOptions(policy: .keyword, k: 1)).count == 1)
+    }
+
+    /// Sources that differ only in Unicode normalization are counted as one, and a script keeps no NUL.
+    ///
+    /// The counts kept the last database row's (hostile run 15), where lookups take the two as one source; a
+    /// script writer's NUL would have cut the stored script.
+    @Test func equivalentSourcesAreCountedTogetherAndScriptsKeepNoNUL() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        var composed = Samples.heatMug
+        composed.source = "caf\u{E9}"
+        var decomposed = Samples.cookMeal
+        decomposed.source = "cafe\u{301}"
+        let store = try await TestStoreKind.disk.makeStore(in: directory, holding: [composed, decomposed])
+        #expect(try await store.statistics().trajectoriesBySource == ["caf\u{E9}": 2])
+        #expect(MemoryStore.clippedScript("1. go\u{0} north") == "1. go north")
+    }
+
     @Test func aDamagedDatabaseIsNamedInTheError() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -1,6 +1,7 @@
 import Embeddings
 import Foundation
 import RetrievalCore
+import VectorIndex
 
 extension MemoryStore {
     /// What a user who exported with `filter` and got `manifest` should hear: each source the filter names that no
@@ -358,6 +359,12 @@ struct VerifiedBundle {
                     throw refuse(
                         "\(line): a vector has \(vector.count) values or a non-finite one; expected \(manifest.dimension)"
                     )
+                }
+                // No store indexes such a vector: stored, it failed every later keyword lookup (hostile run 15).
+                if let excess = Metric.innerProduct.excessiveNorm(of: vector) {
+                    throw refuse(
+                        "\(line): memory \(item.memory.id) has a vector of L2 norm \(Float(excess.norm)), over the "
+                            + "\(Float(excess.limit)) a store's indexes take")
                 }
             }
             // The store it came from can't have indexed it (its components are finite by now): a hand-made or

@@ -2,6 +2,9 @@
 ///
 /// The rule-based ``RuleBasedReviser`` needs nothing; an LLM-backed reviser conforms to the same protocol and falls
 /// back to it on any failure.
+///
+/// An update calls its reviser while the store holds its write lock: a reviser must not write to that store (add,
+/// import, update, feedback), which would wait for the lock forever (hostile run 15).
 public protocol MemoryReviser: Sendable {
     /// A stable name of the reviser and its settings, recorded in the history.
     var name: String { get }

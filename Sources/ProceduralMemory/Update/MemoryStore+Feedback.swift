@@ -55,6 +55,7 @@ extension MemoryStore {
                 throw .invalidTrajectory(id: trajectoryID, field: "id", rule: problem)
             }
         }
+        if let named = usedMemories.first(where: Self.holdsNUL) { throw .unknownID(named) }
         var seen = Set<String>()
         let ids = usedMemories.filter { seen.insert($0).inserted }
         guard !ids.isEmpty else { return [] }

@@ -43,7 +43,9 @@ extension MemoryStore {
     ///   ``MemoryError/notAMemory(trajectoryID:memoryIDs:)`` for a used "memory" that is a trajectory's ID,
     ///   ``MemoryError/duplicateTrajectory(id:path:line:)`` for a trajectory already stored (`line` is the task's
     ///   position, from 1), ``MemoryError/repeatedTrajectory(id:path:line:firstLine:)`` for one given twice in
-    ///   `tasks` (nothing is written then), ``MemoryError/invalidParameter(name:value:expected:)`` for bad settings.
+    ///   `tasks` (nothing is written then), ``MemoryError/invalidParameter(name:value:expected:)`` for bad settings,
+    ///   ``MemoryError/invalidTrajectory(id:field:rule:)`` for a blank ID, task, source or action or no step, and
+    ///   ``MemoryError/invalidRecord(path:line:field:reason:)`` for what ``TextLimits`` refuses beyond sizes.
     @discardableResult
     public func update(
         _ tasks: [FinishedTask], options: UpdateOptions, source: String = "(update)",
@@ -61,6 +63,9 @@ extension MemoryStore {
                 throw .repeatedTrajectory(id: task.trajectory.id, path: source, line: index + 1, firstLine: first)
             }
             try unlimited.check(task.trajectory, path: source, line: index + 1)
+            // The rules `add` holds trajectories to: an update stored an empty ID, which no export could carry.
+            try Self.checkShape(task.trajectory)
+            if let named = task.usedMemories.first(where: Self.holdsNUL) { throw .unknownID(named) }
         }
         return try await write { (snapshot) throws(MemoryError) -> UpdateReport in
             var report = UpdateReport()
@@ -238,6 +243,12 @@ extension MemoryStore {
                 name: "reviser", trajectoryID: "-",
                 reason: "the revision has \(trimmed.count) characters; at most \(Self.maximumScriptLength) are kept")
         }
+        // SQLite would cut the script there (hostile run 15: "a\u{0}b" was stored as "a").
+        guard !trimmed.utf8.contains(0) else {
+            throw .scriptWriter(
+                name: "reviser", trajectoryID: "-",
+                reason: "the revision holds a NUL character, which a store can't keep")
+        }
         return trimmed
     }
 
@@ -246,9 +257,12 @@ extension MemoryStore {
     /// an export cuts a longer one stored before this rule the same way, so that every bundle imports.
     package static let maximumScriptLength = 8_000
 
-    /// `script` if it has at most ``maximumScriptLength`` characters; else its first whole lines that fit, then a
-    /// line `…` saying that the rest was left out (a first line too long alone is cut within the line).
+    /// `script` without NUL characters (SQLite would cut the script at one: a ``ScriptWriter``'s `"a\u{0}b"` was
+    /// stored as `"a"`, hostile run 15), if it has at most ``maximumScriptLength`` characters; else its first whole
+    /// lines that fit, then a line `…` saying that the rest was left out (a first line too long alone is cut within
+    /// the line).
     package static func clippedScript(_ script: String) -> String {
+        let script = script.utf8.contains(0) ? script.replacingOccurrences(of: "\u{0}", with: "") : script
         guard script.count > maximumScriptLength else { return script }
         let marker = "\n…"
         var kept = script.prefix(maximumScriptLength - marker.count)
