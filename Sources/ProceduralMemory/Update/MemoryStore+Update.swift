@@ -232,7 +232,7 @@ extension MemoryStore {
         }
     }
 
-    /// A revised script as it may be stored: trimmed, not empty, at most ``maximumScriptLength`` characters.
+    /// A revised script as it may be stored: trimmed, not empty, at most ``maximumScriptLength`` characters, no NUL.
     private func validatedRevision(_ script: String) async throws(MemoryError) -> String {
         let trimmed = script.trimmingWhitespace()
         guard !trimmed.isEmpty else {
