@@ -19,6 +19,15 @@ import Testing
         return store
     }
 
+    /// A service of `limits` over a new store of three memories in `directory`.
+    static func serviceOfThreeMemories(in directory: TemporaryDirectory, limits: ServiceLimits) async throws
+        -> MemoryService
+    {
+        _ = try await makeStore(at: directory.file("store"), count: 3)
+        return MemoryService(
+            registry: StoreRegistry(layout: .single(.directory(directory.file("store")))), limits: limits)
+    }
+
     /// The body of an update whose three tasks used `memory`, one of them successfully.
     static func updateBody(using memory: String, prefix: String, extra: String) -> Data {
         let tasks = [true, false, false].enumerated().map { index, success in
@@ -141,9 +150,8 @@ import Testing
     @Test func limitsOutOfRangeAreClamped() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        _ = try await Self.makeStore(at: directory.file("store"), count: 3)
-        let service = MemoryService(
-            registry: StoreRegistry(layout: .single(.directory(directory.file("store")))),
+        let service = try await Self.serviceOfThreeMemories(
+            in: directory,
             limits: ServiceLimits(
                 maximumBodyBytes: 0, maximumK: -1, maximumBatchTasks: .min, maximumTaskCharacters: 0,
                 lookupTimeout: .seconds(Int64.max)))
@@ -163,10 +171,8 @@ import Testing
     @Test func aLookupThatOutlastsTheLimitIsRefused() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        _ = try await Self.makeStore(at: directory.file("store"), count: 3)
-        let service = MemoryService(
-            registry: StoreRegistry(layout: .single(.directory(directory.file("store")))),
-            limits: ServiceLimits(lookupTimeout: .nanoseconds(1)))
+        let service = try await Self.serviceOfThreeMemories(
+            in: directory, limits: ServiceLimits(lookupTimeout: .nanoseconds(1)))
         // No lookup finishes within a nanosecond, however the timer and the lookup are scheduled.
         await #expect(throws: ServiceError.timeout(seconds: 1e-9)) {
             try await service.lookup(LookupRequest(task: "open a door", k: 2), store: nil)
