@@ -46,9 +46,7 @@ public enum FusionTuner {
         store: MemoryStore, queries: [EvaluationQuery], origin: String, folds: Int = 5, seed: UInt64 = 0,
         record: Bool = true
     ) async throws(EvaluationError) -> FusionTuningReport {
-        guard folds >= 2 else {
-            throw .invalidParameter(name: "folds", value: Double(folds), expected: "at least 2")
-        }
+        try checkFolds(folds)
         guard !queries.isEmpty else { throw .tooFewQueries(judged: 0, folds: folds) }
         try await checkTrajectoriesExist(queries, in: store)
         let report = try await tune(
@@ -95,13 +93,25 @@ public enum FusionTuner {
             seed: seed, record: record)
     }
 
+    /// Checks a number of cross-validation folds: at least 2.
+    ///
+    /// - Throws: ``EvaluationError/invalidParameter(name:value:expected:)`` naming `folds`.
+    private static func checkFolds(_ folds: Int) throws(EvaluationError) {
+        guard folds >= 2 else {
+            throw .invalidParameter(name: "folds", value: Double(folds), expected: "at least 2")
+        }
+    }
+
     /// Runs every fusion of the grid over the evaluator's judged queries and cross-validates the choice; records
     /// nothing.
     ///
-    /// - Throws: ``EvaluationError/tooFewQueries(judged:folds:)``, ``EvaluationError/memory(_:)``.
+    /// - Throws: ``EvaluationError/invalidParameter(name:value:expected:)`` for fewer than 2 folds,
+    ///   ``EvaluationError/tooFewQueries(judged:folds:)``, ``EvaluationError/memory(_:)``.
     static func tune(_ evaluator: RetrievalEvaluator, origin: String, folds: Int, seed: UInt64)
         async throws(EvaluationError) -> FusionTuningReport
     {
+        // Every way in checks, an evaluation plan's public `tuningFolds` included (-1 trapped, hostile run 15).
+        try checkFolds(folds)
         let judged = evaluator.relevantCounts.indices.filter { evaluator.relevantCounts[$0] > 0 }
         guard judged.count >= folds else { throw .tooFewQueries(judged: judged.count, folds: folds) }
         let candidates = grid.contains(RetrievalOptions.defaultFusion) ? grid : [RetrievalOptions.defaultFusion] + grid

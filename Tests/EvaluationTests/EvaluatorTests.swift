@@ -91,6 +91,12 @@ enum Fixture {
         try await store.add([later])
         let grown = try await evaluator.run(RetrievalSetting(policy: .bm25, k: 10))
         #expect(grown.metrics.recallAtK == 1 && grown.judgedQueries == 1)
+        // A plan's public fields bypass its initializer's checks: -1 folds trapped making the fold ranges.
+        var plan = EvaluationPlan(modes: [.bm25])
+        plan.tuningFolds = -1
+        await #expect(throws: EvaluationError.invalidParameter(name: "folds", value: -1, expected: "at least 2")) {
+            try await evaluator.run(plan, label: "store", path: directory.file("store"))
+        }
     }
 
     @Test func bm25FindsTheMatchingTasks() async throws {

@@ -99,6 +99,15 @@ import VectorIndex
             try await store.update([FinishedTask(trajectory: Samples.heatMug, usedMemories: [])], options: update)
         }
         #expect(try await store.statistics().trajectories == 0)
+        // Feedback holds the reward to the same rule (hostile run 15: NaN counted as a failure, silently).
+        try await store.add([Samples.cookMeal])
+        await #expect(
+            throws: MemoryError.invalidParameter(name: "outcome.reward", value: .infinity, expected: "a finite number")
+        ) {
+            try await store.recordOutcome(
+                task: "cook", usedMemories: [Samples.cookMeal.id], outcome: Outcome(reward: .infinity))
+        }
+        #expect(try await store.memory(id: Samples.cookMeal.id)?.hitCount == 0)
         try await store.add([with(Outcome(success: false, reward: 0.25))])
         #expect(try await store.trajectory(id: Samples.heatMug.id)?.outcome == Outcome(success: false, reward: 0.25))
     }

@@ -19,7 +19,8 @@ extension MemoryStore {
     /// - Returns: The counters of each memory after the feedback.
     /// - Throws: ``MemoryError/unknownID(_:)`` for a memory that is not stored, or
     ///   ``MemoryError/notAMemory(trajectoryID:memoryIDs:)`` for a trajectory's ID (nothing is written then);
-    ///   ``MemoryError/invalidParameter(name:value:expected:)`` for settings out of range;
+    ///   ``MemoryError/invalidParameter(name:value:expected:)`` for settings out of range or a reward that is not
+    ///   a finite number;
     ///   ``MemoryError/invalidTrajectory(id:field:rule:)`` for a trajectory of another task.
     @discardableResult
     public func recordOutcome(
@@ -47,6 +48,10 @@ extension MemoryStore {
         usedMemories: [String], trajectoryID: String?, outcome: Outcome, settings: UpdateSettings = UpdateSettings()
     ) async throws(MemoryError) -> [FeedbackChange] {
         try settings.validate()
+        // A NaN reward counted as a failure, an infinite one as a success, silently (hostile run 15).
+        if let reward = outcome.reward, !reward.isFinite {
+            throw .invalidParameter(name: "outcome.reward", value: reward, expected: "a finite number")
+        }
         // The rule an import holds the attempt's ID to, once it is stored: an ID no import takes names no attempt.
         if let trajectoryID {
             if let problem = trajectoryID.isEmpty
