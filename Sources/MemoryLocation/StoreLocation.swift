@@ -1,4 +1,5 @@
 import Foundation
+import RetrievalCore
 import SQLiteMemory
 
 #if PostgreSQL
@@ -48,6 +49,8 @@ public enum StoreLocation: Sendable, Equatable, CustomStringConvertible {
 
     /// Which store `directory` holds.
     static func kind(of directory: String) -> DirectoryKind {
+        // The system would cut such a path at its NUL and look at another directory.
+        guard pathProblem(directory) == nil else { return .none }
         if SQLiteStore.isSQLiteStore(at: directory) { return .sqlite }
         #if PostgreSQL
             if PostgresStore.isPostgresStore(at: directory) { return .postgres }

@@ -48,6 +48,7 @@ public struct JSONLinesReader: Sequence {
     /// so it is refused here.
     public var unreadableReason: String? {
         guard data == nil else { return nil }
+        if let problem = pathProblem(path) { return problem }
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
             return "is a directory, not a JSON Lines file"

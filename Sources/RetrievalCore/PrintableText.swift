@@ -50,3 +50,11 @@ package func oneLineNameProblem(_ name: String, what: String) -> String? {
     }
     return nil
 }
+
+/// Why `path` can name no file, or `nil` when it can; the reason reads after the path.
+///
+/// A path holding a NUL character is cut there by the system: `"new\u{0}evil"` named `new` to a store's create and
+/// `"memp.sqlite\u{0}.jsonl"` the database to an import (hostile run 15).
+package func pathProblem(_ path: String) -> String? {
+    path.utf8.contains(0) ? "holds a NUL character (\\u0000), which no file or directory name can hold" : nil
+}

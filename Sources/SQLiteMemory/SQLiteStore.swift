@@ -13,9 +13,9 @@ public enum SQLiteStore {
     /// The name of the database file inside a store directory.
     public static let databaseFileName = "memp.sqlite"
 
-    /// Whether `directory` holds a SQLite store's database file.
+    /// Whether `directory` holds a SQLite store's database file (never when its path can name no directory).
     public static func isSQLiteStore(at directory: String) -> Bool {
-        FileManager.default.fileExists(atPath: databasePath(in: directory))
+        pathProblem(directory) == nil && FileManager.default.fileExists(atPath: databasePath(in: directory))
     }
 
     /// Why the store in `directory`, whose database file exists, can't be created there: the file is no database
@@ -112,10 +112,12 @@ public enum SQLiteStore {
     /// The longest full path SQLite opens a file by (its Unix VFS's `MAX_PATHNAME`).
     static let maximumDatabasePathBytes = 512
 
-    /// Refuses a store directory whose database, under the longest name SQLite gives it (the temporary database of
-    /// a create with its `-journal`), would pass ``maximumDatabasePathBytes``: SQLite then failed with "unable to
-    /// open database file", after the directory was made.
+    /// Refuses a store directory whose path holds a NUL (``RetrievalCore/pathProblem(_:)``), or whose database, under
+    /// the longest name SQLite gives it (the temporary database of a create with its `-journal`), would pass
+    /// ``maximumDatabasePathBytes``: SQLite then failed with "unable to open database file", after the directory
+    /// was made.
     static func checkPathLength(of directory: String) throws(MemoryError) {
+        if let problem = pathProblem(directory) { throw .io(path: printableText(directory), reason: problem) }
         let absolute = URL(fileURLWithPath: directory).standardizedFileURL.path
         let longest = temporaryDatabasePath(in: absolute) + "-journal"
         let excess = longest.utf8.count - maximumDatabasePathBytes
@@ -170,6 +172,7 @@ public enum SQLiteStore {
     ///
     /// - Throws: ``ProceduralMemory/MemoryError/io(path:reason:)`` when the directory can't be created.
     public static func emptyBackend(at directory: String) throws(MemoryError) -> SQLiteBackend {
+        try checkPathLength(of: directory)
         do { try FileManager.default.createDirectories(atPath: directory) } catch {
             throw .io(path: directory, reason: "can't create the store directory: \(error)")
         }

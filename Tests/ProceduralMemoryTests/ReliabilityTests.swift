@@ -223,6 +223,29 @@ import VectorIndex
         #expect(MemoryStore.clippedScript("1. go\u{0} north") == "1. go north")
     }
 
+    /// A path holding a NUL names no file, so nothing is made or read under the part before it: a create made the
+    /// directory `new` for `"new\u{0}evil"`, and an import of `"memp.sqlite\u{0}.jsonl"` read the database
+    /// (hostile run 15).
+    @Test func pathsHoldingANULAreRefusedBeforeAnythingIsMade() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let reason = "holds a NUL character (\\u0000), which no file or directory name can hold"
+        let cut = directory.file("new") + "\u{0}evil"
+        await #expect(throws: MemoryError.io(path: printableText(cut), reason: reason)) {
+            try await MemoryStore.create(at: cut, embedder: WordHashEmbedder())
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory.file("new")))
+        let store = try await TestStoreKind.disk.makeStore(in: directory, holding: [Samples.heatMug])
+        let database = directory.file("store/memp.sqlite") + "\u{0}.jsonl"
+        await #expect(throws: MemoryError.io(path: database, reason: reason)) {
+            try await store.importTrajectories(from: database)
+        }
+        await #expect(throws: MemoryError.notAStore(path: directory.file("store") + "\u{0}x")) {
+            try await MemoryStore.open(at: directory.file("store") + "\u{0}x", embedder: WordHashEmbedder())
+        }
+        #expect(try await store.statistics().trajectories == 1)
+    }
+
     @Test func aDamagedDatabaseIsNamedInTheError() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
