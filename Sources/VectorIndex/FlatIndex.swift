@@ -239,18 +239,20 @@ public struct FlatIndex: SearchIndex, Sendable {
 
     /// Reserves room for `count` vectors in total, so that a bulk load never reallocates.
     ///
-    /// A count past the row limit (2³² − 1, which no add passes) reserves up to the limit; as with an array's
-    /// `reserveCapacity`, memory the system cannot give ends the process.
+    /// A count past ``maximumRows``, which no add passes, reserves up to it; as with an array's `reserveCapacity`,
+    /// memory the system cannot give ends the process.
     public mutating func reserveCapacity(_ count: Int) {
         makeUnique()
         let target = appendTarget()
-        target.reserveCapacity(max(0, min(count, Int(UInt32.max)) - (rowCount - target.ids.count)))
+        target.reserveCapacity(max(0, min(count, Self.maximumRows) - (rowCount - target.ids.count)))
     }
 
-    /// Rows are numbered with 32 bits inside the kernels.
+    /// The most rows an index holds, tombstones included: rows are numbered with 32 bits inside the kernels.
+    static let maximumRows = Int(UInt32.max)
+
     private func checkRoom(adding rows: Int) throws(IndexError) {
-        guard rowCount + rows <= Int(UInt32.max) else {
-            throw IndexError.rowLimit(rows: rowCount, limit: Int(UInt32.max))
+        guard rowCount + rows <= Self.maximumRows else {
+            throw IndexError.rowLimit(rows: rowCount, limit: Self.maximumRows)
         }
     }
 
