@@ -7,8 +7,14 @@ import Foundation
 /// `Double` resolve about 2.4e-7 s today, far coarser than the 5e-10 s rounding of the ninth digit).
 ///
 /// Readers also accept ISO-8601 without a fraction and, for files written before this format, a number of
-/// seconds since 1970 (bundle manifests and records of bundle format 1).
+/// seconds since 1970 (bundle manifests and records of bundle format 1). They refuse a date outside
+/// ``writableSeconds``, which the format could not write back as it was read.
 package enum JSONDates {
+    /// Seconds since 1970 of the dates the format writes: years 1 through 9999, UTC, of Foundation's calendar
+    /// (Julian before 15 October 1582). Past them, four year digits no longer hold the year and a date would be
+    /// written back as another one.
+    package static let writableSeconds: Range<Double> = -62_135_769_600..<253_402_300_800
+
     /// `date` as ISO-8601 UTC with nine fractional digits.
     package static func string(from date: Date) -> String {
         let seconds = date.timeIntervalSince1970
@@ -40,7 +46,8 @@ package enum JSONDates {
         }
         guard let whole = try? Date(String(text) + "Z", strategy: .iso8601) else { return nil }
         // Seconds since 1970 first, as the numeric format did, so that both read a date back the same way.
-        return Date(timeIntervalSince1970: whole.timeIntervalSince1970 + fraction)
+        let seconds = whole.timeIntervalSince1970 + fraction
+        return writableSeconds.contains(seconds) ? Date(timeIntervalSince1970: seconds) : nil
     }
 
     /// Encodes dates with ``string(from:)``.
@@ -52,11 +59,20 @@ package enum JSONDates {
     /// Decodes ISO-8601 strings, and numbers as seconds since 1970 (files written before ISO-8601 dates).
     package static let decodingStrategy = JSONDecoder.DateDecodingStrategy.custom { decoder in
         let container = try decoder.singleValueContainer()
-        if let seconds = try? container.decode(Double.self) { return Date(timeIntervalSince1970: seconds) }
+        if let seconds = try? container.decode(Double.self) {
+            guard writableSeconds.contains(seconds) else {
+                throw DecodingError.dataCorruptedError(
+                    in: container,
+                    debugDescription: "\(seconds) seconds since 1970 is not a date of the years 1 through 9999")
+            }
+            return Date(timeIntervalSince1970: seconds)
+        }
         let text = try container.decode(String.self)
         guard let date = date(from: text) else {
             throw DecodingError.dataCorruptedError(
-                in: container, debugDescription: "\"\(text)\" is not an ISO-8601 UTC date such as 2026-01-31T12:00:00Z")
+                in: container,
+                debugDescription:
+                    "\"\(text)\" is not an ISO-8601 UTC date of the years 1 through 9999 such as 2026-01-31T12:00:00Z")
         }
         return date
     }

@@ -54,7 +54,8 @@ extension JSONSyntax {
         case .valueNotFound(let type, let context):
             return (path(context.codingPath), "must be \(describe(type)), not null")
         case .dataCorrupted(let context) where !context.codingPath.isEmpty:
-            return (path(context.codingPath), "has an invalid value")
+            let why = context.debugDescription
+            return (path(context.codingPath), "has an invalid value" + (why.isEmpty ? "" : ": " + why))
         default:
             return nil
         }

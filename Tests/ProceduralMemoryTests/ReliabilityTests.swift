@@ -601,6 +601,12 @@ import VectorIndex
             "memories.jsonl line 1: memory alf-heat-mug-1's task vector is all zeros, which has no cosine direction"
         ),
         ("twice", "memories.jsonl line 1: memory alf-heat-mug-1 names source trajectory alf-heat-mug-1 twice"),
+        // A date past year 9999 was stored and exported again as another date.
+        (
+            "farDate",
+            "memories.jsonl line 1 is not a valid record: field memory.createdAt has an invalid value: "
+                + "1000000000000000.0 seconds since 1970 is not a date of the years 1 through 9999"
+        ),
     ])
     func aBundleWithARepeatedOrUnreadableRecordIsRefusedSayingWhere(kind: String, reason: String) async throws {
         let directory = try TemporaryDirectory()
@@ -614,6 +620,10 @@ import VectorIndex
             case "twice":
                 var memory = records[0]["memory"] as? [String: Any] ?? [:]
                 memory["sourceTrajectoryIDs"] = ["alf-heat-mug-1", "alf-heat-mug-1"]
+                records[0]["memory"] = memory
+            case "farDate":
+                var memory = records[0]["memory"] as? [String: Any] ?? [:]
+                memory["createdAt"] = 1e15
                 records[0]["memory"] = memory
             default: records[1]["taskVector"] = "0.5"
             }
