@@ -10,9 +10,10 @@ import Foundation
 /// seconds since 1970 (bundle manifests and records of bundle format 1). They refuse a date outside
 /// ``writableSeconds``, which the format could not write back as it was read.
 package enum JSONDates {
-    /// Seconds since 1970 of the dates the format writes: years 1 through 9999, UTC, of Foundation's calendar
-    /// (Julian before 15 October 1582). Past them, four year digits no longer hold the year and a date would be
-    /// written back as another one.
+    /// Seconds since 1970 of the dates the format writes: years 1 through 9999, UTC.
+    ///
+    /// The years are Foundation's calendar (Julian before 15 October 1582). Past them, four year digits no longer
+    /// hold the year and a date would be written back as another one.
     package static let writableSeconds: Range<Double> = -62_135_769_600..<253_402_300_800
 
     /// `date` as ISO-8601 UTC with nine fractional digits.
