@@ -58,17 +58,22 @@ extension MemoryStore {
             ranked.append((hit.id, hit.score))
             explanations.append(explanation)
         }
-        return try await memoryHits(ranked, explanations, catalog: published.withLock { $0.catalog })
+        return try await memoryHits(
+            ranked, explanations, catalog: published.withLock { $0.catalog }, filter: options.filter)
     }
 
     /// The hits of a ranking, with their memories read from the backend in one batch (unless `prefetched` holds
-    /// them); a memory deleted since the ranking was made is left out.
+    /// them); a memory deleted since the ranking was made is left out, and so is one deprecated since, unless
+    /// `filter` includes deprecated memories.
+    ///
+    /// Feedback commits a deprecation before it publishes it to the indexes' catalog, so a ranking made in between
+    /// still counts the memory as active; its row read here no longer does.
     ///
     /// Each hit's source outcome comes from `catalog`; the source trajectories of the memories missing there
     /// (indexes not loaded yet, on a ``DatabaseSearching`` backend) are read in one more batch.
     func memoryHits(
         _ ranked: [(DocumentID, Double)], _ explanations: [ScoreExplanation], catalog: Catalog,
-        prefetched: [DocumentID: Memory]? = nil
+        filter: MemoryFilter, prefetched: [DocumentID: Memory]? = nil
     ) async throws(MemoryError) -> [MemoryHit] {
         var memories = prefetched ?? [:]
         if prefetched == nil { memories = try await backend.memories(numbered: ranked.map(\.0)) }
@@ -76,7 +81,9 @@ extension MemoryStore {
         let outcomes = try await sourceOutcomes(of: uncataloged)
         var hits: [MemoryHit] = []
         for ((number, score), explanation) in zip(ranked, explanations) {
-            guard let memory = memories[number] else { continue }
+            guard let memory = memories[number], filter.includeDeprecated || memory.status != .deprecated else {
+                continue
+            }
             let outcome = catalog[number]?.sourceOutcome ?? outcomes[memory.id] ?? nil
             hits.append(MemoryHit(memory: memory, score: score, explanation: explanation, sourceOutcome: outcome))
         }

@@ -127,7 +127,8 @@ extension MemoryStore {
                 explanations.append(explanation)
             }
         }
-        return try await memoryHits(ranked, explanations, catalog: snapshot.catalog, prefetched: prefetched)
+        return try await memoryHits(
+            ranked, explanations, catalog: snapshot.catalog, filter: options.filter, prefetched: prefetched)
     }
 
     /// Fused hits rescored by ``OutcomePrior`` and re-sorted (ties to the lower number), with each one's smoothed

@@ -26,4 +26,24 @@ import Testing
         #expect(try await StatusChangeTests.activeIDs(store) == expected)
         #expect(try await StatusChangeTests.activeIDs(try await MemoryStore.open(at: StoreLocation(path))) == expected)
     }
+
+    // Hostile run 15's list: a lookup between a deprecation's commit and its publishing ranked the memory by the
+    // catalog, which still counted it active, and returned it with status `.deprecated`.
+    @Test(arguments: RetrievalPolicy.allCases)
+    func aLookupBetweenADeprecationsCommitAndItsPublishingLeavesTheMemoryOut(policy: RetrievalPolicy) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let (_, store) = try await StatusChangeTests.openStore(in: directory)
+        let feedback = try await store.backend.recordFeedback(
+            [CounterIncrement(memoryID: Samples.heatMug.id, hits: 1, successes: 0)], settings: StatusChangeTests.strict,
+            reason: "test")
+        #expect(feedback.deprecated.map(\.catalogEntry.status) == [.deprecated])
+
+        let active = try await store.retrieve(Samples.heatMug.task, options: RetrievalOptions(policy: policy, k: 10))
+        #expect(!active.isEmpty && active.allSatisfy { $0.memory.status == .active })
+        #expect(!active.map(\.memory.id).contains(Samples.heatMug.id))
+        let all = try await store.retrieve(
+            Samples.heatMug.task, options: RetrievalOptions(policy: policy, k: 10, includeDeprecated: true))
+        #expect(all.first { $0.memory.id == Samples.heatMug.id }?.memory.status == .deprecated)
+    }
 }
