@@ -89,6 +89,9 @@ private struct LineSink {
             lock = nil
             return
         }
+        do throws(FileReplacementError) { try FileReplacement.checkPath(path) } catch {
+            throw .io(path: printableText(path), reason: error.reason)
+        }
         let target = FileReplacement.destination(for: path)
         let lock = FileReplacement.lockTemporaries(of: target)
         let temporary = FileReplacement.temporaryPath(for: target)

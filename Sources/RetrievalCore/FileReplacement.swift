@@ -55,6 +55,14 @@ package enum FileReplacement {
         return path
     }
 
+    /// Refuses a path no file can be written at: one holding a NUL, which the system would cut there and so write
+    /// another file (``pathProblem(_:)``). Every writer calls it before it makes anything.
+    ///
+    /// - Throws: ``FileReplacementError`` saying what is wrong with the path.
+    package static func checkPath(_ path: String) throws(FileReplacementError) {
+        if let problem = pathProblem(path) { throw FileReplacementError(reason: problem) }
+    }
+
     /// Whether the symbolic link at `path` (`info` from `lstat`) is one Linux's `protected_symlinks` rule forbids
     /// this process to follow.
     ///
@@ -183,8 +191,10 @@ package enum FileReplacement {
     /// Writes `data` to `path` as the writers above do: beside the destination and renamed over it, or into a
     /// special file.
     ///
-    /// - Throws: ``FileReplacementError`` with the system's reason; a regular file at `path` is then untouched.
+    /// - Throws: ``FileReplacementError`` with the system's reason, or for a path holding a NUL; a regular file at
+    ///   `path` is then untouched.
     package static func write(_ data: Data, to path: String) throws(FileReplacementError) {
+        try checkPath(path)
         let destination = destination(for: path)
         let lock = lockTemporaries(of: destination)
         defer { lock?.release() }
@@ -204,9 +214,10 @@ package enum FileReplacement {
     /// Checks that ``write(_:to:)`` could put a file at `path` now, by creating and removing the temporary file it
     /// would write: for a writer that works long before it writes (an evaluation, then its report).
     ///
-    /// - Throws: ``FileReplacementError`` when `path` is a directory, a symbolic link in a loop, or no file can be
-    ///   made where it would be.
+    /// - Throws: ``FileReplacementError`` when `path` is a directory, a symbolic link in a loop, holds a NUL, or no
+    ///   file can be made where it would be.
     package static func checkWritable(_ path: String) throws(FileReplacementError) {
+        try checkPath(path)
         let destination = destination(for: path)
         try refuseUnfollowedLink(destination)
         var info = stat()

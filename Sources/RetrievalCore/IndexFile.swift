@@ -177,7 +177,7 @@ public final class IndexFileWriter {
     ///   - version: The format version.
     ///   - fields: Up to 8 kind-specific header values.
     ///   - sectionCapacity: The most sections that will be appended.
-    /// - Throws: ``IndexError/io(path:reason:)`` when the temporary file can't be created.
+    /// - Throws: ``IndexError/io(path:reason:)`` when `path` holds a NUL or the temporary file can't be created.
     public init(path: String, magic: String, version: UInt32, fields: [UInt64], sectionCapacity: Int)
         throws(IndexError)
     {
@@ -188,6 +188,9 @@ public final class IndexFileWriter {
         self.version = version
         self.fields = fields + Array(repeating: 0, count: IndexFileLayout.fieldCount - fields.count)
         self.plannedSections = sectionCapacity
+        do throws(FileReplacementError) { try FileReplacement.checkPath(path) } catch {
+            throw IndexError.io(path: printableText(path), reason: error.reason)
+        }
         destination = FileReplacement.destination(for: path)
         temporaryLock = FileReplacement.lockTemporaries(of: destination)
         temporaryPath = FileReplacement.temporaryPath(for: destination)

@@ -244,6 +244,18 @@ import VectorIndex
             try await MemoryStore.open(at: directory.file("store") + "\u{0}x", embedder: WordHashEmbedder())
         }
         #expect(try await store.statistics().trajectories == 1)
+        // A bundle: an export to `bundle\u{0}x` made `bundle`, an import of one read `bundle`.
+        let bundle = directory.file("bundle") + "\u{0}x"
+        await #expect(throws: MemoryError.io(path: printableText(bundle), reason: reason)) {
+            try await store.export(to: bundle)
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory.file("bundle")))
+        try await store.export(to: directory.file("bundle"))
+        let other = try await TestStoreKind.inMemory.makeStore(in: directory)
+        await #expect(throws: MemoryError.io(path: printableText(bundle), reason: reason)) {
+            try await other.importBundle(at: bundle)
+        }
+        #expect(try await other.statistics().memories == 0)
     }
 
     @Test func aDamagedDatabaseIsNamedInTheError() throws {

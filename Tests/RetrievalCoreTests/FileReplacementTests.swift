@@ -245,4 +245,19 @@ import Testing
         try FileReplacement.checkWritable(directory.file("out.txt"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
     }
+
+    /// The system cuts a path at a NUL, so every writer refuses one before it makes anything: `out\u{0}evil` wrote
+    /// `out` (hostile run 15's list).
+    @Test func aPathHoldingANULIsRefusedAndNothingIsWritten() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("out") + "\u{0}evil"
+        let reason = "holds a NUL character (\\u0000), which no file or directory name can hold"
+        #expect(throws: FileReplacementError(reason: reason)) { try FileReplacement.write(Data("x".utf8), to: path) }
+        #expect(throws: FileReplacementError(reason: reason)) { try FileReplacement.checkWritable(path) }
+        #expect(throws: IndexError.io(path: printableText(path), reason: reason)) {
+            try IndexFileWriter(path: path, magic: "TEST", version: 1, fields: [], sectionCapacity: 1)
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
+    }
 }

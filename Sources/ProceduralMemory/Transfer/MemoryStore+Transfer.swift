@@ -81,6 +81,7 @@ extension MemoryStore {
             throw .io(
                 path: requested, reason: "names no new directory; name the bundle directory itself (as DIR/bundle)")
         }
+        if let problem = pathProblem(directory) { throw .io(path: printableText(requested), reason: problem) }
         var isDirectory: ObjCBool = false
         // The empty directory found here is replaced by the finished bundle; anything else there is the user's.
         if fileManager.fileExists(atPath: directory, isDirectory: &isDirectory), !isDirectory.boolValue {
@@ -282,6 +283,7 @@ struct VerifiedBundle {
 
     init(directory: String, limits: TextLimits = TextLimits()) throws(MemoryError) {
         func refuse(_ reason: String) -> MemoryError { .bundleRefused(path: directory, reason: reason) }
+        if let problem = pathProblem(directory) { throw .io(path: printableText(directory), reason: problem) }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else {
             throw .io(path: directory, reason: "no such directory")
