@@ -55,8 +55,10 @@ package enum FileReplacement {
         return path
     }
 
-    /// Refuses a path no file can be written at: one holding a NUL, which the system would cut there and so write
-    /// another file (``pathProblem(_:)``). Every writer calls it before it makes anything.
+    /// Refuses a path no file can be written at (``pathProblem(_:)``).
+    ///
+    /// That is one holding a NUL, which the system would cut there and so write another file. Every writer calls it
+    /// before it makes anything.
     ///
     /// - Throws: ``FileReplacementError`` saying what is wrong with the path.
     package static func checkPath(_ path: String) throws(FileReplacementError) {
