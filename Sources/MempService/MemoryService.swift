@@ -185,7 +185,7 @@ public final class MemoryService: Sendable {
     /// Records how a task that used some memories ended (`memp feedback`).
     ///
     /// - Throws: ``ServiceError/unknownMemory(id:store:)`` when a memory is not stored (nothing is written);
-    ///   ``ServiceError/invalidBody(field:reason:)``.
+    ///   ``ServiceError/invalidBody(field:reason:)`` for a bad field, `trajectory` for an ID no import would take.
     public func feedback(_ body: Data, store name: String?) async throws(ServiceError) -> FeedbackResponse {
         let request = try decode(FeedbackRequest.self, from: body)
         let ids = (request.memory.map { [$0] } ?? []) + (request.memories ?? [])
@@ -202,6 +202,9 @@ public final class MemoryService: Sendable {
                 return try await open.store.recordOutcome(
                     usedMemories: ids, trajectoryID: request.trajectory, outcome: Outcome(success: request.success),
                     settings: settings)
+            } catch .invalidTrajectory(_, "id", let rule) {
+                // The library names the attempt's ID by its own field; the request calls it `trajectory`.
+                throw .invalidBody(field: "trajectory", reason: rule)
             } catch {
                 throw .from(error, store: open.name)
             }

@@ -67,6 +67,33 @@ import Testing
         }
     }
 
+    /// Hostile run 15's list: a successful candidate with a NaN reward scored NaN, which failed every comparison,
+    /// and was dropped without a word; a scorer's score outside the scale went the same way, or ranked first.
+    @Test func aNonFiniteRewardAndAScoreOffTheScaleAreRefused() async throws {
+        let rule = try RuleBasedScorer()
+        var broken = Self.candidate("nan", type: "x", success: true, reward: 1, steps: 2)
+        broken.outcome = Outcome(success: true, reward: .nan)
+        await #expect(
+            throws: MemoryError.invalidTrajectory(
+                id: "nan", field: "outcome.reward", rule: "must be a finite number (got nan)")
+        ) {
+            try await ColdStart.select([broken], scorer: rule, keep: 1)
+        }
+        struct Generous: Scorer {
+            var name: String { "generous" }
+            func score(_ trajectory: Trajectory) async throws(MemoryError) -> ScoredTrajectory {
+                ScoredTrajectory(trajectory: trajectory, score: 11, reason: "very good")
+            }
+        }
+        let candidate = Self.candidate("a", type: "x", success: true, reward: 1, steps: 2)
+        await #expect(
+            throws: MemoryError.scriptWriter(
+                name: "generous", trajectoryID: "a", reason: "it scored 11.0, outside the scale of 0…10")
+        ) {
+            try await ColdStart.select([candidate], scorer: Generous(), keep: 1)
+        }
+    }
+
     @Test func warnsWhenNoCandidateHasTheTaskTypeLabel() {
         let labelled = Self.candidate("a", type: "x", success: true, reward: 1, steps: 2)
         var unlabelled = labelled

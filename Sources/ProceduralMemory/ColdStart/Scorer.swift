@@ -53,8 +53,15 @@ public struct RuleBasedScorer: Scorer {
     /// `rule/v1`.
     public var name: String { "rule/v1" }
 
-    /// Scores the trajectory by the rule in the type's discussion; never throws.
+    /// Scores the trajectory by the rule in the type's discussion.
+    ///
+    /// - Throws: ``MemoryError/invalidTrajectory(id:field:rule:)`` for a reward that is not a finite number, which
+    ///   no file holds and every store refuses (it would score NaN, and be dropped unseen).
     public func score(_ trajectory: Trajectory) async throws(MemoryError) -> ScoredTrajectory {
+        if let reward = trajectory.outcome?.reward, !reward.isFinite {
+            throw .invalidTrajectory(
+                id: trajectory.id, field: "outcome.reward", rule: "must be a finite number (got \(reward))")
+        }
         let success = settings.isSuccess(trajectory.outcome)
         let reward = min(max(trajectory.outcome?.reward ?? (success ? 1 : 0), 0), 1)
         let brevity = 1 - Double(min(trajectory.steps.count, stepLimit)) / Double(stepLimit)
@@ -79,7 +86,8 @@ public enum ColdStart {
     ///   - minimumScore: Candidates scoring below it are never kept, within 0…10.
     /// - Returns: The kept trajectories, grouped by task type (sorted), best first within a group.
     /// - Throws: ``MemoryError/invalidParameter(name:value:expected:)`` when `keep` is below 1 or `minimumScore`
-    ///   is outside 0…10 (NaN included), before anything is scored; what the scorer throws.
+    ///   is outside 0…10 (NaN included), before anything is scored; what the scorer throws;
+    ///   ``MemoryError/scriptWriter(name:trajectoryID:reason:)`` for a score outside 0…10.
     public static func select(
         _ trajectories: [Trajectory], scorer: any Scorer, keep: Int, taskTypeLabel: String = "taskType",
         minimumScore: Double = 0
@@ -88,6 +96,12 @@ public enum ColdStart {
         var groups: [String: [ScoredTrajectory]] = [:]
         for trajectory in trajectories {
             let scored = try await scorer.score(trajectory)
+            // A score outside the scale (NaN among them) is no rating: NaN failed every comparison and was dropped.
+            guard (0...10).contains(scored.score) else {
+                throw .scriptWriter(
+                    name: scorer.name, trajectoryID: trajectory.id,
+                    reason: "it scored \(scored.score), outside the scale of 0…10")
+            }
             guard scored.score >= minimumScore else { continue }
             groups[trajectory.labels[taskTypeLabel] ?? "", default: []].append(scored)
         }
