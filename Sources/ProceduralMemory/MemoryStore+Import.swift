@@ -236,9 +236,11 @@ extension MemoryStore {
     ///
     /// - Parameters:
     ///   - trajectories: Trajectories with distinct IDs, non-empty tasks and sources, and at least one step each.
-    ///   - facts: Keywords per trajectory ID, for trajectories that come with them.
+    ///   - facts: Keywords per trajectory ID, for trajectories that come with them; each is trimmed and the blank
+    ///     ones are dropped, as a file's are.
     ///   - options: The build policy and duplicate handling (the format, batch size and skipping don't apply).
-    /// - Throws: ``MemoryError/invalidTrajectory(id:field:rule:)`` for a trajectory that breaks the rules above,
+    /// - Throws: ``MemoryError/invalidTrajectory(id:field:rule:)`` for a trajectory that breaks the rules above, or
+    ///   keywords (field `facts`) for an ID the batch doesn't hold;
     ///   ``MemoryError/repeatedTrajectory(id:path:line:firstLine:)`` (path `(batch)`, lines from 1) for an ID given
     ///   twice, otherwise as ``importTrajectories(from:options:progress:)``.
     @discardableResult
@@ -248,6 +250,12 @@ extension MemoryStore {
     ) async throws(MemoryError) -> ImportReport {
         try options.limits.validate()
         try options.builder.validate()
+        let facts = facts.mapValues(TrajectoryRecord.keptFacts)
+        // Keywords for an ID not in the batch (a misspelt one) would be dropped unseen.
+        let ids = Set(trajectories.map(\.id))
+        if let stray = facts.keys.sorted().first(where: { !ids.contains($0) }) {
+            throw .invalidTrajectory(id: stray, field: "facts", rule: "names no trajectory of the batch")
+        }
         var firstLines: [String: Int] = [:]
         for (index, trajectory) in trajectories.enumerated() {
             // Checked first: an ID in decomposed form is refused as such, not as a repeat of its composed form.

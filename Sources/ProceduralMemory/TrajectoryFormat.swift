@@ -28,6 +28,12 @@ package struct TrajectoryRecord: Sendable {
     /// The record's fields the format does not read, so nothing of them is stored (a misspelt `sorce`, an
     /// agent's own `timestamp`): `name`, `outcome.name` or `steps[].name` (a name may repeat, once per step).
     package var unreadFields: [String] = []
+
+    /// The keywords kept of those given: each trimmed of surrounding white space, the blank ones dropped (an empty
+    /// keyword has no meaning to embed).
+    package static func keptFacts(_ given: [String]) -> [String] {
+        given.map { $0.trimmingWhitespace() }.filter { !$0.isEmpty }
+    }
 }
 
 /// Parses one line of a trajectory file into a ``TrajectoryRecord``, or names the line and field that's wrong.
@@ -199,9 +205,9 @@ package struct TrajectoryRecordParser: Sendable {
                 guard let text = item.scalarText else {
                     throw fields.invalid("facts[\(index)]", "must be a string")
                 }
-                if !text.trimmingWhitespace().isEmpty { facts.append(text.trimmingWhitespace()) }
+                facts.append(text)
             }
-            return facts
+            return TrajectoryRecord.keptFacts(facts)
         case .object(let object)?:
             // The reference implementation compares facts key by key; their values are what it embeds.
             var facts: [String] = []
@@ -209,9 +215,9 @@ package struct TrajectoryRecordParser: Sendable {
                 guard let text = object[key]?.scalarText else {
                     throw fields.invalid("facts.\(key)", "must be a string, a number or a boolean")
                 }
-                if !text.trimmingWhitespace().isEmpty { facts.append(text.trimmingWhitespace()) }
+                facts.append(text)
             }
-            return facts
+            return TrajectoryRecord.keptFacts(facts)
         default:
             throw fields.invalid("facts", "must be a list of keyword strings or an object of facts")
         }

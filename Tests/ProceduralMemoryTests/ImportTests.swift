@@ -77,6 +77,23 @@ import Testing
         #expect(try await store.trajectory(id: "tp-002")?.outcome == Outcome(success: true))
     }
 
+    /// Hostile run 15's list: keywords given in code were stored as given, blank ones too (a file's are trimmed and
+    /// the blank ones dropped), and keywords for an ID not in the batch were dropped unseen.
+    @Test func keywordsGivenInCodeAreKeptAsAFilesAre() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await TestStoreKind.inMemory.makeStore(in: directory)
+        await #expect(
+            throws: MemoryError.invalidTrajectory(
+                id: "alf-heat-mug", field: "facts", rule: "names no trajectory of the batch")
+        ) {
+            try await store.add([Samples.heatMug], facts: ["alf-heat-mug": ["mug"]])
+        }
+        #expect(try await store.statistics().trajectories == 0)
+        try await store.add([Samples.heatMug], facts: [Samples.heatMug.id: ["  mug ", "", " \t", "coffee machine"]])
+        #expect(try await store.memory(id: Samples.heatMug.id)?.keywords == ["mug", "coffee machine"])
+    }
+
     static let badLines: [(line: String, field: String, reason: String)] = [
         (
             #"{"id": "x", "task": "t", "steps": [{"action": "a"}"#, "(line)",
