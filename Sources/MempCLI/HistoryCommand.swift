@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ProceduralMemory
+import RetrievalCore
 
 /// `memp history`: what changed, when, why, and by which policy.
 struct HistoryCommand: AsyncParsableCommand {
@@ -27,13 +28,13 @@ struct HistoryCommand: AsyncParsableCommand {
         let entries = try await store.history(memoryID: memory, last: last)
         // Nothing on stdout is the answer, but said on stderr, as `memp query` does, so that a mistyped ID is seen.
         if entries.isEmpty { printError(memory.map { "No history entry is about memory \($0)." } ?? "No history yet.") }
-        let dates = ISO8601DateFormatter()
         for entry in entries {
             if json {
                 print(try jsonLine(entry))
                 continue
             }
-            var line = "#\(entry.number) \(dates.string(from: entry.date)) \(entry.action.rawValue) \(entry.memoryID)"
+            var line =
+                "#\(entry.number) \(JSONDates.string(from: entry.date)) \(entry.action.rawValue) \(entry.memoryID)"
             line += " [\(entry.policy)] \(entry.reason)"
             printText(line)
             for change in entry.changes { printText("    \(change)") }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ProceduralMemory
+import RetrievalCore
 
 /// `memp show`: one memory, whole.
 struct ShowCommand: AsyncParsableCommand {
@@ -23,7 +24,6 @@ struct ShowCommand: AsyncParsableCommand {
             return
         }
         let memory = details.memory
-        let dates = ISO8601DateFormatter()
         printText(
             "\(memory.id)  \(memory.status.rawValue), revision \(memory.revision), \(memory.kind.rawValue) by "
                 + memory.buildPolicy.rawValue)
@@ -42,7 +42,8 @@ struct ShowCommand: AsyncParsableCommand {
         ].compactMap { $0 }
         if !provenance.isEmpty { printText("Provenance: " + provenance.joined(separator: "; ")) }
         printText("Embedder: \(memory.embedderID)")
-        printText("Created \(dates.string(from: memory.createdAt)), updated \(dates.string(from: memory.updatedAt))")
+        printText(
+            "Created \(JSONDates.string(from: memory.createdAt)), updated \(JSONDates.string(from: memory.updatedAt))")
         printText("History: \(counted(details.historyEntries, "entry")) (memp history --memory \(memory.id))")
         if let script = memory.script {
             printText("Script:")

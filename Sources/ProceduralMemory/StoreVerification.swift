@@ -206,15 +206,17 @@ extension MemoryStore {
 
 extension Memory {
     /// What is impossible about the memory as stored, or `nil`: counters out of order or range, a revision below 1,
-    /// no source trajectory, a date that is no time.
+    /// no source trajectory, a date that is no time or none the store's files can write (outside the years 1
+    /// through 9999, ``RetrievalCore/JSONDates/writableSeconds``).
     var impossibleState: String? {
         if successCount < 0 || successCount > hitCount || hitCount > Memory.maximumCount {
             return "counters \(successCount)/\(hitCount)"
         }
         if revision < 1 { return "revision \(revision)" }
         if sourceTrajectoryIDs.isEmpty { return "no source trajectory" }
-        if !createdAt.timeIntervalSince1970.isFinite || !updatedAt.timeIntervalSince1970.isFinite {
-            return "a date that is no time"
+        for date in [createdAt, updatedAt] where !JSONDates.writableSeconds.contains(date.timeIntervalSince1970) {
+            return date.timeIntervalSince1970.isFinite
+                ? "a date outside the years 1 through 9999" : "a date that is no time"
         }
         return nil
     }

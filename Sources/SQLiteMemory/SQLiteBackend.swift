@@ -531,12 +531,13 @@ public final class SQLiteBackend: MemoryBackend {
 
     /// Rows that break the store's own invariants, which SQLite's checks don't know.
     ///
-    /// Counters out of range, unknown statuses, memories without a source trajectory or a well-formed vector, rows
+    /// Counters out of range, unknown statuses, dates no export can write, memories without a source trajectory or a well-formed vector, rows
     /// that don't decode, history ahead of the generation. At most ``StoreVerification/maximumListed`` rows of
     /// each kind are named.
     package func consistencyProblems(dimension: Int) async throws(MemoryError) -> [String] {
         let limit = StoreVerification.maximumListed
         let statuses = MemoryStatus.allCases.map { "'\($0.rawValue)'" }.joined(separator: ",")
+        let dates = JSONDates.writableSeconds
         let checks: [(String, String)] = [
             (
                 "impossible counters (0 ≤ successCount ≤ hitCount ≤ \(Memory.maximumCount), revision ≥ 1, integers)",
@@ -547,6 +548,14 @@ public final class SQLiteBackend: MemoryBackend {
                 """
             ),
             ("an unknown status", "SELECT id FROM memory WHERE status NOT IN (\(statuses))"),
+            (
+                "a date outside the years 1 through 9999, which no export can write",
+                """
+                SELECT id FROM memory WHERE NOT coalesce(
+                    createdAt >= \(dates.lowerBound) AND createdAt < \(dates.upperBound)
+                        AND updatedAt >= \(dates.lowerBound) AND updatedAt < \(dates.upperBound), 0)
+                """
+            ),
             (
                 "no source trajectory (such memories are deleted with their last trajectory)",
                 "SELECT id FROM memory m WHERE NOT EXISTS (SELECT 1 FROM memory_source s WHERE s.memory = m.number)"

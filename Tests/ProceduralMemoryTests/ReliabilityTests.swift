@@ -1212,6 +1212,23 @@ import VectorIndex
         #expect(damaged.problems.last?.contains("the cached BM25 document differs") == true)
     }
 
+    /// Hostile run 16: a date past year 9999 (or before year 1) read from a bundle was stored, and every export
+    /// then wrote a date its own import refused or read back as another.
+    @Test func verifyFindsADateTheStoresFilesCannotWrite() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await TestStoreKind.disk.makeStore(in: directory, holding: Samples.all)
+        let backend = try #require(store.backend as? SQLiteBackend)
+        try await backend.database.write { db in
+            try db.execute(sql: "UPDATE memory SET createdAt = 1e15 WHERE id = ?", arguments: [Samples.heatMug.id])
+        }
+        let damaged = try await MemoryStore.verify(at: directory.file("store"))
+        #expect(
+            damaged.problems.contains(
+                "memories with a date outside the years 1 through 9999, which no export can write: "
+                    + Samples.heatMug.id))
+    }
+
     @Test func verifyFindsDamagedDatabasePages() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
