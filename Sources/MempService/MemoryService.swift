@@ -483,8 +483,8 @@ extension MemoryService {
     /// The body as JSON Lines: a single JSON object (pretty-printed or not) becomes one line; anything else is
     /// taken as JSON Lines, each line validated by the importer.
     ///
-    /// - Throws: ``ServiceError/invalidBody(field:reason:)`` for an empty body, a JSON array, or an object that
-    ///   repeats a key.
+    /// - Throws: ``ServiceError/invalidBody(field:reason:)`` for an empty body, a JSON array, an object that
+    ///   repeats a key, or an object over several lines that is not valid JSON.
     static func jsonLines(_ body: Data) throws(ServiceError) -> Data {
         guard body.contains(where: { !$0.isWhitespaceByte }) else {
             throw .invalidBody(field: "", reason: "is empty; send a trajectory as JSON, or JSON Lines")
@@ -498,6 +498,14 @@ extension MemoryService {
         }
         if let first = body.first(where: { !$0.isWhitespaceByte }), first == UInt8(ascii: "[") {
             throw .invalidBody(field: "", reason: "is a JSON array; send one trajectory object, or JSON Lines")
+        }
+        // A first line that is no JSON of its own, with more lines after it, is the start of one object written
+        // over several lines, broken somewhere: where the body's JSON breaks says more than "line 1" would.
+        let lines = body.split(separator: UInt8(ascii: "\n")).filter { $0.contains { !$0.isWhitespaceByte } }
+        if lines.count > 1, (try? JSONSerialization.jsonObject(with: Data(lines[0]))) == nil,
+            let problem = JSONSyntax.problem(in: body)
+        {
+            throw .invalidBody(field: "", reason: "is not valid JSON: " + problem)
         }
         return body
     }

@@ -325,10 +325,11 @@ private struct Fields {
 
     func optionalNumber(_ name: String) throws(MemoryError) -> Double? {
         guard let value = object[name], value != .null else { return nil }
-        guard case .number(let number) = value, number.isFinite else {
-            throw invalid(name, "must be a number")
+        switch value {
+        case .number(let number) where number.isFinite: return number
+        case .integer(_, let number): return number
+        default: throw invalid(name, "must be a number")
         }
-        return number
     }
 }
 
@@ -337,6 +338,9 @@ package enum JSONValue: Decodable, Equatable, Sendable {
     case null
     case bool(Bool)
     case number(Double)
+    /// An integer of 2^53 or more, where a `Double` no longer holds every integer, with its digits as written
+    /// (`9007199254740993` would read back as …992) and the nearest `Double`.
+    case integer(digits: String, value: Double)
     case string(String)
     case array([JSONValue])
     case object([String: JSONValue])
@@ -349,7 +353,15 @@ package enum JSONValue: Decodable, Equatable, Sendable {
         } else if let flag = try? container.decode(Bool.self) {
             self = .bool(flag)
         } else if let number = try? container.decode(Double.self) {
-            self = .number(number)
+            let digits =
+                abs(number) >= 0x1p53 && number.rounded() == number
+                ? (try? container.decode(Int64.self)).map(String.init)
+                    ?? (try? container.decode(UInt64.self)).map(String.init) : nil
+            self = digits.map { .integer(digits: $0, value: number) } ?? .number(number)
+        } else if let zero = try? container.decode(Int64.self) {
+            // A number too close to 0 for a Double (1e-400), which only the integer decoder rounds, to 0, as
+            // JSONSerialization and IEEE arithmetic round it: refused, it read as "not valid JSON".
+            self = .number(Double(zero))
         } else if let text = try? container.decode(String.self) {
             self = .string(text)
         } else if let items = try? container.decode([JSONValue].self) {
@@ -365,7 +377,9 @@ package enum JSONValue: Decodable, Equatable, Sendable {
         case .string(let text): text
         case .bool(let flag): String(flag)
         case .number(let number):
-            number.rounded() == number && abs(number) < 1e15 ? String(Int64(number)) : String(number)
+            // Below 2^53 an integral Double is the integer written; from it on, ``integer(digits:value:)`` holds one.
+            number.rounded() == number && abs(number) < 0x1p53 ? String(Int64(number)) : String(number)
+        case .integer(let digits, _): digits
         case .null, .array, .object: nil
         }
     }

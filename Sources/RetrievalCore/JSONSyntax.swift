@@ -4,22 +4,25 @@ import Foundation
 /// 16", "Too many nested arrays or dictionaries around character 513", "Invalid UTF-8 sequence 2 bytes starting
 /// from character 9".
 package enum JSONSyntax {
-    /// Why `data` is not JSON (characters count bytes from 0), or `nil` when it is JSON.
+    /// Why `data` is not JSON (characters count bytes from 0), or `nil` when it is JSON in UTF-8.
     ///
     /// JSONDecoder reports every syntax error, and every number that doesn't fit its type, as "The given data was
     /// not valid JSON." with no position or field; parsing the bytes again with JSONSerialization, whose errors
     /// carry the position, tells the two apart and says where the syntax breaks. Call it on a failure path only: it
     /// parses the whole document.
+    ///
+    /// Bytes holding a NUL are named as text in UTF-16 or UTF-32, whose lines hold NUL bytes, even where
+    /// JSONSerialization (which reads those encodings) parses them: the line readers and JSONDecoder read UTF-8.
     package static func problem(in data: Data) -> String? {
+        let encoding = "it holds NUL bytes, as text in UTF-16 or UTF-32 does: save the text as UTF-8"
         do {
             _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
-            return nil
+            return data.contains(0) ? encoding : nil
         } catch {
             let text = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? ""
             let problem = text.isEmpty ? "it can't be parsed" : text.hasSuffix(".") ? String(text.dropLast()) : text
-            // Lines of a UTF-16 or UTF-32 file hold NUL bytes, and the parser names only a character.
-            guard data.contains(0) else { return problem }
-            return problem + " (it holds NUL bytes, as text in UTF-16 or UTF-32 does: save the text as UTF-8)"
+            // The parser names only a character.
+            return data.contains(0) ? problem + " (\(encoding))" : problem
         }
     }
 }

@@ -2,6 +2,7 @@ import Embeddings
 import Foundation
 import MemoryLocation
 import ProceduralMemory
+import RetrievalCore
 import Synchronization
 import TestSupport
 import Testing
@@ -312,6 +313,25 @@ import Testing
         #expect(stats.embedder == HashingEmbedder(dimension: 64).modelIdentifier && stats.dimension == 64)
         let report = try await service.addTrajectories(body, store: nil, parameters: ["skipInvalid": "true"]).report
         #expect(report.imported == 1 && report.invalid == 1)
+    }
+
+    /// Hostile run 16: one object over several lines with a syntax error was taken for JSON Lines and answered
+    /// "line 1, (line): not valid JSON: Unexpected end of file", its first line `{` alone.
+    @Test func anObjectOverSeveralLinesThatIsNotJSONIsRefusedSayingWhereItBreaks() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let service = try await Self.serviceOfRed(directory)
+        let body = Data("{\n  \"id\": \"a\",\n  \"task\": \"t\" x,\n  \"steps\": [{\"action\": \"go\"}]\n}\n".utf8)
+        let problem = try #require(JSONSyntax.problem(in: body))
+        #expect(problem == "Invalid value around character 29")  // the `x`
+        let before = try await service.stats(store: nil).statistics.trajectories
+        await #expect(throws: ServiceError.invalidBody(field: "", reason: "is not valid JSON: " + problem)) {
+            try await service.addTrajectories(body, store: nil)
+        }
+        #expect(try await service.stats(store: nil).statistics.trajectories == before)
+        // The same object, valid, is one trajectory.
+        let valid = Data(String(decoding: body, as: UTF8.self).replacingOccurrences(of: " x,", with: ",").utf8)
+        #expect(try await service.addTrajectories(valid, store: nil).report.imported == 1)
     }
 
     /// A `source` parameter a record's source could not be (a NUL, a line break) is refused as that parameter, not

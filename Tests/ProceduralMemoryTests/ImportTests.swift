@@ -94,6 +94,32 @@ import Testing
         #expect(try await store.memory(id: Samples.heatMug.id)?.keywords == ["mug", "coffee machine"])
     }
 
+    /// Hostile run 16: a label's integer past 10^15 was stored as other text (`1234567890123456.0`, and
+    /// `9007199254740993` as `9007199254740992.0`), so a filter or delete by the label as written missed it; a
+    /// reward of 1e-400, JSON a Double rounds to 0, was refused as "not valid JSON".
+    @Test func numbersAreReadAsWritten() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await TestStoreKind.inMemory.makeStore(in: directory)
+        let labels = [
+            "1234567890123456", "9007199254740993", "-9007199254740993", "12345678901234567890", "1e2", "0.5", "1e300",
+        ]
+        let line =
+            #"{"id": "n", "task": "heat a mug", "steps": [{"action": "go"}], "outcome": {"reward": 1e-400}, "labels": {"#
+            + labels.enumerated().map { #""l\#($0.offset)": \#($0.element)"# }.joined(separator: ", ") + "}}"
+        try await store.importTrajectories(from: try directory.write(line, to: "numbers.jsonl"))
+        let stored = try #require(try await store.trajectory(id: "n"))
+        #expect(stored.outcome == Outcome(reward: 0))
+        #expect(
+            stored.labels == [
+                "l0": "1234567890123456", "l1": "9007199254740993", "l2": "-9007199254740993",
+                "l3": "12345678901234567890", "l4": "100", "l5": "0.5", "l6": "1e+300",
+            ])
+        let hits = try await store.retrieve(
+            "heat a mug", options: RetrievalOptions(policy: .bm25, labels: ["l1": "9007199254740993"]))
+        #expect(hits.map(\.memory.id) == ["n"])
+    }
+
     static let badLines: [(line: String, field: String, reason: String)] = [
         (
             #"{"id": "x", "task": "t", "steps": [{"action": "a"}"#, "(line)",

@@ -539,7 +539,10 @@ import VectorIndex
     // Hostile run 4: a UTF-16 file's lines parse (JSONSerialization detects UTF-16), but the half of its last line
     // break left after the split was "line 3: … Invalid value around character 0", which did not say the file is
     // not UTF-8.
-    @Test func aUTF16FileIsRefusedSayingItIsNotUTF8() async throws {
+    // Hostile run 16: a UTF-32 file's first line, which JSONSerialization parses and JSONDecoder doesn't, was "not
+    // valid JSON." with no reason.
+    @Test(arguments: [(String.Encoding.utf16LittleEndian, 3), (.utf32LittleEndian, 1)])
+    func aUTF16OrUTF32FileIsRefusedSayingItIsNotUTF8(encoding: String.Encoding, line: Int) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try await TestStoreKind.disk.makeStore(in: directory)
@@ -550,12 +553,14 @@ import VectorIndex
                 #"{"id": "b", "task": "take the key", "steps": [{"action": "take key"}]}"#,
             ].joined(separator: "\n") + "\n"
         let file = directory.file("runs.jsonl")
-        try #require(text.data(using: .utf16LittleEndian)).write(to: URL(fileURLWithPath: file))
+        try #require(text.data(using: encoding)).write(to: URL(fileURLWithPath: file))
         await #expect {
             try await store.importTrajectories(from: file)
         } throws: { error in
-            guard case .invalidRecord(file, 3, "(line)", let reason) = error as? MemoryError else { return false }
-            return reason.hasSuffix("(it holds NUL bytes, as text in UTF-16 or UTF-32 does: save the text as UTF-8)")
+            guard case .invalidRecord(file, line, "(line)", let reason) = error as? MemoryError else { return false }
+            return reason.hasSuffix("it holds NUL bytes, as text in UTF-16 or UTF-32 does: save the text as UTF-8)")
+                || reason
+                    == "not valid JSON: it holds NUL bytes, as text in UTF-16 or UTF-32 does: save the text as UTF-8"
         }
         #expect(try await store.statistics().trajectories == 0)
     }
