@@ -52,20 +52,38 @@ package struct PostgresSearchFilter: Sendable, Equatable {
         var parts: [String] = []
         if !includeDeprecated { parts.append("m.status = 'active'") }
         if let sources {
-            bindings.append(sources.filter { !$0.utf8.contains(0) }.sorted())
-            parts.append("m.source = ANY($\(bindings.count))")
+            bindings.append(sources.filter { !$0.utf8.contains(0) }.map(\.precomposedStringWithCanonicalMapping).sorted())
+            parts.append(PostgresBackend.canonicalSource(is: "ANY($\(bindings.count))", of: "m"))
         }
         if labels.contains(where: { $0.key.utf8.contains(0) || $0.value.utf8.contains(0) }) {
             parts.append("false")
-        } else if !labels.isEmpty {
-            bindings.append(try encodeJSON(labels))
-            parts.append("m.labels @> $\(bindings.count)::jsonb")
+        } else {
+            for (key, value) in labels.sorted(by: { $0.key < $1.key }) {
+                bindings.append(key.precomposedStringWithCanonicalMapping)
+                bindings.append(value.precomposedStringWithCanonicalMapping)
+                parts.append(
+                    PostgresBackend.canonicalLabel(key: "$\(bindings.count - 1)", value: "$\(bindings.count)", of: "m"))
+            }
         }
         return (parts.isEmpty ? "true" : parts.joined(separator: " AND "), !parts.isEmpty)
     }
 }
 
 extension PostgresBackend {
+    /// The SQL condition that a row's source, in Unicode Normalization Form C, is `parameter` (`$1`, `ANY($2)`),
+    /// bound in that form: sources compare as Swift's `String` compares them, by canonical equivalence
+    /// (`"cafe\u{301}"` is `"café"`), as the in-process indexes and SQLite stores do; `=` compares bytes.
+    static func canonicalSource(is parameter: String, of table: String? = nil) -> String {
+        "normalize(\(table.map { $0 + "." } ?? "")source, NFC) = \(parameter)"
+    }
+
+    /// The SQL condition that a row's labels hold `key` = `value` up to canonical equivalence, the parameters bound
+    /// in Unicode Normalization Form C (see ``canonicalSource(is:of:)``).
+    static func canonicalLabel(key: String, value: String, of table: String? = nil) -> String {
+        "EXISTS (SELECT 1 FROM jsonb_each_text(\(table.map { $0 + "." } ?? "")labels) AS label(key, value) "
+            + "WHERE normalize(label.key, NFC) = \(key) AND normalize(label.value, NFC) = \(value))"
+    }
+
     /// The `k` memories whose task vectors are nearest `vector` by cosine similarity, best first (ties by number).
     ///
     /// - Throws: ``ProceduralMemory/MemoryError/invalidParameter(name:value:expected:)`` for a non-positive k or an

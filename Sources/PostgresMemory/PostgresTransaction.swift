@@ -115,9 +115,15 @@ struct PostgresTransaction: MemoryTransaction {
             case .ids(let ids): (condition, arguments) = ("m.id = ANY($1)", [ids])
             case .sourcedFrom(let ids): (condition, arguments) = ("m.sources && $1", [ids])
             case .scope(.id(let id)): (condition, arguments) = ("m.id = $1", [id])
-            case .scope(.source(let source)): (condition, arguments) = ("m.source = $1", [source])
+            case .scope(.source(let source)):
+                (condition, arguments) = (
+                    PostgresBackend.canonicalSource(is: "$1", of: "m"), [source.precomposedStringWithCanonicalMapping]
+                )
             case .scope(.label(let key, let value)):
-                (condition, arguments) = ("m.labels @> jsonb_build_object($1::text, $2::text)", [key, value])
+                (condition, arguments) = (
+                    PostgresBackend.canonicalLabel(key: "$1", value: "$2", of: "m"),
+                    [key.precomposedStringWithCanonicalMapping, value.precomposedStringWithCanonicalMapping]
+                )
             }
             return try await PostgresBackend.fetchMemories(
                 connection, logger: logger, where: condition, arguments, lock: true
@@ -204,12 +210,12 @@ struct PostgresTransaction: MemoryTransaction {
             bindings.append(id)
             return ("id = $1", bindings)
         case .source(let source):
-            bindings.append(source)
-            return ("source = $1", bindings)
+            bindings.append(source.precomposedStringWithCanonicalMapping)
+            return (PostgresBackend.canonicalSource(is: "$1"), bindings)
         case .label(let key, let value):
-            bindings.append(key)
-            bindings.append(value)
-            return ("labels @> jsonb_build_object($1::text, $2::text)", bindings)
+            bindings.append(key.precomposedStringWithCanonicalMapping)
+            bindings.append(value.precomposedStringWithCanonicalMapping)
+            return (PostgresBackend.canonicalLabel(key: "$1", value: "$2"), bindings)
         }
     }
 }

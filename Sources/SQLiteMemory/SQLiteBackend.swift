@@ -38,6 +38,7 @@ public final class SQLiteBackend: MemoryBackend {
         configuration.label = "memp"
         // A transaction spans several accesses of the writer connection (`transaction(commit:_:)`).
         configuration.allowsUnsafeTransactions = true
+        configuration.prepareDatabase { db in db.add(function: Self.canonicalText) }
         do {
             if let path {
                 database = try DatabasePool(path: path, configuration: configuration)
@@ -52,6 +53,13 @@ public final class SQLiteBackend: MemoryBackend {
         } catch {
             throw Self.mapped(error, at: location)
         }
+    }
+
+    /// `memp_nfc(text)`: the text in Unicode Normalization Form C, for SQL that selects by a source or label as
+    /// Swift's `String` compares them, by canonical equivalence (`"cafe\u{301}"` is `"café"`), where SQLite's `=`
+    /// compares bytes. The rows keep the bytes they were written with.
+    static let canonicalText = DatabaseFunction("memp_nfc", argumentCount: 1, pure: true) { values in
+        String.fromDatabaseValue(values[0])?.precomposedStringWithCanonicalMapping
     }
 
     /// Closes the database's connections; as the last one closes, SQLite folds the write-ahead log into the

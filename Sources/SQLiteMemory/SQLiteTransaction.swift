@@ -36,14 +36,16 @@ struct SQLiteTransaction: MemoryTransaction {
                 try String.fetchAll(db, sql: "SELECT id FROM trajectory WHERE id = ?", arguments: [id])
             case .source(let source):
                 try String.fetchAll(
-                    db, sql: "SELECT id FROM trajectory WHERE source = ? ORDER BY number", arguments: [source])
+                    db, sql: "SELECT id FROM trajectory WHERE memp_nfc(source) = ? ORDER BY number",
+                    arguments: [source.precomposedStringWithCanonicalMapping])
             case .label(let key, let value):
                 try String.fetchAll(
                     db,
                     sql: """
                         SELECT t.id FROM trajectory_label l JOIN trajectory t ON t.number = l.trajectory
-                        WHERE l.key = ? AND l.value = ? ORDER BY t.number
-                        """, arguments: [key, value])
+                        WHERE memp_nfc(l.key) = ? AND memp_nfc(l.value) = ? ORDER BY t.number
+                        """,
+                    arguments: [key.precomposedStringWithCanonicalMapping, value.precomposedStringWithCanonicalMapping])
             }
         }
     }
@@ -111,10 +113,13 @@ struct SQLiteTransaction: MemoryTransaction {
             case .scope(.id(let id)):
                 numbers = try Int64.fetchAll(db, sql: "SELECT number FROM memory WHERE id = ?", arguments: [id])
             case .scope(.source(let source)):
-                numbers = try Int64.fetchAll(db, sql: "SELECT number FROM memory WHERE source = ?", arguments: [source])
+                numbers = try Int64.fetchAll(
+                    db, sql: "SELECT number FROM memory WHERE memp_nfc(source) = ?",
+                    arguments: [source.precomposedStringWithCanonicalMapping])
             case .scope(.label(let key, let value)):
                 numbers = try Int64.fetchAll(
-                    db, sql: "SELECT memory FROM memory_label WHERE key = ? AND value = ?", arguments: [key, value])
+                    db, sql: "SELECT memory FROM memory_label WHERE memp_nfc(key) = ? AND memp_nfc(value) = ?",
+                    arguments: [key.precomposedStringWithCanonicalMapping, value.precomposedStringWithCanonicalMapping])
             case .sourcedFrom(let trajectoryIDs):
                 var found = Set<Int64>()
                 for id in trajectoryIDs {

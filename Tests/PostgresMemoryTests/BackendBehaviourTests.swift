@@ -100,6 +100,33 @@ enum BackendKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
         }
     }
 
+    /// A source or label written composed (`"café"`) and one written decomposed (`"cafe\u{301}"`) are one to
+    /// deletes and lookup filters, as they are to the in-process indexes and to Swift: the deletes and PostgreSQL's
+    /// filters compared bytes, so `delete(.source("café"))` left the other trajectory (hostile run 15's list).
+    @Test(arguments: BackendKind.available)
+    func equivalentSourcesAndLabelsAreOneToDeletesAndFilters(kind: BackendKind) async throws {
+        var composed = Self.trajectory("composed", task: "brew the coffee", source: "caf\u{E9}")
+        composed.labels = ["fold": "\u{E9}t\u{E9}"]
+        var decomposed = Self.trajectory("decomposed", task: "brew the tea", source: "cafe\u{301}")
+        decomposed.labels = ["fold": "e\u{301}te\u{301}"]
+        try await kind.withStore(holding: Self.trajectories + [composed, decomposed]) { store in
+            for policy in [RetrievalPolicy.query, .bm25, .hybrid] {
+                for options in [
+                    RetrievalOptions(policy: policy, k: 10, sources: ["cafe\u{301}"]),
+                    RetrievalOptions(policy: policy, k: 10, labels: ["fold": "\u{E9}t\u{E9}"]),
+                ] {
+                    let hits = try await store.retrieve("brew the coffee", options: options)
+                    #expect(Set(hits.map(\.memory.id)) == ["composed", "decomposed"], "\(policy)")
+                }
+            }
+            let byLabel = try await store.delete(.label(key: "fold", value: "e\u{301}te\u{301}"), dryRun: true)
+            #expect(byLabel.trajectories == 2 && Set(byLabel.memories) == ["composed", "decomposed"])
+            let bySource = try await store.delete(.source("caf\u{E9}"))
+            #expect(bySource.trajectories == 2 && Set(bySource.memories) == ["composed", "decomposed"])
+            #expect(try await store.statistics().trajectories == Self.trajectories.count)
+        }
+    }
+
     @Test(arguments: BackendKind.available)
     func everyWriteRecordsItsHistoryRows(kind: BackendKind) async throws {
         try await kind.withStore(options: ImportOptions(builder: MemoryBuilder(policy: .trajectory))) { store in
