@@ -52,7 +52,8 @@ package struct PostgresSearchFilter: Sendable, Equatable {
         var parts: [String] = []
         if !includeDeprecated { parts.append("m.status = 'active'") }
         if let sources {
-            bindings.append(sources.filter { !$0.utf8.contains(0) }.map(\.precomposedStringWithCanonicalMapping).sorted())
+            bindings.append(
+                sources.filter { !$0.utf8.contains(0) }.map(\.precomposedStringWithCanonicalMapping).sorted())
             parts.append(PostgresBackend.canonicalSource(is: "ANY($\(bindings.count))", of: "m"))
         }
         if labels.contains(where: { $0.key.utf8.contains(0) || $0.value.utf8.contains(0) }) {

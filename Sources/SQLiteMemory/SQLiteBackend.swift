@@ -55,9 +55,11 @@ public final class SQLiteBackend: MemoryBackend {
         }
     }
 
-    /// `memp_nfc(text)`: the text in Unicode Normalization Form C, for SQL that selects by a source or label as
-    /// Swift's `String` compares them, by canonical equivalence (`"cafe\u{301}"` is `"café"`), where SQLite's `=`
-    /// compares bytes. The rows keep the bytes they were written with.
+    /// The SQL function `memp_nfc(text)`: the text in Unicode Normalization Form C.
+    ///
+    /// SQL selects by a source or label through it as Swift's `String` compares them, by canonical equivalence
+    /// (`"cafe\u{301}"` is `"café"`), where SQLite's `=` compares bytes. The rows keep the bytes they were written
+    /// with.
     static let canonicalText = DatabaseFunction("memp_nfc", argumentCount: 1, pure: true) { values in
         String.fromDatabaseValue(values[0])?.precomposedStringWithCanonicalMapping
     }
