@@ -65,11 +65,12 @@ public struct EvaluationRun: Sendable {
     /// - Parameter progress: Called once when the query file holds fields nothing reads, before each store is built
     ///   and after the report is written.
     /// - Returns: The report, which also carries the query file's (and trajectory file's) SHA-256.
-    /// - Throws: What ``QuerySet/init(contentsOf:)`` throws; ``EvaluationError/storeWithoutEmbedder(path:)`` for an
-    ///   existing store that doesn't record its embedder; ``EvaluationError/memory(_:)`` when a store can't be
-    ///   opened, built or read; ``EvaluationError/io(path:reason:)`` when the work directory or the report can't be
-    ///   written.
+    /// - Throws: What ``EvaluationPlan/validate()`` and ``QuerySet/init(contentsOf:)`` throw;
+    ///   ``EvaluationError/storeWithoutEmbedder(path:)`` for an existing store that doesn't record its embedder;
+    ///   ``EvaluationError/memory(_:)`` when a store can't be opened, built or read;
+    ///   ``EvaluationError/io(path:reason:)`` when the work directory or the report can't be written.
     public func run(progress: (Progress) -> Void = { _ in }) async throws(EvaluationError) -> EvaluationReport {
+        try plan.validate()
         // Before the work, not after it: a report that can't be written lost the whole evaluation.
         if let htmlReport {
             do { try FileReplacement.checkWritable(htmlReport) } catch {

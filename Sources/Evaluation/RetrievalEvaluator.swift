@@ -178,19 +178,12 @@ public struct EvaluationPlan: Sendable, Codable, Equatable {
 
     /// Creates a plan.
     ///
-    /// - Precondition: `k >= 1`, every sweep `k >= 1`, every alpha within 0…1, `tuningFolds >= 2` when given,
-    ///   every procedure weight finite and at least 0, every candidate depth at least 1.
+    /// - Throws: What ``validate()`` throws.
     public init(
         modes: [RetrievalPolicy] = RetrievalPolicy.allCases, k: Int = 10, alphas: [Double] = [],
         kSweep: [Int] = [], rankConstant: Double? = nil, fusions: [FusionMethod] = [], seed: UInt64 = 0,
         tuningFolds: Int? = nil, procedureWeights: [Double] = [], candidateDepths: [Int] = []
-    ) {
-        precondition(k >= 1 && kSweep.allSatisfy { $0 >= 1 }, "EvaluationPlan: k must be at least 1")
-        precondition(alphas.allSatisfy { (0...1).contains($0) }, "EvaluationPlan: alphas must be within 0…1")
-        precondition(tuningFolds.map { $0 >= 2 } ?? true, "EvaluationPlan: tuning needs at least 2 folds")
-        precondition(
-            procedureWeights.allSatisfy { $0 >= 0 && $0.isFinite }, "EvaluationPlan: procedure weights must be >= 0")
-        precondition(candidateDepths.allSatisfy { $0 >= 1 }, "EvaluationPlan: candidate depths must be at least 1")
+    ) throws(EvaluationError) {
         self.tuningFolds = tuningFolds
         self.procedureWeights = procedureWeights
         self.candidateDepths = candidateDepths
@@ -201,6 +194,44 @@ public struct EvaluationPlan: Sendable, Codable, Equatable {
         self.rankConstant = rankConstant
         self.fusions = fusions
         self.seed = seed
+        try validate()
+    }
+
+    /// Checks the plan; every run checks it first, so a plan decoded from JSON or changed field by field is held to
+    /// the same rules as a new one.
+    ///
+    /// - Throws: ``EvaluationError/invalidParameter(name:value:expected:)`` naming the first field out of range:
+    ///   no modes or a mode given twice, `k` or a sweep cutoff below 1, an alpha outside 0…1, a rank constant that
+    ///   is not a positive number, fewer than 2 tuning folds, a procedure weight that is negative or not finite, a
+    ///   candidate depth below 1, or a fusion a lookup refuses.
+    public func validate() throws(EvaluationError) {
+        guard !modes.isEmpty else {
+            throw .invalidParameter(name: "modes", value: 0, expected: "at least one retrieval policy")
+        }
+        if let repeated = modes.first(where: { mode in modes.count { $0 == mode } > 1 }) {
+            throw .invalidParameter(
+                name: "modes", value: Double(modes.count),
+                expected: "a list of distinct policies, without \(repeated.rawValue) twice")
+        }
+        let cutoffs = [("k", k)] + kSweep.map { ("kSweep", $0) } + candidateDepths.map { ("candidateDepths", $0) }
+        if let (name, cutoff) = cutoffs.first(where: { $0.1 < 1 }) {
+            throw .invalidParameter(name: name, value: Double(cutoff), expected: "at least 1")
+        }
+        if let alpha = alphas.first(where: { !(0...1).contains($0) }) {
+            throw .invalidParameter(name: "alphas", value: alpha, expected: "within 0…1")
+        }
+        if let weight = procedureWeights.first(where: { !($0 >= 0 && $0.isFinite) }) {
+            throw .invalidParameter(name: "procedureWeights", value: weight, expected: "a finite number of at least 0")
+        }
+        if let folds = tuningFolds, folds < 2 {
+            throw .invalidParameter(name: "tuningFolds", value: Double(folds), expected: "at least 2")
+        }
+        for fusion in fusions + (rankConstant.map { [.reciprocalRank(rankConstant: $0)] } ?? []) {
+            do throws(IndexError) { try fusion.validate() } catch {
+                guard case .invalidParameter(let name, let value, let expected) = error else { continue }
+                throw .invalidParameter(name: name, value: value, expected: expected)
+            }
+        }
     }
 
     /// The fusion of the plain `hybrid` run.
@@ -399,10 +430,11 @@ public struct RetrievalEvaluator: Sendable {
     /// Runs every setting of a plan.
     ///
     /// - Parameter label: The store's name in tables.
-    /// - Throws: ``EvaluationError/memory(_:)`` when a lookup fails.
+    /// - Throws: What ``EvaluationPlan/validate()`` throws; ``EvaluationError/memory(_:)`` when a lookup fails.
     public func run(_ plan: EvaluationPlan, label: String, path: String) async throws(EvaluationError)
         -> StoreEvaluation
     {
+        try plan.validate()
         let settings = plan.settings
         var runs: [RunResult] = []
         for setting in settings.runs { runs.append(try await run(setting, keepingQueries: true)) }

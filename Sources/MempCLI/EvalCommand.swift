@@ -128,7 +128,7 @@ struct EvalCommand: AsyncParsableCommand {
 
     var plan: EvaluationPlan {
         get throws {
-            EvaluationPlan(
+            try EvaluationPlan(
                 modes: try Self.parseList(modes, option: "--modes"), k: k,
                 alphas: try alphaSweep.map(Self.parseAlphas) ?? [],
                 kSweep: try kSweep.map { try Self.parseCutoffs($0, option: "--k-sweep") } ?? [],

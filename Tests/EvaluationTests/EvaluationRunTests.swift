@@ -18,7 +18,7 @@ import Testing
         return try directory.write(lines.joined(separator: "\n") + "\n", to: "queries.jsonl")
     }
 
-    static let plan = EvaluationPlan(modes: [.bm25, .hybrid], k: 2)
+    static var plan: EvaluationPlan { get throws { try EvaluationPlan(modes: [.bm25, .hybrid], k: 2) } }
 
     @Test func evaluatesExistingStoresWithTheEmbedderEachRecords() async throws {
         let directory = try TemporaryDirectory()
@@ -26,11 +26,11 @@ import Testing
         _ = try await Fixture.store(in: directory)
         let queries = try Self.queryFile(in: directory)
         let run = EvaluationRun(
-            stores: .existing([directory.file("store")]), queries: queries, plan: Self.plan, command: ["memp", "eval"])
+            stores: .existing([directory.file("store")]), queries: queries, plan: try Self.plan, command: ["memp", "eval"])
         var events: [EvaluationRun.Progress] = []
         let report = try await run.run { events.append($0) }
         #expect(events.isEmpty)
-        #expect(report.command == ["memp", "eval"] && report.plan == Self.plan && report.trajectories == nil)
+        #expect(try report.command == ["memp", "eval"] && report.plan == Self.plan && report.trajectories == nil)
         #expect(report.queries == DataSetFile(path: queries, sha256: try fileSHA256(queries), records: 4))
         #expect(report.stores.map(\.store.label) == ["store"])
         #expect(report.stores.map(\.store.memoryCount) == [6])
@@ -53,7 +53,7 @@ import Testing
             stores: .built(
                 trajectories: trajectories, policies: [.trajectory, .script], embedder: .hashing(dimension: 64),
                 workDirectory: work),
-            queries: try Self.queryFile(in: directory), plan: Self.plan, cachesQueryEmbeddings: false,
+            queries: try Self.queryFile(in: directory), plan: try Self.plan, cachesQueryEmbeddings: false,
             htmlReport: html)
         var events: [EvaluationRun.Progress] = []
         let report = try await run.run { events.append($0) }
@@ -91,7 +91,7 @@ import Testing
                     trajectories: directory.file("none.jsonl"), policies: [.trajectory],
                     embedder: .hashing(dimension: 64),
                     workDirectory: work),
-                queries: directory.file("none-queries.jsonl"), plan: Self.plan, htmlReport: html)
+                queries: directory.file("none-queries.jsonl"), plan: try Self.plan, htmlReport: html)
             await #expect(throws: EvaluationError.io(path: html, reason: "can't write the report: " + reason)) {
                 try await run.run()
             }
@@ -105,7 +105,7 @@ import Testing
         defer { directory.remove() }
         let path = directory.file("bare")
         _ = try await MemoryStore.create(at: path, embedder: HashingEmbedder())
-        let run = EvaluationRun(stores: .existing([path]), queries: try Self.queryFile(in: directory), plan: Self.plan)
+        let run = EvaluationRun(stores: .existing([path]), queries: try Self.queryFile(in: directory), plan: try Self.plan)
         await #expect(throws: EvaluationError.storeWithoutEmbedder(path: path)) { try await run.run() }
         #expect(
             EvaluationError.storeWithoutEmbedder(path: path).description
@@ -117,7 +117,7 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.file("none")
-        let run = EvaluationRun(stores: .existing([path]), queries: try Self.queryFile(in: directory), plan: Self.plan)
+        let run = EvaluationRun(stores: .existing([path]), queries: try Self.queryFile(in: directory), plan: try Self.plan)
         await #expect(throws: EvaluationError.memory(.notAStore(path: path))) { try await run.run() }
     }
 }

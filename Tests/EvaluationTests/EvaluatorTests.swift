@@ -92,10 +92,57 @@ enum Fixture {
         let grown = try await evaluator.run(RetrievalSetting(policy: .bm25, k: 10))
         #expect(grown.metrics.recallAtK == 1 && grown.judgedQueries == 1)
         // A plan's public fields bypass its initializer's checks: -1 folds trapped making the fold ranges.
-        var plan = EvaluationPlan(modes: [.bm25])
+        var plan = try EvaluationPlan(modes: [.bm25])
         plan.tuningFolds = -1
-        await #expect(throws: EvaluationError.invalidParameter(name: "folds", value: -1, expected: "at least 2")) {
+        await #expect(throws: EvaluationError.invalidParameter(name: "tuningFolds", value: -1, expected: "at least 2"))
+        {
             try await evaluator.run(plan, label: "store", path: directory.file("store"))
+        }
+        // Decoded from JSON, past the initializer: a run checks the plan first.
+        var object = try #require(
+            try JSONSerialization.jsonObject(with: JSONEncoder().encode(EvaluationPlan(modes: [.bm25])))
+                as? [String: Any])
+        object["k"] = 0
+        let decoded = try JSONDecoder().decode(
+            EvaluationPlan.self, from: JSONSerialization.data(withJSONObject: object))
+        await #expect(throws: EvaluationError.invalidParameter(name: "k", value: 0, expected: "at least 1")) {
+            try await evaluator.run(decoded, label: "store", path: directory.file("store"))
+        }
+    }
+
+    /// Hostile run 15's list: the plan's initializer trapped on what it refused (preconditions), and took a policy
+    /// twice, which ran and reported it twice.
+    @Test func plansOutOfRangeAreRefusedNamingTheField() {
+        let cases: [(() throws(EvaluationError) -> EvaluationPlan, String, Double, String)] = [
+            (
+                { () throws(EvaluationError) in try EvaluationPlan(modes: []) }, "modes", 0,
+                "at least one retrieval policy"
+            ),
+            (
+                { () throws(EvaluationError) in try EvaluationPlan(modes: [.bm25, .hybrid, .bm25]) }, "modes", 3,
+                "a list of distinct policies, without bm25 twice"
+            ),
+            ({ () throws(EvaluationError) in try EvaluationPlan(k: 0) }, "k", 0, "at least 1"),
+            ({ () throws(EvaluationError) in try EvaluationPlan(kSweep: [5, -1]) }, "kSweep", -1, "at least 1"),
+            ({ () throws(EvaluationError) in try EvaluationPlan(alphas: [0.5, 1.5]) }, "alphas", 1.5, "within 0…1"),
+            (
+                { () throws(EvaluationError) in try EvaluationPlan(procedureWeights: [-0.5]) }, "procedureWeights",
+                -0.5, "a finite number of at least 0"
+            ),
+            (
+                { () throws(EvaluationError) in try EvaluationPlan(candidateDepths: [0]) }, "candidateDepths", 0,
+                "at least 1"
+            ),
+            ({ () throws(EvaluationError) in try EvaluationPlan(tuningFolds: 1) }, "tuningFolds", 1, "at least 2"),
+            (
+                { () throws(EvaluationError) in try EvaluationPlan(rankConstant: 0) }, "rankConstant", 0,
+                "a positive number"
+            ),
+        ]
+        for (make, name, value, expected) in cases {
+            #expect(throws: EvaluationError.invalidParameter(name: name, value: value, expected: expected)) {
+                try make()
+            }
         }
     }
 
@@ -129,7 +176,7 @@ enum Fixture {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let evaluator = try await Fixture.evaluator(in: directory)
-        let plan = EvaluationPlan(
+        let plan = try EvaluationPlan(
             modes: [.query, .bm25, .hybrid], k: 3, alphas: [0, 0.5, 1], kSweep: [1, 5],
             fusions: [.reciprocalRank(rankConstant: 10), .convex(alpha: 0.5, normalization: .theoretical)])
         let evaluation = try await evaluator.run(plan, label: "fixture", path: directory.file("store"))
@@ -170,12 +217,13 @@ enum Fixture {
     @Test(arguments: [
         // A weight of 0 is the plain hybrid run.
         (
-            EvaluationPlan(modes: [.hybrid], k: 3, procedureWeights: [0, 1]), ["hybrid proc=0", "hybrid proc=1"],
+            try EvaluationPlan(modes: [.hybrid], k: 3, procedureWeights: [0, 1]), ["hybrid proc=0", "hybrid proc=1"],
             [0, 1].map { RetrievalSetting(policy: .hybrid, k: 3, procedureWeight: $0) }, 0
         ),
         // 10 memories are retrieved per query, whose default depth is 50: the plain hybrid run.
         (
-            EvaluationPlan(modes: [.hybrid], k: 3, candidateDepths: [1, 50]), ["hybrid depth=1", "hybrid depth=50"],
+            try EvaluationPlan(modes: [.hybrid], k: 3, candidateDepths: [1, 50]),
+            ["hybrid depth=1", "hybrid depth=50"],
             [1, 50].map { RetrievalSetting(policy: .hybrid, k: 3, candidateDepth: $0) }, 1
         ),
     ])
@@ -197,7 +245,7 @@ enum Fixture {
         let plain = try await Fixture.store(in: directory)
         let cached = try await MemoryStore.open(
             at: directory.file("store"), embedder: CachingEmbedder(HashingEmbedder()))
-        let plan = EvaluationPlan(modes: [.query, .keyword, .hybrid], k: 3)
+        let plan = try EvaluationPlan(modes: [.query, .keyword, .hybrid], k: 3)
         let expected = try await RetrievalEvaluator(store: plain, queries: Fixture.queries).run(
             plan, label: "plain", path: "")
         let evaluation = try await RetrievalEvaluator(store: cached, queries: Fixture.queries).run(

@@ -149,7 +149,7 @@ import Testing
         defer { directory.remove() }
         let evaluator = try await Fixture.evaluator(in: directory)
         let evaluation = try await evaluator.run(
-            EvaluationPlan(modes: [.bm25, .hybrid], alphas: [0.5], tuningFolds: 3), label: "fixture", path: "x")
+            try EvaluationPlan(modes: [.bm25, .hybrid], alphas: [0.5], tuningFolds: 3), label: "fixture", path: "x")
         let bm25 = try #require(evaluation.runs.first?.queries)
         #expect(bm25.map(\.id) == Fixture.queries.map(\.id))
         // bm25 ranks a relevant memory first for every judged query, so nothing ranks above it.
@@ -172,7 +172,7 @@ import Testing
         let report = EvaluationReport(
             command: ["memp", "eval"], date: Date(timeIntervalSince1970: 0),
             queries: DataSetFile(path: "q.jsonl", sha256: "00", records: 4), trajectories: nil,
-            plan: EvaluationPlan(modes: [.bm25, .hybrid], tuningFolds: 3), stores: [evaluation])
+            plan: try EvaluationPlan(modes: [.bm25, .hybrid], tuningFolds: 3), stores: [evaluation])
         let html = try HTMLReport.render(report)
         #expect(html.contains("fixture: tuned vs default fusion"))
         #expect(html.contains("Reading failures"))

@@ -16,7 +16,7 @@ import Testing
             latency: LatencySummary(milliseconds: latencies), latenciesMilliseconds: latencies)
     }
 
-    static func report(hybrid: Double) -> EvaluationReport {
+    static func report(hybrid: Double) throws -> EvaluationReport {
         let evaluation = StoreEvaluation(
             store: StoreDescription(
                 label: "proceduralization", path: "/tmp/<store>", buildPolicy: "proceduralization",
@@ -32,11 +32,11 @@ import Testing
             command: ["memp", "eval", "--queries", "q s.jsonl"], date: Date(timeIntervalSince1970: 0),
             queries: DataSetFile(path: "q s.jsonl", sha256: String(repeating: "a", count: 64), records: 10),
             trajectories: nil,
-            plan: EvaluationPlan(k: 10, alphas: [0, 0.25, 0.5, 0.75, 1], kSweep: [10]), stores: [evaluation])
+            plan: try EvaluationPlan(k: 10, alphas: [0, 0.25, 0.5, 0.75, 1], kSweep: [10]), stores: [evaluation])
     }
 
-    @Test func findingsCompareHybridWithTheBetterSide() {
-        let better = Self.report(hybrid: 0.75).findings
+    @Test func findingsCompareHybridWithTheBetterSide() throws {
+        let better = try Self.report(hybrid: 0.75).findings
         #expect(
             better[0]
                 == "hybrid (rrf:60) nDCG@10 0.7500 is at least as good as the better of query (0.6000) and bm25 (0.7000): "
@@ -47,15 +47,15 @@ import Testing
                 + "dense scores alone, each with the hybrid's outcome prior, which the bm25 and query rows don't apply)."
         )
         #expect(better[2] == "1 of 10 queries have no relevant memory in the store and are left out of the metrics.")
-        let worse = Self.report(hybrid: 0.65).findings
+        let worse = try Self.report(hybrid: 0.65).findings
         #expect(
             worse[0]
                 == "hybrid (rrf:60) nDCG@10 0.6500 is worse than the better of query (0.6000) and bm25 (0.7000): "
                 + "bm25, by -0.0500.")
     }
 
-    @Test func textTableHasOneRowPerRun() {
-        let table = Self.report(hybrid: 0.75).textTable
+    @Test func textTableHasOneRowPerRun() throws {
+        let table = try Self.report(hybrid: 0.75).textTable
         let lines = table.split(separator: "\n", omittingEmptySubsequences: false)
         #expect(lines[0] == "Retrieval policies (k = 10, 10 queries)")
         #expect(lines[1].hasPrefix("mode     Hit@1   Hit@5   Hit@10"))
@@ -67,7 +67,7 @@ import Testing
     }
 
     @Test func jsonRoundTripsAndCarriesFindings() throws {
-        let report = Self.report(hybrid: 0.75)
+        let report = try Self.report(hybrid: 0.75)
         let text = try report.json()
         #expect(!text.contains("\n"))
         let decoded = try JSONDecoder().decode(EvaluationReport.self, from: Data(text.utf8))

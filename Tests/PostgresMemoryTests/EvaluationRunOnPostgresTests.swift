@@ -44,7 +44,7 @@
 
             let report = try await EvaluationRun(
                 stores: .existing([onPostgres, onSQLite]), queries: queries,
-                plan: EvaluationPlan(modes: [.query, .hybrid], k: 5)
+                plan: try EvaluationPlan(modes: [.query, .hybrid], k: 5)
             ).run()
             #expect(report.stores.map(\.store.label) == ["on-postgres", "on-sqlite"])
             #expect(report.stores.map(\.store.memoryCount) == [40, 40])
