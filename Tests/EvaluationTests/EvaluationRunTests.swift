@@ -26,7 +26,8 @@ import Testing
         _ = try await Fixture.store(in: directory)
         let queries = try Self.queryFile(in: directory)
         let run = EvaluationRun(
-            stores: .existing([directory.file("store")]), queries: queries, plan: try Self.plan, command: ["memp", "eval"])
+            stores: .existing([directory.file("store")]), queries: queries, plan: try Self.plan,
+            command: ["memp", "eval"])
         var events: [EvaluationRun.Progress] = []
         let report = try await run.run { events.append($0) }
         #expect(events.isEmpty)
@@ -73,8 +74,9 @@ import Testing
         #expect(try String(contentsOfFile: html, encoding: .utf8) == (try HTMLReport.render(report)))
     }
 
-    /// Hostile run 9: a report that could not be written was found out after the whole evaluation, whose tables
-    /// were then lost. It is checked first: here the stores would be built, and nothing is.
+    /// Hostile run 9: a report that could not be written was found out after the whole evaluation.
+    ///
+    /// The evaluation's tables were then lost. It is checked first: here the stores would be built, and nothing is.
     @Test func aReportThatCanNotBeWrittenIsRefusedBeforeTheWork() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -105,7 +107,8 @@ import Testing
         defer { directory.remove() }
         let path = directory.file("bare")
         _ = try await MemoryStore.create(at: path, embedder: HashingEmbedder())
-        let run = EvaluationRun(stores: .existing([path]), queries: try Self.queryFile(in: directory), plan: try Self.plan)
+        let run = EvaluationRun(
+            stores: .existing([path]), queries: try Self.queryFile(in: directory), plan: try Self.plan)
         await #expect(throws: EvaluationError.storeWithoutEmbedder(path: path)) { try await run.run() }
         #expect(
             EvaluationError.storeWithoutEmbedder(path: path).description
@@ -117,7 +120,8 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.file("none")
-        let run = EvaluationRun(stores: .existing([path]), queries: try Self.queryFile(in: directory), plan: try Self.plan)
+        let run = EvaluationRun(
+            stores: .existing([path]), queries: try Self.queryFile(in: directory), plan: try Self.plan)
         await #expect(throws: EvaluationError.memory(.notAStore(path: path))) { try await run.run() }
     }
 }
