@@ -144,12 +144,15 @@ public struct FlatIndex: SearchIndex, Sendable {
     ///   - ids: One new ID per vector.
     /// - Throws: ``IndexError/dimensionMismatch(expected:actual:)``, ``IndexError/nonFiniteComponent(id:position:)``,
     ///   ``IndexError/zeroVector(id:)`` (cosine), ``IndexError/vectorTooLarge(id:norm:limit:)`` (inner product, L2),
-    ///   ``IndexError/duplicateID(_:)`` (already stored, or twice in `ids`) or ``IndexError/rowLimit(rows:limit:)``;
+    ///   ``IndexError/duplicateID(_:)`` (already stored, or twice in `ids`), ``IndexError/rowLimit(rows:limit:)``,
+    ///   or ``IndexError/invalidParameter(name:value:expected:)`` naming `ids` when there is not one ID per vector;
     ///   the index is then unchanged.
-    /// - Precondition: `ids.count == vectors.count`.
     /// - Complexity: O(*m* *d*) for *m* vectors.
     public mutating func add(contentsOf vectors: VectorSet, ids: [DocumentID]) throws(IndexError) {
-        precondition(ids.count == vectors.count, "add(contentsOf:): \(ids.count) IDs for \(vectors.count) vectors")
+        guard ids.count == vectors.count else {
+            throw .invalidParameter(
+                name: "ids", value: Double(ids.count), expected: "one ID per vector, \(vectors.count) in all")
+        }
         guard vectors.dimension == dimension else {
             throw IndexError.dimensionMismatch(expected: dimension, actual: vectors.dimension)
         }

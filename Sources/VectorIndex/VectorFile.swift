@@ -134,10 +134,10 @@ public enum VectorFile {
     ///   - width: IDs per row; hits beyond it are left out (see ``FlatIndex/resultWidth(k:)``).
     ///   - path: The file to write.
     /// - Throws: ``IndexError/idOutOfRange(_:path:limit:)`` when an ID exceeds `Int32.max`, the largest `.ivecs`
-    ///   holds (nothing is written then), or ``IndexError/io(path:reason:)``.
-    /// - Precondition: `width >= 1`.
+    ///   holds (nothing is written then), ``IndexError/invalidParameter(name:value:expected:)`` for a `width` below
+    ///   1, or ``IndexError/io(path:reason:)``.
     public static func writeResults(_ results: [[SearchHit]], width: Int, to path: String) throws(IndexError) {
-        precondition(width >= 1, "writeResults: width must be at least 1 (got \(width))")
+        guard width >= 1 else { throw .invalidParameter(name: "width", value: Double(width), expected: "at least 1") }
         var rows: [[Int32]] = []
         rows.reserveCapacity(results.count)
         for hits in results {

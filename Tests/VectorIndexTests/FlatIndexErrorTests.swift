@@ -1,4 +1,6 @@
+import Foundation
 import RetrievalCore
+import TestSupport
 import Testing
 
 @testable import VectorIndex
@@ -145,6 +147,16 @@ import Testing
         #expect(throws: IndexError.dimensionMismatch(expected: 2, actual: 3)) {
             try index.add(contentsOf: VectorSet([[1, 1, 1]]), ids: [5])
         }
+        // Hostile run 14's list: not one ID per vector was a precondition failure, which ended the process.
+        #expect(throws: IndexError.invalidParameter(name: "ids", value: 1, expected: "one ID per vector, 2 in all")) {
+            try index.add(contentsOf: VectorSet([[1, 1], [2, 2]]), ids: [5])
+        }
         #expect(index.count == 1 && index.ids == [0])
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        #expect(throws: IndexError.invalidParameter(name: "width", value: 0, expected: "at least 1")) {
+            try VectorFile.writeResults([[]], width: 0, to: directory.file("r.ivecs"))
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
     }
 }
