@@ -484,7 +484,7 @@ extension MemoryService {
     /// taken as JSON Lines, each line validated by the importer.
     ///
     /// - Throws: ``ServiceError/invalidBody(field:reason:)`` for an empty body, a JSON array, an object that
-    ///   repeats a key, or an object over several lines that is not valid JSON.
+    ///   repeats a key, or an object over several lines that is not valid JSON (its first two lines aren't JSON).
     static func jsonLines(_ body: Data) throws(ServiceError) -> Data {
         guard body.contains(where: { !$0.isWhitespaceByte }) else {
             throw .invalidBody(field: "", reason: "is empty; send a trajectory as JSON, or JSON Lines")
@@ -499,10 +499,12 @@ extension MemoryService {
         if let first = body.first(where: { !$0.isWhitespaceByte }), first == UInt8(ascii: "[") {
             throw .invalidBody(field: "", reason: "is a JSON array; send one trajectory object, or JSON Lines")
         }
-        // A first line that is no JSON of its own, with more lines after it, is the start of one object written
-        // over several lines, broken somewhere: where the body's JSON breaks says more than "line 1" would.
+        // An object's opening line and the line after it, neither JSON of its own, are one object written over
+        // several lines, broken somewhere: where the body's JSON breaks says more than "line 1" would. JSON Lines
+        // whose first record is bad are read as such, so that `skipInvalid` skips it.
         let lines = body.split(separator: UInt8(ascii: "\n")).filter { $0.contains { !$0.isWhitespaceByte } }
-        if lines.count > 1, (try? JSONSerialization.jsonObject(with: Data(lines[0]))) == nil,
+        if lines.count > 1, lines[0].first(where: { !$0.isWhitespaceByte }) == UInt8(ascii: "{"),
+            !lines.prefix(2).contains(where: { (try? JSONSerialization.jsonObject(with: Data($0))) != nil }),
             let problem = JSONSyntax.problem(in: body)
         {
             throw .invalidBody(field: "", reason: "is not valid JSON: " + problem)

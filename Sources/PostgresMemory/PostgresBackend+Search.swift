@@ -52,9 +52,9 @@ package struct PostgresSearchFilter: Sendable, Equatable {
         var parts: [String] = []
         if !includeDeprecated { parts.append("m.status = 'active'") }
         if let sources {
-            bindings.append(
-                sources.filter { !$0.utf8.contains(0) }.map(\.precomposedStringWithCanonicalMapping).sorted())
-            parts.append(PostgresBackend.canonicalSource(is: "ANY($\(bindings.count))", of: "m"))
+            let kept = sources.filter { !$0.utf8.contains(0) }
+            bindings.append(kept.map(\.precomposedStringWithCanonicalMapping).sorted())
+            parts.append(PostgresBackend.canonicalSource(of: "m", in: kept, is: "ANY($\(bindings.count))"))
         }
         if labels.contains(where: { $0.key.utf8.contains(0) || $0.value.utf8.contains(0) }) {
             parts.append("false")
@@ -63,7 +63,8 @@ package struct PostgresSearchFilter: Sendable, Equatable {
                 bindings.append(key.precomposedStringWithCanonicalMapping)
                 bindings.append(value.precomposedStringWithCanonicalMapping)
                 parts.append(
-                    PostgresBackend.canonicalLabel(key: "$\(bindings.count - 1)", value: "$\(bindings.count)", of: "m"))
+                    PostgresBackend.canonicalLabel(
+                        of: "m", key: key, value: value, parameters: ("$\(bindings.count - 1)", "$\(bindings.count)")))
             }
         }
         return (parts.isEmpty ? "true" : parts.joined(separator: " AND "), !parts.isEmpty)
@@ -71,18 +72,39 @@ package struct PostgresSearchFilter: Sendable, Equatable {
 }
 
 extension PostgresBackend {
-    /// The SQL condition that a row's source, in Unicode Normalization Form C, is `parameter` (`$1`, `ANY($2)`),
-    /// bound in that form: sources compare as Swift's `String` compares them, by canonical equivalence
-    /// (`"cafe\u{301}"` is `"café"`), as the in-process indexes and SQLite stores do; `=` compares bytes.
-    static func canonicalSource(is parameter: String, of table: String? = nil) -> String {
-        "normalize(\(table.map { $0 + "." } ?? "")source, NFC) = \(parameter)"
+    /// The SQL condition that a row's source is one of `sources` up to canonical equivalence, as Swift's `String`
+    /// compares them (`"cafe\u{301}"` is `"café"`) and the in-process indexes and SQLite stores do, with
+    /// `parameter` (`$1`, `ANY($2)`) bound to the sources in Unicode Normalization Form C.
+    ///
+    /// Sources no other text is equivalent to (``RetrievalCore/hasNoCanonicalVariants(_:)``) compare by bytes,
+    /// which the source index serves; any other compares the source's Normalization Form C, a scan.
+    static func canonicalSource(
+        of table: String? = nil, in sources: some Sequence<String>, is parameter: String
+    ) -> String {
+        let column = (table.map { $0 + "." } ?? "") + "source"
+        return sources.allSatisfy(hasNoCanonicalVariants)
+            ? "\(column) = \(parameter)" : "\(normalized(column)) = \(parameter)"
     }
 
-    /// The SQL condition that a row's labels hold `key` = `value` up to canonical equivalence, the parameters bound
-    /// in Unicode Normalization Form C (see ``canonicalSource(is:of:)``).
-    static func canonicalLabel(key: String, value: String, of table: String? = nil) -> String {
-        "EXISTS (SELECT 1 FROM jsonb_each_text(\(table.map { $0 + "." } ?? "")labels) AS label(key, value) "
-            + "WHERE normalize(label.key, NFC) = \(key) AND normalize(label.value, NFC) = \(value))"
+    /// `text` (an SQL expression) in Normalization Form C where the server can normalize, which takes a database
+    /// encoded in UTF8; as it is otherwise (`SQL_ASCII` keeps bytes, and `normalize` would fail every query).
+    private static func normalized(_ text: String) -> String {
+        "(CASE WHEN current_setting('server_encoding') = 'UTF8' THEN normalize(\(text), NFC) ELSE \(text) END)"
+    }
+
+    /// The SQL condition that a row's labels hold `key` = `value` up to canonical equivalence, with `parameters`
+    /// bound to them in Normalization Form C: by bytes, which the label index serves, when no other text is
+    /// equivalent to either (see ``canonicalSource(of:in:is:)``), and through their Normalization Form C, a scan,
+    /// otherwise.
+    static func canonicalLabel(
+        of table: String? = nil, key: String, value: String, parameters: (key: String, value: String)
+    ) -> String {
+        let labels = (table.map { $0 + "." } ?? "") + "labels"
+        guard hasNoCanonicalVariants(key), hasNoCanonicalVariants(value) else {
+            return "EXISTS (SELECT 1 FROM jsonb_each_text(\(labels)) AS label(key, value) WHERE "
+                + "\(normalized("label.key")) = \(parameters.key) AND \(normalized("label.value")) = \(parameters.value))"
+        }
+        return "\(labels) @> jsonb_build_object(\(parameters.key)::text, \(parameters.value)::text)"
     }
 
     /// The `k` memories whose task vectors are nearest `vector` by cosine similarity, best first (ties by number).

@@ -5,7 +5,8 @@ import ProceduralMemory
 ///
 /// Tables (in the location's schema): `memp_migration` (applied migrations), `store` (one row: settings and
 /// generation, since v2 the record of fusion choices, since v3 the source of a copy under way), `trajectory`,
-/// `memory` and `history`. Labels are `jsonb` with GIN indexes (label filters and scoped deletes use `@>`); a
+/// `memory` and `history`. Labels are `jsonb` with GIN indexes (label filters and scoped deletes use `@>`, or
+/// compare each label's Normalization Form C for a text other texts are canonically equivalent to); a
 /// memory's source trajectory IDs are a `text[]` with a GIN index. The vector columns `memory.task_vector` and
 /// `memory.keyword_vector` are `vector(N)`, added by ``PostgresBackend/initialize`` once the embedder's dimension N
 /// is known, with an HNSW index (`vector_cosine_ops`). `memory.search_text` holds the local keyword index's terms

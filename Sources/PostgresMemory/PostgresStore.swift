@@ -50,6 +50,8 @@ public enum PostgresStore {
         // MemoryLocation's `MemoryStore.create(at:database:embedder:configuration:)` refuses a directory holding a
         // store of either backend before calling this.
         guard !isPostgresStore(at: directory) else { throw .storeExists(path: directory) }
+        // Before the database is touched: the system would cut such a path and make another directory.
+        if let problem = pathProblem(directory) { throw .io(path: printableText(directory), reason: problem) }
         let backend = try await PostgresBackend.connect(to: location, databaseSearch: databaseSearch)
         let existing = try await backend.storeInfo()
         if existing == nil {

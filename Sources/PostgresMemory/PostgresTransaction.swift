@@ -117,11 +117,12 @@ struct PostgresTransaction: MemoryTransaction {
             case .scope(.id(let id)): (condition, arguments) = ("m.id = $1", [id])
             case .scope(.source(let source)):
                 (condition, arguments) = (
-                    PostgresBackend.canonicalSource(is: "$1", of: "m"), [source.precomposedStringWithCanonicalMapping]
+                    PostgresBackend.canonicalSource(of: "m", in: [source], is: "$1"),
+                    [source.precomposedStringWithCanonicalMapping]
                 )
             case .scope(.label(let key, let value)):
                 (condition, arguments) = (
-                    PostgresBackend.canonicalLabel(key: "$1", value: "$2", of: "m"),
+                    PostgresBackend.canonicalLabel(of: "m", key: key, value: value, parameters: ("$1", "$2")),
                     [key.precomposedStringWithCanonicalMapping, value.precomposedStringWithCanonicalMapping]
                 )
             }
@@ -211,11 +212,11 @@ struct PostgresTransaction: MemoryTransaction {
             return ("id = $1", bindings)
         case .source(let source):
             bindings.append(source.precomposedStringWithCanonicalMapping)
-            return (PostgresBackend.canonicalSource(is: "$1"), bindings)
+            return (PostgresBackend.canonicalSource(in: [source], is: "$1"), bindings)
         case .label(let key, let value):
             bindings.append(key.precomposedStringWithCanonicalMapping)
             bindings.append(value.precomposedStringWithCanonicalMapping)
-            return (PostgresBackend.canonicalLabel(key: "$1", value: "$2"), bindings)
+            return (PostgresBackend.canonicalLabel(key: key, value: value, parameters: ("$1", "$2")), bindings)
         }
     }
 }

@@ -153,7 +153,7 @@ extension MemoryStore {
                 }
             }
             for memory in read {
-                if let fault = memory.impossibleState { impossible.append("\(memory.id) (\(fault))") }
+                if let fault = memory.verificationProblem { impossible.append("\(memory.id) (\(fault))") }
             }
         }
         for (what, items) in [
@@ -206,18 +206,25 @@ extension MemoryStore {
 
 extension Memory {
     /// What is impossible about the memory as stored, or `nil`: counters out of order or range, a revision below 1,
-    /// no source trajectory, a date that is no time or none the store's files can write (outside the years 1
-    /// through 9999, ``RetrievalCore/JSONDates/writableSeconds``).
+    /// no source trajectory, a date that is no time.
     var impossibleState: String? {
         if successCount < 0 || successCount > hitCount || hitCount > Memory.maximumCount {
             return "counters \(successCount)/\(hitCount)"
         }
         if revision < 1 { return "revision \(revision)" }
         if sourceTrajectoryIDs.isEmpty { return "no source trajectory" }
-        for date in [createdAt, updatedAt] where !JSONDates.writableSeconds.contains(date.timeIntervalSince1970) {
-            return date.timeIntervalSince1970.isFinite
-                ? "a date outside the years 1 through 9999" : "a date that is no time"
+        if !createdAt.timeIntervalSince1970.isFinite || !updatedAt.timeIntervalSince1970.isFinite {
+            return "a date that is no time"
         }
         return nil
+    }
+
+    /// What `verify` finds wrong with the memory: its ``impossibleState``, or a date no export can write (outside
+    /// the years 1 through 9999, ``RetrievalCore/JSONDates/writableSeconds``). A copy to another backend keeps such
+    /// a date as it is, so only the first stops one.
+    var verificationProblem: String? {
+        impossibleState
+            ?? ([createdAt, updatedAt].allSatisfy { JSONDates.writableSeconds.contains($0.timeIntervalSince1970) }
+                ? nil : "a date outside the years 1 through 9999")
     }
 }

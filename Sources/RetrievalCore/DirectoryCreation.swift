@@ -11,9 +11,11 @@ package struct DirectoryCreationError: Error, CustomStringConvertible {
 extension FileManager {
     /// Creates the directory at `path` and its missing parents; an existing directory is fine.
     ///
-    /// - Throws: ``DirectoryCreationError`` naming the ancestor that exists as a file, or the system's reason
+    /// - Throws: ``DirectoryCreationError`` for a path holding a NUL (``pathProblem(_:)``: the system would cut it
+    ///   and make another directory), naming the ancestor that exists as a file, or the system's reason
     ///   (permission denied, read-only file system, …) rather than Foundation's numbered error.
     package func createDirectories(atPath path: String) throws(DirectoryCreationError) {
+        if let problem = pathProblem(path) { throw DirectoryCreationError(reason: problem) }
         var ancestor = URL(fileURLWithPath: path).standardizedFileURL
         while ancestor.path != "/" {
             // lstat sees a symbolic link itself; stat then says whether it leads to a directory, to nothing, or

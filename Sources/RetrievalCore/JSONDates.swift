@@ -17,8 +17,12 @@ package enum JSONDates {
     package static let writableSeconds: Range<Double> = -62_135_769_600..<253_402_300_800
 
     /// `date` as ISO-8601 UTC with nine fractional digits.
+    ///
+    /// A date that is no time (NaN or infinite seconds, which only a damaged store holds) is written as its number
+    /// of seconds (`nan`), which no reader takes for a date.
     package static func string(from date: Date) -> String {
         let seconds = date.timeIntervalSince1970
+        guard seconds.isFinite else { return String(seconds) }
         var whole = seconds.rounded(.down)
         var nanoseconds = ((seconds - whole) * 1_000_000_000).rounded()
         if nanoseconds >= 1_000_000_000 {

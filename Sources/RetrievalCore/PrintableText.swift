@@ -58,3 +58,13 @@ package func oneLineNameProblem(_ name: String, what: String) -> String? {
 package func pathProblem(_ path: String) -> String? {
     path.utf8.contains(0) ? "holds a NUL character (\\u0000), which no file or directory name can hold" : nil
 }
+
+/// Whether no other string is canonically equivalent to `text`, so that comparing bytes compares as Swift's
+/// `String` does: ASCII text without `K`, `;` and `` ` ``.
+///
+/// Those three are what the only non-ASCII scalars whose Normalization Form C holds ASCII compose to (U+212A KELVIN
+/// SIGN, U+037E GREEK QUESTION MARK, U+1FEF GREEK VARIA), and a combining mark never composes away. A store's SQL
+/// compares such a text by its bytes, which an index serves, and any other by its Normalization Form C.
+package func hasNoCanonicalVariants(_ text: String) -> Bool {
+    text.utf8.allSatisfy { $0 < 0x80 && $0 != UInt8(ascii: "K") && $0 != UInt8(ascii: ";") && $0 != UInt8(ascii: "`") }
+}

@@ -64,6 +64,13 @@ public final class SQLiteBackend: MemoryBackend {
         String.fromDatabaseValue(values[0])?.precomposedStringWithCanonicalMapping
     }
 
+    /// The SQL condition that `column` is canonically equivalent to `text`, bound in Normalization Form C: `column
+    /// = ?` when no other text is equivalent (``RetrievalCore/hasNoCanonicalVariants(_:)``), which an index serves,
+    /// and `memp_nfc(column) = ?`, a scan, otherwise.
+    static func matching(_ column: String, _ text: String) -> String {
+        hasNoCanonicalVariants(text) ? "\(column) = ?" : "memp_nfc(\(column)) = ?"
+    }
+
     /// Closes the database's connections; as the last one closes, SQLite folds the write-ahead log into the
     /// database file and removes it.
     ///

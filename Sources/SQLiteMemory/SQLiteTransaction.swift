@@ -36,14 +36,16 @@ struct SQLiteTransaction: MemoryTransaction {
                 try String.fetchAll(db, sql: "SELECT id FROM trajectory WHERE id = ?", arguments: [id])
             case .source(let source):
                 try String.fetchAll(
-                    db, sql: "SELECT id FROM trajectory WHERE memp_nfc(source) = ? ORDER BY number",
+                    db,
+                    sql: "SELECT id FROM trajectory WHERE \(SQLiteBackend.matching("source", source)) ORDER BY number",
                     arguments: [source.precomposedStringWithCanonicalMapping])
             case .label(let key, let value):
                 try String.fetchAll(
                     db,
                     sql: """
                         SELECT t.id FROM trajectory_label l JOIN trajectory t ON t.number = l.trajectory
-                        WHERE memp_nfc(l.key) = ? AND memp_nfc(l.value) = ? ORDER BY t.number
+                        WHERE \(SQLiteBackend.matching("l.key", key)) AND \(SQLiteBackend.matching("l.value", value))
+                        ORDER BY t.number
                         """,
                     arguments: [key.precomposedStringWithCanonicalMapping, value.precomposedStringWithCanonicalMapping])
             }
@@ -114,11 +116,15 @@ struct SQLiteTransaction: MemoryTransaction {
                 numbers = try Int64.fetchAll(db, sql: "SELECT number FROM memory WHERE id = ?", arguments: [id])
             case .scope(.source(let source)):
                 numbers = try Int64.fetchAll(
-                    db, sql: "SELECT number FROM memory WHERE memp_nfc(source) = ?",
+                    db, sql: "SELECT number FROM memory WHERE \(SQLiteBackend.matching("source", source))",
                     arguments: [source.precomposedStringWithCanonicalMapping])
             case .scope(.label(let key, let value)):
                 numbers = try Int64.fetchAll(
-                    db, sql: "SELECT memory FROM memory_label WHERE memp_nfc(key) = ? AND memp_nfc(value) = ?",
+                    db,
+                    sql: """
+                        SELECT memory FROM memory_label
+                        WHERE \(SQLiteBackend.matching("key", key)) AND \(SQLiteBackend.matching("value", value))
+                        """,
                     arguments: [key.precomposedStringWithCanonicalMapping, value.precomposedStringWithCanonicalMapping])
             case .sourcedFrom(let trajectoryIDs):
                 var found = Set<Int64>()

@@ -332,6 +332,17 @@ import Testing
         // The same object, valid, is one trajectory.
         let valid = Data(String(decoding: body, as: UTF8.self).replacingOccurrences(of: " x,", with: ",").utf8)
         #expect(try await service.addTrajectories(valid, store: nil).report.imported == 1)
+        // JSON Lines whose first record is broken stay JSON Lines: skipped with skipInvalid, named by line without.
+        let lines = Data(
+            (#"{"id": "b", "task": "t""# + "\n" + #"{"id": "c", "task": "t", "steps": [{"action": "go"}]}"#).utf8)
+        let report = try await service.addTrajectories(lines, store: nil, parameters: ["skipInvalid": "true"]).report
+        #expect(report.imported == 1 && report.invalid == 1)
+        await #expect {
+            try await service.addTrajectories(lines, store: nil)
+        } throws: { error in
+            guard case .invalidBody(let field, _) = error as? ServiceError else { return false }
+            return field == "line 1, (line)"
+        }
     }
 
     /// A `source` parameter a record's source could not be (a NUL, a line break) is refused as that parameter, not

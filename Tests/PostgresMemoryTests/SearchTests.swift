@@ -70,6 +70,49 @@ struct SearchTests {
         }
     }
 
+    /// Filters in the database take a source or label as Swift compares them, by canonical equivalence, through
+    /// their Normalization Form C, and by bytes (which the indexes serve) for texts no other text is equivalent to;
+    /// several labels and sources bind in order (hostile run 15's list, and this session's review).
+    @Test func filtersMatchEquivalentSourcesAndLabelsInTheDatabase() async throws {
+        try await PostgresTestServer.withBackend { postgres in
+            let trajectories = [
+                Fixtures.trajectory(
+                    "composed", task: "brew coffee", source: "caf\u{E9}",
+                    labels: ["fold": "\u{E9}t\u{E9}", "kind": "a"]),
+                Fixtures.trajectory(
+                    "decomposed", task: "brew tea", source: "cafe\u{301}",
+                    labels: ["fold": "e\u{301}te\u{301}", "kind": "a"]),
+                Fixtures.trajectory(
+                    "otherKind", task: "brew cocoa", source: "caf\u{E9}",
+                    labels: ["fold": "\u{E9}t\u{E9}", "kind": "b"]),
+                Fixtures.trajectory(
+                    "ascii", task: "brew water", source: "plain", labels: ["fold": "train", "kind": "a"]),
+                Fixtures.trajectory(
+                    "asciiOther", task: "brew milk", source: "plain", labels: ["fold": "test", "kind": "a"]),
+            ]
+            let numbers = try await Fixtures.seed(postgres, with: trajectories, vector: [1, 0])
+            for (filter, expected) in [
+                (
+                    PostgresSearchFilter(sources: ["cafe\u{301}"], labels: ["fold": "\u{E9}t\u{E9}", "kind": "a"]),
+                    ["composed", "decomposed"]
+                ),
+                (
+                    PostgresSearchFilter(sources: ["plain", "caf\u{E9}"], labels: ["kind": "a", "fold": "train"]),
+                    ["ascii"]
+                ),
+                (PostgresSearchFilter(labels: ["fold": "e\u{301}te\u{301}"]), ["composed", "decomposed", "otherKind"]),
+            ] {
+                let ids = Set(expected.compactMap { numbers[$0] })
+                for mode in [PostgresVectorSearch.exact, .hnsw(efSearch: 40)] {
+                    let hits = try await postgres.searchVectors([1, 0], k: 10, mode: mode, filter: filter)
+                    #expect(Set(hits.map(\.id)) == ids, "\(mode) \(expected)")
+                }
+                let hits = try await postgres.searchKeywords("brew", k: 10, filter: filter)
+                #expect(Set(hits.map(\.id)) == ids, "keywords \(expected)")
+            }
+        }
+    }
+
     @Test func keywordSearchRanksByCoverDensityOverAnyQueryTerm() async throws {
         try await PostgresTestServer.withBackend { postgres in
             let tasks = [

@@ -38,6 +38,14 @@ import Testing
         }
     }
 
+    /// A damaged store's NaN date trapped `memp show` and every JSON output holding it (this session's review).
+    @Test func aDateThatIsNoTimeIsWrittenAsItsNumberWhichNoReaderTakes() {
+        for seconds in [Double.nan, .infinity, -.infinity] {
+            let text = JSONDates.string(from: Date(timeIntervalSince1970: seconds))
+            #expect(text == String(seconds) && JSONDates.date(from: text) == nil)
+        }
+    }
+
     @Test func numbersAreSecondsSince1970AsInOlderFiles() throws {
         #expect(try decode(#"{"date": 1.5}"#) == Date(timeIntervalSince1970: 1.5))
         #expect(try decode(#"{"date": -62135769600}"#) == Date(timeIntervalSince1970: -62_135_769_600))
