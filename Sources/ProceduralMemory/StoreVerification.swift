@@ -219,9 +219,11 @@ extension Memory {
         return nil
     }
 
-    /// What `verify` finds wrong with the memory: its ``impossibleState``, or a date no export can write (outside
-    /// the years 1 through 9999, ``RetrievalCore/JSONDates/writableSeconds``). A copy to another backend keeps such
-    /// a date as it is, so only the first stops one.
+    /// What `verify` finds wrong with the memory, or `nil`.
+    ///
+    /// That is its ``impossibleState``, or a date no export can write (outside the years 1 through 9999,
+    /// ``RetrievalCore/JSONDates/writableSeconds``). A copy to another backend keeps such a date as it is, so only
+    /// the first stops one.
     var verificationProblem: String? {
         impossibleState
             ?? ([createdAt, updatedAt].allSatisfy { JSONDates.writableSeconds.contains($0.timeIntervalSince1970) }
