@@ -93,10 +93,11 @@ public enum BLASThreads {
     /// For command-line tools that take a thread count; a library embedding Memp should leave the BLAS
     /// configuration to its host. Environment variables are not touched.
     ///
-    /// - Returns: Whether the loaded BLAS is OpenBLAS and accepted the setting.
+    /// - Returns: Whether the loaded BLAS is OpenBLAS and accepted the setting; `false`, with nothing changed, for a
+    ///   count below 1.
     @discardableResult
     public static func set(_ count: Int) -> Bool {
-        precondition(count >= 1, "BLASThreads.set: count must be at least 1 (got \(count))")
+        guard count >= 1 else { return false }
         guard let process = dlopen(nil, RTLD_NOW) else { return false }
         defer { dlclose(process) }
         guard let function = dlsym(process, "openblas_set_num_threads") else { return false }

@@ -158,5 +158,7 @@ import Testing
             try VectorFile.writeResults([[]], width: 0, to: directory.file("r.ivecs"))
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
+        // A thread count below 1 was a precondition failure; it is a setting not taken, and nothing changes.
+        #expect(!BLASThreads.set(0) && !BLASThreads.set(-3))
     }
 }
