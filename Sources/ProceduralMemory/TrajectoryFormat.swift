@@ -327,9 +327,10 @@ private struct Fields {
         guard let value = object[name], value != .null else { return nil }
         switch value {
         case .number(let number) where number.isFinite: return number
-        case .integer(_, let number): return number
-        default: throw invalid(name, "must be a number")
+        case .integer(let digits): if let number = Double(digits) { return number }
+        default: break
         }
+        throw invalid(name, "must be a number")
     }
 }
 
@@ -338,12 +339,15 @@ package enum JSONValue: Decodable, Equatable, Sendable {
     case null
     case bool(Bool)
     case number(Double)
-    /// An integer of 2^53 or more, where a `Double` no longer holds every integer, with its digits as written
-    /// (`9007199254740993` would read back as …992) and the nearest `Double`.
-    case integer(digits: String, value: Double)
+    /// An integer of ``exactIntegerLimit`` or more, where a `Double` no longer holds every integer, with its digits
+    /// as written (`9007199254740993` would read back as …992).
+    case integer(digits: String)
     case string(String)
     case array([JSONValue])
     case object([String: JSONValue])
+
+    /// 2^53: from it on, a `Double` no longer holds every integer.
+    static let exactIntegerLimit = 0x1p53
 
     /// Decodes any JSON value, trying the scalar kinds before arrays and objects.
     package init(from decoder: any Decoder) throws {
@@ -354,10 +358,10 @@ package enum JSONValue: Decodable, Equatable, Sendable {
             self = .bool(flag)
         } else if let number = try? container.decode(Double.self) {
             let digits =
-                abs(number) >= 0x1p53 && number.rounded() == number
+                abs(number) >= Self.exactIntegerLimit && number.rounded() == number
                 ? (try? container.decode(Int64.self)).map(String.init)
                     ?? (try? container.decode(UInt64.self)).map(String.init) : nil
-            self = digits.map { .integer(digits: $0, value: number) } ?? .number(number)
+            self = digits.map { .integer(digits: $0) } ?? .number(number)
         } else if let zero = try? container.decode(Int64.self) {
             // A number too close to 0 for a Double (1e-400), which only the integer decoder rounds, to 0, as
             // JSONSerialization and IEEE arithmetic round it: refused, it read as "not valid JSON".
@@ -377,9 +381,9 @@ package enum JSONValue: Decodable, Equatable, Sendable {
         case .string(let text): text
         case .bool(let flag): String(flag)
         case .number(let number):
-            // Below 2^53 an integral Double is the integer written; from it on, ``integer(digits:value:)`` holds one.
-            number.rounded() == number && abs(number) < 0x1p53 ? String(Int64(number)) : String(number)
-        case .integer(let digits, _): digits
+            // Below the limit an integral Double is the integer written; from it on, ``integer(digits:)`` holds one.
+            number.rounded() == number && abs(number) < Self.exactIntegerLimit ? String(Int64(number)) : String(number)
+        case .integer(let digits): digits
         case .null, .array, .object: nil
         }
     }
