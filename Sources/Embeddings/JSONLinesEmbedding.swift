@@ -89,23 +89,14 @@ private struct LineSink {
             lock = nil
             return
         }
-        do throws(FileReplacementError) { try FileReplacement.checkPath(path) } catch {
+        let started: FileReplacement.Started
+        do throws(FileReplacementError) { started = try FileReplacement.begin(path) } catch {
             throw .io(path: printableText(path), reason: error.reason)
         }
-        let target = FileReplacement.destination(for: path)
-        let lock = FileReplacement.lockTemporaries(of: target)
-        let temporary = FileReplacement.temporaryPath(for: target)
-        guard FileManager.default.createFile(atPath: temporary, contents: nil),
-            let handle = FileHandle(forWritingAtPath: temporary)
-        else {
-            lock?.release()
-            let directory = URL(fileURLWithPath: temporary).deletingLastPathComponent().path
-            throw .io(path: path, reason: "can't create its temporary file in \(directory)")
-        }
-        self.handle = handle
-        self.target = target
-        self.temporary = temporary
-        self.lock = lock
+        self.handle = FileHandle(fileDescriptor: started.descriptor, closeOnDealloc: true)
+        self.target = started.destination
+        self.temporary = started.temporary
+        self.lock = started.lock
     }
 
     /// Writes each object with its vector as the `embedding` field.

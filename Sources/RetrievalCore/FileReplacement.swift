@@ -196,19 +196,46 @@ package enum FileReplacement {
     /// - Throws: ``FileReplacementError`` with the system's reason, or for a path holding a NUL; a regular file at
     ///   `path` is then untouched.
     package static func write(_ data: Data, to path: String) throws(FileReplacementError) {
-        try checkPath(path)
-        let destination = destination(for: path)
-        let lock = lockTemporaries(of: destination)
-        defer { lock?.release() }
-        let (temporary, descriptor) = try createTemporary(for: destination)
-        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        let started = try begin(path)
+        defer { started.lock?.release() }
+        let handle = FileHandle(fileDescriptor: started.descriptor, closeOnDealloc: true)
         do { try handle.write(contentsOf: data) } catch {
-            unlink(temporary)
+            unlink(started.temporary)
             throw FileReplacementError(reason: systemErrorText(of: error))
         }
         try? handle.close()
-        do { try commit(temporary, to: destination) } catch {
-            unlink(temporary)
+        do { try commit(started.temporary, to: started.destination) } catch {
+            unlink(started.temporary)
+            throw error
+        }
+    }
+
+    /// A replacement begun by ``begin(_:)``: its temporary file, open for writing, and where it goes.
+    package struct Started: Sendable {
+        /// The path to put the finished file in place of (``destination(for:)``), for ``commit(_:to:)``.
+        package let destination: String
+        /// The temporary file (``temporaryPath(for:)``).
+        package let temporary: String
+        /// The temporary file's descriptor, open for writing; the caller closes it.
+        package let descriptor: Int32
+        /// Held while the temporary file exists (``lockTemporaries(of:)``); the caller releases it when done.
+        package let lock: DirectoryLock?
+    }
+
+    /// Begins replacing `path`, as every writer does: checks the path (``checkPath(_:)``), finds the destination,
+    /// takes the lock on its temporaries, and creates the temporary file, open for writing.
+    ///
+    /// - Throws: ``FileReplacementError`` for a path holding a NUL, or naming the directory the temporary file could
+    ///   not be made in; the lock is then released.
+    package static func begin(_ path: String) throws(FileReplacementError) -> Started {
+        try checkPath(path)
+        let destination = destination(for: path)
+        let lock = lockTemporaries(of: destination)
+        do throws(FileReplacementError) {
+            let (temporary, descriptor) = try createTemporary(for: destination)
+            return Started(destination: destination, temporary: temporary, descriptor: descriptor, lock: lock)
+        } catch {
+            lock?.release()
             throw error
         }
     }

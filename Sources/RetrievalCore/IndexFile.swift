@@ -188,20 +188,14 @@ public final class IndexFileWriter {
         self.version = version
         self.fields = fields + Array(repeating: 0, count: IndexFileLayout.fieldCount - fields.count)
         self.plannedSections = sectionCapacity
-        do throws(FileReplacementError) { try FileReplacement.checkPath(path) } catch {
+        let started: FileReplacement.Started
+        do throws(FileReplacementError) { started = try FileReplacement.begin(path) } catch {
             throw IndexError.io(path: printableText(path), reason: error.reason)
         }
-        destination = FileReplacement.destination(for: path)
-        temporaryLock = FileReplacement.lockTemporaries(of: destination)
-        temporaryPath = FileReplacement.temporaryPath(for: destination)
-        descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else {
-            let reason = systemErrorText()
-            temporaryLock?.release()
-            throw IndexError.io(
-                path: path,
-                reason: "can't create its temporary file in \(IndexFileWriter.directory(of: temporaryPath)): \(reason)")
-        }
+        destination = started.destination
+        temporaryLock = started.lock
+        temporaryPath = started.temporary
+        descriptor = started.descriptor
         position = IndexFileLayout.dataStart(sectionCount: sectionCapacity)
     }
 
