@@ -11,15 +11,13 @@ extension PostgresBackend {
         m.created_at, m.updated_at
         """
 
-    /// Memories matching `condition` (over `memory m`, with `$1`… bound to `arguments`), in number order.
+    /// Memories matching `condition` (over `memory m`, with `$1`… bound to `bindings`), in number order.
     ///
     /// - Parameter lock: Locks the rows (`FOR UPDATE`) until the transaction ends.
     static func fetchMemories(
         _ connection: WatchedConnection, logger: Logger, where condition: String,
-        _ arguments: [any PostgresThrowingDynamicTypeEncodable], lock: Bool = false
+        _ bindings: PostgresBindings, lock: Bool = false
     ) async throws -> [(Int64, Memory)] {
-        var bindings = PostgresBindings()
-        for argument in arguments { try bindings.append(argument) }
         let sql =
             "SELECT \(memoryColumns) FROM memory m WHERE \(condition) ORDER BY m.number" + (lock ? " FOR UPDATE" : "")
         var result: [(Int64, Memory)] = []
@@ -65,10 +63,12 @@ extension PostgresBackend {
     package func memories(numbered numbers: [DocumentID]) async throws(MemoryError) -> [DocumentID: Memory] {
         guard !numbers.isEmpty else { return [:] }
         let values = numbers.map { Int64($0.rawValue) }
+        var bindings = PostgresBindings()
+        bindings.append(values)
         return try await withConnection { connection in
             var result: [DocumentID: Memory] = [:]
             for (number, memory) in try await Self.fetchMemories(
-                connection, logger: logger, where: "m.number = ANY($1)", [values])
+                connection, logger: logger, where: "m.number = ANY($1)", bindings)
             {
                 result[DocumentID(UInt64(number))] = memory
             }
@@ -77,8 +77,10 @@ extension PostgresBackend {
     }
 
     package func memory(id: String) async throws(MemoryError) -> Memory? {
-        try await withConnection { connection in
-            try await Self.fetchMemories(connection, logger: logger, where: "m.id = $1", [id]).first?.1
+        var bindings = PostgresBindings()
+        bindings.append(id)
+        return try await withConnection { connection in
+            try await Self.fetchMemories(connection, logger: logger, where: "m.id = $1", bindings).first?.1
         }
     }
 

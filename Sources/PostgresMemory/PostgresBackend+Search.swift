@@ -44,27 +44,24 @@ package struct PostgresSearchFilter: Sendable, Equatable {
         self.labels = labels
     }
 
-    /// The SQL condition over `memory m`, binding its values after those already in `bindings`.
+    /// The SQL condition over `memory m`, binding its values after those already in `bindings`, with sources and
+    /// labels compared as `selection` compares them.
     ///
     /// A source or label holding a NUL matches nothing, as on SQLite: no store keeps one (PostgreSQL's text and
     /// `jsonb` can't hold it, and sending one fails the whole query).
-    func condition(_ bindings: inout PostgresBindings) throws(MemoryError) -> (sql: String, filtered: Bool) {
+    func condition(
+        _ bindings: inout PostgresBindings, selection: CanonicalSelection
+    ) -> (sql: String, filtered: Bool) {
         var parts: [String] = []
         if !includeDeprecated { parts.append("m.status = 'active'") }
         if let sources {
-            let kept = sources.filter { !$0.utf8.contains(0) }
-            bindings.append(kept.map(\.precomposedStringWithCanonicalMapping).sorted())
-            parts.append(PostgresBackend.canonicalSource(of: "m", in: kept, is: "ANY($\(bindings.count))"))
+            parts.append(selection.source(of: "m", in: sources.filter { !$0.utf8.contains(0) }, &bindings))
         }
         if labels.contains(where: { $0.key.utf8.contains(0) || $0.value.utf8.contains(0) }) {
             parts.append("false")
         } else {
             for (key, value) in labels.sorted(by: { $0.key < $1.key }) {
-                bindings.append(key.precomposedStringWithCanonicalMapping)
-                bindings.append(value.precomposedStringWithCanonicalMapping)
-                parts.append(
-                    PostgresBackend.canonicalLabel(
-                        of: "m", key: key, value: value, parameters: ("$\(bindings.count - 1)", "$\(bindings.count)")))
+                parts.append(selection.label(of: "m", key: key, value: value, &bindings))
             }
         }
         return (parts.isEmpty ? "true" : parts.joined(separator: " AND "), !parts.isEmpty)
@@ -72,41 +69,6 @@ package struct PostgresSearchFilter: Sendable, Equatable {
 }
 
 extension PostgresBackend {
-    /// The SQL condition that a row's source is one of `sources` up to canonical equivalence, as Swift's `String`
-    /// compares them (`"cafe\u{301}"` is `"café"`) and the in-process indexes and SQLite stores do, with
-    /// `parameter` (`$1`, `ANY($2)`) bound to the sources in Unicode Normalization Form C.
-    ///
-    /// Sources no other text is equivalent to (``RetrievalCore/hasNoCanonicalVariants(_:)``) compare by bytes,
-    /// which the source index serves; any other compares the source's Normalization Form C, a scan.
-    static func canonicalSource(
-        of table: String? = nil, in sources: some Sequence<String>, is parameter: String
-    ) -> String {
-        let column = (table.map { $0 + "." } ?? "") + "source"
-        return sources.allSatisfy(hasNoCanonicalVariants)
-            ? "\(column) = \(parameter)" : "\(normalized(column)) = \(parameter)"
-    }
-
-    /// `text` (an SQL expression) in Normalization Form C where the server can normalize, which takes a database
-    /// encoded in UTF8; as it is otherwise (`SQL_ASCII` keeps bytes, and `normalize` would fail every query).
-    private static func normalized(_ text: String) -> String {
-        "(CASE WHEN current_setting('server_encoding') = 'UTF8' THEN normalize(\(text), NFC) ELSE \(text) END)"
-    }
-
-    /// The SQL condition that a row's labels hold `key` = `value` up to canonical equivalence, with `parameters`
-    /// bound to them in Normalization Form C: by bytes, which the label index serves, when no other text is
-    /// equivalent to either (see ``canonicalSource(of:in:is:)``), and through their Normalization Form C, a scan,
-    /// otherwise.
-    static func canonicalLabel(
-        of table: String? = nil, key: String, value: String, parameters: (key: String, value: String)
-    ) -> String {
-        let labels = (table.map { $0 + "." } ?? "") + "labels"
-        guard hasNoCanonicalVariants(key), hasNoCanonicalVariants(value) else {
-            return "EXISTS (SELECT 1 FROM jsonb_each_text(\(labels)) AS label(key, value) WHERE "
-                + "\(normalized("label.key")) = \(parameters.key) AND \(normalized("label.value")) = \(parameters.value))"
-        }
-        return "\(labels) @> jsonb_build_object(\(parameters.key)::text, \(parameters.value)::text)"
-    }
-
     /// The `k` memories whose task vectors are nearest `vector` by cosine similarity, best first (ties by number).
     ///
     /// - Throws: ``ProceduralMemory/MemoryError/invalidParameter(name:value:expected:)`` for a non-positive k or an
@@ -123,7 +85,7 @@ extension PostgresBackend {
         try mode.validate()
         var bindings = PostgresBindings()
         bindings.append(vector)
-        let (condition, filtered) = try filter.condition(&bindings)
+        let (condition, filtered) = filter.condition(&bindings, selection: canonicalSelection)
         bindings.append(k)
         let sql = """
             SELECT m.number, (1 - (m.task_vector <=> $1::real[]::vector))::real AS cosine
@@ -184,7 +146,7 @@ extension PostgresBackend {
         var bindings = PostgresBindings()
         // Terms hold no NUL, which PostgreSQL's text can't: the tokenizer splits words at it, as at a space.
         bindings.append(PostgresSchema.searchTerms(of: text))
-        let (condition, _) = try filter.condition(&bindings)
+        let (condition, _) = filter.condition(&bindings, selection: canonicalSelection)
         bindings.append(k)
         let sql = """
             WITH q AS (SELECT nullif(replace(plainto_tsquery('simple', $1)::text, ' & ', ' | '), '')::tsquery AS query)

@@ -26,14 +26,17 @@ public final class PostgresBackend: MemoryBackend {
     let pool: PostgresPool
     /// Whether the database's pgvector scans HNSW iteratively (0.8 and later), once a filtered search has asked.
     let iterativeScan = Mutex<Bool?>(nil)
+    /// How the backend's SQL selects rows by source and label, as the database's encoding allows.
+    let canonicalSelection: CanonicalSelection
 
     private init(
         location: PostgresLocation, password: String?, maximumConnections: Int, timing: PostgresPool.Timing,
-        databaseSearch: PostgresVectorSearch?
+        databaseSearch: PostgresVectorSearch?, canonicalSelection: CanonicalSelection
     ) {
         let logger = Self.quietLogger
         self.location = location
         self.databaseSearch = databaseSearch
+        self.canonicalSelection = canonicalSelection
         self.logger = logger
         pool = PostgresPool(
             maximum: maximumConnections, timing: timing,
@@ -73,10 +76,11 @@ public final class PostgresBackend: MemoryBackend {
         try PostgresLocation.validate(schema: location.schema)
         try databaseSearch?.validate()
         let password = try location.resolvePassword()
-        try await migrate(location, migrations: migrations, password: password, timeout: timing.connectTimeout)
+        let selection = try await migrate(
+            location, migrations: migrations, password: password, timeout: timing.connectTimeout)
         return PostgresBackend(
             location: location, password: password, maximumConnections: maximumConnections, timing: timing,
-            databaseSearch: databaseSearch)
+            databaseSearch: databaseSearch, canonicalSelection: selection)
     }
 
     /// One new connection to `location`.
@@ -284,9 +288,11 @@ public final class PostgresBackend: MemoryBackend {
     /// All of them run in one transaction: each one's statements, then its rewrite of stored rows, then its record
     /// in `memp_migration`, so a store is never left half-way. A store that has applied a migration later than the
     /// last of `migrations` was written by a newer build, and is refused before anything is written.
+    ///
+    /// - Returns: How the store's SQL selects by source and label in the database's encoding.
     private static func migrate(
         _ location: PostgresLocation, migrations: [PostgresSchema.Migration], password: String?, timeout: Duration
-    ) async throws(MemoryError) {
+    ) async throws(MemoryError) -> CanonicalSelection {
         let logger = quietLogger
         let connection = WatchedConnection(
             try await directConnection(to: location, password: password, timeout: timeout, logger: logger))
@@ -294,7 +300,14 @@ public final class PostgresBackend: MemoryBackend {
             try await transaction(on: connection, logger: logger) { connection in
                 try await migrate(location, migrations: migrations, on: connection, logger: logger)
             }
+            var normalizes = false
+            for try await utf8 in try await connection.query(
+                "SELECT current_setting('server_encoding') = 'UTF8'", logger: logger
+            ).decode(Bool.self) {
+                normalizes = utf8
+            }
             try? await connection.close().get()
+            return CanonicalSelection(normalizes: normalizes)
         } catch {
             try? await connection.close().get()
             throw mapped(error, at: location)

@@ -5,11 +5,12 @@ import ProceduralMemory
 ///
 /// Tables (in the location's schema): `memp_migration` (applied migrations), `store` (one row: settings and
 /// generation, since v2 the record of fusion choices, since v3 the source of a copy under way), `trajectory`,
-/// `memory` and `history`. Labels are `jsonb` with GIN indexes (label filters and scoped deletes use `@>`, or
-/// compare each label's Normalization Form C for a text other texts are canonically equivalent to); a
-/// memory's source trajectory IDs are a `text[]` with a GIN index. The vector columns `memory.task_vector` and
-/// `memory.keyword_vector` are `vector(N)`, added by ``PostgresBackend/initialize`` once the embedder's dimension N
-/// is known, with an HNSW index (`vector_cosine_ops`). `memory.search_text` holds the local keyword index's terms
+/// `memory` and `history`. Labels are `jsonb` with GIN indexes (label filters and scoped deletes use `@>`). Sources
+/// and labels that other texts are canonically equivalent to are selected by their Normalization Form C
+/// (`normalize(source, NFC)`, `memp_canonical_labels(labels)`), with indexes of their own since v5 in a database
+/// encoded in UTF8 (``CanonicalSelection``). A memory's source trajectory IDs are a `text[]` with a GIN index. The
+/// vector columns `memory.task_vector` and `memory.keyword_vector` are `vector(N)`, added by
+/// ``PostgresBackend/initialize`` once the embedder's dimension N is known, with an HNSW index (`vector_cosine_ops`). `memory.search_text` holds the local keyword index's terms
 /// of the task and keywords (``searchText(task:keywords:)``, since v4), and `memory.search` is their stored
 /// `tsvector` (the `simple` configuration, which keeps each term as it is) with a GIN index.
 enum PostgresSchema {
@@ -124,6 +125,40 @@ enum PostgresSchema {
                 "UPDATE store SET schema_version = 4",
             ],
             rewrite: { connection, logger in try await rewriteSearchText(connection, logger: logger) }),
+        // Selections by a source or label that other texts are canonically equivalent to (`CanonicalSelection`)
+        // compare Normalization Form C, through indexes of their own; until v4 they scanned every row. Only a
+        // database encoded in UTF8 can normalize, so only there are the indexes made (elsewhere texts compare by
+        // bytes); the function is made in every store, and called only there. Labels whose JSON text is in NFC
+        // are so key by key (escapes stand only for characters that compose with nothing), and are returned as
+        // they are, which saves most rows the split and the rebuild.
+        Migration(
+            version: 5, name: "v5-canonical-selection",
+            sql: [
+                """
+                CREATE FUNCTION memp_canonical_labels(labels jsonb) RETURNS jsonb
+                    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+                    AS $$
+                        SELECT CASE WHEN labels::text IS NFC NORMALIZED THEN labels ELSE (
+                            SELECT coalesce(jsonb_object_agg(normalize(key, NFC), normalize(value, NFC)), '{}'::jsonb)
+                            FROM jsonb_each_text(labels)) END
+                    $$
+                """,
+                """
+                DO $$
+                BEGIN
+                    IF current_setting('server_encoding') = 'UTF8' THEN
+                        CREATE INDEX trajectory_by_canonical_source ON trajectory (normalize(source, NFC));
+                        CREATE INDEX trajectory_by_canonical_label ON trajectory
+                            USING gin (memp_canonical_labels(labels) jsonb_path_ops);
+                        CREATE INDEX memory_by_canonical_source ON memory (normalize(source, NFC));
+                        CREATE INDEX memory_by_canonical_label ON memory
+                            USING gin (memp_canonical_labels(labels) jsonb_path_ops);
+                    END IF;
+                END
+                $$
+                """,
+                "UPDATE store SET schema_version = 5",
+            ]),
     ]
 
     /// What `memory.search_text` holds for a memory: the terms the local keyword index makes of its task and

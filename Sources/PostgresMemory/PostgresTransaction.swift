@@ -58,7 +58,8 @@ struct PostgresTransaction: MemoryTransaction {
 
     func trajectoryIDs(in scope: DeleteScope) async throws(MemoryError) -> [String] {
         try await run {
-            let (condition, bindings) = Self.condition(of: scope)
+            var bindings = PostgresBindings()
+            let condition = Self.condition(of: scope, &bindings, backend)
             var ids: [String] = []
             for try await id in try await connection.query(
                 PostgresQuery(
@@ -109,25 +110,19 @@ struct PostgresTransaction: MemoryTransaction {
 
     func memories(_ selection: MemorySelection) async throws(MemoryError) -> [(number: DocumentID, memory: Memory)] {
         try await run {
+            var bindings = PostgresBindings()
             let condition: String
-            let arguments: [any PostgresThrowingDynamicTypeEncodable]
             switch selection {
-            case .ids(let ids): (condition, arguments) = ("m.id = ANY($1)", [ids])
-            case .sourcedFrom(let ids): (condition, arguments) = ("m.sources && $1", [ids])
-            case .scope(.id(let id)): (condition, arguments) = ("m.id = $1", [id])
-            case .scope(.source(let source)):
-                (condition, arguments) = (
-                    PostgresBackend.canonicalSource(of: "m", in: [source], is: "$1"),
-                    [source.precomposedStringWithCanonicalMapping]
-                )
-            case .scope(.label(let key, let value)):
-                (condition, arguments) = (
-                    PostgresBackend.canonicalLabel(of: "m", key: key, value: value, parameters: ("$1", "$2")),
-                    [key.precomposedStringWithCanonicalMapping, value.precomposedStringWithCanonicalMapping]
-                )
+            case .ids(let ids):
+                bindings.append(ids)
+                condition = "m.id = ANY($1)"
+            case .sourcedFrom(let ids):
+                bindings.append(ids)
+                condition = "m.sources && $1"
+            case .scope(let scope): condition = Self.condition(of: scope, table: "m", &bindings, backend)
             }
             return try await PostgresBackend.fetchMemories(
-                connection, logger: logger, where: condition, arguments, lock: true
+                connection, logger: logger, where: condition, bindings, lock: true
             ).map { number, memory in (DocumentID(UInt64(number)), memory) }
         }
     }
@@ -203,20 +198,19 @@ struct PostgresTransaction: MemoryTransaction {
         }
     }
 
-    /// The condition over `trajectory` that selects a delete's scope, with its bindings.
-    private static func condition(of scope: DeleteScope) -> (String, PostgresBindings) {
-        var bindings = PostgresBindings()
+    /// The SQL condition that the rows of `table` (when given) are in a delete's scope, binding its values after what
+    /// `bindings` holds; sources and labels compare as the backend's ``PostgresBackend/canonicalSelection`` says.
+    private static func condition(
+        of scope: DeleteScope, table: String? = nil, _ bindings: inout PostgresBindings, _ backend: PostgresBackend
+    ) -> String {
         switch scope {
         case .id(let id):
             bindings.append(id)
-            return ("id = $1", bindings)
+            return "\(CanonicalSelection.column("id", of: table)) = $\(bindings.count)"
         case .source(let source):
-            bindings.append(source.precomposedStringWithCanonicalMapping)
-            return (PostgresBackend.canonicalSource(in: [source], is: "$1"), bindings)
+            return backend.canonicalSelection.source(of: table, in: [source], &bindings)
         case .label(let key, let value):
-            bindings.append(key.precomposedStringWithCanonicalMapping)
-            bindings.append(value.precomposedStringWithCanonicalMapping)
-            return (PostgresBackend.canonicalLabel(key: key, value: value, parameters: ("$1", "$2")), bindings)
+            return backend.canonicalSelection.label(of: table, key: key, value: value, &bindings)
         }
     }
 }

@@ -23,7 +23,7 @@ import Testing
 
     @Test func theVersionIsTheLastMigrations() {
         #expect(PostgresSchema.migrations.map(\.version) == Array(1...PostgresSchema.version))
-        #expect(PostgresSchema.migrations.map(\.name).last == "v4-search-terms")
+        #expect(PostgresSchema.migrations.map(\.name).last == "v5-canonical-selection")
     }
 }
 
@@ -32,6 +32,8 @@ import Testing
 struct PostgresSchemaMigrationTests {
     /// The schema of the builds before the text search stored the local index's terms.
     static let v3Migrations = Array(PostgresSchema.migrations.prefix { $0.version <= 3 })
+    /// The schema of the builds before selections by Normalization Form C had indexes of their own.
+    static let v4Migrations = Array(PostgresSchema.migrations.prefix { $0.version <= 4 })
 
     /// Runs `body` with a backend on a fresh schema created by `migrations`, then drops the schema.
     static func withBackend(
@@ -127,8 +129,79 @@ struct PostgresSchemaMigrationTests {
                 }
                 return versions
             }
-            #expect(versions == [1, 2, 3, 4])
-            #expect(try await migrated.storeInfo()?.schemaVersion == 4)
+            #expect(versions == Array(1...PostgresSchema.version))
+            #expect(try await migrated.storeInfo()?.schemaVersion == PostgresSchema.version)
+        }
+    }
+
+    /// The plan PostgreSQL makes for `SELECT number FROM table WHERE condition` with sequential scans off, so that
+    /// it takes any index that can serve the condition.
+    static func plan(
+        of table: String, where condition: String, _ bindings: PostgresBindings, in backend: PostgresBackend
+    ) async throws -> String {
+        try await backend.inTransaction(commit: false) { connection in
+            _ = try await connection.query("SET LOCAL enable_seqscan = off", logger: backend.logger)
+            var lines: [String] = []
+            for try await line in try await connection.query(
+                PostgresQuery(unsafeSQL: "EXPLAIN SELECT number FROM \(table) WHERE \(condition)", binds: bindings),
+                logger: backend.logger
+            ).decode(String.self) {
+                lines.append(line)
+            }
+            return lines.joined(separator: "\n")
+        }
+    }
+
+    /// A v4 store gains indexes on the Normalization Form C of its sources and labels, which selections by a text
+    /// that other texts are equivalent to then use; an ASCII text still uses the indexes of the bytes.
+    @Test func aV4StoreGainsIndexesThatServeCanonicalSelections() async throws {
+        try await Self.withBackend(migrations: Self.v4Migrations) { old in
+            var batch = Fixtures.randomBatch(count: 300, dimension: 2, seed: 5)
+            let decomposed = Fixtures.trajectory(
+                "decomposed", task: "brew tea", source: "cafe\u{301}", labels: ["fold": "e\u{301}te\u{301}"])
+            batch.trajectories.append(decomposed)
+            batch.memories.append(Fixtures.record(decomposed, vector: [0, 1]))
+            try await old.initialize(embedderID: Fixtures.embedderID, dimension: 2, configuration: nil)
+            let numbers = try await old.write(batch).numbers
+
+            let migrated = try await PostgresBackend.connect(to: old.location)
+            defer { migrated.close() }
+            #expect(migrated.canonicalSelection == CanonicalSelection(normalizes: true))
+            #expect(try await migrated.storeInfo()?.schemaVersion == 5)
+            for table in ["trajectory", "memory"] {
+                // A label's key, or nil for a source, and the text selected.
+                for (name, key, text) in [
+                    ("canonical_source", nil, "caf\u{E9}"), ("canonical_label", "fold", "\u{E9}t\u{E9}"),
+                    ("source", nil, "alfworld"), ("label", "fold", "train"),
+                ] {
+                    var bindings = PostgresBindings()
+                    let sql =
+                        key.map { migrated.canonicalSelection.label(key: $0, value: text, &bindings) }
+                        ?? migrated.canonicalSelection.source(in: [text], &bindings)
+                    let plan = try await Self.plan(of: table, where: sql, bindings, in: migrated)
+                    #expect(plan.contains("\(table)_by_\(name) "), "\(table) \(name): \(plan)")
+                }
+            }
+            // The labels in NFC: rebuilt where their text is not in NFC (a Kelvin sign, a decomposed é, marks out
+            // of order), as they are otherwise.
+            let canonical = try await migrated.withConnection { connection in
+                var rows: [String] = []
+                for try await row in try await connection.query(
+                    """
+                    SELECT memp_canonical_labels(x)::text FROM unnest(ARRAY[
+                        '{"\u{212A}": "e\u{301}", "b": "a\u{302}\u{323}"}', '{"K": "\u{E9}"}', '{}']::jsonb[]) AS x
+                    """, logger: migrated.logger
+                ).decode(String.self) {
+                    rows.append(row)
+                }
+                return rows
+            }
+            #expect(canonical == [#"{"K": "\#u{E9}", "b": "\#u{1EAD}"}"#, #"{"K": "\#u{E9}"}"#, "{}"])
+            let filter = PostgresSearchFilter(sources: ["caf\u{E9}"], labels: ["fold": "\u{E9}t\u{E9}"])
+            for mode in [PostgresVectorSearch.exact, .hnsw(efSearch: 40)] {
+                let hits = try await migrated.searchVectors([0, 1], k: 5, mode: mode, filter: filter)
+                #expect(hits.map(\.id) == [numbers["decomposed"]].compactMap { $0 }, "\(mode)")
+            }
         }
     }
 
@@ -140,23 +213,23 @@ struct PostgresSchemaMigrationTests {
             #expect(try await backend.storeInfo()?.schemaVersion == PostgresSchema.version)
             try await backend.withConnection { connection in
                 _ = try await connection.query(
-                    "INSERT INTO memp_migration (version, name) VALUES (5, 'v5-later')", logger: backend.logger)
+                    "INSERT INTO memp_migration (version, name) VALUES (6, 'v6-later')", logger: backend.logger)
             }
             let refusal = MemoryError.database(
-                reason: "PostgreSQL at \(backend.location): the store has schema version 5, newer than the version 4 "
+                reason: "PostgreSQL at \(backend.location): the store has schema version 6, newer than the version 5 "
                     + "this build reads and writes; open it with a build as recent as the one that upgraded it")
             await #expect(throws: refusal) { try await PostgresBackend.connect(to: backend.location) }
-            // The version refused is the last of the migrations a build knows: with v1 to v3 only, v4 is later.
-            // (Builds before v4 had no such check: they open a v4 store and write `search_text` as v3 did.)
+            // The version refused is the last of the migrations a build knows: with v1 to v4 only, v5 is later.
+            // (Builds before v4 had no such check: they open a later store and write `search_text` as v3 did.)
             try await backend.withConnection { connection in
-                _ = try await connection.query("DELETE FROM memp_migration WHERE version = 5", logger: backend.logger)
+                _ = try await connection.query("DELETE FROM memp_migration WHERE version = 6", logger: backend.logger)
             }
             let earlier = MemoryError.database(
-                reason: "PostgreSQL at \(backend.location): the store has schema version 4, newer than the version 3 "
+                reason: "PostgreSQL at \(backend.location): the store has schema version 5, newer than the version 4 "
                     + "this build reads and writes; open it with a build as recent as the one that upgraded it")
             await #expect(throws: earlier) {
                 try await PostgresBackend.connect(
-                    to: backend.location, timing: PostgresPool.Timing(), migrations: Self.v3Migrations)
+                    to: backend.location, timing: PostgresPool.Timing(), migrations: Self.v4Migrations)
             }
         }
     }

@@ -1,13 +1,15 @@
 import Embeddings
 import Foundation
 import HybridSearch
-import PostgresMemory
+import PostgresNIO
 import ProceduralMemory
 import RetrievalCore
 import SQLiteMemory
 import TestSupport
 import Testing
 import VectorIndex
+
+@testable import PostgresMemory
 
 /// Retrieval in PostgreSQL agrees with the local engine: exact vector search gives the same top-10, HNSW recalls
 /// at least 95% of it, keyword search ranks by `ts_rank_cd`, hybrid fuses with the local engine's fusion.
@@ -110,6 +112,74 @@ struct SearchTests {
                 let hits = try await postgres.searchKeywords("brew", k: 10, filter: filter)
                 #expect(Set(hits.map(\.id)) == ids, "keywords \(expected)")
             }
+        }
+    }
+
+    /// A database encoded in SQL_ASCII can't normalize text (`normalize` fails there): its sources and labels
+    /// compare by their bytes as given, in filters and in deletes' selections, and every selection answers.
+    @Test func aDatabaseThatCantNormalizeComparesSourcesAndLabelsByBytes() async throws {
+        let database = "memp_ascii_" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        try await PostgresTestServer.withBackend { admin in
+            try await Self.withDatabase(database, encoding: "SQL_ASCII", admin: admin) { location in
+                let postgres = try await PostgresBackend.connect(to: location)
+                defer { postgres.close() }
+                #expect(postgres.canonicalSelection == CanonicalSelection(normalizes: false))
+                let numbers = try await Fixtures.seed(
+                    postgres,
+                    with: [
+                        Fixtures.trajectory(
+                            "composed", task: "brew coffee", source: "caf\u{E9}", labels: ["fold": "\u{E9}t\u{E9}"]),
+                        Fixtures.trajectory(
+                            "decomposed", task: "brew tea", source: "cafe\u{301}",
+                            labels: ["fold": "e\u{301}te\u{301}"]),
+                    ], vector: [1, 0])
+                for (filter, expected) in [
+                    (PostgresSearchFilter(sources: ["cafe\u{301}"]), "decomposed"),
+                    (PostgresSearchFilter(sources: ["caf\u{E9}"]), "composed"),
+                    (PostgresSearchFilter(labels: ["fold": "e\u{301}te\u{301}"]), "decomposed"),
+                    (PostgresSearchFilter(labels: ["fold": "\u{E9}t\u{E9}"]), "composed"),
+                ] {
+                    let hits = try await postgres.searchVectors([1, 0], k: 10, mode: .exact, filter: filter)
+                    #expect(hits.map(\.id) == [numbers[expected]].compactMap { $0 }, "\(filter)")
+                }
+                let selected = try await postgres.transaction(commit: false) {
+                    (transaction) async throws(MemoryError) -> [[String]] in
+                    [
+                        try await transaction.trajectoryIDs(in: .source("cafe\u{301}")),
+                        try await transaction.trajectoryIDs(in: .label(key: "fold", value: "\u{E9}t\u{E9}")),
+                    ]
+                }
+                #expect(selected == [["decomposed"], ["composed"]])
+            }
+        }
+    }
+
+    /// Runs `body` with a location in a new database of `encoding` on the test server, then drops the database.
+    static func withDatabase(
+        _ database: String, encoding: String, admin: PostgresBackend, _ body: (PostgresLocation) async throws -> Void
+    ) async throws {
+        try await admin.withConnection { connection in
+            _ = try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: "CREATE DATABASE \(database) ENCODING '\(encoding)' LC_COLLATE 'C' LC_CTYPE 'C' "
+                        + "TEMPLATE template0"), logger: admin.logger)
+        }
+        var location = try PostgresTestServer.server.get()
+        location.database = database
+        do {
+            try await body(location)
+        } catch {
+            try? await Self.drop(database, with: admin)
+            throw error
+        }
+        try await Self.drop(database, with: admin)
+    }
+
+    /// Drops `database`, ending the connections still open to it.
+    static func drop(_ database: String, with admin: PostgresBackend) async throws {
+        try await admin.withConnection { connection in
+            _ = try await connection.query(
+                PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(database) WITH (FORCE)"), logger: admin.logger)
         }
     }
 
