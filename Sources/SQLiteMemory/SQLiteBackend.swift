@@ -64,11 +64,15 @@ public final class SQLiteBackend: MemoryBackend {
         String.fromDatabaseValue(values[0])?.precomposedStringWithCanonicalMapping
     }
 
-    /// The SQL condition that `column` is canonically equivalent to `text`, bound in Normalization Form C: `column
-    /// = ?` when no other text is equivalent (``RetrievalCore/hasNoCanonicalVariants(_:)``), which an index serves,
-    /// and `memp_nfc(column) = ?`, a scan, otherwise.
-    static func matching(_ column: String, _ text: String) -> String {
-        hasNoCanonicalVariants(text) ? "\(column) = ?" : "memp_nfc(\(column)) = ?"
+    /// The SQL condition that `column` is canonically equivalent to `text`, and its argument, `text` in
+    /// Normalization Form C: `column = ?` when no other text is equivalent
+    /// (``RetrievalCore/hasNoCanonicalVariants(_:)``), which an index serves, and `memp_nfc(column) = ?`, a scan,
+    /// otherwise.
+    static func matching(_ column: String, _ text: String) -> (sql: String, arguments: StatementArguments) {
+        (
+            hasNoCanonicalVariants(text) ? "\(column) = ?" : "memp_nfc(\(column)) = ?",
+            [text.precomposedStringWithCanonicalMapping]
+        )
     }
 
     /// Closes the database's connections; as the last one closes, SQLite folds the write-ahead log into the

@@ -33,21 +33,21 @@ struct SQLiteTransaction: MemoryTransaction {
         try step { db in
             switch scope {
             case .id(let id):
-                try String.fetchAll(db, sql: "SELECT id FROM trajectory WHERE id = ?", arguments: [id])
+                return try String.fetchAll(db, sql: "SELECT id FROM trajectory WHERE id = ?", arguments: [id])
             case .source(let source):
-                try String.fetchAll(
-                    db,
-                    sql: "SELECT id FROM trajectory WHERE \(SQLiteBackend.matching("source", source)) ORDER BY number",
-                    arguments: [source.precomposedStringWithCanonicalMapping])
+                let condition = SQLiteBackend.matching("source", source)
+                return try String.fetchAll(
+                    db, sql: "SELECT id FROM trajectory WHERE \(condition.sql) ORDER BY number",
+                    arguments: condition.arguments)
             case .label(let key, let value):
-                try String.fetchAll(
+                let (key, value) = (SQLiteBackend.matching("l.key", key), SQLiteBackend.matching("l.value", value))
+                return try String.fetchAll(
                     db,
                     sql: """
                         SELECT t.id FROM trajectory_label l JOIN trajectory t ON t.number = l.trajectory
-                        WHERE \(SQLiteBackend.matching("l.key", key)) AND \(SQLiteBackend.matching("l.value", value))
-                        ORDER BY t.number
+                        WHERE \(key.sql) AND \(value.sql) ORDER BY t.number
                         """,
-                    arguments: [key.precomposedStringWithCanonicalMapping, value.precomposedStringWithCanonicalMapping])
+                    arguments: key.arguments + value.arguments)
             }
         }
     }
@@ -115,17 +115,14 @@ struct SQLiteTransaction: MemoryTransaction {
             case .scope(.id(let id)):
                 numbers = try Int64.fetchAll(db, sql: "SELECT number FROM memory WHERE id = ?", arguments: [id])
             case .scope(.source(let source)):
+                let condition = SQLiteBackend.matching("source", source)
                 numbers = try Int64.fetchAll(
-                    db, sql: "SELECT number FROM memory WHERE \(SQLiteBackend.matching("source", source))",
-                    arguments: [source.precomposedStringWithCanonicalMapping])
+                    db, sql: "SELECT number FROM memory WHERE \(condition.sql)", arguments: condition.arguments)
             case .scope(.label(let key, let value)):
+                let (key, value) = (SQLiteBackend.matching("key", key), SQLiteBackend.matching("value", value))
                 numbers = try Int64.fetchAll(
-                    db,
-                    sql: """
-                        SELECT memory FROM memory_label
-                        WHERE \(SQLiteBackend.matching("key", key)) AND \(SQLiteBackend.matching("value", value))
-                        """,
-                    arguments: [key.precomposedStringWithCanonicalMapping, value.precomposedStringWithCanonicalMapping])
+                    db, sql: "SELECT memory FROM memory_label WHERE \(key.sql) AND \(value.sql)",
+                    arguments: key.arguments + value.arguments)
             case .sourcedFrom(let trajectoryIDs):
                 var found = Set<Int64>()
                 for id in trajectoryIDs {
