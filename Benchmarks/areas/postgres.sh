@@ -18,20 +18,14 @@ else
     swift build -c release --package-path "$BENCH_ROOT" --product PostgresBench >&2
     bench="$(swift build -c release --package-path "$BENCH_ROOT" --show-bin-path)/PostgresBench"
 fi
-state="$(mktemp -d "${TMPDIR:-/tmp}/memp-pg-bench.XXXXXX")"
-chmod 755 "$state"  # the server user must reach the data directory inside
-bash "$REPO_ROOT/scripts/setup.d/50-postgres.sh"
-bash "$REPO_ROOT/scripts/pg_server.sh" start "$state/server" $$ >/dev/null
-trap 'bash "$REPO_ROOT/scripts/pg_server.sh" stop "$state/server"; rm -rf "$state"' EXIT
-. "$state/server/server.env"
+. "$BENCH_ROOT/areas/lib/throwaway_postgres.bash" memp-pg-bench
 mkdir -p "$BENCH_ROOT/results/raw"
 raw="$BENCH_ROOT/results/raw/postgres-$(date -u +%Y%m%dT%H%M%SZ).json"
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 "$bench" --url "$PG_URL?sslmode=disable" --password-file "$PG_PASSWORD_FILE" --size "$size" --queries "$queries" > "$raw"
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 # The versions the benchmark ran on, from the server itself (setup may have fallen back to an older pgserver wheel).
-versions="$(PGPASSWORD="$(cat "$PG_PASSWORD_FILE")" "$PG_BIN/psql" -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" \
-    -d "$PG_DATABASE" -At -F '|' -c "SELECT current_setting('server_version'),
+versions="$(server_psql -At -F '|' -c "SELECT current_setting('server_version'),
         (SELECT extversion FROM pg_extension WHERE extname = 'vector')")"
 wheel="$(cat "${MEMP_PG_PREFIX:-/opt/memp-pg}/memp-pgvector-checked" 2>/dev/null || echo "pgserver")"
 python3 - "$raw" "$load_before" "$load_after" "$versions" "$wheel" <<'PY'

@@ -20,19 +20,13 @@ builds=()
 for build in $MEMPS; do builds+=(--memp "$build"); done
 first="${MEMPS%% *}"
 first="${first#*=}"
-state="$(mktemp -d "${TMPDIR:-/tmp}/memp-pg-serve.XXXXXX")"
-chmod 755 "$state"  # the server user must reach the data directory inside
-bash "$REPO_ROOT/scripts/setup.d/50-postgres.sh" >&2
-bash "$REPO_ROOT/scripts/pg_server.sh" start "$state/server" $$ >/dev/null
-trap 'bash "$REPO_ROOT/scripts/pg_server.sh" stop "$state/server"; rm -rf "$state"' EXIT
-. "$state/server/server.env"
+. "$BENCH_ROOT/areas/lib/throwaway_postgres.bash" memp-pg-serve
 python3 "$BENCH_ROOT/areas/sample_variants.py" "$size" > "$state/trajectories.jsonl"
 "$first" init --store "$state/store" --backend postgres --url "$PG_URL?sslmode=disable" \
     --password-file "$PG_PASSWORD_FILE" --embedder hashing >&2
 "$first" import --store "$state/store" "$state/trajectories.jsonl" --build trajectory >&2
 # Autovacuum would otherwise visit the new rows during the first build's lookups.
-PGPASSWORD="$(cat "$PG_PASSWORD_FILE")" "$PG_BIN/psql" -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$PG_DATABASE" \
-    -q -c "VACUUM ANALYZE" >&2
+server_psql -q -c "VACUUM ANALYZE" >&2
 mkdir -p "$BENCH_ROOT/results/raw"
 raw="$BENCH_ROOT/results/raw/postgres-serve-$(date -u +%Y%m%dT%H%M%SZ).json"
 started_at="$(date -u '+%Y-%m-%d %H:%M UTC')"
