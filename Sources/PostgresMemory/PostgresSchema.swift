@@ -10,9 +10,10 @@ import ProceduralMemory
 /// (`normalize(source, NFC)`, `memp_canonical_labels(labels)`), with indexes of their own since v5 in a database
 /// encoded in UTF8 (``CanonicalSelection``). A memory's source trajectory IDs are a `text[]` with a GIN index. The
 /// vector columns `memory.task_vector` and `memory.keyword_vector` are `vector(N)`, added by
-/// ``PostgresBackend/initialize`` once the embedder's dimension N is known, with an HNSW index (`vector_cosine_ops`). `memory.search_text` holds the local keyword index's terms
-/// of the task and keywords (``searchText(task:keywords:)``, since v4), and `memory.search` is their stored
-/// `tsvector` (the `simple` configuration, which keeps each term as it is) with a GIN index.
+/// ``PostgresBackend/initialize`` once the embedder's dimension N is known, with an HNSW index (`vector_cosine_ops`).
+/// `memory.search_text` holds the local keyword index's terms of the task and keywords
+/// (``searchText(task:keywords:)``, since v4), and `memory.search` is their stored `tsvector` (the `simple`
+/// configuration, which keeps each term as it is) with a GIN index.
 enum PostgresSchema {
     /// The schema version this build writes: the last migration's, recorded in `store.schema_version`.
     ///

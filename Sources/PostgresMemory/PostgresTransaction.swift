@@ -59,7 +59,7 @@ struct PostgresTransaction: MemoryTransaction {
     func trajectoryIDs(in scope: DeleteScope) async throws(MemoryError) -> [String] {
         try await run {
             var bindings = PostgresBindings()
-            let condition = Self.condition(of: scope, &bindings, backend)
+            let condition = self.condition(of: scope, &bindings)
             var ids: [String] = []
             for try await id in try await connection.query(
                 PostgresQuery(
@@ -119,7 +119,7 @@ struct PostgresTransaction: MemoryTransaction {
             case .sourcedFrom(let ids):
                 bindings.append(ids)
                 condition = "m.sources && $1"
-            case .scope(let scope): condition = Self.condition(of: scope, table: "m", &bindings, backend)
+            case .scope(let scope): condition = self.condition(of: scope, table: "m", &bindings)
             }
             return try await PostgresBackend.fetchMemories(
                 connection, logger: logger, where: condition, bindings, lock: true
@@ -200,9 +200,7 @@ struct PostgresTransaction: MemoryTransaction {
 
     /// The SQL condition that the rows of `table` (when given) are in a delete's scope, binding its values after what
     /// `bindings` holds; sources and labels compare as the backend's ``PostgresBackend/canonicalSelection`` says.
-    private static func condition(
-        of scope: DeleteScope, table: String? = nil, _ bindings: inout PostgresBindings, _ backend: PostgresBackend
-    ) -> String {
+    private func condition(of scope: DeleteScope, table: String? = nil, _ bindings: inout PostgresBindings) -> String {
         switch scope {
         case .id(let id):
             bindings.append(id)
