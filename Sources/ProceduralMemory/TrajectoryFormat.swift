@@ -340,7 +340,8 @@ package enum JSONValue: Decodable, Equatable, Sendable {
     case bool(Bool)
     case number(Double)
     /// An integer of ``exactIntegerLimit`` or more, where a `Double` no longer holds every integer, with its digits
-    /// as written (`9007199254740993` would read back as …992).
+    /// as written (`9007199254740993` would read back as …992), when it fits in 64 bits; one past 64 bits is a
+    /// ``number(_:)``, as the decoder gives no other type that holds it.
     case integer(digits: String)
     case string(String)
     case array([JSONValue])

@@ -345,6 +345,36 @@ import Testing
         }
     }
 
+    /// A body of one object, on one line or over several, keeps its numbers as JSON Lines (and a line of a file,
+    /// `ImportTests.numbersAreReadAsWritten`) do, though the service writes it again on one line before the
+    /// importer reads it.
+    @Test func aSingleObjectKeepsItsNumbersAsJSONLinesDo() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let service = try await Self.serviceOfRed(directory)
+        let labels =
+            #"{"huge": 123456789012345678901234567890, "big": 12345678901234567890, "exact": 9007199254740993, "#
+            + #""small": 1.5e-7, "one": 1.0, "tiny": 1e-400, "text": "a\"b\u00e9"}"#
+        func object(_ id: String, _ separator: String) -> String {
+            #"{"id": "\#(id)",\#(separator)"task": "heat a mug", "steps": [{"action": "go"}],\#(separator)"labels": "#
+                + labels + "}"
+        }
+        let jsonLines = Data((object("line", " ") + "\n" + object("other", " ")).utf8)
+        #expect(try await service.addTrajectories(jsonLines, store: nil).report.imported == 2)
+        let expected = try await service.memory(id: "line", store: nil).memory.labels
+        // Integers of 64 bits keep their digits; one past 64 bits is read as a Double, as a file's line reads it.
+        #expect(
+            expected == [
+                "huge": "1.2345678901234568e+29", "big": "12345678901234567890", "exact": "9007199254740993",
+                "small": "1.5e-07", "one": "1", "tiny": "0", "text": "a\"b\u{E9}",
+            ])
+        for (id, separator) in [("one", " "), ("several", "\r\n  ")] {
+            #expect(
+                try await service.addTrajectories(Data(object(id, separator).utf8), store: nil).report.imported == 1)
+            #expect(try await service.memory(id: id, store: nil).memory.labels == expected, "\(id)")
+        }
+    }
+
     /// A `source` parameter a record's source could not be (a NUL, a line break) is refused as that parameter, not
     /// blamed on the body's first line, and nothing is stored.
     @Test func aBadSourceParameterIsRefusedByItsName() async throws {
