@@ -69,7 +69,8 @@ public enum SQLiteStore {
     ///   one another process created meanwhile); ``ProceduralMemory/MemoryError/index(_:)`` when no index takes
     ///   the embedder's dimension; ``ProceduralMemory/MemoryError/storageFull(path:)``,
     ///   ``ProceduralMemory/MemoryError/io(path:reason:)`` or ``ProceduralMemory/MemoryError/database(reason:)``
-    ///   when it can't be written. A create that fails leaves no database file behind. A create that is killed
+    ///   when it can't be written, or the store made can't be opened. A create that fails leaves no database file
+    ///   behind. A create that is killed
     ///   leaves a temporary database (`memp.sqlite.tmp-…`), which the next create in the directory removes when
     ///   no other create is running there (and ``verify(at:)`` reports).
     public static func create(
@@ -104,9 +105,17 @@ public enum SQLiteStore {
             guard !isSQLiteStore(at: directory) else { throw existingFileError(in: directory) }
             guard rename(temporary, path) == 0 else { throw .io(path: path, reason: String(cString: strerror(errno))) }
         }
-        return try await MemoryStore.open(
-            backend: try SQLiteBackend(path: path), embedder: embedder, cacheDirectory: cacheDirectory(of: directory),
-            vectorStorage: vectorStorage)
+        do {
+            return try await MemoryStore.open(
+                backend: try SQLiteBackend(path: path), embedder: embedder,
+                cacheDirectory: cacheDirectory(of: directory), vectorStorage: vectorStorage)
+        } catch {
+            // Made, but it can't be opened (a process short of file descriptors opens more for the store than for
+            // its settings): removed, so that the create, with the cause gone, can be run again. It holds nothing
+            // but its settings; only a process that opened it in this moment would lose it.
+            for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
+            throw error
+        }
     }
 
     /// The longest full path SQLite opens a file by (its Unix VFS's `MAX_PATHNAME`).

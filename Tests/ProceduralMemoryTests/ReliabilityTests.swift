@@ -1289,6 +1289,41 @@ import VectorIndex
         #expect(steps.last?.bytesRead ?? 0 > initialBytes)
     }
 
+    /// At every limit of open files, from none free to plenty, a create succeeds, or fails and leaves no database.
+    ///
+    /// Under a limit that let it make the store but not open it (`memp init` under `ulimit -n 10`), a create failed
+    /// and left the store, so that the create run again, with the limit raised, said the directory "already holds a
+    /// memory store".
+    @Test func aCreateThatFailsForWantOfFileDescriptorsLeavesNoStore() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        await #expect(processExitsWith: .success) { [root = directory.path as String] in
+            var limit = rlimit()
+            getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+            let original = limit.rlim_cur
+            var (failures, successes) = (0, 0)
+            for spare in 0..<40 {
+                let store = "\(root)/store-\(spare)"
+                let lowestFree = open("/dev/null", O_RDONLY)
+                close(lowestFree)
+                limit.rlim_cur = rlim_t(Int(lowestFree) + spare)
+                setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+                do {
+                    _ = try await MemoryStore.create(at: store, embedder: WordHashEmbedder())
+                    successes += 1
+                } catch {
+                    failures += 1
+                    limit.rlim_cur = original
+                    setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+                    if FileManager.default.fileExists(atPath: store + "/memp.sqlite") { exit(3) }
+                }
+                limit.rlim_cur = original
+                setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+            }
+            exit(failures > 0 && successes > 0 ? 0 : 4)
+        }
+    }
+
     /// Hostile run 13: a process out of file descriptors (`ulimit -n 12`, or `memp serve` over more stores than its
     /// limit holds) was told "unable to open database file (SQLite code 14)", as if the store were damaged.
     @Test func aProcessOutOfFileDescriptorsIsToldSo() async throws {
