@@ -41,6 +41,7 @@ extension Embedder {
             var pending: [(object: [String: Any], text: String)] = []
             var count = 0
             for line in reader {
+                if let reason = line.unreadable { throw .io(path: path, reason: reason) }
                 guard line.length <= maximumLineBytes else {
                     throw .lineTooLong(path: path, line: line.number, bytes: line.length, limit: maximumLineBytes)
                 }

@@ -144,6 +144,7 @@ public enum DocumentReader {
         if let reason = reader.unreadableReason { throw CollectionError.io(path: path, reason: reason) }
         return reader.lazy.map { line in
             Result { () throws(CollectionError) in
+                if let reason = line.unreadable { throw .io(path: path, reason: reason) }
                 let object = try object(line, path: path, maximumLineBytes: maximumLineBytes)
                 return (try query(object, line: line.number, path: path), try fields(object, line.number))
             }
@@ -198,6 +199,7 @@ public enum DocumentReader {
         let reader = JSONLinesReader(path: path, maximumLineBytes: maximumLineBytes)
         if let reason = reader.unreadableReason { throw CollectionError.io(path: path, reason: reason) }
         for line in reader {
+            if let reason = line.unreadable { throw .io(path: path, reason: reason) }
             try body(line.number, try object(line, path: path, maximumLineBytes: maximumLineBytes))
         }
     }

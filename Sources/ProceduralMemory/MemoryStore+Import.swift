@@ -179,6 +179,7 @@ extension MemoryStore {
             }
             do throws(MemoryError) {
                 for line in reader {
+                    if let reason = line.unreadable { throw MemoryError.io(path: path, reason: reason) }
                     report.linesRead += 1
                     bytesRead += line.length + 1
                     let record: TrajectoryRecord

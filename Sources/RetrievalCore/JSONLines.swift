@@ -12,6 +12,9 @@ public struct JSONLinesReader: Sequence {
         public let data: Data
         /// The line's length in bytes, also when it is over the limit (and ``data`` is empty).
         public let length: Int
+        /// Why the file could not be read from this line on (it could not be opened, or a read failed), or `nil`
+        /// for a line read; such a line holds no bytes and is the last the reader yields.
+        public var unreadable: String? = nil
     }
 
     /// The longest line the readers of document, query and embedding input files keep by default, in bytes.
@@ -69,14 +72,18 @@ public struct JSONLinesReader: Sequence {
 
     public func makeIterator() -> Iterator {
         if let data { return Iterator(data: data, maximumLineBytes: maximumLineBytes) }
-        return Iterator(handle: FileHandle(forReadingAtPath: path), maximumLineBytes: maximumLineBytes)
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            return Iterator(failure: "can't be opened: " + systemErrorText(), maximumLineBytes: 0)
+        }
+        return Iterator(file: OpenFile(descriptor), maximumLineBytes: maximumLineBytes)
     }
 
     /// Yields the file's non-blank lines in order.
     public struct Iterator: IteratorProtocol {
         /// How many bytes are read at a time.
         private static let blockBytes = 1 << 20
-        private let handle: FileHandle?
+        private let file: OpenFile?
         /// The bytes read instead of a file, and where the next block of them starts.
         private let data: Data
         private var offset: Int
@@ -84,25 +91,40 @@ public struct JSONLinesReader: Sequence {
         /// Lines the last block ended, not yet yielded.
         private var ready = [Line]().makeIterator()
         private var finished = false
+        /// Why the file can't be read on, yielded as the last line.
+        private var failure: String?
 
-        init(handle: FileHandle?, maximumLineBytes: Int) {
-            self.handle = handle
+        init(file: OpenFile, maximumLineBytes: Int) {
+            self.file = file
             data = Data()
             offset = 0
             splitter = Splitter(maximumLineBytes: maximumLineBytes)
-            finished = handle == nil
+        }
+
+        init(failure: String, maximumLineBytes: Int) {
+            file = nil
+            data = Data()
+            offset = 0
+            splitter = Splitter(maximumLineBytes: maximumLineBytes)
+            self.failure = failure
         }
 
         init(data: Data, maximumLineBytes: Int) {
-            handle = nil
+            file = nil
             self.data = data
             offset = data.startIndex
             splitter = Splitter(maximumLineBytes: maximumLineBytes)
         }
 
-        /// The next block of input; empty at its end.
-        private mutating func nextBlock() -> Data {
-            if let handle { return handle.readData(ofLength: Self.blockBytes) }
+        /// The next block of input; empty at its end, `nil` when a read fails (``failure`` says why).
+        private mutating func nextBlock() -> Data? {
+            if let file {
+                guard let block = file.read(upTo: Self.blockBytes) else {
+                    failure = "can't be read: " + systemErrorText()
+                    return nil
+                }
+                return block
+            }
             let end = Swift.min(data.endIndex, offset + Self.blockBytes)
             defer { offset = end }
             return data[offset..<end]
@@ -111,14 +133,39 @@ public struct JSONLinesReader: Sequence {
         public mutating func next() -> Line? {
             while true {
                 if let line = ready.next() { return line }
+                if let failure {
+                    self.failure = nil
+                    finished = true
+                    return Line(number: splitter.linesEnded + 1, data: Data(), length: 0, unreadable: failure)
+                }
                 guard !finished else { return nil }
-                let block = nextBlock()
+                guard let block = nextBlock() else { continue }
                 if block.isEmpty {
                     finished = true
                     ready = (splitter.finish().map { [$0] } ?? []).makeIterator()
                 } else {
                     ready = splitter.append(block).makeIterator()
                 }
+            }
+        }
+    }
+
+    /// A file open for reading, closed when the last iterator over it goes.
+    final class OpenFile {
+        private let descriptor: Int32
+
+        init(_ descriptor: Int32) { self.descriptor = descriptor }
+
+        deinit { close(descriptor) }
+
+        /// The next bytes, at most `count` of them; empty at the end of the file, `nil` when the read fails (`errno`
+        /// says why).
+        func read(upTo count: Int) -> Data? {
+            var block = Data(count: count)
+            while true {
+                let read = block.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, count) }
+                if read >= 0 { return block.prefix(read) }
+                guard errno == EINTR else { return nil }
             }
         }
     }
@@ -140,6 +187,8 @@ public struct JSONLinesReader: Sequence {
         /// Whether the last byte let go was a carriage return, which is not counted if the newline follows.
         private var droppedCarriageReturn = false
         private var lineNumber = 0
+        /// How many lines have ended so far, blank ones included.
+        var linesEnded: Int { lineNumber }
 
         /// A splitter that keeps the bytes of lines of at most `maximumLineBytes` bytes.
         public init(maximumLineBytes: Int = .max) {

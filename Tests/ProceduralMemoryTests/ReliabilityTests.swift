@@ -1289,6 +1289,16 @@ import VectorIndex
         #expect(steps.last?.bytesRead ?? 0 > initialBytes)
     }
 
+    /// Hostile run 17: an import file whose read fails (here this process's memory from address 0) ended the
+    /// process; one that could not be opened imported nothing and succeeded.
+    @Test func anImportFileThatCantBeReadIsAnIOError() async throws {
+        let store = try await TestStoreKind.inMemoryStore()
+        await #expect(throws: MemoryError.io(path: "/proc/self/mem", reason: "can't be read: Input/output error")) {
+            try await store.importTrajectories(from: "/proc/self/mem")
+        }
+        #expect(try await store.statistics().trajectories == 0)
+    }
+
     /// At every limit of open files, from none free to plenty, a create succeeds, or fails and leaves no database.
     ///
     /// Under a limit that let it make the store but not open it (`memp init` under `ulimit -n 10`), a create failed

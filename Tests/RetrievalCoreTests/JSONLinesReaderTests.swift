@@ -51,6 +51,24 @@ import Testing
         }
     }
 
+    /// A file that can't be opened or read ends with a line that says why.
+    ///
+    /// Hostile run 17: a file that could not be opened (a process out of file descriptors) read as empty, so `memp
+    /// import` imported nothing and exited 0; a failed read ended the process (Foundation's block read traps).
+    @Test func aFileThatCantBeOpenedOrReadEndsWithALineSayingWhy() {
+        #expect(
+            Array(JSONLinesReader(path: "/nonexistent/x.jsonl")) == [
+                JSONLinesReader.Line(
+                    number: 1, data: Data(), length: 0, unreadable: "can't be opened: No such file or directory")
+            ])
+        // Reading this process's memory from address 0, which is not mapped, fails with EIO.
+        #expect(
+            Array(JSONLinesReader(path: "/proc/self/mem")) == [
+                JSONLinesReader.Line(
+                    number: 1, data: Data(), length: 0, unreadable: "can't be read: Input/output error")
+            ])
+    }
+
     @Test func missingFileIsReported() {
         #expect(
             throws: IndexError.io(path: "/nonexistent/x.jsonl", reason: "the file does not exist or is not readable")

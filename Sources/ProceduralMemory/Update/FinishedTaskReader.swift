@@ -46,6 +46,7 @@ extension FinishedTask {
         let parser = TrajectoryRecordParser(path: path, defaultSource: source, defaultProducer: nil)
         var tasks: [FinishedTask] = []
         for line in reader {
+            if let reason = line.unreadable { throw .io(path: path, reason: reason) }
             guard line.length <= limits.maximumLineBytes else {
                 throw .textTooLarge(
                     path: path, line: line.number, field: "(line)", bytes: line.length,
