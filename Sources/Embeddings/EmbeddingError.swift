@@ -24,6 +24,8 @@ public enum EmbeddingError: Error, Equatable, Sendable {
     case invalidServerURL(String)
     /// A recorded model identifier names no embedder this build can load.
     case unknownEmbedder(identifier: String)
+    /// An embedder was configured with `dimension`, below 1 (a store's recorded configuration, or one given in code).
+    case invalidDimension(embedder: String, dimension: Int)
     /// Line `line` of the input file at `path` is not what an embedding run reads; `reason` says what it lacks.
     case malformedInput(path: String, line: Int, reason: String)
     /// Line `line` of the input file at `path` is `bytes` long, over the `limit` an embedding run reads; it was
@@ -54,6 +56,9 @@ extension EmbeddingError: CustomStringConvertible {
         case .unknownEmbedder(let identifier):
             "The embedder \(identifier) is not one this build can load (hashing:v1:DIMENSION, "
                 + "minilm:all-MiniLM-L6-v2 or openai:MODEL)."
+        case .invalidDimension(let embedder, let dimension):
+            "The \(embedder) embedder was configured with \(dimension) dimensions; it needs at least 1. A store's "
+                + "recorded configuration this far off was written by hand or damaged."
         case .malformedInput(let path, let line, let reason):
             "\(path), line \(line): \(reason). Fix the line; nothing was written."
         case .lineTooLong(let path, let line, let bytes, let limit):

@@ -57,7 +57,8 @@ public final class PostgresBackend: MemoryBackend {
     /// - Throws: ``ProceduralMemory/MemoryError/database(reason:)`` at once when the server can't be reached or
     ///   refuses the connection, with the server's or the network's reason (TLS, login, database; the message never
     ///   contains the password); errors of ``PostgresLocation`` password sources;
-    ///   ``ProceduralMemory/MemoryError/invalidParameter(name:value:expected:)`` for an `efSearch` outside 1…1000.
+    ///   ``ProceduralMemory/MemoryError/invalidParameter(name:value:expected:)`` for an `efSearch` outside 1…1000 or
+    ///   a `maximumConnections` below 1.
     public static func connect(
         to location: PostgresLocation, maximumConnections: Int = 8, databaseSearch: PostgresVectorSearch? = nil
     ) async throws(MemoryError) -> PostgresBackend {
@@ -74,6 +75,10 @@ public final class PostgresBackend: MemoryBackend {
         migrations: [PostgresSchema.Migration] = PostgresSchema.migrations
     ) async throws(MemoryError) -> PostgresBackend {
         try PostgresLocation.validate(schema: location.schema)
+        guard maximumConnections >= 1 else {
+            throw .invalidParameter(
+                name: "maximumConnections", value: Double(maximumConnections), expected: "at least 1")
+        }
         try databaseSearch?.validate()
         let password = try location.resolvePassword()
         let selection = try await migrate(

@@ -22,6 +22,7 @@ public enum EmbedderConfiguration: Codable, Sendable, Hashable {
     func build() throws(EmbeddingError) -> any Embedder {
         switch self {
         case .hashing(let dimension):
+            guard dimension >= 1 else { throw .invalidDimension(embedder: "hashing", dimension: dimension) }
             return HashingEmbedder(dimension: dimension)
         case .minilm(let modelDirectory):
             return try MiniLMEmbedder(modelDirectory: modelDirectory ?? ModelStore().modelDirectory(for: .minilm))

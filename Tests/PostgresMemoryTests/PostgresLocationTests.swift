@@ -69,6 +69,18 @@ import Testing
 
     /// Hostile run 8: a database `we?ird` given as `we%3Fird` was written to the store's descriptor unescaped, and
     /// every later open read `ird?schema` as a parameter.
+    /// Hostile run 17: a pool of no connection ended the process (a precondition of the pool), before any connection.
+    @Test func aPoolOfNoConnectionIsRefusedBeforeConnecting() async throws {
+        // Nothing listens on port 1: the check comes first.
+        let location = try PostgresLocation(url: "postgres://memp@127.0.0.1:1/agents", password: .none)
+        for count in [0, -2] {
+            await #expect(
+                throws: MemoryError.invalidParameter(
+                    name: "maximumConnections", value: Double(count), expected: "at least 1")
+            ) { try await PostgresBackend.connect(to: location, maximumConnections: count) }
+        }
+    }
+
     @Test func escapedNamesAndIPv6AddressesReadBackAsWritten() throws {
         for url in [
             "postgres://a%40b@db:5432/we%3Fird?schema=x&sslmode=disable", "postgres://memp@[::1]:5433/we%23ird",

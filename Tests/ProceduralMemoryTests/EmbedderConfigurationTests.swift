@@ -30,4 +30,16 @@ import Testing
                 .openai, dimension: 64, server: OpenAICompatibleServer(baseURL: "ftp://example.org", model: "m"))
         }
     }
+
+    /// Hostile run 17: a recorded hashing configuration of 0 dimensions (or fewer) ended every process that embedded
+    /// with the store (a precondition of `HashingEmbedder`), while `makeEmbedder()` is documented to throw.
+    @Test func aHashingConfigurationBelowOneDimensionIsRefused() throws {
+        for dimension in [0, -3] {
+            let reason = EmbeddingError.invalidDimension(embedder: "hashing", dimension: dimension).description
+            #expect(throws: MemoryError.embedding(reason: reason)) {
+                try EmbedderConfiguration.hashing(dimension: dimension).makeEmbedder()
+            }
+        }
+        #expect(try EmbedderConfiguration.hashing(dimension: 1).makeEmbedder().dimension == 1)
+    }
 }
