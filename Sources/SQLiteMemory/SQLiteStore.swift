@@ -70,9 +70,8 @@ public enum SQLiteStore {
     ///   the embedder's dimension; ``ProceduralMemory/MemoryError/storageFull(path:)``,
     ///   ``ProceduralMemory/MemoryError/io(path:reason:)`` or ``ProceduralMemory/MemoryError/database(reason:)``
     ///   when it can't be written, or the store made can't be opened. A create that fails leaves no database file
-    ///   behind. A create that is killed
-    ///   leaves a temporary database (`memp.sqlite.tmp-…`), which the next create in the directory removes when
-    ///   no other create is running there (and ``verify(at:)`` reports).
+    ///   behind. A create that is killed leaves a temporary database (`memp.sqlite.tmp-…`), which the next create
+    ///   in the directory removes when no other create is running there (and ``verify(at:)`` reports).
     public static func create(
         at directory: String, embedder: any Embedder, configuration: EmbedderConfiguration?,
         vectorStorage: VectorStorage
