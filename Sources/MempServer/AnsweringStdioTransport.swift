@@ -99,13 +99,9 @@ actor AnsweringStdioTransport: Transport {
         let (lines, continuation) = AsyncStream<JSONLinesReader.Line>.makeStream()
         Thread.detachNewThread {
             var splitter = JSONLinesReader.Splitter(maximumLineBytes: maximumBytes)
-            var buffer = [UInt8](repeating: 0, count: 1 << 16)
             // One read(2) at a time: FileHandle's reads wait for a full buffer or the end of the input.
-            while true {
-                let count = buffer.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
-                if count < 0 && errno == EINTR { continue }
-                guard count > 0 else { break }
-                for line in splitter.append(Data(buffer[..<count])) { continuation.yield(line) }
+            while let chunk = readBytes(from: STDIN_FILENO, upTo: 1 << 16), !chunk.isEmpty {
+                for line in splitter.append(chunk) { continuation.yield(line) }
             }
             if let line = splitter.finish() { continuation.yield(line) }
             continuation.finish()

@@ -119,7 +119,7 @@ public struct JSONLinesReader: Sequence {
         /// The next block of input; empty at its end, `nil` when a read fails (``failure`` says why).
         private mutating func nextBlock() -> Data? {
             if let file {
-                guard let block = file.read(upTo: Self.blockBytes) else {
+                guard let block = readBytes(from: file.descriptor, upTo: Self.blockBytes) else {
                     failure = "can't be read: " + systemErrorText()
                     return nil
                 }
@@ -152,22 +152,11 @@ public struct JSONLinesReader: Sequence {
 
     /// A file open for reading, closed when the last iterator over it goes.
     final class OpenFile {
-        private let descriptor: Int32
+        let descriptor: Int32
 
         init(_ descriptor: Int32) { self.descriptor = descriptor }
 
         deinit { close(descriptor) }
-
-        /// The next bytes, at most `count` of them; empty at the end of the file, `nil` when the read fails (`errno`
-        /// says why).
-        func read(upTo count: Int) -> Data? {
-            var block = Data(count: count)
-            while true {
-                let read = block.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, count) }
-                if read >= 0 { return block.prefix(read) }
-                guard errno == EINTR else { return nil }
-            }
-        }
     }
 
     /// Splits bytes that arrive in pieces (a pipe, a socket, blocks of a file) into the reader's lines, however

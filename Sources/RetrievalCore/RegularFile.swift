@@ -85,15 +85,14 @@ package enum RegularFile {
         guard size <= limit else { throw .tooLarge(bytes: size, limit: limit) }
         // Reads stop one byte past the limit, which tells a file that grew while it was read from one that ends there.
         var data = Data(capacity: size)
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        let chunkBytes = 64 * 1024
         while data.count <= limit {
             let room = limit - data.count  // not `limit + 1 - …`, which overflows for a limit of Int.max
-            let wanted = room < chunk.count ? room + 1 : chunk.count
-            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, wanted) }
-            if count < 0 && errno == EINTR { continue }
-            guard count >= 0 else { throw .system(reason: systemErrorText()) }
-            if count == 0 { break }
-            data.append(contentsOf: chunk[..<count])
+            guard let chunk = readBytes(from: descriptor, upTo: room < chunkBytes ? room + 1 : chunkBytes) else {
+                throw .system(reason: systemErrorText())
+            }
+            if chunk.isEmpty { break }
+            data.append(chunk)
         }
         guard data.count <= limit else {
             var status = stat()
@@ -101,6 +100,17 @@ package enum RegularFile {
             throw .tooLarge(bytes: max(grown, data.count), limit: limit)
         }
         return data
+    }
+}
+
+/// The next bytes of `descriptor`, at most `count` of them, from one read(2) (made again when a signal interrupts
+/// it): empty at the end of the input, `nil` when the read fails (`errno` says why).
+package func readBytes(from descriptor: Int32, upTo count: Int) -> Data? {
+    var bytes = Data(count: count)
+    while true {
+        let read = bytes.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, count) }
+        if read >= 0 { return bytes.prefix(read) }
+        guard errno == EINTR else { return nil }
     }
 }
 
