@@ -47,6 +47,10 @@ struct ServeCommand: AsyncParsableCommand {
     var idleTimeout = MempServer.Configuration().idleTimeout.inSeconds
     @Option(
         parsing: .unconditional,
+        help: "Seconds a request may take to arrive, head to end of body; one still arriving is answered 408.")
+    var requestTimeout = MempServer.Configuration().requestTimeLimit.inSeconds
+    @Option(
+        parsing: .unconditional,
         help: "The most MCP sessions kept over HTTP; a new one replaces the session used least recently.")
     var maxMCPSessions = MempServer.Configuration().maximumMCPSessions
     @Option(
@@ -78,13 +82,12 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--max-answer-bytes must be at least 1024 (got \(maxAnswerBytes)).")
         }
         // Beyond a day (or infinite) the seconds no longer convert to a Duration, which trapped.
-        guard lookupTimeout > 0, lookupTimeout <= 86_400 else {
-            throw ValidationError(
-                "--lookup-timeout must be more than 0 and at most 86400 seconds (got \(lookupTimeout)).")
-        }
-        guard idleTimeout > 0, idleTimeout <= 86_400 else {
-            throw ValidationError(
-                "--idle-timeout must be more than 0 and at most 86400 seconds (got \(idleTimeout)).")
+        for (flag, seconds) in [
+            ("--lookup-timeout", lookupTimeout), ("--idle-timeout", idleTimeout), ("--request-timeout", requestTimeout),
+        ] {
+            guard seconds > 0, seconds <= 86_400 else {
+                throw ValidationError("\(flag) must be more than 0 and at most 86400 seconds (got \(seconds)).")
+            }
         }
     }
 
@@ -111,6 +114,7 @@ struct ServeCommand: AsyncParsableCommand {
         let token = try tokenFile.map { try BearerToken(contentsOf: $0) }
         let configuration = MempServer.Configuration(
             host: host, port: port, token: token, idleTimeout: .seconds(idleTimeout),
+            requestTimeLimit: .seconds(requestTimeout),
             maximumMCPSessions: maxMCPSessions, maximumConnections: maxConnections)
         try await MempServer.serveHTTP(service, configuration: configuration) { host, port in
             printError("Listening on http://\(host.contains(":") ? "[\(host)]" : host):\(port)")

@@ -27,6 +27,10 @@ import Synchronization
 /// - Graceful shutdown waits for every request that has begun, and a request begins with its head: a client that
 ///   sent a head and part of a body, then nothing, held shutdown up until the idle timeout. Such a request can't be
 ///   answered (its body is incomplete), so closing it loses nothing; requests received in full are still answered.
+/// - A request must arrive whole, head to end of body, within the request time limit. Each body part restarts the
+///   framework's idle timeout, so a client sending a byte now and then held its connection for as long as it
+///   liked. One still arriving at the limit is answered 408 ``MempService/ServiceError/requestTooSlow(seconds:)``
+///   (or, answered already, not again) and its connection closed. Time spent answering is not counted.
 final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -55,13 +59,22 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     /// done with a connection it closes, no longer reads: the client, blocked sending it, never got to read its
     /// answer, and the connection was held until the idle timeout.
     private var draining = false
+    /// The longest a request may take to arrive, from its head to the end of its body.
+    private let requestTimeLimit: TimeAmount
+    /// Closes the connection when the request still arriving reaches the time limit; cancelled at its end.
+    private var requestDeadline: Scheduled<Void>?
 
     /// A guard counting its connection against `connections`, answering parser errors under the limits of
-    /// `decoder`, and reading at most `drainLimit` bytes of a body whose request was answered before it ended.
-    init(connections: ConnectionCount, decoder: HTTP1Channel.Configuration.DecoderConfiguration, drainLimit: Int) {
+    /// `decoder`, reading at most `drainLimit` bytes of a body whose request was answered before it ended, and
+    /// closing a connection whose request hasn't arrived whole within `requestTimeLimit`.
+    init(
+        connections: ConnectionCount, decoder: HTTP1Channel.Configuration.DecoderConfiguration, drainLimit: Int,
+        requestTimeLimit: TimeAmount
+    ) {
         self.connections = connections
         self.decoder = decoder
         self.drainLimit = drainLimit
+        self.requestTimeLimit = requestTimeLimit
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -77,6 +90,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         if admitted { connections.release() }
         admitted = false
+        requestDeadline?.cancel()
+        requestDeadline = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -100,11 +115,13 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             drained = 0
             // The framework's own test: it ends the connection after this answer only for exactly "close".
             closing = head.headerFields[.connection] == "close"
+            startDeadline(context: context)
         case .body(let buffer) where draining:
             drained += buffer.readableBytes
             if drained > drainLimit { context.close(promise: nil) }
             return
         case .end where draining:
+            requestDeadline?.cancel()
             context.close(promise: nil)
             return
         case .body(let buffer) where receiving && unanswered == 0:
@@ -116,9 +133,26 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
                 return
             }
         case .body: break
-        case .end: receiving = false
+        case .end:
+            receiving = false
+            requestDeadline?.cancel()
+            requestDeadline = nil
         }
         context.fireChannelRead(data)
+    }
+
+    /// Schedules the close of the connection should the request whose head just arrived not end in time.
+    private func startDeadline(context: ChannelHandlerContext) {
+        requestDeadline?.cancel()
+        let loop = context.eventLoop.assumeIsolated()
+        requestDeadline = loop.scheduleTask(in: requestTimeLimit) { [self] in
+            guard receiving else { return }
+            // Unanswered still, the request gets its error; one answered early (413, 401) had its answer.
+            if unanswered == 1 && !draining {
+                write(.requestTooSlow(seconds: Double(requestTimeLimit.nanoseconds) / 1e9), context: context)
+            }
+            context.close(promise: nil)
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

@@ -197,6 +197,7 @@ struct HTTPAPI: Sendable {
         case .headersTooLarge: 431
         case .unavailable: 503
         case .timeout: 503
+        case .requestTimeout: 408
         case .insufficientStorage: 507
         case .internalFailure: 500
         }

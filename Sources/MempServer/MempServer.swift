@@ -33,20 +33,30 @@ public enum MempServer {
         /// Without it a client that stops halfway through a request holds its connection, and graceful shutdown
         /// waits for it, forever. A request being answered is never cut short.
         public var idleTimeout: Duration
+        /// How long a request may take to arrive, from its head to the end of its body; one still
+        /// arriving then is answered 408 ``MempService/ServiceError/requestTooSlow(seconds:)`` and its connection
+        /// closed.
+        ///
+        /// Each byte received restarts ``idleTimeout``, so without this bound a client sending its body a byte at a
+        /// time held its connection as long as it liked. Time spent answering is not counted. The default, 30 s,
+        /// lets a body of the default 8 MiB arrive at 280 KB/s.
+        public var requestTimeLimit: Duration
 
-        /// Creates a configuration; connections silent for 60 s are closed, 256 connections and 1,024 MCP sessions
-        /// are kept.
+        /// Creates a configuration; connections silent for 60 s, and requests not received whole within 30 s, are
+        /// closed; 256 connections and 1,024 MCP sessions are kept.
         ///
         /// - Precondition: `maximumMCPSessions >= 1`, `maximumConnections >= 1`.
         public init(
             host: String = "127.0.0.1", port: Int = 8765, token: BearerToken? = nil, mcp: Bool = true,
-            idleTimeout: Duration = .seconds(60), maximumMCPSessions: Int = 1024, maximumConnections: Int = 256
+            idleTimeout: Duration = .seconds(60), requestTimeLimit: Duration = .seconds(30),
+            maximumMCPSessions: Int = 1024, maximumConnections: Int = 256
         ) {
             self.host = host
             self.port = port
             self.token = token
             self.mcp = mcp
             self.idleTimeout = idleTimeout
+            self.requestTimeLimit = requestTimeLimit
             self.maximumMCPSessions = maximumMCPSessions
             self.maximumConnections = maximumConnections
         }
@@ -90,7 +100,8 @@ public enum MempServer {
                 configuration: .init(
                     additionalChannelHandlers: [
                         ConnectionGuard(
-                            connections: connections, decoder: decoder, drainLimit: service.limits.maximumBodyBytes)
+                            connections: connections, decoder: decoder, drainLimit: service.limits.maximumBodyBytes,
+                            requestTimeLimit: TimeAmount(configuration.requestTimeLimit))
                     ],
                     idleTimeout: TimeAmount(configuration.idleTimeout), httpDecoderConfiguration: decoder)),
             configuration: ApplicationConfiguration(address: .hostname(host, port: configuration.port)),

@@ -36,6 +36,8 @@ public enum ServiceError: Error, Equatable, Sendable {
     case methodNotAllowed(method: String, path: String, allowed: [String])
     /// The request did not finish within the server's time limit.
     case timeout(seconds: Double)
+    /// The request did not arrive whole, head to end of body, within `seconds`, the server's limit.
+    case requestTooSlow(seconds: Double)
     /// The store failed for a reason that is not the client's (database, disk, embedder).
     case storeFailure(reason: String)
     /// The store's database can't be reached or stopped answering; the request can be retried once it is back.
@@ -65,6 +67,8 @@ public enum ServiceErrorKind: String, Sendable, CaseIterable {
     case unavailable
     /// The server took too long (HTTP 503).
     case timeout
+    /// The client took too long to send its request (HTTP 408).
+    case requestTimeout
     /// The store has no space left for the write (HTTP 507).
     case insufficientStorage
     /// The server failed (HTTP 500); never used for something the client sent.
@@ -89,6 +93,7 @@ extension ServiceError: CustomStringConvertible {
         case .notFound: "not_found"
         case .methodNotAllowed: "method_not_allowed"
         case .timeout: "timeout"
+        case .requestTooSlow: "request_timeout"
         case .storeFailure: "store_failure"
         case .storeUnavailable: "store_unavailable"
         case .storageFull: "storage_full"
@@ -107,6 +112,7 @@ extension ServiceError: CustomStringConvertible {
         case .unauthorized: .unauthorized
         case .methodNotAllowed: .methodNotAllowed
         case .timeout: .timeout
+        case .requestTooSlow: .requestTimeout
         case .storeFailure: .internalFailure
         case .storeUnavailable: .unavailable
         case .storageFull: .insufficientStorage
@@ -146,6 +152,9 @@ extension ServiceError: CustomStringConvertible {
         case .timeout(let seconds):
             "The request took longer than \(shortNumber(seconds)) s, the server's limit: ask for fewer hits or tasks, or retry "
                 + "later if the store's database is slow or unreachable."
+        case .requestTooSlow(let seconds):
+            "The request did not arrive whole within \(shortNumber(seconds)) s, the server's limit; the connection is "
+                + "closed. Send it at once, or in smaller batches."
         case .storeFailure(let reason):
             "The store failed: \(reason)"
         case .storeUnavailable(let reason):

@@ -130,11 +130,13 @@ import Testing
         #expect(
             parseFailure(QueryCommand.self, ["--store", "s", "--rank-constant", "inf", "task"])
                 == "--rank-constant must be a positive number (got inf).")
-        for timeout in ["inf", "1e300", "nan", "0"] {
-            #expect(
-                parseFailure(ServeCommand.self, ["--store", "s", "--lookup-timeout", timeout])
-                    == "--lookup-timeout must be more than 0 and at most 86400 seconds (got \(Double(timeout) ?? 0))."
-            )
+        for flag in ["--lookup-timeout", "--idle-timeout", "--request-timeout"] {
+            for timeout in ["inf", "1e300", "nan", "0"] {
+                #expect(
+                    parseFailure(ServeCommand.self, ["--store", "s", flag, timeout])
+                        == "\(flag) must be more than 0 and at most 86400 seconds (got \(Double(timeout) ?? 0))."
+                )
+            }
         }
         #expect(
             parseFailure(ServeCommand.self, ["--store", "s", "--max-k", "0"]) == "--max-k must be at least 1 (got 0).")

@@ -21,6 +21,34 @@ import Testing
         #expect(try await served.client.send("POST", "/v1/lookup", json: ["task": "make tea"]).status == 200)
     }
 
+    /// Each byte restarts the idle timeout (a day here), so only the limit on the whole request can end these: before
+    /// it, a body sent a byte at a time held its connection for as long as its client liked.
+    @Test(.hangGuard)
+    func aRequestNotReceivedWholeWithinTheRequestTimeLimitIsAnswered408AndClosed() async throws {
+        let served = try await ServedStore(
+            count: 3, arguments: ["--idle-timeout", "86400", "--request-timeout", "1"])
+        defer { served.close() }
+        let port = try #require(served.server.baseURL.port)
+        let stalled = try RawConnection(port: port)
+        try stalled.send(Self.stalledLookup)
+        let dripping = try RawConnection(port: port)
+        try dripping.send("POST /v1/trajectories HTTP/1.1\r\nHost: memp\r\nContent-Length: 1000000\r\n\r\n")
+        // The client's pace, not a wait for the server: it sends until the server has closed the connection.
+        let drip = Task {
+            while (try? dripping.send(" ")) != nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        let expected = HTTPAnswer(
+            status: 408, code: "request_timeout",
+            message: "The request did not arrive whole within 1 s, the server's limit; the connection is closed. "
+                + "Send it at once, or in smaller batches.")
+        #expect(HTTPAnswer.all(in: try await stalled.readToEnd()) == [expected])
+        #expect(HTTPAnswer.all(in: try await dripping.readToEnd()) == [expected])
+        try await drip.value
+        // Other clients are served as before, and nothing of the cut upload was stored.
+        let stats = try await served.client.send("GET", "/v1/stats")
+        #expect((HTTPClient.object(stats.body)["statistics"] as? [String: Any])?["trajectories"] as? Int == 3)
+    }
+
     /// Before, the server waited for the rest of these requests: it never exited (the idle timeout is a day here,
     /// so only shutdown can end them).
     @Test(.hangGuard)
