@@ -197,9 +197,10 @@ extension MemoryStore {
     /// Copies the store at `source` into `destination` and verifies the copy.
     ///
     /// The two may live on different backends (SQLite to PostgreSQL and back); a destination directory that holds
-    /// no store becomes a SQLite store. Every trajectory and memory (with its counters, status, revision and vectors) is copied in batches, then the
-    /// whole history (numbers, dates and reverted entries kept) and the record of fusion choices; then both stores
-    /// must have the same ``ProceduralMemory/StoreDigest``. The source must not change during the copy.
+    /// no store becomes a SQLite store, which is removed again if the copy fails. Every trajectory and memory (with
+    /// its counters, status, revision and vectors) is copied in batches, then the whole history (numbers, dates and
+    /// reverted entries kept) and the record of fusion choices; then both stores must have the same
+    /// ``ProceduralMemory/StoreDigest``. The source must not change during the copy.
     ///
     /// - Parameters:
     ///   - source: The store to copy.
@@ -220,8 +221,13 @@ extension MemoryStore {
         // The destination is opened, and a missing SQLite store created, only once the source is read and checked.
         try await StoreMigration.copy(
             from: try await MemoryStore.backend(at: source, access: .read), sourceName: source.description,
-            toBackendMadeBy: { () async throws(MemoryError) in
-                try await MemoryStore.backend(at: destination, access: .createIfMissing)
+            toBackendMadeBy: { (settings) async throws(MemoryError) in
+                if case .directory(let directory) = destination, StoreLocation.kind(of: directory) == .none {
+                    let made = try await SQLiteStore.copyDestination(
+                        at: directory, settings: settings, copyOf: source.description)
+                    return .made(made.backend, discard: made.discard)
+                }
+                return .existing(try await MemoryStore.backend(at: destination, access: .write))
             }, destinationName: destination.description, reason: "migrate from \(source)", batchSize: batchSize)
     }
 }
@@ -245,8 +251,6 @@ enum BackendAccess {
     case read
     /// Reading and writing a store that exists.
     case write
-    /// Reading and writing, making an empty SQLite store in a directory that holds none.
-    case createIfMissing
 }
 
 extension MemoryStore {
@@ -282,11 +286,8 @@ extension MemoryStore {
                     throw .backendNotBuilt(backend: StoreLocation.postgreSQL, location: directory)
                 #endif
             case .none:
-                guard access == .createIfMissing else {
-                    if let reason = notADirectoryReason(directory) { throw .io(path: directory, reason: reason) }
-                    throw .notAStore(path: directory)
-                }
-                return try SQLiteStore.emptyBackend(at: directory)
+                if let reason = notADirectoryReason(directory) { throw .io(path: directory, reason: reason) }
+                throw .notAStore(path: directory)
             }
         case .database(let database):
             #if PostgreSQL

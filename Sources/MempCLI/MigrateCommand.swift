@@ -14,7 +14,8 @@ struct MigrateCommand: AsyncParsableCommand {
             vectors) are copied in batches, then the history (numbers and dates kept) and the fusion record, then \
             both stores are compared by counts and a SHA-256 checksum. Until that check passes the destination is \
             marked as an incomplete copy, which every command refuses: a migration stopped half-way leaves nothing \
-            that passes for the source (remove it and migrate again). The source must not change meanwhile.
+            that passes for the source (remove it and migrate again). A destination directory the migration made \
+            is removed again when it fails with an error. The source must not change meanwhile.
             """)
 
     @Option(help: ArgumentHelp("The store to copy: a directory or a postgres:// URL.", valueName: "dir|url"))

@@ -117,22 +117,36 @@ package enum StoreMigration {
         destinationName: String, reason: String, batchSize: Int = 500
     ) async throws(MemoryError) -> StoreDigest {
         try await copy(
-            from: source, sourceName: sourceName, toBackendMadeBy: { () throws(MemoryError) in destination },
-            destinationName: destinationName, reason: reason, batchSize: batchSize)
+            from: source, sourceName: sourceName,
+            toBackendMadeBy: { (_) throws(MemoryError) in .existing(destination) }, destinationName: destinationName,
+            reason: reason, batchSize: batchSize)
+    }
+
+    /// The store a copy writes into, as ``copy(from:sourceName:toBackendMadeBy:destinationName:reason:batchSize:)``'s
+    /// `makeDestination` gives it.
+    package enum Destination {
+        /// A store that was there already, or a database without a store: the copy gives it the source's settings
+        /// if it has none, and marks it (``MemoryBackend/beginCopy(from:)``).
+        case existing(any MemoryBackend)
+        /// A store made for this copy, with the source's settings and marked as its copy already; `discard` closes
+        /// and removes it, and is called when the copy fails.
+        case made(any MemoryBackend, discard: @Sendable () -> Void)
     }
 
     /// Copies as ``copy(from:sourceName:to:destinationName:reason:batchSize:)`` does, into the backend that
-    /// `makeDestination` opens or creates once the source has been read and checked: a source that holds no store,
-    /// or a record that can't be copied, leaves nothing behind at the destination (hostile run 10: a migration from
-    /// a PostgreSQL schema without a store left a SQLite database without settings that every later command
-    /// refused).
+    /// `makeDestination` opens or creates.
+    ///
+    /// `makeDestination` is given the source's settings, and called once the source has been read and checked: a
+    /// source that holds no store, or a record that can't be copied, leaves nothing behind at the destination
+    /// (hostile run 10: a migration from a PostgreSQL schema without a store left a SQLite database without settings
+    /// that every later command refused). A store made for the copy is removed when the copy fails.
     ///
     /// - Throws: As ``copy(from:sourceName:to:destinationName:reason:batchSize:)``, and what `makeDestination`
     ///   throws.
     @discardableResult
     package static func copy(
         from source: any MemoryBackend, sourceName: String,
-        toBackendMadeBy makeDestination: () async throws(MemoryError) -> any MemoryBackend, destinationName: String,
+        toBackendMadeBy makeDestination: (StoreInfo) async throws(MemoryError) -> Destination, destinationName: String,
         reason: String, batchSize: Int = 500
     ) async throws(MemoryError) -> StoreDigest {
         guard batchSize > 0 else {
@@ -165,20 +179,42 @@ package enum StoreMigration {
                 reason: "\(sourceName): memory \(Self.shown(record.memory.id)) can't be copied, field "
                     + "\(problem.field): \(problem.reason)")
         }
-        let destination = try await makeDestination()
-        if let existing = try await destination.storeInfo() {
-            guard existing.embedderID == info.embedderID, existing.dimension == info.dimension else {
-                throw .embedderMismatch(store: existing.embedderID, given: info.embedderID)
+        switch try await makeDestination(info) {
+        case .existing(let destination):
+            if let existing = try await destination.storeInfo() {
+                guard existing.embedderID == info.embedderID, existing.dimension == info.dimension else {
+                    throw .embedderMismatch(store: existing.embedderID, given: info.embedderID)
+                }
+            } else {
+                try await destination.initialize(
+                    embedderID: info.embedderID, dimension: info.dimension, configuration: info.embedderConfiguration)
             }
-        } else {
-            try await destination.initialize(
-                embedderID: info.embedderID, dimension: info.dimension, configuration: info.embedderConfiguration)
+            do throws(MemoryError) {
+                try await destination.beginCopy(from: sourceName)
+            } catch .storeExists {
+                throw .storeExists(path: destinationName)
+            }
+            return try await fill(
+                destination, from: source, trajectories: trajectories, memories: memories, history: history,
+                destinationName: destinationName, reason: reason, batchSize: batchSize)
+        case .made(let destination, let discard):
+            do throws(MemoryError) {
+                return try await fill(
+                    destination, from: source, trajectories: trajectories, memories: memories, history: history,
+                    destinationName: destinationName, reason: reason, batchSize: batchSize)
+            } catch {
+                discard()
+                throw error
+            }
         }
-        do throws(MemoryError) {
-            try await destination.beginCopy(from: sourceName)
-        } catch .storeExists {
-            throw .storeExists(path: destinationName)
-        }
+    }
+
+    /// Writes the records read from `source` into `destination`, marked as its copy, checks that both stores have
+    /// the same digest, and removes the mark.
+    private static func fill(
+        _ destination: any MemoryBackend, from source: any MemoryBackend, trajectories: [Trajectory],
+        memories: [MemoryRecord], history: [HistoryEntry], destinationName: String, reason: String, batchSize: Int
+    ) async throws(MemoryError) -> StoreDigest {
         for start in stride(from: 0, to: trajectories.count, by: batchSize) {
             _ = try await destination.write(
                 WriteBatch(

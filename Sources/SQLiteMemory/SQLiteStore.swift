@@ -76,6 +76,65 @@ public enum SQLiteStore {
         at directory: String, embedder: any Embedder, configuration: EmbedderConfiguration?,
         vectorStorage: VectorStorage
     ) async throws(MemoryError) -> MemoryStore {
+        try MemoryStore.checkIndexable(embedder, vectorStorage: vectorStorage)
+        let path = try await makeDatabase(in: directory) { (backend) throws(MemoryError) in
+            try await backend.initialize(
+                embedderID: embedder.modelIdentifier, dimension: embedder.dimension, configuration: configuration)
+        }
+        do {
+            return try await MemoryStore.open(
+                backend: try SQLiteBackend(path: path), embedder: embedder,
+                cacheDirectory: cacheDirectory(of: directory), vectorStorage: vectorStorage)
+        } catch {
+            // Made, but it can't be opened (a process short of file descriptors opens more for the store than for
+            // its settings): removed, so that the create, with the cause gone, can be run again. It holds nothing
+            // but its settings; only a process that opened it in this moment would lose it.
+            removeDatabase(at: path)
+            throw error
+        }
+    }
+
+    /// Creates a store in `directory` (created if needed) for a copy of the store at `source` to fill: it is made
+    /// with `settings` and marked as an incomplete copy of `source` (``ProceduralMemory/MemoryBackend/beginCopy(from:)``)
+    /// before it takes its place, so that no other process writes to it, nor takes it for a store, until the copy
+    /// ends.
+    ///
+    /// - Returns: The store's backend, and `discard`, which closes it and removes the store: a copy that fails
+    ///   leaves nothing in the directory, and can be run again (hostile run 17: a copy that failed after making its
+    ///   destination left a database without settings, which the rerun and `create` both refused).
+    /// - Throws: As ``create(at:embedder:configuration:vectorStorage:)``.
+    package static func copyDestination(
+        at directory: String, settings: StoreInfo, copyOf source: String
+    ) async throws(MemoryError) -> (backend: SQLiteBackend, discard: @Sendable () -> Void) {
+        let path = try await makeDatabase(in: directory) { (backend) throws(MemoryError) in
+            try await backend.initialize(
+                embedderID: settings.embedderID, dimension: settings.dimension,
+                configuration: settings.embedderConfiguration)
+            try await backend.beginCopy(from: source)
+        }
+        let backend: SQLiteBackend
+        do { backend = try SQLiteBackend(path: path) } catch {
+            removeDatabase(at: path)
+            throw error
+        }
+        return (
+            backend,
+            {
+                try? backend.close()
+                removeDatabase(at: path)
+            }
+        )
+    }
+
+    /// Makes the database of a new store in `directory` (created if needed), prepared by `prepare`, and returns its
+    /// path.
+    ///
+    /// The database is made under a name of its own and linked into place once `prepare` is done: a create stopped
+    /// by a full disk or a kill leaves no half-made database that would refuse the next create, and link(2), unlike
+    /// rename(2), refuses to replace a store another process created meanwhile.
+    private static func makeDatabase(
+        in directory: String, prepare: (SQLiteBackend) async throws(MemoryError) -> Void
+    ) async throws(MemoryError) -> String {
         try checkPathLength(of: directory)
         do { try FileManager.default.createDirectories(atPath: directory) } catch {
             throw .io(path: directory, reason: "can't create the store directory: \(error)")
@@ -83,17 +142,12 @@ public enum SQLiteStore {
         let lock = lockForCreating(in: directory)
         defer { lock?.release() }
         guard !isSQLiteStore(at: directory) else { throw existingFileError(in: directory) }
-        // The database is made under a name of its own and linked into place once it holds the store's settings: a
-        // create stopped by a full disk or a kill leaves no half-made database that would refuse the next create,
-        // and link(2), unlike rename(2), refuses to replace a store another process created meanwhile.
         let path = databasePath(in: directory)
         let temporary = temporaryDatabasePath(in: directory)
         defer { for suffix in ["", "-wal", "-shm", "-journal"] { unlink(temporary + suffix) } }
-        try MemoryStore.checkIndexable(embedder, vectorStorage: vectorStorage)
         do {
             let backend = try SQLiteBackend(path: temporary)
-            try await backend.initialize(
-                embedderID: embedder.modelIdentifier, dimension: embedder.dimension, configuration: configuration)
+            try await prepare(backend)
             try backend.close()
         } catch .storageFull {
             throw .storageFull(path: path)  // the temporary name, removed by now, would tell the reader nothing
@@ -104,17 +158,12 @@ public enum SQLiteStore {
             guard !isSQLiteStore(at: directory) else { throw existingFileError(in: directory) }
             guard rename(temporary, path) == 0 else { throw .io(path: path, reason: String(cString: strerror(errno))) }
         }
-        do {
-            return try await MemoryStore.open(
-                backend: try SQLiteBackend(path: path), embedder: embedder,
-                cacheDirectory: cacheDirectory(of: directory), vectorStorage: vectorStorage)
-        } catch {
-            // Made, but it can't be opened (a process short of file descriptors opens more for the store than for
-            // its settings): removed, so that the create, with the cause gone, can be run again. It holds nothing
-            // but its settings; only a process that opened it in this moment would lose it.
-            for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
-            throw error
-        }
+        return path
+    }
+
+    /// Removes the database files of a store just made at `path`.
+    private static func removeDatabase(at path: String) {
+        for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
     }
 
     /// The longest full path SQLite opens a file by (its Unix VFS's `MAX_PATHNAME`).
@@ -174,17 +223,6 @@ public enum SQLiteStore {
         let path = databasePath(in: directory)
         if let problem = databaseFileProblem(path) { throw problem }
         return try SQLiteBackend(path: path, readOnly: readOnly, existingStore: true)
-    }
-
-    /// The backend of a new, empty store in `directory` (created if needed), to copy a store into.
-    ///
-    /// - Throws: ``ProceduralMemory/MemoryError/io(path:reason:)`` when the directory can't be created.
-    public static func emptyBackend(at directory: String) throws(MemoryError) -> SQLiteBackend {
-        try checkPathLength(of: directory)
-        do { try FileManager.default.createDirectories(atPath: directory) } catch {
-            throw .io(path: directory, reason: "can't create the store directory: \(error)")
-        }
-        return try SQLiteBackend(path: databasePath(in: directory))
     }
 
     /// Checks the whole store without changing it: SQLite's integrity and foreign-key checks, that every row

@@ -304,6 +304,47 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: directory.file("missing")))
     }
 
+    /// At every limit of open files, from none free to plenty, a copy into a new directory succeeds, or fails and
+    /// leaves no store there, so that the same copy, the limit raised, succeeds.
+    ///
+    /// Hostile run 17: `memp migrate` under `ulimit -n 16` made its SQLite destination, failed, and left a database
+    /// without settings, which the rerun ("Move it away") and `memp init` ("already holds a memory store") refused.
+    @Test func aCopyThatFailsForWantOfFileDescriptorsLeavesNoStore() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let source = directory.file("source")
+        _ = try await Self.makeStore(at: source)
+        await #expect(processExitsWith: .success) { [root = directory.path as String, source = source as String] in
+            var limit = rlimit()
+            getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+            let original = limit.rlim_cur
+            var (failures, successes) = (0, 0)
+            for spare in 0..<40 {
+                let destination = "\(root)/copy-\(spare)"
+                let lowestFree = open("/dev/null", O_RDONLY)
+                close(lowestFree)
+                limit.rlim_cur = rlim_t(Int(lowestFree) + spare)
+                setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+                do {
+                    try await MemoryStore.copy(from: .directory(source), to: .directory(destination))
+                    successes += 1
+                } catch {
+                    failures += 1
+                    limit.rlim_cur = original
+                    setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+                    if FileManager.default.fileExists(atPath: destination + "/" + SQLiteStore.databaseFileName) {
+                        exit(3)
+                    }
+                    guard (try? await MemoryStore.copy(from: .directory(source), to: .directory(destination))) != nil
+                    else { exit(5) }
+                }
+                limit.rlim_cur = original
+                setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+            }
+            exit(failures > 0 && successes > 0 ? 0 : 4)
+        }
+    }
+
     /// Hostile run 8: a migration killed half-way left a copy that `memp verify` passed and lookups answered from,
     /// and its rerun was told the directory "already holds a memory store"; a migration into a store whose
     /// memories were all deleted replaced its history, and kept its fusion record.
