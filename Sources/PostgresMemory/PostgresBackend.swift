@@ -74,7 +74,7 @@ public final class PostgresBackend: MemoryBackend {
         databaseSearch: PostgresVectorSearch? = nil,
         migrations: [PostgresSchema.Migration] = PostgresSchema.migrations
     ) async throws(MemoryError) -> PostgresBackend {
-        try PostgresLocation.validate(schema: location.schema)
+        try location.validate()
         guard maximumConnections >= 1 else {
             throw .invalidParameter(
                 name: "maximumConnections", value: Double(maximumConnections), expected: "at least 1")

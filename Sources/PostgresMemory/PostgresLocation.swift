@@ -66,23 +66,11 @@ public struct PostgresLocation: Sendable, Equatable, Codable, CustomStringConver
             throw .invalidDatabaseURL(
                 .invalidPart(part: "fragment", reason: "(#…) is no part of a PostgreSQL location"))
         }
-        guard var host = components.host, !host.isEmpty else { throw .invalidDatabaseURL(.missingHost) }
+        guard var host = components.host else { throw .invalidDatabaseURL(.missingHost) }
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        let hostCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:")
-        guard host.allSatisfy({ hostCharacters.contains($0) }) else {
-            throw .invalidDatabaseURL(
-                .invalidPart(
-                    part: "host", reason: "\(Self.printable(host)) is no host name or address (letters, digits, . - _)")
-            )
-        }
-        guard let user = components.user, !user.isEmpty else { throw .invalidDatabaseURL(.missingUser) }
-        try Self.checkName(user, part: "user")
         guard components.path.hasPrefix("/"), !components.path.dropFirst().contains("/") else {
             throw .invalidDatabaseURL(.missingDatabase)
         }
-        let database = String(components.path.dropFirst())
-        guard !database.isEmpty else { throw .invalidDatabaseURL(.missingDatabase) }
-        try Self.checkName(database, part: "database")
         var schema = "memp"
         var requireTLS = true
         var seen = Set<String>()
@@ -108,14 +96,14 @@ public struct PostgresLocation: Sendable, Equatable, Codable, CustomStringConver
                 throw .invalidDatabaseURL(.unsupportedParameter(name: item.name))
             }
         }
-        try Self.validate(schema: schema)
         self.host = host
         self.port = port
-        self.user = user
-        self.database = database
+        self.user = components.user ?? ""
+        self.database = String(components.path.dropFirst())
         self.schema = schema
         self.password = password
         self.requireTLS = requireTLS
+        try validate()
     }
 
     /// The port the URL names (5432 when it names none), read from the text itself: what follows the host's `:`
@@ -132,13 +120,45 @@ public struct PostgresLocation: Sendable, Equatable, Codable, CustomStringConver
             throw .invalidDatabaseURL(
                 .invalidPart(part: "port", reason: "\(printable(String(text))) is no number within 1–65535"))
         }
-        guard (1...65_535).contains(port) else { throw .invalidDatabaseURL(.invalidPort(port)) }
+        try checkPort(port)  // before URLComponents, which refuses a negative port as no URL at all
         return port
     }
 
-    /// Checks a user or database name: no control characters, and at most 63 bytes (PostgreSQL cuts longer names,
-    /// so two long names would name one database).
-    private static func checkName(_ name: String, part: String) throws(MemoryError) {
+    /// Checks the location as ``init(url:password:)`` checks the URL's parts: a location whose fields were set one by
+    /// one skips the parser (hostile run 17: port 98517 wrapped to 32981 and connected; an empty host or a NUL in
+    /// the user was reported as the database being unavailable).
+    ///
+    /// - Throws: ``ProceduralMemory/MemoryError/invalidDatabaseURL(_:)`` naming the first part that is wrong.
+    public func validate() throws(MemoryError) {
+        try Self.checkHost(host)
+        try Self.checkPort(port)
+        try Self.checkName(user, part: "user", ifEmpty: .missingUser)
+        try Self.checkName(database, part: "database", ifEmpty: .missingDatabase)
+        try Self.validate(schema: schema)
+    }
+
+    /// Checks a host: a name or an address, of letters, digits, `.`, `-`, `_` and (IPv6) `:`.
+    private static func checkHost(_ host: String) throws(MemoryError) {
+        guard !host.isEmpty else { throw .invalidDatabaseURL(.missingHost) }
+        let hostCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:")
+        guard host.allSatisfy({ hostCharacters.contains($0) }) else {
+            throw .invalidDatabaseURL(
+                .invalidPart(
+                    part: "host", reason: "\(printable(host)) is no host name or address (letters, digits, . - _)"))
+        }
+    }
+
+    /// Checks that a port is within 1…65535.
+    private static func checkPort(_ port: Int) throws(MemoryError) {
+        guard (1...65_535).contains(port) else { throw .invalidDatabaseURL(.invalidPort(port)) }
+    }
+
+    /// Checks a user or database name: not empty (else `ifEmpty`), no control characters, and at most 63 bytes
+    /// (PostgreSQL cuts longer names, so two long names would name one database).
+    private static func checkName(
+        _ name: String, part: String, ifEmpty: MemoryError.DatabaseURLProblem
+    ) throws(MemoryError) {
+        if name.isEmpty { throw .invalidDatabaseURL(ifEmpty) }
         if name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
             throw .invalidDatabaseURL(
                 .invalidPart(part: part, reason: "\(printable(name)) holds a control character"))

@@ -67,8 +67,6 @@ import Testing
         }
     }
 
-    /// Hostile run 8: a database `we?ird` given as `we%3Fird` was written to the store's descriptor unescaped, and
-    /// every later open read `ird?schema` as a parameter.
     /// Hostile run 17: a pool of no connection ended the process (a precondition of the pool), before any connection.
     @Test func aPoolOfNoConnectionIsRefusedBeforeConnecting() async throws {
         // Nothing listens on port 1: the check comes first.
@@ -81,6 +79,50 @@ import Testing
         }
     }
 
+    /// Hostile run 17: fields set one by one skipped the URL's checks. Port 98517 wrapped to 32981 and connected;
+    /// an empty host, a NUL in the user or port -1 were "Database unavailable … retry when it is back".
+    @Test func fieldsSetOneByOneAreCheckedAsTheURLIsBeforeConnecting() async throws {
+        // Nothing listens on port 1: each check comes before any connection.
+        let valid = try PostgresLocation(url: "postgres://memp@127.0.0.1:1/agents", password: .none)
+        var wrapping = valid
+        wrapping.port = 98517
+        var negative = valid
+        negative.port = -1
+        var hostless = valid
+        hostless.host = ""
+        var spaced = valid
+        spaced.host = "db internal"
+        var nul = valid
+        nul.user = "me\u{0}mp"
+        var nameless = valid
+        nameless.database = ""
+        var longName = valid
+        longName.database = String(repeating: "d", count: 64)
+        var schema = valid
+        schema.schema = "Team-A"
+        let cases: [(PostgresLocation, MemoryError.DatabaseURLProblem)] = [
+            (wrapping, .invalidPort(98517)), (negative, .invalidPort(-1)), (hostless, .missingHost),
+            (
+                spaced,
+                .invalidPart(
+                    part: "host", reason: #""db internal" is no host name or address (letters, digits, . - _)"#)
+            ),
+            (nul, .invalidPart(part: "user", reason: #""me\u{0}mp" holds a control character"#)),
+            (nameless, .missingDatabase),
+            (longName, .invalidPart(part: "database", reason: "is 64 bytes; PostgreSQL keeps 63 and would cut it")),
+            (schema, .invalidSchema(name: "Team-A")),
+        ]
+        for (location, problem) in cases {
+            #expect(throws: MemoryError.invalidDatabaseURL(problem)) { try location.validate() }
+            await #expect(throws: MemoryError.invalidDatabaseURL(problem)) {
+                try await PostgresBackend.connect(to: location)
+            }
+        }
+        try valid.validate()
+    }
+
+    /// Hostile run 8: a database `we?ird` given as `we%3Fird` was written to the store's descriptor unescaped, and
+    /// every later open read `ird?schema` as a parameter.
     @Test func escapedNamesAndIPv6AddressesReadBackAsWritten() throws {
         for url in [
             "postgres://a%40b@db:5432/we%3Fird?schema=x&sslmode=disable", "postgres://memp@[::1]:5433/we%23ird",
