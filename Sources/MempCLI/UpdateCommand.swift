@@ -12,7 +12,8 @@ struct UpdateCommand: AsyncParsableCommand {
             in one transaction: the used memories' counters (and deprecations), then the policy: vanilla adds every \
             trajectory, validation the successful ones, adjustment the successful ones and rewrites each memory a \
             failed task used. Near-duplicates of an active memory with the same outcome are merged into it. \
-            An interrupted update keeps the batches committed before the interruption. With --llm-url, a \
+            An interrupted update keeps the batches committed before the interruption; run it again with \
+            --resume to apply only the rest. With --llm-url, a \
             language model writes the new memories' scripts and reflects on failures; any failure of it falls back \
             to the rule-based writer or correction, and the fallback is recorded.
             """)
@@ -30,6 +31,12 @@ struct UpdateCommand: AsyncParsableCommand {
     @OptionGroup var settingsOptions: UpdateSettingsOptions
     @OptionGroup var languageModel: LanguageModelOptions
     @Option(help: "The source of records that name none (default: the file's base name).") var source: String?
+    @Flag(
+        help: """
+            Skip the tasks the store has applied already (their trajectory is stored, or their outcome recorded), to \
+            run an interrupted update again.
+            """)
+    var resume = false
     @Flag(help: "Print the report as one JSON object.") var json = false
 
     func validate() throws {
@@ -50,13 +57,24 @@ struct UpdateCommand: AsyncParsableCommand {
     func run() async throws {
         let tasks = try FinishedTask.read(from: file, source: source)
         let store = try await storeOptions.open()
-        var options = UpdateOptions(policy: policy, settings: settings, builder: MemoryBuilder(policy: build))
+        var options = UpdateOptions(
+            policy: policy, settings: settings, builder: MemoryBuilder(policy: build), resume: resume)
         if let model = try languageModel.model() {
             options.builder.scriptWriter = try LLMScriptWriter(model: model)
             options.reviser = try LLMReviser(model: model)
         }
-        let report = try await store.update(tasks, options: options, source: file) { progress in
-            printError("batch \(progress.batches) committed (\(progress.tasks) of \(counted(tasks.count, "task")))")
+        let report: UpdateReport
+        do {
+            report = try await store.update(tasks, options: options, source: file) { progress in
+                printError(
+                    "batch \(progress.batches) committed (\(progress.tasks) of "
+                        + "\(counted(tasks.count - progress.alreadyApplied, "task")))")
+            }
+        } catch {
+            guard case .duplicateTrajectory = error, !resume else { throw error }
+            throw CommandFailure(
+                error,
+                hint: "If an update of this file was interrupted, pass --resume to apply only the tasks it did not.")
         }
         warnIfCacheUnsaved(store)
         for (memoryID, reason) in report.fallbacks.sorted(by: { $0.key < $1.key }) {
@@ -69,7 +87,8 @@ struct UpdateCommand: AsyncParsableCommand {
         print(
             "Updated from \(counted(report.tasks, "task")) in \(counted(report.batches, "batch", plural: "batches")) (\(policy.rawValue)): "
                 + "\(report.added.count) added, \(report.merged.count) merged, \(report.rewritten.count) rewritten, "
-                + "\(report.deprecated.count) deprecated, \(counted(report.skippedFailures, "failure")) not added.")
+                + "\(report.deprecated.count) deprecated, \(counted(report.skippedFailures, "failure")) not added"
+                + (resume ? "; \(counted(report.alreadyApplied, "task")) applied before, skipped." : "."))
         for (trajectory, memory) in report.merged.sorted(by: { $0.key < $1.key }) {
             print("  merged \(trajectory) into \(memory)")
         }

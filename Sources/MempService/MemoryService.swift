@@ -250,13 +250,14 @@ public final class MemoryService: Sendable {
                     tasks,
                     options: UpdateOptions(
                         policy: policy, settings: settings,
-                        builder: MemoryBuilder(policy: build ?? .proceduralization)),
+                        builder: MemoryBuilder(policy: build ?? .proceduralization), resume: request.resume),
                     source: "api")
             } catch {
                 if case .duplicateTrajectory(let id, _, let line) = error {
                     throw .invalidBody(
                         field: "tasks[\(line - 1)].id",
-                        reason: "trajectory \(id) is already stored; give the attempt a new ID")
+                        reason: "trajectory \(id) is already stored; give the attempt a new ID, or send "
+                            + "resume=true if an update of these tasks was cut short (each task is applied once)")
                 }
                 if case .repeatedTrajectory(let id, _, let line, let firstLine) = error {
                     throw .invalidBody(
@@ -540,8 +541,11 @@ extension MemoryService {
         struct Thresholds: Decodable {
             var minHits: Int?
             var minSuccessRate: Double?
+            var resume: Bool?
 
-            enum Fields: String, CodingKey, CaseIterable { case policy, tasks, build, source, minHits, minSuccessRate }
+            enum Fields: String, CodingKey, CaseIterable {
+                case policy, tasks, build, source, minHits, minSuccessRate, resume
+            }
 
             init(from decoder: any Decoder) throws {
                 try decoder.refuseUnknownFields(Fields.self, of: "an update")
@@ -549,12 +553,13 @@ extension MemoryService {
                 // As feedback reads it: a number that is no integer (2.5, 1e300, 2^63) is refused naming the field.
                 minHits = try LookupRequest.number(Int.self, in: container, forKey: .minHits)
                 minSuccessRate = try container.decodeIfPresent(Double.self, forKey: .minSuccessRate)
+                resume = try container.decodeIfPresent(Bool.self, forKey: .resume)
             }
         }
         let thresholds = try Self.decode(Thresholds.self, from: body)
         return UpdateRequest(
             policy: policy, tasks: lines, build: try optionalString("build"), source: try optionalString("source"),
-            minHits: thresholds.minHits, minSuccessRate: thresholds.minSuccessRate)
+            minHits: thresholds.minHits, minSuccessRate: thresholds.minSuccessRate, resume: thresholds.resume ?? false)
     }
 }
 

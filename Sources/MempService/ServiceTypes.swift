@@ -233,6 +233,9 @@ public struct UpdateRequest: Sendable, Equatable {
     /// …whose success rate is below this (default: the server's, 0.5 unless `memp serve --min-success-rate` says
     /// otherwise).
     public var minSuccessRate: Double?
+    /// Whether tasks the store has applied already are left out, so that an update cut short (a timeout, a lost
+    /// connection) can be sent again as it was (``ProceduralMemory/UpdateOptions/resume``); default `false`.
+    public var resume: Bool = false
 }
 
 /// The answer to an import: the counts of `memp import --json`.

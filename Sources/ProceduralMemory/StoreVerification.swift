@@ -16,7 +16,7 @@ public struct StoreVerification: Sendable, Equatable, Codable {
     /// The store's generation.
     package var generation: UInt64 = 0
     /// Whether nothing is wrong.
-    public var isSound: Bool { problems.isEmpty }
+    package var isSound: Bool { problems.isEmpty }
 
     /// The most problems of one kind listed; the rest are counted.
     package static let maximumListed = 20

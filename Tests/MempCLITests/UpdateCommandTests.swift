@@ -202,6 +202,22 @@ import Testing
             #expect(statistics.trajectories == statistics.memories && statistics.historyEntries == statistics.memories)
             #expect(reopened.memoryCount == statistics.memories)
             #expect(try await reopened.retrieve("put some mug in fridge", options: RetrievalOptions(k: 1)).count == 1)
+
+            // Hostile run 17: the same command could not be run again. It still refuses, and says how to resume;
+            // resumed, it applies the rest and each task once.
+            let arguments = ["update", "--store", store, "--policy", "vanilla", "--no-merge", file]
+            let rerun = try await ChildProcess.memp(arguments)
+            #expect(rerun.status == 1 && rerun.errors.contains("line 1: trajectory "))
+            #expect(
+                rerun.errors.contains(
+                    "If an update of this file was interrupted, pass --resume to apply only the tasks it did not."))
+            let resumed = try await ChildProcess.memp(arguments + ["--resume"])
+            #expect(resumed.status == 0)
+            #expect(
+                resumed.output.hasPrefix("Updated from \(5_000 - statistics.memories) tasks in ")
+                    && resumed.output.contains("; \(statistics.memories) tasks applied before, skipped."))
+            let whole = try await MemoryStore.open(at: store).statistics()
+            #expect(whole.memories == 5_000 && whole.trajectories == 5_000 && whole.historyEntries == 5_000)
         }
     #endif
 }

@@ -187,6 +187,30 @@ import Testing
             HTTPClient.object(try await client.send("GET", "/v1/memories/\(used)").body)["memory"] as? [String: Any])
         #expect(memory["hitCount"] as? Int == 2 && memory["successCount"] as? Int == 1)
 
+        // Sent again (its answer lost, say), the update is refused; with resume, it applies what it had not (u3)
+        // and counts no use twice.
+        let again: [String: Any] = [
+            "policy": "validation",
+            "tasks": [
+                StoreFixture.trajectory(id: "u1", task: "paint the fence blue", usedMemories: [used]),
+                StoreFixture.trajectory(id: "u2", task: "wash the car", success: false, usedMemories: [used]),
+                StoreFixture.trajectory(id: "u3", task: "wash the dog", usedMemories: [used]),
+            ],
+        ]
+        let refused = try await client.send("POST", "/v1/update", json: again)
+        #expect(refused.status == 400 && HTTPClient.errorCode(refused.body) == "invalid_body")
+        var resuming = again
+        resuming["resume"] = true
+        let resumed = try #require(
+            HTTPClient.object(try await client.send("POST", "/v1/update", json: resuming).body)["report"]
+                as? [String: Any])
+        #expect(resumed["alreadyApplied"] as? Int == 2 && resumed["added"] as? [String] == ["u3"])
+        let counted = try #require(
+            HTTPClient.object(try await client.send("GET", "/v1/memories/\(used)").body)["memory"] as? [String: Any])
+        #expect(counted["hitCount"] as? Int == 3 && counted["successCount"] as? Int == 2)
+        resuming["resume"] = "yes"
+        #expect(try await client.send("POST", "/v1/update", json: resuming).status == 400)
+
         let badTask = try await client.send(
             "POST", "/v1/update", json: ["policy": "vanilla", "tasks": [["id": "x", "task": "y", "steps": []]]])
         #expect(badTask.status == 400)

@@ -290,8 +290,8 @@ import Testing
         await #expect(
             throws: ServiceError.invalidBody(
                 field: "dryRun",
-                reason:
-                    "is not a field of an update (its fields: policy, tasks, build, source, minHits, minSuccessRate)")
+                reason: "is not a field of an update (its fields: policy, tasks, build, source, minHits, "
+                    + "minSuccessRate, resume)")
         ) { try await service.update(Data(#"{"policy": "vanilla", "tasks": [], "dryRun": true}"#.utf8), store: nil) }
         await #expect(throws: ServiceError.unknownStore(name: "blue")) {
             try await service.stats(store: "blue")

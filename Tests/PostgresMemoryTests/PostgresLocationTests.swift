@@ -79,7 +79,9 @@ import Testing
         }
     }
 
-    /// Hostile run 17: fields set one by one skipped the URL's checks. Port 98517 wrapped to 32981 and connected;
+    /// Hostile run 17: fields set one by one skipped the URL's checks.
+    ///
+    /// Port 98517 wrapped to 32981 and connected;
     /// an empty host, a NUL in the user or port -1 were "Database unavailable … retry when it is back".
     @Test func fieldsSetOneByOneAreCheckedAsTheURLIsBeforeConnecting() async throws {
         // Nothing listens on port 1: each check comes before any connection.

@@ -171,6 +171,20 @@ extension MemoryStore {
 
     private static let trajectoryMarker = "of trajectory "
 
+    /// The trajectory a feedback row's reason (``feedbackReason(trajectoryID:success:)``) names; `nil` for a report
+    /// without one.
+    static func trajectoryID(ofFeedbackReason reason: String) -> String? {
+        let prefix = "task " + trajectoryMarker
+        guard reason.hasPrefix(prefix) else { return nil }
+        let rest = reason.dropFirst(prefix.count)
+        // `ID succeeded: 1 use, 1 succeeded`: the ID ends at the last " succeeded:" or " failed:".
+        guard
+            let end = rest.range(of: " succeeded:", options: .backwards)
+                ?? rest.range(of: " failed:", options: .backwards)
+        else { return nil }
+        return String(rest[..<end.lowerBound])
+    }
+
     /// The tasks whose outcome was reported with a trajectory that the store holds, each with the memories it used
     /// and whether it succeeded: the store's own record of which retrieved memories led to success.
     ///
@@ -185,17 +199,9 @@ extension MemoryStore {
         var used: [String: (succeeded: [String], failed: [String])] = [:]
         // Streamed: the whole history of a large store is hundreds of megabytes of memory snapshots.
         try await backend.forEachHistoryEntry { entry throws(MemoryError) in
-            guard entry.action == .feedback, entry.reason.hasPrefix("task " + Self.trajectoryMarker),
+            guard entry.action == .feedback, let id = Self.trajectoryID(ofFeedbackReason: entry.reason),
                 let before = entry.before, let after = entry.after
             else { return }
-            var rest = entry.reason.dropFirst(("task " + Self.trajectoryMarker).count)
-            // `ID succeeded: 1 use, 1 succeeded`: the ID ends at the last " succeeded:" or " failed:".
-            guard
-                let end = rest.range(of: " succeeded:", options: .backwards)
-                    ?? rest.range(of: " failed:", options: .backwards)
-            else { return }
-            rest = rest[..<end.lowerBound]
-            let id = String(rest)
             if used[id] == nil { order.append(id) }
             if after.successCount > before.successCount {
                 used[id, default: ([], [])].succeeded.append(entry.memoryID)

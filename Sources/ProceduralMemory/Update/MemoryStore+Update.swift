@@ -12,16 +12,23 @@ public struct UpdateOptions: Sendable {
     /// Who rewrites memories under ``UpdatePolicy/adjustment``; on any failure the ``RuleBasedReviser`` takes over
     /// and the fallback is reported.
     public var reviser: any MemoryReviser
+    /// Whether tasks the store has applied already are skipped, for running an interrupted update again.
+    ///
+    /// Applied are the tasks whose trajectory is stored, or whose outcome a feedback row records; they are counted
+    /// in ``UpdateReport/alreadyApplied``. Off, such a task fails the update with
+    /// ``MemoryError/duplicateTrajectory(id:path:line:)``.
+    public var resume: Bool
 
     /// Creates options with the rule-based writer and reviser.
     public init(
         policy: UpdatePolicy, settings: UpdateSettings = UpdateSettings(), builder: MemoryBuilder = MemoryBuilder(),
-        reviser: any MemoryReviser = RuleBasedReviser()
+        reviser: any MemoryReviser = RuleBasedReviser(), resume: Bool = false
     ) {
         self.policy = policy
         self.settings = settings
         self.builder = builder
         self.reviser = reviser
+        self.resume = resume
     }
 }
 
@@ -33,7 +40,8 @@ extension MemoryStore {
     /// ``UpdatePolicy/vanilla`` adds every trajectory, ``UpdatePolicy/validation`` the successful ones,
     /// ``UpdatePolicy/adjustment`` the successful ones and rewrites each memory a failed task used. A new memory
     /// that nearly duplicates an active one with the same outcome is merged into it (see ``UpdateSettings``).
-    /// A crash loses at most the batch in flight; earlier batches stay. Rewrites and merges of stored memories
+    /// A crash loses at most the batch in flight; earlier batches stay, and the same tasks given again with
+    /// ``UpdateOptions/resume`` apply only the rest. Rewrites and merges of stored memories
     /// are checked against their revisions: when another agent changed such a memory meanwhile (its counters
     /// too), the batch writes nothing and is read, revised and written again, up to ``maximumBatchAttempts`` times
     /// in all; then it fails with ``MemoryError/revisionConflict(id:expected:actual:)``.
@@ -69,8 +77,16 @@ extension MemoryStore {
         }
         return try await write { (snapshot) throws(MemoryError) -> UpdateReport in
             var report = UpdateReport()
-            for start in stride(from: 0, to: tasks.count, by: options.settings.batchSize) {
-                let batch = Array(tasks[start..<min(start + options.settings.batchSize, tasks.count)])
+            // Each task with its line, from 1, for errors: a resumed update leaves out the tasks applied already.
+            var pending = Array(zip(1..., tasks))
+            if options.resume {
+                let applied = try await appliedTasks(among: tasks.map(\.trajectory.id))
+                pending.removeAll { applied.contains($0.1.trajectory.id) }
+                report.alreadyApplied = tasks.count - pending.count
+            }
+            for start in stride(from: 0, to: pending.count, by: options.settings.batchSize) {
+                let slice = pending[start..<min(start + options.settings.batchSize, pending.count)]
+                let batch = slice.map(\.1)
                 // Another agent's feedback on a memory the batch rewrites, between the batch's reads and its commit,
                 // failed the whole update there, though earlier batches were committed, so that a rerun was refused
                 // at its first line ("already stored"): the batch is read and written again instead. A failed batch
@@ -80,7 +96,7 @@ extension MemoryStore {
                     let reported = report
                     do throws(MemoryError) {
                         try await updateBatch(
-                            batch, firstLine: start + 1, options: options, source: source, snapshot: &snapshot,
+                            batch, lines: slice.map(\.0), options: options, source: source, snapshot: &snapshot,
                             report: &report)
                         break
                     } catch {
@@ -103,15 +119,31 @@ extension MemoryStore {
     /// keep changing before it fails with ``MemoryError/revisionConflict(id:expected:actual:)``.
     package static let maximumBatchAttempts = 3
 
+    /// The IDs among `trajectoryIDs` whose task the store has applied: the trajectory is stored, or a feedback row
+    /// names it (an update that keeps only successes stores no failed trajectory, but counts its uses).
+    private func appliedTasks(among trajectoryIDs: [String]) async throws(MemoryError) -> Set<String> {
+        var applied = try await backend.existingTrajectoryIDs(among: trajectoryIDs)
+        let wanted = Set(trajectoryIDs).subtracting(applied)
+        guard !wanted.isEmpty else { return applied }
+        try await backend.forEachHistoryEntry { entry throws(MemoryError) in
+            guard entry.action == .feedback, let id = Self.trajectoryID(ofFeedbackReason: entry.reason),
+                wanted.contains(id)
+            else { return }
+            applied.insert(id)
+        }
+        return applied
+    }
+
+    /// Applies one batch of tasks, `lines` their positions in the update, from 1.
     private func updateBatch(
-        _ tasks: [FinishedTask], firstLine: Int, options: UpdateOptions, source: String, snapshot: inout IndexSnapshot,
+        _ tasks: [FinishedTask], lines: [Int], options: UpdateOptions, source: String, snapshot: inout IndexSnapshot,
         report: inout UpdateReport
     ) async throws(MemoryError) {
         let settings = options.settings
         let policyName = options.policy.rawValue
         let stored = try await backend.existingTrajectoryIDs(among: tasks.map(\.trajectory.id))
         if let index = tasks.firstIndex(where: { stored.contains($0.trajectory.id) }) {
-            throw .duplicateTrajectory(id: tasks[index].trajectory.id, path: source, line: firstLine + index)
+            throw .duplicateTrajectory(id: tasks[index].trajectory.id, path: source, line: lines[index])
         }
         var recorder = ChangeRecorder(date: Date())
         // 1. Counters of the memories the tasks used, added in place by the backend; the working copies follow

@@ -134,6 +134,9 @@ public struct UpdateReport: Sendable, Equatable, Codable {
     public var deprecated: [String] = []
     /// Trajectories not added because the policy keeps only successes.
     public var skippedFailures = 0
+    /// Tasks a resumed update (``UpdateOptions/resume``) left out because the store had applied them already; they
+    /// are not counted in ``tasks``.
+    package var alreadyApplied = 0
     /// Counters after the update, per memory that was used.
     public var feedback: [FeedbackChange] = []
     /// Revisers that failed and were replaced by the rule-based correction, as memory ID → reason.

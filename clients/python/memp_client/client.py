@@ -120,6 +120,7 @@ class UpdateReport:
     rewritten: List[str]
     deprecated: List[str]
     skipped_failures: int
+    already_applied: int = 0
 
 
 class MempClient:
@@ -209,21 +210,26 @@ class MempClient:
 
     def update(self, policy: str, finished: Sequence[Mapping[str, Any]], build: Optional[str] = None,
                source: Optional[str] = None, min_hits: Optional[int] = None,
-               min_success_rate: Optional[float] = None) -> UpdateReport:
+               min_success_rate: Optional[float] = None, resume: bool = False) -> UpdateReport:
         """Runs an update policy (vanilla, validation, adjustment) over finished tasks.
 
         Each finished task is a trajectory with ``usedMemories``: the IDs of the procedures it used
         (:meth:`trajectory` builds one). A memory used at least ``min_hits`` times (default 3) whose success rate
-        is below ``min_success_rate`` (default 0.5) is deprecated, as with ``memp update``.
+        is below ``min_success_rate`` (default 0.5) is deprecated, as with ``memp update``. With ``resume``, tasks
+        the store has applied already are left out (``already_applied`` counts them), so that an update whose
+        answer was lost can be sent again as it was.
         """
         body: Dict[str, Any] = {"policy": policy, "tasks": list(finished)}
+        if resume:
+            body["resume"] = True
         for key, value in (("build", build), ("source", source), ("minHits", min_hits),
                            ("minSuccessRate", min_success_rate)):
             if value is not None:
                 body[key] = value
         report = self._request("POST", self._prefix + "/update", body)["report"]
         return UpdateReport(report["tasks"], list(report["added"]), dict(report["merged"]),
-                            list(report["rewritten"]), list(report["deprecated"]), report["skippedFailures"])
+                            list(report["rewritten"]), list(report["deprecated"]), report["skippedFailures"],
+                            report.get("alreadyApplied", 0))
 
     def show(self, memory_id: str) -> Dict[str, Any]:
         """One memory in full (``{"memory": {...}, "outcome": {...}}``)."""

@@ -93,6 +93,9 @@ class ClientTests(unittest.TestCase):
         finished = MempClient.trajectory("tea-2", "make black tea", steps, success=False, used_memories=["tea-1"])
         update = self.memp.update("validation", [finished])
         self.assertEqual((update.tasks, update.added, update.skipped_failures), (1, [], 1))
+        # Sent again with resume, as after a lost answer: nothing is applied twice.
+        repeated = self.memp.update("validation", [finished], resume=True)
+        self.assertEqual((repeated.tasks, repeated.already_applied), (0, 1))
         memory = self.memp.show("tea-1")["memory"]
         self.assertEqual((memory["hitCount"], memory["successCount"]), (2, 1))
         again = self.memp.lookup("make green tea", k=1, mode="bm25")[0]
