@@ -13,7 +13,9 @@ public struct MiniLMEmbedder: Embedder {
     /// The longest input in tokens, `[CLS]` and `[SEP]` included (sentence-transformers' `max_seq_length`).
     public static let maximumSequenceLength = 256
 
-    public var modelIdentifier: String { "minilm:all-MiniLM-L6-v2" }
+    public var modelIdentifier: String { Self.identifier }
+    /// The ``modelIdentifier`` of every MiniLM embedder.
+    public static let identifier = "minilm:all-MiniLM-L6-v2"
     public var dimension: Int { encoder.configuration.hiddenSize }
 
     /// How many texts one forward pass holds; larger batches use the matrix kernels better.

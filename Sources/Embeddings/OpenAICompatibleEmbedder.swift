@@ -36,7 +36,10 @@ public final class OpenAICompatibleEmbedder: Embedder {
     private let transport: OpenAICompatibleTransport
     private let learnedDimension: Mutex<Int?>
 
-    public var modelIdentifier: String { "openai:\(model)" }
+    public var modelIdentifier: String { Self.identifier(model: model) }
+
+    /// The ``modelIdentifier`` of an embedder of `model`.
+    public static func identifier(model: String) -> String { "openai:\(model)" }
 
     /// The vector length: given at `init`, or learned from the first answer; 0 until then
     /// (call ``detectDimension()`` to ask the server).

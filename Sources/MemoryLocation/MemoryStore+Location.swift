@@ -99,7 +99,8 @@ extension MemoryStore {
     /// - Throws: ``ProceduralMemory/MemoryError/databaseURLAsDirectory(url:)`` when `directory` is a
     ///   `postgres://` URL; ``ProceduralMemory/MemoryError/storeExists(path:)`` when the directory holds a store
     ///   already (of either backend); ``ProceduralMemory/MemoryError/emptyDatabaseFile(path:)`` when it holds an empty
-    ///   database file; ``ProceduralMemory/MemoryError/io(path:reason:)`` or
+    ///   database file; ``ProceduralMemory/MemoryError/configurationMismatch(configured:embedder:)`` when
+    ///   `configuration` doesn't rebuild `embedder`; ``ProceduralMemory/MemoryError/io(path:reason:)`` or
     ///   ``ProceduralMemory/MemoryError/database(reason:)`` when it can't be written.
     public static func create(
         at directory: String, embedder: any Embedder, configuration: EmbedderConfiguration? = nil,
@@ -128,8 +129,9 @@ extension MemoryStore {
     ///   (port and options spelled out).
     /// - Throws: ``ProceduralMemory/MemoryError/storeExists(path:)`` when the directory holds a store;
     ///   ``ProceduralMemory/MemoryError/embedderMismatch(store:given:)`` when the database's store has another
-    ///   embedder; ``ProceduralMemory/MemoryError/backendNotBuilt(backend:location:)`` in a build without
-    ///   PostgreSQL.
+    ///   embedder; ``ProceduralMemory/MemoryError/configurationMismatch(configured:embedder:)`` when
+    ///   `configuration` doesn't rebuild `embedder`; ``ProceduralMemory/MemoryError/backendNotBuilt(backend:location:)``
+    ///   in a build without PostgreSQL.
     public static func create(
         at directory: String, database: DatabaseLocation, embedder: any Embedder,
         configuration: EmbedderConfiguration?

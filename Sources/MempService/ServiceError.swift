@@ -211,10 +211,9 @@ extension ServiceError: CustomStringConvertible {
             .storeUnavailable(reason: error.description)
         case .storageFull:
             .storageFull(reason: error.description)
-        case .embedderMismatch, .notAStore, .emptyDatabaseFile, .notSQLiteDatabase, .databaseWithoutStoreSettings,
-            .storeExists, .incompleteCopy, .databaseURLAsDirectory, .backendNotBuilt, .database, .io, .index,
-            .embedding,
-            .scriptWriter, .cannotRevert, .bundleRefused, .languageModel, .policyNotInDatabase, .nonFiniteVector,
+        case .embedderMismatch, .configurationMismatch, .notAStore, .emptyDatabaseFile, .notSQLiteDatabase,
+            .databaseWithoutStoreSettings, .storeExists, .incompleteCopy, .databaseURLAsDirectory, .backendNotBuilt,
+            .database, .io, .index, .embedding, .scriptWriter, .cannotRevert, .bundleRefused, .languageModel, .policyNotInDatabase, .nonFiniteVector,
             .encodingFailed, .invalidDatabaseURL, .passwordVariableUnset, .storeWithoutEmbedder:
             .storeFailure(reason: error.description)
         }

@@ -41,7 +41,9 @@ public enum PostgresStore {
     ///   nothing into this process.
     /// - Returns: The store, and whether it was attached to an existing one.
     /// - Throws: ``ProceduralMemory/MemoryError/storeExists(path:)`` when the directory holds a PostgreSQL store;
-    ///   ``ProceduralMemory/MemoryError/embedderMismatch(store:given:)`` when the database's store has another embedder.
+    ///   ``ProceduralMemory/MemoryError/embedderMismatch(store:given:)`` when the database's store has another embedder;
+    ///   ``ProceduralMemory/MemoryError/configurationMismatch(configured:embedder:)`` when `configuration` doesn't
+    ///   rebuild `embedder` (before connecting).
     public static func create(
         at directory: String, location: PostgresLocation, embedder: any Embedder, configuration: EmbedderConfiguration?,
         databaseSearch: PostgresVectorSearch? = .standard
@@ -52,6 +54,7 @@ public enum PostgresStore {
         guard !isPostgresStore(at: directory) else { throw .storeExists(path: directory) }
         // Before the database is touched: the system would cut such a path and make another directory.
         if let problem = pathProblem(directory) { throw .io(path: printableText(directory), reason: problem) }
+        try configuration?.check(rebuilds: embedder)
         let backend = try await PostgresBackend.connect(to: location, databaseSearch: databaseSearch)
         let existing = try await backend.storeInfo()
         if existing == nil {

@@ -34,6 +34,36 @@ public enum EmbedderConfiguration: Codable, Sendable, Hashable {
         }
     }
 
+    /// Checks that this configuration rebuilds `embedder`, judged without building it (no model is loaded, no
+    /// server asked): the same model identifier, and the same dimension where the configuration names one.
+    ///
+    /// - Throws: ``MemoryError/configurationMismatch(configured:embedder:)``;
+    ///   ``MemoryError/embedding(reason:)`` for a hashing dimension below 1.
+    package func check(rebuilds embedder: any Embedder) throws(MemoryError) {
+        let identifier: String
+        let dimension: Int?
+        switch self {
+        case .hashing(let hashingDimension):
+            guard hashingDimension >= 1 else {
+                throw .embedding(
+                    reason: EmbeddingError.invalidDimension(embedder: "hashing", dimension: hashingDimension)
+                        .description)
+            }
+            (identifier, dimension) = (HashingEmbedder(dimension: hashingDimension).modelIdentifier, hashingDimension)
+        case .minilm:
+            (identifier, dimension) = (MiniLMEmbedder.identifier, nil)
+        case .openAICompatible(_, let model, _, let serverDimension):
+            (identifier, dimension) = (
+                OpenAICompatibleEmbedder.identifier(model: model), serverDimension > 0 ? serverDimension : nil
+            )
+        }
+        guard identifier == embedder.modelIdentifier, dimension.map({ $0 == embedder.dimension }) ?? true else {
+            throw .configurationMismatch(
+                configured: identifier + (dimension.map { " (\($0) dimensions)" } ?? ""),
+                embedder: "\(embedder.modelIdentifier) (\(embedder.dimension) dimensions)")
+        }
+    }
+
     /// An embedder that is built at its first ``Embeddings/Embedder/embed(_:)``, not now: a store opened to show,
     /// list or count what it holds never loads its model.
     ///

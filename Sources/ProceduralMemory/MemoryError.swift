@@ -25,6 +25,9 @@ public enum MemoryError: Error, Equatable, Sendable {
     case notAMemory(trajectoryID: String, memoryIDs: [String])
     /// The store was created with another embedder, whose vectors can't be compared with this one's.
     case embedderMismatch(store: String, given: String)
+    /// A store was to record `configured` (the model identifier, and dimension when known, of an embedder
+    /// configuration) as how to rebuild an embedder that is `embedder`.
+    case configurationMismatch(configured: String, embedder: String)
     /// The directory (or the schema of the `postgres://` URL) at `path` holds no memory store.
     case notAStore(path: String)
     /// The store's database file at `path` is empty (0 bytes), with no write-ahead log beside it.
@@ -235,6 +238,9 @@ extension MemoryError: CustomStringConvertible {
                 + ". Give a memory's ID."
         case .embedderMismatch(let store, let given):
             "The store holds vectors from \(store) but the embedder is \(given); open it with the same embedder."
+        case .configurationMismatch(let configured, let embedder):
+            "The embedder configuration describes \(configured), but the embedder is \(embedder): every later open "
+                + "would rebuild the wrong one. Give the configuration of the same embedder, or none."
         case .notAStore(let path) where path.hasPrefix("postgres://") || path.hasPrefix("postgresql://"):
             "The PostgreSQL database at \(path) holds no memory store in the URL's schema (the database answered, "
                 + "but the schema has no store's settings). Check the URL's database and schema, or create a store "

@@ -67,7 +67,8 @@ public enum SQLiteStore {
     ///   - vectorStorage: See ``ProceduralMemory/MemoryStore/open(backend:embedder:cacheDirectory:vectorStorage:)``.
     /// - Throws: ``ProceduralMemory/MemoryError/storeExists(path:)`` when the directory holds a store already (also
     ///   one another process created meanwhile); ``ProceduralMemory/MemoryError/index(_:)`` when no index takes
-    ///   the embedder's dimension; ``ProceduralMemory/MemoryError/storageFull(path:)``,
+    ///   the embedder's dimension; ``ProceduralMemory/MemoryError/configurationMismatch(configured:embedder:)``
+    ///   when `configuration` doesn't rebuild `embedder`; ``ProceduralMemory/MemoryError/storageFull(path:)``,
     ///   ``ProceduralMemory/MemoryError/io(path:reason:)`` or ``ProceduralMemory/MemoryError/database(reason:)``
     ///   when it can't be written, or the store made can't be opened. A create that fails leaves no database file
     ///   behind. A create that is killed leaves a temporary database (`memp.sqlite.tmp-…`), which the next create
@@ -77,6 +78,7 @@ public enum SQLiteStore {
         vectorStorage: VectorStorage
     ) async throws(MemoryError) -> MemoryStore {
         try MemoryStore.checkIndexable(embedder, vectorStorage: vectorStorage)
+        try configuration?.check(rebuilds: embedder)
         let path = try await makeDatabase(in: directory) { (backend) throws(MemoryError) in
             try await backend.initialize(
                 embedderID: embedder.modelIdentifier, dimension: embedder.dimension, configuration: configuration)

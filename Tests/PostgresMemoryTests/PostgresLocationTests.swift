@@ -1,3 +1,4 @@
+import Embeddings
 import Foundation
 import ProceduralMemory
 import TestSupport
@@ -121,6 +122,23 @@ import Testing
             }
         }
         try valid.validate()
+    }
+
+    /// Hostile run 17: a create on PostgreSQL recorded a configuration that doesn't rebuild its embedder too.
+    @Test func aCreateRefusesAConfigurationThatDoesNotRebuildItsEmbedderBeforeConnecting() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        // Nothing listens on port 1: the check comes first.
+        let location = try PostgresLocation(url: "postgres://memp@127.0.0.1:1/agents", password: .none)
+        await #expect(
+            throws: MemoryError.configurationMismatch(
+                configured: "hashing:v1:128 (128 dimensions)", embedder: "hashing:v1:384 (384 dimensions)")
+        ) {
+            try await PostgresStore.create(
+                at: directory.file("store"), location: location, embedder: HashingEmbedder(),
+                configuration: .hashing(dimension: 128))
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory.file("store")))
     }
 
     /// Hostile run 8: a database `we?ird` given as `we%3Fird` was written to the store's descriptor unescaped, and

@@ -1300,6 +1300,37 @@ import VectorIndex
         #expect(try await store.statistics().trajectories == 0)
     }
 
+    /// A create refuses a configuration that doesn't rebuild its embedder, before anything is made.
+    ///
+    /// Hostile run 17: `HashingEmbedder()` (384 dimensions) with `.hashing(dimension: 128)` made a store that
+    /// `verify` called sound and every later open without an embedder refused as an embedder mismatch.
+    @Test func aCreateRefusesAConfigurationThatDoesNotRebuildItsEmbedder() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("store")
+        let cases: [(EmbedderConfiguration, String)] = [
+            (.hashing(dimension: 128), "hashing:v1:128 (128 dimensions)"),
+            (.minilm(modelDirectory: nil), "minilm:all-MiniLM-L6-v2"),
+            (
+                .openAICompatible(
+                    baseURL: "http://127.0.0.1:1/v1", model: "nomic", apiKeyEnvironmentVariable: nil, dimension: 384),
+                "openai:nomic (384 dimensions)"
+            ),
+        ]
+        for (configuration, configured) in cases {
+            await #expect(
+                throws: MemoryError.configurationMismatch(
+                    configured: configured, embedder: "hashing:v1:384 (384 dimensions)")
+            ) {
+                try await MemoryStore.create(at: path, embedder: HashingEmbedder(), configuration: configuration)
+            }
+            #expect(!FileManager.default.fileExists(atPath: path))
+        }
+        // The configuration that does rebuild it is recorded, and the store opens without an embedder.
+        _ = try await MemoryStore.create(at: path, embedder: HashingEmbedder(), configuration: .hashing(dimension: 384))
+        #expect(try await MemoryStore.open(at: path).embedder.modelIdentifier == "hashing:v1:384")
+    }
+
     /// At every limit of open files, from none free to plenty, a create succeeds, or fails and leaves no database.
     ///
     /// Under a limit that let it make the store but not open it (`memp init` under `ulimit -n 10`), a create failed
