@@ -213,7 +213,8 @@ extension ServiceError: CustomStringConvertible {
             .storageFull(reason: error.description)
         case .embedderMismatch, .configurationMismatch, .notAStore, .emptyDatabaseFile, .notSQLiteDatabase,
             .databaseWithoutStoreSettings, .storeExists, .incompleteCopy, .databaseURLAsDirectory, .backendNotBuilt,
-            .database, .io, .index, .embedding, .scriptWriter, .cannotRevert, .bundleRefused, .languageModel, .policyNotInDatabase, .nonFiniteVector,
+            .database, .io, .index, .embedding, .scriptWriter, .cannotRevert, .bundleRefused, .languageModel,
+            .policyNotInDatabase, .nonFiniteVector,
             .encodingFailed, .invalidDatabaseURL, .passwordVariableUnset, .storeWithoutEmbedder:
             .storeFailure(reason: error.description)
         }
