@@ -211,7 +211,7 @@ extension ServiceError: CustomStringConvertible {
             .storeUnavailable(reason: error.description)
         case .storageFull:
             .storageFull(reason: error.description)
-        case .embedderMismatch, .configurationMismatch, .notAStore, .emptyDatabaseFile, .notSQLiteDatabase,
+        case .embedderMismatch, .configurationMismatch, .cancelled, .notAStore, .emptyDatabaseFile, .notSQLiteDatabase,
             .databaseWithoutStoreSettings, .storeExists, .incompleteCopy, .databaseURLAsDirectory, .backendNotBuilt,
             .database, .io, .index, .embedding, .scriptWriter, .cannotRevert, .bundleRefused, .languageModel,
             .policyNotInDatabase, .nonFiniteVector,

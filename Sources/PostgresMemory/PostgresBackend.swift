@@ -115,6 +115,7 @@ public final class PostgresBackend: MemoryBackend {
                     reason: "PostgreSQL at \(location): the server asks for a password, and the store's location "
                         + "gives none")
             default:
+                if let reason = outOfDescriptors(error) { throw .io(path: "PostgreSQL at \(location)", reason: reason) }
                 throw .databaseUnavailable(
                     reason: "PostgreSQL at \(location): can't connect to \(location.host):\(location.port): "
                         + (error.underlying.map { "\($0)" } ?? "\(error.code)"))
@@ -239,13 +240,16 @@ public final class PostgresBackend: MemoryBackend {
     static func mapped(_ error: any Error, at location: PostgresLocation) -> MemoryError {
         if let error = error as? MemoryError { return error }
         if let error = error as? UnconfirmedCommit {
-            let cause = mapped(error.cause, at: location)
-            guard case .databaseUnavailable(let reason) = cause else { return cause }
-            return .commitUnconfirmed(reason: reason)
+            switch mapped(error.cause, at: location) {
+            case .databaseUnavailable(let reason), .cancelled(let reason): return .commitUnconfirmed(reason: reason)
+            case let cause: return cause
+            }
         }
         if error is OperationCancelled {
-            return .databaseUnavailable(
-                reason: "PostgreSQL at \(location): the operation was cancelled and its connection closed")
+            return .cancelled(reason: "PostgreSQL at \(location): the operation's connection was closed")
+        }
+        if let reason = outOfDescriptors(error) {
+            return .io(path: "PostgreSQL at \(location)", reason: reason)
         }
         if error is ConnectionClosed {
             return .databaseUnavailable(reason: "PostgreSQL at \(location): the connection was lost")
@@ -271,13 +275,35 @@ public final class PostgresBackend: MemoryBackend {
             }
         }
         if error is CancellationError {
-            return .databaseUnavailable(
-                reason: "PostgreSQL at \(location): the wait for a connection was cancelled")
+            return .cancelled(reason: "PostgreSQL at \(location): it was waiting for a connection")
         }
         if let error = error as? PostgresDecodingError {
             return .database(reason: "PostgreSQL at \(location): can't decode column \(error.columnName)")
         }
         return .database(reason: "PostgreSQL at \(location): \(error)")
+    }
+
+    /// Why a connection could not be opened when `error`, or an error it wraps, is the system's refusal to open one
+    /// more file (EMFILE for this process, ENFILE for the machine); `nil` for any other error.
+    ///
+    /// A process out of descriptors was told the database was unavailable and to retry when it is back, though
+    /// the server was up (hostile run 17).
+    private static func outOfDescriptors(_ error: any Error) -> String? {
+        var errors = [error]
+        while let error = errors.popLast() {
+            switch error {
+            case let error as IOError where error.errnoCode == EMFILE:
+                return "can't open a connection: this process has as many files open as its limit allows (ulimit "
+                    + "-n). Raise the limit, or use fewer stores at once"
+            case let error as IOError where error.errnoCode == ENFILE:
+                return "can't open a connection: the system has as many files open as it allows. Close other "
+                    + "programs, or raise the system's limit"
+            case let error as PSQLError: errors += error.underlying.map { [$0] } ?? []
+            case let error as NIOConnectionError: errors += error.connectionErrors.map(\.error)
+            default: break
+            }
+        }
+        return nil
     }
 
     /// SQLSTATEs (besides class 08, connection exceptions) that say the server can't serve now, not that it

@@ -93,6 +93,10 @@ public enum MemoryError: Error, Equatable, Sendable {
     /// shutting down or starting up, or didn't answer in time; `reason` says which. The operation may succeed when
     /// it is retried once the server is back; writes committed before stay.
     case databaseUnavailable(reason: String)
+    /// The calling task was cancelled while the operation waited on the database (`reason`). Its transaction was
+    /// rolled back, so nothing of it is stored; a cancellation that came while the transaction was committing is
+    /// ``commitUnconfirmed(reason:)`` instead.
+    case cancelled(reason: String)
     /// The connection to the database failed (`reason`) while a transaction was committing, so whether it was
     /// committed is not known: look before retrying, or the write may be applied twice.
     case commitUnconfirmed(reason: String)
@@ -316,6 +320,8 @@ extension MemoryError: CustomStringConvertible {
             "Database: \(reason)"
         case .databaseUnavailable(let reason):
             "Database unavailable: \(reason); retry when it is back."
+        case .cancelled(let reason):
+            "Cancelled: \(reason). Nothing of the operation was stored."
         case .recordTooLarge(let reason):
             "The database can't hold a record of this write: \(reason). Nothing of the write was stored; shorten "
                 + "the record's ID, source or keywords."

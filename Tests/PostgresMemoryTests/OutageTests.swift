@@ -1,3 +1,4 @@
+import Foundation
 import PostgresNIO
 import ProceduralMemory
 import TestSupport
@@ -126,14 +127,61 @@ struct OutageTests {
             }
             for await _ in started { break }
             operation.cancel()
+            // Hostile run 17: it was "Database unavailable … retry when it is back", though the server was up.
             await #expect(
-                throws: MemoryError.databaseUnavailable(
-                    reason: "PostgreSQL at \(backend.location): the operation was cancelled and its connection closed")
+                throws: MemoryError.cancelled(
+                    reason: "PostgreSQL at \(backend.location): the operation's connection was closed")
             ) {
                 try await operation.value
             }
             let info = try await backend.storeInfo()
             #expect(info == nil)
+        }
+    }
+
+    /// At every limit of open files, from none free to plenty, a connect succeeds, or fails saying that the process
+    /// is out of files, never that the database is unavailable.
+    ///
+    /// Hostile run 17: a process out of file descriptors was told "Database unavailable … retry when it is back",
+    /// where a SQLite store says to raise the limit.
+    @Test func aProcessOutOfFileDescriptorsIsToldSoNotThatTheDatabaseIsDown() async throws {
+        let location = try PostgresTestServer.freshLocation()
+        await #expect(processExitsWith: .success) { [location = location as PostgresLocation] in
+            var limit = rlimit()
+            getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+            let original = limit.rlim_cur
+            // The event loops start at the first connection, with the descriptors they need (a debug build of NIO
+            // traps when it can't make them): as in a process that has used its store before running short.
+            guard let warm = try? await PostgresBackend.connect(to: location) else { exit(5) }
+            warm.close()
+            // The password read now, so that the connection's socket is the one descriptor too many.
+            var location = location
+            if case .file(let path) = location.password {
+                guard let password = try? String(contentsOfFile: path, encoding: .utf8) else { exit(6) }
+                setenv("MEMP_TEST_PASSWORD", password.trimmingCharacters(in: .newlines), 1)
+                location.password = .environment("MEMP_TEST_PASSWORD")
+            }
+            var (outOfFiles, successes) = (0, 0)
+            for spare in 0..<24 {
+                let lowestFree = open("/dev/null", O_RDONLY)
+                close(lowestFree)
+                limit.rlim_cur = rlim_t(Int(lowestFree) + spare)
+                setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+                do {
+                    let backend = try await PostgresBackend.connect(to: location)
+                    _ = try await backend.storeInfo()
+                    backend.close()
+                    successes += 1
+                } catch {
+                    limit.rlim_cur = original
+                    setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+                    if case MemoryError.databaseUnavailable? = error as? MemoryError { exit(3) }
+                    if "\(error)".contains("as many files open as its limit allows") { outOfFiles += 1 }
+                }
+                limit.rlim_cur = original
+                setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+            }
+            exit(outOfFiles > 0 && successes > 0 ? 0 : 4)
         }
     }
 
