@@ -11,7 +11,9 @@ import Synchronization
 /// service's JSON error, and closes it at shutdown while a request on it is still arriving.
 ///
 /// - Over the limit, the connection's first request is answered 503 ``MempService/ServiceError/tooManyConnections(limit:)``
-///   and the connection closed; its body is never buffered.
+///   and the connection's sending side closed, so that the client reads the answer and the end of the connection
+///   (it was held until the idle timeout, its descriptor with it, when the request's end never came); its body is
+///   never buffered, and the connection is closed at the request's end or its time limit.
 /// - A request the HTTP parser refuses (bad method, headers over the decoder's limits, a bad `Content-Length` or
 ///   chunk size) is answered by the framework with an empty 400; this handler writes that answer as
 ///   ``MempService/ServiceError/malformedRequest(problem:)`` or ``MempService/ServiceError/headersTooLarge(maximumBytes:maximumFields:)``
@@ -27,10 +29,13 @@ import Synchronization
 /// - Graceful shutdown waits for every request that has begun, and a request begins with its head: a client that
 ///   sent a head and part of a body, then nothing, held shutdown up until the idle timeout. Such a request can't be
 ///   answered (its body is incomplete), so closing it loses nothing; requests received in full are still answered.
-/// - A request must arrive whole, head to end of body, within the request time limit. Each body part restarts the
-///   framework's idle timeout, so a client sending a byte now and then held its connection for as long as it
-///   liked. One still arriving at the limit is answered 408 ``MempService/ServiceError/requestTooSlow(seconds:)``
-///   (or, answered already, not again) and its connection closed. Time spent answering is not counted.
+/// - A request must arrive whole, from its first byte to the end of its body, within the request time limit. Each
+///   byte restarts the framework's idle timeout, so a client sending a byte now and then held its connection for as
+///   long as it liked. One still arriving at the limit is answered 408
+///   ``MempService/ServiceError/requestTooSlow(seconds:)`` (or, answered already, not again) and its connection
+///   closed. The clock starts at the first byte of a request on a connection that owes no answer, seen by a
+///   ``RequestStartWatcher`` ahead of the HTTP parser (a head sent a byte at a time ran until the idle timeout), or
+///   at the head of a request that waited while an earlier one was answered. Time spent answering is not counted.
 final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -63,6 +68,9 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private let requestTimeLimit: TimeAmount
     /// Closes the connection when the request still arriving reaches the time limit; cancelled at its end.
     private var requestDeadline: Scheduled<Void>?
+    /// The handler ahead of the parser that reports bytes as they arrive, and writes the answer to a request whose
+    /// head is still arriving (no HTTP response can be written through the parser's handlers before a head).
+    private var watcher: RequestStartWatcher?
 
     /// A guard counting its connection against `connections`, answering parser errors under the limits of
     /// `decoder`, reading at most `drainLimit` bytes of a body whose request was answered before it ended, and
@@ -84,6 +92,9 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         let pipeline = context.pipeline.syncOperations
         if let parser = try? pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self) {
             try? pipeline.addHandler(HTTP10ConnectionCloser(), position: .after(parser))
+            let watcher = RequestStartWatcher { [weak self] in self?.bytesArrived(context: context) }
+            // First in the pipeline, ahead of the response encoder too: what it writes goes out as bytes.
+            if (try? pipeline.addHandler(watcher, position: .first)) != nil { self.watcher = watcher }
         }
     }
 
@@ -99,7 +110,9 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         guard admitted else {
             // Refused connections buffer nothing: the answer goes out at the head, the close follows the end.
             switch part {
-            case .head: write(.tooManyConnections(limit: connections.limit), context: context)
+            case .head:
+                write(.tooManyConnections(limit: connections.limit), context: context)
+                context.close(mode: .output, promise: nil)
             case .body: break
             case .end: context.close(promise: nil)
             }
@@ -115,7 +128,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             drained = 0
             // The framework's own test: it ends the connection after this answer only for exactly "close".
             closing = head.headerFields[.connection] == "close"
-            startDeadline(context: context)
+            // Running since its first byte, or not yet: a request that waited while the one before was answered.
+            if requestDeadline == nil { startDeadline(context: context) }
         case .body(let buffer) where draining:
             drained += buffer.readableBytes
             if drained > drainLimit { context.close(promise: nil) }
@@ -141,15 +155,25 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelRead(data)
     }
 
-    /// Schedules the close of the connection should the request whose head just arrived not end in time.
+    /// Starts the clock of a request when bytes arrive on a connection that owes no answer and receives no request:
+    /// they are the first of the next one. A connection over the limit is timed as well, to be closed.
+    private func bytesArrived(context: ChannelHandlerContext) {
+        guard requestDeadline == nil, !receiving, unanswered == 0 || !admitted else { return }
+        startDeadline(context: context)
+    }
+
+    /// Schedules the end of the connection should the request under way not arrive whole in time.
     private func startDeadline(context: ChannelHandlerContext) {
-        requestDeadline?.cancel()
         let loop = context.eventLoop.assumeIsolated()
         requestDeadline = loop.scheduleTask(in: requestTimeLimit) { [self] in
-            guard receiving else { return }
-            // Unanswered still, the request gets its error; one answered early (413, 401) had its answer.
-            if unanswered == 1 && !draining {
-                write(.requestTooSlow(seconds: Double(requestTimeLimit.nanoseconds) / 1e9), context: context)
+            requestDeadline = nil
+            let error = ServiceError.requestTooSlow(seconds: Double(requestTimeLimit.nanoseconds) / 1e9)
+            // The request gets its error when no other answer is owed or written: its head arrived and it is the
+            // one unanswered request, or its head is still arriving. One answered early (413, 401) had its answer.
+            if admitted, !draining, receiving, unanswered == 1 {
+                write(error, context: context)
+            } else if admitted, !receiving, unanswered == 0, let watcher {
+                watcher.write(HTTPAPI.answer(error))
             }
             context.close(promise: nil)
         }
@@ -226,6 +250,42 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(ByteBuffer(bytes: answer.body))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+}
+
+/// Sits first in the pipeline, ahead of the HTTP parser and encoder, and reports each read of bytes (``ConnectionGuard`` starts a request's clock at its
+/// first byte), and writes the answer to a request whose head has not been parsed, as bytes.
+final class RequestStartWatcher: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let onBytes: () -> Void
+    private var context: ChannelHandlerContext?
+
+    /// A watcher that calls `onBytes` on the event loop before passing each read on.
+    init(onBytes: @escaping () -> Void) { self.onBytes = onBytes }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        onBytes()
+        context.fireChannelRead(data)
+    }
+
+    /// Writes `answer` as a whole HTTP/1.1 response that closes the connection, past the HTTP handlers, which take a
+    /// response only for a request whose head they have passed on.
+    func write(_ answer: HTTPAPI.Answer) {
+        guard let context else { return }
+        let status = HTTPResponseStatus(statusCode: answer.status)
+        var bytes = ByteBuffer(
+            string: "HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\nContent-Type: \(answer.contentType)\r\n"
+                + "Content-Length: \(answer.body.count)\r\nConnection: close\r\n\r\n")
+        bytes.writeBytes(answer.body)
+        context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
     }
 }
 

@@ -187,6 +187,23 @@ import Testing
         #expect((stats["statistics"] as? [String: Any])?["trajectories"] as? Int == 3)
     }
 
+    /// A refused connection whose request never ends gets its 503 and the end of the connection at once.
+    ///
+    /// Hostile run 18: it was closed only at the idle timeout (the time limits are a day here, so before, the read
+    /// below waited until its guard gave up), holding a descriptor for each of 50 such clients meanwhile.
+    @Test(.hangGuard) func aRefusedConnectionIsEndedAfterItsAnswerThoughItsBodyNeverComes() async throws {
+        let served = try await ServedStore(
+            count: 3, arguments: ["--max-connections", "1", "--idle-timeout", "86400", "--request-timeout", "86400"])
+        defer { served.close() }
+        let port = try #require(served.server.baseURL.port)
+        let admitted = try RawConnection(port: port)
+        try admitted.send("GET /healthz HTTP/1.1\r\nHost: memp\r\n\r\n")
+        #expect(HTTPAnswer.all(in: try await admitted.readAnswer()).map(\.status) == [200])
+        let refused = try RawConnection(port: port)
+        try refused.send("POST /v1/lookup HTTP/1.1\r\nHost: memp\r\nContent-Length: 100\r\n\r\n{\"ta")
+        #expect(HTTPAnswer.all(in: try await refused.readToEnd()).map(\.code) == ["too_many_connections"])
+    }
+
     @Test func theCountAdmitsUpToItsLimitAndCountsClosedConnectionsOut() {
         let count = ConnectionCount(limit: 2)
         #expect([count.admit(), count.admit(), count.admit()] == [true, true, false])

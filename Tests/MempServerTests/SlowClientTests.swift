@@ -33,9 +33,19 @@ import Testing
         try stalled.send(Self.stalledLookup)
         let dripping = try RawConnection(port: port)
         try dripping.send("POST /v1/trajectories HTTP/1.1\r\nHost: memp\r\nContent-Length: 1000000\r\n\r\n")
-        // The client's pace, not a wait for the server: it sends until the server has closed the connection.
+        // Hostile run 18: a head sent a byte at a time, or half a head and then nothing, ran until the idle timeout
+        // and got no answer; the clock now starts at a request's first byte.
+        let drippingHead = try RawConnection(port: port)
+        try drippingHead.send("POST /v1/lookup HTTP/1.1\r\nHost: memp\r\nX-Slow: ")
+        let stalledHead = try RawConnection(port: port)
+        try stalledHead.send("GET /healthz HTTP/1.1\r\nHo")
+        // The clients' pace, not a wait for the server: they send until the server has closed their connections.
         let drip = Task {
-            while (try? dripping.send(" ")) != nil { try await Task.sleep(for: .milliseconds(50)) }
+            var open = [dripping, drippingHead]
+            while !open.isEmpty {
+                open.removeAll { (try? $0.send("a")) == nil }
+                try await Task.sleep(for: .milliseconds(50))
+            }
         }
         let expected = HTTPAnswer(
             status: 408, code: "request_timeout",
@@ -43,6 +53,8 @@ import Testing
                 + "Send it at once, or in smaller batches.")
         #expect(HTTPAnswer.all(in: try await stalled.readToEnd()) == [expected])
         #expect(HTTPAnswer.all(in: try await dripping.readToEnd()) == [expected])
+        #expect(HTTPAnswer.all(in: try await drippingHead.readToEnd()) == [expected])
+        #expect(HTTPAnswer.all(in: try await stalledHead.readToEnd()) == [expected])
         try await drip.value
         // Other clients are served as before, and nothing of the cut upload was stored.
         let stats = try await served.client.send("GET", "/v1/stats")
