@@ -161,10 +161,14 @@ extension MemoryStore {
 
     /// Counts of what the store at `location` holds, read without loading its indexes.
     ///
-    /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when there is none.
+    /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when there is none;
+    ///   ``ProceduralMemory/MemoryError/incompleteCopy(source:)`` for a copy that did not finish.
     public static func statistics(at location: StoreLocation) async throws(MemoryError) -> StoreStatistics {
         let backend = try await Self.backend(at: location, access: .read)
-        _ = try await storeInfo(of: backend, at: location)
+        // Counts of half a copy would pass for the source's, as every open refuses to (hostile run 18).
+        if let source = try await storeInfo(of: backend, at: location).incompleteCopyOf {
+            throw .incompleteCopy(source: source)
+        }
         return try await backend.statistics()
     }
 

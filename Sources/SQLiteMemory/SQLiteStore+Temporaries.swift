@@ -9,13 +9,15 @@ import RetrievalCore
 // verify).
 
 extension SQLiteStore {
-    /// The start of the names of the temporary databases creates make (`memp.sqlite.tmp-UUID`, with SQLite's
+    /// The start of the names of the temporary databases creates make (`memp.sqlite.tmp-PID-UUID`, with SQLite's
     /// `-wal`, `-shm` and `-journal` files beside them).
     static let temporaryPrefix = databaseFileName + ".tmp-"
 
-    /// A new temporary database path in `directory`, for one create: ``temporaryPrefix`` and a UUID.
+    /// A new temporary database path in `directory`, for one create: ``temporaryPrefix``, the process ID and a
+    /// UUID. The process ID keeps the names of two processes apart when the UUID's randomness fails: a process out
+    /// of file descriptors got `00000000-0000-4000-8000-000000000000` (hostile run 18).
     static func temporaryDatabasePath(in directory: String) -> String {
-        directory + "/" + temporaryPrefix + UUID().uuidString
+        directory + "/" + temporaryPrefix + "\(getpid())-" + UUID().uuidString
     }
 
     /// Whether `name` is one of a create's temporary database files.

@@ -79,19 +79,19 @@ public enum SQLiteStore {
     ) async throws(MemoryError) -> MemoryStore {
         try MemoryStore.checkIndexable(embedder, vectorStorage: vectorStorage)
         try configuration?.check(rebuilds: embedder)
-        let path = try await makeDatabase(in: directory) { (backend) throws(MemoryError) in
+        let made = try await makeDatabase(in: directory) { (backend) throws(MemoryError) in
             try await backend.initialize(
                 embedderID: embedder.modelIdentifier, dimension: embedder.dimension, configuration: configuration)
         }
         do {
             return try await MemoryStore.open(
-                backend: try SQLiteBackend(path: path), embedder: embedder,
+                backend: try SQLiteBackend(path: made.path), embedder: embedder,
                 cacheDirectory: cacheDirectory(of: directory), vectorStorage: vectorStorage)
         } catch {
             // Made, but it can't be opened (a process short of file descriptors opens more for the store than for
             // its settings): removed, so that the create, with the cause gone, can be run again. It holds nothing
             // but its settings; only a process that opened it in this moment would lose it.
-            removeDatabase(at: path)
+            made.remove()
             throw error
         }
     }
@@ -108,24 +108,38 @@ public enum SQLiteStore {
     package static func copyDestination(
         at directory: String, settings: StoreInfo, copyOf source: String
     ) async throws(MemoryError) -> (backend: SQLiteBackend, discard: @Sendable () -> Void) {
-        let path = try await makeDatabase(in: directory) { (backend) throws(MemoryError) in
+        let made = try await makeDatabase(in: directory) { (backend) throws(MemoryError) in
             try await backend.initialize(
                 embedderID: settings.embedderID, dimension: settings.dimension,
                 configuration: settings.embedderConfiguration)
             try await backend.beginCopy(from: source)
         }
         let backend: SQLiteBackend
-        do { backend = try SQLiteBackend(path: path) } catch {
-            removeDatabase(at: path)
+        do { backend = try SQLiteBackend(path: made.path) } catch {
+            made.remove()
             throw error
         }
         return (
             backend,
             {
                 try? backend.close()
-                removeDatabase(at: path)
+                made.remove()
             }
         )
+    }
+
+    /// A store database just made by ``makeDatabase(in:prepare:)``.
+    private struct MadeDatabase: Sendable {
+        /// The database file.
+        let path: String
+        /// The store directory, when the create made it.
+        let madeDirectory: String?
+
+        /// Removes the database's files, and the directory when the create made it and nothing else is in it.
+        func remove() {
+            for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
+            if let madeDirectory { SQLiteStore.removeIfEmpty(madeDirectory) }
+        }
     }
 
     /// Makes the database of a new store in `directory` (created if needed), prepared by `prepare`, and returns its
@@ -136,36 +150,46 @@ public enum SQLiteStore {
     /// rename(2), refuses to replace a store another process created meanwhile.
     private static func makeDatabase(
         in directory: String, prepare: (SQLiteBackend) async throws(MemoryError) -> Void
-    ) async throws(MemoryError) -> String {
+    ) async throws(MemoryError) -> MadeDatabase {
         try checkPathLength(of: directory)
+        let existed = FileManager.default.fileExists(atPath: directory)
         do { try FileManager.default.createDirectories(atPath: directory) } catch {
             throw .io(path: directory, reason: "can't create the store directory: \(error)")
         }
-        let lock = lockForCreating(in: directory)
-        defer { lock?.release() }
-        guard !isSQLiteStore(at: directory) else { throw existingFileError(in: directory) }
-        let path = databasePath(in: directory)
-        let temporary = temporaryDatabasePath(in: directory)
-        defer { for suffix in ["", "-wal", "-shm", "-journal"] { unlink(temporary + suffix) } }
-        do {
-            let backend = try SQLiteBackend(path: temporary)
-            try await prepare(backend)
-            try backend.close()
-        } catch .storageFull {
-            throw .storageFull(path: path)  // the temporary name, removed by now, would tell the reader nothing
-        }
-        if link(temporary, path) != 0 {
-            guard errno != EEXIST else { throw existingFileError(in: directory) }
-            // A file system without hard links: rename, which would replace a store made since the first check.
+        do throws(MemoryError) {
+            let lock = lockForCreating(in: directory)
+            defer { lock?.release() }
             guard !isSQLiteStore(at: directory) else { throw existingFileError(in: directory) }
-            guard rename(temporary, path) == 0 else { throw .io(path: path, reason: String(cString: strerror(errno))) }
+            let path = databasePath(in: directory)
+            let temporary = temporaryDatabasePath(in: directory)
+            defer { for suffix in ["", "-wal", "-shm", "-journal"] { unlink(temporary + suffix) } }
+            do {
+                let backend = try SQLiteBackend(path: temporary)
+                try await prepare(backend)
+                try backend.close()
+            } catch .storageFull {
+                throw .storageFull(path: path)  // the temporary name, removed by now, would tell the reader nothing
+            }
+            if link(temporary, path) != 0 {
+                guard errno != EEXIST else { throw existingFileError(in: directory) }
+                // A file system without hard links: rename, which would replace a store made since the first check.
+                guard !isSQLiteStore(at: directory) else { throw existingFileError(in: directory) }
+                guard rename(temporary, path) == 0 else {
+                    throw .io(path: path, reason: String(cString: strerror(errno)))
+                }
+            }
+            return MadeDatabase(path: path, madeDirectory: existed ? nil : directory)
+        } catch {
+            // A directory made for nothing is not left behind (hostile run 18: a failed migration left one).
+            if !existed { removeIfEmpty(directory) }
+            throw error
         }
-        return path
     }
 
-    /// Removes the database files of a store just made at `path`.
-    private static func removeDatabase(at path: String) {
-        for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
+    /// Removes `directory` when it holds nothing but an empty index directory.
+    private static func removeIfEmpty(_ directory: String) {
+        rmdir(cacheDirectory(of: directory))
+        rmdir(directory)
     }
 
     /// The longest full path SQLite opens a file by (its Unix VFS's `MAX_PATHNAME`).

@@ -305,7 +305,7 @@ import Testing
     }
 
     /// At every limit of open files, from none free to plenty, a copy into a new directory succeeds, or fails and
-    /// leaves no store there, so that the same copy, the limit raised, succeeds.
+    /// leaves nothing there, so that the same copy, the limit raised, succeeds.
     ///
     /// Hostile run 17: `memp migrate` under `ulimit -n 16` made its SQLite destination, failed, and left a database
     /// without settings, which the rerun ("Move it away") and `memp init` ("already holds a memory store") refused.
@@ -332,9 +332,8 @@ import Testing
                     failures += 1
                     limit.rlim_cur = original
                     setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
-                    if FileManager.default.fileExists(atPath: destination + "/" + SQLiteStore.databaseFileName) {
-                        exit(3)
-                    }
+                    // Hostile run 18: the directory the copy made was left, empty.
+                    if FileManager.default.fileExists(atPath: destination) { exit(3) }
                     guard (try? await MemoryStore.copy(from: .directory(source), to: .directory(destination))) != nil
                     else { exit(5) }
                 }
@@ -360,6 +359,10 @@ import Testing
         try await stopped.backend.beginCopy(from: source)
         try await stopped.add([Self.trajectory("t1", "heat some milk in a pot")])
         await #expect(throws: MemoryError.incompleteCopy(source: source)) { try await MemoryStore.open(at: partial) }
+        // Hostile run 18: its counts were given as any store's, and passed for the source's.
+        await #expect(throws: MemoryError.incompleteCopy(source: source)) {
+            try await MemoryStore.statistics(at: partial)
+        }
         #expect(
             try await MemoryStore.verify(at: partial).problems.contains(
                 MemoryError.incompleteCopy(source: source).description))
