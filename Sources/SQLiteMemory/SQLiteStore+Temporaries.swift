@@ -13,9 +13,11 @@ extension SQLiteStore {
     /// `-wal`, `-shm` and `-journal` files beside them).
     static let temporaryPrefix = databaseFileName + ".tmp-"
 
-    /// A new temporary database path in `directory`, for one create: ``temporaryPrefix``, the process ID and a
-    /// UUID. The process ID keeps the names of two processes apart when the UUID's randomness fails: a process out
-    /// of file descriptors got `00000000-0000-4000-8000-000000000000` (hostile run 18).
+    /// A new temporary database path in `directory`, for one create.
+    ///
+    /// The name is ``temporaryPrefix``, the process ID and a UUID. The process ID keeps the names of two processes
+    /// apart when the UUID's randomness fails: a process out of file descriptors got
+    /// `00000000-0000-4000-8000-000000000000` (hostile run 18).
     static func temporaryDatabasePath(in directory: String) -> String {
         directory + "/" + temporaryPrefix + "\(getpid())-" + UUID().uuidString
     }
