@@ -30,8 +30,8 @@ import Synchronization
 ///   sent a head and part of a body, then nothing, held shutdown up until the idle timeout. Such a request can't be
 ///   answered (its body is incomplete), so closing it loses nothing; requests received in full are still answered.
 /// - A request must arrive whole, from its first byte to the end of its body, within the request time limit. Each
-///   byte restarts the framework's idle timeout, so a client sending a byte now and then held its connection for as
-///   long as it liked. One still arriving at the limit is answered 408
+///   piece of a body restarts the framework's idle timeout, so a client sending a byte now and then held its
+///   connection for as long as it liked. One still arriving at the limit is answered 408
 ///   ``MempService/ServiceError/requestTooSlow(seconds:)`` (or, answered already, not again) and its connection
 ///   closed. The clock starts at the first byte of a request on a connection that owes no answer, seen by a
 ///   ``RequestStartWatcher`` ahead of the HTTP parser (a head sent a byte at a time ran until the idle timeout), or

@@ -33,12 +33,11 @@ public enum MempServer {
         /// Without it a client that stops halfway through a request holds its connection, and graceful shutdown
         /// waits for it, forever. A request being answered is never cut short.
         public var idleTimeout: Duration
-        /// How long a request may take to arrive, from its head to the end of its body; one still
-        /// arriving then is answered 408 ``MempService/ServiceError/requestTooSlow(seconds:)`` and its connection
-        /// closed.
+        /// How long a request may take to arrive, from its first byte to the end of its body; one still arriving
+        /// then is answered 408 ``MempService/ServiceError/requestTooSlow(seconds:)`` and its connection closed.
         ///
-        /// Each byte received restarts ``idleTimeout``, so without this bound a client sending its body a byte at a
-        /// time held its connection as long as it liked. Time spent answering is not counted. The default, 30 s,
+        /// Each piece of a body received restarts ``idleTimeout``, so without this bound a client sending its body a
+        /// byte at a time held its connection as long as it liked. Time spent answering is not counted. The default, 30 s,
         /// lets a body of the default 8 MiB arrive at 280 KB/s.
         public var requestTimeLimit: Duration
 
