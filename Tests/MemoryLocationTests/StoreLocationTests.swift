@@ -315,30 +315,14 @@ import Testing
         let source = directory.file("source")
         _ = try await Self.makeStore(at: source)
         await #expect(processExitsWith: .success) { [root = directory.path as String, source = source as String] in
-            var limit = rlimit()
-            getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
-            let original = limit.rlim_cur
-            var (failures, successes) = (0, 0)
-            for spare in 0..<40 {
+            let (failures, successes) = await attemptUnderEachFileLimit(spares: 40) { spare in
+                try await MemoryStore.copy(from: .directory(source), to: .directory("\(root)/copy-\(spare)"))
+            } afterFailure: { spare, _ in
                 let destination = "\(root)/copy-\(spare)"
-                let lowestFree = open("/dev/null", O_RDONLY)
-                close(lowestFree)
-                limit.rlim_cur = rlim_t(Int(lowestFree) + spare)
-                setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
-                do {
-                    try await MemoryStore.copy(from: .directory(source), to: .directory(destination))
-                    successes += 1
-                } catch {
-                    failures += 1
-                    limit.rlim_cur = original
-                    setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
-                    // Hostile run 18: the directory the copy made was left, empty.
-                    if FileManager.default.fileExists(atPath: destination) { exit(3) }
-                    guard (try? await MemoryStore.copy(from: .directory(source), to: .directory(destination))) != nil
-                    else { exit(5) }
-                }
-                limit.rlim_cur = original
-                setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+                // Hostile run 18: the directory the copy made was left, empty.
+                if FileManager.default.fileExists(atPath: destination) { exit(3) }
+                guard (try? await MemoryStore.copy(from: .directory(source), to: .directory(destination))) != nil
+                else { exit(5) }
             }
             exit(failures > 0 && successes > 0 ? 0 : 4)
         }

@@ -147,9 +147,6 @@ struct OutageTests {
     @Test func aProcessOutOfFileDescriptorsIsToldSoNotThatTheDatabaseIsDown() async throws {
         let location = try PostgresTestServer.freshLocation()
         await #expect(processExitsWith: .success) { [location = location as PostgresLocation] in
-            var limit = rlimit()
-            getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
-            let original = limit.rlim_cur
             // The event loops start at the first connection, with the descriptors they need (a debug build of NIO
             // traps when it can't make them): as in a process that has used its store before running short.
             guard let warm = try? await PostgresBackend.connect(to: location) else { exit(5) }
@@ -161,25 +158,14 @@ struct OutageTests {
                 setenv("MEMP_TEST_PASSWORD", password.trimmingCharacters(in: .newlines), 1)
                 location.password = .environment("MEMP_TEST_PASSWORD")
             }
-            var (outOfFiles, successes) = (0, 0)
-            for spare in 0..<24 {
-                let lowestFree = open("/dev/null", O_RDONLY)
-                close(lowestFree)
-                limit.rlim_cur = rlim_t(Int(lowestFree) + spare)
-                setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
-                do {
-                    let backend = try await PostgresBackend.connect(to: location)
-                    _ = try await backend.storeInfo()
-                    backend.close()
-                    successes += 1
-                } catch {
-                    limit.rlim_cur = original
-                    setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
-                    if case MemoryError.databaseUnavailable? = error as? MemoryError { exit(3) }
-                    if "\(error)".contains("as many files open as its limit allows") { outOfFiles += 1 }
-                }
-                limit.rlim_cur = original
-                setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+            var outOfFiles = 0
+            let (_, successes) = await attemptUnderEachFileLimit(spares: 24) { _ in
+                let backend = try await PostgresBackend.connect(to: location)
+                _ = try await backend.storeInfo()
+                backend.close()
+            } afterFailure: { _, error in
+                if case MemoryError.databaseUnavailable? = error as? MemoryError { exit(3) }
+                if "\(error)".contains("as many files open as its limit allows") { outOfFiles += 1 }
             }
             exit(outOfFiles > 0 && successes > 0 ? 0 : 4)
         }

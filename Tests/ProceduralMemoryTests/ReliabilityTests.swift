@@ -1340,28 +1340,11 @@ import VectorIndex
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         await #expect(processExitsWith: .success) { [root = directory.path as String] in
-            var limit = rlimit()
-            getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
-            let original = limit.rlim_cur
-            var (failures, successes) = (0, 0)
-            for spare in 0..<40 {
-                let store = "\(root)/store-\(spare)"
-                let lowestFree = open("/dev/null", O_RDONLY)
-                close(lowestFree)
-                limit.rlim_cur = rlim_t(Int(lowestFree) + spare)
-                setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
-                do {
-                    _ = try await MemoryStore.create(at: store, embedder: WordHashEmbedder())
-                    successes += 1
-                } catch {
-                    failures += 1
-                    limit.rlim_cur = original
-                    setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
-                    // Neither the store nor the directory made for it (hostile run 18) is left.
-                    if FileManager.default.fileExists(atPath: store) { exit(3) }
-                }
-                limit.rlim_cur = original
-                setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+            let (failures, successes) = await attemptUnderEachFileLimit(spares: 40) { spare in
+                _ = try await MemoryStore.create(at: "\(root)/store-\(spare)", embedder: WordHashEmbedder())
+            } afterFailure: { spare, _ in
+                // Neither the store nor the directory made for it (hostile run 18) is left.
+                if FileManager.default.fileExists(atPath: "\(root)/store-\(spare)") { exit(3) }
             }
             exit(failures > 0 && successes > 0 ? 0 : 4)
         }
