@@ -64,13 +64,15 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     /// done with a connection it closes, no longer reads: the client, blocked sending it, never got to read its
     /// answer, and the connection was held until the idle timeout.
     private var draining = false
-    /// The longest a request may take to arrive, from its head to the end of its body.
+    /// The longest a request may take to arrive, from its first byte to the end of its body.
     private let requestTimeLimit: TimeAmount
     /// Closes the connection when the request still arriving reaches the time limit; cancelled at its end.
     private var requestDeadline: Scheduled<Void>?
     /// The handler ahead of the parser that reports bytes as they arrive, and writes the answer to a request whose
     /// head is still arriving (no HTTP response can be written through the parser's handlers before a head).
     private var watcher: RequestStartWatcher?
+    /// This handler's context while it is in the pipeline, for the watcher's reports.
+    private var context: ChannelHandlerContext?
 
     /// A guard counting its connection against `connections`, answering parser errors under the limits of
     /// `decoder`, reading at most `drainLimit` bytes of a body whose request was answered before it ended, and
@@ -86,13 +88,14 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
         admitted = connections.admit()
         // The HTTP-types codec before this handler drops the request's version, so the HTTP/1.0 rule is applied
         // right after the parser, where the version is still known.
         let pipeline = context.pipeline.syncOperations
         if let parser = try? pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self) {
             try? pipeline.addHandler(HTTP10ConnectionCloser(), position: .after(parser))
-            let watcher = RequestStartWatcher { [weak self] in self?.bytesArrived(context: context) }
+            let watcher = RequestStartWatcher { [weak self] in self?.bytesArrived() }
             // First in the pipeline, ahead of the response encoder too: what it writes goes out as bytes.
             if (try? pipeline.addHandler(watcher, position: .first)) != nil { self.watcher = watcher }
         }
@@ -103,12 +106,14 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         admitted = false
         requestDeadline?.cancel()
         requestDeadline = nil
+        self.context = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
         guard admitted else {
-            // Refused connections buffer nothing: the answer goes out at the head, the close follows the end.
+            // Refused connections buffer nothing: the answer goes out at the head with the end of the sending side,
+            // the close follows the end of the request (or its time limit).
             switch part {
             case .head:
                 write(.tooManyConnections(limit: connections.limit), context: context)
@@ -155,10 +160,11 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelRead(data)
     }
 
-    /// Starts the clock of a request when bytes arrive on a connection that owes no answer and receives no request:
-    /// they are the first of the next one. A connection over the limit is timed as well, to be closed.
-    private func bytesArrived(context: ChannelHandlerContext) {
-        guard requestDeadline == nil, !receiving, unanswered == 0 || !admitted else { return }
+    /// Starts the clock of a request when bytes arrive on a connection that owes no answer and receives no request.
+    ///
+    /// Such bytes are the first of the next request. A connection over the limit is timed as well, to be closed.
+    private func bytesArrived() {
+        guard let context, requestDeadline == nil, !receiving, unanswered == 0 || !admitted else { return }
         startDeadline(context: context)
     }
 
@@ -253,8 +259,9 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 }
 
-/// Sits first in the pipeline, ahead of the HTTP parser and encoder, and reports each read of bytes (``ConnectionGuard`` starts a request's clock at its
-/// first byte), and writes the answer to a request whose head has not been parsed, as bytes.
+/// Sits first in the pipeline, ahead of the HTTP parser and encoder: reports each read of bytes (``ConnectionGuard``
+/// starts a request's clock at its first byte), and writes the answer to a request whose head has not been parsed,
+/// as bytes.
 final class RequestStartWatcher: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
