@@ -33,8 +33,8 @@ struct UpdateCommand: AsyncParsableCommand {
     @Option(help: "The source of records that name none (default: the file's base name).") var source: String?
     @Flag(
         help: """
-            Skip the tasks the store has applied already (their trajectory is stored, or their outcome recorded), to \
-            run an interrupted update again.
+            Skip the tasks the store has applied already (their trajectory is stored; for failures the policy \
+            keeps no trajectory of, their outcome is recorded), to run an interrupted update again.
             """)
     var resume = false
     @Flag(help: "Print the report as one JSON object.") var json = false

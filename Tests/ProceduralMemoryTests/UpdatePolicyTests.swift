@@ -212,6 +212,21 @@ import Testing
         #expect(mug.hitCount == 3 && mug.successCount == 1)
     }
 
+    /// A task whose trajectory the policy keeps is applied only once its trajectory is stored: an outcome an agent
+    /// reported for it by ID beforehand doesn't make a resumed update skip it (its memory would never be built).
+    @Test func aKeptTaskWhoseOutcomeWasReportedLiveIsStillApplied() async throws {
+        let options = UpdateOptions(
+            policy: .validation, settings: UpdateSettings(batchSize: 2, mergeDuplicates: false), resume: true)
+        let store = try await TestStoreKind.inMemoryStore()
+        try await store.add([Samples.heatMug])
+        let apple = Self.batches[0][0]
+        try await store.recordOutcome(
+            usedMemories: apple.usedMemories, trajectoryID: apple.trajectory.id,
+            outcome: try #require(apple.trajectory.outcome))
+        let report = try await store.update([apple], options: options)
+        #expect(report.alreadyApplied == 0 && report.added == ["u-apple-1"])
+    }
+
     @Test func adjustedMemoryIsWhatASimilarTaskRetrieves() async throws {
         let store = try await TestStoreKind.inMemoryStore()
         try await store.add([Samples.heatMug, Samples.cleanApple])

@@ -14,8 +14,8 @@ public struct UpdateOptions: Sendable {
     public var reviser: any MemoryReviser
     /// Whether tasks the store has applied already are skipped, for running an interrupted update again.
     ///
-    /// Applied are the tasks whose trajectory is stored, or whose outcome a feedback row records; they are counted
-    /// in ``UpdateReport/alreadyApplied``. Off, such a task fails the update with
+    /// Applied are the tasks whose trajectory is stored, and the failures the policy keeps no trajectory of whose
+    /// outcome a feedback row records; they are counted in ``UpdateReport/alreadyApplied``. Off, such a task fails the update with
     /// ``MemoryError/duplicateTrajectory(id:path:line:)``.
     public var resume: Bool
 
@@ -80,7 +80,7 @@ extension MemoryStore {
             // Each task with its line, from 1, for errors: a resumed update leaves out the tasks applied already.
             var pending = Array(zip(1..., tasks))
             if options.resume {
-                let applied = try await appliedTasks(among: tasks.map(\.trajectory.id))
+                let applied = try await appliedTasks(among: tasks, options: options)
                 pending.removeAll { applied.contains($0.1.trajectory.id) }
                 report.alreadyApplied = tasks.count - pending.count
             }
@@ -119,15 +119,22 @@ extension MemoryStore {
     /// keep changing before it fails with ``MemoryError/revisionConflict(id:expected:actual:)``.
     package static let maximumBatchAttempts = 3
 
-    /// The IDs among `trajectoryIDs` whose task the store has applied: the trajectory is stored, or a feedback row
-    /// names it (an update that keeps only successes stores no failed trajectory, but counts its uses).
-    private func appliedTasks(among trajectoryIDs: [String]) async throws(MemoryError) -> Set<String> {
-        var applied = try await backend.existingTrajectoryIDs(among: trajectoryIDs)
-        let wanted = Set(trajectoryIDs).subtracting(applied)
-        guard !wanted.isEmpty else { return applied }
+    /// The trajectory IDs of the tasks among `tasks` that the store has applied: the trajectory is stored, or, for a
+    /// task whose trajectory the policy doesn't keep (a failure, but under ``UpdatePolicy/vanilla``), a feedback
+    /// row names it. A trajectory the policy keeps must be stored: an outcome an agent reported for it by ID, before
+    /// the update, doesn't make it applied.
+    private func appliedTasks(among tasks: [FinishedTask], options: UpdateOptions) async throws(MemoryError)
+        -> Set<String>
+    {
+        var applied = try await backend.existingTrajectoryIDs(among: tasks.map(\.trajectory.id))
+        let unkept = Set(
+            tasks.lazy.filter { options.policy != .vanilla && !options.settings.isSuccess($0.trajectory.outcome) }
+                .map(\.trajectory.id)
+        ).subtracting(applied)
+        guard !unkept.isEmpty else { return applied }
         try await backend.forEachHistoryEntry { entry throws(MemoryError) in
             guard entry.action == .feedback, let id = Self.trajectoryID(ofFeedbackReason: entry.reason),
-                wanted.contains(id)
+                unkept.contains(id)
             else { return }
             applied.insert(id)
         }
