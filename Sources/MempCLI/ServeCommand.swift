@@ -47,7 +47,7 @@ struct ServeCommand: AsyncParsableCommand {
     var idleTimeout = MempServer.Configuration().idleTimeout.inSeconds
     @Option(
         parsing: .unconditional,
-        help: "Seconds a request may take to arrive, head to end of body; one still arriving is answered 408.")
+        help: "Seconds a request may take to arrive, first byte to end of body; one still arriving gets 408.")
     var requestTimeout = MempServer.Configuration().requestTimeLimit.inSeconds
     @Option(
         parsing: .unconditional,
