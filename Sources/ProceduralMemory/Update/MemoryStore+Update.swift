@@ -119,10 +119,11 @@ extension MemoryStore {
     /// keep changing before it fails with ``MemoryError/revisionConflict(id:expected:actual:)``.
     package static let maximumBatchAttempts = 3
 
-    /// The trajectory IDs of the tasks among `tasks` that the store has applied: the trajectory is stored, or, for a
-    /// task whose trajectory the policy doesn't keep (a failure, but under ``UpdatePolicy/vanilla``), a feedback
-    /// row names it. A trajectory the policy keeps must be stored: an outcome an agent reported for it by ID, before
-    /// the update, doesn't make it applied.
+    /// The trajectory IDs of the tasks among `tasks` that the store has applied.
+    ///
+    /// A task is applied when its trajectory is stored, or, when the policy keeps no trajectory of it (a failure,
+    /// but under ``UpdatePolicy/vanilla``), when a feedback row names it. A trajectory the policy keeps must be
+    /// stored: an outcome an agent reported for it by ID, before the update, doesn't make it applied.
     private func appliedTasks(among tasks: [FinishedTask], options: UpdateOptions) async throws(MemoryError)
         -> Set<String>
     {
