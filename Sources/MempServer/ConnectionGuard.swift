@@ -95,7 +95,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         let pipeline = context.pipeline.syncOperations
         if let parser = try? pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self) {
             try? pipeline.addHandler(HTTP10ConnectionCloser(), position: .after(parser))
-            let watcher = RequestStartWatcher { [weak self] in self?.bytesArrived() }
+            let watcher = RequestStartWatcher { [weak self] bytes in self?.bytesArrived(bytes) }
             // First in the pipeline, ahead of the response encoder too: what it writes goes out as bytes.
             if (try? pipeline.addHandler(watcher, position: .first)) != nil { self.watcher = watcher }
         }
@@ -160,11 +160,15 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelRead(data)
     }
 
-    /// Starts the clock of a request when bytes arrive on a connection that owes no answer and receives no request.
+    /// Starts the clock of a request when `bytes` arrive on a connection that owes no answer and receives no request.
     ///
-    /// Such bytes are the first of the next request. A connection over the limit is timed as well, to be closed.
-    private func bytesArrived() {
-        guard let context, requestDeadline == nil, !receiving, unanswered == 0 || !admitted else { return }
+    /// Such bytes are the first of the next request, but for empty lines, which HTTP/1.1 has a server ignore before
+    /// a request line (a client that ended its last request with an extra CR LF got a 408 it never asked for). A
+    /// connection over the limit is timed as well, to be closed.
+    private func bytesArrived(_ bytes: ByteBuffer) {
+        guard let context, requestDeadline == nil, !receiving, unanswered == 0 || !admitted,
+            bytes.readableBytesView.contains(where: { $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\n") })
+        else { return }
         startDeadline(context: context)
     }
 
@@ -268,18 +272,18 @@ final class RequestStartWatcher: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private let onBytes: () -> Void
+    private let onBytes: (ByteBuffer) -> Void
     private var context: ChannelHandlerContext?
 
-    /// A watcher that calls `onBytes` on the event loop before passing each read on.
-    init(onBytes: @escaping () -> Void) { self.onBytes = onBytes }
+    /// A watcher that calls `onBytes` with each read, on the event loop, before passing it on.
+    init(onBytes: @escaping (ByteBuffer) -> Void) { self.onBytes = onBytes }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        onBytes()
+        onBytes(unwrapInboundIn(data))
         context.fireChannelRead(data)
     }
 

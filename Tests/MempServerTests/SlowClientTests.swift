@@ -61,6 +61,24 @@ import Testing
         #expect((HTTPClient.object(stats.body)["statistics"] as? [String: Any])?["trajectories"] as? Int == 3)
     }
 
+    /// An empty line between requests on a kept connection starts no clock: HTTP/1.1 has a server ignore it.
+    ///
+    /// Hostile run 19: a client that ended a request with an extra CR LF got a 408 it never asked for once the
+    /// limit had passed, and its next request found the connection closed.
+    @Test(.hangGuard) func anEmptyLineBetweenRequestsStartsNoClock() async throws {
+        let served = try await ServedStore(
+            count: 3, arguments: ["--idle-timeout", "86400", "--request-timeout", "1"])
+        defer { served.close() }
+        let connection = try RawConnection(port: try #require(served.server.baseURL.port))
+        try connection.send("GET /healthz HTTP/1.1\r\nHost: memp\r\n\r\n")
+        #expect(HTTPAnswer.all(in: try await connection.readAnswer()).map(\.status) == [200])
+        try connection.send("\r\n")
+        // The client's pause between its requests, longer than the limit.
+        try await Task.sleep(for: .seconds(2))
+        try connection.send("GET /healthz HTTP/1.1\r\nHost: memp\r\n\r\n")
+        #expect(HTTPAnswer.all(in: try await connection.readAnswer()).map(\.status) == [200])
+    }
+
     /// Before, the server waited for the rest of these requests: it never exited (the idle timeout is a day here,
     /// so only shutdown can end them).
     @Test(.hangGuard)

@@ -199,6 +199,23 @@ import Testing
         #expect(try await Self.counters(stopped) == (try await Self.counters(whole)))
     }
 
+    /// A rerun without `resume` is refused before any batch is written.
+    ///
+    /// Hostile run 19: refused at its second batch (the first task, a failure, is stored by no policy but vanilla),
+    /// it had committed the first, counting its use again, and deprecated the memory.
+    @Test func aRerunWithoutResumeIsRefusedBeforeAnyBatchIsWritten() async throws {
+        let options = UpdateOptions(policy: .validation, settings: UpdateSettings(batchSize: 1, mergeDuplicates: false))
+        let tasks = [FinishedTask(trajectory: Self.failedCup, usedMemories: [Self.mug]), Self.batches[0][0]]
+        let store = try await TestStoreKind.inMemoryStore()
+        try await store.add([Samples.heatMug])
+        try await store.update(tasks, options: options)
+        let before = try await Self.counters(store)
+        await #expect(throws: MemoryError.duplicateTrajectory(id: "u-apple-1", path: "(update)", line: 2)) {
+            try await store.update(tasks, options: options)
+        }
+        #expect(try await Self.counters(store) == before)
+    }
+
     /// A failed task an update keeps no trajectory of is known as applied by the uses its feedback rows record.
     @Test func aFailureWhoseTrajectoryWasNotKeptCountsAsAppliedByItsFeedback() async throws {
         let options = UpdateOptions(

@@ -83,6 +83,13 @@ extension MemoryStore {
                 let applied = try await appliedTasks(among: tasks, options: options)
                 pending.removeAll { applied.contains($0.1.trajectory.id) }
                 report.alreadyApplied = tasks.count - pending.count
+            } else {
+                // Before any batch is written: a rerun refused at a later batch had committed the earlier ones,
+                // counting their uses again (hostile run 19).
+                let stored = try await backend.existingTrajectoryIDs(among: tasks.map(\.trajectory.id))
+                if let (line, task) = pending.first(where: { stored.contains($0.1.trajectory.id) }) {
+                    throw .duplicateTrajectory(id: task.trajectory.id, path: source, line: line)
+                }
             }
             for start in stride(from: 0, to: pending.count, by: options.settings.batchSize) {
                 let slice = pending[start..<min(start + options.settings.batchSize, pending.count)]
