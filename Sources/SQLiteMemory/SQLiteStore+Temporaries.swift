@@ -19,7 +19,9 @@ extension SQLiteStore {
     /// apart when the UUID's randomness fails: a process out of file descriptors got
     /// `00000000-0000-4000-8000-000000000000` (hostile run 18).
     static func temporaryDatabasePath(in directory: String) -> String {
-        directory + "/" + temporaryPrefix + "\(getpid())-" + UUID().uuidString
+        // Ten digits, whatever the ID: the name's length is checked against SQLite's limit before it is made.
+        directory + "/" + temporaryPrefix + String(repeating: "0", count: 10 - "\(getpid())".count) + "\(getpid())-"
+            + UUID().uuidString
     }
 
     /// Whether `name` is one of a create's temporary database files.

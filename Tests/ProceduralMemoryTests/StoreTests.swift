@@ -249,13 +249,14 @@ import VectorIndex
         let absolute = URL(fileURLWithPath: directory.path).standardizedFileURL.path
         // The longest directory whose temporary database and its journal stay within 512 bytes (in components a file
         // system takes), and one byte more.
-        let overhead = "/memp.sqlite.tmp-".utf8.count + UUID().uuidString.utf8.count + "-journal".utf8.count
+        let overhead =
+            "/memp.sqlite.tmp-0000012345-".utf8.count + UUID().uuidString.utf8.count + "-journal".utf8.count
         var fitting = absolute
         while fitting.utf8.count + overhead < 512 {
             fitting += "/" + String(repeating: "d", count: min(100, 512 - overhead - fitting.utf8.count - 1))
         }
         let tooLong = fitting + "x"
-        let excess = (tooLong + "/memp.sqlite.tmp-" + UUID().uuidString + "-journal").utf8.count - 512
+        let excess = (tooLong + "/memp.sqlite.tmp-0000012345-" + UUID().uuidString + "-journal").utf8.count - 512
         #expect(excess == 1)
         await #expect(
             throws: MemoryError.io(
