@@ -39,12 +39,13 @@ import Testing
         try drippingHead.send("POST /v1/lookup HTTP/1.1\r\nHost: memp\r\nX-Slow: ")
         let stalledHead = try RawConnection(port: port)
         try stalledHead.send("GET /healthz HTTP/1.1\r\nHo")
-        // The clients' pace, not a wait for the server: they send until the server has closed their connections.
+        // A byte on each for every request another client gets answered, until the server has closed both: the
+        // server's own pace, a few hundred bytes within the limit, far from the body's end and the headers' limit.
         let drip = Task {
             var open = [dripping, drippingHead]
             while !open.isEmpty {
                 open.removeAll { (try? $0.send("a")) == nil }
-                try await Task.sleep(for: .milliseconds(50))
+                _ = try await served.client.send("GET", "/healthz")
             }
         }
         let expected = HTTPAnswer(
@@ -73,8 +74,13 @@ import Testing
         try connection.send("GET /healthz HTTP/1.1\r\nHost: memp\r\n\r\n")
         #expect(HTTPAnswer.all(in: try await connection.readAnswer()).map(\.status) == [200])
         try connection.send("\r\n")
-        // The client's pause between its requests, longer than the limit.
-        try await Task.sleep(for: .seconds(2))
+        // The client pauses for two limits, each seen to pass by a half-sent request of its own on another
+        // connection, begun after the empty line; before, the empty line's 408 had closed the connection by then.
+        for _ in 0..<2 {
+            let witness = try RawConnection(port: try #require(served.server.baseURL.port))
+            try witness.send("GET /healthz HTTP/1.1\r\nHo")
+            #expect(HTTPAnswer.all(in: try await witness.readToEnd()).map(\.code) == ["request_timeout"])
+        }
         try connection.send("GET /healthz HTTP/1.1\r\nHost: memp\r\n\r\n")
         #expect(HTTPAnswer.all(in: try await connection.readAnswer()).map(\.status) == [200])
     }
