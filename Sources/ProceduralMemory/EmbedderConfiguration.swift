@@ -22,8 +22,7 @@ public enum EmbedderConfiguration: Codable, Sendable, Hashable {
     func build() throws(EmbeddingError) -> any Embedder {
         switch self {
         case .hashing(let dimension):
-            guard dimension >= 1 else { throw .invalidDimension(embedder: "hashing", dimension: dimension) }
-            return HashingEmbedder(dimension: dimension)
+            return try Self.hashingEmbedder(dimension: dimension)
         case .minilm(let modelDirectory):
             return try MiniLMEmbedder(modelDirectory: modelDirectory ?? ModelStore().modelDirectory(for: .minilm))
         case .openAICompatible(let baseURL, let model, let apiKeyEnvironmentVariable, let dimension):
@@ -44,12 +43,12 @@ public enum EmbedderConfiguration: Codable, Sendable, Hashable {
         let dimension: Int?
         switch self {
         case .hashing(let hashingDimension):
-            guard hashingDimension >= 1 else {
-                throw .embedding(
-                    reason: EmbeddingError.invalidDimension(embedder: "hashing", dimension: hashingDimension)
-                        .description)
+            do throws(EmbeddingError) {
+                identifier = try Self.hashingEmbedder(dimension: hashingDimension).modelIdentifier
+            } catch {
+                throw .embedding(reason: error.description)
             }
-            (identifier, dimension) = (HashingEmbedder(dimension: hashingDimension).modelIdentifier, hashingDimension)
+            dimension = hashingDimension
         case .minilm:
             (identifier, dimension) = (MiniLMEmbedder.identifier, nil)
         case .openAICompatible(_, let model, _, let serverDimension):
@@ -62,6 +61,12 @@ public enum EmbedderConfiguration: Codable, Sendable, Hashable {
                 configured: identifier + (dimension.map { " (\($0) dimensions)" } ?? ""),
                 embedder: "\(embedder.modelIdentifier) (\(embedder.dimension) dimensions)")
         }
+    }
+
+    /// The hashing embedder of `dimension`, which must be at least 1 (a precondition of the embedder's own).
+    private static func hashingEmbedder(dimension: Int) throws(EmbeddingError) -> HashingEmbedder {
+        guard dimension >= 1 else { throw .invalidDimension(embedder: "hashing", dimension: dimension) }
+        return HashingEmbedder(dimension: dimension)
     }
 
     /// An embedder that is built at its first ``Embeddings/Embedder/embed(_:)``, not now: a store opened to show,
