@@ -56,13 +56,23 @@ public final class LoopbackServer {
         errors.fileHandleForReading.readabilityHandler = { _ = $0.availableData }
     }
 
-    /// Checks that `path` answers 200, once: a script prints its address only when it is ready to serve (for
-    /// llm_server.py, once the model is loaded), so there is nothing to wait for.
+    /// Checks that `path` answers 200, once.
+    ///
+    /// A script prints its address only when it is ready to serve (for llm_server.py, once the model is loaded), so
+    /// there is nothing to wait for. The one request waits up to ``answerTimeout``, not URLSession's 60 s: a CI run
+    /// starved by parallel tests saw a loaded llama.cpp server give no answer within 60 s.
     public func checkHealthy(path: String = "/health") async throws {
         let url = baseURL.appendingPathComponent(path)
-        let status = ((try? await URLSession.shared.data(from: url))?.1 as? HTTPURLResponse)?.statusCode
+        let request = URLRequest(url: url, timeoutInterval: Self.answerTimeout)
+        let status: Int?
+        do {
+            status = (try await URLSession.shared.data(for: request).1 as? HTTPURLResponse)?.statusCode
+        } catch {
+            throw LoopbackServerError(message: "\(url) gave no answer, not 200: \(error)")
+        }
         guard status == 200 else {
-            throw LoopbackServerError(message: "\(url) answered \(status.map(String.init) ?? "nothing"), not 200")
+            throw LoopbackServerError(
+                message: "\(url) answered \(status.map(String.init) ?? "no HTTP status"), not 200")
         }
     }
 
