@@ -98,7 +98,8 @@ extension MemoryStore {
     ///   - vectorStorage: See ``ProceduralMemory/MemoryStore/open(backend:embedder:cacheDirectory:vectorStorage:)``.
     /// - Throws: ``ProceduralMemory/MemoryError/databaseURLAsDirectory(url:)`` when `directory` is a
     ///   `postgres://` URL; ``ProceduralMemory/MemoryError/storeExists(path:)`` when the directory holds a store
-    ///   already (of either backend); ``ProceduralMemory/MemoryError/emptyDatabaseFile(path:)`` when it holds an empty
+    ///   already (of either backend); ``ProceduralMemory/MemoryError/incompleteCopy(source:)`` when that store is a
+    ///   copy that did not finish; ``ProceduralMemory/MemoryError/emptyDatabaseFile(path:)`` when it holds an empty
     ///   database file; ``ProceduralMemory/MemoryError/configurationMismatch(configured:embedder:)`` when
     ///   `configuration` doesn't rebuild `embedder`; ``ProceduralMemory/MemoryError/io(path:reason:)`` or
     ///   ``ProceduralMemory/MemoryError/database(reason:)`` when it can't be written.
@@ -107,16 +108,24 @@ extension MemoryStore {
         vectorStorage: VectorStorage = .int8
     ) async throws(MemoryError) -> MemoryStore {
         guard !DatabaseLocation.isURL(directory) else { throw .databaseURLAsDirectory(url: directory) }
-        guard !StoreLocation.isStore(directory) else { throw existingStoreError(in: directory) }
+        guard !StoreLocation.isStore(directory) else { throw await existingStoreError(in: directory) }
         return try await SQLiteStore.create(
             at: directory, embedder: embedder, configuration: configuration, vectorStorage: vectorStorage)
     }
 
-    /// Why no store can be created in `directory`, which holds one, or an empty database file (no store, but not
-    /// to be overwritten either).
-    private static func existingStoreError(in directory: String) -> MemoryError {
-        StoreLocation.kind(of: directory) == .sqlite
+    /// Why no store can be created in `directory`, which holds a store or an empty database file.
+    ///
+    /// An empty database file is no store, but is not overwritten either. A store that is a copy which did not
+    /// finish says so, as every open of it does: it is to be removed and migrated again, not opened, as "already
+    /// holds a memory store" would suggest.
+    private static func existingStoreError(in directory: String) async -> MemoryError {
+        let error =
+            StoreLocation.kind(of: directory) == .sqlite
             ? SQLiteStore.existingFileError(in: directory) : .storeExists(path: directory)
+        guard case .storeExists = error, let source = try? await info(at: directory).incompleteCopyOf else {
+            return error
+        }
+        return .incompleteCopy(source: source)
     }
 
     /// Creates a store in `database` described by `directory`.
@@ -127,7 +136,8 @@ extension MemoryStore {
     ///
     /// - Returns: The store, whether it was attached to an existing one, and the database's URL as understood
     ///   (port and options spelled out).
-    /// - Throws: ``ProceduralMemory/MemoryError/storeExists(path:)`` when the directory holds a store;
+    /// - Throws: ``ProceduralMemory/MemoryError/storeExists(path:)`` when the directory holds a store
+    ///   (``ProceduralMemory/MemoryError/incompleteCopy(source:)`` when that store is a copy that did not finish);
     ///   ``ProceduralMemory/MemoryError/embedderMismatch(store:given:)`` when the database's store has another
     ///   embedder; ``ProceduralMemory/MemoryError/configurationMismatch(configured:embedder:)`` when
     ///   `configuration` doesn't rebuild `embedder`; ``ProceduralMemory/MemoryError/backendNotBuilt(backend:location:)``
@@ -136,7 +146,7 @@ extension MemoryStore {
         at directory: String, database: DatabaseLocation, embedder: any Embedder,
         configuration: EmbedderConfiguration?
     ) async throws(MemoryError) -> (store: MemoryStore, attached: Bool, url: String) {
-        guard !StoreLocation.isStore(directory) else { throw existingStoreError(in: directory) }
+        guard !StoreLocation.isStore(directory) else { throw await existingStoreError(in: directory) }
         #if PostgreSQL
             let location = try database.postgresLocation()
             let (store, attached) = try await PostgresStore.create(

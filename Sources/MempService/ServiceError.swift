@@ -176,6 +176,11 @@ extension ServiceError: CustomStringConvertible {
             .invalidBody(
                 field: "line \(line), id",
                 reason: "trajectory \(id) is already stored; send duplicates=skip or duplicates=replace")
+        case .appliedWithOtherOutcome(let id, _, let line):
+            .invalidBody(
+                field: "tasks[\(line - 1)].outcome",
+                reason: "trajectory \(id) was applied with another outcome; resume with the tasks the interrupted "
+                    + "update was sent, or delete the stored trajectory first")
         case .textTooLarge(_, let line, let field, let bytes, let limit):
             .invalidBody(field: "line \(line), \(field)", reason: "is \(bytes) bytes; the most accepted is \(limit)")
         case .repeatedTrajectory(let id, _, let line, let firstLine):

@@ -232,7 +232,7 @@ extension PostgresBackend {
     func snapshot<Result: Sendable>(
         _ body: (WatchedConnection) async throws -> Result
     ) async throws(MemoryError) -> Result {
-        try await inTransaction { connection in
+        try await inTransaction(writes: false) { connection in
             try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
             return try await body(connection)
         }

@@ -94,7 +94,7 @@ extension PostgresBackend {
             """
         let query = PostgresQuery(unsafeSQL: sql, binds: bindings)
         let logger = logger
-        return try await inTransaction { connection in
+        return try await inTransaction(writes: false) { connection in
             // A filtered HNSW scan returns k hits only when it is iterative (pgvector 0.8 and later).
             let indexed = if case .hnsw = mode, filtered { try await self.scansIteratively(connection) } else { true }
             switch mode {
@@ -224,7 +224,7 @@ extension PostgresBackend {
                 WHERE number = ANY($2) AND (1 - (task_vector <=> $1::real[]::vector))::real >= $3
                 """, binds: bindings)
         let logger = logger
-        return try await inTransaction { connection in
+        return try await inTransaction(writes: false) { connection in
             var passing = Set<DocumentID>()
             for try await number in try await connection.query(query, logger: logger).decode(Int64.self) {
                 passing.insert(DocumentID(UInt64(number)))

@@ -187,18 +187,24 @@ public final class PostgresBackend: MemoryBackend {
     }
 
     /// Runs `body` in one transaction, mapping errors; the transaction rolls back when `body` throws.
+    ///
+    /// - Parameter writes: Whether `body` may write. Only a transaction that wrote and was committing when its
+    ///   connection failed is ``ProceduralMemory/MemoryError/commitUnconfirmed(reason:)``; a read ending that way
+    ///   changed nothing either way, and fails as any of its statements would.
     func inTransaction<Result: Sendable>(
-        commit: Bool = true, _ body: (WatchedConnection) async throws -> Result
+        commit: Bool = true, writes: Bool = true, _ body: (WatchedConnection) async throws -> Result
     ) async throws(MemoryError) -> Result {
         try await withConnection { connection in
-            try await Self.transaction(on: connection, commit: commit, logger: self.logger, body)
+            try await Self.transaction(on: connection, commit: commit, writes: writes, logger: self.logger, body)
         }
     }
 
-    /// Runs `body` in one transaction on `connection`; the transaction rolls back when `body` throws, or when
-    /// `commit` is false (a dry run rolls back what it did and reports it).
+    /// Runs `body` in one transaction on `connection`.
+    ///
+    /// The transaction rolls back when `body` throws, or when `commit` is false (a dry run rolls back what it did and
+    /// reports it). See ``inTransaction(commit:writes:_:)`` for `writes`.
     private nonisolated(nonsending) static func transaction<Result: Sendable>(
-        on connection: WatchedConnection, commit: Bool = true, logger: Logger,
+        on connection: WatchedConnection, commit: Bool = true, writes: Bool = true, logger: Logger,
         _ body: (WatchedConnection) async throws -> Result
     ) async throws -> Result {
         try await connection.query("BEGIN", logger: logger)
@@ -213,6 +219,8 @@ public final class PostgresBackend: MemoryBackend {
         do {
             try await connection.query(commit ? "COMMIT" : "ROLLBACK", logger: logger)
         } catch {
+            // A dry run's ROLLBACK, or a read's COMMIT, leaves the store as it was whether or not it was answered.
+            guard commit, writes else { throw error }
             throw UnconfirmedCommit(cause: error)
         }
         return result

@@ -11,6 +11,9 @@ public enum MemoryError: Error, Equatable, Sendable {
     /// A text of an input record is longer than the store's ``TextLimits`` allow: `field` is its JSON path
     /// (`steps[2].observation`, or `(line)` for a whole line), `bytes` its UTF-8 size.
     case textTooLarge(path: String, line: Int, field: String, bytes: Int, limit: Int)
+    /// A resumed update was given a task the store has applied already, with another outcome than the one stored:
+    /// it is not the update that was interrupted.
+    case appliedWithOtherOutcome(id: String, path: String, line: Int)
     /// A trajectory ID appears on two lines of one input file or batch (an import told to refuse duplicates, or an
     /// update, which takes each trajectory once).
     case repeatedTrajectory(id: String, path: String, line: Int, firstLine: Int)
@@ -94,11 +97,11 @@ public enum MemoryError: Error, Equatable, Sendable {
     /// it is retried once the server is back; writes committed before stay.
     case databaseUnavailable(reason: String)
     /// The calling task was cancelled while the operation waited on the database (`reason`). Its transaction was
-    /// rolled back, so nothing of it is stored; a cancellation that came while the transaction was committing is
-    /// ``commitUnconfirmed(reason:)`` instead.
+    /// rolled back, so nothing of it is stored; a cancellation that came while a transaction that wrote was
+    /// committing is ``commitUnconfirmed(reason:)`` instead.
     case cancelled(reason: String)
-    /// The connection to the database failed (`reason`) while a transaction was committing, so whether it was
-    /// committed is not known: look before retrying, or the write may be applied twice.
+    /// The connection to the database failed (`reason`) while a transaction that wrote was committing, so whether
+    /// it was committed is not known: look before retrying, or the write may be applied twice.
     case commitUnconfirmed(reason: String)
     /// The database at `path` found no space for a write: the transaction that needed it stored nothing, and what
     /// was committed before stays.
@@ -224,6 +227,10 @@ extension MemoryError: CustomStringConvertible {
         case .duplicateTrajectory(let id, let path, let line):
             "\(path), line \(line): trajectory \(id) is already stored. "
                 + "Give it a new ID, or delete the stored one first."
+        case .appliedWithOtherOutcome(let id, let path, let line):
+            "\(path), line \(line): trajectory \(id) was applied with another outcome than this line gives it. "
+                + "Resume with the tasks the interrupted update was given; to apply a corrected outcome, delete the "
+                + "stored trajectory first."
         case .textTooLarge(let path, let line, let field, let bytes, let limit):
             "\(path), line \(line), field \(field): \(bytes) bytes, over the limit of \(limit) bytes. "
                 + "Shorten the text, or raise the store's text limit if such texts are expected."

@@ -329,8 +329,8 @@ import Testing
     }
 
     /// Hostile run 8: a migration killed half-way left a copy that `memp verify` passed and lookups answered from,
-    /// and its rerun was told the directory "already holds a memory store"; a migration into a store whose
-    /// memories were all deleted replaced its history, and kept its fusion record.
+    /// and its rerun (like `memp init` there) was told the directory "already holds a memory store"; a migration
+    /// into a store whose memories were all deleted replaced its history, and kept its fusion record.
     @Test func aCopyThatDidNotFinishIsRefusedUntilRemovedAndOnlyAnEmptyStoreIsADestination() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -353,7 +353,14 @@ import Testing
         await #expect(throws: MemoryError.incompleteCopy(source: source)) {
             try await MemoryStore.copy(from: .directory(source), to: .directory(partial))
         }
+        // `memp init` there said only that the directory "already holds a memory store", as if it were one to open.
+        await #expect(throws: MemoryError.incompleteCopy(source: source)) {
+            try await MemoryStore.create(at: partial, embedder: Self.embedder, configuration: .hashing(dimension: 32))
+        }
         try await stopped.backend.endCopy()
+        await #expect(throws: MemoryError.storeExists(path: partial)) {
+            try await MemoryStore.create(at: partial, embedder: Self.embedder, configuration: .hashing(dimension: 32))
+        }
         #expect(try await MemoryStore.open(at: partial).memoryCount == 1)
 
         // A store that holds only history, or only a fusion record, is no empty destination.

@@ -111,6 +111,28 @@ struct OutageTests {
         }
     }
 
+    /// A transaction whose connection the server ends before its COMMIT is answered may have committed only if it
+    /// wrote: a read (a lookup, a snapshot) fails as any of its statements would, not as a commit that "may or may
+    /// not have been committed" (hostile run 17, finding 173).
+    @Test(.hangGuard, arguments: [true, false])
+    func aTransactionCutAtItsCommitIsUnconfirmedOnlyIfItWrites(writes: Bool) async throws {
+        try await PostgresTestServer.withBackend { backend in
+            let other = try await PostgresBackend.connect(to: backend.location)
+            defer { other.close() }
+            let reason = "PostgreSQL at \(backend.location): the connection was lost"
+            await #expect(
+                throws: writes ? MemoryError.commitUnconfirmed(reason: reason) : .databaseUnavailable(reason: reason)
+            ) {
+                try await backend.inTransaction(writes: writes) { connection in
+                    try await Self.endServerProcess(of: connection, logger: backend.logger, from: other)
+                    // The client has seen the connection end before the COMMIT is sent.
+                    try? await connection.closeFuture.get()
+                }
+            }
+            #expect(try await backend.storeInfo() == nil)
+        }
+    }
+
     /// Cancelling an operation closes the connection its query waits on, so the operation ends at once.
     ///
     /// PostgresNIO's queries ignore cancellation, so a lookup of `memp serve` that timed out waited as long as the

@@ -229,6 +229,27 @@ import Testing
         #expect(mug.hitCount == 3 && mug.successCount == 1)
     }
 
+    /// A resumed update given a task that the store applied with another outcome is refused before anything is
+    /// written: skipped, the task's new outcome would never be counted.
+    @Test func aResumedUpdateRefusesATaskAppliedWithAnotherOutcome() async throws {
+        let options = UpdateOptions(
+            policy: .vanilla, settings: UpdateSettings(batchSize: 1, mergeDuplicates: false), resume: true)
+        let (apple, cook) = (Self.batches[0][0], Self.batches[1][1])
+        let store = try await TestStoreKind.inMemoryStore()
+        try await store.add([Samples.heatMug])
+        try await store.update([apple], options: options)
+        let before = try await Self.counters(store)
+        var failedApple = apple
+        failedApple.trajectory.outcome = Outcome(success: false)
+        await #expect(throws: MemoryError.appliedWithOtherOutcome(id: apple.trajectory.id, path: "(update)", line: 2)) {
+            try await store.update([cook, failedApple], options: options)
+        }
+        #expect(try await Self.counters(store) == before)
+        // Given with the outcome it was applied with, it is skipped.
+        let report = try await store.update([cook, apple], options: options)
+        #expect(report.alreadyApplied == 1 && report.tasks == 1 && report.added == [cook.trajectory.id])
+    }
+
     /// A task whose trajectory the policy keeps is applied only once its trajectory is stored: an outcome an agent
     /// reported for it by ID beforehand doesn't make a resumed update skip it (its memory would never be built).
     @Test func aKeptTaskWhoseOutcomeWasReportedLiveIsStillApplied() async throws {

@@ -15,8 +15,10 @@ public struct UpdateOptions: Sendable {
     /// Whether tasks the store has applied already are skipped, for running an interrupted update again.
     ///
     /// Applied are the tasks whose trajectory is stored, and the failures the policy keeps no trajectory of whose
-    /// outcome a feedback row records; they are counted in ``UpdateReport/alreadyApplied``. Off, such a task fails the update with
-    /// ``MemoryError/duplicateTrajectory(id:path:line:)``.
+    /// outcome a feedback row records; they are counted in ``UpdateReport/alreadyApplied``. A task whose stored
+    /// trajectory has another outcome than the one given fails the update with
+    /// ``MemoryError/appliedWithOtherOutcome(id:path:line:)`` before anything is written. Off, an applied task
+    /// fails the update with ``MemoryError/duplicateTrajectory(id:path:line:)``.
     public var resume: Bool
 
     /// Creates options with the rule-based writer and reviser.
@@ -80,7 +82,7 @@ extension MemoryStore {
             // Each task with its line, from 1, for errors: a resumed update leaves out the tasks applied already.
             var pending = Array(zip(1..., tasks))
             if options.resume {
-                let applied = try await appliedTasks(among: tasks, options: options)
+                let applied = try await appliedTasks(among: tasks, options: options, source: source)
                 pending.removeAll { applied.contains($0.1.trajectory.id) }
                 report.alreadyApplied = tasks.count - pending.count
             } else {
@@ -131,10 +133,18 @@ extension MemoryStore {
     /// A task is applied when its trajectory is stored, or, when the policy keeps no trajectory of it (a failure,
     /// but under ``UpdatePolicy/vanilla``), when a feedback row names it. A trajectory the policy keeps must be
     /// stored: an outcome an agent reported for it by ID, before the update, doesn't make it applied.
-    private func appliedTasks(among tasks: [FinishedTask], options: UpdateOptions) async throws(MemoryError)
-        -> Set<String>
-    {
+    ///
+    /// - Throws: ``MemoryError/appliedWithOtherOutcome(id:path:line:)`` for a task whose stored trajectory has
+    ///   another outcome: skipped, its new outcome would never be counted.
+    private func appliedTasks(
+        among tasks: [FinishedTask], options: UpdateOptions, source: String
+    ) async throws(MemoryError) -> Set<String> {
         var applied = try await backend.existingTrajectoryIDs(among: tasks.map(\.trajectory.id))
+        let outcomes = try await backend.trajectoryOutcomes(among: Array(applied))
+        for (line, task) in zip(1..., tasks)
+        where applied.contains(task.trajectory.id) && outcomes[task.trajectory.id] != task.trajectory.outcome {
+            throw .appliedWithOtherOutcome(id: task.trajectory.id, path: source, line: line)
+        }
         let unkept = Set(
             tasks.lazy.filter { options.policy != .vanilla && !options.settings.isSuccess($0.trajectory.outcome) }
                 .map(\.trajectory.id)
