@@ -57,6 +57,22 @@ def stdio_server_pid():
     raise RuntimeError("the MCP SDK's memp serve --mcp-stdio process was not found")
 
 
+def keep_alive_request(connection, method, path, body=None):
+    """Sends one request on a keep-alive `connection` and reads the whole answer: the seconds it took. An answer
+    other than 200, or one that closes the connection, raises."""
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    start = time.perf_counter()
+    connection.request(method, path, body=body, headers=headers)
+    response = connection.getresponse()
+    payload = response.read()
+    seconds = time.perf_counter() - start
+    if response.status != 200:
+        raise RuntimeError(f"{method} {path}: HTTP {response.status}: {payload[:500]!r}")
+    if response.will_close:  # http.client would reconnect silently: the figures would not be keep-alive
+        raise RuntimeError(f"{method} {path}: the server closed a keep-alive connection")
+    return seconds
+
+
 def http_clients(port, tasks, clients, per_client, k, mode, server_pid):
     latencies, errors, lock = [], [], threading.Lock()
     barrier = threading.Barrier(clients + 1)
@@ -76,16 +92,8 @@ def http_clients(port, tasks, clients, per_client, k, mode, server_pid):
     def lookups(connection, number, mine):
         for index in range(per_client):
             task = tasks[(number * per_client + index) % len(tasks)]
-            body = json.dumps({"task": task, "k": k, "mode": mode})
-            start = time.perf_counter()
-            connection.request("POST", "/v1/lookup", body=body, headers={"Content-Type": "application/json"})
-            response = connection.getresponse()
-            payload = response.read()
-            mine.append(time.perf_counter() - start)
-            if response.status != 200:
-                raise RuntimeError(f"HTTP {response.status}: {payload[:500]!r}")
-            if response.will_close:  # http.client would reconnect silently: the figures would not be keep-alive
-                raise RuntimeError("the server closed a keep-alive connection")
+            mine.append(keep_alive_request(connection, "POST", "/v1/lookup",
+                                           json.dumps({"task": task, "k": k, "mode": mode})))
 
     threads = [threading.Thread(target=run, args=(n,)) for n in range(clients)]
     for thread in threads:

@@ -19,7 +19,7 @@ import signal
 import statistics
 import time
 
-from serve_bench import cpu_seconds, percentile, sample_queries, start_server
+from serve_bench import cpu_seconds, keep_alive_request, percentile, sample_queries, start_server
 
 KINDS = ["healthz", "memory", "lookup_bm25"]
 
@@ -41,21 +41,10 @@ def request_for(kind, memory_id):
 def timed_requests(port, pid, kind, count, memory_id):
     """`count` requests of `kind` on one keep-alive connection: p50 latency (s), requests/s, server CPU per request."""
     method, path, body = request_for(kind, memory_id)
-    headers = {"Content-Type": "application/json"} if body else {}
     connection = http.client.HTTPConnection("127.0.0.1", port)
-    latencies = []
     cpu_before = cpu_seconds(pid)
     started = time.perf_counter()
-    for _ in range(count):
-        start = time.perf_counter()
-        connection.request(method, path, body=body, headers=headers)
-        response = connection.getresponse()
-        payload = response.read()
-        latencies.append(time.perf_counter() - start)
-        if response.status != 200:
-            raise RuntimeError(f"{kind}: HTTP {response.status}: {payload[:300]!r}")
-        if response.will_close:  # http.client would reconnect silently: the figures would not be keep-alive
-            raise RuntimeError(f"{kind}: the server closed a keep-alive connection")
+    latencies = [keep_alive_request(connection, method, path, body) for _ in range(count)]
     wall = time.perf_counter() - started
     cpu = cpu_seconds(pid) - cpu_before
     connection.close()
