@@ -81,12 +81,16 @@ struct ServeCommand: AsyncParsableCommand {
         guard maxAnswerBytes >= 1024 else {
             throw ValidationError("--max-answer-bytes must be at least 1024 (got \(maxAnswerBytes)).")
         }
-        // Beyond a day (or infinite) the seconds no longer convert to a Duration, which trapped.
-        for (flag, seconds) in [
-            ("--lookup-timeout", lookupTimeout), ("--idle-timeout", idleTimeout), ("--request-timeout", requestTimeout),
-        ] {
-            guard seconds > 0, seconds <= 86_400 else {
-                throw ValidationError("\(flag) must be more than 0 and at most 86400 seconds (got \(seconds)).")
+        // Beyond a day (or infinite) the seconds no longer convert to a Duration, which trapped. Connections given
+        // less than a millisecond (1e-10) were all closed unanswered (hostile run 20); a lookup limit that small
+        // only makes every lookup a 503, which is what a client's tests of that answer want.
+        guard lookupTimeout > 0, lookupTimeout <= 86_400 else {
+            throw ValidationError(
+                "--lookup-timeout must be more than 0 and at most 86400 seconds (got \(lookupTimeout)).")
+        }
+        for (flag, seconds) in [("--idle-timeout", idleTimeout), ("--request-timeout", requestTimeout)] {
+            guard seconds >= 0.001, seconds <= 86_400 else {
+                throw ValidationError("\(flag) must be from 0.001 to 86400 seconds (got \(seconds)).")
             }
         }
     }

@@ -106,6 +106,7 @@ package enum StoreMigration {
     ///     the source's).
     /// - Returns: The digest both stores share.
     /// - Throws: ``ProceduralMemory/MemoryError/notAStore(path:)`` when the source holds no store;
+    ///   ``ProceduralMemory/MemoryError/incompleteCopy(source:)`` when the source is a copy that did not finish;
     ///   ``ProceduralMemory/MemoryError/storeExists(path:)`` when the destination holds trajectories, memories,
     ///   history or a fusion record; ``ProceduralMemory/MemoryError/incompleteCopy(source:)`` when another copy into
     ///   it is under way or did not finish; ``ProceduralMemory/MemoryError/embedderMismatch(store:given:)`` when it
@@ -153,6 +154,8 @@ package enum StoreMigration {
             throw .invalidParameter(name: "batchSize", value: Double(batchSize), expected: "at least 1")
         }
         guard let info = try await source.storeInfo() else { throw .notAStore(path: sourceName) }
+        // Hostile run 20: a copy of half a store was an ordinary store, verified and without the mark.
+        if let copied = info.incompleteCopyOf { throw .incompleteCopy(source: copied) }
         // Read, and checked, before anything is written: a memory no store could hold (hostile run 8: a NaN date
         // failed the copy half-way with "NOT NULL constraint failed: memory.createdAt", naming no memory).
         var trajectories: [Trajectory] = []

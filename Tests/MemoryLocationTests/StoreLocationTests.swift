@@ -353,6 +353,11 @@ import Testing
         await #expect(throws: MemoryError.incompleteCopy(source: source)) {
             try await MemoryStore.copy(from: .directory(source), to: .directory(partial))
         }
+        // Hostile run 20: copied from, it gave an ordinary store, verified, holding part of the source at most.
+        await #expect(throws: MemoryError.incompleteCopy(source: source)) {
+            try await MemoryStore.copy(from: .directory(partial), to: .directory(directory.file("from-partial")))
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory.file("from-partial")))
         // `memp init` there said only that the directory "already holds a memory store", as if it were one to open.
         await #expect(throws: MemoryError.incompleteCopy(source: source)) {
             try await MemoryStore.create(at: partial, embedder: Self.embedder, configuration: .hashing(dimension: 32))

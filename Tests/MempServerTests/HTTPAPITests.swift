@@ -83,7 +83,9 @@ import Testing
         let lookup = try await client.send("POST", "/v1/lookup", json: ["task": "take the coin", "k": 2])
         #expect(lookup.status == 200 && HTTPClient.hitIDs(lookup.body).count == 2)
         let id = try #require(HTTPClient.hitIDs(lookup.body).first)
-        let task: [String: Any] = ["id": "new-2", "task": "dig", "steps": [["action": "dig"]]]
+        let task: [String: Any] = [
+            "id": "new-2", "task": "dig", "steps": [["action": "dig"]], "outcome": ["success": true],
+        ]
         let writes: [(String, String, Any?)] = [
             ("POST", "/v1/trajectories", ["id": "new-1", "task": "dig a hole", "steps": [["action": "dig"]]]),
             ("POST", "/v1/feedback", ["memory": id, "success": true]),

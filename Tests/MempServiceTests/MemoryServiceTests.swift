@@ -501,7 +501,8 @@ import Testing
         expectUnsaved(imported.warnings)
         expectUnsaved(
             try await service.feedback(Data(#"{"memory": "red-1", "success": true}"#.utf8), store: nil).warnings)
-        let update = #"{"policy": "vanilla", "tasks": [{"id": "red-3", "task": "dig", "steps": [{"action": "dig"}]}]}"#
+        let task = #"{"id": "red-3", "task": "dig", "steps": [{"action": "dig"}], "outcome": {"success": true}}"#
+        let update = #"{"policy": "vanilla", "tasks": [\#(task)]}"#
         expectUnsaved(try await service.update(Data(update.utf8), store: nil).warnings)
         expectUnsaved(try await service.delete(id: "red-3", store: nil).warnings)
         expectUnsaved(try await service.stats(store: nil).warnings)

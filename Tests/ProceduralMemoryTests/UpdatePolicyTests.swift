@@ -326,6 +326,24 @@ import Testing
         }
         #expect(store.generation == generation)
         #expect(try await store.history().count == 1)
+        // Hostile run 20: a task without an outcome was counted as a failure.
+        var unfinished = Self.finished(Samples.cleanApple, id: "y", success: true, used: [Self.mug])
+        unfinished.trajectory.outcome = nil
+        await #expect(
+            throws: MemoryError.invalidTrajectory(
+                id: "y", field: "outcome", rule: "an update needs each task's success or reward")
+        ) {
+            try await store.update([unfinished], options: UpdateOptions(policy: .adjustment))
+        }
+        // Hostile run 20: named on a later batch's task, the unknown memory failed the update after the earlier
+        // batches were committed.
+        await #expect(throws: MemoryError.unknownID("missing")) {
+            try await store.update(
+                [Self.batches[0][0], Self.finished(Samples.cleanApple, id: "x", success: true, used: ["missing"])],
+                options: UpdateOptions(policy: .vanilla, settings: UpdateSettings(batchSize: 1)))
+        }
+        #expect(store.generation == generation)
+        #expect(try await store.history().count == 1)
     }
 
     /// A reviser that, on its first `interferences` calls, records a use of the memory it revises through another

@@ -17,9 +17,7 @@ public func attemptUnderEachFileLimit(
     let original = limit.rlim_cur
     var (failures, successes) = (0, 0)
     for spare in 0..<spares {
-        let lowestFree = open("/dev/null", O_RDONLY)
-        close(lowestFree)
-        limit.rlim_cur = rlim_t(Int(lowestFree) + spare)
+        limit.rlim_cur = rlim_t(limitLeaving(free: spare))
         setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
         do {
             try await attempt(spare)
@@ -34,4 +32,19 @@ public func attemptUnderEachFileLimit(
         }
     }
     return (failures, successes)
+}
+
+/// The limit of open files under which exactly `free` descriptor numbers are free: the process's descriptors need not
+/// be packed at the bottom (an exit test's process inherits the pipes other tests of its parent had open when it
+/// started), and a limit of the lowest free number plus `free` left fewer free than that, so that every attempt
+/// failed.
+private func limitLeaving(free: Int) -> Int {
+    var limit = Int(open("/dev/null", O_RDONLY))
+    close(Int32(limit))
+    var found = 0
+    while found < free {
+        if fcntl(Int32(limit), F_GETFD) == -1 && errno == EBADF { found += 1 }
+        limit += 1
+    }
+    return limit
 }

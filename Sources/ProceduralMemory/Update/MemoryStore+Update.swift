@@ -49,12 +49,14 @@ extension MemoryStore {
     /// in all; then it fails with ``MemoryError/revisionConflict(id:expected:actual:)``.
     ///
     /// - Returns: What was added, merged, rewritten and deprecated.
-    /// - Throws: ``MemoryError/unknownID(_:)`` for a used memory that is not stored,
+    /// - Throws: ``MemoryError/unknownID(_:)`` for a used memory that is not stored (checked, like the trajectories
+    ///   already stored and the IDs given twice, before anything is written),
     ///   ``MemoryError/notAMemory(trajectoryID:memoryIDs:)`` for a used "memory" that is a trajectory's ID,
     ///   ``MemoryError/duplicateTrajectory(id:path:line:)`` for a trajectory already stored (`line` is the task's
     ///   position, from 1), ``MemoryError/repeatedTrajectory(id:path:line:firstLine:)`` for one given twice in
     ///   `tasks` (nothing is written then), ``MemoryError/invalidParameter(name:value:expected:)`` for bad settings,
-    ///   ``MemoryError/invalidTrajectory(id:field:rule:)`` for a blank ID, task, source or action or no step, and
+    ///   ``MemoryError/invalidTrajectory(id:field:rule:)`` for a blank ID, task, source or action, no step or no
+    ///   outcome, and
     ///   ``MemoryError/invalidRecord(path:line:field:reason:)`` for what ``TextLimits`` refuses beyond sizes.
     @discardableResult
     public func update(
@@ -75,6 +77,11 @@ extension MemoryStore {
             try unlimited.check(task.trajectory, path: source, line: index + 1)
             // The rules `add` holds trajectories to: an update stored an empty ID, which no export could carry.
             try Self.checkShape(task.trajectory)
+            // Hostile run 20: a task without one was counted as a failure, and under adjustment rewrote what it used.
+            guard task.trajectory.outcome != nil else {
+                throw .invalidTrajectory(
+                    id: task.trajectory.id, field: "outcome", rule: "an update needs each task's success or reward")
+            }
             if let named = task.usedMemories.first(where: Self.holdsNUL) { throw .unknownID(named) }
         }
         return try await write { (snapshot) throws(MemoryError) -> UpdateReport in
@@ -92,6 +99,12 @@ extension MemoryStore {
                 if let (line, task) = pending.first(where: { stored.contains($0.1.trajectory.id) }) {
                     throw .duplicateTrajectory(id: task.trajectory.id, path: source, line: line)
                 }
+            }
+            // Before any batch is written too: an unknown memory on a later line failed the update after the
+            // earlier batches were committed (hostile run 20).
+            var known = Set<String>()
+            for id in pending.lazy.flatMap(\.1.usedMemories) where known.insert(id).inserted {
+                guard try await backend.memory(id: id) != nil else { throw try await missingMemory(id) }
             }
             for start in stride(from: 0, to: pending.count, by: options.settings.batchSize) {
                 let slice = pending[start..<min(start + options.settings.batchSize, pending.count)]
