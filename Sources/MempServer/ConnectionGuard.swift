@@ -97,7 +97,10 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             try? pipeline.addHandler(HTTP10ConnectionCloser(), position: .after(parser))
             let watcher = RequestStartWatcher { [weak self] bytes in self?.bytesArrived(bytes) }
             // First in the pipeline, ahead of the response encoder too: what it writes goes out as bytes.
-            if (try? pipeline.addHandler(watcher, position: .first)) != nil { self.watcher = watcher }
+            if (try? pipeline.addHandler(watcher, position: .first)) != nil {
+                self.watcher = watcher
+                try? pipeline.addHandler(ContinueResponder(watcher: watcher), position: .after(parser))
+            }
         }
     }
 
@@ -290,13 +293,43 @@ final class RequestStartWatcher: ChannelDuplexHandler, RemovableChannelHandler {
     /// Writes `answer` as a whole HTTP/1.1 response that closes the connection, past the HTTP handlers, which take a
     /// response only for a request whose head they have passed on.
     func write(_ answer: HTTPAPI.Answer) {
-        guard let context else { return }
         let status = HTTPResponseStatus(statusCode: answer.status)
         var bytes = ByteBuffer(
             string: "HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\nContent-Type: \(answer.contentType)\r\n"
                 + "Content-Length: \(answer.body.count)\r\nConnection: close\r\n\r\n")
         bytes.writeBytes(answer.body)
-        context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+        write(bytes)
+    }
+
+    /// Writes `bytes` to the connection as they are, past the HTTP handlers.
+    func write(_ bytes: ByteBuffer) {
+        context?.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+    }
+}
+
+/// Answers an HTTP/1.1 request that sends `Expect: 100-continue` with `100 Continue` as soon as its head has
+/// arrived, as RFC 9110 asks of a server that will read the body.
+///
+/// A client waits for it before sending the body (curl does for bodies over 1 MB): with no answer, it waited out a
+/// timeout of its own (a second, for curl), or the server's request time limit, which answered 408 (hostile run 20).
+/// A request refused at its head gets its final answer after the 100, which the protocol allows.
+final class ContinueResponder: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+
+    /// The handler first in the pipeline, which writes the 100 as bytes: the response encoder takes a head only as
+    /// a request's answer.
+    private let watcher: RequestStartWatcher
+
+    init(watcher: RequestStartWatcher) { self.watcher = watcher }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head(let head) = unwrapInboundIn(data), head.version == .http1_1,
+            head.headers["expect"].contains(where: { $0.lowercased() == "100-continue" })
+        {
+            watcher.write(ByteBuffer(string: "HTTP/1.1 100 Continue\r\n\r\n"))
+        }
+        context.fireChannelRead(data)
     }
 }
 

@@ -179,8 +179,8 @@ extension ServiceError: CustomStringConvertible {
         case .appliedWithOtherOutcome(let id, _, let line):
             .invalidBody(
                 field: "tasks[\(line - 1)].outcome",
-                reason: "trajectory \(id) was applied with another outcome; resume with the tasks the interrupted "
-                    + "update was sent, or delete the stored trajectory first")
+                reason: "trajectory \(id) was applied with another outcome, which is counted already; resume with "
+                    + "the tasks the interrupted update was sent")
         case .textTooLarge(_, let line, let field, let bytes, let limit):
             .invalidBody(field: "line \(line), \(field)", reason: "is \(bytes) bytes; the most accepted is \(limit)")
         case .repeatedTrajectory(let id, _, let line, let firstLine):

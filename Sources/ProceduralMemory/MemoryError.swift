@@ -229,8 +229,8 @@ extension MemoryError: CustomStringConvertible {
                 + "Give it a new ID, or delete the stored one first."
         case .appliedWithOtherOutcome(let id, let path, let line):
             "\(path), line \(line): trajectory \(id) was applied with another outcome than this line gives it. "
-                + "Resume with the tasks the interrupted update was given; to apply a corrected outcome, delete the "
-                + "stored trajectory first."
+                + "Resume with the tasks the interrupted update was given: the outcome applied is counted already, "
+                + "and deleting the trajectory would not take its counts back."
         case .textTooLarge(let path, let line, let field, let bytes, let limit):
             "\(path), line \(line), field \(field): \(bytes) bytes, over the limit of \(limit) bytes. "
                 + "Shorten the text, or raise the store's text limit if such texts are expected."

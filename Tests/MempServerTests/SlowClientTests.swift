@@ -62,6 +62,29 @@ import Testing
         #expect((HTTPClient.object(stats.body)["statistics"] as? [String: Any])?["trajectories"] as? Int == 3)
     }
 
+    /// A client that sends `Expect: 100-continue` gets `100 Continue` once its head has arrived, and sends its body
+    /// only then, as curl does for bodies over 1 MB.
+    ///
+    /// Hostile run 20: no 100 came, so such a client waited out a timeout of its own (a second, for curl) or the
+    /// server's request time limit, which answered 408.
+    @Test(.hangGuard) func aClientExpectingContinueGetsItBeforeItSendsItsBody() async throws {
+        let served = try await ServedStore(count: 3)
+        defer { served.close() }
+        let connection = try RawConnection(port: try #require(served.server.baseURL.port), readGuard: .seconds(30))
+        let body = #"{"task": "heat some milk", "k": 1}"#
+        try connection.send(
+            "POST /v1/lookup HTTP/1.1\r\nHost: memp\r\nContent-Type: application/json\r\n"
+                + "Content-Length: \(body.utf8.count)\r\nExpect: 100-continue\r\n\r\n")
+        #expect(String(decoding: try await connection.readAnswer(), as: UTF8.self) == "HTTP/1.1 100 Continue\r\n\r\n")
+        try connection.send(body)
+        #expect(HTTPAnswer.all(in: try await connection.readAnswer()).map(\.status) == [200])
+        // A request that expects nothing gets no 100.
+        try connection.send(
+            "POST /v1/lookup HTTP/1.1\r\nHost: memp\r\nContent-Type: application/json\r\n"
+                + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        #expect(HTTPAnswer.all(in: try await connection.readAnswer()).map(\.status) == [200])
+    }
+
     /// An empty line between requests on a kept connection starts no clock: HTTP/1.1 has a server ignore it.
     ///
     /// Hostile run 19: a client that ended a request with an extra CR LF got a 408 it never asked for once the
