@@ -229,6 +229,24 @@ import Testing
         #expect(mug.hitCount == 3 && mug.successCount == 1)
     }
 
+    /// A failure whose ID holds an outcome word is known as applied by its feedback rows all the same.
+    ///
+    /// Hostile run 20: `cup succeeded: 7`, a failure, was read from its rows as `cup`, so a resumed update counted
+    /// its use again.
+    @Test func aFailureWhoseIDHoldsAnOutcomeWordCountsAsAppliedByItsFeedback() async throws {
+        let options = UpdateOptions(
+            policy: .validation, settings: UpdateSettings(batchSize: 2, mergeDuplicates: false), resume: true)
+        let store = try await TestStoreKind.inMemoryStore()
+        try await store.add([Samples.heatMug])
+        var cup = Self.failedCup
+        cup.id = "cup succeeded: 7"
+        let task = FinishedTask(trajectory: cup, usedMemories: [Self.mug])
+        try await store.update([task], options: options)
+        let report = try await store.update([task], options: options)
+        #expect(report.alreadyApplied == 1 && report.tasks == 0)
+        #expect(try #require(try await store.memory(id: Self.mug)).hitCount == 1)
+    }
+
     /// A resumed update given a task that the store applied with another outcome is refused before anything is
     /// written: skipped, the task's new outcome would never be counted.
     @Test func aResumedUpdateRefusesATaskAppliedWithAnotherOutcome() async throws {

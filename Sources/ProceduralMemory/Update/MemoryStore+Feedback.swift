@@ -177,12 +177,12 @@ extension MemoryStore {
         let prefix = "task " + trajectoryMarker
         guard reason.hasPrefix(prefix) else { return nil }
         let rest = reason.dropFirst(prefix.count)
-        // `ID succeeded: 1 use, 1 succeeded`: the ID ends at the last " succeeded:" or " failed:".
-        guard
-            let end = rest.range(of: " succeeded:", options: .backwards)
-                ?? rest.range(of: " failed:", options: .backwards)
-        else { return nil }
-        return String(rest[..<end.lowerBound])
+        // `ID succeeded: 1 use, 1 succeeded`: the ID ends at the later of the last " succeeded:" and the last
+        // " failed:", as the counts after it hold no colon. The first found of the two misread an ID that holds
+        // the other (`job succeeded: 7` that failed was read as `job`; hostile run 20).
+        let ends = [" succeeded:", " failed:"].compactMap { rest.range(of: $0, options: .backwards)?.lowerBound }
+        guard let end = ends.max() else { return nil }
+        return String(rest[..<end])
     }
 
     /// The tasks whose outcome was reported with a trajectory that the store holds, each with the memories it used
