@@ -227,8 +227,9 @@ extension MemoryStore {
     ///   the destination then);
     ///   ``ProceduralMemory/MemoryError/storeExists(path:)`` when the destination holds trajectories, memories,
     ///   history or a fusion record; ``ProceduralMemory/MemoryError/incompleteCopy(source:)`` when another copy
-    ///   into it is under way or did not finish; ``ProceduralMemory/MemoryError/embedderMismatch(store:given:)``
-    ///   when it was initialized for another embedder; ``ProceduralMemory/MemoryError/database(reason:)`` when the
+    ///   into it is under way or did not finish (or when `source` is such a copy);
+    ///   ``ProceduralMemory/MemoryError/copyEmbedderMismatch(destination:destinationEmbedder:sourceEmbedder:)`` when
+    ///   it was initialized for another embedder; ``ProceduralMemory/MemoryError/database(reason:)`` when the
     ///   verification fails.
     @discardableResult
     public static func copy(

@@ -217,8 +217,9 @@ extension ServiceError: CustomStringConvertible {
         case .storageFull:
             .storageFull(reason: error.description)
         case .embedderMismatch, .configurationMismatch, .cancelled, .notAStore, .emptyDatabaseFile, .notSQLiteDatabase,
-            .databaseWithoutStoreSettings, .storeExists, .incompleteCopy, .databaseURLAsDirectory, .backendNotBuilt,
-            .database, .io, .index, .embedding, .scriptWriter, .cannotRevert, .bundleRefused, .languageModel,
+            .databaseWithoutStoreSettings, .storeExists, .copyEmbedderMismatch, .incompleteCopy,
+            .databaseURLAsDirectory, .backendNotBuilt, .database, .io, .index, .embedding, .scriptWriter, .cannotRevert,
+            .bundleRefused, .languageModel,
             .policyNotInDatabase, .nonFiniteVector,
             .encodingFailed, .invalidDatabaseURL, .passwordVariableUnset, .storeWithoutEmbedder:
             .storeFailure(reason: error.description)

@@ -43,6 +43,8 @@ public enum MemoryError: Error, Equatable, Sendable {
     case duplicateMemory(id: String, bundle: String)
     /// The directory already holds a memory store.
     case storeExists(path: String)
+    /// A copy's destination was created for another embedder than the source's vectors come from.
+    case copyEmbedderMismatch(destination: String, destinationEmbedder: String, sourceEmbedder: String)
     /// The store is a copy of `source` that did not finish: a migration into it was stopped or failed its check.
     case incompleteCopy(source: String)
     /// A SQLite store was to be created in `url`, which names a PostgreSQL database, not a directory.
@@ -275,6 +277,10 @@ extension MemoryError: CustomStringConvertible {
                 + "stored, replace them, or delete the stored one first."
         case .storeExists(let path):
             "\(path) already holds a memory store; open it instead, or choose another directory."
+        case .copyEmbedderMismatch(let destination, let destinationEmbedder, let sourceEmbedder):
+            "\(destination) was created for the embedder \(destinationEmbedder), and the source's vectors come from "
+                + "\(sourceEmbedder). Copy into a directory that holds no store, or into a store created with the "
+                + "source's embedder."
         case .incompleteCopy(let source):
             "The store is an incomplete copy of \(source): a migration into it was stopped or failed its check, so "
                 + "it holds part of its source at most. Remove it (its directory, or its PostgreSQL schema) and "

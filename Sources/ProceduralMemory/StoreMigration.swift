@@ -109,8 +109,9 @@ package enum StoreMigration {
     ///   ``ProceduralMemory/MemoryError/incompleteCopy(source:)`` when the source is a copy that did not finish;
     ///   ``ProceduralMemory/MemoryError/storeExists(path:)`` when the destination holds trajectories, memories,
     ///   history or a fusion record; ``ProceduralMemory/MemoryError/incompleteCopy(source:)`` when another copy into
-    ///   it is under way or did not finish; ``ProceduralMemory/MemoryError/embedderMismatch(store:given:)`` when it
-    ///   was initialized for another embedder; ``ProceduralMemory/MemoryError/database(reason:)`` when the
+    ///   it is under way or did not finish;
+    ///   ``ProceduralMemory/MemoryError/copyEmbedderMismatch(destination:destinationEmbedder:sourceEmbedder:)`` when
+    ///   it was initialized for another embedder; ``ProceduralMemory/MemoryError/database(reason:)`` when the
     ///   verification fails.
     @discardableResult
     package static func copy(
@@ -186,7 +187,10 @@ package enum StoreMigration {
         case .existing(let destination):
             if let existing = try await destination.storeInfo() {
                 guard existing.embedderID == info.embedderID, existing.dimension == info.dimension else {
-                    throw .embedderMismatch(store: existing.embedderID, given: info.embedderID)
+                    // Hostile run 20: "the store holds vectors from …", of an empty store, with advice for an open.
+                    throw .copyEmbedderMismatch(
+                        destination: destinationName, destinationEmbedder: existing.embedderID,
+                        sourceEmbedder: info.embedderID)
                 }
             } else {
                 try await destination.initialize(
@@ -199,12 +203,12 @@ package enum StoreMigration {
             }
             return try await fill(
                 destination, from: source, trajectories: trajectories, memories: memories, history: history,
-                destinationName: destinationName, reason: reason, batchSize: batchSize)
+                destinationName: destinationName, removedOnFailure: false, reason: reason, batchSize: batchSize)
         case .made(let destination, let discard):
             do throws(MemoryError) {
                 return try await fill(
                     destination, from: source, trajectories: trajectories, memories: memories, history: history,
-                    destinationName: destinationName, reason: reason, batchSize: batchSize)
+                    destinationName: destinationName, removedOnFailure: true, reason: reason, batchSize: batchSize)
             } catch {
                 discard()
                 throw error
@@ -214,9 +218,12 @@ package enum StoreMigration {
 
     /// Writes the records read from `source` into `destination`, marked as its copy, checks that both stores have
     /// the same digest, and removes the mark.
+    ///
+    /// `removedOnFailure` says whether the caller removes a destination the copy fails in, for the message.
     private static func fill(
         _ destination: any MemoryBackend, from source: any MemoryBackend, trajectories: [Trajectory],
-        memories: [MemoryRecord], history: [HistoryEntry], destinationName: String, reason: String, batchSize: Int
+        memories: [MemoryRecord], history: [HistoryEntry], destinationName: String, removedOnFailure: Bool,
+        reason: String, batchSize: Int
     ) async throws(MemoryError) -> StoreDigest {
         for start in stride(from: 0, to: trajectories.count, by: batchSize) {
             _ = try await destination.write(
@@ -239,9 +246,12 @@ package enum StoreMigration {
         let copied = try await StoreDigest(of: destination)
         let original = try await StoreDigest(of: source)
         guard copied == original else {
+            // Hostile run 20: "remove it", of a copy already removed, and nothing of the likeliest cause.
             throw .database(
                 reason: "the copy in \(destinationName) does not match its source (source \(original), copy "
-                    + "\(copied)), so it stays marked as an incomplete copy: remove it and migrate again")
+                    + "\(copied)), so it "
+                    + (removedOnFailure ? "was removed" : "stays marked as an incomplete copy: remove it")
+                    + ". The source must not change during a copy: migrate again when nothing writes to it")
         }
         try await destination.endCopy()
         return copied

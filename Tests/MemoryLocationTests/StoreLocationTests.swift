@@ -353,6 +353,19 @@ import Testing
         await #expect(throws: MemoryError.incompleteCopy(source: source)) {
             try await MemoryStore.copy(from: .directory(source), to: .directory(partial))
         }
+        // Hostile run 20: an empty store of another embedder was said to "hold vectors" of it, with advice for an
+        // open.
+        let other = directory.file("other")
+        _ = try await MemoryStore.create(
+            at: other, embedder: HashingEmbedder(dimension: 16), configuration: .hashing(dimension: 16))
+        let source32 = try await MemoryStore.info(at: source).embedderID
+        let other16 = try await MemoryStore.info(at: other).embedderID
+        await #expect(
+            throws: MemoryError.copyEmbedderMismatch(
+                destination: other, destinationEmbedder: other16, sourceEmbedder: source32)
+        ) {
+            try await MemoryStore.copy(from: .directory(source), to: .directory(other))
+        }
         // Hostile run 20: copied from, it gave an ordinary store, verified, holding part of the source at most.
         await #expect(throws: MemoryError.incompleteCopy(source: source)) {
             try await MemoryStore.copy(from: .directory(partial), to: .directory(directory.file("from-partial")))
