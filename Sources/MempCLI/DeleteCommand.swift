@@ -29,6 +29,10 @@ struct DeleteCommand: AsyncParsableCommand {
                 "Give exactly one of --id, --source and --label, once: a delete is one scope (run one per scope).")
         }
         if let label = label.first { _ = try parseLabel(label) }
+        // Hostile run 20: an empty ID was looked up ("No memory or trajectory has ID .").
+        let blank = { (value: String?) in value?.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty == true }
+        if blank(id.first) { throw ValidationError("--id must be a trajectory or memory ID, not empty.") }
+        if blank(source.first) { throw ValidationError("--source must be a source, not empty.") }
     }
 
     /// The `--json` line.

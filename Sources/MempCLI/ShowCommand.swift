@@ -16,6 +16,12 @@ struct ShowCommand: AsyncParsableCommand {
     @Argument(help: "The memory's ID.") var id: String
     @Flag(help: "Print one JSON object.") var json = false
 
+    func validate() throws {
+        if id.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            throw ValidationError("The memory ID must not be empty.")
+        }
+    }
+
     func run() async throws {
         let store = try await storeOptions.open(loading: .onFirstUse)
         let details = try await store.details(ofMemory: id)

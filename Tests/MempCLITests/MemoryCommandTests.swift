@@ -96,6 +96,14 @@ import Testing
         } catch {
             #expect(DeleteCommand.message(for: error) == oneScope)
         }
+        // Hostile run 20: an empty ID was looked up ("No memory or trajectory has ID .").
+        #expect(
+            parseFailure(DeleteCommand.self, ["--store", "s", "--id", " "])
+                == "--id must be a trajectory or memory ID, not empty.")
+        #expect(
+            parseFailure(DeleteCommand.self, ["--store", "s", "--source", ""])
+                == "--source must be a source, not empty.")
+        #expect(parseFailure(ShowCommand.self, ["--store", "s", ""]) == "The memory ID must not be empty.")
         do {
             _ = try QueryCommand.parse(["--store", "s", "task", "--queries", "q.jsonl"])
             Issue.record("expected a validation error")
