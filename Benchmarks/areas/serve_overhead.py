@@ -18,6 +18,7 @@ import os
 import signal
 import statistics
 import time
+import urllib.parse
 
 from serve_bench import cpu_seconds, keep_alive_request, percentile, sample_queries, start_server
 
@@ -34,7 +35,7 @@ def request_for(kind, memory_id):
     if kind == "healthz":
         return "GET", "/healthz", None
     if kind == "memory":
-        return "GET", f"/v1/memories/{memory_id}", None
+        return "GET", f"/v1/memories/{urllib.parse.quote(memory_id, safe='')}", None
     return "POST", "/v1/lookup", json.dumps({"task": short_task(), "k": 3, "mode": "bm25"})
 
 
@@ -73,10 +74,16 @@ def main():
     builds = [build.split("=", 1) for build in arguments.builds]
     if any(len(build) != 2 for build in builds) or len(builds) < 2:
         raise SystemExit("give two or more builds as NAME=PATH")
-    servers = {name: start_server(path, arguments.store) for name, path in builds}
+    if len({name for name, _ in builds}) != len(builds):
+        raise SystemExit("give each build a name of its own")
+    if arguments.rounds < 1 or arguments.requests < 1:
+        raise SystemExit("--rounds and --requests must be at least 1")
+    servers = {}
     rounds = {name: {kind: [] for kind in KINDS} for name, _ in builds}
     loads = [os.getloadavg()[0]]
     try:
+        for name, path in builds:
+            servers[name] = start_server(path, arguments.store)
         memory_id = first_memory_id(next(iter(servers.values()))[1])
         for name, (server, port, _) in servers.items():  # warm-up
             for kind in KINDS:

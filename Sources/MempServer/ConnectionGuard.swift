@@ -99,7 +99,12 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             // First in the pipeline, ahead of the response encoder too: what it writes goes out as bytes.
             if (try? pipeline.addHandler(watcher, position: .first)) != nil {
                 self.watcher = watcher
-                try? pipeline.addHandler(ContinueResponder(watcher: watcher), position: .after(parser))
+                let responder = ContinueResponder(watcher: watcher) { [weak self] in
+                    // Nothing owed before it (the parser passes pipelined heads on at once), and no refusal coming.
+                    guard let self else { return false }
+                    return self.admitted && self.unanswered == 0
+                }
+                try? pipeline.addHandler(responder, position: .after(parser))
             }
         }
     }
@@ -312,7 +317,11 @@ final class RequestStartWatcher: ChannelDuplexHandler, RemovableChannelHandler {
 ///
 /// A client waits for it before sending the body (curl does for bodies over 1 MB): with no answer, it waited out a
 /// timeout of its own (a second, for curl), or the server's request time limit, which answered 408 (hostile run 20).
-/// A request refused at its head gets its final answer after the 100, which the protocol allows.
+///
+/// No 100 goes out while an earlier request on the connection awaits its answer, since responses keep the order of
+/// requests: such a client sends its body when its own wait ends, as before. Nor on a connection over the limit,
+/// whose 503 comes at once. A request refused by its route (401, 413) gets its final answer after the 100, which
+/// the protocol allows.
 final class ContinueResponder: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
@@ -320,12 +329,17 @@ final class ContinueResponder: ChannelInboundHandler, RemovableChannelHandler {
     /// The handler first in the pipeline, which writes the 100 as bytes: the response encoder takes a head only as
     /// a request's answer.
     private let watcher: RequestStartWatcher
+    /// Whether a 100 may go out now, before the head is passed on.
+    private let mayContinue: () -> Bool
 
-    init(watcher: RequestStartWatcher) { self.watcher = watcher }
+    init(watcher: RequestStartWatcher, mayContinue: @escaping () -> Bool) {
+        self.watcher = watcher
+        self.mayContinue = mayContinue
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if case .head(let head) = unwrapInboundIn(data), head.version == .http1_1,
-            head.headers["expect"].contains(where: { $0.lowercased() == "100-continue" })
+            head.headers["expect"].contains(where: { $0.lowercased() == "100-continue" }), mayContinue()
         {
             watcher.write(ByteBuffer(string: "HTTP/1.1 100 Continue\r\n\r\n"))
         }

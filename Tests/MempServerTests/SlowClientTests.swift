@@ -83,6 +83,18 @@ import Testing
             "POST /v1/lookup HTTP/1.1\r\nHost: memp\r\nContent-Type: application/json\r\n"
                 + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
         #expect(HTTPAnswer.all(in: try await connection.readAnswer()).map(\.status) == [200])
+        // Behind a pipelined request, the 100 never overtakes that request's answer (answers keep the order of
+        // requests): a 100 written as the head arrived came first, and read as the first request's answer.
+        try connection.send(
+            "POST /v1/lookup HTTP/1.1\r\nHost: memp\r\nContent-Type: application/json\r\n"
+                + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
+                + "POST /v1/lookup HTTP/1.1\r\nHost: memp\r\nContent-Type: application/json\r\n"
+                + "Content-Length: \(body.utf8.count)\r\nExpect: 100-continue\r\n\r\n")
+        #expect(HTTPAnswer.all(in: try await connection.readAnswer()).map(\.status) == [200])
+        try connection.send(body)
+        var last = HTTPAnswer.all(in: try await connection.readAnswer()).map(\.status)
+        if last == [100] { last = HTTPAnswer.all(in: try await connection.readAnswer()).map(\.status) }
+        #expect(last == [200])
     }
 
     /// An empty line between requests on a kept connection starts no clock: HTTP/1.1 has a server ignore it.

@@ -63,7 +63,10 @@ public final class LoopbackServer {
     /// starved by parallel tests saw a loaded llama.cpp server give no answer within 60 s.
     public func checkHealthy(path: String = "/health") async throws {
         let url = baseURL.appendingPathComponent(path)
-        let request = URLRequest(url: url, timeoutInterval: Self.answerTimeout)
+        // Set through the property: Foundation on Linux keeps the session's 60 s for a timeout given to the
+        // initializer.
+        var request = URLRequest(url: url)
+        request.timeoutInterval = Self.answerTimeout
         let status: Int?
         do {
             status = (try await URLSession.shared.data(for: request).1 as? HTTPURLResponse)?.statusCode

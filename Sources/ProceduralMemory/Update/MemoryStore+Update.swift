@@ -53,8 +53,9 @@ extension MemoryStore {
     ///   already stored and the IDs given twice, before anything is written),
     ///   ``MemoryError/notAMemory(trajectoryID:memoryIDs:)`` for a used "memory" that is a trajectory's ID,
     ///   ``MemoryError/duplicateTrajectory(id:path:line:)`` for a trajectory already stored (`line` is the task's
-    ///   position, from 1), ``MemoryError/repeatedTrajectory(id:path:line:firstLine:)`` for one given twice in
-    ///   `tasks` (nothing is written then), ``MemoryError/invalidParameter(name:value:expected:)`` for bad settings,
+    ///   position, from 1), ``MemoryError/appliedWithOtherOutcome(id:path:line:)`` for a task that a resumed update
+    ///   finds applied with another outcome, ``MemoryError/repeatedTrajectory(id:path:line:firstLine:)`` for one
+    ///   given twice in `tasks` (nothing is written then), ``MemoryError/invalidParameter(name:value:expected:)`` for bad settings,
     ///   ``MemoryError/invalidTrajectory(id:field:rule:)`` for a blank ID, task, source or action, no step or no
     ///   outcome, and
     ///   ``MemoryError/invalidRecord(path:line:field:reason:)`` for what ``TextLimits`` refuses beyond sizes.

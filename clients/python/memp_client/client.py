@@ -213,8 +213,8 @@ class MempClient:
                min_success_rate: Optional[float] = None, resume: bool = False) -> UpdateReport:
         """Runs an update policy (vanilla, validation, adjustment) over finished tasks.
 
-        Each finished task is a trajectory with ``usedMemories``: the IDs of the procedures it used
-        (:meth:`trajectory` builds one). A memory used at least ``min_hits`` times (default 3) whose success rate
+        Each finished task is a trajectory with its outcome and ``usedMemories``: the IDs of the procedures it
+        used (:meth:`trajectory` builds one; give it ``success``, as a task without an outcome is refused). A memory used at least ``min_hits`` times (default 3) whose success rate
         is below ``min_success_rate`` (default 0.5) is deprecated, as with ``memp update``. With ``resume``, tasks
         the store has applied already are left out (``already_applied`` counts them), so that an update whose
         answer was lost can be sent again as it was.
