@@ -14,7 +14,7 @@ import Testing
         var empty = ""
         var integers = [0, -5, 42, Int.max, Int.min, Int.min + 1, -9_007_199_254_740_993]
         var huge = UInt64.max
-        var doubles = [0.5, 1.0, 0, -0.0, -2.25, 1e300, 5e-324, 0x1p63, -0x1p64]
+        var doubles = [0.5, 1.0, 0, -0.0, -2.25, 1e300, Double.leastNonzeroMagnitude, 0x1p63, -0x1p64]
         var flags = [true, false]
         var missing: String? = nil
         var present: String? = "here"
