@@ -71,7 +71,7 @@ struct UpdateCommand: AsyncParsableCommand {
                         + "\(counted(tasks.count - progress.alreadyApplied, "task")))")
             }
         } catch {
-            guard case .duplicateTrajectory = error, !resume else { throw error }
+            guard case .alreadyApplied = error, !resume else { throw error }
             throw CommandFailure(
                 error,
                 hint: "If an update of this file was interrupted, pass --resume to apply only the tasks it did not.")

@@ -256,8 +256,8 @@ public final class MemoryService: Sendable {
                 if case .duplicateTrajectory(let id, _, let line) = error {
                     throw .invalidBody(
                         field: "tasks[\(line - 1)].id",
-                        reason: "trajectory \(id) is already stored; give the attempt a new ID, or send "
-                            + "resume=true if an update of these tasks was cut short (each task is applied once)")
+                        reason: "trajectory \(id) is already stored, though no update applied its task; give the "
+                            + "attempt a new ID, or delete the stored trajectory first")
                 }
                 if case .repeatedTrajectory(let id, _, let line, let firstLine) = error {
                     throw .invalidBody(

@@ -176,6 +176,12 @@ extension ServiceError: CustomStringConvertible {
             .invalidBody(
                 field: "line \(line), id",
                 reason: "trajectory \(id) is already stored; send duplicates=skip or duplicates=replace")
+        case .alreadyApplied(let id, _, let line):
+            .invalidBody(
+                field: "tasks[\(line - 1)].id",
+                reason: "the task of trajectory \(id) was applied by an update already, and its uses are counted; "
+                    + "send resume=true if an update of these tasks was cut short (each task is applied once), or "
+                    + "give the attempt a new ID")
         case .appliedWithOtherOutcome(let id, _, let line):
             .invalidBody(
                 field: "tasks[\(line - 1)].outcome",

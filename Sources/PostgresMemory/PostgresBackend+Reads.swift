@@ -269,25 +269,54 @@ extension PostgresBackend {
         var bindings = PostgresBindings()
         do { for argument in arguments { try bindings.append(argument) } } catch { throw mapped(error) }
         let query = PostgresQuery(
-            unsafeSQL: """
-                SELECT number, memory_id, action, policy, reason, before, after, date, reverts FROM history
-                WHERE \(condition) ORDER BY number
-                """, binds: bindings)
+            unsafeSQL: "SELECT \(Self.historyColumns) FROM history WHERE \(condition) ORDER BY number", binds: bindings)
         try await withConnection { connection in
-            for try await (number, memoryID, actionName, policy, reason, before, after, date, reverts)
-                in try await connection.query(query, logger: logger).decode(
-                    (Int64, String, String, String, String, String?, String?, Double, Int64?).self)
-            {
-                guard let action = HistoryAction(rawValue: actionName) else {
-                    throw MemoryError.database(reason: "history row \(number) has unknown action \(actionName)")
-                }
-                try body(
-                    HistoryEntry(
-                        number: number, memoryID: memoryID, action: action, policy: policy, reason: reason,
-                        before: try HistoryEntry.snapshot(before, row: number, column: "before"),
-                        after: try HistoryEntry.snapshot(after, row: number, column: "after"),
-                        date: Date(timeIntervalSince1970: date), reverts: reverts))
+            for try await columns in try await connection.query(query, logger: logger).decode(HistoryRow.self) {
+                try body(try Self.historyEntry(columns))
             }
+        }
+    }
+
+    /// The columns of a history row as ``historyEntry(_:)`` reads them.
+    static let historyColumns = "number, memory_id, action, policy, reason, before, after, date, reverts"
+
+    /// A history row's ``historyColumns``.
+    typealias HistoryRow = (Int64, String, String, String, String, String?, String?, Double, Int64?)
+
+    /// A history row as an entry.
+    static func historyEntry(_ row: HistoryRow) throws(MemoryError) -> HistoryEntry {
+        let (number, memoryID, actionName, policy, reason, before, after, date, reverts) = row
+        guard let action = HistoryAction(rawValue: actionName) else {
+            throw MemoryError.database(reason: "history row \(number) has unknown action \(actionName)")
+        }
+        return HistoryEntry(
+            number: number, memoryID: memoryID, action: action, policy: policy, reason: reason,
+            before: try HistoryEntry.snapshot(before, row: number, column: "before"),
+            after: try HistoryEntry.snapshot(after, row: number, column: "after"),
+            date: Date(timeIntervalSince1970: date), reverts: reverts)
+    }
+
+    package func appliedTasks(among ids: [String]?) async throws(MemoryError) -> [AppliedTask] {
+        if ids?.isEmpty == true { return [] }
+        let columns = "trajectory_id, success, reward, source, line, applied_at"
+        let query: PostgresQuery =
+            if let ids {
+                "SELECT \(unescaped: columns) FROM applied_task WHERE trajectory_id = ANY(\(ids)) ORDER BY number"
+            } else {
+                "SELECT \(unescaped: columns) FROM applied_task ORDER BY number"
+            }
+        return try await withConnection { connection in
+            var records: [AppliedTask] = []
+            for try await (id, success, reward, source, line, date) in try await connection.query(
+                query, logger: logger
+            ).decode((String, Bool?, Double?, String, Int?, Double).self) {
+                records.append(
+                    AppliedTask(
+                        trajectoryID: id,
+                        outcome: success == nil && reward == nil ? nil : Outcome(success: success, reward: reward),
+                        source: source, line: line, date: Date(timeIntervalSince1970: date)))
+            }
+            return records
         }
     }
 

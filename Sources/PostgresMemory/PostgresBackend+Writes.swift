@@ -17,6 +17,39 @@ extension PostgresBackend {
         }
     }
 
+    /// Inserts records of applied tasks, in order, a thousand to a statement; with `ignoringRecorded`, a task
+    /// recorded already keeps its record.
+    static func insertAppliedTasks(
+        _ tasks: [AppliedTask], ignoringRecorded: Bool, _ connection: WatchedConnection, logger: Logger
+    ) async throws {
+        struct Row: Encodable {
+            var trajectory_id: String
+            var success: Bool?
+            var reward: Double?
+            var source: String
+            var line: Int?
+            var applied_at: Double
+            var position: Int
+        }
+        for start in stride(from: 0, to: tasks.count, by: 1000) {
+            let rows = tasks[start..<min(start + 1000, tasks.count)].enumerated().map { position, task in
+                Row(
+                    trajectory_id: task.trajectoryID, success: task.outcome?.success, reward: task.outcome?.reward,
+                    source: task.source, line: task.line, applied_at: task.date.timeIntervalSince1970,
+                    position: position)
+            }
+            try await connection.query(
+                """
+                INSERT INTO applied_task (trajectory_id, success, reward, source, line, applied_at)
+                SELECT trajectory_id, success, reward, source, line, applied_at
+                FROM jsonb_to_recordset(\(try encodeJSON(rows))::jsonb) AS x(trajectory_id text, success boolean,
+                    reward double precision, source text, line bigint, applied_at double precision, position bigint)
+                ORDER BY position
+                \(unescaped: ignoringRecorded ? "ON CONFLICT (trajectory_id) DO NOTHING" : "")
+                """, logger: logger)
+        }
+    }
+
     /// The columns of a JSON memory row (``MemoryRow``) for `jsonb_to_record`.
     static let memoryRecordColumns = """
         id text, task text, kind text, build_policy text, steps text, script text, keywords text, sources text[],

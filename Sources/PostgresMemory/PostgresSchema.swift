@@ -5,7 +5,7 @@ import ProceduralMemory
 ///
 /// Tables (in the location's schema): `memp_migration` (applied migrations), `store` (one row: settings and
 /// generation, since v2 the record of fusion choices, since v3 the source of a copy under way), `trajectory`,
-/// `memory` and `history`. Labels are `jsonb` with GIN indexes (label filters and scoped deletes use `@>`). Sources
+/// `memory`, `history` and, since v6, `applied_task` (an update's record of each task it applied). Labels are `jsonb` with GIN indexes (label filters and scoped deletes use `@>`). Sources
 /// and labels that other texts are canonically equivalent to are selected by their Normalization Form C
 /// (`normalize(source, NFC)`, `memp_canonical_labels(labels)`), with indexes of their own since v5 in a database
 /// encoded in UTF8 (``CanonicalSelection``). A memory's source trajectory IDs are a `text[]` with a GIN index. The
@@ -160,7 +160,45 @@ enum PostgresSchema {
                 """,
                 "UPDATE store SET schema_version = 5",
             ]),
+        // `applied_task`, an update's record of each task it applied. A store written before it knew a task as
+        // applied by its stored trajectory, or by a feedback row naming a failure; both become records, so that a
+        // resumed update skips what it skipped before.
+        Migration(
+            version: 6, name: "v6-applied-tasks",
+            sql: [
+                """
+                CREATE TABLE applied_task (
+                    number bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    trajectory_id text NOT NULL UNIQUE,
+                    success boolean,
+                    reward double precision,
+                    source text NOT NULL,
+                    line bigint,
+                    applied_at double precision NOT NULL)
+                """,
+                """
+                INSERT INTO applied_task (trajectory_id, success, reward, source, applied_at)
+                SELECT id, success, reward, '\(AppliedTask.legacySource)', created_at FROM trajectory ORDER BY number
+                """,
+                "UPDATE store SET schema_version = 6",
+            ],
+            rewrite: { connection, logger in try await recordLegacyFailures(connection, logger: logger) }),
     ]
+
+    /// Records as applied the failures that feedback rows name (``ProceduralMemory/AppliedTask/legacyFailure(of:)``)
+    /// and no record holds yet (v6's rewrite).
+    static func recordLegacyFailures(_ connection: WatchedConnection, logger: Logger) async throws {
+        var failures: [AppliedTask] = []
+        for try await columns in try await connection.query(
+            "SELECT \(unescaped: PostgresBackend.historyColumns) FROM history WHERE action = 'feedback' ORDER BY number",
+            logger: logger
+        ).decode(PostgresBackend.HistoryRow.self) {
+            if let failure = AppliedTask.legacyFailure(of: try PostgresBackend.historyEntry(columns)) {
+                failures.append(failure)
+            }
+        }
+        try await PostgresBackend.insertAppliedTasks(failures, ignoringRecorded: true, connection, logger: logger)
+    }
 
     /// What `memory.search_text` holds for a memory: the terms the local keyword index makes of its task and
     /// keywords (``ProceduralMemory/IndexEntry/searchText(task:keywords:)``), separated by spaces.

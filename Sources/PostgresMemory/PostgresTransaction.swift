@@ -44,15 +44,30 @@ struct PostgresTransaction: MemoryTransaction {
     }
 
     func storedTrajectoryIDs(among ids: [String]) async throws(MemoryError) -> Set<String> {
+        try await found(ids, by: "SELECT id FROM trajectory WHERE id")
+    }
+
+    func appliedTaskIDs(among ids: [String]) async throws(MemoryError) -> Set<String> {
+        try await found(ids, by: "SELECT trajectory_id FROM applied_task WHERE trajectory_id")
+    }
+
+    /// The IDs among `ids` that `select`, a query ending in the column compared, returns for them.
+    private func found(_ ids: [String], by select: String) async throws(MemoryError) -> Set<String> {
         guard !ids.isEmpty else { return [] }
         return try await run {
             var found = Set<String>()
             for try await id in try await connection.query(
-                "SELECT id FROM trajectory WHERE id = ANY(\(ids))", logger: logger
+                "\(unescaped: select) = ANY(\(ids))", logger: logger
             ).decode(String.self) {
                 found.insert(id)
             }
             return found
+        }
+    }
+
+    func recordAppliedTasks(_ tasks: [AppliedTask]) async throws(MemoryError) {
+        try await run {
+            try await PostgresBackend.insertAppliedTasks(tasks, ignoringRecorded: false, connection, logger: logger)
         }
     }
 

@@ -69,14 +69,24 @@ extension MemoryBackend {
     /// - Throws: ``MemoryError/revisionConflict(id:expected:actual:)`` when a memory's revision is not the one its
     ///   change expects; ``MemoryError/unknownID(_:)`` for a change or increment of a memory that is not stored
     ///   (a change that adds a memory carries its vectors); the errors of ``CounterIncrement/validate(_:)`` and
-    ///   ``UpdateSettings/validate()``; ``MemoryError/missingSourceTrajectory(memoryID:trajectoryID:)``. Nothing
-    ///   is written then.
+    ///   ``UpdateSettings/validate()``; ``MemoryError/missingSourceTrajectory(memoryID:trajectoryID:)``;
+    ///   ``MemoryError/alreadyApplied(id:path:line:)`` for a task of ``ChangeSet/appliedTasks`` recorded already.
+    ///   Nothing is written then.
     package func apply(_ set: ChangeSet) async throws(MemoryError) -> ChangeResult {
         try set.settings.validate()
         try CounterIncrement.validate(set.increments, repeatsAllowed: true)
         let date = Date()
         return try await transaction(commit: true) { (transaction) throws(MemoryError) -> ChangeResult in
             let generation = try await transaction.advanceGeneration()
+            // Checked while the transaction holds the store's settings, so that of two updates applying one task
+            // at once (two resumes of one file, in two processes), the later finds the earlier's record.
+            if !set.appliedTasks.isEmpty {
+                let recorded = try await transaction.appliedTaskIDs(among: set.appliedTasks.map(\.trajectoryID))
+                if let task = set.appliedTasks.first(where: { recorded.contains($0.trajectoryID) }) {
+                    throw .alreadyApplied(id: task.trajectoryID, path: task.source, line: task.line ?? 0)
+                }
+                try await transaction.recordAppliedTasks(set.appliedTasks)
+            }
             let write =
                 set.batch.trajectories.isEmpty && set.batch.memories.isEmpty
                 ? WriteResult(numbers: [:], removed: [], replacedTrajectories: 0, generation: generation)

@@ -58,6 +58,10 @@ package protocol MemoryBackend: Sendable {
     /// The trajectory with this ID, if any.
     func trajectory(id: String) async throws(MemoryError) -> Trajectory?
 
+    /// The records of the tasks among `ids` (trajectory IDs) that updates applied, or of every one when `ids` is
+    /// `nil`, in the order they were recorded.
+    func appliedTasks(among ids: [String]?) async throws(MemoryError) -> [AppliedTask]
+
     /// How the stored trajectories among `ids` ended, in one read: an entry for each that records a success or a
     /// reward.
     func trajectoryOutcomes(among ids: [String]) async throws(MemoryError) -> [String: Outcome]
@@ -165,6 +169,12 @@ package protocol MemoryTransaction {
 
     /// The IDs among `ids` that belong to stored trajectories.
     func storedTrajectoryIDs(among ids: [String]) async throws(MemoryError) -> Set<String>
+
+    /// The IDs among `ids` of the tasks recorded as applied (``AppliedTask``).
+    func appliedTaskIDs(among ids: [String]) async throws(MemoryError) -> Set<String>
+
+    /// Records tasks as applied, in order; none of them is recorded yet.
+    func recordAppliedTasks(_ tasks: [AppliedTask]) async throws(MemoryError)
 
     /// The IDs of the stored trajectories in `scope`, in storage order.
     func trajectoryIDs(in scope: DeleteScope) async throws(MemoryError) -> [String]

@@ -14,6 +14,9 @@ public enum MemoryError: Error, Equatable, Sendable {
     /// A resumed update was given a task the store has applied already, with another outcome than the one stored:
     /// it is not the update that was interrupted.
     case appliedWithOtherOutcome(id: String, path: String, line: Int)
+    /// An update was given a task that an update has applied already (its uses are counted), without being told
+    /// to resume: applied again, its uses would be counted twice.
+    case alreadyApplied(id: String, path: String, line: Int)
     /// A trajectory ID appears on two lines of one input file or batch (an import told to refuse duplicates, or an
     /// update, which takes each trajectory once).
     case repeatedTrajectory(id: String, path: String, line: Int, firstLine: Int)
@@ -233,6 +236,9 @@ extension MemoryError: CustomStringConvertible {
             "\(path), line \(line): trajectory \(id) was applied with another outcome than this line gives it. "
                 + "Resume with the tasks the interrupted update was given: the outcome applied is counted already, "
                 + "and deleting the trajectory would not take its counts back."
+        case .alreadyApplied(let id, let path, let line):
+            "\(path), line \(line): the task of trajectory \(id) was applied by an update already, and its uses are "
+                + "counted. Give the attempt a new ID, or resume the update to apply only the tasks not applied."
         case .textTooLarge(let path, let line, let field, let bytes, let limit):
             "\(path), line \(line), field \(field): \(bytes) bytes, over the limit of \(limit) bytes. "
                 + "Shorten the text, or raise the store's text limit if such texts are expected."

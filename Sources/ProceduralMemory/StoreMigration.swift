@@ -14,7 +14,7 @@ public struct StoreDigest: Sendable, Equatable, Codable, CustomStringConvertible
     /// History rows.
     package var historyEntries: Int
     /// SHA-256 (hex) over every trajectory and every memory with its vectors, in ID order (memory numbers left
-    /// out), then every history row in number order.
+    /// out), then every history row in number order, then every record of an applied task in the order recorded.
     public var checksum: String
 
     /// The counts and the checksum in one line.
@@ -46,6 +46,7 @@ public struct StoreDigest: Sendable, Equatable, Codable, CustomStringConvertible
             hash.update(try Self.canonical(entry))
             historyEntries += 1
         }
+        for task in try await backend.appliedTasks(among: nil) { hash.update(try Self.canonical(task)) }
         self.trajectories = trajectories.count
         self.memories = contents.memories.count
         self.historyEntries = historyEntries
@@ -238,6 +239,12 @@ package enum StoreMigration {
                     replacing: false, policy: "migrate", reason: reason))
         }
         try await destination.replaceHistory(with: history)
+        let applied = try await source.appliedTasks(among: nil)
+        for start in stride(from: 0, to: applied.count, by: batchSize) {
+            try await destination.transaction(commit: true) { (transaction) throws(MemoryError) in
+                try await transaction.recordAppliedTasks(Array(applied[start..<min(start + batchSize, applied.count)]))
+            }
+        }
         let tuning = try await source.fusionTuning()
         if !tuning.entries.isEmpty {
             let existing = try await destination.fusionTuning()

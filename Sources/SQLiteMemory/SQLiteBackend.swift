@@ -7,11 +7,12 @@ import RetrievalCore
 /// keys and the named, append-only migrations of `SQLiteSchema.swift`.
 ///
 /// Tables: `meta` (settings, generation), `trajectory` and `trajectory_label`, `memory`, `memory_label`,
-/// `memory_source` (memory → trajectory), `memory_vector` (little-endian Float32 blobs) and `history`.
+/// `memory_source` (memory → trajectory), `memory_vector` (little-endian Float32 blobs), `history` and
+/// `applied_task` (an update's record of each task it applied).
 /// Several processes may open the same file; writes are serialized by SQLite.
 public final class SQLiteBackend: MemoryBackend {
     /// The schema version this build writes (the number of migrations in `SQLiteSchema.swift`).
-    public static let schemaVersion = 2
+    public static let schemaVersion = 3
 
     let database: any DatabaseWriter
     private let location: String
@@ -268,13 +269,50 @@ public final class SQLiteBackend: MemoryBackend {
         return try await reading { db in try Self.storedTrajectoryIDs(among: ids, db) }
     }
 
+    package func appliedTasks(among ids: [String]?) async throws(MemoryError) -> [AppliedTask] {
+        func record(_ row: Row) -> AppliedTask {
+            let success: Bool? = row["success"]
+            let reward: Double? = row["reward"]
+            return AppliedTask(
+                trajectoryID: row["trajectoryID"],
+                outcome: success == nil && reward == nil ? nil : Outcome(success: success, reward: reward),
+                source: row["source"], line: row["line"], date: Date(timeIntervalSince1970: row["appliedAt"]))
+        }
+        guard let ids else {
+            return try await reading { db in
+                try Row.fetchAll(db, sql: "SELECT * FROM applied_task ORDER BY number").map(record)
+            }
+        }
+        guard !ids.isEmpty else { return [] }
+        return try await reading { db in
+            var records: [(Int64, AppliedTask)] = []
+            try Self.forEachChunk(of: ids) { chunk, marks in
+                for row in try Row.fetchAll(
+                    db, sql: "SELECT * FROM applied_task WHERE trajectoryID IN (\(marks))",
+                    arguments: StatementArguments(chunk))
+                {
+                    records.append((row["number"], record(row)))
+                }
+            }
+            return records.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+    }
+
+    /// The IDs among `ids` of the tasks recorded as applied.
+    static func appliedTaskIDs(among ids: [String], _ db: Database) throws -> Set<String> {
+        try found(ids, by: "SELECT trajectoryID FROM applied_task WHERE trajectoryID IN", db)
+    }
+
     /// The IDs among `ids` that belong to stored trajectories.
     static func storedTrajectoryIDs(among ids: [String], _ db: Database) throws -> Set<String> {
+        try found(ids, by: "SELECT id FROM trajectory WHERE id IN", db)
+    }
+
+    /// The IDs among `ids` that `select`, a query ending in `IN`, returns for the list of them.
+    private static func found(_ ids: [String], by select: String, _ db: Database) throws -> Set<String> {
         var found = Set<String>()
         try forEachChunk(of: ids) { chunk, marks in
-            found.formUnion(
-                try String.fetchAll(
-                    db, sql: "SELECT id FROM trajectory WHERE id IN (\(marks))", arguments: StatementArguments(chunk)))
+            found.formUnion(try String.fetchAll(db, sql: "\(select) (\(marks))", arguments: StatementArguments(chunk)))
         }
         return found
     }

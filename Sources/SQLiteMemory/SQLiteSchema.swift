@@ -1,4 +1,5 @@
 import GRDB
+import ProceduralMemory
 
 // The SQLite schema's migrations, all in this one place: named, append-only (a published migration is never
 // edited; a change of schema is a new migration), applied in order by GRDB's `DatabaseMigrator` when a database is
@@ -86,6 +87,47 @@ extension SQLiteBackend {
                     UPDATE meta SET value = '2' WHERE key = 'schemaVersion';
                     """)
         }
+        // v3: `applied_task`, an update's record of each task it applied. A store written before it knew a task
+        // as applied by its stored trajectory, or by a feedback row naming a failure; both become records, so that
+        // a resumed update skips what it skipped before.
+        migrator.registerMigration("v3-applied-tasks") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE applied_task (
+                        number INTEGER PRIMARY KEY AUTOINCREMENT,
+                        trajectoryID TEXT NOT NULL UNIQUE,
+                        success INTEGER,
+                        reward REAL,
+                        source TEXT NOT NULL,
+                        line INTEGER,
+                        appliedAt REAL NOT NULL);
+                    INSERT INTO applied_task (trajectoryID, success, reward, source, appliedAt)
+                        SELECT id, success, reward, ?, createdAt FROM trajectory ORDER BY number;
+                    UPDATE meta SET value = '3' WHERE key = 'schemaVersion';
+                    """, arguments: [AppliedTask.legacySource])
+            let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM history WHERE action = 'feedback' ORDER BY number")
+            var failures: [AppliedTask] = []
+            while let row = try cursor.next() {
+                if let failure = AppliedTask.legacyFailure(of: try historyEntry(from: row)) { failures.append(failure) }
+            }
+            try insertAppliedTasks(failures, ignoringRecorded: true, db)
+        }
         return migrator
+    }
+
+    /// Inserts records of applied tasks, in order; with `ignoringRecorded`, a task recorded already keeps its record.
+    static func insertAppliedTasks(_ tasks: [AppliedTask], ignoringRecorded: Bool, _ db: Database) throws {
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT \(ignoringRecorded ? "OR IGNORE " : "")INTO applied_task
+                    (trajectoryID, success, reward, source, line, appliedAt)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """)
+        for task in tasks {
+            try statement.execute(arguments: [
+                task.trajectoryID, task.outcome?.success, task.outcome?.reward, task.source, task.line,
+                task.date.timeIntervalSince1970,
+            ])
+        }
     }
 }

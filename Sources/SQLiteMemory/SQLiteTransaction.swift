@@ -29,6 +29,14 @@ struct SQLiteTransaction: MemoryTransaction {
         try step { db in try SQLiteBackend.storedTrajectoryIDs(among: ids, db) }
     }
 
+    func appliedTaskIDs(among ids: [String]) async throws(MemoryError) -> Set<String> {
+        try step { db in try SQLiteBackend.appliedTaskIDs(among: ids, db) }
+    }
+
+    func recordAppliedTasks(_ tasks: [AppliedTask]) async throws(MemoryError) {
+        try step { db in try SQLiteBackend.insertAppliedTasks(tasks, ignoringRecorded: false, db) }
+    }
+
     func trajectoryIDs(in scope: DeleteScope) async throws(MemoryError) -> [String] {
         try step { db in
             switch scope {

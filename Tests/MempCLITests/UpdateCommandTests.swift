@@ -207,7 +207,7 @@ import Testing
             // resumed, it applies the rest and each task once.
             let arguments = ["update", "--store", store, "--policy", "vanilla", "--no-merge", file]
             let rerun = try await ChildProcess.memp(arguments)
-            #expect(rerun.status == 1 && rerun.errors.contains("line 1: trajectory "))
+            #expect(rerun.status == 1 && rerun.errors.contains("line 1: the task of trajectory "))
             #expect(
                 rerun.errors.contains(
                     "If an update of this file was interrupted, pass --resume to apply only the tasks it did not."))

@@ -201,6 +201,10 @@ import Testing
         ]
         let refused = try await client.send("POST", "/v1/update", json: again)
         #expect(refused.status == 400 && HTTPClient.errorCode(refused.body) == "invalid_body")
+        let refusal = try #require(HTTPClient.object(refused.body)["error"] as? [String: Any])
+        #expect(
+            (refusal["message"] as? String)?.hasPrefix(
+                "Field tasks[0].id: the task of trajectory u1 was applied by an update already") == true)
         var resuming = again
         resuming["resume"] = true
         let resumed = try #require(

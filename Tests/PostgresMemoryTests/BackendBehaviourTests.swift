@@ -4,6 +4,7 @@ import PostgresMemory
 import ProceduralMemory
 import RetrievalCore
 import SQLiteMemory
+import Synchronization
 import TestSupport
 import Testing
 
@@ -26,24 +27,64 @@ enum BackendKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
         holding trajectories: [Trajectory] = BackendBehaviourTests.trajectories,
         options: ImportOptions = ImportOptions(), _ body: (MemoryStore) async throws -> Void
     ) async throws {
+        try await withStores(holding: trajectories, options: options) { store, _ in try await body(store) }
+    }
+
+    /// Runs `body` as ``withStore(holding:options:_:)`` does, with a function that opens another store on the same
+    /// backend, as another process would (its own connections, its own write lock).
+    func withStores(
+        holding trajectories: [Trajectory] = BackendBehaviourTests.trajectories,
+        options: ImportOptions = ImportOptions(),
+        _ body: (MemoryStore, _ openAnother: () async throws -> MemoryStore) async throws -> Void
+    ) async throws {
         let embedder = HashingEmbedder(dimension: 16)
-        func run(_ store: MemoryStore) async throws {
-            try await store.add(trajectories, options: options)
-            try await body(store)
-        }
         switch self {
         case .sqlite:
             let directory = try TemporaryDirectory()
             defer { directory.remove() }
-            let backend = try SQLiteBackend(path: directory.file(SQLiteStore.databaseFileName))
-            try await run(
+            let path = directory.file(SQLiteStore.databaseFileName)
+            let store = try await MemoryStore.open(
+                backend: try SQLiteBackend(path: path), embedder: embedder, cacheDirectory: directory.file("index"))
+            try await store.add(trajectories, options: options)
+            try await body(store) {
                 try await MemoryStore.open(
-                    backend: backend, embedder: embedder, cacheDirectory: directory.file("index")))
+                    backend: try SQLiteBackend(path: path), embedder: embedder, cacheDirectory: nil)
+            }
         case .postgreSQL:
             try await PostgresTestServer.withBackend { backend in
-                try await run(try await MemoryStore.open(backend: backend, embedder: embedder, cacheDirectory: nil))
+                var others: [PostgresBackend] = []
+                defer { for other in others { other.close() } }
+                let store = try await MemoryStore.open(backend: backend, embedder: embedder, cacheDirectory: nil)
+                try await store.add(trajectories, options: options)
+                try await body(store) {
+                    let other = try await PostgresBackend.connect(to: backend.location)
+                    others.append(other)
+                    return try await MemoryStore.open(backend: other, embedder: embedder, cacheDirectory: nil)
+                }
             }
         }
+    }
+}
+
+/// A script writer that runs `interleaved` once, when it writes its first script: what another process does while
+/// an update builds its batch, after it read which tasks were applied.
+final class InterleavingScriptWriter: ScriptWriter {
+    let name = "interleaving"
+    private let interleaved: @Sendable () async throws -> UpdateReport
+    /// What `interleaved` returned, or the error it threw, once it ran.
+    let outcome = Mutex<Result<UpdateReport, any Error>?>(nil)
+
+    init(_ interleaved: @escaping @Sendable () async throws -> UpdateReport) {
+        self.interleaved = interleaved
+    }
+
+    func script(for trajectory: Trajectory) async throws(MemoryError) -> String {
+        if outcome.withLock({ $0 == nil }) {
+            let result: Result<UpdateReport, any Error>
+            do { result = .success(try await interleaved()) } catch { result = .failure(error) }
+            outcome.withLock { $0 = result }
+        }
+        return trajectory.steps.map(\.action).joined(separator: "\n")
     }
 }
 
@@ -437,6 +478,66 @@ enum BackendKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
             let rewrite = try #require(try await store.history(memoryID: "heat").last)
             #expect(rewrite.action == .rewrite && rewrite.before?.revision == 1 && rewrite.after?.revision == 2)
             #expect(rewrite.number == result.historyNumbers[0])
+        }
+    }
+
+    /// Two resumed updates of the same tasks at once, as two processes run them, apply each task once: the batch
+    /// that commits second finds the other's records in its own transaction, and is made again without those tasks.
+    ///
+    /// Hostile run 20: both counted the failures that validation keeps no trajectory of, as the records were read
+    /// once, before the batches, outside their transactions.
+    @Test(arguments: BackendKind.available)
+    func twoResumedUpdatesOfTheSameTasksApplyEachTaskOnce(kind: BackendKind) async throws {
+        try await kind.withStores { store, openAnother in
+            let other = try await openAnother()
+            let tasks = [
+                FinishedTask(trajectory: Self.trajectory("t-ok", task: "heat some water"), usedMemories: ["heat"]),
+                FinishedTask(
+                    trajectory: Self.trajectory("t-fail", task: "clean a pear", success: false),
+                    usedMemories: ["clean", "heat"]),
+            ]
+            let resuming = UpdateOptions(
+                policy: .validation, settings: UpdateSettings(mergeDuplicates: false), resume: true)
+            // The other update runs while this one builds its batch's memory of t-ok.
+            let writer = InterleavingScriptWriter { try await other.update(tasks, options: resuming) }
+            var interleaved = resuming
+            interleaved.builder.scriptWriter = writer
+            let report = try await store.update(tasks, options: interleaved)
+            let otherReport = try #require(try writer.outcome.withLock { $0 }?.get())
+            #expect(otherReport.tasks == 2 && otherReport.alreadyApplied == 0 && otherReport.added == ["t-ok"])
+            #expect(report.tasks == 0 && report.alreadyApplied == 2 && report.batches == 0 && report.added == [])
+            let heat = try #require(try await store.memory(id: "heat"))
+            #expect(heat.hitCount == 2 && heat.successCount == 1)
+            #expect(try await store.memory(id: "clean")?.hitCount == 1)
+            #expect(try await store.backend.appliedTasks(among: nil).map(\.trajectoryID) == ["t-ok", "t-fail"])
+        }
+    }
+
+    /// A change set records its tasks as applied in its transaction, and writes nothing when one is recorded
+    /// already.
+    @Test(arguments: BackendKind.available)
+    func aChangeSetAppliesEachTaskOnce(kind: BackendKind) async throws {
+        try await kind.withStore { store in
+            let batch = WriteBatch(trajectories: [], memories: [], replacing: false, policy: "validation", reason: "")
+            let date = Date(timeIntervalSince1970: 1_800_000_000)
+            let applied = [
+                AppliedTask(trajectoryID: "a", outcome: Outcome(success: true), source: "f", line: 1, date: date),
+                AppliedTask(trajectoryID: "b", outcome: Outcome(reward: 0.25), source: "f", line: 2, date: date),
+            ]
+            let use = CounterIncrement(memoryID: "heat", hits: 1, successes: 0, reason: "b")
+            _ = try await store.backend.apply(
+                ChangeSet(batch: batch, increments: [use], changes: [], appliedTasks: applied))
+            #expect(try await store.backend.appliedTasks(among: nil) == applied)
+            #expect(try await store.backend.appliedTasks(among: ["b", "x"]) == [applied[1]])
+            let generation = try #require(try await store.backend.storeInfo()).generation
+            var again = applied[1]
+            again.line = 7
+            await #expect(throws: MemoryError.alreadyApplied(id: "b", path: "f", line: 7)) {
+                try await store.backend.apply(
+                    ChangeSet(batch: batch, increments: [use], changes: [], appliedTasks: [again]))
+            }
+            #expect(try await store.backend.storeInfo()?.generation == generation)
+            #expect(try await store.memory(id: "heat")?.hitCount == 1)
         }
     }
 

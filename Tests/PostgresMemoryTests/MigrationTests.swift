@@ -31,6 +31,16 @@ struct MigrationTests {
         let history = try await local.history()
         // 120 adds, a delete, 6 feedback rows, 2 deprecations and a revert.
         #expect(history.count == 130)
+        // An update's records of the tasks it applied, one of a failure it kept no trajectory of: a copy keeps them,
+        // in order, so that a resumed update skips the same tasks on either backend.
+        let applied = (1...3).map {
+            AppliedTask(
+                trajectoryID: "task-\($0)", outcome: $0 == 2 ? Outcome(success: false, reward: 0.25) : nil,
+                source: "tasks.jsonl", line: $0 == 3 ? nil : $0, date: Date(timeIntervalSince1970: 1_800_000_000.5))
+        }
+        try await local.backend.transaction(commit: true) { (transaction) throws(MemoryError) in
+            try await transaction.recordAppliedTasks(applied)
+        }
         try await PostgresTestServer.withBackend { postgres in
             let toPostgres = try await StoreMigration.copy(
                 from: local.backend, sourceName: "local", to: postgres, destinationName: "postgres",
@@ -39,6 +49,7 @@ struct MigrationTests {
             #expect(toPostgres.historyEntries == history.count)
             #expect(try await StoreDigest(of: local.backend) == toPostgres)
             #expect(try await postgres.history(memoryID: nil) == history)
+            #expect(try await postgres.appliedTasks(among: nil) == applied)
             // The copy's history continues after the source's numbers, and reverts see the copied entries.
             let remoteStore = try await MemoryStore.open(backend: postgres, embedder: embedder, cacheDirectory: nil)
             let revertNumber = try #require(history.last?.number)
@@ -66,6 +77,7 @@ struct MigrationTests {
                 batchSize: 33)
             #expect(toLocal == withFeedback)
             #expect(try await back.history(memoryID: nil) == (try await postgres.history(memoryID: nil)))
+            #expect(try await back.appliedTasks(among: nil) == applied)
 
             let remote = try await MemoryStore.open(backend: postgres, embedder: embedder, cacheDirectory: nil)
             let returned = try await MemoryStore.open(backend: back, embedder: embedder, cacheDirectory: nil)

@@ -23,7 +23,7 @@ import Testing
 
     @Test func theVersionIsTheLastMigrations() {
         #expect(PostgresSchema.migrations.map(\.version) == Array(1...PostgresSchema.version))
-        #expect(PostgresSchema.migrations.map(\.name).last == "v5-canonical-selection")
+        #expect(PostgresSchema.migrations.map(\.name).last == "v6-applied-tasks")
     }
 }
 
@@ -34,6 +34,8 @@ struct PostgresSchemaMigrationTests {
     static let v3Migrations = Array(PostgresSchema.migrations.prefix { $0.version <= 3 })
     /// The schema of the builds before selections by Normalization Form C had indexes of their own.
     static let v4Migrations = Array(PostgresSchema.migrations.prefix { $0.version <= 4 })
+    /// The schema of the builds before updates recorded the tasks they applied.
+    static let v5Migrations = Array(PostgresSchema.migrations.prefix { $0.version <= 5 })
 
     /// Runs `body` with a backend on a fresh schema created by `migrations`, then drops the schema.
     static func withBackend(
@@ -167,7 +169,7 @@ struct PostgresSchemaMigrationTests {
             let migrated = try await PostgresBackend.connect(to: old.location)
             defer { migrated.close() }
             #expect(migrated.canonicalSelection == CanonicalSelection(normalizes: true))
-            #expect(try await migrated.storeInfo()?.schemaVersion == 5)
+            #expect(try await migrated.storeInfo()?.schemaVersion == PostgresSchema.version)
             for table in ["trajectory", "memory"] {
                 // A label's key, or nil for a source, and the text selected.
                 for (name, key, text) in [
@@ -205,6 +207,34 @@ struct PostgresSchemaMigrationTests {
         }
     }
 
+    /// A v5 store knew a task as applied by its stored trajectory, or by a feedback row naming a failure: v6
+    /// records each as applied, with the trajectory's outcome, or none for a failure (its reward is not known),
+    /// and no success that a feedback row names.
+    @Test func aV5StoreRecordsWhatItKnewAsApplied() async throws {
+        try await Self.withBackend(migrations: Self.v5Migrations) { old in
+            let kept = Fixtures.trajectory("kept", task: "brew tea", source: "s", labels: [:])
+            let batch = WriteBatch(
+                trajectories: [kept], memories: [Fixtures.record(kept, vector: [0, 1])], replacing: false,
+                policy: "validation", reason: "validation update from tasks.jsonl")
+            try await old.initialize(embedderID: Fixtures.embedderID, dimension: 2, configuration: nil)
+            _ = try await old.write(batch)
+            for (trajectory, successes) in [("lost", 0), ("won", 1), ("kept", 0)] {
+                let outcome = successes == 1 ? "succeeded" : "failed"
+                _ = try await old.recordFeedback(
+                    [CounterIncrement(memoryID: "kept", hits: 1, successes: successes)], settings: UpdateSettings(),
+                    reason: "task of trajectory \(trajectory) \(outcome)")
+            }
+
+            let migrated = try await PostgresBackend.connect(to: old.location)
+            defer { migrated.close() }
+            #expect(try await migrated.storeInfo()?.schemaVersion == 6)
+            let records = try await migrated.appliedTasks(among: nil)
+            #expect(records.map(\.trajectoryID) == ["kept", "lost"])
+            #expect(records.map(\.outcome) == [Outcome(success: true, reward: 1), nil])
+            #expect(records.allSatisfy { $0.source == AppliedTask.legacySource && $0.line == nil })
+        }
+    }
+
     /// A store that a later build migrated past this build's version is refused at connect, before anything is
     /// written to it; one this build created records its version.
     @Test func aStoreOfALaterSchemaIsRefused() async throws {
@@ -213,23 +243,23 @@ struct PostgresSchemaMigrationTests {
             #expect(try await backend.storeInfo()?.schemaVersion == PostgresSchema.version)
             try await backend.withConnection { connection in
                 _ = try await connection.query(
-                    "INSERT INTO memp_migration (version, name) VALUES (6, 'v6-later')", logger: backend.logger)
+                    "INSERT INTO memp_migration (version, name) VALUES (7, 'v7-later')", logger: backend.logger)
             }
             let refusal = MemoryError.database(
-                reason: "PostgreSQL at \(backend.location): the store has schema version 6, newer than the version 5 "
+                reason: "PostgreSQL at \(backend.location): the store has schema version 7, newer than the version 6 "
                     + "this build reads and writes; open it with a build as recent as the one that upgraded it")
             await #expect(throws: refusal) { try await PostgresBackend.connect(to: backend.location) }
-            // The version refused is the last of the migrations a build knows: with v1 to v4 only, v5 is later.
+            // The version refused is the last of the migrations a build knows: with v1 to v5 only, v6 is later.
             // (Builds before v4 had no such check: they open a later store and write `search_text` as v3 did.)
             try await backend.withConnection { connection in
-                _ = try await connection.query("DELETE FROM memp_migration WHERE version = 6", logger: backend.logger)
+                _ = try await connection.query("DELETE FROM memp_migration WHERE version = 7", logger: backend.logger)
             }
             let earlier = MemoryError.database(
-                reason: "PostgreSQL at \(backend.location): the store has schema version 5, newer than the version 4 "
+                reason: "PostgreSQL at \(backend.location): the store has schema version 6, newer than the version 5 "
                     + "this build reads and writes; open it with a build as recent as the one that upgraded it")
             await #expect(throws: earlier) {
                 try await PostgresBackend.connect(
-                    to: backend.location, timing: PostgresPool.Timing(), migrations: Self.v4Migrations)
+                    to: backend.location, timing: PostgresPool.Timing(), migrations: Self.v5Migrations)
             }
         }
     }

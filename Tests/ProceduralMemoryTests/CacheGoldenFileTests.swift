@@ -48,13 +48,18 @@ import VectorIndex
         #expect(answers == (try await Self.answers(of: withRebuiltCaches)))
 
         let info = try await MemoryStore.info(at: golden)
-        #expect(info.schemaVersion == 2 && info.embedderConfiguration == .hashing(dimension: 32))
+        // Written at schema version 2, migrated to 3 by the first open for writing.
+        #expect(info.schemaVersion == 3 && info.embedderConfiguration == .hashing(dimension: 32))
         let statistics = try await MemoryStore.statistics(at: golden)
         // Version 3's store has the memory of `more.jsonl` too, which its journal holds.
         let count = version == 3 ? 5 : 4
         #expect(
             statistics.trajectories == count && statistics.memories == count && statistics.historyEntries == count)
         #expect(withGoldenCaches.memoryCount == count)
+        // Version 2 knew a task as applied by its stored trajectory: the migration records each as applied.
+        let applied = try await withGoldenCaches.backend.appliedTasks(among: nil)
+        #expect(
+            applied.count == count && applied.allSatisfy { $0.source == AppliedTask.legacySource && $0.line == nil })
         let report = try await MemoryStore.verify(at: golden)
         #expect(report.problems == [])
         #expect(report.notes == ["index cache matches the database at generation \(info.generation)"])

@@ -2,7 +2,7 @@ import RetrievalCore
 
 /// New trajectories and memories, counter increments, and changes of stored memories, written in one transaction.
 ///
-/// The ``batch`` is written first (so that changes can name its trajectories as sources), then the ``increments``
+/// The ``appliedTasks`` are recorded first, then the ``batch`` is written (so that changes can name its trajectories as sources), then the ``increments``
 /// in place (as ``MemoryBackend/recordFeedback(_:settings:reason:)`` does, deprecations included), then the
 /// ``changes`` in order. A crash leaves the store as it was before the whole set.
 package struct ChangeSet: Sendable {
@@ -17,16 +17,19 @@ package struct ChangeSet: Sendable {
     /// Changes of memories, applied in order after the increments; a change of a memory the increments touched
     /// expects the revision they leave.
     package var changes: [MemoryChange]
+    /// The tasks the set applies, recorded first: the set writes nothing when one of them is recorded already.
+    package var appliedTasks: [AppliedTask]
 
     /// Creates a change set.
     package init(
         batch: WriteBatch, increments: [CounterIncrement] = [], settings: UpdateSettings = UpdateSettings(),
-        changes: [MemoryChange]
+        changes: [MemoryChange], appliedTasks: [AppliedTask] = []
     ) {
         self.batch = batch
         self.increments = increments
         self.settings = settings
         self.changes = changes
+        self.appliedTasks = appliedTasks
     }
 }
 

@@ -14,11 +14,13 @@ public struct UpdateOptions: Sendable {
     public var reviser: any MemoryReviser
     /// Whether tasks the store has applied already are skipped, for running an interrupted update again.
     ///
-    /// Applied are the tasks whose trajectory is stored, and the failures the policy keeps no trajectory of whose
-    /// outcome a feedback row records; they are counted in ``UpdateReport/alreadyApplied``. A task whose stored
-    /// trajectory has another outcome than the one given fails the update with
+    /// Applied are the tasks an update recorded in the transaction of their batch, whatever its policy kept of
+    /// them; they are counted in ``UpdateReport/alreadyApplied``. Two resumed updates of the same tasks at once
+    /// apply each task once: a batch finds the other's records in its own transaction, and is made again without
+    /// those tasks. A task applied with another outcome than the one given fails the update with
     /// ``MemoryError/appliedWithOtherOutcome(id:path:line:)`` before anything is written. Off, an applied task
-    /// fails the update with ``MemoryError/duplicateTrajectory(id:path:line:)``.
+    /// fails the update with ``MemoryError/alreadyApplied(id:path:line:)``. Either way, a task whose trajectory
+    /// another route stored (an import) fails it with ``MemoryError/duplicateTrajectory(id:path:line:)``.
     public var resume: Bool
 
     /// Creates options with the rule-based writer and reviser.
@@ -52,9 +54,10 @@ extension MemoryStore {
     /// - Throws: ``MemoryError/unknownID(_:)`` for a used memory that is not stored (checked, like the trajectories
     ///   already stored and the IDs given twice, before anything is written),
     ///   ``MemoryError/notAMemory(trajectoryID:memoryIDs:)`` for a used "memory" that is a trajectory's ID,
-    ///   ``MemoryError/duplicateTrajectory(id:path:line:)`` for a trajectory already stored (`line` is the task's
-    ///   position, from 1), ``MemoryError/appliedWithOtherOutcome(id:path:line:)`` for a task that a resumed update
-    ///   finds applied with another outcome, ``MemoryError/repeatedTrajectory(id:path:line:firstLine:)`` for one
+    ///   ``MemoryError/alreadyApplied(id:path:line:)`` for a task an update applied already, when not resuming
+    ///   (`line` is the task's position, from 1), ``MemoryError/duplicateTrajectory(id:path:line:)`` for a
+    ///   trajectory stored otherwise, ``MemoryError/appliedWithOtherOutcome(id:path:line:)`` for a task that a
+    ///   resumed update finds applied with another outcome, ``MemoryError/repeatedTrajectory(id:path:line:firstLine:)`` for one
     ///   given twice in `tasks` (nothing is written then), ``MemoryError/invalidParameter(name:value:expected:)`` for bad settings,
     ///   ``MemoryError/invalidTrajectory(id:field:rule:)`` for a blank ID, task, source or action, no step or no
     ///   outcome, and
@@ -89,17 +92,26 @@ extension MemoryStore {
             var report = UpdateReport()
             // Each task with its line, from 1, for errors: a resumed update leaves out the tasks applied already.
             var pending = Array(zip(1..., tasks))
+            // Before any batch is written: a rerun refused at a later batch had committed the earlier ones,
+            // counting their uses again (hostile run 19).
+            let applied = try await appliedTasks(among: tasks)
             if options.resume {
-                let applied = try await appliedTasks(among: tasks, options: options, source: source)
-                pending.removeAll { applied.contains($0.1.trajectory.id) }
-                report.alreadyApplied = tasks.count - pending.count
-            } else {
-                // Before any batch is written: a rerun refused at a later batch had committed the earlier ones,
-                // counting their uses again (hostile run 19).
-                let stored = try await backend.existingTrajectoryIDs(among: tasks.map(\.trajectory.id))
-                if let (line, task) = pending.first(where: { stored.contains($0.1.trajectory.id) }) {
-                    throw .duplicateTrajectory(id: task.trajectory.id, path: source, line: line)
+                for (line, task) in pending {
+                    guard let record = applied[task.trajectory.id], let outcome = record.outcome else { continue }
+                    guard outcome != task.trajectory.outcome else { continue }
+                    throw .appliedWithOtherOutcome(id: task.trajectory.id, path: source, line: line)
                 }
+                pending.removeAll { applied[$0.1.trajectory.id] != nil }
+                report.alreadyApplied = tasks.count - pending.count
+            } else if let (line, task) = pending.first(where: { applied[$0.1.trajectory.id] != nil }) {
+                throw .alreadyApplied(id: task.trajectory.id, path: source, line: line)
+            }
+            // A trajectory stored by another route (an import, the HTTP API) is not an applied task: applied, its
+            // trajectory would be stored twice (hostile run 20: a resumed update took it for applied, and never
+            // counted its uses).
+            let stored = try await backend.existingTrajectoryIDs(among: pending.map(\.1.trajectory.id))
+            if let (line, task) = pending.first(where: { stored.contains($0.1.trajectory.id) }) {
+                throw .duplicateTrajectory(id: task.trajectory.id, path: source, line: line)
             }
             // Before any batch is written too: an unknown memory on a later line failed the update after the
             // earlier batches were committed (hostile run 20).
@@ -108,28 +120,37 @@ extension MemoryStore {
                 guard try await backend.memory(id: id) != nil else { throw try await missingMemory(id) }
             }
             for start in stride(from: 0, to: pending.count, by: options.settings.batchSize) {
-                let slice = pending[start..<min(start + options.settings.batchSize, pending.count)]
-                let batch = slice.map(\.1)
+                var slice = Array(pending[start..<min(start + options.settings.batchSize, pending.count)])
                 // Another agent's feedback on a memory the batch rewrites, between the batch's reads and its commit,
                 // failed the whole update there, though earlier batches were committed, so that a rerun was refused
                 // at its first line ("already stored"): the batch is read and written again instead. A failed batch
                 // changed nothing but the report.
                 var attempt = 1
-                while true {
+                while !slice.isEmpty {
                     let reported = report
                     do throws(MemoryError) {
                         try await updateBatch(
-                            batch, lines: slice.map(\.0), options: options, source: source, snapshot: &snapshot,
-                            report: &report)
+                            slice.map(\.1), lines: slice.map(\.0), options: options, source: source,
+                            snapshot: &snapshot, report: &report)
                         break
+                    } catch .alreadyApplied where options.resume {
+                        // Another update (a resume of the same tasks in another process) applied a task of the
+                        // batch meanwhile: the batch is made again of the tasks still not applied, one fewer at
+                        // least, so this ends.
+                        report = reported
+                        let recorded = try await appliedTasks(among: slice.map(\.1))
+                        report.alreadyApplied += slice.count
+                        slice.removeAll { recorded[$0.1.trajectory.id] != nil }
+                        report.alreadyApplied -= slice.count
                     } catch {
                         guard case .revisionConflict = error, attempt < Self.maximumBatchAttempts else { throw error }
                         report = reported
                         attempt += 1
                     }
                 }
+                guard !slice.isEmpty else { continue }
                 report.batches += 1
-                report.tasks += batch.count
+                report.tasks += slice.count
                 report.generation = snapshot.generation
                 progress?(report)
             }
@@ -142,35 +163,10 @@ extension MemoryStore {
     /// keep changing before it fails with ``MemoryError/revisionConflict(id:expected:actual:)``.
     package static let maximumBatchAttempts = 3
 
-    /// The trajectory IDs of the tasks among `tasks` that the store has applied.
-    ///
-    /// A task is applied when its trajectory is stored, or, when the policy keeps no trajectory of it (a failure,
-    /// but under ``UpdatePolicy/vanilla``), when a feedback row names it. A trajectory the policy keeps must be
-    /// stored: an outcome an agent reported for it by ID, before the update, doesn't make it applied.
-    ///
-    /// - Throws: ``MemoryError/appliedWithOtherOutcome(id:path:line:)`` for a task whose stored trajectory has
-    ///   another outcome: skipped, its new outcome would never be counted.
-    private func appliedTasks(
-        among tasks: [FinishedTask], options: UpdateOptions, source: String
-    ) async throws(MemoryError) -> Set<String> {
-        var applied = try await backend.existingTrajectoryIDs(among: tasks.map(\.trajectory.id))
-        let outcomes = try await backend.trajectoryOutcomes(among: Array(applied))
-        for (line, task) in zip(1..., tasks)
-        where applied.contains(task.trajectory.id) && outcomes[task.trajectory.id] != task.trajectory.outcome {
-            throw .appliedWithOtherOutcome(id: task.trajectory.id, path: source, line: line)
-        }
-        let unkept = Set(
-            tasks.lazy.filter { options.policy != .vanilla && !options.settings.isSuccess($0.trajectory.outcome) }
-                .map(\.trajectory.id)
-        ).subtracting(applied)
-        guard !unkept.isEmpty else { return applied }
-        try await backend.forEachHistoryEntry { entry throws(MemoryError) in
-            guard entry.action == .feedback, let id = Self.trajectoryID(ofFeedbackReason: entry.reason),
-                unkept.contains(id)
-            else { return }
-            applied.insert(id)
-        }
-        return applied
+    /// The records of the tasks among `tasks` that updates applied, by trajectory ID.
+    private func appliedTasks(among tasks: [FinishedTask]) async throws(MemoryError) -> [String: AppliedTask] {
+        let records = try await backend.appliedTasks(among: tasks.map(\.trajectory.id))
+        return Dictionary(records.map { ($0.trajectoryID, $0) }) { first, _ in first }
     }
 
     /// Applies one batch of tasks, `lines` their positions in the update, from 1.
@@ -293,7 +289,12 @@ extension MemoryStore {
                 },
                 replacing: false, policy: policyName, reason: "\(policyName) update from \(source)"),
             increments: uses, settings: settings,
-            changes: recorder.changes)
+            changes: recorder.changes,
+            appliedTasks: zip(lines, tasks).map { line, task in
+                AppliedTask(
+                    trajectoryID: task.trajectory.id, outcome: task.trajectory.outcome, source: source, line: line,
+                    date: recorder.date)
+            })
         let result = try await apply(set, to: &snapshot)
         report.added += newMemories.map(\.memory.id)
         report.deprecated += result.feedback.filter(\.deprecated).map(\.memoryID)

@@ -1,0 +1,49 @@
+import Foundation
+
+/// A store's record that an update applied a finished task: its uses are counted, and what its policy keeps of it
+/// is stored.
+///
+/// ``MemoryStore/update(_:options:source:progress:)`` writes one for each task in the transaction of the task's
+/// batch, and checks in that transaction that none is recorded yet, so that no task is applied twice: not by a
+/// rerun, and not by two resumed updates of one file at once. A resumed update skips the tasks recorded. The record
+/// is the update's own: a trajectory stored by an import, or an outcome an agent reported for one, is not an
+/// applied task. It stays when the trajectory is deleted, as the counts it added stay.
+package struct AppliedTask: Sendable, Equatable, Codable {
+    /// The ID of the task's trajectory.
+    package var trajectoryID: String
+    /// The outcome applied; `nil` for a record made from a feedback row of a store of an earlier schema
+    /// (``legacyFailure(of:)``), which does not tell the reward.
+    package var outcome: Outcome?
+    /// Where the update read the task (a file's path, `api`).
+    package var source: String
+    /// The task's position in the update's input, from 1; `nil` when not known (a record made from a store of an
+    /// earlier schema version).
+    package var line: Int?
+    /// When the update committed it.
+    package var date: Date
+
+    /// Creates a record.
+    package init(trajectoryID: String, outcome: Outcome?, source: String, line: Int?, date: Date) {
+        self.trajectoryID = trajectoryID
+        self.outcome = outcome
+        self.source = source
+        self.line = line
+        self.date = date
+    }
+
+    /// The record that a store of an earlier schema implies by `entry`, if any.
+    ///
+    /// That is a feedback row of a failed task (its success count did not grow) whose reason names the task's
+    /// trajectory (``MemoryStore/feedbackReason(trajectoryID:success:)``); `nil` for any other row. Before the
+    /// records (SQLite schema 3, PostgreSQL schema 6), such a row was how a failure that an update kept no
+    /// trajectory of was known as applied, and a stored trajectory how any other task was.
+    package static func legacyFailure(of entry: HistoryEntry) -> AppliedTask? {
+        guard entry.action == .feedback, let id = MemoryStore.trajectoryID(ofFeedbackReason: entry.reason),
+            let before = entry.before, let after = entry.after, after.successCount == before.successCount
+        else { return nil }
+        return AppliedTask(trajectoryID: id, outcome: nil, source: legacySource, line: nil, date: entry.date)
+    }
+
+    /// The ``source`` of a record made from a store of an earlier schema.
+    package static let legacySource = "(recorded by the schema upgrade)"
+}
