@@ -282,7 +282,8 @@ extension MemoryError: CustomStringConvertible {
             "Memory \(id) of the bundle \(bundle) is already stored; nothing was imported. Skip the memories already "
                 + "stored, replace them, or delete the stored one first."
         case .storeExists(let path):
-            "\(path) already holds a memory store; open it instead, or choose another directory."
+            "\(path) already holds a memory store; open it instead, or choose another "
+                + (path.contains("://") ? "database or schema." : "directory.")
         case .copyEmbedderMismatch(let destination, let destinationEmbedder, let sourceEmbedder):
             "\(destination) was created for the embedder \(destinationEmbedder), and the source's vectors come from "
                 + "\(sourceEmbedder). Copy into a directory that holds no store, or into a store created with the "

@@ -199,6 +199,10 @@ struct BackendTests {
             await #expect(throws: MemoryError.storeExists(path: postgres.location.url)) {
                 try await postgres.initialize(embedderID: "e", dimension: 3, configuration: nil)
             }
+            // Hostile run 20: the message told to choose another directory.
+            #expect(
+                MemoryError.storeExists(path: postgres.location.url).description.hasSuffix(
+                    "open it instead, or choose another database or schema."))
             let trajectory = Fixtures.trajectory("t", task: "x", source: "s", labels: [:])
             await #expect(throws: MemoryError.self) {
                 try await postgres.write(Fixtures.batch(adding: [trajectory], vector: [1, 0]))

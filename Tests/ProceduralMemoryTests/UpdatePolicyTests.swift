@@ -360,251 +360,6 @@ import Testing
         #expect(mug.kind == .merged && mug.sourceTrajectoryIDs == ["dup-better", Self.mug, "dup-1"])
         #expect(mug.steps == shorter.steps)
         #expect(try await store.memory(id: "dup-fail")?.sourceTrajectoryIDs == ["dup-fail", "dup-fail-2"])
-        let history = try await store.history(memoryID: Self.mug)
-        switch policy {
-        case .vanilla, .validation:
-            #expect(history.map(\.action) == [.add, .feedback, .feedback, .feedback, .deprecate])
-        case .adjustment:
-            #expect(history.map(\.action) == [.add, .feedback, .feedback, .rewrite, .feedback, .deprecate, .rewrite])
-        }
-        // Each use has its row, naming its task's attempt, as an outcome reported for that task would.
-        #expect(
-            history.filter { $0.action == .feedback }.map(\.reason) == [
-                "task of trajectory u-apple-1 succeeded: 1 use, 1 succeeded",
-                "task of trajectory u-fail-1 failed: 1 use, 0 succeeded",
-                "task of trajectory u-fail-2 failed: 1 use, 0 succeeded",
-            ])
-        // So the stored successful attempt is part of the record of use `memp tune` learns from.
-        #expect(
-            try await store.feedbackTasks().filter { !$0.succeededWith.isEmpty }
-                == [
-                    FeedbackTask(
-                        trajectoryID: "u-apple-1", task: Samples.cleanApple.task, succeededWith: [Self.mug],
-                        failedWith: [])
-                ])
-        if location == .disk {
-            let reopened = try await MemoryStore.open(at: directory.file("store"), embedder: WordHashEmbedder())
-            #expect(reopened.cacheState == .loaded)
-            #expect(try await Self.ids(reopened) == Self.expected(policy)[1].ids)
-        }
-    }
-
-    @Test func oneCallSplitsIntoBatchesOfTheSettingsSize() async throws {
-        let store = try await TestStoreKind.inMemoryStore()
-        try await store.add([Samples.heatMug])
-        let report = try await store.update(
-            Self.batches.flatMap { $0 },
-            options: UpdateOptions(policy: .adjustment, settings: UpdateSettings(batchSize: 2, mergeDuplicates: false)))
-        #expect(report.batches == 2 && report.tasks == 4)
-        #expect(report.added == ["u-apple-1", "u-cook-1"] && report.skippedFailures == 2)
-        #expect(report.rewritten == [Self.mug] && report.deprecated == [Self.mug])
-        #expect(report.feedback == [FeedbackChange(memoryID: Self.mug, hitCount: 3, successCount: 1, deprecated: true)])
-        #expect(try await Self.ids(store) == Self.expected(.adjustment)[1].ids)
-    }
-
-    /// The counters and status of every memory in `store`, by ID.
-    static func counters(_ store: MemoryStore) async throws -> [String: String] {
-        var counters: [String: String] = [:]
-        for id in try await ids(store) {
-            let memory = try #require(try await store.memory(id: id))
-            counters[id] = "\(memory.hitCount)/\(memory.successCount) \(memory.status)"
-        }
-        return counters
-    }
-
-    /// Resumed, an update stopped after some batches applies only the rest, and leaves the store as one
-    /// uninterrupted update would.
-    ///
-    /// Hostile run 17: such an update could not be run again (its first task was "already stored"), and trimming
-    /// the file by hand risked counting uses twice.
-    @Test(arguments: UpdatePolicy.allCases)
-    func aResumedUpdateAppliesOnlyTheTasksNotAppliedBefore(policy: UpdatePolicy) async throws {
-        let options = UpdateOptions(policy: policy, settings: UpdateSettings(batchSize: 2, mergeDuplicates: false))
-        let tasks = Self.batches.flatMap { $0 }
-        let whole = try await TestStoreKind.inMemoryStore()
-        try await whole.add([Samples.heatMug])
-        try await whole.update(tasks, options: options)
-
-        // Stopped after its first batch: a success and a failure that used the mug (stored only under vanilla).
-        let stopped = try await TestStoreKind.inMemoryStore()
-        try await stopped.add([Samples.heatMug])
-        try await stopped.update(Self.batches[0], options: options)
-        await #expect(throws: MemoryError.alreadyApplied(id: "u-apple-1", path: "(update)", line: 1)) {
-            try await stopped.update(tasks, options: options)
-        }
-        var resuming = options
-        resuming.resume = true
-        let report = try await stopped.update(tasks, options: resuming)
-        #expect(report.alreadyApplied == 2 && report.tasks == 2 && report.batches == 1)
-        #expect(try await Self.counters(stopped) == (try await Self.counters(whole)))
-        #expect(try await stopped.history().count == (try await whole.history().count))
-        // Run again, it finds nothing left to do.
-        let again = try await stopped.update(tasks, options: resuming)
-        #expect(again.alreadyApplied == 4 && again.tasks == 0 && again.batches == 0)
-        #expect(try await Self.counters(stopped) == (try await Self.counters(whole)))
-    }
-
-    /// A rerun without `resume` is refused before any batch is written, at its first task applied, though the
-    /// policy kept no trajectory of it.
-    ///
-    /// Hostile run 19: refused at its second batch (the first task, a failure, is stored by no policy but vanilla),
-    /// it had committed the first, counting its use again, and deprecated the memory.
-    @Test func aRerunWithoutResumeIsRefusedBeforeAnyBatchIsWritten() async throws {
-        let options = UpdateOptions(policy: .validation, settings: UpdateSettings(batchSize: 1, mergeDuplicates: false))
-        let tasks = [FinishedTask(trajectory: Self.failedCup, usedMemories: [Self.mug]), Self.batches[0][0]]
-        let store = try await TestStoreKind.inMemoryStore()
-        try await store.add([Samples.heatMug])
-        try await store.update(tasks, options: options)
-        let before = try await Self.counters(store)
-        await #expect(throws: MemoryError.alreadyApplied(id: Self.failedCup.id, path: "(update)", line: 1)) {
-            try await store.update(tasks, options: options)
-        }
-        #expect(try await Self.counters(store) == before)
-    }
-
-    /// The update's record of a task is its own: a trajectory stored by an import is not an applied task, and an
-    /// update given it is refused, resumed or not, before anything is written.
-    ///
-    /// Hostile run 20: a resumed update took such a task for applied and never counted its uses.
-    @Test(arguments: [false, true])
-    func aTrajectoryStoredByAnImportIsNotAnAppliedTask(resume: Bool) async throws {
-        let options = UpdateOptions(
-            policy: .validation, settings: UpdateSettings(batchSize: 1, mergeDuplicates: false), resume: resume)
-        let (apple, failure) = (Self.batches[0][0], Self.batches[0][1])
-        let store = try await TestStoreKind.inMemoryStore()
-        try await store.add([Samples.heatMug, apple.trajectory])
-        let before = try await Self.counters(store)
-        await #expect(throws: MemoryError.duplicateTrajectory(id: apple.trajectory.id, path: "(update)", line: 2)) {
-            try await store.update([failure, apple], options: options)
-        }
-        #expect(try await Self.counters(store) == before)
-        #expect(try await store.backend.appliedTasks(among: nil) == [])
-    }
-
-    /// An outcome an agent reported for a failure by its trajectory's ID is not the update's record of the task:
-    /// a resumed update given the task counts all its uses.
-    ///
-    /// Hostile run 20: one such report marked the whole task applied, so its other uses were never counted.
-    @Test func aFailureReportedLiveIsStillApplied() async throws {
-        let options = UpdateOptions(
-            policy: .validation, settings: UpdateSettings(batchSize: 2, mergeDuplicates: false), resume: true)
-        let store = try await TestStoreKind.inMemoryStore()
-        try await store.add([Samples.heatMug, Samples.cleanApple])
-        let apple = try #require(try await store.memory(id: Samples.cleanApple.id))
-        try await store.recordOutcome(
-            usedMemories: [Self.mug], trajectoryID: Self.failedCup.id, outcome: Outcome(success: false))
-        let task = FinishedTask(trajectory: Self.failedCup, usedMemories: [Self.mug, apple.id])
-        let report = try await store.update([task], options: options)
-        #expect(report.alreadyApplied == 0 && report.tasks == 1)
-        #expect(try #require(try await store.memory(id: apple.id)).hitCount == apple.hitCount + 1)
-        // The live report and the update each counted one use of the mug.
-        #expect(try #require(try await store.memory(id: Self.mug)).hitCount == 2)
-        let records = try await store.backend.appliedTasks(among: nil)
-        #expect(
-            records.map { "\($0.trajectoryID) \($0.source) \($0.line ?? 0) \($0.outcome?.success == false)" }
-                == ["\(Self.failedCup.id) (update) 1 true"])
-    }
-
-    /// A failed task an update keeps no trajectory of is known as applied by the update's record of it.
-    @Test func aFailureWhoseTrajectoryWasNotKeptCountsAsAppliedByItsRecord() async throws {
-        let options = UpdateOptions(
-            policy: .validation, settings: UpdateSettings(batchSize: 2, mergeDuplicates: false), resume: true)
-        let store = try await TestStoreKind.inMemoryStore()
-        try await store.add([Samples.heatMug])
-        try await store.update([FinishedTask(trajectory: Self.failedCup, usedMemories: [Self.mug])], options: options)
-        let report = try await store.update(Self.batches.flatMap { $0 }, options: options)
-        #expect(report.alreadyApplied == 1 && report.tasks == 3)
-        let mug = try #require(try await store.memory(id: Self.mug))
-        #expect(mug.hitCount == 3 && mug.successCount == 1)
-    }
-
-    /// A failure whose ID holds an outcome word is known as applied all the same.
-    ///
-    /// Hostile run 20: `cup succeeded: 7`, a failure, was read from its feedback rows as `cup`, so a resumed update
-    /// counted its use again.
-    @Test func aFailureWhoseIDHoldsAnOutcomeWordCountsAsAppliedByItsFeedback() async throws {
-        let options = UpdateOptions(
-            policy: .validation, settings: UpdateSettings(batchSize: 2, mergeDuplicates: false), resume: true)
-        let store = try await TestStoreKind.inMemoryStore()
-        try await store.add([Samples.heatMug])
-        var cup = Self.failedCup
-        cup.id = "cup succeeded: 7"
-        let task = FinishedTask(trajectory: cup, usedMemories: [Self.mug])
-        try await store.update([task], options: options)
-        let report = try await store.update([task], options: options)
-        #expect(report.alreadyApplied == 1 && report.tasks == 0)
-        #expect(try #require(try await store.memory(id: Self.mug)).hitCount == 1)
-    }
-
-    /// A resumed update given a task that the store applied with another outcome is refused before anything is
-    /// written: skipped, the task's new outcome would never be counted.
-    @Test func aResumedUpdateRefusesATaskAppliedWithAnotherOutcome() async throws {
-        let options = UpdateOptions(
-            policy: .vanilla, settings: UpdateSettings(batchSize: 1, mergeDuplicates: false), resume: true)
-        let (apple, cook) = (Self.batches[0][0], Self.batches[1][1])
-        let store = try await TestStoreKind.inMemoryStore()
-        try await store.add([Samples.heatMug])
-        try await store.update([apple], options: options)
-        let before = try await Self.counters(store)
-        var failedApple = apple
-        failedApple.trajectory.outcome = Outcome(success: false)
-        await #expect(throws: MemoryError.appliedWithOtherOutcome(id: apple.trajectory.id, path: "(update)", line: 2)) {
-            try await store.update([cook, failedApple], options: options)
-        }
-        #expect(try await Self.counters(store) == before)
-        // Given with the outcome it was applied with, it is skipped.
-        let report = try await store.update([cook, apple], options: options)
-        #expect(report.alreadyApplied == 1 && report.tasks == 1 && report.added == [cook.trajectory.id])
-    }
-
-    /// A task whose trajectory the policy keeps is applied only once its trajectory is stored: an outcome an agent
-    /// reported for it by ID beforehand doesn't make a resumed update skip it (its memory would never be built).
-    @Test func aKeptTaskWhoseOutcomeWasReportedLiveIsStillApplied() async throws {
-        let options = UpdateOptions(
-            policy: .validation, settings: UpdateSettings(batchSize: 2, mergeDuplicates: false), resume: true)
-        let store = try await TestStoreKind.inMemoryStore()
-        try await store.add([Samples.heatMug])
-        let apple = Self.batches[0][0]
-        try await store.recordOutcome(
-            usedMemories: apple.usedMemories, trajectoryID: apple.trajectory.id,
-            outcome: try #require(apple.trajectory.outcome))
-        let report = try await store.update([apple], options: options)
-        #expect(report.alreadyApplied == 0 && report.added == ["u-apple-1"])
-    }
-
-    @Test func adjustedMemoryIsWhatASimilarTaskRetrieves() async throws {
-        let store = try await TestStoreKind.inMemoryStore()
-        try await store.add([Samples.heatMug, Samples.cleanApple])
-        try await store.update(Self.batches[0], options: UpdateOptions(policy: .adjustment))
-        // Without the outcome prior: the mug memory's one failed use would otherwise lower it below the apple
-        // memory (adjacent RRF ranks differ by less than the prior's 2.5 %), and this test is about the adjustment.
-        let hit = try #require(
-            try await store.retrieve(
-                "heat some cup and put it in coffeemachine", options: RetrievalOptions(k: 1, outcomePrior: 0)
-            ).first
-        )
-        #expect(hit.memory.id == Self.mug && hit.memory.script?.hasSuffix(Self.cupWarning) == true)
-    }
-
-    @Test func nearDuplicatesMergeInsteadOfPilingUp() async throws {
-        let store = try await TestStoreKind.inMemoryStore()
-        try await store.add([Samples.heatMug])
-        var shorter = Samples.heatMug
-        shorter.steps.removeAll { $0.action.hasPrefix("think:") || $0.observation == "Nothing happens." }
-        let tasks = [
-            Self.finished(Samples.heatMug, id: "dup-1", success: true, used: []),
-            Self.finished(shorter, id: "dup-better", success: true, used: []),
-            Self.finished(Samples.heatMug, id: "dup-fail", success: false, used: []),
-            Self.finished(Samples.heatMug, id: "dup-fail-2", success: false, used: []),
-        ]
-        let report = try await store.update(tasks, options: UpdateOptions(policy: .vanilla))
-        #expect(report.merged == ["dup-1": Self.mug, "dup-better": Self.mug, "dup-fail-2": "dup-fail"])
-        #expect(report.added == ["dup-fail"])
-        #expect(try await Self.ids(store) == [Self.mug, "dup-fail"])
-        let mug = try #require(try await store.memory(id: Self.mug))
-        #expect(mug.kind == .merged && mug.sourceTrajectoryIDs == ["dup-better", Self.mug, "dup-1"])
-        #expect(mug.steps == shorter.steps)
-        #expect(try await store.memory(id: "dup-fail")?.sourceTrajectoryIDs == ["dup-fail", "dup-fail-2"])
         // A merge into a memory added by the same batch is recorded as one into a stored memory is (hostile run 20:
         // it left no history row).
         let merged = try await store.history(memoryID: "dup-fail")
@@ -622,6 +377,30 @@ import Testing
         let unmerged = try await separate.update(
             tasks, options: UpdateOptions(policy: .vanilla, settings: UpdateSettings(mergeDuplicates: false)))
         #expect(unmerged.merged.isEmpty && unmerged.added.count == 4)
+    }
+
+    /// Which trajectories merge doesn't depend on the batches they fall in: a stored memory is compared as a memory
+    /// new in the batch is, however many others are as similar.
+    ///
+    /// Hostile run 20: the 5 stored memories most similar by task were compared, every new one, so that an update
+    /// left 216, 214 or 210 memories at batch sizes 1, 7 and 60.
+    @Test(arguments: [1, 3, 8])
+    func whatMergesDoesNotDependOnTheBatchSize(batchSize: Int) async throws {
+        // Seven attempts at one task, each with actions of its own, then one with the actions of the seventh.
+        let attempts = (1...8).map { number in
+            let variant = number == 8 ? 7 : number
+            var trajectory = Samples.heatMug
+            trajectory.steps = (1...4).map {
+                Step(action: "act\(variant) on thing\(variant)x\($0)", observation: "Done.")
+            }
+            return Self.finished(trajectory, id: "attempt-\(number)", success: true, used: [])
+        }
+        let store = try await TestStoreKind.inMemoryStore()
+        let report = try await store.update(
+            attempts, options: UpdateOptions(policy: .vanilla, settings: UpdateSettings(batchSize: batchSize)))
+        #expect(report.merged == ["attempt-8": "attempt-7"])
+        #expect(report.added == (1...7).map { "attempt-\($0)" })
+        #expect(try await store.memory(id: "attempt-7")?.sourceTrajectoryIDs == ["attempt-7", "attempt-8"])
     }
 
     @Test func badInputChangesNothing() async throws {

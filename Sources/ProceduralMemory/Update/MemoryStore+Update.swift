@@ -235,11 +235,12 @@ extension MemoryStore {
                     }
                     target.kind = .merged
                 }
-                if let index = duplicate.pendingIndex {
-                    fold(&newMemories[index].memory)
-                } else {
-                    recorder.change(duplicate.memoryID, .merge, policy: policyName, reason: reason) { fold(&$0) }
+                // A memory new in this batch is written as it was added, then changed by the merge, with a history
+                // row as a merge into a stored memory has (hostile run 20: such merges left no trace).
+                if let index = duplicate.pendingIndex, recorder.working[duplicate.memoryID] == nil {
+                    recorder.working[duplicate.memoryID] = newMemories[index].memory
                 }
+                recorder.change(duplicate.memoryID, .merge, policy: policyName, reason: reason) { fold(&$0) }
                 report.merged[trajectory.id] = duplicate.memoryID
                 continue
             }
@@ -351,7 +352,8 @@ extension MemoryStore {
     }
 
     /// The most similar active memory (stored, or new in this batch) whose task and actions are within the
-    /// thresholds and whose best trajectory has the same outcome.
+    /// thresholds and whose best trajectory has the same outcome; every memory within the task threshold is
+    /// compared.
     private func nearDuplicate(
         of memory: Memory, trajectory: Trajectory, taskVector: [Float],
         pending: [(memory: Memory, vectors: MemoryVectors)], batchTrajectories: [Trajectory], snapshot: IndexSnapshot,
@@ -368,19 +370,24 @@ extension MemoryStore {
         for (index, other) in pending.enumerated() {
             let cosine = zip(taskVector, other.vectors.task).reduce(Float(0)) { $0 + $1.0 * $1.1 }
             guard cosine >= settings.duplicateTaskSimilarity else { continue }
+            // As merged so far in this batch.
+            let current = recorder.working[other.memory.id] ?? other.memory
             // A memory new in this batch holds the steps of a trajectory of the batch.
-            let bestTrajectory = batchTrajectories.first { $0.id == other.memory.sourceTrajectoryIDs.first }
+            let bestTrajectory = batchTrajectories.first { $0.id == current.sourceTrajectoryIDs.first }
             guard settings.isSuccess(bestTrajectory?.outcome) == success else { continue }
             consider(
                 Duplicate(
-                    memoryID: other.memory.id, pendingIndex: index, bestTrajectory: bestTrajectory,
-                    taskSimilarity: cosine, contentSimilarity: actionSimilarity(memory, other.memory)))
+                    memoryID: current.id, pendingIndex: index, bestTrajectory: bestTrajectory,
+                    taskSimilarity: cosine, contentSimilarity: actionSimilarity(memory, current)))
         }
         let catalog = snapshot.catalog
         let hits: [SearchHit]
         do throws(IndexError) {
+            // Every stored memory within the threshold, as every memory new in the batch is: with the 5 most
+            // similar only, a trajectory merged or not by the batch it fell in, so that the memories an update
+            // left depended on its batch size (hostile run 20).
             hits = try snapshot.tasks.search(
-                taskVector, k: 5, minimumScore: settings.duplicateTaskSimilarity,
+                taskVector, k: max(snapshot.tasks.count, 1), minimumScore: settings.duplicateTaskSimilarity,
                 filter: .matching { catalog[$0]?.status == .active })
         } catch {
             throw .index(error)
