@@ -238,10 +238,7 @@ public final class MemoryService: Sendable {
         do {
             tasks = try FinishedTask.read(jsonLines: lines, name: "tasks", source: request.source ?? "api")
         } catch {
-            if case .invalidRecord(_, let line, let field, let reason) = error {
-                throw .invalidBody(field: "tasks[\(line - 1)].\(field)", reason: reason)
-            }
-            throw .from(error, store: name ?? StoreRegistry.defaultStoreName)
+            throw Self.updateError(error, store: name ?? StoreRegistry.defaultStoreName)
         }
         let open = try await store(name)
         let report = try await open.write { () throws(ServiceError) in
@@ -253,22 +250,30 @@ public final class MemoryService: Sendable {
                         builder: MemoryBuilder(policy: build ?? .proceduralization), resume: request.resume),
                     source: "api")
             } catch {
-                if case .duplicateTrajectory(let id, _, let line) = error {
-                    throw .invalidBody(
-                        field: "tasks[\(line - 1)].id",
-                        reason: "trajectory \(id) is already stored, though no update applied its task; give the "
-                            + "attempt a new ID, or delete the stored trajectory first")
-                }
-                if case .repeatedTrajectory(let id, _, let line, let firstLine) = error {
-                    throw .invalidBody(
-                        field: "tasks[\(line - 1)].id",
-                        reason: "trajectory \(id) appears again (first as tasks[\(firstLine - 1)]); give each attempt "
-                            + "its own ID")
-                }
-                throw .from(error, store: open.name)
+                throw Self.updateError(error, store: open.name)
             }
         }
         return UpdateResponse(store: open.name, report: report, warnings: open.warnings(log: log))
+    }
+
+    /// The service error for a store error of an update, naming the task it concerns as `tasks[N]`, from 0.
+    private static func updateError(_ error: MemoryError, store: String) -> ServiceError {
+        switch error {
+        case .invalidRecord(_, let line, let field, let reason):
+            .invalidBody(field: "tasks[\(line - 1)].\(field)", reason: reason)
+        case .duplicateTrajectory(let id, _, let line):
+            .invalidBody(
+                field: "tasks[\(line - 1)].id",
+                reason: "trajectory \(id) is already stored, though no update applied its task; give the attempt a "
+                    + "new ID, or delete the stored trajectory first")
+        case .repeatedTrajectory(let id, _, let line, let firstLine):
+            .invalidBody(
+                field: "tasks[\(line - 1)].id",
+                reason: "trajectory \(id) appears again (first as tasks[\(firstLine - 1)]); give each attempt its own "
+                    + "ID")
+        default:
+            .from(error, store: store)
+        }
     }
 
     /// Deletes a memory and its trajectory (and memories left without any source trajectory).

@@ -222,6 +222,16 @@ import Testing
         #expect(badTask.status == 400)
         let message = (HTTPClient.object(badTask.body)["error"] as? [String: Any])?["message"] as? String ?? ""
         #expect(message.contains("tasks[0].steps"), "\(message)")
+        // A task without an outcome is named by its place in the request (it named the trajectory's ID).
+        var unfinished = StoreFixture.trajectory(id: "u9", task: "wash the cat")
+        unfinished["outcome"] = nil
+        let noOutcome = try await client.send(
+            "POST", "/v1/update",
+            json: [
+                "policy": "vanilla", "tasks": [StoreFixture.trajectory(id: "u8", task: "feed the cat"), unfinished],
+            ])
+        let missing = (HTTPClient.object(noOutcome.body)["error"] as? [String: Any])?["message"] as? String ?? ""
+        #expect(noOutcome.status == 400 && missing.hasPrefix("Field tasks[1].outcome: is missing"), "\(missing)")
         let badPolicy = try await client.send("POST", "/v1/update", json: ["policy": "sometimes", "tasks": []])
         #expect(badPolicy.status == 400 && HTTPClient.errorCode(badPolicy.body) == "invalid_argument")
     }

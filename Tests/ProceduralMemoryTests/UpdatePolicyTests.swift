@@ -421,11 +421,14 @@ import Testing
         // Hostile run 20: a task without an outcome was counted as a failure.
         var unfinished = Self.finished(Samples.cleanApple, id: "y", success: true, used: [Self.mug])
         unfinished.trajectory.outcome = nil
+        let finished = Self.finished(Samples.cleanApple, id: "x", success: true, used: [])
         await #expect(
-            throws: MemoryError.invalidTrajectory(
-                id: "y", field: "outcome", rule: "an update needs each task's success or reward")
+            throws: MemoryError.invalidRecord(
+                path: "tasks.jsonl", line: 2, field: "outcome",
+                reason: "is missing: an update needs each task's success or reward")
         ) {
-            try await store.update([unfinished], options: UpdateOptions(policy: .adjustment))
+            try await store.update(
+                [finished, unfinished], options: UpdateOptions(policy: .adjustment), source: "tasks.jsonl")
         }
         // Hostile run 20: named on a later batch's task, the unknown memory failed the update after the earlier
         // batches were committed.

@@ -59,9 +59,9 @@ extension MemoryStore {
     ///   trajectory stored otherwise, ``MemoryError/appliedWithOtherOutcome(id:path:line:)`` for a task that a
     ///   resumed update finds applied with another outcome, ``MemoryError/repeatedTrajectory(id:path:line:firstLine:)`` for one
     ///   given twice in `tasks` (nothing is written then), ``MemoryError/invalidParameter(name:value:expected:)`` for bad settings,
-    ///   ``MemoryError/invalidTrajectory(id:field:rule:)`` for a blank ID, task, source or action, no step or no
-    ///   outcome, and
-    ///   ``MemoryError/invalidRecord(path:line:field:reason:)`` for what ``TextLimits`` refuses beyond sizes.
+    ///   ``MemoryError/invalidTrajectory(id:field:rule:)`` for a blank ID, task, source or action, or no step, and
+    ///   ``MemoryError/invalidRecord(path:line:field:reason:)`` for a task without an outcome and what
+    ///   ``TextLimits`` refuses beyond sizes.
     @discardableResult
     public func update(
         _ tasks: [FinishedTask], options: UpdateOptions, source: String = "(update)",
@@ -83,8 +83,9 @@ extension MemoryStore {
             try Self.checkShape(task.trajectory)
             // Hostile run 20: a task without one was counted as a failure, and under adjustment rewrote what it used.
             guard task.trajectory.outcome != nil else {
-                throw .invalidTrajectory(
-                    id: task.trajectory.id, field: "outcome", rule: "an update needs each task's success or reward")
+                throw .invalidRecord(
+                    path: source, line: index + 1, field: "outcome",
+                    reason: "is missing: an update needs each task's success or reward")
             }
             if let named = task.usedMemories.first(where: Self.holdsNUL) { throw .unknownID(named) }
         }
