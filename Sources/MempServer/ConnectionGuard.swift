@@ -417,6 +417,11 @@ extension ServiceError {
             problem = "a header's name or value holds a character HTTP does not allow"
         case .lfExpected: problem = "a line does not end with CR LF"
         case .invalidEOFState, .closedConnection: problem = "the connection ended in the middle of the request"
+        case .unknown:
+            // What the parser reports so (hostile run 20) is mostly a bad Transfer-Encoding.
+            problem =
+                "its headers or body framing can't be parsed (Transfer-Encoding may only be chunked, and not together "
+                + "with Content-Length)"
         default: problem = "its request line, headers or body framing can't be parsed"
         }
         self = .malformedRequest(problem: problem)

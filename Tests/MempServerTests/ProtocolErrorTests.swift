@@ -36,6 +36,15 @@ import Testing
                 "POST /v1/lookup HTTP/1.1\r\nHost: memp\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
                 400, "malformed_request", "Content-Length is given twice"
             ),
+            // Hostile run 20: both framings, or another transfer coding, got the message of any framing error.
+            (
+                "POST /v1/lookup HTTP/1.1\r\nHost: memp\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + "2\r\n{}\r\n0\r\n\r\n", 400, "malformed_request", "not together with Content-Length"
+            ),
+            (
+                "POST /v1/lookup HTTP/1.1\r\nHost: memp\r\nTransfer-Encoding: gzip\r\n\r\n", 400, "malformed_request",
+                "Transfer-Encoding may only be chunked"
+            ),
             // The route reads this body, so the route answers: before, with 500 store_failure.
             (
                 "POST /v1/lookup HTTP/1.1\r\nHost: memp\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n{}\r\n0\r\n\r\n",
