@@ -33,8 +33,8 @@ struct UpdateCommand: AsyncParsableCommand {
     @Option(help: "The source of records that name none (default: the file's base name).") var source: String?
     @Flag(
         help: """
-            Skip the tasks the store has applied already (their trajectory is stored; for failures the policy \
-            keeps no trajectory of, their outcome is recorded), to run an interrupted update again.
+            Skip the tasks an update has applied already (each batch records its tasks), to run an interrupted \
+            update again; each task is applied once, even by two such runs at once.
             """)
     var resume = false
     @Flag(help: "Print the report as one JSON object.") var json = false
@@ -71,10 +71,8 @@ struct UpdateCommand: AsyncParsableCommand {
                         + "\(counted(tasks.count - progress.alreadyApplied, "task")))")
             }
         } catch {
-            guard case .alreadyApplied = error, !resume else { throw error }
-            throw CommandFailure(
-                error,
-                hint: "If an update of this file was interrupted, pass --resume to apply only the tasks it did not.")
+            guard let hint = Self.hint(for: error, resuming: resume) else { throw error }
+            throw CommandFailure(error, hint: hint)
         }
         warnIfCacheUnsaved(store)
         for (memoryID, reason) in report.fallbacks.sorted(by: { $0.key < $1.key }) {
@@ -94,5 +92,19 @@ struct UpdateCommand: AsyncParsableCommand {
         }
         for memory in report.rewritten { print("  rewrote \(memory)") }
         for memory in report.deprecated { print("  deprecated \(memory)") }
+    }
+
+    /// What to do about `error` with this command's flags, if there is something.
+    static func hint(for error: MemoryError, resuming: Bool) -> String? {
+        switch error {
+        case .alreadyApplied where !resuming:
+            "If an update of this file was interrupted, pass --resume to apply only the tasks it did not."
+        case .revisionConflict:
+            // Hostile run 21: with another writer merging into the same memories, the last attempt failed with no
+            // word of what was committed.
+            "Each batch before this one was committed; run the update again with --resume to apply the rest."
+        default:
+            nil
+        }
     }
 }

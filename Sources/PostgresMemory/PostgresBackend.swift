@@ -423,7 +423,7 @@ public final class PostgresBackend: MemoryBackend {
                 """
                 SELECT incomplete_copy_of,
                     (SELECT count(*) FROM trajectory) + (SELECT count(*) FROM memory) + (SELECT count(*) FROM history)
-                        + (CASE WHEN fusion_tuning IS NULL THEN 0 ELSE 1 END)
+                        + (SELECT count(*) FROM applied_task) + (CASE WHEN fusion_tuning IS NULL THEN 0 ELSE 1 END)
                 FROM store FOR UPDATE
                 """, logger: logger)
             for try await (other, held) in rows.decode((String?, Int64).self) {

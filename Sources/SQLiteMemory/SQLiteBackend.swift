@@ -224,7 +224,8 @@ public final class SQLiteBackend: MemoryBackend {
                     db,
                     sql: """
                         SELECT (SELECT COUNT(*) FROM trajectory) + (SELECT COUNT(*) FROM memory)
-                            + (SELECT COUNT(*) FROM history) + (SELECT COUNT(*) FROM meta WHERE key = ?)
+                            + (SELECT COUNT(*) FROM history) + (SELECT COUNT(*) FROM applied_task)
+                            + (SELECT COUNT(*) FROM meta WHERE key = ?)
                         """, arguments: [Self.fusionTuningKey])
                 guard held == 0 else { throw MemoryError.storeExists(path: location) }
                 try db.execute(
@@ -271,20 +272,23 @@ public final class SQLiteBackend: MemoryBackend {
 
     package func appliedTasks(among ids: [String]?) async throws(MemoryError) -> [AppliedTask] {
         func record(_ row: Row) -> AppliedTask {
-            let success: Bool? = row["success"]
-            let reward: Double? = row["reward"]
-            return AppliedTask(
-                trajectoryID: row["trajectoryID"],
-                outcome: success == nil && reward == nil ? nil : Outcome(success: success, reward: reward),
-                source: row["source"], line: row["line"], date: Date(timeIntervalSince1970: row["appliedAt"]))
+            AppliedTask(
+                trajectoryID: row["trajectoryID"], outcome: Self.outcome(of: row), source: row["source"],
+                line: row["line"], date: Date(timeIntervalSince1970: row["appliedAt"]))
         }
-        guard let ids else {
-            return try await reading { db in
-                try Row.fetchAll(db, sql: "SELECT * FROM applied_task ORDER BY number").map(record)
-            }
-        }
-        guard !ids.isEmpty else { return [] }
+        if ids?.isEmpty == true { return [] }
         return try await reading { db in
+            // A store of schema 2 opened read-only, as the source of a copy is, has no records yet: it has those
+            // its migration would make.
+            guard try db.tableExists("applied_task") else {
+                let legacy = try Self.legacyAppliedTasks(db)
+                guard let ids else { return legacy }
+                let wanted = Set(ids)
+                return legacy.filter { wanted.contains($0.trajectoryID) }
+            }
+            guard let ids else {
+                return try Row.fetchAll(db, sql: "SELECT * FROM applied_task ORDER BY number").map(record)
+            }
             var records: [(Int64, AppliedTask)] = []
             try Self.forEachChunk(of: ids) { chunk, marks in
                 for row in try Row.fetchAll(
@@ -416,12 +420,16 @@ public final class SQLiteBackend: MemoryBackend {
         }
     }
 
-    private static func trajectory(from row: Row) throws -> Trajectory {
+    /// The outcome a row's `success` and `reward` columns hold, `nil` when both are NULL.
+    static func outcome(of row: Row) -> Outcome? {
         let success: Bool? = row["success"]
         let reward: Double? = row["reward"]
-        return Trajectory(
-            id: row["id"], task: row["task"], steps: try decode([Step].self, row["steps"]),
-            outcome: success == nil && reward == nil ? nil : Outcome(success: success, reward: reward),
+        return success == nil && reward == nil ? nil : Outcome(success: success, reward: reward)
+    }
+
+    private static func trajectory(from row: Row) throws -> Trajectory {
+        Trajectory(
+            id: row["id"], task: row["task"], steps: try decode([Step].self, row["steps"]), outcome: outcome(of: row),
             source: row["source"], labels: try decode([String: String].self, row["labels"]),
             producer: row["producer"])
     }

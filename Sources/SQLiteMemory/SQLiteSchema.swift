@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import ProceduralMemory
 
@@ -101,18 +102,37 @@ extension SQLiteBackend {
                         source TEXT NOT NULL,
                         line INTEGER,
                         appliedAt REAL NOT NULL);
-                    INSERT INTO applied_task (trajectoryID, success, reward, source, appliedAt)
-                        SELECT id, success, reward, ?, createdAt FROM trajectory ORDER BY number;
                     UPDATE meta SET value = '3' WHERE key = 'schemaVersion';
-                    """, arguments: [AppliedTask.legacySource])
-            let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM history WHERE action = 'feedback' ORDER BY number")
-            var failures: [AppliedTask] = []
-            while let row = try cursor.next() {
-                if let failure = AppliedTask.legacyFailure(of: try historyEntry(from: row)) { failures.append(failure) }
-            }
-            try insertAppliedTasks(failures, ignoringRecorded: true, db)
+                    """)
+            try insertAppliedTasks(try legacyAppliedTasks(db), ignoringRecorded: false, db)
         }
         return migrator
+    }
+
+    /// The records that a store of schema 2 implies (``ProceduralMemory/AppliedTask/legacySource``): one per stored
+    /// trajectory, in storage order, with its outcome, then one per failure that a feedback row names and no
+    /// trajectory holds (``ProceduralMemory/AppliedTask/legacyFailure(of:)``), in history order. Version 3's
+    /// migration records them; a store of schema 2 opened read-only (the source of a copy) reads them as its
+    /// records.
+    static func legacyAppliedTasks(_ db: Database) throws -> [AppliedTask] {
+        var records: [AppliedTask] = []
+        var recorded = Set<String>()
+        for row in try Row.fetchAll(db, sql: "SELECT id, success, reward, createdAt FROM trajectory ORDER BY number") {
+            let id: String = row["id"]
+            recorded.insert(id)
+            records.append(
+                AppliedTask(
+                    trajectoryID: id, outcome: outcome(of: row), source: AppliedTask.legacySource, line: nil,
+                    date: Date(timeIntervalSince1970: row["createdAt"])))
+        }
+        let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM history WHERE action = 'feedback' ORDER BY number")
+        while let row = try cursor.next() {
+            guard let failure = AppliedTask.legacyFailure(of: try historyEntry(from: row)),
+                recorded.insert(failure.trajectoryID).inserted
+            else { continue }
+            records.append(failure)
+        }
+        return records
     }
 
     /// Inserts records of applied tasks, in order; with `ignoringRecorded`, a task recorded already keeps its record.

@@ -223,6 +223,22 @@ import Testing
 }
 
 extension UpdateCommandTests {
+    /// A refusal says what to do with the command's flags: a rerun is told of `--resume`, and so is an update whose
+    /// batch another writer kept changing (hostile run 21: it said nothing of the batches committed before it).
+    @Test func refusalsHintAtResuming() {
+        let applied = MemoryError.alreadyApplied(id: "t", path: "tasks.jsonl", line: 4)
+        #expect(UpdateCommand.hint(for: applied, resuming: false)?.contains("pass --resume") == true)
+        #expect(UpdateCommand.hint(for: applied, resuming: true) == nil)
+        let conflict = MemoryError.revisionConflict(id: "m", expected: 6, actual: 8)
+        for resuming in [false, true] {
+            #expect(
+                UpdateCommand.hint(for: conflict, resuming: resuming)
+                    == "Each batch before this one was committed; run the update again with --resume to apply the rest."
+            )
+        }
+        #expect(UpdateCommand.hint(for: .duplicateTrajectory(id: "t", path: "f", line: 1), resuming: false) == nil)
+    }
+
     @Test func exportAndImportBundle() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

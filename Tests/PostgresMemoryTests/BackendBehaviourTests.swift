@@ -482,10 +482,12 @@ final class InterleavingScriptWriter: ScriptWriter {
     }
 
     /// Two resumed updates of the same tasks at once, as two processes run them, apply each task once: the batch
-    /// that commits second finds the other's records in its own transaction, and is made again without those tasks.
+    /// that commits second finds the other's records in its own transaction, and is made again without those tasks;
+    /// a later batch leaves out what the other applied before it began.
     ///
     /// Hostile run 20: both counted the failures that validation keeps no trajectory of, as the records were read
-    /// once, before the batches, outside their transactions.
+    /// once, before the batches, outside their transactions. A review then found a later batch refused as "already
+    /// stored" when the other update had stored its trajectories first.
     @Test(arguments: BackendKind.available)
     func twoResumedUpdatesOfTheSameTasksApplyEachTaskOnce(kind: BackendKind) async throws {
         try await kind.withStores { store, openAnother in
@@ -495,21 +497,25 @@ final class InterleavingScriptWriter: ScriptWriter {
                 FinishedTask(
                     trajectory: Self.trajectory("t-fail", task: "clean a pear", success: false),
                     usedMemories: ["clean", "heat"]),
+                FinishedTask(trajectory: Self.trajectory("t-ok-2", task: "clean a plum"), usedMemories: ["clean"]),
             ]
             let resuming = UpdateOptions(
-                policy: .validation, settings: UpdateSettings(mergeDuplicates: false), resume: true)
-            // The other update runs while this one builds its batch's memory of t-ok.
+                policy: .validation, settings: UpdateSettings(batchSize: 1, mergeDuplicates: false), resume: true)
+            // The other update runs while this one builds its first batch's memory of t-ok.
             let writer = InterleavingScriptWriter { try await other.update(tasks, options: resuming) }
             var interleaved = resuming
             interleaved.builder.scriptWriter = writer
             let report = try await store.update(tasks, options: interleaved)
             let otherReport = try #require(try writer.outcome.withLock { $0 }?.get())
-            #expect(otherReport.tasks == 2 && otherReport.alreadyApplied == 0 && otherReport.added == ["t-ok"])
-            #expect(report.tasks == 0 && report.alreadyApplied == 2 && report.batches == 0 && report.added == [])
-            let heat = try #require(try await store.memory(id: "heat"))
-            #expect(heat.hitCount == 2 && heat.successCount == 1)
-            #expect(try await store.memory(id: "clean")?.hitCount == 1)
-            #expect(try await store.backend.appliedTasks(among: nil).map(\.trajectoryID) == ["t-ok", "t-fail"])
+            #expect(
+                otherReport.tasks == 3 && otherReport.alreadyApplied == 0 && otherReport.added == ["t-ok", "t-ok-2"])
+            #expect(report.tasks == 0 && report.alreadyApplied == 3 && report.batches == 0 && report.added == [])
+            for (id, counters) in [("heat", "2/1"), ("clean", "2/1")] {
+                let memory = try #require(try await store.memory(id: id))
+                #expect("\(memory.hitCount)/\(memory.successCount)" == counters, "\(id)")
+            }
+            #expect(
+                try await store.backend.appliedTasks(among: nil).map(\.trajectoryID) == ["t-ok", "t-fail", "t-ok-2"])
         }
     }
 

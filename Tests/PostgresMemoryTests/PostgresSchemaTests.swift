@@ -230,7 +230,7 @@ struct PostgresSchemaMigrationTests {
             #expect(try await migrated.storeInfo()?.schemaVersion == 6)
             let records = try await migrated.appliedTasks(among: nil)
             #expect(records.map(\.trajectoryID) == ["kept", "lost"])
-            #expect(records.map(\.outcome) == [Outcome(success: true, reward: 1), nil])
+            #expect(records.map(\.outcome) == [Outcome(success: true, reward: 1), Outcome(success: false)])
             #expect(records.allSatisfy { $0.source == AppliedTask.legacySource && $0.line == nil })
         }
     }

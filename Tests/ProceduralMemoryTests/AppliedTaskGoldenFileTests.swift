@@ -1,12 +1,16 @@
 import Foundation
+import MemoryLocation
 import ProceduralMemory
 import TestSupport
 import Testing
 
 /// The golden SQLite store of schema v3 (`Fixtures/store-v3`, see its README): every later version reads the
-/// records of the tasks its update applied, and a resumed update of the same tasks skips them.
+/// records of the tasks its update applied, and a resumed update of the same tasks skips them. A store of schema 2
+/// (`Fixtures/store-v2-feedback`) reads and upgrades to records of what it took for applied.
 @Suite struct AppliedTaskGoldenFileTests {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path + "/Fixtures/store-v3"
+    static let schema2 =
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().path + "/Fixtures/store-v2-feedback"
 
     @Test func aResumedUpdateSkipsTheTasksTheGoldenStoreRecords() async throws {
         let directory = try TemporaryDirectory()
@@ -37,5 +41,52 @@ import Testing
         let report = try await store.update(tasks, options: resuming, source: "tasks.jsonl")
         #expect(report.alreadyApplied == 2 && report.tasks == 0)
         #expect(try await store.memory(id: "heat-mug")?.hitCount == 2)
+    }
+
+    /// A store of schema 2 took as applied every stored trajectory (its import's too) and every failure a feedback
+    /// row names: the update's, whose ID holds " succeeded: " (hostile run 20), and one an agent reported live.
+    ///
+    /// Read-only, as `memp migrate` reads its source, it reads as upgraded (the copy failed for want of the
+    /// records' table); opened for writing, it is upgraded to the same records, and a resumed update of its tasks
+    /// skips them.
+    @Test func aStoreOfSchema2ReadsAndUpgradesToRecordsOfWhatItTookForApplied() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("store")
+        try FileManager.default.copyItem(atPath: Self.schema2 + "/store", toPath: path)
+        try await MemoryStore.copy(from: .directory(path), to: .directory(directory.file("copy")))
+        #expect(try await MemoryStore.info(at: path).schemaVersion == 2)
+        let copied = try await MemoryStore.open(at: directory.file("copy")).backend.appliedTasks(among: nil)
+        #expect(
+            copied.map(\.trajectoryID) == [
+                "heat-mug", "clean-apple", "find-keys", "cook-egg", "heat-cup-2", "job succeeded: 7", "live-fail-9",
+            ])
+        #expect(copied.allSatisfy { $0.source == AppliedTask.legacySource && $0.line == nil })
+        #expect(
+            copied.suffix(3).map(\.outcome) == [
+                Outcome(success: true, reward: 1), Outcome(success: false), Outcome(success: false),
+            ])
+
+        let store = try await MemoryStore.open(at: path)
+        #expect(try await MemoryStore.info(at: path).schemaVersion == 3)
+        #expect(try await store.backend.appliedTasks(among: nil) == copied)
+        let tasks = try FinishedTask.read(from: Self.schema2 + "/tasks.jsonl")
+        let options = UpdateOptions(policy: .validation, settings: UpdateSettings(mergeDuplicates: false))
+        // The upgrade can't tell an update's trajectory from an import's: refused as stored, as before the records.
+        await #expect(throws: MemoryError.duplicateTrajectory(id: "heat-cup-2", path: "tasks.jsonl", line: 1)) {
+            try await store.update(tasks, options: options, source: "tasks.jsonl")
+        }
+        var resuming = options
+        resuming.resume = true
+        let report = try await store.update(tasks, options: resuming, source: "tasks.jsonl")
+        #expect(report.alreadyApplied == 2 && report.tasks == 0)
+        // A failure recorded from a feedback row admits any failure, not a success.
+        var succeeded = try FinishedTask.read(from: Self.schema2 + "/live.jsonl")
+        succeeded[0].trajectory.outcome = Outcome(success: true)
+        await #expect(throws: MemoryError.appliedWithOtherOutcome(id: "live-fail-9", path: "live.jsonl", line: 1)) {
+            try await store.update(succeeded, options: resuming, source: "live.jsonl")
+        }
+        succeeded[0].trajectory.outcome = Outcome(success: false, reward: 0.5)
+        #expect(try await store.update(succeeded, options: resuming, source: "live.jsonl").alreadyApplied == 1)
     }
 }

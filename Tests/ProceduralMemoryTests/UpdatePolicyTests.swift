@@ -277,7 +277,7 @@ import Testing
     ///
     /// Hostile run 20: `cup succeeded: 7`, a failure, was read from its feedback rows as `cup`, so a resumed update
     /// counted its use again.
-    @Test func aFailureWhoseIDHoldsAnOutcomeWordCountsAsAppliedByItsFeedback() async throws {
+    @Test func aFailureWhoseIDHoldsAnOutcomeWordCountsAsApplied() async throws {
         let options = UpdateOptions(
             policy: .validation, settings: UpdateSettings(batchSize: 2, mergeDuplicates: false), resume: true)
         let store = try await TestStoreKind.inMemoryStore()

@@ -11,15 +11,15 @@ import Foundation
 package struct AppliedTask: Sendable, Equatable, Codable {
     /// The ID of the task's trajectory.
     package var trajectoryID: String
-    /// The outcome applied; `nil` for a record made from a feedback row of a store of an earlier schema
-    /// (``legacyFailure(of:)``), which does not tell the reward.
+    /// The outcome applied; of a failure a schema upgrade recorded from a feedback row (``legacyFailure(of:)``),
+    /// only `success`; `nil` when a schema upgrade recorded a trajectory stored without an outcome.
     package var outcome: Outcome?
     /// Where the update read the task (a file's path, `api`).
     package var source: String
     /// The task's position in the update's input, from 1; `nil` when not known (a record made from a store of an
     /// earlier schema version).
     package var line: Int?
-    /// When the update committed it.
+    /// When the update built the batch that applied it.
     package var date: Date
 
     /// Creates a record.
@@ -41,7 +41,16 @@ package struct AppliedTask: Sendable, Equatable, Codable {
         guard entry.action == .feedback, let id = MemoryStore.trajectoryID(ofFeedbackReason: entry.reason),
             let before = entry.before, let after = entry.after, after.successCount == before.successCount
         else { return nil }
-        return AppliedTask(trajectoryID: id, outcome: nil, source: legacySource, line: nil, date: entry.date)
+        return AppliedTask(
+            trajectoryID: id, outcome: Outcome(success: false), source: legacySource, line: nil, date: entry.date)
+    }
+
+    /// Whether a task given `outcome` may be the task recorded: the outcome recorded, or, for a failure a schema
+    /// upgrade recorded from a feedback row (its reward not known), any failure.
+    package func admits(_ outcome: Outcome?) -> Bool {
+        guard let recorded = self.outcome else { return true }
+        if source == Self.legacySource, recorded.reward == nil { return recorded.success == outcome?.success }
+        return recorded == outcome
     }
 
     /// The ``source`` of a record made from a store of an earlier schema.

@@ -91,29 +91,10 @@ extension MemoryStore {
         }
         return try await write { (snapshot) throws(MemoryError) -> UpdateReport in
             var report = UpdateReport()
-            // Each task with its line, from 1, for errors: a resumed update leaves out the tasks applied already.
-            var pending = Array(zip(1..., tasks))
-            // Before any batch is written: a rerun refused at a later batch had committed the earlier ones,
-            // counting their uses again (hostile run 19).
-            let applied = try await appliedTasks(among: tasks)
-            if options.resume {
-                for (line, task) in pending {
-                    guard let record = applied[task.trajectory.id], let outcome = record.outcome else { continue }
-                    guard outcome != task.trajectory.outcome else { continue }
-                    throw .appliedWithOtherOutcome(id: task.trajectory.id, path: source, line: line)
-                }
-                pending.removeAll { applied[$0.1.trajectory.id] != nil }
-                report.alreadyApplied = tasks.count - pending.count
-            } else if let (line, task) = pending.first(where: { applied[$0.1.trajectory.id] != nil }) {
-                throw .alreadyApplied(id: task.trajectory.id, path: source, line: line)
-            }
-            // A trajectory stored by another route (an import, the HTTP API) is not an applied task: applied, its
-            // trajectory would be stored twice (hostile run 20: a resumed update took it for applied, and never
-            // counted its uses).
-            let stored = try await backend.existingTrajectoryIDs(among: pending.map(\.1.trajectory.id))
-            if let (line, task) = pending.first(where: { stored.contains($0.1.trajectory.id) }) {
-                throw .duplicateTrajectory(id: task.trajectory.id, path: source, line: line)
-            }
+            // Each task with its line, from 1, for errors. Before any batch is written: a rerun refused at a later
+            // batch had committed the earlier ones, counting their uses again (hostile run 19).
+            let pending = try await unapplied(Array(zip(1..., tasks)), resume: options.resume, source: source)
+            report.alreadyApplied = tasks.count - pending.count
             // Before any batch is written too: an unknown memory on a later line failed the update after the
             // earlier batches were committed (hostile run 20).
             var known = Set<String>()
@@ -127,7 +108,14 @@ extension MemoryStore {
                 // at its first line ("already stored"): the batch is read and written again instead. A failed batch
                 // changed nothing but the report.
                 var attempt = 1
-                while !slice.isEmpty {
+                while true {
+                    // What another update applied meanwhile (a resume of the same tasks in another process) is left
+                    // out, and the batch made of the rest: after its transaction found such a task, one fewer at
+                    // least, so this ends.
+                    let rest = try await unapplied(slice, resume: options.resume, source: source)
+                    report.alreadyApplied += slice.count - rest.count
+                    slice = rest
+                    guard !slice.isEmpty else { break }
                     let reported = report
                     do throws(MemoryError) {
                         try await updateBatch(
@@ -135,14 +123,7 @@ extension MemoryStore {
                             snapshot: &snapshot, report: &report)
                         break
                     } catch .alreadyApplied where options.resume {
-                        // Another update (a resume of the same tasks in another process) applied a task of the
-                        // batch meanwhile: the batch is made again of the tasks still not applied, one fewer at
-                        // least, so this ends.
                         report = reported
-                        let recorded = try await appliedTasks(among: slice.map(\.1))
-                        report.alreadyApplied += slice.count
-                        slice.removeAll { recorded[$0.1.trajectory.id] != nil }
-                        report.alreadyApplied -= slice.count
                     } catch {
                         guard case .revisionConflict = error, attempt < Self.maximumBatchAttempts else { throw error }
                         report = reported
@@ -164,10 +145,41 @@ extension MemoryStore {
     /// keep changing before it fails with ``MemoryError/revisionConflict(id:expected:actual:)``.
     package static let maximumBatchAttempts = 3
 
-    /// The records of the tasks among `tasks` that updates applied, by trajectory ID.
-    private func appliedTasks(among tasks: [FinishedTask]) async throws(MemoryError) -> [String: AppliedTask] {
-        let records = try await backend.appliedTasks(among: tasks.map(\.trajectory.id))
-        return Dictionary(records.map { ($0.trajectoryID, $0) }) { first, _ in first }
+    /// The tasks among `tasks` (each with its line, from 1) that no update applied, in order.
+    ///
+    /// - Throws: Without `resume`, ``MemoryError/alreadyApplied(id:path:line:)`` for the first task applied;
+    ///   ``MemoryError/appliedWithOtherOutcome(id:path:line:)`` for one applied with another outcome;
+    ///   ``MemoryError/duplicateTrajectory(id:path:line:)`` for one whose trajectory is stored, not by an update
+    ///   (an import: applied, its trajectory would be stored twice; hostile run 20: a resumed update took it for
+    ///   applied, and never counted its uses), or by an update before the records (``AppliedTask/legacySource``),
+    ///   when not resuming.
+    private func unapplied(
+        _ tasks: [(line: Int, task: FinishedTask)], resume: Bool, source: String
+    ) async throws(MemoryError) -> [(line: Int, task: FinishedTask)] {
+        let ids = tasks.map(\.task.trajectory.id)
+        // The trajectories first: an update commits a task's record with its trajectory, so a trajectory that an
+        // update committed between the two reads is seen with its record.
+        let stored = try await backend.existingTrajectoryIDs(among: ids)
+        var records: [String: AppliedTask] = [:]
+        for record in try await backend.appliedTasks(among: ids) { records[record.trajectoryID] = record }
+        for (line, task) in tasks {
+            let id = task.trajectory.id
+            guard let record = records[id] else {
+                if stored.contains(id) { throw .duplicateTrajectory(id: id, path: source, line: line) }
+                continue
+            }
+            if !resume {
+                // A schema upgrade recorded every stored trajectory, imported ones too.
+                if record.source == AppliedTask.legacySource, stored.contains(id) {
+                    throw .duplicateTrajectory(id: id, path: source, line: line)
+                }
+                throw .alreadyApplied(id: id, path: source, line: line)
+            }
+            guard record.admits(task.trajectory.outcome) else {
+                throw .appliedWithOtherOutcome(id: id, path: source, line: line)
+            }
+        }
+        return tasks.filter { records[$0.task.trajectory.id] == nil }
     }
 
     /// Applies one batch of tasks, `lines` their positions in the update, from 1.
@@ -177,10 +189,6 @@ extension MemoryStore {
     ) async throws(MemoryError) {
         let settings = options.settings
         let policyName = options.policy.rawValue
-        let stored = try await backend.existingTrajectoryIDs(among: tasks.map(\.trajectory.id))
-        if let index = tasks.firstIndex(where: { stored.contains($0.trajectory.id) }) {
-            throw .duplicateTrajectory(id: tasks[index].trajectory.id, path: source, line: lines[index])
-        }
         var recorder = ChangeRecorder(date: Date())
         // 1. Counters of the memories the tasks used, added in place by the backend; the working copies follow
         // them so that rewrites below expect the revision the increments leave.
@@ -401,6 +409,10 @@ extension MemoryStore {
                 other = working
             }
             guard other.status == .active else { continue }
+            // What needs no read first: every memory within the task threshold is a hit.
+            let contentSimilarity = actionSimilarity(memory, other)
+            guard contentSimilarity >= settings.duplicateContentSimilarity else { continue }
+            if let current = best, current.taskSimilarity >= hit.score { continue }
             // After a merge in this batch, the best trajectory may be one of the batch, not stored yet.
             var bestTrajectory: Trajectory?
             if let id = other.sourceTrajectoryIDs.first {
@@ -412,7 +424,7 @@ extension MemoryStore {
             consider(
                 Duplicate(
                     memoryID: other.id, pendingIndex: nil, bestTrajectory: bestTrajectory, taskSimilarity: hit.score,
-                    contentSimilarity: actionSimilarity(memory, other)))
+                    contentSimilarity: contentSimilarity))
             if best?.memoryID == other.id, before != other.id, recorder.working[other.id] == nil {
                 recorder.working[other.id] = other
             }
