@@ -109,11 +109,12 @@ extension SQLiteBackend {
         return migrator
     }
 
-    /// The records that a store of schema 2 implies (``ProceduralMemory/AppliedTask/legacySource``): one per stored
-    /// trajectory, in storage order, with its outcome, then one per failure that a feedback row names and no
-    /// trajectory holds (``ProceduralMemory/AppliedTask/legacyFailure(of:)``), in history order. Version 3's
-    /// migration records them; a store of schema 2 opened read-only (the source of a copy) reads them as its
-    /// records.
+    /// The records that a store of schema 2 implies (``ProceduralMemory/AppliedTask/legacySource``).
+    ///
+    /// One per stored trajectory, in storage order, with its outcome, then one per failure that a feedback row
+    /// names and no trajectory holds (``ProceduralMemory/AppliedTask/legacyFailure(of:)``), in history order.
+    /// Version 3's migration records them; a store of schema 2 opened read-only (the source of a copy) reads them
+    /// as its records.
     static func legacyAppliedTasks(_ db: Database) throws -> [AppliedTask] {
         var records: [AppliedTask] = []
         var recorded = Set<String>()

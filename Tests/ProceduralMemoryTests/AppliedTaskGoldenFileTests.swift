@@ -4,9 +4,11 @@ import ProceduralMemory
 import TestSupport
 import Testing
 
-/// The golden SQLite store of schema v3 (`Fixtures/store-v3`, see its README): every later version reads the
-/// records of the tasks its update applied, and a resumed update of the same tasks skips them. A store of schema 2
-/// (`Fixtures/store-v2-feedback`) reads and upgrades to records of what it took for applied.
+/// Golden SQLite stores of the records of applied tasks (see `Fixtures/README.md`).
+///
+/// Every later version reads the records of the tasks the update of the store of schema v3 (`Fixtures/store-v3`)
+/// applied, and a resumed update of the same tasks skips them. A store of schema 2 (`Fixtures/store-v2-feedback`)
+/// reads and upgrades to records of what it took for applied.
 @Suite struct AppliedTaskGoldenFileTests {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path + "/Fixtures/store-v3"
     static let schema2 =
