@@ -519,6 +519,25 @@ final class InterleavingScriptWriter: ScriptWriter {
         }
     }
 
+    /// An update merges with a memory another store (another process) added since this store read its indexes.
+    ///
+    /// Hostile run 21: it compared with its indexes as they were, so an identical task added just before was
+    /// added again (over HTTP, the first update after a CLI commit).
+    @Test(arguments: BackendKind.available)
+    func anUpdateMergesWithWhatAnotherProcessAddedBefore(kind: BackendKind) async throws {
+        try await kind.withStores { store, openAnother in
+            let other = try await openAnother()
+            let options = UpdateOptions(policy: .vanilla)
+            func task(_ id: String) -> FinishedTask {
+                FinishedTask(trajectory: Self.trajectory(id, task: "water the fern by the window"), usedMemories: [])
+            }
+            #expect(try await other.update([task("q-1")], options: options).added == ["q-1"])
+            let report = try await store.update([task("q-2")], options: options)
+            #expect(report.merged == ["q-2": "q-1"] && report.added == [])
+            #expect(try await store.memory(id: "q-1")?.sourceTrajectoryIDs == ["q-1", "q-2"])
+        }
+    }
+
     /// A change set records its tasks as applied in its transaction, and writes nothing when one is recorded
     /// already.
     @Test(arguments: BackendKind.available)

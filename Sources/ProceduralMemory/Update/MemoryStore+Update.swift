@@ -43,7 +43,9 @@ extension MemoryStore {
     /// as ``recordOutcome(task:usedMemories:trajectory:outcome:settings:)`` does (and deprecations), then the policy —
     /// ``UpdatePolicy/vanilla`` adds every trajectory, ``UpdatePolicy/validation`` the successful ones,
     /// ``UpdatePolicy/adjustment`` the successful ones and rewrites each memory a failed task used. A new memory
-    /// that nearly duplicates an active one with the same outcome is merged into it (see ``UpdateSettings``).
+    /// that nearly duplicates an active one with the same outcome is merged into it (see ``UpdateSettings``); the
+    /// store first catches up with what other writers committed (``refresh()``), not with what they commit while
+    /// the update runs.
     /// A crash loses at most the batch in flight; earlier batches stay, and the same tasks given again with
     /// ``UpdateOptions/resume`` apply only the rest. Rewrites and merges of stored memories
     /// are checked against their revisions: when another agent changed such a memory meanwhile (its counters
@@ -89,6 +91,11 @@ extension MemoryStore {
             }
             if let named = task.usedMemories.first(where: Self.holdsNUL) { throw .unknownID(named) }
         }
+        // Merging compares new memories with the in-process indexes: caught up first with what other processes (or
+        // other stores on the backend) committed since they were read, else a memory another process added just
+        // before is not merged with (hostile run 21: over HTTP, the first update after a CLI commit added a
+        // duplicate). What they commit while the update runs is not seen until it ends.
+        try await refresh()
         return try await write { (snapshot) throws(MemoryError) -> UpdateReport in
             var report = UpdateReport()
             // Each task with its line, from 1, for errors. Before any batch is written: a rerun refused at a later
