@@ -11,7 +11,8 @@ struct MigrateCommand: AsyncParsableCommand {
             from --password-file or the variable --password-variable names). A missing destination directory becomes a \
             local SQLite store. The destination must hold nothing (no trajectories, memories, history or fusion \
             record). The source is read and checked first; trajectories and memories (counters, status, revisions, \
-            vectors) are copied in batches, then the history (numbers and dates kept) and the fusion record, then \
+            vectors) are copied in batches, then the history (numbers and dates kept), the records of the tasks \
+            updates applied and the fusion record, then \
             both stores are compared by counts and a SHA-256 checksum. Until that check passes the destination is \
             marked as an incomplete copy, which every command refuses: a migration stopped half-way leaves nothing \
             that passes for the source (remove it and migrate again). A destination directory the migration made \
@@ -34,7 +35,9 @@ struct MigrateCommand: AsyncParsableCommand {
         let digest = try await MemoryStore.copy(
             from: password.location(from), to: password.location(to), batchSize: batchSize)
         print(
-            "Copied \(counted(digest.trajectories, "trajectory")), \(counted(digest.memories, "memory")) and "
-                + "\(counted(digest.historyEntries, "history row")) to \(to); verified (SHA-256 \(digest.checksum)).")
+            "Copied \(counted(digest.trajectories, "trajectory")), \(counted(digest.memories, "memory")), "
+                + "\(counted(digest.historyEntries, "history row")) and "
+                + "\(counted(digest.appliedTasks, "record", plural: "records")) of applied tasks to \(to); verified "
+                + "(SHA-256 \(digest.checksum)).")
     }
 }

@@ -4,8 +4,8 @@ import RetrievalCore
 
 /// What a store holds, summarized so that two stores on different backends can be compared with `==`.
 ///
-/// ``description`` and the JSON encoding give the counts of trajectories, memories and history rows with the
-/// ``checksum``; ``MemoryStore/statistics()`` gives the counts of an open store.
+/// ``description`` and the JSON encoding give the counts of trajectories, memories, history rows and records of
+/// applied tasks with the ``checksum``; ``MemoryStore/statistics()`` gives the counts of an open store.
 public struct StoreDigest: Sendable, Equatable, Codable, CustomStringConvertible {
     /// Stored trajectories.
     package var trajectories: Int
@@ -13,13 +13,16 @@ public struct StoreDigest: Sendable, Equatable, Codable, CustomStringConvertible
     package var memories: Int
     /// History rows.
     package var historyEntries: Int
+    /// Records of the tasks updates applied (``AppliedTask``).
+    package var appliedTasks: Int
     /// SHA-256 (hex) over every trajectory and every memory with its vectors, in ID order (memory numbers left
     /// out), then every history row in number order, then every record of an applied task in the order recorded.
     public var checksum: String
 
     /// The counts and the checksum in one line.
     public var description: String {
-        "\(trajectories) trajectories, \(memories) memories, \(historyEntries) history rows, SHA-256 \(checksum)"
+        "\(trajectories) trajectories, \(memories) memories, \(historyEntries) history rows, \(appliedTasks) applied "
+            + "tasks, SHA-256 \(checksum)"
     }
 
     /// Computes the digest of a backend's store from one pass over its trajectories, memories and history.
@@ -46,10 +49,12 @@ public struct StoreDigest: Sendable, Equatable, Codable, CustomStringConvertible
             hash.update(try Self.canonical(entry))
             historyEntries += 1
         }
-        for task in try await backend.appliedTasks(among: nil) { hash.update(try Self.canonical(task)) }
+        let applied = try await backend.appliedTasks(among: nil)
+        for task in applied { hash.update(try Self.canonical(task)) }
         self.trajectories = trajectories.count
         self.memories = contents.memories.count
         self.historyEntries = historyEntries
+        appliedTasks = applied.count
         checksum = hash.finalize().map { String(format: "%02x", $0) }.joined()
     }
 

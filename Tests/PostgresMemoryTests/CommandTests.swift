@@ -172,7 +172,9 @@ struct CommandTests {
             ["migrate", "--from", store, "--to", local], environment: ["MEMP_PG_PASSWORD": password])
         #expect(down.status == 0, "\(down.errors)")
         #expect(
-            down.output.hasPrefix("Copied 242 trajectories, 242 memories and 290 history rows to \(local); verified"))
+            down.output.hasPrefix(
+                "Copied 242 trajectories, 242 memories, 290 history rows and 0 records of applied tasks to \(local); "
+                    + "verified"))
         var copy = location
         copy.schema += "_copy"
         let up = try await ChildProcess.memp(

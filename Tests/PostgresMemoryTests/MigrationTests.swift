@@ -46,7 +46,7 @@ struct MigrationTests {
                 from: local.backend, sourceName: "local", to: postgres, destinationName: "postgres",
                 reason: "migrate test", batchSize: 50)
             #expect(toPostgres.trajectories == 119 && toPostgres.memories == 119)
-            #expect(toPostgres.historyEntries == history.count)
+            #expect(toPostgres.historyEntries == history.count && toPostgres.appliedTasks == 3)
             #expect(try await StoreDigest(of: local.backend) == toPostgres)
             #expect(try await postgres.history(memoryID: nil) == history)
             #expect(try await postgres.appliedTasks(among: nil) == applied)
