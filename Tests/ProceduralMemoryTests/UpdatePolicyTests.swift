@@ -514,4 +514,27 @@ import Testing
         }
         #expect(try await store.trajectory(id: "u-d") == nil)
     }
+
+    /// Errors and records of an update name a task's line in its file, blank lines counted (hostile run 21: they
+    /// named its position among the tasks).
+    @Test func errorsAndRecordsNameTheLinesOfTheFile() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await TestStoreKind.disk.makeStore(in: directory)
+        let task = #"{"id":"u-%@","task":"x y","steps":[{"action":"a"}],"outcome":{"success":true}}"#
+        let file = try directory.write(
+            "\n\n" + String(format: task, "a") + "\n\n" + String(format: task, "b") + "\n", to: "upd.jsonl")
+        let tasks = try FinishedTask.read(from: file)
+        try await store.update(tasks, options: UpdateOptions(policy: .vanilla), source: file)
+        #expect(try await store.backend.appliedTasks(among: nil).map(\.line) == [3, 5])
+        await #expect(throws: MemoryError.alreadyApplied(id: "u-a", path: file, line: 3)) {
+            try await store.update(tasks, options: UpdateOptions(policy: .vanilla), source: file)
+        }
+        // Made in code, tasks are named by their position.
+        await #expect(throws: MemoryError.alreadyApplied(id: "u-b", path: "(update)", line: 1)) {
+            try await store.update(
+                [FinishedTask(trajectory: tasks[1].trajectory, usedMemories: [])],
+                options: UpdateOptions(policy: .vanilla))
+        }
+    }
 }

@@ -73,7 +73,9 @@ extension FinishedTask {
                 throw .invalidRecord(
                     path: path, line: line.number, field: "usedMemories", reason: "must be a list of memory IDs")
             }
-            tasks.append(FinishedTask(trajectory: record.trajectory, usedMemories: used))
+            var task = FinishedTask(trajectory: record.trajectory, usedMemories: used)
+            task.line = line.number
+            tasks.append(task)
         }
         return tasks
     }

@@ -57,10 +57,11 @@ extension MemoryStore {
     ///   already stored and the IDs given twice, before anything is written),
     ///   ``MemoryError/notAMemory(trajectoryID:memoryIDs:)`` for a used "memory" that is a trajectory's ID,
     ///   ``MemoryError/alreadyApplied(id:path:line:)`` for a task an update applied already, when not resuming
-    ///   (`line` is the task's position, from 1), ``MemoryError/duplicateTrajectory(id:path:line:)`` for a
-    ///   trajectory stored otherwise, ``MemoryError/appliedWithOtherOutcome(id:path:line:)`` for a task that a
-    ///   resumed update finds applied with another outcome, ``MemoryError/repeatedTrajectory(id:path:line:firstLine:)`` for one
-    ///   given twice in `tasks` (nothing is written then), ``MemoryError/invalidParameter(name:value:expected:)`` for bad settings,
+    ///   (`line` is the task's line in the file it was read from, else its position, from 1),
+    ///   ``MemoryError/duplicateTrajectory(id:path:line:)`` for a trajectory stored otherwise,
+    ///   ``MemoryError/appliedWithOtherOutcome(id:path:line:)`` for a task that a resumed update finds applied with
+    ///   another outcome, ``MemoryError/repeatedTrajectory(id:path:line:firstLine:)`` for one given twice in
+    ///   `tasks` (nothing is written then), ``MemoryError/invalidParameter(name:value:expected:)`` for bad settings,
     ///   ``MemoryError/invalidTrajectory(id:field:rule:)`` for a blank ID, task, source or action, or no step, and
     ///   ``MemoryError/invalidRecord(path:line:field:reason:)`` for a task without an outcome and what
     ///   ``TextLimits`` refuses beyond sizes.
@@ -76,17 +77,19 @@ extension MemoryStore {
         // be cut by SQLite wherever they came from.
         let unlimited = TextLimits(
             maximumLineBytes: .max, maximumTaskBytes: .max, maximumStepTextBytes: .max, maximumObservationBytes: .max)
-        for (index, task) in tasks.enumerated() {
-            if let first = seen.updateValue(index + 1, forKey: task.trajectory.id) {
-                throw .repeatedTrajectory(id: task.trajectory.id, path: source, line: index + 1, firstLine: first)
+        // Hostile run 21: positions were named as lines, so blank lines in a file shifted them.
+        let lines = tasks.enumerated().map { $0.element.line ?? $0.offset + 1 }
+        for (line, task) in zip(lines, tasks) {
+            if let first = seen.updateValue(line, forKey: task.trajectory.id) {
+                throw .repeatedTrajectory(id: task.trajectory.id, path: source, line: line, firstLine: first)
             }
-            try unlimited.check(task.trajectory, path: source, line: index + 1)
+            try unlimited.check(task.trajectory, path: source, line: line)
             // The rules `add` holds trajectories to: an update stored an empty ID, which no export could carry.
             try Self.checkShape(task.trajectory)
             // Hostile run 20: a task without one was counted as a failure, and under adjustment rewrote what it used.
             guard task.trajectory.outcome != nil else {
                 throw .invalidRecord(
-                    path: source, line: index + 1, field: "outcome",
+                    path: source, line: line, field: "outcome",
                     reason: "is missing: an update needs each task's success or reward")
             }
             if let named = task.usedMemories.first(where: Self.holdsNUL) { throw .unknownID(named) }
@@ -98,9 +101,9 @@ extension MemoryStore {
         try await refresh()
         return try await write { (snapshot) throws(MemoryError) -> UpdateReport in
             var report = UpdateReport()
-            // Each task with its line, from 1, for errors. Before any batch is written: a rerun refused at a later
+            // Each task with its line, for errors and records. Before any batch is written: a rerun refused at a later
             // batch had committed the earlier ones, counting their uses again (hostile run 19).
-            let pending = try await unapplied(Array(zip(1..., tasks)), resume: options.resume, source: source)
+            let pending = try await unapplied(Array(zip(lines, tasks)), resume: options.resume, source: source)
             report.alreadyApplied = tasks.count - pending.count
             // Before any batch is written too: an unknown memory on a later line failed the update after the
             // earlier batches were committed (hostile run 20).

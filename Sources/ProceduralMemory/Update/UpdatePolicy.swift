@@ -90,6 +90,9 @@ public struct FinishedTask: Sendable, Equatable {
     public var trajectory: Trajectory
     /// The IDs of the memories retrieved for the task and used.
     public var usedMemories: [String]
+    /// The line of the file the task was read from (``read(from:source:limits:)``), which an update's errors and
+    /// records name; `nil` for a task made otherwise, named by its position in the update, from 1.
+    package var line: Int?
 
     /// Creates a finished task.
     public init(trajectory: Trajectory, usedMemories: [String]) {
