@@ -33,15 +33,9 @@ import Testing
         ]
         #expect(counters == ["2/1", "1/0"])
 
-        let tasks = try FinishedTask.read(from: Self.fixtures + "/tasks.jsonl")
-        let options = UpdateOptions(policy: .validation, settings: UpdateSettings(mergeDuplicates: false))
-        await #expect(throws: MemoryError.alreadyApplied(id: "heat-cup-2", path: "tasks.jsonl", line: 1)) {
-            try await store.update(tasks, options: options, source: "tasks.jsonl")
-        }
-        var resuming = options
-        resuming.resume = true
-        let report = try await store.update(tasks, options: resuming, source: "tasks.jsonl")
-        #expect(report.alreadyApplied == 2 && report.tasks == 0)
+        try await Self.rerunIsRefusedAndResumeSkipsBoth(
+            Self.fixtures + "/tasks.jsonl", in: store,
+            refusal: .alreadyApplied(id: "heat-cup-2", path: "tasks.jsonl", line: 1))
         #expect(try await store.memory(id: "heat-mug")?.hitCount == 2)
     }
 
@@ -72,16 +66,12 @@ import Testing
         let store = try await MemoryStore.open(at: path)
         #expect(try await MemoryStore.info(at: path).schemaVersion == 3)
         #expect(try await store.backend.appliedTasks(among: nil) == copied)
-        let tasks = try FinishedTask.read(from: Self.schema2 + "/tasks.jsonl")
-        let options = UpdateOptions(policy: .validation, settings: UpdateSettings(mergeDuplicates: false))
         // The upgrade can't tell an update's trajectory from an import's: refused as stored, as before the records.
-        await #expect(throws: MemoryError.duplicateTrajectory(id: "heat-cup-2", path: "tasks.jsonl", line: 1)) {
-            try await store.update(tasks, options: options, source: "tasks.jsonl")
-        }
-        var resuming = options
-        resuming.resume = true
-        let report = try await store.update(tasks, options: resuming, source: "tasks.jsonl")
-        #expect(report.alreadyApplied == 2 && report.tasks == 0)
+        try await Self.rerunIsRefusedAndResumeSkipsBoth(
+            Self.schema2 + "/tasks.jsonl", in: store,
+            refusal: .duplicateTrajectory(id: "heat-cup-2", path: "tasks.jsonl", line: 1))
+        let resuming = UpdateOptions(
+            policy: .validation, settings: UpdateSettings(mergeDuplicates: false), resume: true)
         // A failure recorded from a feedback row admits any failure, not a success.
         var succeeded = try FinishedTask.read(from: Self.schema2 + "/live.jsonl")
         succeeded[0].trajectory.outcome = Outcome(success: true)
@@ -90,5 +80,19 @@ import Testing
         }
         succeeded[0].trajectory.outcome = Outcome(success: false, reward: 0.5)
         #expect(try await store.update(succeeded, options: resuming, source: "live.jsonl").alreadyApplied == 1)
+    }
+
+    /// Checks that the two tasks of `file` given again to `store` are refused with `refusal`, and that a resumed
+    /// update of them skips both.
+    static func rerunIsRefusedAndResumeSkipsBoth(
+        _ file: String, in store: MemoryStore, refusal: MemoryError
+    ) async throws {
+        let tasks = try FinishedTask.read(from: file)
+        let options = UpdateOptions(policy: .validation, settings: UpdateSettings(mergeDuplicates: false))
+        await #expect(throws: refusal) { try await store.update(tasks, options: options, source: "tasks.jsonl") }
+        var resuming = options
+        resuming.resume = true
+        let report = try await store.update(tasks, options: resuming, source: "tasks.jsonl")
+        #expect(report.alreadyApplied == 2 && report.tasks == 0)
     }
 }
