@@ -550,16 +550,16 @@ final class InterleavingScriptWriter: ScriptWriter {
                 AppliedTask(trajectoryID: "b", outcome: Outcome(reward: 0.25), source: "f", line: 2, date: date),
             ]
             let use = CounterIncrement(memoryID: "heat", hits: 1, successes: 0, reason: "b")
-            _ = try await store.backend.apply(
-                ChangeSet(batch: batch, increments: [use], changes: [], appliedTasks: applied))
+            var set = ChangeSet(batch: batch, increments: [use], changes: [])
+            set.appliedTasks = applied
+            _ = try await store.backend.apply(set)
             #expect(try await store.backend.appliedTasks(among: nil) == applied)
             #expect(try await store.backend.appliedTasks(among: ["b", "x"]) == [applied[1]])
             let generation = try #require(try await store.backend.storeInfo()).generation
-            var again = applied[1]
-            again.line = 7
+            set.appliedTasks = [applied[1]]
+            set.appliedTasks[0].line = 7
             await #expect(throws: MemoryError.alreadyApplied(id: "b", path: "f", line: 7)) {
-                try await store.backend.apply(
-                    ChangeSet(batch: batch, increments: [use], changes: [], appliedTasks: [again]))
+                try await store.backend.apply(set)
             }
             #expect(try await store.backend.storeInfo()?.generation == generation)
             #expect(try await store.memory(id: "heat")?.hitCount == 1)

@@ -18,18 +18,17 @@ package struct ChangeSet: Sendable {
     /// expects the revision they leave.
     package var changes: [MemoryChange]
     /// The tasks the set applies, recorded first: the set writes nothing when one of them is recorded already.
-    package var appliedTasks: [AppliedTask]
+    package var appliedTasks: [AppliedTask] = []
 
-    /// Creates a change set.
+    /// Creates a change set that applies no task.
     package init(
         batch: WriteBatch, increments: [CounterIncrement] = [], settings: UpdateSettings = UpdateSettings(),
-        changes: [MemoryChange], appliedTasks: [AppliedTask] = []
+        changes: [MemoryChange]
     ) {
         self.batch = batch
         self.increments = increments
         self.settings = settings
         self.changes = changes
-        self.appliedTasks = appliedTasks
     }
 }
 

@@ -301,7 +301,7 @@ extension MemoryStore {
                 }
             }
         }
-        let set = ChangeSet(
+        var set = ChangeSet(
             batch: WriteBatch(
                 trajectories: trajectories,
                 memories: newMemories.map {
@@ -309,12 +309,12 @@ extension MemoryStore {
                 },
                 replacing: false, policy: policyName, reason: "\(policyName) update from \(source)"),
             increments: uses, settings: settings,
-            changes: recorder.changes,
-            appliedTasks: zip(lines, tasks).map { line, task in
-                AppliedTask(
-                    trajectoryID: task.trajectory.id, outcome: task.trajectory.outcome, source: source, line: line,
-                    date: recorder.date)
-            })
+            changes: recorder.changes)
+        set.appliedTasks = zip(lines, tasks).map { line, task in
+            AppliedTask(
+                trajectoryID: task.trajectory.id, outcome: task.trajectory.outcome, source: source, line: line,
+                date: recorder.date)
+        }
         let result = try await apply(set, to: &snapshot)
         report.added += newMemories.map(\.memory.id)
         report.deprecated += result.feedback.filter(\.deprecated).map(\.memoryID)
