@@ -380,6 +380,7 @@ extension MemoryStore {
         recorder: inout ChangeRecorder
     ) async throws(MemoryError) -> Duplicate? {
         let success = settings.isSuccess(trajectory.outcome)
+        let actions = actionSet(of: memory)
         var best: Duplicate?
         func consider(_ candidate: Duplicate) {
             guard candidate.contentSimilarity >= settings.duplicateContentSimilarity else { return }
@@ -397,7 +398,7 @@ extension MemoryStore {
             consider(
                 Duplicate(
                     memoryID: current.id, pendingIndex: index, bestTrajectory: bestTrajectory,
-                    taskSimilarity: cosine, contentSimilarity: actionSimilarity(memory, current)))
+                    taskSimilarity: cosine, contentSimilarity: actionSimilarity(actions, actionSet(of: current))))
         }
         let catalog = snapshot.catalog
         let hits: [SearchHit]
@@ -411,32 +412,32 @@ extension MemoryStore {
         } catch {
             throw .index(error)
         }
-        guard !hits.isEmpty else { return best }
-        let stored = try await backend.memories(numbered: hits.map(\.id))
-        for hit in hits {
-            guard var other = stored[hit.id] else { continue }
-            if let working = recorder.working[other.id] {
-                other = working
-            }
-            guard other.status == .active else { continue }
-            // What needs no read first: every memory within the task threshold is a hit.
-            let contentSimilarity = actionSimilarity(memory, other)
-            guard contentSimilarity >= settings.duplicateContentSimilarity else { continue }
-            if let current = best, current.taskSimilarity >= hit.score { continue }
-            // After a merge in this batch, the best trajectory may be one of the batch, not stored yet.
-            var bestTrajectory: Trajectory?
-            if let id = other.sourceTrajectoryIDs.first {
-                bestTrajectory = batchTrajectories.first { $0.id == id }
-                if bestTrajectory == nil { bestTrajectory = try await backend.trajectory(id: id) }
-            }
-            guard settings.isSuccess(bestTrajectory?.outcome) == success else { continue }
-            let before = best?.memoryID
-            consider(
-                Duplicate(
+        // In order of task similarity, read a few at a time: the first that passes is the most similar, so more
+        // are read only while hits fail. All of them can be every memory of a store of near-identical tasks, and a
+        // read of them all made an update twice as slow.
+        for start in stride(from: 0, to: hits.count, by: 16) {
+            let chunk = hits[start..<min(start + 16, hits.count)]
+            let stored = try await backend.memories(numbered: chunk.map(\.id))
+            for hit in chunk {
+                if let current = best, current.taskSimilarity >= hit.score { return best }
+                guard var other = stored[hit.id] else { continue }
+                if let working = recorder.working[other.id] {
+                    other = working
+                }
+                guard other.status == .active else { continue }
+                let contentSimilarity = actionSimilarity(actions, actionSet(of: other))
+                guard contentSimilarity >= settings.duplicateContentSimilarity else { continue }
+                // After a merge in this batch, the best trajectory may be one of the batch, not stored yet.
+                var bestTrajectory: Trajectory?
+                if let id = other.sourceTrajectoryIDs.first {
+                    bestTrajectory = batchTrajectories.first { $0.id == id }
+                    if bestTrajectory == nil { bestTrajectory = try await backend.trajectory(id: id) }
+                }
+                guard settings.isSuccess(bestTrajectory?.outcome) == success else { continue }
+                if recorder.working[other.id] == nil { recorder.working[other.id] = other }
+                return Duplicate(
                     memoryID: other.id, pendingIndex: nil, bestTrajectory: bestTrajectory, taskSimilarity: hit.score,
-                    contentSimilarity: contentSimilarity))
-            if best?.memoryID == other.id, before != other.id, recorder.working[other.id] == nil {
-                recorder.working[other.id] = other
+                    contentSimilarity: contentSimilarity)
             }
         }
         return best
@@ -452,22 +453,19 @@ extension MemoryStore {
     }
 }
 
-/// Jaccard similarity of the two memories' actions, with numbers generalized (`go to cabinet N`); scripts' lines
-/// stand in for memories without steps.
-func actionSimilarity(_ a: Memory, _ b: Memory) -> Double {
-    func actions(_ memory: Memory) -> Set<String> {
-        let lines =
-            memory.steps.map { $0.map(\.action) } ?? (memory.script ?? "").split(separator: "\n").map(String.init)
-        return Set(
-            lines.map { line in
-                line.lowercased().split(whereSeparator: \.isWhitespace).map {
-                    $0.allSatisfy(\.isNumber) ? "N" : String($0)
-                }
+/// The actions of a memory, lowercased and with numbers generalized (`go to cabinet N`); its script's lines stand
+/// in for the steps of a memory without steps.
+func actionSet(of memory: Memory) -> Set<String> {
+    let lines = memory.steps.map { $0.map(\.action) } ?? (memory.script ?? "").split(separator: "\n").map(String.init)
+    return Set(
+        lines.map { line in
+            line.lowercased().split(whereSeparator: \.isWhitespace).map { $0.allSatisfy(\.isNumber) ? "N" : String($0) }
                 .joined(separator: " ")
-            })
-    }
-    let first = actions(a)
-    let second = actions(b)
+        })
+}
+
+/// Jaccard similarity of two memories' ``actionSet(of:)``; 1 when both are empty.
+func actionSimilarity(_ first: Set<String>, _ second: Set<String>) -> Double {
     let union = first.union(second).count
     return union == 0 ? 1 : Double(first.intersection(second).count) / Double(union)
 }
