@@ -111,6 +111,8 @@ extension MemoryStore {
             for id in pending.lazy.flatMap(\.1.usedMemories) where known.insert(id).inserted {
                 guard try await backend.memory(id: id) != nil else { throw try await missingMemory(id) }
             }
+            // The stored memories merging has read, kept from batch to batch while nothing changes them.
+            var screened = MergeCandidates()
             for start in stride(from: 0, to: pending.count, by: options.settings.batchSize) {
                 var slice = Array(pending[start..<min(start + options.settings.batchSize, pending.count)])
                 // Another agent's feedback on a memory the batch rewrites, between the batch's reads and its commit,
@@ -130,12 +132,14 @@ extension MemoryStore {
                     do throws(MemoryError) {
                         try await updateBatch(
                             slice.map(\.1), lines: slice.map(\.0), options: options, source: source,
-                            snapshot: &snapshot, report: &report)
+                            snapshot: &snapshot, screened: &screened, report: &report)
                         break
                     } catch .alreadyApplied where options.resume {
                         report = reported
                     } catch {
                         guard case .revisionConflict = error, attempt < Self.maximumBatchAttempts else { throw error }
+                        // Another writer changed a memory the batch read.
+                        screened = MergeCandidates()
                         report = reported
                         attempt += 1
                     }
@@ -195,7 +199,7 @@ extension MemoryStore {
     /// Applies one batch of tasks, `lines` their positions in the update, from 1.
     private func updateBatch(
         _ tasks: [FinishedTask], lines: [Int], options: UpdateOptions, source: String, snapshot: inout IndexSnapshot,
-        report: inout UpdateReport
+        screened: inout MergeCandidates, report: inout UpdateReport
     ) async throws(MemoryError) {
         let settings = options.settings
         let policyName = options.policy.rawValue
@@ -236,7 +240,8 @@ extension MemoryStore {
             if settings.mergeDuplicates,
                 let duplicate = try await nearDuplicate(
                     of: memory, trajectory: trajectory, taskVector: taskVector, pending: newMemories,
-                    batchTrajectories: trajectories, snapshot: snapshot, settings: settings, recorder: &recorder)
+                    batchTrajectories: trajectories, snapshot: snapshot, settings: settings, candidates: &screened,
+                    recorder: &recorder)
             {
                 let better = isBetter(trajectory, than: duplicate.bestTrajectory, settings: settings)
                 let reason =
@@ -316,6 +321,7 @@ extension MemoryStore {
                 date: recorder.date)
         }
         let result = try await apply(set, to: &snapshot)
+        screened.forget(ids: Set(set.increments.map(\.memoryID) + set.changes.map(\.memoryID)))
         report.added += newMemories.map(\.memory.id)
         report.deprecated += result.feedback.filter(\.deprecated).map(\.memoryID)
         for change in result.feedback {
@@ -362,6 +368,27 @@ extension MemoryStore {
         return kept + marker
     }
 
+    /// Stored memories that merging read, with their actions, by number: while no batch of the update changes them
+    /// (its counts included), and no other writer (a batch that finds a memory changed drops them all), they are
+    /// not read again.
+    struct MergeCandidates {
+        private(set) var memories: [DocumentID: (memory: Memory, actions: Set<String>)] = [:]
+
+        /// Reads those of `numbers` not held yet.
+        mutating func read(_ numbers: [DocumentID], from backend: any MemoryBackend) async throws(MemoryError) {
+            let unread = numbers.filter { memories[$0] == nil }
+            guard !unread.isEmpty else { return }
+            for (number, memory) in try await backend.memories(numbered: unread) {
+                memories[number] = (memory, actionSet(of: memory))
+            }
+        }
+
+        /// Drops the memories with these IDs, which a batch changed.
+        mutating func forget(ids: Set<String>) {
+            memories = memories.filter { !ids.contains($0.value.memory.id) }
+        }
+    }
+
     private struct Duplicate {
         var memoryID: String
         var pendingIndex: Int?
@@ -376,8 +403,7 @@ extension MemoryStore {
     private func nearDuplicate(
         of memory: Memory, trajectory: Trajectory, taskVector: [Float],
         pending: [(memory: Memory, vectors: MemoryVectors)], batchTrajectories: [Trajectory], snapshot: IndexSnapshot,
-        settings: UpdateSettings,
-        recorder: inout ChangeRecorder
+        settings: UpdateSettings, candidates: inout MergeCandidates, recorder: inout ChangeRecorder
     ) async throws(MemoryError) -> Duplicate? {
         let success = settings.isSuccess(trajectory.outcome)
         let actions = actionSet(of: memory)
@@ -417,15 +443,14 @@ extension MemoryStore {
         // read of them all made an update twice as slow.
         for start in stride(from: 0, to: hits.count, by: 16) {
             let chunk = hits[start..<min(start + 16, hits.count)]
-            let stored = try await backend.memories(numbered: chunk.map(\.id))
+            try await candidates.read(chunk.map(\.id), from: backend)
             for hit in chunk {
                 if let current = best, current.taskSimilarity >= hit.score { return best }
-                guard var other = stored[hit.id] else { continue }
-                if let working = recorder.working[other.id] {
-                    other = working
-                }
+                guard let stored = candidates.memories[hit.id] else { continue }
+                let other = recorder.working[stored.memory.id] ?? stored.memory
                 guard other.status == .active else { continue }
-                let contentSimilarity = actionSimilarity(actions, actionSet(of: other))
+                let contentSimilarity = actionSimilarity(
+                    actions, recorder.working[other.id] == nil ? stored.actions : actionSet(of: other))
                 guard contentSimilarity >= settings.duplicateContentSimilarity else { continue }
                 // After a merge in this batch, the best trajectory may be one of the batch, not stored yet.
                 var bestTrajectory: Trajectory?
