@@ -5,11 +5,12 @@
 
 Each build makes its own store of the 640-trajectory TextWorld sample (`memp init --embedder hashing --dimension 256`,
 `memp import`), so that a build reads a store of its own schema. The attempts are trajectories of the sample under
-new IDs, half of them successes (seeded), each naming three used memories: what an agent reports after a round of
-tasks. A round copies each build's store and runs `memp update --policy validation` over the attempts, the builds in
+new IDs, each a success with probability 1/2 (seeded), each naming three used memories: what an agent reports after
+a round of tasks. A round copies each build's store and runs `memp update --policy validation` over the attempts, the builds in
 an order that alternates from round to round; the copy is timed with the update, the same for every build. Prints
 one JSON object: per build, the median wall and CPU (user + system) seconds over the rounds, each round's figures,
-and, against the first build, the median of the per-round ratios.
+what its last update reported (memories added and merged, failures not added: builds that merge differently do
+different work), and, against the first build, the median of the per-round ratios.
 """
 import argparse
 import json
@@ -42,15 +43,15 @@ def attempts(count, seed):
 
 
 def run(command):
-    """Runs `command` to its end; returns its wall and CPU seconds, and raises when it fails."""
+    """Runs `command` to its end; returns its wall and CPU seconds and its output, and raises when it fails."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    completed = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    completed = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if completed.returncode != 0:
         raise SystemExit(f"{' '.join(command)} exited {completed.returncode}: {completed.stderr.strip()}")
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), completed.stdout
 
 
 def main():
@@ -77,20 +78,28 @@ def main():
         run([memp, "init", "--store", base, "--embedder", "hashing", "--dimension", "256"])
         run([memp, "import", "--store", base, SAMPLE])
     figures = {name: [] for name, _ in builds}
+    reports = {}
     for round_number in range(options.rounds):
         order = builds if round_number % 2 == 0 else list(reversed(builds))
         for name, memp in order:
             copy = os.path.join(options.work, f"copy-{name}")
             shutil.rmtree(copy, ignore_errors=True)
             base = os.path.join(options.work, f"base-{name}")
-            script = f'cp -r "$1" "$2" && exec "$3" update --store "$2" --policy validation "$4"'
-            figures[name].append(run(["sh", "-c", script, "sh", base, copy, memp, tasks]))
+            script = f'cp -r "$1" "$2" && exec "$3" update --store "$2" --policy validation --json "$4"'
+            wall, cpu, output = run(["sh", "-c", script, "sh", base, copy, memp, tasks])
+            figures[name].append((wall, cpu))
+            update = json.loads(output.strip().splitlines()[-1])
+            reports[name] = {
+                "added": len(update["added"]), "merged": len(update["merged"]),
+                "failures_not_added": update["skippedFailures"]}
     first = builds[0][0]
     report = {"rounds": options.rounds, "attempts": options.attempts, "builds": {}}
     for name, _ in builds:
         walls = [wall for wall, _ in figures[name]]
         cpus = [cpu for _, cpu in figures[name]]
-        entry = {"wall_s": statistics.median(walls), "cpu_s": statistics.median(cpus), "walls": walls, "cpus": cpus}
+        entry = {
+            "wall_s": statistics.median(walls), "cpu_s": statistics.median(cpus), "walls": walls, "cpus": cpus,
+            "update": reports[name]}
         if name != first:
             entry[f"wall_vs_{first}"] = statistics.median(
                 [mine / theirs for (mine, _), (theirs, _) in zip(figures[name], figures[first])])

@@ -78,8 +78,16 @@ import Testing
         await #expect(throws: MemoryError.appliedWithOtherOutcome(id: "live-fail-9", path: "live.jsonl", line: 1)) {
             try await store.update(succeeded, options: resuming, source: "live.jsonl")
         }
-        succeeded[0].trajectory.outcome = Outcome(success: false, reward: 0.5)
-        #expect(try await store.update(succeeded, options: resuming, source: "live.jsonl").alreadyApplied == 1)
+        for failure in [Outcome(success: false, reward: 0.5), Outcome(reward: 0.2)] {
+            succeeded[0].trajectory.outcome = failure
+            #expect(try await store.update(succeeded, options: resuming, source: "live.jsonl").alreadyApplied == 1)
+        }
+        // A record of a stored trajectory admits its outcome only.
+        var stored = try FinishedTask.read(from: Self.schema2 + "/tasks.jsonl")
+        stored[0].trajectory.outcome = Outcome(success: true, reward: 0.5)
+        await #expect(throws: MemoryError.appliedWithOtherOutcome(id: "heat-cup-2", path: "tasks.jsonl", line: 1)) {
+            try await store.update(stored, options: resuming, source: "tasks.jsonl")
+        }
     }
 
     /// Checks that the two tasks of `file` given again to `store` are refused with `refusal`, and that a resumed

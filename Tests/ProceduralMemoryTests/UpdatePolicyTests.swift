@@ -383,12 +383,13 @@ import Testing
     /// new in the batch is, however many others are as similar.
     ///
     /// Hostile run 20: the 5 stored memories most similar by task were compared, every new one, so that an update
-    /// left 216, 214 or 210 memories at batch sizes 1, 7 and 60.
-    @Test(arguments: [1, 3, 8])
+    /// left 216, 214 or 210 memories at batch sizes 1, 7 and 60. Here the memory to merge with comes after 18 as
+    /// similar whose actions differ, past the 16 that merging reads at a time.
+    @Test(arguments: [1, 3, 20])
     func whatMergesDoesNotDependOnTheBatchSize(batchSize: Int) async throws {
-        // Seven attempts at one task, each with actions of its own, then one with the actions of the seventh.
-        let attempts = (1...8).map { number in
-            let variant = number == 8 ? 7 : number
+        // Nineteen attempts at one task, each with actions of its own, then one with the actions of the nineteenth.
+        let attempts = (1...20).map { number in
+            let variant = number == 20 ? 19 : number
             var trajectory = Samples.heatMug
             trajectory.steps = (1...4).map {
                 Step(action: "act\(variant) on thing\(variant)x\($0)", observation: "Done.")
@@ -398,9 +399,9 @@ import Testing
         let store = try await TestStoreKind.inMemoryStore()
         let report = try await store.update(
             attempts, options: UpdateOptions(policy: .vanilla, settings: UpdateSettings(batchSize: batchSize)))
-        #expect(report.merged == ["attempt-8": "attempt-7"])
-        #expect(report.added == (1...7).map { "attempt-\($0)" })
-        #expect(try await store.memory(id: "attempt-7")?.sourceTrajectoryIDs == ["attempt-7", "attempt-8"])
+        #expect(report.merged == ["attempt-20": "attempt-19"])
+        #expect(report.added == (1...19).map { "attempt-\($0)" })
+        #expect(try await store.memory(id: "attempt-19")?.sourceTrajectoryIDs == ["attempt-19", "attempt-20"])
     }
 
     @Test func badInputChangesNothing() async throws {

@@ -45,11 +45,12 @@ package struct AppliedTask: Sendable, Equatable, Codable {
             trajectoryID: id, outcome: Outcome(success: false), source: legacySource, line: nil, date: entry.date)
     }
 
-    /// Whether a task given `outcome` may be the task recorded: the outcome recorded, or, for a failure a schema
-    /// upgrade recorded from a feedback row (its reward not known), any failure.
-    package func admits(_ outcome: Outcome?) -> Bool {
+    /// Whether a task given `outcome` may be the task recorded: the outcome recorded; for a failure a schema
+    /// upgrade recorded from a feedback row (no trajectory of it is stored, and its reward is not known), any
+    /// failure under `settings`; for a record without an outcome, any.
+    package func admits(_ outcome: Outcome?, trajectoryStored: Bool, settings: UpdateSettings) -> Bool {
         guard let recorded = self.outcome else { return true }
-        if source == Self.legacySource, recorded.reward == nil { return recorded.success == outcome?.success }
+        if source == Self.legacySource, !trajectoryStored { return !settings.isSuccess(outcome) }
         return recorded == outcome
     }
 

@@ -18,7 +18,8 @@ public struct UpdateOptions: Sendable {
     /// them; they are counted in ``UpdateReport/alreadyApplied``. Two resumed updates of the same tasks at once
     /// apply each task once: a batch finds the other's records in its own transaction, and is made again without
     /// those tasks. A task applied with another outcome than the one given fails the update with
-    /// ``MemoryError/appliedWithOtherOutcome(id:path:line:)`` before anything is written. Off, an applied task
+    /// ``MemoryError/appliedWithOtherOutcome(id:path:line:)`` before anything is written (or, for a task another
+    /// update applied meanwhile, before its batch is). Off, an applied task
     /// fails the update with ``MemoryError/alreadyApplied(id:path:line:)``. Either way, a task whose trajectory
     /// another route stored (an import) fails it with ``MemoryError/duplicateTrajectory(id:path:line:)``.
     public var resume: Bool
@@ -103,7 +104,7 @@ extension MemoryStore {
             var report = UpdateReport()
             // Each task with its line, for errors and records. Before any batch is written: a rerun refused at a later
             // batch had committed the earlier ones, counting their uses again (hostile run 19).
-            let pending = try await unapplied(Array(zip(lines, tasks)), resume: options.resume, source: source)
+            let pending = try await unapplied(Array(zip(lines, tasks)), options: options, source: source)
             report.alreadyApplied = tasks.count - pending.count
             // Before any batch is written too: an unknown memory on a later line failed the update after the
             // earlier batches were committed (hostile run 20).
@@ -124,7 +125,7 @@ extension MemoryStore {
                     // What another update applied meanwhile (a resume of the same tasks in another process) is left
                     // out, and the batch made of the rest: after its transaction found such a task, one fewer at
                     // least, so this ends.
-                    let rest = try await unapplied(slice, resume: options.resume, source: source)
+                    let rest = try await unapplied(slice, options: options, source: source)
                     report.alreadyApplied += slice.count - rest.count
                     slice = rest
                     guard !slice.isEmpty else { break }
@@ -134,13 +135,17 @@ extension MemoryStore {
                             slice.map(\.1), lines: slice.map(\.0), options: options, source: source,
                             snapshot: &snapshot, screened: &screened, report: &report)
                         break
-                    } catch .alreadyApplied where options.resume {
-                        report = reported
                     } catch {
-                        guard case .revisionConflict = error, attempt < Self.maximumBatchAttempts else { throw error }
-                        // Another writer changed a memory the batch read.
+                        // Another writer committed: what merging read may have changed.
                         screened = MergeCandidates()
                         report = reported
+                        if case .alreadyApplied = error, options.resume {
+                            // The records read next hold the task the transaction found: else this would not end.
+                            guard try await unapplied(slice, options: options, source: source).count < slice.count
+                            else { throw error }
+                            continue
+                        }
+                        guard case .revisionConflict = error, attempt < Self.maximumBatchAttempts else { throw error }
                         attempt += 1
                     }
                 }
@@ -159,7 +164,8 @@ extension MemoryStore {
     /// keep changing before it fails with ``MemoryError/revisionConflict(id:expected:actual:)``.
     package static let maximumBatchAttempts = 3
 
-    /// The tasks among `tasks` (each with its line, from 1) that no update applied, in order.
+    /// The tasks among `tasks` (each with its line in its file, else its position, from 1) that no update applied, in
+    /// order.
     ///
     /// - Throws: Without `resume`, ``MemoryError/alreadyApplied(id:path:line:)`` for the first task applied;
     ///   ``MemoryError/appliedWithOtherOutcome(id:path:line:)`` for one applied with another outcome;
@@ -168,7 +174,7 @@ extension MemoryStore {
     ///   applied, and never counted its uses), or by an update before the records (``AppliedTask/legacySource``),
     ///   when not resuming.
     private func unapplied(
-        _ tasks: [(line: Int, task: FinishedTask)], resume: Bool, source: String
+        _ tasks: [(line: Int, task: FinishedTask)], options: UpdateOptions, source: String
     ) async throws(MemoryError) -> [(line: Int, task: FinishedTask)] {
         let ids = tasks.map(\.task.trajectory.id)
         // The trajectories first: an update commits a task's record with its trajectory, so a trajectory that an
@@ -182,21 +188,24 @@ extension MemoryStore {
                 if stored.contains(id) { throw .duplicateTrajectory(id: id, path: source, line: line) }
                 continue
             }
-            if !resume {
+            if !options.resume {
                 // A schema upgrade recorded every stored trajectory, imported ones too.
                 if record.source == AppliedTask.legacySource, stored.contains(id) {
                     throw .duplicateTrajectory(id: id, path: source, line: line)
                 }
                 throw .alreadyApplied(id: id, path: source, line: line)
             }
-            guard record.admits(task.trajectory.outcome) else {
+            guard
+                record.admits(
+                    task.trajectory.outcome, trajectoryStored: stored.contains(id), settings: options.settings)
+            else {
                 throw .appliedWithOtherOutcome(id: id, path: source, line: line)
             }
         }
         return tasks.filter { records[$0.task.trajectory.id] == nil }
     }
 
-    /// Applies one batch of tasks, `lines` their positions in the update, from 1.
+    /// Applies one batch of tasks, `lines` their lines (``unapplied(_:resume:source:)``).
     private func updateBatch(
         _ tasks: [FinishedTask], lines: [Int], options: UpdateOptions, source: String, snapshot: inout IndexSnapshot,
         screened: inout MergeCandidates, report: inout UpdateReport
@@ -368,9 +377,10 @@ extension MemoryStore {
         return kept + marker
     }
 
-    /// Stored memories that merging read, with their actions, by number: while no batch of the update changes them
-    /// (its counts included), and no other writer (a batch that finds a memory changed drops them all), they are
-    /// not read again.
+    /// Stored memories that merging read, with their actions, by number: they are not read again while no batch of
+    /// the update changes them (its counts included). A batch that finds another writer's commit (a revision
+    /// conflict, another update's record of one of its tasks) drops them all; another writer's change is otherwise
+    /// seen when merging into the memory meets a revision conflict.
     struct MergeCandidates {
         private(set) var memories: [DocumentID: (memory: Memory, actions: Set<String>)] = [:]
 
@@ -389,6 +399,9 @@ extension MemoryStore {
         }
     }
 
+    /// How many stored candidates merging reads at a time.
+    private static let mergeReadSize = 16
+
     private struct Duplicate {
         var memoryID: String
         var pendingIndex: Int?
@@ -398,8 +411,8 @@ extension MemoryStore {
     }
 
     /// The most similar active memory (stored, or new in this batch) whose task and actions are within the
-    /// thresholds and whose best trajectory has the same outcome; every memory within the task threshold is
-    /// compared.
+    /// thresholds and whose best trajectory has the same outcome: stored ones are taken in order of task similarity
+    /// down to the threshold, until one passes.
     private func nearDuplicate(
         of memory: Memory, trajectory: Trajectory, taskVector: [Float],
         pending: [(memory: Memory, vectors: MemoryVectors)], batchTrajectories: [Trajectory], snapshot: IndexSnapshot,
@@ -441,8 +454,9 @@ extension MemoryStore {
         // In order of task similarity, read a few at a time: the first that passes is the most similar, so more
         // are read only while hits fail. All of them can be every memory of a store of near-identical tasks, and a
         // read of them all made an update twice as slow.
-        for start in stride(from: 0, to: hits.count, by: 16) {
-            let chunk = hits[start..<min(start + 16, hits.count)]
+        for start in stride(from: 0, to: hits.count, by: Self.mergeReadSize) {
+            if let current = best, current.taskSimilarity >= hits[start].score { return best }
+            let chunk = hits[start..<min(start + Self.mergeReadSize, hits.count)]
             try await candidates.read(chunk.map(\.id), from: backend)
             for hit in chunk {
                 if let current = best, current.taskSimilarity >= hit.score { return best }

@@ -91,7 +91,8 @@ public struct FinishedTask: Sendable, Equatable {
     /// The IDs of the memories retrieved for the task and used.
     public var usedMemories: [String]
     /// The line of the file the task was read from (``read(from:source:limits:)``), which an update's errors and
-    /// records name; `nil` for a task made otherwise, named by its position in the update, from 1.
+    /// records name; `nil` for a task made otherwise, named by its position in the update, from 1. Equality
+    /// compares it too: a task read from a file is not equal to the same task made in code.
     package var line: Int?
 
     /// Creates a finished task.
