@@ -131,6 +131,15 @@ extension MemoryStore {
         do throws(MemoryError) { try await backend.forEachHistoryEntry { _ in } } catch {
             problems.append("the history can't be read: \(error)")
         }
+        // Hostile run 21: records edited to hold a negative line passed.
+        do throws(MemoryError) {
+            let lines = try await backend.appliedTasks(among: nil).compactMap { record in
+                record.line.flatMap { $0 < 1 ? "\(record.trajectoryID) (line \($0))" : nil }
+            }
+            if !lines.isEmpty { problems.append(listed("records of applied tasks with a line below 1", lines)) }
+        } catch {
+            problems.append("the records of applied tasks can't be read: \(error)")
+        }
         guard checkingRecords else { return problems }
         do throws(MemoryError) { try await backend.forEachTrajectory { _ in } } catch {
             problems.append("the trajectories can't be read: \(error)")
@@ -160,12 +169,16 @@ extension MemoryStore {
             ("memories in an impossible state", impossible), ("memories that don't decode", undecodable),
         ]
         where !items.isEmpty {
-            let limit = StoreVerification.maximumListed
-            problems.append(
-                "\(what): \(items.sorted().prefix(limit).joined(separator: "; "))"
-                    + (items.count > limit ? " and \(items.count - limit) more" : ""))
+            problems.append(listed(what, items))
         }
         return problems
+    }
+
+    /// `what` and the first ``maximumListed`` of `items`, sorted, with how many more there are.
+    private static func listed(_ what: String, _ items: [String]) -> String {
+        let limit = StoreVerification.maximumListed
+        return "\(what): \(items.sorted().prefix(limit).joined(separator: "; "))"
+            + (items.count > limit ? " and \(items.count - limit) more" : "")
     }
 
     /// How cached indexes differ from those rebuilt from the database, memory by memory (numbers, vectors, terms).

@@ -1218,6 +1218,24 @@ import VectorIndex
         #expect(damaged.problems.last?.contains("the cached BM25 document differs") == true)
     }
 
+    /// Hostile run 21: records of applied tasks edited to hold a negative line passed `verify`.
+    @Test func verifyFindsARecordOfAnAppliedTaskThatCantBeRight() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("store")
+        let store = try await TestStoreKind.disk.makeStore(in: directory, holding: [Samples.heatMug])
+        let task = FinishedTask(trajectory: UpdatePolicyTests.failedCup, usedMemories: [Samples.heatMug.id])
+        try await store.update([task], options: UpdateOptions(policy: .validation))
+        #expect(try await MemoryStore.verify(at: path).isSound)
+        let backend = try #require(store.backend as? SQLiteBackend)
+        try await backend.database.write { db in try db.execute(sql: "UPDATE applied_task SET line = -4") }
+        let damaged = try await MemoryStore.verify(at: path)
+        #expect(
+            damaged.problems == [
+                "records of applied tasks with a line below 1: \(UpdatePolicyTests.failedCup.id) (line -4)"
+            ])
+    }
+
     /// Hostile run 16: a date past year 9999 (or before year 1) read from a bundle was stored, and every export
     /// then wrote a date its own import refused or read back as another.
     @Test func verifyFindsADateTheStoresFilesCannotWrite() async throws {
