@@ -16,8 +16,8 @@ package struct AppliedTask: Sendable, Equatable, Codable {
     package var outcome: Outcome?
     /// Where the update read the task (a file's path, `api`).
     package var source: String
-    /// The task's position in the update's input, from 1; `nil` when not known (a record made from a store of an
-    /// earlier schema version).
+    /// The task's line in the file it was read from, else its position in the update, from 1; `nil` when not known
+    /// (a record made from a store of an earlier schema version).
     package var line: Int?
     /// When the update built the batch that applied it.
     package var date: Date
