@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import MemoryLocation
 import ProceduralMemory
 
@@ -28,7 +29,17 @@ struct MigrateCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive (got \(batchSize)).") }
-        guard from != to else { throw ValidationError("--from and --to are the same store.") }
+        // Hostile recheck, finding 210: the same directory spelled otherwise was opened as the destination, which
+        // upgraded it, and only then refused.
+        guard Self.resolved(from) != Self.resolved(to) else {
+            throw ValidationError("--from and --to are the same store.")
+        }
+    }
+
+    /// A directory as an absolute path without `.`, `..`, a trailing slash or symbolic links; a URL as it is.
+    static func resolved(_ location: String) -> String {
+        location.contains("://")
+            ? location : URL(fileURLWithPath: location).standardizedFileURL.resolvingSymlinksInPath().path
     }
 
     func run() async throws {

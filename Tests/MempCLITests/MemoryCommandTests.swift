@@ -104,6 +104,21 @@ import Testing
             parseFailure(DeleteCommand.self, ["--store", "s", "--source", ""])
                 == "--source must be a source, not empty.")
         #expect(parseFailure(ShowCommand.self, ["--store", "s", ""]) == "The memory ID must not be empty.")
+        // Finding 210: the same directory spelled otherwise was opened, and so upgraded, before it was refused.
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = directory.file("store")
+        try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: directory.file("link"), withDestinationPath: store)
+        for spelling in [
+            store + "/", store + "/./", directory.file("link"),
+            directory.path + "/../" + URL(fileURLWithPath: directory.path).lastPathComponent + "/store",
+        ] {
+            #expect(
+                parseFailure(MigrateCommand.self, ["--from", store, "--to", spelling])
+                    == "--from and --to are the same store.", "\(spelling)")
+        }
+        #expect(parseFailure(MigrateCommand.self, ["--from", store, "--to", directory.file("other")]) == nil)
         do {
             _ = try QueryCommand.parse(["--store", "s", "task", "--queries", "q.jsonl"])
             Issue.record("expected a validation error")
