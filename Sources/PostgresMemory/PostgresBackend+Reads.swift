@@ -128,7 +128,7 @@ extension PostgresBackend {
         let (id, task, steps, success, reward, source, labels, producer) = row
         return Trajectory(
             id: id, task: task, steps: try decodeJSON([Step].self, steps),
-            outcome: success == nil && reward == nil ? nil : Outcome(success: success, reward: reward),
+            outcome: Outcome.ifAny(success: success, reward: reward),
             source: source, labels: try decodeJSON([String: String].self, labels), producer: producer)
     }
 
@@ -313,7 +313,7 @@ extension PostgresBackend {
                 records.append(
                     AppliedTask(
                         trajectoryID: id,
-                        outcome: success == nil && reward == nil ? nil : Outcome(success: success, reward: reward),
+                        outcome: Outcome.ifAny(success: success, reward: reward),
                         source: source, line: line, date: Date(timeIntervalSince1970: date)))
             }
             return records

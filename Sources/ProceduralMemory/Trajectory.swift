@@ -66,4 +66,10 @@ public struct Outcome: Codable, Sendable, Equatable {
         self.success = success
         self.reward = reward
     }
+
+    /// The outcome of a success flag and a reward read where either may be missing (a stored row's columns, a
+    /// record's flat fields): `nil` when both are.
+    package static func ifAny(success: Bool?, reward: Double?) -> Outcome? {
+        success == nil && reward == nil ? nil : Outcome(success: success, reward: reward)
+    }
 }

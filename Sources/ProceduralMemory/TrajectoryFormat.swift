@@ -177,7 +177,7 @@ package struct TrajectoryRecordParser: Sendable {
         }
         let success = try fields.optionalBool("success")
         let reward = try fields.optionalNumber("reward")
-        return success == nil && reward == nil ? nil : Outcome(success: success, reward: reward)
+        return Outcome.ifAny(success: success, reward: reward)
     }
 
     private func labels(_ fields: Fields) throws(MemoryError) -> [String: String] {

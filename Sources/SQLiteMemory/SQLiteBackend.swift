@@ -424,7 +424,7 @@ public final class SQLiteBackend: MemoryBackend {
     static func outcome(of row: Row) -> Outcome? {
         let success: Bool? = row["success"]
         let reward: Double? = row["reward"]
-        return success == nil && reward == nil ? nil : Outcome(success: success, reward: reward)
+        return Outcome.ifAny(success: success, reward: reward)
     }
 
     private static func trajectory(from row: Row) throws -> Trajectory {

@@ -104,7 +104,7 @@ extension SQLiteBackend {
                         appliedAt REAL NOT NULL);
                     UPDATE meta SET value = '3' WHERE key = 'schemaVersion';
                     """)
-            try insertAppliedTasks(try legacyAppliedTasks(db), ignoringRecorded: false, db)
+            try insertAppliedTasks(try legacyAppliedTasks(db), db)
         }
         return migrator
     }
@@ -136,12 +136,11 @@ extension SQLiteBackend {
         return records
     }
 
-    /// Inserts records of applied tasks, in order; with `ignoringRecorded`, a task recorded already keeps its record.
-    static func insertAppliedTasks(_ tasks: [AppliedTask], ignoringRecorded: Bool, _ db: Database) throws {
+    /// Inserts records of applied tasks, in order; none of them is recorded yet.
+    static func insertAppliedTasks(_ tasks: [AppliedTask], _ db: Database) throws {
         let statement = try db.cachedStatement(
             sql: """
-                INSERT \(ignoringRecorded ? "OR IGNORE " : "")INTO applied_task
-                    (trajectoryID, success, reward, source, line, appliedAt)
+                INSERT INTO applied_task (trajectoryID, success, reward, source, line, appliedAt)
                 VALUES (?, ?, ?, ?, ?, ?)
                 """)
         for task in tasks {

@@ -34,7 +34,7 @@ struct SQLiteTransaction: MemoryTransaction {
     }
 
     func recordAppliedTasks(_ tasks: [AppliedTask]) async throws(MemoryError) {
-        try step { db in try SQLiteBackend.insertAppliedTasks(tasks, ignoringRecorded: false, db) }
+        try step { db in try SQLiteBackend.insertAppliedTasks(tasks, db) }
     }
 
     func trajectoryIDs(in scope: DeleteScope) async throws(MemoryError) -> [String] {

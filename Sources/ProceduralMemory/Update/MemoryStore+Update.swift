@@ -121,11 +121,14 @@ extension MemoryStore {
                 // at its first line ("already stored"): the batch is read and written again instead. A failed batch
                 // changed nothing but the report.
                 var attempt = 1
+                // Another update's record of a task of the batch, which the batch's transaction found.
+                var foundApplied: MemoryError?
                 while true {
                     // What another update applied meanwhile (a resume of the same tasks in another process) is left
                     // out, and the batch made of the rest: after its transaction found such a task, one fewer at
-                    // least, so this ends.
+                    // least, else this would not end.
                     let rest = try await unapplied(slice, options: options, source: source)
+                    if let foundApplied, rest.count == slice.count { throw foundApplied }
                     report.alreadyApplied += slice.count - rest.count
                     slice = rest
                     guard !slice.isEmpty else { break }
@@ -140,9 +143,7 @@ extension MemoryStore {
                         screened = MergeCandidates()
                         report = reported
                         if case .alreadyApplied = error, options.resume {
-                            // The records read next hold the task the transaction found: else this would not end.
-                            guard try await unapplied(slice, options: options, source: source).count < slice.count
-                            else { throw error }
+                            foundApplied = error
                             continue
                         }
                         guard case .revisionConflict = error, attempt < Self.maximumBatchAttempts else { throw error }
@@ -205,7 +206,7 @@ extension MemoryStore {
         return tasks.filter { records[$0.task.trajectory.id] == nil }
     }
 
-    /// Applies one batch of tasks, `lines` their lines (``unapplied(_:resume:source:)``).
+    /// Applies one batch of tasks, `lines` their lines (``unapplied(_:options:source:)``).
     private func updateBatch(
         _ tasks: [FinishedTask], lines: [Int], options: UpdateOptions, source: String, snapshot: inout IndexSnapshot,
         screened: inout MergeCandidates, report: inout UpdateReport
@@ -377,10 +378,11 @@ extension MemoryStore {
         return kept + marker
     }
 
-    /// Stored memories that merging read, with their actions, by number: they are not read again while no batch of
-    /// the update changes them (its counts included). A batch that finds another writer's commit (a revision
-    /// conflict, another update's record of one of its tasks) drops them all; another writer's change is otherwise
-    /// seen when merging into the memory meets a revision conflict.
+    /// Stored memories that merging read, with their actions, by number.
+    ///
+    /// They are not read again while no batch of the update changes them (its counts included). A batch that finds
+    /// another writer's commit (a revision conflict, another update's record of one of its tasks) drops them all;
+    /// another writer's change is otherwise seen when merging into the memory meets a revision conflict.
     struct MergeCandidates {
         private(set) var memories: [DocumentID: (memory: Memory, actions: Set<String>)] = [:]
 
