@@ -5,18 +5,39 @@ package func printableText(_ text: String) -> String {
     escaping(text) { $0.properties.generalCategory == .control }
 }
 
-/// `name` (an ID, a field's name: a name quoted in a message) with its control characters and its bidirectional
-/// embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069) shown as `\u{…}`.
+/// `name` (an ID, a field's name: a name quoted in a message) with its control characters, bidirectional
+/// embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069), line and paragraph separators (U+2028, U+2029)
+/// and invisible characters (zero-width space, byte order mark, …) shown as `\u{…}`.
 ///
 /// Unlike free text (``printableText(_:)``, where right-to-left writing uses them), a name has no use for the
-/// bidirectional controls, and one holding them reorders the rest of the message (``oneLineNameProblem(_:what:)``).
+/// bidirectional controls, and one holding them reorders the rest of the message (``oneLineNameProblem(_:what:)``);
+/// an invisible character makes two names that differ look the same.
 package func printableName(_ name: String) -> String {
-    escaping(name) { $0.properties.generalCategory == .control || isBidirectionalControl($0) }
+    escaping(name) { $0.properties.generalCategory == .control || isBidirectionalControl($0) || isHidden($0) }
 }
 
 /// Whether `scalar` is a bidirectional embedding, override or isolate.
 private func isBidirectionalControl(_ scalar: Unicode.Scalar) -> Bool {
     (0x202A...0x202E).contains(scalar.value) || (0x2066...0x2069).contains(scalar.value)
+}
+
+/// Whether `scalar` breaks a line without being a control character (U+2028 LINE SEPARATOR, U+2029 PARAGRAPH
+/// SEPARATOR), or is invisible: a default-ignorable code point (zero-width space U+200B, byte order mark U+FEFF, soft
+/// hyphen U+00AD, the tag characters U+E0000–U+E007F that spell text no one sees, …).
+private func isHidden(_ scalar: Unicode.Scalar) -> Bool {
+    let properties = scalar.properties
+    return properties.isDefaultIgnorableCodePoint || properties.generalCategory == .lineSeparator
+        || properties.generalCategory == .paragraphSeparator
+}
+
+/// Whether `scalar`, invisible itself, shapes the visible character before it, which is not ASCII: a zero-width
+/// joiner or non-joiner (U+200C, U+200D), which Persian and Indic words and emoji sequences (👩‍💻) hold, or a variation
+/// selector (U+FE00–U+FE0F, U+E0100–U+E01EF: ❤️). Within ASCII text, or after another joiner, each would only hide a
+/// difference.
+private func joinsVisibleText(_ scalar: Unicode.Scalar, after previous: Unicode.Scalar?) -> Bool {
+    guard let previous, !previous.isASCII, !(0x200C...0x200D).contains(previous.value) else { return false }
+    return (0x200C...0x200D).contains(scalar.value) || (0xFE00...0xFE0F).contains(scalar.value)
+        || (0xE0100...0xE01EF).contains(scalar.value)
 }
 
 /// `text` with the scalars `escaped` picks shown as `\u{…}` in upper-case hex.
@@ -30,17 +51,27 @@ private func escaping(_ text: String, _ escaped: (Unicode.Scalar) -> Bool) -> St
 
 /// Why `name` (an ID, a source, a label: text printed within one line) can't be one, or `nil` when it can.
 ///
-/// A control character (U+0000–U+001F, U+007F–U+009F) splits or rewrites the lines it is printed on; a bidirectional
-/// embedding, override or isolate (U+202A–U+202E, U+2066–U+2069) reorders how the rest of the line is shown, so that
-/// `"mem\u{202E}gnp.exe"` reads as `memexe.png`. The reason reads after the field's name: "contains the control
-/// character U+000A, which an ID can't hold" for `what` "an ID".
+/// A control character (U+0000–U+001F, U+007F–U+009F) or a line separator (U+2028, U+2029) splits or rewrites the
+/// lines it is printed on; a bidirectional embedding, override or isolate (U+202A–U+202E, U+2066–U+2069) reorders how
+/// the rest of the line is shown, so that `"mem\u{202E}gnp.exe"` reads as `memexe.png`; an invisible character
+/// (U+200B ZERO WIDTH SPACE, U+FEFF BYTE ORDER MARK, a tag character) makes `"run\u{200B}-1"` look like `run-1`, another
+/// ID. A joiner or variation selector after a visible character that is not ASCII shapes it and is allowed. The reason
+/// reads after the field's name: "contains the control character U+000A, which an ID can't hold" for `what` "an ID".
 package func oneLineNameProblem(_ name: String, what: String) -> String? {
+    var previous: Unicode.Scalar?
     for scalar in name.unicodeScalars {
+        defer { previous = scalar }
         let kind: String
         if isBidirectionalControl(scalar) {
             kind = "the bidirectional formatting character"
         } else if scalar.properties.generalCategory == .control {
             kind = "the control character"
+        } else if scalar.properties.generalCategory == .lineSeparator
+            || scalar.properties.generalCategory == .paragraphSeparator
+        {
+            kind = "the line-breaking character"
+        } else if isHidden(scalar), !joinsVisibleText(scalar, after: previous) {
+            kind = "the invisible character"
         } else {
             continue
         }

@@ -156,8 +156,11 @@ import VectorIndex
         let refused: [([FinishedTask], MemoryError)] = [
             (attempt { $0.id = "" }, .invalidTrajectory(id: "", field: "id", rule: "must not be empty")),
             (
+                // An ID that is only invisible was taken as blank, and is refused as invisible since finding 207.
                 attempt { $0.id = "\u{200B}" },
-                .invalidTrajectory(id: "\u{200B}", field: "id", rule: "must not be empty")
+                .invalidRecord(
+                    path: "(update)", line: 1, field: "id",
+                    reason: "contains the invisible character U+200B, which an ID can't hold")
             ),
             (
                 attempt { $0.source = "" },
@@ -414,6 +417,11 @@ import VectorIndex
         ("\\u001b[31mred", "control character U+001B"), ("next\\u0085", "control character U+0085"),
         ("mem\\u202egnp.exe", "bidirectional formatting character U+202E"),
         ("a\\u2067b", "bidirectional formatting character U+2067"),
+        // Finding 207: an invisible or line-breaking character made two IDs that differ print alike.
+        ("run\\u200b-1", "invisible character U+200B"), ("\\ufeffrun-1", "invisible character U+FEFF"),
+        ("run-1\\u00ad", "invisible character U+00AD"), ("run\\u200d-1", "invisible character U+200D"),
+        ("run-1\\udb40\\udc41", "invisible character U+E0041"), ("a\\u2028b", "line-breaking character U+2028"),
+        ("\\u00e9\\u200d\\u200db", "invisible character U+200D"),
     ])
     func anIDWithAControlCharacterIsRefused(escapedID: String, character: String) async throws {
         let directory = try TemporaryDirectory()
@@ -460,6 +468,22 @@ import VectorIndex
             try await store.importTrajectories(from: file)
         }
         #expect(try await store.statistics().trajectories == 0)
+    }
+
+    // Finding 207 refuses invisible characters, but not those that shape the visible character before them: the
+    // zero-width non-joiner of Persian words, the joiner and variation selector of emoji sequences.
+    @Test(arguments: [
+        "\u{0645}\u{06CC}\u{200C}\u{062E}\u{0648}\u{0627}\u{0647}\u{0645}", "dev-\u{1F469}\u{200D}\u{1F4BB}",
+        "\u{2764}\u{FE0F}-1",
+    ])
+    func anIDWhoseJoinersShapeVisibleTextIsTaken(id: String) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await TestStoreKind.disk.makeStore(in: directory)
+        let trajectory = Trajectory(id: id, task: "open the door", steps: [Step(action: "open door")], source: "runs")
+        let file = try directory.write(try Samples.jsonLines([trajectory]), to: "runs.jsonl")
+        try await store.importTrajectories(from: file)
+        #expect(try await store.trajectory(id: id)?.task == "open the door")
     }
 
     // IDs with control characters were refused from hostile run 4 on, bundles included, so that the bundle of a
