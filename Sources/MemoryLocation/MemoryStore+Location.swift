@@ -244,6 +244,11 @@ extension MemoryStore {
                         at: directory, settings: settings, copyOf: source.description)
                     return .made(made.backend, discard: made.discard)
                 }
+                // Opened for writing, a store of an older schema is upgraded: one that holds data is refused first,
+                // from a read-only look (finding 210).
+                try await StoreMigration.refuseHeldData(
+                    in: try await MemoryStore.backend(at: destination, access: .read),
+                    destinationName: destination.description)
                 return .existing(try await MemoryStore.backend(at: destination, access: .write))
             }, destinationName: destination.description, reason: "migrate from \(source)", batchSize: batchSize)
     }

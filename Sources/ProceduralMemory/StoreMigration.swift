@@ -130,6 +130,20 @@ package enum StoreMigration {
             reason: reason, batchSize: batchSize)
     }
 
+    /// Throws ``ProceduralMemory/MemoryError/storeExists(path:)`` when the store `backend` reaches holds trajectories,
+    /// memories, history or a fusion record, as ``MemoryBackend/beginCopy(from:)`` does, but only reading: a
+    /// destination is checked before it is opened for writing, which upgrades an older schema (finding 210: a refused
+    /// migration upgraded the store it refused). A database without a store holds nothing.
+    package static func refuseHeldData(in backend: any MemoryBackend, destinationName: String)
+        async throws(MemoryError)
+    {
+        guard try await backend.storeInfo() != nil else { return }
+        let held = try await backend.statistics()
+        guard held.trajectories == 0, held.memories == 0, held.historyEntries == 0,
+            try await backend.fusionTuning().entries.isEmpty
+        else { throw .storeExists(path: destinationName) }
+    }
+
     /// The store a copy writes into, as ``copy(from:sourceName:toBackendMadeBy:destinationName:reason:batchSize:)``'s
     /// `makeDestination` gives it.
     package enum Destination {

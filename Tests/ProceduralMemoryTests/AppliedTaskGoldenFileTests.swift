@@ -90,6 +90,23 @@ import Testing
         }
     }
 
+    /// A migration into a store of schema 2 that holds data is refused before the store is opened for writing, which
+    /// would upgrade it (finding 210: the refused destination was upgraded to schema 3).
+    @Test func aMigrationRefusedByAStoreOfSchema2LeavesItAtSchema2() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let destination = directory.file("store")
+        try FileManager.default.copyItem(atPath: Self.schema2 + "/store", toPath: destination)
+        let before = try Data(contentsOf: URL(fileURLWithPath: destination + "/memp.sqlite"))
+        let source = directory.file("source")
+        try await MemoryStore.create(at: source, embedder: WordHashEmbedder()).add([Samples.heatMug])
+        await #expect(throws: MemoryError.storeExists(path: destination)) {
+            try await MemoryStore.copy(from: .directory(source), to: .directory(destination))
+        }
+        #expect(try await MemoryStore.info(at: destination).schemaVersion == 2)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: destination + "/memp.sqlite")) == before)
+    }
+
     /// Checks that the two tasks of `file` given again to `store` are refused with `refusal`, and that a resumed
     /// update of them skips both.
     static func rerunIsRefusedAndResumeSkipsBoth(
