@@ -99,6 +99,8 @@ struct UpdateCommand: AsyncParsableCommand {
         switch error {
         case .alreadyApplied where !resuming:
             "If an update of this file was interrupted, pass --resume to apply only the tasks it did not."
+        case .resumedWithOtherMethod(_, _, _, let policy, let build, _, _):
+            "To resume the interrupted update, pass --policy \(policy.rawValue) --build \(build.rawValue)."
         case .revisionConflict:
             // Hostile run 21: with another writer merging into the same memories, the last attempt failed with no
             // word of what was committed.

@@ -187,6 +187,11 @@ extension ServiceError: CustomStringConvertible {
                 field: "tasks[\(line - 1)].outcome",
                 reason: "trajectory \(id) was applied with another outcome, which is counted already; resume with "
                     + "the tasks the interrupted update was sent")
+        case .resumedWithOtherMethod(let id, _, let line, let appliedPolicy, let appliedBuild, _, _):
+            .invalidBody(
+                field: "tasks[\(line - 1)].id",
+                reason: "the task of trajectory \(id) was applied by an update with policy \(appliedPolicy.rawValue) "
+                    + "and build \(appliedBuild.rawValue); resume with those, or leave out the tasks it applied")
         case .textTooLarge(_, let line, let field, let bytes, let limit):
             .invalidBody(field: "line \(line), \(field)", reason: "is \(bytes) bytes; the most accepted is \(limit)")
         case .repeatedTrajectory(let id, _, let line, let firstLine):

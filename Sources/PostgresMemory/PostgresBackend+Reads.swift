@@ -298,7 +298,7 @@ extension PostgresBackend {
 
     package func appliedTasks(among ids: [String]?) async throws(MemoryError) -> [AppliedTask] {
         if ids?.isEmpty == true { return [] }
-        let columns = "trajectory_id, success, reward, source, line, applied_at"
+        let columns = "trajectory_id, success, reward, source, line, applied_at, policy, build"
         let query: PostgresQuery =
             if let ids {
                 "SELECT \(unescaped: columns) FROM applied_task WHERE trajectory_id = ANY(\(ids)) ORDER BY number"
@@ -307,14 +307,15 @@ extension PostgresBackend {
             }
         return try await withConnection { connection in
             var records: [AppliedTask] = []
-            for try await (id, success, reward, source, line, date) in try await connection.query(
+            for try await (id, success, reward, source, line, date, policy, build) in try await connection.query(
                 query, logger: logger
-            ).decode((String, Bool?, Double?, String, Int?, Double).self) {
+            ).decode((String, Bool?, Double?, String, Int?, Double, String?, String?).self) {
                 records.append(
                     AppliedTask(
                         trajectoryID: id,
                         outcome: Outcome.ifAny(success: success, reward: reward),
-                        source: source, line: line, date: Date(timeIntervalSince1970: date)))
+                        source: source, line: line, date: Date(timeIntervalSince1970: date),
+                        method: try UpdateMethod.stored(policy: policy, build: build, trajectoryID: id)))
             }
             return records
         }

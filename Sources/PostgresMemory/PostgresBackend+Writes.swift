@@ -19,8 +19,12 @@ extension PostgresBackend {
 
     /// Inserts records of applied tasks, in order, a thousand to a statement; with `ignoringRecorded`, a task
     /// recorded already keeps its record.
+    ///
+    /// - Parameter schemaVersion: The schema of the table written: before version 7 it has no columns of the
+    ///   update's method (version 6's rewrite writes records that have none).
     static func insertAppliedTasks(
-        _ tasks: [AppliedTask], ignoringRecorded: Bool, _ connection: WatchedConnection, logger: Logger
+        _ tasks: [AppliedTask], ignoringRecorded: Bool, _ connection: WatchedConnection, logger: Logger,
+        schemaVersion: Int = PostgresSchema.version
     ) async throws {
         struct Row: Encodable {
             var trajectory_id: String
@@ -29,21 +33,26 @@ extension PostgresBackend {
             var source: String
             var line: Int?
             var applied_at: Double
+            var policy: String?
+            var build: String?
             var position: Int
         }
+        let columns =
+            "trajectory_id, success, reward, source, line, applied_at" + (schemaVersion >= 7 ? ", policy, build" : "")
         for start in stride(from: 0, to: tasks.count, by: 1000) {
             let rows = tasks[start..<min(start + 1000, tasks.count)].enumerated().map { position, task in
                 Row(
                     trajectory_id: task.trajectoryID, success: task.outcome?.success, reward: task.outcome?.reward,
                     source: task.source, line: task.line, applied_at: task.date.timeIntervalSince1970,
-                    position: position)
+                    policy: task.method?.policy.rawValue, build: task.method?.build.rawValue, position: position)
             }
             try await connection.query(
                 """
-                INSERT INTO applied_task (trajectory_id, success, reward, source, line, applied_at)
-                SELECT trajectory_id, success, reward, source, line, applied_at
+                INSERT INTO applied_task (\(unescaped: columns))
+                SELECT \(unescaped: columns)
                 FROM jsonb_to_recordset(\(try encodeJSON(rows))::jsonb) AS x(trajectory_id text, success boolean,
-                    reward double precision, source text, line bigint, applied_at double precision, position bigint)
+                    reward double precision, source text, line bigint, applied_at double precision, policy text,
+                    build text, position bigint)
                 ORDER BY position
                 \(unescaped: ignoringRecorded ? "ON CONFLICT (trajectory_id) DO NOTHING" : "")
                 """, logger: logger)

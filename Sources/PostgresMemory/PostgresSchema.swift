@@ -183,6 +183,14 @@ enum PostgresSchema {
                 "UPDATE store SET schema_version = 6",
             ],
             rewrite: { connection, logger in try await recordLegacyFailures(connection, logger: logger) }),
+        // `applied_task.policy` and `.build`, the update's policy and build policy, which a resume must repeat
+        // (finding 206). Records written before hold neither, and admit a resume of any.
+        Migration(
+            version: 7, name: "v7-applied-task-method",
+            sql: [
+                "ALTER TABLE applied_task ADD COLUMN policy text, ADD COLUMN build text",
+                "UPDATE store SET schema_version = 7",
+            ]),
     ]
 
     /// Records as applied the failures that feedback rows name (``ProceduralMemory/AppliedTask/legacyFailure(of:)``)
@@ -197,7 +205,8 @@ enum PostgresSchema {
                 failures.append(failure)
             }
         }
-        try await PostgresBackend.insertAppliedTasks(failures, ignoringRecorded: true, connection, logger: logger)
+        try await PostgresBackend.insertAppliedTasks(
+            failures, ignoringRecorded: true, connection, logger: logger, schemaVersion: 6)
     }
 
     /// What `memory.search_text` holds for a memory: the terms the local keyword index makes of its task and

@@ -17,6 +17,12 @@ public enum MemoryError: Error, Equatable, Sendable {
     /// An update was given a task that an update has applied already (its uses are counted), without being told
     /// to resume: applied again, its uses would be counted twice.
     case alreadyApplied(id: String, path: String, line: Int)
+    /// A resumed update was given a task that an update applied with another policy, or building memories another
+    /// way, than this one: it is not the update that was interrupted, and the tasks of one file would be applied
+    /// two ways.
+    case resumedWithOtherMethod(
+        id: String, path: String, line: Int, appliedPolicy: UpdatePolicy, appliedBuild: BuildPolicy,
+        policy: UpdatePolicy, build: BuildPolicy)
     /// A trajectory ID appears on two lines of one input file or batch (an import told to refuse duplicates, or an
     /// update, which takes each trajectory once).
     case repeatedTrajectory(id: String, path: String, line: Int, firstLine: Int)
@@ -239,6 +245,12 @@ extension MemoryError: CustomStringConvertible {
         case .alreadyApplied(let id, let path, let line):
             "\(path), line \(line): the task of trajectory \(id) was applied by an update already, and its uses are "
                 + "counted. Give the attempt a new ID, or resume the update to apply only the tasks not applied."
+        case .resumedWithOtherMethod(
+            let id, let path, let line, let appliedPolicy, let appliedBuild, let policy, let build):
+            "\(path), line \(line): the task of trajectory \(id) was applied by an update with policy "
+                + "\(appliedPolicy.rawValue), building \(appliedBuild.rawValue) memories; this one has policy "
+                + "\(policy.rawValue), building \(build.rawValue) memories. Resume with the policy and build the "
+                + "interrupted update had, or leave out the tasks it applied."
         case .textTooLarge(let path, let line, let field, let bytes, let limit):
             "\(path), line \(line), field \(field): \(bytes) bytes, over the limit of \(limit) bytes. "
                 + "Shorten the text, or raise the store's text limit if such texts are expected."

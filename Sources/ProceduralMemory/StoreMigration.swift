@@ -133,11 +133,13 @@ package enum StoreMigration {
     /// Throws ``ProceduralMemory/MemoryError/storeExists(path:)`` when the store `backend` reaches holds trajectories,
     /// memories, history or a fusion record, as ``MemoryBackend/beginCopy(from:)`` does, but only reading: a
     /// destination is checked before it is opened for writing, which upgrades an older schema (finding 210: a refused
-    /// migration upgraded the store it refused). A database without a store holds nothing.
+    /// migration upgraded the store it refused). A database without a store holds nothing; a copy that did not finish
+    /// is refused as ``ProceduralMemory/MemoryError/incompleteCopy(source:)``.
     package static func refuseHeldData(in backend: any MemoryBackend, destinationName: String)
         async throws(MemoryError)
     {
-        guard try await backend.storeInfo() != nil else { return }
+        guard let info = try await backend.storeInfo() else { return }
+        if let copied = info.incompleteCopyOf { throw .incompleteCopy(source: copied) }
         let held = try await backend.statistics()
         guard held.trajectories == 0, held.memories == 0, held.historyEntries == 0,
             try await backend.fusionTuning().entries.isEmpty

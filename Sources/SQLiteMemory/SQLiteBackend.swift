@@ -12,7 +12,7 @@ import RetrievalCore
 /// Several processes may open the same file; writes are serialized by SQLite.
 public final class SQLiteBackend: MemoryBackend {
     /// The schema version this build writes (the number of migrations in `SQLiteSchema.swift`).
-    public static let schemaVersion = 3
+    public static let schemaVersion = 4
 
     let database: any DatabaseWriter
     private let location: String
@@ -271,10 +271,12 @@ public final class SQLiteBackend: MemoryBackend {
     }
 
     package func appliedTasks(among ids: [String]?) async throws(MemoryError) -> [AppliedTask] {
-        func record(_ row: Row) -> AppliedTask {
+        func record(_ row: Row) throws(MemoryError) -> AppliedTask {
             AppliedTask(
                 trajectoryID: row["trajectoryID"], outcome: Self.outcome(of: row), source: row["source"],
-                line: row["line"], date: Date(timeIntervalSince1970: row["appliedAt"]))
+                line: row["line"], date: Date(timeIntervalSince1970: row["appliedAt"]),
+                method: try UpdateMethod.stored(
+                    policy: row["policy"], build: row["build"], trajectoryID: row["trajectoryID"]))
         }
         if ids?.isEmpty == true { return [] }
         return try await reading { db in
@@ -295,7 +297,7 @@ public final class SQLiteBackend: MemoryBackend {
                     db, sql: "SELECT * FROM applied_task WHERE trajectoryID IN (\(marks))",
                     arguments: StatementArguments(chunk))
                 {
-                    records.append((row["number"], record(row)))
+                    records.append((row["number"], try record(row)))
                 }
             }
             return records.sorted { $0.0 < $1.0 }.map(\.1)

@@ -104,7 +104,17 @@ extension SQLiteBackend {
                         appliedAt REAL NOT NULL);
                     UPDATE meta SET value = '3' WHERE key = 'schemaVersion';
                     """)
-            try insertAppliedTasks(try legacyAppliedTasks(db), db)
+            try insertAppliedTasks(try legacyAppliedTasks(db), db, schemaVersion: 3)
+        }
+        // v4: `applied_task.policy` and `.build`, the update's policy and build policy, which a resume must repeat
+        // (finding 206). Records written before hold neither, and admit a resume of any.
+        migrator.registerMigration("v4-applied-task-method") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE applied_task ADD COLUMN policy TEXT;
+                    ALTER TABLE applied_task ADD COLUMN build TEXT;
+                    UPDATE meta SET value = '4' WHERE key = 'schemaVersion';
+                    """)
         }
         return migrator
     }
@@ -137,17 +147,25 @@ extension SQLiteBackend {
     }
 
     /// Inserts records of applied tasks, in order; none of them is recorded yet.
-    static func insertAppliedTasks(_ tasks: [AppliedTask], _ db: Database) throws {
+    ///
+    /// - Parameter schemaVersion: The schema of the table written: before version 4 it has no columns of the
+    ///   update's method (a version 3 migration writes records that have none).
+    static func insertAppliedTasks(
+        _ tasks: [AppliedTask], _ db: Database, schemaVersion: Int = SQLiteBackend.schemaVersion
+    ) throws {
+        let withMethod = schemaVersion >= 4
         let statement = try db.cachedStatement(
             sql: """
-                INSERT INTO applied_task (trajectoryID, success, reward, source, line, appliedAt)
-                VALUES (?, ?, ?, ?, ?, ?)
+                INSERT INTO applied_task (trajectoryID, success, reward, source, line, appliedAt\(withMethod ? ", policy, build" : ""))
+                VALUES (?, ?, ?, ?, ?, ?\(withMethod ? ", ?, ?" : ""))
                 """)
         for task in tasks {
-            try statement.execute(arguments: [
+            var arguments: StatementArguments = [
                 task.trajectoryID, task.outcome?.success, task.outcome?.reward, task.source, task.line,
                 task.date.timeIntervalSince1970,
-            ])
+            ]
+            if withMethod { arguments += [task.method?.policy.rawValue, task.method?.build.rawValue] }
+            try statement.execute(arguments: arguments)
         }
     }
 }

@@ -237,6 +237,12 @@ extension UpdateCommandTests {
             )
         }
         #expect(UpdateCommand.hint(for: .duplicateTrajectory(id: "t", path: "f", line: 1), resuming: false) == nil)
+        let otherMethod = MemoryError.resumedWithOtherMethod(
+            id: "t", path: "tasks.jsonl", line: 2, appliedPolicy: .adjustment, appliedBuild: .script,
+            policy: .validation, build: .proceduralization)
+        #expect(
+            UpdateCommand.hint(for: otherMethod, resuming: true)
+                == "To resume the interrupted update, pass --policy adjustment --build script.")
     }
 
     @Test func exportAndImportBundle() async throws {

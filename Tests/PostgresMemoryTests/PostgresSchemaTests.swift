@@ -23,7 +23,7 @@ import Testing
 
     @Test func theVersionIsTheLastMigrations() {
         #expect(PostgresSchema.migrations.map(\.version) == Array(1...PostgresSchema.version))
-        #expect(PostgresSchema.migrations.map(\.name).last == "v6-applied-tasks")
+        #expect(PostgresSchema.migrations.map(\.name).last == "v7-applied-task-method")
     }
 }
 
@@ -36,6 +36,8 @@ struct PostgresSchemaMigrationTests {
     static let v4Migrations = Array(PostgresSchema.migrations.prefix { $0.version <= 4 })
     /// The schema of the builds before updates recorded the tasks they applied.
     static let v5Migrations = Array(PostgresSchema.migrations.prefix { $0.version <= 5 })
+    /// The schema of the builds whose records of applied tasks held no policy.
+    static let v6Migrations = Array(PostgresSchema.migrations.prefix { $0.version <= 6 })
 
     /// Runs `body` with a backend on a fresh schema created by `migrations`, then drops the schema.
     static func withBackend(
@@ -227,11 +229,41 @@ struct PostgresSchemaMigrationTests {
 
             let migrated = try await PostgresBackend.connect(to: old.location)
             defer { migrated.close() }
-            #expect(try await migrated.storeInfo()?.schemaVersion == 6)
+            #expect(try await migrated.storeInfo()?.schemaVersion == PostgresSchema.version)
             let records = try await migrated.appliedTasks(among: nil)
             #expect(records.map(\.trajectoryID) == ["kept", "lost"])
             #expect(records.map(\.outcome) == [Outcome(success: true, reward: 1), Outcome(success: false)])
             #expect(records.allSatisfy { $0.source == AppliedTask.legacySource && $0.line == nil })
+            #expect(records.allSatisfy { $0.method == nil })
+        }
+    }
+
+    /// A v6 record of an applied task holds no policy: v7 keeps it without one, and records written after hold the
+    /// update's policy and build.
+    @Test func aV6RecordKeepsNoMethodAndNewRecordsHoldOne() async throws {
+        try await Self.withBackend(migrations: Self.v6Migrations) { old in
+            try await old.initialize(embedderID: Fixtures.embedderID, dimension: 2, configuration: nil)
+            try await old.withConnection { connection in
+                _ = try await connection.query(
+                    """
+                    INSERT INTO applied_task (trajectory_id, success, reward, source, line, applied_at)
+                    VALUES ('old', true, 1, 'tasks.jsonl', 1, 0)
+                    """, logger: old.logger)
+            }
+            let migrated = try await PostgresBackend.connect(to: old.location)
+            defer { migrated.close() }
+            #expect(try await migrated.storeInfo()?.schemaVersion == 7)
+            let method = UpdateMethod(policy: .adjustment, build: .script)
+            try await migrated.transaction(commit: true) { (transaction) throws(MemoryError) in
+                try await transaction.recordAppliedTasks([
+                    AppliedTask(
+                        trajectoryID: "new", outcome: Outcome(success: false), source: "api", line: 2,
+                        date: Date(timeIntervalSince1970: 5), method: method)
+                ])
+            }
+            let records = try await migrated.appliedTasks(among: nil)
+            #expect(records.map(\.trajectoryID) == ["old", "new"])
+            #expect(records.map(\.method) == [nil, method])
         }
     }
 
@@ -243,23 +275,23 @@ struct PostgresSchemaMigrationTests {
             #expect(try await backend.storeInfo()?.schemaVersion == PostgresSchema.version)
             try await backend.withConnection { connection in
                 _ = try await connection.query(
-                    "INSERT INTO memp_migration (version, name) VALUES (7, 'v7-later')", logger: backend.logger)
+                    "INSERT INTO memp_migration (version, name) VALUES (8, 'v8-later')", logger: backend.logger)
             }
             let refusal = MemoryError.database(
-                reason: "PostgreSQL at \(backend.location): the store has schema version 7, newer than the version 6 "
+                reason: "PostgreSQL at \(backend.location): the store has schema version 8, newer than the version 7 "
                     + "this build reads and writes; open it with a build as recent as the one that upgraded it")
             await #expect(throws: refusal) { try await PostgresBackend.connect(to: backend.location) }
-            // The version refused is the last of the migrations a build knows: with v1 to v5 only, v6 is later.
+            // The version refused is the last of the migrations a build knows: with v1 to v6 only, v7 is later.
             // (Builds before v4 had no such check: they open a later store and write `search_text` as v3 did.)
             try await backend.withConnection { connection in
-                _ = try await connection.query("DELETE FROM memp_migration WHERE version = 7", logger: backend.logger)
+                _ = try await connection.query("DELETE FROM memp_migration WHERE version = 8", logger: backend.logger)
             }
             let earlier = MemoryError.database(
-                reason: "PostgreSQL at \(backend.location): the store has schema version 6, newer than the version 5 "
+                reason: "PostgreSQL at \(backend.location): the store has schema version 7, newer than the version 6 "
                     + "this build reads and writes; open it with a build as recent as the one that upgraded it")
             await #expect(throws: earlier) {
                 try await PostgresBackend.connect(
-                    to: backend.location, timing: PostgresPool.Timing(), migrations: Self.v5Migrations)
+                    to: backend.location, timing: PostgresPool.Timing(), migrations: Self.v6Migrations)
             }
         }
     }

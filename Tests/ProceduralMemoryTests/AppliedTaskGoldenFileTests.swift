@@ -13,6 +13,7 @@ import Testing
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path + "/Fixtures/store-v3"
     static let schema2 =
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().path + "/Fixtures/store-v2-feedback"
+    static let schema4 = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path + "/Fixtures/store-v4"
 
     @Test func aResumedUpdateSkipsTheTasksTheGoldenStoreRecords() async throws {
         let directory = try TemporaryDirectory()
@@ -20,7 +21,7 @@ import Testing
         let path = directory.file("store")
         try FileManager.default.copyItem(atPath: Self.fixtures + "/store", toPath: path)
         let store = try await MemoryStore.open(at: path)
-        #expect(try await MemoryStore.info(at: path).schemaVersion == 3)
+        #expect(try await MemoryStore.info(at: path).schemaVersion == 4)
         let records = try await store.backend.appliedTasks(among: nil)
         #expect(records.map(\.trajectoryID) == ["heat-cup-2", "heat-bowl-3"])
         #expect(records.map(\.line) == [1, 2] && records.allSatisfy { $0.source == "tasks.jsonl" })
@@ -37,6 +38,37 @@ import Testing
             Self.fixtures + "/tasks.jsonl", in: store,
             refusal: .alreadyApplied(id: "heat-cup-2", path: "tasks.jsonl", line: 1))
         #expect(try await store.memory(id: "heat-mug")?.hitCount == 2)
+        // Schema 3's records hold no policy (schema 4 added it): they admit a resume with any.
+        #expect(try await store.backend.appliedTasks(among: nil).allSatisfy { $0.method == nil })
+        let other = UpdateOptions(policy: .adjustment, builder: MemoryBuilder(policy: .trajectory), resume: true)
+        let report = try await store.update(
+            try FinishedTask.read(from: Self.fixtures + "/tasks.jsonl"), options: other, source: "tasks.jsonl")
+        #expect(report.alreadyApplied == 2 && report.tasks == 0)
+    }
+
+    /// Every later version reads the policy and build of the records of schema 4 (`Fixtures/store-v4`), and a resume
+    /// with another policy or build is refused.
+    @Test func aResumeOfTheGoldenStoreOfSchema4MustRepeatItsPolicyAndBuild() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("store")
+        try FileManager.default.copyItem(atPath: Self.schema4 + "/store", toPath: path)
+        let store = try await MemoryStore.open(at: path)
+        let records = try await store.backend.appliedTasks(among: nil)
+        #expect(records.map(\.trajectoryID) == ["heat-cup-2", "heat-bowl-3"])
+        #expect(records.allSatisfy { $0.method == UpdateMethod(policy: .adjustment, build: .script) })
+        let tasks = try FinishedTask.read(from: Self.schema4 + "/tasks.jsonl")
+        let other = UpdateOptions(policy: .validation, builder: MemoryBuilder(policy: .script), resume: true)
+        await #expect(
+            throws: MemoryError.resumedWithOtherMethod(
+                id: "heat-cup-2", path: "tasks.jsonl", line: 1, appliedPolicy: .adjustment, appliedBuild: .script,
+                policy: .validation, build: .script)
+        ) {
+            try await store.update(tasks, options: other, source: "tasks.jsonl")
+        }
+        let same = UpdateOptions(policy: .adjustment, builder: MemoryBuilder(policy: .script), resume: true)
+        let report = try await store.update(tasks, options: same, source: "tasks.jsonl")
+        #expect(report.alreadyApplied == 2 && report.tasks == 0)
     }
 
     /// A store of schema 2 took as applied every stored trajectory (its import's too) and every failure a feedback
@@ -64,7 +96,7 @@ import Testing
             ])
 
         let store = try await MemoryStore.open(at: path)
-        #expect(try await MemoryStore.info(at: path).schemaVersion == 3)
+        #expect(try await MemoryStore.info(at: path).schemaVersion == 4)
         #expect(try await store.backend.appliedTasks(among: nil) == copied)
         // The upgrade can't tell an update's trajectory from an import's: refused as stored, as before the records.
         try await Self.rerunIsRefusedAndResumeSkipsBoth(

@@ -49,7 +49,7 @@ import VectorIndex
 
         let info = try await MemoryStore.info(at: golden)
         // Written at schema version 2, migrated to 3 by the first open for writing.
-        #expect(info.schemaVersion == 3 && info.embedderConfiguration == .hashing(dimension: 32))
+        #expect(info.schemaVersion == 4 && info.embedderConfiguration == .hashing(dimension: 32))
         let statistics = try await MemoryStore.statistics(at: golden)
         // Version 3's store has the memory of `more.jsonl` too, which its journal holds.
         let count = version == 3 ? 5 : 4

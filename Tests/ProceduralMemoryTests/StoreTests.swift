@@ -84,7 +84,7 @@ import VectorIndex
                 == before)
         let info = try await MemoryStore.info(at: path)
         #expect(
-            info.embedderID == "test-words:v1:64" && info.dimension == 64 && info.schemaVersion == 3)
+            info.embedderID == "test-words:v1:64" && info.dimension == 64 && info.schemaVersion == 4)
     }
 
     enum Damage: String, CaseIterable, CustomTestStringConvertible, Sendable {

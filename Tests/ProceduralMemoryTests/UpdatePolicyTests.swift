@@ -260,6 +260,41 @@ import Testing
                 == ["\(Self.failedCup.id) (update) 1 true"])
     }
 
+    /// A resumed update must apply the rest of its tasks with the policy and build the interrupted one had; the
+    /// records hold them, and a record written before they did admits a resume of any.
+    ///
+    /// Finding 206: a resume with another `--policy` applied the rest of the file another way, saying nothing.
+    @Test func aResumeWithAnotherPolicyOrBuildIsRefused() async throws {
+        let store = try await TestStoreKind.inMemoryStore()
+        try await store.add([Samples.heatMug])
+        let tasks = Self.batches.flatMap { $0 }
+        let first = UpdateOptions(policy: .validation, settings: UpdateSettings(mergeDuplicates: false))
+        try await store.update(Array(tasks.prefix(2)), options: first, source: "tasks.jsonl")
+        let records = try await store.backend.appliedTasks(among: nil)
+        #expect(
+            records.map(\.method)
+                == Array(repeating: UpdateMethod(policy: .validation, build: .proceduralization), count: 2))
+        let before = try await store.memory(id: Self.mug)
+        for (policy, build) in [(UpdatePolicy.adjustment, BuildPolicy.proceduralization), (.validation, .trajectory)] {
+            var other = first
+            other.policy = policy
+            other.builder = MemoryBuilder(policy: build)
+            other.resume = true
+            await #expect(
+                throws: MemoryError.resumedWithOtherMethod(
+                    id: tasks[0].trajectory.id, path: "tasks.jsonl", line: 1, appliedPolicy: .validation,
+                    appliedBuild: .proceduralization, policy: policy, build: build)
+            ) {
+                try await store.update(tasks, options: other, source: "tasks.jsonl")
+            }
+        }
+        #expect(try await store.memory(id: Self.mug) == before)
+        var resumed = first
+        resumed.resume = true
+        let report = try await store.update(tasks, options: resumed, source: "tasks.jsonl")
+        #expect(report.alreadyApplied == 2 && report.tasks == tasks.count - 2)
+    }
+
     /// A failed task an update keeps no trajectory of is known as applied by the update's record of it.
     @Test func aFailureWhoseTrajectoryWasNotKeptCountsAsAppliedByItsRecord() async throws {
         let options = UpdateOptions(

@@ -1,4 +1,5 @@
 import Foundation
+import RetrievalCore
 
 /// A store's record that an update applied a finished task: its uses are counted, and what its policy keeps of it
 /// is stored.
@@ -21,14 +22,20 @@ package struct AppliedTask: Sendable, Equatable, Codable {
     package var line: Int?
     /// When the update built the batch that applied it.
     package var date: Date
+    /// The update's policy and how it built memories; `nil` in a record written before records held them (SQLite
+    /// schema 3, PostgreSQL schema 6) or made from a store of an earlier schema version.
+    package var method: UpdateMethod?
 
     /// Creates a record.
-    package init(trajectoryID: String, outcome: Outcome?, source: String, line: Int?, date: Date) {
+    package init(
+        trajectoryID: String, outcome: Outcome?, source: String, line: Int?, date: Date, method: UpdateMethod? = nil
+    ) {
         self.trajectoryID = trajectoryID
         self.outcome = outcome
         self.source = source
         self.line = line
         self.date = date
+        self.method = method
     }
 
     /// The record that a store of an earlier schema implies by `entry`, if any.
@@ -56,4 +63,39 @@ package struct AppliedTask: Sendable, Equatable, Codable {
 
     /// The ``source`` of a record made from a store of an earlier schema.
     package static let legacySource = "(recorded by the schema upgrade)"
+}
+
+/// What an update does with its tasks: its ``UpdatePolicy`` and the ``BuildPolicy`` of the memories it adds. A
+/// resumed update must do what the interrupted one did, or the tasks of one file end under two policies.
+package struct UpdateMethod: Sendable, Equatable, Codable {
+    /// The update policy.
+    package var policy: UpdatePolicy
+    /// How the memories it adds are built.
+    package var build: BuildPolicy
+
+    /// Creates a method.
+    package init(policy: UpdatePolicy, build: BuildPolicy) {
+        self.policy = policy
+        self.build = build
+    }
+
+    /// The method a record's stored `policy` and `build` name: `nil` when both are missing (a record written before
+    /// records held them).
+    ///
+    /// - Throws: ``MemoryError/database(reason:)`` naming the record of `trajectoryID` when one is missing or names
+    ///   no policy this build knows.
+    package static func stored(policy: String?, build: String?, trajectoryID: String) throws(MemoryError)
+        -> UpdateMethod?
+    {
+        if policy == nil, build == nil { return nil }
+        guard let policy = policy.flatMap(UpdatePolicy.init(rawValue:)),
+            let build = build.flatMap(BuildPolicy.init(rawValue:))
+        else {
+            let named = { (value: String?) in value.map { "\"\(printableText($0))\"" } ?? "none" }
+            throw .database(
+                reason: "the record of applied task \(printableName(trajectoryID)) holds policy \(named(policy)) and "
+                    + "build \(named(build)), which this version does not know (did a later version write it?)")
+        }
+        return UpdateMethod(policy: policy, build: build)
+    }
 }

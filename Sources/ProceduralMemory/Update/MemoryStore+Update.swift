@@ -19,10 +19,15 @@ public struct UpdateOptions: Sendable {
     /// apply each task once: a batch finds the other's records in its own transaction, and is made again without
     /// those tasks. A task applied with another outcome than the one given fails the update with
     /// ``MemoryError/appliedWithOtherOutcome(id:path:line:)`` before anything is written (or, for a task another
-    /// update applied meanwhile, before its batch is). Off, an applied task
+    /// update applied meanwhile, before its batch is), and one applied with another ``policy`` or
+    /// ``MemoryBuilder/policy`` with
+    /// ``MemoryError/resumedWithOtherMethod(id:path:line:appliedPolicy:appliedBuild:policy:build:)``. Off, an applied task
     /// fails the update with ``MemoryError/alreadyApplied(id:path:line:)``. Either way, a task whose trajectory
     /// another route stored (an import) fails it with ``MemoryError/duplicateTrajectory(id:path:line:)``.
     public var resume: Bool
+
+    /// The policy and build the update records with each task it applies, which a resume must repeat.
+    var method: UpdateMethod { UpdateMethod(policy: policy, build: builder.policy) }
 
     /// Creates options with the rule-based writer and reviser.
     public init(
@@ -170,6 +175,8 @@ extension MemoryStore {
     ///
     /// - Throws: Without `resume`, ``MemoryError/alreadyApplied(id:path:line:)`` for the first task applied;
     ///   ``MemoryError/appliedWithOtherOutcome(id:path:line:)`` for one applied with another outcome;
+    ///   ``MemoryError/resumedWithOtherMethod(id:path:line:appliedPolicy:appliedBuild:policy:build:)`` for one
+    ///   applied with another policy or build;
     ///   ``MemoryError/duplicateTrajectory(id:path:line:)`` for one whose trajectory is stored, not by an update
     ///   (an import: applied, its trajectory would be stored twice; hostile run 20: a resumed update took it for
     ///   applied, and never counted its uses), or by an update before the records (``AppliedTask/legacySource``),
@@ -201,6 +208,12 @@ extension MemoryStore {
                     task.trajectory.outcome, trajectoryStored: stored.contains(id), settings: options.settings)
             else {
                 throw .appliedWithOtherOutcome(id: id, path: source, line: line)
+            }
+            // Finding 206: a resume with another policy applied the rest of the file another way.
+            if let applied = record.method, applied != options.method {
+                throw .resumedWithOtherMethod(
+                    id: id, path: source, line: line, appliedPolicy: applied.policy, appliedBuild: applied.build,
+                    policy: options.policy, build: options.builder.policy)
             }
         }
         return tasks.filter { records[$0.task.trajectory.id] == nil }
@@ -328,7 +341,7 @@ extension MemoryStore {
         set.appliedTasks = zip(lines, tasks).map { line, task in
             AppliedTask(
                 trajectoryID: task.trajectory.id, outcome: task.trajectory.outcome, source: source, line: line,
-                date: recorder.date)
+                date: recorder.date, method: options.method)
         }
         let result = try await apply(set, to: &snapshot)
         screened.forget(ids: Set(set.increments.map(\.memoryID) + set.changes.map(\.memoryID)))
