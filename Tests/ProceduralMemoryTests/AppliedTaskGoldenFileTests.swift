@@ -18,8 +18,7 @@ import Testing
     @Test func aResumedUpdateSkipsTheTasksTheGoldenStoreRecords() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let path = directory.file("store")
-        try FileManager.default.copyItem(atPath: Self.fixtures + "/store", toPath: path)
+        let path = try Self.copy(of: Self.fixtures, in: directory)
         let store = try await MemoryStore.open(at: path)
         #expect(try await MemoryStore.info(at: path).schemaVersion == 4)
         let records = try await store.backend.appliedTasks(among: nil)
@@ -51,8 +50,7 @@ import Testing
     @Test func aResumeOfTheGoldenStoreOfSchema4MustRepeatItsPolicyAndBuild() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let path = directory.file("store")
-        try FileManager.default.copyItem(atPath: Self.schema4 + "/store", toPath: path)
+        let path = try Self.copy(of: Self.schema4, in: directory)
         let store = try await MemoryStore.open(at: path)
         let records = try await store.backend.appliedTasks(among: nil)
         #expect(records.map(\.trajectoryID) == ["heat-cup-2", "heat-bowl-3"])
@@ -80,8 +78,7 @@ import Testing
     @Test func aStoreOfSchema2ReadsAndUpgradesToRecordsOfWhatItTookForApplied() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let path = directory.file("store")
-        try FileManager.default.copyItem(atPath: Self.schema2 + "/store", toPath: path)
+        let path = try Self.copy(of: Self.schema2, in: directory)
         try await MemoryStore.copy(from: .directory(path), to: .directory(directory.file("copy")))
         #expect(try await MemoryStore.info(at: path).schemaVersion == 2)
         let copied = try await MemoryStore.open(at: directory.file("copy")).backend.appliedTasks(among: nil)
@@ -127,8 +124,7 @@ import Testing
     @Test func aMigrationRefusedByAStoreOfSchema2LeavesItAtSchema2() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let destination = directory.file("store")
-        try FileManager.default.copyItem(atPath: Self.schema2 + "/store", toPath: destination)
+        let destination = try Self.copy(of: Self.schema2, in: directory)
         let before = try Data(contentsOf: URL(fileURLWithPath: destination + "/memp.sqlite"))
         let source = directory.file("source")
         try await MemoryStore.create(at: source, embedder: WordHashEmbedder()).add([Samples.heatMug])
@@ -137,6 +133,13 @@ import Testing
         }
         #expect(try await MemoryStore.info(at: destination).schemaVersion == 2)
         #expect(try Data(contentsOf: URL(fileURLWithPath: destination + "/memp.sqlite")) == before)
+    }
+
+    /// A copy of the golden store of `fixture` in `directory`, for a test to change.
+    static func copy(of fixture: String, in directory: TemporaryDirectory) throws -> String {
+        let path = directory.file("store")
+        try FileManager.default.copyItem(atPath: fixture + "/store", toPath: path)
+        return path
     }
 
     /// Checks that the two tasks of `file` given again to `store` are refused with `refusal`, and that a resumed
