@@ -131,8 +131,10 @@ extension MemoryStore {
                 while true {
                     // What another update applied meanwhile (a resume of the same tasks in another process) is left
                     // out, and the batch made of the rest: after its transaction found such a task, one fewer at
-                    // least, else this would not end.
-                    let rest = try await unapplied(slice, options: options, source: source)
+                    // least, else this would not end. The first batch's first attempt was checked just above.
+                    let rest =
+                        start == 0 && attempt == 1 && foundApplied == nil
+                        ? slice : try await unapplied(slice, options: options, source: source)
                     if let foundApplied, rest.count == slice.count { throw foundApplied }
                     report.alreadyApplied += slice.count - rest.count
                     slice = rest
