@@ -42,6 +42,8 @@ struct DeleteCommand: AsyncParsableCommand {
         var memories: Int
         /// Which memories go (or, with --dry-run, would go), in the scope or left without a source trajectory.
         var memoryIDs: [String]
+        /// Which memories keep (or would keep) only some of their source trajectories.
+        var detachedMemoryIDs: [String]
         var dryRun: Bool
     }
 
@@ -63,10 +65,17 @@ struct DeleteCommand: AsyncParsableCommand {
                 try jsonLine(
                     Line(
                         scope: "\(scope)", trajectories: result.trajectories, memories: result.memories.count,
-                        memoryIDs: result.memories, dryRun: dryRun)))
+                        memoryIDs: result.memories, detachedMemoryIDs: result.detached, dryRun: dryRun)))
             return
         }
         let what = "\(counted(result.trajectories, "trajectory")) and \(counted(result.memories.count, "memory"))"
         print(dryRun ? "Would delete \(what) (\(scope)); nothing was deleted." : "Deleted \(what) (\(scope)).")
+        if !result.detached.isEmpty {
+            // Hostile run 22: memories that lost source trajectories were changed without a word.
+            let kept =
+                "\(counted(result.detached.count, "memory")) (\(result.detached.prefix(5).joined(separator: ", "))"
+                + (result.detached.count > 5 ? ", …" : "") + ")"
+            print("\(kept) \(dryRun ? "would keep" : "keep") only the source trajectories not deleted.")
+        }
     }
 }

@@ -24,8 +24,14 @@ extension MemoryBackend {
         }
     }
 
-    /// Deletes exactly the trajectories and memories in `scope`, and the memories left with no source
-    /// trajectory, recording a ``HistoryAction/delete`` row per deleted memory.
+    /// Deletes exactly the trajectories and memories in `scope`, the memories left with no source trajectory, and
+    /// the trajectories that only deleted memories held as sources, recording a ``HistoryAction/delete`` row per
+    /// deleted memory; a memory that loses some of its source trajectories and keeps others gets a new revision and
+    /// a ``HistoryAction/detach`` row.
+    ///
+    /// Hostile run 22: such a memory changed with no history row and no new revision, so that no earlier entry of
+    /// it could be reverted (finding 211); and the trajectories merged into a deleted memory stayed stored, reached
+    /// by nothing, and refused their IDs to later imports (finding 214).
     ///
     /// With `dryRun`, the same transaction runs and is rolled back: the result says what would be deleted and
     /// nothing changes.
@@ -57,9 +63,41 @@ extension MemoryBackend {
                 touched.filter { !$0.memory.sourceTrajectoryIDs.contains(where: remaining.contains) },
                 policy: "delete", reason: reason + " (its source trajectories were deleted)", generation: generation,
                 date: date, transaction)
-            return DeleteResult(
-                trajectories: trajectories.count, memories: deleted.map(\.memory.id), numbers: deleted.map(\.number),
-                generation: generation)
+            var detached: [String] = []
+            for (number, memory) in touched where memory.sourceTrajectoryIDs.contains(where: remaining.contains) {
+                var after = memory
+                after.sourceTrajectoryIDs.removeAll { !remaining.contains($0) }
+                after.revision += 1
+                after.updatedAt = date
+                try await transaction.updateMemory(number, to: after, vectors: nil)
+                let lost = memory.sourceTrajectoryIDs.filter { !remaining.contains($0) }
+                _ = try await transaction.appendHistory(
+                    [
+                        HistoryEntry(
+                            number: 0, memoryID: memory.id, action: .detach, policy: "delete",
+                            reason: reason + " (source trajectories \(lost.joined(separator: ", ")) were deleted)",
+                            before: memory, after: after, date: date)
+                    ], generation: generation)
+                detached.append(memory.id)
+            }
+            // Trajectories merged into a deleted memory, which no memory left holds as a source.
+            let gone = Set(trajectories)
+            let heldByDeleted = Array(Set(deleted.flatMap(\.memory.sourceTrajectoryIDs)).subtracting(gone))
+            var stranded: [String] = []
+            if !heldByDeleted.isEmpty {
+                let stillHeld = Set(
+                    try await transaction.memories(.sourcedFrom(heldByDeleted)).flatMap(\.memory.sourceTrajectoryIDs))
+                stranded = Array(
+                    try await transaction.storedTrajectoryIDs(among: heldByDeleted.filter { !stillHeld.contains($0) })
+                )
+                .sorted()
+                try await transaction.deleteTrajectories(ids: stranded)
+            }
+            var result = DeleteResult(
+                trajectories: trajectories.count + stranded.count, memories: deleted.map(\.memory.id),
+                numbers: deleted.map(\.number), generation: generation)
+            result.detached = detached
+            return result
         }
     }
 

@@ -332,6 +332,9 @@ public struct DeleteResult: Sendable, Equatable {
     public var trajectories: Int
     /// The IDs of the memories deleted, those in the scope and those left without a source trajectory.
     public var memories: [String]
+    /// The IDs of the memories that lost some of their source trajectories and keep the others
+    /// (``HistoryAction/detach``).
+    package var detached: [String] = []
     /// The numbers of those memories (their ``DocumentID``s in the index caches), in the same order.
     package var numbers: [DocumentID]
     /// The generation after the delete.
@@ -482,6 +485,8 @@ public enum HistoryAction: String, CaseIterable, Codable, Sendable {
     case deprecate
     /// An earlier change was undone; ``HistoryEntry/reverts`` names it.
     case revert
+    /// Some of the memory's source trajectories were deleted; it keeps the others, and its steps.
+    case detach
 }
 
 /// One change to a memory, with its state before and after.

@@ -168,6 +168,50 @@ final class InterleavingScriptWriter: ScriptWriter {
         }
     }
 
+    /// A delete changes a memory that loses some of its source trajectories with a new revision and a `detach` row,
+    /// and takes with a deleted memory the trajectories merged into it that no memory holds.
+    ///
+    /// Hostile run 22: the memory changed with neither (finding 211), so that its merge could never be reverted
+    /// ("changed after it (entries )"); and the merged trajectories stayed, reached by nothing, and refused their
+    /// IDs to imports (finding 214).
+    @Test(arguments: BackendKind.available)
+    func aDeleteRecordsTheSourcesItTakesAndLeavesNoTrajectoryBehind(kind: BackendKind) async throws {
+        try await kind.withStore { store in
+            let again = Self.trajectory("heat-2", task: "heat some milk")
+            let options = UpdateOptions(policy: .validation)
+            let report = try await store.update([FinishedTask(trajectory: again, usedMemories: [])], options: options)
+            #expect(report.merged == ["heat-2": "heat"])
+            let merged = try #require(try await store.memory(id: "heat"))
+            #expect(merged.sourceTrajectoryIDs.sorted() == ["heat", "heat-2"])
+            let mergeEntry = try #require(try await store.history(memoryID: "heat").last)
+            #expect(mergeEntry.action == .merge)
+
+            let dropped = try await store.delete(.id("heat-2"))
+            #expect(dropped.trajectories == 1 && dropped.memories.isEmpty && dropped.detached == ["heat"])
+            let kept = try #require(try await store.memory(id: "heat"))
+            #expect(kept.sourceTrajectoryIDs == ["heat"] && kept.revision == merged.revision + 1)
+            let detach = try #require(try await store.history(memoryID: "heat").last)
+            #expect(detach.action == .detach && detach.before == merged && detach.after == kept)
+            await #expect(
+                throws: MemoryError.cannotRevert(
+                    entry: mergeEntry.number,
+                    reason: "memory heat changed after it (entries \(detach.number)); revert those first")
+            ) {
+                try await store.revert(mergeEntry.number)
+            }
+
+            let third = Self.trajectory("heat-3", task: "heat some milk")
+            try await store.update([FinishedTask(trajectory: third, usedMemories: [])], options: options)
+            let before = try await store.statistics().trajectories
+            let deleted = try await store.delete(.id("heat"))
+            #expect(deleted.trajectories == 2 && deleted.memories == ["heat"] && deleted.detached.isEmpty)
+            #expect(try await store.statistics().trajectories == before - 2)
+            #expect(try await store.trajectory(id: "heat-3") == nil)
+            try await store.add([third])
+            #expect(try await store.memory(id: "heat-3")?.sourceTrajectoryIDs == ["heat-3"])
+        }
+    }
+
     @Test(arguments: BackendKind.available)
     func everyWriteRecordsItsHistoryRows(kind: BackendKind) async throws {
         try await kind.withStore(options: ImportOptions(builder: MemoryBuilder(policy: .trajectory))) { store in
