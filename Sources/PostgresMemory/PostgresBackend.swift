@@ -28,6 +28,9 @@ public final class PostgresBackend: MemoryBackend {
     let iterativeScan = Mutex<Bool?>(nil)
     /// How the backend's SQL selects rows by source and label, as the database's encoding allows.
     let canonicalSelection: CanonicalSelection
+    /// How many times transactions of this object advanced the store's generation and committed: the generation
+    /// less this is the ``foreignCommitMarker()``.
+    let ownAdvances = Atomic<UInt64>(0)
 
     private init(
         location: PostgresLocation, password: String?, maximumConnections: Int, timing: PostgresPool.Timing,

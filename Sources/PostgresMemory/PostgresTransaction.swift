@@ -2,6 +2,7 @@ import Foundation
 import PostgresNIO
 import ProceduralMemory
 import RetrievalCore
+import Synchronization
 
 extension PostgresBackend {
     /// Runs `body` in one transaction on a pooled connection; see
@@ -13,16 +14,41 @@ extension PostgresBackend {
     package func transaction<Result: Sendable>(
         commit: Bool, _ body: (any MemoryTransaction) async throws(MemoryError) -> Result
     ) async throws(MemoryError) -> Result {
-        try await inTransaction(commit: commit) { connection in
-            try await body(PostgresTransaction(connection: connection, backend: self))
+        let advances = GenerationAdvances()
+        let result = try await inTransaction(commit: commit) { connection in
+            try await body(PostgresTransaction(connection: connection, backend: self, advances: advances))
         }
+        if commit { ownAdvances.add(advances.count.load(ordering: .relaxed), ordering: .relaxed) }
+        return result
     }
+
+    /// The store's generation less the advances this object committed: it changes when another connection or
+    /// process advances the generation (a write that changes what the indexes hold), and not when this one does.
+    ///
+    /// Hostile run 22: without it a store trusted the generation alone, so that of two processes importing into one
+    /// store, each saved index caches that lacked the other's memories under the latest generation, and `memp verify`
+    /// reported them (finding 212). A commit whose answer was lost is not counted, which only makes the next check
+    /// rebuild the indexes.
+    package func foreignCommitMarker() async throws(MemoryError) -> UInt64? {
+        let own = ownAdvances.load(ordering: .relaxed)
+        let generation = try await withConnection { connection in
+            try await Self.currentGeneration(connection, logger: self.logger)
+        }
+        return generation &- own
+    }
+}
+
+/// How many times one transaction advanced the store's generation.
+final class GenerationAdvances: Sendable {
+    let count = Atomic<UInt64>(0)
 }
 
 /// The row operations of one PostgreSQL transaction, each a statement or a few, whatever the number of rows.
 struct PostgresTransaction: MemoryTransaction {
     let connection: WatchedConnection
     let backend: PostgresBackend
+    /// Counts the transaction's ``advanceGeneration()`` calls, for ``PostgresBackend/foreignCommitMarker()``.
+    var advances = GenerationAdvances()
     var logger: Logger { backend.logger }
 
     /// Runs `body`, mapping what it throws (``PostgresBackend/mapped(_:)``).
@@ -40,7 +66,9 @@ struct PostgresTransaction: MemoryTransaction {
     }
 
     func advanceGeneration() async throws(MemoryError) -> UInt64 {
-        try await run { try await PostgresBackend.advanceGeneration(connection, logger: logger) }
+        let generation = try await run { try await PostgresBackend.advanceGeneration(connection, logger: logger) }
+        advances.count.add(1, ordering: .relaxed)
+        return generation
     }
 
     func storedTrajectoryIDs(among ids: [String]) async throws(MemoryError) -> Set<String> {

@@ -168,6 +168,27 @@ final class InterleavingScriptWriter: ScriptWriter {
         }
     }
 
+    /// The foreign-commit marker stays the same across a store's own commits and changes with another writer's, so
+    /// that a store rebuilds, rather than saves, indexes that missed that commit.
+    ///
+    /// Hostile run 22: PostgreSQL had none, so two processes importing into one store each saved index caches that
+    /// lacked the other's memories under the latest generation, and `memp verify` reported them (finding 212).
+    @Test(arguments: BackendKind.available)
+    func theForeignCommitMarkerChangesWithAnotherWritersCommitOnly(kind: BackendKind) async throws {
+        try await kind.withStores { store, openAnother in
+            let other = try await openAnother()
+            let marker = try #require(try await store.backend.foreignCommitMarker())
+            try await store.add([Self.trajectory("own", task: "open the door")])
+            try await store.delete(.id("own"))
+            #expect(try await store.backend.foreignCommitMarker() == marker)
+            try await other.add([Self.trajectory("theirs", task: "close the door")])
+            let changed = try #require(try await store.backend.foreignCommitMarker())
+            #expect(changed != marker)
+            try await store.add([Self.trajectory("own-2", task: "lock the door")])
+            #expect(try await store.backend.foreignCommitMarker() == changed)
+        }
+    }
+
     /// A delete changes a memory that loses some of its source trajectories with a new revision and a `detach` row,
     /// and takes with a deleted memory the trajectories merged into it that no memory holds.
     ///
