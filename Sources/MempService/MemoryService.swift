@@ -24,6 +24,9 @@ public final class MemoryService: Sendable {
     /// Where lines for whoever runs the service go (a store's index cache not saved after a write, and
     /// when that no longer holds).
     private let log: @Sendable (String) -> Void
+    /// The turns of the tasks of batch lookups: one fewer at once than the machine has cores, so that batches
+    /// leave a core to every other request (``TurnGate``).
+    private let batchTurns = TurnGate(width: ProcessInfo.processInfo.activeProcessorCount - 1)
 
     /// Creates a service over the stores of `registry`.
     ///
@@ -89,7 +92,12 @@ public final class MemoryService: Sendable {
             var results: [[LookupHit]] = []
             var textBytes = 0
             for (index, task) in request.tasks.enumerated() {
-                let hits = try await self.hits(for: task, field: "tasks[\(index)]", options: options, in: open)
+                // Hostile run 22: a batch kept looking up after its time was up, so the timeout's answer came only
+                // when it ended (54 s for a limit of 30 s).
+                if Task.isCancelled { throw .timeout(seconds: self.limits.lookupTimeout.inSeconds) }
+                let hits = try await self.batchTurns.withTurn { () throws(ServiceError) in
+                    try await self.hits(for: task, field: "tasks[\(index)]", options: options, in: open)
+                }
                 textBytes += Self.textBytes(of: hits)
                 try self.checkAnswerText(textBytes)
                 results.append(hits)
@@ -335,6 +343,14 @@ public final class MemoryService: Sendable {
             }
         } catch .emptyTask {
             throw .invalidBody(field: field, reason: "must not be empty (or only spaces and invisible characters)")
+        } catch .taskWithoutDirection(let embedder) {
+            // Hostile run 22: a batch's refusal named no task (finding 216).
+            throw .invalidBody(
+                field: field,
+                reason: "holds no word the embedder \(embedder) knows, so it gives an all-zero vector that can't rank "
+                    + "memories by cosine; give the task in words, or look it up with mode bm25")
+        } catch .lookupTaskTooLarge(let bytes, let limit) {
+            throw .invalidBody(field: field, reason: "is \(bytes) bytes; a lookup takes at most \(limit)")
         } catch {
             throw .from(error, store: open.name)
         }

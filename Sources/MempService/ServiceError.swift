@@ -122,9 +122,10 @@ extension ServiceError: CustomStringConvertible {
     public var description: String {
         switch self {
         case .invalidBody(let field, let reason):
-            field.isEmpty ? "The body \(reason)." : "Field \(field): \(reason)."
+            field.isEmpty ? "The body \(sentence(reason))" : "Field \(field): \(sentence(reason))"
         case .invalidArgument(let name, let reason):
-            "\(name): \(reason)."
+            // Hostile run 22: a library message, a sentence already, ended "BM25.." (finding 216).
+            "\(name): \(sentence(reason))"
         case .limitExceeded(let name, let limit, let actual):
             "\(name) is \(actual); this server accepts at most \(limit)."
         case .bodyTooLarge(let limit):
@@ -236,4 +237,9 @@ extension ServiceError: CustomStringConvertible {
             .storeFailure(reason: error.description)
         }
     }
+}
+
+/// `text` ended with a period, unless it ends with one, a question or exclamation mark already.
+private func sentence(_ text: String) -> String {
+    text.hasSuffix(".") || text.hasSuffix("?") || text.hasSuffix("!") ? text : text + "."
 }

@@ -253,7 +253,7 @@ import Testing
             // Hostile run 4: a repeated key was read with its first value.
             ("POST", "/v1/lookup", Data(#"{"task": "x", "k": 1, "k": 50}"#.utf8), 400, "invalid_body"),
             // Hostile run 4: a task the hashing embedder maps to zeros was 500 store_failure.
-            ("POST", "/v1/lookup", Data(#"{"task": "!!!"}"#.utf8), 400, "invalid_argument"),
+            ("POST", "/v1/lookup", Data(#"{"task": "!!!"}"#.utf8), 400, "invalid_body"),
             (
                 "POST", "/v1/trajectories", Data(#"{"id": "a\nb", "task": "x", "steps": [{"action": "go"}]}"#.utf8),
                 400, "invalid_body"

@@ -261,6 +261,17 @@ import Testing
         await #expect(throws: ServiceError.invalidBody(field: "task", reason: blank)) {
             try await service.lookup(Data(#"{"task": "", "mode": "bm25"}"#.utf8), store: nil)
         }
+        // Hostile run 22: a task the embedder gives no direction was refused naming no task, ending "BM25.."
+        let noWords =
+            "holds no word the embedder \(HashingEmbedder(dimension: 64).modelIdentifier) knows, so it gives an "
+            + "all-zero vector that can't rank memories by cosine; give the task in words, or look it up with mode bm25"
+        await #expect(throws: ServiceError.invalidBody(field: "tasks[1]", reason: noWords)) {
+            try await service.lookupBatch(Data(#"{"tasks": ["kitchen", "!!!"], "mode": "hybrid"}"#.utf8), store: nil)
+        }
+        #expect(ServiceError.invalidBody(field: "tasks[1]", reason: noWords).description.hasSuffix("mode bm25."))
+        #expect(
+            ServiceError.invalidArgument(name: "request", reason: "Give it in words.").description
+                == "request: Give it in words.")
         // Hostile run 12: a zero-width space was no empty task, and MiniLM ranked every memory for it.
         await #expect(throws: ServiceError.invalidBody(field: "task", reason: blank)) {
             try await service.lookup(Data(#"{"task": "\u200b\ufeff", "mode": "query"}"#.utf8), store: nil)
