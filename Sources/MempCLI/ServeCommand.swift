@@ -108,8 +108,8 @@ struct ServeCommand: AsyncParsableCommand {
         // Open the store, or look at the root, now: errors show at start, not at the first request.
         for name in try await registry.checkServed() {
             printError(
-                "Not serving the store in \(String(reflecting: name)): a store name holds only letters, digits, "
-                    + "-, _ and . (rename its directory to serve it).")
+                "Not serving the store in \(String(reflecting: name)): its name "
+                    + "\(StoreRegistry.nameProblem(name) ?? "can't name a store") (rename its directory to serve it).")
         }
         if mcpStdio {
             try await MempServer.serveStdio(service)

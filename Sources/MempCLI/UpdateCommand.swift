@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LLMWriters
 import ProceduralMemory
+import Synchronization
 
 /// `memp update`: runs an update policy over a file of finished tasks.
 struct UpdateCommand: AsyncParsableCommand {
@@ -64,14 +65,17 @@ struct UpdateCommand: AsyncParsableCommand {
             options.reviser = try LLMReviser(model: model)
         }
         let report: UpdateReport
+        let committed = CommittedTasks()
         do {
             report = try await store.update(tasks, options: options, source: file) { progress in
+                committed.count.withLock { $0 = progress.tasks }
                 printError(
                     "batch \(progress.batches) committed (\(progress.tasks) of "
                         + "\(counted(tasks.count - progress.alreadyApplied, "task")))")
             }
         } catch {
-            guard let hint = Self.hint(for: error, resuming: resume) else { throw error }
+            let hint = Self.hint(for: error, resuming: resume, committedTasks: committed.count.withLock { $0 })
+            guard let hint else { throw error }
             throw CommandFailure(error, hint: hint)
         }
         warnIfCacheUnsaved(store)
@@ -94,8 +98,14 @@ struct UpdateCommand: AsyncParsableCommand {
         for memory in report.deprecated { print("  deprecated \(memory)") }
     }
 
-    /// What to do about `error` with this command's flags, if there is something.
-    static func hint(for error: MemoryError, resuming: Bool) -> String? {
+    /// How many tasks the batches committed so far hold.
+    final class CommittedTasks: Sendable {
+        let count = Mutex(0)
+    }
+
+    /// What to do about `error` with this command's flags, if there is something; `committedTasks` is how many
+    /// tasks the batches committed before it hold.
+    static func hint(for error: MemoryError, resuming: Bool, committedTasks: Int) -> String? {
         switch error {
         case .alreadyApplied where !resuming:
             "If an update of this file was interrupted, pass --resume to apply only the tasks it did not."
@@ -106,7 +116,11 @@ struct UpdateCommand: AsyncParsableCommand {
             // word of what was committed.
             "Each batch before this one was committed; run the update again with --resume to apply the rest."
         default:
-            nil
+            // Hostile run 22: a memory deleted while the update ran stopped it after 238 batches, saying nothing of
+            // them (finding 219).
+            committedTasks > 0
+                ? "\(counted(committedTasks, "task")) in earlier batches were committed; once the cause is fixed, run "
+                    + "the update again with --resume to apply the rest." : nil
         }
     }
 }

@@ -2,6 +2,7 @@ import Embeddings
 import Foundation
 import MemoryLocation
 import ProceduralMemory
+import RetrievalCore
 import Synchronization
 
 /// Which stores a service serves: one store, or every store under a root directory, each a hard partition.
@@ -145,12 +146,23 @@ public final class StoreRegistry: Sendable {
     static let namesListed = 20
 
     /// Letters, digits, `-`, `_` and `.`, not starting with `.`, at most 128 characters.
-    static func isValidName(_ name: String) -> Bool {
-        guard !name.isEmpty, name.count <= 128, !name.hasPrefix(".") else { return false }
-        return name.unicodeScalars.allSatisfy { scalar in
+    static func isValidName(_ name: String) -> Bool { nameProblem(name) == nil }
+
+    /// Why `name` can't name a served store, or `nil` when it can; the reason reads after the name.
+    ///
+    /// Hostile run 22: `.hidden` was refused as "a store name holds only letters, digits, -, _ and .", which it
+    /// does (finding 220).
+    package static func nameProblem(_ name: String) -> String? {
+        if name.isEmpty { return "is empty" }
+        if name.hasPrefix(".") { return "starts with a dot, as hidden directories do" }
+        if name.count > 128 { return "is \(name.count) characters long, more than the 128 a store name may have" }
+        let allowed = { (scalar: Unicode.Scalar) in
             scalar.isASCII
                 && (CharacterSet.alphanumerics.contains(scalar) || scalar == "-" || scalar == "_" || scalar == ".")
         }
+        guard let other = name.unicodeScalars.first(where: { !allowed($0) }) else { return nil }
+        return "holds \(printableText(String(other)).debugDescription), and a store name holds only ASCII letters, "
+            + "digits, -, _ and ."
     }
 }
 

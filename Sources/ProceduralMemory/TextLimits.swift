@@ -282,6 +282,15 @@ public struct TextLimits: Sendable, Equatable, Codable {
         func labels(_ labels: [String: String], prefix: String = "") throws(MemoryError) {
             for (key, value) in labels.sorted(by: { $0.key < $1.key }) {
                 try tag(key, prefix + "labels", what: "a label")
+                // Hostile run 22: such keys were stored, and no `key=value` filter could name them (finding 221).
+                if !storedIDs, key.isEmpty || key.contains("=") {
+                    throw .invalidRecord(
+                        path: path, line: line, field: prefix + "labels",
+                        reason: key.isEmpty
+                            ? "has a label with an empty key, which no filter can name"
+                            : "has the label key \(printableName(key).debugDescription), which holds \"=\": labels are "
+                                + "named key=value, so a key can't hold one")
+                }
                 try tag(value, prefix + "labels.\(key)", what: "a label")
             }
         }

@@ -227,21 +227,28 @@ extension UpdateCommandTests {
     /// batch another writer kept changing (hostile run 21: it said nothing of the batches committed before it).
     @Test func refusalsHintAtResuming() {
         let applied = MemoryError.alreadyApplied(id: "t", path: "tasks.jsonl", line: 4)
-        #expect(UpdateCommand.hint(for: applied, resuming: false)?.contains("pass --resume") == true)
-        #expect(UpdateCommand.hint(for: applied, resuming: true) == nil)
+        #expect(UpdateCommand.hint(for: applied, resuming: false, committedTasks: 0)?.contains("pass --resume") == true)
+        #expect(UpdateCommand.hint(for: applied, resuming: true, committedTasks: 0) == nil)
         let conflict = MemoryError.revisionConflict(id: "m", expected: 6, actual: 8)
         for resuming in [false, true] {
             #expect(
-                UpdateCommand.hint(for: conflict, resuming: resuming)
+                UpdateCommand.hint(for: conflict, resuming: resuming, committedTasks: 0)
                     == "Each batch before this one was committed; run the update again with --resume to apply the rest."
             )
         }
-        #expect(UpdateCommand.hint(for: .duplicateTrajectory(id: "t", path: "f", line: 1), resuming: false) == nil)
+        #expect(
+            UpdateCommand.hint(
+                for: .duplicateTrajectory(id: "t", path: "f", line: 1), resuming: false, committedTasks: 0) == nil)
+        // Finding 219: any other error after committed batches says so, and how to go on.
+        #expect(
+            UpdateCommand.hint(for: .unknownID("m"), resuming: false, committedTasks: 238)
+                == "238 tasks in earlier batches were committed; once the cause is fixed, run the update again with "
+                + "--resume to apply the rest.")
         let otherMethod = MemoryError.resumedWithOtherMethod(
             id: "t", path: "tasks.jsonl", line: 2, appliedPolicy: .adjustment, appliedBuild: .script,
             policy: .validation, build: .proceduralization)
         #expect(
-            UpdateCommand.hint(for: otherMethod, resuming: true)
+            UpdateCommand.hint(for: otherMethod, resuming: true, committedTasks: 0)
                 == "To resume the interrupted update, pass --policy adjustment --build script.")
     }
 

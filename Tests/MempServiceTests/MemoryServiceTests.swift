@@ -53,6 +53,13 @@ import Testing
         let registry = StoreRegistry(layout: .root(directory: root))
         #expect(try await registry.checkServed() == ["with space"])
         #expect(registry.storeNames() == ["blue", "red"])
+        // Hostile run 22: each name is told what is wrong with it (".hidden" was told of the characters allowed).
+        #expect(
+            [".hidden", "with space", String(repeating: "a", count: 129), "blue"].map(StoreRegistry.nameProblem) == [
+                "starts with a dot, as hidden directories do",
+                #"holds " ", and a store name holds only ASCII letters, digits, -, _ and ."#,
+                "is 129 characters long, more than the 128 a store name may have", nil,
+            ])
         // As docs/agents.md says: a link under the root to a store elsewhere is served under the link's name, and a
         // store that appears under the root is served without a new registry.
         try FileManager.default.moveItem(atPath: root + "/red", toPath: directory.file("elsewhere"))

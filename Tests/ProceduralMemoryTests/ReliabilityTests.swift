@@ -470,6 +470,28 @@ import VectorIndex
         #expect(try await store.statistics().trajectories == 0)
     }
 
+    // Hostile run 22: a label key that is empty or holds "=" was stored, and no key=value filter could name it
+    // (finding 221).
+    @Test(arguments: [
+        (#"{"": "empty"}"#, "has a label with an empty key, which no filter can name"),
+        (
+            #"{"a=b": "c"}"#,
+            #"has the label key "a=b", which holds "=": labels are named key=value, so a key can't hold one"#
+        ),
+    ])
+    func aLabelKeyNoFilterCanNameIsRefused(labels: String, reason: String) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await TestStoreKind.disk.makeStore(in: directory)
+        let line =
+            #"{"id": "a", "task": "open the door", "steps": [{"action": "open door"}], "labels": "# + labels + "}"
+        let file = try directory.write(line + "\n", to: "runs.jsonl")
+        await #expect(throws: MemoryError.invalidRecord(path: file, line: 1, field: "labels", reason: reason)) {
+            try await store.importTrajectories(from: file)
+        }
+        #expect(try await store.statistics().trajectories == 0)
+    }
+
     // Finding 207 refuses invisible characters, but not those that shape the visible character before them: the
     // zero-width non-joiner of Persian words, the joiner and variation selector of emoji sequences.
     @Test(arguments: [
