@@ -48,10 +48,10 @@ extension Embedder {
                 guard let object = try? JSONSerialization.jsonObject(with: line.data) as? [String: Any] else {
                     throw .malformedInput(path: path, line: line.number, reason: "not a JSON object")
                 }
-                if let repeated = JSONSyntax.repeatedKey(in: line.data) {
+                if let (field, reason) = JSONSyntax.laxness(in: line.data) {
                     throw .malformedInput(
                         path: path, line: line.number,
-                        reason: "field \(repeated) " + JSONSyntax.repeatedKeyReason)
+                        reason: (field.isEmpty ? "the line " : "field \(field) ") + reason)
                 }
                 guard let text = object[textField] as? String else {
                     throw .malformedInput(

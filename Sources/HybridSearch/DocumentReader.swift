@@ -219,10 +219,9 @@ public enum DocumentReader {
             throw fail(JSONSyntax.problem(in: line.data).map { "not valid JSON: \($0)" } ?? "not valid JSON")
         }
         guard let object = value as? [String: Any] else { throw fail("must be a JSON object") }
-        if let repeated = JSONSyntax.repeatedKey(in: line.data) {
+        if let (field, reason) = JSONSyntax.laxness(in: line.data) {
             throw CollectionError.malformedInput(
-                path: path, line: line.number, field: repeated,
-                reason: JSONSyntax.repeatedKeyReason)
+                path: path, line: line.number, field: field.isEmpty ? "(line)" : field, reason: reason)
         }
         return object
     }

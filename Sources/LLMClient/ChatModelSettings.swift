@@ -45,8 +45,8 @@ public struct ChatModelSettings: Sendable, Equatable, Codable {
             throw .invalidConfiguration(path: path, reason: "the file \(error)")
         }
         // A repeated or misspelt key was read silently: `{"URL": …}` configured no model at all.
-        if let key = JSONSyntax.repeatedKey(in: data) {
-            throw .invalidConfiguration(path: path, reason: "field \(key) \(JSONSyntax.repeatedKeyReason)")
+        if let (field, reason) = JSONSyntax.laxness(in: data) {
+            throw .invalidConfiguration(path: path, reason: (field.isEmpty ? "the file " : "field \(field) ") + reason)
         }
         do { self = try JSONDecoder().decode(Self.self, from: data) } catch {
             throw .invalidConfiguration(

@@ -37,8 +37,18 @@ enum JSONRPCScreening {
     }
 
     /// A message without the requests answered here (`nil` when none is left), and their answers; bytes that are
-    /// not JSON pass as they are.
+    /// not strict JSON are answered with a parse error saying where.
     static func screen(_ data: Data) -> (passed: Data?, answers: [Answer]) {
+        // Hostile run 22: over HTTP, a message that is not JSON got "Invalid JSON" with no position, invalid UTF-8 in
+        // `method` "method must be a string", and one with a comma before a closing bracket was answered (findings
+        // 217, 218).
+        if let problem = JSONSyntax.problem(in: data) {
+            return (nil, [parseError("the message is not JSON (\(problem))")])
+        }
+        if let comma = JSONSyntax.trailingComma(in: data) {
+            let container = comma.container.isEmpty ? "the message" : comma.container
+            return (nil, [parseError("\(container) \(JSONSyntax.trailingCommaReason(at: comma.offset))")])
+        }
         let decoder = JSONDecoder()
         let repeated = JSONSyntax.repeatedKey(in: data)
         guard var checks = try? decoder.decode([Check].self, from: data) else {
@@ -63,6 +73,11 @@ enum JSONRPCScreening {
         let kept = zip(batch, checks).filter { $0.1.answer == nil }.map(\.0)
         guard !kept.isEmpty, let rest = try? JSONSerialization.data(withJSONObject: kept) else { return (nil, answers) }
         return (rest, answers)
+    }
+
+    /// A JSON-RPC parse error (`id` null: the message's ID can't be known).
+    private static func parseError(_ detail: String) -> Answer {
+        Answer(data: errorResponse(code: -32700, message: "Parse error: \(detail)"), code: -32700)
     }
 
     private static func invalidRequest(_ problem: String, id: Any) -> Answer {

@@ -470,9 +470,7 @@ extension MemoryService {
 
     /// Refuses a body in which an object repeats a key: a decoder keeps one of its values, silently.
     static func refuseRepeatedKey(in body: Data) throws(ServiceError) {
-        if let repeated = JSONSyntax.repeatedKey(in: body) {
-            throw .invalidBody(field: repeated, reason: JSONSyntax.repeatedKeyReason)
-        }
+        if let (field, reason) = JSONSyntax.laxness(in: body) { throw .invalidBody(field: field, reason: reason) }
     }
 
     /// The error for a body the decoder refused without naming a field: where its JSON syntax breaks, or, when it

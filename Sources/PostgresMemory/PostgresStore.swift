@@ -110,8 +110,8 @@ public enum PostgresStore {
                 path: path,
                 reason: "is not a PostgreSQL store descriptor (\(JSONSyntax.decodingProblem(error, in: data)))")
         }
-        if let key = JSONSyntax.repeatedKey(in: data) {
-            throw .invalidRecord(path: path, line: 1, field: key, reason: JSONSyntax.repeatedKeyReason)
+        if let (field, reason) = JSONSyntax.laxness(in: data) {
+            throw .invalidRecord(path: path, line: 1, field: field.isEmpty ? "(file)" : field, reason: reason)
         }
         return try descriptor.location
     }

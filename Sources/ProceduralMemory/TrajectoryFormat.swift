@@ -67,9 +67,8 @@ package struct TrajectoryRecordParser: Sendable {
             throw .invalidRecord(
                 path: path, line: line, field: "(line)", reason: "must be a JSON object")
         }
-        if let repeated = JSONSyntax.repeatedKey(in: data) {
-            throw .invalidRecord(
-                path: path, line: line, field: repeated, reason: JSONSyntax.repeatedKeyReason)
+        if let (field, reason) = JSONSyntax.laxness(in: data) {
+            throw .invalidRecord(path: path, line: line, field: field.isEmpty ? "(line)" : field, reason: reason)
         }
         return object
     }

@@ -103,13 +103,39 @@ extension JSONSyntax {
     /// What to say of the key ``repeatedKey(in:)`` names, after its path.
     package static let repeatedKeyReason = "appears twice in its object; keep one of the values"
 
+    /// What to say of a comma ``laxness(in:)`` finds before a closing bracket, after the path of its container.
+    package static func trailingCommaReason(at offset: Int) -> String {
+        "ends with a comma before its closing bracket (character \(offset)), which JSON does not allow; remove the "
+            + "comma"
+    }
+
     /// The JSON path of the first key that an object in `data` repeats (`id`, `labels.fold`, `steps[1].action`),
     /// or `nil` when no object repeats a key.
     ///
     /// A reader keeps one of a repeated key's values (JSONDecoder the first, JSONSerialization the last), so that
     /// `{"id": "a", "id": "b"}` is silently one of two records: callers refuse it instead. Call it on JSON that
     /// parsed; it reads the bytes once.
-    package static func repeatedKey(in data: Data) -> String? {
+    package static func repeatedKey(in data: Data) -> String? { scan(data).repeatedKey }
+
+    /// What Foundation's parser accepted in `data` that JSON does not: the first repeated key (``repeatedKey(in:)``,
+    /// its path and ``repeatedKeyReason``), else the first comma before a closing bracket (`{"a": 1,}`, the path of
+    /// its object or array, `""` for the whole document, and ``trailingCommaReason(at:)``); `nil` for strict JSON.
+    ///
+    /// Hostile run 22: `{"task": "x", "k": 1,}` was answered, and a file with such commas imported, though Python's
+    /// `json` and `jq` refuse them (finding 217). Call it on JSON that parsed; it reads the bytes once.
+    package static func laxness(in data: Data) -> (field: String, reason: String)? {
+        let found = scan(data)
+        if let key = found.repeatedKey { return (key, repeatedKeyReason) }
+        if let comma = found.trailingComma { return (comma.container, trailingCommaReason(at: comma.offset)) }
+        return nil
+    }
+
+    /// The first comma of `data` before a closing bracket: the path of its object or array (`""` for the whole
+    /// document) and its offset in bytes; `nil` when there is none. See ``laxness(in:)``.
+    package static func trailingComma(in data: Data) -> (container: String, offset: Int)? { scan(data).trailingComma }
+
+    /// The first repeated key and the first trailing comma of `data`, each where it is.
+    private static func scan(_ data: Data) -> (repeatedKey: String?, trailingComma: (container: String, offset: Int)?) {
         // The containers open at the current byte: an object's keys so far and the key whose value is being read,
         // or an array's index.
         struct Container {
@@ -120,17 +146,35 @@ extension JSONSyntax {
         }
         var open: [Container] = []
         var expectingKey = false
-        func path(to key: String) -> String {
+        func path(to key: String?) -> String {
             var text = ""
             for container in open.dropLast() {
                 text += container.isObject ? (text.isEmpty ? "" : ".") + container.key : "[\(container.index)]"
             }
+            guard let key else { return text }
             return text + (text.isEmpty ? "" : ".") + key
         }
-        return data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> String? in
+        var repeated: String?
+        var trailingComma: (container: String, offset: Int)?
+        // The last comma read, while only white space followed it.
+        var comma: Int?
+        data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
             var position = 0
-            while position < bytes.count {
-                switch bytes[position] {
+            while position < bytes.count, repeated == nil {
+                let byte = bytes[position]
+                if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r")
+                    || byte == UInt8(ascii: "\t")
+                {
+                    position += 1
+                    continue
+                }
+                if let offset = comma, trailingComma == nil,
+                    byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]")
+                {
+                    trailingComma = (path(to: nil), offset)
+                }
+                comma = nil
+                switch byte {
                 case UInt8(ascii: "{"):
                     open.append(Container(isObject: true))
                     expectingKey = true
@@ -141,6 +185,7 @@ extension JSONSyntax {
                     _ = open.popLast()
                     expectingKey = false
                 case UInt8(ascii: ","):
+                    comma = position
                     guard let last = open.last else { break }
                     if last.isObject { expectingKey = true } else { open[open.count - 1].index += 1 }
                 case UInt8(ascii: "\""):
@@ -162,14 +207,17 @@ extension JSONSyntax {
                         ? (try? JSONSerialization.jsonObject(
                             with: Data(bytes[start...position]), options: .fragmentsAllowed)) as? String ?? ""
                         : String(decoding: bytes[start + 1..<position], as: UTF8.self)
-                    guard open[open.count - 1].keys.insert(key).inserted else { return path(to: key) }
+                    guard open[open.count - 1].keys.insert(key).inserted else {
+                        repeated = path(to: key)
+                        break
+                    }
                     open[open.count - 1].key = key
                 default:
                     break
                 }
                 position += 1
             }
-            return nil
         }
+        return (repeated, trailingComma)
     }
 }

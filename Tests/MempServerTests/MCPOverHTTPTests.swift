@@ -1,4 +1,5 @@
 import Foundation
+import RetrievalCore
 import Testing
 
 /// MCP over HTTP against hostile clients: sessions are bounded, and no request goes unanswered.
@@ -108,6 +109,28 @@ import Testing
         let answer = try await Self.answer(to: message)
         #expect(answer.status == status)
         #expect(answer.object["id"] as? Int == 7 && answer.error?["code"] as? Int == code)
+        #expect(answer.error?["message"] as? String == reason)
+        #expect(answer.pingAfter == 200)
+    }
+
+    /// A message that is not strict JSON gets a parse error saying where (hostile run 22: "Invalid JSON: Invalid
+    /// JSON-RPC message" with no position; a comma before a closing bracket was answered as if it were JSON).
+    @Test(arguments: [
+        (
+            #"{"jsonrpc":"2.0","id":5,"method":"ping",}"#,
+            "Parse error: the message ends with a comma before its closing bracket (character 39), which JSON does "
+                + "not allow; remove the comma"
+        ),
+        (
+            #"{"jsonrpc":"2.0","id":5,"method":"pi"#,
+            "Parse error: the message is not JSON ("
+                + JSONSyntax.problem(in: Data(#"{"jsonrpc":"2.0","id":5,"method":"pi"#.utf8))! + ")"
+        ),
+    ])
+    func aMessageThatIsNotStrictJSONGetsAParseErrorSayingWhere(message: String, reason: String) async throws {
+        let answer = try await Self.answer(to: message)
+        #expect(answer.status == 400)
+        #expect(answer.object["id"] is NSNull && answer.error?["code"] as? Int == -32700)
         #expect(answer.error?["message"] as? String == reason)
         #expect(answer.pingAfter == 200)
     }

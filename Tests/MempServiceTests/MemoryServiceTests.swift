@@ -208,6 +208,7 @@ import Testing
                 .invalidBody(field: "filters.labels.a", reason: "must be a string")
             ),
             (#"{}"#, .invalidBody(field: "task", reason: "is missing")),
+            (#"{"task": "x", "k": 1,}"#, .invalidBody(field: "", reason: JSONSyntax.trailingCommaReason(at: 20))),
             ("[1, 2]", .invalidBody(field: "", reason: "must be a JSON object")),
             // A misspelt or misplaced field is refused, not ignored (the lookup ran without it).
             (

@@ -130,6 +130,11 @@ import Testing
             "not valid JSON: Invalid value around character 46"
         ),
         (#"["id", "x"]"#, "(line)", "must be a JSON object"),
+        // Hostile run 22: Foundation's parser took a comma before a closing bracket, which JSON does not allow.
+        (
+            #"{"id": "x", "task": "t", "steps": [{"action": "a"},]}"#, "steps",
+            JSONSyntax.trailingCommaReason(at: 50)
+        ),
         (#"{"task": "t", "steps": [{"action": "a"}]}"#, "id", "is missing"),
         (#"{"id": 7, "task": "t", "steps": [{"action": "a"}]}"#, "id", "must be a string"),
         (#"{"id": "x", "task": "  ", "steps": [{"action": "a"}]}"#, "task", "must not be empty"),

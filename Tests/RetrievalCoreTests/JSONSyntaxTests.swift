@@ -22,6 +22,27 @@ import Testing
         _ = try JSONSerialization.jsonObject(with: data)  // every case is JSON
         #expect(JSONSyntax.repeatedKey(in: data) == path)
     }
+
+    // Hostile run 22: Foundation's parser took a comma before a closing bracket, which JSON does not allow (217).
+    @Test(
+        arguments: [
+            (#"{"task": "x", "k": 1,}"#, "", 20),
+            (#"{"steps": [{"action": "a"}, ]}"#, "steps", 26),
+            (#"[{"a": [1, 2,\#n ]}]"#, "[0].a", 12),
+            (#"{"a": ",}", "b": [",]"]}"#, nil, 0),
+            (#"{"a": [], "b": {}}"#, nil, 0),
+        ] as [(String, String?, Int)])
+    func aCommaBeforeAClosingBracketIsFoundWithItsContainer(json: String, container: String?, offset: Int) throws {
+        let data = Data(json.utf8)
+        _ = try JSONSerialization.jsonObject(with: data)  // Foundation takes every case
+        let found = JSONSyntax.trailingComma(in: data)
+        #expect(found?.container == container && (found?.offset ?? 0) == offset)
+        #expect(
+            JSONSyntax.laxness(in: data)?.reason == container.map { _ in JSONSyntax.trailingCommaReason(at: offset) })
+        // A repeated key is named first.
+        #expect(
+            JSONSyntax.laxness(in: Data(#"{"k": [1,], "k": 2}"#.utf8))! == ("k", JSONSyntax.repeatedKeyReason))
+    }
 }
 
 /// JSON's booleans are told from the numbers 0 and 1, which bridge to Bool as well.
