@@ -43,7 +43,8 @@ enum JSONRPCScreening {
         // `method` "method must be a string", and one with a comma before a closing bracket was answered (findings
         // 217, 218).
         if let problem = JSONSyntax.problem(in: data) {
-            return (nil, [parseError("the message is not JSON (\(problem))")])
+            let outOfRange = JSONSyntax.numberOutOfRange(in: data) != nil
+            return (nil, [parseError(outOfRange ? problem : "the message is not JSON (\(problem))")])
         }
         if let comma = JSONSyntax.trailingComma(in: data) {
             let container = comma.container.isEmpty ? "the message" : comma.container

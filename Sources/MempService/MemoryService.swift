@@ -468,6 +468,13 @@ extension MemoryService {
         }
     }
 
+    /// The error for a number of `body` that no 64-bit float holds, naming its field, if there is one.
+    static func numberOutOfRange(in body: Data) -> ServiceError? {
+        JSONSyntax.numberOutOfRange(in: body).map {
+            .invalidBody(field: $0.field, reason: JSONSyntax.outOfRangeReason($0.literal))
+        }
+    }
+
     /// Refuses a body in which an object repeats a key: a decoder keeps one of its values, silently.
     static func refuseRepeatedKey(in body: Data) throws(ServiceError) {
         if let (field, reason) = JSONSyntax.laxness(in: body) { throw .invalidBody(field: field, reason: reason) }
@@ -476,6 +483,7 @@ extension MemoryService {
     /// The error for a body the decoder refused without naming a field: where its JSON syntax breaks, or, when it
     /// is JSON, that a value doesn't fit its field.
     static func undecodable(_ body: Data) -> ServiceError {
+        if let outOfRange = numberOutOfRange(in: body) { return outOfRange }
         guard let problem = JSONSyntax.problem(in: body) else {
             return .invalidBody(field: "", reason: "holds a value that does not fit its field")
         }
@@ -483,6 +491,8 @@ extension MemoryService {
     }
 
     static func invalidBody(_ error: DecodingError, body: Data) -> ServiceError {
+        // A number out of range fails as "must be a number", or names no field.
+        if let outOfRange = numberOutOfRange(in: body) { return outOfRange }
         guard let (field, reason) = JSONSyntax.fieldProblem(error) else { return undecodable(body) }
         return .invalidBody(field: field, reason: reason)
     }

@@ -19,6 +19,10 @@ package enum JSONSyntax {
             _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
             return data.contains(0) ? encoding : nil
         } catch {
+            if let number = numberOutOfRange(in: data) {
+                return (number.field.isEmpty ? "the number " : "field \(number.field) ")
+                    + outOfRangeReason(number.literal)
+            }
             let text = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? ""
             let problem = text.isEmpty ? "it can't be parsed" : text.hasSuffix(".") ? String(text.dropLast()) : text
             // The parser names only a character.
@@ -134,8 +138,41 @@ extension JSONSyntax {
     /// document) and its offset in bytes; `nil` when there is none. See ``laxness(in:)``.
     package static func trailingComma(in data: Data) -> (container: String, offset: Int)? { scan(data).trailingComma }
 
+    /// The first number of `data` that a 64-bit float can't hold, with the path of its field (`k`,
+    /// `filters.minSimilarity`, `tasks[2].outcome.reward`): beyond ±1.8e308, or so close to 0 that it reads as 0
+    /// (`1e-400`); `nil` when every number fits.
+    ///
+    /// Hostile run 22: JSONSerialization called `1e400` "not representable in Swift" and JSONDecoder called `1e-400`
+    /// a value that does not fit, both without a field (finding 215).
+    package static func numberOutOfRange(in data: Data) -> (field: String, literal: String)? {
+        scan(data).numberOutOfRange
+    }
+
+    /// What to say of a number ``numberOutOfRange(in:)`` finds, after its field.
+    package static func outOfRangeReason(_ literal: String) -> String {
+        "is \(literal), which no 64-bit float holds (they reach about ±1.8e308, and no non-zero one is closer to 0 "
+            + "than about 4.9e-324)"
+    }
+
+    private static func isNumberByte(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-")
+            || byte == UInt8(ascii: "+") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e")
+            || byte == UInt8(ascii: "E")
+    }
+
+    /// Whether `literal`, read as `value`, is infinite, or 0 though its digits before the exponent are not all 0.
+    private static func isOutOfRange(_ value: Double, literal: String) -> Bool {
+        if value.isInfinite { return true }
+        guard value == 0 else { return false }
+        let mantissa = literal.prefix { $0 != "e" && $0 != "E" }
+        return mantissa.contains { ("1"..."9").contains($0) }
+    }
+
     /// The first repeated key and the first trailing comma of `data`, each where it is.
-    private static func scan(_ data: Data) -> (repeatedKey: String?, trailingComma: (container: String, offset: Int)?) {
+    private static func scan(_ data: Data) -> (
+        repeatedKey: String?, trailingComma: (container: String, offset: Int)?,
+        numberOutOfRange: (field: String, literal: String)?
+    ) {
         // The containers open at the current byte: an object's keys so far and the key whose value is being read,
         // or an array's index.
         struct Container {
@@ -154,8 +191,17 @@ extension JSONSyntax {
             guard let key else { return text }
             return text + (text.isEmpty ? "" : ".") + key
         }
+        /// The path of the value being read: each container's key or index.
+        func valuePath() -> String {
+            var text = ""
+            for container in open {
+                text += container.isObject ? (text.isEmpty ? "" : ".") + container.key : "[\(container.index)]"
+            }
+            return text
+        }
         var repeated: String?
         var trailingComma: (container: String, offset: Int)?
+        var numberOutOfRange: (field: String, literal: String)?
         // The last comma read, while only white space followed it.
         var comma: Int?
         data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
@@ -212,12 +258,20 @@ extension JSONSyntax {
                         break
                     }
                     open[open.count - 1].key = key
+                case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                    let start = position
+                    while position + 1 < bytes.count, Self.isNumberByte(bytes[position + 1]) { position += 1 }
+                    guard numberOutOfRange == nil else { break }
+                    let literal = String(decoding: bytes[start...position], as: UTF8.self)
+                    if let value = Double(literal), Self.isOutOfRange(value, literal: literal) {
+                        numberOutOfRange = (valuePath(), literal)
+                    }
                 default:
                     break
                 }
                 position += 1
             }
         }
-        return (repeated, trailingComma)
+        return (repeated, trailingComma, numberOutOfRange)
     }
 }

@@ -229,6 +229,12 @@ import Testing
             ("nope", .invalidBody(field: "", reason: "is not valid JSON: Invalid value around character 1")),
             // Numbers that don't fit their field are named (the decoder names no field for them).
             (#"{"task": "x", "k": 1e300}"#, .invalidBody(field: "k", reason: "must be an integer")),
+            // Hostile run 22: numbers no float holds were "not valid JSON" or "a value that does not fit", unnamed.
+            (#"{"task": "x", "k": 1e400}"#, .invalidBody(field: "k", reason: JSONSyntax.outOfRangeReason("1e400"))),
+            (
+                #"{"task": "x", "filters": {"minSimilarity": 1e-400}}"#,
+                .invalidBody(field: "filters.minSimilarity", reason: JSONSyntax.outOfRangeReason("1e-400"))
+            ),
             (#"{"task": "x", "k": 2.5}"#, .invalidBody(field: "k", reason: "must be an integer")),
             (
                 #"{"task": "x", "filters": {"minSimilarity": 1e300}}"#,

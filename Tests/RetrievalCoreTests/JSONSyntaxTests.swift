@@ -45,6 +45,28 @@ import Testing
     }
 }
 
+/// Numbers no 64-bit float holds are named with their field (hostile run 22, finding 215).
+@Suite struct JSONNumberRangeTests {
+    @Test(
+        arguments: [
+            (#"{"k": 1e400}"#, "k", "1e400"),
+            (#"{"tasks": [{"outcome": {"reward": -1.5E+400}}]}"#, "tasks[0].outcome.reward", "-1.5E+400"),
+            (#"[0, 1, 2e-400]"#, "[2]", "2e-400"),
+            (#"{"a": "1e400", "b": 0e-400, "c": 0.0, "d": 1e300, "e": 4.9e-324, "f": -0}"#, nil, nil),
+        ] as [(String, String?, String?)])
+    func aNumberNoFloatHoldsIsNamedWithItsField(json: String, field: String?, literal: String?) {
+        let found = JSONSyntax.numberOutOfRange(in: Data(json.utf8))
+        #expect(found?.field == field && found?.literal == literal)
+        if let field, let literal {
+            #expect(
+                JSONSyntax.problem(in: Data(json.utf8)) == nil
+                    || JSONSyntax.problem(in: Data(json.utf8)) == "field \(field) "
+                        + JSONSyntax.outOfRangeReason(literal)
+            )
+        }
+    }
+}
+
 /// JSON's booleans are told from the numbers 0 and 1, which bridge to Bool as well.
 @Suite struct JSONBooleanTests {
     @Test func trueAndFalseAreBooleansAndNumbersAreNot() throws {
