@@ -130,11 +130,13 @@ package enum StoreMigration {
             reason: reason, batchSize: batchSize)
     }
 
+    /// Refuses a copy's destination that holds data, only reading it.
+    ///
     /// Throws ``ProceduralMemory/MemoryError/storeExists(path:)`` when the store `backend` reaches holds trajectories,
-    /// memories, history or a fusion record, as ``MemoryBackend/beginCopy(from:)`` does, but only reading: a
-    /// destination is checked before it is opened for writing, which upgrades an older schema (finding 210: a refused
-    /// migration upgraded the store it refused). A database without a store holds nothing; a copy that did not finish
-    /// is refused as ``ProceduralMemory/MemoryError/incompleteCopy(source:)``.
+    /// memories, history or a fusion record, as ``MemoryBackend/beginCopy(from:)`` does: a destination is checked
+    /// before it is opened for writing, which upgrades an older schema (finding 210: a refused migration upgraded the
+    /// store it refused). A database without a store holds nothing; a copy that did not finish is refused as
+    /// ``ProceduralMemory/MemoryError/incompleteCopy(source:)``.
     package static func refuseHeldData(in backend: any MemoryBackend, destinationName: String)
         async throws(MemoryError)
     {

@@ -134,8 +134,10 @@ extension JSONSyntax {
         return nil
     }
 
-    /// The first comma of `data` before a closing bracket: the path of its object or array (`""` for the whole
-    /// document) and its offset in bytes; `nil` when there is none. See ``laxness(in:)``.
+    /// The first comma of `data` before a closing bracket, `nil` when there is none.
+    ///
+    /// Returns the path of its object or array (`""` for the whole document) and its offset in bytes. See
+    /// ``laxness(in:)``.
     package static func trailingComma(in data: Data) -> (container: String, offset: Int)? { scan(data).trailingComma }
 
     /// The first number of `data` that a 64-bit float can't hold, with the path of its field (`k`,
@@ -150,8 +152,8 @@ extension JSONSyntax {
 
     /// What to say of a number ``numberOutOfRange(in:)`` finds, after its field.
     package static func outOfRangeReason(_ literal: String) -> String {
-        "is \(literal), which no 64-bit float holds (they reach about ±1.8e308, and no non-zero one is closer to 0 "
-            + "than about 4.9e-324)"
+        "is \(literal), which no 64-bit float holds: they reach about ±1.8e308, and none but 0 is nearer 0 than about "
+            + "4.9e-324"
     }
 
     private static func isNumberByte(_ byte: UInt8) -> Bool {

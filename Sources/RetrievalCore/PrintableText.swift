@@ -30,10 +30,11 @@ private func isHidden(_ scalar: Unicode.Scalar) -> Bool {
         || properties.generalCategory == .paragraphSeparator
 }
 
-/// Whether `scalar`, invisible itself, shapes the visible character before it, which is not ASCII: a zero-width
-/// joiner or non-joiner (U+200C, U+200D), which Persian and Indic words and emoji sequences (👩‍💻) hold, or a variation
-/// selector (U+FE00–U+FE0F, U+E0100–U+E01EF: ❤️). Within ASCII text, or after another joiner, each would only hide a
-/// difference.
+/// Whether `scalar`, invisible itself, shapes the visible character before it, which is not ASCII.
+///
+/// Such are a zero-width joiner or non-joiner (U+200C, U+200D), which Persian and Indic words and emoji sequences
+/// (👩‍💻) hold, and a variation selector (U+FE00–U+FE0F, U+E0100–U+E01EF: ❤️). Within ASCII text, or after another
+/// joiner, each would only hide a difference.
 private func joinsVisibleText(_ scalar: Unicode.Scalar, after previous: Unicode.Scalar?) -> Bool {
     guard let previous, !previous.isASCII, !(0x200C...0x200D).contains(previous.value) else { return false }
     return (0x200C...0x200D).contains(scalar.value) || (0xFE00...0xFE0F).contains(scalar.value)

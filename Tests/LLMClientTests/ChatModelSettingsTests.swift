@@ -1,5 +1,6 @@
 import Foundation
 import LLMClient
+import RetrievalCore
 import TestSupport
 import Testing
 
@@ -57,7 +58,11 @@ import Testing
                 #"{"url": "http://a", "url": "http://b"}"#,
                 "field url appears twice in its object; keep one of the values"
             ),
-            (#"{"timeout": 1e400}"#, "not a JSON object of settings (Number 1e400 is not representable in Swift)"),
+            // Hostile run 22: the field of a number no float holds is named (finding 215).
+            (
+                #"{"timeout": 1e400}"#,
+                "not a JSON object of settings (field timeout " + JSONSyntax.outOfRangeReason("1e400") + ")"
+            ),
         ] {
             try text.write(toFile: path, atomically: true, encoding: .utf8)
             #expect(throws: LanguageModelError.invalidConfiguration(path: path, reason: reason)) {

@@ -293,6 +293,11 @@ import Testing
         resumed.resume = true
         let report = try await store.update(tasks, options: resumed, source: "tasks.jsonl")
         #expect(report.alreadyApplied == 2 && report.tasks == tasks.count - 2)
+        // Tasks that an update of another source applied are skipped whatever its policy.
+        var elsewhere = resumed
+        elsewhere.policy = .adjustment
+        let skipped = try await store.update(tasks, options: elsewhere, source: "other.jsonl")
+        #expect(skipped.alreadyApplied == tasks.count && skipped.tasks == 0)
     }
 
     /// A failed task an update keeps no trajectory of is known as applied by the update's record of it.

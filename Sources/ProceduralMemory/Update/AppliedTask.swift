@@ -65,8 +65,9 @@ package struct AppliedTask: Sendable, Equatable, Codable {
     package static let legacySource = "(recorded by the schema upgrade)"
 }
 
-/// What an update does with its tasks: its ``UpdatePolicy`` and the ``BuildPolicy`` of the memories it adds. A
-/// resumed update must do what the interrupted one did, or the tasks of one file end under two policies.
+/// What an update does with its tasks: its ``UpdatePolicy`` and the ``BuildPolicy`` of the memories it adds.
+///
+/// A resumed update must do what the interrupted one did, or the tasks of one file end under two policies.
 package struct UpdateMethod: Sendable, Equatable, Codable {
     /// The update policy.
     package var policy: UpdatePolicy

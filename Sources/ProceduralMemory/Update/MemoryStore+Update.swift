@@ -19,11 +19,11 @@ public struct UpdateOptions: Sendable {
     /// apply each task once: a batch finds the other's records in its own transaction, and is made again without
     /// those tasks. A task applied with another outcome than the one given fails the update with
     /// ``MemoryError/appliedWithOtherOutcome(id:path:line:)`` before anything is written (or, for a task another
-    /// update applied meanwhile, before its batch is), and one applied with another ``policy`` or
-    /// ``MemoryBuilder/policy`` with
-    /// ``MemoryError/resumedWithOtherMethod(id:path:line:appliedPolicy:appliedBuild:policy:build:)``. Off, an applied task
-    /// fails the update with ``MemoryError/alreadyApplied(id:path:line:)``. Either way, a task whose trajectory
-    /// another route stored (an import) fails it with ``MemoryError/duplicateTrajectory(id:path:line:)``.
+    /// update applied meanwhile, before its batch is), and one that an update of the same source applied with
+    /// another ``policy`` or ``MemoryBuilder/policy`` with
+    /// ``MemoryError/resumedWithOtherMethod(id:path:line:appliedPolicy:appliedBuild:policy:build:)``. Off, an
+    /// applied task fails the update with ``MemoryError/alreadyApplied(id:path:line:)``. Either way, a task whose
+    /// trajectory another route stored (an import) fails it with ``MemoryError/duplicateTrajectory(id:path:line:)``.
     public var resume: Bool
 
     /// The policy and build the update records with each task it applies, which a resume must repeat.
@@ -178,7 +178,7 @@ extension MemoryStore {
     /// - Throws: Without `resume`, ``MemoryError/alreadyApplied(id:path:line:)`` for the first task applied;
     ///   ``MemoryError/appliedWithOtherOutcome(id:path:line:)`` for one applied with another outcome;
     ///   ``MemoryError/resumedWithOtherMethod(id:path:line:appliedPolicy:appliedBuild:policy:build:)`` for one
-    ///   applied with another policy or build;
+    ///   that an update of the same source applied with another policy or build;
     ///   ``MemoryError/duplicateTrajectory(id:path:line:)`` for one whose trajectory is stored, not by an update
     ///   (an import: applied, its trajectory would be stored twice; hostile run 20: a resumed update took it for
     ///   applied, and never counted its uses), or by an update before the records (``AppliedTask/legacySource``),
@@ -211,8 +211,9 @@ extension MemoryStore {
             else {
                 throw .appliedWithOtherOutcome(id: id, path: source, line: line)
             }
-            // Finding 206: a resume with another policy applied the rest of the file another way.
-            if let applied = record.method, applied != options.method {
+            // Finding 206: a resume with another policy applied the rest of the file another way. A task another
+            // update (of another source) applied is skipped whatever its policy.
+            if let applied = record.method, applied != options.method, record.source == source {
                 throw .resumedWithOtherMethod(
                     id: id, path: source, line: line, appliedPolicy: applied.policy, appliedBuild: applied.build,
                     policy: options.policy, build: options.builder.policy)
