@@ -75,7 +75,8 @@ struct DeleteCommand: AsyncParsableCommand {
             let kept =
                 "\(counted(result.detached.count, "memory")) (\(result.detached.prefix(5).joined(separator: ", "))"
                 + (result.detached.count > 5 ? ", …" : "") + ")"
-            print("\(kept) \(dryRun ? "would keep" : "keep") only the source trajectories not deleted.")
+            let verb = dryRun ? "would keep" : result.detached.count == 1 ? "keeps" : "keep"
+            print("\(kept) \(verb) only the source trajectories not deleted.")
         }
     }
 }

@@ -141,7 +141,7 @@ extension ServiceError: CustomStringConvertible {
         case .unknownStore(let name):
             "No store is called \"\(name)\"; GET /v1/stores lists them."
         case .unknownMemory(let id, let store):
-            "No memory has ID \(id) in store \(store)."
+            "No memory has ID \(printableName(id)) in store \(store)."
         case .conflict(let reason):
             "\(reason) Retry the request."
         case .unauthorized:

@@ -260,7 +260,8 @@ extension MemoryError: CustomStringConvertible {
         case .importStopped(let committed, let cause):
             "\(cause) (\(committed) trajectories from earlier batches were committed and stay stored.)"
         case .unknownID(let id):
-            "No memory or trajectory has ID \(id)."
+            // Hostile run 22: an ID holding U+2028 was printed raw, breaking the line (finding 224).
+            "No memory or trajectory has ID \(printableName(id))."
         case .notAMemory(let id, let memoryIDs) where memoryIDs.isEmpty:
             "\(id) is a stored trajectory, not a memory, and no memory holds it as a source; give a memory's ID."
         case .notAMemory(let id, let memoryIDs):

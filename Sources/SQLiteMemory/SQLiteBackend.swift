@@ -40,6 +40,7 @@ public final class SQLiteBackend: MemoryBackend {
         // A transaction spans several accesses of the writer connection (`transaction(commit:_:)`).
         configuration.allowsUnsafeTransactions = true
         configuration.prepareDatabase { db in db.add(function: Self.canonicalText) }
+        let existed = path.map { FileManager.default.fileExists(atPath: $0) } ?? false
         do {
             if let path {
                 database = try DatabasePool(path: path, configuration: configuration)
@@ -47,8 +48,19 @@ public final class SQLiteBackend: MemoryBackend {
                 database = try DatabaseQueue(configuration: configuration)
             }
             // A file that should hold a store but holds no settings is refused before a migration adds tables to it.
-            if existingStore, try database.read(Self.info) == nil {
+            // Only a database that was there may hold a store; a create's new file is left alone (a read there kept
+            // the write-ahead log from being folded into the database at close).
+            let info = existingStore || existed ? try database.read(Self.info) : nil
+            if existingStore, info == nil {
                 throw MemoryError.databaseWithoutStoreSettings(path: location)
+            }
+            // Hostile run 22 (finding 225): a build opened a store a later build had upgraded, and failed part-way
+            // on what it could not read (a history action it did not know).
+            if let version = info?.schemaVersion, version > Self.schemaVersion {
+                throw MemoryError.database(
+                    reason: "\(location): the store has schema version \(version), newer than the version "
+                        + "\(Self.schemaVersion) this build reads and writes; open it with a build as recent as the one "
+                        + "that upgraded it")
             }
             if !readOnly { try Self.migrator.migrate(database) }
         } catch {

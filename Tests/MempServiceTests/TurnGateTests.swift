@@ -22,15 +22,23 @@ import Testing
                 return number
             }
         }
+
+        /// Starts operation 0 on `gate`, holding its turn until `release` finishes, once it is in.
+        func holdFirstTurn(of gate: TurnGate) async -> (
+            operation: Task<Int, any Error>, release: AsyncStream<Void>.Continuation
+        ) {
+            let (held, release) = AsyncStream<Void>.makeStream()
+            let operation = Task { try await turn(0, of: gate, holdingUntil: held) }
+            while order.withLock({ $0 }) != [0] { await Task.yield() }
+            return (operation, release)
+        }
     }
 
     /// With the one turn held, later arrivals wait, and get it one at a time in the order they came.
     @Test func turnsGoOneAtATimeInOrderOfArrival() async throws {
         let gate = TurnGate(width: 1)
         let entries = Entries()
-        let (held, release) = AsyncStream<Void>.makeStream()
-        let first = Task { try await entries.turn(0, of: gate, holdingUntil: held) }
-        while entries.order.withLock({ $0 }) != [0] { await Task.yield() }
+        let (first, release) = await entries.holdFirstTurn(of: gate)
         var later: [Task<Int, any Error>] = []
         for number in 1...3 {
             later.append(Task { try await entries.turn(number, of: gate, holdingUntil: nil) })
@@ -48,9 +56,7 @@ import Testing
     @Test func aWiderGateLetsAsManyIn() async throws {
         let gate = TurnGate(width: 2)
         let entries = Entries()
-        let (held, release) = AsyncStream<Void>.makeStream()
-        let holding = Task { try await entries.turn(0, of: gate, holdingUntil: held) }
-        while entries.order.withLock({ $0 }) != [0] { await Task.yield() }
+        let (holding, release) = await entries.holdFirstTurn(of: gate)
         #expect(try await entries.turn(1, of: gate, holdingUntil: nil) == 1)
         #expect(entries.inside.withLock { $0.most } == 2 && gate.waiting == 0)
         release.finish()

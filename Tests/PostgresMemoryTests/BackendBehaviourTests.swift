@@ -216,7 +216,7 @@ final class InterleavingScriptWriter: ScriptWriter {
             await #expect(
                 throws: MemoryError.cannotRevert(
                     entry: mergeEntry.number,
-                    reason: "memory heat changed after it (entries \(detach.number)); revert those first")
+                    reason: "memory heat changed after it (entry \(detach.number)); revert it first")
             ) {
                 try await store.revert(mergeEntry.number)
             }

@@ -228,7 +228,7 @@ import Testing
         await #expect(
             throws: MemoryError.cannotRevert(
                 entry: feedback,
-                reason: "memory \(Self.mug) changed after it (entries \(deprecation)); revert those first")
+                reason: "memory \(Self.mug) changed after it (entry \(deprecation)); revert it first")
         ) {
             try await store.revert(feedback)
         }

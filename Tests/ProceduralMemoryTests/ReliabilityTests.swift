@@ -380,6 +380,27 @@ import VectorIndex
         #expect(try await MemoryStore.verify(at: path).problems == [])
     }
 
+    // Hostile run 22 (finding 225): a build opened a store that a later build had upgraded, and failed part-way on
+    // what it could not read; it is refused at open, read-only too.
+    @Test func aStoreOfALaterSchemaIsRefusedAtOpen() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("store")
+        _ = try await TestStoreKind.disk.makeStore(in: directory, holding: [Samples.heatMug])
+        let database = path + "/" + SQLiteStore.databaseFileName
+        try await SQLiteBackend(path: database).writing { db in
+            try db.execute(sql: "UPDATE meta SET value = '99' WHERE key = 'schemaVersion'")
+        }
+        let refusal = MemoryError.database(
+            reason: "\(database): the store has schema version 99, newer than the version "
+                + "\(SQLiteBackend.schemaVersion) this build reads and writes; open it with a build as recent as the one "
+                + "that upgraded it")
+        await #expect(throws: refusal) { try await MemoryStore.open(at: path) }
+        #expect(throws: refusal) { try SQLiteBackend(path: database, readOnly: true) }
+        // Nothing migrated it back: it is refused again.
+        await #expect(throws: refusal) { try await MemoryStore.open(at: path) }
+    }
+
     // Finding 4: SQLite cut texts at a NUL, so "b\u0000evil" replaced the record "b".
     @Test(arguments: ["id", "task", "action"])
     func nulCharacterIsRefusedWithItsField(field: String) async throws {
@@ -490,6 +511,13 @@ import VectorIndex
             try await store.importTrajectories(from: file)
         }
         #expect(try await store.statistics().trajectories == 0)
+    }
+
+    // Hostile run 22: an unknown ID was quoted raw, so that U+2028 broke the message's line (finding 224).
+    @Test func anUnknownIDIsQuotedWithItsInvisibleCharactersEscaped() {
+        #expect(
+            MemoryError.unknownID("a\u{2028}b\u{200B}").description
+                == #"No memory or trajectory has ID a\u{2028}b\u{200B}."#)
     }
 
     // Finding 207 refuses invisible characters, but not those that shape the visible character before them: the

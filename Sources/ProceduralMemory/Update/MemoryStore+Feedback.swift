@@ -104,8 +104,9 @@ extension MemoryStore {
                 let later = try await backend.history(memoryID: entry.memoryID).filter { $0.number > entryNumber }
                 throw .cannotRevert(
                     entry: entryNumber,
-                    reason: "memory \(entry.memoryID) changed after it (entries "
-                        + later.map { String($0.number) }.joined(separator: ", ") + "); revert those first")
+                    reason: "memory \(entry.memoryID) changed after it (entr\(later.count == 1 ? "y" : "ies") "
+                        + later.map { String($0.number) }.joined(separator: ", ")
+                        + "); revert \(later.count == 1 ? "it" : "those") first")
             }
             let reason = "revert entry \(entryNumber) (\(entry.action.rawValue))"
             var restored = entry.before
