@@ -114,7 +114,9 @@ struct UpdateCommand: AsyncParsableCommand {
         case .revisionConflict:
             // Hostile run 21: with another writer merging into the same memories, the last attempt failed with no
             // word of what was committed.
-            "Each batch before this one was committed; run the update again with --resume to apply the rest."
+            "Each batch before this one was committed"
+                + (committedTasks > 0 ? " (\(counted(committedTasks, "task")))" : "")
+                + "; run the update again with --resume to apply the rest."
         default:
             // Hostile run 22: a memory deleted while the update ran stopped it after 238 batches, saying nothing of
             // them (finding 219).

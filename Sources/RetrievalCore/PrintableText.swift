@@ -41,6 +41,15 @@ private func joinsVisibleText(_ scalar: Unicode.Scalar, after previous: Unicode.
         || (0xE0100...0xE01EF).contains(scalar.value)
 }
 
+/// Whether `scalar` is the emoji variation selector (U+FE0F) of a keycap: a digit, `#` or `*`, then it, then
+/// U+20E3 COMBINING ENCLOSING KEYCAP (1️⃣).
+private func isKeycapSelector(_ scalar: Unicode.Scalar, after previous: Unicode.Scalar?, before next: Unicode.Scalar?)
+    -> Bool
+{
+    guard scalar.value == 0xFE0F, next?.value == 0x20E3, let previous else { return false }
+    return ("0"..."9").contains(previous) || previous == "#" || previous == "*"
+}
+
 /// `text` with the scalars `escaped` picks shown as `\u{…}` in upper-case hex.
 private func escaping(_ text: String, _ escaped: (Unicode.Scalar) -> Bool) -> String {
     String(
@@ -60,7 +69,8 @@ private func escaping(_ text: String, _ escaped: (Unicode.Scalar) -> Bool) -> St
 /// reads after the field's name: "contains the control character U+000A, which an ID can't hold" for `what` "an ID".
 package func oneLineNameProblem(_ name: String, what: String) -> String? {
     var previous: Unicode.Scalar?
-    for scalar in name.unicodeScalars {
+    let scalars = Array(name.unicodeScalars)
+    for (index, scalar) in scalars.enumerated() {
         defer { previous = scalar }
         let kind: String
         if isBidirectionalControl(scalar) {
@@ -71,7 +81,9 @@ package func oneLineNameProblem(_ name: String, what: String) -> String? {
             || scalar.properties.generalCategory == .paragraphSeparator
         {
             kind = "the line-breaking character"
-        } else if isHidden(scalar), !joinsVisibleText(scalar, after: previous) {
+        } else if isHidden(scalar), !joinsVisibleText(scalar, after: previous),
+            !isKeycapSelector(scalar, after: previous, before: scalars.dropFirst(index + 1).first)
+        {
             kind = "the invisible character"
         } else {
             continue

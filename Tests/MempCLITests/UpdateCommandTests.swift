@@ -239,6 +239,10 @@ extension UpdateCommandTests {
         #expect(
             UpdateCommand.hint(
                 for: .duplicateTrajectory(id: "t", path: "f", line: 1), resuming: false, committedTasks: 0) == nil)
+        #expect(
+            UpdateCommand.hint(for: conflict, resuming: false, committedTasks: 3)
+                == "Each batch before this one was committed (3 tasks); run the update again with --resume to apply "
+                + "the rest.")
         // Finding 219: any other error after committed batches says so, and how to go on.
         #expect(
             UpdateCommand.hint(for: .unknownID("m"), resuming: false, committedTasks: 238)
