@@ -23,11 +23,9 @@ public struct Document: Codable, Sendable, Equatable {
     /// Why `id` can't be a document's ID, or `nil` when it can; the reason reads after the ID ("must not be empty").
     ///
     /// An ID is printed on one line of search results, where a line break, NUL or escape sequence would split or
-    /// rewrite it and a bidirectional override reorder it (``RetrievalCore/oneLineNameProblem(_:what:)``); an empty
-    /// one names nothing.
-    static func idProblem(_ id: String) -> String? {
-        id.isEmpty ? "must not be empty" : oneLineNameProblem(id, what: "an ID")
-    }
+    /// rewrite it and a bidirectional override reorder it, and white space at its ends would hide that it is another
+    /// ID (``RetrievalCore/idProblem(_:what:)``); an empty one names nothing.
+    static func idProblem(_ id: String) -> String? { RetrievalCore.idProblem(id, what: "an ID") }
 }
 
 /// Restricts a search to documents whose metadata match every condition: for each key, the document's value is

@@ -220,6 +220,9 @@ public struct TextLimits: Sendable, Equatable, Codable {
             try storeLimit(value, field, limit: TextLimits.maximumIDBytes, what: "an ID")
             try tag(value, field, what: "an ID")
             guard !storedIDs else { return }
+            if let reason = edgeSpaceProblem(value) {
+                throw .invalidRecord(path: path, line: line, field: field, reason: reason)
+            }
             // ASCII is in every normalization form: most IDs need no normalizing to check.
             guard !value.utf8.allSatisfy({ $0 < 0x80 }) else { return }
             let composed = value.precomposedStringWithCanonicalMapping

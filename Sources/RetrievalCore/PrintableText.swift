@@ -95,6 +95,27 @@ package func oneLineNameProblem(_ name: String, what: String) -> String? {
     return nil
 }
 
+/// Why `id` can't be an ID, or `nil` when it can; the reason reads after the field's name.
+///
+/// It is empty, or holds what no one-line name may (``oneLineNameProblem(_:what:)``), or starts or ends with white
+/// space (``edgeSpaceProblem(_:)``).
+package func idProblem(_ id: String, what: String) -> String? {
+    if id.isEmpty { return "must not be empty" }
+    return oneLineNameProblem(id, what: what) ?? edgeSpaceProblem(id)
+}
+
+/// Why `id` can't be an ID for white space at its start or end, or `nil` when it has none there.
+///
+/// `"run-1 "` prints as `run-1`, and is another ID (the recheck of hostile run 22 stored both).
+package func edgeSpaceProblem(_ id: String) -> String? {
+    let scalars = id.unicodeScalars
+    guard let edge = [scalars.first, scalars.last].compactMap({ $0 }).first(where: { $0.properties.isWhitespace })
+    else { return nil }
+    let hex = String(edge.value, radix: 16, uppercase: true)
+    let code = String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+    return "starts or ends with white space (U+\(code)), which makes another ID than the one without it; remove it"
+}
+
 /// Why `path` can name no file, or `nil` when it can; the reason reads after the path.
 ///
 /// A path holding a NUL character is cut there by the system: `"new\u{0}evil"` named `new` to a store's create and

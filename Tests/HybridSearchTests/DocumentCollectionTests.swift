@@ -57,6 +57,15 @@ struct FirstLetterEmbedder: Embedder {
             ("a\nb", "contains the control character U+000A, which an ID can't hold"),
             ("x\u{202E}y", "contains the bidirectional formatting character U+202E, which an ID can't hold"),
             ("\u{0}", "contains the control character U+0000, which an ID can't hold"),
+            // The recheck of hostile run 22: "run-1 " was another ID than "run-1", printed alike.
+            (
+                "run-1 ",
+                "starts or ends with white space (U+0020), which makes another ID than the one without it; remove it"
+            ),
+            (
+                "\u{A0}run-1",
+                "starts or ends with white space (U+00A0), which makes another ID than the one without it; remove it"
+            ),
         ]
         for (id, reason) in refused {
             let batch = [

@@ -513,6 +513,26 @@ import VectorIndex
         #expect(try await store.statistics().trajectories == 0)
     }
 
+    // The recheck of hostile run 22: "run-1 " was stored beside "run-1", another ID printed alike.
+    @Test func anIDWithWhiteSpaceAtItsEndsIsRefused() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await TestStoreKind.disk.makeStore(in: directory, holding: [Samples.heatMug])
+        let reason =
+            "starts or ends with white space (U+0020), which makes another ID than the one without it; remove it"
+        let line = #"{"id": "run-1 ", "task": "open the door", "steps": [{"action": "open door"}]}"#
+        let file = try directory.write(line + "\n", to: "runs.jsonl")
+        await #expect(throws: MemoryError.invalidRecord(path: file, line: 1, field: "id", reason: reason)) {
+            try await store.importTrajectories(from: file)
+        }
+        await #expect(throws: MemoryError.invalidTrajectory(id: " run-1", field: "id", rule: reason)) {
+            try await store.recordOutcome(
+                usedMemories: [Samples.heatMug.id], trajectoryID: " run-1", outcome: Outcome(success: true))
+        }
+        #expect(try await store.statistics().trajectories == 1)
+        #expect(try await store.memory(id: Samples.heatMug.id)?.hitCount == 0)
+    }
+
     // Hostile run 22: an unknown ID was quoted raw, so that U+2028 broke the message's line (finding 224).
     @Test func anUnknownIDIsQuotedWithItsInvisibleCharactersEscaped() {
         #expect(

@@ -54,9 +54,7 @@ extension MemoryStore {
         }
         // The rule an import holds the attempt's ID to, once it is stored: an ID no import takes names no attempt.
         if let trajectoryID {
-            if let problem = trajectoryID.isEmpty
-                ? "must not be empty" : oneLineNameProblem(trajectoryID, what: "a trajectory ID")
-            {
+            if let problem = idProblem(trajectoryID, what: "a trajectory ID") {
                 throw .invalidTrajectory(id: trajectoryID, field: "id", rule: problem)
             }
         }
