@@ -46,12 +46,13 @@ enum JSONRPCScreening {
             let outOfRange = JSONSyntax.numberOutOfRange(in: data) != nil
             return (nil, [parseError(outOfRange ? problem : "the message is not JSON (\(problem))")])
         }
-        if let comma = JSONSyntax.trailingComma(in: data) {
+        let findings = JSONSyntax.findings(in: data)
+        if let comma = findings.trailingComma {
             let container = comma.container.isEmpty ? "the message" : comma.container
             return (nil, [parseError("\(container) \(JSONSyntax.trailingCommaReason(at: comma.offset))")])
         }
         let decoder = JSONDecoder()
-        let repeated = JSONSyntax.repeatedKey(in: data)
+        let repeated = findings.repeatedKey
         guard var checks = try? decoder.decode([Check].self, from: data) else {
             guard var check = try? decoder.decode(Check.self, from: data) else { return (data, []) }
             if let repeated { check.refuseRepeated(key: repeated) }

@@ -480,10 +480,14 @@ extension MemoryService {
         if let (field, reason) = JSONSyntax.laxness(in: body) { throw .invalidBody(field: field, reason: reason) }
     }
 
-    /// The error for a body the decoder refused without naming a field: where its JSON syntax breaks, or, when it
-    /// is JSON, that a value doesn't fit its field.
+    /// The error for a body the decoder refused without naming a field: a number no float holds, named with its
+    /// field; where its JSON syntax breaks; or, when it is JSON, that a value doesn't fit its field.
     static func undecodable(_ body: Data) -> ServiceError {
-        if let outOfRange = numberOutOfRange(in: body) { return outOfRange }
+        numberOutOfRange(in: body) ?? syntaxError(in: body)
+    }
+
+    /// Where the JSON syntax of `body` breaks, or, when it is JSON, that a value doesn't fit its field.
+    private static func syntaxError(in body: Data) -> ServiceError {
         guard let problem = JSONSyntax.problem(in: body) else {
             return .invalidBody(field: "", reason: "holds a value that does not fit its field")
         }
@@ -493,7 +497,7 @@ extension MemoryService {
     static func invalidBody(_ error: DecodingError, body: Data) -> ServiceError {
         // A number out of range fails as "must be a number", or names no field.
         if let outOfRange = numberOutOfRange(in: body) { return outOfRange }
-        guard let (field, reason) = JSONSyntax.fieldProblem(error) else { return undecodable(body) }
+        guard let (field, reason) = JSONSyntax.fieldProblem(error) else { return syntaxError(in: body) }
         return .invalidBody(field: field, reason: reason)
     }
 

@@ -379,10 +379,7 @@ public final class PostgresBackend: MemoryBackend {
         }
         let known = migrations.last?.version ?? 0
         if let newest = applied.max(), newest > known {
-            throw MemoryError.database(
-                reason: "PostgreSQL at \(location): the store has schema version \(newest), newer than the version "
-                    + "\(known) this build reads and writes; open it with a build as recent as the one that "
-                    + "upgraded it")
+            throw MemoryError.laterSchema(store: "PostgreSQL at \(location)", version: newest, known: known)
         }
         for migration in migrations where !applied.contains(migration.version) {
             for statement in migration.sql {

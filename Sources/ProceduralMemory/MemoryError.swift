@@ -164,6 +164,16 @@ public enum MemoryError: Error, Equatable, Sendable {
 }
 
 extension MemoryError {
+    /// The refusal of a store a later build upgraded.
+    ///
+    /// `store` (its location as messages name it) has schema `version`, past the `known` one this build reads and
+    /// writes. Every backend refuses such a store when it is opened, before reading or writing anything else.
+    package static func laterSchema(store: String, version: Int, known: Int) -> MemoryError {
+        .database(
+            reason: "\(store): the store has schema version \(version), newer than the version \(known) this build "
+                + "reads and writes; open it with a build as recent as the one that upgraded it")
+    }
+
     /// The kind of record an error is about.
     public enum RecordKind: String, Sendable, CaseIterable {
         /// A memory.

@@ -119,7 +119,7 @@ extension JSONSyntax {
     /// A reader keeps one of a repeated key's values (JSONDecoder the first, JSONSerialization the last), so that
     /// `{"id": "a", "id": "b"}` is silently one of two records: callers refuse it instead. Call it on JSON that
     /// parsed; it reads the bytes once.
-    package static func repeatedKey(in data: Data) -> String? { scan(data).repeatedKey }
+    package static func repeatedKey(in data: Data) -> String? { findings(in: data).repeatedKey }
 
     /// What Foundation's parser accepted in `data` that JSON does not: the first repeated key (``repeatedKey(in:)``,
     /// its path and ``repeatedKeyReason``), else the first comma before a closing bracket (`{"a": 1,}`, the path of
@@ -128,7 +128,7 @@ extension JSONSyntax {
     /// Hostile run 22: `{"task": "x", "k": 1,}` was answered, and a file with such commas imported, though Python's
     /// `json` and `jq` refuse them (finding 217). Call it on JSON that parsed; it reads the bytes once.
     package static func laxness(in data: Data) -> (field: String, reason: String)? {
-        let found = scan(data)
+        let found = findings(in: data)
         if let key = found.repeatedKey { return (key, repeatedKeyReason) }
         if let comma = found.trailingComma { return (comma.container, trailingCommaReason(at: comma.offset)) }
         return nil
@@ -138,7 +138,9 @@ extension JSONSyntax {
     ///
     /// Returns the path of its object or array (`""` for the whole document) and its offset in bytes. See
     /// ``laxness(in:)``.
-    package static func trailingComma(in data: Data) -> (container: String, offset: Int)? { scan(data).trailingComma }
+    package static func trailingComma(in data: Data) -> (container: String, offset: Int)? {
+        findings(in: data).trailingComma
+    }
 
     /// The first number of `data` that a 64-bit float can't hold, with the path of its field (`k`,
     /// `filters.minSimilarity`, `tasks[2].outcome.reward`): beyond ±1.8e308, or so close to 0 that it reads as 0
@@ -147,7 +149,7 @@ extension JSONSyntax {
     /// Hostile run 22: JSONSerialization called `1e400` "not representable in Swift" and JSONDecoder called `1e-400`
     /// a value that does not fit, both without a field (finding 215).
     package static func numberOutOfRange(in data: Data) -> (field: String, literal: String)? {
-        scan(data).numberOutOfRange
+        findings(in: data).numberOutOfRange
     }
 
     /// What to say of a number ``numberOutOfRange(in:)`` finds, after its field.
@@ -170,11 +172,19 @@ extension JSONSyntax {
         return mantissa.contains { ("1"..."9").contains($0) }
     }
 
-    /// The first repeated key and the first trailing comma of `data`, each where it is.
-    private static func scan(_ data: Data) -> (
-        repeatedKey: String?, trailingComma: (container: String, offset: Int)?,
-        numberOutOfRange: (field: String, literal: String)?
-    ) {
+    /// What one reading of `data` finds that JSON, or a 64-bit float, does not allow; see ``findings(in:)``.
+    package struct Findings {
+        /// The path of the first key an object repeats (``repeatedKey(in:)``).
+        package var repeatedKey: String?
+        /// The first comma before a closing bracket (``trailingComma(in:)``).
+        package var trailingComma: (container: String, offset: Int)?
+        /// The first number no 64-bit float holds (``numberOutOfRange(in:)``).
+        package var numberOutOfRange: (field: String, literal: String)?
+    }
+
+    /// The first repeated key, trailing comma and number out of range of `data`, each where it is, from one reading
+    /// of its bytes (it stops at a repeated key), for a caller that needs more than one of them.
+    package static func findings(in data: Data) -> Findings {
         // The containers open at the current byte: an object's keys so far and the key whose value is being read,
         // or an array's index.
         struct Container {
@@ -185,30 +195,25 @@ extension JSONSyntax {
         }
         var open: [Container] = []
         var expectingKey = false
-        func path(to key: String?) -> String {
+        /// The path through `containers`, each an object's key or an array's index.
+        func path(through containers: ArraySlice<Container>) -> String {
             var text = ""
-            for container in open.dropLast() {
-                text += container.isObject ? (text.isEmpty ? "" : ".") + container.key : "[\(container.index)]"
-            }
-            guard let key else { return text }
-            return text + (text.isEmpty ? "" : ".") + key
-        }
-        /// The path of the value being read: each container's key or index.
-        func valuePath() -> String {
-            var text = ""
-            for container in open {
+            for container in containers {
                 text += container.isObject ? (text.isEmpty ? "" : ".") + container.key : "[\(container.index)]"
             }
             return text
         }
-        var repeated: String?
-        var trailingComma: (container: String, offset: Int)?
-        var numberOutOfRange: (field: String, literal: String)?
+        /// The path of the innermost container, then `key` in it.
+        func path(to key: String) -> String {
+            let text = path(through: open.dropLast())
+            return text + (text.isEmpty ? "" : ".") + key
+        }
+        var found = Findings()
         // The last comma read, while only white space followed it.
         var comma: Int?
         data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
             var position = 0
-            while position < bytes.count, repeated == nil {
+            while position < bytes.count, found.repeatedKey == nil {
                 let byte = bytes[position]
                 if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r")
                     || byte == UInt8(ascii: "\t")
@@ -216,10 +221,10 @@ extension JSONSyntax {
                     position += 1
                     continue
                 }
-                if let offset = comma, trailingComma == nil,
+                if let offset = comma, found.trailingComma == nil,
                     byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]")
                 {
-                    trailingComma = (path(to: nil), offset)
+                    found.trailingComma = (path(through: open.dropLast()), offset)
                 }
                 comma = nil
                 switch byte {
@@ -256,17 +261,17 @@ extension JSONSyntax {
                             with: Data(bytes[start...position]), options: .fragmentsAllowed)) as? String ?? ""
                         : String(decoding: bytes[start + 1..<position], as: UTF8.self)
                     guard open[open.count - 1].keys.insert(key).inserted else {
-                        repeated = path(to: key)
+                        found.repeatedKey = path(to: key)
                         break
                     }
                     open[open.count - 1].key = key
                 case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
                     let start = position
                     while position + 1 < bytes.count, Self.isNumberByte(bytes[position + 1]) { position += 1 }
-                    guard numberOutOfRange == nil else { break }
+                    guard found.numberOutOfRange == nil else { break }
                     let literal = String(decoding: bytes[start...position], as: UTF8.self)
                     if let value = Double(literal), Self.isOutOfRange(value, literal: literal) {
-                        numberOutOfRange = (valuePath(), literal)
+                        found.numberOutOfRange = (path(through: open[...]), literal)
                     }
                 default:
                     break
@@ -274,6 +279,6 @@ extension JSONSyntax {
                 position += 1
             }
         }
-        return (repeated, trailingComma, numberOutOfRange)
+        return found
     }
 }

@@ -88,9 +88,7 @@ package func oneLineNameProblem(_ name: String, what: String) -> String? {
         } else {
             continue
         }
-        let hex = String(scalar.value, radix: 16, uppercase: true)
-        let code = String(repeating: "0", count: max(0, 4 - hex.count)) + hex
-        return "contains \(kind) U+\(code), which \(what) can't hold"
+        return "contains \(kind) \(codePoint(scalar)), which \(what) can't hold"
     }
     return nil
 }
@@ -111,9 +109,14 @@ package func edgeSpaceProblem(_ id: String) -> String? {
     let scalars = id.unicodeScalars
     guard let edge = [scalars.first, scalars.last].compactMap({ $0 }).first(where: { $0.properties.isWhitespace })
     else { return nil }
-    let hex = String(edge.value, radix: 16, uppercase: true)
-    let code = String(repeating: "0", count: max(0, 4 - hex.count)) + hex
-    return "starts or ends with white space (U+\(code)), which makes another ID than the one without it; remove it"
+    return "starts or ends with white space (\(codePoint(edge))), which makes another ID than the one without it; "
+        + "remove it"
+}
+
+/// `scalar` as Unicode writes it: `U+` and at least four upper-case hex digits (`U+000A`, `U+E0041`).
+private func codePoint(_ scalar: Unicode.Scalar) -> String {
+    let hex = String(scalar.value, radix: 16, uppercase: true)
+    return "U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
 }
 
 /// Why `path` can name no file, or `nil` when it can; the reason reads after the path.

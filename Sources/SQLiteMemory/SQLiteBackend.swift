@@ -57,10 +57,7 @@ public final class SQLiteBackend: MemoryBackend {
             // Hostile run 22 (finding 225): a build opened a store a later build had upgraded, and failed part-way
             // on what it could not read (a history action it did not know).
             if let version = info?.schemaVersion, version > Self.schemaVersion {
-                throw MemoryError.database(
-                    reason: "\(location): the store has schema version \(version), newer than the version "
-                        + "\(Self.schemaVersion) this build reads and writes; open it with a build as recent as the one "
-                        + "that upgraded it")
+                throw MemoryError.laterSchema(store: location, version: version, known: Self.schemaVersion)
             }
             if !readOnly { try Self.migrator.migrate(database) }
         } catch {
